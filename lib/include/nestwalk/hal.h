@@ -1,0 +1,47 @@
+/* The hardware abstraction layer: the library's only door to host memory.
+ * Every call takes the HAL's context pointer, so several simulated machines
+ * can live in one process. */
+#ifndef NESTWALK_HAL_H
+#define NESTWALK_HAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct nw_hal_ops {
+	/* One 4 KiB host frame; false when none is left (*frame untouched). */
+	bool (*alloc_frame)(void *ctx, nw_hpa_t *frame);
+	void (*dealloc_frame)(void *ctx, nw_hpa_t frame);
+	/* Host pointer for a physical address, NULL when nothing backs it. */
+	void *(*phys_to_virt)(void *ctx, nw_hpa_t pa);
+};
+
+struct nw_hal {
+	const struct nw_hal_ops *ops;
+	void *ctx;
+	/* Optional direct-map window: host memory of HPA 0 .. direct_map_size
+	 * at direct_map, so the hot path turns phys_to_virt into an add. */
+	uint8_t *direct_map;
+	uint64_t direct_map_size;
+};
+
+static inline bool nw_hal_alloc_frame(const struct nw_hal *hal, nw_hpa_t *frame)
+{
+	return hal->ops->alloc_frame(hal->ctx, frame);
+}
+
+static inline void nw_hal_dealloc_frame(const struct nw_hal *hal, nw_hpa_t frame)
+{
+	hal->ops->dealloc_frame(hal->ctx, frame);
+}
+
+static inline void *nw_hal_phys_to_virt(const struct nw_hal *hal, nw_hpa_t pa)
+{
+	if (pa.val < hal->direct_map_size)
+		return hal->direct_map + pa.val;
+	return hal->ops->phys_to_virt(hal->ctx, pa);
+}
+
+#endif

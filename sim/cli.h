@@ -1,0 +1,20 @@
+/* The nestwalk program's subcommands: each lives in its own file and is
+ * listed once in main.c. Exit codes follow one rule for all of them. */
+#ifndef NESTWALK_SIM_CLI_H
+#define NESTWALK_SIM_CLI_H
+
+enum {
+	NW_EXIT_OK = 0,
+	NW_EXIT_MISMATCH = 1, /* ran, but an expectation or check failed */
+	NW_EXIT_BAD_INPUT = 2, /* unusable input or arguments: nothing ran */
+};
+
+struct nw_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+int nw_cmd_about(int argc, char **argv);
+
+#endif

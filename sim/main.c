@@ -1,0 +1,35 @@
+/* nestwalk: replay, translate and inspect two-stage address translation on
+ * simulated memory. Subcommands are listed here once; each is its own file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct nw_command commands[] = {
+	{ "about", "what this build models (the self-description)", nw_cmd_about },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: nestwalk COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return NW_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "nestwalk: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return NW_EXIT_BAD_INPUT;
+}
