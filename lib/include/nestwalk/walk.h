@@ -1,0 +1,191 @@
+/* The guest page walk: GVA -> GPA -> HPA for 32-bit, PAE, 4-level and 5-level
+ * guest paging (SDM Vol. 3A ch. 4), every guest paging-structure reference and
+ * the final guest-physical address translated through the second stage (EPT,
+ * NPT or none; stage2.h). One access gives exactly one outcome.
+ *
+ * Two walkers share these types: nw_walk_reference() follows the SDM text rule
+ * by rule; nw_walker_translate() uses tables derived once per control-register
+ * change (nw_walker_set_cpu). They must agree on every case.
+ *
+ * Phases: find the translation, check the rights, then set accessed/dirty
+ * flags (never on a faulting leaf; never with NW_WALK_LOOKUP). */
+#ifndef NESTWALK_WALK_H
+#define NESTWALK_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cpu.h"
+#include "hal.h"
+#include "level.h"
+#include "stage2.h"
+#include "status.h"
+
+/* One access by the guest. Whether it is user-mode comes from the CPL: CPL 3
+ * is user-mode unless the access is implicit (GDT/IDT/LDT/TSS references are
+ * supervisor-mode at any CPL and ignore RFLAGS.AC, §4.6). */
+struct nw_access {
+	nw_gva_t gva;
+	uint32_t size; /* bytes; 0 counts as 1. Crossing a 4 KiB boundary needs nw_walk_split(). */
+	enum nw_access_type type;
+	bool implicit;
+};
+
+/* Flags for a walk. */
+#define NW_WALK_LOOKUP (1u << 0) /* find and check only: write nothing (no A/D, guest or EPT) */
+
+/* When the accessed flag of upper-level entries is set for a walk that faults
+ * further down (the SDM leaves it open; real MMUs differ). The leaf's A/D are
+ * set only when the guest check passes, under either policy. */
+enum nw_ad_policy {
+	NW_AD_AS_PASSED = 0, /* set A on each entry as the walk passes it (QEMU TCG, ORACLES.md item 8) */
+	NW_AD_ON_SUCCESS,    /* set A/D on all entries only once the guest translation succeeds (Xen) */
+};
+
+/* How the walk meets the world: host memory, the second stage, and the
+ * features of the modelled CPU that are not guest registers. */
+struct nw_walk_config {
+	const struct nw_hal *hal;
+	struct nw_stage2 stage2;
+	enum nw_ad_policy ad_policy;
+	bool ept_ad;           /* EPTP bit 6: guest paging-structure accesses are EPT writes (qualification bits 0+1) */
+	bool ept_adv_exit_info; /* the CPU reports qualification bits 9-11 (advanced VM-exit information) */
+};
+
+enum nw_outcome {
+	NW_OUTCOME_OK = 0,
+	NW_OUTCOME_PAGE_FAULT,
+	NW_OUTCOME_EPT_VIOLATION,
+	NW_OUTCOME_EPT_MISCONFIG,
+	NW_OUTCOME_NPF,
+	NW_OUTCOME_GP,
+	NW_OUTCOME_NO_MEMORY, /* a table's host address is not backed by any memory (not a CPU outcome) */
+};
+
+enum nw_gp_reason {
+	NW_GP_NONE = 0,
+	NW_GP_NONCANONICAL,  /* linear address not canonical for 48- or 57-bit addressing (§3.3.7.1) */
+	NW_GP_PDPTE_RSVD,    /* MOV CR3 loaded a present PAE PDPTE with a reserved bit (§4.4.1) */
+};
+
+/* Page-fault error code (§4.7, Figure 4-12). */
+#define NW_PFEC_P (1u << 0)    /* 0: not present; 1: protection or reserved bit */
+#define NW_PFEC_W (1u << 1)    /* the access was a write */
+#define NW_PFEC_U (1u << 2)    /* the access was user-mode */
+#define NW_PFEC_RSVD (1u << 3) /* a reserved bit was set in some paging-structure entry */
+#define NW_PFEC_ID (1u << 4)   /* instruction fetch, reported only with SMEP or PAE+NXE */
+#define NW_PFEC_PK (1u << 5)   /* protection-key violation */
+
+/* EPT-violation exit qualification (Vol. 3C §28.2.1, Table 28-7). */
+#define NW_EPTQ_READ (UINT64_C(1) << 0)
+#define NW_EPTQ_WRITE (UINT64_C(1) << 1)
+#define NW_EPTQ_FETCH (UINT64_C(1) << 2)
+#define NW_EPTQ_RIGHTS_SHIFT 3           /* bits 6:3: EPT R, W, X, user-X of the entries used */
+#define NW_EPTQ_GLA_VALID (UINT64_C(1) << 7)
+#define NW_EPTQ_FINAL (UINT64_C(1) << 8) /* 1: the final translation; 0: a guest paging-structure access */
+#define NW_EPTQ_USER (UINT64_C(1) << 9)  /* advanced info: the linear address is user-mode */
+#define NW_EPTQ_RW (UINT64_C(1) << 10)   /* advanced info: the linear address is writable */
+#define NW_EPTQ_XD (UINT64_C(1) << 11)   /* advanced info: the linear address is execute-disable */
+
+/* AMD #NPF EXITINFO1 (APM Vol. 2 §15.25.6): a #PF-style error code plus where it hit. */
+#define NW_NPF_FINAL (UINT64_C(1) << 32)      /* the final guest-physical address */
+#define NW_NPF_GUEST_TABLE (UINT64_C(1) << 33) /* a guest page-table access */
+
+/* Effective rights of a guest translation: R/W and U/S ANDed, XD ORed over all levels. */
+#define NW_WALK_RIGHT_W (1u << 0)
+#define NW_WALK_RIGHT_U (1u << 1)
+#define NW_WALK_RIGHT_X (1u << 2) /* no level has XD (or XD is not in force) */
+
+/* One guest paging-structure reference. For PAE the PDPT level is the PDPTE
+ * register: no memory reference, no stage-2 translation (s2.refs = 0). */
+struct nw_walk_step {
+	uint64_t entry;        /* the entry as read (before any A/D update) */
+	nw_gpa_t table_gpa;    /* the table's guest-physical base */
+	nw_hpa_t table_hpa;    /* the table's host-physical base (valid once s2 succeeded) */
+	unsigned index;        /* the entry's index in its table */
+	struct nw_s2_result s2; /* translating the entry's guest-physical address */
+	uint32_t rights;       /* NW_WALK_RIGHT_* accumulated down to this level */
+	bool read;             /* the entry was read (the walk got this far) */
+};
+
+struct nw_walk_result {
+	enum nw_outcome outcome;
+	enum nw_paging_mode mode;
+	nw_gva_t gva;
+	nw_gpa_t gpa;               /* outcome OK: the guest-physical address */
+	nw_hpa_t hpa;               /* outcome OK: the host-physical address */
+	uint64_t guest_page_size;   /* 4 KiB, 2 MiB, 4 MiB or 1 GiB (paging off: 4 KiB) */
+	uint64_t s2_page_size;
+	uint32_t rights;            /* NW_WALK_RIGHT_* of the guest translation */
+	uint8_t memory_type;        /* the stage-2 leaf's memory type (6 WB without a second stage) */
+	uint8_t guest_pat_index;    /* PAT:PCD:PWT of the guest leaf (§11.12.3) */
+	int leaf_level;             /* the guest leaf's level; 0 with paging off */
+	int fault_level;            /* level that faulted: guest level for #PF and guest-table stage-2
+				     * faults, stage-2 level for misconfigurations; 0 for the final access */
+	uint32_t error_code;        /* #PF error code */
+	uint64_t cr2;               /* #PF: the faulting linear address */
+	uint64_t exit_qualification; /* EPT violation */
+	nw_gpa_t fault_gpa;         /* EPT violation / misconfiguration / NPF: the guest-physical address */
+	bool gla_valid;             /* EPT violation: the guest-linear address field is valid */
+	uint64_t exitinfo1, exitinfo2; /* NPF */
+	enum nw_gp_reason gp_reason;
+	bool s2_on_table;           /* a stage-2 fault hit a guest paging-structure access, not the final one */
+	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
+	unsigned ad_writes;         /* guest entries whose A/D flags were written */
+	struct nw_walk_step steps[NW_MAX_LEVELS + 1]; /* index = SDM level */
+	struct nw_s2_result final_s2; /* translating the final guest-physical address */
+};
+
+/* The fast walker: configuration, CPU state, and what is derived from them. */
+struct nw_walk_level_desc {
+	uint8_t level;
+	uint8_t shift;           /* lowest linear-address bit this level indexes */
+	uint8_t index_bits;
+	bool large_ok;           /* PS=1 maps a page here (when not reserved) */
+	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
+	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
+	uint64_t addr_mask;      /* next-table address bits */
+	uint64_t large_addr_mask; /* large-page address bits */
+};
+
+struct nw_walker {
+	struct nw_walk_config config;
+	struct nw_cpu cpu;
+	/* Derived by nw_walker_set_cpu(): */
+	enum nw_paging_mode mode;
+	unsigned nlevels;
+	unsigned entry_bytes;
+	struct nw_walk_level_desc levels[NW_MAX_LEVELS];
+	uint8_t perm[16];        /* per access index: bitmap over (U, W, X) rights of the cases that fault */
+	uint8_t pk_mask[16];     /* per access index x page U: which of AD/WD (bits 0/1) forbid it */
+	bool pk_user, pk_supervisor;
+	bool fetch_reports_id;
+	unsigned va_bits;        /* 32, 48 or 57 */
+};
+
+/* The modelled CPU's architectural state is copied; the walker keeps no pointer to it. */
+void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu);
+/* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
+void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
+void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
+			 struct nw_walk_result *res);
+
+/* The reference walker: the same contract, rules applied one by one from the SDM text. */
+void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,
+		       unsigned flags, struct nw_walk_result *res);
+
+/* MOV CR3 in PAE mode: loads the four PDPTE registers from guest-physical
+ * memory (through the second stage). res is NW_OUTCOME_OK (cpu->cr3 and
+ * cpu->pdpte[] updated), NW_OUTCOME_GP with NW_GP_PDPTE_RSVD (cpu unchanged), or a
+ * stage-2 outcome. Outside PAE mode it only sets CR3. */
+void nw_cpu_load_cr3(const struct nw_walk_config *config, struct nw_cpu *cpu, uint64_t cr3,
+		     struct nw_walk_result *res);
+
+/* An access that crosses a 4 KiB boundary is two translations, as on hardware:
+ * fills parts[0..n) with the pieces and returns n (1 or 2). */
+unsigned nw_walk_split(const struct nw_access *access, struct nw_access parts[2]);
+
+const char *nw_outcome_name(enum nw_outcome outcome);
+
+#endif
