@@ -1,0 +1,103 @@
+/* GPA -> HPA through EPT for one access (SDM Vol. 3C §29.3.2-§29.3.5): find
+ * the leaf, check the rights, then set the accessed/dirty flags. */
+#include <nestwalk/ept.h>
+
+/* Rights one entry grants, as nw_s2_result counts them (exit qualification
+ * bits 3..6 shifted down): user execute only exists under mode-based execute control. */
+static uint32_t entry_rights(const struct nw_ept_config *config, uint64_t entry)
+{
+	uint32_t rights = 0;
+
+	if (entry & NW_EPT_R)
+		rights |= NW_S2_RIGHT_R;
+	if (entry & NW_EPT_W)
+		rights |= NW_S2_RIGHT_W;
+	if (entry & NW_EPT_X)
+		rights |= NW_S2_RIGHT_X;
+	if (config->mbec && (entry & NW_EPT_UX))
+		rights |= NW_S2_RIGHT_UX;
+	return rights;
+}
+
+/* §29.3.3.2: reads need R, writes W, fetches X; under mode-based execute
+ * control a user-mode fetch needs bit 10 instead. */
+static bool rights_allow(const struct nw_ept_config *config, const struct nw_s2_request *req, uint32_t rights)
+{
+	switch (req->type) {
+	case NW_ACCESS_READ:
+		return rights & NW_S2_RIGHT_R;
+	case NW_ACCESS_WRITE:
+		return rights & NW_S2_RIGHT_W;
+	case NW_ACCESS_FETCH:
+		if (config->mbec && req->user)
+			return rights & NW_S2_RIGHT_UX;
+		return rights & NW_S2_RIGHT_X;
+	}
+	return false;
+}
+
+void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res)
+{
+	const struct nw_pt_format *fmt = ept->pt.fmt;
+	const struct nw_ept_config *config = &ept->config;
+	void *tables[NW_MAX_LEVELS + 1] = { 0 };
+	unsigned index[NW_MAX_LEVELS + 1] = { 0 };
+	uint64_t table = ept->pt.root, gpa = req->gpa.val;
+	uint32_t rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | (config->mbec ? NW_S2_RIGHT_UX : 0);
+	int level = fmt->top, leaf_level;
+
+	*res = (struct nw_s2_result){ .status = NW_S2_OK, .level = level };
+	/* A GPA wider than the walk (48 bits, 57 with 5 levels) has no entry to map it. */
+	if (gpa >= nw_pt_va_limit(fmt)) {
+		res->status = NW_S2_VIOLATION;
+		res->rights = 0;
+		return;
+	}
+	for (;; level--) {
+		uint64_t entry;
+
+		tables[level] = nw_pt_table_ptr(&ept->pt, table);
+		index[level] = nw_pt_index(fmt, level, gpa);
+		entry = nw_pt_entry_get(fmt, tables[level], index[level]);
+		res->entries[level] = entry;
+		res->tables[level] = nw_hpa(table);
+		res->refs++;
+		res->level = level;
+		res->entry = entry;
+		rights &= entry_rights(config, entry);
+		res->rights = rights;
+		if (!nw_ept_is_present(config, entry)) {
+			res->status = NW_S2_VIOLATION;
+			return;
+		}
+		if (nw_ept_misconfig(config, level, entry) != NW_EPT_MISCONFIG_NONE) {
+			res->status = NW_S2_MISCONFIG;
+			return;
+		}
+		if (nw_ept_is_leaf(level, entry))
+			break;
+		table = entry & NW_EPT_ADDR_MASK;
+	}
+
+	leaf_level = level;
+	res->page_size = nw_pt_level_size(fmt, leaf_level);
+	res->memory_type = (uint8_t)((res->entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
+	res->ignore_pat = (res->entry & NW_EPT_IPAT) != 0;
+	if (!rights_allow(config, req, rights)) {
+		res->status = NW_S2_VIOLATION;
+		return;
+	}
+	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, res->entry) + (gpa & (res->page_size - 1)));
+
+	/* §29.3.5: with A/D enabled, every entry used gets A and the leaf of a write gets D. */
+	if (!config->ad || req->lookup_only)
+		return;
+	for (level = fmt->top; level >= leaf_level; level--) {
+		uint64_t entry = res->entries[level] | NW_EPT_A;
+
+		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
+			entry |= NW_EPT_D;
+		if (entry != res->entries[level])
+			nw_pt_entry_put(fmt, tables[level], index[level], entry);
+	}
+}

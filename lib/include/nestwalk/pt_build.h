@@ -1,0 +1,188 @@
+/* The table engine: one data-driven walker/builder for every radix page-table
+ * format (EPT, AMD NPT, and guest 32-bit/PAE/4-level/5-level paging), in the
+ * spirit of KVM selftests' per-format mask tables.
+ *
+ * A format is data (entry size, levels with shift/entries/leaf_ok/address
+ * masks, the bits of a table-pointing entry, the page-size bit). A table lives
+ * in memory reached through a small interface (allocate a zeroed table, free
+ * it, address to pointer), so the same engine builds EPT tables in HAL frames
+ * and guest tables in guest-physical memory.
+ *
+ * Every mutating call is atomic: the tables it may need are reserved before
+ * the first entry changes, so an allocation failure leaves the table exactly as
+ * it was. Every call that rewrites an entry that was in use reports it through
+ * *stale, so a TLB model can invalidate (a pure addition never does).
+ *
+ * Structural invariants the engine keeps: a non-root table is never left
+ * empty (all-zero); an entry is "in use" when non-zero; an entry at level > 1
+ * points to a table when the level cannot be a leaf or its page-size bit is
+ * clear. */
+#ifndef NESTWALK_PT_BUILD_H
+#define NESTWALK_PT_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hal.h"
+#include "level.h"
+#include "status.h"
+
+struct nw_pt_level_desc {
+	uint8_t shift;            /* lowest address bit this level's index covers */
+	uint16_t entries;         /* entries in a table of this level (a power of two) */
+	bool leaf_ok;             /* an entry here may map a page */
+	uint64_t leaf_addr_mask;  /* address field of a leaf at this level */
+	uint64_t table_bits;      /* bits of an entry here that points to the next table */
+	const char *name;
+};
+
+struct nw_pt_format {
+	const char *name;
+	uint8_t entry_size;       /* 4 or 8 bytes */
+	uint8_t top;              /* level of the root table */
+	uint64_t table_addr_mask; /* address field of a table-pointing entry (and of a 4 KiB leaf) */
+	uint64_t ps_bit;          /* marks a leaf above level 1 */
+	uint64_t pat_small_bit;   /* PAT bit of a level-1 leaf, 0 when the format has none */
+	uint64_t pat_large_bit;   /* PAT bit of a larger leaf, moved on a split to level 1 */
+	bool pse36;               /* a level-2 leaf holds address bits 39:32 in bits 20:13 (SDM Table 4-4) */
+	struct nw_pt_level_desc level[NW_MAX_LEVELS + 1];
+};
+
+/* Where tables live. addr is whatever the format's entries hold (an HPA for
+ * EPT/NPT, a GPA for guest tables). alloc returns a 4 KiB-aligned table that
+ * the engine zeroes itself; false when none is left. */
+struct nw_pt_mem_ops {
+	bool (*alloc)(void *ctx, uint64_t *addr);
+	void (*free)(void *ctx, uint64_t addr);
+	void *(*ptr)(void *ctx, uint64_t addr);
+};
+
+struct nw_pt_mem {
+	const struct nw_pt_mem_ops *ops;
+	void *ctx;
+};
+
+/* Tables in HAL frames (EPT and NPT). */
+struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal);
+
+struct nw_pt {
+	const struct nw_pt_format *fmt;
+	struct nw_pt_mem mem;
+	uint64_t root;            /* address of the top-level table */
+	const uint64_t *table_bits; /* per-level overrides (index = level) or NULL */
+};
+
+/* One leaf as a lookup finds it, with the path for --explain. */
+struct nw_pt_leaf {
+	int level;
+	uint64_t entry;
+	uint64_t va_base;         /* first address the leaf maps */
+	uint64_t pa_base;         /* address the leaf maps it to */
+	uint64_t size;
+	uint64_t entries[NW_MAX_LEVELS + 1]; /* per level, the entry read */
+	uint64_t tables[NW_MAX_LEVELS + 1];  /* per level, the table's address */
+};
+
+/* map flags */
+#define NW_PT_MAP_REPLACE (1u << 0) /* overwrite what is there, splitting larger leaves */
+
+static inline uint64_t nw_pt_level_size(const struct nw_pt_format *fmt, int level)
+{
+	return UINT64_C(1) << fmt->level[level].shift;
+}
+
+/* Addresses the format covers: 0 .. nw_pt_va_limit()-1. */
+static inline uint64_t nw_pt_va_limit(const struct nw_pt_format *fmt)
+{
+	return (uint64_t)fmt->level[fmt->top].entries << fmt->level[fmt->top].shift;
+}
+
+static inline unsigned nw_pt_index(const struct nw_pt_format *fmt, int level, uint64_t va)
+{
+	return (unsigned)((va >> fmt->level[level].shift) & (uint64_t)(fmt->level[level].entries - 1));
+}
+
+static inline uint64_t nw_pt_entry_get(const struct nw_pt_format *fmt, const void *table, unsigned index)
+{
+	if (fmt->entry_size == 8)
+		return ((const uint64_t *)table)[index];
+	return ((const uint32_t *)table)[index];
+}
+
+static inline void nw_pt_entry_put(const struct nw_pt_format *fmt, void *table, unsigned index, uint64_t entry)
+{
+	if (fmt->entry_size == 8)
+		((uint64_t *)table)[index] = entry;
+	else
+		((uint32_t *)table)[index] = (uint32_t)entry;
+}
+
+static inline void *nw_pt_table_ptr(const struct nw_pt *pt, uint64_t addr)
+{
+	return pt->mem.ops->ptr(pt->mem.ctx, addr);
+}
+
+/* Whether a non-zero entry at level points to a table (not a leaf). */
+static inline bool nw_pt_is_link(const struct nw_pt_format *fmt, int level, uint64_t entry)
+{
+	if (entry == 0 || level == NW_LEVEL_PT)
+		return false;
+	return !fmt->level[level].leaf_ok || (entry & fmt->ps_bit) == 0;
+}
+
+static inline uint64_t nw_pt_link_addr(const struct nw_pt_format *fmt, uint64_t entry)
+{
+	return entry & fmt->table_addr_mask;
+}
+
+/* The address a leaf at level maps (PSE-36 aware). */
+uint64_t nw_pt_leaf_addr(const struct nw_pt_format *fmt, int level, uint64_t entry);
+/* A leaf's bits other than its address and page-size bit (PAT in level-1 position). */
+uint64_t nw_pt_leaf_attrs(const struct nw_pt_format *fmt, int level, uint64_t entry);
+/* Builds a leaf at level from attributes in level-1 form (PAT moved, PS added). */
+uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs);
+/* Whether pa fits a leaf at level (aligned, representable). */
+bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa);
+
+/* table_bits: optional per-level bits for new table-pointing entries (index =
+ * level, 0 entries mean the format's default); the array must outlive pt. */
+NW_MUST_CHECK nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct nw_pt_mem mem,
+				     const uint64_t *table_bits);
+/* Frees every table; pt is unusable afterwards. */
+void nw_pt_destroy(struct nw_pt *pt);
+
+/* One leaf at level mapping va to pa; attrs in level-1 form (see
+ * nw_pt_leaf_make). NW_ERR_EXISTS when anything is mapped there (unless
+ * NW_PT_MAP_REPLACE: a larger leaf is split keeping its attributes, smaller
+ * mappings below are dropped). */
+NW_MUST_CHECK nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uint64_t attrs,
+				    unsigned flags, bool *stale);
+/* [va, va+size) to [pa, ...) with the largest leaves (up to max_level) that
+ * alignment and size allow; nothing may be mapped there yet. */
+NW_MUST_CHECK nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_t size,
+					   int max_level, uint64_t attrs, bool *stale);
+/* Removes every mapping in the range (holes are fine); leaves straddling an
+ * end are split; tables left empty are freed. */
+NW_MUST_CHECK nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale);
+/* Every leaf in the range becomes (entry & ~clear) | set; the whole range must
+ * be mapped (NW_ERR_NOT_FOUND otherwise, nothing changed). clear/set may not
+ * touch the address field or the page-size bit. */
+NW_MUST_CHECK nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t clear, uint64_t set,
+				       bool *stale);
+/* The leaf mapping va, NW_ERR_NOT_FOUND when none. */
+NW_MUST_CHECK nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf *leaf);
+/* Raw edit of the entry at level on va's path, for tests and scenarios that
+ * build broken tables on purpose. The table structure is protected: the edit
+ * may not change a table pointer's address, nor any page-size bit, and the
+ * entry must exist (NW_ERR_NOT_FOUND when the path ends above level). */
+NW_MUST_CHECK nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear, uint64_t set,
+				     uint64_t *old, bool *stale);
+
+/* Calls visit for every non-zero entry, tables before their children, in
+ * address order; va is the first address the entry covers. */
+typedef void (*nw_pt_visit_fn)(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry);
+void nw_pt_visit(const struct nw_pt *pt, nw_pt_visit_fn visit, void *ctx);
+/* Tables in use, the root included. */
+uint64_t nw_pt_table_count(const struct nw_pt *pt);
+
+#endif
