@@ -16,5 +16,6 @@ struct nw_command {
 };
 
 int nw_cmd_about(int argc, char **argv);
+int nw_cmd_trace(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 
 static const struct nw_command commands[] = {
 	{ "about", "what this build models (the self-description)", nw_cmd_about },
+	{ "trace", "convert, print (cat) or count (stats) a trace", nw_cmd_trace },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,178 @@
+/* Trace records and their codecs (traces/FORMAT.md): one record at a time,
+ * read from or written to a binary or text trace, optionally zstd-compressed.
+ * Memory use is constant whatever the trace length. */
+#ifndef NESTWALK_SIM_TRACE_H
+#define NESTWALK_SIM_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nestwalk/addr.h>
+#include <nestwalk/level.h>
+
+#define NW_TRACE_VERSION 1
+#define NW_TRACE_BINARY_MAGIC "\x89NWTRC\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
+#define NW_TRACE_BINARY_MAGIC_LEN 8
+#define NW_TRACE_TEXT_MAGIC "nestwalk-trace"
+#define NW_TRACE_MAX_DATA 4096    /* bytes in one guest-physical write */
+#define NW_TRACE_MAX_LABEL 255    /* bytes in one mark label */
+#define NW_TRACE_MAX_PAYLOAD (8 + NW_TRACE_MAX_DATA) /* the longest record: a full guest-physical write */
+#define NW_TRACE_MAX_ACCESS 4096  /* bytes in one access */
+#define NW_TRACE_MAX_LINE 16384   /* bytes in one text line */
+
+/* Binary tags. Bit 7 set marks an optional record a reader may skip. */
+enum nw_trace_kind {
+	NW_TRACE_ACCESS = 0x01,
+	NW_TRACE_REG = 0x02,
+	NW_TRACE_GPWRITE = 0x03,
+	NW_TRACE_INVLPG = 0x04,
+	NW_TRACE_INVPCID = 0x05,
+	NW_TRACE_INVVPID = 0x06,
+	NW_TRACE_INVEPT = 0x07,
+	NW_TRACE_MARK = 0x08,
+	NW_TRACE_EXPECT = 0x09,
+	NW_TRACE_END = 0x7f,
+};
+
+#define NW_TRACE_TAG_OPTIONAL 0x80
+#define NW_TRACE_KIND_COUNT 9 /* ACCESS .. EXPECT */
+
+enum nw_trace_reg {
+	NW_TRACE_CR0 = 0,
+	NW_TRACE_CR3,
+	NW_TRACE_CR4,
+	NW_TRACE_EFER,
+	NW_TRACE_RFLAGS,
+	NW_TRACE_PKRU,
+	NW_TRACE_PKRS,
+	NW_TRACE_REG_COUNT,
+};
+
+/* Outcomes an expectation may name; the same words as `translate --json`. */
+enum nw_trace_outcome {
+	NW_TRACE_OUT_OK = 0,
+	NW_TRACE_OUT_PAGE_FAULT,
+	NW_TRACE_OUT_EPT_VIOLATION,
+	NW_TRACE_OUT_EPT_MISCONFIG,
+	NW_TRACE_OUT_NPF,
+	NW_TRACE_OUT_GENERAL_PROTECTION,
+	NW_TRACE_OUT_MMIO,
+	NW_TRACE_OUT_ROM_WRITE,
+	NW_TRACE_OUT_COUNT,
+};
+
+/* Which fields an expectation carries (bit i = field i, in this order on disk). */
+enum nw_trace_expect_field {
+	NW_EXPECT_OUTCOME = 0,
+	NW_EXPECT_GPA,
+	NW_EXPECT_HPA,
+	NW_EXPECT_ERROR_CODE,
+	NW_EXPECT_EXIT_QUALIFICATION,
+	NW_EXPECT_FAULT_GPA,
+	NW_EXPECT_REFS,
+	NW_EXPECT_GUEST_PAGE_SIZE,
+	NW_EXPECT_S2_PAGE_SIZE,
+	NW_EXPECT_FIELD_COUNT,
+};
+
+#define NW_EXPECT_HAS(expect, field) (((expect)->present >> (field)) & 1u)
+
+struct nw_trace_access {
+	nw_gva_t gva;
+	uint32_t size; /* 1 .. NW_TRACE_MAX_ACCESS */
+	enum nw_access_type type;
+	uint8_t cpl;   /* 0 .. 3 */
+	bool implicit; /* implicit supervisor-mode access (descriptor tables) */
+	bool ac;       /* RFLAGS.AC at the access */
+};
+
+struct nw_trace_regwrite {
+	enum nw_trace_reg reg;
+	uint64_t value; /* PKRU and PKRS are 32-bit: higher bits must be zero */
+};
+
+struct nw_trace_gpwrite {
+	nw_gpa_t gpa;
+	uint32_t len;        /* 1 .. NW_TRACE_MAX_DATA */
+	const uint8_t *data; /* valid until the next record is read */
+};
+
+struct nw_trace_inv {
+	uint8_t type;  /* INVPCID/INVVPID 0-3, INVEPT 1-2 */
+	uint16_t id;   /* PCID (12 bits) or VPID; unused (0) for INVEPT */
+	nw_gva_t gva;  /* INVLPG, INVPCID, INVVPID */
+	uint64_t eptp; /* INVEPT */
+};
+
+struct nw_trace_expect {
+	uint32_t present; /* bit per enum nw_trace_expect_field; never 0 */
+	enum nw_trace_outcome outcome;
+	nw_gpa_t gpa;
+	nw_hpa_t hpa;
+	uint64_t error_code;
+	uint64_t exit_qualification;
+	nw_gpa_t fault_gpa;
+	uint32_t refs;
+	uint64_t guest_page_size;
+	uint64_t s2_page_size;
+};
+
+struct nw_trace_record {
+	enum nw_trace_kind kind;
+	union {
+		struct nw_trace_access access;
+		struct nw_trace_regwrite reg;
+		struct nw_trace_gpwrite gpwrite;
+		struct nw_trace_inv inv;
+		struct nw_trace_expect expect;
+		char label[NW_TRACE_MAX_LABEL + 1]; /* MARK: NUL-terminated, printable ASCII without '"' and '\' */
+	};
+};
+
+enum nw_trace_form {
+	NW_TRACE_FORM_BINARY = 0,
+	NW_TRACE_FORM_TEXT,
+};
+
+/* Names used by the text form (NULL for a value outside its range). */
+const char *nw_trace_kind_name(enum nw_trace_kind kind);
+const char *nw_trace_reg_name(enum nw_trace_reg reg);
+const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
+const char *nw_trace_expect_field_name(enum nw_trace_expect_field field);
+/* Whether the field is 64-bit on disk (else: outcome 1 byte, refs 4 bytes). */
+unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field);
+
+/* NULL when every field of rec is within its domain, else what is wrong. The
+ * reader and the writer both apply it, so nothing invalid is read or written. */
+const char *nw_trace_record_check(const struct nw_trace_record *rec);
+
+/* Reading. Opening detects zstd, then the binary or text form, by magic.
+ * PATH "-" is standard input. On failure err holds the reason. */
+struct nw_trace_reader;
+
+struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen);
+/* 1: *rec holds the next record; 0: the end record was read and nothing
+ * follows; -1: an error, described by nw_trace_reader_error(). */
+int nw_trace_reader_next(struct nw_trace_reader *reader, struct nw_trace_record *rec);
+const char *nw_trace_reader_error(const struct nw_trace_reader *reader);
+enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *reader);
+bool nw_trace_reader_is_compressed(const struct nw_trace_reader *reader);
+uint64_t nw_trace_reader_records(const struct nw_trace_reader *reader); /* returned so far */
+uint64_t nw_trace_reader_skipped(const struct nw_trace_reader *reader); /* optional records skipped */
+void nw_trace_reader_close(struct nw_trace_reader *reader);
+
+/* Writing. PATH "-" is standard output. put() rejects an invalid record or an
+ * expectation that does not follow an access; close() writes the end record
+ * and returns 0, or -1 with the writer's error (the writer is freed either way). */
+struct nw_trace_writer;
+
+struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_form form, bool zstd, char *err,
+					     size_t errlen);
+int nw_trace_writer_put(struct nw_trace_writer *writer, const struct nw_trace_record *rec);
+const char *nw_trace_writer_error(const struct nw_trace_writer *writer);
+int nw_trace_writer_close(struct nw_trace_writer *writer, char *err, size_t errlen);
+/* Frees the writer without an end record, so a reader rejects the partial output as truncated. */
+void nw_trace_writer_abandon(struct nw_trace_writer *writer);
+
+#endif

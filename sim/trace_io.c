@@ -1,0 +1,280 @@
+/* Buffered trace byte streams, plain or zstd (see trace_io.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "trace_io.h"
+
+static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+static void set_err(char *err, size_t errlen, const char *what, const char *path)
+{
+	snprintf(err, errlen, "%s: %s", path, what);
+}
+
+/* Reads raw file bytes; sets src->err on an I/O error. */
+static size_t raw_read(struct nw_trace_src *src, uint8_t *dst, size_t n)
+{
+	size_t got = fread(dst, 1, n, src->file);
+
+	if (got < n && ferror(src->file))
+		snprintf(src->err, sizeof(src->err), "read error: %s", strerror(errno));
+	src->raw_offset += got;
+	return got;
+}
+
+int nw_trace_src_open(struct nw_trace_src *src, const char *path, char *err, size_t errlen)
+{
+	memset(src, 0, sizeof(*src));
+	if (!strcmp(path, "-")) {
+		src->file = stdin;
+	} else {
+		src->file = fopen(path, "rb");
+		if (!src->file) {
+			set_err(err, errlen, strerror(errno), path);
+			return -1;
+		}
+		src->own_file = true;
+	}
+	src->buf = malloc(NW_TRACE_IO_BUF);
+	src->in = malloc(NW_TRACE_IO_BUF);
+	if (!src->buf || !src->in) {
+		set_err(err, errlen, "out of memory", path);
+		nw_trace_src_close(src);
+		return -1;
+	}
+	/* Sniff the first bytes: zstd's frame magic selects the decompressor. */
+	src->in_len = raw_read(src, src->in, sizeof(zstd_magic));
+	if (src->err[0]) {
+		set_err(err, errlen, src->err, path);
+		nw_trace_src_close(src);
+		return -1;
+	}
+	if (src->in_len == sizeof(zstd_magic) && !memcmp(src->in, zstd_magic, sizeof(zstd_magic))) {
+		src->zstd = ZSTD_createDCtx();
+		if (!src->zstd) {
+			set_err(err, errlen, "cannot create a zstd decompressor", path);
+			nw_trace_src_close(src);
+			return -1;
+		}
+	} else {
+		memcpy(src->buf, src->in, src->in_len);
+		src->len = src->in_len;
+		src->in_len = 0;
+	}
+	return 0;
+}
+
+/* Appends decompressed bytes after buf[len]; returns how many. */
+static size_t inflate_more(struct nw_trace_src *src)
+{
+	ZSTD_outBuffer out = { src->buf, NW_TRACE_IO_BUF, src->len };
+
+	while (out.pos == src->len && !src->err[0]) {
+		ZSTD_inBuffer in;
+		size_t hint;
+
+		if (src->in_pos == src->in_len) {
+			src->in_pos = 0;
+			src->in_len = raw_read(src, src->in, NW_TRACE_IO_BUF);
+			if (src->in_len == 0) {
+				if (src->zstd_pending && !src->err[0])
+					snprintf(src->err, sizeof(src->err),
+						 "compressed stream truncated at compressed byte offset %llu",
+						 (unsigned long long)src->raw_offset);
+				break;
+			}
+		}
+		in = (ZSTD_inBuffer){ src->in, src->in_len, src->in_pos };
+		hint = ZSTD_decompressStream(src->zstd, &out, &in);
+		if (ZSTD_isError(hint)) {
+			snprintf(src->err, sizeof(src->err), "zstd: %s near compressed byte offset %llu",
+				 ZSTD_getErrorName(hint),
+				 (unsigned long long)(src->raw_offset - (src->in_len - in.pos)));
+			break;
+		}
+		src->in_pos = in.pos;
+		src->zstd_pending = hint;
+	}
+	{
+		size_t added = out.pos - src->len;
+
+		src->len = out.pos;
+		return added;
+	}
+}
+
+size_t nw_trace_src_fill(struct nw_trace_src *src, size_t n)
+{
+	if (src->len - src->pos >= n || src->eof)
+		return src->len - src->pos;
+	/* Slide the unread tail to the front, then refill behind it. */
+	memmove(src->buf, src->buf + src->pos, src->len - src->pos);
+	src->len -= src->pos;
+	src->pos = 0;
+	while (src->len < n && !src->err[0]) {
+		size_t added;
+
+		if (src->zstd)
+			added = inflate_more(src);
+		else
+			added = raw_read(src, src->buf + src->len, NW_TRACE_IO_BUF - src->len);
+		if (!src->zstd)
+			src->len += added;
+		if (added == 0) {
+			src->eof = true;
+			break;
+		}
+	}
+	return src->len - src->pos;
+}
+
+size_t nw_trace_src_read(struct nw_trace_src *src, void *dst, size_t n)
+{
+	uint8_t *out = dst;
+	size_t done = 0;
+
+	while (done < n) {
+		size_t avail = nw_trace_src_fill(src, 1);
+		size_t take = n - done < avail ? n - done : avail;
+
+		if (take == 0)
+			break;
+		memcpy(out + done, src->buf + src->pos, take);
+		src->pos += take;
+		src->offset += take;
+		done += take;
+	}
+	return done;
+}
+
+int nw_trace_src_peek(struct nw_trace_src *src)
+{
+	if (nw_trace_src_fill(src, 1) == 0)
+		return -1;
+	return src->buf[src->pos];
+}
+
+void nw_trace_src_close(struct nw_trace_src *src)
+{
+	if (src->own_file && src->file)
+		fclose(src->file);
+	ZSTD_freeDCtx(src->zstd);
+	free(src->buf);
+	free(src->in);
+	memset(src, 0, sizeof(*src));
+}
+
+int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, bool zstd, char *err, size_t errlen)
+{
+	memset(sink, 0, sizeof(*sink));
+	if (!strcmp(path, "-")) {
+		sink->file = stdout;
+	} else {
+		sink->file = fopen(path, "wb");
+		if (!sink->file) {
+			set_err(err, errlen, strerror(errno), path);
+			return -1;
+		}
+		sink->own_file = true;
+	}
+	sink->buf = malloc(NW_TRACE_IO_BUF);
+	if (zstd) {
+		sink->out = malloc(ZSTD_CStreamOutSize());
+		sink->zstd = ZSTD_createCCtx();
+	}
+	if (!sink->buf || (zstd && (!sink->out || !sink->zstd))) {
+		set_err(err, errlen, "out of memory", path);
+		nw_trace_sink_abandon(sink);
+		return -1;
+	}
+	return 0;
+}
+
+static int raw_write(struct nw_trace_sink *sink, const void *data, size_t n)
+{
+	if (fwrite(data, 1, n, sink->file) != n) {
+		snprintf(sink->err, sizeof(sink->err), "write error: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Pushes buf through the compressor (or straight out); end finishes the frame. */
+static int drain(struct nw_trace_sink *sink, bool end)
+{
+	ZSTD_inBuffer in = { sink->buf, sink->len, 0 };
+
+	if (!sink->zstd) {
+		int rc = raw_write(sink, sink->buf, sink->len);
+
+		sink->len = 0;
+		return rc;
+	}
+	for (;;) {
+		ZSTD_outBuffer out = { sink->out, ZSTD_CStreamOutSize(), 0 };
+		size_t left = ZSTD_compressStream2(sink->zstd, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+
+		if (ZSTD_isError(left)) {
+			snprintf(sink->err, sizeof(sink->err), "zstd: %s", ZSTD_getErrorName(left));
+			return -1;
+		}
+		if (out.pos && raw_write(sink, sink->out, out.pos))
+			return -1;
+		if (end ? left == 0 : in.pos == in.size)
+			break;
+	}
+	sink->len = 0;
+	return 0;
+}
+
+int nw_trace_sink_write(struct nw_trace_sink *sink, const void *data, size_t n)
+{
+	const uint8_t *bytes = data;
+
+	while (n) {
+		size_t room = NW_TRACE_IO_BUF - sink->len;
+		size_t take = n < room ? n : room;
+
+		memcpy(sink->buf + sink->len, bytes, take);
+		sink->len += take;
+		bytes += take;
+		n -= take;
+		if (sink->len == NW_TRACE_IO_BUF && drain(sink, false))
+			return -1;
+	}
+	return 0;
+}
+
+int nw_trace_sink_finish(struct nw_trace_sink *sink)
+{
+	int rc = drain(sink, true);
+
+	if (rc == 0 && fflush(sink->file)) {
+		snprintf(sink->err, sizeof(sink->err), "write error: %s", strerror(errno));
+		rc = -1;
+	}
+	if (sink->own_file && fclose(sink->file) && rc == 0) {
+		snprintf(sink->err, sizeof(sink->err), "close error: %s", strerror(errno));
+		rc = -1;
+	}
+	sink->own_file = false;
+	nw_trace_sink_abandon(sink);
+	return rc;
+}
+
+void nw_trace_sink_abandon(struct nw_trace_sink *sink)
+{
+	char err[NW_TRACE_ERR_LEN];
+
+	if (sink->own_file && sink->file)
+		fclose(sink->file);
+	ZSTD_freeCCtx(sink->zstd);
+	free(sink->buf);
+	free(sink->out);
+	memcpy(err, sink->err, sizeof(err));
+	memset(sink, 0, sizeof(*sink));
+	memcpy(sink->err, err, sizeof(err));
+}

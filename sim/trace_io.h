@@ -1,0 +1,59 @@
+/* Buffered byte streams under the trace codecs: a source that reads a file
+ * (or standard input) through a fixed buffer, inflating zstd when the stream
+ * starts with its magic, and a sink that writes through a fixed buffer,
+ * optionally deflating with zstd. Neither ever holds more than its buffers. */
+#ifndef NESTWALK_SIM_TRACE_IO_H
+#define NESTWALK_SIM_TRACE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NW_TRACE_IO_BUF (64 * 1024)
+#define NW_TRACE_ERR_LEN 256
+
+struct nw_trace_src {
+	FILE *file;
+	bool own_file;
+	struct ZSTD_DCtx_s *zstd;   /* NULL for a plain stream */
+	size_t zstd_pending;        /* last ZSTD_decompressStream hint: 0 at a frame boundary */
+	uint64_t raw_offset;        /* bytes consumed from the file */
+	uint8_t *in;                /* compressed input (zstd only) */
+	size_t in_pos, in_len;
+	uint8_t *buf;               /* plain bytes */
+	size_t pos, len;
+	uint64_t offset;            /* stream offset of buf[pos] */
+	bool eof;
+	char err[NW_TRACE_ERR_LEN]; /* an I/O or decompression error, "" if none */
+};
+
+/* 0, or -1 with the reason in err. */
+int nw_trace_src_open(struct nw_trace_src *src, const char *path, char *err, size_t errlen);
+/* Copies up to n bytes; fewer only at the end of the stream or on an error (src->err). */
+size_t nw_trace_src_read(struct nw_trace_src *src, void *dst, size_t n);
+/* The next byte without consuming it, or -1 at the end (or an error). */
+int nw_trace_src_peek(struct nw_trace_src *src);
+/* Makes at least n (<= NW_TRACE_IO_BUF) bytes visible at buf+pos when the stream has them; returns how many are. */
+size_t nw_trace_src_fill(struct nw_trace_src *src, size_t n);
+void nw_trace_src_close(struct nw_trace_src *src);
+
+struct nw_trace_sink {
+	FILE *file;
+	bool own_file;
+	struct ZSTD_CCtx_s *zstd;
+	uint8_t *buf;
+	size_t len;
+	uint8_t *out;
+	char err[NW_TRACE_ERR_LEN];
+};
+
+int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, bool zstd, char *err, size_t errlen);
+/* 0, or -1 with the reason in sink->err. */
+int nw_trace_sink_write(struct nw_trace_sink *sink, const void *data, size_t n);
+/* Flushes (ends the zstd frame) and closes; 0 or -1 with the reason in sink->err. */
+int nw_trace_sink_finish(struct nw_trace_sink *sink);
+/* Releases everything without flushing (after an error). */
+void nw_trace_sink_abandon(struct nw_trace_sink *sink);
+
+#endif

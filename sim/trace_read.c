@@ -1,0 +1,306 @@
+/* The streaming trace reader: detects the form by magic, then yields one
+ * record at a time through fixed buffers (traces/FORMAT.md, "Readers"). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_codec.h"
+#include "trace_io.h"
+
+struct nw_trace_reader {
+	struct nw_trace_src src;
+	enum nw_trace_form form;
+	char path[128];
+	bool done;          /* the end record was read */
+	bool failed;
+	bool after_access;  /* the previous record was an access: an expectation may follow */
+	uint64_t records, skipped;
+	uint64_t line;      /* text: number of the last line read */
+	uint8_t payload[NW_TRACE_MAX_PAYLOAD];
+	char text[NW_TRACE_MAX_LINE + 2];
+	uint8_t data[NW_TRACE_MAX_DATA];
+	char error[2 * NW_TRACE_ERR_LEN];
+};
+
+/* Records the first error, prefixed with the path and where it is. */
+__attribute__((format(printf, 2, 3))) static int reader_fail(struct nw_trace_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->failed)
+		return -1;
+	r->failed = true;
+	n = snprintf(r->error, sizeof(r->error), "%s: ", r->path);
+	va_start(ap, fmt);
+	vsnprintf(r->error + n, sizeof(r->error) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An I/O or decompression error takes precedence over what it caused. */
+static int src_failed(struct nw_trace_reader *r)
+{
+	return r->src.err[0] ? reader_fail(r, "%s", r->src.err) : 0;
+}
+
+static const char *decompressed(const struct nw_trace_reader *r)
+{
+	return r->src.zstd ? " (decompressed)" : "";
+}
+
+static int read_binary_header(struct nw_trace_reader *r)
+{
+	uint8_t head[NW_TRACE_HEADER_LEN];
+	size_t got = nw_trace_src_read(&r->src, head, sizeof(head));
+	unsigned version, flags;
+
+	if (src_failed(r))
+		return -1;
+	if (got < sizeof(head))
+		return reader_fail(r, "byte offset %zu: truncated header (%zu of %d bytes)", got, got,
+				   NW_TRACE_HEADER_LEN);
+	version = (unsigned)nw_le_get(head + 8, 2);
+	flags = (unsigned)nw_le_get(head + 10, 2);
+	if (version != NW_TRACE_VERSION)
+		return reader_fail(r, "byte offset 8: unsupported version %u (this reader knows %d)", version,
+				   NW_TRACE_VERSION);
+	if (flags)
+		return reader_fail(r, "byte offset 10: unsupported header flags 0x%x", flags);
+	return 0;
+}
+
+static int read_text_header(struct nw_trace_reader *r);
+
+struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct nw_trace_reader *r = calloc(1, sizeof(*r));
+	size_t have;
+
+	if (!r) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return 0;
+	}
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	if (nw_trace_src_open(&r->src, path, err, errlen)) {
+		free(r);
+		return 0;
+	}
+	have = nw_trace_src_fill(&r->src, NW_TRACE_BINARY_MAGIC_LEN);
+	if (have >= NW_TRACE_BINARY_MAGIC_LEN &&
+	    !memcmp(r->src.buf + r->src.pos, NW_TRACE_BINARY_MAGIC, NW_TRACE_BINARY_MAGIC_LEN)) {
+		r->form = NW_TRACE_FORM_BINARY;
+		read_binary_header(r);
+	} else if (have >= strlen(NW_TRACE_TEXT_MAGIC) &&
+		   !memcmp(r->src.buf + r->src.pos, NW_TRACE_TEXT_MAGIC, strlen(NW_TRACE_TEXT_MAGIC))) {
+		r->form = NW_TRACE_FORM_TEXT;
+		read_text_header(r);
+	} else if (!src_failed(r)) {
+		reader_fail(r, "byte offset 0%s: bad magic: neither a binary nor a text nestwalk trace (nor zstd)",
+			    decompressed(r));
+	}
+	if (r->failed) {
+		snprintf(err, errlen, "%s", r->error);
+		nw_trace_reader_close(r);
+		return 0;
+	}
+	return r;
+}
+
+/* An expectation must directly follow an access (FORMAT.md, "Ordering"). */
+static const char *check_order(struct nw_trace_reader *r, const struct nw_trace_record *rec)
+{
+	bool ok = rec->kind != NW_TRACE_EXPECT || r->after_access;
+
+	r->after_access = rec->kind == NW_TRACE_ACCESS;
+	return ok ? 0 : "an expectation must follow an access";
+}
+
+static int next_binary(struct nw_trace_reader *r, struct nw_trace_record *rec)
+{
+	for (;;) {
+		uint64_t at = r->src.offset;
+		uint8_t head[NW_TRACE_RECORD_HEAD_LEN];
+		size_t got = nw_trace_src_read(&r->src, head, sizeof(head));
+		uint32_t len;
+		const char *problem;
+
+		if (src_failed(r))
+			return -1;
+		if (got == 0)
+			return reader_fail(r, "byte offset %llu%s: trace ends without an end record (truncated)",
+					   (unsigned long long)at, decompressed(r));
+		if (got < sizeof(head))
+			return reader_fail(r, "byte offset %llu%s: truncated record header (%zu of %d bytes)",
+					   (unsigned long long)at, decompressed(r), got, NW_TRACE_RECORD_HEAD_LEN);
+		len = (uint32_t)nw_le_get(head + 1, 4);
+		if (len > NW_TRACE_MAX_PAYLOAD)
+			return reader_fail(r, "byte offset %llu%s: absurd record length %u (limit %d)",
+					   (unsigned long long)at, decompressed(r), len, NW_TRACE_MAX_PAYLOAD);
+		if (!(head[0] & NW_TRACE_TAG_OPTIONAL) && !nw_trace_binary_is_known(head[0]))
+			return reader_fail(r, "byte offset %llu%s: unknown tag 0x%02x", (unsigned long long)at,
+					   decompressed(r), head[0]);
+		got = nw_trace_src_read(&r->src, r->payload, len);
+		if (src_failed(r))
+			return -1;
+		if (got < len)
+			return reader_fail(r, "byte offset %llu%s: truncated record (%zu of %u payload bytes)",
+					   (unsigned long long)at, decompressed(r), got, len);
+		if (head[0] & NW_TRACE_TAG_OPTIONAL) {
+			r->skipped++;
+			continue;
+		}
+		problem = nw_trace_binary_decode(head[0], r->payload, len, rec);
+		if (!problem)
+			problem = check_order(r, rec);
+		if (problem)
+			return reader_fail(r, "byte offset %llu%s: bad %s record: %s", (unsigned long long)at,
+					   decompressed(r), nw_trace_kind_name(rec->kind), problem);
+		if (rec->kind != NW_TRACE_END)
+			return 1;
+		at = r->src.offset;
+		if (nw_trace_src_peek(&r->src) >= 0)
+			return reader_fail(r, "byte offset %llu%s: trailing garbage after the end record",
+					   (unsigned long long)at, decompressed(r));
+		return src_failed(r) ? -1 : 0;
+	}
+}
+
+/* Reads one line into r->text; 1, 0 at the end of the stream, -1 on an error. */
+static int read_line(struct nw_trace_reader *r)
+{
+	size_t len = 0;
+	int c;
+
+	if (nw_trace_src_peek(&r->src) < 0)
+		return src_failed(r);
+	r->line++;
+	while ((c = nw_trace_src_peek(&r->src)) >= 0) {
+		r->src.pos++;
+		r->src.offset++;
+		if (c == '\n')
+			break;
+		if (len == NW_TRACE_MAX_LINE)
+			return reader_fail(r, "line %llu, column %d: line longer than %d bytes",
+					   (unsigned long long)r->line, NW_TRACE_MAX_LINE + 1, NW_TRACE_MAX_LINE);
+		if (c == 0)
+			return reader_fail(r, "line %llu, column %zu: NUL byte", (unsigned long long)r->line, len + 1);
+		r->text[len++] = (char)c;
+	}
+	if (src_failed(r))
+		return -1;
+	if (len && r->text[len - 1] == '\r')
+		len--;
+	r->text[len] = 0;
+	return 1;
+}
+
+static int read_text_header(struct nw_trace_reader *r)
+{
+	char *p;
+	char *end;
+	unsigned long version;
+
+	if (read_line(r) <= 0)
+		return -1;
+	p = r->text + strlen(NW_TRACE_TEXT_MAGIC);
+	if (*p != ' ' || p[1] < '0' || p[1] > '9')
+		return reader_fail(r, "line 1, column %zu: bad magic: expected '%s VERSION'",
+				   strlen(NW_TRACE_TEXT_MAGIC) + 1, NW_TRACE_TEXT_MAGIC);
+	version = strtoul(p + 1, &end, 10);
+	if (*end && *end != ' ' && *end != '#')
+		return reader_fail(r, "line 1, column %zu: bad version number", (size_t)(end - r->text) + 1);
+	if (version != NW_TRACE_VERSION)
+		return reader_fail(r, "line 1, column %zu: unsupported version %lu (this reader knows %d)",
+				   (size_t)(p - r->text) + 2, version, NW_TRACE_VERSION);
+	return 0;
+}
+
+static int next_text(struct nw_trace_reader *r, struct nw_trace_record *rec)
+{
+	char problem[NW_TRACE_ERR_LEN];
+	size_t column = 0;
+	int rc;
+
+	for (;;) {
+		rc = read_line(r);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return reader_fail(r, "line %llu: trace ends without an 'end' line (truncated)",
+					   (unsigned long long)r->line + 1);
+		rc = nw_trace_text_parse(r->text, rec, r->data, &column, problem, sizeof(problem));
+		if (rc == 0)
+			continue;
+		if (rc > 0) {
+			const char *order = check_order(r, rec);
+
+			if (order) {
+				snprintf(problem, sizeof(problem), "%s", order);
+				column = 1;
+				rc = -1;
+			}
+		}
+		if (rc < 0)
+			return reader_fail(r, "line %llu, column %zu: %s", (unsigned long long)r->line, column, problem);
+		if (rec->kind != NW_TRACE_END)
+			return 1;
+		break;
+	}
+	/* After the end line only blank lines and comments may follow. */
+	while ((rc = read_line(r)) > 0) {
+		if (nw_trace_text_parse(r->text, rec, r->data, &column, problem, sizeof(problem)) != 0)
+			return reader_fail(r, "line %llu: trailing garbage after the 'end' line",
+					   (unsigned long long)r->line);
+	}
+	return rc;
+}
+
+int nw_trace_reader_next(struct nw_trace_reader *r, struct nw_trace_record *rec)
+{
+	int rc;
+
+	if (r->failed)
+		return -1;
+	if (r->done)
+		return 0;
+	rc = r->form == NW_TRACE_FORM_BINARY ? next_binary(r, rec) : next_text(r, rec);
+	if (rc == 1)
+		r->records++;
+	if (rc == 0)
+		r->done = true;
+	return rc;
+}
+
+const char *nw_trace_reader_error(const struct nw_trace_reader *r)
+{
+	return r->error;
+}
+
+enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *r)
+{
+	return r->form;
+}
+
+bool nw_trace_reader_is_compressed(const struct nw_trace_reader *r)
+{
+	return r->src.zstd != 0;
+}
+
+uint64_t nw_trace_reader_records(const struct nw_trace_reader *r)
+{
+	return r->records;
+}
+
+uint64_t nw_trace_reader_skipped(const struct nw_trace_reader *r)
+{
+	return r->skipped;
+}
+
+void nw_trace_reader_close(struct nw_trace_reader *r)
+{
+	if (!r)
+		return;
+	nw_trace_src_close(&r->src);
+	free(r);
+}
