@@ -1,0 +1,255 @@
+#include <nestwalk/aspace.h>
+#include <nestwalk/assert.h>
+
+#include "aspace_ledger.h"
+#include "aspace_populate.h"
+#include "aspace_stage2.h"
+
+#define DEFAULT_MAXPHYADDR 46
+
+nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const struct nw_aspace_config *config)
+{
+	nw_status_t status;
+
+	NW_ASSERT(as && hal && config);
+	*as = (struct nw_aspace){ .hal = hal, .config = *config };
+	if (!as->config.maxphyaddr)
+		as->config.maxphyaddr = DEFAULT_MAXPHYADDR;
+	if (as->config.levels != 4 && as->config.levels != 5)
+		return NW_ERR_INVALID;
+	if (as->config.memory_type != NW_ASPACE_MEMTYPE_UC && as->config.memory_type != NW_ASPACE_MEMTYPE_WB)
+		return NW_ERR_INVALID;
+	if (as->config.maxphyaddr < 36 || as->config.maxphyaddr > 52)
+		return NW_ERR_INVALID;
+	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT)
+		return NW_ERR_INVALID;
+	status = nw_aspace_s2_create(as);
+	if (status != NW_OK)
+		*as = (struct nw_aspace){ 0 };
+	return status;
+}
+
+static void free_frame(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
+{
+	(void)gpa;
+	nw_hal_dealloc_frame(as->hal, hpa);
+}
+
+void nw_aspace_destroy(struct nw_aspace *as)
+{
+	if (!as->hal)
+		return;
+	nw_aspace_s2_destroy(as);
+	nw_ledger_drop_range(as, nw_gpa(0), UINT64_MAX, free_frame);
+	NW_ASSERT(as->frame_count == 0 && as->ledger.val == 0);
+	*as = (struct nw_aspace){ 0 };
+}
+
+/* Guest-physical addresses a table of this many levels covers: 48 bits for
+ * 4 levels, 57 for 5 (SDM Vol. 3C §29.3.2). */
+static uint64_t gpa_limit(const struct nw_aspace *as)
+{
+	return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * as->config.levels);
+}
+
+static uint64_t region_end(const struct nw_region *region)
+{
+	return region->base.val + region->size;
+}
+
+static bool is_region_shape_valid(const struct nw_aspace *as, const struct nw_region *region)
+{
+	return region->size && nw_is_page_aligned(region->base.val) && nw_is_page_aligned(region->size) &&
+	       region->base.val < gpa_limit(as) && region->size <= gpa_limit(as) - region->base.val;
+}
+
+/* Write without read is an EPT misconfiguration (SDM Vol. 3C §29.3.3.1), so
+ * no region may ask for it. */
+static bool has_write_without_read(uint32_t flags)
+{
+	return (flags & NW_REGION_WRITE) && !(flags & NW_REGION_READ);
+}
+
+static bool are_region_flags_valid(const struct nw_region *region)
+{
+	if ((region->flags & ~NW_REGION_FLAGS_ALL) || has_write_without_read(region->flags))
+		return false;
+	if (region->lazy && region->type != NW_REGION_ALLOC)
+		return false;
+	switch (region->type) {
+	case NW_REGION_ROM:
+		return !(region->flags & NW_REGION_WRITE);
+	case NW_REGION_ALLOC:
+	case NW_REGION_IDENTICAL:
+	case NW_REGION_MMIO:
+		return true;
+	}
+	return false;
+}
+
+/* Index of the first region whose end is above gpa: the one holding gpa if any. */
+static unsigned first_ending_above(const struct nw_aspace *as, uint64_t gpa)
+{
+	unsigned lo = 0, hi = as->region_count;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (region_end(&as->regions[mid]) <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct nw_region *nw_aspace_find_region(const struct nw_aspace *as, nw_gpa_t gpa)
+{
+	unsigned i = first_ending_above(as, gpa.val);
+
+	if (i < as->region_count && as->regions[i].base.val <= gpa.val)
+		return &as->regions[i];
+	return 0;
+}
+
+static void unmap_and_free(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
+{
+	/* The ledger owns the frame whatever the table says now: a hand-edited
+	 * table may no longer map this page, which leaves nothing to unmap. */
+	if (nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE) != NW_OK)
+		NW_ASSERT(nw_aspace_translate(as, gpa, &(nw_hpa_t){ 0 }) != NW_OK);
+	nw_hal_dealloc_frame(as->hal, hpa);
+}
+
+nw_status_t nw_aspace_populate_page(struct nw_aspace *as, const struct nw_region *region, nw_gpa_t gpa)
+{
+	nw_hpa_t frame;
+	nw_status_t status;
+	uint8_t *bytes;
+
+	if (!nw_hal_alloc_frame(as->hal, &frame))
+		return NW_ERR_NOMEM;
+	NW_ASSERT(frame.val != 0 && nw_is_page_aligned(frame.val));
+	bytes = nw_hal_phys_to_virt(as->hal, frame);
+	NW_ASSERT(bytes != 0);
+	for (uint64_t i = 0; i < NW_PAGE_SIZE; i++)
+		bytes[i] = 0;
+	status = nw_aspace_s2_map(as, gpa, frame, NW_PAGE_SIZE, region->flags);
+	if (status == NW_OK) {
+		status = nw_ledger_add(as, gpa, frame);
+		if (status == NW_OK)
+			return NW_OK;
+		if (nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE) != NW_OK)
+			NW_ASSERT(!"a page just mapped must unmap");
+	}
+	nw_hal_dealloc_frame(as->hal, frame);
+	return status;
+}
+
+static nw_status_t back_region(struct nw_aspace *as, const struct nw_region *region)
+{
+	nw_status_t status = NW_OK;
+
+	switch (region->type) {
+	case NW_REGION_IDENTICAL:
+		return nw_aspace_s2_map(as, region->base, nw_hpa_from_identical_gpa(region->base), region->size,
+					region->flags);
+	case NW_REGION_MMIO:
+		return NW_OK;
+	case NW_REGION_ALLOC:
+	case NW_REGION_ROM:
+		if (region->lazy)
+			return NW_OK;
+		for (uint64_t off = 0; off < region->size && status == NW_OK; off += NW_PAGE_SIZE)
+			status = nw_aspace_populate_page(as, region, nw_gpa(region->base.val + off));
+		if (status != NW_OK)
+			nw_ledger_drop_range(as, region->base, region->size, unmap_and_free);
+		return status;
+	}
+	return NW_ERR_INVALID;
+}
+
+nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region)
+{
+	unsigned at;
+	nw_status_t status;
+
+	if (!is_region_shape_valid(as, region))
+		return region->size && nw_is_page_aligned(region->base.val | region->size) ? NW_ERR_RANGE
+											  : NW_ERR_ALIGN;
+	if (!are_region_flags_valid(region))
+		return NW_ERR_INVALID;
+	if (region->type == NW_REGION_IDENTICAL && region_end(region) > (UINT64_C(1) << as->config.maxphyaddr))
+		return NW_ERR_RANGE;
+	at = first_ending_above(as, region->base.val);
+	if (at < as->region_count && as->regions[at].base.val < region_end(region))
+		return NW_ERR_EXISTS;
+	if (as->region_count == NW_ASPACE_MAX_REGIONS)
+		return NW_ERR_NOMEM;
+	status = back_region(as, region);
+	if (status != NW_OK)
+		return status;
+	for (unsigned i = as->region_count; i > at; i--)
+		as->regions[i] = as->regions[i - 1];
+	as->regions[at] = *region;
+	as->region_count++;
+	return NW_OK;
+}
+
+nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base)
+{
+	const struct nw_region *found = nw_aspace_find_region(as, base);
+	struct nw_region region;
+	unsigned at;
+
+	if (!found || found->base.val != base.val)
+		return NW_ERR_NOT_FOUND;
+	region = *found;
+	at = (unsigned)(found - as->regions);
+	if (region.type == NW_REGION_IDENTICAL) {
+		nw_status_t status = nw_aspace_s2_unmap(as, region.base, region.size);
+
+		/* Splitting a hand-made large page can need a table frame. */
+		if (status != NW_OK)
+			return status;
+	}
+	nw_ledger_drop_range(as, region.base, region.size, unmap_and_free);
+	for (unsigned i = at; i + 1 < as->region_count; i++)
+		as->regions[i] = as->regions[i + 1];
+	as->region_count--;
+	return NW_OK;
+}
+
+nw_status_t nw_aspace_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *hpa)
+{
+	/* Read finds every mapped page but an execute-only one; fetch finds that. */
+	static const enum nw_access_type probes[] = { NW_ACCESS_READ, NW_ACCESS_FETCH };
+
+	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		struct nw_s2_request req = { .gpa = gpa, .type = probes[i], .lookup_only = true };
+		struct nw_s2_result res;
+
+		nw_stage2_translate(&as->s2, &req, &res);
+		if (res.status == NW_S2_OK) {
+			*hpa = res.hpa;
+			return NW_OK;
+		}
+	}
+	return NW_ERR_NOT_FOUND;
+}
+
+nw_status_t nw_aspace_reverse(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa)
+{
+	if (nw_ledger_find_hpa(as, hpa, gpa))
+		return NW_OK;
+	for (unsigned i = 0; i < as->region_count; i++) {
+		const struct nw_region *region = &as->regions[i];
+
+		if (region->type == NW_REGION_IDENTICAL && hpa.val >= region->base.val &&
+		    hpa.val < region_end(region)) {
+			*gpa = nw_gpa(hpa.val);
+			return NW_OK;
+		}
+	}
+	return NW_ERR_NOT_FOUND;
+}

@@ -1,0 +1,165 @@
+/* The address space's second stage: region flags become EPT rights and a
+ * memory type, or AMD NPT RW/XD and cache bits; the table calls are the EPT
+ * and NPT modules'. */
+#include <nestwalk/aspace.h>
+#include <nestwalk/ept.h>
+#include <nestwalk/npt.h>
+#include <nestwalk/x86_pte.h>
+
+#include "aspace_stage2.h"
+
+static bool is_npt(const struct nw_aspace *as)
+{
+	return as->config.format == NW_STAGE2_NPT;
+}
+
+nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
+{
+	nw_status_t status;
+
+	if (is_npt(as)) {
+		struct nw_npt_config config = { .levels = (int)as->config.levels, .caps = nw_npt_caps_all() };
+
+		config.caps.maxphyaddr = as->config.maxphyaddr;
+		status = nw_npt_create(&as->npt, as->hal, &config);
+		if (status == NW_OK)
+			as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NPT, .npt = &as->npt };
+	} else {
+		struct nw_ept_config config = {
+			.levels = (int)as->config.levels,
+			.ad = as->config.accessed_dirty,
+			.memory_type = as->config.memory_type,
+			.caps = nw_ept_caps_all(),
+		};
+
+		config.caps.maxphyaddr = as->config.maxphyaddr;
+		status = nw_ept_create(&as->ept, as->hal, &config);
+		if (status == NW_OK)
+			as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_EPT, .ept = &as->ept };
+	}
+	return status;
+}
+
+void nw_aspace_s2_destroy(struct nw_aspace *as)
+{
+	if (as->s2.kind == NW_STAGE2_EPT)
+		nw_ept_destroy(&as->ept);
+	else if (as->s2.kind == NW_STAGE2_NPT)
+		nw_npt_destroy(&as->npt);
+	as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
+}
+
+/* Device and uncached regions are uncacheable; RAM is write-back, as AxVisor
+ * maps them. */
+static bool is_uncached(uint32_t flags)
+{
+	return flags & (NW_REGION_DEVICE | NW_REGION_UNCACHED);
+}
+
+static uint64_t ept_leaf_flags(uint32_t flags)
+{
+	uint64_t leaf = nw_ept_mt(is_uncached(flags) ? NW_EPT_MT_UC : NW_EPT_MT_WB);
+
+	if (flags & NW_REGION_READ)
+		leaf |= NW_EPT_R;
+	if (flags & NW_REGION_WRITE)
+		leaf |= NW_EPT_W;
+	if (flags & NW_REGION_EXEC)
+		leaf |= NW_EPT_X;
+	return leaf;
+}
+
+/* NPT entries cannot refuse reads (APM Vol. 2 §15.25.5): a present page is
+ * readable; RW allows writes, XD forbids fetches; PCD|PWT selects PAT entry 3,
+ * UC in the default PAT. */
+static uint64_t npt_leaf_flags(uint32_t flags)
+{
+	uint64_t leaf = is_uncached(flags) ? NW_PTE_PCD | NW_PTE_PWT : 0;
+
+	if (flags & NW_REGION_WRITE)
+		leaf |= NW_PTE_RW;
+	if (!(flags & NW_REGION_EXEC))
+		leaf |= NW_PTE_XD;
+	return leaf;
+}
+
+nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint32_t flags)
+{
+	if (is_npt(as))
+		return size == NW_PAGE_SIZE ? nw_npt_map(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0, 0)
+					    : nw_npt_map_region(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0);
+	if (size == NW_PAGE_SIZE)
+		return nw_ept_map(&as->ept, gpa, hpa, size, ept_leaf_flags(flags), 0, 0);
+	return nw_ept_map_region(&as->ept, gpa, hpa, size, ept_leaf_flags(flags), 0);
+}
+
+nw_status_t nw_aspace_s2_unmap(struct nw_aspace *as, nw_gpa_t gpa, uint64_t size)
+{
+	if (is_npt(as))
+		return nw_npt_unmap(&as->npt, gpa, size, 0);
+	return nw_ept_unmap(&as->ept, gpa, size, 0);
+}
+
+nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set)
+{
+	uint64_t old;
+
+	if (is_npt(as))
+		return nw_npt_edit(&as->npt, gpa, level, clear, set, &old, 0);
+	return nw_ept_edit(&as->ept, gpa, level, clear, set, &old, 0);
+}
+
+struct visit_ctx {
+	const struct nw_aspace *as;
+	void (*visit)(void *ctx, const struct nw_aspace_mapping *mapping);
+	void *ctx;
+};
+
+static bool ept_fill(const struct nw_aspace *as, uint64_t entry, struct nw_aspace_mapping *m)
+{
+	if (!nw_ept_is_present(&as->ept.config, entry))
+		return false;
+	m->rights = (uint32_t)(entry & (NW_EPT_R | NW_EPT_W | NW_EPT_X)) | (entry & NW_EPT_UX ? NW_S2_RIGHT_UX : 0);
+	m->memory_type = (uint8_t)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
+	return true;
+}
+
+/* The default PAT (SDM Vol. 3A Table 11-12): WB, WT, UC-, UC, repeated. */
+static bool npt_fill(const struct nw_pt *pt, int level, uint64_t entry, struct nw_aspace_mapping *m)
+{
+	static const uint8_t default_pat[4] = { 6, 4, 7, 0 };
+	uint64_t attrs = nw_pt_leaf_attrs(pt->fmt, level, entry);
+
+	if (!nw_npt_is_present(entry))
+		return false;
+	m->rights = NW_S2_RIGHT_R | (entry & NW_PTE_RW ? NW_S2_RIGHT_W : 0) |
+		    (entry & NW_PTE_XD ? 0 : NW_S2_RIGHT_X | NW_S2_RIGHT_UX);
+	m->memory_type = default_pat[(attrs & NW_PTE_PWT ? 1 : 0) | (attrs & NW_PTE_PCD ? 2 : 0)];
+	return true;
+}
+
+static void visit_entry(void *opaque, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
+{
+	const struct visit_ctx *vc = opaque;
+	const struct nw_aspace *as = vc->as;
+	const struct nw_pt *pt = is_npt(as) ? &as->npt.pt : &as->ept.pt;
+	struct nw_aspace_mapping m = { .gpa = nw_gpa(va), .level = level, .entry = entry };
+
+	(void)table;
+	(void)index;
+	if (nw_pt_is_link(pt->fmt, level, entry))
+		return;
+	if (is_npt(as) ? !npt_fill(pt, level, entry, &m) : !ept_fill(as, entry, &m))
+		return;
+	m.hpa = nw_hpa(nw_pt_leaf_addr(pt->fmt, level, entry));
+	m.size = nw_pt_level_size(pt->fmt, level);
+	vc->visit(vc->ctx, &m);
+}
+
+void nw_aspace_visit_mappings(const struct nw_aspace *as,
+			      void (*visit)(void *ctx, const struct nw_aspace_mapping *mapping), void *ctx)
+{
+	struct visit_ctx vc = { as, visit, ctx };
+
+	nw_pt_visit(is_npt(as) ? &as->npt.pt : &as->ept.pt, visit_entry, &vc);
+}

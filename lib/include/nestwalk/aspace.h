@@ -1,0 +1,148 @@
+/* A VM's guest-physical address space (AxVisor's AddrSpace): a second-stage
+ * table (EPT, or AMD NPT) plus the memory regions that say what each GPA range
+ * is. RAM comes from the HAL (MAP_ALLOC, up front or on first touch), a
+ * pass-through range maps GPA = HPA (MAP_IDENTICAL), device ranges are never
+ * backed (MMIO) and read-only images refuse writes (ROM).
+ *
+ * Nothing here calls malloc: regions live in a fixed array inside the struct
+ * and the record of allocated frames lives in frames from the HAL. */
+#ifndef NESTWALK_ASPACE_H
+#define NESTWALK_ASPACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "ept.h"
+#include "npt.h"
+#include "hal.h"
+#include "level.h"
+#include "stage2.h"
+#include "status.h"
+
+/* Region flags, AxVisor's MappingFlags bits as its VM configs write them. */
+#define NW_REGION_READ (1u << 0)
+#define NW_REGION_WRITE (1u << 1)
+#define NW_REGION_EXEC (1u << 2)
+#define NW_REGION_USER (1u << 3)     /* accepted for AxVisor configs; stage 2 has no user bit to set */
+#define NW_REGION_DEVICE (1u << 4)   /* device memory: mapped uncacheable */
+#define NW_REGION_UNCACHED (1u << 5) /* mapped uncacheable */
+#define NW_REGION_FLAGS_ALL 0x3fu
+
+enum nw_region_type {
+	NW_REGION_ALLOC = 0,     /* frames from the HAL, zeroed */
+	NW_REGION_IDENTICAL = 1, /* GPA = HPA; the caller makes the host range exist */
+	NW_REGION_MMIO = 2,      /* never backed: every access is an MMIO exit */
+	NW_REGION_ROM = 3,       /* frames from the HAL, mapped without write: writes exit */
+};
+
+struct nw_region {
+	nw_gpa_t base;
+	uint64_t size;
+	uint32_t flags; /* NW_REGION_* */
+	enum nw_region_type type;
+	bool lazy; /* MAP_ALLOC only: populate each page on its first stage-2 fault */
+};
+
+#define NW_ASPACE_MAX_REGIONS 64
+
+/* EPTP memory types (SDM Vol. 3C §25.6.11): the only two an EPTP may name. */
+#define NW_ASPACE_MEMTYPE_UC 0
+#define NW_ASPACE_MEMTYPE_WB 6
+
+struct nw_aspace_config {
+	enum nw_stage2_kind format; /* NW_STAGE2_EPT or NW_STAGE2_NPT */
+	unsigned levels;            /* 4 or 5 */
+	bool accessed_dirty;        /* EPTP bit 6 */
+	uint8_t memory_type;        /* paging-structure memory type in the EPTP: UC or WB */
+	unsigned maxphyaddr;        /* 0 means 46 */
+};
+
+struct nw_aspace {
+	const struct nw_hal *hal;
+	struct nw_aspace_config config;
+	struct nw_stage2 s2;
+	union {
+		struct nw_ept ept; /* config.format NW_STAGE2_EPT */
+		struct nw_npt npt; /* config.format NW_STAGE2_NPT */
+	};
+	struct nw_region regions[NW_ASPACE_MAX_REGIONS]; /* sorted by base, never overlapping */
+	unsigned region_count;
+	nw_hpa_t ledger;     /* newest page of the allocated-frame record; 0 when empty */
+	uint64_t frame_count; /* data frames the aspace holds (MAP_ALLOC and ROM) */
+};
+
+NW_MUST_CHECK nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal,
+					 const struct nw_aspace_config *config);
+/* Frees every data frame and every table frame. */
+void nw_aspace_destroy(struct nw_aspace *as);
+
+/* Adds a region: page-aligned, non-empty, not overlapping another one, flags
+ * a stage 2 can express (read whenever write; ROM without write; lazy only for
+ * MAP_ALLOC). On any failure nothing changes and nothing leaks. */
+NW_MUST_CHECK nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region);
+/* Removes the region starting at base: unmaps it and frees its frames. */
+NW_MUST_CHECK nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base);
+/* The region holding gpa, or NULL. */
+const struct nw_region *nw_aspace_find_region(const struct nw_aspace *as, nw_gpa_t gpa);
+
+/* GPA -> HPA through the second stage, without touching its A/D flags;
+ * NW_ERR_NOT_FOUND when nothing is mapped there (MMIO, a lazy page not yet
+ * touched, a hole). */
+NW_MUST_CHECK nw_status_t nw_aspace_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *hpa);
+/* HPA -> GPA: the guest-physical address whose data lives at hpa, for frames
+ * the aspace allocated and for pass-through ranges. */
+NW_MUST_CHECK nw_status_t nw_aspace_reverse(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa);
+
+/* The second stage, as the guest walker takes it. */
+static inline const struct nw_stage2 *nw_aspace_stage2(const struct nw_aspace *as) { return &as->s2; }
+
+/* One present second-stage leaf as nw_aspace_visit_mappings() reports it. */
+struct nw_aspace_mapping {
+	nw_gpa_t gpa;
+	nw_hpa_t hpa;
+	uint64_t size;
+	int level;
+	uint32_t rights;     /* NW_S2_RIGHT_* */
+	uint8_t memory_type; /* EPT: the leaf's type; NPT: the default PAT's type for PAT:PCD:PWT (7 = UC-) */
+	uint64_t entry;
+};
+
+/* Calls visit for every present leaf in GPA order. */
+void nw_aspace_visit_mappings(const struct nw_aspace *as,
+			      void (*visit)(void *ctx, const struct nw_aspace_mapping *mapping), void *ctx);
+
+/* Raw edit of the second-stage entry at level on the path of gpa (scenarios
+ * that build broken tables on purpose); the table structure is protected
+ * (nw_pt_edit). */
+NW_MUST_CHECK nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, uint64_t clear,
+					       uint64_t set);
+
+/* What a stage-2 fault (EPT violation, NPF) means for this VM. */
+enum nw_aspace_fault {
+	NW_ASPACE_FAULT_RETRY,     /* a lazy page was populated: run the access again */
+	NW_ASPACE_FAULT_MMIO,      /* an access to an MMIO region: emulate the device */
+	NW_ASPACE_FAULT_ROM_WRITE, /* a write to ROM: the data stays as it was */
+	NW_ASPACE_FAULT_VIOLATION, /* a real violation: reflect it, the regions do not explain it */
+};
+
+struct nw_aspace_exit {
+	enum nw_aspace_fault kind;
+	nw_gpa_t gpa;
+	uint64_t size;   /* bytes of the access */
+	bool is_write;   /* MMIO and ROM exits: write (true) or read (false) */
+};
+
+/* Resolves a stage-2 fault at gpa for an access of size bytes. Only a lazy
+ * population allocates; NW_ERR_NOMEM then leaves everything unchanged. */
+NW_MUST_CHECK nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_access_type type,
+						  uint64_t size, struct nw_aspace_exit *exit);
+
+/* Loader writes (a VM image, guest page tables): copies len bytes into guest
+ * memory at gpa, populating lazy pages, writing ROM as its loader would.
+ * NW_ERR_NOT_FOUND when part of the range is not RAM or ROM; the bytes before
+ * that point may have been written. */
+NW_MUST_CHECK nw_status_t nw_aspace_write(struct nw_aspace *as, nw_gpa_t gpa, const void *src, uint64_t len);
+NW_MUST_CHECK nw_status_t nw_aspace_read(const struct nw_aspace *as, nw_gpa_t gpa, void *dst, uint64_t len);
+
+#endif

@@ -1,0 +1,372 @@
+/* VM address spaces: each map type, lazy population, overlap rejection,
+ * removal, reverse lookup, and allocation failure at every point. */
+#include <nestwalk/aspace.h>
+#include <nestwalk/ept.h>
+
+#include "fixture.h"
+
+TestSuite(aspace, .init = fixture_setup, .fini = fixture_teardown);
+
+#define RWX (NW_REGION_READ | NW_REGION_WRITE | NW_REGION_EXEC)
+
+static void make(struct nw_aspace *as)
+{
+	struct nw_aspace_config config = { .format = NW_STAGE2_EPT, .levels = 4, .memory_type = NW_ASPACE_MEMTYPE_WB };
+
+	cr_assert_eq(nw_aspace_init(as, hal, &config), NW_OK);
+}
+
+static struct nw_region region(uint64_t base, uint64_t size, uint32_t flags, enum nw_region_type type, bool lazy)
+{
+	return (struct nw_region){ .base = nw_gpa(base), .size = size, .flags = flags, .type = type, .lazy = lazy };
+}
+
+static struct nw_s2_result s2(const struct nw_aspace *as, uint64_t gpa, enum nw_access_type type)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(gpa), .type = type, .lookup_only = true };
+	struct nw_s2_result res;
+
+	nw_stage2_translate(nw_aspace_stage2(as), &req, &res);
+	return res;
+}
+
+static uint64_t live(void)
+{
+	return nw_simmem_stats(sim).live;
+}
+
+Test(aspace, alloc_region_is_zeroed_distinct_frames_with_region_rights)
+{
+	struct nw_aspace as;
+	struct nw_region r = region(0x100000, 4 * NW_PAGE_SIZE, NW_REGION_READ | NW_REGION_WRITE, NW_REGION_ALLOC,
+				    false);
+	uint64_t hpas[4];
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	cr_assert_eq(as.frame_count, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t gpa = 0x100000 + i * NW_PAGE_SIZE;
+		struct nw_s2_result res = s2(&as, gpa + 0x123, NW_ACCESS_WRITE);
+		const uint8_t *bytes;
+		nw_hpa_t hpa;
+
+		cr_assert_eq(nw_aspace_translate(&as, nw_gpa(gpa + 0x123), &hpa), NW_OK);
+		cr_assert_eq(hpa.val & NW_PAGE_MASK, 0x123, "the page offset carries over");
+		hpas[i] = hpa.val & ~NW_PAGE_MASK;
+		/* Region flags R|W (0x3) become EPT R and W, no X: a 4 KiB leaf, WB. */
+		cr_assert_eq(res.status, NW_S2_OK);
+		cr_assert_eq(res.page_size, NW_PAGE_SIZE);
+		cr_assert_eq(res.rights & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X), NW_S2_RIGHT_R | NW_S2_RIGHT_W);
+		cr_assert_eq(res.memory_type, NW_EPT_MT_WB);
+		cr_assert_eq(s2(&as, gpa, NW_ACCESS_FETCH).status, NW_S2_VIOLATION);
+		/* The simulated host poisons fresh frames with 0xA5: zero means the aspace cleared it. */
+		bytes = nw_hal_phys_to_virt(hal, nw_hpa(hpas[i]));
+		for (unsigned b = 0; b < NW_PAGE_SIZE; b++)
+			cr_assert_eq(bytes[b], 0);
+		for (unsigned j = 0; j < i; j++)
+			cr_assert_neq(hpas[j], hpas[i]);
+	}
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, lazy_region_is_populated_by_its_first_fault_only)
+{
+	struct nw_aspace as;
+	struct nw_region r = region(0x200000, 2 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, true);
+	struct nw_aspace_exit exit;
+	nw_hpa_t hpa;
+	uint64_t before;
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	before = live();
+	cr_assert_eq(as.frame_count, 0);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x201000), &hpa), NW_ERR_NOT_FOUND);
+	cr_assert_eq(s2(&as, 0x201008, NW_ACCESS_WRITE).status, NW_S2_VIOLATION);
+
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x201008), NW_ACCESS_WRITE, 8, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_RETRY);
+	cr_assert_eq(as.frame_count, 1, "one page, not the region");
+	cr_assert_gt(live(), before);
+	cr_assert_eq(s2(&as, 0x201008, NW_ACCESS_WRITE).status, NW_S2_OK, "the retried access succeeds");
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x200000), &hpa), NW_ERR_NOT_FOUND, "the other page waits");
+
+	/* The page is there now: a second fault on it is not the region's doing. */
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x201000), NW_ACCESS_READ, 1, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_VIOLATION);
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, identical_region_maps_gpa_to_the_same_hpa_with_large_pages)
+{
+	struct nw_aspace as;
+	/* A 2 MiB-aligned 4 MiB pass-through range maps as two 2 MiB leaves (PDEs with PS, SDM Vol. 3C Table 29-4). */
+	struct nw_region r = region(0x40000000, 2 * NW_SIZE_2M, NW_REGION_READ | NW_REGION_WRITE | NW_REGION_DEVICE,
+				    NW_REGION_IDENTICAL, false);
+	struct nw_s2_result res;
+	nw_hpa_t hpa;
+	nw_gpa_t gpa;
+
+	cr_assert(nw_simmem_claim(sim, nw_hpa(0x40000000), r.size));
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	cr_assert_eq(as.frame_count, 0, "pass-through memory is not allocated");
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x40212345), &hpa), NW_OK);
+	cr_assert_eq(hpa.val, 0x40212345);
+	res = s2(&as, 0x40212345, NW_ACCESS_READ);
+	cr_assert_eq(res.page_size, NW_SIZE_2M);
+	cr_assert_eq(res.level, NW_LEVEL_PD);
+	cr_assert_eq(res.memory_type, NW_EPT_MT_UC, "device memory is uncacheable");
+	cr_assert_eq(nw_aspace_reverse(&as, nw_hpa(0x403ffff0), &gpa), NW_OK);
+	cr_assert_eq(gpa.val, 0x403ffff0);
+	cr_assert_eq(nw_aspace_reverse(&as, nw_hpa(0x40400000), &gpa), NW_ERR_NOT_FOUND);
+	cr_assert_eq(nw_aspace_remove_region(&as, nw_gpa(0x40000000)), NW_OK);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x40212345), &hpa), NW_ERR_NOT_FOUND);
+	nw_aspace_destroy(&as);
+	cr_assert(nw_simmem_unclaim(sim, nw_hpa(0x40000000), r.size));
+}
+
+Test(aspace, mmio_region_is_never_backed_and_reports_the_access)
+{
+	struct nw_aspace as;
+	struct nw_region r = region(0xfee00000, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false);
+	struct nw_aspace_exit exit;
+	uint64_t before;
+	nw_hpa_t hpa;
+
+	make(&as);
+	before = live();
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	cr_assert_eq(live(), before, "no table, no frame");
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0xfee000b0), &hpa), NW_ERR_NOT_FOUND);
+	cr_assert_eq(s2(&as, 0xfee000b0, NW_ACCESS_READ).status, NW_S2_VIOLATION);
+
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0xfee000b0), NW_ACCESS_WRITE, 4, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_MMIO);
+	cr_assert_eq(exit.gpa.val, 0xfee000b0);
+	cr_assert_eq(exit.size, 4);
+	cr_assert(exit.is_write);
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0xfee00020), NW_ACCESS_READ, 4, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_MMIO);
+	cr_assert_not(exit.is_write);
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0xfee00000), NW_ACCESS_FETCH, 1, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_VIOLATION, "device memory is not executed");
+	cr_assert_eq(live(), before);
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, rom_region_refuses_writes_and_keeps_its_data)
+{
+	struct nw_aspace as;
+	struct nw_region r = region(0xf0000, 2 * NW_PAGE_SIZE, NW_REGION_READ | NW_REGION_EXEC, NW_REGION_ROM, false);
+	const uint8_t image[4] = { 0xea, 0x5b, 0xe0, 0x00 };
+	struct nw_aspace_exit exit;
+	uint8_t back[4];
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(0xf0ff0), image, 4), NW_OK);
+	cr_assert_eq(s2(&as, 0xf0ff0, NW_ACCESS_READ).status, NW_S2_OK);
+	cr_assert_eq(s2(&as, 0xf0ff0, NW_ACCESS_FETCH).status, NW_S2_OK);
+	cr_assert_eq(s2(&as, 0xf0ff0, NW_ACCESS_WRITE).status, NW_S2_VIOLATION, "ROM is mapped without write");
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0xf0ff0), NW_ACCESS_WRITE, 2, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_ROM_WRITE);
+	cr_assert_eq(exit.size, 2);
+	cr_assert(exit.is_write);
+	cr_assert_eq(nw_aspace_read(&as, nw_gpa(0xf0ff0), back, 4), NW_OK);
+	cr_assert_arr_eq(back, image, 4);
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, overlapping_regions_are_rejected_and_change_nothing)
+{
+	struct nw_aspace as;
+	struct nw_region a = region(0x100000, 4 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region tail = region(0x103000, 2 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region head = region(0xff000, 2 * NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false);
+	struct nw_region around = region(0x0, 0x200000, RWX, NW_REGION_ALLOC, true);
+	struct nw_region inside = region(0x101000, NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region below = region(0xff000, NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region above = region(0x104000, NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	uint64_t before;
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &a), NW_OK);
+	before = live();
+	cr_assert_eq(nw_aspace_add_region(&as, &tail), NW_ERR_EXISTS);
+	cr_assert_eq(nw_aspace_add_region(&as, &head), NW_ERR_EXISTS);
+	cr_assert_eq(nw_aspace_add_region(&as, &around), NW_ERR_EXISTS);
+	cr_assert_eq(nw_aspace_add_region(&as, &inside), NW_ERR_EXISTS);
+	cr_assert_eq(live(), before);
+	cr_assert_eq(as.region_count, 1);
+	cr_assert_eq(nw_aspace_add_region(&as, &below), NW_OK, "touching is not overlapping");
+	cr_assert_eq(nw_aspace_add_region(&as, &above), NW_OK);
+	cr_assert_eq(as.region_count, 3);
+	cr_assert_eq(nw_aspace_find_region(&as, nw_gpa(0xfffff))->base.val, 0xff000);
+	cr_assert_eq(nw_aspace_find_region(&as, nw_gpa(0x100000))->base.val, 0x100000);
+	cr_assert_eq(nw_aspace_find_region(&as, nw_gpa(0x104fff))->base.val, 0x104000);
+	cr_assert_null(nw_aspace_find_region(&as, nw_gpa(0x105000)));
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, regions_a_stage_two_cannot_express_are_invalid)
+{
+	struct nw_aspace as;
+	struct nw_region bad[] = {
+		region(0x100800, NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false),
+		region(0x100000, 0x800, RWX, NW_REGION_ALLOC, false),
+		region(0x100000, 0, RWX, NW_REGION_ALLOC, false),
+		/* write without read: an EPT misconfiguration (SDM Vol. 3C §29.3.3.1) */
+		region(0x100000, NW_PAGE_SIZE, NW_REGION_WRITE, NW_REGION_ALLOC, false),
+		region(0x100000, NW_PAGE_SIZE, RWX, NW_REGION_ROM, false),
+		region(0x100000, NW_PAGE_SIZE, RWX, NW_REGION_IDENTICAL, true),
+		region(0x100000, NW_PAGE_SIZE, 0x40, NW_REGION_ALLOC, false),
+		/* 4-level EPT covers GPAs below 2^48 */
+		region(UINT64_C(1) << 48, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false),
+		region((UINT64_C(1) << 48) - NW_PAGE_SIZE, 2 * NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false),
+	};
+	const nw_status_t expected[] = { NW_ERR_ALIGN, NW_ERR_ALIGN, NW_ERR_ALIGN, NW_ERR_INVALID, NW_ERR_INVALID,
+					 NW_ERR_INVALID, NW_ERR_INVALID, NW_ERR_RANGE, NW_ERR_RANGE };
+	uint64_t before;
+
+	make(&as);
+	before = live();
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(nw_aspace_add_region(&as, &bad[i]), expected[i], "case %u", i);
+	cr_assert_eq(as.region_count, 0);
+	cr_assert_eq(live(), before);
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, removal_unmaps_and_frees_and_keeps_the_neighbours)
+{
+	struct nw_aspace as;
+	/* 300 pages each: more than one 255-entry ledger page per region */
+	struct nw_region a = region(0x1000000, 300 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region b = region(0x2000000, 300 * NW_PAGE_SIZE, NW_REGION_READ, NW_REGION_ALLOC, false);
+	static uint64_t b_hpa[300];
+	uint64_t empty, with_b;
+	nw_hpa_t hpa;
+	nw_gpa_t gpa;
+
+	make(&as);
+	empty = live();
+	cr_assert_eq(nw_aspace_add_region(&as, &b), NW_OK);
+	with_b = live();
+	cr_assert_eq(nw_aspace_add_region(&as, &a), NW_OK);
+	for (unsigned i = 0; i < 300; i++) {
+		cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x2000000 + i * NW_PAGE_SIZE), &hpa), NW_OK);
+		b_hpa[i] = hpa.val;
+	}
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x1000000), &hpa), NW_OK);
+	cr_assert_eq(nw_aspace_remove_region(&as, nw_gpa(0x1001000)), NW_ERR_NOT_FOUND, "not a region's base");
+	cr_assert_eq(nw_aspace_remove_region(&as, nw_gpa(0x1000000)), NW_OK);
+	cr_assert_eq(nw_aspace_reverse(&as, hpa, &gpa), NW_ERR_NOT_FOUND, "the frame is no longer ours");
+	cr_assert_eq(live(), with_b, "the region's frames, its ledger pages and its tables are gone");
+	cr_assert_eq(as.frame_count, 300);
+	for (unsigned i = 0; i < 300; i++) {
+		cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x2000000 + i * NW_PAGE_SIZE), &hpa), NW_OK);
+		cr_assert_eq(hpa.val, b_hpa[i]);
+		cr_assert_eq(nw_aspace_reverse(&as, nw_hpa(b_hpa[i] + 0x10), &gpa), NW_OK);
+		cr_assert_eq(gpa.val, 0x2000000 + i * NW_PAGE_SIZE + 0x10);
+	}
+	cr_assert_eq(nw_aspace_remove_region(&as, nw_gpa(0x2000000)), NW_OK);
+	cr_assert_eq(live(), empty);
+	cr_assert_eq(as.region_count, 0);
+	nw_aspace_destroy(&as);
+}
+
+Test(aspace, destroy_frees_every_frame)
+{
+	struct nw_aspace as;
+	struct nw_region lazy = region(0x400000, 16 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, true);
+	struct nw_region ram = region(0x0, 64 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region rom = region(0xf0000, 16 * NW_PAGE_SIZE, NW_REGION_READ, NW_REGION_ROM, false);
+	struct nw_aspace_exit exit;
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &lazy), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &ram), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &rom), NW_OK);
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x405000), NW_ACCESS_READ, 1, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_RETRY);
+	cr_assert_eq(as.frame_count, 64 + 16 + 1);
+	nw_aspace_destroy(&as);
+	cr_assert_eq(live(), 0);
+}
+
+Test(aspace, loader_writes_populate_lazy_pages_and_skip_mmio)
+{
+	struct nw_aspace as;
+	struct nw_region lazy = region(0x10000, 2 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, true);
+	struct nw_region mmio = region(0x12000, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false);
+	const uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t back[8];
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &lazy), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &mmio), NW_OK);
+	cr_assert_eq(nw_aspace_read(&as, nw_gpa(0x10ffc), back, 8), NW_ERR_NOT_FOUND, "reads never populate");
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(0x10ffc), data, 8), NW_OK, "a write across the page boundary");
+	cr_assert_eq(as.frame_count, 2);
+	cr_assert_eq(nw_aspace_read(&as, nw_gpa(0x10ffc), back, 8), NW_OK);
+	cr_assert_arr_eq(back, data, 8);
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(0x12000), data, 8), NW_ERR_NOT_FOUND);
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(0x20000), data, 8), NW_ERR_NOT_FOUND);
+	nw_aspace_destroy(&as);
+}
+
+/* Every allocation a call makes, failed in turn: the call reports
+ * NW_ERR_NOMEM and leaves the live frames, the regions and the mappings as
+ * they were; the next attempt succeeds. */
+Test(aspace, allocation_failure_at_every_point_changes_nothing)
+{
+	struct nw_aspace as;
+	/* 260 pages: data frames, tables and a second ledger page */
+	struct nw_region ram = region(0x3ff000, 260 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	struct nw_region pass = region(0x80000000, NW_SIZE_2M + NW_PAGE_SIZE, RWX, NW_REGION_IDENTICAL, false);
+	struct nw_region lazy = region(UINT64_C(0x7000000000), NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, true);
+	const struct nw_region *regions[] = { &ram, &pass, &lazy };
+	struct nw_aspace_exit exit;
+	unsigned failures = 0;
+	nw_hpa_t hpa;
+
+	cr_assert(nw_simmem_claim(sim, nw_hpa(0x80000000), pass.size));
+	make(&as);
+	for (unsigned r = 0; r < 3; r++) {
+		for (uint64_t nth = 1;; nth++) {
+			uint64_t before = live();
+			nw_status_t status;
+
+			nw_simmem_fail_nth(sim, nth);
+			status = nw_aspace_add_region(&as, regions[r]);
+			nw_simmem_fail_nth(sim, 0);
+			if (status == NW_OK)
+				break;
+			failures++;
+			cr_assert_eq(status, NW_ERR_NOMEM, "region %u, allocation %llu", r, (unsigned long long)nth);
+			cr_assert_eq(live(), before, "region %u, allocation %llu", r, (unsigned long long)nth);
+			cr_assert_eq(as.region_count, r);
+			cr_assert_eq(nw_aspace_translate(&as, regions[r]->base, &hpa), NW_ERR_NOT_FOUND);
+		}
+	}
+	cr_assert_gt(failures, 260, "every data frame was a failure point");
+	for (uint64_t nth = 1;; nth++) {
+		uint64_t before = live();
+		nw_status_t status;
+
+		nw_simmem_fail_nth(sim, nth);
+		status = nw_aspace_resolve_fault(&as, lazy.base, NW_ACCESS_WRITE, 8, &exit);
+		nw_simmem_fail_nth(sim, 0);
+		if (status == NW_OK)
+			break;
+		cr_assert_eq(status, NW_ERR_NOMEM);
+		cr_assert_eq(live(), before);
+		cr_assert_eq(nw_aspace_translate(&as, lazy.base, &hpa), NW_ERR_NOT_FOUND);
+	}
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_RETRY);
+	cr_assert_eq(nw_aspace_translate(&as, lazy.base, &hpa), NW_OK);
+	nw_aspace_destroy(&as);
+	cr_assert(nw_simmem_unclaim(sim, nw_hpa(0x80000000), pass.size));
+}
