@@ -1,0 +1,68 @@
+/* The case blob: what the host tool (tools/hw-run) passes as a multiboot module.
+ * Little-endian, packed; version 1:
+ *   header (16 bytes), then case_count cases, each a case header (24 bytes)
+ *   followed by entry_count entries (16 bytes each).
+ * A case describes guest page tables as numbered tables (0 is the root) and raw
+ * entries; an entry with link = k gets table k-1's physical address ORed into
+ * its value. Leaves carry raw physical addresses, which must lie in the scratch
+ * region (layout.h) unless they cannot be used (beyond MAXPHYADDR), or be a
+ * 1 GiB page at 0 whose offset (from the GVA) lands in the scratch region. */
+#ifndef HW_BLOB_H
+#define HW_BLOB_H
+
+#include <stdint.h>
+
+#define HW_BLOB_MAGIC 0x4248574eu /* "NWHB" */
+#define HW_BLOB_VERSION 1
+
+#define HW_CASE_WP (1u << 0)   /* CR0.WP */
+#define HW_CASE_SMEP (1u << 1) /* CR4.SMEP */
+#define HW_CASE_SMAP (1u << 2) /* CR4.SMAP */
+#define HW_CASE_PKE (1u << 3)  /* CR4.PKE, PKRU from the case */
+#define HW_CASE_NXE (1u << 4)  /* EFER.NXE */
+#define HW_CASE_AC (1u << 5)   /* RFLAGS.AC during the access */
+#define HW_CASE_LA57 (1u << 6) /* 5-level paging (CR4.LA57) */
+#define HW_CASE_FLAGS_ALL 0x7fu
+
+enum hw_access {
+	HW_ACCESS_READ = 0,     /* 8-byte load */
+	HW_ACCESS_WRITE = 1,    /* 1-byte store of HW_WRITE_BYTE */
+	HW_ACCESS_FETCH = 2,    /* jump to the GVA */
+	HW_ACCESS_IMPLICIT = 3, /* descriptor-table read: an LDT based at the GVA, entry 0 loaded into FS */
+};
+
+#define HW_MAX_TABLES 16
+#define HW_MAX_ENTRIES 64
+
+struct hw_blob_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t header_size;
+	uint32_t case_count;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct hw_blob_case {
+	uint32_t id;
+	uint32_t flags;
+	uint32_t pkru;
+	uint8_t cpl;    /* 0 or 3 */
+	uint8_t access; /* enum hw_access */
+	uint8_t table_count;
+	uint8_t entry_count;
+	uint64_t gva;
+} __attribute__((packed));
+
+struct hw_blob_entry {
+	uint8_t table;
+	uint8_t link; /* 0: none; k: table k-1 */
+	uint16_t index;
+	uint32_t reserved;
+	uint64_t value;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct hw_blob_header) == 16, "blob header layout");
+_Static_assert(sizeof(struct hw_blob_case) == 24, "case header layout");
+_Static_assert(sizeof(struct hw_blob_entry) == 16, "entry layout");
+
+#endif

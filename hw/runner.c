@@ -1,0 +1,295 @@
+#include "runner.h"
+
+#include <nestwalk/cpu.h>
+#include <nestwalk/frame.h>
+#include <nestwalk/x86_pte.h>
+
+#include "blob.h"
+#include "layout.h"
+#include "serial.h"
+#include "trap.h"
+#include "x86.h"
+
+#define RFLAGS_FIXED UINT64_C(0x2) /* bit 1 always reads as 1; IF stays clear */
+#define KERNEL_ENTRY_FLAGS (NW_PTE_P | NW_PTE_RW | NW_PTE_US)
+
+extern uint64_t hw_boot_pml4[512];
+void hw_paging_switch(uint64_t cr3, uint64_t cr4);
+void hw_enter_user(uint64_t rip, uint64_t gva, uint64_t rflags);
+void hw_kernel_read(uint64_t gva, uint64_t rflags);
+void hw_kernel_write(uint64_t gva, uint64_t rflags);
+void hw_kernel_fetch(uint64_t gva, uint64_t rflags);
+void hw_kernel_implicit(uint64_t gva, uint64_t rflags);
+extern char hw_user_read[], hw_user_write[], hw_user_fetch[], hw_user_implicit[];
+
+struct runner {
+	struct hw_frames *frames;
+	const struct hw_cpu_features *cpu;
+	struct hw_run_stats *stats;
+	struct nw_frame kernel_pml5; /* PML5[0] -> the boot PML4 */
+	uint64_t cr0, cr4, efer;     /* as loaded now */
+};
+
+void hw_scratch_tag(void)
+{
+	uint64_t *words = hw_direct(HW_SCRATCH_BASE);
+
+	for (uint64_t i = 0; i < HW_SCRATCH_SIZE / 8; i++)
+		words[i] = HW_TAG(HW_SCRATCH_BASE + i * 8);
+}
+
+static uint64_t kernel_root(const struct runner *r)
+{
+	if (r->cr4 & NW_CR4_LA57)
+		return nw_frame_paddr(&r->kernel_pml5).val;
+	return (uint64_t)(uintptr_t)hw_boot_pml4;
+}
+
+/* Loads the case's control registers (only those that change: a CR0 write
+ * flushes the whole TLB) and its root table. */
+static void load_state(struct runner *r, const struct hw_blob_case *c, uint64_t root)
+{
+	uint64_t cr0 = (r->cr0 & ~NW_CR0_WP) | ((c->flags & HW_CASE_WP) ? NW_CR0_WP : 0);
+	uint64_t cr4 = r->cr4 & ~(NW_CR4_SMEP | NW_CR4_SMAP | NW_CR4_PKE | NW_CR4_LA57);
+	uint64_t efer = (r->efer & ~NW_EFER_NXE) | ((c->flags & HW_CASE_NXE) ? NW_EFER_NXE : 0);
+
+	cr4 |= (c->flags & HW_CASE_SMEP) ? NW_CR4_SMEP : 0;
+	cr4 |= (c->flags & HW_CASE_SMAP) ? NW_CR4_SMAP : 0;
+	cr4 |= (c->flags & HW_CASE_PKE) ? NW_CR4_PKE : 0;
+	cr4 |= (c->flags & HW_CASE_LA57) ? NW_CR4_LA57 : 0;
+	if (cr0 != r->cr0) {
+		hw_write_cr0(cr0);
+		r->cr0 = cr0;
+		r->stats->control_writes++;
+	}
+	if (efer != r->efer) {
+		hw_wrmsr(HW_MSR_EFER, efer);
+		r->efer = efer;
+		r->stats->control_writes++;
+	}
+	if ((cr4 ^ r->cr4) & NW_CR4_LA57) {
+		hw_paging_switch(root, cr4);
+		r->cr4 = cr4;
+		r->stats->mode_switches++;
+		return;
+	}
+	if (cr4 != r->cr4) {
+		hw_write_cr4(cr4);
+		r->cr4 = cr4;
+		r->stats->control_writes++;
+	}
+	hw_write_cr3(root); /* also flushes every non-global translation: the kernel sets no G bit */
+}
+
+static void perform(const struct hw_blob_case *c, uint64_t rflags)
+{
+	static void (*const kernel[])(uint64_t, uint64_t) = {
+		hw_kernel_read, hw_kernel_write, hw_kernel_fetch, hw_kernel_implicit,
+	};
+	static char *const user[] = { hw_user_read, hw_user_write, hw_user_fetch, hw_user_implicit };
+
+	if (c->cpl == 3)
+		hw_enter_user((uint64_t)(uintptr_t)user[c->access], c->gva, rflags);
+	else
+		kernel[c->access](c->gva, rflags);
+}
+
+/* Runs fn's access under a recovery point; every path ends in a trap. */
+static struct hw_trap_record run_trapped(const struct hw_blob_case *c, uint64_t rflags)
+{
+	struct hw_catch catch;
+
+	if (hw_ctx_save(&catch.ctx) == 0) {
+		hw_catch_arm(&catch);
+		perform(c, rflags);
+	}
+	return catch.record;
+}
+
+static bool access_completed(const struct hw_blob_case *c, const struct hw_trap_record *rec)
+{
+	if (rec->vector == HW_VEC_SYSCALL)
+		return true;
+	/* The scratch tag is no usable descriptor: once read, loading it into FS fails. */
+	return c->access == HW_ACCESS_IMPLICIT && (rec->vector == HW_VEC_GP || rec->vector == HW_VEC_NP);
+}
+
+/* Reads the word at the GVA at CPL 0 with AC=1 and PKRU=0, which paging allows
+ * whenever the case's own access was allowed. */
+static struct hw_trap_record read_back(struct runner *r, uint64_t gva)
+{
+	struct hw_blob_case probe = { .cpl = 0, .access = HW_ACCESS_READ, .gva = gva };
+
+	if (r->cr4 & NW_CR4_PKE)
+		hw_wrpkru(0);
+	return run_trapped(&probe, RFLAGS_FIXED | NW_RFLAGS_AC);
+}
+
+static void put_ad(const struct hw_blob_case *c, const struct hw_blob_entry *entries, struct nw_frame *tables)
+{
+	hw_putc(' ');
+	for (unsigned i = 0; i < c->entry_count; i++) {
+		const uint64_t *table = nw_frame_ptr(&tables[entries[i].table]);
+		uint64_t val = table[entries[i].index];
+
+		hw_putc((char)('0' + ((val & NW_PTE_A) ? 1 : 0) + ((val & NW_PTE_D) ? 2 : 0)));
+	}
+	hw_putc('\n');
+}
+
+static void report(struct runner *r, const struct hw_blob_case *c, const struct hw_trap_record *rec)
+{
+	hw_puts("c ");
+	hw_put_dec(c->id);
+	if (access_completed(c, rec)) {
+		struct hw_trap_record back = read_back(r, c->gva);
+		uint16_t code = c->access == HW_ACCESS_WRITE ? ((HW_TAG_CODE & 0xff00) | HW_WRITE_BYTE) : HW_TAG_CODE;
+		uint64_t pa = back.rax >> 16;
+
+		if (back.vector == HW_VEC_SYSCALL && (back.rax & 0xffff) == code &&
+		    pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE) {
+			*(uint64_t *)hw_direct(pa) = HW_TAG(pa);
+			hw_puts(" ok ");
+			hw_put_hex(pa);
+		} else {
+			hw_puts(" raw ");
+			hw_put_hex(back.vector == HW_VEC_SYSCALL ? back.rax : back.vector);
+		}
+		return;
+	}
+	r->stats->faults++;
+	if (rec->vector == HW_VEC_PF) {
+		hw_puts(" pf ");
+		hw_put_hex(rec->error);
+		hw_putc(' ');
+		hw_put_hex(rec->cr2);
+	} else if (rec->vector == HW_VEC_GP) {
+		hw_puts(" gp");
+	} else {
+		hw_puts(" exc ");
+		hw_put_dec(rec->vector);
+		hw_putc(' ');
+		hw_put_hex(rec->error);
+	}
+}
+
+static void run_case(struct runner *r, const struct hw_blob_case *c, const struct hw_blob_entry *entries)
+{
+	struct nw_frame tables[HW_MAX_TABLES];
+	struct hw_trap_record rec;
+	uint64_t *root;
+
+	for (unsigned t = 0; t < c->table_count; t++) {
+		if (nw_frame_alloc_zero(&tables[t], &r->frames->hal) != NW_OK) {
+			hw_puts("hw: out of frames for the case tables\n");
+			hw_exit(HW_EXIT_FAIL);
+		}
+	}
+	root = nw_frame_ptr(&tables[0]);
+	if (c->flags & HW_CASE_LA57) {
+		root[0] = (uint64_t)(uintptr_t)hw_boot_pml4 | KERNEL_ENTRY_FLAGS;
+	} else {
+		for (unsigned i = 0; i < HW_KERNEL_SLOTS_4LEVEL; i++)
+			root[i] = hw_boot_pml4[i];
+	}
+	for (unsigned i = 0; i < c->entry_count; i++) {
+		const struct hw_blob_entry *e = &entries[i];
+		uint64_t *table = nw_frame_ptr(&tables[e->table]);
+
+		table[e->index] = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
+	}
+
+	load_state(r, c, nw_frame_paddr(&tables[0]).val);
+	if (c->access == HW_ACCESS_IMPLICIT)
+		hw_ldt_load(c->gva);
+	if (c->flags & HW_CASE_PKE)
+		hw_wrpkru(c->pkru);
+	rec = run_trapped(c, RFLAGS_FIXED | ((c->flags & HW_CASE_AC) ? NW_RFLAGS_AC : 0));
+	if (c->access == HW_ACCESS_IMPLICIT)
+		hw_ldt_clear();
+
+	report(r, c, &rec);
+	put_ad(c, entries, tables);
+	/* Leave the case's tables before they go back to the allocator, which links free frames through them. */
+	hw_write_cr3(kernel_root(r));
+	for (unsigned t = 0; t < c->table_count; t++)
+		nw_frame_free(&tables[t]);
+	r->stats->cases++;
+}
+
+static bool reject(uint64_t index, uint64_t offset, const char *why)
+{
+	hw_puts("hw: bad case blob: case #");
+	hw_put_dec(index);
+	hw_puts(" at offset ");
+	hw_put_hex(offset);
+	hw_puts(": ");
+	hw_puts(why);
+	hw_putc('\n');
+	return false;
+}
+
+static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint32_t count)
+{
+	uint64_t off = sizeof(struct hw_blob_header);
+
+	for (uint32_t n = 0; n < count; n++) {
+		const struct hw_blob_case *c = (const struct hw_blob_case *)(blob + off);
+		const struct hw_blob_entry *entries = (const struct hw_blob_entry *)(c + 1);
+		unsigned levels[HW_MAX_TABLES];
+		const char *why;
+
+		if (size - off < sizeof(*c) || (size - off - sizeof(*c)) / sizeof(*entries) < c->entry_count)
+			return reject(n, off, "truncated");
+		why = hw_case_check(c, entries, r->cpu, levels);
+		if (why)
+			return reject(n, off, why);
+		why = hw_case_missing_feature(c, r->cpu);
+		if (why) {
+			hw_puts("c ");
+			hw_put_dec(c->id);
+			hw_puts(" unsupported ");
+			hw_puts(why);
+			hw_putc('\n');
+			r->stats->unsupported++;
+		} else {
+			run_case(r, c, entries);
+		}
+		off += sizeof(*c) + c->entry_count * sizeof(*entries);
+	}
+	if (off != size)
+		return reject(count, off, "bytes after the last case");
+	return true;
+}
+
+bool hw_run_blob(const uint8_t *blob, uint64_t size, struct hw_frames *frames, const struct hw_cpu_features *cpu,
+		 struct hw_run_stats *stats)
+{
+	const struct hw_blob_header *h = (const struct hw_blob_header *)blob;
+	struct runner r = { .frames = frames, .cpu = cpu, .stats = stats };
+	uint64_t start;
+	bool ok;
+
+	*stats = (struct hw_run_stats){ 0 };
+	if (size < sizeof(*h) || h->magic != HW_BLOB_MAGIC)
+		return reject(0, 0, "no blob magic");
+	if (h->version != HW_BLOB_VERSION || h->header_size != sizeof(*h))
+		return reject(0, 4, "unknown blob version or header size");
+	if (nw_frame_alloc_zero(&r.kernel_pml5, &frames->hal) != NW_OK)
+		return reject(0, 0, "no frame for the kernel PML5");
+	((uint64_t *)nw_frame_ptr(&r.kernel_pml5))[0] = (uint64_t)(uintptr_t)hw_boot_pml4 | KERNEL_ENTRY_FLAGS;
+	r.cr0 = hw_read_cr0();
+	r.cr4 = hw_read_cr4();
+	r.efer = hw_rdmsr(HW_MSR_EFER);
+
+	start = hw_rdtsc();
+	ok = run_cases(&r, blob, size, h->case_count);
+	stats->tsc_ticks = hw_rdtsc() - start;
+
+	/* Back to the boot state: 4-level paging, no SMEP/SMAP/PKE. */
+	if (r.cr4 & NW_CR4_LA57)
+		hw_paging_switch((uint64_t)(uintptr_t)hw_boot_pml4, r.cr4 & ~NW_CR4_LA57);
+	hw_write_cr4(r.cr4 & ~(NW_CR4_LA57 | NW_CR4_SMEP | NW_CR4_SMAP | NW_CR4_PKE));
+	nw_frame_free(&r.kernel_pml5);
+	return ok;
+}

@@ -1,0 +1,29 @@
+/* Runs a case blob on the CPU's own MMU, one line of observed outcome per case
+ * on the console:
+ *   c ID ok PA AD         the access completed; PA is where a read through the GVA landed
+ *   c ID pf ERR CR2 AD    #PF with its error code and CR2
+ *   c ID gp AD            #GP (a non-canonical GVA)
+ *   c ID exc VEC ERR AD   any other exception
+ *   c ID raw VALUE AD     completed, but the word read back is not a scratch tag
+ *   c ID unsupported FEATURE
+ * AD has one digit per case entry, in blob order: A + 2*D read back after the access. */
+#ifndef HW_RUNNER_H
+#define HW_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "case_check.h"
+#include "frames.h"
+
+struct hw_run_stats {
+	uint64_t cases, faults, unsupported, control_writes, mode_switches, tsc_ticks;
+};
+
+/* Writes HW_TAG(pa) into every word of the scratch region. */
+void hw_scratch_tag(void);
+/* false (after a message naming the case and its offset) on a malformed blob. */
+bool hw_run_blob(const uint8_t *blob, uint64_t size, struct hw_frames *frames, const struct hw_cpu_features *cpu,
+		 struct hw_run_stats *stats);
+
+#endif

@@ -1,0 +1,64 @@
+#include "serial.h"
+
+#include "layout.h"
+#include "x86.h"
+
+#define COM1 0x3f8
+#define LSR_THR_EMPTY 0x20
+
+void hw_serial_init(void)
+{
+	hw_outb(COM1 + 1, 0x00); /* no interrupts */
+	hw_outb(COM1 + 3, 0x80); /* DLAB: divisor follows */
+	hw_outb(COM1 + 0, 0x01); /* 115200 baud */
+	hw_outb(COM1 + 1, 0x00);
+	hw_outb(COM1 + 3, 0x03); /* 8N1 */
+	hw_outb(COM1 + 2, 0xc7); /* FIFO on, cleared */
+}
+
+void hw_putc(char c)
+{
+	while (!(hw_inb(COM1 + 5) & LSR_THR_EMPTY))
+		;
+	hw_outb(COM1, (uint8_t)c);
+}
+
+void hw_puts(const char *s)
+{
+	while (*s)
+		hw_putc(*s++);
+}
+
+void hw_put_hex(uint64_t val)
+{
+	char buf[17];
+	int n = 0;
+
+	do {
+		buf[n++] = "0123456789abcdef"[val & 0xf];
+		val >>= 4;
+	} while (val);
+	hw_puts("0x");
+	while (n)
+		hw_putc(buf[--n]);
+}
+
+void hw_put_dec(uint64_t val)
+{
+	char buf[21];
+	int n = 0;
+
+	do {
+		buf[n++] = (char)('0' + val % 10);
+		val /= 10;
+	} while (val);
+	while (n)
+		hw_putc(buf[--n]);
+}
+
+_Noreturn void hw_exit(uint32_t code)
+{
+	hw_outl(HW_DEBUG_EXIT_PORT, code);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
