@@ -43,14 +43,14 @@ enum nw_ad_policy {
 	NW_AD_ON_SUCCESS,    /* set A/D on all entries only once the guest translation succeeds (Xen) */
 };
 
-/* How the walk meets the world: host memory, the second stage, and the
- * features of the modelled CPU that are not guest registers. */
+/* How the walk meets the world: host memory and the second stage. EPT A/D
+ * (EPTP bit 6: guest paging-structure accesses are EPT writes) and advanced
+ * VM-exit information (qualification bits 9-11) come from the EPT's own
+ * configuration (ept.h); the host EFER.NXE for #NPF I/D from the NPT's. */
 struct nw_walk_config {
 	const struct nw_hal *hal;
 	struct nw_stage2 stage2;
 	enum nw_ad_policy ad_policy;
-	bool ept_ad;           /* EPTP bit 6: guest paging-structure accesses are EPT writes (qualification bits 0+1) */
-	bool ept_adv_exit_info; /* the CPU reports qualification bits 9-11 (advanced VM-exit information) */
 };
 
 enum nw_outcome {
@@ -162,6 +162,8 @@ struct nw_walker {
 	bool pk_user, pk_supervisor;
 	bool fetch_reports_id;
 	unsigned va_bits;        /* 32, 48 or 57 */
+	uint64_t xd_mask;        /* NW_PTE_XD when XD is in force, else 0 */
+	uint64_t cr3_mask;       /* the first table's address bits in CR3 */
 };
 
 /* The modelled CPU's architectural state is copied; the walker keeps no pointer to it. */

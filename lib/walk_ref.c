@@ -1,0 +1,392 @@
+/* The reference guest walker, written from the SDM text rule by rule, with no
+ * tables and no shortcuts: Vol. 3A §4.3 (32-bit paging), §4.4 (PAE), §4.5
+ * (4-level and 5-level), §4.6 (access rights), §4.7 (page-fault error code),
+ * §4.8 (accessed and dirty flags). The fast walker (walk_fast.c) must agree
+ * with it on every case. */
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
+
+#include "walk_internal.h"
+
+static unsigned top_level(enum nw_paging_mode mode)
+{
+	switch (mode) {
+	case NW_PAGING_32: return NW_LEVEL_PD;
+	case NW_PAGING_PAE: return NW_LEVEL_PDPT;
+	case NW_PAGING_4LEVEL: return NW_LEVEL_PML4;
+	case NW_PAGING_5LEVEL: return NW_LEVEL_PML5;
+	case NW_PAGING_OFF: break;
+	}
+	return 0;
+}
+
+static uint64_t bits_from(unsigned low)
+{
+	return low >= 64 ? 0 : ~UINT64_C(0) << low;
+}
+
+static uint64_t bits_range(unsigned high, unsigned low)
+{
+	return bits_from(low) & ~bits_from(high + 1);
+}
+
+/* Linear addresses must be canonical: bits 63:47 (4-level) or 63:56 (5-level)
+ * all equal to the top translated bit, else #GP (§3.3.7.1, §4.5). */
+static bool is_noncanonical(enum nw_paging_mode mode, uint64_t gva)
+{
+	unsigned top = mode == NW_PAGING_5LEVEL ? 56 : 47;
+	uint64_t upper = gva & bits_from(top);
+
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		return false;
+	return upper != 0 && upper != bits_from(top);
+}
+
+/* An access is user-mode when CPL=3, except implicit supervisor-mode accesses
+ * (descriptor tables, TSS), which are supervisor-mode at any CPL (§4.6). */
+static bool is_user_mode_access(const struct nw_cpu *cpu, const struct nw_access *access)
+{
+	return cpu->cpl == 3 && !access->implicit;
+}
+
+/* A paging-structure entry with P=0 maps nothing; its other bits are ignored (§4.3-§4.5). */
+static bool entry_is_present(uint64_t entry)
+{
+	return (entry & NW_PTE_P) != 0;
+}
+
+static bool is_nx_in_force(const struct nw_cpu *cpu, enum nw_paging_mode mode)
+{
+	/* XD exists only in 64-bit entries and only with IA32_EFER.NXE=1 (§4.4, §4.5). */
+	return mode != NW_PAGING_32 && (cpu->efer & NW_EFER_NXE);
+}
+
+/* PS=1 in a PDE maps a 4 MiB page only with CR4.PSE=1 (§4.3); in PAE and 4-/5-level
+ * paging PS=1 in a PDE or PDPTE maps a page (§4.4.2, §4.5.4). */
+static bool entry_maps_page(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
+{
+	if (level == NW_LEVEL_PT)
+		return true;
+	if (!(entry & NW_PTE_PS))
+		return false;
+	if (mode == NW_PAGING_32)
+		return level == NW_LEVEL_PD && (cpu->cr4 & NW_CR4_PSE);
+	if (mode == NW_PAGING_PAE)
+		return level == NW_LEVEL_PD;
+	return level == NW_LEVEL_PD || level == NW_LEVEL_PDPT;
+}
+
+/* Bits at or above MAXPHYADDR are reserved in 64-bit entries: 51:M in 4-/5-level
+ * entries (Tables 4-15..4-20), 62:M in PAE entries (Tables 4-9..4-11). */
+static bool has_addr_bits_above_maxphyaddr(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
+{
+	unsigned m = nw_cpu_maxphyaddr(cpu);
+	unsigned top = mode == NW_PAGING_PAE ? 62 : 51;
+
+	return m <= top && (entry & bits_range(top, m));
+}
+
+/* With IA32_EFER.NXE=0 bit 63 (XD) is reserved in PAE and 4-/5-level entries (§4.4.2, §4.5.4). */
+static bool has_xd_without_nxe(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
+{
+	return mode != NW_PAGING_32 && !(cpu->efer & NW_EFER_NXE) && (entry & NW_PTE_XD);
+}
+
+/* PS is reserved in a PML5E and a PML4E (Tables 4-14, 4-15), and in a PDPTE when
+ * the CPU does not support 1 GiB pages (§4.5.4). */
+static bool has_ps_where_reserved(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
+{
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		return false;
+	if (!(entry & NW_PTE_PS))
+		return false;
+	if (level >= NW_LEVEL_PML4)
+		return true;
+	return level == NW_LEVEL_PDPT && cpu->no_1g_pages;
+}
+
+/* A large page's address bits below its alignment are reserved: bits 20:13 of a
+ * 2 MiB PDE, bits 29:13 of a 1 GiB PDPTE (Tables 4-10, 4-16, 4-18). */
+static bool has_large_page_misalignment(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level,
+					uint64_t entry)
+{
+	if (mode == NW_PAGING_32 || level == NW_LEVEL_PT || !entry_maps_page(cpu, mode, level, entry))
+		return false;
+	if (level == NW_LEVEL_PD)
+		return (entry & bits_range(20, 13)) != 0;
+	return (entry & bits_range(29, 13)) != 0;
+}
+
+/* A 4 MiB PDE of 32-bit paging carries physical-address bits (M-1):32 in bits
+ * (M-20):13, M limited to 40; bits 21:(M-19) are reserved (Table 4-4, PSE-36). */
+static bool has_pse36_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
+{
+	unsigned m = nw_cpu_maxphyaddr(cpu);
+
+	if (mode != NW_PAGING_32 || level != NW_LEVEL_PD || !entry_maps_page(cpu, mode, level, entry))
+		return false;
+	if (m > 40)
+		m = 40;
+	return (entry & bits_range(21, m - 19)) != 0;
+}
+
+/* A present entry with any reserved bit set makes the access fault with RSVD=1 (§4.7). */
+static bool pte_has_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
+{
+	if (mode == NW_PAGING_32)
+		return has_pse36_rsvd_bits(cpu, mode, level, entry);
+	return has_addr_bits_above_maxphyaddr(cpu, mode, entry) || has_xd_without_nxe(cpu, mode, entry) ||
+	       has_ps_where_reserved(cpu, mode, level, entry) || has_large_page_misalignment(cpu, mode, level, entry);
+}
+
+static unsigned level_shift(enum nw_paging_mode mode, unsigned level)
+{
+	if (mode == NW_PAGING_32)
+		return level == NW_LEVEL_PD ? 22 : 12;
+	return 12 + 9 * (level - 1);
+}
+
+static unsigned level_index(enum nw_paging_mode mode, unsigned level, uint64_t linear)
+{
+	unsigned bits = mode == NW_PAGING_32 ? 10 : (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) ? 2 : 9;
+
+	return (unsigned)((linear >> level_shift(mode, level)) & ((UINT64_C(1) << bits) - 1));
+}
+
+/* Next table or page frame named by an entry (§4.3-§4.5 address fields). */
+static uint64_t entry_address(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
+{
+	if (mode == NW_PAGING_32) {
+		if (level == NW_LEVEL_PD && entry_maps_page(cpu, mode, level, entry))
+			return (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
+			       ((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
+		return entry & UINT64_C(0xfffff000);
+	}
+	return entry & NW_PTE_ADDR_MASK & ~bits_from(nw_cpu_maxphyaddr(cpu));
+}
+
+/* A user-mode access to a supervisor-mode address is never allowed (§4.6.1). */
+static bool user_blocks(bool user, uint32_t rights)
+{
+	return user && !(rights & NW_WALK_RIGHT_U);
+}
+
+/* A user-mode write needs R/W=1 at every level (§4.6.1). */
+static bool user_write_blocks(bool user, const struct nw_access *access, uint32_t rights)
+{
+	return user && access->type == NW_ACCESS_WRITE && !(rights & NW_WALK_RIGHT_W);
+}
+
+/* With CR0.WP=1 a supervisor-mode write needs R/W=1 at every level; with WP=0 it
+ * may write read-only pages (§4.6.1). */
+static bool wp_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
+{
+	return !user && access->type == NW_ACCESS_WRITE && (cpu->cr0 & NW_CR0_WP) && !(rights & NW_WALK_RIGHT_W);
+}
+
+/* With NXE=1 no instruction may be fetched through an entry with XD=1 (§4.6.1). */
+static bool nx_blocks(const struct nw_access *access, uint32_t rights)
+{
+	return access->type == NW_ACCESS_FETCH && !(rights & NW_WALK_RIGHT_X);
+}
+
+/* CR4.SMEP=1: supervisor-mode fetches from user-mode addresses fault (§4.6.1). */
+static bool smep_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
+{
+	return !user && access->type == NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMEP) && (rights & NW_WALK_RIGHT_U);
+}
+
+/* CR4.SMAP=1: supervisor-mode data accesses to user-mode addresses fault, except
+ * explicit accesses (necessarily at CPL<3) with RFLAGS.AC=1; implicit accesses
+ * ignore AC (§4.6.1). */
+static bool smap_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
+{
+	bool ac_allows = !access->implicit && cpu->cpl < 3 && (cpu->rflags & NW_RFLAGS_AC);
+
+	return !user && access->type != NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMAP) && (rights & NW_WALK_RIGHT_U) &&
+	       !ac_allows;
+}
+
+/* Protection keys (§4.6.2) apply in 4-/5-level paging to data accesses: PKRU
+ * (CR4.PKE) for user-mode addresses, IA32_PKRS (CR4.PKS) for supervisor-mode
+ * ones. AD forbids every data access; WD forbids writes by user-mode accesses
+ * and, with CR0.WP=1, by supervisor-mode accesses. */
+static bool pk_blocks(const struct nw_cpu *cpu, enum nw_paging_mode mode, bool user, const struct nw_access *access,
+		      uint32_t rights, uint64_t leaf)
+{
+	unsigned key = (unsigned)((leaf & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
+	uint32_t pkr;
+
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		return false;
+	if (access->type == NW_ACCESS_FETCH)
+		return false;
+	if (rights & NW_WALK_RIGHT_U) {
+		if (!(cpu->cr4 & NW_CR4_PKE))
+			return false;
+		pkr = cpu->pkru;
+	} else {
+		if (!(cpu->cr4 & NW_CR4_PKS))
+			return false;
+		pkr = cpu->pkrs;
+	}
+	if (pkr & NW_PKR_AD(key))
+		return true;
+	return access->type == NW_ACCESS_WRITE && (pkr & NW_PKR_WD(key)) && (user || (cpu->cr0 & NW_CR0_WP));
+}
+
+/* I/D is reported for fetches only when SMEP is on, or PAE paging structures
+ * are in use (CR4.PAE=1) with IA32_EFER.NXE=1 (§4.7). */
+static bool fetch_reports_id(const struct nw_cpu *cpu)
+{
+	return (cpu->cr4 & NW_CR4_SMEP) || ((cpu->cr4 & NW_CR4_PAE) && (cpu->efer & NW_EFER_NXE));
+}
+
+/* W/R, U/S and I/D of the error code describe the access, whatever the cause (§4.7). */
+static uint32_t access_error_bits(const struct nw_cpu *cpu, bool user, const struct nw_access *access)
+{
+	uint32_t code = 0;
+
+	if (access->type == NW_ACCESS_WRITE)
+		code |= NW_PFEC_W;
+	if (user)
+		code |= NW_PFEC_U;
+	if (access->type == NW_ACCESS_FETCH && fetch_reports_id(cpu))
+		code |= NW_PFEC_ID;
+	return code;
+}
+
+static uint32_t entry_rights(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
+{
+	uint32_t rights = 0;
+
+	if (entry & NW_PTE_RW)
+		rights |= NW_WALK_RIGHT_W;
+	if (entry & NW_PTE_US)
+		rights |= NW_WALK_RIGHT_U;
+	if (!(is_nx_in_force(cpu, mode) && (entry & NW_PTE_XD)))
+		rights |= NW_WALK_RIGHT_X;
+	return rights;
+}
+
+static uint8_t pat_index(uint64_t leaf, unsigned level)
+{
+	uint64_t pat = level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
+
+	return (uint8_t)(((leaf & pat) ? 4 : 0) | ((leaf & NW_PTE_PCD) ? 2 : 0) | ((leaf & NW_PTE_PWT) ? 1 : 0));
+}
+
+/* Sets the accessed flag of every entry the walk used, and the dirty flag of
+ * the leaf for a write (§4.8). The PAE PDPTE registers have no A flag. */
+static bool set_accessed_dirty(struct nw_walk_ctx *ctx, enum nw_paging_mode mode, unsigned top, unsigned leaf,
+			       bool upper)
+{
+	unsigned bytes = mode == NW_PAGING_32 ? 4 : 8;
+
+	for (unsigned level = top; level >= leaf; level--) {
+		uint64_t entry = ctx->res->steps[level].entry, want = NW_PTE_A;
+
+		if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT)
+			continue;
+		if (level != leaf && !upper)
+			continue;
+		if (level == leaf && ctx->access->type == NW_ACCESS_WRITE)
+			want |= NW_PTE_D;
+		if ((entry & want) != want && !nw_walk_set_flags(ctx, (int)level, bytes, want))
+			return false;
+	}
+	return true;
+}
+
+void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,
+		       unsigned flags, struct nw_walk_result *res)
+{
+	enum nw_paging_mode mode = nw_cpu_paging_mode(cpu);
+	struct nw_walk_ctx ctx = {
+		.config = config, .access = access, .flags = flags, .user = is_user_mode_access(cpu, access),
+		.linear = true, .res = res,
+	};
+	bool write_ad = !(flags & NW_WALK_LOOKUP);
+	unsigned bytes = mode == NW_PAGING_32 ? 4 : 8;
+	uint64_t linear = access->gva.val, table, entry = 0, page_size;
+	uint32_t rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
+	unsigned top = top_level(mode), level;
+
+	nw_walk_result_init(res, mode, access->gva);
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		linear &= UINT64_C(0xffffffff); /* 32-bit linear addresses outside long mode */
+	if (mode == NW_PAGING_OFF) {
+		/* Paging off: the linear address is the guest-physical address, every right granted. */
+		res->rights = rights;
+		res->guest_page_size = NW_PAGE_SIZE;
+		nw_walk_finish(&ctx, nw_gpa(linear));
+		return;
+	}
+	if (is_noncanonical(mode, linear)) {
+		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
+		return;
+	}
+
+	/* Phase 1: find the translation. */
+	if (mode == NW_PAGING_32)
+		table = cpu->cr3 & UINT64_C(0xfffff000);
+	else
+		table = cpu->cr3 & NW_PTE_ADDR_MASK & ~bits_from(nw_cpu_maxphyaddr(cpu));
+	for (level = top;; level--) {
+		unsigned index = level_index(mode, level, linear);
+
+		if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) {
+			/* The PDPTE registers, loaded at MOV CR3: no memory reference (§4.4.1). */
+			entry = cpu->pdpte[index];
+			res->steps[level].entry = entry;
+			res->steps[level].index = index;
+			res->steps[level].table_gpa = nw_gpa(cpu->cr3 & NW_CR3_PAE_PDPT_MASK);
+			res->steps[level].read = true;
+		} else if (!nw_walk_read_entry(&ctx, nw_gpa(table), index, bytes, (int)level, &entry)) {
+			return;
+		}
+		if (!entry_is_present(entry)) {
+			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access), (int)level);
+			return;
+		}
+		if (pte_has_rsvd_bits(cpu, mode, level, entry)) {
+			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access) | NW_PFEC_RSVD | NW_PFEC_P,
+					   (int)level);
+			return;
+		}
+		if (!(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT))
+			rights &= entry_rights(cpu, mode, entry);
+		res->steps[level].rights = rights;
+		if (entry_maps_page(cpu, mode, level, entry))
+			break;
+		/* Policy "as passed": the A flag of an upper entry is set as the walk goes through it. */
+		if (write_ad && config->ad_policy == NW_AD_AS_PASSED && !(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) &&
+		    !(entry & NW_PTE_A) && !nw_walk_set_flags(&ctx, (int)level, bytes, NW_PTE_A))
+			return;
+		table = entry_address(cpu, mode, level, entry);
+	}
+	page_size = UINT64_C(1) << level_shift(mode, level);
+	res->leaf_level = (int)level;
+	res->rights = rights;
+	res->guest_page_size = page_size;
+	res->guest_pat_index = pat_index(entry, level);
+
+	/* Phase 2: check the rights of the access (§4.6). */
+	{
+		bool pk = pk_blocks(cpu, mode, ctx.user, access, rights, entry);
+
+		if (user_blocks(ctx.user, rights) || user_write_blocks(ctx.user, access, rights) ||
+		    wp_blocks(cpu, ctx.user, access, rights) || nx_blocks(access, rights) ||
+		    smep_blocks(cpu, ctx.user, access, rights) || smap_blocks(cpu, ctx.user, access, rights) || pk) {
+			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access) | NW_PFEC_P |
+						   (pk ? NW_PFEC_PK : 0), (int)level);
+			return;
+		}
+	}
+
+	/* Phase 3: accessed and dirty flags (§4.8). */
+	if (write_ad && !set_accessed_dirty(&ctx, mode, top, level, config->ad_policy == NW_AD_ON_SUCCESS))
+		return;
+	nw_walk_finish(&ctx, nw_gpa((entry_address(cpu, mode, level, entry) & ~(page_size - 1)) |
+				    (linear & (page_size - 1))));
+}

@@ -1,0 +1,210 @@
+/* The second dimension of the walk: guest paging-structure entries and the
+ * final guest-physical address go through the second stage before host memory
+ * is touched, and a refusal there becomes the VM exit the CPU would report. */
+#include <nestwalk/ept.h>
+#include <nestwalk/npt.h>
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
+
+#include "walk_internal.h"
+
+void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)
+{
+	*res = (struct nw_walk_result){ .outcome = NW_OUTCOME_OK, .mode = mode, .gva = gva };
+}
+
+/* EPTP bit 6: with EPT A/D on, every guest paging-structure access is an EPT
+ * write (Vol. 3C §29.3.5). */
+static bool is_ept_ad_on(const struct nw_walk_config *config)
+{
+	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad;
+}
+
+/* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
+ * A guest paging-structure access is a read; it is also a write when it sets a
+ * guest A/D flag or when EPT A/D is on (all such accesses are then writes), and
+ * then both bit 0 and bit 1 are set (Vol. 3C §28.2.1; ORACLES.md Bochs item 2). */
+static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool ad_write)
+{
+	if (table)
+		return NW_EPTQ_READ | (ad_write || is_ept_ad_on(ctx->config) ? NW_EPTQ_WRITE : 0);
+	switch (ctx->access->type) {
+	case NW_ACCESS_WRITE:
+		return NW_EPTQ_WRITE;
+	case NW_ACCESS_FETCH:
+		return NW_EPTQ_FETCH;
+	case NW_ACCESS_READ:
+		break;
+	}
+	return NW_EPTQ_READ;
+}
+
+/* Advanced VM-exit information, bits 11:9 (Table 28-7): the guest translation's
+ * U/S, R/W and XD, reported only for the final translation of a linear address. */
+static uint64_t ept_advanced_bits(const struct nw_walk_ctx *ctx, bool table)
+{
+	uint64_t bits = 0;
+
+	if (!ctx->config->stage2.ept->config.caps.advanced_exit_info || table || !ctx->linear)
+		return 0;
+	if (ctx->res->rights & NW_WALK_RIGHT_U)
+		bits |= NW_EPTQ_USER;
+	if (ctx->res->rights & NW_WALK_RIGHT_W)
+		bits |= NW_EPTQ_RW;
+	if (!(ctx->res->rights & NW_WALK_RIGHT_X))
+		bits |= NW_EPTQ_XD;
+	return bits;
+}
+
+/* #NPF EXITINFO1 (APM Vol. 2 §15.25.6): a #PF error code for the nested access
+ * (P when the NPT entry was present or reserved bits were set, W for a write,
+ * U always: nested accesses are user accesses, RSVD, I/D for a fetch when the
+ * host has EFER.NXE) plus bit 32 for the final address or bit 33 for a guest
+ * page-table access. */
+static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, bool table, bool ad_write)
+{
+	uint64_t info = NW_PFEC_U;
+
+	if (s2->status == NW_S2_MISCONFIG)
+		info |= NW_PFEC_RSVD | NW_PFEC_P;
+	else if (s2->entry & NW_PTE_P)
+		info |= NW_PFEC_P;
+	if (table ? ad_write : ctx->access->type == NW_ACCESS_WRITE)
+		info |= NW_PFEC_W;
+	if (!table && ctx->access->type == NW_ACCESS_FETCH && ctx->config->stage2.npt->config.caps.nxe)
+		info |= NW_PFEC_ID;
+	return info | (table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
+}
+
+/* Records a stage-2 refusal of gpa as the outcome. */
+static void s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
+		     int level)
+{
+	struct nw_walk_result *res = ctx->res;
+
+	res->fault_gpa = gpa;
+	res->s2_on_table = table;
+	res->fault_level = level;
+	if (ctx->config->stage2.kind == NW_STAGE2_NPT) {
+		res->outcome = NW_OUTCOME_NPF;
+		res->exitinfo1 = npf_exitinfo1(ctx, s2, table, ad_write);
+		res->exitinfo2 = gpa.val;
+		return;
+	}
+	if (s2->status == NW_S2_MISCONFIG) {
+		res->outcome = NW_OUTCOME_EPT_MISCONFIG;
+		res->fault_level = s2->level;
+		return;
+	}
+	res->outcome = NW_OUTCOME_EPT_VIOLATION;
+	res->gla_valid = ctx->linear;
+	res->exit_qualification = ept_access_bits(ctx, table, ad_write) |
+				  (uint64_t)(s2->rights & 0xf) << NW_EPTQ_RIGHTS_SHIFT |
+				  (ctx->linear ? NW_EPTQ_GLA_VALID : 0) | (table ? 0 : NW_EPTQ_FINAL) |
+				  ept_advanced_bits(ctx, table);
+}
+
+static void s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t gpa, enum nw_access_type type, bool table,
+			 struct nw_s2_result *s2)
+{
+	struct nw_s2_request req = {
+		.gpa = gpa,
+		.type = type,
+		.user = ctx->user,
+		.paging_structure = table,
+		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,
+	};
+
+	/* Guest paging-structure reads are EPT writes under EPT A/D (§29.3.5). */
+	if (table && is_ept_ad_on(ctx->config))
+		req.type = NW_ACCESS_WRITE;
+	nw_stage2_translate(&ctx->config->stage2, &req, s2);
+}
+
+bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, unsigned index, unsigned bytes, int level,
+			uint64_t *entry)
+{
+	struct nw_walk_step *step = &ctx->res->steps[level];
+	nw_gpa_t gpa = nw_gpa(table.val + (uint64_t)index * bytes);
+	const void *ptr;
+
+	step->table_gpa = table;
+	step->index = index;
+	s2_translate(ctx, gpa, NW_ACCESS_READ, true, &step->s2);
+	ctx->res->refs += step->s2.refs;
+	if (step->s2.status != NW_S2_OK) {
+		s2_fault(ctx, &step->s2, gpa, true, false, level);
+		return false;
+	}
+	step->table_hpa = nw_hpa(step->s2.hpa.val - (uint64_t)index * bytes);
+	ptr = nw_hal_phys_to_virt(ctx->config->hal, step->s2.hpa);
+	if (!ptr) {
+		ctx->res->outcome = NW_OUTCOME_NO_MEMORY;
+		ctx->res->fault_gpa = gpa;
+		ctx->res->fault_level = level;
+		return false;
+	}
+	*entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
+	step->entry = *entry;
+	step->read = true;
+	ctx->res->refs++;
+	return true;
+}
+
+bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint64_t set)
+{
+	struct nw_walk_step *step = &ctx->res->steps[level];
+	nw_gpa_t gpa = nw_gpa(step->table_gpa.val + (uint64_t)step->index * bytes);
+	struct nw_s2_result s2;
+	void *ptr;
+
+	s2_translate(ctx, gpa, NW_ACCESS_WRITE, true, &s2);
+	if (s2.status != NW_S2_OK) {
+		s2_fault(ctx, &s2, gpa, true, true, level);
+		return false;
+	}
+	ptr = nw_hal_phys_to_virt(ctx->config->hal, s2.hpa);
+	if (!ptr) {
+		ctx->res->outcome = NW_OUTCOME_NO_MEMORY;
+		ctx->res->fault_gpa = gpa;
+		ctx->res->fault_level = level;
+		return false;
+	}
+	if (bytes == 4)
+		*(volatile uint32_t *)ptr |= (uint32_t)set;
+	else
+		*(volatile uint64_t *)ptr |= set;
+	ctx->res->ad_writes++;
+	return true;
+}
+
+void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
+{
+	struct nw_walk_result *res = ctx->res;
+
+	s2_translate(ctx, gpa, ctx->access->type, false, &res->final_s2);
+	res->refs += res->final_s2.refs;
+	if (res->final_s2.status != NW_S2_OK) {
+		s2_fault(ctx, &res->final_s2, gpa, false, false, 0);
+		return;
+	}
+	res->outcome = NW_OUTCOME_OK;
+	res->gpa = gpa;
+	res->hpa = res->final_s2.hpa;
+	res->s2_page_size = res->final_s2.page_size;
+	res->memory_type = res->final_s2.memory_type;
+}
+
+void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level)
+{
+	ctx->res->outcome = NW_OUTCOME_PAGE_FAULT;
+	ctx->res->error_code = error_code;
+	ctx->res->cr2 = ctx->access->gva.val;
+	ctx->res->fault_level = level;
+}
+
+void nw_walk_general_protection(struct nw_walk_result *res, enum nw_gp_reason reason)
+{
+	res->outcome = NW_OUTCOME_GP;
+	res->gp_reason = reason;
+}
