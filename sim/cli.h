@@ -16,6 +16,8 @@ struct nw_command {
 };
 
 int nw_cmd_about(int argc, char **argv);
+int nw_cmd_mappings(int argc, char **argv);
+int nw_cmd_translate(int argc, char **argv);
 int nw_cmd_trace(int argc, char **argv);
 
 #endif

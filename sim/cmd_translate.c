@@ -1,0 +1,384 @@
+/* `nestwalk translate SCENARIO --gpa ADDR|--gva ADDR --access read|write|fetch
+ * [--cpl N] [--ac] [--implicit] [--size N] [--json] [--explain]`: one
+ * translation on the scenario's VM. --gpa goes through the second stage only;
+ * --gva is the full two-dimensional walk. A stage-2 fault is first offered to
+ * the address space: a lazy page is populated and the access retried, an MMIO
+ * or ROM region turns it into that exit. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
+
+#include "cli.h"
+#include "scenario.h"
+#include "walk_print.h"
+
+/* A walk touches at most 5 guest tables and the final page, each of which a
+ * lazy region may populate once. */
+#define MAX_RETRIES 8
+
+struct options {
+	const char *scenario;
+	bool has_gpa, has_gva, has_access;
+	uint64_t addr;
+	uint64_t size;
+	enum nw_access_type access;
+	unsigned cpl;
+	bool ac, implicit, json, explain;
+};
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: nestwalk translate SCENARIO --gpa ADDR --access read|write|fetch [--size N] [--json]\n"
+			"       nestwalk translate SCENARIO --gva ADDR --access read|write|fetch --cpl N [--ac]\n"
+			"                          [--implicit] [--size N] [--json] [--explain]\n");
+	return NW_EXIT_BAD_INPUT;
+}
+
+static int parse_number(const char *flag, const char *text, uint64_t *out)
+{
+	if (!text || nw_scenario_parse_u64(text, strlen(text), out)) {
+		fprintf(stderr, "nestwalk translate: %s needs a number (decimal or 0x hex), not '%s'\n", flag,
+			text ? text : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	static const char *const accesses[] = { "read", "write", "fetch" };
+	uint64_t value;
+
+	*opt = (struct options){ .size = 1 };
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(arg, "--gpa") || !strcmp(arg, "--gva")) {
+			if (parse_number(arg, next, &opt->addr))
+				return -1;
+			opt->has_gpa |= arg[3] == 'p';
+			opt->has_gva |= arg[3] == 'v';
+			i++;
+		} else if (!strcmp(arg, "--access")) {
+			opt->has_access = false;
+			for (unsigned a = 0; a < 3 && next; a++)
+				if (!strcmp(next, accesses[a])) {
+					opt->access = (enum nw_access_type)a;
+					opt->has_access = true;
+				}
+			if (!opt->has_access) {
+				fprintf(stderr, "nestwalk translate: --access is read, write or fetch\n");
+				return -1;
+			}
+			i++;
+		} else if (!strcmp(arg, "--cpl")) {
+			if (parse_number(arg, next, &value))
+				return -1;
+			if (value > 3) {
+				fprintf(stderr, "nestwalk translate: --cpl is 0 to 3\n");
+				return -1;
+			}
+			opt->cpl = (unsigned)value;
+			i++;
+		} else if (!strcmp(arg, "--size")) {
+			if (parse_number(arg, next, &value))
+				return -1;
+			if (value < 1 || value > NW_PAGE_SIZE) {
+				fprintf(stderr, "nestwalk translate: --size is 1 to 4096 bytes\n");
+				return -1;
+			}
+			opt->size = value;
+			i++;
+		} else if (!strcmp(arg, "--ac")) {
+			opt->ac = true;
+		} else if (!strcmp(arg, "--implicit")) {
+			opt->implicit = true;
+		} else if (!strcmp(arg, "--json")) {
+			opt->json = true;
+		} else if (!strcmp(arg, "--explain")) {
+			opt->explain = true;
+		} else if (arg[0] == '-' || opt->scenario) {
+			fprintf(stderr, "nestwalk translate: unexpected argument '%s'\n", arg);
+			return -1;
+		} else {
+			opt->scenario = arg;
+		}
+	}
+	if (!opt->scenario || opt->has_gpa == opt->has_gva || !opt->has_access) {
+		fprintf(stderr, "nestwalk translate: need SCENARIO, one of --gpa/--gva, and --access\n");
+		return -1;
+	}
+	if (opt->has_gpa && (opt->ac || opt->implicit || opt->explain)) {
+		fprintf(stderr, "nestwalk translate: --ac, --implicit and --explain apply to --gva only\n");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *rights_text(uint32_t rights, char buf[5])
+{
+	buf[0] = rights & NW_S2_RIGHT_R ? 'r' : '-';
+	buf[1] = rights & NW_S2_RIGHT_W ? 'w' : '-';
+	buf[2] = rights & NW_S2_RIGHT_X ? 'x' : '-';
+	buf[3] = rights & NW_S2_RIGHT_UX ? 'u' : '-';
+	buf[4] = '\0';
+	return buf;
+}
+
+/* Memory-type encodings (SDM Vol. 3A Table 11-10); 2, 3 and 7 are reserved in EPT. */
+static const char *memory_type_name(unsigned type)
+{
+	static const char *const names[8] = { "UC", "WC", "reserved2", "reserved3", "WT", "WP", "WB", "UC-" };
+
+	return names[type & 7];
+}
+
+/* EPT-violation exit qualification for an access with no linear address
+ * (Vol. 3C Table 28-7): bits 2:0 the access, bits 5:3 the R/W/X the entries
+ * allowed (AND over the levels walked); bit 7 clear (no guest-linear address),
+ * so bit 8 is undefined and reported 0. Bit 6 (user execute) is only defined
+ * with mode-based execute control, which this model leaves off. */
+static uint64_t gpa_exit_qualification(enum nw_access_type type, uint32_t rights)
+{
+	uint64_t access = type == NW_ACCESS_WRITE ? NW_EPTQ_WRITE : type == NW_ACCESS_FETCH ? NW_EPTQ_FETCH
+											     : NW_EPTQ_READ;
+
+	return access | ((uint64_t)(rights & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X)) << NW_EPTQ_RIGHTS_SHIFT);
+}
+
+/* #NPF EXITINFO1 for the final access (APM Vol. 2 §15.25.6): P when the entry
+ * was present or had reserved bits, W for a write, U always (nested accesses
+ * are user accesses), RSVD, I/D for a fetch, and bit 32. */
+static uint64_t gpa_npf_exitinfo1(enum nw_access_type type, const struct nw_s2_result *res)
+{
+	uint64_t info = NW_PFEC_U | NW_NPF_FINAL;
+
+	if (res->status == NW_S2_MISCONFIG)
+		info |= NW_PFEC_RSVD | NW_PFEC_P;
+	else if (res->entry & NW_PTE_P)
+		info |= NW_PFEC_P;
+	if (type == NW_ACCESS_WRITE)
+		info |= NW_PFEC_W;
+	if (type == NW_ACCESS_FETCH)
+		info |= NW_PFEC_ID;
+	return info;
+}
+
+static void print_gpa_exit(const struct options *opt, const struct nw_aspace_exit *exit, bool populated)
+{
+	const char *kind = exit->kind == NW_ASPACE_FAULT_MMIO ? "mmio_exit" : "rom_write_exit";
+
+	if (opt->json)
+		printf("{\"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", \"size\": %llu, "
+		       "\"write\": %s, \"populated\": %s}\n",
+		       kind, (unsigned long long)opt->addr, (unsigned long long)exit->gpa.val,
+		       (unsigned long long)exit->size, exit->is_write ? "true" : "false", populated ? "true" : "false");
+	else
+		printf("gpa 0x%llx: %s (%s of %llu byte(s)): the hypervisor %s\n", (unsigned long long)opt->addr,
+		       exit->kind == NW_ASPACE_FAULT_MMIO ? "MMIO exit" : "ROM-write exit",
+		       exit->is_write ? "write" : "read", (unsigned long long)exit->size,
+		       exit->kind == NW_ASPACE_FAULT_MMIO ? "emulates the device" : "drops the write");
+}
+
+static void print_gpa_result(const struct options *opt, const struct nw_vm *vm, const struct nw_s2_result *res,
+			     bool populated)
+{
+	bool npt = vm->aspace.config.format == NW_STAGE2_NPT;
+	char rights[5];
+
+	if (res->status == NW_S2_OK) {
+		if (opt->json)
+			printf("{\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"s2_page_size\": "
+			       "\"0x%llx\", \"level\": %d, \"rights\": \"%s\", \"memory_type\": \"%s\", \"refs\": %u, "
+			       "\"populated\": %s}\n",
+			       (unsigned long long)opt->addr, (unsigned long long)res->hpa.val,
+			       (unsigned long long)res->page_size, res->level, rights_text(res->rights, rights),
+			       memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
+		else
+			printf("gpa 0x%llx -> hpa 0x%llx (level-%d leaf, 0x%llx-byte page, %s, %s%s)\n",
+			       (unsigned long long)opt->addr, (unsigned long long)res->hpa.val, res->level,
+			       (unsigned long long)res->page_size, rights_text(res->rights, rights),
+			       memory_type_name(res->memory_type),
+			       populated ? ", populated on first touch" : "");
+		return;
+	}
+	if (npt) {
+		uint64_t info = gpa_npf_exitinfo1(opt->access, res);
+
+		if (opt->json)
+			printf("{\"outcome\": \"npf\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", \"exitinfo1\": "
+			       "\"0x%llx\", \"exitinfo2\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", "
+			       "\"refs\": %u}\n",
+			       (unsigned long long)opt->addr, (unsigned long long)opt->addr, (unsigned long long)info,
+			       (unsigned long long)opt->addr, res->level, (unsigned long long)res->entry, res->refs);
+		else
+			printf("gpa 0x%llx: #NPF exitinfo1 0x%llx exitinfo2 0x%llx (level-%d entry 0x%llx)\n",
+			       (unsigned long long)opt->addr, (unsigned long long)info, (unsigned long long)opt->addr,
+			       res->level, (unsigned long long)res->entry);
+		return;
+	}
+	if (res->status == NW_S2_MISCONFIG) {
+		if (opt->json)
+			printf("{\"outcome\": \"ept_misconfig\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
+			       "\"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
+			       (unsigned long long)opt->addr, (unsigned long long)opt->addr, res->level,
+			       (unsigned long long)res->entry, res->refs);
+		else
+			printf("gpa 0x%llx: EPT misconfiguration at the level-%d entry 0x%llx\n",
+			       (unsigned long long)opt->addr, res->level, (unsigned long long)res->entry);
+		return;
+	}
+	if (opt->json)
+		printf("{\"outcome\": \"ept_violation\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
+		       "\"exit_qualification\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
+		       (unsigned long long)opt->addr, (unsigned long long)opt->addr,
+		       (unsigned long long)gpa_exit_qualification(opt->access, res->rights), res->level,
+		       (unsigned long long)res->entry, res->refs);
+	else
+		printf("gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, rights %s)\n",
+		       (unsigned long long)opt->addr,
+		       (unsigned long long)gpa_exit_qualification(opt->access, res->rights), res->level,
+		       (unsigned long long)res->entry, rights_text(res->rights, rights));
+}
+
+static int translate_gpa(const struct options *opt, struct nw_vm *vm)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(opt->addr), .type = opt->access };
+	struct nw_aspace_exit exit;
+	struct nw_s2_result res;
+	bool populated = false;
+
+	for (unsigned tries = 0;; tries++) {
+		nw_status_t status;
+
+		nw_stage2_translate(nw_aspace_stage2(&vm->aspace), &req, &res);
+		if (res.status != NW_S2_VIOLATION || tries == MAX_RETRIES)
+			break;
+		status = nw_aspace_resolve_fault(&vm->aspace, req.gpa, opt->access, opt->size, &exit);
+		if (status != NW_OK) {
+			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n", (unsigned long long)opt->addr,
+				nw_status_name(status));
+			return NW_EXIT_BAD_INPUT;
+		}
+		if (exit.kind == NW_ASPACE_FAULT_MMIO || exit.kind == NW_ASPACE_FAULT_ROM_WRITE) {
+			print_gpa_exit(opt, &exit, populated);
+			return NW_EXIT_OK;
+		}
+		if (exit.kind != NW_ASPACE_FAULT_RETRY)
+			break;
+		populated = true;
+	}
+	print_gpa_result(opt, vm, &res, populated);
+	return NW_EXIT_OK;
+}
+
+static bool is_s2_fault(const struct nw_walk_result *res)
+{
+	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF;
+}
+
+/* The walker's JSON object with the exit kind added, for a final access that
+ * the address space turned into an MMIO or ROM-write exit. */
+static void print_walk_exit(FILE *out, const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem) {
+		nw_walk_print_json(out, res);
+		fputc('\n', out);
+		return;
+	}
+	nw_walk_print_json(mem, res);
+	fclose(mem);
+	while (len && text[len - 1] != '}')
+		len--;
+	if (len)
+		len--;
+	fprintf(out, "%.*s, \"exit\": \"%s\", \"size\": %llu, \"write\": %s}\n", (int)len, text,
+		exit->kind == NW_ASPACE_FAULT_MMIO ? "mmio" : "rom_write", (unsigned long long)exit->size,
+		exit->is_write ? "true" : "false");
+	free(text);
+}
+
+static int translate_gva(const struct options *opt, struct nw_vm *vm)
+{
+	struct nw_walk_config config = {
+		.hal = vm->hal,
+		.stage2 = *nw_aspace_stage2(&vm->aspace),
+	};
+	struct nw_access access = { .gva = nw_gva(opt->addr), .size = (uint32_t)opt->size, .type = opt->access,
+				    .implicit = opt->implicit };
+	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
+	struct nw_walk_result res;
+	struct nw_walker walker;
+	struct nw_cpu cpu = vm->cpu;
+
+	cpu.cpl = opt->cpl;
+	cpu.rflags = opt->ac ? cpu.rflags | NW_RFLAGS_AC : cpu.rflags & ~NW_RFLAGS_AC;
+	for (unsigned tries = 0;; tries++) {
+		nw_status_t status;
+
+		/* MOV CR3 loads the PAE PDPTE registers; elsewhere it only sets CR3. */
+		nw_cpu_load_cr3(&config, &cpu, vm->cpu.cr3, &res);
+		if (res.outcome == NW_OUTCOME_OK) {
+			nw_walker_init(&walker, &config, &cpu);
+			nw_walker_translate(&walker, &access, 0, &res);
+		}
+		if (!is_s2_fault(&res) || tries == MAX_RETRIES)
+			break;
+		status = nw_aspace_resolve_fault(&vm->aspace, res.fault_gpa,
+						 res.s2_on_table ? NW_ACCESS_READ : opt->access,
+						 res.s2_on_table ? 8 : opt->size, &exit);
+		if (status != NW_OK) {
+			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
+				(unsigned long long)res.fault_gpa.val, nw_status_name(status));
+			return NW_EXIT_BAD_INPUT;
+		}
+		/* Exits are for the final access: a guest table in device memory
+		 * or a table write into ROM stays the violation the CPU reports. */
+		if (exit.kind != NW_ASPACE_FAULT_RETRY)
+			break;
+	}
+	if (opt->explain)
+		nw_walk_print_explain(stdout, &res);
+	if (opt->json || !opt->explain) {
+		if (is_s2_fault(&res) && !res.s2_on_table &&
+		    (exit.kind == NW_ASPACE_FAULT_MMIO || exit.kind == NW_ASPACE_FAULT_ROM_WRITE)) {
+			print_walk_exit(stdout, &res, &exit);
+		} else {
+			nw_walk_print_json(stdout, &res);
+			putchar('\n');
+		}
+	}
+	return NW_EXIT_OK;
+}
+
+int nw_cmd_translate(int argc, char **argv)
+{
+	struct nw_scenario scenario;
+	struct options opt;
+	struct nw_vm vm;
+	char err[512];
+	int rc;
+
+	if (parse_options(argc, argv, &opt))
+		return usage();
+	if (nw_scenario_load(opt.scenario, &scenario, err, sizeof(err)) ||
+	    nw_vm_build(&scenario, &vm, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk translate: %s\n", err);
+		nw_scenario_free(&scenario);
+		return NW_EXIT_BAD_INPUT;
+	}
+	rc = opt.has_gpa ? translate_gpa(&opt, &vm) : translate_gva(&opt, &vm);
+	if (nw_vm_destroy(&scenario, &vm) && rc == NW_EXIT_OK)
+		rc = NW_EXIT_MISMATCH;
+	nw_scenario_free(&scenario);
+	return rc;
+}

@@ -1,0 +1,94 @@
+/* Scenario files (scenarios/README.md): a VM described in YAML — memory
+ * regions, second-stage options and raw edits, the simulated host, the guest
+ * CPU state and guest memory contents — loaded into a struct, then built into
+ * a VM on simulated memory. Every error names file, line and column. */
+#ifndef NESTWALK_SIM_SCENARIO_H
+#define NESTWALK_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nestwalk/aspace.h>
+#include <nestwalk/cpu.h>
+
+#include "simmem.h"
+
+/* Where an item came from, 1-based, for messages. */
+struct nw_scenario_pos {
+	int line, column;
+};
+
+struct nw_scenario_region {
+	struct nw_region region;
+	struct nw_scenario_pos pos;
+};
+
+/* Set and clear bits of the entry at level on the path of gpa. */
+struct nw_scenario_edit {
+	uint64_t gpa;
+	int level;
+	uint64_t set, clear;
+	struct nw_scenario_pos pos;
+};
+
+/* 64-bit values written to guest-physical memory from gpa on. */
+struct nw_scenario_write {
+	uint64_t gpa;
+	uint64_t *values;
+	size_t count;
+	struct nw_scenario_pos pos;
+};
+
+/* A guest mapping to build into the guest tables: a leaf of size bytes with
+ * flags (x86 entry bits), and per-level bits set/cleared on the path. */
+struct nw_scenario_mapping {
+	uint64_t gva, gpa, size, flags;
+	uint64_t level_set[NW_MAX_LEVELS + 1], level_clear[NW_MAX_LEVELS + 1];
+	struct nw_scenario_pos pos;
+};
+
+struct nw_scenario {
+	char *file;
+	uint64_t host_memory; /* bytes; 0 means the default */
+	uint64_t host_seed;
+	struct nw_aspace_config stage2;
+	struct nw_scenario_region *regions;
+	size_t region_count;
+	struct nw_scenario_edit *edits;
+	size_t edit_count;
+	struct nw_cpu cpu;
+	bool has_mode;
+	int mode; /* enum nw_paging_mode when has_mode */
+	struct nw_scenario_write *writes;
+	size_t write_count;
+	struct nw_scenario_mapping *mappings;
+	size_t mapping_count;
+	uint64_t pt_region_gpa, pt_region_size; /* where built guest tables go; size 0: none given */
+	struct nw_scenario_pos pt_region_pos;
+};
+
+/* 0 on success; otherwise -1 with "file:line:col: what" in err. */
+int nw_scenario_load(const char *path, struct nw_scenario *scenario, char *err, size_t errlen);
+void nw_scenario_free(struct nw_scenario *scenario);
+
+/* A scenario built: a simulated host, the VM's address space on it, the CPU. */
+struct nw_vm {
+	struct nw_simmem *sim;
+	const struct nw_hal *hal;
+	struct nw_aspace aspace;
+	struct nw_cpu cpu;
+};
+
+/* 0 on success; otherwise -1 with "file:line:col: what" in err and nothing
+ * left allocated. */
+int nw_vm_build(const struct nw_scenario *scenario, struct nw_vm *vm, char *err, size_t errlen);
+/* Tears the VM built from scenario down; returns the frames still live
+ * afterwards (leaks). */
+uint64_t nw_vm_destroy(const struct nw_scenario *scenario, struct nw_vm *vm);
+
+/* "0x1000", "4096", "4K", "2M", "1G": 0 on success, -1 when not a number
+ * or out of range. Shared by the YAML loader and the command lines. */
+int nw_scenario_parse_u64(const char *text, size_t len, uint64_t *out);
+
+#endif

@@ -1,0 +1,167 @@
+/* Building a loaded scenario into a VM: the simulated host, the address space
+ * with its regions, guest memory contents, guest tables, then the raw
+ * second-stage edits (last, so they break exactly what they say). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scenario.h"
+#include "scenario_guest.h"
+
+#define DEFAULT_HOST_MEMORY (UINT64_C(4) << 30)
+
+static __attribute__((format(printf, 5, 6))) int fail(const struct nw_scenario *sc, struct nw_scenario_pos pos,
+						     char *err, size_t errlen, const char *fmt, ...)
+{
+	int used = snprintf(err, errlen, "%s:%d:%d: ", sc->file, pos.line, pos.column);
+	va_list ap;
+
+	if (used >= 0 && (size_t)used < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + used, errlen - (size_t)used, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Pass-through ranges are host memory the VM is given: claimed before anything
+ * is allocated, so the simulated host backs them and never hands them out. */
+static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		const struct nw_region *region = &sc->regions[i].region;
+
+		if (region->type != NW_REGION_IDENTICAL)
+			continue;
+		if (!nw_simmem_claim(vm->sim, nw_hpa_from_identical_gpa(region->base), region->size)) {
+			for (size_t j = 0; j < i; j++)
+				if (sc->regions[j].region.type == NW_REGION_IDENTICAL)
+					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(sc->regions[j].region.base),
+							  sc->regions[j].region.size);
+			return fail(sc, sc->regions[i].pos, err, errlen,
+				    "identical region 0x%llx+0x%llx: the host range is outside the simulated host "
+				    "(host.memory) or given to another region",
+				    (unsigned long long)region->base.val, (unsigned long long)region->size);
+		}
+	}
+	return 0;
+}
+
+static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		const struct nw_scenario_region *item = &sc->regions[i];
+		nw_status_t status = nw_aspace_add_region(&vm->aspace, &item->region);
+
+		if (status != NW_OK)
+			return fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
+				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
+				    nw_status_name(status));
+	}
+	return 0;
+}
+
+static int write_guest(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->write_count; i++) {
+		const struct nw_scenario_write *write = &sc->writes[i];
+
+		for (size_t v = 0; v < write->count; v++) {
+			uint64_t gpa = write->gpa + v * 8;
+			uint8_t bytes[8];
+			nw_status_t status;
+
+			/* Guest memory is little-endian whatever the host is. */
+			for (unsigned b = 0; b < 8; b++)
+				bytes[b] = (uint8_t)(write->values[v] >> (8 * b));
+			status = nw_aspace_write(&vm->aspace, nw_gpa(gpa), bytes, sizeof(bytes));
+			if (status != NW_OK)
+				return fail(sc, write->pos, err, errlen, "guest write at gpa 0x%llx: %s",
+					    (unsigned long long)gpa,
+					    status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any region"
+								       : nw_status_name(status));
+		}
+	}
+	return 0;
+}
+
+static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->edit_count; i++) {
+		const struct nw_scenario_edit *edit = &sc->edits[i];
+		nw_status_t status = nw_aspace_edit_entry(&vm->aspace, nw_gpa(edit->gpa), edit->level, edit->clear,
+							     edit->set);
+
+		if (status != NW_OK)
+			return fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",
+				    edit->level, (unsigned long long)edit->gpa,
+				    status == NW_ERR_NOT_FOUND ? "no entry at that level on the path"
+				    : status == NW_ERR_INVALID ? "would change a table address or a page-size bit"
+							       : nw_status_name(status));
+	}
+	return 0;
+}
+
+static void unclaim_identical(const struct nw_scenario *sc, struct nw_vm *vm)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		const struct nw_region *region = &sc->regions[i].region;
+
+		if (region->type == NW_REGION_IDENTICAL)
+			nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(region->base), region->size);
+	}
+}
+
+int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	struct nw_simmem_config config = {
+		.size = sc->host_memory ? sc->host_memory : DEFAULT_HOST_MEMORY,
+		.randomize = true,
+		.seed = sc->host_seed,
+	};
+	struct nw_scenario_pos top = { 1, 1 };
+	nw_status_t status;
+
+	*vm = (struct nw_vm){ 0 };
+	vm->sim = nw_simmem_create(&config);
+	if (!vm->sim)
+		return fail(sc, top, err, errlen, "cannot reserve %llu bytes of simulated host memory",
+			    (unsigned long long)config.size);
+	vm->hal = nw_simmem_owner(vm->sim, "vm");
+	if (claim_identical(sc, vm, err, errlen)) {
+		nw_simmem_destroy(vm->sim);
+		*vm = (struct nw_vm){ 0 };
+		return -1;
+	}
+	status = nw_aspace_init(&vm->aspace, vm->hal, &sc->stage2);
+	if (status != NW_OK) {
+		fail(sc, top, err, errlen, "second stage: %s", nw_status_name(status));
+		unclaim_identical(sc, vm);
+		nw_simmem_destroy(vm->sim);
+		*vm = (struct nw_vm){ 0 };
+		return -1;
+	}
+	vm->cpu = sc->cpu;
+	if (sc->has_mode)
+		nw_cpu_set_mode(&vm->cpu, (enum nw_paging_mode)sc->mode);
+	if (add_regions(sc, vm, err, errlen) || write_guest(sc, vm, err, errlen) ||
+	    nw_scenario_build_guest(sc, vm, err, errlen) || edit_stage2(sc, vm, err, errlen)) {
+		nw_vm_destroy(sc, vm);
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t nw_vm_destroy(const struct nw_scenario *sc, struct nw_vm *vm)
+{
+	uint64_t leaked;
+
+	if (!vm->sim)
+		return 0;
+	unclaim_identical(sc, vm);
+	nw_aspace_destroy(&vm->aspace);
+	leaked = nw_simmem_report_leaks(vm->sim, stderr);
+	nw_simmem_destroy(vm->sim);
+	*vm = (struct nw_vm){ 0 };
+	return leaked;
+}
