@@ -248,8 +248,10 @@ nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct 
 	NW_ASSERT(fmt->top >= NW_LEVEL_PD && fmt->top <= NW_MAX_LEVELS);
 	NW_ASSERT(fmt->entry_size == 4 || fmt->entry_size == 8);
 	*pt = (struct nw_pt){ .fmt = fmt, .mem = mem, .table_bits = table_bits };
-	if (!table_alloc(pt, &pt->root))
+	if (!table_alloc(pt, &pt->root)) {
+		pt->fmt = 0; /* destroy of a table that never was does nothing */
 		return NW_ERR_NOMEM;
+	}
 	return NW_OK;
 }
 
