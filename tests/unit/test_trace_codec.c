@@ -1,0 +1,341 @@
+#define _POSIX_C_SOURCE 200809L
+/* Trace codecs: every record kind through both forms and zstd, byte layouts
+ * derived by hand from traces/FORMAT.md, and the writer's refusals. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "trace.h"
+
+TestSuite(trace_codec, .init = fixture_setup, .fini = fixture_teardown);
+
+static const uint8_t gp_bytes[] = { 0x07, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80 };
+
+/* One record of every kind and every register, outcome and expectation field. */
+static size_t sample(struct nw_trace_record *r)
+{
+	size_t n = 0;
+
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_MARK, .label = "boot: 4-level ~ EPT" };
+	for (unsigned reg = 0; reg < NW_TRACE_REG_COUNT; reg++)
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
+						   .reg = { (enum nw_trace_reg)reg, reg >= NW_TRACE_PKRU ?
+							    0x55555554u : UINT64_C(0x8000000000001000) + reg } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+					   .access = { nw_gva(0x401000), 4, NW_ACCESS_FETCH, 3, false, false } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
+		.present = (1u << NW_EXPECT_FIELD_COUNT) - 1, .outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x201000),
+		.hpa = nw_hpa(0x80201000), .error_code = 0x1d, .exit_qualification = 0x181,
+		.fault_gpa = nw_gpa(0xfee00000), .refs = 24, .guest_page_size = NW_SIZE_4M,
+		.s2_page_size = NW_SIZE_1G } };
+	for (unsigned o = 0; o < NW_TRACE_OUT_COUNT; o++) {
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+						   .access = { nw_gva(UINT64_MAX - o), 4096, NW_ACCESS_WRITE, 0,
+							       o & 1, o & 2 } };
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT,
+						   .expect = { .present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_REFS,
+							       .outcome = (enum nw_trace_outcome)o, .refs = o } };
+	}
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+					   .access = { nw_gva(0), 1, NW_ACCESS_READ, 1, true, true } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
+					   .gpwrite = { nw_gpa(0x3000), sizeof(gp_bytes), gp_bytes } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_INVLPG, .inv = { .gva = nw_gva(0xffffffff81000000) } };
+	for (uint8_t t = 0; t < 4; t++) {
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_INVPCID,
+						   .inv = { .type = t, .id = 0xfff, .gva = nw_gva(0x7000 + t) } };
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_INVVPID,
+						   .inv = { .type = t, .id = 0xffff, .gva = nw_gva(0x8000 + t) } };
+	}
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_INVEPT, .inv = { .type = 1, .eptp = 0x1234505e } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_INVEPT, .inv = { .type = 2 } };
+	return n;
+}
+
+static bool same_record(const struct nw_trace_record *a, const struct nw_trace_record *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case NW_TRACE_ACCESS:
+		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
+		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
+		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
+	case NW_TRACE_REG:
+		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
+	case NW_TRACE_GPWRITE:
+		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
+		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
+		       a->inv.eptp == b->inv.eptp;
+	case NW_TRACE_MARK:
+		return !strcmp(a->label, b->label);
+	case NW_TRACE_EXPECT:
+		return a->expect.present == b->expect.present &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
+		       a->expect.gpa.val == b->expect.gpa.val && a->expect.hpa.val == b->expect.hpa.val &&
+		       a->expect.error_code == b->expect.error_code &&
+		       a->expect.exit_qualification == b->expect.exit_qualification &&
+		       a->expect.fault_gpa.val == b->expect.fault_gpa.val && a->expect.refs == b->expect.refs &&
+		       a->expect.guest_page_size == b->expect.guest_page_size &&
+		       a->expect.s2_page_size == b->expect.s2_page_size;
+	case NW_TRACE_END:
+		return true;
+	}
+	return false;
+}
+
+static char *temp_path(void)
+{
+	static char paths[4][64];
+	static unsigned next;
+	char *path = paths[next++ % 4];
+	int fd;
+
+	strcpy(path, "/tmp/nw_trace_XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	return path;
+}
+
+static void write_all(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r, size_t n)
+{
+	char err[256];
+	struct nw_trace_writer *w = nw_trace_writer_open(path, form, zstd, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(nw_trace_writer_put(w, &r[i]), 0, "record %zu: %s", i, nw_trace_writer_error(w));
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0, "%s", err);
+}
+
+static void read_and_compare(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r,
+			     size_t n)
+{
+	char err[256];
+	struct nw_trace_reader *rd = nw_trace_reader_open(path, err, sizeof(err));
+	struct nw_trace_record got;
+
+	cr_assert_not_null(rd, "%s", err);
+	cr_assert_eq(nw_trace_reader_form(rd), form);
+	cr_assert_eq(nw_trace_reader_is_compressed(rd), zstd);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(nw_trace_reader_next(rd, &got), 1, "record %zu: %s", i, nw_trace_reader_error(rd));
+		cr_assert(same_record(&r[i], &got), "record %zu (%s) differs", i, nw_trace_kind_name(r[i].kind));
+	}
+	cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "%s", nw_trace_reader_error(rd));
+	cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "stays at the end");
+	cr_assert_eq(nw_trace_reader_records(rd), n);
+	nw_trace_reader_close(rd);
+}
+
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	cr_assert_not_null(f);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+Test(trace_codec, every_record_kind_round_trips_in_all_four_encodings)
+{
+	struct nw_trace_record r[64];
+	size_t n = sample(r);
+
+	for (int form = 0; form < 2; form++) {
+		for (int zstd = 0; zstd < 2; zstd++) {
+			char *path = temp_path();
+
+			write_all(path, (enum nw_trace_form)form, zstd, r, n);
+			read_and_compare(path, (enum nw_trace_form)form, zstd, r, n);
+			unlink(path);
+		}
+	}
+}
+
+/* The header and one access, laid out by hand from FORMAT.md. */
+Test(trace_codec, binary_bytes_match_the_format)
+{
+	static const uint8_t expected[] = {
+		0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0x01, 0x00, 0x00, 0x00,       /* magic, v1, flags 0 */
+		0x01, 13, 0, 0, 0,                                                  /* access, 13 bytes */
+		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x08, 0x00, 0x01, 0x03, 0x02, /* gva, size, W, cpl, ac */
+		0x09, 7, 0, 0, 0, 0x41, 0x00, 0x01, 0x18, 0x00, 0x00, 0x00,          /* expect outcome+refs */
+		0x7f, 0, 0, 0, 0,                                                   /* end */
+	};
+	struct nw_trace_record r[2] = {
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x1122334455667788), 8, NW_ACCESS_WRITE, 3, false, true } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x41, .outcome = NW_TRACE_OUT_PAGE_FAULT, .refs = 24 } },
+	};
+	uint8_t buf[256];
+	char *path = temp_path();
+
+	write_all(path, NW_TRACE_FORM_BINARY, false, r, 2);
+	cr_assert_eq(slurp(path, buf, sizeof(buf)), sizeof(expected));
+	cr_assert_arr_eq(buf, expected, sizeof(expected));
+	unlink(path);
+}
+
+Test(trace_codec, text_lines_match_the_format)
+{
+	static const char expected[] = "nestwalk-trace 1\n"
+				       "access gva=0xffff800000001000 size=0x8 type=write cpl=0x0 implicit ac\n"
+				       "expect outcome=page_fault error_code=0x3 refs=0x4\n"
+				       "gpwrite gpa=0x3000 bytes=0710000000000080\n"
+				       "invpcid type=0x2 pcid=0x0 gva=0x0\n"
+				       "invept type=0x1 eptp=0x5e\n"
+				       "reg cr3=0x8000000000002001\n"
+				       "mark label=\"phase 2\"\n"
+				       "end\n";
+	struct nw_trace_record r[] = {
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0xffff800000001000), 8, NW_ACCESS_WRITE, 0, true, true } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x49, .outcome = NW_TRACE_OUT_PAGE_FAULT,
+						       .error_code = 3, .refs = 4 } },
+		{ .kind = NW_TRACE_GPWRITE, .gpwrite = { nw_gpa(0x3000), sizeof(gp_bytes), gp_bytes } },
+		{ .kind = NW_TRACE_INVPCID, .inv = { .type = 2 } },
+		{ .kind = NW_TRACE_INVEPT, .inv = { .type = 1, .eptp = 0x5e } },
+		{ .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0x8000000000002001 } },
+		{ .kind = NW_TRACE_MARK, .label = "phase 2" },
+	};
+	char buf[1024] = { 0 };
+	char *path = temp_path();
+
+	write_all(path, NW_TRACE_FORM_TEXT, false, r, sizeof(r) / sizeof(r[0]));
+	slurp(path, (uint8_t *)buf, sizeof(buf) - 1);
+	cr_assert_str_eq(buf, expected);
+	unlink(path);
+}
+
+/* Converting record by record, as `trace convert` does. */
+static void convert(const char *in, const char *out, enum nw_trace_form to)
+{
+	char err[256];
+	struct nw_trace_reader *rd = nw_trace_reader_open(in, err, sizeof(err));
+	struct nw_trace_writer *w = nw_trace_writer_open(out, to, false, err, sizeof(err));
+	struct nw_trace_record rec;
+	int rc;
+
+	cr_assert(rd && w);
+	while ((rc = nw_trace_reader_next(rd, &rec)) > 0)
+		cr_assert_eq(nw_trace_writer_put(w, &rec), 0);
+	cr_assert_eq(rc, 0, "%s", nw_trace_reader_error(rd));
+	nw_trace_reader_close(rd);
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0);
+}
+
+Test(trace_codec, binary_text_binary_is_byte_identical)
+{
+	static uint8_t a[8192], b[8192];
+	struct nw_trace_record r[64];
+	size_t n = sample(r), na, nb;
+	char *bin = temp_path(), *text = temp_path(), *again = temp_path(), *text2 = temp_path();
+
+	write_all(bin, NW_TRACE_FORM_BINARY, false, r, n);
+	convert(bin, text, NW_TRACE_FORM_TEXT);
+	convert(text, again, NW_TRACE_FORM_BINARY);
+	na = slurp(bin, a, sizeof(a));
+	nb = slurp(again, b, sizeof(b));
+	cr_assert_eq(na, nb);
+	cr_assert_arr_eq(a, b, na);
+	convert(again, text2, NW_TRACE_FORM_TEXT);
+	na = slurp(text, a, sizeof(a));
+	nb = slurp(text2, b, sizeof(b));
+	cr_assert_eq(na, nb);
+	cr_assert_arr_eq(a, b, na);
+	unlink(bin);
+	unlink(text);
+	unlink(again);
+	unlink(text2);
+}
+
+Test(trace_codec, writer_refuses_invalid_records)
+{
+	static const struct { struct nw_trace_record rec; const char *why; } bad[] = {
+		{ { .kind = NW_TRACE_ACCESS, .access = { .size = 0 } }, "access size" },
+		{ { .kind = NW_TRACE_ACCESS, .access = { .size = 4097 } }, "access size" },
+		{ { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .cpl = 4 } }, "cpl" },
+		{ { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PKRU, UINT64_C(1) << 32 } }, "32 bits" },
+		{ { .kind = NW_TRACE_INVPCID, .inv = { .type = 4 } }, "type" },
+		{ { .kind = NW_TRACE_INVPCID, .inv = { .id = 0x1000 } }, "12 bits" },
+		{ { .kind = NW_TRACE_INVEPT, .inv = { .type = 0 } }, "invept type" },
+		{ { .kind = NW_TRACE_MARK, .label = "" }, "empty label" },
+		{ { .kind = NW_TRACE_MARK, .label = "say \"hi\"" }, "quote" },
+		{ { .kind = NW_TRACE_EXPECT, .expect = { .present = 1 } }, "must follow an access" },
+		{ { .kind = NW_TRACE_END }, "close" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[256], *path = temp_path();
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+
+		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
+		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
+		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
+		unlink(path);
+	}
+}
+
+Test(trace_codec, expectation_needs_a_known_page_size_and_outcome)
+{
+	struct nw_trace_record r = { .kind = NW_TRACE_EXPECT,
+				     .expect = { .present = 1u << NW_EXPECT_GUEST_PAGE_SIZE, .guest_page_size = 8192 } };
+
+	cr_assert_not_null(nw_trace_record_check(&r));
+	r.expect.guest_page_size = NW_SIZE_2M;
+	cr_assert_null(nw_trace_record_check(&r));
+	r.expect = (struct nw_trace_expect){ .present = 1, .outcome = NW_TRACE_OUT_COUNT };
+	cr_assert_not_null(nw_trace_record_check(&r));
+	r.expect.present = 1u << NW_EXPECT_FIELD_COUNT;
+	cr_assert_not_null(nw_trace_record_check(&r));
+}
+
+/* Hand-made corrupt binaries: each error names its byte offset. */
+Test(trace_codec, corrupt_binary_traces_name_the_offset)
+{
+	static const struct { uint8_t bytes[32]; size_t len; const char *msg; } cases[] = {
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 8: unsupported version 2" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 8, 0, 0, 0, 1, 2 }, 19,
+		  "byte offset 12: truncated record (2 of 8 payload bytes)" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 7, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 }, 24,
+		  "byte offset 12: bad invlpg record: payload length wrong" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x90, 1, 0, 0, 0, 9, 0x33, 0, 0, 0, 0 }, 23,
+		  "byte offset 18: unknown tag 0x33" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x03, 0xff, 0xff, 0, 0 }, 17,
+		  "byte offset 12: absurd record length 65535" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x7f, 0, 0, 0, 0, 0 }, 18,
+		  "byte offset 17: trailing garbage" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0 }, 12,
+		  "byte offset 12: trace ends without an end record" },
+		{ { 0x89, 'N', 'W', 'X' }, 4, "byte offset 0: bad magic" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = { 0 }, *path = temp_path();
+		FILE *f = fopen(path, "wb");
+		struct nw_trace_reader *rd;
+		struct nw_trace_record rec;
+
+		fwrite(cases[i].bytes, 1, cases[i].len, f);
+		fclose(f);
+		rd = nw_trace_reader_open(path, err, sizeof(err));
+		if (rd) {
+			while (nw_trace_reader_next(rd, &rec) > 0)
+				;
+			snprintf(err, sizeof(err), "%s", nw_trace_reader_error(rd));
+			nw_trace_reader_close(rd);
+		}
+		cr_assert(strstr(err, cases[i].msg), "case %zu: got '%s'", i, err);
+		unlink(path);
+	}
+}
