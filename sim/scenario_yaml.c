@@ -1,6 +1,7 @@
 /* Loading a scenario file with libfyaml: the document is parsed whole, then
  * each section is read by its own function that rejects unknown keys. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <libfyaml.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -497,6 +498,22 @@ static int load_write(struct loader *ld, struct fy_node *node, struct nw_scenari
 	return 0;
 }
 
+/* A file name: kept as written, with its position for messages. */
+static int get_path(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		    char **out, struct nw_scenario_pos *pos)
+{
+	char buf[4096];
+
+	if (scalar_text(ld, node, at, what, buf, sizeof(buf)))
+		return -1;
+	if (!buf[0])
+		return fail(ld, node_pos(node, at), "%s: empty file name", what);
+	free(*out);
+	*out = strdup(buf);
+	*pos = node_pos(node, at);
+	return 0;
+}
+
 static int load_level_overrides(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at,
 				struct nw_scenario_mapping *mapping)
 {
@@ -642,6 +659,13 @@ static int load_guest(struct loader *ld, struct fy_node *node, struct nw_scenari
 		} else if (!strcmp(it.key, "page_table_region")) {
 			if (load_pt_region(ld, it.value, it.key_pos))
 				return -1;
+		} else if (!strcmp(it.key, "elf_image")) {
+			if (get_path(ld, it.value, it.key_pos, "elf_image", &ld->sc->elf_image, &ld->sc->elf_image_pos))
+				return -1;
+		} else if (!strcmp(it.key, "memory_dump")) {
+			if (get_path(ld, it.value, it.key_pos, "memory_dump", &ld->sc->memory_dump,
+				     &ld->sc->memory_dump_pos))
+				return -1;
 		} else {
 			return unknown_key(ld, &it, "guest");
 		}
@@ -671,6 +695,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 			rc = load_cpu(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "guest"))
 			rc = load_guest(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "trace"))
+			rc = get_path(ld, it.value, it.key_pos, "trace", &ld->sc->trace, &ld->sc->trace_pos);
 		else if (!strcmp(it.key, "description"))
 			rc = 0; /* free text for the reader */
 		else
@@ -681,7 +707,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 	return got;
 }
 
-/* The first error libfyaml collected, as file:line:col. */
+/* The first error libfyaml collected, as file:line:col (its diagnostics
+ * count from 1 already, unlike its marks). */
 static int parse_error(struct loader *ld, struct fy_diag *diag)
 {
 	void *iter = NULL;
@@ -689,9 +716,9 @@ static int parse_error(struct loader *ld, struct fy_diag *diag)
 
 	while ((error = fy_diag_errors_iterate(diag, &iter)))
 		if (error->type >= FYET_ERROR)
-			return fail(ld, (struct nw_scenario_pos){ error->line + 1, error->column + 1 }, "YAML: %s",
+			return fail(ld, (struct nw_scenario_pos){ error->line, error->column }, "YAML: %s",
 				    error->msg);
-	return fail(ld, (struct nw_scenario_pos){ 1, 1 }, "cannot read or parse the file");
+	return fail(ld, (struct nw_scenario_pos){ 1, 1 }, "no YAML document in the file");
 }
 
 int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
@@ -709,13 +736,13 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 	sc->file = strdup(path);
 	probe = fopen(path, "r");
 	if (!probe)
-		return fail(&ld, (struct nw_scenario_pos){ 0, 0 }, "cannot open the file");
+		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot open the file: %s", strerror(errno));
 	fclose(probe);
 	fy_diag_cfg_default(&diag_cfg);
 	diag_cfg.fp = NULL;
 	diag = fy_diag_create(&diag_cfg);
 	if (!diag)
-		return fail(&ld, (struct nw_scenario_pos){ 0, 0 }, "cannot start the YAML parser");
+		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot start the YAML parser");
 	fy_diag_set_collect_errors(diag, true);
 	cfg.diag = diag;
 	doc = fy_document_build_from_file(&cfg, path);
@@ -740,6 +767,9 @@ void nw_scenario_free(struct nw_scenario *sc)
 	free(sc->mappings);
 	free(sc->regions);
 	free(sc->edits);
+	free(sc->trace);
+	free(sc->elf_image);
+	free(sc->memory_dump);
 	free(sc->file);
 	*sc = (struct nw_scenario){ 0 };
 }

@@ -1,0 +1,340 @@
+"""Scenario files as a user runs them: `nestwalk translate` and `nestwalk mappings`
+on the bundled scenarios, scenarios written on the spot, bad input, and the
+AxVisor TOML importer.
+
+The expected values below are derived by hand from the Intel SDM and the AMD
+APM, as the comment beside each says; they are not copied from the tool's output.
+Every bundled guest uses the same tables (scenarios/ok.yaml): GVA 0x400123 has
+PML4 index 0, PDPT index 0, PD index 2, PT index 0 (bits 47:39, 38:30, 29:21,
+20:12), so it walks PML4E 0x1000, PDPTE 0x2000, PDE 0x3010, PTE 0x4000 to the
+page at GPA 0x5000, offset 0x123. Guest-physical memory there is pass-through
+(type identical), so each HPA equals its GPA.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+NESTWALK = os.environ["NESTWALK"]
+ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
+SCENARIOS = ROOT / "scenarios"
+IMPORTER = ROOT / "tools" / "axvisor-import"
+
+
+def run(*args):
+    return subprocess.run([NESTWALK, *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def translate_json(*args):
+    result = run("translate", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_fields(got, expected):
+    """Hex strings compare as numbers; everything else as is."""
+    for key, want in expected.items():
+        assert key in got, f"{key} missing from {got}"
+        value = got[key]
+        if isinstance(want, int) and not isinstance(want, bool) and isinstance(value, str):
+            value = int(value, 16)
+        assert value == want, f"{key}: got {got[key]!r}, want {want!r}"
+
+
+GVA = 0x400123
+
+# (scenario, translate arguments, expected fields, why)
+OUTCOMES = [
+    ("ok.yaml", ["--gva", GVA, "--access", "read", "--cpl", "3"],
+     # All four guest entries are P|RW|US, so a user read succeeds. The EPT maps the
+     # range with 4 KiB pages (it starts at 0x1000), so each guest-physical reference
+     # costs 4 EPT entries: 4 guest entries x (4 + 1) + 4 for the final GPA = 24
+     # references (SDM Vol. 3C §29.3.2, the 2-D walk).
+     {"outcome": "ok", "gva": GVA, "gpa": 0x5123, "hpa": 0x5123, "refs": 24}),
+    ("page_fault.yaml", ["--gva", GVA, "--access", "write", "--cpl", "3"],
+     # The PTE is P|RW without US: a user-mode write to a supervisor page. SDM Vol. 3A
+     # §4.7: P=1 (protection, not not-present), W/R=1 (write), U/S=1 (user) -> 0x7;
+     # CR2 holds the linear address.
+     {"outcome": "page_fault", "error_code": 0x7, "cr2": GVA}),
+    ("ept_violation.yaml", ["--gva", GVA, "--access", "write", "--cpl", "0"],
+     # The final GPA 0x5123 sits in a read-only region; the guest allowed the write.
+     # Exit qualification (SDM Vol. 3C Table 28-7): bit 1 write access; bits 5:3 the
+     # AND of R/W/X over the EPT entries = R only -> bit 3; bit 6 is 0 without
+     # mode-based execute control; bit 7 linear address valid; bit 8 final access
+     # (not a paging-structure access); advanced VM-exit information, which the
+     # modelled CPU reports: bit 9 user-mode linear address (US=1 at every level),
+     # bit 10 writable (RW=1 at every level), bit 11 clear (no XD).
+     # 0x2 | 0x8 | 0x80 | 0x100 | 0x200 | 0x400 = 0x78a.
+     {"outcome": "ept_violation", "exit_qualification": 0x78A, "fault_gpa": 0x5123, "gla_valid": True,
+      "s2_on_table": False}),
+    ("ept_misconfig.yaml", ["--gva", GVA, "--access", "read", "--cpl", "0"],
+     # The EPT PTE for 0x5000 has W and X without R: a misconfiguration (SDM Vol. 3C
+     # §29.3.3.1, "bit 0 is clear and bit 1 is set"), met at EPT level 1 when the
+     # final GPA is translated.
+     {"outcome": "ept_misconfig", "fault_gpa": 0x5123, "fault_level": 1, "s2_on_table": False}),
+    ("npf.yaml", ["--gva", GVA, "--access", "write", "--cpl", "0"],
+     # The nested PTE for 0x5000 is present without RW. APM Vol. 2 §15.25.6: EXITINFO1
+     # is a #PF error code, P=1 (present), W=1 (write), U=1 (nested accesses are user
+     # accesses, §15.25.5), plus bit 32 (fault on the final guest-physical address);
+     # EXITINFO2 is the faulting GPA.
+     {"outcome": "npf", "exitinfo1": 0x100000007, "exitinfo2": 0x5123}),
+    ("general_protection.yaml", ["--gva", 0x800000000000, "--access", "read", "--cpl", "0"],
+     # Bit 47 set with bits 63:48 clear is not canonical for 48-bit linear addresses
+     # (SDM Vol. 1 §3.3.7.1): #GP before any paging-structure reference.
+     {"outcome": "general_protection", "gp_reason": "noncanonical", "refs": 0}),
+    ("mmio.yaml", ["--gpa", 0xFEE000B0, "--access", "write", "--size", 4],
+     # 0xfee00000-0xfee00fff is an MMIO region: never mapped, so the access exits to
+     # the device model with its GPA, size and direction.
+     {"outcome": "mmio_exit", "fault_gpa": 0xFEE000B0, "size": 4, "write": True}),
+    ("rom.yaml", ["--gpa", 0xFFFF0, "--access", "write"],
+     # 0xf0000-0xfffff is ROM (flags 0x5, read+execute): writes exit, the bytes stay.
+     {"outcome": "rom_write_exit", "fault_gpa": 0xFFFF0, "write": True}),
+]
+
+
+@pytest.mark.parametrize("scenario,args,expected", OUTCOMES, ids=[o[0] for o in OUTCOMES])
+def test_bundled_scenario_outcome(scenario, args, expected):
+    assert_fields(translate_json(SCENARIOS / scenario, *args), expected)
+
+
+def test_every_outcome_kind_has_a_bundled_scenario():
+    kinds = {expected["outcome"] for _, _, expected in OUTCOMES}
+    assert kinds == {"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection",
+                     "mmio_exit", "rom_write_exit"}
+
+
+def test_gpa_translation_of_a_pass_through_page():
+    # Stage 2 only: GPA 0x5123 -> HPA 0x5123, a 4 KiB EPT leaf (level 1), reached
+    # through PML4E, PDPTE, PDE and PTE: 4 references; RWX from flags 0x7, WB.
+    got = translate_json(SCENARIOS / "ok.yaml", "--gpa", 0x5123, "--access", "write")
+    assert_fields(got, {"outcome": "ok", "hpa": 0x5123, "level": 1, "s2_page_size": 0x1000, "refs": 4,
+                        "rights": "rwx-", "memory_type": "WB"})
+
+
+def test_gpa_ept_violation_has_no_linear_address_bits():
+    # A GPA-only write to the read-only page: bit 1 (write) | bit 3 (readable) = 0xa;
+    # bit 7 is 0 (no guest-linear address), so bits 8-11 are 0 too (Table 28-7).
+    got = translate_json(SCENARIOS / "ept_violation.yaml", "--gpa", 0x5008, "--access", "write")
+    assert_fields(got, {"outcome": "ept_violation", "exit_qualification": 0xA, "fault_gpa": 0x5008})
+
+
+def test_gpa_ept_misconfiguration_names_level_and_entry():
+    got = translate_json(SCENARIOS / "ept_misconfig.yaml", "--gpa", 0x5000, "--access", "read")
+    assert_fields(got, {"outcome": "ept_misconfig", "fault_level": 1})
+    # The leaf: address 0x5000, W|X (bits 1, 2), memory type WB (6 << 3); R cleared.
+    assert int(got["entry"], 16) == 0x5000 | 0x6 | 0x30
+
+
+def test_npt_gpa_fetch_of_a_non_executable_page():
+    # The data page 0x5000 is read+execute in the nested table (no RW, no XD): a fetch
+    # succeeds; a write is #NPF with P|W|U and bit 32 (APM Vol. 2 §15.25.6).
+    assert_fields(translate_json(SCENARIOS / "npf.yaml", "--gpa", 0x5000, "--access", "fetch"), {"outcome": "ok"})
+    assert_fields(translate_json(SCENARIOS / "npf.yaml", "--gpa", 0x5000, "--access", "write"),
+                  {"outcome": "npf", "exitinfo1": 0x100000007, "exitinfo2": 0x5000})
+
+
+def test_lazy_page_is_populated_on_first_touch():
+    got = translate_json(SCENARIOS / "mmio.yaml", "--gpa", 0xF0001234, "--access", "read")
+    assert_fields(got, {"outcome": "ok", "populated": True, "level": 1})
+    assert int(got["hpa"], 16) & 0xFFF == 0x234
+
+
+def test_rom_read_and_fetch_are_mapped():
+    for access in ("read", "fetch"):
+        assert_fields(translate_json(SCENARIOS / "rom.yaml", "--gpa", 0xFFFF0, "--access", access),
+                      {"outcome": "ok", "rights": "r-x-"})
+
+
+def test_mappings_merge_a_pass_through_range_into_one_line():
+    # 0x1000-0x1fffff identical: 511 contiguous 4 KiB leaves, same rights and type.
+    result = run("mappings", SCENARIOS / "ok.yaml", "--stage", "ept")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    assert lines[1].split() == ["0000000000001000-0000000000200000", "0000000000001000", "00000000001ff000", "4K",
+                                "rwx-", "WB"]
+
+
+def test_mappings_json_splits_where_rights_change():
+    result = run("mappings", SCENARIOS / "npf.yaml", "--stage", "ept", "--json")
+    assert result.returncode == 0, result.stderr
+    ranges = json.loads(result.stdout)
+    # Tables 0x1000-0x4fff RW and executable; data 0x5000 read+execute (no RW bit).
+    assert [(int(r["gpa"], 16), int(r["size"], 16), r["rights"]) for r in ranges] == [
+        (0x1000, 0x4000, "rwxu"), (0x5000, 0x1000, "r-xu")]
+
+
+GUEST_MAPPINGS = """\
+host: {memory: 128M, seed: 2}
+memory_regions:
+  - {gpa: 0, size: 64M, flags: 0x7, type: alloc, lazy: true}
+cpu: {mode: 4level, cr0: 0x80010001}
+guest:
+  page_table_region: {gpa: 0x100000, size: 64K}
+  mappings:
+    - {gva: 0x400000, gpa: 0x200000, size: 4K, flags: 0x7}
+    - {gva: 0x40000000, gpa: 0x400000, size: 2M, flags: 0x3}
+    - {gva: 0x7f0000000000, gpa: 0x1000, size: 4K, flags: 0x7, levels: [{level: 4, clear: 0x4}]}
+"""
+
+
+def test_guest_mappings_are_built_into_tables(tmp_path):
+    path = tmp_path / "guest.yaml"
+    path.write_text(GUEST_MAPPINGS)
+    # A 4 KiB user mapping: a user write goes through to GPA 0x200010.
+    assert_fields(translate_json(path, "--gva", 0x400010, "--access", "write", "--cpl", "3"),
+                  {"outcome": "ok", "gpa": 0x200010, "guest_page_size": 0x1000})
+    # A 2 MiB supervisor mapping (PDE with PS): supervisor read is fine, the offset
+    # within the large page carries over; a user read is #PF P|U = 0x5 (§4.7).
+    assert_fields(translate_json(path, "--gva", 0x40012345, "--access", "read", "--cpl", "0"),
+                  {"outcome": "ok", "gpa": 0x412345, "guest_page_size": 0x200000})
+    assert_fields(translate_json(path, "--gva", 0x40012345, "--access", "read", "--cpl", "3"),
+                  {"outcome": "page_fault", "error_code": 0x5})
+    # The level-4 override cleared US on the PML4E: user access denied (U/S is ANDed
+    # over all levels, §4.6), #PF P|U = 0x5.
+    assert_fields(translate_json(path, "--gva", 0x7F0000000000, "--access", "read", "--cpl", "3"),
+                  {"outcome": "page_fault", "error_code": 0x5})
+
+
+def write(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path
+
+
+def assert_bad_input(path, line, column, message):
+    result = run("translate", path, "--gpa", 0, "--access", "read")
+    assert result.returncode == 2, result.stdout
+    assert f"{path}:{line}:{column}: " in result.stderr, result.stderr
+    assert message in result.stderr
+
+
+def test_unknown_key_names_its_line_and_column(tmp_path):
+    assert_bad_input(write(tmp_path, "host:\n  memory: 64M\n  colour: blue\n"), 3, 3, "unknown key 'colour'")
+
+
+def test_unknown_top_level_key(tmp_path):
+    assert_bad_input(write(tmp_path, "host: {seed: 1}\nmemory_region: []\n"), 2, 1, "unknown key 'memory_region'")
+
+
+def test_bad_number(tmp_path):
+    assert_bad_input(write(tmp_path, "host:\n  memory: 64Q\n"), 2, 11, "'64Q' is not a number")
+
+
+def test_number_too_large(tmp_path):
+    assert_bad_input(write(tmp_path, "memory_regions:\n  - {gpa: 0x1ffffffffffffffff, size: 4K, type: mmio}\n"),
+                     2, 11, "not a number")
+
+
+def test_bad_enum(tmp_path):
+    assert_bad_input(write(tmp_path, "memory_regions:\n  - {gpa: 0, size: 4K, type: ram}\n"), 2, 30,
+                     "unknown value 'ram'")
+
+
+def test_malformed_yaml(tmp_path):
+    result = run("translate", write(tmp_path, "memory_regions: [ {gpa: 0, size: 4K\nhost: {}\n"), "--gpa", 0,
+                 "--access", "read")
+    assert result.returncode == 2
+    assert re.search(r"bad\.yaml:\d+:\d+: YAML: ", result.stderr), result.stderr
+
+
+def test_duplicate_key(tmp_path):
+    assert_bad_input(write(tmp_path, "host: {memory: 64M, memory: 32M}\n"), 1, 21, "duplicate key")
+
+
+def test_overlapping_regions_point_at_the_second(tmp_path):
+    text = "memory_regions:\n  - {gpa: 0, size: 8K, type: alloc}\n  - {gpa: 4K, size: 4K, type: mmio}\n"
+    assert_bad_input(write(tmp_path, text), 3, 6, "overlaps")
+
+
+def test_wrong_shape(tmp_path):
+    assert_bad_input(write(tmp_path, "host:\n  memory: [1, 2]\n"), 2, 12, "expected a scalar")
+    assert_bad_input(write(tmp_path, "- a\n- b\n"), 1, 3, "expected a mapping")
+
+
+def test_missing_required_region_key(tmp_path):
+    assert_bad_input(write(tmp_path, "memory_regions:\n  - {gpa: 0, size: 4K}\n"), 2, 6, "needs gpa, size and type")
+
+
+def test_edit_off_the_path(tmp_path):
+    text = "ept:\n  edits:\n    - {gpa: 0x5000, level: 1, set: 0x4}\nmemory_regions: []\n"
+    assert_bad_input(write(tmp_path, text), 3, 8, "no entry at that level")
+
+
+def test_missing_file_and_bad_arguments(tmp_path):
+    result = run("translate", tmp_path / "none.yaml", "--gpa", 0, "--access", "read")
+    assert result.returncode == 2 and "cannot open" in result.stderr
+    for args in (["--gpa", 0, "--access", "read"], [SCENARIOS / "ok.yaml", "--gpa", "zz", "--access", "read"],
+                 [SCENARIOS / "ok.yaml", "--gpa", 0, "--access", "peek"],
+                 [SCENARIOS / "ok.yaml", "--gpa", 0, "--gva", 0, "--access", "read"]):
+        assert run("translate", *args).returncode == 2, args
+    assert run("mappings", SCENARIOS / "ok.yaml").returncode == 2
+
+
+AXVISOR_TOML = """\
+# A guest as AxVisor's configs/vms/*.toml describe one.
+[base]
+id = 1
+name = "linux-qemu"
+vm_type = 1
+cpu_num = 1
+phys_cpu_ids = [0]
+
+[kernel]
+entry_point = 0x8020_0000
+image_location = "fs"
+kernel_path = "linux.bin"
+kernel_load_addr = 0x8020_0000
+memory_regions = [
+    [0x8000_0000, 0x400_0000, 0x7, 0],  # System RAM, MAP_ALLOC
+    [0x0c00_0000, 0x20_0000, 0x13, 1],  # PLIC, MAP_IDENTICAL, device
+    [0x1000_0000, 0x1000, 0x13, 2],     # UART, reserved -> MMIO
+]
+"""
+
+
+def test_axvisor_toml_imports_and_maps(tmp_path):
+    toml = tmp_path / "vm.toml"
+    toml.write_text(AXVISOR_TOML)
+    out = tmp_path / "vm.yaml"
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, toml, "-o", out], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "# name: linux-qemu" in text and "# entry_point: 0x80200000" in text
+    result = run("mappings", out, "--stage", "ept", "--json")
+    assert result.returncode == 0, result.stderr
+    ranges = json.loads(result.stdout)
+    # The identical PLIC range maps GPA = HPA with one 2 MiB page, uncached (device
+    # flag 0x10), read+write (0x3); the MMIO range maps nothing; RAM is WB, RWX.
+    plic = [r for r in ranges if int(r["gpa"], 16) == 0x0C000000]
+    assert len(plic) == 1
+    assert_fields(plic[0], {"hpa": 0x0C000000, "size": 0x200000, "page_size": 0x200000, "rights": "rw--",
+                            "memory_type": "UC"})
+    assert not [r for r in ranges if 0x10000000 <= int(r["gpa"], 16) < 0x10001000]
+    ram = [r for r in ranges if 0x80000000 <= int(r["gpa"], 16) < 0x84000000]
+    assert sum(int(r["size"], 16) for r in ram) == 0x4000000
+    assert {r["rights"] for r in ram} == {"rwx-"} and {r["memory_type"] for r in ram} == {"WB"}
+    assert_fields(translate_json(out, "--gpa", 0x10000000, "--access", "write", "--size", 1),
+                  {"outcome": "mmio_exit", "write": True})
+
+
+def test_axvisor_sample_imports(tmp_path):
+    out = tmp_path / "sample.yaml"
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, SCENARIOS / "axvisor" / "arceos-x86_64.toml", "-o", out],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    result = run("mappings", out, "--stage", "ept")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) >= 2
+
+
+def test_axvisor_bad_toml_is_bad_input(tmp_path):
+    toml = tmp_path / "bad.toml"
+    toml.write_text("[kernel]\nmemory_regions = [[0x1000, 0x1000, 7]]\n")
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, toml], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr and "memory_regions[0]" in result.stderr
