@@ -99,7 +99,8 @@ void hw_main(uint32_t mbi_pa)
 		hw_exit(HW_EXIT_PASS);
 	}
 	mod = (const struct mb_module *)(uintptr_t)mbi->mods_addr;
-	ok = hw_run_blob((const uint8_t *)(uintptr_t)mod->start, mod->end - mod->start, &frames, &cpu, &stats);
+	/* Through the direct map: the loader may place the module inside the user page. */
+	ok = hw_run_blob(hw_direct(mod->start), mod->end - mod->start, &frames, &cpu, &stats);
 	put_stat("cases", stats.cases);
 	put_stat("faults", stats.faults);
 	put_stat("unsupported", stats.unsupported);

@@ -1,0 +1,159 @@
+"""The bare-metal image under QEMU (TCG, -cpu max): every page-walk case runs on
+the emulated MMU and must give the outcome the SDM prescribes (derived by hand
+for the named cases, by tests/hw/sdm_model.py for the seeded random ones), or a
+deviation listed in hw/DEVIATIONS.md. The image checks its own frame accounting
+and exits with a failure status on any leaked frame."""
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
+
+import cases as hwcases  # noqa: E402
+import sdm_model  # noqa: E402
+
+hw_run = hwcases.hw_run
+QEMU = shutil.which("qemu-system-x86_64")
+FULL = bool(os.environ.get("NESTWALK_FULL"))
+RANDOM_COUNT = 20000 if FULL else 2000
+SEED = 20261122
+
+
+def image_path():
+    if os.environ.get("NESTWALK_HW_IMAGE"):
+        return os.environ["NESTWALK_HW_IMAGE"]
+    build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
+    return os.path.join(build, "hw", "nestwalk-hw.elf")
+
+
+pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed (tools/setup installs it)")
+
+
+def listed_deviations():
+    """Ids in the first column of hw/DEVIATIONS.md's table."""
+    with open(os.path.join(ROOT, "hw", "DEVIATIONS.md")) as f:
+        return re.findall(r"^\| `([a-z0-9-]+)` \|", f.read(), re.MULTILINE)
+
+
+def maxphyaddr_of(text):
+    return int(re.search(r"maxphyaddr=(\d+)", text).group(1))
+
+
+def explain(case, observed, maxphy, deviations):
+    """None when observed is the SDM's outcome, else the listed deviation that
+    accounts for it, else "unexplained"."""
+    if observed == sdm_model.expect(case, maxphy):
+        return None
+    for dev in deviations:
+        if observed == sdm_model.expect(case, maxphy, quirks={dev}):
+            return dev
+    if observed == sdm_model.expect(case, maxphy, quirks=set(deviations)):
+        return "+".join(deviations)
+    return "unexplained"
+
+
+def assert_clean_run(status, text):
+    assert status == hw_run.EXIT_PASS, f"exit status {status}:\n{text[-3000:]}"
+    assert "hw: selftest ok" in text
+    assert "hw: frames live 0\n" in text, text[-2000:]
+
+
+@pytest.fixture(scope="module")
+def qemu_run():
+    cases = [c for _name, c, _exp in hwcases.HAND] + hwcases.random_cases(SEED, RANDOM_COUNT)
+    status, text, seconds = hw_run.boot(image_path(), cases, timeout=300)
+    assert_clean_run(status, text)
+    return cases, hw_run.parse_outcomes(text), text, seconds
+
+
+def test_image_boots_alone_and_its_hal_leaks_nothing():
+    status, text, seconds = hw_run.boot(image_path(), None, timeout=60)
+    assert status == hw_run.EXIT_PASS, text[-2000:]
+    assert "hw: selftest ok, frames handed out 68, live 0" in text
+    assert "la57=1 smep=1 smap=1 pku=1 nx=1 gbpages=1" in text
+    assert "hw: no case blob, nothing to run" in text
+    print(f"boot to exit: {seconds:.3f} s")
+
+
+def test_hand_derived_expectations_are_what_the_model_says():
+    for name, case, expected in hwcases.HAND:
+        assert sdm_model.expect(case) == expected, name
+
+
+def test_hand_cases_on_qemu(qemu_run):
+    _cases, observed, text, _s = qemu_run
+    maxphy = maxphyaddr_of(text)
+    deviations = listed_deviations()
+    for name, case, expected in hwcases.HAND:
+        got = observed.get(case.id)
+        assert got is not None, f"{name}: no outcome"
+        why = explain(case, got, maxphy, deviations)
+        assert why != "unexplained", f"case {case.id} {name}: QEMU gave {got}, the SDM says {expected}"
+
+
+def test_random_cases_on_qemu_agree_with_the_sdm(qemu_run):
+    cases, observed, text, seconds = qemu_run
+    maxphy = maxphyaddr_of(text)
+    deviations = listed_deviations()
+    counts, unexplained = {}, []
+    for case in cases:
+        got = observed.get(case.id)
+        why = explain(case, got, maxphy, deviations) if got else "unexplained"
+        counts[why] = counts.get(why, 0) + 1
+        if why == "unexplained":
+            unexplained.append((case, got, sdm_model.expect(case, maxphy)))
+    kinds = {}
+    for got in observed.values():
+        kinds[got[0]] = kinds.get(got[0], 0) + 1
+    print(f"{len(cases)} cases in one boot of {seconds:.2f} s; outcomes {kinds}; explanations {counts}")
+    assert not unexplained, "\n".join(f"{c}\n  observed {g}\n  SDM      {e}" for c, g, e in unexplained[:10])
+    assert kinds.get("ok", 0) > len(cases) // 10 and kinds.get("pf", 0) > len(cases) // 10
+
+
+# Each deviation and the case that shows it still happens: a fixed emulator fails here.
+PROOF = {
+    "rsvd-without-p": 6,
+    "smap-implicit-ac": 14,
+    "gb-leaf-accessed-early": 41,
+}
+
+
+def test_every_listed_deviation_still_happens(qemu_run):
+    _cases, observed, text, _s = qemu_run
+    maxphy = maxphyaddr_of(text)
+    hand = {case.id: case for _n, case, _e in hwcases.HAND}
+    assert sorted(listed_deviations()) == sorted(PROOF)
+    for dev, cid in PROOF.items():
+        case = hand[cid]
+        sdm = sdm_model.expect(case, maxphy)
+        quirk = sdm_model.expect(case, maxphy, quirks={dev})
+        assert sdm != quirk
+        assert observed[cid] == quirk, f"{dev}: case {cid} now gives {observed[cid]} (SDM {sdm}); update DEVIATIONS.md"
+
+
+def test_a_malformed_blob_is_rejected_with_its_offset():
+    bad = hwcases.path_case(7, hwcases.G4, [hwcases.ALL] * 4)
+    bad.entries.append((0, 1, hwcases.ALL, None))  # PML4 slot 1 is the image's direct map
+    good = hwcases.path_case(6, hwcases.G4, [hwcases.ALL] * 4)
+    status, text, _s = hw_run.boot(image_path(), [good, bad], timeout=60)
+    assert status == hw_run.EXIT_BAD_BLOB, text[-2000:]
+    # The good case (24 + 4*16 bytes after the 16-byte header) ran; the bad one starts at 0x68.
+    assert "c 6 ok 0x2003010 1111" in text
+    assert "hw: bad case blob: case #1 at offset 0x68: entry in a top-level slot the image keeps for itself" in text
+    assert "hw: frames live 0\n" in text
+
+
+def test_kvm_runs_the_hand_cases_where_it_exists():
+    if not os.path.exists("/dev/kvm"):
+        pytest.skip("/dev/kvm is absent: no KVM run on this host (the TCG runs above still check every case)")
+    cases = [c for _name, c, _exp in hwcases.HAND]
+    status, text, _s = hw_run.boot(image_path(), cases, accel="kvm", timeout=60)
+    assert_clean_run(status, text)
+    observed = hw_run.parse_outcomes(text)
+    for name, case, expected in hwcases.HAND:
+        got = observed[case.id]
+        assert got == expected or got[0] == "unsupported", f"case {case.id} {name}: KVM gave {got}, SDM {expected}"
