@@ -6,7 +6,9 @@ and exits with a failure status on any leaked frame."""
 import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -28,6 +30,21 @@ def image_path():
         return os.environ["NESTWALK_HW_IMAGE"]
     build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
     return os.path.join(build, "hw", "nestwalk-hw.elf")
+
+
+def simulator_path():
+    build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
+    return os.path.join(build, "hw", "nestwalk-hw-sim")
+
+
+def simulate(cases):
+    """The library's walkers on the same blob (hw/sim_cases.c): (status, stdout, stderr)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "cases.blob")
+        with open(path, "wb") as f:
+            f.write(hw_run.pack(hw_run.batch_order(cases)))
+        proc = subprocess.run([simulator_path(), path], capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed (tools/setup installs it)")
@@ -112,6 +129,37 @@ def test_random_cases_on_qemu_agree_with_the_sdm(qemu_run):
     print(f"{len(cases)} cases in one boot of {seconds:.2f} s; outcomes {kinds}; explanations {counts}")
     assert not unexplained, "\n".join(f"{c}\n  observed {g}\n  SDM      {e}" for c, g, e in unexplained[:10])
     assert kinds.get("ok", 0) > len(cases) // 10 and kinds.get("pf", 0) > len(cases) // 10
+
+
+def test_simulator_agrees_with_the_sdm_and_with_qemu(qemu_run):
+    cases, observed, text, _s = qemu_run
+    maxphy = maxphyaddr_of(text)
+    deviations = listed_deviations()
+    status, out, err = simulate(cases)
+    assert status == 0, err + out[-2000:]
+    assert f"hw-sim: cases {len(cases)}, walker disagreements 0, frames live 0" in out
+    simulated = hw_run.parse_outcomes(out)
+    same, explained, wrong = 0, 0, []
+    for case in cases:
+        sim, qemu = simulated.get(case.id), observed.get(case.id)
+        if sim != sdm_model.expect(case, maxphy):
+            wrong.append(("simulator", case, sim, sdm_model.expect(case, maxphy)))
+        elif qemu == sim:
+            same += 1
+        elif explain(case, qemu, maxphy, deviations) not in (None, "unexplained"):
+            explained += 1
+        else:
+            wrong.append(("qemu", case, qemu, sim))
+    print(f"simulator vs QEMU: {same} identical, {explained} differ by a listed deviation")
+    assert not wrong, "\n".join(f"{who}: {c}\n  got  {g}\n  want {w}" for who, c, g, w in wrong[:10])
+
+
+def test_simulator_rejects_a_malformed_blob_with_its_offset():
+    bad = hwcases.path_case(8, hwcases.G4, [hwcases.ALL] * 4)
+    bad.entries.append((3, 600, hwcases.ALL, None))  # index past 511
+    status, _out, err = simulate([bad])
+    assert status == 2
+    assert "case #0 at offset 0x10: entry field out of range" in err
 
 
 # Each deviation and the case that shows it still happens: a fixed emulator fails here.
