@@ -185,4 +185,35 @@ void nw_pt_visit(const struct nw_pt *pt, nw_pt_visit_fn visit, void *ctx);
 /* Tables in use, the root included. */
 uint64_t nw_pt_table_count(const struct nw_pt *pt);
 
+/* Guest page tables (SDM Vol. 3A §4.3-§4.5) built in guest-physical memory:
+ * table addresses are GPAs and mem reaches them (through the address-space
+ * layer). Leaf flags are x86 entry bits (x86_pte.h) in 4 KiB form, PAT at
+ * bit 7; P is always added. */
+enum nw_gpt_mode {
+	NW_GPT_32BIT,   /* 4-byte entries, 4 KiB and 4 MiB pages (PSE, PSE-36 up to 40 address bits) */
+	NW_GPT_PAE,     /* 4 PDPTEs, 4 KiB and 2 MiB pages */
+	NW_GPT_4LEVEL,  /* 4 KiB, 2 MiB, 1 GiB pages; 48-bit canonical GVAs */
+	NW_GPT_5LEVEL,  /* the same over 57-bit canonical GVAs */
+};
+
+const struct nw_pt_format *nw_gpt_format(enum nw_gpt_mode mode);
+
+struct nw_gpt {
+	struct nw_pt pt;
+	enum nw_gpt_mode mode;
+};
+
+NW_MUST_CHECK nw_status_t nw_gpt_create(struct nw_gpt *gpt, enum nw_gpt_mode mode, struct nw_pt_mem mem);
+void nw_gpt_destroy(struct nw_gpt *gpt);
+/* The root table's GPA, as CR3 (bits 31:5 for PAE) holds it; PCD/PWT/PCID are the caller's. */
+uint64_t nw_gpt_root(const struct nw_gpt *gpt);
+/* One page of size 4 KiB, 2 MiB (PAE, 4-/5-level), 4 MiB (32-bit) or 1 GiB
+ * (4-/5-level). table_flags (may be NULL), indexed by level, overrides the
+ * flags of the table-pointing entries on gva's path where non-zero (e.g. a
+ * PDE without US); the entries keep their tables. */
+NW_MUST_CHECK nw_status_t nw_gpt_map(struct nw_gpt *gpt, nw_gva_t gva, nw_gpa_t gpa, uint64_t size, uint64_t flags,
+				     const uint64_t *table_flags);
+NW_MUST_CHECK nw_status_t nw_gpt_unmap(struct nw_gpt *gpt, nw_gva_t gva, uint64_t size);
+NW_MUST_CHECK nw_status_t nw_gpt_query(const struct nw_gpt *gpt, nw_gva_t gva, struct nw_pt_leaf *leaf);
+
 #endif
