@@ -1,0 +1,115 @@
+/* The outcome printers: JSON keys and values a script relies on, and the
+ * --explain listing of a two-dimensional walk. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <nestwalk/ept.h>
+#include <nestwalk/walk.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_walk_util.h"
+#include "walk_print.h"
+
+TestSuite(walk_print, .init = tw_setup, .fini = tw_teardown);
+
+#define GVA UINT64_C(0x00007f1234567abc) /* PML4 254, PDPT 72, PD 418, PT 359 */
+
+static char *print(void (*fn)(FILE *, const struct nw_walk_result *), const struct nw_walk_result *res)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	cr_assert_not_null(out);
+	fn(out, res);
+	fclose(out);
+	return text;
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	cr_assert_not_null(strstr(text, needle), "missing \"%s\" in:\n%s", needle, text);
+}
+
+Test(walk_print, json_of_a_page_fault)
+{
+	uint64_t tables[NW_MAX_LEVELS + 1];
+	struct nw_access access = tw_access(GVA, NW_ACCESS_WRITE);
+	struct nw_walk_result res;
+	char *text;
+
+	tw_map_4k(4, GVA, UINT64_C(0x123456000), NW_PTE_P | NW_PTE_RW | NW_PTE_US, NW_PTE_P | NW_PTE_RW, tables);
+	tw.cpu.cpl = 3;
+	tw_walk(&access, 0, &res);
+	text = print(nw_walk_print_json, &res);
+	assert_has(text, "\"outcome\": \"page_fault\"");
+	assert_has(text, "\"gva\": \"0x7f1234567abc\"");
+	assert_has(text, "\"error_code\": \"0x7\"");
+	assert_has(text, "\"cr2\": \"0x7f1234567abc\"");
+	assert_has(text, "\"refs\": 4");
+	assert_has(text, "\"mode\": \"4-level\"");
+	cr_assert_eq(text[0], '{');
+	cr_assert_eq(text[strlen(text) - 1], '}');
+	free(text);
+}
+
+Test(walk_print, json_and_explain_of_a_2d_translation)
+{
+	struct nw_ept ept;
+	struct nw_ept_config config = { .levels = 4, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
+	struct nw_access access = tw_access(GVA, NW_ACCESS_READ);
+	struct nw_walk_result res;
+	uint64_t gpas[] = { 0x5000, 0x4000, 0x3000, 0x2000, 0x1000 }; /* page, PT, PD, PDPT, PML4 */
+	uint64_t hpas[5];
+	char *text;
+
+	cr_assert_eq(nw_ept_create(&ept, hal, &config), NW_OK);
+	for (int i = 0; i < 5; i++) {
+		hpas[i] = tw_frame();
+		cr_assert_eq(nw_ept_map(&ept, nw_gpa(gpas[i]), nw_hpa(hpas[i]), NW_PAGE_SIZE,
+					NW_EPT_R | NW_EPT_W | NW_EPT_X | nw_ept_mt(NW_EPT_MT_WB), 0, NULL), NW_OK);
+	}
+	tw_set(hpas[4], 254, 0x2000 | NW_PTE_P | NW_PTE_RW, 8);
+	tw_set(hpas[3], 72, 0x3000 | NW_PTE_P | NW_PTE_RW, 8);
+	tw_set(hpas[2], 418, 0x4000 | NW_PTE_P | NW_PTE_RW, 8);
+	tw_set(hpas[1], 359, 0x5000 | NW_PTE_P | NW_PTE_RW, 8);
+	nw_cpu_set_mode(&tw.cpu, NW_PAGING_4LEVEL);
+	tw.cpu.cr3 = 0x1000;
+	tw.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_EPT, .ept = &ept };
+	tw_walk(&access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
+
+	text = print(nw_walk_print_json, &res);
+	assert_has(text, "\"outcome\": \"ok\"");
+	assert_has(text, "\"gpa\": \"0x5abc\"");
+	assert_has(text, "\"refs\": 24");
+	assert_has(text, "\"memory_type\": \"WB\"");
+	assert_has(text, "\"rights\": \"-wx\"");
+	free(text);
+
+	text = print(nw_walk_print_explain, &res);
+	assert_has(text, "guest L4 PML4E[254]  table gpa 0x1000");
+	assert_has(text, "guest L1 PTE[359]  table gpa 0x4000");
+	assert_has(text, "stage-2 L4");
+	assert_has(text, "final gpa 0x5abc");
+	assert_has(text, "outcome ok, 24 memory references");
+	free(text);
+	nw_ept_destroy(&ept);
+}
+
+Test(walk_print, explain_decodes_an_ept_violation)
+{
+	struct nw_walk_result res = {
+		.outcome = NW_OUTCOME_EPT_VIOLATION, .mode = NW_PAGING_4LEVEL, .exit_qualification = 0x8b,
+		.fault_gpa = { 0x3000 }, .s2_on_table = true,
+	};
+	char *text = print(nw_walk_print_explain, &res);
+
+	assert_has(text, "access read write, entry rights r---, linear address valid, guest paging structure");
+	free(text);
+	text = print(nw_walk_print_json, &res);
+	assert_has(text, "\"outcome\": \"ept_violation\"");
+	assert_has(text, "\"exit_qualification\": \"0x8b\"");
+	assert_has(text, "\"fault_gpa\": \"0x3000\"");
+	free(text);
+}
