@@ -522,6 +522,9 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 		return NW_ERR_INVALID;
 	if (nw_pt_is_link(fmt, level, spot.entry) && ((entry ^ spot.entry) & fmt->table_addr_mask))
 		return NW_ERR_INVALID;
+	/* Emptying an entry is an unmap: it must free tables that become empty. */
+	if (entry == 0 && spot.entry != 0)
+		return NW_ERR_INVALID;
 	if (old)
 		*old = spot.entry;
 	entry_set(pt, spot.ptr, spot.index, entry, &changed);

@@ -454,6 +454,14 @@ Test(ept_map, edit_guards_the_table_structure)
 	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x200000), 1, 0, NW_EPT_R, &old, 0), NW_ERR_NOT_FOUND,
 		     "the path ends at the 2 MiB leaf");
 	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x40000000), 3, 0, NW_EPT_R, &old, 0), NW_ERR_NOT_FOUND);
+	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x200000), 2, ~NW_EPT_PS, 0, &old, 0) == NW_OK, true,
+		     "clearing all but PS leaves a non-zero entry");
+	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x200000), 2, 0, 0x4000b7, &old, 0), NW_OK);
+	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x200000), 2, NW_EPT_ADDR_MASK | 0xfff, 0, &old, 0), NW_ERR_INVALID,
+		     "PS would change");
+	cr_assert_eq(nw_ept_map(&ept, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE, RWX | WB, 0, 0), NW_OK);
+	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x1000), 1, ~UINT64_C(0), 0, &old, 0), NW_ERR_INVALID,
+		     "emptying an entry is an unmap");
 	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x200000), 2, NW_EPT_W, UINT64_C(1) << 12, &old, &invept), NW_OK);
 	cr_assert(invept);
 	cr_assert_eq(old, 0x4000b7);

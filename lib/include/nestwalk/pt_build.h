@@ -173,8 +173,9 @@ NW_MUST_CHECK nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t s
 NW_MUST_CHECK nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf *leaf);
 /* Raw edit of the entry at level on va's path, for tests and scenarios that
  * build broken tables on purpose. The table structure is protected: the edit
- * may not change a table pointer's address, nor any page-size bit, and the
- * entry must exist (NW_ERR_NOT_FOUND when the path ends above level). */
+ * may not change a table pointer's address, nor any page-size bit, nor clear
+ * an entry to zero (that is nw_pt_unmap); the entry must exist
+ * (NW_ERR_NOT_FOUND when the path ends above level). */
 NW_MUST_CHECK nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear, uint64_t set,
 				     uint64_t *old, bool *stale);
 
