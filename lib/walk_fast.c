@@ -45,8 +45,9 @@ static void derive_levels(struct nw_walker *walker)
 	case NW_PAGING_32: {
 		unsigned m32 = m > 40 ? 40 : m; /* PSE-36 carries at most 40 address bits (Table 4-4) */
 
-		walker->levels[n++] = level_desc(NW_LEVEL_PD, 22, 10, cpu->cr4 & NW_CR4_PSE, 0, range(21, m32 - 19),
-						 UINT64_C(0xfffff000));
+		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, cpu->cr4 & NW_CR4_PSE, 0, range(21, m32 - 19),
+					       UINT64_C(0xfffff000));
+		walker->levels[n++].pse36 = true;
 		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 10, false, 0, 0, UINT64_C(0xfffff000));
 		break;
 	}
@@ -135,12 +136,13 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 			(type == NW_ACCESS_FETCH && walker->fetch_reports_id ? NW_PFEC_ID : 0);
 	uint64_t linear = access->gva.val, table, entry = 0, and_entries = ALL_BITS, or_entries = 0, page;
 	const struct nw_walk_level_desc *desc = walker->levels;
-	uint32_t rights, pk = 0;
+	uint32_t rights, pk = 0, pk_forbid;
 
 	nw_walk_result_init(res, walker->mode, access->gva);
-	if (walker->va_bits == 32)
+	if (walker->va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
-	else if ((uint64_t)((int64_t)(linear << (64 - walker->va_bits)) >> (64 - walker->va_bits)) != linear) {
+	} else if ((uint64_t)((int64_t)(linear << (64 - walker->va_bits)) >> (64 - walker->va_bits)) != linear) {
+		/* Not sign-extended from bit 47 (or 56): #GP (§3.3.7.1). */
 		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
 		return;
 	}
@@ -193,12 +195,12 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 	res->guest_page_size = page;
 	res->guest_pat_index = (uint8_t)(((entry & (i + 1 == walker->nlevels ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE)) ? 4 : 0) |
 					 ((entry >> 3) & 3));
-	if (walker->pk_mask[type | (user ? NW_PERM_USER : 0) | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)]) {
+	pk_forbid = walker->pk_mask[type | (user ? NW_PERM_USER : 0) | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
+	if (pk_forbid) {
 		uint32_t pkr = (rights & NW_WALK_RIGHT_U) ? cpu->pkru : cpu->pkrs;
 		unsigned key = (unsigned)((entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
 
-		pk = (pkr >> (key * 2)) & walker->pk_mask[type | (user ? NW_PERM_USER : 0) |
-							  ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
+		pk = (pkr >> (key * 2)) & pk_forbid;
 	}
 	if (((walker->perm[perm_index] >> rights) & 1) || pk) {
 		nw_walk_page_fault(&ctx, pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc[i].level);
@@ -207,7 +209,7 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 
 	if (write_ad && !set_accessed_dirty(walker, &ctx, i))
 		return;
-	if (walker->mode == NW_PAGING_32 && desc[i].level == NW_LEVEL_PD)
+	if (desc[i].pse36)
 		table = (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 	else

@@ -143,6 +143,7 @@ struct nw_walk_level_desc {
 	uint8_t shift;           /* lowest linear-address bit this level indexes */
 	uint8_t index_bits;
 	bool large_ok;           /* PS=1 maps a page here (when not reserved) */
+	bool pse36;              /* a large leaf holds address bits 39:32 in bits 20:13 (32-bit paging, Table 4-4) */
 	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
 	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
 	uint64_t addr_mask;      /* next-table address bits */
