@@ -6,6 +6,7 @@
 
 #include "blob.h"
 #include "layout.h"
+#include "libc.h"
 #include "serial.h"
 #include "trap.h"
 #include "x86.h"
@@ -180,10 +181,11 @@ static void run_case(struct runner *r, const struct hw_blob_case *c, const struc
 	uint64_t *root;
 
 	for (unsigned t = 0; t < c->table_count; t++) {
-		if (nw_frame_alloc_zero(&tables[t], &r->frames->hal) != NW_OK) {
+		if (nw_frame_alloc(&tables[t], &r->frames->hal) != NW_OK) {
 			hw_puts("hw: out of frames for the case tables\n");
 			hw_exit(HW_EXIT_FAIL);
 		}
+		memset(nw_frame_ptr(&tables[t]), 0, NW_PAGE_SIZE);
 	}
 	root = nw_frame_ptr(&tables[0]);
 	if (c->flags & HW_CASE_LA57) {
