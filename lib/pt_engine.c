@@ -205,11 +205,37 @@ static void split(const struct nw_pt *pt, const struct spot *spot, struct pool *
 	entry_set(pt, spot->ptr, spot->index, link_make(pt, spot->level, child), stale);
 }
 
-/* Tables needed so that no leaf straddles addr. */
+/* Whether the leaf block [base, base + size(level)) can be written as leaves
+ * one level down: a 32-bit PTE cannot hold a PSE-36 address above 4 GiB. */
+static bool split_fits(const struct nw_pt_format *fmt, int level, uint64_t base)
+{
+	uint64_t last = base + size_of(fmt, level) - size_of(fmt, level - 1);
+
+	return nw_pt_leaf_addr_ok(fmt, level - 1, base) && nw_pt_leaf_addr_ok(fmt, level - 1, last);
+}
+
+/* Whether the leaf at spot can be split, level by level, down to a leaf at
+ * target containing va. */
+static bool splits_fit_down_to(const struct nw_pt_format *fmt, const struct spot *spot, uint64_t va, int target)
+{
+	uint64_t base = nw_pt_leaf_addr(fmt, spot->level, spot->entry);
+	uint64_t va_base = va & ~(size_of(fmt, spot->level) - 1);
+
+	for (int level = spot->level; level > target; level--) {
+		uint64_t block = (va - va_base) & ~(size_of(fmt, level) - 1);
+
+		if (!split_fits(fmt, level, base + block))
+			return false;
+	}
+	return true;
+}
+
+/* Tables needed so that no leaf straddles addr; -1 when a split cannot be expressed. */
 static int split_need(const struct nw_pt *pt, uint64_t addr)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 	struct spot spot;
+	uint64_t base, va_base;
 	int need = 0;
 
 	if (addr >= nw_pt_va_limit(fmt))
@@ -217,8 +243,15 @@ static int split_need(const struct nw_pt *pt, uint64_t addr)
 	spot = descend(pt, addr, NW_LEVEL_PT);
 	if (spot.entry == 0)
 		return 0;
-	for (int level = spot.level; level > NW_LEVEL_PT && !is_aligned(addr, size_of(fmt, level)); level--)
+	base = nw_pt_leaf_addr(fmt, spot.level, spot.entry);
+	va_base = addr & ~(size_of(fmt, spot.level) - 1);
+	for (int level = spot.level; level > NW_LEVEL_PT && !is_aligned(addr, size_of(fmt, level)); level--) {
+		uint64_t block = (addr - va_base) & ~(size_of(fmt, level) - 1);
+
+		if (!split_fits(fmt, level, base + block))
+			return -1;
 		need++;
+	}
 	return need;
 }
 
@@ -283,6 +316,8 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 	spot = descend(pt, va, level);
 	if (spot.entry != 0 && !(flags & NW_PT_MAP_REPLACE))
 		return NW_ERR_EXISTS;
+	if (spot.entry != 0 && !splits_fit_down_to(fmt, &spot, va, level))
+		return NW_ERR_RANGE;
 	status = pool_fill(pt, &pool, spot.level - level);
 	if (status != NW_OK)
 		return status;
@@ -398,13 +433,18 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 {
 	struct pool pool = { .count = 0 };
 	bool changed = false;
+	int need_start, need_end;
 	nw_status_t status;
 
 	if (!is_aligned(va | size, NW_PAGE_SIZE))
 		return NW_ERR_ALIGN;
 	if (!range_ok(pt->fmt, va, size))
 		return NW_ERR_RANGE;
-	status = pool_fill(pt, &pool, split_need(pt, va) + split_need(pt, va + size));
+	need_start = split_need(pt, va);
+	need_end = split_need(pt, va + size);
+	if (need_start < 0 || need_end < 0)
+		return NW_ERR_RANGE;
+	status = pool_fill(pt, &pool, need_start + need_end);
 	if (status != NW_OK)
 		return status;
 	split_at(pt, va, &pool, &changed);
@@ -437,6 +477,7 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 	const struct nw_pt_format *fmt = pt->fmt;
 	struct pool pool = { .count = 0 };
 	bool changed = false;
+	int need_start, need_end;
 	nw_status_t status;
 	uint64_t end = va + size;
 
@@ -450,7 +491,11 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 		return NW_ERR_RANGE;
 	if (!range_is_mapped(pt, va, end))
 		return NW_ERR_NOT_FOUND;
-	status = pool_fill(pt, &pool, split_need(pt, va) + split_need(pt, end));
+	need_start = split_need(pt, va);
+	need_end = split_need(pt, end);
+	if (need_start < 0 || need_end < 0)
+		return NW_ERR_RANGE;
+	status = pool_fill(pt, &pool, need_start + need_end);
 	if (status != NW_OK)
 		return status;
 	split_at(pt, va, &pool, &changed);

@@ -213,12 +213,20 @@ Test(pt_guest, thirty_two_bit_with_pse36)
 	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x00c00000), nw_gpa(0), NW_PAGE_SIZE, NW_PTE_XD, NULL), NW_ERR_INVALID,
 		     "no XD in 32-bit entries");
 	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x00c00000), nw_gpa(0), NW_SIZE_2M, RW, NULL), NW_ERR_INVALID);
-	/* Unmapping 4 KiB of the 4 MiB page splits it into 1024 PTEs, PSE-36 address decoded. */
-	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x00801000), NW_PAGE_SIZE), NW_OK);
-	pt = e32(pd, 2) & 0xfffff000;
-	cr_assert_eq(e32(pd, 2) & 0xfff, P | RW | US);
-	cr_assert_eq(e32(pt, 0), 0x23400003, "the low 32 bits of GPA 0x1_2340_0000");
+	/* A 4 KiB PTE holds 32 address bits: the 4 MiB page above 4 GiB cannot be split. */
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x00801000), NW_PAGE_SIZE), NW_ERR_RANGE);
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x00801000), nw_gpa(0x1000), NW_PAGE_SIZE, RW, NULL), NW_ERR_EXISTS);
+	cr_assert_eq(e32(pd, 2), 0x23402083, "unchanged");
+	/* Below 4 GiB it splits into 1024 PTEs; PAT (bit 12) moves to bit 7. */
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x00c00000), nw_gpa(0xfe000000), NW_SIZE_4M, RW | NW_PTE_PAT_4K, NULL),
+		     NW_OK);
+	cr_assert_eq(e32(pd, 3), 0xfe001083);
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x00c01000), NW_PAGE_SIZE), NW_OK);
+	pt = e32(pd, 3) & 0xfffff000;
+	cr_assert_eq(e32(pd, 3) & 0xfff, P | RW | US);
+	cr_assert_eq(e32(pt, 0), 0xfe000083);
 	cr_assert_eq(e32(pt, 1), 0);
+	cr_assert_eq(e32(pt, 1023), 0xfe3ff083);
 	nw_gpt_destroy(&gpt);
 	guest_mem_done();
 }
