@@ -755,7 +755,8 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 		sc->stage2.maxphyaddr = sc->cpu.maxphyaddr;
 	}
 	fy_document_destroy(doc);
-	fy_diag_unref(diag);
+	/* Destroy, not unref: only destroy frees the collected errors. */
+	fy_diag_destroy(diag);
 	return rc;
 }
 
