@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "guest_mappings.h"
 #include "scenario.h"
 
 struct range {
@@ -78,7 +79,7 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nestwalk mappings SCENARIO --stage ept [--json]\n");
+	fprintf(stderr, "usage: nestwalk mappings SCENARIO --stage ept|guest [--json]\n");
 	return NW_EXIT_BAD_INPUT;
 }
 
@@ -87,7 +88,7 @@ int nw_cmd_mappings(int argc, char **argv)
 	struct printer printer = { .first = true };
 	const char *path = NULL;
 	struct nw_scenario scenario;
-	bool has_stage = false;
+	bool has_stage = false, guest = false;
 	uint64_t leaked;
 	struct nw_vm vm;
 	char err[512];
@@ -96,8 +97,10 @@ int nw_cmd_mappings(int argc, char **argv)
 		if (!strcmp(argv[i], "--json")) {
 			printer.json = true;
 		} else if (!strcmp(argv[i], "--stage")) {
-			if (i + 1 >= argc || strcmp(argv[i + 1], "ept")) {
-				fprintf(stderr, "nestwalk mappings: --stage takes 'ept' (the second stage)\n");
+			if (i + 1 < argc && !strcmp(argv[i + 1], "guest"))
+				guest = true;
+			else if (i + 1 >= argc || strcmp(argv[i + 1], "ept")) {
+				fprintf(stderr, "nestwalk mappings: --stage takes 'ept' (the second stage) or 'guest'\n");
 				return usage();
 			}
 			has_stage = true;
@@ -111,6 +114,8 @@ int nw_cmd_mappings(int argc, char **argv)
 	}
 	if (!path || !has_stage)
 		return usage();
+	if (guest)
+		return nw_guest_mappings_command(path, printer.json);
 	if (nw_scenario_load(path, &scenario, err, sizeof(err)) || nw_vm_build(&scenario, &vm, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
 		nw_scenario_free(&scenario);

@@ -8,6 +8,7 @@
 static const struct nw_command commands[] = {
 	{ "about", "what this build models (the self-description)", nw_cmd_about },
 	{ "mappings", "list a scenario's second-stage mappings, merged into ranges", nw_cmd_mappings },
+	{ "replay", "replay a trace on a scenario, check its expectations, print statistics", nw_cmd_replay },
 	{ "translate", "translate one GPA (second stage) or GVA (2-D walk) on a scenario", nw_cmd_translate },
 	{ "trace", "convert, print (cat) or count (stats) a trace", nw_cmd_trace },
 };

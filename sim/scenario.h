@@ -66,6 +66,10 @@ struct nw_scenario {
 	size_t mapping_count;
 	uint64_t pt_region_gpa, pt_region_size; /* where built guest tables go; size 0: none given */
 	struct nw_scenario_pos pt_region_pos;
+	/* Files the scenario names, as written (relative to the scenario's folder): the trace to
+	 * replay, an ELF image to load (guest.elf_image), a QEMU guest-memory dump (guest.memory_dump). */
+	char *trace, *elf_image, *memory_dump;
+	struct nw_scenario_pos trace_pos, elf_image_pos, memory_dump_pos;
 };
 
 /* 0 on success; otherwise -1 with "file:line:col: what" in err. */

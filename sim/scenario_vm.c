@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elf_image.h"
 #include "scenario.h"
 #include "scenario_guest.h"
 
@@ -145,6 +146,7 @@ int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_
 	if (sc->has_mode)
 		nw_cpu_set_mode(&vm->cpu, (enum nw_paging_mode)sc->mode);
 	if (add_regions(sc, vm, err, errlen) || write_guest(sc, vm, err, errlen) ||
+	    nw_scenario_load_elf_image(sc, vm, err, errlen) ||
 	    nw_scenario_build_guest(sc, vm, err, errlen) || edit_stage2(sc, vm, err, errlen)) {
 		nw_vm_destroy(sc, vm);
 		return -1;

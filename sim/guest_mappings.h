@@ -1,0 +1,60 @@
+/* Every present guest mapping, read from the guest's own page tables (SDM
+ * Vol. 3A §4.3-4.5) for `nestwalk mappings --stage guest`: 32-bit (with
+ * PSE), PAE, 4-level and 5-level paging, 4 KiB to 1 GiB pages. Rights are
+ * accumulated down the levels as the walk applies them: U/S and R/W ANDed,
+ * XD ORed (in force only with EFER.NXE). Tables are read through a callback,
+ * so a VM on simulated memory and a memory dump are listed alike. */
+#ifndef NESTWALK_SIM_GUEST_MAPPINGS_H
+#define NESTWALK_SIM_GUEST_MAPPINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nestwalk/cpu.h>
+
+/* Reads the 8 bytes at an 8-aligned gpa; false when nothing backs them. */
+typedef bool (*nw_guest_read_fn)(void *ctx, uint64_t gpa, uint64_t *value);
+
+struct nw_guest_mapping {
+	uint64_t va, pa, size; /* size: the page's, 4 KiB to 1 GiB */
+	bool user, write, nx, global, accessed, dirty;
+};
+
+typedef void (*nw_guest_visit_fn)(void *ctx, const struct nw_guest_mapping *mapping);
+
+/* Stops with an error past this many leaves (a table that maps itself over
+ * and over could otherwise mean 2^36 of them). */
+#define NW_GUEST_MAPPINGS_MAX_LEAVES (UINT64_C(1) << 28)
+
+struct nw_guest_walk_stats {
+	uint64_t leaves, tables, unreadable; /* unreadable: tables or entries no memory backs */
+};
+
+/* Calls visit for every present leaf in virtual-address order (canonical
+ * addresses). 0, or -1 with err (paging off, too many leaves). */
+int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, void *read_ctx, nw_guest_visit_fn visit,
+			    void *visit_ctx, struct nw_guest_walk_stats *stats, char *err, size_t errlen);
+
+/* Merges leaves into ranges: a leaf continues the range when it follows it
+ * in both virtual and physical address with the same flags (as QEMU's
+ * `info mem` merges pages), and prints each range as text or JSON. */
+struct nw_guest_range_printer {
+	FILE *out;
+	bool json;
+	uint64_t ranges;
+	bool open;
+	struct nw_guest_mapping cur; /* cur.size: the range's; page_size below */
+	uint64_t page_size;          /* of all its pages, 0 when mixed */
+};
+
+void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json);
+void nw_guest_range_add(void *printer, const struct nw_guest_mapping *mapping);
+void nw_guest_range_end(struct nw_guest_range_printer *p);
+
+/* `nestwalk mappings SCENARIO --stage guest [--json]` (cmd_mappings.c
+ * dispatches here): returns the exit code. */
+int nw_guest_mappings_command(const char *scenario_path, bool json);
+
+#endif

@@ -1,0 +1,42 @@
+/* QEMU `dump-guest-memory` ELF cores as guest memory: the file is mapped
+ * (private, copy-on-write: a walk may set A/D flags, the file never changes),
+ * each PT_LOAD is a guest-physical range at p_paddr, and the "QEMU" note of
+ * the first CPU gives CR0-CR4 (QEMUCPUState, QEMU target/i386/arch_dump.c).
+ * Nothing is copied: a 285 MB dump costs the pages a walk touches. */
+#ifndef NESTWALK_SIM_MEMDUMP_H
+#define NESTWALK_SIM_MEMDUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nestwalk/hal.h>
+
+/* One guest-physical range of the dump. */
+struct nw_memdump_range {
+	uint64_t gpa;
+	uint64_t size;    /* bytes the file holds (p_filesz) */
+	uint8_t *data;    /* inside the mapping */
+	uint64_t offset;  /* p_offset, for messages */
+};
+
+struct nw_memdump {
+	uint8_t *map;
+	size_t map_size;
+	struct nw_memdump_range *ranges; /* sorted by gpa, never overlapping */
+	size_t range_count;
+	bool has_cpu;        /* a QEMU note with control registers was found */
+	uint64_t cr[5];      /* CR0..CR4 of the first CPU */
+	char warning[256];   /* a tolerated oddity (e.g. QEMU 7.2's e_ehsize = 8), "" when none */
+	struct nw_hal hal;   /* host memory = the dump: GPA = HPA, no frames to allocate */
+};
+
+/* 0 on success; -1 with "PATH: offset 0x..: what" in err and nothing left
+ * open. */
+int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t errlen);
+void nw_memdump_close(struct nw_memdump *dump);
+
+/* The bytes at gpa .. gpa+len when one range holds them all, else NULL. */
+void *nw_memdump_ptr(const struct nw_memdump *dump, uint64_t gpa, uint64_t len);
+
+#endif

@@ -1,0 +1,457 @@
+/* The replay engine (replay.h): one record at a time against the walker, the
+ * TLB model and the address space. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/x86_pte.h>
+
+#include "replay.h"
+
+/* A walk touches at most 5 guest tables and the final page, each of which a
+ * lazy region may populate once. */
+#define MAX_RETRIES 8
+
+int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struct nw_replay_options *options,
+		   char *err, size_t errlen)
+{
+	size_t size = nw_tlb_storage_size(&nw_tlb_default_geometry);
+	struct nw_walk_result res;
+
+	*r = (struct nw_replay){ .machine = m, .options = *options };
+	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED };
+	r->tlb_storage = calloc(1, size);
+	if (!r->tlb_storage || nw_tlb_init(&r->tlb, &nw_tlb_default_geometry, r->tlb_storage, size) != NW_OK) {
+		free(r->tlb_storage);
+		snprintf(err, errlen, "cannot set up the TLB model (%zu bytes)", size);
+		return -1;
+	}
+	nw_tlb_load_cpu(&r->tlb, m->cpu.cr0, m->cpu.cr3, m->cpu.cr4);
+	nw_tlb_load_vm(&r->tlb, NW_REPLAY_VPID, m->stage2.kind == NW_STAGE2_EPT, m->eptp);
+	/* The state the scenario describes is as if CR3 had just been loaded (PAE: the PDPTE registers). */
+	nw_cpu_load_cr3(&r->config, &m->cpu, m->cpu.cr3, &res);
+	if (res.outcome != NW_OUTCOME_OK)
+		r->stats.cr3_faults++;
+	nw_walker_init(&r->walker, &r->config, &m->cpu);
+	return 0;
+}
+
+void nw_replay_fini(struct nw_replay *r)
+{
+	free(r->tlb_storage);
+	r->tlb_storage = NULL;
+}
+
+const char *nw_replay_outcome_name(unsigned kind)
+{
+	return kind == NW_REPLAY_OUT_NO_MEMORY ? "no_memory" : nw_trace_outcome_name((enum nw_trace_outcome)kind);
+}
+
+static bool is_user_access(const struct nw_cpu *cpu, const struct nw_access *a)
+{
+	return cpu->cpl == 3 && !a->implicit;
+}
+
+/* A TLB entry is used only when it surely allows the access: on a refusal a
+ * processor may walk the tables again before faulting (SDM Vol. 3A §4.10.2.3:
+ * it may use cached or current entries), and the walk then decides from
+ * memory. Each predicate below is one reason to walk instead. */
+
+/* Writes need R/W=1 and a set dirty flag: an entry with D=0 cannot complete a write (§4.8). */
+static bool has_write_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+{
+	return a->type != NW_ACCESS_WRITE || ((e->rights & NW_WALK_RIGHT_W) && e->dirty);
+}
+
+/* User-mode accesses need U/S=1 at every level (§4.6.1). */
+static bool has_user_right(const struct nw_tlb_entry *e, bool user)
+{
+	return !user || (e->rights & NW_WALK_RIGHT_U);
+}
+
+/* Fetches need no XD in force at any level (§4.6.1). */
+static bool has_fetch_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+{
+	return a->type != NW_ACCESS_FETCH || (e->rights & NW_WALK_RIGHT_X);
+}
+
+/* Supervisor accesses to user pages are what SMEP and SMAP govern (§4.6.1): the walk applies them. */
+static bool is_smep_smap_relevant(const struct nw_tlb_entry *e, const struct nw_cpu *cpu, bool user)
+{
+	return !user && (e->rights & NW_WALK_RIGHT_U) && (cpu->cr4 & (NW_CR4_SMEP | NW_CR4_SMAP));
+}
+
+/* A protection key whose PKRU/PKRS bits are not clear may forbid the access (§4.6.2). */
+static bool is_key_restricted(const struct nw_tlb_entry *e, const struct nw_cpu *cpu, enum nw_paging_mode mode)
+{
+	uint32_t bits = NW_PKR_AD(e->pk) | NW_PKR_WD(e->pk);
+
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		return false;
+	if (e->rights & NW_WALK_RIGHT_U)
+		return (cpu->cr4 & NW_CR4_PKE) && (cpu->pkru & bits);
+	return (cpu->cr4 & NW_CR4_PKS) && (cpu->pkrs & bits);
+}
+
+/* A combined mapping keeps the second-stage leaf's rights (Vol. 3C §29.4.2): they must allow the access. */
+static bool has_s2_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+{
+	uint8_t need = a->type == NW_ACCESS_WRITE ? NW_S2_RIGHT_W : a->type == NW_ACCESS_FETCH ? NW_S2_RIGHT_X
+											      : NW_S2_RIGHT_R;
+
+	return (e->s2_rights & need) == need;
+}
+
+static bool is_hit_usable(const struct nw_replay *r, const struct nw_tlb_entry *e, const struct nw_access *a)
+{
+	const struct nw_cpu *cpu = &r->machine->cpu;
+	bool user = is_user_access(cpu, a);
+
+	return has_write_right(e, a) && has_user_right(e, user) && has_fetch_right(e, a) &&
+	       !is_smep_smap_relevant(e, cpu, user) && !is_key_restricted(e, cpu, r->walker.mode) && has_s2_right(e, a);
+}
+
+static bool is_s2_fault(const struct nw_walk_result *res)
+{
+	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF;
+}
+
+static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+{
+	switch (res->outcome) {
+	case NW_OUTCOME_OK: return NW_TRACE_OUT_OK;
+	case NW_OUTCOME_PAGE_FAULT: return NW_TRACE_OUT_PAGE_FAULT;
+	case NW_OUTCOME_EPT_MISCONFIG: return NW_TRACE_OUT_EPT_MISCONFIG;
+	case NW_OUTCOME_GP: return NW_TRACE_OUT_GENERAL_PROTECTION;
+	case NW_OUTCOME_NO_MEMORY: return NW_REPLAY_OUT_NO_MEMORY;
+	case NW_OUTCOME_EPT_VIOLATION:
+	case NW_OUTCOME_NPF:
+		/* Exits are for the final access: a guest table in device memory or a
+		 * table write into ROM stays the violation the CPU reports. */
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
+			return NW_TRACE_OUT_MMIO;
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+			return NW_TRACE_OUT_ROM_WRITE;
+		return res->outcome == NW_OUTCOME_NPF ? NW_TRACE_OUT_NPF : NW_TRACE_OUT_EPT_VIOLATION;
+	}
+	return NW_REPLAY_OUT_NO_MEMORY;
+}
+
+/* What a completed walk leaves in the TLB and the paging-structure caches. */
+static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)
+{
+	const struct nw_walk_step *leaf = &res->steps[res->leaf_level];
+	bool long_mode = res->mode == NW_PAGING_4LEVEL || res->mode == NW_PAGING_5LEVEL;
+	struct nw_tlb_fill fill = {
+		.gva = a->gva,
+		.gpa = res->gpa,
+		.hpa = res->hpa,
+		.guest_page_size = res->guest_page_size,
+		.s2_page_size = r->machine->stage2.kind == NW_STAGE2_NONE ? 0 : res->s2_page_size,
+		.rights = res->rights,
+		.s2_rights = (uint8_t)res->final_s2.rights,
+		.pk = long_mode ? (uint8_t)((leaf->entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT) : 0,
+		/* The walk set D for a write it allowed (§4.8). */
+		.dirty = (leaf->entry & NW_PTE_D) || a->type == NW_ACCESS_WRITE,
+		.global = (leaf->entry & NW_PTE_G) != 0,
+	};
+
+	if (res->leaf_level < 1)
+		return; /* paging off: nothing is cached */
+	nw_tlb_insert(&r->tlb, &fill);
+	if (!long_mode)
+		return;
+	/* PML4E, PDPTE and PDE caches hold non-leaf entries: the next table and the rights so far (§4.10.3). */
+	for (int level = NW_MAX_LEVELS - 1; level >= 2; level--)
+		if (level > res->leaf_level && res->steps[level].read)
+			nw_tlb_psc_insert(&r->tlb, a->gva, level, res->steps[level - 1].table_gpa,
+					  res->steps[level - 1].table_hpa, res->steps[level].rights);
+}
+
+static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+{
+	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
+	struct nw_walk_result *res = &out->walk;
+
+	for (unsigned tries = 0;; tries++) {
+		nw_walker_translate(&r->walker, a, 0, res);
+		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
+			break;
+		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
+					    res->s2_on_table ? NW_ACCESS_READ : a->type, res->s2_on_table ? 8 : a->size,
+					    &exit) != NW_OK || exit.kind != NW_ASPACE_FAULT_RETRY)
+			break;
+		r->stats.populated++;
+	}
+	out->kind = outcome_kind(res, &exit);
+	out->from_tlb = false;
+	out->gpa = res->gpa.val;
+	out->hpa = res->hpa.val;
+	out->error_code = res->outcome == NW_OUTCOME_NPF ? res->exitinfo1 : res->error_code;
+	out->exit_qualification = res->exit_qualification;
+	out->fault_gpa = res->fault_gpa.val;
+	out->refs = res->refs;
+	out->guest_page_size = res->guest_page_size;
+	out->s2_page_size = res->s2_page_size;
+	r->stats.walks++;
+	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
+	if (res->outcome == NW_OUTCOME_OK)
+		fill_tlb(r, a, res);
+	else if (res->outcome == NW_OUTCOME_PAGE_FAULT)
+		nw_tlb_invlpg(&r->tlb, a->gva); /* a #PF drops what the faulting address used (§4.10.4.1) */
+}
+
+static void translate_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+{
+	struct nw_tlb_hit hit;
+	struct nw_psc_hit psc;
+
+	out->access = *a;
+	if (r->options.tlb) {
+		r->stats.tlb_lookups++;
+		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) && is_hit_usable(r, hit.entry, a)) {
+			r->stats.tlb_hits++;
+			*out = (struct nw_replay_result){
+				.kind = NW_TRACE_OUT_OK, .from_tlb = true, .cache = hit.cache, .gpa = hit.gpa.val,
+				.hpa = hit.hpa.val, .guest_page_size = hit.entry->guest_page_size, .access = *a,
+			};
+			return;
+		}
+		r->stats.psc_lookups++;
+		r->stats.psc_hits += nw_tlb_psc_lookup(&r->tlb, a->gva, &psc);
+	}
+	walk_piece(r, a, out);
+}
+
+void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res)
+{
+	struct nw_cpu *cpu = &r->machine->cpu;
+	uint64_t rflags = ta->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
+	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
+	struct nw_access parts[2];
+	unsigned n;
+
+	if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
+		cpu->cpl = ta->cpl;
+		cpu->rflags = rflags;
+		nw_walker_set_cpu(&r->walker, cpu);
+	}
+	n = nw_walk_split(&access, parts);
+	translate_piece(r, &parts[0], res);
+	r->stats.translations++;
+	if (n == 2 && res->kind == NW_TRACE_OUT_OK) {
+		struct nw_replay_result second;
+		uint32_t first_refs = res->refs;
+
+		translate_piece(r, &parts[1], &second);
+		r->stats.translations++;
+		if (second.kind != NW_TRACE_OUT_OK) {
+			*res = second; /* the access faults where its second page does */
+			res->refs += first_refs;
+		} else {
+			res->refs += second.refs;
+		}
+	}
+	r->stats.accesses++;
+	r->stats.outcomes[res->kind]++;
+}
+
+static void load_pdptes_if_pae(struct nw_replay *r)
+{
+	struct nw_walk_result res;
+
+	/* PAE: MOV to CR0/CR4 that leaves PAE paging on reloads the PDPTE registers (§4.4.1). */
+	if (nw_cpu_paging_mode(&r->machine->cpu) != NW_PAGING_PAE)
+		return;
+	nw_cpu_load_cr3(&r->config, &r->machine->cpu, r->machine->cpu.cr3, &res);
+	if (res.outcome != NW_OUTCOME_OK)
+		r->stats.cr3_faults++;
+}
+
+static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
+{
+	struct nw_cpu *cpu = &r->machine->cpu;
+	struct nw_walk_result res;
+
+	switch (w->reg) {
+	case NW_TRACE_CR0:
+		cpu->cr0 = w->value;
+		nw_tlb_write_cr0(&r->tlb, w->value);
+		load_pdptes_if_pae(r);
+		break;
+	case NW_TRACE_CR3:
+		/* Bit 63 asks the TLB not to flush (PCIDE=1); CR3 itself never holds it (§4.10.4.1). */
+		nw_cpu_load_cr3(&r->config, cpu, w->value & ~NW_TLB_CR3_NOFLUSH, &res);
+		if (res.outcome == NW_OUTCOME_OK)
+			nw_tlb_write_cr3(&r->tlb, w->value);
+		else
+			r->stats.cr3_faults++; /* #GP: nothing changes */
+		break;
+	case NW_TRACE_CR4:
+		cpu->cr4 = w->value;
+		nw_tlb_write_cr4(&r->tlb, w->value);
+		load_pdptes_if_pae(r);
+		break;
+	case NW_TRACE_EFER:
+		cpu->efer = w->value;
+		break;
+	case NW_TRACE_RFLAGS:
+		cpu->rflags = w->value;
+		break;
+	case NW_TRACE_PKRU:
+		cpu->pkru = (uint32_t)w->value;
+		break;
+	case NW_TRACE_PKRS:
+		cpu->pkrs = (uint32_t)w->value;
+		break;
+	case NW_TRACE_REG_COUNT:
+		break;
+	}
+	nw_walker_set_cpu(&r->walker, cpu);
+}
+
+static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, char *err, size_t errlen)
+{
+	void *dst;
+
+	if (r->machine->aspace) {
+		nw_status_t status = nw_aspace_write(r->machine->aspace, w->gpa, w->data, w->len);
+
+		if (status == NW_OK)
+			return 0;
+		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: %s", w->len,
+			 (unsigned long long)w->gpa.val,
+			 status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any region" : nw_status_name(status));
+		return -1;
+	}
+	dst = nw_memdump_ptr(r->machine->dump, w->gpa.val, w->len);
+	if (!dst) {
+		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: not in the memory dump", w->len,
+			 (unsigned long long)w->gpa.val);
+		return -1;
+	}
+	memcpy(dst, w->data, w->len);
+	return 0;
+}
+
+static void invalidate(struct nw_replay *r, const struct nw_trace_record *rec)
+{
+	const struct nw_trace_inv *inv = &rec->inv;
+	nw_status_t status = NW_OK;
+
+	switch (rec->kind) {
+	case NW_TRACE_INVLPG:
+		nw_tlb_invlpg(&r->tlb, inv->gva);
+		r->stats.invalidations[0]++;
+		return;
+	case NW_TRACE_INVPCID:
+		status = nw_tlb_invpcid(&r->tlb, inv->type, inv->id, inv->gva);
+		r->stats.invalidations[1]++;
+		break;
+	case NW_TRACE_INVVPID:
+		status = nw_tlb_invvpid(&r->tlb, inv->type, inv->id, inv->gva);
+		r->stats.invalidations[2]++;
+		break;
+	default:
+		status = nw_tlb_invept(&r->tlb, inv->type, inv->eptp);
+		r->stats.invalidations[3]++;
+		break;
+	}
+	if (status != NW_OK)
+		r->stats.failed_invalidations++;
+}
+
+uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field)
+{
+	switch (field) {
+	case NW_EXPECT_OUTCOME: return res->kind;
+	case NW_EXPECT_GPA: return res->gpa;
+	case NW_EXPECT_HPA: return res->hpa;
+	case NW_EXPECT_ERROR_CODE: return res->error_code;
+	case NW_EXPECT_EXIT_QUALIFICATION: return res->exit_qualification;
+	case NW_EXPECT_FAULT_GPA: return res->fault_gpa;
+	case NW_EXPECT_REFS: return res->refs;
+	case NW_EXPECT_GUEST_PAGE_SIZE: return res->guest_page_size;
+	case NW_EXPECT_S2_PAGE_SIZE: return res->s2_page_size;
+	case NW_EXPECT_FIELD_COUNT: break;
+	}
+	return 0;
+}
+
+static uint64_t expected_value(const struct nw_trace_expect *e, enum nw_trace_expect_field field)
+{
+	switch (field) {
+	case NW_EXPECT_OUTCOME: return e->outcome;
+	case NW_EXPECT_GPA: return e->gpa.val;
+	case NW_EXPECT_HPA: return e->hpa.val;
+	case NW_EXPECT_ERROR_CODE: return e->error_code;
+	case NW_EXPECT_EXIT_QUALIFICATION: return e->exit_qualification;
+	case NW_EXPECT_FAULT_GPA: return e->fault_gpa.val;
+	case NW_EXPECT_REFS: return e->refs;
+	case NW_EXPECT_GUEST_PAGE_SIZE: return e->guest_page_size;
+	case NW_EXPECT_S2_PAGE_SIZE: return e->s2_page_size;
+	case NW_EXPECT_FIELD_COUNT: break;
+	}
+	return 0;
+}
+
+static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw_replay_mismatch *out, unsigned max)
+{
+	int count = 0;
+
+	r->stats.expectations++;
+	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
+		enum nw_trace_expect_field field = (enum nw_trace_expect_field)f;
+		uint64_t want = expected_value(e, field), got = nw_replay_field(&r->result, field);
+
+		if (!NW_EXPECT_HAS(e, field) || want == got)
+			continue;
+		if ((unsigned)count < max)
+			out[count] = (struct nw_replay_mismatch){ r->record, field, want, got };
+		count++;
+	}
+	r->stats.mismatches += count > 0;
+	return count;
+}
+
+int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, struct nw_replay_mismatch *mismatches,
+		    unsigned max, char *err, size_t errlen)
+{
+	bool had_result = r->has_result;
+
+	r->record++;
+	r->stats.records++;
+	r->has_result = false;
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		nw_replay_access(r, &rec->access, &r->result);
+		r->has_result = true;
+		return 0;
+	case NW_TRACE_EXPECT:
+		if (!had_result) {
+			snprintf(err, errlen, "an expectation that does not follow an access");
+			return -1;
+		}
+		return check(r, &rec->expect, mismatches, max);
+	case NW_TRACE_REG:
+		r->stats.reg_writes++;
+		write_reg(r, &rec->reg);
+		return 0;
+	case NW_TRACE_GPWRITE:
+		r->stats.gpwrites++;
+		return write_guest(r, &rec->gpwrite, err, errlen);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		invalidate(r, rec);
+		return 0;
+	case NW_TRACE_MARK:
+		r->stats.marks++;
+		snprintf(r->mark, sizeof(r->mark), "%s", rec->label);
+		return 0;
+	case NW_TRACE_END:
+		return 0;
+	}
+	snprintf(err, errlen, "record kind %d cannot be replayed", (int)rec->kind);
+	return -1;
+}

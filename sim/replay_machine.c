@@ -1,0 +1,82 @@
+/* The machine a scenario describes, for replay and the guest-stage listing:
+ * its VM on simulated memory, or a QEMU memory dump (replay.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "elf_image.h"
+#include "replay.h"
+
+/* Control registers the scenario leaves 0 come from the dump's QEMU note;
+ * EFER is not in a dump, so it is the scenario's. */
+static void take_dump_registers(struct nw_cpu *cpu, const struct nw_memdump *dump)
+{
+	if (!dump->has_cpu)
+		return;
+	if (!cpu->cr0)
+		cpu->cr0 = dump->cr[0];
+	if (!cpu->cr3)
+		cpu->cr3 = dump->cr[3];
+	if (!cpu->cr4)
+		cpu->cr4 = dump->cr[4];
+}
+
+static int open_dump(struct nw_replay_target *t, char *err, size_t errlen)
+{
+	const struct nw_scenario *sc = &t->scenario;
+	char path[4096], inner[512];
+
+	if (nw_scenario_file_path(sc, sc->memory_dump, path, sizeof(path)) ||
+	    nw_memdump_open(path, &t->dump, inner, sizeof(inner))) {
+		snprintf(err, errlen, "%s:%d:%d: memory_dump: %s", sc->file, sc->memory_dump_pos.line,
+			 sc->memory_dump_pos.column, inner);
+		return -1;
+	}
+	t->has_dump = true;
+	if (t->dump.warning[0])
+		fprintf(stderr, "nestwalk: warning: %s\n", t->dump.warning);
+	t->machine = (struct nw_replay_machine){ .hal = &t->dump.hal, .stage2 = { .kind = NW_STAGE2_NONE },
+						 .dump = &t->dump, .cpu = sc->cpu };
+	take_dump_registers(&t->machine.cpu, &t->dump);
+	if (sc->has_mode)
+		nw_cpu_set_mode(&t->machine.cpu, (enum nw_paging_mode)sc->mode);
+	return 0;
+}
+
+int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t, char *err, size_t errlen)
+{
+	*t = (struct nw_replay_target){ 0 };
+	if (nw_scenario_load(scenario_path, &t->scenario, err, errlen)) {
+		nw_scenario_free(&t->scenario);
+		return -1;
+	}
+	if (t->scenario.memory_dump) {
+		if (open_dump(t, err, errlen)) {
+			nw_scenario_free(&t->scenario);
+			return -1;
+		}
+		return 0;
+	}
+	if (nw_vm_build(&t->scenario, &t->vm, err, errlen)) {
+		nw_scenario_free(&t->scenario);
+		return -1;
+	}
+	t->has_vm = true;
+	t->machine = (struct nw_replay_machine){ .hal = t->vm.hal, .stage2 = *nw_aspace_stage2(&t->vm.aspace),
+						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
+	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
+		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);
+	return 0;
+}
+
+uint64_t nw_replay_target_close(struct nw_replay_target *t)
+{
+	uint64_t leaked = 0;
+
+	if (t->has_vm)
+		leaked = nw_vm_destroy(&t->scenario, &t->vm);
+	if (t->has_dump)
+		nw_memdump_close(&t->dump);
+	nw_scenario_free(&t->scenario);
+	*t = (struct nw_replay_target){ 0 };
+	return leaked;
+}
