@@ -104,6 +104,8 @@ void hw_main(uint32_t mbi_pa)
 	put_stat("cases", stats.cases);
 	put_stat("faults", stats.faults);
 	put_stat("unsupported", stats.unsupported);
+	put_stat("built by the library", stats.built);
+	put_stat("entries patched", stats.patched);
 	put_stat("control-register writes", stats.control_writes);
 	put_stat("paging-mode switches", stats.mode_switches);
 	put_stat("tsc ticks", stats.tsc_ticks);

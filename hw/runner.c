@@ -5,8 +5,8 @@
 #include <nestwalk/x86_pte.h>
 
 #include "blob.h"
+#include "case_tables.h"
 #include "layout.h"
-#include "libc.h"
 #include "serial.h"
 #include "trap.h"
 #include "x86.h"
@@ -126,12 +126,12 @@ static struct hw_trap_record read_back(struct runner *r, uint64_t gva)
 	return run_trapped(&probe, RFLAGS_FIXED | NW_RFLAGS_AC);
 }
 
-static void put_ad(const struct hw_blob_case *c, const struct hw_blob_entry *entries, struct nw_frame *tables)
+static void put_ad(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+		   const struct hw_case_tables *tables)
 {
 	hw_putc(' ');
 	for (unsigned i = 0; i < c->entry_count; i++) {
-		const uint64_t *table = nw_frame_ptr(&tables[entries[i].table]);
-		uint64_t val = table[entries[i].index];
+		uint64_t val = *hw_case_tables_entry(tables, &entries[i]);
 
 		hw_putc((char)('0' + ((val & NW_PTE_A) ? 1 : 0) + ((val & NW_PTE_D) ? 2 : 0)));
 	}
@@ -176,32 +176,22 @@ static void report(struct runner *r, const struct hw_blob_case *c, const struct 
 
 static void run_case(struct runner *r, const struct hw_blob_case *c, const struct hw_blob_entry *entries)
 {
-	struct nw_frame tables[HW_MAX_TABLES];
+	struct hw_case_tables tables;
 	struct hw_trap_record rec;
-	uint64_t *root;
+	uint64_t kernel_pml5_entry = (uint64_t)(uintptr_t)hw_boot_pml4 | KERNEL_ENTRY_FLAGS;
 
-	for (unsigned t = 0; t < c->table_count; t++) {
-		if (nw_frame_alloc(&tables[t], &r->frames->hal) != NW_OK) {
-			hw_puts("hw: out of frames for the case tables\n");
-			hw_exit(HW_EXIT_FAIL);
-		}
-		memset(nw_frame_ptr(&tables[t]), 0, NW_PAGE_SIZE);
+	if (!hw_case_tables_build(&tables, &r->frames->hal, c, entries)) {
+		hw_puts("hw: out of frames for the case tables\n");
+		hw_exit(HW_EXIT_FAIL);
 	}
-	root = nw_frame_ptr(&tables[0]);
-	if (c->flags & HW_CASE_LA57) {
-		root[0] = (uint64_t)(uintptr_t)hw_boot_pml4 | KERNEL_ENTRY_FLAGS;
-	} else {
-		for (unsigned i = 0; i < HW_KERNEL_SLOTS_4LEVEL; i++)
-			root[i] = hw_boot_pml4[i];
-	}
-	for (unsigned i = 0; i < c->entry_count; i++) {
-		const struct hw_blob_entry *e = &entries[i];
-		uint64_t *table = nw_frame_ptr(&tables[e->table]);
+	if (c->flags & HW_CASE_LA57)
+		hw_case_tables_add_kernel(&tables, &kernel_pml5_entry, HW_KERNEL_SLOTS_5LEVEL);
+	else
+		hw_case_tables_add_kernel(&tables, hw_boot_pml4, HW_KERNEL_SLOTS_4LEVEL);
+	r->stats->built += tables.built;
+	r->stats->patched += tables.patch_count;
 
-		table[e->index] = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
-	}
-
-	load_state(r, c, nw_frame_paddr(&tables[0]).val);
+	load_state(r, c, hw_case_tables_root(&tables));
 	if (c->access == HW_ACCESS_IMPLICIT)
 		hw_ldt_load(c->gva);
 	if (c->flags & HW_CASE_PKE)
@@ -211,11 +201,10 @@ static void run_case(struct runner *r, const struct hw_blob_case *c, const struc
 		hw_ldt_clear();
 
 	report(r, c, &rec);
-	put_ad(c, entries, tables);
+	put_ad(c, entries, &tables);
 	/* Leave the case's tables before they go back to the allocator, which links free frames through them. */
 	hw_write_cr3(kernel_root(r));
-	for (unsigned t = 0; t < c->table_count; t++)
-		nw_frame_free(&tables[t]);
+	hw_case_tables_free(&tables);
 	r->stats->cases++;
 }
 

@@ -18,6 +18,8 @@
 
 struct hw_run_stats {
 	uint64_t cases, faults, unsupported, control_writes, mode_switches, tsc_ticks;
+	uint64_t built;   /* cases whose tables the library's guest page-table builder made */
+	uint64_t patched; /* entries of built tables set to the blob's value afterwards */
 };
 
 /* Writes HW_TAG(pa) into every word of the scratch region. */
