@@ -1,0 +1,191 @@
+"""`nestwalk replay` as a user runs it: the bundled traces (text, binary and
+zstd forms), a deliberately wrong expectation, --no-tlb on the stale-TLB case,
+--json, --max-mismatches, and bad input.
+
+The bundled traces carry expectations derived by hand from the SDM and the APM
+(the comment beside each says why); the checks here count what the trace files
+say (records, outcome kinds, invalidations) independently of the program."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+NESTWALK = os.environ["NESTWALK"]
+ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
+EPT_SCENARIO = ROOT / "scenarios" / "replay_ept.yaml"
+NPT_SCENARIO = ROOT / "scenarios" / "replay_npt.yaml"
+EPT_TRACE = ROOT / "traces" / "replay_ept.nwt.txt"
+NPT_TRACE = ROOT / "traces" / "replay_npt.nwt.txt"
+LACKEY_SCENARIO = ROOT / "traces" / "lackey" / "gzip.yaml"
+LACKEY_TRACE = ROOT / "traces" / "lackey" / "gzip.nwt.zst"
+ALL_OUTCOMES = ["ok", "page_fault", "ept_violation", "ept_misconfig", "general_protection", "mmio", "rom_write"]
+
+
+def run(*args, timeout=120):
+    return subprocess.run([NESTWALK, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def records(trace):
+    """The record lines of a text trace (keyword first), without the header and comments."""
+    lines = []
+    for line in trace.read_text().splitlines()[1:]:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def scenario_without_trace(tmp_path, scenario):
+    """A copy of a bundled scenario that names no trace, so --trace decides."""
+    text = "".join(line for line in scenario.read_text().splitlines(keepends=True) if not line.startswith("trace:"))
+    path = tmp_path / scenario.name
+    path.write_text(text)
+    return path
+
+
+def replay_json(*args):
+    result = run("replay", *args, "--json")
+    return result, json.loads(result.stdout)
+
+
+def test_bundled_ept_trace_matches_every_expectation():
+    lines = records(EPT_TRACE)
+    result = run("replay", EPT_SCENARIO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expects = [l for l in lines if l.startswith("expect ")]
+    assert f"expectations  {len(expects)} checked, 0 mismatched" in result.stdout
+    accesses = sum(l.startswith("access ") for l in lines)
+    assert f"accesses {accesses}," in result.stdout
+    # Every outcome kind an EPT machine can give appears, as the trace expects it.
+    for kind in ALL_OUTCOMES:
+        want = sum(f"outcome={kind} " in l + " " for l in expects)
+        assert want >= 1, kind
+        assert re.search(rf"\b{kind} {want}\b", result.stdout), (kind, result.stdout)
+    # Every invalidation kind; one INVPCID is refused (#GP: PCID 5 with CR4.PCIDE=0).
+    counts = {k: sum(l.startswith(k + " ") for l in lines) for k in ("invlpg", "invpcid", "invvpid", "invept")}
+    assert all(counts.values()), counts
+    assert (f"invalidations invlpg {counts['invlpg']}, invpcid {counts['invpcid']}, invvpid {counts['invvpid']}, "
+            f"invept {counts['invept']} (1 refused)") in result.stdout
+    assert "populated     1 lazy page(s)" in result.stdout
+    assert re.search(r"throughput    \d+ accesses/s", result.stdout)
+    # Piped: no progress line.
+    assert result.stderr == ""
+
+
+def test_bundled_npt_trace_gives_npf():
+    result, report = replay_json(NPT_SCENARIO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report["outcomes"]["npf"] == 2 and report["outcomes"]["ok"] == 1
+    assert report["mismatches"] == 0 and report["expectations"] == 3
+    # Three walks of 24 references (4 x (1 + 4) + 4 with 4 KiB nested pages).
+    assert report["refs_per_walk"] == {"24": 3}
+
+
+def test_json_report_is_one_well_formed_object():
+    result, report = replay_json(EPT_SCENARIO)
+    assert result.returncode == 0
+    lines = records(EPT_TRACE)
+    assert lines[-1] == "end" and report["records"] == len(lines) - 1  # the end record closes, it is not applied
+    assert report["accesses"] == sum(l.startswith("access ") for l in lines)
+    assert report["marks"] == sum(l.startswith("mark ") for l in lines)
+    assert report["tlb"]["enabled"] is True
+    # At least every expectation of 0 references on an ok access is a TLB hit.
+    zero_ref_hits = sum(l.startswith("expect outcome=ok") and "refs=0x0" in l for l in lines)
+    assert report["tlb"]["hits"] >= zero_ref_hits > 0
+    assert 0 < report["tlb"]["hit_rate"] < 1
+    assert sum(report["outcomes"].values()) == report["accesses"]
+    assert sum(report["refs_per_walk"].values()) == report["walks"]
+    assert "first_mismatch" not in report
+
+
+def test_binary_and_zstd_forms_replay_the_same(tmp_path):
+    scenario = scenario_without_trace(tmp_path, EPT_SCENARIO)
+    _, text_report = replay_json(scenario, "--trace", EPT_TRACE)
+    for name, extra in (("replay.nwt", []), ("replay.nwt.zst", ["--zstd"])):
+        out = tmp_path / name
+        conv = run("trace", "convert", EPT_TRACE, out, "--to", "binary", *extra)
+        assert conv.returncode == 0, conv.stderr
+        result, report = replay_json(scenario, "--trace", out)
+        assert result.returncode == 0, result.stderr
+        for key in ("records", "accesses", "outcomes", "invalidations", "refs_per_walk", "tlb", "expectations"):
+            assert report[key] == text_report[key], key
+
+
+def test_wrong_expectation_is_explained(tmp_path):
+    lines = EPT_TRACE.read_text().splitlines(keepends=True)
+    # The MMIO access really gives qualification 0x781 (read, GLA valid, final, user, writable); expect 0x783.
+    index = next(i for i, l in enumerate(lines) if "exit_qualification=0x781" in l)
+    lines[index] = lines[index].replace("exit_qualification=0x781", "exit_qualification=0x783")
+    trace = tmp_path / "wrong.nwt.txt"
+    trace.write_text("".join(lines))
+    record = len(records(trace)[: records(trace).index(lines[index].split("#")[0].strip()) + 1])
+    scenario = scenario_without_trace(tmp_path, EPT_SCENARIO)
+    result = run("replay", scenario, "--trace", trace)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f'mismatch at record {record} (after mark "mmio"): read of 4 byte(s) at gva 0x402000 cpl 3' in result.stdout
+    assert "exit_qualification: expected 0x783, got 0x781" in result.stdout
+    # Explained like translate --explain: the guest levels and the stage-2 entries read.
+    assert "PTE" in result.stdout and "stage-2" in result.stdout
+    assert "expectations  43 checked, 1 mismatched" in result.stdout
+    result, report = replay_json(scenario, "--trace", trace)
+    assert result.returncode == 1
+    first = report["first_mismatch"]
+    assert first["record"] == record and first["mark"] == "mmio" and first["from_tlb"] is False
+    assert first["fields"] == [{"field": "exit_qualification", "expected": "0x783", "got": "0x781"}]
+    assert first["walk"]["outcome"] == "ept_violation"
+
+
+def test_no_tlb_shows_the_stale_translation():
+    with_tlb = run("replay", EPT_SCENARIO)
+    assert with_tlb.returncode == 0
+    result = run("replay", EPT_SCENARIO, "--no-tlb")
+    assert result.returncode == 1
+    assert "TLB           off (--no-tlb)" in result.stdout
+    # Hardware may keep using the old PTE (GPA 0x5000) until INVLPG; without a TLB the walk sees 0x7000.
+    stale = result.stdout[result.stdout.index('(after mark "stale")'):]
+    assert "gpa: expected 0x5000, got 0x7000" in stale
+    assert "refs: expected 0x0, got 0x18" in stale
+    result, report = replay_json(EPT_SCENARIO, "--no-tlb")
+    assert report["tlb"] == {"enabled": False, "lookups": 0, "hits": 0, "hit_rate": 0.0}
+    assert report["walks"] == report["translations"]
+
+
+def test_max_mismatches_stops_the_replay():
+    result = run("replay", EPT_SCENARIO, "--no-tlb", "--max-mismatches", "1")
+    assert result.returncode == 1
+    assert "stopping after 1 mismatching expectation(s)" in result.stdout
+    assert result.stdout.count("mismatch at record") == 1
+
+
+def test_lackey_trace_replays_without_a_fault():
+    result, report = replay_json(LACKEY_SCENARIO, "--trace", LACKEY_TRACE)
+    assert result.returncode == 0, result.stderr
+    # traces/lackey/README.md: 2,724,732 accesses, each expected ok.
+    assert report["accesses"] == 2724732 and report["outcomes"]["ok"] == 2724732
+    assert report["expectations"] == 2724732 and report["mismatches"] == 0
+    # 198 pages touched: every walk is a first touch or a write to a clean page (D=0, Sec. 4.8).
+    assert 198 <= report["walks"] <= 2 * 198
+    assert report["refs_per_walk"] == {"24": report["walks"]}
+    assert report["tlb"]["hit_rate"] > 0.999
+
+
+def test_bad_input_exits_2(tmp_path):
+    scenario = scenario_without_trace(tmp_path, EPT_SCENARIO)
+    result = run("replay", scenario)
+    assert result.returncode == 2 and "names no trace" in result.stderr
+    result = run("replay", scenario, "--trace", tmp_path / "missing.nwt")
+    assert result.returncode == 2 and "missing.nwt" in result.stderr
+    truncated = tmp_path / "truncated.nwt.txt"
+    truncated.write_text("\n".join(EPT_TRACE.read_text().splitlines()[:20]) + "\n")
+    result = run("replay", scenario, "--trace", truncated)
+    assert result.returncode == 2 and "end" in result.stderr, result.stderr
+    unbacked = tmp_path / "unbacked.nwt.txt"
+    unbacked.write_text("nestwalk-trace 1\nmark label=\"x\"\ngpwrite gpa=0x900000 bytes=00\nend\n")
+    result = run("replay", scenario, "--trace", unbacked)
+    assert result.returncode == 2
+    assert "record 2: guest-physical write of 1 bytes at 0x900000: not RAM or ROM" in result.stderr
+    result = run("replay", scenario, "--trace", EPT_TRACE, "--max-mismatches", "0")
+    assert result.returncode == 2
+    result = run("replay")
+    assert result.returncode == 2 and "usage: nestwalk replay" in result.stderr
