@@ -129,6 +129,8 @@ def test_random_cases_on_qemu_agree_with_the_sdm(qemu_run):
     print(f"{len(cases)} cases in one boot of {seconds:.2f} s; outcomes {kinds}; explanations {counts}")
     assert not unexplained, "\n".join(f"{c}\n  observed {g}\n  SDM      {e}" for c, g, e in unexplained[:10])
     assert kinds.get("ok", 0) > len(cases) // 10 and kinds.get("pf", 0) > len(cases) // 10
+    built = int(re.search(r"hw: built by the library (\d+)", text).group(1))
+    assert built > len(cases) // 2, "most cases should be one well-formed path the library builder makes"
 
 
 def test_simulator_agrees_with_the_sdm_and_with_qemu(qemu_run):
