@@ -1,0 +1,70 @@
+/* Walk benchmarks (`nestwalk bench`): guest tables and an EPT built on
+ * simulated memory with its direct-map window, timed against a native
+ * pointer-chain floor of the same depth and footprint. */
+#ifndef NESTWALK_BENCH_H
+#define NESTWALK_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nestwalk/ept.h>
+#include <nestwalk/walk.h>
+
+#include "simmem.h"
+
+/* One benchmark machine: a guest mapping npages pages of one size, walked
+ * 1-D (no second stage) or 2-D (over an EPT with pages of one size). */
+struct bench_layout {
+	unsigned guest_levels;  /* 4 or 5 */
+	int guest_leaf;         /* NW_LEVEL_PT, _PD or _PDPT: 4 KiB, 2 MiB or 1 GiB pages */
+	unsigned ept_levels;    /* 0 (1-D), 4 or 5 */
+	int ept_leaf;           /* the EPT's page size, as a level */
+	uint64_t npages;        /* a power of two */
+};
+
+struct bench_vm {
+	struct bench_layout layout;
+	struct nw_simmem *sim;
+	const struct nw_hal *hal;
+	struct nw_ept ept;
+	struct nw_walk_config config;
+	struct nw_cpu cpu;
+	struct nw_walker walker;
+	uint64_t guest_root;
+	nw_hpa_t *frames;       /* guest-table frames, freed at teardown */
+	size_t nframes, frames_cap;
+};
+
+/* 0 on success, -1 (with a message on stderr) when the host cannot hold it. */
+int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout);
+/* Returns the frames still live afterwards (leaks). */
+uint64_t bench_vm_destroy(struct bench_vm *vm);
+/* The guest-linear address of page i (0 <= i < npages). */
+uint64_t bench_vm_gva(const struct bench_vm *vm, uint64_t i);
+
+/* ns per walk over iters dependent walks of pseudo-random pages; refs gets the
+ * memory references one walk makes. Aborts if a walk does not translate. */
+double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs);
+double bench_walk_reference(struct bench_vm *vm, uint64_t iters);
+
+/* The floor: a native radix tree of pointers (512 per 4 KiB table, levels
+ * deep) over npages leaves, walked with depth dependent loads per operation. */
+struct bench_chain {
+	unsigned levels;
+	uint64_t npages;
+	uint64_t *root;
+	void **tables;
+	size_t ntables, cap;
+};
+
+int bench_chain_build(struct bench_chain *chain, unsigned levels, uint64_t npages);
+void bench_chain_destroy(struct bench_chain *chain);
+/* ns per operation of depth dependent loads. */
+double bench_chain_time(const struct bench_chain *chain, unsigned depth, uint64_t iters);
+
+/* Resident memory of this process, bytes. */
+uint64_t bench_rss(void);
+double bench_now_ns(void);
+
+#endif

@@ -1,0 +1,60 @@
+/* The scenario loader (YAML through libfyaml) on arbitrary bytes: it must
+ * either load the file or reject it with a "file:line:col: what" message, never
+ * crash, read out of bounds or leak. A loaded scenario of modest size is also
+ * built into a VM on simulated memory and torn down, with no frame left live. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_file.h"
+#include "fuzz_target.h"
+#include "scenario.h"
+
+/* Building allocates every MAP_ALLOC page: keep builds to what runs in a blink. */
+#define BUILD_LIMIT (UINT64_C(64) << 20)
+#define HOST_LIMIT (UINT64_C(64) << 30)
+
+static bool is_small(const struct nw_scenario *sc)
+{
+	uint64_t total = 0;
+
+	if (sc->host_memory > HOST_LIMIT)
+		return false;
+	for (size_t i = 0; i < sc->region_count; i++) {
+		if (sc->regions[i].region.size > BUILD_LIMIT)
+			return false;
+		total += sc->regions[i].region.size;
+	}
+	return total <= BUILD_LIMIT;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_file file;
+	struct nw_scenario sc;
+	struct nw_vm vm;
+	char err[512] = "";
+
+	fz_file_open(&file, data, size);
+	memset(&sc, 0, sizeof(sc));
+	if (nw_scenario_load(file.path, &sc, err, sizeof(err)) != 0) {
+		if (!err[0] || !strstr(err, file.path)) {
+			fprintf(stderr, "fuzz_scenario: rejected without a located message: '%s'\n", err);
+			abort();
+		}
+		nw_scenario_free(&sc); /* a refused file may hold what was loaded before the error */
+		fz_file_close(&file);
+		return 0;
+	}
+	if (is_small(&sc) && nw_vm_build(&sc, &vm, err, sizeof(err)) == 0) {
+		uint64_t leaked = nw_vm_destroy(&sc, &vm);
+
+		if (leaked) {
+			fprintf(stderr, "fuzz_scenario: %llu frame(s) leaked by a built VM\n", (unsigned long long)leaked);
+			abort();
+		}
+	}
+	nw_scenario_free(&sc);
+	fz_file_close(&file);
+	return 0;
+}

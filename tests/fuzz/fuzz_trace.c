@@ -1,0 +1,165 @@
+/* The trace reader (binary and text, plain or zstd; traces/FORMAT.md) on
+ * arbitrary bytes: every record it returns must pass nw_trace_record_check,
+ * every error must carry a message, and what it read must survive a round
+ * trip: written in the other form (binary <-> text) and read back, the records
+ * are the same, field for field. Never a crash, an out-of-bounds read or a
+ * leak (LeakSanitizer). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_file.h"
+#include "fuzz_target.h"
+#include "trace.h"
+
+#define MAX_RECORDS 2048 /* bounds the work one input can cause (zstd expands) */
+#define ERR_LEN 256
+
+struct saved {
+	struct nw_trace_record rec;
+	uint8_t data[NW_TRACE_MAX_DATA];
+};
+
+static struct saved saved[MAX_RECORDS];
+
+static _Noreturn void fail(const char *what, uint64_t index)
+{
+	fprintf(stderr, "fuzz_trace: %s (record %llu)\n", what, (unsigned long long)index);
+	abort();
+}
+
+static bool same_record(const struct nw_trace_record *a, const struct nw_trace_record *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case NW_TRACE_ACCESS:
+		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
+		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
+		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
+	case NW_TRACE_REG:
+		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
+	case NW_TRACE_GPWRITE:
+		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
+		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
+		       a->inv.eptp == b->inv.eptp;
+	case NW_TRACE_MARK:
+		return !strcmp(a->label, b->label);
+	case NW_TRACE_EXPECT:
+		return a->expect.present == b->expect.present &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GPA) || a->expect.gpa.val == b->expect.gpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_HPA) || a->expect.hpa.val == b->expect.hpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_ERROR_CODE) ||
+			a->expect.error_code == b->expect.error_code) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_EXIT_QUALIFICATION) ||
+			a->expect.exit_qualification == b->expect.exit_qualification) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_FAULT_GPA) ||
+			a->expect.fault_gpa.val == b->expect.fault_gpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_REFS) || a->expect.refs == b->expect.refs) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GUEST_PAGE_SIZE) ||
+			a->expect.guest_page_size == b->expect.guest_page_size) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_S2_PAGE_SIZE) ||
+			a->expect.s2_page_size == b->expect.s2_page_size);
+	case NW_TRACE_END:
+		break;
+	}
+	return true;
+}
+
+/* Reads up to MAX_RECORDS records into saved[]; returns how many, and whether
+ * the stream ended cleanly in *complete. */
+static size_t read_all(const char *path, bool *complete)
+{
+	char err[ERR_LEN] = "";
+	struct nw_trace_reader *reader = nw_trace_reader_open(path, err, sizeof(err));
+	struct nw_trace_record rec;
+	size_t n = 0;
+	int got = 1;
+
+	*complete = false;
+	if (!reader) {
+		if (!err[0])
+			fail("open failed without a message", 0);
+		return 0;
+	}
+	while (n < MAX_RECORDS && (got = nw_trace_reader_next(reader, &rec)) == 1) {
+		const char *wrong = nw_trace_record_check(&rec);
+
+		if (wrong) {
+			fprintf(stderr, "fuzz_trace: the reader returned an invalid record: %s\n", wrong);
+			fail("invalid record", n);
+		}
+		saved[n].rec = rec;
+		if (rec.kind == NW_TRACE_GPWRITE) {
+			memcpy(saved[n].data, rec.gpwrite.data, rec.gpwrite.len);
+			saved[n].rec.gpwrite.data = saved[n].data;
+		}
+		n++;
+	}
+	if (got < 0 && !nw_trace_reader_error(reader)[0])
+		fail("read failed without a message", n);
+	*complete = got == 0;
+	nw_trace_reader_close(reader);
+	return n;
+}
+
+static void round_trip(size_t n, enum nw_trace_form form)
+{
+	struct fz_file out;
+	char err[ERR_LEN] = "";
+	struct nw_trace_writer *writer;
+	struct nw_trace_reader *reader;
+	struct nw_trace_record rec;
+	size_t i;
+
+	fz_file_open(&out, NULL, 0);
+	writer = nw_trace_writer_open(out.path, form, false, err, sizeof(err));
+	if (!writer)
+		fail(err, 0);
+	for (i = 0; i < n; i++)
+		if (nw_trace_writer_put(writer, &saved[i].rec) != 0) {
+			fprintf(stderr, "fuzz_trace: the writer refused a record the reader accepted: %s\n",
+				nw_trace_writer_error(writer));
+			nw_trace_writer_abandon(writer);
+			fail("writer refused a read record", i);
+		}
+	if (nw_trace_writer_close(writer, err, sizeof(err)) != 0)
+		fail(err, n);
+	reader = nw_trace_reader_open(out.path, err, sizeof(err));
+	if (!reader)
+		fail(err, 0);
+	for (i = 0; i < n; i++) {
+		if (nw_trace_reader_next(reader, &rec) != 1) {
+			fprintf(stderr, "fuzz_trace: %s\n", nw_trace_reader_error(reader));
+			fail("the round trip lost a record", i);
+		}
+		if (!same_record(&saved[i].rec, &rec))
+			fail("the round trip changed a record", i);
+	}
+	if (nw_trace_reader_next(reader, &rec) != 0)
+		fail("the round trip added a record", n);
+	nw_trace_reader_close(reader);
+	fz_file_close(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_file in;
+	bool complete;
+	size_t n;
+
+	fz_file_open(&in, data, size);
+	n = read_all(in.path, &complete);
+	fz_file_close(&in);
+	if (complete) {
+		round_trip(n, NW_TRACE_FORM_TEXT);
+		round_trip(n, NW_TRACE_FORM_BINARY);
+	}
+	return 0;
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Writes the fuzz seed corpora under tests/fuzz/corpus/<target>/.
+
+walk and stage2 seeds are encoded here in the byte layout their targets decode
+(see fuzz_walk.c and fuzz_stage2.c); trace seeds are the text traces in
+traces/ plus the same records in the binary form (traces/FORMAT.md) and a zstd
+copy; scenario seeds are the scenario files in scenarios/. Deterministic: the
+same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py
+"""
+import hashlib
+import pathlib
+import random
+import shutil
+import struct
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "fuzz" / "corpus"
+
+u8 = lambda v: struct.pack("<B", v & 0xFF)
+u16 = lambda v: struct.pack("<H", v & 0xFFFF)
+u32 = lambda v: struct.pack("<I", v & 0xFFFFFFFF)
+u64 = lambda v: struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF)
+
+MODE_OFF, MODE_32, MODE_PAE, MODE_4, MODE_5 = range(5)
+S2_NONE, S2_EPT, S2_NPT = range(3)
+LAYOUT_4K, LAYOUT_2M, LAYOUT_1G = range(3)
+P, RW, US, A, D, PS = 1, 2, 4, 0x20, 0x40, 0x80
+
+
+def entry(page, flags, kind=0):
+    """make_entry(): kind bits 1:0 = 0 (a region page), page in bits 5:2; raw carries the flags."""
+    return u8(kind | (page << 2)) + u64(flags)
+
+
+def walk_seed(mode, s2, layout, tables, cr_bits=0, more=0, leaf_ps_level=None, access_type=0, cpl=0):
+    """A chain CR3 -> page 0 -> 1 -> ... with index 0 at each level (selector 0)."""
+    levels = {MODE_OFF: 0, MODE_32: 2, MODE_PAE: 3, MODE_4: 4, MODE_5: 5}[mode]
+    out = u8(mode) + u8(cr_bits) + u8(more | (cpl << 2)) + u8(46 - 36) + u32(0) + u32(0)
+    out += u8(s2) + u8(layout)
+    if s2 != S2_NONE:
+        if layout == LAYOUT_4K:
+            out += u16(0xFFFF) + bytes(range(16))
+        out += u8(0x28 if s2 == S2_EPT else 0x06) + u8(46 - 36)  # EPT: WB, 1 GiB pages; NPT: 1 GiB, NXE
+        if layout == LAYOUT_2M:
+            out += u16(7)
+        out += u8(0)  # no raw edits
+    out += u8(0)  # CR3: region page 0
+    out += u8(0) if not (cr_bits & 0x80) else u16(0)
+    if mode == MODE_PAE:
+        out += u8(0) + entry(1, P) + entry(1, P) + entry(1, P) + entry(1, P)
+    out += u8(0) + u16(0x123)  # canonical, page offset 0x123
+    if mode == MODE_OFF:
+        out += u32(0x1000)
+    else:
+        out += b"\0" * levels
+    out += u16(4) + u8(access_type)
+    walk_levels = levels - 1 if mode == MODE_PAE else levels
+    for i in range(walk_levels):
+        table = i + (1 if mode == MODE_PAE else 0)
+        last = i == walk_levels - 1 or (leaf_ps_level is not None and levels - i == leaf_ps_level)
+        flags = P | RW | US | (PS if last and leaf_ps_level else 0)
+        out += u8(table) + u8(0) + entry(table + 1 if not last else 15, flags)
+        if last:
+            break
+    return out + tables
+
+
+def walk_seeds():
+    seeds = []
+    for mode in (MODE_OFF, MODE_32, MODE_PAE, MODE_4, MODE_5):
+        for s2 in (S2_NONE, S2_EPT, S2_NPT):
+            for layout in (LAYOUT_4K, LAYOUT_2M, LAYOUT_1G):
+                if s2 == S2_NONE and layout != LAYOUT_4K:
+                    continue
+                seeds.append(walk_seed(mode, s2, layout, b""))
+    seeds.append(walk_seed(MODE_4, S2_EPT, LAYOUT_2M, b"", leaf_ps_level=2, access_type=1))
+    seeds.append(walk_seed(MODE_4, S2_NONE, LAYOUT_4K, b"", leaf_ps_level=3, access_type=2, cpl=3))
+    seeds.append(walk_seed(MODE_32, S2_NONE, LAYOUT_4K, b"", cr_bits=0x02, leaf_ps_level=2))
+    seeds.append(walk_seed(MODE_5, S2_NPT, LAYOUT_4K, b"", cr_bits=0x38, more=0x23, cpl=3, access_type=1))
+    rng = random.Random(7)
+    for _ in range(8):  # tables shared between levels, random flags
+        extra = b"".join(u8(rng.randrange(16)) + u8(rng.randrange(8)) + u8(rng.randrange(256)) +
+                         u64(rng.getrandbits(64)) for _ in range(6))
+        seeds.append(walk_seed(rng.choice((MODE_4, MODE_5, MODE_PAE)), rng.randrange(3), rng.randrange(3), extra,
+                               cr_bits=rng.randrange(256), more=rng.randrange(64)))
+    return seeds
+
+
+def stage2_seeds():
+    """opts, then ops: op byte, flags byte, size selector, then the op's own bytes."""
+    def op_map(size_sel, gpa_slot, hpa_slot, flags=0x37, replace=False):
+        return u8(0x80 if replace else 0) + u8(flags) + u8(size_sel) + u8(0) + u32(gpa_slot) + u32(hpa_slot)
+
+    def op_unmap(size_sel, gpa_slot):
+        return u8(2) + u8(0) + u8(size_sel) + u8(0) + u32(gpa_slot)
+
+    def op_protect(size_sel, gpa_slot, rights):
+        return u8(4) + u8(rights) + u8(size_sel) + u8(0) + u32(gpa_slot)
+
+    def op_region(size_sel, gpa_slot, hpa_slot, coaligned=True):
+        return u8(1) + u8(0xB7 if coaligned else 0x37) + u8(size_sel) + u8(0) + u32(gpa_slot) + u32(hpa_slot)
+
+    def op_fail(nth):
+        return u8(5) + u8(1 | (nth << 1)) + u8(0)
+
+    def op_query(gpa_slot):
+        return u8(6) + u8(0) + u8(0) + u8(0) + u32(gpa_slot) + u16(0x10)
+
+    seeds = []
+    for opts in (0, 1, 2, 3):  # EPT / NPT, 4 / 5 levels
+        seeds.append(u8(opts) + op_map(5, 0, 1) + op_unmap(0, 3) + op_protect(2, 0, 1) + op_query(5))
+        seeds.append(u8(opts) + op_map(2, 0, 3) + op_map(0, 5, 9, replace=True) + op_unmap(3, 0) + op_query(600))
+        seeds.append(u8(opts) + op_region(3, 511, 511) + op_fail(2) + op_unmap(0, 512) + op_map(0, 512, 4))
+        seeds.append(u8(opts) + op_fail(1) + op_map(0, 7, 7) + op_map(0, 7, 7) + op_protect(7, 0, 3))
+    return seeds
+
+
+TRACE_KINDS = {"access": 1, "reg": 2, "gpwrite": 3, "invlpg": 4, "invpcid": 5, "invvpid": 6, "invept": 7,
+               "mark": 8, "expect": 9}
+REGS = ["cr0", "cr3", "cr4", "efer", "rflags", "pkru", "pkrs"]
+TYPES = ["read", "write", "fetch"]
+OUTCOMES = ["ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write"]
+EXPECT_FIELDS = [("outcome", 1), ("gpa", 8), ("hpa", 8), ("error_code", 8), ("exit_qualification", 8),
+                 ("fault_gpa", 8), ("refs", 4), ("guest_page_size", 8), ("s2_page_size", 8)]
+
+
+def text_fields(line):
+    words = line.split()
+    fields = {}
+    for word in words[1:]:
+        key, _, value = word.partition("=")
+        fields[key] = value if value else True
+    return words[0], fields
+
+
+def num(value):
+    return int(value, 16)
+
+
+def text_to_binary(text):
+    """The binary form of a text trace (traces/FORMAT.md, "Binary form")."""
+    out = b"\x89NWTRC\r\n" + u16(1) + u16(0)
+    for raw in text.splitlines()[1:]:
+        line = raw.split("#", 1)[0].strip() if "label=" not in raw else raw.strip()
+        if not line:
+            continue
+        kind, f = text_fields(line)
+        if kind == "end":
+            return out + u8(0x7F) + u32(0)
+        if kind == "access":
+            body = u64(num(f["gva"])) + u16(num(f["size"])) + u8(TYPES.index(f["type"])) + u8(num(f["cpl"]))
+            body += u8((1 if "implicit" in f else 0) | (2 if "ac" in f else 0))
+        elif kind == "reg":
+            (reg, value), = f.items()
+            body = u8(REGS.index(reg)) + u64(num(value))
+        elif kind == "gpwrite":
+            body = u64(num(f["gpa"])) + bytes.fromhex(f["bytes"])
+        elif kind == "invlpg":
+            body = u64(num(f["gva"]))
+        elif kind in ("invpcid", "invvpid"):
+            body = u8(num(f["type"])) + u16(num(f.get("pcid", f.get("vpid", "0x0")))) + u64(num(f["gva"]))
+        elif kind == "invept":
+            body = u8(num(f["type"])) + u64(num(f["eptp"]))
+        elif kind == "mark":
+            body = line.split('label="', 1)[1].rsplit('"', 1)[0].encode()
+        elif kind == "expect":
+            mask, body = 0, b""
+            for bit, (name, size) in enumerate(EXPECT_FIELDS):
+                if name in f:
+                    mask |= 1 << bit
+                    value = OUTCOMES.index(f[name]) if name == "outcome" else num(f[name])
+                    body += {1: u8, 4: u32, 8: u64}[size](value)
+            body = u16(mask) + body
+        else:
+            raise ValueError(f"unknown record {kind}")
+        out += u8(TRACE_KINDS[kind]) + u32(len(body)) + body
+    raise ValueError("no end record")
+
+
+FORMAT_EXAMPLE = """nestwalk-trace 1
+mark label="boot"
+reg cr3=0x1000
+access gva=0x401000 size=0x4 type=fetch cpl=0x3
+expect outcome=ok gpa=0x201000 hpa=0x80201000 refs=0x18 guest_page_size=0x1000 s2_page_size=0x200000
+access gva=0xffff800000001000 size=0x8 type=write cpl=0x0 implicit ac
+expect outcome=page_fault error_code=0x3
+gpwrite gpa=0x3000 bytes=0710000000000000
+invlpg gva=0x401000
+invpcid type=0x0 pcid=0x1 gva=0x401000
+invvpid type=0x1 vpid=0x1 gva=0x0
+invept type=0x1 eptp=0x5e
+end
+"""
+
+
+def trace_seeds():
+    texts = [FORMAT_EXAMPLE] + [p.read_text() for p in sorted((ROOT / "traces").glob("*.nwt.txt"))]
+    seeds = []
+    for text in texts:
+        seeds.append(text.encode())
+        binary = text_to_binary(text)
+        seeds.append(binary)
+        if shutil.which("zstd"):
+            seeds.append(subprocess.run(["zstd", "-q", "-c", "-19"], input=binary, capture_output=True,
+                                        check=True).stdout)
+    return seeds
+
+
+def scenario_seeds():
+    return [p.read_bytes() for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
+
+
+def write(target, seeds):
+    folder = CORPUS / target
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for seed in seeds:
+        (folder / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
+    print(f"{target}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    write("walk", walk_seeds())
+    write("stage2", stage2_seeds())
+    write("trace", trace_seeds())
+    write("scenario", scenario_seeds())
