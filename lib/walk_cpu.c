@@ -44,7 +44,12 @@ void nw_cpu_set_mode(struct nw_cpu *cpu, enum nw_paging_mode mode)
 
 unsigned nw_cpu_maxphyaddr(const struct nw_cpu *cpu)
 {
-	return cpu->maxphyaddr ? cpu->maxphyaddr : NW_MAXPHYADDR_DEFAULT;
+	/* Values from a scenario are not trusted: outside 36..52 the nearest bound is modelled. */
+	if (cpu->maxphyaddr == 0)
+		return NW_MAXPHYADDR_DEFAULT;
+	if (cpu->maxphyaddr < NW_MAXPHYADDR_MIN)
+		return NW_MAXPHYADDR_MIN;
+	return cpu->maxphyaddr > NW_MAXPHYADDR_MAX ? NW_MAXPHYADDR_MAX : cpu->maxphyaddr;
 }
 
 const char *nw_paging_mode_name(enum nw_paging_mode mode)

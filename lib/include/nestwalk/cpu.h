@@ -62,9 +62,10 @@ struct nw_cpu {
 	unsigned cpl;         /* 0..3; CPL 3 accesses are user-mode unless implicit */
 	uint32_t pkru;
 	uint32_t pkrs;        /* IA32_PKRS bits 31:0 */
-	unsigned maxphyaddr;  /* 36..52; 0 means NW_MAXPHYADDR_DEFAULT */
+	unsigned maxphyaddr;  /* 36..52 (others clamped); 0 means NW_MAXPHYADDR_DEFAULT */
 	bool no_1g_pages;     /* CPUID.80000001H:EDX.Page1GB[bit 26] = 0: PS in a PDPTE is reserved */
-	/* PAE PDPTE registers (§4.4.1): valid after nw_cpu_load_cr3() in PAE mode. */
+	/* PAE PDPTE registers (§4.4.1), loaded by nw_cpu_load_cr3() in PAE mode; a PAE
+	 * walk uses these, not memory, so a CR3 set by hand needs that call. */
 	uint64_t pdpte[4];
 	bool pdptes_loaded;
 };
