@@ -468,3 +468,33 @@ Test(walk, mode_follows_control_registers)
 	cr_assert_eq(cpu.efer & (NW_EFER_LME | NW_EFER_LMA), 0);
 	cr_assert_eq(nw_cpu_paging_mode(&cpu), NW_PAGING_PAE);
 }
+
+Test(walk, out_of_range_maxphyaddr_is_clamped)
+{
+	struct nw_walk_result res;
+	struct nw_access access = tw_access(GVA, NW_ACCESS_READ);
+
+	tw_map_4k(4, GVA, PAGE, UPPER, LEAF | (UINT64_C(1) << 51), tables);
+	tw.cpu.maxphyaddr = 99;
+	tw_walk(&access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "modelled as 52: bit 51 is an address bit");
+	tw.cpu.maxphyaddr = 7;
+	tw_walk(&access, 0, &res);
+	cr_assert_eq(res.error_code, 0x9, "modelled as 36: bit 51 reserved");
+}
+
+Test(walk, fast_walker_follows_set_cpu)
+{
+	struct nw_walker walker;
+	struct nw_walk_result res;
+	struct nw_access access = tw_access(GVA, NW_ACCESS_WRITE);
+
+	tw_map_4k(4, GVA, PAGE, UPPER, NW_PTE_P, tables);
+	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	tw_walk_with(&walker, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "CR0.WP=0");
+	tw.cpu.cr0 |= NW_CR0_WP;
+	nw_walker_set_cpu(&walker, &tw.cpu);
+	tw_walk_with(&walker, &access, 0, &res);
+	cr_assert_eq(res.error_code, 0x3, "tables re-derived for CR0.WP=1");
+}
