@@ -166,26 +166,37 @@ static int next_binary(struct nw_trace_reader *r, struct nw_trace_record *rec)
 	}
 }
 
-/* Reads one line into r->text; 1, 0 at the end of the stream, -1 on an error. */
+/* Reads one line into r->text, a buffer-full at a time; 1, 0 at the end of
+ * the stream, -1 on an error. */
 static int read_line(struct nw_trace_reader *r)
 {
 	size_t len = 0;
-	int c;
 
 	if (nw_trace_src_peek(&r->src) < 0)
 		return src_failed(r);
 	r->line++;
-	while ((c = nw_trace_src_peek(&r->src)) >= 0) {
-		r->src.pos++;
-		r->src.offset++;
-		if (c == '\n')
+	for (;;) {
+		size_t avail = nw_trace_src_fill(&r->src, 1);
+		const char *start = (const char *)r->src.buf + r->src.pos;
+		const char *nl = memchr(start, '\n', avail);
+		size_t take = nl ? (size_t)(nl - start) : avail;
+		const char *nul = memchr(start, 0, take);
+
+		if (avail == 0)
 			break;
-		if (len == NW_TRACE_MAX_LINE)
+		if (nul)
+			return reader_fail(r, "line %llu, column %zu: NUL byte", (unsigned long long)r->line,
+					   len + (size_t)(nul - start) + 1);
+		if (len + take > NW_TRACE_MAX_LINE)
 			return reader_fail(r, "line %llu, column %d: line longer than %d bytes",
 					   (unsigned long long)r->line, NW_TRACE_MAX_LINE + 1, NW_TRACE_MAX_LINE);
-		if (c == 0)
-			return reader_fail(r, "line %llu, column %zu: NUL byte", (unsigned long long)r->line, len + 1);
-		r->text[len++] = (char)c;
+		memcpy(r->text + len, start, take);
+		len += take;
+		take += nl != 0; /* consume the newline too */
+		r->src.pos += take;
+		r->src.offset += take;
+		if (nl)
+			break;
 	}
 	if (src_failed(r))
 		return -1;
