@@ -3,6 +3,7 @@
 
 #include <nestwalk/walk.h>
 
+#include "console.h"
 #include "ept_case.h"
 #include "frames.h"
 #include "layout.h"
@@ -159,8 +160,8 @@ bool vmx_run_blob(struct vmx_hv *hv, const struct nw_hal *hal, const uint8_t *bl
 			retag(&o);
 		count(stats, &o);
 		vmx_outcome_format(c.head.id, &o, ad, line);
-		hw_puts(line);
-		hw_putc('\n');
+		vmx_log(line, false);
+		vmx_log("\n", false);
 	}
 	if (more < 0) {
 		hw_puts("vmx: blob offset ");
