@@ -22,7 +22,16 @@
 #define HW_CASE_NXE (1u << 4)  /* EFER.NXE */
 #define HW_CASE_AC (1u << 5)   /* RFLAGS.AC during the access */
 #define HW_CASE_LA57 (1u << 6) /* 5-level paging (CR4.LA57) */
-#define HW_CASE_FLAGS_ALL 0x7fu
+#define HW_CASE_NPT (1u << 7)  /* run as an SVM guest with nested paging (CPL 0, 4-level, no PKE) */
+#define HW_CASE_FLAGS_ALL 0xffu
+
+/* Nested-paging edits: entries with table HW_NPT_EDIT_TABLE, after all table
+ * entries. They change the 4 KiB nested page of a guest-physical address — the
+ * one in value bits 51:12, or with link = k that of table k-1 — starting from an
+ * identity map of 0..4 GiB (writable, executable). index says how. */
+#define HW_NPT_EDIT_TABLE 0xff
+#define HW_NPT_EDIT_UNMAP 0 /* not present */
+#define HW_NPT_EDIT_FLAGS 1 /* leaf flags from value bits 11:0 and 63 (P and U are always set) */
 
 enum hw_access {
 	HW_ACCESS_READ = 0,     /* 8-byte load */

@@ -50,8 +50,42 @@ const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct h
 		return "PKU";
 	if ((c->flags & HW_CASE_LA57) && !cpu->la57)
 		return "LA57";
+	if ((c->flags & HW_CASE_NPT) && !cpu->svm)
+		return "SVM";
 	if ((c->flags & HW_CASE_NXE) && !cpu->nx)
 		return "NX";
+	return 0;
+}
+
+unsigned hw_case_table_entries(const struct hw_blob_case *c, const struct hw_blob_entry *entries)
+{
+	unsigned n = 0;
+
+	while (n < c->entry_count && entries[n].table != HW_NPT_EDIT_TABLE)
+		n++;
+	return n;
+}
+
+/* Nested-paging cases: a CPL-0 guest with 4-level paging and no protection
+ * keys (PKRU is not part of the VMCB); edits only after the table entries. */
+static const char *check_npt(const struct hw_blob_case *c, const struct hw_blob_entry *entries)
+{
+	unsigned first = hw_case_table_entries(c, entries);
+
+	if (first == c->entry_count)
+		return 0;
+	if (!(c->flags & HW_CASE_NPT))
+		return "a nested-paging edit in a case without nested paging";
+	for (unsigned i = first; i < c->entry_count; i++) {
+		const struct hw_blob_entry *e = &entries[i];
+
+		if (e->table != HW_NPT_EDIT_TABLE)
+			return "a table entry after a nested-paging edit";
+		if (e->index > HW_NPT_EDIT_FLAGS || e->link > c->table_count || e->reserved)
+			return "nested-paging edit field out of range";
+		if (!e->link && (e->value & NW_PTE_ADDR_MASK) >= HW_DIRECT_MAP_SIZE)
+			return "a nested-paging edit above 4 GiB";
+	}
 	return 0;
 }
 
@@ -63,7 +97,7 @@ static const char *check_links(const struct hw_blob_case *c, const struct hw_blo
 	levels[0] = (c->flags & HW_CASE_LA57) ? 5 : 4;
 	/* Links point only to higher-numbered tables, so one pass in table order sees every parent first. */
 	for (unsigned t = 0; t < c->table_count; t++) {
-		for (unsigned i = 0; i < c->entry_count; i++) {
+		for (unsigned i = 0; i < hw_case_table_entries(c, entries); i++) {
 			const struct hw_blob_entry *e = &entries[i];
 
 			if (e->table != t || !e->link)
@@ -94,6 +128,9 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 		return "CPL other than 0 or 3";
 	if (c->access > HW_ACCESS_IMPLICIT)
 		return "unknown access kind";
+	if ((c->flags & HW_CASE_NPT) &&
+	    (c->cpl != 0 || c->access == HW_ACCESS_IMPLICIT || (c->flags & (HW_CASE_LA57 | HW_CASE_PKE))))
+		return "a nested-paging case other than a CPL-0 read, write or fetch with 4-level paging and no PKE";
 	if (c->table_count == 0 || c->table_count > HW_MAX_TABLES)
 		return "table count outside 1..16";
 	if (c->entry_count > HW_MAX_ENTRIES)
@@ -102,7 +139,10 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 		return "GVA not 8-byte aligned";
 	if (c->access == HW_ACCESS_IMPLICIT && !is_canonical(c->gva, la57))
 		return "implicit access at a non-canonical GVA (LLDT would fault)";
-	for (unsigned i = 0; i < c->entry_count; i++) {
+	why = check_npt(c, entries);
+	if (why)
+		return why;
+	for (unsigned i = 0; i < hw_case_table_entries(c, entries); i++) {
 		const struct hw_blob_entry *e = &entries[i];
 
 		if (e->table >= c->table_count || e->index >= 512 || e->link > c->table_count || e->reserved)
@@ -120,7 +160,7 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 	why = check_links(c, entries, levels);
 	if (why)
 		return why;
-	for (unsigned i = 0; i < c->entry_count; i++) {
+	for (unsigned i = 0; i < hw_case_table_entries(c, entries); i++) {
 		const struct hw_blob_entry *e = &entries[i];
 		unsigned level = levels[e->table];
 

@@ -10,12 +10,14 @@
 
 struct hw_cpu_features {
 	unsigned maxphyaddr;
-	int smep, smap, pku, la57, nx, gbpages;
+	int smep, smap, pku, la57, nx, gbpages, svm; /* svm: SVM with nested paging */
 };
 
 /* NULL when the case may run, else why not. levels[t] receives table t's paging level. */
 const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			  const struct hw_cpu_features *cpu, unsigned levels[HW_MAX_TABLES]);
+/* Entries before the first nested-paging edit: the page-table entries. */
+unsigned hw_case_table_entries(const struct hw_blob_case *c, const struct hw_blob_entry *entries);
 /* NULL when the CPU has every feature the case asks for. */
 const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu);
 

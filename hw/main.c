@@ -9,6 +9,7 @@
 #include "runner.h"
 #include "selftest.h"
 #include "serial.h"
+#include "svm.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -35,6 +36,7 @@ static struct hw_cpu_features probe_cpu(void)
 		cpu.nx = (r[3] >> 20) & 1;
 		cpu.gbpages = (r[3] >> 26) & 1;
 	}
+	cpu.svm = hw_svm_supported();
 	hw_cpuid(0x80000000u, 0, r);
 	if (r[0] >= 0x80000008u) {
 		hw_cpuid(0x80000008u, 0, r);
@@ -80,6 +82,7 @@ void hw_main(uint32_t mbi_pa)
 	put_feature("pku", (uint64_t)cpu.pku);
 	put_feature("nx", (uint64_t)cpu.nx);
 	put_feature("gbpages", (uint64_t)cpu.gbpages);
+	put_feature("svm-npt", (uint64_t)cpu.svm);
 	hw_putc('\n');
 
 	if (!hw_frames_init(&frames, mbi)) {
@@ -106,6 +109,7 @@ void hw_main(uint32_t mbi_pa)
 	put_stat("unsupported", stats.unsupported);
 	put_stat("built by the library", stats.built);
 	put_stat("entries patched", stats.patched);
+	put_stat("nested-paging cases", stats.nested);
 	put_stat("control-register writes", stats.control_writes);
 	put_stat("paging-mode switches", stats.mode_switches);
 	put_stat("tsc ticks", stats.tsc_ticks);

@@ -2,13 +2,16 @@
 
 #include <nestwalk/cpu.h>
 #include <nestwalk/frame.h>
+#include <nestwalk/npt.h>
 #include <nestwalk/x86_pte.h>
 
 #include "blob.h"
 #include "case_tables.h"
 #include "layout.h"
 #include "serial.h"
+#include "svm.h"
 #include "trap.h"
+#include "vmcb.h"
 #include "x86.h"
 
 #define RFLAGS_FIXED UINT64_C(0x2) /* bit 1 always reads as 1; IF stays clear */
@@ -22,6 +25,7 @@ void hw_kernel_write(uint64_t gva, uint64_t rflags);
 void hw_kernel_fetch(uint64_t gva, uint64_t rflags);
 void hw_kernel_implicit(uint64_t gva, uint64_t rflags);
 extern char hw_user_read[], hw_user_write[], hw_user_fetch[], hw_user_implicit[];
+extern char hw_guest_read[], hw_guest_write[], hw_guest_fetch[];
 
 struct runner {
 	struct hw_frames *frames;
@@ -29,6 +33,8 @@ struct runner {
 	struct hw_run_stats *stats;
 	struct nw_frame kernel_pml5; /* PML5[0] -> the boot PML4 */
 	uint64_t cr0, cr4, efer;     /* as loaded now */
+	struct hw_svm svm;           /* set up at the first nested-paging case */
+	bool svm_on;
 };
 
 void hw_scratch_tag(void)
@@ -138,23 +144,35 @@ static void put_ad(const struct hw_blob_case *c, const struct hw_blob_entry *ent
 	hw_putc('\n');
 }
 
+/* " ok PA" when word is the scratch tag the access leaves at its GVA (its
+ * written byte, for a write), restoring the tag; else " raw WORD". */
+static void report_word(const struct hw_blob_case *c, uint64_t word)
+{
+	uint16_t code = c->access == HW_ACCESS_WRITE ? ((HW_TAG_CODE & 0xff00) | HW_WRITE_BYTE) : HW_TAG_CODE;
+	uint64_t pa = word >> 16;
+
+	if ((word & 0xffff) == code && pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE) {
+		*(uint64_t *)hw_direct(pa) = HW_TAG(pa);
+		hw_puts(" ok ");
+		hw_put_hex(pa);
+	} else {
+		hw_puts(" raw ");
+		hw_put_hex(word);
+	}
+}
+
 static void report(struct runner *r, const struct hw_blob_case *c, const struct hw_trap_record *rec)
 {
 	hw_puts("c ");
 	hw_put_dec(c->id);
 	if (access_completed(c, rec)) {
 		struct hw_trap_record back = read_back(r, c->gva);
-		uint16_t code = c->access == HW_ACCESS_WRITE ? ((HW_TAG_CODE & 0xff00) | HW_WRITE_BYTE) : HW_TAG_CODE;
-		uint64_t pa = back.rax >> 16;
 
-		if (back.vector == HW_VEC_SYSCALL && (back.rax & 0xffff) == code &&
-		    pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE) {
-			*(uint64_t *)hw_direct(pa) = HW_TAG(pa);
-			hw_puts(" ok ");
-			hw_put_hex(pa);
+		if (back.vector == HW_VEC_SYSCALL) {
+			report_word(c, back.rax);
 		} else {
 			hw_puts(" raw ");
-			hw_put_hex(back.vector == HW_VEC_SYSCALL ? back.rax : back.vector);
+			hw_put_hex(back.vector);
 		}
 		return;
 	}
@@ -208,6 +226,108 @@ static void run_case(struct runner *r, const struct hw_blob_case *c, const struc
 	r->stats->cases++;
 }
 
+static void put_exit(const char *what, const struct hw_svm_exit *ex)
+{
+	hw_puts(what);
+	hw_put_hex(ex->info1);
+	hw_putc(' ');
+	hw_put_hex(ex->info2);
+}
+
+static bool npt_apply(struct nw_npt *npt, const struct hw_case_tables *tables, const struct hw_blob_entry *e)
+{
+	uint64_t gpa = e->link ? tables->table_pa[e->link - 1] : (e->value & NW_PTE_ADDR_MASK);
+	uint64_t flags = e->value & (UINT64_C(0xfff) | NW_PTE_XD) & NW_NPT_LEAF_FLAGS;
+
+	if (e->index == HW_NPT_EDIT_UNMAP)
+		return nw_npt_unmap(npt, nw_gpa(gpa), NW_PAGE_SIZE, 0) == NW_OK;
+	return nw_npt_map(npt, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, flags, NW_PT_MAP_REPLACE, 0) == NW_OK;
+}
+
+/* The case as an SVM guest: guest tables as for a 1-D case, nested tables by
+ * the library (identity over 0..4 GiB, then the case's edits). */
+static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			 const struct hw_blob_entry *edits, unsigned edit_count)
+{
+	static char *const rips[] = { hw_guest_read, hw_guest_write, hw_guest_fetch };
+	struct nw_npt_config config = {
+		.levels = 4,
+		.caps = { .maxphyaddr = r->cpu->maxphyaddr, .pages_1g = r->cpu->gbpages, .nxe = true },
+	};
+	struct hw_case_tables tables;
+	struct hw_svm_guest guest;
+	struct hw_svm_exit ex;
+	struct nw_npt npt;
+	bool ok;
+
+	if (!r->svm_on) {
+		if (r->cr4 & NW_CR4_LA57) {
+			hw_paging_switch((uint64_t)(uintptr_t)hw_boot_pml4, r->cr4 & ~NW_CR4_LA57);
+			r->cr4 &= ~NW_CR4_LA57;
+		}
+		if (!hw_svm_init(&r->svm, &r->frames->hal)) {
+			hw_puts("hw: out of frames for the VMCB\n");
+			hw_exit(HW_EXIT_FAIL);
+		}
+		r->svm_on = true;
+		/* Host NXE: without it bit 63 of a nested entry is reserved. */
+		r->efer = hw_rdmsr(HW_MSR_EFER) | NW_EFER_NXE;
+		hw_wrmsr(HW_MSR_EFER, r->efer);
+	}
+	if (!hw_case_tables_build(&tables, &r->frames->hal, c, entries) || nw_npt_create(&npt, &r->frames->hal, &config)) {
+		hw_puts("hw: out of frames for the case tables\n");
+		hw_exit(HW_EXIT_FAIL);
+	}
+	hw_case_tables_add_kernel(&tables, hw_boot_pml4, HW_KERNEL_SLOTS_4LEVEL);
+	r->stats->built += tables.built;
+	r->stats->patched += tables.patch_count;
+	ok = nw_npt_map_region(&npt, nw_gpa(0), nw_hpa(0), HW_DIRECT_MAP_SIZE, NW_PTE_RW, 0) == NW_OK;
+	for (unsigned i = 0; ok && i < edit_count; i++)
+		ok = npt_apply(&npt, &tables, &edits[i]);
+	if (!ok) {
+		hw_puts("hw: the library refused the nested tables of case ");
+		hw_put_dec(c->id);
+		hw_exit(HW_EXIT_FAIL);
+	}
+	guest = (struct hw_svm_guest){
+		.cr0 = (r->cr0 & ~NW_CR0_WP) | ((c->flags & HW_CASE_WP) ? NW_CR0_WP : 0),
+		.cr3 = hw_case_tables_root(&tables),
+		.cr4 = NW_CR4_PAE | ((c->flags & HW_CASE_SMEP) ? NW_CR4_SMEP : 0) | ((c->flags & HW_CASE_SMAP) ? NW_CR4_SMAP : 0),
+		.efer = NW_EFER_LME | NW_EFER_LMA | ((c->flags & HW_CASE_NXE) ? NW_EFER_NXE : 0),
+		.rflags = RFLAGS_FIXED | ((c->flags & HW_CASE_AC) ? NW_RFLAGS_AC : 0),
+		.rip = (uint64_t)(uintptr_t)rips[c->access],
+		.gva = c->gva,
+		.ncr3 = nw_npt_ncr3(&npt),
+	};
+	ex = hw_svm_run(&r->svm, &guest);
+	if (ex.code == SVM_EXIT_SWINT) {
+		/* The fetch arrived; a read through the same GVA says where. */
+		guest.rip = (uint64_t)(uintptr_t)hw_guest_read;
+		ex = hw_svm_run(&r->svm, &guest);
+	}
+	hw_puts("c ");
+	hw_put_dec(c->id);
+	if (ex.code == SVM_EXIT_VMMCALL) {
+		report_word(c, ex.rax);
+	} else {
+		r->stats->faults++;
+		if (ex.code == SVM_EXIT_EXCP_BASE + HW_VEC_PF) {
+			put_exit(" pf ", &ex);
+		} else if (ex.code == SVM_EXIT_NPF) {
+			put_exit(" npf ", &ex);
+		} else {
+			hw_puts(" exit ");
+			hw_put_hex(ex.code);
+			put_exit(" ", &ex);
+		}
+	}
+	put_ad(c, entries, &tables);
+	nw_npt_destroy(&npt);
+	hw_case_tables_free(&tables);
+	r->stats->cases++;
+	r->stats->nested++;
+}
+
 static bool reject(uint64_t index, uint64_t offset, const char *why)
 {
 	hw_puts("hw: bad case blob: case #");
@@ -228,6 +348,7 @@ static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint
 		const struct hw_blob_case *c = (const struct hw_blob_case *)(blob + off);
 		const struct hw_blob_entry *entries = (const struct hw_blob_entry *)(c + 1);
 		unsigned levels[HW_MAX_TABLES];
+		struct hw_blob_case table_case;
 		const char *why;
 
 		if (size - off < sizeof(*c) || (size - off - sizeof(*c)) / sizeof(*entries) < c->entry_count)
@@ -235,6 +356,8 @@ static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint
 		why = hw_case_check(c, entries, r->cpu, levels);
 		if (why)
 			return reject(n, off, why);
+		table_case = *c;
+		table_case.entry_count = (uint8_t)hw_case_table_entries(c, entries);
 		why = hw_case_missing_feature(c, r->cpu);
 		if (why) {
 			hw_puts("c ");
@@ -243,6 +366,9 @@ static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint
 			hw_puts(why);
 			hw_putc('\n');
 			r->stats->unsupported++;
+		} else if (c->flags & HW_CASE_NPT) {
+			run_npt_case(r, &table_case, entries, entries + table_case.entry_count,
+				     c->entry_count - table_case.entry_count);
 		} else {
 			run_case(r, c, entries);
 		}
@@ -281,6 +407,8 @@ bool hw_run_blob(const uint8_t *blob, uint64_t size, struct hw_frames *frames, c
 	if (r.cr4 & NW_CR4_LA57)
 		hw_paging_switch((uint64_t)(uintptr_t)hw_boot_pml4, r.cr4 & ~NW_CR4_LA57);
 	hw_write_cr4(r.cr4 & ~(NW_CR4_LA57 | NW_CR4_SMEP | NW_CR4_SMAP | NW_CR4_PKE));
+	if (r.svm_on)
+		hw_svm_fini(&r.svm);
 	nw_frame_free(&r.kernel_pml5);
 	return ok;
 }

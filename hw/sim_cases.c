@@ -1,7 +1,7 @@
 /* nestwalk-hw-sim: the simulator's answer for a case blob. Builds each case's
- * tables on simulated memory, walks the access with both library walkers (the
- * reference walker looks up without writing, the fast walker then sets A/D as
- * the CPU does) and prints the lines the bare-metal runner prints (runner.h),
+ * tables on simulated memory (and nested tables for a nested-paging case), walks
+ * the access with both library walkers (each from the case's own entries; the
+ * A/D flags printed are the fast walker's) and prints the lines the bare-metal runner prints (runner.h),
  * so the two can be compared line by line. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include <nestwalk/cpu.h>
 #include <nestwalk/frame.h>
+#include <nestwalk/npt.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
@@ -80,7 +81,7 @@ static struct nw_access case_access(const struct hw_blob_case *c)
 static bool same_outcome(const struct nw_walk_result *a, const struct nw_walk_result *b)
 {
 	return a->outcome == b->outcome && a->error_code == b->error_code && a->cr2 == b->cr2 &&
-	       a->gpa.val == b->gpa.val;
+	       a->gpa.val == b->gpa.val && a->exitinfo1 == b->exitinfo1 && a->exitinfo2 == b->exitinfo2;
 }
 
 static void print_outcome(unsigned long long id, const struct nw_walk_result *res)
@@ -96,16 +97,56 @@ static void print_outcome(unsigned long long id, const struct nw_walk_result *re
 	case NW_OUTCOME_GP:
 		printf("gp");
 		break;
+	case NW_OUTCOME_NPF:
+		printf("npf 0x%llx 0x%llx", (unsigned long long)res->exitinfo1, (unsigned long long)res->exitinfo2);
+		break;
 	default:
 		printf("other %s", nw_outcome_name(res->outcome));
 		break;
 	}
 }
 
+static void write_entries(const struct hw_blob_entry *entries, unsigned count, struct nw_frame *tables)
+{
+	for (unsigned i = 0; i < count; i++) {
+		const struct hw_blob_entry *e = &entries[i];
+		uint64_t *table = nw_frame_ptr(&tables[e->table]);
+
+		table[e->index] = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
+	}
+}
+
+/* The image's nested tables: identity over 0..4 GiB, then the case's edits. */
+static bool build_npt(struct nw_npt *npt, const struct nw_hal *hal, const struct hw_blob_entry *edits,
+		      unsigned edit_count, const struct nw_frame *tables, unsigned maxphyaddr)
+{
+	struct nw_npt_config config = { .levels = 4, .caps = { .maxphyaddr = maxphyaddr, .pages_1g = true, .nxe = true } };
+	bool ok;
+
+	if (nw_npt_create(npt, hal, &config) != NW_OK)
+		return false;
+	ok = nw_npt_map_region(npt, nw_gpa(0), nw_hpa(0), UINT64_C(1) << 32, NW_PTE_RW, NULL) == NW_OK;
+	for (unsigned i = 0; ok && i < edit_count; i++) {
+		const struct hw_blob_entry *e = &edits[i];
+		uint64_t gpa = e->link ? nw_frame_paddr(&tables[e->link - 1]).val : (e->value & NW_PTE_ADDR_MASK);
+		uint64_t flags = e->value & (UINT64_C(0xfff) | NW_PTE_XD) & NW_NPT_LEAF_FLAGS;
+
+		if (e->index == HW_NPT_EDIT_UNMAP)
+			ok = nw_npt_unmap(npt, nw_gpa(gpa), NW_PAGE_SIZE, NULL) == NW_OK;
+		else
+			ok = nw_npt_map(npt, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, flags, NW_PT_MAP_REPLACE, NULL) == NW_OK;
+	}
+	if (!ok)
+		nw_npt_destroy(npt);
+	return ok;
+}
+
 /* Returns false when the walkers disagree (printed as such). */
 static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 		     unsigned maxphyaddr)
 {
+	unsigned table_entries = hw_case_table_entries(c, entries);
+	struct nw_npt npt;
 	struct nw_frame tables[HW_MAX_TABLES];
 	struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_NONE }, .ad_policy = NW_AD_AS_PASSED };
 	struct nw_walk_result ref, fast;
@@ -120,14 +161,19 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 			exit(1);
 		}
 	}
-	for (unsigned i = 0; i < c->entry_count; i++) {
-		const struct hw_blob_entry *e = &entries[i];
-		uint64_t *table = nw_frame_ptr(&tables[e->table]);
-
-		table[e->index] = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
+	write_entries(entries, table_entries, tables);
+	if (c->flags & HW_CASE_NPT) {
+		if (!build_npt(&npt, hal, entries + table_entries, c->entry_count - table_entries, tables, maxphyaddr)) {
+			fprintf(stderr, "nestwalk-hw-sim: case %u: the library refused its nested tables\n", c->id);
+			exit(1);
+		}
+		config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_NPT, .npt = &npt };
 	}
 	cpu = case_cpu(c, nw_frame_paddr(&tables[0]).val, maxphyaddr);
-	nw_walk_reference(&config, &cpu, &access, NW_WALK_LOOKUP, &ref);
+	/* Both walkers set A/D as the CPU would (a guest-table write can itself fault
+	 * in the nested tables), each on the case's own entries. */
+	nw_walk_reference(&config, &cpu, &access, 0, &ref);
+	write_entries(entries, table_entries, tables);
 	nw_walker_init(&walker, &config, &cpu);
 	nw_walker_translate(&walker, &access, 0, &fast);
 	agree = same_outcome(&ref, &fast);
@@ -138,13 +184,15 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 		print_outcome(c->id, &ref);
 	}
 	putchar(' ');
-	for (unsigned i = 0; i < c->entry_count; i++) {
+	for (unsigned i = 0; i < table_entries; i++) {
 		const uint64_t *table = nw_frame_ptr(&tables[entries[i].table]);
 		uint64_t val = table[entries[i].index];
 
 		putchar('0' + ((val & NW_PTE_A) ? 1 : 0) + ((val & NW_PTE_D) ? 2 : 0));
 	}
 	putchar('\n');
+	if (c->flags & HW_CASE_NPT)
+		nw_npt_destroy(&npt);
 	for (unsigned t = 0; t < c->table_count; t++)
 		nw_frame_free(&tables[t]);
 	return agree;
@@ -209,7 +257,7 @@ static int run_blob(const struct blob *blob, const struct hw_cpu_features *featu
 int main(int argc, char **argv)
 {
 	struct hw_cpu_features features = { .maxphyaddr = 40, .smep = 1, .smap = 1, .pku = 1, .la57 = 1, .nx = 1,
-					    .gbpages = 1 };
+					    .gbpages = 1, .svm = 1 };
 	struct blob blob;
 	int status;
 

@@ -200,3 +200,43 @@ def random_case(cid, rng, maxphyaddr=40):
 def random_cases(seed, count, first_id=1000, maxphyaddr=40):
     rng = random.Random(seed)
     return [random_case(first_id + n, rng, maxphyaddr) for n in range(count)]
+
+
+# Nested-paging cases: a CPL-0 SVM guest walking the 4-level path of G4 (all P|RW|US,
+# A clear) over the library's nested tables, identity over 0..4 GiB, with edits
+# (table 0xFF entries) to one 4 KiB nested page: the data page or a guest table.
+NPT_EDIT = 0xFF
+NPT_UNMAP, NPT_FLAGS = 0, 1
+DATA_PAGE = S + 0x3000
+
+
+def npt_case(cid, edits, access="read", path=None, flags=()):
+    case = path_case(cid, G4, path or [ALL] * 4, access=access, flags=set(flags) | {"npt"})
+    case.entries += [(NPT_EDIT, kind, value, table) for kind, value, table in edits]
+    return case
+
+
+# EXITINFO1 (APM Vol. 2 §15.25.6): the #PF error-code bits of the nested access
+# (U always set: nested accesses are user accesses), bit 32 for the final
+# guest-physical address, bit 33 for a guest page-table access; EXITINFO2 the
+# guest-physical address. Guest page-table accesses count as writes (the walk may
+# have to set A/D), as QEMU and KVM's nested walker treat them. For table faults
+# EXITINFO2 is compared by its offset in the table page (the table's address is
+# the image's own choice).
+FINAL, TABLE = 1 << 32, 1 << 33
+NPT_HAND = [
+    ("nested: read through", npt_case(501, []), ("ok", PA4, "1111")),
+    ("nested: data page not present", npt_case(502, [(NPT_UNMAP, DATA_PAGE, None)]),
+     ("npf", FINAL | 0x4, PA4, "1111")),
+    ("nested: write to a read-only data page", npt_case(503, [(NPT_FLAGS, DATA_PAGE | P, None)], access="write"),
+     ("npf", FINAL | 0x7, PA4, "1113")),
+    ("nested: fetch from an NX data page", npt_case(504, [(NPT_FLAGS, DATA_PAGE | P | RW | XD, None)],
+                                                    access="fetch"), ("npf", FINAL | 0x15, PA4, "1111")),
+    ("nested: guest page table not present", npt_case(505, [(NPT_UNMAP, 0, 3)]), ("npf", TABLE | 0x6, 0x8, "1110")),
+    ("nested: guest page table read-only", npt_case(506, [(NPT_FLAGS, P, 3)]), ("npf", TABLE | 0x7, 0x8, "1110")),
+    ("nested: write through", npt_case(507, [], access="write"), ("ok", PA4, "1113")),
+    ("nested: fetch through", npt_case(508, [], access="fetch"), ("ok", PA4, "1111")),
+    ("nested: guest #PF is intercepted", npt_case(509, [], path=[ALL] * 3 + [RW | US]), ("pf", 0x0, G4, "1110")),
+    ("nested: guest page directory read-only", npt_case(510, [(NPT_FLAGS, P, 2)], access="write"),
+     ("npf", TABLE | 0x7, 0x0, "1100")),
+]

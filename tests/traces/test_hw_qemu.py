@@ -51,9 +51,9 @@ pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not 
 
 
 def listed_deviations():
-    """Ids in the first column of hw/DEVIATIONS.md's table."""
+    """Ids in the first column of hw/DEVIATIONS.md's rows for QEMU."""
     with open(os.path.join(ROOT, "hw", "DEVIATIONS.md")) as f:
-        return re.findall(r"^\| `([a-z0-9-]+)` \|", f.read(), re.MULTILINE)
+        return re.findall(r"^\| `([a-z0-9-]+)` \| QEMU", f.read(), re.MULTILINE)
 
 
 def maxphyaddr_of(text):
@@ -79,9 +79,21 @@ def assert_clean_run(status, text):
     assert "hw: frames live 0\n" in text, text[-2000:]
 
 
+def one_dimensional(cases):
+    return [c for c in cases if "npt" not in c.flags]
+
+
+def normalized(outcome):
+    """A guest-table #NPF's EXITINFO2 by its offset in the table page: the table's
+    address is the image's (or the simulator's) own choice."""
+    if outcome and outcome[0] == "npf" and outcome[1] & hwcases.TABLE:
+        return (outcome[0], outcome[1], outcome[2] & 0xFFF, outcome[3])
+    return outcome
+
+
 @pytest.fixture(scope="module")
 def qemu_run():
-    cases = [c for _name, c, _exp in hwcases.HAND] + hwcases.random_cases(SEED, RANDOM_COUNT)
+    cases = [c for _name, c, _exp in hwcases.HAND + hwcases.NPT_HAND] + hwcases.random_cases(SEED, RANDOM_COUNT)
     status, text, seconds = hw_run.boot(image_path(), cases, timeout=300)
     assert_clean_run(status, text)
     return cases, hw_run.parse_outcomes(text), text, seconds
@@ -112,8 +124,18 @@ def test_hand_cases_on_qemu(qemu_run):
         assert why != "unexplained", f"case {case.id} {name}: QEMU gave {got}, the SDM says {expected}"
 
 
+def test_nested_paging_cases_on_qemu_svm(qemu_run):
+    _cases, observed, text, _s = qemu_run
+    assert "svm-npt=1" in text
+    assert f"hw: nested-paging cases {len(hwcases.NPT_HAND)}" in text
+    for name, case, expected in hwcases.NPT_HAND:
+        got = normalized(observed.get(case.id))
+        assert got == expected, f"case {case.id} {name}: QEMU gave {got}, the APM says {expected}"
+
+
 def test_random_cases_on_qemu_agree_with_the_sdm(qemu_run):
     cases, observed, text, seconds = qemu_run
+    cases = one_dimensional(cases)
     maxphy = maxphyaddr_of(text)
     deviations = listed_deviations()
     counts, unexplained = {}, []
@@ -133,6 +155,15 @@ def test_random_cases_on_qemu_agree_with_the_sdm(qemu_run):
     assert built > len(cases) // 2, "most cases should be one well-formed path the library builder makes"
 
 
+# Where the library's walker and QEMU's SVM differ and QEMU follows the convention
+# the hand-written expectation takes (a guest page-table access is a write for the
+# nested walk, as in KVM's nested walker): (case, simulator, QEMU). A walker that
+# changes either way makes the test below fail, so the entry is revisited.
+LIBRARY_DISAGREEMENTS = {
+    (505, ("npf", hwcases.TABLE | 0x4, 0x8, "1110"), ("npf", hwcases.TABLE | 0x6, 0x8, "1110")),
+}
+
+
 def test_simulator_agrees_with_the_sdm_and_with_qemu(qemu_run):
     cases, observed, text, _s = qemu_run
     maxphy = maxphyaddr_of(text)
@@ -141,9 +172,17 @@ def test_simulator_agrees_with_the_sdm_and_with_qemu(qemu_run):
     assert status == 0, err + out[-2000:]
     assert f"hw-sim: cases {len(cases)}, walker disagreements 0, frames live 0" in out
     simulated = hw_run.parse_outcomes(out)
-    same, explained, wrong = 0, 0, []
+    same, explained, known, wrong = 0, 0, 0, []
     for case in cases:
-        sim, qemu = simulated.get(case.id), observed.get(case.id)
+        sim, qemu = normalized(simulated.get(case.id)), normalized(observed.get(case.id))
+        if "npt" in case.flags:
+            if qemu == sim:
+                same += 1
+            elif (case.id, sim, qemu) in LIBRARY_DISAGREEMENTS:
+                known += 1
+            else:
+                wrong.append(("simulator vs QEMU SVM", case, sim, qemu))
+            continue
         if sim != sdm_model.expect(case, maxphy):
             wrong.append(("simulator", case, sim, sdm_model.expect(case, maxphy)))
         elif qemu == sim:
@@ -152,7 +191,9 @@ def test_simulator_agrees_with_the_sdm_and_with_qemu(qemu_run):
             explained += 1
         else:
             wrong.append(("qemu", case, qemu, sim))
-    print(f"simulator vs QEMU: {same} identical, {explained} differ by a listed deviation")
+    print(f"simulator vs QEMU: {same} identical, {explained} differ by a listed deviation, "
+          f"{known} by a known library disagreement")
+    assert known == len(LIBRARY_DISAGREEMENTS)
     assert not wrong, "\n".join(f"{who}: {c}\n  got  {g}\n  want {w}" for who, c, g, w in wrong[:10])
 
 
