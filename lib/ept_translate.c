@@ -2,6 +2,11 @@
  * the leaf, check the rights, then set the accessed/dirty flags. */
 #include <nestwalk/ept.h>
 
+/* A table address nothing backs (only a write from outside the engine can
+ * put one in an entry) reads as all ones, as an aborted bus read does; the
+ * walk then stops on the rules like any other entry, never on a host fault. */
+#define UNBACKED_ENTRY UINT64_MAX
+
 /* Rights one entry grants, as nw_s2_result counts them (exit qualification
  * bits 3..6 shifted down): user execute only exists under mode-based execute control. */
 static uint32_t entry_rights(const struct nw_ept_config *config, uint64_t entry)
@@ -58,7 +63,7 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 
 		tables[level] = nw_pt_table_ptr(&ept->pt, table);
 		index[level] = nw_pt_index(fmt, level, gpa);
-		entry = nw_pt_entry_get(fmt, tables[level], index[level]);
+		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
 		res->entries[level] = entry;
 		res->tables[level] = nw_hpa(table);
 		res->refs++;
@@ -97,7 +102,7 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 
 		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
 			entry |= NW_EPT_D;
-		if (entry != res->entries[level])
+		if (entry != res->entries[level] && tables[level])
 			nw_pt_entry_put(fmt, tables[level], index[level], entry);
 	}
 }

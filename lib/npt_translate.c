@@ -2,6 +2,11 @@
  * §15.25.5): find the leaf, check the rights as a user access, then set A/D. */
 #include <nestwalk/npt.h>
 
+/* A table address nothing backs (only a write from outside the engine can
+ * put one in an entry) reads as all ones, as an aborted bus read does; the
+ * walk then stops on the rules like any other entry, never on a host fault. */
+#define UNBACKED_ENTRY UINT64_MAX
+
 /* Memory types of the power-on PAT (SDM §11.12.4), indexed by PAT:PCD:PWT. */
 static const uint8_t default_pat[8] = { 6, 4, 7, 0, 6, 4, 7, 0 };
 
@@ -63,7 +68,7 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 
 		tables[level] = nw_pt_table_ptr(&npt->pt, table);
 		index[level] = nw_pt_index(fmt, level, gpa);
-		entry = nw_pt_entry_get(fmt, tables[level], index[level]);
+		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
 		res->entries[level] = entry;
 		res->tables[level] = nw_hpa(table);
 		res->refs++;
@@ -101,7 +106,7 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 
 		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
 			entry |= NW_PTE_D;
-		if (entry != res->entries[level])
+		if (entry != res->entries[level] && tables[level])
 			nw_pt_entry_put(fmt, tables[level], index[level], entry);
 	}
 }

@@ -323,3 +323,33 @@ Test(ept_translate, eptp_encodes_as_table_25_9_says)
 	cr_assert_eq(nw_ept_eptp(&ept), nw_ept_root(&ept).val | 0x5e);
 	nw_ept_destroy(&ept);
 }
+
+Test(ept_translate, a_table_address_nothing_backs_reads_as_all_ones)
+{
+	struct nw_simmem_config lax = { .size = UINT64_C(1) << 32, .strict = false };
+	struct nw_simmem *other = nw_simmem_create(&lax);
+	const struct nw_hal *owner = nw_simmem_owner(other, "t");
+	struct nw_ept_config config = { .levels = 4, .ad = true, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
+	struct nw_ept ept;
+	struct nw_pt_leaf leaf;
+	struct nw_s2_result res;
+	struct nw_s2_request req = { .gpa = nw_gpa(0x1000), .type = NW_ACCESS_WRITE };
+	uint64_t *pdpte, saved;
+
+	cr_assert_not_null(other);
+	cr_assert_eq(nw_ept_create(&ept, owner, &config), NW_OK);
+	cr_assert_eq(nw_ept_map(&ept, nw_gpa(0x1000), nw_hpa(0x5000), NW_PAGE_SIZE, RWX | WB, 0, 0), NW_OK);
+	cr_assert_eq(nw_pt_lookup(&ept.pt, 0x1000, &leaf), NW_OK);
+	/* Point the PDPTE at a frame never allocated, as a stray write from outside could. */
+	pdpte = (uint64_t *)nw_hal_phys_to_virt(owner, nw_hpa(leaf.tables[3]));
+	saved = pdpte[0];
+	pdpte[0] = UINT64_C(0xfff00000) | 0x407;
+	cr_assert_null(nw_hal_phys_to_virt(owner, nw_hpa(0xfff00000)));
+	nw_ept_translate(&ept, &req, &res);
+	cr_assert_eq(res.status, NW_S2_MISCONFIG, "all ones: address bits above MAXPHYADDR, among others");
+	cr_assert_eq(res.level, 2);
+	cr_assert_eq(res.entry, UINT64_MAX);
+	pdpte[0] = saved;
+	nw_ept_destroy(&ept);
+	cr_assert_eq(nw_simmem_destroy(other), 0);
+}
