@@ -1,5 +1,6 @@
 #include <nestwalk/aspace.h>
 #include <nestwalk/assert.h>
+#include <nestwalk/mem.h>
 
 #include "aspace_ledger.h"
 #include "aspace_populate.h"
@@ -112,12 +113,18 @@ const struct nw_region *nw_aspace_find_region(const struct nw_aspace *as, nw_gpa
 	return 0;
 }
 
+/* Unmapping one of the aspace's own 4 KiB leaves needs no table frame (raw
+ * edits cannot change the table structure), so it cannot fail. */
+static void unmap_page(struct nw_aspace *as, nw_gpa_t gpa)
+{
+	nw_status_t status = nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE);
+
+	NW_ASSERT(status == NW_OK);
+}
+
 static void unmap_and_free(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
 {
-	/* The ledger owns the frame whatever the table says now: a hand-edited
-	 * table may no longer map this page, which leaves nothing to unmap. */
-	if (nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE) != NW_OK)
-		NW_ASSERT(nw_aspace_translate(as, gpa, &(nw_hpa_t){ 0 }) != NW_OK);
+	unmap_page(as, gpa);
 	nw_hal_dealloc_frame(as->hal, hpa);
 }
 
@@ -132,15 +139,13 @@ nw_status_t nw_aspace_populate_page(struct nw_aspace *as, const struct nw_region
 	NW_ASSERT(frame.val != 0 && nw_is_page_aligned(frame.val));
 	bytes = nw_hal_phys_to_virt(as->hal, frame);
 	NW_ASSERT(bytes != 0);
-	for (uint64_t i = 0; i < NW_PAGE_SIZE; i++)
-		bytes[i] = 0;
+	nw_mem_fill(bytes, 0, NW_PAGE_SIZE);
 	status = nw_aspace_s2_map(as, gpa, frame, NW_PAGE_SIZE, region->flags);
 	if (status == NW_OK) {
 		status = nw_ledger_add(as, gpa, frame);
 		if (status == NW_OK)
 			return NW_OK;
-		if (nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE) != NW_OK)
-			NW_ASSERT(!"a page just mapped must unmap");
+		unmap_page(as, gpa);
 	}
 	nw_hal_dealloc_frame(as->hal, frame);
 	return status;

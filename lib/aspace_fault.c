@@ -1,5 +1,6 @@
 #include <nestwalk/aspace.h>
 #include <nestwalk/assert.h>
+#include <nestwalk/mem.h>
 
 #include "aspace_populate.h"
 
@@ -94,8 +95,7 @@ nw_status_t nw_aspace_write(struct nw_aspace *as, nw_gpa_t gpa, const void *src,
 			return status;
 		if (chunk > len)
 			chunk = len;
-		for (uint64_t i = 0; i < chunk; i++)
-			to[i] = from[i];
+		nw_mem_copy(to, from, (size_t)chunk);
 		from += chunk;
 		len -= chunk;
 		gpa = nw_gpa(gpa.val + chunk);
@@ -117,8 +117,7 @@ nw_status_t nw_aspace_read(const struct nw_aspace *as, nw_gpa_t gpa, void *dst, 
 			return status;
 		if (chunk > len)
 			chunk = len;
-		for (uint64_t i = 0; i < chunk; i++)
-			to[i] = from[i];
+		nw_mem_copy(to, from, (size_t)chunk);
 		to += chunk;
 		len -= chunk;
 		gpa = nw_gpa(gpa.val + chunk);

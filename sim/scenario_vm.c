@@ -10,6 +10,7 @@
 #include "scenario_guest.h"
 
 #define DEFAULT_HOST_MEMORY (UINT64_C(4) << 30)
+#define MAX_UP_FRONT (UINT64_C(16) << 30)
 
 static __attribute__((format(printf, 5, 6))) int fail(const struct nw_scenario *sc, struct nw_scenario_pos pos,
 						     char *err, size_t errlen, const char *fmt, ...)
@@ -50,10 +51,25 @@ static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char 
 
 static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
+	uint64_t up_front = 0;
+
 	for (size_t i = 0; i < sc->region_count; i++) {
 		const struct nw_scenario_region *item = &sc->regions[i];
-		nw_status_t status = nw_aspace_add_region(&vm->aspace, &item->region);
+		bool backed = item->region.type == NW_REGION_ALLOC || item->region.type == NW_REGION_ROM;
+		nw_status_t status;
 
+		/* Every page populated up front is zeroed host memory of this
+		 * process: refuse what the simulated host cannot hold, and more
+		 * than the simulator is willing to touch. */
+		if (backed && !item->region.lazy) {
+			up_front += item->region.size;
+			if (up_front > nw_simmem_size(vm->sim) || up_front > MAX_UP_FRONT)
+				return fail(sc, item->pos, err, errlen,
+					    "regions populated up front reach 0x%llx bytes, more than host.memory (0x%llx) "
+					    "or 16G: make large RAM regions lazy: true",
+					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
+		}
+		status = nw_aspace_add_region(&vm->aspace, &item->region);
 		if (status != NW_OK)
 			return fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
 				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,

@@ -274,6 +274,21 @@ def test_missing_file_and_bad_arguments(tmp_path):
     assert run("mappings", SCENARIOS / "ok.yaml").returncode == 2
 
 
+@pytest.mark.parametrize("scenario", sorted(p.name for p in SCENARIOS.glob("*.yaml")))
+def test_every_truncation_of_a_bundled_scenario_is_handled(tmp_path, scenario):
+    """Cut a good file after each line: the result is a VM (exit 0) or a clear
+    error with its position (exit 2), never a crash (the suite also runs under
+    ASan+UBSan)."""
+    lines = (SCENARIOS / scenario).read_text().splitlines(keepends=True)
+    path = tmp_path / "cut.yaml"
+    for n in range(len(lines)):
+        path.write_text("".join(lines[:n]) + lines[n][: len(lines[n]) // 2])
+        result = run("mappings", path, "--stage", "ept")
+        assert result.returncode in (0, 2), (n, result.stderr)
+        if result.returncode == 2:
+            assert re.search(rf"{re.escape(str(path))}:\d+:\d+: ", result.stderr), (n, result.stderr)
+
+
 AXVISOR_TOML = """\
 # A guest as AxVisor's configs/vms/*.toml describe one.
 [base]
