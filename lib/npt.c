@@ -99,14 +99,14 @@ nw_status_t nw_npt_map(struct nw_npt *npt, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t 
 nw_status_t nw_npt_map_region(struct nw_npt *npt, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint64_t flags,
 			      bool *flush)
 {
+	int max_level = npt->config.caps.pages_1g ? NW_LEVEL_PDPT : NW_LEVEL_PD;
 	nw_status_t status = check_flags(npt, flags);
 
 	if (status != NW_OK)
 		return status;
 	if (!hpa_fits(npt, hpa.val, size))
 		return NW_ERR_RANGE;
-	return nw_pt_map_region(&npt->pt, gpa.val, hpa.val, size, npt->config.caps.pages_1g ? NW_LEVEL_PDPT : NW_LEVEL_PD,
-				flags | NW_PTE_P | NW_PTE_US, flush);
+	return nw_pt_map_region(&npt->pt, gpa.val, hpa.val, size, max_level, flags | NW_PTE_P | NW_PTE_US, flush);
 }
 
 nw_status_t nw_npt_unmap(struct nw_npt *npt, nw_gpa_t gpa, uint64_t size, bool *flush)

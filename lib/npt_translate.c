@@ -42,7 +42,8 @@ static bool rights_allow(enum nw_access_type type, uint32_t rights)
 static uint8_t leaf_memory_type(int level, uint64_t entry)
 {
 	uint64_t pat = level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
-	unsigned index = ((entry & pat) ? 4u : 0u) | ((entry & NW_PTE_PCD) ? 2u : 0u) | ((entry & NW_PTE_PWT) ? 1u : 0u);
+	unsigned index = ((entry & pat) ? 4u : 0u) | ((entry & NW_PTE_PCD) ? 2u : 0u) |
+			 ((entry & NW_PTE_PWT) ? 1u : 0u);
 
 	return default_pat[index];
 }

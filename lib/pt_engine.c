@@ -98,9 +98,9 @@ static void *table_ptr(const struct nw_pt *pt, uint64_t addr)
 
 static uint64_t link_make(const struct nw_pt *pt, int level, uint64_t child)
 {
-	uint64_t bits = pt->table_bits && pt->table_bits[level] ? pt->table_bits[level] : pt->fmt->level[level].table_bits;
-
-	return child | bits;
+	if (pt->table_bits && pt->table_bits[level])
+		return child | pt->table_bits[level];
+	return child | pt->fmt->level[level].table_bits;
 }
 
 /* Writes an entry, noting when it replaces one in use (a cached translation may be stale). */

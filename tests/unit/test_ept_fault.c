@@ -204,7 +204,8 @@ Test(ept_fault, npt_map_and_split)
 		nw_status_t status;
 
 		cr_assert_eq(nw_npt_create(&npt, hal, &config), NW_OK);
-		cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x40000000), nw_hpa(0x40000000), NW_SIZE_1G, NW_PTE_RW, 0, 0), NW_OK);
+		cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x40000000), nw_hpa(0x40000000), NW_SIZE_1G, NW_PTE_RW, 0, 0),
+			     NW_OK);
 		before = take_dump(&npt.pt);
 		nw_simmem_fail_nth(sim, nth);
 		status = nw_npt_protect(&npt, nw_gpa(0x40001000), NW_PAGE_SIZE, NW_PTE_XD, 0);

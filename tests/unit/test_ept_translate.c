@@ -120,7 +120,8 @@ Test(ept_translate, each_access_needs_its_right)
 		uint64_t gpa = 0x100000 + i * NW_PAGE_SIZE;
 		struct nw_s2_result res;
 
-		cr_assert_eq(nw_ept_map(&ept, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, cases[i].flags | WB, 0, 0), NW_OK);
+		cr_assert_eq(nw_ept_map(&ept, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, cases[i].flags | WB, 0, 0),
+			     NW_OK);
 		res = translate(&ept, gpa, cases[i].type, false);
 		cr_assert_eq(res.status, cases[i].status, "case %u", i);
 		cr_assert_eq(res.rights, (uint32_t)(cases[i].flags & 7), "case %u: rights are the leaf's", i);
@@ -277,7 +278,8 @@ Test(ept_translate, lookup_only_and_disabled_ad_write_nothing)
 Test(ept_translate, ad_on_five_levels_marks_all_five)
 {
 	struct nw_ept ept;
-	struct nw_ept_config config = { .levels = 5, .ad = true, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
+	struct nw_ept_config config = { .levels = 5, .ad = true, .memory_type = NW_EPT_MT_WB,
+					.caps = nw_ept_caps_all() };
 	struct nw_s2_result res;
 
 	cr_assert_eq(nw_ept_create(&ept, hal, &config), NW_OK);
@@ -329,7 +331,8 @@ Test(ept_translate, a_table_address_nothing_backs_reads_as_all_ones)
 	struct nw_simmem_config lax = { .size = UINT64_C(1) << 32, .strict = false };
 	struct nw_simmem *other = nw_simmem_create(&lax);
 	const struct nw_hal *owner = nw_simmem_owner(other, "t");
-	struct nw_ept_config config = { .levels = 4, .ad = true, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
+	struct nw_ept_config config = { .levels = 4, .ad = true, .memory_type = NW_EPT_MT_WB,
+					.caps = nw_ept_caps_all() };
 	struct nw_ept ept;
 	struct nw_pt_leaf leaf;
 	struct nw_s2_result res;

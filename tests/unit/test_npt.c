@@ -81,8 +81,8 @@ Test(npt, flags_and_sizes_are_checked)
 	caps.nxe = false;
 	caps.pages_1g = false;
 	make(&npt, caps);
-	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE, NW_PTE_XD, 0, 0), NW_ERR_UNSUPPORTED,
-		     "NX needs host EFER.NXE");
+	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE, NW_PTE_XD, 0, 0),
+		     NW_ERR_UNSUPPORTED, "NX needs host EFER.NXE");
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0), nw_hpa(0), NW_SIZE_1G, 0, 0, 0), NW_ERR_UNSUPPORTED);
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE, NW_PTE_PS, 0, 0) == NW_OK, true,
 		     "bit 7 of a 4 KiB leaf is PAT");
@@ -223,7 +223,8 @@ Test(npt, memory_type_from_the_power_on_pat)
 	make(&npt, nw_npt_caps_all());
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x1000), nw_hpa(0x5000), NW_PAGE_SIZE, NW_PTE_PWT, 0, 0), NW_OK);
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x2000), nw_hpa(0x5000), NW_PAGE_SIZE, NW_PTE_PCD, 0, 0), NW_OK);
-	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x3000), nw_hpa(0x5000), NW_PAGE_SIZE, NW_PTE_PCD | NW_PTE_PWT, 0, 0), NW_OK);
+	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x3000), nw_hpa(0x5000), NW_PAGE_SIZE, NW_PTE_PCD | NW_PTE_PWT, 0, 0),
+		     NW_OK);
 	cr_assert_eq(translate(&npt, 0x1000, NW_ACCESS_READ, true).memory_type, 4, "WT");
 	cr_assert_eq(translate(&npt, 0x2000, NW_ACCESS_READ, true).memory_type, 7, "UC-");
 	cr_assert_eq(translate(&npt, 0x3000, NW_ACCESS_READ, true).memory_type, 0, "UC");

@@ -111,7 +111,8 @@ Test(pt_guest, four_level_paths_and_entries)
 	cr_assert_eq(e64(pt, 1), 0x7007);
 	cr_assert_eq(e64(pt, 0), 0, "fresh tables are zeroed");
 	/* The PDE for 0x40000000 is index 0 of the same PD: a 2 MiB page with PAT (bit 12) and XD. */
-	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x40000000), nw_gpa(0x200000), NW_SIZE_2M, NW_PTE_PAT_4K | NW_PTE_XD, NULL),
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x40000000), nw_gpa(0x200000), NW_SIZE_2M, NW_PTE_PAT_4K | NW_PTE_XD,
+				NULL),
 		     NW_OK);
 	cr_assert_eq(e64(pd, 0), NW_PTE_XD | 0x200000 | 0x1000 | 0x80 | P);
 	/* A 1 GiB page at 0x80000000: PDPT index 2. */
@@ -152,7 +153,8 @@ Test(pt_guest, five_level_index_bits_56_48)
 	cr_assert_eq(nw_gpt_create(&gpt, NW_GPT_5LEVEL, guest_mem()), NW_OK);
 	pml5 = nw_gpt_root(&gpt);
 	/* 0xff00000000001000: bits 56:48 = 0x100 -> PML5 index 256; PML4, PDPT, PD index 0; PT index 1. */
-	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(UINT64_C(0xff00000000001000)), nw_gpa(0x3000), NW_PAGE_SIZE, RW | US, NULL),
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(UINT64_C(0xff00000000001000)), nw_gpa(0x3000), NW_PAGE_SIZE, RW | US,
+				NULL),
 		     NW_OK);
 	cr_assert_eq(e64(pml5, 256) & 0xfff, P | RW | US);
 	cr_assert_eq(gm.live, 5);

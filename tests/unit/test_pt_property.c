@@ -155,7 +155,8 @@ static void check_entry(void *ctx, int level, uint64_t table, unsigned index, ui
 		uint64_t page = (va + off) >> NW_PAGE_SHIFT;
 
 		cr_assert_lt(page, PAGES);
-		cr_assert_eq(c->m->attrs[page], nw_pt_leaf_attrs(fmt, level, entry), "page 0x%llx", (unsigned long long)(page << 12));
+		cr_assert_eq(c->m->attrs[page], nw_pt_leaf_attrs(fmt, level, entry), "page 0x%llx",
+			     (unsigned long long)(page << NW_PAGE_SHIFT));
 		cr_assert_eq(c->m->hpa[page], nw_pt_leaf_addr(fmt, level, entry) + off);
 	}
 	c->mapped += size >> NW_PAGE_SHIFT;
