@@ -339,3 +339,56 @@ Test(trace_codec, corrupt_binary_traces_name_the_offset)
 		unlink(path);
 	}
 }
+
+/* Record i of a long trace, from i alone: records straddle every I/O buffer boundary. */
+static void long_record(unsigned i, struct nw_trace_record *r, uint8_t *data)
+{
+	if (i % 100 == 99) {
+		for (unsigned k = 0; k < NW_TRACE_MAX_DATA; k++)
+			data[k] = (uint8_t)(i + k);
+		*r = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
+					       .gpwrite = { nw_gpa(i * UINT64_C(0x1000)), NW_TRACE_MAX_DATA, data } };
+	} else if (i % 1000 == 500) {
+		*r = (struct nw_trace_record){ .kind = NW_TRACE_MARK };
+		snprintf(r->label, sizeof(r->label), "mark %u", i);
+	} else {
+		*r = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+					       .access = { nw_gva(i * UINT64_C(0x1001)), 1 + i % NW_TRACE_MAX_ACCESS,
+							   (enum nw_access_type)(i % 3), (uint8_t)(i % 4), i % 5 == 0,
+							   i % 7 == 0 } };
+	}
+}
+
+Test(trace_codec, long_trace_streams_across_buffer_boundaries)
+{
+	static uint8_t data[NW_TRACE_MAX_DATA];
+	const unsigned count = 30000;
+
+	for (int form = 0; form < 2; form++) {
+		for (int zstd = 0; zstd < 2; zstd++) {
+			char err[256], *path = temp_path();
+			struct nw_trace_writer *w = nw_trace_writer_open(path, (enum nw_trace_form)form, zstd, err,
+									 sizeof(err));
+			struct nw_trace_reader *rd;
+			struct nw_trace_record want, got;
+
+			cr_assert_not_null(w, "%s", err);
+			for (unsigned i = 0; i < count; i++) {
+				long_record(i, &want, data);
+				cr_assert_eq(nw_trace_writer_put(w, &want), 0);
+			}
+			cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0, "%s", err);
+			rd = nw_trace_reader_open(path, err, sizeof(err));
+			cr_assert_not_null(rd, "%s", err);
+			for (unsigned i = 0; i < count; i++) {
+				cr_assert_eq(nw_trace_reader_next(rd, &got), 1, "form %d zstd %d record %u: %s", form,
+					     zstd, i, nw_trace_reader_error(rd));
+				long_record(i, &want, data);
+				cr_assert(same_record(&want, &got), "form %d zstd %d record %u differs", form, zstd, i);
+			}
+			cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "%s", nw_trace_reader_error(rd));
+			nw_trace_reader_close(rd);
+			unlink(path);
+		}
+	}
+}
