@@ -252,3 +252,48 @@ Test(npt, five_levels_and_flush_reports)
 	config.caps.five_level = false;
 	cr_assert_eq(nw_npt_create(&npt, hal, &config), NW_ERR_UNSUPPORTED);
 }
+
+Test(npt, reserved_bits_at_every_level_of_five)
+{
+	struct nw_npt npt;
+	struct nw_npt_config config = { .levels = 5, .caps = nw_npt_caps_all() };
+	struct nw_pt_leaf leaf;
+	struct nw_s2_result res;
+
+	config.caps.maxphyaddr = 40;
+	cr_assert_eq(nw_npt_create(&npt, hal, &config), NW_OK);
+	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x1000), nw_hpa(0x5000), NW_PAGE_SIZE, NW_PTE_RW, 0, 0), NW_OK);
+	cr_assert_eq(nw_pt_lookup(&npt.pt, 0x1000, &leaf), NW_OK);
+	for (int level = 5; level >= 1; level--) {
+		uint64_t *table = (uint64_t *)nw_hal_phys_to_virt(hal, nw_hpa(leaf.tables[level]));
+		uint64_t *entry = &table[nw_pt_index(npt.pt.fmt, level, 0x1000)], saved = *entry;
+
+		/* Address bit 40 in a table pointer: written in memory, the engine guards it. */
+		*entry |= UINT64_C(1) << 40;
+		res = translate(&npt, 0x1000, NW_ACCESS_READ, true);
+		cr_assert_eq(res.status, NW_S2_MISCONFIG, "bit 40 at level %d", level);
+		cr_assert_eq(res.level, level);
+		cr_assert_eq(res.refs, (unsigned)(6 - level));
+		cr_assert_eq(nw_npt_rsvd(&npt.config, level, res.entry), NW_NPT_RSVD_ADDR_ABOVE_MAXPHY);
+		*entry = saved;
+		edit(&npt, 0x1000, level, 0, NW_PTE_XD);
+		npt.config.caps.nxe = false;
+		res = translate(&npt, 0x1000, NW_ACCESS_READ, true);
+		cr_assert_eq(res.status, NW_S2_MISCONFIG, "NX at level %d without NXE", level);
+		cr_assert_eq(res.level, level);
+		npt.config.caps.nxe = true;
+		res = translate(&npt, 0x1000, NW_ACCESS_FETCH, true);
+		cr_assert_eq(res.status, NW_S2_VIOLATION, "NX at level %d forbids the fetch", level);
+		cr_assert_eq(res.level, 1);
+		edit(&npt, 0x1000, level, NW_PTE_XD, 0);
+	}
+	for (int level = 5; level >= 4; level--) {
+		edit(&npt, 0x1000, level, 0, NW_PTE_PS);
+		res = translate(&npt, 0x1000, NW_ACCESS_READ, true);
+		cr_assert_eq(res.status, NW_S2_MISCONFIG, "PS at level %d", level);
+		cr_assert_eq(nw_npt_rsvd(&npt.config, level, res.entry), NW_NPT_RSVD_PS_ABOVE_PDPT);
+		edit(&npt, 0x1000, level, NW_PTE_PS, 0);
+	}
+	cr_assert_eq(translate(&npt, 0x1000, NW_ACCESS_WRITE, false).status, NW_S2_OK);
+	nw_npt_destroy(&npt);
+}
