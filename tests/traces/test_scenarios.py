@@ -178,6 +178,7 @@ guest:
     - {gva: 0x400000, gpa: 0x200000, size: 4K, flags: 0x7}
     - {gva: 0x40000000, gpa: 0x400000, size: 2M, flags: 0x3}
     - {gva: 0x7f0000000000, gpa: 0x1000, size: 4K, flags: 0x7, levels: [{level: 4, clear: 0x4}]}
+    - {gva: 0xffff800000000000, gpa: 0x2000, size: 4K, flags: 0x3}
 """
 
 
@@ -197,6 +198,18 @@ def test_guest_mappings_are_built_into_tables(tmp_path):
     # over all levels, §4.6), #PF P|U = 0x5.
     assert_fields(translate_json(path, "--gva", 0x7F0000000000, "--access", "read", "--cpl", "3"),
                   {"outcome": "page_fault", "error_code": 0x5})
+    # An upper-half canonical address (bits 63:47 all ones) indexes PML4 entry 256.
+    assert_fields(translate_json(path, "--gva", 0xFFFF800000000010, "--access", "write", "--cpl", "0"),
+                  {"outcome": "ok", "gpa": 0x2010})
+
+
+def test_guest_mapping_errors_name_the_mapping(tmp_path):
+    text = GUEST_MAPPINGS + "    - {gva: 0x800000000000, gpa: 0x3000}\n"
+    assert_bad_input(write(tmp_path, text), 12, 8, "not canonical")
+    text = GUEST_MAPPINGS + "    - {gva: 0x400000, gpa: 0x3000}\n"
+    assert_bad_input(write(tmp_path, text), 12, 8, "overlaps")
+    text = GUEST_MAPPINGS.replace("size: 64K", "size: 8K")
+    assert_bad_input(write(tmp_path, text), 8, 8, "page_table_region is full")
 
 
 def write(tmp_path, text):
