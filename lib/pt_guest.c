@@ -161,3 +161,12 @@ nw_status_t nw_gpt_query(const struct nw_gpt *gpt, nw_gva_t gva, struct nw_pt_le
 		return NW_ERR_RANGE;
 	return nw_pt_lookup(&gpt->pt, va, leaf);
 }
+
+nw_status_t nw_gpt_edit(struct nw_gpt *gpt, nw_gva_t gva, int level, uint64_t clear, uint64_t set, uint64_t *old)
+{
+	uint64_t va;
+
+	if (!gva_to_index_space(gpt, gva.val, &va))
+		return NW_ERR_RANGE;
+	return nw_pt_edit(&gpt->pt, va, level, clear, set, old, 0);
+}

@@ -139,6 +139,11 @@ Test(pt_guest, four_level_canonical_high_half)
 	cr_assert_eq(leaf.entry, 0x9003);
 	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(UINT64_C(0x0000800000000000)), nw_gpa(0x9000), NW_PAGE_SIZE, RW, NULL),
 		     NW_ERR_RANGE, "non-canonical");
+	cr_assert_eq(nw_gpt_edit(&gpt, nw_gva(UINT64_C(0xffff800000201000)), 2, NW_PTE_US, 0, NULL), NW_OK);
+	cr_assert_eq(e64(nw_gpt_root(&gpt), 256) & 0xfff, P | RW | US, "only the PDE changed");
+	cr_assert_eq(nw_gpt_query(&gpt, nw_gva(UINT64_C(0xffff800000201000)), &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[2] & 0xfff, P | RW);
+	cr_assert_eq(nw_gpt_edit(&gpt, nw_gva(UINT64_C(0x0000800000201000)), 2, NW_PTE_US, 0, NULL), NW_ERR_RANGE);
 	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(UINT64_C(0xffff800000201000)), NW_PAGE_SIZE), NW_OK);
 	cr_assert_eq(gm.live, 1, "emptied tables are freed");
 	nw_gpt_destroy(&gpt);

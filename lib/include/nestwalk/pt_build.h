@@ -216,5 +216,8 @@ NW_MUST_CHECK nw_status_t nw_gpt_map(struct nw_gpt *gpt, nw_gva_t gva, nw_gpa_t 
 				     const uint64_t *table_flags);
 NW_MUST_CHECK nw_status_t nw_gpt_unmap(struct nw_gpt *gpt, nw_gva_t gva, uint64_t size);
 NW_MUST_CHECK nw_status_t nw_gpt_query(const struct nw_gpt *gpt, nw_gva_t gva, struct nw_pt_leaf *leaf);
+/* Raw edit of the entry at level on gva's path (see nw_pt_edit); NW_ERR_RANGE for a non-canonical gva. */
+NW_MUST_CHECK nw_status_t nw_gpt_edit(struct nw_gpt *gpt, nw_gva_t gva, int level, uint64_t clear, uint64_t set,
+				      uint64_t *old);
 
 #endif
