@@ -16,11 +16,21 @@ void hw_serial_init(void)
 	hw_outb(COM1 + 2, 0xc7); /* FIFO on, cleared */
 }
 
+#define FIFO_DEPTH 16 /* 16550A transmit FIFO, enabled in hw_serial_init */
+
+/* THRE means the whole FIFO is empty: after seeing it, 16 bytes go out without
+ * asking again (each status read is an I/O exit under an emulator). */
+static unsigned fifo_room;
+
 void hw_putc(char c)
 {
-	while (!(hw_inb(COM1 + 5) & LSR_THR_EMPTY))
-		;
+	if (fifo_room == 0) {
+		while (!(hw_inb(COM1 + 5) & LSR_THR_EMPTY))
+			;
+		fifo_room = FIFO_DEPTH;
+	}
 	hw_outb(COM1, (uint8_t)c);
+	fifo_room--;
 }
 
 void hw_puts(const char *s)
