@@ -36,8 +36,9 @@ struct nw_access {
 #define NW_WALK_LOOKUP (1u << 0) /* find and check only: write nothing (no A/D, guest or EPT) */
 
 /* When the accessed flag of upper-level entries is set for a walk that faults
- * further down (the SDM leaves it open; real MMUs differ). The leaf's A/D are
- * set only when the guest check passes, under either policy. */
+ * further down (the SDM leaves it open; real MMUs differ). Under either policy
+ * the leaf's A/D are set only when the guest check passes, before the final
+ * stage-2 translation (so an EPT violation on the final access finds them set). */
 enum nw_ad_policy {
 	NW_AD_AS_PASSED = 0, /* set A on each entry as the walk passes it (QEMU TCG, ORACLES.md item 8) */
 	NW_AD_ON_SUCCESS,    /* set A/D on all entries only once the guest translation succeeds (Xen) */
@@ -132,7 +133,8 @@ struct nw_walk_result {
 	enum nw_gp_reason gp_reason;
 	bool s2_on_table;           /* a stage-2 fault hit a guest paging-structure access, not the final one */
 	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
-	unsigned ad_writes;         /* guest entries whose A/D flags were written */
+	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
+				     * write check, not counted in refs) */
 	struct nw_walk_step steps[NW_MAX_LEVELS + 1]; /* index = SDM level */
 	struct nw_s2_result final_s2; /* translating the final guest-physical address */
 };
