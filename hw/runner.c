@@ -101,7 +101,7 @@ static void perform(const struct hw_blob_case *c, uint64_t rflags)
 		kernel[c->access](c->gva, rflags);
 }
 
-/* Runs fn's access under a recovery point; every path ends in a trap. */
+/* Runs the case's access under a recovery point; every path ends in a trap. */
 static struct hw_trap_record run_trapped(const struct hw_blob_case *c, uint64_t rflags)
 {
 	struct hw_catch catch;
