@@ -14,9 +14,12 @@
 /* Address bits below MAXPHYADDR: a case may not set them itself (bits above are reserved, so fair game). */
 #define LOW_ADDR_BITS (NW_PTE_ADDR_MASK & ((UINT64_C(1) << VMX_MAXPHYADDR) - 1))
 
-static uint64_t le_size(int level) { return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * (level - 1)); }
+static uint64_t level_size(int level) { return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * (level - 1)); }
 
-static unsigned index_of(uint64_t addr, int level) { return (unsigned)((addr >> (NW_PAGE_SHIFT + 9 * (level - 1))) & 511); }
+static unsigned index_of(uint64_t addr, int level)
+{
+	return (unsigned)((addr >> (NW_PAGE_SHIFT + 9 * (level - 1))) & 511);
+}
 
 static uint64_t table_gpa(unsigned table) { return VMX_GUEST_CODE_GPA + (uint64_t)(table + 1) * NW_PAGE_SIZE; }
 
@@ -207,7 +210,7 @@ static nw_status_t build_ept(struct vmx_vm *vm, const struct vmx_case *c, nw_hpa
 	if (st != NW_OK)
 		return st;
 	*why = "mapping the target";
-	st = nw_ept_map(&vm->ept, nw_gpa(c->head.gpa & ~(le_size(level) - 1)), nw_hpa(vmx_case_hpa(c)), le_size(level),
+	st = nw_ept_map(&vm->ept, nw_gpa(c->head.gpa & ~(level_size(level) - 1)), nw_hpa(vmx_case_hpa(c)), level_size(level),
 			rwx, 0, 0);
 	if (st != NW_OK)
 		return st;

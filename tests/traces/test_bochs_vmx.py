@@ -17,11 +17,14 @@ import sys
 import tempfile
 from dataclasses import replace
 from importlib.machinery import SourceFileLoader
+from importlib.util import module_from_spec, spec_from_loader
 
 import pytest
 
 ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
-bochs_run = SourceFileLoader("bochs_run", os.path.join(ROOT, "tools", "bochs-run")).load_module()
+_loader = SourceFileLoader("bochs_run", os.path.join(ROOT, "tools", "bochs-run"))
+bochs_run = module_from_spec(spec_from_loader("bochs_run", _loader))
+_loader.exec_module(bochs_run)
 VmxCase = bochs_run.VmxCase
 
 FULL = bool(os.environ.get("NESTWALK_FULL"))
