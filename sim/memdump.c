@@ -5,6 +5,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,39 @@ static int compare_ranges(const void *a, const void *b)
 	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
 }
 
+static uint64_t read_le(const uint8_t *p, unsigned bytes)
+{
+	uint64_t value = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		value |= (uint64_t)p[i] << (8 * i);
+	return value;
+}
+
+/* The program-header table as the raw header places it: entry size, and
+ * inside the file (before libelf reads it). */
+static int check_phdr_table(const char *path, const uint8_t *map, size_t size, char *err, size_t errlen)
+{
+	bool is64 = map[EI_CLASS] == ELFCLASS64;
+	size_t at_phoff = is64 ? offsetof(Elf64_Ehdr, e_phoff) : offsetof(Elf32_Ehdr, e_phoff);
+	size_t at_phentsize = is64 ? offsetof(Elf64_Ehdr, e_phentsize) : offsetof(Elf32_Ehdr, e_phentsize);
+	size_t at_phnum = is64 ? offsetof(Elf64_Ehdr, e_phnum) : offsetof(Elf32_Ehdr, e_phnum);
+	uint64_t phoff = read_le(map + at_phoff, is64 ? 8 : 4);
+	uint64_t phentsize = read_le(map + at_phentsize, 2), phnum = read_le(map + at_phnum, 2);
+	uint64_t want = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+
+	if (phentsize != want)
+		return fail(err, errlen, path, at_phentsize, "e_phentsize %llu, expected %llu",
+			    (unsigned long long)phentsize, (unsigned long long)want);
+	if (phnum == PN_XNUM)
+		return fail(err, errlen, path, at_phnum, "e_phnum is PN_XNUM: more program headers than a dump has");
+	if (is_past_end(phoff, phnum * phentsize, size))
+		return fail(err, errlen, path, at_phoff,
+			    "program headers at 0x%llx (%llu of %llu bytes) run past the end of the file (0x%zx bytes)",
+			    (unsigned long long)phoff, (unsigned long long)phnum, (unsigned long long)phentsize, size);
+	return 0;
+}
+
 /* The ELF identification and header fields libelf takes on trust. */
 static int check_header(const char *path, const uint8_t *map, size_t size, char *err, size_t errlen)
 {
@@ -103,7 +137,7 @@ static int check_header(const char *path, const uint8_t *map, size_t size, char 
 		return fail(err, errlen, path, EI_DATA, "not little-endian (EI_DATA %u); x86 dumps are", map[EI_DATA]);
 	if (size < (map[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
 		return fail(err, errlen, path, size, "file ends inside the ELF header");
-	return 0;
+	return check_phdr_table(path, map, size, err, errlen);
 }
 
 static int read_qemu_note(const char *path, struct nw_memdump *dump, Elf *elf, const GElf_Phdr *ph, char *err,

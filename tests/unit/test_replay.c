@@ -1,0 +1,232 @@
+/* The replay engine's internals (sim/replay.h) on a VM built here: 4-level
+ * guest tables at GPA 0x1000-0x4fff of a RAM region map GVA 0x400000 to GPA
+ * 0x5000 and GVA 0x401000 to GPA 0x6000 (read-only). Expected values come
+ * from the SDM: 24 references for a 4-level over 4-level walk with 4 KiB EPT
+ * pages (Vol. 3C §29.3.2), none for a TLB hit (Vol. 3A §4.10.2). */
+#include <nestwalk/aspace.h>
+#include <nestwalk/x86_pte.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "replay.h"
+
+static struct nw_aspace as;
+static struct nw_replay_machine machine;
+static struct nw_replay replay;
+
+static void put(uint64_t gpa, uint64_t value)
+{
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(gpa), &value, sizeof(value)), NW_OK);
+}
+
+static void replay_setup(void)
+{
+	struct nw_aspace_config config = { .format = NW_STAGE2_EPT, .levels = 4, .memory_type = NW_ASPACE_MEMTYPE_WB };
+	struct nw_region ram = { .base = nw_gpa(0), .size = 0x200000,
+				 .flags = NW_REGION_READ | NW_REGION_WRITE | NW_REGION_EXEC, .type = NW_REGION_ALLOC };
+	struct nw_replay_options options = { .tlb = true };
+	char err[256];
+
+	fixture_setup();
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &ram), NW_OK);
+	put(0x1000, 0x2007);
+	put(0x2000, 0x3007);
+	put(0x3010, 0x4007); /* PDE[2]: GVA 0x400000-0x5fffff */
+	put(0x4000, 0x5007); /* 0x400000 -> 0x5000, P|RW|US */
+	put(0x4008, 0x6005); /* 0x401000 -> 0x6000, P|US */
+	machine = (struct nw_replay_machine){ .hal = hal, .stage2 = *nw_aspace_stage2(&as), .aspace = &as,
+					      .eptp = nw_ept_eptp(&as.ept) };
+	machine.cpu.cr0 = NW_CR0_PG | NW_CR0_WP | 1;
+	machine.cpu.cr3 = 0x1000;
+	machine.cpu.cr4 = NW_CR4_PAE;
+	machine.cpu.efer = NW_EFER_LME | NW_EFER_LMA;
+	cr_assert_eq(nw_replay_init(&replay, &machine, &options, err, sizeof(err)), 0, "%s", err);
+}
+
+static void replay_teardown(void)
+{
+	nw_replay_fini(&replay);
+	nw_aspace_destroy(&as);
+	fixture_teardown();
+}
+
+TestSuite(replay, .init = replay_setup, .fini = replay_teardown);
+
+static uint64_t hpa_of(uint64_t gpa)
+{
+	nw_hpa_t hpa;
+
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(gpa & ~NW_PAGE_MASK), &hpa), NW_OK);
+	return hpa.val | (gpa & NW_PAGE_MASK);
+}
+
+static struct nw_replay_result *access(uint64_t gva, enum nw_access_type type, uint8_t cpl)
+{
+	struct nw_trace_record rec = { .kind = NW_TRACE_ACCESS,
+				       .access = { .gva = nw_gva(gva), .size = 4, .type = type, .cpl = cpl } };
+	char err[128];
+
+	cr_assert_eq(nw_replay_apply(&replay, &rec, NULL, 0, err, sizeof(err)), 0);
+	return &replay.result;
+}
+
+static void apply(const struct nw_trace_record *rec)
+{
+	char err[128];
+
+	cr_assert_eq(nw_replay_apply(&replay, rec, NULL, 0, err, sizeof(err)), 0, "%s", err);
+}
+
+static void repoint_pte0(uint64_t value)
+{
+	static uint8_t bytes[8];
+	struct nw_trace_record rec = { .kind = NW_TRACE_GPWRITE };
+
+	memcpy(bytes, &value, sizeof(value));
+	rec.gpwrite = (struct nw_trace_gpwrite){ .gpa = nw_gpa(0x4000), .len = 8, .data = bytes };
+	apply(&rec);
+}
+
+Test(replay, miss_then_hit)
+{
+	struct nw_replay_result *res = access(0x400010, NW_ACCESS_READ, 3);
+
+	cr_assert_eq(res->kind, NW_TRACE_OUT_OK);
+	cr_assert(!res->from_tlb);
+	cr_assert_eq(res->refs, 24);
+	cr_assert_eq(res->gpa, 0x5010);
+	cr_assert_eq(res->hpa, hpa_of(0x5010));
+	res = access(0x400020, NW_ACCESS_READ, 3);
+	cr_assert(res->from_tlb);
+	cr_assert_eq(res->refs, 0);
+	cr_assert_eq(res->gpa, 0x5020);
+	cr_assert_eq(res->hpa, hpa_of(0x5020));
+	cr_assert_eq(replay.stats.tlb_hits, 1);
+	cr_assert_eq(replay.stats.tlb_lookups, 2);
+	cr_assert_eq(replay.stats.refs_hist[24], 1);
+}
+
+/* A page-table edit without invalidation leaves the old translation in use (§4.10.4.3); INVLPG ends it. */
+Test(replay, stale_entry_until_invlpg)
+{
+	struct nw_trace_record invlpg = { .kind = NW_TRACE_INVLPG, .inv = { .gva = nw_gva(0x400000) } };
+
+	access(0x400000, NW_ACCESS_READ, 3);
+	repoint_pte0(0x7007);
+	cr_assert_eq(access(0x400000, NW_ACCESS_READ, 3)->gpa, 0x5000);
+	apply(&invlpg);
+	cr_assert_eq(access(0x400000, NW_ACCESS_READ, 3)->gpa, 0x7000);
+}
+
+Test(replay, no_tlb_walks_every_time)
+{
+	struct nw_replay_options options = { .tlb = false };
+	char err[128];
+
+	nw_replay_fini(&replay);
+	cr_assert_eq(nw_replay_init(&replay, &machine, &options, err, sizeof(err)), 0);
+	access(0x400000, NW_ACCESS_READ, 3);
+	repoint_pte0(0x7007);
+	cr_assert_eq(access(0x400000, NW_ACCESS_READ, 3)->gpa, 0x7000);
+	cr_assert_eq(replay.stats.walks, 2);
+	cr_assert_eq(replay.stats.tlb_lookups, 0);
+}
+
+/* A read leaves D clear: the first write walks to set it (§4.8), the next one hits. */
+Test(replay, write_after_read_walks_once)
+{
+	uint64_t pte;
+
+	access(0x400000, NW_ACCESS_READ, 3);
+	cr_assert(!access(0x400000, NW_ACCESS_WRITE, 3)->from_tlb);
+	cr_assert_eq(nw_aspace_read(&as, nw_gpa(0x4000), &pte, sizeof(pte)), NW_OK);
+	cr_assert(pte & NW_PTE_D);
+	cr_assert(access(0x400000, NW_ACCESS_WRITE, 3)->from_tlb);
+}
+
+/* An entry that does not allow the access is not trusted: the walk decides (user write to a read-only page). */
+Test(replay, refused_hit_walks_and_faults)
+{
+	struct nw_replay_result *res;
+
+	access(0x401000, NW_ACCESS_READ, 3);
+	res = access(0x401000, NW_ACCESS_WRITE, 3);
+	cr_assert_eq(res->kind, NW_TRACE_OUT_PAGE_FAULT);
+	cr_assert_eq(res->error_code, NW_PFEC_P | NW_PFEC_W | NW_PFEC_U);
+	cr_assert(!res->from_tlb);
+	/* The #PF dropped the address's entry (§4.10.4.1): the next read walks. */
+	cr_assert(!access(0x401000, NW_ACCESS_READ, 3)->from_tlb);
+}
+
+Test(replay, invept_single_context_matches_the_eptp)
+{
+	struct nw_trace_record other = { .kind = NW_TRACE_INVEPT, .inv = { .type = 1, .eptp = 0x101e } };
+	struct nw_trace_record own = { .kind = NW_TRACE_INVEPT, .inv = { .type = 1, .eptp = machine.eptp } };
+
+	access(0x400000, NW_ACCESS_READ, 3);
+	apply(&other);
+	cr_assert(access(0x400000, NW_ACCESS_READ, 3)->from_tlb);
+	apply(&own);
+	cr_assert(!access(0x400000, NW_ACCESS_READ, 3)->from_tlb);
+}
+
+Test(replay, expectation_fields_compared_in_order)
+{
+	struct nw_trace_record expect = { .kind = NW_TRACE_EXPECT };
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[128];
+
+	access(0x400000, NW_ACCESS_READ, 3);
+	expect.expect = (struct nw_trace_expect){
+		.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
+		.outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x6000), .refs = 20,
+	};
+	cr_assert_eq(nw_replay_apply(&replay, &expect, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)), 2);
+	cr_assert_eq(m[0].field, NW_EXPECT_GPA);
+	cr_assert_eq(m[0].expected, 0x6000);
+	cr_assert_eq(m[0].got, 0x5000);
+	cr_assert_eq(m[0].record, 2);
+	cr_assert_eq(m[1].field, NW_EXPECT_REFS);
+	cr_assert_eq(m[1].got, 24);
+	cr_assert_eq(replay.stats.mismatches, 1);
+	/* An expectation that follows no access cannot be applied. */
+	cr_assert_eq(nw_replay_apply(&replay, &expect, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)), -1);
+}
+
+/* CR0.WP=0: supervisor writes ignore R/W (§4.6.1); MOV to CR0 that keeps PG invalidates nothing (§4.10.4.1). */
+Test(replay, cr0_wp)
+{
+	struct nw_trace_record wp_off = { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR0, NW_CR0_PG | 1 } };
+
+	access(0x400000, NW_ACCESS_READ, 0);
+	cr_assert_eq(access(0x401000, NW_ACCESS_WRITE, 0)->error_code, NW_PFEC_P | NW_PFEC_W);
+	apply(&wp_off);
+	cr_assert(access(0x400000, NW_ACCESS_READ, 0)->from_tlb);
+	cr_assert_eq(access(0x401000, NW_ACCESS_WRITE, 0)->kind, NW_TRACE_OUT_OK);
+}
+
+/* An access crossing a page boundary is two translations; it faults where its second page does. */
+Test(replay, page_crossing_access)
+{
+	struct nw_trace_record rec = { .kind = NW_TRACE_ACCESS,
+				       .access = { .gva = nw_gva(0x401ffe), .size = 4, .type = NW_ACCESS_READ, .cpl = 3 } };
+	char err[128];
+
+	cr_assert_eq(nw_replay_apply(&replay, &rec, NULL, 0, err, sizeof(err)), 0);
+	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_PAGE_FAULT);
+	cr_assert_eq(replay.result.error_code, NW_PFEC_U); /* PTE[2] of 0x402000 is not present */
+	cr_assert_eq(replay.stats.translations, 2);
+	cr_assert_eq(replay.result.refs, 24 + 20);
+}
+
+Test(replay, guest_write_outside_memory_is_an_error)
+{
+	static const uint8_t byte = 1;
+	struct nw_trace_record rec = { .kind = NW_TRACE_GPWRITE,
+				       .gpwrite = { .gpa = nw_gpa(0x900000), .len = 1, .data = &byte } };
+	char err[128];
+
+	cr_assert_eq(nw_replay_apply(&replay, &rec, NULL, 0, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "0x900000"));
+}
