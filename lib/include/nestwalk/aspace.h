@@ -58,6 +58,8 @@ struct nw_aspace_config {
 	unsigned maxphyaddr;        /* 0 means 46 */
 };
 
+/* s2 points into the struct itself: an address space is used where it was
+ * initialised, never copied. */
 struct nw_aspace {
 	const struct nw_hal *hal;
 	struct nw_aspace_config config;
@@ -79,7 +81,10 @@ void nw_aspace_destroy(struct nw_aspace *as);
 
 /* Adds a region: page-aligned, non-empty, not overlapping another one, flags
  * a stage 2 can express (read whenever write; ROM without write; lazy only for
- * MAP_ALLOC). On any failure nothing changes and nothing leaks. */
+ * MAP_ALLOC). NW_ERR_ALIGN, NW_ERR_RANGE (beyond the table or, for a
+ * pass-through range, MAXPHYADDR), NW_ERR_INVALID (flags), NW_ERR_EXISTS
+ * (overlap), NW_ERR_NOMEM (no frame, or all NW_ASPACE_MAX_REGIONS slots used).
+ * On any failure nothing changes and nothing leaks. */
 NW_MUST_CHECK nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region);
 /* Removes the region starting at base: unmaps it and frees its frames. */
 NW_MUST_CHECK nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base);
