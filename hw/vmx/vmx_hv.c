@@ -240,8 +240,10 @@ static const char *start_vmx(struct vmx_hv *hv, const struct nw_hal *hal)
 	hv->cr4_before = hw_read_cr4();
 	hw_write_cr0(fixed_bits(hw_read_cr0(), VMX_MSR_CR0_FIXED0, VMX_MSR_CR0_FIXED1));
 	hw_write_cr4(fixed_bits(hv->cr4_before | VMX_CR4_VMXE, VMX_MSR_CR4_FIXED0, VMX_MSR_CR4_FIXED1));
-	if (!vmx_on(nw_vmx_region_paddr(&hv->vmxon).val))
+	if (!vmx_on(nw_vmx_region_paddr(&hv->vmxon).val)) {
+		hw_write_cr4(hv->cr4_before);
 		return "VMXON failed";
+	}
 	hv->on = true;
 	if (!vmx_clear(nw_vmx_region_paddr(&hv->vmcs).val) || !vmx_ptrld(nw_vmx_region_paddr(&hv->vmcs).val))
 		return "VMCLEAR or VMPTRLD failed";
