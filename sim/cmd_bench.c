@@ -19,6 +19,7 @@ static const unsigned floor_depths[FLOOR_DEPTHS] = { 4, 5, 24, 35 };
 
 struct bench_opts {
 	enum { OUT_TABLE, OUT_JSON, OUT_CSV } out;
+	const char *report; /* a folder for bench.json and bench.csv, or NULL */
 	uint64_t large_pages;
 	double min_ns; /* shortest timed sample */
 	unsigned samples;
@@ -151,44 +152,44 @@ static const struct bench_floor *base_floor(const struct bench_floor *floors, co
 	return &floors[(c->layout.ept_levels ? 2 : 0) + (c->layout.guest_levels == 5)];
 }
 
-static void print_table(const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
+static void print_table(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
 			const struct bench_memory *mem, uint64_t large_pages)
 {
-	printf("nestwalk bench: ns per walk (best of samples), fast walker with every permission check\n\n");
-	printf("floor: native pointer chain, dependent loads\n");
-	printf("  %-6s %12s %12s\n", "loads", "hot ns", "large ns");
+	fprintf(out, "nestwalk bench: ns per walk (best of samples), fast walker with every permission check\n\n");
+	fprintf(out, "floor: native pointer chain, dependent loads\n");
+	fprintf(out, "  %-6s %12s %12s\n", "loads", "hot ns", "large ns");
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
-		printf("  %-6u %12.2f %12.2f\n", floors[i].depth, floors[i].hot_ns, floors[i].large_ns);
-	printf("\n  %-16s %-6s %4s %9s %9s %8s %9s %8s %8s\n", "walk", "layout", "refs", "fast ns", "ref ns",
+		fprintf(out, "  %-6u %12.2f %12.2f\n", floors[i].depth, floors[i].hot_ns, floors[i].large_ns);
+	fprintf(out, "\n  %-16s %-6s %4s %9s %9s %8s %9s %8s %8s\n", "walk", "layout", "refs", "fast ns", "ref ns",
 	       "speedup", "floor ns", "x floor", "x base");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		printf("  %-16s %-6s %4u %9.2f %9.2f %7.2fx %9.2f %7.2fx %7.2fx\n", c->name, c->large ? "large" : "hot",
+		fprintf(out, "  %-16s %-6s %4u %9.2f %9.2f %7.2fx %9.2f %7.2fx %7.2fx\n", c->name, c->large ? "large" : "hot",
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
 		       ratio(c->fast_ns, c->floor_ns), ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
 	}
-	printf("\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
+	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
 	       "for 1-D, the 24/35-load floor for 2-D, same footprint)\n", (unsigned long long)large_pages);
-	printf("\nmemory: %.2f MiB RSS per small VM; %.2f MiB RSS and %llu table frames per million 4 KiB pages "
+	fprintf(out, "\nmemory: %.2f MiB RSS per small VM; %.2f MiB RSS and %llu table frames per million 4 KiB pages "
 	       "(2-D, 4 KiB EPT)\n", (double)mem->vm_bytes / 1048576.0, (double)mem->per_million_bytes / 1048576.0,
 	       (unsigned long long)mem->per_million_frames);
 }
 
-static void print_json(const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
+static void print_json(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
 		       const struct bench_memory *mem, uint64_t large_pages)
 {
-	printf("{\n  \"large_pages\": %llu,\n  \"floors\": [", (unsigned long long)large_pages);
+	fprintf(out, "{\n  \"large_pages\": %llu,\n  \"floors\": [", (unsigned long long)large_pages);
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
-		printf("%s\n    {\"loads\": %u, \"hot_ns\": %.3f, \"large_ns\": %.3f}", i ? "," : "", floors[i].depth,
+		fprintf(out, "%s\n    {\"loads\": %u, \"hot_ns\": %.3f, \"large_ns\": %.3f}", i ? "," : "", floors[i].depth,
 		       floors[i].hot_ns, floors[i].large_ns);
-	printf("\n  ],\n  \"walks\": [");
+	fprintf(out, "\n  ],\n  \"walks\": [");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		printf("%s\n    {\"name\": \"%s\", \"layout\": \"%s\", \"dims\": %d, \"guest_levels\": %u, "
+		fprintf(out, "%s\n    {\"name\": \"%s\", \"layout\": \"%s\", \"dims\": %d, \"guest_levels\": %u, "
 		       "\"guest_page\": \"%s\", \"ept_levels\": %u, \"ept_page\": \"%s\", \"pages\": %llu, \"refs\": %u, "
 		       "\"fast_ns\": %.3f, \"reference_ns\": %.3f, \"speedup\": %.3f, \"floor_ns\": %.3f, "
 		       "\"floor_ratio\": %.3f, \"base_floor_loads\": %u, \"base_floor_ratio\": %.3f}",
@@ -199,21 +200,21 @@ static void print_json(const struct bench_case *cases, unsigned n, const struct 
 		       ratio(c->fast_ns, c->floor_ns), base->depth,
 		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
 	}
-	printf("\n  ],\n  \"memory\": {\"vm_rss_bytes\": %llu, \"rss_bytes_per_million_pages\": %llu, "
+	fprintf(out, "\n  ],\n  \"memory\": {\"vm_rss_bytes\": %llu, \"rss_bytes_per_million_pages\": %llu, "
 	       "\"table_frames_per_million_pages\": %llu}\n}\n",
 	       (unsigned long long)mem->vm_bytes, (unsigned long long)mem->per_million_bytes,
 	       (unsigned long long)mem->per_million_frames);
 }
 
-static void print_csv(const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
+static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
 {
-	printf("name,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,speedup,"
+	fprintf(out, "name,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,speedup,"
 	       "floor_ns,floor_ratio,base_floor_loads,base_floor_ratio\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		printf("%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f\n", c->name,
+		fprintf(out, "%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f\n", c->name,
 		       c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1, c->layout.guest_levels,
 		       size_name(c->layout.guest_leaf), c->layout.ept_levels,
 		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
@@ -223,9 +224,37 @@ static void print_csv(const struct bench_case *cases, unsigned n, const struct b
 	}
 }
 
+static int write_report(const char *dir, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
+			const struct bench_memory *mem, uint64_t large_pages)
+{
+	char path[4096];
+	FILE *out;
+
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	out = fopen(path, "w");
+	if (!out)
+		goto fail;
+	print_json(out, cases, n, floors, mem, large_pages);
+	if (fclose(out))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/bench.csv", dir);
+	out = fopen(path, "w");
+	if (!out)
+		goto fail;
+	print_csv(out, cases, n, floors);
+	if (fclose(out))
+		goto fail;
+	return 0;
+fail:
+	perror(path);
+	return -1;
+}
+
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: nestwalk bench [--json | --csv] [--tiny] [--large-pages N] [--min-ms MS] [--samples N]\n"
+	fprintf(out, "usage: nestwalk bench [--json | --csv] [--report DIR] [--tiny] [--large-pages N] [--min-ms MS]\n"
+		     "                      [--samples N]\n"
+		     "  --report DIR    also write DIR/bench.json and DIR/bench.csv\n"
 		     "  --tiny          a quick run on small layouts (checks that the bench works, not its speed)\n"
 		     "  --large-pages   pages of the large layout, a power of two (default 1048576)\n");
 }
@@ -236,7 +265,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 		{ "json", no_argument, NULL, 'j' },        { "csv", no_argument, NULL, 'c' },
 		{ "tiny", no_argument, NULL, 't' },        { "large-pages", required_argument, NULL, 'p' },
 		{ "min-ms", required_argument, NULL, 'm' }, { "samples", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{ "report", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
@@ -273,6 +303,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 				fprintf(stderr, "nestwalk bench: --samples: 1 to 100\n");
 				return -1;
 			}
+			break;
+		case 'r':
+			opts->report = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -326,10 +359,12 @@ int nw_cmd_bench(int argc, char **argv)
 	if (status != NW_EXIT_OK)
 		return status;
 	if (opts.out == OUT_JSON)
-		print_json(cases, n, floors, &mem, opts.large_pages);
+		print_json(stdout, cases, n, floors, &mem, opts.large_pages);
 	else if (opts.out == OUT_CSV)
-		print_csv(cases, n, floors);
+		print_csv(stdout, cases, n, floors);
 	else
-		print_table(cases, n, floors, &mem, opts.large_pages);
+		print_table(stdout, cases, n, floors, &mem, opts.large_pages);
+	if (opts.report && write_report(opts.report, cases, n, floors, &mem, opts.large_pages))
+		return NW_EXIT_BAD_INPUT;
 	return NW_EXIT_OK;
 }

@@ -443,7 +443,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&wc, 0, offsetof(struct walk_case, before));
 	wc.sim = nw_simmem_create(&host_config);
-	if (!wc.sim || !nw_simmem_claim(wc.sim, nw_hpa(WINDOW), WINDOW_SIZE)) {
+	/* Frame 0 too: a raw stage-2 edit of an empty entry makes it point at host address 0. */
+	if (!wc.sim || !nw_simmem_claim(wc.sim, nw_hpa(WINDOW), WINDOW_SIZE) ||
+	    !nw_simmem_claim(wc.sim, nw_hpa(0), NW_PAGE_SIZE)) {
 		fprintf(stderr, "fuzz_walk: cannot set up the simulated host\n");
 		abort();
 	}
@@ -482,6 +484,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < REGION_PAGES; i++)
 		if (wc.page_mapped[i])
 			snap_add(wc.page_hpa[i]);
+	snap_add(0);
 
 	/* CR3 and, for PAE, the four PDPTEs it locates. */
 	cr3 = REGION_GPA + (fz_u8(&in) % REGION_PAGES) * NW_PAGE_SIZE;

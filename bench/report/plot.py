@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""Draws `nestwalk bench --json` output: ns per walk for the fast walker, the
+reference walker and the pointer-chain floor of the same depth, hot and large
+layouts side by side. Usage: plot.py BENCH_JSON OUT_DIR (writes walks.png, walks.svg)."""
+import json
+import pathlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main():
+    data = json.loads(pathlib.Path(sys.argv[1]).read_text())
+    out = pathlib.Path(sys.argv[2])
+    layouts = ["hot", "large"]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [12, 5]})
+    for ax, layout in zip(axes, layouts):
+        walks = [w for w in data["walks"] if w["layout"] == layout]
+        x = range(len(walks))
+        width = 0.27
+        ax.bar([i - width for i in x], [w["floor_ns"] for w in walks], width, label="pointer-chain floor (same depth)",
+               color="#999999")
+        ax.bar(list(x), [w["fast_ns"] for w in walks], width, label="fast walker", color="#1f77b4")
+        ax.bar([i + width for i in x], [w["reference_ns"] for w in walks], width, label="reference walker",
+               color="#ff7f0e")
+        for i, w in enumerate(walks):
+            ax.annotate(f'{w["floor_ratio"]:.2f}x\n{w["speedup"]:.1f}x', (i, w["fast_ns"]), ha="center",
+                        va="bottom", fontsize=7)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([f'{w["name"]}\n{w["refs"]} refs' for w in walks], rotation=45, ha="right", fontsize=8)
+        ax.set_yscale("log")
+        ax.set_ylabel("ns per walk (log)")
+        pages = walks[0]["pages"] if walks else 0
+        ax.set_title(f"{layout} layout ({pages} pages)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("nestwalk: ns per walk; labels: fast / floor ratio, speed-up over the reference walker")
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(out / f"walks.{ext}", dpi=110)
+    print(f"plots: {out / 'walks.png'}, {out / 'walks.svg'}")
+
+
+if __name__ == "__main__":
+    main()
