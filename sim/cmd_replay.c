@@ -39,7 +39,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			i++;
 		} else if (!strcmp(arg, "--max-mismatches") && next) {
 			if (nw_scenario_parse_u64(next, strlen(next), &opt->max_mismatches) || !opt->max_mismatches) {
-				fprintf(stderr, "nestwalk replay: --max-mismatches needs a positive number, not '%s'\n", next);
+				fprintf(stderr, "nestwalk replay: --max-mismatches needs a positive number, not '%s'\n",
+					next);
 				return -1;
 			}
 			i++;

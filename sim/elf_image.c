@@ -54,7 +54,8 @@ static int load_segment(const char *path, struct nw_aspace *as, const uint8_t *f
 	if (status != NW_OK)
 		return fail(err, errlen, path, ph_off, "PT_LOAD at paddr 0x%llx size 0x%llx: %s",
 			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
-			    status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any memory region" : nw_status_name(status));
+			    status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any memory region"
+						       : nw_status_name(status));
 	return 0;
 }
 
@@ -94,7 +95,8 @@ static int load_elf(const char *path, struct nw_aspace *as, const uint8_t *file,
 		} else if (ph.p_type == PT_LOAD) {
 			if (is_past_end(ph.p_offset, ph.p_filesz, size))
 				rc = fail(err, errlen, path, ph_off,
-					  "PT_LOAD file range 0x%llx+0x%llx runs past the end of the file (0x%zx bytes)",
+					  "PT_LOAD file range 0x%llx+0x%llx runs past the end of the file "
+					  "(0x%zx bytes)",
 					  (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz, size);
 			else
 				rc = load_segment(path, as, file, &ph, ph_off, err, errlen);

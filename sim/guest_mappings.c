@@ -112,7 +112,8 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 	*stats = (struct nw_guest_walk_stats){ 0 };
 	switch (mode) {
 	case NW_PAGING_32:
-		fmt = (struct format){ 2, 4, 10, 32, UINT64_C(0xfffff000), { [2] = (cpu->cr4 & NW_CR4_PSE) != 0 }, false };
+		fmt = (struct format){ 2, 4, 10, 32, UINT64_C(0xfffff000), { [2] = (cpu->cr4 & NW_CR4_PSE) != 0 },
+				       false };
 		walk_table(&w, cpu->cr3 & UINT64_C(0xfffff000), 2, 0, 1024, top);
 		break;
 	case NW_PAGING_PAE:

@@ -38,8 +38,8 @@ static void flush(struct nw_guest_range_printer *p)
 			r->user ? "true" : "false", r->write ? "true" : "false", r->nx ? "true" : "false",
 			r->global ? "true" : "false", r->accessed ? "true" : "false", r->dirty ? "true" : "false");
 	else /* flag letters as QEMU's `info tlb` prints them: X is execute-disable */
-		fprintf(p->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-5s %c%c%c%c%c%c\n", r->va,
-			r->va + r->size, r->pa, r->size, page_name(p->page_size), r->user ? 'U' : '-',
+		fprintf(p->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-5s %c%c%c%c%c%c\n",
+			r->va, r->va + r->size, r->pa, r->size, page_name(p->page_size), r->user ? 'U' : '-',
 			r->write ? 'W' : '-', r->nx ? 'X' : '-', r->global ? 'G' : '-', r->accessed ? 'A' : '-',
 			r->dirty ? 'D' : '-');
 	p->ranges++;

@@ -223,7 +223,8 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 	if (elf_getphdrnum(elf, &phnum))
 		return fail(err, errlen, path, is64 ? 56 : 44, "unreadable program-header count: %s", elf_errmsg(-1));
 	if (eh.e_phentsize != phentsize)
-		return fail(err, errlen, path, is64 ? 54 : 42, "e_phentsize %u, expected %zu", eh.e_phentsize, phentsize);
+		return fail(err, errlen, path, is64 ? 54 : 42, "e_phentsize %u, expected %zu", eh.e_phentsize,
+			    phentsize);
 	if (phnum > dump->map_size / phentsize || is_past_end(eh.e_phoff, phnum * phentsize, dump->map_size))
 		return fail(err, errlen, path, is64 ? 32 : 28,
 			    "program headers at 0x%llx (%zu of %zu bytes) run past the end of the file (0x%zx bytes)",
@@ -250,7 +251,8 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 		if (dump->ranges[i - 1].gpa + dump->ranges[i - 1].size > dump->ranges[i].gpa)
 			return fail(err, errlen, path, dump->ranges[i].offset,
 				    "PT_LOAD at gpa 0x%llx overlaps the one at gpa 0x%llx",
-				    (unsigned long long)dump->ranges[i].gpa, (unsigned long long)dump->ranges[i - 1].gpa);
+				    (unsigned long long)dump->ranges[i].gpa,
+				    (unsigned long long)dump->ranges[i - 1].gpa);
 	return 0;
 }
 

@@ -104,30 +104,34 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 	const char *sep = "";
 
 	fprintf(out, "{\"records\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"translations\": %" PRIu64
-		     ", \"register_writes\": %" PRIu64 ", \"gpwrites\": %" PRIu64 ", \"marks\": %" PRIu64 ", \"outcomes\": {",
+		     ", \"register_writes\": %" PRIu64 ", \"gpwrites\": %" PRIu64 ", \"marks\": %" PRIu64
+		     ", \"outcomes\": {",
 		s->records, s->accesses, s->translations, s->reg_writes, s->gpwrites, s->marks);
 	for (unsigned k = 0; k < NW_REPLAY_OUT_COUNT; k++)
 		fprintf(out, "%s\"%s\": %" PRIu64, k ? ", " : "", nw_replay_outcome_name(k), s->outcomes[k]);
 	fprintf(out, "}, \"invalidations\": {");
 	for (unsigned i = 0; i < 4; i++)
 		fprintf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", inval_names[i], s->invalidations[i]);
-	fprintf(out, ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64 ", \"refs_per_walk\": {", s->failed_invalidations,
-		s->walks);
+	fprintf(out, ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64 ", \"refs_per_walk\": {",
+		s->failed_invalidations, s->walks);
 	for (unsigned n = 0; n <= NW_REPLAY_REFS_MAX; n++)
 		if (s->refs_hist[n]) {
 			fprintf(out, "%s\"%u\": %" PRIu64, sep, n, s->refs_hist[n]);
 			sep = ", ";
 		}
 	fprintf(out, "}, \"tlb\": {\"enabled\": %s, \"lookups\": %" PRIu64 ", \"hits\": %" PRIu64
-		     ", \"hit_rate\": %.4f}, \"psc\": {\"lookups\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"hit_rate\": %.4f}",
-		r->options.tlb ? "true" : "false", s->tlb_lookups, s->tlb_hits, ratio(s->tlb_hits, s->tlb_lookups) / 100,
+		     ", \"hit_rate\": %.4f}, \"psc\": {\"lookups\": %" PRIu64 ", \"hits\": %" PRIu64
+		     ", \"hit_rate\": %.4f}",
+		r->options.tlb ? "true" : "false", s->tlb_lookups, s->tlb_hits,
+		ratio(s->tlb_hits, s->tlb_lookups) / 100,
 		s->psc_lookups, s->psc_hits, ratio(s->psc_hits, s->psc_lookups) / 100);
 	fprintf(out, ", \"populated\": %" PRIu64 ", \"cr3_faults\": %" PRIu64 ", \"expectations\": %" PRIu64
 		     ", \"mismatches\": %" PRIu64 ", \"seconds\": %.6f, \"accesses_per_second\": %.0f",
 		s->populated, s->cr3_faults, s->expectations, s->mismatches, seconds,
 		seconds > 0 ? (double)s->accesses / seconds : 0.0);
 	if (first) {
-		fprintf(out, ", \"first_mismatch\": {\"record\": %" PRIu64 ", \"mark\": \"%s\", \"from_tlb\": %s, \"fields\": [",
+		fprintf(out, ", \"first_mismatch\": {\"record\": %" PRIu64 ", \"mark\": \"%s\", \"from_tlb\": %s"
+			     ", \"fields\": [",
 			first->fields[0].record, first->mark, first->result.from_tlb ? "true" : "false");
 		for (unsigned i = 0; i < first->count; i++) {
 			fprintf(out, "%s{\"field\": \"%s\", \"expected\": \"", i ? ", " : "",

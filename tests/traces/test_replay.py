@@ -10,6 +10,7 @@ import os
 import pathlib
 import re
 import subprocess
+import time
 
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
@@ -189,3 +190,34 @@ def test_bad_input_exits_2(tmp_path):
     assert result.returncode == 2
     result = run("replay")
     assert result.returncode == 2 and "usage: nestwalk replay" in result.stderr
+
+
+def test_progress_line_only_on_a_terminal(tmp_path):
+    import pty
+
+    scenario = scenario_without_trace(tmp_path, EPT_SCENARIO)
+    body = b"access gva=0x400000 size=0x1 type=read cpl=0x3\n" * 600000
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([NESTWALK, "replay", scenario, "--trace", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=slave)
+    # Fed over two seconds through standard input, so the replay runs longer than a second.
+    proc.stdin.write(b"nestwalk-trace 1\n")
+    for part in range(10):
+        proc.stdin.write(body[part * len(body) // 10:(part + 1) * len(body) // 10])
+        proc.stdin.flush()
+        time.sleep(0.2)
+    proc.stdin.write(b"end\n")
+    proc.stdin.close()
+    stdout = proc.stdout.read()
+    assert proc.wait(timeout=600) == 0
+    os.close(slave)
+    seen = b""
+    try:
+        while chunk := os.read(master, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert re.search(rb"\rreplay: \d+ records, \d+ accesses, \d+ accesses/s", seen), seen
+    assert seen.endswith(b"\r\x1b[K")  # the line is cleared before the report
+    assert b"accesses 600000," in stdout and b"replay:" not in stdout

@@ -209,10 +209,10 @@ Test(replay, cr0_wp)
 /* An access crossing a page boundary is two translations; it faults where its second page does. */
 Test(replay, page_crossing_access)
 {
-	struct nw_trace_record rec = { .kind = NW_TRACE_ACCESS,
-				       .access = { .gva = nw_gva(0x401ffe), .size = 4, .type = NW_ACCESS_READ, .cpl = 3 } };
+	struct nw_trace_record rec = { .kind = NW_TRACE_ACCESS };
 	char err[128];
 
+	rec.access = (struct nw_trace_access){ .gva = nw_gva(0x401ffe), .size = 4, .type = NW_ACCESS_READ, .cpl = 3 };
 	cr_assert_eq(nw_replay_apply(&replay, &rec, NULL, 0, err, sizeof(err)), 0);
 	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_PAGE_FAULT);
 	cr_assert_eq(replay.result.error_code, NW_PFEC_U); /* PTE[2] of 0x402000 is not present */
