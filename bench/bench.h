@@ -63,6 +63,21 @@ void bench_chain_destroy(struct bench_chain *chain);
 /* ns per operation of depth dependent loads. */
 double bench_chain_time(const struct bench_chain *chain, unsigned depth, uint64_t iters);
 
+/* Replay throughput (sim/replay.h): accesses per second through the TLB model
+ * and, on a miss, the 2-D walk (tlb false: every access walks). */
+struct bench_replay {
+	uint64_t accesses;
+	double per_second;
+	double tlb_hit_rate; /* hits / lookups; 0 without the TLB */
+};
+
+/* The first max accesses of trace replayed on the scenario's machine; -1 with a
+ * message on stderr when either cannot be read. */
+int bench_replay_trace(const char *scenario, const char *trace, uint64_t max, bool tlb, struct bench_replay *out);
+/* n uniformly random user reads over the VM's pages (TLB-hostile when the pages
+ * outnumber the TLB's entries). */
+int bench_replay_random(struct bench_vm *vm, uint64_t n, bool tlb, struct bench_replay *out);
+
 /* Resident memory of this process, bytes. */
 uint64_t bench_rss(void);
 double bench_now_ns(void);

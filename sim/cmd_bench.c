@@ -20,6 +20,9 @@ static const unsigned floor_depths[FLOOR_DEPTHS] = { 4, 5, 24, 35 };
 struct bench_opts {
 	enum { OUT_TABLE, OUT_JSON, OUT_CSV } out;
 	const char *report; /* a folder for bench.json and bench.csv, or NULL */
+	const char *replay_scenario, *replay_trace; /* NULL: no trace replay */
+	uint64_t replay_max;   /* accesses of the trace replayed */
+	uint64_t random_accesses;
 	uint64_t large_pages;
 	double min_ns; /* shortest timed sample */
 	unsigned samples;
@@ -36,6 +39,14 @@ struct bench_case {
 struct bench_floor {
 	unsigned depth;
 	double hot_ns, large_ns;
+};
+
+#define REPLAYS 4
+
+struct bench_replay_row {
+	const char *name;
+	bool tlb, ran;
+	struct bench_replay r;
 };
 
 struct bench_memory {
@@ -100,7 +111,7 @@ static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
 }
 
 static int run_case(struct bench_case *c, const struct bench_chain chains[2][2], const struct bench_opts *opts,
-		    struct bench_memory *mem)
+		    struct bench_memory *mem, struct bench_replay_row *replays)
 {
 	const struct bench_chain *chain = &chains[c->large][c->layout.guest_levels == 5];
 	uint64_t rss_before = bench_rss(), leaked;
@@ -118,6 +129,15 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 	TIME_BEST(c->fast_ns, iters, opts, bench_walk_fast(&vm, iters, &c->refs));
 	TIME_BEST(c->ref_ns, iters, opts, bench_walk_reference(&vm, iters));
 	TIME_BEST(c->floor_ns, iters, opts, bench_chain_time(chain, c->refs, iters));
+	/* The TLB-hostile replay: random pages of the large 2-D layout, far more than the TLB holds. */
+	if (c->large && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT && opts->random_accesses)
+		for (unsigned tlb = 0; tlb < 2; tlb++) {
+			struct bench_replay_row *row = &replays[3 - tlb];
+
+			*row = (struct bench_replay_row){ .name = "random (TLB-hostile)", .tlb = tlb };
+			if (bench_replay_random(&vm, opts->random_accesses, tlb, &row->r) == 0)
+				row->ran = true;
+		}
 	leaked = bench_vm_destroy(&vm);
 	if (leaked) {
 		fprintf(stderr, "nestwalk bench: %llu frame(s) leaked\n", (unsigned long long)leaked);
@@ -153,7 +173,7 @@ static const struct bench_floor *base_floor(const struct bench_floor *floors, co
 }
 
 static void print_table(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-			const struct bench_memory *mem, uint64_t large_pages)
+			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
 {
 	fprintf(out, "nestwalk bench: ns per walk (best of samples), fast walker with every permission check\n\n");
 	fprintf(out, "floor: native pointer chain, dependent loads\n");
@@ -172,14 +192,23 @@ static void print_table(FILE *out, const struct bench_case *cases, unsigned n, c
 	}
 	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
 	       "for 1-D, the 24/35-load floor for 2-D, same footprint)\n", (unsigned long long)large_pages);
+	fprintf(out, "\nreplay (TLB model, 2-D walk on a miss)\n  %-22s %-4s %10s %12s %9s\n", "trace", "TLB", "accesses",
+		"M acc/s", "TLB hits");
+	for (unsigned i = 0; i < REPLAYS; i++)
+		if (replays[i].ran)
+			fprintf(out, "  %-22s %-4s %10llu %12.2f %8.1f%%\n", replays[i].name, replays[i].tlb ? "on" : "off",
+				(unsigned long long)replays[i].r.accesses, replays[i].r.per_second / 1e6,
+				100.0 * replays[i].r.tlb_hit_rate);
 	fprintf(out, "\nmemory: %.2f MiB RSS per small VM; %.2f MiB RSS and %llu table frames per million 4 KiB pages "
 	       "(2-D, 4 KiB EPT)\n", (double)mem->vm_bytes / 1048576.0, (double)mem->per_million_bytes / 1048576.0,
 	       (unsigned long long)mem->per_million_frames);
 }
 
 static void print_json(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-		       const struct bench_memory *mem, uint64_t large_pages)
+		       const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
 {
+	bool first = true;
+
 	fprintf(out, "{\n  \"large_pages\": %llu,\n  \"floors\": [", (unsigned long long)large_pages);
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
 		fprintf(out, "%s\n    {\"loads\": %u, \"hot_ns\": %.3f, \"large_ns\": %.3f}", i ? "," : "", floors[i].depth,
@@ -199,6 +228,15 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
 		       ratio(c->fast_ns, c->floor_ns), base->depth,
 		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
+	}
+	fprintf(out, "\n  ],\n  \"replay\": [");
+	for (unsigned i = 0; i < REPLAYS; i++) {
+		if (!replays[i].ran)
+			continue;
+		fprintf(out, "%s\n    {\"trace\": \"%s\", \"tlb\": %s, \"accesses\": %llu, \"per_second\": %.0f, "
+			"\"tlb_hit_rate\": %.4f}", first ? "" : ",", replays[i].name, replays[i].tlb ? "true" : "false",
+			(unsigned long long)replays[i].r.accesses, replays[i].r.per_second, replays[i].r.tlb_hit_rate);
+		first = false;
 	}
 	fprintf(out, "\n  ],\n  \"memory\": {\"vm_rss_bytes\": %llu, \"rss_bytes_per_million_pages\": %llu, "
 	       "\"table_frames_per_million_pages\": %llu}\n}\n",
@@ -225,7 +263,7 @@ static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, con
 }
 
 static int write_report(const char *dir, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-			const struct bench_memory *mem, uint64_t large_pages)
+			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
 {
 	char path[4096];
 	FILE *out;
@@ -234,7 +272,7 @@ static int write_report(const char *dir, const struct bench_case *cases, unsigne
 	out = fopen(path, "w");
 	if (!out)
 		goto fail;
-	print_json(out, cases, n, floors, mem, large_pages);
+	print_json(out, cases, n, floors, mem, replays, large_pages);
 	if (fclose(out))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/bench.csv", dir);
@@ -254,7 +292,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: nestwalk bench [--json | --csv] [--report DIR] [--tiny] [--large-pages N] [--min-ms MS]\n"
 		     "                      [--samples N]\n"
+		     "                      [--replay-scenario YAML --replay-trace TRACE | --no-replay]\n"
 		     "  --report DIR    also write DIR/bench.json and DIR/bench.csv\n"
+		     "  --replay-*      a trace replayed with and without the TLB (bench/run: the bundled lackey trace)\n"
 		     "  --tiny          a quick run on small layouts (checks that the bench works, not its speed)\n"
 		     "  --large-pages   pages of the large layout, a power of two (default 1048576)\n");
 }
@@ -266,12 +306,15 @@ static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 		{ "tiny", no_argument, NULL, 't' },        { "large-pages", required_argument, NULL, 'p' },
 		{ "min-ms", required_argument, NULL, 'm' }, { "samples", required_argument, NULL, 's' },
 		{ "report", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ "replay-scenario", required_argument, NULL, 'S' }, { "replay-trace", required_argument, NULL, 'T' },
+		{ "no-replay", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
-	*opts = (struct bench_opts){ .out = OUT_TABLE, .large_pages = LARGE_PAGES, .min_ns = 20e6, .samples = 5 };
+	*opts = (struct bench_opts){ .out = OUT_TABLE, .large_pages = LARGE_PAGES, .min_ns = 2e6, .samples = 15,
+				     .replay_max = UINT64_C(1) << 24, .random_accesses = UINT64_C(1) << 21 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -281,6 +324,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 			opts->large_pages = 4096;
 			opts->min_ns = 1e5;
 			opts->samples = 1;
+			opts->replay_max = 20000;
+			opts->random_accesses = 20000;
 			break;
 		case 'p':
 			opts->large_pages = strtoull(optarg, &end, 0);
@@ -307,6 +352,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 		case 'r':
 			opts->report = optarg;
 			break;
+		case 'S':
+			opts->replay_scenario = optarg;
+			break;
+		case 'T':
+			opts->replay_trace = optarg;
+			break;
+		case 'n':
+			opts->replay_scenario = opts->replay_trace = NULL;
+			opts->random_accesses = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -328,6 +383,7 @@ int nw_cmd_bench(int argc, char **argv)
 	struct bench_case cases[MAX_CASES];
 	struct bench_floor floors[FLOOR_DEPTHS];
 	struct bench_memory mem = { 0 };
+	struct bench_replay_row replays[REPLAYS] = { { .name = NULL } };
 	struct bench_chain chains[2][2]; /* [large][5-level] */
 	int rc = parse_opts(argc, argv, &opts), status = NW_EXIT_OK;
 	unsigned n;
@@ -351,20 +407,29 @@ int nw_cmd_bench(int argc, char **argv)
 	if (measure_vm_rss(&mem))
 		status = NW_EXIT_MISMATCH;
 	for (unsigned i = 0; i < n && status == NW_EXIT_OK; i++)
-		if (run_case(&cases[i], (const struct bench_chain(*)[2])chains, &opts, &mem))
+		if (run_case(&cases[i], (const struct bench_chain(*)[2])chains, &opts, &mem, replays))
 			status = NW_EXIT_MISMATCH;
+	if (status == NW_EXIT_OK && opts.replay_scenario && opts.replay_trace)
+		for (unsigned tlb = 0; tlb < 2; tlb++) {
+			replays[1 - tlb] = (struct bench_replay_row){ .name = "lackey gzip", .tlb = tlb };
+			if (bench_replay_trace(opts.replay_scenario, opts.replay_trace, opts.replay_max, tlb,
+					       &replays[1 - tlb].r))
+				status = NW_EXIT_BAD_INPUT;
+			else
+				replays[1 - tlb].ran = true;
+		}
 	for (unsigned large = 0; large < 2; large++)
 		for (unsigned five = 0; five < 2; five++)
 			bench_chain_destroy(&chains[large][five]);
 	if (status != NW_EXIT_OK)
 		return status;
 	if (opts.out == OUT_JSON)
-		print_json(stdout, cases, n, floors, &mem, opts.large_pages);
+		print_json(stdout, cases, n, floors, &mem, replays, opts.large_pages);
 	else if (opts.out == OUT_CSV)
 		print_csv(stdout, cases, n, floors);
 	else
-		print_table(stdout, cases, n, floors, &mem, opts.large_pages);
-	if (opts.report && write_report(opts.report, cases, n, floors, &mem, opts.large_pages))
+		print_table(stdout, cases, n, floors, &mem, replays, opts.large_pages);
+	if (opts.report && write_report(opts.report, cases, n, floors, &mem, replays, opts.large_pages))
 		return NW_EXIT_BAD_INPUT;
 	return NW_EXIT_OK;
 }

@@ -7,6 +7,9 @@ import os
 import subprocess
 
 NESTWALK = os.environ["NESTWALK"]
+ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
+LACKEY = ["--replay-scenario", os.path.join(ROOT, "traces/lackey/gzip.yaml"),
+          "--replay-trace", os.path.join(ROOT, "traces/lackey/gzip.nwt.zst")]
 CASES = 17  # 6 hot 1-D, 6 hot 2-D, 5 large
 
 
@@ -15,9 +18,15 @@ def run(*args):
 
 
 def test_tiny_bench_emits_json_with_every_case():
-    result = run("--tiny", "--json")
+    result = run("--tiny", "--json", *LACKEY)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    replays = {(r["trace"], r["tlb"]): r for r in data["replay"]}
+    assert set(replays) == {("lackey gzip", True), ("lackey gzip", False), ("random (TLB-hostile)", True),
+                            ("random (TLB-hostile)", False)}
+    assert replays[("lackey gzip", True)]["accesses"] == 20000
+    assert replays[("lackey gzip", False)]["tlb_hit_rate"] == 0
+    assert all(r["per_second"] > 0 for r in data["replay"])
     assert [f["loads"] for f in data["floors"]] == [4, 5, 24, 35]
     assert len(data["walks"]) == CASES
     refs = {(w["name"], w["layout"]): w["refs"] for w in data["walks"]}
