@@ -66,7 +66,7 @@ def simulate(cases):
     with tempfile.NamedTemporaryFile(suffix=".blob") as f:
         f.write(bochs_run.pack(cases))
         f.flush()
-        proc = subprocess.run([sim_path(), f.name], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([sim_path(), f.name], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return bochs_run.parse_outcomes(proc.stdout)
 
