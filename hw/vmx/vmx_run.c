@@ -70,23 +70,32 @@ static struct vmx_outcome observe(const struct vmx_case *c, const struct vmx_exi
 	}
 }
 
+static bool is_kind(const struct vmx_outcome *o, const char *kind)
+{
+	const char *k = o->kind;
+
+	while (*k && *k == *kind)
+		k++, kind++;
+	return *k == *kind;
+}
+
 /* Puts back the scratch word a write case changed. */
 static void retag(const struct vmx_outcome *o)
 {
 	uint64_t pa = o->val[0];
 
-	if (o->kind[0] == 'o' && !(o->unknown & 1) && pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE)
+	if (is_kind(o, "ok") && !(o->unknown & 1) && pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE)
 		*(uint64_t *)hw_direct(pa & ~UINT64_C(7)) = HW_TAG(pa & ~UINT64_C(7));
 }
 
 static void count(struct vmx_run_stats *stats, const struct vmx_outcome *o)
 {
 	stats->cases++;
-	if (o->kind[0] == 'e' && o->kind[1] == 'p')
+	if (is_kind(o, "eptv"))
 		stats->violations++;
-	else if (o->kind[0] == 'm')
+	else if (is_kind(o, "misconfig"))
 		stats->misconfigs++;
-	else if (o->kind[0] == 'p')
+	else if (is_kind(o, "pf"))
 		stats->page_faults++;
 }
 
