@@ -14,6 +14,23 @@
 #define BUILD_LIMIT (UINT64_C(64) << 20)
 #define HOST_LIMIT (UINT64_C(64) << 30)
 
+/* libfyaml 0.7.12 (Debian 12) loops forever on a YAML directive line ('%')
+ * holding a byte that is not UTF-8 (tests/fuzz/test_scenario_directive.c
+ * keeps the case); such inputs are skipped so the campaign goes on. */
+static bool has_known_hang(const uint8_t *data, size_t size)
+{
+	bool directive = false, line_start = true;
+
+	for (size_t i = 0; i < size; i++) {
+		if (line_start)
+			directive = data[i] == '%';
+		if (directive && data[i] >= 0x80)
+			return true;
+		line_start = data[i] == '\n';
+	}
+	return false;
+}
+
 static bool is_small(const struct nw_scenario *sc)
 {
 	uint64_t total = 0;
@@ -35,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nw_vm vm;
 	char err[512] = "";
 
+	if (has_known_hang(data, size))
+		return 0;
 	fz_file_open(&file, data, size);
 	memset(&sc, 0, sizeof(sc));
 	if (nw_scenario_load(file.path, &sc, err, sizeof(err)) != 0) {
