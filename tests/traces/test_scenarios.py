@@ -203,6 +203,22 @@ def test_guest_mappings_are_built_into_tables(tmp_path):
                   {"outcome": "ok", "gpa": 0x2010})
 
 
+def test_gva_access_to_mmio_is_an_exit_after_the_walk(tmp_path):
+    text = GUEST_MAPPINGS.replace("memory_regions:\n", "memory_regions:\n"
+                                  "  - {gpa: 0xfee00000, size: 4K, flags: 0x3, type: mmio}\n")
+    text += "    - {gva: 0x500000, gpa: 0xfee00000, size: 4K, flags: 0x3}\n"
+    path = tmp_path / "mmio.yaml"
+    path.write_text(text)
+    # The CPU reports an EPT violation on the final access (nothing maps the page);
+    # the address space names it an MMIO exit. Qualification (SDM Vol. 3C Table
+    # 28-7): write 0x2, no rights (bits 5:3 clear), linear address valid 0x80, final
+    # access 0x100, advanced information: supervisor page (bit 9 clear), writable
+    # 0x400, not execute-disable (bit 11 clear) -> 0x582.
+    got = translate_json(path, "--gva", 0x5000B0, "--access", "write", "--cpl", "0", "--size", 4)
+    assert_fields(got, {"outcome": "ept_violation", "exit": "mmio", "size": 4, "write": True,
+                        "fault_gpa": 0xFEE000B0, "exit_qualification": 0x582})
+
+
 def test_guest_mapping_errors_name_the_mapping(tmp_path):
     text = GUEST_MAPPINGS + "    - {gva: 0x800000000000, gpa: 0x3000}\n"
     assert_bad_input(write(tmp_path, text), 12, 8, "not canonical")
