@@ -40,8 +40,8 @@ static void flush(struct printer *p)
 	if (!r->open)
 		return;
 	if (p->json)
-		printf("%s\n  {\"gpa\": \"0x%llx\", \"gpa_end\": \"0x%llx\", \"hpa\": \"0x%llx\", \"size\": \"0x%llx\", "
-		       "\"page_size\": \"0x%llx\", \"rights\": \"%s\", \"memory_type\": \"%s\"}",
+		printf("%s\n  {\"gpa\": \"0x%llx\", \"gpa_end\": \"0x%llx\", \"hpa\": \"0x%llx\", "
+		       "\"size\": \"0x%llx\", \"page_size\": \"0x%llx\", \"rights\": \"%s\", \"memory_type\": \"%s\"}",
 		       p->first ? "" : ",", (unsigned long long)r->gpa, (unsigned long long)(r->gpa + r->size),
 		       (unsigned long long)r->hpa, (unsigned long long)r->size, (unsigned long long)r->page_size,
 		       rights, memory_type_name(r->memory_type));

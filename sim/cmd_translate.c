@@ -235,7 +235,8 @@ static void print_gpa_result(const struct options *opt, const struct nw_vm *vm, 
 	}
 	if (opt->json)
 		printf("{\"outcome\": \"ept_violation\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
-		       "\"exit_qualification\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
+		       "\"exit_qualification\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", "
+		       "\"refs\": %u}\n",
 		       (unsigned long long)opt->addr, (unsigned long long)opt->addr,
 		       (unsigned long long)gpa_exit_qualification(opt->access, res->rights), res->level,
 		       (unsigned long long)res->entry, res->refs);
@@ -261,8 +262,8 @@ static int translate_gpa(const struct options *opt, struct nw_vm *vm)
 			break;
 		status = nw_aspace_resolve_fault(&vm->aspace, req.gpa, opt->access, opt->size, &exit);
 		if (status != NW_OK) {
-			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n", (unsigned long long)opt->addr,
-				nw_status_name(status));
+			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
+				(unsigned long long)opt->addr, nw_status_name(status));
 			return NW_EXIT_BAD_INPUT;
 		}
 		if (exit.kind == NW_ASPACE_FAULT_MMIO || exit.kind == NW_ASPACE_FAULT_ROM_WRITE) {

@@ -36,10 +36,12 @@ static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char 
 		if (region->type != NW_REGION_IDENTICAL)
 			continue;
 		if (!nw_simmem_claim(vm->sim, nw_hpa_from_identical_gpa(region->base), region->size)) {
-			for (size_t j = 0; j < i; j++)
-				if (sc->regions[j].region.type == NW_REGION_IDENTICAL)
-					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(sc->regions[j].region.base),
-							  sc->regions[j].region.size);
+			for (size_t j = 0; j < i; j++) {
+				const struct nw_region *done = &sc->regions[j].region;
+
+				if (done->type == NW_REGION_IDENTICAL)
+					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(done->base), done->size);
+			}
 			return fail(sc, sc->regions[i].pos, err, errlen,
 				    "identical region 0x%llx+0x%llx: the host range is outside the simulated host "
 				    "(host.memory) or given to another region",
@@ -65,8 +67,8 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 			up_front += item->region.size;
 			if (up_front > nw_simmem_size(vm->sim) || up_front > MAX_UP_FRONT)
 				return fail(sc, item->pos, err, errlen,
-					    "regions populated up front reach 0x%llx bytes, more than host.memory (0x%llx) "
-					    "or 16G: make large RAM regions lazy: true",
+					    "regions populated up front reach 0x%llx bytes, more than host.memory "
+					    "(0x%llx) or 16G: make large RAM regions lazy: true",
 					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
 		}
 		status = nw_aspace_add_region(&vm->aspace, &item->region);

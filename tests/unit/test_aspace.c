@@ -58,7 +58,8 @@ Test(aspace, alloc_region_is_zeroed_distinct_frames_with_region_rights)
 		/* Region flags R|W (0x3) become EPT R and W, no X: a 4 KiB leaf, WB. */
 		cr_assert_eq(res.status, NW_S2_OK);
 		cr_assert_eq(res.page_size, NW_PAGE_SIZE);
-		cr_assert_eq(res.rights & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X), NW_S2_RIGHT_R | NW_S2_RIGHT_W);
+		cr_assert_eq(res.rights & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X),
+			     NW_S2_RIGHT_R | NW_S2_RIGHT_W);
 		cr_assert_eq(res.memory_type, NW_EPT_MT_WB);
 		cr_assert_eq(s2(&as, gpa, NW_ACCESS_FETCH).status, NW_S2_VIOLATION);
 		/* The simulated host poisons fresh frames with 0xA5: zero means the aspace cleared it. */
@@ -404,7 +405,8 @@ Test(aspace, npt_regions_map_with_x86_entry_bits)
 Test(aspace, region_slots_run_out_cleanly)
 {
 	struct nw_aspace as;
-	struct nw_region extra = region((uint64_t)NW_ASPACE_MAX_REGIONS << 12, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false);
+	struct nw_region extra = region((uint64_t)NW_ASPACE_MAX_REGIONS << NW_PAGE_SHIFT, NW_PAGE_SIZE, RWX,
+					NW_REGION_MMIO, false);
 	struct nw_aspace_config bad = { .format = NW_STAGE2_EPT, .levels = 3, .memory_type = NW_ASPACE_MEMTYPE_WB };
 
 	cr_assert_eq(nw_aspace_init(&as, hal, &bad), NW_ERR_INVALID, "EPT walks 4 or 5 levels");
@@ -442,10 +444,10 @@ Test(aspace, removal_of_interleaved_frames_keeps_the_other_region)
 	cr_assert_eq(nw_aspace_add_region(&as, &a), NW_OK);
 	cr_assert_eq(nw_aspace_add_region(&as, &b), NW_OK);
 	for (unsigned i = 0; i < 300; i++) {
-		cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x1000000 + i * NW_PAGE_SIZE), NW_ACCESS_READ, 1, &exit),
-			     NW_OK);
-		cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x2000000 + i * NW_PAGE_SIZE), NW_ACCESS_READ, 1, &exit),
-			     NW_OK);
+		nw_gpa_t in_a = nw_gpa(0x1000000 + i * NW_PAGE_SIZE), in_b = nw_gpa(0x2000000 + i * NW_PAGE_SIZE);
+
+		cr_assert_eq(nw_aspace_resolve_fault(&as, in_a, NW_ACCESS_READ, 1, &exit), NW_OK);
+		cr_assert_eq(nw_aspace_resolve_fault(&as, in_b, NW_ACCESS_READ, 1, &exit), NW_OK);
 		cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x2000000 + i * NW_PAGE_SIZE), &hpa), NW_OK);
 		b_hpa[i] = hpa.val;
 	}

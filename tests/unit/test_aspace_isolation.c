@@ -85,8 +85,8 @@ Test(aspace_isolation, two_vms_never_share_an_allocated_frame)
 		qsort(a.hpa, a.count, sizeof(a.hpa[0]), compare);
 		qsort(b.hpa, b.count, sizeof(b.hpa[0]), compare);
 		while (i < a.count && j < b.count) {
-			cr_assert_neq(a.hpa[i], b.hpa[j], "seed %llu: frame 0x%llx in both VMs", (unsigned long long)seed,
-				      (unsigned long long)a.hpa[i]);
+			cr_assert_neq(a.hpa[i], b.hpa[j], "seed %llu: frame 0x%llx in both VMs",
+				      (unsigned long long)seed, (unsigned long long)a.hpa[i]);
 			if (a.hpa[i] < b.hpa[j])
 				i++;
 			else
