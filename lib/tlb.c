@@ -57,7 +57,7 @@ nw_status_t nw_tlb_init(struct nw_tlb *tlb, const struct nw_tlb_geometry *g, voi
 	nw_mem_fill(tlb, 0, sizeof(*tlb));
 	nw_mem_fill(storage, 0, need);
 	for (unsigned i = 0; i < NW_TLB_CACHE_COUNT; i++) {
-		tlb->caches[i] = (struct nw_tlb_cache){ next, g->sets[i], g->ways[i], cache_shift[i], 0 };
+		tlb->caches[i] = (struct nw_tlb_cache){ next, g->sets[i], g->ways[i], cache_shift[i], 0, 0 };
 		next += (size_t)g->sets[i] * g->ways[i];
 	}
 	return NW_OK;
@@ -135,10 +135,16 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 {
 	struct nw_tlb_tag tag = nw_tlb_current_tag(tlb);
 
+	bool found;
+
 	if (!is_paging(tlb))
 		return false;
 	tlb->stats.lookups++;
-	if (!probe_translation(tlb, &tag, gva, hit))
+	found = probe_translation(tlb, &tag, gva, hit);
+	/* The arrays are probed smallest page first; the ones before a hit (all on a miss) count a lookup. */
+	for (unsigned id = NW_TLB_4K; id <= (found ? (unsigned)hit->cache : NW_TLB_1G); id++)
+		tlb->caches[id].lookups++;
+	if (!found)
 		return false;
 	tlb->stats.hits++;
 	tlb->caches[hit->cache].hits++;
@@ -249,6 +255,7 @@ bool nw_tlb_psc_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_psc_hit *hit)
 		int id = psc_for_level(level);
 		struct nw_tlb_entry *e = find(&tlb->caches[id], &tag, gva.val);
 
+		tlb->caches[id].lookups++;
 		if (!e)
 			continue;
 		*hit = (struct nw_psc_hit){ level, e->gpa, e->hpa, e->rights };

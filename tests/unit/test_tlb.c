@@ -534,6 +534,11 @@ Test(tlb, counters_and_deepest_paging_structure_hit)
 	cr_assert_eq(tlb.stats.hits, 3);
 	cr_assert_eq(tlb.caches[NW_TLB_4K].hits, 1);
 	cr_assert_eq(tlb.caches[NW_TLB_2M].hits, 2);
+	/* Probed smallest first: 4 KiB every time, 2 MiB after each 4 KiB miss, 1 GiB once (the miss). */
+	cr_assert_eq(tlb.caches[NW_TLB_4K].lookups, 4);
+	cr_assert_eq(tlb.caches[NW_TLB_2M].lookups, 3);
+	cr_assert_eq(tlb.caches[NW_TLB_1G].lookups, 1);
+	cr_assert_eq(tlb.caches[NW_TLB_1G].hits, 0);
 	cr_assert_eq(tlb.stats.inserts, 2);
 
 	nw_tlb_psc_insert(&tlb, nw_gva(0x1000), 4, nw_gpa(0xa000), nw_hpa(0xb000), 7);
@@ -555,6 +560,10 @@ Test(tlb, counters_and_deepest_paging_structure_hit)
 	cr_assert_eq(tlb.caches[NW_PSC_PDE].hits, 1);
 	cr_assert_eq(tlb.caches[NW_PSC_PDPTE].hits, 1);
 	cr_assert_eq(tlb.caches[NW_PSC_PML4E].hits, 1);
+	/* Deepest first: PDE probed 4 times, PDPTE after each PDE miss (3), PML4E after each PDPTE miss (2). */
+	cr_assert_eq(tlb.caches[NW_PSC_PDE].lookups, 4);
+	cr_assert_eq(tlb.caches[NW_PSC_PDPTE].lookups, 3);
+	cr_assert_eq(tlb.caches[NW_PSC_PML4E].lookups, 2);
 	nw_tlb_flush_all(&tlb);
 	for (unsigned id = 0; id < NW_TLB_CACHE_COUNT; id++)
 		cr_assert_eq(nw_tlb_count(&tlb, id), 0);

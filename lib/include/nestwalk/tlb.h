@@ -76,7 +76,7 @@ struct nw_tlb_cache {
 	struct nw_tlb_entry *entries; /* sets * ways, set-major */
 	uint32_t sets, ways;
 	uint8_t shift;                /* linear-address bit the array's key starts at */
-	uint64_t hits;
+	uint64_t lookups, hits;       /* probes of this array by nw_tlb_lookup/psc_lookup; misses = lookups - hits */
 };
 
 struct nw_tlb_stats {
