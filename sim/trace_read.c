@@ -253,7 +253,8 @@ static int next_text(struct nw_trace_reader *r, struct nw_trace_record *rec)
 			}
 		}
 		if (rc < 0)
-			return reader_fail(r, "line %llu, column %zu: %s", (unsigned long long)r->line, column, problem);
+			return reader_fail(r, "line %llu, column %zu: %s", (unsigned long long)r->line, column,
+					   problem);
 		if (rec->kind != NW_TRACE_END)
 			return 1;
 		break;

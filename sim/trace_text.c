@@ -454,7 +454,8 @@ int nw_trace_text_parse(char *line, struct nw_trace_record *rec, uint8_t *data, 
 		struct field *f = &ps.fields[i];
 
 		if (!f->used) {
-			why = fail(&ps, f, find(&ps, f->key) != f ? "field given twice" : "unknown field for this record");
+			why = find(&ps, f->key) != f ? "field given twice" : "unknown field for this record";
+			why = fail(&ps, f, why);
 			goto bad;
 		}
 	}

@@ -35,7 +35,8 @@ static size_t sample(struct nw_trace_record *r)
 						   .access = { nw_gva(UINT64_MAX - o), 4096, NW_ACCESS_WRITE, 0,
 							       o & 1, o & 2 } };
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT,
-						   .expect = { .present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_REFS,
+						   .expect = { .present = 1u << NW_EXPECT_OUTCOME |
+									 1u << NW_EXPECT_REFS,
 							       .outcome = (enum nw_trace_outcome)o, .refs = o } };
 	}
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
@@ -169,13 +170,16 @@ Test(trace_codec, binary_bytes_match_the_format)
 	static const uint8_t expected[] = {
 		0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0x01, 0x00, 0x00, 0x00,       /* magic, v1, flags 0 */
 		0x01, 13, 0, 0, 0,                                                  /* access, 13 bytes */
-		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x08, 0x00, 0x01, 0x03, 0x02, /* gva, size, W, cpl, ac */
+		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* gva */
+		0x08, 0x00, 0x01, 0x03, 0x02,                   /* size 8, write, cpl 3, ac */
 		0x09, 7, 0, 0, 0, 0x41, 0x00, 0x01, 0x18, 0x00, 0x00, 0x00,          /* expect outcome+refs */
 		0x7f, 0, 0, 0, 0,                                                   /* end */
 	};
 	struct nw_trace_record r[2] = {
-		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x1122334455667788), 8, NW_ACCESS_WRITE, 3, false, true } },
-		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x41, .outcome = NW_TRACE_OUT_PAGE_FAULT, .refs = 24 } },
+		{ .kind = NW_TRACE_ACCESS,
+		  .access = { nw_gva(0x1122334455667788), 8, NW_ACCESS_WRITE, 3, false, true } },
+		{ .kind = NW_TRACE_EXPECT,
+		  .expect = { .present = 0x41, .outcome = NW_TRACE_OUT_PAGE_FAULT, .refs = 24 } },
 	};
 	uint8_t buf[256];
 	char *path = temp_path();
@@ -198,7 +202,8 @@ Test(trace_codec, text_lines_match_the_format)
 				       "mark label=\"phase 2\"\n"
 				       "end\n";
 	struct nw_trace_record r[] = {
-		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0xffff800000001000), 8, NW_ACCESS_WRITE, 0, true, true } },
+		{ .kind = NW_TRACE_ACCESS,
+		  .access = { nw_gva(0xffff800000001000), 8, NW_ACCESS_WRITE, 0, true, true } },
 		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x49, .outcome = NW_TRACE_OUT_PAGE_FAULT,
 						       .error_code = 3, .refs = 4 } },
 		{ .kind = NW_TRACE_GPWRITE, .gpwrite = { nw_gpa(0x3000), sizeof(gp_bytes), gp_bytes } },
@@ -288,7 +293,8 @@ Test(trace_codec, writer_refuses_invalid_records)
 Test(trace_codec, expectation_needs_a_known_page_size_and_outcome)
 {
 	struct nw_trace_record r = { .kind = NW_TRACE_EXPECT,
-				     .expect = { .present = 1u << NW_EXPECT_GUEST_PAGE_SIZE, .guest_page_size = 8192 } };
+				     .expect = { .present = 1u << NW_EXPECT_GUEST_PAGE_SIZE,
+						 .guest_page_size = 8192 } };
 
 	cr_assert_not_null(nw_trace_record_check(&r));
 	r.expect.guest_page_size = NW_SIZE_2M;
