@@ -20,6 +20,14 @@ static bool is_ept_ad_on(const struct nw_walk_config *config)
 	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad;
 }
 
+/* Nested paging always has A/D, so the nested walk checks every guest
+ * page-table access as a user-mode write (APM Vol. 2 §15.25.5; KVM walks it
+ * with PFERR_WRITE_MASK | PFERR_USER_MASK, QEMU reports W in EXITINFO1). */
+static bool is_table_access_a_write(const struct nw_walk_config *config)
+{
+	return config->stage2.kind == NW_STAGE2_NPT || is_ept_ad_on(config);
+}
+
 /* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
  * A guest paging-structure access is a read; it is also a write when it sets a
  * guest A/D flag or when EPT A/D is on (all such accesses are then writes), and
@@ -57,11 +65,11 @@ static uint64_t ept_advanced_bits(const struct nw_walk_ctx *ctx, bool table)
 }
 
 /* #NPF EXITINFO1 (APM Vol. 2 §15.25.6): a #PF error code for the nested access
- * (P when the NPT entry was present or reserved bits were set, W for a write,
- * U always: nested accesses are user accesses, RSVD, I/D for a fetch when the
+ * (P when the NPT entry was present or reserved bits were set, W for a write
+ * or any guest page-table access, U always: nested accesses are user accesses, RSVD, I/D for a fetch when the
  * host has EFER.NXE) plus bit 32 for the final address or bit 33 for a guest
  * page-table access. */
-static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, bool table, bool ad_write)
+static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, bool table)
 {
 	uint64_t info = NW_PFEC_U;
 
@@ -69,8 +77,8 @@ static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_
 		info |= NW_PFEC_RSVD | NW_PFEC_P;
 	else if (s2->entry & NW_PTE_P)
 		info |= NW_PFEC_P;
-	if (table ? ad_write : ctx->access->type == NW_ACCESS_WRITE)
-		info |= NW_PFEC_W;
+	if (table || ctx->access->type == NW_ACCESS_WRITE)
+		info |= NW_PFEC_W; /* a guest page-table access is a write (is_table_access_a_write) */
 	if (!table && ctx->access->type == NW_ACCESS_FETCH && ctx->config->stage2.npt->config.caps.nxe)
 		info |= NW_PFEC_ID;
 	return info | (table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
@@ -87,7 +95,7 @@ static void s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_
 	res->fault_level = level;
 	if (ctx->config->stage2.kind == NW_STAGE2_NPT) {
 		res->outcome = NW_OUTCOME_NPF;
-		res->exitinfo1 = npf_exitinfo1(ctx, s2, table, ad_write);
+		res->exitinfo1 = npf_exitinfo1(ctx, s2, table);
 		res->exitinfo2 = gpa.val;
 		return;
 	}
@@ -115,8 +123,7 @@ static void s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t gpa, enum nw_ac
 		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,
 	};
 
-	/* Guest paging-structure reads are EPT writes under EPT A/D (§29.3.5). */
-	if (table && is_ept_ad_on(ctx->config))
+	if (table && is_table_access_a_write(ctx->config))
 		req.type = NW_ACCESS_WRITE;
 	nw_stage2_translate(&ctx->config->stage2, &req, s2);
 }

@@ -295,9 +295,43 @@ Test(walk_2d, npf_on_guest_table_access)
 	cr_assert_eq(nw_npt_unmap(&npt, nw_gpa(G_PT), NW_PAGE_SIZE, NULL), NW_OK);
 	res = run(GVA, NW_ACCESS_WRITE, 3, 0);
 	cr_assert_eq(res.outcome, NW_OUTCOME_NPF);
-	cr_assert_eq(res.exitinfo1, UINT64_C(0x200000004), "guest table | U, got %#llx",
+	cr_assert_eq(res.exitinfo1, UINT64_C(0x200000006), "guest table | U | W, got %#llx",
 		     (unsigned long long)res.exitinfo1);
 	cr_assert_eq(res.exitinfo2, G_PT + 359 * 8);
+}
+
+/* APM §15.25.5: NPT always has A/D, so the nested walk checks a guest
+ * page-table access as a user write even when the guest only reads and no
+ * guest A/D flag needs setting (QEMU: EXITINFO1 0x200000006). */
+Test(walk_2d, npf_on_guest_table_read_is_a_write)
+{
+	struct nw_walk_result res;
+
+	use_npt();
+	guest_tables(4, GVA, RWU, RWU);
+	cr_assert_eq(nw_npt_unmap(&npt, nw_gpa(G_PT), NW_PAGE_SIZE, NULL), NW_OK);
+	res = run(GVA, NW_ACCESS_READ, 3, NW_WALK_LOOKUP);
+	cr_assert_eq(res.outcome, NW_OUTCOME_NPF);
+	cr_assert_eq(res.exitinfo1, UINT64_C(0x200000006), "guest table | U | W, got %#llx",
+		     (unsigned long long)res.exitinfo1);
+	cr_assert_eq(res.exitinfo2, G_PT + 359 * 8);
+}
+
+/* A read-only nested page holding a guest page table faults the walk with
+ * P | W | U, since the table access is a write (APM §15.25.5). */
+Test(walk_2d, npf_on_read_only_guest_table)
+{
+	struct nw_walk_result res;
+
+	use_npt();
+	guest_tables(4, GVA, RWU, RWU);
+	cr_assert_eq(nw_npt_protect(&npt, nw_gpa(G_PD), NW_PAGE_SIZE, 0, NULL), NW_OK);
+	res = run(GVA, NW_ACCESS_READ, 0, NW_WALK_LOOKUP);
+	cr_assert_eq(res.outcome, NW_OUTCOME_NPF);
+	cr_assert_eq(res.exitinfo1, UINT64_C(0x200000007), "guest table | U | W | P, got %#llx",
+		     (unsigned long long)res.exitinfo1);
+	cr_assert_eq(res.exitinfo2, G_PD + 418 * 8);
+	cr_assert_eq(res.fault_level, NW_LEVEL_PD);
 }
 
 Test(walk_2d, npf_reserved_bit_sets_rsvd_and_p)
