@@ -310,7 +310,8 @@ def test_every_truncation_of_a_bundled_scenario_is_handled(tmp_path, scenario):
     ASan+UBSan)."""
     lines = (SCENARIOS / scenario).read_text().splitlines(keepends=True)
     path = tmp_path / "cut.yaml"
-    for n in range(len(lines)):
+    # Every line in the long form (NESTWALK_FULL_MATRIX), every third otherwise.
+    for n in range(0, len(lines), 1 if os.environ.get("NESTWALK_FULL_MATRIX") else 3):
         path.write_text("".join(lines[:n]) + lines[n][: len(lines[n]) // 2])
         result = run("mappings", path, "--stage", "ept")
         assert result.returncode in (0, 2), (n, result.stderr)
