@@ -55,9 +55,11 @@ struct walk_case {
 
 static struct walk_case wc;
 
+static const char *where = "result"; /* which record is being compared, for the message */
+
 static _Noreturn void differ(const char *what, uint64_t ref, uint64_t fast)
 {
-	fprintf(stderr, "fuzz_walk: walkers disagree on %s: reference %#llx, fast %#llx\n", what,
+	fprintf(stderr, "fuzz_walk: walkers disagree on %s %s: reference %#llx, fast %#llx\n", where, what,
 		(unsigned long long)ref, (unsigned long long)fast);
 	abort();
 }
@@ -67,6 +69,16 @@ static _Noreturn void differ(const char *what, uint64_t ref, uint64_t fast)
 		if ((uint64_t)(ref->field) != (uint64_t)(fast->field))                         \
 			differ(#field, (uint64_t)(ref->field), (uint64_t)(fast->field));        \
 	} while (0)
+
+static int s2_top(void)
+{
+	switch (wc.config.stage2.kind) {
+	case NW_STAGE2_EPT: return wc.ept.config.levels;
+	case NW_STAGE2_NPT: return wc.npt.config.levels;
+	case NW_STAGE2_NONE: break;
+	}
+	return 0;
+}
 
 static void same_s2(const struct nw_s2_result *ref, const struct nw_s2_result *fast)
 {
@@ -79,7 +91,8 @@ static void same_s2(const struct nw_s2_result *ref, const struct nw_s2_result *f
 	SAME(memory_type);
 	SAME(ignore_pat);
 	SAME(refs);
-	for (int level = 1; level <= NW_MAX_LEVELS; level++) {
+	/* Per-level records exist from the top of the stage-2 table down to where its walk stopped. */
+	for (int level = ref->level > 0 ? ref->level : 1; ref->refs && level <= s2_top(); level++) {
 		SAME(entries[level]);
 		SAME(tables[level].val);
 	}
@@ -87,6 +100,9 @@ static void same_s2(const struct nw_s2_result *ref, const struct nw_s2_result *f
 
 static void same_result(const struct nw_walk_result *ref, const struct nw_walk_result *fast)
 {
+	static const char *const level_names[NW_MAX_LEVELS + 1] = { "", "steps[1].s2", "steps[2].s2", "steps[3].s2",
+								      "steps[4].s2", "steps[5].s2" };
+
 	SAME(outcome);
 	SAME(mode);
 	SAME(gva.val);
@@ -112,14 +128,26 @@ static void same_result(const struct nw_walk_result *ref, const struct nw_walk_r
 	SAME(ad_writes);
 	for (int level = 1; level <= NW_MAX_LEVELS; level++) {
 		SAME(steps[level].read);
+		/* A step is defined only where the walk reached it (walk.h): read, or its stage-2 translation tried. */
+		if (!ref->steps[level].read && !ref->steps[level].s2.refs && !fast->steps[level].s2.refs)
+			continue;
 		SAME(steps[level].entry);
 		SAME(steps[level].table_gpa.val);
 		SAME(steps[level].table_hpa.val);
 		SAME(steps[level].index);
 		SAME(steps[level].rights);
+		/* A stage-2 record counts only when it read entries (refs 0 marks it unused, walk_internal.h). */
+		if (!ref->steps[level].s2.refs && !fast->steps[level].s2.refs)
+			continue;
+		where = level_names[level];
 		same_s2(&ref->steps[level].s2, &fast->steps[level].s2);
+		where = "result";
 	}
-	same_s2(&ref->final_s2, &fast->final_s2);
+	if (ref->final_s2.refs || fast->final_s2.refs) {
+		where = "final_s2";
+		same_s2(&ref->final_s2, &fast->final_s2);
+		where = "result";
+	}
 }
 
 static void snap_add(uint64_t hpa)
