@@ -77,11 +77,17 @@ void nw_tlb_load_vm(struct nw_tlb *tlb, uint16_t vpid, bool ept, uint64_t eptp)
 	tlb->eptrta = ept ? eptp & NW_TLB_EPTRTA_MASK : 0;
 }
 
-struct nw_tlb_tag nw_tlb_current_tag(const struct nw_tlb *tlb)
+/* Static, so the lookup path inlines it (an exported function may be interposed). */
+static struct nw_tlb_tag current_tag(const struct nw_tlb *tlb)
 {
 	uint16_t pcid = (tlb->cr4 & NW_CR4_PCIDE) ? (uint16_t)(tlb->cr3 & NW_CR3_PCID_MASK) : 0;
 
 	return (struct nw_tlb_tag){ tlb->vpid, pcid, tlb->ept, tlb->eptrta };
+}
+
+struct nw_tlb_tag nw_tlb_current_tag(const struct nw_tlb *tlb)
+{
+	return current_tag(tlb);
 }
 
 /* Paging off: linear addresses are not translated, so the model caches nothing. */
@@ -131,16 +137,63 @@ bool nw_tlb_probe(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva
 	return probe_translation(tlb, tag, gva, hit);
 }
 
+static bool is_same_tag(const struct nw_tlb_tag *a, const struct nw_tlb_tag *b)
+{
+	return a->vpid == b->vpid && a->pcid == b->pcid && a->combined == b->combined && a->eptrta == b->eptrta;
+}
+
+static unsigned last_slot(nw_gva_t gva)
+{
+	return (unsigned)(gva.val >> NW_PAGE_SHIFT) & (NW_TLB_LAST_SLOTS - 1);
+}
+
+static void forget_last(struct nw_tlb *tlb)
+{
+	for (unsigned i = 0; i < NW_TLB_LAST_SLOTS; i++)
+		tlb->last[i] = 0;
+}
+
+/* A recent hit answers again when its tag is current and the entry still covers gva (see struct nw_tlb). */
+static bool probe_last(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, struct nw_tlb_hit *hit)
+{
+	unsigned slot = last_slot(gva);
+	const struct nw_tlb_entry *e = tlb->last[slot];
+	unsigned shift;
+	uint64_t offset;
+
+	if (!e || !nw_tlb_is_valid(e) || !is_same_tag(tag, &tlb->last_tag))
+		return false;
+	shift = tlb->caches[tlb->last_cache[slot]].shift;
+	if (e->vpn != gva.val >> shift)
+		return false;
+	offset = gva.val & ((UINT64_C(1) << shift) - 1);
+	*hit = (struct nw_tlb_hit){ nw_gpa(e->gpa.val | offset), nw_hpa(e->hpa.val | offset), UINT64_C(1) << shift,
+				    (enum nw_tlb_cache_id)tlb->last_cache[slot], e };
+	return true;
+}
+
+static void remember(struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, const struct nw_tlb_hit *hit)
+{
+	unsigned slot = last_slot(gva);
+
+	if (!is_same_tag(tag, &tlb->last_tag)) {
+		forget_last(tlb);
+		tlb->last_tag = *tag;
+	}
+	tlb->last[slot] = (struct nw_tlb_entry *)hit->entry;
+	tlb->last_cache[slot] = (uint8_t)hit->cache;
+}
+
 bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 {
-	struct nw_tlb_tag tag = nw_tlb_current_tag(tlb);
+	struct nw_tlb_tag tag = current_tag(tlb);
 
 	bool found;
 
 	if (!is_paging(tlb))
 		return false;
 	tlb->stats.lookups++;
-	found = probe_translation(tlb, &tag, gva, hit);
+	found = probe_last(tlb, &tag, gva, hit) || probe_translation(tlb, &tag, gva, hit);
 	/* The arrays are probed smallest page first; the ones before a hit (all on a miss) count a lookup. */
 	for (unsigned id = NW_TLB_4K; id <= (found ? (unsigned)hit->cache : NW_TLB_1G); id++)
 		tlb->caches[id].lookups++;
@@ -148,6 +201,7 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 		return false;
 	tlb->stats.hits++;
 	tlb->caches[hit->cache].hits++;
+	remember(tlb, &tag, gva, hit);
 	((struct nw_tlb_entry *)hit->entry)->stamp = ++tlb->clock;
 	return true;
 }
@@ -193,7 +247,7 @@ static enum nw_tlb_cache_id translation_cache(const struct nw_tlb_fill *fill)
 
 void nw_tlb_insert(struct nw_tlb *tlb, const struct nw_tlb_fill *fill)
 {
-	struct nw_tlb_tag tag = nw_tlb_current_tag(tlb);
+	struct nw_tlb_tag tag = current_tag(tlb);
 	enum nw_tlb_cache_id id = translation_cache(fill);
 	struct nw_tlb_cache *cache = &tlb->caches[id];
 	uint64_t base_mask = ~((UINT64_C(1) << cache->shift) - 1);
@@ -202,6 +256,7 @@ void nw_tlb_insert(struct nw_tlb *tlb, const struct nw_tlb_fill *fill)
 
 	if (!is_paging(tlb))
 		return;
+	forget_last(tlb); /* the new entry may now be the one a probe finds first */
 	e = victim(tlb, cache, &tag, vpn);
 	*e = (struct nw_tlb_entry){
 		.vpn = vpn, .stamp = ++tlb->clock,
@@ -246,7 +301,7 @@ bool nw_tlb_psc_probe(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw
 
 bool nw_tlb_psc_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_psc_hit *hit)
 {
-	struct nw_tlb_tag tag = nw_tlb_current_tag(tlb);
+	struct nw_tlb_tag tag = current_tag(tlb);
 
 	if (!is_paging(tlb))
 		return false;
@@ -270,7 +325,7 @@ bool nw_tlb_psc_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_psc_hit *hit)
 void nw_tlb_psc_insert(struct nw_tlb *tlb, nw_gva_t gva, int level, nw_gpa_t table_gpa, nw_hpa_t table_hpa,
 		       uint32_t rights)
 {
-	struct nw_tlb_tag tag = nw_tlb_current_tag(tlb);
+	struct nw_tlb_tag tag = current_tag(tlb);
 	int id = psc_for_level(level);
 	struct nw_tlb_cache *cache;
 	struct nw_tlb_entry *e;

@@ -116,41 +116,91 @@ static const char *check_order(struct nw_trace_reader *r, const struct nw_trace_
 	return ok ? 0 : "an expectation must follow an access";
 }
 
+/* The next record when it lies whole in the source's buffer, as nearly every
+ * one does: its payload where it is, the record consumed. NULL otherwise (a
+ * record across the end of the stream, an absurd length, an unknown tag, a
+ * source error), for read_record() to read or report. */
+static const uint8_t *buffered_record(struct nw_trace_reader *r, uint8_t *tag, uint32_t *len)
+{
+	size_t avail = nw_trace_src_fill(&r->src, NW_TRACE_RECORD_HEAD_LEN);
+	const uint8_t *p = r->src.buf + r->src.pos;
+	uint32_t n;
+
+	if (avail < NW_TRACE_RECORD_HEAD_LEN || r->src.err[0])
+		return 0;
+	n = (uint32_t)nw_le_get(p + 1, 4);
+	if (n > NW_TRACE_MAX_PAYLOAD || (!(p[0] & NW_TRACE_TAG_OPTIONAL) && !nw_trace_binary_is_known(p[0])))
+		return 0;
+	if (avail < NW_TRACE_RECORD_HEAD_LEN + n) {
+		avail = nw_trace_src_fill(&r->src, NW_TRACE_RECORD_HEAD_LEN + n);
+		p = r->src.buf + r->src.pos;
+		if (avail < NW_TRACE_RECORD_HEAD_LEN + n)
+			return 0;
+	}
+	*tag = p[0];
+	*len = n;
+	r->src.pos += NW_TRACE_RECORD_HEAD_LEN + n;
+	r->src.offset += NW_TRACE_RECORD_HEAD_LEN + n;
+	return p + NW_TRACE_RECORD_HEAD_LEN;
+}
+
+/* The next record through r->payload, reporting a truncated or bad header. */
+static const uint8_t *read_record(struct nw_trace_reader *r, uint64_t at, uint8_t *tag, uint32_t *len)
+{
+	uint8_t head[NW_TRACE_RECORD_HEAD_LEN];
+	size_t got = nw_trace_src_read(&r->src, head, sizeof(head));
+
+	if (src_failed(r))
+		return 0;
+	if (got == 0) {
+		reader_fail(r, "byte offset %llu%s: trace ends without an end record (truncated)",
+			    (unsigned long long)at, decompressed(r));
+		return 0;
+	}
+	if (got < sizeof(head)) {
+		reader_fail(r, "byte offset %llu%s: truncated record header (%zu of %d bytes)", (unsigned long long)at,
+			    decompressed(r), got, NW_TRACE_RECORD_HEAD_LEN);
+		return 0;
+	}
+	*len = (uint32_t)nw_le_get(head + 1, 4);
+	*tag = head[0];
+	if (*len > NW_TRACE_MAX_PAYLOAD) {
+		reader_fail(r, "byte offset %llu%s: absurd record length %u (limit %d)", (unsigned long long)at,
+			    decompressed(r), *len, NW_TRACE_MAX_PAYLOAD);
+		return 0;
+	}
+	if (!(head[0] & NW_TRACE_TAG_OPTIONAL) && !nw_trace_binary_is_known(head[0])) {
+		reader_fail(r, "byte offset %llu%s: unknown tag 0x%02x", (unsigned long long)at, decompressed(r),
+			    head[0]);
+		return 0;
+	}
+	got = nw_trace_src_read(&r->src, r->payload, *len);
+	if (src_failed(r))
+		return 0;
+	if (got < *len) {
+		reader_fail(r, "byte offset %llu%s: truncated record (%zu of %u payload bytes)", (unsigned long long)at,
+			    decompressed(r), got, *len);
+		return 0;
+	}
+	return r->payload;
+}
+
 static int next_binary(struct nw_trace_reader *r, struct nw_trace_record *rec)
 {
 	for (;;) {
 		uint64_t at = r->src.offset;
-		uint8_t head[NW_TRACE_RECORD_HEAD_LEN];
-		size_t got = nw_trace_src_read(&r->src, head, sizeof(head));
+		uint8_t tag;
 		uint32_t len;
+		const uint8_t *payload = buffered_record(r, &tag, &len);
 		const char *problem;
 
-		if (src_failed(r))
+		if (!payload && !(payload = read_record(r, at, &tag, &len)))
 			return -1;
-		if (got == 0)
-			return reader_fail(r, "byte offset %llu%s: trace ends without an end record (truncated)",
-					   (unsigned long long)at, decompressed(r));
-		if (got < sizeof(head))
-			return reader_fail(r, "byte offset %llu%s: truncated record header (%zu of %d bytes)",
-					   (unsigned long long)at, decompressed(r), got, NW_TRACE_RECORD_HEAD_LEN);
-		len = (uint32_t)nw_le_get(head + 1, 4);
-		if (len > NW_TRACE_MAX_PAYLOAD)
-			return reader_fail(r, "byte offset %llu%s: absurd record length %u (limit %d)",
-					   (unsigned long long)at, decompressed(r), len, NW_TRACE_MAX_PAYLOAD);
-		if (!(head[0] & NW_TRACE_TAG_OPTIONAL) && !nw_trace_binary_is_known(head[0]))
-			return reader_fail(r, "byte offset %llu%s: unknown tag 0x%02x", (unsigned long long)at,
-					   decompressed(r), head[0]);
-		got = nw_trace_src_read(&r->src, r->payload, len);
-		if (src_failed(r))
-			return -1;
-		if (got < len)
-			return reader_fail(r, "byte offset %llu%s: truncated record (%zu of %u payload bytes)",
-					   (unsigned long long)at, decompressed(r), got, len);
-		if (head[0] & NW_TRACE_TAG_OPTIONAL) {
+		if (tag & NW_TRACE_TAG_OPTIONAL) {
 			r->skipped++;
 			continue;
 		}
-		problem = nw_trace_binary_decode(head[0], r->payload, len, rec);
+		problem = nw_trace_binary_decode(tag, payload, len, rec);
 		if (!problem)
 			problem = check_order(r, rec);
 		if (problem)

@@ -35,6 +35,7 @@ enum nw_tlb_cache_id {
 };
 
 #define NW_TLB_MAX_WAYS 64
+#define NW_TLB_LAST_SLOTS 8 /* recent hits remembered in front of the arrays (a power of two) */
 
 /* Sets (a power of two) and ways of each array. */
 struct nw_tlb_geometry {
@@ -93,6 +94,14 @@ struct nw_tlb {
 	uint64_t eptrta;
 	uint64_t clock;
 	struct nw_tlb_stats stats;
+	/* Recent hits by 4 KiB page number modulo NW_TLB_LAST_SLOTS, all found
+	 * with last_tag: while the tag is unchanged and nothing was inserted,
+	 * entries only go away, so one still valid and covering the address is
+	 * what a probe would find. A lookup with another tag or an insert
+	 * empties the slots. */
+	struct nw_tlb_entry *last[NW_TLB_LAST_SLOTS];
+	uint8_t last_cache[NW_TLB_LAST_SLOTS];
+	struct nw_tlb_tag last_tag;
 };
 
 /* Bytes of storage the geometry needs (0 for an invalid geometry). */
