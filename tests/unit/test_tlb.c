@@ -569,3 +569,72 @@ Test(tlb, counters_and_deepest_paging_structure_hit)
 		cr_assert_eq(nw_tlb_count(&tlb, id), 0);
 	cr_assert_eq(tlb.stats.invalidated, 5);
 }
+
+/* A translation just used must not answer again once it may no longer be used:
+ * a lookup right after a hit sees every invalidation and tag change. */
+Test(tlb, a_recent_hit_obeys_invalidation_and_tag_changes)
+{
+	struct nw_tlb_hit hit;
+	struct nw_tlb_fill fill = {
+		.gva = nw_gva(0x7000), .gpa = nw_gpa(0x70000), .hpa = nw_hpa(0x170000),
+		.guest_page_size = NW_PAGE_SIZE, .dirty = true,
+	};
+
+	setup_tlb(NW_CR4_PCIDE | NW_CR4_PGE);
+	use_pcid(1);
+	nw_tlb_insert(&tlb, &fill);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	cr_assert_eq(hit.hpa.val, 0x170010);
+	/* §4.10.1: a non-global translation is used only with its own PCID. */
+	use_pcid(2);
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	use_pcid(1);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	/* Vol. 3C §29.4.1: nor with another VPID or EPTRTA. */
+	nw_tlb_load_vm(&tlb, 2, true, EPT_A);
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	nw_tlb_load_vm(&tlb, 1, true, EPT_B);
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	nw_tlb_load_vm(&tlb, 1, true, EPT_A);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	/* Another page of the same slot is not this entry's. */
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010 + 8 * NW_PAGE_SIZE), &hit));
+	/* §4.10.4.1: INVLPG drops it. */
+	nw_tlb_invlpg(&tlb, nw_gva(0x7000));
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	/* A new translation for the page (the guest remapped it) is what the next lookup gives. */
+	nw_tlb_insert(&tlb, &fill);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	fill.hpa = nw_hpa(0x280000);
+	nw_tlb_insert(&tlb, &fill);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+	cr_assert_eq(hit.hpa.val, 0x280010);
+	/* Vol. 3C §29.4.3.1: single-context INVEPT drops the mappings combined with its EPTRTA. */
+	cr_assert_eq(nw_tlb_invept(&tlb, 1, EPT_A | 0x5e), NW_OK);
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x7010), &hit));
+}
+
+/* A 4 KiB entry made after a large page was used is the one a lookup gives (§4.10.2.3: the smallest page first). */
+Test(tlb, a_recent_large_page_hit_gives_way_to_a_new_small_entry)
+{
+	struct nw_tlb_hit hit;
+	struct nw_tlb_fill fill = {
+		.gva = nw_gva(0x200000), .gpa = nw_gpa(0x400000), .hpa = nw_hpa(0x800000),
+		.guest_page_size = NW_SIZE_2M, .dirty = true,
+	};
+
+	setup_tlb(0);
+	nw_tlb_insert(&tlb, &fill);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x203004), &hit));
+	cr_assert_eq(hit.cache, NW_TLB_2M);
+	cr_assert_eq(hit.hpa.val, 0x803004);
+	fill = (struct nw_tlb_fill){ .gva = nw_gva(0x203000), .gpa = nw_gpa(0x903000), .hpa = nw_hpa(0xa03000),
+				     .guest_page_size = NW_PAGE_SIZE, .dirty = true };
+	nw_tlb_insert(&tlb, &fill);
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x203004), &hit));
+	cr_assert_eq(hit.cache, NW_TLB_4K);
+	cr_assert_eq(hit.hpa.val, 0xa03004);
+	/* Paging off: nothing is used (§4.10.2). */
+	nw_tlb_write_cr0(&tlb, 0);
+	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x203004), &hit));
+}
