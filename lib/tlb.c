@@ -193,7 +193,9 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 	if (!is_paging(tlb))
 		return false;
 	tlb->stats.lookups++;
-	found = probe_last(tlb, &tag, gva, hit) || probe_translation(tlb, &tag, gva, hit);
+	found = probe_last(tlb, &tag, gva, hit);
+	if (!found && (found = probe_translation(tlb, &tag, gva, hit)))
+		remember(tlb, &tag, gva, hit);
 	/* The arrays are probed smallest page first; the ones before a hit (all on a miss) count a lookup. */
 	for (unsigned id = NW_TLB_4K; id <= (found ? (unsigned)hit->cache : NW_TLB_1G); id++)
 		tlb->caches[id].lookups++;
@@ -201,7 +203,6 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 		return false;
 	tlb->stats.hits++;
 	tlb->caches[hit->cache].hits++;
-	remember(tlb, &tag, gva, hit);
 	((struct nw_tlb_entry *)hit->entry)->stamp = ++tlb->clock;
 	return true;
 }
