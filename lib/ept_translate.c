@@ -41,42 +41,69 @@ static bool rights_allow(const struct nw_ept_config *config, const struct nw_s2_
 	return false;
 }
 
+/* A readable entry with bits 7:3 and the address bits at or above MAXPHYADDR
+ * clear points to a table and breaks no §29.3.3.1 rule: R rules out the
+ * write-only and execute-only cases, a clear bit 7 makes it a non-leaf with no
+ * reserved PS, and no other rule looks at a non-leaf. The walk takes such an
+ * entry without asking nw_ept_misconfig(); any other entry gets every check. */
+static bool is_plain_table_entry(int level, uint64_t entry, uint64_t above_maxphy)
+{
+	return level > NW_LEVEL_PT && (entry & NW_EPT_R) && !(entry & (NW_EPT_NONLEAF_RSVD | above_maxphy));
+}
+
+/* The walk stopped at level on entry: what every outcome records. */
+static void record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry, uint32_t rights,
+			unsigned refs)
+{
+	res->status = status;
+	res->level = level;
+	res->entry = entry;
+	res->rights = rights;
+	res->refs = refs;
+}
+
 void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res)
 {
 	const struct nw_pt_format *fmt = ept->pt.fmt;
 	const struct nw_ept_config *config = &ept->config;
-	void *tables[NW_MAX_LEVELS + 1] = { 0 };
-	unsigned index[NW_MAX_LEVELS + 1] = { 0 };
-	uint64_t table = ept->pt.root, gpa = req->gpa.val;
+	uint64_t above_maxphy = NW_EPT_ADDR_MASK & ~((UINT64_C(1) << config->caps.maxphyaddr) - 1);
+	void *tables[NW_MAX_LEVELS + 1];
+	unsigned index[NW_MAX_LEVELS + 1], refs = 0;
+	uint64_t table = ept->pt.root, gpa = req->gpa.val, entry;
 	uint32_t rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | (config->mbec ? NW_S2_RIGHT_UX : 0);
 	int level = fmt->top, leaf_level;
 
-	*res = (struct nw_s2_result){ .status = NW_S2_OK, .level = level };
+	res->hpa = nw_hpa(0);
+	res->page_size = 0;
+	res->memory_type = 0;
+	res->ignore_pat = false;
+	for (int l = 0; l <= NW_MAX_LEVELS; l++) {
+		res->entries[l] = 0;
+		res->tables[l] = nw_hpa(0);
+	}
 	/* A GPA wider than the walk (48 bits, 57 with 5 levels) has no entry to map it. */
 	if (gpa >= nw_pt_va_limit(fmt)) {
-		res->status = NW_S2_VIOLATION;
-		res->rights = 0;
+		record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
 		return;
 	}
 	for (;; level--) {
-		uint64_t entry;
-
 		tables[level] = nw_pt_table_ptr(&ept->pt, table);
 		index[level] = nw_pt_index(fmt, level, gpa);
 		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
 		res->entries[level] = entry;
 		res->tables[level] = nw_hpa(table);
-		res->refs++;
-		res->level = level;
-		res->entry = entry;
+		refs++;
 		rights &= entry_rights(config, entry);
-		res->rights = rights;
+		if (is_plain_table_entry(level, entry, above_maxphy)) {
+			table = entry & NW_EPT_ADDR_MASK;
+			continue;
+		}
 		if (!nw_ept_is_present(config, entry)) {
-			res->status = NW_S2_VIOLATION;
+			record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
 			return;
 		}
 		if (nw_ept_misconfig(config, level, entry) != NW_EPT_MISCONFIG_NONE) {
-			res->status = NW_S2_MISCONFIG;
+			record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
 			return;
 		}
 		if (nw_ept_is_leaf(level, entry))
@@ -85,24 +112,25 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 	}
 
 	leaf_level = level;
+	record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
-	res->memory_type = (uint8_t)((res->entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
-	res->ignore_pat = (res->entry & NW_EPT_IPAT) != 0;
+	res->memory_type = (uint8_t)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
+	res->ignore_pat = (entry & NW_EPT_IPAT) != 0;
 	if (!rights_allow(config, req, rights)) {
 		res->status = NW_S2_VIOLATION;
 		return;
 	}
-	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, res->entry) + (gpa & (res->page_size - 1)));
+	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, entry) + (gpa & (res->page_size - 1)));
 
 	/* §29.3.5: with A/D enabled, every entry used gets A and the leaf of a write gets D. */
 	if (!config->ad || req->lookup_only)
 		return;
 	for (level = fmt->top; level >= leaf_level; level--) {
-		uint64_t entry = res->entries[level] | NW_EPT_A;
+		uint64_t set = res->entries[level] | NW_EPT_A;
 
 		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
-			entry |= NW_EPT_D;
-		if (entry != res->entries[level] && tables[level])
-			nw_pt_entry_put(fmt, tables[level], index[level], entry);
+			set |= NW_EPT_D;
+		if (set != res->entries[level] && tables[level])
+			nw_pt_entry_put(fmt, tables[level], index[level], set);
 	}
 }

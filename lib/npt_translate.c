@@ -48,41 +48,53 @@ static uint8_t leaf_memory_type(int level, uint64_t entry)
 	return default_pat[index];
 }
 
+/* The walk stopped at level on entry: what every outcome records. */
+static void record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry, uint32_t rights,
+			unsigned refs)
+{
+	res->status = status;
+	res->level = level;
+	res->entry = entry;
+	res->rights = rights;
+	res->refs = refs;
+}
+
 void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struct nw_s2_result *res)
 {
 	const struct nw_pt_format *fmt = npt->pt.fmt;
-	void *tables[NW_MAX_LEVELS + 1] = { 0 };
-	unsigned index[NW_MAX_LEVELS + 1] = { 0 };
-	uint64_t table = npt->pt.root, gpa = req->gpa.val;
+	void *tables[NW_MAX_LEVELS + 1];
+	unsigned index[NW_MAX_LEVELS + 1], refs = 0;
+	uint64_t table = npt->pt.root, gpa = req->gpa.val, entry;
 	uint32_t rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
 	int level = fmt->top, leaf_level;
 
-	*res = (struct nw_s2_result){ .status = NW_S2_OK, .level = level };
+	res->hpa = nw_hpa(0);
+	res->page_size = 0;
+	res->memory_type = 0;
+	res->ignore_pat = false;
+	for (int l = 0; l <= NW_MAX_LEVELS; l++) {
+		res->entries[l] = 0;
+		res->tables[l] = nw_hpa(0);
+	}
 	/* A GPA wider than the walk has no entry to map it. */
 	if (gpa >= nw_pt_va_limit(fmt)) {
-		res->status = NW_S2_VIOLATION;
-		res->rights = 0;
+		record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
 		return;
 	}
 	for (;; level--) {
-		uint64_t entry;
-
 		tables[level] = nw_pt_table_ptr(&npt->pt, table);
 		index[level] = nw_pt_index(fmt, level, gpa);
 		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
 		res->entries[level] = entry;
 		res->tables[level] = nw_hpa(table);
-		res->refs++;
-		res->level = level;
-		res->entry = entry;
+		refs++;
 		rights &= entry_rights(entry);
-		res->rights = rights;
 		if (!nw_npt_is_present(entry)) {
-			res->status = NW_S2_VIOLATION;
+			record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
 			return;
 		}
 		if (nw_npt_rsvd(&npt->config, level, entry) != NW_NPT_RSVD_NONE) {
-			res->status = NW_S2_MISCONFIG;
+			record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
 			return;
 		}
 		if (nw_npt_is_leaf(level, entry))
@@ -91,23 +103,24 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 	}
 
 	leaf_level = level;
+	record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
-	res->memory_type = leaf_memory_type(leaf_level, res->entry);
+	res->memory_type = leaf_memory_type(leaf_level, entry);
 	if (!rights_allow(req->type, rights)) {
 		res->status = NW_S2_VIOLATION;
 		return;
 	}
-	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, res->entry) + (gpa & (res->page_size - 1)));
+	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, entry) + (gpa & (res->page_size - 1)));
 
 	/* The nested walk sets A in every entry it used and D in the leaf of a write. */
 	if (req->lookup_only)
 		return;
 	for (level = fmt->top; level >= leaf_level; level--) {
-		uint64_t entry = res->entries[level] | NW_PTE_A;
+		uint64_t set = res->entries[level] | NW_PTE_A;
 
 		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
-			entry |= NW_PTE_D;
-		if (entry != res->entries[level] && tables[level])
-			nw_pt_entry_put(fmt, tables[level], index[level], entry);
+			set |= NW_PTE_D;
+		if (set != res->entries[level] && tables[level])
+			nw_pt_entry_put(fmt, tables[level], index[level], set);
 	}
 }

@@ -6,6 +6,8 @@
 #ifndef NESTWALK_WALK_INTERNAL_H
 #define NESTWALK_WALK_INTERNAL_H
 
+#include <nestwalk/ept.h>
+#include <nestwalk/npt.h>
 #include <nestwalk/walk.h>
 
 /* One walk in progress. */
@@ -18,16 +20,82 @@ struct nw_walk_ctx {
 	struct nw_walk_result *res;
 };
 
-/* Starts a result: everything zero, outcome OK, no references. */
+/* Starts a result: outcome OK, no references, every scalar field zero, each
+ * step's own fields zero and the stage-2 records marked unused (refs 0). The
+ * stage-2 records themselves are not cleared: a walk fills the ones it uses. */
 void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva);
+
+/* Records a stage-2 refusal of gpa (a guest-table access when table, ad_write
+ * when it was the write of a guest A/D flag) as the outcome. */
+void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
+		      int level);
+
+/* Records that nothing backs the host address of gpa. */
+void nw_walk_no_memory(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level);
+
+/* EPTP bit 6: with EPT A/D on, every guest paging-structure access is an EPT
+ * write (Vol. 3C §29.3.5). */
+static inline bool nw_walk_is_ept_ad_on(const struct nw_walk_config *config)
+{
+	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad;
+}
+
+/* Nested paging always has A/D, so the nested walk checks every guest
+ * page-table access as a user-mode write (APM Vol. 2 §15.25.5; KVM walks it
+ * with PFERR_WRITE_MASK | PFERR_USER_MASK, QEMU reports W in EXITINFO1). */
+static inline bool nw_walk_is_table_access_a_write(const struct nw_walk_config *config)
+{
+	return config->stage2.kind == NW_STAGE2_NPT || nw_walk_is_ept_ad_on(config);
+}
+
+/* Translates gpa through the second stage for this walk. Inline (as are the
+ * two below): the 2-D walk does this up to 35 times per access. */
+static inline void nw_walk_s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t gpa, enum nw_access_type type,
+					bool table, struct nw_s2_result *s2)
+{
+	struct nw_s2_request req = {
+		.gpa = gpa,
+		.type = table && nw_walk_is_table_access_a_write(ctx->config) ? NW_ACCESS_WRITE : type,
+		.user = ctx->user,
+		.paging_structure = table,
+		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,
+	};
+
+	nw_stage2_translate(&ctx->config->stage2, &req, s2);
+}
 
 /* Reads the guest paging-structure entry of bytes (4 or 8) at gpa for level:
  * translates gpa through the second stage as a paging-structure read, counts
  * the references, records everything in res->steps[level], and reads the
  * entry through the HAL. On a stage-2 fault or unbacked memory sets the outcome
  * and returns false. */
-bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, unsigned index, unsigned bytes, int level,
-			uint64_t *entry);
+static inline bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, unsigned index, unsigned bytes,
+				      int level, uint64_t *entry)
+{
+	struct nw_walk_step *step = &ctx->res->steps[level];
+	nw_gpa_t gpa = nw_gpa(table.val + (uint64_t)index * bytes);
+	const void *ptr;
+
+	step->table_gpa = table;
+	step->index = index;
+	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_READ, true, &step->s2);
+	ctx->res->refs += step->s2.refs;
+	if (step->s2.status != NW_S2_OK) {
+		nw_walk_s2_fault(ctx, &step->s2, gpa, true, false, level);
+		return false;
+	}
+	step->table_hpa = nw_hpa(step->s2.hpa.val - (uint64_t)index * bytes);
+	ptr = nw_hal_phys_to_virt(ctx->config->hal, step->s2.hpa);
+	if (!ptr) {
+		nw_walk_no_memory(ctx, gpa, level);
+		return false;
+	}
+	*entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
+	step->entry = *entry;
+	step->read = true;
+	ctx->res->refs++;
+	return true;
+}
 
 /* ORs set (A, or A|D) into the guest entry read at level. Setting a guest A/D
  * flag is a write to the entry's guest-physical address, so the second stage
@@ -38,7 +106,22 @@ bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint6
 /* Translates the final guest-physical address with the access's own type and
  * completes an OK result (HPA, stage-2 page size, memory type), or sets the
  * stage-2 outcome. */
-void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa);
+static inline void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
+{
+	struct nw_walk_result *res = ctx->res;
+
+	nw_walk_s2_translate(ctx, gpa, ctx->access->type, false, &res->final_s2);
+	res->refs += res->final_s2.refs;
+	if (res->final_s2.status != NW_S2_OK) {
+		nw_walk_s2_fault(ctx, &res->final_s2, gpa, false, false, 0);
+		return;
+	}
+	res->outcome = NW_OUTCOME_OK;
+	res->gpa = gpa;
+	res->hpa = res->final_s2.hpa;
+	res->s2_page_size = res->final_s2.page_size;
+	res->memory_type = res->final_s2.memory_type;
+}
 
 /* A #PF outcome with its error code and CR2. */
 void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level);

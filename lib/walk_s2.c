@@ -10,22 +10,39 @@
 
 void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)
 {
-	*res = (struct nw_walk_result){ .outcome = NW_OUTCOME_OK, .mode = mode, .gva = gva };
-}
-
-/* EPTP bit 6: with EPT A/D on, every guest paging-structure access is an EPT
- * write (Vol. 3C §29.3.5). */
-static bool is_ept_ad_on(const struct nw_walk_config *config)
-{
-	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad;
-}
-
-/* Nested paging always has A/D, so the nested walk checks every guest
- * page-table access as a user-mode write (APM Vol. 2 §15.25.5; KVM walks it
- * with PFERR_WRITE_MASK | PFERR_USER_MASK, QEMU reports W in EXITINFO1). */
-static bool is_table_access_a_write(const struct nw_walk_config *config)
-{
-	return config->stage2.kind == NW_STAGE2_NPT || is_ept_ad_on(config);
+	res->outcome = NW_OUTCOME_OK;
+	res->mode = mode;
+	res->gva = gva;
+	res->gpa = nw_gpa(0);
+	res->hpa = nw_hpa(0);
+	res->guest_page_size = 0;
+	res->s2_page_size = 0;
+	res->rights = 0;
+	res->memory_type = 0;
+	res->guest_pat_index = 0;
+	res->leaf_level = 0;
+	res->fault_level = 0;
+	res->error_code = 0;
+	res->cr2 = 0;
+	res->exit_qualification = 0;
+	res->fault_gpa = nw_gpa(0);
+	res->gla_valid = false;
+	res->exitinfo1 = 0;
+	res->exitinfo2 = 0;
+	res->gp_reason = NW_GP_NONE;
+	res->s2_on_table = false;
+	res->refs = 0;
+	res->ad_writes = 0;
+	for (unsigned level = 0; level <= NW_MAX_LEVELS; level++) {
+		res->steps[level].entry = 0;
+		res->steps[level].table_gpa = nw_gpa(0);
+		res->steps[level].table_hpa = nw_hpa(0);
+		res->steps[level].index = 0;
+		res->steps[level].rights = 0;
+		res->steps[level].read = false;
+		res->steps[level].s2.refs = 0;
+	}
+	res->final_s2.refs = 0;
 }
 
 /* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
@@ -35,7 +52,7 @@ static bool is_table_access_a_write(const struct nw_walk_config *config)
 static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool ad_write)
 {
 	if (table)
-		return NW_EPTQ_READ | (ad_write || is_ept_ad_on(ctx->config) ? NW_EPTQ_WRITE : 0);
+		return NW_EPTQ_READ | (ad_write || nw_walk_is_ept_ad_on(ctx->config) ? NW_EPTQ_WRITE : 0);
 	switch (ctx->access->type) {
 	case NW_ACCESS_WRITE:
 		return NW_EPTQ_WRITE;
@@ -78,15 +95,14 @@ static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_
 	else if (s2->entry & NW_PTE_P)
 		info |= NW_PFEC_P;
 	if (table || ctx->access->type == NW_ACCESS_WRITE)
-		info |= NW_PFEC_W; /* a guest page-table access is a write (is_table_access_a_write) */
+		info |= NW_PFEC_W; /* a guest page-table access is a write (nw_walk_is_table_access_a_write) */
 	if (!table && ctx->access->type == NW_ACCESS_FETCH && ctx->config->stage2.npt->config.caps.nxe)
 		info |= NW_PFEC_ID;
 	return info | (table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
 }
 
-/* Records a stage-2 refusal of gpa as the outcome. */
-static void s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
-		     int level)
+void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
+		      int level)
 {
 	struct nw_walk_result *res = ctx->res;
 
@@ -112,50 +128,11 @@ static void s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_
 				  ept_advanced_bits(ctx, table);
 }
 
-static void s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t gpa, enum nw_access_type type, bool table,
-			 struct nw_s2_result *s2)
+void nw_walk_no_memory(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level)
 {
-	struct nw_s2_request req = {
-		.gpa = gpa,
-		.type = type,
-		.user = ctx->user,
-		.paging_structure = table,
-		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,
-	};
-
-	if (table && is_table_access_a_write(ctx->config))
-		req.type = NW_ACCESS_WRITE;
-	nw_stage2_translate(&ctx->config->stage2, &req, s2);
-}
-
-bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, unsigned index, unsigned bytes, int level,
-			uint64_t *entry)
-{
-	struct nw_walk_step *step = &ctx->res->steps[level];
-	nw_gpa_t gpa = nw_gpa(table.val + (uint64_t)index * bytes);
-	const void *ptr;
-
-	step->table_gpa = table;
-	step->index = index;
-	s2_translate(ctx, gpa, NW_ACCESS_READ, true, &step->s2);
-	ctx->res->refs += step->s2.refs;
-	if (step->s2.status != NW_S2_OK) {
-		s2_fault(ctx, &step->s2, gpa, true, false, level);
-		return false;
-	}
-	step->table_hpa = nw_hpa(step->s2.hpa.val - (uint64_t)index * bytes);
-	ptr = nw_hal_phys_to_virt(ctx->config->hal, step->s2.hpa);
-	if (!ptr) {
-		ctx->res->outcome = NW_OUTCOME_NO_MEMORY;
-		ctx->res->fault_gpa = gpa;
-		ctx->res->fault_level = level;
-		return false;
-	}
-	*entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
-	step->entry = *entry;
-	step->read = true;
-	ctx->res->refs++;
-	return true;
+	ctx->res->outcome = NW_OUTCOME_NO_MEMORY;
+	ctx->res->fault_gpa = gpa;
+	ctx->res->fault_level = level;
 }
 
 bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint64_t set)
@@ -165,16 +142,14 @@ bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint6
 	struct nw_s2_result s2;
 	void *ptr;
 
-	s2_translate(ctx, gpa, NW_ACCESS_WRITE, true, &s2);
+	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_WRITE, true, &s2);
 	if (s2.status != NW_S2_OK) {
-		s2_fault(ctx, &s2, gpa, true, true, level);
+		nw_walk_s2_fault(ctx, &s2, gpa, true, true, level);
 		return false;
 	}
 	ptr = nw_hal_phys_to_virt(ctx->config->hal, s2.hpa);
 	if (!ptr) {
-		ctx->res->outcome = NW_OUTCOME_NO_MEMORY;
-		ctx->res->fault_gpa = gpa;
-		ctx->res->fault_level = level;
+		nw_walk_no_memory(ctx, gpa, level);
 		return false;
 	}
 	if (bytes == 4)
@@ -183,23 +158,6 @@ bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint6
 		*(volatile uint64_t *)ptr |= set;
 	ctx->res->ad_writes++;
 	return true;
-}
-
-void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
-{
-	struct nw_walk_result *res = ctx->res;
-
-	s2_translate(ctx, gpa, ctx->access->type, false, &res->final_s2);
-	res->refs += res->final_s2.refs;
-	if (res->final_s2.status != NW_S2_OK) {
-		s2_fault(ctx, &res->final_s2, gpa, false, false, 0);
-		return;
-	}
-	res->outcome = NW_OUTCOME_OK;
-	res->gpa = gpa;
-	res->hpa = res->final_s2.hpa;
-	res->s2_page_size = res->final_s2.page_size;
-	res->memory_type = res->final_s2.memory_type;
 }
 
 void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level)

@@ -51,7 +51,8 @@ struct nw_s2_result {
 	uint8_t memory_type;  /* EPT leaf memory type (0 UC .. 6 WB) */
 	bool ignore_pat;
 	unsigned refs;        /* entries read: the memory references this translation cost */
-	/* Per level (index = level), for --explain: the entry read and the table's HPA. */
+	/* Per level (index = level), for --explain: the entry read and the table's HPA;
+	 * zero for levels not read. */
 	uint64_t entries[NW_MAX_LEVELS + 1];
 	nw_hpa_t tables[NW_MAX_LEVELS + 1];
 };
@@ -83,11 +84,20 @@ static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct 
 	case NW_STAGE2_NONE:
 		break;
 	}
-	*res = (struct nw_s2_result){ .status = NW_S2_OK,
-				      .hpa = nw_hpa_from_identical_gpa(req->gpa),
-				      .page_size = NW_PAGE_SIZE,
-				      .rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX,
-				      .memory_type = 6 };
+	/* Field by field, without the cost of a whole compound literal. */
+	res->status = NW_S2_OK;
+	res->hpa = nw_hpa_from_identical_gpa(req->gpa);
+	res->page_size = NW_PAGE_SIZE;
+	res->level = 0;
+	res->entry = 0;
+	res->rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
+	res->memory_type = 6;
+	res->ignore_pat = false;
+	res->refs = 0;
+	for (int level = 0; level <= NW_MAX_LEVELS; level++) {
+		res->entries[level] = 0;
+		res->tables[level] = nw_hpa(0);
+	}
 }
 
 #endif
