@@ -8,20 +8,15 @@
 #define UNBACKED_ENTRY UINT64_MAX
 
 /* Rights one entry grants, as nw_s2_result counts them (exit qualification
- * bits 3..6 shifted down): user execute only exists under mode-based execute control. */
-static uint32_t entry_rights(const struct nw_ept_config *config, uint64_t entry)
-{
-	uint32_t rights = 0;
+ * bits 3..6 shifted down): R, W, X are entry bits 2:0 in the same order; user
+ * execute (bit 10) only exists under mode-based execute control. */
+_Static_assert(NW_S2_RIGHT_R == NW_EPT_R && NW_S2_RIGHT_W == NW_EPT_W && NW_S2_RIGHT_X == NW_EPT_X &&
+		       NW_S2_RIGHT_UX == NW_EPT_UX >> 7,
+	       "stage-2 rights are the EPT permission bits");
 
-	if (entry & NW_EPT_R)
-		rights |= NW_S2_RIGHT_R;
-	if (entry & NW_EPT_W)
-		rights |= NW_S2_RIGHT_W;
-	if (entry & NW_EPT_X)
-		rights |= NW_S2_RIGHT_X;
-	if (config->mbec && (entry & NW_EPT_UX))
-		rights |= NW_S2_RIGHT_UX;
-	return rights;
+static uint32_t entry_rights(uint64_t ux_mask, uint64_t entry)
+{
+	return (uint32_t)((entry & (NW_EPT_R | NW_EPT_W | NW_EPT_X)) | ((entry & ux_mask) >> 7));
 }
 
 /* §29.3.3.2: reads need R, writes W, fetches X; under mode-based execute
@@ -51,6 +46,15 @@ static bool is_plain_table_entry(int level, uint64_t entry, uint64_t above_maxph
 	return level > NW_LEVEL_PT && (entry & NW_EPT_R) && !(entry & (NW_EPT_NONLEAF_RSVD | above_maxphy));
 }
 
+/* Likewise a readable 4 KiB leaf with no address bit at or above MAXPHYADDR
+ * can break only the memory-type rule (PS and alignment rules do not apply at
+ * level 1). */
+static bool is_plain_4k_leaf(int level, uint64_t entry, uint64_t above_maxphy)
+{
+	return level == NW_LEVEL_PT && (entry & NW_EPT_R) && !(entry & above_maxphy) &&
+	       !nw_ept_has_reserved_memory_type(level, entry);
+}
+
 /* The walk stopped at level on entry: what every outcome records. */
 static void record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry, uint32_t rights,
 			unsigned refs)
@@ -67,6 +71,7 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 	const struct nw_pt_format *fmt = ept->pt.fmt;
 	const struct nw_ept_config *config = &ept->config;
 	uint64_t above_maxphy = NW_EPT_ADDR_MASK & ~((UINT64_C(1) << config->caps.maxphyaddr) - 1);
+	uint64_t ux_mask = config->mbec ? NW_EPT_UX : 0;
 	void *tables[NW_MAX_LEVELS + 1];
 	unsigned index[NW_MAX_LEVELS + 1], refs = 0;
 	uint64_t table = ept->pt.root, gpa = req->gpa.val, entry;
@@ -93,11 +98,13 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 		res->entries[level] = entry;
 		res->tables[level] = nw_hpa(table);
 		refs++;
-		rights &= entry_rights(config, entry);
+		rights &= entry_rights(ux_mask, entry);
 		if (is_plain_table_entry(level, entry, above_maxphy)) {
 			table = entry & NW_EPT_ADDR_MASK;
 			continue;
 		}
+		if (is_plain_4k_leaf(level, entry, above_maxphy))
+			break;
 		if (!nw_ept_is_present(config, entry)) {
 			record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
 			return;
