@@ -721,6 +721,55 @@ static int parse_error(struct loader *ld, struct fy_diag *diag)
 	return fail(ld, (struct nw_scenario_pos){ 1, 1 }, "no YAML document in the file");
 }
 
+/* Length of the UTF-8 sequence led by byte, 0 when it cannot lead one. */
+static int utf8_length(int byte)
+{
+	if (byte < 0x80)
+		return 1;
+	if (byte >= 0xc2 && byte <= 0xdf)
+		return 2;
+	if (byte >= 0xe0 && byte <= 0xef)
+		return 3;
+	if (byte >= 0xf0 && byte <= 0xf4)
+		return 4;
+	return 0;
+}
+
+/* Scenario files are UTF-8 (YAML 1.2 §5.2). Checked before libfyaml sees the
+ * text: its scanner loops forever on some invalid bytes (e.g. inside a %
+ * directive), and bad input must give a located error, never a hang. */
+static int check_utf8(struct loader *ld, FILE *file)
+{
+	struct nw_scenario_pos pos = { 1, 1 };
+	int byte;
+
+	while ((byte = getc(file)) != EOF) {
+		int length = utf8_length(byte);
+		uint32_t code = (uint32_t)byte & (0x7fu >> length);
+
+		for (int i = 1; i < length; i++) {
+			int next = getc(file);
+
+			if (next == EOF || (next & 0xc0) != 0x80) {
+				length = 0;
+				break;
+			}
+			code = code << 6 | ((uint32_t)next & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and code points past U+10FFFF */
+		if (length == 0 || (length == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
+		    (length == 4 && (code < 0x10000 || code > 0x10ffff)))
+			return fail(ld, pos, "not UTF-8 text (byte 0x%02x)", byte);
+		if (byte == '\n') {
+			pos.line++;
+			pos.column = 1;
+		} else {
+			pos.column++;
+		}
+	}
+	return 0;
+}
+
 int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct loader ld = { .file = path, .err = err, .errlen = errlen, .sc = sc };
@@ -734,10 +783,13 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 	*sc = (struct nw_scenario){ .stage2 = { .format = NW_STAGE2_EPT, .levels = 4,
 						.memory_type = NW_ASPACE_MEMTYPE_WB } };
 	sc->file = strdup(path);
-	probe = fopen(path, "r");
+	probe = fopen(path, "rb");
 	if (!probe)
 		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot open the file: %s", strerror(errno));
+	rc = check_utf8(&ld, probe);
 	fclose(probe);
+	if (rc)
+		return rc;
 	fy_diag_cfg_default(&diag_cfg);
 	diag_cfg.fp = NULL;
 	diag = fy_diag_create(&diag_cfg);
