@@ -31,5 +31,8 @@ static const struct nw_pt_mem_ops hal_mem_ops = {
 struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal)
 {
 	/* The engine never writes through ctx; the HAL calls take it as their own context. */
-	return (struct nw_pt_mem){ .ops = &hal_mem_ops, .ctx = (void *)(uintptr_t)hal };
+	return (struct nw_pt_mem){ .ops = &hal_mem_ops,
+				   .ctx = (void *)(uintptr_t)hal,
+				   .direct_map = hal->direct_map,
+				   .direct_map_size = hal->direct_map_size };
 }

@@ -60,6 +60,10 @@ struct nw_pt_mem_ops {
 struct nw_pt_mem {
 	const struct nw_pt_mem_ops *ops;
 	void *ctx;
+	/* Optional window: table addresses below direct_map_size are at
+	 * direct_map + addr, so translate reads a table without a call. */
+	uint8_t *direct_map;
+	uint64_t direct_map_size;
 };
 
 /* Tables in HAL frames (EPT and NPT). */
@@ -119,6 +123,8 @@ static inline void nw_pt_entry_put(const struct nw_pt_format *fmt, void *table, 
 
 static inline void *nw_pt_table_ptr(const struct nw_pt *pt, uint64_t addr)
 {
+	if (addr < pt->mem.direct_map_size)
+		return pt->mem.direct_map + addr;
 	return pt->mem.ops->ptr(pt->mem.ctx, addr);
 }
 
