@@ -2,6 +2,8 @@
 #include <nestwalk/assert.h>
 #include <nestwalk/ept.h>
 
+#include "stage2_query.h"
+
 /* Table entries grant everything; the leaf decides (§29.3.2: rights are the AND over the path). */
 #define EPT_TABLE_BITS (NW_EPT_R | NW_EPT_W | NW_EPT_X | NW_EPT_UX)
 
@@ -143,19 +145,9 @@ nw_status_t nw_ept_protect(struct nw_ept *ept, nw_gpa_t gpa, uint64_t size, uint
 	return nw_pt_update(&ept->pt, gpa.val, size, NW_EPT_RIGHTS, rights, invept);
 }
 
-nw_status_t nw_ept_query(const struct nw_ept *ept, nw_gpa_t gpa, struct nw_ept_mapping *mapping)
+nw_status_t nw_ept_query(const struct nw_ept *ept, nw_gpa_t gpa, struct nw_s2_mapping *mapping)
 {
-	struct nw_pt_leaf leaf;
-	nw_status_t status = nw_pt_lookup(&ept->pt, gpa.val, &leaf);
-
-	if (status != NW_OK)
-		return status;
-	*mapping = (struct nw_ept_mapping){ .gpa = nw_gpa(leaf.va_base),
-					    .hpa = nw_hpa(leaf.pa_base + (gpa.val - leaf.va_base)),
-					    .size = leaf.size,
-					    .level = leaf.level,
-					    .entry = leaf.entry };
-	return NW_OK;
+	return nw_s2_query(&ept->pt, gpa, mapping);
 }
 
 nw_status_t nw_ept_edit(struct nw_ept *ept, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set, uint64_t *old,

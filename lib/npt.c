@@ -1,6 +1,8 @@
 /* AMD nested page tables: the engine's long-mode formats with U=1 everywhere. */
 #include <nestwalk/npt.h>
 
+#include "stage2_query.h"
+
 /* APM §15.25.5: nested accesses are user accesses, so tables carry US. */
 #define NPT_TABLE_BITS (NW_PTE_P | NW_PTE_RW | NW_PTE_US)
 
@@ -125,19 +127,9 @@ nw_status_t nw_npt_protect(struct nw_npt *npt, nw_gpa_t gpa, uint64_t size, uint
 	return nw_pt_update(&npt->pt, gpa.val, size, NW_NPT_RIGHTS, rights, flush);
 }
 
-nw_status_t nw_npt_query(const struct nw_npt *npt, nw_gpa_t gpa, struct nw_npt_mapping *mapping)
+nw_status_t nw_npt_query(const struct nw_npt *npt, nw_gpa_t gpa, struct nw_s2_mapping *mapping)
 {
-	struct nw_pt_leaf leaf;
-	nw_status_t status = nw_pt_lookup(&npt->pt, gpa.val, &leaf);
-
-	if (status != NW_OK)
-		return status;
-	*mapping = (struct nw_npt_mapping){ .gpa = nw_gpa(leaf.va_base),
-					    .hpa = nw_hpa(leaf.pa_base + (gpa.val - leaf.va_base)),
-					    .size = leaf.size,
-					    .level = leaf.level,
-					    .entry = leaf.entry };
-	return NW_OK;
+	return nw_s2_query(&npt->pt, gpa, mapping);
 }
 
 nw_status_t nw_npt_edit(struct nw_npt *npt, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set, uint64_t *old,

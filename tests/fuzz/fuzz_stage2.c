@@ -178,12 +178,12 @@ static void check_query(const struct s2 *s2, uint64_t gpa)
 	nw_status_t status;
 
 	if (s2->is_ept) {
-		struct nw_ept_mapping m = { .size = 0 };
+		struct nw_s2_mapping m = { .size = 0 };
 
 		status = nw_ept_query(&s2->ept, nw_gpa(gpa), &m);
 		hpa = m.hpa.val;
 	} else {
-		struct nw_npt_mapping m = { .size = 0 };
+		struct nw_s2_mapping m = { .size = 0 };
 
 		status = nw_npt_query(&s2->npt, nw_gpa(gpa), &m);
 		hpa = m.hpa.val;

@@ -40,7 +40,7 @@ static void make(struct nw_ept *ept, int levels)
 
 static void expect_leaf(const struct nw_ept *ept, uint64_t gpa, uint64_t hpa, int level, uint64_t entry)
 {
-	struct nw_ept_mapping m;
+	struct nw_s2_mapping m;
 
 	cr_assert_eq(nw_ept_query(ept, nw_gpa(gpa), &m), NW_OK, "gpa 0x%llx not mapped", (unsigned long long)gpa);
 	cr_assert_eq(m.hpa.val, hpa, "gpa 0x%llx -> 0x%llx, want 0x%llx", (unsigned long long)gpa,
@@ -52,7 +52,7 @@ static void expect_leaf(const struct nw_ept *ept, uint64_t gpa, uint64_t hpa, in
 
 static void expect_unmapped(const struct nw_ept *ept, uint64_t gpa)
 {
-	struct nw_ept_mapping m;
+	struct nw_s2_mapping m;
 
 	cr_assert_eq(nw_ept_query(ept, nw_gpa(gpa), &m), NW_ERR_NOT_FOUND, "gpa 0x%llx still mapped",
 		     (unsigned long long)gpa);

@@ -42,7 +42,7 @@ static void edit(struct nw_npt *npt, uint64_t gpa, int level, uint64_t clear, ui
 Test(npt, every_level_carries_user_and_the_leaf_too)
 {
 	struct nw_npt npt;
-	struct nw_npt_mapping m;
+	struct nw_s2_mapping m;
 
 	make(&npt, nw_npt_caps_all());
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x40201000), nw_hpa(0x7000), NW_PAGE_SIZE, 0, 0, 0), NW_OK);
@@ -58,7 +58,7 @@ Test(npt, every_level_carries_user_and_the_leaf_too)
 Test(npt, large_pages_move_the_pat_bit)
 {
 	struct nw_npt npt;
-	struct nw_npt_mapping m;
+	struct nw_s2_mapping m;
 
 	make(&npt, nw_npt_caps_all());
 	cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x200000), nw_hpa(0x400000), NW_SIZE_2M, NW_PTE_RW | NW_PTE_PAT_4K, 0, 0),

@@ -116,7 +116,7 @@ Test(vmx_case, builds_the_documented_guest)
 {
 	NW_SCOPED_FRAME code = nw_frame_uninit();
 	struct vmx_case c = plain_case();
-	struct nw_ept_mapping m;
+	struct nw_s2_mapping m;
 	char ad[VMX_AD_LEN];
 	const uint64_t *pml4;
 	struct vmx_vm vm;

@@ -201,7 +201,7 @@ Test(walk_2d, setting_guest_accessed_flag_is_an_ept_write)
 Test(walk_2d, ept_ad_makes_every_guest_table_access_a_write)
 {
 	struct nw_walk_result res;
-	struct nw_ept_mapping map;
+	struct nw_s2_mapping map;
 
 	use_ept(4, true, true);
 	guest_tables(4, GVA, RWU | NW_PTE_A, RWU | NW_PTE_A);

@@ -155,15 +155,7 @@ NW_MUST_CHECK nw_status_t nw_ept_unmap(struct nw_ept *ept, nw_gpa_t gpa, uint64_
 NW_MUST_CHECK nw_status_t nw_ept_protect(struct nw_ept *ept, nw_gpa_t gpa, uint64_t size, uint64_t rights,
 					 bool *invept);
 
-struct nw_ept_mapping {
-	nw_gpa_t gpa;         /* first GPA of the page */
-	nw_hpa_t hpa;         /* the HPA the queried GPA maps to */
-	uint64_t size;
-	int level;
-	uint64_t entry;
-};
-
-NW_MUST_CHECK nw_status_t nw_ept_query(const struct nw_ept *ept, nw_gpa_t gpa, struct nw_ept_mapping *mapping);
+NW_MUST_CHECK nw_status_t nw_ept_query(const struct nw_ept *ept, nw_gpa_t gpa, struct nw_s2_mapping *mapping);
 /* Raw edit of the entry at level on gpa's path (see nw_pt_edit). */
 NW_MUST_CHECK nw_status_t nw_ept_edit(struct nw_ept *ept, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set,
 				      uint64_t *old, bool *invept);

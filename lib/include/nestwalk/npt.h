@@ -79,15 +79,7 @@ NW_MUST_CHECK nw_status_t nw_npt_unmap(struct nw_npt *npt, nw_gpa_t gpa, uint64_
 NW_MUST_CHECK nw_status_t nw_npt_protect(struct nw_npt *npt, nw_gpa_t gpa, uint64_t size, uint64_t rights,
 					 bool *flush);
 
-struct nw_npt_mapping {
-	nw_gpa_t gpa;
-	nw_hpa_t hpa;
-	uint64_t size;
-	int level;
-	uint64_t entry;
-};
-
-NW_MUST_CHECK nw_status_t nw_npt_query(const struct nw_npt *npt, nw_gpa_t gpa, struct nw_npt_mapping *mapping);
+NW_MUST_CHECK nw_status_t nw_npt_query(const struct nw_npt *npt, nw_gpa_t gpa, struct nw_s2_mapping *mapping);
 NW_MUST_CHECK nw_status_t nw_npt_edit(struct nw_npt *npt, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set,
 				      uint64_t *old, bool *flush);
 uint64_t nw_npt_table_count(const struct nw_npt *npt);

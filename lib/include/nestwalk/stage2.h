@@ -57,6 +57,15 @@ struct nw_s2_result {
 	nw_hpa_t tables[NW_MAX_LEVELS + 1];
 };
 
+/* What a second-stage query reports, EPT or NPT alike. */
+struct nw_s2_mapping {
+	nw_gpa_t gpa;         /* first GPA of the page */
+	nw_hpa_t hpa;         /* the HPA the queried GPA maps to */
+	uint64_t size;
+	int level;
+	uint64_t entry;
+};
+
 struct nw_ept;
 struct nw_npt;
 
