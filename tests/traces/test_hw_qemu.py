@@ -47,7 +47,7 @@ def simulate(cases):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed (tools/setup installs it)")
+pytestmark = pytest.mark.usefixtures("qemu")  # conftest.py: required, never skipped
 
 
 def listed_deviations():
