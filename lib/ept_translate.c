@@ -2,10 +2,7 @@
  * the leaf, check the rights, then set the accessed/dirty flags. */
 #include <nestwalk/ept.h>
 
-/* A table address nothing backs (only a write from outside the engine can
- * put one in an entry) reads as all ones, as an aborted bus read does; the
- * walk then stops on the rules like any other entry, never on a host fault. */
-#define UNBACKED_ENTRY UINT64_MAX
+#include "stage2_walk.h"
 
 /* Rights one entry grants, as nw_s2_result counts them (exit qualification
  * bits 3..6 shifted down): R, W, X are entry bits 2:0 in the same order; user
@@ -55,48 +52,26 @@ static bool is_plain_4k_leaf(int level, uint64_t entry, uint64_t above_maxphy)
 	       !nw_ept_has_reserved_memory_type(level, entry);
 }
 
-/* The walk stopped at level on entry: what every outcome records. */
-static void record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry, uint32_t rights,
-			unsigned refs)
-{
-	res->status = status;
-	res->level = level;
-	res->entry = entry;
-	res->rights = rights;
-	res->refs = refs;
-}
-
 void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res)
 {
 	const struct nw_pt_format *fmt = ept->pt.fmt;
 	const struct nw_ept_config *config = &ept->config;
 	uint64_t above_maxphy = NW_EPT_ADDR_MASK & ~((UINT64_C(1) << config->caps.maxphyaddr) - 1);
 	uint64_t ux_mask = config->mbec ? NW_EPT_UX : 0;
-	void *tables[NW_MAX_LEVELS + 1];
-	unsigned index[NW_MAX_LEVELS + 1], refs = 0;
+	struct nw_s2_path path;
+	unsigned refs = 0;
 	uint64_t table = ept->pt.root, gpa = req->gpa.val, entry;
 	uint32_t rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | (config->mbec ? NW_S2_RIGHT_UX : 0);
 	int level = fmt->top, leaf_level;
 
-	res->hpa = nw_hpa(0);
-	res->page_size = 0;
-	res->memory_type = 0;
-	res->ignore_pat = false;
-	for (int l = 0; l <= NW_MAX_LEVELS; l++) {
-		res->entries[l] = 0;
-		res->tables[l] = nw_hpa(0);
-	}
+	nw_s2_result_clear(res);
 	/* A GPA wider than the walk (48 bits, 57 with 5 levels) has no entry to map it. */
 	if (gpa >= nw_pt_va_limit(fmt)) {
-		record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
+		nw_s2_record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
 		return;
 	}
 	for (;; level--) {
-		tables[level] = nw_pt_table_ptr(&ept->pt, table);
-		index[level] = nw_pt_index(fmt, level, gpa);
-		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
-		res->entries[level] = entry;
-		res->tables[level] = nw_hpa(table);
+		entry = nw_s2_read_entry(&ept->pt, fmt, &path, res, level, table, gpa);
 		refs++;
 		rights &= entry_rights(ux_mask, entry);
 		if (is_plain_table_entry(level, entry, above_maxphy)) {
@@ -106,11 +81,11 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 		if (is_plain_4k_leaf(level, entry, above_maxphy))
 			break;
 		if (!nw_ept_is_present(config, entry)) {
-			record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
+			nw_s2_record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
 			return;
 		}
 		if (nw_ept_misconfig(config, level, entry) != NW_EPT_MISCONFIG_NONE) {
-			record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
+			nw_s2_record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
 			return;
 		}
 		if (nw_ept_is_leaf(level, entry))
@@ -119,7 +94,7 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 	}
 
 	leaf_level = level;
-	record_stop(res, NW_S2_OK, level, entry, rights, refs);
+	nw_s2_record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
 	res->memory_type = (uint8_t)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
 	res->ignore_pat = (entry & NW_EPT_IPAT) != 0;
@@ -132,12 +107,5 @@ void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struc
 	/* §29.3.5: with A/D enabled, every entry used gets A and the leaf of a write gets D. */
 	if (!config->ad || req->lookup_only)
 		return;
-	for (level = fmt->top; level >= leaf_level; level--) {
-		uint64_t set = res->entries[level] | NW_EPT_A;
-
-		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
-			set |= NW_EPT_D;
-		if (set != res->entries[level] && tables[level])
-			nw_pt_entry_put(fmt, tables[level], index[level], set);
-	}
+	nw_s2_set_accessed_dirty(fmt, &path, res, leaf_level, req->type == NW_ACCESS_WRITE, NW_EPT_A, NW_EPT_D);
 }

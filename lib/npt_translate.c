@@ -2,10 +2,7 @@
  * §15.25.5): find the leaf, check the rights as a user access, then set A/D. */
 #include <nestwalk/npt.h>
 
-/* A table address nothing backs (only a write from outside the engine can
- * put one in an entry) reads as all ones, as an aborted bus read does; the
- * walk then stops on the rules like any other entry, never on a host fault. */
-#define UNBACKED_ENTRY UINT64_MAX
+#include "stage2_walk.h"
 
 /* Memory types of the power-on PAT (SDM §11.12.4), indexed by PAT:PCD:PWT. */
 static const uint8_t default_pat[8] = { 6, 4, 7, 0, 6, 4, 7, 0 };
@@ -48,53 +45,31 @@ static uint8_t leaf_memory_type(int level, uint64_t entry)
 	return default_pat[index];
 }
 
-/* The walk stopped at level on entry: what every outcome records. */
-static void record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry, uint32_t rights,
-			unsigned refs)
-{
-	res->status = status;
-	res->level = level;
-	res->entry = entry;
-	res->rights = rights;
-	res->refs = refs;
-}
-
 void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struct nw_s2_result *res)
 {
 	const struct nw_pt_format *fmt = npt->pt.fmt;
-	void *tables[NW_MAX_LEVELS + 1];
-	unsigned index[NW_MAX_LEVELS + 1], refs = 0;
+	struct nw_s2_path path;
+	unsigned refs = 0;
 	uint64_t table = npt->pt.root, gpa = req->gpa.val, entry;
 	uint32_t rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
 	int level = fmt->top, leaf_level;
 
-	res->hpa = nw_hpa(0);
-	res->page_size = 0;
-	res->memory_type = 0;
-	res->ignore_pat = false;
-	for (int l = 0; l <= NW_MAX_LEVELS; l++) {
-		res->entries[l] = 0;
-		res->tables[l] = nw_hpa(0);
-	}
+	nw_s2_result_clear(res);
 	/* A GPA wider than the walk has no entry to map it. */
 	if (gpa >= nw_pt_va_limit(fmt)) {
-		record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
+		nw_s2_record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
 		return;
 	}
 	for (;; level--) {
-		tables[level] = nw_pt_table_ptr(&npt->pt, table);
-		index[level] = nw_pt_index(fmt, level, gpa);
-		entry = tables[level] ? nw_pt_entry_get(fmt, tables[level], index[level]) : UNBACKED_ENTRY;
-		res->entries[level] = entry;
-		res->tables[level] = nw_hpa(table);
+		entry = nw_s2_read_entry(&npt->pt, fmt, &path, res, level, table, gpa);
 		refs++;
 		rights &= entry_rights(entry);
 		if (!nw_npt_is_present(entry)) {
-			record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
+			nw_s2_record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
 			return;
 		}
 		if (nw_npt_rsvd(&npt->config, level, entry) != NW_NPT_RSVD_NONE) {
-			record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
+			nw_s2_record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
 			return;
 		}
 		if (nw_npt_is_leaf(level, entry))
@@ -103,7 +78,7 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 	}
 
 	leaf_level = level;
-	record_stop(res, NW_S2_OK, level, entry, rights, refs);
+	nw_s2_record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
 	res->memory_type = leaf_memory_type(leaf_level, entry);
 	if (!rights_allow(req->type, rights)) {
@@ -115,12 +90,5 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 	/* The nested walk sets A in every entry it used and D in the leaf of a write. */
 	if (req->lookup_only)
 		return;
-	for (level = fmt->top; level >= leaf_level; level--) {
-		uint64_t set = res->entries[level] | NW_PTE_A;
-
-		if (level == leaf_level && req->type == NW_ACCESS_WRITE)
-			set |= NW_PTE_D;
-		if (set != res->entries[level] && tables[level])
-			nw_pt_entry_put(fmt, tables[level], index[level], set);
-	}
+	nw_s2_set_accessed_dirty(fmt, &path, res, leaf_level, req->type == NW_ACCESS_WRITE, NW_PTE_A, NW_PTE_D);
 }
