@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -77,20 +76,6 @@ static void *pool_ptr(void *ctx, uint64_t addr)
 
 static const struct nw_pt_mem_ops pool_ops = { .alloc = pool_alloc, .free = pool_free, .ptr = pool_ptr };
 
-static __attribute__((format(printf, 5, 6))) int fail(const struct nw_scenario *sc, struct nw_scenario_pos pos,
-						     char *err, size_t errlen, const char *fmt, ...)
-{
-	int used = snprintf(err, errlen, "%s:%d:%d: ", sc->file, pos.line, pos.column);
-	va_list ap;
-
-	if (used >= 0 && (size_t)used < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + used, errlen - (size_t)used, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The engine indexes a linear address by its low bits: 48 (57) for 4-level
  * (5-level) paging, whose upper half is the sign extension (§4.5). */
 static uint64_t index_space(const struct nw_gpt *gpt, uint64_t gva)
@@ -120,10 +105,10 @@ static int map_one(const struct nw_scenario *sc, const struct nw_scenario_mappin
 	nw_status_t status;
 
 	if ((m->gva | m->gpa) & (m->size - 1))
-		return fail(sc, m->pos, err, errlen, "gva and gpa must be aligned to the page size");
+		return nw_scenario_fail(sc, m->pos, err, errlen, "gva and gpa must be aligned to the page size");
 	status = nw_gpt_map(gpt, nw_gva(m->gva), nw_gpa(m->gpa), m->size, m->flags, NULL);
 	if (status != NW_OK)
-		return fail(sc, m->pos, err, errlen, "guest mapping of gva 0x%llx: %s", (unsigned long long)m->gva,
+		return nw_scenario_fail(sc, m->pos, err, errlen, "guest mapping of gva 0x%llx: %s", (unsigned long long)m->gva,
 			    map_error(status, pool));
 	for (int l = NW_LEVEL_PT; l <= NW_MAX_LEVELS; l++) {
 		struct nw_pt_leaf leaf;
@@ -133,11 +118,11 @@ static int map_one(const struct nw_scenario *sc, const struct nw_scenario_mappin
 		if (!m->level_set[l] && !m->level_clear[l])
 			continue;
 		if (nw_gpt_query(gpt, nw_gva(m->gva), &leaf) != NW_OK || l > gpt->pt.fmt->top || l < leaf.level)
-			return fail(sc, m->pos, err, errlen, "level %d is not on the path of this mapping", l);
+			return nw_scenario_fail(sc, m->pos, err, errlen, "level %d is not on the path of this mapping", l);
 		status = nw_pt_edit(&gpt->pt, index_space(gpt, m->gva), l, m->level_clear[l], m->level_set[l], &old,
 				    &stale);
 		if (status != NW_OK)
-			return fail(sc, m->pos, err, errlen, "level-%d override: %s", l,
+			return nw_scenario_fail(sc, m->pos, err, errlen, "level-%d override: %s", l,
 				    status == NW_ERR_INVALID ? "may not change a table address or a page-size bit, "
 							       "nor empty the entry"
 							     : nw_status_name(status));
@@ -156,15 +141,15 @@ int nw_scenario_build_guest(const struct nw_scenario *sc, struct nw_vm *vm, char
 	if (!sc->mapping_count)
 		return 0;
 	if (mode < 0)
-		return fail(sc, sc->mappings[0].pos, err, errlen, "guest mappings need paging: set cpu.mode");
+		return nw_scenario_fail(sc, sc->mappings[0].pos, err, errlen, "guest mappings need paging: set cpu.mode");
 	if (!sc->pt_region_size)
-		return fail(sc, sc->mappings[0].pos, err, errlen, "guest mappings need guest.page_table_region");
+		return nw_scenario_fail(sc, sc->mappings[0].pos, err, errlen, "guest mappings need guest.page_table_region");
 	if ((sc->pt_region_gpa | sc->pt_region_size) & NW_PAGE_MASK)
-		return fail(sc, sc->pt_region_pos, err, errlen, "page_table_region must be page-aligned");
+		return nw_scenario_fail(sc, sc->pt_region_pos, err, errlen, "page_table_region must be page-aligned");
 	if (nw_gpt_create(&gpt, (enum nw_gpt_mode)mode, (struct nw_pt_mem){ .ops = &pool_ops, .ctx = &pool }) !=
 	    NW_OK) {
 		free(pool.freed);
-		return fail(sc, sc->pt_region_pos, err, errlen, "page_table_region: %s",
+		return nw_scenario_fail(sc, sc->pt_region_pos, err, errlen, "page_table_region: %s",
 			    pool.failed ? "not RAM of any region" : "empty");
 	}
 	for (size_t i = 0; i < sc->mapping_count && !rc; i++)

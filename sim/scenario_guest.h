@@ -9,6 +9,11 @@
 #include "scenario.h"
 
 /* 0 on success (nothing to do without mappings); -1 with file:line:col in err. */
+/* Writes "file:line:col: " and the message to err for what is wrong at pos;
+ * returns -1, so a caller can return it. Shared by the VM and guest builders. */
+__attribute__((format(printf, 5, 6))) int nw_scenario_fail(const struct nw_scenario *sc, struct nw_scenario_pos pos,
+							    char *err, size_t errlen, const char *fmt, ...);
+
 int nw_scenario_build_guest(const struct nw_scenario *scenario, struct nw_vm *vm, char *err, size_t errlen);
 
 #endif

@@ -12,8 +12,8 @@
 #define DEFAULT_HOST_MEMORY (UINT64_C(4) << 30)
 #define MAX_UP_FRONT (UINT64_C(16) << 30)
 
-static __attribute__((format(printf, 5, 6))) int fail(const struct nw_scenario *sc, struct nw_scenario_pos pos,
-						     char *err, size_t errlen, const char *fmt, ...)
+int nw_scenario_fail(const struct nw_scenario *sc, struct nw_scenario_pos pos, char *err, size_t errlen,
+		     const char *fmt, ...)
 {
 	int used = snprintf(err, errlen, "%s:%d:%d: ", sc->file, pos.line, pos.column);
 	va_list ap;
@@ -42,7 +42,7 @@ static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char 
 				if (done->type == NW_REGION_IDENTICAL)
 					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(done->base), done->size);
 			}
-			return fail(sc, sc->regions[i].pos, err, errlen,
+			return nw_scenario_fail(sc, sc->regions[i].pos, err, errlen,
 				    "identical region 0x%llx+0x%llx: the host range is outside the simulated host "
 				    "(host.memory) or given to another region",
 				    (unsigned long long)region->base.val, (unsigned long long)region->size);
@@ -66,14 +66,14 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 		if (backed && !item->region.lazy) {
 			up_front += item->region.size;
 			if (up_front > nw_simmem_size(vm->sim) || up_front > MAX_UP_FRONT)
-				return fail(sc, item->pos, err, errlen,
+				return nw_scenario_fail(sc, item->pos, err, errlen,
 					    "regions populated up front reach 0x%llx bytes, more than host.memory "
 					    "(0x%llx) or 16G: make large RAM regions lazy: true",
 					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
 		}
 		status = nw_aspace_add_region(&vm->aspace, &item->region);
 		if (status != NW_OK)
-			return fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
+			return nw_scenario_fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
 				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
 				    nw_status_name(status));
 	}
@@ -95,7 +95,7 @@ static int write_guest(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 				bytes[b] = (uint8_t)(write->values[v] >> (8 * b));
 			status = nw_aspace_write(&vm->aspace, nw_gpa(gpa), bytes, sizeof(bytes));
 			if (status != NW_OK)
-				return fail(sc, write->pos, err, errlen, "guest write at gpa 0x%llx: %s",
+				return nw_scenario_fail(sc, write->pos, err, errlen, "guest write at gpa 0x%llx: %s",
 					    (unsigned long long)gpa,
 					    status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any region"
 								       : nw_status_name(status));
@@ -112,7 +112,7 @@ static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 							     edit->set);
 
 		if (status != NW_OK)
-			return fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",
+			return nw_scenario_fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",
 				    edit->level, (unsigned long long)edit->gpa,
 				    status == NW_ERR_NOT_FOUND ? "no entry at that level on the path"
 				    : status == NW_ERR_INVALID ? "would change a table address or a page-size bit"
@@ -144,7 +144,7 @@ int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_
 	*vm = (struct nw_vm){ 0 };
 	vm->sim = nw_simmem_create(&config);
 	if (!vm->sim)
-		return fail(sc, top, err, errlen, "cannot reserve %llu bytes of simulated host memory",
+		return nw_scenario_fail(sc, top, err, errlen, "cannot reserve %llu bytes of simulated host memory",
 			    (unsigned long long)config.size);
 	vm->hal = nw_simmem_owner(vm->sim, "vm");
 	if (claim_identical(sc, vm, err, errlen)) {
@@ -154,7 +154,7 @@ int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_
 	}
 	status = nw_aspace_init(&vm->aspace, vm->hal, &sc->stage2);
 	if (status != NW_OK) {
-		fail(sc, top, err, errlen, "second stage: %s", nw_status_name(status));
+		nw_scenario_fail(sc, top, err, errlen, "second stage: %s", nw_status_name(status));
 		unclaim_identical(sc, vm);
 		nw_simmem_destroy(vm->sim);
 		*vm = (struct nw_vm){ 0 };
