@@ -1,18 +1,15 @@
 /* QEMU guest-memory dumps (memdump.h): validated with libelf and by hand, so
  * that a damaged file gives its offset and problem instead of a bad read. */
 #define _DEFAULT_SOURCE
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file_map.h"
 #include "memdump.h"
 
 /* QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, 16 GPRs, RIP,
@@ -20,25 +17,6 @@
 #define QEMU_NOTE_NAME "QEMU"
 #define QEMU_CPUSTATE_CR_OFFSET (8 + 18 * 8 + 10 * 24)
 #define QEMU_CPUSTATE_MIN_SIZE (QEMU_CPUSTATE_CR_OFFSET + 5 * 8)
-
-static __attribute__((format(printf, 5, 6))) int fail(char *err, size_t errlen, const char *path, uint64_t offset,
-						     const char *fmt, ...)
-{
-	int used = snprintf(err, errlen, "%s: offset 0x%llx: ", path, (unsigned long long)offset);
-	va_list ap;
-
-	if (used >= 0 && (size_t)used < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + used, errlen - (size_t)used, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static bool is_past_end(uint64_t offset, uint64_t len, uint64_t size)
-{
-	return offset > size || len > size - offset;
-}
 
 static void *dump_phys_to_virt(void *ctx, nw_hpa_t pa)
 {
@@ -115,12 +93,12 @@ static int check_phdr_table(const char *path, const uint8_t *map, size_t size, c
 	uint64_t want = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 
 	if (phentsize != want)
-		return fail(err, errlen, path, at_phentsize, "e_phentsize %llu, expected %llu",
+		return nw_file_fail(err, errlen, path, at_phentsize, "e_phentsize %llu, expected %llu",
 			    (unsigned long long)phentsize, (unsigned long long)want);
 	if (phnum == PN_XNUM)
-		return fail(err, errlen, path, at_phnum, "e_phnum is PN_XNUM: more program headers than a dump has");
-	if (is_past_end(phoff, phnum * phentsize, size))
-		return fail(err, errlen, path, at_phoff,
+		return nw_file_fail(err, errlen, path, at_phnum, "e_phnum is PN_XNUM: more program headers than a dump has");
+	if (nw_is_past_end(phoff, phnum * phentsize, size))
+		return nw_file_fail(err, errlen, path, at_phoff,
 			    "program headers at 0x%llx (%llu of %llu bytes) run past the end of the file (0x%zx bytes)",
 			    (unsigned long long)phoff, (unsigned long long)phnum, (unsigned long long)phentsize, size);
 	return 0;
@@ -130,13 +108,13 @@ static int check_phdr_table(const char *path, const uint8_t *map, size_t size, c
 static int check_header(const char *path, const uint8_t *map, size_t size, char *err, size_t errlen)
 {
 	if (size < EI_NIDENT || memcmp(map, ELFMAG, SELFMAG))
-		return fail(err, errlen, path, 0, "not an ELF file (bad magic)");
+		return nw_file_fail(err, errlen, path, 0, "not an ELF file (bad magic)");
 	if (map[EI_CLASS] != ELFCLASS64 && map[EI_CLASS] != ELFCLASS32)
-		return fail(err, errlen, path, EI_CLASS, "unknown ELF class %u", map[EI_CLASS]);
+		return nw_file_fail(err, errlen, path, EI_CLASS, "unknown ELF class %u", map[EI_CLASS]);
 	if (map[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, path, EI_DATA, "not little-endian (EI_DATA %u); x86 dumps are", map[EI_DATA]);
+		return nw_file_fail(err, errlen, path, EI_DATA, "not little-endian (EI_DATA %u); x86 dumps are", map[EI_DATA]);
 	if (size < (map[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
-		return fail(err, errlen, path, size, "file ends inside the ELF header");
+		return nw_file_fail(err, errlen, path, size, "file ends inside the ELF header");
 	return check_phdr_table(path, map, size, err, errlen);
 }
 
@@ -148,24 +126,24 @@ static int read_qemu_note(const char *path, struct nw_memdump *dump, Elf *elf, c
 	GElf_Nhdr nhdr;
 
 	if (!data)
-		return fail(err, errlen, path, ph->p_offset, "unreadable PT_NOTE segment: %s", elf_errmsg(-1));
+		return nw_file_fail(err, errlen, path, ph->p_offset, "unreadable PT_NOTE segment: %s", elf_errmsg(-1));
 	while (off < data->d_size) {
 		size_t next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off);
 
 		if (!next)
-			return fail(err, errlen, path, ph->p_offset + off, "malformed note header");
+			return nw_file_fail(err, errlen, path, ph->p_offset + off, "malformed note header");
 		if (nhdr.n_namesz == sizeof(QEMU_NOTE_NAME) &&
 		    !memcmp((const char *)data->d_buf + name_off, QEMU_NOTE_NAME, sizeof(QEMU_NOTE_NAME))) {
 			const uint8_t *desc = (const uint8_t *)data->d_buf + desc_off;
 			uint32_t state_size;
 
 			if (nhdr.n_descsz < QEMU_CPUSTATE_MIN_SIZE)
-				return fail(err, errlen, path, ph->p_offset + desc_off,
+				return nw_file_fail(err, errlen, path, ph->p_offset + desc_off,
 					    "QEMU note of %u bytes, too short for QEMUCPUState (%u)", nhdr.n_descsz,
 					    QEMU_CPUSTATE_MIN_SIZE);
 			memcpy(&state_size, desc + 4, sizeof(state_size));
 			if (state_size < QEMU_CPUSTATE_MIN_SIZE || state_size > nhdr.n_descsz)
-				return fail(err, errlen, path, ph->p_offset + desc_off + 4,
+				return nw_file_fail(err, errlen, path, ph->p_offset + desc_off + 4,
 					    "QEMUCPUState size field %u outside %u..%u", state_size,
 					    QEMU_CPUSTATE_MIN_SIZE, nhdr.n_descsz);
 			if (!dump->has_cpu) { /* the first CPU's note */
@@ -183,18 +161,18 @@ static int add_load(const char *path, struct nw_memdump *dump, const GElf_Phdr *
 {
 	struct nw_memdump_range *grown;
 
-	if (is_past_end(ph->p_offset, ph->p_filesz, dump->map_size))
-		return fail(err, errlen, path, ph_off,
+	if (nw_is_past_end(ph->p_offset, ph->p_filesz, dump->map_size))
+		return nw_file_fail(err, errlen, path, ph_off,
 			    "PT_LOAD %zu: file range 0x%llx+0x%llx runs past the end of the file (0x%zx bytes)", index,
 			    (unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz, dump->map_size);
 	if (ph->p_paddr + ph->p_filesz < ph->p_paddr)
-		return fail(err, errlen, path, ph_off, "PT_LOAD %zu: guest-physical range 0x%llx+0x%llx wraps", index,
+		return nw_file_fail(err, errlen, path, ph_off, "PT_LOAD %zu: guest-physical range 0x%llx+0x%llx wraps", index,
 			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_filesz);
 	if (!ph->p_filesz)
 		return 0;
 	grown = realloc(dump->ranges, (dump->range_count + 1) * sizeof(*grown));
 	if (!grown)
-		return fail(err, errlen, path, ph_off, "out of memory");
+		return nw_file_fail(err, errlen, path, ph_off, "out of memory");
 	dump->ranges = grown;
 	dump->ranges[dump->range_count++] = (struct nw_memdump_range){
 		.gpa = ph->p_paddr, .size = ph->p_filesz, .data = dump->map + ph->p_offset, .offset = ph->p_offset
@@ -211,22 +189,22 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 	size_t phnum;
 
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
-		return fail(err, errlen, path, 0, "not a readable ELF file: %s", elf_errmsg(-1));
+		return nw_file_fail(err, errlen, path, 0, "not a readable ELF file: %s", elf_errmsg(-1));
 	if (eh.e_type != ET_CORE)
-		return fail(err, errlen, path, 16, "e_type %u is not ET_CORE: not a guest-memory dump", eh.e_type);
+		return nw_file_fail(err, errlen, path, 16, "e_type %u is not ET_CORE: not a guest-memory dump", eh.e_type);
 	if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_386)
-		return fail(err, errlen, path, 18, "e_machine %u is not x86", eh.e_machine);
+		return nw_file_fail(err, errlen, path, 18, "e_machine %u is not x86", eh.e_machine);
 	if (eh.e_ehsize != ehsize)
 		snprintf(dump->warning, sizeof(dump->warning),
 			 "%s: e_ehsize is %u, not %zu (QEMU 7.2 writes 8); the header is read at its fixed size", path,
 			 eh.e_ehsize, ehsize);
 	if (elf_getphdrnum(elf, &phnum))
-		return fail(err, errlen, path, is64 ? 56 : 44, "unreadable program-header count: %s", elf_errmsg(-1));
+		return nw_file_fail(err, errlen, path, is64 ? 56 : 44, "unreadable program-header count: %s", elf_errmsg(-1));
 	if (eh.e_phentsize != phentsize)
-		return fail(err, errlen, path, is64 ? 54 : 42, "e_phentsize %u, expected %zu", eh.e_phentsize,
+		return nw_file_fail(err, errlen, path, is64 ? 54 : 42, "e_phentsize %u, expected %zu", eh.e_phentsize,
 			    phentsize);
-	if (phnum > dump->map_size / phentsize || is_past_end(eh.e_phoff, phnum * phentsize, dump->map_size))
-		return fail(err, errlen, path, is64 ? 32 : 28,
+	if (phnum > dump->map_size / phentsize || nw_is_past_end(eh.e_phoff, phnum * phentsize, dump->map_size))
+		return nw_file_fail(err, errlen, path, is64 ? 32 : 28,
 			    "program headers at 0x%llx (%zu of %zu bytes) run past the end of the file (0x%zx bytes)",
 			    (unsigned long long)eh.e_phoff, phnum, phentsize, dump->map_size);
 	for (size_t i = 0; i < phnum; i++) {
@@ -234,10 +212,10 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(elf, (int)i, &ph))
-			return fail(err, errlen, path, ph_off, "unreadable program header %zu: %s", i, elf_errmsg(-1));
+			return nw_file_fail(err, errlen, path, ph_off, "unreadable program header %zu: %s", i, elf_errmsg(-1));
 		if (ph.p_type == PT_NOTE) {
-			if (is_past_end(ph.p_offset, ph.p_filesz, dump->map_size))
-				return fail(err, errlen, path, ph_off, "PT_NOTE runs past the end of the file");
+			if (nw_is_past_end(ph.p_offset, ph.p_filesz, dump->map_size))
+				return nw_file_fail(err, errlen, path, ph_off, "PT_NOTE runs past the end of the file");
 			if (read_qemu_note(path, dump, elf, &ph, err, errlen))
 				return -1;
 		} else if (ph.p_type == PT_LOAD && add_load(path, dump, &ph, i, ph_off, err, errlen)) {
@@ -245,11 +223,11 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 		}
 	}
 	if (!dump->range_count)
-		return fail(err, errlen, path, eh.e_phoff, "no PT_LOAD segment: the dump holds no memory");
+		return nw_file_fail(err, errlen, path, eh.e_phoff, "no PT_LOAD segment: the dump holds no memory");
 	qsort(dump->ranges, dump->range_count, sizeof(dump->ranges[0]), compare_ranges);
 	for (size_t i = 1; i < dump->range_count; i++)
 		if (dump->ranges[i - 1].gpa + dump->ranges[i - 1].size > dump->ranges[i].gpa)
-			return fail(err, errlen, path, dump->ranges[i].offset,
+			return nw_file_fail(err, errlen, path, dump->ranges[i].offset,
 				    "PT_LOAD at gpa 0x%llx overlaps the one at gpa 0x%llx",
 				    (unsigned long long)dump->ranges[i].gpa,
 				    (unsigned long long)dump->ranges[i - 1].gpa);
@@ -258,27 +236,15 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 
 int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t errlen)
 {
-	struct stat st;
+	void *map;
 	Elf *elf;
-	int fd, rc;
+	int rc;
 
 	*dump = (struct nw_memdump){ 0 };
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		snprintf(err, errlen, "%s: cannot open it as a non-empty regular file", path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	dump->map_size = (size_t)st.st_size;
 	/* Private and writable: A/D updates land in copies of the touched pages only. */
-	dump->map = mmap(NULL, dump->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (dump->map == MAP_FAILED) {
-		snprintf(err, errlen, "%s: cannot map the file", path);
-		*dump = (struct nw_memdump){ 0 };
+	if (nw_file_map(path, true, &map, &dump->map_size, err, errlen))
 		return -1;
-	}
+	dump->map = map;
 	if (check_header(path, dump->map, dump->map_size, err, errlen)) {
 		nw_memdump_close(dump);
 		return -1;
@@ -286,7 +252,7 @@ int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t
 	elf_version(EV_CURRENT);
 	elf = elf_memory((char *)dump->map, dump->map_size);
 	if (!elf) {
-		fail(err, errlen, path, 0, "libelf cannot read it: %s", elf_errmsg(-1));
+		nw_file_fail(err, errlen, path, 0, "libelf cannot read it: %s", elf_errmsg(-1));
 		nw_memdump_close(dump);
 		return -1;
 	}
