@@ -1,6 +1,7 @@
 /* EPT cases shared by the VMX image and its simulator twin (ept_case.h). */
 #include "ept_case.h"
 
+#include <nestwalk/cpu.h>
 #include <nestwalk/x86_pte.h>
 
 #include "layout.h"
@@ -39,6 +40,8 @@ const char *vmx_blob_open(struct vmx_blob_cursor *cur, const uint8_t *data, uint
 		return "unknown version";
 	if (h->header_size < sizeof(*h) || h->header_size > size)
 		return "bad header size";
+	if (h->case_size != sizeof(struct vmx_blob_case) || h->edit_size != sizeof(struct vmx_blob_edit))
+		return "unknown case or edit size";
 	cur->offset = h->header_size;
 	cur->count = h->case_count;
 	return 0;
@@ -78,6 +81,16 @@ int vmx_blob_next(struct vmx_blob_cursor *cur, struct vmx_case *c, const char **
 
 static bool is_in_target_slot(uint64_t addr) { return addr >= VMX_TARGET_BASE && addr < VMX_TARGET_END; }
 
+/* Bits of a guest entry at level that a case may set: all but the address of
+ * what it points to below MAXPHYADDR (a large leaf's bits 12 and up to its
+ * page size are PAT and reserved bits, so fair game). */
+static uint64_t guest_own_bits(int level, int leaf_level)
+{
+	if (level == leaf_level && level > NW_LEVEL_PT)
+		return ~(LOW_ADDR_BITS & ~(level_size(level) - 1)) & ~NW_PTE_PS;
+	return ~LOW_ADDR_BITS;
+}
+
 static bool is_in_scratch(uint64_t pa) { return pa >= HW_SCRATCH_BASE && pa < HW_SCRATCH_BASE + HW_SCRATCH_SIZE; }
 
 static const char *edit_check(const struct vmx_case *c, const struct vmx_blob_edit *e)
@@ -116,11 +129,25 @@ const char *vmx_case_check(const struct vmx_case *c)
 		return "guest-physical page outside PML4 slot 1 or not 4 KiB aligned";
 	if (h->ept_level == NW_LEVEL_PDPT && !is_in_scratch(h->gpa & (NW_SIZE_1G - 1)))
 		return "a 1 GiB EPT page must reach the scratch region";
-	for (int l = NW_LEVEL_PT; l <= NW_LEVEL_PML4; l++)
-		if (h->guest[l - 1] & LOW_ADDR_BITS)
-			return "guest entry bits overlap the address";
-	if ((h->guest[NW_LEVEL_PD - 1] | h->guest[NW_LEVEL_PDPT - 1]) & NW_PTE_PS)
-		return "guest PS at PD/PDPT would make the table a page";
+	if (h->guest_level < NW_LEVEL_PT || h->guest_level > NW_LEVEL_PDPT)
+		return "guest leaf level must be 1, 2 or 3";
+	if (h->cpl != 0 && h->cpl != 3)
+		return "CPL must be 0 or 3";
+	if (h->guest_flags & ~VMX_GUEST_FLAGS_ALL)
+		return "unknown guest flags";
+	if (h->reserved)
+		return "reserved word not 0";
+	if ((h->gva ^ h->gpa) & (level_size(h->guest_level) - 1) & ~(uint64_t)NW_PAGE_MASK)
+		return "linear and guest-physical address disagree inside the guest page";
+	for (int l = NW_LEVEL_PT; l < h->guest_level; l++)
+		if (h->guest[l - 1])
+			return "guest entry below the guest leaf";
+	for (int l = h->guest_level; l <= NW_LEVEL_PML4; l++)
+		if (h->guest[l - 1] & ~guest_own_bits(l, h->guest_level))
+			return "guest entry bits overlap the address or PS";
+	for (int l = h->guest_level + 1; l <= NW_LEVEL_PDPT; l++)
+		if (h->guest[l - 1] & NW_PTE_PS)
+			return "guest PS above the guest leaf would make the table a page";
 	if (h->ept_leaf & (LOW_ADDR_BITS | NW_EPT_PS))
 		return "EPT leaf bits overlap the address or PS";
 	for (unsigned i = 0; i < h->edit_count; i++) {
@@ -153,6 +180,20 @@ uint64_t vmx_case_hpa(const struct vmx_case *c)
 
 uint64_t vmx_guest_cr3(void) { return table_gpa(TABLE_PML4); }
 
+struct vmx_guest_ctl vmx_case_guest_ctl(const struct vmx_case *c)
+{
+	unsigned f = c->head.guest_flags;
+	struct vmx_guest_ctl g = {
+		.cr0 = NW_CR0_PG | ((f & VMX_GUEST_WP) ? NW_CR0_WP : 0),
+		.cr4 = NW_CR4_PAE | ((f & VMX_GUEST_SMEP) ? NW_CR4_SMEP : 0) | ((f & VMX_GUEST_SMAP) ? NW_CR4_SMAP : 0),
+		.efer = NW_EFER_LME | NW_EFER_LMA | ((f & VMX_GUEST_NXE) ? NW_EFER_NXE : 0),
+		.rflags = (f & VMX_GUEST_AC) ? NW_RFLAGS_AC : 0,
+		.cpl = c->head.cpl,
+	};
+
+	return g;
+}
+
 uint64_t vmx_guest_rip(enum vmx_access access)
 {
 	static const uint64_t stub[] = { VMX_STUB_READ, VMX_STUB_WRITE, VMX_STUB_FETCH };
@@ -164,7 +205,9 @@ static uint64_t *table_ptr(const struct vmx_vm *vm, unsigned t) { return nw_fram
 
 static void fill_guest_tables(struct vmx_vm *vm, const struct vmx_case *c)
 {
-	uint64_t gva = c->head.gva, link = NW_PTE_P | NW_PTE_RW, g[4];
+	/* Ring 3 runs the stubs, so the code's path is user-mode accessible then (else SMEP would stop ring 0). */
+	uint64_t gva = c->head.gva, link = NW_PTE_P | NW_PTE_RW | (c->head.cpl ? NW_PTE_US : 0), g[4];
+	int leaf = c->head.guest_level;
 
 	for (unsigned l = 0; l < 4; l++)
 		g[l] = c->head.guest[l];
@@ -175,9 +218,10 @@ static void fill_guest_tables(struct vmx_vm *vm, const struct vmx_case *c)
 	table_ptr(vm, TABLE_CODE_PT)[index_of(VMX_GUEST_CODE_GPA, 1)] = VMX_GUEST_CODE_GPA | link;
 
 	table_ptr(vm, TABLE_PML4)[index_of(gva, 4)] = table_gpa(target_table(3)) | g[3];
-	table_ptr(vm, target_table(3))[index_of(gva, 3)] = table_gpa(target_table(2)) | g[2];
-	table_ptr(vm, target_table(2))[index_of(gva, 2)] = table_gpa(target_table(1)) | g[1];
-	table_ptr(vm, target_table(1))[index_of(gva, 1)] = c->head.gpa | g[0];
+	for (int l = 3; l > leaf; l--)
+		table_ptr(vm, target_table(l))[index_of(gva, l)] = table_gpa(target_table(l - 1)) | g[l - 1];
+	table_ptr(vm, target_table(leaf))[index_of(gva, leaf)] =
+		(c->head.gpa & ~(level_size(leaf) - 1)) | g[leaf - 1] | (leaf > NW_LEVEL_PT ? NW_PTE_PS : 0);
 }
 
 /* Word stores: thousands of cases per boot make a byte-wise fill the image's main cost under emulation.

@@ -14,6 +14,7 @@
 #define MSR_FS_BASE 0xc0000100u
 #define MSR_GS_BASE 0xc0000101u
 #define RFLAGS_FIXED 0x2u
+#define AR_DPL3 (3u << 5) /* access rights bits 6:5, the descriptor privilege level (§24.4.1) */
 #define DR7_FIXED 0x400u
 #define ALL_EXCEPTIONS 0xffffffffu
 
@@ -148,33 +149,18 @@ static const char *setup_host(void)
 	return write_all(fields, sizeof(fields) / sizeof(fields[0])) ? 0 : "VMWRITE of a host-state field failed";
 }
 
-/* A flat 64-bit guest at CPL 0: WP and NXE on, an empty IDT (so "int $0x80" is a #GP), no LDT. */
+/* A flat 64-bit guest: an empty IDT (so "int $0x80" is a #GP), no LDT. Control
+ * registers, RFLAGS and the CS/SS/DS/ES selectors and rights are set per entry. */
 static const char *setup_guest(void)
 {
-	uint64_t cr0 = fixed_bits(CR0_PE | CR0_ET | CR0_NE | NW_CR0_WP | NW_CR0_PG, VMX_MSR_CR0_FIXED0,
-				  VMX_MSR_CR0_FIXED1);
-	uint64_t cr4 = fixed_bits(NW_CR4_PAE | VMX_CR4_VMXE, VMX_MSR_CR4_FIXED0, VMX_MSR_CR4_FIXED1);
 	const uint64_t fields[][2] = {
-		{ VMCS_GUEST_CR0, cr0 },
-		{ VMCS_CR0_SHADOW, cr0 },
-		{ VMCS_GUEST_CR4, cr4 },
-		{ VMCS_CR4_SHADOW, cr4 },
-		{ VMCS_GUEST_EFER, NW_EFER_LME | NW_EFER_LMA | NW_EFER_NXE },
-		{ VMCS_GUEST_CS_SEL, HW_SEL_KCODE },
 		{ VMCS_GUEST_CS_LIMIT, 0xffffffffu },
-		{ VMCS_GUEST_CS_AR, VMX_AR_CODE64 },
 		{ VMCS_GUEST_CS_BASE, 0 },
-		{ VMCS_GUEST_SS_SEL, HW_SEL_KDATA },
 		{ VMCS_GUEST_SS_LIMIT, 0xffffffffu },
-		{ VMCS_GUEST_SS_AR, VMX_AR_DATA },
 		{ VMCS_GUEST_SS_BASE, 0 },
-		{ VMCS_GUEST_DS_SEL, HW_SEL_KDATA },
 		{ VMCS_GUEST_DS_LIMIT, 0xffffffffu },
-		{ VMCS_GUEST_DS_AR, VMX_AR_DATA },
 		{ VMCS_GUEST_DS_BASE, 0 },
-		{ VMCS_GUEST_ES_SEL, HW_SEL_KDATA },
 		{ VMCS_GUEST_ES_LIMIT, 0xffffffffu },
-		{ VMCS_GUEST_ES_AR, VMX_AR_DATA },
 		{ VMCS_GUEST_ES_BASE, 0 },
 		{ VMCS_GUEST_FS_SEL, 0 },
 		{ VMCS_GUEST_FS_LIMIT, 0 },
@@ -198,7 +184,6 @@ static const char *setup_guest(void)
 		{ VMCS_GUEST_IDTR_LIMIT, 0 },
 		{ VMCS_GUEST_DR7, DR7_FIXED },
 		{ VMCS_GUEST_RSP, 0 },
-		{ VMCS_GUEST_RFLAGS, RFLAGS_FIXED },
 		{ VMCS_GUEST_DEBUGCTL, 0 },
 		{ VMCS_GUEST_SYSENTER_CS, 0 },
 		{ VMCS_GUEST_SYSENTER_ESP, 0 },
@@ -283,18 +268,53 @@ void vmx_hv_stop(struct vmx_hv *hv)
 	nw_vmx_region_free(&hv->vmxon);
 }
 
-bool vmx_hv_run(struct vmx_hv *hv, uint64_t eptp, uint64_t cr3, uint64_t rip, uint64_t rdi, struct vmx_exit *exit)
+uint64_t vmx_hv_cr4_unsupported(uint64_t cr4)
+{
+	return cr4 & (NW_CR4_SMEP | NW_CR4_SMAP) & ~hw_rdmsr(VMX_MSR_CR4_FIXED1);
+}
+
+/* The entry's control registers and flags, and segments at its CPL: a 64-bit
+ * guest outside unrestricted mode needs SS.DPL = SS.RPL = CS.DPL and data
+ * segments with DPL >= RPL (§26.3.1.2); the CPL is SS.DPL. */
+static bool write_guest_state(const struct vmx_entry *en)
+{
+	uint64_t cr0 = fixed_bits(CR0_PE | CR0_ET | CR0_NE | en->cr0, VMX_MSR_CR0_FIXED0, VMX_MSR_CR0_FIXED1);
+	uint64_t cr4 = fixed_bits(VMX_CR4_VMXE | en->cr4, VMX_MSR_CR4_FIXED0, VMX_MSR_CR4_FIXED1);
+	uint64_t dpl = en->cpl ? AR_DPL3 : 0;
+	uint64_t code = en->cpl ? HW_SEL_UCODE : HW_SEL_KCODE, data = en->cpl ? HW_SEL_UDATA : HW_SEL_KDATA;
+	const uint64_t fields[][2] = {
+		{ VMCS_EPTP, en->eptp },
+		{ VMCS_GUEST_CR3, en->cr3 },
+		{ VMCS_GUEST_RIP, en->rip },
+		{ VMCS_GUEST_CR0, cr0 },
+		{ VMCS_CR0_SHADOW, cr0 },
+		{ VMCS_GUEST_CR4, cr4 },
+		{ VMCS_CR4_SHADOW, cr4 },
+		{ VMCS_GUEST_EFER, en->efer },
+		{ VMCS_GUEST_RFLAGS, RFLAGS_FIXED | en->rflags },
+		{ VMCS_GUEST_CS_SEL, code },
+		{ VMCS_GUEST_CS_AR, VMX_AR_CODE64 | dpl },
+		{ VMCS_GUEST_SS_SEL, data },
+		{ VMCS_GUEST_SS_AR, VMX_AR_DATA | dpl },
+		{ VMCS_GUEST_DS_SEL, data },
+		{ VMCS_GUEST_DS_AR, VMX_AR_DATA | dpl },
+		{ VMCS_GUEST_ES_SEL, data },
+		{ VMCS_GUEST_ES_AR, VMX_AR_DATA | dpl },
+	};
+	return write_all(fields, sizeof(fields) / sizeof(fields[0]));
+}
+
+bool vmx_hv_run(struct vmx_hv *hv, const struct vmx_entry *entry, struct vmx_exit *exit)
 {
 	int failed;
 
 	*exit = (struct vmx_exit){ 0 };
-	if (!vmx_write(VMCS_EPTP, eptp) || !vmx_write(VMCS_GUEST_CR3, cr3) || !vmx_write(VMCS_GUEST_RIP, rip) ||
-	    !vmx_invept_all()) {
+	if (!write_guest_state(entry) || !vmx_invept_all()) {
 		exit->reason = VMX_EXIT_ENTRY_FAILED;
 		exit->insn_error = (uint32_t)vmx_read(VMCS_INSTRUCTION_ERROR);
 		return false;
 	}
-	hv->gprs = (struct vmx_gprs){ .rdi = rdi };
+	hv->gprs = (struct vmx_gprs){ .rdi = entry->rdi };
 	failed = hw_vmx_enter(&hv->gprs, hv->launched);
 	if (failed) {
 		exit->reason = VMX_EXIT_ENTRY_FAILED;

@@ -1,6 +1,6 @@
 /* A minimal VMX hypervisor from lib/'s structures: VMXON region, one VMCS,
- * I/O and MSR bitmaps (nestwalk/vmx.h), a 64-bit guest at CPL 0 whose every
- * exception exits, and one VM entry per call. */
+ * I/O and MSR bitmaps (nestwalk/vmx.h), a 64-bit guest at CPL 0 or 3 whose
+ * every exception exits, and one VM entry per call. */
 #ifndef HW_VMX_HV_H
 #define HW_VMX_HV_H
 
@@ -25,6 +25,15 @@ struct vmx_hv {
 	struct vmx_gprs gprs;
 };
 
+/* The guest state one VM entry sets: the paging-related bits of CR0, CR4,
+ * EFER and RFLAGS (the VMX fixed bits are added), and the CPL (0 or 3: CS, SS,
+ * DS and ES get that DPL and RPL). */
+struct vmx_entry {
+	uint64_t eptp, cr3, rip, rdi;
+	uint64_t cr0, cr4, efer, rflags;
+	unsigned cpl;
+};
+
 /* What one VM entry ended with. */
 struct vmx_exit {
 	uint32_t reason;        /* VMCS exit reason, bit 31 set when the entry failed */
@@ -38,8 +47,10 @@ struct vmx_exit {
 const char *vmx_hv_start(struct vmx_hv *hv, const struct nw_hal *hal);
 /* VMXOFF and every frame back to the HAL. */
 void vmx_hv_stop(struct vmx_hv *hv);
-/* Enters the guest at rip with CR3 = cr3 and RDI = rdi over eptp (after an
+/* CR4 bits (of SMEP and SMAP) the CPU cannot give its guest (IA32_VMX_CR4_FIXED1). */
+uint64_t vmx_hv_cr4_unsupported(uint64_t cr4);
+/* Enters the guest in the state of entry, over entry->eptp (after an
  * all-context INVEPT). false when the entry failed (exit->reason/insn_error). */
-bool vmx_hv_run(struct vmx_hv *hv, uint64_t eptp, uint64_t cr3, uint64_t rip, uint64_t rdi, struct vmx_exit *exit);
+bool vmx_hv_run(struct vmx_hv *hv, const struct vmx_entry *entry, struct vmx_exit *exit);
 
 #endif

@@ -138,6 +138,8 @@ bool vmx_run_blob(struct vmx_hv *hv, const struct nw_hal *hal, const uint8_t *bl
 	}
 	while ((more = vmx_blob_next(&cur, &c, &why)) == 1) {
 		char ad[VMX_AD_LEN], line[VMX_LINE_LEN];
+		struct vmx_guest_ctl ctl;
+		struct vmx_entry entry;
 		struct vmx_outcome o;
 		struct vmx_exit e;
 		struct vmx_vm vm;
@@ -149,13 +151,20 @@ bool vmx_run_blob(struct vmx_hv *hv, const struct nw_hal *hal, const uint8_t *bl
 			refuse(stats, c.head.id, why);
 			continue;
 		}
+		ctl = vmx_case_guest_ctl(&c);
+		if (vmx_hv_cr4_unsupported(ctl.cr4)) {
+			refuse(stats, c.head.id, "the CPU cannot give its guest CR4.SMEP or CR4.SMAP");
+			continue;
+		}
 		if (vmx_vm_build(&vm, hal, &c, code, &why) != NW_OK) {
 			refuse(stats, c.head.id, why);
 			continue;
 		}
+		entry = (struct vmx_entry){ .eptp = nw_ept_eptp(&vm.ept), .cr3 = vmx_guest_cr3(),
+					    .rip = vmx_guest_rip(c.head.access), .rdi = c.head.gva, .cr0 = ctl.cr0,
+					    .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags, .cpl = ctl.cpl };
 		t0 = hw_rdtsc();
-		entered = vmx_hv_run(hv, nw_ept_eptp(&vm.ept), vmx_guest_cr3(), vmx_guest_rip(c.head.access),
-				     c.head.gva, &e);
+		entered = vmx_hv_run(hv, &entry, &e);
 		stats->tsc_ticks += hw_rdtsc() - t0;
 		if (!entered) {
 			vmx_vm_free(&vm);

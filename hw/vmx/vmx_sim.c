@@ -31,10 +31,12 @@ static uint8_t *read_file(const char *path, uint64_t *size)
 	return data;
 }
 
-/* The guest of vmx_hv.c: 4-level paging, CR0.WP, EFER.NXE, CPL 0. */
-static struct nw_cpu guest_cpu(void)
+/* The guest of vmx_hv.c: 4-level paging with the case's CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC and CPL. */
+static struct nw_cpu guest_cpu(const struct vmx_case *c)
 {
-	struct nw_cpu cpu = { .cr0 = NW_CR0_WP, .efer = NW_EFER_NXE, .maxphyaddr = VMX_MAXPHYADDR };
+	struct vmx_guest_ctl ctl = vmx_case_guest_ctl(c);
+	struct nw_cpu cpu = { .cr0 = ctl.cr0, .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags, .cpl = ctl.cpl,
+			      .maxphyaddr = VMX_MAXPHYADDR };
 
 	nw_cpu_set_mode(&cpu, NW_PAGING_4LEVEL);
 	cpu.cr3 = vmx_guest_cr3();
@@ -85,7 +87,7 @@ static void run_case(const struct nw_hal *hal, const struct vmx_case *c)
 	if (!why && vmx_vm_build(&vm, hal, c, nw_frame_paddr(&code), &why) == NW_OK) {
 		struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_EPT, .ept = &vm.ept },
 						 .ad_policy = NW_AD_ON_SUCCESS };
-		struct nw_cpu cpu = guest_cpu();
+		struct nw_cpu cpu = guest_cpu(c);
 		struct nw_access access = { .gva = nw_gva(c->head.gva),
 					    .size = c->head.access == VMX_ACCESS_READ ? 8 : 1,
 					    .type = types[c->head.access] };

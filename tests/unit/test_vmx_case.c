@@ -18,7 +18,8 @@ static struct vmx_case plain_case(void)
 {
 	struct vmx_case c = { .head = {
 		.id = 1, .access = VMX_ACCESS_READ, .ept_level = 1, .gva = T, .gpa = T,
-		.guest = { 0x3, 0x3, 0x3, 0x3 }, .ept_leaf = 0x37,
+		.guest = { 0x3, 0x3, 0x3, 0x3 }, .ept_leaf = 0x37, .guest_level = 1,
+		.guest_flags = VMX_GUEST_WP | VMX_GUEST_NXE,
 	} };
 
 	return c;
@@ -27,7 +28,8 @@ static struct vmx_case plain_case(void)
 /* A blob of one case with its edits, written field by field as tools/bochs-run packs it. */
 static size_t pack(uint8_t *buf, const struct vmx_case *c, uint32_t count)
 {
-	struct vmx_blob_header h = { VMX_BLOB_MAGIC, VMX_BLOB_VERSION, sizeof(h), count, 0 };
+	struct vmx_blob_header h = { VMX_BLOB_MAGIC, VMX_BLOB_VERSION, sizeof(h), count, sizeof(c->head),
+				     sizeof(c->edits[0]) };
 	size_t n = 0;
 
 	memcpy(buf, &h, sizeof(h));
@@ -50,7 +52,7 @@ Test(vmx_case, blob_parses_and_reports_offsets)
 	c.edits[0] = (struct vmx_blob_edit){ .where = VMX_EDIT_TARGET, .level = 4, .set = 0x8 };
 	c.edits[1] = (struct vmx_blob_edit){ .where = VMX_EDIT_GUEST_PT, .level = 1, .clear = 0x7 };
 	n = pack(buf, &c, 1);
-	cr_assert_eq(n, 16 + 64 + 2 * 24);
+	cr_assert_eq(n, 16 + 72 + 2 * 24);
 	cr_assert_null(vmx_blob_open(&cur, buf, n));
 	cr_assert_eq(vmx_blob_next(&cur, &got, &why), 1);
 	cr_assert_eq(got.head.edit_count, 2);
@@ -70,6 +72,10 @@ Test(vmx_case, blob_parses_and_reports_offsets)
 	cr_assert_eq(vmx_blob_next(&cur, &got, &why), -1);
 	cr_assert_str_eq(why, "bytes after the last case");
 
+	/* A case size this reader does not know (version 1's 64 bytes). */
+	buf[12] = 64;
+	cr_assert_str_eq(vmx_blob_open(&cur, buf, n), "unknown case or edit size");
+	buf[12] = 72;
 	buf[0] ^= 1;
 	cr_assert_str_eq(vmx_blob_open(&cur, buf, n), "bad magic (not an EPT case blob)");
 	cr_assert_str_eq(vmx_blob_open(&cur, buf, 8), "shorter than its header");
@@ -110,6 +116,77 @@ Test(vmx_case, refusal_rules)
 	cr_assert_not_null(vmx_case_check(&c));
 	c.edits[0].level = 1;
 	cr_assert_null(vmx_case_check(&c));
+
+	/* A 2 MiB guest leaf: no PTE, gva and gpa agree in bits 20:12, bits 20:13 (reserved) and PAT allowed. */
+	c = plain_case();
+	c.head.guest_level = 2;
+	cr_assert_not_null(vmx_case_check(&c)); /* a PTE below the leaf */
+	c.head.guest[0] = 0;
+	cr_assert_null(vmx_case_check(&c));
+	c.head.gva = T + 0x3000;
+	cr_assert_not_null(vmx_case_check(&c));
+	c.head.gpa = T + 0x403000;
+	cr_assert_null(vmx_case_check(&c));
+	c.head.guest[1] |= NW_PTE_PAT_LARGE | (UINT64_C(1) << 20);
+	cr_assert_null(vmx_case_check(&c));
+	c.head.guest[1] |= UINT64_C(1) << 21; /* the page's address */
+	cr_assert_not_null(vmx_case_check(&c));
+	c = plain_case();
+	c.head.cpl = 1;
+	cr_assert_not_null(vmx_case_check(&c));
+	c.head.cpl = 3;
+	c.head.guest_flags = VMX_GUEST_FLAGS_ALL;
+	cr_assert_null(vmx_case_check(&c));
+	c.head.guest_flags = 0x20;
+	cr_assert_not_null(vmx_case_check(&c));
+}
+
+Test(vmx_case, guest_state_of_a_case)
+{
+	struct vmx_case c = plain_case();
+	struct vmx_guest_ctl g = vmx_case_guest_ctl(&c);
+
+	/* SDM Vol. 3A §2.5: CR0.PG bit 31, CR0.WP bit 16, CR4.PAE bit 5, SMEP bit 20, SMAP bit 21;
+	 * §2.2.1: EFER.LME bit 8, LMA bit 10, NXE bit 11; §2.3: RFLAGS.AC bit 18. */
+	cr_assert_eq(g.cr0, 0x80010000);
+	cr_assert_eq(g.cr4, 0x20);
+	cr_assert_eq(g.efer, 0xd00);
+	cr_assert_eq(g.rflags, 0);
+	cr_assert_eq(g.cpl, 0);
+	c.head.guest_flags = VMX_GUEST_SMEP | VMX_GUEST_SMAP | VMX_GUEST_AC;
+	c.head.cpl = 3;
+	g = vmx_case_guest_ctl(&c);
+	cr_assert_eq(g.cr0, 0x80000000);
+	cr_assert_eq(g.cr4, 0x300020);
+	cr_assert_eq(g.efer, 0x500);
+	cr_assert_eq(g.rflags, 0x40000);
+	cr_assert_eq(g.cpl, 3);
+}
+
+Test(vmx_case, builds_a_large_guest_leaf)
+{
+	NW_SCOPED_FRAME code = nw_frame_uninit();
+	struct vmx_case c = plain_case();
+	const uint64_t *pdpt, *pml4;
+	struct vmx_vm vm;
+	const char *why;
+
+	/* A 1 GiB guest page at CPL 3: the PDPTE maps GPA T + 1 GiB with PS; the code's path is user-mode. */
+	c.head.guest_level = 3;
+	c.head.cpl = 3;
+	c.head.guest[0] = c.head.guest[1] = 0;
+	c.head.guest[2] = 0x7;
+	c.head.gva = T + 0x40201008;
+	c.head.gpa = T + 0x40201000;
+	cr_assert_null(vmx_case_check(&c));
+	cr_assert_eq(nw_frame_alloc(&code, hal), NW_OK);
+	cr_assert_eq(vmx_vm_build(&vm, hal, &c, nw_frame_paddr(&code), &why), NW_OK, "%s", why);
+	pml4 = nw_frame_ptr(&vm.tables[0]);
+	pdpt = nw_frame_ptr(&vm.tables[4]);
+	cr_assert_eq(pml4[0], 0x202000 | 0x7);
+	cr_assert_eq(pdpt[1], T + 0x40000000 + 0x87);
+	cr_assert_eq(((const uint64_t *)nw_frame_ptr(&vm.tables[5]))[1], 0);
+	vmx_vm_free(&vm);
 }
 
 Test(vmx_case, builds_the_documented_guest)
