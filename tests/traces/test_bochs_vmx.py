@@ -7,7 +7,14 @@ simulator's answer for the same case (nestwalk-vmx-sim, the library's reference
 walker on simulated memory) or a Bochs deviation listed in hw/DEVIATIONS.md.
 The named cases also carry their outcome derived by hand from the SDM.
 
-A few Bochs boots in all (each about 2 s of CPU), every one bounded by a timeout."""
+The guest side varies too: 4 KiB, 2 MiB and 1 GiB guest leaves over 4 KiB,
+2 MiB and 1 GiB EPT leaves, CPL 0 and 3 (the VMCS gives the guest DPL 3
+segments, VMCALL exits from ring 3), CR0.WP, CR4.SMEP, CR4.SMAP with
+RFLAGS.AC, EFER.NXE with XD entries and guest reserved bits.
+
+Three Bochs boots in all (about 2 s of CPU each, the random one about 9 s),
+every one bounded by a timeout. NESTWALK_FULL or NESTWALK_FULL_MATRIX set runs
+the long random form (50000 cases, about a minute of CPU)."""
 import os
 import random
 import re
@@ -27,8 +34,8 @@ bochs_run = module_from_spec(spec_from_loader("bochs_run", _loader))
 _loader.exec_module(bochs_run)
 VmxCase = bochs_run.VmxCase
 
-FULL = bool(os.environ.get("NESTWALK_FULL"))
-RANDOM_COUNT = 20000 if FULL else 3000
+FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
+RANDOM_COUNT = 50000 if FULL else 6000
 SEED = 20261122
 BOOT_TIMEOUT = 300 if FULL else 120
 
@@ -239,6 +246,87 @@ HAND = [
     hand(32, "pf 0x9 0x8000000000 0000/0000/000", guest=(0x3, 0x3, 0x200000000003, 0x3)),
     # A guest #PF comes before any EPT check of the final access.
     hand(33, "pf 0x3 0x8000000000 0000/0000/000", access="write", guest=(0x3, 0x1, 0x3, 0x3), ept_leaf=0x30),
+
+    # Guest large pages (Vol. 3A §4.5, Tables 4-17 and 4-15): a PDE with PS maps 2 MiB, a PDPTE with
+    # PS 1 GiB; the GVA's low 21 / 30 bits are the offset. The A/D digit of an entry below the leaf is 0.
+    # 2 MiB guest page over a 4 KiB EPT page: GPA T + 0x1238, its EPT page lands at scratch + 0x1000.
+    hand(50, "ok 0x2001238 1110/0000/000", gva=T + 0x1238, gpa=T + 0x1000, guest_level=2,
+         guest=(0x3, 0x3, 0x3, 0)),
+    # ... over a 2 MiB EPT page (at HPA scratch): a write sets D in the guest PDE.
+    hand(51, "ok 0x2001238 1130/000/000", access="write", gva=T + 0x1238, gpa=T + 0x1000, guest_level=2,
+         ept_level=2, guest=(0x3, 0x3, 0x3, 0)),
+    # 1 GiB guest page over a 1 GiB EPT page (HPA 0): the offset 0x2005010 lies in the scratch region.
+    hand(52, "ok 0x2005010 1100/00/000", gva=T + SCRATCH + 0x5010, gpa=T + SCRATCH + 0x5000, guest_level=3,
+         ept_level=3, guest=(0x3, 0x3, 0, 0)),
+    # 1 GiB guest page (second one, GPA T + 1 GiB) over a 4 KiB EPT page: scratch + 0x123000 + 0x458.
+    hand(53, "ok 0x2123458 1100/0000/000", gva=T + 0x40123458, gpa=T + 0x40123000, guest_level=3,
+         guest=(0x3, 0x3, 0, 0)),
+    # Bits 20:13 of a 2 MiB leaf and 29:13 of a 1 GiB leaf are reserved (Tables 4-17, 4-15): P | RSVD.
+    hand(54, "pf 0x9 0x8000001238 0000/0000/000", gva=T + 0x1238, gpa=T + 0x1000, guest_level=2,
+         guest=(0x3, 0x3, 0x2003, 0)),
+    hand(55, "pf 0x9 0x8002005010 0000/00/000", gva=T + SCRATCH + 0x5010, gpa=T + SCRATCH + 0x5000,
+         guest_level=3, ept_level=3, guest=(0x3, 0x20000003, 0, 0)),
+    # Bit 12 of a large leaf is PAT, not reserved: the access completes.
+    hand(56, "ok 0x2001238 1110/0000/000", gva=T + 0x1238, gpa=T + 0x1000, guest_level=2,
+         guest=(0x3, 0x3, 0x1003, 0)),
+    # A 2 MiB user page read at CPL 3.
+    hand(57, "ok 0x2001238 1110/0000/000", gva=T + 0x1238, gpa=T + 0x1000, guest_level=2, cpl=3,
+         guest=(0x7, 0x7, 0x7, 0)),
+    # EPT violation on the final access through a 2 MiB guest page: the GPA keeps the page offset.
+    hand(58, "eptv 0x181 0x8000001238 0x8000001238 1110/0000/000", gva=T + 0x1238, gpa=T + 0x1000,
+         guest_level=2, guest=(0x3, 0x3, 0x3, 0), ept_leaf=0x30),
+    # A 1 GiB page, CPL 3 write, read-only PDPTE: P | W | U.
+    hand(59, "pf 0x7 0x8002000000 0000/00/000", access="write", gva=T + SCRATCH, gpa=T + SCRATCH,
+         guest_level=3, ept_level=3, cpl=3, guest=(0x7, 0x5, 0, 0)),
+
+    # CPL 3 (§4.6.1): a user-mode access needs U/S = 1 in every entry; writes need R/W = 1 in every entry.
+    hand(60, "ok 0x2000000 1111/0000/000", cpl=3, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(61, "pf 0x5 0x8000000000 0000/0000/000", cpl=3, guest=(0x7, 0x7, 0x7, 0x3)),
+    hand(62, "pf 0x7 0x8000000000 0000/0000/000", access="write", cpl=3, guest=(0x7, 0x7, 0x7, 0x5)),
+    hand(63, "pf 0x7 0x8000000000 0000/0000/000", access="write", cpl=3, guest=(0x7, 0x7, 0x3, 0x7)),
+    hand(64, "ok - 1111/0000/000", access="fetch", cpl=3, guest=(0x7, 0x7, 0x7, 0x7)),
+    # Fetch from an XD page at CPL 3: P | U | I.
+    hand(65, "pf 0x15 0x8000000000 0000/0000/000", access="fetch", cpl=3,
+         guest=(0x7, 0x7, 0x7, 0x8000000000000007)),
+    # EPT rights do not depend on the CPL: a CPL 3 write to a read-only EPT page, W | R | 0x180.
+    hand(66, "eptv 0x18a 0x8000000000 0x8000000000 1113/0000/000", access="write", cpl=3,
+         guest=(0x7, 0x7, 0x7, 0x7), ept_leaf=0x31),
+    # A guest-table access at CPL 3 is a supervisor access to EPT all the same: R | 0x80.
+    hand(67, "eptv 0x81 0x207000 0x8000000000 0000/0000/000", cpl=3, guest=(0x7, 0x7, 0x7, 0x7),
+         edits=[("pt", 1, 0x7, 0)]),
+
+    # CR0.WP (§4.6.1): with WP = 0 a supervisor write ignores R/W, to supervisor and user pages alike.
+    hand(70, "ok 0x2000000 1113/0000/000", access="write", wp=False, guest=(0x3, 0x3, 0x3, 0x1)),
+    hand(71, "ok 0x2000000 1113/0000/000", access="write", wp=False, guest=(0x7, 0x5, 0x7, 0x7)),
+    # CR4.SMEP (§4.6.1): no supervisor fetch from a user-mode page (U/S = 1 in every entry): P | I.
+    hand(72, "pf 0x11 0x8000000000 0000/0000/000", access="fetch", smep=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(73, "ok - 1111/0000/000", access="fetch", guest=(0x7, 0x7, 0x7, 0x7)),
+    # A page with U/S = 0 in any entry is a supervisor-mode page: SMEP does not apply.
+    hand(74, "ok - 1111/0000/000", access="fetch", smep=True, guest=(0x7, 0x3, 0x7, 0x7)),
+    # A 2 MiB user page fetched at CPL 0 under SMEP.
+    hand(75, "pf 0x11 0x8000001238 0000/0000/000", access="fetch", smep=True, gva=T + 0x1238, gpa=T + 0x1000,
+         guest_level=2, guest=(0x7, 0x7, 0x7, 0)),
+    # CR4.SMAP (§4.6.1): explicit supervisor data accesses to user-mode pages need RFLAGS.AC = 1.
+    hand(76, "pf 0x1 0x8000000000 0000/0000/000", smap=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(77, "ok 0x2000000 1111/0000/000", smap=True, ac=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(78, "pf 0x3 0x8000000000 0000/0000/000", access="write", smap=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    # With AC = 1 a write to a read-only user page follows WP: allowed with WP = 0, P | W with WP = 1.
+    hand(79, "ok 0x2000000 1113/0000/000", access="write", smap=True, ac=True, wp=False,
+         guest=(0x7, 0x7, 0x7, 0x5)),
+    hand(80, "pf 0x3 0x8000000000 0000/0000/000", access="write", smap=True, ac=True,
+         guest=(0x7, 0x7, 0x7, 0x5)),
+    # SMAP is about supervisor accesses: CPL 3 reads its user page; a supervisor page at CPL 3 is U/S.
+    hand(81, "ok 0x2000000 1111/0000/000", cpl=3, smap=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(82, "pf 0x5 0x8000000000 0000/0000/000", cpl=3, smap=True, ac=True, guest=(0x7, 0x7, 0x3, 0x7)),
+    # EFER.NXE = 0 (Table 4-19 and §4.7): XD (bit 63) is reserved in every entry: P | RSVD.
+    hand(83, "pf 0x9 0x8000000000 0000/0000/000", nxe=False, guest=(0x3, 0x3, 0x3, 0x8000000000000003)),
+    hand(84, "pf 0x9 0x8000000000 0000/0000/000", nxe=False, guest=(0x8000000000000003, 0x3, 0x3, 0x3)),
+    hand(85, "ok - 1111/0000/000", access="fetch", nxe=False),
+    # With NXE = 1, XD in a non-leaf entry forbids fetches from the whole range: P | I.
+    hand(86, "pf 0x11 0x8000000000 0000/0000/000", access="fetch", guest=(0x3, 0x3, 0x8000000000000003, 0x3)),
+    # Guest A/D already set stay set; a read of a page with A clear and D set sets A only.
+    hand(87, "ok 0x2000000 1113/0000/000", access="write", guest=(0x23, 0x23, 0x23, 0x63)),
+    hand(88, "ok 0x2000000 1113/0000/000", guest=(0x3, 0x3, 0x3, 0x43)),
 ]
 
 # The deviations' proofs: the SDM's outcome, and what Bochs 2.7 does instead.
@@ -263,18 +351,25 @@ PROOF = [
 
 # --- Seeded random cases.
 
-def random_guest_entry(rng, level):
+def random_guest_entry(rng, level, leaf, cpl):
     entry = 0x1 if rng.random() < 0.97 else 0
     entry |= 0x2 if rng.random() < 0.85 else 0
-    entry |= 0x4 if rng.random() < 0.5 else 0
-    if level == 1 and rng.random() < 0.15:
-        entry |= 1 << 63
+    entry |= 0x4 if rng.random() < (0.85 if cpl == 3 else 0.5) else 0
+    if rng.random() < 0.12:
+        entry |= 1 << 63  # XD: a rule with EFER.NXE, a reserved bit without
     if rng.random() < 0.02:
         entry |= 1 << rng.randrange(40, 52)  # above MAXPHYADDR: reserved
     if level == 4 and rng.random() < 0.02:
         entry |= 0x80  # PS in a PML4E: reserved
+    if level == leaf and level > 1:
+        if rng.random() < 0.1:
+            entry |= 0x1000  # PAT of a large leaf: not reserved
+        if rng.random() < 0.05:
+            entry |= 1 << rng.randrange(13, 21 if level == 2 else 30)  # reserved bits of a large leaf
     if rng.random() < 0.1:
         entry |= 0x20  # already accessed
+    if level == leaf and rng.random() < 0.05:
+        entry |= 0x40  # already dirty
     return entry
 
 
@@ -303,18 +398,25 @@ def random_edits(rng, level, access):
 
 
 def random_case(rng, id):
+    """EPT leaf level and guest leaf level chosen apart (every pair of 4 KiB, 2 MiB
+    and 1 GiB); the GVA takes the GPA's bits inside the guest page; CPL, WP,
+    NXE, SMEP, SMAP and AC vary per case."""
     access = rng.choice(["read", "read", "write", "fetch"])
     level = rng.choice([1, 1, 1, 2, 2, 3])
-    gva = T + (rng.randrange(0, 1 << 39) & ~7)
-    if level == 1:
-        gpa = T + (rng.randrange(0, 1 << 39) & ~0xfff)
-    elif level == 2:
-        gpa = T + (rng.randrange(0, 1 << 39) & ~0xfff)
-    else:
+    guest_level = rng.choice([1, 1, 2, 3])
+    cpl = 3 if rng.random() < 0.35 else 0
+    if level == 3:
         gpa = T + (rng.randrange(0, 512) << 30) + SCRATCH + (rng.randrange(0, SCRATCH_SIZE_PAGES) << 12)
+    else:
+        gpa = T + (rng.randrange(0, 1 << 39) & ~0xfff)
+    inside = (1 << (12 + 9 * (guest_level - 1))) - 1
+    gva = ((T + (rng.randrange(0, 1 << 39) & ~7)) & ~(inside & ~0xfff)) | (gpa & inside & ~0xfff)
+    guest = tuple(random_guest_entry(rng, lvl, guest_level, cpl) if lvl >= guest_level else 0
+                  for lvl in (4, 3, 2, 1))
     return VmxCase(id=id, gva=gva, gpa=gpa, access=access, ept_ad=rng.random() < 0.5, ept_level=level,
-                   guest=tuple(random_guest_entry(rng, lvl) for lvl in (4, 3, 2, 1)),
-                   ept_leaf=random_ept_leaf(rng), edits=random_edits(rng, level, access))
+                   guest=guest, ept_leaf=random_ept_leaf(rng), edits=random_edits(rng, level, access),
+                   guest_level=guest_level, cpl=cpl, wp=rng.random() < 0.7, nxe=rng.random() < 0.85,
+                   smep=rng.random() < 0.4, smap=rng.random() < 0.4, ac=rng.random() < 0.4)
 
 
 SCRATCH_SIZE_PAGES = bochs_run.SCRATCH_SIZE >> 12
@@ -367,10 +469,27 @@ def test_image_reports_the_modelled_ept(hand_boot):
     assert "vmx: ept maxphyaddr=40 exec_only=1 1g=1 ad=1 5level=0 mbec=0 advexit=0" in hand_boot.text
 
 
+def coverage_gaps(cases, outcomes):
+    """What the random mix failed to reach: a completed access for every pair of
+    guest and EPT leaf sizes and at CPL 3, and the guest #PF error codes of
+    each rule (U/S, R/W, RSVD, SMEP or XD at CPL 0 and 3, SMAP)."""
+    done, codes = set(), set()
+    for c in cases:
+        words = outcomes.get(c.id, "").split()
+        if words and words[0] == "ok":
+            done.add((c.guest_level, c.ept_level))
+            done.add(("cpl", c.cpl))
+        elif words and words[0] == "pf":
+            codes.add(int(words[1], 16))
+    want = {(g, e) for g in (1, 2, 3) for e in (1, 2, 3)} | {("cpl", 0), ("cpl", 3)}
+    return sorted(map(str, want - done)) + [hex(e) for e in sorted({0x1, 0x3, 0x5, 0x7, 0x9, 0x11, 0x15} - codes)]
+
+
 def test_random_cases_agree_with_the_simulator(capsys):
     """Seeded random cases over EPT rights, memory types, misconfigurations at
-    every level, large pages, A/D on and off and guest-table violations: Bochs
-    and the simulator agree on every one, up to listed deviations."""
+    every level, large pages on both stages, A/D on and off, guest-table
+    violations, CPL 0 and 3, WP, SMEP, SMAP with AC, NXE and guest reserved
+    bits: Bochs and the simulator agree on every one, up to listed deviations."""
     cases = random_cases(SEED, RANDOM_COUNT, 1000)
     boot = Boot(cases)
     boot.check()
@@ -380,11 +499,13 @@ def test_random_cases_agree_with_the_simulator(capsys):
     for line in boot.outcomes.values():
         kinds[line.split()[0]] = kinds.get(line.split()[0], 0) + 1
     with capsys.disabled():
-        print(f"\nbochs-vmx: {len(cases)} random cases in one boot, {boot.seconds:.1f} s wall, {boot.cpu:.1f} s CPU;"
+        print(f"\nbochs-vmx: {len(cases)} random cases in one boot, {boot.seconds:.1f} s wall, {boot.cpu:.1f} s CPU"
+              f" ({len(cases) / boot.cpu:.0f} cases per CPU-second with the boot);"
               f" outcomes {dict(sorted(kinds.items()))}; agree {agree}, deviations {deviations}")
     assert not unlisted, f"deviations not in hw/DEVIATIONS.md: {unlisted}"
     assert not bad, f"{len(bad)} unexplained mismatches:\n" + "\n".join(bad[:20])
     assert kinds.get("eptv", 0) and kinds.get("misconfig", 0) and kinds.get("pf", 0) and kinds.get("ok", 0)
+    assert not coverage_gaps(cases, boot.outcomes), f"the random mix missed {coverage_gaps(cases, boot.outcomes)}"
 
 
 def test_bad_blob_fails_clearly():
