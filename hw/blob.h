@@ -23,7 +23,14 @@
 #define HW_CASE_AC (1u << 5)   /* RFLAGS.AC during the access */
 #define HW_CASE_LA57 (1u << 6) /* 5-level paging (CR4.LA57) */
 #define HW_CASE_NPT (1u << 7)  /* run as an SVM guest with nested paging (CPL 0, 4-level, no PKE) */
-#define HW_CASE_FLAGS_ALL 0xffu
+/* Legacy paging modes (version 1, added later: older blobs never set them).
+ * Such a case always runs as a 32-bit SVM guest (runner.c says why) over the
+ * identity nested map; HW_CASE_NPT on top allows nested-paging edits. CPL 0 or
+ * 3, no implicit access, no PKE or LA57; GVA below 4 GiB. */
+#define HW_CASE_PAE (1u << 8)      /* PAE paging (CR4.PAE, EFER.LME=0): table 0 is the 4-entry PDPT */
+#define HW_CASE_LEGACY32 (1u << 9) /* 32-bit paging: 4-byte entries, value bits 31:0 */
+#define HW_CASE_PSE (1u << 10)     /* CR4.PSE (4 MiB pages, PSE-36); only with HW_CASE_LEGACY32 */
+#define HW_CASE_FLAGS_ALL 0x7ffu
 
 /* Nested-paging edits: entries with table HW_NPT_EDIT_TABLE, after all table
  * entries. They change the 4 KiB nested page of a guest-physical address — the

@@ -5,6 +5,7 @@
 #include <nestwalk/addr.h>
 #include <nestwalk/x86_pte.h>
 
+#include "case_mode.h"
 #include "layout.h"
 
 static bool is_canonical(uint64_t gva, bool la57)
@@ -15,29 +16,32 @@ static bool is_canonical(uint64_t gva, bool la57)
 	return top == 0 || top == (UINT64_MAX >> (bits - 1));
 }
 
-static uint64_t page_size(unsigned level)
-{
-	return level == 2 ? NW_SIZE_2M : level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
-}
-
 static bool in_scratch(uint64_t start, uint64_t size)
 {
 	return start >= HW_SCRATCH_BASE && start + size <= HW_SCRATCH_BASE + HW_SCRATCH_SIZE;
 }
 
-/* A present entry without a link is used as a leaf; whatever it maps must be
- * harmless to read, write and execute. */
-static bool leaf_is_safe(uint64_t value, unsigned level, uint64_t gva, unsigned maxphyaddr)
+/* PS in a PML4E or PML5E is reserved (§4.5): the walk stops there, as at a leaf. */
+static bool has_reserved_ps(const struct hw_blob_case *c, unsigned level, uint64_t value)
 {
-	uint64_t size = page_size(level);
-	uint64_t base = value & NW_PTE_ADDR_MASK & ~(size - 1);
-	uint64_t offset = gva & (size - 1);
+	return !hw_case_is_legacy(c) && level >= 4 && (value & NW_PTE_PS);
+}
+
+/* A present entry without a link is used as a leaf; whatever the access
+ * reaches through it must be harmless to read, write and execute: the case's
+ * word in the scratch region (a 4 MiB or 1 GiB page is larger than the region). */
+static bool leaf_is_safe(const struct hw_blob_case *c, uint64_t value, unsigned level, unsigned maxphyaddr)
+{
+	bool rsvd_ps = has_reserved_ps(c, level, value);
+	uint64_t size = rsvd_ps ? NW_PAGE_SIZE : hw_case_leaf_size(c, level);
+	uint64_t base = rsvd_ps ? value & NW_PTE_ADDR_MASK : hw_case_leaf_base(c, level, value);
+	uint64_t offset = c->gva & (size - 1);
 
 	if (base >> maxphyaddr)
 		return true; /* the walk faults with RSVD before using it */
-	if (in_scratch(base, size))
-		return true;
-	return level == 3 && base == 0 && in_scratch(offset & ~UINT64_C(7), 8);
+	if (hw_case_is_nested(c) && base >= HW_DIRECT_MAP_SIZE)
+		return true; /* beyond the identity nested map: a #NPF */
+	return in_scratch(base, size) || in_scratch((base + offset) & ~UINT64_C(7), 8);
 }
 
 const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu)
@@ -50,7 +54,7 @@ const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct h
 		return "PKU";
 	if ((c->flags & HW_CASE_LA57) && !cpu->la57)
 		return "LA57";
-	if ((c->flags & HW_CASE_NPT) && !cpu->svm)
+	if (hw_case_is_nested(c) && !cpu->svm)
 		return "SVM";
 	if ((c->flags & HW_CASE_NXE) && !cpu->nx)
 		return "NX";
@@ -66,8 +70,7 @@ unsigned hw_case_table_entries(const struct hw_blob_case *c, const struct hw_blo
 	return n;
 }
 
-/* Nested-paging cases: a CPL-0 guest with 4-level paging and no protection
- * keys (PKRU is not part of the VMCB); edits only after the table entries. */
+/* Nested-paging edits only in nested-paging cases, after the table entries. */
 static const char *check_npt(const struct hw_blob_case *c, const struct hw_blob_entry *entries)
 {
 	unsigned first = hw_case_table_entries(c, entries);
@@ -89,12 +92,34 @@ static const char *check_npt(const struct hw_blob_case *c, const struct hw_blob_
 	return 0;
 }
 
+/* What the image can run: nested-paging cases as a CPL-0 64-bit guest or a
+ * legacy-mode guest at CPL 0 or 3, neither with implicit accesses nor PKE (PKRU
+ * is not part of the VMCB); legacy modes alone, 32-bit GVAs. */
+static const char *check_mode(const struct hw_blob_case *c)
+{
+	bool legacy = hw_case_is_legacy(c);
+
+	if ((c->flags & HW_CASE_PAE) && (c->flags & HW_CASE_LEGACY32))
+		return "both PAE and 32-bit paging";
+	if ((c->flags & HW_CASE_PSE) && !(c->flags & HW_CASE_LEGACY32))
+		return "CR4.PSE without 32-bit paging";
+	if (legacy && (c->flags & (HW_CASE_LA57 | HW_CASE_PKE)))
+		return "a legacy-mode case with LA57 or PKE";
+	if (legacy && (c->gva >> 32))
+		return "a legacy-mode GVA above 4 GiB";
+	if (hw_case_is_nested(c) && c->access == HW_ACCESS_IMPLICIT)
+		return "an implicit access in a nested-paging or legacy-mode case";
+	if ((c->flags & HW_CASE_NPT) && !legacy && (c->cpl != 0 || (c->flags & (HW_CASE_LA57 | HW_CASE_PKE))))
+		return "a 64-bit nested-paging case other than CPL 0 with 4-level paging and no PKE";
+	return 0;
+}
+
 static const char *check_links(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			       unsigned levels[HW_MAX_TABLES])
 {
 	for (unsigned t = 0; t < HW_MAX_TABLES; t++)
 		levels[t] = 0;
-	levels[0] = (c->flags & HW_CASE_LA57) ? 5 : 4;
+	levels[0] = hw_case_top_level(c);
 	/* Links point only to higher-numbered tables, so one pass in table order sees every parent first. */
 	for (unsigned t = 0; t < c->table_count; t++) {
 		for (unsigned i = 0; i < hw_case_table_entries(c, entries); i++) {
@@ -118,7 +143,7 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 			  const struct hw_cpu_features *cpu, unsigned levels[HW_MAX_TABLES])
 {
 	bool la57 = c->flags & HW_CASE_LA57;
-	unsigned kernel_slots = la57 ? HW_KERNEL_SLOTS_5LEVEL : HW_KERNEL_SLOTS_4LEVEL;
+	unsigned kernel_slots = hw_case_kernel_slots(c);
 	uint64_t below_maxphy = (UINT64_C(1) << cpu->maxphyaddr) - 1;
 	const char *why;
 
@@ -128,9 +153,9 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 		return "CPL other than 0 or 3";
 	if (c->access > HW_ACCESS_IMPLICIT)
 		return "unknown access kind";
-	if ((c->flags & HW_CASE_NPT) &&
-	    (c->cpl != 0 || c->access == HW_ACCESS_IMPLICIT || (c->flags & (HW_CASE_LA57 | HW_CASE_PKE))))
-		return "a nested-paging case other than a CPL-0 read, write or fetch with 4-level paging and no PKE";
+	why = check_mode(c);
+	if (why)
+		return why;
 	if (c->table_count == 0 || c->table_count > HW_MAX_TABLES)
 		return "table count outside 1..16";
 	if (c->entry_count > HW_MAX_ENTRIES)
@@ -145,8 +170,13 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 	for (unsigned i = 0; i < hw_case_table_entries(c, entries); i++) {
 		const struct hw_blob_entry *e = &entries[i];
 
-		if (e->table >= c->table_count || e->index >= 512 || e->link > c->table_count || e->reserved)
+		if (e->table >= c->table_count || e->index >= hw_case_table_slots(c, 1) || e->link > c->table_count ||
+		    e->reserved)
 			return "entry field out of range";
+		if (e->table == 0 && e->index >= hw_case_table_slots(c, hw_case_top_level(c)))
+			return "a PDPTE index above 3";
+		if (hw_case_entry_bytes(c) == 4 && (e->value >> 32))
+			return "a 32-bit paging entry with bits above 31";
 		if (e->link && e->link - 1u <= e->table)
 			return "a link to a table not after its own (tables form a tree in order)";
 		if (e->table == 0 && e->index < kernel_slots)
@@ -166,9 +196,9 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 
 		if (!(e->value & NW_PTE_P) || e->link)
 			continue;
-		if (level != 1 && !(e->value & NW_PTE_PS))
+		if (!hw_case_is_leaf(c, level, e->value) && !has_reserved_ps(c, level, e->value))
 			return "a present non-leaf entry without a link";
-		if (!leaf_is_safe(e->value, level, c->gva, cpu->maxphyaddr))
+		if (!leaf_is_safe(c, e->value, level, cpu->maxphyaddr))
 			return "a leaf mapping memory outside the scratch region";
 	}
 	return 0;

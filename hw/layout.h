@@ -24,6 +24,14 @@
  * copy PML4[0] and PML4[1]; 5-level roots point PML5[0] at the kernel PML4. */
 #define HW_KERNEL_SLOTS_4LEVEL 2
 #define HW_KERNEL_SLOTS_5LEVEL 1
+/* Legacy-mode guests (32-bit and PAE paging, run under SVM): the root keeps
+ * PDE 0-1 (32-bit) or PDPTE 0 (PAE) for the image's own page table, which maps
+ * only the two pages of 32-bit guest stubs: HW_GUEST32_USER_PAGE (user) and
+ * HW_GUEST32_PAGE (supervisor), each at its own physical address. */
+#define HW_KERNEL_SLOTS_32BIT 2
+#define HW_KERNEL_SLOTS_PAE 1
+#define HW_GUEST32_USER_PAGE 0x400000
+#define HW_GUEST32_PAGE 0x401000
 
 /* Scratch region: the only memory a case's leaves may map. Every 8-byte word
  * holds HW_TAG(pa): bytes 1:0 are "int $0x80" (so a fetch there comes back),

@@ -110,6 +110,7 @@ void hw_main(uint32_t mbi_pa)
 	put_stat("built by the library", stats.built);
 	put_stat("entries patched", stats.patched);
 	put_stat("nested-paging cases", stats.nested);
+	put_stat("legacy-mode cases", stats.legacy);
 	put_stat("control-register writes", stats.control_writes);
 	put_stat("paging-mode switches", stats.mode_switches);
 	put_stat("tsc ticks", stats.tsc_ticks);

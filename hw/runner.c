@@ -6,6 +6,7 @@
 #include <nestwalk/x86_pte.h>
 
 #include "blob.h"
+#include "case_mode.h"
 #include "case_tables.h"
 #include "layout.h"
 #include "serial.h"
@@ -26,6 +27,8 @@ void hw_kernel_fetch(uint64_t gva, uint64_t rflags);
 void hw_kernel_implicit(uint64_t gva, uint64_t rflags);
 extern char hw_user_read[], hw_user_write[], hw_user_fetch[], hw_user_implicit[];
 extern char hw_guest_read[], hw_guest_write[], hw_guest_fetch[];
+extern char hw_guest32_read[], hw_guest32_write[], hw_guest32_fetch[];
+extern char hw_user32_read[], hw_user32_write[], hw_user32_fetch[];
 
 struct runner {
 	struct hw_frames *frames;
@@ -35,6 +38,9 @@ struct runner {
 	uint64_t cr0, cr4, efer;     /* as loaded now */
 	struct hw_svm svm;           /* set up at the first nested-paging case */
 	bool svm_on;
+	/* The 32-bit guests' own page tables (layout.h), made at the first legacy-mode case. */
+	struct nw_frame guest32_pt, pae_pd, pae_pt;
+	bool guest32_on;
 };
 
 void hw_scratch_tag(void)
@@ -137,7 +143,7 @@ static void put_ad(const struct hw_blob_case *c, const struct hw_blob_entry *ent
 {
 	hw_putc(' ');
 	for (unsigned i = 0; i < c->entry_count; i++) {
-		uint64_t val = *hw_case_tables_entry(tables, &entries[i]);
+		uint64_t val = hw_case_tables_get(tables, &entries[i]);
 
 		hw_putc((char)('0' + ((val & NW_PTE_A) ? 1 : 0) + ((val & NW_PTE_D) ? 2 : 0)));
 	}
@@ -244,12 +250,127 @@ static bool npt_apply(struct nw_npt *npt, const struct hw_case_tables *tables, c
 	return nw_npt_map(npt, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, flags, NW_PT_MAP_REPLACE, 0) == NW_OK;
 }
 
+/* Legacy paging modes run as an SVM guest rather than by leaving long mode in
+ * the image: the VMCB loads the guest's CR0/CR4/EFER and segments in one step,
+ * the image's IDT, stacks and 64-bit code stay untouched, the guest's #PF comes
+ * back as an intercept (EXITINFO1 = error code, EXITINFO2 = CR2) whatever the
+ * guest's own tables say, and the same path gives the nested-paging variants.
+ * The guest reaches its two stub pages through these tables, in slots the
+ * cases leave alone. */
+static void guest32_init(struct runner *r)
+{
+	uint32_t *pt32;
+	uint64_t *pt, *pd;
+
+	if (nw_frame_alloc_zero(&r->guest32_pt, &r->frames->hal) != NW_OK ||
+	    nw_frame_alloc_zero(&r->pae_pt, &r->frames->hal) != NW_OK ||
+	    nw_frame_alloc_zero(&r->pae_pd, &r->frames->hal) != NW_OK) {
+		hw_puts("hw: out of frames for the 32-bit guest tables\n");
+		hw_exit(HW_EXIT_FAIL);
+	}
+	pt32 = nw_frame_ptr(&r->guest32_pt);
+	pt = nw_frame_ptr(&r->pae_pt);
+	pd = nw_frame_ptr(&r->pae_pd);
+	pt32[0] = HW_GUEST32_USER_PAGE | NW_PTE_P | NW_PTE_US;
+	pt32[1] = HW_GUEST32_PAGE | NW_PTE_P;
+	pt[0] = HW_GUEST32_USER_PAGE | NW_PTE_P | NW_PTE_US;
+	pt[1] = HW_GUEST32_PAGE | NW_PTE_P;
+	pd[HW_GUEST32_USER_PAGE >> 21] = nw_frame_paddr(&r->pae_pt).val | KERNEL_ENTRY_FLAGS;
+	r->guest32_on = true;
+}
+
+static void guest32_fini(struct runner *r)
+{
+	if (!r->guest32_on)
+		return;
+	nw_frame_free(&r->guest32_pt);
+	nw_frame_free(&r->pae_pt);
+	nw_frame_free(&r->pae_pd);
+}
+
+static void add_guest_kernel(struct runner *r, const struct hw_blob_case *c, struct hw_case_tables *tables)
+{
+	if (c->flags & HW_CASE_LEGACY32) {
+		/* PDE 1 covers both stub pages (4 MiB each with 4-byte entries). */
+		uint64_t slots[HW_KERNEL_SLOTS_32BIT] = { 0, nw_frame_paddr(&r->guest32_pt).val | KERNEL_ENTRY_FLAGS };
+
+		hw_case_tables_add_kernel(tables, slots, HW_KERNEL_SLOTS_32BIT);
+	} else if (c->flags & HW_CASE_PAE) {
+		/* A PDPTE has no R/W or U/S: those bits are reserved (§4.4.1). */
+		uint64_t slot = nw_frame_paddr(&r->pae_pd).val | NW_PTE_P;
+
+		hw_case_tables_add_kernel(tables, &slot, HW_KERNEL_SLOTS_PAE);
+	} else {
+		hw_case_tables_add_kernel(tables, hw_boot_pml4, HW_KERNEL_SLOTS_4LEVEL);
+	}
+}
+
+static uint64_t guest_rip(const struct hw_blob_case *c, unsigned access)
+{
+	static char *const rips64[] = { hw_guest_read, hw_guest_write, hw_guest_fetch };
+	static char *const rips32[] = { hw_guest32_read, hw_guest32_write, hw_guest32_fetch };
+	static char *const user32[] = { hw_user32_read, hw_user32_write, hw_user32_fetch };
+
+	if (!hw_case_is_legacy(c))
+		return (uint64_t)(uintptr_t)rips64[access];
+	return (uint64_t)(uintptr_t)(c->cpl == 3 ? user32 : rips32)[access];
+}
+
+static struct hw_svm_guest guest_state(const struct runner *r, const struct hw_blob_case *c, uint64_t cr3,
+				       uint64_t ncr3)
+{
+	struct hw_svm_guest g = {
+		.cr0 = (r->cr0 & ~NW_CR0_WP) | ((c->flags & HW_CASE_WP) ? NW_CR0_WP : 0),
+		.cr3 = cr3,
+		.cr4 = ((c->flags & HW_CASE_SMEP) ? NW_CR4_SMEP : 0) | ((c->flags & HW_CASE_SMAP) ? NW_CR4_SMAP : 0),
+		.efer = (c->flags & HW_CASE_NXE) ? NW_EFER_NXE : 0,
+		.rflags = RFLAGS_FIXED | ((c->flags & HW_CASE_AC) ? NW_RFLAGS_AC : 0),
+		.code32 = hw_case_is_legacy(c),
+		.cpl = c->cpl,
+		.rip = guest_rip(c, c->access),
+		.gva = c->gva,
+		.ncr3 = ncr3,
+	};
+
+	if (c->flags & HW_CASE_LEGACY32)
+		g.cr4 |= (c->flags & HW_CASE_PSE) ? NW_CR4_PSE : 0;
+	else if (c->flags & HW_CASE_PAE)
+		g.cr4 |= NW_CR4_PAE;
+	else {
+		g.cr4 |= NW_CR4_PAE;
+		g.efer |= NW_EFER_LME | NW_EFER_LMA;
+	}
+	return g;
+}
+
+static void put_svm_outcome(struct runner *r, const struct hw_blob_case *c, const struct hw_svm_exit *ex)
+{
+	hw_puts("c ");
+	hw_put_dec(c->id);
+	if (ex->code == SVM_EXIT_VMMCALL) {
+		/* A 32-bit guest's word is EDX:EAX. */
+		report_word(c, hw_case_is_legacy(c) ? (ex->rax & UINT32_MAX) | (ex->rdx << 32) : ex->rax);
+		return;
+	}
+	r->stats->faults++;
+	if (ex->code == SVM_EXIT_EXCP_BASE + HW_VEC_PF) {
+		put_exit(" pf ", ex);
+	} else if (ex->code == SVM_EXIT_NPF) {
+		put_exit(" npf ", ex);
+	} else if (ex->code == SVM_EXIT_EXCP_BASE + HW_VEC_GP) {
+		hw_puts(" gp");
+	} else {
+		hw_puts(" exit ");
+		hw_put_hex(ex->code);
+		put_exit(" ", ex);
+	}
+}
+
 /* The case as an SVM guest: guest tables as for a 1-D case, nested tables by
  * the library (identity over 0..4 GiB, then the case's edits). */
 static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			 const struct hw_blob_entry *edits, unsigned edit_count)
 {
-	static char *const rips[] = { hw_guest_read, hw_guest_write, hw_guest_fetch };
 	struct nw_npt_config config = {
 		.levels = 4,
 		.caps = { .maxphyaddr = r->cpu->maxphyaddr, .pages_1g = r->cpu->gbpages, .nxe = true },
@@ -274,11 +395,13 @@ static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const s
 		r->efer = hw_rdmsr(HW_MSR_EFER) | NW_EFER_NXE;
 		hw_wrmsr(HW_MSR_EFER, r->efer);
 	}
+	if (hw_case_is_legacy(c) && !r->guest32_on)
+		guest32_init(r);
 	if (!hw_case_tables_build(&tables, &r->frames->hal, c, entries) || nw_npt_create(&npt, &r->frames->hal, &config)) {
 		hw_puts("hw: out of frames for the case tables\n");
 		hw_exit(HW_EXIT_FAIL);
 	}
-	hw_case_tables_add_kernel(&tables, hw_boot_pml4, HW_KERNEL_SLOTS_4LEVEL);
+	add_guest_kernel(r, c, &tables);
 	r->stats->built += tables.built;
 	r->stats->patched += tables.patch_count;
 	ok = nw_npt_map_region(&npt, nw_gpa(0), nw_hpa(0), HW_DIRECT_MAP_SIZE, NW_PTE_RW, 0) == NW_OK;
@@ -289,43 +412,21 @@ static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const s
 		hw_put_dec(c->id);
 		hw_exit(HW_EXIT_FAIL);
 	}
-	guest = (struct hw_svm_guest){
-		.cr0 = (r->cr0 & ~NW_CR0_WP) | ((c->flags & HW_CASE_WP) ? NW_CR0_WP : 0),
-		.cr3 = hw_case_tables_root(&tables),
-		.cr4 = NW_CR4_PAE | ((c->flags & HW_CASE_SMEP) ? NW_CR4_SMEP : 0) | ((c->flags & HW_CASE_SMAP) ? NW_CR4_SMAP : 0),
-		.efer = NW_EFER_LME | NW_EFER_LMA | ((c->flags & HW_CASE_NXE) ? NW_EFER_NXE : 0),
-		.rflags = RFLAGS_FIXED | ((c->flags & HW_CASE_AC) ? NW_RFLAGS_AC : 0),
-		.rip = (uint64_t)(uintptr_t)rips[c->access],
-		.gva = c->gva,
-		.ncr3 = nw_npt_ncr3(&npt),
-	};
+	guest = guest_state(r, c, hw_case_tables_root(&tables), nw_npt_ncr3(&npt));
 	ex = hw_svm_run(&r->svm, &guest);
 	if (ex.code == SVM_EXIT_SWINT) {
-		/* The fetch arrived; a read through the same GVA says where. */
-		guest.rip = (uint64_t)(uintptr_t)hw_guest_read;
+		/* The fetch arrived; a read through the same GVA (AC=1: past SMAP) says where. */
+		guest.rip = guest_rip(c, HW_ACCESS_READ);
+		guest.rflags |= NW_RFLAGS_AC;
 		ex = hw_svm_run(&r->svm, &guest);
 	}
-	hw_puts("c ");
-	hw_put_dec(c->id);
-	if (ex.code == SVM_EXIT_VMMCALL) {
-		report_word(c, ex.rax);
-	} else {
-		r->stats->faults++;
-		if (ex.code == SVM_EXIT_EXCP_BASE + HW_VEC_PF) {
-			put_exit(" pf ", &ex);
-		} else if (ex.code == SVM_EXIT_NPF) {
-			put_exit(" npf ", &ex);
-		} else {
-			hw_puts(" exit ");
-			hw_put_hex(ex.code);
-			put_exit(" ", &ex);
-		}
-	}
+	put_svm_outcome(r, c, &ex);
 	put_ad(c, entries, &tables);
 	nw_npt_destroy(&npt);
 	hw_case_tables_free(&tables);
 	r->stats->cases++;
 	r->stats->nested++;
+	r->stats->legacy += hw_case_is_legacy(c);
 }
 
 static bool reject(uint64_t index, uint64_t offset, const char *why)
@@ -366,7 +467,7 @@ static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint
 			hw_puts(why);
 			hw_putc('\n');
 			r->stats->unsupported++;
-		} else if (c->flags & HW_CASE_NPT) {
+		} else if (hw_case_is_nested(c)) {
 			run_npt_case(r, &table_case, entries, entries + table_case.entry_count,
 				     c->entry_count - table_case.entry_count);
 		} else {
@@ -409,6 +510,7 @@ bool hw_run_blob(const uint8_t *blob, uint64_t size, struct hw_frames *frames, c
 	hw_write_cr4(r.cr4 & ~(NW_CR4_LA57 | NW_CR4_SMEP | NW_CR4_SMAP | NW_CR4_PKE));
 	if (r.svm_on)
 		hw_svm_fini(&r.svm);
+	guest32_fini(&r);
 	nw_frame_free(&r.kernel_pml5);
 	return ok;
 }

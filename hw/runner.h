@@ -7,7 +7,8 @@
  *   c ID npf INFO1 INFO2 AD   nested-paging case: #NPF exit with EXITINFO1 and EXITINFO2
  *   c ID exit CODE INFO1 INFO2 AD   nested-paging case: any other exit
  * (a nested-paging case's "pf" carries the intercepted #PF's EXITINFO1 and EXITINFO2,
- * that is its error code and CR2)
+ * that is its error code and CR2, and its "gp" an intercepted #GP; legacy-mode
+ * cases (HW_CASE_PAE, HW_CASE_LEGACY32) run as SVM guests and print these lines too)
  *   c ID raw VALUE AD     completed, but the word read back is not a scratch tag
  *   c ID unsupported FEATURE
  * AD has one digit per case entry, in blob order: A + 2*D read back after the access. */
@@ -25,6 +26,7 @@ struct hw_run_stats {
 	uint64_t built;   /* cases whose tables the library's guest page-table builder made */
 	uint64_t patched; /* entries of built tables set to the blob's value afterwards */
 	uint64_t nested;  /* cases run as an SVM guest with nested paging */
+	uint64_t legacy;  /* of those, 32-bit guests with PAE or 32-bit paging */
 };
 
 /* Writes HW_TAG(pa) into every word of the scratch region. */

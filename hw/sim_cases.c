@@ -1,7 +1,8 @@
 /* nestwalk-hw-sim: the simulator's answer for a case blob. Builds each case's
  * tables on simulated memory (and nested tables for a nested-paging case), walks
  * the access with both library walkers (each from the case's own entries; the
- * A/D flags printed are the fast walker's) and prints the lines the bare-metal runner prints (runner.h),
+ * A/D flags printed are the fast walker's), a legacy-mode case after its CR3
+ * load over the identity nested map the image gives it, and prints the lines the bare-metal runner prints (runner.h),
  * so the two can be compared line by line. */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "blob.h"
 #include "case_check.h"
+#include "case_mode.h"
 #include "simmem.h"
 
 struct blob {
@@ -53,9 +55,16 @@ static struct nw_cpu case_cpu(const struct hw_blob_case *c, uint64_t root, unsig
 {
 	struct nw_cpu cpu = { 0 };
 
-	nw_cpu_set_mode(&cpu, (c->flags & HW_CASE_LA57) ? NW_PAGING_5LEVEL : NW_PAGING_4LEVEL);
+	enum nw_paging_mode mode = (c->flags & HW_CASE_LA57) ? NW_PAGING_5LEVEL : NW_PAGING_4LEVEL;
+
+	if (c->flags & HW_CASE_LEGACY32)
+		mode = NW_PAGING_32;
+	else if (c->flags & HW_CASE_PAE)
+		mode = NW_PAGING_PAE;
+	nw_cpu_set_mode(&cpu, mode);
 	cpu.cr3 = root;
 	cpu.cr0 |= (c->flags & HW_CASE_WP) ? NW_CR0_WP : 0;
+	cpu.cr4 |= (c->flags & HW_CASE_PSE) ? NW_CR4_PSE : 0;
 	cpu.cr4 |= (c->flags & HW_CASE_SMEP) ? NW_CR4_SMEP : 0;
 	cpu.cr4 |= (c->flags & HW_CASE_SMAP) ? NW_CR4_SMAP : 0;
 	cpu.cr4 |= (c->flags & HW_CASE_PKE) ? NW_CR4_PKE : 0;
@@ -106,14 +115,26 @@ static void print_outcome(unsigned long long id, const struct nw_walk_result *re
 	}
 }
 
-static void write_entries(const struct hw_blob_entry *entries, unsigned count, struct nw_frame *tables)
+/* 8-byte entries, or 4-byte ones (value bits 31:0) with 32-bit paging. */
+static void write_entries(const struct hw_blob_case *c, const struct hw_blob_entry *entries, unsigned count,
+			  struct nw_frame *tables)
 {
 	for (unsigned i = 0; i < count; i++) {
 		const struct hw_blob_entry *e = &entries[i];
-		uint64_t *table = nw_frame_ptr(&tables[e->table]);
+		uint64_t value = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
 
-		table[e->index] = e->value | (e->link ? nw_frame_paddr(&tables[e->link - 1]).val : 0);
+		if (hw_case_entry_bytes(c) == 4)
+			((uint32_t *)nw_frame_ptr(&tables[e->table]))[e->index] = (uint32_t)value;
+		else
+			((uint64_t *)nw_frame_ptr(&tables[e->table]))[e->index] = value;
 	}
+}
+
+static uint64_t read_entry(const struct hw_blob_case *c, const struct hw_blob_entry *e, struct nw_frame *tables)
+{
+	if (hw_case_entry_bytes(c) == 4)
+		return ((const uint32_t *)nw_frame_ptr(&tables[e->table]))[e->index];
+	return ((const uint64_t *)nw_frame_ptr(&tables[e->table]))[e->index];
 }
 
 /* The image's nested tables: identity over 0..4 GiB, then the case's edits. */
@@ -161,8 +182,8 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 			exit(1);
 		}
 	}
-	write_entries(entries, table_entries, tables);
-	if (c->flags & HW_CASE_NPT) {
+	write_entries(c, entries, table_entries, tables);
+	if (hw_case_is_nested(c)) {
 		if (!build_npt(&npt, hal, entries + table_entries, c->entry_count - table_entries, tables, maxphyaddr)) {
 			fprintf(stderr, "nestwalk-hw-sim: case %u: the library refused its nested tables\n", c->id);
 			exit(1);
@@ -170,12 +191,18 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 		config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_NPT, .npt = &npt };
 	}
 	cpu = case_cpu(c, nw_frame_paddr(&tables[0]).val, maxphyaddr);
-	/* Both walkers set A/D as the CPU would (a guest-table write can itself fault
-	 * in the nested tables), each on the case's own entries. */
-	nw_walk_reference(&config, &cpu, &access, 0, &ref);
-	write_entries(entries, table_entries, tables);
-	nw_walker_init(&walker, &config, &cpu);
-	nw_walker_translate(&walker, &access, 0, &fast);
+	/* PAE: the guest's CR3 load (VMRUN) reads the PDPTEs first (§4.4.1). */
+	nw_cpu_load_cr3(&config, &cpu, cpu.cr3, &fast);
+	if (fast.outcome != NW_OUTCOME_OK) {
+		ref = fast;
+	} else {
+		/* Both walkers set A/D as the CPU would (a guest-table write can itself
+		 * fault in the nested tables), each on the case's own entries. */
+		nw_walk_reference(&config, &cpu, &access, 0, &ref);
+		write_entries(c, entries, table_entries, tables);
+		nw_walker_init(&walker, &config, &cpu);
+		nw_walker_translate(&walker, &access, 0, &fast);
+	}
 	agree = same_outcome(&ref, &fast);
 
 	print_outcome(c->id, &fast);
@@ -185,13 +212,12 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 	}
 	putchar(' ');
 	for (unsigned i = 0; i < table_entries; i++) {
-		const uint64_t *table = nw_frame_ptr(&tables[entries[i].table]);
-		uint64_t val = table[entries[i].index];
+		uint64_t val = read_entry(c, &entries[i], tables);
 
 		putchar('0' + ((val & NW_PTE_A) ? 1 : 0) + ((val & NW_PTE_D) ? 2 : 0));
 	}
 	putchar('\n');
-	if (c->flags & HW_CASE_NPT)
+	if (hw_case_is_nested(c))
 		nw_npt_destroy(&npt);
 	for (unsigned t = 0; t < c->table_count; t++)
 		nw_frame_free(&tables[t]);

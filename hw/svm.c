@@ -5,7 +5,7 @@
 #include "vmcb.h"
 #include "x86.h"
 
-void hw_svm_enter(uint64_t vmcb_pa, uint64_t gva);
+uint64_t hw_svm_enter(uint64_t vmcb_pa, uint64_t gva);
 
 struct table_ptr {
 	uint16_t limit;
@@ -74,13 +74,15 @@ static void put_segment(uint8_t *vmcb, unsigned off, uint16_t sel, uint16_t attr
 static void fill_vmcb(uint8_t *vmcb, const struct hw_svm_guest *g)
 {
 	struct table_ptr gdtr, idtr;
-	uint16_t tr;
+	uint16_t tr, data_sel = HW_SEL_KDATA, data_attr = VMCB_ATTR_DATA;
 
 	__asm__ volatile("sgdt %0" : "=m"(gdtr));
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	__asm__ volatile("str %0" : "=r"(tr));
 	memset(vmcb, 0, 4096);
-	put32(vmcb, VMCB_INTERCEPT_EXCEPTIONS, UINT32_C(1) << 14); /* guest #PF */
+	/* Every exception: the guest's #PF is the outcome, anything else must not
+	 * reach the image's 64-bit IDT from a 32-bit guest. */
+	put32(vmcb, VMCB_INTERCEPT_EXCEPTIONS, UINT32_MAX);
 	put32(vmcb, VMCB_INTERCEPT_MISC1, VMCB_MISC1_INTN | VMCB_MISC1_SHUTDOWN);
 	put32(vmcb, VMCB_INTERCEPT_MISC2, VMCB_MISC2_VMRUN | VMCB_MISC2_VMMCALL);
 	put32(vmcb, VMCB_GUEST_ASID, 1);
@@ -88,14 +90,22 @@ static void fill_vmcb(uint8_t *vmcb, const struct hw_svm_guest *g)
 	put64(vmcb, VMCB_NP_ENABLE, 1);
 	put64(vmcb, VMCB_N_CR3, g->ncr3);
 
-	put_segment(vmcb, VMCB_CS, HW_SEL_KCODE, VMCB_ATTR_CODE64, 0xffffffffu, 0);
-	put_segment(vmcb, VMCB_SS, HW_SEL_KDATA, VMCB_ATTR_DATA, 0xffffffffu, 0);
-	put_segment(vmcb, VMCB_DS, HW_SEL_KDATA, VMCB_ATTR_DATA, 0xffffffffu, 0);
-	put_segment(vmcb, VMCB_ES, HW_SEL_KDATA, VMCB_ATTR_DATA, 0xffffffffu, 0);
+	if (g->code32 && g->cpl == 3) {
+		put_segment(vmcb, VMCB_CS, HW_SEL_UCODE, VMCB_ATTR_CODE32 | VMCB_ATTR_DPL3, 0xffffffffu, 0);
+		data_sel = HW_SEL_UDATA;
+		data_attr = VMCB_ATTR_DATA | VMCB_ATTR_DPL3;
+	} else if (g->code32) {
+		put_segment(vmcb, VMCB_CS, HW_SEL_CODE32, VMCB_ATTR_CODE32, 0xffffffffu, 0);
+	} else {
+		put_segment(vmcb, VMCB_CS, HW_SEL_KCODE, VMCB_ATTR_CODE64, 0xffffffffu, 0);
+	}
+	put_segment(vmcb, VMCB_SS, data_sel, data_attr, 0xffffffffu, 0);
+	put_segment(vmcb, VMCB_DS, data_sel, data_attr, 0xffffffffu, 0);
+	put_segment(vmcb, VMCB_ES, data_sel, data_attr, 0xffffffffu, 0);
 	put_segment(vmcb, VMCB_GDTR, 0, 0, gdtr.limit, gdtr.base);
 	put_segment(vmcb, VMCB_IDTR, 0, 0, idtr.limit, idtr.base);
 	put_segment(vmcb, VMCB_TR, tr, VMCB_ATTR_TSS64, 103, 0);
-	vmcb[VMCB_CPL] = 0;
+	vmcb[VMCB_CPL] = (uint8_t)g->cpl; /* SS.DPL above matches */
 	put64(vmcb, VMCB_EFER, g->efer | HW_EFER_SVME);
 	put64(vmcb, VMCB_CR0, g->cr0);
 	put64(vmcb, VMCB_CR3, g->cr3);
@@ -111,11 +121,12 @@ static void fill_vmcb(uint8_t *vmcb, const struct hw_svm_guest *g)
 struct hw_svm_exit hw_svm_run(struct hw_svm *svm, const struct hw_svm_guest *guest)
 {
 	uint8_t *vmcb = nw_frame_ptr(&svm->vmcb);
+	uint64_t rdx;
 
 	fill_vmcb(vmcb, guest);
-	hw_svm_enter(nw_frame_paddr(&svm->vmcb).val, guest->gva);
+	rdx = hw_svm_enter(nw_frame_paddr(&svm->vmcb).val, guest->gva);
 	return (struct hw_svm_exit){
 		.code = get64(vmcb, VMCB_EXITCODE), .info1 = get64(vmcb, VMCB_EXITINFO1),
-		.info2 = get64(vmcb, VMCB_EXITINFO2), .rax = get64(vmcb, VMCB_RAX),
+		.info2 = get64(vmcb, VMCB_EXITINFO2), .rax = get64(vmcb, VMCB_RAX), .rdx = rdx,
 	};
 }

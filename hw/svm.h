@@ -1,5 +1,6 @@
 /* A minimal SVM hypervisor: one VMCB, nested paging on with nCR3 from the
- * library's NPT tables, a CPL-0 guest that runs one access and exits. */
+ * library's NPT tables, a guest (64-bit at CPL 0, or 32-bit at CPL 0 or 3)
+ * that runs one access and exits; every guest exception is intercepted. */
 #ifndef HW_SVM_H
 #define HW_SVM_H
 
@@ -14,13 +15,15 @@ struct hw_svm {
 
 struct hw_svm_guest {
 	uint64_t cr0, cr3, cr4, efer, rflags;
-	uint64_t rip;  /* one of hw_guest_read/write/fetch */
+	bool code32;   /* 32-bit code segment (legacy paging modes), else 64-bit */
+	unsigned cpl;  /* 0, or 3 for a 32-bit guest */
+	uint64_t rip;  /* one of hw_guest_read/write/fetch, or a 32-bit stub */
 	uint64_t gva;  /* in the guest's RDI */
 	uint64_t ncr3;
 };
 
 struct hw_svm_exit {
-	uint64_t code, info1, info2, rax;
+	uint64_t code, info1, info2, rax, rdx;
 };
 
 /* Whether CPUID reports SVM with nested paging. */

@@ -3,9 +3,10 @@
 
 	.section .text
 	.code64
-/* void hw_svm_enter(uint64_t vmcb_pa, uint64_t gva): runs the guest (with %rdi =
- * gva) until its next #VMEXIT. VMRUN saves and restores only RAX, RSP and RIP
- * of the host, so the callee-saved registers are kept here. */
+/* uint64_t hw_svm_enter(uint64_t vmcb_pa, uint64_t gva): runs the guest (with
+ * %rdi = gva) until its next #VMEXIT and returns the guest's RDX. VMRUN saves
+ * and restores only RAX, RSP and RIP of the host, so the callee-saved
+ * registers are kept here. */
 	.globl hw_svm_enter
 hw_svm_enter:
 	push %rbx
@@ -19,6 +20,7 @@ hw_svm_enter:
 	clgi
 	vmrun %rax
 	stgi
+	mov %rdx, %rax
 	pop %r15
 	pop %r14
 	pop %r13
@@ -40,5 +42,30 @@ hw_guest_write:
 	vmmcall
 hw_guest_fetch:
 	jmp *%rdi
+
+/* The same for a 32-bit guest (legacy paging): EDX:EAX takes the 8-byte word
+ * in two loads from the same translation. One set runs at CPL 0 from the
+ * supervisor page, one at CPL 3 from the user page (layout.h). */
+	.macro guest32 prefix
+	.globl \prefix\()_read, \prefix\()_write, \prefix\()_fetch
+\prefix\()_read:
+	mov (%edi), %eax
+	mov 4(%edi), %edx
+	vmmcall
+\prefix\()_write:
+	movb $HW_WRITE_BYTE, (%edi)
+	mov (%edi), %eax
+	mov 4(%edi), %edx
+	vmmcall
+\prefix\()_fetch:
+	jmp *%edi
+	.endm
+
+	.section .guest32, "ax"
+	.code32
+	guest32 hw_guest32
+	.section .user32, "ax"
+	guest32 hw_user32
+	.code64
 
 	.section .note.GNU-stack, "", @progbits

@@ -24,7 +24,7 @@
 #define VMCB_TLB_FLUSH_ALL 1
 
 /* Exit codes (Appendix C). */
-#define SVM_EXIT_EXCP_BASE 0x040
+#define SVM_EXIT_EXCP_BASE 0x040 /* + vector */
 #define SVM_EXIT_SWINT 0x075
 #define SVM_EXIT_SHUTDOWN 0x07f
 #define SVM_EXIT_VMMCALL 0x081
@@ -59,6 +59,8 @@
 /* Segment attributes: the descriptor's access byte in bits 7:0, AVL/L/DB/G in 11:8. */
 #define VMCB_ATTR_CODE64 0xa9b /* present, DPL 0, code, readable, accessed; L, G */
 #define VMCB_ATTR_DATA 0xc93   /* present, DPL 0, data, writable, accessed; DB, G */
+#define VMCB_ATTR_CODE32 0xc9b /* present, DPL 0, code, readable, accessed; DB, G */
+#define VMCB_ATTR_DPL3 0x060   /* ORed in: descriptor privilege level 3 */
 #define VMCB_ATTR_TSS64 0x08b  /* present, busy 64-bit TSS */
 
 #define HW_MSR_VM_HSAVE_PA 0xc0010117u
