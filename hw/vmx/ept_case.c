@@ -117,7 +117,7 @@ const char *vmx_case_check(const struct vmx_case *c)
 {
 	const struct vmx_blob_case *h = &c->head;
 
-	if (h->access > VMX_ACCESS_FETCH)
+	if (h->access > VMX_ACCESS_LAST)
 		return "unknown access";
 	if (h->flags & ~VMX_CASE_FLAGS_ALL)
 		return "unknown flags";
@@ -191,12 +191,16 @@ struct vmx_guest_ctl vmx_case_guest_ctl(const struct vmx_case *c)
 		.cpl = c->head.cpl,
 	};
 
+	if (c->head.access == VMX_ACCESS_IMPLICIT) {
+		g.gdtr_base = c->head.gva - VMX_IMPLICIT_SEL;
+		g.gdtr_limit = 2 * 8 - 1;
+	}
 	return g;
 }
 
 uint64_t vmx_guest_rip(enum vmx_access access)
 {
-	static const uint64_t stub[] = { VMX_STUB_READ, VMX_STUB_WRITE, VMX_STUB_FETCH };
+	static const uint64_t stub[] = { VMX_STUB_READ, VMX_STUB_WRITE, VMX_STUB_FETCH, VMX_STUB_IMPLICIT };
 
 	return VMX_GUEST_CODE_GPA + stub[access];
 }

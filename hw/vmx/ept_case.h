@@ -42,10 +42,14 @@ enum vmx_access {
 	VMX_ACCESS_READ = 0,  /* 8-byte load */
 	VMX_ACCESS_WRITE = 1, /* 1-byte store of VMX_WRITE_BYTE, then an 8-byte load of the same address */
 	VMX_ACCESS_FETCH = 2, /* jump to the linear address */
+	/* Implicit supervisor read (§4.6): a DS load reads the 8-byte descriptor at the linear address
+	 * (GDTR base = gva - 8, selector VMX_IMPLICIT_SEL); supervisor at any CPL, SMAP ignores RFLAGS.AC. */
+	VMX_ACCESS_IMPLICIT = 3,
 };
 
 #define VMX_CASE_EPT_AD (1u << 0) /* EPTP bit 6: EPT accessed/dirty flags */
 #define VMX_CASE_FLAGS_ALL 0x1u
+#define VMX_ACCESS_LAST VMX_ACCESS_IMPLICIT
 
 /* The guest's control bits for the access (guest_flags); the rest of its state is fixed:
  * CR0.PE/PG, CR4.PAE, EFER.LME/LMA, and the bits the VMX fixed MSRs require. */
@@ -137,6 +141,8 @@ const char *vmx_case_check(const struct vmx_case *c);
 struct vmx_guest_ctl {
 	uint64_t cr0, cr4, efer, rflags;
 	unsigned cpl;
+	uint64_t gdtr_base; /* an implicit case's GDT (its entry 1 at gva); else 0 */
+	uint16_t gdtr_limit;
 };
 
 struct vmx_guest_ctl vmx_case_guest_ctl(const struct vmx_case *c);

@@ -6,6 +6,8 @@
 #define VMX_STUB_READ 0x0
 #define VMX_STUB_WRITE 0x10
 #define VMX_STUB_FETCH 0x20
+#define VMX_STUB_IMPLICIT 0x30
+#define VMX_IMPLICIT_SEL 0x8 /* GDT entry 1: the descriptor an implicit case reads at its linear address */
 #define VMX_WRITE_BYTE 0x5a
 
 #endif

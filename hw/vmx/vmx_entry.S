@@ -79,7 +79,10 @@ hw_vmx_exit:
 
 /* The guest's code page: one stub per access kind at the offsets ept_case.h
  * names, each ending in VMCALL (a fetch ends at the target's "int $0x80",
- * which faults on the guest's empty IDT). Mapped into every case's guest. */
+ * which faults on the guest's empty IDT; the implicit read loads DS with
+ * VMX_IMPLICIT_SEL, held in RAX, from a GDT whose entry 1 is the target, and
+ * the scratch tag there is a system descriptor, so the load ends in #GP with
+ * the selector). Mapped into every case's guest. */
 	.section .text.vmx_guest, "ax"
 	.balign 4096
 	.globl hw_vmx_guest_page
@@ -93,6 +96,9 @@ hw_vmx_guest_page:
 	vmcall
 	.org hw_vmx_guest_page + VMX_STUB_FETCH
 	jmp *%rdi
+	.org hw_vmx_guest_page + VMX_STUB_IMPLICIT
+	mov %eax, %ds
+	vmcall
 	.balign 4096, 0xcc
 
 	.section .note.GNU-stack, "", @progbits

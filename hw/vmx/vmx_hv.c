@@ -150,7 +150,7 @@ static const char *setup_host(void)
 }
 
 /* A flat 64-bit guest: an empty IDT (so "int $0x80" is a #GP), no LDT. Control
- * registers, RFLAGS and the CS/SS/DS/ES selectors and rights are set per entry. */
+ * registers, RFLAGS, the CS/SS/DS/ES selectors and rights and the GDTR are set per entry. */
 static const char *setup_guest(void)
 {
 	const uint64_t fields[][2] = {
@@ -178,8 +178,6 @@ static const char *setup_guest(void)
 		{ VMCS_GUEST_TR_LIMIT, 0x67 },
 		{ VMCS_GUEST_TR_AR, VMX_AR_TSS64_BUSY },
 		{ VMCS_GUEST_TR_BASE, 0 },
-		{ VMCS_GUEST_GDTR_BASE, 0 },
-		{ VMCS_GUEST_GDTR_LIMIT, 0 },
 		{ VMCS_GUEST_IDTR_BASE, 0 },
 		{ VMCS_GUEST_IDTR_LIMIT, 0 },
 		{ VMCS_GUEST_DR7, DR7_FIXED },
@@ -300,6 +298,8 @@ static bool write_guest_state(const struct vmx_entry *en)
 		{ VMCS_GUEST_DS_AR, VMX_AR_DATA | dpl },
 		{ VMCS_GUEST_ES_SEL, data },
 		{ VMCS_GUEST_ES_AR, VMX_AR_DATA | dpl },
+		{ VMCS_GUEST_GDTR_BASE, en->gdtr_base },
+		{ VMCS_GUEST_GDTR_LIMIT, en->gdtr_limit },
 	};
 	return write_all(fields, sizeof(fields) / sizeof(fields[0]));
 }
@@ -314,7 +314,7 @@ bool vmx_hv_run(struct vmx_hv *hv, const struct vmx_entry *entry, struct vmx_exi
 		exit->insn_error = (uint32_t)vmx_read(VMCS_INSTRUCTION_ERROR);
 		return false;
 	}
-	hv->gprs = (struct vmx_gprs){ .rdi = entry->rdi };
+	hv->gprs = (struct vmx_gprs){ .rax = entry->rax, .rdi = entry->rdi };
 	failed = hw_vmx_enter(&hv->gprs, hv->launched);
 	if (failed) {
 		exit->reason = VMX_EXIT_ENTRY_FAILED;

@@ -25,13 +25,15 @@ struct vmx_hv {
 	struct vmx_gprs gprs;
 };
 
-/* The guest state one VM entry sets: the paging-related bits of CR0, CR4,
- * EFER and RFLAGS (the VMX fixed bits are added), and the CPL (0 or 3: CS, SS,
- * DS and ES get that DPL and RPL). */
+/* The guest state one VM entry sets: RIP, RAX, RDI, the paging-related bits of
+ * CR0, CR4, EFER and RFLAGS (the VMX fixed bits are added), the CPL (0 or 3:
+ * CS, SS, DS and ES get that DPL and RPL) and the GDTR. */
 struct vmx_entry {
-	uint64_t eptp, cr3, rip, rdi;
+	uint64_t eptp, cr3, rip, rax, rdi;
 	uint64_t cr0, cr4, efer, rflags;
 	unsigned cpl;
+	uint64_t gdtr_base;
+	uint16_t gdtr_limit;
 };
 
 /* What one VM entry ended with. */

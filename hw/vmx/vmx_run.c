@@ -38,9 +38,11 @@ static struct vmx_outcome from_exception(const struct vmx_case *c, const struct 
 	/* For a #PF exit the qualification holds the faulting linear address (§28.2.1). */
 	if (vector == HW_VEC_PF)
 		return outcome("pf", 2, e->intr_error, e->qualification, 0);
-	/* A fetch reached the target's "int $0x80". */
-	if (vector == HW_VEC_GP && e->intr_error == INT80_GP_ERROR && c->head.access == VMX_ACCESS_FETCH &&
-	    e->rip == c->head.gva) {
+	/* A fetch reached the target's "int $0x80", or an implicit read got the descriptor there. */
+	if ((vector == HW_VEC_GP && e->intr_error == INT80_GP_ERROR && c->head.access == VMX_ACCESS_FETCH &&
+	     e->rip == c->head.gva) ||
+	    (vector == HW_VEC_GP && e->intr_error == VMX_IMPLICIT_SEL && c->head.access == VMX_ACCESS_IMPLICIT &&
+	     e->rip == vmx_guest_rip(VMX_ACCESS_IMPLICIT))) {
 		o = outcome("ok", 1, 0, 0, 0);
 		o.unknown = 1;
 		return o;
@@ -161,8 +163,9 @@ bool vmx_run_blob(struct vmx_hv *hv, const struct nw_hal *hal, const uint8_t *bl
 			continue;
 		}
 		entry = (struct vmx_entry){ .eptp = nw_ept_eptp(&vm.ept), .cr3 = vmx_guest_cr3(),
-					    .rip = vmx_guest_rip(c.head.access), .rdi = c.head.gva, .cr0 = ctl.cr0,
-					    .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags, .cpl = ctl.cpl };
+					    .rip = vmx_guest_rip(c.head.access), .rax = VMX_IMPLICIT_SEL, .rdi = c.head.gva,
+					    .cr0 = ctl.cr0, .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags,
+					    .cpl = ctl.cpl, .gdtr_base = ctl.gdtr_base, .gdtr_limit = ctl.gdtr_limit };
 		t0 = hw_rdtsc();
 		entered = vmx_hv_run(hv, &entry, &e);
 		stats->tsc_ticks += hw_rdtsc() - t0;

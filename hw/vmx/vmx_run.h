@@ -1,6 +1,6 @@
 /* Runs an EPT case blob (ept_case.h) in the VMX guest, one line per case on
  * the console in the format of vmx_outcome_format():
- *   v ID ok HPA AD              the access completed (HPA "-" for a fetch)
+ *   v ID ok HPA AD              the access completed (HPA "-" for a fetch or an implicit read)
  *   v ID pf ERR CR2 AD          the guest's #PF (intercepted: exception bitmap bit 14)
  *   v ID eptv QUAL GPA GLA AD   EPT violation (exit reason 48), GLA "-" when not valid
  *   v ID misconfig GPA AD       EPT misconfiguration (exit reason 49)

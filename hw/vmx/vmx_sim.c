@@ -50,7 +50,7 @@ static struct vmx_outcome expect(const struct vmx_case *c, const struct nw_walk_
 	switch (res->outcome) {
 	case NW_OUTCOME_OK:
 		o = (struct vmx_outcome){ .kind = "ok", .count = 1, .val = { res->hpa.val } };
-		if (c->head.access == VMX_ACCESS_FETCH)
+		if (c->head.access == VMX_ACCESS_FETCH || c->head.access == VMX_ACCESS_IMPLICIT)
 			o.unknown = 1;
 		break;
 	case NW_OUTCOME_PAGE_FAULT:
@@ -75,7 +75,7 @@ static struct vmx_outcome expect(const struct vmx_case *c, const struct nw_walk_
 
 static void run_case(const struct nw_hal *hal, const struct vmx_case *c)
 {
-	static const enum nw_access_type types[] = { NW_ACCESS_READ, NW_ACCESS_WRITE, NW_ACCESS_FETCH };
+	static const enum nw_access_type types[] = { NW_ACCESS_READ, NW_ACCESS_WRITE, NW_ACCESS_FETCH, NW_ACCESS_READ };
 	NW_SCOPED_FRAME code = nw_frame_uninit();
 	char ad[VMX_AD_LEN], line[VMX_LINE_LEN];
 	const char *why = vmx_case_check(c);
@@ -88,9 +88,10 @@ static void run_case(const struct nw_hal *hal, const struct vmx_case *c)
 		struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_EPT, .ept = &vm.ept },
 						 .ad_policy = NW_AD_ON_SUCCESS };
 		struct nw_cpu cpu = guest_cpu(c);
-		struct nw_access access = { .gva = nw_gva(c->head.gva),
-					    .size = c->head.access == VMX_ACCESS_READ ? 8 : 1,
-					    .type = types[c->head.access] };
+		bool is_read = c->head.access == VMX_ACCESS_READ || c->head.access == VMX_ACCESS_IMPLICIT;
+		struct nw_access access = { .gva = nw_gva(c->head.gva), .size = is_read ? 8 : 1,
+					    .type = types[c->head.access],
+					    .implicit = c->head.access == VMX_ACCESS_IMPLICIT };
 		struct vmx_outcome o;
 
 		nw_walk_reference(&config, &cpu, &access, 0, &res);

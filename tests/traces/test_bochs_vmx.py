@@ -134,9 +134,21 @@ def with_writable_guest_tables(case):
     return replace(case, edits=edits)
 
 
+def has_smap_implicit_ac(case):
+    return case.access == "implicit" and case.smap and case.ac
+
+
+def without_smap(case):
+    """Bochs 1: an implicit supervisor read under SMAP with RFLAGS.AC = 1 is treated as if SMAP were
+    off; the SDM blocks implicit reads of user-mode pages whatever AC."""
+    return replace(case, smap=False)
+
+
 def variant(case):
     """The case as Bochs treats it when case-level deviations apply, and their names (else None, None)."""
     names = []
+    if has_smap_implicit_ac(case):
+        case, names = without_smap(case), names + ["bochs-smap-implicit-ac"]
     if has_large_leaf_bit12(case):
         case, names = without_large_leaf_bit12(case), names + ["bochs-large-leaf-bit12"]
     if has_read_only_guest_table(case):
@@ -327,6 +339,20 @@ HAND = [
     # Guest A/D already set stay set; a read of a page with A clear and D set sets A only.
     hand(87, "ok 0x2000000 1113/0000/000", access="write", guest=(0x23, 0x23, 0x23, 0x63)),
     hand(88, "ok 0x2000000 1113/0000/000", guest=(0x3, 0x3, 0x3, 0x43)),
+    # Implicit supervisor reads (§4.6: a descriptor read is a supervisor-mode access at any CPL): the
+    # DS load gets a system descriptor there, so its #GP says the read completed ("ok -").
+    hand(90, "ok - 1111/0000/000", access="implicit"),
+    hand(91, "ok - 1111/0000/000", access="implicit", cpl=3, guest=(0x3, 0x3, 0x3, 0x3)),
+    # Its #PF has U/S = 0 at CPL 3 too (§4.7).
+    hand(92, "pf 0x0 0x8000000000 0000/0000/000", access="implicit", cpl=3, guest=(0x3, 0x3, 0x3, 0x2)),
+    # SMAP blocks implicit reads of user-mode pages whatever RFLAGS.AC (§4.6.1); here AC = 0.
+    hand(93, "pf 0x1 0x8000000000 0000/0000/000", access="implicit", smap=True, guest=(0x7, 0x7, 0x7, 0x7)),
+    hand(94, "pf 0x1 0x8000000000 0000/0000/000", access="implicit", cpl=3, smap=True,
+         guest=(0x7, 0x7, 0x7, 0x7)),
+    # Without SMAP the implicit read of a user page is allowed.
+    hand(95, "ok - 1111/0000/000", access="implicit", cpl=3, guest=(0x7, 0x7, 0x7, 0x7)),
+    # An execute-only EPT page: the implicit read violates EPT as any read, R | X | 0x180.
+    hand(96, "eptv 0x1a1 0x8000000000 0x8000000000 1111/0000/000", access="implicit", ept_leaf=0x34),
 ]
 
 # The deviations' proofs: the SDM's outcome, and what Bochs 2.7 does instead.
@@ -346,6 +372,14 @@ PROOF = [
     (hand(42, "misconfig 0x8002005000 1111/00/000", gpa=T + SCRATCH + 0x5000, ept_level=3,
           edits=[("target", 3, 0, 0x1000)]),
      "bochs-large-leaf-bit12", "ok 0x2005000 1111/00/000"),
+    # Bochs 1: SMAP with RFLAGS.AC = 1, an implicit read of a user page: SDM #PF P (0x1), at CPL 0
+    # and at CPL 3 alike; Bochs lets AC lift SMAP for it as for an explicit access.
+    (hand(43, "pf 0x1 0x8000000000 0000/0000/000", access="implicit", smap=True, ac=True,
+          guest=(0x7, 0x7, 0x7, 0x7)),
+     "bochs-smap-implicit-ac", "ok - 1111/0000/000"),
+    (hand(44, "pf 0x1 0x8000000000 0000/0000/000", access="implicit", cpl=3, smap=True, ac=True,
+          guest=(0x7, 0x7, 0x7, 0x7)),
+     "bochs-smap-implicit-ac", "ok - 1111/0000/000"),
 ]
 
 
@@ -401,7 +435,7 @@ def random_case(rng, id):
     """EPT leaf level and guest leaf level chosen apart (every pair of 4 KiB, 2 MiB
     and 1 GiB); the GVA takes the GPA's bits inside the guest page; CPL, WP,
     NXE, SMEP, SMAP and AC vary per case."""
-    access = rng.choice(["read", "read", "write", "fetch"])
+    access = rng.choice(["read", "read", "write", "fetch", "implicit"])
     level = rng.choice([1, 1, 1, 2, 2, 3])
     guest_level = rng.choice([1, 1, 2, 3])
     cpl = 3 if rng.random() < 0.35 else 0

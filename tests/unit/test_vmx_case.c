@@ -161,6 +161,17 @@ Test(vmx_case, guest_state_of_a_case)
 	cr_assert_eq(g.efer, 0x500);
 	cr_assert_eq(g.rflags, 0x40000);
 	cr_assert_eq(g.cpl, 3);
+	cr_assert_eq(g.gdtr_base, 0);
+	/* An implicit read: GDT entry 1 (selector 8) is the target, so the GDT starts 8 bytes before it. */
+	c.head.access = VMX_ACCESS_IMPLICIT;
+	c.head.gva = T + 0x100;
+	cr_assert_null(vmx_case_check(&c));
+	g = vmx_case_guest_ctl(&c);
+	cr_assert_eq(g.gdtr_base, T + 0xf8);
+	cr_assert_eq(g.gdtr_limit, 15);
+	cr_assert_eq(vmx_guest_rip(VMX_ACCESS_IMPLICIT), 0x200030);
+	c.head.access = 4;
+	cr_assert_not_null(vmx_case_check(&c));
 }
 
 Test(vmx_case, builds_a_large_guest_leaf)
