@@ -74,6 +74,10 @@ struct nw_scenario {
 
 /* 0 on success; otherwise -1 with "file:line:col: what" in err. */
 int nw_scenario_load(const char *path, struct nw_scenario *scenario, char *err, size_t errlen);
+/* The same for size bytes of text in memory (need not end in NUL), called name in messages; files the
+ * scenario names are found relative to name's folder. */
+int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *scenario,
+			  char *err, size_t errlen);
 void nw_scenario_free(struct nw_scenario *scenario);
 
 /* A scenario built: a simulated host, the VM's address space on it, the CPU. */

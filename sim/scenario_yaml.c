@@ -770,7 +770,8 @@ static int check_utf8(struct loader *ld, FILE *file)
 	return 0;
 }
 
-int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
+/* The file at path, or (text not NULL) the size bytes at text named path. */
+static int load(const char *path, const char *text, size_t size, struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct loader ld = { .file = path, .err = err, .errlen = errlen, .sc = sc };
 	struct fy_diag_cfg diag_cfg;
@@ -783,13 +784,15 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 	*sc = (struct nw_scenario){ .stage2 = { .format = NW_STAGE2_EPT, .levels = 4,
 						.memory_type = NW_ASPACE_MEMTYPE_WB } };
 	sc->file = strdup(path);
-	probe = fopen(path, "rb");
-	if (!probe)
-		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot open the file: %s", strerror(errno));
-	rc = check_utf8(&ld, probe);
-	fclose(probe);
-	if (rc)
-		return rc;
+	if (!text || size) { /* an empty text is UTF-8 (and fmemopen may refuse size 0) */
+		probe = text ? fmemopen((void *)text, size, "rb") : fopen(path, "rb");
+		if (!probe)
+			return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot open the file: %s", strerror(errno));
+		rc = check_utf8(&ld, probe);
+		fclose(probe);
+		if (rc)
+			return rc;
+	}
 	fy_diag_cfg_default(&diag_cfg);
 	diag_cfg.fp = NULL;
 	diag = fy_diag_create(&diag_cfg);
@@ -797,7 +800,7 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot start the YAML parser");
 	fy_diag_set_collect_errors(diag, true);
 	cfg.diag = diag;
-	doc = fy_document_build_from_file(&cfg, path);
+	doc = text ? fy_document_build_from_string(&cfg, text, size) : fy_document_build_from_file(&cfg, path);
 	if (!doc || fy_diag_got_error(diag)) {
 		rc = parse_error(&ld, diag);
 	} else {
@@ -810,6 +813,17 @@ int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t
 	/* Destroy, not unref: only destroy frees the collected errors. */
 	fy_diag_destroy(diag);
 	return rc;
+}
+
+int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, sc, err, errlen);
+}
+
+int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *sc, char *err,
+			  size_t errlen)
+{
+	return load(name, text, size, sc, err, errlen);
 }
 
 void nw_scenario_free(struct nw_scenario *sc)

@@ -9,6 +9,8 @@
 #define FREE_SLOT 0
 #define CLAIMED_SLOT 0xff /* device or pass-through memory, never allocated */
 #define DEFAULT_SIZE (UINT64_C(4) << 30)
+#define RESET_ZERO_MAX 4096 /* frames a reset zeroes in place; beyond that it returns the whole range at once */
+#define CLAIM_PROBE_MAX 8192 /* claims up to this many frames (32 MiB) are probed for resident pages on reset */
 
 struct owner {
 	struct nw_hal hal;
@@ -25,6 +27,8 @@ struct nw_simmem {
 	uint64_t next_fresh;  /* frames never handed out: indices next_fresh .. frames-2 */
 	uint64_t *free_list;  /* frames returned, reused before fresh ones */
 	uint64_t free_count, free_cap;
+	struct claim { uint64_t first, count; } *claims; /* every claim since create or reset, for reset */
+	uint64_t claim_count, claim_cap;
 	uint64_t permute_bits;
 	uint64_t rng;
 	uint64_t fail_countdown;
@@ -122,7 +126,76 @@ uint64_t nw_simmem_destroy(struct nw_simmem *sim)
 	if (sim->owner_of)
 		munmap(sim->owner_of, sim->frames);
 	free(sim->free_list);
+	free(sim->claims);
 	free(sim);
+	return live;
+}
+
+/* The frame the index-th fresh allocation takes (take_frame's order). */
+static uint64_t fresh_frame(const struct nw_simmem *sim, uint64_t index)
+{
+	return 1 + (sim->config.randomize ? permute(sim, index, sim->frames - 1) : index);
+}
+
+/* Zeroes a claimed range: only its resident pages, in place, when they are few (mincore tells which; a
+ * claim is mostly untouched), else the whole range goes back to the kernel in one call. Either way the
+ * pages read zero afterwards. */
+static void zero_claimed(struct nw_simmem *sim, uint64_t first, uint64_t count)
+{
+	uint8_t *start = sim->base + (first << NW_PAGE_SHIFT);
+	unsigned char resident[CLAIM_PROBE_MAX];
+	uint64_t touched = 0;
+
+	if (count > CLAIM_PROBE_MAX || mincore(start, count << NW_PAGE_SHIFT, resident) != 0) {
+		madvise(start, count << NW_PAGE_SHIFT, MADV_DONTNEED);
+		return;
+	}
+	for (uint64_t f = 0; f < count; f++)
+		touched += resident[f] & 1;
+	if (touched > RESET_ZERO_MAX / 4) {
+		madvise(start, count << NW_PAGE_SHIFT, MADV_DONTNEED);
+		return;
+	}
+	for (uint64_t f = 0; f < count; f++)
+		if (resident[f] & 1)
+			memset(start + (f << NW_PAGE_SHIFT), 0, NW_PAGE_SIZE);
+}
+
+uint64_t nw_simmem_reset(struct nw_simmem *sim)
+{
+	uint64_t live = sim->stats.live;
+
+	/* Every frame handed out since the last reset is a fresh index below next_fresh: zero those few in
+	 * place (they stay resident for the next run); many, and the whole range goes back in one call. */
+	if (sim->next_fresh <= RESET_ZERO_MAX) {
+		for (uint64_t i = 0; i < sim->next_fresh; i++) {
+			uint64_t frame = fresh_frame(sim, i);
+
+			if (sim->owner_of[frame] == CLAIMED_SLOT)
+				continue; /* skipped by take_frame, or claimed after a free: zeroed below */
+			memset(sim->base + (frame << NW_PAGE_SHIFT), 0, NW_PAGE_SIZE);
+			sim->owner_of[frame] = FREE_SLOT;
+		}
+	} else {
+		madvise(sim->base, sim->config.size, MADV_DONTNEED);
+		madvise(sim->owner_of, sim->frames, MADV_DONTNEED);
+	}
+	for (uint64_t i = 0; i < sim->claim_count; i++) {
+		const struct claim *c = &sim->claims[i];
+
+		memset(sim->owner_of + c->first, FREE_SLOT, c->count);
+		zero_claimed(sim, c->first, c->count);
+	}
+	sim->claim_count = 0;
+	sim->free_count = 0;
+	sim->next_fresh = 0;
+	sim->rng = sim->config.seed ^ UINT64_C(0x5eed);
+	sim->fail_countdown = 0;
+	sim->fail_probability = 0.0;
+	sim->fail_rng = 0;
+	sim->stats = (struct nw_simmem_stats){ 0 };
+	for (unsigned i = 0; i < sim->owner_count; i++)
+		sim->owners[i].stats = (struct nw_simmem_stats){ 0 };
 	return live;
 }
 
@@ -172,9 +245,8 @@ static uint64_t take_frame(struct nw_simmem *sim)
 		/* claimed after it was freed: drop it from the list */
 	}
 	while (sim->next_fresh < sim->frames - 1) {
-		uint64_t index = sim->next_fresh++;
 		/* frame 0 is never handed out: fresh frames are 1 .. frames-1 */
-		uint64_t frame = 1 + (sim->config.randomize ? permute(sim, index, sim->frames - 1) : index);
+		uint64_t frame = fresh_frame(sim, sim->next_fresh++);
 
 		if (sim->owner_of[frame] == FREE_SLOT)
 			return frame;
@@ -226,7 +298,8 @@ static void simmem_dealloc_frame(void *ctx, nw_hpa_t pa)
 	if (!nw_is_page_aligned(pa.val) || frame >= sim->frames || sim->owner_of[frame] != tag)
 		misuse("free of a frame this owner does not hold", pa);
 	sim->owner_of[frame] = FREE_SLOT;
-	madvise(sim->base + pa.val, NW_PAGE_SIZE, MADV_DONTNEED); /* give the memory back */
+	if (!sim->config.keep_freed)
+		madvise(sim->base + pa.val, NW_PAGE_SIZE, MADV_DONTNEED); /* give the memory back */
 	if (sim->free_count == sim->free_cap) {
 		uint64_t cap = sim->free_cap ? sim->free_cap * 2 : 1024;
 		uint64_t *grown = realloc(sim->free_list, cap * sizeof(*grown));
@@ -316,6 +389,16 @@ bool nw_simmem_claim(struct nw_simmem *sim, nw_hpa_t base, uint64_t size)
 	for (uint64_t f = first; f < first + count; f++)
 		if (sim->owner_of[f] != FREE_SLOT)
 			return false;
+	if (sim->claim_count == sim->claim_cap) {
+		uint64_t cap = sim->claim_cap ? sim->claim_cap * 2 : 16;
+		struct claim *grown = realloc(sim->claims, cap * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		sim->claims = grown;
+		sim->claim_cap = cap;
+	}
+	sim->claims[sim->claim_count++] = (struct claim){ first, count };
 	memset(sim->owner_of + first, CLAIMED_SLOT, count);
 	return true;
 }

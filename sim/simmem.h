@@ -20,6 +20,7 @@ struct nw_simmem_config {
 	bool strict;         /* abort with a message on a bad phys_to_virt */
 	bool poison;         /* fill fresh frames with 0xA5 to catch reliance on zeroes */
 	bool direct_map;     /* expose the direct-map window (fast, unchecked) */
+	bool keep_freed;     /* freed frames stay resident (no madvise each): cheap reuse; reset returns them */
 };
 
 struct nw_simmem_stats {
@@ -34,6 +35,11 @@ struct nw_simmem;
 struct nw_simmem *nw_simmem_create(const struct nw_simmem_config *config);
 /* Returns the frames still live (leaks); the memory is released regardless. */
 uint64_t nw_simmem_destroy(struct nw_simmem *sim);
+/* Back to the state nw_simmem_create left: every frame free and zero, every
+ * claim dropped, statistics and fault injection cleared, the same allocation
+ * order again; owners keep their HALs. Returns the frames that were still
+ * live (leaks). For one host reused by many short runs (fuzzing). */
+uint64_t nw_simmem_reset(struct nw_simmem *sim);
 
 /* A HAL whose frames are tagged with name; the same name gives the same HAL.
  * NULL when all owner slots are taken. */

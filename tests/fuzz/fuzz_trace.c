@@ -13,6 +13,7 @@
 #include "trace.h"
 
 #define MAX_RECORDS 2048 /* bounds the work one input can cause (zstd expands) */
+#define MAX_DATA (UINT64_C(64) << 10) /* and so do guest-physical write bytes: each is two hex digits in text */
 #define ERR_LEN 256
 
 struct saved {
@@ -80,6 +81,7 @@ static size_t read_all(const char *path, bool *complete)
 	struct nw_trace_reader *reader = nw_trace_reader_open(path, err, sizeof(err));
 	struct nw_trace_record rec;
 	size_t n = 0;
+	uint64_t data_bytes = 0;
 	int got = 1;
 
 	*complete = false;
@@ -88,7 +90,7 @@ static size_t read_all(const char *path, bool *complete)
 			fail("open failed without a message", 0);
 		return 0;
 	}
-	while (n < MAX_RECORDS && (got = nw_trace_reader_next(reader, &rec)) == 1) {
+	while (n < MAX_RECORDS && data_bytes <= MAX_DATA && (got = nw_trace_reader_next(reader, &rec)) == 1) {
 		const char *wrong = nw_trace_record_check(&rec);
 
 		if (wrong) {
@@ -99,6 +101,7 @@ static size_t read_all(const char *path, bool *complete)
 		if (rec.kind == NW_TRACE_GPWRITE) {
 			memcpy(saved[n].data, rec.gpwrite.data, rec.gpwrite.len);
 			saved[n].rec.gpwrite.data = saved[n].data;
+			data_bytes += rec.gpwrite.len;
 		}
 		n++;
 	}

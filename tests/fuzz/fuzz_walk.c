@@ -453,24 +453,36 @@ static void teardown(void)
 		nw_ept_destroy(&wc.ept);
 	else if (wc.config.stage2.kind == NW_STAGE2_NPT)
 		nw_npt_destroy(&wc.npt);
-	leaked = nw_simmem_destroy(wc.sim);
+	leaked = nw_simmem_reset(wc.sim);
 	if (leaked) {
 		fprintf(stderr, "fuzz_walk: %llu frame(s) leaked\n", (unsigned long long)leaked);
 		abort();
 	}
 }
 
+/* One host for every input, created on the first and reset after each (teardown): a new one per input
+ * costs more in mmap/munmap than the walks themselves. */
+static struct nw_simmem *shared_host(void)
+{
+	static struct nw_simmem *sim;
+	struct nw_simmem_config host_config = { .size = HOST_SIZE, .strict = true, .poison = true,
+						.keep_freed = true };
+
+	if (!sim)
+		sim = nw_simmem_create(&host_config);
+	return sim;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = fz_start(data, size);
-	struct nw_simmem_config host_config = { .size = HOST_SIZE, .strict = true, .poison = true };
 	uint8_t s2_byte, layout_byte;
 	struct nw_access access, parts[2];
 	unsigned flags, nparts;
 	uint64_t cr3;
 
 	memset(&wc, 0, offsetof(struct walk_case, before));
-	wc.sim = nw_simmem_create(&host_config);
+	wc.sim = shared_host();
 	/* Frame 0 too: a raw stage-2 edit of an empty entry makes it point at host address 0. */
 	if (!wc.sim || !nw_simmem_claim(wc.sim, nw_hpa(WINDOW), WINDOW_SIZE) ||
 	    !nw_simmem_claim(wc.sim, nw_hpa(0), NW_PAGE_SIZE)) {
