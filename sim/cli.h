@@ -17,6 +17,7 @@ struct nw_command {
 
 int nw_cmd_about(int argc, char **argv);
 int nw_cmd_bench(int argc, char **argv);
+int nw_cmd_hw(int argc, char **argv);
 int nw_cmd_mappings(int argc, char **argv);
 int nw_cmd_replay(int argc, char **argv);
 int nw_cmd_translate(int argc, char **argv);

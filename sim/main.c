@@ -8,6 +8,7 @@
 static const struct nw_command commands[] = {
 	{ "about", "what this build models (the self-description)", nw_cmd_about },
 	{ "bench", "time 1-D and 2-D walks against a pointer-chain floor; memory per VM", nw_cmd_bench },
+	{ "hw", "run a scenario's accesses on the bare-metal image (QEMU, SVM, KVM) and replay what it did", nw_cmd_hw },
 	{ "mappings", "list a scenario's second-stage mappings, merged into ranges", nw_cmd_mappings },
 	{ "replay", "replay a trace on a scenario, check its expectations, print statistics", nw_cmd_replay },
 	{ "translate", "translate one GPA (second stage) or GVA (2-D walk) on a scenario", nw_cmd_translate },

@@ -1,0 +1,397 @@
+/* One access of a scenario as a case of the bare-metal image (hw/blob.h): the
+ * guest walk's path at the replay's current state, one numbered table per level,
+ * the path's entries with links, the leaf moved into the image's scratch region,
+ * and the CPU state as case flags. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/x86_pte.h>
+
+#include "hw_run.h"
+#include "layout.h"
+
+#define ENTRY_BYTES 8
+#define SCRATCH_PAGES (HW_SCRATCH_SIZE / NW_PAGE_SIZE)
+
+/* Bits lo .. hi-1. */
+static uint64_t bit_range(unsigned lo, unsigned hi)
+{
+	uint64_t below_hi = hi >= 64 ? UINT64_MAX : (UINT64_C(1) << hi) - 1;
+
+	return below_hi & ~((UINT64_C(1) << lo) - 1);
+}
+
+static uint64_t leaf_size(int level)
+{
+	return level == 2 ? NW_SIZE_2M : level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
+}
+
+/* Why an entry's address bits cannot be carried over: the bits above the
+ * scenario's MAXPHYADDR are reserved (they stay in the entry), and they must be
+ * reserved on the backend too (SDM Vol. 3A §4.5, Table 4-20: bits 51:MAXPHYADDR). */
+static bool has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxphy, unsigned backend_maxphy)
+{
+	return scenario_maxphy < backend_maxphy && (entry & bit_range(scenario_maxphy, backend_maxphy));
+}
+
+/* The image keeps these top-level slots for itself (hw/layout.h). */
+static unsigned kernel_slots(enum nw_paging_mode mode)
+{
+	return mode == NW_PAGING_5LEVEL ? HW_KERNEL_SLOTS_5LEVEL : HW_KERNEL_SLOTS_4LEVEL;
+}
+
+/* The CPU state and access the image can set up; NULL when it can. */
+static const char *check_state(const struct nw_hw_backend *b, const struct nw_cpu *cpu, enum nw_paging_mode mode,
+			       const struct nw_trace_access *a, char *reason, size_t len)
+{
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL) {
+		snprintf(reason, len, "paging mode %s (the image runs 4-level and 5-level paging)",
+			 nw_paging_mode_name(mode));
+		return reason;
+	}
+	if (a->cpl != 0 && a->cpl != 3) {
+		snprintf(reason, len, "CPL %u (the image runs CPL 0 and 3)", (unsigned)a->cpl);
+		return reason;
+	}
+	if (a->implicit && a->type != NW_ACCESS_READ)
+		return "an implicit write (the image's implicit access is a descriptor-table read)";
+	if ((a->gva.val & NW_PAGE_MASK) + (a->size ? a->size : 1) > NW_PAGE_SIZE)
+		return "the access crosses a 4 KiB page boundary (the image's accesses lie within one page)";
+	if (cpu->cr4 & NW_CR4_PKS)
+		return "CR4.PKS (the image has no supervisor protection keys)";
+	if (cpu->no_1g_pages)
+		return "a CPU without 1 GiB pages (the backend has them)";
+	if (b->nested) {
+		if (mode != NW_PAGING_4LEVEL)
+			return "5-level paging (the SVM guest runs 4-level paging)";
+		if (a->cpl != 0)
+			return "CPL 3 (the SVM guest runs at CPL 0)";
+		if (a->implicit)
+			return "an implicit access (the SVM guest has none)";
+		if (cpu->cr4 & NW_CR4_PKE)
+			return "CR4.PKE (PKRU is not part of the SVM guest state)";
+	}
+	return NULL;
+}
+
+static uint32_t case_flags(const struct nw_cpu *cpu, enum nw_paging_mode mode, const struct nw_trace_access *a,
+			   bool nested)
+{
+	uint32_t flags = 0;
+
+	flags |= (cpu->cr0 & NW_CR0_WP) ? HW_CASE_WP : 0;
+	flags |= (cpu->cr4 & NW_CR4_SMEP) ? HW_CASE_SMEP : 0;
+	flags |= (cpu->cr4 & NW_CR4_SMAP) ? HW_CASE_SMAP : 0;
+	flags |= (cpu->cr4 & NW_CR4_PKE) ? HW_CASE_PKE : 0;
+	flags |= (cpu->efer & NW_EFER_NXE) ? HW_CASE_NXE : 0;
+	flags |= a->ac ? HW_CASE_AC : 0;
+	flags |= mode == NW_PAGING_5LEVEL ? HW_CASE_LA57 : 0;
+	flags |= nested ? HW_CASE_NPT : 0;
+	return flags;
+}
+
+static void add_entry(struct nw_hw_case *c, unsigned table, unsigned link, unsigned index, uint64_t value)
+{
+	c->entries[c->head.entry_count++] = (struct hw_blob_entry){
+		.table = (uint8_t)table, .link = (uint8_t)link, .index = (uint16_t)index, .value = value,
+	};
+}
+
+/* The leaf at level moved to the scratch region: its address field below the
+ * scenario's MAXPHYADDR replaced, every other bit kept (rights, PAT, reserved
+ * bits). A 4 KiB page goes to a scratch page chosen by its GPA, a 2 MiB page to
+ * the scratch region itself, a 1 GiB page to 0 (the image's only choice: its
+ * offset from the GVA must land in the scratch region). */
+static const char *place_leaf(struct nw_hw_case *c, int level, uint64_t entry, unsigned smaxphy, char *reason,
+			      size_t len)
+{
+	uint64_t size = leaf_size(level);
+	uint64_t field = bit_range(12, smaxphy) & ~(size - 1);
+	uint64_t offset = c->run_gva & (size - 1);
+
+	c->leaf_size = size;
+	c->leaf_gpa = entry & field;
+	if (size == NW_PAGE_SIZE)
+		c->leaf_pa = HW_SCRATCH_BASE + ((c->leaf_gpa >> NW_PAGE_SHIFT) % SCRATCH_PAGES) * NW_PAGE_SIZE;
+	else if (size == NW_SIZE_2M)
+		c->leaf_pa = HW_SCRATCH_BASE;
+	else
+		c->leaf_pa = 0;
+	if (size == NW_SIZE_1G && (offset < HW_SCRATCH_BASE || offset >= HW_SCRATCH_BASE + HW_SCRATCH_SIZE)) {
+		snprintf(reason, len,
+			 "a 1 GiB leaf at page offset 0x%llx, outside the image's scratch region 0x%x-0x%x (the image "
+			 "maps 1 GiB pages only at physical 0)",
+			 (unsigned long long)offset, HW_SCRATCH_BASE, HW_SCRATCH_BASE + HW_SCRATCH_SIZE - 1);
+		return reason;
+	}
+	c->has_leaf = true;
+	return NULL;
+}
+
+/* The stage-2 view of one guest-physical page, read without side effects. */
+static void s2_lookup(const struct nw_replay *r, uint64_t gpa, bool table, struct nw_s2_result *res)
+{
+	struct nw_s2_request req = {
+		.gpa = nw_gpa(gpa), .type = NW_ACCESS_READ, .paging_structure = table, .lookup_only = true,
+	};
+
+	nw_stage2_translate(&r->config.stage2, &req, res);
+}
+
+#define S2_FULL (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X)
+
+/* First-stage backends: the page must be mapped with full rights, or a
+ * second-stage fault could decide the outcome where the backend has none. */
+static const char *check_s2_full(const struct nw_replay *r, uint64_t gpa, char *reason, size_t len)
+{
+	struct nw_s2_result res;
+
+	if (r->config.stage2.kind == NW_STAGE2_NONE)
+		return NULL;
+	s2_lookup(r, gpa, false, &res);
+	if (res.status == NW_S2_OK && (res.rights & S2_FULL) == S2_FULL)
+		return NULL;
+	snprintf(reason, len,
+		 "the second stage does not map GPA 0x%llx with full rights (a first-stage backend cannot show a "
+		 "second-stage fault)",
+		 (unsigned long long)gpa);
+	return reason;
+}
+
+/* Nested-paging backends: the scenario's nested rights of a page as an edit
+ * of the image's identity nested map (hw/blob.h: P and U always set). */
+static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r, uint64_t gpa, bool table,
+				unsigned link, uint64_t image_pa, bool *edited, char *reason, size_t len)
+{
+	struct nw_s2_result res;
+	uint64_t flags;
+
+	*edited = false;
+	s2_lookup(r, gpa, table, &res);
+	if (res.status == NW_S2_MISCONFIG) {
+		snprintf(reason, len, "a reserved bit in the nested entry of GPA 0x%llx (the image's nested edits set "
+			 "flags only)", (unsigned long long)gpa);
+		return reason;
+	}
+	if (res.status == NW_S2_VIOLATION && (res.entry & NW_PTE_P)) {
+		snprintf(reason, len, "a nested entry of GPA 0x%llx without U/S (the image's nested pages are user "
+			 "pages)", (unsigned long long)gpa);
+		return reason;
+	}
+	if (c->head.entry_count >= NW_HW_CASE_ENTRIES)
+		return "more nested-paging edits than a case holds";
+	if (res.status == NW_S2_VIOLATION) {
+		add_entry(c, HW_NPT_EDIT_TABLE, link, HW_NPT_EDIT_UNMAP, image_pa);
+		*edited = true;
+		return NULL;
+	}
+	if ((res.rights & S2_FULL) == S2_FULL)
+		return NULL;
+	flags = NW_PTE_P | NW_PTE_US | ((res.rights & NW_S2_RIGHT_W) ? NW_PTE_RW : 0) |
+		((res.rights & NW_S2_RIGHT_X) ? 0 : NW_PTE_XD);
+	add_entry(c, HW_NPT_EDIT_TABLE, link, HW_NPT_EDIT_FLAGS, image_pa | flags);
+	*edited = true;
+	return NULL;
+}
+
+/* Second-stage rights of the pages the walk used: checked (first-stage
+ * backends) or carried over as nested-paging edits. */
+static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, const struct nw_replay *r,
+			  const struct nw_walk_result *res, char *reason, size_t len)
+{
+	bool s2_fault = res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
+			res->outcome == NW_OUTCOME_EPT_MISCONFIG;
+	bool final = res->outcome == NW_OUTCOME_OK || (s2_fault && !res->s2_on_table);
+	uint64_t final_gpa = c->leaf_gpa + (c->access.gva.val & (c->leaf_size - 1));
+	uint64_t final_pa = (c->leaf_pa + (c->run_gva & (c->leaf_size - 1))) & ~NW_PAGE_MASK;
+	const char *why;
+
+	for (unsigned i = 0; i < c->table_count; i++) {
+		uint64_t gpa = c->table_gpa[i] + c->offset[i];
+
+		if (t->backend->nested)
+			why = add_npt_edit(c, r, gpa, true, i + 1, 0, &c->table_edited[i], reason, len);
+		else
+			why = check_s2_full(r, gpa, reason, len);
+		if (why)
+			return why;
+	}
+	if (!final || !c->has_leaf)
+		return NULL;
+	if (t->backend->nested) {
+		bool edited;
+
+		return add_npt_edit(c, r, final_gpa, false, 0, final_pa, &edited, reason, len);
+	}
+	return check_s2_full(r, final_gpa, reason, len);
+}
+
+/* Was the table at level reached: its entry read, or its page refused by the second stage? */
+static bool table_reached(const struct nw_walk_result *res, int level, bool *s2_fault)
+{
+	*s2_fault = res->s2_on_table && res->fault_level == level &&
+		    (res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
+		     res->outcome == NW_OUTCOME_EPT_MISCONFIG);
+	return res->steps[level].read || *s2_fault;
+}
+
+/* The path's tables and entries, root first. */
+static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, const struct nw_walk_result *res,
+			    enum nw_paging_mode mode, unsigned smaxphy, char *reason, size_t len)
+{
+	int top = mode == NW_PAGING_5LEVEL ? 5 : 4;
+
+	for (int level = top; level >= 1; level--) {
+		const struct nw_walk_step *step = &res->steps[level];
+		unsigned i = (unsigned)(top - level), index = step->index;
+		uint64_t entry = step->entry;
+		bool s2_fault;
+
+		if (!table_reached(res, level, &s2_fault))
+			break;
+		c->table_count = i + 1;
+		c->table_gpa[i] = step->table_gpa.val;
+		for (unsigned j = 0; j < i; j++)
+			if ((c->table_gpa[j] ^ c->table_gpa[i]) < NW_PAGE_SIZE)
+				return "the path uses one table page twice (a recursive mapping; the image's tables form a tree)";
+		if (i == 0 && index < kernel_slots(mode))
+			index = kernel_slots(mode);
+		c->offset[i] = step->index * ENTRY_BYTES;
+		c->run_offset[i] = index * ENTRY_BYTES;
+		if (s2_fault)
+			break;
+		if (!(entry & NW_PTE_P)) {
+			add_entry(c, i, 0, index, entry);
+			break;
+		}
+		if (has_rsvd_bits_valid_on_backend(entry & NW_PTE_ADDR_MASK, smaxphy, t->maxphyaddr)) {
+			snprintf(reason, len,
+				 "a level-%d entry with address bits above MAXPHYADDR %u that are address bits under the "
+				 "backend's MAXPHYADDR %u", level, smaxphy, t->maxphyaddr);
+			return reason;
+		}
+		if (level > 1 && !(entry & NW_PTE_PS)) {
+			/* A link to the next table (kept empty when the walk stops here). */
+			add_entry(c, i, i + 2, index, entry & ~bit_range(12, smaxphy));
+			c->table_count = i + 2;
+			continue;
+		}
+		if (place_leaf(c, level, entry, smaxphy, reason, len))
+			return reason;
+		add_entry(c, i, 0, index, (entry & ~(bit_range(12, smaxphy) & ~(c->leaf_size - 1))) | c->leaf_pa);
+		break;
+	}
+	return NULL;
+}
+
+/* The GVA the image runs: 8-byte aligned (its accesses are words; the page
+ * decides the outcome), and a top-level index the image keeps for itself
+ * moved to the first free slot (every slot is walked alike, §4.5). */
+static uint64_t run_gva(uint64_t gva, enum nw_paging_mode mode, const struct nw_walk_result *res)
+{
+	int top = mode == NW_PAGING_5LEVEL ? 5 : 4;
+	unsigned shift = mode == NW_PAGING_5LEVEL ? 48 : 39;
+
+	gva &= ~UINT64_C(7);
+	if (res->outcome == NW_OUTCOME_GP || !res->steps[top].read || res->steps[top].index >= kernel_slots(mode))
+		return gva;
+	return (gva & ~(UINT64_C(0x1ff) << shift)) | ((uint64_t)kernel_slots(mode) << shift);
+}
+
+static uint8_t access_kind(const struct nw_trace_access *a)
+{
+	if (a->implicit)
+		return HW_ACCESS_IMPLICIT;
+	return a->type == NW_ACCESS_WRITE ? HW_ACCESS_WRITE : a->type == NW_ACCESS_FETCH ? HW_ACCESS_FETCH
+											 : HW_ACCESS_READ;
+}
+
+/* The CPU state an access runs with, as nw_replay_access() sets it. */
+static void sync_cpu(struct nw_replay *r, const struct nw_trace_access *a)
+{
+	struct nw_cpu *cpu = &r->machine->cpu;
+	uint64_t rflags = a->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
+
+	if (cpu->cpl != a->cpl || cpu->rflags != rflags) {
+		cpu->cpl = a->cpl;
+		cpu->rflags = rflags;
+		nw_walker_set_cpu(&r->walker, cpu);
+	}
+}
+
+const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r, const struct nw_trace_access *a,
+			       uint64_t record, struct nw_hw_case *c, char *reason, size_t len)
+{
+	const struct nw_cpu *cpu = &r->machine->cpu;
+	struct nw_access access = { .gva = a->gva, .size = a->size, .type = a->type, .implicit = a->implicit };
+	unsigned smaxphy = nw_cpu_maxphyaddr(cpu);
+	struct nw_walk_result *res;
+	enum nw_paging_mode mode;
+	const char *why;
+
+	memset(c, 0, sizeof(*c));
+	c->record = record;
+	c->access = *a;
+	sync_cpu(r, a);
+	mode = nw_cpu_paging_mode(cpu);
+	why = check_state(t->backend, cpu, mode, a, reason, len);
+	if (why)
+		return why;
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return "out of memory";
+	nw_walk_reference(&r->config, cpu, &access, NW_WALK_LOOKUP, res);
+	if (res->outcome == NW_OUTCOME_NO_MEMORY)
+		why = "a guest table outside guest memory";
+	else if (res->outcome == NW_OUTCOME_GP && a->implicit)
+		why = "an implicit access at a non-canonical GVA (the image's LLDT would fault first)";
+	else if (res->outcome == NW_OUTCOME_GP && res->gp_reason != NW_GP_NONCANONICAL)
+		why = "a #GP other than a non-canonical address";
+	if (!why) {
+		c->run_gva = run_gva(a->gva.val, mode, res);
+		c->head = (struct hw_blob_case){
+			.flags = case_flags(cpu, mode, a, t->backend->nested),
+			.pkru = (cpu->cr4 & NW_CR4_PKE) ? cpu->pkru : 0,
+			.cpl = a->cpl,
+			.access = access_kind(a),
+			.table_count = 1,
+			.gva = c->run_gva,
+		};
+		if (res->outcome != NW_OUTCOME_GP)
+			why = add_path(c, t, res, mode, smaxphy, reason, len);
+		if (!why && res->outcome != NW_OUTCOME_GP)
+			why = add_s2(c, t, r, res, reason, len);
+		if (c->table_count > c->head.table_count)
+			c->head.table_count = (uint8_t)c->table_count;
+	}
+	free(res);
+	return why;
+}
+
+uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size)
+{
+	struct hw_blob_header h = {
+		.magic = HW_BLOB_MAGIC, .version = HW_BLOB_VERSION, .header_size = sizeof(h), .case_count = (uint32_t)count,
+	};
+	size_t total = sizeof(h), off;
+	uint8_t *blob;
+
+	for (size_t i = 0; i < count; i++)
+		total += sizeof(cases[i].head) + cases[i].head.entry_count * sizeof(struct hw_blob_entry);
+	blob = malloc(total);
+	if (!blob)
+		return NULL;
+	memcpy(blob, &h, sizeof(h));
+	off = sizeof(h);
+	for (size_t i = 0; i < count; i++) {
+		size_t n = cases[i].head.entry_count * sizeof(struct hw_blob_entry);
+
+		memcpy(blob + off, &cases[i].head, sizeof(cases[i].head));
+		off += sizeof(cases[i].head);
+		memcpy(blob + off, cases[i].entries, n);
+		off += n;
+	}
+	*size = total;
+	return blob;
+}

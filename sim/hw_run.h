@@ -1,0 +1,171 @@
+/* `nestwalk hw run`: a scenario's accesses compiled into cases for the
+ * bare-metal image (hw/blob.h), the image booted under an emulator, its outcome
+ * lines (hw/runner.h) turned back into trace expectations in the scenario's
+ * addresses, and that observed trace replayed by the simulator without a TLB
+ * (each case runs on fresh tables after a CR3 load, so no translation is cached
+ * from one case to the next). */
+#ifndef NESTWALK_SIM_HW_RUN_H
+#define NESTWALK_SIM_HW_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blob.h"
+#include "replay.h"
+#include "trace.h"
+
+enum nw_hw_backend_id {
+	NW_HW_QEMU = 0,  /* QEMU TCG -cpu max: first stage only */
+	NW_HW_QEMU_SVM,  /* the image's SVM guest with nested paging under QEMU TCG */
+	NW_HW_KVM,       /* QEMU with -accel kvm -cpu host: first stage only */
+	NW_HW_BACKEND_COUNT,
+};
+
+struct nw_hw_backend {
+	enum nw_hw_backend_id id;
+	const char *name;
+	const char *accel, *cpu;   /* QEMU's -accel and -cpu */
+	bool nested;               /* cases run as an SVM guest over nested paging */
+};
+
+const struct nw_hw_backend *nw_hw_backend_find(const char *name);
+
+#define NW_HW_CASE_ENTRIES 16
+#define NW_HW_LISTED 20        /* record numbers listed per reason or deviation */
+#define NW_HW_DEVIATION_ROWS 8 /* rows of the deviation table, at most */ /* at most 5 table entries and 6 nested-paging edits */
+
+/* One access of the scenario's trace as the image runs it, and what maps the
+ * image's addresses back to the scenario's. */
+struct nw_hw_case {
+	uint64_t record;                /* the access's record number in the scenario's trace, 1-based */
+	struct nw_trace_access access;  /* as the trace gives it */
+	struct hw_blob_case head;
+	struct hw_blob_entry entries[NW_HW_CASE_ENTRIES];
+	uint64_t run_gva;               /* the GVA the image uses: 8-byte aligned, top-level slot moved off the image's */
+	bool has_leaf;                  /* the walk reached a present leaf, relocated into the scratch region */
+	uint64_t leaf_pa, leaf_gpa, leaf_size; /* the image's page and the scenario's page it stands for */
+	unsigned table_count;           /* tables of the path, root first (levels top .. top - count + 1) */
+	uint64_t table_gpa[NW_MAX_LEVELS]; /* the scenario's table of each */
+	unsigned run_offset[NW_MAX_LEVELS], offset[NW_MAX_LEVELS]; /* the entry's byte offset in the image, in the scenario */
+	bool table_edited[NW_MAX_LEVELS];  /* a nested-paging edit restricts the table's page */
+};
+
+/* What the compiler needs to know of the backend's CPU. */
+struct nw_hw_target {
+	const struct nw_hw_backend *backend;
+	unsigned maxphyaddr;
+};
+
+/* Compiles the access at the replay's current state (nothing is written to
+ * guest memory). NULL when it can run, else why not (a static string, or
+ * reason filled in). */
+const char *nw_hw_case_compile(const struct nw_hw_target *target, struct nw_replay *replay,
+			       const struct nw_trace_access *access, uint64_t record, struct nw_hw_case *out,
+			       char *reason, size_t reasonlen);
+/* The blob of cases (hw/blob.h), malloc'ed; NULL when out of memory. */
+uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size);
+
+/* Booting: runs argv (argv[0] from PATH) with stdin from /dev/null in its own
+ * process group, collects its standard output (up to a bound), and kills the
+ * group at the timeout. 0 with the exit status (or -1 when killed, timed_out
+ * set) and the output (malloc'ed, NUL-terminated); -1 with err when it could
+ * not start. */
+struct nw_hw_boot_result {
+	int status;
+	bool timed_out;
+	char *output;
+	size_t output_len;
+	double seconds;
+};
+
+int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen);
+/* Whether a program of that name is on PATH. */
+bool nw_hw_program_exists(const char *name);
+
+/* One outcome line of the image (hw/runner.h). */
+enum nw_hw_kind {
+	NW_HW_NONE = 0, /* no line for the case */
+	NW_HW_OK,
+	NW_HW_PF,
+	NW_HW_GP,
+	NW_HW_NPF,
+	NW_HW_UNSUPPORTED,
+	NW_HW_OTHER,    /* exc, exit, raw: nothing the simulator can be asked about */
+};
+
+struct nw_hw_outcome {
+	enum nw_hw_kind kind;
+	uint64_t a, b;      /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2 */
+	char text[96];      /* the line after the case id (for OTHER and UNSUPPORTED) */
+};
+
+/* Fills out[i] for the case with id i (i < count) from the image's output. */
+void nw_hw_outcomes_parse(const char *output, struct nw_hw_outcome *out, size_t count);
+/* The backend's MAXPHYADDR as the image reports it; 0 when not found. */
+unsigned nw_hw_output_maxphyaddr(const char *output);
+
+/* The observed outcome as an expectation in the scenario's addresses. false
+ * when it cannot be one (why in problem). */
+bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,
+		   char *problem, size_t problemlen);
+
+/* Known oracle deviations (hw/DEVIATIONS.md): the row that explains why the
+ * backend's outcome differs from the simulator's, or NULL. */
+struct nw_hw_deviation {
+	const char *id;           /* the row's id in hw/DEVIATIONS.md */
+	const char *summary;
+	bool (*explains)(const struct nw_hw_backend *backend, const struct nw_cpu *cpu, const struct nw_trace_access *a,
+			 const struct nw_replay_result *sim, const struct nw_trace_expect *observed);
+};
+
+const struct nw_hw_deviation *nw_hw_deviation_find(const struct nw_hw_backend *backend, const struct nw_cpu *cpu,
+						   const struct nw_trace_access *a, const struct nw_replay_result *sim,
+						   const struct nw_trace_expect *observed);
+
+/* What a run found, for the text and JSON reports (hw_report.c). */
+struct nw_hw_not_run {
+	char reason[256];
+	uint64_t count;
+	uint64_t records[NW_HW_LISTED];
+};
+
+struct nw_hw_explained {
+	const struct nw_hw_deviation *deviation;
+	uint64_t count;
+	uint64_t records[NW_HW_LISTED];
+};
+
+/* One access whose outcome differs from the simulator's without a listed deviation. */
+struct nw_hw_mismatch {
+	uint64_t record;
+	struct nw_trace_access access;
+	unsigned count;                /* fields in fields[]; 0 when problem says what went wrong */
+	struct nw_replay_mismatch fields[NW_EXPECT_FIELD_COUNT]; /* expected: the backend's, got: the simulator's */
+	char problem[160];
+};
+
+struct nw_hw_report {
+	const char *scenario, *backend, *image;
+	unsigned maxphyaddr;
+	uint64_t accesses, run, matched, explained_total;
+	uint64_t not_run_total;
+	struct nw_hw_not_run *not_run;   /* by reason, in order of first appearance */
+	size_t not_run_count;
+	struct nw_hw_explained explained[NW_HW_DEVIATION_ROWS];
+	size_t explained_count;
+	struct nw_hw_mismatch *mismatches;
+	size_t mismatch_count;
+	double boot_seconds;
+	uint64_t leaked_frames;
+};
+
+/* Adding to a report: false when out of memory. */
+bool nw_hw_report_not_run(struct nw_hw_report *rep, uint64_t record, const char *reason);
+void nw_hw_report_explained(struct nw_hw_report *rep, const struct nw_hw_deviation *d, uint64_t record);
+bool nw_hw_report_mismatch(struct nw_hw_report *rep, const struct nw_hw_mismatch *m);
+void nw_hw_report_print(FILE *out, const struct nw_hw_report *rep);
+void nw_hw_report_print_json(FILE *out, const struct nw_hw_report *rep);
+void nw_hw_report_free(struct nw_hw_report *rep);
+
+#endif
