@@ -120,9 +120,9 @@ static const char *place_leaf(struct nw_hw_case *c, int level, uint64_t entry, u
 		c->leaf_pa = 0;
 	if (size == NW_SIZE_1G && (offset < HW_SCRATCH_BASE || offset >= HW_SCRATCH_BASE + HW_SCRATCH_SIZE)) {
 		snprintf(reason, len,
-			 "a 1 GiB leaf at page offset 0x%llx, outside the image's scratch region 0x%x-0x%x (the image "
-			 "maps 1 GiB pages only at physical 0)",
-			 (unsigned long long)offset, HW_SCRATCH_BASE, HW_SCRATCH_BASE + HW_SCRATCH_SIZE - 1);
+			 "a 1 GiB page whose offset (GVA bits 29:0) lies outside 0x%x-0x%x (the image maps 1 GiB pages only "
+			 "at physical 0, where its scratch region is that range)",
+			 HW_SCRATCH_BASE, HW_SCRATCH_BASE + HW_SCRATCH_SIZE - 1);
 		return reason;
 	}
 	c->has_leaf = true;
@@ -143,7 +143,7 @@ static void s2_lookup(const struct nw_replay *r, uint64_t gpa, bool table, struc
 
 /* First-stage backends: the page must be mapped with full rights, or a
  * second-stage fault could decide the outcome where the backend has none. */
-static const char *check_s2_full(const struct nw_replay *r, uint64_t gpa, char *reason, size_t len)
+static const char *check_s2_full(const struct nw_replay *r, uint64_t gpa)
 {
 	struct nw_s2_result res;
 
@@ -152,17 +152,14 @@ static const char *check_s2_full(const struct nw_replay *r, uint64_t gpa, char *
 	s2_lookup(r, gpa, false, &res);
 	if (res.status == NW_S2_OK && (res.rights & S2_FULL) == S2_FULL)
 		return NULL;
-	snprintf(reason, len,
-		 "the second stage does not map GPA 0x%llx with full rights (a first-stage backend cannot show a "
-		 "second-stage fault)",
-		 (unsigned long long)gpa);
-	return reason;
+	return "a page of the walk without full second-stage rights (a first-stage backend cannot show a second-stage "
+	       "fault)";
 }
 
 /* Nested-paging backends: the scenario's nested rights of a page as an edit
  * of the image's identity nested map (hw/blob.h: P and U always set). */
 static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r, uint64_t gpa, bool table,
-				unsigned link, uint64_t image_pa, bool *edited, char *reason, size_t len)
+				unsigned link, uint64_t image_pa, bool *edited)
 {
 	struct nw_s2_result res;
 	uint64_t flags;
@@ -170,14 +167,10 @@ static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r,
 	*edited = false;
 	s2_lookup(r, gpa, table, &res);
 	if (res.status == NW_S2_MISCONFIG) {
-		snprintf(reason, len, "a reserved bit in the nested entry of GPA 0x%llx (the image's nested edits set "
-			 "flags only)", (unsigned long long)gpa);
-		return reason;
+		return "a reserved bit in a nested entry (the image's nested edits set flags only)";
 	}
 	if (res.status == NW_S2_VIOLATION && (res.entry & NW_PTE_P)) {
-		snprintf(reason, len, "a nested entry of GPA 0x%llx without U/S (the image's nested pages are user "
-			 "pages)", (unsigned long long)gpa);
-		return reason;
+		return "a nested entry without U/S (the image's nested pages are user pages)";
 	}
 	if (c->head.entry_count >= NW_HW_CASE_ENTRIES)
 		return "more nested-paging edits than a case holds";
@@ -198,7 +191,7 @@ static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r,
 /* Second-stage rights of the pages the walk used: checked (first-stage
  * backends) or carried over as nested-paging edits. */
 static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, const struct nw_replay *r,
-			  const struct nw_walk_result *res, char *reason, size_t len)
+			  const struct nw_walk_result *res)
 {
 	bool s2_fault = res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
 			res->outcome == NW_OUTCOME_EPT_MISCONFIG;
@@ -211,9 +204,9 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 		uint64_t gpa = c->table_gpa[i] + c->offset[i];
 
 		if (t->backend->nested)
-			why = add_npt_edit(c, r, gpa, true, i + 1, 0, &c->table_edited[i], reason, len);
+			why = add_npt_edit(c, r, gpa, true, i + 1, 0, &c->table_edited[i]);
 		else
-			why = check_s2_full(r, gpa, reason, len);
+			why = check_s2_full(r, gpa);
 		if (why)
 			return why;
 	}
@@ -222,9 +215,9 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 	if (t->backend->nested) {
 		bool edited;
 
-		return add_npt_edit(c, r, final_gpa, false, 0, final_pa, &edited, reason, len);
+		return add_npt_edit(c, r, final_gpa, false, 0, final_pa, &edited);
 	}
-	return check_s2_full(r, final_gpa, reason, len);
+	return check_s2_full(r, final_gpa);
 }
 
 /* Was the table at level reached: its entry read, or its page refused by the second stage? */
@@ -361,7 +354,7 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 		if (res->outcome != NW_OUTCOME_GP)
 			why = add_path(c, t, res, mode, smaxphy, reason, len);
 		if (!why && res->outcome != NW_OUTCOME_GP)
-			why = add_s2(c, t, r, res, reason, len);
+			why = add_s2(c, t, r, res);
 		if (c->table_count > c->head.table_count)
 			c->head.table_count = (uint8_t)c->table_count;
 	}

@@ -1,0 +1,257 @@
+"""`nestwalk hw run` as a user runs it: the scenarios under scenarios/hw/ (and
+the bundled replay scenarios) on every backend they fit, the report's counts,
+the observed trace against the expectations written by hand beside each
+scenario (SDM / APM), a doctored observed trace caught by replay, and bad input.
+
+QEMU is required (a missing emulator fails these checks); only KVM may skip,
+where /dev/kvm does not exist."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+NESTWALK = os.environ["NESTWALK"]
+ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
+HW = ROOT / "scenarios" / "hw"
+
+pytestmark = pytest.mark.usefixtures("qemu")  # conftest.py: required, never skipped
+
+
+def run(*args, timeout=300):
+    return subprocess.run([NESTWALK, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def hw_run(scenario, backend, *extra):
+    """The scenarios under scenarios/hw/ name no trace: theirs sits beside them."""
+    trace = pathlib.Path(scenario).with_suffix(".nwt.txt")
+    if pathlib.Path(scenario).parent == HW:
+        extra = ("--trace", trace, *extra)
+    return run("hw", "run", scenario, "--backend", backend, *extra)
+
+
+def accesses_with_expectations(trace):
+    """{record number: (access line, expect line or None)} of a text trace, numbered as
+    its reader numbers records (comments and blank lines are not records)."""
+    out, number, last = {}, 0, None
+    for line in trace.read_text().splitlines()[1:]:
+        line = line.split("#", 1)[0].strip()
+        if not line or line == "end":
+            continue
+        number += 1
+        if line.startswith("access "):
+            out[number] = (line, None)
+            last = number
+        elif line.startswith("expect ") and last is not None:
+            out[last] = (out[last][0], line)
+            last = None
+        else:
+            last = None
+    return out
+
+
+def fields(expect_line):
+    return dict(word.split("=", 1) for word in expect_line.split()[1:])
+
+
+def observed_by_access(path):
+    """[(access line, expect line or None)] of an observed trace, in order."""
+    pairs = []
+    for line in pathlib.Path(path).read_text().splitlines()[1:]:
+        if line.startswith("access "):
+            pairs.append([line, None])
+        elif line.startswith("expect "):
+            pairs[-1][1] = line
+    return pairs
+
+
+# scenarios/hw/first_stage.nwt.txt, record numbers counted in the file:
+# what a first-stage backend cannot run, and where QEMU 7.2 deviates (hw/DEVIATIONS.md).
+FIRST_STAGE_NOT_RUN = {71: "second-stage", 73: "CPL 1", 75: "crosses"}
+FIRST_STAGE_RSVD = [16, 19]         # XD without NXE, bit 51: reserved-bit #PF (error code 0xd)
+FIRST_STAGE_SMAP_IMPLICIT = [46]    # implicit read of a user page at CPL 0 with AC=1 under SMAP
+
+
+@pytest.fixture(scope="module")
+def first_stage(tmp_path_factory):
+    observed = tmp_path_factory.mktemp("hw") / "first_stage.observed.nwt.txt"
+    proc = hw_run(HW / "first_stage.yaml", "qemu", "--json", "--observed", observed)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return json.loads(proc.stdout), observed
+
+
+def test_first_stage_counts_on_qemu(first_stage):
+    report, _ = first_stage
+    hand = accesses_with_expectations(HW / "first_stage.nwt.txt")
+    assert report["backend"] == "qemu" and report["tlb"] is False
+    assert report["accesses"] == len(hand) == 26
+    assert report["not_run"] == len(FIRST_STAGE_NOT_RUN)
+    assert report["run"] == 26 - 3
+    listed = {r: reason["reason"] for reason in report["not_run_reasons"] for r in reason["records"]}
+    assert sorted(listed) == sorted(FIRST_STAGE_NOT_RUN)
+    for record, word in FIRST_STAGE_NOT_RUN.items():
+        assert word in listed[record], listed[record]
+    deviations = {d["id"]: d["records"] for d in report["deviations"]}
+    assert deviations == {"rsvd-without-p": FIRST_STAGE_RSVD, "smap-implicit-ac": FIRST_STAGE_SMAP_IMPLICIT}
+    assert report["explained"] == 3
+    assert report["matched"] == 23 - 3
+    assert report["unexplained"] == 0 and report["mismatches"] == []
+    assert report["leaked_frames"] == 0
+    assert report["maxphyaddr"] == 40
+    assert report["boot_seconds"] > 0 and report["cases_per_second"] > 0
+
+
+def test_first_stage_observed_trace_is_the_sdm_outcome(first_stage):
+    """Every run access's observed expectation is the one written by hand from the
+    SDM, or that value changed as its DEVIATIONS.md row says."""
+    _, observed = first_stage
+    hand = accesses_with_expectations(HW / "first_stage.nwt.txt")
+    pairs = observed_by_access(observed)
+    assert [a for a, _ in pairs] == [a for a, _ in hand.values()]
+    for (record, (access, want)), (_, got) in zip(hand.items(), pairs):
+        if record in FIRST_STAGE_NOT_RUN:
+            assert got is None, f"record {record} did not run, yet has {got}"
+            continue
+        want_fields, got_fields = fields(want), fields(got)
+        want_fields.pop("guest_page_size", None)  # the image reports no page size
+        if record in FIRST_STAGE_RSVD:
+            want_fields["error_code"] = hex(int(want_fields["error_code"], 16) & ~1)
+        if record in FIRST_STAGE_SMAP_IMPLICIT:
+            assert got_fields == {"outcome": "ok", "gpa": "0x5000"}
+            continue
+        assert got_fields == want_fields, f"record {record}: {access}"
+
+
+def test_observed_trace_replays_and_a_doctored_expectation_is_caught(first_stage, tmp_path):
+    _, observed = first_stage
+    # The observed trace replays with --no-tlb; only the deviation records differ from the simulator.
+    proc = run("replay", HW / "first_stage.yaml", "--trace", observed, "--no-tlb", "--json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["mismatches"] == 3
+    # The write to the read-only user page (P|W|U = 0x7) doctored into a U/S fault.
+    text = observed.read_text()
+    doctored = tmp_path / "doctored.nwt.txt"
+    lines = text.splitlines()
+    at = lines.index("access gva=0x401000 size=0x1 type=write cpl=0x3")
+    assert lines[at + 1] == "expect outcome=page_fault error_code=0x7"
+    lines[at + 1] = "expect outcome=page_fault error_code=0x5"
+    doctored.write_text("\n".join(lines) + "\n")
+    proc = run("replay", HW / "first_stage.yaml", "--trace", doctored, "--no-tlb", "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert report["mismatches"] == 4
+    assert report["first_mismatch"]["fields"][0]["field"] == "error_code"
+    assert report["first_mismatch"]["fields"][0]["expected"] == "0x5"
+
+
+def test_five_level_on_qemu():
+    proc = hw_run(HW / "five_level.yaml", "qemu", "--json")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads(proc.stdout)
+    assert (report["accesses"], report["run"], report["not_run"]) == (5, 5, 0)
+    # Record 5: PS in a PML4E is a reserved bit, which QEMU reports without P.
+    assert report["deviations"] == [{"id": "rsvd-without-p", "count": 1, "records": [5]}]
+    assert report["matched"] == 4 and report["unexplained"] == 0
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory):
+    observed = tmp_path_factory.mktemp("hw") / "nested.observed.nwt.txt"
+    proc = hw_run(HW / "nested.yaml", "qemu-svm", "--json", "--observed", observed)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return json.loads(proc.stdout), observed
+
+
+def test_nested_paging_on_qemu_svm(nested):
+    report, observed = nested
+    hand = accesses_with_expectations(HW / "nested.nwt.txt")
+    assert (report["accesses"], report["run"], report["not_run"]) == (9, 9, 0)
+    assert report["matched"] == 9 and report["explained"] == 0 and report["unexplained"] == 0
+    # #NPF on the final page and on guest tables, guest #PF: each as written by hand from the APM.
+    got = [fields(e) for _a, e in observed_by_access(observed)]
+    want = [fields(e) for _a, e in hand.values()]
+    assert got == want
+
+
+def test_nested_scenario_on_first_stage_qemu_runs_only_the_full_rights_pages():
+    proc = hw_run(HW / "nested.yaml", "qemu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    hand = accesses_with_expectations(HW / "nested.nwt.txt")
+    # The accesses whose pages all have full nested rights: those the APM answers with ok or a guest #PF
+    # and that touch neither 0x11000 (read/execute), 0x12000 (no execute) nor the odd tables.
+    full = [r for r, (a, e) in hand.items()
+            if fields(e)["outcome"] != "npf" and "gva=0x401" not in a]
+    assert report["run"] == len(full) == 3
+    assert report["not_run"] == 6
+    assert report["matched"] == 3
+
+
+def test_bundled_replay_scenario_on_qemu():
+    """scenarios/replay_ept.yaml: every access whose hand-written outcome is a
+    second-stage one (EPT violation or misconfiguration, MMIO, ROM write) cannot
+    run on a first-stage backend; all else must match."""
+    hand = accesses_with_expectations(ROOT / "traces" / "replay_ept.nwt.txt")
+    second_stage = [r for r, (_a, e) in hand.items()
+                    if e and fields(e)["outcome"] in ("ept_violation", "ept_misconfig", "mmio", "rom_write")]
+    proc = hw_run(ROOT / "scenarios" / "replay_ept.yaml", "qemu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["accesses"] == len(hand)
+    not_run = sorted(r for reason in report["not_run_reasons"] for r in reason["records"])
+    # GPA 0x500000 is the ROM region (read + execute in the EPT) and 0x600000 a lazy region (no EPT page
+    # before its first access): reads of them complete, but without full second-stage rights at the
+    # time of the access a first-stage run cannot stand for them.
+    partial = [r for r, (_a, e) in hand.items() if e and int(fields(e).get("gpa", "0"), 16) >> 12 in (0x500, 0x600)]
+    assert len(partial) == 2 and not_run == sorted(second_stage + partial)
+    assert [reason["reason"].startswith("a page of the walk without full second-stage rights")
+            for reason in report["not_run_reasons"]] == [True]
+    assert report["matched"] == report["run"] == len(hand) - len(not_run)
+
+
+def test_a_scenario_of_the_other_second_stage_is_refused():
+    proc = hw_run(ROOT / "scenarios" / "replay_ept.yaml", "qemu-svm")
+    assert proc.returncode == 2
+    assert "qemu-svm runs AMD nested paging" in proc.stderr and "uses EPT" in proc.stderr
+
+
+def test_a_scenario_where_nothing_can_run_is_an_error():
+    # Every access of replay_npt is at CPL 3, which the SVM guest does not run.
+    proc = hw_run(ROOT / "scenarios" / "replay_npt.yaml", "qemu-svm")
+    assert proc.returncode == 2
+    assert "nothing of" in proc.stderr and "record 2: CPL 3" in proc.stderr
+
+
+def test_a_malformed_scenario_names_file_line_and_column(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cpu:\n  mode: 4level\n  cr9: 1\n")
+    proc = hw_run(bad, "qemu")
+    assert proc.returncode == 2
+    assert re.search(re.escape(str(bad)) + r":3:\d+: ", proc.stderr), proc.stderr
+
+
+def test_a_missing_image_is_a_clear_error(tmp_path):
+    proc = hw_run(HW / "first_stage.yaml", "qemu", "--image", tmp_path / "none.elf")
+    assert proc.returncode == 2
+    assert f"no image at {tmp_path / 'none.elf'}" in proc.stderr
+
+
+def test_bad_arguments():
+    assert hw_run(HW / "first_stage.yaml", "bochs").returncode == 2
+    assert run("hw", "run", HW / "first_stage.yaml").returncode == 2
+    assert run("hw", "walk").returncode == 2
+    proc = hw_run(HW / "first_stage.yaml", "qemu", "--timeout", "0")
+    assert proc.returncode == 2 and "--timeout" in proc.stderr
+
+
+def test_kvm_where_it_exists():
+    proc = hw_run(HW / "first_stage.yaml", "kvm", "--json")
+    if proc.returncode == 77:
+        assert "kvm: /dev/kvm is missing" in proc.stderr
+        pytest.skip("kvm: /dev/kvm is missing")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["run"] + report["not_run"] == 26 and report["unexplained"] == 0
