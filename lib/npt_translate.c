@@ -2,6 +2,7 @@
  * §15.25.5): find the leaf, check the rights as a user access, then set A/D. */
 #include <nestwalk/npt.h>
 
+#include "stage2_fast.h"
 #include "stage2_walk.h"
 
 /* Memory types of the power-on PAT (SDM §11.12.4), indexed by PAT:PCD:PWT. */
@@ -36,7 +37,7 @@ static bool rights_allow(enum nw_access_type type, uint32_t rights)
 	return false;
 }
 
-static uint8_t leaf_memory_type(int level, uint64_t entry)
+uint8_t nw_npt_leaf_memory_type(int level, uint64_t entry)
 {
 	uint64_t pat = level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
 	unsigned index = ((entry & pat) ? 4u : 0u) | ((entry & NW_PTE_PCD) ? 2u : 0u) |
@@ -80,7 +81,7 @@ void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struc
 	leaf_level = level;
 	nw_s2_record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
-	res->memory_type = leaf_memory_type(leaf_level, entry);
+	res->memory_type = nw_npt_leaf_memory_type(leaf_level, entry);
 	if (!rights_allow(req->type, rights)) {
 		res->status = NW_S2_VIOLATION;
 		return;

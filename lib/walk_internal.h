@@ -20,9 +20,43 @@ struct nw_walk_ctx {
 	struct nw_walk_result *res;
 };
 
-/* Starts a result: outcome OK, no references, every scalar field zero, each
- * step's own fields zero and the stage-2 records marked unused (refs 0). The
- * stage-2 records themselves are not cleared: a walk fills the ones it uses. */
+/* Starts a result: outcome OK, no references, every scalar field zero; the
+ * per-level record is left alone (nw_walk_record_init). */
+static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)
+{
+	res->outcome = NW_OUTCOME_OK;
+	res->mode = mode;
+	res->gva = gva;
+	res->gpa = nw_gpa(0);
+	res->hpa = nw_hpa(0);
+	res->guest_page_size = 0;
+	res->s2_page_size = 0;
+	res->rights = 0;
+	res->s2_rights = 0;
+	res->leaf_entry = 0;
+	res->memory_type = 0;
+	res->guest_pat_index = 0;
+	res->leaf_level = 0;
+	res->fault_level = 0;
+	res->error_code = 0;
+	res->cr2 = 0;
+	res->exit_qualification = 0;
+	res->fault_gpa = nw_gpa(0);
+	res->gla_valid = false;
+	res->exitinfo1 = 0;
+	res->exitinfo2 = 0;
+	res->gp_reason = NW_GP_NONE;
+	res->s2_on_table = false;
+	res->refs = 0;
+	res->ad_writes = 0;
+}
+
+/* Starts the per-level record: each step's own fields zero and the stage-2
+ * records marked unused (refs 0). The stage-2 records themselves are not
+ * cleared: a walk fills the ones it uses. */
+void nw_walk_record_init(struct nw_walk_result *res);
+
+/* Both: what the reference walker and the PDPTE load use (they always record). */
 void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva);
 
 /* Records a stage-2 refusal of gpa (a guest-table access when table, ad_write
@@ -97,30 +131,40 @@ static inline bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, u
 	return true;
 }
 
-/* ORs set (A, or A|D) into the guest entry read at level. Setting a guest A/D
- * flag is a write to the entry's guest-physical address, so the second stage
- * checks it as a write (Vol. 3C §29.3.3.2). Returns false with the outcome set
- * when the second stage refuses it or nothing backs the entry. */
+/* ORs set (A, or A|D) into the guest entry at gpa, read at level. Setting a
+ * guest A/D flag is a write to the entry's guest-physical address, so the
+ * second stage checks it as a write (Vol. 3C §29.3.3.2). Returns false with
+ * the outcome set when the second stage refuses it or nothing backs the entry. */
+bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t set);
+
+/* The same for the entry recorded in res->steps[level]. */
 bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint64_t set);
 
-/* Translates the final guest-physical address with the access's own type and
- * completes an OK result (HPA, stage-2 page size, memory type), or sets the
- * stage-2 outcome. */
-static inline void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
+/* Translates the final guest-physical address with the access's own type
+ * into s2 and completes an OK result (HPA, stage-2 page size, memory type and
+ * rights), or sets the stage-2 outcome. */
+static inline void nw_walk_finish_into(struct nw_walk_ctx *ctx, nw_gpa_t gpa, struct nw_s2_result *s2)
 {
 	struct nw_walk_result *res = ctx->res;
 
-	nw_walk_s2_translate(ctx, gpa, ctx->access->type, false, &res->final_s2);
-	res->refs += res->final_s2.refs;
-	if (res->final_s2.status != NW_S2_OK) {
-		nw_walk_s2_fault(ctx, &res->final_s2, gpa, false, false, 0);
+	nw_walk_s2_translate(ctx, gpa, ctx->access->type, false, s2);
+	res->refs += s2->refs;
+	if (s2->status != NW_S2_OK) {
+		nw_walk_s2_fault(ctx, s2, gpa, false, false, 0);
 		return;
 	}
 	res->outcome = NW_OUTCOME_OK;
 	res->gpa = gpa;
-	res->hpa = res->final_s2.hpa;
-	res->s2_page_size = res->final_s2.page_size;
-	res->memory_type = res->final_s2.memory_type;
+	res->hpa = s2->hpa;
+	res->s2_page_size = s2->page_size;
+	res->memory_type = s2->memory_type;
+	res->s2_rights = s2->rights;
+}
+
+/* The same, recorded in res->final_s2. */
+static inline void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
+{
+	nw_walk_finish_into(ctx, gpa, &ctx->res->final_s2);
 }
 
 /* A #PF outcome with its error code and CR2. */

@@ -367,6 +367,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 	}
 	page_size = UINT64_C(1) << level_shift(mode, level);
 	res->leaf_level = (int)level;
+	res->leaf_entry = entry;
 	res->rights = rights;
 	res->guest_page_size = page_size;
 	res->guest_pat_index = pat_index(entry, level);

@@ -8,31 +8,8 @@
 
 #include "walk_internal.h"
 
-void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)
+void nw_walk_record_init(struct nw_walk_result *res)
 {
-	res->outcome = NW_OUTCOME_OK;
-	res->mode = mode;
-	res->gva = gva;
-	res->gpa = nw_gpa(0);
-	res->hpa = nw_hpa(0);
-	res->guest_page_size = 0;
-	res->s2_page_size = 0;
-	res->rights = 0;
-	res->memory_type = 0;
-	res->guest_pat_index = 0;
-	res->leaf_level = 0;
-	res->fault_level = 0;
-	res->error_code = 0;
-	res->cr2 = 0;
-	res->exit_qualification = 0;
-	res->fault_gpa = nw_gpa(0);
-	res->gla_valid = false;
-	res->exitinfo1 = 0;
-	res->exitinfo2 = 0;
-	res->gp_reason = NW_GP_NONE;
-	res->s2_on_table = false;
-	res->refs = 0;
-	res->ad_writes = 0;
 	for (unsigned level = 0; level <= NW_MAX_LEVELS; level++) {
 		res->steps[level].entry = 0;
 		res->steps[level].table_gpa = nw_gpa(0);
@@ -43,6 +20,12 @@ void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, n
 		res->steps[level].s2.refs = 0;
 	}
 	res->final_s2.refs = 0;
+}
+
+void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)
+{
+	nw_walk_result_start(res, mode, gva);
+	nw_walk_record_init(res);
 }
 
 /* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
@@ -137,8 +120,13 @@ void nw_walk_no_memory(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level)
 
 bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint64_t set)
 {
-	struct nw_walk_step *step = &ctx->res->steps[level];
-	nw_gpa_t gpa = nw_gpa(step->table_gpa.val + (uint64_t)step->index * bytes);
+	const struct nw_walk_step *step = &ctx->res->steps[level];
+
+	return nw_walk_set_flags_at(ctx, nw_gpa(step->table_gpa.val + (uint64_t)step->index * bytes), level, bytes, set);
+}
+
+bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t set)
+{
 	struct nw_s2_result s2;
 	void *ptr;
 

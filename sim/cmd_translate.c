@@ -330,7 +330,7 @@ static int translate_gva(const struct options *opt, struct nw_vm *vm)
 		nw_cpu_load_cr3(&config, &cpu, vm->cpu.cr3, &res);
 		if (res.outcome == NW_OUTCOME_OK) {
 			nw_walker_init(&walker, &config, &cpu);
-			nw_walker_translate(&walker, &access, 0, &res);
+			nw_walker_translate(&walker, &access, opt->explain ? NW_WALK_RECORD : 0, &res);
 		}
 		if (!is_s2_fault(&res) || tries == MAX_RETRIES)
 			break;

@@ -126,6 +126,8 @@ static void same_result(const struct nw_walk_result *ref, const struct nw_walk_r
 	SAME(s2_on_table);
 	SAME(refs);
 	SAME(ad_writes);
+	SAME(leaf_entry);
+	SAME(s2_rights);
 	for (int level = 1; level <= NW_MAX_LEVELS; level++) {
 		SAME(steps[level].read);
 		/* A step is defined only where the walk reached it (walk.h): read, or its stage-2 translation tried. */
@@ -431,7 +433,7 @@ static void setup_cpu(struct fz *in)
 static void walk_both(const struct nw_access *access, unsigned flags)
 {
 	struct nw_walker walker;
-	struct nw_walk_result ref, fast;
+	struct nw_walk_result ref, fast, hot;
 
 	snap_take(wc.before);
 	nw_walk_reference(&wc.config, &wc.cpu, access, flags, &ref);
@@ -440,9 +442,15 @@ static void walk_both(const struct nw_access *access, unsigned flags)
 		snap_expect(wc.before, "a lookup-only reference walk wrote memory");
 	snap_restore(wc.before);
 	nw_walker_init(&walker, &wc.config, &wc.cpu);
-	nw_walker_translate(&walker, access, flags, &fast);
+	nw_walker_translate(&walker, access, flags | NW_WALK_RECORD, &fast);
 	same_result(&ref, &fast);
 	snap_expect(wc.after_ref, "the fast walker's writes differ from the reference walker's");
+	/* Again without the record (the hot path), which leaves the recorded fields as they were. */
+	snap_restore(wc.before);
+	hot = fast;
+	nw_walker_translate(&walker, access, flags, &hot);
+	same_result(&ref, &hot);
+	snap_expect(wc.after_ref, "the unrecorded fast walk's writes differ from the reference walker's");
 }
 
 static void teardown(void)

@@ -2,7 +2,9 @@
  * simulated memory (no table builder: every entry a test relies on is spelled
  * out), and a runner that performs each walk with the reference walker and
  * the fast walker on the same memory and checks that they agree on the
- * outcome and on every accessed/dirty write. */
+ * outcome and on every accessed/dirty write: the fast walker once as the hot
+ * path runs it (no record) and once recording every level, compared field by
+ * field with the reference's record. */
 #ifndef NESTWALK_TESTS_WALK_UTIL_H
 #define NESTWALK_TESTS_WALK_UTIL_H
 
@@ -106,7 +108,36 @@ static inline void tw_restore(const uint64_t *values)
 		tw_poke(tw.slots[i].hpa, values[i], tw.slots[i].bytes);
 }
 
-static inline void tw_assert_same(const struct nw_walk_result *ref, const struct nw_walk_result *fast, const char *what)
+/* The stage-2 A/D flags: the reference's walk may have set them in the tables
+ * both walkers read (only the guest entries are restored between walks). */
+static inline uint64_t tw_s2_ad_bits(void)
+{
+	return tw.config.stage2.kind == NW_STAGE2_NPT ? NW_PTE_A | NW_PTE_D : (UINT64_C(3) << 8);
+}
+
+static inline void tw_assert_same_s2(const struct nw_s2_result *ref, const struct nw_s2_result *fast, const char *what,
+				     int level)
+{
+	uint64_t ad = tw_s2_ad_bits();
+
+	cr_assert_eq(fast->refs, ref->refs, "%s: level %d stage-2 refs", what, level);
+	if (!ref->refs)
+		return;
+	cr_assert_eq(fast->status, ref->status, "%s: level %d stage-2 status", what, level);
+	cr_assert_eq(fast->hpa.val, ref->hpa.val, "%s: level %d stage-2 hpa", what, level);
+	cr_assert_eq(fast->level, ref->level, "%s: level %d stage-2 level", what, level);
+	cr_assert_eq(fast->entry & ~ad, ref->entry & ~ad, "%s: level %d stage-2 entry", what, level);
+	cr_assert_eq(fast->rights, ref->rights, "%s: level %d stage-2 rights", what, level);
+	for (int l = 1; l <= NW_MAX_LEVELS; l++) {
+		cr_assert_eq(fast->entries[l] & ~ad, ref->entries[l] & ~ad, "%s: level %d stage-2 L%d entry", what, level,
+			     l);
+		cr_assert_eq(fast->tables[l].val, ref->tables[l].val, "%s: level %d stage-2 L%d table", what, level, l);
+	}
+}
+
+/* The fields every walk fills (no record asked for). */
+static inline void tw_assert_same_hot(const struct nw_walk_result *ref, const struct nw_walk_result *fast,
+				      const char *what)
 {
 	cr_assert_eq(fast->outcome, ref->outcome, "%s: outcome fast %s reference %s", what,
 		     nw_outcome_name(fast->outcome), nw_outcome_name(ref->outcome));
@@ -131,18 +162,43 @@ static inline void tw_assert_same(const struct nw_walk_result *ref, const struct
 	cr_assert_eq(fast->s2_on_table, ref->s2_on_table, "%s: stage-2 on table", what);
 	cr_assert_eq(fast->refs, ref->refs, "%s: refs fast %u reference %u", what, fast->refs, ref->refs);
 	cr_assert_eq(fast->ad_writes, ref->ad_writes, "%s: A/D writes", what);
+	cr_assert_eq(fast->leaf_entry, ref->leaf_entry, "%s: leaf entry", what);
+	cr_assert_eq(fast->s2_rights, ref->s2_rights, "%s: stage-2 rights", what);
+}
+
+/* Everything, the per-level record included (NW_WALK_RECORD). */
+static inline void tw_assert_same(const struct nw_walk_result *ref, const struct nw_walk_result *fast, const char *what)
+{
+	tw_assert_same_hot(ref, fast, what);
 	for (int level = 1; level <= NW_MAX_LEVELS; level++) {
 		cr_assert_eq(fast->steps[level].read, ref->steps[level].read, "%s: level %d read", what, level);
 		cr_assert_eq(fast->steps[level].entry, ref->steps[level].entry, "%s: level %d entry", what, level);
 		cr_assert_eq(fast->steps[level].rights, ref->steps[level].rights, "%s: level %d rights", what, level);
 		cr_assert_eq(fast->steps[level].table_hpa.val, ref->steps[level].table_hpa.val, "%s: level %d table",
 			     what, level);
+		cr_assert_eq(fast->steps[level].table_gpa.val, ref->steps[level].table_gpa.val,
+			     "%s: level %d table gpa", what, level);
+		cr_assert_eq(fast->steps[level].index, ref->steps[level].index, "%s: level %d index", what, level);
+		tw_assert_same_s2(&ref->steps[level].s2, &fast->steps[level].s2, what, level);
 	}
+	tw_assert_same_s2(&ref->final_s2, &fast->final_s2, what, 0);
 }
 
-/* Runs one access through both walkers from the same memory; returns the fast
- * walker's result after checking it equals the reference's, A/D writes included.
- * walker must already hold tw.cpu (nw_walker_set_cpu). */
+static inline void tw_assert_same_memory(const char *what)
+{
+	for (unsigned i = 0; i < tw.nslots; i++)
+		cr_assert_eq(tw_read(tw.slots[i].hpa, tw.slots[i].bytes), tw.after_ref[i],
+			     "%s: entry at %#llx: fast wrote %#llx, reference %#llx", what,
+			     (unsigned long long)tw.slots[i].hpa,
+			     (unsigned long long)tw_read(tw.slots[i].hpa, tw.slots[i].bytes),
+			     (unsigned long long)tw.after_ref[i]);
+}
+
+/* Runs one access through both walkers from the same memory: the fast walker
+ * twice, without and with NW_WALK_RECORD, each from the memory the reference
+ * started from. Returns the recorded result after checking it (and the
+ * unrecorded one) equal to the reference's, A/D writes included. walker must
+ * already hold tw.cpu (nw_walker_set_cpu). */
 static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 				struct nw_walk_result *res)
 {
@@ -153,12 +209,12 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 	tw_snapshot(tw.after_ref);
 	tw_restore(tw.before);
 	nw_walker_translate(walker, access, flags, res);
-	tw_assert_same(&ref, res, "fast vs reference");
-	for (unsigned i = 0; i < tw.nslots; i++)
-		cr_assert_eq(tw_read(tw.slots[i].hpa, tw.slots[i].bytes), tw.after_ref[i],
-			     "entry at %#llx: fast wrote %#llx, reference %#llx", (unsigned long long)tw.slots[i].hpa,
-			     (unsigned long long)tw_read(tw.slots[i].hpa, tw.slots[i].bytes),
-			     (unsigned long long)tw.after_ref[i]);
+	tw_assert_same_hot(&ref, res, "fast vs reference");
+	tw_assert_same_memory("fast vs reference");
+	tw_restore(tw.before);
+	nw_walker_translate(walker, access, flags | NW_WALK_RECORD, res);
+	tw_assert_same(&ref, res, "recording fast vs reference");
+	tw_assert_same_memory("recording fast vs reference");
 }
 
 static inline void tw_walk(const struct nw_access *access, unsigned flags, struct nw_walk_result *res)

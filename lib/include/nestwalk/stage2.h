@@ -77,6 +77,39 @@ struct nw_stage2 {
 	};
 };
 
+/* What the fast walker derives from its second stage once (nw_walker_init),
+ * as KVM derives its MMU role: per level, the bits that prove an entry a
+ * plain table pointer or a plain leaf (present, readable, no reserved bit, no
+ * rule broken), and per access the rights every entry must grant. Its loop
+ * then reads no configuration and calls nothing; whatever is not plain (a
+ * fault, a rule to check, an A/D flag to set, a table outside the direct-map
+ * window) goes to nw_stage2_translate(), which gives the exact answer. */
+#define NW_S2_NEED_USER 4u /* nw_s2_fast.need_* index: type | this for a user-mode access */
+
+struct nw_s2_fast {
+	enum nw_stage2_kind kind;
+	int top;                    /* root level; 0 without a second stage */
+	uint64_t root;
+	uint64_t va_limit;          /* GPAs at or above it have no entry */
+	const uint8_t *map;         /* direct-map window over the tables (HPA 0 .. map_size) */
+	uint64_t map_size;
+	uint64_t table_addr_mask;
+	uint8_t shift[NW_MAX_LEVELS + 1];
+	uint64_t table_mask[NW_MAX_LEVELS + 1]; /* plain table pointer: (entry & mask) == want */
+	uint64_t table_want[NW_MAX_LEVELS + 1];
+	uint64_t leaf_mask[NW_MAX_LEVELS + 1];  /* plain leaf: (entry & mask) == want, memory type allowed */
+	uint64_t leaf_want[NW_MAX_LEVELS + 1];
+	uint64_t leaf_addr_mask[NW_MAX_LEVELS + 1];
+	uint8_t mt_allowed;         /* bitmap over entry bits 5:3 (EPT memory type); 0xff for NPT */
+	uint64_t need_all[8];       /* per access: bits every entry must have */
+	uint64_t need_none[8];      /* per access: bits no entry may have */
+	uint64_t accessed, dirty;   /* A/D bits the walk would set (0 when it sets none) */
+	uint64_t ux_mask;           /* EPT: the user-execute bit under mode-based execute control */
+};
+
+/* Derives fast from s2 (kind NONE gives top 0: GPA = HPA). */
+void nw_s2_fast_derive(const struct nw_stage2 *s2, struct nw_s2_fast *fast);
+
 void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res);
 void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struct nw_s2_result *res);
 

@@ -32,8 +32,13 @@ struct nw_access {
 	bool implicit;
 };
 
-/* Flags for a walk. */
-#define NW_WALK_LOOKUP (1u << 0) /* find and check only: write nothing (no A/D, guest or EPT) */
+/* Flags for a walk. The per-level record (steps[], the stage-2 records) is
+ * opt-in for nw_walker_translate(): without the flags those fields are not
+ * written and hold whatever they held. nw_walk_reference() always records. */
+#define NW_WALK_LOOKUP (1u << 0)       /* find and check only: write nothing (no A/D, guest or EPT) */
+#define NW_WALK_RECORD_STEPS (1u << 1) /* fill steps[]: each guest level's entry, table GPA/HPA, index, rights */
+#define NW_WALK_RECORD_S2 (1u << 2)    /* fill steps[].s2 and final_s2: every stage-2 entry read */
+#define NW_WALK_RECORD (NW_WALK_RECORD_STEPS | NW_WALK_RECORD_S2) /* everything, for --explain and comparisons */
 
 /* When the accessed flag of upper-level entries is set for a walk that faults
  * further down (the SDM leaves it open; real MMUs differ). Under either policy
@@ -119,6 +124,8 @@ struct nw_walk_result {
 	uint64_t guest_page_size;   /* 4 KiB, 2 MiB, 4 MiB or 1 GiB (paging off: 4 KiB) */
 	uint64_t s2_page_size;
 	uint32_t rights;            /* NW_WALK_RIGHT_* of the guest translation */
+	uint32_t s2_rights;         /* outcome OK: NW_S2_RIGHT_* of the final stage-2 translation */
+	uint64_t leaf_entry;        /* the guest leaf as read (before A/D), once found; 0 before */
 	uint8_t memory_type;        /* the stage-2 leaf's memory type (6 WB without a second stage) */
 	uint8_t guest_pat_index;    /* PAT:PCD:PWT of the guest leaf (§11.12.3) */
 	int leaf_level;             /* the guest leaf's level; 0 with paging off */
@@ -135,6 +142,9 @@ struct nw_walk_result {
 	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
 	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
 				     * write check, not counted in refs) */
+	/* The per-level record (NW_WALK_RECORD_STEPS, NW_WALK_RECORD_S2). Recorded
+	 * steps of levels not reached are zero, and so are the refs of unused
+	 * stage-2 records. */
 	struct nw_walk_step steps[NW_MAX_LEVELS + 1]; /* index = SDM level */
 	struct nw_s2_result final_s2; /* translating the final guest-physical address */
 };
@@ -145,6 +155,8 @@ struct nw_walk_level_desc {
 	uint8_t shift;           /* lowest linear-address bit this level indexes */
 	uint8_t index_bits;
 	bool large_ok;           /* PS=1 maps a page here (when not reserved) */
+	uint32_t index_mask;     /* (1 << index_bits) - 1 */
+	uint64_t ps;             /* NW_PTE_PS where large_ok, else 0 */
 	bool pse36;              /* a large leaf holds address bits 39:32 in bits 20:13 (32-bit paging, Table 4-4) */
 	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
 	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
@@ -167,9 +179,17 @@ struct nw_walker {
 	unsigned va_bits;        /* 32, 48 or 57 */
 	uint64_t xd_mask;        /* NW_PTE_XD when XD is in force, else 0 */
 	uint64_t cr3_mask;       /* the first table's address bits in CR3 */
+	/* Derived by nw_walker_init() from the configuration: */
+	struct nw_s2_fast s2;    /* the second stage as masks (stage2.h) */
+	const uint8_t *map;      /* the HAL's direct-map window (guest tables under no second stage, or their HPAs) */
+	uint64_t map_size;
+	enum nw_access_type table_access; /* how the second stage sees a guest-table read */
 };
 
-/* The modelled CPU's architectural state is copied; the walker keeps no pointer to it. */
+/* The modelled CPU's architectural state is copied; the walker keeps no pointer
+ * to it. What the walker derives from the second stage (levels, root, A/D,
+ * mode-based execute, MAXPHYADDR, 1 GiB pages) is taken at init: initialise
+ * it again after changing that configuration. */
 void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
