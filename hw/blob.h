@@ -39,6 +39,12 @@
 #define HW_NPT_EDIT_TABLE 0xff
 #define HW_NPT_EDIT_UNMAP 0 /* not present */
 #define HW_NPT_EDIT_FLAGS 1 /* leaf flags from value bits 11:0 and 63 (P and U are always set) */
+/* Added later, same version: */
+#define HW_NPT_EDIT_FLAGS_2M 2 /* the whole 2 MiB nested page as one leaf, flags as above; no link: scratch only */
+/* Set bit (value bits 5:0) in the nested leaf mapping the page, e.g. an address
+ * bit: a guest table's page gets a 4 KiB leaf first; a scratch page (no link)
+ * keeps a 2 MiB leaf (the bit then covers the whole 2 MiB). */
+#define HW_NPT_EDIT_RSVD 3
 
 enum hw_access {
 	HW_ACCESS_READ = 0,     /* 8-byte load */

@@ -84,8 +84,13 @@ static const char *check_npt(const struct hw_blob_case *c, const struct hw_blob_
 
 		if (e->table != HW_NPT_EDIT_TABLE)
 			return "a table entry after a nested-paging edit";
-		if (e->index > HW_NPT_EDIT_FLAGS || e->link > c->table_count || e->reserved)
+		if (e->index > HW_NPT_EDIT_RSVD || e->link > c->table_count || e->reserved)
 			return "nested-paging edit field out of range";
+		if ((e->index == HW_NPT_EDIT_FLAGS_2M || e->index == HW_NPT_EDIT_RSVD) && !e->link &&
+		    !in_scratch(e->value & NW_PTE_ADDR_MASK, NW_PAGE_SIZE))
+			return "a 2 MiB nested-paging edit outside the scratch region (it could map the guest's code)";
+		if (e->index == HW_NPT_EDIT_FLAGS_2M && e->link)
+			return "a 2 MiB nested-paging edit of a guest table (it would cover the guest's code)";
 		if (!e->link && (e->value & NW_PTE_ADDR_MASK) >= HW_DIRECT_MAP_SIZE)
 			return "a nested-paging edit above 4 GiB";
 	}

@@ -9,6 +9,7 @@
 #include "case_mode.h"
 #include "case_tables.h"
 #include "layout.h"
+#include "npt_edit.h"
 #include "serial.h"
 #include "svm.h"
 #include "trap.h"
@@ -240,16 +241,6 @@ static void put_exit(const char *what, const struct hw_svm_exit *ex)
 	hw_put_hex(ex->info2);
 }
 
-static bool npt_apply(struct nw_npt *npt, const struct hw_case_tables *tables, const struct hw_blob_entry *e)
-{
-	uint64_t gpa = e->link ? tables->table_pa[e->link - 1] : (e->value & NW_PTE_ADDR_MASK);
-	uint64_t flags = e->value & (UINT64_C(0xfff) | NW_PTE_XD) & NW_NPT_LEAF_FLAGS;
-
-	if (e->index == HW_NPT_EDIT_UNMAP)
-		return nw_npt_unmap(npt, nw_gpa(gpa), NW_PAGE_SIZE, 0) == NW_OK;
-	return nw_npt_map(npt, nw_gpa(gpa), nw_hpa(gpa), NW_PAGE_SIZE, flags, NW_PT_MAP_REPLACE, 0) == NW_OK;
-}
-
 /* Legacy paging modes run as an SVM guest rather than by leaving long mode in
  * the image: the VMCB loads the guest's CR0/CR4/EFER and segments in one step,
  * the image's IDT, stacks and 64-bit code stay untouched, the guest's #PF comes
@@ -405,8 +396,12 @@ static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const s
 	r->stats->built += tables.built;
 	r->stats->patched += tables.patch_count;
 	ok = nw_npt_map_region(&npt, nw_gpa(0), nw_hpa(0), HW_DIRECT_MAP_SIZE, NW_PTE_RW, 0) == NW_OK;
-	for (unsigned i = 0; ok && i < edit_count; i++)
-		ok = npt_apply(&npt, &tables, &edits[i]);
+	for (unsigned i = 0; ok && i < edit_count; i++) {
+		const struct hw_blob_entry *e = &edits[i];
+		uint64_t gpa = e->link ? tables.table_pa[e->link - 1] : (e->value & NW_PTE_ADDR_MASK);
+
+		ok = hw_npt_edit_apply(&npt, gpa, e) == NW_OK;
+	}
 	if (!ok) {
 		hw_puts("hw: the library refused the nested tables of case ");
 		hw_put_dec(c->id);

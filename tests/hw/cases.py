@@ -5,6 +5,8 @@ import importlib.util
 import os
 import random
 
+import sdm_model
+
 ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
@@ -240,3 +242,248 @@ NPT_HAND = [
     ("nested: guest page directory read-only", npt_case(510, [(NPT_FLAGS, P, 2)], access="write"),
      ("npf", TABLE | 0x7, 0x0, "1100")),
 ]
+
+
+# Legacy paging modes (flags "pae" or "legacy32", "pse" for CR4.PSE): run by the
+# image as a 32-bit SVM guest over an identity nested map of 0..4 GiB.
+def legacy_index(mode, level, gva):
+    if mode == "legacy32":
+        return (gva >> (12 + 10 * (level - 1))) & 1023
+    return (gva >> 30) & 3 if level == 3 else (gva >> (12 + 9 * (level - 1))) & 511
+
+
+def legacy_case(cid, gva, path, mode, leaf_pa_value=None, **kw):
+    """One translation path for a 32-bit gva: path[k] is the entry at level
+    top-k (PDPTE, PDE, PTE for PAE; PDE, PTE for 32-bit); the last is the leaf."""
+    top = 3 if mode == "pae" else 2
+    leaf_level = top - len(path) + 1
+    if leaf_pa_value is None:
+        leaf_pa_value = S if leaf_level == 2 else S + 0x3000
+    entries, table, tables = [], 0, 1
+    for k, value in enumerate(path):
+        level = top - k
+        index = legacy_index(mode, level, gva)
+        if level == leaf_level:
+            entries.append((table, index, value | leaf_pa_value, None))
+        else:
+            entries.append((table, index, value, tables))
+            table, tables = tables, tables + 1
+    flags = set(kw.pop("flags", ())) | {mode}
+    return Case(id=cid, gva=gva, tables=tables, entries=entries, flags=frozenset(flags), **kw)
+
+
+G32 = (2 << 22) | (1 << 12) | 0x10     # 32-bit: PDE 2, PTE 1, offset 0x10
+G32L = (8 << 22) | 0x12340             # 32-bit: 4 MiB page at PDE 8
+GP3 = (1 << 30) | (1 << 21) | (1 << 12) | 0x10  # PAE: PDPTE 1, PDE 1, PTE 1
+GP2 = (2 << 30) | (3 << 21) | 0x12340  # PAE: 2 MiB page at PDPTE 2, PDE 3
+PA32 = S + 0x3010
+FINAL_NPF = 1 << 32
+
+
+def l32(cid, path, **kw):
+    return legacy_case(cid, G32 if len(path) == 2 else G32L, path, "legacy32", **kw)
+
+
+def pae(cid, path, **kw):
+    return legacy_case(cid, GP2 if len(path) == 2 else GP3, path, "pae", **kw)
+
+
+def pae_with_spare_pdpte(cid, spare, **kw):
+    """A well-formed PAE path plus PDPTE 3, linked to an empty page directory,
+    with the value spare: the access never uses it."""
+    case = pae(cid, [P, ALL, ALL], **kw)
+    case.entries.append((0, 3, spare, case.tables))
+    case.tables += 1
+    return case
+
+
+# (name, case, the SDM's outcome derived by hand from §4.3, §4.4.1, §4.6-§4.8).
+# A/D digits: PAE PDPTEs have no accessed flag (their bits 8:5 are reserved).
+LEGACY_HAND = [
+    ("32-bit: user read", l32(601, [ALL, ALL], cpl=3), ("ok", PA32, "11")),
+    ("32-bit: user write sets D", l32(602, [ALL, ALL], cpl=3, access="write"), ("ok", PA32, "13")),
+    ("32-bit: user read of a supervisor page", l32(603, [ALL, P | RW], cpl=3), ("pf", 0x5, G32, "10")),
+    ("32-bit: WP=1 supervisor write to read-only", l32(604, [ALL, P | US], access="write", flags={"wp"}),
+     ("pf", 0x3, G32, "10")),
+    ("32-bit: WP=0 supervisor write to read-only", l32(605, [ALL, P | US], access="write"), ("ok", PA32, "13")),
+    ("32-bit: SMEP blocks a supervisor fetch from a user page", l32(606, [ALL, ALL], access="fetch", flags={"smep"}),
+     ("pf", 0x11, G32, "10")),
+    ("32-bit: fetch fault without SMEP has no I/D, even with EFER.NXE",
+     l32(607, [ALL, RW | US], access="fetch", flags={"nxe"}), ("pf", 0x0, G32, "10")),
+    ("32-bit: SMAP, AC=0: supervisor read of a user page", l32(608, [ALL, ALL], flags={"smap"}),
+     ("pf", 0x1, G32, "10")),
+    ("32-bit: SMAP, AC=1: supervisor read allowed", l32(609, [ALL, ALL], flags={"smap", "ac"}), ("ok", PA32, "11")),
+    ("32-bit: PS without CR4.PSE is ignored", l32(610, [ALL | PS, ALL], cpl=3), ("ok", PA32, "11")),
+    ("32-bit PSE: 4 MiB page", l32(611, [ALL | PS], cpl=3, flags={"pse"}), ("ok", S + 0x12340, "1")),
+    ("32-bit PSE: 4 MiB page write sets D", l32(612, [ALL | PS], access="write", flags={"pse"}),
+     ("ok", S + 0x12340, "3")),
+    ("PSE-36: PDE bit 13 is physical bit 32 (past the nested map)", l32(613, [ALL | PS | (1 << 13)], flags={"pse"}),
+     ("npf", FINAL_NPF | 0x4, (1 << 32) | S + 0x12340, "1")),
+    ("PSE-36: PDE bits 20:13 all set reach physical bit 39 (MAXPHYADDR 40)",
+     l32(614, [ALL | PS | (0xFF << 13)], access="write", flags={"pse"}),
+     ("npf", FINAL_NPF | 0x6, (0xFF << 32) | S + 0x12340, "3")),
+    ("PSE: PDE bit 21 is reserved at MAXPHYADDR 40", l32(615, [ALL | PS | (1 << 21)], flags={"pse"}),
+     ("pf", 0x9, G32L, "0")),
+    ("32-bit: PDE not present", l32(616, [RW | US, ALL], cpl=3), ("pf", 0x4, G32, "00")),
+    ("32-bit PSE: user read of a supervisor 4 MiB page", l32(617, [P | RW | PS], cpl=3, flags={"pse"}),
+     ("pf", 0x5, G32L, "0")),
+    ("PAE: user read; the PDPTE gets no A", pae(621, [P, ALL, ALL], cpl=3), ("ok", PA32, "011")),
+    ("PAE: user write sets D", pae(622, [P, ALL, ALL], cpl=3, access="write"), ("ok", PA32, "013")),
+    ("PAE: XD with NXE, supervisor fetch", pae(623, [P, ALL, ALL | XD], access="fetch", flags={"nxe"}),
+     ("pf", 0x11, GP3, "010")),
+    ("PAE: XD without NXE is reserved", pae(624, [P, ALL, ALL | XD]), ("pf", 0x9, GP3, "010")),
+    ("PAE: XD in the PDE with NXE, user fetch", pae(625, [P, ALL | XD, ALL], cpl=3, access="fetch", flags={"nxe"}),
+     ("pf", 0x15, GP3, "010")),
+    ("PAE: user fetch with NXE, no XD", pae(626, [P, ALL, ALL], cpl=3, access="fetch", flags={"nxe"}),
+     ("ok", PA32, "011")),
+    ("PAE: PDPTE bit 1 reserved: #GP at the CR3 load", pae(627, [P | RW, ALL, ALL]), ("gp", "000")),
+    ("PAE: PDPTE bit 45 reserved at MAXPHYADDR 40: #GP", pae(628, [P | (1 << 45), ALL, ALL]), ("gp", "000")),
+    ("PAE: a reserved bit in a PDPTE the access does not use: #GP all the same",
+     pae_with_spare_pdpte(629, P | (1 << 5)), ("gp", "0001")),
+    ("PAE: a PDPTE that is not present may hold reserved bits", pae_with_spare_pdpte(630, RW | (1 << 45)),
+     ("ok", PA32, "0110")),
+    ("PAE: PDPTE not present", pae(631, [RW | US]), ("pf", 0x0, GP3, "0")),
+    ("PAE: 2 MiB page", pae(632, [P, ALL | PS], cpl=3), ("ok", S + 0x12340, "01")),
+    ("PAE: 2 MiB PDE bit 13 reserved", pae(633, [P, ALL | PS | (1 << 13)]), ("pf", 0x9, GP2, "00")),
+    ("PAE: PTE bit 62 reserved (bits 62:MAXPHYADDR)", pae(634, [P, ALL, ALL | (1 << 62)]), ("pf", 0x9, GP3, "010")),
+    ("PAE: a leaf above 4 GiB is past the nested identity map",
+     pae(635, [P, ALL, ALL], leaf_pa_value=(1 << 32) | 0x3000), ("npf", FINAL_NPF | 0x4, (1 << 32) | 0x3010, "011")),
+    ("PAE: SMEP blocks a supervisor fetch from a user page", pae(636, [P, ALL, ALL], access="fetch", flags={"smep"}),
+     ("pf", 0x11, GP3, "010")),
+    ("PAE: WP=1 supervisor write to read-only", pae(637, [P, ALL, P | US], access="write", flags={"wp"}),
+     ("pf", 0x3, GP3, "010")),
+    ("PAE: user write to read-only", pae(638, [P, ALL, P | US], cpl=3, access="write"), ("pf", 0x7, GP3, "010")),
+    ("PAE: SMAP, AC=1, user page read at CPL 0", pae(639, [P, ALL, ALL], flags={"smap", "ac"}), ("ok", PA32, "011")),
+]
+
+
+def random_legacy_case(cid, rng, maxphyaddr=40):
+    """A seeded random 32-bit or PAE case: one path with random rights, A/D,
+    page size, control registers, CPL and access; now and then a reserved bit
+    (PDPTE bits included), a missing entry, or a leaf beyond 4 GiB."""
+    mode = rng.choice(["pae", "legacy32"])
+    flags = {f for f in ("wp", "smep", "smap", "nxe", "ac") if rng.random() < 0.5}
+    if mode == "legacy32" and rng.random() < 0.6:
+        flags.add("pse")
+    large = rng.random() < 0.3 and (mode == "pae" or "pse" in flags)
+    access = rng.choice(["read", "write", "fetch"])
+    cpl = rng.choice([0, 3])
+    if mode == "pae":
+        gva = rng.randrange(1, 4) << 30
+        gva |= rng.randrange(512) << 21
+        gva |= rng.randrange(0, 0x200000, 8) if large else (rng.randrange(512) << 12) | rng.randrange(0, 0x1000, 8)
+    else:
+        gva = rng.randrange(2, 1024) << 22
+        gva |= rng.randrange(0, 0x200000, 8) if large else (rng.randrange(1024) << 12) | rng.randrange(0, 0x1000, 8)
+    if large:
+        pa = S
+    else:
+        pa = S + rng.randrange(512) * 0x1000
+    if mode == "pae" and rng.random() < 0.03:
+        pa |= rng.randrange(1, 256) << 32  # past the nested identity map
+    path = []
+    levels = (3 if mode == "pae" else 2) - (1 if large else 0)
+    for k in range(levels):
+        level = (3 if mode == "pae" else 2) - k
+        if mode == "pae" and level == 3:
+            path.append(P if rng.random() < 0.97 else rng.choice([0, RW]))
+            continue
+        value = P if rng.random() < 0.95 else 0
+        value |= RW if rng.random() < 0.75 else 0
+        value |= US if rng.random() < 0.75 else 0
+        value |= A if rng.random() < 0.3 else 0
+        if mode == "pae":
+            value |= XD if rng.random() < 0.1 else 0
+        if k == levels - 1:
+            value |= D if rng.random() < 0.3 else 0
+            value |= PS if large else 0
+        elif mode == "legacy32" and rng.random() < 0.1:
+            value |= PS  # ignored without CR4.PSE; with it this entry would be a leaf
+            if "pse" in flags:
+                value &= ~PS
+        path.append(value)
+    if large and mode == "legacy32":
+        if rng.random() < 0.08:
+            path[-1] |= rng.randrange(1, 256) << 13  # PSE-36: physical bits 39:32
+        if rng.random() < 0.05:
+            path[-1] |= 1 << 21  # reserved at MAXPHYADDR 40
+    if rng.random() < 0.08:
+        k = rng.randrange(len(path))
+        level = (3 if mode == "pae" else 2) - k
+        if mode == "pae" and level == 3:
+            path[k] |= rng.choice([1 << 1, 1 << 2, 1 << 5, 1 << 6, 1 << 8, 1 << rng.randrange(maxphyaddr, 64)])
+        elif mode == "pae":
+            path[k] |= 1 << rng.choice([rng.randrange(maxphyaddr, 63), rng.randrange(13, 21) if path[k] & PS else 62])
+    pkru = 0
+    return legacy_case(cid, gva, path, mode, leaf_pa_value=pa, cpl=cpl, access=access, flags=flags, pkru=pkru)
+
+
+def random_legacy_cases(seed, count, first_id=30000, maxphyaddr=40):
+    rng = random.Random(seed)
+    return [random_legacy_case(first_id + n, rng, maxphyaddr) for n in range(count)]
+
+
+# Seeded random nested-paging cases: a guest path (4-level at CPL 0, or PAE or
+# 32-bit paging at CPL 0 or 3) and up to three nested edits, each of the page
+# of one guest table or of the final page: not present, read-only, NX, a
+# reserved bit (an address bit at or above MAXPHYADDR; bits 20:13 of a 2 MiB
+# nested leaf), or the whole 2 MiB nested page of the final page as one leaf.
+NPT_FLAGS_2M, NPT_RSVD = 2, 3
+
+
+def random_npt_case(cid, rng, maxphyaddr=40):
+    kind = rng.choices(["4level", "pae", "legacy32"], weights=[50, 25, 25])[0]
+    if kind == "4level":
+        while True:
+            case = random_case(cid, rng, maxphyaddr)
+            if "la57" not in case.flags and case.access != "implicit":
+                break
+        case.cpl, case.pkru = 0, 0
+        case.flags = frozenset(case.flags - {"pke"})
+    else:
+        while True:
+            case = random_legacy_case(cid, rng, maxphyaddr)
+            if kind in case.flags:
+                break
+    case.flags = frozenset(case.flags | {"npt"})
+    plain = sdm_model.expect(case, maxphyaddr)
+    in_scratch = plain[0] == "ok" and S <= plain[1] < S + hw_run.SCRATCH_SIZE
+    data = plain[1] & ~0xFFF if in_scratch else S + rng.randrange(512) * 0x1000
+    data_2m = False
+    for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
+        on_table = rng.random() < 0.5
+        what = rng.choices(["unmap", "flags", "flags2m", "rsvd"], weights=[25, 45, 10, 20])[0]
+        flags = P | (RW if rng.random() < 0.6 else 0) | (XD if rng.random() < 0.3 else 0)
+        if on_table:
+            table = rng.randrange(case.tables)
+            if what == "rsvd" and sdm_model.NestedMap(case, maxphyaddr).state(("table", table)) is None:
+                what = "flags"  # the library sets a bit only in a present leaf
+            if what == "unmap":
+                case.entries.append((NPT_EDIT, NPT_UNMAP, 0, table))
+            elif what == "rsvd":
+                case.entries.append((NPT_EDIT, NPT_RSVD, rng.randrange(maxphyaddr, 52), table))
+            else:
+                case.entries.append((NPT_EDIT, NPT_FLAGS, flags, table))
+        elif what == "unmap":
+            case.entries.append((NPT_EDIT, NPT_UNMAP, data, None))
+        elif what == "flags2m":
+            case.entries.append((NPT_EDIT, NPT_FLAGS_2M, data | flags, None))
+            data_2m = True
+        elif what == "rsvd" and sdm_model.NestedMap(case, maxphyaddr).state(data) is None:
+            case.entries.append((NPT_EDIT, NPT_FLAGS, data | flags, None))
+            data_2m = False
+        elif what == "rsvd" and data_2m and rng.random() < 0.5:
+            # bits 20:13 of the 2 MiB leaf: the last data edit (a split would move the pages)
+            case.entries.append((NPT_EDIT, NPT_RSVD, data | rng.randrange(13, 21), None))
+            break
+        elif what == "rsvd":
+            case.entries.append((NPT_EDIT, NPT_RSVD, data | rng.randrange(maxphyaddr, 52), None))
+        else:
+            case.entries.append((NPT_EDIT, NPT_FLAGS, data | flags, None))
+            data_2m = False
+    return case
+
+
+def random_npt_cases(seed, count, first_id=60000, maxphyaddr=40):
+    rng = random.Random(seed)
+    return [random_npt_case(first_id + n, rng, maxphyaddr) for n in range(count)]

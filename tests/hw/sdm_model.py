@@ -75,12 +75,17 @@ def expect(c, maxphyaddr=40, quirks=frozenset()):
         return expect_legacy(c, maxphyaddr, quirks)
     la57 = "la57" in c.flags
     nxe = "nxe" in c.flags
-    slots = {(t, i): n for n, (t, i, _v, _l) in enumerate(c.entries)}
-    ad = [((v >> 5) & 1) + 2 * ((v >> 6) & 1) for (_t, _i, v, _l) in c.entries]
+    entries = [e for e in c.entries if e[0] != EDIT_TABLE]  # nested-paging edits come last
+    slots = {(t, i): n for n, (t, i, _v, _l) in enumerate(entries)}
+    ad = [((v >> 5) & 1) + 2 * ((v >> 6) & 1) for (_t, _i, v, _l) in entries]
 
     def digits():
         return "".join(str(x) for x in ad)
 
+    nested = nested_map(c, maxphyaddr, quirks)
+    code = nested and guest_code_fetch(c, nested)
+    if code:
+        return code + (digits(),)
     if not is_canonical(c.gva, la57):
         return ("gp", digits())
     write = c.access == "write"
@@ -94,8 +99,12 @@ def expect(c, maxphyaddr=40, quirks=frozenset()):
     user_page, writable, executable = True, True, True
     for level in range(5 if la57 else 4, 0, -1):
         index = (c.gva >> (12 + 9 * (level - 1))) & 511
+        if nested:
+            npf = nested.access(("table", table), index * 8, True, False, True)
+            if npf:
+                return ("npf", npf[0], npf[1], digits())
         n = slots.get((table, index))
-        value = c.entries[n][2] if n is not None else 0
+        value = entries[n][2] if n is not None else 0
         if not value & P:
             return ("pf", base_err, c.gva, digits())
         if "gb-leaf-accessed-early" in quirks and level == 3 and value & PS:
@@ -111,7 +120,7 @@ def expect(c, maxphyaddr=40, quirks=frozenset()):
         leaf = level == 1 or (level in (2, 3) and value & PS)
         if not leaf:
             ad[n] |= 1  # A set as the walk passes it
-            table = c.entries[n][3]
+            table = entries[n][3]
             continue
         size_shift = 12 + 9 * (level - 1)
         fault, pk = permission_fault(c, user_page, writable, executable, (value >> 59) & 0xF, quirks)
@@ -119,16 +128,127 @@ def expect(c, maxphyaddr=40, quirks=frozenset()):
             return ("pf", base_err | ERR_P | (ERR_PK if pk else 0), c.gva, digits())
         ad[n] |= 1 | (2 if write else 0)
         page_base = value & ADDR & ~((1 << size_shift) - 1)
-        return ("ok", page_base | (c.gva & ((1 << size_shift) - 1)), digits())
+        gpa = page_base | (c.gva & ((1 << size_shift) - 1))
+        npf = nested and nested.access(gpa & ADDR, gpa, write, fetch, False)
+        if npf:
+            return ("npf", npf[0], npf[1], digits())
+        return ("ok", gpa, digits())
     raise AssertionError("unreachable: level 1 is always a leaf")
 
 
-# Legacy paging modes (Vol. 3A §4.3 32-bit paging, §4.4 PAE paging). The image
-# runs them as an SVM guest over an identity nested map of 0..4 GiB, so a
-# translation to a guest-physical address at or above 4 GiB ends in a nested
-# page fault (APM Vol. 2 §15.25.6) instead of reaching memory.
+# Nested paging (AMD APM Vol. 2 §15.25): the image's nested map is an identity
+# over 0..4 GiB (writable, executable), changed by the case's edits (table 0xFF
+# entries, blob.h). Every guest page-table access goes through it as a user
+# write (the walk may set A/D there); the final guest-physical address as the
+# access itself. A fault is a #NPF: EXITINFO1 is a #PF-style error code (U
+# always set: nested accesses are user accesses; I/D for a fetch, the host
+# having EFER.NXE) plus bit 32 (final address) or bit 33 (guest table);
+# EXITINFO2 the guest-physical address, given here for a guest table by its
+# offset in the table's page (the image chooses the page).
+NPF_FINAL, NPF_TABLE = 1 << 32, 1 << 33
 NESTED_LIMIT = 1 << 32
-NPF_FINAL = 1 << 32
+SIZE_2M = 1 << 21
+EDIT_TABLE, EDIT_UNMAP, EDIT_FLAGS, EDIT_FLAGS_2M, EDIT_RSVD = 0xFF, 0, 1, 2, 3
+IDENTITY = (True, True, False)  # (writable, executable, reserved bit set)
+
+
+class NestedMap:
+    """Rights of each nested page after the case's edits, applied in order as
+    the library applies them (hw/npt_edit.c): a 4 KiB edit inside a 2 MiB leaf
+    splits it (the other pages keep its rights); a 2 MiB edit drops the 4 KiB
+    pages below; a reserved bit lands on the page's own leaf, a 1 GiB identity
+    leaf being split to a fresh writable, executable 4 KiB page first — for a
+    guest table's page, any larger leaf (the table gets a 4 KiB leaf of its own).
+    All edits lie in the first GiB, so after the first one its 1 GiB leaf is
+    2 MiB leaves, and a reserved bit for a scratch page with no leaf of its own
+    lands on the 2 MiB identity leaf of its region."""
+
+    def __init__(self, case, maxphyaddr, quirks=frozenset()):
+        self.maxphyaddr = maxphyaddr
+        self.p_bit = 0 if "rsvd-without-p" in quirks else ERR_P
+        self.pages, self.large, self.split = {}, {}, set()
+        self.edited = False
+        for table, kind, value, link in case.entries:
+            if table == EDIT_TABLE:
+                self.apply(kind, value, link)
+                self.edited = True
+
+    @staticmethod
+    def key(value, link):
+        return ("table", link) if link is not None else value & ADDR
+
+    def state(self, key):
+        if key in self.pages:
+            return self.pages[key]
+        if isinstance(key, int):
+            if key >= NESTED_LIMIT:
+                return None
+            if key & ~(SIZE_2M - 1) in self.large:
+                return self.large[key & ~(SIZE_2M - 1)]
+        return IDENTITY
+
+    def reserved_bit(self, bit, large):
+        return self.maxphyaddr <= bit <= 51 or (large and 13 <= bit <= 20)
+
+    def apply(self, kind, value, link):
+        key = self.key(value, link)
+        base = key & ~(SIZE_2M - 1) if isinstance(key, int) else None
+        rights = (bool(value & RW), not value & XD, False)
+        if kind == EDIT_UNMAP:
+            self.pages[key] = None
+        elif kind == EDIT_FLAGS:
+            self.pages[key] = rights
+        elif kind == EDIT_FLAGS_2M:
+            self.pages = {k: v for k, v in self.pages.items() if not isinstance(k, int) or k & ~(SIZE_2M - 1) != base}
+            self.large[base] = rights
+            self.split.discard(base)
+            return
+        elif kind == EDIT_RSVD:
+            bit = value & 63
+            if base is not None and key not in self.pages and base not in self.split and \
+                    (base in self.large or self.edited):
+                w, x, r = self.large.get(base, IDENTITY)
+                self.large[base] = (w, x, r or self.reserved_bit(bit, True))
+                return
+            w, x, r = self.state(key)
+            self.pages[key] = (w, x, r or self.reserved_bit(bit, False))
+        if base in self.large:
+            self.split.add(base)
+
+    def access(self, key, gpa, write, fetch, table):
+        """None when the nested map allows the access, else (EXITINFO1, EXITINFO2)."""
+        state = self.state(key)
+        info1 = (NPF_TABLE if table else NPF_FINAL) | ERR_U | (ERR_W if write else 0) | (ERR_ID if fetch else 0)
+        if state is None:
+            return (info1, gpa)
+        writable, executable, reserved = state
+        if reserved:
+            return (info1 | self.p_bit | ERR_RSVD, gpa)
+        if (write and not writable) or (fetch and not executable):
+            return (info1 | ERR_P, gpa)
+        return None
+
+
+def guest_code_fetch(c, nested, walked=False):
+    """The guest's first access is the fetch of its own code, whose walk reads
+    the root table's slot the image keeps (layout.h): PML4E 0, 32-bit PDE 1, or
+    with the PDPTE read in the walk, PDPTE 0. None, or the #NPF it causes."""
+    if "legacy32" in c.flags:
+        offset = 4
+    elif "pae" in c.flags and not walked:
+        return None  # a PDPTE register: no memory access
+    else:
+        offset = 0
+    npf = nested.access(("table", 0), offset, True, False, True)
+    return ("npf", npf[0], npf[1]) if npf else None
+
+
+def nested_map(c, maxphyaddr, quirks=frozenset()):
+    """The case's nested map: every nested-paging case, and every legacy-mode
+    case (the image runs those only as an SVM guest); None for a 1-D case."""
+    if "npt" in c.flags or "pae" in c.flags or "legacy32" in c.flags:
+        return NestedMap(c, maxphyaddr, quirks)
+    return None
 
 
 def pae_pdpte_rsvd(maxphyaddr):
@@ -174,19 +294,29 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
     2:1 and 8:5 ignored, bit 5 (A) set as the walk passes it."""
     pae = "pae" in c.flags
     nxe = pae and "nxe" in c.flags  # XD exists only with PAE (§4.4)
-    slots = {(t, i): n for n, (t, i, _v, _l) in enumerate(c.entries)}
-    ad = [((v >> 5) & 1) + 2 * ((v >> 6) & 1) for (_t, _i, v, _l) in c.entries]
+    entries = [e for e in c.entries if e[0] != EDIT_TABLE]  # nested-paging edits come last
+    slots = {(t, i): n for n, (t, i, _v, _l) in enumerate(entries)}
+    ad = [((v >> 5) & 1) + 2 * ((v >> 6) & 1) for (_t, _i, v, _l) in entries]
 
     def digits():
         return "".join(str(x) for x in ad)
 
     walked = "pae-pdpte-walked" in quirks
+    nested = nested_map(c, maxphyaddr, quirks)
+    entry_bytes = 8 if pae else 4
     if pae and not walked:
+        # The CR3 load reads the PDPT (offset 0 first) through the nested map.
+        npf = nested.access(("table", 0), 0, True, False, True)
+        if npf:
+            return ("npf", npf[0], npf[1], digits())
         for index in range(4):
             n = slots.get((0, index))
-            value = c.entries[n][2] if n is not None else 0
+            value = entries[n][2] if n is not None else 0
             if value & P and value & pae_pdpte_rsvd(maxphyaddr):
                 return ("gp", digits())  # MOV CR3 (here VMRUN) loads the PDPTE registers
+    code = guest_code_fetch(c, nested, walked)
+    if code:
+        return code + (digits(),)
     write = c.access == "write"
     fetch = c.access == "fetch"
     user_mode = c.cpl == 3
@@ -198,8 +328,13 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
     table = 0
     user_page, writable, executable = True, True, True
     for level in range(3 if pae else 2, 0, -1):
-        n = slots.get((table, legacy_index(c, level, c.gva)))
-        value = c.entries[n][2] if n is not None else 0
+        index = legacy_index(c, level, c.gva)
+        if not (pae and level == 3 and not walked):
+            npf = nested.access(("table", table), index * entry_bytes, True, False, True)
+            if npf:
+                return ("npf", npf[0], npf[1], digits())
+        n = slots.get((table, index))
+        value = entries[n][2] if n is not None else 0
         if not value & P:
             return ("pf", base_err, c.gva, digits())
         if pae and level == 3:
@@ -208,7 +343,7 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
                 return ("pf", base_err | p_bit | ERR_RSVD, c.gva, digits())
             if walked:
                 ad[n] |= 1
-            table = c.entries[n][3]
+            table = entries[n][3]
             continue
         if value & legacy_rsvd_mask(c, level, value, maxphyaddr):
             return ("pf", base_err | p_bit | ERR_RSVD, c.gva, digits())
@@ -219,7 +354,7 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
         leaf = level == 1 or (value & PS and (pae or "pse" in c.flags))
         if not leaf:
             ad[n] |= 1
-            table = c.entries[n][3]
+            table = entries[n][3]
             continue
         fault, _pk = permission_fault(c, user_page, writable, executable, 0, quirks)
         if fault:
@@ -227,10 +362,8 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
         ad[n] |= 1 | (2 if write else 0)
         size = 1 << ((22 if "legacy32" in c.flags else 21) if level == 2 else 12)
         gpa = legacy_leaf_base(c, level, value) | (c.gva & (size - 1))
-        if gpa >= NESTED_LIMIT:
-            # Past the identity nested map: the nested access is a user access, a
-            # write for a write, with I/D for a fetch (host EFER.NXE is set).
-            info1 = NPF_FINAL | ERR_U | (ERR_W if write else 0) | (ERR_ID if fetch else 0)
-            return ("npf", info1, gpa, digits())
+        npf = nested.access(gpa & ADDR, gpa, write, fetch, False)
+        if npf:
+            return ("npf", npf[0], npf[1], digits())
         return ("ok", gpa, digits())
     raise AssertionError("unreachable: level 1 is always a leaf")
