@@ -487,3 +487,16 @@ def random_npt_case(cid, rng, maxphyaddr=40):
 def random_npt_cases(seed, count, first_id=60000, maxphyaddr=40):
     rng = random.Random(seed)
     return [random_npt_case(first_id + n, rng, maxphyaddr) for n in range(count)]
+
+
+# At MAXPHYADDR 36 (QEMU -cpu max,phys-bits=36), Table 4-4 makes bits 21:17 of
+# a 4 MiB PDE reserved and leaves bits 16:13 for physical bits 35:32.
+PSE36_AT_36 = [
+    ("PSE-36 at MAXPHYADDR 36: bit 17 (physical bit 36) is reserved",
+     l32(801, [ALL | PS | (1 << 17)], flags={"pse"}), ("pf", 0x9, G32L, "0")),
+    ("PSE-36 at MAXPHYADDR 36: bit 20 (physical bit 39) is reserved",
+     l32(802, [ALL | PS | (1 << 20)], access="write", flags={"pse"}), ("pf", 0xB, G32L, "0")),
+    ("PSE-36 at MAXPHYADDR 36: bit 16 is physical bit 35 (past the nested map)",
+     l32(803, [ALL | PS | (1 << 16)], flags={"pse"}), ("npf", FINAL_NPF | 0x4, (1 << 35) | S + 0x12340, "1")),
+    ("PAE at MAXPHYADDR 36: PTE bit 36 is reserved", pae(804, [P, ALL, ALL | (1 << 36)]), ("pf", 0x9, GP3, "010")),
+]

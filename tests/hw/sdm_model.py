@@ -256,11 +256,13 @@ def pae_pdpte_rsvd(maxphyaddr):
     return 0x1E6 | (((1 << 64) - 1) & ~((1 << maxphyaddr) - 1))
 
 
-def legacy_rsvd_mask(c, level, value, maxphyaddr):
+def legacy_rsvd_mask(c, level, value, maxphyaddr, quirks=frozenset()):
     """Reserved bits of a PDE or PTE (Tables 4-4..4-6 for 32-bit, 4-9..4-11 for PAE)."""
     if "legacy32" in c.flags:
         if level == 2 and value & PS and "pse" in c.flags:
             low = min(maxphyaddr, 40) - 19
+            if "pse36-above-maxphyaddr" in quirks:
+                low = 21  # every one of bits 20:13 taken as an address bit
             return ((1 << 22) - 1) & ~((1 << low) - 1)  # 4 MiB page: bits 21:(M-19)
         return 0  # no reserved bits otherwise
     mask = ((1 << 63) - 1) & ~((1 << maxphyaddr) - 1)  # bits 62:M
@@ -345,7 +347,7 @@ def expect_legacy(c, maxphyaddr=40, quirks=frozenset()):
                 ad[n] |= 1
             table = entries[n][3]
             continue
-        if value & legacy_rsvd_mask(c, level, value, maxphyaddr):
+        if value & legacy_rsvd_mask(c, level, value, maxphyaddr, quirks):
             return ("pf", base_err | p_bit | ERR_RSVD, c.gva, digits())
         user_page &= bool(value & US)
         writable &= bool(value & RW)

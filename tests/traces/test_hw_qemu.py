@@ -44,13 +44,14 @@ def simulator_path():
     return os.path.join(build, "hw", "nestwalk-hw-sim")
 
 
-def simulate(cases):
+def simulate(cases, maxphyaddr=None):
     """The library's walkers on the same blob (hw/sim_cases.c): (status, stdout, stderr)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cases.blob")
         with open(path, "wb") as f:
             f.write(hw_run.pack(hw_run.batch_order(cases)))
-        proc = subprocess.run([simulator_path(), path], capture_output=True, text=True, timeout=120)
+        extra = ["--maxphyaddr", str(maxphyaddr)] if maxphyaddr else []
+        proc = subprocess.run([simulator_path(), path] + extra, capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -242,15 +243,43 @@ PROOF = {
 }
 
 
+# Proven at MAXPHYADDR 36 (test_pse36_at_maxphyaddr_36).
+PROOF_36 = {"pse36-above-maxphyaddr": 801}
+
+
 def test_every_listed_deviation_still_happens(qemu_run):
     _cases, observed, text, _s = qemu_run
     maxphy = maxphyaddr_of(text)
     hand = {case.id: case for _n, case, _e in HAND_ALL}
-    assert sorted(listed_deviations()) == sorted(PROOF)
+    assert sorted(listed_deviations()) == sorted(list(PROOF) + list(PROOF_36))
     for dev, cid in PROOF.items():
         case = hand[cid]
         sdm = sdm_model.expect(case, maxphy)
         quirk = sdm_model.expect(case, maxphy, quirks={dev})
+        assert sdm != quirk
+        assert observed[cid] == quirk, f"{dev}: case {cid} now gives {observed[cid]} (SDM {sdm}); update DEVIATIONS.md"
+
+
+def test_pse36_at_maxphyaddr_36():
+    """-cpu max,phys-bits=36: the simulator (--maxphyaddr 36) gives Table 4-4's
+    outcomes, QEMU those or a listed deviation; the PSE-36 one is proven here."""
+    cases = [c for _n, c, _e in hwcases.PSE36_AT_36]
+    status, text, _s = hw_run.boot(image_path(), cases, timeout=60, cpu="max,phys-bits=36")
+    assert_clean_run(status, text)
+    assert maxphyaddr_of(text) == 36
+    observed = hw_run.parse_outcomes(text)
+    status, out, err = simulate(cases, maxphyaddr=36)
+    assert status == 0, err + out[-2000:]
+    simulated = hw_run.parse_outcomes(out)
+    deviations = listed_deviations()
+    for name, case, expected in hwcases.PSE36_AT_36:
+        assert sdm_model.expect(case, 36) == expected, name
+        assert simulated[case.id] == expected, f"{name}: simulator gave {simulated[case.id]}"
+        why = explain(case, observed[case.id], 36, deviations)
+        assert why != "unexplained", f"{name}: QEMU gave {observed[case.id]}, the SDM says {expected}"
+    for dev, cid in PROOF_36.items():
+        case = next(c for _n, c, _e in hwcases.PSE36_AT_36 if c.id == cid)
+        sdm, quirk = sdm_model.expect(case, 36), sdm_model.expect(case, 36, quirks={dev})
         assert sdm != quirk
         assert observed[cid] == quirk, f"{dev}: case {cid} now gives {observed[cid]} (SDM {sdm}); update DEVIATIONS.md"
 
