@@ -60,11 +60,14 @@ nw_status_t nw_tlb_init(struct nw_tlb *tlb, const struct nw_tlb_geometry *g, voi
 		tlb->caches[i] = (struct nw_tlb_cache){ next, g->sets[i], g->ways[i], cache_shift[i], 0, 0 };
 		next += (size_t)g->sets[i] * g->ways[i];
 	}
+	for (unsigned i = 0; i < NW_TLB_RECENT_SLOTS; i++)
+		tlb->recent[i].page = NW_TLB_RECENT_EMPTY;
 	return NW_OK;
 }
 
 void nw_tlb_load_cpu(struct nw_tlb *tlb, uint64_t cr0, uint64_t cr3, uint64_t cr4)
 {
+	nw_tlb_forget_recent(tlb); /* a new tag, or paging off */
 	tlb->cr0 = cr0;
 	tlb->cr3 = cr3 & ~NW_TLB_CR3_NOFLUSH;
 	tlb->cr4 = cr4;
@@ -72,6 +75,7 @@ void nw_tlb_load_cpu(struct nw_tlb *tlb, uint64_t cr0, uint64_t cr3, uint64_t cr
 
 void nw_tlb_load_vm(struct nw_tlb *tlb, uint16_t vpid, bool ept, uint64_t eptp)
 {
+	nw_tlb_forget_recent(tlb);
 	tlb->vpid = vpid;
 	tlb->ept = ept;
 	tlb->eptrta = ept ? eptp & NW_TLB_EPTRTA_MASK : 0;
@@ -137,65 +141,66 @@ bool nw_tlb_probe(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva
 	return probe_translation(tlb, tag, gva, hit);
 }
 
-static bool is_same_tag(const struct nw_tlb_tag *a, const struct nw_tlb_tag *b)
+/* Counts each filled slot's hits as nw_tlb_lookup() does: a lookup in every
+ * array up to the one that hit, a hit there. */
+void nw_tlb_sync(struct nw_tlb *tlb)
 {
-	return a->vpid == b->vpid && a->pcid == b->pcid && a->combined == b->combined && a->eptrta == b->eptrta;
-}
+	for (uint64_t left = tlb->recent_filled; left; left &= left - 1) {
+		struct nw_tlb_recent *slot = &tlb->recent[__builtin_ctzll(left)];
 
-static unsigned last_slot(nw_gva_t gva)
-{
-	return (unsigned)(gva.val >> NW_PAGE_SHIFT) & (NW_TLB_LAST_SLOTS - 1);
-}
-
-static void forget_last(struct nw_tlb *tlb)
-{
-	for (unsigned i = 0; i < NW_TLB_LAST_SLOTS; i++)
-		tlb->last[i] = 0;
-}
-
-/* A recent hit answers again when its tag is current and the entry still covers gva (see struct nw_tlb). */
-static bool probe_last(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, struct nw_tlb_hit *hit)
-{
-	unsigned slot = last_slot(gva);
-	const struct nw_tlb_entry *e = tlb->last[slot];
-	unsigned shift;
-	uint64_t offset;
-
-	if (!e || !nw_tlb_is_valid(e) || !is_same_tag(tag, &tlb->last_tag))
-		return false;
-	shift = tlb->caches[tlb->last_cache[slot]].shift;
-	if (e->vpn != gva.val >> shift)
-		return false;
-	offset = gva.val & ((UINT64_C(1) << shift) - 1);
-	*hit = (struct nw_tlb_hit){ nw_gpa(e->gpa.val | offset), nw_hpa(e->hpa.val | offset), UINT64_C(1) << shift,
-				    (enum nw_tlb_cache_id)tlb->last_cache[slot], e };
-	return true;
-}
-
-static void remember(struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, const struct nw_tlb_hit *hit)
-{
-	unsigned slot = last_slot(gva);
-
-	if (!is_same_tag(tag, &tlb->last_tag)) {
-		forget_last(tlb);
-		tlb->last_tag = *tag;
+		if (!slot->uses)
+			continue;
+		for (unsigned id = NW_TLB_4K; id <= slot->cache; id++)
+			tlb->caches[id].lookups += slot->uses;
+		tlb->caches[slot->cache].hits += slot->uses;
+		tlb->stats.lookups += slot->uses;
+		tlb->stats.hits += slot->uses;
+		slot->uses = 0;
 	}
-	tlb->last[slot] = (struct nw_tlb_entry *)hit->entry;
-	tlb->last_cache[slot] = (uint8_t)hit->cache;
+}
+
+void nw_tlb_forget_recent(struct nw_tlb *tlb)
+{
+	nw_tlb_sync(tlb);
+	for (uint64_t left = tlb->recent_filled; left; left &= left - 1)
+		tlb->recent[__builtin_ctzll(left)].page = NW_TLB_RECENT_EMPTY;
+	tlb->recent_filled = 0;
+}
+
+/* Keeps a probe's hit for gva's page (valid until the slots are emptied, see struct nw_tlb). */
+static void remember(struct nw_tlb *tlb, nw_gva_t gva, const struct nw_tlb_hit *hit)
+{
+	unsigned index = (unsigned)(gva.val >> NW_PAGE_SHIFT) & (NW_TLB_RECENT_SLOTS - 1);
+	struct nw_tlb_recent *slot = &tlb->recent[index];
+
+	if (slot->uses)
+		nw_tlb_sync(tlb);
+	*slot = (struct nw_tlb_recent){ .page = gva.val >> NW_PAGE_SHIFT, .entry = (struct nw_tlb_entry *)hit->entry,
+					.gpa = hit->gpa.val & ~NW_PAGE_MASK, .hpa = hit->hpa.val & ~NW_PAGE_MASK,
+					.cache = (uint8_t)hit->cache };
+	tlb->recent_filled |= UINT64_C(1) << index;
 }
 
 bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 {
 	struct nw_tlb_tag tag = current_tag(tlb);
-
+	struct nw_tlb_recent *slot;
 	bool found;
 
 	if (!is_paging(tlb))
 		return false;
 	tlb->stats.lookups++;
-	found = probe_last(tlb, &tag, gva, hit);
-	if (!found && (found = probe_translation(tlb, &tag, gva, hit)))
-		remember(tlb, &tag, gva, hit);
+	slot = nw_tlb_recent(tlb, gva);
+	if (slot) {
+		uint64_t offset = gva.val & NW_PAGE_MASK;
+
+		*hit = (struct nw_tlb_hit){ nw_gpa(slot->gpa | offset), nw_hpa(slot->hpa | offset),
+					    UINT64_C(1) << tlb->caches[slot->cache].shift,
+					    (enum nw_tlb_cache_id)slot->cache, slot->entry };
+		found = true;
+	} else if ((found = probe_translation(tlb, &tag, gva, hit))) {
+		remember(tlb, gva, hit);
+	}
 	/* The arrays are probed smallest page first; the ones before a hit (all on a miss) count a lookup. */
 	for (unsigned id = NW_TLB_4K; id <= (found ? (unsigned)hit->cache : NW_TLB_1G); id++)
 		tlb->caches[id].lookups++;
@@ -257,7 +262,7 @@ void nw_tlb_insert(struct nw_tlb *tlb, const struct nw_tlb_fill *fill)
 
 	if (!is_paging(tlb))
 		return;
-	forget_last(tlb); /* the new entry may now be the one a probe finds first */
+	nw_tlb_forget_recent(tlb); /* the new entry may now be the one a probe finds first */
 	e = victim(tlb, cache, &tag, vpn);
 	*e = (struct nw_tlb_entry){
 		.vpn = vpn, .stamp = ++tlb->clock,

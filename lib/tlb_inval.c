@@ -45,6 +45,7 @@ static bool is_selected(const struct selection *s, const struct nw_tlb_entry *e,
 
 static void drop(struct nw_tlb *tlb, const struct selection *s)
 {
+	nw_tlb_forget_recent(tlb); /* a recent slot may name a dropped entry */
 	for (unsigned id = 0; id < NW_TLB_CACHE_COUNT; id++) {
 		struct nw_tlb_cache *cache = &tlb->caches[id];
 		struct nw_tlb_entry *e = cache->entries;
@@ -176,8 +177,10 @@ static bool is_cr0_flushing(uint64_t old, uint64_t new)
 	return (old & NW_CR0_PG) && !(new & NW_CR0_PG);
 }
 
+/* Each MOV to CR may change the tag or turn paging off: the recent slots go (struct nw_tlb). */
 void nw_tlb_write_cr0(struct nw_tlb *tlb, uint64_t cr0)
 {
+	nw_tlb_forget_recent(tlb);
 	if (is_cr0_flushing(tlb->cr0, cr0))
 		drop_current_vpid(tlb);
 	tlb->cr0 = cr0;
@@ -187,6 +190,7 @@ void nw_tlb_write_cr3(struct nw_tlb *tlb, uint64_t cr3)
 {
 	bool pcide = (tlb->cr4 & NW_CR4_PCIDE) != 0;
 
+	nw_tlb_forget_recent(tlb);
 	tlb->cr3 = cr3 & ~NW_TLB_CR3_NOFLUSH;
 	/* §4.10.4.1: with PCIDE=1 and bit 63 set nothing need be invalidated; otherwise the
 	 * new PCID's non-global translations and its paging-structure-cache entries (PCID 0 without PCIDE). */
@@ -211,6 +215,7 @@ void nw_tlb_write_cr4(struct nw_tlb *tlb, uint64_t cr4)
 {
 	uint64_t old = tlb->cr4;
 
+	nw_tlb_forget_recent(tlb);
 	if (is_cr4_flushing_all(old, cr4))
 		drop_current_vpid(tlb);
 	else if (is_cr4_flushing_pcid(old, cr4))

@@ -638,3 +638,80 @@ Test(tlb, a_recent_large_page_hit_gives_way_to_a_new_small_entry)
 	nw_tlb_write_cr0(&tlb, 0);
 	cr_assert_not(nw_tlb_lookup(&tlb, nw_gva(0x203004), &hit));
 }
+
+/* The recent-hit slots (tlb.h): a hit through a slot counts exactly what a lookup would. */
+Test(tlb, recent_slot_counts_as_a_lookup)
+{
+	struct nw_tlb_hit hit;
+	struct nw_tlb_recent *slot;
+
+	setup_tlb(0);
+	put(0x200000, NW_SIZE_2M, false);
+	cr_assert_null(nw_tlb_recent(&tlb, nw_gva(0x3ff123)), "nothing looked up yet");
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x3ff123), &hit));
+	slot = nw_tlb_recent(&tlb, nw_gva(0x3ff456));
+	cr_assert_not_null(slot);
+	/* The 2 MiB entry's bases 0x100200000/0x200200000 plus the page's offset 0x1ff000 within it. */
+	cr_assert_eq(slot->gpa, 0x1003ff000);
+	cr_assert_eq(slot->hpa, 0x2003ff000);
+	cr_assert_eq(slot->cache, NW_TLB_2M);
+	cr_assert_eq(slot->memo, 0);
+	cr_assert_null(nw_tlb_recent(&tlb, nw_gva(0x3fe000)), "a slot holds one 4 KiB page");
+	for (int i = 0; i < 3; i++)
+		nw_tlb_recent_use(&tlb, slot);
+	cr_assert_eq(slot->entry->stamp, tlb.clock, "the use refreshes LRU");
+	cr_assert_eq(tlb.stats.lookups, 1, "counted at the next sync");
+	nw_tlb_sync(&tlb);
+	/* 1 lookup + 3 uses: each probes the 4 KiB array, misses, then hits the 2 MiB one. */
+	cr_assert_eq(tlb.stats.lookups, 4);
+	cr_assert_eq(tlb.stats.hits, 4);
+	cr_assert_eq(tlb.caches[NW_TLB_4K].lookups, 4);
+	cr_assert_eq(tlb.caches[NW_TLB_4K].hits, 0);
+	cr_assert_eq(tlb.caches[NW_TLB_2M].lookups, 4);
+	cr_assert_eq(tlb.caches[NW_TLB_2M].hits, 4);
+	cr_assert_eq(tlb.caches[NW_TLB_1G].lookups, 0);
+	nw_tlb_sync(&tlb);
+	cr_assert_eq(tlb.stats.lookups, 4, "a second sync adds nothing");
+}
+
+/* Fills the slot of page 0x5000, uses it twice (uncounted yet). */
+static void recent_used_twice(void)
+{
+	struct nw_tlb_hit hit;
+	struct nw_tlb_recent *slot;
+
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x5000), &hit));
+	slot = nw_tlb_recent(&tlb, nw_gva(0x5000));
+	cr_assert_not_null(slot);
+	nw_tlb_recent_use(&tlb, slot);
+	nw_tlb_recent_use(&tlb, slot);
+}
+
+/* Whatever may change what a probe finds empties the slots, and their uncounted hits are counted first. */
+Test(tlb, recent_slots_emptied_by_every_change)
+{
+	struct nw_tlb_hit hit;
+	uint64_t hits = 0;
+
+	setup_tlb(NW_CR4_PCIDE | NW_CR4_PGE);
+	put(0x5000, NW_PAGE_SIZE, true); /* global (§4.10.2.4), so it outlives the PCID switch */
+	for (int op = 0; op < 8; op++) {
+		recent_used_twice();
+		hits += 3;
+		switch (op) {
+		case 0: put(0x9000, NW_PAGE_SIZE, false); break;           /* an insert anywhere */
+		case 1: nw_tlb_invlpg(&tlb, nw_gva(0x7000)); break;          /* an invalidation of another page */
+		case 2: use_pcid(2); break;                                 /* a new PCID without a flush */
+		case 3: nw_tlb_write_cr4(&tlb, NW_CR4_PCIDE | NW_CR4_PGE); break; /* unchanged: flushes nothing */
+		case 4: nw_tlb_write_cr0(&tlb, PG | NW_CR0_WP); break;
+		case 5: nw_tlb_load_vm(&tlb, 1, true, EPT_A | 0x5e); break;
+		case 6: nw_tlb_load_cpu(&tlb, PG, 0x1000, NW_CR4_PCIDE | NW_CR4_PGE); break;
+		case 7: nw_tlb_forget_recent(&tlb); break;
+		}
+		cr_assert_null(nw_tlb_recent(&tlb, nw_gva(0x5000)), "operation %d left the slot", op);
+		cr_assert_eq(tlb.stats.hits, hits, "operation %d lost counts", op);
+	}
+	/* The page is still cached (global, and only other pages were dropped): a lookup refills the slot. */
+	cr_assert(nw_tlb_lookup(&tlb, nw_gva(0x5000), &hit));
+	cr_assert_not_null(nw_tlb_recent(&tlb, nw_gva(0x5000)));
+}

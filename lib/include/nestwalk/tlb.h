@@ -35,7 +35,7 @@ enum nw_tlb_cache_id {
 };
 
 #define NW_TLB_MAX_WAYS 64
-#define NW_TLB_LAST_SLOTS 8 /* recent hits remembered in front of the arrays (a power of two) */
+#define NW_TLB_RECENT_SLOTS 64 /* recent hits remembered in front of the arrays (a power of two, <= 64) */
 
 /* Sets (a power of two) and ways of each array. */
 struct nw_tlb_geometry {
@@ -86,6 +86,17 @@ struct nw_tlb_stats {
 	uint64_t inserts, evictions, invalidated;
 };
 
+/* A recent hit: what a full lookup found for one 4 KiB page. */
+#define NW_TLB_RECENT_EMPTY UINT64_MAX /* no linear address has this page number */
+struct nw_tlb_recent {
+	uint64_t page;             /* linear address >> 12; NW_TLB_RECENT_EMPTY in an empty slot */
+	struct nw_tlb_entry *entry;
+	uint64_t gpa, hpa;         /* of the page's first byte */
+	uint64_t uses;             /* hits counted by nw_tlb_recent_use() and not yet in the statistics */
+	uint8_t cache;             /* enum nw_tlb_cache_id of entry */
+	uint8_t memo;              /* the caller's (e.g. a verdict on the entry); 0 when the slot is filled */
+};
+
 struct nw_tlb {
 	struct nw_tlb_cache caches[NW_TLB_CACHE_COUNT];
 	uint64_t cr0, cr3, cr4; /* as the model last saw them; CR3 without bit 63 */
@@ -94,14 +105,11 @@ struct nw_tlb {
 	uint64_t eptrta;
 	uint64_t clock;
 	struct nw_tlb_stats stats;
-	/* Recent hits by 4 KiB page number modulo NW_TLB_LAST_SLOTS, all found
-	 * with last_tag: while the tag is unchanged and nothing was inserted,
-	 * entries only go away, so one still valid and covering the address is
-	 * what a probe would find. A lookup with another tag or an insert
-	 * empties the slots. */
-	struct nw_tlb_entry *last[NW_TLB_LAST_SLOTS];
-	uint8_t last_cache[NW_TLB_LAST_SLOTS];
-	struct nw_tlb_tag last_tag;
+	/* Recent hits, one 4 KiB page per slot (see nw_tlb_recent()). Any
+	 * operation that could change what a probe finds (insert, invalidation,
+	 * a new tag) empties them, so a filled slot needs no tag comparison. */
+	struct nw_tlb_recent recent[NW_TLB_RECENT_SLOTS];
+	uint64_t recent_filled; /* bit per slot in use, so emptying touches only those */
 };
 
 /* Bytes of storage the geometry needs (0 for an invalid geometry). */
@@ -134,6 +142,31 @@ struct nw_tlb_hit {
  * §4.10.2.4); counts a lookup and a hit or miss, and refreshes LRU. While
  * CR0.PG=0 nothing is cached: always a miss, nothing inserted. */
 bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit);
+/* The slot answering for gva's 4 KiB page when a recent lookup hit it, else
+ * NULL: the entry nw_tlb_lookup() would find, without a probe. Counts
+ * nothing until nw_tlb_recent_use(). */
+static inline struct nw_tlb_recent *nw_tlb_recent(struct nw_tlb *tlb, nw_gva_t gva)
+{
+	uint64_t page = gva.val >> NW_PAGE_SHIFT;
+	struct nw_tlb_recent *slot = &tlb->recent[page & (NW_TLB_RECENT_SLOTS - 1)];
+
+	return slot->page == page ? slot : NULL;
+}
+
+/* The lookup nw_tlb_lookup() would count for a hit on slot, with its LRU
+ * refresh; the counts reach the statistics at nw_tlb_sync(). */
+static inline void nw_tlb_recent_use(struct nw_tlb *tlb, struct nw_tlb_recent *slot)
+{
+	slot->uses++;
+	slot->entry->stamp = ++tlb->clock;
+}
+
+/* Folds the recent slots' counts into the statistics (stats and caches[]
+ * are exact after it; every operation but nw_tlb_recent_use() keeps them so). */
+void nw_tlb_sync(struct nw_tlb *tlb);
+/* Empties the recent slots (after nw_tlb_sync()), e.g. when the caller's memos are out of date. */
+void nw_tlb_forget_recent(struct nw_tlb *tlb);
+
 /* The same question for any tag, counting nothing: for tests and --explain. */
 bool nw_tlb_probe(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, struct nw_tlb_hit *hit);
 
