@@ -45,7 +45,9 @@ hw_guest_fetch:
 
 /* The same for a 32-bit guest (legacy paging): EDX:EAX takes the 8-byte word
  * in two loads from the same translation. One set runs at CPL 0 from the
- * supervisor page, one at CPL 3 from the user page (layout.h). */
+ * supervisor page, one at CPL 3 from the user page (layout.h); VMMCALL and
+ * INT n exit to the host at CPL 3 too (APM Vol. 2 §15.9: intercepts are checked
+ * before the instruction's own privilege checks), as the CPL-3 cases show. */
 	.macro guest32 prefix
 	.globl \prefix\()_read, \prefix\()_write, \prefix\()_fetch
 \prefix\()_read:

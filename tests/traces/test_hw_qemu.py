@@ -234,6 +234,26 @@ def test_simulator_rejects_a_malformed_blob_with_its_offset():
     assert "case #0 at offset 0x10: entry field out of range" in err
 
 
+@pytest.mark.parametrize("mutate, why", [
+    (lambda c: c.entries.__setitem__(0, (0, 2, hwcases.ALL | (1 << 32), 1)),
+     "a 32-bit paging entry with bits above 31"),
+    (lambda c: setattr(c, "flags", c.flags | {"pae"}), "both PAE and 32-bit paging"),
+    (lambda c: setattr(c, "flags", frozenset({"pse", "pae"})), "CR4.PSE without 32-bit paging"),
+    (lambda c: setattr(c, "gva", c.gva | (1 << 32)), "a legacy-mode GVA above 4 GiB"),
+    (lambda c: setattr(c, "access", "implicit"), "an implicit access in a nested-paging or legacy-mode case"),
+    (lambda c: c.entries.__setitem__(0, (0, 1, hwcases.ALL, 1)),
+     "entry in a top-level slot the image keeps for itself"),
+    (lambda c: c.entries.append((hwcases.NPT_EDIT, 1, hwcases.P, 0)),
+     "a nested-paging edit in a case without nested paging"),
+])
+def test_simulator_rejects_a_malformed_legacy_case(mutate, why):
+    bad = hwcases.l32(9, [hwcases.ALL, hwcases.ALL])
+    mutate(bad)
+    status, _out, err = simulate([bad])
+    assert status == 2
+    assert f"case #0 at offset 0x10: {why}" in err
+
+
 # Each deviation and the case that shows it still happens: a fixed emulator fails here.
 PROOF = {
     "rsvd-without-p": 6,
