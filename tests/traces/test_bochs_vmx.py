@@ -37,7 +37,7 @@ VmxCase = bochs_run.VmxCase
 FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
 RANDOM_COUNT = 50000 if FULL else 6000
 SEED = 20261122
-BOOT_TIMEOUT = 300 if FULL else 120
+BOOT_TIMEOUT = 600 if FULL else 120
 
 T = bochs_run.TARGET_BASE
 SCRATCH = bochs_run.SCRATCH_BASE
