@@ -500,3 +500,38 @@ PSE36_AT_36 = [
      l32(803, [ALL | PS | (1 << 16)], flags={"pse"}), ("npf", FINAL_NPF | 0x4, (1 << 35) | S + 0x12340, "1")),
     ("PAE at MAXPHYADDR 36: PTE bit 36 is reserved", pae(804, [P, ALL, ALL | (1 << 36)]), ("pf", 0x9, GP3, "010")),
 ]
+
+
+def with_edits(case, edits):
+    case.entries += [(NPT_EDIT, kind, value, table) for kind, value, table in edits]
+    return case
+
+
+# Nested edits beyond not-present and read-only, and the PAE guest's PDPT under
+# nested paging; the APM's outcomes (§15.25.6), derived by hand. The final page
+# lies in the scratch region's 2 MiB nested page, a guest table outside it.
+RSVD_ADDR_BIT = 45  # at or above MAXPHYADDR 40: reserved in a nested entry
+NPT_EDIT_HAND = [
+    ("nested: reserved address bit in the data page's leaf",
+     npt_case(521, [(NPT_RSVD, DATA_PAGE | RSVD_ADDR_BIT, None)]), ("npf", FINAL | 0xD, PA4, "1111")),
+    ("nested: reserved address bit in the guest page table's leaf",
+     npt_case(522, [(NPT_RSVD, RSVD_ADDR_BIT, 3)]), ("npf", TABLE | 0xF, 0x8, "1110")),
+    ("nested: 2 MiB nested leaf, read-only, write", npt_case(523, [(NPT_FLAGS_2M, DATA_PAGE | P, None)],
+                                                             access="write"), ("npf", FINAL | 0x7, PA4, "1113")),
+    ("nested: 2 MiB nested leaf, NX, fetch", npt_case(524, [(NPT_FLAGS_2M, DATA_PAGE | P | RW | XD, None)],
+                                                      access="fetch"), ("npf", FINAL | 0x15, PA4, "1111")),
+    ("nested: bit 13 of a 2 MiB nested leaf is reserved",
+     npt_case(525, [(NPT_FLAGS_2M, DATA_PAGE | P | RW, None), (NPT_RSVD, DATA_PAGE | 13, None)]),
+     ("npf", FINAL | 0xD, PA4, "1111")),
+    ("nested: a 4 KiB edit inside a 2 MiB nested leaf keeps the rest of it",
+     npt_case(526, [(NPT_FLAGS_2M, DATA_PAGE | P, None), (NPT_FLAGS, S | P | RW, None)], access="write"),
+     ("npf", FINAL | 0x7, PA4, "1113")),
+    ("nested: the guest's root table read-only stops its own code fetch",
+     npt_case(527, [(NPT_FLAGS, P, 0)]), ("npf", TABLE | 0x7, 0x0, "0000")),
+    ("nested PAE: PDPT page not present: #NPF at the CR3 load, PDPTE 0 first",
+     with_edits(pae(528, [P, ALL, ALL], flags={"npt"}), [(NPT_UNMAP, 0, 0)]), ("npf", TABLE | 0x6, 0x0, "000")),
+    ("nested PAE: page directory read-only", with_edits(pae(529, [P, ALL, ALL], flags={"npt"}), [(NPT_FLAGS, P, 1)]),
+     ("npf", TABLE | 0x7, 0x8, "000")),
+    ("nested 32-bit, CPL 3: page table not present",
+     with_edits(l32(530, [ALL, ALL], cpl=3, flags={"npt"}), [(NPT_UNMAP, 0, 1)]), ("npf", TABLE | 0x6, 0x4, "10")),
+]

@@ -104,7 +104,7 @@ def normalized(outcome):
     return outcome
 
 
-HAND_ALL = hwcases.HAND + hwcases.NPT_HAND + hwcases.LEGACY_HAND
+HAND_ALL = hwcases.HAND + hwcases.NPT_HAND + hwcases.LEGACY_HAND + hwcases.NPT_EDIT_HAND
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +152,11 @@ def test_nested_paging_cases_on_qemu_svm(qemu_run):
         assert got == expected, f"case {case.id} {name}: QEMU gave {got}, the APM says {expected}"
 
 
-def test_pae_and_32bit_hand_cases_on_qemu_svm(qemu_run):
+def test_pae_32bit_and_nested_edit_hand_cases_on_qemu_svm(qemu_run):
     _cases, observed, text, _s = qemu_run
     maxphy = maxphyaddr_of(text)
     deviations = listed_deviations()
-    for name, case, expected in hwcases.LEGACY_HAND:
+    for name, case, expected in hwcases.LEGACY_HAND + hwcases.NPT_EDIT_HAND:
         got = observed.get(case.id)
         assert got is not None, f"{name}: no outcome"
         why = explain(case, got, maxphy, deviations)
