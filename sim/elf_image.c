@@ -102,6 +102,12 @@ int nw_elf_image_load(const char *path, struct nw_aspace *as, char *err, size_t 
 	return rc;
 }
 
+int nw_elf_image_load_buffer(const char *name, const void *image, size_t size, struct nw_aspace *as, char *err,
+			     size_t errlen)
+{
+	return load_elf(name, as, image, size, err, errlen);
+}
+
 int nw_scenario_file_path(const struct nw_scenario *sc, const char *name, char *out, size_t outlen)
 {
 	const char *slash = strrchr(sc->file, '/');

@@ -13,6 +13,9 @@
 /* 0 on success; -1 with "PATH: offset 0x..: what" in err. Segments before a
  * bad one may already be written. */
 int nw_elf_image_load(const char *path, struct nw_aspace *as, char *err, size_t errlen);
+/* The same for an image already in memory (size bytes at image), called name in messages. */
+int nw_elf_image_load_buffer(const char *name, const void *image, size_t size, struct nw_aspace *as, char *err,
+			     size_t errlen);
 
 /* A scenario-relative file name made usable from the current directory: path
  * as is when absolute, else joined to the scenario file's folder. Returns 0,

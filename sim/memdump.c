@@ -234,17 +234,12 @@ static int parse(const char *path, struct nw_memdump *dump, Elf *elf, char *err,
 	return 0;
 }
 
-int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t errlen)
+/* Checks and indexes the dump whose bytes dump->map holds. */
+static int open_map(const char *path, struct nw_memdump *dump, char *err, size_t errlen)
 {
-	void *map;
 	Elf *elf;
 	int rc;
 
-	*dump = (struct nw_memdump){ 0 };
-	/* Private and writable: A/D updates land in copies of the touched pages only. */
-	if (nw_file_map(path, true, &map, &dump->map_size, err, errlen))
-		return -1;
-	dump->map = map;
 	if (check_header(path, dump->map, dump->map_size, err, errlen)) {
 		nw_memdump_close(dump);
 		return -1;
@@ -266,9 +261,28 @@ int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t
 	return 0;
 }
 
+int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t errlen)
+{
+	void *map;
+
+	*dump = (struct nw_memdump){ 0 };
+	/* Private and writable: A/D updates land in copies of the touched pages only. */
+	if (nw_file_map(path, true, &map, &dump->map_size, err, errlen))
+		return -1;
+	dump->map = map;
+	return open_map(path, dump, err, errlen);
+}
+
+int nw_memdump_open_buffer(const char *name, void *data, size_t size, struct nw_memdump *dump, char *err,
+			   size_t errlen)
+{
+	*dump = (struct nw_memdump){ .map = data, .map_size = size, .borrowed = true };
+	return open_map(name, dump, err, errlen);
+}
+
 void nw_memdump_close(struct nw_memdump *dump)
 {
-	if (dump->map && dump->map != MAP_FAILED)
+	if (dump->map && dump->map != MAP_FAILED && !dump->borrowed)
 		munmap(dump->map, dump->map_size);
 	free(dump->ranges);
 	*dump = (struct nw_memdump){ 0 };

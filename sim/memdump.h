@@ -29,11 +29,17 @@ struct nw_memdump {
 	uint64_t cr[5];      /* CR0..CR4 of the first CPU */
 	char warning[256];   /* a tolerated oddity (e.g. QEMU 7.2's e_ehsize = 8), "" when none */
 	struct nw_hal hal;   /* host memory = the dump: GPA = HPA, no frames to allocate */
+	bool borrowed;       /* map is the caller's buffer (nw_memdump_open_buffer): close leaves it */
 };
 
 /* 0 on success; -1 with "PATH: offset 0x..: what" in err and nothing left
  * open. */
 int nw_memdump_open(const char *path, struct nw_memdump *dump, char *err, size_t errlen);
+/* The same for a dump already in memory: size bytes at data, called name in
+ * messages. The dump uses data in place (walks may write A/D flags into it):
+ * it must stay valid and writable until nw_memdump_close, which leaves it. */
+int nw_memdump_open_buffer(const char *name, void *data, size_t size, struct nw_memdump *dump, char *err,
+			   size_t errlen);
 void nw_memdump_close(struct nw_memdump *dump);
 
 /* The bytes at gpa .. gpa+len when one range holds them all, else NULL. */

@@ -19,7 +19,7 @@ if echo 'int x;' | $CC $CFLAGS -fsanitize-coverage-ignorelist="$ignore" -x c -c 
 	CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignore"
 fi
 
-targets=(walk stage2 trace scenario)
+targets=(walk stage2 trace scenario elf memdump)
 deps_cflags=$(pkg-config --cflags libzstd libfyaml libelf)
 deps_libs=$(pkg-config --libs libzstd libfyaml libelf)
 includes=(-I"$src/lib/include" -I"$src/sim" -I"$src/tests/fuzz")
@@ -32,12 +32,13 @@ sim_sources() {
 			print substr(line, RSTART + 1, RLENGTH - 2); line = substr(line, RSTART + RLENGTH) } }
 		on && /dependencies|\)/ { on = 0 }' "$src/sim/meson.build" | sed "s|^|$src/sim/|"
 }
-sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c)
+sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c "$src"/sim/memdump.c) # memdump.c: of the replay library, only it
 for lib in simmem nwtrace nwscenario; do
 	while read -r f; do sources+=("$f"); done < <(sim_sources "$lib")
 done
 
-newest_header=$(find "$src/lib" "$src/sim" "$src/tests/fuzz" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
+newest_header=$(find "$src/lib" "$src/sim" "$src/tests/fuzz" \( -name '*.h' -o -name coverage-ignore.txt \) \
+	-printf '%T@\n' | sort -n | tail -1)
 export CC CFLAGS deps_cflags newest_header obj
 compile() { # source -> object, skipped when up to date
 	local s=$1 o

@@ -5,7 +5,7 @@ walk and stage2 seeds are encoded here in the byte layout their targets decode
 (see fuzz_walk.c and fuzz_stage2.c); trace seeds are the text traces in
 traces/ plus the same records in the binary form (traces/FORMAT.md) and a zstd
 copy; scenario seeds are the scenario files in scenarios/. Deterministic: the
-same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py
+same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py [TARGET...]
 """
 import hashlib
 import pathlib
@@ -13,6 +13,7 @@ import random
 import shutil
 import struct
 import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fuzz" / "corpus"
@@ -211,6 +212,99 @@ def scenario_seeds():
     return [p.read_bytes() for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
 
 
+def elf_image(loads, cls=64, e_type=2):
+    """A little-endian ELF with program headers only: loads = [(paddr, data, memsz)] (fuzz_elf.c's VM has lazy
+    RAM at 0 and 16 MiB, ROM at 1 MiB, an MMIO page at 2 MiB)."""
+    ehsize, phsize = (64, 56) if cls == 64 else (52, 32)
+    offset = ehsize + phsize * len(loads)
+    phdrs, blobs = b"", b""
+    for paddr, data, memsz in loads:
+        if cls == 64:
+            phdrs += struct.pack("<IIQQQQQQ", 1, 5, offset, paddr, paddr, len(data), memsz, 0x1000)
+        else:
+            phdrs += struct.pack("<IIIIIIII", 1, offset, paddr, paddr, len(data), memsz, 5, 0x1000)
+        offset += len(data)
+        blobs += data
+    ident = b"\x7fELF" + bytes([2 if cls == 64 else 1, 1, 1]) + bytes(9)
+    machine = 62 if cls == 64 else 3
+    if cls == 64:
+        header = ident + struct.pack("<HHIQQQIHHHHHH", e_type, machine, 1, 0x1000, ehsize, 0, 0, ehsize, phsize,
+                                     len(loads), 0, 0, 0)
+    else:
+        header = ident + struct.pack("<HHIIIIIHHHHHH", e_type, machine, 1, 0x1000, ehsize, 0, 0, ehsize, phsize,
+                                     len(loads), 0, 0, 0)
+    return header + phdrs + blobs
+
+
+def elf_seeds():
+    code = bytes(range(64))
+    return [
+        elf_image([(0x1000, code, 0x40)]),
+        elf_image([(0x1000, code, 0x40)], cls=32),
+        elf_image([(0x2000, code, 0x1800), (0x100000, code[:16], 0x10), (0x1000000, b"\xcc" * 8, 0x2000)]),
+        elf_image([(0xff0, code, 0x40), (0x3000, b"", 0x100)]),           # crosses a page; bss only
+        elf_image([(0x200000, code, 0x40)]),                            # into the MMIO page: refused
+        elf_image([(0x1000, code, 0x40), (0x1020, code, 0x40)], cls=32),  # overlapping segments
+    ]
+
+
+def qemu_note(cr):
+    """The "QEMU" note: QEMUCPUState version 1 (QEMU target/i386/arch_dump.c), cr[5] at byte 400."""
+    desc = struct.pack("<II", 1, 440) + bytes(8 * 18) + bytes(24 * 10) + struct.pack("<5Q", *cr) + bytes(8)
+    name = b"QEMU\0"
+    pad = lambda b: b + bytes(-len(b) % 4)  # noqa: E731
+    return struct.pack("<III", len(name), len(desc), 0) + pad(name) + pad(desc)
+
+
+def memdump(blocks, cr=None, ehsize=None, cls=64):
+    """A dump-guest-memory ELF core (as tests/traces/test_memdump.py writes them): a PT_NOTE with the QEMU
+    note when cr is given, one PT_LOAD per (gpa, bytes) block."""
+    notes = qemu_note(cr) if cr else b""
+    phsize, hsize = (56, 64) if cls == 64 else (32, 52)
+    ehsize = ehsize or hsize
+    phnum = 1 + len(blocks)
+    offset = hsize + phsize * phnum
+    def ph(kind, off, paddr, size):
+        if cls == 64:
+            return struct.pack("<IIQQQQQQ", kind, 0, off, 0, paddr, size, size, 0)
+        return struct.pack("<IIIIIIII", kind, off, 0, paddr, size, size, 0, 0)
+    phdrs = ph(4, offset, 0, len(notes))
+    data_offset = offset + len(notes)
+    for gpa, data in blocks:
+        phdrs += ph(1, data_offset, gpa, len(data))
+        data_offset += len(data)
+    ident = b"\x7fELF" + bytes([2 if cls == 64 else 1, 1, 1]) + bytes(9)
+    if cls == 64:
+        header = ident + struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, hsize, 0, 0, ehsize, phsize, phnum, 0, 0, 0)
+    else:
+        header = ident + struct.pack("<HHIIIIIHHHHHH", 4, 3, 1, 0, hsize, 0, 0, ehsize, phsize, phnum, 0, 0, 0)
+    return header + phdrs + notes + b"".join(data for _, data in blocks)
+
+
+def memdump_seeds():
+    """Guest tables in the dump: 4-level CR3 0x1000 -> PDPT 0x2000 -> PD 0x3000 -> PT 0x4000 -> page 0x5000,
+    and a 2 MiB page; the last 34 bytes (fuzz_memdump.c: mode, CR bits, four linear addresses) end the
+    last block."""
+    mem = bytearray(0x6000)
+    def put(gpa, value):
+        struct.pack_into("<Q", mem, gpa, value)
+    put(0x1000, 0x2000 | P | RW | US)
+    put(0x2000, 0x3000 | P | RW | US)
+    put(0x3000, 0x4000 | P | RW | US)
+    put(0x3008, 0x200000 | P | RW | US | PS)
+    put(0x4000, 0x5000 | P | RW | US)
+    put(0x4008, 0x5000 | P | US)
+    tail = u8(2) + u8(0x13) + u64(0x123) + u64(0x1004) + u64(0x200000 + 0x10) + u64(0xffff800000000000)
+    pae_tail = u8(1) + u8(0x01) + u64(0x123) + u64(0x1004) + u64(0x40000000) + u64(0x7)
+    cr = (0x80010001, 0, 0, 0x1000, 0x20)
+    return [
+        memdump([(0, bytes(mem)), (0x200000, bytes(0x100) + tail)], cr),
+        memdump([(0, bytes(mem)), (0x200000, bytes(0x100) + pae_tail)], cr, ehsize=8),  # QEMU 7.2's e_ehsize
+        memdump([(0x100000, bytes(0x40)), (0, bytes(mem[:0x2000]) + tail)]),          # no note: CR3 from the tail
+        memdump([(0, bytes(mem[:0x3000])), (0x3000, bytes(mem[0x3000:]) + tail)], cr, cls=32),
+    ]
+
+
 def write(target, seeds):
     folder = CORPUS / target
     if folder.exists():
@@ -221,8 +315,9 @@ def write(target, seeds):
     print(f"{target}: {len(seeds)} seeds")
 
 
+GENERATORS = {"walk": walk_seeds, "stage2": stage2_seeds, "trace": trace_seeds, "scenario": scenario_seeds,
+              "elf": elf_seeds, "memdump": memdump_seeds}
+
 if __name__ == "__main__":
-    write("walk", walk_seeds())
-    write("stage2", stage2_seeds())
-    write("trace", trace_seeds())
-    write("scenario", scenario_seeds())
+    for name in sys.argv[1:] or GENERATORS:  # every target, or the ones named
+        write(name, GENERATORS[name]())
