@@ -334,7 +334,7 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		return "out of memory";
-	nw_walk_reference(&r->config, cpu, &access, NW_WALK_LOOKUP, res);
+	nw_walk_reference(&r->config, cpu, &access, NW_WALK_LOOKUP | NW_WALK_RECORD, res);
 	if (res->outcome == NW_OUTCOME_NO_MEMORY)
 		why = "a guest table outside guest memory";
 	else if (res->outcome == NW_OUTCOME_GP && a->implicit)
