@@ -51,7 +51,8 @@ def simulate(cases, maxphyaddr=None):
         with open(path, "wb") as f:
             f.write(hw_run.pack(hw_run.batch_order(cases)))
         extra = ["--maxphyaddr", str(maxphyaddr)] if maxphyaddr else []
-        proc = subprocess.run([simulator_path(), path] + extra, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([simulator_path(), path] + extra, capture_output=True, text=True,
+                              timeout=900 if FULL else 120)
     return proc.returncode, proc.stdout, proc.stderr
 
 
