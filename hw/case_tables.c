@@ -99,7 +99,7 @@ static bool build_with_library(struct hw_case_tables *ct, const struct nw_hal *h
 	if (nw_gpt_create(&ct->gpt, mode, nw_pt_mem_hal(hal)) != NW_OK)
 		return false;
 	if (nw_gpt_map(&ct->gpt, nw_gva(c->gva & ~(size - 1)), nw_gpa(hw_case_leaf_base(c, leaf_level, leaf)), size,
-		       leaf & ~keep_out & ~NW_PTE_PAT_LARGE, table_flags) != NW_OK ||
+		       leaf & ~keep_out, table_flags) != NW_OK ||
 	    nw_gpt_query(&ct->gpt, nw_gva(c->gva), &found) != NW_OK || found.level != (int)leaf_level) {
 		nw_gpt_destroy(&ct->gpt);
 		return false;

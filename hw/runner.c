@@ -282,7 +282,7 @@ static void guest32_fini(struct runner *r)
 static void add_guest_kernel(struct runner *r, const struct hw_blob_case *c, struct hw_case_tables *tables)
 {
 	if (c->flags & HW_CASE_LEGACY32) {
-		/* PDE 1 covers both stub pages (4 MiB each with 4-byte entries). */
+		/* PDE 1 maps 4..8 MiB, where both stub pages lie. */
 		uint64_t slots[HW_KERNEL_SLOTS_32BIT] = { 0, nw_frame_paddr(&r->guest32_pt).val | KERNEL_ENTRY_FLAGS };
 
 		hw_case_tables_add_kernel(tables, slots, HW_KERNEL_SLOTS_32BIT);
@@ -323,11 +323,11 @@ static struct hw_svm_guest guest_state(const struct runner *r, const struct hw_b
 		.ncr3 = ncr3,
 	};
 
-	if (c->flags & HW_CASE_LEGACY32)
+	if (c->flags & HW_CASE_LEGACY32) {
 		g.cr4 |= (c->flags & HW_CASE_PSE) ? NW_CR4_PSE : 0;
-	else if (c->flags & HW_CASE_PAE)
+	} else if (c->flags & HW_CASE_PAE) {
 		g.cr4 |= NW_CR4_PAE;
-	else {
+	} else {
 		g.cr4 |= NW_CR4_PAE;
 		g.efer |= NW_EFER_LME | NW_EFER_LMA;
 	}
