@@ -54,6 +54,25 @@ static uint8_t pk_bits_that_forbid(const struct nw_walker *walker, unsigned inde
 	return 1;
 }
 
+/* W/R, U/S and I/D of the error code describe the access (§4.7); I/D only with
+ * SMEP or PAE paging with NXE. A CPL-3 access is user-mode unless implicit (§4.6). */
+static struct nw_walk_access_kind access_kind(const struct nw_walker *walker, unsigned kind)
+{
+	const struct nw_cpu *cpu = &walker->cpu;
+	enum nw_access_type type = (enum nw_access_type)(kind & 3);
+	bool implicit = kind & 4, user = cpu->cpl == 3 && !implicit;
+	bool ac = !implicit && cpu->cpl < 3 && (cpu->rflags & NW_RFLAGS_AC);
+
+	return (struct nw_walk_access_kind){
+		.pfec = (type == NW_ACCESS_WRITE ? NW_PFEC_W : 0) | (user ? NW_PFEC_U : 0) |
+			(type == NW_ACCESS_FETCH && walker->fetch_reports_id ? NW_PFEC_ID : 0),
+		.perm_index = (uint8_t)(type | (user ? NW_PERM_USER : 0) | (ac ? NW_PERM_AC : 0)),
+		.pk_index = (uint8_t)(type | (user ? NW_PERM_USER : 0)),
+		.s2_need = (uint8_t)(type | (user ? NW_S2_NEED_USER : 0)),
+		.user = user,
+	};
+}
+
 void nw_perm_derive(struct nw_walker *walker)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
@@ -66,4 +85,6 @@ void nw_perm_derive(struct nw_walker *walker)
 		walker->perm[index] = (index & 3) > NW_ACCESS_FETCH ? 0 : faulting_pages(cpu, index);
 		walker->pk_mask[index] = pk_bits_that_forbid(walker, index);
 	}
+	for (unsigned kind = 0; kind < 8; kind++)
+		walker->kinds[kind] = access_kind(walker, kind);
 }

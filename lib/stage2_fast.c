@@ -2,9 +2,12 @@
  * the EPT rules of SDM Vol. 3C §29.3.2-§29.3.3 and the nested-paging rules of
  * APM Vol. 2 §15.25.5 restated as masks, once per EPTP or nCR3. A mask proves
  * only the plain cases; every other entry goes to the rule-by-rule translate. */
+#include <nestwalk/assert.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
 #include <nestwalk/x86_pte.h>
+
+#include "stage2_fast.h"
 
 #define LARGE_2M_EPT_RSVD UINT64_C(0x1ff000)   /* bits 20:12 of a 2 MiB EPT leaf (Table 29-5) */
 #define LARGE_1G_EPT_RSVD UINT64_C(0x3ffff000) /* bits 29:12 of a 1 GiB EPT leaf (Table 29-3) */
@@ -40,7 +43,7 @@ static void derive_format(struct nw_s2_fast *fast, const struct nw_pt *pt)
 	fast->map_size = pt->mem.direct_map ? pt->mem.direct_map_size : 0;
 	fast->table_addr_mask = fmt->table_addr_mask;
 	for (int level = 0; level <= NW_MAX_LEVELS; level++) {
-		fast->shift[level] = level >= NW_LEVEL_PT && level <= fmt->top ? fmt->level[level].shift : 0;
+		NW_ASSERT(level < NW_LEVEL_PT || level > fmt->top || fmt->level[level].shift == nw_s2_shift(level));
 		fast->leaf_addr_mask[level] = level >= NW_LEVEL_PT && level <= fmt->top ? fmt->level[level].leaf_addr_mask
 											 : 0;
 		set_never(fast, level);

@@ -14,6 +14,13 @@
 /* Every stage-2 table has 512 eight-byte entries (EPT Tables 29-1..29-7, long-mode Tables 4-14..4-20). */
 #define NW_S2_INDEX_MASK UINT64_C(511)
 
+/* The lowest address bit a level's index covers: 12, plus 9 per level below
+ * (every stage-2 format; nw_s2_fast_derive checks the format agrees). */
+static inline unsigned nw_s2_shift(int level)
+{
+	return 9 * (unsigned)level + 3;
+}
+
 /* A plain success. */
 struct nw_s2_hit {
 	uint64_t hpa;
@@ -47,7 +54,7 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 	for (;; level--) {
 		if (table >= fast->map_size)
 			return false;
-		entry = *(const uint64_t *)(fast->map + table + ((gpa >> fast->shift[level]) & NW_S2_INDEX_MASK) * 8);
+		entry = *(const uint64_t *)(fast->map + table + ((gpa >> nw_s2_shift(level)) & NW_S2_INDEX_MASK) * 8);
 		all &= entry;
 		any |= entry;
 		if (nw_s2_fast_is_plain_table(fast, level, entry)) {
@@ -68,7 +75,7 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 	hit->all = all;
 	hit->any = any;
 	hit->refs = (unsigned)(fast->top - level + 1);
-	hit->hpa = (entry & fast->leaf_addr_mask[level]) | (gpa & ((UINT64_C(1) << fast->shift[level]) - 1));
+	hit->hpa = (entry & fast->leaf_addr_mask[level]) | (gpa & ((UINT64_C(1) << nw_s2_shift(level)) - 1));
 	return true;
 }
 

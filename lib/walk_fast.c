@@ -76,6 +76,8 @@ static void derive_levels(struct nw_walker *walker)
 		break;
 	}
 	walker->nlevels = n;
+	for (unsigned i = 0; i < n; i++)
+		walker->levels[i].leaf_bits = i + 1 == n ? ALL_BITS : walker->levels[i].ps;
 	walker->entry_bytes = walker->mode == NW_PAGING_32 ? 4 : 8;
 	walker->va_bits = walker->mode == NW_PAGING_5LEVEL ? 57 : walker->mode == NW_PAGING_4LEVEL ? 48 : 32;
 	walker->xd_mask = (walker->mode != NW_PAGING_32 && nxe) ? NW_PTE_XD : 0;
@@ -100,10 +102,15 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
 	nw_walker_set_cpu(walker, cpu);
 }
 
-static uint32_t rights_of(const struct nw_walker *walker, uint64_t and_entries, uint64_t or_entries)
+/* The walk accumulates one value, the AND of every entry with XD flipped: R/W
+ * and U/S stay set only where every entry has them, XD only where none has it
+ * (§4.6.1: R/W and U/S ANDed, XD ORed). */
+#define ACC_FLIP NW_PTE_XD
+
+static uint32_t rights_of(const struct nw_walker *walker, uint64_t acc)
 {
-	return ((and_entries & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((and_entries & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
-	       ((or_entries & walker->xd_mask) ? 0 : NW_WALK_RIGHT_X);
+	return ((acc & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((acc & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
+	       ((~acc & walker->xd_mask) ? 0 : NW_WALK_RIGHT_X);
 }
 
 /* What the later phases need of each level, recorded or not. */
@@ -125,14 +132,8 @@ static bool is_pdpte_register(const struct nw_walker *walker, const struct nw_wa
 	return walker->mode == NW_PAGING_PAE && desc->level == NW_LEVEL_PDPT;
 }
 
-/* The slow paths build the walk context the shared helpers take; the loop
- * itself keeps its state in registers. */
-static struct nw_walk_ctx ctx_of(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
-				 struct nw_walk_result *res)
-{
-	return (struct nw_walk_ctx){ .config = &walker->config, .access = access, .flags = flags,
-				     .user = walker->cpu.cpl == 3 && !access->implicit, .linear = true, .res = res };
-}
+/* The slow paths, out of line so the loop keeps its state in registers; they
+ * take the walk context the shared helpers (walk_internal.h) use. */
 
 /* A stage-2 translation the masks did not prove, by the full translate
  * (recorded in steps[level].s2 under NW_WALK_RECORD_S2). */
@@ -142,76 +143,64 @@ struct slow_hit {
 	bool ok;
 };
 
-static __attribute__((noinline)) struct slow_hit translate_table_slow(const struct nw_walker *walker,
-								      const struct nw_access *access, unsigned flags,
-								      struct nw_walk_result *res, uint64_t gpa, int level)
+static __attribute__((noinline)) struct slow_hit translate_table_slow(struct nw_walk_ctx *ctx, uint64_t gpa, int level)
 {
-	struct nw_walk_ctx ctx = ctx_of(walker, access, flags, res);
-	struct nw_s2_result local, *s2 = (flags & NW_WALK_RECORD_S2) ? &res->steps[level].s2 : &local;
+	struct nw_walk_result *res = ctx->res;
+	struct nw_s2_result local, *s2 = (ctx->flags & NW_WALK_RECORD_S2) ? &res->steps[level].s2 : &local;
 
-	nw_walk_s2_translate(&ctx, nw_gpa(gpa), NW_ACCESS_READ, true, s2);
+	nw_walk_s2_translate(ctx, nw_gpa(gpa), NW_ACCESS_READ, true, s2);
 	if (s2->status != NW_S2_OK) {
-		nw_walk_s2_fault(&ctx, s2, nw_gpa(gpa), true, false, level);
+		nw_walk_s2_fault(ctx, s2, nw_gpa(gpa), true, false, level);
 		return (struct slow_hit){ .refs = s2->refs };
 	}
 	return (struct slow_hit){ .hpa = s2->hpa.val, .refs = s2->refs, .ok = true };
 }
 
 /* The final translation by the full translate; returns its references. */
-static __attribute__((noinline)) unsigned finish_slow(const struct nw_walker *walker, const struct nw_access *access,
-						      unsigned flags, struct nw_walk_result *res, uint64_t gpa)
+static __attribute__((noinline)) unsigned finish_slow(struct nw_walk_ctx *ctx, uint64_t gpa)
 {
-	struct nw_walk_ctx ctx = ctx_of(walker, access, flags, res);
-	struct nw_s2_result local, *s2 = (flags & NW_WALK_RECORD_S2) ? &res->final_s2 : &local;
+	struct nw_s2_result local, *s2 = (ctx->flags & NW_WALK_RECORD_S2) ? &ctx->res->final_s2 : &local;
 
-	nw_walk_finish_into(&ctx, nw_gpa(gpa), s2);
+	nw_walk_finish_into(ctx, nw_gpa(gpa), s2);
 	return s2->refs;
 }
 
-static __attribute__((noinline)) void page_fault(const struct nw_walker *walker, const struct nw_access *access,
-						 unsigned flags, struct nw_walk_result *res, uint32_t error_code, int level)
+static __attribute__((noinline)) void page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level)
 {
-	struct nw_walk_ctx ctx = ctx_of(walker, access, flags, res);
-
-	nw_walk_page_fault(&ctx, error_code, level);
+	nw_walk_page_fault(ctx, error_code, level);
 }
 
-static __attribute__((noinline)) const void *unbacked_entry(const struct nw_walker *walker,
-							    const struct nw_access *access, unsigned flags,
-							    struct nw_walk_result *res, uint64_t gpa, uint64_t hpa,
-							    int level)
+/* A guest table entry outside the direct-map window: the HAL's own lookup. */
+static __attribute__((noinline)) const void *unbacked_entry(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
+							    uint64_t gpa, uint64_t hpa, int level)
 {
-	struct nw_walk_ctx ctx = ctx_of(walker, access, flags, res);
 	const void *ptr = nw_hal_phys_to_virt(walker->config.hal, nw_hpa(hpa));
 
 	if (!ptr)
-		nw_walk_no_memory(&ctx, nw_gpa(gpa), level);
+		nw_walk_no_memory(ctx, nw_gpa(gpa), level);
 	return ptr;
 }
 
-static __attribute__((noinline)) bool set_flags(const struct nw_walker *walker, const struct nw_access *access,
-						unsigned flags, struct nw_walk_result *res, uint64_t gpa, int level,
-						uint64_t set)
+static __attribute__((noinline)) bool set_flags(const struct nw_walker *walker, struct nw_walk_ctx *ctx, uint64_t gpa,
+						int level, uint64_t set)
 {
-	struct nw_walk_ctx ctx = ctx_of(walker, access, flags, res);
-
-	return nw_walk_set_flags_at(&ctx, nw_gpa(gpa), level, walker->entry_bytes, set);
+	return nw_walk_set_flags_at(ctx, nw_gpa(gpa), level, walker->entry_bytes, set);
 }
 
 /* Guest A/D (§4.8): A on every entry used (upper ones already done under
  * NW_AD_AS_PASSED), D on the leaf for a write. */
-static bool set_accessed_dirty(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
-			       struct nw_walk_result *res, const struct fast_path *path, unsigned leaf_index)
+static __attribute__((noinline)) bool set_accessed_dirty(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
+							 const struct fast_path *path, unsigned leaf_index)
 {
 	bool upper = walker->config.ad_policy == NW_AD_ON_SUCCESS;
 
 	for (unsigned i = upper ? 0 : leaf_index; i <= leaf_index; i++) {
 		const struct nw_walk_level_desc *desc = &walker->levels[i];
-		uint64_t want = NW_PTE_A | (i == leaf_index && access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
+		uint64_t want = NW_PTE_A | (i == leaf_index && ctx->access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 
 		if (is_pdpte_register(walker, desc) || (path->entry[desc->level] & want) == want)
 			continue;
-		if (!set_flags(walker, access, flags, res, path->gpa[desc->level], desc->level, want))
+		if (!set_flags(walker, ctx, path->gpa[desc->level], desc->level, want))
 			return false;
 	}
 	return true;
@@ -219,15 +208,15 @@ static bool set_accessed_dirty(const struct nw_walker *walker, const struct nw_a
 
 /* The final guest-physical address through the second stage: completes an
  * OK result or sets the stage-2 outcome; returns the references it made. */
-static inline __attribute__((always_inline)) unsigned finish(const struct nw_walker *walker,
-							     const struct nw_access *access, unsigned flags,
-							     struct nw_walk_result *res, uint64_t gpa, bool two_d,
-							     bool record, bool user)
+static inline __attribute__((always_inline)) unsigned finish(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
+							     uint64_t gpa, bool two_d, bool record)
 {
+	struct nw_walk_result *res = ctx->res;
+	unsigned flags = ctx->flags;
 	struct nw_s2_hit hit;
 
 	if (record && (flags & NW_WALK_RECORD_S2))
-		return finish_slow(walker, access, flags, res, gpa);
+		return finish_slow(ctx, gpa);
 	if (!two_d) {
 		/* GPA = HPA, every right, write-back (as nw_stage2_translate without a second stage). */
 		res->gpa = nw_gpa(gpa);
@@ -237,38 +226,47 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 		res->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
 		return 0;
 	}
-	if (!nw_s2_fast_translate(&walker->s2, gpa, access->type | (user ? NW_S2_NEED_USER : 0),
+	if (!nw_s2_fast_translate(&walker->s2, gpa, ctx->access->type | (ctx->user ? NW_S2_NEED_USER : 0),
 				  !(flags & NW_WALK_LOOKUP), &hit))
-		return finish_slow(walker, access, flags, res, gpa);
+		return finish_slow(ctx, gpa);
 	res->gpa = nw_gpa(gpa);
 	res->hpa = nw_hpa(hit.hpa);
-	res->s2_page_size = UINT64_C(1) << walker->s2.shift[hit.level];
+	res->s2_page_size = UINT64_C(1) << nw_s2_shift(hit.level);
 	res->memory_type = nw_s2_fast_memory_type(&walker->s2, &hit);
 	res->s2_rights = nw_s2_fast_rights(&walker->s2, &hit);
 	return hit.refs;
 }
 
-/* The walk, instantiated per (second stage or not, recording or not) so each
- * copy keeps only the work it needs: the hot ones store nothing per level
- * but the entry and its address for the A/D phase. */
+static __attribute__((noinline)) void translate_any(const struct nw_walker *walker, const struct nw_access *access,
+						    unsigned flags, struct nw_walk_result *res);
+
+/* The walk, instantiated three times so each copy keeps only the work it
+ * needs. The two hot copies (8-byte entries, no record; with and without a
+ * second stage) take only the plain path: anything else before the leaf (a
+ * fault, an A flag to set, a stage-2 translation or a table the masks do not
+ * prove) starts the walk again in the general copy, which handles every case.
+ * They have written nothing by then, so the restart sees the same memory. */
 static inline __attribute__((always_inline)) void translate(const struct nw_walker *walker,
 							    const struct nw_access *access, unsigned flags,
-							    struct nw_walk_result *res, bool two_d, bool record)
+							    struct nw_walk_result *res, bool two_d, bool record,
+							    unsigned bytes, bool hot)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
-	bool user = cpu->cpl == 3 && !access->implicit;
+	const struct nw_walk_access_kind *kind = &walker->kinds[(access->type & 3) | (access->implicit ? 4 : 0)];
+	struct nw_walk_ctx ctx = {
+		.config = &walker->config, .access = access, .flags = flags, .user = kind->user, .linear = true,
+		.res = res,
+	};
 	bool write_ad = !(flags & NW_WALK_LOOKUP);
-	bool set_a_passed = write_ad && walker->config.ad_policy == NW_AD_AS_PASSED;
+	bool upper_ad = walker->config.ad_policy == NW_AD_ON_SUCCESS;
+	uint64_t passed_a = write_ad && !upper_ad ? NW_PTE_A : 0; /* A set as the walk passes an entry */
 	bool slow_s2 = record && (flags & NW_WALK_RECORD_S2);
-	unsigned type = access->type, i = 0, refs = 0, bytes = walker->entry_bytes, nlevels = walker->nlevels;
-	unsigned perm_index = type | (user ? NW_PERM_USER : 0) |
-			      (!access->implicit && cpu->cpl < 3 && (cpu->rflags & NW_RFLAGS_AC) ? NW_PERM_AC : 0);
-	uint32_t pfec = (type == NW_ACCESS_WRITE ? NW_PFEC_W : 0) | (user ? NW_PFEC_U : 0) |
-			(type == NW_ACCESS_FETCH && walker->fetch_reports_id ? NW_PFEC_ID : 0);
-	uint64_t linear = access->gva.val, table, entry = 0, and_entries = ALL_BITS, or_entries = 0, page;
+	unsigned refs = 0;
+	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels;
+	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights, pk = 0, pk_forbid;
 
@@ -282,18 +280,18 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
 		return;
 	}
-	if (nlevels == 0) {
+	if (walker->nlevels == 0) {
 		res->rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 		res->guest_page_size = NW_PAGE_SIZE;
-		res->refs = finish(walker, access, flags, res, linear, two_d, record, user);
+		res->refs = finish(walker, &ctx, linear, two_d, record);
 		return;
 	}
 
 	table = cpu->cr3 & walker->cr3_mask;
-	if (is_pdpte_register(walker, &desc[0])) {
+	if (is_pdpte_register(walker, desc)) {
 		/* The PDPTE registers, loaded at MOV CR3 (§4.4.1): no memory reference,
 		 * reserved bits already checked, no rights of their own. */
-		unsigned index = (unsigned)(linear >> desc[0].shift) & desc[0].index_mask;
+		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
 
 		entry = cpu->pdpte[index];
 		if (record)
@@ -301,19 +299,18 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 				.entry = entry, .index = index, .read = true,
 				.table_gpa = nw_gpa(cpu->cr3 & NW_CR3_PAE_PDPT_MASK) };
 		if (!(entry & NW_PTE_P)) {
-			page_fault(walker, access, flags, res, pfec, NW_LEVEL_PDPT);
+			page_fault(&ctx, kind->pfec, NW_LEVEL_PDPT);
 			return;
 		}
 		if (record)
-			res->steps[NW_LEVEL_PDPT].rights = rights_of(walker, ALL_BITS, 0);
-		table = entry & desc[0].addr_mask;
-		i = 1;
+			res->steps[NW_LEVEL_PDPT].rights = rights_of(walker, ALL_BITS);
+		table = entry & desc->addr_mask;
+		desc++;
 	}
-	for (;; i++) {
-		unsigned index = (unsigned)(linear >> desc[i].shift) & desc[i].index_mask;
+	for (;; desc++) {
+		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
 		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa;
-		int level = desc[i].level;
-		struct nw_walk_step *step = &res->steps[level];
+		struct nw_walk_step *step = &res->steps[desc->level];
 		const void *ptr;
 
 		if (record) {
@@ -326,8 +323,10 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access, write_ad, &hit)) {
 				refs += hit.refs;
 				hpa = hit.hpa;
+			} else if (hot) {
+				goto restart;
 			} else {
-				struct slow_hit slow = translate_table_slow(walker, access, flags, res, gpa, level);
+				struct slow_hit slow = translate_table_slow(&ctx, gpa, desc->level);
 
 				refs += slow.refs;
 				if (!slow.ok)
@@ -339,7 +338,9 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 			step->table_hpa = nw_hpa(hpa - (gpa - table));
 		if (hpa < map_size)
 			ptr = map + hpa;
-		else if (!(ptr = unbacked_entry(walker, access, flags, res, gpa, hpa, level)))
+		else if (hot)
+			goto restart;
+		else if (!(ptr = unbacked_entry(walker, &ctx, gpa, hpa, desc->level)))
 			goto out;
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
 		refs++;
@@ -347,64 +348,98 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 			step->entry = entry;
 			step->read = true;
 		}
-		if (is_unusable(entry, (entry & desc[i].ps) ? desc[i].rsvd_large : desc[i].rsvd)) {
-			page_fault(walker, access, flags, res,
-				   (entry & NW_PTE_P) ? pfec | NW_PFEC_RSVD | NW_PFEC_P : pfec, level);
+		if (is_unusable(entry, (entry & desc->ps) ? desc->rsvd_large : desc->rsvd)) {
+			if (hot)
+				goto restart;
+			page_fault(&ctx, (entry & NW_PTE_P) ? kind->pfec | NW_PFEC_RSVD | NW_PFEC_P : kind->pfec,
+				   desc->level);
 			goto out;
 		}
-		and_entries &= entry;
-		or_entries |= entry;
+		acc &= entry ^ ACC_FLIP;
 		if (record)
-			step->rights = rights_of(walker, and_entries, or_entries);
-		path.entry[level] = entry;
-		path.gpa[level] = gpa;
-		if ((entry & desc[i].ps) || i + 1 == nlevels)
+			step->rights = rights_of(walker, acc);
+		if (entry & desc->leaf_bits) {
+			leaf_gpa = gpa;
 			break;
-		if (set_a_passed && !(entry & NW_PTE_A) && !set_flags(walker, access, flags, res, gpa, level, NW_PTE_A))
-			goto out;
-		table = entry & desc[i].addr_mask;
+		}
+		if (upper_ad) {
+			path.entry[desc->level] = entry;
+			path.gpa[desc->level] = gpa;
+		}
+		if (~entry & passed_a) {
+			if (hot)
+				goto restart;
+			if (!set_flags(walker, &ctx, gpa, desc->level, NW_PTE_A))
+				goto out;
+		}
+		table = entry & desc->addr_mask;
 	}
 
-	page = UINT64_C(1) << desc[i].shift;
-	rights = rights_of(walker, and_entries, or_entries);
-	res->leaf_level = desc[i].level;
+	page = UINT64_C(1) << desc->shift;
+	rights = rights_of(walker, acc);
+	res->leaf_level = desc->level;
 	res->leaf_entry = entry;
 	res->rights = rights;
 	res->guest_page_size = page;
-	res->guest_pat_index = (uint8_t)(((entry & (i + 1 == nlevels ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE)) ? 4 : 0) |
+	res->guest_pat_index = (uint8_t)(((entry & (desc->level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE)) ? 4 : 0) |
 					 ((entry >> 3) & 3));
-	pk_forbid = walker->pk_mask[type | (user ? NW_PERM_USER : 0) | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
+	pk_forbid = walker->pk_mask[kind->pk_index | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
 	if (pk_forbid) {
 		uint32_t pkr = (rights & NW_WALK_RIGHT_U) ? cpu->pkru : cpu->pkrs;
 		unsigned key = (unsigned)((entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
 
 		pk = (pkr >> (key * 2)) & pk_forbid;
 	}
-	if (((walker->perm[perm_index] >> rights) & 1) || pk) {
-		page_fault(walker, access, flags, res, pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc[i].level);
+	if (((walker->perm[kind->perm_index] >> rights) & 1) || pk) {
+		page_fault(&ctx, kind->pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc->level);
 		goto out;
 	}
 
-	if (write_ad && !set_accessed_dirty(walker, access, flags, res, &path, i))
-		goto out;
-	if (desc[i].pse36)
+	if (write_ad && (upper_ad || (entry & leaf_ad) != leaf_ad)) {
+		path.entry[desc->level] = entry;
+		path.gpa[desc->level] = leaf_gpa;
+		if (!set_accessed_dirty(walker, &ctx, &path, (unsigned)(desc - walker->levels)))
+			goto out;
+	}
+	if (desc->pse36)
 		table = (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 	else
-		table = entry & desc[i].large_addr_mask;
-	refs += finish(walker, access, flags, res, (table & ~(page - 1)) | (linear & (page - 1)), two_d, record, user);
+		table = entry & desc->large_addr_mask;
+	refs += finish(walker, &ctx, (table & ~(page - 1)) | (linear & (page - 1)), two_d, record);
 out:
 	res->refs = refs;
+	return;
+restart:
+	translate_any(walker, access, flags, res);
+}
+
+static __attribute__((noinline)) void translate_1d(const struct nw_walker *walker, const struct nw_access *access,
+						   unsigned flags, struct nw_walk_result *res)
+{
+	translate(walker, access, flags, res, false, false, 8, true);
+}
+
+static __attribute__((noinline)) void translate_2d(const struct nw_walker *walker, const struct nw_access *access,
+						   unsigned flags, struct nw_walk_result *res)
+{
+	translate(walker, access, flags, res, true, false, 8, true);
+}
+
+static __attribute__((noinline)) void translate_any(const struct nw_walker *walker, const struct nw_access *access,
+						    unsigned flags, struct nw_walk_result *res)
+{
+	translate(walker, access, flags, res, walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2),
+		  (flags & NW_WALK_RECORD) != 0, walker->entry_bytes, false);
 }
 
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
-	if (flags & NW_WALK_RECORD)
-		translate(walker, access, flags, res, walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2),
-			  true);
+	if ((flags & NW_WALK_RECORD) || walker->entry_bytes != 8)
+		translate_any(walker, access, flags, res);
 	else if (walker->s2.kind == NW_STAGE2_NONE)
-		translate(walker, access, flags, res, false, false);
+		translate_1d(walker, access, flags, res);
 	else
-		translate(walker, access, flags, res, true, false);
+		translate_2d(walker, access, flags, res);
 }

@@ -94,7 +94,6 @@ struct nw_s2_fast {
 	const uint8_t *map;         /* direct-map window over the tables (HPA 0 .. map_size) */
 	uint64_t map_size;
 	uint64_t table_addr_mask;
-	uint8_t shift[NW_MAX_LEVELS + 1];
 	uint64_t table_mask[NW_MAX_LEVELS + 1]; /* plain table pointer: (entry & mask) == want */
 	uint64_t table_want[NW_MAX_LEVELS + 1];
 	uint64_t leaf_mask[NW_MAX_LEVELS + 1];  /* plain leaf: (entry & mask) == want, memory type allowed */

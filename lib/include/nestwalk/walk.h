@@ -157,11 +157,21 @@ struct nw_walk_level_desc {
 	bool large_ok;           /* PS=1 maps a page here (when not reserved) */
 	uint32_t index_mask;     /* (1 << index_bits) - 1 */
 	uint64_t ps;             /* NW_PTE_PS where large_ok, else 0 */
+	uint64_t leaf_bits;      /* an entry with any of these is the leaf: ps, or every bit at the last level */
 	bool pse36;              /* a large leaf holds address bits 39:32 in bits 20:13 (32-bit paging, Table 4-4) */
 	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
 	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
 	uint64_t addr_mask;      /* next-table address bits */
 	uint64_t large_addr_mask; /* large-page address bits */
+};
+
+/* What the fast walker derives per kind of access (index: type | implicit << 2). */
+struct nw_walk_access_kind {
+	uint32_t pfec;       /* the error-code bits that describe the access (W, U, I/D) */
+	uint8_t perm_index;  /* into perm[] */
+	uint8_t pk_index;    /* into pk_mask[], for a supervisor-mode page */
+	uint8_t s2_need;     /* the final stage-2 access: type, | NW_S2_NEED_USER when user-mode */
+	bool user;
 };
 
 struct nw_walker {
@@ -175,6 +185,7 @@ struct nw_walker {
 	uint8_t perm[16];        /* per access index: bitmap over (U, W, X) rights of the cases that fault */
 	uint8_t pk_mask[16];     /* per access index x page U: which of AD/WD (bits 0/1) forbid it */
 	bool pk_user, pk_supervisor;
+	struct nw_walk_access_kind kinds[8];
 	bool fetch_reports_id;
 	unsigned va_bits;        /* 32, 48 or 57 */
 	uint64_t xd_mask;        /* NW_PTE_XD when XD is in force, else 0 */
