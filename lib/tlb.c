@@ -176,7 +176,6 @@ static void remember(struct nw_tlb *tlb, nw_gva_t gva, const struct nw_tlb_hit *
 	if (slot->uses)
 		nw_tlb_sync(tlb);
 	*slot = (struct nw_tlb_recent){ .page = gva.val >> NW_PAGE_SHIFT, .entry = (struct nw_tlb_entry *)hit->entry,
-					.gpa = hit->gpa.val & ~NW_PAGE_MASK, .hpa = hit->hpa.val & ~NW_PAGE_MASK,
 					.cache = (uint8_t)hit->cache };
 	tlb->recent_filled |= UINT64_C(1) << index;
 }
@@ -194,7 +193,8 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 	if (slot) {
 		uint64_t offset = gva.val & NW_PAGE_MASK;
 
-		*hit = (struct nw_tlb_hit){ nw_gpa(slot->gpa | offset), nw_hpa(slot->hpa | offset),
+		*hit = (struct nw_tlb_hit){ nw_gpa(nw_tlb_recent_gpa(tlb, slot) | offset),
+					    nw_hpa(nw_tlb_recent_hpa(tlb, slot) | offset),
 					    UINT64_C(1) << tlb->caches[slot->cache].shift,
 					    (enum nw_tlb_cache_id)slot->cache, slot->entry };
 		found = true;

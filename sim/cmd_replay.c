@@ -130,30 +130,67 @@ static int note_mismatch(struct run *run, const struct nw_replay_mismatch *m, in
 	return run->opt->max_mismatches && run->mismatched >= run->opt->max_mismatches;
 }
 
-static int replay_trace(struct run *run, struct nw_trace_reader *reader, const char *path)
+/* Replays a batch of accesses (trace.h, "Batches"); 1: stop here (enough mismatches). */
+static int replay_batch(struct run *run, const struct nw_trace_batch *batch)
 {
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
-	struct nw_trace_record rec;
-	char err[512];
-	int got;
 
-	while ((got = nw_trace_reader_next(reader, &rec)) > 0) {
-		int n = nw_replay_apply(&run->replay, &rec, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err));
+	for (size_t done = 0; done < batch->count;) {
+		int count;
 
-		if (n < 0) {
-			fprintf(stderr, "%snestwalk replay: %s: record %llu: %s\n", run->progress ? "\n" : "", path,
-				(unsigned long long)nw_trace_reader_records(reader), err);
-			return NW_EXIT_BAD_INPUT;
-		}
-		if (n > 0 && note_mismatch(run, m, n)) {
-			if (!run->opt->json)
-				printf("stopping after %llu mismatching expectation(s) (--max-mismatches)\n",
-				       (unsigned long long)run->mismatched);
-			break;
-		}
-		if (run->progress && run->replay.record % PROGRESS_CHECK == 0)
-			show_progress(run);
+		done += nw_replay_run(&run->replay, batch->items + done, batch->expects + done, batch->count - done, m,
+				      NW_EXPECT_FIELD_COUNT, &count);
+		if (count > 0 && note_mismatch(run, m, count))
+			return 1;
 	}
+	return 0;
+}
+
+/* One record the batch reader left to the record reader; 1: stop here, -1: bad input (reported). */
+static int replay_record(struct run *run, struct nw_trace_reader *reader, const char *path,
+			 const struct nw_trace_record *rec)
+{
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[512];
+	int n = nw_replay_apply(&run->replay, rec, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err));
+
+	if (n < 0) {
+		fprintf(stderr, "%snestwalk replay: %s: record %llu: %s\n", run->progress ? "\n" : "", path,
+			(unsigned long long)nw_trace_reader_records(reader), err);
+		return -1;
+	}
+	return n > 0 && note_mismatch(run, m, n);
+}
+
+static int replay_trace(struct run *run, struct nw_trace_reader *reader, const char *path)
+{
+	struct nw_trace_batch *batch = malloc(sizeof(*batch));
+	struct nw_trace_record rec;
+	uint64_t next_progress = PROGRESS_CHECK;
+	int got = 1, stop = 0;
+
+	if (!batch) {
+		fprintf(stderr, "nestwalk replay: out of memory\n");
+		return NW_EXIT_BAD_INPUT;
+	}
+	while (!stop) {
+		if (nw_trace_reader_batch(reader, batch))
+			stop = replay_batch(run, batch);
+		else if ((got = nw_trace_reader_next(reader, &rec)) > 0)
+			stop = replay_record(run, reader, path, &rec);
+		else
+			break;
+		if (run->progress && run->replay.record >= next_progress) {
+			next_progress = run->replay.record + PROGRESS_CHECK;
+			show_progress(run);
+		}
+	}
+	free(batch);
+	if (stop < 0)
+		return NW_EXIT_BAD_INPUT;
+	if (stop > 0 && !run->opt->json)
+		printf("stopping after %llu mismatching expectation(s) (--max-mismatches)\n",
+		       (unsigned long long)run->mismatched);
 	if (run->progress && run->last_progress > 0)
 		fprintf(stderr, "\r\033[K");
 	if (got < 0) {

@@ -46,20 +46,15 @@ const char *nw_replay_outcome_name(unsigned kind)
 	return kind == NW_REPLAY_OUT_NO_MEMORY ? "no_memory" : nw_trace_outcome_name((enum nw_trace_outcome)kind);
 }
 
-static bool is_user_access(const struct nw_cpu *cpu, const struct nw_access *a)
-{
-	return cpu->cpl == 3 && !a->implicit;
-}
-
 /* A TLB entry is used only when it surely allows the access: on a refusal a
  * processor may walk the tables again before faulting (SDM Vol. 3A §4.10.2.3:
  * it may use cached or current entries), and the walk then decides from
  * memory. Each predicate below is one reason to walk instead. */
 
 /* Writes need R/W=1 and a set dirty flag: an entry with D=0 cannot complete a write (§4.8). */
-static bool has_write_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+static bool has_write_right(const struct nw_tlb_entry *e, enum nw_access_type type)
 {
-	return a->type != NW_ACCESS_WRITE || ((e->rights & NW_WALK_RIGHT_W) && e->dirty);
+	return type != NW_ACCESS_WRITE || ((e->rights & NW_WALK_RIGHT_W) && e->dirty);
 }
 
 /* User-mode accesses need U/S=1 at every level (§4.6.1). */
@@ -69,9 +64,9 @@ static bool has_user_right(const struct nw_tlb_entry *e, bool user)
 }
 
 /* Fetches need no XD in force at any level (§4.6.1). */
-static bool has_fetch_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+static bool has_fetch_right(const struct nw_tlb_entry *e, enum nw_access_type type)
 {
-	return a->type != NW_ACCESS_FETCH || (e->rights & NW_WALK_RIGHT_X);
+	return type != NW_ACCESS_FETCH || (e->rights & NW_WALK_RIGHT_X);
 }
 
 /* Supervisor accesses to user pages are what SMEP and SMAP govern (§4.6.1): the walk applies them. */
@@ -93,21 +88,48 @@ static bool is_key_restricted(const struct nw_tlb_entry *e, const struct nw_cpu 
 }
 
 /* A combined mapping keeps the second-stage leaf's rights (Vol. 3C §29.4.2): they must allow the access. */
-static bool has_s2_right(const struct nw_tlb_entry *e, const struct nw_access *a)
+static bool has_s2_right(const struct nw_tlb_entry *e, enum nw_access_type type)
 {
-	uint8_t need = a->type == NW_ACCESS_WRITE ? NW_S2_RIGHT_W : a->type == NW_ACCESS_FETCH ? NW_S2_RIGHT_X
-											      : NW_S2_RIGHT_R;
+	uint8_t need = type == NW_ACCESS_WRITE ? NW_S2_RIGHT_W : type == NW_ACCESS_FETCH ? NW_S2_RIGHT_X : NW_S2_RIGHT_R;
 
 	return (e->s2_rights & need) == need;
 }
 
-static bool is_hit_usable(const struct nw_replay *r, const struct nw_tlb_entry *e, const struct nw_access *a)
+/* User-mode accesses are those at CPL 3 that are not implicit supervisor-mode accesses (§4.6). */
+static bool is_user_access(const struct nw_cpu *cpu, bool implicit)
+{
+	return cpu->cpl == 3 && !implicit;
+}
+
+static bool is_hit_usable(const struct nw_replay *r, const struct nw_tlb_entry *e, enum nw_access_type type,
+			  bool user)
 {
 	const struct nw_cpu *cpu = &r->machine->cpu;
-	bool user = is_user_access(cpu, a);
 
-	return has_write_right(e, a) && has_user_right(e, user) && has_fetch_right(e, a) &&
-	       !is_smep_smap_relevant(e, cpu, user) && !is_key_restricted(e, cpu, r->walker.mode) && has_s2_right(e, a);
+	return has_write_right(e, type) && has_user_right(e, user) && has_fetch_right(e, type) &&
+	       !is_smep_smap_relevant(e, cpu, user) && !is_key_restricted(e, cpu, r->walker.mode) &&
+	       has_s2_right(e, type);
+}
+
+/* A recent TLB slot's memo: the kinds of access (type x user) its entry
+ * allows under the CPU state it was made in. The slots are emptied on every
+ * register write, so that state is the current one. */
+#define MEMO_SET 0x80
+
+static unsigned access_class(enum nw_access_type type, bool user)
+{
+	return 2 * (unsigned)type + user;
+}
+
+static uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
+{
+	uint8_t memo = MEMO_SET;
+
+	for (unsigned type = NW_ACCESS_READ; type <= NW_ACCESS_FETCH; type++)
+		for (unsigned user = 0; user < 2; user++)
+			if (is_hit_usable(r, e, (enum nw_access_type)type, user))
+				memo |= (uint8_t)(1u << access_class((enum nw_access_type)type, user));
+	return memo;
 }
 
 static bool is_s2_fault(const struct nw_walk_result *res)
@@ -173,7 +195,8 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw
 	struct nw_walk_result *res = &out->walk;
 
 	for (unsigned tries = 0;; tries++) {
-		nw_walker_translate(&r->walker, a, 0, res);
+		/* Recorded: the paging-structure caches take the levels' tables, and a mismatch is explained from them. */
+		nw_walker_translate(&r->walker, a, NW_WALK_RECORD, res);
 		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
 			break;
 		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
@@ -208,7 +231,8 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 	out->access = *a;
 	if (r->options.tlb) {
 		r->stats.tlb_lookups++;
-		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) && is_hit_usable(r, hit.entry, a)) {
+		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) &&
+		    is_hit_usable(r, hit.entry, a->type, is_user_access(&r->machine->cpu, a->implicit))) {
 			r->stats.tlb_hits++;
 			/* Field by field: out->walk is read only when from_tlb is false, and clearing it costs more
 			 * than the rest of the hit. */
@@ -316,6 +340,7 @@ static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
 		break;
 	}
 	nw_walker_set_cpu(&r->walker, cpu);
+	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
 }
 
 static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, char *err, size_t errlen)
@@ -464,4 +489,129 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	}
 	snprintf(err, errlen, "record kind %d cannot be replayed", (int)rec->kind);
 	return -1;
+}
+
+/* nw_replay_apply() of an item's access and expectation records. */
+static int apply_item(struct nw_replay *r, const struct nw_trace_item *item, const struct nw_trace_expect *full,
+		      struct nw_replay_mismatch *mismatches, unsigned max)
+{
+	struct nw_trace_access access = nw_trace_item_access(item);
+	struct nw_trace_expect expect;
+
+	r->record++;
+	r->stats.records++;
+	nw_replay_access(r, &access, &r->result);
+	r->has_result = true;
+	if (!nw_trace_item_expect(item, full, &expect))
+		return 0;
+	r->record++;
+	r->stats.records++;
+	r->has_result = false;
+	return check(r, &expect, mismatches, max);
+}
+
+/* The fast path's counts, kept in registers while a run hits and added to the statistics when it stops. */
+struct hot_counts {
+	uint64_t hits, expectations; /* each hit is one access record, each expectation one more */
+};
+
+static void add_hot(struct nw_replay *r, const struct hot_counts *hot)
+{
+	r->record += hot->hits + hot->expectations;
+	r->stats.records += hot->hits + hot->expectations;
+	r->stats.tlb_lookups += hot->hits;
+	r->stats.tlb_hits += hot->hits;
+	r->stats.translations += hot->hits;
+	r->stats.accesses += hot->hits;
+	r->stats.outcomes[NW_TRACE_OUT_OK] += hot->hits;
+	r->stats.expectations += hot->expectations;
+}
+
+/* What translate_piece() leaves for a usable hit on slot (the fast path builds it only for the last access). */
+static void hit_result(const struct nw_tlb *tlb, const struct nw_trace_item *item, const struct nw_tlb_recent *slot,
+		       struct nw_replay_result *out)
+{
+	uint64_t offset = item->gva.val & NW_PAGE_MASK;
+
+	out->access = (struct nw_access){ .gva = item->gva, .size = item->size, .type = (enum nw_access_type)item->type,
+					  .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT };
+	out->kind = NW_TRACE_OUT_OK;
+	out->from_tlb = true;
+	out->cache = (enum nw_tlb_cache_id)slot->cache;
+	out->gpa = nw_tlb_recent_gpa(tlb, slot) | offset;
+	out->hpa = nw_tlb_recent_hpa(tlb, slot) | offset;
+	out->error_code = 0;
+	out->exit_qualification = 0;
+	out->fault_gpa = 0;
+	out->refs = 0;
+	out->guest_page_size = slot->entry->guest_page_size;
+	out->s2_page_size = 0;
+}
+
+/* CPL and RFLAGS.AC in an item's mode bits, to see whether an access would change the CPU (nw_replay_access()). */
+#define STATE_MASK (NW_TRACE_ITEM_CPL | NW_TRACE_ITEM_AC)
+
+static unsigned cpu_state(const struct nw_cpu *cpu)
+{
+	return cpu->cpl | ((cpu->rflags & NW_RFLAGS_AC) ? NW_TRACE_ITEM_AC : 0);
+}
+
+/* The item's access class bit (see usable_classes()): user mode is CPL 3 without the implicit flag (§4.6). */
+static unsigned item_class_bit(const struct nw_trace_item *item)
+{
+	bool user = (item->mode & (NW_TRACE_ITEM_CPL | NW_TRACE_ITEM_IMPLICIT)) == 3;
+
+	return 1u << access_class((enum nw_access_type)item->type, user);
+}
+
+/* An access within one page, in the current CPU state, expected to succeed or with no expectation. */
+static bool is_plain(const struct nw_trace_item *item, unsigned state)
+{
+	return (item->mode & STATE_MASK) == state && (item->gva.val & NW_PAGE_MASK) + item->size <= NW_PAGE_SIZE &&
+	       item->present <= 1u << NW_EXPECT_OUTCOME && item->outcome == NW_TRACE_OUT_OK;
+}
+
+size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched)
+{
+	struct hot_counts hot = { 0 };
+	const struct nw_tlb_recent *last = NULL;
+	unsigned state = cpu_state(&r->machine->cpu);
+	size_t i;
+
+	*mismatched = 0;
+	for (i = 0; i < n; i++) {
+		const struct nw_trace_item *item = &items[i];
+		/* Without the TLB no lookup is made, so no slot is ever filled. */
+		struct nw_tlb_recent *slot = nw_tlb_recent(&r->tlb, item->gva);
+
+		/* The fast path: a plain access to a page a lookup hit recently, usable as the slot's memo says;
+		 * counted, refreshed and (for the last) given its result as translate_piece() would. */
+		if (slot && is_plain(item, state)) {
+			uint8_t memo = slot->memo ? slot->memo : (slot->memo = usable_classes(r, slot->entry));
+
+			if (memo & item_class_bit(item)) {
+				nw_tlb_recent_use(&r->tlb, slot);
+				hot.hits++;
+				hot.expectations += item->present; /* 0 or 1 in a plain access */
+				last = slot;
+				continue;
+			}
+		}
+		add_hot(r, &hot);
+		hot = (struct hot_counts){ 0 };
+		last = NULL;
+		*mismatched = apply_item(r, item, expects ? &expects[i] : NULL, mismatches, max);
+		state = cpu_state(&r->machine->cpu);
+		if (*mismatched) {
+			i++;
+			break;
+		}
+	}
+	add_hot(r, &hot);
+	if (last) {
+		hit_result(&r->tlb, &items[i - 1], last, &r->result);
+		r->has_result = items[i - 1].present == 0;
+	}
+	return i;
 }

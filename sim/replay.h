@@ -3,7 +3,8 @@
  * change the CPU and invalidate as the SDM says; guest-physical writes change
  * guest memory without touching the TLB (so a forgotten invalidation leaves
  * the stale entry hardware would use); expectations are compared field by
- * field. One record at a time, in constant memory. */
+ * field. One record at a time, in constant memory; runs of accesses from
+ * the batch reader take a fast path for TLB hits on recently used pages. */
 #ifndef NESTWALK_SIM_REPLAY_H
 #define NESTWALK_SIM_REPLAY_H
 
@@ -98,6 +99,15 @@ void nw_replay_fini(struct nw_replay *replay);
  * unbacked memory, an expectation after no access). */
 int nw_replay_apply(struct nw_replay *replay, const struct nw_trace_record *rec,
 		    struct nw_replay_mismatch *mismatches, unsigned max, char *err, size_t errlen);
+
+/* Applies a run of accesses with their expectations (trace.h, "Batches"), as
+ * nw_replay_apply() would the records they came from, stopping after the
+ * first whose expectation does not match: returns how many items were
+ * applied, with *mismatched as nw_replay_apply() returns for that
+ * expectation (0 when none mismatched). expects[i] is read only for items
+ * with fields besides the outcome (expects may be NULL when there are none). */
+size_t nw_replay_run(struct nw_replay *replay, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched);
 
 /* Translates one access as the record would (for tests and --explain):
  * fills res, updates statistics and the TLB. */

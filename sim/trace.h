@@ -162,6 +162,50 @@ uint64_t nw_trace_reader_records(const struct nw_trace_reader *reader); /* retur
 uint64_t nw_trace_reader_skipped(const struct nw_trace_reader *reader); /* optional records skipped */
 void nw_trace_reader_close(struct nw_trace_reader *reader);
 
+/* Batches: the accesses that come next, each with the expectation that follows
+ * it, decoded in one call (binary traces; replay's hot path). An item is a
+ * compact access; its expectation's fields beyond the outcome, when it has
+ * any, are in the batch's expects[] at the same index. */
+#define NW_TRACE_BATCH 512
+#define NW_TRACE_ITEM_CPL 0x03      /* item mode: the CPL ... */
+#define NW_TRACE_ITEM_IMPLICIT 0x04 /* ... and the access flags above it (bit 0 implicit, bit 1 ac on disk) */
+#define NW_TRACE_ITEM_AC 0x08
+
+struct nw_trace_item {
+	nw_gva_t gva;
+	uint16_t size;    /* 1 .. NW_TRACE_MAX_ACCESS */
+	uint8_t type;     /* enum nw_access_type */
+	uint8_t mode;     /* NW_TRACE_ITEM_* */
+	uint16_t present; /* the expectation's fields; 0: no expectation follows */
+	uint8_t outcome;  /* the expected outcome when present has NW_EXPECT_OUTCOME, else 0 */
+};
+
+struct nw_trace_batch {
+	size_t count;
+	struct nw_trace_item items[NW_TRACE_BATCH];
+	/* The whole expectation of items[i], written only when it has a field besides the outcome. */
+	struct nw_trace_expect expects[NW_TRACE_BATCH];
+};
+
+/* Whether the item's expectation is held in the batch's expects[] (it has a field besides the outcome). */
+static inline bool nw_trace_item_has_full_expect(const struct nw_trace_item *item)
+{
+	return (item->present & ~(1u << NW_EXPECT_OUTCOME)) != 0;
+}
+
+/* Fills batch with up to NW_TRACE_BATCH accesses (and the expectations right
+ * after them) and returns how many; 0 when the next record is anything else
+ * or needs a closer look (another kind, the end, a text trace, a record the
+ * stream has not delivered yet, a problem): nw_trace_reader_next() then reads
+ * it, reports it, and counts it exactly as always. The two may be mixed. */
+size_t nw_trace_reader_batch(struct nw_trace_reader *reader, struct nw_trace_batch *batch);
+/* An item as records: its access, and its expectation into *out (full: the
+ * item's expects[] entry, read only when it has fields besides the outcome;
+ * false when no expectation follows the access). */
+struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item);
+bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,
+			  struct nw_trace_expect *out);
+
 /* Writing. PATH "-" is standard output. put() rejects an invalid record or an
  * expectation that does not follow an access; close() writes the end record
  * and returns 0, or -1 with the writer's error (the writer is freed either way). */

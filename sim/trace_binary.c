@@ -4,13 +4,10 @@
 
 #include "trace_codec.h"
 
-#define ACCESS_LEN 13
 #define REG_LEN 9
 #define ADDR_LEN 8
 #define INV_ID_LEN 11
 #define INVEPT_LEN 9
-#define ACCESS_IMPLICIT 0x01
-#define ACCESS_AC 0x02
 
 void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN])
 {
@@ -53,8 +50,8 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		nw_le_put(p + 8, rec->access.size, 2);
 		p[10] = (uint8_t)rec->access.type;
 		p[11] = rec->access.cpl;
-		p[12] = (rec->access.implicit ? ACCESS_IMPLICIT : 0) | (rec->access.ac ? ACCESS_AC : 0);
-		len = ACCESS_LEN;
+		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) | (rec->access.ac ? NW_TRACE_ACCESS_AC : 0);
+		len = NW_TRACE_ACCESS_LEN;
 		break;
 	case NW_TRACE_REG:
 		p[0] = (uint8_t)rec->reg.reg;
@@ -97,34 +94,6 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 	return NW_TRACE_RECORD_HEAD_LEN + len;
 }
 
-/* Little-endian loads of a whole field at once (decoding is on replay's hot path). */
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* On-disk bytes of each expectation field (nw_trace_expect_field_bytes, as a table for the decoder). */
 static const uint8_t expect_field_bytes[NW_EXPECT_FIELD_COUNT] = {
 	[NW_EXPECT_OUTCOME] = 1, [NW_EXPECT_GPA] = 8, [NW_EXPECT_HPA] = 8, [NW_EXPECT_ERROR_CODE] = 8,
@@ -134,7 +103,7 @@ static const uint8_t expect_field_bytes[NW_EXPECT_FIELD_COUNT] = {
 
 static uint64_t le_field(const uint8_t *p, unsigned bytes)
 {
-	return bytes == 8 ? le64(p) : bytes == 4 ? le32(p) : p[0];
+	return bytes == 8 ? nw_le64(p) : bytes == 4 ? nw_le32(p) : p[0];
 }
 
 static const char *decode_expect(const uint8_t *p, uint32_t len, struct nw_trace_expect *e)
@@ -144,7 +113,7 @@ static const char *decode_expect(const uint8_t *p, uint32_t len, struct nw_trace
 
 	if (len < 2)
 		return "expectation shorter than its field mask";
-	e->present = le16(p);
+	e->present = nw_le16(p);
 	if (e->present >> NW_EXPECT_FIELD_COUNT)
 		return "expectation names an unknown field";
 	for (uint32_t left = e->present; left; left &= left - 1) {
@@ -175,7 +144,7 @@ static uint32_t fixed_len(uint8_t tag)
 {
 	switch (tag) {
 	case NW_TRACE_ACCESS:
-		return ACCESS_LEN;
+		return NW_TRACE_ACCESS_LEN;
 	case NW_TRACE_REG:
 		return REG_LEN;
 	case NW_TRACE_INVLPG:
@@ -201,11 +170,11 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 	switch (tag) {
 	case NW_TRACE_ACCESS:
 		rec->access = (struct nw_trace_access){
-			.gva = nw_gva(le64(p)), .size = le16(p + 8),
+			.gva = nw_gva(nw_le64(p)), .size = nw_le16(p + 8),
 			.type = (enum nw_access_type)p[10], .cpl = p[11],
-			.implicit = p[12] & ACCESS_IMPLICIT, .ac = p[12] & ACCESS_AC,
+			.implicit = p[12] & NW_TRACE_ACCESS_IMPLICIT, .ac = p[12] & NW_TRACE_ACCESS_AC,
 		};
-		if (p[12] & ~(ACCESS_IMPLICIT | ACCESS_AC))
+		if (p[12] & ~NW_TRACE_ACCESS_FLAGS)
 			return "access flags have undefined bits set";
 		break;
 	case NW_TRACE_REG:

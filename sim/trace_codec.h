@@ -5,12 +5,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "trace.h"
 
 #define NW_TRACE_HEADER_LEN 12     /* magic, version (u16), flags (u16) */
 #define NW_TRACE_RECORD_HEAD_LEN 5 /* tag (u8), payload length (u32) */
 #define NW_TRACE_RECORD_MAX (NW_TRACE_RECORD_HEAD_LEN + NW_TRACE_MAX_PAYLOAD)
+#define NW_TRACE_ACCESS_LEN 13     /* gva u64, size u16, type u8, cpl u8, flags u8 */
+#define NW_TRACE_ACCESS_IMPLICIT 0x01 /* access flags byte */
+#define NW_TRACE_ACCESS_AC 0x02
+#define NW_TRACE_ACCESS_FLAGS (NW_TRACE_ACCESS_IMPLICIT | NW_TRACE_ACCESS_AC)
 /* The longest text line a record formats to, newline and NUL included. */
 #define NW_TRACE_TEXT_MAX (64 + 2 * NW_TRACE_MAX_DATA)
 
@@ -27,6 +32,34 @@ static inline void nw_le_put(uint8_t *p, uint64_t val, unsigned bytes)
 {
 	for (unsigned i = 0; i < bytes; i++)
 		p[i] = (uint8_t)(val >> (8 * i));
+}
+
+/* Little-endian loads of a whole field at once (decoding is on replay's hot path). */
+static inline uint64_t nw_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint32_t nw_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+static inline uint16_t nw_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
 }
 
 /* Header and end record of the binary form. */

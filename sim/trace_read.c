@@ -5,22 +5,7 @@
 #include <string.h>
 
 #include "trace_codec.h"
-#include "trace_io.h"
-
-struct nw_trace_reader {
-	struct nw_trace_src src;
-	enum nw_trace_form form;
-	char path[128];
-	bool done;          /* the end record was read */
-	bool failed;
-	bool after_access;  /* the previous record was an access: an expectation may follow */
-	uint64_t records, skipped;
-	uint64_t line;      /* text: number of the last line read */
-	uint8_t payload[NW_TRACE_MAX_PAYLOAD];
-	char text[NW_TRACE_MAX_LINE + 2];
-	uint8_t data[NW_TRACE_MAX_DATA];
-	char error[2 * NW_TRACE_ERR_LEN];
-};
+#include "trace_reader.h"
 
 /* Records the first error, prefixed with the path and where it is. */
 __attribute__((format(printf, 2, 3))) static int reader_fail(struct nw_trace_reader *r, const char *fmt, ...)

@@ -652,8 +652,8 @@ Test(tlb, recent_slot_counts_as_a_lookup)
 	slot = nw_tlb_recent(&tlb, nw_gva(0x3ff456));
 	cr_assert_not_null(slot);
 	/* The 2 MiB entry's bases 0x100200000/0x200200000 plus the page's offset 0x1ff000 within it. */
-	cr_assert_eq(slot->gpa, 0x1003ff000);
-	cr_assert_eq(slot->hpa, 0x2003ff000);
+	cr_assert_eq(nw_tlb_recent_gpa(&tlb, slot), 0x1003ff000);
+	cr_assert_eq(nw_tlb_recent_hpa(&tlb, slot), 0x2003ff000);
 	cr_assert_eq(slot->cache, NW_TLB_2M);
 	cr_assert_eq(slot->memo, 0);
 	cr_assert_null(nw_tlb_recent(&tlb, nw_gva(0x3fe000)), "a slot holds one 4 KiB page");

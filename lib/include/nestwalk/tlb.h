@@ -91,7 +91,6 @@ struct nw_tlb_stats {
 struct nw_tlb_recent {
 	uint64_t page;             /* linear address >> 12; NW_TLB_RECENT_EMPTY in an empty slot */
 	struct nw_tlb_entry *entry;
-	uint64_t gpa, hpa;         /* of the page's first byte */
 	uint64_t uses;             /* hits counted by nw_tlb_recent_use() and not yet in the statistics */
 	uint8_t cache;             /* enum nw_tlb_cache_id of entry */
 	uint8_t memo;              /* the caller's (e.g. a verdict on the entry); 0 when the slot is filled */
@@ -159,6 +158,21 @@ static inline void nw_tlb_recent_use(struct nw_tlb *tlb, struct nw_tlb_recent *s
 {
 	slot->uses++;
 	slot->entry->stamp = ++tlb->clock;
+}
+
+/* The page's first byte as the slot's entry translates it (the entry covers 4 KiB, 2 MiB or 1 GiB). */
+static inline uint64_t nw_tlb_recent_gpa(const struct nw_tlb *tlb, const struct nw_tlb_recent *slot)
+{
+	uint64_t within = (slot->page << NW_PAGE_SHIFT) & ((UINT64_C(1) << tlb->caches[slot->cache].shift) - 1);
+
+	return slot->entry->gpa.val | within;
+}
+
+static inline uint64_t nw_tlb_recent_hpa(const struct nw_tlb *tlb, const struct nw_tlb_recent *slot)
+{
+	uint64_t within = (slot->page << NW_PAGE_SHIFT) & ((UINT64_C(1) << tlb->caches[slot->cache].shift) - 1);
+
+	return slot->entry->hpa.val | within;
 }
 
 /* Folds the recent slots' counts into the statistics (stats and caches[]

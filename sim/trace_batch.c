@@ -1,0 +1,116 @@
+/* The batch decoder (trace.h, "Batches"): accesses and their expectations
+ * straight from the source's buffer into compact items, each record's
+ * bounds checked once. It takes only records it can see whole and that
+ * are valid as they stand; anything else ends the batch untouched, for
+ * nw_trace_reader_next() to read or report with its usual message. */
+#include "trace_codec.h"
+#include "trace_reader.h"
+
+#define OUTCOME_ONLY (1u << NW_EXPECT_OUTCOME)
+#define ACCESS_RECORD (NW_TRACE_RECORD_HEAD_LEN + NW_TRACE_ACCESS_LEN)
+#define BATCH_MIN_BYTES 1024 /* refill below this, so a batch is not cut short by the buffer's end */
+
+/* The first bytes of the common records, as one little-endian word: an
+ * access record's tag and length (5 bytes); an outcome-only expectation's
+ * tag, length 3 and field mask (7 bytes; its outcome is the 8th). */
+#define ACCESS_HEAD (NW_TRACE_ACCESS | (uint64_t)NW_TRACE_ACCESS_LEN << 8)
+#define ACCESS_HEAD_MASK UINT64_C(0xffffffffff)
+#define OUTCOME_HEAD (NW_TRACE_EXPECT | UINT64_C(3) << 8 | (uint64_t)OUTCOME_ONLY << 40)
+#define OUTCOME_HEAD_MASK UINT64_C(0xffffffffffffff)
+#define OUTCOME_RECORD 8
+
+/* An access record that decodes without a problem, as trace_binary.c and
+ * nw_trace_record_check() would find it: its fixed length, no undefined
+ * flag, size 1..4096, a defined type, CPL 0..3. */
+static bool is_plain_access(const uint8_t *rec)
+{
+	const uint8_t *p = rec + NW_TRACE_RECORD_HEAD_LEN;
+
+	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD && (uint16_t)(nw_le16(p + 8) - 1) < NW_TRACE_MAX_ACCESS &&
+	       p[10] <= NW_ACCESS_FETCH && (p[11] | p[12]) <= 3;
+}
+
+/* Any other expectation: decoded and checked in full into expects[i], or 0
+ * when it is not whole in the buffer or not valid. Its record length otherwise. */
+static size_t take_full_expect(const uint8_t *rec, size_t avail, struct nw_trace_batch *b, size_t i)
+{
+	struct nw_trace_record full;
+	uint32_t len = nw_le32(rec + 1);
+
+	if (len > NW_TRACE_MAX_PAYLOAD || len > avail - NW_TRACE_RECORD_HEAD_LEN)
+		return 0;
+	if (nw_trace_binary_decode(NW_TRACE_EXPECT, rec + NW_TRACE_RECORD_HEAD_LEN, len, &full))
+		return 0;
+	b->expects[i] = full.expect;
+	b->items[i].present = (uint16_t)full.expect.present;
+	b->items[i].outcome = NW_EXPECT_HAS(&full.expect, NW_EXPECT_OUTCOME) ? (uint8_t)full.expect.outcome : 0;
+	return NW_TRACE_RECORD_HEAD_LEN + len;
+}
+
+size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b)
+{
+	const uint8_t *start, *p, *end;
+	size_t n = 0, expectations = 0, avail;
+
+	b->count = 0;
+	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)
+		return 0;
+	avail = nw_trace_src_fill(&r->src, BATCH_MIN_BYTES); /* may slide the buffer: pointers after it */
+	if (r->src.err[0])
+		return 0;
+	start = p = r->src.buf + r->src.pos;
+	end = start + avail;
+	/* Each access needs its record and the next record's head in view: the
+	 * head says whether an expectation belongs to it. */
+	while (n < NW_TRACE_BATCH && (size_t)(end - p) >= ACCESS_RECORD + OUTCOME_RECORD && is_plain_access(p)) {
+		const uint8_t *a = p + NW_TRACE_RECORD_HEAD_LEN, *next = p + ACCESS_RECORD;
+		struct nw_trace_item *item = &b->items[n];
+		uint64_t head = nw_le64(next);
+
+		item->gva = nw_gva(nw_le64(a));
+		item->size = nw_le16(a + 8);
+		item->type = a[10];
+		item->mode = (uint8_t)(a[11] | a[12] << 2);
+		item->present = 0;
+		item->outcome = 0;
+		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT) {
+			item->present = OUTCOME_ONLY;
+			item->outcome = (uint8_t)(head >> 56);
+			next += OUTCOME_RECORD;
+			expectations++;
+		} else if (next[0] == NW_TRACE_EXPECT) {
+			size_t len = take_full_expect(next, (size_t)(end - next), b, n);
+
+			if (!len)
+				break; /* the reader proper reads this access, then reports or waits for its expectation */
+			next += len;
+			expectations++;
+		}
+		n++;
+		p = next;
+	}
+	r->records += n + expectations;
+	r->src.pos += (size_t)(p - start);
+	r->src.offset += (uint64_t)(p - start);
+	if (n)
+		r->after_access = b->items[n - 1].present == 0;
+	b->count = n;
+	return n;
+}
+
+struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item)
+{
+	return (struct nw_trace_access){ .gva = item->gva, .size = item->size, .type = (enum nw_access_type)item->type,
+					 .cpl = item->mode & NW_TRACE_ITEM_CPL,
+					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT, .ac = item->mode & NW_TRACE_ITEM_AC };
+}
+
+bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,
+			  struct nw_trace_expect *out)
+{
+	if (nw_trace_item_has_full_expect(item))
+		*out = *full;
+	else
+		*out = (struct nw_trace_expect){ .present = item->present, .outcome = (enum nw_trace_outcome)item->outcome };
+	return item->present != 0;
+}
