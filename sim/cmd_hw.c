@@ -1,4 +1,4 @@
-/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm [--trace FILE]
+/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE]
  * [--image PATH] [--observed FILE] [--json] [--timeout S]`: compiles each
  * access of the scenario's trace into a case of the bare-metal image, boots the
  * image under the backend, turns what the CPU did into an observed trace (the
@@ -26,10 +26,16 @@
 #define MAX_CASES (1u << 20)
 
 static const struct nw_hw_backend backends[] = {
-	{ NW_HW_QEMU, "qemu", "tcg", "max", false },
-	{ NW_HW_QEMU_SVM, "qemu-svm", "tcg", "max", true },
-	{ NW_HW_KVM, "kvm", "kvm", "host", false },
+	{ NW_HW_QEMU, "qemu", "tcg", "max", false, false },
+	{ NW_HW_QEMU_SVM, "qemu-svm", "tcg", "max", true, false },
+	{ NW_HW_KVM, "kvm", "kvm", "host", false, false },
+	{ NW_HW_BOCHS_VMX, "bochs-vmx", NULL, NULL, false, true },
 };
+
+/* What the Bochs run needs (tools/setup installs them). */
+static const char *const bochs_programs[] = { "bochs", "grub-mkrescue", "xorriso", "mformat" };
+#define BOCHS_BIOS "/usr/share/bochs/BIOS-bochs-latest"
+#define VMX_END_PASS "vmx: end pass"
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name)
 {
@@ -69,14 +75,14 @@ struct run {
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm [--trace FILE] [--image PATH]\n"
+	fprintf(stderr, "usage: nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE] [--image PATH]\n"
 			"                       [--observed FILE] [--json] [--timeout SECONDS]\n");
 	return NW_EXIT_BAD_INPUT;
 }
 
 static int parse_options(int argc, char **argv, struct options *opt)
 {
-	*opt = (struct options){ .image = NW_HW_IMAGE_DEFAULT, .timeout = 120 };
+	*opt = (struct options){ .timeout = 120 };
 	if (argc < 2 || strcmp(argv[1], "run")) {
 		fprintf(stderr, "nestwalk hw: the one subcommand is 'run'\n");
 		return -1;
@@ -184,7 +190,20 @@ static int check_stage2(const struct run *run, const struct nw_replay_machine *m
 									   : "has no second stage");
 		return -1;
 	}
+	if (run->backend->vmx && m->stage2.kind != NW_STAGE2_EPT) {
+		fprintf(stderr, "nestwalk hw run: %s runs Intel EPT; %s %s\n", run->backend->name, run->opt.scenario,
+			m->stage2.kind == NW_STAGE2_NPT ? "uses NPT (ept.format: npt)" : "has no second stage");
+		return -1;
+	}
 	return 0;
+}
+
+/* The simulator models the backend's CPU where the scenario's has more: Bochs's
+ * VMX reports no advanced VM-exit information (exit-qualification bits 9-11, Vol. 3C §28.2.1). */
+static void model_backend(const struct run *run, struct nw_replay_target *t)
+{
+	if (run->backend->vmx && t->has_vm && t->vm.aspace.config.format == NW_STAGE2_EPT)
+		t->vm.aspace.ept.config.caps.advanced_exit_info = false;
 }
 
 /* One access: its case, or why it does not run. */
@@ -195,8 +214,11 @@ static int compile_access(struct run *run, const struct nw_hw_target *target, st
 
 	if (!grow((void **)&run->cases, &run->case_cap, run->case_count, sizeof(*run->cases)))
 		return -1;
-	why = nw_hw_case_compile(target, replay, &s->rec.access, s->record, &run->cases[run->case_count], s->reason,
-				 sizeof(s->reason));
+	if (run->backend->vmx)
+		why = nw_hw_vmx_compile(target, replay, &s->rec.access, s->record, &run->cases[run->case_count]);
+	else
+		why = nw_hw_case_compile(target, replay, &s->rec.access, s->record, &run->cases[run->case_count],
+					 s->reason, sizeof(s->reason));
 	if (why) {
 		if (why != s->reason)
 			snprintf(s->reason, sizeof(s->reason), "%s", why);
@@ -207,6 +229,7 @@ static int compile_access(struct run *run, const struct nw_hw_target *target, st
 		return 0;
 	}
 	run->cases[run->case_count].head.id = (uint32_t)run->case_count;
+	run->cases[run->case_count].vmx.head.id = (uint32_t)run->case_count;
 	s->case_index = (long)run->case_count++;
 	return 0;
 }
@@ -234,6 +257,7 @@ static int compile(struct run *run, unsigned maxphyaddr)
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
+	model_backend(run, &t);
 	reader = nw_trace_reader_open(run->trace_path, err, sizeof(err));
 	if (!reader || nw_replay_init(&replay, &t.machine, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
@@ -294,6 +318,34 @@ static void print_tail(const char *output, size_t len)
 		fputc('\n', stderr);
 }
 
+/* Bochs with the VMX image; 0 with the output, or exit status. */
+static int boot_bochs(struct run *run, struct nw_hw_boot_result *res)
+{
+	size_t size;
+	uint8_t *blob = nw_hw_vmx_blob_pack(run->cases, run->case_count, &size);
+	char err[512];
+	int rc;
+
+	if (!blob) {
+		fprintf(stderr, "nestwalk hw run: out of memory\n");
+		return NW_EXIT_BAD_INPUT;
+	}
+	rc = nw_hw_bochs_boot(run->opt.image, blob, size, run->opt.timeout, res, err, sizeof(err));
+	free(blob);
+	if (rc) {
+		fprintf(stderr, "nestwalk hw run: %s\n", err);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (res->timed_out || !strstr(res->output, VMX_END_PASS)) {
+		fprintf(stderr, "nestwalk hw run: the VMX image %s under Bochs (exit status %d); its output ends:\n",
+			res->timed_out ? "did not finish in time" : "gave no passing end", res->status);
+		print_tail(res->output, res->output_len);
+		free(res->output);
+		return NW_EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
 /* Boots the image with the compiled cases; 0 with the output, or exit status. */
 static int boot(struct run *run, struct nw_hw_boot_result *res)
 {
@@ -321,7 +373,7 @@ static int boot(struct run *run, struct nw_hw_boot_result *res)
 	}
 	close(fd);
 	free(blob);
-	rc = nw_hw_boot(argv, run->opt.timeout, res, err, sizeof(err));
+	rc = nw_hw_boot(argv, NULL, NULL, run->opt.timeout, res, err, sizeof(err));
 	unlink(blob_path);
 	if (rc) {
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
@@ -346,10 +398,10 @@ static const char *ran_case_problem(const struct run *run, const struct stored *
 				    char *problem, size_t len)
 {
 	const struct nw_hw_case *c = &run->cases[s->case_index];
+	const struct nw_hw_outcome *o = &run->outcomes[s->case_index];
+	bool ok = run->backend->vmx ? nw_hw_vmx_observe(c, o, e, problem, len) : nw_hw_observe(c, o, e, problem, len);
 
-	if (!nw_hw_observe(c, &run->outcomes[s->case_index], e, problem, len))
-		return problem;
-	return NULL;
+	return ok ? NULL : problem;
 }
 
 static void compare(struct run *run, struct nw_replay *replay, const struct stored *s, const struct nw_trace_expect *e,
@@ -362,7 +414,9 @@ static void compare(struct run *run, struct nw_replay *replay, const struct stor
 		run->rep.matched++;
 		return;
 	}
-	d = nw_hw_deviation_find(run->backend, &replay->machine->cpu, &s->rec.access, &replay->result, e);
+	d = nw_hw_deviation_find(&(struct nw_hw_deviation_ctx){
+		.backend = run->backend, .cpu = &replay->machine->cpu, .stage2 = &replay->config.stage2,
+		.access = &s->rec.access, .sim = &replay->result, .observed = e });
 	if (d) {
 		nw_hw_report_explained(&run->rep, d, s->record);
 		return;
@@ -415,9 +469,14 @@ static int replay_observed(struct run *run)
 	char err[1024];
 	int rc = 0;
 
-	if (nw_replay_target_open(run->opt.scenario, &t, err, sizeof(err)) ||
-	    nw_replay_init(&replay, &t.machine, &ropt, err, sizeof(err))) {
+	if (nw_replay_target_open(run->opt.scenario, &t, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
+		return -1;
+	}
+	model_backend(run, &t);
+	if (nw_replay_init(&replay, &t.machine, &ropt, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk hw run: %s\n", err);
+		nw_replay_target_close(&t);
 		return -1;
 	}
 	if (run->opt.observed) {
@@ -453,6 +512,22 @@ static int replay_observed(struct run *run)
 	return rc;
 }
 
+static int check_bochs(void)
+{
+	for (size_t i = 0; i < sizeof(bochs_programs) / sizeof(bochs_programs[0]); i++) {
+		if (!nw_hw_program_exists(bochs_programs[i])) {
+			fprintf(stderr, "nestwalk hw run: %s is not installed (tools/setup installs it)\n",
+				bochs_programs[i]);
+			return NW_EXIT_BAD_INPUT;
+		}
+	}
+	if (access(BOCHS_BIOS, R_OK)) {
+		fprintf(stderr, "nestwalk hw run: no Bochs BIOS at %s (tools/setup installs bochsbios)\n", BOCHS_BIOS);
+		return NW_EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
 static int check_tools(const struct run *run)
 {
 	if (run->backend->id == NW_HW_KVM && access("/dev/kvm", R_OK | W_OK)) {
@@ -464,6 +539,8 @@ static int check_tools(const struct run *run)
 			run->opt.image);
 		return NW_EXIT_BAD_INPUT;
 	}
+	if (run->backend->vmx)
+		return check_bochs();
 	if (!nw_hw_program_exists(QEMU)) {
 		fprintf(stderr, "nestwalk hw run: %s is not installed (tools/setup installs it)\n", QEMU);
 		return NW_EXIT_BAD_INPUT;
@@ -471,10 +548,29 @@ static int check_tools(const struct run *run)
 	return 0;
 }
 
+static int nothing_runs(const struct run *run)
+{
+	fprintf(stderr, "nestwalk hw run: nothing of %s can run on %s:\n", run->opt.scenario, run->backend->name);
+	for (size_t i = 0; i < run->record_count; i++)
+		if (run->records[i].rec.kind == NW_TRACE_ACCESS)
+			fprintf(stderr, "  record %llu: %s\n", (unsigned long long)run->records[i].record,
+				run->records[i].reason);
+	return NW_EXIT_BAD_INPUT;
+}
+
 /* Compiles and boots; recompiles once when the image reports another MAXPHYADDR. */
 static int compile_and_boot(struct run *run, struct nw_hw_boot_result *res)
 {
 	unsigned maxphy = run->backend->id == NW_HW_KVM && host_maxphyaddr() ? host_maxphyaddr() : QEMU_MAXPHYADDR;
+
+	if (run->backend->vmx) {
+		int rc = compile(run, VMX_MAXPHYADDR);
+
+		run->rep.maxphyaddr = VMX_MAXPHYADDR;
+		if (!rc && !run->case_count)
+			rc = nothing_runs(run);
+		return rc ? rc : boot_bochs(run, res);
+	}
 
 	for (int attempt = 0;; attempt++) {
 		unsigned reported;
@@ -482,15 +578,8 @@ static int compile_and_boot(struct run *run, struct nw_hw_boot_result *res)
 
 		if (rc)
 			return rc;
-		if (!run->case_count) {
-			fprintf(stderr, "nestwalk hw run: nothing of %s can run on %s:\n", run->opt.scenario,
-				run->backend->name);
-			for (size_t i = 0; i < run->record_count; i++)
-				if (run->records[i].rec.kind == NW_TRACE_ACCESS)
-					fprintf(stderr, "  record %llu: %s\n", (unsigned long long)run->records[i].record,
-						run->records[i].reason);
-			return NW_EXIT_BAD_INPUT;
-		}
+		if (!run->case_count)
+			return nothing_runs(run);
 		rc = boot(run, res);
 		if (rc)
 			return rc;
@@ -519,9 +608,12 @@ int nw_cmd_hw(int argc, char **argv)
 		return usage();
 	run.backend = nw_hw_backend_find(run.opt.backend);
 	if (!run.backend) {
-		fprintf(stderr, "nestwalk hw run: unknown backend '%s' (qemu, qemu-svm or kvm)\n", run.opt.backend);
+		fprintf(stderr, "nestwalk hw run: unknown backend '%s' (qemu, qemu-svm, kvm or bochs-vmx)\n",
+			run.opt.backend);
 		return usage();
 	}
+	if (!run.opt.image)
+		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
 	rc = check_tools(&run);
 	if (rc)
 		return rc;
@@ -538,7 +630,7 @@ int nw_cmd_hw(int argc, char **argv)
 		fprintf(stderr, "nestwalk hw run: out of memory\n");
 		rc = NW_EXIT_BAD_INPUT;
 	} else {
-		nw_hw_outcomes_parse(boot_res.output, run.outcomes, run.case_count);
+		nw_hw_outcomes_parse(boot_res.output, run.backend->vmx, run.outcomes, run.case_count);
 		rc = replay_observed(&run) ? NW_EXIT_BAD_INPUT : NW_EXIT_OK;
 	}
 	if (rc == NW_EXIT_OK) {

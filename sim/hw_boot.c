@@ -1,6 +1,6 @@
-/* Starting an emulator for `nestwalk hw run`: fork and exec in a process group
- * of its own, standard output collected through a pipe, the whole group killed
- * when the timeout passes (an emulator may leave helpers behind). */
+/* Starting an emulator for `nestwalk hw run`: fork and exec in a session (and
+ * process group) of its own, its output collected through a pipe, the whole
+ * group killed when the timeout passes (an emulator may leave helpers behind). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -44,16 +44,30 @@ bool nw_hw_program_exists(const char *name)
 	return false;
 }
 
-static void child(char *const argv[], int out)
+/* In the child: a session of its own (so the whole group can be killed, and
+ * no terminal reaches it), the environment changes ("NAME=VALUE" sets, "NAME"
+ * unsets), stdin from /dev/null, stdout and stderr into the pipe. */
+static void child(char *const argv[], const char *cwd, const char *const *env, int out)
 {
-	int null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDONLY);
 
-	setpgid(0, 0);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDERR_FILENO);
+	setsid();
+	for (; env && *env; env++) {
+		const char *eq = strchr(*env, '=');
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - *env) : (int)strlen(*env), *env);
+		if (eq)
+			setenv(name, eq + 1, 1);
+		else
+			unsetenv(name);
 	}
+	if (cwd && chdir(cwd))
+		_exit(127);
+	if (null >= 0)
+		dup2(null, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
+	dup2(out, STDERR_FILENO);
 	execvp(argv[0], argv);
 	_exit(127);
 }
@@ -85,7 +99,8 @@ static bool drain(int fd, struct nw_hw_boot_result *res, size_t *cap)
 	return true;
 }
 
-int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen)
+int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, double timeout,
+	       struct nw_hw_boot_result *res, char *err, size_t errlen)
 {
 	size_t cap = 65536;
 	int fds[2], wstatus = 0;
@@ -109,8 +124,7 @@ int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res
 		return -1;
 	}
 	if (pid == 0)
-		child(argv, fds[1]);
-	setpgid(pid, pid); /* also here, so the kill below cannot miss the group */
+		child(argv, cwd, env, fds[1]);
 	close(fds[1]);
 	for (;;) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
@@ -120,6 +134,7 @@ int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res
 		if (left <= 0) {
 			res->timed_out = true;
 			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL); /* in case it had not yet made its own session */
 			break;
 		}
 		got = poll(&p, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
@@ -136,6 +151,7 @@ int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res
 		if (now() > deadline) {
 			res->timed_out = true;
 			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
 			waitpid(pid, &wstatus, 0);
 			break;
 		}

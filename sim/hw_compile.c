@@ -14,14 +14,6 @@
 #define ENTRY_BYTES 8
 #define SCRATCH_PAGES (HW_SCRATCH_SIZE / NW_PAGE_SIZE)
 
-/* Bits lo .. hi-1. */
-static uint64_t bit_range(unsigned lo, unsigned hi)
-{
-	uint64_t below_hi = hi >= 64 ? UINT64_MAX : (UINT64_C(1) << hi) - 1;
-
-	return below_hi & ~((UINT64_C(1) << lo) - 1);
-}
-
 static uint64_t leaf_size(int level)
 {
 	return level == 2 ? NW_SIZE_2M : level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
@@ -30,9 +22,9 @@ static uint64_t leaf_size(int level)
 /* Why an entry's address bits cannot be carried over: the bits above the
  * scenario's MAXPHYADDR are reserved (they stay in the entry), and they must be
  * reserved on the backend too (SDM Vol. 3A §4.5, Table 4-20: bits 51:MAXPHYADDR). */
-static bool has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxphy, unsigned backend_maxphy)
+bool nw_hw_has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxphy, unsigned backend_maxphy)
 {
-	return scenario_maxphy < backend_maxphy && (entry & bit_range(scenario_maxphy, backend_maxphy));
+	return scenario_maxphy < backend_maxphy && (entry & nw_hw_bits(scenario_maxphy, backend_maxphy));
 }
 
 /* The image keeps these top-level slots for itself (hw/layout.h). */
@@ -107,7 +99,7 @@ static const char *place_leaf(struct nw_hw_case *c, int level, uint64_t entry, u
 			      size_t len)
 {
 	uint64_t size = leaf_size(level);
-	uint64_t field = bit_range(12, smaxphy) & ~(size - 1);
+	uint64_t field = nw_hw_bits(12, smaxphy) & ~(size - 1);
 	uint64_t offset = c->run_gva & (size - 1);
 
 	c->leaf_size = size;
@@ -193,9 +185,7 @@ static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r,
 static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, const struct nw_replay *r,
 			  const struct nw_walk_result *res)
 {
-	bool s2_fault = res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
-			res->outcome == NW_OUTCOME_EPT_MISCONFIG;
-	bool final = res->outcome == NW_OUTCOME_OK || (s2_fault && !res->s2_on_table);
+	bool final = res->outcome == NW_OUTCOME_OK || (nw_hw_is_s2_fault(res) && !res->s2_on_table);
 	uint64_t final_gpa = c->leaf_gpa + (c->access.gva.val & (c->leaf_size - 1));
 	uint64_t final_pa = (c->leaf_pa + (c->run_gva & (c->leaf_size - 1))) & ~NW_PAGE_MASK;
 	const char *why;
@@ -220,12 +210,16 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 	return check_s2_full(r, final_gpa);
 }
 
-/* Was the table at level reached: its entry read, or its page refused by the second stage? */
-static bool table_reached(const struct nw_walk_result *res, int level, bool *s2_fault)
+bool nw_hw_is_s2_fault(const struct nw_walk_result *res)
 {
-	*s2_fault = res->s2_on_table && res->fault_level == level &&
-		    (res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
-		     res->outcome == NW_OUTCOME_EPT_MISCONFIG);
+	return res->outcome == NW_OUTCOME_NPF || res->outcome == NW_OUTCOME_EPT_VIOLATION ||
+	       res->outcome == NW_OUTCOME_EPT_MISCONFIG;
+}
+
+/* Was the table at level reached: its entry read, or its page refused by the second stage? */
+bool nw_hw_table_reached(const struct nw_walk_result *res, int level, bool *s2_fault)
+{
+	*s2_fault = res->s2_on_table && res->fault_level == level && nw_hw_is_s2_fault(res);
 	return res->steps[level].read || *s2_fault;
 }
 
@@ -241,7 +235,7 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 		uint64_t entry = step->entry;
 		bool s2_fault;
 
-		if (!table_reached(res, level, &s2_fault))
+		if (!nw_hw_table_reached(res, level, &s2_fault))
 			break;
 		c->table_count = i + 1;
 		c->table_gpa[i] = step->table_gpa.val;
@@ -258,7 +252,7 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 			add_entry(c, i, 0, index, entry);
 			break;
 		}
-		if (has_rsvd_bits_valid_on_backend(entry & NW_PTE_ADDR_MASK, smaxphy, t->maxphyaddr)) {
+		if (nw_hw_has_rsvd_bits_valid_on_backend(entry & NW_PTE_ADDR_MASK, smaxphy, t->maxphyaddr)) {
 			snprintf(reason, len,
 				 "a level-%d entry with address bits above MAXPHYADDR %u that are address bits under the "
 				 "backend's MAXPHYADDR %u", level, smaxphy, t->maxphyaddr);
@@ -266,13 +260,13 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 		}
 		if (level > 1 && !(entry & NW_PTE_PS)) {
 			/* A link to the next table (kept empty when the walk stops here). */
-			add_entry(c, i, i + 2, index, entry & ~bit_range(12, smaxphy));
+			add_entry(c, i, i + 2, index, entry & ~nw_hw_bits(12, smaxphy));
 			c->table_count = i + 2;
 			continue;
 		}
 		if (place_leaf(c, level, entry, smaxphy, reason, len))
 			return reason;
-		add_entry(c, i, 0, index, (entry & ~(bit_range(12, smaxphy) & ~(c->leaf_size - 1))) | c->leaf_pa);
+		add_entry(c, i, 0, index, (entry & ~(nw_hw_bits(12, smaxphy) & ~(c->leaf_size - 1))) | c->leaf_pa);
 		break;
 	}
 	return NULL;
@@ -301,7 +295,7 @@ static uint8_t access_kind(const struct nw_trace_access *a)
 }
 
 /* The CPU state an access runs with, as nw_replay_access() sets it. */
-static void sync_cpu(struct nw_replay *r, const struct nw_trace_access *a)
+void nw_hw_sync_cpu(struct nw_replay *r, const struct nw_trace_access *a)
 {
 	struct nw_cpu *cpu = &r->machine->cpu;
 	uint64_t rflags = a->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
@@ -313,11 +307,43 @@ static void sync_cpu(struct nw_replay *r, const struct nw_trace_access *a)
 	}
 }
 
+struct nw_access nw_hw_access(const struct nw_trace_access *a)
+{
+	return (struct nw_access){ .gva = a->gva, .size = a->size, .type = a->type, .implicit = a->implicit };
+}
+
+/* A second-stage fault the simulated hypervisor resolves or names itself: a
+ * lazy page populated on its first fault, and (for the final access) MMIO and
+ * ROM exits. A backend shows the raw fault instead. */
+static bool is_handled_by_hypervisor(const struct nw_replay *r, const struct nw_walk_result *res)
+{
+	const struct nw_region *region;
+
+	if (!nw_hw_is_s2_fault(res) || !r->machine->aspace)
+		return false;
+	region = nw_aspace_find_region(r->machine->aspace, res->fault_gpa);
+	if (!region)
+		return false;
+	if (region->lazy)
+		return true;
+	return !res->s2_on_table && (region->type == NW_REGION_MMIO || region->type == NW_REGION_ROM);
+}
+
+const char *nw_hw_walk(const struct nw_replay *r, const struct nw_access *access, struct nw_walk_result *res)
+{
+	nw_walk_reference(&r->config, &r->machine->cpu, access, NW_WALK_LOOKUP | NW_WALK_RECORD, res);
+	if (res->outcome == NW_OUTCOME_NO_MEMORY)
+		return "a guest table outside guest memory";
+	if (is_handled_by_hypervisor(r, res))
+		return "a second-stage fault the simulated hypervisor handles (lazy page, MMIO or ROM exit)";
+	return NULL;
+}
+
 const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r, const struct nw_trace_access *a,
 			       uint64_t record, struct nw_hw_case *c, char *reason, size_t len)
 {
 	const struct nw_cpu *cpu = &r->machine->cpu;
-	struct nw_access access = { .gva = a->gva, .size = a->size, .type = a->type, .implicit = a->implicit };
+	struct nw_access access = nw_hw_access(a);
 	unsigned smaxphy = nw_cpu_maxphyaddr(cpu);
 	struct nw_walk_result *res;
 	enum nw_paging_mode mode;
@@ -326,7 +352,7 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	memset(c, 0, sizeof(*c));
 	c->record = record;
 	c->access = *a;
-	sync_cpu(r, a);
+	nw_hw_sync_cpu(r, a);
 	mode = nw_cpu_paging_mode(cpu);
 	why = check_state(t->backend, cpu, mode, a, reason, len);
 	if (why)
@@ -334,12 +360,10 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		return "out of memory";
-	nw_walk_reference(&r->config, cpu, &access, NW_WALK_LOOKUP | NW_WALK_RECORD, res);
-	if (res->outcome == NW_OUTCOME_NO_MEMORY)
-		why = "a guest table outside guest memory";
-	else if (res->outcome == NW_OUTCOME_GP && a->implicit)
+	why = nw_hw_walk(r, &access, res);
+	if (!why && res->outcome == NW_OUTCOME_GP && a->implicit)
 		why = "an implicit access at a non-canonical GVA (the image's LLDT would fault first)";
-	else if (res->outcome == NW_OUTCOME_GP && res->gp_reason != NW_GP_NONCANONICAL)
+	if (!why && res->outcome == NW_OUTCOME_GP && res->gp_reason != NW_GP_NONCANONICAL)
 		why = "a #GP other than a non-canonical address";
 	if (!why) {
 		c->run_gva = run_gva(a->gva.val, mode, res);

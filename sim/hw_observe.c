@@ -39,7 +39,41 @@ static bool word_is(const char **p, const char *word)
 	return true;
 }
 
-static void parse_line(const char *line, struct nw_hw_outcome *out, size_t count)
+/* One value of a VMX line: a number, or "-" (not defined: bit i of unknown). */
+static bool vmx_value(const char **p, uint64_t *out, unsigned i, unsigned *unknown)
+{
+	*p = skip_space(*p);
+	if (**p == '-') {
+		(*p)++;
+		*unknown |= 1u << i;
+		*out = 0;
+		return true;
+	}
+	return number(p, out);
+}
+
+/* What follows the id: "c" lines of hw/runner.h, "v" lines of hw/vmx/ept_case.h. */
+static void parse_kind(const char *p, bool vmx, struct nw_hw_outcome *o)
+{
+	o->kind = NW_HW_OTHER;
+	if (word_is(&p, "ok") && (vmx ? vmx_value(&p, &o->a, 0, &o->unknown) : number(&p, &o->a)))
+		o->kind = NW_HW_OK;
+	else if (word_is(&p, "pf") && number(&p, &o->a) && number(&p, &o->b))
+		o->kind = NW_HW_PF;
+	else if (!vmx && word_is(&p, "gp"))
+		o->kind = NW_HW_GP;
+	else if (!vmx && word_is(&p, "npf") && number(&p, &o->a) && number(&p, &o->b))
+		o->kind = NW_HW_NPF;
+	else if (!vmx && word_is(&p, "unsupported"))
+		o->kind = NW_HW_UNSUPPORTED;
+	else if (vmx && word_is(&p, "eptv") && number(&p, &o->a) && number(&p, &o->b) &&
+		 vmx_value(&p, &o->c, 2, &o->unknown))
+		o->kind = NW_HW_EPTV;
+	else if (vmx && word_is(&p, "misconfig") && number(&p, &o->a))
+		o->kind = NW_HW_MISCONFIG;
+}
+
+static void parse_line(const char *line, bool vmx, struct nw_hw_outcome *out, size_t count)
 {
 	const char *p = line + 2, *rest;
 	struct nw_hw_outcome o = { .kind = NW_HW_OTHER };
@@ -50,34 +84,25 @@ static void parse_line(const char *line, struct nw_hw_outcome *out, size_t count
 		return;
 	p = skip_space(p);
 	rest = p;
-	if (word_is(&p, "ok") && number(&p, &o.a))
-		o.kind = NW_HW_OK;
-	else if (word_is(&p, "pf") && number(&p, &o.a) && number(&p, &o.b))
-		o.kind = NW_HW_PF;
-	else if (word_is(&p, "gp"))
-		o.kind = NW_HW_GP;
-	else if (word_is(&p, "npf") && number(&p, &o.a) && number(&p, &o.b))
-		o.kind = NW_HW_NPF;
-	else if (word_is(&p, "unsupported"))
-		o.kind = NW_HW_UNSUPPORTED;
-	else
-		o.kind = NW_HW_OTHER;
+	parse_kind(p, vmx, &o);
 	if (o.kind == NW_HW_UNSUPPORTED)
-		rest = skip_space(p);
+		rest = skip_space(p + strlen("unsupported"));
 	n = strcspn(rest, "\n");
 	snprintf(o.text, sizeof(o.text), "%.*s", (int)(n < sizeof(o.text) - 1 ? n : sizeof(o.text) - 1), rest);
 	out[id] = o;
 }
 
-void nw_hw_outcomes_parse(const char *output, struct nw_hw_outcome *out, size_t count)
+void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *out, size_t count)
 {
+	char tag = vmx ? 'v' : 'c';
+
 	for (size_t i = 0; i < count; i++)
 		out[i] = (struct nw_hw_outcome){ .kind = NW_HW_NONE };
 	for (const char *line = output; line && *line;) {
 		const char *next = strchr(line, '\n');
 
-		if (line[0] == 'c' && line[1] == ' ')
-			parse_line(line, out, count);
+		if (line[0] == tag && line[1] == ' ')
+			parse_line(line, vmx, out, count);
 		line = next ? next + 1 : NULL;
 	}
 }
@@ -157,6 +182,8 @@ bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, st
 		snprintf(problem, len, "no outcome line for the case");
 		return false;
 	case NW_HW_UNSUPPORTED:
+	case NW_HW_EPTV:
+	case NW_HW_MISCONFIG:
 	case NW_HW_OTHER:
 		break;
 	}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "blob.h"
+#include "ept_case.h"
 #include "replay.h"
 #include "trace.h"
 
@@ -19,6 +20,7 @@ enum nw_hw_backend_id {
 	NW_HW_QEMU = 0,  /* QEMU TCG -cpu max: first stage only */
 	NW_HW_QEMU_SVM,  /* the image's SVM guest with nested paging under QEMU TCG */
 	NW_HW_KVM,       /* QEMU with -accel kvm -cpu host: first stage only */
+	NW_HW_BOCHS_VMX, /* the VMX image's guest over EPT under Bochs (hw/vmx/ept_case.h) */
 	NW_HW_BACKEND_COUNT,
 };
 
@@ -27,6 +29,7 @@ struct nw_hw_backend {
 	const char *name;
 	const char *accel, *cpu;   /* QEMU's -accel and -cpu */
 	bool nested;               /* cases run as an SVM guest over nested paging */
+	bool vmx;                  /* the VMX image under Bochs */
 };
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name);
@@ -49,6 +52,10 @@ struct nw_hw_case {
 	uint64_t table_gpa[NW_MAX_LEVELS]; /* the scenario's table of each */
 	unsigned run_offset[NW_MAX_LEVELS], offset[NW_MAX_LEVELS]; /* the entry's byte offset in the image, in the scenario */
 	bool table_edited[NW_MAX_LEVELS];  /* a nested-paging edit restricts the table's page */
+	/* bochs-vmx: the case in the VMX image's format, and the scenario's page its target page stands for. */
+	struct vmx_case vmx;
+	bool has_final;
+	uint64_t final_gpa;
 };
 
 /* What the compiler needs to know of the backend's CPU. */
@@ -56,6 +63,23 @@ struct nw_hw_target {
 	const struct nw_hw_backend *backend;
 	unsigned maxphyaddr;
 };
+
+/* Bits lo .. hi-1. */
+static inline uint64_t nw_hw_bits(unsigned lo, unsigned hi)
+{
+	uint64_t below_hi = hi >= 64 ? UINT64_MAX : (UINT64_C(1) << hi) - 1;
+
+	return below_hi & ~((UINT64_C(1) << lo) - 1);
+}
+
+/* Shared by the case compilers (hw_compile.c, hw_vmx.c). */
+struct nw_access nw_hw_access(const struct nw_trace_access *a);
+void nw_hw_sync_cpu(struct nw_replay *r, const struct nw_trace_access *a);
+/* The lookup walk (reference walker, per-level record); NULL, or why the access cannot run anywhere. */
+const char *nw_hw_walk(const struct nw_replay *r, const struct nw_access *access, struct nw_walk_result *res);
+bool nw_hw_is_s2_fault(const struct nw_walk_result *res);
+bool nw_hw_table_reached(const struct nw_walk_result *res, int level, bool *s2_fault);
+bool nw_hw_has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxphy, unsigned backend_maxphy);
 
 /* Compiles the access at the replay's current state (nothing is written to
  * guest memory). NULL when it can run, else why not (a static string, or
@@ -66,11 +90,12 @@ const char *nw_hw_case_compile(const struct nw_hw_target *target, struct nw_repl
 /* The blob of cases (hw/blob.h), malloc'ed; NULL when out of memory. */
 uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size);
 
-/* Booting: runs argv (argv[0] from PATH) with stdin from /dev/null in its own
- * process group, collects its standard output (up to a bound), and kills the
- * group at the timeout. 0 with the exit status (or -1 when killed, timed_out
- * set) and the output (malloc'ed, NUL-terminated); -1 with err when it could
- * not start. */
+/* Booting: runs argv (argv[0] from PATH) in cwd (NULL: here) with env changes
+ * ("NAME=VALUE" sets, "NAME" unsets; NULL-terminated, or NULL), stdin from
+ * /dev/null, in a session and process group of its own; collects its standard
+ * output and error (up to a bound), and kills the group at the timeout. 0 with
+ * the exit status (or -1 when killed, timed_out set) and the output (malloc'ed,
+ * NUL-terminated); -1 with err when it could not start. */
 struct nw_hw_boot_result {
 	int status;
 	bool timed_out;
@@ -79,7 +104,8 @@ struct nw_hw_boot_result {
 	double seconds;
 };
 
-int nw_hw_boot(char *const argv[], double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen);
+int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, double timeout,
+	       struct nw_hw_boot_result *res, char *err, size_t errlen);
 /* Whether a program of that name is on PATH. */
 bool nw_hw_program_exists(const char *name);
 
@@ -91,17 +117,21 @@ enum nw_hw_kind {
 	NW_HW_GP,
 	NW_HW_NPF,
 	NW_HW_UNSUPPORTED,
+	NW_HW_EPTV,     /* VMX: EPT violation (qualification, GPA, GLA) */
+	NW_HW_MISCONFIG, /* VMX: EPT misconfiguration (GPA) */
 	NW_HW_OTHER,    /* exc, exit, raw: nothing the simulator can be asked about */
 };
 
 struct nw_hw_outcome {
 	enum nw_hw_kind kind;
-	uint64_t a, b;      /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2 */
+	uint64_t a, b, c;   /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2; eptv: qualification, GPA, GLA */
+	unsigned unknown;   /* VMX: bit i set when value i printed as "-" (not defined) */
 	char text[96];      /* the line after the case id (for OTHER and UNSUPPORTED) */
 };
 
-/* Fills out[i] for the case with id i (i < count) from the image's output. */
-void nw_hw_outcomes_parse(const char *output, struct nw_hw_outcome *out, size_t count);
+/* Fills out[i] for the case with id i (i < count) from the image's output:
+ * "c ID ..." lines (hw/runner.h), or with vmx "v ID ..." lines (hw/vmx/ept_case.h). */
+void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *out, size_t count);
 /* The backend's MAXPHYADDR as the image reports it; 0 when not found. */
 unsigned nw_hw_output_maxphyaddr(const char *output);
 
@@ -110,18 +140,34 @@ unsigned nw_hw_output_maxphyaddr(const char *output);
 bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,
 		   char *problem, size_t problemlen);
 
+/* bochs-vmx (hw_vmx.c): the same jobs for the VMX image's case format. */
+const char *nw_hw_vmx_compile(const struct nw_hw_target *target, struct nw_replay *replay,
+			      const struct nw_trace_access *access, uint64_t record, struct nw_hw_case *out);
+uint8_t *nw_hw_vmx_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size);
+bool nw_hw_vmx_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,
+		       char *problem, size_t problemlen);
+/* Bochs with a GRUB rescue ISO holding the image and the blob (as tools/bochs-run does). */
+int nw_hw_bochs_boot(const char *image, const uint8_t *blob, size_t size, double timeout,
+		     struct nw_hw_boot_result *res, char *err, size_t errlen);
+
 /* Known oracle deviations (hw/DEVIATIONS.md): the row that explains why the
  * backend's outcome differs from the simulator's, or NULL. */
+struct nw_hw_deviation_ctx {
+	const struct nw_hw_backend *backend;
+	const struct nw_cpu *cpu;          /* the guest CPU at the access */
+	const struct nw_stage2 *stage2;    /* the scenario's second stage, for lookups */
+	const struct nw_trace_access *access;
+	const struct nw_replay_result *sim;
+	const struct nw_trace_expect *observed;
+};
+
 struct nw_hw_deviation {
 	const char *id;           /* the row's id in hw/DEVIATIONS.md */
 	const char *summary;
-	bool (*explains)(const struct nw_hw_backend *backend, const struct nw_cpu *cpu, const struct nw_trace_access *a,
-			 const struct nw_replay_result *sim, const struct nw_trace_expect *observed);
+	bool (*explains)(const struct nw_hw_deviation_ctx *ctx);
 };
 
-const struct nw_hw_deviation *nw_hw_deviation_find(const struct nw_hw_backend *backend, const struct nw_cpu *cpu,
-						   const struct nw_trace_access *a, const struct nw_replay_result *sim,
-						   const struct nw_trace_expect *observed);
+const struct nw_hw_deviation *nw_hw_deviation_find(const struct nw_hw_deviation_ctx *ctx);
 
 /* What a run found, for the text and JSON reports (hw_report.c). */
 struct nw_hw_not_run {

@@ -1,0 +1,215 @@
+/* Booting the VMX image under Bochs for `nestwalk hw run --backend bochs-vmx`,
+ * as tools/bochs-run does: a GRUB rescue ISO holding the image and the case
+ * blob (its multiboot module), Bochs with the term display (Debian's build has
+ * no other headless one), TERM=dumb, stdin from /dev/null and an -rc file that
+ * continues and quits so its debugger never waits. The image's per-case lines
+ * come on port 0xE9 (Bochs's standard output, among the display's escape
+ * sequences), its summary on COM1 (a file). */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hw_run.h"
+
+#define MKRESCUE_TIMEOUT 120
+
+static const char bochsrc[] = "megs: 128\n"
+			      "cpu: model=corei7_skylake_x, reset_on_triple_fault=0, ips=100000000\n"
+			      "romimage: file=/usr/share/bochs/BIOS-bochs-latest\n"
+			      "vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest\n"
+			      "ata0-master: type=cdrom, path=%s/vmx.iso, status=inserted\n"
+			      "boot: cdrom\n"
+			      "floppy_bootsig_check: disabled=1\n"
+			      "display_library: term\n"
+			      "com1: enabled=1, mode=file, dev=%s/serial.out\n"
+			      "port_e9_hack: enabled=1\n"
+			      "log: %s/bochs.log\n"
+			      "panic: action=fatal\n"
+			      "error: action=report\n"
+			      "clock: sync=none\n";
+
+static const char grub_cfg[] = "set timeout=0\n"
+			       "set default=0\n"
+			       "menuentry \"nestwalk-vmx\" {\n"
+			       "  multiboot /boot/nestwalk-vmx.elf\n"
+			       "  module /boot/cases.blob\n"
+			       "  boot\n"
+			       "}\n";
+
+static int write_file(const char *path, const void *data, size_t size)
+{
+	FILE *f = fopen(path, "wb");
+	int rc = -1;
+
+	if (f) {
+		rc = fwrite(data, 1, size, f) == size ? 0 : -1;
+		if (fclose(f))
+			rc = -1;
+	}
+	return rc;
+}
+
+static char *read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long n;
+
+	*size = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		data = malloc((size_t)n + 1);
+		if (data && fread(data, 1, (size_t)n, f) == (size_t)n) {
+			data[n] = '\0';
+			*size = (size_t)n;
+		} else {
+			free(data);
+			data = NULL;
+		}
+	}
+	fclose(f);
+	return data;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	size_t size;
+	char *data = read_file(from, &size);
+	int rc = data ? write_file(to, data, size) : -1;
+
+	free(data);
+	return rc;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* The ISO tree: boot/nestwalk-vmx.elf, boot/cases.blob, boot/grub/grub.cfg. */
+static int make_tree(const char *dir, const char *image, const uint8_t *blob, size_t size, char *err, size_t errlen)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/iso", dir);
+	if (mkdir(path, 0700))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/iso/boot", dir);
+	if (mkdir(path, 0700))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/iso/boot/grub", dir);
+	if (mkdir(path, 0700))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/iso/boot/grub/grub.cfg", dir);
+	if (write_file(path, grub_cfg, strlen(grub_cfg)))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/iso/boot/cases.blob", dir);
+	if (write_file(path, blob, size))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/iso/boot/nestwalk-vmx.elf", dir);
+	if (copy_file(image, path))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot prepare %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* Keeps the "v ..." lines of Bochs's output, without the term display's escape sequences and CRs. */
+static size_t keep_case_lines(char *text, size_t len)
+{
+	size_t out = 0, line_start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\033' && i + 1 < len && text[i + 1] == '[') {
+			i += 2;
+			while (i < len && (text[i] == ';' || text[i] == '?' || (text[i] >= '0' && text[i] <= '9')))
+				i++;
+			continue; /* the final letter goes with i++ */
+		}
+		if (text[i] == '\r')
+			continue;
+		text[out++] = text[i];
+		if (text[i] == '\n') {
+			if (out - line_start < 3 || text[line_start] != 'v' || text[line_start + 1] != ' ')
+				out = line_start;
+			line_start = out;
+		}
+	}
+	out = line_start;
+	text[out] = '\0';
+	return out;
+}
+
+static int run_bochs(const char *dir, double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen)
+{
+	static const char *const env[] = { "TERM=dumb", "MALLOC_PERTURB_", NULL }; /* Bochs 2.7 crashes under MALLOC_PERTURB_ */
+	char conf[4096], rc[4096], text[8192], serial[4096];
+	char *argv[] = { "bochs", "-q", "-f", conf, "-rc", rc, NULL };
+	size_t serial_len;
+	char *console, *joined;
+
+	snprintf(conf, sizeof(conf), "%s/bochsrc", dir);
+	snprintf(rc, sizeof(rc), "%s/bochs.rc", dir);
+	snprintf(text, sizeof(text), bochsrc, dir, dir, dir);
+	if (write_file(conf, text, strlen(text)) || write_file(rc, "c\nquit\n", 7)) {
+		snprintf(err, errlen, "cannot write the Bochs configuration in %s", dir);
+		return -1;
+	}
+	if (nw_hw_boot(argv, dir, env, timeout, res, err, errlen))
+		return -1;
+	res->output_len = keep_case_lines(res->output, res->output_len);
+	snprintf(serial, sizeof(serial), "%s/serial.out", dir);
+	console = read_file(serial, &serial_len);
+	joined = malloc(serial_len + res->output_len + 1);
+	if (!joined) {
+		free(console);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(joined, console ? console : "", serial_len);
+	memcpy(joined + serial_len, res->output, res->output_len + 1);
+	free(console);
+	free(res->output);
+	res->output = joined;
+	res->output_len += serial_len;
+	return 0;
+}
+
+int nw_hw_bochs_boot(const char *image, const uint8_t *blob, size_t size, double timeout,
+		     struct nw_hw_boot_result *res, char *err, size_t errlen)
+{
+	char dir[] = "/tmp/nestwalk-bochs-XXXXXX", iso[4096], tree[4096];
+	char *mkrescue[] = { "grub-mkrescue", "-o", iso, tree, NULL };
+	struct nw_hw_boot_result made;
+	int rc = -1;
+
+	*res = (struct nw_hw_boot_result){ 0 };
+	if (!mkdtemp(dir)) {
+		snprintf(err, errlen, "cannot make a temporary folder: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(iso, sizeof(iso), "%s/vmx.iso", dir);
+	snprintf(tree, sizeof(tree), "%s/iso", dir);
+	if (make_tree(dir, image, blob, size, err, errlen) == 0 &&
+	    nw_hw_boot(mkrescue, NULL, NULL, MKRESCUE_TIMEOUT, &made, err, errlen) == 0) {
+		if (made.status == 0) {
+			rc = run_bochs(dir, timeout, res, err, errlen);
+		} else {
+			snprintf(err, errlen, "grub-mkrescue failed (status %d): %.300s", made.status, made.output);
+		}
+		free(made.output);
+	}
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
