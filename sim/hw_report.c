@@ -131,7 +131,7 @@ void nw_hw_report_print(FILE *out, const struct nw_hw_report *rep)
 	}
 	if (rep->leaked_frames)
 		fprintf(out, "the simulated VM leaked %" PRIu64 " frame(s)\n", rep->leaked_frames);
-	fprintf(out, "boot %.3f s for %" PRIu64 " case(s): %.0f cases/s\n", rep->boot_seconds, rep->run,
+	fprintf(out, "boot %.3f s for %" PRIu64 " case(s): %.1f cases/s\n", rep->boot_seconds, rep->run,
 		cases_per_second(rep));
 }
 
