@@ -5,6 +5,11 @@
  * walker must then agree on the whole result and on every byte they write
  * (guest and EPT accessed/dirty flags). Any disagreement aborts.
  *
+ * When the case is one a hardware oracle ran (the hardware-outcome table of
+ * fuzz_hw.h: 1-D 4- and 5-level walks QEMU gave outcomes for), the reference
+ * walker's outcome must also be the hardware's, apart from the table row's
+ * listed deviation.
+ *
  * Every host-physical address a table can reach is backed: tables and guest
  * pages live in claimed ranges of a strict simulated host, so a walker that
  * dereferences an address it should have rejected (a reserved bit above
@@ -19,6 +24,7 @@
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
+#include "fuzz_hw.h"
 #include "fuzz_input.h"
 #include "fuzz_target.h"
 #include "simmem.h"
@@ -430,13 +436,86 @@ static void setup_cpu(struct fz *in)
 	wc.entry_bytes = mode == NW_PAGING_32 ? 4 : 8;
 }
 
-static void walk_both(const struct nw_access *access, unsigned flags)
+const struct fz_hw_table *fz_walk_hw_table = &fz_hw_qemu;
+unsigned long fz_walk_hw_checked;
+
+/* An entry as the key holds it (fuzz_hw.h): without the bits that only locate the next table or the page. */
+static uint64_t key_entry(int level, uint64_t entry, unsigned maxphy)
+{
+	unsigned low = level == 2 && (entry & NW_PTE_PS) ? 21 : 12;
+
+	return entry & ~bits_from(low, maxphy);
+}
+
+/* The key of this input's case (fuzz_hw.h) in key; false when the case is not one the table can hold: a
+ * second stage, a mode other than 4- or 5-level paging, a table outside the region. */
+static bool hw_key(const struct nw_access *access, char *key, size_t len)
+{
+	enum nw_paging_mode mode = nw_cpu_paging_mode(&wc.cpu);
+	unsigned m = nw_cpu_maxphyaddr(&wc.cpu), levels = mode == NW_PAGING_5LEVEL ? 5 : 4;
+	bool pke = wc.cpu.cr4 & NW_CR4_PKE, pks = wc.cpu.cr4 & NW_CR4_PKS;
+	uint64_t table = wc.cpu.cr3 & bits_from(12, m);
+	int n;
+
+	if (wc.config.stage2.kind != NW_STAGE2_NONE || (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL))
+		return false;
+	n = snprintf(key, len, "%u/%u/%d%d%d%d%d%d%d%d/%u/%x/%x/%d%d/%llx", levels, m, !!(wc.cpu.cr0 & NW_CR0_WP),
+		     !!(wc.cpu.cr4 & NW_CR4_SMEP), !!(wc.cpu.cr4 & NW_CR4_SMAP), pke, pks,
+		     !!(wc.cpu.efer & NW_EFER_NXE), !!(wc.cpu.rflags & NW_RFLAGS_AC), !!wc.cpu.no_1g_pages,
+		     wc.cpu.cpl, pke ? wc.cpu.pkru : 0, pks ? wc.cpu.pkrs : 0, (int)access->type, access->implicit,
+		     (unsigned long long)access->gva.val);
+	for (int level = (int)levels; level >= 1; level--) {
+		unsigned index = (unsigned)(access->gva.val >> (12 + 9 * (level - 1))) & 511;
+		uint64_t entry;
+
+		if (table < REGION_GPA || table >= REGION_GPA + REGION_PAGES * NW_PAGE_SIZE ||
+		    !wc.page_mapped[(table - REGION_GPA) / NW_PAGE_SIZE])
+			return false;
+		memcpy(&entry, (uint8_t *)host(table) + index * 8, 8);
+		n += snprintf(key + n, len - (size_t)n, "/%llx", (unsigned long long)key_entry(level, entry, m));
+		if ((size_t)n >= len)
+			return false;
+		if (!(entry & NW_PTE_P) || (entry & NW_PTE_PS) || level == 1)
+			break;
+		table = entry & bits_from(12, m);
+	}
+	return true;
+}
+
+/* The reference walker's outcome against the hardware's for the case of key, when the table has it. */
+static void check_hw(const char *key, const struct nw_access *access, const struct nw_walk_result *ref)
+{
+	const struct fz_hw_row *row = fz_walk_hw_table->rows ? fz_hw_find(fz_walk_hw_table, key) : NULL;
+	struct fz_hw_walk walk = {
+		.implicit = access->implicit, .smap = wc.cpu.cr4 & NW_CR4_SMAP, .ac = wc.cpu.rflags & NW_RFLAGS_AC,
+		.cpl = wc.cpu.cpl, .page_fault = ref->outcome == NW_OUTCOME_PAGE_FAULT, .error_code = ref->error_code,
+	};
+	const char *wrong;
+
+	if (!row)
+		return;
+	fz_walk_hw_checked++;
+	if (ref->outcome != NW_OUTCOME_OK && ref->outcome != NW_OUTCOME_PAGE_FAULT)
+		wrong = "neither a translation nor a page fault";
+	else
+		wrong = fz_hw_disagreement(row, &walk);
+	if (wrong) {
+		fprintf(stderr, "fuzz_walk: %s: %s for case %s: hardware %s %#llx, walkers %d %#llx\n",
+			fz_walk_hw_table->name, wrong, key, row->kind == FZ_HW_OK ? "ok" : "#PF",
+			(unsigned long long)row->error_code, (int)ref->outcome, (unsigned long long)ref->error_code);
+		abort();
+	}
+}
+
+static void walk_both(const struct nw_access *access, unsigned flags, const char *hw)
 {
 	struct nw_walker walker;
 	struct nw_walk_result ref, fast, hot;
 
 	snap_take(wc.before);
 	nw_walk_reference(&wc.config, &wc.cpu, access, flags, &ref);
+	if (hw)
+		check_hw(hw, access, &ref);
 	snap_take(wc.after_ref);
 	if (flags & NW_WALK_LOOKUP)
 		snap_expect(wc.before, "a lookup-only reference walk wrote memory");
@@ -488,6 +567,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nw_access access, parts[2];
 	unsigned flags, nparts;
 	uint64_t cr3;
+	char key[256];
+	const char *hw;
 
 	memset(&wc, 0, offsetof(struct walk_case, before));
 	wc.sim = shared_host();
@@ -575,8 +656,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	nparts = nw_walk_split(&access, parts);
+	/* Keyed before any walk sets an accessed flag: the key holds the entries as the input wrote them. */
+	hw = nparts == 1 && hw_key(&parts[0], key, sizeof(key)) ? key : NULL;
 	for (unsigned i = 0; i < nparts; i++)
-		walk_both(&parts[i], flags);
+		walk_both(&parts[i], flags, hw);
 	teardown();
 	return 0;
 }

@@ -8,6 +8,7 @@ copy; scenario seeds are the scenario files in scenarios/. Deterministic: the
 same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py [TARGET...]
 """
 import hashlib
+import json
 import pathlib
 import random
 import shutil
@@ -85,7 +86,47 @@ def walk_seeds():
                          u64(rng.getrandbits(64)) for _ in range(6))
         seeds.append(walk_seed(rng.choice((MODE_4, MODE_5, MODE_PAE)), rng.randrange(3), rng.randrange(3), extra,
                                cr_bits=rng.randrange(256), more=rng.randrange(64)))
-    return seeds
+    return seeds + qemu_seeds()
+
+
+NEAR_ENDS = (0, 1, 2, 3, 255, 256, 510, 511)  # fuzz_walk.c pick_index()
+ADDR_MASK = 0x000FFFFFFFFFF000
+
+
+def qemu_seed(case):
+    """fuzz_walk's input for a case of tests/fuzz/hw/qemu_1d.json (gen_hw_table.py): no second stage,
+    MAXPHYADDR 40, hw table n in region page n, a 4 KiB leaf pointing at page 15 and a 2 MiB one at page 0;
+    reserved address bits carried by make_entry()'s kind bits (0x80: bits 21:12; 3: bits 51:MAXPHYADDR)."""
+    flags = set(case["flags"])
+    levels = 5 if "la57" in flags else 4
+    bit = lambda name, n: (1 << n) if name in flags else 0  # noqa: E731
+    cr_bits = bit("wp", 0) | bit("smep", 3) | bit("smap", 4) | bit("pke", 5)
+    more = bit("nxe", 0) | bit("ac", 1) | (case["cpl"] << 2)
+    out = u8(MODE_5 if levels == 5 else MODE_4) + u8(cr_bits) + u8(more) + u8(40 - 36) + u32(case["pkru"]) + u32(0)
+    out += u8(S2_NONE) + u8(LAYOUT_4K) + u8(0) + u8(0)  # CR3: region page 0, no PWT/PCD
+    gva = case["gva"]
+    out += u8(0) + u16(gva & 0xFFF)
+    out += b"".join(u8(NEAR_ENDS.index((gva >> (12 + 9 * (level - 1))) & 511)) for level in range(1, levels + 1))
+    access, implicit = {"read": (0, 0), "write": (1, 0), "fetch": (2, 0), "implicit": (0, 1)}[case["access"]]
+    # fuzz_walk reads the type as the byte mod 3, implicit from bit 2, the lookup flag from bit 3 (left 0)
+    out += u16(1) + u8(next(b for b in range(8) if b % 3 == access and (b >> 2) & 1 == implicit))
+    for k, (table, index, value, link) in enumerate(case["entries"]):  # one per level, from the top
+        large_leaf = levels - k in (2, 3) and value & PS
+        page = link if link is not None else (0 if large_leaf else 15)
+        high = value & ((1 << 52) - (1 << 40))
+        mid = value & 0x1FF000 if large_leaf else 0
+        raw = (value & ~ADDR_MASK) | high | mid
+        kind = (page << 2) | (3 if high else 0) | (0x80 if mid else 0)
+        out += u8(table) + u8(NEAR_ENDS.index(index)) + u8(kind) + u64(raw)
+    return out
+
+
+def qemu_seeds():
+    """One seed per row of the QEMU table, named qemu-*: tests/fuzz/test_fuzz_hw.c finds them by name."""
+    table = ROOT / "tests" / "fuzz" / "hw" / "qemu_1d.json"
+    if not table.exists():
+        return []
+    return [("qemu-", qemu_seed(row["case"])) for row in json.loads(table.read_text())]
 
 
 def stage2_seeds():
@@ -311,7 +352,8 @@ def write(target, seeds):
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for seed in seeds:
-        (folder / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
+        prefix, seed = seed if isinstance(seed, tuple) else ("", seed)
+        (folder / (prefix + hashlib.sha1(seed).hexdigest())).write_bytes(seed)
     print(f"{target}: {len(seeds)} seeds")
 
 
