@@ -203,6 +203,8 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *reader, struct nw_trace_bat
  * item's expects[] entry, read only when it has fields besides the outcome;
  * false when no expectation follows the access). */
 struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item);
+/* An access as an item without an expectation. */
+struct nw_trace_item nw_trace_item_from_access(const struct nw_trace_access *access);
 bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,
 			  struct nw_trace_expect *out);
 

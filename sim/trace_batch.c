@@ -105,6 +105,13 @@ struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item)
 					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT, .ac = item->mode & NW_TRACE_ITEM_AC };
 }
 
+struct nw_trace_item nw_trace_item_from_access(const struct nw_trace_access *a)
+{
+	return (struct nw_trace_item){ .gva = a->gva, .size = (uint16_t)a->size, .type = (uint8_t)a->type,
+				       .mode = (uint8_t)(a->cpl | (a->implicit ? NW_TRACE_ITEM_IMPLICIT : 0) |
+							 (a->ac ? NW_TRACE_ITEM_AC : 0)) };
+}
+
 bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,
 			  struct nw_trace_expect *out)
 {

@@ -230,3 +230,113 @@ Test(replay, guest_write_outside_memory_is_an_error)
 	cr_assert_eq(nw_replay_apply(&replay, &rec, NULL, 0, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "0x900000"));
 }
+
+/* Runs of accesses (nw_replay_run): the same answers as record by record, the
+ * TLB hits after the first lookup of a page taken from its recent slot. */
+#define OUTCOME_ONLY (1u << NW_EXPECT_OUTCOME)
+
+static struct nw_trace_item item(uint64_t gva, enum nw_access_type type, uint8_t cpl, uint16_t present,
+				 enum nw_trace_outcome outcome)
+{
+	return (struct nw_trace_item){ .gva = nw_gva(gva), .size = 4, .type = (uint8_t)type, .mode = cpl,
+				       .present = present, .outcome = (uint8_t)outcome };
+}
+
+Test(replay, run_of_accesses_counts_as_records)
+{
+	const struct nw_trace_item items[] = {
+		item(0x400010, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),  /* walks: 24 refs */
+		item(0x400020, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),  /* full lookup, fills the slot */
+		item(0x400030, NW_ACCESS_READ, 3, 0, NW_TRACE_OUT_OK),             /* from the slot */
+		item(0x400ffc, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),  /* from the slot */
+		item(0x401000, NW_ACCESS_WRITE, 3, OUTCOME_ONLY, NW_TRACE_OUT_PAGE_FAULT), /* read-only page */
+		item(0x400040, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),  /* the #PF emptied the slots */
+		item(0x400048, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),  /* from the slot again */
+	};
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	int mismatched = -1;
+
+	cr_assert_eq(nw_replay_run(&replay, items, NULL, 7, m, NW_EXPECT_FIELD_COUNT, &mismatched), 7);
+	cr_assert_eq(mismatched, 0);
+	/* 7 accesses and 6 expectations; walks for the first access and for the write (U/S=1, R/W=0: #PF). */
+	cr_assert_eq(replay.record, 13);
+	cr_assert_eq(replay.stats.records, 13);
+	cr_assert_eq(replay.stats.accesses, 7);
+	cr_assert_eq(replay.stats.expectations, 6);
+	cr_assert_eq(replay.stats.mismatches, 0);
+	cr_assert_eq(replay.stats.walks, 2);
+	cr_assert_eq(replay.stats.tlb_lookups, 7);
+	cr_assert_eq(replay.stats.tlb_hits, 5);
+	cr_assert_eq(replay.stats.outcomes[NW_TRACE_OUT_OK], 6);
+	cr_assert_eq(replay.stats.outcomes[NW_TRACE_OUT_PAGE_FAULT], 1);
+	/* The TLB's own count: 7 lookups; the write found nothing (its page was never cached). */
+	nw_tlb_sync(&replay.tlb);
+	cr_assert_eq(replay.tlb.stats.lookups, 7);
+	cr_assert_eq(replay.tlb.stats.hits, 5);
+	/* The last access's result, as translate_piece() gives a hit. */
+	cr_assert(replay.result.from_tlb);
+	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(replay.result.gpa, 0x5048);
+	cr_assert_eq(replay.result.hpa, hpa_of(0x5048));
+	cr_assert_eq(replay.result.refs, 0);
+	cr_assert_eq(replay.result.guest_page_size, NW_PAGE_SIZE);
+	cr_assert_eq(replay.result.access.gva.val, 0x400048);
+	cr_assert_not(replay.has_result, "an expectation followed the last access");
+}
+
+/* A run stops after the first expectation that does not match, and says which record it was. */
+Test(replay, run_stops_at_a_mismatch)
+{
+	const struct nw_trace_item items[] = {
+		item(0x400000, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),
+		item(0x400008, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),
+		item(0x400010, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),
+		item(0x400018, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_PAGE_FAULT), /* wrong: the read succeeds */
+		item(0x400020, NW_ACCESS_READ, 3, OUTCOME_ONLY, NW_TRACE_OUT_OK),
+	};
+	struct nw_trace_expect expects[5] = { 0 };
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	int mismatched;
+
+	cr_assert_eq(nw_replay_run(&replay, items, expects, 5, m, NW_EXPECT_FIELD_COUNT, &mismatched), 4);
+	cr_assert_eq(mismatched, 1);
+	cr_assert_eq(m[0].record, 8, "the 4th access's expectation is record 8");
+	cr_assert_eq(m[0].field, NW_EXPECT_OUTCOME);
+	cr_assert_eq(m[0].expected, NW_TRACE_OUT_PAGE_FAULT);
+	cr_assert_eq(m[0].got, NW_TRACE_OUT_OK);
+	cr_assert(replay.result.from_tlb);
+	cr_assert_eq(replay.result.gpa, 0x5018);
+	cr_assert_eq(replay.stats.mismatches, 1);
+	/* The rest replays from where it stopped. */
+	cr_assert_eq(nw_replay_run(&replay, items + 4, expects + 4, 1, m, NW_EXPECT_FIELD_COUNT, &mismatched), 1);
+	cr_assert_eq(mismatched, 0);
+	cr_assert_eq(replay.record, 10);
+}
+
+/* Full expectations, a CPL change and a page-crossing access take the record path inside a run. */
+Test(replay, run_with_full_expectations_and_cpu_changes)
+{
+	struct nw_trace_item items[] = {
+		item(0x400000, NW_ACCESS_READ, 3, 0, NW_TRACE_OUT_OK),
+		item(0x400100, NW_ACCESS_READ, 3, OUTCOME_ONLY | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
+		     NW_TRACE_OUT_OK),
+		item(0x400200, NW_ACCESS_WRITE, 0, OUTCOME_ONLY, NW_TRACE_OUT_OK), /* CPL 0, D=0: walks */
+		item(0x400ffe, NW_ACCESS_READ, 0, 0, NW_TRACE_OUT_OK),             /* crosses into 0x401000 */
+	};
+	struct nw_trace_expect expects[4] = { 0 };
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	int mismatched;
+
+	expects[1] = (struct nw_trace_expect){ .present = items[1].present, .outcome = NW_TRACE_OUT_OK,
+					       .gpa = nw_gpa(0x5100), .refs = 0 };
+	cr_assert_eq(nw_replay_run(&replay, items, expects, 4, m, NW_EXPECT_FIELD_COUNT, &mismatched), 4);
+	cr_assert_eq(mismatched, 0, "gpa 0x%llx refs %u", (unsigned long long)m[0].got, replay.result.refs);
+	cr_assert_eq(replay.machine->cpu.cpl, 0);
+	/* The crossing read is two translations: page 0x400000 from the TLB (the write filled it with D=1),
+	 * page 0x401000 walked: 4 guest entries x (4 EPT + 1) + 4 EPT for the final GPA = 24 references. */
+	cr_assert_eq(replay.stats.translations, 5);
+	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(replay.result.refs, 24);
+	cr_assert(replay.has_result, "no expectation followed the last access");
+	cr_assert_eq(replay.record, 6);
+}

@@ -398,3 +398,163 @@ Test(trace_codec, long_trace_streams_across_buffer_boundaries)
 		}
 	}
 }
+
+/* The batch decoder (trace.h, "Batches"): runs of accesses with their
+ * expectations as items; every other record, and the text form, left to
+ * nw_trace_reader_next(), which counts everything as before. */
+Test(trace_codec, batch_takes_runs_of_accesses_and_their_expectations)
+{
+	const struct nw_trace_record recs[] = {
+		{ .kind = NW_TRACE_MARK, .label = "start" },
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x401ff8), 8, NW_ACCESS_READ, 3, false, false } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_OK } },
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x1000), 1, NW_ACCESS_WRITE, 0, true, true } },
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x2000), 4096, NW_ACCESS_FETCH, 3, false, false } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x9, .outcome = NW_TRACE_OUT_PAGE_FAULT,
+						       .error_code = 0x15 } },
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x3000), 2, NW_ACCESS_READ, 1, false, false } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 0x2, .gpa = nw_gpa(0x5000) } },
+		{ .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0x1000 } },
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x4000), 4, NW_ACCESS_READ, 3, false, false } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_MMIO } },
+	};
+	static struct nw_trace_batch b;
+
+	for (int zstd = 0; zstd < 2; zstd++) {
+		char err[256], *path = temp_path();
+		struct nw_trace_reader *rd;
+		struct nw_trace_record rec;
+
+		write_all(path, NW_TRACE_FORM_BINARY, zstd, recs, sizeof(recs) / sizeof(recs[0]));
+		rd = nw_trace_reader_open(path, err, sizeof(err));
+		cr_assert_not_null(rd, "%s", err);
+		cr_assert_eq(nw_trace_reader_batch(rd, &b), 0, "a mark comes first");
+		cr_assert_eq(nw_trace_reader_next(rd, &rec), 1);
+		cr_assert_eq(rec.kind, NW_TRACE_MARK);
+		cr_assert_eq(nw_trace_reader_batch(rd, &b), 4);
+		cr_assert_eq(b.count, 4);
+		cr_assert_eq(b.items[0].gva.val, 0x401ff8);
+		cr_assert_eq(b.items[0].size, 8);
+		cr_assert_eq(b.items[0].mode, 3);
+		cr_assert_eq(b.items[0].present, 1);
+		cr_assert_eq(b.items[0].outcome, NW_TRACE_OUT_OK);
+		cr_assert_eq(b.items[1].type, NW_ACCESS_WRITE);
+		cr_assert_eq(b.items[1].mode, NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC, "CPL 0, implicit, AC");
+		cr_assert_eq(b.items[1].present, 0, "no expectation follows");
+		cr_assert_eq(b.items[2].size, 4096);
+		cr_assert_eq(b.items[2].present, 0x9);
+		cr_assert_eq(b.items[2].outcome, NW_TRACE_OUT_PAGE_FAULT);
+		cr_assert(nw_trace_item_has_full_expect(&b.items[2]));
+		cr_assert_eq(b.expects[2].error_code, 0x15);
+		cr_assert_eq(b.items[3].mode, 1);
+		cr_assert_eq(b.items[3].present, 0x2);
+		cr_assert_eq(b.items[3].outcome, 0, "no outcome field");
+		cr_assert_eq(b.expects[3].gpa.val, 0x5000);
+		/* Mark + 4 accesses + 3 expectations. */
+		cr_assert_eq(nw_trace_reader_records(rd), 8);
+		cr_assert_eq(nw_trace_reader_batch(rd, &b), 0, "a register write comes next");
+		cr_assert_eq(nw_trace_reader_next(rd, &rec), 1);
+		cr_assert_eq(rec.kind, NW_TRACE_REG);
+		cr_assert_eq(nw_trace_reader_batch(rd, &b), 1);
+		cr_assert_eq(b.items[0].outcome, NW_TRACE_OUT_MMIO);
+		cr_assert_eq(nw_trace_reader_batch(rd, &b), 0, "the end record");
+		cr_assert_eq(nw_trace_reader_next(rd, &rec), 0, "%s", nw_trace_reader_error(rd));
+		cr_assert_eq(nw_trace_reader_records(rd), 11);
+		nw_trace_reader_close(rd);
+		unlink(path);
+	}
+}
+
+Test(trace_codec, batch_leaves_text_traces_to_the_record_reader)
+{
+	const struct nw_trace_record recs[] = {
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x401000), 4, NW_ACCESS_READ, 3, false, false } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_OK } },
+	};
+	static struct nw_trace_batch b;
+	char err[256], *path = temp_path();
+	struct nw_trace_reader *rd;
+	struct nw_trace_record rec;
+
+	write_all(path, NW_TRACE_FORM_TEXT, false, recs, 2);
+	rd = nw_trace_reader_open(path, err, sizeof(err));
+	cr_assert_not_null(rd, "%s", err);
+	cr_assert_eq(nw_trace_reader_batch(rd, &b), 0);
+	cr_assert_eq(nw_trace_reader_next(rd, &rec), 1);
+	cr_assert_eq(rec.kind, NW_TRACE_ACCESS);
+	nw_trace_reader_close(rd);
+	unlink(path);
+}
+
+/* Reads a raw binary trace by batches, falling back to records; returns the items taken and the error. */
+static size_t read_batched(const uint8_t *bytes, size_t len, char *err, size_t errlen, uint64_t *skipped)
+{
+	static struct nw_trace_batch b;
+	char *path = temp_path();
+	FILE *f = fopen(path, "wb");
+	struct nw_trace_reader *rd;
+	struct nw_trace_record rec;
+	size_t items = 0;
+	int got;
+
+	fwrite(bytes, 1, len, f);
+	fclose(f);
+	rd = nw_trace_reader_open(path, err, errlen);
+	cr_assert_not_null(rd, "%s", err);
+	for (;;) {
+		size_t n = nw_trace_reader_batch(rd, &b);
+
+		items += n;
+		if (n)
+			continue;
+		if ((got = nw_trace_reader_next(rd, &rec)) <= 0)
+			break;
+	}
+	snprintf(err, errlen, "%s", got < 0 ? nw_trace_reader_error(rd) : "");
+	*skipped = nw_trace_reader_skipped(rd);
+	nw_trace_reader_close(rd);
+	unlink(path);
+	return items;
+}
+
+#define HEADER 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0
+/* An access record: tag, length 13, gva 0x1000, size 4, then type, CPL, flags. */
+#define ACCESS(type, cpl, flags) 0x01, 13, 0, 0, 0, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 4, 0, type, cpl, flags
+#define EXPECT_OUTCOME(outcome) 0x09, 3, 0, 0, 0, 1, 0, outcome
+#define END 0x7f, 0, 0, 0, 0
+
+/* A bad record inside a run ends the batch before it; the record reader reports it at its offset as ever. */
+Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
+{
+	static const struct { uint8_t bytes[96]; size_t len; size_t items; const char *msg; } cases[] = {
+		/* 12 + 26: the second access, type 3. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(3, 3, 0), END }, 12 + 26 + 18 + 5, 1,
+		  "byte offset 38: bad access record: access type is not read, write or fetch" },
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 4, 0), END }, 12 + 26 + 18 + 5, 1,
+		  "byte offset 38: bad access record: cpl outside 0..3" },
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 4), END }, 12 + 26 + 18 + 5, 1,
+		  "byte offset 38: bad access record: access flags have undefined bits set" },
+		/* 12 + 26 + 18: the second expectation names outcome 8; its access is read by the record reader. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(8), END },
+		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: unknown outcome" },
+		/* An expectation after an expectation. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), EXPECT_OUTCOME(0), END }, 12 + 26 + 8 + 5, 1,
+		  "byte offset 38: bad expect record: an expectation must follow an access" },
+		/* Truncated right after an access. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0) }, 12 + 26 + 18, 1,
+		  "byte offset 56: trace ends without an end record" },
+		/* An optional record between an access and its expectation is skipped; the expectation still belongs. */
+		{ { HEADER, ACCESS(1, 0, 3), 0x90, 1, 0, 0, 0, 0xaa, EXPECT_OUTCOME(1), END }, 12 + 18 + 6 + 8 + 5, 1, "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512];
+		uint64_t skipped;
+		size_t items = read_batched(cases[i].bytes, cases[i].len, err, sizeof(err), &skipped);
+
+		cr_assert_eq(items, cases[i].items, "case %zu: %zu items", i, items);
+		cr_assert(cases[i].msg[0] ? strstr(err, cases[i].msg) != NULL : err[0] == 0, "case %zu: got '%s'", i,
+			  err);
+		cr_assert_eq(skipped, i == 6, "case %zu", i);
+	}
+}
