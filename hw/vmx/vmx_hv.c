@@ -14,7 +14,7 @@
 #define MSR_FS_BASE 0xc0000100u
 #define MSR_GS_BASE 0xc0000101u
 #define RFLAGS_FIXED 0x2u
-#define AR_DPL3 (3u << 5) /* access rights bits 6:5, the descriptor privilege level (§24.4.1) */
+#define AR_DPL3 (3u << 5) /* access rights bits 6:5, the descriptor privilege level (§25.4.1) */
 #define DR7_FIXED 0x400u
 #define ALL_EXCEPTIONS 0xffffffffu
 
@@ -273,7 +273,7 @@ uint64_t vmx_hv_cr4_unsupported(uint64_t cr4)
 
 /* The entry's control registers and flags, and segments at its CPL: a 64-bit
  * guest outside unrestricted mode needs SS.DPL = SS.RPL = CS.DPL and data
- * segments with DPL >= RPL (§26.3.1.2); the CPL is SS.DPL. */
+ * segments with DPL >= RPL (§27.3.1.2); the CPL is SS.DPL. */
 static bool write_guest_state(const struct vmx_entry *en)
 {
 	uint64_t cr0 = fixed_bits(CR0_PE | CR0_ET | CR0_NE | en->cr0, VMX_MSR_CR0_FIXED0, VMX_MSR_CR0_FIXED1);
