@@ -32,6 +32,22 @@ static void set_never(struct nw_s2_fast *fast, int level)
 	fast->leaf_want[level] = NEVER_WANT;
 }
 
+/* The access index (type | user) needs rights in every entry and forbids
+ * bits in any; when it may set A/D, every entry must already have accessed
+ * and a write's leaf dirty, or the full translate sets them. */
+static void set_needs(struct nw_s2_fast *fast, unsigned index, uint64_t rights, uint64_t forbidden, uint64_t accessed,
+		      uint64_t dirty)
+{
+	bool write = (index & 3) == NW_ACCESS_WRITE;
+
+	fast->must_all[index] = rights;
+	fast->must_none[index] = forbidden;
+	fast->must_leaf[index] = 0;
+	fast->must_all[index | NW_S2_NEED_SET_AD] = rights | accessed;
+	fast->must_none[index | NW_S2_NEED_SET_AD] = forbidden;
+	fast->must_leaf[index | NW_S2_NEED_SET_AD] = write ? dirty : 0;
+}
+
 static void derive_format(struct nw_s2_fast *fast, const struct nw_pt *pt)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
@@ -80,15 +96,14 @@ static void derive_ept(struct nw_s2_fast *fast, const struct nw_ept *ept)
 		enum nw_access_type type = (enum nw_access_type)(index & 3);
 		bool user = index & NW_S2_NEED_USER;
 
-		fast->need_all[index] = type == NW_ACCESS_READ    ? NW_EPT_R
-					: type == NW_ACCESS_WRITE ? NW_EPT_W
-					: config->mbec && user    ? NW_EPT_UX
-								  : NW_EPT_X;
-		fast->need_none[index] = 0;
+		uint64_t need = type == NW_ACCESS_READ    ? NW_EPT_R
+				: type == NW_ACCESS_WRITE ? NW_EPT_W
+				: config->mbec && user    ? NW_EPT_UX
+							  : NW_EPT_X;
+
+		/* §29.3.5: A/D only with EPTP bit 6. */
+		set_needs(fast, index, need, 0, config->ad ? NW_EPT_A : 0, config->ad ? NW_EPT_D : 0);
 	}
-	/* §29.3.5: A/D only with EPTP bit 6. */
-	fast->accessed = config->ad ? NW_EPT_A : 0;
-	fast->dirty = config->ad ? NW_EPT_D : 0;
 	fast->ux_mask = config->mbec ? NW_EPT_UX : 0;
 }
 
@@ -119,12 +134,10 @@ static void derive_npt(struct nw_s2_fast *fast, const struct nw_npt *npt)
 	for (unsigned index = 0; index < 8; index++) {
 		enum nw_access_type type = (enum nw_access_type)(index & 3);
 
-		fast->need_all[index] = NW_PTE_US | (type == NW_ACCESS_WRITE ? NW_PTE_RW : 0);
-		fast->need_none[index] = type == NW_ACCESS_FETCH ? NW_PTE_XD : 0;
+		/* The nested walk always sets A, and D in the leaf of a write. */
+		set_needs(fast, index, NW_PTE_US | (type == NW_ACCESS_WRITE ? NW_PTE_RW : 0),
+			  type == NW_ACCESS_FETCH ? NW_PTE_XD : 0, NW_PTE_A, NW_PTE_D);
 	}
-	/* The nested walk always sets A, and D in the leaf of a write. */
-	fast->accessed = NW_PTE_A;
-	fast->dirty = NW_PTE_D;
 	fast->ux_mask = 0;
 }
 

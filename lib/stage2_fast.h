@@ -40,13 +40,14 @@ static inline bool nw_s2_fast_is_plain_leaf(const struct nw_s2_fast *fast, int l
 	return (entry & fast->leaf_mask[level]) == fast->leaf_want[level] && ((fast->mt_allowed >> ((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT)) & 1);
 }
 
-/* need: the access type, | NW_S2_NEED_USER for a user-mode access. set_ad:
- * the walk may write A/D flags (no NW_WALK_LOOKUP); then an entry without A,
- * or a write's leaf without D, is left to the full translate, which sets them. */
-static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t gpa, unsigned need, bool set_ad,
+/* need: the access type, | NW_S2_NEED_USER for a user-mode access, |
+ * NW_S2_NEED_SET_AD when the walk may write A/D flags (no NW_WALK_LOOKUP);
+ * then an entry without A, or a write's leaf without D, is left to the full
+ * translate, which sets them. */
+static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t gpa, unsigned need,
 					struct nw_s2_hit *hit)
 {
-	uint64_t table = fast->root, entry, all = ~UINT64_C(0), any = 0, accessed, dirty;
+	uint64_t table = fast->root, entry, all = ~UINT64_C(0), any = 0;
 	int level = fast->top;
 
 	if (gpa >= fast->va_limit)
@@ -65,10 +66,8 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 			break;
 		return false;
 	}
-	accessed = set_ad ? fast->accessed : 0;
-	dirty = set_ad && (need & 3) == NW_ACCESS_WRITE ? fast->dirty : 0;
-	if ((all & (fast->need_all[need] | accessed)) != (fast->need_all[need] | accessed) ||
-	    (any & fast->need_none[need]) || (entry & dirty) != dirty)
+	if ((all & fast->must_all[need]) != fast->must_all[need] || (any & fast->must_none[need]) ||
+	    (entry & fast->must_leaf[need]) != fast->must_leaf[need])
 		return false;
 	hit->level = level;
 	hit->leaf = entry;

@@ -209,7 +209,7 @@ static __attribute__((noinline)) bool set_accessed_dirty(const struct nw_walker 
 /* The final guest-physical address through the second stage: completes an
  * OK result or sets the stage-2 outcome; returns the references it made. */
 static inline __attribute__((always_inline)) unsigned finish(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
-							     uint64_t gpa, bool two_d, bool record)
+							     uint64_t gpa, unsigned s2_need, bool two_d, bool record)
 {
 	struct nw_walk_result *res = ctx->res;
 	unsigned flags = ctx->flags;
@@ -226,8 +226,7 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 		res->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
 		return 0;
 	}
-	if (!nw_s2_fast_translate(&walker->s2, gpa, ctx->access->type | (ctx->user ? NW_S2_NEED_USER : 0),
-				  !(flags & NW_WALK_LOOKUP), &hit))
+	if (!nw_s2_fast_translate(&walker->s2, gpa, s2_need, &hit))
 		return finish_slow(ctx, gpa);
 	res->gpa = nw_gpa(gpa);
 	res->hpa = nw_hpa(hit.hpa);
@@ -241,8 +240,8 @@ static __attribute__((noinline)) void translate_any(const struct nw_walker *walk
 						    unsigned flags, struct nw_walk_result *res);
 
 /* The walk, instantiated three times so each copy keeps only the work it
- * needs. The two hot copies (8-byte entries, no record; with and without a
- * second stage) take only the plain path: anything else before the leaf (a
+ * needs. The two hot copies (8-byte entries, no record, A set as passed;
+ * with and without a second stage) take only the plain path: anything else before the leaf (a
  * fault, an A flag to set, a stage-2 translation or a table the masks do not
  * prove) starts the walk again in the general copy, which handles every case.
  * They have written nothing by then, so the restart sees the same memory. */
@@ -258,14 +257,15 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		.res = res,
 	};
 	bool write_ad = !(flags & NW_WALK_LOOKUP);
-	bool upper_ad = walker->config.ad_policy == NW_AD_ON_SUCCESS;
+	unsigned set_ad = write_ad ? NW_S2_NEED_SET_AD : 0;
+	bool upper_ad = !hot && walker->config.ad_policy == NW_AD_ON_SUCCESS; /* hot copies: NW_AD_AS_PASSED */
 	uint64_t passed_a = write_ad && !upper_ad ? NW_PTE_A : 0; /* A set as the walk passes an entry */
 	bool slow_s2 = record && (flags & NW_WALK_RECORD_S2);
 	unsigned refs = 0;
 	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
-	const struct nw_walk_level_desc *desc = walker->levels;
+	const struct nw_walk_level_desc *desc = walker->levels, *first;
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights, pk = 0, pk_forbid;
@@ -283,7 +283,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	if (walker->nlevels == 0) {
 		res->rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 		res->guest_page_size = NW_PAGE_SIZE;
-		res->refs = finish(walker, &ctx, linear, two_d, record);
+		res->refs = finish(walker, &ctx, linear, kind->s2_need | set_ad, two_d, record);
 		return;
 	}
 
@@ -307,6 +307,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		table = entry & desc->addr_mask;
 		desc++;
 	}
+	first = desc;
 	for (;; desc++) {
 		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
 		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa;
@@ -320,7 +321,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		if (two_d) {
 			struct nw_s2_hit hit;
 
-			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access, write_ad, &hit)) {
+			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access | set_ad, &hit)) {
 				refs += hit.refs;
 				hpa = hit.hpa;
 			} else if (hot) {
@@ -343,7 +344,8 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		else if (!(ptr = unbacked_entry(walker, &ctx, gpa, hpa, desc->level)))
 			goto out;
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
-		refs++;
+		if (two_d || !hot)
+			refs++;
 		if (record) {
 			step->entry = entry;
 			step->read = true;
@@ -375,6 +377,8 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		table = entry & desc->addr_mask;
 	}
 
+	if (!two_d && hot)
+		refs = (unsigned)(desc - first) + 1; /* one reference per level read */
 	page = UINT64_C(1) << desc->shift;
 	rights = rights_of(walker, acc);
 	res->leaf_level = desc->level;
@@ -406,7 +410,8 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 	else
 		table = entry & desc->large_addr_mask;
-	refs += finish(walker, &ctx, (table & ~(page - 1)) | (linear & (page - 1)), two_d, record);
+	refs += finish(walker, &ctx, (table & ~(page - 1)) | (linear & (page - 1)), kind->s2_need | set_ad, two_d,
+		       record);
 out:
 	res->refs = refs;
 	return;
@@ -436,7 +441,7 @@ static __attribute__((noinline)) void translate_any(const struct nw_walker *walk
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
-	if ((flags & NW_WALK_RECORD) || walker->entry_bytes != 8)
+	if ((flags & NW_WALK_RECORD) || walker->entry_bytes != 8 || walker->config.ad_policy != NW_AD_AS_PASSED)
 		translate_any(walker, access, flags, res);
 	else if (walker->s2.kind == NW_STAGE2_NONE)
 		translate_1d(walker, access, flags, res);

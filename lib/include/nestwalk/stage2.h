@@ -84,7 +84,8 @@ struct nw_stage2 {
  * then reads no configuration and calls nothing; whatever is not plain (a
  * fault, a rule to check, an A/D flag to set, a table outside the direct-map
  * window) goes to nw_stage2_translate(), which gives the exact answer. */
-#define NW_S2_NEED_USER 4u /* nw_s2_fast.need_* index: type | this for a user-mode access */
+#define NW_S2_NEED_USER 4u   /* nw_s2_fast.must_* index: type | this for a user-mode access */
+#define NW_S2_NEED_SET_AD 8u /* ... | this when the walk may set A/D flags (no NW_WALK_LOOKUP) */
 
 struct nw_s2_fast {
 	enum nw_stage2_kind kind;
@@ -100,9 +101,11 @@ struct nw_s2_fast {
 	uint64_t leaf_want[NW_MAX_LEVELS + 1];
 	uint64_t leaf_addr_mask[NW_MAX_LEVELS + 1];
 	uint8_t mt_allowed;         /* bitmap over entry bits 5:3 (EPT memory type); 0xff for NPT */
-	uint64_t need_all[8];       /* per access: bits every entry must have */
-	uint64_t need_none[8];      /* per access: bits no entry may have */
-	uint64_t accessed, dirty;   /* A/D bits the walk would set (0 when it sets none) */
+	/* Per access: the rights every entry must grant, and the A (and for a
+	 * write D) flags already set where the walk would set them. */
+	uint64_t must_all[16];      /* bits every entry must have */
+	uint64_t must_none[16];     /* bits no entry may have */
+	uint64_t must_leaf[16];     /* bits the leaf must have */
 	uint64_t ux_mask;           /* EPT: the user-execute bit under mode-based execute control */
 };
 
