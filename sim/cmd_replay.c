@@ -1,5 +1,5 @@
 /* `nestwalk replay SCENARIO [--trace FILE] [--json] [--max-mismatches N]
- * [--no-tlb]`: applies a trace to the scenario's machine in order, checks
+ * [--no-tlb] [--no-explain]`: applies a trace to the scenario's machine in order, checks
  * every expectation, explains the first mismatch and prints statistics.
  * Exit 0 when everything matched, 1 on a mismatch, 2 on bad input. */
 #define _POSIX_C_SOURCE 200809L
@@ -18,13 +18,14 @@
 
 struct options {
 	const char *scenario, *trace;
-	bool json, no_tlb;
+	bool json, no_tlb, no_explain;
 	uint64_t max_mismatches; /* 0: no limit */
 };
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nestwalk replay SCENARIO [--trace FILE] [--json] [--max-mismatches N] [--no-tlb]\n");
+	fprintf(stderr, "usage: nestwalk replay SCENARIO [--trace FILE] [--json] [--max-mismatches N] [--no-tlb]"
+			" [--no-explain]\n");
 	return NW_EXIT_BAD_INPUT;
 }
 
@@ -48,6 +49,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			opt->json = true;
 		} else if (!strcmp(arg, "--no-tlb")) {
 			opt->no_tlb = true;
+		} else if (!strcmp(arg, "--no-explain")) {
+			opt->no_explain = true;
 		} else if (arg[0] == '-' || opt->scenario) {
 			fprintf(stderr, "nestwalk replay: unexpected argument '%s'\n", arg);
 			return -1;
@@ -122,7 +125,7 @@ static int note_mismatch(struct run *run, const struct nw_replay_mismatch *m, in
 			run->first->result = run->replay.result;
 		}
 		if (!run->opt->json)
-			nw_replay_print_mismatch(stdout, &run->replay, m, shown, true);
+			nw_replay_print_mismatch(stdout, &run->replay, m, shown, !run->opt->no_explain);
 	} else if (!run->opt->json && run->mismatched < PRINTED_MISMATCHES) {
 		nw_replay_print_mismatch(stdout, &run->replay, m, shown, false);
 	}
@@ -222,7 +225,7 @@ int nw_cmd_replay(int argc, char **argv)
 		return NW_EXIT_BAD_INPUT;
 	}
 	reader = nw_trace_reader_open(path, err, sizeof(err));
-	ropt = (struct nw_replay_options){ .tlb = !opt.no_tlb };
+	ropt = (struct nw_replay_options){ .tlb = !opt.no_tlb, .no_explain = opt.no_explain };
 	if (!reader || nw_replay_init(&run.replay, &target.machine, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk replay: %s\n", err);
 		if (reader)

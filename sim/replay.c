@@ -18,6 +18,8 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	struct nw_walk_result res;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
+	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
+	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED };
 	r->tlb_storage = calloc(1, size);
 	if (!r->tlb_storage || nw_tlb_init(&r->tlb, &nw_tlb_default_geometry, r->tlb_storage, size) != NW_OK) {
@@ -161,7 +163,6 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 /* What a completed walk leaves in the TLB and the paging-structure caches. */
 static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)
 {
-	const struct nw_walk_step *leaf = &res->steps[res->leaf_level];
 	bool long_mode = res->mode == NW_PAGING_4LEVEL || res->mode == NW_PAGING_5LEVEL;
 	struct nw_tlb_fill fill = {
 		.gva = a->gva,
@@ -170,11 +171,11 @@ static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struc
 		.guest_page_size = res->guest_page_size,
 		.s2_page_size = r->machine->stage2.kind == NW_STAGE2_NONE ? 0 : res->s2_page_size,
 		.rights = res->rights,
-		.s2_rights = (uint8_t)res->final_s2.rights,
-		.pk = long_mode ? (uint8_t)((leaf->entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT) : 0,
+		.s2_rights = (uint8_t)res->s2_rights,
+		.pk = long_mode ? (uint8_t)((res->leaf_entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT) : 0,
 		/* The walk set D for a write it allowed (§4.8). */
-		.dirty = (leaf->entry & NW_PTE_D) || a->type == NW_ACCESS_WRITE,
-		.global = (leaf->entry & NW_PTE_G) != 0,
+		.dirty = (res->leaf_entry & NW_PTE_D) || a->type == NW_ACCESS_WRITE,
+		.global = (res->leaf_entry & NW_PTE_G) != 0,
 	};
 
 	if (res->leaf_level < 1)
@@ -195,8 +196,7 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw
 	struct nw_walk_result *res = &out->walk;
 
 	for (unsigned tries = 0;; tries++) {
-		/* Recorded: the paging-structure caches take the levels' tables, and a mismatch is explained from them. */
-		nw_walker_translate(&r->walker, a, NW_WALK_RECORD, res);
+		nw_walker_translate(&r->walker, a, r->walk_flags, res);
 		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
 			break;
 		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,

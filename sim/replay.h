@@ -72,6 +72,8 @@ struct nw_replay_mismatch {
 
 struct nw_replay_options {
 	bool tlb;               /* false: every access walks (--no-tlb) */
+	bool no_explain;        /* walks record only what the TLB needs, so a mismatch cannot be explained
+				 * level by level (--no-explain); with --no-tlb they record nothing */
 };
 
 struct nw_replay {
@@ -79,6 +81,7 @@ struct nw_replay {
 	struct nw_replay_options options;
 	struct nw_walk_config config;
 	struct nw_walker walker;
+	unsigned walk_flags;    /* NW_WALK_RECORD_* the options need */
 	struct nw_tlb tlb;
 	void *tlb_storage;
 	struct nw_replay_stats stats;

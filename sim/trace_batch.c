@@ -19,15 +19,20 @@
 #define OUTCOME_HEAD_MASK UINT64_C(0xffffffffffffff)
 #define OUTCOME_RECORD 8
 
-/* An access record that decodes without a problem, as trace_binary.c and
- * nw_trace_record_check() would find it: its fixed length, no undefined
- * flag, size 1..4096, a defined type, CPL 0..3. */
-static bool is_plain_access(const uint8_t *rec)
-{
-	const uint8_t *p = rec + NW_TRACE_RECORD_HEAD_LEN;
+/* An access record's fields after its gva, as one little-endian word: size
+ * (bits 15:0), type (23:16), CPL (31:24), flags (39:32), then the next
+ * record's first bytes. */
+#define META_SIZE(meta) ((uint16_t)(meta))
+#define META_TYPE(meta) ((uint8_t)((meta) >> 16))
+#define META_CPL_FLAGS_ABOVE_3 UINT64_C(0xfcfc000000) /* CPL above 3 or an undefined flag bit */
 
-	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD && (uint16_t)(nw_le16(p + 8) - 1) < NW_TRACE_MAX_ACCESS &&
-	       p[10] <= NW_ACCESS_FETCH && (p[11] | p[12]) <= 3;
+/* An access record that decodes without a problem, as trace_binary.c and
+ * nw_trace_record_check() would find it: its fixed length, size 1..4096, a
+ * defined type, CPL 0..3, no undefined flag. */
+static bool is_plain_access(const uint8_t *rec, uint64_t meta)
+{
+	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD && (uint16_t)(META_SIZE(meta) - 1) < NW_TRACE_MAX_ACCESS &&
+	       META_TYPE(meta) <= NW_ACCESS_FETCH && !(meta & META_CPL_FLAGS_ABOVE_3);
 }
 
 /* Any other expectation: decoded and checked in full into expects[i], or 0
@@ -62,23 +67,28 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	end = start + avail;
 	/* Each access needs its record and the next record's head in view: the
 	 * head says whether an expectation belongs to it. */
-	while (n < NW_TRACE_BATCH && (size_t)(end - p) >= ACCESS_RECORD + OUTCOME_RECORD && is_plain_access(p)) {
-		const uint8_t *a = p + NW_TRACE_RECORD_HEAD_LEN, *next = p + ACCESS_RECORD;
+	while (n < NW_TRACE_BATCH && (size_t)(end - p) >= ACCESS_RECORD + OUTCOME_RECORD) {
+		const uint8_t *next = p + ACCESS_RECORD;
+		uint64_t meta = nw_le64(p + NW_TRACE_RECORD_HEAD_LEN + 8), head = nw_le64(next);
 		struct nw_trace_item *item = &b->items[n];
-		uint64_t head = nw_le64(next);
 
-		item->gva = nw_gva(nw_le64(a));
-		item->size = nw_le16(a + 8);
-		item->type = a[10];
-		item->mode = (uint8_t)(a[11] | a[12] << 2);
-		item->present = 0;
-		item->outcome = 0;
+		if (!is_plain_access(p, meta))
+			break;
+		item->gva = nw_gva(nw_le64(p + NW_TRACE_RECORD_HEAD_LEN));
+		item->size = META_SIZE(meta);
+		item->type = META_TYPE(meta);
+		/* CPL from bits 25:24, the flags from bits 33:32 to the item's bits 3:2 */
+		item->mode = (uint8_t)((meta >> 24 & NW_TRACE_ITEM_CPL) |
+				       (meta >> 30 & (NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC)));
 		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT) {
 			item->present = OUTCOME_ONLY;
 			item->outcome = (uint8_t)(head >> 56);
 			next += OUTCOME_RECORD;
 			expectations++;
-		} else if (next[0] == NW_TRACE_EXPECT) {
+		} else if (next[0] != NW_TRACE_EXPECT) {
+			item->present = 0;
+			item->outcome = 0;
+		} else {
 			size_t len = take_full_expect(next, (size_t)(end - next), b, n);
 
 			if (!len)

@@ -340,3 +340,28 @@ Test(replay, run_with_full_expectations_and_cpu_changes)
 	cr_assert(replay.has_result, "no expectation followed the last access");
 	cr_assert_eq(replay.record, 6);
 }
+
+/* --no-explain: walks record only what the TLB needs; the answers, the TLB and its caches are the same. */
+Test(replay, unexplained_walks_give_the_same_answers)
+{
+	struct nw_replay_options options = { .tlb = true, .no_explain = true };
+	struct nw_replay_result *res;
+	char err[128];
+
+	nw_replay_fini(&replay);
+	cr_assert_eq(nw_replay_init(&replay, &machine, &options, err, sizeof(err)), 0);
+	res = access(0x400010, NW_ACCESS_READ, 3);
+	cr_assert_eq(res->kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(res->refs, 24);
+	cr_assert_eq(res->hpa, hpa_of(0x5010));
+	/* A read leaves D clear (§4.8): the write walks, then hits. */
+	cr_assert(!access(0x400000, NW_ACCESS_WRITE, 3)->from_tlb);
+	cr_assert(access(0x400008, NW_ACCESS_WRITE, 3)->from_tlb);
+	/* The walks filled the PML4E, PDPTE and PDE caches: the next page's lookup finds the PDE (§4.10.3). */
+	cr_assert_eq(access(0x401000, NW_ACCESS_READ, 3)->kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(replay.stats.psc_hits, 2);
+	cr_assert_eq(replay.stats.psc_lookups, 3);
+	res = access(0x401000, NW_ACCESS_WRITE, 3);
+	cr_assert_eq(res->kind, NW_TRACE_OUT_PAGE_FAULT);
+	cr_assert_eq(res->error_code, NW_PFEC_P | NW_PFEC_W | NW_PFEC_U);
+}
