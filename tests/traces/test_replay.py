@@ -135,6 +135,25 @@ def test_wrong_expectation_is_explained(tmp_path):
     assert first["record"] == record and first["mark"] == "mmio" and first["from_tlb"] is False
     assert first["fields"] == [{"field": "exit_qualification", "expected": "0x783", "got": "0x781"}]
     assert first["walk"]["outcome"] == "ept_violation"
+    # --no-explain: the same mismatch and counts, without the level-by-level walk.
+    result = run("replay", scenario, "--trace", trace, "--no-explain")
+    assert result.returncode == 1
+    assert "exit_qualification: expected 0x783, got 0x781" in result.stdout
+    assert "stage-2" not in result.stdout
+    assert "expectations  43 checked, 1 mismatched" in result.stdout
+
+
+def test_no_explain_meets_the_bundled_expectations():
+    # Walks that record only what the TLB needs (or nothing, without a TLB) still give every hand-derived value.
+    for scenario, trace in ((EPT_SCENARIO, EPT_TRACE), (NPT_SCENARIO, NPT_TRACE)):
+        expects = sum(line.startswith("expect ") for line in records(trace))
+        result, report = replay_json(scenario, "--no-explain")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert report["expectations"] == expects and report["mismatches"] == 0
+    # Without the TLB the walk sees the edited PTE where hardware may still use the old one (GPA 0x5000).
+    result = run("replay", EPT_SCENARIO, "--no-tlb", "--no-explain")
+    assert result.returncode == 1
+    assert "gpa: expected 0x5000, got 0x7000" in result.stdout and "stage-2" not in result.stdout
 
 
 def test_no_tlb_shows_the_stale_translation():
