@@ -14,9 +14,56 @@
 #define ENTRY_BYTES 8
 #define SCRATCH_PAGES (HW_SCRATCH_SIZE / NW_PAGE_SIZE)
 
-static uint64_t leaf_size(int level)
+/* The paging geometry of a mode as the image lays it out (hw/case_mode.h). */
+struct geometry {
+	int top;              /* the root's level */
+	unsigned entry_bytes;
+	unsigned kernel_slots; /* root slots the image keeps for itself (hw/layout.h) */
+	unsigned top_shift;   /* lowest GVA bit of the root index */
+	uint64_t top_mask;    /* the root index's bits, shifted down */
+};
+
+static struct geometry geometry_of(enum nw_paging_mode mode)
 {
-	return level == 2 ? NW_SIZE_2M : level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
+	switch (mode) {
+	case NW_PAGING_32:
+		return (struct geometry){ 2, 4, HW_KERNEL_SLOTS_32BIT, 22, 0x3ff };
+	case NW_PAGING_PAE:
+		return (struct geometry){ 3, 8, HW_KERNEL_SLOTS_PAE, 30, 0x3 };
+	case NW_PAGING_5LEVEL:
+		return (struct geometry){ 5, 8, HW_KERNEL_SLOTS_5LEVEL, 48, 0x1ff };
+	default:
+		return (struct geometry){ 4, 8, HW_KERNEL_SLOTS_4LEVEL, 39, 0x1ff };
+	}
+}
+
+static bool is_legacy(enum nw_paging_mode mode)
+{
+	return mode == NW_PAGING_32 || mode == NW_PAGING_PAE;
+}
+
+/* Whether a present entry ends the walk as a leaf: PS in a PDE (with CR4.PSE
+ * for 32-bit paging, §4.3) or in a PDPTE (4-/5-level, §4.5); PS in a PML4E or
+ * PML5E is reserved, so the walk stops there too (and the image treats it as a
+ * 4 KiB leaf). PS in a PAE PDPTE is a reserved bit of the PDPTE register. */
+static bool is_leaf(enum nw_paging_mode mode, const struct nw_cpu *cpu, int level, uint64_t entry)
+{
+	if (level == 1)
+		return true;
+	if (!(entry & NW_PTE_PS))
+		return false;
+	if (mode == NW_PAGING_32)
+		return level == 2 && (cpu->cr4 & NW_CR4_PSE);
+	if (mode == NW_PAGING_PAE)
+		return level == 2;
+	return true;
+}
+
+static uint64_t leaf_size(enum nw_paging_mode mode, int level)
+{
+	if (level == 2)
+		return mode == NW_PAGING_32 ? UINT64_C(4) << 20 : NW_SIZE_2M;
+	return level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
 }
 
 /* Why an entry's address bits cannot be carried over: the bits above the
@@ -27,21 +74,12 @@ bool nw_hw_has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxp
 	return scenario_maxphy < backend_maxphy && (entry & nw_hw_bits(scenario_maxphy, backend_maxphy));
 }
 
-/* The image keeps these top-level slots for itself (hw/layout.h). */
-static unsigned kernel_slots(enum nw_paging_mode mode)
-{
-	return mode == NW_PAGING_5LEVEL ? HW_KERNEL_SLOTS_5LEVEL : HW_KERNEL_SLOTS_4LEVEL;
-}
-
 /* The CPU state and access the image can set up; NULL when it can. */
 static const char *check_state(const struct nw_hw_backend *b, const struct nw_cpu *cpu, enum nw_paging_mode mode,
 			       const struct nw_trace_access *a, char *reason, size_t len)
 {
-	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL) {
-		snprintf(reason, len, "paging mode %s (the image runs 4-level and 5-level paging)",
-			 nw_paging_mode_name(mode));
-		return reason;
-	}
+	if (mode == NW_PAGING_OFF)
+		return "paging off (the image runs 32-bit, PAE, 4-level and 5-level paging)";
 	if (a->cpl != 0 && a->cpl != 3) {
 		snprintf(reason, len, "CPL %u (the image runs CPL 0 and 3)", (unsigned)a->cpl);
 		return reason;
@@ -54,7 +92,9 @@ static const char *check_state(const struct nw_hw_backend *b, const struct nw_cp
 		return "CR4.PKS (the image has no supervisor protection keys)";
 	if (cpu->no_1g_pages)
 		return "a CPU without 1 GiB pages (the backend has them)";
-	if (b->nested) {
+	if (is_legacy(mode) && a->implicit)
+		return "an implicit access in 32-bit or PAE paging (the image runs those modes as an SVM guest, which has none)";
+	if (b->nested && !is_legacy(mode)) {
 		if (mode != NW_PAGING_4LEVEL)
 			return "5-level paging (the SVM guest runs 4-level paging)";
 		if (a->cpl != 0)
@@ -75,11 +115,15 @@ static uint32_t case_flags(const struct nw_cpu *cpu, enum nw_paging_mode mode, c
 	flags |= (cpu->cr0 & NW_CR0_WP) ? HW_CASE_WP : 0;
 	flags |= (cpu->cr4 & NW_CR4_SMEP) ? HW_CASE_SMEP : 0;
 	flags |= (cpu->cr4 & NW_CR4_SMAP) ? HW_CASE_SMAP : 0;
-	flags |= (cpu->cr4 & NW_CR4_PKE) ? HW_CASE_PKE : 0;
+	/* Protection keys exist in 4-level and 5-level paging only (§4.6.2). */
+	flags |= (cpu->cr4 & NW_CR4_PKE) && !is_legacy(mode) ? HW_CASE_PKE : 0;
 	flags |= (cpu->efer & NW_EFER_NXE) ? HW_CASE_NXE : 0;
 	flags |= a->ac ? HW_CASE_AC : 0;
 	flags |= mode == NW_PAGING_5LEVEL ? HW_CASE_LA57 : 0;
 	flags |= nested ? HW_CASE_NPT : 0;
+	flags |= mode == NW_PAGING_PAE ? HW_CASE_PAE : 0;
+	flags |= mode == NW_PAGING_32 ? HW_CASE_LEGACY32 : 0;
+	flags |= mode == NW_PAGING_32 && (cpu->cr4 & NW_CR4_PSE) ? HW_CASE_PSE : 0;
 	return flags;
 }
 
@@ -90,26 +134,58 @@ static void add_entry(struct nw_hw_case *c, unsigned table, unsigned link, unsig
 	};
 }
 
-/* The leaf at level moved to the scratch region: its address field below the
- * scenario's MAXPHYADDR replaced, every other bit kept (rights, PAT, reserved
- * bits). A 4 KiB page goes to a scratch page chosen by its GPA, a 2 MiB page to
- * the scratch region itself, a 1 GiB page to 0 (the image's only choice: its
- * offset from the GVA must land in the scratch region). */
-static const char *place_leaf(struct nw_hw_case *c, int level, uint64_t entry, unsigned smaxphy, char *reason,
-			      size_t len)
+/* The address field of a leaf or link to replace: below the scenario's
+ * MAXPHYADDR; for 32-bit paging bits 31:12, or for a 4 MiB page bits 31:22
+ * and the PSE-36 bits 20:13 holding physical bits 39:32 (§4.3, Table 4-4: bits
+ * (M-20):13 with M = MAXPHYADDR, at most 40). */
+static uint64_t address_field(enum nw_paging_mode mode, uint64_t size, unsigned smaxphy)
 {
-	uint64_t size = leaf_size(level);
-	uint64_t field = nw_hw_bits(12, smaxphy) & ~(size - 1);
+	unsigned m = smaxphy < 40 ? smaxphy : 40;
+
+	if (mode == NW_PAGING_32 && size == (UINT64_C(4) << 20))
+		return nw_hw_bits(22, 32) | nw_hw_bits(13, m - 19);
+	if (mode == NW_PAGING_32)
+		return nw_hw_bits(12, 32);
+	return nw_hw_bits(12, smaxphy) & ~(size - 1);
+}
+
+/* Reserved bits of the scenario's entry that would be address bits on the
+ * backend (MAXPHYADDR 40): bits MAXPHYADDR..39, or a 4 MiB PDE's PSE-36 bits. */
+static bool has_bits_valid_on_backend(enum nw_paging_mode mode, uint64_t entry, uint64_t size, unsigned smaxphy,
+				      unsigned backend_maxphy)
+{
+	if (mode == NW_PAGING_32)
+		return size == (UINT64_C(4) << 20) && smaxphy < 40 && (entry & nw_hw_bits(smaxphy - 19, 21));
+	return nw_hw_has_rsvd_bits_valid_on_backend(entry & NW_PTE_ADDR_MASK, smaxphy, backend_maxphy);
+}
+
+static uint64_t leaf_gpa(enum nw_paging_mode mode, uint64_t entry, uint64_t size, uint64_t field)
+{
+	if (mode == NW_PAGING_32 && size == (UINT64_C(4) << 20))
+		return (entry & nw_hw_bits(22, 32)) | (((entry & field & nw_hw_bits(13, 21)) >> 13) << 32);
+	return entry & field;
+}
+
+/* The leaf at level moved to the scratch region: its address field replaced,
+ * every other bit kept (rights, PAT, reserved bits). A 4 KiB page goes to a
+ * scratch page chosen by its GPA, a 2 MiB or 4 MiB page to the scratch region
+ * itself (a 4 MiB page then reaches only its first 2 MiB), a 1 GiB page to 0
+ * (the image's only choice: its offset from the GVA must land in the scratch region). */
+static const char *place_leaf(struct nw_hw_case *c, enum nw_paging_mode mode, int level, uint64_t entry,
+			      unsigned smaxphy, uint64_t *value, char *reason, size_t len)
+{
+	uint64_t size = leaf_size(mode, level);
+	uint64_t field = address_field(mode, size, smaxphy);
 	uint64_t offset = c->run_gva & (size - 1);
 
 	c->leaf_size = size;
-	c->leaf_gpa = entry & field;
+	c->leaf_gpa = leaf_gpa(mode, entry, size, field);
 	if (size == NW_PAGE_SIZE)
 		c->leaf_pa = HW_SCRATCH_BASE + ((c->leaf_gpa >> NW_PAGE_SHIFT) % SCRATCH_PAGES) * NW_PAGE_SIZE;
-	else if (size == NW_SIZE_2M)
-		c->leaf_pa = HW_SCRATCH_BASE;
-	else
+	else if (size == NW_SIZE_1G)
 		c->leaf_pa = 0;
+	else
+		c->leaf_pa = HW_SCRATCH_BASE;
 	if (size == NW_SIZE_1G && (offset < HW_SCRATCH_BASE || offset >= HW_SCRATCH_BASE + HW_SCRATCH_SIZE)) {
 		snprintf(reason, len,
 			 "a 1 GiB page whose offset (GVA bits 29:0) lies outside 0x%x-0x%x (the image maps 1 GiB pages only "
@@ -117,6 +193,9 @@ static const char *place_leaf(struct nw_hw_case *c, int level, uint64_t entry, u
 			 HW_SCRATCH_BASE, HW_SCRATCH_BASE + HW_SCRATCH_SIZE - 1);
 		return reason;
 	}
+	if (size > NW_SIZE_2M && size < NW_SIZE_1G && offset >= HW_SCRATCH_SIZE)
+		return "a 4 MiB page whose offset lies beyond its first 2 MiB (the image's scratch region is 2 MiB)";
+	*value = (entry & ~field) | c->leaf_pa;
 	c->has_leaf = true;
 	return NULL;
 }
@@ -193,6 +272,9 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 	for (unsigned i = 0; i < c->table_count; i++) {
 		uint64_t gpa = c->table_gpa[i] + c->offset[i];
 
+		/* A PAE walk reads the PDPTE registers, not memory (§4.4.1): the PDPT's page plays no part. */
+		if (i == 0 && (c->head.flags & HW_CASE_PAE))
+			continue;
 		if (t->backend->nested)
 			why = add_npt_edit(c, r, gpa, true, i + 1, 0, &c->table_edited[i]);
 		else
@@ -225,14 +307,15 @@ bool nw_hw_table_reached(const struct nw_walk_result *res, int level, bool *s2_f
 
 /* The path's tables and entries, root first. */
 static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, const struct nw_walk_result *res,
-			    enum nw_paging_mode mode, unsigned smaxphy, char *reason, size_t len)
+			    enum nw_paging_mode mode, const struct nw_cpu *cpu, char *reason, size_t len)
 {
-	int top = mode == NW_PAGING_5LEVEL ? 5 : 4;
+	struct geometry g = geometry_of(mode);
+	unsigned smaxphy = nw_cpu_maxphyaddr(cpu);
 
-	for (int level = top; level >= 1; level--) {
+	for (int level = g.top; level >= 1; level--) {
 		const struct nw_walk_step *step = &res->steps[level];
-		unsigned i = (unsigned)(top - level), index = step->index;
-		uint64_t entry = step->entry;
+		unsigned i = (unsigned)(g.top - level), index = step->index;
+		uint64_t entry = step->entry, value = 0;
 		bool s2_fault;
 
 		if (!nw_hw_table_reached(res, level, &s2_fault))
@@ -242,48 +325,48 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 		for (unsigned j = 0; j < i; j++)
 			if ((c->table_gpa[j] ^ c->table_gpa[i]) < NW_PAGE_SIZE)
 				return "the path uses one table page twice (a recursive mapping; the image's tables form a tree)";
-		if (i == 0 && index < kernel_slots(mode))
-			index = kernel_slots(mode);
-		c->offset[i] = step->index * ENTRY_BYTES;
-		c->run_offset[i] = index * ENTRY_BYTES;
+		if (i == 0 && index < g.kernel_slots)
+			index = g.kernel_slots;
+		c->offset[i] = step->index * g.entry_bytes;
+		c->run_offset[i] = index * g.entry_bytes;
 		if (s2_fault)
 			break;
 		if (!(entry & NW_PTE_P)) {
 			add_entry(c, i, 0, index, entry);
 			break;
 		}
-		if (nw_hw_has_rsvd_bits_valid_on_backend(entry & NW_PTE_ADDR_MASK, smaxphy, t->maxphyaddr)) {
+		if (has_bits_valid_on_backend(mode, entry, is_leaf(mode, cpu, level, entry) ? leaf_size(mode, level) : 0,
+					      smaxphy, t->maxphyaddr)) {
 			snprintf(reason, len,
-				 "a level-%d entry with address bits above MAXPHYADDR %u that are address bits under the "
+				 "a level-%d entry with bits reserved under MAXPHYADDR %u that are address bits under the "
 				 "backend's MAXPHYADDR %u", level, smaxphy, t->maxphyaddr);
 			return reason;
 		}
-		if (level > 1 && !(entry & NW_PTE_PS)) {
+		if (!is_leaf(mode, cpu, level, entry)) {
 			/* A link to the next table (kept empty when the walk stops here). */
-			add_entry(c, i, i + 2, index, entry & ~nw_hw_bits(12, smaxphy));
+			add_entry(c, i, i + 2, index, entry & ~address_field(mode, NW_PAGE_SIZE, smaxphy));
 			c->table_count = i + 2;
 			continue;
 		}
-		if (place_leaf(c, level, entry, smaxphy, reason, len))
+		if (place_leaf(c, mode, level, entry, smaxphy, &value, reason, len))
 			return reason;
-		add_entry(c, i, 0, index, (entry & ~(nw_hw_bits(12, smaxphy) & ~(c->leaf_size - 1))) | c->leaf_pa);
+		add_entry(c, i, 0, index, value);
 		break;
 	}
 	return NULL;
 }
 
 /* The GVA the image runs: 8-byte aligned (its accesses are words; the page
- * decides the outcome), and a top-level index the image keeps for itself
- * moved to the first free slot (every slot is walked alike, §4.5). */
+ * decides the outcome), and a root index the image keeps for itself moved to
+ * the first free slot (every slot is walked alike). */
 static uint64_t run_gva(uint64_t gva, enum nw_paging_mode mode, const struct nw_walk_result *res)
 {
-	int top = mode == NW_PAGING_5LEVEL ? 5 : 4;
-	unsigned shift = mode == NW_PAGING_5LEVEL ? 48 : 39;
+	struct geometry g = geometry_of(mode);
 
 	gva &= ~UINT64_C(7);
-	if (res->outcome == NW_OUTCOME_GP || !res->steps[top].read || res->steps[top].index >= kernel_slots(mode))
+	if (res->outcome == NW_OUTCOME_GP || !res->steps[g.top].read || res->steps[g.top].index >= g.kernel_slots)
 		return gva;
-	return (gva & ~(UINT64_C(0x1ff) << shift)) | ((uint64_t)kernel_slots(mode) << shift);
+	return (gva & ~(g.top_mask << g.top_shift)) | ((uint64_t)g.kernel_slots << g.top_shift);
 }
 
 static uint8_t access_kind(const struct nw_trace_access *a)
@@ -344,7 +427,6 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 {
 	const struct nw_cpu *cpu = &r->machine->cpu;
 	struct nw_access access = nw_hw_access(a);
-	unsigned smaxphy = nw_cpu_maxphyaddr(cpu);
 	struct nw_walk_result *res;
 	enum nw_paging_mode mode;
 	const char *why;
@@ -376,7 +458,7 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 			.gva = c->run_gva,
 		};
 		if (res->outcome != NW_OUTCOME_GP)
-			why = add_path(c, t, res, mode, smaxphy, reason, len);
+			why = add_path(c, t, res, mode, cpu, reason, len);
 		if (!why && res->outcome != NW_OUTCOME_GP)
 			why = add_s2(c, t, r, res);
 		if (c->table_count > c->head.table_count)

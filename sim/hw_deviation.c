@@ -1,9 +1,11 @@
 /* The oracle deviations of hw/DEVIATIONS.md that an outcome comparison can
  * meet, one named predicate per row: each says whether the backend's outcome is
- * the simulator's (the SDM's) changed exactly as that row describes. Rows about
- * accessed/dirty flags only (`gb-leaf-accessed-early`) and about modes the
- * compiler never runs (PAE, 32-bit paging) are not here: `hw run` compares
- * outcomes of 4- and 5-level walks. */
+ * the simulator's (the SDM's) changed exactly as that row describes. Rows a
+ * `hw run` never meets are not here: `gb-leaf-accessed-early` is about A/D
+ * flags only (hw run compares outcomes), `pae-pdpte-walked` needs a PAE PDPT
+ * page restricted in the nested tables (the compiler leaves that page alone:
+ * the walk uses the PDPTE registers), `pse36-above-maxphyaddr` needs QEMU with
+ * phys-bits=36 (hw run uses -cpu max). */
 #include <nestwalk/ept.h>
 #include <nestwalk/walk.h>
 
