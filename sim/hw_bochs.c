@@ -153,7 +153,8 @@ static size_t keep_case_lines(char *text, size_t len)
 
 static int run_bochs(const char *dir, double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen)
 {
-	static const char *const env[] = { "TERM=dumb", "MALLOC_PERTURB_", NULL }; /* Bochs 2.7 crashes under MALLOC_PERTURB_ */
+	/* Bochs 2.7 crashes at start-up under MALLOC_PERTURB_ (which meson test sets). */
+	static const char *const env[] = { "TERM=dumb", "MALLOC_PERTURB_", NULL };
 	char conf[4096], rc[4096], text[8192], serial[4096];
 	char *argv[] = { "bochs", "-q", "-f", conf, "-rc", rc, NULL };
 	size_t serial_len;

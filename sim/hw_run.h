@@ -34,9 +34,9 @@ struct nw_hw_backend {
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name);
 
-#define NW_HW_CASE_ENTRIES 16
+#define NW_HW_CASE_ENTRIES 16  /* at most 5 table entries and 6 nested-paging edits */
 #define NW_HW_LISTED 20        /* record numbers listed per reason or deviation */
-#define NW_HW_DEVIATION_ROWS 8 /* rows of the deviation table, at most */ /* at most 5 table entries and 6 nested-paging edits */
+#define NW_HW_DEVIATION_ROWS 8 /* rows of the deviation table, at most */
 
 /* One access of the scenario's trace as the image runs it, and what maps the
  * image's addresses back to the scenario's. */
