@@ -301,9 +301,12 @@ static unsigned host_maxphyaddr(void)
 	char line[512];
 	unsigned bits = 0;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "address sizes", 13) && sscanf(strchr(line, ':') + 1, "%u", &bits) == 1)
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *colon = strchr(line, ':');
+
+		if (!strncmp(line, "address sizes", 13) && colon && sscanf(colon + 1, "%u", &bits) == 1)
 			break;
+	}
 	if (f)
 		fclose(f);
 	return bits;
