@@ -123,7 +123,7 @@ static unsigned access_class(enum nw_access_type type, bool user)
 	return 2 * (unsigned)type + user;
 }
 
-static uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
+static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
 {
 	uint8_t memo = MEMO_SET;
 
@@ -491,8 +491,9 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	return -1;
 }
 
-/* nw_replay_apply() of an item's access and expectation records. */
-static int apply_item(struct nw_replay *r, const struct nw_trace_item *item, const struct nw_trace_expect *full,
+/* nw_replay_apply() of an item's access and expectation records (out of line: the fast path's loop keeps its
+ * registers). */
+static __attribute__((noinline)) int apply_item(struct nw_replay *r, const struct nw_trace_item *item, const struct nw_trace_expect *full,
 		      struct nw_replay_mismatch *mismatches, unsigned max)
 {
 	struct nw_trace_access access = nw_trace_item_access(item);
@@ -515,7 +516,7 @@ struct hot_counts {
 	uint64_t hits, expectations; /* each hit is one access record, each expectation one more */
 };
 
-static void add_hot(struct nw_replay *r, const struct hot_counts *hot)
+static __attribute__((noinline)) void add_hot(struct nw_replay *r, const struct hot_counts *hot)
 {
 	r->record += hot->hits + hot->expectations;
 	r->stats.records += hot->hits + hot->expectations;
