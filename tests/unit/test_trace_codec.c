@@ -8,6 +8,7 @@
 
 #include "fixture.h"
 #include "trace.h"
+#include "trace_codec.h"
 
 TestSuite(trace_codec, .init = fixture_setup, .fini = fixture_teardown);
 
@@ -557,4 +558,165 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 			  err);
 		cr_assert_eq(skipped, i == 6, "case %zu", i);
 	}
+}
+
+/* Differential: random binary traces (valid records, bad fields, misplaced
+ * expectations, optional records, truncation) read record by record and by
+ * batches give the same records, counts and error message. */
+#define DIFF_TRACES 300
+#define DIFF_RECORDS 300
+
+static uint64_t diff_rand(uint64_t *state)
+{
+	*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	return *state >> 16;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* One record at p, occasionally with a field out of its domain; returns its length. */
+static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access)
+{
+	static const uint64_t sizes[4] = { 0x1000, 0x200000, 0x400000, 0x40000000 };
+	uint64_t r = diff_rand(state);
+	unsigned pick = (unsigned)(r % 20);
+	size_t len;
+
+	if (after_access && pick < 12) { /* an expectation, mostly outcome only */
+		uint16_t mask = pick < 9 ? 1 : (uint16_t)(1 + diff_rand(state) % 511);
+
+		p[0] = NW_TRACE_EXPECT;
+		put_le(p + 5, mask, 2);
+		len = 2;
+		for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
+			if (!(mask >> f & 1))
+				continue;
+			uint64_t value = f >= NW_EXPECT_GUEST_PAGE_SIZE ? sizes[diff_rand(state) % 4] : diff_rand(state);
+			unsigned bytes = nw_trace_expect_field_bytes((enum nw_trace_expect_field)f);
+
+			if (f == NW_EXPECT_OUTCOME)
+				value %= 8;
+			else if (f == NW_EXPECT_REFS)
+				value %= 40;
+			put_le(p + 5 + len, value, bytes);
+			len += bytes;
+		}
+	} else if (pick < 15 || after_access) {
+		p[0] = NW_TRACE_ACCESS;
+		put_le(p + 5, diff_rand(state) << 8, 8);
+		put_le(p + 13, 1 + diff_rand(state) % 4096, 2);
+		p[15] = (uint8_t)(diff_rand(state) % 3);
+		p[16] = (uint8_t)(diff_rand(state) % 4);
+		p[17] = (uint8_t)(diff_rand(state) % 4);
+		len = 13;
+	} else if (pick < 17) {
+		p[0] = NW_TRACE_REG;
+		p[5] = (uint8_t)(diff_rand(state) % 5);
+		put_le(p + 6, diff_rand(state), 8);
+		len = 9;
+	} else if (pick < 18) {
+		p[0] = NW_TRACE_MARK;
+		memcpy(p + 5, "mark", 4);
+		len = 4;
+	} else {
+		p[0] = (uint8_t)(NW_TRACE_TAG_OPTIONAL | diff_rand(state) % 128);
+		len = diff_rand(state) % 4;
+		memset(p + 5, 0xee, len);
+	}
+	put_le(p + 1, len, 4);
+	if (diff_rand(state) % 64 == 0) /* a byte out of place: a bad field, length, tag or order */
+		p[diff_rand(state) % (5 + len)] ^= (uint8_t)(1 + diff_rand(state) % 255);
+	return 5 + len;
+}
+
+struct diff_read {
+	struct nw_trace_record recs[2 * DIFF_RECORDS];
+	size_t n;
+	int rc;
+	char error[512];
+	uint64_t records, skipped;
+	size_t items; /* taken by batches */
+};
+
+static void diff_read(const char *path, bool batches, struct diff_read *out)
+{
+	static struct nw_trace_batch b;
+	char err[512];
+	struct nw_trace_reader *rd = nw_trace_reader_open(path, err, sizeof(err));
+
+	cr_assert_not_null(rd, "%s", err);
+	out->n = 0;
+	out->items = 0;
+	for (;;) {
+		size_t n = batches ? nw_trace_reader_batch(rd, &b) : 0;
+
+		out->items += n;
+		for (size_t i = 0; i < n; i++) {
+			out->recs[out->n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+									.access = nw_trace_item_access(&b.items[i]) };
+			out->recs[out->n].kind = NW_TRACE_EXPECT;
+			if (nw_trace_item_expect(&b.items[i], &b.expects[i], &out->recs[out->n].expect))
+				out->n++;
+		}
+		if (n)
+			continue;
+		out->rc = nw_trace_reader_next(rd, &out->recs[out->n]);
+		if (out->rc <= 0)
+			break;
+		out->n++;
+	}
+	snprintf(out->error, sizeof(out->error), "%s", nw_trace_reader_error(rd));
+	out->records = nw_trace_reader_records(rd);
+	out->skipped = nw_trace_reader_skipped(rd);
+	nw_trace_reader_close(rd);
+}
+
+Test(trace_codec, batches_and_records_read_random_traces_alike)
+{
+	static uint8_t bytes[12 + DIFF_RECORDS * 96 + 16];
+	static struct diff_read by_record, by_batch;
+	uint64_t state = 0x5eed;
+	unsigned errors = 0;
+	size_t items = 0;
+
+	for (unsigned t = 0; t < DIFF_TRACES; t++) {
+		char *path = temp_path();
+		size_t len = 12;
+		bool after_access = false;
+		FILE *f;
+
+		nw_trace_binary_header(bytes);
+		for (unsigned i = 0; i < DIFF_RECORDS; i++) {
+			size_t at = len;
+
+			len += diff_record(&state, bytes + len, after_access);
+			after_access = bytes[at] == NW_TRACE_ACCESS;
+		}
+		memcpy(bytes + len, "\x7f\0\0\0\0", 5);
+		len += 5;
+		if (t % 4 == 3) /* cut short */
+			len -= 1 + diff_rand(&state) % (len - 12);
+		f = fopen(path, "wb");
+		fwrite(bytes, 1, len, f);
+		fclose(f);
+		diff_read(path, false, &by_record);
+		diff_read(path, true, &by_batch);
+		cr_assert_eq(by_batch.n, by_record.n, "trace %u: %zu records by batch, %zu by record", t, by_batch.n,
+			     by_record.n);
+		for (size_t i = 0; i < by_record.n; i++)
+			cr_assert(same_record(&by_record.recs[i], &by_batch.recs[i]), "trace %u record %zu differs", t, i);
+		cr_assert_eq(by_batch.rc, by_record.rc, "trace %u", t);
+		cr_assert_str_eq(by_batch.error, by_record.error, "trace %u", t);
+		cr_assert_eq(by_batch.records, by_record.records, "trace %u", t);
+		cr_assert_eq(by_batch.skipped, by_record.skipped, "trace %u", t);
+		errors += by_record.rc < 0;
+		items += by_batch.items;
+		unlink(path);
+	}
+	cr_assert_gt(errors, DIFF_TRACES / 8, "the corruptions reach the error paths (%u)", errors);
+	cr_assert_gt(items, DIFF_TRACES * 10, "batches took part (%zu items)", items);
 }
