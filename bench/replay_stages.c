@@ -69,10 +69,10 @@ static double decode(const char *path, struct nw_trace_batch *batch, uint64_t *a
 }
 
 /* What `nestwalk replay` does after loading the scenario, without its report. */
-static double end_to_end(const char *scenario, const char *path, struct nw_trace_batch *batch, uint64_t *mismatches)
+static double end_to_end(const char *scenario, const char *path, const struct nw_replay_options *options,
+			 struct nw_trace_batch *batch, uint64_t *mismatches)
 {
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
-	struct nw_replay_options options = { .tlb = true };
 	struct nw_replay_target target;
 	struct nw_replay replay;
 	struct nw_trace_reader *reader;
@@ -82,7 +82,7 @@ static double end_to_end(const char *scenario, const char *path, struct nw_trace
 	int count;
 
 	if (nw_replay_target_open(scenario, &target, err, sizeof(err)) ||
-	    nw_replay_init(&replay, &target.machine, &options, err, sizeof(err))) {
+	    nw_replay_init(&replay, &target.machine, options, err, sizeof(err))) {
 		fprintf(stderr, "replay_stages: %s\n", err);
 		exit(2);
 	}
@@ -127,8 +127,10 @@ int main(int argc, char **argv)
 {
 	static struct nw_trace_batch batch;
 	unsigned samples = argc > 3 ? (unsigned)atoi(argv[3]) : 3;
-	double read_ns = 0, decode_ns = 0, run_ns = 0;
-	uint64_t bytes, accesses, mismatches = 0;
+	static const struct nw_replay_options with_tlb = { .tlb = true }, no_tlb = { .tlb = false },
+					      no_tlb_lean = { .tlb = false, .no_explain = true };
+	double read_ns = 0, decode_ns = 0, run_ns = 0, no_tlb_ns = 0, no_tlb_lean_ns = 0;
+	uint64_t bytes, accesses, mismatches = 0, ignored;
 	struct bench_replay engine;
 
 	if (argc < 3 || samples == 0) {
@@ -137,16 +139,20 @@ int main(int argc, char **argv)
 	}
 	BEST(read_ns, read_bytes(argv[2], &bytes));
 	BEST(decode_ns, decode(argv[2], &batch, &accesses));
-	BEST(run_ns, end_to_end(argv[1], argv[2], &batch, &mismatches));
+	BEST(run_ns, end_to_end(argv[1], argv[2], &with_tlb, &batch, &mismatches));
+	BEST(no_tlb_ns, end_to_end(argv[1], argv[2], &no_tlb, &batch, &ignored));
+	BEST(no_tlb_lean_ns, end_to_end(argv[1], argv[2], &no_tlb_lean, &batch, &ignored));
 	if (!accesses || bench_replay_trace(argv[1], argv[2], accesses, true, &engine))
 		return 2;
-	printf("replay stages of %s (%llu accesses, %llu bytes, TLB on; best of %u, thread CPU time)\n", argv[2],
+	printf("replay stages of %s (%llu accesses, %llu bytes; TLB on unless said; best of %u, thread CPU time)\n", argv[2],
 	       (unsigned long long)accesses, (unsigned long long)bytes, samples);
 	printf("  %-40s %9s %12s %10s\n", "stage", "ms", "M acc/s", "ns/acc");
 	row("read the bytes (file, zstd if compressed)", read_ns, accesses);
 	row("+ decode (records and batches)", decode_ns, accesses);
 	row("+ replay: end to end", run_ns, accesses);
 	row("replay engine alone (decoded items)", (double)accesses / engine.per_second * 1e9, accesses);
+	row("end to end, --no-tlb (every access walks)", no_tlb_ns, accesses);
+	row("end to end, --no-tlb --no-explain", no_tlb_lean_ns, accesses);
 	if (mismatches)
 		printf("  (%llu expectations did not match)\n", (unsigned long long)mismatches);
 	return 0;
