@@ -59,9 +59,11 @@ static void derive_format(struct nw_s2_fast *fast, const struct nw_pt *pt)
 	fast->map_size = pt->mem.direct_map ? pt->mem.direct_map_size : 0;
 	fast->table_addr_mask = fmt->table_addr_mask;
 	for (int level = 0; level <= NW_MAX_LEVELS; level++) {
-		NW_ASSERT(level < NW_LEVEL_PT || level > fmt->top || fmt->level[level].shift == nw_s2_shift(level));
-		fast->leaf_addr_mask[level] = level >= NW_LEVEL_PT && level <= fmt->top ? fmt->level[level].leaf_addr_mask
-											 : 0;
+		bool used = level >= NW_LEVEL_PT && level <= fmt->top;
+
+		/* The fast loop computes the index shift; the format must agree. */
+		NW_ASSERT(!used || fmt->level[level].shift == nw_s2_shift(level));
+		fast->leaf_addr_mask[level] = used ? fmt->level[level].leaf_addr_mask : 0;
 		set_never(fast, level);
 	}
 }

@@ -37,7 +37,9 @@ static inline bool nw_s2_fast_is_plain_table(const struct nw_s2_fast *fast, int 
 
 static inline bool nw_s2_fast_is_plain_leaf(const struct nw_s2_fast *fast, int level, uint64_t entry)
 {
-	return (entry & fast->leaf_mask[level]) == fast->leaf_want[level] && ((fast->mt_allowed >> ((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT)) & 1);
+	unsigned memory_type = (unsigned)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
+
+	return (entry & fast->leaf_mask[level]) == fast->leaf_want[level] && ((fast->mt_allowed >> memory_type) & 1);
 }
 
 /* need: the access type, | NW_S2_NEED_USER for a user-mode access, |

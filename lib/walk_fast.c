@@ -50,8 +50,8 @@ static void derive_levels(struct nw_walker *walker)
 	case NW_PAGING_32: {
 		unsigned m32 = m > 40 ? 40 : m; /* PSE-36 carries at most 40 address bits (Table 4-4) */
 
-		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, (cpu->cr4 & NW_CR4_PSE) != 0, 0, range(21, m32 - 19),
-					       UINT64_C(0xfffff000));
+		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, (cpu->cr4 & NW_CR4_PSE) != 0, 0,
+					       range(21, m32 - 19), UINT64_C(0xfffff000));
 		walker->levels[n++].pse36 = true;
 		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 10, false, 0, 0, UINT64_C(0xfffff000));
 		break;
@@ -262,7 +262,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	uint64_t passed_a = write_ad && !upper_ad ? NW_PTE_A : 0; /* A set as the walk passes an entry */
 	bool slow_s2 = record && (flags & NW_WALK_RECORD_S2);
 	unsigned refs = 0;
-	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, leaf_gpa = 0;
+	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, pat, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
@@ -385,8 +385,8 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	res->leaf_entry = entry;
 	res->rights = rights;
 	res->guest_page_size = page;
-	res->guest_pat_index = (uint8_t)(((entry & (desc->level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE)) ? 4 : 0) |
-					 ((entry >> 3) & 3));
+	pat = desc->level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
+	res->guest_pat_index = (uint8_t)(((entry & pat) ? 4 : 0) | ((entry >> 3) & 3));
 	pk_forbid = walker->pk_mask[kind->pk_index | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
 	if (pk_forbid) {
 		uint32_t pkr = (rights & NW_WALK_RIGHT_U) ? cpu->pkru : cpu->pkrs;

@@ -122,7 +122,9 @@ bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint6
 {
 	const struct nw_walk_step *step = &ctx->res->steps[level];
 
-	return nw_walk_set_flags_at(ctx, nw_gpa(step->table_gpa.val + (uint64_t)step->index * bytes), level, bytes, set);
+	nw_gpa_t gpa = nw_gpa(step->table_gpa.val + (uint64_t)step->index * bytes);
+
+	return nw_walk_set_flags_at(ctx, gpa, level, bytes, set);
 }
 
 bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t set)

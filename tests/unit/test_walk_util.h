@@ -129,8 +129,8 @@ static inline void tw_assert_same_s2(const struct nw_s2_result *ref, const struc
 	cr_assert_eq(fast->entry & ~ad, ref->entry & ~ad, "%s: level %d stage-2 entry", what, level);
 	cr_assert_eq(fast->rights, ref->rights, "%s: level %d stage-2 rights", what, level);
 	for (int l = 1; l <= NW_MAX_LEVELS; l++) {
-		cr_assert_eq(fast->entries[l] & ~ad, ref->entries[l] & ~ad, "%s: level %d stage-2 L%d entry", what, level,
-			     l);
+		cr_assert_eq(fast->entries[l] & ~ad, ref->entries[l] & ~ad, "%s: level %d stage-2 L%d entry", what,
+			     level, l);
 		cr_assert_eq(fast->tables[l].val, ref->tables[l].val, "%s: level %d stage-2 L%d table", what, level, l);
 	}
 }
