@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nestwalk/npt.h>
 #include <nestwalk/x86_pte.h>
 
 #include "hw_run.h"
@@ -227,24 +228,45 @@ static const char *check_s2_full(const struct nw_replay *r, uint64_t gpa)
 	       "fault)";
 }
 
+/* A reserved address bit of a nested entry that is reserved on the backend
+ * too (at or above both MAXPHYADDRs, below 52: reserved in every entry, APM
+ * Vol. 2 §5.3.3), as the bit number a HW_NPT_EDIT_RSVD edit sets; -1 when the
+ * entry's reserved bits are of another kind. */
+static int rsvd_address_bit(const struct nw_replay *r, const struct nw_s2_result *res, unsigned backend_maxphy)
+{
+	const struct nw_npt_config *config = &r->config.stage2.npt->config;
+	unsigned low = config->caps.maxphyaddr > backend_maxphy ? config->caps.maxphyaddr : backend_maxphy;
+	uint64_t bits = res->entry & nw_hw_bits(low, 52);
+
+	if (nw_npt_rsvd(config, res->level, res->entry) != NW_NPT_RSVD_ADDR_ABOVE_MAXPHY || !bits)
+		return -1;
+	return 63 - __builtin_clzll(bits);
+}
+
 /* Nested-paging backends: the scenario's nested rights of a page as an edit
  * of the image's identity nested map (hw/blob.h: P and U always set). */
 static const char *add_npt_edit(struct nw_hw_case *c, const struct nw_replay *r, uint64_t gpa, bool table,
-				unsigned link, uint64_t image_pa, bool *edited)
+				unsigned link, uint64_t image_pa, unsigned backend_maxphy, bool *edited)
 {
 	struct nw_s2_result res;
 	uint64_t flags;
 
 	*edited = false;
 	s2_lookup(r, gpa, table, &res);
+	if (c->head.entry_count >= NW_HW_CASE_ENTRIES)
+		return "more nested-paging edits than a case holds";
 	if (res.status == NW_S2_MISCONFIG) {
-		return "a reserved bit in a nested entry (the image's nested edits set flags only)";
+		int bit = rsvd_address_bit(r, &res, backend_maxphy);
+
+		if (bit < 0)
+			return "a reserved bit in a nested entry other than an address bit above MAXPHYADDR";
+		add_entry(c, HW_NPT_EDIT_TABLE, link, HW_NPT_EDIT_RSVD, image_pa | (uint64_t)bit);
+		*edited = true;
+		return NULL;
 	}
 	if (res.status == NW_S2_VIOLATION && (res.entry & NW_PTE_P)) {
 		return "a nested entry without U/S (the image's nested pages are user pages)";
 	}
-	if (c->head.entry_count >= NW_HW_CASE_ENTRIES)
-		return "more nested-paging edits than a case holds";
 	if (res.status == NW_S2_VIOLATION) {
 		add_entry(c, HW_NPT_EDIT_TABLE, link, HW_NPT_EDIT_UNMAP, image_pa);
 		*edited = true;
@@ -276,7 +298,7 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 		if (i == 0 && (c->head.flags & HW_CASE_PAE))
 			continue;
 		if (t->backend->nested)
-			why = add_npt_edit(c, r, gpa, true, i + 1, 0, &c->table_edited[i]);
+			why = add_npt_edit(c, r, gpa, true, i + 1, 0, t->maxphyaddr, &c->table_edited[i]);
 		else
 			why = check_s2_full(r, gpa);
 		if (why)
@@ -287,7 +309,7 @@ static const char *add_s2(struct nw_hw_case *c, const struct nw_hw_target *t, co
 	if (t->backend->nested) {
 		bool edited;
 
-		return add_npt_edit(c, r, final_gpa, false, 0, final_pa, &edited);
+		return add_npt_edit(c, r, final_gpa, false, 0, final_pa, t->maxphyaddr, &edited);
 	}
 	return check_s2_full(r, final_gpa);
 }

@@ -167,14 +167,22 @@ def nested(tmp_path_factory):
     return json.loads(proc.stdout), observed
 
 
+# scenarios/hw/nested.nwt.txt: the #NPF for the reserved bit in a nested PTE, which QEMU reports without P.
+NESTED_RSVD = 19
+
+
 def test_nested_paging_on_qemu_svm(nested):
     report, observed = nested
     hand = accesses_with_expectations(HW / "nested.nwt.txt")
-    assert (report["accesses"], report["run"], report["not_run"]) == (9, 9, 0)
-    assert report["matched"] == 9 and report["explained"] == 0 and report["unexplained"] == 0
+    assert (report["accesses"], report["run"], report["not_run"]) == (10, 10, 0)
+    assert report["deviations"] == [{"id": "rsvd-without-p", "count": 1, "records": [NESTED_RSVD]}]
+    assert report["matched"] == 9 and report["unexplained"] == 0
     # #NPF on the final page and on guest tables, guest #PF: each as written by hand from the APM.
     got = [fields(e) for _a, e in observed_by_access(observed)]
     want = [fields(e) for _a, e in hand.values()]
+    rsvd = list(hand).index(NESTED_RSVD)
+    assert int(want[rsvd]["error_code"], 16) & 0x9 == 0x9
+    want[rsvd]["error_code"] = hex(int(want[rsvd]["error_code"], 16) & ~1)
     assert got == want
 
 
@@ -188,7 +196,7 @@ def test_nested_scenario_on_first_stage_qemu_runs_only_the_full_rights_pages():
     full = [r for r, (a, e) in hand.items()
             if fields(e)["outcome"] != "npf" and "gva=0x401" not in a]
     assert report["run"] == len(full) == 3
-    assert report["not_run"] == 6
+    assert report["not_run"] == len(hand) - 3
     assert report["matched"] == 3
 
 
@@ -360,7 +368,7 @@ def test_legacy_paging_on_qemu_and_its_svm(name):
 RANDOM_ACCESSES = 10000 if os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX") else 400
 FIRST_STAGE_PAGES = [0x400000, 0x401000, 0x402000, 0x403000, 0x404000, 0x405000, 0x406000, 0x407000, 0x612340,
                      0x42000010, 0x28000000010]
-NESTED_PAGES = [0x400000, 0x401000, 0x402000, 0x403000, 0x404000, 0x600000, 0x800000]
+NESTED_PAGES = [0x400000, 0x401000, 0x402000, 0x403000, 0x404000, 0x405000, 0x600000, 0x800000]
 
 
 def random_trace(path, seed, pages, cpls, registers):
@@ -396,5 +404,6 @@ def test_random_nested_accesses_on_qemu_svm(tmp_path):
     proc = run("hw", "run", HW / "nested.yaml", "--backend", "qemu-svm", "--trace", trace, "--json")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     report = json.loads(proc.stdout)
-    assert report["run"] == report["matched"] == RANDOM_ACCESSES
+    assert report["run"] == RANDOM_ACCESSES and report["unexplained"] == 0
+    assert {d["id"] for d in report["deviations"]} <= {"rsvd-without-p"}
     print(f"{report['run']} cases in {report['boot_seconds']:.2f} s: {report['cases_per_second']:.0f} cases/s")
