@@ -368,3 +368,34 @@ Test(walk_2d_nomem, unbacked_table_is_a_clean_outcome)
 	cr_assert_eq(fast.fault_level, 4);
 	cr_assert_eq(nw_simmem_destroy(loose), 0);
 }
+
+/* The per-level record is opt-in (walk.h): without NW_WALK_RECORD the steps and
+ * the stage-2 records keep whatever they held, and the hot fields still give
+ * the guest leaf as read and the EPT rights of the final page (R, W, X in
+ * every entry; no user-execute without mode-based execute control). */
+Test(walk_2d, per_level_record_is_opt_in)
+{
+	struct nw_access access = tw_access(GVA, NW_ACCESS_READ);
+	struct nw_walk_result res;
+	struct nw_walker walker;
+
+	use_ept(4, false, true);
+	guest_tables(4, GVA, RWU | NW_PTE_A, RWU | NW_PTE_A);
+	tw.cpu.cpl = 3;
+	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	memset(&res, 0xa5, sizeof(res));
+	nw_walker_translate(&walker, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
+	cr_assert_eq(res.hpa.val, page_hpa | 0xabc);
+	cr_assert_eq(res.refs, 24);
+	cr_assert_eq(res.leaf_entry, G_PAGE | RWU | NW_PTE_A);
+	cr_assert_eq(res.s2_rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X);
+	cr_assert_eq(res.steps[4].entry, UINT64_C(0xa5a5a5a5a5a5a5a5), "no record asked for, none written");
+	cr_assert_eq(res.final_s2.refs, 0xa5a5a5a5u);
+	nw_walker_translate(&walker, &access, NW_WALK_RECORD, &res);
+	cr_assert_eq(res.steps[4].table_gpa.val, G_PML4);
+	cr_assert_eq(res.steps[4].entry, G_PDPT | RWU | NW_PTE_A);
+	cr_assert_eq(res.steps[4].s2.refs, 4);
+	cr_assert_eq(res.final_s2.refs, 4);
+	cr_assert_eq(res.leaf_entry, G_PAGE | RWU | NW_PTE_A);
+}
