@@ -18,9 +18,11 @@
 #define QEMU_CPUSTATE_CR_OFFSET (8 + 18 * 8 + 10 * 24)
 #define QEMU_CPUSTATE_MIN_SIZE (QEMU_CPUSTATE_CR_OFFSET + 5 * 8)
 
+/* Backed only when the naturally aligned 8-byte word holding pa lies in one range: the walkers read (and
+ * set A/D in) a whole 4- or 8-byte entry through the pointer, and a PT_LOAD may end anywhere. */
 static void *dump_phys_to_virt(void *ctx, nw_hpa_t pa)
 {
-	return nw_memdump_ptr(ctx, pa.val, 1);
+	return nw_memdump_ptr(ctx, pa.val, 8 - (pa.val & 7));
 }
 
 /* A dump is memory as it was: there is nothing to allocate from. */
