@@ -73,15 +73,11 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The scenario's own trace when it names one, else --trace. */
+/* --trace when given (a user's trace, e.g. one `hw run --observed` wrote), else the scenario's own. */
 static int trace_path(const struct options *opt, const struct nw_scenario *sc, char *out, size_t outlen)
 {
-	if (sc->trace) {
-		if (opt->trace)
-			fprintf(stderr, "nestwalk replay: the scenario names its trace %s; --trace %s is not used\n",
-				sc->trace, opt->trace);
+	if (!opt->trace && sc->trace)
 		return nw_scenario_file_path(sc, sc->trace, out, outlen);
-	}
 	if (!opt->trace) {
 		fprintf(stderr, "nestwalk replay: %s names no trace: give --trace FILE\n", sc->file);
 		return -1;

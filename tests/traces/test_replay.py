@@ -143,6 +143,18 @@ def test_wrong_expectation_is_explained(tmp_path):
     assert "expectations  43 checked, 1 mismatched" in result.stdout
 
 
+def test_trace_option_wins_over_the_scenario_trace(tmp_path):
+    """A scenario that names its trace still replays the one --trace gives (e.g. an observed hardware trace)."""
+    trace = tmp_path / "one.nwt.txt"
+    # The first access of the bundled trace, expected to fault: it really translates (GPA 0x5000).
+    trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x4 type=read cpl=0x3\n"
+                     "expect outcome=page_fault\nend\n")
+    result = run("replay", EPT_SCENARIO, "--trace", trace)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "mismatch at record 2" in result.stdout  # the expect record
+    assert "expectations  1 checked, 1 mismatched" in result.stdout
+
+
 def test_no_explain_meets_the_bundled_expectations():
     # Walks that record only what the TLB needs (or nothing, without a TLB) still give every hand-derived value.
     for scenario, trace in ((EPT_SCENARIO, EPT_TRACE), (NPT_SCENARIO, NPT_TRACE)):
