@@ -4,6 +4,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +162,7 @@ static int read_qemu_note(const char *path, struct nw_memdump *dump, Elf *elf, c
 static int add_load(const char *path, struct nw_memdump *dump, const GElf_Phdr *ph, size_t index, uint64_t ph_off,
 		    char *err, size_t errlen)
 {
-	struct nw_memdump_range *grown;
+	struct nw_memdump_range *grown, range;
 
 	if (nw_is_past_end(ph->p_offset, ph->p_filesz, dump->map_size))
 		return nw_file_fail(err, errlen, path, ph_off,
@@ -176,9 +177,21 @@ static int add_load(const char *path, struct nw_memdump *dump, const GElf_Phdr *
 	if (!grown)
 		return nw_file_fail(err, errlen, path, ph_off, "out of memory");
 	dump->ranges = grown;
-	dump->ranges[dump->range_count++] = (struct nw_memdump_range){
+	range = (struct nw_memdump_range){
 		.gpa = ph->p_paddr, .size = ph->p_filesz, .data = dump->map + ph->p_offset, .offset = ph->p_offset
 	};
+	/* ELF cores align their data only as their notes happen to end (QEMU pads notes to 4 bytes). Walkers read
+	 * naturally aligned 8-byte entries, so a segment whose bytes sit at another address modulo 8 is copied. */
+	if (((uintptr_t)range.data ^ range.gpa) & 7) {
+		void *copy = mmap(NULL, range.size + 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (copy == MAP_FAILED)
+			return nw_file_fail(err, errlen, path, ph_off, "PT_LOAD %zu: no memory for an aligned copy", index);
+		range.data = (uint8_t *)copy + (range.gpa & 7);
+		memcpy(range.data, dump->map + ph->p_offset, range.size);
+		range.copied = true;
+	}
+	dump->ranges[dump->range_count++] = range;
 	return 0;
 }
 
@@ -286,6 +299,9 @@ void nw_memdump_close(struct nw_memdump *dump)
 {
 	if (dump->map && dump->map != MAP_FAILED && !dump->borrowed)
 		munmap(dump->map, dump->map_size);
+	for (size_t i = 0; i < dump->range_count; i++)
+		if (dump->ranges[i].copied)
+			munmap(dump->ranges[i].data - (dump->ranges[i].gpa & 7), dump->ranges[i].size + 8);
 	free(dump->ranges);
 	*dump = (struct nw_memdump){ 0 };
 }

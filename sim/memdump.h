@@ -16,8 +16,9 @@
 struct nw_memdump_range {
 	uint64_t gpa;
 	uint64_t size;    /* bytes the file holds (p_filesz) */
-	uint8_t *data;    /* inside the mapping */
+	uint8_t *data;    /* inside the mapping, or a copy (see copied) */
 	uint64_t offset;  /* p_offset, for messages */
+	bool copied;      /* data is an aligned private copy: the file's bytes sat at another address modulo 8 */
 };
 
 struct nw_memdump {

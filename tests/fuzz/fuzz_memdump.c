@@ -6,6 +6,7 @@
  * dump serves as the guest memory of a few lookup walks (paging mode from the
  * input, CR3 from the dump's QEMU note when it has one) on which the reference
  * and the fast walker must agree. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,12 @@ static void check_ranges(const struct nw_memdump *dump, const uint8_t *buf, size
 		const struct nw_memdump_range *r = &dump->ranges[i];
 		uint64_t last = r->gpa + r->size - 1;
 
-		if (!r->size || r->data < buf || (size_t)(r->data - buf) > size || r->size > size - (size_t)(r->data - buf))
+		if (!r->size || r->offset > size || r->size > size - r->offset)
 			fail("a range lies outside the input", r->gpa, r->size);
-		if ((size_t)(r->data - buf) != r->offset)
-			fail("a range's data is not at its file offset", r->offset, (uint64_t)(r->data - buf));
+		if (((uintptr_t)r->data ^ r->gpa) & 7)
+			fail("a range's bytes are not aligned as their guest-physical addresses", r->gpa, r->offset);
+		if (r->copied ? memcmp(r->data, buf + r->offset, r->size) != 0 : r->data != buf + r->offset)
+			fail("a range's data is not its file bytes", r->offset, r->size);
 		if (i && dump->ranges[i - 1].gpa + dump->ranges[i - 1].size > r->gpa)
 			fail("ranges unsorted or overlapping", dump->ranges[i - 1].gpa, r->gpa);
 		if (last < r->gpa)
