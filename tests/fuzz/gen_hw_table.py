@@ -57,27 +57,9 @@ def fuzzable_case(cid, rng):
     if indices[levels] >= 256:
         gva |= ~((1 << (12 + 9 * levels)) - 1) & ((1 << 64) - 1)
     pa = hw_run.SCRATCH_BASE + rng.randrange(512) * 0x1000 if leaf_level == 1 else hw_run.SCRATCH_BASE
-    path = []
-    for level in range(levels, leaf_level - 1, -1):
-        value = P if rng.random() < 0.95 else 0
-        value |= RW if rng.random() < 0.75 else 0
-        value |= US if rng.random() < 0.75 else 0
-        value |= A if rng.random() < 0.3 else 0
-        value |= XD if rng.random() < 0.1 else 0
-        if level == leaf_level:
-            value |= D if rng.random() < 0.3 else 0
-            value |= hwcases.pk(rng.randrange(16)) if rng.random() < 0.6 else 0
-            value |= PS if leaf_level > 1 else 0
-        path.append(value)
+    path = hwcases.random_path(rng, levels, leaf_level)
     if rng.random() < 0.08:
-        k = rng.randrange(len(path))
-        level = levels - k
-        if level >= 4 and rng.random() < 0.5:
-            path[k] |= PS
-        elif level == 2 and path[k] & PS:
-            path[k] |= 1 << rng.randrange(13, 21)
-        else:
-            path[k] |= 1 << rng.randrange(MAXPHYADDR, 52)
+        hwcases.add_random_rsvd(rng, path, levels, MAXPHYADDR, large_levels=(2,))
     pkru = rng.getrandbits(32) if "pke" in flags else 0
     return hwcases.path_case(cid, gva, path, levels=levels, leaf_pa_value=pa, cpl=cpl, access=access,
                              flags=flags, pkru=pkru)

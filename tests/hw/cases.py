@@ -141,6 +141,37 @@ HAND = [
 ]
 
 
+def random_path(rng, levels, leaf_level):
+    """Random 4-/5-level entries from the root down to a leaf at leaf_level (PS set on a large leaf)."""
+    path = []
+    for level in range(levels, leaf_level - 1, -1):
+        value = P if rng.random() < 0.95 else 0
+        value |= RW if rng.random() < 0.75 else 0
+        value |= US if rng.random() < 0.75 else 0
+        value |= A if rng.random() < 0.3 else 0
+        value |= XD if rng.random() < 0.1 else 0
+        if level == leaf_level:
+            value |= D if rng.random() < 0.3 else 0
+            value |= pk(rng.randrange(16)) if rng.random() < 0.6 else 0
+            if leaf_level > 1:
+                value |= PS
+        path.append(value)
+    return path
+
+
+def add_random_rsvd(rng, path, levels, maxphyaddr, large_levels):
+    """One reserved bit in one random entry: PS where it is reserved (PML4E/PML5E), a large leaf's
+    bits above the PAT bit (levels in large_levels), or an address bit at or above MAXPHYADDR."""
+    k = rng.randrange(len(path))
+    level = levels - k
+    if level >= 4 and rng.random() < 0.5:
+        path[k] |= PS
+    elif level in large_levels and path[k] & PS:
+        path[k] |= 1 << rng.randrange(13, 21 if level == 2 else 30)
+    else:
+        path[k] |= 1 << rng.randrange(maxphyaddr, 52)
+
+
 def random_case(cid, rng, maxphyaddr=40):
     """A seeded random case: one path with random rights, A/D, keys, page size,
     paging mode, control registers, CPL and access; now and then a reserved bit,
@@ -170,28 +201,9 @@ def random_case(cid, rng, maxphyaddr=40):
         gva |= ~((1 << (12 + 9 * levels)) - 1) & ((1 << 64) - 1)  # sign-extend: the upper half
     noncanonical = access != "implicit" and rng.random() < 0.03
 
-    path = []
-    for level in range(levels, leaf_level - 1, -1):
-        value = P if rng.random() < 0.95 else 0
-        value |= RW if rng.random() < 0.75 else 0
-        value |= US if rng.random() < 0.75 else 0
-        value |= A if rng.random() < 0.3 else 0
-        value |= XD if rng.random() < 0.1 else 0
-        if level == leaf_level:
-            value |= D if rng.random() < 0.3 else 0
-            value |= pk(rng.randrange(16)) if rng.random() < 0.6 else 0
-            if leaf_level > 1:
-                value |= PS
-        path.append(value)
+    path = random_path(rng, levels, leaf_level)
     if rng.random() < 0.06:
-        k = rng.randrange(len(path))
-        level = levels - k
-        if level >= 4 and rng.random() < 0.5:
-            path[k] |= PS
-        elif level in (2, 3) and path[k] & PS:
-            path[k] |= 1 << rng.randrange(13, 21 if level == 2 else 30)
-        else:
-            path[k] |= 1 << rng.randrange(maxphyaddr, 52)
+        add_random_rsvd(rng, path, levels, maxphyaddr, large_levels=(2, 3))
     pkru = rng.getrandbits(32) if "pke" in flags else 0
     case = path_case(cid, gva, path, levels=levels, leaf_pa_value=pa, cpl=cpl, access=access, flags=flags, pkru=pkru)
     if noncanonical:
