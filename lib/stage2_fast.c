@@ -68,6 +68,31 @@ static void derive_format(struct nw_s2_fast *fast, const struct nw_pt *pt)
 	}
 }
 
+/* What proves an entry plain, for either format: the present bit(s) set and
+ * no reserved bit; a table pointer below the root, or a leaf with PS where
+ * large pages exist (bits between the PAT bit and the page's alignment are
+ * reserved there). */
+struct entry_rules {
+	uint64_t present, ps, table_rsvd, leaf_rsvd, rsvd_2m, rsvd_1g;
+	bool pages_1g;
+};
+
+static void set_entry_masks(struct nw_s2_fast *fast, const struct entry_rules *r)
+{
+	for (int level = NW_LEVEL_PD; level <= fast->top; level++) {
+		fast->table_mask[level] = r->present | r->table_rsvd;
+		fast->table_want[level] = r->present;
+	}
+	fast->leaf_mask[NW_LEVEL_PT] = r->present | r->leaf_rsvd;
+	fast->leaf_want[NW_LEVEL_PT] = r->present;
+	fast->leaf_mask[NW_LEVEL_PD] = r->present | r->ps | r->leaf_rsvd | r->rsvd_2m;
+	fast->leaf_want[NW_LEVEL_PD] = r->present | r->ps;
+	if (r->pages_1g) {
+		fast->leaf_mask[NW_LEVEL_PDPT] = r->present | r->ps | r->leaf_rsvd | r->rsvd_1g;
+		fast->leaf_want[NW_LEVEL_PDPT] = r->present | r->ps;
+	}
+}
+
 /* §29.3.3.1: a readable entry breaks neither the write-without-read nor the
  * execute-only rule; a table pointer must have bits 7:3 and the address bits
  * from MAXPHYADDR up clear; a leaf those address bits, its alignment bits
@@ -79,18 +104,9 @@ static void derive_ept(struct nw_s2_fast *fast, const struct nw_ept *ept)
 	uint64_t above = bits_above(config->caps.maxphyaddr);
 
 	derive_format(fast, &ept->pt);
-	for (int level = NW_LEVEL_PD; level <= fast->top; level++) {
-		fast->table_mask[level] = NW_EPT_R | NW_EPT_NONLEAF_RSVD | above;
-		fast->table_want[level] = NW_EPT_R;
-	}
-	fast->leaf_mask[NW_LEVEL_PT] = NW_EPT_R | above;
-	fast->leaf_want[NW_LEVEL_PT] = NW_EPT_R;
-	fast->leaf_mask[NW_LEVEL_PD] = NW_EPT_R | NW_EPT_PS | above | LARGE_2M_EPT_RSVD;
-	fast->leaf_want[NW_LEVEL_PD] = NW_EPT_R | NW_EPT_PS;
-	if (config->caps.pages_1g) {
-		fast->leaf_mask[NW_LEVEL_PDPT] = NW_EPT_R | NW_EPT_PS | above | LARGE_1G_EPT_RSVD;
-		fast->leaf_want[NW_LEVEL_PDPT] = NW_EPT_R | NW_EPT_PS;
-	}
+	set_entry_masks(fast, &(const struct entry_rules){ .present = NW_EPT_R, .ps = NW_EPT_PS,
+		.table_rsvd = NW_EPT_NONLEAF_RSVD | above, .leaf_rsvd = above, .rsvd_2m = LARGE_2M_EPT_RSVD,
+		.rsvd_1g = LARGE_1G_EPT_RSVD, .pages_1g = config->caps.pages_1g });
 	fast->mt_allowed = EPT_MT_ALLOWED;
 	/* §29.3.3.2: reads need R, writes W, fetches X, user-mode fetches under
 	 * mode-based execute control bit 10, in every entry. */
@@ -120,18 +136,9 @@ static void derive_npt(struct nw_s2_fast *fast, const struct nw_npt *npt)
 	uint64_t rsvd = bits_above(config->caps.maxphyaddr) | (config->caps.nxe ? 0 : NW_PTE_XD);
 
 	derive_format(fast, &npt->pt);
-	for (int level = NW_LEVEL_PD; level <= fast->top; level++) {
-		fast->table_mask[level] = NW_PTE_P | NW_PTE_PS | rsvd;
-		fast->table_want[level] = NW_PTE_P;
-	}
-	fast->leaf_mask[NW_LEVEL_PT] = NW_PTE_P | rsvd;
-	fast->leaf_want[NW_LEVEL_PT] = NW_PTE_P;
-	fast->leaf_mask[NW_LEVEL_PD] = NW_PTE_P | NW_PTE_PS | rsvd | LARGE_2M_NPT_RSVD;
-	fast->leaf_want[NW_LEVEL_PD] = NW_PTE_P | NW_PTE_PS;
-	if (config->caps.pages_1g) {
-		fast->leaf_mask[NW_LEVEL_PDPT] = NW_PTE_P | NW_PTE_PS | rsvd | LARGE_1G_NPT_RSVD;
-		fast->leaf_want[NW_LEVEL_PDPT] = NW_PTE_P | NW_PTE_PS;
-	}
+	set_entry_masks(fast, &(const struct entry_rules){ .present = NW_PTE_P, .ps = NW_PTE_PS,
+		.table_rsvd = NW_PTE_PS | rsvd, .leaf_rsvd = rsvd, .rsvd_2m = LARGE_2M_NPT_RSVD,
+		.rsvd_1g = LARGE_1G_NPT_RSVD, .pages_1g = config->caps.pages_1g });
 	fast->mt_allowed = UINT8_C(0xff);
 	for (unsigned index = 0; index < 8; index++) {
 		enum nw_access_type type = (enum nw_access_type)(index & 3);
