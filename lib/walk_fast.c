@@ -13,9 +13,6 @@
 
 #define ALL_BITS (~UINT64_C(0))
 
-/* The copies of the walk (translate() below) a call can take. */
-enum { COPY_ANY, COPY_1D, COPY_2D };
-
 static uint64_t range(unsigned high, unsigned low)
 {
 	uint64_t from_low = low >= 64 ? 0 : ALL_BITS << low;
@@ -79,11 +76,8 @@ static void derive_levels(struct nw_walker *walker)
 		break;
 	}
 	walker->nlevels = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		walker->levels[i].leaf_bits = i + 1 == n ? ALL_BITS : walker->levels[i].ps;
-		walker->levels[i].refs = (uint8_t)(walker->mode == NW_PAGING_PAE ? i : i + 1);
-		walker->levels[i].pat = walker->levels[i].level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
-	}
 	walker->entry_bytes = walker->mode == NW_PAGING_32 ? 4 : 8;
 	walker->va_bits = walker->mode == NW_PAGING_5LEVEL ? 57 : walker->mode == NW_PAGING_4LEVEL ? 48 : 32;
 	walker->xd_mask = (walker->mode != NW_PAGING_32 && nxe) ? NW_PTE_XD : 0;
@@ -96,10 +90,6 @@ void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu)
 	walker->mode = nw_cpu_paging_mode(cpu);
 	derive_levels(walker);
 	nw_perm_derive(walker);
-	if (walker->nlevels == 0 || walker->entry_bytes != 8 || walker->config.ad_policy != NW_AD_AS_PASSED)
-		walker->copy = COPY_ANY;
-	else
-		walker->copy = walker->s2.kind == NW_STAGE2_NONE ? COPY_1D : COPY_2D;
 }
 
 void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu)
@@ -117,12 +107,10 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
  * (§4.6.1: R/W and U/S ANDed, XD ORed). */
 #define ACC_FLIP NW_PTE_XD
 
-/* R/W and U/S sit one bit above NW_WALK_RIGHT_W and _U, so one shift moves both. */
-_Static_assert(NW_PTE_RW >> 1 == NW_WALK_RIGHT_W && NW_PTE_US >> 1 == NW_WALK_RIGHT_U, "rights layout");
-
 static uint32_t rights_of(const struct nw_walker *walker, uint64_t acc)
 {
-	return (uint32_t)((acc & (NW_PTE_RW | NW_PTE_US)) >> 1) | ((~acc & walker->xd_mask) ? 0 : NW_WALK_RIGHT_X);
+	return ((acc & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((acc & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
+	       ((~acc & walker->xd_mask) ? 0 : NW_WALK_RIGHT_X);
 }
 
 /* What the later phases need of each level, recorded or not. */
@@ -251,16 +239,6 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 static __attribute__((noinline)) void translate_any(const struct nw_walker *walker, const struct nw_access *access,
 						    unsigned flags, struct nw_walk_result *res);
 
-static inline struct nw_walk_ctx walk_ctx(const struct nw_walker *walker, const struct nw_access *access,
-					  unsigned flags, const struct nw_walk_access_kind *kind,
-					  struct nw_walk_result *res)
-{
-	return (struct nw_walk_ctx){
-		.config = &walker->config, .access = access, .flags = flags, .user = kind->user, .linear = true,
-		.res = res,
-	};
-}
-
 /* The walk, instantiated three times so each copy keeps only the work it
  * needs. The two hot copies (8-byte entries, no record, A set as passed;
  * with and without a second stage) take only the plain path: anything else before the leaf (a
@@ -274,7 +252,10 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 {
 	const struct nw_cpu *cpu = &walker->cpu;
 	const struct nw_walk_access_kind *kind = &walker->kinds[(access->type & 3) | (access->implicit ? 4 : 0)];
-	struct nw_walk_ctx ctx;
+	struct nw_walk_ctx ctx = {
+		.config = &walker->config, .access = access, .flags = flags, .user = kind->user, .linear = true,
+		.res = res,
+	};
 	bool write_ad = !(flags & NW_WALK_LOOKUP);
 	unsigned set_ad = write_ad ? NW_S2_NEED_SET_AD : 0;
 	bool upper_ad = !hot && walker->config.ad_policy == NW_AD_ON_SUCCESS; /* hot copies: NW_AD_AS_PASSED */
@@ -284,31 +265,22 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, pat, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
-	const struct nw_walk_level_desc *desc = walker->levels;
-	/* The leaf's A/D flags this access sets (none for a lookup). */
-	uint64_t leaf_ad = !write_ad ? 0 : NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
+	const struct nw_walk_level_desc *desc = walker->levels, *first;
+	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights, pk = 0, pk_forbid;
-	uint8_t pat_index;
-	bool denied;
-	bool hot1 = hot && !two_d && !record; /* the hot 1-D copy: the result is started only once its outcome is known */
 
-	if (!hot1) {
-		ctx = walk_ctx(walker, access, flags, kind, res);
-		nw_walk_result_start(res, walker->mode, access->gva);
-	}
+	nw_walk_result_start(res, walker->mode, access->gva);
 	if (record)
 		nw_walk_record_init(res);
 	if (walker->va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
 	} else if ((uint64_t)((int64_t)(linear << (64 - walker->va_bits)) >> (64 - walker->va_bits)) != linear) {
 		/* Not sign-extended from bit 47 (or 56): #GP (§3.3.7.1). */
-		if (hot1)
-			nw_walk_result_start(res, walker->mode, access->gva);
 		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
 		return;
 	}
-	if (!hot && walker->nlevels == 0) { /* the hot copies walk at least one level */
+	if (walker->nlevels == 0) {
 		res->rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 		res->guest_page_size = NW_PAGE_SIZE;
 		res->refs = finish(walker, &ctx, linear, kind->s2_need | set_ad, two_d, record);
@@ -327,8 +299,6 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 				.entry = entry, .index = index, .read = true,
 				.table_gpa = nw_gpa(cpu->cr3 & NW_CR3_PAE_PDPT_MASK) };
 		if (!(entry & NW_PTE_P)) {
-			if (hot1)
-				goto restart;
 			page_fault(&ctx, kind->pfec, NW_LEVEL_PDPT);
 			return;
 		}
@@ -337,6 +307,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		table = entry & desc->addr_mask;
 		desc++;
 	}
+	first = desc;
 	for (;; desc++) {
 		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
 		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa;
@@ -397,7 +368,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 			path.entry[desc->level] = entry;
 			path.gpa[desc->level] = gpa;
 		}
-		if (!hot1 && (~entry & passed_a)) {
+		if (~entry & passed_a) {
 			if (hot)
 				goto restart;
 			if (!set_flags(walker, &ctx, gpa, desc->level, NW_PTE_A))
@@ -406,19 +377,16 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		table = entry & desc->addr_mask;
 	}
 
-	if (hot1) {
-		/* One reference per level read (the PDPTE registers are none). */
-		refs = desc->refs;
-		/* A clear in an entry above the leaf is for the general copy; tested
-		 * once here on the AND of all entries rather than level by level (a
-		 * leaf without A goes there too). */
-		if (~acc & passed_a)
-			goto restart;
-	}
+	if (!two_d && hot)
+		refs = (unsigned)(desc - first) + 1; /* one reference per level read */
 	page = UINT64_C(1) << desc->shift;
 	rights = rights_of(walker, acc);
-	pat = desc->pat;
-	pat_index = (uint8_t)(((entry & pat) ? 4 : 0) | ((entry >> 3) & 3));
+	res->leaf_level = desc->level;
+	res->leaf_entry = entry;
+	res->rights = rights;
+	res->guest_page_size = page;
+	pat = desc->level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
+	res->guest_pat_index = (uint8_t)(((entry & pat) ? 4 : 0) | ((entry >> 3) & 3));
 	pk_forbid = walker->pk_mask[kind->pk_index | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
 	if (pk_forbid) {
 		uint32_t pkr = (rights & NW_WALK_RIGHT_U) ? cpu->pkru : cpu->pkrs;
@@ -426,25 +394,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 
 		pk = (pkr >> (key * 2)) & pk_forbid;
 	}
-	denied = ((walker->perm[kind->perm_index] >> rights) & 1) || pk;
-	if (hot1) {
-		/* The common case writes the whole result once; a fault or an A/D
-		 * write starts it here and takes the general steps below. */
-		if (!denied && !(~entry & leaf_ad)) {
-			nw_walk_result_ok_identity(res, walker->mode, access->gva,
-						   (entry & desc->large_addr_mask) | (linear & (page - 1)),
-						   page, entry, desc->level, rights, pat_index, refs);
-			return;
-		}
-		ctx = walk_ctx(walker, access, flags, kind, res);
-		nw_walk_result_start(res, walker->mode, access->gva);
-	}
-	res->leaf_level = desc->level;
-	res->leaf_entry = entry;
-	res->rights = rights;
-	res->guest_page_size = page;
-	res->guest_pat_index = pat_index;
-	if (denied) {
+	if (((walker->perm[kind->perm_index] >> rights) & 1) || pk) {
 		page_fault(&ctx, kind->pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc->level);
 		goto out;
 	}
@@ -491,9 +441,9 @@ static __attribute__((noinline)) void translate_any(const struct nw_walker *walk
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
-	if ((flags & NW_WALK_RECORD) || walker->copy == COPY_ANY)
+	if ((flags & NW_WALK_RECORD) || walker->entry_bytes != 8 || walker->config.ad_policy != NW_AD_AS_PASSED)
 		translate_any(walker, access, flags, res);
-	else if (walker->copy == COPY_1D)
+	else if (walker->s2.kind == NW_STAGE2_NONE)
 		translate_1d(walker, access, flags, res);
 	else
 		translate_2d(walker, access, flags, res);

@@ -51,41 +51,6 @@ static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_pagi
 	res->ad_writes = 0;
 }
 
-/* The whole result of a walk without a second stage that found its leaf, had
- * the rights and set no A/D flag, in one go (the hot walk's common case): what
- * nw_walk_result_start() clears, with the leaf and the identity final
- * translation (GPA = HPA, every right, write-back) filled in. */
-static inline void nw_walk_result_ok_identity(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva,
-					      uint64_t gpa, uint64_t page_size, uint64_t leaf_entry, int leaf_level,
-					      uint32_t rights, uint8_t pat_index, unsigned refs)
-{
-	res->outcome = NW_OUTCOME_OK;
-	res->mode = mode;
-	res->gva = gva;
-	res->gpa = nw_gpa(gpa);
-	res->hpa = nw_hpa_from_identical_gpa(res->gpa);
-	res->guest_page_size = page_size;
-	res->s2_page_size = NW_PAGE_SIZE;
-	res->rights = rights;
-	res->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
-	res->leaf_entry = leaf_entry;
-	res->memory_type = 6;
-	res->guest_pat_index = pat_index;
-	res->leaf_level = leaf_level;
-	res->fault_level = 0;
-	res->error_code = 0;
-	res->cr2 = 0;
-	res->exit_qualification = 0;
-	res->fault_gpa = nw_gpa(0);
-	res->gla_valid = false;
-	res->exitinfo1 = 0;
-	res->exitinfo2 = 0;
-	res->gp_reason = NW_GP_NONE;
-	res->s2_on_table = false;
-	res->refs = refs;
-	res->ad_writes = 0;
-}
-
 /* Starts the per-level record: each step's own fields zero and the stage-2
  * records marked unused (refs 0). The stage-2 records themselves are not
  * cleared: a walk fills the ones it uses. */

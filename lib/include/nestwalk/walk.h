@@ -159,8 +159,6 @@ struct nw_walk_level_desc {
 	uint64_t ps;             /* NW_PTE_PS where large_ok, else 0 */
 	uint64_t leaf_bits;      /* an entry with any of these is the leaf: ps, or every bit at the last level */
 	bool pse36;              /* a large leaf holds address bits 39:32 in bits 20:13 (32-bit paging, Table 4-4) */
-	uint8_t refs;            /* entries read from memory by a walk whose leaf is here (PDPTE registers: none) */
-	uint64_t pat;            /* the leaf's PAT bit: bit 7 in a PTE, bit 12 in a large leaf (Tables 4-15, 4-17, 4-19) */
 	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
 	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
 	uint64_t addr_mask;      /* next-table address bits */
@@ -197,7 +195,6 @@ struct nw_walker {
 	const uint8_t *map;      /* the HAL's direct-map window (guest tables under no second stage, or their HPAs) */
 	uint64_t map_size;
 	enum nw_access_type table_access; /* how the second stage sees a guest-table read */
-	uint8_t copy;            /* which copy of the walk serves a call without NW_WALK_RECORD (walk_fast.c) */
 };
 
 /* The modelled CPU's architectural state is copied; the walker keeps no pointer
