@@ -138,6 +138,22 @@ static bool table_gpa_of(const struct nw_hw_case *c, uint64_t info2, uint64_t *g
 	return false;
 }
 
+/* A guest #PF, the same on every backend: its error code, with CR2 checked
+ * against where the case's access ran. */
+bool nw_hw_observe_pf(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *e,
+		      char *problem, size_t len)
+{
+	if (o->b != c->run_gva) {
+		snprintf(problem, len, "#PF with CR2 0x%" PRIx64 " where the access was at 0x%" PRIx64, o->b,
+			 c->run_gva);
+		return false;
+	}
+	e->outcome = NW_TRACE_OUT_PAGE_FAULT;
+	e->error_code = o->a;
+	e->present |= 1u << NW_EXPECT_ERROR_CODE;
+	return true;
+}
+
 bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *e,
 		   char *problem, size_t len)
 {
@@ -155,15 +171,7 @@ bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, st
 		e->present |= 1u << NW_EXPECT_GPA;
 		return true;
 	case NW_HW_PF:
-		if (o->b != c->run_gva) {
-			snprintf(problem, len, "#PF with CR2 0x%" PRIx64 " where the access was at 0x%" PRIx64, o->b,
-				 c->run_gva);
-			return false;
-		}
-		e->outcome = NW_TRACE_OUT_PAGE_FAULT;
-		e->error_code = o->a;
-		e->present |= 1u << NW_EXPECT_ERROR_CODE;
-		return true;
+		return nw_hw_observe_pf(c, o, e, problem, len);
 	case NW_HW_GP:
 		e->outcome = NW_TRACE_OUT_GENERAL_PROTECTION;
 		return true;

@@ -135,6 +135,9 @@ void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *ou
 /* The backend's MAXPHYADDR as the image reports it; 0 when not found. */
 unsigned nw_hw_output_maxphyaddr(const char *output);
 
+/* The #PF part of both observers: false (with why in problem) when CR2 is not the access's GVA. */
+bool nw_hw_observe_pf(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,
+		      char *problem, size_t len);
 /* The observed outcome as an expectation in the scenario's addresses. false
  * when it cannot be one (why in problem). */
 bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,

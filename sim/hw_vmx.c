@@ -379,15 +379,7 @@ bool nw_hw_vmx_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o
 		e->present |= 1u << NW_EXPECT_GPA;
 		return true;
 	case NW_HW_PF:
-		if (o->b != c->run_gva) {
-			snprintf(problem, len, "#PF with CR2 0x%" PRIx64 " where the access was at 0x%" PRIx64, o->b,
-				 c->run_gva);
-			return false;
-		}
-		e->outcome = NW_TRACE_OUT_PAGE_FAULT;
-		e->error_code = o->a;
-		e->present |= 1u << NW_EXPECT_ERROR_CODE;
-		return true;
+		return nw_hw_observe_pf(c, o, e, problem, len);
 	case NW_HW_EPTV:
 	case NW_HW_MISCONFIG: {
 		uint64_t image_gpa = o->kind == NW_HW_EPTV ? o->b : o->a;
