@@ -583,10 +583,11 @@ static void visit_table(const struct nw_pt *pt, int level, uint64_t table, uint6
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 	const void *ptr = table_ptr(pt, table);
+	uint64_t size = size_of(fmt, level);
 
 	for (unsigned i = 0; i < fmt->level[level].entries; i++) {
 		uint64_t entry = nw_pt_entry_get(fmt, ptr, i);
-		uint64_t va = base + (uint64_t)i * size_of(fmt, level);
+		uint64_t va = base + (uint64_t)i * size;
 
 		if (entry == 0)
 			continue;

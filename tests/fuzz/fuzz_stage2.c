@@ -104,12 +104,20 @@ static bool model_covers(uint64_t start, uint64_t end)
 	return at >= end;
 }
 
+/* The intervals are sorted and disjoint: a binary search (the table check asks once per leaf). */
 static const struct iv *model_find(const struct model *m, uint64_t gpa)
 {
-	for (unsigned i = 0; i < m->n; i++)
-		if (m->iv[i].start <= gpa && gpa < m->iv[i].end)
-			return &m->iv[i];
-	return NULL;
+	unsigned lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (m->iv[mid].end <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->iv[lo].start <= gpa ? &m->iv[lo] : NULL;
 }
 
 /* Whether the mapping of any byte in [start, end) that before mapped differs now. */
@@ -133,9 +141,10 @@ static bool model_changed(const struct model *before, uint64_t start, uint64_t e
 struct check {
 	const struct s2 *s2;
 	uint64_t covered;
+	uint64_t tables; /* the root and every table a link reaches */
 };
 
-static void check_leaf(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
+static void model_check_leaf(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
 {
 	struct check *c = ctx;
 	const struct nw_pt_format *fmt = c->s2->pt->fmt;
@@ -144,8 +153,10 @@ static void check_leaf(void *ctx, int level, uint64_t table, unsigned index, uin
 
 	(void)table;
 	(void)index;
-	if (nw_pt_is_link(fmt, level, entry))
+	if (nw_pt_is_link(fmt, level, entry)) {
+		c->tables++;
 		return;
+	}
 	v = model_find(&model, va);
 	if (!v || va + size > v->end)
 		fail("a leaf maps what the model does not", va, size);
@@ -156,19 +167,21 @@ static void check_leaf(void *ctx, int level, uint64_t table, unsigned index, uin
 	c->covered += size;
 }
 
-static void check_tables(const struct s2 *s2, struct nw_simmem *sim, const struct nw_hal *hal)
+/* One visit of every table per operation (a second, for the table count, cost
+ * as much again): returns the tables it reached. */
+static uint64_t model_check_tables(const struct s2 *s2, struct nw_simmem *sim, const struct nw_hal *hal)
 {
-	struct check c = { .s2 = s2 };
-	uint64_t expected = 0, tables;
+	struct check c = { .s2 = s2, .tables = 1 };
+	uint64_t expected = 0;
 
-	nw_pt_visit(s2->pt, check_leaf, &c);
+	nw_pt_visit(s2->pt, model_check_leaf, &c);
 	for (unsigned i = 0; i < model.n; i++)
 		expected += model.iv[i].end - model.iv[i].start;
 	if (c.covered != expected)
 		fail("the leaves do not cover the model", c.covered, expected);
-	tables = s2->is_ept ? nw_ept_table_count(&s2->ept) : nw_npt_table_count(&s2->npt);
-	if (tables != nw_simmem_owner_stats(sim, hal).live)
-		fail("table count differs from the frames held", tables, nw_simmem_owner_stats(sim, hal).live);
+	if (c.tables != nw_simmem_owner_stats(sim, hal).live)
+		fail("tables reached differ from the frames held", c.tables, nw_simmem_owner_stats(sim, hal).live);
+	return c.tables;
 }
 
 static void check_query(const struct s2 *s2, uint64_t gpa)
@@ -340,7 +353,7 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 		expect(status, want, name);
 		if (status == NW_OK && model_changed(&saved, gpa, gpa + size) && !stale)
 			fail("a change to a mapping in use did not ask for an invalidation", gpa, size);
-		check_tables(s2, sim, hal);
+		model_check_tables(s2, sim, hal);
 	}
 }
 
@@ -364,7 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct nw_hal *hal = sim ? nw_simmem_owner(sim, "fuzz") : NULL;
 	uint8_t opts = fz_u8(&in);
 	struct s2 s2 = { .is_ept = !fz_bit(opts, 0) };
-	uint64_t leaked;
+	uint64_t leaked, tables;
 	bool stale;
 
 	if (!hal)
@@ -388,6 +401,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	run_ops(&in, &s2, sim, hal);
+	tables = model_check_tables(&s2, sim, hal);
+	if (tables != (s2.is_ept ? nw_ept_table_count(&s2.ept) : nw_npt_table_count(&s2.npt)))
+		fail("the table count differs from the tables reached", tables, 0);
 
 	nw_simmem_fail_nth(sim, 0);
 	nw_simmem_fail_random(sim, 0, 0);
@@ -395,7 +411,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 : nw_npt_unmap(&s2.npt, nw_gpa(0), SPACE + NW_SIZE_1G, &stale),
 	       NW_OK, "final unmap");
 	model.n = 0;
-	check_tables(&s2, sim, hal);
+	model_check_tables(&s2, sim, hal);
 	if (nw_simmem_owner_stats(sim, hal).live != 1)
 		fail("tables left after unmapping everything", nw_simmem_owner_stats(sim, hal).live, 1);
 	if (s2.is_ept)
