@@ -47,6 +47,8 @@ uint64_t bench_vm_gva(const struct bench_vm *vm, uint64_t i);
  * memory references one walk makes. Aborts if a walk does not translate. */
 double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs);
 double bench_walk_reference(struct bench_vm *vm, uint64_t iters);
+/* The same walks by nw_walker_probe() (the full translate where it declines; exits if it ever does). */
+double bench_walk_probe(struct bench_vm *vm, uint64_t iters);
 
 /* The floor: a native radix tree of pointers (512 per 4 KiB table, levels
  * deep) over npages leaves, walked with depth dependent loads per operation. */

@@ -85,6 +85,8 @@ void nw_perm_derive(struct nw_walker *walker)
 		walker->perm[index] = (index & 3) > NW_ACCESS_FETCH ? 0 : faulting_pages(cpu, index);
 		walker->pk_mask[index] = pk_bits_that_forbid(walker, index);
 	}
-	for (unsigned kind = 0; kind < 8; kind++)
+	for (unsigned kind = 0; kind < 8; kind++) {
 		walker->kinds[kind] = access_kind(walker, kind);
+		walker->kinds[kind].faults = walker->perm[walker->kinds[kind].perm_index];
+	}
 }

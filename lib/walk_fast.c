@@ -90,6 +90,7 @@ void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu)
 	walker->mode = nw_cpu_paging_mode(cpu);
 	derive_levels(walker);
 	nw_perm_derive(walker);
+	nw_probe_derive(walker);
 }
 
 void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu)

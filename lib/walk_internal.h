@@ -174,6 +174,9 @@ void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level)
  * state (perm.c). */
 void nw_perm_derive(struct nw_walker *walker);
 
+/* Derives nw_walker_probe()'s masks from the walker's levels (walk_probe.c). */
+void nw_probe_derive(struct nw_walker *walker);
+
 /* Permission-table index of an access: type, user-mode, and whether RFLAGS.AC
  * lifts SMAP for it (explicit, CPL<3, AC=1). */
 #define NW_PERM_USER 4u

@@ -1,6 +1,6 @@
-/* nestwalk bench: ns per 1-D and 2-D walk (fast and reference walkers), each
- * as a ratio to a native pointer chain of the same depth and footprint, and
- * resident memory per VM and per million mapped pages. A table on the
+/* nestwalk bench: ns per 1-D and 2-D walk (fast and reference walkers, and
+ * the fast walker's probe), each as a ratio to a native pointer chain of the
+ * same depth and footprint, and resident memory per VM and per million mapped pages. A table on the
  * terminal, or --json / --csv for scripts (bench/run draws the plots). */
 #include <getopt.h>
 #include <stdio.h>
@@ -34,6 +34,7 @@ struct bench_case {
 	bool large;
 	unsigned refs;
 	double fast_ns, ref_ns, floor_ns;
+	double probe_ns; /* nw_walker_probe(), the walk of a TLB fill */
 };
 
 struct bench_floor {
@@ -127,6 +128,7 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 			(uint64_t)((double)nw_simmem_owner_stats(vm.sim, vm.hal).live * scale);
 	}
 	TIME_BEST(c->fast_ns, iters, opts, bench_walk_fast(&vm, iters, &c->refs));
+	TIME_BEST(c->probe_ns, iters, opts, bench_walk_probe(&vm, iters));
 	TIME_BEST(c->ref_ns, iters, opts, bench_walk_reference(&vm, iters));
 	TIME_BEST(c->floor_ns, iters, opts, bench_chain_time(chain, c->refs, iters));
 	/* The TLB-hostile replay: random pages of the large 2-D layout, far more than the TLB holds. */
@@ -180,18 +182,21 @@ static void print_table(FILE *out, const struct bench_case *cases, unsigned n, c
 	fprintf(out, "  %-6s %12s %12s\n", "loads", "hot ns", "large ns");
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
 		fprintf(out, "  %-6u %12.2f %12.2f\n", floors[i].depth, floors[i].hot_ns, floors[i].large_ns);
-	fprintf(out, "\n  %-16s %-6s %4s %9s %9s %8s %9s %8s %8s\n", "walk", "layout", "refs", "fast ns", "ref ns",
-	       "speedup", "floor ns", "x floor", "x base");
+	fprintf(out, "\n  %-16s %-6s %4s %9s %9s %8s %9s %8s %8s %9s %8s\n", "walk", "layout", "refs", "fast ns",
+		"ref ns", "speedup", "floor ns", "x floor", "x base", "probe ns", "x floor");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		fprintf(out, "  %-16s %-6s %4u %9.2f %9.2f %7.2fx %9.2f %7.2fx %7.2fx\n", c->name, c->large ? "large" : "hot",
-		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
-		       ratio(c->fast_ns, c->floor_ns), ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
+		fprintf(out, "  %-16s %-6s %4u %9.2f %9.2f %7.2fx %9.2f %7.2fx %7.2fx %9.2f %7.2fx\n", c->name,
+			c->large ? "large" : "hot", c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns),
+			c->floor_ns, ratio(c->fast_ns, c->floor_ns),
+			ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns),
+			c->probe_ns, ratio(c->probe_ns, c->floor_ns));
 	}
 	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
-	       "for 1-D, the 24/35-load floor for 2-D, same footprint)\n", (unsigned long long)large_pages);
+	       "for 1-D, the 24/35-load floor for 2-D, same footprint; probe: nw_walker_probe, the same checks, for a\n"
+	       "TLB fill that needs no A/D write)\n", (unsigned long long)large_pages);
 	fprintf(out, "\nreplay (TLB model, 2-D walk on a miss)\n  %-22s %-4s %10s %12s %9s\n", "trace", "TLB", "accesses",
 		"M acc/s", "TLB hits");
 	for (unsigned i = 0; i < REPLAYS; i++)
@@ -221,13 +226,15 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 		fprintf(out, "%s\n    {\"name\": \"%s\", \"layout\": \"%s\", \"dims\": %d, \"guest_levels\": %u, "
 		       "\"guest_page\": \"%s\", \"ept_levels\": %u, \"ept_page\": \"%s\", \"pages\": %llu, \"refs\": %u, "
 		       "\"fast_ns\": %.3f, \"reference_ns\": %.3f, \"speedup\": %.3f, \"floor_ns\": %.3f, "
-		       "\"floor_ratio\": %.3f, \"base_floor_loads\": %u, \"base_floor_ratio\": %.3f}",
+		       "\"floor_ratio\": %.3f, \"base_floor_loads\": %u, \"base_floor_ratio\": %.3f, \"probe_ns\": %.3f, "
+		       "\"probe_floor_ratio\": %.3f}",
 		       i ? "," : "", c->name, c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1,
 		       c->layout.guest_levels, size_name(c->layout.guest_leaf), c->layout.ept_levels,
 		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
 		       ratio(c->fast_ns, c->floor_ns), base->depth,
-		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
+		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns), c->probe_ns,
+		       ratio(c->probe_ns, c->floor_ns));
 	}
 	fprintf(out, "\n  ],\n  \"replay\": [");
 	for (unsigned i = 0; i < REPLAYS; i++) {
@@ -247,18 +254,19 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
 {
 	fprintf(out, "name,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,speedup,"
-	       "floor_ns,floor_ratio,base_floor_loads,base_floor_ratio\n");
+	       "floor_ns,floor_ratio,base_floor_loads,base_floor_ratio,probe_ns,probe_floor_ratio\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		fprintf(out, "%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f\n", c->name,
+		fprintf(out, "%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f,%.3f,%.3f\n", c->name,
 		       c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1, c->layout.guest_levels,
 		       size_name(c->layout.guest_leaf), c->layout.ept_levels,
 		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
 		       ratio(c->fast_ns, c->floor_ns), base->depth,
-		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns));
+		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns), c->probe_ns,
+		       ratio(c->probe_ns, c->floor_ns));
 	}
 }
 

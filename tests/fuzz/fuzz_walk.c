@@ -104,6 +104,13 @@ static void same_s2(const struct nw_s2_result *ref, const struct nw_s2_result *f
 	}
 }
 
+/* A probe's field against the walk's (the walk as "reference"). */
+#define SAME_HIT(field)                                                                          \
+	do {                                                                                     \
+		if ((uint64_t)hit->field != (uint64_t)hot->field)                                \
+			differ(#field, (uint64_t)hot->field, (uint64_t)hit->field);              \
+	} while (0)
+
 static void same_result(const struct nw_walk_result *ref, const struct nw_walk_result *fast)
 {
 	static const char *const level_names[NW_MAX_LEVELS + 1] = { "", "steps[1].s2", "steps[2].s2", "steps[3].s2",
@@ -507,12 +514,58 @@ static void check_hw(const char *key, const struct nw_access *access, const stru
 	}
 }
 
+/* nw_walker_probe() on the memory the walkers start from, its walker reading the tables through a direct-map
+ * window over the same host (the walkers' HAL has none). */
+static bool probe(const struct nw_access *access, struct nw_walk_hit *hit)
+{
+	struct nw_hal direct = *wc.hal;
+	struct nw_walk_config config = wc.config;
+	struct nw_walker walker;
+
+	direct.direct_map = nw_hal_phys_to_virt(wc.hal, nw_hpa(0)); /* frame 0 is claimed: the host's base */
+	direct.direct_map_size = HOST_SIZE;
+	config.hal = &direct;
+	nw_walker_init(&walker, &config, &wc.cpu);
+	return nw_walker_probe(&walker, access, hit);
+}
+
+/* When the probe answers, the walk translates to the same fields and writes nothing; without a second stage
+ * under 4-/5-level paging it declines only a fault or a walk that writes (or a lookup, which would have to). */
+static void check_probe(bool answered, const struct nw_walk_hit *hit, const struct nw_walk_result *hot, unsigned flags)
+{
+	bool wrote = memcmp(wc.before, wc.after_ref, (size_t)wc.nsnap * NW_PAGE_SIZE) != 0;
+
+	where = "probe";
+	if (answered) {
+		if (hot->outcome != NW_OUTCOME_OK || wrote || hot->ad_writes)
+			differ("answer against the walk's outcome (or its writes)", hot->outcome, wrote);
+		SAME_HIT(gpa.val);
+		SAME_HIT(hpa.val);
+		SAME_HIT(leaf_entry);
+		SAME_HIT(guest_page_size);
+		SAME_HIT(s2_page_size);
+		SAME_HIT(rights);
+		SAME_HIT(s2_rights);
+		SAME_HIT(memory_type);
+		SAME_HIT(guest_pat_index);
+		SAME_HIT(leaf_level);
+		SAME_HIT(refs);
+	} else if (hot->outcome == NW_OUTCOME_OK && !wrote && !(flags & NW_WALK_LOOKUP) && !wc.have_s2 &&
+		   (hot->mode == NW_PAGING_4LEVEL || hot->mode == NW_PAGING_5LEVEL)) {
+		differ("decline of a translation that writes nothing", 0, hot->gpa.val);
+	}
+	where = "result";
+}
+
 static void walk_both(const struct nw_access *access, unsigned flags, const char *hw)
 {
 	struct nw_walker walker;
 	struct nw_walk_result ref, fast, hot;
+	struct nw_walk_hit hit;
+	bool answered;
 
 	snap_take(wc.before);
+	answered = probe(access, &hit);
 	nw_walk_reference(&wc.config, &wc.cpu, access, flags, &ref);
 	if (hw)
 		check_hw(hw, access, &ref);
@@ -530,6 +583,7 @@ static void walk_both(const struct nw_access *access, unsigned flags, const char
 	nw_walker_translate(&walker, access, flags, &hot);
 	same_result(&ref, &hot);
 	snap_expect(wc.after_ref, "the unrecorded fast walk's writes differ from the reference walker's");
+	check_probe(answered, &hit, &hot, flags);
 }
 
 static void teardown(void)

@@ -171,7 +171,31 @@ struct nw_walk_access_kind {
 	uint8_t perm_index;  /* into perm[] */
 	uint8_t pk_index;    /* into pk_mask[], for a supervisor-mode page */
 	uint8_t s2_need;     /* the final stage-2 access: type, | NW_S2_NEED_USER when user-mode */
+	uint8_t faults;      /* perm[perm_index] */
 	bool user;
+};
+
+/* What nw_walker_probe() derives at set_cpu: 4-/5-level paging as masks per
+ * level (index = SDM level). */
+enum nw_walk_probe_copy {
+	NW_PROBE_OFF = 0,         /* not 4- or 5-level paging, or no page-aligned direct map: the probe declines */
+	NW_PROBE_1D_4,
+	NW_PROBE_1D_5,
+	NW_PROBE_2D_4,
+	NW_PROBE_2D_5,
+};
+
+struct nw_walk_probe_desc {
+	enum nw_walk_probe_copy copy; /* which copy of the walk runs */
+	int top;                  /* the root's level */
+	unsigned canon_shift;     /* 64 - linear-address width */
+	uint64_t root;            /* the first table, from CR3 */
+	uint64_t table_limit;     /* a (4 KiB-aligned) table below it lies wholly in the direct-map window */
+	uint64_t table_rsvd;      /* reserved bits of a non-leaf entry */
+	uint64_t addr_mask;       /* next-table address bits */
+	uint64_t x_keep;          /* NW_PTE_XD when XD is not in force (every page executable), else 0 */
+	uint64_t leaf_rsvd[NW_MAX_LEVELS + 1]; /* reserved bits of a leaf; all-ones where PS is reserved */
+	uint64_t leaf_addr[NW_MAX_LEVELS + 1]; /* a leaf's page address bits */
 };
 
 struct nw_walker {
@@ -195,6 +219,7 @@ struct nw_walker {
 	const uint8_t *map;      /* the HAL's direct-map window (guest tables under no second stage, or their HPAs) */
 	uint64_t map_size;
 	enum nw_access_type table_access; /* how the second stage sees a guest-table read */
+	struct nw_walk_probe_desc probe; /* derived by nw_walker_set_cpu() */
 };
 
 /* The modelled CPU's architectural state is copied; the walker keeps no pointer
@@ -206,6 +231,34 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res);
+
+/* A translation as a TLB fill needs it (the fields of nw_walk_result of the
+ * same names). */
+struct nw_walk_hit {
+	nw_gpa_t gpa;
+	nw_hpa_t hpa;
+	uint64_t leaf_entry;        /* the guest leaf as read */
+	uint64_t guest_page_size;
+	uint64_t s2_page_size;
+	uint32_t rights;            /* NW_WALK_RIGHT_* */
+	uint32_t s2_rights;         /* NW_S2_RIGHT_* of the final stage-2 translation */
+	uint8_t memory_type;
+	uint8_t guest_pat_index;
+	uint8_t leaf_level;
+	uint8_t refs;               /* memory references read */
+};
+
+/* The walk a TLB fill does, with every check nw_walker_translate() makes
+ * (canonical address, P and reserved bits per level, U/S, R/W with CR0.WP,
+ * XD, SMEP, SMAP with AC, protection keys, the second stage's rules), but
+ * writing nothing: it returns true with hit filled only when the access
+ * translates with every guest and stage-2 A (and for a write D) flag it needs
+ * already set. Then nw_walker_translate() with flags 0 would give the same
+ * fields and write nothing. False for anything else: a fault, a flag to set,
+ * paging other than 4- or 5-level, a second-stage entry its masks do not
+ * prove plain (stage2_fast.h), a table outside the direct-map window; the
+ * caller then takes nw_walker_translate(). */
+bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
 
 /* The reference walker: the same contract, rules applied one by one from the SDM text. */
 void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,
