@@ -152,6 +152,17 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec);
 struct nw_trace_reader;
 
 struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen);
+/* The same over size bytes at data (which must outlive the reader), NAME in
+ * the place of the path in messages: the same records, and the same errors
+ * at the same offsets, as from a file holding those bytes. */
+struct nw_trace_reader *nw_trace_reader_open_mem(const char *name, const void *data, size_t size, char *err,
+						 size_t errlen);
+/* Starts an open reader over on other bytes, as open_mem would, but keeping
+ * its memory (buffers, zstd decompressor) whatever it read before. 0, or -1
+ * with the reason in err and nw_trace_reader_error(); the reader stays open
+ * either way, to reopen or to close. */
+int nw_trace_reader_reopen_mem(struct nw_trace_reader *reader, const char *name, const void *data, size_t size,
+			       char *err, size_t errlen);
 /* 1: *rec holds the next record; 0: the end record was read and nothing
  * follows; -1: an error, described by nw_trace_reader_error(). */
 int nw_trace_reader_next(struct nw_trace_reader *reader, struct nw_trace_record *rec);
@@ -220,5 +231,17 @@ const char *nw_trace_writer_error(const struct nw_trace_writer *writer);
 int nw_trace_writer_close(struct nw_trace_writer *writer, char *err, size_t errlen);
 /* Frees the writer without an end record, so a reader rejects the partial output as truncated. */
 void nw_trace_writer_abandon(struct nw_trace_writer *writer);
+
+/* A growable buffer a writer appends a trace to, after len. The caller owns
+ * it ({0} is empty; free(data) releases it) and may reuse it: len = 0 keeps
+ * the memory for the next trace. */
+struct nw_trace_mem {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+/* A writer into out instead of a file; after close() returns 0, out holds the whole trace. */
+struct nw_trace_writer *nw_trace_writer_open_mem(struct nw_trace_mem *out, enum nw_trace_form form, bool zstd,
+						 char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* The streaming trace reader: detects the form by magic, then yields one
  * record at a time through fixed buffers (traces/FORMAT.md, "Readers"). */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,21 +58,30 @@ static int read_binary_header(struct nw_trace_reader *r)
 
 static int read_text_header(struct nw_trace_reader *r);
 
-struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen)
+/* A reader named path, its source not yet open. */
+static struct nw_trace_reader *reader_new(const char *path, char *err, size_t errlen)
 {
-	struct nw_trace_reader *r = calloc(1, sizeof(*r));
-	size_t have;
+	struct nw_trace_reader *r = malloc(sizeof(*r));
 
 	if (!r) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return 0;
 	}
+	/* The record, line and data buffers are written before they are read. */
+	memset(r, 0, offsetof(struct nw_trace_reader, payload));
+	r->error[0] = 0;
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	if (nw_trace_src_open(&r->src, path, err, errlen)) {
-		free(r);
-		return 0;
-	}
-	have = nw_trace_src_fill(&r->src, NW_TRACE_BINARY_MAGIC_LEN);
+	return r;
+}
+
+/* Detects the form of r's open source and reads its header: 0, or -1 with
+ * the reason in err. */
+static int reader_start(struct nw_trace_reader *r, char *err, size_t errlen)
+{
+	/* Enough for either magic, so a stream that delivers its first bytes in
+	 * pieces (zstd frames) is still recognised. */
+	size_t have = nw_trace_src_fill(&r->src, strlen(NW_TRACE_TEXT_MAGIC));
+
 	if (have >= NW_TRACE_BINARY_MAGIC_LEN &&
 	    !memcmp(r->src.buf + r->src.pos, NW_TRACE_BINARY_MAGIC, NW_TRACE_BINARY_MAGIC_LEN)) {
 		r->form = NW_TRACE_FORM_BINARY;
@@ -86,10 +96,62 @@ struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t
 	}
 	if (r->failed) {
 		snprintf(err, errlen, "%s", r->error);
+		return -1;
+	}
+	return 0;
+}
+
+struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct nw_trace_reader *r = reader_new(path, err, errlen);
+
+	if (!r)
+		return 0;
+	if (nw_trace_src_open(&r->src, path, err, errlen)) {
+		free(r);
+		return 0;
+	}
+	if (reader_start(r, err, errlen)) {
 		nw_trace_reader_close(r);
 		return 0;
 	}
 	return r;
+}
+
+struct nw_trace_reader *nw_trace_reader_open_mem(const char *name, const void *data, size_t size, char *err,
+						 size_t errlen)
+{
+	struct nw_trace_reader *r = reader_new(name, err, errlen);
+
+	if (!r)
+		return 0;
+	if (nw_trace_src_open_mem(&r->src, data, size, name, err, errlen)) {
+		free(r);
+		return 0;
+	}
+	if (reader_start(r, err, errlen)) {
+		nw_trace_reader_close(r);
+		return 0;
+	}
+	return r;
+}
+
+int nw_trace_reader_reopen_mem(struct nw_trace_reader *r, const char *name, const void *data, size_t size,
+			       char *err, size_t errlen)
+{
+	struct nw_trace_src src = r->src;
+
+	/* A fresh reader's state around the source it keeps. */
+	memset(r, 0, offsetof(struct nw_trace_reader, payload));
+	r->src = src;
+	r->error[0] = 0;
+	snprintf(r->path, sizeof(r->path), "%s", name);
+	if (nw_trace_src_reopen_mem(&r->src, data, size, name, err, errlen)) {
+		r->failed = true;
+		snprintf(r->error, sizeof(r->error), "%s", err);
+		return -1;
+	}
+	return reader_start(r, err, errlen);
 }
 
 /* An expectation must directly follow an access (FORMAT.md, "Ordering"). */
@@ -215,7 +277,9 @@ static int read_line(struct nw_trace_reader *r)
 		const char *start = (const char *)r->src.buf + r->src.pos;
 		const char *nl = memchr(start, '\n', avail);
 		size_t take = nl ? (size_t)(nl - start) : avail;
-		const char *nul = memchr(start, 0, take);
+		/* Only a NUL within the longest line counts, wherever the buffer ends. */
+		size_t room = NW_TRACE_MAX_LINE - len;
+		const char *nul = memchr(start, 0, take < room ? take : room);
 
 		if (avail == 0)
 			break;

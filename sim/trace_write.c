@@ -1,5 +1,6 @@
 /* The trace writers: binary or text, optionally through zstd, one record at a
  * time; close() appends the end record. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,19 +38,25 @@ static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
 	return 0;
 }
 
-struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_form form, bool zstd, char *err,
-					     size_t errlen)
+/* A writer into the file at path, or into out when path is NULL. */
+static struct nw_trace_writer *writer_open(const char *path, struct nw_trace_mem *out, enum nw_trace_form form,
+					   bool zstd, char *err, size_t errlen)
 {
-	struct nw_trace_writer *w = calloc(1, sizeof(*w));
+	struct nw_trace_writer *w = malloc(sizeof(*w));
 	uint8_t header[NW_TRACE_HEADER_LEN];
 	int rc;
 
+	if (!path)
+		path = "memory";
 	if (!w) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return 0;
 	}
+	/* Everything but the scratch space, which each record overwrites before use. */
+	memset(w, 0, offsetof(struct nw_trace_writer, scratch));
 	w->form = form;
-	if (nw_trace_sink_open(&w->sink, path, zstd, err, errlen)) {
+	if (out ? nw_trace_sink_open_mem(&w->sink, out, zstd, err, errlen) :
+		  nw_trace_sink_open(&w->sink, path, zstd, err, errlen)) {
 		free(w);
 		return 0;
 	}
@@ -65,6 +72,18 @@ struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_for
 		return 0;
 	}
 	return w;
+}
+
+struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_form form, bool zstd, char *err,
+					     size_t errlen)
+{
+	return writer_open(path, 0, form, zstd, err, errlen);
+}
+
+struct nw_trace_writer *nw_trace_writer_open_mem(struct nw_trace_mem *out, enum nw_trace_form form, bool zstd,
+						 char *err, size_t errlen)
+{
+	return writer_open(0, out, form, zstd, err, errlen);
 }
 
 int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record *rec)
