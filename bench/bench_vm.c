@@ -80,11 +80,6 @@ static int ept_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-uint64_t bench_vm_gva(const struct bench_vm *vm, uint64_t i)
-{
-	return i * level_size(vm->layout.guest_leaf);
-}
-
 int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 {
 	struct nw_simmem_config host = { .size = HOST_SIZE, .direct_map = true };

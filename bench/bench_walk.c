@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nestwalk/walk_probe.h>
+
 #include "bench.h"
 
 double bench_now_ns(void)
@@ -31,10 +33,13 @@ uint64_t bench_rss(void)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* A full-period step over a power-of-two range; the walk's result feeds it. */
-static uint64_t next_index(uint64_t index, uint64_t feedback, uint64_t mask)
+/* A full-period step over a power-of-two range; the walk's result feeds it:
+ * a bit of the page frame, which only the entries read give (the offset bits
+ * of the result are the linear address's, which an inlined walk would let the
+ * compiler take without waiting for the walk). */
+static uint64_t next_index(uint64_t index, uint64_t hpa, unsigned page_shift, uint64_t mask)
 {
-	return (index * UINT64_C(0x9E3779B97F4A7C15) + 1 + (feedback & 1)) & mask;
+	return (index * UINT64_C(0x9E3779B97F4A7C15) + 1 + ((hpa >> page_shift) & 1)) & mask;
 }
 
 static _Noreturn void bad_walk(const struct nw_walk_result *res)
@@ -47,6 +52,7 @@ static _Noreturn void bad_walk(const struct nw_walk_result *res)
 double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs)
 {
 	uint64_t mask = vm->layout.npages - 1, index = 0;
+	unsigned shift = bench_vm_page_shift(vm);
 	struct nw_walk_result res;
 	struct nw_access access = { .size = 1, .type = NW_ACCESS_READ };
 	double start;
@@ -60,7 +66,7 @@ double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs)
 	for (uint64_t i = 0; i < iters; i++) {
 		access.gva = nw_gva(bench_vm_gva(vm, index));
 		nw_walker_translate(&vm->walker, &access, 0, &res);
-		index = next_index(index, res.hpa.val, mask);
+		index = next_index(index, res.hpa.val, shift, mask);
 	}
 	if (res.outcome != NW_OUTCOME_OK)
 		bad_walk(&res);
@@ -72,9 +78,11 @@ double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs)
 double bench_walk_probe(struct bench_vm *vm, uint64_t iters)
 {
 	uint64_t mask = vm->layout.npages - 1, index = 0, hpa = 0, declined = 0;
+	unsigned shift = bench_vm_page_shift(vm);
+	volatile enum nw_access_type type = NW_ACCESS_READ; /* not a constant the inlined probe could fold */
 	struct nw_walk_result res;
 	struct nw_walk_hit hit;
-	struct nw_access access = { .size = 1, .type = NW_ACCESS_READ };
+	struct nw_access access = { .size = 1, .type = type };
 	double start = bench_now_ns();
 
 	for (uint64_t i = 0; i < iters; i++) {
@@ -88,7 +96,7 @@ double bench_walk_probe(struct bench_vm *vm, uint64_t iters)
 			hpa = res.hpa.val;
 			declined++;
 		}
-		index = next_index(index, hpa, mask);
+		index = next_index(index, hpa, shift, mask);
 	}
 	if (declined) {
 		fprintf(stderr, "nestwalk bench: the probe declined %llu of %llu walks\n", (unsigned long long)declined,
@@ -101,6 +109,7 @@ double bench_walk_probe(struct bench_vm *vm, uint64_t iters)
 double bench_walk_reference(struct bench_vm *vm, uint64_t iters)
 {
 	uint64_t mask = vm->layout.npages - 1, index = 0;
+	unsigned shift = bench_vm_page_shift(vm);
 	struct nw_walk_result res;
 	struct nw_access access = { .size = 1, .type = NW_ACCESS_READ };
 	double start = bench_now_ns();
@@ -108,7 +117,7 @@ double bench_walk_reference(struct bench_vm *vm, uint64_t iters)
 	for (uint64_t i = 0; i < iters; i++) {
 		access.gva = nw_gva(bench_vm_gva(vm, index));
 		nw_walk_reference(&vm->config, &vm->cpu, &access, 0, &res);
-		index = next_index(index, res.hpa.val, mask);
+		index = next_index(index, res.hpa.val, shift, mask);
 	}
 	if (res.outcome != NW_OUTCOME_OK)
 		bad_walk(&res);

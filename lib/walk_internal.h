@@ -182,7 +182,6 @@ void nw_probe_derive(struct nw_walker *walker);
 #define NW_PERM_USER 4u
 #define NW_PERM_AC 8u
 /* Rights bits as the permission tables index them: NW_WALK_RIGHT_W/U/X (0..7). */
-#define NW_PK_PAGE_USER 8u /* pk_mask index: the page is user-mode */
 
 /* A #GP outcome. */
 void nw_walk_general_protection(struct nw_walk_result *res, enum nw_gp_reason reason);

@@ -9,6 +9,7 @@
  * -Dfull_matrix=true) every case runs. */
 #include <nestwalk/ept.h>
 #include <nestwalk/walk.h>
+#include <nestwalk/walk_probe.h>
 #include <stdio.h>
 #include <stdlib.h>
 

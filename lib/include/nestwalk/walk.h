@@ -165,6 +165,8 @@ struct nw_walk_level_desc {
 	uint64_t large_addr_mask; /* large-page address bits */
 };
 
+#define NW_PK_PAGE_USER 8u /* pk_mask index: the page is user-mode */
+
 /* What the fast walker derives per kind of access (index: type | implicit << 2). */
 struct nw_walk_access_kind {
 	uint32_t pfec;       /* the error-code bits that describe the access (W, U, I/D) */
@@ -207,7 +209,7 @@ struct nw_walker {
 	unsigned entry_bytes;
 	struct nw_walk_level_desc levels[NW_MAX_LEVELS];
 	uint8_t perm[16];        /* per access index: bitmap over (U, W, X) rights of the cases that fault */
-	uint8_t pk_mask[16];     /* per access index x page U: which of AD/WD (bits 0/1) forbid it */
+	uint8_t pk_mask[16];     /* per access index x page U (NW_PK_PAGE_USER): which of AD/WD (bits 0/1) forbid it */
 	bool pk_user, pk_supervisor;
 	struct nw_walk_access_kind kinds[8];
 	bool fetch_reports_id;
@@ -233,7 +235,7 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 			 struct nw_walk_result *res);
 
 /* A translation as a TLB fill needs it (the fields of nw_walk_result of the
- * same names). */
+ * same names): what nw_walker_probe() (walk_probe.h) gives. */
 struct nw_walk_hit {
 	nw_gpa_t gpa;
 	nw_hpa_t hpa;
@@ -248,17 +250,9 @@ struct nw_walk_hit {
 	uint8_t refs;               /* memory references read */
 };
 
-/* The walk a TLB fill does, with every check nw_walker_translate() makes
- * (canonical address, P and reserved bits per level, U/S, R/W with CR0.WP,
- * XD, SMEP, SMAP with AC, protection keys, the second stage's rules), but
- * writing nothing: it returns true with hit filled only when the access
- * translates with every guest and stage-2 A (and for a write D) flag it needs
- * already set. Then nw_walker_translate() with flags 0 would give the same
- * fields and write nothing. False for anything else: a fault, a flag to set,
- * paging other than 4- or 5-level, a second-stage entry its masks do not
- * prove plain (stage2_fast.h), a table outside the direct-map window; the
- * caller then takes nw_walker_translate(). */
-bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
+/* nw_walker_probe() (walk_probe.h, inline) for a walker with a second stage:
+ * the same contract, out of line. */
+bool nw_walker_probe_2d(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
 
 /* The reference walker: the same contract, rules applied one by one from the SDM text. */
 void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,

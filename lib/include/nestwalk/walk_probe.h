@@ -1,0 +1,206 @@
+/* The probe: the walk a TLB fill does when the access simply translates
+ * (walk.h, struct nw_walk_hit). Inline, so a caller's loop keeps the linear
+ * address and the result in registers; the 2-D copies are out of line
+ * (walk_probe.c, nw_walker_probe_2d).
+ *
+ * 4-/5-level paging only (8-byte entries, 9 index bits per level): the levels
+ * are masks indexed by SDM level (nw_walker_set_cpu derives them) and the
+ * index is a shift of the linear address. The walk tests only where it ends:
+ * each entry is AND-ed and OR-ed into two accumulators, and every rule (P,
+ * reserved bits, A/D already set, rights) is one test on them after the leaf.
+ * A not-present or reserved upper entry may lead the walk through a stray
+ * table first; every address is bounded by the direct-map window, so that
+ * costs a few reads and the answer is still no. Nothing is written: whatever
+ * would need a write (an A/D flag) or a full outcome (a fault) is left to
+ * nw_walker_translate(). */
+#ifndef NESTWALK_WALK_PROBE_H
+#define NESTWALK_WALK_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "walk.h"
+#include "x86_pte.h"
+
+_Static_assert(NW_PTE_RW >> 1 == NW_WALK_RIGHT_W && NW_PTE_US >> 1 == NW_WALK_RIGHT_U,
+	       "entry bits 2:1 shifted down are the rights' W and U");
+_Static_assert(NW_WALK_RIGHT_X == 4 && NW_PTE_XD == UINT64_C(1) << 63, "X is XD flipped and moved to bit 2");
+
+/* A second-stage translation as the probe needs it. */
+struct nw_probe_s2 {
+	uint64_t hpa;
+	uint64_t page_size;  /* final only */
+	uint32_t rights;     /* final only: NW_S2_RIGHT_* */
+	uint8_t memory_type; /* final only */
+	unsigned refs;
+};
+
+/* Translates gpa through the walker's second stage when its masks prove it
+ * plain (need: as nw_s2_fast_translate); false otherwise. */
+typedef bool nw_probe_s2_fn(const struct nw_walker *walker, uint64_t gpa, unsigned need, bool final,
+			    struct nw_probe_s2 *s2);
+
+/* The lowest linear-address bit a 4-/5-level level indexes (Figure 4-8, 4-11). */
+static inline unsigned nw_probe_level_shift(int level)
+{
+	return 9 * (unsigned)level + 3;
+}
+
+/* Bits 63:47 (63:56) all equal to bit 47 (56), or the access is #GP (§3.3.7.1). */
+static inline bool nw_probe_is_canonical(const struct nw_walk_probe_desc *p, uint64_t linear)
+{
+	return (uint64_t)((int64_t)(linear << p->canon_shift) >> p->canon_shift) == linear;
+}
+
+/* all is the AND of every entry used. Each present (§4.7: P=0 faults) and
+ * accessed (§4.8: the walk sets A on each entry it uses, so one without A
+ * means a write). */
+static inline bool nw_probe_has_every_entry_present_and_accessed(uint64_t all)
+{
+	return (all & (NW_PTE_P | NW_PTE_A)) == (NW_PTE_P | NW_PTE_A);
+}
+
+/* upper is the OR of the non-leaf entries: a reserved bit set in any entry
+ * used faults with RSVD (§4.7); PS=1 where a level cannot map a page is one. */
+static inline bool nw_probe_has_reserved_bit(const struct nw_walk_probe_desc *p, uint64_t upper, uint64_t leaf,
+					     int level)
+{
+	return ((upper & p->table_rsvd) | (leaf & p->leaf_rsvd[level])) != 0;
+}
+
+/* A write sets D in the leaf (§4.8): the leaf already dirty, or a write is due. */
+static inline bool nw_probe_has_leaf_flags_for(uint64_t leaf, enum nw_access_type type)
+{
+	return type != NW_ACCESS_WRITE || (leaf & NW_PTE_D);
+}
+
+/* Effective rights (§4.6.1): R/W and U/S ANDed over the levels (all), XD ORed (any). */
+static inline uint32_t nw_probe_rights_of(const struct nw_walk_probe_desc *p, uint64_t all, uint64_t any)
+{
+	return (uint32_t)((all >> 1) & (NW_WALK_RIGHT_W | NW_WALK_RIGHT_U)) |
+	       (uint32_t)(((~any | p->x_keep) >> 63) << 2);
+}
+
+/* The protection key of the leaf forbids this access (§4.6.2): the key's
+ * AD/WD bits in PKRU (user page) or PKRS (supervisor page), masked by what
+ * the walker derived for this kind of access. */
+static inline bool nw_probe_is_key_forbidden(const struct nw_walker *walker, const struct nw_walk_access_kind *kind,
+					     uint32_t rights, uint64_t leaf)
+{
+	bool user_page = rights & NW_WALK_RIGHT_U;
+	uint32_t forbid = walker->pk_mask[kind->pk_index | (user_page ? NW_PK_PAGE_USER : 0)];
+	uint32_t pkr;
+	unsigned key;
+
+	if (!forbid)
+		return false;
+	pkr = user_page ? walker->cpu.pkru : walker->cpu.pkrs;
+	key = (unsigned)((leaf & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
+	return ((pkr >> (key * 2)) & forbid) != 0;
+}
+
+/* PAT:PCD:PWT of the leaf (§11.12.3): PAT is bit 7 of a PTE, bit 12 of a large leaf. */
+static inline uint8_t nw_probe_pat_index_of(uint64_t leaf, int level)
+{
+	unsigned pat_shift = level == NW_LEVEL_PT ? 7 : 12;
+
+	return (uint8_t)((((leaf >> pat_shift) & 1) << 2) | ((leaf >> 3) & 3));
+}
+
+/* The walk, for top levels and with s2 (NULL: no second stage) constant
+ * where it is inlined, so the loop unrolls into straight code. */
+static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_walker *walker,
+								const struct nw_access *access,
+								struct nw_walk_hit *hit, int top, nw_probe_s2_fn *s2)
+{
+	const struct nw_walk_probe_desc *p = &walker->probe;
+	const struct nw_walk_access_kind *kind = &walker->kinds[(access->type & 3) | (access->implicit ? 4 : 0)];
+	const uint8_t *map = walker->map;
+	uint64_t linear = access->gva.val, table = p->root, entry = 0, all = ~UINT64_C(0), upper = 0, gpa;
+	struct nw_probe_s2 s2_hit = { .hpa = 0 };
+	unsigned refs = 0;
+	uint32_t rights;
+	int level;
+
+	if (!nw_probe_is_canonical(p, linear))
+		return false;
+#pragma GCC unroll 5
+	for (level = top; level >= NW_LEVEL_PT; level--) {
+		unsigned index = (unsigned)(linear >> nw_probe_level_shift(level)) & 511;
+
+		if (s2) {
+			if (!s2(walker, table + index * 8, walker->table_access | NW_S2_NEED_SET_AD, false, &s2_hit) ||
+			    s2_hit.hpa >= walker->map_size)
+				return false;
+			refs += s2_hit.refs;
+			entry = *(const uint64_t *)(map + s2_hit.hpa);
+		} else {
+			/* The window is page-aligned (nw_walker_set_cpu), so OR-ing the
+			 * entry's offset into its base gives the slot in any table: only
+			 * the table address waits for the last entry's load. */
+			uintptr_t slot = (uintptr_t)map | index * 8;
+
+			if (table >= p->table_limit)
+				return false;
+			entry = *(const uint64_t *)(slot + table);
+		}
+		all &= entry;
+		if (level == NW_LEVEL_PT || (entry & NW_PTE_PS))
+			break;
+		upper |= entry;
+		table = entry & p->addr_mask;
+	}
+	if (!nw_probe_has_every_entry_present_and_accessed(all) || nw_probe_has_reserved_bit(p, upper, entry, level) ||
+	    !nw_probe_has_leaf_flags_for(entry, access->type))
+		return false;
+	rights = nw_probe_rights_of(p, all, upper | entry);
+	if (((kind->faults >> rights) & 1) || nw_probe_is_key_forbidden(walker, kind, rights, entry))
+		return false;
+	gpa = (entry & p->leaf_addr[level]) | (linear & ((UINT64_C(1) << nw_probe_level_shift(level)) - 1));
+	refs += (unsigned)(top - level + 1);
+	if (s2) {
+		if (!s2(walker, gpa, kind->s2_need | NW_S2_NEED_SET_AD, true, &s2_hit))
+			return false;
+		hit->hpa = nw_hpa(s2_hit.hpa);
+		hit->s2_page_size = s2_hit.page_size;
+		hit->memory_type = s2_hit.memory_type;
+		hit->s2_rights = s2_hit.rights;
+		refs += s2_hit.refs;
+	} else {
+		/* GPA = HPA, every right, write-back (as nw_stage2_translate without a second stage). */
+		hit->hpa = nw_hpa(gpa);
+		hit->s2_page_size = NW_PAGE_SIZE;
+		hit->memory_type = 6;
+		hit->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
+	}
+	hit->gpa = nw_gpa(gpa);
+	hit->leaf_entry = entry;
+	hit->guest_page_size = UINT64_C(1) << nw_probe_level_shift(level);
+	hit->rights = rights;
+	hit->guest_pat_index = nw_probe_pat_index_of(entry, level);
+	hit->leaf_level = (uint8_t)level;
+	hit->refs = (uint8_t)refs;
+	return true;
+}
+
+/* The walk a TLB fill does, with every check nw_walker_translate() makes
+ * (canonical address, P and reserved bits per level, U/S, R/W with CR0.WP,
+ * XD, SMEP, SMAP with AC, protection keys, the second stage's rules), but
+ * writing nothing: it returns true with hit filled only when the access
+ * translates with every guest and stage-2 A (and for a write D) flag it needs
+ * already set. Then nw_walker_translate() with flags 0 would give the same
+ * fields and write nothing. False for anything else: a fault, a flag to set,
+ * paging other than 4- or 5-level, a second-stage entry its masks do not
+ * prove plain (stage2_fast.h), a table outside the direct-map window; the
+ * caller then takes nw_walker_translate(). */
+static inline bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access,
+				   struct nw_walk_hit *hit)
+{
+	if (walker->probe.copy == NW_PROBE_1D_4)
+		return nw_probe_walk(walker, access, hit, NW_LEVEL_PML4, NULL);
+	if (walker->probe.copy == NW_PROBE_1D_5)
+		return nw_probe_walk(walker, access, hit, NW_LEVEL_PML5, NULL);
+	return nw_walker_probe_2d(walker, access, hit);
+}
+
+#endif
