@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Draws `nestwalk bench --json` output: ns per walk for the fast walker, its
 probe (the walk of a TLB fill), the reference walker and the pointer-chain floor
-of the same depth, hot and large layouts side by side. Usage: plot.py BENCH_JSON OUT_DIR (writes walks.png, walks.svg)."""
+of the same depth, hot and large layouts side by side.
+Usage: plot.py BENCH_JSON OUT_DIR (writes walks.png, walks.svg)."""
 import json
 import pathlib
 import sys
@@ -24,15 +25,16 @@ def main():
         width = 0.21
         ax.bar([i - 1.5 * width for i in x], [w["floor_ns"] for w in walks], width,
                label="pointer-chain floor (same depth)", color="#999999")
-        ax.bar([i - 0.5 * width for i in x], [w["probe_ns"] for w in walks], width, label="probe (TLB fill)",
-               color="#2ca02c")
+        ax.bar([i - 0.5 * width for i in x], [w.get("probe_ns", 0) for w in walks], width, label="probe (TLB fill)",
+               color="#2ca02c")  # absent from reports written before the probe
         ax.bar([i + 0.5 * width for i in x], [w["fast_ns"] for w in walks], width, label="fast walker",
                color="#1f77b4")
         ax.bar([i + 1.5 * width for i in x], [w["reference_ns"] for w in walks], width, label="reference walker",
                color="#ff7f0e")
         for i, w in enumerate(walks):
-            ax.annotate(f'{w["probe_floor_ratio"]:.2f}x\n{w["floor_ratio"]:.2f}x\n{w["speedup"]:.1f}x',
-                        (i, max(w["fast_ns"], w["probe_ns"])), ha="center", va="bottom", fontsize=6)
+            probe = f'{w["probe_floor_ratio"]:.2f}x\n' if "probe_ns" in w else ""
+            ax.annotate(f'{probe}{w["floor_ratio"]:.2f}x\n{w["speedup"]:.1f}x', (i, w["fast_ns"]), ha="center",
+                        va="bottom", fontsize=6)
         ax.set_xticks(list(x))
         ax.set_xticklabels([f'{w["name"]}\n{w["refs"]} refs' for w in walks], rotation=45, ha="right", fontsize=8)
         ax.set_yscale("log")

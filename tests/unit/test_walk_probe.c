@@ -193,9 +193,8 @@ Test(probe, rights_are_anded_and_xd_ored)
 {
 	struct nw_walk_hit hit;
 
-	tw.cpu.efer |= NW_EFER_NXE;
 	map4(NW_PTE_P | NW_PTE_US | NW_PTE_A | NW_PTE_XD, RWUA);
-	tw.cpu.efer |= NW_EFER_NXE; /* tw_map_4k set the mode; NXE kept */
+	tw.cpu.efer |= NW_EFER_NXE; /* XD in force */
 	cr_assert(probe_once(GVA4, NW_ACCESS_READ, &hit));
 	cr_assert_eq(hit.rights, NW_WALK_RIGHT_U, "R/W clear above, XD set above (§4.6.1)");
 	cr_assert(!probe_once(GVA4, NW_ACCESS_FETCH, &hit), "XD forbids the fetch");
