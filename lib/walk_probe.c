@@ -16,7 +16,6 @@ void nw_probe_derive(struct nw_walker *walker)
 	if ((walker->mode != NW_PAGING_4LEVEL && !five) || ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1)))
 		return;
 	p->copy = two_d ? (five ? NW_PROBE_2D_5 : NW_PROBE_2D_4) : (five ? NW_PROBE_1D_5 : NW_PROBE_1D_4);
-	p->top = walker->levels[0].level;
 	p->canon_shift = 64 - walker->va_bits;
 	p->root = walker->cpu.cr3 & walker->cr3_mask;
 	p->table_limit = walker->map_size & ~(uint64_t)(NW_PAGE_SIZE - 1);

@@ -189,7 +189,6 @@ enum nw_walk_probe_copy {
 
 struct nw_walk_probe_desc {
 	enum nw_walk_probe_copy copy; /* which copy of the walk runs */
-	int top;                  /* the root's level */
 	unsigned canon_shift;     /* 64 - linear-address width */
 	uint64_t root;            /* the first table, from CR3 */
 	uint64_t table_limit;     /* a (4 KiB-aligned) table below it lies wholly in the direct-map window */
