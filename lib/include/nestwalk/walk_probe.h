@@ -40,6 +40,12 @@ struct nw_probe_s2 {
 typedef bool nw_probe_s2_fn(const struct nw_walker *walker, uint64_t gpa, unsigned need, bool final,
 			    struct nw_probe_s2 *s2);
 
+/* An entry, read once: every check and the result see the same value. */
+static inline uint64_t nw_probe_read_entry(const uint8_t *at)
+{
+	return __atomic_load_n((const uint64_t *)at, __ATOMIC_RELAXED);
+}
+
 /* The lowest linear-address bit a 4-/5-level level indexes (Figure 4-8, 4-11). */
 static inline unsigned nw_probe_level_shift(int level)
 {
@@ -133,7 +139,7 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 			    s2_hit.hpa >= walker->map_size)
 				return false;
 			refs += s2_hit.refs;
-			entry = *(const uint64_t *)(map + s2_hit.hpa);
+			entry = nw_probe_read_entry(map + s2_hit.hpa);
 		} else {
 			/* The window is page-aligned (nw_walker_set_cpu), so OR-ing the
 			 * entry's offset into its base gives the slot in any table: only
@@ -142,7 +148,7 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 
 			if (table >= p->table_limit)
 				return false;
-			entry = *(const uint64_t *)(slot + table);
+			entry = nw_probe_read_entry((const uint8_t *)(slot + table));
 		}
 		all &= entry;
 		if (level == NW_LEVEL_PT || (entry & NW_PTE_PS))
