@@ -220,6 +220,15 @@ const struct nw_hal *nw_simmem_owner(struct nw_simmem *sim, const char *name)
 	return &owner->hal;
 }
 
+struct nw_hal nw_simmem_direct_view(const struct nw_simmem *sim, const struct nw_hal *owner)
+{
+	struct nw_hal view = *owner;
+
+	view.direct_map = sim->base;
+	view.direct_map_size = sim->config.size;
+	return view;
+}
+
 static bool injected_failure(struct nw_simmem *sim)
 {
 	if (sim->fail_countdown && --sim->fail_countdown == 0)

@@ -44,6 +44,10 @@ uint64_t nw_simmem_reset(struct nw_simmem *sim);
 /* A HAL whose frames are tagged with name; the same name gives the same HAL.
  * NULL when all owner slots are taken. */
 const struct nw_hal *nw_simmem_owner(struct nw_simmem *sim, const char *name);
+/* owner's HAL with the direct-map window over the whole host, whatever the
+ * host's config says: the walkers' hot paths read through it unchecked, so
+ * tests on a strict host can run them against the checked paths. */
+struct nw_hal nw_simmem_direct_view(const struct nw_simmem *sim, const struct nw_hal *owner);
 struct nw_simmem_stats nw_simmem_stats(const struct nw_simmem *sim);
 struct nw_simmem_stats nw_simmem_owner_stats(const struct nw_simmem *sim, const struct nw_hal *owner);
 uint64_t nw_simmem_size(const struct nw_simmem *sim);

@@ -195,13 +195,18 @@ static inline void tw_assert_same_memory(const char *what)
 }
 
 /* Runs one access through both walkers from the same memory: the fast walker
- * twice, without and with NW_WALK_RECORD, each from the memory the reference
- * started from. Returns the recorded result after checking it (and the
- * unrecorded one) equal to the reference's, A/D writes included. walker must
- * already hold tw.cpu (nw_walker_set_cpu). */
+ * three times, without NW_WALK_RECORD through the checked HAL and through a
+ * direct-map view of the same host (its hot copies and the probe take the
+ * window), then with it, each from the memory the reference started from.
+ * Returns the recorded result after checking it (and the unrecorded ones)
+ * equal to the reference's, A/D writes included. walker must already hold
+ * tw.cpu (nw_walker_set_cpu). */
 static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 				struct nw_walk_result *res)
 {
+	struct nw_hal direct_hal = nw_simmem_direct_view(sim, tw.config.hal);
+	struct nw_walk_config direct_config = tw.config;
+	struct nw_walker direct;
 	struct nw_walk_result ref;
 
 	tw_snapshot(tw.before);
@@ -211,6 +216,12 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 	nw_walker_translate(walker, access, flags, res);
 	tw_assert_same_hot(&ref, res, "fast vs reference");
 	tw_assert_same_memory("fast vs reference");
+	tw_restore(tw.before);
+	direct_config.hal = &direct_hal;
+	nw_walker_init(&direct, &direct_config, &tw.cpu);
+	nw_walker_translate(&direct, access, flags, res);
+	tw_assert_same_hot(&ref, res, "direct-mapped fast vs reference");
+	tw_assert_same_memory("direct-mapped fast vs reference");
 	tw_restore(tw.before);
 	nw_walker_translate(walker, access, flags | NW_WALK_RECORD, res);
 	tw_assert_same(&ref, res, "recording fast vs reference");
