@@ -147,6 +147,11 @@ unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field);
  * reader and the writer both apply it, so nothing invalid is read or written. */
 const char *nw_trace_record_check(const struct nw_trace_record *rec);
 
+/* Whether a and b are the same record: the same kind and the same value in
+ * every field it carries (an expectation: the same fields present, each
+ * equal; the values of absent fields are not part of the record). */
+bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace_record *b);
+
 /* Reading. Opening detects zstd, then the binary or text form, by magic.
  * PATH "-" is standard input. On failure err holds the reason. */
 struct nw_trace_reader;

@@ -43,50 +43,6 @@ static _Noreturn void fail(const char *what, uint64_t index)
 	abort();
 }
 
-static bool same_record(const struct nw_trace_record *a, const struct nw_trace_record *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	switch (a->kind) {
-	case NW_TRACE_ACCESS:
-		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
-		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
-		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
-	case NW_TRACE_REG:
-		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
-	case NW_TRACE_GPWRITE:
-		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
-		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
-	case NW_TRACE_INVLPG:
-	case NW_TRACE_INVPCID:
-	case NW_TRACE_INVVPID:
-	case NW_TRACE_INVEPT:
-		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
-		       a->inv.eptp == b->inv.eptp;
-	case NW_TRACE_MARK:
-		return !strcmp(a->label, b->label);
-	case NW_TRACE_EXPECT:
-		return a->expect.present == b->expect.present &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GPA) || a->expect.gpa.val == b->expect.gpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_HPA) || a->expect.hpa.val == b->expect.hpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_ERROR_CODE) ||
-			a->expect.error_code == b->expect.error_code) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_EXIT_QUALIFICATION) ||
-			a->expect.exit_qualification == b->expect.exit_qualification) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_FAULT_GPA) ||
-			a->expect.fault_gpa.val == b->expect.fault_gpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_REFS) || a->expect.refs == b->expect.refs) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GUEST_PAGE_SIZE) ||
-			a->expect.guest_page_size == b->expect.guest_page_size) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_S2_PAGE_SIZE) ||
-			a->expect.s2_page_size == b->expect.s2_page_size);
-	case NW_TRACE_END:
-		break;
-	}
-	return true;
-}
-
 /* Reads up to MAX_RECORDS records into saved[]; returns how many, and whether
  * the stream ended cleanly in *complete. */
 static size_t read_all(const uint8_t *data, size_t size, bool *complete)
@@ -154,7 +110,7 @@ static void round_trip(size_t n, enum nw_trace_form form)
 			fprintf(stderr, "fuzz_trace: %s\n", nw_trace_reader_error(r));
 			fail("the round trip lost a record", i);
 		}
-		if (!same_record(&saved[i].rec, &rec))
+		if (!nw_trace_record_same(&saved[i].rec, &rec))
 			fail("the round trip changed a record", i);
 	}
 	if (nw_trace_reader_next(r, &rec) != 0)

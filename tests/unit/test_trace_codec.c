@@ -56,43 +56,6 @@ static size_t sample(struct nw_trace_record *r)
 	return n;
 }
 
-static bool same_record(const struct nw_trace_record *a, const struct nw_trace_record *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	switch (a->kind) {
-	case NW_TRACE_ACCESS:
-		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
-		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
-		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
-	case NW_TRACE_REG:
-		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
-	case NW_TRACE_GPWRITE:
-		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
-		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
-	case NW_TRACE_INVLPG:
-	case NW_TRACE_INVPCID:
-	case NW_TRACE_INVVPID:
-	case NW_TRACE_INVEPT:
-		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
-		       a->inv.eptp == b->inv.eptp;
-	case NW_TRACE_MARK:
-		return !strcmp(a->label, b->label);
-	case NW_TRACE_EXPECT:
-		return a->expect.present == b->expect.present &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
-		       a->expect.gpa.val == b->expect.gpa.val && a->expect.hpa.val == b->expect.hpa.val &&
-		       a->expect.error_code == b->expect.error_code &&
-		       a->expect.exit_qualification == b->expect.exit_qualification &&
-		       a->expect.fault_gpa.val == b->expect.fault_gpa.val && a->expect.refs == b->expect.refs &&
-		       a->expect.guest_page_size == b->expect.guest_page_size &&
-		       a->expect.s2_page_size == b->expect.s2_page_size;
-	case NW_TRACE_END:
-		return true;
-	}
-	return false;
-}
-
 static char *temp_path(void)
 {
 	static char paths[4][64];
@@ -130,7 +93,7 @@ static void read_and_compare(const char *path, enum nw_trace_form form, bool zst
 	cr_assert_eq(nw_trace_reader_is_compressed(rd), zstd);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(nw_trace_reader_next(rd, &got), 1, "record %zu: %s", i, nw_trace_reader_error(rd));
-		cr_assert(same_record(&r[i], &got), "record %zu (%s) differs", i, nw_trace_kind_name(r[i].kind));
+		cr_assert(nw_trace_record_same(&r[i], &got), "record %zu (%s) differs", i, nw_trace_kind_name(r[i].kind));
 	}
 	cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "%s", nw_trace_reader_error(rd));
 	cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "stays at the end");
@@ -391,7 +354,7 @@ Test(trace_codec, long_trace_streams_across_buffer_boundaries)
 				cr_assert_eq(nw_trace_reader_next(rd, &got), 1, "form %d zstd %d record %u: %s", form,
 					     zstd, i, nw_trace_reader_error(rd));
 				long_record(i, &want, data);
-				cr_assert(same_record(&want, &got), "form %d zstd %d record %u differs", form, zstd, i);
+				cr_assert(nw_trace_record_same(&want, &got), "form %d zstd %d record %u differs", form, zstd, i);
 			}
 			cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "%s", nw_trace_reader_error(rd));
 			nw_trace_reader_close(rd);
@@ -708,7 +671,7 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 		cr_assert_eq(by_batch.n, by_record.n, "trace %u: %zu records by batch, %zu by record", t, by_batch.n,
 			     by_record.n);
 		for (size_t i = 0; i < by_record.n; i++)
-			cr_assert(same_record(&by_record.recs[i], &by_batch.recs[i]), "trace %u record %zu differs", t, i);
+			cr_assert(nw_trace_record_same(&by_record.recs[i], &by_batch.recs[i]), "trace %u record %zu differs", t, i);
 		cr_assert_eq(by_batch.rc, by_record.rc, "trace %u", t);
 		cr_assert_str_eq(by_batch.error, by_record.error, "trace %u", t);
 		cr_assert_eq(by_batch.records, by_record.records, "trace %u", t);

@@ -18,42 +18,6 @@ TestSuite(trace_mem, .init = fixture_setup, .fini = fixture_teardown);
 #define BASE_RECORDS 1500
 #define ERR_LEN 512
 
-static bool same_record(const struct nw_trace_record *a, const struct nw_trace_record *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	switch (a->kind) {
-	case NW_TRACE_ACCESS:
-		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
-		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
-		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
-	case NW_TRACE_REG:
-		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
-	case NW_TRACE_GPWRITE:
-		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
-		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
-	case NW_TRACE_INVLPG:
-	case NW_TRACE_INVPCID:
-	case NW_TRACE_INVVPID:
-	case NW_TRACE_INVEPT:
-		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
-		       a->inv.eptp == b->inv.eptp;
-	case NW_TRACE_MARK:
-		return !strcmp(a->label, b->label);
-	case NW_TRACE_EXPECT:
-		return a->expect.present == b->expect.present && a->expect.outcome == b->expect.outcome &&
-		       a->expect.gpa.val == b->expect.gpa.val && a->expect.hpa.val == b->expect.hpa.val &&
-		       a->expect.error_code == b->expect.error_code &&
-		       a->expect.exit_qualification == b->expect.exit_qualification &&
-		       a->expect.fault_gpa.val == b->expect.fault_gpa.val && a->expect.refs == b->expect.refs &&
-		       a->expect.guest_page_size == b->expect.guest_page_size &&
-		       a->expect.s2_page_size == b->expect.s2_page_size;
-	case NW_TRACE_END:
-		return true;
-	}
-	return false;
-}
-
 static uint64_t next_random(uint64_t *state)
 {
 	/* xorshift64 */
@@ -198,7 +162,7 @@ static size_t read_three_ways(const uint8_t *bytes, size_t len, struct nw_trace_
 			  rc[0], rc[1], rc[2]);
 		if (rc[0] != 1)
 			break;
-		cr_assert(same_record(&rec[0], &rec[1]) && same_record(&rec[0], &rec[2]), "%s: record %zu differs",
+		cr_assert(nw_trace_record_same(&rec[0], &rec[1]) && nw_trace_record_same(&rec[0], &rec[2]), "%s: record %zu differs",
 			  what, n);
 		n++;
 	}
