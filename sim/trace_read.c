@@ -101,13 +101,10 @@ static int reader_start(struct nw_trace_reader *r, char *err, size_t errlen)
 	return 0;
 }
 
-struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen)
+/* Completes an open whose source was just opened (src_rc 0) or refused. */
+static struct nw_trace_reader *reader_opened(struct nw_trace_reader *r, int src_rc, char *err, size_t errlen)
 {
-	struct nw_trace_reader *r = reader_new(path, err, errlen);
-
-	if (!r)
-		return 0;
-	if (nw_trace_src_open(&r->src, path, err, errlen)) {
+	if (src_rc) {
 		free(r);
 		return 0;
 	}
@@ -118,22 +115,19 @@ struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t
 	return r;
 }
 
+struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct nw_trace_reader *r = reader_new(path, err, errlen);
+
+	return r ? reader_opened(r, nw_trace_src_open(&r->src, path, err, errlen), err, errlen) : 0;
+}
+
 struct nw_trace_reader *nw_trace_reader_open_mem(const char *name, const void *data, size_t size, char *err,
 						 size_t errlen)
 {
 	struct nw_trace_reader *r = reader_new(name, err, errlen);
 
-	if (!r)
-		return 0;
-	if (nw_trace_src_open_mem(&r->src, data, size, name, err, errlen)) {
-		free(r);
-		return 0;
-	}
-	if (reader_start(r, err, errlen)) {
-		nw_trace_reader_close(r);
-		return 0;
-	}
-	return r;
+	return r ? reader_opened(r, nw_trace_src_open_mem(&r->src, data, size, name, err, errlen), err, errlen) : 0;
 }
 
 int nw_trace_reader_reopen_mem(struct nw_trace_reader *r, const char *name, const void *data, size_t size,
