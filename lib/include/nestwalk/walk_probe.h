@@ -108,7 +108,7 @@ static inline bool nw_probe_is_key_forbidden(const struct nw_walker *walker, con
 /* PAT:PCD:PWT of the leaf (§11.12.3): PAT is bit 7 of a PTE, bit 12 of a large leaf. */
 static inline uint8_t nw_probe_pat_index_of(uint64_t leaf, int level)
 {
-	unsigned pat_shift = level == NW_LEVEL_PT ? 7 : 12;
+	unsigned pat_shift = (unsigned)__builtin_ctzll(level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE);
 
 	return (uint8_t)((((leaf >> pat_shift) & 1) << 2) | ((leaf >> 3) & 3));
 }
