@@ -31,7 +31,7 @@ void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, n
 /* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
  * A guest paging-structure access is a read; it is also a write when it sets a
  * guest A/D flag or when EPT A/D is on (all such accesses are then writes), and
- * then both bit 0 and bit 1 are set (Vol. 3C §28.2.1; ORACLES.md Bochs item 2). */
+ * then both bit 0 and bit 1 are set (Vol. 3C §28.2.1; Bochs sets bit 1 only: hw/DEVIATIONS.md). */
 static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool ad_write)
 {
 	if (table)

@@ -2,7 +2,7 @@
 32-bit paging, §4.4 PAE paging, §4.5 4-/5-level paging, §4.6 access rights,
 §4.7 page-fault error code, §4.8 A/D),
 written independently of lib/ and of the image. The accessed-flag policy for
-faulting walks follows ORACLES.md item 8: A is set on each upper-level entry
+faulting walks is QEMU's, as hw/DEVIATIONS.md states: A is set on each upper-level entry
 as the walk passes it; the leaf's A/D only when the access is allowed."""
 
 P, RW, US, A, D, PS = 1 << 0, 1 << 1, 1 << 2, 1 << 5, 1 << 6, 1 << 7
@@ -55,7 +55,7 @@ def permission_fault(c, user_page, writable, executable, pk_key, quirks=frozense
     else:
         ac_opens = "ac" in flags and (not implicit or ("smap-implicit-ac" in quirks and c.cpl < 3))
         if user_page and "smap" in flags and not ac_opens:
-            fault = True  # SMAP: AC=1 opens user pages to explicit supervisor accesses only (ORACLES.md)
+            fault = True  # SMAP: AC=1 opens user pages to explicit supervisor accesses only (§4.6.1)
         if write and not writable and "wp" in flags:
             fault = True  # CR0.WP=1: supervisor writes honour R/W
     pk = False

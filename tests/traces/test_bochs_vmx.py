@@ -360,7 +360,7 @@ PROOF = [
     # Bochs 2: EPT A/D on, read-only guest PT page: SDM R|W (0x3) | R (0x8) | 0x80 = 0x8b; Bochs 0x8a.
     (hand(40, "eptv 0x8b 0x207000 0x8000000000 0000/0000/330", ept_ad=True, edits=[("pt", 1, 0x6, 0)]),
      "bochs-ept-ad-table-read", "eptv 0x8a 0x207000 0x8000000000 0000/0000/330"),
-    # Bochs, not in ORACLES.md: EPT A/D off, read-only guest PD page. Setting the PDE's accessed
+    # Bochs: EPT A/D off, read-only guest PD page. Setting the PDE's accessed
     # flag (§4.8: the processor sets A when it uses the entry) writes guest-physical memory, so
     # EPT must allow the write (§29.3.3.2); the update is a read-modify-write: R|W (0x3) | R
     # (0x8) | 0x80 = 0x8b, after the PML4E and PDPTE got their A. Bochs sets A without the check.

@@ -45,7 +45,7 @@ struct nw_access {
  * the leaf's A/D are set only when the guest check passes, before the final
  * stage-2 translation (so an EPT violation on the final access finds them set). */
 enum nw_ad_policy {
-	NW_AD_AS_PASSED = 0, /* set A on each entry as the walk passes it (QEMU TCG, ORACLES.md item 8) */
+	NW_AD_AS_PASSED = 0, /* set A on each entry as the walk passes it (QEMU TCG: hw/DEVIATIONS.md) */
 	NW_AD_ON_SUCCESS,    /* set A/D on all entries only once the guest translation succeeds (Xen) */
 };
 
