@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "file_map.h"
+#include "grow.h"
 #include "memdump.h"
 
 /* QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, 16 GPRs, RIP,
@@ -162,7 +163,7 @@ static int read_qemu_note(const char *path, struct nw_memdump *dump, Elf *elf, c
 static int add_load(const char *path, struct nw_memdump *dump, const GElf_Phdr *ph, size_t index, uint64_t ph_off,
 		    char *err, size_t errlen)
 {
-	struct nw_memdump_range *grown, range;
+	struct nw_memdump_range range;
 
 	if (nw_is_past_end(ph->p_offset, ph->p_filesz, dump->map_size))
 		return nw_file_fail(err, errlen, path, ph_off,
@@ -173,10 +174,7 @@ static int add_load(const char *path, struct nw_memdump *dump, const GElf_Phdr *
 			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_filesz);
 	if (!ph->p_filesz)
 		return 0;
-	grown = realloc(dump->ranges, (dump->range_count + 1) * sizeof(*grown));
-	if (!grown)
-		return nw_file_fail(err, errlen, path, ph_off, "out of memory");
-	dump->ranges = grown;
+	dump->ranges = nw_grow(dump->ranges, &dump->range_cap, dump->range_count, sizeof(*dump->ranges));
 	range = (struct nw_memdump_range){
 		.gpa = ph->p_paddr, .size = ph->p_filesz, .data = dump->map + ph->p_offset, .offset = ph->p_offset
 	};

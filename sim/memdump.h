@@ -25,7 +25,7 @@ struct nw_memdump {
 	uint8_t *map;
 	size_t map_size;
 	struct nw_memdump_range *ranges; /* sorted by gpa, never overlapping */
-	size_t range_count;
+	size_t range_count, range_cap;   /* range_cap: room for ranges (grow.h) */
 	bool has_cpu;        /* a QEMU note with control registers was found */
 	uint64_t cr[5];      /* CR0..CR4 of the first CPU */
 	char warning[256];   /* a tolerated oddity (e.g. QEMU 7.2's e_ehsize = 8), "" when none */

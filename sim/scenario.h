@@ -36,7 +36,7 @@ struct nw_scenario_edit {
 struct nw_scenario_write {
 	uint64_t gpa;
 	uint64_t *values;
-	size_t count;
+	size_t count, cap; /* cap: room for values (grow.h) */
 	struct nw_scenario_pos pos;
 };
 
@@ -53,17 +53,18 @@ struct nw_scenario {
 	uint64_t host_memory; /* bytes; 0 means the default */
 	uint64_t host_seed;
 	struct nw_aspace_config stage2;
+	/* Each list: count items in room for cap (grow.h). */
 	struct nw_scenario_region *regions;
-	size_t region_count;
+	size_t region_count, region_cap;
 	struct nw_scenario_edit *edits;
-	size_t edit_count;
+	size_t edit_count, edit_cap;
 	struct nw_cpu cpu;
 	bool has_mode;
 	int mode; /* enum nw_paging_mode when has_mode */
 	struct nw_scenario_write *writes;
-	size_t write_count;
+	size_t write_count, write_cap;
 	struct nw_scenario_mapping *mappings;
-	size_t mapping_count;
+	size_t mapping_count, mapping_cap;
 	uint64_t pt_region_gpa, pt_region_size; /* where built guest tables go; size 0: none given */
 	struct nw_scenario_pos pt_region_pos;
 	/* Files the scenario names, as written (relative to the scenario's folder): the trace to

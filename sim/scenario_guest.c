@@ -1,8 +1,8 @@
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <nestwalk/pt_build.h>
 
+#include "grow.h"
 #include "scenario_guest.h"
 
 /* The builder's mode for the paging mode the CPU state selects; -1 with paging off. */
@@ -24,7 +24,7 @@ struct table_pool {
 	struct nw_vm *vm;
 	uint64_t base, size, next;
 	uint64_t *freed;
-	size_t freed_count;
+	size_t freed_count, freed_cap;
 	bool failed; /* a page of the region is not RAM */
 };
 
@@ -54,13 +54,8 @@ static bool pool_alloc(void *ctx, uint64_t *addr)
 static void pool_free(void *ctx, uint64_t addr)
 {
 	struct table_pool *pool = ctx;
-	uint64_t *grown = realloc(pool->freed, (pool->freed_count + 1) * sizeof(*grown));
 
-	if (!grown) {
-		fprintf(stderr, "nestwalk: out of host memory\n");
-		exit(2);
-	}
-	pool->freed = grown;
+	pool->freed = nw_grow(pool->freed, &pool->freed_cap, pool->freed_count, sizeof(*pool->freed));
 	pool->freed[pool->freed_count++] = addr;
 }
 

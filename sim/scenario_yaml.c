@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "scenario.h"
 
 struct loader {
@@ -219,18 +220,6 @@ static int unknown_key(struct loader *ld, const struct pair_iter *it, const char
 	return fail(ld, it->key_pos, "unknown key '%s' in %s", it->key, what);
 }
 
-static void *grow(void *array, size_t count, size_t size)
-{
-	void *grown = realloc(array, (count + 1) * size);
-
-	if (!grown) {
-		fprintf(stderr, "nestwalk: out of host memory\n");
-		exit(2);
-	}
-	memset((char *)grown + count * size, 0, size);
-	return grown;
-}
-
 static const char *const region_types[] = { "alloc", "identical", "mmio", "rom" };
 
 static int load_region(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
@@ -243,7 +232,7 @@ static int load_region(struct loader *ld, struct fy_node *node, struct nw_scenar
 
 	if (expect_mapping(ld, node, at, "memory_regions entry"))
 		return -1;
-	ld->sc->regions = grow(ld->sc->regions, ld->sc->region_count, sizeof(*item));
+	ld->sc->regions = nw_grow(ld->sc->regions, &ld->sc->region_cap, ld->sc->region_count, sizeof(*item));
 	item = &ld->sc->regions[ld->sc->region_count++];
 	item->pos = node_pos(node, at);
 	item->region.flags = NW_REGION_READ | NW_REGION_WRITE | NW_REGION_EXEC;
@@ -305,7 +294,7 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 
 	if (expect_mapping(ld, node, at, "edits entry"))
 		return -1;
-	ld->sc->edits = grow(ld->sc->edits, ld->sc->edit_count, sizeof(*edit));
+	ld->sc->edits = nw_grow(ld->sc->edits, &ld->sc->edit_cap, ld->sc->edit_count, sizeof(*edit));
 	edit = &ld->sc->edits[ld->sc->edit_count++];
 	edit->pos = node_pos(node, at);
 	while ((got = next_pair(ld, &it, "edits entry")) > 0) {
@@ -467,7 +456,7 @@ static int load_write(struct loader *ld, struct fy_node *node, struct nw_scenari
 
 	if (expect_mapping(ld, node, at, "writes entry"))
 		return -1;
-	ld->sc->writes = grow(ld->sc->writes, ld->sc->write_count, sizeof(*write));
+	ld->sc->writes = nw_grow(ld->sc->writes, &ld->sc->write_cap, ld->sc->write_count, sizeof(*write));
 	write = &ld->sc->writes[ld->sc->write_count++];
 	write->pos = node_pos(node, at);
 	while ((got = next_pair(ld, &it, "writes entry")) > 0) {
@@ -482,7 +471,7 @@ static int load_write(struct loader *ld, struct fy_node *node, struct nw_scenari
 			if (expect_sequence(ld, it.value, it.key_pos, "values"))
 				return -1;
 			while ((item = fy_node_sequence_iterate(it.value, &iter))) {
-				write->values = grow(write->values, write->count, sizeof(uint64_t));
+				write->values = nw_grow(write->values, &write->cap, write->count, sizeof(uint64_t));
 				if (get_u64(ld, item, it.key_pos, "values", &write->values[write->count++]))
 					return -1;
 			}
@@ -563,7 +552,7 @@ static int load_mapping(struct loader *ld, struct fy_node *node, struct nw_scena
 
 	if (expect_mapping(ld, node, at, "mappings entry"))
 		return -1;
-	ld->sc->mappings = grow(ld->sc->mappings, ld->sc->mapping_count, sizeof(*mapping));
+	ld->sc->mappings = nw_grow(ld->sc->mappings, &ld->sc->mapping_cap, ld->sc->mapping_count, sizeof(*mapping));
 	mapping = &ld->sc->mappings[ld->sc->mapping_count++];
 	mapping->pos = node_pos(node, at);
 	mapping->size = NW_PAGE_SIZE;
