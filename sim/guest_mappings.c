@@ -1,5 +1,6 @@
 /* Enumerating guest mappings (guest_mappings.h): the paging modes described
- * as data, one recursive loop over the levels. */
+ * as data; the tables counted once per table and level, then walked in
+ * address order by one recursive loop over the levels. */
 #include <stdio.h>
 
 #include <nestwalk/addr.h>
@@ -7,6 +8,7 @@
 #include <nestwalk/x86_pte.h>
 
 #include "guest_mappings.h"
+#include "table_memo.h"
 
 struct format {
 	unsigned levels;      /* of the root table */
@@ -25,24 +27,78 @@ struct walk {
 	nw_guest_visit_fn visit;
 	void *visit_ctx;
 	struct nw_guest_walk_stats *stats;
-	bool too_many;
+	struct nw_table_memo memo; /* every table below the root, counted */
+	bool stopped;              /* visit asked for no more leaves */
+	bool out_of_memory;
 };
 
-static bool read_entry(struct walk *w, uint64_t gpa, uint64_t *entry)
-{
-	uint64_t value;
-
-	if (!w->read(w->read_ctx, gpa & ~UINT64_C(7), &value)) {
-		w->stats->unreadable++;
-		return false;
-	}
-	*entry = w->fmt->entry_bytes == 8 ? value : (value >> (8 * (gpa & 4))) & UINT32_MAX;
-	return true;
-}
+enum entry_kind { ENTRY_ABSENT, ENTRY_UNREADABLE, ENTRY_LEAF, ENTRY_TABLE };
 
 static unsigned level_shift(const struct format *fmt, unsigned level)
 {
 	return NW_PAGE_SHIFT + fmt->index_bits * (level - 1);
+}
+
+/* Entry i of the table at level: absent (P=0), unreadable (no memory backs
+ * it), a leaf (level 1, or PS=1 where a large page is allowed) or a pointer
+ * to the next table. */
+static enum entry_kind read_entry(const struct walk *w, uint64_t table, unsigned i, unsigned level, uint64_t *entry)
+{
+	const struct format *fmt = w->fmt;
+	uint64_t gpa = table + (uint64_t)i * fmt->entry_bytes, value;
+
+	if (!w->read(w->read_ctx, gpa & ~UINT64_C(7), &value))
+		return ENTRY_UNREADABLE;
+	*entry = fmt->entry_bytes == 8 ? value : (value >> (8 * (gpa & 4))) & UINT32_MAX;
+	if (!(*entry & NW_PTE_P))
+		return ENTRY_ABSENT;
+	return level == 1 || (fmt->large[level] && (*entry & NW_PTE_PS)) ? ENTRY_LEAF : ENTRY_TABLE;
+}
+
+static struct nw_subtree subtree(struct walk *w, uint64_t table, unsigned level);
+
+/* Every present leaf below a table, each alias counted, reading each table once per level. */
+static struct nw_subtree count_table(struct walk *w, uint64_t table, unsigned level, unsigned entries)
+{
+	struct nw_subtree sum = { 0 }, below;
+	uint64_t entry;
+
+	w->stats->tables++;
+	for (unsigned i = 0; i < entries && !w->out_of_memory; i++) {
+		switch (read_entry(w, table, i, level, &entry)) {
+		case ENTRY_ABSENT:
+			break;
+		case ENTRY_UNREADABLE:
+			w->stats->unreadable++;
+			break;
+		case ENTRY_LEAF:
+			sum.pages++;
+			sum.bytes += UINT64_C(1) << level_shift(w->fmt, level);
+			break;
+		case ENTRY_TABLE:
+			below = subtree(w, entry & w->fmt->addr_mask, level - 1);
+			sum.pages += below.pages;
+			sum.bytes += below.bytes;
+			break;
+		}
+	}
+	return sum;
+}
+
+/* A table below the root: its count, taken once. Levels only go down, so a
+ * table that points to itself is counted at the next level, never recursing
+ * into its own count. */
+static struct nw_subtree subtree(struct walk *w, uint64_t table, unsigned level)
+{
+	const struct nw_subtree *known = nw_table_memo_find(&w->memo, table, level);
+	struct nw_subtree counted;
+
+	if (known)
+		return *known;
+	counted = count_table(w, table, level, 1u << w->fmt->index_bits);
+	if (!nw_table_memo_add(&w->memo, table, level, counted))
+		w->out_of_memory = true;
+	return counted;
 }
 
 static uint64_t canonical(const struct format *fmt, uint64_t va)
@@ -61,18 +117,22 @@ static uint64_t large_page_address(const struct format *fmt, uint64_t entry, uns
 	return entry & fmt->addr_mask & ~((UINT64_C(1) << shift) - 1);
 }
 
+/* Visits the leaves below a table in address order until visit says stop. A
+ * table with no present leaf below it is not entered: aliases of empty
+ * tables would otherwise cost up to 512^4 reads without a leaf to show. */
 static void walk_table(struct walk *w, uint64_t table, unsigned level, uint64_t va_base, unsigned entries,
 		       struct nw_guest_mapping inherited)
 {
 	const struct format *fmt = w->fmt;
 	unsigned shift = level_shift(fmt, level);
 
-	w->stats->tables++;
-	for (unsigned i = 0; i < entries && !w->too_many; i++) {
+	for (unsigned i = 0; i < entries && !w->stopped; i++) {
 		struct nw_guest_mapping m = inherited;
+		enum entry_kind kind;
 		uint64_t entry;
 
-		if (!read_entry(w, table + (uint64_t)i * fmt->entry_bytes, &entry) || !(entry & NW_PTE_P))
+		kind = read_entry(w, table, i, level, &entry);
+		if (kind == ENTRY_ABSENT || kind == ENTRY_UNREADABLE)
 			continue;
 		m.va = va_base | ((uint64_t)i << shift);
 		/* PAE PDPTEs carry no R/W, U/S or XD (§4.4.1): only the levels below decide. */
@@ -81,21 +141,17 @@ static void walk_table(struct walk *w, uint64_t table, unsigned level, uint64_t 
 			m.write &= (entry & NW_PTE_RW) != 0;
 			m.nx |= fmt->xd && (entry & NW_PTE_XD);
 		}
-		if (level == 1 || (fmt->large[level] && (entry & NW_PTE_PS))) {
+		if (kind == ENTRY_LEAF) {
 			m.va = canonical(fmt, m.va);
 			m.pa = level == 1 ? entry & fmt->addr_mask : large_page_address(fmt, entry, shift);
 			m.size = UINT64_C(1) << shift;
 			m.global = (entry & NW_PTE_G) != 0;
 			m.accessed = (entry & NW_PTE_A) != 0;
 			m.dirty = (entry & NW_PTE_D) != 0;
-			if (++w->stats->leaves > NW_GUEST_MAPPINGS_MAX_LEAVES) {
-				w->too_many = true;
-				return;
-			}
-			w->visit(w->visit_ctx, &m);
-			continue;
+			w->stopped = !w->visit(w->visit_ctx, &m);
+		} else if (subtree(w, entry & fmt->addr_mask, level - 1).pages) {
+			walk_table(w, entry & fmt->addr_mask, level - 1, m.va, 1u << fmt->index_bits, m);
 		}
-		walk_table(w, entry & fmt->addr_mask, level - 1, m.va, 1u << fmt->index_bits, m);
 	}
 }
 
@@ -107,32 +163,45 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 	bool nxe = (cpu->efer & NW_EFER_NXE) != 0;
 	struct nw_guest_mapping top = { .user = true, .write = true };
 	struct format fmt;
-	struct walk w = { &fmt, read, read_ctx, visit, visit_ctx, stats, false };
+	struct walk w = { &fmt, read, read_ctx, visit, visit_ctx, stats, { 0 }, false, false };
+	struct nw_subtree all;
+	uint64_t root;
+	unsigned root_entries;
 
 	*stats = (struct nw_guest_walk_stats){ 0 };
 	switch (mode) {
 	case NW_PAGING_32:
 		fmt = (struct format){ 2, 4, 10, 32, UINT64_C(0xfffff000), { [2] = (cpu->cr4 & NW_CR4_PSE) != 0 },
 				       false };
-		walk_table(&w, cpu->cr3 & UINT64_C(0xfffff000), 2, 0, 1024, top);
+		root = cpu->cr3 & UINT64_C(0xfffff000);
+		root_entries = 1024;
 		break;
 	case NW_PAGING_PAE:
 		fmt = (struct format){ 3, 8, 9, 32, maxphy_mask, { [2] = true }, nxe };
-		walk_table(&w, cpu->cr3 & NW_CR3_PAE_PDPT_MASK, 3, 0, 4, top);
+		root = cpu->cr3 & NW_CR3_PAE_PDPT_MASK;
+		root_entries = 4;
 		break;
 	case NW_PAGING_4LEVEL:
 	case NW_PAGING_5LEVEL:
 		fmt = (struct format){ mode == NW_PAGING_4LEVEL ? 4 : 5, 8, 9, mode == NW_PAGING_4LEVEL ? 48 : 57,
 				       maxphy_mask, { [2] = true, [3] = !cpu->no_1g_pages }, nxe };
-		walk_table(&w, cpu->cr3 & maxphy_mask, fmt.levels, 0, 512, top);
+		root = cpu->cr3 & maxphy_mask;
+		root_entries = 512;
 		break;
 	case NW_PAGING_OFF:
+	default:
 		snprintf(err, errlen, "paging is off (CR0.PG=0): the guest has no mappings to list");
 		return -1;
 	}
-	if (w.too_many) {
-		snprintf(err, errlen, "more than %llu guest mappings: stopped (tables that map themselves repeatedly?)",
-			 (unsigned long long)NW_GUEST_MAPPINGS_MAX_LEAVES);
+	all = count_table(&w, root, fmt.levels, root_entries);
+	if (!w.out_of_memory) {
+		stats->leaves = all.pages;
+		stats->bytes = all.bytes;
+		walk_table(&w, root, fmt.levels, 0, root_entries, top);
+	}
+	nw_table_memo_free(&w.memo);
+	if (w.out_of_memory) {
+		snprintf(err, errlen, "out of host memory counting the guest's page tables");
 		return -1;
 	}
 	return 0;

@@ -27,57 +27,63 @@ static const char *page_name(uint64_t size)
 static void flush(struct nw_guest_range_printer *p)
 {
 	const struct nw_guest_mapping *r = &p->cur;
+	FILE *out = p->listing.out;
+	const char *separator;
 
 	if (!p->open)
 		return;
-	if (p->json)
-		fprintf(p->out, "%s\n  {\"va\": \"0x%" PRIx64 "\", \"va_end\": \"0x%" PRIx64 "\", \"pa\": \"0x%" PRIx64
-				"\", \"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64 "\", \"user\": %s, "
-				"\"write\": %s, \"nx\": %s, \"global\": %s, \"accessed\": %s, \"dirty\": %s}",
-			p->ranges ? "," : "", r->va, r->va + r->size, r->pa, r->size, p->page_size,
-			r->user ? "true" : "false", r->write ? "true" : "false", r->nx ? "true" : "false",
-			r->global ? "true" : "false", r->accessed ? "true" : "false", r->dirty ? "true" : "false");
+	separator = nw_listing_item(&p->listing, p->pages, r->size);
+	if (p->listing.json)
+		fprintf(out, "%s\n  {\"va\": \"0x%" PRIx64 "\", \"va_end\": \"0x%" PRIx64 "\", \"pa\": \"0x%" PRIx64
+			     "\", \"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64 "\", \"user\": %s, "
+			     "\"write\": %s, \"nx\": %s, \"global\": %s, \"accessed\": %s, \"dirty\": %s}",
+			separator, r->va, r->va + r->size, r->pa, r->size, p->page_size, r->user ? "true" : "false",
+			r->write ? "true" : "false", r->nx ? "true" : "false", r->global ? "true" : "false",
+			r->accessed ? "true" : "false", r->dirty ? "true" : "false");
 	else /* flag letters as QEMU's `info tlb` prints them: X is execute-disable */
-		fprintf(p->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-5s %c%c%c%c%c%c\n",
-			r->va, r->va + r->size, r->pa, r->size, page_name(p->page_size), r->user ? 'U' : '-',
+		fprintf(out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-5s %c%c%c%c%c%c\n", r->va,
+			r->va + r->size, r->pa, r->size, page_name(p->page_size), r->user ? 'U' : '-',
 			r->write ? 'W' : '-', r->nx ? 'X' : '-', r->global ? 'G' : '-', r->accessed ? 'A' : '-',
 			r->dirty ? 'D' : '-');
-	p->ranges++;
 	p->open = false;
 }
 
-void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json)
+void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json, uint64_t limit)
 {
-	*p = (struct nw_guest_range_printer){ .out = out, .json = json };
-	if (json)
-		fprintf(out, "[");
-	else
-		fprintf(out, "%-16s-%-16s %-16s %-16s %-5s %s\n", "virtual", "virtual end", "physical", "size", "page",
-			"UWXGAD");
+	char header[128];
+
+	snprintf(header, sizeof(header), "%-16s-%-16s %-16s %-16s %-5s %s", "virtual", "virtual end", "physical",
+		 "size", "page", "UWXGAD");
+	*p = (struct nw_guest_range_printer){ 0 };
+	nw_listing_begin(&p->listing, out, json, limit, header);
 }
 
-void nw_guest_range_add(void *printer, const struct nw_guest_mapping *m)
+bool nw_guest_range_add(void *printer, const struct nw_guest_mapping *m)
 {
 	struct nw_guest_range_printer *p = printer;
 	struct nw_guest_mapping *r = &p->cur;
 
 	if (p->open && r->va + r->size == m->va && r->pa + r->size == m->pa && same_flags(r, m)) {
 		r->size += m->size;
+		p->pages++;
 		if (p->page_size != m->size)
 			p->page_size = 0;
-		return;
+		return true;
 	}
 	flush(p);
+	if (!nw_listing_admit(&p->listing))
+		return false;
 	p->cur = *m;
 	p->page_size = m->size;
+	p->pages = 1;
 	p->open = true;
+	return true;
 }
 
-void nw_guest_range_end(struct nw_guest_range_printer *p)
+void nw_guest_range_end(struct nw_guest_range_printer *p, const struct nw_guest_walk_stats *stats)
 {
 	flush(p);
-	if (p->json)
-		fprintf(p->out, "%s]\n", p->ranges ? "\n" : "");
+	nw_listing_end(&p->listing, stats->leaves, stats->bytes);
 }
 
 static bool read_machine(void *ctx, uint64_t gpa, uint64_t *value)
@@ -94,7 +100,7 @@ static bool read_machine(void *ctx, uint64_t gpa, uint64_t *value)
 	return true;
 }
 
-int nw_guest_mappings_command(const char *scenario_path, bool json)
+int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t limit)
 {
 	struct nw_guest_range_printer printer;
 	struct nw_replay_target target;
@@ -106,10 +112,10 @@ int nw_guest_mappings_command(const char *scenario_path, bool json)
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
-	nw_guest_range_begin(&printer, stdout, json);
+	nw_guest_range_begin(&printer, stdout, json, limit);
 	rc = nw_guest_mappings_visit(&target.machine.cpu, read_machine, &target.machine, nw_guest_range_add, &printer,
 				     &stats, err, sizeof(err));
-	nw_guest_range_end(&printer);
+	nw_guest_range_end(&printer, &stats);
 	if (rc)
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
 	else if (stats.unreadable)

@@ -157,7 +157,7 @@ def canonical48(va):
 def listing(result):
     assert result.returncode == 0, result.stderr
     return [(int(r["va"], 16), int(r["va_end"], 16), int(r["pa"], 16), int(r["page_size"], 16), r["user"],
-             r["write"], r["nx"], r["global"], r["accessed"], r["dirty"]) for r in json.loads(result.stdout)]
+             r["write"], r["nx"], r["global"], r["accessed"], r["dirty"]) for r in json.loads(result.stdout)["ranges"]]
 
 
 def make_dump(tmp_path, cr4=0xA0, cr3=PML4, name="guest.elf", **kwargs):

@@ -161,7 +161,10 @@ def test_mappings_merge_a_pass_through_range_into_one_line():
 def test_mappings_json_splits_where_rights_change():
     result = run("mappings", SCENARIOS / "npf.yaml", "--stage", "ept", "--json")
     assert result.returncode == 0, result.stderr
-    ranges = json.loads(result.stdout)
+    listing = json.loads(result.stdout)
+    assert (listing["limit"], listing["truncated"], listing["cut_pages"], listing["cut_bytes"]) == (
+        100000, False, 0, "0x0")
+    ranges = listing["ranges"]
     # Tables 0x1000-0x4fff RW and executable; data 0x5000 read+execute (no RW bit).
     assert [(int(r["gpa"], 16), int(r["size"], 16), r["rights"]) for r in ranges] == [
         (0x1000, 0x4000, "rwxu"), (0x5000, 0x1000, "r-xu")]
@@ -352,7 +355,7 @@ def test_axvisor_toml_imports_and_maps(tmp_path):
     assert "# name: linux-qemu" in text and "# entry_point: 0x80200000" in text
     result = run("mappings", out, "--stage", "ept", "--json")
     assert result.returncode == 0, result.stderr
-    ranges = json.loads(result.stdout)
+    ranges = json.loads(result.stdout)["ranges"]
     # The identical PLIC range maps GPA = HPA with one 2 MiB page, uncached (device
     # flag 0x10), read+write (0x3); the MMIO range maps nothing; RAM is WB, RWX.
     plic = [r for r in ranges if int(r["gpa"], 16) == 0x0C000000]
