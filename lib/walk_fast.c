@@ -102,7 +102,7 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
 	nw_s2_fast_derive(&config->stage2, &walker->s2);
 	walker->map = config->hal->direct_map;
 	walker->map_size = config->hal->direct_map ? config->hal->direct_map_size : 0;
-	walker->table_access = nw_walk_is_table_access_a_write(config) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
+	walker->table_access = nw_walk_is_table_access_a_write(config, true) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
 	nw_walker_set_cpu(walker, cpu);
 }
 

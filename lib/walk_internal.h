@@ -68,18 +68,19 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 void nw_walk_no_memory(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level);
 
 /* EPTP bit 6: with EPT A/D on, every guest paging-structure access is an EPT
- * write (Vol. 3C §29.3.5). */
-static inline bool nw_walk_is_ept_ad_on(const struct nw_walk_config *config)
+ * write (Vol. 3C §29.3.5) but the loads of the PAE PDPTE registers by MOV to
+ * CR3, which "are treated as reads" (§29.3.3.2): linear is false only for them. */
+static inline bool nw_walk_is_ept_table_write(const struct nw_walk_config *config, bool linear)
 {
-	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad;
+	return config->stage2.kind == NW_STAGE2_EPT && config->stage2.ept->config.ad && linear;
 }
 
 /* Nested paging always has A/D, so the nested walk checks every guest
  * page-table access as a user-mode write (APM Vol. 2 §15.25.5; KVM walks it
  * with PFERR_WRITE_MASK | PFERR_USER_MASK, QEMU reports W in EXITINFO1). */
-static inline bool nw_walk_is_table_access_a_write(const struct nw_walk_config *config)
+static inline bool nw_walk_is_table_access_a_write(const struct nw_walk_config *config, bool linear)
 {
-	return config->stage2.kind == NW_STAGE2_NPT || nw_walk_is_ept_ad_on(config);
+	return config->stage2.kind == NW_STAGE2_NPT || nw_walk_is_ept_table_write(config, linear);
 }
 
 /* Translates gpa through the second stage for this walk. Inline (as are the
@@ -89,7 +90,7 @@ static inline void nw_walk_s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t 
 {
 	struct nw_s2_request req = {
 		.gpa = gpa,
-		.type = table && nw_walk_is_table_access_a_write(ctx->config) ? NW_ACCESS_WRITE : type,
+		.type = table && nw_walk_is_table_access_a_write(ctx->config, ctx->linear) ? NW_ACCESS_WRITE : type,
 		.user = ctx->user,
 		.paging_structure = table,
 		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,

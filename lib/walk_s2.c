@@ -30,12 +30,13 @@ void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, n
 
 /* EPT-violation bits 2:0 (Vol. 3C Table 28-7): the kind of access that faulted.
  * A guest paging-structure access is a read; it is also a write when it sets a
- * guest A/D flag or when EPT A/D is on (all such accesses are then writes), and
+ * guest A/D flag or when EPT A/D makes it one (nw_walk_is_ept_table_write), and
  * then both bit 0 and bit 1 are set (Vol. 3C §28.2.1; Bochs sets bit 1 only: hw/DEVIATIONS.md). */
 static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool ad_write)
 {
 	if (table)
-		return NW_EPTQ_READ | (ad_write || nw_walk_is_ept_ad_on(ctx->config) ? NW_EPTQ_WRITE : 0);
+		return NW_EPTQ_READ |
+		       (ad_write || nw_walk_is_ept_table_write(ctx->config, ctx->linear) ? NW_EPTQ_WRITE : 0);
 	switch (ctx->access->type) {
 	case NW_ACCESS_WRITE:
 		return NW_EPTQ_WRITE;

@@ -312,3 +312,85 @@ Test(matrix_ept, five_level_ept)
 {
 	run_matrix(5, 100000);
 }
+
+/* MOV to CR3 in PAE paging loads the four PDPTE registers from the guest PDPT
+ * (SDM Vol. 3A §4.4.1) through EPT. The matrix: EPT A/D off and on, the EPT
+ * rights of the 4 KiB leaf mapping the PDPT page, execute-only support, and a
+ * reserved bit (bit 1) in PDPTE 2 or not.
+ *
+ * With EPT A/D on, guest paging-structure accesses are EPT writes (Vol. 3C
+ * §29.3.5), but the PDPTE loads by MOV to CR3 "are treated as reads"
+ * (§29.3.3.2) and set no EPT dirty flag (§29.3.5): A/D changes nothing here
+ * but the accessed flag. So, per leaf rights r (upper EPT levels RWX):
+ * - W without R (2, 6), or X alone without execute-only support (4):
+ *   misconfiguration at EPT level 1 (§29.3.3.1);
+ * - R clear otherwise (0; 4 with execute-only): EPT violation on PDPTE 0
+ *   (the first one loaded), qualification (Table 28-7)
+ *     bit 0 = 1 (a data read), bits 1 and 2 = 0 (not a write, not a fetch),
+ *     bits 5:3 = r (the AND of the rights of every level, RWX above the leaf),
+ *     bit 6 = 0 (no user-execute bit set), bit 7 = 0 (a PDPTE-register load
+ *     is not a linear-address access), bit 8 = 0 (bit 7 is clear):
+ *   r = 0 -> 0x1, r = 4 -> 0x1 | 4 << 3 = 0x21;
+ * - R set (1, 3, 5, 7): the load is done; PDPTE 2's bit 1 (reserved,
+ *   Table 4-8) then makes it #GP instead, CR3 unchanged. */
+Test(matrix_ept, pae_pdpte_load)
+{
+	static const uint64_t pdpte[4] = { G_PD | NW_PTE_P, 0, G_PT | NW_PTE_P, 0 };
+	unsigned cases = 0;
+
+	for (int ad = 0; ad < 2; ad++) {
+		struct nw_ept_config config = { .levels = 4, .ad = ad, .memory_type = NW_EPT_MT_WB,
+						.caps = nw_ept_caps_all() };
+		uint64_t pdpt;
+
+		cr_assert_eq(nw_ept_create(&ept, hal, &config), NW_OK);
+		have_ept = true;
+		tw.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_EPT, .ept = &ept };
+		pdpt = frame_mapped(G_PDPT);
+		for (unsigned c = 0; c < 8 * 2 * 2; c++) {
+			unsigned r = c % 8, rsvd = c / 8 % 2, exec_only = c / 16;
+			struct nw_walk_result res;
+			uint64_t old, leaf;
+
+			for (unsigned i = 0; i < 4; i++)
+				tw_set(pdpt, i, pdpte[i] | (rsvd && i == 2 ? NW_PTE_RW : 0), 8);
+			ept.config.caps.exec_only = true;
+			cr_assert_eq(nw_ept_edit(&ept, nw_gpa(G_PDPT), 1, EPT_RWX | NW_EPT_A | NW_EPT_D, rights_bits(r),
+						 &old, NULL), NW_OK);
+			ept.config.caps.exec_only = exec_only;
+			tw.cpu = (struct nw_cpu){ .cr3 = 0x5000, .maxphyaddr = NW_MAXPHYADDR_DEFAULT };
+			nw_cpu_set_mode(&tw.cpu, NW_PAGING_PAE);
+			nw_cpu_load_cr3(&tw.config, &tw.cpu, G_PDPT, &res);
+			cr_assert_eq(nw_ept_edit(&ept, nw_gpa(G_PDPT), 1, 0, 0, &leaf, NULL), NW_OK);
+			if (r == 2 || r == 6 || (r == 4 && !exec_only)) {
+				cr_assert_eq(res.outcome, NW_OUTCOME_EPT_MISCONFIG, "A/D %d rights %u: %s", ad, r,
+					     nw_outcome_name(res.outcome));
+				cr_assert_eq(res.fault_level, 1);
+			} else if (!(r & 1)) {
+				cr_assert_eq(res.outcome, NW_OUTCOME_EPT_VIOLATION, "A/D %d rights %u: %s", ad, r,
+					     nw_outcome_name(res.outcome));
+				cr_assert_eq(res.exit_qualification, r == 0 ? 0x1 : 0x21, "A/D %d rights %u: %#llx", ad,
+					     r, (unsigned long long)res.exit_qualification);
+				cr_assert_eq(res.fault_gpa.val, G_PDPT);
+				cr_assert(res.s2_on_table && !res.gla_valid);
+			} else {
+				cr_assert_eq(res.outcome, rsvd ? NW_OUTCOME_GP : NW_OUTCOME_OK,
+					     "A/D %d rights %u: %s %#llx", ad, r, nw_outcome_name(res.outcome),
+					     (unsigned long long)res.exit_qualification);
+				/* A on the leaf used (A/D on), never D: the loads are reads. */
+				cr_assert_eq(leaf & (NW_EPT_A | NW_EPT_D), ad ? NW_EPT_A : 0);
+			}
+			if (res.outcome == NW_OUTCOME_OK) {
+				cr_assert(tw.cpu.pdptes_loaded && tw.cpu.cr3 == G_PDPT);
+				for (unsigned i = 0; i < 4; i++)
+					cr_assert_eq(tw.cpu.pdpte[i], pdpte[i]);
+			} else {
+				cr_assert(!tw.cpu.pdptes_loaded && tw.cpu.cr3 == 0x5000);
+			}
+			cases++;
+		}
+		nw_ept_destroy(&ept);
+		have_ept = false;
+	}
+	cr_assert_eq(cases, 64);
+}
