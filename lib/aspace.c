@@ -71,21 +71,45 @@ static bool has_write_without_read(uint32_t flags)
 	return (flags & NW_REGION_WRITE) && !(flags & NW_REGION_READ);
 }
 
-static bool are_region_flags_valid(const struct nw_region *region)
+/* ROM is what the guest cannot write: its stage-2 leaves have no write right. */
+static bool is_writable_rom(const struct nw_region *region)
 {
-	if ((region->flags & ~NW_REGION_FLAGS_ALL) || has_write_without_read(region->flags))
-		return false;
-	if (region->lazy && region->type != NW_REGION_ALLOC)
-		return false;
-	switch (region->type) {
-	case NW_REGION_ROM:
-		return !(region->flags & NW_REGION_WRITE);
-	case NW_REGION_ALLOC:
-	case NW_REGION_IDENTICAL:
-	case NW_REGION_MMIO:
-		return true;
-	}
-	return false;
+	return region->type == NW_REGION_ROM && (region->flags & NW_REGION_WRITE);
+}
+
+/* Only frames the aspace allocates itself can wait for the first touch. */
+static bool is_lazy_but_not_alloc(const struct nw_region *region)
+{
+	return region->lazy && region->type != NW_REGION_ALLOC;
+}
+
+/* A pass-through range is host memory at the same address, and host
+ * addresses stop at 2^MAXPHYADDR. */
+static bool is_identical_above_maxphyaddr(const struct nw_aspace *as, const struct nw_region *region)
+{
+	return region->type == NW_REGION_IDENTICAL && region_end(region) > (UINT64_C(1) << as->config.maxphyaddr);
+}
+
+/* The first region rule the region breaks, one status per rule; NW_OK when none. */
+static nw_status_t check_region(const struct nw_aspace *as, const struct nw_region *region)
+{
+	if (!is_region_shape_valid(as, region))
+		return region->size && nw_is_page_aligned(region->base.val | region->size) ? NW_ERR_RANGE
+											  : NW_ERR_ALIGN;
+	if (region->flags & ~NW_REGION_FLAGS_ALL)
+		return NW_ERR_REGION_FLAGS;
+	if (region->type != NW_REGION_ALLOC && region->type != NW_REGION_IDENTICAL &&
+	    region->type != NW_REGION_MMIO && region->type != NW_REGION_ROM)
+		return NW_ERR_INVALID;
+	if (has_write_without_read(region->flags))
+		return NW_ERR_WRITE_WITHOUT_READ;
+	if (is_writable_rom(region))
+		return NW_ERR_ROM_WRITABLE;
+	if (is_lazy_but_not_alloc(region))
+		return NW_ERR_LAZY_NOT_ALLOC;
+	if (is_identical_above_maxphyaddr(as, region))
+		return NW_ERR_ABOVE_MAXPHYADDR;
+	return NW_OK;
 }
 
 /* Index of the first region whose end is above gpa: the one holding gpa if any. */
@@ -179,18 +203,14 @@ nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *r
 	unsigned at;
 	nw_status_t status;
 
-	if (!is_region_shape_valid(as, region))
-		return region->size && nw_is_page_aligned(region->base.val | region->size) ? NW_ERR_RANGE
-											  : NW_ERR_ALIGN;
-	if (!are_region_flags_valid(region))
-		return NW_ERR_INVALID;
-	if (region->type == NW_REGION_IDENTICAL && region_end(region) > (UINT64_C(1) << as->config.maxphyaddr))
-		return NW_ERR_RANGE;
+	status = check_region(as, region);
+	if (status != NW_OK)
+		return status;
 	at = first_ending_above(as, region->base.val);
 	if (at < as->region_count && as->regions[at].base.val < region_end(region))
 		return NW_ERR_EXISTS;
 	if (as->region_count == NW_ASPACE_MAX_REGIONS)
-		return NW_ERR_NOMEM;
+		return NW_ERR_REGION_SLOTS;
 	status = back_region(as, region);
 	if (status != NW_OK)
 		return status;

@@ -282,6 +282,33 @@ def test_overlapping_regions_point_at_the_second(tmp_path):
     assert_bad_input(write(tmp_path, text), 3, 6, "overlaps")
 
 
+def test_each_broken_region_rule_is_named(tmp_path):
+    """The address space refuses a region by rule, and the loader says which rule at the region."""
+    def one(region):
+        return "memory_regions:\n  - {gpa: 0x100000, size: 4K, type: alloc}\n  - " + region + "\n"
+
+    # Flags 0x2 (write, no read): R=0 W=1 is an EPT misconfiguration (SDM Vol. 3C §29.3.3.1).
+    assert_bad_input(write(tmp_path, one("{gpa: 0x200000, size: 4K, type: alloc, flags: 0x2}")), 3, 6,
+                     "write without read")
+    # ROM is mapped without W (writes exit), so flags 0x3 (read, write) contradict it.
+    assert_bad_input(write(tmp_path, one("{gpa: 0x200000, size: 4K, type: rom, flags: 0x3}")), 3, 6,
+                     "a ROM region may not have the write flag")
+    # A pass-through range is the host's own memory: nothing to populate on first touch.
+    assert_bad_input(write(tmp_path, one("{gpa: 0x200000, size: 4K, type: identical, lazy: true}")), 3, 6,
+                     "only an alloc region may be lazy")
+
+
+def test_the_65th_region_is_over_the_region_limit(tmp_path):
+    # 64 one-page MMIO regions fill every slot; the 65th (line 66) is refused for that, not for memory.
+    regions = "".join(f"  - {{gpa: {i * 0x1000:#x}, size: 4K, type: mmio}}\n" for i in range(65))
+    path = write(tmp_path, "memory_regions:\n" + regions)
+    assert_bad_input(path, 66, 6, "all 64 region slots of the address space are in use")
+    assert "out of frames" not in run("translate", path, "--gpa", 0, "--access", "read").stderr
+    # 64 are fine.
+    path = write(tmp_path, "memory_regions:\n" + regions[:regions.rindex("  - ")])
+    assert run("translate", path, "--gpa", 0, "--access", "read").returncode == 0
+
+
 def test_wrong_shape(tmp_path):
     assert_bad_input(write(tmp_path, "host:\n  memory: [1, 2]\n"), 2, 12, "expected a scalar")
     assert_bad_input(write(tmp_path, "- a\n- b\n"), 1, 3, "expected a mapping")

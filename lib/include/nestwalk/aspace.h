@@ -80,11 +80,13 @@ NW_MUST_CHECK nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_h
 void nw_aspace_destroy(struct nw_aspace *as);
 
 /* Adds a region: page-aligned, non-empty, not overlapping another one, flags
- * a stage 2 can express (read whenever write; ROM without write; lazy only for
- * MAP_ALLOC). NW_ERR_ALIGN, NW_ERR_RANGE (beyond the table or, for a
- * pass-through range, MAXPHYADDR), NW_ERR_INVALID (flags), NW_ERR_EXISTS
- * (overlap), NW_ERR_NOMEM (no frame, or all NW_ASPACE_MAX_REGIONS slots used).
- * On any failure nothing changes and nothing leaks. */
+ * a stage 2 can express. Each broken rule has its status: NW_ERR_ALIGN,
+ * NW_ERR_RANGE (beyond the table), NW_ERR_REGION_FLAGS (unknown bits),
+ * NW_ERR_INVALID (unknown type), NW_ERR_WRITE_WITHOUT_READ, NW_ERR_ROM_WRITABLE,
+ * NW_ERR_LAZY_NOT_ALLOC (lazy only for MAP_ALLOC), NW_ERR_ABOVE_MAXPHYADDR
+ * (a pass-through range past 2^MAXPHYADDR), NW_ERR_EXISTS (overlap),
+ * NW_ERR_REGION_SLOTS (all NW_ASPACE_MAX_REGIONS slots used), NW_ERR_NOMEM
+ * (no frame). On any failure nothing changes and nothing leaks. */
 NW_MUST_CHECK nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region);
 /* Removes the region starting at base: unmaps it and frees its frames. */
 NW_MUST_CHECK nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base);

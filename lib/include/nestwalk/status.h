@@ -12,6 +12,13 @@ typedef enum nw_status {
 	NW_ERR_EXISTS,      /* the range overlaps something already there */
 	NW_ERR_NOT_FOUND,   /* nothing is mapped or registered there */
 	NW_ERR_UNSUPPORTED, /* the modelled CPU lacks the feature */
+	/* The address-space region rules (aspace.h), one status each. */
+	NW_ERR_REGION_SLOTS,        /* every one of the NW_ASPACE_MAX_REGIONS slots is in use */
+	NW_ERR_REGION_FLAGS,        /* flag bits outside NW_REGION_FLAGS_ALL */
+	NW_ERR_WRITE_WITHOUT_READ,  /* write without read: an EPT misconfiguration */
+	NW_ERR_ROM_WRITABLE,        /* a ROM region with the write flag */
+	NW_ERR_LAZY_NOT_ALLOC,      /* lazy population asked of a region that is not MAP_ALLOC */
+	NW_ERR_ABOVE_MAXPHYADDR,    /* a pass-through range that ends above 2^MAXPHYADDR */
 } nw_status_t;
 
 #define NW_MUST_CHECK __attribute__((warn_unused_result))
