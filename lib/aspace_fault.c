@@ -48,6 +48,8 @@ nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_
 		status = nw_aspace_populate_page(as, region, nw_gpa(gpa.val & ~NW_PAGE_MASK));
 		if (status == NW_OK)
 			exit->kind = NW_ASPACE_FAULT_RETRY;
+		else if (status == NW_ERR_NOMEM)
+			exit->kind = NW_ASPACE_FAULT_NO_MEMORY; /* the guest did nothing wrong */
 		return status;
 	case NW_REGION_IDENTICAL:
 	case NW_REGION_ROM:

@@ -1,7 +1,8 @@
 /* `nestwalk replay SCENARIO [--trace FILE] [--json] [--max-mismatches N]
  * [--no-tlb] [--no-explain]`: applies a trace to the scenario's machine in order, checks
  * every expectation, explains the first mismatch and prints statistics.
- * Exit 0 when everything matched, 1 on a mismatch, 2 on bad input. */
+ * Exit 0 when everything matched, 1 on a mismatch or a no_memory outcome
+ * (the host, not the guest, failed), 2 on bad input. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,27 @@ static int replay_trace(struct run *run, struct nw_trace_reader *reader, const c
 	return run->mismatched ? NW_EXIT_MISMATCH : NW_EXIT_OK;
 }
 
+/* no_memory is the host failing, not the guest: the replay did not answer
+ * those accesses, so it cannot pass. */
+static int warn_no_memory(const struct nw_replay *r, const struct nw_replay_target *target)
+{
+	const struct nw_replay_stats *s = &r->stats;
+	uint64_t unbacked = s->outcomes[NW_REPLAY_OUT_NO_MEMORY] - s->host_exhausted;
+
+	if (!s->outcomes[NW_REPLAY_OUT_NO_MEMORY])
+		return NW_EXIT_OK;
+	if (s->host_exhausted)
+		fprintf(stderr, "nestwalk replay: warning: %llu access(es) got no_memory: the simulated host "
+				"(host.memory 0x%llx) had no frame left for a lazy page; not guest faults, "
+				"give the scenario more host.memory\n",
+			(unsigned long long)s->host_exhausted,
+			(unsigned long long)(target->has_vm ? nw_simmem_size(target->vm.sim) : 0));
+	if (unbacked)
+		fprintf(stderr, "nestwalk replay: warning: %llu access(es) got no_memory: a guest table lies in "
+				"memory nothing backs\n", (unsigned long long)unbacked);
+	return NW_EXIT_MISMATCH;
+}
+
 int nw_cmd_replay(int argc, char **argv)
 {
 	struct nw_replay_options ropt;
@@ -242,6 +264,8 @@ int nw_cmd_replay(int argc, char **argv)
 		else
 			nw_replay_print_stats(stdout, &run.replay, seconds);
 	}
+	if (rc == NW_EXIT_OK)
+		rc = warn_no_memory(&run.replay, &target);
 	free(run.first);
 	nw_replay_fini(&run.replay);
 	nw_trace_reader_close(reader);

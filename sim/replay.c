@@ -149,6 +149,9 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 	case NW_OUTCOME_NO_MEMORY: return NW_REPLAY_OUT_NO_MEMORY;
 	case NW_OUTCOME_EPT_VIOLATION:
 	case NW_OUTCOME_NPF:
+		/* The host had no frame for a lazy page: its failure, not a guest fault. */
+		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
+			return NW_REPLAY_OUT_NO_MEMORY;
 		/* Exits are for the final access: a guest table in device memory or a
 		 * table write into ROM stays the violation the CPU reports. */
 		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
@@ -206,6 +209,7 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw
 		r->stats.populated++;
 	}
 	out->kind = outcome_kind(res, &exit);
+	r->stats.host_exhausted += exit.kind == NW_ASPACE_FAULT_NO_MEMORY;
 	out->from_tlb = false;
 	out->gpa = res->gpa.val;
 	out->hpa = res->hpa.val;

@@ -34,7 +34,9 @@ struct nw_replay_machine {
 	uint64_t eptp; /* with EPT: tags combined TLB entries, matched by INVEPT single-context */
 };
 
-/* Outcome kinds replay counts: the trace's, plus a table in unbacked memory. */
+/* Outcome kinds replay counts: the trace's, plus no_memory, the host's own
+ * failure (a guest table in memory nothing backs, or a lazy page the simulated
+ * host had no frame for), which no trace can expect. */
 #define NW_REPLAY_OUT_NO_MEMORY NW_TRACE_OUT_COUNT
 #define NW_REPLAY_OUT_COUNT (NW_TRACE_OUT_COUNT + 1)
 #define NW_REPLAY_REFS_MAX 35 /* histogram buckets 0..35; a 5-level over 5-level walk reads 35 */
@@ -45,6 +47,7 @@ struct nw_replay_stats {
 	uint64_t walks, refs_hist[NW_REPLAY_REFS_MAX + 1];
 	uint64_t tlb_lookups, tlb_hits, psc_lookups, psc_hits;
 	uint64_t reg_writes, gpwrites, marks, populated;
+	uint64_t host_exhausted;    /* accesses whose lazy page the simulated host had no frame for */
 	uint64_t invalidations[4];  /* INVLPG, INVPCID, INVVPID, INVEPT */
 	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */
 	uint64_t cr3_faults;        /* MOV CR3 refused (PAE PDPTE with a reserved bit) */

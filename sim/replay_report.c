@@ -91,6 +91,9 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	}
 	if (s->populated)
 		fprintf(out, "populated     %" PRIu64 " lazy page(s) on first touch\n", s->populated);
+	if (s->host_exhausted)
+		fprintf(out, "host memory   %" PRIu64 " lazy page(s) not populated: no frame left (no_memory)\n",
+			s->host_exhausted);
 	if (s->cr3_faults)
 		fprintf(out, "CR3 loads     %" PRIu64 " refused (#GP: PAE PDPTE with a reserved bit)\n", s->cr3_faults);
 	fprintf(out, "expectations  %" PRIu64 " checked, %" PRIu64 " mismatched\n", s->expectations, s->mismatches);
@@ -125,9 +128,10 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 		r->options.tlb ? "true" : "false", s->tlb_lookups, s->tlb_hits,
 		ratio(s->tlb_hits, s->tlb_lookups) / 100,
 		s->psc_lookups, s->psc_hits, ratio(s->psc_hits, s->psc_lookups) / 100);
-	fprintf(out, ", \"populated\": %" PRIu64 ", \"cr3_faults\": %" PRIu64 ", \"expectations\": %" PRIu64
-		     ", \"mismatches\": %" PRIu64 ", \"seconds\": %.6f, \"accesses_per_second\": %.0f",
-		s->populated, s->cr3_faults, s->expectations, s->mismatches, seconds,
+	fprintf(out, ", \"populated\": %" PRIu64 ", \"host_exhausted\": %" PRIu64 ", \"cr3_faults\": %" PRIu64
+		     ", \"expectations\": %" PRIu64 ", \"mismatches\": %" PRIu64 ", \"seconds\": %.6f"
+		     ", \"accesses_per_second\": %.0f",
+		s->populated, s->host_exhausted, s->cr3_faults, s->expectations, s->mismatches, seconds,
 		seconds > 0 ? (double)s->accesses / seconds : 0.0);
 	if (first) {
 		fprintf(out, ", \"first_mismatch\": {\"record\": %" PRIu64 ", \"mark\": \"%s\", \"from_tlb\": %s"

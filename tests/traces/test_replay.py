@@ -223,6 +223,33 @@ def test_bad_input_exits_2(tmp_path):
     assert result.returncode == 2 and "usage: nestwalk replay" in result.stderr
 
 
+def test_host_out_of_frames_is_no_memory_not_a_guest_fault(tmp_path):
+    """Lazy RAM larger than the simulated host: the accesses past the host's last frame
+    are no_memory (the host failed, not the guest), with a warning and exit 1."""
+    scenario = tmp_path / "small_host.yaml"
+    scenario.write_text("host: {memory: 1M, seed: 1}\n"
+                        "ept: {format: ept, levels: 4}\n"
+                        "memory_regions:\n"
+                        "  - {gpa: 0x1000000, size: 16M, type: alloc, lazy: true}\n"
+                        "cpu: {mode: off}\n")
+    trace = tmp_path / "touch.nwt.txt"
+    # Paging off: each access is its GPA (SDM Vol. 3A §4.1.1); 300 distinct lazy pages.
+    trace.write_text("nestwalk-trace 1\n" + "".join(
+        f"access gva={0x1000000 + i * 0x1000:#x} size=0x1 type=read cpl=0x0\n" for i in range(300)) + "end\n")
+    # 1 MiB is 256 frames; frame 0 is never handed out, 4 hold the EPT tables (PML4, PDPT, PD, PT: every
+    # page lies under one 2 MiB PT) and 1 the ledger of allocated frames: 250 pages get a frame.
+    result = run("replay", scenario, "--trace", trace)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "outcomes      ok 250, no_memory 50\n" in result.stdout
+    assert "ept_violation" not in result.stdout
+    assert "warning: 50 access(es) got no_memory: the simulated host (host.memory 0x100000) had no frame left" \
+        in result.stderr
+    result, report = replay_json(scenario, "--trace", trace)
+    assert result.returncode == 1
+    assert report["outcomes"]["no_memory"] == 50 and report["outcomes"]["ept_violation"] == 0
+    assert report["outcomes"]["ok"] == 250 and report["populated"] == 250 and report["host_exhausted"] == 50
+
+
 def test_progress_line_only_on_a_terminal(tmp_path):
     import pty
 

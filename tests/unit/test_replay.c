@@ -231,6 +231,32 @@ Test(replay, guest_write_outside_memory_is_an_error)
 	cr_assert(strstr(err, "0x900000"));
 }
 
+/* A lazy page the host has no frame for: the guest's tables allow the access
+ * and the region allows it, so the EPT violation the walk saw is only the
+ * page not being populated yet. The host failing to populate it is no_memory,
+ * not a violation to reflect to the guest; with a frame the access completes. */
+Test(replay, lazy_page_without_a_host_frame_is_no_memory)
+{
+	struct nw_region lazy = { .base = nw_gpa(0x300000), .size = NW_PAGE_SIZE,
+				  .flags = NW_REGION_READ | NW_REGION_WRITE | NW_REGION_EXEC, .type = NW_REGION_ALLOC,
+				  .lazy = true };
+	struct nw_replay_result *res;
+
+	cr_assert_eq(nw_aspace_add_region(&as, &lazy), NW_OK);
+	put(0x4010, 0x300007); /* PTE[2]: 0x402000 -> GPA 0x300000, P|RW|US */
+	nw_simmem_fail_nth(sim, 1);
+	res = access(0x402000, NW_ACCESS_READ, 3);
+	nw_simmem_fail_nth(sim, 0);
+	cr_assert_eq(res->kind, NW_REPLAY_OUT_NO_MEMORY, "got %s", nw_replay_outcome_name(res->kind));
+	cr_assert_eq(replay.stats.host_exhausted, 1);
+	cr_assert_eq(replay.stats.outcomes[NW_TRACE_OUT_EPT_VIOLATION], 0);
+	cr_assert_eq(replay.stats.outcomes[NW_REPLAY_OUT_NO_MEMORY], 1);
+	res = access(0x402000, NW_ACCESS_READ, 3);
+	cr_assert_eq(res->kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(res->gpa, 0x300000);
+	cr_assert_eq(replay.stats.populated, 1);
+}
+
 /* Runs of accesses (nw_replay_run): the same answers as record by record, the
  * TLB hits after the first lookup of a page taken from its recent slot. */
 #define OUTCOME_ONLY (1u << NW_EXPECT_OUTCOME)

@@ -131,6 +131,7 @@ enum nw_aspace_fault {
 	NW_ASPACE_FAULT_MMIO,      /* an access to an MMIO region: emulate the device */
 	NW_ASPACE_FAULT_ROM_WRITE, /* a write to ROM: the data stays as it was */
 	NW_ASPACE_FAULT_VIOLATION, /* a real violation: reflect it, the regions do not explain it */
+	NW_ASPACE_FAULT_NO_MEMORY, /* a lazy page the host had no frame for: the host's failure, not the guest's */
 };
 
 struct nw_aspace_exit {
@@ -141,7 +142,8 @@ struct nw_aspace_exit {
 };
 
 /* Resolves a stage-2 fault at gpa for an access of size bytes. Only a lazy
- * population allocates; NW_ERR_NOMEM then leaves everything unchanged. */
+ * population allocates; NW_ERR_NOMEM (exit kind NW_ASPACE_FAULT_NO_MEMORY)
+ * then leaves everything unchanged. */
 NW_MUST_CHECK nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_access_type type,
 						  uint64_t size, struct nw_aspace_exit *exit);
 
