@@ -152,32 +152,33 @@ static void unmap_and_free(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
 	nw_hal_dealloc_frame(as->hal, hpa);
 }
 
-nw_status_t nw_aspace_populate_page(struct nw_aspace *as, const struct nw_region *region, nw_gpa_t gpa)
+nw_status_t nw_aspace_populate_page(struct nw_aspace *as, const struct nw_region *region, nw_gpa_t gpa,
+				    nw_hpa_t *frame)
 {
-	nw_hpa_t frame;
 	nw_status_t status;
 	uint8_t *bytes;
 
-	if (!nw_hal_alloc_frame(as->hal, &frame))
+	if (!nw_hal_alloc_frame(as->hal, frame))
 		return NW_ERR_NOMEM;
-	NW_ASSERT(frame.val != 0 && nw_is_page_aligned(frame.val));
-	bytes = nw_hal_phys_to_virt(as->hal, frame);
+	NW_ASSERT(frame->val != 0 && nw_is_page_aligned(frame->val));
+	bytes = nw_hal_phys_to_virt(as->hal, *frame);
 	NW_ASSERT(bytes != 0);
 	nw_mem_fill(bytes, 0, NW_PAGE_SIZE);
-	status = nw_aspace_s2_map(as, gpa, frame, NW_PAGE_SIZE, region->flags);
+	status = nw_aspace_s2_map(as, gpa, *frame, NW_PAGE_SIZE, region->flags);
 	if (status == NW_OK) {
-		status = nw_ledger_add(as, gpa, frame);
+		status = nw_ledger_add(as, gpa, *frame);
 		if (status == NW_OK)
 			return NW_OK;
 		unmap_page(as, gpa);
 	}
-	nw_hal_dealloc_frame(as->hal, frame);
+	nw_hal_dealloc_frame(as->hal, *frame);
 	return status;
 }
 
 static nw_status_t back_region(struct nw_aspace *as, const struct nw_region *region)
 {
 	nw_status_t status = NW_OK;
+	nw_hpa_t frame;
 
 	switch (region->type) {
 	case NW_REGION_IDENTICAL:
@@ -190,7 +191,7 @@ static nw_status_t back_region(struct nw_aspace *as, const struct nw_region *reg
 		if (region->lazy)
 			return NW_OK;
 		for (uint64_t off = 0; off < region->size && status == NW_OK; off += NW_PAGE_SIZE)
-			status = nw_aspace_populate_page(as, region, nw_gpa(region->base.val + off));
+			status = nw_aspace_populate_page(as, region, nw_gpa(region->base.val + off), &frame);
 		if (status != NW_OK)
 			nw_ledger_drop_range(as, region->base, region->size, unmap_and_free);
 		return status;

@@ -2,6 +2,7 @@
 #include <nestwalk/assert.h>
 #include <nestwalk/mem.h>
 
+#include "aspace_ledger.h"
 #include "aspace_populate.h"
 
 /* The region's own rights, before any table is consulted. */
@@ -45,7 +46,7 @@ nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_
 	case NW_REGION_ALLOC:
 		if (!region->lazy || nw_aspace_translate(as, gpa, &hpa) == NW_OK)
 			return NW_OK; /* the table denies what the region allows: a real violation */
-		status = nw_aspace_populate_page(as, region, nw_gpa(gpa.val & ~NW_PAGE_MASK));
+		status = nw_aspace_populate_page(as, region, nw_gpa(gpa.val & ~NW_PAGE_MASK), &hpa);
 		if (status == NW_OK)
 			exit->kind = NW_ASPACE_FAULT_RETRY;
 		else if (status == NW_ERR_NOMEM)
@@ -58,24 +59,29 @@ nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_
 	return NW_OK;
 }
 
-/* Host bytes behind one guest page for a loader, populating a lazy page. */
+/* Host bytes behind one guest page for a loader: the region's own backing
+ * (the ledger's frame, or the same address for a pass-through range), never
+ * the second-stage entry, whose rights, memory type or address a scenario may
+ * have edited. A lazy page not touched yet has no backing: populate makes it,
+ * as the hypervisor would on the guest's first write. */
 static nw_status_t loader_page(struct nw_aspace *as, nw_gpa_t gpa, bool populate, uint8_t **bytes)
 {
 	const struct nw_region *region = nw_aspace_find_region(as, gpa);
 	nw_gpa_t page = nw_gpa(gpa.val & ~NW_PAGE_MASK);
 	nw_hpa_t hpa;
-	nw_status_t status;
 
 	if (!region || region->type == NW_REGION_MMIO)
 		return NW_ERR_NOT_FOUND;
-	if (nw_aspace_translate(as, page, &hpa) != NW_OK) {
+	if (region->type == NW_REGION_IDENTICAL) {
+		hpa = nw_hpa_from_identical_gpa(page);
+	} else if (!nw_ledger_find_gpa(as, page, &hpa)) {
+		nw_status_t status;
+
 		if (!populate || !region->lazy)
 			return NW_ERR_NOT_FOUND;
-		status = nw_aspace_populate_page(as, region, page);
+		status = nw_aspace_populate_page(as, region, page, &hpa);
 		if (status != NW_OK)
 			return status;
-		if (nw_aspace_translate(as, page, &hpa) != NW_OK)
-			return NW_ERR_NOT_FOUND;
 	}
 	*bytes = nw_hal_phys_to_virt(as->hal, hpa);
 	if (!*bytes)

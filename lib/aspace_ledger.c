@@ -106,3 +106,20 @@ bool nw_ledger_find_hpa(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa)
 	}
 	return false;
 }
+
+bool nw_ledger_find_gpa(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *frame)
+{
+	uint64_t page = gpa.val & ~NW_PAGE_MASK;
+
+	for (nw_hpa_t pa = as->ledger; pa.val;) {
+		const struct ledger_page *ledger = page_at(as, pa);
+
+		for (uint64_t i = 0; i < ledger->count; i++)
+			if (ledger->slot[i].gpa == page) {
+				*frame = nw_hpa(ledger->slot[i].hpa);
+				return true;
+			}
+		pa = nw_hpa(ledger->next);
+	}
+	return false;
+}

@@ -16,5 +16,8 @@ void nw_ledger_drop_range(struct nw_aspace *as, nw_gpa_t base, uint64_t size,
 			  void (*drop)(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa));
 /* The GPA recorded for the frame holding hpa. */
 bool nw_ledger_find_hpa(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa);
+/* The frame recorded for the page holding gpa: what backs it, whatever the
+ * second-stage table now says. */
+bool nw_ledger_find_gpa(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *frame);
 
 #endif

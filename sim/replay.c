@@ -353,12 +353,13 @@ static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, ch
 
 	if (r->machine->aspace) {
 		nw_status_t status = nw_aspace_write(r->machine->aspace, w->gpa, w->data, w->len);
+		char why[128];
 
 		if (status == NW_OK)
 			return 0;
+		nw_vm_write_error(r->machine->aspace, status, w->gpa.val, w->len, why, sizeof(why));
 		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: %s", w->len,
-			 (unsigned long long)w->gpa.val,
-			 status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any region" : nw_status_name(status));
+			 (unsigned long long)w->gpa.val, why);
 		return -1;
 	}
 	dst = nw_memdump_ptr(r->machine->dump, w->gpa.val, w->len);

@@ -92,6 +92,11 @@ struct nw_vm {
 /* 0 on success; otherwise -1 with "file:line:col: what" in err and nothing
  * left allocated. */
 int nw_vm_build(const struct nw_scenario *scenario, struct nw_vm *vm, char *err, size_t errlen);
+/* Why a loader write (nw_aspace_write) of len bytes at gpa failed with
+ * status, for an error message: the first address in no region or in MMIO,
+ * or a lazy page the simulated host had no frame for. */
+void nw_vm_write_error(const struct nw_aspace *as, nw_status_t status, uint64_t gpa, uint64_t len, char *out,
+		       size_t outlen);
 /* Tears the VM built from scenario down; returns the frames still live
  * afterwards (leaks). */
 uint64_t nw_vm_destroy(const struct nw_scenario *scenario, struct nw_vm *vm);

@@ -80,6 +80,31 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 	return 0;
 }
 
+void nw_vm_write_error(const struct nw_aspace *as, nw_status_t status, uint64_t gpa, uint64_t len, char *out,
+		       size_t outlen)
+{
+	snprintf(out, outlen, "%s", nw_status_name(status));
+	if (status == NW_ERR_NOMEM) {
+		snprintf(out, outlen, "a lazy page found no frame: the simulated host (host.memory) is full");
+		return;
+	}
+	for (uint64_t off = 0; status == NW_ERR_NOT_FOUND && off < len;) {
+		uint64_t at = gpa + off;
+		const struct nw_region *region = nw_aspace_find_region(as, nw_gpa(at));
+
+		if (!region) {
+			snprintf(out, outlen, "0x%llx is in no memory region", (unsigned long long)at);
+			return;
+		}
+		if (region->type == NW_REGION_MMIO) {
+			snprintf(out, outlen, "0x%llx is MMIO: device memory has no RAM behind it",
+				 (unsigned long long)at);
+			return;
+		}
+		off += NW_PAGE_SIZE - (at & NW_PAGE_MASK);
+	}
+}
+
 static int write_guest(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sc->write_count; i++) {
@@ -94,11 +119,13 @@ static int write_guest(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 			for (unsigned b = 0; b < 8; b++)
 				bytes[b] = (uint8_t)(write->values[v] >> (8 * b));
 			status = nw_aspace_write(&vm->aspace, nw_gpa(gpa), bytes, sizeof(bytes));
-			if (status != NW_OK)
+			if (status != NW_OK) {
+				char why[128];
+
+				nw_vm_write_error(&vm->aspace, status, gpa, sizeof(bytes), why, sizeof(why));
 				return nw_scenario_fail(sc, write->pos, err, errlen, "guest write at gpa 0x%llx: %s",
-					    (unsigned long long)gpa,
-					    status == NW_ERR_NOT_FOUND ? "not RAM or ROM of any region"
-								       : nw_status_name(status));
+					    (unsigned long long)gpa, why);
+			}
 		}
 	}
 	return 0;

@@ -216,11 +216,32 @@ def test_bad_input_exits_2(tmp_path):
     unbacked.write_text("nestwalk-trace 1\nmark label=\"x\"\ngpwrite gpa=0x900000 bytes=00\nend\n")
     result = run("replay", scenario, "--trace", unbacked)
     assert result.returncode == 2
-    assert "record 2: guest-physical write of 1 bytes at 0x900000: not RAM or ROM" in result.stderr
+    assert "record 2: guest-physical write of 1 bytes at 0x900000: 0x900000 is in no memory region" in result.stderr
     result = run("replay", scenario, "--trace", EPT_TRACE, "--max-mismatches", "0")
     assert result.returncode == 2
     result = run("replay")
     assert result.returncode == 2 and "usage: nestwalk replay" in result.stderr
+
+
+def test_gpwrite_reaches_ram_whatever_its_ept_entry_says(tmp_path):
+    """A guest-physical write goes to the region's memory, not through the EPT's rights:
+    replay_ept.yaml's page 0x1f0000 is pass-through RAM whose EPT leaf has W and X without R
+    (a misconfiguration, SDM Vol. 3C §29.3.3.1), and 0x601000 is a lazy RAM page never touched
+    (populated by the write, as the hypervisor would on the guest's first write)."""
+    scenario = scenario_without_trace(tmp_path, EPT_SCENARIO)
+    trace = tmp_path / "gpwrite.nwt.txt"
+    trace.write_text("nestwalk-trace 1\ngpwrite gpa=0x1f0ff8 bytes=0102030405060708\n"
+                     "gpwrite gpa=0x601000 bytes=2a\nend\n")
+    result = run("replay", scenario, "--trace", trace, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["gpwrites"] == 2
+    # Device memory and holes have nothing behind them: refused, saying which.
+    for gpa, why in ((0x400010, "0x400010 is MMIO: device memory has no RAM behind it"),
+                     (0x1ffffe, "0x200000 is in no memory region")):
+        trace.write_text(f"nestwalk-trace 1\ngpwrite gpa={gpa:#x} bytes=01020304\nend\n")
+        result = run("replay", scenario, "--trace", trace)
+        assert result.returncode == 2
+        assert f"record 1: guest-physical write of 4 bytes at {gpa:#x}: {why}" in result.stderr, result.stderr
 
 
 def test_host_out_of_frames_is_no_memory_not_a_guest_fault(tmp_path):

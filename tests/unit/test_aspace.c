@@ -308,6 +308,49 @@ Test(aspace, destroy_frees_every_frame)
 	cr_assert_eq(live(), 0);
 }
 
+/* A loader write reaches the RAM behind a page through the region's own
+ * record, not through the second-stage entry: an EPT leaf made not present
+ * (R=W=X=0, SDM Vol. 3C §29.3.2), misconfigured (W without R, §29.3.3.1),
+ * read-only, or pointed at another frame still leaves the page RAM, and the
+ * bytes land in the frame the region was given. */
+Test(aspace, loader_writes_reach_the_region_frame_whatever_the_ept_entry_says)
+{
+	static const uint64_t edits[][2] = {
+		{ NW_EPT_R | NW_EPT_W | NW_EPT_X, 0 },                /* not present */
+		{ NW_EPT_R | NW_EPT_W | NW_EPT_X, NW_EPT_W },         /* write without read */
+		{ NW_EPT_R | NW_EPT_W | NW_EPT_X, NW_EPT_R },         /* no write right */
+		{ NW_EPT_R | NW_EPT_W | NW_EPT_X, NW_EPT_X },         /* execute only */
+	};
+	struct nw_aspace as;
+	struct nw_region ram = region(0x100000, 2 * NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false);
+	nw_hpa_t frame, other;
+	uint64_t old;
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &ram), NW_OK);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x100000), &frame), NW_OK);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x101000), &other), NW_OK);
+	for (unsigned i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		uint64_t value = 0x1122334455667700 | i, back = 0;
+
+		cr_assert_eq(nw_aspace_edit_entry(&as, nw_gpa(0x100000), 1, edits[i][0], edits[i][1]), NW_OK);
+		cr_assert_eq(nw_aspace_write(&as, nw_gpa(0x100ff8), &value, 8), NW_OK, "edit %u", i);
+		cr_assert_eq(*(uint64_t *)((uint8_t *)nw_hal_phys_to_virt(hal, frame) + 0xff8), value, "edit %u", i);
+		cr_assert_eq(nw_aspace_read(&as, nw_gpa(0x100ff8), &back, 8), NW_OK, "edit %u", i);
+		cr_assert_eq(back, value);
+		cr_assert_eq(nw_aspace_edit_entry(&as, nw_gpa(0x100000), 1, NW_EPT_R | NW_EPT_W | NW_EPT_X,
+						  NW_EPT_R | NW_EPT_W | NW_EPT_X), NW_OK);
+	}
+	/* The leaf pointed at the next page's frame: the write still goes to this page's own frame. */
+	cr_assert_eq(nw_aspace_edit_entry(&as, nw_gpa(0x100000), 1, frame.val, other.val), NW_OK);
+	cr_assert_eq(nw_ept_edit(&as.ept, nw_gpa(0x100000), 1, 0, 0, &old, NULL), NW_OK);
+	cr_assert_eq(old & ~UINT64_C(0xfff), other.val, "the leaf now points at the other frame");
+	cr_assert_eq(nw_aspace_write(&as, nw_gpa(0x100000), &(uint64_t){ 0xabcd }, 8), NW_OK);
+	cr_assert_eq(*(uint64_t *)nw_hal_phys_to_virt(hal, frame), 0xabcd);
+	cr_assert_eq(*(uint64_t *)nw_hal_phys_to_virt(hal, other), 0, "the other page is untouched");
+	nw_aspace_destroy(&as);
+}
+
 Test(aspace, loader_writes_populate_lazy_pages_and_skip_mmio)
 {
 	struct nw_aspace as;

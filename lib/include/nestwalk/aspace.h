@@ -147,10 +147,16 @@ struct nw_aspace_exit {
 NW_MUST_CHECK nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_access_type type,
 						  uint64_t size, struct nw_aspace_exit *exit);
 
-/* Loader writes (a VM image, guest page tables): copies len bytes into guest
- * memory at gpa, populating lazy pages, writing ROM as its loader would.
- * NW_ERR_NOT_FOUND when part of the range is not RAM or ROM; the bytes before
- * that point may have been written. */
+/* Loader writes (a VM image, guest page tables, a guest's own writes in a
+ * trace): copies len bytes into guest memory at gpa through each region's own
+ * backing (the frame recorded for the page, or the same address for a
+ * pass-through range), whatever rights, memory type or address the
+ * second-stage entry holds; populates a lazy page not touched yet, as the
+ * hypervisor would on the guest's first write; writes ROM as its loader would.
+ * NW_ERR_NOT_FOUND when part of the range is in no region or in MMIO,
+ * NW_ERR_NOMEM when a lazy page finds no frame; the bytes before that point
+ * may have been written. nw_aspace_read never populates: a lazy page not
+ * touched yet is NW_ERR_NOT_FOUND. */
 NW_MUST_CHECK nw_status_t nw_aspace_write(struct nw_aspace *as, nw_gpa_t gpa, const void *src, uint64_t len);
 NW_MUST_CHECK nw_status_t nw_aspace_read(const struct nw_aspace *as, nw_gpa_t gpa, void *dst, uint64_t len);
 
