@@ -51,6 +51,7 @@ struct nw_scenario_mapping {
 struct nw_scenario {
 	char *file;
 	uint64_t host_memory; /* bytes; 0 means the default */
+	struct nw_scenario_pos host_memory_pos;
 	uint64_t host_seed;
 	struct nw_aspace_config stage2;
 	/* Each list: count items in room for cap (grow.h). */

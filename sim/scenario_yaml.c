@@ -383,8 +383,9 @@ static int load_host(struct loader *ld, struct fy_node *node, struct nw_scenario
 		if (!strcmp(it.key, "memory")) {
 			if (get_u64(ld, it.value, it.key_pos, "memory", &ld->sc->host_memory))
 				return -1;
+			ld->sc->host_memory_pos = node_pos(it.value, it.key_pos);
 			if (ld->sc->host_memory < (UINT64_C(1) << 20) || ld->sc->host_memory > (UINT64_C(1) << 46))
-				return fail(ld, node_pos(it.value, it.key_pos), "memory: must be 1M to 64T");
+				return fail(ld, ld->sc->host_memory_pos, "memory: must be 1M to 64T");
 		} else if (!strcmp(it.key, "seed")) {
 			if (get_u64(ld, it.value, it.key_pos, "seed", &ld->sc->host_seed))
 				return -1;
@@ -759,6 +760,21 @@ static int check_utf8(struct loader *ld, FILE *file)
 	return 0;
 }
 
+/* Host-physical addresses stop at 2^MAXPHYADDR (SDM Vol. 3A §4.1.4): a
+ * simulated host larger than that would hand out frames, the tool's own EPT
+ * and NPT tables among them, that no entry can point to. */
+static int check_host_below_maxphyaddr(struct loader *ld)
+{
+	uint64_t limit = UINT64_C(1) << ld->sc->cpu.maxphyaddr;
+
+	if (ld->sc->host_memory <= limit)
+		return 0;
+	return fail(ld, ld->sc->host_memory_pos,
+		    "memory: 0x%llx bytes reach above 2^MAXPHYADDR (0x%llx, cpu.maxphyaddr %u): host-physical "
+		    "addresses stop there", (unsigned long long)ld->sc->host_memory, (unsigned long long)limit,
+		    ld->sc->cpu.maxphyaddr);
+}
+
 /* The file at path, or (text not NULL) the size bytes at text named path. */
 static int load(const char *path, const char *text, size_t size, struct nw_scenario *sc, char *err, size_t errlen)
 {
@@ -797,6 +813,8 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 		if (!rc)
 			sc->cpu.maxphyaddr = sc->cpu.maxphyaddr ? sc->cpu.maxphyaddr : NW_MAXPHYADDR_DEFAULT;
 		sc->stage2.maxphyaddr = sc->cpu.maxphyaddr;
+		if (!rc)
+			rc = check_host_below_maxphyaddr(&ld);
 	}
 	fy_document_destroy(doc);
 	/* Destroy, not unref: only destroy frees the collected errors. */

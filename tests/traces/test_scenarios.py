@@ -309,6 +309,20 @@ def test_the_65th_region_is_over_the_region_limit(tmp_path):
     assert run("translate", path, "--gpa", 0, "--access", "read").returncode == 0
 
 
+def test_host_memory_above_maxphyaddr_is_refused(tmp_path):
+    # MAXPHYADDR 36: host-physical addresses stop at 2^36 = 64 GiB (SDM Vol. 3A §4.1.4), so a
+    # 128 GiB host would hold frames, the EPT's own tables among them, that no entry can address.
+    text = "host:\n  memory: 128G\nmemory_regions:\n  - {gpa: 0x1000, size: 4K, type: alloc}\n" \
+           "cpu: {maxphyaddr: 36}\n"
+    assert_bad_input(write(tmp_path, text), 2, 11, "memory: 0x2000000000 bytes reach above 2^MAXPHYADDR "
+                     "(0x1000000000, cpu.maxphyaddr 36)")
+    # Exactly 2^36 bytes: every frame is below 2^36, and a read of the RAM page translates
+    # through a 4 KiB EPT leaf (PML4E, PDPTE, PDE, PTE: 4 references).
+    got = translate_json(write(tmp_path, text.replace("128G", "64G")), "--gpa", 0x1000, "--access", "read")
+    assert_fields(got, {"outcome": "ok", "level": 1, "refs": 4})
+    assert int(got["hpa"], 16) < 1 << 36
+
+
 def test_wrong_shape(tmp_path):
     assert_bad_input(write(tmp_path, "host:\n  memory: [1, 2]\n"), 2, 12, "expected a scalar")
     assert_bad_input(write(tmp_path, "- a\n- b\n"), 1, 3, "expected a mapping")
