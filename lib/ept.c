@@ -47,6 +47,7 @@ struct nw_ept_caps nw_ept_caps_all(void)
 nw_status_t nw_ept_create(struct nw_ept *ept, const struct nw_hal *hal, const struct nw_ept_config *config)
 {
 	const struct nw_ept_caps *caps = &config->caps;
+	nw_status_t status;
 
 	ept->pt.fmt = 0;
 	if (caps->maxphyaddr < 36 || caps->maxphyaddr > 52)
@@ -58,7 +59,10 @@ nw_status_t nw_ept_create(struct nw_ept *ept, const struct nw_hal *hal, const st
 	if ((config->levels == 5 && !caps->five_level) || (config->ad && !caps->ad) || (config->mbec && !caps->mbec))
 		return NW_ERR_UNSUPPORTED;
 	ept->config = *config;
-	return nw_pt_init(&ept->pt, config->levels == 5 ? &ept5_format : &ept4_format, nw_pt_mem_hal(hal), 0);
+	status = nw_pt_init(&ept->pt, config->levels == 5 ? &ept5_format : &ept4_format, nw_pt_mem_hal(hal), 0);
+	if (status == NW_OK)
+		nw_pt_set_maxphyaddr(&ept->pt, caps->maxphyaddr);
+	return status;
 }
 
 void nw_ept_destroy(struct nw_ept *ept)

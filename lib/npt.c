@@ -44,6 +44,8 @@ struct nw_npt_caps nw_npt_caps_all(void)
 
 nw_status_t nw_npt_create(struct nw_npt *npt, const struct nw_hal *hal, const struct nw_npt_config *config)
 {
+	nw_status_t status;
+
 	npt->pt.fmt = 0;
 	if (config->caps.maxphyaddr < 36 || config->caps.maxphyaddr > 52)
 		return NW_ERR_INVALID;
@@ -52,7 +54,10 @@ nw_status_t nw_npt_create(struct nw_npt *npt, const struct nw_hal *hal, const st
 	if (config->levels == 5 && !config->caps.five_level)
 		return NW_ERR_UNSUPPORTED;
 	npt->config = *config;
-	return nw_pt_init(&npt->pt, config->levels == 5 ? &npt5_format : &npt4_format, nw_pt_mem_hal(hal), 0);
+	status = nw_pt_init(&npt->pt, config->levels == 5 ? &npt5_format : &npt4_format, nw_pt_mem_hal(hal), 0);
+	if (status == NW_OK)
+		nw_pt_set_maxphyaddr(&npt->pt, config->caps.maxphyaddr);
+	return status;
 }
 
 void nw_npt_destroy(struct nw_npt *npt)

@@ -157,7 +157,7 @@ static void subtree_free(const struct nw_pt *pt, int level, uint64_t table)
 		uint64_t entry = nw_pt_entry_get(fmt, ptr, i);
 
 		if (nw_pt_is_link(fmt, level, entry))
-			subtree_free(pt, level - 1, nw_pt_link_addr(fmt, entry));
+			subtree_free(pt, level - 1, nw_pt_link_addr(pt, entry));
 	}
 	pt->mem.ops->free(pt->mem.ctx, table);
 }
@@ -183,7 +183,7 @@ static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
 		spot.entry = nw_pt_entry_get(fmt, spot.ptr, spot.index);
 		if (spot.level == stop_level || !nw_pt_is_link(fmt, spot.level, spot.entry))
 			return spot;
-		spot.table = nw_pt_link_addr(fmt, spot.entry);
+		spot.table = nw_pt_link_addr(pt, spot.entry);
 		spot.level--;
 	}
 }
@@ -280,12 +280,19 @@ nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct 
 {
 	NW_ASSERT(fmt->top >= NW_LEVEL_PD && fmt->top <= NW_MAX_LEVELS);
 	NW_ASSERT(fmt->entry_size == 4 || fmt->entry_size == 8);
-	*pt = (struct nw_pt){ .fmt = fmt, .mem = mem, .table_bits = table_bits };
+	*pt = (struct nw_pt){ .fmt = fmt, .mem = mem, .table_bits = table_bits,
+			      .link_addr_mask = fmt->table_addr_mask };
 	if (!table_alloc(pt, &pt->root)) {
 		pt->fmt = 0; /* destroy of a table that never was does nothing */
 		return NW_ERR_NOMEM;
 	}
 	return NW_OK;
+}
+
+void nw_pt_set_maxphyaddr(struct nw_pt *pt, unsigned maxphyaddr)
+{
+	NW_ASSERT(maxphyaddr >= 36 && maxphyaddr <= 52);
+	pt->link_addr_mask = pt->fmt->table_addr_mask & ((UINT64_C(1) << maxphyaddr) - 1);
 }
 
 void nw_pt_destroy(struct nw_pt *pt)
@@ -333,7 +340,7 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 	}
 	entry_set(pt, spot.ptr, spot.index, nw_pt_leaf_make(fmt, level, pa, attrs), &changed);
 	if (nw_pt_is_link(fmt, level, spot.entry))
-		subtree_free(pt, level - 1, nw_pt_link_addr(fmt, spot.entry));
+		subtree_free(pt, level - 1, nw_pt_link_addr(pt, spot.entry));
 	pool_release(pt, &pool);
 	if (stale && changed)
 		*stale = true;
@@ -375,10 +382,10 @@ static void clear_range(const struct nw_pt *pt, int level, uint64_t table, uint6
 		if (!nw_pt_is_link(fmt, level, entry) || (s <= lo && hi - 1 <= e - 1)) {
 			entry_set(pt, ptr, i, 0, stale);
 			if (nw_pt_is_link(fmt, level, entry))
-				subtree_free(pt, level - 1, nw_pt_link_addr(fmt, entry));
+				subtree_free(pt, level - 1, nw_pt_link_addr(pt, entry));
 			continue;
 		}
-		child = nw_pt_link_addr(fmt, entry);
+		child = nw_pt_link_addr(pt, entry);
 		clear_range(pt, level - 1, child, lo, s > lo ? s : lo, e - 1 < hi - 1 ? e : hi, stale);
 		if (table_is_empty(fmt, level - 1, table_ptr(pt, child))) {
 			entry_set(pt, ptr, i, 0, stale);
@@ -540,7 +547,7 @@ nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf 
 			leaf->pa_base = nw_pt_leaf_addr(fmt, level, entry);
 			return NW_OK;
 		}
-		table = nw_pt_link_addr(fmt, entry);
+		table = nw_pt_link_addr(pt, entry);
 	}
 }
 
@@ -565,7 +572,7 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 	/* The engine owns the tree's shape: which entries point to tables, and where. */
 	if (level > NW_LEVEL_PT && fmt->level[level].leaf_ok && ((entry ^ spot.entry) & fmt->ps_bit))
 		return NW_ERR_INVALID;
-	if (nw_pt_is_link(fmt, level, spot.entry) && ((entry ^ spot.entry) & fmt->table_addr_mask))
+	if (nw_pt_is_link(fmt, level, spot.entry) && ((entry ^ spot.entry) & pt->link_addr_mask))
 		return NW_ERR_INVALID;
 	/* Emptying an entry is an unmap: it must free tables that become empty. */
 	if (entry == 0 && spot.entry != 0)
@@ -593,7 +600,7 @@ static void visit_table(const struct nw_pt *pt, int level, uint64_t table, uint6
 			continue;
 		visit(ctx, level, table, i, va, entry);
 		if (nw_pt_is_link(fmt, level, entry))
-			visit_table(pt, level - 1, nw_pt_link_addr(fmt, entry), va, visit, ctx);
+			visit_table(pt, level - 1, nw_pt_link_addr(pt, entry), va, visit, ctx);
 	}
 }
 

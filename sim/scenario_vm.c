@@ -142,7 +142,8 @@ static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 			return nw_scenario_fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",
 				    edit->level, (unsigned long long)edit->gpa,
 				    status == NW_ERR_NOT_FOUND ? "no entry at that level on the path"
-				    : status == NW_ERR_INVALID ? "would change a table address or a page-size bit"
+				    : status == NW_ERR_INVALID ? "would change a table address (bits below MAXPHYADDR) "
+								 "or a page-size bit"
 							       : nw_status_name(status));
 	}
 	return 0;

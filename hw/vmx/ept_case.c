@@ -321,7 +321,7 @@ static uint64_t ept_entry(const struct vmx_vm *vm, uint64_t gpa, int level)
 		if (table == 0)
 			return 0;
 		entry = ((const uint64_t *)nw_pt_table_ptr(&vm->ept.pt, table))[index_of(gpa, l)];
-		table = nw_pt_is_link(vm->ept.pt.fmt, l, entry) ? entry & NW_EPT_ADDR_MASK : 0;
+		table = nw_pt_is_link(vm->ept.pt.fmt, l, entry) ? nw_pt_link_addr(&vm->ept.pt, entry) : 0;
 	}
 	return entry;
 }

@@ -221,7 +221,7 @@ static void watch_table(void *ctx, int level, uint64_t table, unsigned index, ui
 	(void)va;
 	snap_add(table);
 	if (nw_pt_is_link(pt->fmt, level, entry))
-		snap_add(nw_pt_link_addr(pt->fmt, entry));
+		snap_add(nw_pt_link_addr(pt, entry));
 }
 
 static uint64_t bits_from(unsigned low, unsigned high_exclusive)

@@ -128,6 +128,19 @@ def test_gpa_ept_misconfiguration_names_level_and_entry():
     assert int(got["entry"], 16) == 0x5000 | 0x6 | 0x30
 
 
+def test_edit_sets_reserved_address_bits_of_a_table_pointer(tmp_path):
+    # MAXPHYADDR 46 (the default): bits 51:46 of the PDPTE pointing at GPA 0x5000's page directory
+    # are reserved, not its address (SDM Vol. 3C §29.3.2): a misconfiguration at level 3.
+    text = (SCENARIOS / "ok.yaml").read_text().replace(
+        "  memory_type: wb\n", "  memory_type: wb\n  edits:\n    - {gpa: 0x5000, level: 3, set: 0x4000000000000}\n")
+    got = translate_json(write(tmp_path, text), "--gpa", 0x5000, "--access", "read")
+    assert_fields(got, {"outcome": "ept_misconfig", "fault_level": 3})
+    assert int(got["entry"], 16) >> 50 & 1
+    # Bit 45 is below MAXPHYADDR: part of the table's address, so the edit is refused.
+    assert_bad_input(write(tmp_path, text.replace("0x4000000000000", "0x200000000000")), 17, 8,
+                     "would change a table address (bits below MAXPHYADDR)")
+
+
 def test_npt_gpa_fetch_of_a_non_executable_page():
     # The data page 0x5000 is read+execute in the nested table (no RW, no XD): a fetch
     # succeeds; a write is #NPF with P|W|U and bit 32 (APM Vol. 2 §15.25.6).

@@ -141,7 +141,7 @@ static void check_entry(void *ctx, int level, uint64_t table, unsigned index, ui
 	(void)table;
 	(void)index;
 	if (nw_pt_is_link(fmt, level, entry)) {
-		const void *child = nw_hal_phys_to_virt(hal, nw_hpa(nw_pt_link_addr(fmt, entry)));
+		const void *child = nw_hal_phys_to_virt(hal, nw_hpa(nw_pt_link_addr(c->pt, entry)));
 		unsigned used = 0;
 
 		for (unsigned i = 0; i < fmt->level[level - 1].entries; i++)

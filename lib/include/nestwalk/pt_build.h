@@ -74,6 +74,7 @@ struct nw_pt {
 	struct nw_pt_mem mem;
 	uint64_t root;            /* address of the top-level table */
 	const uint64_t *table_bits; /* per-level overrides (index = level) or NULL */
+	uint64_t link_addr_mask;  /* a table pointer's address: the format's field below MAXPHYADDR */
 };
 
 /* One leaf as a lookup finds it, with the path for --explain. */
@@ -136,9 +137,13 @@ static inline bool nw_pt_is_link(const struct nw_pt_format *fmt, int level, uint
 	return !fmt->level[level].leaf_ok || (entry & fmt->ps_bit) == 0;
 }
 
-static inline uint64_t nw_pt_link_addr(const struct nw_pt_format *fmt, uint64_t entry)
+/* The table a link entry points to. Bits of the address field at or above
+ * MAXPHYADDR are not part of it (SDM Vol. 3C §29.3.2: reserved, a
+ * misconfiguration the walk reports), so an edit that sets them leaves the
+ * engine's own tree where it was. */
+static inline uint64_t nw_pt_link_addr(const struct nw_pt *pt, uint64_t entry)
 {
-	return entry & fmt->table_addr_mask;
+	return entry & pt->link_addr_mask;
 }
 
 /* The address a leaf at level maps (PSE-36 aware). */
@@ -154,6 +159,9 @@ bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa);
  * level, 0 entries mean the format's default); the array must outlive pt. */
 NW_MUST_CHECK nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct nw_pt_mem mem,
 				     const uint64_t *table_bits);
+/* Host-physical addresses of this table's own tables stop at 2^maxphyaddr
+ * (36..52): higher address-field bits of a link are reserved, not address. */
+void nw_pt_set_maxphyaddr(struct nw_pt *pt, unsigned maxphyaddr);
 /* Frees every table; pt is unusable afterwards. */
 void nw_pt_destroy(struct nw_pt *pt);
 
@@ -179,8 +187,9 @@ NW_MUST_CHECK nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t s
 NW_MUST_CHECK nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf *leaf);
 /* Raw edit of the entry at level on va's path, for tests and scenarios that
  * build broken tables on purpose. The table structure is protected: the edit
- * may not change a table pointer's address, nor any page-size bit, nor clear
- * an entry to zero (that is nw_pt_unmap); the entry must exist
+ * may not change a table pointer's address (bits at or above MAXPHYADDR are
+ * not part of it: setting them is a reserved-bit edit), nor any page-size
+ * bit, nor clear an entry to zero (that is nw_pt_unmap); the entry must exist
  * (NW_ERR_NOT_FOUND when the path ends above level). */
 NW_MUST_CHECK nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear, uint64_t set,
 				     uint64_t *old, bool *stale);
