@@ -118,8 +118,8 @@ static int map_one(const struct nw_scenario *sc, const struct nw_scenario_mappin
 				    &stale);
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, m->pos, err, errlen, "level-%d override: %s", l,
-				    status == NW_ERR_INVALID ? "may not change a table address or a page-size bit, "
-							       "nor empty the entry"
+				    status == NW_ERR_INVALID ? "may not change a table address (bits below MAXPHYADDR) "
+							       "or a page-size bit, nor empty the entry"
 							     : nw_status_name(status));
 	}
 	return 0;
@@ -147,6 +147,8 @@ int nw_scenario_build_guest(const struct nw_scenario *sc, struct nw_vm *vm, char
 		return nw_scenario_fail(sc, sc->pt_region_pos, err, errlen, "page_table_region: %s",
 			    pool.failed ? "not RAM of any region" : "empty");
 	}
+	/* A table pointer's bits at or above MAXPHYADDR are reserved, not address: overrides may set them. */
+	nw_pt_set_maxphyaddr(&gpt.pt, nw_cpu_maxphyaddr(&vm->cpu));
 	for (size_t i = 0; i < sc->mapping_count && !rc; i++)
 		rc = map_one(sc, &sc->mappings[i], &gpt, &pool, err, errlen);
 	/* The tables live on in guest memory, which the address space owns: the

@@ -219,6 +219,22 @@ def test_guest_mappings_are_built_into_tables(tmp_path):
                   {"outcome": "ok", "gpa": 0x2010})
 
 
+def test_guest_override_sets_reserved_address_bits_of_a_table_pointer(tmp_path):
+    # MAXPHYADDR 46 (the default): bit 50 of the PML4E is reserved, not the PDPT's address
+    # (SDM Vol. 3A §4.5.4). The walk stops there: #PF P|RSVD = 0x9 for a supervisor read (§4.7).
+    text = GUEST_MAPPINGS + ("    - {gva: 0x7e8000000000, gpa: 0x3000, size: 4K, flags: 0x3,"
+                             " levels: [{level: 4, set: 0x4000000000000}]}\n")
+    path = tmp_path / "guest.yaml"
+    path.write_text(text)
+    assert_fields(translate_json(path, "--gva", 0x7E8000000000, "--access", "read", "--cpl", "0"),
+                  {"outcome": "page_fault", "error_code": 0x9})
+    # Bit 45 is below MAXPHYADDR: the PDPT's address, which the builder keeps.
+    path.write_text(text.replace("0x4000000000000", "0x200000000000"))
+    result = run("translate", path, "--gva", 0x7E8000000000, "--access", "read")
+    assert result.returncode == 2
+    assert "level-4 override: may not change a table address (bits below MAXPHYADDR)" in result.stderr
+
+
 def test_gva_access_to_mmio_is_an_exit_after_the_walk(tmp_path):
     text = GUEST_MAPPINGS.replace("memory_regions:\n", "memory_regions:\n"
                                   "  - {gpa: 0xfee00000, size: 4K, flags: 0x3, type: mmio}\n")
