@@ -90,36 +90,36 @@ void nw_ledger_drop_range(struct nw_aspace *as, nw_gpa_t base, uint64_t size,
 	}
 }
 
-bool nw_ledger_find_hpa(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa)
+/* The entry recording the page that holds addr: a frame (by_hpa) or a guest page; NULL when none. */
+static const struct ledger_entry *find_entry(const struct nw_aspace *as, bool by_hpa, uint64_t addr)
 {
-	uint64_t frame = hpa.val & ~NW_PAGE_MASK;
-
-	for (nw_hpa_t pa = as->ledger; pa.val;) {
-		const struct ledger_page *page = page_at(as, pa);
-
-		for (uint64_t i = 0; i < page->count; i++)
-			if (page->slot[i].hpa == frame) {
-				*gpa = nw_gpa(page->slot[i].gpa | (hpa.val & NW_PAGE_MASK));
-				return true;
-			}
-		pa = nw_hpa(page->next);
-	}
-	return false;
-}
-
-bool nw_ledger_find_gpa(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *frame)
-{
-	uint64_t page = gpa.val & ~NW_PAGE_MASK;
+	uint64_t page = addr & ~NW_PAGE_MASK;
 
 	for (nw_hpa_t pa = as->ledger; pa.val;) {
 		const struct ledger_page *ledger = page_at(as, pa);
 
 		for (uint64_t i = 0; i < ledger->count; i++)
-			if (ledger->slot[i].gpa == page) {
-				*frame = nw_hpa(ledger->slot[i].hpa);
-				return true;
-			}
+			if ((by_hpa ? ledger->slot[i].hpa : ledger->slot[i].gpa) == page)
+				return &ledger->slot[i];
 		pa = nw_hpa(ledger->next);
 	}
-	return false;
+	return 0;
+}
+
+bool nw_ledger_find_hpa(const struct nw_aspace *as, nw_hpa_t hpa, nw_gpa_t *gpa)
+{
+	const struct ledger_entry *entry = find_entry(as, true, hpa.val);
+
+	if (entry)
+		*gpa = nw_gpa(entry->gpa | (hpa.val & NW_PAGE_MASK));
+	return entry != 0;
+}
+
+bool nw_ledger_find_gpa(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *frame)
+{
+	const struct ledger_entry *entry = find_entry(as, false, gpa.val);
+
+	if (entry)
+		*frame = nw_hpa(entry->hpa);
+	return entry != 0;
 }
