@@ -74,7 +74,11 @@ struct nw_scenario {
 	struct nw_scenario_pos trace_pos, elf_image_pos, memory_dump_pos;
 };
 
-/* 0 on success; otherwise -1 with "file:line:col: what" in err. */
+/* The largest scenario file: its lines and columns fit an int. */
+#define NW_SCENARIO_MAX_BYTES (64 << 20)
+
+/* 0 on success; otherwise -1 with "file:line:col: what" in err, or "file: what" when the file cannot
+ * be read (missing, not a regular file, larger than NW_SCENARIO_MAX_BYTES). */
 int nw_scenario_load(const char *path, struct nw_scenario *scenario, char *err, size_t errlen);
 /* The same for size bytes of text in memory (need not end in NUL), called name in messages; files the
  * scenario names are found relative to name's folder. */

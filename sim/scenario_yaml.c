@@ -1,13 +1,14 @@
 /* Loading a scenario file with libfyaml: the document is parsed whole, then
  * each section is read by its own function that rejects unknown keys. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <libfyaml.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_map.h"
 #include "grow.h"
 #include "scenario.h"
 
@@ -728,23 +729,21 @@ static int utf8_length(int byte)
 /* Scenario files are UTF-8 (YAML 1.2 §5.2). Checked before libfyaml sees the
  * text: its scanner loops forever on some invalid bytes (e.g. inside a %
  * directive), and bad input must give a located error, never a hang. */
-static int check_utf8(struct loader *ld, FILE *file)
+static int check_utf8(struct loader *ld, const unsigned char *text, size_t size)
 {
 	struct nw_scenario_pos pos = { 1, 1 };
-	int byte;
+	size_t at = 0;
 
-	while ((byte = getc(file)) != EOF) {
-		int length = utf8_length(byte);
+	while (at < size) {
+		int byte = text[at++], length = utf8_length(byte);
 		uint32_t code = (uint32_t)byte & (0x7fu >> length);
 
 		for (int i = 1; i < length; i++) {
-			int next = getc(file);
-
-			if (next == EOF || (next & 0xc0) != 0x80) {
+			if (at == size || (text[at] & 0xc0) != 0x80) {
 				length = 0;
 				break;
 			}
-			code = code << 6 | ((uint32_t)next & 0x3f);
+			code = code << 6 | ((uint32_t)text[at++] & 0x3f);
 		}
 		/* overlong forms, UTF-16 surrogates and code points past U+10FFFF */
 		if (length == 0 || (length == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
@@ -775,7 +774,9 @@ static int check_host_below_maxphyaddr(struct loader *ld)
 		    ld->sc->cpu.maxphyaddr);
 }
 
-/* The file at path, or (text not NULL) the size bytes at text named path. */
+_Static_assert(NW_SCENARIO_MAX_BYTES < INT_MAX, "a scenario's line and column numbers fit nw_scenario_pos");
+
+/* The size bytes of text, named path in messages and for the files the scenario names. */
 static int load(const char *path, const char *text, size_t size, struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct loader ld = { .file = path, .err = err, .errlen = errlen, .sc = sc };
@@ -783,21 +784,17 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG };
 	struct fy_document *doc;
 	struct fy_diag *diag;
-	FILE *probe;
 	int rc;
 
 	*sc = (struct nw_scenario){ .stage2 = { .format = NW_STAGE2_EPT, .levels = 4,
 						.memory_type = NW_ASPACE_MEMTYPE_WB } };
 	sc->file = strdup(path);
-	if (!text || size) { /* an empty text is UTF-8 (and fmemopen may refuse size 0) */
-		probe = text ? fmemopen((void *)text, size, "rb") : fopen(path, "rb");
-		if (!probe)
-			return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot open the file: %s", strerror(errno));
-		rc = check_utf8(&ld, probe);
-		fclose(probe);
-		if (rc)
-			return rc;
-	}
+	/* Lines and columns then fit an int (here and in libfyaml). */
+	if (size > NW_SCENARIO_MAX_BYTES)
+		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "larger than %d bytes", NW_SCENARIO_MAX_BYTES);
+	rc = check_utf8(&ld, (const unsigned char *)text, size);
+	if (rc)
+		return rc;
 	fy_diag_cfg_default(&diag_cfg);
 	diag_cfg.fp = NULL;
 	diag = fy_diag_create(&diag_cfg);
@@ -805,7 +802,7 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot start the YAML parser");
 	fy_diag_set_collect_errors(diag, true);
 	cfg.diag = diag;
-	doc = text ? fy_document_build_from_string(&cfg, text, size) : fy_document_build_from_file(&cfg, path);
+	doc = fy_document_build_from_string(&cfg, text, size);
 	if (!doc || fy_diag_got_error(diag)) {
 		rc = parse_error(&ld, diag);
 	} else {
@@ -824,7 +821,18 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 
 int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
 {
-	return load(path, NULL, 0, sc, err, errlen);
+	char *text;
+	size_t size;
+	int rc;
+
+	/* Read whole first: a FIFO or a device is refused, never waited on or read without end. */
+	if (nw_file_read(path, NW_SCENARIO_MAX_BYTES, &text, &size, err, errlen)) {
+		*sc = (struct nw_scenario){ .file = strdup(path) };
+		return -1;
+	}
+	rc = load(path, text, size, sc, err, errlen);
+	free(text);
+	return rc;
 }
 
 int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *sc, char *err,

@@ -1,10 +1,13 @@
 /* Buffered trace byte streams, plain or zstd (see trace_io.h). */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
 #include <zstd.h>
 
+#include "file_map.h"
 #include "trace.h"
 #include "trace_io.h"
 
@@ -54,9 +57,14 @@ int nw_trace_src_open(struct nw_trace_src *src, const char *path, char *err, siz
 	if (!strcmp(path, "-")) {
 		src->file = stdin;
 	} else {
-		src->file = fopen(path, "rb");
+		int fd = nw_file_open_input(path, err, errlen);
+
+		if (fd < 0)
+			return -1;
+		src->file = fdopen(fd, "rb");
 		if (!src->file) {
 			set_err(err, errlen, strerror(errno), path);
+			close(fd);
 			return -1;
 		}
 		src->own_file = true;
