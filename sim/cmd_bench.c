@@ -9,6 +9,7 @@
 
 #include "../bench/bench.h"
 #include "cli.h"
+#include "file_out.h"
 
 #define HOT_PAGES 64
 #define LARGE_PAGES (UINT64_C(1) << 20)
@@ -270,30 +271,67 @@ static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, con
 	}
 }
 
-static int write_report(const char *dir, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
-{
-	char path[4096];
-	FILE *out;
+static const char *const report_names[2] = { "bench.json", "bench.csv" };
 
-	snprintf(path, sizeof(path), "%s/bench.json", dir);
-	out = fopen(path, "w");
-	if (!out)
-		goto fail;
-	print_json(out, cases, n, floors, mem, replays, large_pages);
-	if (fclose(out))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/bench.csv", dir);
-	out = fopen(path, "w");
-	if (!out)
-		goto fail;
-	print_csv(out, cases, n, floors);
-	if (fclose(out))
-		goto fail;
+/* DIR/NAME, and the files it must not be: the replay's inputs. */
+struct report_file {
+	char path[4096];
+	const char *inputs[3];
+};
+
+static void report_file(const struct bench_opts *opts, const char *name, struct report_file *f)
+{
+	unsigned n = 0;
+
+	if (opts->replay_scenario)
+		f->inputs[n++] = opts->replay_scenario;
+	if (opts->replay_trace)
+		f->inputs[n++] = opts->replay_trace;
+	f->inputs[n] = NULL;
+	snprintf(f->path, sizeof(f->path), "%s/%s", opts->report, name);
+}
+
+/* Before the run: neither report file may be an input (found out now, not after minutes of timing). */
+static int check_report(const struct bench_opts *opts)
+{
+	struct report_file f;
+	char err[8448];
+
+	for (unsigned i = 0; opts->report && i < 2; i++) {
+		report_file(opts, report_names[i], &f);
+		if (nw_file_out_check(f.path, f.inputs, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+	}
 	return 0;
-fail:
-	perror(path);
-	return -1;
+}
+
+/* DIR/bench.json and DIR/bench.csv, each written whole or not at all. */
+static int write_report(const struct bench_opts *opts, const struct bench_case *cases, unsigned n,
+			const struct bench_floor *floors, const struct bench_memory *mem,
+			const struct bench_replay_row *replays)
+{
+	struct nw_file_out out;
+	struct report_file f;
+	char err[8448];
+
+	for (unsigned i = 0; i < 2; i++) {
+		report_file(opts, report_names[i], &f);
+		if (nw_file_out_open(&out, f.path, f.inputs, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+		if (i == 0)
+			print_json(out.file, cases, n, floors, mem, replays, opts->large_pages);
+		else
+			print_csv(out.file, cases, n, floors);
+		if (nw_file_out_commit(&out, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -398,6 +436,8 @@ int nw_cmd_bench(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? NW_EXIT_OK : NW_EXIT_BAD_INPUT;
+	if (check_report(&opts))
+		return NW_EXIT_BAD_INPUT;
 	n = make_cases(cases, opts.large_pages);
 	for (unsigned large = 0; large < 2; large++)
 		for (unsigned five = 0; five < 2; five++)
@@ -437,7 +477,7 @@ int nw_cmd_bench(int argc, char **argv)
 		print_csv(stdout, cases, n, floors);
 	else
 		print_table(stdout, cases, n, floors, &mem, replays, opts.large_pages);
-	if (opts.report && write_report(opts.report, cases, n, floors, &mem, replays, opts.large_pages))
+	if (opts.report && write_report(&opts, cases, n, floors, &mem, replays))
 		return NW_EXIT_BAD_INPUT;
 	return NW_EXIT_OK;
 }

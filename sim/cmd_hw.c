@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "elf_image.h"
+#include "file_out.h"
 #include "hw_image_path.h"
 #include "hw_run.h"
 
@@ -483,7 +484,14 @@ static int replay_observed(struct run *run)
 		return -1;
 	}
 	if (run->opt.observed) {
-		w = nw_trace_writer_open(run->opt.observed, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+		char elf[4096] = "", dump[4096] = "";
+		const char *const inputs[] = { run->opt.scenario, run->trace_path, run->opt.image, elf, dump, NULL };
+
+		if (t.scenario.elf_image)
+			nw_scenario_file_path(&t.scenario, t.scenario.elf_image, elf, sizeof(elf));
+		if (t.scenario.memory_dump)
+			nw_scenario_file_path(&t.scenario, t.scenario.memory_dump, dump, sizeof(dump));
+		w = nw_trace_writer_open(run->opt.observed, inputs, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
 		if (!w) {
 			fprintf(stderr, "nestwalk hw run: %s\n", err);
 			rc = -1;
@@ -601,6 +609,19 @@ static int compile_and_boot(struct run *run, struct nw_hw_boot_result *res)
 	}
 }
 
+/* --observed naming a file of the command line is refused before the image boots (the writer checks
+ * again, with the files the scenario names). */
+static int refuse_observed_input(const struct options *opt)
+{
+	const char *const inputs[] = { opt->scenario, opt->image, opt->trace, NULL };
+	char err[1024];
+
+	if (!nw_file_out_check(opt->observed, inputs, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "nestwalk hw run: %s\n", err);
+	return -1;
+}
+
 int nw_cmd_hw(int argc, char **argv)
 {
 	struct nw_hw_boot_result boot_res;
@@ -617,6 +638,8 @@ int nw_cmd_hw(int argc, char **argv)
 	}
 	if (!run.opt.image)
 		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
+	if (run.opt.observed && refuse_observed_input(&run.opt))
+		return NW_EXIT_BAD_INPUT;
 	rc = check_tools(&run);
 	if (rc)
 		return rc;

@@ -16,9 +16,11 @@ static int usage(void)
 	return NW_EXIT_BAD_INPUT;
 }
 
-/* Copies every record of IN to OUT; the reader's error wins over the writer's. */
+/* Copies every record of IN to OUT, which is written whole or not at all (an OUT
+ * that is IN is refused); the reader's error wins over the writer's. */
 static int copy(const char *in, const char *out, int to, bool zstd)
 {
+	const char *const inputs[] = { in, NULL };
 	struct nw_trace_record rec;
 	struct nw_trace_reader *reader;
 	struct nw_trace_writer *writer;
@@ -32,7 +34,7 @@ static int copy(const char *in, const char *out, int to, bool zstd)
 	}
 	if (to < 0)
 		to = nw_trace_reader_form(reader) == NW_TRACE_FORM_BINARY ? NW_TRACE_FORM_TEXT : NW_TRACE_FORM_BINARY;
-	writer = nw_trace_writer_open(out, (enum nw_trace_form)to, zstd, err, sizeof(err));
+	writer = nw_trace_writer_open(out, inputs, (enum nw_trace_form)to, zstd, err, sizeof(err));
 	if (!writer) {
 		fprintf(stderr, "nestwalk: %s\n", err);
 		nw_trace_reader_close(reader);
@@ -42,21 +44,14 @@ static int copy(const char *in, const char *out, int to, bool zstd)
 		if (nw_trace_writer_put(writer, &rec))
 			break;
 	if (rc < 0 || nw_trace_writer_error(writer)[0]) {
-		if (rc < 0)
-			fprintf(stderr, "nestwalk: %s\n", nw_trace_reader_error(reader));
-		else
-			fprintf(stderr, "nestwalk: %s: %s\n", out, nw_trace_writer_error(writer));
+		fprintf(stderr, "nestwalk: %s\n", rc < 0 ? nw_trace_reader_error(reader) : nw_trace_writer_error(writer));
 		nw_trace_writer_abandon(writer);
 		nw_trace_reader_close(reader);
-		if (strcmp(out, "-"))
-			remove(out);
 		return NW_EXIT_BAD_INPUT;
 	}
 	nw_trace_reader_close(reader);
 	if (nw_trace_writer_close(writer, err, sizeof(err))) {
-		fprintf(stderr, "nestwalk: %s: %s\n", out, err);
-		if (strcmp(out, "-"))
-			remove(out);
+		fprintf(stderr, "nestwalk: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
 	return NW_EXIT_OK;

@@ -224,17 +224,21 @@ struct nw_trace_item nw_trace_item_from_access(const struct nw_trace_access *acc
 bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,
 			  struct nw_trace_expect *out);
 
-/* Writing. PATH "-" is standard output. put() rejects an invalid record or an
- * expectation that does not follow an access; close() writes the end record
- * and returns 0, or -1 with the writer's error (the writer is freed either way). */
+/* Writing. PATH "-" is standard output; a file is written beside its place and
+ * moved there by a successful close() (file_out.h), and open refuses a PATH that
+ * is the same file as one of INPUTS (NULL-terminated, or NULL). put() rejects an
+ * invalid record or an expectation that does not follow an access; close()
+ * writes the end record and returns 0, or -1 with the writer's error (the
+ * writer is freed either way). */
 struct nw_trace_writer;
 
-struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_form form, bool zstd, char *err,
-					     size_t errlen);
+struct nw_trace_writer *nw_trace_writer_open(const char *path, const char *const *inputs, enum nw_trace_form form,
+					     bool zstd, char *err, size_t errlen);
 int nw_trace_writer_put(struct nw_trace_writer *writer, const struct nw_trace_record *rec);
 const char *nw_trace_writer_error(const struct nw_trace_writer *writer);
 int nw_trace_writer_close(struct nw_trace_writer *writer, char *err, size_t errlen);
-/* Frees the writer without an end record, so a reader rejects the partial output as truncated. */
+/* Frees the writer without an end record: a file being written is removed (the one at PATH stays as it
+ * was); standard output is left without one, so a reader rejects it as truncated. */
 void nw_trace_writer_abandon(struct nw_trace_writer *writer);
 
 /* A growable buffer a writer appends a trace to, after len. The caller owns

@@ -255,19 +255,12 @@ void nw_trace_src_close(struct nw_trace_src *src)
 	memset(src, 0, sizeof(*src));
 }
 
-int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, bool zstd, char *err, size_t errlen)
+int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, const char *const *inputs, bool zstd, char *err,
+		       size_t errlen)
 {
 	memset(sink, 0, sizeof(*sink));
-	if (!strcmp(path, "-")) {
-		sink->file = stdout;
-	} else {
-		sink->file = fopen(path, "wb");
-		if (!sink->file) {
-			set_err(err, errlen, strerror(errno), path);
-			return -1;
-		}
-		sink->own_file = true;
-	}
+	if (nw_file_out_open(&sink->dest, path, inputs, err, errlen))
+		return -1;
 	sink->buf = malloc(NW_TRACE_IO_BUF);
 	if (zstd) {
 		sink->out = malloc(ZSTD_CStreamOutSize());
@@ -328,8 +321,8 @@ static int raw_write(struct nw_trace_sink *sink, const void *data, size_t n)
 {
 	if (sink->mem)
 		return mem_append(sink, data, n);
-	if (fwrite(data, 1, n, sink->file) != n) {
-		snprintf(sink->err, sizeof(sink->err), "write error: %s", strerror(errno));
+	if (fwrite(data, 1, n, sink->dest.file) != n) {
+		snprintf(sink->err, sizeof(sink->err), "%s: write error: %s", sink->dest.name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -387,15 +380,8 @@ int nw_trace_sink_finish(struct nw_trace_sink *sink)
 {
 	int rc = drain(sink, true);
 
-	if (rc == 0 && sink->file && fflush(sink->file)) {
-		snprintf(sink->err, sizeof(sink->err), "write error: %s", strerror(errno));
+	if (rc == 0 && !sink->mem && nw_file_out_commit(&sink->dest, sink->err, sizeof(sink->err)))
 		rc = -1;
-	}
-	if (sink->own_file && fclose(sink->file) && rc == 0) {
-		snprintf(sink->err, sizeof(sink->err), "close error: %s", strerror(errno));
-		rc = -1;
-	}
-	sink->own_file = false;
 	nw_trace_sink_abandon(sink);
 	return rc;
 }
@@ -404,8 +390,7 @@ void nw_trace_sink_abandon(struct nw_trace_sink *sink)
 {
 	char err[NW_TRACE_ERR_LEN];
 
-	if (sink->own_file && sink->file)
-		fclose(sink->file);
+	nw_file_out_abandon(&sink->dest);
 	ZSTD_freeCCtx(sink->zstd);
 	free(sink->buf);
 	free(sink->out);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "file_out.h"
+
 #define NW_TRACE_IO_BUF (64 * 1024)
 #define NW_TRACE_ERR_LEN 256
 
@@ -57,25 +59,27 @@ size_t nw_trace_src_fill(struct nw_trace_src *src, size_t n);
 void nw_trace_src_close(struct nw_trace_src *src);
 
 struct nw_trace_sink {
-	FILE *file;
-	bool own_file;
+	struct nw_file_out dest;  /* a file or standard output, written whole or not at all */
 	struct nw_trace_mem *mem; /* a sink in memory: appends here instead of to a file */
 	struct ZSTD_CCtx_s *zstd;
 	uint8_t *buf;
 	size_t len;
 	uint8_t *out;
-	char err[NW_TRACE_ERR_LEN];
+	char err[NW_TRACE_ERR_LEN]; /* names the output */
 };
 
-int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, bool zstd, char *err, size_t errlen);
+/* A sink writing path ("-": standard output) through nw_file_out_open, which refuses a path that is
+ * one of inputs (NULL-terminated, or NULL). */
+int nw_trace_sink_open(struct nw_trace_sink *sink, const char *path, const char *const *inputs, bool zstd, char *err,
+		       size_t errlen);
 /* A sink appending to mem (trace.h); plain bytes go there without a buffer. */
 int nw_trace_sink_open_mem(struct nw_trace_sink *sink, struct nw_trace_mem *mem, bool zstd, char *err,
 			   size_t errlen);
 /* 0, or -1 with the reason in sink->err. */
 int nw_trace_sink_write(struct nw_trace_sink *sink, const void *data, size_t n);
-/* Flushes (ends the zstd frame) and closes; 0 or -1 with the reason in sink->err. */
+/* Flushes (ends the zstd frame), closes and moves the file into place; 0 or -1 with the reason in sink->err. */
 int nw_trace_sink_finish(struct nw_trace_sink *sink);
-/* Releases everything without flushing (after an error). */
+/* Releases everything without flushing (after an error); a file being written is removed. */
 void nw_trace_sink_abandon(struct nw_trace_sink *sink);
 
 #endif

@@ -38,9 +38,9 @@ static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
 	return 0;
 }
 
-/* A writer into the file at path, or into out when path is NULL. */
-static struct nw_trace_writer *writer_open(const char *path, struct nw_trace_mem *out, enum nw_trace_form form,
-					   bool zstd, char *err, size_t errlen)
+/* A writer into the file at path (refused when it is one of inputs), or into out when path is NULL. */
+static struct nw_trace_writer *writer_open(const char *path, const char *const *inputs, struct nw_trace_mem *out,
+					   enum nw_trace_form form, bool zstd, char *err, size_t errlen)
 {
 	struct nw_trace_writer *w = malloc(sizeof(*w));
 	uint8_t header[NW_TRACE_HEADER_LEN];
@@ -56,7 +56,7 @@ static struct nw_trace_writer *writer_open(const char *path, struct nw_trace_mem
 	memset(w, 0, offsetof(struct nw_trace_writer, scratch));
 	w->form = form;
 	if (out ? nw_trace_sink_open_mem(&w->sink, out, zstd, err, errlen) :
-		  nw_trace_sink_open(&w->sink, path, zstd, err, errlen)) {
+		  nw_trace_sink_open(&w->sink, path, inputs, zstd, err, errlen)) {
 		free(w);
 		return 0;
 	}
@@ -66,7 +66,7 @@ static struct nw_trace_writer *writer_open(const char *path, struct nw_trace_mem
 	else
 		rc = nw_trace_sink_write(&w->sink, text_header, strlen(text_header));
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", path, w->sink.err);
+		snprintf(err, errlen, "%s", w->sink.err);
 		nw_trace_sink_abandon(&w->sink);
 		free(w);
 		return 0;
@@ -74,16 +74,16 @@ static struct nw_trace_writer *writer_open(const char *path, struct nw_trace_mem
 	return w;
 }
 
-struct nw_trace_writer *nw_trace_writer_open(const char *path, enum nw_trace_form form, bool zstd, char *err,
-					     size_t errlen)
+struct nw_trace_writer *nw_trace_writer_open(const char *path, const char *const *inputs, enum nw_trace_form form,
+					     bool zstd, char *err, size_t errlen)
 {
-	return writer_open(path, 0, form, zstd, err, errlen);
+	return writer_open(path, inputs, 0, form, zstd, err, errlen);
 }
 
 struct nw_trace_writer *nw_trace_writer_open_mem(struct nw_trace_mem *out, enum nw_trace_form form, bool zstd,
 						 char *err, size_t errlen)
 {
-	return writer_open(0, out, form, zstd, err, errlen);
+	return writer_open(0, 0, out, form, zstd, err, errlen);
 }
 
 int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record *rec)
@@ -97,7 +97,8 @@ int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record 
 		problem = "an expectation must follow an access";
 	if (problem) {
 		w->failed = true;
-		snprintf(w->error, sizeof(w->error), "record not written: %s", problem);
+		snprintf(w->error, sizeof(w->error), "%s: record not written: %s",
+			 w->sink.dest.name ? w->sink.dest.name : "memory", problem);
 		return -1;
 	}
 	w->after_access = rec->kind == NW_TRACE_ACCESS;

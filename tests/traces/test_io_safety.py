@@ -1,11 +1,17 @@
 """No user file is lost and no answer is silently incomplete (issue #12).
 
+Outputs: an output that is the same file as an input is refused with the input
+untouched; a failed write leaves no temporary file and the old output as it
+was.
 Inputs: every loader refuses a path that is not a regular file (a character
 device that never ends, a FIFO no one writes, a directory) with a message
 naming it, instead of reading forever or waiting. Every run has a timeout, so
 a hang fails the check instead of stalling it."""
 import os
 import pathlib
+import resource
+import shutil
+import signal
 import subprocess
 
 import pytest
@@ -14,6 +20,10 @@ NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ.get("NESTWALK_SOURCE_ROOT", pathlib.Path(__file__).parents[2]))
 LACKEY2TRACE = ROOT / "tools" / "lackey2trace"
 AXVISOR_IMPORT = ROOT / "tools" / "axvisor-import"
+HW = ROOT / "scenarios" / "hw"
+# 665 KB of zstd (70 MB of records), ten times the trace reader's 64 KiB buffer: the
+# old convert had not read it all when opening the output truncated it.
+BIG_TRACE = ROOT / "traces" / "lackey" / "gzip.nwt.zst"
 TIMEOUT = 20
 
 
@@ -27,6 +37,122 @@ def tool(path, *args, **kwargs):
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([str(path), *map(str, args)], text=True, timeout=TIMEOUT, **kwargs)
+
+
+def names(folder):
+    return sorted(os.listdir(folder))
+
+
+def file_size_limit(limit):
+    """A child whose writes past limit bytes of a file fail with EFBIG (SIGXFSZ ignored, as
+    an ignored signal stays ignored across exec)."""
+    def limit_child():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_child
+
+
+# ---- an output that is an input ----
+
+@pytest.mark.parametrize("spell", ["same path", "dot path", "hard link", "symbolic link"])
+def test_convert_onto_its_input_is_refused(tmp_path, spell):
+    trace = tmp_path / "in.nwt.zst"
+    shutil.copyfile(BIG_TRACE, trace)
+    out = {"same path": trace, "dot path": tmp_path / "." / "in.nwt.zst",
+           "hard link": tmp_path / "link.nwt", "symbolic link": tmp_path / "sym.nwt"}[spell]
+    if spell == "hard link":
+        os.link(trace, out)
+    if spell == "symbolic link":
+        os.symlink(trace, out)
+    before = names(tmp_path)
+    result = run("trace", "convert", trace, out, "--to", "binary")
+    assert result.returncode == 2
+    assert f"{out}: the output is the same file as the input {trace}" in result.stderr
+    assert trace.read_bytes() == BIG_TRACE.read_bytes()
+    assert names(tmp_path) == before
+
+
+def test_hw_observed_onto_its_trace_is_refused(tmp_path):
+    trace = tmp_path / "first_stage.nwt.txt"
+    shutil.copyfile(HW / "first_stage.nwt.txt", trace)
+    result = run("hw", "run", HW / "first_stage.yaml", "--backend", "qemu", "--trace", trace, "--observed", trace)
+    assert result.returncode == 2
+    assert f"{trace}: the output is the same file as the input {trace}" in result.stderr
+    assert trace.read_bytes() == (HW / "first_stage.nwt.txt").read_bytes()
+
+
+def test_axvisor_import_onto_its_config_is_refused(tmp_path):
+    config = tmp_path / "vm.toml"
+    shutil.copyfile(ROOT / "scenarios" / "axvisor" / "arceos-x86_64.toml", config)
+    result = tool(AXVISOR_IMPORT, config, "-o", config)
+    assert result.returncode == 2
+    assert f"{config}: the output is the same file as the input {config}" in result.stderr
+    assert config.read_bytes() == (ROOT / "scenarios" / "axvisor" / "arceos-x86_64.toml").read_bytes()
+
+
+def test_lackey2trace_onto_its_input_or_twice_onto_one_file_is_refused(tmp_path):
+    lackey = tmp_path / "run.lackey"
+    lackey.write_text("I  00400000,4\n L 00601000,8\n")
+    result = tool(LACKEY2TRACE, lackey, lackey, tmp_path / "run.yaml")
+    assert result.returncode == 2 and "the output is the same file as the input" in result.stderr
+    assert lackey.read_text() == "I  00400000,4\n L 00601000,8\n"
+    result = tool(LACKEY2TRACE, lackey, tmp_path / "one", tmp_path / "one")
+    assert result.returncode == 2 and "write them to two files" in result.stderr
+    assert names(tmp_path) == ["run.lackey"]
+
+
+# ---- a failed write keeps the old output ----
+
+def test_convert_failing_to_write_keeps_the_old_output(tmp_path):
+    out = tmp_path / "out.nwt"
+    out.write_bytes(b"the old output\n")
+    # 70 MB of records against a 64 KiB file size limit: a write fails part way.
+    result = run("trace", "convert", BIG_TRACE, out, "--to", "binary", preexec_fn=file_size_limit(64 << 10))
+    assert result.returncode == 2
+    assert f"{out}: write error: File too large" in result.stderr
+    assert out.read_bytes() == b"the old output\n"
+    assert names(tmp_path) == ["out.nwt"]
+
+
+def test_convert_of_a_damaged_trace_keeps_the_old_output(tmp_path):
+    damaged = tmp_path / "damaged.nwt.zst"
+    damaged.write_bytes(BIG_TRACE.read_bytes()[:200000])  # a zstd stream cut short
+    out = tmp_path / "out.nwt"
+    out.write_bytes(b"the old output\n")
+    result = run("trace", "convert", damaged, out)
+    assert result.returncode == 2 and "compressed stream truncated" in result.stderr
+    assert out.read_bytes() == b"the old output\n"
+    assert names(tmp_path) == ["damaged.nwt.zst", "out.nwt"]
+
+
+def test_bench_report_failing_to_write_keeps_the_old_report(tmp_path):
+    (tmp_path / "bench.json").write_text("{}\n")
+    result = run("bench", "--tiny", "--no-replay", "--report", tmp_path, preexec_fn=file_size_limit(16))
+    assert result.returncode == 2
+    assert f"{tmp_path}/bench.json: write error: File too large" in result.stderr
+    assert (tmp_path / "bench.json").read_text() == "{}\n"
+    assert names(tmp_path) == ["bench.json"]
+
+
+def test_lackey2trace_on_bad_input_keeps_the_old_trace(tmp_path):
+    lackey = tmp_path / "run.lackey"
+    lackey.write_text("I  00400000,4\nnot lackey\n")
+    (tmp_path / "run.nwt").write_bytes(b"the old trace\n")
+    result = tool(LACKEY2TRACE, lackey, tmp_path / "run.nwt", tmp_path / "run.yaml")
+    assert result.returncode == 2 and f"{lackey}:2: not a lackey line" in result.stderr
+    assert (tmp_path / "run.nwt").read_bytes() == b"the old trace\n"
+    assert names(tmp_path) == ["run.lackey", "run.nwt"]
+
+
+def test_a_new_output_gets_the_usual_mode_and_a_replaced_one_keeps_its_own(tmp_path):
+    # 0666 less the umask for a new file (as open(2) with O_CREAT would give), not mkstemp's 0600.
+    out = tmp_path / "new.nwt"
+    assert run("trace", "convert", ROOT / "traces" / "replay_ept.nwt.txt", out, preexec_fn=lambda: os.umask(0o022)
+               ).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o644
+    out.chmod(0o640)
+    assert run("trace", "convert", ROOT / "traces" / "replay_ept.nwt.txt", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o640
 
 
 # ---- inputs that are not regular files ----

@@ -73,7 +73,7 @@ static char *temp_path(void)
 static void write_all(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r, size_t n)
 {
 	char err[256];
-	struct nw_trace_writer *w = nw_trace_writer_open(path, form, zstd, err, sizeof(err));
+	struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, form, zstd, err, sizeof(err));
 
 	cr_assert_not_null(w, "%s", err);
 	for (size_t i = 0; i < n; i++)
@@ -190,7 +190,7 @@ static void convert(const char *in, const char *out, enum nw_trace_form to)
 {
 	char err[256];
 	struct nw_trace_reader *rd = nw_trace_reader_open(in, err, sizeof(err));
-	struct nw_trace_writer *w = nw_trace_writer_open(out, to, false, err, sizeof(err));
+	struct nw_trace_writer *w = nw_trace_writer_open(out, NULL, to, false, err, sizeof(err));
 	struct nw_trace_record rec;
 	int rc;
 
@@ -245,7 +245,7 @@ Test(trace_codec, writer_refuses_invalid_records)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[256], *path = temp_path();
-		struct nw_trace_writer *w = nw_trace_writer_open(path, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
 
 		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
 		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
@@ -337,7 +337,7 @@ Test(trace_codec, long_trace_streams_across_buffer_boundaries)
 	for (int form = 0; form < 2; form++) {
 		for (int zstd = 0; zstd < 2; zstd++) {
 			char err[256], *path = temp_path();
-			struct nw_trace_writer *w = nw_trace_writer_open(path, (enum nw_trace_form)form, zstd, err,
+			struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, (enum nw_trace_form)form, zstd, err,
 									 sizeof(err));
 			struct nw_trace_reader *rd;
 			struct nw_trace_record want, got;

@@ -97,7 +97,7 @@ static uint8_t *base_trace(enum nw_trace_form form, bool zstd, size_t *len)
 {
 	static uint8_t data[NW_TRACE_MAX_DATA];
 	char err[ERR_LEN], *path = temp_path();
-	struct nw_trace_writer *w = nw_trace_writer_open(path, form, zstd, err, sizeof(err));
+	struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, form, zstd, err, sizeof(err));
 	uint64_t random = 0x9e3779b97f4a7c15;
 	struct nw_trace_record rec;
 	uint8_t *bytes;
