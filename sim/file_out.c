@@ -118,6 +118,7 @@ int nw_file_stream_check(FILE *stream, const char *name, char *err, size_t errle
 	if (fflush(stream) == 0 && !ferror(stream))
 		return 0;
 	snprintf(err, errlen, "%s: write error: %s", name, errno ? strerror(errno) : "a write failed");
+	clearerr(stream); /* reported once: a later check sees only later errors */
 	return -1;
 }
 

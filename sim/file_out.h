@@ -33,7 +33,8 @@ int nw_file_out_commit(struct nw_file_out *out, char *err, size_t errlen);
 /* Closes and removes the temporary file; the target stays as it was. */
 void nw_file_out_abandon(struct nw_file_out *out);
 
-/* Flushes stream and checks it for any write error so far: 0, or -1 with "name: why" in err. */
+/* Flushes stream and checks it for any write error so far: 0, or -1 with "name: why" in err (and the
+ * stream's error flag cleared, so the error is reported once). */
 int nw_file_stream_check(FILE *stream, const char *name, char *err, size_t errlen);
 
 #endif

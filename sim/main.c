@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "file_out.h"
 
 static const struct nw_command commands[] = {
 	{ "about", "what this build models (the self-description)", nw_cmd_about },
@@ -22,6 +23,18 @@ static void usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
+/* Every command's answer is on standard output: one that could not all be written
+ * (a full device) is no answer, whatever the command found. */
+static int finish_output(int rc)
+{
+	char err[256];
+
+	if (!nw_file_stream_check(stdout, "standard output", err, sizeof(err)))
+		return rc;
+	fprintf(stderr, "nestwalk: %s\n", err);
+	return NW_EXIT_BAD_INPUT;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -30,11 +43,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return NW_EXIT_OK;
+		return finish_output(NW_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+			return finish_output(commands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "nestwalk: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return NW_EXIT_BAD_INPUT;

@@ -323,6 +323,7 @@ static int raw_write(struct nw_trace_sink *sink, const void *data, size_t n)
 		return mem_append(sink, data, n);
 	if (fwrite(data, 1, n, sink->dest.file) != n) {
 		snprintf(sink->err, sizeof(sink->err), "%s: write error: %s", sink->dest.name, strerror(errno));
+		clearerr(sink->dest.file); /* the sink carries the error now: it is reported once */
 		return -1;
 	}
 	return 0;

@@ -2,7 +2,7 @@
 
 Outputs: an output that is the same file as an input is refused with the input
 untouched; a failed write leaves no temporary file and the old output as it
-was.
+was; a command whose standard output could not be written exits 2 naming it.
 Inputs: every loader refuses a path that is not a regular file (a character
 device that never ends, a FIFO no one writes, a directory) with a message
 naming it, instead of reading forever or waiting. Every run has a timeout, so
@@ -153,6 +153,40 @@ def test_a_new_output_gets_the_usual_mode_and_a_replaced_one_keeps_its_own(tmp_p
     out.chmod(0o640)
     assert run("trace", "convert", ROOT / "traces" / "replay_ept.nwt.txt", out).returncode == 0
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+# ---- standard output on a full device ----
+
+STDOUT_COMMANDS = {
+    "about": ["about"],
+    "help": ["--help"],
+    "bench": ["bench", "--tiny", "--no-replay"],
+    "trace cat": ["trace", "cat", ROOT / "traces" / "replay_ept.nwt.txt"],
+    "trace stats": ["trace", "stats", ROOT / "traces" / "replay_ept.nwt.txt"],
+    "trace convert to -": ["trace", "convert", ROOT / "traces" / "replay_ept.nwt.txt", "-"],
+    "replay": ["replay", ROOT / "scenarios" / "replay_ept.yaml"],
+    "mappings": ["mappings", ROOT / "scenarios" / "replay_ept.yaml", "--stage", "ept"],
+    "translate": ["translate", ROOT / "scenarios" / "replay_ept.yaml", "--gpa", "0x1000", "--access", "read"],
+    "hw run": ["hw", "run", HW / "first_stage.yaml", "--backend", "qemu", "--trace", HW / "first_stage.nwt.txt"],
+}
+
+
+@pytest.mark.parametrize("command", STDOUT_COMMANDS)
+def test_every_command_to_a_full_device_exits_2(request, command):
+    if command == "hw run":
+        request.getfixturevalue("qemu")
+    with open("/dev/full", "w") as full:
+        result = run(*STDOUT_COMMANDS[command], stdout=full)
+    assert result.returncode == 2, result.stderr
+    assert "standard output: write error: No space left on device" in result.stderr
+    assert result.stderr.count("standard output") == 1, result.stderr
+
+
+def test_axvisor_import_to_a_full_device_exits_2():
+    with open("/dev/full", "w") as full:
+        result = tool(AXVISOR_IMPORT, ROOT / "scenarios" / "axvisor" / "arceos-x86_64.toml", stdout=full)
+    assert result.returncode == 2
+    assert "axvisor-import: standard output: No space left on device" in result.stderr
 
 
 # ---- inputs that are not regular files ----
