@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "guest_mappings.h"
 #include "mappings_listing.h"
-#include "scenario.h"
+#include "replay.h"
 
 struct range {
 	bool open;
@@ -96,11 +96,10 @@ int nw_cmd_mappings(int argc, char **argv)
 {
 	struct printer printer = { 0 };
 	const char *path = NULL;
-	struct nw_scenario scenario;
+	struct nw_replay_target target;
 	bool has_stage = false, guest = false, json = false;
 	uint64_t leaked, limit = NW_LISTING_DEFAULT_LIMIT;
-	struct nw_vm vm;
-	char header[128], err[512];
+	char header[128], err[1024];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
@@ -128,18 +127,23 @@ int nw_cmd_mappings(int argc, char **argv)
 		return usage();
 	if (guest)
 		return nw_guest_mappings_command(path, json, limit);
-	if (nw_scenario_load(path, &scenario, err, sizeof(err)) || nw_vm_build(&scenario, &vm, err, sizeof(err))) {
+	/* The machine every command builds from a scenario (replay.h). */
+	if (nw_replay_target_open(path, &target, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
-		nw_scenario_free(&scenario);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (!target.machine.aspace) {
+		fprintf(stderr, "nestwalk mappings: %s: a memory dump has no second stage (guest-physical = "
+				"host-physical): --stage guest lists its mappings\n", path);
+		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
 	snprintf(header, sizeof(header), "%-16s-%-16s %-16s %-16s %-5s %-4s %s", "gpa", "gpa end", "hpa", "size", "page",
 		 "rwxu", "type");
 	nw_listing_begin(&printer.listing, stdout, json, limit, header);
-	nw_aspace_visit_mappings(&vm.aspace, add_page, &printer);
+	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);
-	leaked = nw_vm_destroy(&scenario, &vm);
-	nw_scenario_free(&scenario);
+	leaked = nw_replay_target_close(&target);
 	return leaked ? NW_EXIT_MISMATCH : NW_EXIT_OK;
 }

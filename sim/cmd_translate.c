@@ -13,7 +13,7 @@
 #include <nestwalk/x86_pte.h>
 
 #include "cli.h"
-#include "scenario.h"
+#include "replay.h"
 #include "walk_print.h"
 
 /* A walk touches at most 5 guest tables and the final page, each of which a
@@ -185,10 +185,10 @@ static void print_gpa_exit(const struct options *opt, const struct nw_aspace_exi
 		       exit->kind == NW_ASPACE_FAULT_MMIO ? "emulates the device" : "drops the write");
 }
 
-static void print_gpa_result(const struct options *opt, const struct nw_vm *vm, const struct nw_s2_result *res,
+static void print_gpa_result(const struct options *opt, const struct nw_aspace *aspace, const struct nw_s2_result *res,
 			     bool populated)
 {
-	bool npt = vm->aspace.config.format == NW_STAGE2_NPT;
+	bool npt = aspace->config.format == NW_STAGE2_NPT;
 	char rights[5];
 
 	if (res->status == NW_S2_OK) {
@@ -247,7 +247,7 @@ static void print_gpa_result(const struct options *opt, const struct nw_vm *vm, 
 		       (unsigned long long)res->entry, rights_text(res->rights, rights));
 }
 
-static int translate_gpa(const struct options *opt, struct nw_vm *vm)
+static int translate_gpa(const struct options *opt, struct nw_aspace *aspace)
 {
 	struct nw_s2_request req = { .gpa = nw_gpa(opt->addr), .type = opt->access };
 	struct nw_aspace_exit exit;
@@ -257,10 +257,10 @@ static int translate_gpa(const struct options *opt, struct nw_vm *vm)
 	for (unsigned tries = 0;; tries++) {
 		nw_status_t status;
 
-		nw_stage2_translate(nw_aspace_stage2(&vm->aspace), &req, &res);
+		nw_stage2_translate(nw_aspace_stage2(aspace), &req, &res);
 		if (res.status != NW_S2_VIOLATION || tries == MAX_RETRIES)
 			break;
-		status = nw_aspace_resolve_fault(&vm->aspace, req.gpa, opt->access, opt->size, &exit);
+		status = nw_aspace_resolve_fault(aspace, req.gpa, opt->access, opt->size, &exit);
 		if (status != NW_OK) {
 			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
 				(unsigned long long)opt->addr, nw_status_name(status));
@@ -274,7 +274,7 @@ static int translate_gpa(const struct options *opt, struct nw_vm *vm)
 			break;
 		populated = true;
 	}
-	print_gpa_result(opt, vm, &res, populated);
+	print_gpa_result(opt, aspace, &res, populated);
 	return NW_EXIT_OK;
 }
 
@@ -308,18 +308,15 @@ static void print_walk_exit(FILE *out, const struct nw_walk_result *res, const s
 	free(text);
 }
 
-static int translate_gva(const struct options *opt, struct nw_vm *vm)
+static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
 {
-	struct nw_walk_config config = {
-		.hal = vm->hal,
-		.stage2 = *nw_aspace_stage2(&vm->aspace),
-	};
+	struct nw_walk_config config = { .hal = m->hal, .stage2 = m->stage2 };
 	struct nw_access access = { .gva = nw_gva(opt->addr), .size = (uint32_t)opt->size, .type = opt->access,
 				    .implicit = opt->implicit };
 	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
 	struct nw_walk_result res;
 	struct nw_walker walker;
-	struct nw_cpu cpu = vm->cpu;
+	struct nw_cpu cpu = m->cpu;
 
 	cpu.cpl = opt->cpl;
 	cpu.rflags = opt->ac ? cpu.rflags | NW_RFLAGS_AC : cpu.rflags & ~NW_RFLAGS_AC;
@@ -327,15 +324,15 @@ static int translate_gva(const struct options *opt, struct nw_vm *vm)
 		nw_status_t status;
 
 		/* MOV CR3 loads the PAE PDPTE registers; elsewhere it only sets CR3. */
-		nw_cpu_load_cr3(&config, &cpu, vm->cpu.cr3, &res);
+		nw_cpu_load_cr3(&config, &cpu, m->cpu.cr3, &res);
 		if (res.outcome == NW_OUTCOME_OK) {
 			nw_walker_init(&walker, &config, &cpu);
 			nw_walker_translate(&walker, &access, opt->explain ? NW_WALK_RECORD : 0, &res);
 		}
-		if (!is_s2_fault(&res) || tries == MAX_RETRIES)
+		/* A memory dump has no second stage to fault in. */
+		if (!is_s2_fault(&res) || !m->aspace || tries == MAX_RETRIES)
 			break;
-		status = nw_aspace_resolve_fault(&vm->aspace, res.fault_gpa,
-						 res.s2_on_table ? NW_ACCESS_READ : opt->access,
+		status = nw_aspace_resolve_fault(m->aspace, res.fault_gpa, res.s2_on_table ? NW_ACCESS_READ : opt->access,
 						 res.s2_on_table ? 8 : opt->size, &exit);
 		if (status != NW_OK) {
 			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
@@ -363,23 +360,26 @@ static int translate_gva(const struct options *opt, struct nw_vm *vm)
 
 int nw_cmd_translate(int argc, char **argv)
 {
-	struct nw_scenario scenario;
+	struct nw_replay_target target;
 	struct options opt;
-	struct nw_vm vm;
-	char err[512];
+	char err[1024];
 	int rc;
 
 	if (parse_options(argc, argv, &opt))
 		return usage();
-	if (nw_scenario_load(opt.scenario, &scenario, err, sizeof(err)) ||
-	    nw_vm_build(&scenario, &vm, err, sizeof(err))) {
+	/* The machine every command builds from a scenario (replay.h): its VM, or its memory dump. */
+	if (nw_replay_target_open(opt.scenario, &target, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s\n", err);
-		nw_scenario_free(&scenario);
 		return NW_EXIT_BAD_INPUT;
 	}
-	rc = opt.has_gpa ? translate_gpa(&opt, &vm) : translate_gva(&opt, &vm);
-	if (nw_vm_destroy(&scenario, &vm) && rc == NW_EXIT_OK)
+	if (opt.has_gpa && !target.machine.aspace) {
+		fprintf(stderr, "nestwalk translate: %s: --gpa asks the second stage, and a memory dump has none "
+				"(guest-physical = host-physical)\n", opt.scenario);
+		nw_replay_target_close(&target);
+		return NW_EXIT_BAD_INPUT;
+	}
+	rc = opt.has_gpa ? translate_gpa(&opt, target.machine.aspace) : translate_gva(&opt, &target.machine);
+	if (nw_replay_target_close(&target) && rc == NW_EXIT_OK)
 		rc = NW_EXIT_MISMATCH;
-	nw_scenario_free(&scenario);
 	return rc;
 }

@@ -138,9 +138,10 @@ struct nw_replay_first {
 void nw_replay_print_json(FILE *out, const struct nw_replay *replay, double seconds,
 			  const struct nw_replay_first *first);
 
-/* Building the machine a scenario describes (replay_machine.c): its VM, and
- * with guest.memory_dump the dump, CR0-CR4 taken from the dump's QEMU note
- * where the scenario leaves them 0. 0, or -1 with err. */
+/* Building the machine a scenario describes (replay_machine.c), the one path
+ * every command takes: its VM, or with guest.memory_dump the dump, CR0-CR4
+ * taken from the dump's QEMU note where the scenario leaves them 0. 0, or -1
+ * with err. */
 struct nw_replay_target {
 	struct nw_scenario scenario;
 	struct nw_vm vm;

@@ -1,5 +1,6 @@
-/* The machine a scenario describes, for replay and the guest-stage listing:
- * its VM on simulated memory, or a QEMU memory dump (replay.h). */
+/* The machine a scenario describes, for every command that reads one
+ * (translate, mappings, replay, hw run): its VM on simulated memory, or a
+ * QEMU memory dump (replay.h). One path, so a scenario means one thing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,11 +21,35 @@ static void take_dump_registers(struct nw_cpu *cpu, const struct nw_memdump *dum
 		cpu->cr4 = dump->cr[4];
 }
 
+/* What a dump replaces: guest memory and its second stage come from the dump alone, so contents or regions
+ * given beside it would be dropped unseen. */
+static const char *dump_conflict(const struct nw_scenario *sc)
+{
+	if (sc->region_count)
+		return "memory_regions";
+	if (sc->edit_count)
+		return "ept.edits";
+	if (sc->write_count)
+		return "guest.writes";
+	if (sc->mapping_count || sc->pt_region_size)
+		return "guest.mappings";
+	if (sc->elf_image)
+		return "guest.elf_image";
+	return NULL;
+}
+
 static int open_dump(struct nw_replay_target *t, char *err, size_t errlen)
 {
 	const struct nw_scenario *sc = &t->scenario;
+	const char *conflict = dump_conflict(sc);
 	char path[4096], inner[512];
 
+	if (conflict) {
+		snprintf(err, errlen, "%s:%d:%d: memory_dump: the dump is the guest's whole memory, so %s cannot "
+			 "apply to it: give one or the other", sc->file, sc->memory_dump_pos.line,
+			 sc->memory_dump_pos.column, conflict);
+		return -1;
+	}
 	if (nw_scenario_file_path(sc, sc->memory_dump, path, sizeof(path)) ||
 	    nw_memdump_open(path, &t->dump, inner, sizeof(inner))) {
 		snprintf(err, errlen, "%s:%d:%d: memory_dump: %s", sc->file, sc->memory_dump_pos.line,

@@ -261,6 +261,54 @@ def test_replay_on_a_dump_leaves_the_file_alone(tmp_path):
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == before
 
 
+def test_translate_reads_the_dump_as_replay_and_mappings_do(tmp_path):
+    """translate builds its machine the way replay and mappings do: on a dump scenario it walks the dump's
+    tables with the note's CR0/CR3/CR4 (4-level paging), not an empty VM with paging off."""
+    make_dump(tmp_path)
+    sc = scenario(tmp_path, "guest.elf")
+    # PML4[511] -> PDPT_KERNEL[510] -> PD_KERNEL[8] -> PT_KERNEL[0] = 0x1000000 | P | A | G: a supervisor fetch
+    # from the read-only text page is allowed (no XD anywhere on the path), 4 guest entries read, no second stage.
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81000000, "--access", "fetch", "--cpl", 0, "--json")
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["mode"], got["gpa"], got["hpa"], got["refs"]) == (
+        "ok", "4-level", "0x1000000", "0x1000000", 4)
+    # The same write as in test_replay_on_a_dump_leaves_the_file_alone: CR0.WP=1 and R/W=0 give #PF with
+    # error code P|W = 0x3 (Sec. 4.6.1, 4.7).
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81000000, "--access", "write", "--cpl", 0, "--json")
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["error_code"], got["cr2"]) == ("page_fault", "0x3", "0xffffffff81000000")
+    # A dump has no second stage: the questions about one are refused, not answered from an empty VM.
+    result = run("translate", sc, "--gpa", 0x1000, "--access", "read")
+    assert result.returncode == 2 and "a memory dump has none" in result.stderr, result.stderr
+    result = run("mappings", sc, "--stage", "ept")
+    assert result.returncode == 2 and "a memory dump has no second stage" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("extra, given", [
+    ("memory_regions:\n  - {gpa: 0, size: 1M, type: alloc}\n", "memory_regions"),
+    ("guest_image", "guest.elf_image"),
+])
+def test_dump_beside_other_guest_memory_is_refused_by_every_command(tmp_path, extra, given):
+    """A dump is the guest's whole memory: regions or an image beside it would be dropped unseen."""
+    make_dump(tmp_path)
+    write_image(tmp_path / "image.elf", [(0x5000, b"\x90" * 16, 16)])
+    guest = "guest:\n  memory_dump: guest.elf\n"
+    if extra == "guest_image":
+        guest += "  elf_image: image.elf\n"
+        extra = ""
+    sc = tmp_path / "both.yaml"
+    sc.write_text("cpu:\n  efer: 0xd00\n" + extra + guest)
+    trace = tmp_path / "one.nwt.txt"
+    trace.write_text("nestwalk-trace 1\naccess gva=0x10000 size=0x1 type=read cpl=0x0\nend\n")
+    line = 6 if extra else 4  # where the memory_dump value stands (column 16)
+    for args in (["translate", sc, "--gva", 0x10000, "--access", "read"], ["mappings", sc, "--stage", "guest"],
+                 ["mappings", sc, "--stage", "ept"], ["replay", sc, "--trace", trace]):
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stdout)
+        assert f"both.yaml:{line}:16: memory_dump:" in result.stderr and given in result.stderr, result.stderr
+
+
 def test_large_dump_is_mapped_not_copied(tmp_path):
     mem = build_guest()
     path = tmp_path / "big.elf"
