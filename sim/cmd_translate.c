@@ -278,23 +278,17 @@ static int translate_gpa(const struct options *opt, struct nw_aspace *aspace)
 	return NW_EXIT_OK;
 }
 
-static bool is_s2_fault(const struct nw_walk_result *res)
-{
-	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF;
-}
-
-/* The walker's JSON object with the exit kind added, for a final access that
- * the address space turned into an MMIO or ROM-write exit. */
-static void print_walk_exit(FILE *out, const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+/* The walker's JSON object for res with extra and more (", \"key\": value" pairs) added before its closing
+ * brace. */
+static void print_walk_object(FILE *out, const struct nw_walk_result *res, const char *extra, const char *more)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
 
 	if (!mem) {
-		nw_walk_print_json(out, res);
-		fputc('\n', out);
-		return;
+		fprintf(stderr, "nestwalk translate: out of memory\n");
+		exit(NW_EXIT_BAD_INPUT);
 	}
 	nw_walk_print_json(mem, res);
 	fclose(mem);
@@ -302,59 +296,116 @@ static void print_walk_exit(FILE *out, const struct nw_walk_result *res, const s
 		len--;
 	if (len)
 		len--;
-	fprintf(out, "%.*s, \"exit\": \"%s\", \"size\": %llu, \"write\": %s}\n", (int)len, text,
-		exit->kind == NW_ASPACE_FAULT_MMIO ? "mmio" : "rom_write", (unsigned long long)exit->size,
-		exit->is_write ? "true" : "false");
+	fprintf(out, "%.*s%s%s}", (int)len, text, extra, more);
 	free(text);
 }
 
+/* The JSON object of one piece or of the whole access: the walk, the bytes it covers, and for a final access
+ * the address space turned into an MMIO or ROM-write exit, that exit (its size and direction: the access's). */
+static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t size, const char *more)
+{
+	bool is_exit = res->kind == NW_TRACE_OUT_MMIO || res->kind == NW_TRACE_OUT_ROM_WRITE;
+	struct nw_walk_result walk = res->walk;
+	char extra[160];
+
+	walk.refs = res->refs; /* the whole access's references when it has two pieces */
+	if (is_exit)
+		snprintf(extra, sizeof(extra), ", \"exit\": \"%s\", \"size\": %llu, \"write\": %s",
+			 res->kind == NW_TRACE_OUT_MMIO ? "mmio" : "rom_write", (unsigned long long)size,
+			 res->access.type == NW_ACCESS_WRITE ? "true" : "false");
+	else
+		snprintf(extra, sizeof(extra), ", \"size\": %llu", (unsigned long long)size);
+	print_walk_object(out, &walk, extra, more);
+}
+
+/* An access crossing a 4 KiB boundary: each piece, then the object replay reports for the access (the deciding
+ * piece, the references of both) with the pieces listed. */
+static void print_pieces_json(const struct nw_replay_result *res, const struct nw_access parts[2],
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size)
+{
+	char *list = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&list, &len);
+
+	if (!mem) {
+		fprintf(stderr, "nestwalk translate: out of memory\n");
+		exit(NW_EXIT_BAD_INPUT);
+	}
+	fprintf(mem, ", \"pieces\": [");
+	for (unsigned i = 0; i < 2; i++) {
+		fputs(i ? ", " : "", mem);
+		if (i < done)
+			print_result(mem, &pieces[i], parts[i].size, ", \"translated\": true");
+		else /* the first piece faulted: the access stops there, as on hardware */
+			fprintf(mem, "{\"gva\": \"0x%llx\", \"size\": %u, \"translated\": false}",
+				(unsigned long long)parts[i].gva.val, parts[i].size);
+	}
+	fputc(']', mem);
+	fclose(mem);
+	print_result(stdout, res, size, list);
+	putchar('\n');
+	free(list);
+}
+
+static void explain_pieces(const struct nw_replay_result *res, const struct nw_access parts[2],
+			   const struct nw_replay_result pieces[2], unsigned done, uint64_t size)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		printf("piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
+		       parts[i].size);
+		if (i >= done) {
+			printf(": not translated (the first piece faulted)\n");
+			continue;
+		}
+		printf("\n");
+		nw_walk_print_explain(stdout, &pieces[i].walk);
+	}
+	printf("access of %llu byte(s) at gva 0x%llx crosses a page boundary: %s", (unsigned long long)size,
+	       (unsigned long long)parts[0].gva.val, nw_replay_outcome_name(res->kind));
+	if (res->kind != NW_TRACE_OUT_OK)
+		printf(" at piece %u", done == 2 && pieces[1].kind != NW_TRACE_OUT_OK ? 2u : 1u);
+	printf(", %u memory references in all\n", res->refs);
+}
+
+/* The access as replay translates an access record (one path: nw_replay_access_pieces), with the TLB off. */
 static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
 {
-	struct nw_walk_config config = { .hal = m->hal, .stage2 = m->stage2 };
-	struct nw_access access = { .gva = nw_gva(opt->addr), .size = (uint32_t)opt->size, .type = opt->access,
-				    .implicit = opt->implicit };
-	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
-	struct nw_walk_result res;
-	struct nw_walker walker;
+	struct nw_replay_options ropt = { .tlb = false, .no_explain = !opt->explain };
+	struct nw_trace_access ta = { .gva = nw_gva(opt->addr), .size = (uint32_t)opt->size, .type = opt->access,
+				      .cpl = (uint8_t)opt->cpl, .implicit = opt->implicit, .ac = opt->ac };
+	struct nw_access whole = { .gva = ta.gva, .size = ta.size, .type = ta.type, .implicit = ta.implicit };
+	struct nw_replay_result res, pieces[2];
+	struct nw_access parts[2];
+	struct nw_replay replay;
 	struct nw_cpu cpu = m->cpu;
+	unsigned split, done;
+	char err[256];
 
-	cpu.cpl = opt->cpl;
-	cpu.rflags = opt->ac ? cpu.rflags | NW_RFLAGS_AC : cpu.rflags & ~NW_RFLAGS_AC;
-	for (unsigned tries = 0;; tries++) {
-		nw_status_t status;
-
-		/* MOV CR3 loads the PAE PDPTE registers; elsewhere it only sets CR3. */
-		nw_cpu_load_cr3(&config, &cpu, m->cpu.cr3, &res);
-		if (res.outcome == NW_OUTCOME_OK) {
-			nw_walker_init(&walker, &config, &cpu);
-			nw_walker_translate(&walker, &access, opt->explain ? NW_WALK_RECORD : 0, &res);
-		}
-		/* A memory dump has no second stage to fault in. */
-		if (!is_s2_fault(&res) || !m->aspace || tries == MAX_RETRIES)
-			break;
-		status = nw_aspace_resolve_fault(m->aspace, res.fault_gpa, res.s2_on_table ? NW_ACCESS_READ : opt->access,
-						 res.s2_on_table ? 8 : opt->size, &exit);
-		if (status != NW_OK) {
-			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
-				(unsigned long long)res.fault_gpa.val, nw_status_name(status));
-			return NW_EXIT_BAD_INPUT;
-		}
-		/* Exits are for the final access: a guest table in device memory
-		 * or a table write into ROM stays the violation the CPU reports. */
-		if (exit.kind != NW_ASPACE_FAULT_RETRY)
-			break;
+	if (nw_replay_init(&replay, m, &ropt, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk translate: %s\n", err);
+		return NW_EXIT_BAD_INPUT;
 	}
-	if (opt->explain)
-		nw_walk_print_explain(stdout, &res);
-	if (opt->json || !opt->explain) {
-		if (is_s2_fault(&res) && !res.s2_on_table &&
-		    (exit.kind == NW_ASPACE_FAULT_MMIO || exit.kind == NW_ASPACE_FAULT_ROM_WRITE)) {
-			print_walk_exit(stdout, &res, &exit);
-		} else {
-			nw_walk_print_json(stdout, &res);
-			putchar('\n');
-		}
+	/* MOV CR3 loads the PAE PDPTE registers: a reserved bit in one is the #GP the walk never gets to. */
+	nw_cpu_load_cr3(&replay.config, &cpu, m->cpu.cr3, &res.walk);
+	if (res.walk.outcome != NW_OUTCOME_OK) {
+		nw_walk_print_json(stdout, &res.walk);
+		putchar('\n');
+		nw_replay_fini(&replay);
+		return NW_EXIT_OK;
 	}
+	split = nw_walk_split(&whole, parts);
+	done = nw_replay_access_pieces(&replay, &ta, &res, pieces);
+	if (opt->explain && split == 1)
+		nw_walk_print_explain(stdout, &res.walk);
+	else if (opt->explain)
+		explain_pieces(&res, parts, pieces, done, opt->size);
+	if ((opt->json || !opt->explain) && split == 1) {
+		print_result(stdout, &res, opt->size, "");
+		putchar('\n');
+	} else if (opt->json || !opt->explain) {
+		print_pieces_json(&res, parts, pieces, done, opt->size);
+	}
+	nw_replay_fini(&replay);
 	return NW_EXIT_OK;
 }
 

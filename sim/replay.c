@@ -259,13 +259,14 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 	walk_piece(r, a, out);
 }
 
-void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res)
+unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res,
+				 struct nw_replay_result pieces[2])
 {
 	struct nw_cpu *cpu = &r->machine->cpu;
 	uint64_t rflags = ta->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
 	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
 	struct nw_access parts[2];
-	unsigned n;
+	unsigned n, done = 1;
 
 	if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
 		cpu->cpl = ta->cpl;
@@ -275,21 +276,30 @@ void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, str
 	n = nw_walk_split(&access, parts);
 	translate_piece(r, &parts[0], res);
 	r->stats.translations++;
+	if (pieces)
+		pieces[0] = *res;
 	if (n == 2 && res->kind == NW_TRACE_OUT_OK) {
-		struct nw_replay_result second;
+		struct nw_replay_result local, *second = pieces ? &pieces[1] : &local;
 		uint32_t first_refs = res->refs;
 
-		translate_piece(r, &parts[1], &second);
+		translate_piece(r, &parts[1], second);
 		r->stats.translations++;
-		if (second.kind != NW_TRACE_OUT_OK) {
-			*res = second; /* the access faults where its second page does */
+		done = 2;
+		if (second->kind != NW_TRACE_OUT_OK) {
+			*res = *second; /* the access faults where its second page does */
 			res->refs += first_refs;
 		} else {
-			res->refs += second.refs;
+			res->refs += second->refs;
 		}
 	}
 	r->stats.accesses++;
 	r->stats.outcomes[res->kind]++;
+	return done;
+}
+
+void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res)
+{
+	nw_replay_access_pieces(r, ta, res, NULL);
 }
 
 static void load_pdptes_if_pae(struct nw_replay *r)

@@ -118,6 +118,12 @@ size_t nw_replay_run(struct nw_replay *replay, const struct nw_trace_item *items
 /* Translates one access as the record would (for tests and --explain):
  * fills res, updates statistics and the TLB. */
 void nw_replay_access(struct nw_replay *replay, const struct nw_trace_access *access, struct nw_replay_result *res);
+/* The same, keeping each piece of an access that crosses a 4 KiB boundary (nw_walk_split, as hardware
+ * translates it): pieces[i] is the i-th piece's own result, for the pieces translated, whose number is
+ * returned (the second is not translated when the first fails). res is what nw_replay_access() gives: the
+ * deciding piece's result with the references of both. */
+unsigned nw_replay_access_pieces(struct nw_replay *replay, const struct nw_trace_access *access,
+				 struct nw_replay_result *res, struct nw_replay_result pieces[2]);
 
 /* The result's value of an expectation field. */
 uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field);

@@ -251,6 +251,41 @@ def test_gva_access_to_mmio_is_an_exit_after_the_walk(tmp_path):
                         "fault_gpa": 0xFEE000B0, "exit_qualification": 0x582})
 
 
+def test_page_crossing_access_is_translated_in_two_pieces_as_replay_does(tmp_path):
+    """ok.yaml maps only GVA 0x400000 (PTE[0] at GPA 0x4000); PTE[1] is 0. A user read of 8 bytes at
+    0x400ffc is two translations (SDM Vol. 3A §4.10.2.3, an access that crosses a page is translated per page):
+    0x400ffc-0x400fff in the mapped page, 0x401000-0x401003 through PTE[1], not present: #PF with U = 0x4
+    (P=0: not present, read, CPL 3), CR2 = 0x401000. References over 4-level EPT: the first piece reads 4 guest
+    entries, each through 4 EPT entries, and 4 EPT entries for the final GPA: 4 + 16 + 4 = 24; the second piece
+    stops at the PTE: 4 + 16 = 20; the access 44."""
+    args = ("--gva", 0x400FFC, "--size", 8, "--access", "read", "--cpl", 3)
+    got = translate_json(SCENARIOS / "ok.yaml", *args)
+    assert_fields(got, {"outcome": "page_fault", "gva": 0x401000, "cr2": 0x401000, "error_code": 0x4,
+                        "refs": 44, "size": 8})
+    first, second = got["pieces"]
+    assert_fields(first, {"translated": True, "outcome": "ok", "gva": 0x400FFC, "size": 4, "gpa": 0x5FFC,
+                          "refs": 24})
+    assert_fields(second, {"translated": True, "outcome": "page_fault", "gva": 0x401000, "size": 4,
+                           "error_code": 0x4, "refs": 20})
+    # The text listing walks both pieces and says where the access faulted.
+    text = run("translate", SCENARIOS / "ok.yaml", *args, "--explain")
+    assert text.returncode == 0, text.stderr
+    assert "piece 1 of 2: gva 0x400ffc, 4 byte(s)" in text.stdout
+    assert "piece 2 of 2: gva 0x401000, 4 byte(s)" in text.stdout
+    assert ("access of 8 byte(s) at gva 0x400ffc crosses a page boundary: page_fault at piece 2, "
+            "44 memory references in all") in text.stdout
+    # replay of the same access gives the same answer.
+    trace = tmp_path / "cross.nwt.txt"
+    trace.write_text("nestwalk-trace 1\naccess gva=0x400ffc size=0x8 type=read cpl=0x3\n"
+                     "expect outcome=page_fault error_code=0x4 refs=0x2c\nend\n")
+    result = run("replay", SCENARIOS / "ok.yaml", "--trace", trace, "--no-tlb")
+    assert result.returncode == 0, result.stdout
+    # A first piece that faults ends the access there: the second is not translated (CR2 is the first's).
+    got = translate_json(SCENARIOS / "ok.yaml", "--gva", 0x3FFFFC, "--size", 8, "--access", "read", "--cpl", 3)
+    assert_fields(got, {"outcome": "page_fault", "cr2": 0x3FFFFC})
+    assert got["pieces"][1] == {"gva": "0x400000", "size": 4, "translated": False}
+
+
 def test_guest_mapping_errors_name_the_mapping(tmp_path):
     text = GUEST_MAPPINGS + "    - {gva: 0x800000000000, gpa: 0x3000}\n"
     assert_bad_input(write(tmp_path, text), 12, 8, "not canonical")
