@@ -36,7 +36,7 @@ static int replay_items(struct nw_replay_machine *machine, const struct decoded 
 		start = bench_now_ns();
 		for (uint64_t done = 0; done < d->n;)
 			done += nw_replay_run(&replay, d->items + done, d->expects + done, d->n - done, m,
-					      NW_EXPECT_FIELD_COUNT, &mismatched);
+					      NW_EXPECT_FIELD_COUNT, &mismatched, err, sizeof(err));
 		seconds = (bench_now_ns() - start) / 1e9;
 		if (s == 0 || seconds < best) {
 			best = seconds;

@@ -93,7 +93,7 @@ static double end_to_end(const char *scenario, const char *path, const struct nw
 
 		for (size_t done = 0; done < n;)
 			done += nw_replay_run(&replay, batch->items + done, batch->expects + done, n - done, m,
-					      NW_EXPECT_FIELD_COUNT, &count);
+					      NW_EXPECT_FIELD_COUNT, &count, err, sizeof(err));
 		if (n)
 			continue;
 		if (nw_trace_reader_next(reader, &rec) <= 0 ||

@@ -1,6 +1,6 @@
 /* Guest CPU state: the paging mode the registers select (SDM Vol. 3A §4.1),
- * the PAE PDPTE registers loaded at MOV CR3 (§4.4.1), and splitting an access
- * at page boundaries. */
+ * the PAE PDPTE registers loaded at MOV CR3 (§4.4.1), the linear addresses a
+ * mode has, and splitting an access at page boundaries. */
 #include <nestwalk/cpu.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
@@ -129,4 +129,18 @@ unsigned nw_walk_split(const struct nw_access *access, struct nw_access parts[2]
 	parts[1].gva = nw_gva((first | NW_PAGE_MASK) + 1);
 	parts[1].size = (uint32_t)(size - parts[0].size);
 	return 2;
+}
+
+/* Outside IA-32e mode (paging off, 32-bit and PAE paging) linear addresses are 32 bits (§4.1, §4.1.1: 32-bit and
+ * PAE paging translate 32-bit linear addresses; §4.3, §4.4); 4- and 5-level paging translate 64-bit ones. */
+static bool is_linear_address(enum nw_paging_mode mode, uint64_t linear)
+{
+	return mode == NW_PAGING_4LEVEL || mode == NW_PAGING_5LEVEL || linear <= UINT32_MAX;
+}
+
+bool nw_access_is_linear(enum nw_paging_mode mode, const struct nw_access *access)
+{
+	uint64_t last = access->gva.val + (access->size ? access->size : 1) - 1;
+
+	return is_linear_address(mode, access->gva.val) && is_linear_address(mode, last);
 }

@@ -130,16 +130,22 @@ static int note_mismatch(struct run *run, const struct nw_replay_mismatch *m, in
 	return run->opt->max_mismatches && run->mismatched >= run->opt->max_mismatches;
 }
 
-/* Replays a batch of accesses (trace.h, "Batches"); 1: stop here (enough mismatches). */
-static int replay_batch(struct run *run, const struct nw_trace_batch *batch)
+/* Replays a batch of accesses (trace.h, "Batches"); 1: stop here (enough mismatches), -1: bad input (reported). */
+static int replay_batch(struct run *run, const struct nw_trace_batch *batch, const char *path)
 {
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[512];
 
 	for (size_t done = 0; done < batch->count;) {
 		int count;
 
 		done += nw_replay_run(&run->replay, batch->items + done, batch->expects + done, batch->count - done, m,
-				      NW_EXPECT_FIELD_COUNT, &count);
+				      NW_EXPECT_FIELD_COUNT, &count, err, sizeof(err));
+		if (count < 0) {
+			fprintf(stderr, "%snestwalk replay: %s: record %llu: %s\n", run->progress ? "\n" : "", path,
+				(unsigned long long)run->replay.record, err);
+			return -1;
+		}
 		if (count > 0 && note_mismatch(run, m, count))
 			return 1;
 	}
@@ -175,7 +181,7 @@ static int replay_trace(struct run *run, struct nw_trace_reader *reader, const c
 	}
 	while (!stop) {
 		if (nw_trace_reader_batch(reader, batch))
-			stop = replay_batch(run, batch);
+			stop = replay_batch(run, batch, path);
 		else if ((got = nw_trace_reader_next(reader, &rec)) > 0)
 			stop = replay_record(run, reader, path, &rec);
 		else

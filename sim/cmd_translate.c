@@ -381,6 +381,10 @@ static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
 	unsigned split, done;
 	char err[256];
 
+	if (nw_replay_check_access(&m->cpu, &ta, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk translate: %s: %s\n", opt->scenario, err);
+		return NW_EXIT_BAD_INPUT;
+	}
 	if (nw_replay_init(&replay, m, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s\n", err);
 		return NW_EXIT_BAD_INPUT;

@@ -302,6 +302,19 @@ void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, str
 	nw_replay_access_pieces(r, ta, res, NULL);
 }
 
+int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *ta, char *err, size_t errlen)
+{
+	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
+	enum nw_paging_mode mode = nw_cpu_paging_mode(cpu);
+
+	if (nw_access_is_linear(mode, &access))
+		return 0;
+	snprintf(err, errlen, "access of %u byte(s) at gva 0x%llx: not a linear address with %s%s, whose linear "
+		 "addresses are 32 bits (SDM Vol. 3A 4.1)", ta->size, (unsigned long long)ta->gva.val,
+		 mode == NW_PAGING_OFF ? "paging off" : nw_paging_mode_name(mode), mode == NW_PAGING_OFF ? "" : " paging");
+	return -1;
+}
+
 static void load_pdptes_if_pae(struct nw_replay *r)
 {
 	struct nw_walk_result res;
@@ -473,6 +486,8 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	r->has_result = false;
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
+		if (nw_replay_check_access(&r->machine->cpu, &rec->access, err, errlen))
+			return -1;
 		nw_replay_access(r, &rec->access, &r->result);
 		r->has_result = true;
 		return 0;
@@ -508,14 +523,17 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 
 /* nw_replay_apply() of an item's access and expectation records (out of line: the fast path's loop keeps its
  * registers). */
-static __attribute__((noinline)) int apply_item(struct nw_replay *r, const struct nw_trace_item *item, const struct nw_trace_expect *full,
-		      struct nw_replay_mismatch *mismatches, unsigned max)
+static __attribute__((noinline)) int apply_item(struct nw_replay *r, const struct nw_trace_item *item,
+						const struct nw_trace_expect *full, struct nw_replay_mismatch *mismatches,
+						unsigned max, char *err, size_t errlen)
 {
 	struct nw_trace_access access = nw_trace_item_access(item);
 	struct nw_trace_expect expect;
 
 	r->record++;
 	r->stats.records++;
+	if (nw_replay_check_access(&r->machine->cpu, &access, err, errlen))
+		return -1;
 	nw_replay_access(r, &access, &r->result);
 	r->has_result = true;
 	if (!nw_trace_item_expect(item, full, &expect))
@@ -588,7 +606,8 @@ static bool is_plain(const struct nw_trace_item *item, unsigned state)
 }
 
 size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
-		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched)
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched, char *err,
+		     size_t errlen)
 {
 	struct hot_counts hot = { 0 };
 	const struct nw_tlb_recent *last = NULL;
@@ -617,7 +636,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 		add_hot(r, &hot);
 		hot = (struct hot_counts){ 0 };
 		last = NULL;
-		*mismatched = apply_item(r, item, expects ? &expects[i] : NULL, mismatches, max);
+		*mismatched = apply_item(r, item, expects ? &expects[i] : NULL, mismatches, max, err, errlen);
 		state = cpu_state(&r->machine->cpu);
 		if (*mismatched) {
 			i++;

@@ -102,18 +102,22 @@ void nw_replay_fini(struct nw_replay *replay);
 /* Applies one record. Returns 0, the number of fields that did not match
  * (their first n written to mismatches, up to max) for an expectation, or
  * -1 with err for input that cannot be applied (a guest-physical write to
- * unbacked memory, an expectation after no access). */
+ * unbacked memory, an expectation after no access, an access with no linear
+ * address in the paging mode: nw_replay_check_access()). */
 int nw_replay_apply(struct nw_replay *replay, const struct nw_trace_record *rec,
 		    struct nw_replay_mismatch *mismatches, unsigned max, char *err, size_t errlen);
 
 /* Applies a run of accesses with their expectations (trace.h, "Batches"), as
  * nw_replay_apply() would the records they came from, stopping after the
- * first whose expectation does not match: returns how many items were
- * applied, with *mismatched as nw_replay_apply() returns for that
- * expectation (0 when none mismatched). expects[i] is read only for items
- * with fields besides the outcome (expects may be NULL when there are none). */
+ * first whose expectation does not match or that cannot be applied: returns
+ * how many items were taken, with *mismatched as nw_replay_apply() returns
+ * for that item (0 when none mismatched; -1 with err for an access that
+ * cannot be applied, whose record number replay->record then is). expects[i]
+ * is read only for items with fields besides the outcome (expects may be NULL
+ * when there are none). */
 size_t nw_replay_run(struct nw_replay *replay, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
-		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched);
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched, char *err,
+		     size_t errlen);
 
 /* Translates one access as the record would (for tests and --explain):
  * fills res, updates statistics and the TLB. */
@@ -124,6 +128,10 @@ void nw_replay_access(struct nw_replay *replay, const struct nw_trace_access *ac
  * deciding piece's result with the references of both. */
 unsigned nw_replay_access_pieces(struct nw_replay *replay, const struct nw_trace_access *access,
 				 struct nw_replay_result *res, struct nw_replay_result pieces[2]);
+
+/* 0 when every byte of the access has a linear address in the paging mode cpu
+ * selects (nw_access_is_linear); else -1 with err naming the access and the mode. */
+int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *access, char *err, size_t errlen);
 
 /* The result's value of an expectation field. */
 uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field);

@@ -286,6 +286,45 @@ def test_page_crossing_access_is_translated_in_two_pieces_as_replay_does(tmp_pat
     assert got["pieces"][1] == {"gva": "0x400000", "size": 4, "translated": False}
 
 
+@pytest.mark.parametrize("scenario, mode, gva, size", [
+    # PAE paging: PDPTE[0] -> PD 0x2000, PD[2] -> PT 0x3000, PTE[0] maps GVA 0x400000; 0x100400000 would walk
+    # the same entries if its bits 63:32 were dropped, but PAE paging translates 32-bit linear addresses
+    # (SDM Vol. 3A 4.1, 4.4): no such address exists there.
+    ("hw/pae.yaml", "pae", 0x100400000, 4),
+    # An access whose last byte lies past 4 GiB (0xfffffffe + 4 - 1 = 0x100000001) has no linear address either.
+    ("hw/pae.yaml", "pae", 0xFFFFFFFE, 4),
+    # 32-bit paging: PDE[1] -> PT 0x2000, PTE[0] maps GVA 0x400000 (4.3: 32-bit linear addresses).
+    ("hw/legacy32.yaml", "32-bit", 0x8000400000, 1),
+])
+def test_address_above_4g_is_refused_in_32_bit_modes(tmp_path, scenario, mode, gva, size):
+    result = run("translate", SCENARIOS / scenario, "--gva", gva, "--size", size, "--access", "read", "--cpl", 0,
+                 "--json")
+    assert result.returncode == 2, result.stdout
+    assert (f"access of {size} byte(s) at gva {gva:#x}: not a linear address with {mode} paging, whose linear "
+            "addresses are 32 bits") in result.stderr, result.stderr
+    assert result.stdout == ""
+    # In a replay trace the access record is refused with its number, whether the record reader (text) or
+    # the batch reader (binary) delivers it: record 1 is the good access, 2 its expectation, 3 the bad one.
+    text = tmp_path / "above.nwt.txt"
+    text.write_text("nestwalk-trace 1\n"
+                    "access gva=0x400000 size=0x4 type=read cpl=0x0\nexpect outcome=ok gpa=0x5000\n"
+                    f"access gva={gva:#x} size={size:#x} type=read cpl=0x0\nend\n")
+    binary = tmp_path / "above.nwt"
+    assert run("trace", "convert", text, binary, "--to", "binary").returncode == 0
+    for trace in (text, binary):
+        result = run("replay", SCENARIOS / scenario, "--trace", trace)
+        assert result.returncode == 2, result.stdout
+        assert f"record 3: access of {size} byte(s) at gva {gva:#x}: not a linear address with {mode} paging" \
+            in result.stderr, result.stderr
+
+
+def test_address_above_4g_is_a_linear_address_in_4_level_paging():
+    # 4-level paging translates 48-bit canonical addresses: 0x100400000 is one; ok.yaml leaves PML4E[0] ->
+    # PDPTE[4] empty, so the walk reaches the PDPT and faults not-present (#PF error code 0: supervisor read).
+    assert_fields(translate_json(SCENARIOS / "ok.yaml", "--gva", 0x100400000, "--access", "read", "--cpl", 0),
+                  {"outcome": "page_fault", "error_code": 0, "cr2": 0x100400000, "fault_level": 3})
+
+
 def test_guest_mapping_errors_name_the_mapping(tmp_path):
     text = GUEST_MAPPINGS + "    - {gva: 0x800000000000, gpa: 0x3000}\n"
     assert_bad_input(write(tmp_path, text), 12, 8, "not canonical")

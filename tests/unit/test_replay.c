@@ -281,8 +281,10 @@ Test(replay, run_of_accesses_counts_as_records)
 	};
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	int mismatched = -1;
+	char err[128];
 
-	cr_assert_eq(nw_replay_run(&replay, items, NULL, 7, m, NW_EXPECT_FIELD_COUNT, &mismatched), 7);
+	cr_assert_eq(nw_replay_run(&replay, items, NULL, 7, m, NW_EXPECT_FIELD_COUNT, &mismatched,
+				   err, sizeof(err)), 7);
 	cr_assert_eq(mismatched, 0);
 	/* 7 accesses and 6 expectations; walks for the first access and for the write (U/S=1, R/W=0: #PF). */
 	cr_assert_eq(replay.record, 13);
@@ -322,9 +324,11 @@ Test(replay, run_stops_at_a_mismatch)
 	};
 	struct nw_trace_expect expects[5] = { 0 };
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[128];
 	int mismatched;
 
-	cr_assert_eq(nw_replay_run(&replay, items, expects, 5, m, NW_EXPECT_FIELD_COUNT, &mismatched), 4);
+	cr_assert_eq(nw_replay_run(&replay, items, expects, 5, m, NW_EXPECT_FIELD_COUNT, &mismatched,
+				   err, sizeof(err)), 4);
 	cr_assert_eq(mismatched, 1);
 	cr_assert_eq(m[0].record, 8, "the 4th access's expectation is record 8");
 	cr_assert_eq(m[0].field, NW_EXPECT_OUTCOME);
@@ -334,7 +338,8 @@ Test(replay, run_stops_at_a_mismatch)
 	cr_assert_eq(replay.result.gpa, 0x5018);
 	cr_assert_eq(replay.stats.mismatches, 1);
 	/* The rest replays from where it stopped. */
-	cr_assert_eq(nw_replay_run(&replay, items + 4, expects + 4, 1, m, NW_EXPECT_FIELD_COUNT, &mismatched), 1);
+	cr_assert_eq(nw_replay_run(&replay, items + 4, expects + 4, 1, m, NW_EXPECT_FIELD_COUNT, &mismatched,
+				   err, sizeof(err)), 1);
 	cr_assert_eq(mismatched, 0);
 	cr_assert_eq(replay.record, 10);
 }
@@ -352,10 +357,12 @@ Test(replay, run_with_full_expectations_and_cpu_changes)
 	struct nw_trace_expect expects[4] = { 0 };
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	int mismatched;
+	char err[128];
 
 	expects[1] = (struct nw_trace_expect){ .present = items[1].present, .outcome = NW_TRACE_OUT_OK,
 					       .gpa = nw_gpa(0x5100), .refs = 0 };
-	cr_assert_eq(nw_replay_run(&replay, items, expects, 4, m, NW_EXPECT_FIELD_COUNT, &mismatched), 4);
+	cr_assert_eq(nw_replay_run(&replay, items, expects, 4, m, NW_EXPECT_FIELD_COUNT, &mismatched,
+				   err, sizeof(err)), 4);
 	cr_assert_eq(mismatched, 0, "gpa 0x%llx refs %u", (unsigned long long)m[0].got, replay.result.refs);
 	cr_assert_eq(replay.machine->cpu.cpl, 0);
 	/* The crossing read is two translations: page 0x400000 from the TLB (the write filled it with D=1),

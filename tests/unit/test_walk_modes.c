@@ -244,3 +244,25 @@ Test(walk_modes, linear_address_is_32_bits_outside_long_mode)
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.gpa.val, 0x00777abc);
 }
+
+/* Linear addresses are 32 bits outside IA-32e mode (SDM Vol. 3A §4.1, §4.3, §4.4): with paging off, 32-bit and
+ * PAE paging an access is refused when its first or last byte lies at or above 4 GiB; 4- and 5-level paging
+ * take any 64-bit address (canonicality is the walk's #GP). */
+Test(walk_modes, linear_addresses_are_32_bits_outside_ia32e_mode)
+{
+	static const enum nw_paging_mode narrow[] = { NW_PAGING_OFF, NW_PAGING_32, NW_PAGING_PAE };
+	struct nw_access top = { .gva = nw_gva(UINT64_C(0xfffffffc)), .size = 4 };     /* last byte 0xffffffff */
+	struct nw_access past = { .gva = nw_gva(UINT64_C(0xfffffffe)), .size = 4 };    /* last byte 0x100000001 */
+	struct nw_access above = { .gva = nw_gva(UINT64_C(0x100400000)), .size = 1 };
+	struct nw_access empty = { .gva = nw_gva(UINT64_C(0xffffffff)), .size = 0 };   /* size 0 counts as 1 */
+
+	for (unsigned i = 0; i < sizeof(narrow) / sizeof(narrow[0]); i++) {
+		cr_assert(nw_access_is_linear(narrow[i], &top), "mode %d", narrow[i]);
+		cr_assert(nw_access_is_linear(narrow[i], &empty), "mode %d", narrow[i]);
+		cr_assert_not(nw_access_is_linear(narrow[i], &past), "mode %d", narrow[i]);
+		cr_assert_not(nw_access_is_linear(narrow[i], &above), "mode %d", narrow[i]);
+	}
+	cr_assert(nw_access_is_linear(NW_PAGING_4LEVEL, &past));
+	cr_assert(nw_access_is_linear(NW_PAGING_4LEVEL, &above));
+	cr_assert(nw_access_is_linear(NW_PAGING_5LEVEL, &above));
+}

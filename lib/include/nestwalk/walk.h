@@ -27,7 +27,8 @@
  * supervisor-mode at any CPL and ignore RFLAGS.AC, §4.6). */
 struct nw_access {
 	nw_gva_t gva;
-	uint32_t size; /* bytes; 0 counts as 1. Crossing a 4 KiB boundary needs nw_walk_split(). */
+	uint32_t size; /* bytes; 0 counts as 1. Crossing a 4 KiB boundary needs nw_walk_split(). The bytes must
+			* have linear addresses in the mode (nw_access_is_linear()). */
 	enum nw_access_type type;
 	bool implicit;
 };
@@ -267,6 +268,14 @@ void nw_cpu_load_cr3(const struct nw_walk_config *config, struct nw_cpu *cpu, ui
 /* An access that crosses a 4 KiB boundary is two translations, as on hardware:
  * fills parts[0..n) with the pieces and returns n (1 or 2). */
 unsigned nw_walk_split(const struct nw_access *access, struct nw_access parts[2]);
+
+/* Whether every byte of access has a linear address in the paging mode: outside
+ * IA-32e mode (paging off, 32-bit and PAE paging) linear addresses are 32 bits
+ * (SDM Vol. 3A §4.1, §4.3, §4.4), so an address above 4 GiB, or an access that
+ * runs past it, names nothing there and is refused before any walk (the walkers
+ * would translate the low 32 bits). In 4- and 5-level paging every address is one
+ * (a non-canonical address is the walk's #GP, §3.3.7.1). */
+bool nw_access_is_linear(enum nw_paging_mode mode, const struct nw_access *access);
 
 const char *nw_outcome_name(enum nw_outcome outcome);
 
