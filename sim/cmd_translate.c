@@ -321,7 +321,7 @@ static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t
 /* An access crossing a 4 KiB boundary: each piece, then the object replay reports for the access (the deciding
  * piece, the references of both) with the pieces listed. */
 static void print_pieces_json(const struct nw_replay_result *res, const struct nw_access parts[2],
-			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size)
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, const char *registers)
 {
 	char *list = NULL;
 	size_t len = 0;
@@ -331,7 +331,7 @@ static void print_pieces_json(const struct nw_replay_result *res, const struct n
 		fprintf(stderr, "nestwalk translate: out of memory\n");
 		exit(NW_EXIT_BAD_INPUT);
 	}
-	fprintf(mem, ", \"pieces\": [");
+	fprintf(mem, "%s, \"pieces\": [", registers);
 	for (unsigned i = 0; i < 2; i++) {
 		fputs(i ? ", " : "", mem);
 		if (i < done)
@@ -367,20 +367,45 @@ static void explain_pieces(const struct nw_replay_result *res, const struct nw_a
 	printf(", %u memory references in all\n", res->refs);
 }
 
+/* Each control register's value and where it came from (machine_cpu.h): as JSON members, or one text line. */
+static void print_registers(FILE *out, const struct nw_replay_target *t, bool json)
+{
+	fputs(json ? ", \"registers\": {" : "registers:", out);
+	for (unsigned r = 0; r < NW_REG_COUNT; r++) {
+		const char *name = nw_reg_name((enum nw_reg)r), *from = nw_reg_source_name(t->regs.from[r]);
+		unsigned long long value = (unsigned long long)nw_reg_value(&t->machine.cpu, (enum nw_reg)r);
+
+		if (json)
+			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", r ? ", " : "", name, value,
+				from);
+		else
+			fprintf(out, "%s %s 0x%llx (%s)", r ? "," : "", name, value, from);
+	}
+	fputs(json ? "}" : "\n", out);
+}
+
 /* The access as replay translates an access record (one path: nw_replay_access_pieces), with the TLB off. */
-static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
+static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 {
 	struct nw_replay_options ropt = { .tlb = false, .no_explain = !opt->explain };
 	struct nw_trace_access ta = { .gva = nw_gva(opt->addr), .size = (uint32_t)opt->size, .type = opt->access,
 				      .cpl = (uint8_t)opt->cpl, .implicit = opt->implicit, .ac = opt->ac };
 	struct nw_access whole = { .gva = ta.gva, .size = ta.size, .type = ta.type, .implicit = ta.implicit };
+	struct nw_replay_machine *m = &t->machine;
 	struct nw_replay_result res, pieces[2];
 	struct nw_access parts[2];
 	struct nw_replay replay;
 	struct nw_cpu cpu = m->cpu;
+	char err[256], registers[512];
 	unsigned split, done;
-	char err[256];
+	FILE *mem = fmemopen(registers, sizeof(registers), "w");
 
+	if (!mem) {
+		fprintf(stderr, "nestwalk translate: out of memory\n");
+		return NW_EXIT_BAD_INPUT;
+	}
+	print_registers(mem, t, true);
+	fclose(mem);
 	if (nw_replay_check_access(&m->cpu, &ta, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s: %s\n", opt->scenario, err);
 		return NW_EXIT_BAD_INPUT;
@@ -389,10 +414,12 @@ static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
 		fprintf(stderr, "nestwalk translate: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
+	if (opt->explain)
+		print_registers(stdout, t, false);
 	/* MOV CR3 loads the PAE PDPTE registers: a reserved bit in one is the #GP the walk never gets to. */
 	nw_cpu_load_cr3(&replay.config, &cpu, m->cpu.cr3, &res.walk);
 	if (res.walk.outcome != NW_OUTCOME_OK) {
-		nw_walk_print_json(stdout, &res.walk);
+		print_walk_object(stdout, &res.walk, "", registers);
 		putchar('\n');
 		nw_replay_fini(&replay);
 		return NW_EXIT_OK;
@@ -404,10 +431,10 @@ static int translate_gva(const struct options *opt, struct nw_replay_machine *m)
 	else if (opt->explain)
 		explain_pieces(&res, parts, pieces, done, opt->size);
 	if ((opt->json || !opt->explain) && split == 1) {
-		print_result(stdout, &res, opt->size, "");
+		print_result(stdout, &res, opt->size, registers);
 		putchar('\n');
 	} else if (opt->json || !opt->explain) {
-		print_pieces_json(&res, parts, pieces, done, opt->size);
+		print_pieces_json(&res, parts, pieces, done, opt->size, registers);
 	}
 	nw_replay_fini(&replay);
 	return NW_EXIT_OK;
@@ -433,7 +460,7 @@ int nw_cmd_translate(int argc, char **argv)
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	rc = opt.has_gpa ? translate_gpa(&opt, target.machine.aspace) : translate_gva(&opt, &target.machine);
+	rc = opt.has_gpa ? translate_gpa(&opt, target.machine.aspace) : translate_gva(&opt, &target);
 	if (nw_replay_target_close(&target) && rc == NW_EXIT_OK)
 		rc = NW_EXIT_MISMATCH;
 	return rc;

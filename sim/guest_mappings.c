@@ -32,16 +32,29 @@ struct walk {
 	bool out_of_memory;
 };
 
-enum entry_kind { ENTRY_ABSENT, ENTRY_UNREADABLE, ENTRY_LEAF, ENTRY_TABLE };
+enum entry_kind { ENTRY_ABSENT, ENTRY_UNREADABLE, ENTRY_RESERVED_XD, ENTRY_LEAF, ENTRY_TABLE };
 
 static unsigned level_shift(const struct format *fmt, unsigned level)
 {
 	return NW_PAGE_SHIFT + fmt->index_bits * (level - 1);
 }
 
+/* PAE PDPTEs carry no R/W, U/S or XD (§4.4.1): only the levels below decide. */
+static bool is_pae_pdpte(const struct format *fmt, unsigned level)
+{
+	return fmt->entry_bytes == 8 && fmt->levels == 3 && level == 3;
+}
+
+/* Without EFER.NXE bit 63 of a 64-bit entry is reserved (§4.4.2, §4.5.4): every access through the entry is a
+ * reserved-bit #PF, so it maps nothing, as the walk says. */
+static bool has_reserved_xd(const struct format *fmt, unsigned level, uint64_t entry)
+{
+	return fmt->entry_bytes == 8 && !fmt->xd && !is_pae_pdpte(fmt, level) && (entry & NW_PTE_XD);
+}
+
 /* Entry i of the table at level: absent (P=0), unreadable (no memory backs
- * it), a leaf (level 1, or PS=1 where a large page is allowed) or a pointer
- * to the next table. */
+ * it), XD set where it is a reserved bit, a leaf (level 1, or PS=1 where a
+ * large page is allowed) or a pointer to the next table. */
 static enum entry_kind read_entry(const struct walk *w, uint64_t table, unsigned i, unsigned level, uint64_t *entry)
 {
 	const struct format *fmt = w->fmt;
@@ -52,6 +65,8 @@ static enum entry_kind read_entry(const struct walk *w, uint64_t table, unsigned
 	*entry = fmt->entry_bytes == 8 ? value : (value >> (8 * (gpa & 4))) & UINT32_MAX;
 	if (!(*entry & NW_PTE_P))
 		return ENTRY_ABSENT;
+	if (has_reserved_xd(fmt, level, *entry))
+		return ENTRY_RESERVED_XD;
 	return level == 1 || (fmt->large[level] && (*entry & NW_PTE_PS)) ? ENTRY_LEAF : ENTRY_TABLE;
 }
 
@@ -70,6 +85,9 @@ static struct nw_subtree count_table(struct walk *w, uint64_t table, unsigned le
 			break;
 		case ENTRY_UNREADABLE:
 			w->stats->unreadable++;
+			break;
+		case ENTRY_RESERVED_XD:
+			w->stats->reserved_xd++;
 			break;
 		case ENTRY_LEAF:
 			sum.pages++;
@@ -132,11 +150,10 @@ static void walk_table(struct walk *w, uint64_t table, unsigned level, uint64_t 
 		uint64_t entry;
 
 		kind = read_entry(w, table, i, level, &entry);
-		if (kind == ENTRY_ABSENT || kind == ENTRY_UNREADABLE)
+		if (kind != ENTRY_LEAF && kind != ENTRY_TABLE)
 			continue;
 		m.va = va_base | ((uint64_t)i << shift);
-		/* PAE PDPTEs carry no R/W, U/S or XD (§4.4.1): only the levels below decide. */
-		if (!(fmt->entry_bytes == 8 && fmt->levels == 3 && level == 3)) {
+		if (!is_pae_pdpte(fmt, level)) {
 			m.user &= (entry & NW_PTE_US) != 0;
 			m.write &= (entry & NW_PTE_RW) != 0;
 			m.nx |= fmt->xd && (entry & NW_PTE_XD);

@@ -2,8 +2,10 @@
  * Vol. 3A §4.3-4.5) for `nestwalk mappings --stage guest`: 32-bit (with
  * PSE), PAE, 4-level and 5-level paging, 4 KiB to 1 GiB pages. Rights are
  * accumulated down the levels as the walk applies them: U/S and R/W ANDed,
- * XD ORed (in force only with EFER.NXE). Tables are read through a callback,
- * so a VM on simulated memory and a memory dump are listed alike. */
+ * XD ORed (in force only with EFER.NXE; without it bit 63 is a reserved bit
+ * and the entry maps nothing, as a walk through it faults). Tables are read
+ * through a callback, so a VM on simulated memory and a memory dump are
+ * listed alike. */
 #ifndef NESTWALK_SIM_GUEST_MAPPINGS_H
 #define NESTWALK_SIM_GUEST_MAPPINGS_H
 
@@ -30,6 +32,7 @@ typedef bool (*nw_guest_visit_fn)(void *ctx, const struct nw_guest_mapping *mapp
 struct nw_guest_walk_stats {
 	uint64_t leaves, bytes;      /* every present leaf (each alias counted), the bytes they map */
 	uint64_t tables, unreadable; /* tables read, once per level; entries no memory backs */
+	uint64_t reserved_xd;        /* present entries with bit 63 set while EFER.NXE=0 (reserved): not listed */
 };
 
 /* Counts every present leaf into stats (each table read once per level,

@@ -118,9 +118,12 @@ int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t lim
 	nw_guest_range_end(&printer, &stats);
 	if (rc)
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
-	else if (stats.unreadable)
+	if (!rc && stats.unreadable)
 		fprintf(stderr, "nestwalk mappings: %" PRIu64 " table entries lie in memory nothing backs (skipped)\n",
 			stats.unreadable);
+	if (!rc && stats.reserved_xd)
+		fprintf(stderr, "nestwalk mappings: %" PRIu64 " paging entries have bit 63 (XD) set while EFER.NXE=0: "
+				"a reserved bit, so every access through them faults (not listed)\n", stats.reserved_xd);
 	if (nw_replay_target_close(&target) && !rc)
 		return NW_EXIT_MISMATCH;
 	return rc ? NW_EXIT_BAD_INPUT : NW_EXIT_OK;

@@ -15,8 +15,10 @@
 #include "memdump.h"
 
 /* QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, 16 GPRs, RIP,
- * RFLAGS, ten 24-byte segment descriptors, then cr[5]. */
+ * RFLAGS, ten 24-byte segments (QEMUCPUSegment: selector, limit, flags, pad,
+ * base; CS first), then cr[5]. */
 #define QEMU_NOTE_NAME "QEMU"
+#define QEMU_CPUSTATE_CS_FLAGS_OFFSET (8 + 18 * 8 + 8)
 #define QEMU_CPUSTATE_CR_OFFSET (8 + 18 * 8 + 10 * 24)
 #define QEMU_CPUSTATE_MIN_SIZE (QEMU_CPUSTATE_CR_OFFSET + 5 * 8)
 
@@ -152,6 +154,7 @@ static int read_qemu_note(const char *path, struct nw_memdump *dump, Elf *elf, c
 					    QEMU_CPUSTATE_MIN_SIZE, nhdr.n_descsz);
 			if (!dump->has_cpu) { /* the first CPU's note */
 				memcpy(dump->cr, desc + QEMU_CPUSTATE_CR_OFFSET, sizeof(dump->cr));
+				memcpy(&dump->cs_flags, desc + QEMU_CPUSTATE_CS_FLAGS_OFFSET, sizeof(dump->cs_flags));
 				dump->has_cpu = true;
 			}
 		}

@@ -1,7 +1,8 @@
 /* QEMU `dump-guest-memory` ELF cores as guest memory: the file is mapped
  * (private, copy-on-write: a walk may set A/D flags, the file never changes),
  * each PT_LOAD is a guest-physical range at p_paddr, and the "QEMU" note of
- * the first CPU gives CR0-CR4 (QEMUCPUState, QEMU target/i386/arch_dump.c).
+ * the first CPU gives CR0-CR4 and the CS descriptor's flags (QEMUCPUState,
+ * QEMU target/i386/arch_dump.c). EFER is not in a dump.
  * Nothing is copied: a 285 MB dump costs the pages a walk touches. */
 #ifndef NESTWALK_SIM_MEMDUMP_H
 #define NESTWALK_SIM_MEMDUMP_H
@@ -11,6 +12,10 @@
 #include <stdint.h>
 
 #include <nestwalk/hal.h>
+
+/* CS.L in cs_flags (QEMU's DESC_L_MASK): a 64-bit code segment, which exists only
+ * in IA-32e mode (SDM Vol. 3A §3.4.5, §5.2.1). */
+#define NW_MEMDUMP_CS_L (UINT32_C(1) << 21)
 
 /* One guest-physical range of the dump. */
 struct nw_memdump_range {
@@ -28,6 +33,7 @@ struct nw_memdump {
 	size_t range_count, range_cap;   /* range_cap: room for ranges (grow.h) */
 	bool has_cpu;        /* a QEMU note with control registers was found */
 	uint64_t cr[5];      /* CR0..CR4 of the first CPU */
+	uint32_t cs_flags;   /* its CS attributes as QEMU keeps them: the descriptor's high dword (type at bit 8) */
 	char warning[256];   /* a tolerated oddity (e.g. QEMU 7.2's e_ehsize = 8), "" when none */
 	struct nw_hal hal;   /* host memory = the dump: GPA = HPA, no frames to allocate */
 	bool borrowed;       /* map is the caller's buffer (nw_memdump_open_buffer): close leaves it */

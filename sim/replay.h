@@ -16,6 +16,7 @@
 #include <nestwalk/tlb.h>
 #include <nestwalk/walk.h>
 
+#include "machine_cpu.h"
 #include "memdump.h"
 #include "scenario.h"
 #include "trace.h"
@@ -153,9 +154,10 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *replay, double seco
 			  const struct nw_replay_first *first);
 
 /* Building the machine a scenario describes (replay_machine.c), the one path
- * every command takes: its VM, or with guest.memory_dump the dump, CR0-CR4
- * taken from the dump's QEMU note where the scenario leaves them 0. 0, or -1
- * with err. */
+ * every command takes: its VM, or with guest.memory_dump the dump, CR0, CR3
+ * and CR4 taken from the dump's QEMU note where the scenario does not give
+ * them, EFER.LME/LMA from its CS.L (machine_cpu.h); regs says where each
+ * came from, and every assumption is warned of on stderr. 0, or -1 with err. */
 struct nw_replay_target {
 	struct nw_scenario scenario;
 	struct nw_vm vm;
@@ -163,6 +165,7 @@ struct nw_replay_target {
 	struct nw_memdump dump;
 	bool has_dump;
 	struct nw_replay_machine machine;
+	struct nw_machine_cpu regs;
 };
 
 int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *target, char *err, size_t errlen);

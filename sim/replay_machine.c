@@ -7,20 +7,6 @@
 #include "elf_image.h"
 #include "replay.h"
 
-/* Control registers the scenario leaves 0 come from the dump's QEMU note;
- * EFER is not in a dump, so it is the scenario's. */
-static void take_dump_registers(struct nw_cpu *cpu, const struct nw_memdump *dump)
-{
-	if (!dump->has_cpu)
-		return;
-	if (!cpu->cr0)
-		cpu->cr0 = dump->cr[0];
-	if (!cpu->cr3)
-		cpu->cr3 = dump->cr[3];
-	if (!cpu->cr4)
-		cpu->cr4 = dump->cr[4];
-}
-
 /* What a dump replaces: guest memory and its second stage come from the dump alone, so contents or regions
  * given beside it would be dropped unseen. */
 static const char *dump_conflict(const struct nw_scenario *sc)
@@ -60,10 +46,9 @@ static int open_dump(struct nw_replay_target *t, char *err, size_t errlen)
 	if (t->dump.warning[0])
 		fprintf(stderr, "nestwalk: warning: %s\n", t->dump.warning);
 	t->machine = (struct nw_replay_machine){ .hal = &t->dump.hal, .stage2 = { .kind = NW_STAGE2_NONE },
-						 .dump = &t->dump, .cpu = sc->cpu };
-	take_dump_registers(&t->machine.cpu, &t->dump);
-	if (sc->has_mode)
-		nw_cpu_set_mode(&t->machine.cpu, (enum nw_paging_mode)sc->mode);
+						 .dump = &t->dump };
+	nw_machine_cpu_of_dump(sc, &t->dump, &t->machine.cpu, &t->regs);
+	nw_machine_cpu_warn(sc, &t->dump, &t->machine.cpu, &t->regs);
 	return 0;
 }
 
@@ -90,6 +75,8 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
 	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
 		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);
+	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
+	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
 	return 0;
 }
 

@@ -48,6 +48,15 @@ struct nw_scenario_mapping {
 	struct nw_scenario_pos pos;
 };
 
+/* The control registers a scenario's cpu section gives (nw_scenario.cpu_given): the
+ * others come from a memory dump's CPU note or are 0, and commands say which. */
+enum {
+	NW_SCENARIO_GIVES_CR0 = 1u << 0,
+	NW_SCENARIO_GIVES_CR3 = 1u << 1,
+	NW_SCENARIO_GIVES_CR4 = 1u << 2,
+	NW_SCENARIO_GIVES_EFER = 1u << 3,
+};
+
 struct nw_scenario {
 	char *file;
 	uint64_t host_memory; /* bytes; 0 means the default */
@@ -60,6 +69,7 @@ struct nw_scenario {
 	struct nw_scenario_edit *edits;
 	size_t edit_count, edit_cap;
 	struct nw_cpu cpu;
+	unsigned cpu_given; /* NW_SCENARIO_GIVES_* */
 	bool has_mode;
 	int mode; /* enum nw_paging_mode when has_mode */
 	struct nw_scenario_write *writes;

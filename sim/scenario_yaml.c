@@ -416,15 +416,19 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 		} else if (!strcmp(it.key, "cr0")) {
 			if (get_u64(ld, it.value, it.key_pos, "cr0", &cpu->cr0))
 				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR0;
 		} else if (!strcmp(it.key, "cr3")) {
 			if (get_u64(ld, it.value, it.key_pos, "cr3", &cpu->cr3))
 				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR3;
 		} else if (!strcmp(it.key, "cr4")) {
 			if (get_u64(ld, it.value, it.key_pos, "cr4", &cpu->cr4))
 				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR4;
 		} else if (!strcmp(it.key, "efer")) {
 			if (get_u64(ld, it.value, it.key_pos, "efer", &cpu->efer))
 				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_EFER;
 		} else if (!strcmp(it.key, "rflags")) {
 			if (get_u64(ld, it.value, it.key_pos, "rflags", &cpu->rflags))
 				return -1;

@@ -48,9 +48,11 @@ class Memory:
         return bytes(out)
 
 
-def qemu_cpu_state(cr):
-    """QEMUCPUState version 1: version, size, 16 GPRs, RIP, RFLAGS, 10 segments, cr[5], kernel_gs_base."""
-    body = struct.pack("<II", 1, 440) + bytes(8 * 18) + bytes(24 * 10) + struct.pack("<5Q", *cr) + bytes(8)
+def qemu_cpu_state(cr, cs_flags=0):
+    """QEMUCPUState version 1: version, size, 16 GPRs, RIP, RFLAGS, 10 segments (CS first; each selector, limit,
+    flags, pad, base), cr[5], kernel_gs_base."""
+    cs = struct.pack("<IIIIQ", 0x10, 0xFFFFFFFF, cs_flags, 0, 0)
+    body = struct.pack("<II", 1, 440) + bytes(8 * 18) + cs + bytes(24 * 9) + struct.pack("<5Q", *cr) + bytes(8)
     assert len(body) == 440
     return body
 
@@ -61,9 +63,9 @@ def note(name, ntype, desc):
     return struct.pack("<III", len(name), len(desc), ntype) + pad(name) + pad(desc)
 
 
-def write_dump(path, blocks, cr, ehsize=8, e_type=4, sparse=(), extra_note=b""):
+def write_dump(path, blocks, cr, ehsize=8, e_type=4, sparse=(), extra_note=b"", cs_flags=0):
     """blocks: [(gpa, bytes)]; sparse: [(gpa, size)] all-zero RAM left as holes in the file."""
-    notes = note("CORE", 1, bytes(336)) + note("QEMU", 0, qemu_cpu_state(cr)) + extra_note
+    notes = note("CORE", 1, bytes(336)) + note("QEMU", 0, qemu_cpu_state(cr, cs_flags)) + extra_note
     loads = [(gpa, len(data), data) for gpa, data in blocks] + [(gpa, size, None) for gpa, size in sparse]
     phnum = 1 + len(loads)
     offset = 64 + 56 * phnum
@@ -233,6 +235,73 @@ def test_scenario_registers_win_over_the_note(tmp_path):
     make_dump(tmp_path, cr3=0x0)  # the note's CR3 would list nothing
     sc = scenario(tmp_path, "guest.elf", extra=f"  cr3: {PML4:#x}\n")
     assert len(listing(run("mappings", sc, "--stage", "guest", "--json"))) == 2 + ALIAS_PDES * 512 + 4
+
+
+# A 64-bit kernel code segment as QEMU keeps its flags (the descriptor's high dword): G (bit 23), L (bit 21),
+# P (bit 15), S (bit 12), type 0xb (execute/read, accessed) in bits 11:8.
+CS64 = 0x00A09B00
+
+
+def dump_scenario(tmp_path, text):
+    path = tmp_path / "dump.yaml"
+    path.write_text(text + "guest:\n  memory_dump: guest.elf\n")
+    return path
+
+
+def registers(result):
+    assert result.returncode == 0, result.stderr
+    return {name: (int(r["value"], 16), r["from"]) for name, r in json.loads(result.stdout)["registers"].items()}
+
+
+def test_long_mode_is_taken_from_the_dump_cs_l(tmp_path):
+    """A dump does not hold EFER. CS.L=1 (a 64-bit code segment) exists only in IA-32e mode, so with CR0.PG and
+    CR4.PAE from the note the guest used 4-level paging (CR4.LA57=0): EFER.LME|LMA = 0x500, derived. NXE is
+    beyond what the dump says: taken as 0 with a warning, and then bit 63 of an entry is reserved (SDM Vol. 3A
+    4.4.2, 4.5.4), so mappings leaves the XD entries out and a walk through one faults, alike."""
+    make_dump(tmp_path, cs_flags=CS64)
+    sc = dump_scenario(tmp_path, "")
+    result = run("mappings", sc, "--stage", "guest", "--json")
+    # The entries with XD (build_guest): the 1 GiB and two 2 MiB direct-map pages and the kernel data page.
+    want = sorted((canonical48(r[0]), canonical48(r[0]) + (r[1] - r[0]), *r[2:]) for r in expected_ranges(None)
+                  if not r[6])
+    assert listing(result) == want
+    assert "4 paging entries have bit 63 (XD) set while EFER.NXE=0" in result.stderr, result.stderr
+    assert "cpu.efer is not given: EFER.NXE taken as 0" in result.stderr
+    # The kernel data page, PTE 0x1004000|P|RW|A|D|G|XD: a supervisor read meets the reserved bit: #PF with
+    # P|RSVD = 0x9 at level 1 (4.7).
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81004000, "--access", "read", "--json")
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["mode"], got["error_code"], got["fault_level"]) == ("page_fault", "4-level", "0x9", 1)
+    # CR0 0x80050033, CR3 PML4, CR4 0xa0 as the note has them (make_dump).
+    assert registers(result) == {"cr0": (0x80050033, "dump"), "cr3": (PML4, "dump"), "cr4": (0xA0, "dump"),
+                                 "efer": (0x500, "derived")}
+    text = run("translate", sc, "--gva", 0xFFFFFFFF81004000, "--access", "read", "--explain")
+    assert ("registers: cr0 0x80050033 (dump), cr3 0x1000 (dump), cr4 0xa0 (dump), efer 0x500 (derived)"
+            in text.stdout), text.stdout
+    # Given EFER.NXE (0xd00 = LME|LMA|NXE) the same read succeeds and the page is listed execute-disable.
+    sc = dump_scenario(tmp_path, "cpu:\n  efer: 0xd00\n")
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81004000, "--access", "read", "--json")
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["gpa"], got["rights"]) == ("ok", "0x1004000", "-w-")
+    assert registers(result)["efer"] == (0xD00, "scenario")
+    assert [line for line in result.stderr.splitlines() if "e_ehsize" not in line] == []  # nothing assumed
+    result = run("mappings", sc, "--stage", "guest", "--json")
+    assert (canonical48(0xFFFF81004000), canonical48(0xFFFF81005000), 0x1004000, PAGE, False, True, True, True,
+            True, True) in listing(result)
+    # The scenario's registers win over the note's, even a 0.
+    sc = dump_scenario(tmp_path, "cpu:\n  efer: 0xd00\n  cr3: 0x0\n")
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81004000, "--access", "read", "--json")
+    assert registers(result) == {"cr0": (0x80050033, "dump"), "cr3": (0, "scenario"), "cr4": (0xA0, "dump"),
+                                 "efer": (0xD00, "scenario")}
+
+
+def test_dump_without_cs_l_is_taken_as_pae_paging_aloud(tmp_path):
+    """CS.L=0 with CR0.PG and CR4.PAE: PAE paging, or IA-32e compatibility mode; the dump cannot tell."""
+    make_dump(tmp_path)  # CS flags 0
+    result = run("translate", dump_scenario(tmp_path, ""), "--gva", 0x10000, "--access", "read", "--json")
+    assert json.loads(result.stdout)["mode"] == "pae"
+    assert registers(result)["efer"] == (0, "default")
+    assert "the dump's CS.L is 0: taken as PAE paging" in result.stderr, result.stderr
 
 
 def test_replay_on_a_dump_leaves_the_file_alone(tmp_path):

@@ -325,6 +325,52 @@ def test_address_above_4g_is_a_linear_address_in_4_level_paging():
                   {"outcome": "page_fault", "error_code": 0, "cr2": 0x100400000, "fault_level": 3})
 
 
+XD_GUEST = """\
+host: {memory: 64M, seed: 3}
+memory_regions:
+  - {gpa: 0, size: 16M, flags: 0x7, type: alloc, lazy: true}
+cpu: {mode: 4level, cr0: 0x80010001%s}
+guest:
+  page_table_region: {gpa: 0x100000, size: 64K}
+  mappings:
+    - {gva: 0x400000, gpa: 0x200000, size: 4K, flags: 0x8000000000000007}
+    - {gva: 0x401000, gpa: 0x201000, size: 4K, flags: 0x7}
+"""
+
+
+def guest_listing(path):
+    result = run("mappings", path, "--stage", "guest", "--json")
+    assert result.returncode == 0, result.stderr
+    return [(int(r["va"], 16), int(r["va_end"], 16), r["nx"]) for r in json.loads(result.stdout)["ranges"]], \
+        result.stderr
+
+
+def test_mappings_and_walks_agree_on_xd_whatever_efer_says(tmp_path):
+    """cpu.mode 4level sets EFER.LME|LMA; without cpu.efer NXE is 0 (said on stderr), and then bit 63 of a
+    4-level entry is reserved (SDM Vol. 3A 4.5.4, Table 4-19): the walk faults P|U|RSVD = 0xd for a user read
+    (4.7), and mappings must not call that page mapped, let alone executable."""
+    path = tmp_path / "xd.yaml"
+    path.write_text(XD_GUEST % "")
+    ranges, stderr = guest_listing(path)
+    assert ranges == [(0x401000, 0x402000, False)]
+    assert "1 paging entries have bit 63 (XD) set while EFER.NXE=0" in stderr, stderr
+    assert "cpu.efer is not given: EFER.NXE taken as 0" in stderr
+    got = translate_json(path, "--gva", 0x400000, "--access", "read", "--cpl", 3)
+    assert_fields(got, {"outcome": "page_fault", "error_code": 0xD, "fault_level": 1})
+    assert got["registers"]["efer"] == {"value": "0x500", "from": "scenario"}  # LME|LMA from cpu.mode
+    assert got["registers"]["cr3"]["from"] == "scenario"  # the root of the tables guest.mappings built
+    assert got["registers"]["cr4"] == {"value": "0x20", "from": "scenario"}  # PAE from cpu.mode
+    # With EFER.NXE (0xd00) the page is mapped execute-disable: a read succeeds, a fetch is #PF P|U|I/D = 0x15.
+    path.write_text(XD_GUEST % ", efer: 0xd00")
+    ranges, stderr = guest_listing(path)
+    assert ranges == [(0x400000, 0x401000, True), (0x401000, 0x402000, False)]
+    assert stderr == ""
+    assert_fields(translate_json(path, "--gva", 0x400000, "--access", "read", "--cpl", 3),
+                  {"outcome": "ok", "gpa": 0x200000})
+    assert_fields(translate_json(path, "--gva", 0x400000, "--access", "fetch", "--cpl", 3),
+                  {"outcome": "page_fault", "error_code": 0x15})
+
+
 def test_guest_mapping_errors_name_the_mapping(tmp_path):
     text = GUEST_MAPPINGS + "    - {gva: 0x800000000000, gpa: 0x3000}\n"
     assert_bad_input(write(tmp_path, text), 12, 8, "not canonical")
