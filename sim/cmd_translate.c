@@ -278,18 +278,26 @@ static int translate_gpa(const struct options *opt, struct nw_aspace *aspace)
 	return NW_EXIT_OK;
 }
 
+/* A stream writing into *text (freed by the caller after fclose); out of memory ends the program. */
+static FILE *open_text(char **text, size_t *len)
+{
+	FILE *mem = open_memstream(text, len);
+
+	if (!mem) {
+		fprintf(stderr, "nestwalk translate: out of memory\n");
+		exit(NW_EXIT_BAD_INPUT);
+	}
+	return mem;
+}
+
 /* The walker's JSON object for res with extra and more (", \"key\": value" pairs) added before its closing
  * brace. */
 static void print_walk_object(FILE *out, const struct nw_walk_result *res, const char *extra, const char *more)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
+	FILE *mem = open_text(&text, &len);
 
-	if (!mem) {
-		fprintf(stderr, "nestwalk translate: out of memory\n");
-		exit(NW_EXIT_BAD_INPUT);
-	}
 	nw_walk_print_json(mem, res);
 	fclose(mem);
 	while (len && text[len - 1] != '}')
@@ -325,12 +333,8 @@ static void print_pieces_json(const struct nw_replay_result *res, const struct n
 {
 	char *list = NULL;
 	size_t len = 0;
-	FILE *mem = open_memstream(&list, &len);
+	FILE *mem = open_text(&list, &len);
 
-	if (!mem) {
-		fprintf(stderr, "nestwalk translate: out of memory\n");
-		exit(NW_EXIT_BAD_INPUT);
-	}
 	fprintf(mem, "%s, \"pieces\": [", registers);
 	for (unsigned i = 0; i < 2; i++) {
 		fputs(i ? ", " : "", mem);
@@ -396,16 +400,11 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 	struct nw_access parts[2];
 	struct nw_replay replay;
 	struct nw_cpu cpu = m->cpu;
-	char err[256], registers[512];
+	char err[256], *registers = NULL;
 	unsigned split, done;
-	FILE *mem = fmemopen(registers, sizeof(registers), "w");
+	size_t len = 0;
+	FILE *mem;
 
-	if (!mem) {
-		fprintf(stderr, "nestwalk translate: out of memory\n");
-		return NW_EXIT_BAD_INPUT;
-	}
-	print_registers(mem, t, true);
-	fclose(mem);
 	if (nw_replay_check_access(&m->cpu, &ta, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s: %s\n", opt->scenario, err);
 		return NW_EXIT_BAD_INPUT;
@@ -414,6 +413,9 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 		fprintf(stderr, "nestwalk translate: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
+	mem = open_text(&registers, &len);
+	print_registers(mem, t, true);
+	fclose(mem);
 	if (opt->explain)
 		print_registers(stdout, t, false);
 	/* MOV CR3 loads the PAE PDPTE registers: a reserved bit in one is the #GP the walk never gets to. */
@@ -421,6 +423,7 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 	if (res.walk.outcome != NW_OUTCOME_OK) {
 		print_walk_object(stdout, &res.walk, "", registers);
 		putchar('\n');
+		free(registers);
 		nw_replay_fini(&replay);
 		return NW_EXIT_OK;
 	}
@@ -436,6 +439,7 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 	} else if (opt->json || !opt->explain) {
 		print_pieces_json(&res, parts, pieces, done, opt->size, registers);
 	}
+	free(registers);
 	nw_replay_fini(&replay);
 	return NW_EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* Where a scenario machine's control registers come from (machine_cpu.h). */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "machine_cpu.h"
@@ -15,16 +16,20 @@ const char *nw_reg_name(enum nw_reg reg)
 	return reg < NW_REG_COUNT ? names[reg] : "unknown";
 }
 
+/* Where each register lives in struct nw_cpu. */
+static const size_t reg_offsets[NW_REG_COUNT] = {
+	[NW_REG_CR0] = offsetof(struct nw_cpu, cr0), [NW_REG_CR3] = offsetof(struct nw_cpu, cr3),
+	[NW_REG_CR4] = offsetof(struct nw_cpu, cr4), [NW_REG_EFER] = offsetof(struct nw_cpu, efer),
+};
+
 uint64_t nw_reg_value(const struct nw_cpu *cpu, enum nw_reg reg)
 {
-	switch (reg) {
-	case NW_REG_CR0: return cpu->cr0;
-	case NW_REG_CR3: return cpu->cr3;
-	case NW_REG_CR4: return cpu->cr4;
-	case NW_REG_EFER: return cpu->efer;
-	case NW_REG_COUNT: break;
-	}
-	return 0;
+	return reg < NW_REG_COUNT ? *(const uint64_t *)((const char *)cpu + reg_offsets[reg]) : 0;
+}
+
+static void reg_set(struct nw_cpu *cpu, enum nw_reg reg, uint64_t value)
+{
+	*(uint64_t *)((char *)cpu + reg_offsets[reg]) = value;
 }
 
 const char *nw_reg_source_name(enum nw_reg_source source)
@@ -57,14 +62,13 @@ static bool dump_is_ia32e(const struct nw_memdump *dump, const struct nw_cpu *cp
 void nw_machine_cpu_of_dump(const struct nw_scenario *sc, const struct nw_memdump *dump, struct nw_cpu *cpu,
 			    struct nw_machine_cpu *out)
 {
-	uint64_t *regs[NW_REG_COUNT] = { &cpu->cr0, &cpu->cr3, &cpu->cr4, &cpu->efer };
 	static const unsigned note_index[NW_REG_COUNT - 1] = { 0, 3, 4 }; /* cr[] of QEMUCPUState */
 
 	*cpu = sc->cpu;
 	for (unsigned r = 0; r < NW_REG_COUNT; r++) {
 		out->from[r] = sc->cpu_given & gives[r] ? NW_REG_FROM_SCENARIO : NW_REG_FROM_DEFAULT;
 		if (r != NW_REG_EFER && out->from[r] == NW_REG_FROM_DEFAULT && dump->has_cpu) {
-			*regs[r] = dump->cr[note_index[r]];
+			reg_set(cpu, (enum nw_reg)r, dump->cr[note_index[r]]);
 			out->from[r] = NW_REG_FROM_DUMP;
 		}
 	}
@@ -76,10 +80,10 @@ void nw_machine_cpu_of_dump(const struct nw_scenario *sc, const struct nw_memdum
 		uint64_t before[NW_REG_COUNT];
 
 		for (unsigned r = 0; r < NW_REG_COUNT; r++)
-			before[r] = *regs[r];
+			before[r] = nw_reg_value(cpu, (enum nw_reg)r);
 		nw_cpu_set_mode(cpu, (enum nw_paging_mode)sc->mode);
 		for (unsigned r = 0; r < NW_REG_COUNT; r++)
-			if (*regs[r] != before[r])
+			if (nw_reg_value(cpu, (enum nw_reg)r) != before[r])
 				out->from[r] = NW_REG_FROM_SCENARIO;
 	}
 }
