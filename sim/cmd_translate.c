@@ -317,6 +317,8 @@ static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t
 	char extra[160];
 
 	walk.refs = res->refs; /* the whole access's references when it has two pieces */
+	if (res->kind == NW_REPLAY_OUT_NO_MEMORY)
+		walk.outcome = NW_OUTCOME_NO_MEMORY; /* the host had no frame for a lazy page: not a guest fault */
 	if (is_exit)
 		snprintf(extra, sizeof(extra), ", \"exit\": \"%s\", \"size\": %llu, \"write\": %s",
 			 res->kind == NW_TRACE_OUT_MMIO ? "mmio" : "rom_write", (unsigned long long)size,
@@ -404,6 +406,7 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 	unsigned split, done;
 	size_t len = 0;
 	FILE *mem;
+	int rc;
 
 	if (nw_replay_check_access(&m->cpu, &ta, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s: %s\n", opt->scenario, err);
@@ -440,8 +443,13 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 		print_pieces_json(&res, parts, pieces, done, opt->size, registers);
 	}
 	free(registers);
+	/* As replay: no_memory is the host failing, so the question went unanswered. */
+	if (replay.stats.host_exhausted)
+		fprintf(stderr, "nestwalk translate: warning: the simulated host had no frame left for a lazy page: "
+				"no_memory, not a guest fault; give the scenario more host.memory\n");
+	rc = replay.stats.host_exhausted ? NW_EXIT_MISMATCH : NW_EXIT_OK;
 	nw_replay_fini(&replay);
-	return NW_EXIT_OK;
+	return rc;
 }
 
 int nw_cmd_translate(int argc, char **argv)
