@@ -44,7 +44,19 @@ static bool leaf_is_safe(const struct hw_blob_case *c, uint64_t value, unsigned 
 	return in_scratch(base, size) || in_scratch((base + offset) & ~UINT64_C(7), 8);
 }
 
-const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu)
+/* A PDPTE with PS set is a 1 GiB leaf only where CPUID.80000001H:EDX.Page1GB[bit 26] = 1; elsewhere
+ * PS is reserved there (§4.5, Table 4-17), so the case would test another rule than the one it names. */
+static bool has_1g_leaf(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			const unsigned levels[HW_MAX_TABLES])
+{
+	for (unsigned i = 0; !hw_case_is_legacy(c) && i < hw_case_table_entries(c, entries); i++)
+		if (levels[entries[i].table] == 3 && !entries[i].link && (entries[i].value & NW_PTE_PS))
+			return true;
+	return false;
+}
+
+const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu,
+				    const struct hw_blob_entry *entries, const unsigned levels[HW_MAX_TABLES])
 {
 	if ((c->flags & HW_CASE_SMEP) && !cpu->smep)
 		return "SMEP";
@@ -58,6 +70,8 @@ const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct h
 		return "SVM";
 	if ((c->flags & HW_CASE_NXE) && !cpu->nx)
 		return "NX";
+	if (!cpu->gbpages && has_1g_leaf(c, entries, levels))
+		return "1 GiB pages";
 	return 0;
 }
 

@@ -18,7 +18,8 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 			  const struct hw_cpu_features *cpu, unsigned levels[HW_MAX_TABLES]);
 /* Entries before the first nested-paging edit: the page-table entries. */
 unsigned hw_case_table_entries(const struct hw_blob_case *c, const struct hw_blob_entry *entries);
-/* NULL when the CPU has every feature the case asks for. */
-const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu);
+/* NULL when the CPU has every feature the case asks for (levels: as hw_case_check gives them). */
+const char *hw_case_missing_feature(const struct hw_blob_case *c, const struct hw_cpu_features *cpu,
+				    const struct hw_blob_entry *entries, const unsigned levels[HW_MAX_TABLES]);
 
 #endif

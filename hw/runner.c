@@ -170,8 +170,6 @@ static void report_word(const struct hw_blob_case *c, uint64_t word)
 
 static void report(struct runner *r, const struct hw_blob_case *c, const struct hw_trap_record *rec)
 {
-	hw_puts("c ");
-	hw_put_dec(c->id);
 	if (access_completed(c, rec)) {
 		struct hw_trap_record back = read_back(r, c->gva);
 
@@ -336,8 +334,6 @@ static struct hw_svm_guest guest_state(const struct runner *r, const struct hw_b
 
 static void put_svm_outcome(struct runner *r, const struct hw_blob_case *c, const struct hw_svm_exit *ex)
 {
-	hw_puts("c ");
-	hw_put_dec(c->id);
 	if (ex->code == SVM_EXIT_VMMCALL) {
 		/* A 32-bit guest's word is EDX:EAX. */
 		report_word(c, hw_case_is_legacy(c) ? (ex->rax & UINT32_MAX) | (ex->rdx << 32) : ex->rax);
@@ -454,10 +450,12 @@ static bool run_cases(struct runner *r, const uint8_t *blob, uint64_t size, uint
 			return reject(n, off, why);
 		table_case = *c;
 		table_case.entry_count = (uint8_t)hw_case_table_entries(c, entries);
-		why = hw_case_missing_feature(c, r->cpu);
+		why = hw_case_missing_feature(c, r->cpu, entries, levels);
+		/* The case's id goes out before it runs: should the CPU (or a host
+		 * emulating it) stop inside the case, the output names it. */
+		hw_puts("c ");
+		hw_put_dec(c->id);
 		if (why) {
-			hw_puts("c ");
-			hw_put_dec(c->id);
 			hw_puts(" unsupported ");
 			hw_puts(why);
 			hw_putc('\n');

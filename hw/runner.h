@@ -11,7 +11,9 @@
  * cases (HW_CASE_PAE, HW_CASE_LEGACY32) run as SVM guests and print these lines too)
  *   c ID raw VALUE AD     completed, but the word read back is not a scratch tag
  *   c ID unsupported FEATURE
- * AD has one digit per case entry, in blob order: A + 2*D read back after the access. */
+ * AD has one digit per case entry, in blob order: A + 2*D read back after the access.
+ * "c ID" goes out before the case runs and the rest of the line after it, so
+ * output that ends in "c ID" without an outcome names the case the CPU stopped in. */
 #ifndef HW_RUNNER_H
 #define HW_RUNNER_H
 

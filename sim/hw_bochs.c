@@ -167,7 +167,7 @@ static int run_bochs(const char *dir, double timeout, struct nw_hw_boot_result *
 		snprintf(err, errlen, "cannot write the Bochs configuration in %s", dir);
 		return -1;
 	}
-	if (nw_hw_boot(argv, dir, env, timeout, res, err, errlen))
+	if (nw_hw_boot(argv, dir, env, NULL, timeout, res, err, errlen))
 		return -1;
 	res->output_len = keep_case_lines(res->output, res->output_len);
 	snprintf(serial, sizeof(serial), "%s/serial.out", dir);
@@ -203,13 +203,13 @@ int nw_hw_bochs_boot(const char *image, const uint8_t *blob, size_t size, double
 	snprintf(iso, sizeof(iso), "%s/vmx.iso", dir);
 	snprintf(tree, sizeof(tree), "%s/iso", dir);
 	if (make_tree(dir, image, blob, size, err, errlen) == 0 &&
-	    nw_hw_boot(mkrescue, NULL, NULL, MKRESCUE_TIMEOUT, &made, err, errlen) == 0) {
+	    nw_hw_boot(mkrescue, NULL, NULL, NULL, MKRESCUE_TIMEOUT, &made, err, errlen) == 0) {
 		if (made.status == 0) {
 			rc = run_bochs(dir, timeout, res, err, errlen);
 		} else {
-			snprintf(err, errlen, "grub-mkrescue failed (status %d): %.300s", made.status, made.output);
+			snprintf(err, errlen, "grub-mkrescue failed (status %d): %.300s", made.status, made.errors);
 		}
-		free(made.output);
+		nw_hw_boot_result_free(&made);
 	}
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

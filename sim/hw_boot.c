@@ -1,6 +1,8 @@
 /* Starting an emulator for `nestwalk hw run`: fork and exec in a session (and
- * process group) of its own, its output collected through a pipe, the whole
- * group killed when the timeout passes (an emulator may leave helpers behind). */
+ * process group) of its own, its standard output and error collected through
+ * pipes of their own, the whole group killed when the timeout passes (an
+ * emulator may leave helpers behind) or when it reports on standard error that
+ * it cannot go on (QEMU keeps running, paused, after a KVM internal error). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,8 @@
 
 #include "hw_run.h"
 
-#define OUTPUT_MAX (64u << 20) /* bytes kept of the emulator's output */
+#define OUTPUT_MAX (64u << 20) /* bytes kept of each of the emulator's output streams */
+#define QUIET 0.2 /* seconds of silence that end a report on standard error */
 
 static double now(void)
 {
@@ -46,8 +49,8 @@ bool nw_hw_program_exists(const char *name)
 
 /* In the child: a session of its own (so the whole group can be killed, and
  * no terminal reaches it), the environment changes ("NAME=VALUE" sets, "NAME"
- * unsets), stdin from /dev/null, stdout and stderr into the pipe. */
-static void child(char *const argv[], const char *cwd, const char *const *env, int out)
+ * unsets), stdin from /dev/null, stdout and stderr into their pipes. */
+static void child(char *const argv[], const char *cwd, const char *const *env, int out, int errors)
 {
 	int null = open("/dev/null", O_RDONLY);
 
@@ -67,98 +70,144 @@ static void child(char *const argv[], const char *cwd, const char *const *env, i
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
-	dup2(out, STDERR_FILENO);
+	dup2(errors, STDERR_FILENO);
 	execvp(argv[0], argv);
 	_exit(127);
 }
 
+/* One of the program's output streams, kept up to OUTPUT_MAX bytes (NUL-terminated). */
+struct stream {
+	int fd;
+	char *text;
+	size_t len, cap;
+};
+
 /* Appends what the pipe has; false at its end. */
-static bool drain(int fd, struct nw_hw_boot_result *res, size_t *cap)
+static bool drain(struct stream *s)
 {
 	char buf[65536];
-	ssize_t n = read(fd, buf, sizeof(buf));
+	ssize_t n = read(s->fd, buf, sizeof(buf));
 
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;
-	if (res->output_len + (size_t)n + 1 > *cap && *cap < OUTPUT_MAX) {
-		size_t want = *cap * 2 > res->output_len + (size_t)n + 1 ? *cap * 2 : res->output_len + (size_t)n + 1;
-		char *grown = realloc(res->output, want);
+	if (s->len + (size_t)n + 1 > s->cap && s->cap < OUTPUT_MAX) {
+		size_t want = s->cap * 2 > s->len + (size_t)n + 1 ? s->cap * 2 : s->len + (size_t)n + 1;
+		char *grown = realloc(s->text, want);
 
 		if (grown) {
-			res->output = grown;
-			*cap = want;
+			s->text = grown;
+			s->cap = want;
 		}
 	}
-	if (res->output_len + (size_t)n + 1 <= *cap) {
-		memcpy(res->output + res->output_len, buf, (size_t)n);
-		res->output_len += (size_t)n;
-		res->output[res->output_len] = '\0';
+	if (s->len + (size_t)n + 1 <= s->cap) {
+		memcpy(s->text + s->len, buf, (size_t)n);
+		s->len += (size_t)n;
+		s->text[s->len] = '\0';
 	}
 	return true;
 }
 
-int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, double timeout,
-	       struct nw_hw_boot_result *res, char *err, size_t errlen)
+static void kill_group(pid_t pid)
 {
-	size_t cap = 65536;
-	int fds[2], wstatus = 0;
-	double start = now(), deadline = start + timeout;
-	pid_t pid;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL); /* in case it had not yet made its own session */
+}
 
-	*res = (struct nw_hw_boot_result){ .output = calloc(1, cap) };
-	if (!res->output || pipe(fds)) {
-		free(res->output);
-		res->output = NULL;
-		snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		free(res->output);
-		res->output = NULL;
-		return -1;
-	}
-	if (pid == 0)
-		child(argv, cwd, env, fds[1]);
-	close(fds[1]);
-	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		double left = deadline - now();
+/* Reads both streams until they end, the deadline passes (timed_out), or
+ * stop_on has appeared on standard error and the program has been quiet for
+ * QUIET seconds since (stopped: its report of what went wrong is complete). */
+static void collect(pid_t pid, struct stream s[2], const char *stop_on, double deadline,
+		    struct nw_hw_boot_result *res)
+{
+	double stop_at = 0;
+
+	for (int open_count = 2; open_count;) {
+		struct pollfd p[2] = { { .fd = s[0].fd, .events = POLLIN }, { .fd = s[1].fd, .events = POLLIN } };
+		double until = stop_at && stop_at < deadline ? stop_at : deadline, left = until - now();
 		int got;
 
 		if (left <= 0) {
-			res->timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL); /* in case it had not yet made its own session */
-			break;
+			res->timed_out = !stop_at || stop_at >= deadline;
+			res->stopped = !res->timed_out;
+			kill_group(pid);
+			return;
 		}
-		got = poll(&p, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
+		got = poll(p, 2, left > 1 ? 1000 : (int)(left * 1000) + 1);
 		if (got < 0 && errno != EINTR)
-			break;
-		if (got > 0 && !drain(fds[0], res, &cap))
-			break;
+			return;
+		for (int i = 0; got > 0 && i < 2; i++) {
+			if (p[i].revents && s[i].fd >= 0 && !drain(&s[i])) {
+				s[i].fd = -1; /* poll ignores a negative fd */
+				open_count--;
+			}
+		}
+		if (got > 0 && stop_on && s[1].text && strstr(s[1].text, stop_on))
+			stop_at = now() + QUIET;
 	}
-	close(fds[0]);
+}
+
+int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, const char *stop_on, double timeout,
+	       struct nw_hw_boot_result *res, char *err, size_t errlen)
+{
+	struct stream s[2] = { { .cap = 65536 }, { .cap = 65536 } };
+	int out[2] = { -1, -1 }, errors[2] = { -1, -1 }, wstatus = 0;
+	double start = now(), deadline = start + timeout;
+	pid_t pid = -1;
+
+	*res = (struct nw_hw_boot_result){ 0 };
+	s[0].text = calloc(1, s[0].cap);
+	s[1].text = calloc(1, s[1].cap);
+	if (s[0].text && s[1].text && !pipe(out) && !pipe(errors))
+		pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
+		for (int i = 0; i < 2; i++) {
+			if (out[i] >= 0)
+				close(out[i]);
+			if (errors[i] >= 0)
+				close(errors[i]);
+			free(s[i].text);
+		}
+		return -1;
+	}
+	if (pid == 0)
+		child(argv, cwd, env, out[1], errors[1]);
+	close(out[1]);
+	close(errors[1]);
+	s[0].fd = out[0];
+	s[1].fd = errors[0];
+	collect(pid, s, stop_on, deadline, res);
+	close(out[0]);
+	close(errors[0]);
 	/* The output may end before the emulator does: wait for it, as long as the timeout allows. */
 	while (waitpid(pid, &wstatus, WNOHANG) == 0) {
 		struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
 
 		if (now() > deadline) {
 			res->timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
+			kill_group(pid);
 			waitpid(pid, &wstatus, 0);
 			break;
 		}
 		nanosleep(&pause, NULL);
 	}
 	kill(-pid, SIGKILL); /* helpers the emulator left in its group */
+	res->output = s[0].text;
+	res->output_len = s[0].len;
+	res->errors = s[1].text;
+	res->errors_len = s[1].len;
 	res->seconds = now() - start;
-	res->status = res->timed_out ? -1 : WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	res->status = res->timed_out || res->stopped ? -1
+		      : WIFEXITED(wstatus)          ? WEXITSTATUS(wstatus)
+						    : 128 + WTERMSIG(wstatus);
 	return 0;
+}
+
+void nw_hw_boot_result_free(struct nw_hw_boot_result *res)
+{
+	free(res->output);
+	free(res->errors);
+	res->output = res->errors = NULL;
 }

@@ -83,6 +83,8 @@ static void parse_line(const char *line, bool vmx, struct nw_hw_outcome *out, si
 	if (!number(&p, &id) || id >= count)
 		return;
 	p = skip_space(p);
+	if (*p == '\0' || *p == '\n')
+		return; /* the case never ended (a boot stopped inside it) */
 	rest = p;
 	parse_kind(p, vmx, &o);
 	if (o.kind == NW_HW_UNSUPPORTED)
@@ -96,8 +98,6 @@ void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *ou
 {
 	char tag = vmx ? 'v' : 'c';
 
-	for (size_t i = 0; i < count; i++)
-		out[i] = (struct nw_hw_outcome){ .kind = NW_HW_NONE };
 	for (const char *line = output; line && *line;) {
 		const char *next = strchr(line, '\n');
 
@@ -190,6 +190,7 @@ bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, st
 		snprintf(problem, len, "no outcome line for the case");
 		return false;
 	case NW_HW_UNSUPPORTED:
+	case NW_HW_HOST_LIMIT:
 	case NW_HW_EPTV:
 	case NW_HW_MISCONFIG:
 	case NW_HW_OTHER:

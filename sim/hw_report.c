@@ -131,8 +131,8 @@ void nw_hw_report_print(FILE *out, const struct nw_hw_report *rep)
 	}
 	if (rep->leaked_frames)
 		fprintf(out, "the simulated VM leaked %" PRIu64 " frame(s)\n", rep->leaked_frames);
-	fprintf(out, "boot %.3f s for %" PRIu64 " case(s): %.1f cases/s\n", rep->boot_seconds, rep->run,
-		cases_per_second(rep));
+	fprintf(out, "boot %.3f s for %" PRIu64 " case(s) in %u boot(s): %.1f cases/s\n", rep->boot_seconds, rep->run,
+		rep->boots, cases_per_second(rep));
 }
 
 static void json_string(FILE *out, const char *s)
@@ -216,6 +216,6 @@ void nw_hw_report_print_json(FILE *out, const struct nw_hw_report *rep)
 			fprintf(out, ", ");
 		json_mismatch(out, &rep->mismatches[i]);
 	}
-	fprintf(out, "], \"leaked_frames\": %" PRIu64 ", \"boot_seconds\": %.6f, \"cases_per_second\": %.1f}\n",
-		rep->leaked_frames, rep->boot_seconds, cases_per_second(rep));
+	fprintf(out, "], \"leaked_frames\": %" PRIu64 ", \"boots\": %u, \"boot_seconds\": %.6f, \"cases_per_second\": %.1f}\n",
+		rep->leaked_frames, rep->boots, rep->boot_seconds, cases_per_second(rep));
 }

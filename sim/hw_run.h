@@ -93,19 +93,25 @@ uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *s
 /* Booting: runs argv (argv[0] from PATH) in cwd (NULL: here) with env changes
  * ("NAME=VALUE" sets, "NAME" unsets; NULL-terminated, or NULL), stdin from
  * /dev/null, in a session and process group of its own; collects its standard
- * output and error (up to a bound), and kills the group at the timeout. 0 with
- * the exit status (or -1 when killed, timed_out set) and the output (malloc'ed,
- * NUL-terminated); -1 with err when it could not start. */
+ * output and error apart (each up to a bound), and kills the group at the
+ * timeout, or once stop_on (NULL: never) has appeared on standard error and the
+ * program has fallen quiet. 0 with the exit status (-1 when killed: timed_out
+ * or stopped set) and both texts (malloc'ed, NUL-terminated); -1 with err when
+ * it could not start. */
 struct nw_hw_boot_result {
 	int status;
 	bool timed_out;
-	char *output;
+	bool stopped;  /* stop_on appeared: killed after its report */
+	char *output;  /* standard output */
 	size_t output_len;
+	char *errors;  /* standard error */
+	size_t errors_len;
 	double seconds;
 };
 
-int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, double timeout,
+int nw_hw_boot(char *const argv[], const char *cwd, const char *const *env, const char *stop_on, double timeout,
 	       struct nw_hw_boot_result *res, char *err, size_t errlen);
+void nw_hw_boot_result_free(struct nw_hw_boot_result *res);
 /* Whether a program of that name is on PATH. */
 bool nw_hw_program_exists(const char *name);
 
@@ -120,20 +126,45 @@ enum nw_hw_kind {
 	NW_HW_EPTV,     /* VMX: EPT violation (qualification, GPA, GLA) */
 	NW_HW_MISCONFIG, /* VMX: EPT misconfiguration (GPA) */
 	NW_HW_OTHER,    /* exc, exit, raw: nothing the simulator can be asked about */
+	NW_HW_HOST_LIMIT, /* not run: the host could not run the case (why in text) */
 };
 
 struct nw_hw_outcome {
 	enum nw_hw_kind kind;
 	uint64_t a, b, c;   /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2; eptv: qualification, GPA, GLA */
 	unsigned unknown;   /* VMX: bit i set when value i printed as "-" (not defined) */
-	char text[96];      /* the line after the case id (for OTHER and UNSUPPORTED) */
+	char text[128];     /* the line after the case id (for OTHER and UNSUPPORTED), or why not run */
 };
 
 /* Fills out[i] for the case with id i (i < count) from the image's output:
- * "c ID ..." lines (hw/runner.h), or with vmx "v ID ..." lines (hw/vmx/ept_case.h). */
+ * "c ID ..." lines (hw/runner.h), or with vmx "v ID ..." lines (hw/vmx/ept_case.h);
+ * the others stay as they were. */
 void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *out, size_t count);
 /* The backend's MAXPHYADDR as the image reports it; 0 when not found. */
 unsigned nw_hw_output_maxphyaddr(const char *output);
+
+/* Running the cases (hw_boots.c): as many boots as it takes. A boot's blob is
+ * at most NW_HW_BOOT_BLOB_MAX bytes: the image refuses modules that reach its
+ * scratch region at 32 MiB (hw/layout.h), and the image itself, the multiboot
+ * information and the loader's alignment take the first 2 MiB at most. */
+#define NW_HW_BOOT_BLOB_MAX (16u << 20)
+
+struct nw_hw_boots {
+	const struct nw_hw_backend *backend;
+	const char *image;
+	double timeout;                 /* per boot */
+	const struct nw_hw_case *cases; /* ids 0 .. count-1 in order */
+	size_t count;
+	unsigned expect_maxphyaddr;     /* the compiler's; 0: no check */
+	struct nw_hw_outcome *outcomes; /* count of them, NW_HW_NONE before the run */
+	unsigned maxphyaddr;            /* as the image reported it; 0 when it did not */
+	unsigned boots;
+	double seconds;
+};
+
+/* 0 with the outcomes; 1 when the first boot reports a MAXPHYADDR other than
+ * expect_maxphyaddr (in maxphyaddr: compile again); -1 after a message on stderr. */
+int nw_hw_boots_run(struct nw_hw_boots *b);
 
 /* The #PF part of both observers: false (with why in problem) when CR2 is not the access's GVA. */
 bool nw_hw_observe_pf(const struct nw_hw_case *c, const struct nw_hw_outcome *o, struct nw_trace_expect *expect,
@@ -205,7 +236,8 @@ struct nw_hw_report {
 	size_t explained_count;
 	struct nw_hw_mismatch *mismatches;
 	size_t mismatch_count;
-	double boot_seconds;
+	double boot_seconds;  /* of all boots */
+	unsigned boots;
 	uint64_t leaked_frames;
 };
 
