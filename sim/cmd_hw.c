@@ -1,5 +1,5 @@
 /* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE]
- * [--image PATH] [--observed FILE] [--json] [--timeout S]`: compiles each
+ * [--image PATH] [--observed FILE] [--json] [--timeout S] [--cases-per-boot N]`: compiles each
  * access of the scenario's trace into a case of the bare-metal image, boots the
  * image under the backend, turns what the CPU did into an observed trace (the
  * same records, each access followed by the backend's outcome as an
@@ -47,6 +47,7 @@ struct options {
 	const char *scenario, *trace, *image, *observed, *backend;
 	bool json;
 	double timeout;
+	size_t cases_per_boot; /* 0: as many as fit (NW_HW_BOOT_BLOB_MAX) */
 };
 
 /* A record of the scenario's trace, kept for the observed trace; an access
@@ -74,7 +75,7 @@ struct run {
 static int usage(void)
 {
 	fprintf(stderr, "usage: nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE] [--image PATH]\n"
-			"                       [--observed FILE] [--json] [--timeout SECONDS]\n");
+			"                       [--observed FILE] [--json] [--timeout SECONDS] [--cases-per-boot N]\n");
 	return NW_EXIT_BAD_INPUT;
 }
 
@@ -105,6 +106,17 @@ static int parse_options(int argc, char **argv, struct options *opt)
 					next);
 				return -1;
 			}
+			i++;
+		} else if (next && !strcmp(arg, "--cases-per-boot")) {
+			char *end;
+			unsigned long long n = strtoull(next, &end, 10);
+
+			if (*end || n == 0 || next[0] == '-') {
+				fprintf(stderr, "nestwalk hw run: --cases-per-boot needs a positive whole number, not '%s'\n",
+					next);
+				return -1;
+			}
+			opt->cases_per_boot = (size_t)n;
 			i++;
 		} else if (!strcmp(arg, "--json")) {
 			opt->json = true;
@@ -517,7 +529,7 @@ static int compile_and_boot(struct run *run)
 		maxphy = VMX_MAXPHYADDR;
 	for (int attempt = 0;; attempt++) {
 		struct nw_hw_boots boots = { .backend = run->backend, .image = run->opt.image,
-					     .timeout = run->opt.timeout };
+					     .timeout = run->opt.timeout, .cases_per_boot = run->opt.cases_per_boot };
 		int rc = compile(run, maxphy);
 
 		if (rc)

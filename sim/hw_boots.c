@@ -32,12 +32,14 @@ static size_t case_bytes(const struct nw_hw_boots *b, size_t i)
 	return sizeof(b->cases[i].head) + b->cases[i].head.entry_count * sizeof(struct hw_blob_entry);
 }
 
-/* The end of the boot that starts at case first: as many cases as fit in NW_HW_BOOT_BLOB_MAX. */
+/* The end of the boot that starts at case first: as many cases as fit in
+ * NW_HW_BOOT_BLOB_MAX (one at least: a case is far smaller), and cases_per_boot at most. */
 static size_t window_end(const struct nw_hw_boots *b, size_t first)
 {
 	size_t end = first, bytes = sizeof(struct hw_blob_header);
 
-	while (end < b->count && (end == first || bytes + case_bytes(b, end) <= NW_HW_BOOT_BLOB_MAX))
+	while (end < b->count && (!b->cases_per_boot || end - first < b->cases_per_boot) &&
+	       (end == first || bytes + case_bytes(b, end) <= NW_HW_BOOT_BLOB_MAX))
 		bytes += case_bytes(b, end++);
 	return end;
 }

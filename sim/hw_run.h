@@ -153,6 +153,7 @@ struct nw_hw_boots {
 	const struct nw_hw_backend *backend;
 	const char *image;
 	double timeout;                 /* per boot */
+	size_t cases_per_boot;          /* at most; 0: as many as fit */
 	const struct nw_hw_case *cases; /* ids 0 .. count-1 in order */
 	size_t count;
 	unsigned expect_maxphyaddr;     /* the compiler's; 0: no check */

@@ -244,6 +244,48 @@ def test_a_malformed_scenario_names_file_line_and_column(tmp_path):
     assert re.search(re.escape(str(bad)) + r":3:\d+: ", proc.stderr), proc.stderr
 
 
+def test_a_run_split_over_boots_gives_the_outcomes_of_one_boot(tmp_path):
+    """A run too large for one boot goes over several (issue #12 item 16: the
+    bundled lackey trace's blob reached the image's scratch region at 32 MiB
+    and the image rejected it). --cases-per-boot bounds a boot as the 16 MiB
+    blob limit does; the observed trace must not depend on where boots split."""
+    one, split = tmp_path / "one.nwt.txt", tmp_path / "split.nwt.txt"
+    whole = hw_run(HW / "first_stage.yaml", "qemu", "--json", "--observed", one)
+    parts = hw_run(HW / "first_stage.yaml", "qemu", "--json", "--observed", split, "--cases-per-boot", "5")
+    assert whole.returncode == 0 and parts.returncode == 0, whole.stderr + parts.stderr
+    whole, parts = json.loads(whole.stdout), json.loads(parts.stdout)
+    assert whole["boots"] == 1
+    assert parts["run"] == whole["run"] == 23 and parts["boots"] == 5  # 23 cases, 5 a boot: ceil(23 / 5)
+    assert parts["matched"] == whole["matched"] and parts["unexplained"] == 0
+    assert split.read_text() == one.read_text()
+    bad = hw_run(HW / "first_stage.yaml", "qemu", "--cases-per-boot", "0")
+    assert bad.returncode == 2 and "--cases-per-boot needs a positive whole number" in bad.stderr
+
+
+def fake_qemu(tmp_path, console, status):
+    """A qemu-system-x86_64 on PATH that prints console (bytes) and exits with status."""
+    (tmp_path / "console").write_bytes(console)
+    fake = tmp_path / "qemu-system-x86_64"
+    fake.write_text(f"#!/bin/sh\ncat '{tmp_path / 'console'}'\nexit {status}\n")
+    fake.chmod(0o755)
+    return dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
+
+
+def test_the_emulators_screen_never_reaches_the_terminal(tmp_path):
+    """A failed boot shows the tail of the console with its escape sequences
+    escaped (issue #12 item 16: SeaBIOS's raw escapes reached the terminal)."""
+    console = (b"\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n\r\nBooting from ROM..\r\n"
+               b"hw: the image and its modules reach the scratch region\n")
+    env = fake_qemu(tmp_path, console, 37)  # isa-debug-exit: (0x12 << 1) | 1, the blob rejected
+    proc = subprocess.run([NESTWALK, "hw", "run", HW / "first_stage.yaml", "--trace", HW / "first_stage.nwt.txt",
+                           "--backend", "qemu"], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr + proc.stdout and "\r" not in proc.stderr
+    assert "cases 1 to 23 (of 23): the image failed under qemu (exit status 37: case blob rejected)" in proc.stderr
+    assert "\\x1bc\\x1b[?7l\\x1b[2J\\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\n" in proc.stderr
+    assert "hw: the image and its modules reach the scratch region\n" in proc.stderr
+
+
 def test_a_missing_image_is_a_clear_error(tmp_path):
     proc = hw_run(HW / "first_stage.yaml", "qemu", "--image", tmp_path / "none.elf")
     assert proc.returncode == 2
