@@ -2,9 +2,9 @@
  * as tools/bochs-run does: a GRUB rescue ISO holding the image and the case
  * blob (its multiboot module), Bochs with the term display (Debian's build has
  * no other headless one), TERM=dumb, stdin from /dev/null and an -rc file that
- * continues and quits so its debugger never waits. The image's per-case lines
- * come on port 0xE9 (Bochs's standard output, among the display's escape
- * sequences), its summary on COM1 (a file). */
+ * continues and quits so its debugger never waits. The image's summary comes
+ * on COM1 and its per-case lines on LPT1, each a file of its own: nothing is
+ * read from Bochs's standard output, which its terminal display shares. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
@@ -27,7 +27,7 @@ static const char bochsrc[] = "megs: 128\n"
 			      "floppy_bootsig_check: disabled=1\n"
 			      "display_library: term\n"
 			      "com1: enabled=1, mode=file, dev=%s/serial.out\n"
-			      "port_e9_hack: enabled=1\n"
+			      "parport1: enabled=1, file=%s/cases.out\n"
 			      "log: %s/bochs.log\n"
 			      "panic: action=fatal\n"
 			      "error: action=report\n"
@@ -125,66 +125,52 @@ fail:
 	return -1;
 }
 
-/* Keeps the "v ..." lines of Bochs's output, without the term display's escape sequences and CRs. */
-static size_t keep_case_lines(char *text, size_t len)
+/* The files' texts one after the other, as the output: COM1's summary, then LPT1's case lines. */
+static int join_files(const char *dir, struct nw_hw_boot_result *res, char *err, size_t errlen)
 {
-	size_t out = 0, line_start = 0;
+	static const char *const names[] = { "serial.out", "cases.out" };
+	char path[4096], *text[2];
+	size_t len[2];
 
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '\033' && i + 1 < len && text[i + 1] == '[') {
-			i += 2;
-			while (i < len && (text[i] == ';' || text[i] == '?' || (text[i] >= '0' && text[i] <= '9')))
-				i++;
-			continue; /* the final letter goes with i++ */
-		}
-		if (text[i] == '\r')
-			continue;
-		text[out++] = text[i];
-		if (text[i] == '\n') {
-			if (out - line_start < 3 || text[line_start] != 'v' || text[line_start + 1] != ' ')
-				out = line_start;
-			line_start = out;
-		}
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		text[i] = read_file(path, &len[i]);
 	}
-	out = line_start;
-	text[out] = '\0';
-	return out;
+	free(res->output);
+	res->output = malloc(len[0] + len[1] + 1);
+	res->output_len = 0;
+	for (int i = 0; i < 2 && res->output; i++) {
+		memcpy(res->output + res->output_len, text[i] ? text[i] : "", len[i]);
+		res->output_len += len[i];
+		res->output[res->output_len] = '\0';
+	}
+	free(text[0]);
+	free(text[1]);
+	if (!res->output) {
+		nw_hw_boot_result_free(res);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 static int run_bochs(const char *dir, double timeout, struct nw_hw_boot_result *res, char *err, size_t errlen)
 {
 	/* Bochs 2.7 crashes at start-up under MALLOC_PERTURB_ (which meson test sets). */
 	static const char *const env[] = { "TERM=dumb", "MALLOC_PERTURB_", NULL };
-	char conf[4096], rc[4096], text[8192], serial[4096];
+	char conf[4096], rc[4096], text[8192];
 	char *argv[] = { "bochs", "-q", "-f", conf, "-rc", rc, NULL };
-	size_t serial_len;
-	char *console, *joined;
 
 	snprintf(conf, sizeof(conf), "%s/bochsrc", dir);
 	snprintf(rc, sizeof(rc), "%s/bochs.rc", dir);
-	snprintf(text, sizeof(text), bochsrc, dir, dir, dir);
+	snprintf(text, sizeof(text), bochsrc, dir, dir, dir, dir);
 	if (write_file(conf, text, strlen(text)) || write_file(rc, "c\nquit\n", 7)) {
 		snprintf(err, errlen, "cannot write the Bochs configuration in %s", dir);
 		return -1;
 	}
 	if (nw_hw_boot(argv, dir, env, NULL, timeout, res, err, errlen))
 		return -1;
-	res->output_len = keep_case_lines(res->output, res->output_len);
-	snprintf(serial, sizeof(serial), "%s/serial.out", dir);
-	console = read_file(serial, &serial_len);
-	joined = malloc(serial_len + res->output_len + 1);
-	if (!joined) {
-		free(console);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(joined, console ? console : "", serial_len);
-	memcpy(joined + serial_len, res->output, res->output_len + 1);
-	free(console);
-	free(res->output);
-	res->output = joined;
-	res->output_len += serial_len;
-	return 0;
+	return join_files(dir, res, err, errlen);
 }
 
 int nw_hw_bochs_boot(const char *image, const uint8_t *blob, size_t size, double timeout,

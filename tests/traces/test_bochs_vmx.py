@@ -19,6 +19,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -553,3 +554,24 @@ def test_bad_blob_fails_clearly():
         f.flush()
         proc = subprocess.run([sim_path(), f.name], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "offset 16: case header cut short" in proc.stderr
+
+
+def bochs_without_its_stdout(tmp_path):
+    """A PATH whose bochs is the real one with its standard output thrown away:
+    what a driver gets where Bochs's term display owns that output (issue #12
+    item 17: without a pseudo-terminal, the first case line was lost among the
+    display's escape sequences). Case lines must not travel there."""
+    wrapper = tmp_path / "bochs"
+    wrapper.write_text(f"#!/bin/sh\nexec {shutil.which('bochs')} \"$@\" >/dev/null\n")
+    wrapper.chmod(0o755)
+    return f"{tmp_path}:{os.environ['PATH']}"
+
+
+def test_every_case_line_arrives_whatever_bochs_does_with_its_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", bochs_without_its_stdout(tmp_path))
+    cases = [c for c, _ in HAND[:8]]
+    boot = Boot(cases)
+    boot.check()
+    assert sorted(boot.outcomes) == sorted(c.id for c in cases)
+    for c, expected in HAND[:8]:
+        assert boot.outcomes[c.id] == expected, f"case {c.id}"

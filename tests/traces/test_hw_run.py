@@ -336,6 +336,21 @@ def observed_matches_hand(hand, observed, deviating):
         assert fields(got) == want, f"record {record}"
 
 
+def test_bochs_case_lines_do_not_travel_with_its_terminal_display(bochs, tmp_path):
+    """Every case line arrives with Bochs's standard output thrown away (its term
+    display owns it; issue #12 item 17: without a pseudo-terminal the first case
+    line was lost there): the image's per-case lines go to a file of their own."""
+    wrapper = tmp_path / "bochs"
+    wrapper.write_text(f"#!/bin/sh\nexec {shutil.which('bochs')} \"$@\" >/dev/null\n")
+    wrapper.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
+    proc = subprocess.run([NESTWALK, "hw", "run", HW / "ept.yaml", "--trace", HW / "ept.nwt.txt", "--backend",
+                           "bochs-vmx", "--json"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads(proc.stdout)
+    assert report["run"] == report["accesses"] == 10 and report["unexplained"] == 0
+
+
 def test_ept_scenario_on_bochs_vmx(bochs, tmp_path):
     observed = tmp_path / "ept.observed.nwt.txt"
     proc = hw_run(HW / "ept.yaml", "bochs-vmx", "--json", "--observed", observed)
