@@ -178,17 +178,15 @@ static int store(struct run *run, const struct nw_trace_record *rec, uint64_t nu
 	return 0;
 }
 
-/* The scenario's own trace when it names one, else --trace (as `replay` does). */
+/* --trace when given, else the scenario's own trace: the trace `replay` would replay. */
 static int find_trace(struct run *run, const struct nw_scenario *sc)
 {
-	if (sc->trace)
-		return nw_scenario_file_path(sc, sc->trace, run->trace_path, sizeof(run->trace_path));
-	if (!run->opt.trace) {
-		fprintf(stderr, "nestwalk hw run: %s names no trace: give --trace FILE\n", sc->file);
-		return -1;
-	}
-	snprintf(run->trace_path, sizeof(run->trace_path), "%s", run->opt.trace);
-	return 0;
+	char err[1024];
+
+	if (nw_scenario_trace_path(sc, run->opt.trace, run->trace_path, sizeof(run->trace_path), err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "nestwalk hw run: %s\n", err);
+	return -1;
 }
 
 /* Whether the backend can show the scenario's second stage at all. */

@@ -74,19 +74,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* --trace when given (a user's trace, e.g. one `hw run --observed` wrote), else the scenario's own. */
-static int trace_path(const struct options *opt, const struct nw_scenario *sc, char *out, size_t outlen)
-{
-	if (!opt->trace && sc->trace)
-		return nw_scenario_file_path(sc, sc->trace, out, outlen);
-	if (!opt->trace) {
-		fprintf(stderr, "nestwalk replay: %s names no trace: give --trace FILE\n", sc->file);
-		return -1;
-	}
-	snprintf(out, outlen, "%s", opt->trace);
-	return 0;
-}
-
 struct run {
 	const struct options *opt;
 	struct nw_replay replay;
@@ -244,7 +231,8 @@ int nw_cmd_replay(int argc, char **argv)
 		fprintf(stderr, "nestwalk replay: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
-	if (trace_path(&opt, &target.scenario, path, sizeof(path))) {
+	if (nw_scenario_trace_path(&target.scenario, opt.trace, path, sizeof(path), err, sizeof(err))) {
+		fprintf(stderr, "nestwalk replay: %s\n", err);
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}

@@ -108,18 +108,6 @@ int nw_elf_image_load_buffer(const char *name, const void *image, size_t size, s
 	return load_elf(name, as, image, size, err, errlen);
 }
 
-int nw_scenario_file_path(const struct nw_scenario *sc, const char *name, char *out, size_t outlen)
-{
-	const char *slash = strrchr(sc->file, '/');
-	int n;
-
-	if (name[0] == '/' || !slash)
-		n = snprintf(out, outlen, "%s", name);
-	else
-		n = snprintf(out, outlen, "%.*s/%s", (int)(slash - sc->file), sc->file, name);
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
 int nw_scenario_load_elf_image(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
 	char path[4096], inner[512];

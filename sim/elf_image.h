@@ -17,11 +17,6 @@ int nw_elf_image_load(const char *path, struct nw_aspace *as, char *err, size_t 
 int nw_elf_image_load_buffer(const char *name, const void *image, size_t size, struct nw_aspace *as, char *err,
 			     size_t errlen);
 
-/* A scenario-relative file name made usable from the current directory: path
- * as is when absolute, else joined to the scenario file's folder. Returns 0,
- * or -1 when it does not fit in out. */
-int nw_scenario_file_path(const struct nw_scenario *scenario, const char *name, char *out, size_t outlen);
-
 /* Loads guest.elf_image when the scenario names one (nw_vm_build calls this
  * after the guest writes): 0, or -1 with file:line:col in err. */
 int nw_scenario_load_elf_image(const struct nw_scenario *scenario, struct nw_vm *vm, char *err, size_t errlen);

@@ -7,10 +7,14 @@
 #include "elf_image.h"
 #include "replay.h"
 
-/* What a dump replaces: guest memory and its second stage come from the dump alone, so contents or regions
- * given beside it would be dropped unseen. */
+/* What a dump replaces: guest memory and its second stage come from the dump alone (and it is read in
+ * place, not on a simulated host), so contents, regions or options given beside it would be dropped unseen. */
 static const char *dump_conflict(const struct nw_scenario *sc)
 {
+	if (sc->stage2_pos.line)
+		return "an ept section";
+	if (sc->host_pos.line)
+		return "a host section";
 	if (sc->region_count)
 		return "memory_regions";
 	if (sc->edit_count)

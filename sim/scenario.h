@@ -63,6 +63,7 @@ struct nw_scenario {
 	struct nw_scenario_pos host_memory_pos;
 	uint64_t host_seed;
 	struct nw_aspace_config stage2;
+	struct nw_scenario_pos stage2_pos, host_pos; /* of the ept and host sections; line 0: absent */
 	/* Each list: count items in room for cap (grow.h). */
 	struct nw_scenario_region *regions;
 	size_t region_count, region_cap;
@@ -95,6 +96,16 @@ int nw_scenario_load(const char *path, struct nw_scenario *scenario, char *err, 
 int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *scenario,
 			  char *err, size_t errlen);
 void nw_scenario_free(struct nw_scenario *scenario);
+
+/* A scenario-relative file name made usable from the current directory: path
+ * as is when absolute, else joined to the scenario file's folder. Returns 0,
+ * or -1 when it does not fit in out. */
+int nw_scenario_file_path(const struct nw_scenario *scenario, const char *name, char *out, size_t outlen);
+/* The trace a command replays: given (--trace) when not NULL, so a user's trace (e.g. one `hw run
+ * --observed` wrote) replays on a scenario that names its own; else the scenario's trace. 0, or -1
+ * with err saying why (no trace at all, a path too long). */
+int nw_scenario_trace_path(const struct nw_scenario *scenario, const char *given, char *out, size_t outlen,
+			   char *err, size_t errlen);
 
 /* A scenario built: a simulated host, the VM's address space on it, the CPU. */
 struct nw_vm {

@@ -337,6 +337,7 @@ static int load_stage2(struct loader *ld, struct fy_node *node, struct nw_scenar
 	uint64_t value;
 	int got, choice;
 
+	ld->sc->stage2_pos = at;
 	if (expect_mapping(ld, node, at, "ept"))
 		return -1;
 	while ((got = next_pair(ld, &it, "ept")) > 0) {
@@ -378,6 +379,7 @@ static int load_host(struct loader *ld, struct fy_node *node, struct nw_scenario
 	struct pair_iter it = { .map = node };
 	int got;
 
+	ld->sc->host_pos = at;
 	if (expect_mapping(ld, node, at, "host"))
 		return -1;
 	while ((got = next_pair(ld, &it, "host")) > 0) {

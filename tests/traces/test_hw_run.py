@@ -223,6 +223,20 @@ def test_bundled_replay_scenario_on_qemu():
     assert report["matched"] == report["run"] == len(hand) - len(not_run)
 
 
+def test_trace_option_wins_over_the_scenarios_own_trace_as_in_replay(tmp_path):
+    """replay_ept.yaml names its own trace; --trace replaces it, as `replay` does (a user's trace,
+    e.g. one --observed wrote): the run has the one access of the given trace, not the scenario's."""
+    hand = accesses_with_expectations(ROOT / "traces" / "replay_ept.nwt.txt")
+    first_ok = next(a for a, e in hand.values() if e and fields(e)["outcome"] == "ok")
+    trace = tmp_path / "one.nwt.txt"
+    trace.write_text(f"nestwalk-trace 1\n{first_ok}\nend\n")
+    for command in (["hw", "run", ROOT / "scenarios" / "replay_ept.yaml", "--backend", "qemu"],
+                    ["replay", ROOT / "scenarios" / "replay_ept.yaml"]):
+        proc = run(*command, "--trace", trace, "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["accesses"] == 1, proc.stdout
+
+
 def test_a_scenario_of_the_other_second_stage_is_refused():
     proc = hw_run(ROOT / "scenarios" / "replay_ept.yaml", "qemu-svm")
     assert proc.returncode == 2

@@ -356,10 +356,13 @@ def test_translate_reads_the_dump_as_replay_and_mappings_do(tmp_path):
 
 @pytest.mark.parametrize("extra, given", [
     ("memory_regions:\n  - {gpa: 0, size: 1M, type: alloc}\n", "memory_regions"),
+    ("ept:\n  levels: 5\n", "an ept section"),  # the dump has no second stage to give 5 levels to
+    ("host:\n  memory: 1G\n", "a host section"),  # the dump is read in place, on no simulated host
     ("guest_image", "guest.elf_image"),
 ])
 def test_dump_beside_other_guest_memory_is_refused_by_every_command(tmp_path, extra, given):
-    """A dump is the guest's whole memory: regions or an image beside it would be dropped unseen."""
+    """A dump is the guest's whole memory: regions, second-stage or host options, or an image beside it
+    would be dropped unseen."""
     make_dump(tmp_path)
     write_image(tmp_path / "image.elf", [(0x5000, b"\x90" * 16, 16)])
     guest = "guest:\n  memory_dump: guest.elf\n"
