@@ -84,7 +84,10 @@ def atomic_output(path, mode="wb", inputs=(), outputs=(), **kwargs):
     # The file a symbolic link names is replaced, not the link.
     target = os.path.realpath(path) if existing is not None else path
     folder, name = os.path.split(target)
-    fd, temp = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
+    except OSError as err:  # named as the user wrote it, not by the temporary name
+        raise OSError(err.errno, f"cannot create a file in its folder: {err.strerror}", path) from None
     try:
         if existing is not None:
             os.fchmod(fd, stat.S_IMODE(existing.st_mode))

@@ -144,6 +144,18 @@ def test_lackey2trace_on_bad_input_keeps_the_old_trace(tmp_path):
     assert names(tmp_path) == ["run.lackey", "run.nwt"]
 
 
+def test_lackey2trace_keeps_the_old_pair_when_the_scenario_cannot_be_written(tmp_path):
+    # The scenario's folder does not exist: the new trace is complete, but a new trace beside the old
+    # scenario would be a pair that does not belong together, so the old trace stays too.
+    lackey = tmp_path / "run.lackey"
+    lackey.write_text("I  00400000,4\n")
+    (tmp_path / "run.nwt").write_bytes(b"the old trace\n")
+    result = tool(LACKEY2TRACE, lackey, tmp_path / "run.nwt", tmp_path / "missing" / "run.yaml")
+    assert result.returncode == 2 and "missing/run.yaml" in result.stderr, result.stderr
+    assert (tmp_path / "run.nwt").read_bytes() == b"the old trace\n"
+    assert names(tmp_path) == ["run.lackey", "run.nwt"]
+
+
 def test_a_new_output_gets_the_usual_mode_and_a_replaced_one_keeps_its_own(tmp_path):
     # 0666 less the umask for a new file (as open(2) with O_CREAT would give), not mkstemp's 0600.
     out = tmp_path / "new.nwt"
