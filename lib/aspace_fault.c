@@ -59,31 +59,33 @@ nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t gpa, enum nw_
 	return NW_OK;
 }
 
-/* Host bytes behind one guest page for a loader: the region's own backing
- * (the ledger's frame, or the same address for a pass-through range), never
- * the second-stage entry, whose rights, memory type or address a scenario may
- * have edited. A lazy page not touched yet has no backing: populate makes it,
- * as the hypervisor would on the guest's first write. */
-static nw_status_t loader_page(struct nw_aspace *as, nw_gpa_t gpa, bool populate, uint8_t **bytes)
+/* The frame behind one guest page for a loader: the region's own backing (the
+ * ledger's frame, or the same address for a pass-through range), never the
+ * second-stage entry, whose rights, memory type or address a scenario may have
+ * edited. A lazy page not touched yet has none: NW_ERR_NOT_FOUND with *lazy set
+ * to its region. */
+static nw_status_t loader_frame(const struct nw_aspace *as, nw_gpa_t page, const struct nw_region **lazy, nw_hpa_t *hpa)
 {
-	const struct nw_region *region = nw_aspace_find_region(as, gpa);
-	nw_gpa_t page = nw_gpa(gpa.val & ~NW_PAGE_MASK);
-	nw_hpa_t hpa;
+	const struct nw_region *region = nw_aspace_find_region(as, page);
 
+	*lazy = NULL;
 	if (!region || region->type == NW_REGION_MMIO)
 		return NW_ERR_NOT_FOUND;
 	if (region->type == NW_REGION_IDENTICAL) {
-		hpa = nw_hpa_from_identical_gpa(page);
-	} else if (!nw_ledger_find_gpa(as, page, &hpa)) {
-		nw_status_t status;
-
-		if (!populate || !region->lazy)
-			return NW_ERR_NOT_FOUND;
-		status = nw_aspace_populate_page(as, region, page, &hpa);
-		if (status != NW_OK)
-			return status;
+		*hpa = nw_hpa_from_identical_gpa(page);
+		return NW_OK;
 	}
-	*bytes = nw_hal_phys_to_virt(as->hal, hpa);
+	if (nw_ledger_find_gpa(as, page, hpa))
+		return NW_OK;
+	if (region->lazy)
+		*lazy = region;
+	return NW_ERR_NOT_FOUND;
+}
+
+/* Host bytes at gpa in the frame behind its page. */
+static nw_status_t loader_bytes(const struct nw_aspace *as, nw_hpa_t frame, nw_gpa_t gpa, uint8_t **bytes)
+{
+	*bytes = nw_hal_phys_to_virt(as->hal, frame);
 	if (!*bytes)
 		return NW_ERR_NOT_FOUND;
 	*bytes += gpa.val & NW_PAGE_MASK;
@@ -96,9 +98,17 @@ nw_status_t nw_aspace_write(struct nw_aspace *as, nw_gpa_t gpa, const void *src,
 
 	while (len) {
 		uint64_t chunk = NW_PAGE_SIZE - (gpa.val & NW_PAGE_MASK);
+		nw_gpa_t page = nw_gpa(gpa.val & ~NW_PAGE_MASK);
+		const struct nw_region *lazy;
+		nw_hpa_t frame;
 		uint8_t *to;
-		nw_status_t status = loader_page(as, gpa, true, &to);
+		nw_status_t status = loader_frame(as, page, &lazy, &frame);
 
+		/* A lazy page is populated as the hypervisor would on the guest's first write. */
+		if (status == NW_ERR_NOT_FOUND && lazy)
+			status = nw_aspace_populate_page(as, lazy, page, &frame);
+		if (status == NW_OK)
+			status = loader_bytes(as, frame, gpa, &to);
 		if (status != NW_OK)
 			return status;
 		if (chunk > len)
@@ -117,10 +127,13 @@ nw_status_t nw_aspace_read(const struct nw_aspace *as, nw_gpa_t gpa, void *dst, 
 
 	while (len) {
 		uint64_t chunk = NW_PAGE_SIZE - (gpa.val & NW_PAGE_MASK);
+		const struct nw_region *lazy; /* reading never populates */
+		nw_hpa_t frame;
 		uint8_t *from;
-		/* Reading never populates, so the aspace is not changed. */
-		nw_status_t status = loader_page((struct nw_aspace *)as, gpa, false, &from);
+		nw_status_t status = loader_frame(as, nw_gpa(gpa.val & ~NW_PAGE_MASK), &lazy, &frame);
 
+		if (status == NW_OK)
+			status = loader_bytes(as, frame, gpa, &from);
 		if (status != NW_OK)
 			return status;
 		if (chunk > len)

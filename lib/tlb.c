@@ -119,26 +119,27 @@ static struct nw_tlb_entry *find(const struct nw_tlb_cache *cache, const struct 
 	return 0;
 }
 
-static bool probe_translation(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva,
-			      struct nw_tlb_hit *hit)
+/* The entry that hit, or NULL: nw_tlb_lookup() refreshes its LRU stamp through it. */
+static struct nw_tlb_entry *probe_translation(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva,
+					      struct nw_tlb_hit *hit)
 {
 	for (unsigned id = NW_TLB_4K; id <= NW_TLB_1G; id++) {
 		const struct nw_tlb_cache *cache = &tlb->caches[id];
-		const struct nw_tlb_entry *e = find(cache, tag, gva.val);
+		struct nw_tlb_entry *e = find(cache, tag, gva.val);
 		uint64_t offset = gva.val & ((UINT64_C(1) << cache->shift) - 1);
 
 		if (!e)
 			continue;
 		*hit = (struct nw_tlb_hit){ nw_gpa(e->gpa.val | offset), nw_hpa(e->hpa.val | offset),
 					    UINT64_C(1) << cache->shift, (enum nw_tlb_cache_id)id, e };
-		return true;
+		return e;
 	}
-	return false;
+	return NULL;
 }
 
 bool nw_tlb_probe(const struct nw_tlb *tlb, const struct nw_tlb_tag *tag, nw_gva_t gva, struct nw_tlb_hit *hit)
 {
-	return probe_translation(tlb, tag, gva, hit);
+	return probe_translation(tlb, tag, gva, hit) != NULL;
 }
 
 /* Counts each filled slot's hits as nw_tlb_lookup() does: a lookup in every
@@ -168,15 +169,14 @@ void nw_tlb_forget_recent(struct nw_tlb *tlb)
 }
 
 /* Keeps a probe's hit for gva's page (valid until the slots are emptied, see struct nw_tlb). */
-static void remember(struct nw_tlb *tlb, nw_gva_t gva, const struct nw_tlb_hit *hit)
+static void remember(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_entry *entry, enum nw_tlb_cache_id cache)
 {
 	unsigned index = (unsigned)(gva.val >> NW_PAGE_SHIFT) & (NW_TLB_RECENT_SLOTS - 1);
 	struct nw_tlb_recent *slot = &tlb->recent[index];
 
 	if (slot->uses)
 		nw_tlb_sync(tlb);
-	*slot = (struct nw_tlb_recent){ .page = gva.val >> NW_PAGE_SHIFT, .entry = (struct nw_tlb_entry *)hit->entry,
-					.cache = (uint8_t)hit->cache };
+	*slot = (struct nw_tlb_recent){ .page = gva.val >> NW_PAGE_SHIFT, .entry = entry, .cache = (uint8_t)cache };
 	tlb->recent_filled |= UINT64_C(1) << index;
 }
 
@@ -184,6 +184,7 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 {
 	struct nw_tlb_tag tag = current_tag(tlb);
 	struct nw_tlb_recent *slot;
+	struct nw_tlb_entry *entry;
 	bool found;
 
 	if (!is_paging(tlb))
@@ -197,10 +198,11 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 					    nw_hpa(nw_tlb_recent_hpa(tlb, slot) | offset),
 					    UINT64_C(1) << tlb->caches[slot->cache].shift,
 					    (enum nw_tlb_cache_id)slot->cache, slot->entry };
-		found = true;
-	} else if ((found = probe_translation(tlb, &tag, gva, hit))) {
-		remember(tlb, gva, hit);
+		entry = slot->entry;
+	} else if ((entry = probe_translation(tlb, &tag, gva, hit))) {
+		remember(tlb, gva, entry, hit->cache);
 	}
+	found = entry != NULL;
 	/* The arrays are probed smallest page first; the ones before a hit (all on a miss) count a lookup. */
 	for (unsigned id = NW_TLB_4K; id <= (found ? (unsigned)hit->cache : NW_TLB_1G); id++)
 		tlb->caches[id].lookups++;
@@ -208,7 +210,7 @@ bool nw_tlb_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_tlb_hit *hit)
 		return false;
 	tlb->stats.hits++;
 	tlb->caches[hit->cache].hits++;
-	((struct nw_tlb_entry *)hit->entry)->stamp = ++tlb->clock;
+	entry->stamp = ++tlb->clock;
 	return true;
 }
 

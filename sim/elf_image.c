@@ -53,7 +53,8 @@ static int load_elf(const char *path, struct nw_aspace *as, const uint8_t *file,
 		return nw_file_fail(err, errlen, path, size, "file ends inside the ELF header");
 	phentsize = file[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 	elf_version(EV_CURRENT);
-	elf = elf_memory((char *)file, size);
+	/* libelf's elf_memory takes char * but only reads the image (nw_elf_image_load maps it read-only). */
+	elf = elf_memory((char *)(uintptr_t)file, size);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &phnum)) {
 		rc = nw_file_fail(err, errlen, path, 0, "libelf cannot read it: %s", elf_errmsg(-1));
 		goto out;
