@@ -7,6 +7,7 @@
 #include <nestwalk/x86_pte.h>
 
 #include "aspace_stage2.h"
+#include "stage2_rules.h"
 
 static bool is_npt(const struct nw_aspace *as)
 {
@@ -110,56 +111,38 @@ nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, 
 }
 
 struct visit_ctx {
-	const struct nw_aspace *as;
+	struct nw_s2_view view;
+	uint32_t rights; /* what the configuration grants at all */
 	void (*visit)(void *ctx, const struct nw_aspace_mapping *mapping);
 	void *ctx;
 };
 
-static bool ept_fill(const struct nw_aspace *as, uint64_t entry, struct nw_aspace_mapping *m)
-{
-	if (!nw_ept_is_present(&as->ept.config, entry))
-		return false;
-	m->rights = (uint32_t)(entry & (NW_EPT_R | NW_EPT_W | NW_EPT_X)) | (entry & NW_EPT_UX ? NW_S2_RIGHT_UX : 0);
-	m->memory_type = (uint8_t)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
-	return true;
-}
-
-/* The default PAT (SDM Vol. 3A Table 11-12): WB, WT, UC-, UC, repeated. */
-static bool npt_fill(const struct nw_pt *pt, int level, uint64_t entry, struct nw_aspace_mapping *m)
-{
-	static const uint8_t default_pat[4] = { 6, 4, 7, 0 };
-	uint64_t attrs = nw_pt_leaf_attrs(pt->fmt, level, entry);
-
-	if (!nw_npt_is_present(entry))
-		return false;
-	m->rights = NW_S2_RIGHT_R | (entry & NW_PTE_RW ? NW_S2_RIGHT_W : 0) |
-		    (entry & NW_PTE_XD ? 0 : NW_S2_RIGHT_X | NW_S2_RIGHT_UX);
-	m->memory_type = default_pat[(attrs & NW_PTE_PWT ? 1 : 0) | (attrs & NW_PTE_PCD ? 2 : 0)];
-	return true;
-}
-
+/* A present leaf with the rights it grants and its memory type, as the translate decodes them (stage2_rules.h). */
 static void visit_entry(void *opaque, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
 {
 	const struct visit_ctx *vc = opaque;
-	const struct nw_aspace *as = vc->as;
-	const struct nw_pt *pt = is_npt(as) ? &as->npt.pt : &as->ept.pt;
+	const struct nw_s2_rules *rules = vc->view.rules;
+	const struct nw_pt_format *fmt = vc->view.pt->fmt;
 	struct nw_aspace_mapping m = { .gpa = nw_gpa(va), .level = level, .entry = entry };
 
 	(void)table;
 	(void)index;
-	if (nw_pt_is_link(pt->fmt, level, entry))
+	if (nw_pt_is_link(fmt, level, entry) || !rules->is_present(vc->view.config, entry))
 		return;
-	if (is_npt(as) ? !npt_fill(pt, level, entry, &m) : !ept_fill(as, entry, &m))
-		return;
-	m.hpa = nw_hpa(nw_pt_leaf_addr(pt->fmt, level, entry));
-	m.size = nw_pt_level_size(pt->fmt, level);
+	m.rights = nw_s2_path_rights(&rules->decode, entry, entry) & vc->rights;
+	m.memory_type = nw_s2_memory_type(rules, fmt, level, entry);
+	m.hpa = nw_hpa(nw_pt_leaf_addr(fmt, level, entry));
+	m.size = nw_pt_level_size(fmt, level);
 	vc->visit(vc->ctx, &m);
 }
 
 void nw_aspace_visit_mappings(const struct nw_aspace *as,
 			      void (*visit)(void *ctx, const struct nw_aspace_mapping *mapping), void *ctx)
 {
-	struct visit_ctx vc = { as, visit, ctx };
+	struct visit_ctx vc = { .visit = visit, .ctx = ctx };
 
-	nw_pt_visit(is_npt(as) ? &as->npt.pt : &as->ept.pt, visit_entry, &vc);
+	if (!nw_s2_view_of(&as->s2, &vc.view))
+		return;
+	vc.rights = vc.view.rules->caps(vc.view.config).rights;
+	nw_pt_visit(vc.view.pt, visit_entry, &vc);
 }

@@ -3,40 +3,7 @@
 #include <nestwalk/ept.h>
 
 #include "stage2_query.h"
-
-/* Table entries grant everything; the leaf decides (§29.3.2: rights are the AND over the path). */
-#define EPT_TABLE_BITS (NW_EPT_R | NW_EPT_W | NW_EPT_X | NW_EPT_UX)
-
-#define EPT_LEVEL(sh, leaf, mask, nm) \
-	{ .shift = (sh), .entries = 512, .leaf_ok = (leaf), .leaf_addr_mask = (mask), .table_bits = EPT_TABLE_BITS, \
-	  .name = (nm) }
-
-#define EPT_LEVELS \
-	[NW_LEVEL_PT] = EPT_LEVEL(12, true, NW_EPT_ADDR_MASK, "PTE"), \
-	[NW_LEVEL_PD] = EPT_LEVEL(21, true, NW_EPT_ADDR_MASK & ~(NW_SIZE_2M - 1), "PDE"), \
-	[NW_LEVEL_PDPT] = EPT_LEVEL(30, true, NW_EPT_ADDR_MASK & ~(NW_SIZE_1G - 1), "PDPTE"), \
-	[NW_LEVEL_PML4] = EPT_LEVEL(39, false, 0, "PML4E"), \
-	[NW_LEVEL_PML5] = EPT_LEVEL(48, false, 0, "PML5E")
-
-static const struct nw_pt_format ept4_format = {
-	.name = "EPT 4-level", .entry_size = 8, .top = NW_LEVEL_PML4, .table_addr_mask = NW_EPT_ADDR_MASK,
-	.ps_bit = NW_EPT_PS, .level = { EPT_LEVELS },
-};
-
-static const struct nw_pt_format ept5_format = {
-	.name = "EPT 5-level", .entry_size = 8, .top = NW_LEVEL_PML5, .table_addr_mask = NW_EPT_ADDR_MASK,
-	.ps_bit = NW_EPT_PS, .level = { EPT_LEVELS },
-};
-
-static int size_level(uint64_t size)
-{
-	switch (size) {
-	case NW_PAGE_SIZE: return NW_LEVEL_PT;
-	case NW_SIZE_2M: return NW_LEVEL_PD;
-	case NW_SIZE_1G: return NW_LEVEL_PDPT;
-	}
-	return 0;
-}
+#include "stage2_rules.h"
 
 struct nw_ept_caps nw_ept_caps_all(void)
 {
@@ -59,7 +26,7 @@ nw_status_t nw_ept_create(struct nw_ept *ept, const struct nw_hal *hal, const st
 	if ((config->levels == 5 && !caps->five_level) || (config->ad && !caps->ad) || (config->mbec && !caps->mbec))
 		return NW_ERR_UNSUPPORTED;
 	ept->config = *config;
-	status = nw_pt_init(&ept->pt, config->levels == 5 ? &ept5_format : &ept4_format, nw_pt_mem_hal(hal), 0);
+	status = nw_pt_init(&ept->pt, nw_s2_format(&nw_ept_rules, config->levels), nw_pt_mem_hal(hal), 0);
 	if (status == NW_OK)
 		nw_pt_set_maxphyaddr(&ept->pt, caps->maxphyaddr);
 	return status;
@@ -103,7 +70,7 @@ static nw_status_t check_leaf(const struct nw_ept *ept, int level, uint64_t leaf
 nw_status_t nw_ept_map(struct nw_ept *ept, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint64_t flags,
 		       unsigned map_flags, bool *invept)
 {
-	int level = size_level(size);
+	int level = nw_s2_size_level(ept->pt.fmt, size);
 	nw_status_t status;
 
 	if (level == 0 || (flags & (NW_EPT_ADDR_MASK | NW_EPT_PS)))

@@ -2,22 +2,13 @@
  * format (§25.6.11, Table 25-9). */
 #include <nestwalk/ept.h>
 
-#define LARGE_2M_RSVD UINT64_C(0x1ff000)    /* bits 20:12 */
-#define LARGE_1G_RSVD UINT64_C(0x3ffff000)  /* bits 29:12 */
+#include "stage2_rules.h"
 
 /* §29.3.2: an entry with bits 2:0 clear (and bit 10 clear under mode-based
  * execute control) is not present: its use causes an EPT violation. */
 bool nw_ept_is_present(const struct nw_ept_config *config, uint64_t entry)
 {
 	return (entry & (NW_EPT_R | NW_EPT_W | NW_EPT_X)) != 0 || (config->mbec && (entry & NW_EPT_UX));
-}
-
-/* Tables 29-3/29-5: bit 7 of a PDPTE or PDE maps a page; a PTE always does. */
-bool nw_ept_is_leaf(int level, uint64_t entry)
-{
-	if (level == NW_LEVEL_PT)
-		return true;
-	return (level == NW_LEVEL_PD || level == NW_LEVEL_PDPT) && (entry & NW_EPT_PS);
 }
 
 /* §29.3.3.1: bit 0 clear with bit 1 set (write without read) is a misconfiguration. */
@@ -35,46 +26,41 @@ bool nw_ept_is_unsupported_exec_only(const struct nw_ept_config *config, uint64_
 	return !config->caps.exec_only && exec && !(entry & (NW_EPT_R | NW_EPT_W));
 }
 
-/* Tables 29-1/29-2: bit 7 of a PML5E or PML4E is reserved (no 512 GiB pages). */
-bool nw_ept_has_ps_above_pdpt(int level, uint64_t entry)
-{
-	return level >= NW_LEVEL_PML4 && (entry & NW_EPT_PS);
-}
-
-/* §29.3.3.1: without 1 GiB page support, bit 7 of a PDPTE is reserved. */
-bool nw_ept_has_unsupported_1g(const struct nw_ept_config *config, int level, uint64_t entry)
-{
-	return level == NW_LEVEL_PDPT && (entry & NW_EPT_PS) && !config->caps.pages_1g;
-}
-
-/* Tables 29-1..29-7: address bits 51:MAXPHYADDR are reserved. */
-bool nw_ept_has_addr_above_maxphy(const struct nw_ept_config *config, uint64_t entry)
-{
-	uint64_t rsvd = NW_EPT_ADDR_MASK & ~((UINT64_C(1) << config->caps.maxphyaddr) - 1);
-
-	return (entry & rsvd) != 0;
-}
-
-/* §29.3.3.1: a leaf's memory type 2, 3 or 7 is reserved. */
-bool nw_ept_has_reserved_memory_type(int level, uint64_t entry)
-{
-	unsigned type = (unsigned)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
-
-	return nw_ept_is_leaf(level, entry) && (type == 2 || type == 3 || type == 7);
-}
-
 /* Tables 29-1, 29-2, 29-4, 29-6: bits 7:3 of an entry that references a table are reserved. */
 bool nw_ept_has_nonleaf_rsvd_bits(int level, uint64_t entry)
 {
 	return !nw_ept_is_leaf(level, entry) && (entry & NW_EPT_NONLEAF_RSVD);
 }
 
-/* Tables 29-3/29-5: bits 29:12 of a 1 GiB leaf and 20:12 of a 2 MiB leaf are reserved. */
+/* The rules EPT shares with NPT, over the EPT format (stage2_rules.h). */
+bool nw_ept_is_leaf(int level, uint64_t entry)
+{
+	return nw_s2_is_leaf(nw_ept_rules.format4, level, entry);
+}
+
+bool nw_ept_has_ps_above_pdpt(int level, uint64_t entry)
+{
+	return nw_s2_has_ps_above_pdpt(nw_ept_rules.format4, level, entry);
+}
+
+bool nw_ept_has_unsupported_1g(const struct nw_ept_config *config, int level, uint64_t entry)
+{
+	return nw_s2_has_unsupported_1g(nw_ept_rules.format4, config->caps.pages_1g, level, entry);
+}
+
+bool nw_ept_has_addr_above_maxphy(const struct nw_ept_config *config, uint64_t entry)
+{
+	return nw_s2_has_addr_above_maxphy(nw_ept_rules.format4, config->caps.maxphyaddr, entry);
+}
+
+bool nw_ept_has_reserved_memory_type(int level, uint64_t entry)
+{
+	return nw_s2_has_reserved_memory_type(&nw_ept_rules, nw_ept_rules.format4, level, entry);
+}
+
 bool nw_ept_has_misaligned_large_page(int level, uint64_t entry)
 {
-	if (!nw_ept_is_leaf(level, entry) || level == NW_LEVEL_PT)
-		return false;
-	return (entry & (level == NW_LEVEL_PDPT ? LARGE_1G_RSVD : LARGE_2M_RSVD)) != 0;
+	return nw_s2_has_misaligned_large_page(nw_ept_rules.format4, level, entry);
 }
 
 enum nw_ept_misconfig nw_ept_misconfig(const struct nw_ept_config *config, int level, uint64_t entry)

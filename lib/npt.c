@@ -2,40 +2,7 @@
 #include <nestwalk/npt.h>
 
 #include "stage2_query.h"
-
-/* APM §15.25.5: nested accesses are user accesses, so tables carry US. */
-#define NPT_TABLE_BITS (NW_PTE_P | NW_PTE_RW | NW_PTE_US)
-
-#define NPT_LEVEL(sh, leaf, mask, nm) \
-	{ .shift = (sh), .entries = 512, .leaf_ok = (leaf), .leaf_addr_mask = (mask), .table_bits = NPT_TABLE_BITS, \
-	  .name = (nm) }
-
-#define NPT_LEVELS \
-	[NW_LEVEL_PT] = NPT_LEVEL(12, true, NW_PTE_ADDR_MASK, "PTE"), \
-	[NW_LEVEL_PD] = NPT_LEVEL(21, true, NW_PTE_ADDR_MASK & ~(NW_SIZE_2M - 1), "PDE"), \
-	[NW_LEVEL_PDPT] = NPT_LEVEL(30, true, NW_PTE_ADDR_MASK & ~(NW_SIZE_1G - 1), "PDPE"), \
-	[NW_LEVEL_PML4] = NPT_LEVEL(39, false, 0, "PML4E"), \
-	[NW_LEVEL_PML5] = NPT_LEVEL(48, false, 0, "PML5E")
-
-static const struct nw_pt_format npt4_format = {
-	.name = "NPT 4-level", .entry_size = 8, .top = NW_LEVEL_PML4, .table_addr_mask = NW_PTE_ADDR_MASK,
-	.ps_bit = NW_PTE_PS, .pat_small_bit = NW_PTE_PAT_4K, .pat_large_bit = NW_PTE_PAT_LARGE, .level = { NPT_LEVELS },
-};
-
-static const struct nw_pt_format npt5_format = {
-	.name = "NPT 5-level", .entry_size = 8, .top = NW_LEVEL_PML5, .table_addr_mask = NW_PTE_ADDR_MASK,
-	.ps_bit = NW_PTE_PS, .pat_small_bit = NW_PTE_PAT_4K, .pat_large_bit = NW_PTE_PAT_LARGE, .level = { NPT_LEVELS },
-};
-
-static int size_level(uint64_t size)
-{
-	switch (size) {
-	case NW_PAGE_SIZE: return NW_LEVEL_PT;
-	case NW_SIZE_2M: return NW_LEVEL_PD;
-	case NW_SIZE_1G: return NW_LEVEL_PDPT;
-	}
-	return 0;
-}
+#include "stage2_rules.h"
 
 struct nw_npt_caps nw_npt_caps_all(void)
 {
@@ -54,7 +21,7 @@ nw_status_t nw_npt_create(struct nw_npt *npt, const struct nw_hal *hal, const st
 	if (config->levels == 5 && !config->caps.five_level)
 		return NW_ERR_UNSUPPORTED;
 	npt->config = *config;
-	status = nw_pt_init(&npt->pt, config->levels == 5 ? &npt5_format : &npt4_format, nw_pt_mem_hal(hal), 0);
+	status = nw_pt_init(&npt->pt, nw_s2_format(&nw_npt_rules, config->levels), nw_pt_mem_hal(hal), 0);
 	if (status == NW_OK)
 		nw_pt_set_maxphyaddr(&npt->pt, config->caps.maxphyaddr);
 	return status;
@@ -74,7 +41,7 @@ static nw_status_t check_flags(const struct nw_npt *npt, uint64_t flags)
 {
 	if (flags & ~NW_NPT_LEAF_FLAGS)
 		return NW_ERR_INVALID;
-	if ((flags & NW_PTE_XD) && !npt->config.caps.nxe)
+	if (nw_npt_has_reserved_nx(&npt->config, flags))
 		return NW_ERR_UNSUPPORTED;
 	return NW_OK;
 }
@@ -89,14 +56,14 @@ static bool hpa_fits(const struct nw_npt *npt, uint64_t hpa, uint64_t size)
 nw_status_t nw_npt_map(struct nw_npt *npt, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint64_t flags,
 		       unsigned map_flags, bool *flush)
 {
-	int level = size_level(size);
+	int level = nw_s2_size_level(npt->pt.fmt, size);
 	nw_status_t status = check_flags(npt, flags);
 
 	if (status != NW_OK)
 		return status;
 	if (level == 0)
 		return NW_ERR_INVALID;
-	if (level == NW_LEVEL_PDPT && !npt->config.caps.pages_1g)
+	if (nw_npt_has_unsupported_1g(&npt->config, level, npt->pt.fmt->ps_bit))
 		return NW_ERR_UNSUPPORTED;
 	if (!hpa_fits(npt, hpa.val, size))
 		return NW_ERR_RANGE;

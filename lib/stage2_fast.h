@@ -7,23 +7,14 @@
 #ifndef NESTWALK_LIB_STAGE2_FAST_H
 #define NESTWALK_LIB_STAGE2_FAST_H
 
-#include <nestwalk/ept.h>
 #include <nestwalk/stage2.h>
-#include <nestwalk/x86_pte.h>
 
-/* Every stage-2 table has 512 eight-byte entries (EPT Tables 29-1..29-7, long-mode Tables 4-14..4-20). */
-#define NW_S2_INDEX_MASK UINT64_C(511)
-
-/* The lowest address bit a level's index covers: 12, plus 9 per level below
- * (every stage-2 format; nw_s2_fast_derive checks the format agrees). */
-static inline unsigned nw_s2_shift(int level)
-{
-	return 9 * (unsigned)level + 3;
-}
+#include "stage2_rules.h"
 
 /* A plain success. */
 struct nw_s2_hit {
 	uint64_t hpa;
+	uint64_t page_size;
 	uint64_t leaf;      /* the leaf entry */
 	uint64_t all, any;  /* AND and OR of every entry read */
 	int level;          /* the leaf's level */
@@ -37,9 +28,9 @@ static inline bool nw_s2_fast_is_plain_table(const struct nw_s2_fast *fast, int 
 
 static inline bool nw_s2_fast_is_plain_leaf(const struct nw_s2_fast *fast, int level, uint64_t entry)
 {
-	unsigned memory_type = (unsigned)((entry & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
+	unsigned field = (unsigned)((entry >> fast->mt_shift) & fast->mt_field);
 
-	return (entry & fast->leaf_mask[level]) == fast->leaf_want[level] && ((fast->mt_allowed >> memory_type) & 1);
+	return (entry & fast->leaf_mask[level]) == fast->leaf_want[level] && ((fast->leaf_mt_allowed >> field) & 1);
 }
 
 /* need: the access type, | NW_S2_NEED_USER for a user-mode access, |
@@ -57,7 +48,7 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 	for (;; level--) {
 		if (table >= fast->map_size)
 			return false;
-		entry = *(const uint64_t *)(fast->map + table + ((gpa >> nw_s2_shift(level)) & NW_S2_INDEX_MASK) * 8);
+		entry = *(const uint64_t *)(fast->map + table + ((gpa >> fast->shift[level]) & fast->index_mask[level]) * 8);
 		all &= entry;
 		any |= entry;
 		if (nw_s2_fast_is_plain_table(fast, level, entry)) {
@@ -76,31 +67,29 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 	hit->all = all;
 	hit->any = any;
 	hit->refs = (unsigned)(fast->top - level + 1);
-	hit->hpa = (entry & fast->leaf_addr_mask[level]) | (gpa & ((UINT64_C(1) << nw_s2_shift(level)) - 1));
+	hit->page_size = UINT64_C(1) << fast->shift[level];
+	hit->hpa = (entry & fast->leaf_addr_mask[level]) | (gpa & (hit->page_size - 1));
 	return true;
 }
 
-/* NW_S2_RIGHT_* of a hit, as the full translate counts them: EPT bits 2:0 and
- * bit 10 under mode-based execute control ANDed; NPT read (P and US in every
- * entry, which a hit has), write where every entry has RW, execute where none
- * has XD. */
+/* NW_S2_RIGHT_* of a hit, as the full translate counts them (the AND over
+ * its entries). Usually no bit any right needs is missing and none that
+ * forbids one is set: then every right the configuration grants, without the
+ * decode. */
 static inline uint32_t nw_s2_fast_rights(const struct nw_s2_fast *fast, const struct nw_s2_hit *hit)
 {
-	if (fast->kind == NW_STAGE2_EPT)
-		return (uint32_t)((hit->all & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X)) |
-				  ((hit->all & fast->ux_mask) >> 7));
-	return NW_S2_RIGHT_R | ((hit->all & NW_PTE_RW) ? NW_S2_RIGHT_W : 0) |
-	       ((hit->any & NW_PTE_XD) ? 0 : NW_S2_RIGHT_X | NW_S2_RIGHT_UX);
+	if (!((~hit->all & fast->rights_grant) | (hit->any & fast->rights_deny)))
+		return fast->rights;
+	return nw_s2_path_rights(&fast->decode, hit->all, hit->any) & fast->rights;
 }
-
-/* The memory type of a leaf: EPT bits 5:3; NPT the power-on PAT's type. */
-uint8_t nw_npt_leaf_memory_type(int level, uint64_t entry);
 
 static inline uint8_t nw_s2_fast_memory_type(const struct nw_s2_fast *fast, const struct nw_s2_hit *hit)
 {
-	if (fast->kind == NW_STAGE2_EPT)
-		return (uint8_t)((hit->leaf & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT);
-	return nw_npt_leaf_memory_type(hit->level, hit->leaf);
+	unsigned index = (unsigned)((hit->leaf >> fast->mt_shift) & fast->mt_field);
+
+	if (fast->mt_has_pat && (hit->leaf & fast->mt_pat[hit->level]))
+		index |= 4;
+	return fast->decode.mt_types[index];
 }
 
 #endif

@@ -1,12 +1,16 @@
-/* The steps EPT and NPT translation share: clear the result, read one level's
- * entry and record it, stop, and set accessed/dirty on the way back. Inline,
- * so each format's walk compiles to the same code as when it spelled them out
- * (the 2-D walk runs it up to 24 times per access). */
+/* The one second-stage translate (SDM Vol. 3C §29.3.2-§29.3.5, APM Vol. 2
+ * §15.25.5): find the leaf, check the rights, then set the accessed/dirty
+ * flags, every rule read from the format's table (stage2_rules.h). Inline,
+ * instantiated once per format with its table constant (ept_rules.c,
+ * npt_rules.c), so the table's predicates inline as when each format spelled
+ * its loop out (the 2-D walk runs it up to 24 times per access). */
 #ifndef NESTWALK_LIB_STAGE2_WALK_H
 #define NESTWALK_LIB_STAGE2_WALK_H
 
 #include <nestwalk/pt_build.h>
 #include <nestwalk/stage2.h>
+
+#include "stage2_rules.h"
 
 /* A table address nothing backs (only a write from outside the engine can
  * put one in an entry) reads as all ones, as an aborted bus read does; the
@@ -72,6 +76,85 @@ static inline void nw_s2_set_accessed_dirty(const struct nw_pt_format *fmt, cons
 		if (set != res->entries[level] && path->tables[level])
 			nw_pt_entry_put(fmt, path->tables[level], path->index[level], set);
 	}
+}
+
+/* An entry with the plain bit and no bit of clear set points to a table and
+ * breaks no rule: the plain bit rules out a missing entry and every rights
+ * combination a misconfiguration names, and a table pointer is checked for
+ * nothing else. The walk takes such an entry without asking the predicates;
+ * any other entry gets every check. */
+static inline bool nw_s2_is_plain_table(const struct nw_s2_rules *rules, uint64_t clear, int level, uint64_t entry)
+{
+	return level > NW_LEVEL_PT && (entry & (rules->plain | clear)) == rules->plain;
+}
+
+/* Likewise a 4 KiB leaf with the plain bit, no reserved bit and a memory type
+ * allowed: the page-size and alignment rules do not apply at level 1. */
+static inline bool nw_s2_is_plain_4k_leaf(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
+					  uint64_t rsvd, int level, uint64_t entry)
+{
+	return level == NW_LEVEL_PT && (entry & (rules->plain | rsvd)) == rules->plain &&
+	       !nw_s2_has_reserved_memory_type(rules, fmt, level, entry);
+}
+
+static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_rules *rules, const void *config,
+							     const struct nw_pt *pt, const struct nw_s2_request *req,
+							     struct nw_s2_result *res)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	struct nw_s2_caps caps = rules->caps(config);
+	uint64_t table_clear = rules->table_clear | caps.entry_rsvd;
+	struct nw_s2_path path;
+	unsigned refs = 0;
+	uint64_t table = pt->root, gpa = req->gpa.val, entry;
+	uint32_t rights = caps.rights;
+	int level = fmt->top, leaf_level;
+
+	nw_s2_result_clear(res);
+	/* A GPA wider than the walk (48 bits, 57 with 5 levels) has no entry to map it. */
+	if (gpa >= nw_pt_va_limit(fmt)) {
+		nw_s2_record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
+		return;
+	}
+	for (;; level--) {
+		entry = nw_s2_read_entry(pt, fmt, &path, res, level, table, gpa);
+		refs++;
+		rights &= nw_s2_path_rights(&rules->decode, entry, entry);
+		if (nw_s2_is_plain_table(rules, table_clear, level, entry)) {
+			table = entry & fmt->table_addr_mask;
+			continue;
+		}
+		if (nw_s2_is_plain_4k_leaf(rules, fmt, caps.entry_rsvd, level, entry))
+			break;
+		if (!rules->is_present(config, entry)) {
+			nw_s2_record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
+			return;
+		}
+		if (rules->is_misconfigured(config, level, entry)) {
+			nw_s2_record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
+			return;
+		}
+		if (nw_s2_is_leaf(fmt, level, entry))
+			break;
+		table = entry & fmt->table_addr_mask;
+	}
+
+	leaf_level = level;
+	nw_s2_record_stop(res, NW_S2_OK, level, entry, rights, refs);
+	res->page_size = nw_pt_level_size(fmt, leaf_level);
+	res->memory_type = nw_s2_memory_type(rules, fmt, leaf_level, entry);
+	res->ignore_pat = (entry & rules->ignore_pat) != 0;
+	if (!(rights & nw_s2_right_needed(&caps, req->type, req->user))) {
+		res->status = NW_S2_VIOLATION;
+		return;
+	}
+	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, entry) + (gpa & (res->page_size - 1)));
+
+	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D. */
+	if (!caps.sets_ad || req->lookup_only)
+		return;
+	nw_s2_set_accessed_dirty(fmt, &path, res, leaf_level, req->type == NW_ACCESS_WRITE, rules->accessed,
+				 rules->dirty);
 }
 
 #endif

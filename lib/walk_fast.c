@@ -234,7 +234,7 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 		return finish_slow(ctx, gpa);
 	res->gpa = nw_gpa(gpa);
 	res->hpa = nw_hpa(hit.hpa);
-	res->s2_page_size = UINT64_C(1) << nw_s2_shift(hit.level);
+	res->s2_page_size = hit.page_size;
 	res->memory_type = nw_s2_fast_memory_type(&walker->s2, &hit);
 	res->s2_rights = nw_s2_fast_rights(&walker->s2, &hit);
 	return hit.refs;

@@ -42,7 +42,7 @@ static inline __attribute__((always_inline)) bool s2_plain(const struct nw_walke
 	s2->hpa = hit.hpa;
 	s2->refs = hit.refs;
 	if (final) {
-		s2->page_size = UINT64_C(1) << nw_s2_shift(hit.level);
+		s2->page_size = hit.page_size;
 		s2->memory_type = nw_s2_fast_memory_type(&walker->s2, &hit);
 		s2->rights = nw_s2_fast_rights(&walker->s2, &hit);
 	}

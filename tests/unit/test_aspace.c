@@ -520,3 +520,54 @@ Test(aspace, removal_of_interleaved_frames_keeps_the_other_region)
 	cr_assert_eq(as.ledger.val, 0);
 	nw_aspace_destroy(&as);
 }
+
+static void keep_mapping(void *ctx, const struct nw_aspace_mapping *mapping)
+{
+	*(struct nw_aspace_mapping *)ctx = *mapping;
+}
+
+/* The listing (nestwalk mappings) reports the rights a leaf grants as the
+ * translate decodes them. EPT bit 10 is ignored without mode-based execute
+ * control (SDM Vol. 3C §29.3.2, Table 29-8: it grants user-mode execute only
+ * when that control is 1), and an aspace never sets it: a leaf R|W with bit 10
+ * is R|W, not R|W|UX. */
+Test(aspace, listing_ignores_ept_user_execute_without_mode_based_execute)
+{
+	struct nw_aspace as;
+	struct nw_region r = region(0x100000, NW_PAGE_SIZE, NW_REGION_READ | NW_REGION_WRITE, NW_REGION_ALLOC, false);
+	struct nw_aspace_mapping m = { .size = 0 };
+
+	make(&as);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	cr_assert_eq(nw_aspace_edit_entry(&as, r.base, NW_LEVEL_PT, 0, NW_EPT_UX), NW_OK);
+	cr_assert_eq(s2(&as, 0x100000, NW_ACCESS_READ).rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W);
+	nw_aspace_visit_mappings(&as, keep_mapping, &m);
+	cr_assert_eq(m.gpa.val, 0x100000);
+	cr_assert_eq(m.rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W);
+	cr_assert_eq(m.memory_type, NW_EPT_MT_WB);
+	nw_aspace_destroy(&as);
+}
+
+/* APM Vol. 2 §15.25.5: every nested access is a user access, so a nested leaf
+ * with US clear grants nothing (the translate's rights are 0); the listing
+ * said R|W (RW set; XD set, the region has no execute). */
+Test(aspace, listing_of_an_npt_leaf_without_us_grants_nothing)
+{
+	struct nw_aspace_config config = { .format = NW_STAGE2_NPT, .levels = 4, .memory_type = NW_ASPACE_MEMTYPE_WB };
+	struct nw_region r = region(0x100000, NW_PAGE_SIZE, NW_REGION_READ | NW_REGION_WRITE, NW_REGION_ALLOC, false);
+	struct nw_aspace_mapping m = { .size = 0 };
+	struct nw_aspace as;
+
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &r), NW_OK);
+	nw_aspace_visit_mappings(&as, keep_mapping, &m);
+	cr_assert_eq(m.rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W, "RW, XD set: read and write");
+	/* PCD = PWT = PAT = 0: power-on PAT entry 0, WB (SDM Vol. 3A §11.12.4). */
+	cr_assert_eq(m.memory_type, 6);
+	cr_assert_eq(nw_aspace_edit_entry(&as, r.base, NW_LEVEL_PT, NW_PTE_US, 0), NW_OK);
+	cr_assert_eq(s2(&as, 0x100000, NW_ACCESS_READ).rights, 0);
+	nw_aspace_visit_mappings(&as, keep_mapping, &m);
+	cr_assert_eq(m.gpa.val, 0x100000);
+	cr_assert_eq(m.rights, 0);
+	nw_aspace_destroy(&as);
+}

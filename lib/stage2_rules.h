@@ -1,0 +1,179 @@
+/* A second-stage format as a table of rules: its radix geometry (the table
+ * engine's nw_pt_format), the entry layout, the rights and memory-type decodes
+ * as data, and the rules that read the configuration as named predicates. The
+ * one translate loop (stage2_walk.h), the fast walker's masks (stage2_fast.c),
+ * the builders (ept.c, npt.c) and the address space's listing read it, so EPT
+ * (SDM Vol. 3C §29.3, ept_rules.c) and NPT (APM Vol. 2 §15.25, npt_rules.c)
+ * are two tables, and another format is one more. The rules EPT and NPT share
+ * are written here once, over the format's geometry. */
+#ifndef NESTWALK_LIB_STAGE2_RULES_H
+#define NESTWALK_LIB_STAGE2_RULES_H
+
+#include <nestwalk/pt_build.h>
+#include <nestwalk/stage2.h>
+
+#define NW_S2_RIGHTS 4 /* R, W, X, UX: NW_S2_RIGHT_* is 1 << index */
+#define NW_S2_RIGHTS_ALL (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX)
+
+/* What the rules read of one configuration (the CPU model and the VM's controls). */
+struct nw_s2_caps {
+	unsigned maxphyaddr;
+	bool pages_1g;
+	bool user_exec;      /* a user-mode fetch needs the user-execute right (EPT mode-based execute control) */
+	bool sets_ad;        /* the walk sets accessed and dirty flags */
+	uint32_t rights;     /* NW_S2_RIGHT_* the format grants at all under this configuration */
+	uint64_t entry_rsvd; /* bits reserved in every entry under this configuration */
+};
+
+struct nw_s2_rules {
+	const struct nw_pt_format *format4, *format5; /* 4- and 5-level geometry */
+	/* Set in an entry that, with no reserved bit, is present and grants a
+	 * well-formed combination of rights (EPT R, NPT P). */
+	uint64_t plain;
+	uint64_t table_clear;     /* bits a table pointer has clear: reserved ones, and PS (a leaf) */
+	uint64_t accessed, dirty; /* dirty: leaves only */
+	uint64_t ignore_pat;      /* leaf bit: ignore the guest's PAT; 0 when the format has none */
+	struct nw_s2_decode decode; /* rights and memory type (stage2.h); the PAT bits are the format's */
+	struct nw_s2_caps (*caps)(const void *config);
+	bool (*is_present)(const void *config, uint64_t entry);
+	bool (*is_misconfigured)(const void *config, int level, uint64_t entry);
+};
+
+extern const struct nw_s2_rules nw_ept_rules;
+extern const struct nw_s2_rules nw_npt_rules;
+
+static inline const struct nw_pt_format *nw_s2_format(const struct nw_s2_rules *rules, int levels)
+{
+	return levels == 5 ? rules->format5 : rules->format4;
+}
+
+/* The leaf level that maps a page of size bytes, 0 when no level does. */
+static inline int nw_s2_size_level(const struct nw_pt_format *fmt, uint64_t size)
+{
+	for (int level = NW_LEVEL_PT; level <= fmt->top; level++)
+		if (fmt->level[level].leaf_ok && nw_pt_level_size(fmt, level) == size)
+			return level;
+	return 0;
+}
+
+/* EPT Tables 29-3/29-5, long-mode Tables 4-16/4-18: a PTE maps a page; a PDE
+ * or PDPTE with PS does; a higher entry always points to a table. */
+static inline bool nw_s2_is_leaf(const struct nw_pt_format *fmt, int level, uint64_t entry)
+{
+	return level == NW_LEVEL_PT || (fmt->level[level].leaf_ok && (entry & fmt->ps_bit));
+}
+
+/* EPT Tables 29-1..29-7, long-mode Tables 4-15..4-20: address bits
+ * 51:MAXPHYADDR are reserved in every entry. */
+static inline uint64_t nw_s2_bits_above_maxphy(const struct nw_pt_format *fmt, unsigned maxphyaddr)
+{
+	return fmt->table_addr_mask & ~((UINT64_C(1) << maxphyaddr) - 1);
+}
+
+static inline bool nw_s2_has_addr_above_maxphy(const struct nw_pt_format *fmt, unsigned maxphyaddr, uint64_t entry)
+{
+	return (entry & nw_s2_bits_above_maxphy(fmt, maxphyaddr)) != 0;
+}
+
+/* EPT Tables 29-1/29-2, long-mode Tables 4-14/4-15: PS of an entry above the
+ * PDPT is reserved (no 512 GiB pages: the levels where no leaf may be). */
+static inline bool nw_s2_has_ps_above_pdpt(const struct nw_pt_format *fmt, int level, uint64_t entry)
+{
+	return level > NW_LEVEL_PT && !fmt->level[level].leaf_ok && (entry & fmt->ps_bit);
+}
+
+/* SDM §29.3.3.1, APM CPUID 8000_0001 EDX bit 26: without 1 GiB pages PS of a PDPTE is reserved. */
+static inline bool nw_s2_has_unsupported_1g(const struct nw_pt_format *fmt, bool pages_1g, int level,
+					    uint64_t entry)
+{
+	return level == NW_LEVEL_PDPT && (entry & fmt->ps_bit) && !pages_1g;
+}
+
+/* EPT Tables 29-3/29-5 (bits 29:12, 20:12), long-mode Tables 4-16/4-18 (bits
+ * 29:13, 20:13: bit 12 is PAT): the address bits below a large page's
+ * alignment are reserved. */
+static inline uint64_t nw_s2_large_rsvd(const struct nw_pt_format *fmt, int level)
+{
+	return fmt->table_addr_mask & ~fmt->level[level].leaf_addr_mask & ~fmt->pat_large_bit;
+}
+
+static inline bool nw_s2_has_misaligned_large_page(const struct nw_pt_format *fmt, int level, uint64_t entry)
+{
+	return level > NW_LEVEL_PT && nw_s2_is_leaf(fmt, level, entry) && (entry & nw_s2_large_rsvd(fmt, level));
+}
+
+/* The PAT bit of a leaf at level, 0 when the format has none. */
+static inline uint64_t nw_s2_pat_bit(const struct nw_pt_format *fmt, int level)
+{
+	return level == NW_LEVEL_PT ? fmt->pat_small_bit : fmt->pat_large_bit;
+}
+
+/* The memory-type index of a leaf whose PAT bit is pat (see struct nw_s2_decode). */
+static inline unsigned nw_s2_memory_type_index(const struct nw_s2_decode *decode, uint64_t pat, uint64_t entry)
+{
+	return (unsigned)((entry >> decode->mt_shift) & decode->mt_field) | ((entry & pat) ? 4u : 0u);
+}
+
+static inline uint8_t nw_s2_memory_type(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt, int level,
+					uint64_t entry)
+{
+	return rules->decode.mt_types[nw_s2_memory_type_index(&rules->decode, nw_s2_pat_bit(fmt, level), entry)];
+}
+
+/* SDM §29.3.3.1: a leaf's memory type 2, 3 or 7 is reserved (EPT mt_allowed). */
+static inline bool nw_s2_has_reserved_memory_type(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
+						  int level, uint64_t entry)
+{
+	unsigned index = nw_s2_memory_type_index(&rules->decode, nw_s2_pat_bit(fmt, level), entry);
+
+	return nw_s2_is_leaf(fmt, level, entry) && !((rules->decode.mt_allowed >> index) & 1);
+}
+
+/* The rights a path grants, all being the AND of its entries and any their
+ * OR (one entry: both are the entry): right i where no bit of grant_base or
+ * grant[i] is missing from all and no bit of deny[i] is in any. Branch-free:
+ * the fast walker decodes every final translation. */
+static inline uint32_t nw_s2_path_rights(const struct nw_s2_decode *decode, uint64_t all, uint64_t any)
+{
+	uint64_t base = decode->grant_base;
+	uint32_t rights = 0;
+
+	for (unsigned i = 0; i < NW_S2_RIGHTS; i++) {
+		uint64_t missing = (~all & (base | decode->grant[i])) | (any & decode->deny[i]);
+
+		rights |= (uint32_t)(missing == 0) << i;
+	}
+	return rights;
+}
+
+/* SDM §29.3.3.2: reads need R, writes W, fetches X, a user-mode fetch under
+ * mode-based execute control UX; APM §15.25.5 the same with X for every fetch. */
+static inline uint32_t nw_s2_right_needed(const struct nw_s2_caps *caps, enum nw_access_type type, bool user)
+{
+	switch (type) {
+	case NW_ACCESS_READ:
+		return NW_S2_RIGHT_R;
+	case NW_ACCESS_WRITE:
+		return NW_S2_RIGHT_W;
+	case NW_ACCESS_FETCH:
+		break;
+	}
+	return caps->user_exec && user ? NW_S2_RIGHT_UX : NW_S2_RIGHT_X;
+}
+
+static inline unsigned nw_s2_right_index(uint32_t right)
+{
+	return right == NW_S2_RIGHT_R ? 0 : right == NW_S2_RIGHT_W ? 1 : right == NW_S2_RIGHT_X ? 2 : 3;
+}
+
+/* One second stage as the rules see it. */
+struct nw_s2_view {
+	const struct nw_s2_rules *rules;
+	const void *config;
+	const struct nw_pt *pt;
+};
+
+/* false for NW_STAGE2_NONE. */
+bool nw_s2_view_of(const struct nw_stage2 *s2, struct nw_s2_view *view);
+
+#endif
