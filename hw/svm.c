@@ -1,5 +1,7 @@
 #include "svm.h"
 
+#include <nestwalk/cpu.h>
+
 #include "layout.h"
 #include "libc.h"
 #include "vmcb.h"
@@ -115,7 +117,7 @@ static void fill_vmcb(uint8_t *vmcb, const struct hw_svm_guest *g)
 	put64(vmcb, VMCB_RFLAGS, g->rflags);
 	put64(vmcb, VMCB_RIP, g->rip);
 	put64(vmcb, VMCB_RSP, (uint64_t)(uintptr_t)(guest_stack + sizeof(guest_stack)));
-	put64(vmcb, VMCB_G_PAT, UINT64_C(0x0007040600070406));
+	put64(vmcb, VMCB_G_PAT, NW_PAT_POWER_ON);
 }
 
 struct hw_svm_exit hw_svm_run(struct hw_svm *svm, const struct hw_svm_guest *guest)

@@ -1,6 +1,7 @@
 /* AMD nested page tables as a second-stage table of rules (APM Vol. 2
  * §15.25: the long-mode entry format, SDM Vol. 3A Tables 4-14..4-20), and
  * its translate: the one loop of stage2_walk.h over this table. */
+#include <nestwalk/cpu.h>
 #include <nestwalk/npt.h>
 
 #include "stage2_walk.h"
@@ -68,7 +69,10 @@ const struct nw_s2_rules nw_npt_rules = {
 		/* The power-on PAT (SDM Vol. 3A §11.12.4), indexed by PAT:PCD:PWT (PWT bit 3, PCD bit 4). */
 		.mt_shift = 3,
 		.mt_field = 3,
-		.mt_types = { 6, 4, 7, 0, 6, 4, 7, 0 },
+		.mt_types = { NW_PAT_TYPE(NW_PAT_POWER_ON, 0), NW_PAT_TYPE(NW_PAT_POWER_ON, 1),
+			      NW_PAT_TYPE(NW_PAT_POWER_ON, 2), NW_PAT_TYPE(NW_PAT_POWER_ON, 3),
+			      NW_PAT_TYPE(NW_PAT_POWER_ON, 4), NW_PAT_TYPE(NW_PAT_POWER_ON, 5),
+			      NW_PAT_TYPE(NW_PAT_POWER_ON, 6), NW_PAT_TYPE(NW_PAT_POWER_ON, 7) },
 		.mt_allowed = 0xff,
 	},
 	.caps = npt_caps,

@@ -1,7 +1,7 @@
 /* The fast guest walker: paging levels are data derived once from the CPU
  * state (shift, index width, reserved-bit masks for table and large-page
  * entries), one loop walks them for every mode, and the rights check is a
- * lookup in tables from perm.c. The second stage is masks derived once from
+ * lookup in tables perm.c generates from the rules of walk_rules.h. The second stage is masks derived once from
  * the EPTP or nCR3 (stage2_fast.h), with the full translate only for what
  * they do not prove. The per-level record is written only when asked for.
  * A walk without a record first asks the probe (walk_probe.h), which answers
@@ -13,6 +13,7 @@
 
 #include "stage2_fast.h"
 #include "walk_internal.h"
+#include "walk_rules.h"
 
 #define ALL_BITS (~UINT64_C(0))
 
@@ -83,7 +84,7 @@ static void derive_levels(struct nw_walker *walker)
 		walker->levels[i].leaf_bits = i + 1 == n ? ALL_BITS : walker->levels[i].ps;
 	walker->entry_bytes = walker->mode == NW_PAGING_32 ? 4 : 8;
 	walker->va_bits = walker->mode == NW_PAGING_5LEVEL ? 57 : walker->mode == NW_PAGING_4LEVEL ? 48 : 32;
-	walker->xd_mask = (walker->mode != NW_PAGING_32 && nxe) ? NW_PTE_XD : 0;
+	walker->xd_mask = nw_rule_is_xd_in_force(cpu, walker->mode) ? NW_PTE_XD : 0;
 	walker->cr3_mask = walker->mode == NW_PAGING_32 ? UINT64_C(0xfffff000) : addr;
 }
 
@@ -113,8 +114,7 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
 
 static uint32_t rights_of(const struct nw_walker *walker, uint64_t acc)
 {
-	return ((acc & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((acc & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
-	       ((~acc & walker->xd_mask) ? 0 : NW_WALK_RIGHT_X);
+	return nw_rule_entry_rights(acc ^ ACC_FLIP, walker->xd_mask != 0);
 }
 
 /* What the later phases need of each level, recorded or not. */
@@ -222,12 +222,11 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 	if (record && (flags & NW_WALK_RECORD_S2))
 		return finish_slow(ctx, gpa);
 	if (!two_d) {
-		/* GPA = HPA, every right, write-back (as nw_stage2_translate without a second stage). */
 		res->gpa = nw_gpa(gpa);
 		res->hpa = nw_hpa_from_identical_gpa(res->gpa);
-		res->s2_page_size = NW_PAGE_SIZE;
-		res->memory_type = 6;
-		res->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
+		res->s2_page_size = NW_S2_NONE_PAGE_SIZE;
+		res->memory_type = NW_S2_NONE_MEMORY_TYPE;
+		res->s2_rights = NW_S2_NONE_RIGHTS;
 		return 0;
 	}
 	if (!nw_s2_fast_translate(&walker->s2, gpa, s2_need, &hit))
@@ -255,7 +254,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 							    unsigned bytes, bool hot)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
-	const struct nw_walk_access_kind *kind = &walker->kinds[(access->type & 3) | (access->implicit ? 4 : 0)];
+	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
 	struct nw_walk_ctx ctx = {
 		.config = &walker->config, .access = access, .flags = flags, .user = kind->user, .linear = true,
 		.res = res,
@@ -266,13 +265,14 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	uint64_t passed_a = write_ad && !upper_ad ? NW_PTE_A : 0; /* A set as the walk passes an entry */
 	bool slow_s2 = record && (flags & NW_WALK_RECORD_S2);
 	unsigned refs = 0;
-	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, pat, leaf_gpa = 0;
+	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
-	uint32_t rights, pk = 0, pk_forbid;
+	uint32_t rights;
+	bool pk;
 
 	nw_walk_result_start(res, walker->mode, access->gva);
 	if (record)
@@ -389,16 +389,9 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 	res->leaf_entry = entry;
 	res->rights = rights;
 	res->guest_page_size = page;
-	pat = desc->level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
-	res->guest_pat_index = (uint8_t)(((entry & pat) ? 4 : 0) | ((entry >> 3) & 3));
-	pk_forbid = walker->pk_mask[kind->pk_index | ((rights & NW_WALK_RIGHT_U) ? NW_PK_PAGE_USER : 0)];
-	if (pk_forbid) {
-		uint32_t pkr = (rights & NW_WALK_RIGHT_U) ? cpu->pkru : cpu->pkrs;
-		unsigned key = (unsigned)((entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
-
-		pk = (pkr >> (key * 2)) & pk_forbid;
-	}
-	if (((walker->perm[kind->perm_index] >> rights) & 1) || pk) {
+	res->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, desc->level);
+	pk = nw_probe_is_key_forbidden(kind, rights, entry);
+	if (((kind->faults >> rights) & 1) || pk) {
 		page_fault(&ctx, kind->pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc->level);
 		goto out;
 	}

@@ -1,8 +1,7 @@
 /* What both guest walkers share: reading and updating guest paging-structure
  * entries through the second stage, and turning a stage-2 fault into the
  * outcome the CPU reports (EPT violation, misconfiguration, #NPF). The guest
- * rules themselves (reserved bits, rights, error codes) are not here: each
- * walker states them its own way. */
+ * rules of access rights and error codes are walk_rules.h. */
 #ifndef NESTWALK_WALK_INTERNAL_H
 #define NESTWALK_WALK_INTERNAL_H
 
@@ -171,18 +170,12 @@ static inline void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
 /* A #PF outcome with its error code and CR2. */
 void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level);
 
-/* Derives the fast walker's permission and protection-key tables from its CPU
- * state (perm.c). */
+/* Derives the fast walker's per-access tables (rights, protection keys, error
+ * code) from its CPU state by the rules of walk_rules.h (perm.c). */
 void nw_perm_derive(struct nw_walker *walker);
 
 /* Derives nw_walker_probe()'s masks from the walker's levels (walk_probe.c). */
 void nw_probe_derive(struct nw_walker *walker);
-
-/* Permission-table index of an access: type, user-mode, and whether RFLAGS.AC
- * lifts SMAP for it (explicit, CPL<3, AC=1). */
-#define NW_PERM_USER 4u
-#define NW_PERM_AC 8u
-/* Rights bits as the permission tables index them: NW_WALK_RIGHT_W/U/X (0..7). */
 
 /* A #GP outcome. */
 void nw_walk_general_protection(struct nw_walk_result *res, enum nw_gp_reason reason);

@@ -1,12 +1,15 @@
 /* The reference guest walker, written from the SDM text rule by rule, with no
  * tables and no shortcuts: Vol. 3A §4.3 (32-bit paging), §4.4 (PAE), §4.5
  * (4-level and 5-level), §4.6 (access rights), §4.7 (page-fault error code),
- * §4.8 (accessed and dirty flags). The fast walker (walk_fast.c) must agree
- * with it on every case. */
+ * §4.8 (accessed and dirty flags). The access-rights and error-code rules are
+ * the predicates of walk_rules.h, applied one by one; the fast walker's tables
+ * are generated from the same predicates (perm.c). The fast walker
+ * (walk_fast.c) must agree with it on every case. */
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
 #include "walk_internal.h"
+#include "walk_rules.h"
 
 static unsigned top_level(enum nw_paging_mode mode)
 {
@@ -42,23 +45,10 @@ static bool is_noncanonical(enum nw_paging_mode mode, uint64_t gva)
 	return upper != 0 && upper != bits_from(top);
 }
 
-/* An access is user-mode when CPL=3, except implicit supervisor-mode accesses
- * (descriptor tables, TSS), which are supervisor-mode at any CPL (§4.6). */
-static bool is_user_mode_access(const struct nw_cpu *cpu, const struct nw_access *access)
-{
-	return cpu->cpl == 3 && !access->implicit;
-}
-
 /* A paging-structure entry with P=0 maps nothing; its other bits are ignored (§4.3-§4.5). */
 static bool entry_is_present(uint64_t entry)
 {
 	return (entry & NW_PTE_P) != 0;
-}
-
-static bool is_nx_in_force(const struct nw_cpu *cpu, enum nw_paging_mode mode)
-{
-	/* XD exists only in 64-bit entries and only with IA32_EFER.NXE=1 (§4.4, §4.5). */
-	return mode != NW_PAGING_32 && (cpu->efer & NW_EFER_NXE);
 }
 
 /* PS=1 in a PDE maps a 4 MiB page only with CR4.PSE=1 (§4.3); in PAE and 4-/5-level
@@ -165,117 +155,6 @@ static uint64_t entry_address(const struct nw_cpu *cpu, enum nw_paging_mode mode
 	return entry & NW_PTE_ADDR_MASK & ~bits_from(nw_cpu_maxphyaddr(cpu));
 }
 
-/* A user-mode access to a supervisor-mode address is never allowed (§4.6.1). */
-static bool user_blocks(bool user, uint32_t rights)
-{
-	return user && !(rights & NW_WALK_RIGHT_U);
-}
-
-/* A user-mode write needs R/W=1 at every level (§4.6.1). */
-static bool user_write_blocks(bool user, const struct nw_access *access, uint32_t rights)
-{
-	return user && access->type == NW_ACCESS_WRITE && !(rights & NW_WALK_RIGHT_W);
-}
-
-/* With CR0.WP=1 a supervisor-mode write needs R/W=1 at every level; with WP=0 it
- * may write read-only pages (§4.6.1). */
-static bool wp_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
-{
-	return !user && access->type == NW_ACCESS_WRITE && (cpu->cr0 & NW_CR0_WP) && !(rights & NW_WALK_RIGHT_W);
-}
-
-/* With NXE=1 no instruction may be fetched through an entry with XD=1 (§4.6.1). */
-static bool nx_blocks(const struct nw_access *access, uint32_t rights)
-{
-	return access->type == NW_ACCESS_FETCH && !(rights & NW_WALK_RIGHT_X);
-}
-
-/* CR4.SMEP=1: supervisor-mode fetches from user-mode addresses fault (§4.6.1). */
-static bool smep_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
-{
-	return !user && access->type == NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMEP) && (rights & NW_WALK_RIGHT_U);
-}
-
-/* CR4.SMAP=1: supervisor-mode data accesses to user-mode addresses fault, except
- * explicit accesses (necessarily at CPL<3) with RFLAGS.AC=1; implicit accesses
- * ignore AC (§4.6.1). */
-static bool smap_blocks(const struct nw_cpu *cpu, bool user, const struct nw_access *access, uint32_t rights)
-{
-	bool ac_allows = !access->implicit && cpu->cpl < 3 && (cpu->rflags & NW_RFLAGS_AC);
-
-	return !user && access->type != NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMAP) && (rights & NW_WALK_RIGHT_U) &&
-	       !ac_allows;
-}
-
-/* Protection keys (§4.6.2) apply in 4-/5-level paging to data accesses: PKRU
- * (CR4.PKE) for user-mode addresses, IA32_PKRS (CR4.PKS) for supervisor-mode
- * ones. AD forbids every data access; WD forbids writes by user-mode accesses
- * and, with CR0.WP=1, by supervisor-mode accesses. */
-static bool pk_blocks(const struct nw_cpu *cpu, enum nw_paging_mode mode, bool user, const struct nw_access *access,
-		      uint32_t rights, uint64_t leaf)
-{
-	unsigned key = (unsigned)((leaf & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
-	uint32_t pkr;
-
-	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
-		return false;
-	if (access->type == NW_ACCESS_FETCH)
-		return false;
-	if (rights & NW_WALK_RIGHT_U) {
-		if (!(cpu->cr4 & NW_CR4_PKE))
-			return false;
-		pkr = cpu->pkru;
-	} else {
-		if (!(cpu->cr4 & NW_CR4_PKS))
-			return false;
-		pkr = cpu->pkrs;
-	}
-	if (pkr & NW_PKR_AD(key))
-		return true;
-	return access->type == NW_ACCESS_WRITE && (pkr & NW_PKR_WD(key)) && (user || (cpu->cr0 & NW_CR0_WP));
-}
-
-/* I/D is reported for fetches only when SMEP is on, or PAE paging structures
- * are in use (CR4.PAE=1) with IA32_EFER.NXE=1 (§4.7). */
-static bool fetch_reports_id(const struct nw_cpu *cpu)
-{
-	return (cpu->cr4 & NW_CR4_SMEP) || ((cpu->cr4 & NW_CR4_PAE) && (cpu->efer & NW_EFER_NXE));
-}
-
-/* W/R, U/S and I/D of the error code describe the access, whatever the cause (§4.7). */
-static uint32_t access_error_bits(const struct nw_cpu *cpu, bool user, const struct nw_access *access)
-{
-	uint32_t code = 0;
-
-	if (access->type == NW_ACCESS_WRITE)
-		code |= NW_PFEC_W;
-	if (user)
-		code |= NW_PFEC_U;
-	if (access->type == NW_ACCESS_FETCH && fetch_reports_id(cpu))
-		code |= NW_PFEC_ID;
-	return code;
-}
-
-static uint32_t entry_rights(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
-{
-	uint32_t rights = 0;
-
-	if (entry & NW_PTE_RW)
-		rights |= NW_WALK_RIGHT_W;
-	if (entry & NW_PTE_US)
-		rights |= NW_WALK_RIGHT_U;
-	if (!(is_nx_in_force(cpu, mode) && (entry & NW_PTE_XD)))
-		rights |= NW_WALK_RIGHT_X;
-	return rights;
-}
-
-static uint8_t pat_index(uint64_t leaf, unsigned level)
-{
-	uint64_t pat = level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
-
-	return (uint8_t)(((leaf & pat) ? 4 : 0) | ((leaf & NW_PTE_PCD) ? 2 : 0) | ((leaf & NW_PTE_PWT) ? 1 : 0));
-}
-
 /* Sets the accessed flag of every entry the walk used, and the dirty flag of
  * the leaf for a write (§4.8). The PAE PDPTE registers have no A flag. */
 static bool set_accessed_dirty(struct nw_walk_ctx *ctx, enum nw_paging_mode mode, unsigned top, unsigned leaf,
@@ -303,14 +182,15 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 {
 	enum nw_paging_mode mode = nw_cpu_paging_mode(cpu);
 	struct nw_walk_ctx ctx = {
-		.config = config, .access = access, .flags = flags, .user = is_user_mode_access(cpu, access),
-		.linear = true, .res = res,
+		.config = config, .access = access, .flags = flags,
+		.user = nw_rule_is_user_access(cpu->cpl, access->implicit), .linear = true, .res = res,
 	};
 	bool write_ad = !(flags & NW_WALK_LOOKUP);
 	unsigned bytes = mode == NW_PAGING_32 ? 4 : 8;
 	uint64_t linear = access->gva.val, table, entry = 0, page_size;
 	uint32_t rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 	unsigned top = top_level(mode), level;
+	uint32_t pfec = nw_rule_pfec_access_bits(cpu, ctx.user, access->type); /* describes the access (§4.7) */
 
 	nw_walk_result_init(res, mode, access->gva);
 	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
@@ -346,16 +226,15 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 			return;
 		}
 		if (!entry_is_present(entry)) {
-			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access), (int)level);
+			nw_walk_page_fault(&ctx, pfec, (int)level);
 			return;
 		}
 		if (pte_has_rsvd_bits(cpu, mode, level, entry)) {
-			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access) | NW_PFEC_RSVD | NW_PFEC_P,
-					   (int)level);
+			nw_walk_page_fault(&ctx, pfec | NW_PFEC_RSVD | NW_PFEC_P, (int)level);
 			return;
 		}
 		if (!(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT))
-			rights &= entry_rights(cpu, mode, entry);
+			rights &= nw_rule_entry_rights(entry, nw_rule_is_xd_in_force(cpu, mode));
 		res->steps[level].rights = rights;
 		if (entry_maps_page(cpu, mode, level, entry))
 			break;
@@ -370,17 +249,15 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 	res->leaf_entry = entry;
 	res->rights = rights;
 	res->guest_page_size = page_size;
-	res->guest_pat_index = pat_index(entry, level);
+	res->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, (int)level);
 
-	/* Phase 2: check the rights of the access (§4.6). */
+	/* Phase 2: check the rights of the access (§4.6.1), then its protection key (§4.6.2). */
 	{
-		bool pk = pk_blocks(cpu, mode, ctx.user, access, rights, entry);
+		bool pk = nw_rule_pk_blocks(cpu, mode, ctx.user, access->type, rights, entry);
+		bool lifted = nw_rule_is_smap_lifted(cpu, access->implicit);
 
-		if (user_blocks(ctx.user, rights) || user_write_blocks(ctx.user, access, rights) ||
-		    wp_blocks(cpu, ctx.user, access, rights) || nx_blocks(access, rights) ||
-		    smep_blocks(cpu, ctx.user, access, rights) || smap_blocks(cpu, ctx.user, access, rights) || pk) {
-			nw_walk_page_fault(&ctx, access_error_bits(cpu, ctx.user, access) | NW_PFEC_P |
-						   (pk ? NW_PFEC_PK : 0), (int)level);
+		if (nw_rule_rights_block(cpu, ctx.user, lifted, access->type, rights) || pk) {
+			nw_walk_page_fault(&ctx, pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), (int)level);
 			return;
 		}
 	}

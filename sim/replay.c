@@ -48,71 +48,6 @@ const char *nw_replay_outcome_name(unsigned kind)
 	return kind == NW_REPLAY_OUT_NO_MEMORY ? "no_memory" : nw_trace_outcome_name((enum nw_trace_outcome)kind);
 }
 
-/* A TLB entry is used only when it surely allows the access: on a refusal a
- * processor may walk the tables again before faulting (SDM Vol. 3A §4.10.2.3:
- * it may use cached or current entries), and the walk then decides from
- * memory. Each predicate below is one reason to walk instead. */
-
-/* Writes need R/W=1 and a set dirty flag: an entry with D=0 cannot complete a write (§4.8). */
-static bool has_write_right(const struct nw_tlb_entry *e, enum nw_access_type type)
-{
-	return type != NW_ACCESS_WRITE || ((e->rights & NW_WALK_RIGHT_W) && e->dirty);
-}
-
-/* User-mode accesses need U/S=1 at every level (§4.6.1). */
-static bool has_user_right(const struct nw_tlb_entry *e, bool user)
-{
-	return !user || (e->rights & NW_WALK_RIGHT_U);
-}
-
-/* Fetches need no XD in force at any level (§4.6.1). */
-static bool has_fetch_right(const struct nw_tlb_entry *e, enum nw_access_type type)
-{
-	return type != NW_ACCESS_FETCH || (e->rights & NW_WALK_RIGHT_X);
-}
-
-/* Supervisor accesses to user pages are what SMEP and SMAP govern (§4.6.1): the walk applies them. */
-static bool is_smep_smap_relevant(const struct nw_tlb_entry *e, const struct nw_cpu *cpu, bool user)
-{
-	return !user && (e->rights & NW_WALK_RIGHT_U) && (cpu->cr4 & (NW_CR4_SMEP | NW_CR4_SMAP));
-}
-
-/* A protection key whose PKRU/PKRS bits are not clear may forbid the access (§4.6.2). */
-static bool is_key_restricted(const struct nw_tlb_entry *e, const struct nw_cpu *cpu, enum nw_paging_mode mode)
-{
-	uint32_t bits = NW_PKR_AD(e->pk) | NW_PKR_WD(e->pk);
-
-	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
-		return false;
-	if (e->rights & NW_WALK_RIGHT_U)
-		return (cpu->cr4 & NW_CR4_PKE) && (cpu->pkru & bits);
-	return (cpu->cr4 & NW_CR4_PKS) && (cpu->pkrs & bits);
-}
-
-/* A combined mapping keeps the second-stage leaf's rights (Vol. 3C §29.4.2): they must allow the access. */
-static bool has_s2_right(const struct nw_tlb_entry *e, enum nw_access_type type)
-{
-	uint8_t need = type == NW_ACCESS_WRITE ? NW_S2_RIGHT_W : type == NW_ACCESS_FETCH ? NW_S2_RIGHT_X : NW_S2_RIGHT_R;
-
-	return (e->s2_rights & need) == need;
-}
-
-/* User-mode accesses are those at CPL 3 that are not implicit supervisor-mode accesses (§4.6). */
-static bool is_user_access(const struct nw_cpu *cpu, bool implicit)
-{
-	return cpu->cpl == 3 && !implicit;
-}
-
-static bool is_hit_usable(const struct nw_replay *r, const struct nw_tlb_entry *e, enum nw_access_type type,
-			  bool user)
-{
-	const struct nw_cpu *cpu = &r->machine->cpu;
-
-	return has_write_right(e, type) && has_user_right(e, user) && has_fetch_right(e, type) &&
-	       !is_smep_smap_relevant(e, cpu, user) && !is_key_restricted(e, cpu, r->walker.mode) &&
-	       has_s2_right(e, type);
-}
-
 /* A recent TLB slot's memo: the kinds of access (type x user) its entry
  * allows under the CPU state it was made in. The slots are emptied on every
  * register write, so that state is the current one. */
@@ -129,7 +64,7 @@ static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *
 
 	for (unsigned type = NW_ACCESS_READ; type <= NW_ACCESS_FETCH; type++)
 		for (unsigned user = 0; user < 2; user++)
-			if (is_hit_usable(r, e, (enum nw_access_type)type, user))
+			if (nw_walker_tlb_allows(&r->walker, e, (enum nw_access_type)type, user))
 				memo |= (uint8_t)(1u << access_class((enum nw_access_type)type, user));
 	return memo;
 }
@@ -175,7 +110,7 @@ static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struc
 		.s2_page_size = r->machine->stage2.kind == NW_STAGE2_NONE ? 0 : res->s2_page_size,
 		.rights = res->rights,
 		.s2_rights = (uint8_t)res->s2_rights,
-		.pk = long_mode ? (uint8_t)((res->leaf_entry & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT) : 0,
+		.pk = long_mode ? (uint8_t)nw_pte_pk(res->leaf_entry) : 0,
 		/* The walk set D for a write it allowed (§4.8). */
 		.dirty = (res->leaf_entry & NW_PTE_D) || a->type == NW_ACCESS_WRITE,
 		.global = (res->leaf_entry & NW_PTE_G) != 0,
@@ -234,9 +169,10 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 
 	out->access = *a;
 	if (r->options.tlb) {
+		bool user = nw_walker_kind(&r->walker, a->type, a->implicit)->user;
+
 		r->stats.tlb_lookups++;
-		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) &&
-		    is_hit_usable(r, hit.entry, a->type, is_user_access(&r->machine->cpu, a->implicit))) {
+		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) && nw_walker_tlb_allows(&r->walker, hit.entry, a->type, user)) {
 			r->stats.tlb_hits++;
 			/* Field by field: out->walk is read only when from_tlb is false, and clearing it costs more
 			 * than the rest of the hit. */
@@ -590,12 +526,12 @@ static unsigned cpu_state(const struct nw_cpu *cpu)
 	return cpu->cpl | ((cpu->rflags & NW_RFLAGS_AC) ? NW_TRACE_ITEM_AC : 0);
 }
 
-/* The item's access class bit (see usable_classes()): user mode is CPL 3 without the implicit flag (§4.6). */
-static unsigned item_class_bit(const struct nw_trace_item *item)
+/* The item's access class bit (see usable_classes()), in the current CPU state (the item's: is_plain). */
+static unsigned item_class_bit(const struct nw_replay *r, const struct nw_trace_item *item)
 {
-	bool user = (item->mode & (NW_TRACE_ITEM_CPL | NW_TRACE_ITEM_IMPLICIT)) == 3;
+	enum nw_access_type type = (enum nw_access_type)item->type;
 
-	return 1u << access_class((enum nw_access_type)item->type, user);
+	return 1u << access_class(type, nw_walker_kind(&r->walker, type, item->mode & NW_TRACE_ITEM_IMPLICIT)->user);
 }
 
 /* An access within one page, in the current CPU state, expected to succeed or with no expectation. */
@@ -625,7 +561,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 		if (slot && is_plain(item, state)) {
 			uint8_t memo = slot->memo ? slot->memo : (slot->memo = usable_classes(r, slot->entry));
 
-			if (memo & item_class_bit(item)) {
+			if (memo & item_class_bit(r, item)) {
 				nw_tlb_recent_use(&r->tlb, slot);
 				hot.hits++;
 				hot.expectations += item->present; /* 0 or 1 in a plain access */

@@ -36,6 +36,12 @@
 #define NW_PKR_AD(key) (UINT32_C(1) << ((key) * 2))
 #define NW_PKR_WD(key) (UINT32_C(2) << ((key) * 2))
 
+/* IA32_PAT after power-up or reset (§11.12.4, Table 11-12): entries 0-7 WB, WT,
+ * UC-, UC, WB, WT, UC-, UC. */
+#define NW_PAT_POWER_ON UINT64_C(0x0007040600070406)
+/* The memory type in entry i of an IA32_PAT value: bits 8i+2:8i (§11.12.2). */
+#define NW_PAT_TYPE(pat, i) ((uint8_t)(((pat) >> (8 * (i))) & 7))
+
 /* PAE PDPTE register bits (§4.4.1, Table 4-8): bits 2:1 and 8:5 are reserved,
  * as are bits 63:MAXPHYADDR. */
 #define NW_PDPTE_PAE_RSVD_LOW UINT64_C(0x1e6)

@@ -41,6 +41,13 @@ struct nw_s2_request {
 #define NW_S2_RIGHT_X (1u << 2)
 #define NW_S2_RIGHT_UX (1u << 3)
 
+/* No second stage (a bare-metal or unvirtualised walk): GPA = HPA in 4 KiB
+ * pages, every right, write-back (memory type 6). Every walker finishes a
+ * walk without a second stage with these. */
+#define NW_S2_NONE_PAGE_SIZE NW_PAGE_SIZE
+#define NW_S2_NONE_RIGHTS (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX)
+#define NW_S2_NONE_MEMORY_TYPE 6
+
 struct nw_s2_result {
 	enum nw_s2_status status;
 	nw_hpa_t hpa;         /* valid when NW_S2_OK */
@@ -157,11 +164,11 @@ static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct 
 	/* Field by field, without the cost of a whole compound literal. */
 	res->status = NW_S2_OK;
 	res->hpa = nw_hpa_from_identical_gpa(req->gpa);
-	res->page_size = NW_PAGE_SIZE;
+	res->page_size = NW_S2_NONE_PAGE_SIZE;
 	res->level = 0;
 	res->entry = 0;
-	res->rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
-	res->memory_type = 6;
+	res->rights = NW_S2_NONE_RIGHTS;
+	res->memory_type = NW_S2_NONE_MEMORY_TYPE;
 	res->ignore_pat = false;
 	res->refs = 0;
 	for (int level = 0; level <= NW_MAX_LEVELS; level++) {

@@ -166,16 +166,14 @@ struct nw_walk_level_desc {
 	uint64_t large_addr_mask; /* large-page address bits */
 };
 
-#define NW_PK_PAGE_USER 8u /* pk_mask index: the page is user-mode */
-
-/* What the fast walker derives per kind of access (index: type | implicit << 2). */
+/* What the fast walker derives per kind of access (index: type | implicit << 2)
+ * from the rules of §4.6 and §4.7 under the walker's CPU state (perm.c). */
 struct nw_walk_access_kind {
 	uint32_t pfec;       /* the error-code bits that describe the access (W, U, I/D) */
-	uint8_t perm_index;  /* into perm[] */
-	uint8_t pk_index;    /* into pk_mask[], for a supervisor-mode page */
+	uint16_t pk_keys[2]; /* per page U/S (0 supervisor, 1 user): bitmap over the keys that forbid it */
+	uint8_t faults;      /* bitmap over the rights value (NW_WALK_RIGHT_*) of the pages it faults on */
 	uint8_t s2_need;     /* the final stage-2 access: type, | NW_S2_NEED_USER when user-mode */
-	uint8_t faults;      /* perm[perm_index] */
-	bool user;
+	bool user;           /* the access is user-mode */
 };
 
 /* What nw_walker_probe() derives at set_cpu: 4-/5-level paging as masks per
@@ -208,11 +206,7 @@ struct nw_walker {
 	unsigned nlevels;
 	unsigned entry_bytes;
 	struct nw_walk_level_desc levels[NW_MAX_LEVELS];
-	uint8_t perm[16];        /* per access index: bitmap over (U, W, X) rights of the cases that fault */
-	uint8_t pk_mask[16];     /* per access index x page U (NW_PK_PAGE_USER): which of AD/WD (bits 0/1) forbid it */
-	bool pk_user, pk_supervisor;
 	struct nw_walk_access_kind kinds[8];
-	bool fetch_reports_id;
 	unsigned va_bits;        /* 32, 48 or 57 */
 	uint64_t xd_mask;        /* NW_PTE_XD when XD is in force, else 0 */
 	uint64_t cr3_mask;       /* the first table's address bits in CR3 */
@@ -223,6 +217,13 @@ struct nw_walker {
 	enum nw_access_type table_access; /* how the second stage sees a guest-table read */
 	struct nw_walk_probe_desc probe; /* derived by nw_walker_set_cpu() */
 };
+
+/* What the walker derived for an access of this type, implicit or not. */
+static inline const struct nw_walk_access_kind *nw_walker_kind(const struct nw_walker *walker,
+							       enum nw_access_type type, bool implicit)
+{
+	return &walker->kinds[(type & 3) | (implicit ? 4 : 0)];
+}
 
 /* The modelled CPU's architectural state is copied; the walker keeps no pointer
  * to it. What the walker derives from the second stage (levels, root, A/D,
@@ -249,6 +250,16 @@ struct nw_walk_hit {
 	uint8_t leaf_level;
 	uint8_t refs;               /* memory references read */
 };
+
+struct nw_tlb_entry;
+
+/* Whether a TLB entry (tlb.h) filled from this walker's translations surely
+ * allows an access of type, user-mode or not, under the walker's CPU state:
+ * only then may it be used without a walk. On a refusal a processor may walk
+ * the tables again before faulting (SDM Vol. 3A §4.10.2.3), and the walk
+ * decides from memory. */
+bool nw_walker_tlb_allows(const struct nw_walker *walker, const struct nw_tlb_entry *entry, enum nw_access_type type,
+			  bool user);
 
 /* nw_walker_probe() (walk_probe.h, inline) for a walker with a second stage:
  * the same contract, out of line. */

@@ -87,30 +87,12 @@ static inline uint32_t nw_probe_rights_of(const struct nw_walk_probe_desc *p, ui
 	       (uint32_t)(((~any | p->x_keep) >> 63) << 2);
 }
 
-/* The protection key of the leaf forbids this access (§4.6.2): the key's
- * AD/WD bits in PKRU (user page) or PKRS (supervisor page), masked by what
- * the walker derived for this kind of access. */
-static inline bool nw_probe_is_key_forbidden(const struct nw_walker *walker, const struct nw_walk_access_kind *kind,
-					     uint32_t rights, uint64_t leaf)
+/* The protection key of the leaf forbids this access (§4.6.2): one bit of
+ * the keys the walker derived for this kind of access and the page's U/S
+ * (perm.c, from the rules of walk_rules.h). */
+static inline bool nw_probe_is_key_forbidden(const struct nw_walk_access_kind *kind, uint32_t rights, uint64_t leaf)
 {
-	bool user_page = rights & NW_WALK_RIGHT_U;
-	uint32_t forbid = walker->pk_mask[kind->pk_index | (user_page ? NW_PK_PAGE_USER : 0)];
-	uint32_t pkr;
-	unsigned key;
-
-	if (!forbid)
-		return false;
-	pkr = user_page ? walker->cpu.pkru : walker->cpu.pkrs;
-	key = (unsigned)((leaf & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
-	return ((pkr >> (key * 2)) & forbid) != 0;
-}
-
-/* PAT:PCD:PWT of the leaf (§11.12.3): PAT is bit 7 of a PTE, bit 12 of a large leaf. */
-static inline uint8_t nw_probe_pat_index_of(uint64_t leaf, int level)
-{
-	unsigned pat_shift = (unsigned)__builtin_ctzll(level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE);
-
-	return (uint8_t)((((leaf >> pat_shift) & 1) << 2) | ((leaf >> 3) & 3));
+	return (kind->pk_keys[(rights & NW_WALK_RIGHT_U) ? 1 : 0] >> nw_pte_pk(leaf)) & 1;
 }
 
 /* The walk, for top levels and with s2 (NULL: no second stage) constant
@@ -120,7 +102,7 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 								struct nw_walk_hit *hit, int top, nw_probe_s2_fn *s2)
 {
 	const struct nw_walk_probe_desc *p = &walker->probe;
-	const struct nw_walk_access_kind *kind = &walker->kinds[(access->type & 3) | (access->implicit ? 4 : 0)];
+	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
 	const uint8_t *map = walker->map;
 	uint64_t linear = access->gva.val, table = p->root, entry = 0, all = ~UINT64_C(0), upper = 0, gpa;
 	struct nw_probe_s2 s2_hit = { .hpa = 0 };
@@ -160,7 +142,7 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 	    !nw_probe_has_leaf_flags_for(entry, access->type))
 		return false;
 	rights = nw_probe_rights_of(p, all, upper | entry);
-	if (((kind->faults >> rights) & 1) || nw_probe_is_key_forbidden(walker, kind, rights, entry))
+	if (((kind->faults >> rights) & 1) || nw_probe_is_key_forbidden(kind, rights, entry))
 		return false;
 	gpa = (entry & p->leaf_addr[level]) | (linear & ((UINT64_C(1) << nw_probe_level_shift(level)) - 1));
 	refs += (unsigned)(top - level + 1);
@@ -173,17 +155,16 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 		hit->s2_rights = s2_hit.rights;
 		refs += s2_hit.refs;
 	} else {
-		/* GPA = HPA, every right, write-back (as nw_stage2_translate without a second stage). */
-		hit->hpa = nw_hpa(gpa);
-		hit->s2_page_size = NW_PAGE_SIZE;
-		hit->memory_type = 6;
-		hit->s2_rights = NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX;
+		hit->hpa = nw_hpa_from_identical_gpa(nw_gpa(gpa));
+		hit->s2_page_size = NW_S2_NONE_PAGE_SIZE;
+		hit->memory_type = NW_S2_NONE_MEMORY_TYPE;
+		hit->s2_rights = NW_S2_NONE_RIGHTS;
 	}
 	hit->gpa = nw_gpa(gpa);
 	hit->leaf_entry = entry;
 	hit->guest_page_size = UINT64_C(1) << nw_probe_level_shift(level);
 	hit->rights = rights;
-	hit->guest_pat_index = nw_probe_pat_index_of(entry, level);
+	hit->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, level);
 	hit->leaf_level = (uint8_t)level;
 	hit->refs = (uint8_t)refs;
 	return true;

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "level.h"
+
 #define NW_PTE_P (UINT64_C(1) << 0)      /* present */
 #define NW_PTE_RW (UINT64_C(1) << 1)     /* writable */
 #define NW_PTE_US (UINT64_C(1) << 2)     /* user-mode accessible */
@@ -35,5 +37,20 @@ _Static_assert((NW_PTE_ADDR_MASK & (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_PW
 				    NW_PTE_PS | NW_PTE_G | NW_PTE_PK_MASK | NW_PTE_XD)) == 0,
 	       "address field overlaps a flag");
 _Static_assert((NW_PTE_PK_MASK & NW_PTE_XD) == 0, "protection key overlaps XD");
+
+/* The protection key of a 4-/5-level leaf, bits 62:59 (§4.6.2). */
+static inline unsigned nw_pte_pk(uint64_t leaf)
+{
+	return (unsigned)((leaf & NW_PTE_PK_MASK) >> NW_PTE_PK_SHIFT);
+}
+
+/* PAT:PCD:PWT of a leaf, its PAT entry (§11.12.3): PAT is bit 7 of a PTE, bit 12 of a larger leaf. */
+static inline unsigned nw_pte_pat_index(uint64_t leaf, int level)
+{
+	uint64_t pat = level == NW_LEVEL_PT ? NW_PTE_PAT_4K : NW_PTE_PAT_LARGE;
+
+	return ((leaf & pat) ? 4u : 0u) | (unsigned)((leaf >> 3) & 3);
+}
+_Static_assert(NW_PTE_PWT == UINT64_C(1) << 3 && NW_PTE_PCD == UINT64_C(1) << 4, "PCD:PWT are bits 4:3");
 
 #endif

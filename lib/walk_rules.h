@@ -1,0 +1,142 @@
+/* The guest paging rules, each once, as a named predicate citing the SDM
+ * (Vol. 3A §4.6 access rights, §4.7 page-fault error code, §11.12 PAT).
+ * The reference walker (walk_ref.c) reads them rule by rule; perm.c
+ * generates the fast walker's tables from them (as KVM's
+ * update_permission_bitmask derives its bitmaps from rule code), and those
+ * tables are what walk_fast.c, the probe and the TLB-hit check read.
+ * Internal: not installed. */
+#ifndef NESTWALK_WALK_RULES_H
+#define NESTWALK_WALK_RULES_H
+
+#include <nestwalk/cpu.h>
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
+
+/* §4.6: an access at CPL 3 is user-mode, except the implicit supervisor-mode
+ * accesses (GDT, IDT, LDT, TSS), which are supervisor-mode at any CPL. */
+static inline bool nw_rule_is_user_access(unsigned cpl, bool implicit)
+{
+	return cpl == 3 && !implicit;
+}
+
+/* §4.6.1: RFLAGS.AC=1 lifts SMAP for explicit accesses (necessarily at CPL<3);
+ * implicit supervisor-mode accesses ignore AC. */
+static inline bool nw_rule_is_smap_lifted(const struct nw_cpu *cpu, bool implicit)
+{
+	return !implicit && cpu->cpl < 3 && (cpu->rflags & NW_RFLAGS_AC);
+}
+
+/* §4.4.2, §4.5.4: XD exists only in 64-bit entries and only with IA32_EFER.NXE=1. */
+static inline bool nw_rule_is_xd_in_force(const struct nw_cpu *cpu, enum nw_paging_mode mode)
+{
+	return mode != NW_PAGING_32 && (cpu->efer & NW_EFER_NXE);
+}
+
+/* §4.6.1: the rights one entry grants (NW_WALK_RIGHT_*): W with R/W=1, U with
+ * U/S=1, X unless XD=1 is in force. A translation's rights are the AND over
+ * its entries (R/W and U/S ANDed, XD ORed). */
+static inline uint32_t nw_rule_entry_rights(uint64_t entry, bool xd_in_force)
+{
+	return ((entry & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((entry & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
+	       (xd_in_force && (entry & NW_PTE_XD) ? 0 : NW_WALK_RIGHT_X);
+}
+
+/* §4.6.1: a user-mode access to a supervisor-mode address (U/S=0 at some level) is never allowed. */
+static inline bool nw_rule_us_blocks(bool user, uint32_t rights)
+{
+	return user && !(rights & NW_WALK_RIGHT_U);
+}
+
+/* §4.6.1: a user-mode write needs R/W=1 at every level; so does a supervisor-mode
+ * write with CR0.WP=1 (with WP=0 it may write read-only pages). */
+static inline bool nw_rule_rw_blocks(const struct nw_cpu *cpu, bool user, enum nw_access_type type, uint32_t rights)
+{
+	return type == NW_ACCESS_WRITE && (user || (cpu->cr0 & NW_CR0_WP)) && !(rights & NW_WALK_RIGHT_W);
+}
+
+/* §4.6.1: no instruction may be fetched through an entry with XD=1 (when in force). */
+static inline bool nw_rule_xd_blocks(enum nw_access_type type, uint32_t rights)
+{
+	return type == NW_ACCESS_FETCH && !(rights & NW_WALK_RIGHT_X);
+}
+
+/* §4.6.1: CR4.SMEP=1: supervisor-mode fetches from user-mode addresses fault. */
+static inline bool nw_rule_smep_blocks(const struct nw_cpu *cpu, bool user, enum nw_access_type type, uint32_t rights)
+{
+	return !user && type == NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMEP) && (rights & NW_WALK_RIGHT_U);
+}
+
+/* §4.6.1: CR4.SMAP=1: supervisor-mode data accesses to user-mode addresses
+ * fault, unless RFLAGS.AC lifts SMAP for the access (nw_rule_is_smap_lifted). */
+static inline bool nw_rule_smap_blocks(const struct nw_cpu *cpu, bool user, bool lifted, enum nw_access_type type,
+				       uint32_t rights)
+{
+	return !user && type != NW_ACCESS_FETCH && (cpu->cr4 & NW_CR4_SMAP) && (rights & NW_WALK_RIGHT_U) && !lifted;
+}
+
+/* §4.6.1: the access to a translation with these rights faults (protection keys aside). */
+static inline bool nw_rule_rights_block(const struct nw_cpu *cpu, bool user, bool smap_lifted, enum nw_access_type type,
+					uint32_t rights)
+{
+	return nw_rule_us_blocks(user, rights) || nw_rule_rw_blocks(cpu, user, type, rights) ||
+	       nw_rule_xd_blocks(type, rights) || nw_rule_smep_blocks(cpu, user, type, rights) ||
+	       nw_rule_smap_blocks(cpu, user, smap_lifted, type, rights);
+}
+
+/* §4.6.2: the register whose key bits govern a page, 0 when keys do not apply
+ * to it: PKRU for user-mode pages with CR4.PKE=1, IA32_PKRS for supervisor-mode
+ * pages with CR4.PKS=1, in 4- and 5-level paging only. */
+static inline uint32_t nw_rule_pk_register(const struct nw_cpu *cpu, enum nw_paging_mode mode, bool user_page)
+{
+	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
+		return 0;
+	if (user_page)
+		return (cpu->cr4 & NW_CR4_PKE) ? cpu->pkru : 0;
+	return (cpu->cr4 & NW_CR4_PKS) ? cpu->pkrs : 0;
+}
+
+/* The two bits of key in a PKRU/PKRS value: bit 0 AD, bit 1 WD (§4.6.2). */
+#define NW_RULE_PK_AD 1u
+#define NW_RULE_PK_WD 2u
+
+static inline unsigned nw_rule_pk_bits(uint32_t pkr, unsigned key)
+{
+	return (pkr >> (key * 2)) & (NW_RULE_PK_AD | NW_RULE_PK_WD);
+}
+
+/* §4.6.2: which of a key's bits forbid an access: keys govern data accesses
+ * only; AD forbids every one, WD writes by user-mode accesses and, with
+ * CR0.WP=1, by supervisor-mode accesses. */
+static inline unsigned nw_rule_pk_forbidding(const struct nw_cpu *cpu, bool user, enum nw_access_type type)
+{
+	if (type == NW_ACCESS_FETCH)
+		return 0;
+	if (type == NW_ACCESS_WRITE && (user || (cpu->cr0 & NW_CR0_WP)))
+		return NW_RULE_PK_AD | NW_RULE_PK_WD;
+	return NW_RULE_PK_AD;
+}
+
+/* §4.6.2: the protection key of the leaf forbids the access. */
+static inline bool nw_rule_pk_blocks(const struct nw_cpu *cpu, enum nw_paging_mode mode, bool user,
+				     enum nw_access_type type, uint32_t rights, uint64_t leaf)
+{
+	uint32_t pkr = nw_rule_pk_register(cpu, mode, (rights & NW_WALK_RIGHT_U) != 0);
+
+	return (nw_rule_pk_bits(pkr, nw_pte_pk(leaf)) & nw_rule_pk_forbidding(cpu, user, type)) != 0;
+}
+
+/* §4.7: I/D is reported for an instruction fetch only when CR4.SMEP=1, or
+ * CR4.PAE=1 (PAE or 4-/5-level paging) with IA32_EFER.NXE=1. */
+static inline bool nw_rule_fetch_reports_id(const struct nw_cpu *cpu)
+{
+	return (cpu->cr4 & NW_CR4_SMEP) || ((cpu->cr4 & NW_CR4_PAE) && (cpu->efer & NW_EFER_NXE));
+}
+
+/* §4.7: W/R, U/S and I/D of the error code describe the access, whatever the cause. */
+static inline uint32_t nw_rule_pfec_access_bits(const struct nw_cpu *cpu, bool user, enum nw_access_type type)
+{
+	return (type == NW_ACCESS_WRITE ? NW_PFEC_W : 0) | (user ? NW_PFEC_U : 0) |
+	       (type == NW_ACCESS_FETCH && nw_rule_fetch_reports_id(cpu) ? NW_PFEC_ID : 0);
+}
+
+#endif
