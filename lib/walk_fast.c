@@ -1,9 +1,9 @@
 /* The fast guest walker: paging levels are data derived once from the CPU
  * state (shift, index width, reserved-bit masks for table and large-page
  * entries), one loop walks them for every mode, and the rights check is a
- * lookup in tables perm.c generates from the rules of walk_rules.h. The second stage is masks derived once from
- * the EPTP or nCR3 (stage2_fast.h), with the full translate only for what
- * they do not prove. The per-level record is written only when asked for.
+ * lookup in tables perm.c generates from the rules of walk_rules.h. The
+ * second stage is masks derived once from the EPTP or nCR3 (stage2_fast.h),
+ * with the full translate only for what they do not prove. The per-level record is written only when asked for.
  * A walk without a record first asks the probe (walk_probe.h), which answers
  * the plain case, a translation with nothing to write, in fewer steps.
  * It must agree with walk_ref.c on every case. */
@@ -114,7 +114,7 @@ void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *confi
 
 static uint32_t rights_of(const struct nw_walker *walker, uint64_t acc)
 {
-	return nw_rule_entry_rights(acc ^ ACC_FLIP, walker->xd_mask != 0);
+	return nw_walk_entry_rights(acc ^ ACC_FLIP, walker->xd_mask != 0);
 }
 
 /* What the later phases need of each level, recorded or not. */
@@ -279,8 +279,7 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		nw_walk_record_init(res);
 	if (walker->va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
-	} else if ((uint64_t)((int64_t)(linear << (64 - walker->va_bits)) >> (64 - walker->va_bits)) != linear) {
-		/* Not sign-extended from bit 47 (or 56): #GP (§3.3.7.1). */
+	} else if (!nw_walk_is_canonical(linear, walker->va_bits)) {
 		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
 		return;
 	}

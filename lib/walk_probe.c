@@ -16,12 +16,12 @@ void nw_probe_derive(struct nw_walker *walker)
 	if ((walker->mode != NW_PAGING_4LEVEL && !five) || ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1)))
 		return;
 	p->copy = two_d ? (five ? NW_PROBE_2D_5 : NW_PROBE_2D_4) : (five ? NW_PROBE_1D_5 : NW_PROBE_1D_4);
-	p->canon_shift = 64 - walker->va_bits;
+	p->va_bits = walker->va_bits;
 	p->root = walker->cpu.cr3 & walker->cr3_mask;
 	p->table_limit = walker->map_size & ~(uint64_t)(NW_PAGE_SIZE - 1);
 	p->table_rsvd = walker->levels[0].rsvd; /* the same at every 4-/5-level table level (Table 4-14..4-20) */
 	p->addr_mask = walker->levels[0].addr_mask;
-	p->x_keep = walker->xd_mask ? 0 : NW_PTE_XD;
+	p->xd_in_force = walker->xd_mask != 0;
 	for (unsigned i = 0; i < walker->nlevels; i++) {
 		const struct nw_walk_level_desc *desc = &walker->levels[i];
 

@@ -33,16 +33,13 @@ static uint64_t bits_range(unsigned high, unsigned low)
 	return bits_from(low) & ~bits_from(high + 1);
 }
 
-/* Linear addresses must be canonical: bits 63:47 (4-level) or 63:56 (5-level)
- * all equal to the top translated bit, else #GP (§3.3.7.1, §4.5). */
+/* 4-level paging translates 48-bit linear addresses, 5-level 57-bit ones; a
+ * non-canonical address is #GP (§3.3.7.1, §4.5). */
 static bool is_noncanonical(enum nw_paging_mode mode, uint64_t gva)
 {
-	unsigned top = mode == NW_PAGING_5LEVEL ? 56 : 47;
-	uint64_t upper = gva & bits_from(top);
-
 	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
 		return false;
-	return upper != 0 && upper != bits_from(top);
+	return !nw_walk_is_canonical(gva, mode == NW_PAGING_5LEVEL ? 57 : 48);
 }
 
 /* A paging-structure entry with P=0 maps nothing; its other bits are ignored (§4.3-§4.5). */
@@ -234,7 +231,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 			return;
 		}
 		if (!(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT))
-			rights &= nw_rule_entry_rights(entry, nw_rule_is_xd_in_force(cpu, mode));
+			rights &= nw_walk_entry_rights(entry, nw_rule_is_xd_in_force(cpu, mode));
 		res->steps[level].rights = rights;
 		if (entry_maps_page(cpu, mode, level, entry))
 			break;

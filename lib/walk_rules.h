@@ -1,5 +1,9 @@
 /* The guest paging rules, each once, as a named predicate citing the SDM
  * (Vol. 3A §4.6 access rights, §4.7 page-fault error code, §11.12 PAT).
+ * The few the installed inline probe (walk_probe.h) needs are in the public
+ * headers, once: the rights of an entry (walk.h), a leaf's key and PAT index
+ * (x86_pte.h), GPA = HPA write-back without a second stage (stage2.h), the
+ * power-on PAT (cpu.h).
  * The reference walker (walk_ref.c) reads them rule by rule; perm.c
  * generates the fast walker's tables from them (as KVM's
  * update_permission_bitmask derives its bitmaps from rule code), and those
@@ -32,14 +36,7 @@ static inline bool nw_rule_is_xd_in_force(const struct nw_cpu *cpu, enum nw_pagi
 	return mode != NW_PAGING_32 && (cpu->efer & NW_EFER_NXE);
 }
 
-/* §4.6.1: the rights one entry grants (NW_WALK_RIGHT_*): W with R/W=1, U with
- * U/S=1, X unless XD=1 is in force. A translation's rights are the AND over
- * its entries (R/W and U/S ANDed, XD ORed). */
-static inline uint32_t nw_rule_entry_rights(uint64_t entry, bool xd_in_force)
-{
-	return ((entry & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((entry & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
-	       (xd_in_force && (entry & NW_PTE_XD) ? 0 : NW_WALK_RIGHT_X);
-}
+/* §4.6.1, the rights one entry grants: nw_walk_entry_rights (walk.h, which the inline probe reads too). */
 
 /* §4.6.1: a user-mode access to a supervisor-mode address (U/S=0 at some level) is never allowed. */
 static inline bool nw_rule_us_blocks(bool user, uint32_t rights)

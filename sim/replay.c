@@ -172,7 +172,8 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 		bool user = nw_walker_kind(&r->walker, a->type, a->implicit)->user;
 
 		r->stats.tlb_lookups++;
-		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) && nw_walker_tlb_allows(&r->walker, hit.entry, a->type, user)) {
+		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) &&
+		    nw_walker_tlb_allows(&r->walker, hit.entry, a->type, user)) {
 			r->stats.tlb_hits++;
 			/* Field by field: out->walk is read only when from_tlb is false, and clearing it costs more
 			 * than the rest of the hit. */

@@ -21,6 +21,7 @@
 #include "level.h"
 #include "stage2.h"
 #include "status.h"
+#include "x86_pte.h"
 
 /* One access by the guest. Whether it is user-mode comes from the CPL: CPL 3
  * is user-mode unless the access is implicit (GDT/IDT/LDT/TSS references are
@@ -103,6 +104,26 @@ enum nw_gp_reason {
 #define NW_WALK_RIGHT_W (1u << 0)
 #define NW_WALK_RIGHT_U (1u << 1)
 #define NW_WALK_RIGHT_X (1u << 2) /* no level has XD (or XD is not in force) */
+
+/* The rights one entry grants (SDM Vol. 3A §4.6.1): W with R/W=1, U with U/S=1,
+ * X unless XD=1 is in force (PAE and 4-/5-level paging with IA32_EFER.NXE=1).
+ * A translation's rights are the AND over its entries: R/W and U/S ANDed, XD
+ * ORed. */
+static inline uint32_t nw_walk_entry_rights(uint64_t entry, bool xd_in_force)
+{
+	return ((entry & NW_PTE_RW) ? NW_WALK_RIGHT_W : 0) | ((entry & NW_PTE_US) ? NW_WALK_RIGHT_U : 0) |
+	       (xd_in_force && (entry & NW_PTE_XD) ? 0 : NW_WALK_RIGHT_X);
+}
+
+/* A linear address of va_bits (48 or 57) is canonical when bits 63:va_bits-1
+ * all equal bit va_bits-1; an access to a non-canonical one is #GP (SDM Vol. 3A
+ * §3.3.7.1, §4.5). */
+static inline bool nw_walk_is_canonical(uint64_t linear, unsigned va_bits)
+{
+	unsigned unused = 64 - va_bits;
+
+	return (uint64_t)((int64_t)(linear << unused) >> unused) == linear;
+}
 
 /* One guest paging-structure reference. For PAE the PDPT level is the PDPTE
  * register: no memory reference, no stage-2 translation (s2.refs = 0). */
@@ -188,12 +209,12 @@ enum nw_walk_probe_copy {
 
 struct nw_walk_probe_desc {
 	enum nw_walk_probe_copy copy; /* which copy of the walk runs */
-	unsigned canon_shift;     /* 64 - linear-address width */
+	unsigned va_bits;         /* linear-address width: 48 or 57 */
 	uint64_t root;            /* the first table, from CR3 */
 	uint64_t table_limit;     /* a (4 KiB-aligned) table below it lies wholly in the direct-map window */
 	uint64_t table_rsvd;      /* reserved bits of a non-leaf entry */
 	uint64_t addr_mask;       /* next-table address bits */
-	uint64_t x_keep;          /* NW_PTE_XD when XD is not in force (every page executable), else 0 */
+	bool xd_in_force;         /* XD=1 forbids fetches (nw_walk_entry_rights) */
 	uint64_t leaf_rsvd[NW_MAX_LEVELS + 1]; /* reserved bits of a leaf; all-ones where PS is reserved */
 	uint64_t leaf_addr[NW_MAX_LEVELS + 1]; /* a leaf's page address bits */
 };

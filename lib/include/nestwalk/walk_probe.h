@@ -22,10 +22,6 @@
 #include "walk.h"
 #include "x86_pte.h"
 
-_Static_assert(NW_PTE_RW >> 1 == NW_WALK_RIGHT_W && NW_PTE_US >> 1 == NW_WALK_RIGHT_U,
-	       "entry bits 2:1 shifted down are the rights' W and U");
-_Static_assert(NW_WALK_RIGHT_X == 4 && NW_PTE_XD == UINT64_C(1) << 63, "X is XD flipped and moved to bit 2");
-
 /* A second-stage translation as the probe needs it. */
 struct nw_probe_s2 {
 	uint64_t hpa;
@@ -50,12 +46,6 @@ static inline uint64_t nw_probe_read_entry(const uint8_t *at)
 static inline unsigned nw_probe_level_shift(int level)
 {
 	return 9 * (unsigned)level + 3;
-}
-
-/* Bits 63:47 (63:56) all equal to bit 47 (56), or the access is #GP (§3.3.7.1). */
-static inline bool nw_probe_is_canonical(const struct nw_walk_probe_desc *p, uint64_t linear)
-{
-	return (uint64_t)((int64_t)(linear << p->canon_shift) >> p->canon_shift) == linear;
 }
 
 /* all is the AND of every entry used. Each present (§4.7: P=0 faults) and
@@ -83,8 +73,7 @@ static inline bool nw_probe_has_leaf_flags_for(uint64_t leaf, enum nw_access_typ
 /* Effective rights (§4.6.1): R/W and U/S ANDed over the levels (all), XD ORed (any). */
 static inline uint32_t nw_probe_rights_of(const struct nw_walk_probe_desc *p, uint64_t all, uint64_t any)
 {
-	return (uint32_t)((all >> 1) & (NW_WALK_RIGHT_W | NW_WALK_RIGHT_U)) |
-	       (uint32_t)(((~any | p->x_keep) >> 63) << 2);
+	return nw_walk_entry_rights((all & ~NW_PTE_XD) | (any & NW_PTE_XD), p->xd_in_force);
 }
 
 /* The protection key of the leaf forbids this access (§4.6.2): one bit of
@@ -110,7 +99,7 @@ static inline __attribute__((always_inline)) bool nw_probe_walk(const struct nw_
 	uint32_t rights;
 	int level;
 
-	if (!nw_probe_is_canonical(p, linear))
+	if (!nw_walk_is_canonical(linear, p->va_bits))
 		return false;
 #pragma GCC unroll 5
 	for (level = top; level >= NW_LEVEL_PT; level--) {
