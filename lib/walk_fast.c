@@ -1,12 +1,13 @@
 /* The fast guest walker: paging levels are data derived once from the CPU
  * state (shift, index width, reserved-bit masks for table and large-page
- * entries), one loop walks them for every mode, and the rights check is a
- * lookup in tables perm.c generates from the rules of walk_rules.h. The
- * second stage is masks derived once from the EPTP or nCR3 (stage2_fast.h),
- * with the full translate only for what they do not prove. The per-level record is written only when asked for.
- * A walk without a record first asks the probe (walk_probe.h), which answers
- * the plain case, a translation with nothing to write, in fewer steps.
- * It must agree with walk_ref.c on every case. */
+ * entries from the rules of walk_rules.h), one loop walks them for every mode,
+ * and the rights check is a lookup in tables perm.c generates from the same
+ * rules. The second stage is masks derived once from the EPTP or nCR3
+ * (stage2_fast.h), with the full translate only for what they do not prove.
+ * The per-level record is written only when asked for. A walk without a
+ * record first asks the probe (walk_probe.h), which answers the plain case, a
+ * translation with nothing to write, in fewer steps. It must agree with
+ * walk_ref.c on every case. */
 #include <nestwalk/walk.h>
 #include <nestwalk/walk_probe.h>
 #include <nestwalk/x86_pte.h>
@@ -16,14 +17,6 @@
 #include "walk_rules.h"
 
 #define ALL_BITS (~UINT64_C(0))
-
-static uint64_t range(unsigned high, unsigned low)
-{
-	uint64_t from_low = low >= 64 ? 0 : ALL_BITS << low;
-	uint64_t above_high = high >= 63 ? 0 : ALL_BITS << (high + 1);
-
-	return from_low & ~above_high;
-}
 
 /* Describes one level; rsvd_large is ALL_BITS where PS=1 is itself reserved. */
 static struct nw_walk_level_desc level_desc(uint8_t level, uint8_t shift, uint8_t index_bits, bool large_ok,
@@ -39,44 +32,53 @@ static struct nw_walk_level_desc level_desc(uint8_t level, uint8_t shift, uint8_
 	};
 }
 
+/* The reserved bits of a level's entries with PS=0 and, where PS is examined, PS=1 (walk_rules.h). */
+static uint64_t rsvd(const struct nw_walker *walker, uint8_t level, bool ps)
+{
+	return nw_rule_rsvd_bits(&walker->cpu, walker->mode, level, ps);
+}
+
+/* A level of 4-/5-level paging: 9 index bits, PS examined above the PT. */
+static struct nw_walk_level_desc long_level(const struct nw_walker *walker, uint8_t level, uint8_t shift,
+					    uint64_t addr)
+{
+	bool large_ok = level != NW_LEVEL_PT;
+	uint64_t rsvd_large = large_ok ? rsvd(walker, level, true) : 0;
+
+	return level_desc(level, shift, 9, large_ok, rsvd(walker, level, false), rsvd_large, addr);
+}
+
 static void derive_levels(struct nw_walker *walker)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
-	unsigned m = nw_cpu_maxphyaddr(cpu);
-	bool nxe = cpu->efer & NW_EFER_NXE;
-	uint64_t addr = NW_PTE_ADDR_MASK & ~range(63, m);
-	uint64_t rsvd = 0;
+	uint64_t addr = NW_PTE_ADDR_MASK & ~nw_rule_bits(63, nw_cpu_maxphyaddr(cpu));
 	unsigned n = 0;
 
 	switch (walker->mode) {
 	case NW_PAGING_OFF:
 		break;
-	case NW_PAGING_32: {
-		unsigned m32 = m > 40 ? 40 : m; /* PSE-36 carries at most 40 address bits (Table 4-4) */
-
-		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, (cpu->cr4 & NW_CR4_PSE) != 0, 0,
-					       range(21, m32 - 19), UINT64_C(0xfffff000));
+	case NW_PAGING_32:
+		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, (cpu->cr4 & NW_CR4_PSE) != 0,
+					       rsvd(walker, NW_LEVEL_PD, false), rsvd(walker, NW_LEVEL_PD, true),
+					       UINT64_C(0xfffff000));
 		walker->levels[n++].pse36 = true;
 		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 10, false, 0, 0, UINT64_C(0xfffff000));
 		break;
-	}
 	case NW_PAGING_PAE:
-		rsvd = range(62, m) | (nxe ? 0 : NW_PTE_XD);
 		/* The PDPT level is the PDPTE registers, checked at MOV CR3. */
 		walker->levels[n++] = level_desc(NW_LEVEL_PDPT, 30, 2, false, 0, 0, addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PD, 21, 9, true, rsvd, rsvd | range(20, 13), addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 9, false, rsvd, 0, addr);
+		walker->levels[n++] = level_desc(NW_LEVEL_PD, 21, 9, true, rsvd(walker, NW_LEVEL_PD, false),
+						 rsvd(walker, NW_LEVEL_PD, true), addr);
+		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 9, false, rsvd(walker, NW_LEVEL_PT, false), 0, addr);
 		break;
 	case NW_PAGING_5LEVEL:
 	case NW_PAGING_4LEVEL:
-		rsvd = (m < 52 ? range(51, m) : 0) | (nxe ? 0 : NW_PTE_XD);
 		if (walker->mode == NW_PAGING_5LEVEL)
-			walker->levels[n++] = level_desc(NW_LEVEL_PML5, 48, 9, true, rsvd, ALL_BITS, addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PML4, 39, 9, true, rsvd, ALL_BITS, addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PDPT, 30, 9, true, rsvd,
-						 cpu->no_1g_pages ? ALL_BITS : rsvd | range(29, 13), addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PD, 21, 9, true, rsvd, rsvd | range(20, 13), addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 9, false, rsvd, 0, addr);
+			walker->levels[n++] = long_level(walker, NW_LEVEL_PML5, 48, addr);
+		walker->levels[n++] = long_level(walker, NW_LEVEL_PML4, 39, addr);
+		walker->levels[n++] = long_level(walker, NW_LEVEL_PDPT, 30, addr);
+		walker->levels[n++] = long_level(walker, NW_LEVEL_PD, 21, addr);
+		walker->levels[n++] = long_level(walker, NW_LEVEL_PT, 12, addr);
 		break;
 	}
 	walker->nlevels = n;

@@ -23,16 +23,6 @@ static unsigned top_level(enum nw_paging_mode mode)
 	return 0;
 }
 
-static uint64_t bits_from(unsigned low)
-{
-	return low >= 64 ? 0 : ~UINT64_C(0) << low;
-}
-
-static uint64_t bits_range(unsigned high, unsigned low)
-{
-	return bits_from(low) & ~bits_from(high + 1);
-}
-
 /* 4-level paging translates 48-bit linear addresses, 5-level 57-bit ones; a
  * non-canonical address is #GP (§3.3.7.1, §4.5). */
 static bool is_noncanonical(enum nw_paging_mode mode, uint64_t gva)
@@ -63,67 +53,10 @@ static bool entry_maps_page(const struct nw_cpu *cpu, enum nw_paging_mode mode, 
 	return level == NW_LEVEL_PD || level == NW_LEVEL_PDPT;
 }
 
-/* Bits at or above MAXPHYADDR are reserved in 64-bit entries: 51:M in 4-/5-level
- * entries (Tables 4-15..4-20), 62:M in PAE entries (Tables 4-9..4-11). */
-static bool has_addr_bits_above_maxphyaddr(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
-{
-	unsigned m = nw_cpu_maxphyaddr(cpu);
-	unsigned top = mode == NW_PAGING_PAE ? 62 : 51;
-
-	return m <= top && (entry & bits_range(top, m));
-}
-
-/* With IA32_EFER.NXE=0 bit 63 (XD) is reserved in PAE and 4-/5-level entries (§4.4.2, §4.5.4). */
-static bool has_xd_without_nxe(const struct nw_cpu *cpu, enum nw_paging_mode mode, uint64_t entry)
-{
-	return mode != NW_PAGING_32 && !(cpu->efer & NW_EFER_NXE) && (entry & NW_PTE_XD);
-}
-
-/* PS is reserved in a PML5E and a PML4E (Tables 4-14, 4-15), and in a PDPTE when
- * the CPU does not support 1 GiB pages (§4.5.4). */
-static bool has_ps_where_reserved(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
-{
-	if (mode != NW_PAGING_4LEVEL && mode != NW_PAGING_5LEVEL)
-		return false;
-	if (!(entry & NW_PTE_PS))
-		return false;
-	if (level >= NW_LEVEL_PML4)
-		return true;
-	return level == NW_LEVEL_PDPT && cpu->no_1g_pages;
-}
-
-/* A large page's address bits below its alignment are reserved: bits 20:13 of a
- * 2 MiB PDE, bits 29:13 of a 1 GiB PDPTE (Tables 4-10, 4-16, 4-18). */
-static bool has_large_page_misalignment(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level,
-					uint64_t entry)
-{
-	if (mode == NW_PAGING_32 || level == NW_LEVEL_PT || !entry_maps_page(cpu, mode, level, entry))
-		return false;
-	if (level == NW_LEVEL_PD)
-		return (entry & bits_range(20, 13)) != 0;
-	return (entry & bits_range(29, 13)) != 0;
-}
-
-/* A 4 MiB PDE of 32-bit paging carries physical-address bits (M-1):32 in bits
- * (M-20):13, M limited to 40; bits 21:(M-19) are reserved (Table 4-4, PSE-36). */
-static bool has_pse36_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
-{
-	unsigned m = nw_cpu_maxphyaddr(cpu);
-
-	if (mode != NW_PAGING_32 || level != NW_LEVEL_PD || !entry_maps_page(cpu, mode, level, entry))
-		return false;
-	if (m > 40)
-		m = 40;
-	return (entry & bits_range(21, m - 19)) != 0;
-}
-
 /* A present entry with any reserved bit set makes the access fault with RSVD=1 (§4.7). */
 static bool pte_has_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
 {
-	if (mode == NW_PAGING_32)
-		return has_pse36_rsvd_bits(cpu, mode, level, entry);
-	return has_addr_bits_above_maxphyaddr(cpu, mode, entry) || has_xd_without_nxe(cpu, mode, entry) ||
-	       has_ps_where_reserved(cpu, mode, level, entry) || has_large_page_misalignment(cpu, mode, level, entry);
+	return (entry & nw_rule_rsvd_bits(cpu, mode, level, (entry & NW_PTE_PS) != 0)) != 0;
 }
 
 static unsigned level_shift(enum nw_paging_mode mode, unsigned level)
@@ -149,7 +82,7 @@ static uint64_t entry_address(const struct nw_cpu *cpu, enum nw_paging_mode mode
 			       ((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 		return entry & UINT64_C(0xfffff000);
 	}
-	return entry & NW_PTE_ADDR_MASK & ~bits_from(nw_cpu_maxphyaddr(cpu));
+	return entry & NW_PTE_ADDR_MASK & ~nw_rule_bits(63, nw_cpu_maxphyaddr(cpu));
 }
 
 /* Sets the accessed flag of every entry the walk used, and the dirty flag of
@@ -208,7 +141,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 	if (mode == NW_PAGING_32)
 		table = cpu->cr3 & UINT64_C(0xfffff000);
 	else
-		table = cpu->cr3 & NW_PTE_ADDR_MASK & ~bits_from(nw_cpu_maxphyaddr(cpu));
+		table = cpu->cr3 & NW_PTE_ADDR_MASK & ~nw_rule_bits(63, nw_cpu_maxphyaddr(cpu));
 	for (level = top;; level--) {
 		unsigned index = level_index(mode, level, linear);
 

@@ -1,5 +1,6 @@
 /* The guest paging rules, each once, as a named predicate citing the SDM
- * (Vol. 3A §4.6 access rights, §4.7 page-fault error code, §11.12 PAT).
+ * (Vol. 3A §4.3-§4.5 reserved bits, §4.6 access rights, §4.7 page-fault error
+ * code, §11.12 PAT).
  * The few the installed inline probe (walk_probe.h) needs are in the public
  * headers, once: the rights of an entry (walk.h), a leaf's key and PAT index
  * (x86_pte.h), GPA = HPA write-back without a second stage (stage2.h), the
@@ -15,6 +16,73 @@
 #include <nestwalk/cpu.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
+
+/* Bits high:low of an entry. */
+static inline uint64_t nw_rule_bits(unsigned high, unsigned low)
+{
+	uint64_t from_low = low >= 64 ? 0 : ~UINT64_C(0) << low;
+	uint64_t above_high = high >= 63 ? 0 : ~UINT64_C(0) << (high + 1);
+
+	return from_low & ~above_high;
+}
+
+/* §4.4.2, §4.5.4 (Tables 4-9..4-11, 4-14..4-20): bits at or above MAXPHYADDR are
+ * reserved in 64-bit entries: 62:M in PAE paging, 51:M in 4-/5-level paging. */
+static inline uint64_t nw_rule_rsvd_above_maxphyaddr(const struct nw_cpu *cpu, enum nw_paging_mode mode)
+{
+	unsigned m = nw_cpu_maxphyaddr(cpu), top = mode == NW_PAGING_PAE ? 62 : 51;
+
+	return m <= top ? nw_rule_bits(top, m) : 0;
+}
+
+/* §4.4.2, §4.5.4: with IA32_EFER.NXE=0 bit 63 (XD) is reserved in PAE and 4-/5-level entries. */
+static inline uint64_t nw_rule_rsvd_xd(const struct nw_cpu *cpu)
+{
+	return (cpu->efer & NW_EFER_NXE) ? 0 : NW_PTE_XD;
+}
+
+/* Tables 4-14, 4-15, §4.5.4: in 4-/5-level paging PS is reserved in a PML5E and
+ * a PML4E, and in a PDPTE when the CPU has no 1 GiB pages. */
+static inline bool nw_rule_is_ps_reserved(const struct nw_cpu *cpu, unsigned level)
+{
+	return level >= NW_LEVEL_PML4 || (level == NW_LEVEL_PDPT && cpu->no_1g_pages);
+}
+
+/* Tables 4-10, 4-16, 4-18: a large page's address bits below its alignment are
+ * reserved: bits 20:13 of a 2 MiB PDE, bits 29:13 of a 1 GiB PDPTE. */
+static inline uint64_t nw_rule_rsvd_large_alignment(unsigned level)
+{
+	return level == NW_LEVEL_PD ? nw_rule_bits(20, 13) : nw_rule_bits(29, 13);
+}
+
+/* Table 4-4 (PSE-36): a 4 MiB PDE of 32-bit paging carries physical-address bits
+ * (M-1):32 in bits (M-20):13, M limited to 40; bits 21:(M-19) are reserved. */
+static inline uint64_t nw_rule_rsvd_pse36(const struct nw_cpu *cpu)
+{
+	unsigned m = nw_cpu_maxphyaddr(cpu);
+
+	return nw_rule_bits(21, (m > 40 ? 40 : m) - 19);
+}
+
+/* §4.3-§4.5: the reserved bits of a present entry at level with PS=1 (ps) or
+ * not, all of them where PS=1 is itself reserved; any of them set makes the
+ * access fault with RSVD=1 (§4.7). PS=1 maps a page in a PDE (32-bit paging:
+ * with CR4.PSE=1) and, in 4-/5-level paging, a PDPTE; it is the PAT bit of a PTE. */
+static inline uint64_t nw_rule_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, bool ps)
+{
+	uint64_t rsvd;
+
+	if (mode == NW_PAGING_32)
+		return ps && level == NW_LEVEL_PD && (cpu->cr4 & NW_CR4_PSE) ? nw_rule_rsvd_pse36(cpu) : 0;
+	rsvd = nw_rule_rsvd_above_maxphyaddr(cpu, mode) | nw_rule_rsvd_xd(cpu);
+	if (!ps || level == NW_LEVEL_PT)
+		return rsvd;
+	if (mode == NW_PAGING_PAE)
+		return level == NW_LEVEL_PD ? rsvd | nw_rule_rsvd_large_alignment(level) : rsvd;
+	if (nw_rule_is_ps_reserved(cpu, level))
+		return ~UINT64_C(0);
+	return rsvd | nw_rule_rsvd_large_alignment(level);
+}
 
 /* §4.6: an access at CPL 3 is user-mode, except the implicit supervisor-mode
  * accesses (GDT, IDT, LDT, TSS), which are supervisor-mode at any CPL. */
