@@ -527,12 +527,21 @@ static unsigned cpu_state(const struct nw_cpu *cpu)
 	return cpu->cpl | ((cpu->rflags & NW_RFLAGS_AC) ? NW_TRACE_ITEM_AC : 0);
 }
 
-/* The item's access class bit (see usable_classes()), in the current CPU state (the item's: is_plain). */
-static unsigned item_class_bit(const struct nw_replay *r, const struct nw_trace_item *item)
+/* Whether an explicit (bit 0) and an implicit (bit 1) access is user-mode in the current CPU state, as the
+ * walker derived it (from the CPL and the implicit flag, whatever the type): kept in a register while the fast
+ * path runs in that state. */
+static unsigned user_modes(const struct nw_replay *r)
 {
-	enum nw_access_type type = (enum nw_access_type)item->type;
+	return (nw_walker_kind(&r->walker, NW_ACCESS_READ, false)->user ? 1u : 0u) |
+	       (nw_walker_kind(&r->walker, NW_ACCESS_READ, true)->user ? 2u : 0u);
+}
 
-	return 1u << access_class(type, nw_walker_kind(&r->walker, type, item->mode & NW_TRACE_ITEM_IMPLICIT)->user);
+/* The item's access class bit (see usable_classes()), in the current CPU state (the item's: is_plain). */
+static unsigned item_class_bit(unsigned users, const struct nw_trace_item *item)
+{
+	bool user = (users >> ((item->mode & NW_TRACE_ITEM_IMPLICIT) ? 1 : 0)) & 1;
+
+	return 1u << access_class((enum nw_access_type)item->type, user);
 }
 
 /* An access within one page, in the current CPU state, expected to succeed or with no expectation. */
@@ -548,7 +557,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 {
 	struct hot_counts hot = { 0 };
 	const struct nw_tlb_recent *last = NULL;
-	unsigned state = cpu_state(&r->machine->cpu);
+	unsigned state = cpu_state(&r->machine->cpu), users = user_modes(r);
 	size_t i;
 
 	*mismatched = 0;
@@ -562,7 +571,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 		if (slot && is_plain(item, state)) {
 			uint8_t memo = slot->memo ? slot->memo : (slot->memo = usable_classes(r, slot->entry));
 
-			if (memo & item_class_bit(r, item)) {
+			if (memo & item_class_bit(users, item)) {
 				nw_tlb_recent_use(&r->tlb, slot);
 				hot.hits++;
 				hot.expectations += item->present; /* 0 or 1 in a plain access */
@@ -575,6 +584,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 		last = NULL;
 		*mismatched = apply_item(r, item, expects ? &expects[i] : NULL, mismatches, max, err, errlen);
 		state = cpu_state(&r->machine->cpu);
+		users = user_modes(r);
 		if (*mismatched) {
 			i++;
 			break;
