@@ -32,20 +32,16 @@ static struct nw_walk_level_desc level_desc(uint8_t level, uint8_t shift, uint8_
 	};
 }
 
-/* The reserved bits of a level's entries with PS=0 and, where PS is examined, PS=1 (walk_rules.h). */
-static uint64_t rsvd(const struct nw_walker *walker, uint8_t level, bool ps)
+/* A level as the rules of walk_rules.h describe it: where PS is examined, and
+ * the reserved bits of its entries with PS=0 and PS=1. */
+static struct nw_walk_level_desc ruled_level(const struct nw_walker *walker, uint8_t level, uint8_t shift,
+					     uint8_t index_bits, uint64_t addr)
 {
-	return nw_rule_rsvd_bits(&walker->cpu, walker->mode, level, ps);
-}
+	const struct nw_cpu *cpu = &walker->cpu;
+	bool large_ok = nw_rule_is_ps_examined(cpu, walker->mode, level);
 
-/* A level of 4-/5-level paging: 9 index bits, PS examined above the PT. */
-static struct nw_walk_level_desc long_level(const struct nw_walker *walker, uint8_t level, uint8_t shift,
-					    uint64_t addr)
-{
-	bool large_ok = level != NW_LEVEL_PT;
-	uint64_t rsvd_large = large_ok ? rsvd(walker, level, true) : 0;
-
-	return level_desc(level, shift, 9, large_ok, rsvd(walker, level, false), rsvd_large, addr);
+	return level_desc(level, shift, index_bits, large_ok, nw_rule_rsvd_bits(cpu, walker->mode, level, false),
+			  large_ok ? nw_rule_rsvd_bits(cpu, walker->mode, level, true) : 0, addr);
 }
 
 static void derive_levels(struct nw_walker *walker)
@@ -58,27 +54,24 @@ static void derive_levels(struct nw_walker *walker)
 	case NW_PAGING_OFF:
 		break;
 	case NW_PAGING_32:
-		walker->levels[n] = level_desc(NW_LEVEL_PD, 22, 10, (cpu->cr4 & NW_CR4_PSE) != 0,
-					       rsvd(walker, NW_LEVEL_PD, false), rsvd(walker, NW_LEVEL_PD, true),
-					       UINT64_C(0xfffff000));
+		walker->levels[n] = ruled_level(walker, NW_LEVEL_PD, 22, 10, UINT64_C(0xfffff000));
 		walker->levels[n++].pse36 = true;
-		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 10, false, 0, 0, UINT64_C(0xfffff000));
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 10, UINT64_C(0xfffff000));
 		break;
 	case NW_PAGING_PAE:
 		/* The PDPT level is the PDPTE registers, checked at MOV CR3. */
 		walker->levels[n++] = level_desc(NW_LEVEL_PDPT, 30, 2, false, 0, 0, addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PD, 21, 9, true, rsvd(walker, NW_LEVEL_PD, false),
-						 rsvd(walker, NW_LEVEL_PD, true), addr);
-		walker->levels[n++] = level_desc(NW_LEVEL_PT, 12, 9, false, rsvd(walker, NW_LEVEL_PT, false), 0, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PD, 21, 9, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 9, addr);
 		break;
 	case NW_PAGING_5LEVEL:
 	case NW_PAGING_4LEVEL:
 		if (walker->mode == NW_PAGING_5LEVEL)
-			walker->levels[n++] = long_level(walker, NW_LEVEL_PML5, 48, addr);
-		walker->levels[n++] = long_level(walker, NW_LEVEL_PML4, 39, addr);
-		walker->levels[n++] = long_level(walker, NW_LEVEL_PDPT, 30, addr);
-		walker->levels[n++] = long_level(walker, NW_LEVEL_PD, 21, addr);
-		walker->levels[n++] = long_level(walker, NW_LEVEL_PT, 12, addr);
+			walker->levels[n++] = ruled_level(walker, NW_LEVEL_PML5, 48, 9, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PML4, 39, 9, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PDPT, 30, 9, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PD, 21, 9, addr);
+		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 9, addr);
 		break;
 	}
 	walker->nlevels = n;

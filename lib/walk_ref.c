@@ -38,19 +38,10 @@ static bool entry_is_present(uint64_t entry)
 	return (entry & NW_PTE_P) != 0;
 }
 
-/* PS=1 in a PDE maps a 4 MiB page only with CR4.PSE=1 (§4.3); in PAE and 4-/5-level
- * paging PS=1 in a PDE or PDPTE maps a page (§4.4.2, §4.5.4). */
+/* A PTE maps a page; so does an entry with PS=1 where PS maps one (§4.3-§4.5). */
 static bool entry_maps_page(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, uint64_t entry)
 {
-	if (level == NW_LEVEL_PT)
-		return true;
-	if (!(entry & NW_PTE_PS))
-		return false;
-	if (mode == NW_PAGING_32)
-		return level == NW_LEVEL_PD && (cpu->cr4 & NW_CR4_PSE);
-	if (mode == NW_PAGING_PAE)
-		return level == NW_LEVEL_PD;
-	return level == NW_LEVEL_PD || level == NW_LEVEL_PDPT;
+	return level == NW_LEVEL_PT || ((entry & NW_PTE_PS) && nw_rule_ps_maps_page(cpu, mode, level));
 }
 
 /* A present entry with any reserved bit set makes the access fault with RSVD=1 (§4.7). */

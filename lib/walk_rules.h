@@ -1,15 +1,15 @@
 /* The guest paging rules, each once, as a named predicate citing the SDM
  * (Vol. 3A §4.3-§4.5 reserved bits, §4.6 access rights, §4.7 page-fault error
- * code, §11.12 PAT).
- * The few the installed inline probe (walk_probe.h) needs are in the public
- * headers, once: the rights of an entry (walk.h), a leaf's key and PAT index
- * (x86_pte.h), GPA = HPA write-back without a second stage (stage2.h), the
- * power-on PAT (cpu.h).
- * The reference walker (walk_ref.c) reads them rule by rule; perm.c
- * generates the fast walker's tables from them (as KVM's
- * update_permission_bitmask derives its bitmaps from rule code), and those
- * tables are what walk_fast.c, the probe and the TLB-hit check read.
- * Internal: not installed. */
+ * code, §11.12 PAT). The reference walker (walk_ref.c) applies them rule by
+ * rule; the fast walker's level masks (walk_fast.c) and per-access tables
+ * (perm.c) are generated from them, as KVM's update_permission_bitmask derives
+ * its bitmaps from rule code, and those tables are what walk_fast.c, the probe
+ * and the TLB-hit check (walk_tlb.c) read. Internal: not installed.
+ *
+ * The few rules the installed inline probe (walk_probe.h) reads are in the
+ * public headers, each once: the rights of an entry and canonical addresses
+ * (walk.h), a leaf's protection key and PAT index (x86_pte.h), GPA = HPA
+ * write-back without a second stage (stage2.h), the power-on PAT (cpu.h). */
 #ifndef NESTWALK_WALK_RULES_H
 #define NESTWALK_WALK_RULES_H
 
@@ -41,6 +41,17 @@ static inline uint64_t nw_rule_rsvd_xd(const struct nw_cpu *cpu)
 	return (cpu->efer & NW_EFER_NXE) ? 0 : NW_PTE_XD;
 }
 
+/* §4.3, §4.4.2, §4.5.4: PS=1 maps a page in a PDE (32-bit paging: only with
+ * CR4.PSE=1) and, in 4-/5-level paging, in a PDPTE; in a PTE it is the PAT bit. */
+static inline bool nw_rule_ps_maps_page(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level)
+{
+	if (mode == NW_PAGING_32)
+		return level == NW_LEVEL_PD && (cpu->cr4 & NW_CR4_PSE);
+	if (mode == NW_PAGING_PAE)
+		return level == NW_LEVEL_PD;
+	return level == NW_LEVEL_PD || level == NW_LEVEL_PDPT;
+}
+
 /* Tables 4-14, 4-15, §4.5.4: in 4-/5-level paging PS is reserved in a PML5E and
  * a PML4E, and in a PDPTE when the CPU has no 1 GiB pages. */
 static inline bool nw_rule_is_ps_reserved(const struct nw_cpu *cpu, unsigned level)
@@ -66,22 +77,25 @@ static inline uint64_t nw_rule_rsvd_pse36(const struct nw_cpu *cpu)
 
 /* §4.3-§4.5: the reserved bits of a present entry at level with PS=1 (ps) or
  * not, all of them where PS=1 is itself reserved; any of them set makes the
- * access fault with RSVD=1 (§4.7). PS=1 maps a page in a PDE (32-bit paging:
- * with CR4.PSE=1) and, in 4-/5-level paging, a PDPTE; it is the PAT bit of a PTE. */
+ * access fault with RSVD=1 (§4.7). 32-bit entries have none but PSE-36's. */
 static inline uint64_t nw_rule_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, bool ps)
 {
-	uint64_t rsvd;
+	bool long_mode = mode == NW_PAGING_4LEVEL || mode == NW_PAGING_5LEVEL;
+	uint64_t rsvd = mode == NW_PAGING_32 ? 0 : nw_rule_rsvd_above_maxphyaddr(cpu, mode) | nw_rule_rsvd_xd(cpu);
 
-	if (mode == NW_PAGING_32)
-		return ps && level == NW_LEVEL_PD && (cpu->cr4 & NW_CR4_PSE) ? nw_rule_rsvd_pse36(cpu) : 0;
-	rsvd = nw_rule_rsvd_above_maxphyaddr(cpu, mode) | nw_rule_rsvd_xd(cpu);
 	if (!ps || level == NW_LEVEL_PT)
 		return rsvd;
-	if (mode == NW_PAGING_PAE)
-		return level == NW_LEVEL_PD ? rsvd | nw_rule_rsvd_large_alignment(level) : rsvd;
-	if (nw_rule_is_ps_reserved(cpu, level))
+	if (long_mode && nw_rule_is_ps_reserved(cpu, level))
 		return ~UINT64_C(0);
-	return rsvd | nw_rule_rsvd_large_alignment(level);
+	if (!nw_rule_ps_maps_page(cpu, mode, level))
+		return rsvd;
+	return rsvd | (mode == NW_PAGING_32 ? nw_rule_rsvd_pse36(cpu) : nw_rule_rsvd_large_alignment(level));
+}
+
+/* Whether a walker examines PS in entries at level: where it maps a page or is reserved. */
+static inline bool nw_rule_is_ps_examined(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level)
+{
+	return nw_rule_ps_maps_page(cpu, mode, level) || nw_rule_rsvd_bits(cpu, mode, level, true) == ~UINT64_C(0);
 }
 
 /* §4.6: an access at CPL 3 is user-mode, except the implicit supervisor-mode
