@@ -48,3 +48,14 @@ bool nw_walker_tlb_allows(const struct nw_walker *walker, const struct nw_tlb_en
 	return has_write_right(e, type) && !nw_rule_us_blocks(user, e->rights) && !nw_rule_xd_blocks(type, e->rights) &&
 	       !is_smep_smap_relevant(&walker->cpu, e, user) && !is_key_restricted(walker, e) && has_s2_right(e, type);
 }
+
+unsigned nw_walker_tlb_allowed(const struct nw_walker *walker, const struct nw_tlb_entry *e)
+{
+	unsigned allowed = 0;
+
+	for (unsigned type = NW_ACCESS_READ; type <= NW_ACCESS_FETCH; type++)
+		for (unsigned user = 0; user < 2; user++)
+			if (nw_walker_tlb_allows(walker, e, (enum nw_access_type)type, user))
+				allowed |= NW_TLB_ALLOWS_BIT(type, user);
+	return allowed;
+}

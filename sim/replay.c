@@ -53,20 +53,9 @@ const char *nw_replay_outcome_name(unsigned kind)
  * register write, so that state is the current one. */
 #define MEMO_SET 0x80
 
-static unsigned access_class(enum nw_access_type type, bool user)
-{
-	return 2 * (unsigned)type + user;
-}
-
 static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
 {
-	uint8_t memo = MEMO_SET;
-
-	for (unsigned type = NW_ACCESS_READ; type <= NW_ACCESS_FETCH; type++)
-		for (unsigned user = 0; user < 2; user++)
-			if (nw_walker_tlb_allows(&r->walker, e, (enum nw_access_type)type, user))
-				memo |= (uint8_t)(1u << access_class((enum nw_access_type)type, user));
-	return memo;
+	return (uint8_t)(MEMO_SET | nw_walker_tlb_allowed(&r->walker, e));
 }
 
 static bool is_s2_fault(const struct nw_walk_result *res)
@@ -541,7 +530,7 @@ static unsigned item_class_bit(unsigned users, const struct nw_trace_item *item)
 {
 	bool user = (users >> ((item->mode & NW_TRACE_ITEM_IMPLICIT) ? 1 : 0)) & 1;
 
-	return 1u << access_class((enum nw_access_type)item->type, user);
+	return NW_TLB_ALLOWS_BIT(item->type, user);
 }
 
 /* An access within one page, in the current CPU state, expected to succeed or with no expectation. */

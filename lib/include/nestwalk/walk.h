@@ -282,6 +282,11 @@ struct nw_tlb_entry;
 bool nw_walker_tlb_allows(const struct nw_walker *walker, const struct nw_tlb_entry *entry, enum nw_access_type type,
 			  bool user);
 
+/* nw_walker_tlb_allows() for every kind of access at once: bit NW_TLB_ALLOWS_BIT(type, user) is set when the
+ * entry surely allows that access. */
+#define NW_TLB_ALLOWS_BIT(type, user) (1u << (2 * (unsigned)(type) + ((user) ? 1u : 0u)))
+unsigned nw_walker_tlb_allowed(const struct nw_walker *walker, const struct nw_tlb_entry *entry);
+
 /* nw_walker_probe() (walk_probe.h, inline) for a walker with a second stage:
  * the same contract, out of line. */
 bool nw_walker_probe_2d(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
