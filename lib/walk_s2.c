@@ -32,12 +32,11 @@ void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, n
  * A guest paging-structure access is a read; it is also a write when it sets a
  * guest A/D flag or when EPT A/D makes it one (nw_walk_is_ept_table_write), and
  * then both bit 0 and bit 1 are set (Vol. 3C §28.2.1; Bochs sets bit 1 only: hw/DEVIATIONS.md). */
-static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool ad_write)
+static uint64_t ept_access_bits(const struct nw_s2_fault_access *a)
 {
-	if (table)
-		return NW_EPTQ_READ |
-		       (ad_write || nw_walk_is_ept_table_write(ctx->config, ctx->linear) ? NW_EPTQ_WRITE : 0);
-	switch (ctx->access->type) {
+	if (a->table)
+		return NW_EPTQ_READ | (a->table_write ? NW_EPTQ_WRITE : 0);
+	switch (a->type) {
 	case NW_ACCESS_WRITE:
 		return NW_EPTQ_WRITE;
 	case NW_ACCESS_FETCH:
@@ -50,19 +49,29 @@ static uint64_t ept_access_bits(const struct nw_walk_ctx *ctx, bool table, bool 
 
 /* Advanced VM-exit information, bits 11:9 (Table 28-7): the guest translation's
  * U/S, R/W and XD, reported only for the final translation of a linear address. */
-static uint64_t ept_advanced_bits(const struct nw_walk_ctx *ctx, bool table)
+static uint64_t ept_advanced_bits(const struct nw_ept *ept, const struct nw_s2_fault_access *a)
 {
 	uint64_t bits = 0;
 
-	if (!ctx->config->stage2.ept->config.caps.advanced_exit_info || table || !ctx->linear)
+	if (!ept->config.caps.advanced_exit_info || a->table || !a->linear)
 		return 0;
-	if (ctx->res->rights & NW_WALK_RIGHT_U)
+	if (a->guest_rights & NW_WALK_RIGHT_U)
 		bits |= NW_EPTQ_USER;
-	if (ctx->res->rights & NW_WALK_RIGHT_W)
+	if (a->guest_rights & NW_WALK_RIGHT_W)
 		bits |= NW_EPTQ_RW;
-	if (!(ctx->res->rights & NW_WALK_RIGHT_X))
+	if (!(a->guest_rights & NW_WALK_RIGHT_X))
 		bits |= NW_EPTQ_XD;
 	return bits;
+}
+
+/* Bits 6:3 are the R, W, X and (with mode-based execute control) user-execute rights
+ * of the entries used, ANDed; bit 7 says a guest-linear address exists, and only then
+ * does bit 8 tell the final translation from a paging-structure access (Table 28-7). */
+uint64_t nw_ept_violation_qualification(const struct nw_ept *ept, const struct nw_s2_result *s2,
+					const struct nw_s2_fault_access *a)
+{
+	return ept_access_bits(a) | (uint64_t)(s2->rights & 0xf) << NW_EPTQ_RIGHTS_SHIFT |
+	       (a->linear ? NW_EPTQ_GLA_VALID | (a->table ? 0 : NW_EPTQ_FINAL) : 0) | ept_advanced_bits(ept, a);
 }
 
 /* #NPF EXITINFO1 (APM Vol. 2 §15.25.6): a #PF error code for the nested access
@@ -70,7 +79,7 @@ static uint64_t ept_advanced_bits(const struct nw_walk_ctx *ctx, bool table)
  * or any guest page-table access, U always: nested accesses are user accesses, RSVD, I/D for a fetch when the
  * host has EFER.NXE) plus bit 32 for the final address or bit 33 for a guest
  * page-table access. */
-static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, bool table)
+uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s2, const struct nw_s2_fault_access *a)
 {
 	uint64_t info = NW_PFEC_U;
 
@@ -78,24 +87,28 @@ static uint64_t npf_exitinfo1(const struct nw_walk_ctx *ctx, const struct nw_s2_
 		info |= NW_PFEC_RSVD | NW_PFEC_P;
 	else if (s2->entry & NW_PTE_P)
 		info |= NW_PFEC_P;
-	if (table || ctx->access->type == NW_ACCESS_WRITE)
+	if (a->table || a->type == NW_ACCESS_WRITE)
 		info |= NW_PFEC_W; /* a guest page-table access is a write (nw_walk_is_table_access_a_write) */
-	if (!table && ctx->access->type == NW_ACCESS_FETCH && ctx->config->stage2.npt->config.caps.nxe)
+	if (!a->table && a->type == NW_ACCESS_FETCH && npt->config.caps.nxe)
 		info |= NW_PFEC_ID;
-	return info | (table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
+	return info | (a->table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
 }
 
 void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
 		      int level)
 {
 	struct nw_walk_result *res = ctx->res;
+	const struct nw_s2_fault_access access = {
+		.type = ctx->access->type, .table = table, .linear = ctx->linear, .guest_rights = res->rights,
+		.table_write = ad_write || nw_walk_is_ept_table_write(ctx->config, ctx->linear),
+	};
 
 	res->fault_gpa = gpa;
 	res->s2_on_table = table;
 	res->fault_level = level;
 	if (ctx->config->stage2.kind == NW_STAGE2_NPT) {
 		res->outcome = NW_OUTCOME_NPF;
-		res->exitinfo1 = npf_exitinfo1(ctx, s2, table);
+		res->exitinfo1 = nw_npf_exitinfo1(ctx->config->stage2.npt, s2, &access);
 		res->exitinfo2 = gpa.val;
 		return;
 	}
@@ -106,10 +119,7 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 	}
 	res->outcome = NW_OUTCOME_EPT_VIOLATION;
 	res->gla_valid = ctx->linear;
-	res->exit_qualification = ept_access_bits(ctx, table, ad_write) |
-				  (uint64_t)(s2->rights & 0xf) << NW_EPTQ_RIGHTS_SHIFT |
-				  (ctx->linear ? NW_EPTQ_GLA_VALID : 0) | (table ? 0 : NW_EPTQ_FINAL) |
-				  ept_advanced_bits(ctx, table);
+	res->exit_qualification = nw_ept_violation_qualification(ctx->config->stage2.ept, s2, &access);
 }
 
 void nw_walk_no_memory(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level)

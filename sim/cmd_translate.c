@@ -138,37 +138,6 @@ static const char *memory_type_name(unsigned type)
 	return names[type & 7];
 }
 
-/* EPT-violation exit qualification for an access with no linear address
- * (Vol. 3C Table 28-7): bits 2:0 the access, bits 5:3 the R/W/X the entries
- * allowed (AND over the levels walked); bit 7 clear (no guest-linear address),
- * so bit 8 is undefined and reported 0. Bit 6 (user execute) is only defined
- * with mode-based execute control, which this model leaves off. */
-static uint64_t gpa_exit_qualification(enum nw_access_type type, uint32_t rights)
-{
-	uint64_t access = type == NW_ACCESS_WRITE ? NW_EPTQ_WRITE : type == NW_ACCESS_FETCH ? NW_EPTQ_FETCH
-											     : NW_EPTQ_READ;
-
-	return access | ((uint64_t)(rights & (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X)) << NW_EPTQ_RIGHTS_SHIFT);
-}
-
-/* #NPF EXITINFO1 for the final access (APM Vol. 2 §15.25.6): P when the entry
- * was present or had reserved bits, W for a write, U always (nested accesses
- * are user accesses), RSVD, I/D for a fetch, and bit 32. */
-static uint64_t gpa_npf_exitinfo1(enum nw_access_type type, const struct nw_s2_result *res)
-{
-	uint64_t info = NW_PFEC_U | NW_NPF_FINAL;
-
-	if (res->status == NW_S2_MISCONFIG)
-		info |= NW_PFEC_RSVD | NW_PFEC_P;
-	else if (res->entry & NW_PTE_P)
-		info |= NW_PFEC_P;
-	if (type == NW_ACCESS_WRITE)
-		info |= NW_PFEC_W;
-	if (type == NW_ACCESS_FETCH)
-		info |= NW_PFEC_ID;
-	return info;
-}
-
 static void print_gpa_exit(const struct options *opt, const struct nw_aspace_exit *exit, bool populated)
 {
 	const char *kind = exit->kind == NW_ASPACE_FAULT_MMIO ? "mmio_exit" : "rom_write_exit";
@@ -189,6 +158,8 @@ static void print_gpa_result(const struct options *opt, const struct nw_aspace *
 			     bool populated)
 {
 	bool npt = aspace->config.format == NW_STAGE2_NPT;
+	/* A guest-physical access has no guest-linear address (bit 7 of the qualification clear). */
+	const struct nw_s2_fault_access access = { .type = opt->access };
 	char rights[5];
 
 	if (res->status == NW_S2_OK) {
@@ -208,7 +179,7 @@ static void print_gpa_result(const struct options *opt, const struct nw_aspace *
 		return;
 	}
 	if (npt) {
-		uint64_t info = gpa_npf_exitinfo1(opt->access, res);
+		uint64_t info = nw_npf_exitinfo1(&aspace->npt, res, &access);
 
 		if (opt->json)
 			printf("{\"outcome\": \"npf\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", \"exitinfo1\": "
@@ -238,12 +209,12 @@ static void print_gpa_result(const struct options *opt, const struct nw_aspace *
 		       "\"exit_qualification\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", "
 		       "\"refs\": %u}\n",
 		       (unsigned long long)opt->addr, (unsigned long long)opt->addr,
-		       (unsigned long long)gpa_exit_qualification(opt->access, res->rights), res->level,
+		       (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access), res->level,
 		       (unsigned long long)res->entry, res->refs);
 	else
 		printf("gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, rights %s)\n",
 		       (unsigned long long)opt->addr,
-		       (unsigned long long)gpa_exit_qualification(opt->access, res->rights), res->level,
+		       (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access), res->level,
 		       (unsigned long long)res->entry, rights_text(res->rights, rights));
 }
 

@@ -2,6 +2,8 @@
  * (Vol. 3C §29.3.2 rights as the AND over the path, §29.3.3 violations,
  * §29.3.5 accessed/dirty flags, Table 25-9 EPTP). */
 #include <nestwalk/ept.h>
+#include <nestwalk/npt.h>
+#include <nestwalk/walk.h>
 
 #include "fixture.h"
 
@@ -355,4 +357,44 @@ Test(ept_translate, a_table_address_nothing_backs_reads_as_all_ones)
 	pdpte[0] = saved;
 	nw_ept_destroy(&ept);
 	cr_assert_eq(nw_simmem_destroy(other), 0);
+}
+
+/* The fault reports of a guest-physical access with no guest-linear address (translate --gpa):
+ * Table 28-7 (Vol. 3C §28.2.1): bits 2:0 the access (fetch: bit 2), bits 6:3 the AND of the
+ * entries' R, W, X and, with mode-based execute, user-execute; bit 7 clear (no linear address),
+ * so bit 8 is reserved and clear, and bits 11:9 (advanced information) are 0 without a linear
+ * address. An entry with R and user-execute only: 0x4 | (R 0x1 | UX 0x8) << 3 = 0x4c. */
+Test(ept_translate, violation_qualification_without_a_linear_address)
+{
+	struct nw_ept ept = { .config = { .mbec = true, .caps = nw_ept_caps_all() } };
+	struct nw_s2_result s2 = { .status = NW_S2_VIOLATION, .rights = NW_S2_RIGHT_R | NW_S2_RIGHT_UX };
+	struct nw_s2_fault_access access = { .type = NW_ACCESS_FETCH,
+					    .guest_rights = NW_WALK_RIGHT_U | NW_WALK_RIGHT_X };
+
+	cr_assert_eq(nw_ept_violation_qualification(&ept, &s2, &access), 0x4c);
+	/* The same fault as the final translation of a linear address: bit 7 and bit 8 (0x180), and
+	 * the advanced information of the guest translation: user (bit 9), not writable (bit 10 clear),
+	 * executable (bit 11 clear): 0x4c | 0x180 | 0x200 = 0x3cc. */
+	access.linear = true;
+	cr_assert_eq(nw_ept_violation_qualification(&ept, &s2, &access), 0x3cc);
+	/* A guest paging-structure access made a write by EPT A/D: bits 1:0 set, bit 8 clear, no
+	 * advanced information: 0x3 | 0x48 | 0x80 = 0xcb. */
+	access.table = true;
+	access.table_write = true;
+	cr_assert_eq(nw_ept_violation_qualification(&ept, &s2, &access), 0xcb);
+}
+
+/* #NPF EXITINFO1 (APM Vol. 2 §15.25.6): U (bit 2) always, P (bit 0) for a present entry, I/D
+ * (bit 4) for a fetch only when the host has EFER.NXE (the #PF rule, §8.4.2), bit 32 for the
+ * final address: a fetch at a present, non-executable entry is 0x1_0000_0015 with NXE and
+ * 0x1_0000_0005 without it. */
+Test(ept_translate, npf_exitinfo1_reports_a_fetch_only_with_host_nxe)
+{
+	struct nw_npt npt = { .config = { .caps = { .nxe = true } } };
+	struct nw_s2_result s2 = { .status = NW_S2_VIOLATION, .entry = NW_PTE_P };
+	struct nw_s2_fault_access access = { .type = NW_ACCESS_FETCH };
+
+	cr_assert_eq(nw_npf_exitinfo1(&npt, &s2, &access), UINT64_C(0x100000015));
+	npt.config.caps.nxe = false;
+	cr_assert_eq(nw_npf_exitinfo1(&npt, &s2, &access), UINT64_C(0x100000005));
 }

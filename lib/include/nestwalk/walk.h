@@ -100,6 +100,23 @@ enum nw_gp_reason {
 #define NW_NPF_FINAL (UINT64_C(1) << 32)      /* the final guest-physical address */
 #define NW_NPF_GUEST_TABLE (UINT64_C(1) << 33) /* a guest page-table access */
 
+/* The guest access a second-stage fault is reported for: what the exit information
+ * describes beside the second stage's own result. */
+struct nw_s2_fault_access {
+	enum nw_access_type type; /* the guest access's kind */
+	bool table;               /* a guest paging-structure access (else the final address) */
+	bool table_write;         /* that table access is a write: a guest A/D update, or EPT A/D on */
+	bool linear;              /* the access has a guest-linear address (false: e.g. the PAE PDPTE loads) */
+	uint32_t guest_rights;    /* NW_WALK_RIGHT_* of the guest translation, for advanced exit information */
+};
+/* The EPT-violation exit qualification (Vol. 3C §28.2.1, Table 28-7) and the #NPF
+ * EXITINFO1 (APM Vol. 2 §15.25.6) of a second-stage fault s2, for walks and for a
+ * guest-physical access alike. */
+uint64_t nw_ept_violation_qualification(const struct nw_ept *ept, const struct nw_s2_result *s2,
+					const struct nw_s2_fault_access *access);
+uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s2,
+			  const struct nw_s2_fault_access *access);
+
 /* Effective rights of a guest translation: R/W and U/S ANDed, XD ORed over all levels. */
 #define NW_WALK_RIGHT_W (1u << 0)
 #define NW_WALK_RIGHT_U (1u << 1)
