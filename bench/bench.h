@@ -11,7 +11,7 @@
 #include <nestwalk/ept.h>
 #include <nestwalk/walk.h>
 
-#include "simmem.h"
+#include "mem/simmem.h"
 
 /* One benchmark machine: a guest mapping npages pages of one size, walked
  * 1-D (no second stage) or 2-D (over an EPT with pages of one size). */
@@ -75,7 +75,7 @@ void bench_chain_destroy(struct bench_chain *chain);
 /* ns per operation of depth dependent loads. */
 double bench_chain_time(const struct bench_chain *chain, unsigned depth, uint64_t iters);
 
-/* Replay throughput (sim/replay.h): accesses per second through the TLB model
+/* Replay throughput (sim/replay/replay.h): accesses per second through the TLB model
  * and, on a miss, the 2-D walk (tlb false: every access walks). */
 struct bench_replay {
 	uint64_t accesses;

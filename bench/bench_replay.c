@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "replay.h"
+#include "replay/replay.h"
 
 #define TRACE_SAMPLES 3 /* the best of these replays of the trace (each from an empty TLB) */
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "replay.h"
-#include "trace_io.h"
+#include "replay/replay.h"
+#include "trace/trace_io.h"
 
 /* Bytes of the (decompressed) stream, read a buffer at a time. */
 static double read_bytes(const char *path, uint64_t *bytes)

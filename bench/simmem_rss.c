@@ -6,7 +6,7 @@
 
 #include <nestwalk/frame.h>
 
-#include "simmem.h"
+#include "mem/simmem.h"
 
 static long resident_kib(void)
 {

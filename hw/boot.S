@@ -1,6 +1,6 @@
 /* Multiboot (v1) entry: 32-bit protected mode to 64-bit long mode with an
  * identity map and a direct map (layout.h), then hw_main(multiboot info). */
-#include "layout.h"
+#include "contract/layout.h"
 
 #define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x3 /* bit 0: page-align modules; bit 1: memory map wanted */

@@ -2,7 +2,7 @@
 
 #include <nestwalk/x86_pte.h>
 
-#include "case_mode.h"
+#include "contract/case_mode.h"
 #include "frames.h"
 #include "libc.h"
 

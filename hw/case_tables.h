@@ -13,7 +13,7 @@
 #include <nestwalk/frame.h>
 #include <nestwalk/pt_build.h>
 
-#include "blob.h"
+#include "contract/blob.h"
 
 struct hw_case_tables {
 	bool built; /* by the library's builder */

@@ -9,7 +9,7 @@
 
 #include <nestwalk/hal.h>
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "multiboot.h"
 
 #define HW_FRAMES_MAX_RANGES 16

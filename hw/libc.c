@@ -5,7 +5,7 @@
 
 #include <nestwalk/assert.h>
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "libc.h"
 #include "serial.h"
 

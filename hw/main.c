@@ -2,9 +2,9 @@
  * from the first multiboot module; the exit status says how it went. */
 #include <stdint.h>
 
-#include "case_check.h"
+#include "contract/case_check.h"
+#include "contract/layout.h"
 #include "frames.h"
-#include "layout.h"
 #include "multiboot.h"
 #include "runner.h"
 #include "selftest.h"

@@ -5,11 +5,11 @@
 #include <nestwalk/npt.h>
 #include <nestwalk/x86_pte.h>
 
-#include "blob.h"
-#include "case_mode.h"
 #include "case_tables.h"
-#include "layout.h"
-#include "npt_edit.h"
+#include "contract/blob.h"
+#include "contract/case_mode.h"
+#include "contract/layout.h"
+#include "contract/npt_edit.h"
 #include "serial.h"
 #include "svm.h"
 #include "trap.h"

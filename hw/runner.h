@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "case_check.h"
+#include "contract/case_check.h"
 #include "frames.h"
 
 struct hw_run_stats {

@@ -1,6 +1,6 @@
 #include "serial.h"
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "x86.h"
 
 #define COM1 0x3f8

@@ -2,7 +2,7 @@
 
 #include <nestwalk/cpu.h>
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "libc.h"
 #include "vmcb.h"
 #include "x86.h"

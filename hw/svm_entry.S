@@ -1,5 +1,5 @@
 /* VMRUN and the guest's access sequences for nested-paging cases. */
-#include "layout.h"
+#include "contract/layout.h"
 
 	.section .text
 	.code64

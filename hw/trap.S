@@ -1,6 +1,6 @@
 /* Exception entry stubs, the recovery context (a setjmp/longjmp pair for traps),
  * and the instruction sequences that perform one case's access at CPL 0 or 3. */
-#include "layout.h"
+#include "contract/layout.h"
 
 /* Vectors for which the CPU pushes an error code (SDM Vol. 3A Table 6-1). */
 #define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)

@@ -1,6 +1,6 @@
 #include "trap.h"
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "serial.h"
 #include "x86.h"
 

@@ -1,5 +1,5 @@
 """Input and output files for the nestwalk tools, treated as the simulator
-treats its own (sim/file_map.h, sim/file_out.h).
+treats its own (sim/io/file_map.h, sim/io/file_out.h).
 
 An input is a regular file: a FIFO, a device or a folder is refused, never
 waited on or read without end ("-" is standard input, read as it comes). An

@@ -5,7 +5,7 @@
  * VM exit the guest's registers are back in gprs and it returns 0. A failed
  * instruction returns 1 (VMfailInvalid) or 2 (VMfailValid). HOST_RSP is
  * written here, so the exit lands on this very frame. */
-#include "guest_stubs.h"
+#include "contract/guest_stubs.h"
 
 #define VMCS_HOST_RSP 0x6c14
 

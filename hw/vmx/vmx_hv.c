@@ -3,7 +3,7 @@
 
 #include <nestwalk/cpu.h>
 
-#include "layout.h"
+#include "contract/layout.h"
 #include "vmcs.h"
 #include "vmx_insn.h"
 #include "x86.h"

@@ -4,9 +4,9 @@
  * "Shutdown" string on port 0x8900; QEMU: isa-debug-exit). */
 #include <stdint.h>
 
-#include "ept_case.h"
+#include "contract/ept_case.h"
+#include "contract/layout.h"
 #include "frames.h"
-#include "layout.h"
 #include "multiboot.h"
 #include "runner.h"
 #include "serial.h"

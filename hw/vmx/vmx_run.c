@@ -4,9 +4,9 @@
 #include <nestwalk/walk.h>
 
 #include "console.h"
-#include "ept_case.h"
+#include "contract/ept_case.h"
+#include "contract/layout.h"
 #include "frames.h"
-#include "layout.h"
 #include "serial.h"
 #include "trap.h"
 #include "vmcs.h"

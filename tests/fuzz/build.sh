@@ -32,7 +32,7 @@ sim_sources() {
 			print substr(line, RSTART + 1, RLENGTH - 2); line = substr(line, RSTART + RLENGTH) } }
 		on && /dependencies|\)/ { on = 0 }' "$src/sim/meson.build" | sed "s|^|$src/sim/|"
 }
-sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c "$src"/tests/fuzz/fuzz_hw.c "$src"/sim/memdump.c) # memdump.c: of the replay library, only it
+sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c "$src"/tests/fuzz/fuzz_hw.c "$src"/sim/scenario/memdump.c) # memdump.c: of the replay library, only it
 for lib in simmem nwfile nwtrace nwscenario; do
 	while read -r f; do sources+=("$f"); done < <(sim_sources "$lib")
 done

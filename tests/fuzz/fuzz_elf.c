@@ -1,4 +1,4 @@
-/* The ELF guest-image loader (sim/elf_image.c, libelf) on arbitrary bytes,
+/* The ELF guest-image loader (sim/scenario/elf_image.c, libelf) on arbitrary bytes,
  * into a VM with lazy RAM, ROM and an MMIO hole: it must either load the image
  * or refuse it with "NAME: offset 0x...: what", never crash, read out of bounds
  * or leak a frame. A loaded image is checked against the program headers as
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf_image.h"
 #include "fuzz_target.h"
-#include "simmem.h"
+#include "mem/simmem.h"
+#include "scenario/elf_image.h"
 
 #define NAME "fuzz-image.elf"
 /* Small regions: a segment's bytes are copied (and zero-filled to p_memsz) through the HAL, so what a region

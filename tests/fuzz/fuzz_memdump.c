@@ -1,4 +1,4 @@
-/* The guest-memory dump loader (sim/memdump.c: QEMU dump-guest-memory ELF
+/* The guest-memory dump loader (sim/scenario/memdump.c: QEMU dump-guest-memory ELF
  * cores, libelf plus hand checks) on arbitrary bytes. It must either open the
  * dump or refuse it with "NAME: offset 0x...: what", never crash or read out of
  * bounds. An opened dump must index only bytes inside the input, sorted and
@@ -14,7 +14,7 @@
 #include <nestwalk/walk.h>
 
 #include "fuzz_target.h"
-#include "memdump.h"
+#include "scenario/memdump.h"
 
 #define NAME "fuzz-dump.elf"
 #define WALKS 4

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_target.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 /* Building allocates (and tearing down frees, one madvise each) every MAP_ALLOC page: keep builds to what
  * runs in a blink. */

@@ -17,7 +17,7 @@
 
 #include "fuzz_input.h"
 #include "fuzz_target.h"
-#include "simmem.h"
+#include "mem/simmem.h"
 
 #define SPACE (UINT64_C(8) << 30)   /* guest-physical addresses the operations use */
 #define HOT (UINT64_C(4) << 20)     /* half of them land here, so they overlap */

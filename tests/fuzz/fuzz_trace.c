@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fuzz_target.h"
-#include "trace.h"
+#include "trace/trace.h"
 
 #define MAX_RECORDS 2048 /* bounds the work one input can cause (zstd expands) */
 #define MAX_DATA (UINT64_C(64) << 10) /* and so do guest-physical write bytes: each is two hex digits in text */

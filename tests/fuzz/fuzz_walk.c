@@ -28,7 +28,7 @@
 #include "fuzz_hw.h"
 #include "fuzz_input.h"
 #include "fuzz_target.h"
-#include "simmem.h"
+#include "mem/simmem.h"
 
 #define HOST_SIZE (UINT64_C(4) << 30)
 #define WINDOW NW_SIZE_1G /* host [1 GiB, 1 GiB + 8 MiB) is claimed: backed, never allocated */

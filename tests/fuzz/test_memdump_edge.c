@@ -9,7 +9,7 @@
 
 #include <nestwalk/walk.h>
 
-#include "memdump.h"
+#include "scenario/memdump.h"
 
 #define DATA_OFFSET (64 + 56)
 

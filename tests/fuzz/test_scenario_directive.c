@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 Test(scenario_directive, non_utf8_directive_is_rejected_promptly)
 {

@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 static const char mmio_yaml[] = "host:\n"
 				"  memory: 256M\n"

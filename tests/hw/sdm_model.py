@@ -165,7 +165,7 @@ IDENTITY = (True, True, False)  # (writable, executable, reserved bit set)
 
 class NestedMap:
     """Rights of each nested page after the case's edits, applied in order as
-    the library applies them (hw/npt_edit.c): a 4 KiB edit inside a 2 MiB leaf
+    the library applies them (hw/contract/npt_edit.c): a 4 KiB edit inside a 2 MiB leaf
     splits it (the other pages keep its rights); a 2 MiB edit drops the 4 KiB
     pages below; a reserved bit lands on the page's own leaf, a 1 GiB identity
     leaf being split to a fresh writable, executable 4 KiB page first — for a

@@ -42,7 +42,7 @@ BOOT_TIMEOUT = 600 if FULL else 120
 
 T = bochs_run.TARGET_BASE
 SCRATCH = bochs_run.SCRATCH_BASE
-# Guest tables of the target (hw/vmx/ept_case.c): code page at 0x200000, then
+# Guest tables of the target (hw/contract/ept_case.c): code page at 0x200000, then
 # PML4, the code's PDPT/PD/PT, the target's PDPT/PD/PT.
 GUEST_PDPT_GPA, GUEST_PD_GPA, GUEST_PT_GPA = 0x205000, 0x206000, 0x207000
 RWX_WB = 0x37  # EPT R|W|X, memory type 6 (WB)
@@ -57,7 +57,7 @@ def image_path():
 
 
 def sim_path():
-    return os.path.join(build_dir(), "hw", "vmx", "nestwalk-vmx-sim")
+    return os.path.join(build_dir(), "sim", "hw", "nestwalk-vmx-sim")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -500,7 +500,7 @@ def test_bochs_deviation_still_happens(hand_boot, proof):
 
 
 def test_image_reports_the_modelled_ept(hand_boot):
-    """The CPU model offers what the simulator models (vmx_case_caps in hw/vmx/ept_case.c)."""
+    """The CPU model offers what the simulator models (vmx_case_caps in hw/contract/ept_case.c)."""
     assert "vmx: ept maxphyaddr=40 exec_only=1 1g=1 ad=1 5level=0 mbec=0 advexit=0" in hand_boot.text
 
 

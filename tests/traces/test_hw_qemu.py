@@ -41,11 +41,11 @@ def image_path():
 
 def simulator_path():
     build = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
-    return os.path.join(build, "hw", "nestwalk-hw-sim")
+    return os.path.join(build, "sim", "hw", "nestwalk-hw-sim")
 
 
 def simulate(cases, maxphyaddr=None):
-    """The library's walkers on the same blob (hw/sim_cases.c): (status, stdout, stderr)."""
+    """The library's walkers on the same blob (sim/hw/sim_cases.c): (status, stdout, stderr)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cases.blob")
         with open(path, "wb") as f:

@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "simmem.h"
+#include "mem/simmem.h"
 
 static struct nw_simmem *sim;
 static const struct nw_hal *hal;

@@ -1,4 +1,4 @@
-/* ELF guest images and QEMU memory dumps (sim/elf_image.h, sim/memdump.h):
+/* ELF guest images and QEMU memory dumps (sim/scenario/elf_image.h, sim/scenario/memdump.h):
  * files written here byte by byte, as the ELF specification lays them out
  * (64-byte header, 56-byte program headers), QEMU's dump layout for the
  * note (QEMUCPUState with cr[5] at offset 392). */
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf_image.h"
 #include "fixture.h"
-#include "memdump.h"
+#include "scenario/elf_image.h"
+#include "scenario/memdump.h"
 
 TestSuite(elf, .init = fixture_setup, .fini = fixture_teardown);
 

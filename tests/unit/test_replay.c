@@ -1,4 +1,4 @@
-/* The replay engine's internals (sim/replay.h) on a VM built here: 4-level
+/* The replay engine's internals (sim/replay/replay.h) on a VM built here: 4-level
  * guest tables at GPA 0x1000-0x4fff of a RAM region map GVA 0x400000 to GPA
  * 0x5000 and GVA 0x401000 to GPA 0x6000 (read-only). Expected values come
  * from the SDM: 24 references for a 4-level over 4-level walk with 4 KiB EPT
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "replay.h"
+#include "replay/replay.h"
 
 static struct nw_aspace as;
 static struct nw_replay_machine machine;

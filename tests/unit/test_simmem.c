@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
-#include "simmem.h"
+#include "mem/simmem.h"
 
 static struct nw_simmem *make(uint64_t size, bool randomize, uint64_t seed, bool strict)
 {

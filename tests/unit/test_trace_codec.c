@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "trace.h"
-#include "trace_codec.h"
+#include "trace/trace.h"
+#include "trace/trace_codec.h"
 
 TestSuite(trace_codec, .init = fixture_setup, .fini = fixture_teardown);
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "trace.h"
+#include "trace/trace.h"
 
 TestSuite(trace_mem, .init = fixture_setup, .fini = fixture_teardown);
 

@@ -1,14 +1,14 @@
 /* The EPT case blob and case builder shared by the VMX image and nestwalk-vmx-sim
- * (hw/vmx/ept_case.h): parsing, the refusal rules, the guest it builds (checked
+ * (hw/contract/ept_case.h): parsing, the refusal rules, the guest it builds (checked
  * against the layout the header documents) and the outcome line. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include <nestwalk/x86_pte.h>
 
-#include "ept_case.h"
+#include "contract/ept_case.h"
+#include "contract/layout.h"
 #include "fixture.h"
-#include "layout.h"
 
 TestSuite(vmx_case, .init = fixture_setup, .fini = fixture_teardown);
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "replay/walk_print.h"
 #include "test_walk_util.h"
-#include "walk_print.h"
 
 TestSuite(walk_print, .init = tw_setup, .fini = tw_teardown);
 

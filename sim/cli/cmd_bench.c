@@ -1,0 +1,483 @@
+/* nestwalk bench: ns per 1-D and 2-D walk (fast and reference walkers, and
+ * the fast walker's probe), each as a ratio to a native pointer chain of the
+ * same depth and footprint, and resident memory per VM and per million mapped pages. A table on the
+ * terminal, or --json / --csv for scripts (bench/run draws the plots). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli/cli.h"
+#include "io/file_out.h"
+
+#define HOT_PAGES 64
+#define LARGE_PAGES (UINT64_C(1) << 20)
+#define MAX_CASES 24
+#define FLOOR_DEPTHS 4
+
+static const unsigned floor_depths[FLOOR_DEPTHS] = { 4, 5, 24, 35 };
+
+struct bench_opts {
+	enum { OUT_TABLE, OUT_JSON, OUT_CSV } out;
+	const char *report; /* a folder for bench.json and bench.csv, or NULL */
+	const char *replay_scenario, *replay_trace; /* NULL: no trace replay */
+	uint64_t replay_max;   /* accesses of the trace replayed */
+	uint64_t random_accesses;
+	uint64_t large_pages;
+	double min_ns; /* shortest timed sample */
+	unsigned samples;
+};
+
+struct bench_case {
+	const char *name;
+	struct bench_layout layout;
+	bool large;
+	unsigned refs;
+	double fast_ns, ref_ns, floor_ns;
+	double probe_ns; /* nw_walker_probe(), the walk of a TLB fill */
+};
+
+struct bench_floor {
+	unsigned depth;
+	double hot_ns, large_ns;
+};
+
+#define REPLAYS 4
+
+struct bench_replay_row {
+	const char *name;
+	bool tlb, ran;
+	struct bench_replay r;
+};
+
+struct bench_memory {
+	uint64_t vm_bytes;          /* RSS of one small VM: host, EPT, guest tables, walker */
+	uint64_t per_million_bytes; /* RSS per million 4 KiB pages mapped 2-D (guest tables + 4 KiB EPT) */
+	uint64_t per_million_frames; /* simulated frames those pages' tables hold, per million pages */
+};
+
+/* Best of opts->samples timings, each of at least opts->min_ns. */
+#define TIME_BEST(result, iters_var, opts, expr)                                          \
+	do {                                                                              \
+		double best_ = 1e300, t_;                                                 \
+		uint64_t iters_var = 256;                                                 \
+		while ((t_ = (expr)) * (double)iters_var < (opts)->min_ns && iters_var < (UINT64_C(1) << 32)) \
+			iters_var *= 4;                                                   \
+		best_ = t_;                                                               \
+		for (unsigned s_ = 1; s_ < (opts)->samples; s_++)                        \
+			if ((t_ = (expr)) < best_)                                        \
+				best_ = t_;                                               \
+		(result) = best_;                                                         \
+	} while (0)
+
+static const char *size_name(int level)
+{
+	return level == NW_LEVEL_PT ? "4K" : level == NW_LEVEL_PD ? "2M" : "1G";
+}
+
+static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
+{
+	static const int leaves[3] = { NW_LEVEL_PT, NW_LEVEL_PD, NW_LEVEL_PDPT };
+	static const char *names_1d[2][3] = { { "1D 4-level 4K", "1D 4-level 2M", "1D 4-level 1G" },
+					      { "1D 5-level 4K", "1D 5-level 2M", "1D 5-level 1G" } };
+	static const char *names_2d[2][3] = { { "2D 4/4 EPT 4K", "2D 4/4 EPT 2M", "2D 4/4 EPT 1G" },
+					      { "2D 5/5 EPT 4K", "2D 5/5 EPT 2M", "2D 5/5 EPT 1G" } };
+	unsigned n = 0;
+
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned l = 0; l < 3; l++)
+			cases[n++] = (struct bench_case){ .name = names_1d[g][l],
+							  .layout = { .guest_levels = 4 + g, .guest_leaf = leaves[l],
+								      .npages = HOT_PAGES } };
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned l = 0; l < 3; l++)
+			cases[n++] = (struct bench_case){ .name = names_2d[g][l],
+							  .layout = { .guest_levels = 4 + g, .guest_leaf = NW_LEVEL_PT,
+								      .ept_levels = 4 + g, .ept_leaf = leaves[l],
+								      .npages = HOT_PAGES } };
+	cases[n++] = (struct bench_case){ .name = "1D 4-level 4K", .large = true,
+					  .layout = { .guest_levels = 4, .guest_leaf = NW_LEVEL_PT, .npages = large_pages } };
+	cases[n++] = (struct bench_case){ .name = "1D 5-level 4K", .large = true,
+					  .layout = { .guest_levels = 5, .guest_leaf = NW_LEVEL_PT, .npages = large_pages } };
+	cases[n++] = (struct bench_case){ .name = "2D 4/4 EPT 4K", .large = true,
+					  .layout = { .guest_levels = 4, .guest_leaf = NW_LEVEL_PT, .ept_levels = 4,
+						      .ept_leaf = NW_LEVEL_PT, .npages = large_pages } };
+	cases[n++] = (struct bench_case){ .name = "2D 4/4 EPT 2M", .large = true,
+					  .layout = { .guest_levels = 4, .guest_leaf = NW_LEVEL_PT, .ept_levels = 4,
+						      .ept_leaf = NW_LEVEL_PD, .npages = large_pages } };
+	cases[n++] = (struct bench_case){ .name = "2D 5/5 EPT 4K", .large = true,
+					  .layout = { .guest_levels = 5, .guest_leaf = NW_LEVEL_PT, .ept_levels = 5,
+						      .ept_leaf = NW_LEVEL_PT, .npages = large_pages } };
+	return n;
+}
+
+static int run_case(struct bench_case *c, const struct bench_chain chains[2][2], const struct bench_opts *opts,
+		    struct bench_memory *mem, struct bench_replay_row *replays)
+{
+	const struct bench_chain *chain = &chains[c->large][c->layout.guest_levels == 5];
+	uint64_t rss_before = bench_rss(), leaked;
+	struct bench_vm vm;
+
+	if (bench_vm_build(&vm, &c->layout))
+		return -1;
+	if (c->large && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT) {
+		double scale = 1e6 / (double)c->layout.npages;
+
+		mem->per_million_bytes = (uint64_t)((double)(bench_rss() - rss_before) * scale);
+		mem->per_million_frames =
+			(uint64_t)((double)nw_simmem_owner_stats(vm.sim, vm.hal).live * scale);
+	}
+	TIME_BEST(c->fast_ns, iters, opts, bench_walk_fast(&vm, iters, &c->refs));
+	TIME_BEST(c->probe_ns, iters, opts, bench_walk_probe(&vm, iters));
+	TIME_BEST(c->ref_ns, iters, opts, bench_walk_reference(&vm, iters));
+	TIME_BEST(c->floor_ns, iters, opts, bench_chain_time(chain, c->refs, iters));
+	/* The TLB-hostile replay: random pages of the large 2-D layout, far more than the TLB holds. */
+	if (c->large && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT && opts->random_accesses)
+		for (unsigned tlb = 0; tlb < 2; tlb++) {
+			struct bench_replay_row *row = &replays[3 - tlb];
+
+			*row = (struct bench_replay_row){ .name = "random (TLB-hostile)", .tlb = tlb };
+			if (bench_replay_random(&vm, opts->random_accesses, tlb, &row->r) == 0)
+				row->ran = true;
+		}
+	leaked = bench_vm_destroy(&vm);
+	if (leaked) {
+		fprintf(stderr, "nestwalk bench: %llu frame(s) leaked\n", (unsigned long long)leaked);
+		return -1;
+	}
+	return 0;
+}
+
+static int measure_vm_rss(struct bench_memory *mem)
+{
+	struct bench_layout layout = { .guest_levels = 4, .guest_leaf = NW_LEVEL_PT, .ept_levels = 4,
+				       .ept_leaf = NW_LEVEL_PT, .npages = HOT_PAGES };
+	uint64_t before = bench_rss();
+	struct bench_vm vm;
+	unsigned refs;
+
+	if (bench_vm_build(&vm, &layout))
+		return -1;
+	bench_walk_fast(&vm, 1000, &refs);
+	mem->vm_bytes = bench_rss() - before;
+	return bench_vm_destroy(&vm) ? -1 : 0;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+/* The floor a walk is held to: 4 or 5 loads for a 1-D walk, 24 or 35 for a 2-D one. */
+static const struct bench_floor *base_floor(const struct bench_floor *floors, const struct bench_case *c)
+{
+	return &floors[(c->layout.ept_levels ? 2 : 0) + (c->layout.guest_levels == 5)];
+}
+
+static void print_table(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
+			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
+{
+	fprintf(out, "nestwalk bench: ns per walk (best of samples), fast walker with every permission check\n\n");
+	fprintf(out, "floor: native pointer chain, dependent loads\n");
+	fprintf(out, "  %-6s %12s %12s\n", "loads", "hot ns", "large ns");
+	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
+		fprintf(out, "  %-6u %12.2f %12.2f\n", floors[i].depth, floors[i].hot_ns, floors[i].large_ns);
+	fprintf(out, "\n  %-16s %-6s %4s %9s %9s %8s %9s %8s %8s %9s %8s\n", "walk", "layout", "refs", "fast ns",
+		"ref ns", "speedup", "floor ns", "x floor", "x base", "probe ns", "x floor");
+	for (unsigned i = 0; i < n; i++) {
+		const struct bench_case *c = &cases[i];
+		const struct bench_floor *base = base_floor(floors, c);
+
+		fprintf(out, "  %-16s %-6s %4u %9.2f %9.2f %7.2fx %9.2f %7.2fx %7.2fx %9.2f %7.2fx\n", c->name,
+			c->large ? "large" : "hot", c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns),
+			c->floor_ns, ratio(c->fast_ns, c->floor_ns),
+			ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns),
+			c->probe_ns, ratio(c->probe_ns, c->floor_ns));
+	}
+	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
+	       "for 1-D, the 24/35-load floor for 2-D, same footprint; probe: nw_walker_probe, the same checks, for a\n"
+	       "TLB fill that needs no A/D write)\n", (unsigned long long)large_pages);
+	fprintf(out, "\nreplay (TLB model, 2-D walk on a miss)\n  %-22s %-4s %10s %12s %9s\n", "trace", "TLB", "accesses",
+		"M acc/s", "TLB hits");
+	for (unsigned i = 0; i < REPLAYS; i++)
+		if (replays[i].ran)
+			fprintf(out, "  %-22s %-4s %10llu %12.2f %8.1f%%\n", replays[i].name, replays[i].tlb ? "on" : "off",
+				(unsigned long long)replays[i].r.accesses, replays[i].r.per_second / 1e6,
+				100.0 * replays[i].r.tlb_hit_rate);
+	fprintf(out, "\nmemory: %.2f MiB RSS per small VM; %.2f MiB RSS and %llu table frames per million 4 KiB pages "
+	       "(2-D, 4 KiB EPT)\n", (double)mem->vm_bytes / 1048576.0, (double)mem->per_million_bytes / 1048576.0,
+	       (unsigned long long)mem->per_million_frames);
+}
+
+static void print_json(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
+		       const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
+{
+	bool first = true;
+
+	fprintf(out, "{\n  \"large_pages\": %llu,\n  \"floors\": [", (unsigned long long)large_pages);
+	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
+		fprintf(out, "%s\n    {\"loads\": %u, \"hot_ns\": %.3f, \"large_ns\": %.3f}", i ? "," : "", floors[i].depth,
+		       floors[i].hot_ns, floors[i].large_ns);
+	fprintf(out, "\n  ],\n  \"walks\": [");
+	for (unsigned i = 0; i < n; i++) {
+		const struct bench_case *c = &cases[i];
+		const struct bench_floor *base = base_floor(floors, c);
+
+		fprintf(out, "%s\n    {\"name\": \"%s\", \"layout\": \"%s\", \"dims\": %d, \"guest_levels\": %u, "
+		       "\"guest_page\": \"%s\", \"ept_levels\": %u, \"ept_page\": \"%s\", \"pages\": %llu, \"refs\": %u, "
+		       "\"fast_ns\": %.3f, \"reference_ns\": %.3f, \"speedup\": %.3f, \"floor_ns\": %.3f, "
+		       "\"floor_ratio\": %.3f, \"base_floor_loads\": %u, \"base_floor_ratio\": %.3f, \"probe_ns\": %.3f, "
+		       "\"probe_floor_ratio\": %.3f}",
+		       i ? "," : "", c->name, c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1,
+		       c->layout.guest_levels, size_name(c->layout.guest_leaf), c->layout.ept_levels,
+		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
+		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
+		       ratio(c->fast_ns, c->floor_ns), base->depth,
+		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns), c->probe_ns,
+		       ratio(c->probe_ns, c->floor_ns));
+	}
+	fprintf(out, "\n  ],\n  \"replay\": [");
+	for (unsigned i = 0; i < REPLAYS; i++) {
+		if (!replays[i].ran)
+			continue;
+		fprintf(out, "%s\n    {\"trace\": \"%s\", \"tlb\": %s, \"accesses\": %llu, \"per_second\": %.0f, "
+			"\"tlb_hit_rate\": %.4f}", first ? "" : ",", replays[i].name, replays[i].tlb ? "true" : "false",
+			(unsigned long long)replays[i].r.accesses, replays[i].r.per_second, replays[i].r.tlb_hit_rate);
+		first = false;
+	}
+	fprintf(out, "\n  ],\n  \"memory\": {\"vm_rss_bytes\": %llu, \"rss_bytes_per_million_pages\": %llu, "
+	       "\"table_frames_per_million_pages\": %llu}\n}\n",
+	       (unsigned long long)mem->vm_bytes, (unsigned long long)mem->per_million_bytes,
+	       (unsigned long long)mem->per_million_frames);
+}
+
+static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
+{
+	fprintf(out, "name,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,speedup,"
+	       "floor_ns,floor_ratio,base_floor_loads,base_floor_ratio,probe_ns,probe_floor_ratio\n");
+	for (unsigned i = 0; i < n; i++) {
+		const struct bench_case *c = &cases[i];
+		const struct bench_floor *base = base_floor(floors, c);
+
+		fprintf(out, "%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f,%.3f,%.3f\n", c->name,
+		       c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1, c->layout.guest_levels,
+		       size_name(c->layout.guest_leaf), c->layout.ept_levels,
+		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
+		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
+		       ratio(c->fast_ns, c->floor_ns), base->depth,
+		       ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns), c->probe_ns,
+		       ratio(c->probe_ns, c->floor_ns));
+	}
+}
+
+static const char *const report_names[2] = { "bench.json", "bench.csv" };
+
+/* DIR/NAME, and the files it must not be: the replay's inputs. */
+struct report_file {
+	char path[4096];
+	const char *inputs[3];
+};
+
+static void report_file(const struct bench_opts *opts, const char *name, struct report_file *f)
+{
+	unsigned n = 0;
+
+	if (opts->replay_scenario)
+		f->inputs[n++] = opts->replay_scenario;
+	if (opts->replay_trace)
+		f->inputs[n++] = opts->replay_trace;
+	f->inputs[n] = NULL;
+	snprintf(f->path, sizeof(f->path), "%s/%s", opts->report, name);
+}
+
+/* Before the run: neither report file may be an input (found out now, not after minutes of timing). */
+static int check_report(const struct bench_opts *opts)
+{
+	struct report_file f;
+	char err[8448];
+
+	for (unsigned i = 0; opts->report && i < 2; i++) {
+		report_file(opts, report_names[i], &f);
+		if (nw_file_out_check(f.path, f.inputs, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* DIR/bench.json and DIR/bench.csv, each written whole or not at all. */
+static int write_report(const struct bench_opts *opts, const struct bench_case *cases, unsigned n,
+			const struct bench_floor *floors, const struct bench_memory *mem,
+			const struct bench_replay_row *replays)
+{
+	struct nw_file_out out;
+	struct report_file f;
+	char err[8448];
+
+	for (unsigned i = 0; i < 2; i++) {
+		report_file(opts, report_names[i], &f);
+		if (nw_file_out_open(&out, f.path, f.inputs, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+		if (i == 0)
+			print_json(out.file, cases, n, floors, mem, replays, opts->large_pages);
+		else
+			print_csv(out.file, cases, n, floors);
+		if (nw_file_out_commit(&out, err, sizeof(err))) {
+			fprintf(stderr, "nestwalk bench: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: nestwalk bench [--json | --csv] [--report DIR] [--tiny] [--large-pages N] [--min-ms MS]\n"
+		     "                      [--samples N]\n"
+		     "                      [--replay-scenario YAML --replay-trace TRACE | --no-replay]\n"
+		     "  --report DIR    also write DIR/bench.json and DIR/bench.csv\n"
+		     "  --replay-*      a trace replayed with and without the TLB (bench/run: the bundled lackey trace)\n"
+		     "  --tiny          a quick run on small layouts (checks that the bench works, not its speed)\n"
+		     "  --large-pages   pages of the large layout, a power of two (default 1048576)\n");
+}
+
+static int parse_opts(int argc, char **argv, struct bench_opts *opts)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },        { "csv", no_argument, NULL, 'c' },
+		{ "tiny", no_argument, NULL, 't' },        { "large-pages", required_argument, NULL, 'p' },
+		{ "min-ms", required_argument, NULL, 'm' }, { "samples", required_argument, NULL, 's' },
+		{ "report", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ "replay-scenario", required_argument, NULL, 'S' }, { "replay-trace", required_argument, NULL, 'T' },
+		{ "no-replay", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	*opts = (struct bench_opts){ .out = OUT_TABLE, .large_pages = LARGE_PAGES, .min_ns = 2e6, .samples = 15,
+				     .replay_max = UINT64_C(1) << 24, .random_accesses = UINT64_C(1) << 21 };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': opts->out = OUT_JSON; break;
+		case 'c': opts->out = OUT_CSV; break;
+		case 't':
+			opts->large_pages = 4096;
+			opts->min_ns = 1e5;
+			opts->samples = 1;
+			opts->replay_max = 20000;
+			opts->random_accesses = 20000;
+			break;
+		case 'p':
+			opts->large_pages = strtoull(optarg, &end, 0);
+			if (*end || opts->large_pages < 64 || (opts->large_pages & (opts->large_pages - 1)) ||
+			    opts->large_pages > (UINT64_C(1) << 22)) {
+				fprintf(stderr, "nestwalk bench: --large-pages: a power of two from 64 to 4194304\n");
+				return -1;
+			}
+			break;
+		case 'm':
+			opts->min_ns = strtod(optarg, &end) * 1e6;
+			if (*end || opts->min_ns <= 0) {
+				fprintf(stderr, "nestwalk bench: --min-ms: a positive number of milliseconds\n");
+				return -1;
+			}
+			break;
+		case 's':
+			opts->samples = (unsigned)strtoul(optarg, &end, 0);
+			if (*end || opts->samples < 1 || opts->samples > 100) {
+				fprintf(stderr, "nestwalk bench: --samples: 1 to 100\n");
+				return -1;
+			}
+			break;
+		case 'r':
+			opts->report = optarg;
+			break;
+		case 'S':
+			opts->replay_scenario = optarg;
+			break;
+		case 'T':
+			opts->replay_trace = optarg;
+			break;
+		case 'n':
+			opts->replay_scenario = opts->replay_trace = NULL;
+			opts->random_accesses = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nestwalk bench: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int nw_cmd_bench(int argc, char **argv)
+{
+	struct bench_opts opts;
+	struct bench_case cases[MAX_CASES];
+	struct bench_floor floors[FLOOR_DEPTHS];
+	struct bench_memory mem = { 0 };
+	struct bench_replay_row replays[REPLAYS] = { { .name = NULL } };
+	struct bench_chain chains[2][2]; /* [large][5-level] */
+	int rc = parse_opts(argc, argv, &opts), status = NW_EXIT_OK;
+	unsigned n;
+
+	if (rc)
+		return rc > 0 ? NW_EXIT_OK : NW_EXIT_BAD_INPUT;
+	if (check_report(&opts))
+		return NW_EXIT_BAD_INPUT;
+	n = make_cases(cases, opts.large_pages);
+	for (unsigned large = 0; large < 2; large++)
+		for (unsigned five = 0; five < 2; five++)
+			if (bench_chain_build(&chains[large][five], 4 + five, large ? opts.large_pages : HOT_PAGES)) {
+				fprintf(stderr, "nestwalk bench: out of host memory for the pointer chains\n");
+				return NW_EXIT_MISMATCH;
+			}
+	for (unsigned i = 0; i < FLOOR_DEPTHS; i++) {
+		unsigned five = floor_depths[i] % 5 == 0;
+
+		floors[i].depth = floor_depths[i];
+		TIME_BEST(floors[i].hot_ns, iters, &opts, bench_chain_time(&chains[0][five], floor_depths[i], iters));
+		TIME_BEST(floors[i].large_ns, iters, &opts, bench_chain_time(&chains[1][five], floor_depths[i], iters));
+	}
+	if (measure_vm_rss(&mem))
+		status = NW_EXIT_MISMATCH;
+	for (unsigned i = 0; i < n && status == NW_EXIT_OK; i++)
+		if (run_case(&cases[i], (const struct bench_chain(*)[2])chains, &opts, &mem, replays))
+			status = NW_EXIT_MISMATCH;
+	if (status == NW_EXIT_OK && opts.replay_scenario && opts.replay_trace)
+		for (unsigned tlb = 0; tlb < 2; tlb++) {
+			replays[1 - tlb] = (struct bench_replay_row){ .name = "lackey gzip", .tlb = tlb };
+			if (bench_replay_trace(opts.replay_scenario, opts.replay_trace, opts.replay_max, tlb,
+					       &replays[1 - tlb].r))
+				status = NW_EXIT_BAD_INPUT;
+			else
+				replays[1 - tlb].ran = true;
+		}
+	for (unsigned large = 0; large < 2; large++)
+		for (unsigned five = 0; five < 2; five++)
+			bench_chain_destroy(&chains[large][five]);
+	if (status != NW_EXIT_OK)
+		return status;
+	if (opts.out == OUT_JSON)
+		print_json(stdout, cases, n, floors, &mem, replays, opts.large_pages);
+	else if (opts.out == OUT_CSV)
+		print_csv(stdout, cases, n, floors);
+	else
+		print_table(stdout, cases, n, floors, &mem, replays, opts.large_pages);
+	if (opts.report && write_report(&opts, cases, n, floors, &mem, replays))
+		return NW_EXIT_BAD_INPUT;
+	return NW_EXIT_OK;
+}

@@ -1,0 +1,588 @@
+/* The replay engine (replay.h): one record at a time against the walker, the
+ * TLB model and the address space. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/x86_pte.h>
+
+#include "replay/replay.h"
+
+/* A walk touches at most 5 guest tables and the final page, each of which a
+ * lazy region may populate once. */
+#define MAX_RETRIES 8
+
+int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struct nw_replay_options *options,
+		   char *err, size_t errlen)
+{
+	size_t size = nw_tlb_storage_size(&nw_tlb_default_geometry);
+	struct nw_walk_result res;
+
+	*r = (struct nw_replay){ .machine = m, .options = *options };
+	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
+	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
+	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED };
+	r->tlb_storage = calloc(1, size);
+	if (!r->tlb_storage || nw_tlb_init(&r->tlb, &nw_tlb_default_geometry, r->tlb_storage, size) != NW_OK) {
+		free(r->tlb_storage);
+		snprintf(err, errlen, "cannot set up the TLB model (%zu bytes)", size);
+		return -1;
+	}
+	nw_tlb_load_cpu(&r->tlb, m->cpu.cr0, m->cpu.cr3, m->cpu.cr4);
+	nw_tlb_load_vm(&r->tlb, NW_REPLAY_VPID, m->stage2.kind == NW_STAGE2_EPT, m->eptp);
+	/* The state the scenario describes is as if CR3 had just been loaded (PAE: the PDPTE registers). */
+	nw_cpu_load_cr3(&r->config, &m->cpu, m->cpu.cr3, &res);
+	if (res.outcome != NW_OUTCOME_OK)
+		r->stats.cr3_faults++;
+	nw_walker_init(&r->walker, &r->config, &m->cpu);
+	return 0;
+}
+
+void nw_replay_fini(struct nw_replay *r)
+{
+	free(r->tlb_storage);
+	r->tlb_storage = NULL;
+}
+
+const char *nw_replay_outcome_name(unsigned kind)
+{
+	return kind == NW_REPLAY_OUT_NO_MEMORY ? "no_memory" : nw_trace_outcome_name((enum nw_trace_outcome)kind);
+}
+
+/* A recent TLB slot's memo: the kinds of access (type x user) its entry
+ * allows under the CPU state it was made in. The slots are emptied on every
+ * register write, so that state is the current one. */
+#define MEMO_SET 0x80
+
+static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
+{
+	return (uint8_t)(MEMO_SET | nw_walker_tlb_allowed(&r->walker, e));
+}
+
+static bool is_s2_fault(const struct nw_walk_result *res)
+{
+	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF;
+}
+
+static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+{
+	switch (res->outcome) {
+	case NW_OUTCOME_OK: return NW_TRACE_OUT_OK;
+	case NW_OUTCOME_PAGE_FAULT: return NW_TRACE_OUT_PAGE_FAULT;
+	case NW_OUTCOME_EPT_MISCONFIG: return NW_TRACE_OUT_EPT_MISCONFIG;
+	case NW_OUTCOME_GP: return NW_TRACE_OUT_GENERAL_PROTECTION;
+	case NW_OUTCOME_NO_MEMORY: return NW_REPLAY_OUT_NO_MEMORY;
+	case NW_OUTCOME_EPT_VIOLATION:
+	case NW_OUTCOME_NPF:
+		/* The host had no frame for a lazy page: its failure, not a guest fault. */
+		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
+			return NW_REPLAY_OUT_NO_MEMORY;
+		/* Exits are for the final access: a guest table in device memory or a
+		 * table write into ROM stays the violation the CPU reports. */
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
+			return NW_TRACE_OUT_MMIO;
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+			return NW_TRACE_OUT_ROM_WRITE;
+		return res->outcome == NW_OUTCOME_NPF ? NW_TRACE_OUT_NPF : NW_TRACE_OUT_EPT_VIOLATION;
+	}
+	return NW_REPLAY_OUT_NO_MEMORY;
+}
+
+/* What a completed walk leaves in the TLB and the paging-structure caches. */
+static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)
+{
+	bool long_mode = res->mode == NW_PAGING_4LEVEL || res->mode == NW_PAGING_5LEVEL;
+	struct nw_tlb_fill fill = {
+		.gva = a->gva,
+		.gpa = res->gpa,
+		.hpa = res->hpa,
+		.guest_page_size = res->guest_page_size,
+		.s2_page_size = r->machine->stage2.kind == NW_STAGE2_NONE ? 0 : res->s2_page_size,
+		.rights = res->rights,
+		.s2_rights = (uint8_t)res->s2_rights,
+		.pk = long_mode ? (uint8_t)nw_pte_pk(res->leaf_entry) : 0,
+		/* The walk set D for a write it allowed (§4.8). */
+		.dirty = (res->leaf_entry & NW_PTE_D) || a->type == NW_ACCESS_WRITE,
+		.global = (res->leaf_entry & NW_PTE_G) != 0,
+	};
+
+	if (res->leaf_level < 1)
+		return; /* paging off: nothing is cached */
+	nw_tlb_insert(&r->tlb, &fill);
+	if (!long_mode)
+		return;
+	/* PML4E, PDPTE and PDE caches hold non-leaf entries: the next table and the rights so far (§4.10.3). */
+	for (int level = NW_MAX_LEVELS - 1; level >= 2; level--)
+		if (level > res->leaf_level && res->steps[level].read)
+			nw_tlb_psc_insert(&r->tlb, a->gva, level, res->steps[level - 1].table_gpa,
+					  res->steps[level - 1].table_hpa, res->steps[level].rights);
+}
+
+static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+{
+	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
+	struct nw_walk_result *res = &out->walk;
+
+	for (unsigned tries = 0;; tries++) {
+		nw_walker_translate(&r->walker, a, r->walk_flags, res);
+		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
+			break;
+		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
+					    res->s2_on_table ? NW_ACCESS_READ : a->type, res->s2_on_table ? 8 : a->size,
+					    &exit) != NW_OK || exit.kind != NW_ASPACE_FAULT_RETRY)
+			break;
+		r->stats.populated++;
+	}
+	out->kind = outcome_kind(res, &exit);
+	r->stats.host_exhausted += exit.kind == NW_ASPACE_FAULT_NO_MEMORY;
+	out->from_tlb = false;
+	out->gpa = res->gpa.val;
+	out->hpa = res->hpa.val;
+	out->error_code = res->outcome == NW_OUTCOME_NPF ? res->exitinfo1 : res->error_code;
+	out->exit_qualification = res->exit_qualification;
+	out->fault_gpa = res->fault_gpa.val;
+	out->refs = res->refs;
+	out->guest_page_size = res->guest_page_size;
+	out->s2_page_size = res->s2_page_size;
+	r->stats.walks++;
+	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
+	if (res->outcome == NW_OUTCOME_OK)
+		fill_tlb(r, a, res);
+	else if (res->outcome == NW_OUTCOME_PAGE_FAULT)
+		nw_tlb_invlpg(&r->tlb, a->gva); /* a #PF drops what the faulting address used (§4.10.4.1) */
+}
+
+static void translate_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+{
+	struct nw_tlb_hit hit;
+	struct nw_psc_hit psc;
+
+	out->access = *a;
+	if (r->options.tlb) {
+		bool user = nw_walker_kind(&r->walker, a->type, a->implicit)->user;
+
+		r->stats.tlb_lookups++;
+		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) &&
+		    nw_walker_tlb_allows(&r->walker, hit.entry, a->type, user)) {
+			r->stats.tlb_hits++;
+			/* Field by field: out->walk is read only when from_tlb is false, and clearing it costs more
+			 * than the rest of the hit. */
+			out->kind = NW_TRACE_OUT_OK;
+			out->from_tlb = true;
+			out->cache = hit.cache;
+			out->gpa = hit.gpa.val;
+			out->hpa = hit.hpa.val;
+			out->error_code = 0;
+			out->exit_qualification = 0;
+			out->fault_gpa = 0;
+			out->refs = 0;
+			out->guest_page_size = hit.entry->guest_page_size;
+			out->s2_page_size = 0;
+			return;
+		}
+		r->stats.psc_lookups++;
+		r->stats.psc_hits += nw_tlb_psc_lookup(&r->tlb, a->gva, &psc);
+	}
+	walk_piece(r, a, out);
+}
+
+unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res,
+				 struct nw_replay_result pieces[2])
+{
+	struct nw_cpu *cpu = &r->machine->cpu;
+	uint64_t rflags = ta->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
+	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
+	struct nw_access parts[2];
+	unsigned n, done = 1;
+
+	if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
+		cpu->cpl = ta->cpl;
+		cpu->rflags = rflags;
+		nw_walker_set_cpu(&r->walker, cpu);
+	}
+	n = nw_walk_split(&access, parts);
+	translate_piece(r, &parts[0], res);
+	r->stats.translations++;
+	if (pieces)
+		pieces[0] = *res;
+	if (n == 2 && res->kind == NW_TRACE_OUT_OK) {
+		struct nw_replay_result local, *second = pieces ? &pieces[1] : &local;
+		uint32_t first_refs = res->refs;
+
+		translate_piece(r, &parts[1], second);
+		r->stats.translations++;
+		done = 2;
+		if (second->kind != NW_TRACE_OUT_OK) {
+			*res = *second; /* the access faults where its second page does */
+			res->refs += first_refs;
+		} else {
+			res->refs += second->refs;
+		}
+	}
+	r->stats.accesses++;
+	r->stats.outcomes[res->kind]++;
+	return done;
+}
+
+void nw_replay_access(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res)
+{
+	nw_replay_access_pieces(r, ta, res, NULL);
+}
+
+int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *ta, char *err, size_t errlen)
+{
+	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
+	enum nw_paging_mode mode = nw_cpu_paging_mode(cpu);
+
+	if (nw_access_is_linear(mode, &access))
+		return 0;
+	snprintf(err, errlen, "access of %u byte(s) at gva 0x%llx: not a linear address with %s%s, whose linear "
+		 "addresses are 32 bits (SDM Vol. 3A 4.1)", ta->size, (unsigned long long)ta->gva.val,
+		 mode == NW_PAGING_OFF ? "paging off" : nw_paging_mode_name(mode), mode == NW_PAGING_OFF ? "" : " paging");
+	return -1;
+}
+
+static void load_pdptes_if_pae(struct nw_replay *r)
+{
+	struct nw_walk_result res;
+
+	/* PAE: MOV to CR0/CR4 that leaves PAE paging on reloads the PDPTE registers (§4.4.1). */
+	if (nw_cpu_paging_mode(&r->machine->cpu) != NW_PAGING_PAE)
+		return;
+	nw_cpu_load_cr3(&r->config, &r->machine->cpu, r->machine->cpu.cr3, &res);
+	if (res.outcome != NW_OUTCOME_OK)
+		r->stats.cr3_faults++;
+}
+
+static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
+{
+	struct nw_cpu *cpu = &r->machine->cpu;
+	struct nw_walk_result res;
+
+	switch (w->reg) {
+	case NW_TRACE_CR0:
+		cpu->cr0 = w->value;
+		nw_tlb_write_cr0(&r->tlb, w->value);
+		load_pdptes_if_pae(r);
+		break;
+	case NW_TRACE_CR3:
+		/* Bit 63 asks the TLB not to flush (PCIDE=1); CR3 itself never holds it (§4.10.4.1). */
+		nw_cpu_load_cr3(&r->config, cpu, w->value & ~NW_TLB_CR3_NOFLUSH, &res);
+		if (res.outcome == NW_OUTCOME_OK)
+			nw_tlb_write_cr3(&r->tlb, w->value);
+		else
+			r->stats.cr3_faults++; /* #GP: nothing changes */
+		break;
+	case NW_TRACE_CR4:
+		cpu->cr4 = w->value;
+		nw_tlb_write_cr4(&r->tlb, w->value);
+		load_pdptes_if_pae(r);
+		break;
+	case NW_TRACE_EFER:
+		cpu->efer = w->value;
+		break;
+	case NW_TRACE_RFLAGS:
+		cpu->rflags = w->value;
+		break;
+	case NW_TRACE_PKRU:
+		cpu->pkru = (uint32_t)w->value;
+		break;
+	case NW_TRACE_PKRS:
+		cpu->pkrs = (uint32_t)w->value;
+		break;
+	case NW_TRACE_REG_COUNT:
+		break;
+	}
+	nw_walker_set_cpu(&r->walker, cpu);
+	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
+}
+
+static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, char *err, size_t errlen)
+{
+	void *dst;
+
+	if (r->machine->aspace) {
+		nw_status_t status = nw_aspace_write(r->machine->aspace, w->gpa, w->data, w->len);
+		char why[128];
+
+		if (status == NW_OK)
+			return 0;
+		nw_vm_write_error(r->machine->aspace, status, w->gpa.val, w->len, why, sizeof(why));
+		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: %s", w->len,
+			 (unsigned long long)w->gpa.val, why);
+		return -1;
+	}
+	dst = nw_memdump_ptr(r->machine->dump, w->gpa.val, w->len);
+	if (!dst) {
+		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: not in the memory dump", w->len,
+			 (unsigned long long)w->gpa.val);
+		return -1;
+	}
+	memcpy(dst, w->data, w->len);
+	return 0;
+}
+
+static void invalidate(struct nw_replay *r, const struct nw_trace_record *rec)
+{
+	const struct nw_trace_inv *inv = &rec->inv;
+	nw_status_t status = NW_OK;
+
+	switch (rec->kind) {
+	case NW_TRACE_INVLPG:
+		nw_tlb_invlpg(&r->tlb, inv->gva);
+		r->stats.invalidations[0]++;
+		return;
+	case NW_TRACE_INVPCID:
+		status = nw_tlb_invpcid(&r->tlb, inv->type, inv->id, inv->gva);
+		r->stats.invalidations[1]++;
+		break;
+	case NW_TRACE_INVVPID:
+		status = nw_tlb_invvpid(&r->tlb, inv->type, inv->id, inv->gva);
+		r->stats.invalidations[2]++;
+		break;
+	default:
+		status = nw_tlb_invept(&r->tlb, inv->type, inv->eptp);
+		r->stats.invalidations[3]++;
+		break;
+	}
+	if (status != NW_OK)
+		r->stats.failed_invalidations++;
+}
+
+uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field)
+{
+	switch (field) {
+	case NW_EXPECT_OUTCOME: return res->kind;
+	case NW_EXPECT_GPA: return res->gpa;
+	case NW_EXPECT_HPA: return res->hpa;
+	case NW_EXPECT_ERROR_CODE: return res->error_code;
+	case NW_EXPECT_EXIT_QUALIFICATION: return res->exit_qualification;
+	case NW_EXPECT_FAULT_GPA: return res->fault_gpa;
+	case NW_EXPECT_REFS: return res->refs;
+	case NW_EXPECT_GUEST_PAGE_SIZE: return res->guest_page_size;
+	case NW_EXPECT_S2_PAGE_SIZE: return res->s2_page_size;
+	case NW_EXPECT_FIELD_COUNT: break;
+	}
+	return 0;
+}
+
+static uint64_t expected_value(const struct nw_trace_expect *e, enum nw_trace_expect_field field)
+{
+	switch (field) {
+	case NW_EXPECT_OUTCOME: return e->outcome;
+	case NW_EXPECT_GPA: return e->gpa.val;
+	case NW_EXPECT_HPA: return e->hpa.val;
+	case NW_EXPECT_ERROR_CODE: return e->error_code;
+	case NW_EXPECT_EXIT_QUALIFICATION: return e->exit_qualification;
+	case NW_EXPECT_FAULT_GPA: return e->fault_gpa.val;
+	case NW_EXPECT_REFS: return e->refs;
+	case NW_EXPECT_GUEST_PAGE_SIZE: return e->guest_page_size;
+	case NW_EXPECT_S2_PAGE_SIZE: return e->s2_page_size;
+	case NW_EXPECT_FIELD_COUNT: break;
+	}
+	return 0;
+}
+
+static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw_replay_mismatch *out, unsigned max)
+{
+	int count = 0;
+
+	r->stats.expectations++;
+	/* Only the fields the expectation carries, lowest first. */
+	for (uint32_t left = e->present; left; left &= left - 1) {
+		enum nw_trace_expect_field field = (enum nw_trace_expect_field)__builtin_ctz(left);
+		uint64_t want = expected_value(e, field), got = nw_replay_field(&r->result, field);
+
+		if (want == got)
+			continue;
+		if ((unsigned)count < max)
+			out[count] = (struct nw_replay_mismatch){ r->record, field, want, got };
+		count++;
+	}
+	r->stats.mismatches += count > 0;
+	return count;
+}
+
+int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, struct nw_replay_mismatch *mismatches,
+		    unsigned max, char *err, size_t errlen)
+{
+	bool had_result = r->has_result;
+
+	r->record++;
+	r->stats.records++;
+	r->has_result = false;
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		if (nw_replay_check_access(&r->machine->cpu, &rec->access, err, errlen))
+			return -1;
+		nw_replay_access(r, &rec->access, &r->result);
+		r->has_result = true;
+		return 0;
+	case NW_TRACE_EXPECT:
+		if (!had_result) {
+			snprintf(err, errlen, "an expectation that does not follow an access");
+			return -1;
+		}
+		return check(r, &rec->expect, mismatches, max);
+	case NW_TRACE_REG:
+		r->stats.reg_writes++;
+		write_reg(r, &rec->reg);
+		return 0;
+	case NW_TRACE_GPWRITE:
+		r->stats.gpwrites++;
+		return write_guest(r, &rec->gpwrite, err, errlen);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		invalidate(r, rec);
+		return 0;
+	case NW_TRACE_MARK:
+		r->stats.marks++;
+		snprintf(r->mark, sizeof(r->mark), "%s", rec->label);
+		return 0;
+	case NW_TRACE_END:
+		return 0;
+	}
+	snprintf(err, errlen, "record kind %d cannot be replayed", (int)rec->kind);
+	return -1;
+}
+
+/* nw_replay_apply() of an item's access and expectation records (out of line: the fast path's loop keeps its
+ * registers). */
+static __attribute__((noinline)) int apply_item(struct nw_replay *r, const struct nw_trace_item *item,
+						const struct nw_trace_expect *full, struct nw_replay_mismatch *mismatches,
+						unsigned max, char *err, size_t errlen)
+{
+	struct nw_trace_access access = nw_trace_item_access(item);
+	struct nw_trace_expect expect;
+
+	r->record++;
+	r->stats.records++;
+	if (nw_replay_check_access(&r->machine->cpu, &access, err, errlen))
+		return -1;
+	nw_replay_access(r, &access, &r->result);
+	r->has_result = true;
+	if (!nw_trace_item_expect(item, full, &expect))
+		return 0;
+	r->record++;
+	r->stats.records++;
+	r->has_result = false;
+	return check(r, &expect, mismatches, max);
+}
+
+/* The fast path's counts, kept in registers while a run hits and added to the statistics when it stops. */
+struct hot_counts {
+	uint64_t hits, expectations; /* each hit is one access record, each expectation one more */
+};
+
+static __attribute__((noinline)) void add_hot(struct nw_replay *r, const struct hot_counts *hot)
+{
+	r->record += hot->hits + hot->expectations;
+	r->stats.records += hot->hits + hot->expectations;
+	r->stats.tlb_lookups += hot->hits;
+	r->stats.tlb_hits += hot->hits;
+	r->stats.translations += hot->hits;
+	r->stats.accesses += hot->hits;
+	r->stats.outcomes[NW_TRACE_OUT_OK] += hot->hits;
+	r->stats.expectations += hot->expectations;
+}
+
+/* What translate_piece() leaves for a usable hit on slot (the fast path builds it only for the last access). */
+static void hit_result(const struct nw_tlb *tlb, const struct nw_trace_item *item, const struct nw_tlb_recent *slot,
+		       struct nw_replay_result *out)
+{
+	uint64_t offset = item->gva.val & NW_PAGE_MASK;
+
+	out->access = (struct nw_access){ .gva = item->gva, .size = item->size, .type = (enum nw_access_type)item->type,
+					  .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT };
+	out->kind = NW_TRACE_OUT_OK;
+	out->from_tlb = true;
+	out->cache = (enum nw_tlb_cache_id)slot->cache;
+	out->gpa = nw_tlb_recent_gpa(tlb, slot) | offset;
+	out->hpa = nw_tlb_recent_hpa(tlb, slot) | offset;
+	out->error_code = 0;
+	out->exit_qualification = 0;
+	out->fault_gpa = 0;
+	out->refs = 0;
+	out->guest_page_size = slot->entry->guest_page_size;
+	out->s2_page_size = 0;
+}
+
+/* CPL and RFLAGS.AC in an item's mode bits, to see whether an access would change the CPU (nw_replay_access()). */
+#define STATE_MASK (NW_TRACE_ITEM_CPL | NW_TRACE_ITEM_AC)
+
+static unsigned cpu_state(const struct nw_cpu *cpu)
+{
+	return cpu->cpl | ((cpu->rflags & NW_RFLAGS_AC) ? NW_TRACE_ITEM_AC : 0);
+}
+
+/* Whether an explicit (bit 0) and an implicit (bit 1) access is user-mode in the current CPU state, as the
+ * walker derived it (from the CPL and the implicit flag, whatever the type): kept in a register while the fast
+ * path runs in that state. */
+static unsigned user_modes(const struct nw_replay *r)
+{
+	return (nw_walker_kind(&r->walker, NW_ACCESS_READ, false)->user ? 1u : 0u) |
+	       (nw_walker_kind(&r->walker, NW_ACCESS_READ, true)->user ? 2u : 0u);
+}
+
+/* The item's access class bit (see usable_classes()), in the current CPU state (the item's: is_plain). */
+static unsigned item_class_bit(unsigned users, const struct nw_trace_item *item)
+{
+	bool user = (users >> ((item->mode & NW_TRACE_ITEM_IMPLICIT) ? 1 : 0)) & 1;
+
+	return NW_TLB_ALLOWS_BIT(item->type, user);
+}
+
+/* An access within one page, in the current CPU state, expected to succeed or with no expectation. */
+static bool is_plain(const struct nw_trace_item *item, unsigned state)
+{
+	return (item->mode & STATE_MASK) == state && (item->gva.val & NW_PAGE_MASK) + item->size <= NW_PAGE_SIZE &&
+	       item->present <= 1u << NW_EXPECT_OUTCOME && item->outcome == NW_TRACE_OUT_OK;
+}
+
+size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched, char *err,
+		     size_t errlen)
+{
+	struct hot_counts hot = { 0 };
+	const struct nw_tlb_recent *last = NULL;
+	unsigned state = cpu_state(&r->machine->cpu), users = user_modes(r);
+	size_t i;
+
+	*mismatched = 0;
+	for (i = 0; i < n; i++) {
+		const struct nw_trace_item *item = &items[i];
+		/* Without the TLB no lookup is made, so no slot is ever filled. */
+		struct nw_tlb_recent *slot = nw_tlb_recent(&r->tlb, item->gva);
+
+		/* The fast path: a plain access to a page a lookup hit recently, usable as the slot's memo says;
+		 * counted, refreshed and (for the last) given its result as translate_piece() would. */
+		if (slot && is_plain(item, state)) {
+			uint8_t memo = slot->memo ? slot->memo : (slot->memo = usable_classes(r, slot->entry));
+
+			if (memo & item_class_bit(users, item)) {
+				nw_tlb_recent_use(&r->tlb, slot);
+				hot.hits++;
+				hot.expectations += item->present; /* 0 or 1 in a plain access */
+				last = slot;
+				continue;
+			}
+		}
+		add_hot(r, &hot);
+		hot = (struct hot_counts){ 0 };
+		last = NULL;
+		*mismatched = apply_item(r, item, expects ? &expects[i] : NULL, mismatches, max, err, errlen);
+		state = cpu_state(&r->machine->cpu);
+		users = user_modes(r);
+		if (*mismatched) {
+			i++;
+			break;
+		}
+	}
+	add_hot(r, &hot);
+	if (last) {
+		hit_result(&r->tlb, &items[i - 1], last, &r->result);
+		r->has_result = items[i - 1].present == 0;
+	}
+	return i;
+}

@@ -1,0 +1,175 @@
+/* Replaying a trace (traces/FORMAT.md) on a machine: accesses go through the
+ * TLB model (tlb.h) and, on a miss, the two-dimensional walk; register writes
+ * change the CPU and invalidate as the SDM says; guest-physical writes change
+ * guest memory without touching the TLB (so a forgotten invalidation leaves
+ * the stale entry hardware would use); expectations are compared field by
+ * field. One record at a time, in constant memory; runs of accesses from
+ * the batch reader take a fast path for TLB hits on recently used pages. */
+#ifndef NESTWALK_SIM_REPLAY_H
+#define NESTWALK_SIM_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nestwalk/aspace.h>
+#include <nestwalk/tlb.h>
+#include <nestwalk/walk.h>
+
+#include "scenario/machine_cpu.h"
+#include "scenario/memdump.h"
+#include "scenario/scenario.h"
+#include "trace/trace.h"
+
+/* The guest runs with this VPID: VPID 0 is the host's (Vol. 3C §29.1). */
+#define NW_REPLAY_VPID 1
+
+/* What a replay runs on: a scenario's VM (aspace set), or a memory dump
+ * (dump set: no second stage, guest-physical = host-physical). */
+struct nw_replay_machine {
+	const struct nw_hal *hal;
+	struct nw_stage2 stage2;
+	struct nw_aspace *aspace;
+	struct nw_memdump *dump;
+	struct nw_cpu cpu;
+	uint64_t eptp; /* with EPT: tags combined TLB entries, matched by INVEPT single-context */
+};
+
+/* Outcome kinds replay counts: the trace's, plus no_memory, the host's own
+ * failure (a guest table in memory nothing backs, or a lazy page the simulated
+ * host had no frame for), which no trace can expect. */
+#define NW_REPLAY_OUT_NO_MEMORY NW_TRACE_OUT_COUNT
+#define NW_REPLAY_OUT_COUNT (NW_TRACE_OUT_COUNT + 1)
+#define NW_REPLAY_REFS_MAX 35 /* histogram buckets 0..35; a 5-level over 5-level walk reads 35 */
+
+struct nw_replay_stats {
+	uint64_t records, accesses, translations; /* translations: 4 KiB pieces of accesses */
+	uint64_t outcomes[NW_REPLAY_OUT_COUNT];
+	uint64_t walks, refs_hist[NW_REPLAY_REFS_MAX + 1];
+	uint64_t tlb_lookups, tlb_hits, psc_lookups, psc_hits;
+	uint64_t reg_writes, gpwrites, marks, populated;
+	uint64_t host_exhausted;    /* accesses whose lazy page the simulated host had no frame for */
+	uint64_t invalidations[4];  /* INVLPG, INVPCID, INVVPID, INVEPT */
+	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */
+	uint64_t cr3_faults;        /* MOV CR3 refused (PAE PDPTE with a reserved bit) */
+	uint64_t expectations, mismatches;
+};
+
+/* What one access gave. */
+struct nw_replay_result {
+	unsigned kind;          /* enum nw_trace_outcome, or NW_REPLAY_OUT_NO_MEMORY */
+	bool from_tlb;          /* the (first failing or last) piece came from a TLB entry, no walk */
+	enum nw_tlb_cache_id cache;
+	uint64_t gpa, hpa, error_code, exit_qualification, fault_gpa;
+	uint32_t refs;
+	uint64_t guest_page_size, s2_page_size;
+	struct nw_access access;    /* the piece the fields describe */
+	struct nw_walk_result walk; /* its walk, when it was walked */
+};
+
+/* One field that did not match. */
+struct nw_replay_mismatch {
+	uint64_t record;       /* the expect record, 1-based */
+	enum nw_trace_expect_field field;
+	uint64_t expected, got;
+};
+
+struct nw_replay_options {
+	bool tlb;               /* false: every access walks (--no-tlb) */
+	bool no_explain;        /* walks record only what the TLB needs, so a mismatch cannot be explained
+				 * level by level (--no-explain); with --no-tlb they record nothing */
+};
+
+struct nw_replay {
+	struct nw_replay_machine *machine;
+	struct nw_replay_options options;
+	struct nw_walk_config config;
+	struct nw_walker walker;
+	unsigned walk_flags;    /* NW_WALK_RECORD_* the options need */
+	struct nw_tlb tlb;
+	void *tlb_storage;
+	struct nw_replay_stats stats;
+	char mark[NW_TRACE_MAX_LABEL + 1]; /* the last mark, "" before any */
+	uint64_t record;                   /* records applied */
+	bool has_result;                   /* an access came last: an expectation may follow */
+	struct nw_replay_result result;
+};
+
+/* 0, or -1 with the reason in err (no memory for the TLB). */
+int nw_replay_init(struct nw_replay *replay, struct nw_replay_machine *machine,
+		   const struct nw_replay_options *options, char *err, size_t errlen);
+void nw_replay_fini(struct nw_replay *replay);
+
+/* Applies one record. Returns 0, the number of fields that did not match
+ * (their first n written to mismatches, up to max) for an expectation, or
+ * -1 with err for input that cannot be applied (a guest-physical write to
+ * unbacked memory, an expectation after no access, an access with no linear
+ * address in the paging mode: nw_replay_check_access()). */
+int nw_replay_apply(struct nw_replay *replay, const struct nw_trace_record *rec,
+		    struct nw_replay_mismatch *mismatches, unsigned max, char *err, size_t errlen);
+
+/* Applies a run of accesses with their expectations (trace.h, "Batches"), as
+ * nw_replay_apply() would the records they came from, stopping after the
+ * first whose expectation does not match or that cannot be applied: returns
+ * how many items were taken, with *mismatched as nw_replay_apply() returns
+ * for that item (0 when none mismatched; -1 with err for an access that
+ * cannot be applied, whose record number replay->record then is). expects[i]
+ * is read only for items with fields besides the outcome (expects may be NULL
+ * when there are none). */
+size_t nw_replay_run(struct nw_replay *replay, const struct nw_trace_item *items, const struct nw_trace_expect *expects,
+		     size_t n, struct nw_replay_mismatch *mismatches, unsigned max, int *mismatched, char *err,
+		     size_t errlen);
+
+/* Translates one access as the record would (for tests and --explain):
+ * fills res, updates statistics and the TLB. */
+void nw_replay_access(struct nw_replay *replay, const struct nw_trace_access *access, struct nw_replay_result *res);
+/* The same, keeping each piece of an access that crosses a 4 KiB boundary (nw_walk_split, as hardware
+ * translates it): pieces[i] is the i-th piece's own result, for the pieces translated, whose number is
+ * returned (the second is not translated when the first fails). res is what nw_replay_access() gives: the
+ * deciding piece's result with the references of both. */
+unsigned nw_replay_access_pieces(struct nw_replay *replay, const struct nw_trace_access *access,
+				 struct nw_replay_result *res, struct nw_replay_result pieces[2]);
+
+/* 0 when every byte of the access has a linear address in the paging mode cpu
+ * selects (nw_access_is_linear); else -1 with err naming the access and the mode. */
+int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *access, char *err, size_t errlen);
+
+/* The result's value of an expectation field. */
+uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field);
+const char *nw_replay_outcome_name(unsigned kind);
+
+/* Reports (replay_report.c). */
+void nw_replay_print_mismatch(FILE *out, const struct nw_replay *replay, const struct nw_replay_mismatch *m,
+			      unsigned count, bool explain);
+void nw_replay_print_stats(FILE *out, const struct nw_replay *replay, double seconds);
+/* The first mismatch, kept for the JSON report. */
+struct nw_replay_first {
+	char mark[NW_TRACE_MAX_LABEL + 1];
+	struct nw_replay_mismatch fields[NW_EXPECT_FIELD_COUNT];
+	unsigned count;
+	struct nw_replay_result result;
+};
+
+void nw_replay_print_json(FILE *out, const struct nw_replay *replay, double seconds,
+			  const struct nw_replay_first *first);
+
+/* Building the machine a scenario describes (replay_machine.c), the one path
+ * every command takes: its VM, or with guest.memory_dump the dump, CR0, CR3
+ * and CR4 taken from the dump's QEMU note where the scenario does not give
+ * them, EFER.LME/LMA from its CS.L (machine_cpu.h); regs says where each
+ * came from, and every assumption is warned of on stderr. 0, or -1 with err. */
+struct nw_replay_target {
+	struct nw_scenario scenario;
+	struct nw_vm vm;
+	bool has_vm;
+	struct nw_memdump dump;
+	bool has_dump;
+	struct nw_replay_machine machine;
+	struct nw_machine_cpu regs;
+};
+
+int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *target, char *err, size_t errlen);
+/* Returns the frames leaked by the VM. */
+uint64_t nw_replay_target_close(struct nw_replay_target *target);
+
+#endif

@@ -1,0 +1,98 @@
+/* The machine a scenario describes, for every command that reads one
+ * (translate, mappings, replay, hw run): its VM on simulated memory, or a
+ * QEMU memory dump (replay.h). One path, so a scenario means one thing. */
+#include <stdio.h>
+#include <string.h>
+
+#include "replay/replay.h"
+#include "scenario/elf_image.h"
+
+/* What a dump replaces: guest memory and its second stage come from the dump alone (and it is read in
+ * place, not on a simulated host), so contents, regions or options given beside it would be dropped unseen. */
+static const char *dump_conflict(const struct nw_scenario *sc)
+{
+	if (sc->stage2_pos.line)
+		return "an ept section";
+	if (sc->host_pos.line)
+		return "a host section";
+	if (sc->region_count)
+		return "memory_regions";
+	if (sc->edit_count)
+		return "ept.edits";
+	if (sc->write_count)
+		return "guest.writes";
+	if (sc->mapping_count || sc->pt_region_size)
+		return "guest.mappings";
+	if (sc->elf_image)
+		return "guest.elf_image";
+	return NULL;
+}
+
+static int open_dump(struct nw_replay_target *t, char *err, size_t errlen)
+{
+	const struct nw_scenario *sc = &t->scenario;
+	const char *conflict = dump_conflict(sc);
+	char path[4096], inner[512];
+
+	if (conflict) {
+		snprintf(err, errlen, "%s:%d:%d: memory_dump: the dump is the guest's whole memory, so %s cannot "
+			 "apply to it: give one or the other", sc->file, sc->memory_dump_pos.line,
+			 sc->memory_dump_pos.column, conflict);
+		return -1;
+	}
+	if (nw_scenario_file_path(sc, sc->memory_dump, path, sizeof(path)) ||
+	    nw_memdump_open(path, &t->dump, inner, sizeof(inner))) {
+		snprintf(err, errlen, "%s:%d:%d: memory_dump: %s", sc->file, sc->memory_dump_pos.line,
+			 sc->memory_dump_pos.column, inner);
+		return -1;
+	}
+	t->has_dump = true;
+	if (t->dump.warning[0])
+		fprintf(stderr, "nestwalk: warning: %s\n", t->dump.warning);
+	t->machine = (struct nw_replay_machine){ .hal = &t->dump.hal, .stage2 = { .kind = NW_STAGE2_NONE },
+						 .dump = &t->dump };
+	nw_machine_cpu_of_dump(sc, &t->dump, &t->machine.cpu, &t->regs);
+	nw_machine_cpu_warn(sc, &t->dump, &t->machine.cpu, &t->regs);
+	return 0;
+}
+
+int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t, char *err, size_t errlen)
+{
+	*t = (struct nw_replay_target){ 0 };
+	if (nw_scenario_load(scenario_path, &t->scenario, err, errlen)) {
+		nw_scenario_free(&t->scenario);
+		return -1;
+	}
+	if (t->scenario.memory_dump) {
+		if (open_dump(t, err, errlen)) {
+			nw_scenario_free(&t->scenario);
+			return -1;
+		}
+		return 0;
+	}
+	if (nw_vm_build(&t->scenario, &t->vm, err, errlen)) {
+		nw_scenario_free(&t->scenario);
+		return -1;
+	}
+	t->has_vm = true;
+	t->machine = (struct nw_replay_machine){ .hal = t->vm.hal, .stage2 = *nw_aspace_stage2(&t->vm.aspace),
+						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
+	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
+		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);
+	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
+	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
+	return 0;
+}
+
+uint64_t nw_replay_target_close(struct nw_replay_target *t)
+{
+	uint64_t leaked = 0;
+
+	if (t->has_vm)
+		leaked = nw_vm_destroy(&t->scenario, &t->vm);
+	if (t->has_dump)
+		nw_memdump_close(&t->dump);
+	nw_scenario_free(&t->scenario);
+	*t = (struct nw_replay_target){ 0 };
+	return leaked;
+}

@@ -1,0 +1,180 @@
+/* Walk outcomes as JSON and as an --explain listing (walk_print.h). */
+#include "replay/walk_print.h"
+
+#include <inttypes.h>
+
+static const char *gp_reason_name(enum nw_gp_reason reason)
+{
+	switch (reason) {
+	case NW_GP_NONE: return "none";
+	case NW_GP_NONCANONICAL: return "noncanonical";
+	case NW_GP_PDPTE_RSVD: return "pdpte_reserved";
+	}
+	return "unknown";
+}
+
+static const char *memory_type_name(unsigned type)
+{
+	static const char *const names[8] = { "UC", "WC", "reserved2", "reserved3", "WT", "WP", "WB", "UC-" };
+
+	return names[type & 7];
+}
+
+static void rights_text(uint32_t rights, char out[4])
+{
+	out[0] = (rights & NW_WALK_RIGHT_U) ? 'u' : '-';
+	out[1] = (rights & NW_WALK_RIGHT_W) ? 'w' : '-';
+	out[2] = (rights & NW_WALK_RIGHT_X) ? 'x' : '-';
+	out[3] = 0;
+}
+
+static void s2_rights_text(uint32_t rights, char out[5])
+{
+	out[0] = (rights & NW_S2_RIGHT_R) ? 'r' : '-';
+	out[1] = (rights & NW_S2_RIGHT_W) ? 'w' : '-';
+	out[2] = (rights & NW_S2_RIGHT_X) ? 'x' : '-';
+	out[3] = (rights & NW_S2_RIGHT_UX) ? 'u' : '-';
+	out[4] = 0;
+}
+
+void nw_walk_print_json(FILE *out, const struct nw_walk_result *res)
+{
+	char rights[4];
+
+	rights_text(res->rights, rights);
+	fprintf(out, "{\"outcome\": \"%s\", \"mode\": \"%s\", \"gva\": \"0x%" PRIx64 "\", \"gpa\": \"0x%" PRIx64
+		     "\", \"hpa\": \"0x%" PRIx64 "\", \"error_code\": \"0x%" PRIx32 "\", \"cr2\": \"0x%" PRIx64
+		     "\", \"exit_qualification\": \"0x%" PRIx64 "\", \"fault_gpa\": \"0x%" PRIx64
+		     "\", \"gla_valid\": %s, \"fault_level\": %d, \"exitinfo1\": \"0x%" PRIx64 "\", \"exitinfo2\": \"0x%" PRIx64
+		     "\", \"gp_reason\": \"%s\", \"s2_on_table\": %s, \"refs\": %u, \"ad_writes\": %u"
+		     ", \"guest_page_size\": \"0x%" PRIx64 "\", \"s2_page_size\": \"0x%" PRIx64
+		     "\", \"rights\": \"%s\", \"memory_type\": \"%s\", \"guest_pat_index\": %u, \"leaf_level\": %d}",
+		nw_outcome_name(res->outcome), nw_paging_mode_name(res->mode), res->gva.val, res->gpa.val, res->hpa.val,
+		res->error_code, res->cr2, res->exit_qualification, res->fault_gpa.val, res->gla_valid ? "true" : "false",
+		res->fault_level, res->exitinfo1, res->exitinfo2, gp_reason_name(res->gp_reason),
+		res->s2_on_table ? "true" : "false", res->refs, res->ad_writes, res->guest_page_size, res->s2_page_size,
+		rights, memory_type_name(res->memory_type), res->guest_pat_index, res->leaf_level);
+}
+
+static const char *guest_level_name(enum nw_paging_mode mode, int level)
+{
+	static const char *const names[] = { "?", "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
+
+	if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT)
+		return "PDPTE register";
+	return level >= 1 && level <= NW_MAX_LEVELS ? names[level] : names[0];
+}
+
+/* The stage-2 entries read for one guest-physical address, top level first. */
+static void print_s2(FILE *out, const struct nw_s2_result *s2, const char *indent)
+{
+	char rights[5];
+
+	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
+		if (s2->tables[level].val == 0 && s2->entries[level] == 0)
+			continue;
+		fprintf(out, "%sstage-2 L%d  table hpa 0x%" PRIx64 "  entry 0x%016" PRIx64 "\n", indent, level,
+			s2->tables[level].val, s2->entries[level]);
+	}
+	s2_rights_text(s2->rights, rights);
+	if (s2->status == NW_S2_OK)
+		fprintf(out, "%s-> hpa 0x%" PRIx64 " (%s, stage-2 page 0x%" PRIx64 ")\n", indent, s2->hpa.val, rights,
+			s2->page_size);
+	else
+		fprintf(out, "%s-> stage-2 %s at L%d (rights %s)\n", indent,
+			s2->status == NW_S2_MISCONFIG ? "misconfiguration" : "violation", s2->level, rights);
+}
+
+static void print_error_code(FILE *out, uint32_t code)
+{
+	static const char *const bits[] = { "P", "W", "U", "RSVD", "I/D", "PK" };
+
+	fprintf(out, "0x%" PRIx32 " (", code);
+	for (unsigned i = 0, first = 1; i < 6; i++)
+		if (code & (1u << i)) {
+			fprintf(out, "%s%s", first ? "" : " ", bits[i]);
+			first = 0;
+		}
+	fprintf(out, ")");
+}
+
+static void print_qualification(FILE *out, uint64_t qual)
+{
+	char rights[5];
+
+	s2_rights_text((uint32_t)(qual >> NW_EPTQ_RIGHTS_SHIFT) & 0xf, rights);
+	fprintf(out, "0x%" PRIx64 " (access%s%s%s, entry rights %s, %s%s%s%s%s)", qual,
+		(qual & NW_EPTQ_READ) ? " read" : "", (qual & NW_EPTQ_WRITE) ? " write" : "",
+		(qual & NW_EPTQ_FETCH) ? " fetch" : "", rights,
+		(qual & NW_EPTQ_GLA_VALID) ? "linear address valid" : "no linear address",
+		(qual & NW_EPTQ_GLA_VALID) ? ((qual & NW_EPTQ_FINAL) ? ", final translation" : ", guest paging structure")
+					   : "",
+		(qual & NW_EPTQ_USER) ? ", user page" : "", (qual & NW_EPTQ_RW) ? ", writable page" : "",
+		(qual & NW_EPTQ_XD) ? ", execute-disable page" : "");
+}
+
+void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
+{
+	char rights[4];
+
+	fprintf(out, "walk of gva 0x%" PRIx64 ", %s paging\n", res->gva.val, nw_paging_mode_name(res->mode));
+	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
+		const struct nw_walk_step *step = &res->steps[level];
+
+		if (!step->read && step->table_gpa.val == 0 && step->s2.refs == 0)
+			continue;
+		fprintf(out, "guest L%d %s[%u]  table gpa 0x%" PRIx64, level, guest_level_name(res->mode, level),
+			step->index, step->table_gpa.val);
+		if (step->s2.refs)
+			fprintf(out, " hpa 0x%" PRIx64, step->table_hpa.val);
+		fprintf(out, "\n");
+		if (step->s2.refs)
+			print_s2(out, &step->s2, "    ");
+		if (step->read) {
+			rights_text(step->rights, rights);
+			fprintf(out, "    entry 0x%016" PRIx64 "  rights so far %s\n", step->entry, rights);
+		}
+	}
+	if (res->final_s2.refs || res->outcome == NW_OUTCOME_OK) {
+		fprintf(out, "final gpa 0x%" PRIx64 "\n", res->outcome == NW_OUTCOME_OK ? res->gpa.val : res->fault_gpa.val);
+		if (res->final_s2.refs)
+			print_s2(out, &res->final_s2, "    ");
+	}
+	fprintf(out, "outcome %s, %u memory references, %u A/D writes\n", nw_outcome_name(res->outcome), res->refs,
+		res->ad_writes);
+	switch (res->outcome) {
+	case NW_OUTCOME_OK:
+		rights_text(res->rights, rights);
+		fprintf(out, "  gpa 0x%" PRIx64 " hpa 0x%" PRIx64 ", guest page 0x%" PRIx64 " at L%d, stage-2 page 0x%" PRIx64
+			     ", rights %s, memory type %s\n",
+			res->gpa.val, res->hpa.val, res->guest_page_size, res->leaf_level, res->s2_page_size, rights,
+			memory_type_name(res->memory_type));
+		break;
+	case NW_OUTCOME_PAGE_FAULT:
+		fprintf(out, "  #PF at guest L%d, cr2 0x%" PRIx64 ", error code ", res->fault_level, res->cr2);
+		print_error_code(out, res->error_code);
+		fprintf(out, "\n");
+		break;
+	case NW_OUTCOME_EPT_VIOLATION:
+		fprintf(out, "  gpa 0x%" PRIx64 " (%s), qualification ", res->fault_gpa.val,
+			res->s2_on_table ? "guest paging structure" : "final access");
+		print_qualification(out, res->exit_qualification);
+		fprintf(out, "\n");
+		break;
+	case NW_OUTCOME_EPT_MISCONFIG:
+		fprintf(out, "  gpa 0x%" PRIx64 ", EPT entry at L%d\n", res->fault_gpa.val, res->fault_level);
+		break;
+	case NW_OUTCOME_NPF:
+		fprintf(out, "  EXITINFO1 0x%" PRIx64 " (", res->exitinfo1);
+		print_error_code(out, (uint32_t)(res->exitinfo1 & 0x3f));
+		fprintf(out, "%s), EXITINFO2 0x%" PRIx64 "\n",
+			(res->exitinfo1 & NW_NPF_GUEST_TABLE) ? " guest page table" : " final address", res->exitinfo2);
+		break;
+	case NW_OUTCOME_GP:
+		fprintf(out, "  #GP: %s\n", gp_reason_name(res->gp_reason));
+		break;
+	case NW_OUTCOME_NO_MEMORY:
+		fprintf(out, "  nothing backs gpa 0x%" PRIx64 " (guest L%d)\n", res->fault_gpa.val, res->fault_level);
+		break;
+	}
+}

@@ -1,0 +1,134 @@
+/* Scenario files (scenarios/README.md): a VM described in YAML — memory
+ * regions, second-stage options and raw edits, the simulated host, the guest
+ * CPU state and guest memory contents — loaded into a struct, then built into
+ * a VM on simulated memory. Every error names file, line and column. */
+#ifndef NESTWALK_SIM_SCENARIO_H
+#define NESTWALK_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nestwalk/aspace.h>
+#include <nestwalk/cpu.h>
+
+#include "mem/simmem.h"
+
+/* Where an item came from, 1-based, for messages. */
+struct nw_scenario_pos {
+	int line, column;
+};
+
+struct nw_scenario_region {
+	struct nw_region region;
+	struct nw_scenario_pos pos;
+};
+
+/* Set and clear bits of the entry at level on the path of gpa. */
+struct nw_scenario_edit {
+	uint64_t gpa;
+	int level;
+	uint64_t set, clear;
+	struct nw_scenario_pos pos;
+};
+
+/* 64-bit values written to guest-physical memory from gpa on. */
+struct nw_scenario_write {
+	uint64_t gpa;
+	uint64_t *values;
+	size_t count, cap; /* cap: room for values (grow.h) */
+	struct nw_scenario_pos pos;
+};
+
+/* A guest mapping to build into the guest tables: a leaf of size bytes with
+ * flags (x86 entry bits), and per-level bits set/cleared on the path. */
+struct nw_scenario_mapping {
+	uint64_t gva, gpa, size, flags;
+	uint64_t level_set[NW_MAX_LEVELS + 1], level_clear[NW_MAX_LEVELS + 1];
+	struct nw_scenario_pos pos;
+};
+
+/* The control registers a scenario's cpu section gives (nw_scenario.cpu_given): the
+ * others come from a memory dump's CPU note or are 0, and commands say which. */
+enum {
+	NW_SCENARIO_GIVES_CR0 = 1u << 0,
+	NW_SCENARIO_GIVES_CR3 = 1u << 1,
+	NW_SCENARIO_GIVES_CR4 = 1u << 2,
+	NW_SCENARIO_GIVES_EFER = 1u << 3,
+};
+
+struct nw_scenario {
+	char *file;
+	uint64_t host_memory; /* bytes; 0 means the default */
+	struct nw_scenario_pos host_memory_pos;
+	uint64_t host_seed;
+	struct nw_aspace_config stage2;
+	struct nw_scenario_pos stage2_pos, host_pos; /* of the ept and host sections; line 0: absent */
+	/* Each list: count items in room for cap (grow.h). */
+	struct nw_scenario_region *regions;
+	size_t region_count, region_cap;
+	struct nw_scenario_edit *edits;
+	size_t edit_count, edit_cap;
+	struct nw_cpu cpu;
+	unsigned cpu_given; /* NW_SCENARIO_GIVES_* */
+	bool has_mode;
+	int mode; /* enum nw_paging_mode when has_mode */
+	struct nw_scenario_write *writes;
+	size_t write_count, write_cap;
+	struct nw_scenario_mapping *mappings;
+	size_t mapping_count, mapping_cap;
+	uint64_t pt_region_gpa, pt_region_size; /* where built guest tables go; size 0: none given */
+	struct nw_scenario_pos pt_region_pos;
+	/* Files the scenario names, as written (relative to the scenario's folder): the trace to
+	 * replay, an ELF image to load (guest.elf_image), a QEMU guest-memory dump (guest.memory_dump). */
+	char *trace, *elf_image, *memory_dump;
+	struct nw_scenario_pos trace_pos, elf_image_pos, memory_dump_pos;
+};
+
+/* The largest scenario file: its lines and columns fit an int. */
+#define NW_SCENARIO_MAX_BYTES (64 << 20)
+
+/* 0 on success; otherwise -1 with "file:line:col: what" in err, or "file: what" when the file cannot
+ * be read (missing, not a regular file, larger than NW_SCENARIO_MAX_BYTES). */
+int nw_scenario_load(const char *path, struct nw_scenario *scenario, char *err, size_t errlen);
+/* The same for size bytes of text in memory (need not end in NUL), called name in messages; files the
+ * scenario names are found relative to name's folder. */
+int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *scenario,
+			  char *err, size_t errlen);
+void nw_scenario_free(struct nw_scenario *scenario);
+
+/* A scenario-relative file name made usable from the current directory: path
+ * as is when absolute, else joined to the scenario file's folder. Returns 0,
+ * or -1 when it does not fit in out. */
+int nw_scenario_file_path(const struct nw_scenario *scenario, const char *name, char *out, size_t outlen);
+/* The trace a command replays: given (--trace) when not NULL, so a user's trace (e.g. one `hw run
+ * --observed` wrote) replays on a scenario that names its own; else the scenario's trace. 0, or -1
+ * with err saying why (no trace at all, a path too long). */
+int nw_scenario_trace_path(const struct nw_scenario *scenario, const char *given, char *out, size_t outlen,
+			   char *err, size_t errlen);
+
+/* A scenario built: a simulated host, the VM's address space on it, the CPU. */
+struct nw_vm {
+	struct nw_simmem *sim;
+	const struct nw_hal *hal;
+	struct nw_aspace aspace;
+	struct nw_cpu cpu;
+};
+
+/* 0 on success; otherwise -1 with "file:line:col: what" in err and nothing
+ * left allocated. */
+int nw_vm_build(const struct nw_scenario *scenario, struct nw_vm *vm, char *err, size_t errlen);
+/* Why a loader write (nw_aspace_write) of len bytes at gpa failed with
+ * status, for an error message: the first address in no region or in MMIO,
+ * or a lazy page the simulated host had no frame for. */
+void nw_vm_write_error(const struct nw_aspace *as, nw_status_t status, uint64_t gpa, uint64_t len, char *out,
+		       size_t outlen);
+/* Tears the VM built from scenario down; returns the frames still live
+ * afterwards (leaks). */
+uint64_t nw_vm_destroy(const struct nw_scenario *scenario, struct nw_vm *vm);
+
+/* "0x1000", "4096", "4K", "2M", "1G": 0 on success, -1 when not a number
+ * or out of range. Shared by the YAML loader and the command lines. */
+int nw_scenario_parse_u64(const char *text, size_t len, uint64_t *out);
+
+#endif

@@ -1,0 +1,863 @@
+/* Loading a scenario file with libfyaml: the document is parsed whole, then
+ * each section is read by its own function that rejects unknown keys. */
+#define _GNU_SOURCE
+#include <libfyaml.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/file_map.h"
+#include "io/grow.h"
+#include "scenario/scenario.h"
+
+struct loader {
+	const char *file;
+	char *err;
+	size_t errlen;
+	struct nw_scenario *sc;
+};
+
+/* Position of a node: a scalar's own token; a collection's first item (its
+ * nodes carry no mark of their own in libfyaml's document API); else the
+ * fallback, the position of the key that introduced it. */
+static struct nw_scenario_pos node_pos(struct fy_node *node, struct nw_scenario_pos fallback)
+{
+	void *iter = NULL;
+
+	if (!node)
+		return fallback;
+	if (fy_node_is_scalar(node)) {
+		struct fy_token *token = fy_node_get_scalar_token(node);
+		const struct fy_mark *mark = token ? fy_token_start_mark(token) : NULL;
+
+		if (mark)
+			return (struct nw_scenario_pos){ mark->line + 1, mark->column + 1 };
+		return fallback;
+	}
+	if (fy_node_is_mapping(node)) {
+		struct fy_node_pair *pair = fy_node_mapping_iterate(node, &iter);
+
+		return pair ? node_pos(fy_node_pair_key(pair), fallback) : fallback;
+	}
+	if (fy_node_is_sequence(node))
+		return node_pos(fy_node_sequence_iterate(node, &iter), fallback);
+	return fallback;
+}
+
+static __attribute__((format(printf, 3, 4))) int fail(struct loader *ld, struct nw_scenario_pos pos,
+						     const char *fmt, ...)
+{
+	int used = snprintf(ld->err, ld->errlen, "%s:%d:%d: ", ld->file, pos.line, pos.column);
+	va_list ap;
+
+	if (used >= 0 && (size_t)used < ld->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(ld->err + used, ld->errlen - (size_t)used, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* The text of a scalar node, NUL-terminated in buf; -1 (reported) when the
+ * node is not a plain scalar or does not fit. */
+static int scalar_text(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		       char *buf, size_t buflen)
+{
+	const char *text;
+	size_t len;
+
+	if (!node || !fy_node_is_scalar(node) || fy_node_is_alias(node))
+		return fail(ld, node_pos(node, at), "%s: expected a scalar", what);
+	text = fy_node_get_scalar(node, &len);
+	if (!text || len >= buflen)
+		return fail(ld, node_pos(node, at), "%s: value too long", what);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+int nw_scenario_parse_u64(const char *text, size_t len, uint64_t *out)
+{
+	static const struct {
+		char suffix;
+		unsigned shift;
+	} suffixes[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+	unsigned base = 10, shift = 0;
+	uint64_t value = 0;
+	size_t i = 0;
+
+	for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++)
+		if (len && (text[len - 1] == suffixes[s].suffix || text[len - 1] == suffixes[s].suffix + 32)) {
+			shift = suffixes[s].shift;
+			len--;
+			break;
+		}
+	if (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return -1;
+	for (; i < len; i++) {
+		char c = text[i];
+		unsigned digit;
+
+		if (c == '_')
+			continue;
+		if (c >= '0' && c <= '9')
+			digit = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			digit = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			digit = (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+		if (digit >= base || value > (UINT64_MAX - digit) / base)
+			return -1;
+		value = value * base + digit;
+	}
+	if (shift && value > (UINT64_MAX >> shift))
+		return -1;
+	*out = value << shift;
+	return 0;
+}
+
+static int get_u64(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		   uint64_t *out)
+{
+	char buf[80];
+
+	if (scalar_text(ld, node, at, what, buf, sizeof(buf)))
+		return -1;
+	if (nw_scenario_parse_u64(buf, strlen(buf), out))
+		return fail(ld, node_pos(node, at), "%s: '%s' is not a number (decimal, 0x hex, K/M/G/T suffix)",
+			    what, buf);
+	return 0;
+}
+
+static int get_u64_max(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		       uint64_t max, uint64_t *out)
+{
+	if (get_u64(ld, node, at, what, out))
+		return -1;
+	if (*out > max)
+		return fail(ld, node_pos(node, at), "%s: %#llx is above the largest allowed value %#llx", what,
+			    (unsigned long long)*out, (unsigned long long)max);
+	return 0;
+}
+
+static int get_bool(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what, bool *out)
+{
+	char buf[16];
+
+	if (scalar_text(ld, node, at, what, buf, sizeof(buf)))
+		return -1;
+	if (!strcmp(buf, "true"))
+		*out = true;
+	else if (!strcmp(buf, "false"))
+		*out = false;
+	else
+		return fail(ld, node_pos(node, at), "%s: expected true or false, not '%s'", what, buf);
+	return 0;
+}
+
+/* Index of the scalar's text in names[], or -1 (reported). */
+static int get_choice(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		      const char *const *names, int count)
+{
+	char buf[32];
+
+	if (scalar_text(ld, node, at, what, buf, sizeof(buf)))
+		return -1;
+	for (int i = 0; i < count; i++)
+		if (names[i] && !strcmp(buf, names[i]))
+			return i;
+	return fail(ld, node_pos(node, at), "%s: unknown value '%s'", what, buf);
+}
+
+/* Iterates a mapping's pairs; each key must be a scalar. */
+struct pair_iter {
+	struct fy_node *map;
+	void *state;
+	char key[64];
+	struct nw_scenario_pos key_pos;
+	struct fy_node *value;
+};
+
+static int expect_mapping(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what)
+{
+	if (!node || !fy_node_is_mapping(node))
+		return fail(ld, node_pos(node, at), "%s: expected a mapping of keys to values", what);
+	return 0;
+}
+
+static int expect_sequence(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what)
+{
+	if (!node || !fy_node_is_sequence(node))
+		return fail(ld, node_pos(node, at), "%s: expected a list", what);
+	return 0;
+}
+
+/* 1 with the next pair in it, 0 at the end, -1 on a bad key (reported). */
+static int next_pair(struct loader *ld, struct pair_iter *it, const char *what)
+{
+	struct fy_node_pair *pair = fy_node_mapping_iterate(it->map, &it->state);
+	struct fy_node *key;
+
+	if (!pair)
+		return 0;
+	key = fy_node_pair_key(pair);
+	it->key_pos = node_pos(key, node_pos(it->map, (struct nw_scenario_pos){ 1, 1 }));
+	if (scalar_text(ld, key, it->key_pos, what, it->key, sizeof(it->key)))
+		return -1;
+	it->value = fy_node_pair_value(pair);
+	return 1;
+}
+
+static int unknown_key(struct loader *ld, const struct pair_iter *it, const char *what)
+{
+	return fail(ld, it->key_pos, "unknown key '%s' in %s", it->key, what);
+}
+
+static const char *const region_types[] = { "alloc", "identical", "mmio", "rom" };
+
+static int load_region(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	struct nw_scenario_region *item;
+	bool has_gpa = false, has_size = false, has_type = false;
+	uint64_t value;
+	int got;
+
+	if (expect_mapping(ld, node, at, "memory_regions entry"))
+		return -1;
+	ld->sc->regions = nw_grow(ld->sc->regions, &ld->sc->region_cap, ld->sc->region_count, sizeof(*item));
+	item = &ld->sc->regions[ld->sc->region_count++];
+	item->pos = node_pos(node, at);
+	item->region.flags = NW_REGION_READ | NW_REGION_WRITE | NW_REGION_EXEC;
+	while ((got = next_pair(ld, &it, "memory_regions entry")) > 0) {
+		if (!strcmp(it.key, "gpa")) {
+			if (get_u64(ld, it.value, it.key_pos, "gpa", &value))
+				return -1;
+			item->region.base = nw_gpa(value);
+			has_gpa = true;
+		} else if (!strcmp(it.key, "size")) {
+			if (get_u64(ld, it.value, it.key_pos, "size", &item->region.size))
+				return -1;
+			has_size = true;
+		} else if (!strcmp(it.key, "flags")) {
+			if (get_u64_max(ld, it.value, it.key_pos, "flags", NW_REGION_FLAGS_ALL, &value))
+				return -1;
+			item->region.flags = (uint32_t)value;
+		} else if (!strcmp(it.key, "type")) {
+			int type = get_choice(ld, it.value, it.key_pos, "type", region_types, 4);
+
+			if (type < 0)
+				return -1;
+			item->region.type = (enum nw_region_type)type;
+			has_type = true;
+		} else if (!strcmp(it.key, "lazy")) {
+			if (get_bool(ld, it.value, it.key_pos, "lazy", &item->region.lazy))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "a memory region");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!has_gpa || !has_size || !has_type)
+		return fail(ld, item->pos, "a memory region needs gpa, size and type");
+	return 0;
+}
+
+static int load_regions(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	void *iter = NULL;
+	struct fy_node *item;
+
+	if (expect_sequence(ld, node, at, "memory_regions"))
+		return -1;
+	while ((item = fy_node_sequence_iterate(node, &iter)))
+		if (load_region(ld, item, node_pos(node, at)))
+			return -1;
+	return 0;
+}
+
+static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	struct nw_scenario_edit *edit;
+	bool has_gpa = false, has_level = false;
+	uint64_t value;
+	int got;
+
+	if (expect_mapping(ld, node, at, "edits entry"))
+		return -1;
+	ld->sc->edits = nw_grow(ld->sc->edits, &ld->sc->edit_cap, ld->sc->edit_count, sizeof(*edit));
+	edit = &ld->sc->edits[ld->sc->edit_count++];
+	edit->pos = node_pos(node, at);
+	while ((got = next_pair(ld, &it, "edits entry")) > 0) {
+		if (!strcmp(it.key, "gpa")) {
+			if (get_u64(ld, it.value, it.key_pos, "gpa", &edit->gpa))
+				return -1;
+			has_gpa = true;
+		} else if (!strcmp(it.key, "level")) {
+			if (get_u64_max(ld, it.value, it.key_pos, "level", NW_MAX_LEVELS, &value))
+				return -1;
+			if (value < 1)
+				return fail(ld, node_pos(it.value, it.key_pos), "level: levels are 1 (PT) to 5");
+			edit->level = (int)value;
+			has_level = true;
+		} else if (!strcmp(it.key, "set")) {
+			if (get_u64(ld, it.value, it.key_pos, "set", &edit->set))
+				return -1;
+		} else if (!strcmp(it.key, "clear")) {
+			if (get_u64(ld, it.value, it.key_pos, "clear", &edit->clear))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "an edit");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!has_gpa || !has_level)
+		return fail(ld, edit->pos, "an edit needs gpa and level");
+	return 0;
+}
+
+static const char *const formats[] = { NULL, "ept", "npt" };
+static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
+
+static int load_stage2(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct nw_aspace_config *cfg = &ld->sc->stage2;
+	struct pair_iter it = { .map = node };
+	uint64_t value;
+	int got, choice;
+
+	ld->sc->stage2_pos = at;
+	if (expect_mapping(ld, node, at, "ept"))
+		return -1;
+	while ((got = next_pair(ld, &it, "ept")) > 0) {
+		if (!strcmp(it.key, "levels")) {
+			if (get_u64(ld, it.value, it.key_pos, "levels", &value))
+				return -1;
+			if (value != 4 && value != 5)
+				return fail(ld, node_pos(it.value, it.key_pos), "levels: must be 4 or 5");
+			cfg->levels = (unsigned)value;
+		} else if (!strcmp(it.key, "accessed_dirty")) {
+			if (get_bool(ld, it.value, it.key_pos, "accessed_dirty", &cfg->accessed_dirty))
+				return -1;
+		} else if (!strcmp(it.key, "memory_type")) {
+			if ((choice = get_choice(ld, it.value, it.key_pos, "memory_type", memory_types, 7)) < 0)
+				return -1;
+			cfg->memory_type = (uint8_t)choice;
+		} else if (!strcmp(it.key, "format")) {
+			if ((choice = get_choice(ld, it.value, it.key_pos, "format", formats, 3)) < 0)
+				return -1;
+			cfg->format = (enum nw_stage2_kind)choice;
+		} else if (!strcmp(it.key, "edits")) {
+			void *iter = NULL;
+			struct fy_node *item;
+
+			if (expect_sequence(ld, it.value, it.key_pos, "edits"))
+				return -1;
+			while ((item = fy_node_sequence_iterate(it.value, &iter)))
+				if (load_edit(ld, item, it.key_pos))
+					return -1;
+		} else {
+			return unknown_key(ld, &it, "ept");
+		}
+	}
+	return got;
+}
+
+static int load_host(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	int got;
+
+	ld->sc->host_pos = at;
+	if (expect_mapping(ld, node, at, "host"))
+		return -1;
+	while ((got = next_pair(ld, &it, "host")) > 0) {
+		if (!strcmp(it.key, "memory")) {
+			if (get_u64(ld, it.value, it.key_pos, "memory", &ld->sc->host_memory))
+				return -1;
+			ld->sc->host_memory_pos = node_pos(it.value, it.key_pos);
+			if (ld->sc->host_memory < (UINT64_C(1) << 20) || ld->sc->host_memory > (UINT64_C(1) << 46))
+				return fail(ld, ld->sc->host_memory_pos, "memory: must be 1M to 64T");
+		} else if (!strcmp(it.key, "seed")) {
+			if (get_u64(ld, it.value, it.key_pos, "seed", &ld->sc->host_seed))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "host");
+		}
+	}
+	return got;
+}
+
+static const char *const modes[] = { "off", "32bit", "pae", "4level", "5level" };
+
+static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct nw_cpu *cpu = &ld->sc->cpu;
+	struct pair_iter it = { .map = node };
+	uint64_t value;
+	int got;
+
+	if (expect_mapping(ld, node, at, "cpu"))
+		return -1;
+	while ((got = next_pair(ld, &it, "cpu")) > 0) {
+		if (!strcmp(it.key, "mode")) {
+			if ((ld->sc->mode = get_choice(ld, it.value, it.key_pos, "mode", modes, 5)) < 0)
+				return -1;
+			ld->sc->has_mode = true;
+		} else if (!strcmp(it.key, "cr0")) {
+			if (get_u64(ld, it.value, it.key_pos, "cr0", &cpu->cr0))
+				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR0;
+		} else if (!strcmp(it.key, "cr3")) {
+			if (get_u64(ld, it.value, it.key_pos, "cr3", &cpu->cr3))
+				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR3;
+		} else if (!strcmp(it.key, "cr4")) {
+			if (get_u64(ld, it.value, it.key_pos, "cr4", &cpu->cr4))
+				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR4;
+		} else if (!strcmp(it.key, "efer")) {
+			if (get_u64(ld, it.value, it.key_pos, "efer", &cpu->efer))
+				return -1;
+			ld->sc->cpu_given |= NW_SCENARIO_GIVES_EFER;
+		} else if (!strcmp(it.key, "rflags")) {
+			if (get_u64(ld, it.value, it.key_pos, "rflags", &cpu->rflags))
+				return -1;
+		} else if (!strcmp(it.key, "pkru")) {
+			if (get_u64_max(ld, it.value, it.key_pos, "pkru", UINT32_MAX, &value))
+				return -1;
+			cpu->pkru = (uint32_t)value;
+		} else if (!strcmp(it.key, "pkrs")) {
+			if (get_u64_max(ld, it.value, it.key_pos, "pkrs", UINT32_MAX, &value))
+				return -1;
+			cpu->pkrs = (uint32_t)value;
+		} else if (!strcmp(it.key, "maxphyaddr")) {
+			if (get_u64(ld, it.value, it.key_pos, "maxphyaddr", &value))
+				return -1;
+			if (value < NW_MAXPHYADDR_MIN || value > NW_MAXPHYADDR_MAX)
+				return fail(ld, node_pos(it.value, it.key_pos), "maxphyaddr: must be 36 to 52");
+			cpu->maxphyaddr = (unsigned)value;
+		} else {
+			return unknown_key(ld, &it, "cpu");
+		}
+	}
+	return got;
+}
+
+static int load_write(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	struct nw_scenario_write *write;
+	bool has_gpa = false, has_values = false;
+	int got;
+
+	if (expect_mapping(ld, node, at, "writes entry"))
+		return -1;
+	ld->sc->writes = nw_grow(ld->sc->writes, &ld->sc->write_cap, ld->sc->write_count, sizeof(*write));
+	write = &ld->sc->writes[ld->sc->write_count++];
+	write->pos = node_pos(node, at);
+	while ((got = next_pair(ld, &it, "writes entry")) > 0) {
+		if (!strcmp(it.key, "gpa")) {
+			if (get_u64(ld, it.value, it.key_pos, "gpa", &write->gpa))
+				return -1;
+			has_gpa = true;
+		} else if (!strcmp(it.key, "values")) {
+			void *iter = NULL;
+			struct fy_node *item;
+
+			if (expect_sequence(ld, it.value, it.key_pos, "values"))
+				return -1;
+			while ((item = fy_node_sequence_iterate(it.value, &iter))) {
+				write->values = nw_grow(write->values, &write->cap, write->count, sizeof(uint64_t));
+				if (get_u64(ld, item, it.key_pos, "values", &write->values[write->count++]))
+					return -1;
+			}
+			has_values = true;
+		} else {
+			return unknown_key(ld, &it, "a guest write");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!has_gpa || !has_values)
+		return fail(ld, write->pos, "a guest write needs gpa and values");
+	return 0;
+}
+
+/* A file name: kept as written, with its position for messages. */
+static int get_path(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		    char **out, struct nw_scenario_pos *pos)
+{
+	char buf[4096];
+
+	if (scalar_text(ld, node, at, what, buf, sizeof(buf)))
+		return -1;
+	if (!buf[0])
+		return fail(ld, node_pos(node, at), "%s: empty file name", what);
+	free(*out);
+	*out = strdup(buf);
+	*pos = node_pos(node, at);
+	return 0;
+}
+
+static int load_level_overrides(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at,
+				struct nw_scenario_mapping *mapping)
+{
+	void *iter = NULL;
+	struct fy_node *item;
+
+	if (expect_sequence(ld, node, at, "levels"))
+		return -1;
+	while ((item = fy_node_sequence_iterate(node, &iter))) {
+		struct pair_iter it = { .map = item };
+		uint64_t level = 0, set = 0, clear = 0;
+		struct nw_scenario_pos pos = node_pos(item, at);
+		int got;
+
+		if (expect_mapping(ld, item, at, "levels entry"))
+			return -1;
+		while ((got = next_pair(ld, &it, "levels entry")) > 0) {
+			if (!strcmp(it.key, "level")) {
+				if (get_u64_max(ld, it.value, it.key_pos, "level", NW_MAX_LEVELS, &level))
+					return -1;
+			} else if (!strcmp(it.key, "set")) {
+				if (get_u64(ld, it.value, it.key_pos, "set", &set))
+					return -1;
+			} else if (!strcmp(it.key, "clear")) {
+				if (get_u64(ld, it.value, it.key_pos, "clear", &clear))
+					return -1;
+			} else {
+				return unknown_key(ld, &it, "a level override");
+			}
+		}
+		if (got < 0)
+			return -1;
+		if (level < 1)
+			return fail(ld, pos, "a level override needs level (1 to 5)");
+		mapping->level_set[level] |= set;
+		mapping->level_clear[level] |= clear;
+	}
+	return 0;
+}
+
+static int load_mapping(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	struct nw_scenario_mapping *mapping;
+	bool has_gva = false, has_gpa = false;
+	int got;
+
+	if (expect_mapping(ld, node, at, "mappings entry"))
+		return -1;
+	ld->sc->mappings = nw_grow(ld->sc->mappings, &ld->sc->mapping_cap, ld->sc->mapping_count, sizeof(*mapping));
+	mapping = &ld->sc->mappings[ld->sc->mapping_count++];
+	mapping->pos = node_pos(node, at);
+	mapping->size = NW_PAGE_SIZE;
+	mapping->flags = 0x7; /* present, writable, user */
+	while ((got = next_pair(ld, &it, "mappings entry")) > 0) {
+		if (!strcmp(it.key, "gva")) {
+			if (get_u64(ld, it.value, it.key_pos, "gva", &mapping->gva))
+				return -1;
+			has_gva = true;
+		} else if (!strcmp(it.key, "gpa")) {
+			if (get_u64(ld, it.value, it.key_pos, "gpa", &mapping->gpa))
+				return -1;
+			has_gpa = true;
+		} else if (!strcmp(it.key, "size")) {
+			if (get_u64(ld, it.value, it.key_pos, "size", &mapping->size))
+				return -1;
+			if (mapping->size != NW_PAGE_SIZE && mapping->size != NW_SIZE_2M &&
+			    mapping->size != NW_SIZE_4M && mapping->size != NW_SIZE_1G)
+				return fail(ld, node_pos(it.value, it.key_pos), "size: must be 4K, 2M, 4M or 1G");
+		} else if (!strcmp(it.key, "flags")) {
+			if (get_u64(ld, it.value, it.key_pos, "flags", &mapping->flags))
+				return -1;
+		} else if (!strcmp(it.key, "levels")) {
+			if (load_level_overrides(ld, it.value, it.key_pos, mapping))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "a guest mapping");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!has_gva || !has_gpa)
+		return fail(ld, mapping->pos, "a guest mapping needs gva and gpa");
+	return 0;
+}
+
+static int load_pt_region(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	bool has_gpa = false;
+	int got;
+
+	if (expect_mapping(ld, node, at, "page_table_region"))
+		return -1;
+	ld->sc->pt_region_pos = node_pos(node, at);
+	while ((got = next_pair(ld, &it, "page_table_region")) > 0) {
+		if (!strcmp(it.key, "gpa")) {
+			if (get_u64(ld, it.value, it.key_pos, "gpa", &ld->sc->pt_region_gpa))
+				return -1;
+			has_gpa = true;
+		} else if (!strcmp(it.key, "size")) {
+			if (get_u64(ld, it.value, it.key_pos, "size", &ld->sc->pt_region_size))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "page_table_region");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!has_gpa || !ld->sc->pt_region_size)
+		return fail(ld, ld->sc->pt_region_pos, "page_table_region needs gpa and a non-zero size");
+	return 0;
+}
+
+static int load_list(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what,
+		     int (*load_item)(struct loader *, struct fy_node *, struct nw_scenario_pos))
+{
+	void *iter = NULL;
+	struct fy_node *item;
+
+	if (expect_sequence(ld, node, at, what))
+		return -1;
+	while ((item = fy_node_sequence_iterate(node, &iter)))
+		if (load_item(ld, item, at))
+			return -1;
+	return 0;
+}
+
+static int load_guest(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct pair_iter it = { .map = node };
+	int got;
+
+	if (expect_mapping(ld, node, at, "guest"))
+		return -1;
+	while ((got = next_pair(ld, &it, "guest")) > 0) {
+		if (!strcmp(it.key, "writes")) {
+			if (load_list(ld, it.value, it.key_pos, "writes", load_write))
+				return -1;
+		} else if (!strcmp(it.key, "mappings")) {
+			if (load_list(ld, it.value, it.key_pos, "mappings", load_mapping))
+				return -1;
+		} else if (!strcmp(it.key, "page_table_region")) {
+			if (load_pt_region(ld, it.value, it.key_pos))
+				return -1;
+		} else if (!strcmp(it.key, "elf_image")) {
+			if (get_path(ld, it.value, it.key_pos, "elf_image", &ld->sc->elf_image, &ld->sc->elf_image_pos))
+				return -1;
+		} else if (!strcmp(it.key, "memory_dump")) {
+			if (get_path(ld, it.value, it.key_pos, "memory_dump", &ld->sc->memory_dump,
+				     &ld->sc->memory_dump_pos))
+				return -1;
+		} else {
+			return unknown_key(ld, &it, "guest");
+		}
+	}
+	return got;
+}
+
+static int load_root(struct loader *ld, struct fy_node *root)
+{
+	struct pair_iter it = { .map = root };
+	int got;
+
+	if (!root)
+		return fail(ld, (struct nw_scenario_pos){ 1, 1 }, "empty scenario");
+	if (expect_mapping(ld, root, (struct nw_scenario_pos){ 1, 1 }, "scenario"))
+		return -1;
+	while ((got = next_pair(ld, &it, "scenario")) > 0) {
+		int rc;
+
+		if (!strcmp(it.key, "memory_regions"))
+			rc = load_regions(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "ept"))
+			rc = load_stage2(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "host"))
+			rc = load_host(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "cpu"))
+			rc = load_cpu(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "guest"))
+			rc = load_guest(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "trace"))
+			rc = get_path(ld, it.value, it.key_pos, "trace", &ld->sc->trace, &ld->sc->trace_pos);
+		else if (!strcmp(it.key, "description"))
+			rc = 0; /* free text for the reader */
+		else
+			rc = unknown_key(ld, &it, "the scenario");
+		if (rc)
+			return -1;
+	}
+	return got;
+}
+
+/* The first error libfyaml collected, as file:line:col (its diagnostics
+ * count from 1 already, unlike its marks). */
+static int parse_error(struct loader *ld, struct fy_diag *diag)
+{
+	void *iter = NULL;
+	struct fy_diag_error *error;
+
+	while ((error = fy_diag_errors_iterate(diag, &iter)))
+		if (error->type >= FYET_ERROR)
+			return fail(ld, (struct nw_scenario_pos){ error->line, error->column }, "YAML: %s",
+				    error->msg);
+	return fail(ld, (struct nw_scenario_pos){ 1, 1 }, "no YAML document in the file");
+}
+
+/* Length of the UTF-8 sequence led by byte, 0 when it cannot lead one. */
+static int utf8_length(int byte)
+{
+	if (byte < 0x80)
+		return 1;
+	if (byte >= 0xc2 && byte <= 0xdf)
+		return 2;
+	if (byte >= 0xe0 && byte <= 0xef)
+		return 3;
+	if (byte >= 0xf0 && byte <= 0xf4)
+		return 4;
+	return 0;
+}
+
+/* Scenario files are UTF-8 (YAML 1.2 §5.2). Checked before libfyaml sees the
+ * text: its scanner loops forever on some invalid bytes (e.g. inside a %
+ * directive), and bad input must give a located error, never a hang. */
+static int check_utf8(struct loader *ld, const unsigned char *text, size_t size)
+{
+	struct nw_scenario_pos pos = { 1, 1 };
+	size_t at = 0;
+
+	while (at < size) {
+		int byte = text[at++], length = utf8_length(byte);
+		uint32_t code = (uint32_t)byte & (0x7fu >> length);
+
+		for (int i = 1; i < length; i++) {
+			if (at == size || (text[at] & 0xc0) != 0x80) {
+				length = 0;
+				break;
+			}
+			code = code << 6 | ((uint32_t)text[at++] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and code points past U+10FFFF */
+		if (length == 0 || (length == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
+		    (length == 4 && (code < 0x10000 || code > 0x10ffff)))
+			return fail(ld, pos, "not UTF-8 text (byte 0x%02x)", byte);
+		if (byte == '\n') {
+			pos.line++;
+			pos.column = 1;
+		} else {
+			pos.column++;
+		}
+	}
+	return 0;
+}
+
+/* Host-physical addresses stop at 2^MAXPHYADDR (SDM Vol. 3A §4.1.4): a
+ * simulated host larger than that would hand out frames, the tool's own EPT
+ * and NPT tables among them, that no entry can point to. */
+static int check_host_below_maxphyaddr(struct loader *ld)
+{
+	uint64_t limit = UINT64_C(1) << ld->sc->cpu.maxphyaddr;
+
+	if (ld->sc->host_memory <= limit)
+		return 0;
+	return fail(ld, ld->sc->host_memory_pos,
+		    "memory: 0x%llx bytes reach above 2^MAXPHYADDR (0x%llx, cpu.maxphyaddr %u): host-physical "
+		    "addresses stop there", (unsigned long long)ld->sc->host_memory, (unsigned long long)limit,
+		    ld->sc->cpu.maxphyaddr);
+}
+
+_Static_assert(NW_SCENARIO_MAX_BYTES < INT_MAX, "a scenario's line and column numbers fit nw_scenario_pos");
+
+/* The size bytes of text, named path in messages and for the files the scenario names. */
+static int load(const char *path, const char *text, size_t size, struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct loader ld = { .file = path, .err = err, .errlen = errlen, .sc = sc };
+	struct fy_diag_cfg diag_cfg;
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG };
+	struct fy_document *doc;
+	struct fy_diag *diag;
+	int rc;
+
+	*sc = (struct nw_scenario){ .stage2 = { .format = NW_STAGE2_EPT, .levels = 4,
+						.memory_type = NW_ASPACE_MEMTYPE_WB } };
+	sc->file = strdup(path);
+	/* Lines and columns then fit an int (here and in libfyaml). */
+	if (size > NW_SCENARIO_MAX_BYTES)
+		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "larger than %d bytes", NW_SCENARIO_MAX_BYTES);
+	rc = check_utf8(&ld, (const unsigned char *)text, size);
+	if (rc)
+		return rc;
+	fy_diag_cfg_default(&diag_cfg);
+	diag_cfg.fp = NULL;
+	diag = fy_diag_create(&diag_cfg);
+	if (!diag)
+		return fail(&ld, (struct nw_scenario_pos){ 1, 1 }, "cannot start the YAML parser");
+	fy_diag_set_collect_errors(diag, true);
+	cfg.diag = diag;
+	doc = fy_document_build_from_string(&cfg, text, size);
+	if (!doc || fy_diag_got_error(diag)) {
+		rc = parse_error(&ld, diag);
+	} else {
+		rc = load_root(&ld, fy_document_root(doc));
+		if (!rc)
+			sc->cpu.maxphyaddr = sc->cpu.maxphyaddr ? sc->cpu.maxphyaddr : NW_MAXPHYADDR_DEFAULT;
+		sc->stage2.maxphyaddr = sc->cpu.maxphyaddr;
+		if (!rc)
+			rc = check_host_below_maxphyaddr(&ld);
+	}
+	fy_document_destroy(doc);
+	/* Destroy, not unref: only destroy frees the collected errors. */
+	fy_diag_destroy(diag);
+	return rc;
+}
+
+int nw_scenario_load(const char *path, struct nw_scenario *sc, char *err, size_t errlen)
+{
+	char *text;
+	size_t size;
+	int rc;
+
+	/* Read whole first: a FIFO or a device is refused, never waited on or read without end. */
+	if (nw_file_read(path, NW_SCENARIO_MAX_BYTES, &text, &size, err, errlen)) {
+		*sc = (struct nw_scenario){ .file = strdup(path) };
+		return -1;
+	}
+	rc = load(path, text, size, sc, err, errlen);
+	free(text);
+	return rc;
+}
+
+int nw_scenario_load_text(const char *name, const char *text, size_t size, struct nw_scenario *sc, char *err,
+			  size_t errlen)
+{
+	return load(name, text, size, sc, err, errlen);
+}
+
+void nw_scenario_free(struct nw_scenario *sc)
+{
+	for (size_t i = 0; i < sc->write_count; i++)
+		free(sc->writes[i].values);
+	free(sc->writes);
+	free(sc->mappings);
+	free(sc->regions);
+	free(sc->edits);
+	free(sc->trace);
+	free(sc->elf_image);
+	free(sc->memory_dump);
+	free(sc->file);
+	*sc = (struct nw_scenario){ 0 };
+}

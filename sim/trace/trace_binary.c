@@ -1,0 +1,227 @@
+/* The binary record encoding: tag, little-endian u32 payload length, payload
+ * (traces/FORMAT.md, "Binary form"). */
+#include <string.h>
+
+#include "trace/trace_codec.h"
+
+#define REG_LEN 9
+#define ADDR_LEN 8
+#define INV_ID_LEN 11
+#define INVEPT_LEN 9
+
+void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN])
+{
+	memcpy(out, NW_TRACE_BINARY_MAGIC, NW_TRACE_BINARY_MAGIC_LEN);
+	nw_le_put(out + 8, NW_TRACE_VERSION, 2);
+	nw_le_put(out + 10, 0, 2);
+}
+
+int nw_trace_binary_is_known(uint8_t tag)
+{
+	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_EXPECT) || tag == NW_TRACE_END;
+}
+
+static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
+{
+	const uint64_t vals[NW_EXPECT_FIELD_COUNT] = {
+		e->outcome, e->gpa.val, e->hpa.val, e->error_code, e->exit_qualification, e->fault_gpa.val, e->refs,
+		e->guest_page_size, e->s2_page_size,
+	};
+	size_t len = 2;
+
+	nw_le_put(p, e->present, 2);
+	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
+		if (!NW_EXPECT_HAS(e, f))
+			continue;
+		nw_le_put(p + len, vals[f], nw_trace_expect_field_bytes(f));
+		len += nw_trace_expect_field_bytes(f);
+	}
+	return len;
+}
+
+size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
+{
+	uint8_t *p = out + NW_TRACE_RECORD_HEAD_LEN;
+	size_t len = 0;
+
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		nw_le_put(p, rec->access.gva.val, 8);
+		nw_le_put(p + 8, rec->access.size, 2);
+		p[10] = (uint8_t)rec->access.type;
+		p[11] = rec->access.cpl;
+		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) | (rec->access.ac ? NW_TRACE_ACCESS_AC : 0);
+		len = NW_TRACE_ACCESS_LEN;
+		break;
+	case NW_TRACE_REG:
+		p[0] = (uint8_t)rec->reg.reg;
+		nw_le_put(p + 1, rec->reg.value, 8);
+		len = REG_LEN;
+		break;
+	case NW_TRACE_GPWRITE:
+		nw_le_put(p, rec->gpwrite.gpa.val, 8);
+		memcpy(p + 8, rec->gpwrite.data, rec->gpwrite.len);
+		len = 8 + rec->gpwrite.len;
+		break;
+	case NW_TRACE_INVLPG:
+		nw_le_put(p, rec->inv.gva.val, 8);
+		len = ADDR_LEN;
+		break;
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+		p[0] = rec->inv.type;
+		nw_le_put(p + 1, rec->inv.id, 2);
+		nw_le_put(p + 3, rec->inv.gva.val, 8);
+		len = INV_ID_LEN;
+		break;
+	case NW_TRACE_INVEPT:
+		p[0] = rec->inv.type;
+		nw_le_put(p + 1, rec->inv.eptp, 8);
+		len = INVEPT_LEN;
+		break;
+	case NW_TRACE_MARK:
+		len = strlen(rec->label);
+		memcpy(p, rec->label, len);
+		break;
+	case NW_TRACE_EXPECT:
+		len = encode_expect(&rec->expect, p);
+		break;
+	case NW_TRACE_END:
+		break;
+	}
+	out[0] = (uint8_t)rec->kind;
+	nw_le_put(out + 1, len, 4);
+	return NW_TRACE_RECORD_HEAD_LEN + len;
+}
+
+/* On-disk bytes of each expectation field (nw_trace_expect_field_bytes, as a table for the decoder). */
+static const uint8_t expect_field_bytes[NW_EXPECT_FIELD_COUNT] = {
+	[NW_EXPECT_OUTCOME] = 1, [NW_EXPECT_GPA] = 8, [NW_EXPECT_HPA] = 8, [NW_EXPECT_ERROR_CODE] = 8,
+	[NW_EXPECT_EXIT_QUALIFICATION] = 8, [NW_EXPECT_FAULT_GPA] = 8, [NW_EXPECT_REFS] = 4,
+	[NW_EXPECT_GUEST_PAGE_SIZE] = 8, [NW_EXPECT_S2_PAGE_SIZE] = 8,
+};
+
+static uint64_t le_field(const uint8_t *p, unsigned bytes)
+{
+	return bytes == 8 ? nw_le64(p) : bytes == 4 ? nw_le32(p) : p[0];
+}
+
+static const char *decode_expect(const uint8_t *p, uint32_t len, struct nw_trace_expect *e)
+{
+	uint64_t vals[NW_EXPECT_FIELD_COUNT] = { 0 };
+	uint32_t at = 2;
+
+	if (len < 2)
+		return "expectation shorter than its field mask";
+	e->present = nw_le16(p);
+	if (e->present >> NW_EXPECT_FIELD_COUNT)
+		return "expectation names an unknown field";
+	for (uint32_t left = e->present; left; left &= left - 1) {
+		unsigned f = (unsigned)__builtin_ctz(left);
+		unsigned bytes = expect_field_bytes[f];
+
+		if (len - at < bytes)
+			return "expectation length does not match its field mask";
+		vals[f] = le_field(p + at, bytes);
+		at += bytes;
+	}
+	if (at != len)
+		return "expectation length does not match its field mask";
+	e->outcome = (enum nw_trace_outcome)vals[NW_EXPECT_OUTCOME];
+	e->gpa = nw_gpa(vals[NW_EXPECT_GPA]);
+	e->hpa = nw_hpa(vals[NW_EXPECT_HPA]);
+	e->error_code = vals[NW_EXPECT_ERROR_CODE];
+	e->exit_qualification = vals[NW_EXPECT_EXIT_QUALIFICATION];
+	e->fault_gpa = nw_gpa(vals[NW_EXPECT_FAULT_GPA]);
+	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
+	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
+	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+	return 0;
+}
+
+/* Fixed-size payloads by tag (0: variable). */
+static uint32_t fixed_len(uint8_t tag)
+{
+	switch (tag) {
+	case NW_TRACE_ACCESS:
+		return NW_TRACE_ACCESS_LEN;
+	case NW_TRACE_REG:
+		return REG_LEN;
+	case NW_TRACE_INVLPG:
+		return ADDR_LEN;
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+		return INV_ID_LEN;
+	case NW_TRACE_INVEPT:
+		return INVEPT_LEN;
+	default:
+		return 0;
+	}
+}
+
+const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, struct nw_trace_record *rec)
+{
+	/* Accesses and expectations, nearly every record, set their whole member: no need to clear the union. */
+	if (tag != NW_TRACE_ACCESS && tag != NW_TRACE_EXPECT)
+		memset(rec, 0, sizeof(*rec));
+	rec->kind = (enum nw_trace_kind)tag;
+	if (fixed_len(tag) && len != fixed_len(tag))
+		return "payload length wrong for this record kind";
+	switch (tag) {
+	case NW_TRACE_ACCESS:
+		rec->access = (struct nw_trace_access){
+			.gva = nw_gva(nw_le64(p)), .size = nw_le16(p + 8),
+			.type = (enum nw_access_type)p[10], .cpl = p[11],
+			.implicit = p[12] & NW_TRACE_ACCESS_IMPLICIT, .ac = p[12] & NW_TRACE_ACCESS_AC,
+		};
+		if (p[12] & ~NW_TRACE_ACCESS_FLAGS)
+			return "access flags have undefined bits set";
+		break;
+	case NW_TRACE_REG:
+		rec->reg = (struct nw_trace_regwrite){ (enum nw_trace_reg)p[0], nw_le_get(p + 1, 8) };
+		break;
+	case NW_TRACE_GPWRITE:
+		if (len < 9)
+			return "guest-physical write without data";
+		rec->gpwrite = (struct nw_trace_gpwrite){ nw_gpa(nw_le_get(p, 8)), len - 8, p + 8 };
+		break;
+	case NW_TRACE_INVLPG:
+		rec->inv.gva = nw_gva(nw_le_get(p, 8));
+		break;
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+		rec->inv.type = p[0];
+		rec->inv.id = (uint16_t)nw_le_get(p + 1, 2);
+		rec->inv.gva = nw_gva(nw_le_get(p + 3, 8));
+		break;
+	case NW_TRACE_INVEPT:
+		rec->inv.type = p[0];
+		rec->inv.eptp = nw_le_get(p + 1, 8);
+		break;
+	case NW_TRACE_MARK:
+		if (len > NW_TRACE_MAX_LABEL)
+			return "label longer than 255 bytes";
+		if (memchr(p, 0, len))
+			return "label contains a NUL byte";
+		memcpy(rec->label, p, len);
+		rec->label[len] = 0;
+		break;
+	case NW_TRACE_EXPECT: {
+		const char *problem;
+
+		rec->expect = (struct nw_trace_expect){ 0 };
+		problem = decode_expect(p, len, &rec->expect);
+
+		if (problem)
+			return problem;
+		break;
+	}
+	case NW_TRACE_END:
+		if (len)
+			return "end record with a payload";
+		return 0;
+	default:
+		return "unknown tag";
+	}
+	return nw_trace_record_check(rec);
+}

@@ -1,0 +1,24 @@
+/* The trace reader's state, shared by its record-at-a-time half
+ * (trace_read.c) and its batch decoder (trace_batch.c). */
+#ifndef NESTWALK_SIM_TRACE_READER_H
+#define NESTWALK_SIM_TRACE_READER_H
+
+#include "trace/trace.h"
+#include "trace/trace_io.h"
+
+struct nw_trace_reader {
+	struct nw_trace_src src;
+	enum nw_trace_form form;
+	char path[128];
+	bool done;          /* the end record was read */
+	bool failed;
+	bool after_access;  /* the previous record was an access: an expectation may follow */
+	uint64_t records, skipped;
+	uint64_t line;      /* text: number of the last line read */
+	uint8_t payload[NW_TRACE_MAX_PAYLOAD];
+	char text[NW_TRACE_MAX_LINE + 2];
+	uint8_t data[NW_TRACE_MAX_DATA];
+	char error[2 * NW_TRACE_ERR_LEN];
+};
+
+#endif

@@ -1,0 +1,185 @@
+/* Trace record names, field domains and equality (traces/FORMAT.md, "Records"). */
+#include <string.h>
+
+#include "trace/trace.h"
+
+static const char *const kind_names[] = {
+	[NW_TRACE_ACCESS] = "access", [NW_TRACE_REG] = "reg",         [NW_TRACE_GPWRITE] = "gpwrite",
+	[NW_TRACE_INVLPG] = "invlpg", [NW_TRACE_INVPCID] = "invpcid", [NW_TRACE_INVVPID] = "invvpid",
+	[NW_TRACE_INVEPT] = "invept", [NW_TRACE_MARK] = "mark",       [NW_TRACE_EXPECT] = "expect",
+};
+
+static const char *const reg_names[NW_TRACE_REG_COUNT] = {
+	"cr0", "cr3", "cr4", "efer", "rflags", "pkru", "pkrs",
+};
+
+static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
+	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
+};
+
+static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
+	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
+	"guest_page_size", "s2_page_size",
+};
+
+const char *nw_trace_kind_name(enum nw_trace_kind kind)
+{
+	if (kind == NW_TRACE_END)
+		return "end";
+	if ((unsigned)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
+		return 0;
+	return kind_names[kind];
+}
+
+const char *nw_trace_reg_name(enum nw_trace_reg reg)
+{
+	return (unsigned)reg < NW_TRACE_REG_COUNT ? reg_names[reg] : 0;
+}
+
+const char *nw_trace_outcome_name(enum nw_trace_outcome outcome)
+{
+	return (unsigned)outcome < NW_TRACE_OUT_COUNT ? outcome_names[outcome] : 0;
+}
+
+const char *nw_trace_expect_field_name(enum nw_trace_expect_field field)
+{
+	return (unsigned)field < NW_EXPECT_FIELD_COUNT ? expect_field_names[field] : 0;
+}
+
+unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field)
+{
+	if (field == NW_EXPECT_OUTCOME)
+		return 1;
+	return field == NW_EXPECT_REFS ? 4 : 8;
+}
+
+/* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
+static bool is_page_size(uint64_t size)
+{
+	return size == NW_PAGE_SIZE || size == NW_SIZE_2M || size == NW_SIZE_4M || size == NW_SIZE_1G;
+}
+
+static bool is_label_char(char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+}
+
+static const char *check_label(const char *label)
+{
+	size_t len = 0;
+
+	for (; len <= NW_TRACE_MAX_LABEL && label[len]; len++)
+		if (!is_label_char(label[len]))
+			return "label has a character outside printable ASCII (or a quote or backslash)";
+	if (len > NW_TRACE_MAX_LABEL)
+		return "label longer than 255 bytes";
+	if (len == 0)
+		return "empty label";
+	return 0;
+}
+
+static const char *check_expect(const struct nw_trace_expect *e)
+{
+	if (e->present == 0)
+		return "expectation with no field";
+	if (e->present >> NW_EXPECT_FIELD_COUNT)
+		return "expectation names an unknown field";
+	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) && (unsigned)e->outcome >= NW_TRACE_OUT_COUNT)
+		return "unknown outcome";
+	if (NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && !is_page_size(e->guest_page_size))
+		return "guest_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
+	if (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && !is_page_size(e->s2_page_size))
+		return "s2_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
+	return 0;
+}
+
+const char *nw_trace_record_check(const struct nw_trace_record *rec)
+{
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		if (rec->access.size == 0 || rec->access.size > NW_TRACE_MAX_ACCESS)
+			return "access size outside 1..4096";
+		if ((unsigned)rec->access.type > NW_ACCESS_FETCH)
+			return "access type is not read, write or fetch";
+		if (rec->access.cpl > 3)
+			return "cpl outside 0..3";
+		return 0;
+	case NW_TRACE_REG:
+		if ((unsigned)rec->reg.reg >= NW_TRACE_REG_COUNT)
+			return "unknown register";
+		if ((rec->reg.reg == NW_TRACE_PKRU || rec->reg.reg == NW_TRACE_PKRS) && rec->reg.value >> 32)
+			return "pkru/pkrs value wider than 32 bits";
+		return 0;
+	case NW_TRACE_GPWRITE:
+		if (rec->gpwrite.len == 0 || rec->gpwrite.len > NW_TRACE_MAX_DATA)
+			return "guest-physical write of 0 or more than 4096 bytes";
+		if (rec->gpwrite.gpa.val + rec->gpwrite.len - 1 < rec->gpwrite.gpa.val)
+			return "guest-physical write wraps past the top of the address space";
+		return 0;
+	case NW_TRACE_INVLPG:
+		return 0;
+	case NW_TRACE_INVPCID:
+		if (rec->inv.type > 3)
+			return "invpcid type outside 0..3";
+		if (rec->inv.id > 0xfff)
+			return "pcid wider than 12 bits";
+		return 0;
+	case NW_TRACE_INVVPID:
+		return rec->inv.type > 3 ? "invvpid type outside 0..3" : 0;
+	case NW_TRACE_INVEPT:
+		if (rec->inv.type != 1 && rec->inv.type != 2)
+			return "invept type is not 1 (single-context) or 2 (all-context)";
+		return 0;
+	case NW_TRACE_MARK:
+		return check_label(rec->label);
+	case NW_TRACE_EXPECT:
+		return check_expect(&rec->expect);
+	case NW_TRACE_END:
+		return 0;
+	}
+	return "unknown record kind";
+}
+
+bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace_record *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case NW_TRACE_ACCESS:
+		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
+		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
+		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
+	case NW_TRACE_REG:
+		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
+	case NW_TRACE_GPWRITE:
+		return a->gpwrite.gpa.val == b->gpwrite.gpa.val && a->gpwrite.len == b->gpwrite.len &&
+		       !memcmp(a->gpwrite.data, b->gpwrite.data, a->gpwrite.len);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
+		       a->inv.eptp == b->inv.eptp;
+	case NW_TRACE_MARK:
+		return !strcmp(a->label, b->label);
+	case NW_TRACE_EXPECT:
+		return a->expect.present == b->expect.present &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GPA) || a->expect.gpa.val == b->expect.gpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_HPA) || a->expect.hpa.val == b->expect.hpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_ERROR_CODE) ||
+			a->expect.error_code == b->expect.error_code) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_EXIT_QUALIFICATION) ||
+			a->expect.exit_qualification == b->expect.exit_qualification) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_FAULT_GPA) ||
+			a->expect.fault_gpa.val == b->expect.fault_gpa.val) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_REFS) || a->expect.refs == b->expect.refs) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GUEST_PAGE_SIZE) ||
+			a->expect.guest_page_size == b->expect.guest_page_size) &&
+		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_S2_PAGE_SIZE) ||
+			a->expect.s2_page_size == b->expect.s2_page_size);
+	case NW_TRACE_END:
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,470 @@
+/* The text record encoding: one record per line, a keyword then key=value
+ * fields with 0x-prefixed hexadecimal numbers (traces/FORMAT.md, "Text form"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "trace/trace_codec.h"
+
+#define MAX_FIELDS 16
+
+static const char *const access_type_names[] = { "read", "write", "fetch" };
+
+static const char *access_type_name(unsigned type)
+{
+	return type < 3 ? access_type_names[type] : 0;
+}
+
+static const char *outcome_name(unsigned outcome)
+{
+	return nw_trace_outcome_name((enum nw_trace_outcome)outcome);
+}
+
+/* Returned by a field lookup when the field is absent; parse.missing names it. */
+static const char missing_field[] = "missing field";
+
+static size_t format_expect(const struct nw_trace_expect *e, char *out)
+{
+	const uint64_t vals[NW_EXPECT_FIELD_COUNT] = {
+		e->outcome, e->gpa.val, e->hpa.val, e->error_code, e->exit_qualification, e->fault_gpa.val, e->refs,
+		e->guest_page_size, e->s2_page_size,
+	};
+	size_t len = (size_t)sprintf(out, "expect");
+
+	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
+		if (!NW_EXPECT_HAS(e, f))
+			continue;
+		if (f == NW_EXPECT_OUTCOME)
+			len += (size_t)sprintf(out + len, " outcome=%s", nw_trace_outcome_name(e->outcome));
+		else
+			len += (size_t)sprintf(out + len, " %s=0x%llx", nw_trace_expect_field_name(f),
+					       (unsigned long long)vals[f]);
+	}
+	return len;
+}
+
+size_t nw_trace_text_format(const struct nw_trace_record *rec, char *out)
+{
+	const struct nw_trace_inv *inv = &rec->inv;
+	size_t len = 0;
+
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		len = (size_t)sprintf(out, "access gva=0x%llx size=0x%x type=%s cpl=0x%x%s%s",
+				      (unsigned long long)rec->access.gva.val, rec->access.size,
+				      access_type_names[rec->access.type], rec->access.cpl,
+				      rec->access.implicit ? " implicit" : "", rec->access.ac ? " ac" : "");
+		break;
+	case NW_TRACE_REG:
+		len = (size_t)sprintf(out, "reg %s=0x%llx", nw_trace_reg_name(rec->reg.reg),
+				      (unsigned long long)rec->reg.value);
+		break;
+	case NW_TRACE_GPWRITE:
+		len = (size_t)sprintf(out, "gpwrite gpa=0x%llx bytes=", (unsigned long long)rec->gpwrite.gpa.val);
+		for (uint32_t i = 0; i < rec->gpwrite.len; i++)
+			len += (size_t)sprintf(out + len, "%02x", rec->gpwrite.data[i]);
+		break;
+	case NW_TRACE_INVLPG:
+		len = (size_t)sprintf(out, "invlpg gva=0x%llx", (unsigned long long)inv->gva.val);
+		break;
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+		len = (size_t)sprintf(out, "%s type=0x%x %s=0x%x gva=0x%llx", nw_trace_kind_name(rec->kind), inv->type,
+				      rec->kind == NW_TRACE_INVPCID ? "pcid" : "vpid", inv->id,
+				      (unsigned long long)inv->gva.val);
+		break;
+	case NW_TRACE_INVEPT:
+		len = (size_t)sprintf(out, "invept type=0x%x eptp=0x%llx", inv->type, (unsigned long long)inv->eptp);
+		break;
+	case NW_TRACE_MARK:
+		len = (size_t)sprintf(out, "mark label=\"%s\"", rec->label);
+		break;
+	case NW_TRACE_EXPECT:
+		len = format_expect(&rec->expect, out);
+		break;
+	case NW_TRACE_END:
+		len = (size_t)sprintf(out, "end");
+		break;
+	}
+	out[len++] = '\n';
+	out[len] = 0;
+	return len;
+}
+
+/* One token of a line: a bare word, or key=value. */
+struct field {
+	const char *key;
+	const char *value; /* NULL for a bare word */
+	size_t column;
+	bool used;
+};
+
+struct parse {
+	char *line;
+	struct field fields[MAX_FIELDS];
+	unsigned count;
+	size_t column;       /* where the problem is */
+	const char *missing; /* the absent field, with missing_field */
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Splits the line into fields, cutting a '#' comment (not inside quotes). */
+static const char *tokenize(struct parse *ps)
+{
+	char *p = ps->line;
+
+	for (;;) {
+		struct field *f;
+
+		while (is_space(*p))
+			p++;
+		if (!*p || *p == '#')
+			return 0;
+		if (ps->count == MAX_FIELDS) {
+			ps->column = (size_t)(p - ps->line) + 1;
+			return "too many fields on one line";
+		}
+		f = &ps->fields[ps->count++];
+		*f = (struct field){ p, 0, (size_t)(p - ps->line) + 1, false };
+		while (*p && !is_space(*p) && *p != '=' && *p != '#')
+			p++;
+		if (*p == '=') {
+			*p++ = 0;
+			f->value = p;
+			if (*p == '"') {
+				char *close = strchr(p + 1, '"');
+
+				if (!close) {
+					ps->column = (size_t)(p - ps->line) + 1;
+					return "unterminated quoted string";
+				}
+				p = close + 1;
+				if (*p && !is_space(*p) && *p != '#') {
+					ps->column = (size_t)(p - ps->line) + 1;
+					return "text after a closing quote";
+				}
+			} else {
+				while (*p && !is_space(*p) && *p != '#')
+					p++;
+			}
+		}
+		if (*p == '#') {
+			*p = 0;
+			return 0;
+		}
+		if (*p)
+			*p++ = 0;
+	}
+}
+
+static struct field *find(struct parse *ps, const char *key)
+{
+	for (unsigned i = 1; i < ps->count; i++)
+		if (!strcmp(ps->fields[i].key, key))
+			return &ps->fields[i];
+	return 0;
+}
+
+static const char *fail(struct parse *ps, const struct field *f, const char *problem)
+{
+	ps->column = f->column;
+	return problem;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The value of KEY as a 0x-prefixed hex number no larger than max. */
+static const char *number(struct parse *ps, const char *key, uint64_t max, uint64_t *out)
+{
+	struct field *f = find(ps, key);
+	uint64_t val = 0;
+	const char *p;
+
+	if (!f) {
+		ps->missing = key;
+		return missing_field;
+	}
+	f->used = true;
+	if (!f->value)
+		return fail(ps, f, "a field needs a value (key=0x...)");
+	p = f->value;
+	if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || hex_digit(p[2]) < 0)
+		return fail(ps, f, "bad number: expected 0x followed by hexadecimal digits");
+	for (p += 2; *p; p++) {
+		int d = hex_digit(*p);
+
+		if (d < 0)
+			return fail(ps, f, "bad number: not a hexadecimal digit");
+		if (val >> 60)
+			return fail(ps, f, "number wider than 64 bits");
+		val = val << 4 | (uint64_t)d;
+	}
+	if (val > max)
+		return fail(ps, f, "value out of range for this field");
+	*out = val;
+	return 0;
+}
+
+/* The index of KEY's value among names, or the problem. */
+static const char *word(struct parse *ps, const char *key, const char *(*name)(unsigned), unsigned n,
+			unsigned *out)
+{
+	struct field *f = find(ps, key);
+
+	if (!f) {
+		ps->missing = key;
+		return missing_field;
+	}
+	f->used = true;
+	for (unsigned i = 0; f->value && i < n; i++) {
+		if (!strcmp(f->value, name(i))) {
+			*out = i;
+			return 0;
+		}
+	}
+	return fail(ps, f, "unknown value for this field");
+}
+
+static bool flag(struct parse *ps, const char *key)
+{
+	struct field *f = find(ps, key);
+
+	if (f && !f->value)
+		f->used = true;
+	return f && !f->value;
+}
+
+static const char *parse_access(struct parse *ps, struct nw_trace_record *rec)
+{
+	uint64_t gva, size, cpl;
+	unsigned type;
+	const char *problem;
+
+	if ((problem = number(ps, "gva", UINT64_MAX, &gva)) || (problem = number(ps, "size", 0xffff, &size)) ||
+	    (problem = word(ps, "type", access_type_name, 3, &type)) || (problem = number(ps, "cpl", 0xff, &cpl)))
+		return problem;
+	rec->access = (struct nw_trace_access){ nw_gva(gva), (uint32_t)size, (enum nw_access_type)type, (uint8_t)cpl,
+						flag(ps, "implicit"), flag(ps, "ac") };
+	return 0;
+}
+
+static const char *parse_reg(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct field *f;
+	uint64_t val;
+	const char *problem;
+
+	if (ps->count != 2)
+		return fail(ps, &ps->fields[0], "reg takes exactly one register=value field");
+	f = &ps->fields[1];
+	for (unsigned r = 0; r < NW_TRACE_REG_COUNT; r++) {
+		if (strcmp(f->key, nw_trace_reg_name(r)))
+			continue;
+		if ((problem = number(ps, f->key, UINT64_MAX, &val)))
+			return problem;
+		rec->reg = (struct nw_trace_regwrite){ (enum nw_trace_reg)r, val };
+		return 0;
+	}
+	return fail(ps, f, "unknown register (cr0, cr3, cr4, efer, rflags, pkru, pkrs)");
+}
+
+static const char *parse_gpwrite(struct parse *ps, struct nw_trace_record *rec, uint8_t *data)
+{
+	uint64_t gpa;
+	const char *problem = number(ps, "gpa", UINT64_MAX, &gpa);
+	struct field *f = find(ps, "bytes");
+	size_t n;
+
+	if (problem)
+		return problem;
+	if (!f) {
+		ps->missing = "bytes";
+		return missing_field;
+	}
+	f->used = true;
+	n = f->value ? strlen(f->value) : 0;
+	if (n == 0 || n % 2)
+		return fail(ps, f, "bytes must be an even number of hexadecimal digits");
+	if (n / 2 > NW_TRACE_MAX_DATA)
+		return fail(ps, f, "more than 4096 bytes in one write");
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hex_digit(f->value[i]), lo = hex_digit(f->value[i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			ps->column = f->column + 6 + i;
+			return "bytes: not a hexadecimal digit";
+		}
+		data[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	rec->gpwrite = (struct nw_trace_gpwrite){ nw_gpa(gpa), (uint32_t)(n / 2), data };
+	return 0;
+}
+
+static const char *parse_inv(struct parse *ps, struct nw_trace_record *rec)
+{
+	uint64_t type = 0, id = 0, gva = 0, eptp = 0;
+	const char *problem = 0;
+
+	if (rec->kind != NW_TRACE_INVLPG)
+		problem = number(ps, "type", 0xff, &type);
+	if (!problem && rec->kind == NW_TRACE_INVPCID)
+		problem = number(ps, "pcid", 0xffff, &id);
+	if (!problem && rec->kind == NW_TRACE_INVVPID)
+		problem = number(ps, "vpid", 0xffff, &id);
+	if (!problem && rec->kind != NW_TRACE_INVEPT)
+		problem = number(ps, "gva", UINT64_MAX, &gva);
+	if (!problem && rec->kind == NW_TRACE_INVEPT)
+		problem = number(ps, "eptp", UINT64_MAX, &eptp);
+	if (problem)
+		return problem;
+	rec->inv = (struct nw_trace_inv){ (uint8_t)type, (uint16_t)id, nw_gva(gva), eptp };
+	return 0;
+}
+
+static const char *parse_mark(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct field *f = find(ps, "label");
+	size_t len;
+
+	if (!f) {
+		ps->missing = "label";
+		return missing_field;
+	}
+	f->used = true;
+	if (!f->value || f->value[0] != '"')
+		return fail(ps, f, "label must be a quoted string");
+	len = strlen(f->value) - 2; /* tokenize() guarantees the closing quote is last */
+	if (len > NW_TRACE_MAX_LABEL)
+		return fail(ps, f, "label longer than 255 bytes");
+	memcpy(rec->label, f->value + 1, len);
+	rec->label[len] = 0;
+	return 0;
+}
+
+static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct nw_trace_expect *e = &rec->expect;
+	uint64_t vals[NW_EXPECT_FIELD_COUNT] = { 0 };
+	const char *problem;
+
+	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
+		const char *name = nw_trace_expect_field_name(f);
+		unsigned outcome;
+
+		if (!find(ps, name))
+			continue;
+		e->present |= 1u << f;
+		if (f != NW_EXPECT_OUTCOME) {
+			if ((problem = number(ps, name, f == NW_EXPECT_REFS ? UINT32_MAX : UINT64_MAX, &vals[f])))
+				return problem;
+			continue;
+		}
+		if ((problem = word(ps, name, outcome_name, NW_TRACE_OUT_COUNT, &outcome)))
+			return problem;
+		e->outcome = (enum nw_trace_outcome)outcome;
+	}
+	if (!e->present)
+		return fail(ps, &ps->fields[0], "expectation with no field");
+	e->gpa = nw_gpa(vals[NW_EXPECT_GPA]);
+	e->hpa = nw_hpa(vals[NW_EXPECT_HPA]);
+	e->error_code = vals[NW_EXPECT_ERROR_CODE];
+	e->exit_qualification = vals[NW_EXPECT_EXIT_QUALIFICATION];
+	e->fault_gpa = nw_gpa(vals[NW_EXPECT_FAULT_GPA]);
+	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
+	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
+	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+	return 0;
+}
+
+static const char *parse_fields(struct parse *ps, struct nw_trace_record *rec, uint8_t *data)
+{
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		return parse_access(ps, rec);
+	case NW_TRACE_REG:
+		return parse_reg(ps, rec);
+	case NW_TRACE_GPWRITE:
+		return parse_gpwrite(ps, rec, data);
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		return parse_inv(ps, rec);
+	case NW_TRACE_MARK:
+		return parse_mark(ps, rec);
+	case NW_TRACE_EXPECT:
+		return parse_expect(ps, rec);
+	case NW_TRACE_END:
+		break;
+	}
+	return 0;
+}
+
+int nw_trace_text_parse(char *line, struct nw_trace_record *rec, uint8_t *data, size_t *column, char *problem,
+			size_t problem_len)
+{
+	struct parse ps = { .line = line };
+	const char *why;
+	unsigned kind;
+
+	memset(rec, 0, sizeof(*rec));
+	for (char *p = line; *p; p++) {
+		if ((unsigned char)*p < 0x20 ? *p != '\t' : (unsigned char)*p > 0x7e) {
+			ps.column = (size_t)(p - line) + 1;
+			why = "a character outside printable ASCII";
+			goto bad;
+		}
+	}
+	why = tokenize(&ps);
+	if (why)
+		goto bad;
+	if (ps.count == 0)
+		return 0;
+	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_EXPECT; kind++)
+		if (!strcmp(ps.fields[0].key, nw_trace_kind_name(kind)))
+			break;
+	if (!strcmp(ps.fields[0].key, "end"))
+		kind = NW_TRACE_END;
+	if (ps.fields[0].value || (kind > NW_TRACE_EXPECT && kind != NW_TRACE_END)) {
+		why = fail(&ps, &ps.fields[0], "unknown record keyword");
+		goto bad;
+	}
+	rec->kind = (enum nw_trace_kind)kind;
+	why = parse_fields(&ps, rec, data);
+	if (why == missing_field) {
+		*column = ps.fields[0].column;
+		snprintf(problem, problem_len, "%s: missing field '%s'", nw_trace_kind_name(rec->kind), ps.missing);
+		return -1;
+	}
+	if (why)
+		goto bad;
+	for (unsigned i = 1; i < ps.count; i++) {
+		struct field *f = &ps.fields[i];
+
+		if (!f->used) {
+			why = find(&ps, f->key) != f ? "field given twice" : "unknown field for this record";
+			why = fail(&ps, f, why);
+			goto bad;
+		}
+	}
+	why = nw_trace_record_check(rec);
+	if (!why)
+		return 1;
+	ps.column = ps.fields[0].column;
+bad:
+	*column = ps.column;
+	snprintf(problem, problem_len, "%s", why);
+	return -1;
+}

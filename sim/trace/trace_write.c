@@ -1,0 +1,134 @@
+/* The trace writers: binary or text, optionally through zstd, one record at a
+ * time; close() appends the end record. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/trace_codec.h"
+#include "trace/trace_io.h"
+
+struct nw_trace_writer {
+	struct nw_trace_sink sink;
+	enum nw_trace_form form;
+	bool after_access;
+	bool failed;
+	char error[NW_TRACE_ERR_LEN];
+	union {
+		uint8_t bytes[NW_TRACE_RECORD_MAX];
+		char text[NW_TRACE_TEXT_MAX];
+	} scratch;
+};
+
+static const char text_header[] = NW_TRACE_TEXT_MAGIC " 1\n";
+_Static_assert(NW_TRACE_VERSION == 1, "text header spells the version");
+
+static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
+{
+	size_t len;
+
+	if (w->form == NW_TRACE_FORM_BINARY)
+		len = nw_trace_binary_encode(rec, w->scratch.bytes);
+	else
+		len = nw_trace_text_format(rec, w->scratch.text);
+	if (nw_trace_sink_write(&w->sink, w->scratch.bytes, len)) {
+		w->failed = true;
+		snprintf(w->error, sizeof(w->error), "%s", w->sink.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* A writer into the file at path (refused when it is one of inputs), or into out when path is NULL. */
+static struct nw_trace_writer *writer_open(const char *path, const char *const *inputs, struct nw_trace_mem *out,
+					   enum nw_trace_form form, bool zstd, char *err, size_t errlen)
+{
+	struct nw_trace_writer *w = malloc(sizeof(*w));
+	uint8_t header[NW_TRACE_HEADER_LEN];
+	int rc;
+
+	if (!path)
+		path = "memory";
+	if (!w) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return 0;
+	}
+	/* Everything but the scratch space, which each record overwrites before use. */
+	memset(w, 0, offsetof(struct nw_trace_writer, scratch));
+	w->form = form;
+	if (out ? nw_trace_sink_open_mem(&w->sink, out, zstd, err, errlen) :
+		  nw_trace_sink_open(&w->sink, path, inputs, zstd, err, errlen)) {
+		free(w);
+		return 0;
+	}
+	nw_trace_binary_header(header);
+	if (form == NW_TRACE_FORM_BINARY)
+		rc = nw_trace_sink_write(&w->sink, header, sizeof(header));
+	else
+		rc = nw_trace_sink_write(&w->sink, text_header, strlen(text_header));
+	if (rc) {
+		snprintf(err, errlen, "%s", w->sink.err);
+		nw_trace_sink_abandon(&w->sink);
+		free(w);
+		return 0;
+	}
+	return w;
+}
+
+struct nw_trace_writer *nw_trace_writer_open(const char *path, const char *const *inputs, enum nw_trace_form form,
+					     bool zstd, char *err, size_t errlen)
+{
+	return writer_open(path, inputs, 0, form, zstd, err, errlen);
+}
+
+struct nw_trace_writer *nw_trace_writer_open_mem(struct nw_trace_mem *out, enum nw_trace_form form, bool zstd,
+						 char *err, size_t errlen)
+{
+	return writer_open(0, 0, out, form, zstd, err, errlen);
+}
+
+int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record *rec)
+{
+	const char *problem;
+
+	if (w->failed)
+		return -1;
+	problem = rec->kind == NW_TRACE_END ? "the end record is written by close" : nw_trace_record_check(rec);
+	if (!problem && rec->kind == NW_TRACE_EXPECT && !w->after_access)
+		problem = "an expectation must follow an access";
+	if (problem) {
+		w->failed = true;
+		snprintf(w->error, sizeof(w->error), "%s: record not written: %s",
+			 w->sink.dest.name ? w->sink.dest.name : "memory", problem);
+		return -1;
+	}
+	w->after_access = rec->kind == NW_TRACE_ACCESS;
+	return emit(w, rec);
+}
+
+const char *nw_trace_writer_error(const struct nw_trace_writer *w)
+{
+	return w->error;
+}
+
+int nw_trace_writer_close(struct nw_trace_writer *w, char *err, size_t errlen)
+{
+	struct nw_trace_record end = { .kind = NW_TRACE_END };
+	int rc = w->failed ? -1 : emit(w, &end);
+
+	if (rc == 0 && nw_trace_sink_finish(&w->sink)) {
+		snprintf(w->error, sizeof(w->error), "%s", w->sink.err);
+		rc = -1;
+	}
+	if (rc)
+		nw_trace_sink_abandon(&w->sink);
+	if (rc && err)
+		snprintf(err, errlen, "%s", w->error);
+	free(w);
+	return rc;
+}
+
+void nw_trace_writer_abandon(struct nw_trace_writer *w)
+{
+	nw_trace_sink_abandon(&w->sink);
+	free(w);
+}
