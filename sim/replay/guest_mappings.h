@@ -61,8 +61,4 @@ void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json
 bool nw_guest_range_add(void *printer, const struct nw_guest_mapping *mapping);
 void nw_guest_range_end(struct nw_guest_range_printer *p, const struct nw_guest_walk_stats *stats);
 
-/* `nestwalk mappings SCENARIO --stage guest [--json] [--limit N]` (cmd_mappings.c
- * dispatches here): returns the exit code. */
-int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t limit);
-
 #endif

@@ -23,18 +23,18 @@ targets=(walk stage2 trace scenario elf memdump)
 deps_cflags=$(pkg-config --cflags libzstd libfyaml libelf)
 deps_libs=$(pkg-config --libs libzstd libfyaml libelf)
 includes=(-I"$src/lib/include" -I"$src/sim" -I"$src/tests/fuzz")
-# The simulator's libraries, with the sources sim/meson.build lists for them.
+# The simulator's libraries the targets need, with the sources each folder's meson.build lists for its library.
 sim_sources() {
-	awk -v lib="$1" '
-		index($0, "static_library(\x27" lib "\x27") { on = 1 }
+	awk '
+		/static_library\(/ { on = 1 }
 		on { line = $0; sub(/dependencies.*/, "", line)
 		     while (match(line, /\x27[A-Za-z0-9_]+\.c\x27/)) {
 			print substr(line, RSTART + 1, RLENGTH - 2); line = substr(line, RSTART + RLENGTH) } }
-		on && /dependencies|\)/ { on = 0 }' "$src/sim/meson.build" | sed "s|^|$src/sim/|"
+		on && /dependencies|\)/ { exit }' "$src/sim/$1/meson.build" | sed "s|^|$src/sim/$1/|"
 }
-sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c "$src"/tests/fuzz/fuzz_hw.c "$src"/sim/scenario/memdump.c) # memdump.c: of the replay library, only it
-for lib in simmem nwfile nwtrace nwscenario; do
-	while read -r f; do sources+=("$f"); done < <(sim_sources "$lib")
+sources=("$src"/lib/*.c "$src"/tests/fuzz/fuzz_file.c "$src"/tests/fuzz/fuzz_hw.c)
+for dir in mem io trace scenario; do
+	while read -r f; do sources+=("$f"); done < <(sim_sources "$dir")
 done
 
 newest_header=$(find "$src/lib" "$src/sim" "$src/tests/fuzz" \( -name '*.h' -o -name coverage-ignore.txt \) \
