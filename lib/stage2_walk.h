@@ -106,8 +106,9 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	uint64_t table_clear = rules->table_clear | caps.entry_rsvd;
 	struct nw_s2_path path;
 	unsigned refs = 0;
-	uint64_t table = pt->root, gpa = req->gpa.val, entry;
-	uint32_t rights = caps.rights;
+	uint64_t table = pt->root, gpa = req->gpa.val, entry, all = ~UINT64_C(0), any = 0;
+	enum nw_s2_status stop = NW_S2_OK;
+	uint32_t rights;
 	int level = fmt->top, leaf_level;
 
 	nw_s2_result_clear(res);
@@ -119,7 +120,9 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	for (;; level--) {
 		entry = nw_s2_read_entry(pt, fmt, &path, res, level, table, gpa);
 		refs++;
-		rights &= nw_s2_path_rights(&rules->decode, entry, entry);
+		/* The rights are the AND over the entries read: decoded once from the AND and OR of them. */
+		all &= entry;
+		any |= entry;
 		if (nw_s2_is_plain_table(rules, table_clear, level, entry)) {
 			table = entry & fmt->table_addr_mask;
 			continue;
@@ -127,20 +130,23 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		if (nw_s2_is_plain_4k_leaf(rules, fmt, caps.entry_rsvd, level, entry))
 			break;
 		if (!rules->is_present(config, entry)) {
-			nw_s2_record_stop(res, NW_S2_VIOLATION, level, entry, rights, refs);
-			return;
+			stop = NW_S2_VIOLATION;
+			break;
 		}
 		if (rules->is_misconfigured(config, level, entry)) {
-			nw_s2_record_stop(res, NW_S2_MISCONFIG, level, entry, rights, refs);
-			return;
+			stop = NW_S2_MISCONFIG;
+			break;
 		}
 		if (nw_s2_is_leaf(fmt, level, entry))
 			break;
 		table = entry & fmt->table_addr_mask;
 	}
+	rights = caps.rights & nw_s2_path_rights(&rules->decode, all, any);
+	nw_s2_record_stop(res, stop, level, entry, rights, refs);
+	if (stop != NW_S2_OK)
+		return;
 
 	leaf_level = level;
-	nw_s2_record_stop(res, NW_S2_OK, level, entry, rights, refs);
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
 	res->memory_type = nw_s2_memory_type(rules, fmt, leaf_level, entry);
 	res->ignore_pat = (entry & rules->ignore_pat) != 0;
