@@ -142,6 +142,10 @@ const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
 const char *nw_trace_expect_field_name(enum nw_trace_expect_field field);
 /* Whether the field is 64-bit on disk (else: outcome 1 byte, refs 4 bytes). */
 unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field);
+/* An expectation's fields as values indexed by enum nw_trace_expect_field, and back: the form
+ * both codecs read and write (present is left as it is). */
+void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[NW_EXPECT_FIELD_COUNT]);
+void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT]);
 
 /* NULL when every field of rec is within its domain, else what is wrong. The
  * reader and the writer both apply it, so nothing invalid is read or written. */

@@ -23,12 +23,10 @@ int nw_trace_binary_is_known(uint8_t tag)
 
 static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
 {
-	const uint64_t vals[NW_EXPECT_FIELD_COUNT] = {
-		e->outcome, e->gpa.val, e->hpa.val, e->error_code, e->exit_qualification, e->fault_gpa.val, e->refs,
-		e->guest_page_size, e->s2_page_size,
-	};
+	uint64_t vals[NW_EXPECT_FIELD_COUNT];
 	size_t len = 2;
 
+	nw_trace_expect_get_fields(e, vals);
 	nw_le_put(p, e->present, 2);
 	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
 		if (!NW_EXPECT_HAS(e, f))
@@ -127,15 +125,7 @@ static const char *decode_expect(const uint8_t *p, uint32_t len, struct nw_trace
 	}
 	if (at != len)
 		return "expectation length does not match its field mask";
-	e->outcome = (enum nw_trace_outcome)vals[NW_EXPECT_OUTCOME];
-	e->gpa = nw_gpa(vals[NW_EXPECT_GPA]);
-	e->hpa = nw_hpa(vals[NW_EXPECT_HPA]);
-	e->error_code = vals[NW_EXPECT_ERROR_CODE];
-	e->exit_qualification = vals[NW_EXPECT_EXIT_QUALIFICATION];
-	e->fault_gpa = nw_gpa(vals[NW_EXPECT_FAULT_GPA]);
-	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
-	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
-	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+	nw_trace_expect_set_fields(e, vals);
 	return 0;
 }
 

@@ -53,6 +53,32 @@ unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field)
 	return field == NW_EXPECT_REFS ? 4 : 8;
 }
 
+void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[NW_EXPECT_FIELD_COUNT])
+{
+	vals[NW_EXPECT_OUTCOME] = e->outcome;
+	vals[NW_EXPECT_GPA] = e->gpa.val;
+	vals[NW_EXPECT_HPA] = e->hpa.val;
+	vals[NW_EXPECT_ERROR_CODE] = e->error_code;
+	vals[NW_EXPECT_EXIT_QUALIFICATION] = e->exit_qualification;
+	vals[NW_EXPECT_FAULT_GPA] = e->fault_gpa.val;
+	vals[NW_EXPECT_REFS] = e->refs;
+	vals[NW_EXPECT_GUEST_PAGE_SIZE] = e->guest_page_size;
+	vals[NW_EXPECT_S2_PAGE_SIZE] = e->s2_page_size;
+}
+
+void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT])
+{
+	e->outcome = (enum nw_trace_outcome)vals[NW_EXPECT_OUTCOME];
+	e->gpa = nw_gpa(vals[NW_EXPECT_GPA]);
+	e->hpa = nw_hpa(vals[NW_EXPECT_HPA]);
+	e->error_code = vals[NW_EXPECT_ERROR_CODE];
+	e->exit_qualification = vals[NW_EXPECT_EXIT_QUALIFICATION];
+	e->fault_gpa = nw_gpa(vals[NW_EXPECT_FAULT_GPA]);
+	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
+	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
+	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+}
+
 /* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
 static bool is_page_size(uint64_t size)
 {

@@ -24,12 +24,10 @@ static const char missing_field[] = "missing field";
 
 static size_t format_expect(const struct nw_trace_expect *e, char *out)
 {
-	const uint64_t vals[NW_EXPECT_FIELD_COUNT] = {
-		e->outcome, e->gpa.val, e->hpa.val, e->error_code, e->exit_qualification, e->fault_gpa.val, e->refs,
-		e->guest_page_size, e->s2_page_size,
-	};
+	uint64_t vals[NW_EXPECT_FIELD_COUNT];
 	size_t len = (size_t)sprintf(out, "expect");
 
+	nw_trace_expect_get_fields(e, vals);
 	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
 		if (!NW_EXPECT_HAS(e, f))
 			continue;
@@ -373,18 +371,11 @@ static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
 		}
 		if ((problem = word(ps, name, outcome_name, NW_TRACE_OUT_COUNT, &outcome)))
 			return problem;
-		e->outcome = (enum nw_trace_outcome)outcome;
+		vals[NW_EXPECT_OUTCOME] = outcome;
 	}
 	if (!e->present)
 		return fail(ps, &ps->fields[0], "expectation with no field");
-	e->gpa = nw_gpa(vals[NW_EXPECT_GPA]);
-	e->hpa = nw_hpa(vals[NW_EXPECT_HPA]);
-	e->error_code = vals[NW_EXPECT_ERROR_CODE];
-	e->exit_qualification = vals[NW_EXPECT_EXIT_QUALIFICATION];
-	e->fault_gpa = nw_gpa(vals[NW_EXPECT_FAULT_GPA]);
-	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
-	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
-	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+	nw_trace_expect_set_fields(e, vals);
 	return 0;
 }
 
