@@ -30,7 +30,7 @@ struct bench_vm {
 	struct nw_ept ept;
 	struct nw_walk_config config;
 	struct nw_cpu cpu;
-	struct nw_walker walker;
+	struct nw_walker *walker; /* malloc'd */
 	uint64_t guest_root;
 	nw_hpa_t *frames;       /* guest-table frames, freed at teardown */
 	size_t nframes, frames_cap;

@@ -84,6 +84,7 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 {
 	struct nw_simmem_config host = { .size = HOST_SIZE, .direct_map = true };
 	uint64_t page = level_size(layout->guest_leaf), top = 0;
+	void *storage;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->layout = *layout;
@@ -116,7 +117,10 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 				   .efer = NW_EFER_NXE, .cpl = 3, .maxphyaddr = 46 };
 	nw_cpu_set_mode(&vm->cpu, layout->guest_levels == 5 ? NW_PAGING_5LEVEL : NW_PAGING_4LEVEL);
 	vm->cpu.cr3 = vm->guest_root;
-	nw_walker_init(&vm->walker, &vm->config, &vm->cpu);
+	storage = malloc(nw_walker_size());
+	if (!storage)
+		goto fail;
+	vm->walker = nw_walker_init(storage, &vm->config, &vm->cpu);
 	return 0;
 fail:
 	fprintf(stderr, "nestwalk bench: cannot build a guest of %llu pages\n", (unsigned long long)layout->npages);
@@ -133,6 +137,7 @@ uint64_t bench_vm_destroy(struct bench_vm *vm)
 	for (size_t i = 0; i < vm->nframes; i++)
 		nw_hal_dealloc_frame(vm->hal, vm->frames[i]);
 	free(vm->frames);
+	free(vm->walker);
 	leaked = nw_simmem_destroy(vm->sim);
 	memset(vm, 0, sizeof(*vm));
 	return leaked;

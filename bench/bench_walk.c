@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nestwalk/walk_probe.h>
 
 #include "bench.h"
 
@@ -58,14 +57,14 @@ double bench_walk_fast(struct bench_vm *vm, uint64_t iters, unsigned *refs)
 	double start;
 
 	access.gva = nw_gva(bench_vm_gva(vm, 0));
-	nw_walker_translate(&vm->walker, &access, 0, &res);
+	nw_walker_translate(vm->walker, &access, 0, &res);
 	if (res.outcome != NW_OUTCOME_OK)
 		bad_walk(&res);
 	*refs = res.refs;
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < iters; i++) {
 		access.gva = nw_gva(bench_vm_gva(vm, index));
-		nw_walker_translate(&vm->walker, &access, 0, &res);
+		nw_walker_translate(vm->walker, &access, 0, &res);
 		index = next_index(index, res.hpa.val, shift, mask);
 	}
 	if (res.outcome != NW_OUTCOME_OK)
@@ -87,10 +86,10 @@ double bench_walk_probe(struct bench_vm *vm, uint64_t iters)
 
 	for (uint64_t i = 0; i < iters; i++) {
 		access.gva = nw_gva(bench_vm_gva(vm, index));
-		if (nw_walker_probe(&vm->walker, &access, &hit)) {
+		if (nw_walker_probe(vm->walker, &access, &hit)) {
 			hpa = hit.hpa.val;
 		} else {
-			nw_walker_translate(&vm->walker, &access, 0, &res);
+			nw_walker_translate(vm->walker, &access, 0, &res);
 			if (res.outcome != NW_OUTCOME_OK)
 				bad_walk(&res);
 			hpa = res.hpa.val;

@@ -9,6 +9,7 @@
 
 #include "walk_internal.h"
 #include "walk_rules.h"
+#include "walker.h"
 
 #define RIGHTS_VALUES 8u /* NW_WALK_RIGHT_W | _U | _X: 0..7 */
 #define PK_KEYS 16u

@@ -11,6 +11,51 @@
 
 #include "stage2_rules.h"
 
+/* What the fast walker derives from its second stage once (nw_walker_init),
+ * as KVM derives its MMU role: per level, the bits that prove an entry a
+ * plain table pointer or a plain leaf (present, readable, no reserved bit, no
+ * rule broken), and per access the rights every entry must grant. Its loop
+ * then reads no configuration and calls nothing; whatever is not plain (a
+ * fault, a rule to check, an A/D flag to set, a table outside the direct-map
+ * window) goes to nw_stage2_translate(), which gives the exact answer. */
+#define NW_S2_NEED_USER 4u   /* nw_s2_fast.must_* index: type | this for a user-mode access */
+#define NW_S2_NEED_SET_AD 8u /* ... | this when the walk may set A/D flags (no NW_WALK_LOOKUP) */
+
+struct nw_s2_fast {
+	enum nw_stage2_kind kind;
+	int top;                    /* root level; 0 without a second stage */
+	uint64_t root;
+	uint64_t va_limit;          /* GPAs at or above it have no entry */
+	const uint8_t *map;         /* direct-map window over the tables (HPA 0 .. map_size) */
+	uint64_t map_size;
+	uint64_t table_addr_mask;
+	uint8_t shift[NW_MAX_LEVELS + 1];       /* the lowest address bit each level's index covers */
+	uint64_t index_mask[NW_MAX_LEVELS + 1]; /* entries per table, less one */
+	uint64_t table_mask[NW_MAX_LEVELS + 1]; /* plain table pointer: (entry & mask) == want */
+	uint64_t table_want[NW_MAX_LEVELS + 1];
+	uint64_t leaf_mask[NW_MAX_LEVELS + 1];  /* plain leaf: (entry & mask) == want, memory type allowed */
+	uint64_t leaf_want[NW_MAX_LEVELS + 1];
+	uint64_t leaf_addr_mask[NW_MAX_LEVELS + 1];
+	unsigned mt_shift;          /* a leaf's memory-type field (decode.mt_shift, mt_field) */
+	uint64_t mt_field;
+	uint8_t leaf_mt_allowed;    /* over the field alone: allowed whatever the PAT bit */
+	bool mt_has_pat;            /* the format has a PAT bit (mt_pat) */
+	/* Per access: the rights every entry must grant, and the A (and for a
+	 * write D) flags already set where the walk would set them. */
+	uint64_t must_all[16];      /* bits every entry must have */
+	uint64_t must_none[16];     /* bits no entry may have */
+	uint64_t must_leaf[16];     /* bits the leaf must have */
+	/* The decode of a hit's rights and memory type. */
+	uint32_t rights;            /* NW_S2_RIGHT_* the configuration grants at all */
+	uint64_t rights_grant;      /* bits those rights need (decode.grant_base and grant[]) */
+	uint64_t rights_deny;       /* bits that forbid one of them (decode.deny[]) */
+	uint64_t mt_pat[NW_MAX_LEVELS + 1]; /* a leaf's PAT bit at each level, 0 where none */
+	struct nw_s2_decode decode; /* the format's (stage2_rules.h) */
+};
+
+/* Derives fast from s2 (kind NONE gives top 0: GPA = HPA). */
+void nw_s2_fast_derive(const struct nw_stage2 *s2, struct nw_s2_fast *fast);
+
 /* A plain success. */
 struct nw_s2_hit {
 	uint64_t hpa;

@@ -15,6 +15,22 @@
 #define NW_S2_RIGHTS 4 /* R, W, X, UX: NW_S2_RIGHT_* is 1 << index */
 #define NW_S2_RIGHTS_ALL (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX)
 
+/* A format's rights and memory-type decode, as data (each format's rules
+ * hold it; the fast walker keeps a copy). An entry grants
+ * right i (NW_S2_RIGHT_* == 1 << i) when it has every bit of grant_base and of
+ * grant[i] and none of deny[i]. A leaf's memory-type index is (entry >>
+ * mt_shift) & mt_field, plus 4 when its PAT bit is set; its type
+ * mt_types[index]; a clear bit of mt_allowed marks a reserved index. */
+struct nw_s2_decode {
+	uint64_t grant_base;
+	uint64_t grant[4];
+	uint64_t deny[4];
+	unsigned mt_shift;
+	uint64_t mt_field;
+	uint8_t mt_types[8];
+	uint8_t mt_allowed;
+};
+
 /* What the rules read of one configuration (the CPU model and the VM's controls). */
 struct nw_s2_caps {
 	unsigned maxphyaddr;
@@ -33,7 +49,7 @@ struct nw_s2_rules {
 	uint64_t table_clear;     /* bits a table pointer has clear: reserved ones, and PS (a leaf) */
 	uint64_t accessed, dirty; /* dirty: leaves only */
 	uint64_t ignore_pat;      /* leaf bit: ignore the guest's PAT; 0 when the format has none */
-	struct nw_s2_decode decode; /* rights and memory type (stage2.h); the PAT bits are the format's */
+	struct nw_s2_decode decode; /* rights and memory type; the PAT bits are the format's */
 	struct nw_s2_caps (*caps)(const void *config);
 	bool (*is_present)(const void *config, uint64_t entry);
 	bool (*is_misconfigured)(const void *config, int level, uint64_t entry);

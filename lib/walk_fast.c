@@ -1,106 +1,24 @@
-/* The fast guest walker: paging levels are data derived once from the CPU
- * state (shift, index width, reserved-bit masks for table and large-page
- * entries from the rules of walk_rules.h), one loop walks them for every mode,
- * and the rights check is a lookup in tables perm.c generates from the same
- * rules. The second stage is masks derived once from the EPTP or nCR3
- * (stage2_fast.h), with the full translate only for what they do not prove.
- * The per-level record is written only when asked for. A walk without a
- * record first asks the probe (walk_probe.h), which answers the plain case, a
- * translation with nothing to write, in fewer steps. It must agree with
+/* The fast guest walker: one walk body, walk() below, instantiated by
+ * constant flags as KVM instantiates paging_tmpl.h per format: with a second
+ * stage or not, recording the levels or not, plain or general. The plain
+ * copies record and write nothing: they answer a translation that needs no
+ * write (what a TLB fill mostly finds, and what nw_walker_probe() gives) and
+ * decline anything else (a fault, an A/D flag to set, a second-stage entry
+ * its masks do not prove, a table outside the direct-map window); the general
+ * copy then walks again with every rule, and sees the same memory. Levels are
+ * data (walker.c), the rights check is a lookup in the tables perm.c
+ * generates from walk_rules.h, and the second stage is masks (stage2_fast.h)
+ * with the full translate for what they do not prove. It must agree with
  * walk_ref.c on every case. */
 #include <nestwalk/walk.h>
-#include <nestwalk/walk_probe.h>
 #include <nestwalk/x86_pte.h>
 
+#include "gpt_formats.h"
 #include "stage2_fast.h"
 #include "walk_internal.h"
-#include "walk_rules.h"
+#include "walker.h"
 
 #define ALL_BITS (~UINT64_C(0))
-
-/* Describes one level; rsvd_large is ALL_BITS where PS=1 is itself reserved. */
-static struct nw_walk_level_desc level_desc(uint8_t level, uint8_t shift, uint8_t index_bits, bool large_ok,
-					    uint64_t rsvd, uint64_t rsvd_large, uint64_t addr_mask)
-{
-	uint64_t page = UINT64_C(1) << shift;
-
-	return (struct nw_walk_level_desc){
-		.level = level, .shift = shift, .index_bits = index_bits, .large_ok = large_ok,
-		.index_mask = (1u << index_bits) - 1, .ps = large_ok ? NW_PTE_PS : 0,
-		.rsvd = rsvd, .rsvd_large = rsvd_large, .addr_mask = addr_mask,
-		.large_addr_mask = addr_mask & ~(page - 1),
-	};
-}
-
-/* A level as the rules of walk_rules.h describe it: where PS is examined, and
- * the reserved bits of its entries with PS=0 and PS=1. */
-static struct nw_walk_level_desc ruled_level(const struct nw_walker *walker, uint8_t level, uint8_t shift,
-					     uint8_t index_bits, uint64_t addr)
-{
-	const struct nw_cpu *cpu = &walker->cpu;
-	bool large_ok = nw_rule_is_ps_examined(cpu, walker->mode, level);
-
-	return level_desc(level, shift, index_bits, large_ok, nw_rule_rsvd_bits(cpu, walker->mode, level, false),
-			  large_ok ? nw_rule_rsvd_bits(cpu, walker->mode, level, true) : 0, addr);
-}
-
-static void derive_levels(struct nw_walker *walker)
-{
-	const struct nw_cpu *cpu = &walker->cpu;
-	uint64_t addr = NW_PTE_ADDR_MASK & ~nw_rule_bits(63, nw_cpu_maxphyaddr(cpu));
-	unsigned n = 0;
-
-	switch (walker->mode) {
-	case NW_PAGING_OFF:
-		break;
-	case NW_PAGING_32:
-		walker->levels[n] = ruled_level(walker, NW_LEVEL_PD, 22, 10, UINT64_C(0xfffff000));
-		walker->levels[n++].pse36 = true;
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 10, UINT64_C(0xfffff000));
-		break;
-	case NW_PAGING_PAE:
-		/* The PDPT level is the PDPTE registers, checked at MOV CR3. */
-		walker->levels[n++] = level_desc(NW_LEVEL_PDPT, 30, 2, false, 0, 0, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PD, 21, 9, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 9, addr);
-		break;
-	case NW_PAGING_5LEVEL:
-	case NW_PAGING_4LEVEL:
-		if (walker->mode == NW_PAGING_5LEVEL)
-			walker->levels[n++] = ruled_level(walker, NW_LEVEL_PML5, 48, 9, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PML4, 39, 9, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PDPT, 30, 9, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PD, 21, 9, addr);
-		walker->levels[n++] = ruled_level(walker, NW_LEVEL_PT, 12, 9, addr);
-		break;
-	}
-	walker->nlevels = n;
-	for (unsigned i = 0; i < n; i++)
-		walker->levels[i].leaf_bits = i + 1 == n ? ALL_BITS : walker->levels[i].ps;
-	walker->entry_bytes = walker->mode == NW_PAGING_32 ? 4 : 8;
-	walker->va_bits = walker->mode == NW_PAGING_5LEVEL ? 57 : walker->mode == NW_PAGING_4LEVEL ? 48 : 32;
-	walker->xd_mask = nw_rule_is_xd_in_force(cpu, walker->mode) ? NW_PTE_XD : 0;
-	walker->cr3_mask = walker->mode == NW_PAGING_32 ? UINT64_C(0xfffff000) : addr;
-}
-
-void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu)
-{
-	walker->cpu = *cpu;
-	walker->mode = nw_cpu_paging_mode(cpu);
-	derive_levels(walker);
-	nw_perm_derive(walker);
-	nw_probe_derive(walker);
-}
-
-void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu)
-{
-	*walker = (struct nw_walker){ .config = *config };
-	nw_s2_fast_derive(&config->stage2, &walker->s2);
-	walker->map = config->hal->direct_map;
-	walker->map_size = config->hal->direct_map ? config->hal->direct_map_size : 0;
-	walker->table_access = nw_walk_is_table_access_a_write(config, true) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
-	nw_walker_set_cpu(walker, cpu);
-}
 
 /* The walk accumulates one value, the AND of every entry with XD flipped: R/W
  * and U/S stay set only where every entry has them, XD only where none has it
@@ -126,6 +44,7 @@ static bool is_unusable(uint64_t entry, uint64_t rsvd)
 	return ((entry ^ NW_PTE_P) & (rsvd | NW_PTE_P)) != 0;
 }
 
+/* PAE's PDPT level is the PDPTE registers (§4.4.1). */
 static bool is_pdpte_register(const struct nw_walker *walker, const struct nw_walk_level_desc *desc)
 {
 	return walker->mode == NW_PAGING_PAE && desc->level == NW_LEVEL_PDPT;
@@ -234,19 +153,29 @@ static inline __attribute__((always_inline)) unsigned finish(const struct nw_wal
 	return hit.refs;
 }
 
-static __attribute__((noinline)) void translate_any(const struct nw_walker *walker, const struct nw_access *access,
-						    unsigned flags, struct nw_walk_result *res);
+/* The plain copies' answer: the fields of a translation, as the result would
+ * hold them. */
+static inline __attribute__((always_inline)) void hit_from(struct nw_walk_hit *hit, uint64_t gpa, int level,
+							   uint64_t page, uint64_t entry, uint32_t rights,
+							   unsigned refs)
+{
+	hit->gpa = nw_gpa(gpa);
+	hit->leaf_entry = entry;
+	hit->guest_page_size = page;
+	hit->rights = rights;
+	hit->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, level);
+	hit->leaf_level = (uint8_t)level;
+	hit->refs = (uint8_t)refs;
+}
 
-/* The walk, instantiated three times so each copy keeps only the work it
- * needs. The two hot copies (8-byte entries, no record, A set as passed;
- * with and without a second stage) take only the plain path: anything else before the leaf (a
- * fault, an A flag to set, a stage-2 translation or a table the masks do not
- * prove) starts the walk again in the general copy, which handles every case.
- * They have written nothing by then, so the restart sees the same memory. */
-static inline __attribute__((always_inline)) void translate(const struct nw_walker *walker,
-							    const struct nw_access *access, unsigned flags,
-							    struct nw_walk_result *res, bool two_d, bool record,
-							    unsigned bytes, bool hot)
+/* The walk. A plain copy (plain: res unused, hit filled) returns whether it
+ * answered; a general one (hit unused) always answers, in res. fmt is the
+ * walker's format; a plain copy is instantiated with it constant, so the
+ * loop unrolls into straight code with the shifts and index widths folded. */
+static inline __attribute__((always_inline)) bool walk(const struct nw_walker *walker, const struct nw_access *access,
+						       unsigned flags, struct nw_walk_result *res,
+						       struct nw_walk_hit *hit, const struct nw_pt_format *fmt,
+						       bool two_d, bool record, bool plain)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
 	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
@@ -254,42 +183,49 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		.config = &walker->config, .access = access, .flags = flags, .user = kind->user, .linear = true,
 		.res = res,
 	};
-	bool write_ad = !(flags & NW_WALK_LOOKUP);
-	unsigned set_ad = write_ad ? NW_S2_NEED_SET_AD : 0;
-	bool upper_ad = !hot && walker->config.ad_policy == NW_AD_ON_SUCCESS; /* hot copies: NW_AD_AS_PASSED */
+	bool write_ad = !plain && !(flags & NW_WALK_LOOKUP);
+	/* Plain: every stage-2 A/D flag the walk would set is already set. */
+	unsigned set_ad = plain || write_ad ? NW_S2_NEED_SET_AD : 0;
+	bool upper_ad = write_ad && walker->config.ad_policy == NW_AD_ON_SUCCESS;
 	uint64_t passed_a = write_ad && !upper_ad ? NW_PTE_A : 0; /* A set as the walk passes an entry */
 	bool slow_s2 = record && (flags & NW_WALK_RECORD_S2);
-	unsigned refs = 0;
+	unsigned bytes = plain ? 8 : walker->entry_bytes, refs = 0;
 	uint64_t linear = access->gva.val, table, entry = 0, acc = ALL_BITS, page, leaf_gpa = 0;
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
+	unsigned va_bits = plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
+	int top, level;
+	uint64_t unplain = 0; /* plain: any entry not present, not accessed or with a reserved bit */
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights;
 	bool pk;
 
-	nw_walk_result_start(res, walker->mode, access->gva);
+	if (!plain)
+		nw_walk_result_start(res, walker->mode, access->gva);
 	if (record)
 		nw_walk_record_init(res);
-	if (walker->va_bits == 32) {
+	if (va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
-	} else if (!nw_walk_is_canonical(linear, walker->va_bits)) {
+	} else if (!nw_walk_is_canonical(linear, va_bits)) {
+		if (plain)
+			return false;
 		nw_walk_general_protection(res, NW_GP_NONCANONICAL);
-		return;
+		return true;
 	}
-	if (walker->nlevels == 0) {
+	if (!plain && walker->nlevels == 0) {
 		res->rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 		res->guest_page_size = NW_PAGE_SIZE;
 		res->refs = finish(walker, &ctx, linear, kind->s2_need | set_ad, two_d, record);
-		return;
+		return true;
 	}
 
 	table = cpu->cr3 & walker->cr3_mask;
-	if (is_pdpte_register(walker, desc)) {
+	if (!plain && is_pdpte_register(walker, desc)) {
 		/* The PDPTE registers, loaded at MOV CR3 (§4.4.1): no memory reference,
 		 * reserved bits already checked, no rights of their own. */
-		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
+		unsigned index = nw_pt_index(fmt, NW_LEVEL_PDPT, linear);
 
 		entry = cpu->pdpte[index];
 		if (record)
@@ -297,8 +233,10 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 				.entry = entry, .index = index, .read = true,
 				.table_gpa = nw_gpa(cpu->cr3 & NW_CR3_PAE_PDPT_MASK) };
 		if (!(entry & NW_PTE_P)) {
+			if (plain)
+				return false;
 			page_fault(&ctx, kind->pfec, NW_LEVEL_PDPT);
-			return;
+			return true;
 		}
 		if (record)
 			res->steps[NW_LEVEL_PDPT].rights = rights_of(walker, ALL_BITS);
@@ -306,26 +244,33 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		desc++;
 	}
 	first = desc;
-	for (;; desc++) {
-		unsigned index = (unsigned)(linear >> desc->shift) & desc->index_mask;
-		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa;
-		struct nw_walk_step *step = &res->steps[desc->level];
+	top = plain ? fmt->top : desc->level;
+#pragma GCC unroll 5
+	for (level = top; level >= NW_LEVEL_PT; level--) {
+		unsigned index = nw_pt_index(fmt, level, linear);
+		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa, rsvd, ps;
+		struct nw_walk_step *step = record ? &res->steps[level] : 0;
 		const void *ptr;
 
+		desc = first + (top - level);
+		/* 4- and 5-level paging examine PS at every level above the PT
+		 * (walker.c: reserved where it cannot map a page), so a plain copy
+		 * tests the format's bit. */
+		ps = plain ? fmt->ps_bit : desc->ps;
 		if (record) {
 			step->table_gpa = nw_gpa(table);
 			step->index = index;
 		}
 		if (two_d) {
-			struct nw_s2_hit hit;
+			struct nw_s2_hit s2;
 
-			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access | set_ad, &hit)) {
-				refs += hit.refs;
-				hpa = hit.hpa;
-			} else if (hot) {
-				goto restart;
+			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access | set_ad, &s2)) {
+				refs += s2.refs;
+				hpa = s2.hpa;
+			} else if (plain) {
+				return false;
 			} else {
-				struct slow_hit slow = translate_table_slow(&ctx, gpa, desc->level);
+				struct slow_hit slow = translate_table_slow(&ctx, gpa, level);
 
 				refs += slow.refs;
 				if (!slow.ok)
@@ -335,102 +280,145 @@ static inline __attribute__((always_inline)) void translate(const struct nw_walk
 		}
 		if (record)
 			step->table_hpa = nw_hpa(hpa - (gpa - table));
-		if (hpa < map_size)
+		if (plain && !two_d) {
+			/* The window and every table are page-aligned, so OR-ing the
+			 * entry's offset into the window's base gives its slot in any
+			 * table: only the table address waits for the last load. */
+			if (table >= walker->table_limit)
+				return false;
+			ptr = (const uint8_t *)(((uintptr_t)map | index * 8u) + table);
+		} else if (hpa < map_size) {
 			ptr = map + hpa;
-		else if (hot)
-			goto restart;
-		else if (!(ptr = unbacked_entry(walker, &ctx, gpa, hpa, desc->level)))
+		} else if (plain) {
+			return false;
+		}
+		else if (!(ptr = unbacked_entry(walker, &ctx, gpa, hpa, level))) {
 			goto out;
+		}
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
-		if (two_d || !hot)
+		if (two_d || !plain)
 			refs++;
 		if (record) {
 			step->entry = entry;
 			step->read = true;
 		}
-		if (is_unusable(entry, (entry & desc->ps) ? desc->rsvd_large : desc->rsvd)) {
-			if (hot)
-				goto restart;
+		rsvd = (entry & ps) ? desc->rsvd_large : desc->rsvd;
+		if (plain) {
+			/* Present, accessed (§4.8: the walk sets A on each entry it
+			 * uses, so one without it needs a write) and no reserved bit;
+			 * tested once after the leaf: a stray table read on the way costs
+			 * less than a branch per level, and the window bounds it. */
+			unplain |= (entry ^ (NW_PTE_P | NW_PTE_A)) & (rsvd | NW_PTE_P | NW_PTE_A);
+		} else if (is_unusable(entry, rsvd)) {
 			page_fault(&ctx, (entry & NW_PTE_P) ? kind->pfec | NW_PFEC_RSVD | NW_PFEC_P : kind->pfec,
-				   desc->level);
+				   level);
 			goto out;
 		}
 		acc &= entry ^ ACC_FLIP;
 		if (record)
 			step->rights = rights_of(walker, acc);
-		if (entry & desc->leaf_bits) {
+		if (level == NW_LEVEL_PT || (entry & ps)) {
 			leaf_gpa = gpa;
 			break;
 		}
 		if (upper_ad) {
-			path.entry[desc->level] = entry;
-			path.gpa[desc->level] = gpa;
+			path.entry[level] = entry;
+			path.gpa[level] = gpa;
 		}
-		if (~entry & passed_a) {
-			if (hot)
-				goto restart;
-			if (!set_flags(walker, &ctx, gpa, desc->level, NW_PTE_A))
-				goto out;
-		}
+		if ((~entry & passed_a) && !set_flags(walker, &ctx, gpa, level, NW_PTE_A))
+			goto out;
 		table = entry & desc->addr_mask;
 	}
 
-	if (!two_d && hot)
-		refs = (unsigned)(desc - first) + 1; /* one reference per level read */
-	page = UINT64_C(1) << desc->shift;
+	if (!two_d && plain)
+		refs = (unsigned)(top - level) + 1; /* one reference per level read */
+	page = nw_pt_level_size(fmt, level);
 	rights = rights_of(walker, acc);
-	res->leaf_level = desc->level;
-	res->leaf_entry = entry;
-	res->rights = rights;
-	res->guest_page_size = page;
-	res->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, desc->level);
-	pk = nw_probe_is_key_forbidden(kind, rights, entry);
-	if (((kind->faults >> rights) & 1) || pk) {
-		page_fault(&ctx, kind->pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), desc->level);
-		goto out;
-	}
-
-	if (write_ad && (upper_ad || (entry & leaf_ad) != leaf_ad)) {
-		path.entry[desc->level] = entry;
-		path.gpa[desc->level] = leaf_gpa;
-		if (!set_accessed_dirty(walker, &ctx, &path, (unsigned)(desc - walker->levels)))
-			goto out;
-	}
+	pk = nw_walker_is_key_forbidden(kind, rights, entry);
 	if (desc->pse36)
 		table = (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 	else
 		table = entry & desc->large_addr_mask;
-	refs += finish(walker, &ctx, (table & ~(page - 1)) | (linear & (page - 1)), kind->s2_need | set_ad, two_d,
-		       record);
+	table = (table & ~(page - 1)) | (linear & (page - 1)); /* the final guest-physical address */
+	if (plain) {
+		struct nw_s2_hit s2;
+
+		if (unplain || ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
+			return false;
+		if (two_d) {
+			if (!nw_s2_fast_translate(&walker->s2, table, kind->s2_need | NW_S2_NEED_SET_AD, &s2))
+				return false;
+			hit->hpa = nw_hpa(s2.hpa);
+			hit->s2_page_size = s2.page_size;
+			hit->memory_type = nw_s2_fast_memory_type(&walker->s2, &s2);
+			hit->s2_rights = nw_s2_fast_rights(&walker->s2, &s2);
+			refs += s2.refs;
+		} else {
+			hit->hpa = nw_hpa_from_identical_gpa(nw_gpa(table));
+			hit->s2_page_size = NW_S2_NONE_PAGE_SIZE;
+			hit->memory_type = NW_S2_NONE_MEMORY_TYPE;
+			hit->s2_rights = NW_S2_NONE_RIGHTS;
+		}
+		hit_from(hit, table, level, page, entry, rights, refs);
+		return true;
+	}
+	res->leaf_level = level;
+	res->leaf_entry = entry;
+	res->rights = rights;
+	res->guest_page_size = page;
+	res->guest_pat_index = (uint8_t)nw_pte_pat_index(entry, level);
+	if (((kind->faults >> rights) & 1) || pk) {
+		page_fault(&ctx, kind->pfec | NW_PFEC_P | (pk ? NW_PFEC_PK : 0), level);
+		goto out;
+	}
+	if (write_ad && (upper_ad || (entry & leaf_ad) != leaf_ad)) {
+		path.entry[level] = entry;
+		path.gpa[level] = leaf_gpa;
+		if (!set_accessed_dirty(walker, &ctx, &path, (unsigned)(desc - walker->levels)))
+			goto out;
+	}
+	refs += finish(walker, &ctx, table, kind->s2_need | set_ad, two_d, record);
 out:
 	res->refs = refs;
-	return;
-restart:
-	translate_any(walker, access, flags, res);
+	return true;
 }
 
-static __attribute__((noinline)) void translate_1d(const struct nw_walker *walker, const struct nw_access *access,
+/* The general copy: every case, recorded when asked. */
+static __attribute__((noinline)) void walk_general(const struct nw_walker *walker, const struct nw_access *access,
 						   unsigned flags, struct nw_walk_result *res)
 {
-	translate(walker, access, flags, res, false, false, 8, true);
+	walk(walker, access, flags, res, 0, walker->format,
+	     walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2), (flags & NW_WALK_RECORD) != 0, false);
 }
 
-static __attribute__((noinline)) void translate_2d(const struct nw_walker *walker, const struct nw_access *access,
-						   unsigned flags, struct nw_walk_result *res)
+/* The plain copies: 4- and 5-level paging, with and without a second stage.
+ * Inlined where they are asked (nw_walker_probe, nw_walker_translate), so the
+ * access and the answer stay in registers. */
+static inline __attribute__((always_inline)) bool walk_plain(const struct nw_walker *walker,
+							     const struct nw_access *access, struct nw_walk_hit *hit)
 {
-	translate(walker, access, flags, res, true, false, 8, true);
+	switch (walker->plain) {
+	case NW_PLAIN_1D_4:
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, false, false, true);
+	case NW_PLAIN_1D_5:
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, false, false, true);
+	case NW_PLAIN_2D_4:
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
+	case NW_PLAIN_2D_5:
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
+	case NW_PLAIN_OFF:
+		break;
+	}
+	return false;
 }
 
-static __attribute__((noinline)) void translate_any(const struct nw_walker *walker, const struct nw_access *access,
-						    unsigned flags, struct nw_walk_result *res)
+bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit)
 {
-	translate(walker, access, flags, res, walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2),
-		  (flags & NW_WALK_RECORD) != 0, walker->entry_bytes, false);
+	return walk_plain(walker, access, hit);
 }
 
-/* A translation with nothing to write, as the probe found it: the fields a
- * walk fills, every fault field zero. */
+/* A translation the plain copy answered: the fields a walk fills, every fault field zero. */
 static void result_from_hit(const struct nw_walker *walker, const struct nw_access *access,
 			    const struct nw_walk_hit *hit, struct nw_walk_result *res)
 {
@@ -453,15 +441,9 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 {
 	struct nw_walk_hit hit;
 
-	/* The plain case first: the probe answers it with the same fields, and has written nothing. */
-	if (!(flags & NW_WALK_RECORD) && nw_walker_probe(walker, access, &hit)) {
+	if (!(flags & NW_WALK_RECORD) && walk_plain(walker, access, &hit)) {
 		result_from_hit(walker, access, &hit, res);
 		return;
 	}
-	if ((flags & NW_WALK_RECORD) || walker->entry_bytes != 8 || walker->config.ad_policy != NW_AD_AS_PASSED)
-		translate_any(walker, access, flags, res);
-	else if (walker->s2.kind == NW_STAGE2_NONE)
-		translate_1d(walker, access, flags, res);
-	else
-		translate_2d(walker, access, flags, res);
+	walk_general(walker, access, flags, res);
 }

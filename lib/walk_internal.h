@@ -170,13 +170,6 @@ static inline void nw_walk_finish(struct nw_walk_ctx *ctx, nw_gpa_t gpa)
 /* A #PF outcome with its error code and CR2. */
 void nw_walk_page_fault(struct nw_walk_ctx *ctx, uint32_t error_code, int level);
 
-/* Derives the fast walker's per-access tables (rights, protection keys, error
- * code) from its CPU state by the rules of walk_rules.h (perm.c). */
-void nw_perm_derive(struct nw_walker *walker);
-
-/* Derives nw_walker_probe()'s masks from the walker's levels (walk_probe.c). */
-void nw_probe_derive(struct nw_walker *walker);
-
 /* A #GP outcome. */
 void nw_walk_general_protection(struct nw_walk_result *res, enum nw_gp_reason reason);
 

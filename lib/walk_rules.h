@@ -1,15 +1,15 @@
 /* The guest paging rules, each once, as a named predicate citing the SDM
  * (Vol. 3A §4.3-§4.5 reserved bits, §4.6 access rights, §4.7 page-fault error
  * code, §11.12 PAT). The reference walker (walk_ref.c) applies them rule by
- * rule; the fast walker's level masks (walk_fast.c) and per-access tables
+ * rule; the fast walker's level masks (walker.c) and per-access tables
  * (perm.c) are generated from them, as KVM's update_permission_bitmask derives
- * its bitmaps from rule code, and those tables are what walk_fast.c, the probe
- * and the TLB-hit check (walk_tlb.c) read. Internal: not installed.
+ * its bitmaps from rule code, and those tables are what walk_fast.c and the
+ * TLB-hit check (walk_tlb.c) read. Internal: not installed.
  *
- * The few rules the installed inline probe (walk_probe.h) reads are in the
- * public headers, each once: the rights of an entry and canonical addresses
- * (walk.h), a leaf's protection key and PAT index (x86_pte.h), GPA = HPA
- * write-back without a second stage (stage2.h), the power-on PAT (cpu.h). */
+ * The few rules a library user may apply too are in the public headers, each
+ * once: the rights of an entry and canonical addresses (walk.h), a leaf's
+ * protection key and PAT index (x86_pte.h), GPA = HPA write-back without a
+ * second stage (stage2.h), the power-on PAT (cpu.h). */
 #ifndef NESTWALK_WALK_RULES_H
 #define NESTWALK_WALK_RULES_H
 

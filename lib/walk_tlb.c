@@ -7,6 +7,7 @@
 #include <nestwalk/walk.h>
 
 #include "walk_rules.h"
+#include "walker.h"
 
 /* A write needs R/W=1 (the walk decides a supervisor write under CR0.WP=0)
  * and a set dirty flag: an entry with D=0 cannot complete a write (§4.8). */

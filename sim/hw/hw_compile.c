@@ -408,7 +408,7 @@ void nw_hw_sync_cpu(struct nw_replay *r, const struct nw_trace_access *a)
 	if (cpu->cpl != a->cpl || cpu->rflags != rflags) {
 		cpu->cpl = a->cpl;
 		cpu->rflags = rflags;
-		nw_walker_set_cpu(&r->walker, cpu);
+		nw_walker_set_cpu(r->walker, cpu);
 	}
 }
 

@@ -219,7 +219,7 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 	unsigned kernel_frames = 0;
 	struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_NONE }, .ad_policy = NW_AD_AS_PASSED };
 	struct nw_walk_result ref, fast;
-	struct nw_walker walker;
+	void *storage;
 	struct nw_access access = case_access(c);
 	struct nw_cpu cpu;
 	bool agree;
@@ -251,8 +251,13 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 		 * fault in the nested tables), each on the case's own entries. */
 		nw_walk_reference(&config, &cpu, &access, 0, &ref);
 		write_entries(c, entries, table_entries, tables);
-		nw_walker_init(&walker, &config, &cpu);
-		nw_walker_translate(&walker, &access, 0, &fast);
+		storage = malloc(nw_walker_size());
+		if (!storage) {
+			fprintf(stderr, "nestwalk-hw-sim: cannot allocate a walker\n");
+			exit(1);
+		}
+		nw_walker_translate(nw_walker_init(storage, &config, &cpu), &access, 0, &fast);
+		free(storage);
 	}
 	agree = same_outcome(&ref, &fast);
 

@@ -16,6 +16,7 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 {
 	size_t size = nw_tlb_storage_size(&nw_tlb_default_geometry);
 	struct nw_walk_result res;
+	void *walker;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
@@ -33,7 +34,13 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	nw_cpu_load_cr3(&r->config, &m->cpu, m->cpu.cr3, &res);
 	if (res.outcome != NW_OUTCOME_OK)
 		r->stats.cr3_faults++;
-	nw_walker_init(&r->walker, &r->config, &m->cpu);
+	walker = malloc(nw_walker_size());
+	if (!walker) {
+		nw_replay_fini(r);
+		snprintf(err, errlen, "cannot allocate the walker (%zu bytes)", nw_walker_size());
+		return -1;
+	}
+	r->walker = nw_walker_init(walker, &r->config, &m->cpu);
 	return 0;
 }
 
@@ -41,6 +48,8 @@ void nw_replay_fini(struct nw_replay *r)
 {
 	free(r->tlb_storage);
 	r->tlb_storage = NULL;
+	free(r->walker);
+	r->walker = NULL;
 }
 
 const char *nw_replay_outcome_name(unsigned kind)
@@ -55,7 +64,7 @@ const char *nw_replay_outcome_name(unsigned kind)
 
 static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *r, const struct nw_tlb_entry *e)
 {
-	return (uint8_t)(MEMO_SET | nw_walker_tlb_allowed(&r->walker, e));
+	return (uint8_t)(MEMO_SET | nw_walker_tlb_allowed(r->walker, e));
 }
 
 static bool is_s2_fault(const struct nw_walk_result *res)
@@ -123,7 +132,7 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw
 	struct nw_walk_result *res = &out->walk;
 
 	for (unsigned tries = 0;; tries++) {
-		nw_walker_translate(&r->walker, a, r->walk_flags, res);
+		nw_walker_translate(r->walker, a, r->walk_flags, res);
 		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
 			break;
 		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
@@ -158,11 +167,11 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 
 	out->access = *a;
 	if (r->options.tlb) {
-		bool user = nw_walker_kind(&r->walker, a->type, a->implicit)->user;
+		bool user = nw_walker_is_user_access(r->walker, a->implicit);
 
 		r->stats.tlb_lookups++;
 		if (nw_tlb_lookup(&r->tlb, a->gva, &hit) &&
-		    nw_walker_tlb_allows(&r->walker, hit.entry, a->type, user)) {
+		    nw_walker_tlb_allows(r->walker, hit.entry, a->type, user)) {
 			r->stats.tlb_hits++;
 			/* Field by field: out->walk is read only when from_tlb is false, and clearing it costs more
 			 * than the rest of the hit. */
@@ -197,7 +206,7 @@ unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_acce
 	if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
 		cpu->cpl = ta->cpl;
 		cpu->rflags = rflags;
-		nw_walker_set_cpu(&r->walker, cpu);
+		nw_walker_set_cpu(r->walker, cpu);
 	}
 	n = nw_walk_split(&access, parts);
 	translate_piece(r, &parts[0], res);
@@ -292,7 +301,7 @@ static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
 	case NW_TRACE_REG_COUNT:
 		break;
 	}
-	nw_walker_set_cpu(&r->walker, cpu);
+	nw_walker_set_cpu(r->walker, cpu);
 	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
 }
 
@@ -521,8 +530,8 @@ static unsigned cpu_state(const struct nw_cpu *cpu)
  * path runs in that state. */
 static unsigned user_modes(const struct nw_replay *r)
 {
-	return (nw_walker_kind(&r->walker, NW_ACCESS_READ, false)->user ? 1u : 0u) |
-	       (nw_walker_kind(&r->walker, NW_ACCESS_READ, true)->user ? 2u : 0u);
+	return (nw_walker_is_user_access(r->walker, false) ? 1u : 0u) |
+	       (nw_walker_is_user_access(r->walker, true) ? 2u : 0u);
 }
 
 /* The item's access class bit (see usable_classes()), in the current CPU state (the item's: is_plain). */

@@ -84,7 +84,7 @@ struct nw_replay {
 	struct nw_replay_machine *machine;
 	struct nw_replay_options options;
 	struct nw_walk_config config;
-	struct nw_walker walker;
+	struct nw_walker *walker;
 	unsigned walk_flags;    /* NW_WALK_RECORD_* the options need */
 	struct nw_tlb tlb;
 	void *tlb_storage;

@@ -42,7 +42,7 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 		fprintf(out, "  the translation came from the %s TLB (gpa 0x%" PRIx64 ", hpa 0x%" PRIx64
 			     "), not from a walk; the tables in memory now give:\n",
 			cache_names[res->cache], res->gpa, res->hpa);
-		nw_walker_translate(&r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
+		nw_walker_translate(r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
 		nw_walk_print_explain(out, &walk);
 		return;
 	}

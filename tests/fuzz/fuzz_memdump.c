@@ -79,7 +79,7 @@ static void walk_dump(const struct nw_memdump *dump, const uint8_t *tail)
 	struct nw_walk_config config = { .hal = &dump->hal, .stage2 = { .kind = NW_STAGE2_NONE } };
 	uint8_t bits = tail[1];
 	struct nw_cpu cpu = { .maxphyaddr = 40 + (bits >> 6) * 4 };
-	struct nw_walker walker;
+	struct nw_walker *walker;
 	uint64_t cr3 = dump->has_cpu ? dump->cr[3] : le(tail + 2, 4) & ~UINT64_C(0xfff);
 
 	cpu.cr0 = (bits & 1) ? NW_CR0_WP : 0;
@@ -96,14 +96,14 @@ static void walk_dump(const struct nw_memdump *dump, const uint8_t *tail)
 	} else {
 		cpu.cr3 = cr3 & UINT64_C(0xffffffffff000);
 	}
-	nw_walker_init(&walker, &config, &cpu);
+	walker = nw_walker_init(fz_walker_storage(0), &config, &cpu);
 	for (unsigned i = 0; i < WALKS; i++) {
 		uint64_t gva = le(tail + 2 + 8 * i, 8);
 		struct nw_access access = { .gva = nw_gva(gva), .size = 1, .type = (enum nw_access_type)(gva % 3) };
 		struct nw_walk_result ref, fast;
 
 		nw_walk_reference(&config, &cpu, &access, NW_WALK_LOOKUP, &ref);
-		nw_walker_translate(&walker, &access, NW_WALK_LOOKUP, &fast);
+		nw_walker_translate(walker, &access, NW_WALK_LOOKUP, &fast);
 		SAME(outcome);
 		SAME(gpa.val);
 		SAME(hpa.val);

@@ -6,7 +6,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+#include <nestwalk/walk.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Storage for a walker (walk.h), slot 0 or 1, kept for the process: inputs
+ * build their walkers in it again and again. */
+static inline void *fz_walker_storage(unsigned slot)
+{
+	static void *storage[2];
+
+	if (!storage[slot] && !(storage[slot] = malloc(nw_walker_size())))
+		abort();
+	return storage[slot];
+}
 
 #endif

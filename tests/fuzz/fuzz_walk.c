@@ -22,7 +22,6 @@
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
 #include <nestwalk/walk.h>
-#include <nestwalk/walk_probe.h>
 #include <nestwalk/x86_pte.h>
 
 #include "fuzz_hw.h"
@@ -517,12 +516,12 @@ static void check_hw(const char *key, const struct nw_access *access, const stru
 
 /* A walker over the same host reading through a direct-map window (the walkers' HAL has none): its hot
  * copies and nw_walker_probe() take the window and fall back to the checked path only outside it. */
-static void direct_walker_init(struct nw_walker *walker, struct nw_hal *direct, struct nw_walk_config *config)
+static struct nw_walker *direct_walker_init(struct nw_hal *direct, struct nw_walk_config *config)
 {
 	*direct = nw_simmem_direct_view(wc.sim, wc.hal);
 	*config = wc.config;
 	config->hal = direct;
-	nw_walker_init(walker, config, &wc.cpu);
+	return nw_walker_init(fz_walker_storage(1), config, &wc.cpu);
 }
 
 /* When the probe answers, the walk translates to the same fields and writes nothing; without a second stage
@@ -555,16 +554,16 @@ static void check_probe(bool answered, const struct nw_walk_hit *hit, const stru
 
 static void walk_both(const struct nw_access *access, unsigned flags, const char *hw)
 {
-	struct nw_walker walker, direct;
+	struct nw_walker *walker, *direct;
 	struct nw_hal direct_hal;
 	struct nw_walk_config direct_config;
 	struct nw_walk_result ref, fast, hot;
 	struct nw_walk_hit hit;
 	bool answered;
 
-	direct_walker_init(&direct, &direct_hal, &direct_config);
+	direct = direct_walker_init(&direct_hal, &direct_config);
 	snap_take(wc.before);
-	answered = nw_walker_probe(&direct, access, &hit);
+	answered = nw_walker_probe(direct, access, &hit);
 	nw_walk_reference(&wc.config, &wc.cpu, access, flags, &ref);
 	if (hw)
 		check_hw(hw, access, &ref);
@@ -572,23 +571,23 @@ static void walk_both(const struct nw_access *access, unsigned flags, const char
 	if (flags & NW_WALK_LOOKUP)
 		snap_expect(wc.before, "a lookup-only reference walk wrote memory");
 	snap_restore(wc.before);
-	nw_walker_init(&walker, &wc.config, &wc.cpu);
-	nw_walker_translate(&walker, access, flags | NW_WALK_RECORD, &fast);
+	walker = nw_walker_init(fz_walker_storage(0), &wc.config, &wc.cpu);
+	nw_walker_translate(walker, access, flags | NW_WALK_RECORD, &fast);
 	same_result(&ref, &fast);
 	snap_expect(wc.after_ref, "the fast walker's writes differ from the reference walker's");
 	/* Again without the record, through the window (the hot copies, the probe first), which leaves the
 	 * recorded fields as they were. */
 	snap_restore(wc.before);
 	hot = fast;
-	nw_walker_translate(&direct, access, flags, &hot);
+	nw_walker_translate(direct, access, flags, &hot);
 	same_result(&ref, &hot);
 	snap_expect(wc.after_ref, "the unrecorded fast walk's writes differ from the reference walker's");
 	check_probe(answered, &hit, &hot, flags);
 	/* The flags the walk set are set now: the same access again is the plain case the probe answers. */
 	if (hot.outcome == NW_OUTCOME_OK && !(flags & NW_WALK_LOOKUP)) {
 		snap_take(wc.before);
-		answered = nw_walker_probe(&direct, access, &hit);
-		nw_walker_translate(&direct, access, flags, &hot);
+		answered = nw_walker_probe(direct, access, &hit);
+		nw_walker_translate(direct, access, flags, &hot);
 		snap_take(wc.after_ref);
 		check_probe(answered, &hit, &hot, flags);
 	}

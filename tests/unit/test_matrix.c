@@ -347,17 +347,17 @@ static uint64_t run_case(const struct matrix *m, enum nw_paging_mode mode, const
 static void run_matrix(const struct matrix *m, enum nw_paging_mode mode, uint64_t sample)
 {
 	struct tables t;
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	uint64_t size = matrix_size(m), cases = 0, state = UINT64_C(0x9e3779b97f4a7c15) ^ mode;
 
 	build_tables(mode, &t);
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	walker = tw_walker(&tw.config, &tw.cpu);
 	if (full_matrix()) {
 		for (uint64_t index = 0; index < size; index++)
-			cases += run_case(m, mode, &t, &walker, index);
+			cases += run_case(m, mode, &t, walker, index);
 	} else {
 		while (cases < sample)
-			cases += run_case(m, mode, &t, &walker, next_random(&state) % size);
+			cases += run_case(m, mode, &t, walker, next_random(&state) % size);
 	}
 	fprintf(stderr, "matrix %s: %llu cases (%s)\n", nw_paging_mode_name(mode), (unsigned long long)cases,
 		full_matrix() ? "full" : "seeded sample");

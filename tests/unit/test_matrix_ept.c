@@ -287,17 +287,17 @@ static void run_matrix(int levels, uint64_t sample)
 	const char *full = getenv("NESTWALK_FULL_MATRIX");
 	bool all = full && full[0] == '1';
 	struct setup_state st;
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	uint64_t size = matrix_size(levels), cases = 0, state = UINT64_C(0x2545f4914f6cdd1d) + (uint64_t)levels;
 
 	build(levels, &st);
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	walker = tw_walker(&tw.config, &tw.cpu);
 	if (all) {
 		for (uint64_t index = 0; index < size; index++)
-			cases += run_case(&st, &walker, index);
+			cases += run_case(&st, walker, index);
 	} else {
 		while (cases < sample)
-			cases += run_case(&st, &walker, next_random(&state) % size);
+			cases += run_case(&st, walker, next_random(&state) % size);
 	}
 	fprintf(stderr, "matrix EPT %d-level: %llu cases (%s)\n", levels, (unsigned long long)cases,
 		all ? "full" : "seeded sample");

@@ -485,16 +485,16 @@ Test(walk, out_of_range_maxphyaddr_is_clamped)
 
 Test(walk, fast_walker_follows_set_cpu)
 {
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	struct nw_walk_result res;
 	struct nw_access access = tw_access(GVA, NW_ACCESS_WRITE);
 
 	tw_map_4k(4, GVA, PAGE, UPPER, NW_PTE_P, tables);
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
-	tw_walk_with(&walker, &access, 0, &res);
+	walker = tw_walker(&tw.config, &tw.cpu);
+	tw_walk_with(walker, &access, 0, &res);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "CR0.WP=0");
 	tw.cpu.cr0 |= NW_CR0_WP;
-	nw_walker_set_cpu(&walker, &tw.cpu);
-	tw_walk_with(&walker, &access, 0, &res);
+	nw_walker_set_cpu(walker, &tw.cpu);
+	tw_walk_with(walker, &access, 0, &res);
 	cr_assert_eq(res.error_code, 0x3, "tables re-derived for CR0.WP=1");
 }

@@ -356,12 +356,12 @@ Test(walk_2d_nomem, unbacked_table_is_a_clean_outcome)
 	struct nw_cpu cpu = { .cr3 = UINT64_C(0x700000000) };
 	struct nw_access access = { .gva = nw_gva(0x1000), .type = NW_ACCESS_READ };
 	struct nw_walk_result ref, fast;
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 
 	nw_cpu_set_mode(&cpu, NW_PAGING_4LEVEL);
 	nw_walk_reference(&walk, &cpu, &access, 0, &ref);
-	nw_walker_init(&walker, &walk, &cpu);
-	nw_walker_translate(&walker, &access, 0, &fast);
+	walker = tw_walker(&walk, &cpu);
+	nw_walker_translate(walker, &access, 0, &fast);
 	cr_assert_eq(ref.outcome, NW_OUTCOME_NO_MEMORY);
 	cr_assert_eq(fast.outcome, NW_OUTCOME_NO_MEMORY);
 	cr_assert_eq(fast.fault_gpa.val, UINT64_C(0x700000000));
@@ -377,14 +377,14 @@ Test(walk_2d, per_level_record_is_opt_in)
 {
 	struct nw_access access = tw_access(GVA, NW_ACCESS_READ);
 	struct nw_walk_result res;
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 
 	use_ept(4, false, true);
 	guest_tables(4, GVA, RWU | NW_PTE_A, RWU | NW_PTE_A);
 	tw.cpu.cpl = 3;
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	walker = tw_walker(&tw.config, &tw.cpu);
 	memset(&res, 0xa5, sizeof(res));
-	nw_walker_translate(&walker, &access, 0, &res);
+	nw_walker_translate(walker, &access, 0, &res);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.hpa.val, page_hpa | 0xabc);
 	cr_assert_eq(res.refs, 24);
@@ -392,7 +392,7 @@ Test(walk_2d, per_level_record_is_opt_in)
 	cr_assert_eq(res.s2_rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X);
 	cr_assert_eq(res.steps[4].entry, UINT64_C(0xa5a5a5a5a5a5a5a5), "no record asked for, none written");
 	cr_assert_eq(res.final_s2.refs, 0xa5a5a5a5u);
-	nw_walker_translate(&walker, &access, NW_WALK_RECORD, &res);
+	nw_walker_translate(walker, &access, NW_WALK_RECORD, &res);
 	cr_assert_eq(res.steps[4].table_gpa.val, G_PML4);
 	cr_assert_eq(res.steps[4].entry, G_PDPT | RWU | NW_PTE_A);
 	cr_assert_eq(res.steps[4].s2.refs, 4);

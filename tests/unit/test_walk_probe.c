@@ -9,7 +9,6 @@
  * -Dfull_matrix=true) every case runs. */
 #include <nestwalk/ept.h>
 #include <nestwalk/walk.h>
-#include <nestwalk/walk_probe.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -146,11 +145,11 @@ static void map4(uint64_t upper, uint64_t leaf)
 
 static bool probe_once(uint64_t gva, enum nw_access_type type, struct nw_walk_hit *hit)
 {
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	struct nw_access access = tw_access(gva, type);
 
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
-	return nw_walker_probe(&walker, &access, hit);
+	walker = tw_walker(&tw.config, &tw.cpu);
+	return nw_walker_probe(walker, &access, hit);
 }
 
 Test(probe, plain_4k_read_translates)
@@ -213,7 +212,7 @@ Test(probe, xd_without_nxe_is_reserved)
 Test(probe, smap_and_ac)
 {
 	struct nw_walk_hit hit;
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	struct nw_access access = tw_access(GVA4, NW_ACCESS_READ);
 
 	map4(RWUA, RWUA);
@@ -222,8 +221,8 @@ Test(probe, smap_and_ac)
 	tw.cpu.rflags |= NW_RFLAGS_AC;
 	cr_assert(probe_once(GVA4, NW_ACCESS_READ, &hit), "AC=1 lifts SMAP for an explicit access (§4.6.1)");
 	access.implicit = true;
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
-	cr_assert(!nw_walker_probe(&walker, &access, &hit), "but not for an implicit one");
+	walker = tw_walker(&tw.config, &tw.cpu);
+	cr_assert(!nw_walker_probe(walker, &access, &hit), "but not for an implicit one");
 }
 
 Test(probe, protection_key_access_disable)
@@ -369,7 +368,7 @@ static void run_1d_case(const struct tables *t, struct nw_walker *walker, uint64
 
 	decode(radix_1d, index, v);
 	access = apply_1d(t, v);
-	nw_walker_init(walker, &tw.config, &tw.cpu);
+	nw_walker_init(walker, &tw.config, &tw.cpu); /* in place: the storage is the walker's */
 	tally->answered += check_access(walker, &access, true, index);
 	tally->cases++;
 }
@@ -386,7 +385,7 @@ static uint64_t matrix_size(const unsigned *radix)
 Test(probe, matrix_1d)
 {
 	struct tables t;
-	struct nw_walker walker;
+	TW_WALKER walker = tw_walker(&tw.config, &tw.cpu); /* built again for each case's CPU state */
 	struct tally tally = { 0 };
 	uint64_t size = matrix_size(radix_1d), state = UINT64_C(0x9e3779b97f4a7c15);
 
@@ -394,10 +393,10 @@ Test(probe, matrix_1d)
 		t.table[level] = tw_frame();
 	if (full_matrix())
 		for (uint64_t index = 0; index < size; index++)
-			run_1d_case(&t, &walker, index, &tally);
+			run_1d_case(&t, walker, index, &tally);
 	else
 		while (tally.cases < 150000)
-			run_1d_case(&t, &walker, next_random(&state) % size, &tally);
+			run_1d_case(&t, walker, next_random(&state) % size, &tally);
 	fprintf(stderr, "probe matrix 1-D: %llu cases, %llu translations answered by the probe (%s)\n",
 		(unsigned long long)tally.cases, (unsigned long long)tally.answered,
 		full_matrix() ? "full" : "seeded sample");
@@ -420,7 +419,7 @@ static void run_2d_case(uint64_t index, struct tally *tally)
 	unsigned v[E_N];
 	uint64_t hpa[NW_MAX_LEVELS + 1], leaf_flags, gva = GVA4;
 	struct nw_ept_config config = { .levels = 4, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 	struct nw_access access;
 
 	for (unsigned d = 0, rest = (unsigned)index; d < E_N; d++) {
@@ -454,11 +453,11 @@ static void run_2d_case(uint64_t index, struct tally *tally)
 		       level == 1 ? (G_DATA + v[E_RIGHTS] * NW_PAGE_SIZE) | leaf_flags
 				  : (G_TABLES + (uint64_t)(level - 1) * NW_PAGE_SIZE) | RWUA, 8);
 	access = (struct nw_access){ .gva = nw_gva(gva), .size = 1, .type = (enum nw_access_type)v[E_ACCESS] };
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
+	walker = tw_walker(&tw.config, &tw.cpu);
 	/* With EPT A/D on, a declined walk may have set only EPT flags, which the guest slots do not show. */
-	tally->answered += check_access(&walker, &access, !v[E_AD], index);
+	tally->answered += check_access(walker, &access, !v[E_AD], index);
 	/* Every EPT flag and guest flag is set now: the same access again is the plain case. */
-	tally->answered += check_access(&walker, &access, true, index);
+	tally->answered += check_access(walker, &access, true, index);
 	tally->cases += 2;
 	nw_ept_destroy(&ept);
 	have_ept = false;

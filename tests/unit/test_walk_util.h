@@ -194,6 +194,22 @@ static inline void tw_assert_same_memory(const char *what)
 			     (unsigned long long)tw.after_ref[i]);
 }
 
+/* A walker in storage of its own (walk.h), freed when the variable leaves scope. */
+static inline void tw_walker_free(struct nw_walker **walker)
+{
+	free(*walker);
+}
+
+#define TW_WALKER __attribute__((cleanup(tw_walker_free))) struct nw_walker *
+
+static inline struct nw_walker *tw_walker(const struct nw_walk_config *config, const struct nw_cpu *cpu)
+{
+	void *storage = malloc(nw_walker_size());
+
+	cr_assert(storage, "cannot allocate a walker");
+	return nw_walker_init(storage, config, cpu);
+}
+
 /* Runs one access through both walkers from the same memory: the fast walker
  * three times, without NW_WALK_RECORD through the checked HAL and through a
  * direct-map view of the same host (its hot copies and the probe take the
@@ -206,7 +222,7 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 {
 	struct nw_hal direct_hal = nw_simmem_direct_view(sim, tw.config.hal);
 	struct nw_walk_config direct_config = tw.config;
-	struct nw_walker direct;
+	TW_WALKER direct = NULL;
 	struct nw_walk_result ref;
 
 	tw_snapshot(tw.before);
@@ -218,8 +234,8 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 	tw_assert_same_memory("fast vs reference");
 	tw_restore(tw.before);
 	direct_config.hal = &direct_hal;
-	nw_walker_init(&direct, &direct_config, &tw.cpu);
-	nw_walker_translate(&direct, access, flags, res);
+	direct = tw_walker(&direct_config, &tw.cpu);
+	nw_walker_translate(direct, access, flags, res);
 	tw_assert_same_hot(&ref, res, "direct-mapped fast vs reference");
 	tw_assert_same_memory("direct-mapped fast vs reference");
 	tw_restore(tw.before);
@@ -230,10 +246,10 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 
 static inline void tw_walk(const struct nw_access *access, unsigned flags, struct nw_walk_result *res)
 {
-	struct nw_walker walker;
+	TW_WALKER walker = NULL;
 
-	nw_walker_init(&walker, &tw.config, &tw.cpu);
-	tw_walk_with(&walker, access, flags, res);
+	walker = tw_walker(&tw.config, &tw.cpu);
+	tw_walk_with(walker, access, flags, res);
 }
 
 static inline struct nw_access tw_access(uint64_t gva, enum nw_access_type type)

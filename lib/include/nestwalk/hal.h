@@ -24,7 +24,7 @@ struct nw_hal {
 	/* Optional direct-map window: host memory of HPA 0 .. direct_map_size
 	 * at direct_map, so the hot path turns phys_to_virt into an add. Every
 	 * byte of it must be readable without side effects (RAM, not MMIO): the
-	 * probe (walk_probe.h) may read through a stray entry before it tests it. */
+	 * walkers read guest and second-stage tables through it without a call. */
 	uint8_t *direct_map;
 	uint64_t direct_map_size;
 };

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "hal.h"
 #include "level.h"
 #include "status.h"
@@ -213,6 +214,8 @@ enum nw_gpt_mode {
 };
 
 const struct nw_pt_format *nw_gpt_format(enum nw_gpt_mode mode);
+/* The format the CPU walks in a paging mode; NULL with paging off. */
+const struct nw_pt_format *nw_paging_format(enum nw_paging_mode mode);
 
 struct nw_gpt {
 	struct nw_pt pt;

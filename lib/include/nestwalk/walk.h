@@ -13,6 +13,7 @@
 #define NESTWALK_WALK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -188,93 +189,27 @@ struct nw_walk_result {
 	struct nw_s2_result final_s2; /* translating the final guest-physical address */
 };
 
-/* The fast walker: configuration, CPU state, and what is derived from them. */
-struct nw_walk_level_desc {
-	uint8_t level;
-	uint8_t shift;           /* lowest linear-address bit this level indexes */
-	uint8_t index_bits;
-	bool large_ok;           /* PS=1 maps a page here (when not reserved) */
-	uint32_t index_mask;     /* (1 << index_bits) - 1 */
-	uint64_t ps;             /* NW_PTE_PS where large_ok, else 0 */
-	uint64_t leaf_bits;      /* an entry with any of these is the leaf: ps, or every bit at the last level */
-	bool pse36;              /* a large leaf holds address bits 39:32 in bits 20:13 (32-bit paging, Table 4-4) */
-	uint64_t rsvd;           /* reserved bits of a non-leaf (or PS=0) entry */
-	uint64_t rsvd_large;     /* reserved bits of a large leaf; all-ones when PS is reserved here */
-	uint64_t addr_mask;      /* next-table address bits */
-	uint64_t large_addr_mask; /* large-page address bits */
-};
+/* The fast walker: the configuration, the CPU state, and the tables derived
+ * from them. Opaque: it lives in storage the caller provides, of
+ * nw_walker_size() bytes aligned to NW_WALKER_ALIGN (malloc's alignment will
+ * do), and owns nothing else, so freeing the storage ends it. The modelled
+ * CPU's architectural state is copied; the walker keeps no pointer to it.
+ * What it derives from the second stage (levels, root, A/D, mode-based
+ * execute, MAXPHYADDR, 1 GiB pages) is taken at init: initialise it again
+ * after changing that configuration. */
+struct nw_walker;
 
-/* What the fast walker derives per kind of access (index: type | implicit << 2)
- * from the rules of §4.6 and §4.7 under the walker's CPU state (perm.c). */
-struct nw_walk_access_kind {
-	uint32_t pfec;       /* the error-code bits that describe the access (W, U, I/D) */
-	uint16_t pk_keys[2]; /* per page U/S (0 supervisor, 1 user): bitmap over the keys that forbid it */
-	uint8_t faults;      /* bitmap over the rights value (NW_WALK_RIGHT_*) of the pages it faults on */
-	uint8_t s2_need;     /* the final stage-2 access: type, | NW_S2_NEED_USER when user-mode */
-	bool user;           /* the access is user-mode */
-};
-
-/* What nw_walker_probe() derives at set_cpu: 4-/5-level paging as masks per
- * level (index = SDM level). */
-enum nw_walk_probe_copy {
-	NW_PROBE_OFF = 0,         /* not 4- or 5-level paging, or no page-aligned direct map: the probe declines */
-	NW_PROBE_1D_4,
-	NW_PROBE_1D_5,
-	NW_PROBE_2D_4,
-	NW_PROBE_2D_5,
-};
-
-struct nw_walk_probe_desc {
-	enum nw_walk_probe_copy copy; /* which copy of the walk runs */
-	unsigned va_bits;         /* linear-address width: 48 or 57 */
-	uint64_t root;            /* the first table, from CR3 */
-	uint64_t table_limit;     /* a (4 KiB-aligned) table below it lies wholly in the direct-map window */
-	uint64_t table_rsvd;      /* reserved bits of a non-leaf entry */
-	uint64_t addr_mask;       /* next-table address bits */
-	bool xd_in_force;         /* XD=1 forbids fetches (nw_walk_entry_rights) */
-	uint64_t leaf_rsvd[NW_MAX_LEVELS + 1]; /* reserved bits of a leaf; all-ones where PS is reserved */
-	uint64_t leaf_addr[NW_MAX_LEVELS + 1]; /* a leaf's page address bits */
-};
-
-struct nw_walker {
-	struct nw_walk_config config;
-	struct nw_cpu cpu;
-	/* Derived by nw_walker_set_cpu(): */
-	enum nw_paging_mode mode;
-	unsigned nlevels;
-	unsigned entry_bytes;
-	struct nw_walk_level_desc levels[NW_MAX_LEVELS];
-	struct nw_walk_access_kind kinds[8];
-	unsigned va_bits;        /* 32, 48 or 57 */
-	uint64_t xd_mask;        /* NW_PTE_XD when XD is in force, else 0 */
-	uint64_t cr3_mask;       /* the first table's address bits in CR3 */
-	/* Derived by nw_walker_init() from the configuration: */
-	struct nw_s2_fast s2;    /* the second stage as masks (stage2.h) */
-	const uint8_t *map;      /* the HAL's direct-map window (guest tables under no second stage, or their HPAs) */
-	uint64_t map_size;
-	enum nw_access_type table_access; /* how the second stage sees a guest-table read */
-	struct nw_walk_probe_desc probe; /* derived by nw_walker_set_cpu() */
-};
-
-/* What the walker derived for an access of this type, implicit or not. */
-static inline const struct nw_walk_access_kind *nw_walker_kind(const struct nw_walker *walker,
-							       enum nw_access_type type, bool implicit)
-{
-	return &walker->kinds[(type & 3) | (implicit ? 4 : 0)];
-}
-
-/* The modelled CPU's architectural state is copied; the walker keeps no pointer
- * to it. What the walker derives from the second stage (levels, root, A/D,
- * mode-based execute, MAXPHYADDR, 1 GiB pages) is taken at init: initialise
- * it again after changing that configuration. */
-void nw_walker_init(struct nw_walker *walker, const struct nw_walk_config *config, const struct nw_cpu *cpu);
+#define NW_WALKER_ALIGN 16
+size_t nw_walker_size(void);
+/* Returns the walker built in storage; NULL when storage is not aligned. */
+struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res);
 
 /* A translation as a TLB fill needs it (the fields of nw_walk_result of the
- * same names): what nw_walker_probe() (walk_probe.h) gives. */
+ * same names): what nw_walker_probe() gives. */
 struct nw_walk_hit {
 	nw_gpa_t gpa;
 	nw_hpa_t hpa;
@@ -288,6 +223,10 @@ struct nw_walk_hit {
 	uint8_t leaf_level;
 	uint8_t refs;               /* memory references read */
 };
+
+/* Whether an access is user-mode under the walker's CPU state: CPL 3 and not
+ * implicit (§4.6), whatever its type. */
+bool nw_walker_is_user_access(const struct nw_walker *walker, bool implicit);
 
 struct nw_tlb_entry;
 
@@ -304,9 +243,17 @@ bool nw_walker_tlb_allows(const struct nw_walker *walker, const struct nw_tlb_en
 #define NW_TLB_ALLOWS_BIT(type, user) (1u << (2 * (unsigned)(type) + ((user) ? 1u : 0u)))
 unsigned nw_walker_tlb_allowed(const struct nw_walker *walker, const struct nw_tlb_entry *entry);
 
-/* nw_walker_probe() (walk_probe.h, inline) for a walker with a second stage:
- * the same contract, out of line. */
-bool nw_walker_probe_2d(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
+/* The walk a TLB fill does, with every check nw_walker_translate() makes
+ * (canonical address, P and reserved bits per level, U/S, R/W with CR0.WP,
+ * XD, SMEP, SMAP with AC, protection keys, the second stage's rules), but
+ * writing nothing: true with hit filled only when the access translates with
+ * every guest and stage-2 A (and for a write D) flag it needs already set;
+ * then nw_walker_translate() with flags 0 gives the same fields and writes
+ * nothing. False for anything else (a fault, a flag to set, 32-bit paging or
+ * paging off, a second-stage entry its masks do not prove plain, a table
+ * outside the direct-map window): the caller then takes nw_walker_translate(),
+ * which tries this first itself. */
+bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
 
 /* The reference walker: the same contract, rules applied one by one from the SDM text. */
 void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,

@@ -1,0 +1,115 @@
+/* The fast walker's state: in storage the caller provides, so its layout is
+ * not part of the installed ABI, and derived once per configuration and per
+ * control-register change. The levels come from the paging mode's format
+ * (pt_guest.c) with the reserved bits of walk_rules.h; the per-access tables
+ * from perm.c; the second stage's masks from stage2_fast.c. */
+#include <nestwalk/pt_build.h>
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
+
+#include "walk_internal.h"
+#include "walk_rules.h"
+#include "walker.h"
+
+_Static_assert(_Alignof(struct nw_walker) <= NW_WALKER_ALIGN, "storage aligned as walk.h asks is enough");
+
+/* PAE's PDPT level is the four PDPTE registers, loaded and checked at MOV CR3
+ * (§4.4.1): the walk reads no entry there and applies no rule of its own. */
+static bool is_pdpte_register_level(enum nw_paging_mode mode, int level)
+{
+	return mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT;
+}
+
+/* One level of the mode's format under the CPU state: where PS is examined and
+ * the reserved bits of its entries with PS=0 and PS=1 (walk_rules.h). */
+static struct nw_walk_level_desc level_of(const struct nw_walker *walker, const struct nw_pt_format *fmt, int level,
+					  uint64_t addr)
+{
+	const struct nw_cpu *cpu = &walker->cpu;
+	bool register_level = is_pdpte_register_level(walker->mode, level);
+	bool ps_examined = !register_level && nw_rule_is_ps_examined(cpu, walker->mode, (unsigned)level);
+
+	return (struct nw_walk_level_desc){
+		.level = (uint8_t)level,
+		.pse36 = fmt->pse36 && level == NW_LEVEL_PD,
+		.ps = ps_examined ? fmt->ps_bit : 0,
+		.rsvd = register_level ? 0 : nw_rule_rsvd_bits(cpu, walker->mode, (unsigned)level, false),
+		.rsvd_large = ps_examined ? nw_rule_rsvd_bits(cpu, walker->mode, (unsigned)level, true) : 0,
+		.addr_mask = addr,
+		.large_addr_mask = addr & ~(nw_pt_level_size(fmt, level) - 1),
+	};
+}
+
+static void derive_levels(struct nw_walker *walker)
+{
+	const struct nw_pt_format *fmt = nw_paging_format(walker->mode);
+	unsigned n = 0;
+	uint64_t addr;
+
+	walker->format = fmt;
+	walker->nlevels = 0;
+	walker->va_bits = 32;
+	walker->xd_mask = 0;
+	walker->cr3_mask = 0;
+	walker->entry_bytes = 8;
+	if (!fmt)
+		return; /* paging off */
+	addr = fmt->table_addr_mask & ~nw_rule_bits(63, nw_cpu_maxphyaddr(&walker->cpu));
+	for (int level = fmt->top; level >= NW_LEVEL_PT; level--)
+		walker->levels[n++] = level_of(walker, fmt, level, addr);
+	walker->nlevels = n;
+	walker->entry_bytes = fmt->entry_size;
+	walker->va_bits = (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt));
+	walker->xd_mask = nw_rule_is_xd_in_force(&walker->cpu, walker->mode) ? NW_PTE_XD : 0;
+	walker->cr3_mask = addr;
+}
+
+/* The plain copies are instantiated for 4- and 5-level paging, with and
+ * without a second stage. */
+static enum nw_walk_plain_copy plain_copy(const struct nw_walker *walker)
+{
+	bool two_d = walker->s2.kind != NW_STAGE2_NONE;
+
+	if (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1)))
+		return NW_PLAIN_OFF; /* the 1-D copies need a page-aligned window */
+	if (walker->mode == NW_PAGING_4LEVEL)
+		return two_d ? NW_PLAIN_2D_4 : NW_PLAIN_1D_4;
+	if (walker->mode == NW_PAGING_5LEVEL)
+		return two_d ? NW_PLAIN_2D_5 : NW_PLAIN_1D_5;
+	return NW_PLAIN_OFF;
+}
+
+void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu)
+{
+	walker->cpu = *cpu;
+	walker->mode = nw_cpu_paging_mode(cpu);
+	derive_levels(walker);
+	nw_perm_derive(walker);
+	walker->plain = plain_copy(walker);
+}
+
+size_t nw_walker_size(void)
+{
+	return sizeof(struct nw_walker);
+}
+
+struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu)
+{
+	struct nw_walker *walker = storage;
+
+	if ((uintptr_t)storage % NW_WALKER_ALIGN)
+		return 0;
+	*walker = (struct nw_walker){ .config = *config };
+	nw_s2_fast_derive(&config->stage2, &walker->s2);
+	walker->map = config->hal->direct_map;
+	walker->map_size = config->hal->direct_map ? config->hal->direct_map_size : 0;
+	walker->table_limit = walker->map_size & ~(uint64_t)(NW_PAGE_SIZE - 1);
+	walker->table_access = nw_walk_is_table_access_a_write(config, true) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
+	nw_walker_set_cpu(walker, cpu);
+	return walker;
+}
+
+bool nw_walker_is_user_access(const struct nw_walker *walker, bool implicit)
+{
+	return nw_walker_kind(walker, NW_ACCESS_READ, implicit)->user;
+}
