@@ -254,9 +254,9 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 
 		desc = first + (top - level);
 		/* 4- and 5-level paging examine PS at every level above the PT
-		 * (walker.c: reserved where it cannot map a page), so a plain copy
-		 * tests the format's bit. */
-		ps = plain ? fmt->ps_bit : desc->ps;
+		 * (walker.c: reserved where it cannot map a page; in a PTE the bit
+		 * is PAT), so a plain copy tests the format's bit there. */
+		ps = plain ? (level > NW_LEVEL_PT ? fmt->ps_bit : 0) : desc->ps;
 		if (record) {
 			step->table_gpa = nw_gpa(table);
 			step->index = index;

@@ -5,6 +5,7 @@
  * the predicates of walk_rules.h, applied one by one; the fast walker's tables
  * are generated from the same predicates (perm.c). The fast walker
  * (walk_fast.c) must agree with it on every case. */
+#include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
@@ -50,18 +51,10 @@ static bool pte_has_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode
 	return (entry & nw_rule_rsvd_bits(cpu, mode, level, (entry & NW_PTE_PS) != 0)) != 0;
 }
 
-static unsigned level_shift(enum nw_paging_mode mode, unsigned level)
-{
-	if (mode == NW_PAGING_32)
-		return level == NW_LEVEL_PD ? 22 : 12;
-	return 12 + 9 * (level - 1);
-}
-
+/* The linear-address bits each level indexes: the mode's format (Figures 4-2, 4-5, 4-8, 4-11). */
 static unsigned level_index(enum nw_paging_mode mode, unsigned level, uint64_t linear)
 {
-	unsigned bits = mode == NW_PAGING_32 ? 10 : (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) ? 2 : 9;
-
-	return (unsigned)((linear >> level_shift(mode, level)) & ((UINT64_C(1) << bits) - 1));
+	return nw_pt_index(nw_paging_format(mode), (int)level, linear);
 }
 
 /* Next table or page frame named by an entry (§4.3-§4.5 address fields). */
@@ -165,7 +158,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 			return;
 		table = entry_address(cpu, mode, level, entry);
 	}
-	page_size = UINT64_C(1) << level_shift(mode, level);
+	page_size = nw_pt_level_size(nw_paging_format(mode), (int)level);
 	res->leaf_level = (int)level;
 	res->leaf_entry = entry;
 	res->rights = rights;

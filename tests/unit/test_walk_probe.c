@@ -209,6 +209,25 @@ Test(probe, xd_without_nxe_is_reserved)
 	cr_assert(!probe_once(GVA4, NW_ACCESS_READ, &hit), "bit 63 is reserved with EFER.NXE=0 (Table 4-19)");
 }
 
+/* Bit 7 of a PTE is PAT, not PS (Table 4-20): a PTE with it set is still a
+ * 4 KiB leaf whose reserved bits are the PTE's, so bit 51 with MAXPHYADDR 46
+ * still faults (§4.5.4: bits 51:M reserved; the walk's error code RSVD|P). */
+Test(probe, pte_pat_bit_keeps_its_reserved_bits)
+{
+	struct nw_walk_hit hit;
+	struct nw_walk_result res;
+	struct nw_access access = tw_access(GVA4, NW_ACCESS_READ);
+
+	map4(RWUA, RWUA | NW_PTE_PAT_4K | (UINT64_C(1) << 51));
+	cr_assert(!probe_once(GVA4, NW_ACCESS_READ, &hit), "a reserved bit in the PTE: no translation");
+	tw_walk(&access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_PAGE_FAULT);
+	cr_assert_eq(res.error_code, NW_PFEC_RSVD | NW_PFEC_P);
+	map4(RWUA, RWUA | NW_PTE_PAT_4K);
+	cr_assert(probe_once(GVA4, NW_ACCESS_READ, &hit), "without it the PAT bit only selects the type");
+	cr_assert_eq(hit.guest_pat_index, 4, "PAT is bit 2 of the PAT index (§11.12.3)");
+}
+
 Test(probe, smap_and_ac)
 {
 	struct nw_walk_hit hit;
