@@ -248,7 +248,7 @@ def test_simulator_rejects_a_malformed_blob_with_its_offset():
      "a nested-paging edit in a case without nested paging"),
 ])
 def test_simulator_rejects_a_malformed_legacy_case(mutate, why):
-    bad = hwcases.l32(9, [hwcases.ALL, hwcases.ALL])
+    bad = hwcases.legacy_case(9, hwcases.CONSTS["G32"], [hwcases.ALL, hwcases.ALL], "legacy32")
     mutate(bad)
     status, _out, err = simulate([bad])
     assert status == 2
