@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "test_walk_util.h"
+#include "test_probe_util.h"
 
 #define GVA4 UINT64_C(0x00007f1234567abc) /* PML4 254, PDPT 72, PD 418, PT 359 */
 #define GVA5 UINT64_C(0x00ab7f1234567abc) /* PML5 0xab */
@@ -23,23 +23,9 @@
 static struct nw_ept ept;
 static bool have_ept;
 
-/* The walk fixture over a host with its direct-map window: the probe reads
- * tables only through it. */
 static void setup(void)
 {
-	struct nw_simmem_config config = {
-		.size = UINT64_C(1) << 32, .randomize = true, .seed = 42, .strict = true, .poison = true,
-		.direct_map = true,
-	};
-
-	sim = nw_simmem_create(&config);
-	cr_assert_not_null(sim);
-	hal = nw_simmem_owner(sim, "test");
-	cr_assert_not_null(hal);
-	memset(&tw, 0, sizeof(tw));
-	tw.config.hal = hal;
-	tw.config.stage2.kind = NW_STAGE2_NONE;
-	tw.cpu.maxphyaddr = 46;
+	tw_setup_direct_map(46);
 	have_ept = false;
 }
 
@@ -68,69 +54,15 @@ static uint64_t next_random(uint64_t *state)
 	return *state * UINT64_C(2685821657736338717);
 }
 
-/* The hit's fields against the same fields of a walk result. */
-static void assert_hit_is(const struct nw_walk_hit *hit, const struct nw_walk_result *res, const char *what)
-{
-	cr_assert_eq(res->outcome, NW_OUTCOME_OK, "%s: the probe answered, the walk gave %s", what,
-		     nw_outcome_name(res->outcome));
-	cr_assert_eq(hit->gpa.val, res->gpa.val, "%s: gpa %#llx, walk %#llx", what, (unsigned long long)hit->gpa.val,
-		     (unsigned long long)res->gpa.val);
-	cr_assert_eq(hit->hpa.val, res->hpa.val, "%s: hpa", what);
-	cr_assert_eq(hit->leaf_entry, res->leaf_entry, "%s: leaf entry", what);
-	cr_assert_eq(hit->guest_page_size, res->guest_page_size, "%s: guest page size", what);
-	cr_assert_eq(hit->s2_page_size, res->s2_page_size, "%s: stage-2 page size", what);
-	cr_assert_eq(hit->rights, res->rights, "%s: rights %#x, walk %#x", what, hit->rights, res->rights);
-	cr_assert_eq(hit->s2_rights, res->s2_rights, "%s: stage-2 rights", what);
-	cr_assert_eq(hit->memory_type, res->memory_type, "%s: memory type", what);
-	cr_assert_eq(hit->guest_pat_index, res->guest_pat_index, "%s: PAT index", what);
-	cr_assert_eq(hit->leaf_level, res->leaf_level, "%s: leaf level", what);
-	cr_assert_eq(hit->refs, res->refs, "%s: refs %u, walk %u", what, hit->refs, res->refs);
-	cr_assert_eq(res->ad_writes, 0, "%s: the probe answered, the walk wrote %u A/D flag(s)", what, res->ad_writes);
-}
-
-static bool guest_memory_changed(const uint64_t *before)
-{
-	for (unsigned i = 0; i < tw.nslots; i++)
-		if (tw_read(tw.slots[i].hpa, tw.slots[i].bytes) != before[i])
-			return true;
-	return false;
-}
-
-/* One access: the probe, then both walkers from the same memory (they must
- * agree, tw_walk_with), then the probe's answer held against theirs. With
- * flags_only_in_guest, a declined translation must have written a guest
- * entry (no stage-2 A/D can be due). Returns whether the access translates
- * (the probe answered at first or once the flags were set). */
+/* One access through the probe and both walkers (tw_probe_and_walk), named by its index in the matrix. */
 static bool check_access(struct nw_walker *walker, const struct nw_access *access, bool flags_only_in_guest,
 			 uint64_t index)
 {
-	uint64_t before[TW_MAX_SLOTS];
-	struct nw_walk_hit hit, again;
-	struct nw_walk_result res, twice;
+	struct nw_walk_result res;
 	char what[64];
-	bool answered;
 
 	snprintf(what, sizeof(what), "case %llu", (unsigned long long)index);
-	tw_snapshot(before);
-	memset(&hit, 0xa5, sizeof(hit));
-	answered = nw_walker_probe(walker, access, &hit);
-	cr_assert(!guest_memory_changed(before), "%s: the probe wrote a guest entry", what);
-	tw_walk_with(walker, access, 0, &res);
-	if (answered) {
-		assert_hit_is(&hit, &res, what);
-		cr_assert(!guest_memory_changed(before), "%s: the probe answered, the walk wrote a guest entry", what);
-		return true;
-	}
-	if (res.outcome != NW_OUTCOME_OK)
-		return false;
-	/* Declined a translation: only for a flag the walk had to set. */
-	if (flags_only_in_guest)
-		cr_assert(guest_memory_changed(before), "%s: the probe declined a translation that wrote nothing",
-			  what);
-	cr_assert(nw_walker_probe(walker, access, &again), "%s: the probe declines even with the flags set", what);
-	nw_walker_translate(walker, access, 0, &twice);
-	assert_hit_is(&again, &twice, what);
-	return true;
+	return tw_probe_and_walk(walker, access, flags_only_in_guest, what, &res);
 }
 
 /* Hand-derived walks. */

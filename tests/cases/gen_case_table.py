@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Writes the case file's cases as a C table for tests/unit/test_cases.c (tests/cases/README.md): every case
+a walk without a second stage can check, that is all but the nested-paging ones and the outcomes of the
+image's nested map (#NPF). Run by meson: gen_case_table.py CASE_FILE OUTPUT. A malformed case file: its file
+and line on standard error, exit 2; the output is written to a temporary file and renamed."""
+import os
+import sys
+
+import case_file
+
+MODES = {"4-level": "NW_PAGING_4LEVEL", "5-level": "NW_PAGING_5LEVEL", "pae": "NW_PAGING_PAE",
+         "32-bit": "NW_PAGING_32"}
+REGISTERS = {"wp": ("cr0", "NW_CR0_WP"), "pse": ("cr4", "NW_CR4_PSE"), "smep": ("cr4", "NW_CR4_SMEP"),
+             "smap": ("cr4", "NW_CR4_SMAP"), "pke": ("cr4", "NW_CR4_PKE"), "nxe": ("efer", "NW_EFER_NXE"),
+             "ac": ("rflags", "NW_RFLAGS_AC")}
+ACCESSES = {"read": "NW_ACCESS_READ, false", "write": "NW_ACCESS_WRITE, false", "fetch": "NW_ACCESS_FETCH, false",
+            "implicit": "NW_ACCESS_READ, true"}
+OUTCOMES = {"ok": "NW_OUTCOME_OK", "pf": "NW_OUTCOME_PAGE_FAULT", "gp": "NW_OUTCOME_GP"}
+RIGHTS = {"w": "NW_WALK_RIGHT_W", "u": "NW_WALK_RIGHT_U", "x": "NW_WALK_RIGHT_X"}
+
+
+def walks_alone(case):
+    """A case whose outcome a walk without a second stage gives: no nested paging, no #NPF."""
+    return "npt" not in case.flags and case.expect[0] != "npf"
+
+
+def c_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def register(case, name):
+    bits = [macro for flag, (reg, macro) in REGISTERS.items() if reg == name and flag in case.flags]
+    return " | ".join(bits) or "0"
+
+
+def row(case):
+    kind = case.expect[0]
+    gpa = case.expect[1] if kind == "ok" else 0
+    error_code, cr2 = (case.expect[1], case.expect[2]) if kind == "pf" else (0, 0)
+    rights = "-1" if case.rights is None else " | ".join([RIGHTS[r] for r in case.rights]) or "0"
+    entries = ", ".join(f"{{ {t}, {i}, {-1 if link is None else link}, {v:#x}ull }}"
+                        for t, i, v, link in case.entries)
+    return f"""	{{ .id = {case.id}, .name = {c_string(case.name)}, .line = {case.line},
+	  .mode = {MODES[case.mode]}, .cr0 = {register(case, "cr0")}, .cr4 = {register(case, "cr4")},
+	  .efer = {register(case, "efer")}, .rflags = {register(case, "rflags")},
+	  .cpl = {case.cpl}, .pkru = {case.pkru:#x}, .maxphyaddr = {case.maxphyaddr},
+	  .access = {{ {ACCESSES[case.access]} }}, .gva = {case.gva:#x}ull, .tables = {case.tables},
+	  .nentries = {len(case.entries)}, .entries = {{ {entries} }},
+	  .outcome = {OUTCOMES[kind]}, .gpa = {gpa:#x}ull, .error_code = {error_code:#x}, .cr2 = {cr2:#x}ull,
+	  .rights = {rights}, .ad = {c_string(case.expect[-1])} }},
+"""
+
+
+MAX_ENTRIES, MAX_TABLES = 8, 8  # test_cases.c's TC_MAX_ENTRIES, TC_MAX_TABLES
+
+
+def table(cases, source):
+    taken = [c for c in cases if walks_alone(c)]
+    for c in taken:
+        if len(c.entries) > MAX_ENTRIES or c.tables > MAX_TABLES:
+            raise case_file.CaseFileError(f"{source}:{c.line}: case {c.id}: more than {MAX_ENTRIES} entries or "
+                                          f"{MAX_TABLES} tables for tests/unit/test_cases.c")
+    return (f"/* Written by tests/cases/gen_case_table.py from {source}: the {len(taken)} of its {len(cases)}\n"
+            " * cases a walk without a second stage can check. Do not edit. */\n"
+            f"#define TC_CASES {len(taken)}\n"
+            f"#define TC_FILE_CASES {len(cases)}\n"
+            f"#define TC_FILE {c_string(source)}\n"
+            "static const struct tc_case tc_cases[TC_CASES] = {\n" + "".join(row(c) for c in taken) + "};\n")
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write("usage: gen_case_table.py CASE_FILE OUTPUT\n")
+        return 2
+    try:
+        cases, _consts = case_file.read(argv[1])
+        text = table(cases, os.path.relpath(argv[1], os.path.join(os.path.dirname(__file__), "..", "..")))
+    except (OSError, case_file.CaseFileError) as e:
+        sys.stderr.write(f"gen_case_table: {e}\n")
+        return 2
+    tmp = argv[2] + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
