@@ -252,7 +252,8 @@ class _Reader:
             case.entries.append((0, index, value, case.tables))
             case.tables += 1
         if len(case.expect[-1]) != len(case.entries):
-            self.fail(f"case {case.id}: ad= has {len(case.expect[-1])} digits for {len(case.entries)} entries", case.line)
+            self.fail(f"case {case.id}: ad= has {len(case.expect[-1])} digits for {len(case.entries)} entries",
+                      case.line)
         if len(case.entries) > MAX_ENTRIES:
             self.fail(f"case {case.id}: more than {MAX_ENTRIES} entries", case.line)
         del case.path, case.leaf, case.spares

@@ -2,7 +2,8 @@
 """Writes the fuzz seed corpora under tests/fuzz/corpus/<target>/.
 
 walk and stage2 seeds are encoded here in the byte layout their targets decode
-(see fuzz_walk.c and fuzz_stage2.c); trace seeds are the text traces in
+(see fuzz_walk.c and fuzz_stage2.c), the walk seeds including one per case of
+tests/cases/x86_paging.cases the input can express; trace seeds are the text traces in
 traces/ plus the same records in the binary form (traces/FORMAT.md) and a zstd
 copy; scenario seeds are the scenario files in scenarios/. Deterministic: the
 same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py [TARGET...]
@@ -86,34 +87,45 @@ def walk_seeds():
                          u64(rng.getrandbits(64)) for _ in range(6))
         seeds.append(walk_seed(rng.choice((MODE_4, MODE_5, MODE_PAE)), rng.randrange(3), rng.randrange(3), extra,
                                cr_bits=rng.randrange(256), more=rng.randrange(64)))
-    return seeds + qemu_seeds()
+    return seeds + qemu_seeds() + case_file_seeds()
 
 
 NEAR_ENDS = (0, 1, 2, 3, 255, 256, 510, 511)  # fuzz_walk.c pick_index()
 ADDR_MASK = 0x000FFFFFFFFFF000
 
 
-def qemu_seed(case):
-    """fuzz_walk's input for a case of tests/fuzz/hw/qemu_1d.json (gen_hw_table.py): no second stage,
-    MAXPHYADDR 40, hw table n in region page n, a 4 KiB leaf pointing at page 15 and a 2 MiB one at page 0;
-    reserved address bits carried by make_entry()'s kind bits (0x80: bits 21:12; 3: bits 51:MAXPHYADDR)."""
+def hw_case_seed(case):
+    """fuzz_walk's input for a 1-D 4-/5-level hardware case (a tools/hw-run case as JSON: the rows of
+    tests/fuzz/hw/qemu_1d.json, the cases of tests/cases/x86_paging.cases): no second stage, the case's
+    MAXPHYADDR (40 by default), hw table n in region page n, a 4 KiB leaf pointing at page 15 and a large one
+    at page 0; reserved address bits carried by make_entry()'s kind bits (0x80: bits 21:12; 3: bits
+    51:MAXPHYADDR). None when fuzz_walk's input cannot give the case's address: an index that is not one
+    of the eight make_gva() draws from, or a non-canonical address."""
     flags = set(case["flags"])
     levels = 5 if "la57" in flags else 4
+    maxphyaddr = case.get("maxphyaddr", 40)
+    gva = case["gva"]
+    indices = [(gva >> (12 + 9 * (level - 1))) & 511 for level in range(1, levels + 1)]
+    rebuilt = sum(i << (12 + 9 * (level - 1)) for level, i in enumerate(indices, 1)) | (gva & 0xFFF)
+    if rebuilt >> (12 + 9 * levels - 1):
+        rebuilt |= ((1 << 64) - 1) & ~((1 << (12 + 9 * levels)) - 1)  # make_gva() sign-extends
+    if rebuilt != gva or any(i not in NEAR_ENDS for i in indices + [e[1] for e in case["entries"]]):
+        return None
     bit = lambda name, n: (1 << n) if name in flags else 0  # noqa: E731
     cr_bits = bit("wp", 0) | bit("smep", 3) | bit("smap", 4) | bit("pke", 5)
     more = bit("nxe", 0) | bit("ac", 1) | (case["cpl"] << 2)
-    out = u8(MODE_5 if levels == 5 else MODE_4) + u8(cr_bits) + u8(more) + u8(40 - 36) + u32(case["pkru"]) + u32(0)
+    out = u8(MODE_5 if levels == 5 else MODE_4) + u8(cr_bits) + u8(more) + u8(maxphyaddr - 36)
+    out += u32(case["pkru"]) + u32(0)
     out += u8(S2_NONE) + u8(LAYOUT_4K) + u8(0) + u8(0)  # CR3: region page 0, no PWT/PCD
-    gva = case["gva"]
     out += u8(0) + u16(gva & 0xFFF)
-    out += b"".join(u8(NEAR_ENDS.index((gva >> (12 + 9 * (level - 1))) & 511)) for level in range(1, levels + 1))
+    out += b"".join(u8(NEAR_ENDS.index(i)) for i in indices)
     access, implicit = {"read": (0, 0), "write": (1, 0), "fetch": (2, 0), "implicit": (0, 1)}[case["access"]]
     # fuzz_walk reads the type as the byte mod 3, implicit from bit 2, the lookup flag from bit 3 (left 0)
     out += u16(1) + u8(next(b for b in range(8) if b % 3 == access and (b >> 2) & 1 == implicit))
     for k, (table, index, value, link) in enumerate(case["entries"]):  # one per level, from the top
         large_leaf = levels - k in (2, 3) and value & PS
         page = link if link is not None else (0 if large_leaf else 15)
-        high = value & ((1 << 52) - (1 << 40))
+        high = value & ((1 << 52) - (1 << maxphyaddr))
         mid = value & 0x1FF000 if large_leaf else 0
         raw = (value & ~ADDR_MASK) | high | mid
         kind = (page << 2) | (3 if high else 0) | (0x80 if mid else 0)
@@ -126,7 +138,25 @@ def qemu_seeds():
     table = ROOT / "tests" / "fuzz" / "hw" / "qemu_1d.json"
     if not table.exists():
         return []
-    return [("qemu-", qemu_seed(row["case"])) for row in json.loads(table.read_text())]
+    return [("qemu-", hw_case_seed(row["case"])) for row in json.loads(table.read_text())]
+
+
+def case_file_seeds():
+    """One seed per 4-/5-level case of the case file without nested paging that fuzz_walk's input can
+    express (tests/cases/README.md), named case-<id>-*."""
+    sys.path.insert(0, str(ROOT / "tests" / "cases"))
+    import case_file
+    cases, _consts = case_file.read()
+    seeds = []
+    for c in cases:
+        if c.mode not in ("4-level", "5-level") or "npt" in c.flags:
+            continue
+        flags = set(c.flags) | ({"la57"} if c.mode == "5-level" else set())
+        seed = hw_case_seed({"flags": flags, "cpl": c.cpl, "pkru": c.pkru, "gva": c.gva, "access": c.access,
+                             "entries": c.entries, "maxphyaddr": c.maxphyaddr})
+        if seed is not None:
+            seeds.append((f"case-{c.id}-", seed))
+    return seeds
 
 
 def stage2_seeds():

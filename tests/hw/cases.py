@@ -65,8 +65,9 @@ FINAL, TABLE = 1 << 32, 1 << 33
 def hw_case(sdm):
     """The tools/hw-run case of a case-file case: its entries, then its nested edits."""
     edits = [(NPT_EDIT, kind, value, table) for kind, value, table in sdm.edits]
-    return Case(id=sdm.id, gva=sdm.gva, access=sdm.access, cpl=sdm.cpl, flags=frozenset(sdm.flags | MODE_FLAGS[sdm.mode]),
-                pkru=sdm.pkru, tables=sdm.tables, entries=list(sdm.entries) + edits)
+    return Case(id=sdm.id, gva=sdm.gva, access=sdm.access, cpl=sdm.cpl,
+                flags=frozenset(sdm.flags | MODE_FLAGS[sdm.mode]), pkru=sdm.pkru, tables=sdm.tables,
+                entries=list(sdm.entries) + edits)
 
 
 SDM_CASES, CONSTS = case_file.read()
