@@ -29,7 +29,8 @@ class SdmCase:
     """entries: (table, index, value, link) in walk order, link the linked table's number or None; a leaf's
     value holds its address, a link's does not (each consumer places the tables itself). edits: (kind, value,
     table) nested-map edits. expect: ("ok", gpa, ad) | ("pf", error_code, cr2, ad) | ("gp", ad) |
-    ("npf", exitinfo1, exitinfo2, ad), ad one digit A + 2*D per entry; rights: "wux" letters or None."""
+    ("npf", exitinfo1, exitinfo2, ad), ad one digit A + 2*D per entry; rights: "wux" letters or None; level:
+    the level the walk faulted at (pf) or of the leaf (ok), or None."""
     id: int
     name: str
     group: str
@@ -46,6 +47,7 @@ class SdmCase:
     edits: list = field(default_factory=list)
     expect: tuple = None
     rights: str = None
+    level: int = None
     why: list = field(default_factory=list)
 
     @property
@@ -225,9 +227,9 @@ class _Reader:
             self.fail(f"expect: one of {', '.join(OUTCOME_ARGS)} first")
         count = OUTCOME_ARGS[args[0]]
         keyed = dict(a.partition("=")[::2] for a in args[1 + count:])
-        if len(args) < 1 + count or not set(keyed) <= {"ad", "rights"} or "ad" not in keyed or \
+        if len(args) < 1 + count or not set(keyed) <= {"ad", "rights", "level"} or "ad" not in keyed or \
                 any("=" in a for a in args[1:1 + count]):
-            self.fail(f"expect {args[0]}: {count} value(s), then ad=DIGITS [rights=LETTERS]")
+            self.fail(f"expect {args[0]}: {count} value(s), then ad=DIGITS [rights=LETTERS] [level=N]")
         ad = keyed["ad"]
         if not ad or any(d not in "0123" for d in ad):
             self.fail(f"expect: ad={ad!r} is not one digit 0..3 per entry")
@@ -236,6 +238,10 @@ class _Reader:
             self.fail(f"expect: rights={rights!r} is letters of 'wux', or '-' for none")
         case.expect = (args[0],) + tuple(self.u64(a) for a in args[1:1 + count]) + (ad,)
         case.rights = None if rights is None else rights.replace("-", "")
+        if "level" in keyed:
+            case.level = self.u64(keyed["level"])
+            if not 1 <= case.level <= 5 or args[0] not in ("ok", "pf"):
+                self.fail("expect: level=1..5, for an ok or pf outcome")
 
     def finish(self, case):
         if case is None:

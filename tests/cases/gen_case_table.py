@@ -47,7 +47,7 @@ def row(case):
 	  .access = {{ {ACCESSES[case.access]} }}, .gva = {case.gva:#x}ull, .tables = {case.tables},
 	  .nentries = {len(case.entries)}, .entries = {{ {entries} }},
 	  .outcome = {OUTCOMES[kind]}, .gpa = {gpa:#x}ull, .error_code = {error_code:#x}, .cr2 = {cr2:#x}ull,
-	  .rights = {rights}, .ad = {c_string(case.expect[-1])} }},
+	  .rights = {rights}, .level = {case.level or 0}, .ad = {c_string(case.expect[-1])} }},
 """
 
 

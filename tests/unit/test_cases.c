@@ -5,8 +5,8 @@
  * walker (tw_probe_and_walk: they must agree on every field and every A/D
  * write, the probe whenever it answers), and held against the file's outcome:
  * its kind, error code and CR2, guest-physical address (HPA the same without a
- * second stage), the rights when the file gives them, and the A/D flags left in
- * every entry. */
+ * second stage), the rights and the level when the file gives them, and the A/D
+ * flags left in every entry. */
 #include <criterion/parameterized.h>
 #include <nestwalk/walk.h>
 #include <stdio.h>
@@ -45,6 +45,7 @@ struct tc_case {
 	uint32_t error_code;
 	uint64_t cr2;
 	int rights;     /* NW_WALK_RIGHT_*, or -1: not given */
+	unsigned level; /* the fault's level (page fault) or the leaf's (ok), or 0: not given */
 	const char *ad; /* one digit A + 2*D per entry after the access */
 };
 
@@ -129,11 +130,17 @@ static void run_case(const struct tc_case *c)
 		if (c->rights >= 0)
 			cr_assert_eq(res.rights, (uint32_t)c->rights, "%s: rights %#x, the file says %#x", what,
 				     res.rights, (unsigned)c->rights);
+		if (c->level)
+			cr_assert_eq(res.leaf_level, (int)c->level, "%s: leaf level %d, the file says %u", what,
+				     res.leaf_level, c->level);
 	} else if (c->outcome == NW_OUTCOME_PAGE_FAULT) {
 		cr_assert_eq(res.error_code, c->error_code, "%s: error code %#x, the file says %#x", what,
 			     res.error_code, c->error_code);
 		cr_assert_eq(res.cr2, c->cr2, "%s: CR2 %#llx, the file says %#llx", what, (unsigned long long)res.cr2,
 			     (unsigned long long)c->cr2);
+		if (c->level)
+			cr_assert_eq(res.fault_level, (int)c->level, "%s: fault level %d, the file says %u", what,
+				     res.fault_level, c->level);
 	}
 	assert_ad(c, bytes, where, what);
 }

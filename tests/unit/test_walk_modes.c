@@ -1,6 +1,7 @@
 /* 32-bit paging (with PSE and PSE-36) and PAE paging (with the PDPTE registers
  * and their #GP at MOV CR3), expected values derived by hand from SDM Vol. 3A
- * §4.3, §4.4 and §4.7. Every walk runs through both walkers. */
+ * §4.3, §4.4 and §4.7. Every walk runs through both walkers. Single walks are
+ * cases of tests/cases/x86_paging.cases (test_cases.c). */
 #include <nestwalk/walk.h>
 
 #include "test_walk_util.h"
@@ -46,15 +47,6 @@ Test(walk_modes, paging32_4k)
 	cr_assert_eq(tw_read(pd + 0x48 * 4, 4), pt | RWU | NW_PTE_A, "A on the PDE, no D");
 	cr_assert_eq(tw_read(pt + 0x345 * 4, 4), 0x00777000 | RWU | NW_PTE_A | NW_PTE_D, "A and D on the PTE");
 	cr_assert_eq(res.ad_writes, 2);
-}
-
-Test(walk_modes, paging32_user_write_read_only_is_0x7)
-{
-	struct nw_walk_result res;
-
-	map32(RWU, NW_PTE_P | NW_PTE_US);
-	res = run(GVA32, NW_ACCESS_WRITE, 3);
-	cr_assert_eq(res.error_code, 0x7);
 }
 
 Test(walk_modes, paging32_4m_page_with_pse)
@@ -103,17 +95,6 @@ Test(walk_modes, paging32_pse36_high_address_bits)
 	tw_set(pd, 0x48, UINT64_C(0x40000000) | (UINT64_C(0x9) << 13) | RWU | NW_PTE_PS, 4);
 	res = run(GVA32, NW_ACCESS_READ, 0);
 	cr_assert_eq(res.gpa.val, UINT64_C(0x940345abc));
-}
-
-Test(walk_modes, paging32_bit21_of_4m_pde_is_reserved)
-{
-	struct nw_walk_result res;
-
-	map32(RWU, RWU);
-	tw.cpu.cr4 |= NW_CR4_PSE;
-	tw_set(pd, 0x48, UINT64_C(0x40000000) | (UINT64_C(1) << 21) | RWU | NW_PTE_PS, 4);
-	res = run(GVA32, NW_ACCESS_WRITE, 3);
-	cr_assert_eq(res.error_code, 0xf, "RSVD|U|W|P, got %#x", res.error_code);
 }
 
 Test(walk_modes, paging32_fetch_fault_has_no_id_even_with_nxe)
@@ -186,15 +167,6 @@ Test(walk_modes, pae_pdpte_reserved_bits_raise_gp_at_cr3_load)
 	tw_set(pdpt, 3, NW_PTE_RW | NW_PTE_XD, 8);
 	nw_cpu_load_cr3(&tw.config, &tw.cpu, pdpt, &load);
 	cr_assert_eq(load.outcome, NW_OUTCOME_OK);
-}
-
-Test(walk_modes, pae_bit62_reserved_unlike_4level)
-{
-	struct nw_walk_result load, res;
-
-	map_pae(0, RWU, RWU | (UINT64_C(1) << 62), &load);
-	res = run(GVAPAE, NW_ACCESS_READ, 0);
-	cr_assert_eq(res.error_code, 0x9, "PAE: bits 62:MAXPHYADDR reserved");
 }
 
 Test(walk_modes, pae_nx_fetch_reports_id)
