@@ -94,42 +94,58 @@ NEAR_ENDS = (0, 1, 2, 3, 255, 256, 510, 511)  # fuzz_walk.c pick_index()
 ADDR_MASK = 0x000FFFFFFFFFF000
 
 
+NEAR_ENDS32 = (0, 1, 2, 3, 511, 512, 1022, 1023)  # pick_index() for 4-byte entries
+
+
 def hw_case_seed(case):
-    """fuzz_walk's input for a 1-D 4-/5-level hardware case (a tools/hw-run case as JSON: the rows of
-    tests/fuzz/hw/qemu_1d.json, the cases of tests/cases/x86_paging.cases): no second stage, the case's
-    MAXPHYADDR (40 by default), hw table n in region page n, a 4 KiB leaf pointing at page 15 and a large one
-    at page 0; reserved address bits carried by make_entry()'s kind bits (0x80: bits 21:12; 3: bits
-    51:MAXPHYADDR). None when fuzz_walk's input cannot give the case's address: an index that is not one
-    of the eight make_gva() draws from, or a non-canonical address."""
+    """fuzz_walk's input for a 1-D hardware case (a tools/hw-run case as JSON: the rows of
+    tests/fuzz/hw/qemu_1d.json, the cases of tests/cases/x86_paging.cases), in 4-/5-level, PAE ("pae") or
+    32-bit ("legacy32") paging: no second stage, the case's MAXPHYADDR (40 by default), hw table n in region
+    page n (a PAE PDPT's four entries given with CR3), a 4 KiB leaf pointing at page 15 and a large one at
+    page 0; address bits a leaf keeps beyond its page carried by make_entry()'s kind bits (0x80: bits 21:12,
+    a large leaf's reserved and PSE-36 bits; 3: bits 51:MAXPHYADDR). None when fuzz_walk's input cannot give
+    the case's address: an index that is not one of the eight make_gva() draws from, or a non-canonical
+    address."""
     flags = set(case["flags"])
-    levels = 5 if "la57" in flags else 4
+    mode = MODE_PAE if "pae" in flags else MODE_32 if "legacy32" in flags else MODE_5 if "la57" in flags else MODE_4
+    levels, bits, top_bits = {MODE_32: (2, 10, 10), MODE_PAE: (3, 9, 2), MODE_4: (4, 9, 9), MODE_5: (5, 9, 9)}[mode]
+    ends = NEAR_ENDS32 if mode == MODE_32 else NEAR_ENDS
     maxphyaddr = case.get("maxphyaddr", 40)
     gva = case["gva"]
-    indices = [(gva >> (12 + 9 * (level - 1))) & 511 for level in range(1, levels + 1)]
-    rebuilt = sum(i << (12 + 9 * (level - 1)) for level, i in enumerate(indices, 1)) | (gva & 0xFFF)
-    if rebuilt >> (12 + 9 * levels - 1):
+    indices = [(gva >> (12 + bits * (level - 1))) & ((1 << (top_bits if level == levels else bits)) - 1)
+               for level in range(1, levels + 1)]
+    rebuilt = sum(i << (12 + bits * (level - 1)) for level, i in enumerate(indices, 1)) | (gva & 0xFFF)
+    if mode in (MODE_4, MODE_5) and rebuilt >> (12 + 9 * levels - 1):
         rebuilt |= ((1 << 64) - 1) & ~((1 << (12 + 9 * levels)) - 1)  # make_gva() sign-extends
-    if rebuilt != gva or any(i not in NEAR_ENDS for i in indices + [e[1] for e in case["entries"]]):
+    if rebuilt != gva or any(i not in ends for i in indices + [e[1] for e in case["entries"]]):
         return None
     bit = lambda name, n: (1 << n) if name in flags else 0  # noqa: E731
-    cr_bits = bit("wp", 0) | bit("smep", 3) | bit("smap", 4) | bit("pke", 5)
+    cr_bits = bit("wp", 0) | bit("pse", 1) | bit("smep", 3) | bit("smap", 4) | bit("pke", 5)
     more = bit("nxe", 0) | bit("ac", 1) | (case["cpl"] << 2)
-    out = u8(MODE_5 if levels == 5 else MODE_4) + u8(cr_bits) + u8(more) + u8(maxphyaddr - 36)
+    out = u8(mode) + u8(cr_bits) + u8(more) + u8(maxphyaddr - 36)
     out += u32(case["pkru"]) + u32(0)
     out += u8(S2_NONE) + u8(LAYOUT_4K) + u8(0) + u8(0)  # CR3: region page 0, no PWT/PCD
+
+    def entry_bytes(k, value, link):
+        large_leaf = levels - k in (2, 3) and value & PS and link is None
+        page = link if link is not None else (0 if large_leaf else 15)
+        high = value & ((1 << 52) - (1 << maxphyaddr)) if mode != MODE_32 else 0
+        mid = value & (0x3FF000 if mode == MODE_32 else 0x1FF000) if large_leaf else 0
+        raw = (value & ~ADDR_MASK) | high | mid
+        return u8((page << 2) | (3 if high else 0) | (0x80 if mid else 0)) + u64(raw)
+
+    entries = list(enumerate(case["entries"]))  # the path from the top, then any spare root entries
+    if mode == MODE_PAE:  # the PDPT at CR3's offset 0: its four entries, then no more root-table triples
+        pdpt = {index: (k, value, link) for k, (table, index, value, link) in entries if table == 0}
+        out += u8(0) + b"".join(entry_bytes(*pdpt[i]) if i in pdpt else u8(0) + u64(0) for i in range(4))
+        entries = [(k, e) for k, e in entries if e[0] != 0]
     out += u8(0) + u16(gva & 0xFFF)
-    out += b"".join(u8(NEAR_ENDS.index(i)) for i in indices)
+    out += b"".join(u8(ends.index(i)) for i in indices)
     access, implicit = {"read": (0, 0), "write": (1, 0), "fetch": (2, 0), "implicit": (0, 1)}[case["access"]]
     # fuzz_walk reads the type as the byte mod 3, implicit from bit 2, the lookup flag from bit 3 (left 0)
     out += u16(1) + u8(next(b for b in range(8) if b % 3 == access and (b >> 2) & 1 == implicit))
-    for k, (table, index, value, link) in enumerate(case["entries"]):  # one per level, from the top
-        large_leaf = levels - k in (2, 3) and value & PS
-        page = link if link is not None else (0 if large_leaf else 15)
-        high = value & ((1 << 52) - (1 << maxphyaddr))
-        mid = value & 0x1FF000 if large_leaf else 0
-        raw = (value & ~ADDR_MASK) | high | mid
-        kind = (page << 2) | (3 if high else 0) | (0x80 if mid else 0)
-        out += u8(table) + u8(NEAR_ENDS.index(index)) + u8(kind) + u64(raw)
+    for k, (table, index, value, link) in entries:
+        out += u8(table) + u8(ends.index(index)) + entry_bytes(k, value, link)
     return out
 
 
@@ -142,16 +158,16 @@ def qemu_seeds():
 
 
 def case_file_seeds():
-    """One seed per 4-/5-level case of the case file without nested paging that fuzz_walk's input can
-    express (tests/cases/README.md), named case-<id>-*."""
+    """One seed per case of the case file without nested paging that fuzz_walk's input can express
+    (tests/cases/README.md), named case-<id>-*."""
     sys.path.insert(0, str(ROOT / "tests" / "cases"))
     import case_file
     cases, _consts = case_file.read()
     seeds = []
     for c in cases:
-        if c.mode not in ("4-level", "5-level") or "npt" in c.flags:
+        if "npt" in c.flags:
             continue
-        flags = set(c.flags) | ({"la57"} if c.mode == "5-level" else set())
+        flags = set(c.flags) | {"4-level": set(), "5-level": {"la57"}, "pae": {"pae"}, "32-bit": {"legacy32"}}[c.mode]
         seed = hw_case_seed({"flags": flags, "cpl": c.cpl, "pkru": c.pkru, "gva": c.gva, "access": c.access,
                              "entries": c.entries, "maxphyaddr": c.maxphyaddr})
         if seed is not None:
