@@ -7,34 +7,36 @@
 #include <string.h>
 
 #include <nestwalk/npt.h>
+#include <nestwalk/paging_rules.h>
+#include <nestwalk/pt_build.h>
 #include <nestwalk/x86_pte.h>
 
 #include "contract/layout.h"
 #include "hw/hw_run.h"
 
-#define ENTRY_BYTES 8
 #define SCRATCH_PAGES (HW_SCRATCH_SIZE / NW_PAGE_SIZE)
 
-/* The paging geometry of a mode as the image lays it out (hw/contract/case_mode.h). */
+/* The paging geometry of a mode as the image lays it out (hw/contract/case_mode.h):
+ * the mode's radix format and the root slots the image keeps for itself. */
 struct geometry {
-	int top;              /* the root's level */
-	unsigned entry_bytes;
+	const struct nw_pt_format *fmt; /* levels, shifts, entries (nw_paging_format) */
+	int top;               /* the root's level, fmt->top */
 	unsigned kernel_slots; /* root slots the image keeps for itself (hw/contract/layout.h) */
-	unsigned top_shift;   /* lowest GVA bit of the root index */
-	uint64_t top_mask;    /* the root index's bits, shifted down */
 };
 
 static struct geometry geometry_of(enum nw_paging_mode mode)
 {
+	const struct nw_pt_format *fmt = nw_paging_format(mode);
+
 	switch (mode) {
 	case NW_PAGING_32:
-		return (struct geometry){ 2, 4, HW_KERNEL_SLOTS_32BIT, 22, 0x3ff };
+		return (struct geometry){ fmt, fmt->top, HW_KERNEL_SLOTS_32BIT };
 	case NW_PAGING_PAE:
-		return (struct geometry){ 3, 8, HW_KERNEL_SLOTS_PAE, 30, 0x3 };
+		return (struct geometry){ fmt, fmt->top, HW_KERNEL_SLOTS_PAE };
 	case NW_PAGING_5LEVEL:
-		return (struct geometry){ 5, 8, HW_KERNEL_SLOTS_5LEVEL, 48, 0x1ff };
+		return (struct geometry){ fmt, fmt->top, HW_KERNEL_SLOTS_5LEVEL };
 	default:
-		return (struct geometry){ 4, 8, HW_KERNEL_SLOTS_4LEVEL, 39, 0x1ff };
+		return (struct geometry){ fmt, fmt->top, HW_KERNEL_SLOTS_4LEVEL };
 	}
 }
 
@@ -43,28 +45,21 @@ static bool is_legacy(enum nw_paging_mode mode)
 	return mode == NW_PAGING_32 || mode == NW_PAGING_PAE;
 }
 
-/* Whether a present entry ends the walk as a leaf: PS in a PDE (with CR4.PSE
- * for 32-bit paging, §4.3) or in a PDPTE (4-/5-level, §4.5); PS in a PML4E or
- * PML5E is reserved, so the walk stops there too (and the image treats it as a
- * 4 KiB leaf). PS in a PAE PDPTE is a reserved bit of the PDPTE register. */
+/* Whether a present entry ends the walk as a leaf: a PTE, or PS=1 where the
+ * walk examines it (nw_paging_is_ps_examined): where it maps a page, or where
+ * it is reserved (a PML4E or PML5E), so the walk stops there too (and the
+ * image treats it as a 4 KiB leaf). */
 static bool is_leaf(enum nw_paging_mode mode, const struct nw_cpu *cpu, int level, uint64_t entry)
 {
-	if (level == 1)
-		return true;
-	if (!(entry & NW_PTE_PS))
-		return false;
-	if (mode == NW_PAGING_32)
-		return level == 2 && (cpu->cr4 & NW_CR4_PSE);
-	if (mode == NW_PAGING_PAE)
-		return level == 2;
-	return true;
+	return level == NW_LEVEL_PT || ((entry & NW_PTE_PS) && nw_paging_is_ps_examined(cpu, mode, (unsigned)level));
 }
 
+/* A leaf's page: the level's size where a leaf may be, 4 KiB where PS is reserved (the image's choice). */
 static uint64_t leaf_size(enum nw_paging_mode mode, int level)
 {
-	if (level == 2)
-		return mode == NW_PAGING_32 ? UINT64_C(4) << 20 : NW_SIZE_2M;
-	return level == 3 ? NW_SIZE_1G : NW_PAGE_SIZE;
+	const struct nw_pt_format *fmt = nw_paging_format(mode);
+
+	return fmt->level[level].leaf_ok ? nw_pt_level_size(fmt, level) : NW_PAGE_SIZE;
 }
 
 /* Why an entry's address bits cannot be carried over: the bits above the
@@ -349,8 +344,8 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 				return "the path uses one table page twice (a recursive mapping; the image's tables form a tree)";
 		if (i == 0 && index < g.kernel_slots)
 			index = g.kernel_slots;
-		c->offset[i] = step->index * g.entry_bytes;
-		c->run_offset[i] = index * g.entry_bytes;
+		c->offset[i] = step->index * g.fmt->entry_size;
+		c->run_offset[i] = index * g.fmt->entry_size;
 		if (s2_fault)
 			break;
 		if (!(entry & NW_PTE_P)) {
@@ -384,11 +379,13 @@ static const char *add_path(struct nw_hw_case *c, const struct nw_hw_target *t, 
 static uint64_t run_gva(uint64_t gva, enum nw_paging_mode mode, const struct nw_walk_result *res)
 {
 	struct geometry g = geometry_of(mode);
+	const struct nw_pt_level_desc *root;
 
 	gva &= ~UINT64_C(7);
 	if (res->outcome == NW_OUTCOME_GP || !res->steps[g.top].read || res->steps[g.top].index >= g.kernel_slots)
 		return gva;
-	return (gva & ~(g.top_mask << g.top_shift)) | ((uint64_t)g.kernel_slots << g.top_shift);
+	root = &g.fmt->level[g.top];
+	return (gva & ~((uint64_t)(root->entries - 1) << root->shift)) | ((uint64_t)g.kernel_slots << root->shift);
 }
 
 static uint8_t access_kind(const struct nw_trace_access *a)
