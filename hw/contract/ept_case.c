@@ -2,6 +2,7 @@
 #include "contract/ept_case.h"
 
 #include <nestwalk/cpu.h>
+#include <nestwalk/pt_build.h>
 #include <nestwalk/x86_pte.h>
 
 #include "contract/layout.h"
@@ -15,12 +16,12 @@
 /* Address bits below MAXPHYADDR: a case may not set them itself (bits above are reserved, so fair game). */
 #define LOW_ADDR_BITS (NW_PTE_ADDR_MASK & ((UINT64_C(1) << VMX_MAXPHYADDR) - 1))
 
-static uint64_t level_size(int level) { return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * (level - 1)); }
+/* The case's guest runs 4-level paging: its tables have that format's geometry. */
+static const struct nw_pt_format *guest_format(void) { return nw_paging_format(NW_PAGING_4LEVEL); }
 
-static unsigned index_of(uint64_t addr, int level)
-{
-	return (unsigned)((addr >> (NW_PAGE_SHIFT + 9 * (level - 1))) & 511);
-}
+static uint64_t level_size(int level) { return nw_pt_level_size(guest_format(), level); }
+
+static unsigned index_of(uint64_t addr, int level) { return nw_pt_index(guest_format(), level, addr); }
 
 static uint64_t table_gpa(unsigned table) { return VMX_GUEST_CODE_GPA + (uint64_t)(table + 1) * NW_PAGE_SIZE; }
 
@@ -249,6 +250,7 @@ static nw_status_t build_ept(struct vmx_vm *vm, const struct vmx_case *c, nw_hpa
 {
 	const uint64_t rwx = NW_EPT_R | NW_EPT_W | NW_EPT_X | nw_ept_mt(NW_EPT_MT_WB);
 	int level = c->head.ept_level;
+	uint64_t size;
 	nw_status_t st;
 
 	*why = "mapping the guest code and tables";
@@ -258,8 +260,8 @@ static nw_status_t build_ept(struct vmx_vm *vm, const struct vmx_case *c, nw_hpa
 	if (st != NW_OK)
 		return st;
 	*why = "mapping the target";
-	st = nw_ept_map(&vm->ept, nw_gpa(c->head.gpa & ~(level_size(level) - 1)), nw_hpa(vmx_case_hpa(c)), level_size(level),
-			rwx, 0, 0);
+	size = nw_pt_level_size(vm->ept.pt.fmt, level);
+	st = nw_ept_map(&vm->ept, nw_gpa(c->head.gpa & ~(size - 1)), nw_hpa(vmx_case_hpa(c)), size, rwx, 0, 0);
 	if (st != NW_OK)
 		return st;
 	*why = "setting the target's EPT leaf";
@@ -320,7 +322,7 @@ static uint64_t ept_entry(const struct vmx_vm *vm, uint64_t gpa, int level)
 	for (int l = NW_LEVEL_PML4; l >= level; l--) {
 		if (table == 0)
 			return 0;
-		entry = ((const uint64_t *)nw_pt_table_ptr(&vm->ept.pt, table))[index_of(gpa, l)];
+		entry = ((const uint64_t *)nw_pt_table_ptr(&vm->ept.pt, table))[nw_pt_index(vm->ept.pt.fmt, l, gpa)];
 		table = nw_pt_is_link(vm->ept.pt.fmt, l, entry) ? nw_pt_link_addr(&vm->ept.pt, entry) : 0;
 	}
 	return entry;

@@ -9,24 +9,21 @@
 #include <string.h>
 
 #include <nestwalk/ept.h>
+#include <nestwalk/paging_rules.h>
+#include <nestwalk/pt_build.h>
 #include <nestwalk/x86_pte.h>
 
 #include "contract/layout.h"
 #include "hw/hw_run.h"
 
-#define ENTRY_BYTES 8
 #define SLOT_MASK (VMX_TARGET_BASE - 1) /* address bits below PML4 slot 1 */
 #define LOW_ADDR_BITS nw_hw_bits(12, VMX_MAXPHYADDR)
 #define RWX (NW_EPT_R | NW_EPT_W | NW_EPT_X)
 
-static uint64_t level_size(int level)
+/* The VMX guest runs 4-level paging (check_state): its geometry is that format's. */
+static const struct nw_pt_format *guest_format(void)
 {
-	return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * (level - 1));
-}
-
-static unsigned index_of(uint64_t addr, int level)
-{
-	return (unsigned)((addr >> (NW_PAGE_SHIFT + 9 * (level - 1))) & 511);
+	return nw_paging_format(NW_PAGING_4LEVEL);
 }
 
 /* The image's guest table at level: the PML4 after the code page, the target's PDPT, PD, PT after the
@@ -93,15 +90,18 @@ static const char *own_bits(uint64_t entry, unsigned low, unsigned smaxphy, uint
 }
 
 /* The guest entries of the target path, and where the scenario's tables are. */
-static const char *add_guest(struct nw_hw_case *c, const struct nw_walk_result *res, unsigned smaxphy)
+static const char *add_guest(struct nw_hw_case *c, const struct nw_cpu *cpu, const struct nw_walk_result *res,
+			     unsigned smaxphy)
 {
+	const struct nw_pt_format *fmt = guest_format();
 	struct vmx_blob_case *h = &c->vmx.head;
 	const char *why;
 
 	h->guest_level = 1;
-	for (int level = 4; level >= 1; level--) {
+	for (int level = fmt->top; level >= NW_LEVEL_PT; level--) {
 		const struct nw_walk_step *step = &res->steps[level];
-		unsigned i = (unsigned)(4 - level);
+		bool large = nw_paging_ps_maps_page(cpu, NW_PAGING_4LEVEL, (unsigned)level);
+		unsigned i = (unsigned)(fmt->top - level);
 		uint64_t entry = step->entry, bits;
 		bool s2_fault;
 
@@ -109,16 +109,16 @@ static const char *add_guest(struct nw_hw_case *c, const struct nw_walk_result *
 			break;
 		c->table_count = i + 1;
 		c->table_gpa[i] = step->table_gpa.val;
-		c->offset[i] = step->index * ENTRY_BYTES;
-		c->run_offset[i] = index_of(c->run_gva, level) * ENTRY_BYTES;
+		c->offset[i] = step->index * fmt->entry_size;
+		c->run_offset[i] = nw_pt_index(fmt, level, c->run_gva) * fmt->entry_size;
 		for (unsigned j = 0; j < i; j++)
 			if ((c->table_gpa[j] ^ c->table_gpa[i]) < NW_PAGE_SIZE)
 				return "the path uses one table page twice (a recursive mapping; the image's tables form a tree)";
 		if (s2_fault)
 			break;
 		/* A large leaf keeps its PAT and reserved bits below the page size; PS comes from guest_level. */
-		if ((entry & NW_PTE_P) && (entry & NW_PTE_PS) && (level == 2 || level == 3)) {
-			why = own_bits(entry, (unsigned)(NW_PAGE_SHIFT + 9 * (level - 1)), smaxphy, &bits);
+		if ((entry & NW_PTE_P) && (entry & NW_PTE_PS) && large) {
+			why = own_bits(entry, fmt->level[level].shift, smaxphy, &bits);
 			if (why)
 				return why;
 			h->guest_level = (uint8_t)level;
@@ -126,7 +126,7 @@ static const char *add_guest(struct nw_hw_case *c, const struct nw_walk_result *
 			break;
 		}
 		/* A not-present PDE or PDPTE with PS: the image's leaf at that level says the same. */
-		if (!(entry & NW_PTE_P) && (entry & NW_PTE_PS) && (level == 2 || level == 3))
+		if (!(entry & NW_PTE_P) && (entry & NW_PTE_PS) && large)
 			h->guest_level = (uint8_t)level;
 		why = own_bits(entry, NW_PAGE_SHIFT, smaxphy, &bits);
 		if (why)
@@ -187,15 +187,11 @@ static const char *add_table_rights(struct nw_hw_case *c, const struct nw_replay
 	return NULL;
 }
 
-static bool is_ept_leaf(int level, uint64_t entry)
-{
-	return level == 1 || (entry & NW_EPT_PS);
-}
-
 /* The final page's EPT path: its leaf (level, non-address bits) and edits of
  * the entries above it, or of the entry where the scenario's path stops. */
 static const char *add_final_ept(struct nw_hw_case *c, const struct nw_replay *r, unsigned smaxphy)
 {
+	const struct nw_pt_format *fmt = r->config.stage2.ept->pt.fmt;
 	struct vmx_blob_case *h = &c->vmx.head;
 	struct nw_s2_result res;
 	int stop, leaf = 0;
@@ -204,12 +200,13 @@ static const char *add_final_ept(struct nw_hw_case *c, const struct nw_replay *r
 
 	s2_lookup(r, c->final_gpa, false, &res);
 	stop = res.level;
-	if (stop >= 1 && stop <= 3 && (res.entries[stop] & RWX) && is_ept_leaf(stop, res.entries[stop]))
+	if (stop >= NW_LEVEL_PT && (res.entries[stop] & RWX) && !nw_pt_is_link(fmt, stop, res.entries[stop]))
 		leaf = stop;
 	h->ept_level = 1;
 	h->ept_leaf = RWX | ((uint64_t)NW_EPT_MT_WB << NW_EPT_MT_SHIFT);
 	if (leaf) {
-		uint64_t low = res.entries[leaf] & nw_hw_bits(12, 64) & (level_size(leaf) - 1); /* reserved bits of a large leaf */
+		/* The reserved bits of a large leaf: below its page size, above bit 11. */
+		uint64_t low = res.entries[leaf] & nw_hw_bits(12, 64) & (nw_pt_level_size(fmt, leaf) - 1);
 
 		why = own_bits(res.entries[leaf], NW_PAGE_SHIFT, smaxphy, &bits);
 		if (why)
@@ -231,7 +228,7 @@ static const char *add_final_ept(struct nw_hw_case *c, const struct nw_replay *r
 		}
 	}
 	/* The entries above the leaf, or down to where the path stops, as the scenario has them. */
-	for (int level = 4; level >= (leaf ? leaf + 1 : stop > 1 ? stop : 1); level--) {
+	for (int level = fmt->top; level >= (leaf ? leaf + 1 : stop > 1 ? stop : 1); level--) {
 		why = own_bits(res.entries[level], NW_PAGE_SHIFT, smaxphy, &bits);
 		if (why)
 			return why;
@@ -278,11 +275,11 @@ const char *nw_hw_vmx_compile(const struct nw_hw_target *t, struct nw_replay *r,
 			.cpl = a->cpl,
 			.guest_flags = guest_flags(cpu, a),
 		};
-		why = add_guest(c, res, smaxphy);
+		why = add_guest(c, cpu, res, smaxphy);
 	}
 	if (!why) {
 		struct vmx_blob_case *h = &c->vmx.head;
-		uint64_t size = level_size(h->guest_level);
+		uint64_t size = nw_pt_level_size(guest_format(), h->guest_level);
 
 		c->has_final = res->outcome == NW_OUTCOME_OK || (nw_hw_is_s2_fault(res) && !res->s2_on_table);
 		if (c->has_final) {
