@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <nestwalk/ept.h>
+#include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 
 #include "mem/simmem.h"
@@ -31,6 +32,8 @@ struct bench_vm {
 	struct nw_walk_config config;
 	struct nw_cpu cpu;
 	struct nw_walker *walker; /* malloc'd */
+	const struct nw_pt_format *guest_fmt; /* the guest's paging format (4- or 5-level) */
+	unsigned page_shift;    /* log2 of the guest's page size, from guest_fmt at build */
 	uint64_t guest_root;
 	nw_hpa_t *frames;       /* guest-table frames, freed at teardown */
 	size_t nframes, frames_cap;
@@ -43,7 +46,7 @@ uint64_t bench_vm_destroy(struct bench_vm *vm);
 /* log2 of the guest's page size. */
 static inline unsigned bench_vm_page_shift(const struct bench_vm *vm)
 {
-	return 12 + 9 * (unsigned)(vm->layout.guest_leaf - NW_LEVEL_PT);
+	return vm->page_shift;
 }
 
 /* The guest-linear address of page i (0 <= i < npages); inline, so the timed

@@ -3,11 +3,26 @@
  * walked with a given number of dependent loads per operation and no checks.
  * A depth beyond the tree's levels starts a new descent from the root with an
  * index that depends on the last leaf, as the next level of a 2-D walk depends
- * on the last. */
+ * on the last.
+ *
+ * The tree is not a paging format: its slots hold host pointers and its leaves
+ * page numbers, indexed by page number, not by an address through an
+ * nw_pt_format. Its own layout below only copies the size of a 4-level
+ * table, so the floor has the guest tables' footprint. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+
+#define CHAIN_TABLE_BYTES 4096
+#define CHAIN_INDEX_BITS 9 /* 512 eight-byte slots per table */
+#define CHAIN_INDEX_MASK ((UINT64_C(1) << CHAIN_INDEX_BITS) - 1)
+
+/* The slot of page number i in a table at level (1 = the leaves). */
+static inline unsigned chain_index(uint64_t i, unsigned level)
+{
+	return (unsigned)((i >> (CHAIN_INDEX_BITS * (level - 1))) & CHAIN_INDEX_MASK);
+}
 
 static uint64_t *chain_table(struct bench_chain *chain)
 {
@@ -22,10 +37,10 @@ static uint64_t *chain_table(struct bench_chain *chain)
 		chain->tables = grown;
 		chain->cap = cap;
 	}
-	table = aligned_alloc(4096, 4096);
+	table = aligned_alloc(CHAIN_TABLE_BYTES, CHAIN_TABLE_BYTES);
 	if (!table)
 		return NULL;
-	memset(table, 0, 4096);
+	memset(table, 0, CHAIN_TABLE_BYTES);
 	chain->tables[chain->ntables++] = table;
 	return table;
 }
@@ -42,7 +57,7 @@ int bench_chain_build(struct bench_chain *chain, unsigned levels, uint64_t npage
 		uint64_t *table = chain->root;
 
 		for (unsigned level = levels; level > 1; level--) {
-			uint64_t *slot = &table[(i >> (9 * (level - 1))) & 511];
+			uint64_t *slot = &table[chain_index(i, level)];
 
 			if (!*slot) {
 				uint64_t *next = chain_table(chain);
@@ -53,7 +68,7 @@ int bench_chain_build(struct bench_chain *chain, unsigned levels, uint64_t npage
 			}
 			table = (uint64_t *)(uintptr_t)*slot;
 		}
-		table[i & 511] = i << 12;
+		table[chain_index(i, 1)] = i << 12;
 	}
 	return 0;
 }
@@ -76,7 +91,7 @@ double bench_chain_time(const struct bench_chain *chain, unsigned depth, uint64_
 		unsigned level = chain->levels;
 
 		for (unsigned k = 0; k < depth; k++) {
-			value = table[(index >> (9 * (level - 1))) & 511];
+			value = table[chain_index(index, level)];
 			if (--level == 0) {
 				index = (index * UINT64_C(0x9E3779B97F4A7C15) + 1 + ((value >> 12) & 1)) & mask;
 				table = chain->root;

@@ -16,11 +16,6 @@
 #define LEAF_FLAGS (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_A | NW_PTE_D)
 #define EPT_FLAGS (NW_EPT_R | NW_EPT_W | NW_EPT_X | nw_ept_mt(NW_EPT_MT_WB))
 
-static uint64_t level_size(int level)
-{
-	return UINT64_C(1) << (12 + 9 * (level - 1));
-}
-
 static uint64_t *host_ptr(const struct bench_vm *vm, uint64_t hpa)
 {
 	return nw_hal_phys_to_virt(vm->hal, nw_hpa(hpa));
@@ -50,10 +45,11 @@ static int table_alloc(struct bench_vm *vm, uint64_t *addr)
 /* One guest leaf at leaf level; upper entries are made as needed. */
 static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 {
+	const struct nw_pt_format *fmt = vm->guest_fmt;
 	uint64_t table = vm->guest_root;
 
-	for (int level = (int)vm->layout.guest_levels; level > leaf; level--) {
-		uint64_t *entry = host_ptr(vm, table) + ((gva >> (12 + 9 * (level - 1))) & 511);
+	for (int level = fmt->top; level > leaf; level--) {
+		uint64_t *entry = host_ptr(vm, table) + nw_pt_index(fmt, level, gva);
 		uint64_t next;
 
 		if (!*entry) {
@@ -63,7 +59,7 @@ static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 		}
 		table = *entry & NW_PTE_ADDR_MASK;
 	}
-	host_ptr(vm, table)[(gva >> (12 + 9 * (leaf - 1))) & 511] =
+	host_ptr(vm, table)[nw_pt_index(fmt, leaf, gva)] =
 		gpa | LEAF_FLAGS | (leaf > NW_LEVEL_PT ? NW_PTE_PS : 0);
 	return 0;
 }
@@ -71,7 +67,7 @@ static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 /* [gpa, gpa + size) to the same host addresses with EPT pages of one size. */
 static int ept_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 {
-	uint64_t page = level_size(vm->layout.ept_leaf);
+	uint64_t page = nw_pt_level_size(vm->ept.pt.fmt, vm->layout.ept_leaf);
 	uint64_t end = (gpa + size + page - 1) & ~(page - 1);
 
 	for (uint64_t at = gpa & ~(page - 1); at < end; at += page)
@@ -83,11 +79,15 @@ static int ept_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 {
 	struct nw_simmem_config host = { .size = HOST_SIZE, .direct_map = true };
-	uint64_t page = level_size(layout->guest_leaf), top = 0;
+	enum nw_paging_mode mode = layout->guest_levels == 5 ? NW_PAGING_5LEVEL : NW_PAGING_4LEVEL;
+	uint64_t page, top = 0;
 	void *storage;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->layout = *layout;
+	vm->guest_fmt = nw_paging_format(mode);
+	vm->page_shift = vm->guest_fmt->level[layout->guest_leaf].shift;
+	page = nw_pt_level_size(vm->guest_fmt, layout->guest_leaf);
 	vm->sim = nw_simmem_create(&host);
 	vm->hal = vm->sim ? nw_simmem_owner(vm->sim, "bench") : NULL;
 	if (!vm->hal || table_alloc(vm, &vm->guest_root))
@@ -115,7 +115,7 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 	vm->cpu = (struct nw_cpu){ .cr0 = NW_CR0_WP, .cr4 = NW_CR4_PSE | NW_CR4_PGE | NW_CR4_SMEP | NW_CR4_SMAP |
 							   NW_CR4_PKE | NW_CR4_PKS,
 				   .efer = NW_EFER_NXE, .cpl = 3, .maxphyaddr = 46 };
-	nw_cpu_set_mode(&vm->cpu, layout->guest_levels == 5 ? NW_PAGING_5LEVEL : NW_PAGING_4LEVEL);
+	nw_cpu_set_mode(&vm->cpu, mode);
 	vm->cpu.cr3 = vm->guest_root;
 	storage = malloc(nw_walker_size());
 	if (!storage)
