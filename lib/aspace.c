@@ -46,11 +46,13 @@ void nw_aspace_destroy(struct nw_aspace *as)
 	*as = (struct nw_aspace){ 0 };
 }
 
-/* Guest-physical addresses a table of this many levels covers: 48 bits for
- * 4 levels, 57 for 5 (SDM Vol. 3C §29.3.2). */
+/* Guest-physical addresses the second-stage table covers (its format's: 48
+ * bits for 4 levels, 57 for 5, SDM Vol. 3C §29.3.2, APM Vol. 2 §15.25.5). */
 static uint64_t gpa_limit(const struct nw_aspace *as)
 {
-	return UINT64_C(1) << (NW_PAGE_SHIFT + 9 * as->config.levels);
+	const struct nw_pt *pt = as->config.format == NW_STAGE2_NPT ? &as->npt.pt : &as->ept.pt;
+
+	return nw_pt_va_limit(pt->fmt);
 }
 
 static uint64_t region_end(const struct nw_region *region)
