@@ -198,7 +198,8 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 	}
 	/* A PS=1 where it is reserved makes no page: the entries below are read as a table. */
 	for (unsigned level = NW_LEVEL_PD; level <= w.fmt->top; level++)
-		w.maps_page[level] = nw_paging_ps_maps_page(cpu, mode, level) && !nw_paging_is_ps_reserved(cpu, mode, level);
+		w.maps_page[level] =
+			nw_paging_ps_maps_page(cpu, mode, level) && !nw_paging_is_ps_reserved(cpu, mode, level);
 	root = root_table(&w);
 	all = count_table(&w, root, w.fmt->top);
 	if (!w.out_of_memory) {
