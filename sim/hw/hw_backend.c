@@ -1,0 +1,19 @@
+/* The backends `nestwalk hw run` knows (hw_run.h), by name. */
+#include <string.h>
+
+#include "hw/hw_run.h"
+
+static const struct nw_hw_backend backends[] = {
+	{ NW_HW_QEMU, "qemu", "tcg", "max", false, false },
+	{ NW_HW_QEMU_SVM, "qemu-svm", "tcg", "max", true, false },
+	{ NW_HW_KVM, "kvm", "kvm", "host", false, false },
+	{ NW_HW_BOCHS_VMX, "bochs-vmx", NULL, NULL, false, true },
+};
+
+const struct nw_hw_backend *nw_hw_backend_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (!strcmp(backends[i].name, name))
+			return &backends[i];
+	return NULL;
+}
