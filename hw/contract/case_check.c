@@ -3,28 +3,25 @@
 #include <stdbool.h>
 
 #include <nestwalk/addr.h>
+#include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
 #include "contract/case_mode.h"
 #include "contract/layout.h"
 
-static bool is_canonical(uint64_t gva, bool la57)
-{
-	unsigned bits = la57 ? 57 : 48;
-	uint64_t top = gva >> (bits - 1);
-
-	return top == 0 || top == (UINT64_MAX >> (bits - 1));
-}
 
 static bool in_scratch(uint64_t start, uint64_t size)
 {
 	return start >= HW_SCRATCH_BASE && start + size <= HW_SCRATCH_BASE + HW_SCRATCH_SIZE;
 }
 
-/* PS in a PML4E or PML5E is reserved (§4.5): the walk stops there, as at a leaf. */
+/* PS in a PML4E or PML5E is reserved (nw_paging_is_ps_reserved; the backends
+ * have 1 GiB pages): the walk stops there, as at a leaf. */
 static bool has_reserved_ps(const struct hw_blob_case *c, unsigned level, uint64_t value)
 {
-	return !hw_case_is_legacy(c) && level >= 4 && (value & NW_PTE_PS);
+	struct nw_cpu cpu = { 0 };
+
+	return (value & NW_PTE_PS) && nw_paging_is_ps_reserved(&cpu, hw_case_paging_mode(c), level);
 }
 
 /* A present entry without a link is used as a leaf; whatever the access
@@ -181,7 +178,7 @@ const char *hw_case_check(const struct hw_blob_case *c, const struct hw_blob_ent
 		return "more than 64 entries";
 	if (c->gva & 7)
 		return "GVA not 8-byte aligned";
-	if (c->access == HW_ACCESS_IMPLICIT && !is_canonical(c->gva, la57))
+	if (c->access == HW_ACCESS_IMPLICIT && !nw_walk_is_canonical(c->gva, la57 ? 57 : 48))
 		return "implicit access at a non-canonical GVA (LLDT would fault)";
 	why = check_npt(c, entries);
 	if (why)
