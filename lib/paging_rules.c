@@ -28,3 +28,8 @@ uint64_t nw_paging_rsvd_xd(const struct nw_cpu *cpu)
 {
 	return nw_rule_rsvd_xd(cpu);
 }
+
+uint64_t nw_paging_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, bool ps)
+{
+	return nw_rule_rsvd_bits(cpu, mode, level, ps);
+}

@@ -47,6 +47,10 @@ int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t lim
 	if (!rc && stats.reserved_xd)
 		fprintf(stderr, "nestwalk mappings: %" PRIu64 " paging entries have bit 63 (XD) set while EFER.NXE=0: "
 				"a reserved bit, so every access through them faults (not listed)\n", stats.reserved_xd);
+	if (!rc && stats.reserved)
+		fprintf(stderr, "nestwalk mappings: %" PRIu64 " paging entries have a reserved bit set (above MAXPHYADDR, "
+				"PS where it is reserved, a large page's alignment bits): every access through them faults "
+				"(not listed)\n", stats.reserved);
 	if (nw_replay_target_close(&target) && !rc)
 		return NW_EXIT_MISMATCH;
 	return rc ? NW_EXIT_BAD_INPUT : NW_EXIT_OK;

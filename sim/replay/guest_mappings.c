@@ -31,7 +31,7 @@ struct walk {
 	bool out_of_memory;
 };
 
-enum entry_kind { ENTRY_ABSENT, ENTRY_UNREADABLE, ENTRY_RESERVED_XD, ENTRY_LEAF, ENTRY_TABLE };
+enum entry_kind { ENTRY_ABSENT, ENTRY_UNREADABLE, ENTRY_RESERVED_XD, ENTRY_RESERVED, ENTRY_LEAF, ENTRY_TABLE };
 
 static unsigned level_shift(const struct walk *w, unsigned level)
 {
@@ -56,9 +56,19 @@ static bool has_reserved_xd(const struct walk *w, unsigned level, uint64_t entry
 	return !nw_paging_is_pdpte_register(w->mode, level) && (entry & nw_paging_rsvd_xd(w->cpu));
 }
 
+/* Any other reserved bit (nw_paging_rsvd_bits: above MAXPHYADDR, PS where it
+ * is reserved, a large page's alignment bits, PSE-36's) makes the entry map
+ * nothing either: every access through it faults with RSVD=1 (§4.7). */
+static bool has_reserved_bits(const struct walk *w, unsigned level, uint64_t entry)
+{
+	bool ps = (entry & w->fmt->ps_bit) != 0;
+
+	return !nw_paging_is_pdpte_register(w->mode, level) && (entry & nw_paging_rsvd_bits(w->cpu, w->mode, level, ps));
+}
+
 /* Entry i of the table at level: absent (P=0), unreadable (no memory backs
- * it), XD set where it is a reserved bit, a leaf (level 1, or PS=1 where a
- * large page is allowed) or a pointer to the next table. */
+ * it), XD set where it is a reserved bit, another reserved bit set, a leaf
+ * (level 1, or PS=1 where it maps a page) or a pointer to the next table. */
 static enum entry_kind read_entry(const struct walk *w, uint64_t table, unsigned i, unsigned level, uint64_t *entry)
 {
 	unsigned bytes = w->fmt->entry_size;
@@ -71,6 +81,8 @@ static enum entry_kind read_entry(const struct walk *w, uint64_t table, unsigned
 		return ENTRY_ABSENT;
 	if (has_reserved_xd(w, level, *entry))
 		return ENTRY_RESERVED_XD;
+	if (has_reserved_bits(w, level, *entry))
+		return ENTRY_RESERVED;
 	return level == NW_LEVEL_PT || (w->maps_page[level] && (*entry & w->fmt->ps_bit)) ? ENTRY_LEAF : ENTRY_TABLE;
 }
 
@@ -92,6 +104,9 @@ static struct nw_subtree count_table(struct walk *w, uint64_t table, unsigned le
 			break;
 		case ENTRY_RESERVED_XD:
 			w->stats->reserved_xd++;
+			break;
+		case ENTRY_RESERVED:
+			w->stats->reserved++;
 			break;
 		case ENTRY_LEAF:
 			sum.pages++;
@@ -196,10 +211,8 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 		snprintf(err, errlen, "paging is off (CR0.PG=0): the guest has no mappings to list");
 		return -1;
 	}
-	/* A PS=1 where it is reserved makes no page: the entries below are read as a table. */
 	for (unsigned level = NW_LEVEL_PD; level <= w.fmt->top; level++)
-		w.maps_page[level] =
-			nw_paging_ps_maps_page(cpu, mode, level) && !nw_paging_is_ps_reserved(cpu, mode, level);
+		w.maps_page[level] = nw_paging_ps_maps_page(cpu, mode, level);
 	root = root_table(&w);
 	all = count_table(&w, root, w.fmt->top);
 	if (!w.out_of_memory) {

@@ -3,7 +3,8 @@
  * PSE), PAE, 4-level and 5-level paging, 4 KiB to 1 GiB pages. Rights are
  * accumulated down the levels as the walk applies them: U/S and R/W ANDed,
  * XD ORed (in force only with EFER.NXE; without it bit 63 is a reserved bit
- * and the entry maps nothing, as a walk through it faults). Tables are read
+ * and the entry maps nothing, as a walk through it faults, and so does an entry
+ * with any other reserved bit set). Tables are read
  * through a callback, so a VM on simulated memory and a memory dump are
  * listed alike. */
 #ifndef NESTWALK_SIM_GUEST_MAPPINGS_H
@@ -33,6 +34,7 @@ struct nw_guest_walk_stats {
 	uint64_t leaves, bytes;      /* every present leaf (each alias counted), the bytes they map */
 	uint64_t tables, unreadable; /* tables read, once per level; entries no memory backs */
 	uint64_t reserved_xd;        /* present entries with bit 63 set while EFER.NXE=0 (reserved): not listed */
+	uint64_t reserved;           /* present entries with another reserved bit set: not listed */
 };
 
 /* Counts every present leaf into stats (each table read once per level,

@@ -350,29 +350,29 @@ def guest_listing(path):
 # scenarios/hw/legacy32.yaml, 32-bit paging with CR4.PSE (SDM Vol. 3A §4.3, Tables 4-4..4-6: 1024 4-byte entries,
 # GVA bits 31:22 index the PD, 21:12 the PT): PDE[1] -> PT 0x2000 maps GVA 0x400000 + i * 4K: PTE[0] 0x5007 (P RW
 # US), PTE[1] 0x6005 (P US: read-only), PTE[3] 0x9007; PDE[3] 0x800087 (PS) is a 4 MiB page at 0x800000 for GVA 3 <<
-# 22 = 0xc00000; PDE[5] 0xe00087: address bits 31:22 = 0xc00000 at GVA 5 << 22 (its bit 21 is reserved, so a walk
-# faults there; mappings leaves out reserved XD only, guest_mappings.h).
+# 22 = 0xc00000; PDE[5] 0xe00087 sets bit 21, reserved in a 4 MiB PDE (Table 4-4: bits 21:(M-19), M = MAXPHYADDR
+# 46 taken as 40), so a walk through it faults and it maps nothing.
 # scenarios/hw/pae.yaml, PAE paging with NXE (§4.4, Tables 4-8..4-11: 4 PDPTEs, then 512 8-byte entries; GVA bits
 # 31:30, 29:21, 20:12): PDPTE[0] 0x2001 has no R/W or U/S (the levels below decide); PDE[2] -> PT 0x3000 maps GVA
 # 2 << 21 = 0x400000 + i * 4K: PTE[0] 0x5007, PTE[1] 0x6007 with XD (bit 63), PTE[2] 0x7005 read-only, PTE[3]
 # 0x9007; PDE[3] 0x800087 is a 2 MiB page at 0x800000 for GVA 3 << 21 = 0x600000.
-@pytest.mark.parametrize("scenario, rows", [
+@pytest.mark.parametrize("scenario, rows, reserved", [
     ("hw/legacy32.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "UW----"),
                           ("0000000000401000-0000000000402000", "0000000000006000", "4K", "U-----"),
                           ("0000000000403000-0000000000404000", "0000000000009000", "4K", "UW----"),
-                          ("0000000000c00000-0000000001000000", "0000000000800000", "4M", "UW----"),
-                          ("0000000001400000-0000000001800000", "0000000000c00000", "4M", "UW----")]),
+                          ("0000000000c00000-0000000001000000", "0000000000800000", "4M", "UW----")], 1),
     ("hw/pae.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "UW----"),
                      ("0000000000401000-0000000000402000", "0000000000006000", "4K", "UWX---"),
                      ("0000000000402000-0000000000403000", "0000000000007000", "4K", "U-----"),
                      ("0000000000403000-0000000000404000", "0000000000009000", "4K", "UW----"),
-                     ("0000000000600000-0000000000800000", "0000000000800000", "2M", "UW----")]),
+                     ("0000000000600000-0000000000800000", "0000000000800000", "2M", "UW----")], 0),
 ])
-def test_guest_mappings_of_32bit_and_pae_paging(scenario, rows):
+def test_guest_mappings_of_32bit_and_pae_paging(scenario, rows, reserved):
     result = run("mappings", SCENARIOS / scenario, "--stage", "guest")
     assert result.returncode == 0, result.stderr
     got = [line.split() for line in result.stdout.splitlines()[1:]]
     assert [(r[0], r[1], r[3], r[4]) for r in got] == rows, result.stdout
+    assert (f"{reserved} paging entries have a reserved bit set" in result.stderr) == (reserved > 0), result.stderr
 
 
 def test_mappings_and_walks_agree_on_xd_whatever_efer_says(tmp_path):
@@ -399,6 +399,38 @@ def test_mappings_and_walks_agree_on_xd_whatever_efer_says(tmp_path):
                   {"outcome": "ok", "gpa": 0x200000})
     assert_fields(translate_json(path, "--gva", 0x400000, "--access", "fetch", "--cpl", 3),
                   {"outcome": "page_fault", "error_code": 0x15})
+
+
+RSVD_GUEST = """\
+host: {memory: 64M, seed: 3}
+memory_regions:
+  - {gpa: 0, size: 16M, flags: 0x7, type: identical}
+cpu: {mode: 4level, cr0: 0x80010001, cr3: 0x1000, maxphyaddr: 46}
+guest:
+  writes:
+    - {gpa: 0x1000, values: [0x2007, 0x2087]}
+    - {gpa: 0x2000, values: [0x3007]}
+    - {gpa: 0x3000, values: [0x4007]}
+    - {gpa: 0x4000, values: [0x5007, 0x0008000000006007]}
+"""
+
+
+def test_mappings_and_walks_agree_on_reserved_bits(tmp_path):
+    """4-level paging from CR3 0x1000: PML4E[0] 0x2007 and PML4E[1] 0x2087 both point to the PDPT at 0x2000,
+    then PD 0x3000, PT 0x4000 (GVA bits 47:39, 38:30, 29:21, 20:12). PS (bit 7) is reserved in a PML4E (SDM Vol.
+    3A Table 4-15), and PTE[1] 0x0008000000006007 sets bit 51, reserved at or above MAXPHYADDR 46 (Table 4-20,
+    bits 51:M). A walk through either faults P|RSVD = 0x9 for a supervisor read (4.7), so neither maps anything:
+    only GVA 0 -> 0x5000 is mapped; the PS=1 PML4E's four-level descent (GVA 1 << 39) and the PTE are not."""
+    path = tmp_path / "rsvd.yaml"
+    path.write_text(RSVD_GUEST)
+    ranges, stderr = guest_listing(path)
+    assert ranges == [(0x0, 0x1000, False)], ranges
+    assert "2 paging entries have a reserved bit set" in stderr, stderr
+    assert_fields(translate_json(path, "--gva", 0x8000000000, "--access", "read"),
+                  {"outcome": "page_fault", "error_code": 0x9, "fault_level": 4})
+    assert_fields(translate_json(path, "--gva", 0x1000, "--access", "read"),
+                  {"outcome": "page_fault", "error_code": 0x9, "fault_level": 1})
+    assert_fields(translate_json(path, "--gva", 0x0, "--access", "read"), {"outcome": "ok", "gpa": 0x5000})
 
 
 def test_translate_on_an_exhausted_host_is_no_memory_as_in_replay(tmp_path):

@@ -24,6 +24,10 @@ bool nw_paging_is_ps_examined(const struct nw_cpu *cpu, enum nw_paging_mode mode
 bool nw_paging_is_xd_in_force(const struct nw_cpu *cpu, enum nw_paging_mode mode);
 /* §4.4.2, §4.5.4: bit 63 of a 64-bit entry when it is reserved (IA32_EFER.NXE=0), else 0. */
 uint64_t nw_paging_rsvd_xd(const struct nw_cpu *cpu);
+/* §4.3-§4.5: the reserved bits of a present entry at level with PS=1 (ps) or
+ * not, every bit where PS=1 is itself reserved; any of them set makes every
+ * access through the entry fault with RSVD=1 (§4.7). */
+uint64_t nw_paging_rsvd_bits(const struct nw_cpu *cpu, enum nw_paging_mode mode, unsigned level, bool ps);
 
 /* §4.4.1: in PAE paging the PDPT level is the four PDPTE registers MOV CR3
  * loads: a walk makes no memory reference there, and a PDPTE has no R/W, U/S
