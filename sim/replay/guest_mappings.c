@@ -21,6 +21,7 @@ struct walk {
 	uint64_t phys_mask;        /* physical-address bits below MAXPHYADDR */
 	bool xd;                   /* XD in force (PAE and IA-32e paging with EFER.NXE) */
 	bool maps_page[NW_MAX_LEVELS + 1]; /* PS=1 maps a page at this level */
+	uint64_t rsvd[NW_MAX_LEVELS + 1][2]; /* an entry's reserved bits at this level with PS=0 and 1 */
 	nw_guest_read_fn read;
 	void *read_ctx;
 	nw_guest_visit_fn visit;
@@ -61,9 +62,7 @@ static bool has_reserved_xd(const struct walk *w, unsigned level, uint64_t entry
  * nothing either: every access through it faults with RSVD=1 (§4.7). */
 static bool has_reserved_bits(const struct walk *w, unsigned level, uint64_t entry)
 {
-	bool ps = (entry & w->fmt->ps_bit) != 0;
-
-	return !nw_paging_is_pdpte_register(w->mode, level) && (entry & nw_paging_rsvd_bits(w->cpu, w->mode, level, ps));
+	return entry & w->rsvd[level][(entry & w->fmt->ps_bit) != 0];
 }
 
 /* Entry i of the table at level: absent (P=0), unreadable (no memory backs
@@ -211,8 +210,13 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 		snprintf(err, errlen, "paging is off (CR0.PG=0): the guest has no mappings to list");
 		return -1;
 	}
-	for (unsigned level = NW_LEVEL_PD; level <= w.fmt->top; level++)
-		w.maps_page[level] = nw_paging_ps_maps_page(cpu, mode, level);
+	for (unsigned level = NW_LEVEL_PT; level <= w.fmt->top; level++) {
+		bool registers = nw_paging_is_pdpte_register(mode, level); /* checked at MOV CR3 instead */
+
+		w.maps_page[level] = level > NW_LEVEL_PT && nw_paging_ps_maps_page(cpu, mode, level);
+		w.rsvd[level][0] = registers ? 0 : nw_paging_rsvd_bits(cpu, mode, level, false);
+		w.rsvd[level][1] = registers ? 0 : nw_paging_rsvd_bits(cpu, mode, level, true);
+	}
 	root = root_table(&w);
 	all = count_table(&w, root, w.fmt->top);
 	if (!w.out_of_memory) {
