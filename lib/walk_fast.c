@@ -10,6 +10,7 @@
  * generates from walk_rules.h, and the second stage is masks (stage2_fast.h)
  * with the full translate for what they do not prove. It must agree with
  * walk_ref.c on every case. */
+#include <nestwalk/paging_rules.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
@@ -44,10 +45,9 @@ static bool is_unusable(uint64_t entry, uint64_t rsvd)
 	return ((entry ^ NW_PTE_P) & (rsvd | NW_PTE_P)) != 0;
 }
 
-/* PAE's PDPT level is the PDPTE registers (§4.4.1). */
 static bool is_pdpte_register(const struct nw_walker *walker, const struct nw_walk_level_desc *desc)
 {
-	return walker->mode == NW_PAGING_PAE && desc->level == NW_LEVEL_PDPT;
+	return nw_paging_is_pdpte_register(walker->mode, desc->level);
 }
 
 /* The slow paths, out of line so the loop keeps its state in registers; they
@@ -252,7 +252,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		struct nw_walk_step *step = record ? &res->steps[level] : 0;
 		const void *ptr;
 
-		desc = first + (top - level);
+		desc = &first[top - level];
 		/* 4- and 5-level paging examine PS at every level above the PT
 		 * (walker.c: reserved where it cannot map a page; in a PTE the bit
 		 * is PAT), so a plain copy tests the format's bit there. */
@@ -296,7 +296,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			goto out;
 		}
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
-		if (two_d || !plain)
+		if (!plain)
 			refs++;
 		if (record) {
 			step->entry = entry;
@@ -330,8 +330,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		table = entry & desc->addr_mask;
 	}
 
-	if (!two_d && plain)
-		refs = (unsigned)(top - level) + 1; /* one reference per level read */
+	if (plain)
+		refs += (unsigned)(top - level) + 1; /* one reference per level read */
 	page = nw_pt_level_size(fmt, level);
 	rights = rights_of(walker, acc);
 	pk = nw_walker_is_key_forbidden(kind, rights, entry);
@@ -393,8 +393,21 @@ static __attribute__((noinline)) void walk_general(const struct nw_walker *walke
 }
 
 /* The plain copies: 4- and 5-level paging, with and without a second stage.
- * Inlined where they are asked (nw_walker_probe, nw_walker_translate), so the
- * access and the answer stay in registers. */
+ * The 1-D ones are inlined where they are asked (nw_walker_probe,
+ * nw_walker_translate), so the access and the answer stay in registers; the
+ * 2-D ones are out of line with every second-stage translation inlined. */
+static __attribute__((noinline, flatten)) bool walk_plain_2d_4(const struct nw_walker *walker,
+							       const struct nw_access *access, struct nw_walk_hit *hit)
+{
+	return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
+}
+
+static __attribute__((noinline, flatten)) bool walk_plain_2d_5(const struct nw_walker *walker,
+							       const struct nw_access *access, struct nw_walk_hit *hit)
+{
+	return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
+}
+
 static inline __attribute__((always_inline)) bool walk_plain(const struct nw_walker *walker,
 							     const struct nw_access *access, struct nw_walk_hit *hit)
 {
@@ -404,9 +417,9 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 	case NW_PLAIN_1D_5:
 		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, false, false, true);
 	case NW_PLAIN_2D_4:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
+		return walk_plain_2d_4(walker, access, hit);
 	case NW_PLAIN_2D_5:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
+		return walk_plain_2d_5(walker, access, hit);
 	case NW_PLAIN_OFF:
 		break;
 	}

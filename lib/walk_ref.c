@@ -5,6 +5,7 @@
  * the predicates of walk_rules.h, applied one by one; the fast walker's tables
  * are generated from the same predicates (perm.c). The fast walker
  * (walk_fast.c) must agree with it on every case. */
+#include <nestwalk/paging_rules.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
@@ -12,16 +13,12 @@
 #include "walk_internal.h"
 #include "walk_rules.h"
 
+/* The root's level: the mode's format's (0 with paging off). */
 static unsigned top_level(enum nw_paging_mode mode)
 {
-	switch (mode) {
-	case NW_PAGING_32: return NW_LEVEL_PD;
-	case NW_PAGING_PAE: return NW_LEVEL_PDPT;
-	case NW_PAGING_4LEVEL: return NW_LEVEL_PML4;
-	case NW_PAGING_5LEVEL: return NW_LEVEL_PML5;
-	case NW_PAGING_OFF: break;
-	}
-	return 0;
+	const struct nw_pt_format *fmt = nw_paging_format(mode);
+
+	return fmt ? fmt->top : 0;
 }
 
 /* 4-level paging translates 48-bit linear addresses, 5-level 57-bit ones; a
@@ -79,7 +76,7 @@ static bool set_accessed_dirty(struct nw_walk_ctx *ctx, enum nw_paging_mode mode
 	for (unsigned level = top; level >= leaf; level--) {
 		uint64_t entry = ctx->res->steps[level].entry, want = NW_PTE_A;
 
-		if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT)
+		if (nw_paging_is_pdpte_register(mode, level))
 			continue;
 		if (level != leaf && !upper)
 			continue;
@@ -129,7 +126,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 	for (level = top;; level--) {
 		unsigned index = level_index(mode, level, linear);
 
-		if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) {
+		if (nw_paging_is_pdpte_register(mode, level)) {
 			/* The PDPTE registers, loaded at MOV CR3: no memory reference (§4.4.1). */
 			entry = cpu->pdpte[index];
 			res->steps[level].entry = entry;
@@ -147,13 +144,13 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 			nw_walk_page_fault(&ctx, pfec | NW_PFEC_RSVD | NW_PFEC_P, (int)level);
 			return;
 		}
-		if (!(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT))
+		if (!nw_paging_is_pdpte_register(mode, level))
 			rights &= nw_walk_entry_rights(entry, nw_rule_is_xd_in_force(cpu, mode));
 		res->steps[level].rights = rights;
 		if (entry_maps_page(cpu, mode, level, entry))
 			break;
 		/* Policy "as passed": the A flag of an upper entry is set as the walk goes through it. */
-		if (write_ad && config->ad_policy == NW_AD_AS_PASSED && !(mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT) &&
+		if (write_ad && config->ad_policy == NW_AD_AS_PASSED && !nw_paging_is_pdpte_register(mode, level) &&
 		    !(entry & NW_PTE_A) && !nw_walk_set_flags(&ctx, (int)level, bytes, NW_PTE_A))
 			return;
 		table = entry_address(cpu, mode, level, entry);

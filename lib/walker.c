@@ -3,6 +3,7 @@
  * control-register change. The levels come from the paging mode's format
  * (pt_guest.c) with the reserved bits of walk_rules.h; the per-access tables
  * from perm.c; the second stage's masks from stage2_fast.c. */
+#include <nestwalk/paging_rules.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
@@ -13,20 +14,13 @@
 
 _Static_assert(_Alignof(struct nw_walker) <= NW_WALKER_ALIGN, "storage aligned as walk.h asks is enough");
 
-/* PAE's PDPT level is the four PDPTE registers, loaded and checked at MOV CR3
- * (§4.4.1): the walk reads no entry there and applies no rule of its own. */
-static bool is_pdpte_register_level(enum nw_paging_mode mode, int level)
-{
-	return mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT;
-}
-
 /* One level of the mode's format under the CPU state: where PS is examined and
  * the reserved bits of its entries with PS=0 and PS=1 (walk_rules.h). */
 static struct nw_walk_level_desc level_of(const struct nw_walker *walker, const struct nw_pt_format *fmt, int level,
 					  uint64_t addr)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
-	bool register_level = is_pdpte_register_level(walker->mode, level);
+	bool register_level = nw_paging_is_pdpte_register(walker->mode, (unsigned)level);
 	bool ps_examined = !register_level && nw_rule_is_ps_examined(cpu, walker->mode, (unsigned)level);
 
 	return (struct nw_walk_level_desc){

@@ -3,6 +3,9 @@
 
 #include <inttypes.h>
 
+#include <nestwalk/paging_rules.h>
+#include <nestwalk/pt_build.h>
+
 static const char *gp_reason_name(enum nw_gp_reason reason)
 {
 	switch (reason) {
@@ -56,13 +59,14 @@ void nw_walk_print_json(FILE *out, const struct nw_walk_result *res)
 		rights, memory_type_name(res->memory_type), res->guest_pat_index, res->leaf_level);
 }
 
+/* The entry's name in the mode's format (Tables 4-4..4-20). */
 static const char *guest_level_name(enum nw_paging_mode mode, int level)
 {
-	static const char *const names[] = { "?", "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
+	const struct nw_pt_format *fmt = nw_paging_format(mode);
 
-	if (mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT)
+	if (nw_paging_is_pdpte_register(mode, (unsigned)level))
 		return "PDPTE register";
-	return level >= 1 && level <= NW_MAX_LEVELS ? names[level] : names[0];
+	return fmt && level >= 1 && level <= fmt->top ? fmt->level[level].name : "?";
 }
 
 /* The stage-2 entries read for one guest-physical address, top level first. */
