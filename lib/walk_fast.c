@@ -196,7 +196,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
 	unsigned va_bits = plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
 	int top, level;
-	uint64_t unplain = 0; /* plain: any entry not present, not accessed or with a reserved bit */
+	uint64_t tables_or = 0; /* plain: the OR of the table entries */
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights;
@@ -252,7 +252,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		struct nw_walk_step *step = record ? &res->steps[level] : 0;
 		const void *ptr;
 
-		desc = &first[top - level];
+		desc = first + (top - level);
 		/* 4- and 5-level paging examine PS at every level above the PT
 		 * (walker.c: reserved where it cannot map a page; in a PTE the bit
 		 * is PAT), so a plain copy tests the format's bit there. */
@@ -296,20 +296,16 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			goto out;
 		}
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;
-		if (!plain)
+		if (two_d || !plain)
 			refs++;
 		if (record) {
 			step->entry = entry;
 			step->read = true;
 		}
-		rsvd = (entry & ps) ? desc->rsvd_large : desc->rsvd;
 		if (plain) {
-			/* Present, accessed (§4.8: the walk sets A on each entry it
-			 * uses, so one without it needs a write) and no reserved bit;
-			 * tested once after the leaf: a stray table read on the way costs
-			 * less than a branch per level, and the window bounds it. */
-			unplain |= (entry ^ (NW_PTE_P | NW_PTE_A)) & (rsvd | NW_PTE_P | NW_PTE_A);
-		} else if (is_unusable(entry, rsvd)) {
+			if (level > NW_LEVEL_PT && !(entry & ps))
+				tables_or |= entry; /* a table entry: its reserved bits are tested after the leaf */
+		} else if (is_unusable(entry, rsvd = (entry & ps) ? desc->rsvd_large : desc->rsvd)) {
 			page_fault(&ctx, (entry & NW_PTE_P) ? kind->pfec | NW_PFEC_RSVD | NW_PFEC_P : kind->pfec,
 				   level);
 			goto out;
@@ -330,8 +326,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		table = entry & desc->addr_mask;
 	}
 
-	if (plain)
-		refs += (unsigned)(top - level) + 1; /* one reference per level read */
+	if (!two_d && plain)
+		refs = (unsigned)(top - level) + 1; /* one reference per level read */
 	page = nw_pt_level_size(fmt, level);
 	rights = rights_of(walker, acc);
 	pk = nw_walker_is_key_forbidden(kind, rights, entry);
@@ -342,9 +338,18 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		table = entry & desc->large_addr_mask;
 	table = (table & ~(page - 1)) | (linear & (page - 1)); /* the final guest-physical address */
 	if (plain) {
+		uint64_t leaf_rsvd = level == NW_LEVEL_PT ? desc->rsvd : desc->rsvd_large;
 		struct nw_s2_hit s2;
 
-		if (unplain || ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
+		/* Every entry present and accessed (§4.7; §4.8: the walk sets A on
+		 * each entry it uses, so one without it needs a write) and no
+		 * reserved bit, tested once after the leaf: a stray table read on the
+		 * way costs less than a branch per level, and the window bounds it.
+		 * A table entry's reserved bits are the same at every level
+		 * (nw_rule_rsvd_bits with PS=0 does not depend on it). */
+		if ((acc & (NW_PTE_P | NW_PTE_A)) != (NW_PTE_P | NW_PTE_A) ||
+		    ((tables_or & walker->levels[0].rsvd) | (entry & leaf_rsvd)) ||
+		    ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
 			return false;
 		if (two_d) {
 			if (!nw_s2_fast_translate(&walker->s2, table, kind->s2_need | NW_S2_NEED_SET_AD, &s2))
@@ -393,21 +398,8 @@ static __attribute__((noinline)) void walk_general(const struct nw_walker *walke
 }
 
 /* The plain copies: 4- and 5-level paging, with and without a second stage.
- * The 1-D ones are inlined where they are asked (nw_walker_probe,
- * nw_walker_translate), so the access and the answer stay in registers; the
- * 2-D ones are out of line with every second-stage translation inlined. */
-static __attribute__((noinline, flatten)) bool walk_plain_2d_4(const struct nw_walker *walker,
-							       const struct nw_access *access, struct nw_walk_hit *hit)
-{
-	return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
-}
-
-static __attribute__((noinline, flatten)) bool walk_plain_2d_5(const struct nw_walker *walker,
-							       const struct nw_access *access, struct nw_walk_hit *hit)
-{
-	return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
-}
-
+ * Inlined where they are asked (nw_walker_probe, nw_walker_translate), so the
+ * access and the answer stay in registers. */
 static inline __attribute__((always_inline)) bool walk_plain(const struct nw_walker *walker,
 							     const struct nw_access *access, struct nw_walk_hit *hit)
 {
@@ -417,9 +409,9 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 	case NW_PLAIN_1D_5:
 		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, false, false, true);
 	case NW_PLAIN_2D_4:
-		return walk_plain_2d_4(walker, access, hit);
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
 	case NW_PLAIN_2D_5:
-		return walk_plain_2d_5(walker, access, hit);
+		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
 	case NW_PLAIN_OFF:
 		break;
 	}
