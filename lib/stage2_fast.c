@@ -11,15 +11,15 @@
 #define NEVER_MASK 0
 #define NEVER_WANT 1
 
-static void derive_geometry(struct nw_s2_fast *fast, const struct nw_pt *pt)
+static void derive_geometry(struct nw_s2_fast *fast, const struct nw_pt *pt, const struct nw_hal_window *window)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 
 	fast->top = fmt->top;
 	fast->root = pt->root;
 	fast->va_limit = nw_pt_va_limit(fmt);
-	fast->map = pt->mem.direct_map;
-	fast->map_size = pt->mem.direct_map ? pt->mem.direct_map_size : 0;
+	fast->map = window->base ? window->base : pt->mem.direct_map;
+	fast->map_size = fast->map ? (window->base ? window->size : pt->mem.direct_map_size) : 0;
 	fast->table_addr_mask = fmt->table_addr_mask;
 	/* The fast loop reads 8-byte entries from the window. */
 	NW_ASSERT(fmt->entry_size == 8);
@@ -97,7 +97,7 @@ static void derive_needs(struct nw_s2_fast *fast, const struct nw_s2_rules *rule
 	}
 }
 
-void nw_s2_fast_derive(const struct nw_stage2 *s2, struct nw_s2_fast *fast)
+void nw_s2_fast_derive(const struct nw_stage2 *s2, const struct nw_hal_window *window, struct nw_s2_fast *fast)
 {
 	struct nw_s2_view view;
 	struct nw_s2_caps caps;
@@ -107,7 +107,7 @@ void nw_s2_fast_derive(const struct nw_stage2 *s2, struct nw_s2_fast *fast)
 		return;
 	caps = view.rules->caps(view.config);
 	fast->decode = view.rules->decode;
-	derive_geometry(fast, view.pt);
+	derive_geometry(fast, view.pt, window);
 	derive_entries(fast, view.rules, view.pt->fmt, &caps);
 	derive_needs(fast, view.rules, &caps);
 }

@@ -53,8 +53,9 @@ struct nw_s2_fast {
 	struct nw_s2_decode decode; /* the format's (stage2_rules.h) */
 };
 
-/* Derives fast from s2 (kind NONE gives top 0: GPA = HPA). */
-void nw_s2_fast_derive(const struct nw_stage2 *s2, struct nw_s2_fast *fast);
+/* Derives fast from s2 (kind NONE gives top 0: GPA = HPA), reading the
+ * tables through window when it has a base, else through their HAL's direct map. */
+void nw_s2_fast_derive(const struct nw_stage2 *s2, const struct nw_hal_window *window, struct nw_s2_fast *fast);
 
 /* A plain success. */
 struct nw_s2_hit {

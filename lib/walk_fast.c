@@ -88,15 +88,10 @@ static __attribute__((noinline)) void page_fault(struct nw_walk_ctx *ctx, uint32
 	nw_walk_page_fault(ctx, error_code, level);
 }
 
-/* A guest table entry outside the direct-map window: the HAL's own lookup. */
-static __attribute__((noinline)) const void *unbacked_entry(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
-							    uint64_t gpa, uint64_t hpa, int level)
+/* A guest table entry nothing backs (the HAL found none). */
+static __attribute__((noinline)) void no_memory(struct nw_walk_ctx *ctx, uint64_t gpa, int level)
 {
-	const void *ptr = nw_hal_phys_to_virt(walker->config.hal, nw_hpa(hpa));
-
-	if (!ptr)
-		nw_walk_no_memory(ctx, nw_gpa(gpa), level);
-	return ptr;
+	nw_walk_no_memory(ctx, nw_gpa(gpa), level);
 }
 
 static __attribute__((noinline)) bool set_flags(const struct nw_walker *walker, struct nw_walk_ctx *ctx, uint64_t gpa,
@@ -287,12 +282,12 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			if (table >= walker->table_limit)
 				return false;
 			ptr = (const uint8_t *)(((uintptr_t)map | index * 8u) + table);
-		} else if (hpa < map_size) {
-			ptr = map + hpa;
 		} else if (plain) {
-			return false;
-		}
-		else if (!(ptr = unbacked_entry(walker, &ctx, gpa, hpa, level))) {
+			if (hpa >= map_size)
+				return false;
+			ptr = map + hpa;
+		} else if (!(ptr = nw_hal_phys_to_virt(walker->config.hal, nw_hpa(hpa)))) {
+			no_memory(&ctx, gpa, level);
 			goto out;
 		}
 		entry = bytes == 4 ? *(const volatile uint32_t *)ptr : *(const volatile uint64_t *)ptr;

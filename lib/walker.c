@@ -94,9 +94,9 @@ struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *con
 	if ((uintptr_t)storage % NW_WALKER_ALIGN)
 		return 0;
 	*walker = (struct nw_walker){ .config = *config };
-	nw_s2_fast_derive(&config->stage2, &walker->s2);
-	walker->map = config->hal->direct_map;
-	walker->map_size = config->hal->direct_map ? config->hal->direct_map_size : 0;
+	nw_s2_fast_derive(&config->stage2, &config->window, &walker->s2);
+	walker->map = config->window.base ? config->window.base : config->hal->direct_map;
+	walker->map_size = walker->map ? (config->window.base ? config->window.size : config->hal->direct_map_size) : 0;
 	walker->table_limit = walker->map_size & ~(uint64_t)(NW_PAGE_SIZE - 1);
 	walker->table_access = nw_walk_is_table_access_a_write(config, true) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
 	nw_walker_set_cpu(walker, cpu);

@@ -229,6 +229,13 @@ struct nw_hal nw_simmem_direct_view(const struct nw_simmem *sim, const struct nw
 	return view;
 }
 
+struct nw_hal_window nw_simmem_window(const struct nw_simmem *sim)
+{
+	if (sim->config.keep_freed)
+		return (struct nw_hal_window){ NULL, 0 };
+	return (struct nw_hal_window){ sim->base, sim->config.size };
+}
+
 static bool injected_failure(struct nw_simmem *sim)
 {
 	if (sim->fail_countdown && --sim->fail_countdown == 0)

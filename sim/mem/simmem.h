@@ -48,6 +48,10 @@ const struct nw_hal *nw_simmem_owner(struct nw_simmem *sim, const char *name);
  * host's config says: the walkers' hot paths read through it unchecked, so
  * tests on a strict host can run them against the checked paths. */
 struct nw_hal nw_simmem_direct_view(const struct nw_simmem *sim, const struct nw_hal *owner);
+/* The whole host as a window for the walkers' plain copies (hal.h): a frame
+ * nothing backs reads as zeros, since one never touched or given back holds
+ * none. None (base NULL) when freed frames keep their bytes (keep_freed). */
+struct nw_hal_window nw_simmem_window(const struct nw_simmem *sim);
 struct nw_simmem_stats nw_simmem_stats(const struct nw_simmem *sim);
 struct nw_simmem_stats nw_simmem_owner_stats(const struct nw_simmem *sim, const struct nw_hal *owner);
 uint64_t nw_simmem_size(const struct nw_simmem *sim);

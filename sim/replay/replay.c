@@ -21,7 +21,8 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	*r = (struct nw_replay){ .machine = m, .options = *options };
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
-	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED };
+	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED,
+					     .window = m->window };
 	r->tlb_storage = calloc(1, size);
 	if (!r->tlb_storage || nw_tlb_init(&r->tlb, &nw_tlb_default_geometry, r->tlb_storage, size) != NW_OK) {
 		free(r->tlb_storage);

@@ -28,6 +28,7 @@
  * (dump set: no second stage, guest-physical = host-physical). */
 struct nw_replay_machine {
 	const struct nw_hal *hal;
+	struct nw_hal_window window; /* host memory the walker's plain copies read (hal.h); none for a dump */
 	struct nw_stage2 stage2;
 	struct nw_aspace *aspace;
 	struct nw_memdump *dump;

@@ -75,7 +75,8 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 		return -1;
 	}
 	t->has_vm = true;
-	t->machine = (struct nw_replay_machine){ .hal = t->vm.hal, .stage2 = *nw_aspace_stage2(&t->vm.aspace),
+	t->machine = (struct nw_replay_machine){ .hal = t->vm.hal, .window = nw_simmem_window(t->vm.sim),
+						 .stage2 = *nw_aspace_stage2(&t->vm.aspace),
 						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
 	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
 		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);

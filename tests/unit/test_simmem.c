@@ -1,7 +1,10 @@
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nestwalk/frame.h>
+#include <nestwalk/walk.h>
+#include <nestwalk/x86_pte.h>
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -264,5 +267,65 @@ Test(simmem, direct_map_window_matches_checked_path)
 	cr_assert(nw_hal_alloc_frame(owner, &pa));
 	cr_assert_eq(nw_hal_phys_to_virt(owner, pa), owner->ops->phys_to_virt(owner->ctx, pa));
 	nw_hal_dealloc_frame(owner, pa);
+	cr_assert_eq(nw_simmem_destroy(s), 0);
+}
+
+/* The window (simmem.h): a frame nothing backs reads as zeros through it, so
+ * a walk's plain copies never answer where the HAL finds no memory. 4-level
+ * tables PML4 -> PDPT -> PD -> PT mapping GVA 0 (every entry P|RW|US|A), then
+ * the PT's frame given back: the PDE still points at it. Reading the PTE is a
+ * read of memory nothing backs, which the walk reports as no_memory at level 1
+ * (not a CPU outcome: the host failed, not the guest), through the HAL, while
+ * the plain copies, reading zeros through the window, decline. */
+Test(simmem, window_reads_zero_where_nothing_backs_and_the_walk_says_no_memory)
+{
+	struct nw_simmem *s = make(UINT64_C(1) << 30, true, 7, false);
+	const struct nw_hal *h = nw_simmem_owner(s, "vm");
+	const uint64_t flags = NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_A;
+	struct nw_hal_window window = nw_simmem_window(s);
+	struct nw_walk_config config = { .hal = h, .stage2 = { .kind = NW_STAGE2_NONE }, .window = window };
+	struct nw_access access = { .gva = nw_gva(0x10), .size = 1, .type = NW_ACCESS_READ };
+	struct nw_cpu cpu = { .maxphyaddr = NW_MAXPHYADDR_DEFAULT };
+	nw_hpa_t table[NW_LEVEL_PML4 + 1];
+	struct nw_walker *walker;
+	struct nw_walk_result res;
+	struct nw_walk_hit hit;
+	void *storage = malloc(nw_walker_size());
+
+	cr_assert_not_null(storage);
+	cr_assert_not_null(window.base, "no keep_freed: the host is a window");
+	for (int level = NW_LEVEL_PT; level <= NW_LEVEL_PML4; level++) {
+		cr_assert(nw_hal_alloc_frame(h, &table[level]));
+		memset(nw_hal_phys_to_virt(h, table[level]), 0, NW_PAGE_SIZE);
+	}
+	for (int level = NW_LEVEL_PD; level <= NW_LEVEL_PML4; level++)
+		*(uint64_t *)nw_hal_phys_to_virt(h, table[level]) = table[level - 1].val | flags;
+	*(uint64_t *)nw_hal_phys_to_virt(h, table[NW_LEVEL_PT]) = 0x5000 | flags;
+	nw_cpu_set_mode(&cpu, NW_PAGING_4LEVEL);
+	cpu.cr3 = table[NW_LEVEL_PML4].val;
+	walker = nw_walker_init(storage, &config, &cpu);
+	cr_assert(nw_walker_probe(walker, &access, &hit), "every table backed: the plain copy answers");
+	cr_assert_eq(hit.gpa.val, 0x5010);
+
+	nw_hal_dealloc_frame(h, table[NW_LEVEL_PT]);
+	cr_assert_eq(*(const uint64_t *)(window.base + table[NW_LEVEL_PT].val), 0, "a frame given back reads zero");
+	cr_assert(!nw_walker_probe(walker, &access, &hit), "a zero entry is not present: the plain copy declines");
+	nw_walker_translate(walker, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_NO_MEMORY, "outcome %s", nw_outcome_name(res.outcome));
+	cr_assert_eq(res.fault_level, NW_LEVEL_PT);
+
+	for (int level = NW_LEVEL_PD; level <= NW_LEVEL_PML4; level++)
+		nw_hal_dealloc_frame(h, table[level]);
+	free(storage);
+	cr_assert_eq(nw_simmem_destroy(s), 0);
+}
+
+Test(simmem, keep_freed_host_is_no_window)
+{
+	struct nw_simmem_config config = { .size = UINT64_C(1) << 24, .keep_freed = true };
+	struct nw_simmem *s = nw_simmem_create(&config);
+
+	cr_assert_not_null(s);
+	cr_assert_null(nw_simmem_window(s).base, "a freed frame keeps its bytes: nothing guarantees zeros");
 	cr_assert_eq(nw_simmem_destroy(s), 0);
 }

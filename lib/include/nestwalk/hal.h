@@ -29,6 +29,15 @@ struct nw_hal {
 	uint64_t direct_map_size;
 };
 
+/* Host memory read without a call: HPA 0 .. size at base. Every byte must
+ * be readable without side effects, and a frame nothing backs must read as
+ * zeros, so that reading through it never finds a present entry where the
+ * HAL would find no memory. */
+struct nw_hal_window {
+	const uint8_t *base; /* NULL: none */
+	uint64_t size;
+};
+
 static inline bool nw_hal_alloc_frame(const struct nw_hal *hal, nw_hpa_t *frame)
 {
 	return hal->ops->alloc_frame(hal->ctx, frame);

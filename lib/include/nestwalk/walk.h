@@ -60,6 +60,12 @@ struct nw_walk_config {
 	const struct nw_hal *hal;
 	struct nw_stage2 stage2;
 	enum nw_ad_policy ad_policy;
+	/* Optional: where the walker's plain copies (nw_walker_probe) and its
+	 * second-stage masks read tables without a call. They answer only
+	 * through present entries, so an unbacked frame (zeros) makes them
+	 * decline, and the walk that follows reads through the HAL and reports
+	 * it. None (base NULL): the HAL's own direct map, if it has one. */
+	struct nw_hal_window window;
 };
 
 enum nw_outcome {
