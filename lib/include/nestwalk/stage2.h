@@ -1,7 +1,7 @@
 /* The second stage as the guest walker sees it: one call that translates a
  * guest-physical address for one access, whatever the format (Intel EPT, AMD
  * NPT, or none). The walker composes it with the guest walk, so every fault
- * says which stage raised it (DESIGN.md, "Stages compose").
+ * says which stage raised it.
  *
  * Dispatch is a switch on the kind, not a function pointer: the 2-D walk calls
  * this up to 24 times per access and the direct calls inline. */
