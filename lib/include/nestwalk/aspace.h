@@ -13,12 +13,15 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "ept.h"
 #include "npt.h"
 #include "hal.h"
 #include "level.h"
 #include "stage2.h"
 #include "status.h"
+
+NW_BEGIN_DECLS
 
 /* Region flags, AxVisor's MappingFlags bits as its VM configs write them. */
 #define NW_REGION_READ (1u << 0)
@@ -159,5 +162,7 @@ NW_MUST_CHECK nw_status_t nw_aspace_resolve_fault(struct nw_aspace *as, nw_gpa_t
  * touched yet is NW_ERR_NOT_FOUND. */
 NW_MUST_CHECK nw_status_t nw_aspace_write(struct nw_aspace *as, nw_gpa_t gpa, const void *src, uint64_t len);
 NW_MUST_CHECK nw_status_t nw_aspace_read(const struct nw_aspace *as, nw_gpa_t gpa, void *dst, uint64_t len);
+
+NW_END_DECLS
 
 #endif

@@ -4,8 +4,14 @@
 #ifndef NESTWALK_ASSERT_H
 #define NESTWALK_ASSERT_H
 
-_Noreturn void nw_assert_fail(const char *expr, const char *file, int line);
+#include "cdefs.h"
+
+NW_BEGIN_DECLS
+
+NW_NORETURN void nw_assert_fail(const char *expr, const char *file, int line);
 
 #define NW_ASSERT(cond) ((cond) ? (void)0 : nw_assert_fail(#cond, __FILE__, __LINE__))
+
+NW_END_DECLS
 
 #endif

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdefs.h"
+
+NW_BEGIN_DECLS
+
 #define NW_CR0_WP (UINT64_C(1) << 16) /* write protect: supervisor writes honour R/W (§4.6.1) */
 #define NW_CR0_PG (UINT64_C(1) << 31) /* paging enable */
 
@@ -50,10 +54,10 @@
 #define NW_MAXPHYADDR_MIN 36
 #define NW_MAXPHYADDR_MAX 52
 
-_Static_assert((NW_CR0_WP & NW_CR0_PG) == 0, "CR0 bits overlap");
-_Static_assert(((NW_CR4_PSE | NW_CR4_PAE | NW_CR4_PGE | NW_CR4_LA57 | NW_CR4_PCIDE) &
+NW_STATIC_ASSERT((NW_CR0_WP & NW_CR0_PG) == 0, "CR0 bits overlap");
+NW_STATIC_ASSERT(((NW_CR4_PSE | NW_CR4_PAE | NW_CR4_PGE | NW_CR4_LA57 | NW_CR4_PCIDE) &
 		(NW_CR4_SMEP | NW_CR4_SMAP | NW_CR4_PKE | NW_CR4_PKS)) == 0, "CR4 bits overlap");
-_Static_assert(((NW_EFER_LME | NW_EFER_LMA) & NW_EFER_NXE) == 0, "EFER bits overlap");
+NW_STATIC_ASSERT(((NW_EFER_LME | NW_EFER_LMA) & NW_EFER_NXE) == 0, "EFER bits overlap");
 
 enum nw_paging_mode {
 	NW_PAGING_OFF = 0, /* CR0.PG=0: linear = guest-physical */
@@ -84,5 +88,7 @@ enum nw_paging_mode nw_cpu_paging_mode(const struct nw_cpu *cpu);
 void nw_cpu_set_mode(struct nw_cpu *cpu, enum nw_paging_mode mode);
 unsigned nw_cpu_maxphyaddr(const struct nw_cpu *cpu);
 const char *nw_paging_mode_name(enum nw_paging_mode mode);
+
+NW_END_DECLS
 
 #endif

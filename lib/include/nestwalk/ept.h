@@ -10,10 +10,13 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "hal.h"
 #include "pt_build.h"
 #include "stage2.h"
 #include "status.h"
+
+NW_BEGIN_DECLS
 
 /* Entry bits (Tables 29-1..29-7). */
 #define NW_EPT_R (UINT64_C(1) << 0)     /* read */
@@ -32,13 +35,13 @@
 /* Non-leaf bits 7:3 are reserved (Tables 29-1..29-3, 29-5). */
 #define NW_EPT_NONLEAF_RSVD UINT64_C(0xf8)
 
-_Static_assert((NW_EPT_ADDR_MASK & (NW_EPT_R | NW_EPT_W | NW_EPT_X | NW_EPT_MT_MASK | NW_EPT_IPAT | NW_EPT_PS |
+NW_STATIC_ASSERT((NW_EPT_ADDR_MASK & (NW_EPT_R | NW_EPT_W | NW_EPT_X | NW_EPT_MT_MASK | NW_EPT_IPAT | NW_EPT_PS |
 				    NW_EPT_A | NW_EPT_D | NW_EPT_UX | NW_EPT_SVE)) == 0,
 	       "EPT address field overlaps a flag");
-_Static_assert(((NW_EPT_R | NW_EPT_W | NW_EPT_X) & NW_EPT_MT_MASK) == 0, "rights overlap the memory type");
-_Static_assert(((NW_EPT_MT_MASK | NW_EPT_IPAT) & (NW_EPT_PS | NW_EPT_A | NW_EPT_D | NW_EPT_UX)) == 0,
+NW_STATIC_ASSERT(((NW_EPT_R | NW_EPT_W | NW_EPT_X) & NW_EPT_MT_MASK) == 0, "rights overlap the memory type");
+NW_STATIC_ASSERT(((NW_EPT_MT_MASK | NW_EPT_IPAT) & (NW_EPT_PS | NW_EPT_A | NW_EPT_D | NW_EPT_UX)) == 0,
 	       "memory type/ignore-PAT overlap PS/A/D/UX");
-_Static_assert((NW_EPT_PS & (NW_EPT_A | NW_EPT_D | NW_EPT_UX)) == 0 && (NW_EPT_A & NW_EPT_D) == 0 &&
+NW_STATIC_ASSERT((NW_EPT_PS & (NW_EPT_A | NW_EPT_D | NW_EPT_UX)) == 0 && (NW_EPT_A & NW_EPT_D) == 0 &&
 		       ((NW_EPT_A | NW_EPT_D) & NW_EPT_UX) == 0,
 	       "PS/A/D/UX overlap");
 
@@ -160,5 +163,7 @@ NW_MUST_CHECK nw_status_t nw_ept_query(const struct nw_ept *ept, nw_gpa_t gpa, s
 NW_MUST_CHECK nw_status_t nw_ept_edit(struct nw_ept *ept, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set,
 				      uint64_t *old, bool *invept);
 uint64_t nw_ept_table_count(const struct nw_ept *ept);
+
+NW_END_DECLS
 
 #endif

@@ -8,8 +8,11 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "hal.h"
 #include "status.h"
+
+NW_BEGIN_DECLS
 
 struct nw_frame {
 	nw_hpa_t start;
@@ -18,7 +21,9 @@ struct nw_frame {
 
 static inline struct nw_frame nw_frame_uninit(void)
 {
-	return (struct nw_frame){ { 0 }, 0 };
+	struct nw_frame frame = { { 0 }, 0 };
+
+	return frame;
 }
 
 static inline bool nw_frame_is_init(const struct nw_frame *frame) { return frame->hal != 0; }
@@ -42,5 +47,7 @@ static inline struct nw_frame nw_frame_take(struct nw_frame *frame)
 	*frame = nw_frame_uninit();
 	return taken;
 }
+
+NW_END_DECLS
 
 #endif

@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
+
+NW_BEGIN_DECLS
 
 struct nw_hal_ops {
 	/* One 4 KiB host frame; false when none is left (*frame untouched). */
@@ -54,5 +57,7 @@ static inline void *nw_hal_phys_to_virt(const struct nw_hal *hal, nw_hpa_t pa)
 		return hal->direct_map + pa.val;
 	return hal->ops->phys_to_virt(hal->ctx, pa);
 }
+
+NW_END_DECLS
 
 #endif

@@ -4,6 +4,10 @@
 #ifndef NESTWALK_LEVEL_H
 #define NESTWALK_LEVEL_H
 
+#include "cdefs.h"
+
+NW_BEGIN_DECLS
+
 enum nw_level {
 	NW_LEVEL_PT = 1,
 	NW_LEVEL_PD = 2,
@@ -20,5 +24,7 @@ enum nw_access_type {
 	NW_ACCESS_WRITE = 1,
 	NW_ACCESS_FETCH = 2,
 };
+
+NW_END_DECLS
 
 #endif

@@ -9,11 +9,14 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "hal.h"
 #include "pt_build.h"
 #include "stage2.h"
 #include "status.h"
 #include "x86_pte.h"
+
+NW_BEGIN_DECLS
 
 /* Bits a leaf may be given; P and US are always added. */
 #define NW_NPT_LEAF_FLAGS (NW_PTE_RW | NW_PTE_PWT | NW_PTE_PCD | NW_PTE_A | NW_PTE_D | NW_PTE_PAT_4K | NW_PTE_G | \
@@ -83,5 +86,7 @@ NW_MUST_CHECK nw_status_t nw_npt_query(const struct nw_npt *npt, nw_gpa_t gpa, s
 NW_MUST_CHECK nw_status_t nw_npt_edit(struct nw_npt *npt, nw_gpa_t gpa, int level, uint64_t clear, uint64_t set,
 				      uint64_t *old, bool *flush);
 uint64_t nw_npt_table_count(const struct nw_npt *npt);
+
+NW_END_DECLS
 
 #endif

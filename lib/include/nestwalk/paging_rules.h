@@ -9,8 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdefs.h"
 #include "cpu.h"
 #include "level.h"
+
+NW_BEGIN_DECLS
 
 /* §4.3, §4.4.2, §4.5.4: PS=1 at level maps a page (a PDE, with CR4.PSE in
  * 32-bit paging; a PDPTE in 4-/5-level paging). */
@@ -36,5 +39,7 @@ static inline bool nw_paging_is_pdpte_register(enum nw_paging_mode mode, unsigne
 {
 	return mode == NW_PAGING_PAE && level == NW_LEVEL_PDPT;
 }
+
+NW_END_DECLS
 
 #endif

@@ -23,10 +23,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdefs.h"
 #include "cpu.h"
 #include "hal.h"
 #include "level.h"
 #include "status.h"
+
+NW_BEGIN_DECLS
 
 struct nw_pt_level_desc {
 	uint8_t shift;            /* lowest address bit this level's index covers */
@@ -237,5 +240,7 @@ NW_MUST_CHECK nw_status_t nw_gpt_query(const struct nw_gpt *gpt, nw_gva_t gva, s
 /* Raw edit of the entry at level on gva's path (see nw_pt_edit); NW_ERR_RANGE for a non-canonical gva. */
 NW_MUST_CHECK nw_status_t nw_gpt_edit(struct nw_gpt *gpt, nw_gva_t gva, int level, uint64_t clear, uint64_t set,
 				      uint64_t *old);
+
+NW_END_DECLS
 
 #endif

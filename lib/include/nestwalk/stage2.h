@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "level.h"
+
+NW_BEGIN_DECLS
 
 enum nw_stage2_kind {
 	NW_STAGE2_NONE = 0, /* no second stage: GPA = HPA (a bare-metal or unvirtualised walk) */
@@ -115,5 +118,7 @@ static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct 
 		res->tables[level] = nw_hpa(0);
 	}
 }
+
+NW_END_DECLS
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef NESTWALK_STATUS_H
 #define NESTWALK_STATUS_H
 
+#include "cdefs.h"
+
+NW_BEGIN_DECLS
+
 typedef enum nw_status {
 	NW_OK = 0,
 	NW_ERR_NOMEM,       /* the HAL had no frame to give */
@@ -24,5 +28,7 @@ typedef enum nw_status {
 #define NW_MUST_CHECK __attribute__((warn_unused_result))
 
 const char *nw_status_name(nw_status_t status);
+
+NW_END_DECLS
 
 #endif

@@ -22,7 +22,10 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "status.h"
+
+NW_BEGIN_DECLS
 
 enum nw_tlb_cache_id {
 	NW_TLB_4K = 0,   /* translations of 4 KiB pages (and of larger pages cut to 4 KiB) */
@@ -234,5 +237,7 @@ void nw_tlb_flush_all(struct nw_tlb *tlb);
 
 /* Valid entries in one array (tests and reports). */
 uint64_t nw_tlb_count(const struct nw_tlb *tlb, enum nw_tlb_cache_id cache);
+
+NW_END_DECLS
 
 #endif

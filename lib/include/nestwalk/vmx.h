@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdefs.h"
 #include "frame.h"
+
+NW_BEGIN_DECLS
 
 /* VMXON region or VMCS (SDM §25.2): bits 30:0 of the first dword hold the
  * VMCS revision identifier, bit 31 the shadow-VMCS indicator. */
@@ -70,5 +73,7 @@ NW_MUST_CHECK nw_status_t nw_msr_bitmap_set_intercept(struct nw_msr_bitmap *bitm
 bool nw_msr_bitmap_exits(const struct nw_msr_bitmap *bitmap, uint32_t msr, enum nw_msr_access access);
 nw_hpa_t nw_msr_bitmap_paddr(const struct nw_msr_bitmap *bitmap);
 void nw_msr_bitmap_free(struct nw_msr_bitmap *bitmap);
+
+NW_END_DECLS
 
 #endif

@@ -17,12 +17,15 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cdefs.h"
 #include "cpu.h"
 #include "hal.h"
 #include "level.h"
 #include "stage2.h"
 #include "status.h"
 #include "x86_pte.h"
+
+NW_BEGIN_DECLS
 
 /* One access by the guest. Whether it is user-mode comes from the CPL: CPL 3
  * is user-mode unless the access is implicit (GDT/IDT/LDT/TSS references are
@@ -285,5 +288,7 @@ unsigned nw_walk_split(const struct nw_access *access, struct nw_access parts[2]
 bool nw_access_is_linear(enum nw_paging_mode mode, const struct nw_access *access);
 
 const char *nw_outcome_name(enum nw_outcome outcome);
+
+NW_END_DECLS
 
 #endif

@@ -6,7 +6,10 @@
 
 #include <stdint.h>
 
+#include "cdefs.h"
 #include "level.h"
+
+NW_BEGIN_DECLS
 
 #define NW_PTE_P (UINT64_C(1) << 0)      /* present */
 #define NW_PTE_RW (UINT64_C(1) << 1)     /* writable */
@@ -33,10 +36,10 @@
 #define NW_PDE32_4M_ADDR_HIGH_SHIFT 13
 #define NW_PDE32_4M_ADDR_HIGH_MASK (UINT64_C(0xff) << NW_PDE32_4M_ADDR_HIGH_SHIFT)
 
-_Static_assert((NW_PTE_ADDR_MASK & (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_PWT | NW_PTE_PCD | NW_PTE_A | NW_PTE_D |
+NW_STATIC_ASSERT((NW_PTE_ADDR_MASK & (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_PWT | NW_PTE_PCD | NW_PTE_A | NW_PTE_D |
 				    NW_PTE_PS | NW_PTE_G | NW_PTE_PK_MASK | NW_PTE_XD)) == 0,
 	       "address field overlaps a flag");
-_Static_assert((NW_PTE_PK_MASK & NW_PTE_XD) == 0, "protection key overlaps XD");
+NW_STATIC_ASSERT((NW_PTE_PK_MASK & NW_PTE_XD) == 0, "protection key overlaps XD");
 
 /* The protection key of a 4-/5-level leaf, bits 62:59 (§4.6.2). */
 static inline unsigned nw_pte_pk(uint64_t leaf)
@@ -51,6 +54,8 @@ static inline unsigned nw_pte_pat_index(uint64_t leaf, int level)
 
 	return ((leaf & pat) ? 4u : 0u) | (unsigned)((leaf >> 3) & 3);
 }
-_Static_assert(NW_PTE_PWT == UINT64_C(1) << 3 && NW_PTE_PCD == UINT64_C(1) << 4, "PCD:PWT are bits 4:3");
+NW_STATIC_ASSERT(NW_PTE_PWT == UINT64_C(1) << 3 && NW_PTE_PCD == UINT64_C(1) << 4, "PCD:PWT are bits 4:3");
+
+NW_END_DECLS
 
 #endif
