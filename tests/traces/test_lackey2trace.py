@@ -99,6 +99,29 @@ def test_scenario_rights_follow_use(converted):
     assert translate(scenario, 0x500000, "read")["error_code"] == "0x4"
 
 
+def test_scenario_names_its_trace_so_replay_needs_no_trace_option(converted):
+    _, scenario = converted
+    assert 'trace: "demo.nwt"\n' in scenario.read_text()  # beside the scenario: its folder's relative path
+    result = run(NESTWALK, "replay", str(scenario))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # 6 accesses, each followed by its "ok" expectation (TRACE_TEXT)
+    assert "expectations  6 checked, 0 mismatched" in result.stdout
+
+
+def test_a_trace_in_another_folder_is_named_from_the_scenarios_folder(tmp_path):
+    lackey = tmp_path / "demo.lackey"
+    lackey.write_text(LACKEY)
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "scenarios").mkdir()
+    result = run(TOOL, str(lackey), str(tmp_path / "traces" / "demo.nwt"), str(tmp_path / "scenarios" / "demo.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert 'trace: "../traces/demo.nwt"\n' in (tmp_path / "scenarios" / "demo.yaml").read_text()
+    # Replayed from another working directory: the path is the scenario's, not the caller's.
+    result = run(NESTWALK, "replay", "scenarios/demo.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "expectations  6 checked, 0 mismatched" in result.stdout
+
+
 def test_text_zstd_and_no_expect(tmp_path):
     lackey = tmp_path / "demo.lackey"
     lackey.write_text(LACKEY)
