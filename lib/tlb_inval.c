@@ -97,18 +97,22 @@ void nw_tlb_invlpg(struct nw_tlb *tlb, nw_gva_t gva)
 
 /* INVPCID #GP conditions (Vol. 2 INVPCID): a type above 3, a PCID above 12
  * bits, and, with CR4.PCIDE=0, types 0 and 1 for a PCID other than 0. */
-static bool is_invpcid_faulting(const struct nw_tlb *tlb, unsigned type, uint32_t pcid)
+const char *nw_tlb_invpcid_refusal(const struct nw_tlb *tlb, unsigned type, uint32_t pcid)
 {
-	if (type > 3 || pcid > NW_CR3_PCID_MASK)
-		return true;
-	return !(tlb->cr4 & NW_CR4_PCIDE) && type <= 1 && pcid != 0;
+	if (type > 3)
+		return "#GP (INVPCID type above 3)";
+	if (pcid > NW_CR3_PCID_MASK)
+		return "#GP (a PCID above 12 bits)";
+	if (!(tlb->cr4 & NW_CR4_PCIDE) && type <= 1 && pcid != 0)
+		return "#GP (type 0 or 1 with a PCID other than 0 while CR4.PCIDE=0)";
+	return NULL;
 }
 
 nw_status_t nw_tlb_invpcid(struct nw_tlb *tlb, unsigned type, uint32_t pcid, nw_gva_t gva)
 {
 	struct selection s = { .caches = ALL_CACHES, .by_vpid = true, .vpid = tlb->vpid };
 
-	if (is_invpcid_faulting(tlb, type, pcid))
+	if (nw_tlb_invpcid_refusal(tlb, type, pcid))
 		return NW_ERR_INVALID;
 	switch (type) {
 	case 0: /* individual-address: that PCID's non-global mappings used for the address */
@@ -130,12 +134,21 @@ nw_status_t nw_tlb_invpcid(struct nw_tlb *tlb, unsigned type, uint32_t pcid, nw_
 	return NW_OK;
 }
 
+/* Vol. 3C INVVPID: VMfailValid for an unsupported type, or VPID 0 with types 0, 1 and 3. */
+const char *nw_tlb_invvpid_refusal(unsigned type, uint16_t vpid)
+{
+	if (type > 3)
+		return "VMfailValid (INVVPID type above 3)";
+	if (type != 2 && vpid == 0)
+		return "VMfailValid (VPID 0 with a type other than 2, all-context)";
+	return NULL;
+}
+
 nw_status_t nw_tlb_invvpid(struct nw_tlb *tlb, unsigned type, uint16_t vpid, nw_gva_t gva)
 {
 	struct selection s = { .caches = ALL_CACHES, .by_vpid = true, .vpid = vpid };
 
-	/* Vol. 3C INVVPID: VMfailValid for an unsupported type, or VPID 0 with types 0, 1 and 3. */
-	if (type > 3 || (type != 2 && vpid == 0))
+	if (nw_tlb_invvpid_refusal(type, vpid))
 		return NW_ERR_INVALID;
 	switch (type) {
 	case 0: /* individual-address: the address's mappings of that VPID, all PCIDs and EPTRTAs, globals too */
@@ -156,12 +169,19 @@ nw_status_t nw_tlb_invvpid(struct nw_tlb *tlb, unsigned type, uint16_t vpid, nw_
 	return NW_OK;
 }
 
+/* Vol. 3C INVEPT: VMfailValid for a type other than 1 (single-context) and 2 (all-context). */
+const char *nw_tlb_invept_refusal(unsigned type)
+{
+	return type != 1 && type != 2 ? "VMfailValid (INVEPT type other than 1, single-context, and 2, all-context)"
+				      : NULL;
+}
+
 nw_status_t nw_tlb_invept(struct nw_tlb *tlb, unsigned type, uint64_t eptp)
 {
 	struct selection s = { .caches = ALL_CACHES, .combined_only = true };
 
 	/* Vol. 3C §29.4.3.1: type 1 drops the EPTRTA's combined mappings for every VPID and PCID, type 2 all. */
-	if (type != 1 && type != 2)
+	if (nw_tlb_invept_refusal(type))
 		return NW_ERR_INVALID;
 	if (type == 1) {
 		s.by_eptrta = true;

@@ -334,7 +334,8 @@ static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, ch
 static void invalidate(struct nw_replay *r, const struct nw_trace_record *rec)
 {
 	const struct nw_trace_inv *inv = &rec->inv;
-	nw_status_t status = NW_OK;
+	const char *why = NULL;
+	char operands[48];
 
 	switch (rec->kind) {
 	case NW_TRACE_INVLPG:
@@ -342,20 +343,30 @@ static void invalidate(struct nw_replay *r, const struct nw_trace_record *rec)
 		r->stats.invalidations[0]++;
 		return;
 	case NW_TRACE_INVPCID:
-		status = nw_tlb_invpcid(&r->tlb, inv->type, inv->id, inv->gva);
+		if (nw_tlb_invpcid(&r->tlb, inv->type, inv->id, inv->gva) != NW_OK)
+			why = nw_tlb_invpcid_refusal(&r->tlb, inv->type, inv->id);
+		snprintf(operands, sizeof(operands), "type=0x%x pcid=0x%x", inv->type, inv->id);
 		r->stats.invalidations[1]++;
 		break;
 	case NW_TRACE_INVVPID:
-		status = nw_tlb_invvpid(&r->tlb, inv->type, inv->id, inv->gva);
+		if (nw_tlb_invvpid(&r->tlb, inv->type, inv->id, inv->gva) != NW_OK)
+			why = nw_tlb_invvpid_refusal(inv->type, inv->id);
+		snprintf(operands, sizeof(operands), "type=0x%x vpid=0x%x", inv->type, inv->id);
 		r->stats.invalidations[2]++;
 		break;
 	default:
-		status = nw_tlb_invept(&r->tlb, inv->type, inv->eptp);
+		if (nw_tlb_invept(&r->tlb, inv->type, inv->eptp) != NW_OK)
+			why = nw_tlb_invept_refusal(inv->type);
+		snprintf(operands, sizeof(operands), "type=0x%x", inv->type);
 		r->stats.invalidations[3]++;
 		break;
 	}
-	if (status != NW_OK)
-		r->stats.failed_invalidations++;
+	if (!why)
+		return;
+	if (r->stats.failed_invalidations++ == 0) {
+		r->refused_record = r->record;
+		snprintf(r->refused, sizeof(r->refused), "%s %s: %s", nw_trace_kind_name(rec->kind), operands, why);
+	}
 }
 
 uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field)

@@ -92,6 +92,9 @@ struct nw_replay {
 	struct nw_replay_stats stats;
 	char mark[NW_TRACE_MAX_LABEL + 1]; /* the last mark, "" before any */
 	uint64_t record;                   /* records applied */
+	/* The first invalidation refused (stats.failed_invalidations): its record, operands and the SDM's reason. */
+	uint64_t refused_record;
+	char refused[160];
 	bool has_result;                   /* an access came last: an expectation may follow */
 	struct nw_replay_result result;
 };

@@ -72,7 +72,10 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	fprintf(out, "invalidations");
 	for (unsigned i = 0; i < 4; i++)
 		fprintf(out, "%s %s %" PRIu64, i ? "," : "", inval_names[i], s->invalidations[i]);
-	fprintf(out, " (%" PRIu64 " refused)\n", s->failed_invalidations);
+	if (s->failed_invalidations)
+		fprintf(out, " (%" PRIu64 " refused%s: record %" PRIu64 ", %s)", s->failed_invalidations,
+			s->failed_invalidations > 1 ? ", the first" : "", r->refused_record, r->refused);
+	fprintf(out, "\n");
 	fprintf(out, "refs per walk");
 	sep = "";
 	for (unsigned n = 0; n <= NW_REPLAY_REFS_MAX; n++)

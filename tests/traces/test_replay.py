@@ -63,15 +63,30 @@ def test_bundled_ept_trace_matches_every_expectation():
         want = sum(f"outcome={kind} " in l + " " for l in expects)
         assert want >= 1, kind
         assert re.search(rf"\b{kind} {want}\b", result.stdout), (kind, result.stdout)
-    # Every invalidation kind; one INVPCID is refused (#GP: PCID 5 with CR4.PCIDE=0).
+    # Every invalidation kind; one INVPCID is refused, said with its record and why: type 1 for PCID 5 with
+    # CR4.PCIDE=0 is #GP (Vol. 2 INVPCID, protected-mode exceptions).
     counts = {k: sum(l.startswith(k + " ") for l in lines) for k in ("invlpg", "invpcid", "invvpid", "invept")}
     assert all(counts.values()), counts
+    refused = lines.index("invpcid type=0x1 pcid=0x5 gva=0x0") + 1  # records are numbered from 1
     assert (f"invalidations invlpg {counts['invlpg']}, invpcid {counts['invpcid']}, invvpid {counts['invvpid']}, "
-            f"invept {counts['invept']} (1 refused)") in result.stdout
+            f"invept {counts['invept']} (1 refused: record {refused}, invpcid type=0x1 pcid=0x5: "
+            "#GP (type 0 or 1 with a PCID other than 0 while CR4.PCIDE=0))\n") in result.stdout
     assert "populated     1 lazy page(s)" in result.stdout
     assert re.search(r"throughput    \d+ accesses/s", result.stdout)
     # Piped: no progress line.
     assert result.stderr == ""
+
+
+def test_several_refused_invalidations_name_the_first(tmp_path):
+    # INVVPID type 1 (single-context) for VPID 0 fails VMfailValid (Vol. 3C, INVVPID), INVPCID type 1 for PCID 5
+    # with CR4.PCIDE=0 is #GP; the report counts both and names the first, record 2 (the mark is record 1).
+    trace = tmp_path / "t.nwt.txt"
+    trace.write_text("nestwalk-trace 1\nmark label=\"x\"\ninvvpid type=0x1 vpid=0x0 gva=0x0\n"
+                     "invpcid type=0x1 pcid=0x5 gva=0x0\nend\n")
+    result = run("replay", scenario_without_trace(tmp_path, EPT_SCENARIO), "--trace", trace)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("invalidations invlpg 0, invpcid 1, invvpid 1, invept 0 (2 refused, the first: record 2, "
+            "invvpid type=0x1 vpid=0x0: VMfailValid (VPID 0 with a type other than 2, all-context))\n") in result.stdout
 
 
 def test_bundled_npt_trace_gives_npf():

@@ -315,6 +315,34 @@ Test(tlb, invpcid_faults_change_nothing)
 	cr_assert_not(has1(0, 0x1000));
 }
 
+/* Each refusal names its condition (INVPCID: Vol. 2 "Protected Mode Exceptions"; INVVPID and INVEPT: Vol. 3C,
+ * VMfailValid), exactly where the operation returns NW_ERR_INVALID. */
+Test(tlb, refusals_say_why)
+{
+	setup_tlb(0);
+	cr_assert_str_eq(nw_tlb_invpcid_refusal(&tlb, 4, 0), "#GP (INVPCID type above 3)");
+	cr_assert_str_eq(nw_tlb_invpcid_refusal(&tlb, 2, 0x1000), "#GP (a PCID above 12 bits)");
+	cr_assert_str_eq(nw_tlb_invpcid_refusal(&tlb, 1, 5),
+			 "#GP (type 0 or 1 with a PCID other than 0 while CR4.PCIDE=0)");
+	cr_assert_null(nw_tlb_invpcid_refusal(&tlb, 2, 5)); /* all-context ignores the PCID */
+	cr_assert_null(nw_tlb_invpcid_refusal(&tlb, 1, 0));
+	setup_tlb(NW_CR4_PCIDE);
+	cr_assert_null(nw_tlb_invpcid_refusal(&tlb, 1, 5));
+	cr_assert_str_eq(nw_tlb_invvpid_refusal(4, 1), "VMfailValid (INVVPID type above 3)");
+	for (unsigned type = 0; type <= 3; type++)
+		if (type == 2)
+			cr_assert_null(nw_tlb_invvpid_refusal(type, 0));
+		else
+			cr_assert_str_eq(nw_tlb_invvpid_refusal(type, 0),
+					 "VMfailValid (VPID 0 with a type other than 2, all-context)");
+	for (unsigned type = 0; type <= 3; type++)
+		if (type == 1 || type == 2)
+			cr_assert_null(nw_tlb_invept_refusal(type));
+		else
+			cr_assert_str_eq(nw_tlb_invept_refusal(type),
+					 "VMfailValid (INVEPT type other than 1, single-context, and 2, all-context)");
+}
+
 /* VPIDs 0, 1 and 2: a non-global page 0x1000, a global page at 0x400000 + VPID * 0x400000
  * (4 KiB entries in different sets), a PDE-cache entry for 0x1000. */
 static void fill_three_vpids(void)

@@ -229,6 +229,12 @@ void nw_tlb_invlpg(struct nw_tlb *tlb, nw_gva_t gva);
 NW_MUST_CHECK nw_status_t nw_tlb_invpcid(struct nw_tlb *tlb, unsigned type, uint32_t pcid, nw_gva_t gva);
 NW_MUST_CHECK nw_status_t nw_tlb_invvpid(struct nw_tlb *tlb, unsigned type, uint16_t vpid, nw_gva_t gva);
 NW_MUST_CHECK nw_status_t nw_tlb_invept(struct nw_tlb *tlb, unsigned type, uint64_t eptp);
+/* Why each of those faults or fails with these operands under the TLB's CR4
+ * (the SDM's condition: "#GP (...)" or "VMfailValid (...)"), NULL when it
+ * does not: exactly where it returns NW_ERR_INVALID. */
+const char *nw_tlb_invpcid_refusal(const struct nw_tlb *tlb, unsigned type, uint32_t pcid);
+const char *nw_tlb_invvpid_refusal(unsigned type, uint16_t vpid);
+const char *nw_tlb_invept_refusal(unsigned type);
 void nw_tlb_write_cr0(struct nw_tlb *tlb, uint64_t cr0);
 void nw_tlb_write_cr3(struct nw_tlb *tlb, uint64_t cr3); /* bit 63: no flush when CR4.PCIDE=1 */
 void nw_tlb_write_cr4(struct nw_tlb *tlb, uint64_t cr4);
