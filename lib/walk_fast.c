@@ -441,7 +441,7 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 {
 	struct nw_walk_hit hit;
 
-	if (!(flags & NW_WALK_RECORD) && walk_plain(walker, access, &hit)) {
+	if ((!(flags & NW_WALK_RECORD) || (flags & NW_WALK_PLAIN_FIRST)) && walk_plain(walker, access, &hit)) {
 		result_from_hit(walker, access, &hit, res);
 		return;
 	}

@@ -20,6 +20,7 @@ void nw_walk_record_init(struct nw_walk_result *res)
 		res->steps[level].s2.refs = 0;
 	}
 	res->final_s2.refs = 0;
+	res->recorded = true;
 }
 
 void nw_walk_result_init(struct nw_walk_result *res, enum nw_paging_mode mode, nw_gva_t gva)

@@ -237,7 +237,7 @@ int nw_cmd_replay(int argc, char **argv)
 		return NW_EXIT_BAD_INPUT;
 	}
 	reader = nw_trace_reader_open(path, err, sizeof(err));
-	ropt = (struct nw_replay_options){ .tlb = !opt.no_tlb, .no_explain = opt.no_explain };
+	ropt = (struct nw_replay_options){ .tlb = !opt.no_tlb, .no_explain = opt.no_explain, .record_on_mismatch = true };
 	if (!reader || nw_replay_init(&run.replay, &target.machine, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk replay: %s\n", err);
 		if (reader)

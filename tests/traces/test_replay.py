@@ -158,6 +158,26 @@ def test_wrong_expectation_is_explained(tmp_path):
     assert "expectations  43 checked, 1 mismatched" in result.stdout
 
 
+def test_a_walk_that_wrote_nothing_is_explained_without_the_tlb(tmp_path):
+    """--no-tlb records a walk only when its expectation mismatches: the second read of a page (every A flag
+    set by the first: nothing to write) is answered unrecorded, then walked again with the record for the
+    explanation, which must list the same entries as the TLB run's explanation of the tables in memory."""
+    trace = tmp_path / "twice.nwt.txt"
+    # The bundled trace's first access really translates (GPA 0x5000); the second read expects a fault.
+    trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x4 type=read cpl=0x3\n"
+                     "access gva=0x400000 size=0x4 type=read cpl=0x3\nexpect outcome=page_fault\nend\n")
+    explained = {}
+    for mode, extra in (("tlb", []), ("no-tlb", ["--no-tlb"])):
+        result = run("replay", EPT_SCENARIO, "--trace", trace, *extra)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "outcome: expected page_fault, got ok" in result.stdout
+        lines = result.stdout.splitlines()
+        start = next(i for i, l in enumerate(lines) if "outcome: expected" in l)
+        explained[mode] = [l for l in lines[start + 1:] if "PTE" in l or "PML4E" in l or "stage-2" in l]
+        assert explained[mode], result.stdout
+    assert explained["no-tlb"] == explained["tlb"]
+
+
 def test_trace_option_wins_over_the_scenario_trace(tmp_path):
     """A scenario that names its trace still replays the one --trace gives (e.g. an observed hardware trace)."""
     trace = tmp_path / "one.nwt.txt"
