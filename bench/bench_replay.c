@@ -19,7 +19,7 @@ struct decoded {
 static int replay_items(struct nw_replay_machine *machine, const struct decoded *d, bool tlb, unsigned samples,
 			struct bench_replay *out)
 {
-	struct nw_replay_options options = { .tlb = tlb };
+	struct nw_replay_options options = { .tlb = tlb, .record_on_mismatch = true }; /* as `nestwalk replay` */
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	double best = 0;
 

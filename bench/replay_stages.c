@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	static struct nw_trace_batch batch;
 	unsigned samples = argc > 3 ? (unsigned)atoi(argv[3]) : 3;
 	/* As the replay command runs: --no-tlb records a walk only for a mismatch's explanation. */
-	static const struct nw_replay_options with_tlb = { .tlb = true },
+	static const struct nw_replay_options with_tlb = { .tlb = true, .record_on_mismatch = true },
 					      no_tlb = { .tlb = false, .record_on_mismatch = true },
 					      no_tlb_lean = { .tlb = false, .no_explain = true };
 	double read_ns = 0, decode_ns = 0, run_ns = 0, no_tlb_ns = 0, no_tlb_lean_ns = 0;

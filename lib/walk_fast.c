@@ -395,18 +395,23 @@ static __attribute__((noinline)) void walk_general(const struct nw_walker *walke
 /* The plain copies: 4- and 5-level paging, with and without a second stage.
  * Inlined where they are asked (nw_walker_probe, nw_walker_translate), so the
  * access and the answer stay in registers. */
+/* steps: record each guest level in res->steps (NW_WALK_RECORD_STEPS, no
+ * stage-2 records), as a TLB fill with paging-structure caches needs. */
 static inline __attribute__((always_inline)) bool walk_plain(const struct nw_walker *walker,
-							     const struct nw_access *access, struct nw_walk_hit *hit)
+							     const struct nw_access *access, bool steps,
+							     struct nw_walk_result *res, struct nw_walk_hit *hit)
 {
+	unsigned flags = steps ? NW_WALK_RECORD_STEPS : 0;
+
 	switch (walker->plain) {
 	case NW_PLAIN_1D_4:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, false, false, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, false, steps, true);
 	case NW_PLAIN_1D_5:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, false, false, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, false, steps, true);
 	case NW_PLAIN_2D_4:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_4level, true, false, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, true, steps, true);
 	case NW_PLAIN_2D_5:
-		return walk(walker, access, 0, 0, hit, &nw_gpt_fmt_5level, true, false, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, true, steps, true);
 	case NW_PLAIN_OFF:
 		break;
 	}
@@ -415,7 +420,7 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 
 bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit)
 {
-	return walk_plain(walker, access, hit);
+	return walk_plain(walker, access, false, 0, hit);
 }
 
 /* A translation the plain copy answered: the fields a walk fills, every fault field zero. */
@@ -439,10 +444,15 @@ static void result_from_hit(const struct nw_walker *walker, const struct nw_acce
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
+	unsigned record = flags & NW_WALK_RECORD;
+	bool steps = (flags & NW_WALK_RECORD_STEPS) != 0;
 	struct nw_walk_hit hit;
 
-	if ((!(flags & NW_WALK_RECORD) || (flags & NW_WALK_PLAIN_FIRST)) && walk_plain(walker, access, &hit)) {
+	/* The plain copies record the guest levels, never the stage-2 reads. */
+	if ((record == 0 || record == NW_WALK_RECORD_STEPS || (flags & NW_WALK_PLAIN_FIRST)) &&
+	    walk_plain(walker, access, steps, res, &hit)) {
 		result_from_hit(walker, access, &hit, res);
+		res->recorded = record == NW_WALK_RECORD_STEPS;
 		return;
 	}
 	walk_general(walker, access, flags, res);

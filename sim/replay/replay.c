@@ -21,7 +21,7 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	*r = (struct nw_replay){ .machine = m, .options = *options };
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
-	if (!options->tlb && options->record_on_mismatch)
+	if (options->record_on_mismatch)
 		r->walk_flags |= NW_WALK_PLAIN_FIRST;
 	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED,
 					     .window = m->window };

@@ -79,7 +79,7 @@ struct nw_replay_options {
 	bool tlb;               /* false: every access walks (--no-tlb) */
 	bool no_explain;        /* walks record only what the TLB needs, so a mismatch cannot be explained
 				 * level by level (--no-explain); with --no-tlb they record nothing */
-	bool record_on_mismatch; /* with --no-tlb: a walk that wrote nothing is recorded only when its
+	bool record_on_mismatch; /* a walk that wrote nothing records its stage-2 reads only when its
 				  * expectation mismatches, by walking it again (NW_WALK_PLAIN_FIRST) */
 };
 

@@ -167,9 +167,10 @@ static inline void tw_assert_same_hot(const struct nw_walk_result *ref, const st
 }
 
 /* Everything, the per-level record included (NW_WALK_RECORD). */
-static inline void tw_assert_same(const struct nw_walk_result *ref, const struct nw_walk_result *fast, const char *what)
+/* The guest levels of the record (NW_WALK_RECORD_STEPS), their stage-2 reads aside. */
+static inline void tw_assert_same_steps(const struct nw_walk_result *ref, const struct nw_walk_result *fast,
+					const char *what)
 {
-	tw_assert_same_hot(ref, fast, what);
 	for (int level = 1; level <= NW_MAX_LEVELS; level++) {
 		cr_assert_eq(fast->steps[level].read, ref->steps[level].read, "%s: level %d read", what, level);
 		cr_assert_eq(fast->steps[level].entry, ref->steps[level].entry, "%s: level %d entry", what, level);
@@ -179,8 +180,15 @@ static inline void tw_assert_same(const struct nw_walk_result *ref, const struct
 		cr_assert_eq(fast->steps[level].table_gpa.val, ref->steps[level].table_gpa.val,
 			     "%s: level %d table gpa", what, level);
 		cr_assert_eq(fast->steps[level].index, ref->steps[level].index, "%s: level %d index", what, level);
-		tw_assert_same_s2(&ref->steps[level].s2, &fast->steps[level].s2, what, level);
 	}
+}
+
+static inline void tw_assert_same(const struct nw_walk_result *ref, const struct nw_walk_result *fast, const char *what)
+{
+	tw_assert_same_hot(ref, fast, what);
+	tw_assert_same_steps(ref, fast, what);
+	for (int level = 1; level <= NW_MAX_LEVELS; level++)
+		tw_assert_same_s2(&ref->steps[level].s2, &fast->steps[level].s2, what, level);
 	tw_assert_same_s2(&ref->final_s2, &fast->final_s2, what, 0);
 }
 
@@ -211,9 +219,9 @@ static inline struct nw_walker *tw_walker(const struct nw_walk_config *config, c
 }
 
 /* Runs one access through both walkers from the same memory: the fast walker
- * three times, without NW_WALK_RECORD through the checked HAL and through a
- * direct-map view of the same host (its hot copies and the probe take the
- * window), then with it, each from the memory the reference started from.
+ * four times, without NW_WALK_RECORD through the checked HAL and through a
+ * direct-map view of the same host (its plain copies take the window), there
+ * again recording the guest levels alone, then with the whole record, each from the memory the reference started from.
  * Returns the recorded result after checking it (and the unrecorded ones)
  * equal to the reference's, A/D writes included. walker must already hold
  * tw.cpu (nw_walker_set_cpu). */
@@ -238,6 +246,12 @@ static inline void tw_walk_with(struct nw_walker *walker, const struct nw_access
 	nw_walker_translate(direct, access, flags, res);
 	tw_assert_same_hot(&ref, res, "direct-mapped fast vs reference");
 	tw_assert_same_memory("direct-mapped fast vs reference");
+	/* The guest levels alone, as a TLB fill records them (the plain copies answer with them). */
+	tw_restore(tw.before);
+	nw_walker_translate(direct, access, flags | NW_WALK_RECORD_STEPS, res);
+	tw_assert_same_hot(&ref, res, "direct-mapped fast recording the levels vs reference");
+	tw_assert_same_steps(&ref, res, "direct-mapped fast recording the levels vs reference");
+	tw_assert_same_memory("direct-mapped fast recording the levels vs reference");
 	tw_restore(tw.before);
 	nw_walker_translate(walker, access, flags | NW_WALK_RECORD, res);
 	tw_assert_same(&ref, res, "recording fast vs reference");

@@ -45,10 +45,12 @@ struct nw_access {
 #define NW_WALK_RECORD_STEPS (1u << 1) /* fill steps[]: each guest level's entry, table GPA/HPA, index, rights */
 #define NW_WALK_RECORD_S2 (1u << 2)    /* fill steps[].s2 and final_s2: every stage-2 entry read */
 #define NW_WALK_RECORD (NW_WALK_RECORD_STEPS | NW_WALK_RECORD_S2) /* everything, for --explain and comparisons */
-/* With a record flag, for nw_walker_translate(): record only a walk that is
- * not plain. A translation nw_walker_probe() would give is answered without
- * the record (res->recorded false) and wrote nothing, so walking it again at
- * once with NW_WALK_LOOKUP and the record flags gives exactly its record. */
+/* With NW_WALK_RECORD_S2, for nw_walker_translate(): record the stage-2
+ * reads only of a walk that is not plain. A translation nw_walker_probe()
+ * would give is answered with the guest levels alone (under
+ * NW_WALK_RECORD_STEPS) and res->recorded false; it wrote nothing, so walking
+ * it again at once with NW_WALK_LOOKUP and the record flags gives exactly the
+ * whole record. */
 #define NW_WALK_PLAIN_FIRST (1u << 3)
 
 /* When the accessed flag of upper-level entries is set for a walk that faults
@@ -196,7 +198,7 @@ struct nw_walk_result {
 	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
 	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
 				     * write check, not counted in refs) */
-	bool recorded;              /* the per-level record below was filled by this walk */
+	bool recorded;              /* every record the flags asked for was filled by this walk */
 	/* The per-level record (NW_WALK_RECORD_STEPS, NW_WALK_RECORD_S2). Recorded
 	 * steps of levels not reached are zero, and so are the refs of unused
 	 * stage-2 records. */
