@@ -6,6 +6,10 @@
 #include "cli/cli.h"
 #include "mem/simmem.h"
 
+const struct nw_cli_usage nw_usage_about = {
+	.command = "about", .synopsis = "", .summary = "what this build models (the self-description)",
+};
+
 int nw_cmd_about(int argc, char **argv)
 {
 	struct nw_simmem_config config = { .size = UINT64_C(64) << 30, .randomize = true, .seed = 1, .strict = true };
@@ -15,9 +19,11 @@ int nw_cmd_about(int argc, char **argv)
 	struct nw_msr_bitmap msr;
 	const struct nw_hal *hal;
 	nw_status_t status;
+	struct nw_cli_args args;
+	int rc = nw_cli_parse(&nw_usage_about, argc, argv, &args);
 
-	(void)argc;
-	(void)argv;
+	if (rc)
+		return NW_CLI_EXIT(rc);
 	sim = nw_simmem_create(&config);
 	if (!sim) {
 		fprintf(stderr, "nestwalk: cannot reserve simulated memory\n");

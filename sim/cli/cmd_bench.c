@@ -2,7 +2,6 @@
  * the fast walker's probe), each as a ratio to a native pointer chain of the
  * same depth and footprint, and resident memory per VM and per million mapped pages. A table on the
  * terminal, or --json / --csv for scripts (bench/run draws the plots). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +214,8 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 {
 	bool first = true;
 
-	fprintf(out, "{\n  \"large_pages\": %llu,\n  \"floors\": [", (unsigned long long)large_pages);
+	fprintf(out, "{\n  \"schema\": %d,\n  \"large_pages\": %llu,\n  \"floors\": [", NW_JSON_SCHEMA,
+		(unsigned long long)large_pages);
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++)
 		fprintf(out, "%s\n    {\"loads\": %u, \"hot_ns\": %.3f, \"large_ns\": %.3f}", i ? "," : "", floors[i].depth,
 		       floors[i].hot_ns, floors[i].large_ns);
@@ -334,93 +334,89 @@ static int write_report(const struct bench_opts *opts, const struct bench_case *
 	return 0;
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: nestwalk bench [--json | --csv] [--report DIR] [--tiny] [--large-pages N] [--min-ms MS]\n"
-		     "                      [--samples N]\n"
-		     "                      [--replay-scenario YAML --replay-trace TRACE | --no-replay]\n"
-		     "  --report DIR    also write DIR/bench.json and DIR/bench.csv\n"
-		     "  --replay-*      a trace replayed with and without the TLB (bench/run: the bundled lackey trace)\n"
-		     "  --tiny          a quick run on small layouts (checks that the bench works, not its speed)\n"
-		     "  --large-pages   pages of the large layout, a power of two (default 1048576)\n");
-}
+enum { OPT_JSON, OPT_CSV, OPT_REPORT, OPT_TINY, OPT_LARGE_PAGES, OPT_MIN_MS, OPT_SAMPLES, OPT_REPLAY_SCENARIO,
+       OPT_REPLAY_TRACE, OPT_NO_REPLAY };
 
+static const struct nw_cli_option options[] = {
+	[OPT_JSON] = { "--json", NULL, "the figures as one JSON object (docs/json.md) instead of a table" },
+	[OPT_CSV] = { "--csv", NULL, "the walks as CSV instead of a table" },
+	[OPT_REPORT] = { "--report", "DIR", "also write DIR/bench.json and DIR/bench.csv" },
+	[OPT_TINY] = { "--tiny", NULL, "a quick run on small layouts (checks that the bench works, not its speed)" },
+	[OPT_LARGE_PAGES] = { "--large-pages", "N", "pages of the large layout, a power of two (default 1048576)" },
+	[OPT_MIN_MS] = { "--min-ms", "MS", "shortest timed sample in milliseconds (default 2)" },
+	[OPT_SAMPLES] = { "--samples", "N", "timed samples per figure, the best kept, 1 to 100 (default 15)" },
+	[OPT_REPLAY_SCENARIO] = { "--replay-scenario", "YAML", "with --replay-trace: a trace replayed with and without "
+							       "the TLB (bench/run: the bundled lackey trace)" },
+	[OPT_REPLAY_TRACE] = { "--replay-trace", "TRACE", "the trace --replay-scenario replays" },
+	[OPT_NO_REPLAY] = { "--no-replay", NULL, "no trace replay and no TLB-hostile random replay" },
+	{ NULL, NULL, NULL },
+};
+
+const struct nw_cli_usage nw_usage_bench = {
+	.command = "bench",
+	.synopsis = "[--json | --csv] [--report DIR] [--tiny] [--large-pages N] [--min-ms MS] [--samples N] "
+		    "[--replay-scenario YAML --replay-trace TRACE | --no-replay]",
+	.summary = "time 1-D and 2-D walks against a pointer-chain floor; memory per VM",
+	.options = options,
+};
+
+/* NW_CLI_RUN, or the parser's other answers (cli.h). */
 static int parse_opts(int argc, char **argv, struct bench_opts *opts)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },        { "csv", no_argument, NULL, 'c' },
-		{ "tiny", no_argument, NULL, 't' },        { "large-pages", required_argument, NULL, 'p' },
-		{ "min-ms", required_argument, NULL, 'm' }, { "samples", required_argument, NULL, 's' },
-		{ "report", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
-		{ "replay-scenario", required_argument, NULL, 'S' }, { "replay-trace", required_argument, NULL, 'T' },
-		{ "no-replay", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct nw_cli_usage *u = &nw_usage_bench;
+	struct nw_cli_args a;
+	uint64_t n;
 	char *end;
-	int c;
+	int rc = nw_cli_parse(u, argc, argv, &a);
 
-	*opts = (struct bench_opts){ .out = OUT_TABLE, .large_pages = LARGE_PAGES, .min_ns = 2e6, .samples = 15,
-				     .replay_max = UINT64_C(1) << 24, .random_accesses = UINT64_C(1) << 21 };
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j': opts->out = OUT_JSON; break;
-		case 'c': opts->out = OUT_CSV; break;
-		case 't':
-			opts->large_pages = 4096;
-			opts->min_ns = 1e5;
-			opts->samples = 1;
-			opts->replay_max = 20000;
-			opts->random_accesses = 20000;
-			break;
-		case 'p':
-			opts->large_pages = strtoull(optarg, &end, 0);
-			if (*end || opts->large_pages < 64 || (opts->large_pages & (opts->large_pages - 1)) ||
-			    opts->large_pages > (UINT64_C(1) << 22)) {
-				fprintf(stderr, "nestwalk bench: --large-pages: a power of two from 64 to 4194304\n");
-				return -1;
-			}
-			break;
-		case 'm':
-			opts->min_ns = strtod(optarg, &end) * 1e6;
-			if (*end || opts->min_ns <= 0) {
-				fprintf(stderr, "nestwalk bench: --min-ms: a positive number of milliseconds\n");
-				return -1;
-			}
-			break;
-		case 's':
-			opts->samples = (unsigned)strtoul(optarg, &end, 0);
-			if (*end || opts->samples < 1 || opts->samples > 100) {
-				fprintf(stderr, "nestwalk bench: --samples: 1 to 100\n");
-				return -1;
-			}
-			break;
-		case 'r':
-			opts->report = optarg;
-			break;
-		case 'S':
-			opts->replay_scenario = optarg;
-			break;
-		case 'T':
-			opts->replay_trace = optarg;
-			break;
-		case 'n':
-			opts->replay_scenario = opts->replay_trace = NULL;
-			opts->random_accesses = 0;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
+	if (rc)
+		return rc;
+	*opts = (struct bench_opts){ .out = a.value[OPT_JSON] ? OUT_JSON : a.value[OPT_CSV] ? OUT_CSV : OUT_TABLE,
+				     .report = a.value[OPT_REPORT], .large_pages = LARGE_PAGES, .min_ns = 2e6,
+				     .samples = 15, .replay_max = UINT64_C(1) << 24,
+				     .random_accesses = UINT64_C(1) << 21,
+				     .replay_scenario = a.value[OPT_REPLAY_SCENARIO],
+				     .replay_trace = a.value[OPT_REPLAY_TRACE] };
+	if (nw_cli_conflict(u, &a, OPT_JSON, OPT_CSV) || nw_cli_conflict(u, &a, OPT_NO_REPLAY, OPT_REPLAY_SCENARIO) ||
+	    nw_cli_conflict(u, &a, OPT_NO_REPLAY, OPT_REPLAY_TRACE))
+		return -1;
+	if (!opts->replay_scenario != !opts->replay_trace) {
+		nw_cli_fail(u, opts->replay_scenario ? "--replay-scenario" : "--replay-trace", "needs %s too",
+			    opts->replay_scenario ? "--replay-trace" : "--replay-scenario");
+		return -1;
+	}
+	if (a.value[OPT_TINY]) {
+		opts->large_pages = 4096;
+		opts->min_ns = 1e5;
+		opts->samples = 1;
+		opts->replay_max = 20000;
+		opts->random_accesses = 20000;
+	}
+	if (a.value[OPT_NO_REPLAY])
+		opts->random_accesses = 0;
+	if (a.value[OPT_LARGE_PAGES]) {
+		if (nw_cli_number(u, &a, OPT_LARGE_PAGES, 64, UINT64_C(1) << 22, &n))
+			return -1;
+		if (n & (n - 1)) {
+			nw_cli_fail(u, "--large-pages", "'%s' is not a power of two", a.value[OPT_LARGE_PAGES]);
+			return -1;
+		}
+		opts->large_pages = n;
+	}
+	if (a.value[OPT_MIN_MS]) {
+		opts->min_ns = strtod(a.value[OPT_MIN_MS], &end) * 1e6;
+		if (*end || !(opts->min_ns > 0)) {
+			nw_cli_fail(u, "--min-ms", "'%s' is not a positive number of milliseconds",
+				    a.value[OPT_MIN_MS]);
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "nestwalk bench: unexpected argument '%s'\n", argv[optind]);
-		return -1;
+	if (a.value[OPT_SAMPLES]) {
+		if (nw_cli_number(u, &a, OPT_SAMPLES, 1, 100, &n))
+			return -1;
+		opts->samples = (unsigned)n;
 	}
-	return 0;
+	return NW_CLI_RUN;
 }
 
 int nw_cmd_bench(int argc, char **argv)
@@ -435,7 +431,7 @@ int nw_cmd_bench(int argc, char **argv)
 	unsigned n;
 
 	if (rc)
-		return rc > 0 ? NW_EXIT_OK : NW_EXIT_BAD_INPUT;
+		return NW_CLI_EXIT(rc);
 	if (check_report(&opts))
 		return NW_EXIT_BAD_INPUT;
 	n = make_cases(cases, opts.large_pages);

@@ -16,66 +16,69 @@
 #include "hw_image_path.h"
 #include "io/file_out.h"
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE] [--image PATH]\n"
-			"                       [--observed FILE] [--json] [--timeout SECONDS] [--cases-per-boot N]\n");
-	return NW_EXIT_BAD_INPUT;
-}
+enum { OPT_BACKEND, OPT_TRACE, OPT_IMAGE, OPT_OBSERVED, OPT_JSON, OPT_TIMEOUT, OPT_CASES_PER_BOOT };
 
+static const struct nw_cli_option options[] = {
+	[OPT_BACKEND] = { "--backend", "qemu|qemu-svm|kvm|bochs-vmx", "what runs the image (required)" },
+	[OPT_TRACE] = { "--trace", "FILE", "the trace whose accesses run (default: the scenario's trace: key)" },
+	[OPT_IMAGE] = { "--image", "PATH", "the bare-metal image (default: the one this build made)" },
+	[OPT_OBSERVED] = { "--observed", "FILE", "also write the observed trace (written whole or not at all)" },
+	[OPT_JSON] = { "--json", NULL, "the report as one JSON object (docs/json.md) instead of text" },
+	[OPT_TIMEOUT] = { "--timeout", "SECONDS", "longest boot before it counts as hung (default 120)" },
+	[OPT_CASES_PER_BOOT] = { "--cases-per-boot", "N", "at most N cases per boot (default: as many as fit)" },
+	{ NULL, NULL, NULL },
+};
+
+const struct nw_cli_usage nw_usage_hw_run = {
+	.command = "hw run",
+	.synopsis = "SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE] [--image PATH] [--observed FILE] "
+		    "[--json] [--timeout SECONDS] [--cases-per-boot N]",
+	.summary = "run a scenario's accesses on the bare-metal image and replay what the CPU did",
+	.operands = { "SCENARIO" },
+	.required = 1,
+	.options = options,
+};
+static const struct nw_cli_usage *const hw_subcommands[] = { &nw_usage_hw_run, NULL };
+const struct nw_cli_usage nw_usage_hw = {
+	.command = "hw",
+	.synopsis = "run ARGS",
+	.summary = "run a scenario's accesses on the bare-metal image (QEMU, SVM, KVM, Bochs) and replay what it did",
+	.subcommands = hw_subcommands,
+};
+
+/* NW_CLI_RUN, or the parser's other answers (cli.h). */
 static int parse_options(int argc, char **argv, struct nw_hw_cmd_options *opt)
 {
-	*opt = (struct nw_hw_cmd_options){ .timeout = 120 };
-	if (argc < 2 || strcmp(argv[1], "run")) {
-		fprintf(stderr, "nestwalk hw: the one subcommand is 'run'\n");
+	const struct nw_cli_usage *u = &nw_usage_hw_run;
+	struct nw_cli_args a;
+	unsigned sub;
+	uint64_t n = 0;
+	char *end;
+	int rc = nw_cli_subcommand(&nw_usage_hw, argc, argv, &sub);
+
+	if (!rc)
+		rc = nw_cli_parse(u, argc - 1, argv + 1, &a);
+	if (rc)
+		return rc;
+	*opt = (struct nw_hw_cmd_options){ .scenario = a.operand[0], .backend = a.value[OPT_BACKEND],
+					   .trace = a.value[OPT_TRACE], .image = a.value[OPT_IMAGE],
+					   .observed = a.value[OPT_OBSERVED], .json = a.value[OPT_JSON],
+					   .timeout = 120 };
+	if (!opt->backend) {
+		nw_cli_fail(u, "--backend", "missing");
 		return -1;
 	}
-	for (int i = 2; i < argc; i++) {
-		const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (next && !strcmp(arg, "--backend")) {
-			opt->backend = argv[++i];
-		} else if (next && !strcmp(arg, "--trace")) {
-			opt->trace = argv[++i];
-		} else if (next && !strcmp(arg, "--image")) {
-			opt->image = argv[++i];
-		} else if (next && !strcmp(arg, "--observed")) {
-			opt->observed = argv[++i];
-		} else if (next && !strcmp(arg, "--timeout")) {
-			char *end;
-
-			opt->timeout = strtod(next, &end);
-			if (*end || !(opt->timeout > 0)) {
-				fprintf(stderr, "nestwalk hw run: --timeout needs a positive number of seconds, not '%s'\n",
-					next);
-				return -1;
-			}
-			i++;
-		} else if (next && !strcmp(arg, "--cases-per-boot")) {
-			char *end;
-			unsigned long long n = strtoull(next, &end, 10);
-
-			if (*end || n == 0 || next[0] == '-') {
-				fprintf(stderr, "nestwalk hw run: --cases-per-boot needs a positive whole number, not '%s'\n",
-					next);
-				return -1;
-			}
-			opt->cases_per_boot = (size_t)n;
-			i++;
-		} else if (!strcmp(arg, "--json")) {
-			opt->json = true;
-		} else if (arg[0] == '-' || opt->scenario) {
-			fprintf(stderr, "nestwalk hw run: unexpected argument '%s'\n", arg);
+	if (a.value[OPT_TIMEOUT]) {
+		opt->timeout = strtod(a.value[OPT_TIMEOUT], &end);
+		if (*end || !(opt->timeout > 0)) {
+			nw_cli_fail(u, "--timeout", "'%s' is not a positive number of seconds", a.value[OPT_TIMEOUT]);
 			return -1;
-		} else {
-			opt->scenario = arg;
 		}
 	}
-	if (!opt->scenario || !opt->backend) {
-		fprintf(stderr, "nestwalk hw run: need a SCENARIO and --backend\n");
+	if (a.value[OPT_CASES_PER_BOOT] && nw_cli_number(u, &a, OPT_CASES_PER_BOOT, 1, SIZE_MAX, &n))
 		return -1;
-	}
-	return 0;
+	opt->cases_per_boot = (size_t)n;
+	return NW_CLI_RUN;
 }
 
 /* --observed naming a file of the command line is refused before the image boots (the writer checks
@@ -96,14 +99,13 @@ int nw_cmd_hw(int argc, char **argv)
 	struct nw_hw_cmd run = { 0 };
 	int rc;
 
-	if (parse_options(argc, argv, &run.opt))
-		return usage();
+	rc = parse_options(argc, argv, &run.opt);
+	if (rc)
+		return NW_CLI_EXIT(rc);
 	run.backend = nw_hw_backend_find(run.opt.backend);
-	if (!run.backend) {
-		fprintf(stderr, "nestwalk hw run: unknown backend '%s' (qemu, qemu-svm, kvm or bochs-vmx)\n",
-			run.opt.backend);
-		return usage();
-	}
+	if (!run.backend)
+		return nw_cli_fail(&nw_usage_hw_run, "--backend", "'%s' is not one of qemu, qemu-svm, kvm or bochs-vmx",
+				   run.opt.backend);
 	if (!run.opt.image)
 		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
 	if (run.opt.observed && refuse_observed_input(&run.opt))

@@ -1,8 +1,10 @@
-/* `nestwalk mappings SCENARIO --stage ept [--json] [--limit N]`: every present
- * second-stage mapping of the scenario's VM, one line per range, adjacent
- * pages merged when they continue each other in both GPA and HPA with the
- * same rights and memory type (as QEMU's `info mem` merges pages); at most
- * --limit ranges (mappings_listing.h). */
+/* `nestwalk mappings SCENARIO --stage guest|stage2|ept|npt [--json] [--limit N]`:
+ * every present mapping of one stage of the scenario's VM, one line per range
+ * (mappings_listing.h). Second-stage pages continuing each other in GPA with
+ * the same page size, rights and memory type are one range (as QEMU's
+ * `info mem` merges pages): an allocated region's frames lie anywhere in the
+ * host, so the range names its first HPA only when the frames continue each
+ * other too. The guest stage is cmd_mappings_guest.c's. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +13,33 @@
 #include "replay/guest_mappings.h"
 #include "replay/mappings_listing.h"
 #include "replay/replay.h"
+#include "replay/walk_print.h"
+
+enum { OPT_STAGE, OPT_JSON, OPT_LIMIT };
+
+static const struct nw_cli_option options[] = {
+	[OPT_STAGE] = { "--stage", "guest|stage2|ept|npt",
+			"the stage listed: the guest's page tables, or the second stage (stage2, or its format)" },
+	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
+	[OPT_LIMIT] = { "--limit", "N", "list at most N ranges (default 100000; 0: no limit)" },
+	{ NULL, NULL, NULL },
+};
+
+const struct nw_cli_usage nw_usage_mappings = {
+	.command = "mappings",
+	.synopsis = "SCENARIO --stage guest|stage2|ept|npt [--json] [--limit N]",
+	.summary = "list a scenario's guest or second-stage mappings, merged into ranges",
+	.operands = { "SCENARIO" },
+	.required = 1,
+	.options = options,
+};
+
+enum { STAGE_GUEST, STAGE_2, STAGE_EPT, STAGE_NPT };
 
 struct range {
-	bool open;
-	uint64_t gpa, hpa, size, pages;
-	uint64_t page_size; /* of the pages merged, when they all have one size; else 0 */
+	bool open, hpa_continues;
+	uint64_t gpa, hpa, size, pages, page_size;
+	uint64_t next_hpa; /* where the next page's frame continues the last */
 	uint32_t rights;
 	uint8_t memory_type;
 };
@@ -26,41 +50,34 @@ struct printer {
 	uint64_t pages, bytes; /* every leaf visited: the library's visit cannot be stopped, so all are counted */
 };
 
-static const char *memory_type_name(uint8_t type)
-{
-	static const char *const names[8] = { "UC", "WC", "reserved2", "reserved3", "WT", "WP", "WB", "UC-" };
-
-	return names[type & 7];
-}
-
 static void flush(struct printer *p)
 {
 	const struct range *r = &p->cur;
-	char rights[5] = { r->rights & NW_S2_RIGHT_R ? 'r' : '-', r->rights & NW_S2_RIGHT_W ? 'w' : '-',
-			   r->rights & NW_S2_RIGHT_X ? 'x' : '-', r->rights & NW_S2_RIGHT_UX ? 'u' : '-', '\0' };
+	char rights[NW_RIGHTS_TEXT], hpa[24] = "scattered";
 	const char *separator;
 
 	if (!r->open)
 		return;
 	separator = nw_listing_item(&p->listing, r->pages, r->size);
+	nw_s2_rights_text(r->rights, rights);
+	if (r->hpa_continues)
+		snprintf(hpa, sizeof(hpa), p->listing.json ? "\"hpa\": \"0x%" PRIx64 "\", " : "%016" PRIx64, r->hpa);
 	if (p->listing.json)
-		fprintf(p->listing.out, "%s\n  {\"gpa\": \"0x%" PRIx64 "\", \"gpa_end\": \"0x%" PRIx64 "\", \"hpa\": \"0x%"
-					PRIx64 "\", \"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64
-					"\", \"rights\": \"%s\", \"memory_type\": \"%s\"}",
-			separator, r->gpa, r->gpa + r->size, r->hpa, r->size, r->page_size, rights,
-			memory_type_name(r->memory_type));
+		fprintf(p->listing.out, "%s\n  {\"gpa\": \"0x%" PRIx64 "\", \"gpa_end\": \"0x%" PRIx64
+					"\", %s\"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64
+					"\", \"pages\": %" PRIu64 ", \"rights\": \"%s\", \"memory_type\": \"%s\"}",
+			separator, r->gpa, r->gpa + r->size, r->hpa_continues ? hpa : "", r->size, r->page_size,
+			r->pages, rights, nw_memory_type_name(r->memory_type));
 	else
-		fprintf(p->listing.out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %s %s %s\n", r->gpa,
-			r->gpa + r->size, r->hpa, r->size,
-			r->page_size == NW_SIZE_1G ? "1G" : r->page_size == NW_SIZE_2M ? "2M"
-						  : r->page_size == NW_PAGE_SIZE ? "4K" : "mixed",
-			rights, memory_type_name(r->memory_type));
+		fprintf(p->listing.out, "%016" PRIx64 "-%016" PRIx64 " %-16s %016" PRIx64 " %-4s %-6s %s\n", r->gpa,
+			r->gpa + r->size, hpa, r->size, nw_listing_page_name(r->page_size), rights,
+			nw_memory_type_name(r->memory_type));
 	p->cur.open = false;
 }
 
 static bool continues(const struct range *r, const struct nw_aspace_mapping *m)
 {
-	return r->open && r->gpa + r->size == m->gpa.val && r->hpa + r->size == m->hpa.val && r->rights == m->rights &&
+	return r->open && r->gpa + r->size == m->gpa.val && r->page_size == m->size && r->rights == m->rights &&
 	       r->memory_type == m->memory_type;
 }
 
@@ -73,60 +90,29 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 	if (p->listing.cut)
 		return;
 	if (continues(&p->cur, m)) {
+		p->cur.hpa_continues &= p->cur.next_hpa == m->hpa.val;
+		p->cur.next_hpa = m->hpa.val + m->size;
 		p->cur.size += m->size;
 		p->cur.pages++;
-		if (p->cur.page_size != m->size)
-			p->cur.page_size = 0;
 		return;
 	}
 	flush(p);
 	if (nw_listing_admit(&p->listing))
-		p->cur = (struct range){ .open = true, .gpa = m->gpa.val, .hpa = m->hpa.val, .size = m->size,
-					 .pages = 1, .page_size = m->size, .rights = m->rights,
-					 .memory_type = m->memory_type };
+		p->cur = (struct range){ .open = true, .hpa_continues = true, .gpa = m->gpa.val, .hpa = m->hpa.val,
+					 .next_hpa = m->hpa.val + m->size, .size = m->size, .pages = 1,
+					 .page_size = m->size, .rights = m->rights, .memory_type = m->memory_type };
 }
 
-static int usage(void)
+/* The second stage of the scenario's VM, when --stage names it (stage2, or its own format). */
+static int list_stage2(const char *path, unsigned stage, bool json, uint64_t limit)
 {
-	fprintf(stderr, "usage: nestwalk mappings SCENARIO --stage ept|guest [--json] [--limit N]\n");
-	return NW_EXIT_BAD_INPUT;
-}
-
-int nw_cmd_mappings(int argc, char **argv)
-{
+	static const char *const stage_names[] = { [STAGE_EPT] = "ept", [STAGE_NPT] = "npt" };
 	struct printer printer = { 0 };
-	const char *path = NULL;
 	struct nw_replay_target target;
-	bool has_stage = false, guest = false, json = false;
-	uint64_t leaked, limit = NW_LISTING_DEFAULT_LIMIT;
-	char header[128], err[1024];
+	unsigned format;
+	uint64_t leaked;
+	char columns[128], err[1024];
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--stage")) {
-			if (i + 1 < argc && !strcmp(argv[i + 1], "guest"))
-				guest = true;
-			else if (i + 1 >= argc || strcmp(argv[i + 1], "ept")) {
-				fprintf(stderr, "nestwalk mappings: --stage takes 'ept' (the second stage) or 'guest'\n");
-				return usage();
-			}
-			has_stage = true;
-			i++;
-		} else if (!strcmp(argv[i], "--limit")) {
-			if (nw_listing_parse_limit(i + 1 < argc ? argv[++i] : NULL, &limit))
-				return usage();
-		} else if (argv[i][0] == '-' || path) {
-			fprintf(stderr, "nestwalk mappings: unexpected argument '%s'\n", argv[i]);
-			return usage();
-		} else {
-			path = argv[i];
-		}
-	}
-	if (!path || !has_stage)
-		return usage();
-	if (guest)
-		return nw_guest_mappings_command(path, json, limit);
 	/* The machine every command builds from a scenario (replay.h). */
 	if (nw_replay_target_open(path, &target, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk mappings: %s\n", err);
@@ -138,12 +124,44 @@ int nw_cmd_mappings(int argc, char **argv)
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	snprintf(header, sizeof(header), "%-16s-%-16s %-16s %-16s %-5s %-4s %s", "gpa", "gpa end", "hpa", "size", "page",
-		 "rwxu", "type");
-	nw_listing_begin(&printer.listing, stdout, json, limit, header);
+	format = target.machine.aspace->config.format == NW_STAGE2_NPT ? STAGE_NPT : STAGE_EPT;
+	if (stage != STAGE_2 && stage != format) {
+		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "
+				"either)\n", path, stage_names[stage], stage_names[format]);
+		nw_replay_target_close(&target);
+		return NW_EXIT_BAD_INPUT;
+	}
+	snprintf(columns, sizeof(columns), "%-16s-%-16s %-16s %-16s %-4s %-6s %s", "gpa", "gpa end", "hpa", "size",
+		 "page", "rights", "type");
+	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
+			 "page: the size of every leaf in the range; hpa: scattered when the frames do not "
+			 "continue each other; rights: r read, w write, x execute, u user-mode execute (MBEC); "
+			 "type: memory type",
+			 columns);
 	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);
 	leaked = nw_replay_target_close(&target);
 	return leaked ? NW_EXIT_MISMATCH : NW_EXIT_OK;
+}
+
+int nw_cmd_mappings(int argc, char **argv)
+{
+	static const char *const stages[] = { "guest", "stage2", "ept", "npt" };
+	const struct nw_cli_usage *u = &nw_usage_mappings;
+	struct nw_cli_args a;
+	uint64_t limit = NW_LISTING_DEFAULT_LIMIT;
+	unsigned stage;
+	int rc = nw_cli_parse(u, argc, argv, &a);
+
+	if (rc)
+		return NW_CLI_EXIT(rc);
+	if (!a.value[OPT_STAGE])
+		return nw_cli_fail(u, "--stage", "missing");
+	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 4, &stage) ||
+	    (a.value[OPT_LIMIT] && nw_cli_number(u, &a, OPT_LIMIT, 0, UINT64_MAX, &limit)))
+		return NW_EXIT_BAD_INPUT;
+	if (stage == STAGE_GUEST)
+		return nw_guest_mappings_command(a.operand[0], a.value[OPT_JSON], limit);
+	return list_stage2(a.operand[0], stage, a.value[OPT_JSON], limit);
 }

@@ -17,53 +17,46 @@
 #define PRINTED_MISMATCHES 10 /* one line each after the first, explained one */
 #define PROGRESS_CHECK 65536  /* records between clock reads */
 
+enum { OPT_TRACE, OPT_JSON, OPT_MAX_MISMATCHES, OPT_NO_TLB, OPT_NO_EXPLAIN };
+
+static const struct nw_cli_option options[] = {
+	[OPT_TRACE] = { "--trace", "FILE", "the trace to replay (default: the scenario's trace: key)" },
+	[OPT_JSON] = { "--json", NULL, "the statistics as one JSON object (docs/json.md) instead of text" },
+	[OPT_MAX_MISMATCHES] = { "--max-mismatches", "N", "stop after N mismatching expectations (N > 0)" },
+	[OPT_NO_TLB] = { "--no-tlb", NULL, "walk every access (no TLB or paging-structure caches)" },
+	[OPT_NO_EXPLAIN] = { "--no-explain", NULL, "do not explain the first mismatch's walk" },
+	{ NULL, NULL, NULL },
+};
+
+const struct nw_cli_usage nw_usage_replay = {
+	.command = "replay",
+	.synopsis = "SCENARIO [--trace FILE] [--json] [--max-mismatches N] [--no-tlb] [--no-explain]",
+	.summary = "replay a trace on a scenario, check its expectations, print statistics",
+	.operands = { "SCENARIO" },
+	.required = 1,
+	.options = options,
+};
+
 struct options {
 	const char *scenario, *trace;
 	bool json, no_tlb, no_explain;
 	uint64_t max_mismatches; /* 0: no limit */
 };
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: nestwalk replay SCENARIO [--trace FILE] [--json] [--max-mismatches N] [--no-tlb]"
-			" [--no-explain]\n");
-	return NW_EXIT_BAD_INPUT;
-}
-
+/* NW_CLI_RUN, or the parser's other answers (cli.h). */
 static int parse_options(int argc, char **argv, struct options *opt)
 {
-	*opt = (struct options){ 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+	struct nw_cli_args a;
+	int rc = nw_cli_parse(&nw_usage_replay, argc, argv, &a);
 
-		if (!strcmp(arg, "--trace") && next) {
-			opt->trace = next;
-			i++;
-		} else if (!strcmp(arg, "--max-mismatches") && next) {
-			if (nw_scenario_parse_u64(next, strlen(next), &opt->max_mismatches) || !opt->max_mismatches) {
-				fprintf(stderr, "nestwalk replay: --max-mismatches needs a positive number, not '%s'\n",
-					next);
-				return -1;
-			}
-			i++;
-		} else if (!strcmp(arg, "--json")) {
-			opt->json = true;
-		} else if (!strcmp(arg, "--no-tlb")) {
-			opt->no_tlb = true;
-		} else if (!strcmp(arg, "--no-explain")) {
-			opt->no_explain = true;
-		} else if (arg[0] == '-' || opt->scenario) {
-			fprintf(stderr, "nestwalk replay: unexpected argument '%s'\n", arg);
-			return -1;
-		} else {
-			opt->scenario = arg;
-		}
-	}
-	if (!opt->scenario) {
-		fprintf(stderr, "nestwalk replay: need a SCENARIO\n");
+	if (rc)
+		return rc;
+	*opt = (struct options){ .scenario = a.operand[0], .trace = a.value[OPT_TRACE], .json = a.value[OPT_JSON],
+				 .no_tlb = a.value[OPT_NO_TLB], .no_explain = a.value[OPT_NO_EXPLAIN] };
+	if (a.value[OPT_MAX_MISMATCHES] &&
+	    nw_cli_number(&nw_usage_replay, &a, OPT_MAX_MISMATCHES, 1, UINT64_MAX, &opt->max_mismatches))
 		return -1;
-	}
-	return 0;
+	return NW_CLI_RUN;
 }
 
 static double now(void)
@@ -225,8 +218,9 @@ int nw_cmd_replay(int argc, char **argv)
 	double seconds;
 	int rc;
 
-	if (parse_options(argc, argv, &opt))
-		return usage();
+	rc = parse_options(argc, argv, &opt);
+	if (rc)
+		return NW_CLI_EXIT(rc);
 	if (nw_replay_target_open(opt.scenario, &target, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk replay: %s\n", err);
 		return NW_EXIT_BAD_INPUT;

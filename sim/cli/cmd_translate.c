@@ -20,9 +20,34 @@
  * lazy region may populate once. */
 #define MAX_RETRIES 8
 
+enum { OPT_GPA, OPT_GVA, OPT_ACCESS, OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_SIZE, OPT_JSON, OPT_EXPLAIN };
+
+static const struct nw_cli_option options[] = {
+	[OPT_GPA] = { "--gpa", "ADDR", "a guest-physical address: the second stage alone" },
+	[OPT_GVA] = { "--gva", "ADDR", "a guest-virtual address: the two-dimensional walk" },
+	[OPT_ACCESS] = { "--access", "read|write|fetch", "the kind of access (required)" },
+	[OPT_CPL] = { "--cpl", "N", "the privilege level of a --gva access, 0 to 3 (default 0)" },
+	[OPT_AC] = { "--ac", NULL, "RFLAGS.AC set for the --gva access (SMAP)" },
+	[OPT_IMPLICIT] = { "--implicit", NULL, "an implicit supervisor-mode --gva access (GDT, IDT, TSS)" },
+	[OPT_SIZE] = { "--size", "N", "bytes accessed, 1 to 4096 (default 1); may cross a page" },
+	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
+	[OPT_EXPLAIN] = { "--explain", NULL, "every memory reference of the --gva walk (with --json: a member)" },
+	{ NULL, NULL, NULL },
+};
+
+const struct nw_cli_usage nw_usage_translate = {
+	.command = "translate",
+	.synopsis = "SCENARIO (--gpa ADDR | --gva ADDR [--cpl N] [--ac] [--implicit] [--explain]) "
+		    "--access read|write|fetch [--size N] [--json]",
+	.summary = "translate one GPA (second stage) or GVA (2-D walk) on a scenario",
+	.operands = { "SCENARIO" },
+	.required = 1,
+	.options = options,
+};
+
 struct options {
 	const char *scenario;
-	bool has_gpa, has_gva, has_access;
+	bool has_gpa;
 	uint64_t addr;
 	uint64_t size;
 	enum nw_access_type access;
@@ -30,128 +55,65 @@ struct options {
 	bool ac, implicit, json, explain;
 };
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: nestwalk translate SCENARIO --gpa ADDR --access read|write|fetch [--size N] [--json]\n"
-			"       nestwalk translate SCENARIO --gva ADDR --access read|write|fetch --cpl N [--ac]\n"
-			"                          [--implicit] [--size N] [--json] [--explain]\n");
-	return NW_EXIT_BAD_INPUT;
-}
+static const char *const accesses[] = { "read", "write", "fetch" };
 
-static int parse_number(const char *flag, const char *text, uint64_t *out)
+/* 0, or -1 refused (cli.h's one shape). */
+static int parse_options(const struct nw_cli_args *a, struct options *opt)
 {
-	if (!text || nw_scenario_parse_u64(text, strlen(text), out)) {
-		fprintf(stderr, "nestwalk translate: %s needs a number (decimal or 0x hex), not '%s'\n", flag,
-			text ? text : "");
+	const struct nw_cli_usage *u = &nw_usage_translate;
+	unsigned access;
+	uint64_t cpl = 0;
+
+	*opt = (struct options){ .scenario = a->operand[0], .size = 1, .has_gpa = a->value[OPT_GPA] != NULL,
+				 .ac = a->value[OPT_AC], .implicit = a->value[OPT_IMPLICIT], .json = a->value[OPT_JSON],
+				 .explain = a->value[OPT_EXPLAIN] };
+	if (nw_cli_conflict(u, a, OPT_GPA, OPT_GVA))
+		return -1;
+	if (!a->value[OPT_GPA] && !a->value[OPT_GVA]) {
+		nw_cli_fail(u, "--gpa or --gva", "missing");
 		return -1;
 	}
-	return 0;
-}
-
-static int parse_options(int argc, char **argv, struct options *opt)
-{
-	static const char *const accesses[] = { "read", "write", "fetch" };
-	uint64_t value;
-
-	*opt = (struct options){ .size = 1 };
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(arg, "--gpa") || !strcmp(arg, "--gva")) {
-			if (parse_number(arg, next, &opt->addr))
-				return -1;
-			opt->has_gpa |= arg[3] == 'p';
-			opt->has_gva |= arg[3] == 'v';
-			i++;
-		} else if (!strcmp(arg, "--access")) {
-			opt->has_access = false;
-			for (unsigned a = 0; a < 3 && next; a++)
-				if (!strcmp(next, accesses[a])) {
-					opt->access = (enum nw_access_type)a;
-					opt->has_access = true;
-				}
-			if (!opt->has_access) {
-				fprintf(stderr, "nestwalk translate: --access is read, write or fetch\n");
-				return -1;
-			}
-			i++;
-		} else if (!strcmp(arg, "--cpl")) {
-			if (parse_number(arg, next, &value))
-				return -1;
-			if (value > 3) {
-				fprintf(stderr, "nestwalk translate: --cpl is 0 to 3\n");
-				return -1;
-			}
-			opt->cpl = (unsigned)value;
-			i++;
-		} else if (!strcmp(arg, "--size")) {
-			if (parse_number(arg, next, &value))
-				return -1;
-			if (value < 1 || value > NW_PAGE_SIZE) {
-				fprintf(stderr, "nestwalk translate: --size is 1 to 4096 bytes\n");
-				return -1;
-			}
-			opt->size = value;
-			i++;
-		} else if (!strcmp(arg, "--ac")) {
-			opt->ac = true;
-		} else if (!strcmp(arg, "--implicit")) {
-			opt->implicit = true;
-		} else if (!strcmp(arg, "--json")) {
-			opt->json = true;
-		} else if (!strcmp(arg, "--explain")) {
-			opt->explain = true;
-		} else if (arg[0] == '-' || opt->scenario) {
-			fprintf(stderr, "nestwalk translate: unexpected argument '%s'\n", arg);
+	if (!a->value[OPT_ACCESS]) {
+		nw_cli_fail(u, "--access", "missing");
+		return -1;
+	}
+	for (unsigned i = OPT_CPL; i <= OPT_EXPLAIN && opt->has_gpa; i++)
+		if (i != OPT_SIZE && i != OPT_JSON && nw_cli_conflict(u, a, i, OPT_GPA))
 			return -1;
-		} else {
-			opt->scenario = arg;
-		}
-	}
-	if (!opt->scenario || opt->has_gpa == opt->has_gva || !opt->has_access) {
-		fprintf(stderr, "nestwalk translate: need SCENARIO, one of --gpa/--gva, and --access\n");
+	if (nw_cli_number(u, a, opt->has_gpa ? OPT_GPA : OPT_GVA, 0, UINT64_MAX, &opt->addr) ||
+	    nw_cli_choice(u, a, OPT_ACCESS, accesses, 3, &access) ||
+	    (a->value[OPT_CPL] && nw_cli_number(u, a, OPT_CPL, 0, 3, &cpl)) ||
+	    (a->value[OPT_SIZE] && nw_cli_number(u, a, OPT_SIZE, 1, NW_PAGE_SIZE, &opt->size)))
 		return -1;
-	}
-	if (opt->has_gpa && (opt->ac || opt->implicit || opt->explain)) {
-		fprintf(stderr, "nestwalk translate: --ac, --implicit and --explain apply to --gva only\n");
-		return -1;
-	}
+	opt->access = (enum nw_access_type)access;
+	opt->cpl = (unsigned)cpl;
 	return 0;
-}
-
-static const char *rights_text(uint32_t rights, char buf[5])
-{
-	buf[0] = rights & NW_S2_RIGHT_R ? 'r' : '-';
-	buf[1] = rights & NW_S2_RIGHT_W ? 'w' : '-';
-	buf[2] = rights & NW_S2_RIGHT_X ? 'x' : '-';
-	buf[3] = rights & NW_S2_RIGHT_UX ? 'u' : '-';
-	buf[4] = '\0';
-	return buf;
-}
-
-/* Memory-type encodings (SDM Vol. 3A Table 11-10); 2, 3 and 7 are reserved in EPT. */
-static const char *memory_type_name(unsigned type)
-{
-	static const char *const names[8] = { "UC", "WC", "reserved2", "reserved3", "WT", "WP", "WB", "UC-" };
-
-	return names[type & 7];
 }
 
 static void print_gpa_exit(const struct options *opt, const struct nw_aspace_exit *exit, bool populated)
 {
-	const char *kind = exit->kind == NW_ASPACE_FAULT_MMIO ? "mmio_exit" : "rom_write_exit";
+	bool mmio = exit->kind == NW_ASPACE_FAULT_MMIO;
 
 	if (opt->json)
-		printf("{\"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", \"size\": %llu, "
-		       "\"write\": %s, \"populated\": %s}\n",
-		       kind, (unsigned long long)opt->addr, (unsigned long long)exit->gpa.val,
-		       (unsigned long long)exit->size, exit->is_write ? "true" : "false", populated ? "true" : "false");
+		printf("{\"schema\": %d, \"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
+		       "\"size\": %llu, \"write\": %s, \"populated\": %s}\n",
+		       NW_JSON_SCHEMA, nw_trace_outcome_name(mmio ? NW_TRACE_OUT_MMIO : NW_TRACE_OUT_ROM_WRITE),
+		       (unsigned long long)opt->addr, (unsigned long long)exit->gpa.val, (unsigned long long)exit->size,
+		       exit->is_write ? "true" : "false", populated ? "true" : "false");
 	else
 		printf("gpa 0x%llx: %s (%s of %llu byte(s)): the hypervisor %s\n", (unsigned long long)opt->addr,
-		       exit->kind == NW_ASPACE_FAULT_MMIO ? "MMIO exit" : "ROM-write exit",
-		       exit->is_write ? "write" : "read", (unsigned long long)exit->size,
-		       exit->kind == NW_ASPACE_FAULT_MMIO ? "emulates the device" : "drops the write");
+		       mmio ? "MMIO exit" : "ROM-write exit", exit->is_write ? "write" : "read",
+		       (unsigned long long)exit->size, mmio ? "emulates the device" : "drops the write");
+}
+
+/* A second-stage fault's JSON object: the members every fault has, then those of its kind. */
+static void print_gpa_fault_json(const struct options *opt, const struct nw_s2_result *res, const char *outcome,
+				 const char *members)
+{
+	printf("{\"schema\": %d, \"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\"%s, "
+	       "\"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
+	       NW_JSON_SCHEMA, outcome, (unsigned long long)opt->addr, (unsigned long long)opt->addr, members,
+	       res->level, (unsigned long long)res->entry, res->refs);
 }
 
 static void print_gpa_result(const struct options *opt, const struct nw_aspace *aspace, const struct nw_s2_result *res,
@@ -160,33 +122,31 @@ static void print_gpa_result(const struct options *opt, const struct nw_aspace *
 	bool npt = aspace->config.format == NW_STAGE2_NPT;
 	/* A guest-physical access has no guest-linear address (bit 7 of the qualification clear). */
 	const struct nw_s2_fault_access access = { .type = opt->access };
-	char rights[5];
+	char rights[NW_RIGHTS_TEXT], members[128];
 
 	if (res->status == NW_S2_OK) {
+		nw_s2_rights_text(res->rights, rights);
 		if (opt->json)
-			printf("{\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"s2_page_size\": "
-			       "\"0x%llx\", \"level\": %d, \"rights\": \"%s\", \"memory_type\": \"%s\", \"refs\": %u, "
-			       "\"populated\": %s}\n",
-			       (unsigned long long)opt->addr, (unsigned long long)res->hpa.val,
-			       (unsigned long long)res->page_size, res->level, rights_text(res->rights, rights),
-			       memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
+			printf("{\"schema\": %d, \"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", "
+			       "\"s2_page_size\": \"0x%llx\", \"leaf_level\": %d, \"rights\": \"%s\", "
+			       "\"memory_type\": \"%s\", \"refs\": %u, \"populated\": %s}\n",
+			       NW_JSON_SCHEMA, (unsigned long long)opt->addr, (unsigned long long)res->hpa.val,
+			       (unsigned long long)res->page_size, res->level, rights,
+			       nw_memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
 		else
 			printf("gpa 0x%llx -> hpa 0x%llx (level-%d leaf, 0x%llx-byte page, %s, %s%s)\n",
 			       (unsigned long long)opt->addr, (unsigned long long)res->hpa.val, res->level,
-			       (unsigned long long)res->page_size, rights_text(res->rights, rights),
-			       memory_type_name(res->memory_type),
+			       (unsigned long long)res->page_size, rights, nw_memory_type_name(res->memory_type),
 			       populated ? ", populated on first touch" : "");
 		return;
 	}
 	if (npt) {
 		uint64_t info = nw_npf_exitinfo1(&aspace->npt, res, &access);
 
+		snprintf(members, sizeof(members), ", \"exitinfo1\": \"0x%llx\", \"exitinfo2\": \"0x%llx\"",
+			 (unsigned long long)info, (unsigned long long)opt->addr);
 		if (opt->json)
-			printf("{\"outcome\": \"npf\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", \"exitinfo1\": "
-			       "\"0x%llx\", \"exitinfo2\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", "
-			       "\"refs\": %u}\n",
-			       (unsigned long long)opt->addr, (unsigned long long)opt->addr, (unsigned long long)info,
-			       (unsigned long long)opt->addr, res->level, (unsigned long long)res->entry, res->refs);
+			print_gpa_fault_json(opt, res, "npf", members);
 		else
 			printf("gpa 0x%llx: #NPF exitinfo1 0x%llx exitinfo2 0x%llx (level-%d entry 0x%llx)\n",
 			       (unsigned long long)opt->addr, (unsigned long long)info, (unsigned long long)opt->addr,
@@ -195,27 +155,21 @@ static void print_gpa_result(const struct options *opt, const struct nw_aspace *
 	}
 	if (res->status == NW_S2_MISCONFIG) {
 		if (opt->json)
-			printf("{\"outcome\": \"ept_misconfig\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
-			       "\"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
-			       (unsigned long long)opt->addr, (unsigned long long)opt->addr, res->level,
-			       (unsigned long long)res->entry, res->refs);
+			print_gpa_fault_json(opt, res, "ept_misconfig", "");
 		else
 			printf("gpa 0x%llx: EPT misconfiguration at the level-%d entry 0x%llx\n",
 			       (unsigned long long)opt->addr, res->level, (unsigned long long)res->entry);
 		return;
 	}
+	snprintf(members, sizeof(members), ", \"exit_qualification\": \"0x%llx\"",
+		 (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access));
 	if (opt->json)
-		printf("{\"outcome\": \"ept_violation\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
-		       "\"exit_qualification\": \"0x%llx\", \"fault_level\": %d, \"entry\": \"0x%llx\", "
-		       "\"refs\": %u}\n",
-		       (unsigned long long)opt->addr, (unsigned long long)opt->addr,
-		       (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access), res->level,
-		       (unsigned long long)res->entry, res->refs);
+		print_gpa_fault_json(opt, res, "ept_violation", members);
 	else
 		printf("gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, rights %s)\n",
 		       (unsigned long long)opt->addr,
 		       (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access), res->level,
-		       (unsigned long long)res->entry, rights_text(res->rights, rights));
+		       (unsigned long long)res->entry, nw_s2_rights_text(res->rights, rights));
 }
 
 static int translate_gpa(const struct options *opt, struct nw_aspace *aspace)
@@ -261,87 +215,124 @@ static FILE *open_text(char **text, size_t *len)
 	return mem;
 }
 
-/* The walker's JSON object for res with extra and more (", \"key\": value" pairs) added before its closing
- * brace. */
-static void print_walk_object(FILE *out, const struct nw_walk_result *res, const char *extra, const char *more)
+/* The walk's JSON object named outcome, with extra and more (", \"key\": value" members) added before its
+ * closing brace; a top-level object starts with its schema. */
+static void print_walk_object(FILE *out, const struct nw_walk_result *res, const char *outcome, bool top,
+			      const char *extra, const char *more)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_text(&text, &len);
 
-	nw_walk_print_json(mem, res);
+	nw_walk_print_json_as(mem, res, outcome);
 	fclose(mem);
 	while (len && text[len - 1] != '}')
 		len--;
 	if (len)
 		len--;
-	fprintf(out, "%.*s%s%s}", (int)len, text, extra, more);
+	if (top)
+		fprintf(out, "{\"schema\": %d, %.*s%s%s}", NW_JSON_SCHEMA, (int)len - 1, text + 1, extra, more);
+	else
+		fprintf(out, "%.*s%s%s}", (int)len, text, extra, more);
 	free(text);
 }
 
-/* The JSON object of one piece or of the whole access: the walk, the bytes it covers, and for a final access
- * the address space turned into an MMIO or ROM-write exit, that exit (its size and direction: the access's). */
-static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t size, const char *more)
+/* The outcome replay reports for the access (replay.h): the walk's, or the exit or host failure it became. */
+static struct nw_walk_result access_walk(const struct nw_replay_result *res)
 {
-	bool is_exit = res->kind == NW_TRACE_OUT_MMIO || res->kind == NW_TRACE_OUT_ROM_WRITE;
 	struct nw_walk_result walk = res->walk;
-	char extra[160];
 
 	walk.refs = res->refs; /* the whole access's references when it has two pieces */
 	if (res->kind == NW_REPLAY_OUT_NO_MEMORY)
 		walk.outcome = NW_OUTCOME_NO_MEMORY; /* the host had no frame for a lazy page: not a guest fault */
-	if (is_exit)
-		snprintf(extra, sizeof(extra), ", \"exit\": \"%s\", \"size\": %llu, \"write\": %s",
-			 res->kind == NW_TRACE_OUT_MMIO ? "mmio" : "rom_write", (unsigned long long)size,
+	return walk;
+}
+
+static bool is_exit(const struct nw_replay_result *res)
+{
+	return res->kind == NW_TRACE_OUT_MMIO || res->kind == NW_TRACE_OUT_ROM_WRITE;
+}
+
+/* The JSON object of one piece or of the whole access: the walk, the bytes it covers, and for a final access
+ * the address space turned into an MMIO or ROM-write exit, that exit's size and direction (the access's). */
+static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t size, bool top, const char *more)
+{
+	struct nw_walk_result walk = access_walk(res);
+	char extra[160];
+
+	if (is_exit(res))
+		snprintf(extra, sizeof(extra), ", \"size\": %llu, \"write\": %s", (unsigned long long)size,
 			 res->access.type == NW_ACCESS_WRITE ? "true" : "false");
 	else
 		snprintf(extra, sizeof(extra), ", \"size\": %llu", (unsigned long long)size);
-	print_walk_object(out, &walk, extra, more);
+	print_walk_object(out, &walk, nw_replay_outcome_name(res->kind), top, extra, more);
 }
 
-/* An access crossing a 4 KiB boundary: each piece, then the object replay reports for the access (the deciding
- * piece, the references of both) with the pieces listed. */
+/* Text: the exit the address space turned the access's EPT violation into. */
+static void print_exit(FILE *out, const struct nw_replay_result *res)
+{
+	if (is_exit(res))
+		fprintf(out, "  %s exit: the hypervisor %s\n", nw_replay_outcome_name(res->kind),
+			res->kind == NW_TRACE_OUT_MMIO ? "emulates the device" : "drops the write");
+}
+
+/* Text: each piece's walk (explain) or outcome, and the exit it became. */
+static void print_walk_text(FILE *out, const struct nw_replay_result *res, bool explain)
+{
+	struct nw_walk_result walk = access_walk(res);
+
+	if (explain)
+		nw_walk_print_explain(out, &res->walk);
+	else
+		nw_walk_print_summary(out, &walk);
+	print_exit(out, res);
+}
+
+/* An access crossing a 4 KiB boundary: the pieces' objects listed in the object replay reports for the access
+ * (the deciding piece, the references of both). */
 static void print_pieces_json(const struct nw_replay_result *res, const struct nw_access parts[2],
-			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, const char *registers)
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size,
+			      const char *members)
 {
 	char *list = NULL;
 	size_t len = 0;
 	FILE *mem = open_text(&list, &len);
 
-	fprintf(mem, "%s, \"pieces\": [", registers);
+	fprintf(mem, "%s, \"pieces\": [", members);
 	for (unsigned i = 0; i < 2; i++) {
 		fputs(i ? ", " : "", mem);
 		if (i < done)
-			print_result(mem, &pieces[i], parts[i].size, ", \"translated\": true");
+			print_result(mem, &pieces[i], parts[i].size, false, ", \"translated\": true");
 		else /* the first piece faulted: the access stops there, as on hardware */
 			fprintf(mem, "{\"gva\": \"0x%llx\", \"size\": %u, \"translated\": false}",
 				(unsigned long long)parts[i].gva.val, parts[i].size);
 	}
 	fputc(']', mem);
 	fclose(mem);
-	print_result(stdout, res, size, list);
+	print_result(stdout, res, size, true, list);
 	putchar('\n');
 	free(list);
 }
 
-static void explain_pieces(const struct nw_replay_result *res, const struct nw_access parts[2],
-			   const struct nw_replay_result pieces[2], unsigned done, uint64_t size)
+/* Text of an access crossing a 4 KiB boundary: each piece's walk (explain) or outcome, then the access's. */
+static void print_pieces_text(FILE *out, const struct nw_replay_result *res, const struct nw_access parts[2],
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, bool explain)
 {
 	for (unsigned i = 0; i < 2; i++) {
-		printf("piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
-		       parts[i].size);
+		fprintf(out, "piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
+			parts[i].size);
 		if (i >= done) {
-			printf(": not translated (the first piece faulted)\n");
+			fprintf(out, ": not translated (the first piece faulted)\n");
 			continue;
 		}
-		printf("\n");
-		nw_walk_print_explain(stdout, &pieces[i].walk);
+		fprintf(out, "\n");
+		print_walk_text(out, &pieces[i], explain);
 	}
-	printf("access of %llu byte(s) at gva 0x%llx crosses a page boundary: %s", (unsigned long long)size,
-	       (unsigned long long)parts[0].gva.val, nw_replay_outcome_name(res->kind));
+	fprintf(out, "access of %llu byte(s) at gva 0x%llx crosses a page boundary: %s", (unsigned long long)size,
+		(unsigned long long)parts[0].gva.val, nw_replay_outcome_name(res->kind));
 	if (res->kind != NW_TRACE_OUT_OK)
-		printf(" at piece %u", done == 2 && pieces[1].kind != NW_TRACE_OUT_OK ? 2u : 1u);
-	printf(", %u memory references in all\n", res->refs);
+		fprintf(out, " at piece %u", done == 2 && pieces[1].kind != NW_TRACE_OUT_OK ? 2u : 1u);
+	fprintf(out, ", %u memory references in all\n", res->refs);
 }
 
 /* Each control register's value and where it came from (machine_cpu.h): as JSON members, or one text line. */
@@ -361,6 +352,62 @@ static void print_registers(FILE *out, const struct nw_replay_target *t, bool js
 	fputs(json ? "}" : "\n", out);
 }
 
+/* What the access gives, found: its text (--explain: every reference, else the outcome) on out, or its JSON
+ * object on stdout with the text as its "explain" member. */
+struct gva_answer {
+	const struct options *opt;
+	const struct nw_replay_target *target;
+	const struct nw_replay_result *res, *pieces;
+	const struct nw_access *parts;
+	unsigned split, done;
+};
+
+static void print_gva_text(FILE *out, const struct gva_answer *ans)
+{
+	const struct options *opt = ans->opt;
+
+	if (opt->explain)
+		print_registers(out, ans->target, false);
+	else
+		fprintf(out, "gva 0x%llx: %s of %llu byte(s) at cpl %u\n", (unsigned long long)opt->addr,
+			accesses[opt->access], (unsigned long long)opt->size, opt->cpl);
+	if (ans->split == 2)
+		print_pieces_text(out, ans->res, ans->parts, ans->pieces, ans->done, opt->size, opt->explain);
+	else
+		print_walk_text(out, ans->res, opt->explain);
+}
+
+static void print_gva_answer(const struct gva_answer *ans)
+{
+	char *members = NULL, *text = NULL;
+	size_t len = 0, text_len = 0;
+	FILE *mem;
+
+	if (!ans->opt->json) {
+		print_gva_text(stdout, ans);
+		return;
+	}
+	mem = open_text(&members, &len);
+	print_registers(mem, ans->target, true);
+	if (ans->opt->explain) {
+		FILE *explain = open_text(&text, &text_len);
+
+		print_gva_text(explain, ans);
+		fclose(explain);
+		fputs(", \"explain\": ", mem);
+		nw_json_string(mem, text);
+		free(text);
+	}
+	fclose(mem);
+	if (ans->split == 2) {
+		print_pieces_json(ans->res, ans->parts, ans->pieces, ans->done, ans->opt->size, members);
+	} else {
+		print_result(stdout, ans->res, ans->opt->size, true, members);
+		putchar('\n');
+	}
+	free(members);
+}
+
 /* The access as replay translates an access record (one path: nw_replay_access_pieces), with the TLB off. */
 static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 {
@@ -369,14 +416,12 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 				      .cpl = (uint8_t)opt->cpl, .implicit = opt->implicit, .ac = opt->ac };
 	struct nw_access whole = { .gva = ta.gva, .size = ta.size, .type = ta.type, .implicit = ta.implicit };
 	struct nw_replay_machine *m = &t->machine;
-	struct nw_replay_result res, pieces[2];
+	struct nw_replay_result res = { .kind = NW_TRACE_OUT_OK }, pieces[2];
 	struct nw_access parts[2];
+	struct gva_answer ans = { .opt = opt, .target = t, .res = &res, .pieces = pieces, .parts = parts, .split = 1 };
 	struct nw_replay replay;
 	struct nw_cpu cpu = m->cpu;
-	char err[256], *registers = NULL;
-	unsigned split, done;
-	size_t len = 0;
-	FILE *mem;
+	char err[256];
 	int rc;
 
 	if (nw_replay_check_access(&m->cpu, &ta, err, sizeof(err))) {
@@ -387,33 +432,18 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 		fprintf(stderr, "nestwalk translate: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
-	mem = open_text(&registers, &len);
-	print_registers(mem, t, true);
-	fclose(mem);
-	if (opt->explain)
-		print_registers(stdout, t, false);
 	/* MOV CR3 loads the PAE PDPTE registers: a reserved bit in one is the #GP the walk never gets to. */
 	nw_cpu_load_cr3(&replay.config, &cpu, m->cpu.cr3, &res.walk);
-	if (res.walk.outcome != NW_OUTCOME_OK) {
-		print_walk_object(stdout, &res.walk, "", registers);
-		putchar('\n');
-		free(registers);
-		nw_replay_fini(&replay);
-		return NW_EXIT_OK;
+	if (res.walk.outcome == NW_OUTCOME_OK) {
+		ans.split = nw_walk_split(&whole, parts);
+		ans.done = nw_replay_access_pieces(&replay, &ta, &res, pieces);
+	} else { /* no exit: the trace outcome of the same name (their numbering agrees up to #GP) */
+		_Static_assert((int)NW_TRACE_OUT_GENERAL_PROTECTION == (int)NW_OUTCOME_GP, "outcome numbering");
+		res.kind = res.walk.outcome == NW_OUTCOME_NO_MEMORY ? NW_REPLAY_OUT_NO_MEMORY
+								     : (unsigned)res.walk.outcome;
+		res.refs = res.walk.refs;
 	}
-	split = nw_walk_split(&whole, parts);
-	done = nw_replay_access_pieces(&replay, &ta, &res, pieces);
-	if (opt->explain && split == 1)
-		nw_walk_print_explain(stdout, &res.walk);
-	else if (opt->explain)
-		explain_pieces(&res, parts, pieces, done, opt->size);
-	if ((opt->json || !opt->explain) && split == 1) {
-		print_result(stdout, &res, opt->size, registers);
-		putchar('\n');
-	} else if (opt->json || !opt->explain) {
-		print_pieces_json(&res, parts, pieces, done, opt->size, registers);
-	}
-	free(registers);
+	print_gva_answer(&ans);
 	/* As replay: no_memory is the host failing, so the question went unanswered. */
 	if (replay.stats.host_exhausted)
 		fprintf(stderr, "nestwalk translate: warning: the simulated host had no frame left for a lazy page: "
@@ -426,12 +456,15 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 int nw_cmd_translate(int argc, char **argv)
 {
 	struct nw_replay_target target;
+	struct nw_cli_args args;
 	struct options opt;
 	char err[1024];
-	int rc;
+	int rc = nw_cli_parse(&nw_usage_translate, argc, argv, &args);
 
-	if (parse_options(argc, argv, &opt))
-		return usage();
+	if (rc)
+		return NW_CLI_EXIT(rc);
+	if (parse_options(&args, &opt))
+		return NW_EXIT_BAD_INPUT;
 	/* The machine every command builds from a scenario (replay.h): its VM, or its memory dump. */
 	if (nw_replay_target_open(opt.scenario, &target, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk translate: %s\n", err);

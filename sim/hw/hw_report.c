@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hw/hw_run.h"
+#include "io/json_out.h"
 
 static const char *const access_names[] = { "read", "write", "fetch" };
 
@@ -135,22 +136,6 @@ void nw_hw_report_print(FILE *out, const struct nw_hw_report *rep)
 		rep->boots, cases_per_second(rep));
 }
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
-
 static void json_records(FILE *out, const uint64_t *records, uint64_t count)
 {
 	fputc('[', out);
@@ -162,7 +147,7 @@ static void json_records(FILE *out, const uint64_t *records, uint64_t count)
 static void json_value(FILE *out, enum nw_trace_expect_field field, uint64_t value)
 {
 	if (field == NW_EXPECT_OUTCOME)
-		json_string(out, nw_replay_outcome_name((unsigned)value));
+		nw_json_string(out, nw_replay_outcome_name((unsigned)value));
 	else
 		fprintf(out, "%" PRIu64, value);
 }
@@ -180,24 +165,24 @@ static void json_mismatch(FILE *out, const struct nw_hw_mismatch *m)
 		fputc('}', out);
 	}
 	fprintf(out, "], \"problem\": ");
-	json_string(out, m->problem);
+	nw_json_string(out, m->problem);
 	fputc('}', out);
 }
 
 void nw_hw_report_print_json(FILE *out, const struct nw_hw_report *rep)
 {
-	fprintf(out, "{\"scenario\": ");
-	json_string(out, rep->scenario);
+	fprintf(out, "{\"schema\": %d, \"scenario\": ", NW_JSON_SCHEMA);
+	nw_json_string(out, rep->scenario);
 	fprintf(out, ", \"backend\": ");
-	json_string(out, rep->backend);
+	nw_json_string(out, rep->backend);
 	fprintf(out, ", \"image\": ");
-	json_string(out, rep->image);
+	nw_json_string(out, rep->image);
 	fprintf(out, ", \"maxphyaddr\": %u, \"tlb\": false, \"accesses\": %" PRIu64 ", \"run\": %" PRIu64
 		     ", \"not_run\": %" PRIu64 ", \"not_run_reasons\": [",
 		rep->maxphyaddr, rep->accesses, rep->run, rep->not_run_total);
 	for (size_t i = 0; i < rep->not_run_count; i++) {
 		fprintf(out, "%s{\"reason\": ", i ? ", " : "");
-		json_string(out, rep->not_run[i].reason);
+		nw_json_string(out, rep->not_run[i].reason);
 		fprintf(out, ", \"count\": %" PRIu64 ", \"records\": ", rep->not_run[i].count);
 		json_records(out, rep->not_run[i].records, rep->not_run[i].count);
 		fputc('}', out);

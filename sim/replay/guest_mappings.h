@@ -47,14 +47,14 @@ int nw_guest_mappings_visit(const struct nw_cpu *cpu, nw_guest_read_fn read, voi
 			    void *visit_ctx, struct nw_guest_walk_stats *stats, char *err, size_t errlen);
 
 /* Merges leaves into ranges: a leaf continues the range when it follows it
- * in both virtual and physical address with the same flags (as QEMU's
+ * in both virtual and physical address with the same page size and flags (as QEMU's
  * `info mem` merges pages), and prints each range as text or JSON, as many
  * as the listing admits (mappings_listing.h). */
 struct nw_guest_range_printer {
 	struct nw_listing listing;
 	bool open;
 	struct nw_guest_mapping cur; /* cur.size: the range's; page_size below */
-	uint64_t page_size;          /* of all its pages, 0 when mixed */
+	uint64_t page_size;          /* of all its pages: a leaf of another size starts a range */
 	uint64_t pages;              /* in the range */
 };
 

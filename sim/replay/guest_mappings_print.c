@@ -4,6 +4,7 @@
 #include <nestwalk/addr.h>
 
 #include "replay/guest_mappings.h"
+#include "replay/walk_print.h"
 
 static bool same_flags(const struct nw_guest_mapping *a, const struct nw_guest_mapping *b)
 {
@@ -11,15 +12,12 @@ static bool same_flags(const struct nw_guest_mapping *a, const struct nw_guest_m
 	       a->accessed == b->accessed && a->dirty == b->dirty;
 }
 
-static const char *page_name(uint64_t size)
+/* Rights in the one notation (walk_print.h): a present page reads; X is the absence of execute-disable. */
+static const char *rights_text(const struct nw_guest_mapping *r, char out[NW_RIGHTS_TEXT])
 {
-	switch (size) {
-	case NW_PAGE_SIZE: return "4K";
-	case NW_SIZE_2M: return "2M";
-	case NW_SIZE_4M: return "4M";
-	case NW_SIZE_1G: return "1G";
-	}
-	return "mixed";
+	return nw_guest_rights_text((r->write ? NW_WALK_RIGHT_W : 0) | (r->user ? NW_WALK_RIGHT_U : 0) |
+					    (r->nx ? 0 : NW_WALK_RIGHT_X),
+				    out);
 }
 
 static void flush(struct nw_guest_range_printer *p)
@@ -27,33 +25,36 @@ static void flush(struct nw_guest_range_printer *p)
 	const struct nw_guest_mapping *r = &p->cur;
 	FILE *out = p->listing.out;
 	const char *separator;
+	char rights[NW_RIGHTS_TEXT];
 
 	if (!p->open)
 		return;
 	separator = nw_listing_item(&p->listing, p->pages, r->size);
+	rights_text(r, rights);
 	if (p->listing.json)
-		fprintf(out, "%s\n  {\"va\": \"0x%" PRIx64 "\", \"va_end\": \"0x%" PRIx64 "\", \"pa\": \"0x%" PRIx64
-			     "\", \"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64 "\", \"user\": %s, "
-			     "\"write\": %s, \"nx\": %s, \"global\": %s, \"accessed\": %s, \"dirty\": %s}",
-			separator, r->va, r->va + r->size, r->pa, r->size, p->page_size, r->user ? "true" : "false",
-			r->write ? "true" : "false", r->nx ? "true" : "false", r->global ? "true" : "false",
-			r->accessed ? "true" : "false", r->dirty ? "true" : "false");
-	else /* flag letters as QEMU's `info tlb` prints them: X is execute-disable */
-		fprintf(out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-5s %c%c%c%c%c%c\n", r->va,
-			r->va + r->size, r->pa, r->size, page_name(p->page_size), r->user ? 'U' : '-',
-			r->write ? 'W' : '-', r->nx ? 'X' : '-', r->global ? 'G' : '-', r->accessed ? 'A' : '-',
-			r->dirty ? 'D' : '-');
+		fprintf(out, "%s\n  {\"gva\": \"0x%" PRIx64 "\", \"gva_end\": \"0x%" PRIx64 "\", \"gpa\": \"0x%" PRIx64
+			     "\", \"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64 "\", \"pages\": %" PRIu64
+			     ", \"rights\": \"%s\", \"global\": %s, \"accessed\": %s, \"dirty\": %s}",
+			separator, r->va, r->va + r->size, r->pa, r->size, p->page_size, p->pages, rights,
+			r->global ? "true" : "false", r->accessed ? "true" : "false", r->dirty ? "true" : "false");
+	else
+		fprintf(out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %-4s %-6s %c%c%c\n", r->va,
+			r->va + r->size, r->pa, r->size, nw_listing_page_name(p->page_size), rights,
+			r->global ? 'g' : '-', r->accessed ? 'a' : '-', r->dirty ? 'd' : '-');
 	p->open = false;
 }
 
 void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json, uint64_t limit)
 {
-	char header[128];
+	char columns[128];
 
-	snprintf(header, sizeof(header), "%-16s-%-16s %-16s %-16s %-5s %s", "virtual", "virtual end", "physical",
-		 "size", "page", "UWXGAD");
+	snprintf(columns, sizeof(columns), "%-16s-%-16s %-16s %-16s %-4s %-6s %s", "gva", "gva end", "gpa", "size",
+		 "page", "rights", "flags");
 	*p = (struct nw_guest_range_printer){ 0 };
-	nw_listing_begin(&p->listing, out, json, limit, header);
+	nw_listing_begin(&p->listing, out, json, limit, "guest",
+			 "page: the size of every leaf in the range; rights: r read, w write, x execute (no XD), "
+			 "u user (U/S=1); flags: g global, a accessed, d dirty",
+			 columns);
 }
 
 bool nw_guest_range_add(void *printer, const struct nw_guest_mapping *m)
@@ -61,11 +62,10 @@ bool nw_guest_range_add(void *printer, const struct nw_guest_mapping *m)
 	struct nw_guest_range_printer *p = printer;
 	struct nw_guest_mapping *r = &p->cur;
 
-	if (p->open && r->va + r->size == m->va && r->pa + r->size == m->pa && same_flags(r, m)) {
+	if (p->open && r->va + r->size == m->va && r->pa + r->size == m->pa && p->page_size == m->size &&
+	    same_flags(r, m)) {
 		r->size += m->size;
 		p->pages++;
-		if (p->page_size != m->size)
-			p->page_size = 0;
 		return true;
 	}
 	flush(p);

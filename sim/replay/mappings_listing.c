@@ -2,16 +2,30 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "replay/mappings_listing.h"
-#include "scenario/scenario.h"
+#include <nestwalk/addr.h>
 
-void nw_listing_begin(struct nw_listing *l, FILE *out, bool json, uint64_t limit, const char *header)
+#include "io/json_out.h"
+#include "replay/mappings_listing.h"
+
+void nw_listing_begin(struct nw_listing *l, FILE *out, bool json, uint64_t limit, const char *stage,
+		      const char *legend, const char *columns)
 {
 	*l = (struct nw_listing){ .out = out, .json = json, .limit = limit };
 	if (json)
-		fprintf(out, "{\"ranges\": [");
+		fprintf(out, "{\"schema\": %d, \"stage\": \"%s\", \"ranges\": [", NW_JSON_SCHEMA, stage);
 	else
-		fprintf(out, "%s\n", header);
+		fprintf(out, "# %s\n%s\n", legend, columns);
+}
+
+const char *nw_listing_page_name(uint64_t size)
+{
+	switch (size) {
+	case NW_PAGE_SIZE: return "4K";
+	case NW_SIZE_2M: return "2M";
+	case NW_SIZE_4M: return "4M";
+	case NW_SIZE_1G: return "1G";
+	}
+	return "?"; /* no leaf has another size */
 }
 
 bool nw_listing_admit(struct nw_listing *l)
@@ -50,14 +64,4 @@ void nw_listing_end(struct nw_listing *l, uint64_t total_pages, uint64_t total_b
 		fprintf(l->out, "%s\n", line);
 	if (l->cut)
 		fprintf(stderr, "nestwalk mappings: %s\n", line);
-}
-
-int nw_listing_parse_limit(const char *text, uint64_t *limit)
-{
-	if (!text || nw_scenario_parse_u64(text, strlen(text), limit)) {
-		fprintf(stderr, "nestwalk mappings: --limit takes a number of ranges (0: no limit), not '%s'\n",
-			text ? text : "");
-		return -1;
-	}
-	return 0;
 }

@@ -25,8 +25,13 @@ struct nw_listing {
 	bool cut;                            /* a range was refused */
 };
 
-/* Starts the listing: the JSON object's opening, or header as the first line. */
-void nw_listing_begin(struct nw_listing *l, FILE *out, bool json, uint64_t limit, const char *header);
+/* Starts the listing: the JSON object's opening with the stage's name ("guest", "ept", "npt"), or the legend
+ * (what the letters and columns mean) as a "# " line, then the columns' names. */
+void nw_listing_begin(struct nw_listing *l, FILE *out, bool json, uint64_t limit, const char *stage,
+		      const char *legend, const char *columns);
+
+/* A leaf's page size as a listing names it: 4K, 2M, 4M or 1G. A range holds leaves of one size. */
+const char *nw_listing_page_name(uint64_t size);
 
 /* Before a new range is opened: true when it will be listed; false once
  * limit ranges are (the listing is cut from here on). */
@@ -40,8 +45,5 @@ const char *nw_listing_item(struct nw_listing *l, uint64_t pages, uint64_t bytes
  * (each alias counted) and the bytes they map; what the printed ranges do
  * not hold is reported as cut. */
 void nw_listing_end(struct nw_listing *l, uint64_t total_pages, uint64_t total_bytes);
-
-/* The value of --limit: 0 on success, -1 (reported on stderr) when not a number. */
-int nw_listing_parse_limit(const char *text, uint64_t *limit);
 
 #endif

@@ -2,6 +2,7 @@
  * --explain`, the statistics as text, and everything as one JSON object. */
 #include <inttypes.h>
 
+#include "io/json_out.h"
 #include "replay/replay.h"
 #include "replay/walk_print.h"
 
@@ -109,10 +110,10 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 	const struct nw_replay_stats *s = &r->stats;
 	const char *sep = "";
 
-	fprintf(out, "{\"records\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"translations\": %" PRIu64
+	fprintf(out, "{\"schema\": %d, \"records\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"translations\": %" PRIu64
 		     ", \"register_writes\": %" PRIu64 ", \"gpwrites\": %" PRIu64 ", \"marks\": %" PRIu64
 		     ", \"outcomes\": {",
-		s->records, s->accesses, s->translations, s->reg_writes, s->gpwrites, s->marks);
+		NW_JSON_SCHEMA, s->records, s->accesses, s->translations, s->reg_writes, s->gpwrites, s->marks);
 	for (unsigned k = 0; k < NW_REPLAY_OUT_COUNT; k++)
 		fprintf(out, "%s\"%s\": %" PRIu64, k ? ", " : "", nw_replay_outcome_name(k), s->outcomes[k]);
 	fprintf(out, "}, \"invalidations\": {");

@@ -16,47 +16,73 @@ static const char *gp_reason_name(enum nw_gp_reason reason)
 	return "unknown";
 }
 
-static const char *memory_type_name(unsigned type)
+const char *nw_memory_type_name(unsigned type)
 {
 	static const char *const names[8] = { "UC", "WC", "reserved2", "reserved3", "WT", "WP", "WB", "UC-" };
 
 	return names[type & 7];
 }
 
-static void rights_text(uint32_t rights, char out[4])
+const char *nw_guest_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT])
 {
-	out[0] = (rights & NW_WALK_RIGHT_U) ? 'u' : '-';
+	out[0] = 'r'; /* a present translation reads (SDM Vol. 3A §4.6.1) */
 	out[1] = (rights & NW_WALK_RIGHT_W) ? 'w' : '-';
 	out[2] = (rights & NW_WALK_RIGHT_X) ? 'x' : '-';
-	out[3] = 0;
+	out[3] = (rights & NW_WALK_RIGHT_U) ? 'u' : '-';
+	out[4] = 0;
+	return out;
 }
 
-static void s2_rights_text(uint32_t rights, char out[5])
+const char *nw_s2_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT])
 {
 	out[0] = (rights & NW_S2_RIGHT_R) ? 'r' : '-';
 	out[1] = (rights & NW_S2_RIGHT_W) ? 'w' : '-';
 	out[2] = (rights & NW_S2_RIGHT_X) ? 'x' : '-';
 	out[3] = (rights & NW_S2_RIGHT_UX) ? 'u' : '-';
 	out[4] = 0;
+	return out;
 }
 
+/* Only the members an outcome has a value for (docs/json.md): a fault has no translation, a translation no
+ * fault. */
 void nw_walk_print_json(FILE *out, const struct nw_walk_result *res)
 {
-	char rights[4];
+	nw_walk_print_json_as(out, res, nw_outcome_name(res->outcome));
+}
 
-	rights_text(res->rights, rights);
-	fprintf(out, "{\"outcome\": \"%s\", \"mode\": \"%s\", \"gva\": \"0x%" PRIx64 "\", \"gpa\": \"0x%" PRIx64
-		     "\", \"hpa\": \"0x%" PRIx64 "\", \"error_code\": \"0x%" PRIx32 "\", \"cr2\": \"0x%" PRIx64
-		     "\", \"exit_qualification\": \"0x%" PRIx64 "\", \"fault_gpa\": \"0x%" PRIx64
-		     "\", \"gla_valid\": %s, \"fault_level\": %d, \"exitinfo1\": \"0x%" PRIx64 "\", \"exitinfo2\": \"0x%" PRIx64
-		     "\", \"gp_reason\": \"%s\", \"s2_on_table\": %s, \"refs\": %u, \"ad_writes\": %u"
-		     ", \"guest_page_size\": \"0x%" PRIx64 "\", \"s2_page_size\": \"0x%" PRIx64
-		     "\", \"rights\": \"%s\", \"memory_type\": \"%s\", \"guest_pat_index\": %u, \"leaf_level\": %d}",
-		nw_outcome_name(res->outcome), nw_paging_mode_name(res->mode), res->gva.val, res->gpa.val, res->hpa.val,
-		res->error_code, res->cr2, res->exit_qualification, res->fault_gpa.val, res->gla_valid ? "true" : "false",
-		res->fault_level, res->exitinfo1, res->exitinfo2, gp_reason_name(res->gp_reason),
-		res->s2_on_table ? "true" : "false", res->refs, res->ad_writes, res->guest_page_size, res->s2_page_size,
-		rights, memory_type_name(res->memory_type), res->guest_pat_index, res->leaf_level);
+void nw_walk_print_json_as(FILE *out, const struct nw_walk_result *res, const char *outcome)
+{
+	enum nw_outcome o = res->outcome;
+	bool s2_fault = o == NW_OUTCOME_EPT_VIOLATION || o == NW_OUTCOME_EPT_MISCONFIG || o == NW_OUTCOME_NPF;
+	char rights[NW_RIGHTS_TEXT];
+
+	fprintf(out, "{\"outcome\": \"%s\", \"mode\": \"%s\", \"gva\": \"0x%" PRIx64 "\"", outcome,
+		nw_paging_mode_name(res->mode), res->gva.val);
+	if (o == NW_OUTCOME_OK)
+		fprintf(out, ", \"gpa\": \"0x%" PRIx64 "\", \"hpa\": \"0x%" PRIx64 "\", \"guest_page_size\": \"0x%"
+			     PRIx64 "\", \"s2_page_size\": \"0x%" PRIx64 "\", \"leaf_level\": %d, \"rights\": \"%s\", "
+			     "\"memory_type\": \"%s\", \"guest_pat_index\": %u",
+			res->gpa.val, res->hpa.val, res->guest_page_size, res->s2_page_size, res->leaf_level,
+			nw_guest_rights_text(res->rights, rights), nw_memory_type_name(res->memory_type),
+			res->guest_pat_index);
+	if (o == NW_OUTCOME_PAGE_FAULT)
+		fprintf(out, ", \"error_code\": \"0x%" PRIx32 "\", \"cr2\": \"0x%" PRIx64 "\"", res->error_code,
+			res->cr2);
+	if (o == NW_OUTCOME_EPT_VIOLATION)
+		fprintf(out, ", \"exit_qualification\": \"0x%" PRIx64 "\", \"gla_valid\": %s", res->exit_qualification,
+			res->gla_valid ? "true" : "false");
+	if (o == NW_OUTCOME_NPF)
+		fprintf(out, ", \"exitinfo1\": \"0x%" PRIx64 "\", \"exitinfo2\": \"0x%" PRIx64 "\"", res->exitinfo1,
+			res->exitinfo2);
+	if (s2_fault || o == NW_OUTCOME_NO_MEMORY)
+		fprintf(out, ", \"fault_gpa\": \"0x%" PRIx64 "\"", res->fault_gpa.val);
+	if (s2_fault)
+		fprintf(out, ", \"s2_on_table\": %s", res->s2_on_table ? "true" : "false");
+	if (o != NW_OUTCOME_OK && o != NW_OUTCOME_GP)
+		fprintf(out, ", \"fault_level\": %d", res->fault_level);
+	if (o == NW_OUTCOME_GP)
+		fprintf(out, ", \"gp_reason\": \"%s\"", gp_reason_name(res->gp_reason));
+	fprintf(out, ", \"refs\": %u, \"ad_writes\": %u}", res->refs, res->ad_writes);
 }
 
 /* The entry's name in the mode's format (Tables 4-4..4-20). */
@@ -72,7 +98,7 @@ static const char *guest_level_name(enum nw_paging_mode mode, int level)
 /* The stage-2 entries read for one guest-physical address, top level first. */
 static void print_s2(FILE *out, const struct nw_s2_result *s2, const char *indent)
 {
-	char rights[5];
+	char rights[NW_RIGHTS_TEXT];
 
 	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
 		if (s2->tables[level].val == 0 && s2->entries[level] == 0)
@@ -80,7 +106,7 @@ static void print_s2(FILE *out, const struct nw_s2_result *s2, const char *inden
 		fprintf(out, "%sstage-2 L%d  table hpa 0x%" PRIx64 "  entry 0x%016" PRIx64 "\n", indent, level,
 			s2->tables[level].val, s2->entries[level]);
 	}
-	s2_rights_text(s2->rights, rights);
+	nw_s2_rights_text(s2->rights, rights);
 	if (s2->status == NW_S2_OK)
 		fprintf(out, "%s-> hpa 0x%" PRIx64 " (%s, stage-2 page 0x%" PRIx64 ")\n", indent, s2->hpa.val, rights,
 			s2->page_size);
@@ -104,9 +130,9 @@ static void print_error_code(FILE *out, uint32_t code)
 
 static void print_qualification(FILE *out, uint64_t qual)
 {
-	char rights[5];
+	char rights[NW_RIGHTS_TEXT];
 
-	s2_rights_text((uint32_t)(qual >> NW_EPTQ_RIGHTS_SHIFT) & 0xf, rights);
+	nw_s2_rights_text((uint32_t)(qual >> NW_EPTQ_RIGHTS_SHIFT) & 0xf, rights);
 	fprintf(out, "0x%" PRIx64 " (access%s%s%s, entry rights %s, %s%s%s%s%s)", qual,
 		(qual & NW_EPTQ_READ) ? " read" : "", (qual & NW_EPTQ_WRITE) ? " write" : "",
 		(qual & NW_EPTQ_FETCH) ? " fetch" : "", rights,
@@ -119,7 +145,7 @@ static void print_qualification(FILE *out, uint64_t qual)
 
 void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
 {
-	char rights[4];
+	char rights[NW_RIGHTS_TEXT];
 
 	fprintf(out, "walk of gva 0x%" PRIx64 ", %s paging\n", res->gva.val, nw_paging_mode_name(res->mode));
 	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
@@ -135,7 +161,7 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
 		if (step->s2.refs)
 			print_s2(out, &step->s2, "    ");
 		if (step->read) {
-			rights_text(step->rights, rights);
+			nw_guest_rights_text(step->rights, rights);
 			fprintf(out, "    entry 0x%016" PRIx64 "  rights so far %s\n", step->entry, rights);
 		}
 	}
@@ -144,15 +170,22 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
 		if (res->final_s2.refs)
 			print_s2(out, &res->final_s2, "    ");
 	}
+	nw_walk_print_summary(out, res);
+}
+
+void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res)
+{
+	char rights[NW_RIGHTS_TEXT];
+
 	fprintf(out, "outcome %s, %u memory references, %u A/D writes\n", nw_outcome_name(res->outcome), res->refs,
 		res->ad_writes);
 	switch (res->outcome) {
 	case NW_OUTCOME_OK:
-		rights_text(res->rights, rights);
+		nw_guest_rights_text(res->rights, rights);
 		fprintf(out, "  gpa 0x%" PRIx64 " hpa 0x%" PRIx64 ", guest page 0x%" PRIx64 " at L%d, stage-2 page 0x%" PRIx64
 			     ", rights %s, memory type %s\n",
 			res->gpa.val, res->hpa.val, res->guest_page_size, res->leaf_level, res->s2_page_size, rights,
-			memory_type_name(res->memory_type));
+			nw_memory_type_name(res->memory_type));
 		break;
 	case NW_OUTCOME_PAGE_FAULT:
 		fprintf(out, "  #PF at guest L%d, cr2 0x%" PRIx64 ", error code ", res->fault_level, res->cr2);

@@ -7,13 +7,25 @@
 
 #include <nestwalk/walk.h>
 
-/* One JSON object on one line, no trailing newline. Keys: outcome (ok,
- * page_fault, ept_violation, ept_misconfig, npf, general_protection, no_memory),
- * mode, gva, gpa, hpa, error_code, cr2, exit_qualification, fault_gpa, gla_valid,
- * fault_level, exitinfo1, exitinfo2, gp_reason, s2_on_table, refs, ad_writes,
- * guest_page_size, s2_page_size, rights ("uwx" letters), memory_type, leaf_level.
- * Addresses and codes are "0x..." hex strings; counts and levels are numbers. */
+/* The one notation of rights, for both stages (docs/json.md): the letters r, w, x, u in that order, '-' for a
+ * right not granted. u: the guest stage's user-mode access (U/S=1), the second stage's user-mode execute (EPT
+ * bit 10 with mode-based execute control). */
+#define NW_RIGHTS_TEXT 5
+const char *nw_guest_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT]);
+const char *nw_s2_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT]);
+/* A memory-type encoding's name (SDM Vol. 3A Table 11-10; 2, 3 and 7 are reserved in EPT). */
+const char *nw_memory_type_name(unsigned type);
+
+/* One JSON object on one line, no trailing newline, with only the members the
+ * outcome has a value for: the walk object of docs/json.md. Addresses and codes
+ * are "0x..." hex strings; counts and levels are numbers. */
 void nw_walk_print_json(FILE *out, const struct nw_walk_result *res);
+/* The same object named by the outcome a caller reports for it (replay's mmio or rom_write: the walk's EPT
+ * violation that the address space turned into that exit). */
+void nw_walk_print_json_as(FILE *out, const struct nw_walk_result *res, const char *outcome);
+
+/* The outcome line and its decoded details (the end of --explain). */
+void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res);
 
 /* Human listing: one line per guest level (entry, table GPA/HPA, rights so
  * far) followed by the stage-2 entries read for it, then the final translation

@@ -139,6 +139,8 @@ enum nw_trace_form {
 const char *nw_trace_kind_name(enum nw_trace_kind kind);
 const char *nw_trace_reg_name(enum nw_trace_reg reg);
 const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
+/* The old spelling the text reader still accepts for outcome (mmio_exit, rom_write_exit), or NULL. */
+const char *nw_trace_outcome_old_name(enum nw_trace_outcome outcome);
 const char *nw_trace_expect_field_name(enum nw_trace_expect_field field);
 /* Whether the field is 64-bit on disk (else: outcome 1 byte, refs 4 bytes). */
 unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field);

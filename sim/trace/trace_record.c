@@ -17,6 +17,11 @@ static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
 	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
 };
 
+/* What `nestwalk translate --gpa --json` printed for these outcomes before its names became the trace's. */
+static const char *const outcome_old_names[NW_TRACE_OUT_COUNT] = {
+	[NW_TRACE_OUT_MMIO] = "mmio_exit", [NW_TRACE_OUT_ROM_WRITE] = "rom_write_exit",
+};
+
 static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
 	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
 	"guest_page_size", "s2_page_size",
@@ -34,6 +39,11 @@ const char *nw_trace_kind_name(enum nw_trace_kind kind)
 const char *nw_trace_reg_name(enum nw_trace_reg reg)
 {
 	return (unsigned)reg < NW_TRACE_REG_COUNT ? reg_names[reg] : 0;
+}
+
+const char *nw_trace_outcome_old_name(enum nw_trace_outcome outcome)
+{
+	return (unsigned)outcome < NW_TRACE_OUT_COUNT ? outcome_old_names[outcome] : 0;
 }
 
 const char *nw_trace_outcome_name(enum nw_trace_outcome outcome)

@@ -14,9 +14,12 @@ static const char *access_type_name(unsigned type)
 	return type < 3 ? access_type_names[type] : 0;
 }
 
-static const char *outcome_name(unsigned outcome)
+/* The outcome's name, then (from NW_TRACE_OUT_COUNT on) the old spelling an outcome is still read by. */
+static const char *outcome_spelling(unsigned i)
 {
-	return nw_trace_outcome_name((enum nw_trace_outcome)outcome);
+	if (i >= NW_TRACE_OUT_COUNT)
+		return nw_trace_outcome_old_name((enum nw_trace_outcome)(i - NW_TRACE_OUT_COUNT));
+	return nw_trace_outcome_name((enum nw_trace_outcome)i);
 }
 
 /* Returned by a field lookup when the field is absent; parse.missing names it. */
@@ -227,7 +230,7 @@ static const char *word(struct parse *ps, const char *key, const char *(*name)(u
 	}
 	f->used = true;
 	for (unsigned i = 0; f->value && i < n; i++) {
-		if (!strcmp(f->value, name(i))) {
+		if (name(i) && !strcmp(f->value, name(i))) {
 			*out = i;
 			return 0;
 		}
@@ -369,9 +372,9 @@ static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
 				return problem;
 			continue;
 		}
-		if ((problem = word(ps, name, outcome_name, NW_TRACE_OUT_COUNT, &outcome)))
+		if ((problem = word(ps, name, outcome_spelling, 2 * NW_TRACE_OUT_COUNT, &outcome)))
 			return problem;
-		vals[NW_EXPECT_OUTCOME] = outcome;
+		vals[NW_EXPECT_OUTCOME] = outcome % NW_TRACE_OUT_COUNT;
 	}
 	if (!e->present)
 		return fail(ps, &ps->fields[0], "expectation with no field");

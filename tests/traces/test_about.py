@@ -21,7 +21,7 @@ def test_about_describes_the_build_and_leaks_nothing():
 def test_unknown_command_is_bad_input():
     result = run("frobnicate")
     assert result.returncode == 2
-    assert "unknown command 'frobnicate'" in result.stderr
+    assert "nestwalk: frobnicate: unknown command" in result.stderr
 
 
 def test_no_command_prints_usage_and_fails():

@@ -21,7 +21,7 @@ SIM_BELOW = {
     "cli": {"hw", "replay", "scenario", "trace", "io", "mem"},
 }
 BENCH_BELOW = {"replay", "scenario", "trace", "io", "mem"}
-GENERATED = {"hw_image_path.h"}  # sim/cli/meson.build writes it into the build folder
+GENERATED = {"hw_image_path.h", "nw_version.h"}  # sim/cli/meson.build writes them into the build folder
 
 
 def sources(folder):

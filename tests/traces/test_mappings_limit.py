@@ -48,12 +48,15 @@ def run(tmp_path, *args, timeout=20, max_bytes=32 << 20):
     return proc.returncode, out_path.read_text(), err_path.read_text()
 
 
-def text_range(va, pa=PML4, size=0x1000, flags="UW----"):
-    """A line of the text listing: start-end, physical, size, page size, flags (entries 0x7: U, W, no A/D/G/X)."""
-    return f"{va:016x}-{va + size:016x} {pa:016x} {size:016x} 4K    {flags}"
+def text_range(va, pa=PML4, size=0x1000, rights="rwxu", flags="---"):
+    """A line of the text listing: gva start-end, gpa, size, page size, rights, flags (entries 0x7: read, write,
+    execute without XD, user; no G, A or D)."""
+    return f"{va:016x}-{va + size:016x} {pa:016x} {size:016x} 4K   {rights}   {flags}"
 
 
-HEADER = "virtual         -virtual end      physical         size             page  UWXGAD"
+HEADER = ["# page: the size of every leaf in the range; rights: r read, w write, x execute (no XD), u user (U/S=1); "
+          "flags: g global, a accessed, d dirty",
+          "gva             -gva end          gpa              size             page rights flags"]
 
 
 def test_table_mapping_itself_everywhere_is_cut_at_the_default_limit(tmp_path):
@@ -66,11 +69,11 @@ def test_table_mapping_itself_everywhere_is_cut_at_the_default_limit(tmp_path):
     assert status == 0, err
     lines = out.splitlines()
     cut = "listing cut at --limit 100000 ranges: 68719376736 more page(s), 0xffffe7960000 bytes, not listed"
-    assert len(lines) == 1 + 100000 + 1
-    assert lines[0] == HEADER
-    assert lines[1] == text_range(0)
-    assert lines[2] == text_range(0x1000)
-    assert lines[100000] == text_range(99999 << 12)
+    assert len(lines) == 2 + 100000 + 1
+    assert lines[:2] == HEADER
+    assert lines[2] == text_range(0)
+    assert lines[3] == text_range(0x1000)
+    assert lines[100001] == text_range(99999 << 12)
     assert lines[-1] == cut
     assert err == f"nestwalk mappings: {cut}\n"
 
@@ -80,10 +83,10 @@ def test_table_mapping_itself_json_says_it_is_truncated(tmp_path):
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest", "--json", "--limit", 3)
     assert status == 0, err
     listing = json.loads(out)
-    assert [(r["va"], r["va_end"], r["pa"], r["user"], r["write"], r["accessed"]) for r in listing["ranges"]] == [
-        ("0x0", "0x1000", "0x1000", True, True, False),
-        ("0x1000", "0x2000", "0x1000", True, True, False),
-        ("0x2000", "0x3000", "0x1000", True, True, False)]
+    assert [(r["gva"], r["gva_end"], r["gpa"], r["rights"], r["accessed"]) for r in listing["ranges"]] == [
+        ("0x0", "0x1000", "0x1000", "rwxu", False),
+        ("0x1000", "0x2000", "0x1000", "rwxu", False),
+        ("0x2000", "0x3000", "0x1000", "rwxu", False)]
     # 2^36 - 3 pages and 2^48 - 3 * 0x1000 bytes left out.
     assert (listing["limit"], listing["truncated"], listing["cut_pages"], listing["cut_bytes"]) == (
         3, True, 68719476733, "0xffffffffd000")
@@ -101,10 +104,10 @@ def test_a_listing_within_the_limit_is_whole(tmp_path, limit):
     path = scenario(tmp_path, {PML4: [SELF, SELF]})
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest", "--limit", limit)
     assert (status, err) == (0, "")
-    assert out.splitlines() == [HEADER] + [text_range(va) for va in SIXTEEN]
+    assert out.splitlines() == HEADER + [text_range(va) for va in SIXTEEN]
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest", "--limit", limit, "--json")
     listing = json.loads(out)
-    assert [int(r["va"], 16) for r in listing["ranges"]] == SIXTEEN
+    assert [int(r["gva"], 16) for r in listing["ranges"]] == SIXTEEN
     assert (listing["limit"], listing["truncated"], listing["cut_pages"], listing["cut_bytes"]) == (
         limit, False, 0, "0x0")
 
@@ -114,7 +117,7 @@ def test_one_range_past_the_limit_is_cut(tmp_path):
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest", "--limit", 15)
     cut = "listing cut at --limit 15 ranges: 1 more page(s), 0x1000 bytes, not listed"
     assert status == 0
-    assert out.splitlines() == [HEADER] + [text_range(va) for va in SIXTEEN[:15]] + [cut]
+    assert out.splitlines() == HEADER + [text_range(va) for va in SIXTEEN[:15]] + [cut]
     assert err == f"nestwalk mappings: {cut}\n"
 
 
@@ -126,20 +129,20 @@ def test_aliases_of_an_empty_table_are_not_walked(tmp_path):
                                0x5000: [0x6007], 0x6000: [0x7007], 0x7000: [0x8007]})
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest")
     assert (status, err) == (0, "")
-    assert out.splitlines() == [HEADER, text_range(0xFFFFFF8000000000, pa=0x8000)]
+    assert out.splitlines() == HEADER + [text_range(0xFFFFFF8000000000, pa=0x8000)]
 
 
 def test_the_second_stage_listing_has_the_same_limit():
     # npf.yaml's NPT maps the tables 0x1000-0x4fff (4 pages, rwxu) and the data page 0x5000 (r-xu): two ranges.
     # With --limit 1 the second, one 4 KiB page, is left out.
-    result = subprocess.run([NESTWALK, "mappings", os.path.join(ROOT, "scenarios", "npf.yaml"), "--stage", "ept",
+    result = subprocess.run([NESTWALK, "mappings", os.path.join(ROOT, "scenarios", "npf.yaml"), "--stage", "npt",
                              "--limit", "1"], capture_output=True, text=True, timeout=20)
     cut = "listing cut at --limit 1 ranges: 1 more page(s), 0x1000 bytes, not listed"
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[1:] == [
-        "0000000000001000-0000000000005000 0000000000001000 0000000000004000 4K rwxu WB", cut]
+    assert result.stdout.splitlines()[2:] == [
+        "0000000000001000-0000000000005000 0000000000001000 0000000000004000 4K   rwxu   WB", cut]
     assert result.stderr == f"nestwalk mappings: {cut}\n"
-    result = subprocess.run([NESTWALK, "mappings", os.path.join(ROOT, "scenarios", "npf.yaml"), "--stage", "ept",
+    result = subprocess.run([NESTWALK, "mappings", os.path.join(ROOT, "scenarios", "npf.yaml"), "--stage", "npt",
                              "--limit", "1", "--json"], capture_output=True, text=True, timeout=20)
     listing = json.loads(result.stdout)
     assert [r["gpa"] for r in listing["ranges"]] == ["0x1000"]
@@ -152,4 +155,4 @@ def test_a_bad_limit_is_bad_input(tmp_path, value):
     path = scenario(tmp_path, {PML4: [SELF]})
     status, out, err = run(tmp_path, "mappings", path, "--stage", "guest", "--limit", value)
     assert status == 2
-    assert f"--limit takes a number of ranges (0: no limit), not '{value}'" in err
+    assert f"nestwalk mappings: --limit: '{value}' is not a number from 0 to 18446744073709551615" in err

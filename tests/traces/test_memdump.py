@@ -158,8 +158,10 @@ def canonical48(va):
 
 def listing(result):
     assert result.returncode == 0, result.stderr
-    return [(int(r["va"], 16), int(r["va_end"], 16), int(r["pa"], 16), int(r["page_size"], 16), r["user"],
-             r["write"], r["nx"], r["global"], r["accessed"], r["dirty"]) for r in json.loads(result.stdout)["ranges"]]
+    # rights: r, w, x (no XD), u (user), '-' where not granted (docs/json.md)
+    return [(int(r["gva"], 16), int(r["gva_end"], 16), int(r["gpa"], 16), int(r["page_size"], 16),
+             r["rights"][3] == "u", r["rights"][1] == "w", r["rights"][2] == "-", r["global"], r["accessed"],
+             r["dirty"]) for r in json.loads(result.stdout)["ranges"]]
 
 
 def make_dump(tmp_path, cr4=0xA0, cr3=PML4, name="guest.elf", **kwargs):
@@ -214,14 +216,17 @@ def test_dump_data_at_an_offset_of_4_mod_8_lists_the_same(tmp_path):
     assert "expectations  1 checked, 0 mismatched" in result.stdout
 
 
-def test_text_listing_uses_qemu_flag_letters(tmp_path):
+def test_text_listing_explains_its_letters(tmp_path):
     make_dump(tmp_path)
     result = run("mappings", scenario(tmp_path, "guest.elf"), "--stage", "guest")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split()[-1] == "UWXGAD"
-    assert "ffff888000000000-ffff888040000000 0000000000000000 0000000040000000 1G    -WXGAD" in lines
-    assert "ffffffff81000000-ffffffff81004000 0000000001000000 0000000000004000 4K    ---GA-" in lines
+    assert lines[0].startswith("# ") and "flags: g global, a accessed, d dirty" in lines[0]
+    assert lines[1].split()[-2:] == ["rights", "flags"]
+    # The direct map: supervisor, writable, execute-disable, global, accessed, dirty.
+    assert "ffff888000000000-ffff888040000000 0000000000000000 0000000040000000 1G   rw--   gad" in lines
+    # Kernel text: supervisor, read-only, executable, global, accessed.
+    assert "ffffffff81000000-ffffffff81004000 0000000001000000 0000000000004000 4K   r-x-   ga-" in lines
 
 
 def test_five_level_guest(tmp_path):
@@ -282,7 +287,8 @@ def test_long_mode_is_taken_from_the_dump_cs_l(tmp_path):
     sc = dump_scenario(tmp_path, "cpu:\n  efer: 0xd00\n")
     result = run("translate", sc, "--gva", 0xFFFFFFFF81004000, "--access", "read", "--json")
     got = json.loads(result.stdout)
-    assert (got["outcome"], got["gpa"], got["rights"]) == ("ok", "0x1004000", "-w-")
+    # rights r, w, x, u (docs/json.md): readable, writable, execute-disable, supervisor.
+    assert (got["outcome"], got["gpa"], got["rights"]) == ("ok", "0x1004000", "rw--")
     assert registers(result)["efer"] == (0xD00, "scenario")
     assert [line for line in result.stderr.splitlines() if "e_ehsize" not in line] == []  # nothing assumed
     result = run("mappings", sc, "--stage", "guest", "--json")

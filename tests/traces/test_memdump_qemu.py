@@ -92,11 +92,12 @@ def nestwalk_pages(ranges):
     """The listing's ranges cut back into pages (upper levels here are all U/S=1, R/W=1: leaf flags = effective)."""
     pages = {}
     for r in ranges:
-        va, end, pa, size = (int(r[k], 16) for k in ("va", "va_end", "pa", "page_size"))
+        va, end, pa, size = (int(r[k], 16) for k in ("gva", "gva_end", "gpa", "page_size"))
         assert size, r
         for off in range(0, end - va, size):
-            pages[va + off] = (pa + off, size, r["user"], r["write"], r["nx"], r["global"], r["accessed"],
-                               r["dirty"])
+            # rights r, w, x (no XD), u (user), '-' where not granted (docs/json.md)
+            pages[va + off] = (pa + off, size, r["rights"][3] == "u", r["rights"][1] == "w", r["rights"][2] == "-",
+                               r["global"], r["accessed"], r["dirty"])
     return pages
 
 
@@ -127,6 +128,6 @@ def test_listing_matches_qemu_info_tlb(tmp_path):
     assert len(theirs) == 10, tlb
     assert ours == theirs
     # The four supervisor pages continue each other: one range; the aliases cannot merge.
-    ranges = [(r["va"], r["va_end"]) for r in listing]
+    ranges = [(r["gva"], r["gva_end"]) for r in listing]
     assert ("0x400000", "0x404000") in ranges
-    assert sum(r["pa"] == "0x5000" for r in listing) == 4
+    assert sum(r["gpa"] == "0x5000" for r in listing) == 4

@@ -88,10 +88,10 @@ OUTCOMES = [
     ("mmio.yaml", ["--gpa", 0xFEE000B0, "--access", "write", "--size", 4],
      # 0xfee00000-0xfee00fff is an MMIO region: never mapped, so the access exits to
      # the device model with its GPA, size and direction.
-     {"outcome": "mmio_exit", "fault_gpa": 0xFEE000B0, "size": 4, "write": True}),
+     {"outcome": "mmio", "fault_gpa": 0xFEE000B0, "size": 4, "write": True}),
     ("rom.yaml", ["--gpa", 0xFFFF0, "--access", "write"],
      # 0xf0000-0xfffff is ROM (flags 0x5, read+execute): writes exit, the bytes stay.
-     {"outcome": "rom_write_exit", "fault_gpa": 0xFFFF0, "write": True}),
+     {"outcome": "rom_write", "fault_gpa": 0xFFFF0, "write": True}),
 ]
 
 
@@ -103,14 +103,14 @@ def test_bundled_scenario_outcome(scenario, args, expected):
 def test_every_outcome_kind_has_a_bundled_scenario():
     kinds = {expected["outcome"] for _, _, expected in OUTCOMES}
     assert kinds == {"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection",
-                     "mmio_exit", "rom_write_exit"}
+                     "mmio", "rom_write"}
 
 
 def test_gpa_translation_of_a_pass_through_page():
     # Stage 2 only: GPA 0x5123 -> HPA 0x5123, a 4 KiB EPT leaf (level 1), reached
     # through PML4E, PDPTE, PDE and PTE: 4 references; RWX from flags 0x7, WB.
     got = translate_json(SCENARIOS / "ok.yaml", "--gpa", 0x5123, "--access", "write")
-    assert_fields(got, {"outcome": "ok", "hpa": 0x5123, "level": 1, "s2_page_size": 0x1000, "refs": 4,
+    assert_fields(got, {"outcome": "ok", "hpa": 0x5123, "leaf_level": 1, "s2_page_size": 0x1000, "refs": 4,
                         "rights": "rwx-", "memory_type": "WB"})
 
 
@@ -151,7 +151,7 @@ def test_npt_gpa_fetch_of_a_non_executable_page():
 
 def test_lazy_page_is_populated_on_first_touch():
     got = translate_json(SCENARIOS / "mmio.yaml", "--gpa", 0xF0001234, "--access", "read")
-    assert_fields(got, {"outcome": "ok", "populated": True, "level": 1})
+    assert_fields(got, {"outcome": "ok", "populated": True, "leaf_level": 1})
     assert int(got["hpa"], 16) & 0xFFF == 0x234
 
 
@@ -166,13 +166,13 @@ def test_mappings_merge_a_pass_through_range_into_one_line():
     result = run("mappings", SCENARIOS / "ok.yaml", "--stage", "ept")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2, result.stdout
-    assert lines[1].split() == ["0000000000001000-0000000000200000", "0000000000001000", "00000000001ff000", "4K",
+    assert len(lines) == 3 and lines[0].startswith("# "), result.stdout
+    assert lines[2].split() == ["0000000000001000-0000000000200000", "0000000000001000", "00000000001ff000", "4K",
                                 "rwx-", "WB"]
 
 
 def test_mappings_json_splits_where_rights_change():
-    result = run("mappings", SCENARIOS / "npf.yaml", "--stage", "ept", "--json")
+    result = run("mappings", SCENARIOS / "npf.yaml", "--stage", "npt", "--json")
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert (listing["limit"], listing["truncated"], listing["cut_pages"], listing["cut_bytes"]) == (
@@ -242,12 +242,12 @@ def test_gva_access_to_mmio_is_an_exit_after_the_walk(tmp_path):
     path = tmp_path / "mmio.yaml"
     path.write_text(text)
     # The CPU reports an EPT violation on the final access (nothing maps the page);
-    # the address space names it an MMIO exit. Qualification (SDM Vol. 3C Table
-    # 28-7): write 0x2, no rights (bits 5:3 clear), linear address valid 0x80, final
+    # the address space names it an MMIO exit, the outcome replay and traces name "mmio".
+    # Qualification (SDM Vol. 3C Table 28-7): write 0x2, no rights (bits 5:3 clear), linear address valid 0x80, final
     # access 0x100, advanced information: supervisor page (bit 9 clear), writable
     # 0x400, not execute-disable (bit 11 clear) -> 0x582.
     got = translate_json(path, "--gva", 0x5000B0, "--access", "write", "--cpl", "0", "--size", 4)
-    assert_fields(got, {"outcome": "ept_violation", "exit": "mmio", "size": 4, "write": True,
+    assert_fields(got, {"outcome": "mmio", "size": 4, "write": True,
                         "fault_gpa": 0xFEE000B0, "exit_qualification": 0x582})
 
 
@@ -341,12 +341,13 @@ guest:
 def guest_listing(path):
     result = run("mappings", path, "--stage", "guest", "--json")
     assert result.returncode == 0, result.stderr
-    return [(int(r["va"], 16), int(r["va_end"], 16), r["nx"]) for r in json.loads(result.stdout)["ranges"]], \
-        result.stderr
+    # rights r, w, x, u: x is '-' for an execute-disable page (docs/json.md)
+    ranges = json.loads(result.stdout)["ranges"]
+    return [(int(r["gva"], 16), int(r["gva_end"], 16), r["rights"][2] == "-") for r in ranges], result.stderr
 
 
-# Guest mappings in the two 32-bit-address modes, derived from the scenarios' writes. Columns: virtual range,
-# physical base, size, page, then U W X(execute-disable) G A D.
+# Guest mappings in the two 32-bit-address modes, derived from the scenarios' writes. Columns: gva range, gpa,
+# size, page, rights (r read, w write, x execute: no XD, u user), flags (g global, a accessed, d dirty).
 # scenarios/hw/legacy32.yaml, 32-bit paging with CR4.PSE (SDM Vol. 3A §4.3, Tables 4-4..4-6: 1024 4-byte entries,
 # GVA bits 31:22 index the PD, 21:12 the PT): PDE[1] -> PT 0x2000 maps GVA 0x400000 + i * 4K: PTE[0] 0x5007 (P RW
 # US), PTE[1] 0x6005 (P US: read-only), PTE[3] 0x9007; PDE[3] 0x800087 (PS) is a 4 MiB page at 0x800000 for GVA 3 <<
@@ -357,20 +358,20 @@ def guest_listing(path):
 # 2 << 21 = 0x400000 + i * 4K: PTE[0] 0x5007, PTE[1] 0x6007 with XD (bit 63), PTE[2] 0x7005 read-only, PTE[3]
 # 0x9007; PDE[3] 0x800087 is a 2 MiB page at 0x800000 for GVA 3 << 21 = 0x600000.
 @pytest.mark.parametrize("scenario, rows, reserved", [
-    ("hw/legacy32.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "UW----"),
-                          ("0000000000401000-0000000000402000", "0000000000006000", "4K", "U-----"),
-                          ("0000000000403000-0000000000404000", "0000000000009000", "4K", "UW----"),
-                          ("0000000000c00000-0000000001000000", "0000000000800000", "4M", "UW----")], 1),
-    ("hw/pae.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "UW----"),
-                     ("0000000000401000-0000000000402000", "0000000000006000", "4K", "UWX---"),
-                     ("0000000000402000-0000000000403000", "0000000000007000", "4K", "U-----"),
-                     ("0000000000403000-0000000000404000", "0000000000009000", "4K", "UW----"),
-                     ("0000000000600000-0000000000800000", "0000000000800000", "2M", "UW----")], 0),
+    ("hw/legacy32.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "rwxu"),
+                          ("0000000000401000-0000000000402000", "0000000000006000", "4K", "r-xu"),
+                          ("0000000000403000-0000000000404000", "0000000000009000", "4K", "rwxu"),
+                          ("0000000000c00000-0000000001000000", "0000000000800000", "4M", "rwxu")], 1),
+    ("hw/pae.yaml", [("0000000000400000-0000000000401000", "0000000000005000", "4K", "rwxu"),
+                     ("0000000000401000-0000000000402000", "0000000000006000", "4K", "rw-u"),
+                     ("0000000000402000-0000000000403000", "0000000000007000", "4K", "r-xu"),
+                     ("0000000000403000-0000000000404000", "0000000000009000", "4K", "rwxu"),
+                     ("0000000000600000-0000000000800000", "0000000000800000", "2M", "rwxu")], 0),
 ])
 def test_guest_mappings_of_32bit_and_pae_paging(scenario, rows, reserved):
     result = run("mappings", SCENARIOS / scenario, "--stage", "guest")
     assert result.returncode == 0, result.stderr
-    got = [line.split() for line in result.stdout.splitlines()[1:]]
+    got = [line.split() for line in result.stdout.splitlines()[2:]]
     assert [(r[0], r[1], r[3], r[4]) for r in got] == rows, result.stdout
     assert (f"{reserved} paging entries have a reserved bit set" in result.stderr) == (reserved > 0), result.stderr
 
@@ -546,7 +547,7 @@ def test_host_memory_above_maxphyaddr_is_refused(tmp_path):
     # Exactly 2^36 bytes: every frame is below 2^36, and a read of the RAM page translates
     # through a 4 KiB EPT leaf (PML4E, PDPTE, PDE, PTE: 4 references).
     got = translate_json(write(tmp_path, text.replace("128G", "64G")), "--gpa", 0x1000, "--access", "read")
-    assert_fields(got, {"outcome": "ok", "level": 1, "refs": 4})
+    assert_fields(got, {"outcome": "ok", "leaf_level": 1, "refs": 4})
     assert int(got["hpa"], 16) < 1 << 36
 
 
@@ -584,7 +585,7 @@ def test_every_truncation_of_a_bundled_scenario_is_handled(tmp_path, scenario):
     # Every line in the long form (NESTWALK_FULL_MATRIX), every third otherwise.
     for n in range(0, len(lines), 1 if os.environ.get("NESTWALK_FULL_MATRIX") else 3):
         path.write_text("".join(lines[:n]) + lines[n][: len(lines[n]) // 2])
-        result = run("mappings", path, "--stage", "ept")
+        result = run("mappings", path, "--stage", "stage2")
         assert result.returncode in (0, 2), (n, result.stderr)
         if result.returncode == 2:
             assert re.search(rf"{re.escape(str(path))}:\d+:\d+: ", result.stderr), (n, result.stderr)
@@ -635,7 +636,7 @@ def test_axvisor_toml_imports_and_maps(tmp_path):
     assert sum(int(r["size"], 16) for r in ram) == 0x4000000
     assert {r["rights"] for r in ram} == {"rwx-"} and {r["memory_type"] for r in ram} == {"WB"}
     assert_fields(translate_json(out, "--gpa", 0x10000000, "--access", "write", "--size", 1),
-                  {"outcome": "mmio_exit", "write": True})
+                  {"outcome": "mmio", "write": True})
 
 
 def test_axvisor_sample_imports(tmp_path):
@@ -645,7 +646,7 @@ def test_axvisor_sample_imports(tmp_path):
     assert result.returncode == 0, result.stderr
     result = run("mappings", out, "--stage", "ept")
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) >= 2
+    assert len(result.stdout.splitlines()) >= 3
 
 
 def test_axvisor_bad_toml_is_bad_input(tmp_path):

@@ -48,6 +48,12 @@ Test(walk_print, json_of_a_page_fault)
 	assert_has(text, "\"cr2\": \"0x7f1234567abc\"");
 	assert_has(text, "\"refs\": 4");
 	assert_has(text, "\"mode\": \"4-level\"");
+	/* A fault has no translation: no gpa, hpa, page size, rights or memory type (docs/json.md). */
+	cr_assert_null(strstr(text, "\"gpa\""), "%s", text);
+	cr_assert_null(strstr(text, "\"hpa\""), "%s", text);
+	cr_assert_null(strstr(text, "page_size"), "%s", text);
+	cr_assert_null(strstr(text, "rights"), "%s", text);
+	cr_assert_null(strstr(text, "memory_type"), "%s", text);
 	cr_assert_eq(text[0], '{');
 	cr_assert_eq(text[strlen(text) - 1], '}');
 	free(text);
@@ -84,7 +90,7 @@ Test(walk_print, json_and_explain_of_a_2d_translation)
 	assert_has(text, "\"gpa\": \"0x5abc\"");
 	assert_has(text, "\"refs\": 24");
 	assert_has(text, "\"memory_type\": \"WB\"");
-	assert_has(text, "\"rights\": \"-wx\"");
+	assert_has(text, "\"rights\": \"rwx-\""); /* read, write, execute, supervisor (docs/json.md) */
 	free(text);
 
 	text = print(nw_walk_print_explain, &res);
@@ -111,5 +117,8 @@ Test(walk_print, explain_decodes_an_ept_violation)
 	assert_has(text, "\"outcome\": \"ept_violation\"");
 	assert_has(text, "\"exit_qualification\": \"0x8b\"");
 	assert_has(text, "\"fault_gpa\": \"0x3000\"");
+	cr_assert_null(strstr(text, "\"gpa\""), "%s", text);
+	cr_assert_null(strstr(text, "memory_type"), "%s", text);
+	cr_assert_null(strstr(text, "error_code"), "%s", text);
 	free(text);
 }
