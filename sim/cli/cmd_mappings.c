@@ -131,8 +131,8 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	snprintf(columns, sizeof(columns), "%-16s-%-16s %-16s %-16s %-4s %-6s %s", "gpa", "gpa end", "hpa", "size",
-		 "page", "rights", "type");
+	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gpa-gpa_end", "hpa", "size", "page",
+		 "rights", "type");
 	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
 			 "page: the size of every leaf in the range; hpa: scattered when the frames do not "
 			 "continue each other; rights: r read, w write, x execute, u user-mode execute (MBEC); "

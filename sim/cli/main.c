@@ -18,9 +18,13 @@ static const struct nw_cli_usage usage_help = {
 	.command = "help", .synopsis = "[--json]", .summary = "list the commands, or every command's options as JSON",
 	.options = help_options,
 };
+static const struct nw_cli_option version_options[] = {
+	{ "--json", NULL, "the version as JSON (docs/json.md)" },
+	{ NULL, NULL, NULL },
+};
 static const struct nw_cli_usage usage_version = {
 	.command = "version", .synopsis = "[--json]", .summary = "print the version of this build",
-	.options = help_options + 1,
+	.options = version_options,
 };
 
 static const struct {

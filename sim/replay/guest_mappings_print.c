@@ -48,8 +48,8 @@ void nw_guest_range_begin(struct nw_guest_range_printer *p, FILE *out, bool json
 {
 	char columns[128];
 
-	snprintf(columns, sizeof(columns), "%-16s-%-16s %-16s %-16s %-4s %-6s %s", "gva", "gva end", "gpa", "size",
-		 "page", "rights", "flags");
+	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gva-gva_end", "gpa", "size", "page",
+		 "rights", "flags");
 	*p = (struct nw_guest_range_printer){ 0 };
 	nw_listing_begin(&p->listing, out, json, limit, "guest",
 			 "page: the size of every leaf in the range; rights: r read, w write, x execute (no XD), "

@@ -56,7 +56,7 @@ def text_range(va, pa=PML4, size=0x1000, rights="rwxu", flags="---"):
 
 HEADER = ["# page: the size of every leaf in the range; rights: r read, w write, x execute (no XD), u user (U/S=1); "
           "flags: g global, a accessed, d dirty",
-          "gva             -gva end          gpa              size             page rights flags"]
+          "gva-gva_end                       gpa              size             page rights flags"]
 
 
 def test_table_mapping_itself_everywhere_is_cut_at_the_default_limit(tmp_path):
