@@ -14,6 +14,7 @@ import shutil
 import subprocess
 
 import pytest
+from test_cli import check_top  # the report against docs/json.md
 
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
@@ -268,12 +269,13 @@ def test_a_run_split_over_boots_gives_the_outcomes_of_one_boot(tmp_path):
     parts = hw_run(HW / "first_stage.yaml", "qemu", "--json", "--observed", split, "--cases-per-boot", "5")
     assert whole.returncode == 0 and parts.returncode == 0, whole.stderr + parts.stderr
     whole, parts = json.loads(whole.stdout), json.loads(parts.stdout)
+    check_top("hw-run", whole)
     assert whole["boots"] == 1
     assert parts["run"] == whole["run"] == 23 and parts["boots"] == 5  # 23 cases, 5 a boot: ceil(23 / 5)
     assert parts["matched"] == whole["matched"] and parts["unexplained"] == 0
     assert split.read_text() == one.read_text()
     bad = hw_run(HW / "first_stage.yaml", "qemu", "--cases-per-boot", "0")
-    assert bad.returncode == 2 and "--cases-per-boot needs a positive whole number" in bad.stderr
+    assert bad.returncode == 2 and "nestwalk hw run: --cases-per-boot: '0' is not a number from 1" in bad.stderr
 
 
 def fake_qemu(tmp_path, console, status):
