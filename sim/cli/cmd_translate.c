@@ -60,6 +60,8 @@ static const char *const accesses[] = { "read", "write", "fetch" };
 /* 0, or -1 refused (cli.h's one shape). */
 static int parse_options(const struct nw_cli_args *a, struct options *opt)
 {
+	/* A guest-physical access has no privilege level, RFLAGS.AC or walk to explain. */
+	static const unsigned gva_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_EXPLAIN };
 	const struct nw_cli_usage *u = &nw_usage_translate;
 	unsigned access;
 	uint64_t cpl = 0;
@@ -77,8 +79,8 @@ static int parse_options(const struct nw_cli_args *a, struct options *opt)
 		nw_cli_fail(u, "--access", "missing");
 		return -1;
 	}
-	for (unsigned i = OPT_CPL; i <= OPT_EXPLAIN && opt->has_gpa; i++)
-		if (i != OPT_SIZE && i != OPT_JSON && nw_cli_conflict(u, a, i, OPT_GPA))
+	for (unsigned i = 0; i < sizeof(gva_only) / sizeof(gva_only[0]); i++)
+		if (nw_cli_conflict(u, a, gva_only[i], OPT_GPA))
 			return -1;
 	if (nw_cli_number(u, a, opt->has_gpa ? OPT_GPA : OPT_GVA, 0, UINT64_MAX, &opt->addr) ||
 	    nw_cli_choice(u, a, OPT_ACCESS, accesses, 3, &access) ||

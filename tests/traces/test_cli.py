@@ -134,6 +134,13 @@ def test_trace_stats_json():
     assert (got["form"], got["zstd"]) == ("text", False)
 
 
+def test_translate_gpa_refuses_what_only_a_walk_has():
+    # A guest-physical access has no privilege level: --cpl with --gpa was ignored, now refused.
+    result = run("translate", SCENARIOS / "ok.yaml", "--gpa", "0x5123", "--access", "read", "--cpl", "3")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "nestwalk translate: --cpl: cannot be given with --gpa"
+
+
 def test_bench_json_and_csv_together_are_refused():
     result = run("bench", "--json", "--csv")
     assert result.returncode == 2
@@ -302,6 +309,10 @@ def test_the_doc_names_every_outcome_of_the_trace_format():
 def test_version_and_help_objects():
     check_top("version", run_json("version", "--json"))
     check_top("help", run_json("help", "--json"))
+    about = run_json("about", "--json")
+    check_top("about", about)
+    # As the text says (test_about.py): 64 GiB, both intercepts exit, nothing left after teardown.
+    assert (about["simulated_host_gib"], about["port_3f8_exits"], about["frames_live"]) == (64, True, 0)
 
 
 # (scenario, arguments, outcome, second stage): each bundled scenario's outcome (scenarios/README.md).
