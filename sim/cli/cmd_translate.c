@@ -274,7 +274,8 @@ static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t
 static void print_exit(FILE *out, const struct nw_replay_result *res)
 {
 	if (is_exit(res))
-		fprintf(out, "  %s exit: the hypervisor %s\n", nw_replay_outcome_name(res->kind),
+		fprintf(out, "outcome %s: the second-stage fault exits to the hypervisor, which %s\n",
+			nw_replay_outcome_name(res->kind),
 			res->kind == NW_TRACE_OUT_MMIO ? "emulates the device" : "drops the write");
 }
 

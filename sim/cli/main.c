@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return NW_EXIT_BAD_INPUT;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (!strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return finish_output(NW_EXIT_OK);
 	}

@@ -112,6 +112,16 @@ def test_translate_gva_prints_text_by_default():
     assert "gpa 0x5123 hpa 0x5123" in result.stdout
 
 
+def test_translate_text_names_an_exit_as_replay_does():
+    # replay_ept.yaml: GVA 0x402000 maps GPA 0x400000, an MMIO page the EPT leaves unmapped: the CPU's EPT
+    # violation on the final access becomes the exit replay and the trace format call mmio.
+    result = run("translate", SCENARIOS / "replay_ept.yaml", "--gva", "0x402000", "--access", "write", "--cpl", "3",
+                 "--size", "4")
+    assert result.returncode == 0, result.stderr
+    assert "outcome ept_violation, 24 memory references" in result.stdout
+    assert "outcome mmio: the second-stage fault exits to the hypervisor" in result.stdout
+
+
 def test_translate_json_explain_keeps_the_explanation():
     got = run_json("translate", SCENARIOS / "ok.yaml", "--gva", "0x400123", "--access", "read", "--cpl", "3",
                    "--json", "--explain")
