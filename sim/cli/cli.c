@@ -5,7 +5,7 @@
 #include "cli/cli.h"
 #include "scenario/scenario.h"
 
-static const struct nw_cli_option help_option = { "--help", NULL, "print this help and exit" };
+const struct nw_cli_option nw_cli_help_option = { "--help", NULL, "print this help and exit" };
 
 int nw_cli_fail(const struct nw_cli_usage *u, const char *what, const char *fmt, ...)
 {
@@ -39,7 +39,7 @@ void nw_cli_print_help(FILE *out, const struct nw_cli_usage *u)
 	fprintf(out, "\noptions:\n");
 	for (const struct nw_cli_option *o = u->options; o && o->name; o++)
 		print_option(out, o);
-	print_option(out, &help_option);
+	print_option(out, &nw_cli_help_option);
 }
 
 static int find_option(const struct nw_cli_usage *u, const char *name)
@@ -78,7 +78,7 @@ int nw_cli_parse(const struct nw_cli_usage *u, int argc, char **argv, struct nw_
 			options_end = true;
 			continue;
 		}
-		if (!strcmp(arg, "--help")) {
+		if (!strcmp(arg, nw_cli_help_option.name)) {
 			nw_cli_print_help(stdout, u);
 			return NW_CLI_DONE;
 		}
@@ -141,7 +141,7 @@ int nw_cli_subcommand(const struct nw_cli_usage *u, int argc, char **argv, unsig
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
 
-	if (name && !strcmp(name, "--help")) {
+	if (name && !strcmp(name, nw_cli_help_option.name)) {
 		nw_cli_print_help(stdout, u);
 		return NW_CLI_DONE;
 	}

@@ -18,10 +18,11 @@ enum {
 
 
 /* One option of a command: its name ("--gva"), the name of its value ("ADDR"; NULL for a flag) and one line
- * of help. --help is every command's and is not listed. */
+ * of help. --help is every command's and is not listed in a command's table. */
 struct nw_cli_option {
 	const char *name, *arg, *help;
 };
+extern const struct nw_cli_option nw_cli_help_option;
 
 #define NW_CLI_MAX_OPTIONS 16
 #define NW_CLI_MAX_OPERANDS 2

@@ -53,8 +53,6 @@ static void usage(FILE *out)
 
 static void print_usage_json(const struct nw_cli_usage *u, bool *first)
 {
-	static const struct nw_cli_option help = { "--help", NULL, "print this help and exit" };
-
 	fprintf(stdout, "%s\n  {\"command\": ", *first ? "" : ",");
 	*first = false;
 	nw_json_string(stdout, u->command);
@@ -72,7 +70,7 @@ static void print_usage_json(const struct nw_cli_usage *u, bool *first)
 		}
 		fputs("}, ", stdout);
 	}
-	printf("{\"name\": \"%s\"}], \"subcommands\": [", help.name);
+	printf("{\"name\": \"%s\"}], \"subcommands\": [", nw_cli_help_option.name);
 	for (const struct nw_cli_usage *const *s = u->subcommands; s && *s; s++) {
 		fputs(s == u->subcommands ? "" : ", ", stdout);
 		nw_json_string(stdout, (*s)->command);
