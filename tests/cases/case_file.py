@@ -1,6 +1,7 @@
 """Reads the SDM case file (tests/cases/x86_paging.cases, format in tests/cases/README.md) into cases
 every consumer shares: one CPU state, one translation path in page tables numbered from the root, one
-access, and the outcome derived by hand. A malformed file raises CaseFileError naming its file and line."""
+access, and the outcome derived by hand; an EPT case adds the second stage the VMX image builds (its EPTP and
+the EPT entries the walk uses). A malformed file raises CaseFileError naming its file and line."""
 import ast
 import os
 import re
@@ -13,9 +14,14 @@ MODES = ("4-level", "5-level", "pae", "32-bit")
 FLAGS = ("wp", "smep", "smap", "pke", "nxe", "ac", "pse", "npt")
 ACCESSES = ("read", "write", "fetch", "implicit")
 EDITS = {"unmap": 0, "flags": 1, "flags2m": 2, "rsvd": 3}  # nested-map edits (hw/contract/blob.h)
-OUTCOME_ARGS = {"ok": 1, "pf": 2, "gp": 0, "npf": 2}  # operands before ad=
+OUTCOME_ARGS = {"ok": 1, "pf": 2, "gp": 0, "npf": 2, "eptv": 3, "misconfig": 1}  # operands before ad=
+EPT_OUTCOMES = ("ok", "pf", "eptv", "misconfig")  # what the VMX image reports (hw/contract/ept_case.h)
 BUILTINS = {"P": 1, "RW": 2, "US": 4, "PWT": 8, "PCD": 0x10, "A": 0x20, "D": 0x40, "PS": 0x80, "XD": 1 << 63,
-            "ALL": 7}
+            "ALL": 7,
+            "R": 1, "W": 2, "X": 4, "IPAT": 0x40, "WB": 6 << 3}  # EPT entries (SDM Vol. 3C Tables 29-1 to 29-6)
+EPT_TABLES = ("pdpt", "pd", "pt")  # the guest tables of the target's path whose EPT leaf a case may give
+EPT_LEVELS = 4  # the VMX image's EPT (hw/contract/ept_case.c), and its guest's paging: 4-level
+VMX_MAXPHYADDR = 40  # hw/contract/ept_case.h VMX_MAXPHYADDR
 COMMENT = re.compile(r"#(?=\s|$)")  # "#" then a space or the line's end: "#GP" in a name is text
 MAX_ENTRIES = 255  # hw/contract/blob.h: a case's entry count is one byte
 
@@ -29,8 +35,11 @@ class SdmCase:
     """entries: (table, index, value, link) in walk order, link the linked table's number or None; a leaf's
     value holds its address, a link's does not (each consumer places the tables itself). edits: (kind, value,
     table) nested-map edits. expect: ("ok", gpa, ad) | ("pf", error_code, cr2, ad) | ("gp", ad) |
-    ("npf", exitinfo1, exitinfo2, ad), ad one digit A + 2*D per entry; rights: "wux" letters or None; level:
-    the level the walk faulted at (pf) or of the leaf (ok), or None."""
+    ("npf", exitinfo1, exitinfo2, ad) | ("eptv", qualification, gpa, gva, ad) | ("misconfig", gpa, ad), ad one
+    digit A + 2*D per entry (an EPT case: GUEST/EPT/TABLES, README); rights: "wux" letters or None; level: the
+    level the walk faulted at (pf; misconfig: the EPT level; eptv: the guest level of a table access) or of the
+    leaf (ok), or None. path: the entries as written; leaf: the leaf's address when given. ept: None, or the EPT
+    case's second stage (EptStage)."""
     id: int
     name: str
     group: str
@@ -49,10 +58,28 @@ class SdmCase:
     rights: str = None
     level: int = None
     why: list = field(default_factory=list)
+    path: list = None
+    leaf: int = None
+    spares: list = field(default_factory=list)
+    ept: "EptStage" = None
 
     @property
     def levels(self):
         return {"4-level": 4, "5-level": 5, "pae": 3, "32-bit": 2}[self.mode]
+
+
+@dataclass
+class EptStage:
+    """The EPT of an EPT case (the VMX image's, hw/contract/ept_case.c): ad the EPTP's A/D enable (bit 6); final
+    the EPT entries of the final access's path from the PML4E down, the last one the leaf (PS on a large one),
+    without addresses; tables the EPT leaves given for the pages holding the target's guest PDPT, PD, PT."""
+    ad: bool = False
+    final: list = None
+    tables: dict = field(default_factory=dict)
+
+    @property
+    def leaf_level(self):
+        return EPT_LEVELS - len(self.final) + 1
 
 
 def table_index(mode, level, gva):
@@ -131,6 +158,12 @@ class _Reader:
             if not 0 <= key < 16:
                 self.fail(f"protection key {key} is not 0..15")
             return key << 59  # bits 62:59 of a 4-/5-level leaf (§4.6.2)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "mt" \
+                and len(node.args) == 1 and not node.keywords:
+            memory_type = self.evaluate(node.args[0], text)
+            if not 0 <= memory_type < 8:
+                self.fail(f"memory type {memory_type} is not 0..7")
+            return memory_type << 3  # bits 5:3 of an EPT leaf (Vol. 3C §29.3.7)
         self.fail(f"not an integer expression of the case file: {text!r}")
 
     def u64(self, text):
@@ -151,7 +184,7 @@ class _Reader:
             rest = rest.strip()
             if word == "const":
                 name, _, expr = rest.partition(" ")
-                if not name.isidentifier() or name in self.consts or name == "pk":
+                if not name.isidentifier() or name in self.consts or name in ("pk", "mt"):
                     self.fail(f"const {name!r}: not a new name")
                 self.consts[name] = self.u64(expr.strip())
             elif word == "group":
@@ -176,13 +209,9 @@ class _Reader:
         if not number.isdigit() or not name.strip():
             self.fail("a case starts 'case ID NAME'")
         cid = int(number)
-        if any(c.id == cid for c in self.cases):
-            self.fail(f"case id {cid} used twice")
         if self.group is None:
             self.fail("a case before any 'group' line")
-        case = SdmCase(id=cid, name=name.strip(), group=self.group, line=self.lineno)
-        case.path, case.leaf, case.spares = None, None, []
-        return case
+        return SdmCase(id=cid, name=name.strip(), group=self.group, line=self.lineno)
 
     def field(self, case, word, args):
         if word == "cpu":
@@ -217,10 +246,27 @@ class _Reader:
                 self.fail(f"edit: KIND VALUE [table=N], KIND one of {', '.join(EDITS)}")
             table = self.u64(args[2][6:]) if len(args) == 3 else None
             case.edits.append((EDITS[args[0]], self.u64(args[1]), table))
+        elif word == "eptp":
+            if case.ept is not None or any(a != "ad" for a in args):
+                self.fail("eptp [ad]: once per case, before its ept lines")
+            case.ept = EptStage(ad="ad" in args)
+        elif word == "ept":
+            self.ept(case, args)
         elif word == "expect":
             self.expect(case, args)
         else:
             self.fail(f"unknown field {word!r}")
+
+    def ept(self, case, args):
+        if case.ept is None:
+            self.fail("ept: an 'eptp' line first")
+        if args[:1] == ["final"] and 3 <= len(args) <= EPT_LEVELS + 1 and case.ept.final is None:
+            case.ept.final = [self.u64(a) for a in args[1:]]
+        elif len(args) == 2 and args[0] in EPT_TABLES and args[0] not in case.ept.tables:
+            case.ept.tables[args[0]] = self.u64(args[1])
+        else:
+            self.fail(f"ept: 'final' and 2 to {EPT_LEVELS} entries (a 4 KiB, 2 MiB or 1 GiB leaf), or one of "
+                      f"{', '.join(EPT_TABLES)} and its leaf; each once")
 
     def expect(self, case, args):
         if not args or args[0] not in OUTCOME_ARGS:
@@ -231,7 +277,7 @@ class _Reader:
                 any("=" in a for a in args[1:1 + count]):
             self.fail(f"expect {args[0]}: {count} value(s), then ad=DIGITS [rights=LETTERS] [level=N]")
         ad = keyed["ad"]
-        if not ad or any(d not in "0123" for d in ad):
+        if not ad or any(d not in "0123/" for d in ad):
             self.fail(f"expect: ad={ad!r} is not one digit 0..3 per entry")
         rights = keyed.get("rights")
         if rights is not None and (rights != "-" and (not set(rights) <= set("wux") or len(set(rights)) < len(rights))):
@@ -240,8 +286,8 @@ class _Reader:
         case.rights = None if rights is None else rights.replace("-", "")
         if "level" in keyed:
             case.level = self.u64(keyed["level"])
-            if not 1 <= case.level <= 5 or args[0] not in ("ok", "pf"):
-                self.fail("expect: level=1..5, for an ok or pf outcome")
+            if not 1 <= case.level <= 5 or args[0] not in ("ok", "pf", "eptv", "misconfig"):
+                self.fail("expect: level=1..5, for an ok, pf, eptv or misconfig outcome")
 
     def finish(self, case):
         if case is None:
@@ -257,13 +303,44 @@ class _Reader:
         for index, value in case.spares:
             case.entries.append((0, index, value, case.tables))
             case.tables += 1
-        if len(case.expect[-1]) != len(case.entries):
+        if case.ept is not None:
+            self.finish_ept(case)
+        elif case.expect[0] not in ("ok", "pf", "gp", "npf"):
+            self.fail(f"case {case.id}: an {case.expect[0]} outcome needs an EPT ('eptp' and 'ept' lines)", case.line)
+        elif len(case.expect[-1]) != len(case.entries) or "/" in case.expect[-1]:
             self.fail(f"case {case.id}: ad= has {len(case.expect[-1])} digits for {len(case.entries)} entries",
                       case.line)
         if len(case.entries) > MAX_ENTRIES:
             self.fail(f"case {case.id}: more than {MAX_ENTRIES} entries", case.line)
-        del case.path, case.leaf, case.spares
+        # ids are the image's case ids: the EPT cases are the VMX image's, numbered apart from the others
+        if any(c.id == case.id and (c.ept is None) == (case.ept is None) for c in self.cases):
+            self.fail(f"case id {case.id} used twice", case.line)
         self.cases.append(case)
+
+    def finish_ept(self, case):
+        """An EPT case runs as the VMX image's guest (hw/contract/ept_case.h): 4-level paging at MAXPHYADDR 40
+        with CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC and the CPL its own, a guest leaf of 4 KiB, 2 MiB or
+        1 GiB whose guest-physical address the case gives, an EPT leaf of the same three sizes."""
+        fail = lambda message: self.fail(f"case {case.id}: {message}", case.line)  # noqa: E731
+        ept, guest_leaf = case.ept, EPT_LEVELS - len(case.path) + 1
+        if case.mode != "4-level" or case.flags - {"wp", "smep", "smap", "nxe", "ac"} or case.pkru or \
+                case.maxphyaddr != VMX_MAXPHYADDR or case.spares or case.edits:
+            fail(f"an EPT case is 4-level paging at maxphyaddr {VMX_MAXPHYADDR}, flags of wp smep smap nxe ac, "
+                 "no spare or edit line")
+        if ept.final is None or case.leaf is None or len(case.path) < 2:
+            fail("an EPT case gives 'ept final', 'leaf' (the guest leaf's guest-physical address) and a guest "
+                 "leaf of 4 KiB, 2 MiB or 1 GiB (a path of 2 to 4 entries)")
+        for level, entry, what in ((guest_leaf, case.path[-1], "guest"), (ept.leaf_level, ept.final[-1], "EPT")):
+            if level > 1 and not entry & BUILTINS["PS"]:
+                fail(f"the {what} leaf at level {level} has no PS")
+        if case.leaf & ((1 << (12 + 9 * (guest_leaf - 1))) - 1):
+            fail(f"leaf {case.leaf:#x} is not aligned to the guest page")
+        if case.expect[0] not in EPT_OUTCOMES:
+            fail(f"an EPT case's outcome is one of {', '.join(EPT_OUTCOMES)}")
+        ad = case.expect[-1].split("/")
+        if [len(part) for part in ad] != [EPT_LEVELS, len(ept.final), len(EPT_TABLES)]:
+            fail(f"ad= is GUEST/EPT/TABLES: {EPT_LEVELS} guest digits, one per 'ept final' entry, "
+                 f"{len(EPT_TABLES)} table digits")
 
 
 def read(path=DEFAULT_FILE):
