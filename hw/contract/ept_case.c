@@ -199,6 +199,26 @@ struct vmx_guest_ctl vmx_case_guest_ctl(const struct vmx_case *c)
 	return g;
 }
 
+struct nw_cpu vmx_case_cpu(const struct vmx_case *c)
+{
+	struct vmx_guest_ctl ctl = vmx_case_guest_ctl(c);
+	struct nw_cpu cpu = { .cr0 = ctl.cr0, .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags, .cpl = ctl.cpl,
+			      .maxphyaddr = VMX_MAXPHYADDR };
+
+	nw_cpu_set_mode(&cpu, NW_PAGING_4LEVEL);
+	cpu.cr3 = vmx_guest_cr3();
+	return cpu;
+}
+
+struct nw_access vmx_case_access(const struct vmx_case *c)
+{
+	static const enum nw_access_type types[] = { NW_ACCESS_READ, NW_ACCESS_WRITE, NW_ACCESS_FETCH, NW_ACCESS_READ };
+	bool is_read = c->head.access == VMX_ACCESS_READ || c->head.access == VMX_ACCESS_IMPLICIT;
+
+	return (struct nw_access){ .gva = nw_gva(c->head.gva), .size = is_read ? 8 : 1, .type = types[c->head.access],
+				   .implicit = c->head.access == VMX_ACCESS_IMPLICIT };
+}
+
 uint64_t vmx_guest_rip(enum vmx_access access)
 {
 	static const uint64_t stub[] = { VMX_STUB_READ, VMX_STUB_WRITE, VMX_STUB_FETCH, VMX_STUB_IMPLICIT };

@@ -30,8 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nestwalk/cpu.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/frame.h>
+#include <nestwalk/walk.h>
 
 #include "contract/guest_stubs.h"
 
@@ -146,6 +148,12 @@ struct vmx_guest_ctl {
 };
 
 struct vmx_guest_ctl vmx_case_guest_ctl(const struct vmx_case *c);
+/* The same guest as the library's walkers take it: 4-level paging, that state, VMX_MAXPHYADDR and the
+ * guest's CR3 (vmx_guest_cr3). */
+struct nw_cpu vmx_case_cpu(const struct vmx_case *c);
+/* The case's access as the library walks it (enum vmx_access): an 8-byte read, a 1-byte write (the load after
+ * it reads what the store wrote), a fetch of the 1 byte jumped to, or the implicit 8-byte descriptor read. */
+struct nw_access vmx_case_access(const struct vmx_case *c);
 
 /* What the image's CPU offers (Bochs corei7_skylake_x): the simulator models the same. */
 struct nw_ept_caps vmx_case_caps(void);

@@ -31,18 +31,6 @@ static uint8_t *read_file(const char *path, uint64_t *size)
 	return data;
 }
 
-/* The guest of vmx_hv.c: 4-level paging with the case's CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC and CPL. */
-static struct nw_cpu guest_cpu(const struct vmx_case *c)
-{
-	struct vmx_guest_ctl ctl = vmx_case_guest_ctl(c);
-	struct nw_cpu cpu = { .cr0 = ctl.cr0, .cr4 = ctl.cr4, .efer = ctl.efer, .rflags = ctl.rflags, .cpl = ctl.cpl,
-			      .maxphyaddr = VMX_MAXPHYADDR };
-
-	nw_cpu_set_mode(&cpu, NW_PAGING_4LEVEL);
-	cpu.cr3 = vmx_guest_cr3();
-	return cpu;
-}
-
 static struct vmx_outcome expect(const struct vmx_case *c, const struct nw_walk_result *res)
 {
 	struct vmx_outcome o = { .kind = "gp" };
@@ -75,7 +63,6 @@ static struct vmx_outcome expect(const struct vmx_case *c, const struct nw_walk_
 
 static void run_case(const struct nw_hal *hal, const struct vmx_case *c)
 {
-	static const enum nw_access_type types[] = { NW_ACCESS_READ, NW_ACCESS_WRITE, NW_ACCESS_FETCH, NW_ACCESS_READ };
 	NW_SCOPED_FRAME code = nw_frame_uninit();
 	char ad[VMX_AD_LEN], line[VMX_LINE_LEN];
 	const char *why = vmx_case_check(c);
@@ -87,11 +74,8 @@ static void run_case(const struct nw_hal *hal, const struct vmx_case *c)
 	if (!why && vmx_vm_build(&vm, hal, c, nw_frame_paddr(&code), &why) == NW_OK) {
 		struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_EPT, .ept = &vm.ept },
 						 .ad_policy = NW_AD_ON_SUCCESS };
-		struct nw_cpu cpu = guest_cpu(c);
-		bool is_read = c->head.access == VMX_ACCESS_READ || c->head.access == VMX_ACCESS_IMPLICIT;
-		struct nw_access access = { .gva = nw_gva(c->head.gva), .size = is_read ? 8 : 1,
-					    .type = types[c->head.access],
-					    .implicit = c->head.access == VMX_ACCESS_IMPLICIT };
+		struct nw_cpu cpu = vmx_case_cpu(c);
+		struct nw_access access = vmx_case_access(c);
 		struct vmx_outcome o;
 
 		nw_walk_reference(&config, &cpu, &access, 0, &res);

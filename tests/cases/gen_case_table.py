@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Writes the case file's cases as a C table for tests/unit/test_cases.c (tests/cases/README.md): every case
-a walk without a second stage can check, that is all but the nested-paging ones and the outcomes of the
-image's nested map (#NPF). Run by meson: gen_case_table.py CASE_FILE OUTPUT. A malformed case file: its file
-and line on standard error, exit 2; the output is written to a temporary file and renamed."""
+"""Writes the case file's cases as a C table (tests/cases/README.md): for tests/unit/test_cases.c every case a
+walk without a second stage can check, that is all but the nested-paging ones, the outcomes of the image's
+nested map (#NPF) and the EPT cases; with "ept", for tests/unit/test_cases_ept.c the EPT cases as the VMX image
+takes them (hw/contract/ept_case.h, through ept_vmx.py). Run by meson: gen_case_table.py CASE_FILE OUTPUT [ept].
+A malformed case file: its file and line on standard error, exit 2; the output is written to a temporary file
+and renamed."""
 import os
 import sys
 
 import case_file
+import ept_vmx
 
 MODES = {"4-level": "NW_PAGING_4LEVEL", "5-level": "NW_PAGING_5LEVEL", "pae": "NW_PAGING_PAE",
          "32-bit": "NW_PAGING_32"}
@@ -51,6 +54,49 @@ def row(case):
 """
 
 
+VMX_ACCESSES = {"read": "VMX_ACCESS_READ", "write": "VMX_ACCESS_WRITE", "fetch": "VMX_ACCESS_FETCH",
+                "implicit": "VMX_ACCESS_IMPLICIT"}
+VMX_GUEST_FLAGS = {"wp": "VMX_GUEST_WP", "nxe": "VMX_GUEST_NXE", "smep": "VMX_GUEST_SMEP", "smap": "VMX_GUEST_SMAP",
+                   "ac": "VMX_GUEST_AC"}
+VMX_WHERE = {"target": "VMX_EDIT_TARGET", "pdpt": "VMX_EDIT_GUEST_PDPT", "pd": "VMX_EDIT_GUEST_PD",
+             "pt": "VMX_EDIT_GUEST_PT"}
+EPT_OUTCOMES = {"ok": "NW_OUTCOME_OK", "pf": "NW_OUTCOME_PAGE_FAULT", "eptv": "NW_OUTCOME_EPT_VIOLATION",
+                "misconfig": "NW_OUTCOME_EPT_MISCONFIG"}
+VMX_MAX_EDITS = 16  # hw/contract/ept_case.h
+
+
+def ept_row(case, source):
+    """One struct tc_ept_case: the image's case (its blob fields) and the file's outcome, val[] its operands."""
+    v = ept_vmx.vmx_fields(case)
+    if len(v["edits"]) > VMX_MAX_EDITS:
+        raise case_file.CaseFileError(f"{source}:{case.line}: case {case.id}: more than {VMX_MAX_EDITS} edits")
+    pml4e, pdpte, pde, pte = v["guest"]
+    flags = " | ".join(macro for flag, macro in VMX_GUEST_FLAGS.items() if v[flag]) or "0"
+    edits = ", ".join(f"{{ .where = {VMX_WHERE[w]}, .level = {lvl}, .clear = {clear:#x}ull, .set = {set_bits:#x}ull }}"
+                      for w, lvl, clear, set_bits in v["edits"])
+    edits = f",\n\t\t.edits = {{ {edits} }}" if edits else ""
+    vals = ", ".join(f"{x:#x}ull" for x in case.expect[1:-1]) or "0"
+    return f"""	{{ .name = {c_string(case.name)}, .line = {case.line},
+	  .c = {{ .head = {{ .id = {case.id}, .access = {VMX_ACCESSES[v["access"]]},
+		.flags = {"VMX_CASE_EPT_AD" if v["ept_ad"] else "0"}, .ept_level = {v["ept_level"]},
+		.edit_count = {len(v["edits"])}, .gva = {v["gva"]:#x}ull, .gpa = {v["gpa"]:#x}ull,
+		.guest = {{ {pte:#x}ull, {pde:#x}ull, {pdpte:#x}ull, {pml4e:#x}ull }}, .ept_leaf = {v["ept_leaf"]:#x}ull,
+		.guest_level = {v["guest_level"]}, .cpl = {v["cpl"]}, .guest_flags = {flags} }}{edits} }},
+	  .outcome = {EPT_OUTCOMES[case.expect[0]]}, .val = {{ {vals} }}, .level = {case.level or 0},
+	  .ad = {c_string(case.expect[-1])} }},
+"""
+
+
+def ept_table(cases, source):
+    taken = [c for c in cases if c.ept is not None]
+    return (f"/* Written by tests/cases/gen_case_table.py from {source}: its {len(taken)} EPT cases as the VMX\n"
+            " * image takes them. Do not edit. */\n"
+            f"#define TC_EPT_CASES {len(taken)}\n"
+            f"#define TC_FILE {c_string(source)}\n"
+            "static const struct tc_ept_case tc_ept_cases[TC_EPT_CASES] = {\n"
+            + "".join(ept_row(c, source) for c in taken) + "};\n")
+
+
 MAX_ENTRIES, MAX_TABLES = 8, 8  # test_cases.c's TC_MAX_ENTRIES, TC_MAX_TABLES
 
 
@@ -69,12 +115,13 @@ def table(cases, source):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: gen_case_table.py CASE_FILE OUTPUT\n")
+    if len(argv) not in (3, 4) or argv[3:] not in ([], ["ept"]):
+        sys.stderr.write("usage: gen_case_table.py CASE_FILE OUTPUT [ept]\n")
         return 2
     try:
         cases, _consts = case_file.read(argv[1])
-        text = table(cases, os.path.relpath(argv[1], os.path.join(os.path.dirname(__file__), "..", "..")))
+        source = os.path.relpath(argv[1], os.path.join(os.path.dirname(__file__), "..", ".."))
+        text = ept_table(cases, source) if argv[3:] else table(cases, source)
     except (OSError, case_file.CaseFileError) as e:
         sys.stderr.write(f"gen_case_table: {e}\n")
         return 2
