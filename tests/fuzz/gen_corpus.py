@@ -97,7 +97,7 @@ ADDR_MASK = 0x000FFFFFFFFFF000
 NEAR_ENDS32 = (0, 1, 2, 3, 511, 512, 1022, 1023)  # pick_index() for 4-byte entries
 
 
-def hw_case_seed(case):
+def hw_case_seed(case, stage2=None, more_bits=0):
     """fuzz_walk's input for a 1-D hardware case (a tools/hw-run case as JSON: the rows of
     tests/fuzz/hw/qemu_1d.json, the cases of tests/cases/x86_paging.cases), in 4-/5-level, PAE ("pae") or
     32-bit ("legacy32") paging: no second stage, the case's MAXPHYADDR (40 by default), hw table n in region
@@ -105,7 +105,8 @@ def hw_case_seed(case):
     page 0; address bits a leaf keeps beyond its page carried by make_entry()'s kind bits (0x80: bits 21:12,
     a large leaf's reserved and PSE-36 bits; 3: bits 51:MAXPHYADDR). None when fuzz_walk's input cannot give
     the case's address: an index that is not one of the eight make_gva() draws from, or a non-canonical
-    address."""
+    address. stage2: the input's second stage (the bytes from fuzz_walk's s2 byte to its raw edits) in place of
+    none; more_bits: more bits of setup_cpu()'s third byte."""
     flags = set(case["flags"])
     mode = MODE_PAE if "pae" in flags else MODE_32 if "legacy32" in flags else MODE_5 if "la57" in flags else MODE_4
     levels, bits, top_bits = {MODE_32: (2, 10, 10), MODE_PAE: (3, 9, 2), MODE_4: (4, 9, 9), MODE_5: (5, 9, 9)}[mode]
@@ -121,10 +122,10 @@ def hw_case_seed(case):
         return None
     bit = lambda name, n: (1 << n) if name in flags else 0  # noqa: E731
     cr_bits = bit("wp", 0) | bit("pse", 1) | bit("smep", 3) | bit("smap", 4) | bit("pke", 5)
-    more = bit("nxe", 0) | bit("ac", 1) | (case["cpl"] << 2)
+    more = bit("nxe", 0) | bit("ac", 1) | (case["cpl"] << 2) | more_bits
     out = u8(mode) + u8(cr_bits) + u8(more) + u8(maxphyaddr - 36)
     out += u32(case["pkru"]) + u32(0)
-    out += u8(S2_NONE) + u8(LAYOUT_4K) + u8(0) + u8(0)  # CR3: region page 0, no PWT/PCD
+    out += (stage2 or u8(S2_NONE) + u8(LAYOUT_4K)) + u8(0) + u8(0)  # CR3: region page 0, no PWT/PCD
 
     def entry_bytes(k, value, link):
         large_leaf = levels - k in (2, 3) and value & PS and link is None
@@ -172,7 +173,40 @@ def case_file_seeds():
                              "entries": c.entries, "maxphyaddr": c.maxphyaddr})
         if seed is not None:
             seeds.append((f"case-{c.id}-", seed))
-    return seeds
+    return seeds + ept_case_file_seeds(cases)
+
+
+EPT_RWX_WB = 0x37  # the VMX image's EPT leaves, R|W|X write-back (tests/cases/ept_vmx.py RWX_WB)
+EPT_OPTS = 0x38  # build_ept() options: 4 levels, write-back EPTP, execute-only, 1 GiB pages (the image's EPT)
+
+
+def ept_case_seed(case):
+    """fuzz_walk's input for an EPT case of the case file (tests/cases/README.md): its guest as hw_case_seed()
+    lays it out (guest table n in region page n, the 4 KiB leaf at page 15) over an EPT of 4 KiB pages with the
+    image's capabilities (MAXPHYADDR 40, execute-only, A/D as the case's EPTP says, A/D set once the walk
+    succeeds), the case's EPT leaves of the final page and of the guest PDPT, PD and PT pages as raw edits of
+    the R|W|X write-back leaf (bit 10, which EPT ignores without mode-based execute, stays as fuzz_walk maps
+    it). None when the input cannot give it: a large guest or EPT leaf (the final page shares its EPT path with
+    the guest tables here, not in the image), an EPT entry above a leaf the case changes, more than three
+    leaves changed, or an address hw_case_seed() cannot give."""
+    ept, pages = case.ept, {"final": 15, "pdpt": 1, "pd": 2, "pt": 3}
+    leaves = dict(ept.tables, final=ept.final[-1])
+    changed = [(pages[where], value) for where, value in leaves.items() if value != EPT_RWX_WB]
+    if ept.leaf_level != 1 or len(case.path) != 4 or any(e != 7 for e in ept.final[:-1]) or len(changed) > 3 or \
+            ept.final[-1] & ADDR_MASK:
+        return None
+    stage2 = u8(S2_EPT) + u8(LAYOUT_4K) + u16(0xFFFF) + bytes(range(16))  # every page mapped, no aliases
+    stage2 += u8(EPT_OPTS | (2 if ept.ad else 0)) + u8(40 - 36) + u8(len(changed))
+    stage2 += b"".join(u8(page) + u8(0) + u64(EPT_RWX_WB & ~value) + u64(value & ~EPT_RWX_WB)
+                       for page, value in changed)
+    return hw_case_seed({"flags": case.flags, "cpl": case.cpl, "pkru": 0, "gva": case.gva, "access": case.access,
+                         "entries": case.entries, "maxphyaddr": case.maxphyaddr}, stage2, more_bits=0x20)
+
+
+def ept_case_file_seeds(cases):
+    """One seed per EPT case fuzz_walk's input can express, named ept-case-<id>-* (ids of the VMX image)."""
+    seeds = [(f"ept-case-{c.id}-", ept_case_seed(c)) for c in cases if c.ept is not None]
+    return [(name, seed) for name, seed in seeds if seed is not None]
 
 
 def stage2_seeds():
