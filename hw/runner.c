@@ -9,7 +9,7 @@
 #include "contract/blob.h"
 #include "contract/case_mode.h"
 #include "contract/layout.h"
-#include "contract/npt_edit.h"
+#include "contract/npt_case.h"
 #include "serial.h"
 #include "svm.h"
 #include "trap.h"
@@ -354,19 +354,15 @@ static void put_svm_outcome(struct runner *r, const struct hw_blob_case *c, cons
 }
 
 /* The case as an SVM guest: guest tables as for a 1-D case, nested tables by
- * the library (identity over 0..4 GiB, then the case's edits). */
+ * the library (npt_case.h). */
 static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			 const struct hw_blob_entry *edits, unsigned edit_count)
 {
-	struct nw_npt_config config = {
-		.levels = 4,
-		.caps = { .maxphyaddr = r->cpu->maxphyaddr, .pages_1g = r->cpu->gbpages, .nxe = true },
-	};
+	struct nw_npt_config config = hw_npt_case_config(r->cpu->maxphyaddr, r->cpu->gbpages);
 	struct hw_case_tables tables;
 	struct hw_svm_guest guest;
 	struct hw_svm_exit ex;
 	struct nw_npt npt;
-	bool ok;
 
 	if (!r->svm_on) {
 		if (r->cr4 & NW_CR4_LA57) {
@@ -391,14 +387,7 @@ static void run_npt_case(struct runner *r, const struct hw_blob_case *c, const s
 	add_guest_kernel(r, c, &tables);
 	r->stats->built += tables.built;
 	r->stats->patched += tables.patch_count;
-	ok = nw_npt_map_region(&npt, nw_gpa(0), nw_hpa(0), HW_DIRECT_MAP_SIZE, NW_PTE_RW, 0) == NW_OK;
-	for (unsigned i = 0; ok && i < edit_count; i++) {
-		const struct hw_blob_entry *e = &edits[i];
-		uint64_t gpa = e->link ? tables.table_pa[e->link - 1] : (e->value & NW_PTE_ADDR_MASK);
-
-		ok = hw_npt_edit_apply(&npt, gpa, e) == NW_OK;
-	}
-	if (!ok) {
+	if (hw_npt_case_map(&npt, edits, edit_count, tables.table_pa) != NW_OK) {
 		hw_puts("hw: the library refused the nested tables of case ");
 		hw_put_dec(c->id);
 		hw_exit(HW_EXIT_FAIL);

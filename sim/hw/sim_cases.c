@@ -18,8 +18,8 @@
 #include "contract/blob.h"
 #include "contract/case_check.h"
 #include "contract/case_mode.h"
-#include "contract/layout.h"
-#include "contract/npt_edit.h"
+#include "contract/code_path.h"
+#include "contract/npt_case.h"
 #include "mem/simmem.h"
 
 struct blob {
@@ -139,74 +139,21 @@ static uint64_t read_entry(const struct hw_blob_case *c, const struct hw_blob_en
 	return ((const uint64_t *)nw_frame_ptr(&tables[e->table]))[e->index];
 }
 
-/* The image's nested tables: identity over 0..4 GiB, then the case's edits. */
+/* The image's nested tables (npt_case.h); table_pa from the case's frames. */
 static bool build_npt(struct nw_npt *npt, const struct nw_hal *hal, const struct hw_blob_entry *edits,
-		      unsigned edit_count, const struct nw_frame *tables, unsigned maxphyaddr)
+		      unsigned edit_count, const struct nw_frame *tables, unsigned table_count, unsigned maxphyaddr)
 {
-	struct nw_npt_config config = { .levels = 4, .caps = { .maxphyaddr = maxphyaddr, .pages_1g = true, .nxe = true } };
-	bool ok;
+	struct nw_npt_config config = hw_npt_case_config(maxphyaddr, true);
+	uint64_t table_pa[HW_MAX_TABLES];
 
+	for (unsigned t = 0; t < table_count; t++)
+		table_pa[t] = nw_frame_paddr(&tables[t]).val;
 	if (nw_npt_create(npt, hal, &config) != NW_OK)
 		return false;
-	ok = nw_npt_map_region(npt, nw_gpa(0), nw_hpa(0), UINT64_C(1) << 32, NW_PTE_RW, NULL) == NW_OK;
-	for (unsigned i = 0; ok && i < edit_count; i++) {
-		const struct hw_blob_entry *e = &edits[i];
-		uint64_t gpa = e->link ? nw_frame_paddr(&tables[e->link - 1]).val : (e->value & NW_PTE_ADDR_MASK);
-
-		ok = hw_npt_edit_apply(npt, gpa, e) == NW_OK;
-	}
-	if (!ok)
-		nw_npt_destroy(npt);
-	return ok;
-}
-
-/* The image's guest reaches its code through the root's kernel slot (layout.h,
- * runner.c): the same path here, to the code page only — PML4E 0 or PDPTE 0,
- * then a PD and a PT; 32-bit PDE 1 and a PT. Returns how many frames it used. */
-static unsigned add_code_path(const struct hw_blob_case *c, const struct nw_hal *hal, struct nw_frame *root,
-			      struct nw_frame kt[3])
-{
-	uint64_t upper = NW_PTE_P | NW_PTE_RW | NW_PTE_US;
-	uint64_t user = HW_GUEST32_USER_PAGE | NW_PTE_P | NW_PTE_US, super = HW_GUEST32_PAGE | NW_PTE_P;
-	unsigned n = (c->flags & HW_CASE_LEGACY32) ? 1 : (c->flags & HW_CASE_PAE) ? 2 : 3;
-	uint64_t *pd;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (nw_frame_alloc_zero(&kt[i], hal) != NW_OK) {
-			fprintf(stderr, "nestwalk-hw-sim: out of simulated frames\n");
-			exit(1);
-		}
-	}
-	if (c->flags & HW_CASE_LEGACY32) {
-		uint32_t *pt = nw_frame_ptr(&kt[0]);
-
-		pt[0] = (uint32_t)user;
-		pt[1] = (uint32_t)super;
-		((uint32_t *)nw_frame_ptr(root))[1] = (uint32_t)(nw_frame_paddr(&kt[0]).val | upper);
-		return n;
-	}
-	((uint64_t *)nw_frame_ptr(&kt[0]))[0] = user;
-	((uint64_t *)nw_frame_ptr(&kt[0]))[1] = super;
-	pd = nw_frame_ptr(&kt[1]);
-	pd[HW_GUEST32_USER_PAGE >> 21] = nw_frame_paddr(&kt[0]).val | upper;
-	if (c->flags & HW_CASE_PAE) {
-		((uint64_t *)nw_frame_ptr(root))[0] = nw_frame_paddr(&kt[1]).val | NW_PTE_P;
-		return n;
-	}
-	((uint64_t *)nw_frame_ptr(&kt[2]))[0] = nw_frame_paddr(&kt[1]).val | upper;
-	((uint64_t *)nw_frame_ptr(root))[0] = nw_frame_paddr(&kt[2]).val | upper;
-	return n;
-}
-
-/* The guest's fetch of its first instruction (CPL 3 code lies in the user page). */
-static void fetch_guest_code(const struct nw_walk_config *config, const struct hw_blob_case *c,
-			     const struct nw_cpu *cpu, struct nw_walk_result *res)
-{
-	struct nw_access fetch = {
-		.gva = nw_gva(c->cpl == 3 ? HW_GUEST32_USER_PAGE : HW_GUEST32_PAGE), .size = 2, .type = NW_ACCESS_FETCH,
-	};
-
-	nw_walk_reference(config, cpu, &fetch, 0, res);
+	if (hw_npt_case_map(npt, edits, edit_count, table_pa) == NW_OK)
+		return true;
+	nw_npt_destroy(npt);
+	return false;
 }
 
 /* Returns false when the walkers disagree (printed as such). */
@@ -215,7 +162,7 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 {
 	unsigned table_entries = hw_case_table_entries(c, entries);
 	struct nw_npt npt;
-	struct nw_frame tables[HW_MAX_TABLES], kernel[3];
+	struct nw_frame tables[HW_MAX_TABLES], kernel[HW_CODE_PATH_FRAMES];
 	unsigned kernel_frames = 0;
 	struct nw_walk_config config = { .hal = hal, .stage2 = { .kind = NW_STAGE2_NONE }, .ad_policy = NW_AD_AS_PASSED };
 	struct nw_walk_result ref, fast;
@@ -232,18 +179,25 @@ static bool run_case(const struct nw_hal *hal, const struct hw_blob_case *c, con
 	}
 	write_entries(c, entries, table_entries, tables);
 	if (hw_case_is_nested(c)) {
-		if (!build_npt(&npt, hal, entries + table_entries, c->entry_count - table_entries, tables, maxphyaddr)) {
+		if (!build_npt(&npt, hal, entries + table_entries, c->entry_count - table_entries, tables, c->table_count,
+			       maxphyaddr)) {
 			fprintf(stderr, "nestwalk-hw-sim: case %u: the library refused its nested tables\n", c->id);
 			exit(1);
 		}
 		config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_NPT, .npt = &npt };
-		kernel_frames = add_code_path(c, hal, &tables[0], kernel);
+		if (hw_case_code_path(c, hal, nw_frame_ptr(&tables[0]), kernel, &kernel_frames) != NW_OK) {
+			fprintf(stderr, "nestwalk-hw-sim: out of simulated frames\n");
+			exit(1);
+		}
 	}
 	cpu = case_cpu(c, nw_frame_paddr(&tables[0]).val, maxphyaddr);
 	/* PAE: the guest's CR3 load (VMRUN) reads the PDPTEs first (§4.4.1). */
 	nw_cpu_load_cr3(&config, &cpu, cpu.cr3, &fast);
-	if (fast.outcome == NW_OUTCOME_OK && kernel_frames)
-		fetch_guest_code(&config, c, &cpu, &fast);
+	if (fast.outcome == NW_OUTCOME_OK && kernel_frames) {
+		struct nw_access fetch = hw_case_code_fetch(c);
+
+		nw_walk_reference(&config, &cpu, &fetch, 0, &fast);
+	}
 	if (fast.outcome != NW_OUTCOME_OK) {
 		ref = fast;
 	} else {

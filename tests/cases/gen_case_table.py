@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Writes the case file's cases as a C table (tests/cases/README.md): for tests/unit/test_cases.c every case a
-walk without a second stage can check, that is all but the nested-paging ones, the outcomes of the image's
-nested map (#NPF) and the EPT cases; with "ept", for tests/unit/test_cases_ept.c the EPT cases as the VMX image
-takes them (hw/contract/ept_case.h, through ept_vmx.py). Run by meson: gen_case_table.py CASE_FILE OUTPUT [ept].
+"""Writes the case file's cases as a C table (tests/cases/README.md): for tests/unit/test_cases.c every case but
+the EPT ones (a nested-paging one, or one whose outcome is the image's nested map's (#NPF), marked to run over
+the image's nested map and code path, hw/contract/npt_case.h and code_path.h); with "ept", for
+tests/unit/test_cases_ept.c the EPT cases as the VMX image takes them (hw/contract/ept_case.h, through
+ept_vmx.py). Run by meson: gen_case_table.py CASE_FILE OUTPUT [ept].
 A malformed case file: its file and line on standard error, exit 2; the output is written to a temporary file
 and renamed."""
 import os
@@ -18,13 +19,16 @@ REGISTERS = {"wp": ("cr0", "NW_CR0_WP"), "pse": ("cr4", "NW_CR4_PSE"), "smep": (
              "ac": ("rflags", "NW_RFLAGS_AC")}
 ACCESSES = {"read": "NW_ACCESS_READ, false", "write": "NW_ACCESS_WRITE, false", "fetch": "NW_ACCESS_FETCH, false",
             "implicit": "NW_ACCESS_READ, true"}
-OUTCOMES = {"ok": "NW_OUTCOME_OK", "pf": "NW_OUTCOME_PAGE_FAULT", "gp": "NW_OUTCOME_GP"}
+OUTCOMES = {"ok": "NW_OUTCOME_OK", "pf": "NW_OUTCOME_PAGE_FAULT", "gp": "NW_OUTCOME_GP", "npf": "NW_OUTCOME_NPF"}
+HW_MODE_FLAGS = {"4-level": "0", "5-level": "HW_CASE_LA57", "pae": "HW_CASE_PAE", "32-bit": "HW_CASE_LEGACY32"}
+NPT_EDIT_TABLE = 0xFF  # hw/contract/blob.h: a nested edit is an entry of table 0xFF (tests/hw/cases.py NPT_EDIT)
 RIGHTS = {"w": "NW_WALK_RIGHT_W", "u": "NW_WALK_RIGHT_U", "x": "NW_WALK_RIGHT_X"}
 
 
-def walks_alone(case):
-    """A case whose outcome a walk without a second stage gives: no nested paging, no #NPF."""
-    return case.ept is None and "npt" not in case.flags and case.expect[0] != "npf"
+def is_nested(case):
+    """A case whose outcome is the image's nested map's: nested paging (its edits), or an #NPF (a legacy-mode
+    guest's identity map, which ends at 4 GiB)."""
+    return "npt" in case.flags or case.expect[0] == "npf"
 
 
 def c_string(text):
@@ -40,6 +44,11 @@ def row(case):
     kind = case.expect[0]
     gpa = case.expect[1] if kind == "ok" else 0
     error_code, cr2 = (case.expect[1], case.expect[2]) if kind == "pf" else (0, 0)
+    exitinfo1, exitinfo2 = (case.expect[1], case.expect[2]) if kind == "npf" else (0, 0)
+    edits = ", ".join(f"{{ .table = {NPT_EDIT_TABLE:#x}, .link = {0 if table is None else table + 1}, "
+                      f".index = {kind}, .value = {value:#x}ull }}" for kind, value, table in case.edits)
+    edits = f", .edits = {{ {edits} }}" if edits else ""
+    nested = "true" if is_nested(case) else "false"
     rights = "-1" if case.rights is None else " | ".join([RIGHTS[r] for r in case.rights]) or "0"
     entries = ", ".join(f"{{ {t}, {i}, {-1 if link is None else link}, {v:#x}ull }}"
                         for t, i, v, link in case.entries)
@@ -50,7 +59,9 @@ def row(case):
 	  .access = {{ {ACCESSES[case.access]} }}, .gva = {case.gva:#x}ull, .tables = {case.tables},
 	  .nentries = {len(case.entries)}, .entries = {{ {entries} }},
 	  .outcome = {OUTCOMES[kind]}, .gpa = {gpa:#x}ull, .error_code = {error_code:#x}, .cr2 = {cr2:#x}ull,
-	  .rights = {rights}, .level = {case.level or 0}, .ad = {c_string(case.expect[-1])} }},
+	  .rights = {rights}, .level = {case.level or 0}, .ad = {c_string(case.expect[-1])},
+	  .nested = {nested}, .hw = {{ .flags = {HW_MODE_FLAGS[case.mode]}, .cpl = {case.cpl} }},
+	  .exitinfo1 = {exitinfo1:#x}ull, .exitinfo2 = {exitinfo2:#x}ull, .nedits = {len(case.edits)}{edits} }},
 """
 
 
@@ -97,17 +108,17 @@ def ept_table(cases, source):
             + "".join(ept_row(c, source) for c in taken) + "};\n")
 
 
-MAX_ENTRIES, MAX_TABLES = 8, 8  # test_cases.c's TC_MAX_ENTRIES, TC_MAX_TABLES
+MAX_ENTRIES, MAX_TABLES, MAX_EDITS = 8, 8, 4  # test_cases.c's TC_MAX_ENTRIES, TC_MAX_TABLES, TC_MAX_EDITS
 
 
 def table(cases, source):
-    taken = [c for c in cases if walks_alone(c)]
+    taken = [c for c in cases if c.ept is None]
     for c in taken:
-        if len(c.entries) > MAX_ENTRIES or c.tables > MAX_TABLES:
-            raise case_file.CaseFileError(f"{source}:{c.line}: case {c.id}: more than {MAX_ENTRIES} entries or "
-                                          f"{MAX_TABLES} tables for tests/unit/test_cases.c")
+        if len(c.entries) > MAX_ENTRIES or c.tables > MAX_TABLES or len(c.edits) > MAX_EDITS:
+            raise case_file.CaseFileError(f"{source}:{c.line}: case {c.id}: more than {MAX_ENTRIES} entries, "
+                                          f"{MAX_TABLES} tables or {MAX_EDITS} edits for tests/unit/test_cases.c")
     return (f"/* Written by tests/cases/gen_case_table.py from {source}: the {len(taken)} of its {len(cases)}\n"
-            " * cases a walk without a second stage can check. Do not edit. */\n"
+            " * cases without EPT. Do not edit. */\n"
             f"#define TC_CASES {len(taken)}\n"
             f"#define TC_FILE_CASES {len(cases)}\n"
             f"#define TC_FILE {c_string(source)}\n"
