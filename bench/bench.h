@@ -93,6 +93,22 @@ int bench_replay_trace(const char *scenario, const char *trace, uint64_t max, bo
  * outnumber the TLB's entries). */
 int bench_replay_random(struct bench_vm *vm, uint64_t n, bool tlb, struct bench_replay *out);
 
+/* Per 4 KiB page, one library call each, over a 4-level EPT: map with its
+ * tables created as it goes (fresh), query, unmap with the tables freed as
+ * they empty, and map again while each page table is held by another page
+ * (present); best of the samples. */
+struct bench_map_order {
+	double fresh_ns, unmap_ns, present_ns, query_ns;
+};
+
+struct bench_map {
+	uint64_t pages;
+	struct bench_map_order ascending, random;
+};
+
+/* -1 with a message on stderr when a call fails or a frame is left behind. */
+int bench_map_run(uint64_t npages, unsigned samples, struct bench_map *out);
+
 /* Resident memory of this process, bytes. */
 uint64_t bench_rss(void);
 double bench_now_ns(void);

@@ -174,8 +174,22 @@ static const struct bench_floor *base_floor(const struct bench_floor *floors, co
 	return &floors[(c->layout.ept_levels ? 2 : 0) + (c->layout.guest_levels == 5)];
 }
 
+static void print_map_table(FILE *out, const struct bench_map *map)
+{
+	const struct bench_map_order *orders[2] = { &map->ascending, &map->random };
+
+	fprintf(out, "\nmap (4-level EPT, %llu 4 KiB pages, one call each): ns per page\n  %-10s %10s %10s %14s %10s\n",
+		(unsigned long long)map->pages, "order", "map fresh", "unmap", "map (tables)", "query");
+	for (unsigned i = 0; i < 2; i++)
+		fprintf(out, "  %-10s %10.2f %10.2f %14.2f %10.2f\n", i ? "random" : "ascending", orders[i]->fresh_ns,
+			orders[i]->unmap_ns, orders[i]->present_ns, orders[i]->query_ns);
+	fprintf(out, "(map fresh: tables created as it goes; unmap: tables freed as they empty; map (tables): every\n"
+		     "page table already there)\n");
+}
+
 static void print_table(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
+			const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages,
+			const struct bench_map *map)
 {
 	fprintf(out, "nestwalk bench: ns per walk (best of samples), fast walker with every permission check\n\n");
 	fprintf(out, "floor: native pointer chain, dependent loads\n");
@@ -207,10 +221,23 @@ static void print_table(FILE *out, const struct bench_case *cases, unsigned n, c
 	fprintf(out, "\nmemory: %.2f MiB RSS per small VM; %.2f MiB RSS and %llu table frames per million 4 KiB pages "
 	       "(2-D, 4 KiB EPT)\n", (double)mem->vm_bytes / 1048576.0, (double)mem->per_million_bytes / 1048576.0,
 	       (unsigned long long)mem->per_million_frames);
+	print_map_table(out, map);
+}
+
+static void print_map_json(FILE *out, const struct bench_map *map)
+{
+	const struct bench_map_order *a = &map->ascending, *r = &map->random;
+
+	fprintf(out, ",\n  \"map\": {\"table\": \"EPT 4-level\", \"pages\": %llu, \"map_fresh_ns\": %.3f, \"unmap_ns\": %.3f, "
+		"\"map_tables_present_ns\": %.3f, \"query_ns\": %.3f, \"random_map_fresh_ns\": %.3f, "
+		"\"random_unmap_ns\": %.3f, \"random_map_tables_present_ns\": %.3f, \"random_query_ns\": %.3f}",
+		(unsigned long long)map->pages, a->fresh_ns, a->unmap_ns, a->present_ns, a->query_ns, r->fresh_ns,
+		r->unmap_ns, r->present_ns, r->query_ns);
 }
 
 static void print_json(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
-		       const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages)
+		       const struct bench_memory *mem, const struct bench_replay_row *replays, uint64_t large_pages,
+		       const struct bench_map *map)
 {
 	bool first = true;
 
@@ -247,9 +274,11 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 		first = false;
 	}
 	fprintf(out, "\n  ],\n  \"memory\": {\"vm_rss_bytes\": %llu, \"rss_bytes_per_million_pages\": %llu, "
-	       "\"table_frames_per_million_pages\": %llu}\n}\n",
+	       "\"table_frames_per_million_pages\": %llu}",
 	       (unsigned long long)mem->vm_bytes, (unsigned long long)mem->per_million_bytes,
 	       (unsigned long long)mem->per_million_frames);
+	print_map_json(out, map);
+	fprintf(out, "\n}\n");
 }
 
 static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
@@ -310,7 +339,7 @@ static int check_report(const struct bench_opts *opts)
 /* DIR/bench.json and DIR/bench.csv, each written whole or not at all. */
 static int write_report(const struct bench_opts *opts, const struct bench_case *cases, unsigned n,
 			const struct bench_floor *floors, const struct bench_memory *mem,
-			const struct bench_replay_row *replays)
+			const struct bench_replay_row *replays, const struct bench_map *map)
 {
 	struct nw_file_out out;
 	struct report_file f;
@@ -323,7 +352,7 @@ static int write_report(const struct bench_opts *opts, const struct bench_case *
 			return -1;
 		}
 		if (i == 0)
-			print_json(out.file, cases, n, floors, mem, replays, opts->large_pages);
+			print_json(out.file, cases, n, floors, mem, replays, opts->large_pages, map);
 		else
 			print_csv(out.file, cases, n, floors);
 		if (nw_file_out_commit(&out, err, sizeof(err))) {
@@ -427,6 +456,7 @@ int nw_cmd_bench(int argc, char **argv)
 	struct bench_memory mem = { 0 };
 	struct bench_replay_row replays[REPLAYS] = { { .name = NULL } };
 	struct bench_chain chains[2][2]; /* [large][5-level] */
+	struct bench_map map;
 	int rc = parse_opts(argc, argv, &opts), status = NW_EXIT_OK;
 	unsigned n;
 
@@ -453,6 +483,8 @@ int nw_cmd_bench(int argc, char **argv)
 	for (unsigned i = 0; i < n && status == NW_EXIT_OK; i++)
 		if (run_case(&cases[i], (const struct bench_chain(*)[2])chains, &opts, &mem, replays))
 			status = NW_EXIT_MISMATCH;
+	if (status == NW_EXIT_OK && bench_map_run(opts.large_pages, opts.samples, &map))
+		status = NW_EXIT_MISMATCH;
 	if (status == NW_EXIT_OK && opts.replay_scenario && opts.replay_trace)
 		for (unsigned tlb = 0; tlb < 2; tlb++) {
 			replays[1 - tlb] = (struct bench_replay_row){ .name = "lackey gzip", .tlb = tlb };
@@ -468,12 +500,12 @@ int nw_cmd_bench(int argc, char **argv)
 	if (status != NW_EXIT_OK)
 		return status;
 	if (opts.out == OUT_JSON)
-		print_json(stdout, cases, n, floors, &mem, replays, opts.large_pages);
+		print_json(stdout, cases, n, floors, &mem, replays, opts.large_pages, &map);
 	else if (opts.out == OUT_CSV)
 		print_csv(stdout, cases, n, floors);
 	else
-		print_table(stdout, cases, n, floors, &mem, replays, opts.large_pages);
-	if (opts.report && write_report(&opts, cases, n, floors, &mem, replays))
+		print_table(stdout, cases, n, floors, &mem, replays, opts.large_pages, &map);
+	if (opts.report && write_report(&opts, cases, n, floors, &mem, replays, &map))
 		return NW_EXIT_BAD_INPUT;
 	return NW_EXIT_OK;
 }

@@ -44,6 +44,37 @@ def test_tiny_bench_emits_json_with_every_case():
     for walk in data["walks"]:
         assert walk["fast_ns"] > 0 and walk["reference_ns"] > 0 and walk["floor_ns"] > 0
     assert data["memory"]["vm_rss_bytes"] >= 0
+    assert_map_figures(data["map"], pages=4096)  # --tiny's large layout
+
+
+MAP_FIGURES = ["map_fresh_ns", "unmap_ns", "map_tables_present_ns", "query_ns"]
+
+
+def assert_map_figures(fig, pages):
+    """The "map" object: the table, its pages and ns per page for each operation, ascending and
+    random (the values are timings: only their sign is checked)."""
+    expected = {"table", "pages"} | set(MAP_FIGURES) | {"random_" + name for name in MAP_FIGURES}
+    assert set(fig) == expected
+    assert fig["table"] == "EPT 4-level" and fig["pages"] == pages
+    for name in expected - {"table", "pages"}:
+        assert isinstance(fig[name], float) and fig[name] > 0, name
+
+
+def test_bench_map_figures_follow_large_pages():
+    result = run("--tiny", "--json", "--no-replay", "--large-pages", "1024")
+    assert result.returncode == 0, result.stderr
+    assert_map_figures(json.loads(result.stdout)["map"], pages=1024)
+
+
+def test_bench_table_prints_map_figures():
+    result = run("--tiny", "--no-replay")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("map (4-level EPT, 4096 4 KiB pages"))
+    assert lines[head + 1].split() == ["order", "map", "fresh", "unmap", "map", "(tables)", "query"]
+    for row, order in zip(lines[head + 2:head + 4], ["ascending", "random"]):
+        cells = row.split()
+        assert cells[0] == order and len(cells) == 5 and all(float(c) > 0 for c in cells[1:])
 
 
 def test_tiny_bench_emits_csv():
