@@ -8,19 +8,53 @@
 #define PSE36_HIGH_BITS UINT64_C(0xff)
 #define PSE36_LIMIT (UINT64_C(1) << 40)
 
-/* Tables reserved before a change starts, so the change itself cannot fail. */
+/* Live counts. Emptiness must be O(1), so each table's count of non-zero
+ * entries is kept, in host memory beside the tables rather than in the
+ * entries: an entry's software-available bits are read by the hardware
+ * (ignored, but part of what a walk records and prints), and 32-bit and PAE
+ * entries have only bits 11:9 of them, too few for a count up to 1024.
+ *
+ * Every table above level 1 has a count page, one slot per entry, as wide as
+ * an entry: the slot of a table-pointing entry holds the child's count in bits
+ * 11:0 and the child's own count page in bits 63:12 (0 for a level-1 child);
+ * the slot of any other entry is 0. The root's count page is pt->root_counts;
+ * the root's own count is not kept (it is never freed). Count pages come from
+ * mem.host; without it counts are not kept and emptiness is found by a scan.
+ *
+ * Guest tables live in memory the guest can write, so a count is a hint that
+ * never frees a table in use: a table is freed only when its count is 0 and a
+ * scan confirms it (once per table freed, as cheap as the zeroing that made
+ * it); a count found wrong is recounted. A table the guest emptied behind the
+ * engine may keep a stale non-zero count and stays until destroyed. */
+#define COUNT_MASK UINT64_C(0xfff)
+
+/* Tables (and their count pages) reserved before a change starts, so the change itself cannot fail. */
 #define POOL_MAX (2 * NW_MAX_LEVELS)
 
 struct pool {
-	uint64_t addr[POOL_MAX];
+	struct {
+		uint64_t table, counts; /* counts: 0 for a level-1 table or without host memory */
+		int level;
+	} item[POOL_MAX];
 	int count;
 };
 
-/* Where a descent stopped: the level, its table and the entry there. */
-struct spot {
+/* A table as a descent reaches it: where it is, its count page (the counts
+ * of its children) and the slot of its parent's count page holding its own
+ * count (up is NULL for the root and without host memory). */
+struct table_at {
 	int level;
-	uint64_t table;
+	uint64_t addr;
 	void *ptr;
+	uint64_t counts;
+	void *counts_ptr;
+	void *up;
+	unsigned up_index;
+};
+
+/* Where a descent stopped: the table and the entry there. */
+struct spot {
+	struct table_at t;
 	unsigned index;
 	uint64_t entry;
 };
@@ -103,106 +137,291 @@ static uint64_t link_make(const struct nw_pt *pt, int level, uint64_t child)
 	return child | pt->fmt->level[level].table_bits;
 }
 
-/* Writes an entry, noting when it replaces one in use (a cached translation may be stale). */
-static void entry_set(const struct nw_pt *pt, void *table, unsigned index, uint64_t entry, bool *stale)
+static void *counts_ptr(const struct nw_pt *pt, uint64_t addr)
 {
-	uint64_t old = nw_pt_entry_get(pt->fmt, table, index);
+	void *ptr = addr ? nw_hal_phys_to_virt(pt->mem.host, nw_hpa(addr)) : 0;
+
+	/* Count pages are the library's own host memory: a hole is a HAL bug. */
+	NW_ASSERT(ptr != 0 || addr == 0);
+	return ptr;
+}
+
+static unsigned entries_of(const struct nw_pt_format *fmt, int level)
+{
+	return fmt->level[level].entries;
+}
+
+static unsigned count_entries(const struct nw_pt_format *fmt, int level, const void *ptr)
+{
+	unsigned live = 0;
+
+	for (unsigned i = 0; i < entries_of(fmt, level); i++)
+		live += nw_pt_entry_get(fmt, ptr, i) != 0;
+	return live;
+}
+
+static unsigned count_get(const struct nw_pt_format *fmt, const struct table_at *t)
+{
+	return (unsigned)(nw_pt_entry_get(fmt, t->up, t->up_index) & COUNT_MASK);
+}
+
+static void count_put(const struct nw_pt_format *fmt, const struct table_at *t, unsigned count)
+{
+	uint64_t slot = nw_pt_entry_get(fmt, t->up, t->up_index);
+
+	nw_pt_entry_put(fmt, t->up, t->up_index, (slot & ~COUNT_MASK) | count);
+}
+
+/* One entry of t went from zero to non-zero (added) or back. A count that
+ * cannot take the step was changed behind the engine: it is recounted. */
+static void count_step(const struct nw_pt_format *fmt, const struct table_at *t, bool added)
+{
+	unsigned count = count_get(fmt, t);
+
+	if (added && count < entries_of(fmt, t->level))
+		count_put(fmt, t, count + 1);
+	else if (!added && count > 0)
+		count_put(fmt, t, count - 1);
+	else
+		count_put(fmt, t, count_entries(fmt, t->level, t->ptr));
+}
+
+/* Writes an entry, noting when it replaces one in use (a cached translation
+ * may be stale) and keeping the table's live count. */
+static void entry_set(const struct nw_pt *pt, const struct table_at *t, unsigned index, uint64_t entry, bool *stale)
+{
+	uint64_t old = nw_pt_entry_get(pt->fmt, t->ptr, index);
 
 	if (old != 0 && old != entry)
 		*stale = true;
-	nw_pt_entry_put(pt->fmt, table, index, entry);
+	nw_pt_entry_put(pt->fmt, t->ptr, index, entry);
+	if (t->up && (old == 0) != (entry == 0))
+		count_step(pt->fmt, t, entry != 0);
 }
 
-static bool table_alloc(const struct nw_pt *pt, uint64_t *addr)
+/* Whether t holds no entry: its count says so and a scan agrees (see Live counts). */
+static bool table_is_empty(const struct nw_pt *pt, const struct table_at *t)
 {
-	if (!pt->mem.ops->alloc(pt->mem.ctx, addr))
+	unsigned live;
+
+	if (t->up && count_get(pt->fmt, t) != 0)
 		return false;
-	NW_ASSERT(is_aligned(*addr, NW_PAGE_SIZE));
-	nw_mem_fill(table_ptr(pt, *addr), 0, NW_PAGE_SIZE);
+	live = count_entries(pt->fmt, t->level, t->ptr);
+	if (t->up && live != 0)
+		count_put(pt->fmt, t, live);
+	return live == 0;
+}
+
+/* t becomes the child table its link entry at index points to. */
+static void table_enter(const struct nw_pt *pt, struct table_at *t, unsigned index, uint64_t entry)
+{
+	void *up = t->counts_ptr;
+
+	t->level--;
+	t->addr = nw_pt_link_addr(pt, entry);
+	t->ptr = table_ptr(pt, t->addr);
+	t->up = up;
+	t->up_index = index;
+	t->counts = up && t->level > NW_LEVEL_PT ? nw_pt_entry_get(pt->fmt, up, index) & ~COUNT_MASK : 0;
+	t->counts_ptr = counts_ptr(pt, t->counts);
+}
+
+static struct table_at table_child(const struct nw_pt *pt, const struct table_at *t, unsigned index, uint64_t entry)
+{
+	struct table_at child = *t;
+
+	table_enter(pt, &child, index, entry);
+	return child;
+}
+
+static struct table_at table_root(const struct nw_pt *pt)
+{
+	return (struct table_at){ .level = pt->fmt->top, .addr = pt->root, .ptr = table_ptr(pt, pt->root),
+				  .counts = pt->root_counts, .counts_ptr = counts_ptr(pt, pt->root_counts) };
+}
+
+static bool page_alloc(const struct nw_pt *pt, bool host, uint64_t *addr)
+{
+	if (host) {
+		nw_hpa_t frame;
+
+		if (!nw_hal_alloc_frame(pt->mem.host, &frame))
+			return false;
+		*addr = frame.val;
+	} else if (!pt->mem.ops->alloc(pt->mem.ctx, addr)) {
+		return false;
+	}
+	/* A count page's address 0 means none (the HAL never hands out frame 0, as the frame ledger relies on). */
+	NW_ASSERT(is_aligned(*addr, NW_PAGE_SIZE) && (*addr != 0 || !host));
+	nw_mem_fill(host ? counts_ptr(pt, *addr) : table_ptr(pt, *addr), 0, NW_PAGE_SIZE);
+	return true;
+}
+
+static void page_free(const struct nw_pt *pt, bool host, uint64_t addr)
+{
+	if (host && addr)
+		nw_hal_dealloc_frame(pt->mem.host, nw_hpa(addr));
+	else if (!host)
+		pt->mem.ops->free(pt->mem.ctx, addr);
+}
+
+/* A table at level and, above level 1 with host memory, its count page. */
+static bool table_alloc(const struct nw_pt *pt, int level, uint64_t *table, uint64_t *counts)
+{
+	*counts = 0;
+	if (!page_alloc(pt, false, table))
+		return false;
+	if (level > NW_LEVEL_PT && pt->mem.host && !page_alloc(pt, true, counts)) {
+		page_free(pt, false, *table);
+		return false;
+	}
 	return true;
 }
 
 static void pool_release(const struct nw_pt *pt, struct pool *pool)
 {
-	while (pool->count > 0)
-		pt->mem.ops->free(pt->mem.ctx, pool->addr[--pool->count]);
+	while (pool->count > 0) {
+		pool->count--;
+		page_free(pt, false, pool->item[pool->count].table);
+		page_free(pt, true, pool->item[pool->count].counts);
+	}
 }
 
-static nw_status_t pool_fill(const struct nw_pt *pt, struct pool *pool, int count)
+/* count tables at levels top, top - 1, ... */
+static nw_status_t pool_fill(const struct nw_pt *pt, struct pool *pool, int top, int count)
 {
 	NW_ASSERT(pool->count + count <= POOL_MAX);
 	for (int i = 0; i < count; i++) {
-		if (!table_alloc(pt, &pool->addr[pool->count])) {
+		int level = top - i;
+
+		if (!table_alloc(pt, level, &pool->item[pool->count].table, &pool->item[pool->count].counts)) {
 			pool_release(pt, pool);
 			return NW_ERR_NOMEM;
 		}
-		pool->count++;
+		pool->item[pool->count++].level = level;
 	}
 	return NW_OK;
 }
 
-static uint64_t pool_take(struct pool *pool)
+/* A reserved table at level, become the child at parent's index. */
+static struct table_at pool_take(const struct nw_pt *pt, struct pool *pool, int level, const struct table_at *parent,
+				 unsigned index)
 {
+	struct table_at t = { .level = level };
+
+	for (int i = pool->count - 1; i >= 0; i--) {
+		if (pool->item[i].level != level)
+			continue;
+		t.addr = pool->item[i].table;
+		t.counts = pool->item[i].counts;
+		pool->item[i] = pool->item[--pool->count];
+		t.ptr = table_ptr(pt, t.addr);
+		t.counts_ptr = counts_ptr(pt, t.counts);
+		if (parent->counts_ptr) {
+			t.up = parent->counts_ptr;
+			t.up_index = index;
+			nw_pt_entry_put(pt->fmt, t.up, index, t.counts);
+		}
+		return t;
+	}
 	/* The reservation counted every table the change needs. */
-	NW_ASSERT(pool->count > 0);
-	return pool->addr[--pool->count];
+	NW_ASSERT(false);
+	return t;
 }
 
-static void subtree_free(const struct nw_pt *pt, int level, uint64_t table)
+static void subtree_free(const struct nw_pt *pt, const struct table_at *t)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
-	void *ptr = table_ptr(pt, table);
 
-	for (unsigned i = 0; i < fmt->level[level].entries; i++) {
-		uint64_t entry = nw_pt_entry_get(fmt, ptr, i);
+	for (unsigned i = 0; i < entries_of(fmt, t->level); i++) {
+		uint64_t entry = nw_pt_entry_get(fmt, t->ptr, i);
 
-		if (nw_pt_is_link(fmt, level, entry))
-			subtree_free(pt, level - 1, nw_pt_link_addr(pt, entry));
+		if (nw_pt_is_link(fmt, t->level, entry)) {
+			struct table_at child = table_child(pt, t, i, entry);
+
+			subtree_free(pt, &child);
+		}
 	}
-	pt->mem.ops->free(pt->mem.ctx, table);
+	page_free(pt, false, t->addr);
+	page_free(pt, true, t->counts);
 }
 
-static bool table_is_empty(const struct nw_pt_format *fmt, int level, const void *ptr)
+/* Frees the tables below the link entry that was at t's index, now rewritten. */
+static void child_drop(const struct nw_pt *pt, const struct table_at *t, unsigned index, uint64_t link)
 {
-	for (unsigned i = 0; i < fmt->level[level].entries; i++)
-		if (nw_pt_entry_get(fmt, ptr, i) != 0)
-			return false;
-	return true;
+	struct table_at child = table_child(pt, t, index, link);
+
+	subtree_free(pt, &child);
+	if (t->counts_ptr)
+		nw_pt_entry_put(pt->fmt, t->counts_ptr, index, 0);
+}
+
+static void spot_read(const struct nw_pt *pt, struct spot *spot, uint64_t va)
+{
+	spot->index = nw_pt_index(pt->fmt, spot->t.level, va);
+	spot->entry = nw_pt_entry_get(pt->fmt, spot->t.ptr, spot->index);
+}
+
+/* One level down va's path through the link entry at spot. */
+static void spot_enter(const struct nw_pt *pt, struct spot *spot, uint64_t va)
+{
+	table_enter(pt, &spot->t, spot->index, spot->entry);
+	spot_read(pt, spot, va);
+}
+
+/* The level where va's path ends (its leaf, or the zero entry that stops it)
+ * and the entry there, without the bookkeeping a change needs. */
+static int probe(const struct nw_pt *pt, uint64_t va, uint64_t *entry)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	const void *ptr = table_ptr(pt, pt->root);
+
+	for (int level = fmt->top;; level--) {
+		*entry = nw_pt_entry_get(fmt, ptr, nw_pt_index(fmt, level, va));
+		if (!nw_pt_is_link(fmt, level, *entry))
+			return level;
+		ptr = table_ptr(pt, nw_pt_link_addr(pt, *entry));
+	}
 }
 
 /* Follows va's path down to stop_level or to the first entry that is not a
  * table pointer, whichever comes first. */
 static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
 {
-	const struct nw_pt_format *fmt = pt->fmt;
-	struct spot spot = { .level = fmt->top, .table = pt->root };
+	struct spot spot = { .t = table_root(pt) };
 
-	for (;;) {
-		spot.ptr = table_ptr(pt, spot.table);
-		spot.index = nw_pt_index(fmt, spot.level, va);
-		spot.entry = nw_pt_entry_get(fmt, spot.ptr, spot.index);
-		if (spot.level == stop_level || !nw_pt_is_link(fmt, spot.level, spot.entry))
-			return spot;
-		spot.table = nw_pt_link_addr(pt, spot.entry);
-		spot.level--;
-	}
+	spot_read(pt, &spot, va);
+	while (spot.t.level != stop_level && nw_pt_is_link(pt->fmt, spot.t.level, spot.entry))
+		spot_enter(pt, &spot, va);
+	return spot;
 }
 
 /* Replaces the leaf at spot with a table of leaves one level down that map
  * the same range with the same attributes. */
-static void split(const struct nw_pt *pt, const struct spot *spot, struct pool *pool, bool *stale)
+static void split(const struct nw_pt *pt, struct spot *spot, struct pool *pool, bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
-	int child_level = spot->level - 1;
-	uint64_t base = nw_pt_leaf_addr(fmt, spot->level, spot->entry);
-	uint64_t attrs = nw_pt_leaf_attrs(fmt, spot->level, spot->entry);
-	uint64_t child = pool_take(pool);
-	void *ptr = table_ptr(pt, child);
+	int child_level = spot->t.level - 1;
+	uint64_t base = nw_pt_leaf_addr(fmt, spot->t.level, spot->entry);
+	uint64_t attrs = nw_pt_leaf_attrs(fmt, spot->t.level, spot->entry);
+	struct table_at child = pool_take(pt, pool, child_level, &spot->t, spot->index);
 
-	for (unsigned i = 0; i < fmt->level[child_level].entries; i++)
-		nw_pt_entry_put(fmt, ptr, i,
+	for (unsigned i = 0; i < entries_of(fmt, child_level); i++)
+		nw_pt_entry_put(fmt, child.ptr, i,
 				nw_pt_leaf_make(fmt, child_level, base + i * size_of(fmt, child_level), attrs));
-	entry_set(pt, spot->ptr, spot->index, link_make(pt, spot->level, child), stale);
+	if (child.up)
+		count_put(fmt, &child, entries_of(fmt, child_level));
+	spot->entry = link_make(pt, spot->t.level, child.addr);
+	entry_set(pt, &spot->t, spot->index, spot->entry, stale);
+}
+
+/* A new, empty table under the zero entry at spot. */
+static void link_new(const struct nw_pt *pt, struct spot *spot, struct pool *pool, bool *stale)
+{
+	struct table_at child = pool_take(pt, pool, spot->t.level - 1, &spot->t, spot->index);
+
+	spot->entry = link_make(pt, spot->t.level, child.addr);
+	entry_set(pt, &spot->t, spot->index, spot->entry, stale);
 }
 
 /* Whether the leaf block [base, base + size(level)) can be written as leaves
@@ -218,10 +437,10 @@ static bool split_fits(const struct nw_pt_format *fmt, int level, uint64_t base)
  * target containing va. */
 static bool splits_fit_down_to(const struct nw_pt_format *fmt, const struct spot *spot, uint64_t va, int target)
 {
-	uint64_t base = nw_pt_leaf_addr(fmt, spot->level, spot->entry);
-	uint64_t va_base = va & ~(size_of(fmt, spot->level) - 1);
+	uint64_t base = nw_pt_leaf_addr(fmt, spot->t.level, spot->entry);
+	uint64_t va_base = va & ~(size_of(fmt, spot->t.level) - 1);
 
-	for (int level = spot->level; level > target; level--) {
+	for (int level = spot->t.level; level > target; level--) {
 		uint64_t block = (va - va_base) & ~(size_of(fmt, level) - 1);
 
 		if (!split_fits(fmt, level, base + block))
@@ -230,22 +449,25 @@ static bool splits_fit_down_to(const struct nw_pt_format *fmt, const struct spot
 	return true;
 }
 
-/* Tables needed so that no leaf straddles addr; -1 when a split cannot be expressed. */
-static int split_need(const struct nw_pt *pt, uint64_t addr)
+/* Tables needed so that no leaf straddles addr, the first at *top and each
+ * next one level down; -1 when a split cannot be expressed. *ended: the level
+ * where addr's path ends. */
+static int split_need(const struct nw_pt *pt, uint64_t addr, int *top, int *ended)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
-	struct spot spot;
-	uint64_t base, va_base;
-	int need = 0;
+	uint64_t base, va_base, entry;
+	int need = 0, leaf;
 
+	*ended = 0;
 	if (addr >= nw_pt_va_limit(fmt))
 		return 0;
-	spot = descend(pt, addr, NW_LEVEL_PT);
-	if (spot.entry == 0)
+	leaf = *ended = probe(pt, addr, &entry);
+	if (entry == 0)
 		return 0;
-	base = nw_pt_leaf_addr(fmt, spot.level, spot.entry);
-	va_base = addr & ~(size_of(fmt, spot.level) - 1);
-	for (int level = spot.level; level > NW_LEVEL_PT && !is_aligned(addr, size_of(fmt, level)); level--) {
+	*top = leaf - 1;
+	base = nw_pt_leaf_addr(fmt, leaf, entry);
+	va_base = addr & ~(size_of(fmt, leaf) - 1);
+	for (int level = leaf; level > NW_LEVEL_PT && !is_aligned(addr, size_of(fmt, level)); level--) {
 		uint64_t block = (addr - va_base) & ~(size_of(fmt, level) - 1);
 
 		if (!split_fits(fmt, level, base + block))
@@ -255,17 +477,40 @@ static int split_need(const struct nw_pt *pt, uint64_t addr)
 	return need;
 }
 
-static void split_at(const struct nw_pt *pt, uint64_t addr, struct pool *pool, bool *stale)
+/* Splits down to where no leaf straddles addr; need 0: split_need found none, no walk. An earlier split
+ * at the other end of the range may have done part of it. */
+static void split_at(const struct nw_pt *pt, uint64_t addr, int need, struct pool *pool, bool *stale)
 {
-	if (addr >= nw_pt_va_limit(pt->fmt))
-		return;
-	for (;;) {
+	for (; need > 0; need--) {
 		struct spot spot = descend(pt, addr, NW_LEVEL_PT);
 
-		if (spot.entry == 0 || spot.level == NW_LEVEL_PT || is_aligned(addr, size_of(pt->fmt, spot.level)))
+		if (spot.entry == 0 || spot.t.level == NW_LEVEL_PT || is_aligned(addr, size_of(pt->fmt, spot.t.level)))
 			return;
 		split(pt, &spot, pool, stale);
 	}
+}
+
+/* The leaves straddling va and end, split (their tables reserved first): a
+ * change of [va, end) then meets only leaves wholly inside. */
+static nw_status_t split_edges(const struct nw_pt *pt, uint64_t va, uint64_t end, struct pool *pool, bool *stale)
+{
+	int top_start = 0, top_end = 0, ended, need_end = 0;
+	int need_start = split_need(pt, va, &top_start, &ended);
+	nw_status_t status;
+
+	/* An end in the same page table as va meets only 4 KiB leaves: no walk. */
+	if (ended != NW_LEVEL_PT || end >> pt->fmt->level[NW_LEVEL_PD].shift != va >> pt->fmt->level[NW_LEVEL_PD].shift)
+		need_end = split_need(pt, end, &top_end, &ended);
+	if (need_start < 0 || need_end < 0)
+		return NW_ERR_RANGE;
+	status = pool_fill(pt, pool, top_start, need_start);
+	if (status == NW_OK)
+		status = pool_fill(pt, pool, top_end, need_end);
+	if (status != NW_OK)
+		return status;
+	split_at(pt, va, need_start, pool, stale);
+	split_at(pt, end, need_end, pool, stale);
+	return NW_OK;
 }
 
 static bool range_ok(const struct nw_pt_format *fmt, uint64_t va, uint64_t size)
@@ -282,7 +527,7 @@ nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct 
 	NW_ASSERT(fmt->entry_size == 4 || fmt->entry_size == 8);
 	*pt = (struct nw_pt){ .fmt = fmt, .mem = mem, .table_bits = table_bits,
 			      .link_addr_mask = fmt->table_addr_mask };
-	if (!table_alloc(pt, &pt->root)) {
+	if (!table_alloc(pt, fmt->top, &pt->root, &pt->root_counts)) {
 		pt->fmt = 0; /* destroy of a table that never was does nothing */
 		return NW_ERR_NOMEM;
 	}
@@ -297,9 +542,12 @@ void nw_pt_set_maxphyaddr(struct nw_pt *pt, unsigned maxphyaddr)
 
 void nw_pt_destroy(struct nw_pt *pt)
 {
+	struct table_at root;
+
 	if (pt->fmt == 0)
 		return;
-	subtree_free(pt, pt->fmt->top, pt->root);
+	root = table_root(pt);
+	subtree_free(pt, &root);
 	pt->fmt = 0;
 	pt->root = 0;
 }
@@ -311,6 +559,7 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 	struct pool pool = { .count = 0 };
 	bool changed = false;
 	struct spot spot;
+	uint64_t old;
 	nw_status_t status;
 
 	if (level < NW_LEVEL_PT || level > fmt->top || !fmt->level[level].leaf_ok || !attrs_ok(fmt, attrs))
@@ -325,22 +574,25 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 		return NW_ERR_EXISTS;
 	if (spot.entry != 0 && !splits_fit_down_to(fmt, &spot, va, level))
 		return NW_ERR_RANGE;
-	status = pool_fill(pt, &pool, spot.level - level);
-	if (status != NW_OK)
-		return status;
-
-	for (;;) {
+	if (spot.t.level > level) {
+		status = pool_fill(pt, &pool, spot.t.level - 1, spot.t.level - level);
+		if (status != NW_OK)
+			return status;
+		/* Memory the allocations went through may have moved under the pointers. */
 		spot = descend(pt, va, level);
-		if (spot.level == level)
-			break;
+	}
+	/* Down from where the path ends, without starting again from the root. */
+	while (spot.t.level > level) {
 		if (spot.entry == 0)
-			entry_set(pt, spot.ptr, spot.index, link_make(pt, spot.level, pool_take(&pool)), &changed);
+			link_new(pt, &spot, &pool, &changed);
 		else
 			split(pt, &spot, &pool, &changed);
+		spot_enter(pt, &spot, va);
 	}
-	entry_set(pt, spot.ptr, spot.index, nw_pt_leaf_make(fmt, level, pa, attrs), &changed);
-	if (nw_pt_is_link(fmt, level, spot.entry))
-		subtree_free(pt, level - 1, nw_pt_link_addr(pt, spot.entry));
+	old = spot.entry;
+	entry_set(pt, &spot.t, spot.index, nw_pt_leaf_make(fmt, level, pa, attrs), &changed);
+	if (nw_pt_is_link(fmt, level, old))
+		child_drop(pt, &spot.t, spot.index, old);
 	pool_release(pt, &pool);
 	if (stale && changed)
 		*stale = true;
@@ -350,10 +602,9 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 static bool range_has_any(const struct nw_pt *pt, uint64_t va, uint64_t end)
 {
 	while (va < end) {
-		struct spot spot = descend(pt, va, NW_LEVEL_PT);
-		uint64_t size = size_of(pt->fmt, spot.level);
+		uint64_t entry, size = size_of(pt->fmt, probe(pt, va, &entry));
 
-		if (spot.entry != 0)
+		if (entry != 0)
 			return true;
 		va = (va & ~(size - 1)) + size;
 		if (va == 0)
@@ -364,39 +615,41 @@ static bool range_has_any(const struct nw_pt *pt, uint64_t va, uint64_t end)
 
 /* Clears [s, e) below one table whose first address is base; edges are
  * already split, so a leaf met here lies wholly inside. */
-static void clear_range(const struct nw_pt *pt, int level, uint64_t table, uint64_t base, uint64_t s, uint64_t e,
+static void clear_range(const struct nw_pt *pt, const struct table_at *t, uint64_t base, uint64_t s, uint64_t e,
 			bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
+	int level = t->level;
 	uint64_t size = size_of(fmt, level);
-	void *ptr = table_ptr(pt, table);
 	unsigned first = nw_pt_index(fmt, level, s), last = nw_pt_index(fmt, level, e - 1);
 
 	for (unsigned i = first; i <= last; i++) {
-		uint64_t entry = nw_pt_entry_get(fmt, ptr, i);
+		uint64_t entry = nw_pt_entry_get(fmt, t->ptr, i);
 		uint64_t lo = base + (uint64_t)i * size, hi = lo + size;
-		uint64_t child;
+		struct table_at child;
 
 		if (entry == 0)
 			continue;
 		if (!nw_pt_is_link(fmt, level, entry) || (s <= lo && hi - 1 <= e - 1)) {
-			entry_set(pt, ptr, i, 0, stale);
+			entry_set(pt, t, i, 0, stale);
 			if (nw_pt_is_link(fmt, level, entry))
-				subtree_free(pt, level - 1, nw_pt_link_addr(pt, entry));
+				child_drop(pt, t, i, entry);
 			continue;
 		}
-		child = nw_pt_link_addr(pt, entry);
-		clear_range(pt, level - 1, child, lo, s > lo ? s : lo, e - 1 < hi - 1 ? e : hi, stale);
-		if (table_is_empty(fmt, level - 1, table_ptr(pt, child))) {
-			entry_set(pt, ptr, i, 0, stale);
-			pt->mem.ops->free(pt->mem.ctx, child);
+		child = table_child(pt, t, i, entry);
+		clear_range(pt, &child, lo, s > lo ? s : lo, e - 1 < hi - 1 ? e : hi, stale);
+		if (table_is_empty(pt, &child)) {
+			entry_set(pt, t, i, 0, stale);
+			child_drop(pt, t, i, entry);
 		}
 	}
 }
 
 static void clear(const struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale)
 {
-	clear_range(pt, pt->fmt->top, pt->root, 0, va, va + size, stale);
+	struct table_at root = table_root(pt);
+
+	clear_range(pt, &root, 0, va, va + size, stale);
 }
 
 nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_t size, int max_level,
@@ -440,22 +693,15 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 {
 	struct pool pool = { .count = 0 };
 	bool changed = false;
-	int need_start, need_end;
 	nw_status_t status;
 
 	if (!is_aligned(va | size, NW_PAGE_SIZE))
 		return NW_ERR_ALIGN;
 	if (!range_ok(pt->fmt, va, size))
 		return NW_ERR_RANGE;
-	need_start = split_need(pt, va);
-	need_end = split_need(pt, va + size);
-	if (need_start < 0 || need_end < 0)
-		return NW_ERR_RANGE;
-	status = pool_fill(pt, &pool, need_start + need_end);
+	status = split_edges(pt, va, va + size, &pool, &changed);
 	if (status != NW_OK)
 		return status;
-	split_at(pt, va, &pool, &changed);
-	split_at(pt, va + size, &pool, &changed);
 	clear(pt, va, size, &changed);
 	pool_release(pt, &pool);
 	if (stale && changed)
@@ -466,10 +712,9 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 static bool range_is_mapped(const struct nw_pt *pt, uint64_t va, uint64_t end)
 {
 	while (va < end) {
-		struct spot spot = descend(pt, va, NW_LEVEL_PT);
-		uint64_t size = size_of(pt->fmt, spot.level);
+		uint64_t entry, size = size_of(pt->fmt, probe(pt, va, &entry));
 
-		if (spot.entry == 0)
+		if (entry == 0)
 			return false;
 		va = (va & ~(size - 1)) + size;
 		if (va == 0)
@@ -484,7 +729,6 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 	const struct nw_pt_format *fmt = pt->fmt;
 	struct pool pool = { .count = 0 };
 	bool changed = false;
-	int need_start, need_end;
 	nw_status_t status;
 	uint64_t end = va + size;
 
@@ -498,20 +742,14 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 		return NW_ERR_RANGE;
 	if (!range_is_mapped(pt, va, end))
 		return NW_ERR_NOT_FOUND;
-	need_start = split_need(pt, va);
-	need_end = split_need(pt, end);
-	if (need_start < 0 || need_end < 0)
-		return NW_ERR_RANGE;
-	status = pool_fill(pt, &pool, need_start + need_end);
+	status = split_edges(pt, va, end, &pool, &changed);
 	if (status != NW_OK)
 		return status;
-	split_at(pt, va, &pool, &changed);
-	split_at(pt, end, &pool, &changed);
 	for (uint64_t at = va; at < end;) {
 		struct spot spot = descend(pt, at, NW_LEVEL_PT);
 
-		entry_set(pt, spot.ptr, spot.index, (spot.entry & ~clear_bits) | set_bits, &changed);
-		at += size_of(fmt, spot.level);
+		entry_set(pt, &spot.t, spot.index, (spot.entry & ~clear_bits) | set_bits, &changed);
+		at += size_of(fmt, spot.t.level);
 		if (at == 0)
 			break;
 	}
@@ -566,7 +804,7 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 	if (va >= nw_pt_va_limit(fmt))
 		return NW_ERR_RANGE;
 	spot = descend(pt, va, level);
-	if (spot.level != level || (level > NW_LEVEL_PT && spot.entry == 0))
+	if (spot.t.level != level || (level > NW_LEVEL_PT && spot.entry == 0))
 		return NW_ERR_NOT_FOUND;
 	entry = (spot.entry & ~clear_bits) | set_bits;
 	/* The engine owns the tree's shape: which entries point to tables, and where. */
@@ -579,9 +817,26 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 		return NW_ERR_INVALID;
 	if (old)
 		*old = spot.entry;
-	entry_set(pt, spot.ptr, spot.index, entry, &changed);
+	entry_set(pt, &spot.t, spot.index, entry, &changed);
 	if (stale && changed)
 		*stale = true;
+	return NW_OK;
+}
+
+nw_status_t nw_pt_live_count(const struct nw_pt *pt, uint64_t va, int level, unsigned *count)
+{
+	struct spot spot;
+
+	if (level < NW_LEVEL_PT || level > pt->fmt->top)
+		return NW_ERR_INVALID;
+	if (va >= nw_pt_va_limit(pt->fmt))
+		return NW_ERR_RANGE;
+	spot = descend(pt, va, level);
+	if (spot.t.level != level)
+		return NW_ERR_NOT_FOUND;
+	if (!spot.t.up)
+		return NW_ERR_UNSUPPORTED;
+	*count = count_get(pt->fmt, &spot.t);
 	return NW_OK;
 }
 

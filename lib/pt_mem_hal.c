@@ -34,5 +34,6 @@ struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal)
 	return (struct nw_pt_mem){ .ops = &hal_mem_ops,
 				   .ctx = (void *)(uintptr_t)hal,
 				   .direct_map = hal->direct_map,
-				   .direct_map_size = hal->direct_map_size };
+				   .direct_map_size = hal->direct_map_size,
+				   .host = hal };
 }

@@ -436,15 +436,16 @@ def test_mappings_and_walks_agree_on_reserved_bits(tmp_path):
 
 def test_translate_on_an_exhausted_host_is_no_memory_as_in_replay(tmp_path):
     """1 MiB of host is 256 frames: frame 0 is never handed out, 4 hold the EPT tables (every page lies under
-    one 2 MiB PT) and 1 the frame ledger, so the 250 pages of the first region take the rest and the lazy
-    page at 0x10fa000 finds no frame: the host failed, not the guest (replay says no_memory and exits 1)."""
+    one 2 MiB PT), 3 the live counts of the tables above the PT (one count page each) and 1 the frame
+    ledger, so the 247 pages of the first region take the rest and the lazy page at 0x10f7000 finds no
+    frame: the host failed, not the guest (replay says no_memory and exits 1)."""
     path = tmp_path / "small_host.yaml"
     path.write_text("host: {memory: 1M, seed: 1}\n"
                     "memory_regions:\n"
-                    "  - {gpa: 0x1000000, size: 0xfa000, type: alloc}\n"
-                    "  - {gpa: 0x10fa000, size: 0x6000, type: alloc, lazy: true}\n"
+                    "  - {gpa: 0x1000000, size: 0xf7000, type: alloc}\n"
+                    "  - {gpa: 0x10f7000, size: 0x6000, type: alloc, lazy: true}\n"
                     "cpu: {mode: off}\n")
-    result = run("translate", path, "--gva", 0x10FA000, "--access", "read", "--json")
+    result = run("translate", path, "--gva", 0x10F7000, "--access", "read", "--json")
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["outcome"] == "no_memory"
     assert "no frame left for a lazy page" in result.stderr

@@ -69,7 +69,8 @@ static struct nw_pt_mem guest_mem(void)
 	for (unsigned i = 0; i < GMEM_PAGES; i++)
 		gm.used[i] = false;
 	gm.live = 0;
-	return (struct nw_pt_mem){ .ops = &gmem_ops, .ctx = &gm };
+	/* The engine's live counts in host frames, as an address space gives them. */
+	return (struct nw_pt_mem){ .ops = &gmem_ops, .ctx = &gm, .host = hal };
 }
 
 static void guest_mem_done(void)
@@ -275,6 +276,64 @@ Test(pt_guest, out_of_guest_memory_changes_nothing)
 	}
 	cr_assert_eq(mapped, 21);
 	cr_assert_eq(gm.live, 64);
+	nw_gpt_destroy(&gpt);
+	guest_mem_done();
+}
+
+/* The guest owns its tables' memory: a write behind the engine that fills a
+ * page table leaves the engine's live count short. Unmapping the engine's own
+ * page takes the count to 0, and the scan that confirms every free finds the
+ * guest's PTE: the table stays, and the guest's page keeps translating. */
+Test(pt_guest, a_table_the_guest_filled_behind_the_engine_is_not_freed)
+{
+	struct nw_gpt gpt;
+	struct nw_pt_leaf leaf;
+	unsigned count = 0;
+	uint64_t pt;
+
+	cr_assert_eq(nw_gpt_create(&gpt, NW_GPT_4LEVEL, guest_mem()), NW_OK);
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x1000), nw_gpa(0x5000), NW_PAGE_SIZE, RW, NULL), NW_OK);
+	cr_assert_eq(nw_gpt_query(&gpt, nw_gva(0x1000), &leaf), NW_OK);
+	pt = leaf.tables[NW_LEVEL_PT];
+	cr_assert_eq(nw_pt_live_count(&gpt.pt, 0x1000, NW_LEVEL_PT, &count), NW_OK);
+	cr_assert_eq(count, 1);
+	/* The guest's PTE 2 (GVA 0x2000): P and R/W over frame 0x7000 (SDM Vol. 3A Table 4-20). */
+	((uint64_t *)gmem_ptr(&gm, pt))[2] = 0x7000 | P | RW;
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x1000), NW_PAGE_SIZE), NW_OK);
+	cr_assert_eq(gm.live, 4, "PML4, PDPT, PD and the PT the guest still uses");
+	cr_assert_eq(nw_gpt_query(&gpt, nw_gva(0x2000), &leaf), NW_OK);
+	cr_assert_eq(leaf.tables[NW_LEVEL_PT], pt);
+	cr_assert_eq(leaf.pa_base, 0x7000);
+	cr_assert_eq(nw_pt_live_count(&gpt.pt, 0x2000, NW_LEVEL_PT, &count), NW_OK);
+	cr_assert_eq(count, 1, "recounted: the guest's PTE");
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x2000), NW_PAGE_SIZE), NW_OK);
+	cr_assert_eq(gm.live, 1, "the last page gone, PT, PD and PDPT are freed");
+	nw_gpt_destroy(&gpt);
+	guest_mem_done();
+}
+
+/* A write behind the engine that empties a page table leaves its count high:
+ * the engine never frees on a count alone, so the table stays (empty) after
+ * the engine unmaps its last known page, until a range covering it is
+ * unmapped or the tables are destroyed; nothing is freed in use, nothing leaks. */
+Test(pt_guest, a_table_the_guest_emptied_behind_the_engine_stays_until_unmapped_whole)
+{
+	struct nw_gpt gpt;
+	struct nw_pt_leaf leaf;
+	uint64_t pt;
+
+	cr_assert_eq(nw_gpt_create(&gpt, NW_GPT_4LEVEL, guest_mem()), NW_OK);
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x1000), nw_gpa(0x5000), NW_PAGE_SIZE, RW, NULL), NW_OK);
+	cr_assert_eq(nw_gpt_map(&gpt, nw_gva(0x2000), nw_gpa(0x6000), NW_PAGE_SIZE, RW, NULL), NW_OK);
+	cr_assert_eq(nw_gpt_query(&gpt, nw_gva(0x1000), &leaf), NW_OK);
+	pt = leaf.tables[NW_LEVEL_PT];
+	((uint64_t *)gmem_ptr(&gm, pt))[1] = 0;
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0x2000), NW_PAGE_SIZE), NW_OK);
+	cr_assert_eq(nw_gpt_query(&gpt, nw_gva(0x1000), &leaf), NW_ERR_NOT_FOUND);
+	cr_assert_eq(leaf.tables[NW_LEVEL_PT], pt, "the emptied PT is still linked");
+	cr_assert_eq(gm.live, 4);
+	cr_assert_eq(nw_gpt_unmap(&gpt, nw_gva(0), NW_SIZE_2M), NW_OK);
+	cr_assert_eq(gm.live, 1, "a range covering the PT frees it whatever its count");
 	nw_gpt_destroy(&gpt);
 	guest_mem_done();
 }

@@ -2,8 +2,10 @@
  * of a 4 GiB window, for EPT (through nw_ept_*) and, through the engine, for
  * the NPT, 32-bit (4 MiB pages, 1024-entry tables) and PAE formats: every
  * status, every queried page and, at checkpoints, every leaf agree with the
- * model; tables are never left empty; the live frames are exactly the tables;
- * injected allocation failures change nothing. Seeded; NESTWALK_FULL_MATRIX=1
+ * model; tables are never left empty; each table's live count (the engine's
+ * bookkeeping) equals its non-zero entries counted here, after every
+ * operation; the live frames are exactly the tables and one count page per
+ * table above level 1; injected allocation failures change nothing. Seeded; NESTWALK_FULL_MATRIX=1
  * runs the long form. */
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,8 @@ struct full_check {
 	const struct model *m;
 	uint64_t mapped;
 	uint64_t tables;
+	uint64_t count_pages; /* one per table above level 1 (pt_engine.c, Live counts) */
+	bool entries_only;    /* count only: no model to compare the leaves with */
 };
 
 static void check_entry(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
@@ -142,15 +146,21 @@ static void check_entry(void *ctx, int level, uint64_t table, unsigned index, ui
 	(void)index;
 	if (nw_pt_is_link(fmt, level, entry)) {
 		const void *child = nw_hal_phys_to_virt(hal, nw_hpa(nw_pt_link_addr(c->pt, entry)));
-		unsigned used = 0;
+		unsigned used = 0, live = 0;
 
 		for (unsigned i = 0; i < fmt->level[level - 1].entries; i++)
 			used += nw_pt_entry_get(fmt, child, i) != 0;
 		cr_assert_gt(used, 0, "an empty level-%d table was left under va 0x%llx", level - 1,
 			     (unsigned long long)va);
+		cr_assert_eq(nw_pt_live_count(c->pt, va, level - 1, &live), NW_OK);
+		cr_assert_eq(live, used, "level-%d table under va 0x%llx: live count %u, %u entries in use", level - 1,
+			     (unsigned long long)va, live, used);
 		c->tables++;
+		c->count_pages += level - 1 > NW_LEVEL_PT;
 		return;
 	}
+	if (c->entries_only)
+		return;
 	for (uint64_t off = 0; off < size; off += NW_PAGE_SIZE) {
 		uint64_t page = (va + off) >> NW_PAGE_SHIFT;
 
@@ -164,7 +174,7 @@ static void check_entry(void *ctx, int level, uint64_t table, unsigned index, ui
 
 static void full_check(const struct target *t, const struct model *m)
 {
-	struct full_check c = { .pt = t->pt, .m = m, .tables = 1 };
+	struct full_check c = { .pt = t->pt, .m = m, .tables = 1, .count_pages = 1 };
 	uint64_t mapped = 0;
 
 	nw_pt_visit(t->pt, check_entry, &c);
@@ -172,7 +182,19 @@ static void full_check(const struct target *t, const struct model *m)
 		mapped += m->attrs[p] != 0;
 	cr_assert_eq(c.mapped, mapped, "leaves cover %llu pages, the model %llu", (unsigned long long)c.mapped,
 		     (unsigned long long)mapped);
-	cr_assert_eq(nw_simmem_stats(sim).live, c.tables, "live frames are exactly the tables");
+	cr_assert_eq(nw_simmem_stats(sim).live, c.tables + c.count_pages,
+		     "live frames are exactly the tables and their count pages");
+}
+
+/* After every operation: each table's live count against its entries (the walk over every table is the
+ * cost of the full check without the model's 1 M pages). */
+static void counts_check(const struct target *t)
+{
+	struct full_check c = { .pt = t->pt, .tables = 1, .count_pages = 1, .entries_only = true };
+
+	nw_pt_visit(t->pt, check_entry, &c);
+	cr_assert_eq(nw_simmem_stats(sim).live, c.tables + c.count_pages,
+		     "live frames are exactly the tables and their count pages");
 }
 
 /* A random page-aligned range in the window, biased towards large-page
@@ -329,6 +351,7 @@ static void run(const struct target *t, uint64_t seed, unsigned steps)
 	rng_state = seed;
 	for (unsigned step = 0; step < steps; step++) {
 		one_op(t, &m, step);
+		counts_check(t);
 		if (step % 250 == 249)
 			full_check(t, &m);
 	}

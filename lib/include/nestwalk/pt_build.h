@@ -16,7 +16,9 @@
  * Structural invariants the engine keeps: a non-root table is never left
  * empty (all-zero); an entry is "in use" when non-zero; an entry at level > 1
  * points to a table when the level cannot be a leaf or its page-size bit is
- * clear. */
+ * clear. Each table's count of entries in use is kept beside it (in host
+ * frames, see pt_engine.c), so finding an emptied table is O(1) and every
+ * operation walks O(levels) per leaf it touches. */
 #ifndef NESTWALK_PT_BUILD_H
 #define NESTWALK_PT_BUILD_H
 
@@ -68,15 +70,20 @@ struct nw_pt_mem {
 	 * direct_map + addr, so translate reads a table without a call. */
 	uint8_t *direct_map;
 	uint64_t direct_map_size;
+	/* Host frames for the engine's own bookkeeping (each table's count of
+	 * live entries, see pt_engine.c), never linked into the tables; NULL:
+	 * none kept, and an emptied table is found by scanning it. */
+	const struct nw_hal *host;
 };
 
-/* Tables in HAL frames (EPT and NPT). */
+/* Tables in HAL frames (EPT and NPT), their counts in the same HAL. */
 struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal);
 
 struct nw_pt {
 	const struct nw_pt_format *fmt;
 	struct nw_pt_mem mem;
 	uint64_t root;            /* address of the top-level table */
+	uint64_t root_counts;     /* host frame with the live counts of the root's children, 0 when none */
 	const uint64_t *table_bits; /* per-level overrides (index = level) or NULL */
 	uint64_t link_addr_mask;  /* a table pointer's address: the format's field below MAXPHYADDR */
 };
@@ -204,6 +211,11 @@ typedef void (*nw_pt_visit_fn)(void *ctx, int level, uint64_t table, unsigned in
 void nw_pt_visit(const struct nw_pt *pt, nw_pt_visit_fn visit, void *ctx);
 /* Tables in use, the root included. */
 uint64_t nw_pt_table_count(const struct nw_pt *pt);
+/* The live count the engine keeps for the level-level table on va's path
+ * (below the root): its entries that are non-zero, as far as the engine
+ * knows. NW_ERR_NOT_FOUND when the path has no table there, NW_ERR_UNSUPPORTED
+ * for the root or when no counts are kept (mem.host NULL). */
+NW_MUST_CHECK nw_status_t nw_pt_live_count(const struct nw_pt *pt, uint64_t va, int level, unsigned *count);
 
 /* Guest page tables (SDM Vol. 3A §4.3-§4.5) built in guest-physical memory:
  * table addresses are GPAs and mem reaches them (through the address-space
