@@ -137,7 +137,7 @@ static uint64_t link_make(const struct nw_pt *pt, int level, uint64_t child)
 	return child | pt->fmt->level[level].table_bits;
 }
 
-static void *counts_ptr(const struct nw_pt *pt, uint64_t addr)
+static inline void *counts_ptr(const struct nw_pt *pt, uint64_t addr)
 {
 	void *ptr = addr ? nw_hal_phys_to_virt(pt->mem.host, nw_hpa(addr)) : 0;
 
@@ -212,6 +212,12 @@ static bool table_is_empty(const struct nw_pt *pt, const struct table_at *t)
 	return live == 0;
 }
 
+/* The count page of the level-level child whose count is at up's index (0 for a page table). */
+static inline uint64_t child_counts(const struct nw_pt *pt, const void *up, unsigned index, int level)
+{
+	return up && level > NW_LEVEL_PT ? nw_pt_entry_get(pt->fmt, up, index) & ~COUNT_MASK : 0;
+}
+
 /* t becomes the child table its link entry at index points to. */
 static void table_enter(const struct nw_pt *pt, struct table_at *t, unsigned index, uint64_t entry)
 {
@@ -222,7 +228,7 @@ static void table_enter(const struct nw_pt *pt, struct table_at *t, unsigned ind
 	t->ptr = table_ptr(pt, t->addr);
 	t->up = up;
 	t->up_index = index;
-	t->counts = up && t->level > NW_LEVEL_PT ? nw_pt_entry_get(pt->fmt, up, index) & ~COUNT_MASK : 0;
+	t->counts = child_counts(pt, up, index, t->level);
 	t->counts_ptr = counts_ptr(pt, t->counts);
 }
 
@@ -388,12 +394,30 @@ static int probe(const struct nw_pt *pt, uint64_t va, uint64_t *entry)
  * table pointer, whichever comes first. */
 static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
 {
-	struct spot spot = { .t = table_root(pt) };
+	const struct nw_pt_format *fmt = pt->fmt;
+	int level = fmt->top;
+	uint64_t addr = pt->root, counts = pt->root_counts, entry;
+	void *ptr = table_ptr(pt, addr), *counts_at = counts_ptr(pt, counts), *up = 0;
+	unsigned index, up_index = 0;
 
-	spot_read(pt, &spot, va);
-	while (spot.t.level != stop_level && nw_pt_is_link(pt->fmt, spot.t.level, spot.entry))
-		spot_enter(pt, &spot, va);
-	return spot;
+	/* table_enter on locals the compiler keeps in registers, the record built once at the end: the hot
+	 * path of every change (a struct walked in place is spilled at each level). */
+	for (;;) {
+		index = nw_pt_index(fmt, level, va);
+		entry = nw_pt_entry_get(fmt, ptr, index);
+		if (level == stop_level || !nw_pt_is_link(fmt, level, entry))
+			break;
+		level--;
+		addr = nw_pt_link_addr(pt, entry);
+		ptr = table_ptr(pt, addr);
+		up = counts_at;
+		up_index = index;
+		counts = child_counts(pt, up, index, level);
+		counts_at = counts_ptr(pt, counts);
+	}
+	return (struct spot){ .t = { .level = level, .addr = addr, .ptr = ptr, .counts = counts, .counts_ptr = counts_at,
+				     .up = up, .up_index = up_index },
+			      .index = index, .entry = entry };
 }
 
 /* Replaces the leaf at spot with a table of leaves one level down that map
@@ -556,12 +580,13 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 		      bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
-	struct pool pool = { .count = 0 };
+	struct pool pool;
 	bool changed = false;
 	struct spot spot;
 	uint64_t old;
 	nw_status_t status;
 
+	pool.count = 0; /* only the count: the items are written as they are reserved */
 	if (level < NW_LEVEL_PT || level > fmt->top || !fmt->level[level].leaf_ok || !attrs_ok(fmt, attrs))
 		return NW_ERR_INVALID;
 	if (!is_aligned(va, size_of(fmt, level)) || !is_aligned(pa, size_of(fmt, level)))
@@ -691,7 +716,7 @@ nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_
 
 nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale)
 {
-	struct pool pool = { .count = 0 };
+	struct pool pool;
 	bool changed = false;
 	nw_status_t status;
 
@@ -699,6 +724,7 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 		return NW_ERR_ALIGN;
 	if (!range_ok(pt->fmt, va, size))
 		return NW_ERR_RANGE;
+	pool.count = 0;
 	status = split_edges(pt, va, va + size, &pool, &changed);
 	if (status != NW_OK)
 		return status;
@@ -727,7 +753,7 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 			 bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
-	struct pool pool = { .count = 0 };
+	struct pool pool;
 	bool changed = false;
 	nw_status_t status;
 	uint64_t end = va + size;
@@ -742,6 +768,7 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 		return NW_ERR_RANGE;
 	if (!range_is_mapped(pt, va, end))
 		return NW_ERR_NOT_FOUND;
+	pool.count = 0;
 	status = split_edges(pt, va, end, &pool, &changed);
 	if (status != NW_OK)
 		return status;
@@ -757,6 +784,14 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 	if (stale && changed)
 		*stale = true;
 	return NW_OK;
+}
+
+nw_status_t nw_pt_find(const struct nw_pt *pt, uint64_t va, int *level, uint64_t *entry)
+{
+	if (va >= nw_pt_va_limit(pt->fmt))
+		return NW_ERR_RANGE;
+	*level = probe(pt, va, entry);
+	return *entry ? NW_OK : NW_ERR_NOT_FOUND;
 }
 
 nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf *leaf)

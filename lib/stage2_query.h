@@ -7,16 +7,19 @@
 
 static inline nw_status_t nw_s2_query(const struct nw_pt *pt, nw_gpa_t gpa, struct nw_s2_mapping *mapping)
 {
-	struct nw_pt_leaf leaf;
-	nw_status_t status = nw_pt_lookup(pt, gpa.val, &leaf);
+	uint64_t entry, size, base;
+	int level;
+	nw_status_t status = nw_pt_find(pt, gpa.val, &level, &entry);
 
 	if (status != NW_OK)
 		return status;
-	*mapping = (struct nw_s2_mapping){ .gpa = nw_gpa(leaf.va_base),
-					   .hpa = nw_hpa(leaf.pa_base + (gpa.val - leaf.va_base)),
-					   .size = leaf.size,
-					   .level = leaf.level,
-					   .entry = leaf.entry };
+	size = nw_pt_level_size(pt->fmt, level);
+	base = gpa.val & ~(size - 1);
+	*mapping = (struct nw_s2_mapping){ .gpa = nw_gpa(base),
+					   .hpa = nw_hpa(nw_pt_leaf_addr(pt->fmt, level, entry) + (gpa.val - base)),
+					   .size = size,
+					   .level = level,
+					   .entry = entry };
 	return NW_OK;
 }
 

@@ -112,15 +112,23 @@ static void check_page(const struct target *t, const struct model *m, uint64_t p
 {
 	struct nw_pt_leaf leaf;
 	nw_status_t status;
-	uint64_t va = page << NW_PAGE_SHIFT;
+	uint64_t va = page << NW_PAGE_SHIFT, entry;
+	int level;
 
 	if (page >= PAGES)
 		return;
 	status = nw_pt_lookup(t->pt, va, &leaf);
 	if (!m->attrs[page]) {
 		cr_assert_eq(status, NW_ERR_NOT_FOUND, "page 0x%llx should be unmapped", (unsigned long long)va);
+		cr_assert_eq(nw_pt_find(t->pt, va, &level, &entry), NW_ERR_NOT_FOUND);
 		return;
 	}
+	/* The check-free lookup (no path recorded) finds the model's page too. */
+	cr_assert_eq(nw_pt_find(t->pt, va, &level, &entry), NW_OK, "page 0x%llx", (unsigned long long)va);
+	cr_assert_eq(nw_pt_leaf_addr(t->pt->fmt, level, entry) + (va & (nw_pt_level_size(t->pt->fmt, level) - 1)),
+		     m->hpa[page], "page 0x%llx", (unsigned long long)va);
+	cr_assert_eq(nw_pt_leaf_attrs(t->pt->fmt, level, entry), m->attrs[page], "page 0x%llx attrs",
+		     (unsigned long long)va);
 	cr_assert_eq(status, NW_OK, "page 0x%llx should be mapped", (unsigned long long)va);
 	cr_assert_eq(leaf.pa_base + (va - leaf.va_base), m->hpa[page], "page 0x%llx", (unsigned long long)va);
 	cr_assert_eq(nw_pt_leaf_attrs(t->pt->fmt, leaf.level, leaf.entry), m->attrs[page], "page 0x%llx attrs",

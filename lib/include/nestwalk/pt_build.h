@@ -196,6 +196,8 @@ NW_MUST_CHECK nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t s
 				       bool *stale);
 /* The leaf mapping va, NW_ERR_NOT_FOUND when none. */
 NW_MUST_CHECK nw_status_t nw_pt_lookup(const struct nw_pt *pt, uint64_t va, struct nw_pt_leaf *leaf);
+/* The same leaf's level and entry alone, without the path nw_pt_lookup records. */
+NW_MUST_CHECK nw_status_t nw_pt_find(const struct nw_pt *pt, uint64_t va, int *level, uint64_t *entry);
 /* Raw edit of the entry at level on va's path, for tests and scenarios that
  * build broken tables on purpose. The table structure is protected: the edit
  * may not change a table pointer's address (bits at or above MAXPHYADDR are
