@@ -292,6 +292,36 @@ Test(ept_map, unmap_of_a_whole_range_of_mixed_pages)
 	nw_ept_destroy(&ept);
 }
 
+/* The live counts follow every change: a map adds to its table's, an edit
+ * that fills an empty PTE too, an unmap takes away; the last page's unmap
+ * frees the tables (pt_engine.c, Live counts). 0x1000 and 0x2000 share the
+ * PT of PML4[0], PDPT[0], PD[0] (SDM Vol. 3C Figure 29-1: bits 20:12 index
+ * the PT). */
+Test(ept_map, live_counts_follow_map_edit_and_unmap)
+{
+	struct nw_ept ept;
+	unsigned count = 0;
+
+	make(&ept, 4);
+	cr_assert_eq(nw_pt_live_count(&ept.pt, 0x1000, NW_LEVEL_PML4, &count), NW_ERR_UNSUPPORTED, "the root's");
+	cr_assert_eq(nw_pt_live_count(&ept.pt, 0x1000, NW_LEVEL_PT, &count), NW_ERR_NOT_FOUND, "no PT yet");
+	cr_assert_eq(nw_ept_map(&ept, nw_gpa(0x1000), nw_hpa(0x5000), NW_PAGE_SIZE, RWX | WB, 0, 0), NW_OK);
+	for (int level = NW_LEVEL_PT; level < NW_LEVEL_PML4; level++) {
+		cr_assert_eq(nw_pt_live_count(&ept.pt, 0x1000, level, &count), NW_OK);
+		cr_assert_eq(count, 1, "level %d: one entry on the path", level);
+	}
+	cr_assert_eq(nw_ept_edit(&ept, nw_gpa(0x2000), NW_LEVEL_PT, 0, 0x6000 | NW_EPT_R | WB, 0, 0), NW_OK);
+	cr_assert_eq(nw_pt_live_count(&ept.pt, 0x1000, NW_LEVEL_PT, &count), NW_OK);
+	cr_assert_eq(count, 2, "the edited PTE counts");
+	cr_assert_eq(nw_ept_unmap(&ept, nw_gpa(0x1000), NW_PAGE_SIZE, 0), NW_OK);
+	cr_assert_eq(nw_pt_live_count(&ept.pt, 0x2000, NW_LEVEL_PT, &count), NW_OK);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(live(), frames(4, 1), "the PT still holds the edited page");
+	cr_assert_eq(nw_ept_unmap(&ept, nw_gpa(0x2000), NW_PAGE_SIZE, 0), NW_OK);
+	cr_assert_eq(live(), frames(1, 0), "the last page gone, PT, PD and PDPT are freed");
+	nw_ept_destroy(&ept);
+}
+
 Test(ept_map, empty_tables_are_freed_level_by_level)
 {
 	struct nw_ept ept;
