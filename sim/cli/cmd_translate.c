@@ -1,5 +1,5 @@
 /* `nestwalk translate SCENARIO --gpa ADDR|--gva ADDR --access read|write|fetch
- * [--cpl N] [--ac] [--implicit] [--size N] [--json] [--explain]`: one
+ * [--cpl N] [--ac] [--implicit] [--size N] [--json] [--explain [--svg FILE]]`: one
  * translation on the scenario's VM. --gpa goes through the second stage only;
  * --gva is the full two-dimensional walk. A stage-2 fault is first offered to
  * the address space: a lazy page is populated and the access retried, an MMIO
@@ -13,14 +13,16 @@
 #include <nestwalk/x86_pte.h>
 
 #include "cli/cli.h"
+#include "io/file_out.h"
 #include "replay/replay.h"
 #include "replay/walk_print.h"
+#include "replay/walk_svg.h"
 
 /* A walk touches at most 5 guest tables and the final page, each of which a
  * lazy region may populate once. */
 #define MAX_RETRIES 8
 
-enum { OPT_GPA, OPT_GVA, OPT_ACCESS, OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_SIZE, OPT_JSON, OPT_EXPLAIN };
+enum { OPT_GPA, OPT_GVA, OPT_ACCESS, OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_SIZE, OPT_JSON, OPT_EXPLAIN, OPT_SVG };
 
 static const struct nw_cli_option options[] = {
 	[OPT_GPA] = { "--gpa", "ADDR", "a guest-physical address: the second stage alone" },
@@ -32,12 +34,13 @@ static const struct nw_cli_option options[] = {
 	[OPT_SIZE] = { "--size", "N", "bytes accessed, 1 to 4096 (default 1); may cross a page" },
 	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
 	[OPT_EXPLAIN] = { "--explain", NULL, "every memory reference of the --gva walk (with --json: a member)" },
+	[OPT_SVG] = { "--svg", "FILE", "with --explain: the walk drawn as a grid, one numbered cell per reference" },
 	{ NULL, NULL, NULL },
 };
 
 const struct nw_cli_usage nw_usage_translate = {
 	.command = "translate",
-	.synopsis = "SCENARIO (--gpa ADDR | --gva ADDR [--cpl N] [--ac] [--implicit] [--explain]) "
+	.synopsis = "SCENARIO (--gpa ADDR | --gva ADDR [--cpl N] [--ac] [--implicit] [--explain [--svg FILE]]) "
 		    "--access read|write|fetch [--size N] [--json]",
 	.summary = "translate one GPA (second stage) or GVA (2-D walk) on a scenario",
 	.operands = { "SCENARIO" },
@@ -53,6 +56,7 @@ struct options {
 	enum nw_access_type access;
 	unsigned cpl;
 	bool ac, implicit, json, explain;
+	const char *svg; /* where to draw the walk; NULL: not drawn */
 };
 
 static const char *const accesses[] = { "read", "write", "fetch" };
@@ -61,14 +65,14 @@ static const char *const accesses[] = { "read", "write", "fetch" };
 static int parse_options(const struct nw_cli_args *a, struct options *opt)
 {
 	/* A guest-physical access has no privilege level, RFLAGS.AC or walk to explain. */
-	static const unsigned gva_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_EXPLAIN };
+	static const unsigned gva_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_EXPLAIN, OPT_SVG };
 	const struct nw_cli_usage *u = &nw_usage_translate;
 	unsigned access;
 	uint64_t cpl = 0;
 
 	*opt = (struct options){ .scenario = a->operand[0], .size = 1, .has_gpa = a->value[OPT_GPA] != NULL,
 				 .ac = a->value[OPT_AC], .implicit = a->value[OPT_IMPLICIT], .json = a->value[OPT_JSON],
-				 .explain = a->value[OPT_EXPLAIN] };
+				 .explain = a->value[OPT_EXPLAIN], .svg = a->value[OPT_SVG] };
 	if (nw_cli_conflict(u, a, OPT_GPA, OPT_GVA))
 		return -1;
 	if (!a->value[OPT_GPA] && !a->value[OPT_GVA]) {
@@ -82,6 +86,15 @@ static int parse_options(const struct nw_cli_args *a, struct options *opt)
 	for (unsigned i = 0; i < sizeof(gva_only) / sizeof(gva_only[0]); i++)
 		if (nw_cli_conflict(u, a, gva_only[i], OPT_GPA))
 			return -1;
+	/* The picture is of the walk --explain lists, and standard output carries the answer. */
+	if (opt->svg && !opt->explain) {
+		nw_cli_fail(u, "--svg", "draws the walk --explain lists: give --explain too");
+		return -1;
+	}
+	if (opt->svg && !strcmp(opt->svg, "-")) {
+		nw_cli_fail(u, "--svg", "standard output carries the answer: name a file");
+		return -1;
+	}
 	if (nw_cli_number(u, a, opt->has_gpa ? OPT_GPA : OPT_GVA, 0, UINT64_MAX, &opt->addr) ||
 	    nw_cli_choice(u, a, OPT_ACCESS, accesses, 3, &access) ||
 	    (a->value[OPT_CPL] && nw_cli_number(u, a, OPT_CPL, 0, 3, &cpl)) ||
@@ -317,25 +330,40 @@ static void print_pieces_json(const struct nw_replay_result *res, const struct n
 	free(list);
 }
 
-/* Text of an access crossing a 4 KiB boundary: each piece's walk (explain) or outcome, then the access's. */
-static void print_pieces_text(FILE *out, const struct nw_replay_result *res, const struct nw_access parts[2],
-			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, bool explain)
+/* The line naming piece i of an access crossing a 4 KiB boundary. */
+static void print_piece_heading(FILE *out, const struct nw_access parts[2], unsigned i)
 {
-	for (unsigned i = 0; i < 2; i++) {
-		fprintf(out, "piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
-			parts[i].size);
-		if (i >= done) {
-			fprintf(out, ": not translated (the first piece faulted)\n");
-			continue;
-		}
-		fprintf(out, "\n");
-		print_walk_text(out, &pieces[i], explain);
-	}
+	fprintf(out, "piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
+		parts[i].size);
+}
+
+static const char not_translated[] = "not translated (the first piece faulted)";
+
+/* The line closing an access crossing a 4 KiB boundary: its outcome, the piece that decided it, its references. */
+static void print_access_line(FILE *out, const struct nw_replay_result *res, const struct nw_access parts[2],
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size)
+{
 	fprintf(out, "access of %llu byte(s) at gva 0x%llx crosses a page boundary: %s", (unsigned long long)size,
 		(unsigned long long)parts[0].gva.val, nw_replay_outcome_name(res->kind));
 	if (res->kind != NW_TRACE_OUT_OK)
 		fprintf(out, " at piece %u", done == 2 && pieces[1].kind != NW_TRACE_OUT_OK ? 2u : 1u);
 	fprintf(out, ", %u memory references in all\n", res->refs);
+}
+
+/* Text of an access crossing a 4 KiB boundary: each piece's walk (explain) or outcome, then the access's. */
+static void print_pieces_text(FILE *out, const struct nw_replay_result *res, const struct nw_access parts[2],
+			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, bool explain)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		print_piece_heading(out, parts, i);
+		if (i >= done) {
+			fprintf(out, ": %s\n", not_translated);
+			continue;
+		}
+		fprintf(out, "\n");
+		print_walk_text(out, &pieces[i], explain);
+	}
+	print_access_line(out, res, parts, pieces, done, size);
 }
 
 /* Each control register's value and where it came from (machine_cpu.h): as JSON members, or one text line. */
@@ -411,6 +439,82 @@ static void print_gva_answer(const struct gva_answer *ans)
 	free(members);
 }
 
+/* What text writes into a stream, as a string the caller frees. */
+#define CAPTURE(text, call)                                 \
+	do {                                                \
+		size_t len_ = 0;                            \
+		FILE *mem_ = open_text(&(text), &len_);     \
+		call;                                       \
+		fclose(mem_);                               \
+	} while (0)
+
+/* The second stage the walks went through, as the picture names its levels. */
+static struct nw_walk_svg_stage2 svg_stage2(const struct nw_stage2 *st)
+{
+	switch (st->kind) {
+	case NW_STAGE2_EPT: return (struct nw_walk_svg_stage2){ .format = st->ept->pt.fmt, .name = "EPT" };
+	case NW_STAGE2_NPT: return (struct nw_walk_svg_stage2){ .format = st->npt->pt.fmt, .name = "NPT" };
+	case NW_STAGE2_NONE: break;
+	}
+	return (struct nw_walk_svg_stage2){ .format = NULL, .name = NULL };
+}
+
+static const char svg_legend[] =
+	"Numbers: the order of the memory references. For each guest level, the second stage translates the "
+	"guest table's address,\nthen the guest entry is read; last, the second stage translates the final "
+	"guest-physical address. Grey: not reached.\nRed: the reference that faulted.";
+
+/* --svg: the walk drawn (walk_svg.h) into opt->svg, whole or not at all: one grid, or one per piece of an access
+ * crossing a page (the second a heading alone when the first faulted), each captioned with its outcome as the
+ * text gives it. 0, or NW_EXIT_BAD_INPUT with the reason on stderr and no file left. */
+static int draw_svg(const struct gva_answer *ans, const struct nw_replay *replay)
+{
+	const struct options *opt = ans->opt;
+	const char *const inputs[] = { opt->scenario, NULL };
+	struct nw_walk_svg_stage2 s2 = svg_stage2(&replay->config.stage2);
+	struct nw_walk_svg_grid grids[2] = { { 0 } };
+	char *captions[2] = { NULL, NULL }, *headings[2] = { NULL, NULL }, *title = NULL, *note = NULL;
+	struct nw_file_out out;
+	char err[1024];
+	int rc = NW_EXIT_OK;
+
+	CAPTURE(title, fprintf(mem_, "%s: gva 0x%llx, %s of %llu byte(s) at cpl %u", opt->scenario,
+			       (unsigned long long)opt->addr, accesses[opt->access], (unsigned long long)opt->size,
+			       opt->cpl));
+	for (unsigned i = 0; i < ans->split; i++) {
+		const struct nw_replay_result *piece = ans->split == 2 ? &ans->pieces[i] : ans->res;
+
+		if (ans->split == 2)
+			CAPTURE(headings[i], print_piece_heading(mem_, ans->parts, i));
+		if (ans->split == 2 && i >= ans->done)
+			CAPTURE(captions[i], fputs(not_translated, mem_));
+		else
+			CAPTURE(captions[i], print_walk_text(mem_, piece, false));
+		grids[i] = (struct nw_walk_svg_grid){ .walk = ans->split == 2 && i >= ans->done ? NULL : &piece->walk,
+						      .heading = headings[i], .caption = captions[i] };
+	}
+	CAPTURE(note, if (ans->split == 2) print_access_line(mem_, ans->res, ans->parts, ans->pieces, ans->done,
+							      opt->size);
+		fputs(svg_legend, mem_));
+	if (nw_file_out_open(&out, opt->svg, inputs, err, sizeof(err))) {
+		rc = NW_EXIT_BAD_INPUT;
+	} else if (nw_walk_svg_write(out.file, &s2, title, grids, ans->split, note, err, sizeof(err))) {
+		nw_file_out_abandon(&out);
+		rc = NW_EXIT_BAD_INPUT;
+	} else if (nw_file_out_commit(&out, err, sizeof(err))) {
+		rc = NW_EXIT_BAD_INPUT;
+	}
+	if (rc)
+		fprintf(stderr, "nestwalk translate: --svg: %s\n", err);
+	for (unsigned i = 0; i < 2; i++) {
+		free(captions[i]);
+		free(headings[i]);
+	}
+	free(title);
+	free(note);
+	return rc;
+}
+
 /* The access as replay translates an access record (one path: nw_replay_access_pieces), with the TLB off. */
 static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 {
@@ -445,6 +549,11 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 		res.kind = res.walk.outcome == NW_OUTCOME_NO_MEMORY ? NW_REPLAY_OUT_NO_MEMORY
 								     : (unsigned)res.walk.outcome;
 		res.refs = res.walk.refs;
+	}
+	/* The picture first: when it cannot be written the command answers nothing. */
+	if (opt->svg && draw_svg(&ans, &replay)) {
+		nw_replay_fini(&replay);
+		return NW_EXIT_BAD_INPUT;
 	}
 	print_gva_answer(&ans);
 	/* As replay: no_memory is the host failing, so the question went unanswered. */

@@ -85,8 +85,7 @@ void nw_walk_print_json_as(FILE *out, const struct nw_walk_result *res, const ch
 	fprintf(out, ", \"refs\": %u, \"ad_writes\": %u}", res->refs, res->ad_writes);
 }
 
-/* The entry's name in the mode's format (Tables 4-4..4-20). */
-static const char *guest_level_name(enum nw_paging_mode mode, int level)
+const char *nw_walk_level_name(enum nw_paging_mode mode, int level)
 {
 	const struct nw_pt_format *fmt = nw_paging_format(mode);
 
@@ -153,7 +152,7 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
 
 		if (!step->read && step->table_gpa.val == 0 && step->s2.refs == 0)
 			continue;
-		fprintf(out, "guest L%d %s[%u]  table gpa 0x%" PRIx64, level, guest_level_name(res->mode, level),
+		fprintf(out, "guest L%d %s[%u]  table gpa 0x%" PRIx64, level, nw_walk_level_name(res->mode, level),
 			step->index, step->table_gpa.val);
 		if (step->s2.refs)
 			fprintf(out, " hpa 0x%" PRIx64, step->table_hpa.val);

@@ -16,6 +16,10 @@ const char *nw_s2_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT]);
 /* A memory-type encoding's name (SDM Vol. 3A Table 11-10; 2, 3 and 7 are reserved in EPT). */
 const char *nw_memory_type_name(unsigned type);
 
+/* A guest level's entry name in the mode's format (SDM Vol. 3A Tables 4-4..4-20): "PML4E", "PDPTE register", or
+ * "?" for a level the mode does not have. */
+const char *nw_walk_level_name(enum nw_paging_mode mode, int level);
+
 /* One JSON object on one line, no trailing newline, with only the members the
  * outcome has a value for: the walk object of docs/json.md. Addresses and codes
  * are "0x..." hex strings; counts and levels are numbers. */
