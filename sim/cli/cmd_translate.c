@@ -331,10 +331,11 @@ static void print_pieces_json(const struct nw_replay_result *res, const struct n
 }
 
 /* The line naming piece i of an access crossing a 4 KiB boundary. */
-static void print_piece_heading(FILE *out, const struct nw_access parts[2], unsigned i)
+static const char *piece_heading(char out[64], const struct nw_access parts[2], unsigned i)
 {
-	fprintf(out, "piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
-		parts[i].size);
+	snprintf(out, 64, "piece %u of 2: gva 0x%llx, %u byte(s)", i + 1, (unsigned long long)parts[i].gva.val,
+		 parts[i].size);
+	return out;
 }
 
 static const char not_translated[] = "not translated (the first piece faulted)";
@@ -354,8 +355,10 @@ static void print_access_line(FILE *out, const struct nw_replay_result *res, con
 static void print_pieces_text(FILE *out, const struct nw_replay_result *res, const struct nw_access parts[2],
 			      const struct nw_replay_result pieces[2], unsigned done, uint64_t size, bool explain)
 {
+	char heading[64];
+
 	for (unsigned i = 0; i < 2; i++) {
-		print_piece_heading(out, parts, i);
+		fputs(piece_heading(heading, parts, i), out);
 		if (i >= done) {
 			fprintf(out, ": %s\n", not_translated);
 			continue;
@@ -439,15 +442,6 @@ static void print_gva_answer(const struct gva_answer *ans)
 	free(members);
 }
 
-/* What text writes into a stream, as a string the caller frees. */
-#define CAPTURE(text, call)                                 \
-	do {                                                \
-		size_t len_ = 0;                            \
-		FILE *mem_ = open_text(&(text), &len_);     \
-		call;                                       \
-		fclose(mem_);                               \
-	} while (0)
-
 /* The second stage the walks went through, as the picture names its levels. */
 static struct nw_walk_svg_stage2 svg_stage2(const struct nw_stage2 *st)
 {
@@ -459,46 +453,57 @@ static struct nw_walk_svg_stage2 svg_stage2(const struct nw_stage2 *st)
 	return (struct nw_walk_svg_stage2){ .format = NULL, .name = NULL };
 }
 
-static const char svg_legend[] =
-	"Numbers: the order of the memory references. For each guest level, the second stage translates the "
-	"guest table's address,\nthen the guest entry is read; last, the second stage translates the final "
-	"guest-physical address. Grey: not reached.\nRed: the reference that faulted.";
+/* Under grid i: its piece's outcome as the text gives it (or that it was not translated); the second piece's
+ * ends with the access's line. A string the caller frees. */
+static char *svg_caption(const struct gva_answer *ans, unsigned i)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_text(&text, &len);
+
+	if (ans->split == 2 && i >= ans->done)
+		fprintf(mem, "%s\n", not_translated);
+	else
+		print_walk_text(mem, ans->split == 2 ? &ans->pieces[i] : ans->res, false);
+	if (i == 1)
+		print_access_line(mem, ans->res, ans->parts, ans->pieces, ans->done, ans->opt->size);
+	fclose(mem);
+	return text;
+}
 
 /* --svg: the walk drawn (walk_svg.h) into opt->svg, whole or not at all: one grid, or one per piece of an access
- * crossing a page (the second a heading alone when the first faulted), each captioned with its outcome as the
- * text gives it. 0, or NW_EXIT_BAD_INPUT with the reason on stderr and no file left. */
+ * crossing a page (the second a heading and a line when the first faulted), each captioned with its outcome as
+ * the text gives it. 0, or NW_EXIT_BAD_INPUT with the reason on stderr and no file left. */
 static int draw_svg(const struct gva_answer *ans, const struct nw_replay *replay)
 {
 	const struct options *opt = ans->opt;
 	const char *const inputs[] = { opt->scenario, NULL };
 	struct nw_walk_svg_stage2 s2 = svg_stage2(&replay->config.stage2);
 	struct nw_walk_svg_grid grids[2] = { { 0 } };
-	char *captions[2] = { NULL, NULL }, *headings[2] = { NULL, NULL }, *title = NULL, *note = NULL;
+	char *captions[2] = { NULL, NULL }, headings[2][64], *title = NULL;
 	struct nw_file_out out;
 	char err[1024];
 	int rc = NW_EXIT_OK;
 
-	CAPTURE(title, fprintf(mem_, "%s: gva 0x%llx, %s of %llu byte(s) at cpl %u", opt->scenario,
-			       (unsigned long long)opt->addr, accesses[opt->access], (unsigned long long)opt->size,
-			       opt->cpl));
-	for (unsigned i = 0; i < ans->split; i++) {
-		const struct nw_replay_result *piece = ans->split == 2 ? &ans->pieces[i] : ans->res;
-
-		if (ans->split == 2)
-			CAPTURE(headings[i], print_piece_heading(mem_, ans->parts, i));
-		if (ans->split == 2 && i >= ans->done)
-			CAPTURE(captions[i], fputs(not_translated, mem_));
-		else
-			CAPTURE(captions[i], print_walk_text(mem_, piece, false));
-		grids[i] = (struct nw_walk_svg_grid){ .walk = ans->split == 2 && i >= ans->done ? NULL : &piece->walk,
-						      .heading = headings[i], .caption = captions[i] };
+	if (asprintf(&title, "%s: gva 0x%llx, %s of %llu byte(s) at cpl %u", opt->scenario,
+		     (unsigned long long)opt->addr, accesses[opt->access], (unsigned long long)opt->size,
+		     opt->cpl) < 0) {
+		fprintf(stderr, "nestwalk translate: out of memory\n");
+		return NW_EXIT_BAD_INPUT;
 	}
-	CAPTURE(note, if (ans->split == 2) print_access_line(mem_, ans->res, ans->parts, ans->pieces, ans->done,
-							      opt->size);
-		fputs(svg_legend, mem_));
+	for (unsigned i = 0; i < ans->split; i++) {
+		bool pieces = ans->split == 2;
+		const struct nw_replay_result *piece = pieces ? &ans->pieces[i] : ans->res;
+
+		captions[i] = svg_caption(ans, i);
+		grids[i] = (struct nw_walk_svg_grid){ .walk = pieces && i >= ans->done ? NULL : &piece->walk,
+						      .heading = pieces ? piece_heading(headings[i], ans->parts, i)
+									: NULL,
+						      .caption = captions[i] };
+	}
 	if (nw_file_out_open(&out, opt->svg, inputs, err, sizeof(err))) {
 		rc = NW_EXIT_BAD_INPUT;
-	} else if (nw_walk_svg_write(out.file, &s2, title, grids, ans->split, note, err, sizeof(err))) {
+	} else if (nw_walk_svg_write(out.file, &s2, title, grids, ans->split, err, sizeof(err))) {
 		nw_file_out_abandon(&out);
 		rc = NW_EXIT_BAD_INPUT;
 	} else if (nw_file_out_commit(&out, err, sizeof(err))) {
@@ -506,12 +511,9 @@ static int draw_svg(const struct gva_answer *ans, const struct nw_replay *replay
 	}
 	if (rc)
 		fprintf(stderr, "nestwalk translate: --svg: %s\n", err);
-	for (unsigned i = 0; i < 2; i++) {
-		free(captions[i]);
-		free(headings[i]);
-	}
+	free(captions[0]);
+	free(captions[1]);
 	free(title);
-	free(note);
 	return rc;
 }
 

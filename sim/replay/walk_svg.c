@@ -234,8 +234,8 @@ static void draw_row_label(FILE *out, const struct grid *g, unsigned row, int x,
 }
 
 /* One slot: a numbered reference (the faulting one outlined in red), a PDPTE register, or an empty grey cell. */
-static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_stage2 *s2, unsigned row,
-		      unsigned col, int x, int y)
+static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_stage2 *s2, unsigned index,
+		      unsigned row, unsigned col, int x, int y)
 {
 	const struct slot *s = &g->slot[row][col];
 	bool guest = col == g->cols;
@@ -250,7 +250,7 @@ static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_
 		return;
 	}
 	if (s->kind == SLOT_REF)
-		fprintf(out, "<g class=\"cell%s\" id=\"ref-%u\">\n", s->fault ? " fault" : "", s->number);
+		fprintf(out, "<g class=\"cell%s\" id=\"walk%u-ref%u\">\n", s->fault ? " fault" : "", index, s->number);
 	else
 		fputs("<g class=\"register\">\n", out);
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"6\" fill=\"%s\" stroke=\"%s\" "
@@ -297,11 +297,13 @@ static void draw_result(FILE *out, const struct grid *g, const struct nw_walk_sv
 	put_line(out, x + 8, y + 60, "font-size=\"11\" fill=\"#555\"", text);
 }
 
-/* One grid with its heading and caption, from y; returns the y below it. */
+/* Grid index (from 1) with its heading and caption, from y; returns the y below it. */
 static int draw_grid(FILE *out, const struct nw_walk_svg_grid *gr, const struct grid *g,
-		     const struct nw_walk_svg_stage2 *s2, int y)
+		     const struct nw_walk_svg_stage2 *s2, unsigned index, int y)
 {
 	int x = MARGIN;
+
+	fprintf(out, "<g class=\"walk\" id=\"walk%u\">\n", index);
 
 	if (gr->heading) {
 		put_line(out, x, y + 16, "font-size=\"14\" font-weight=\"bold\"", gr->heading);
@@ -318,15 +320,23 @@ static int draw_grid(FILE *out, const struct nw_walk_svg_grid *gr, const struct 
 				if (row == g->rows && col == g->cols)
 					draw_result(out, g, s2, cx, y);
 				else
-					draw_slot(out, g, s2, row, col, cx, y);
+					draw_slot(out, g, s2, index, row, col, cx, y);
 			}
 		}
 	}
-	return put_lines(out, x, y + 16, "font-size=\"13\"", gr->caption) - 16 + 2 * GAP;
+	y = put_lines(out, x, y + 16, "font-size=\"13\"", gr->caption) - 16 + 2 * GAP;
+	fputs("</g>\n", out);
+	return y;
 }
 
+/* Under the grids: how to read them. */
+static const char legend[] =
+	"Numbers: the order of the memory references. For each guest level, the second stage translates the "
+	"guest table's address,\nthen the guest entry is read; last, the second stage translates the final "
+	"guest-physical address. Grey: not reached.\nRed: the reference that faulted.";
+
 int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char *title,
-		      const struct nw_walk_svg_grid *grids, unsigned count, const char *note, char *err, size_t errlen)
+		      const struct nw_walk_svg_grid *grids, unsigned count, char *err, size_t errlen)
 {
 	struct grid layout[2] = { 0 };
 	int width = grid_width(s2->format ? s2->format->top : 0), height = MARGIN + LINE_H + GAP, y;
@@ -351,9 +361,9 @@ int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char
 		height += grid_height(&grids[i], &layout[i]);
 	}
 	width = (int)longest_line(title) * 9 > width ? (int)longest_line(title) * 9 : width;
-	width = (int)longest_line(note) * 7 > width ? (int)longest_line(note) * 7 : width;
+	width = (int)longest_line(legend) * 7 > width ? (int)longest_line(legend) * 7 : width;
 	width += 2 * MARGIN;
-	height += (int)count_lines(note) * LINE_H + MARGIN;
+	height += (int)count_lines(legend) * LINE_H + MARGIN;
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		     "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
 		     "viewBox=\"0 0 %d %d\">\n<title>", width, height, width, height);
@@ -362,8 +372,8 @@ int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char
 	put_line(out, MARGIN, MARGIN + 12, "font-size=\"15\" font-weight=\"bold\"", title);
 	y = MARGIN + LINE_H + GAP;
 	for (unsigned i = 0; i < count; i++)
-		y = draw_grid(out, &grids[i], &layout[i], s2, y);
-	put_lines(out, MARGIN, y + 4, "font-size=\"11\" fill=\"#555\"", note);
+		y = draw_grid(out, &grids[i], &layout[i], s2, i + 1, y);
+	put_lines(out, MARGIN, y + 4, "font-size=\"11\" fill=\"#555\"", legend);
 	fputs("</svg>\n", out);
 	return 0;
 }

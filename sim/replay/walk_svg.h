@@ -28,10 +28,12 @@ struct nw_walk_svg_grid {
 	const char *caption;
 };
 
-/* The picture: title, then each grid with its heading and caption, then note (NULL for none) under them all.
- * Text is escaped (and any byte outside printable ASCII shown as '?'). 0, or -1 with err set when a walk's
- * record does not hold the references its count says it made (nothing written then). */
+/* The picture: title, then each grid (at most two, the pieces of an access) with its heading and caption, then
+ * how to read them. Each grid is a group <g class="walk" id="walkG">, each reference in it <g class="cell"
+ * id="walkG-refN"> ("cell fault" for the one that faulted), each position not reached <rect class="unreached">.
+ * Text is escaped, any byte outside printable ASCII shown as '?'. 0, or -1 with err set when a walk's record
+ * does not hold the references its count says it made (nothing written then). */
 int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char *title,
-		      const struct nw_walk_svg_grid *grids, unsigned count, const char *note, char *err, size_t errlen);
+		      const struct nw_walk_svg_grid *grids, unsigned count, char *err, size_t errlen);
 
 #endif
