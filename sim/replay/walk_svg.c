@@ -262,7 +262,7 @@ static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_
 		put_line(out, x + 8, y + 19, "font-size=\"14\" font-weight=\"bold\" fill=\"#1a3d8f\"", text);
 	}
 	snprintf(text, sizeof(text), "%s%s%s", guest ? "" : s2->name, guest ? "" : " ", name);
-	put_line(out, x + 36, y + 19, "font-size=\"12\" fill=\"#333\"", text);
+	put_line(out, x + (s->kind == SLOT_REF ? 36 : 8), y + 19, "font-size=\"12\" fill=\"#333\"", text);
 	snprintf(text, sizeof(text), "0x%0*" PRIx64, digits, s->entry);
 	put_line(out, x + 8, y + 41, "font-size=\"13\"", text);
 	if (s->fault)

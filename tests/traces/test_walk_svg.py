@@ -60,6 +60,18 @@ def unreached(walk):
     return [r for r in walk.iter(SVG + "rect") if "unreached" in classes(r)]
 
 
+def write_vm(tmp_path, mode, cr4, efer, writes, ept_levels=4, region=0x1FF000):
+    """A VM whose guest-physical memory from 0x1000 is passed through (HPA = GPA) with 4 KiB EPT pages, and the
+    guest's tables written as (GPA, value)."""
+    path = tmp_path / f"{mode}.yaml"
+    lines = [f"    - {{gpa: {hex(gpa)}, values: [{hex(value)}]}}" for gpa, value in writes]
+    path.write_text(f"host: {{memory: 64M, seed: 1}}\nept: {{levels: {ept_levels}}}\nmemory_regions:\n"
+                    f"  - {{gpa: 0x1000, size: {hex(region)}, flags: 0x7, type: identical}}\n"
+                    f"cpu: {{mode: {mode}, cr0: 0x80010001, cr3: 0x1000, cr4: {hex(cr4)}, efer: {hex(efer)}}}\n"
+                    "guest:\n  writes:\n" + "\n".join(lines) + "\n")
+    return path
+
+
 def check_order(found, rows, columns):
     """Cells 1..N in the document in order, each where the hardware's order puts it: per guest row its `columns`
     second-stage references left to right, then the guest entry in the last column; the final row after them."""
@@ -99,6 +111,39 @@ def test_the_ok_walk_is_24_references_in_the_hardware_order(tmp_path):
     assert [t for t in texts(walk) if t.strip().startswith("gpa 0x5123 hpa 0x5123, guest page 0x1000 at L1")]
 
 
+def test_five_levels_over_five_are_35_references(tmp_path):
+    # 5-level paging (CR4.PAE | LA57 = 0x1020) over a 5-level EPT: 5 * (5 + 1) + 5 = 35 references. GVA 0x400123
+    # has PML5, PML4 and PDPT index 0, PD index 2, PT index 0; the tables at 0x1000..0x5000 chain with P|RW|US.
+    sc = write_vm(tmp_path, "5level", 0x1020, 0x500, [(0x1000, 0x2007), (0x2000, 0x3007), (0x3000, 0x4007),
+                                                      (0x4010, 0x5007), (0x5000, 0x6007)], ept_levels=5)
+    root, _ = draw(tmp_path, sc, "--gva", hex(GVA), "--access", "read")
+    [walk] = walks(root)
+    found = cells(walk)
+    assert len(found) == 35
+    check_order(found, rows=6, columns=5)
+    assert [(c.name, int(c.entry, 16)) for c in found[5::6]] == [
+        ("PML5E", 0x2007), ("PML4E", 0x3007), ("PDPTE", 0x4007), ("PDE", 0x5007), ("PTE", 0x6007)]
+    assert [c.name for c in found[:5]] == ["EPT PML5E", "EPT PML4E", "EPT PDPTE", "EPT PDE", "EPT PTE"]
+    assert "0x6123" in texts(walk)
+
+
+def test_pae_pdptes_are_registers_not_references(tmp_path):
+    # PAE paging (SDM Vol. 3A §4.4.1): MOV CR3 loads the 4 PDPTEs, so the walk reads only the PDE and the PTE,
+    # each after its table's EPT walk, then the final EPT walk: 2 * (4 + 1) + 4 = 14 references. The PDPTE
+    # (0x2001: P, PD at 0x2000) is drawn as the register it is, unnumbered, with no EPT walk beside it.
+    sc = write_vm(tmp_path, "pae", 0x20, 0, [(0x1000, 0x2001), (0x2010, 0x3007), (0x3000, 0x5007)])
+    root, _ = draw(tmp_path, sc, "--gva", hex(GVA), "--access", "read")
+    [walk] = walks(root)
+    found = cells(walk)
+    assert len(found) == 14
+    assert [c.number for c in found] == [str(n) for n in range(1, 15)]
+    assert [(c.number, c.name, int(c.entry, 16)) for c in found if not c.name.startswith("EPT")] == [
+        ("5", "PDE", 0x3007), ("10", "PTE", 0x5007)]
+    [register] = [g for g in walk.iter(SVG + "g") if "register" in classes(g)]
+    assert texts(register)[:2] == ["PDPTE register", "0x0000000000002001"]
+    assert len(unreached(walk)) == 4
+
+
 # Each fault marks exactly its reference, derived from the scenario:
 FAULTS = [
     # PTE[0] = 0x5003 (U/S = 0): a user write faults at the guest PTE, the 20th reference (#PF P|W|U = 0x7).
@@ -131,12 +176,8 @@ def test_a_guest_table_the_second_stage_does_not_map(tmp_path):
     # not-present EPT PTE (0), reference 4 * 4 + 3 = 19. Exit qualification (SDM Vol. 3C Table 28-7): a read
     # (bit 0), EPT rights of that entry none (bits 6:3 = 0), linear address valid (bit 7), a guest paging-structure
     # access (bit 8 clear): 0x81. Not reached: the guest PTE and the final address's 4 EPT references.
-    sc = tmp_path / "table.yaml"
-    sc.write_text((SCENARIOS / "ept_violation.yaml").read_text().split("memory_regions:")[0]
-                  + "memory_regions:\n  - {gpa: 0x1000, size: 0x3000, flags: 0x7, type: identical}\n"
-                  + "cpu: {mode: 4level, cr0: 0x80010001, cr3: 0x1000, cr4: 0x20, efer: 0x500}\n"
-                  + "guest:\n  writes:\n    - {gpa: 0x1000, values: [0x2007]}\n"
-                  + "    - {gpa: 0x2000, values: [0x3007]}\n    - {gpa: 0x3010, values: [0x4007]}\n")
+    sc = write_vm(tmp_path, "4level", 0x20, 0x500, [(0x1000, 0x2007), (0x2000, 0x3007), (0x3010, 0x4007)],
+                  region=0x3000)
     root, _ = draw(tmp_path, sc, "--gva", hex(GVA), "--access", "read")
     [walk] = walks(root)
     found = cells(walk)
