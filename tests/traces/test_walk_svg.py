@@ -262,3 +262,15 @@ def test_standard_output_is_refused(tmp_path):
                  "-")
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "nestwalk translate: --svg: standard output carries the answer: name a file"
+
+
+def test_the_readme_picture_is_what_its_command_draws(tmp_path):
+    # README.md shows docs/walk-2d.svg and the command that makes it; run from the root, as written there.
+    command = "nestwalk translate scenarios/ok.yaml --gva 0x400123 --access read --cpl 3 --explain --svg "
+    assert command + "docs/walk-2d.svg" in (ROOT / "README.md").read_text()
+    assert "![The 24 memory references of a 4-level guest walk over a 4-level EPT](docs/walk-2d.svg)" in (
+        ROOT / "README.md").read_text()
+    result = subprocess.run([NESTWALK, *command.split()[1:], tmp_path / "walk.svg"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "walk.svg").read_bytes() == (ROOT / "docs" / "walk-2d.svg").read_bytes()
