@@ -182,7 +182,10 @@ static void draw_heads(FILE *out, const struct grid *g, const struct nw_walk_svg
 
 	snprintf(text, sizeof(text), "%s paging", nw_paging_mode_name(g->walk->mode));
 	put_line(out, x, y + 16, "font-size=\"13\" font-weight=\"bold\"", text);
-	snprintf(text, sizeof(text), "guest levels down, %s across", s2->format ? s2->name : "no second stage");
+	if (s2->format)
+		snprintf(text, sizeof(text), "guest levels down, %s across", s2->name);
+	else
+		snprintf(text, sizeof(text), "guest levels down, gpa = hpa");
 	put_line(out, x, y + 34, "font-size=\"11\" fill=\"#555\"", text);
 	for (unsigned col = 0; col <= g->cols; col++) {
 		int cx = x + LABEL_W + (int)col * (CELL_W + GAP) + CELL_W / 2;
@@ -329,16 +332,20 @@ static int draw_grid(FILE *out, const struct nw_walk_svg_grid *gr, const struct 
 	return y;
 }
 
-/* Under the grids: how to read them. */
-static const char legend[] =
+/* Under the grids: how to read them, with a second stage and without. */
+static const char legend_2d[] =
 	"Numbers: the order of the memory references. For each guest level, the second stage translates the "
 	"guest table's address,\nthen the guest entry is read; last, the second stage translates the final "
 	"guest-physical address. Grey: not reached.\nRed: the reference that faulted.";
+static const char legend_1d[] =
+	"Numbers: the order of the memory references, one guest entry per level (no second stage: gpa = hpa).\n"
+	"Grey: not reached. Red: the reference that faulted.";
 
 int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char *title,
 		      const struct nw_walk_svg_grid *grids, unsigned count, char *err, size_t errlen)
 {
 	struct grid layout[2] = { 0 };
+	const char *legend = s2->format ? legend_2d : legend_1d;
 	int width = grid_width(s2->format ? s2->format->top : 0), height = MARGIN + LINE_H + GAP, y;
 
 	if (count > 2) {
