@@ -133,6 +133,14 @@ static size_t longest_line(const char *text)
 	return best;
 }
 
+/* width, or wider when text's longest line at char_w pixels a character needs it. */
+static int wide_enough(int width, const char *text, int char_w)
+{
+	int need = (int)longest_line(text) * char_w;
+
+	return need > width ? need : width;
+}
+
 static unsigned count_lines(const char *text)
 {
 	unsigned lines = 0;
@@ -241,10 +249,9 @@ static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_
 		      unsigned row, unsigned col, int x, int y)
 {
 	const struct slot *s = &g->slot[row][col];
-	bool guest = col == g->cols;
-	const char *name = guest ? nw_walk_level_name(g->walk->mode, s->level)
-				 : (s2->format ? s2->format->level[s->level].name : "?");
-	int digits = guest && g->guest->entry_size == 4 ? 8 : 16;
+	bool guest = col == g->cols; /* else a second-stage column: there is a second stage */
+	const char *name;
+	int digits;
 	char text[80];
 
 	if (s->kind == SLOT_NOT_REACHED) {
@@ -252,6 +259,9 @@ static void draw_slot(FILE *out, const struct grid *g, const struct nw_walk_svg_
 			     "fill=\"#f2f2f2\" stroke=\"#ccc\" stroke-dasharray=\"4 3\"/>\n", x, y, CELL_W, CELL_H);
 		return;
 	}
+	/* A guest entry is reached only with paging on: the guest format is there. */
+	name = guest ? nw_walk_level_name(g->walk->mode, s->level) : s2->format->level[s->level].name;
+	digits = guest && g->guest->entry_size == 4 ? 8 : 16;
 	if (s->kind == SLOT_REF)
 		fprintf(out, "<g class=\"cell%s\" id=\"walk%u-ref%u\">\n", s->fault ? " fault" : "", index, s->number);
 	else
@@ -307,7 +317,6 @@ static int draw_grid(FILE *out, const struct nw_walk_svg_grid *gr, const struct 
 	int x = MARGIN;
 
 	fprintf(out, "<g class=\"walk\" id=\"walk%u\">\n", index);
-
 	if (gr->heading) {
 		put_line(out, x, y + 16, "font-size=\"14\" font-weight=\"bold\"", gr->heading);
 		y += LINE_H + 8;
@@ -353,8 +362,6 @@ int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char
 		return -1;
 	}
 	for (unsigned i = 0; i < count; i++) {
-		size_t text = longest_line(grids[i].caption);
-
 		if (grids[i].walk) {
 			lay_out(&layout[i], grids[i].walk, s2);
 			if (layout[i].refs != grids[i].walk->refs) {
@@ -363,13 +370,11 @@ int nw_walk_svg_write(FILE *out, const struct nw_walk_svg_stage2 *s2, const char
 				return -1;
 			}
 		}
-		text = text > longest_line(grids[i].heading) ? text : longest_line(grids[i].heading);
-		width = (int)text * CHAR_W > width ? (int)text * CHAR_W : width;
+		width = wide_enough(wide_enough(width, grids[i].caption, CHAR_W), grids[i].heading, CHAR_W);
 		height += grid_height(&grids[i], &layout[i]);
 	}
-	width = (int)longest_line(title) * 9 > width ? (int)longest_line(title) * 9 : width;
-	width = (int)longest_line(legend) * 7 > width ? (int)longest_line(legend) * 7 : width;
-	width += 2 * MARGIN;
+	/* The title is larger type, the legend smaller. */
+	width = wide_enough(wide_enough(width, title, CHAR_W + 1), legend, CHAR_W - 1) + 2 * MARGIN;
 	height += (int)count_lines(legend) * LINE_H + MARGIN;
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		     "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "

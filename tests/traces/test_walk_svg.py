@@ -144,6 +144,18 @@ def test_pae_pdptes_are_registers_not_references(tmp_path):
     assert len(unreached(walk)) == 4
 
 
+def test_32bit_entries_are_4_bytes(tmp_path):
+    # 32-bit paging (SDM Vol. 3A §4.3, Tables 4-5 and 4-6): GVA 0x400123 has PDE index 1 (bits 31:22), at
+    # 0x1000 + 4, and PTE index 0; entries are 4 bytes, shown as 8 hex digits. 2 * (4 + 1) + 4 = 14 references.
+    sc = write_vm(tmp_path, "32bit", 0, 0, [(0x1004, 0x2007), (0x2000, 0x5007)])
+    root, _ = draw(tmp_path, sc, "--gva", hex(GVA), "--access", "read")
+    found = cells(walks(root)[0])
+    assert len(found) == 14
+    assert [(c.number, c.name, c.entry) for c in found if not c.name.startswith("EPT")] == [
+        ("5", "PDE", "0x00002007"), ("10", "PTE", "0x00005007")]
+    assert "0x5123" in texts(root)
+
+
 # Each fault marks exactly its reference, derived from the scenario:
 FAULTS = [
     # PTE[0] = 0x5003 (U/S = 0): a user write faults at the guest PTE, the 20th reference (#PF P|W|U = 0x7).
