@@ -80,12 +80,13 @@ int nw_cmd_about(int argc, char **argv);
 int nw_cmd_bench(int argc, char **argv);
 int nw_cmd_hw(int argc, char **argv);
 int nw_cmd_mappings(int argc, char **argv);
+int nw_cmd_read(int argc, char **argv);
 int nw_cmd_replay(int argc, char **argv);
 int nw_cmd_translate(int argc, char **argv);
 int nw_cmd_trace(int argc, char **argv);
 
 extern const struct nw_cli_usage nw_usage_about, nw_usage_bench, nw_usage_hw, nw_usage_hw_run, nw_usage_mappings,
-	nw_usage_replay, nw_usage_translate, nw_usage_trace, nw_usage_trace_convert, nw_usage_trace_cat,
+	nw_usage_read, nw_usage_replay, nw_usage_translate, nw_usage_trace, nw_usage_trace_convert, nw_usage_trace_cat,
 	nw_usage_trace_stats;
 
 /* `nestwalk mappings SCENARIO --stage guest [--json] [--limit N]` (cmd_mappings.c

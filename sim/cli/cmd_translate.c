@@ -13,6 +13,7 @@
 #include <nestwalk/x86_pte.h>
 
 #include "cli/cli.h"
+#include "cli/translate_print.h"
 #include "io/file_out.h"
 #include "replay/replay.h"
 #include "replay/walk_print.h"
@@ -105,116 +106,130 @@ static int parse_options(const struct nw_cli_args *a, struct options *opt)
 	return 0;
 }
 
-static void print_gpa_exit(const struct options *opt, const struct nw_aspace_exit *exit, bool populated)
+void nw_gpa_print_exit(const struct nw_gpa_query *q, const struct nw_aspace_exit *exit, bool populated)
 {
 	bool mmio = exit->kind == NW_ASPACE_FAULT_MMIO;
 
-	if (opt->json)
-		printf("{\"schema\": %d, \"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
-		       "\"size\": %llu, \"write\": %s, \"populated\": %s}\n",
-		       NW_JSON_SCHEMA, nw_trace_outcome_name(mmio ? NW_TRACE_OUT_MMIO : NW_TRACE_OUT_ROM_WRITE),
-		       (unsigned long long)opt->addr, (unsigned long long)exit->gpa.val, (unsigned long long)exit->size,
-		       exit->is_write ? "true" : "false", populated ? "true" : "false");
+	if (q->json)
+		fprintf(q->out, "{%s\"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\", "
+			"\"size\": %llu, \"write\": %s, \"populated\": %s}", q->top ? NW_JSON_SCHEMA_MEMBER : "",
+			nw_trace_outcome_name(mmio ? NW_TRACE_OUT_MMIO : NW_TRACE_OUT_ROM_WRITE),
+			(unsigned long long)q->gpa, (unsigned long long)exit->gpa.val, (unsigned long long)exit->size,
+			exit->is_write ? "true" : "false", populated ? "true" : "false");
 	else
-		printf("gpa 0x%llx: %s (%s of %llu byte(s)): the hypervisor %s\n", (unsigned long long)opt->addr,
-		       mmio ? "MMIO exit" : "ROM-write exit", exit->is_write ? "write" : "read",
-		       (unsigned long long)exit->size, mmio ? "emulates the device" : "drops the write");
+		fprintf(q->out, "gpa 0x%llx: %s (%s of %llu byte(s)): the hypervisor %s", (unsigned long long)q->gpa,
+			mmio ? "MMIO exit" : "ROM-write exit", exit->is_write ? "write" : "read",
+			(unsigned long long)exit->size, mmio ? "emulates the device" : "drops the write");
+	fputc('\n', q->out);
 }
 
 /* A second-stage fault's JSON object: the members every fault has, then those of its kind. */
-static void print_gpa_fault_json(const struct options *opt, const struct nw_s2_result *res, const char *outcome,
+static void print_gpa_fault_json(const struct nw_gpa_query *q, const struct nw_s2_result *res, const char *outcome,
 				 const char *members)
 {
-	printf("{\"schema\": %d, \"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\"%s, "
-	       "\"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
-	       NW_JSON_SCHEMA, outcome, (unsigned long long)opt->addr, (unsigned long long)opt->addr, members,
-	       res->level, (unsigned long long)res->entry, res->refs);
+	fprintf(q->out, "{%s\"outcome\": \"%s\", \"gpa\": \"0x%llx\", \"fault_gpa\": \"0x%llx\"%s, "
+		"\"fault_level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
+		q->top ? NW_JSON_SCHEMA_MEMBER : "", outcome, (unsigned long long)q->gpa, (unsigned long long)q->gpa,
+		members, res->level, (unsigned long long)res->entry, res->refs);
 }
 
-static void print_gpa_result(const struct options *opt, const struct nw_aspace *aspace, const struct nw_s2_result *res,
-			     bool populated)
+void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *aspace, const struct nw_s2_result *res,
+			 bool populated)
 {
 	bool npt = aspace->config.format == NW_STAGE2_NPT;
 	/* A guest-physical access has no guest-linear address (bit 7 of the qualification clear). */
-	const struct nw_s2_fault_access access = { .type = opt->access };
+	const struct nw_s2_fault_access access = { .type = q->access };
+	unsigned long long gpa = (unsigned long long)q->gpa;
 	char rights[NW_RIGHTS_TEXT], members[128];
 
 	if (res->status == NW_S2_OK) {
 		nw_s2_rights_text(res->rights, rights);
-		if (opt->json)
-			printf("{\"schema\": %d, \"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", "
-			       "\"s2_page_size\": \"0x%llx\", \"leaf_level\": %d, \"rights\": \"%s\", "
-			       "\"memory_type\": \"%s\", \"refs\": %u, \"populated\": %s}\n",
-			       NW_JSON_SCHEMA, (unsigned long long)opt->addr, (unsigned long long)res->hpa.val,
-			       (unsigned long long)res->page_size, res->level, rights,
-			       nw_memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
+		if (q->json)
+			fprintf(q->out, "{%s\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", "
+				"\"s2_page_size\": \"0x%llx\", \"leaf_level\": %d, \"rights\": \"%s\", "
+				"\"memory_type\": \"%s\", \"refs\": %u, \"populated\": %s}\n",
+				q->top ? NW_JSON_SCHEMA_MEMBER : "", gpa, (unsigned long long)res->hpa.val,
+				(unsigned long long)res->page_size, res->level, rights,
+				nw_memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
 		else
-			printf("gpa 0x%llx -> hpa 0x%llx (level-%d leaf, 0x%llx-byte page, %s, %s%s)\n",
-			       (unsigned long long)opt->addr, (unsigned long long)res->hpa.val, res->level,
-			       (unsigned long long)res->page_size, rights, nw_memory_type_name(res->memory_type),
-			       populated ? ", populated on first touch" : "");
+			fprintf(q->out, "gpa 0x%llx -> hpa 0x%llx (level-%d leaf, 0x%llx-byte page, %s, %s%s)\n", gpa,
+				(unsigned long long)res->hpa.val, res->level, (unsigned long long)res->page_size, rights,
+				nw_memory_type_name(res->memory_type), populated ? ", populated on first touch" : "");
 		return;
 	}
 	if (npt) {
 		uint64_t info = nw_npf_exitinfo1(&aspace->npt, res, &access);
 
 		snprintf(members, sizeof(members), ", \"exitinfo1\": \"0x%llx\", \"exitinfo2\": \"0x%llx\"",
-			 (unsigned long long)info, (unsigned long long)opt->addr);
-		if (opt->json)
-			print_gpa_fault_json(opt, res, "npf", members);
+			 (unsigned long long)info, gpa);
+		if (q->json)
+			print_gpa_fault_json(q, res, "npf", members);
 		else
-			printf("gpa 0x%llx: #NPF exitinfo1 0x%llx exitinfo2 0x%llx (level-%d entry 0x%llx)\n",
-			       (unsigned long long)opt->addr, (unsigned long long)info, (unsigned long long)opt->addr,
-			       res->level, (unsigned long long)res->entry);
+			fprintf(q->out, "gpa 0x%llx: #NPF exitinfo1 0x%llx exitinfo2 0x%llx (level-%d entry 0x%llx)\n",
+				gpa, (unsigned long long)info, gpa, res->level, (unsigned long long)res->entry);
 		return;
 	}
 	if (res->status == NW_S2_MISCONFIG) {
-		if (opt->json)
-			print_gpa_fault_json(opt, res, "ept_misconfig", "");
+		if (q->json)
+			print_gpa_fault_json(q, res, "ept_misconfig", "");
 		else
-			printf("gpa 0x%llx: EPT misconfiguration at the level-%d entry 0x%llx\n",
-			       (unsigned long long)opt->addr, res->level, (unsigned long long)res->entry);
+			fprintf(q->out, "gpa 0x%llx: EPT misconfiguration at the level-%d entry 0x%llx\n", gpa,
+				res->level, (unsigned long long)res->entry);
 		return;
 	}
 	snprintf(members, sizeof(members), ", \"exit_qualification\": \"0x%llx\"",
 		 (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access));
-	if (opt->json)
-		print_gpa_fault_json(opt, res, "ept_violation", members);
+	if (q->json)
+		print_gpa_fault_json(q, res, "ept_violation", members);
 	else
-		printf("gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, rights %s)\n",
-		       (unsigned long long)opt->addr,
-		       (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access), res->level,
-		       (unsigned long long)res->entry, nw_s2_rights_text(res->rights, rights));
+		fprintf(q->out, "gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, "
+			"rights %s)\n", gpa, (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access),
+			res->level, (unsigned long long)res->entry, nw_s2_rights_text(res->rights, rights));
+}
+
+int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type type, uint64_t size,
+		     struct nw_s2_result *res, struct nw_aspace_exit *exit, bool *populated, char *err, size_t errlen)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(gpa), .type = type };
+
+	*populated = false;
+	for (unsigned tries = 0;; tries++) {
+		nw_status_t status;
+
+		nw_stage2_translate(nw_aspace_stage2(aspace), &req, res);
+		if (res->status != NW_S2_VIOLATION || tries == MAX_RETRIES)
+			return 0;
+		status = nw_aspace_resolve_fault(aspace, req.gpa, type, size, exit);
+		if (status != NW_OK) {
+			snprintf(err, errlen, "populating gpa 0x%llx: %s", (unsigned long long)gpa, nw_status_name(status));
+			return -1;
+		}
+		if (exit->kind == NW_ASPACE_FAULT_MMIO || exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+			return 1;
+		if (exit->kind != NW_ASPACE_FAULT_RETRY)
+			return 0;
+		*populated = true;
+	}
 }
 
 static int translate_gpa(const struct options *opt, struct nw_aspace *aspace)
 {
-	struct nw_s2_request req = { .gpa = nw_gpa(opt->addr), .type = opt->access };
+	const struct nw_gpa_query q = { .out = stdout, .gpa = opt->addr, .access = opt->access, .json = opt->json,
+					.top = true };
 	struct nw_aspace_exit exit;
 	struct nw_s2_result res;
-	bool populated = false;
+	bool populated;
+	char err[128];
+	int rc = nw_gpa_translate(aspace, opt->addr, opt->access, opt->size, &res, &exit, &populated, err, sizeof(err));
 
-	for (unsigned tries = 0;; tries++) {
-		nw_status_t status;
-
-		nw_stage2_translate(nw_aspace_stage2(aspace), &req, &res);
-		if (res.status != NW_S2_VIOLATION || tries == MAX_RETRIES)
-			break;
-		status = nw_aspace_resolve_fault(aspace, req.gpa, opt->access, opt->size, &exit);
-		if (status != NW_OK) {
-			fprintf(stderr, "nestwalk translate: populating gpa 0x%llx: %s\n",
-				(unsigned long long)opt->addr, nw_status_name(status));
-			return NW_EXIT_BAD_INPUT;
-		}
-		if (exit.kind == NW_ASPACE_FAULT_MMIO || exit.kind == NW_ASPACE_FAULT_ROM_WRITE) {
-			print_gpa_exit(opt, &exit, populated);
-			return NW_EXIT_OK;
-		}
-		if (exit.kind != NW_ASPACE_FAULT_RETRY)
-			break;
-		populated = true;
+	if (rc < 0) {
+		fprintf(stderr, "nestwalk translate: %s\n", err);
+		return NW_EXIT_BAD_INPUT;
 	}
-	print_gpa_result(opt, aspace, &res, populated);
+	if (rc > 0)
+		nw_gpa_print_exit(&q, &exit, populated);
+	else
+		nw_gpa_print_result(&q, aspace, &res, populated);
 	return NW_EXIT_OK;
 }
 
@@ -270,7 +285,7 @@ static bool is_exit(const struct nw_replay_result *res)
 
 /* The JSON object of one piece or of the whole access: the walk, the bytes it covers, and for a final access
  * the address space turned into an MMIO or ROM-write exit, that exit's size and direction (the access's). */
-static void print_result(FILE *out, const struct nw_replay_result *res, uint64_t size, bool top, const char *more)
+void nw_access_print_json(FILE *out, const struct nw_replay_result *res, uint64_t size, bool top, const char *more)
 {
 	struct nw_walk_result walk = access_walk(res);
 	char extra[160];
@@ -293,7 +308,7 @@ static void print_exit(FILE *out, const struct nw_replay_result *res)
 }
 
 /* Text: each piece's walk (explain) or outcome, and the exit it became. */
-static void print_walk_text(FILE *out, const struct nw_replay_result *res, bool explain)
+void nw_access_print_text(FILE *out, const struct nw_replay_result *res, bool explain)
 {
 	struct nw_walk_result walk = access_walk(res);
 
@@ -318,14 +333,14 @@ static void print_pieces_json(const struct nw_replay_result *res, const struct n
 	for (unsigned i = 0; i < 2; i++) {
 		fputs(i ? ", " : "", mem);
 		if (i < done)
-			print_result(mem, &pieces[i], parts[i].size, false, ", \"translated\": true");
+			nw_access_print_json(mem, &pieces[i], parts[i].size, false, ", \"translated\": true");
 		else /* the first piece faulted: the access stops there, as on hardware */
 			fprintf(mem, "{\"gva\": \"0x%llx\", \"size\": %u, \"translated\": false}",
 				(unsigned long long)parts[i].gva.val, parts[i].size);
 	}
 	fputc(']', mem);
 	fclose(mem);
-	print_result(stdout, res, size, true, list);
+	nw_access_print_json(stdout, res, size, true, list);
 	putchar('\n');
 	free(list);
 }
@@ -364,7 +379,7 @@ static void print_pieces_text(FILE *out, const struct nw_replay_result *res, con
 			continue;
 		}
 		fprintf(out, "\n");
-		print_walk_text(out, &pieces[i], explain);
+		nw_access_print_text(out, &pieces[i], explain);
 	}
 	print_access_line(out, res, parts, pieces, done, size);
 }
@@ -408,7 +423,7 @@ static void print_gva_text(FILE *out, const struct gva_answer *ans)
 	if (ans->split == 2)
 		print_pieces_text(out, ans->res, ans->parts, ans->pieces, ans->done, opt->size, opt->explain);
 	else
-		print_walk_text(out, ans->res, opt->explain);
+		nw_access_print_text(out, ans->res, opt->explain);
 }
 
 static void print_gva_answer(const struct gva_answer *ans)
@@ -436,7 +451,7 @@ static void print_gva_answer(const struct gva_answer *ans)
 	if (ans->split == 2) {
 		print_pieces_json(ans->res, ans->parts, ans->pieces, ans->done, ans->opt->size, members);
 	} else {
-		print_result(stdout, ans->res, ans->opt->size, true, members);
+		nw_access_print_json(stdout, ans->res, ans->opt->size, true, members);
 		putchar('\n');
 	}
 	free(members);
@@ -464,7 +479,7 @@ static char *svg_caption(const struct gva_answer *ans, unsigned i)
 	if (ans->split == 2 && i >= ans->done)
 		fprintf(mem, "%s\n", not_translated);
 	else
-		print_walk_text(mem, ans->split == 2 ? &ans->pieces[i] : ans->res, false);
+		nw_access_print_text(mem, ans->split == 2 ? &ans->pieces[i] : ans->res, false);
 	if (i == 1)
 		print_access_line(mem, ans->res, ans->parts, ans->pieces, ans->done, ans->opt->size);
 	fclose(mem);

@@ -36,6 +36,7 @@ static const struct {
 	{ &usage_help, cmd_help },
 	{ &nw_usage_hw, nw_cmd_hw },
 	{ &nw_usage_mappings, nw_cmd_mappings },
+	{ &nw_usage_read, nw_cmd_read },
 	{ &nw_usage_replay, nw_cmd_replay },
 	{ &nw_usage_translate, nw_cmd_translate },
 	{ &nw_usage_trace, nw_cmd_trace },

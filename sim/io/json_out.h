@@ -7,6 +7,10 @@
 #include <stdio.h>
 
 #define NW_JSON_SCHEMA 1
+#define NW_JSON_TEXT_(x) #x
+#define NW_JSON_TEXT(x) NW_JSON_TEXT_(x)
+/* The member a top-level object starts with, for a format string. */
+#define NW_JSON_SCHEMA_MEMBER "\"schema\": " NW_JSON_TEXT(NW_JSON_SCHEMA) ", "
 
 /* text as a JSON string, quotes included. */
 void nw_json_string(FILE *out, const char *text);

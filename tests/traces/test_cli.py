@@ -37,8 +37,8 @@ COMMANDS = [u["command"] for u in USAGE]
 
 def test_every_command_is_listed_with_its_subcommands():
     # The commands README.md documents, and the subcommands of trace and hw.
-    assert {"about", "bench", "help", "hw", "hw run", "mappings", "replay", "translate", "trace", "trace convert",
-            "trace cat", "trace stats", "version"} == set(COMMANDS)
+    assert {"about", "bench", "help", "hw", "hw run", "mappings", "read", "replay", "translate", "trace",
+            "trace convert", "trace cat", "trace stats", "version"} == set(COMMANDS)
     top = run("--help")
     assert top.returncode == 0 and top.stderr == ""
     for command in COMMANDS:

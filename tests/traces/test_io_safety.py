@@ -179,6 +179,7 @@ STDOUT_COMMANDS = {
     "replay": ["replay", ROOT / "scenarios" / "replay_ept.yaml"],
     "mappings": ["mappings", ROOT / "scenarios" / "replay_ept.yaml", "--stage", "ept"],
     "translate": ["translate", ROOT / "scenarios" / "replay_ept.yaml", "--gpa", "0x1000", "--access", "read"],
+    "read": ["read", ROOT / "scenarios" / "replay_ept.yaml", "--gpa", "0x4000", "--len", "0x40"],
     "hw run": ["hw", "run", HW / "first_stage.yaml", "--backend", "qemu", "--trace", HW / "first_stage.nwt.txt"],
 }
 

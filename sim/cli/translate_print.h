@@ -1,0 +1,39 @@
+/* What `translate` prints for one answer, shared by the commands that stop at the same outcomes (`read`):
+ * a guest-virtual access as replay translates it, and a guest-physical one through the second stage alone
+ * (cmd_translate.c). */
+#ifndef NESTWALK_SIM_TRANSLATE_PRINT_H
+#define NESTWALK_SIM_TRANSLATE_PRINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nestwalk/aspace.h>
+
+#include "replay/replay.h"
+
+/* A guest-virtual access's JSON object (docs/json.md, translate-gva) for size bytes, with more (", \"key\":
+ * value" members) before its closing brace; top: a top-level object, with its schema. */
+void nw_access_print_json(FILE *out, const struct nw_replay_result *res, uint64_t size, bool top, const char *more);
+/* Its text: the walk (explain: every reference) or the outcome, and the exit it became. */
+void nw_access_print_text(FILE *out, const struct nw_replay_result *res, bool explain);
+
+/* A guest-physical access: where its answer goes and how. */
+struct nw_gpa_query {
+	FILE *out;
+	uint64_t gpa;
+	enum nw_access_type access;
+	bool json, top; /* top: a top-level JSON object, with its schema */
+};
+
+/* Through the second stage, a lazy page populated and retried as the hypervisor would: 0 with *res (translated
+ * or faulted), 1 with *exit when the address space turns the violation into an MMIO or ROM-write exit, -1
+ * with err when populating failed. */
+int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type type, uint64_t size,
+		     struct nw_s2_result *res, struct nw_aspace_exit *exit, bool *populated, char *err, size_t errlen);
+/* The answer as text or one JSON object (docs/json.md, translate-gpa), one line. */
+void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *aspace, const struct nw_s2_result *res,
+			 bool populated);
+void nw_gpa_print_exit(const struct nw_gpa_query *q, const struct nw_aspace_exit *exit, bool populated);
+
+#endif
