@@ -129,6 +129,26 @@ static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struc
 					  res->steps[level - 1].table_hpa, res->steps[level].rights);
 }
 
+/* The result's fields from a walk (an access's, or a register write's PDPTE load) and the exit it became. */
+static void set_walk_fields(struct nw_replay_result *out, const struct nw_walk_result *res,
+			    const struct nw_aspace_exit *exit)
+{
+	out->kind = outcome_kind(res, exit);
+	out->from_tlb = false;
+	out->gpa = res->gpa.val;
+	out->hpa = res->hpa.val;
+	out->error_code = res->outcome == NW_OUTCOME_NPF ? res->exitinfo1 : res->error_code;
+	out->exit_qualification = res->exit_qualification;
+	out->fault_gpa = res->fault_gpa.val;
+	out->refs = res->refs;
+	out->guest_page_size = res->guest_page_size;
+	out->s2_page_size = res->s2_page_size;
+	/* fault_level is the EPT entry's level for a misconfiguration (walk.h). */
+	out->misconfig_level = res->outcome == NW_OUTCOME_EPT_MISCONFIG ? (uint8_t)res->fault_level : 0;
+	out->gla_valid = res->outcome == NW_OUTCOME_EPT_VIOLATION && res->gla_valid;
+	out->reg_write = false;
+}
+
 static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
 {
 	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
@@ -144,17 +164,8 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw
 			break;
 		r->stats.populated++;
 	}
-	out->kind = outcome_kind(res, &exit);
+	set_walk_fields(out, res, &exit);
 	r->stats.host_exhausted += exit.kind == NW_ASPACE_FAULT_NO_MEMORY;
-	out->from_tlb = false;
-	out->gpa = res->gpa.val;
-	out->hpa = res->hpa.val;
-	out->error_code = res->outcome == NW_OUTCOME_NPF ? res->exitinfo1 : res->error_code;
-	out->exit_qualification = res->exit_qualification;
-	out->fault_gpa = res->fault_gpa.val;
-	out->refs = res->refs;
-	out->guest_page_size = res->guest_page_size;
-	out->s2_page_size = res->s2_page_size;
 	r->stats.walks++;
 	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
 	if (res->outcome == NW_OUTCOME_OK)
@@ -189,6 +200,9 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 			out->refs = 0;
 			out->guest_page_size = hit.entry->guest_page_size;
 			out->s2_page_size = 0;
+			out->misconfig_level = 0;
+			out->gla_valid = false;
+			out->reg_write = false;
 			return;
 		}
 		r->stats.psc_lookups++;
@@ -253,41 +267,55 @@ int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_acces
 	return -1;
 }
 
-static void load_pdptes_if_pae(struct nw_replay *r)
-{
-	struct nw_walk_result res;
+/* MOV to CR0 or CR4 loads the PDPTE registers from CR3 when PAE paging is in use after it and it changes CR0.CD,
+ * CR0.NW or CR0.PG, or CR4.PAE, CR4.PGE, CR4.PSE or CR4.SMEP (SDM Vol. 3A 4.4.1); any other write loads none. */
+#define CR0_CD (UINT64_C(1) << 30)
+#define CR0_NW (UINT64_C(1) << 29)
+#define CR0_PDPTE_LOAD_BITS (NW_CR0_PG | CR0_CD | CR0_NW)
+#define CR4_PDPTE_LOAD_BITS (NW_CR4_PAE | NW_CR4_PGE | NW_CR4_PSE | NW_CR4_SMEP)
 
-	/* PAE: MOV to CR0/CR4 that leaves PAE paging on reloads the PDPTE registers (§4.4.1). */
-	if (nw_cpu_paging_mode(&r->machine->cpu) != NW_PAGING_PAE)
-		return;
-	nw_cpu_load_cr3(&r->config, &r->machine->cpu, r->machine->cpu.cr3, &res);
-	if (res.outcome != NW_OUTCOME_OK)
-		r->stats.cr3_faults++;
+static bool is_pdpte_load(const struct nw_cpu *old, const struct nw_cpu *next)
+{
+	return nw_cpu_paging_mode(next) == NW_PAGING_PAE && (((old->cr0 ^ next->cr0) & CR0_PDPTE_LOAD_BITS) ||
+							      ((old->cr4 ^ next->cr4) & CR4_PDPTE_LOAD_BITS));
 }
 
-static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
+/* The PDPTE load of a MOV to CR0 or CR4 (is_pdpte_load) into next, the CPU with the new value: false when it
+ * faults (a reserved bit: #GP), and then the write changes nothing. */
+static bool load_pdptes_if_pae(struct nw_replay *r, const struct nw_cpu *old, struct nw_cpu *next,
+			       struct nw_walk_result *res)
+{
+	if (is_pdpte_load(old, next))
+		nw_cpu_load_cr3(&r->config, next, next->cr3, res);
+	return res->outcome == NW_OUTCOME_OK;
+}
+
+/* Applies a register write; res is what its PDPTE load gave (NW_OUTCOME_OK when it loads none). */
+static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, struct nw_walk_result *res)
 {
 	struct nw_cpu *cpu = &r->machine->cpu;
-	struct nw_walk_result res;
+	struct nw_cpu next = *cpu;
 
 	switch (w->reg) {
 	case NW_TRACE_CR0:
-		cpu->cr0 = w->value;
-		nw_tlb_write_cr0(&r->tlb, w->value);
-		load_pdptes_if_pae(r);
+		next.cr0 = w->value;
+		if (load_pdptes_if_pae(r, cpu, &next, res)) {
+			*cpu = next;
+			nw_tlb_write_cr0(&r->tlb, w->value);
+		}
 		break;
 	case NW_TRACE_CR3:
 		/* Bit 63 asks the TLB not to flush (PCIDE=1); CR3 itself never holds it (§4.10.4.1). */
-		nw_cpu_load_cr3(&r->config, cpu, w->value & ~NW_TLB_CR3_NOFLUSH, &res);
-		if (res.outcome == NW_OUTCOME_OK)
+		nw_cpu_load_cr3(&r->config, cpu, w->value & ~NW_TLB_CR3_NOFLUSH, res);
+		if (res->outcome == NW_OUTCOME_OK)
 			nw_tlb_write_cr3(&r->tlb, w->value);
-		else
-			r->stats.cr3_faults++; /* #GP: nothing changes */
 		break;
 	case NW_TRACE_CR4:
-		cpu->cr4 = w->value;
-		nw_tlb_write_cr4(&r->tlb, w->value);
-		load_pdptes_if_pae(r);
+		next.cr4 = w->value;
+		if (load_pdptes_if_pae(r, cpu, &next, res)) {
+			*cpu = next;
+			nw_tlb_write_cr4(&r->tlb, w->value);
+		}
 		break;
 	case NW_TRACE_EFER:
 		cpu->efer = w->value;
@@ -304,8 +332,25 @@ static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
 	case NW_TRACE_REG_COUNT:
 		break;
 	}
+	if (res->outcome != NW_OUTCOME_OK) {
+		r->stats.cr3_faults++; /* the write faulted: nothing changed */
+		return;
+	}
 	nw_walker_set_cpu(r->walker, cpu);
 	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
+}
+
+/* A register write as a result an expectation may check: its PDPTE load's outcome and fault fields. */
+static void apply_reg(struct nw_replay *r, const struct nw_trace_regwrite *w)
+{
+	struct nw_replay_result *out = &r->result;
+	const struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
+
+	out->walk = (struct nw_walk_result){ .outcome = NW_OUTCOME_OK };
+	write_reg(r, w, &out->walk);
+	set_walk_fields(out, &out->walk, &exit);
+	out->reg_write = true;
+	out->reg = *w;
 }
 
 static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, char *err, size_t errlen)
@@ -383,23 +428,8 @@ uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expec
 	case NW_EXPECT_REFS: return res->refs;
 	case NW_EXPECT_GUEST_PAGE_SIZE: return res->guest_page_size;
 	case NW_EXPECT_S2_PAGE_SIZE: return res->s2_page_size;
-	case NW_EXPECT_FIELD_COUNT: break;
-	}
-	return 0;
-}
-
-static uint64_t expected_value(const struct nw_trace_expect *e, enum nw_trace_expect_field field)
-{
-	switch (field) {
-	case NW_EXPECT_OUTCOME: return e->outcome;
-	case NW_EXPECT_GPA: return e->gpa.val;
-	case NW_EXPECT_HPA: return e->hpa.val;
-	case NW_EXPECT_ERROR_CODE: return e->error_code;
-	case NW_EXPECT_EXIT_QUALIFICATION: return e->exit_qualification;
-	case NW_EXPECT_FAULT_GPA: return e->fault_gpa.val;
-	case NW_EXPECT_REFS: return e->refs;
-	case NW_EXPECT_GUEST_PAGE_SIZE: return e->guest_page_size;
-	case NW_EXPECT_S2_PAGE_SIZE: return e->s2_page_size;
+	case NW_EXPECT_MISCONFIG_LEVEL: return res->misconfig_level;
+	case NW_EXPECT_GLA_VALID: return res->gla_valid;
 	case NW_EXPECT_FIELD_COUNT: break;
 	}
 	return 0;
@@ -407,13 +437,15 @@ static uint64_t expected_value(const struct nw_trace_expect *e, enum nw_trace_ex
 
 static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw_replay_mismatch *out, unsigned max)
 {
+	uint64_t wanted[NW_EXPECT_FIELD_COUNT];
 	int count = 0;
 
 	r->stats.expectations++;
+	nw_trace_expect_get_fields(e, wanted);
 	/* Only the fields the expectation carries, lowest first. */
 	for (uint32_t left = e->present; left; left &= left - 1) {
 		enum nw_trace_expect_field field = (enum nw_trace_expect_field)__builtin_ctz(left);
-		uint64_t want = expected_value(e, field), got = nw_replay_field(&r->result, field);
+		uint64_t want = wanted[field], got = nw_replay_field(&r->result, field);
 
 		if (want == got)
 			continue;
@@ -422,7 +454,8 @@ static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw
 		count++;
 	}
 	r->stats.mismatches += count > 0;
-	if (count && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.walk.recorded)
+	if (count && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.reg_write &&
+	    !r->result.walk.recorded)
 		/* Answered by the plain copies, which wrote nothing: the same walk, now recorded. */
 		nw_walker_translate(r->walker, &r->result.access, NW_WALK_LOOKUP | NW_WALK_RECORD, &r->result.walk);
 	return count;
@@ -445,13 +478,14 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 		return 0;
 	case NW_TRACE_EXPECT:
 		if (!had_result) {
-			snprintf(err, errlen, "an expectation that does not follow an access");
+			snprintf(err, errlen, "an expectation that does not follow an access or a register write");
 			return -1;
 		}
 		return check(r, &rec->expect, mismatches, max);
 	case NW_TRACE_REG:
 		r->stats.reg_writes++;
-		write_reg(r, &rec->reg);
+		apply_reg(r, &rec->reg);
+		r->has_result = true;
 		return 0;
 	case NW_TRACE_GPWRITE:
 		r->stats.gpwrites++;
@@ -532,6 +566,9 @@ static void hit_result(const struct nw_tlb *tlb, const struct nw_trace_item *ite
 	out->refs = 0;
 	out->guest_page_size = slot->entry->guest_page_size;
 	out->s2_page_size = 0;
+	out->misconfig_level = 0;
+	out->gla_valid = false;
+	out->reg_write = false;
 }
 
 /* CPL and RFLAGS.AC in an item's mode bits, to see whether an access would change the CPU (nw_replay_access()). */

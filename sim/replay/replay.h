@@ -52,11 +52,11 @@ struct nw_replay_stats {
 	uint64_t host_exhausted;    /* accesses whose lazy page the simulated host had no frame for */
 	uint64_t invalidations[4];  /* INVLPG, INVPCID, INVVPID, INVEPT */
 	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */
-	uint64_t cr3_faults;        /* MOV CR3 refused (PAE PDPTE with a reserved bit) */
+	uint64_t cr3_faults;        /* MOV CR0/CR3/CR4 whose PAE PDPTE load faulted (a reserved bit: #GP) */
 	uint64_t expectations, mismatches;
 };
 
-/* What one access gave. */
+/* What one access gave, or one register write (reg_write: its PDPTE load, which may fault). */
 struct nw_replay_result {
 	unsigned kind;          /* enum nw_trace_outcome, or NW_REPLAY_OUT_NO_MEMORY */
 	bool from_tlb;          /* the (first failing or last) piece came from a TLB entry, no walk */
@@ -64,8 +64,12 @@ struct nw_replay_result {
 	uint64_t gpa, hpa, error_code, exit_qualification, fault_gpa;
 	uint32_t refs;
 	uint64_t guest_page_size, s2_page_size;
+	uint8_t misconfig_level;    /* an EPT misconfiguration's EPT level, else 0 */
+	bool gla_valid;             /* an EPT violation's qualification bit 7, else false */
+	bool reg_write;             /* the result of reg, not of an access */
+	struct nw_trace_regwrite reg;
 	struct nw_access access;    /* the piece the fields describe */
-	struct nw_walk_result walk; /* its walk, when it was walked */
+	struct nw_walk_result walk; /* its walk, when it was walked (a register write's PDPTE load) */
 };
 
 /* One field that did not match. */

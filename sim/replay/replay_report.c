@@ -24,10 +24,12 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 	const struct nw_replay_result *res = &r->result;
 	const struct nw_access *a = &res->access;
 
-	fprintf(out, "mismatch at record %" PRIu64 " (after mark \"%s\"): %s of %u byte(s) at gva 0x%" PRIx64
-		     " cpl %u%s\n",
-		m[0].record, r->mark[0] ? r->mark : "(none)", access_names[a->type], a->size, a->gva.val,
-		r->machine->cpu.cpl, a->implicit ? " implicit" : "");
+	fprintf(out, "mismatch at record %" PRIu64 " (after mark \"%s\"): ", m[0].record, r->mark[0] ? r->mark : "(none)");
+	if (res->reg_write)
+		fprintf(out, "write of 0x%" PRIx64 " to %s\n", res->reg.value, nw_trace_reg_name(res->reg.reg));
+	else
+		fprintf(out, "%s of %u byte(s) at gva 0x%" PRIx64 " cpl %u%s\n", access_names[a->type], a->size,
+			a->gva.val, r->machine->cpu.cpl, a->implicit ? " implicit" : "");
 	for (unsigned i = 0; i < count; i++) {
 		fprintf(out, "  %s: expected ", nw_trace_expect_field_name(m[i].field));
 		print_value(out, m[i].field, m[i].expected);
@@ -37,6 +39,11 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 	}
 	if (!explain)
 		return;
+	if (res->reg_write) { /* its PDPTE load, when it faulted: the outcome (no guest level was walked) */
+		if (res->walk.outcome != NW_OUTCOME_OK)
+			nw_walk_print_summary(out, &res->walk);
+		return;
+	}
 	if (res->from_tlb) {
 		struct nw_walk_result walk;
 
@@ -99,7 +106,8 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 		fprintf(out, "host memory   %" PRIu64 " lazy page(s) not populated: no frame left (no_memory)\n",
 			s->host_exhausted);
 	if (s->cr3_faults)
-		fprintf(out, "CR3 loads     %" PRIu64 " refused (#GP: PAE PDPTE with a reserved bit)\n", s->cr3_faults);
+		fprintf(out, "CR3 loads     %" PRIu64 " refused (MOV CR0/CR3/CR4 whose PAE PDPTE load faulted)\n",
+			s->cr3_faults);
 	fprintf(out, "expectations  %" PRIu64 " checked, %" PRIu64 " mismatched\n", s->expectations, s->mismatches);
 	fprintf(out, "throughput    %.0f accesses/s (%.3f s)\n", seconds > 0 ? (double)s->accesses / seconds : 0.0,
 		seconds);
@@ -150,7 +158,10 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 			fprintf(out, "\"}");
 		}
 		fprintf(out, "]");
-		if (!first->result.from_tlb) {
+		if (first->result.reg_write)
+			fprintf(out, ", \"register\": \"%s\", \"value\": \"0x%" PRIx64 "\"",
+				nw_trace_reg_name(first->result.reg.reg), first->result.reg.value);
+		if (!first->result.from_tlb && (!first->result.reg_write || first->result.walk.outcome != NW_OUTCOME_OK)) {
 			fprintf(out, ", \"walk\": ");
 			nw_walk_print_json(out, &first->result.walk);
 		}

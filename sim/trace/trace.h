@@ -73,8 +73,17 @@ enum nw_trace_expect_field {
 	NW_EXPECT_REFS,
 	NW_EXPECT_GUEST_PAGE_SIZE,
 	NW_EXPECT_S2_PAGE_SIZE,
+	NW_EXPECT_MISCONFIG_LEVEL,
+	NW_EXPECT_GLA_VALID,
 	NW_EXPECT_FIELD_COUNT,
 };
+
+/* The fields an expectation after a register write may name: what the write's PDPTE load gave (a register
+ * write translates no address, so it has no gpa, hpa or page size). */
+#define NW_EXPECT_REG_FIELDS                                                                                   \
+	((1u << NW_EXPECT_OUTCOME) | (1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) |     \
+	 (1u << NW_EXPECT_FAULT_GPA) | (1u << NW_EXPECT_REFS) | (1u << NW_EXPECT_MISCONFIG_LEVEL) |             \
+	 (1u << NW_EXPECT_GLA_VALID))
 
 #define NW_EXPECT_HAS(expect, field) (((expect)->present >> (field)) & 1u)
 
@@ -116,6 +125,8 @@ struct nw_trace_expect {
 	uint32_t refs;
 	uint64_t guest_page_size;
 	uint64_t s2_page_size;
+	uint8_t misconfig_level; /* the misconfigured EPT entry's level, 1 (PTE) .. 5 */
+	uint8_t gla_valid;       /* bit 7 of an EPT violation's exit qualification: 0 or 1 */
 };
 
 struct nw_trace_record {
@@ -142,12 +153,16 @@ const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
 /* The old spelling the text reader still accepts for outcome (mmio_exit, rom_write_exit), or NULL. */
 const char *nw_trace_outcome_old_name(enum nw_trace_outcome outcome);
 const char *nw_trace_expect_field_name(enum nw_trace_expect_field field);
-/* Whether the field is 64-bit on disk (else: outcome 1 byte, refs 4 bytes). */
+/* The field's bytes on disk: 8, or 4 for refs, 1 for outcome, misconfig_level and gla_valid. */
 unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field);
 /* An expectation's fields as values indexed by enum nw_trace_expect_field, and back: the form
  * both codecs read and write (present is left as it is). */
 void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[NW_EXPECT_FIELD_COUNT]);
 void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT]);
+
+/* NULL when an expectation may follow a record of kind prev (FORMAT.md, "Ordering": an access, or a register
+ * write when it names only NW_EXPECT_REG_FIELDS), else what is wrong. The reader and the writer both apply it. */
+const char *nw_trace_expect_order_check(enum nw_trace_kind prev, const struct nw_trace_expect *e);
 
 /* NULL when every field of rec is within its domain, else what is wrong. The
  * reader and the writer both apply it, so nothing invalid is read or written. */
@@ -233,7 +248,7 @@ bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trac
 /* Writing. PATH "-" is standard output; a file is written beside its place and
  * moved there by a successful close() (file_out.h), and open refuses a PATH that
  * is the same file as one of INPUTS (NULL-terminated, or NULL). put() rejects an
- * invalid record or an expectation that does not follow an access; close()
+ * invalid record or an expectation out of order (nw_trace_expect_order_check); close()
  * writes the end record and returns 0, or -1 with the writer's error (the
  * writer is freed either way). */
 struct nw_trace_writer;

@@ -103,7 +103,7 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	r->src.pos += (size_t)(p - start);
 	r->src.offset += (uint64_t)(p - start);
 	if (n)
-		r->after_access = b->items[n - 1].present == 0;
+		r->prev = b->items[n - 1].present == 0 ? NW_TRACE_ACCESS : NW_TRACE_EXPECT;
 	b->count = n;
 	return n;
 }

@@ -96,7 +96,8 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 static const uint8_t expect_field_bytes[NW_EXPECT_FIELD_COUNT] = {
 	[NW_EXPECT_OUTCOME] = 1, [NW_EXPECT_GPA] = 8, [NW_EXPECT_HPA] = 8, [NW_EXPECT_ERROR_CODE] = 8,
 	[NW_EXPECT_EXIT_QUALIFICATION] = 8, [NW_EXPECT_FAULT_GPA] = 8, [NW_EXPECT_REFS] = 4,
-	[NW_EXPECT_GUEST_PAGE_SIZE] = 8, [NW_EXPECT_S2_PAGE_SIZE] = 8,
+	[NW_EXPECT_GUEST_PAGE_SIZE] = 8, [NW_EXPECT_S2_PAGE_SIZE] = 8, [NW_EXPECT_MISCONFIG_LEVEL] = 1,
+	[NW_EXPECT_GLA_VALID] = 1,
 };
 
 static uint64_t le_field(const uint8_t *p, unsigned bytes)

@@ -148,13 +148,13 @@ int nw_trace_reader_reopen_mem(struct nw_trace_reader *r, const char *name, cons
 	return reader_start(r, err, errlen);
 }
 
-/* An expectation must directly follow an access (FORMAT.md, "Ordering"). */
+/* An expectation must directly follow an access or a register write (FORMAT.md, "Ordering"). */
 static const char *check_order(struct nw_trace_reader *r, const struct nw_trace_record *rec)
 {
-	bool ok = rec->kind != NW_TRACE_EXPECT || r->after_access;
+	const char *problem = rec->kind == NW_TRACE_EXPECT ? nw_trace_expect_order_check(r->prev, &rec->expect) : 0;
 
-	r->after_access = rec->kind == NW_TRACE_ACCESS;
-	return ok ? 0 : "an expectation must follow an access";
+	r->prev = rec->kind;
+	return problem;
 }
 
 /* The next record when it lies whole in the source's buffer, as nearly every

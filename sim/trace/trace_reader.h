@@ -12,7 +12,7 @@ struct nw_trace_reader {
 	char path[128];
 	bool done;          /* the end record was read */
 	bool failed;
-	bool after_access;  /* the previous record was an access: an expectation may follow */
+	enum nw_trace_kind prev; /* the previous record's kind: an expectation may follow an access or a reg */
 	uint64_t records, skipped;
 	uint64_t line;      /* text: number of the last line read */
 	uint8_t payload[NW_TRACE_MAX_PAYLOAD];

@@ -24,7 +24,7 @@ static const char *const outcome_old_names[NW_TRACE_OUT_COUNT] = {
 
 static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
 	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
-	"guest_page_size", "s2_page_size",
+	"guest_page_size", "s2_page_size", "misconfig_level", "gla_valid",
 };
 
 const char *nw_trace_kind_name(enum nw_trace_kind kind)
@@ -58,7 +58,7 @@ const char *nw_trace_expect_field_name(enum nw_trace_expect_field field)
 
 unsigned nw_trace_expect_field_bytes(enum nw_trace_expect_field field)
 {
-	if (field == NW_EXPECT_OUTCOME)
+	if (field == NW_EXPECT_OUTCOME || field == NW_EXPECT_MISCONFIG_LEVEL || field == NW_EXPECT_GLA_VALID)
 		return 1;
 	return field == NW_EXPECT_REFS ? 4 : 8;
 }
@@ -74,6 +74,8 @@ void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[N
 	vals[NW_EXPECT_REFS] = e->refs;
 	vals[NW_EXPECT_GUEST_PAGE_SIZE] = e->guest_page_size;
 	vals[NW_EXPECT_S2_PAGE_SIZE] = e->s2_page_size;
+	vals[NW_EXPECT_MISCONFIG_LEVEL] = e->misconfig_level;
+	vals[NW_EXPECT_GLA_VALID] = e->gla_valid;
 }
 
 void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT])
@@ -87,6 +89,8 @@ void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[N
 	e->refs = (uint32_t)vals[NW_EXPECT_REFS];
 	e->guest_page_size = vals[NW_EXPECT_GUEST_PAGE_SIZE];
 	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
+	e->misconfig_level = (uint8_t)vals[NW_EXPECT_MISCONFIG_LEVEL];
+	e->gla_valid = (uint8_t)vals[NW_EXPECT_GLA_VALID];
 }
 
 /* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
@@ -126,6 +130,22 @@ static const char *check_expect(const struct nw_trace_expect *e)
 		return "guest_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
 	if (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && !is_page_size(e->s2_page_size))
 		return "s2_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
+	if (NW_EXPECT_HAS(e, NW_EXPECT_MISCONFIG_LEVEL) && (e->misconfig_level < 1 || e->misconfig_level > 5))
+		return "misconfig_level outside 1..5";
+	if (NW_EXPECT_HAS(e, NW_EXPECT_GLA_VALID) && e->gla_valid > 1)
+		return "gla_valid is not 0 or 1";
+	return 0;
+}
+
+const char *nw_trace_expect_order_check(enum nw_trace_kind prev, const struct nw_trace_expect *e)
+{
+	if (prev == NW_TRACE_ACCESS)
+		return 0;
+	if (prev != NW_TRACE_REG)
+		return "an expectation must follow an access or a register write";
+	if (e->present & ~NW_EXPECT_REG_FIELDS)
+		return "an expectation after a register write names a field only an access has (gpa, hpa or a page "
+		       "size)";
 	return 0;
 }
 
@@ -176,6 +196,21 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 	return "unknown record kind";
 }
 
+/* The same fields present, each equal (the values of absent fields are not part of the record). */
+static bool expect_same(const struct nw_trace_expect *a, const struct nw_trace_expect *b)
+{
+	uint64_t va[NW_EXPECT_FIELD_COUNT], vb[NW_EXPECT_FIELD_COUNT];
+
+	if (a->present != b->present)
+		return false;
+	nw_trace_expect_get_fields(a, va);
+	nw_trace_expect_get_fields(b, vb);
+	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++)
+		if (NW_EXPECT_HAS(a, f) && va[f] != vb[f])
+			return false;
+	return true;
+}
+
 bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace_record *b)
 {
 	if (a->kind != b->kind)
@@ -199,21 +234,7 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 	case NW_TRACE_MARK:
 		return !strcmp(a->label, b->label);
 	case NW_TRACE_EXPECT:
-		return a->expect.present == b->expect.present &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_OUTCOME) || a->expect.outcome == b->expect.outcome) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GPA) || a->expect.gpa.val == b->expect.gpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_HPA) || a->expect.hpa.val == b->expect.hpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_ERROR_CODE) ||
-			a->expect.error_code == b->expect.error_code) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_EXIT_QUALIFICATION) ||
-			a->expect.exit_qualification == b->expect.exit_qualification) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_FAULT_GPA) ||
-			a->expect.fault_gpa.val == b->expect.fault_gpa.val) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_REFS) || a->expect.refs == b->expect.refs) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_GUEST_PAGE_SIZE) ||
-			a->expect.guest_page_size == b->expect.guest_page_size) &&
-		       (!NW_EXPECT_HAS(&a->expect, NW_EXPECT_S2_PAGE_SIZE) ||
-			a->expect.s2_page_size == b->expect.s2_page_size);
+		return expect_same(&a->expect, &b->expect);
 	case NW_TRACE_END:
 		return true;
 	}

@@ -368,7 +368,9 @@ static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
 			continue;
 		e->present |= 1u << f;
 		if (f != NW_EXPECT_OUTCOME) {
-			if ((problem = number(ps, name, f == NW_EXPECT_REFS ? UINT32_MAX : UINT64_MAX, &vals[f])))
+			unsigned bits = 8 * nw_trace_expect_field_bytes(f);
+
+			if ((problem = number(ps, name, bits == 64 ? UINT64_MAX : (1ull << bits) - 1, &vals[f])))
 				return problem;
 			continue;
 		}

@@ -10,7 +10,7 @@
 struct nw_trace_writer {
 	struct nw_trace_sink sink;
 	enum nw_trace_form form;
-	bool after_access;
+	enum nw_trace_kind prev; /* the last record's kind (nw_trace_expect_order_check) */
 	bool failed;
 	char error[NW_TRACE_ERR_LEN];
 	union {
@@ -93,15 +93,15 @@ int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record 
 	if (w->failed)
 		return -1;
 	problem = rec->kind == NW_TRACE_END ? "the end record is written by close" : nw_trace_record_check(rec);
-	if (!problem && rec->kind == NW_TRACE_EXPECT && !w->after_access)
-		problem = "an expectation must follow an access";
+	if (!problem && rec->kind == NW_TRACE_EXPECT)
+		problem = nw_trace_expect_order_check(w->prev, &rec->expect);
 	if (problem) {
 		w->failed = true;
 		snprintf(w->error, sizeof(w->error), "%s: record not written: %s",
 			 w->sink.dest.name ? w->sink.dest.name : "memory", problem);
 		return -1;
 	}
-	w->after_access = rec->kind == NW_TRACE_ACCESS;
+	w->prev = rec->kind;
 	return emit(w, rec);
 }
 

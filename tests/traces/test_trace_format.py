@@ -247,3 +247,67 @@ def test_missing_file_exits_2(tmp_path):
     result = run("trace", "stats", str(tmp_path / "nope.nwt"))
     assert result.returncode == 2
     assert b"No such file" in result.stderr
+
+
+# misconfig_level (bit 9) and gla_valid (bit 10), one byte each on disk, and an expectation after a register
+# write (FORMAT.md): the text below and its binary form, encoded here by hand.
+NEW_FIELDS_TEXT = """nestwalk-trace 1
+access gva=0x400000 size=0x1 type=read cpl=0x0
+expect outcome=ept_misconfig fault_gpa=0x200000 misconfig_level=0x2
+access gva=0x600000 size=0x1 type=read cpl=0x0
+expect outcome=ept_violation exit_qualification=0x81 gla_valid=0x1
+reg cr3=0x7000
+expect outcome=ept_violation exit_qualification=0x1 fault_gpa=0x7000 gla_valid=0x0
+reg cr3=0x6000
+expect outcome=general_protection
+end
+"""
+
+
+def new_fields_binary():
+    b = header()
+    b += record(0x01, struct.pack("<QHBBB", 0x400000, 1, 0, 0, 0))
+    b += record(0x09, struct.pack("<HBQB", 0x221, 3, 0x200000, 2))  # bits 0, 5, 9
+    b += record(0x01, struct.pack("<QHBBB", 0x600000, 1, 0, 0, 0))
+    b += record(0x09, struct.pack("<HBQB", 0x411, 2, 0x81, 1))  # bits 0, 4, 10
+    b += record(0x02, struct.pack("<BQ", 1, 0x7000))
+    b += record(0x09, struct.pack("<HBQQB", 0x431, 2, 0x1, 0x7000, 0))  # bits 0, 4, 5, 10
+    b += record(0x02, struct.pack("<BQ", 1, 0x6000))
+    b += record(0x09, struct.pack("<HB", 0x001, 5))
+    return b + record(0x7F, b"")
+
+
+def test_new_expectation_fields_round_trip(tmp_path):
+    text = write(tmp_path / "new.txt", NEW_FIELDS_TEXT.encode())
+    binary = tmp_path / "new.nwt"
+    assert run("trace", "convert", text, str(binary), "--to", "binary").returncode == 0
+    assert read(binary) == new_fields_binary()
+    back = tmp_path / "back.txt"
+    assert run("trace", "convert", str(binary), str(back), "--to", "text").returncode == 0
+    assert read(back, "r") == NEW_FIELDS_TEXT
+
+
+@pytest.mark.parametrize("line, message", [
+    ("expect misconfig_level=0x6", "line 3, column 1: misconfig_level outside 1..5"),
+    ("expect misconfig_level=0x0", "line 3, column 1: misconfig_level outside 1..5"),
+    ("expect gla_valid=0x2", "line 3, column 1: gla_valid is not 0 or 1"),
+    ("expect gla_valid=0x100", "line 3, column 8: value out of range for this field"),
+])
+def test_new_expectation_fields_out_of_range(tmp_path, line, message):
+    path = write(tmp_path / "bad.txt", f"nestwalk-trace 1\naccess gva=0x0 size=0x1 type=read cpl=0x0\n{line}\nend\n"
+                 .encode())
+    result = run("trace", "convert", path, str(tmp_path / "out.nwt"))
+    assert result.returncode == 2 and message in result.stderr.decode(), result.stderr
+
+
+def test_an_expectation_after_a_register_write_names_no_address(tmp_path):
+    # A register write translates nothing: gpa, hpa and page sizes are refused after it, in either form.
+    path = write(tmp_path / "bad.txt", b"nestwalk-trace 1\nreg cr3=0x1000\nexpect gpa=0x1000\nend\n")
+    result = run("trace", "convert", path, str(tmp_path / "out.nwt"))
+    assert result.returncode == 2, result.stdout
+    assert "line 3, column 1: an expectation after a register write names a field only an access has" in \
+        result.stderr.decode(), result.stderr
+    data = header() + record(0x02, struct.pack("<BQ", 1, 0x1000)) + record(0x09, struct.pack("<HQ", 0x080, 0x1000))
+    result = run("trace", "convert", write(tmp_path / "bad.nwt", data + record(0x7F, b"")), str(tmp_path / "o.txt"))
+    assert result.returncode == 2 and "byte offset 26: bad expect record: an expectation after a register write" \
+        in result.stderr.decode(), result.stderr

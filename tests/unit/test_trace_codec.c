@@ -30,7 +30,7 @@ static size_t sample(struct nw_trace_record *r)
 		.present = (1u << NW_EXPECT_FIELD_COUNT) - 1, .outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x201000),
 		.hpa = nw_hpa(0x80201000), .error_code = 0x1d, .exit_qualification = 0x181,
 		.fault_gpa = nw_gpa(0xfee00000), .refs = 24, .guest_page_size = NW_SIZE_4M,
-		.s2_page_size = NW_SIZE_1G } };
+		.s2_page_size = NW_SIZE_1G, .misconfig_level = 5, .gla_valid = 1 } };
 	for (unsigned o = 0; o < NW_TRACE_OUT_COUNT; o++) {
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
 						   .access = { nw_gva(UINT64_MAX - o), 4096, NW_ACCESS_WRITE, 0,
