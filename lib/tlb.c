@@ -10,15 +10,15 @@
 
 const struct nw_tlb_geometry nw_tlb_default_geometry = {
 	.sets = { [NW_TLB_4K] = 128, [NW_TLB_2M] = 8, [NW_TLB_1G] = 4,
-		  [NW_PSC_PDE] = 8, [NW_PSC_PDPTE] = 1, [NW_PSC_PML4E] = 1 },
+		  [NW_PSC_PDE] = 8, [NW_PSC_PDPTE] = 1, [NW_PSC_PML4E] = 1, [NW_PSC_PML5E] = 1 },
 	.ways = { [NW_TLB_4K] = 12, [NW_TLB_2M] = 4, [NW_TLB_1G] = 4,
-		  [NW_PSC_PDE] = 4, [NW_PSC_PDPTE] = 4, [NW_PSC_PML4E] = 2 },
+		  [NW_PSC_PDE] = 4, [NW_PSC_PDPTE] = 4, [NW_PSC_PML4E] = 2, [NW_PSC_PML5E] = 2 },
 };
 
 /* The lowest linear-address bit of each array's key (§4.10.2, §4.10.3.1). */
 static const uint8_t cache_shift[NW_TLB_CACHE_COUNT] = {
 	[NW_TLB_4K] = 12, [NW_TLB_2M] = 21, [NW_TLB_1G] = 30,
-	[NW_PSC_PDE] = 21, [NW_PSC_PDPTE] = 30, [NW_PSC_PML4E] = 39,
+	[NW_PSC_PDE] = 21, [NW_PSC_PDPTE] = 30, [NW_PSC_PML4E] = 39, [NW_PSC_PML5E] = 48,
 };
 
 static bool is_geometry_valid(const struct nw_tlb_geometry *g)
@@ -277,7 +277,7 @@ void nw_tlb_insert(struct nw_tlb *tlb, const struct nw_tlb_fill *fill)
 	tlb->stats.inserts++;
 }
 
-/* The paging-structure cache holding entries of an SDM level (2..4), or -1. */
+/* The paging-structure cache holding entries of an SDM level (2..5), or -1. */
 static int psc_for_level(int level)
 {
 	switch (level) {
@@ -287,6 +287,8 @@ static int psc_for_level(int level)
 		return NW_PSC_PDPTE;
 	case NW_LEVEL_PML4:
 		return NW_PSC_PML4E;
+	case NW_LEVEL_PML5:
+		return NW_PSC_PML5E;
 	default:
 		return -1;
 	}
@@ -314,7 +316,7 @@ bool nw_tlb_psc_lookup(struct nw_tlb *tlb, nw_gva_t gva, struct nw_psc_hit *hit)
 	if (!is_paging(tlb))
 		return false;
 	tlb->stats.psc_lookups++;
-	for (int level = NW_LEVEL_PD; level <= NW_LEVEL_PML4; level++) {
+	for (int level = NW_LEVEL_PD; level <= NW_LEVEL_PML5; level++) {
 		int id = psc_for_level(level);
 		struct nw_tlb_entry *e = find(&tlb->caches[id], &tag, gva.val);
 

@@ -6,7 +6,7 @@
 #include "tlb_internal.h"
 
 #define TRANSLATIONS ((1u << NW_TLB_4K) | (1u << NW_TLB_2M) | (1u << NW_TLB_1G))
-#define PAGING_CACHES ((1u << NW_PSC_PDE) | (1u << NW_PSC_PDPTE) | (1u << NW_PSC_PML4E))
+#define PAGING_CACHES ((1u << NW_PSC_PDE) | (1u << NW_PSC_PDPTE) | (1u << NW_PSC_PML4E) | (1u << NW_PSC_PML5E))
 #define ALL_CACHES (TRANSLATIONS | PAGING_CACHES)
 
 /* Which entries an operation drops: every condition given must hold. */

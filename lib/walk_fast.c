@@ -10,6 +10,7 @@
  * generates from walk_rules.h, and the second stage is masks (stage2_fast.h)
  * with the full translate for what they do not prove. It must agree with
  * walk_ref.c on every case. */
+#include <nestwalk/assert.h>
 #include <nestwalk/paging_rules.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
@@ -29,6 +30,21 @@
 static uint32_t rights_of(const struct nw_walker *walker, uint64_t acc)
 {
 	return nw_walk_entry_rights(acc ^ ACC_FLIP, walker->xd_mask != 0);
+}
+
+/* The accumulator after entries that granted rights (NW_WALK_RIGHT_*): R/W
+ * and U/S where granted, the flipped XD clear where X is not. */
+static uint64_t acc_of_rights(uint32_t rights)
+{
+	uint64_t acc = ALL_BITS;
+
+	if (!(rights & NW_WALK_RIGHT_W))
+		acc &= ~NW_PTE_RW;
+	if (!(rights & NW_WALK_RIGHT_U))
+		acc &= ~NW_PTE_US;
+	if (!(rights & NW_WALK_RIGHT_X))
+		acc &= ~ACC_FLIP;
+	return acc;
 }
 
 /* What the later phases need of each level, recorded or not. */
@@ -103,11 +119,12 @@ static __attribute__((noinline)) bool set_flags(const struct nw_walker *walker, 
 /* Guest A/D (§4.8): A on every entry used (upper ones already done under
  * NW_AD_AS_PASSED), D on the leaf for a write. */
 static __attribute__((noinline)) bool set_accessed_dirty(const struct nw_walker *walker, struct nw_walk_ctx *ctx,
-							 const struct fast_path *path, unsigned leaf_index)
+							 const struct fast_path *path, unsigned first_index,
+							 unsigned leaf_index)
 {
 	bool upper = walker->config.ad_policy == NW_AD_ON_SUCCESS;
 
-	for (unsigned i = upper ? 0 : leaf_index; i <= leaf_index; i++) {
+	for (unsigned i = upper ? first_index : leaf_index; i <= leaf_index; i++) {
 		const struct nw_walk_level_desc *desc = &walker->levels[i];
 		uint64_t want = NW_PTE_A | (i == leaf_index && ctx->access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 
@@ -170,7 +187,8 @@ static inline __attribute__((always_inline)) void hit_from(struct nw_walk_hit *h
 static inline __attribute__((always_inline)) bool walk(const struct nw_walker *walker, const struct nw_access *access,
 						       unsigned flags, struct nw_walk_result *res,
 						       struct nw_walk_hit *hit, const struct nw_pt_format *fmt,
-						       bool two_d, bool record, bool plain)
+						       const struct nw_walk_start *start, bool two_d, bool record,
+						       bool plain)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
 	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
@@ -240,6 +258,17 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	}
 	first = desc;
 	top = plain ? fmt->top : desc->level;
+	if (start) {
+		/* Below a paging-structure-cache entry (§4.10.3.2): the walk goes on
+		 * at the next table with the rights cached down to it; the cached
+		 * levels are not read again, nor is the next table's own
+		 * second-stage translation (a combined mapping, Vol. 3C §29.4.2). */
+		top = start->level - 1;
+		first = &walker->levels[walker->levels[0].level - top];
+		table = start->table_gpa.val;
+		acc = acc_of_rights(start->rights);
+		res->start_level = start->level;
+	}
 #pragma GCC unroll 5
 	for (level = top; level >= NW_LEVEL_PT; level--) {
 		unsigned index = nw_pt_index(fmt, level, linear);
@@ -256,7 +285,9 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			step->table_gpa = nw_gpa(table);
 			step->index = index;
 		}
-		if (two_d) {
+		if (start && level == top) {
+			hpa = start->table_hpa.val + (uint64_t)index * bytes;
+		} else if (two_d) {
 			struct nw_s2_hit s2;
 
 			if (!slow_s2 && nw_s2_fast_translate(&walker->s2, gpa, walker->table_access | set_ad, &s2)) {
@@ -375,7 +406,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	if (write_ad && (upper_ad || (entry & leaf_ad) != leaf_ad)) {
 		path.entry[level] = entry;
 		path.gpa[level] = leaf_gpa;
-		if (!set_accessed_dirty(walker, &ctx, &path, (unsigned)(desc - walker->levels)))
+		if (!set_accessed_dirty(walker, &ctx, &path, (unsigned)(first - walker->levels),
+					(unsigned)(desc - walker->levels)))
 			goto out;
 	}
 	refs += finish(walker, &ctx, table, kind->s2_need | set_ad, two_d, record);
@@ -386,9 +418,10 @@ out:
 
 /* The general copy: every case, recorded when asked. */
 static __attribute__((noinline)) void walk_general(const struct nw_walker *walker, const struct nw_access *access,
-						   unsigned flags, struct nw_walk_result *res)
+						   unsigned flags, const struct nw_walk_start *start,
+						   struct nw_walk_result *res)
 {
-	walk(walker, access, flags, res, 0, walker->format,
+	walk(walker, access, flags, res, 0, walker->format, start,
 	     walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2), (flags & NW_WALK_RECORD) != 0, false);
 }
 
@@ -405,13 +438,13 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 
 	switch (walker->plain) {
 	case NW_PLAIN_1D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, false, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, false, steps, true);
 	case NW_PLAIN_1D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, false, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, false, steps, true);
 	case NW_PLAIN_2D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, true, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true);
 	case NW_PLAIN_2D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, true, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true);
 	case NW_PLAIN_OFF:
 		break;
 	}
@@ -455,5 +488,14 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 		res->recorded = record == NW_WALK_RECORD_STEPS;
 		return;
 	}
-	walk_general(walker, access, flags, res);
+	walk_general(walker, access, flags, 0, res);
+}
+
+void nw_walker_translate_from(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
+			      const struct nw_walk_start *start, struct nw_walk_result *res)
+{
+	/* Paging-structure caches of IA-32e paging hold PML5E..PDE entries (§4.10.3.1). */
+	NW_ASSERT(walker->mode == NW_PAGING_4LEVEL || walker->mode == NW_PAGING_5LEVEL);
+	NW_ASSERT(start->level >= NW_LEVEL_PD && start->level <= walker->levels[0].level);
+	walk_general(walker, access, flags, start, res);
 }

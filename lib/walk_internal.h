@@ -49,6 +49,7 @@ static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_pagi
 	res->refs = 0;
 	res->ad_writes = 0;
 	res->recorded = false;
+	res->start_level = 0;
 }
 
 /* Starts the per-level record: each step's own fields zero and the stage-2

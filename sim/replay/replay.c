@@ -122,8 +122,9 @@ static void fill_tlb(struct nw_replay *r, const struct nw_access *a, const struc
 	nw_tlb_insert(&r->tlb, &fill);
 	if (!long_mode)
 		return;
-	/* PML4E, PDPTE and PDE caches hold non-leaf entries: the next table and the rights so far (§4.10.3). */
-	for (int level = NW_MAX_LEVELS - 1; level >= 2; level--)
+	/* PML5E, PML4E, PDPTE and PDE caches hold non-leaf entries: the next table and the rights so far
+	 * (§4.10.3); a walk that went on below a cached entry read none above it. */
+	for (int level = NW_MAX_LEVELS; level >= 2; level--)
 		if (level > res->leaf_level && res->steps[level].read)
 			nw_tlb_psc_insert(&r->tlb, a->gva, level, res->steps[level - 1].table_gpa,
 					  res->steps[level - 1].table_hpa, res->steps[level].rights);
@@ -149,13 +150,18 @@ static void set_walk_fields(struct nw_replay_result *out, const struct nw_walk_r
 	out->reg_write = false;
 }
 
-static void walk_piece(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+/* start: where a paging-structure cache lets the walk go on (NULL: from CR3). */
+static void walk_piece(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_start *start,
+		       struct nw_replay_result *out)
 {
 	struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
 	struct nw_walk_result *res = &out->walk;
 
 	for (unsigned tries = 0;; tries++) {
-		nw_walker_translate(r->walker, a, r->walk_flags, res);
+		if (start)
+			nw_walker_translate_from(r->walker, a, r->walk_flags, start, res);
+		else
+			nw_walker_translate(r->walker, a, r->walk_flags, res);
 		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
 			break;
 		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
@@ -206,9 +212,16 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 			return;
 		}
 		r->stats.psc_lookups++;
-		r->stats.psc_hits += nw_tlb_psc_lookup(&r->tlb, a->gva, &psc);
+		if (nw_tlb_psc_lookup(&r->tlb, a->gva, &psc)) {
+			/* The processor may go on from the deepest cached entry (§4.10.3.2). */
+			struct nw_walk_start start = { psc.level, psc.table_gpa, psc.table_hpa, psc.rights };
+
+			r->stats.psc_hits++;
+			walk_piece(r, a, &start, out);
+			return;
+		}
 	}
-	walk_piece(r, a, out);
+	walk_piece(r, a, NULL, out);
 }
 
 unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_access *ta, struct nw_replay_result *res,

@@ -8,7 +8,7 @@
 
 static const char *const access_names[] = { "read", "write", "fetch" };
 static const char *const inval_names[] = { "invlpg", "invpcid", "invvpid", "invept" };
-static const char *const cache_names[NW_TLB_CACHE_COUNT] = { "4K", "2M", "1G", "PDE", "PDPTE", "PML4E" };
+static const char *const cache_names[NW_TLB_CACHE_COUNT] = { "4K", "2M", "1G", "PDE", "PDPTE", "PML4E", "PML5E" };
 
 static void print_value(FILE *out, enum nw_trace_expect_field field, uint64_t value)
 {

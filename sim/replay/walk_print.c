@@ -147,6 +147,9 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res)
 	char rights[NW_RIGHTS_TEXT];
 
 	fprintf(out, "walk of gva 0x%" PRIx64 ", %s paging\n", res->gva.val, nw_paging_mode_name(res->mode));
+	if (res->start_level)
+		fprintf(out, "from the %s cache: the levels above were not read\n",
+			nw_walk_level_name(res->mode, res->start_level));
 	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
 		const struct nw_walk_step *step = &res->steps[level];
 

@@ -319,9 +319,11 @@ def test_replay_on_a_dump_leaves_the_file_alone(tmp_path):
         "nestwalk-trace 1\n"
         "access gva=0xffffffff81000000 size=0x4 type=fetch cpl=0x0\n"
         "expect outcome=ok gpa=0x1000000 hpa=0x1000000 refs=0x4 guest_page_size=0x1000\n"
-        # Supervisor write to read-only text with CR0.WP=1: #PF P|W (Sec. 4.6.1, 4.7).
+        # Supervisor write to read-only text with CR0.WP=1: #PF P|W (Sec. 4.6.1, 4.7). The TLB entry refuses
+        # the write (Sec. 4.10.2.3) and the walk goes on from the PDE the first walk cached (Sec. 4.10.3.2):
+        # the PTE alone, 1 reference.
         "access gva=0xffffffff81000000 size=0x4 type=write cpl=0x0\n"
-        "expect outcome=page_fault error_code=0x3 refs=0x4\n"
+        "expect outcome=page_fault error_code=0x3 refs=0x1\n"
         "access gva=0xffff888000001000 size=0x8 type=read cpl=0x0\n"
         "expect outcome=ok gpa=0x1000 refs=0x2 guest_page_size=0x40000000\n"
         # User read of a supervisor page: #PF P|U (Sec. 4.6.1).

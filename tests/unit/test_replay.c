@@ -119,6 +119,34 @@ Test(replay, stale_entry_until_invlpg)
 	cr_assert_eq(access(0x400000, NW_ACCESS_READ, 3)->gpa, 0x7000);
 }
 
+/* The paging-structure caches (§4.10.3): the walk of 0x400000 caches PDE[2] (the page table at GPA
+ * 0x4000). The guest then repoints PDE[2] to a new page table at GPA 0x8000 whose PTE[1] maps 0x401000 to
+ * GPA 0x9000, and does not invalidate. A miss on 0x401000 may go on from the cached PDE (§4.10.3.2) and
+ * finds the old table's PTE[1]: GPA 0x6000, one reference for the PTE plus 4 EPT entries for the final GPA;
+ * software must invalidate (§4.10.4.4). INVLPG of any address drops every paging-structure-cache entry of
+ * the PCID (§4.10.4.1), and INVLPG 0x401000 its TLB entry: the next miss walks from CR3 (24 references)
+ * and finds the new table's GPA 0x9000. */
+Test(replay, stale_pde_cache_entry_until_invlpg)
+{
+	struct nw_trace_record invlpg = { .kind = NW_TRACE_INVLPG, .inv = { .gva = nw_gva(0x401000) } };
+	struct nw_replay_result *res;
+
+	access(0x400000, NW_ACCESS_READ, 3);
+	put(0x8008, 0x9005);
+	put(0x3010, 0x8007);
+	res = access(0x401000, NW_ACCESS_READ, 3);
+	cr_assert_not(res->from_tlb);
+	cr_assert_eq(res->gpa, 0x6000, "the cached PDE still leads to the old page table");
+	cr_assert_eq(res->refs, 1 + 4);
+	cr_assert_eq(res->walk.start_level, NW_LEVEL_PD);
+	cr_assert_eq(replay.stats.psc_hits, 1);
+	apply(&invlpg);
+	res = access(0x401000, NW_ACCESS_READ, 3);
+	cr_assert_eq(res->gpa, 0x9000, "after INVLPG the walk reads the new PDE");
+	cr_assert_eq(res->refs, 24);
+	cr_assert_eq(res->walk.start_level, 0);
+}
+
 Test(replay, no_tlb_walks_every_time)
 {
 	struct nw_replay_options options = { .tlb = false };
@@ -217,7 +245,11 @@ Test(replay, page_crossing_access)
 	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_PAGE_FAULT);
 	cr_assert_eq(replay.result.error_code, NW_PFEC_U); /* PTE[2] of 0x402000 is not present */
 	cr_assert_eq(replay.stats.translations, 2);
-	cr_assert_eq(replay.result.refs, 24 + 20);
+	/* Page 0x401000 walked from CR3: 4 guest entries x (4 EPT + 1) + 4 EPT for the final GPA = 24; page
+	 * 0x402000 under the same PDE goes on from the PDE cache the first walk filled (§4.10.3.2), at the
+	 * page table's cached host address (a combined mapping, Vol. 3C §29.4.2): one reference, the PTE. */
+	cr_assert_eq(replay.result.refs, 24 + 1);
+	cr_assert_eq(replay.result.walk.start_level, NW_LEVEL_PD);
 }
 
 Test(replay, guest_write_outside_memory_is_an_error)
@@ -366,10 +398,11 @@ Test(replay, run_with_full_expectations_and_cpu_changes)
 	cr_assert_eq(mismatched, 0, "gpa 0x%llx refs %u", (unsigned long long)m[0].got, replay.result.refs);
 	cr_assert_eq(replay.machine->cpu.cpl, 0);
 	/* The crossing read is two translations: page 0x400000 from the TLB (the write filled it with D=1),
-	 * page 0x401000 walked: 4 guest entries x (4 EPT + 1) + 4 EPT for the final GPA = 24 references. */
+	 * page 0x401000 walked on from the PDE cache the walks of 0x400000 filled (§4.10.3.2): the PTE at the
+	 * page table's cached host address, then 4 EPT entries for the final GPA = 5 references. */
 	cr_assert_eq(replay.stats.translations, 5);
 	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_OK);
-	cr_assert_eq(replay.result.refs, 24);
+	cr_assert_eq(replay.result.refs, 5);
 	cr_assert(replay.has_result, "no expectation followed the last access");
 	cr_assert_eq(replay.record, 6);
 }

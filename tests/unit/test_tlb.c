@@ -15,17 +15,17 @@
 
 /* A small shape so eviction is easy to provoke: 4 sets x 2 ways of 4 KiB. */
 static const struct nw_tlb_geometry small = {
-	.sets = { 4, 2, 1, 2, 1, 1 },
-	.ways = { 2, 2, 2, 2, 2, 2 },
+	.sets = { 4, 2, 1, 2, 1, 1, 1 },
+	.ways = { 2, 2, 2, 2, 2, 2, 2 },
 };
 
-/* Room enough that the invalidation cases never evict: 170 entries. */
+/* Room enough that the invalidation cases never evict: 172 entries. */
 static const struct nw_tlb_geometry roomy = {
-	.sets = { 16, 4, 2, 4, 2, 1 },
-	.ways = { 8, 4, 2, 4, 2, 2 },
+	.sets = { 16, 4, 2, 4, 2, 1, 1 },
+	.ways = { 8, 4, 2, 4, 2, 2, 2 },
 };
 
-static struct nw_tlb_entry store[170];
+static struct nw_tlb_entry store[172];
 static struct nw_tlb tlb;
 
 static void tlb_setup(void)
@@ -87,7 +87,7 @@ Test(tlb, geometry_and_storage_checks)
 	size_t need = nw_tlb_storage_size(&small);
 	uint64_t *buf;
 
-	cr_assert_eq(need, (8 + 4 + 2 + 4 + 2 + 2) * sizeof(struct nw_tlb_entry));
+	cr_assert_eq(need, (8 + 4 + 2 + 4 + 2 + 2 + 2) * sizeof(struct nw_tlb_entry));
 	cr_assert_eq(nw_tlb_storage_size(&roomy), sizeof(store));
 	bad.sets[NW_TLB_4K] = 3;
 	cr_assert_eq(nw_tlb_storage_size(&bad), 0);
@@ -100,8 +100,8 @@ Test(tlb, geometry_and_storage_checks)
 	cr_assert_eq(nw_tlb_init(&tlb, &small, (char *)buf + 1, need), NW_ERR_ALIGN);
 	cr_assert_eq(nw_tlb_init(&tlb, &small, buf, need), NW_OK);
 	free(buf);
-	/* The default shape: 1536 + 32 + 16 translations, 32 + 4 + 2 cache entries. */
-	cr_assert_eq(nw_tlb_storage_size(&nw_tlb_default_geometry), 1622 * sizeof(struct nw_tlb_entry));
+	/* The default shape: 1536 + 32 + 16 translations, 32 + 4 + 2 + 2 cache entries. */
+	cr_assert_eq(nw_tlb_storage_size(&nw_tlb_default_geometry), 1624 * sizeof(struct nw_tlb_entry));
 }
 
 Test(tlb, hit_gives_addresses_with_page_offset)
@@ -592,10 +592,17 @@ Test(tlb, counters_and_deepest_paging_structure_hit)
 	cr_assert_eq(tlb.caches[NW_PSC_PDE].lookups, 4);
 	cr_assert_eq(tlb.caches[NW_PSC_PDPTE].lookups, 3);
 	cr_assert_eq(tlb.caches[NW_PSC_PML4E].lookups, 2);
+	cr_assert_eq(tlb.caches[NW_PSC_PML5E].lookups, 1, "after the one PML4E miss");
+	/* 5-level paging: a PML5E entry (bits 56:48) covers every PML4E slot under it (§4.10.3.1). */
+	nw_tlb_psc_insert(&tlb, nw_gva(0x1000), 5, nw_gpa(0x10000), nw_hpa(0x11000), 7);
+	cr_assert(nw_tlb_psc_lookup(&tlb, nw_gva(0x8000000000), &psc));
+	cr_assert_eq(psc.level, 5);
+	cr_assert_eq(psc.table_hpa.val, 0x11000);
+	cr_assert_not(nw_tlb_psc_lookup(&tlb, nw_gva(UINT64_C(1) << 48), &psc), "another PML5E slot");
 	nw_tlb_flush_all(&tlb);
 	for (unsigned id = 0; id < NW_TLB_CACHE_COUNT; id++)
 		cr_assert_eq(nw_tlb_count(&tlb, id), 0);
-	cr_assert_eq(tlb.stats.invalidated, 5);
+	cr_assert_eq(tlb.stats.invalidated, 6);
 }
 
 /* A translation just used must not answer again once it may no longer be used:

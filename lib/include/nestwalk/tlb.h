@@ -33,7 +33,8 @@ enum nw_tlb_cache_id {
 	NW_TLB_1G,
 	NW_PSC_PDE,      /* PDE cache: linear bits 47:21 -> page-table address */
 	NW_PSC_PDPTE,    /* PDPTE cache: bits 47:30 -> page-directory address */
-	NW_PSC_PML4E,    /* PML4E cache: bits 47:39 -> PDPT address */
+	NW_PSC_PML4E,    /* PML4E cache: bits 47:39 (56:39 with 5-level paging) -> PDPT address */
+	NW_PSC_PML5E,    /* PML5E cache: bits 56:48 -> PML4 address (5-level paging) */
 	NW_TLB_CACHE_COUNT,
 };
 
@@ -47,7 +48,7 @@ struct nw_tlb_geometry {
 };
 
 /* A Skylake-like shape: 1536-entry 12-way 4 KiB TLB, 32 x 2 MiB, 16 x 1 GiB,
- * 32 PDE-, 4 PDPTE- and 2 PML4E-cache entries. */
+ * 32 PDE-, 4 PDPTE-, 2 PML4E- and 2 PML5E-cache entries. */
 extern const struct nw_tlb_geometry nw_tlb_default_geometry;
 
 /* Who a cached mapping belongs to (Vol. 3C §29.4.1). */
@@ -206,8 +207,9 @@ struct nw_tlb_fill {
 void nw_tlb_insert(struct nw_tlb *tlb, const struct nw_tlb_fill *fill);
 
 /* Paging-structure caches. level is the SDM level of the cached entry: 2 PDE,
- * 3 PDPTE, 4 PML4E; the entry holds the next table's address and the rights
- * accumulated through it. Lookup returns the deepest hit (PDE first). */
+ * 3 PDPTE, 4 PML4E, 5 PML5E; the entry holds the next table's address and the
+ * rights accumulated through it. Lookup returns the deepest hit (PDE first),
+ * where a walk may start (nw_walker_translate_from, §4.10.3.2). */
 struct nw_psc_hit {
 	int level;
 	nw_gpa_t table_gpa;

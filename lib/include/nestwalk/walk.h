@@ -199,6 +199,8 @@ struct nw_walk_result {
 	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
 				     * write check, not counted in refs) */
 	bool recorded;              /* every record the flags asked for was filled by this walk */
+	int start_level;            /* the walk went on below a paging-structure-cache entry of this level
+				     * (nw_walker_translate_from); 0: from CR3 */
 	/* The per-level record (NW_WALK_RECORD_STEPS, NW_WALK_RECORD_S2). Recorded
 	 * steps of levels not reached are zero, and so are the refs of unused
 	 * stage-2 records. */
@@ -224,6 +226,27 @@ struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *con
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res);
+
+/* A paging-structure-cache entry a walk may go on from instead of CR3 (SDM
+ * Vol. 3A §4.10.3.2): the entry of level (2 PDE .. 5 PML5E) cached for the
+ * linear address, with the next table's guest-physical and host-physical
+ * address and the rights accumulated down to it (NW_WALK_RIGHT_*). */
+struct nw_walk_start {
+	int level;
+	nw_gpa_t table_gpa;
+	nw_hpa_t table_hpa;
+	uint32_t rights;
+};
+
+/* nw_walker_translate() going on below start (4- and 5-level paging; start's
+ * level at most the root's): the cached levels are not read again and their
+ * accessed flags not set again (the processor used them when it cached them),
+ * and with a second stage the next table is read at its cached host address
+ * (a combined mapping, Vol. 3C §29.4.2). What the cached entry says wins over
+ * memory: a stale entry gives the stale answer, as the SDM allows until the
+ * software invalidates (§4.10.4). */
+void nw_walker_translate_from(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
+			      const struct nw_walk_start *start, struct nw_walk_result *res);
 
 /* A translation as a TLB fill needs it (the fields of nw_walk_result of the
  * same names): what nw_walker_probe() gives. */
