@@ -1,0 +1,155 @@
+/* The recorder's arguments (args.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+/* A number: decimal or 0x-hexadecimal, with a K, M or G suffix (powers of 1024) when sized. */
+static int parse_number(const char *text, bool sized, uint64_t *out)
+{
+	unsigned long long value;
+	unsigned shift = 0;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	value = strtoull(text, &end, 0);
+	if (errno || end == text)
+		return -1;
+	if (sized && *end) {
+		static const char units[] = "KMG";
+		const char *unit = strchr(units, *end);
+
+		if (!unit)
+			return -1;
+		shift = 10 * (unsigned)(unit - units + 1);
+		end++;
+		if (value > (~0ull >> shift))
+			return -1;
+	}
+	if (*end)
+		return -1;
+	*out = (uint64_t)value << shift;
+	return 0;
+}
+
+static int parse_choice(const char *value, const char *const *names, unsigned count, unsigned *out)
+{
+	for (unsigned i = 0; i < count; i++) {
+		if (!strcmp(value, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Reads one KEY=VALUE into args (ram, below4g and has_cpl aside, checked once all are read); 0 or -1 with err. */
+static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *ram, uint64_t *below4g, bool *has_cpl,
+		     char *err, size_t errlen)
+{
+	static const char *const formats[] = { "binary", "text" };
+	static const char *const compressions[] = { "none", "zstd" };
+	static const char *const fetches[] = { "block", "insn" };
+	const char *eq = strchr(arg, '=');
+	const char *value = eq ? eq + 1 : "";
+	size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
+	unsigned choice = 0;
+	uint64_t number = 0;
+	int bad = 0;
+
+#define KEY(name) (klen == strlen(name) && !strncmp(arg, name, klen))
+	if (!eq) {
+		snprintf(err, errlen, "argument '%s' is not KEY=VALUE", arg);
+		return -1;
+	}
+	if (KEY("out")) {
+		args->out = value;
+		bad = !*value;
+	} else if (KEY("format")) {
+		bad = parse_choice(value, formats, 2, &choice);
+		args->text = choice == 1;
+	} else if (KEY("compress")) {
+		bad = parse_choice(value, compressions, 2, &choice);
+		args->zstd = choice == 1;
+	} else if (KEY("fetch")) {
+		bad = parse_choice(value, fetches, 2, &choice);
+		args->fetch = (enum nw_recorder_fetch)choice;
+	} else if (KEY("cpl")) {
+		bad = parse_number(value, false, &number) || number > 3;
+		args->cpl = (uint8_t)number;
+		*has_cpl = true;
+	} else if (KEY("ram")) {
+		bad = parse_number(value, true, ram) || *ram == 0;
+	} else if (KEY("below4g")) {
+		bad = parse_number(value, true, below4g) || *below4g > NW_RECORDER_4G;
+	} else if (KEY("trigger_gva")) {
+		bad = parse_number(value, false, &args->trigger_gva);
+		args->has_trigger_gva = true;
+	} else if (KEY("trigger_count")) {
+		bad = parse_number(value, false, &args->trigger_count);
+	} else if (KEY("limit")) {
+		bad = parse_number(value, false, &args->limit) || args->limit == 0;
+	} else {
+		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, cpl, ram, below4g, "
+			 "trigger_gva, trigger_count, limit)", (int)klen, arg);
+		return -1;
+	}
+#undef KEY
+	if (bad) {
+		snprintf(err, errlen, "argument '%s': bad value", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int nw_recorder_args_parse(int argc, char **argv, struct nw_recorder_args *args, char *err, size_t errlen)
+{
+	uint64_t ram = 0, below4g = ~0ull;
+	bool has_cpl = false;
+
+	*args = (struct nw_recorder_args){ .zstd = true };
+	for (int i = 0; i < argc; i++) {
+		for (int j = 0; j < i; j++) {
+			size_t klen = strcspn(argv[i], "=");
+
+			if (!strncmp(argv[i], argv[j], klen) && argv[j][klen] == '=') {
+				snprintf(err, errlen, "argument '%.*s' given twice", (int)klen, argv[i]);
+				return -1;
+			}
+		}
+		if (parse_one(argv[i], args, &ram, &below4g, &has_cpl, err, errlen))
+			return -1;
+	}
+	if (!args->out) {
+		snprintf(err, errlen, "out=PATH is required: where the trace goes");
+		return -1;
+	}
+	if (!ram) {
+		snprintf(err, errlen, "ram=SIZE is required (the -m size): guest-physical addresses of RAM above "
+			 "4 GiB and of other memory are told apart by it");
+		return -1;
+	}
+	if (!has_cpl) {
+		snprintf(err, errlen, "cpl=N is required: QEMU 7.2's plugin interface cannot tell the privilege level, "
+			 "so the trace carries the one given here");
+		return -1;
+	}
+	if (args->has_trigger_gva && args->trigger_count) {
+		snprintf(err, errlen, "trigger_gva and trigger_count exclude each other");
+		return -1;
+	}
+	args->layout = nw_recorder_layout_pc(ram);
+	if (below4g != ~0ull) {
+		if (below4g > ram) {
+			snprintf(err, errlen, "below4g=0x%llx is more than ram=0x%llx", (unsigned long long)below4g,
+				 (unsigned long long)ram);
+			return -1;
+		}
+		args->layout.below4g = below4g;
+	}
+	return 0;
+}

@@ -1,0 +1,200 @@
+/* The QEMU side of the recorder: loaded by `qemu-system-x86_64 -plugin
+ * file=nestwalk-recorder.so,...` (README "Recording a guest"), it instruments
+ * each translated block so every guest memory access, and the fetch of each
+ * block (or each instruction with fetch=insn), reaches the recording in
+ * program order. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qemu_plugin_abi.h"
+#include "ram_map.h"
+#include "record.h"
+
+#define PAGE_SHIFT 12
+#define SITES_PER_CHUNK 4096
+
+NW_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NW_QEMU_PLUGIN_VERSION;
+
+/* An instrumented fetch: decided at translation, where the host pointer of the instruction is known. */
+struct fetch_site {
+	uint64_t gva;
+	uint32_t size;
+	bool known;
+	uint64_t gpa;
+};
+
+/* Fetch sites live as long as the blocks that use them, which QEMU never reports freed: kept in chunks
+ * until exit. */
+struct site_chunk {
+	struct site_chunk *next;
+	unsigned used;
+	struct fetch_site site[SITES_PER_CHUNK];
+};
+
+static struct {
+	struct nw_recording rec;
+	struct nw_ram_map ram;
+	bool ram_loaded;
+	struct site_chunk *chunks;
+	bool out_of_memory;
+} recorder;
+
+static void say(const char *line, bool error)
+{
+	char text[1280];
+
+	snprintf(text, sizeof(text), "nestwalk-recorder: %s%s\n", error ? "error: " : "", line);
+	qemu_plugin_outs(text);
+	if (error)
+		fputs(text, stderr); /* QEMU shows its log only with -d plugin: an error must not go unseen */
+}
+
+static struct fetch_site *site_new(void)
+{
+	struct site_chunk *chunk = recorder.chunks;
+
+	if (!chunk || chunk->used == SITES_PER_CHUNK) {
+		chunk = malloc(sizeof(*chunk));
+		if (!chunk)
+			return 0;
+		chunk->next = recorder.chunks;
+		chunk->used = 0;
+		recorder.chunks = chunk;
+	}
+	return &chunk->site[chunk->used++];
+}
+
+/* The guest-physical address of a fetch from the host pointer of its first byte. */
+static bool fetch_gpa(const void *host, uint64_t *gpa)
+{
+	uint64_t offset;
+
+	if (!host)
+		return false; /* fetched from a device */
+	/* Guest RAM is mapped once the machine exists, after the plugin loads and before the first translation. */
+	if (!recorder.ram_loaded) {
+		recorder.ram_loaded = true;
+		if (nw_ram_map_load(&recorder.ram))
+			say("/proc/self/maps unreadable: fetches are recorded without guest-physical addresses", true);
+	}
+	return nw_ram_map_offset(&recorder.ram, host, &offset) &&
+	       nw_recorder_gpa_from_ram_offset(&recorder.rec.args.layout, offset, gpa);
+}
+
+static void on_fetch(unsigned int vcpu, void *userdata)
+{
+	const struct fetch_site *site = userdata;
+	struct nw_recorder_access access = { .type = NW_ACCESS_FETCH };
+
+	(void)vcpu;
+	if (recorder.rec.state >= NW_RECORDER_DONE)
+		return; /* the sites may be freed already */
+	access.gva = site->gva;
+	access.size = site->size;
+	access.target = site->known ? NW_RECORDER_RAM : NW_RECORDER_UNKNOWN;
+	access.gpa = site->gpa;
+	nw_recording_put(&recorder.rec, &access);
+}
+
+static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
+{
+	struct qemu_plugin_hwaddr *hw = qemu_plugin_get_hwaddr(info, vaddr);
+	struct nw_recorder_access access = { .gva = vaddr, .size = 1u << qemu_plugin_mem_size_shift(info),
+					     .type = qemu_plugin_mem_is_store(info) ? NW_ACCESS_WRITE : NW_ACCESS_READ,
+					     .target = NW_RECORDER_UNKNOWN };
+
+	(void)vcpu;
+	(void)userdata;
+	if (recorder.rec.state >= NW_RECORDER_DONE)
+		return;
+	if (hw && qemu_plugin_hwaddr_is_io(hw)) {
+		access.target = NW_RECORDER_MMIO;
+		access.gpa = qemu_plugin_hwaddr_phys_addr(hw);
+	} else if (hw && nw_recorder_gpa_from_ram_offset(&recorder.rec.args.layout, qemu_plugin_hwaddr_phys_addr(hw),
+							  &access.gpa)) {
+		access.target = NW_RECORDER_RAM;
+	}
+	nw_recording_put(&recorder.rec, &access);
+}
+
+/* Whether the fetch of instruction i of a block is recorded: every one, or the first and each on a new page. */
+static bool records_fetch(const struct qemu_plugin_tb *tb, size_t i)
+{
+	if (i == 0 || recorder.rec.args.fetch == NW_RECORDER_FETCH_INSN)
+		return true;
+	return qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i)) >> PAGE_SHIFT !=
+	       qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i - 1)) >> PAGE_SHIFT;
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+	size_t n = qemu_plugin_tb_n_insns(tb);
+
+	(void)id;
+	if (recorder.rec.state >= NW_RECORDER_DONE)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+
+		if (records_fetch(tb, i)) {
+			struct fetch_site *site = site_new();
+
+			if (!site) {
+				recorder.out_of_memory = true;
+				continue;
+			}
+			site->gva = qemu_plugin_insn_vaddr(insn);
+			site->size = (uint32_t)qemu_plugin_insn_size(insn);
+			site->known = fetch_gpa(qemu_plugin_insn_haddr(insn), &site->gpa);
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, QEMU_PLUGIN_CB_NO_REGS, site);
+		}
+		qemu_plugin_register_vcpu_mem_cb(insn, on_memory, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, 0);
+	}
+}
+
+static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
+{
+	char line[1024];
+
+	(void)id;
+	(void)userdata;
+	if (recorder.out_of_memory)
+		nw_recording_fail(&recorder.rec, "out of memory for the blocks' fetch sites");
+	if (nw_recording_close(&recorder.rec)) {
+		say(recorder.rec.error, true);
+	} else {
+		nw_recording_summary(&recorder.rec, line, sizeof(line));
+		say(line, false);
+	}
+	while (recorder.chunks) {
+		struct site_chunk *next = recorder.chunks->next;
+
+		free(recorder.chunks);
+		recorder.chunks = next;
+	}
+}
+
+NW_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
+{
+	struct nw_recorder_args args;
+	char err[512];
+
+	if (!info->system_emulation || strcmp(info->target_name, "x86_64")) {
+		say("records qemu-system-x86_64 only (guest-physical addresses need system emulation)", true);
+		return 1;
+	}
+	if (info->system.smp_vcpus != 1) {
+		say("records one vCPU (-smp 1): a trace is one CPU's accesses in program order", true);
+		return 1;
+	}
+	if (nw_recorder_args_parse(argc, argv, &args, err, sizeof(err)) ||
+	    nw_recording_open(&recorder.rec, &args, err, sizeof(err))) {
+		say(err, true);
+		return 1;
+	}
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+	qemu_plugin_register_atexit_cb(id, on_qemu_exit, 0);
+	return 0;
+}

@@ -1,0 +1,118 @@
+/* The recording (record.h). */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "record.h"
+#include "trace/trace.h"
+
+int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *args, char *err, size_t errlen)
+{
+	*rec = (struct nw_recording){ .args = *args };
+	rec->writer = nw_trace_writer_open(args->out, 0, args->text ? NW_TRACE_FORM_TEXT : NW_TRACE_FORM_BINARY,
+					   args->zstd, err, errlen);
+	if (!rec->writer)
+		return -1;
+	rec->state = args->has_trigger_gva || args->trigger_count ? NW_RECORDER_WAITING : NW_RECORDER_RECORDING;
+	return 0;
+}
+
+void nw_recording_fail(struct nw_recording *rec, const char *why)
+{
+	if (rec->state == NW_RECORDER_FAILED)
+		return;
+	snprintf(rec->error, sizeof(rec->error), "%s: %s (no trace written)", rec->args.out, why);
+	if (rec->writer)
+		nw_trace_writer_abandon(rec->writer);
+	rec->writer = 0;
+	rec->state = NW_RECORDER_FAILED;
+}
+
+static void fail(struct nw_recording *rec)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", nw_trace_writer_error(rec->writer));
+	nw_recording_fail(rec, why);
+}
+
+static void finish(struct nw_recording *rec)
+{
+	char err[256];
+
+	rec->state = NW_RECORDER_DONE;
+	if (nw_trace_writer_close(rec->writer, err, sizeof(err))) {
+		snprintf(rec->error, sizeof(rec->error), "%s (no trace written)", err);
+		rec->state = NW_RECORDER_FAILED;
+	}
+	rec->writer = 0;
+}
+
+/* Whether the trigger lets this access (and every one after it) in. */
+static bool triggered(struct nw_recording *rec, const struct nw_recorder_access *access)
+{
+	if (rec->args.has_trigger_gva ? access->gva != rec->args.trigger_gva : rec->skipped < rec->args.trigger_count) {
+		rec->skipped++;
+		return false;
+	}
+	rec->state = NW_RECORDER_RECORDING;
+	return true;
+}
+
+void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access *access)
+{
+	struct nw_trace_record out = { .kind = NW_TRACE_ACCESS };
+
+	if (rec->state == NW_RECORDER_WAITING && !triggered(rec, access))
+		return;
+	if (rec->state != NW_RECORDER_RECORDING)
+		return;
+	out.access = (struct nw_trace_access){ .gva = nw_gva(access->gva), .size = access->size, .type = access->type,
+					       .cpl = rec->args.cpl };
+	if (nw_trace_writer_put(rec->writer, &out)) {
+		fail(rec);
+		return;
+	}
+	if (access->target != NW_RECORDER_UNKNOWN) {
+		out = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT };
+		out.expect.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA;
+		out.expect.outcome = access->target == NW_RECORDER_MMIO ? NW_TRACE_OUT_MMIO : NW_TRACE_OUT_OK;
+		out.expect.gpa = nw_gpa(access->gpa);
+		if (nw_trace_writer_put(rec->writer, &out)) {
+			fail(rec);
+			return;
+		}
+	}
+	rec->written++;
+	rec->by_type[access->type]++;
+	rec->mmio += access->target == NW_RECORDER_MMIO;
+	rec->unknown += access->target == NW_RECORDER_UNKNOWN;
+	if (rec->written == rec->args.limit)
+		finish(rec);
+}
+
+int nw_recording_close(struct nw_recording *rec)
+{
+	if (rec->state == NW_RECORDER_WAITING) {
+		nw_trace_writer_abandon(rec->writer);
+		rec->writer = 0;
+		rec->state = NW_RECORDER_FAILED;
+		if (rec->args.has_trigger_gva)
+			snprintf(rec->error, sizeof(rec->error), "%s: no access at the trigger gva 0x%" PRIx64
+				 " (no trace written)", rec->args.out, rec->args.trigger_gva);
+		else
+			snprintf(rec->error, sizeof(rec->error), "%s: only %" PRIu64 " accesses, fewer than trigger_count"
+				 " (no trace written)", rec->args.out, rec->skipped);
+	} else if (rec->state == NW_RECORDER_RECORDING) {
+		finish(rec);
+	}
+	return rec->state == NW_RECORDER_FAILED ? -1 : 0;
+}
+
+void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s: %" PRIu64 " accesses (%" PRIu64 " fetches, %" PRIu64 " reads, %" PRIu64
+		 " writes; %" PRIu64 " to MMIO, %" PRIu64 " without a known guest-physical address) after %" PRIu64
+		 " skipped%s", rec->args.out, rec->written, rec->by_type[NW_ACCESS_FETCH], rec->by_type[NW_ACCESS_READ],
+		 rec->by_type[NW_ACCESS_WRITE], rec->mmio, rec->unknown, rec->skipped,
+		 rec->args.limit && rec->written == rec->args.limit ? ", limit reached" : "");
+}
