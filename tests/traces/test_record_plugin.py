@@ -1,0 +1,233 @@
+"""The QEMU recorder plugin (recorder/, README "Recording a guest") on the
+bare-metal image (hw/), booted as tools/hw-run boots it (multiboot -kernel,
+isa-debug-exit) under TCG with its RAM in a memfd. Each recording is bounded
+(a limit, or the image's own end: under a million accesses, about a second).
+
+What the image does is known from its source, so every recorded address can
+be checked by hand:
+- Multiboot enters hw_start in 32-bit protected mode with paging off (Multiboot
+  0.6.96 §3.2: CR0.PG cleared), so there a linear address is the physical one
+  (SDM Vol. 3A §4.1.1: paging disabled, linear = physical).
+- hw/boot.S then turns on 4-level paging over its boot map: PML4[0] maps 0..4 GiB
+  onto itself with 2 MiB pages, PML4[1] (0x8000000000, HW_DIRECT_MAP_BASE) the same
+  4 GiB again, and it never loads another CR3 unless a case blob is given (none
+  here). So every access has gpa = gva below 4 GiB, gpa = gva - 0x8000000000 in the
+  direct map, and nothing else.
+- The image never touches its user page (0x400000..0x5fffff) without cases, so it
+  runs at CPL 0 throughout: the cpl=0 the recorder writes is the true one here."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+NESTWALK = os.environ["NESTWALK"]
+BUILD = os.path.dirname(os.path.dirname(os.path.abspath(NESTWALK)))
+PLUGIN = os.environ.get("NESTWALK_RECORDER", os.path.join(BUILD, "recorder", "nestwalk-recorder.so"))
+IMAGE = os.environ.get("NESTWALK_HW_IMAGE", os.path.join(BUILD, "hw", "nestwalk-hw.elf"))
+IMAGE64 = os.path.join(os.path.dirname(IMAGE), "nestwalk-hw.elf64")
+DIRECT_MAP = 0x8000000000  # hw/contract/layout.h HW_DIRECT_MAP_BASE
+FOUR_G = 1 << 32
+RAM = "256M"
+EXIT_PASS = (0x10 << 1) | 1  # isa-debug-exit status of HW_EXIT_PASS
+
+pytestmark = pytest.mark.usefixtures("qemu")  # conftest.py: required, never skipped
+
+
+@pytest.fixture(scope="module")
+def symbols():
+    """The image's symbols: hw_start, long_entry, hw_bss_start, hw_boot_stack_top."""
+    out = subprocess.run([shutil.which("nm") or "nm", IMAGE64], capture_output=True, text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 3:
+            table[words[2]] = int(words[0], 16)
+    return table
+
+
+def record(tmp_path, name, args, memfd=True):
+    """Boots the image with the plugin writing tmp_path/name; (exit status, stderr, QEMU's plugin log)."""
+    log = tmp_path / (name.replace("/", "_") + ".log")
+    plugin = ",".join([PLUGIN, f"out={tmp_path / name}", f"ram={RAM}"] + args)
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-nographic", "-no-reboot", "-m", RAM,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", IMAGE,
+           "-plugin", plugin, "-d", "plugin", "-D", str(log)]
+    if memfd:
+        cmd += ["-object", f"memory-backend-memfd,id=ram,size={RAM}", "-machine", "memory-backend=ram"]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stderr, log.read_text() if log.exists() else ""
+
+
+def records(path):
+    """[(gva, size, type, cpl, outcome or None, gpa or None)] of a trace, read back by nestwalk trace convert."""
+    text = subprocess.run([NESTWALK, "trace", "convert", str(path), "-", "--to", "text"], capture_output=True,
+                          text=True, check=True).stdout
+    out = []
+    for line in text.splitlines()[1:]:
+        words = line.split()
+        fields = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+        if words[0] == "access":
+            out.append([int(fields["gva"], 16), int(fields["size"], 16), fields["type"], int(fields["cpl"], 16),
+                        None, None])
+        elif words[0] == "expect":
+            out[-1][4], out[-1][5] = fields["outcome"], int(fields["gpa"], 16)
+        else:
+            assert words[0] == "end", line
+    return [tuple(r) for r in out]
+
+
+def stats(path):
+    proc = subprocess.run([NESTWALK, "trace", "stats", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def boot_map_gpa(gva):
+    """The boot map's translation (module docstring): identity below 4 GiB, the direct map above."""
+    if gva < FOUR_G:
+        return gva
+    assert DIRECT_MAP <= gva < DIRECT_MAP + FOUR_G, hex(gva)
+    return gva - DIRECT_MAP
+
+
+def test_every_access_from_the_entry_has_the_boot_maps_gpa(tmp_path, symbols):
+    status, err, log = record(tmp_path, "boot.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
+                                                          "limit=300000"])
+    assert status == EXIT_PASS, err
+    assert "300000 accesses" in log and "limit reached" in log and "0 without a known guest-physical" in log, log
+    st = stats(tmp_path / "boot.nwt.zst")
+    assert "(binary, zstd)" in st and re.search(r"access +300000\b", st) and re.search(r"expect +300000\b", st), st
+    recs = records(tmp_path / "boot.nwt.zst")
+    assert len(recs) == 300000
+    # The trigger: the first access is the fetch of the entry point (paging off: gpa = gva).
+    assert recs[0][0] == symbols["hw_start"] and recs[0][2] == "fetch" and recs[0][5] == symbols["hw_start"]
+    # boot.S clears .bss with rep stosl from hw_bss_start up: the first store, 4 bytes, paging still off.
+    first_write = next(r for r in recs if r[2] == "write")
+    assert first_write == (symbols["hw_bss_start"], 4, "write", 0, "ok", symbols["hw_bss_start"])
+    # call hw_main, in long mode: the return address pushed at hw_boot_stack_top - 8 through the identity map.
+    push = symbols["hw_boot_stack_top"] - 8
+    assert (push, 8, "write", 0, "ok", push) in recs
+    for gva, size, kind, cpl, outcome, gpa in recs:
+        assert cpl == 0 and outcome == "ok", (hex(gva), kind, outcome)
+        assert gpa == boot_map_gpa(gva), (hex(gva), kind, hex(gpa))
+    direct = [r for r in recs if r[0] >= DIRECT_MAP]
+    assert direct, "no access through the direct map: the second half of the check never ran"
+    kinds = {r[2] for r in recs}
+    assert kinds == {"fetch", "read", "write"}, kinds
+
+
+def test_fetches_once_per_block_or_for_each_instruction(tmp_path, symbols):
+    entry = symbols["hw_start"]
+    _, err, _ = record(tmp_path, "insn.nwt", ["cpl=0", f"trigger_gva={entry:#x}", "limit=4", "fetch=insn",
+                                              "compress=none"])
+    insn = records(tmp_path / "insn.nwt")
+    # hw_start: cli (FA), cld (FC), mov $hw_boot_stack_top, %esp (BC id), cmp $0x2badb002, %eax (3D id):
+    # 1, 1, 5 and 5 bytes (SDM Vol. 2, the opcode tables), no memory operand among them.
+    assert [(r[0] - entry, r[1], r[2]) for r in insn] == [(0, 1, "fetch"), (1, 1, "fetch"), (2, 5, "fetch"),
+                                                           (7, 5, "fetch")], err
+    assert all(r[5] == r[0] for r in insn)
+    _, err, _ = record(tmp_path, "block.nwt", ["cpl=0", f"trigger_gva={entry:#x}", "limit=2", "format=text",
+                                               "compress=none"])
+    with open(tmp_path / "block.nwt") as f:
+        assert f.readline() == "nestwalk-trace 1\n"
+    block = records(tmp_path / "block.nwt")
+    # The block runs from the entry to the jne after the cmp (one page): its first fetch alone, then the next
+    # block's, which starts after that branch, past the four instructions above.
+    assert block[0][:3] == (entry, 1, "fetch") and block[1][2] == "fetch" and block[1][0] > entry + 12, block
+
+
+def test_trigger_count_skips_and_the_limit_stops(tmp_path):
+    # From reset: the first fetch is at linear 0xfffffff0 (SDM Vol. 3A §9.1.4: CS base 0xffff0000, EIP 0xfff0),
+    # the BIOS ROM, a RAM block of QEMU's other than the guest's RAM: its guest-physical address is not known,
+    # so the access has no expectation.
+    status, err, log = record(tmp_path, "reset.nwt.zst", ["cpl=0", "limit=6"])
+    assert status == EXIT_PASS, err
+    whole = records(tmp_path / "reset.nwt.zst")
+    assert len(whole) == 6 and whole[0] == (0xfffffff0, 5, "fetch", 0, None, None), whole
+    assert "6 accesses" in log and "after 0 skipped, limit reached" in log, log
+    _, err, log = record(tmp_path, "skip.nwt.zst", ["cpl=0", "trigger_count=2", "limit=4"])
+    assert records(tmp_path / "skip.nwt.zst") == whole[2:], err
+    assert "4 accesses" in log and "after 2 skipped, limit reached" in log, log
+
+
+def test_without_a_memfd_fetches_have_no_gpa_but_data_do(tmp_path, symbols):
+    _, err, log = record(tmp_path, "anon.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
+                                                   "limit=3000"], memfd=False)
+    recs = records(tmp_path / "anon.nwt.zst")
+    assert len(recs) == 3000, err
+    fetches = [r for r in recs if r[2] == "fetch"]
+    assert fetches and all(r[5] is None for r in fetches)
+    assert all(r[5] == r[0] for r in recs if r[2] != "fetch")
+    assert f"{len(fetches)} without a known guest-physical address" in log, log
+
+
+def scenario(tmp_path, trace):
+    """The boot map (module docstring) as a scenario: 2 MiB pages, the user page at 4 MiB, both windows."""
+    lines = ["memory_regions:", f"  - {{gpa: 0, size: {RAM}, type: alloc, lazy: true}}", "cpu:", "  mode: 4level",
+             "  efer: 0x500", f"trace: {trace}", "guest:", "  page_table_region: {gpa: 0xf000000, size: 64K}",
+             "  mappings:"]
+    for base in (0, DIRECT_MAP):
+        for i in range(2048):
+            flags = 0x7 if base == 0 and i << 21 == 0x400000 else 0x3
+            lines.append(f"    - {{gva: {base + (i << 21):#x}, gpa: {i << 21:#x}, size: 2M, flags: {flags:#x}}}")
+    path = tmp_path / "hw.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_long_mode_part_replays_with_every_gpa_as_qemu_gave_it(tmp_path, symbols):
+    # From long_entry on, the image runs on the boot map alone, without a register write (no case blob), to its
+    # end: the whole recording replays on the scenario of that map, each GPA compared.
+    status, err, log = record(tmp_path, "long.nwt.zst", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}",
+                                                          "limit=1000000"])
+    assert status == EXIT_PASS, err
+    count = int(re.search(r"(\d+) accesses", log).group(1))
+    assert 100000 < count < 1000000 and "limit reached" not in log, log
+    for args in ([], ["--no-tlb"]):
+        proc = subprocess.run([NESTWALK, "replay", str(scenario(tmp_path, "long.nwt.zst"))] + args,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"expectations  {count} checked, 0 mismatched" in proc.stdout, proc.stdout
+        assert f"outcomes      ok {count}\n" in proc.stdout, proc.stdout
+
+
+def test_a_wrong_gpa_is_a_replay_mismatch(tmp_path, symbols):
+    # The check above can fail: the same trace with one expectation moved by a page is one mismatch.
+    record(tmp_path, "one.nwt", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}", "limit=10", "format=text",
+                                 "compress=none"])
+    text = (tmp_path / "one.nwt").read_text()
+    gpa = re.search(r"expect outcome=ok gpa=(0x[0-9a-f]+)", text).group(1)
+    (tmp_path / "one.nwt").write_text(text.replace(f"gpa={gpa}", f"gpa={int(gpa, 16) + 0x1000:#x}", 1))
+    proc = subprocess.run([NESTWALK, "replay", str(scenario(tmp_path, "one.nwt"))], capture_output=True, text=True)
+    assert "expectations  10 checked, 1 mismatched" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["cpl=0", "limit=0"], "argument 'limit=0': bad value"),
+    (["cpl=4"], "argument 'cpl=4': bad value"),
+    ([], "cpl=N is required"),
+    (["cpl=0", "colour=red"], "unknown argument 'colour'"),
+    (["cpl=0", "limit=5", "limit=6"], "argument 'limit' given twice"),
+    (["cpl=0", "trigger_count=1", "trigger_gva=0x1000"], "trigger_gva and trigger_count exclude each other"),
+    (["cpl=0", "below4g=512M"], "below4g=0x20000000 is more than ram=0x10000000"),
+    (["cpl=0", "fetch=page"], "argument 'fetch=page': bad value"),
+])
+def test_bad_arguments_stop_qemu(tmp_path, args, message):
+    status, err, _ = record(tmp_path, "bad.nwt.zst", args)
+    assert status != 0 and message in err, err
+    assert not (tmp_path / "bad.nwt.zst").exists()
+
+
+def test_an_unwritable_trace_stops_qemu(tmp_path):
+    status, err, _ = record(tmp_path, "missing/t.nwt.zst", ["cpl=0"])
+    assert status != 0 and "missing/t.nwt.zst" in err and "qemu_plugin_install returned error" in err, err
+
+
+def test_a_trigger_never_met_leaves_no_trace(tmp_path):
+    # 0xdead0000: above the 256 MiB of RAM and nothing the BIOS or the image reaches.
+    status, err, log = record(tmp_path, "never.nwt.zst", ["cpl=0", "trigger_gva=0xdead0000"])
+    assert status == EXIT_PASS, err
+    assert "error: " in err and "no access at the trigger gva 0xdead0000 (no trace written)" in err, err
+    assert not (tmp_path / "never.nwt.zst").exists()
