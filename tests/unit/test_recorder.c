@@ -1,0 +1,91 @@
+/* The recorder plugin's host-side parts (recorder/): its arguments and the
+ * guest-physical address it gives a QEMU RAM offset. The `pc` machine's RAM
+ * split, from QEMU's pc_piix.c (README "Recording a guest"): below 3.5 GiB
+ * all RAM lies at guest-physical 0; from 3.5 GiB on, 3 GiB lie there and the
+ * rest at 4 GiB, after them in QEMU's RAM address space. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "args.h"
+#include "gpa.h"
+
+#define G (1ull << 30)
+#define M (1ull << 20)
+
+Test(recorder, pc_ram_split)
+{
+	cr_assert_eq(nw_recorder_layout_pc(256 * M).below4g, 256 * M);
+	cr_assert_eq(nw_recorder_layout_pc(0xe0000000ull - 0x1000).below4g, 0xe0000000ull - 0x1000);
+	cr_assert_eq(nw_recorder_layout_pc(0xe0000000ull).below4g, 3 * G);
+	cr_assert_eq(nw_recorder_layout_pc(4 * G).below4g, 3 * G);
+	cr_assert_eq(nw_recorder_layout_pc(4 * G).ram, 4 * G);
+}
+
+Test(recorder, ram_offsets_become_guest_physical_addresses)
+{
+	struct nw_recorder_layout pc4g = nw_recorder_layout_pc(4 * G);
+	uint64_t gpa = 0;
+
+	/* Below the split the offset is the address. */
+	cr_assert(nw_recorder_gpa_from_ram_offset(&pc4g, 0x1000, &gpa));
+	cr_assert_eq(gpa, 0x1000);
+	cr_assert(nw_recorder_gpa_from_ram_offset(&pc4g, 3 * G - 1, &gpa));
+	cr_assert_eq(gpa, 3 * G - 1);
+	/* -m 4G: the access at 0x13ffff4b0 (1 GiB above 4 GiB, less 0xb50) comes back as offset
+	 * 3 GiB + 0x3ffff4b0 = 0xfffff4b0. */
+	cr_assert(nw_recorder_gpa_from_ram_offset(&pc4g, 0xfffff4b0ull, &gpa));
+	cr_assert_eq(gpa, 0x13ffff4b0ull);
+	cr_assert(nw_recorder_gpa_from_ram_offset(&pc4g, 3 * G, &gpa));
+	cr_assert_eq(gpa, 4 * G);
+	/* At or past the RAM's size: another block (an option ROM came back as 0x11fc60000): no address. */
+	gpa = 0x5a5a;
+	cr_assert_not(nw_recorder_gpa_from_ram_offset(&pc4g, 4 * G, &gpa));
+	cr_assert_not(nw_recorder_gpa_from_ram_offset(&pc4g, 0x11fc60000ull, &gpa));
+	cr_assert_eq(gpa, 0x5a5a);
+}
+
+static int parse(char *err, struct nw_recorder_args *args, const char *a, const char *b, const char *c,
+		 const char *d)
+{
+	char *argv[4] = { (char *)(uintptr_t)a, (char *)(uintptr_t)b, (char *)(uintptr_t)c, (char *)(uintptr_t)d };
+	int argc = 0;
+
+	while (argc < 4 && argv[argc])
+		argc++;
+	err[0] = 0;
+	return nw_recorder_args_parse(argc, argv, args, err, 512);
+}
+
+Test(recorder, arguments)
+{
+	struct nw_recorder_args args;
+	char err[512];
+
+	cr_assert_eq(parse(err, &args, "out=t.nwt.zst", "ram=4G", "cpl=3", 0), 0, "%s", err);
+	cr_assert_str_eq(args.out, "t.nwt.zst");
+	cr_assert(args.zstd && !args.text && args.cpl == 3 && args.limit == 0 && !args.has_trigger_gva);
+	cr_assert_eq(args.layout.ram, 4 * G);
+	cr_assert_eq(args.layout.below4g, 3 * G);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=0x10000000", "cpl=0", "below4g=128M"), 0, "%s", err);
+	cr_assert_eq(args.layout.ram, 256 * M);
+	cr_assert_eq(args.layout.below4g, 128 * M);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1024K", "cpl=0", "trigger_gva=0xffffffff80000000"), 0, "%s", err);
+	cr_assert(args.has_trigger_gva && args.trigger_gva == 0xffffffff80000000ull && args.layout.ram == M);
+
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1T", "cpl=0", 0), -1);
+	cr_assert_str_eq(err, "argument 'ram=1T': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=17179869184G", "cpl=0", 0), -1); /* 2^34 GiB = 2^64 bytes */
+	cr_assert_str_eq(err, "argument 'ram=17179869184G': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=-1", "cpl=0", 0), -1);
+	cr_assert_str_eq(err, "argument 'ram=-1': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "cpl=0", 0, 0), -1);
+	cr_assert(strstr(err, "ram=SIZE is required"), "%s", err);
+	cr_assert_eq(parse(err, &args, "ram=1G", "cpl=0", 0, 0), -1);
+	cr_assert(strstr(err, "out=PATH is required"), "%s", err);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "trigger_count=x"), -1);
+	cr_assert_str_eq(err, "argument 'trigger_count=x': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "quiet"), -1);
+	cr_assert_str_eq(err, "argument 'quiet' is not KEY=VALUE");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "below4g=0x100000001"), -1);
+	cr_assert_str_eq(err, "argument 'below4g=0x100000001': bad value");
+}
