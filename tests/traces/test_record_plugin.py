@@ -167,6 +167,17 @@ def test_without_a_memfd_fetches_have_no_gpa_but_data_do(tmp_path, symbols):
     assert f"{len(fetches)} without a known guest-physical address" in log, log
 
 
+def test_mmio_has_its_guest_physical_address(tmp_path):
+    # The BIOS enables the local APIC through its spurious-interrupt vector register, at 0xfee000f0: the APIC's
+    # default base 0xfee00000 (SDM Vol. 3A §11.4.1) plus the register's offset 0xf0 (Table 11-1). The BIOS runs
+    # with paging off (linear = physical), so that is the address the plugin must report, as MMIO.
+    status, err, log = record(tmp_path, "apic.nwt.zst", ["cpl=0", "trigger_gva=0xfee000f0", "limit=2"])
+    assert status == EXIT_PASS, err
+    recs = records(tmp_path / "apic.nwt.zst")
+    assert recs[0] == (0xfee000f0, 4, "read", 0, "mmio", 0xfee000f0), recs
+    assert "to MMIO" in log and " 0 to MMIO" not in log, log
+
+
 def scenario(tmp_path, trace):
     """The boot map (module docstring) as a scenario: 2 MiB pages, the user page at 4 MiB, both windows."""
     lines = ["memory_regions:", f"  - {{gpa: 0, size: {RAM}, type: alloc, lazy: true}}", "cpu:", "  mode: 4level",
