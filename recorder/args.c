@@ -54,6 +54,7 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	static const char *const formats[] = { "binary", "text" };
 	static const char *const compressions[] = { "none", "zstd" };
 	static const char *const fetches[] = { "block", "insn" };
+	static const char *const switches[] = { "off", "on" };
 	const char *eq = strchr(arg, '=');
 	const char *value = eq ? eq + 1 : "";
 	size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -78,6 +79,9 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	} else if (KEY("fetch")) {
 		bad = parse_choice(value, fetches, 2, &choice);
 		args->fetch = (enum nw_recorder_fetch)choice;
+	} else if (KEY("store_bytes")) {
+		bad = parse_choice(value, switches, 2, &choice);
+		args->store_bytes = choice == 1;
 	} else if (KEY("cpl")) {
 		bad = parse_number(value, false, &number) || number > 3;
 		args->cpl = (uint8_t)number;
@@ -94,8 +98,8 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	} else if (KEY("limit")) {
 		bad = parse_number(value, false, &args->limit) || args->limit == 0;
 	} else {
-		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, cpl, ram, below4g, "
-			 "trigger_gva, trigger_count, limit)", (int)klen, arg);
+		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, store_bytes, cpl, ram, "
+			 "below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
 		return -1;
 	}
 #undef KEY

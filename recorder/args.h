@@ -25,6 +25,7 @@ struct nw_recorder_args {
 	uint64_t trigger_gva;     /* trigger_gva=ADDR: start at the first access at this address */
 	uint64_t trigger_count;   /* trigger_count=N: start after N accesses (0: at once) */
 	uint64_t limit;           /* limit=N: stop after N accesses (0: never) */
+	bool store_bytes;         /* store_bytes=on: each store to RAM also as the gpwrite of its bytes */
 };
 
 /* 0, or -1 with err naming the argument and what is wrong with it. */

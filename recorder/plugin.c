@@ -13,6 +13,7 @@
 #include "record.h"
 
 #define PAGE_SHIFT 12
+#define PAGE_SIZE (1u << PAGE_SHIFT)
 #define SITES_PER_CHUNK 4096
 
 NW_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NW_QEMU_PLUGIN_VERSION;
@@ -66,6 +67,21 @@ static struct fetch_site *site_new(void)
 	return &chunk->site[chunk->used++];
 }
 
+/* The mappings of guest RAM, read on first need: RAM is mapped once the machine exists, after the plugin
+ * loads and before the first translation. */
+static const struct nw_ram_map *ram_map(void)
+{
+	if (!recorder.ram_loaded) {
+		recorder.ram_loaded = true;
+		if (nw_ram_map_load(&recorder.ram))
+			say("/proc/self/maps unreadable: fetches are recorded without guest-physical addresses", true);
+		if (recorder.rec.args.store_bytes && !recorder.ram.count)
+			nw_recording_fail(&recorder.rec, "store_bytes=on reads guest RAM through its memfd: run QEMU with "
+					  "-object memory-backend-memfd,id=ram,size=SIZE -machine memory-backend=ram");
+	}
+	return &recorder.ram;
+}
+
 /* The guest-physical address of a fetch from the host pointer of its first byte. */
 static bool fetch_gpa(const void *host, uint64_t *gpa)
 {
@@ -73,13 +89,7 @@ static bool fetch_gpa(const void *host, uint64_t *gpa)
 
 	if (!host)
 		return false; /* fetched from a device */
-	/* Guest RAM is mapped once the machine exists, after the plugin loads and before the first translation. */
-	if (!recorder.ram_loaded) {
-		recorder.ram_loaded = true;
-		if (nw_ram_map_load(&recorder.ram))
-			say("/proc/self/maps unreadable: fetches are recorded without guest-physical addresses", true);
-	}
-	return nw_ram_map_offset(&recorder.ram, host, &offset) &&
+	return nw_ram_map_offset(ram_map(), host, &offset) &&
 	       nw_recorder_gpa_from_ram_offset(&recorder.rec.args.layout, offset, gpa);
 }
 
@@ -115,6 +125,13 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 	} else if (hw && nw_recorder_gpa_from_ram_offset(&recorder.rec.args.layout, qemu_plugin_hwaddr_phys_addr(hw),
 							  &access.gpa)) {
 		access.target = NW_RECORDER_RAM;
+		if (recorder.rec.args.store_bytes && access.type == NW_ACCESS_WRITE) {
+			/* The callback runs after the store: memory holds its bytes. Those past the page may belong
+			 * to another guest-physical page, which only the guest's tables tell. */
+			access.len = (uint32_t)(PAGE_SIZE - (access.gpa & (PAGE_SIZE - 1)));
+			access.len = access.len < access.size ? access.len : access.size;
+			access.bytes = nw_ram_map_host(ram_map(), qemu_plugin_hwaddr_phys_addr(hw), access.len);
+		}
 	}
 	nw_recording_put(&recorder.rec, &access);
 }

@@ -41,6 +41,20 @@ int nw_ram_map_load(struct nw_ram_map *map)
 	return 0;
 }
 
+const uint8_t *nw_ram_map_host(const struct nw_ram_map *map, uint64_t offset, uint64_t len)
+{
+	if (map->ambiguous)
+		return 0;
+	for (unsigned i = 0; i < map->count; i++) {
+		uint64_t size = map->range[i].end - map->range[i].start;
+
+		if (offset >= map->range[i].offset && offset - map->range[i].offset <= size &&
+		    len <= size - (offset - map->range[i].offset))
+			return (const uint8_t *)(map->range[i].start + (offset - map->range[i].offset));
+	}
+	return 0;
+}
+
 bool nw_ram_map_offset(const struct nw_ram_map *map, const void *host, uint64_t *offset)
 {
 	uintptr_t at = (uintptr_t)host;

@@ -26,5 +26,7 @@ struct nw_ram_map {
 int nw_ram_map_load(struct nw_ram_map *map);
 /* true and *offset set when host lies in a mapping of the RAM file. */
 bool nw_ram_map_offset(const struct nw_ram_map *map, const void *host, uint64_t *offset);
+/* The host address of len bytes at offset in the RAM file, or NULL when one mapping does not hold them all. */
+const uint8_t *nw_ram_map_host(const struct nw_ram_map *map, uint64_t offset, uint64_t len);
 
 #endif

@@ -1,6 +1,7 @@
 /* The recording (record.h). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "record.h"
 #include "trace/trace.h"
@@ -58,6 +59,27 @@ static bool triggered(struct nw_recording *rec, const struct nw_recorder_access 
 	return true;
 }
 
+/* The bytes a store to RAM left, after its access (store_bytes=on); -1 when the recording failed. */
+static int put_bytes(struct nw_recording *rec, const struct nw_recorder_access *access)
+{
+	struct nw_trace_record out = { .kind = NW_TRACE_GPWRITE };
+
+	if (!rec->args.store_bytes || access->type != NW_ACCESS_WRITE || access->target != NW_RECORDER_RAM)
+		return 0;
+	if (!access->bytes) {
+		rec->unread++;
+		return 0;
+	}
+	rec->cut += access->len < access->size;
+	out.gpwrite = (struct nw_trace_gpwrite){ .gpa = nw_gpa(access->gpa), .len = access->len, .data = access->bytes };
+	if (nw_trace_writer_put(rec->writer, &out)) {
+		fail(rec);
+		return -1;
+	}
+	rec->gpwrites++;
+	return 0;
+}
+
 void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access *access)
 {
 	struct nw_trace_record out = { .kind = NW_TRACE_ACCESS };
@@ -82,6 +104,8 @@ void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access 
 			return;
 		}
 	}
+	if (put_bytes(rec, access))
+		return;
 	rec->written++;
 	rec->by_type[access->type]++;
 	rec->mmio += access->target == NW_RECORDER_MMIO;
@@ -115,4 +139,7 @@ void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outl
 		 " skipped%s", rec->args.out, rec->written, rec->by_type[NW_ACCESS_FETCH], rec->by_type[NW_ACCESS_READ],
 		 rec->by_type[NW_ACCESS_WRITE], rec->mmio, rec->unknown, rec->skipped,
 		 rec->args.limit && rec->written == rec->args.limit ? ", limit reached" : "");
+	if (rec->args.store_bytes)
+		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " stores' bytes (%" PRIu64 " cut at the end"
+			 " of their page, %" PRIu64 " unreadable, not written)", rec->gpwrites, rec->cut, rec->unread);
 }

@@ -31,6 +31,10 @@ struct nw_recorder_access {
 	enum nw_access_type type;
 	enum nw_recorder_target target;
 	uint64_t gpa; /* RAM and MMIO */
+	/* A store to RAM with store_bytes=on: the bytes it left in memory up to the end of its page (len), or
+	 * NULL when they cannot be read. */
+	const uint8_t *bytes;
+	uint32_t len;
 };
 
 struct nw_recording {
@@ -41,6 +45,8 @@ struct nw_recording {
 	uint64_t written;                 /* accesses in the trace */
 	uint64_t by_type[3];              /* written, by enum nw_access_type */
 	uint64_t mmio, unknown;           /* written to MMIO; written without a guest-physical address */
+	uint64_t gpwrites;                /* stores' bytes written (store_bytes=on) */
+	uint64_t cut, unread;             /* stores whose bytes past their page, or all of them, are missing */
 	char error[512];                  /* why the recording failed */
 };
 

@@ -60,8 +60,9 @@ def record(tmp_path, name, args, memfd=True):
     return proc.returncode, proc.stderr, log.read_text() if log.exists() else ""
 
 
-def records(path):
-    """[(gva, size, type, cpl, outcome or None, gpa or None)] of a trace, read back by nestwalk trace convert."""
+def records(path, writes=None):
+    """[(gva, size, type, cpl, outcome or None, gpa or None)] of a trace, read back by nestwalk trace convert;
+    its gpwrites appended to writes as (index of the access before, gpa, bytes), none allowed without it."""
     text = subprocess.run([NESTWALK, "trace", "convert", str(path), "-", "--to", "text"], capture_output=True,
                           text=True, check=True).stdout
     out = []
@@ -73,6 +74,8 @@ def records(path):
                         None, None])
         elif words[0] == "expect":
             out[-1][4], out[-1][5] = fields["outcome"], int(fields["gpa"], 16)
+        elif words[0] == "gpwrite" and writes is not None:
+            writes.append((len(out) - 1, int(fields["gpa"], 16), bytes.fromhex(fields["bytes"])))
         else:
             assert words[0] == "end", line
     return [tuple(r) for r in out]
@@ -178,6 +181,37 @@ def test_mmio_has_its_guest_physical_address(tmp_path):
     assert "to MMIO" in log and " 0 to MMIO" not in log, log
 
 
+def test_store_bytes_are_the_boot_maps_entries(tmp_path, symbols):
+    # store_bytes=on: each store to RAM is followed by the bytes it left. boot.S writes its boot map with 4-byte
+    # stores after clearing .bss: PDE i = (i << 21) | P | RW | PS (0x83), US (0x4) added for the user page at
+    # 4 MiB (i = 2); PDPTE j = hw_boot_pd + j * 4 KiB | P | RW | US; PML4E 0 = hw_boot_pdpt | P | RW | US and
+    # PML4E 1 = hw_boot_pdpt | P | RW. The last bytes stored at each entry must be those.
+    status, err, log = record(tmp_path, "stores.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
+                                                            "store_bytes=on", "limit=80000"])
+    assert status == EXIT_PASS, err
+    writes = []
+    recs = records(tmp_path / "stores.nwt.zst", writes)
+    stores = [i for i, r in enumerate(recs) if r[2] == "write"]
+    assert [w[0] for w in writes] == stores, "a gpwrite after each store, and only there"
+    for index, gpa, data in writes:
+        assert gpa == recs[index][5] and len(data) == recs[index][1], (index, hex(gpa))
+    assert f"{len(stores)} stores' bytes (0 cut at the end of their page, 0 unreadable" in log, log
+    last = {gpa: data for _, gpa, data in writes}
+    pd, pdpt, pml4 = symbols["hw_boot_pd"], symbols["hw_boot_pdpt"], symbols["hw_boot_pml4"]
+    for i in range(2048):
+        assert last[pd + 8 * i] == ((i << 21) | 0x83 | (0x4 if i == 2 else 0)).to_bytes(4, "little"), i
+    for j in range(4):
+        assert last[pdpt + 8 * j] == (pd + 0x1000 * j | 0x7).to_bytes(4, "little"), j
+    assert last[pml4] == (pdpt | 0x7).to_bytes(4, "little") and last[pml4 + 8] == (pdpt | 0x3).to_bytes(4, "little")
+
+
+def test_store_bytes_need_a_memfd(tmp_path, symbols):
+    status, err, _ = record(tmp_path, "nomemfd.nwt.zst", ["cpl=0", "store_bytes=on", "limit=10"], memfd=False)
+    assert status == EXIT_PASS, err
+    assert "store_bytes=on reads guest RAM through its memfd" in err and "(no trace written)" in err, err
+    assert not (tmp_path / "nomemfd.nwt.zst").exists()
+
+
 def scenario(tmp_path, trace):
     """The boot map (module docstring) as a scenario: 2 MiB pages, the user page at 4 MiB, both windows."""
     lines = ["memory_regions:", f"  - {{gpa: 0, size: {RAM}, type: alloc, lazy: true}}", "cpu:", "  mode: 4level",
@@ -228,6 +262,7 @@ def test_a_wrong_gpa_is_a_replay_mismatch(tmp_path, symbols):
     (["cpl=0", "trigger_count=1", "trigger_gva=0x1000"], "trigger_gva and trigger_count exclude each other"),
     (["cpl=0", "below4g=512M"], "below4g=0x20000000 is more than ram=0x10000000"),
     (["cpl=0", "fetch=page"], "argument 'fetch=page': bad value"),
+    (["cpl=0", "store_bytes=yes"], "argument 'store_bytes=yes': bad value"),
 ])
 def test_bad_arguments_stop_qemu(tmp_path, args, message):
     status, err, _ = record(tmp_path, "bad.nwt.zst", args)
