@@ -1,5 +1,6 @@
-/* The recorder plugin's host-side parts (recorder/): its arguments and the
- * guest-physical address it gives a QEMU RAM offset. The `pc` machine's RAM
+/* The recorder plugin's host-side parts (recorder/): its arguments, the
+ * guest-physical address it gives a QEMU RAM offset, and the RAM file's
+ * mappings between host pointers and offsets. The `pc` machine's RAM
  * split, from QEMU's pc_piix.c (README "Recording a guest"): below 3.5 GiB
  * all RAM lies at guest-physical 0; from 3.5 GiB on, 3 GiB lie there and the
  * rest at 4 GiB, after them in QEMU's RAM address space. */
@@ -8,6 +9,7 @@
 
 #include "args.h"
 #include "gpa.h"
+#include "ram_map.h"
 
 #define G (1ull << 30)
 #define M (1ull << 20)
@@ -42,6 +44,36 @@ Test(recorder, ram_offsets_become_guest_physical_addresses)
 	cr_assert_not(nw_recorder_gpa_from_ram_offset(&pc4g, 4 * G, &gpa));
 	cr_assert_not(nw_recorder_gpa_from_ram_offset(&pc4g, 0x11fc60000ull, &gpa));
 	cr_assert_eq(gpa, 0x5a5a);
+}
+
+Test(recorder, ram_file_offsets_and_host_pointers)
+{
+	/* 256 MiB of the RAM file mapped at 0x7f0000000000 from file offset 0, 4 KiB more from offset 0x20000000
+	 * at 0x7f1000000000. */
+	struct nw_ram_map map = { .count = 2 };
+	uint64_t offset = 0;
+
+	map.range[0].start = 0x7f0000000000;
+	map.range[0].end = 0x7f0000000000 + 256 * M;
+	map.range[0].offset = 0;
+	map.range[1].start = 0x7f1000000000;
+	map.range[1].end = 0x7f1000001000;
+	map.range[1].offset = 0x20000000;
+	cr_assert(nw_ram_map_offset(&map, (const void *)(uintptr_t)0x7f0000123456, &offset));
+	cr_assert_eq(offset, 0x123456);
+	cr_assert(nw_ram_map_offset(&map, (const void *)(uintptr_t)0x7f1000000ff8, &offset));
+	cr_assert_eq(offset, 0x20000ff8);
+	cr_assert_not(nw_ram_map_offset(&map, (const void *)(uintptr_t)(0x7f0000000000 + 256 * M), &offset));
+	cr_assert_eq(nw_ram_map_host(&map, 0x1000, 8), (const uint8_t *)(uintptr_t)0x7f0000001000);
+	cr_assert_eq(nw_ram_map_host(&map, 256 * M - 8, 8), (const uint8_t *)(uintptr_t)(0x7f0000000000 + 256 * M - 8));
+	cr_assert_null(nw_ram_map_host(&map, 256 * M - 4, 8)); /* runs past the mapping's end */
+	cr_assert_eq(nw_ram_map_host(&map, 0x20000ffc, 4), (const uint8_t *)(uintptr_t)0x7f1000000ffc);
+	cr_assert_null(nw_ram_map_host(&map, 0x20001000, 1));
+	cr_assert_null(nw_ram_map_host(&map, 0x10000000, 1)); /* between the two */
+	/* Mappings of two memfd backends: none is taken for guest RAM. */
+	map.ambiguous = true;
+	cr_assert_not(nw_ram_map_offset(&map, (const void *)(uintptr_t)0x7f0000123456, &offset));
+	cr_assert_null(nw_ram_map_host(&map, 0x1000, 8));
 }
 
 static int parse(char *err, struct nw_recorder_args *args, const char *a, const char *b, const char *c,
