@@ -23,10 +23,11 @@ targets=(walk stage2 trace scenario elf memdump)
 deps_cflags=$(pkg-config --cflags libzstd libfyaml libelf)
 deps_libs=$(pkg-config --libs libzstd libfyaml libelf)
 includes=(-I"$src/lib/include" -I"$src/sim" -I"$src/tests/fuzz")
-# The simulator's libraries the targets need, with the sources each folder's meson.build lists for its library.
+# The simulator's libraries the targets need, with the sources each folder's meson.build lists for its library
+# (in its first files() or static_library() statement).
 sim_sources() {
 	awk '
-		/static_library\(/ { on = 1 }
+		/(files|static_library)\(/ { on = 1 }
 		on { line = $0; sub(/dependencies.*/, "", line)
 		     while (match(line, /\x27[A-Za-z0-9_]+\.c\x27/)) {
 			print substr(line, RSTART + 1, RLENGTH - 2); line = substr(line, RSTART + RLENGTH) } }
