@@ -16,13 +16,16 @@ nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const
 	*as = (struct nw_aspace){ .hal = hal, .config = *config };
 	if (!as->config.maxphyaddr)
 		as->config.maxphyaddr = DEFAULT_MAXPHYADDR;
-	if (as->config.levels != 4 && as->config.levels != 5)
-		return NW_ERR_INVALID;
-	if (as->config.memory_type != NW_ASPACE_MEMTYPE_UC && as->config.memory_type != NW_ASPACE_MEMTYPE_WB)
-		return NW_ERR_INVALID;
 	if (as->config.maxphyaddr < 36 || as->config.maxphyaddr > 52)
 		return NW_ERR_INVALID;
-	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT)
+	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT &&
+	    as->config.format != NW_STAGE2_NONE)
+		return NW_ERR_INVALID;
+	/* Without a second stage there is no table to shape. */
+	if (as->config.format != NW_STAGE2_NONE && as->config.levels != 4 && as->config.levels != 5)
+		return NW_ERR_INVALID;
+	if (as->config.format != NW_STAGE2_NONE && as->config.memory_type != NW_ASPACE_MEMTYPE_UC &&
+	    as->config.memory_type != NW_ASPACE_MEMTYPE_WB)
 		return NW_ERR_INVALID;
 	status = nw_aspace_s2_create(as);
 	if (status != NW_OK)
@@ -52,6 +55,8 @@ static uint64_t gpa_limit(const struct nw_aspace *as)
 {
 	const struct nw_pt *pt = as->config.format == NW_STAGE2_NPT ? &as->npt.pt : &as->ept.pt;
 
+	if (as->config.format == NW_STAGE2_NONE)
+		return UINT64_C(1) << as->config.maxphyaddr; /* GPA = HPA */
 	return nw_pt_va_limit(pt->fmt);
 }
 
@@ -92,6 +97,13 @@ static bool is_identical_above_maxphyaddr(const struct nw_aspace *as, const stru
 	return region->type == NW_REGION_IDENTICAL && region_end(region) > (UINT64_C(1) << as->config.maxphyaddr);
 }
 
+/* Without a second stage a guest-physical address is the host-physical one: nothing allocates a frame for it,
+ * and no access exits (MMIO, ROM writes are second-stage faults, SDM Vol. 3C §29.3.3.2, APM Vol. 2 §15.25.6). */
+static bool needs_stage2(const struct nw_aspace *as, const struct nw_region *region)
+{
+	return as->config.format == NW_STAGE2_NONE && region->type != NW_REGION_IDENTICAL;
+}
+
 /* The first region rule the region breaks, one status per rule; NW_OK when none. */
 static nw_status_t check_region(const struct nw_aspace *as, const struct nw_region *region)
 {
@@ -111,6 +123,8 @@ static nw_status_t check_region(const struct nw_aspace *as, const struct nw_regi
 		return NW_ERR_LAZY_NOT_ALLOC;
 	if (is_identical_above_maxphyaddr(as, region))
 		return NW_ERR_ABOVE_MAXPHYADDR;
+	if (needs_stage2(as, region))
+		return NW_ERR_NEEDS_STAGE2;
 	return NW_OK;
 }
 
@@ -253,6 +267,8 @@ nw_status_t nw_aspace_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa
 	/* Read finds every mapped page but an execute-only one; fetch finds that. */
 	static const enum nw_access_type probes[] = { NW_ACCESS_READ, NW_ACCESS_FETCH };
 
+	if (as->config.format == NW_STAGE2_NONE)
+		return nw_aspace_s2_none_translate(as, gpa, hpa);
 	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		struct nw_s2_request req = { .gpa = gpa, .type = probes[i], .lookup_only = true };
 		struct nw_s2_result res;

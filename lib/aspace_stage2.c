@@ -14,12 +14,22 @@ static bool is_npt(const struct nw_aspace *as)
 	return as->config.format == NW_STAGE2_NPT;
 }
 
+static bool is_none(const struct nw_aspace *as)
+{
+	return as->config.format == NW_STAGE2_NONE;
+}
+
 nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 {
 	nw_status_t status;
 
+	if (is_none(as)) {
+		as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
+		return NW_OK;
+	}
 	if (is_npt(as)) {
-		struct nw_npt_config config = { .levels = (int)as->config.levels, .caps = nw_npt_caps_all() };
+		struct nw_npt_config config = { .levels = (int)as->config.levels,
+						.caps = as->config.has_caps ? as->config.npt_caps : nw_npt_caps_all() };
 
 		config.caps.maxphyaddr = as->config.maxphyaddr;
 		status = nw_npt_create(&as->npt, as->hal, &config);
@@ -30,7 +40,7 @@ nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 			.levels = (int)as->config.levels,
 			.ad = as->config.accessed_dirty,
 			.memory_type = as->config.memory_type,
-			.caps = nw_ept_caps_all(),
+			.caps = as->config.has_caps ? as->config.ept_caps : nw_ept_caps_all(),
 		};
 
 		config.caps.maxphyaddr = as->config.maxphyaddr;
@@ -86,6 +96,8 @@ static uint64_t npt_leaf_flags(uint32_t flags)
 
 nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint32_t flags)
 {
+	if (is_none(as))
+		return gpa.val == hpa.val ? NW_OK : NW_ERR_NEEDS_STAGE2; /* nothing to map: GPA = HPA */
 	if (is_npt(as))
 		return size == NW_PAGE_SIZE ? nw_npt_map(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0, 0)
 					    : nw_npt_map_region(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0);
@@ -94,8 +106,18 @@ nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, u
 	return nw_ept_map_region(&as->ept, gpa, hpa, size, ept_leaf_flags(flags), 0);
 }
 
+nw_status_t nw_aspace_s2_none_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *hpa)
+{
+	if (!nw_aspace_find_region(as, gpa))
+		return NW_ERR_NOT_FOUND;
+	*hpa = nw_hpa(gpa.val);
+	return NW_OK;
+}
+
 nw_status_t nw_aspace_s2_unmap(struct nw_aspace *as, nw_gpa_t gpa, uint64_t size)
 {
+	if (is_none(as))
+		return NW_OK;
 	if (is_npt(as))
 		return nw_npt_unmap(&as->npt, gpa, size, 0);
 	return nw_ept_unmap(&as->ept, gpa, size, 0);
@@ -105,6 +127,8 @@ nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, 
 {
 	uint64_t old;
 
+	if (is_none(as))
+		return NW_ERR_NOT_FOUND; /* no second-stage entry anywhere */
 	if (is_npt(as))
 		return nw_npt_edit(&as->npt, gpa, level, clear, set, &old, 0);
 	return nw_ept_edit(&as->ept, gpa, level, clear, set, &old, 0);

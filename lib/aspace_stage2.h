@@ -11,6 +11,8 @@ void nw_aspace_s2_destroy(struct nw_aspace *as);
  * and memory type, largest pages first; on failure nothing changes. */
 NW_MUST_CHECK nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size,
 					   uint32_t flags);
+/* Without a second stage: hpa = gpa inside a region, NW_ERR_NOT_FOUND outside every region. */
+NW_MUST_CHECK nw_status_t nw_aspace_s2_none_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *hpa);
 NW_MUST_CHECK nw_status_t nw_aspace_s2_unmap(struct nw_aspace *as, nw_gpa_t gpa, uint64_t size);
 
 #endif

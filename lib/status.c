@@ -20,6 +20,9 @@ const char *nw_status_name(nw_status_t status)
 	case NW_ERR_ROM_WRITABLE: return "a ROM region may not have the write flag";
 	case NW_ERR_LAZY_NOT_ALLOC: return "only an alloc region may be lazy";
 	case NW_ERR_ABOVE_MAXPHYADDR: return "a pass-through range must end at or below 2^MAXPHYADDR";
+	case NW_ERR_NEEDS_STAGE2:
+		return "without a second stage a region is host memory at its own address (identical): alloc, "
+		       "mmio and rom need one";
 	}
 	return "unknown status";
 }

@@ -571,3 +571,62 @@ Test(aspace, listing_of_an_npt_leaf_without_us_grants_nothing)
 	cr_assert_eq(m.rights, 0);
 	nw_aspace_destroy(&as);
 }
+
+Test(aspace, without_a_second_stage_every_region_is_host_memory_at_its_own_address)
+{
+	struct nw_aspace_config config = { .format = NW_STAGE2_NONE };
+	struct nw_aspace as;
+	/* GPA = HPA: a pass-through range is all there is (nothing allocates a frame for a GPA, nothing exits). */
+	struct nw_region host = region(0x40000000, 2 * NW_SIZE_2M, RWX, NW_REGION_IDENTICAL, false);
+	struct nw_region others[] = {
+		region(0x100000, NW_PAGE_SIZE, RWX, NW_REGION_ALLOC, false),
+		region(0x100000, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false),
+		region(0x100000, NW_PAGE_SIZE, NW_REGION_READ, NW_REGION_ROM, false),
+	};
+	uint64_t before = live();
+	struct nw_s2_result res;
+	nw_hpa_t hpa;
+
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(live(), before, "no second-stage table, no frame");
+	cr_assert_eq(nw_aspace_add_region(&as, &host), NW_OK);
+	for (unsigned i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		cr_assert_eq(nw_aspace_add_region(&as, &others[i]), NW_ERR_NEEDS_STAGE2, "case %u", i);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x40212345), &hpa), NW_OK);
+	cr_assert_eq(hpa.val, 0x40212345);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x40400000), &hpa), NW_ERR_NOT_FOUND, "outside every region");
+	/* The walker's second stage is none: GPA = HPA, every right, write-back (stage2.h). */
+	res = s2(&as, 0x40212345, NW_ACCESS_WRITE);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x40212345);
+	cr_assert_eq(nw_aspace_edit_entry(&as, nw_gpa(0x40000000), 1, 0, NW_EPT_R), NW_ERR_NOT_FOUND);
+	/* 2^46 (MAXPHYADDR 46) bounds the pass-through range, not a table's 48 bits. */
+	host = region((UINT64_C(1) << 46) - NW_PAGE_SIZE, 2 * NW_PAGE_SIZE, RWX, NW_REGION_IDENTICAL, false);
+	cr_assert_eq(nw_aspace_add_region(&as, &host), NW_ERR_RANGE);
+	cr_assert_eq(nw_aspace_remove_region(&as, nw_gpa(0x40000000)), NW_OK);
+	nw_aspace_destroy(&as);
+	cr_assert_eq(live(), before);
+}
+
+Test(aspace, an_execute_only_region_needs_the_execute_only_capability)
+{
+	/* SDM Vol. 3C §29.3.3.1: a present EPT entry with bit 0 (read) clear and bit 2 (execute) set is a
+	 * misconfiguration unless IA32_VMX_EPT_VPID_CAP bit 0 reports execute-only translations: a region with the
+	 * execute flag alone then has no leaf it can be given. */
+	struct nw_aspace_config config = { .format = NW_STAGE2_EPT, .levels = 4, .memory_type = NW_ASPACE_MEMTYPE_WB,
+					   .has_caps = true, .ept_caps = nw_ept_caps_all() };
+	struct nw_region exec_only = region(0x100000, NW_PAGE_SIZE, NW_REGION_EXEC, NW_REGION_ALLOC, false);
+	struct nw_aspace as;
+	uint64_t before = live();
+
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &exec_only), NW_OK, "with the capability");
+	cr_assert_eq(s2(&as, 0x100000, NW_ACCESS_FETCH).status, NW_S2_OK);
+	nw_aspace_destroy(&as);
+	config.ept_caps.exec_only = false;
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &exec_only), NW_ERR_INVALID, "without it");
+	cr_assert_eq(as.frame_count, 0);
+	nw_aspace_destroy(&as);
+	cr_assert_eq(live(), before);
+}

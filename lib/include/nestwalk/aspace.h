@@ -54,11 +54,17 @@ struct nw_region {
 #define NW_ASPACE_MEMTYPE_WB 6
 
 struct nw_aspace_config {
-	enum nw_stage2_kind format; /* NW_STAGE2_EPT or NW_STAGE2_NPT */
+	/* NW_STAGE2_EPT, NW_STAGE2_NPT, or NW_STAGE2_NONE: no second stage, GPA = HPA, so every region is a
+	 * pass-through one (NW_REGION_IDENTICAL) and levels, A/D and memory type are not used. */
+	enum nw_stage2_kind format;
 	unsigned levels;            /* 4 or 5 */
 	bool accessed_dirty;        /* EPTP bit 6 */
 	uint8_t memory_type;        /* paging-structure memory type in the EPTP: UC or WB */
-	unsigned maxphyaddr;        /* 0 means 46 */
+	unsigned maxphyaddr;        /* 0 means 46; overrides the maxphyaddr of the caps below */
+	/* What the modelled CPU supports: false means every feature (nw_ept_caps_all, nw_npt_caps_all). */
+	bool has_caps;
+	struct nw_ept_caps ept_caps;
+	struct nw_npt_caps npt_caps;
 };
 
 /* s2 points into the struct itself: an address space is used where it was
@@ -89,7 +95,8 @@ void nw_aspace_destroy(struct nw_aspace *as);
  * NW_ERR_LAZY_NOT_ALLOC (lazy only for MAP_ALLOC), NW_ERR_ABOVE_MAXPHYADDR
  * (a pass-through range past 2^MAXPHYADDR), NW_ERR_EXISTS (overlap),
  * NW_ERR_REGION_SLOTS (all NW_ASPACE_MAX_REGIONS slots used), NW_ERR_NOMEM
- * (no frame). On any failure nothing changes and nothing leaks. */
+ * (no frame), NW_ERR_NEEDS_STAGE2 (without a second stage, a region that is
+ * not a pass-through one). On any failure nothing changes and nothing leaks. */
 NW_MUST_CHECK nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region);
 /* Removes the region starting at base: unmaps it and frees its frames. */
 NW_MUST_CHECK nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base);
