@@ -71,13 +71,13 @@ static int check_stage2(const struct nw_hw_cmd *run, const struct nw_replay_mach
 {
 	if (run->backend->nested && m->stage2.kind != NW_STAGE2_NPT) {
 		fprintf(stderr, "nestwalk hw run: %s runs AMD nested paging; %s %s\n", run->backend->name,
-			run->opt.scenario, m->stage2.kind == NW_STAGE2_EPT ? "uses EPT (ept.format: ept)"
+			run->opt.scenario, m->stage2.kind == NW_STAGE2_EPT ? "uses EPT (stage2.format: ept)"
 									   : "has no second stage");
 		return -1;
 	}
 	if (run->backend->vmx && m->stage2.kind != NW_STAGE2_EPT) {
 		fprintf(stderr, "nestwalk hw run: %s runs Intel EPT; %s %s\n", run->backend->name, run->opt.scenario,
-			m->stage2.kind == NW_STAGE2_NPT ? "uses NPT (ept.format: npt)" : "has no second stage");
+			m->stage2.kind == NW_STAGE2_NPT ? "uses NPT (stage2.format: npt)" : "has no second stage");
 		return -1;
 	}
 	return 0;

@@ -124,6 +124,13 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
+	if (target.machine.aspace->config.format == NW_STAGE2_NONE) {
+		fprintf(stderr, "nestwalk mappings: %s:%d:%d: stage2.format is none: there is no second stage "
+				"(guest-physical = host-physical): --stage guest lists its mappings\n", path,
+			target.scenario.format_pos.line, target.scenario.format_pos.column);
+		nw_replay_target_close(&target);
+		return NW_EXIT_BAD_INPUT;
+	}
 	format = target.machine.aspace->config.format == NW_STAGE2_NPT ? STAGE_NPT : STAGE_EPT;
 	if (stage != STAGE_2 && stage != format) {
 		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "

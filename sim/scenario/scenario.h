@@ -13,6 +13,7 @@
 #include <nestwalk/cpu.h>
 
 #include "mem/simmem.h"
+#include "scenario/cpu_features.h"
 
 /* Where an item came from, 1-based, for messages. */
 struct nw_scenario_pos {
@@ -63,7 +64,14 @@ struct nw_scenario {
 	struct nw_scenario_pos host_memory_pos;
 	uint64_t host_seed;
 	struct nw_aspace_config stage2;
-	struct nw_scenario_pos stage2_pos, host_pos; /* of the ept and host sections; line 0: absent */
+	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type keys; line 0:
+	 * absent. */
+	struct nw_scenario_pos stage2_pos, host_pos, format_pos, levels_pos, ad_pos, memory_type_pos;
+	/* cpu.features (every feature when absent: has_features false), and where it and the cpu keys it is checked
+	 * against are. */
+	struct nw_cpu_features features;
+	bool has_features;
+	struct nw_scenario_pos features_pos, mode_pos, cr4_pos, maxphyaddr_pos;
 	/* Each list: count items in room for cap (grow.h). */
 	struct nw_scenario_region *regions;
 	size_t region_count, region_cap;

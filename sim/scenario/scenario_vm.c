@@ -26,26 +26,40 @@ int nw_scenario_fail(const struct nw_scenario *sc, struct nw_scenario_pos pos, c
 	return -1;
 }
 
+/* The region as the address space takes it: without a second stage an alloc region is the host range at its own
+ * address (GPA = HPA), a pass-through one (the loader refused what has no meaning there, scenario_checks.c). */
+static struct nw_region vm_region(const struct nw_scenario *sc, size_t i)
+{
+	struct nw_region region = sc->regions[i].region;
+
+	if (sc->stage2.format == NW_STAGE2_NONE && region.type == NW_REGION_ALLOC)
+		region.type = NW_REGION_IDENTICAL;
+	return region;
+}
+
 /* Pass-through ranges are host memory the VM is given: claimed before anything
  * is allocated, so the simulated host backs them and never hands them out. */
 static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sc->region_count; i++) {
-		const struct nw_region *region = &sc->regions[i].region;
+		struct nw_region region = vm_region(sc, i);
 
-		if (region->type != NW_REGION_IDENTICAL)
+		if (region.type != NW_REGION_IDENTICAL)
 			continue;
-		if (!nw_simmem_claim(vm->sim, nw_hpa_from_identical_gpa(region->base), region->size)) {
+		if (!nw_simmem_claim(vm->sim, nw_hpa_from_identical_gpa(region.base), region.size)) {
 			for (size_t j = 0; j < i; j++) {
-				const struct nw_region *done = &sc->regions[j].region;
+				struct nw_region done = vm_region(sc, j);
 
-				if (done->type == NW_REGION_IDENTICAL)
-					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(done->base), done->size);
+				if (done.type == NW_REGION_IDENTICAL)
+					nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(done.base), done.size);
 			}
 			return nw_scenario_fail(sc, sc->regions[i].pos, err, errlen,
-				    "identical region 0x%llx+0x%llx: the host range is outside the simulated host "
+				    "%s region 0x%llx+0x%llx: the host range is outside the simulated host "
 				    "(host.memory) or given to another region",
-				    (unsigned long long)region->base.val, (unsigned long long)region->size);
+				    sc->regions[i].region.type == NW_REGION_ALLOC ? "alloc (stage2.format none: the host "
+										      "range at its own address)"
+										    : "identical",
+				    (unsigned long long)region.base.val, (unsigned long long)region.size);
 		}
 	}
 	return 0;
@@ -57,7 +71,8 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 
 	for (size_t i = 0; i < sc->region_count; i++) {
 		const struct nw_scenario_region *item = &sc->regions[i];
-		bool backed = item->region.type == NW_REGION_ALLOC || item->region.type == NW_REGION_ROM;
+		struct nw_region region = vm_region(sc, i);
+		bool backed = region.type == NW_REGION_ALLOC || region.type == NW_REGION_ROM;
 		nw_status_t status;
 
 		/* Every page populated up front is zeroed host memory of this
@@ -71,7 +86,7 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 					    "(0x%llx) or 16G: make large RAM regions lazy: true",
 					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
 		}
-		status = nw_aspace_add_region(&vm->aspace, &item->region);
+		status = nw_aspace_add_region(&vm->aspace, &region);
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
 				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
@@ -152,10 +167,10 @@ static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 static void unclaim_identical(const struct nw_scenario *sc, struct nw_vm *vm)
 {
 	for (size_t i = 0; i < sc->region_count; i++) {
-		const struct nw_region *region = &sc->regions[i].region;
+		struct nw_region region = vm_region(sc, i);
 
-		if (region->type == NW_REGION_IDENTICAL)
-			nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(region->base), region->size);
+		if (region.type == NW_REGION_IDENTICAL)
+			nw_simmem_unclaim(vm->sim, nw_hpa_from_identical_gpa(region.base), region.size);
 	}
 }
 

@@ -11,12 +11,14 @@
 #include "io/file_map.h"
 #include "io/grow.h"
 #include "scenario/scenario.h"
+#include "scenario/scenario_checks.h"
 
 struct loader {
 	const char *file;
 	char *err;
 	size_t errlen;
 	struct nw_scenario *sc;
+	const char *stage2_key; /* "stage2" or its old name "ept", once one is read */
 };
 
 /* Position of a node: a scalar's own token; a collection's first item (its
@@ -327,21 +329,27 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 	return 0;
 }
 
-static const char *const formats[] = { NULL, "ept", "npt" };
+static const char *const formats[] = { [NW_STAGE2_NONE] = "none", [NW_STAGE2_EPT] = "ept", [NW_STAGE2_NPT] = "npt" };
 static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
 
-static int load_stage2(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+/* The second-stage section, key "stage2" or its old name "ept" (one of them). */
+static int load_stage2(struct loader *ld, const char *key, struct fy_node *node, struct nw_scenario_pos at)
 {
 	struct nw_aspace_config *cfg = &ld->sc->stage2;
 	struct pair_iter it = { .map = node };
 	uint64_t value;
 	int got, choice;
 
+	if (ld->stage2_key)
+		return fail(ld, at, "%s: the second stage is given already as %s (%d:%d): ept is the old name of stage2, "
+			    "give one", key, ld->stage2_key, ld->sc->stage2_pos.line, ld->sc->stage2_pos.column);
+	ld->stage2_key = key;
 	ld->sc->stage2_pos = at;
-	if (expect_mapping(ld, node, at, "ept"))
+	if (expect_mapping(ld, node, at, key))
 		return -1;
-	while ((got = next_pair(ld, &it, "ept")) > 0) {
+	while ((got = next_pair(ld, &it, key)) > 0) {
 		if (!strcmp(it.key, "levels")) {
+			ld->sc->levels_pos = it.key_pos;
 			if (get_u64(ld, it.value, it.key_pos, "levels", &value))
 				return -1;
 			if (value != 4 && value != 5)
@@ -350,14 +358,17 @@ static int load_stage2(struct loader *ld, struct fy_node *node, struct nw_scenar
 		} else if (!strcmp(it.key, "accessed_dirty")) {
 			if (get_bool(ld, it.value, it.key_pos, "accessed_dirty", &cfg->accessed_dirty))
 				return -1;
+			ld->sc->ad_pos = it.key_pos;
 		} else if (!strcmp(it.key, "memory_type")) {
 			if ((choice = get_choice(ld, it.value, it.key_pos, "memory_type", memory_types, 7)) < 0)
 				return -1;
+			ld->sc->memory_type_pos = it.key_pos;
 			cfg->memory_type = (uint8_t)choice;
 		} else if (!strcmp(it.key, "format")) {
-			if ((choice = get_choice(ld, it.value, it.key_pos, "format", formats, 3)) < 0)
+			if ((choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt or none)", formats, 3)) < 0)
 				return -1;
 			cfg->format = (enum nw_stage2_kind)choice;
+			ld->sc->format_pos = node_pos(it.value, it.key_pos);
 		} else if (!strcmp(it.key, "edits")) {
 			void *iter = NULL;
 			struct fy_node *item;
@@ -368,7 +379,7 @@ static int load_stage2(struct loader *ld, struct fy_node *node, struct nw_scenar
 				if (load_edit(ld, item, it.key_pos))
 					return -1;
 		} else {
-			return unknown_key(ld, &it, "ept");
+			return unknown_key(ld, &it, key);
 		}
 	}
 	return got;
@@ -399,6 +410,83 @@ static int load_host(struct loader *ld, struct fy_node *node, struct nw_scenario
 	return got;
 }
 
+static int feature_index(const char *name)
+{
+	for (int i = 0; i < NW_FEATURE_COUNT; i++)
+		if (!strcmp(nw_cpu_feature_names[i], name))
+			return i;
+	return -1;
+}
+
+static int load_preset(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at, const char *what)
+{
+	char name[64];
+
+	if (scalar_text(ld, node, at, what, name, sizeof(name)))
+		return -1;
+	if (!nw_cpu_features_preset(name, &ld->sc->features))
+		return fail(ld, node_pos(node, at), "%s: unknown CPU preset '%s' (presets: %s)", what, name,
+			    nw_cpu_feature_preset_list());
+	return 0;
+}
+
+/* One override of a mapping: a feature true or false, or maxphyaddr. With a preset an override may only take away:
+ * a feature the preset's processor lacks, or a wider physical address, it does not have. */
+static int load_feature(struct loader *ld, const struct pair_iter *it, bool preset)
+{
+	struct nw_cpu_features *f = &ld->sc->features;
+	int index = feature_index(it->key);
+	uint64_t value;
+	bool on;
+
+	if (!strcmp(it->key, "maxphyaddr")) {
+		if (get_u64(ld, it->value, it->key_pos, "maxphyaddr", &value))
+			return -1;
+		if (value < NW_MAXPHYADDR_MIN || value > NW_MAXPHYADDR_MAX)
+			return fail(ld, node_pos(it->value, it->key_pos), "maxphyaddr: must be 36 to 52");
+		if (preset && value > f->maxphyaddr)
+			return fail(ld, node_pos(it->value, it->key_pos), "maxphyaddr: %s has MAXPHYADDR %u, not %u",
+				    f->preset, f->maxphyaddr, (unsigned)value);
+		f->maxphyaddr = (unsigned)value;
+		ld->sc->maxphyaddr_pos = it->key_pos;
+		return 0;
+	}
+	if (index < 0)
+		return fail(ld, it->key_pos, "unknown CPU feature '%s' in cpu.features", it->key);
+	if (get_bool(ld, it->value, it->key_pos, it->key, &on))
+		return -1;
+	if (preset && on && !f->has[index])
+		return fail(ld, node_pos(it->value, it->key_pos), "%s: the %s preset does not have this feature",
+			    it->key, f->preset);
+	f->has[index] = on;
+	return 0;
+}
+
+/* cpu.features: a preset's name, or a mapping of features (every feature unless it names a preset) with
+ * maxphyaddr. */
+static int load_features(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct fy_node *preset = NULL;
+	struct pair_iter it = { .map = node };
+	int got;
+
+	ld->sc->has_features = true;
+	ld->sc->features_pos = node_pos(node, at);
+	ld->sc->features = nw_cpu_features_all();
+	ld->sc->features.preset = "every feature, with overrides";
+	if (node && fy_node_is_scalar(node))
+		return load_preset(ld, node, at, "features");
+	if (expect_mapping(ld, node, at, "features (a preset name or a mapping)"))
+		return -1;
+	preset = fy_node_mapping_lookup_by_string(node, "preset", FY_NT);
+	if (preset && load_preset(ld, preset, at, "preset"))
+		return -1;
+	while ((got = next_pair(ld, &it, "features")) > 0)
+		if (strcmp(it.key, "preset") && load_feature(ld, &it, preset != NULL))
+			return -1;
+	return got;
+}
+
 static const char *const modes[] = { "off", "32bit", "pae", "4level", "5level" };
 
 static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
@@ -415,6 +503,7 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 			if ((ld->sc->mode = get_choice(ld, it.value, it.key_pos, "mode", modes, 5)) < 0)
 				return -1;
 			ld->sc->has_mode = true;
+			ld->sc->mode_pos = node_pos(it.value, it.key_pos);
 		} else if (!strcmp(it.key, "cr0")) {
 			if (get_u64(ld, it.value, it.key_pos, "cr0", &cpu->cr0))
 				return -1;
@@ -426,6 +515,7 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 		} else if (!strcmp(it.key, "cr4")) {
 			if (get_u64(ld, it.value, it.key_pos, "cr4", &cpu->cr4))
 				return -1;
+			ld->sc->cr4_pos = node_pos(it.value, it.key_pos);
 			ld->sc->cpu_given |= NW_SCENARIO_GIVES_CR4;
 		} else if (!strcmp(it.key, "efer")) {
 			if (get_u64(ld, it.value, it.key_pos, "efer", &cpu->efer))
@@ -448,6 +538,10 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 			if (value < NW_MAXPHYADDR_MIN || value > NW_MAXPHYADDR_MAX)
 				return fail(ld, node_pos(it.value, it.key_pos), "maxphyaddr: must be 36 to 52");
 			cpu->maxphyaddr = (unsigned)value;
+			ld->sc->maxphyaddr_pos = node_pos(it.value, it.key_pos);
+		} else if (!strcmp(it.key, "features")) {
+			if (load_features(ld, it.value, it.key_pos))
+				return -1;
 		} else {
 			return unknown_key(ld, &it, "cpu");
 		}
@@ -684,8 +778,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 
 		if (!strcmp(it.key, "memory_regions"))
 			rc = load_regions(ld, it.value, it.key_pos);
-		else if (!strcmp(it.key, "ept"))
-			rc = load_stage2(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "stage2") || !strcmp(it.key, "ept"))
+			rc = load_stage2(ld, !strcmp(it.key, "ept") ? "ept" : "stage2", it.value, it.key_pos);
 		else if (!strcmp(it.key, "host"))
 			rc = load_host(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "cpu"))
@@ -780,6 +874,24 @@ static int check_host_below_maxphyaddr(struct loader *ld)
 		    ld->sc->cpu.maxphyaddr);
 }
 
+/* The CPU model in force: cpu.features, or every feature; cpu.maxphyaddr is the same as features' maxphyaddr, so a
+ * scenario gives it in one place. */
+static int apply_features(struct loader *ld)
+{
+	struct nw_scenario *sc = ld->sc;
+	unsigned given = sc->cpu.maxphyaddr;
+
+	if (!sc->has_features)
+		sc->features = nw_cpu_features_all();
+	if (given && sc->has_features && (sc->features.maxphyaddr != given))
+		return fail(ld, sc->maxphyaddr_pos, "maxphyaddr: cpu.maxphyaddr %u and cpu.features (%s, MAXPHYADDR %u) "
+			    "disagree: give it in one place", given, sc->features.preset, sc->features.maxphyaddr);
+	if (given)
+		sc->features.maxphyaddr = given;
+	nw_cpu_features_apply(&sc->features, &sc->stage2, &sc->cpu);
+	return 0;
+}
+
 _Static_assert(NW_SCENARIO_MAX_BYTES < INT_MAX, "a scenario's line and column numbers fit nw_scenario_pos");
 
 /* The size bytes of text, named path in messages and for the files the scenario names. */
@@ -814,10 +926,11 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 	} else {
 		rc = load_root(&ld, fy_document_root(doc));
 		if (!rc)
-			sc->cpu.maxphyaddr = sc->cpu.maxphyaddr ? sc->cpu.maxphyaddr : NW_MAXPHYADDR_DEFAULT;
-		sc->stage2.maxphyaddr = sc->cpu.maxphyaddr;
+			rc = apply_features(&ld);
 		if (!rc)
 			rc = check_host_below_maxphyaddr(&ld);
+		if (!rc)
+			rc = nw_scenario_check_features(sc, err, errlen);
 	}
 	fy_document_destroy(doc);
 	/* Destroy, not unref: only destroy frees the collected errors. */
