@@ -11,6 +11,9 @@
 #define DEFAULT_SIZE (UINT64_C(4) << 30)
 #define RESET_ZERO_MAX 4096 /* frames a reset zeroes in place; beyond that it returns the whole range at once */
 #define CLAIM_PROBE_MAX 8192 /* claims up to this many frames (32 MiB) are probed for resident pages on reset */
+/* A claim of this many frames (1 GiB) or more is kept as a range, its frames' owner_of bytes untouched: a pass-through
+ * range of terabytes then costs nothing up front (marking it would write a byte per frame, 8 GiB for 32 TiB). */
+#define RANGE_CLAIM_MIN (UINT64_C(1) << 18)
 
 struct owner {
 	struct nw_hal hal;
@@ -29,6 +32,8 @@ struct nw_simmem {
 	uint64_t free_count, free_cap;
 	struct claim { uint64_t first, count; } *claims; /* every claim since create or reset, for reset */
 	uint64_t claim_count, claim_cap;
+	struct claim *ranges; /* the claims of RANGE_CLAIM_MIN frames or more in force, not marked in owner_of */
+	uint64_t range_count, range_cap;
 	uint64_t permute_bits;
 	uint64_t rng;
 	uint64_t fail_countdown;
@@ -127,6 +132,7 @@ uint64_t nw_simmem_destroy(struct nw_simmem *sim)
 		munmap(sim->owner_of, sim->frames);
 	free(sim->free_list);
 	free(sim->claims);
+	free(sim->ranges);
 	free(sim);
 	return live;
 }
@@ -186,6 +192,9 @@ uint64_t nw_simmem_reset(struct nw_simmem *sim)
 		memset(sim->owner_of + c->first, FREE_SLOT, c->count);
 		zero_claimed(sim, c->first, c->count);
 	}
+	for (uint64_t i = 0; i < sim->range_count; i++)
+		zero_claimed(sim, sim->ranges[i].first, sim->ranges[i].count);
+	sim->range_count = 0;
 	sim->claim_count = 0;
 	sim->free_count = 0;
 	sim->next_fresh = 0;
@@ -248,6 +257,20 @@ static bool injected_failure(struct nw_simmem *sim)
 	return false;
 }
 
+static bool in_range_claim(const struct nw_simmem *sim, uint64_t frame)
+{
+	for (uint64_t i = 0; i < sim->range_count; i++)
+		if (frame - sim->ranges[i].first < sim->ranges[i].count)
+			return true;
+	return false;
+}
+
+/* Neither allocated nor claimed. */
+static bool is_unowned(const struct nw_simmem *sim, uint64_t frame)
+{
+	return sim->owner_of[frame] == FREE_SLOT && !in_range_claim(sim, frame);
+}
+
 /* Next unowned frame number, or 0 when memory is exhausted. */
 static uint64_t take_frame(struct nw_simmem *sim)
 {
@@ -256,7 +279,7 @@ static uint64_t take_frame(struct nw_simmem *sim)
 		uint64_t frame = sim->free_list[pick];
 
 		sim->free_list[pick] = sim->free_list[--sim->free_count];
-		if (sim->owner_of[frame] == FREE_SLOT)
+		if (is_unowned(sim, frame))
 			return frame;
 		/* claimed after it was freed: drop it from the list */
 	}
@@ -264,7 +287,7 @@ static uint64_t take_frame(struct nw_simmem *sim)
 		/* frame 0 is never handed out: fresh frames are 1 .. frames-1 */
 		uint64_t frame = fresh_frame(sim, sim->next_fresh++);
 
-		if (sim->owner_of[frame] == FREE_SLOT)
+		if (is_unowned(sim, frame))
 			return frame;
 	}
 	return 0;
@@ -334,7 +357,7 @@ bool nw_simmem_is_backed(const struct nw_simmem *sim, nw_hpa_t pa)
 {
 	uint64_t frame = pa.val >> NW_PAGE_SHIFT;
 
-	return frame < sim->frames && sim->owner_of[frame] != FREE_SLOT;
+	return frame < sim->frames && (sim->owner_of[frame] != FREE_SLOT || in_range_claim(sim, frame));
 }
 
 static void *simmem_phys_to_virt(void *ctx, nw_hpa_t pa)
@@ -395,6 +418,61 @@ void nw_simmem_fail_random(struct nw_simmem *sim, double probability, uint64_t s
 	sim->fail_rng = seed;
 }
 
+static bool overlaps_range_claim(const struct nw_simmem *sim, uint64_t first, uint64_t count)
+{
+	for (uint64_t i = 0; i < sim->range_count; i++)
+		if (first < sim->ranges[i].first + sim->ranges[i].count && sim->ranges[i].first < first + count)
+			return true;
+	return false;
+}
+
+/* Whether a frame in [first, first + count) is allocated or claimed, reading only what can be: the frames ever
+ * handed out are fresh indices below next_fresh, the frames marked claimed lie in a claim of the history, and a
+ * range claim is its own list; owner_of elsewhere in the range is FREE_SLOT and never read (a large range's bytes
+ * stay untouched). */
+static bool is_range_owned(const struct nw_simmem *sim, uint64_t first, uint64_t count)
+{
+	if (overlaps_range_claim(sim, first, count))
+		return true;
+	for (uint64_t i = 0; i < sim->claim_count; i++) {
+		const struct claim *c = &sim->claims[i];
+		uint64_t from = c->first > first ? c->first : first;
+		uint64_t to = c->first + c->count < first + count ? c->first + c->count : first + count;
+
+		for (uint64_t f = from; f < to; f++)
+			if (sim->owner_of[f] != FREE_SLOT)
+				return true;
+	}
+	if (sim->next_fresh >= count) {
+		for (uint64_t f = first; f < first + count; f++)
+			if (sim->owner_of[f] != FREE_SLOT)
+				return true;
+		return false;
+	}
+	for (uint64_t i = 0; i < sim->next_fresh; i++) {
+		uint64_t frame = fresh_frame(sim, i);
+
+		if (frame - first < count && sim->owner_of[frame] != FREE_SLOT)
+			return true;
+	}
+	return false;
+}
+
+static bool record_claim(struct claim **list, uint64_t *used, uint64_t *cap, uint64_t first, uint64_t count)
+{
+	if (*used == *cap) {
+		uint64_t grown_cap = *cap ? *cap * 2 : 16;
+		struct claim *grown = realloc(*list, grown_cap * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		*list = grown;
+		*cap = grown_cap;
+	}
+	(*list)[(*used)++] = (struct claim){ first, count };
+	return true;
+}
+
 bool nw_simmem_claim(struct nw_simmem *sim, nw_hpa_t base, uint64_t size)
 {
 	uint64_t first = base.val >> NW_PAGE_SHIFT, count = size >> NW_PAGE_SHIFT;
@@ -402,19 +480,16 @@ bool nw_simmem_claim(struct nw_simmem *sim, nw_hpa_t base, uint64_t size)
 	if (!nw_is_page_aligned(base.val) || !nw_is_page_aligned(size) || first >= sim->frames ||
 	    count > sim->frames - first)
 		return false;
+	if (count >= RANGE_CLAIM_MIN)
+		return !is_range_owned(sim, first, count) &&
+		       record_claim(&sim->ranges, &sim->range_count, &sim->range_cap, first, count);
+	if (overlaps_range_claim(sim, first, count))
+		return false;
 	for (uint64_t f = first; f < first + count; f++)
 		if (sim->owner_of[f] != FREE_SLOT)
 			return false;
-	if (sim->claim_count == sim->claim_cap) {
-		uint64_t cap = sim->claim_cap ? sim->claim_cap * 2 : 16;
-		struct claim *grown = realloc(sim->claims, cap * sizeof(*grown));
-
-		if (!grown)
-			return false;
-		sim->claims = grown;
-		sim->claim_cap = cap;
-	}
-	sim->claims[sim->claim_count++] = (struct claim){ first, count };
+	if (!record_claim(&sim->claims, &sim->claim_count, &sim->claim_cap, first, count))
+		return false;
 	memset(sim->owner_of + first, CLAIMED_SLOT, count);
 	return true;
 }
@@ -426,6 +501,13 @@ bool nw_simmem_unclaim(struct nw_simmem *sim, nw_hpa_t base, uint64_t size)
 	if (!nw_is_page_aligned(base.val) || !nw_is_page_aligned(size) || first >= sim->frames ||
 	    count > sim->frames - first)
 		return false;
+	/* A range claim goes as a whole. */
+	for (uint64_t i = 0; i < sim->range_count; i++)
+		if (sim->ranges[i].first == first && sim->ranges[i].count == count) {
+			sim->ranges[i] = sim->ranges[--sim->range_count];
+			madvise(sim->base + base.val, size, MADV_DONTNEED);
+			return true;
+		}
 	for (uint64_t f = first; f < first + count; f++)
 		if (sim->owner_of[f] != CLAIMED_SLOT)
 			return false;

@@ -64,8 +64,8 @@ struct nw_scenario {
 	struct nw_scenario_pos host_memory_pos;
 	uint64_t host_seed;
 	struct nw_aspace_config stage2;
-	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type keys; line 0:
-	 * absent. */
+	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type
+	 * keys; line 0: absent. */
 	struct nw_scenario_pos stage2_pos, host_pos, format_pos, levels_pos, ad_pos, memory_type_pos;
 	/* cpu.features (every feature when absent: has_features false), and where it and the cpu keys it is checked
 	 * against are. */

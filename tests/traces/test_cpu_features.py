@@ -36,7 +36,8 @@ def with_features(text, features):
 
 
 # The EPT PTE of GPA 0x5000 keeps X (bit 2) and loses R and W (bits 0, 1): an execute-only entry.
-EXEC_ONLY = OK.replace("  memory_type: wb\n", "  memory_type: wb\n  edits:\n    - {gpa: 0x5000, level: 1, clear: 0x3}\n")
+EXEC_ONLY = OK.replace("  memory_type: wb\n",
+                       "  memory_type: wb\n  edits:\n    - {gpa: 0x5000, level: 1, clear: 0x3}\n")
 
 
 def test_an_execute_only_ept_entry_is_a_misconfiguration_without_the_capability(tmp_path):

@@ -6,6 +6,7 @@ Expected values are derived by hand from the Intel SDM. scenarios/no_stage2.yaml
 import json
 import os
 import pathlib
+import resource
 import subprocess
 
 NESTWALK = os.environ["NESTWALK"]
@@ -111,6 +112,22 @@ def test_what_has_no_meaning_without_a_second_stage_is_refused(tmp_path):
     assert_bad(write(tmp_path, "stage2:\n  format: none\n  edits:\n    - {gpa: 0, level: 1, set: 1}\n"), 4, 8,
                "an edit of a second-stage entry has no meaning")
     # An alloc region is host memory at its own address, so it must lie in the simulated host (64 MiB here).
-    assert_bad(write(tmp_path, "host: {memory: 64M}\n" + head + "  - {gpa: 0x4000000, size: 4K, type: alloc}\n"), 4, 6,
-               "the host range is outside the simulated host")
+    text = "host: {memory: 64M}\n" + head + "  - {gpa: 0x4000000, size: 4K, type: alloc}\n"
+    assert_bad(write(tmp_path, text), 4, 6, "the host range is outside the simulated host")
 
+
+def test_a_32_tib_identity_region_costs_nothing_up_front(tmp_path):
+    # 32 TiB of host memory at its own address, with MAXPHYADDR 46 (64 TiB). Nothing is mapped or claimed page by
+    # page, so this loads at once: the timeout is generous, not a timing claim.
+    text = SCENARIO.read_text().replace("memory: 64M", "memory: 32T")
+    text = text.replace("{gpa: 0x1000, size: 0x1ff000, flags: 0x7, type: identical}",
+                        "{gpa: 0x1000, size: 0x1ffffffff000, flags: 0x7, type: identical}")
+    text = text.replace("  - {gpa: 0x200000, size: 0x200000, flags: 0x7, type: alloc}\n", "")
+    text = text.replace("0x5007, 0x300007", "0x1ffffffff007")
+    # PTE[0] now points at the last page of the region, 32 TiB - 4 KiB.
+    result = run("translate", write(tmp_path, text), "--gva", 0x400123, "--access", "read", "--json", timeout=20)
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["gpa"], got["hpa"]) == ("ok", "0x1ffffffff123", "0x1ffffffff123")
+    # A byte per host frame would be 8 GiB resident; the largest child so far stays far below 256 MiB.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 256 * 1024

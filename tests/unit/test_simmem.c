@@ -11,6 +11,18 @@
 
 #include "mem/simmem.h"
 
+/* The process's resident memory in KiB (/proc/self/statm, its second field in pages). */
+static long resident_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, resident = 0;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%ld %ld", &size, &resident), 2);
+	fclose(f);
+	return resident * 4;
+}
+
 static struct nw_simmem *make(uint64_t size, bool randomize, uint64_t seed, bool strict)
 {
 	struct nw_simmem_config config = { .size = size, .randomize = randomize, .seed = seed, .strict = strict };
@@ -327,5 +339,42 @@ Test(simmem, keep_freed_host_is_no_window)
 
 	cr_assert_not_null(s);
 	cr_assert_null(nw_simmem_window(s).base, "a freed frame keeps its bytes: nothing guarantees zeros");
+	cr_assert_eq(nw_simmem_destroy(s), 0);
+}
+
+/* A claim of 1 GiB or more is a range: 1 TiB claimed on a 2 TiB host costs no per-frame byte (the process's resident
+ * memory grows by far less than the 256 MiB a byte per frame would take), is backed at both ends, is never handed
+ * out, refuses what overlaps it either way, and goes as a whole. */
+Test(simmem, a_large_claim_is_a_range_that_costs_nothing_up_front)
+{
+	const uint64_t tib = UINT64_C(1) << 40;
+	struct nw_simmem *s = make(2 * tib, true, 3, true);
+	const struct nw_hal *owner = nw_simmem_owner(s, "t");
+	nw_hpa_t pa[64];
+	long before = resident_kib();
+
+	cr_assert(nw_hal_alloc_frame(owner, &pa[0]));
+	if (pa[0].val >= tib)
+		cr_assert_not(nw_simmem_claim(s, nw_hpa(tib), tib), "an allocated frame cannot be claimed");
+	else
+		cr_assert_not(nw_simmem_claim(s, nw_hpa(0), tib), "an allocated frame cannot be claimed");
+	nw_hal_dealloc_frame(owner, pa[0]);
+	cr_assert(nw_simmem_claim(s, nw_hpa(tib), tib));
+	cr_assert_lt(resident_kib() - before, 64 * 1024, "no byte per frame written");
+	cr_assert(nw_simmem_is_backed(s, nw_hpa(tib)));
+	cr_assert(nw_simmem_is_backed(s, nw_hpa(2 * tib - 1)));
+	cr_assert_not(nw_simmem_is_backed(s, nw_hpa(tib - 1)));
+	cr_assert_not_null(nw_hal_phys_to_virt(owner, nw_hpa(2 * tib - NW_PAGE_SIZE)));
+	cr_assert_not(nw_simmem_claim(s, nw_hpa(2 * tib - NW_PAGE_SIZE), NW_PAGE_SIZE), "a small claim inside it");
+	cr_assert_not(nw_simmem_claim(s, nw_hpa(tib / 2), tib), "a large claim across it");
+	for (unsigned n = 0; n < 64; n++) {
+		cr_assert(nw_hal_alloc_frame(owner, &pa[n]));
+		cr_assert(pa[n].val < tib, "claimed frame handed out");
+	}
+	cr_assert_not(nw_simmem_unclaim(s, nw_hpa(tib), tib / 2), "a range goes as a whole");
+	cr_assert(nw_simmem_unclaim(s, nw_hpa(tib), tib));
+	cr_assert_not(nw_simmem_is_backed(s, nw_hpa(tib)));
+	for (unsigned n = 0; n < 64; n++)
+		nw_hal_dealloc_frame(owner, pa[n]);
 	cr_assert_eq(nw_simmem_destroy(s), 0);
 }
