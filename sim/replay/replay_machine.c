@@ -12,13 +12,13 @@
 static const char *dump_conflict(const struct nw_scenario *sc)
 {
 	if (sc->stage2_pos.line)
-		return "an ept section";
+		return "a stage2 (ept) section";
 	if (sc->host_pos.line)
 		return "a host section";
 	if (sc->region_count)
 		return "memory_regions";
 	if (sc->edit_count)
-		return "ept.edits";
+		return "stage2.edits";
 	if (sc->write_count)
 		return "guest.writes";
 	if (sc->mapping_count || sc->pt_region_size)

@@ -364,7 +364,7 @@ def test_translate_reads_the_dump_as_replay_and_mappings_do(tmp_path):
 
 @pytest.mark.parametrize("extra, given", [
     ("memory_regions:\n  - {gpa: 0, size: 1M, type: alloc}\n", "memory_regions"),
-    ("ept:\n  levels: 5\n", "an ept section"),  # the dump has no second stage to give 5 levels to
+    ("ept:\n  levels: 5\n", "a stage2 (ept) section"),  # the dump has no second stage to give 5 levels to
     ("host:\n  memory: 1G\n", "a host section"),  # the dump is read in place, on no simulated host
     ("guest_image", "guest.elf_image"),
 ])

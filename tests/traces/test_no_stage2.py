@@ -86,8 +86,8 @@ def assert_bad(path, line, column, message):
 
 def test_the_old_name_ept_still_loads_and_means_the_same(tmp_path):
     text = OK.read_text()
-    assert "\nept:\n" in text
-    renamed = write(tmp_path, text.replace("\nept:\n", "\nstage2:\n"))
+    assert "\nstage2:\n" in text
+    renamed = write(tmp_path, text.replace("\nstage2:\n", "\nept:\n"))
     args = ("--gva", 0x400123, "--access", "read")
     # The 2-D walk over 4 KiB EPT pages: 4 x (1 + 4) + 4 = 24 references (SDM Vol. 3C §29.3.2), both ways.
     assert translate(OK, *args)["refs"] == 24
