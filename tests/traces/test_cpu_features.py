@@ -9,6 +9,8 @@ import os
 import pathlib
 import subprocess
 
+from test_scenarios import assert_bad_input
+
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 OK = (ROOT / "scenarios" / "ok.yaml").read_text()
@@ -103,11 +105,7 @@ def test_the_presets_maxphyaddr_decides_which_entry_bits_are_reserved(tmp_path):
 
 
 def assert_bad(tmp_path, text, line, column, message):
-    path = write(tmp_path, text, "bad.yaml")
-    result = run("translate", path, "--gpa", 0, "--access", "read")
-    assert result.returncode == 2, result.stdout
-    assert f"{path}:{line}:{column}: " in result.stderr, result.stderr
-    assert message in result.stderr, result.stderr
+    assert_bad_input(write(tmp_path, text, "bad.yaml"), line, column, message)
 
 
 def test_unknown_presets_and_features_are_refused_where_they_are_written(tmp_path):

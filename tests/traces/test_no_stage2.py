@@ -9,6 +9,8 @@ import pathlib
 import resource
 import subprocess
 
+from test_scenarios import assert_bad_input, write
+
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 SCENARIO = ROOT / "scenarios" / "no_stage2.yaml"
@@ -71,19 +73,6 @@ def test_mappings_of_the_second_stage_say_there_is_none():
     assert "0000000000400000-0000000000401000 0000000000005000" in result.stdout
 
 
-def write(tmp_path, text):
-    path = tmp_path / "s.yaml"
-    path.write_text(text)
-    return path
-
-
-def assert_bad(path, line, column, message):
-    result = run("translate", path, "--gpa", 0, "--access", "read")
-    assert result.returncode == 2, result.stdout
-    assert f"{path}:{line}:{column}: " in result.stderr, result.stderr
-    assert message in result.stderr, result.stderr
-
-
 def test_the_old_name_ept_still_loads_and_means_the_same(tmp_path):
     text = OK.read_text()
     assert "\nstage2:\n" in text
@@ -95,25 +84,25 @@ def test_the_old_name_ept_still_loads_and_means_the_same(tmp_path):
 
 
 def test_both_names_or_a_bad_format_are_refused_where_written(tmp_path):
-    assert_bad(write(tmp_path, "stage2: {format: none}\nept: {format: ept}\n"), 2, 1,
-               "the second stage is given already as stage2 (1:1)")
-    assert_bad(write(tmp_path, "stage2:\n  format: nested\n"), 2, 11, "format (ept, npt or none): unknown value "
-               "'nested'")
+    assert_bad_input(write(tmp_path, "stage2: {format: none}\nept: {format: ept}\n"), 2, 1,
+                     "the second stage is given already as stage2 (1:1)")
+    assert_bad_input(write(tmp_path, "stage2:\n  format: nested\n"), 2, 11,
+                     "format (ept, npt or none): unknown value 'nested'")
 
 
 def test_what_has_no_meaning_without_a_second_stage_is_refused(tmp_path):
     head = "stage2: {format: none}\nmemory_regions:\n"
     # An MMIO access or a ROM write exits through a second-stage fault (SDM Vol. 3C §29.3.3.2): none to exit by.
-    assert_bad(write(tmp_path, head + "  - {gpa: 0x1000, size: 4K, type: mmio}\n"), 3, 6, "mmio region: needs a "
-               "second stage")
-    assert_bad(write(tmp_path, head + "  - {gpa: 0x1000, size: 4K, flags: 0x5, type: rom}\n"), 3, 6, "rom region")
-    assert_bad(write(tmp_path, head + "  - {gpa: 0x1000, size: 4K, type: alloc, lazy: true}\n"), 3, 6, "drop lazy")
-    assert_bad(write(tmp_path, "stage2:\n  format: none\n  levels: 4\n"), 3, 3, "levels has no meaning")
-    assert_bad(write(tmp_path, "stage2:\n  format: none\n  edits:\n    - {gpa: 0, level: 1, set: 1}\n"), 4, 8,
-               "an edit of a second-stage entry has no meaning")
+    for region, message in (("type: mmio", "mmio region: needs a second stage"),
+                            ("flags: 0x5, type: rom", "rom region: needs a second stage"),
+                            ("type: alloc, lazy: true", "drop lazy")):
+        assert_bad_input(write(tmp_path, head + f"  - {{gpa: 0x1000, size: 4K, {region}}}\n"), 3, 6, message)
+    assert_bad_input(write(tmp_path, "stage2:\n  format: none\n  levels: 4\n"), 3, 3, "levels has no meaning")
+    assert_bad_input(write(tmp_path, "stage2:\n  format: none\n  edits:\n    - {gpa: 0, level: 1, set: 1}\n"), 4, 8,
+                     "an edit of a second-stage entry has no meaning")
     # An alloc region is host memory at its own address, so it must lie in the simulated host (64 MiB here).
     text = "host: {memory: 64M}\n" + head + "  - {gpa: 0x4000000, size: 4K, type: alloc}\n"
-    assert_bad(write(tmp_path, text), 4, 6, "the host range is outside the simulated host")
+    assert_bad_input(write(tmp_path, text), 4, 6, "the host range is outside the simulated host")
 
 
 def test_a_32_tib_identity_region_costs_nothing_up_front(tmp_path):
