@@ -29,6 +29,8 @@ static int check_stage2(const struct nw_scenario *sc, char *err, size_t errlen)
 	const struct nw_aspace_config *s2 = &sc->stage2;
 	struct nw_scenario_pos format = sc->format_pos.line ? sc->format_pos : sc->stage2_pos;
 
+	if (sc->memory_dump)
+		return 0; /* a dump has no second stage (replay_machine.c refuses a stage2 section beside one) */
 	if (s2->format == NW_STAGE2_EPT)
 		return lacks(sc, NW_FEATURE_EPT, format, "the second stage is EPT (stage2.format: ept, the default)",
 			     err, errlen) ||

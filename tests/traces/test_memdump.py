@@ -338,6 +338,17 @@ def test_replay_on_a_dump_leaves_the_file_alone(tmp_path):
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == before
 
 
+def test_a_dump_on_a_cpu_model_without_ept_needs_no_second_stage(tmp_path):
+    """A dump has no second stage, so the default one (EPT) is not asked of the CPU model: an AMD Zen 4 (no EPT)
+    walks the dump's tables as every feature does (4 guest entries, GPA = HPA 0x1000000, as below)."""
+    make_dump(tmp_path)
+    sc = scenario(tmp_path, "guest.elf", extra="  features: zen4\n")
+    result = run("translate", sc, "--gva", 0xFFFFFFFF81000000, "--access", "fetch", "--cpl", 0, "--json")
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert (got["outcome"], got["hpa"], got["refs"]) == ("ok", "0x1000000", 4)
+
+
 def test_translate_reads_the_dump_as_replay_and_mappings_do(tmp_path):
     """translate builds its machine the way replay and mappings do: on a dump scenario it walks the dump's
     tables with the note's CR0/CR3/CR4 (4-level paging), not an empty VM with paging off."""
