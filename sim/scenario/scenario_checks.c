@@ -21,6 +21,21 @@ static int lacks(const struct nw_scenario *sc, enum nw_cpu_feature feature, stru
 				what, sc->features.preset, nw_cpu_feature_names[feature]);
 }
 
+/* A region with execute but not read becomes execute-only EPT leaves, a misconfiguration unless the processor
+ * supports execute-only translations (SDM Vol. 3C §29.3.3.1; IA32_VMX_EPT_VPID_CAP bit 0). */
+static int check_exec_only_regions(const struct nw_scenario *sc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		uint32_t flags = sc->regions[i].region.flags;
+
+		if ((flags & NW_REGION_EXEC) && !(flags & NW_REGION_READ) &&
+		    lacks(sc, NW_FEATURE_EPT_EXECUTE_ONLY, sc->regions[i].pos,
+			  "the region's flags give execute without read (an execute-only EPT page)", err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 /* The second stage the CPU must provide: EPT is VMX's (SDM Vol. 3C §29.3), NPT SVM's (APM Vol. 2 §15.25); a
  * 5-level EPT needs a page-walk length of 5 in IA32_VMX_EPT_VPID_CAP and EPT A/D its bit 21, or VM entry fails
  * (§27.2.1.1, checks on the EPTP); a 5-level nested table is the host's 5-level paging (APM §15.25.5). */
@@ -37,7 +52,8 @@ static int check_stage2(const struct nw_scenario *sc, char *err, size_t errlen)
 		       (s2->levels == 5 && lacks(sc, NW_FEATURE_EPT_5LEVEL, sc->levels_pos, "stage2.levels is 5", err,
 						 errlen)) ||
 		       (s2->accessed_dirty && lacks(sc, NW_FEATURE_EPT_ACCESSED_DIRTY, sc->ad_pos,
-						    "stage2.accessed_dirty is true", err, errlen))
+						    "stage2.accessed_dirty is true", err, errlen)) ||
+		       check_exec_only_regions(sc, err, errlen)
 			       ? -1
 			       : 0;
 	if (s2->format == NW_STAGE2_NPT)

@@ -132,6 +132,9 @@ def test_combinations_the_manuals_forbid_are_refused(tmp_path):
     # the Intel presets lacks it, so take it away.
     assert_bad(tmp_path, "cpu: {features: {preset: bochs-skylake-x, ept_accessed_dirty: false}}\n"
                "stage2: {accessed_dirty: true}\n", 2, 10, "has no ept_accessed_dirty")
+    # A region with execute but not read (flags 0x4) would be execute-only EPT pages (§29.3.3.1).
+    assert_bad(tmp_path, "cpu: {features: {ept_execute_only: false}}\nmemory_regions:\n"
+               "  - {gpa: 0x1000, size: 4K, flags: 0x4, type: alloc}\n", 3, 6, "has no ept_execute_only")
     # Zen 4 is an AMD part: SVM's nested paging, no EPT; the default second stage is EPT.
     assert_bad(tmp_path, "cpu: {features: zen4}\n", 1, 17, "has no ept")
     assert_bad(tmp_path, "cpu: {features: skylake-sp}\nstage2: {format: npt}\n", 2, 18, "has no npt")
