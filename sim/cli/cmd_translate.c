@@ -384,7 +384,8 @@ static void print_pieces_text(FILE *out, const struct nw_replay_result *res, con
 	print_access_line(out, res, parts, pieces, done, size);
 }
 
-/* Each control register's value and where it came from (machine_cpu.h): as JSON members, or one text line. */
+/* Each control register's value and where it came from (machine_cpu.h), then the CPU model: as JSON members, or
+ * one text line. */
 static void print_registers(FILE *out, const struct nw_replay_target *t, bool json)
 {
 	fputs(json ? ", \"registers\": {" : "registers:", out);
@@ -398,7 +399,15 @@ static void print_registers(FILE *out, const struct nw_replay_target *t, bool js
 		else
 			fprintf(out, "%s %s 0x%llx (%s)", r ? "," : "", name, value, from);
 	}
-	fputs(json ? "}" : "\n", out);
+	fputs(json ? "}" : "", out);
+	/* The CPU model in force (cpu.features, or every feature), so a default is never silent. */
+	if (json)
+		fprintf(out, ", \"cpu_model\": {\"features\": \"%s\", \"overridden\": %s, \"maxphyaddr\": %u}",
+			t->scenario.features.preset, t->scenario.features.overridden ? "true" : "false",
+			t->scenario.features.maxphyaddr);
+	else
+		fprintf(out, "; cpu model: %s%s, MAXPHYADDR %u\n", t->scenario.features.preset,
+			t->scenario.features.overridden ? " with overrides" : "", t->scenario.features.maxphyaddr);
 }
 
 /* What the access gives, found: its text (--explain: every reference, else the outcome) on out, or its JSON

@@ -34,6 +34,7 @@ struct nw_cpu_features {
 	bool has[NW_FEATURE_COUNT];
 	unsigned maxphyaddr; /* CPUID.80000008H:EAX[7:0] */
 	const char *preset;  /* the preset named, or "every feature" */
+	bool overridden;     /* a mapping changed some of the preset's features */
 };
 
 extern const char *const nw_cpu_feature_names[NW_FEATURE_COUNT];

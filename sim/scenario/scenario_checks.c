@@ -17,8 +17,9 @@ static int lacks(const struct nw_scenario *sc, enum nw_cpu_feature feature, stru
 {
 	if (sc->features.has[feature])
 		return 0;
-	return nw_scenario_fail(sc, at(sc, pos), err, errlen, "%s, and the CPU model (cpu.features: %s) has no %s",
-				what, sc->features.preset, nw_cpu_feature_names[feature]);
+	return nw_scenario_fail(sc, at(sc, pos), err, errlen, "%s, and the CPU model (cpu.features: %s%s) has no %s",
+				what, sc->features.preset, sc->features.overridden ? ", with overrides" : "",
+				nw_cpu_feature_names[feature]);
 }
 
 /* A region with execute but not read becomes execute-only EPT leaves, a misconfiguration unless the processor

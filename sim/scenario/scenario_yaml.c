@@ -473,7 +473,6 @@ static int load_features(struct loader *ld, struct fy_node *node, struct nw_scen
 	ld->sc->has_features = true;
 	ld->sc->features_pos = node_pos(node, at);
 	ld->sc->features = nw_cpu_features_all();
-	ld->sc->features.preset = "every feature, with overrides";
 	if (node && fy_node_is_scalar(node))
 		return load_preset(ld, node, at, "features");
 	if (expect_mapping(ld, node, at, "features (a preset name or a mapping)"))
@@ -481,9 +480,13 @@ static int load_features(struct loader *ld, struct fy_node *node, struct nw_scen
 	preset = fy_node_mapping_lookup_by_string(node, "preset", FY_NT);
 	if (preset && load_preset(ld, preset, at, "preset"))
 		return -1;
-	while ((got = next_pair(ld, &it, "features")) > 0)
-		if (strcmp(it.key, "preset") && load_feature(ld, &it, preset != NULL))
+	while ((got = next_pair(ld, &it, "features")) > 0) {
+		if (!strcmp(it.key, "preset"))
+			continue;
+		if (load_feature(ld, &it, preset != NULL))
 			return -1;
+		ld->sc->features.overridden = true;
+	}
 	return got;
 }
 

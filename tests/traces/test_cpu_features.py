@@ -13,7 +13,8 @@ from test_scenarios import assert_bad_input
 
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
-OK = (ROOT / "scenarios" / "ok.yaml").read_text()
+OK_PATH = ROOT / "scenarios" / "ok.yaml"
+OK = OK_PATH.read_text()
 GVA = 0x400123
 
 
@@ -52,6 +53,12 @@ def test_an_execute_only_ept_entry_is_a_misconfiguration_without_the_capability(
     path = write(tmp_path, with_features(EXEC_ONLY, "{preset: skylake-sp, ept_execute_only: false}"))
     got = translate(path, "--gva", GVA, "--access", "fetch")
     assert (got["outcome"], got["fault_gpa"], got["fault_level"]) == ("ept_misconfig", "0x5123", 1)
+    # translate says which model was in force, the default included (no silent default).
+    assert got["cpu_model"] == {"features": "skylake-sp", "overridden": True, "maxphyaddr": 46}
+    assert translate(OK_PATH, "--gva", GVA, "--access", "read")["cpu_model"] == {
+        "features": "every feature", "overridden": False, "maxphyaddr": 46}
+    explain = run("translate", OK_PATH, "--gva", GVA, "--access", "read", "--explain").stdout
+    assert "; cpu model: every feature, MAXPHYADDR 46\n" in explain
 
 
 def test_advanced_exit_information_fills_qualification_bits_9_to_11(tmp_path):
