@@ -40,6 +40,7 @@ nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 			.levels = (int)as->config.levels,
 			.ad = as->config.accessed_dirty,
 			.memory_type = as->config.memory_type,
+			.mbec = as->config.mode_based_execute,
 			.caps = as->config.has_caps ? as->config.ept_caps : nw_ept_caps_all(),
 		};
 
@@ -67,7 +68,9 @@ static bool is_uncached(uint32_t flags)
 	return flags & (NW_REGION_DEVICE | NW_REGION_UNCACHED);
 }
 
-static uint64_t ept_leaf_flags(uint32_t flags)
+/* With the mode-based execute control, X allows supervisor-mode fetches and UX
+ * user-mode ones (SDM Vol. 3C §29.3.3.2): a region's execute right is both. */
+static uint64_t ept_leaf_flags(uint32_t flags, bool mbec)
 {
 	uint64_t leaf = nw_ept_mt(is_uncached(flags) ? NW_EPT_MT_UC : NW_EPT_MT_WB);
 
@@ -76,7 +79,7 @@ static uint64_t ept_leaf_flags(uint32_t flags)
 	if (flags & NW_REGION_WRITE)
 		leaf |= NW_EPT_W;
 	if (flags & NW_REGION_EXEC)
-		leaf |= NW_EPT_X;
+		leaf |= NW_EPT_X | (mbec ? NW_EPT_UX : 0);
 	return leaf;
 }
 
@@ -102,8 +105,8 @@ nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, u
 		return size == NW_PAGE_SIZE ? nw_npt_map(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0, 0)
 					    : nw_npt_map_region(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0);
 	if (size == NW_PAGE_SIZE)
-		return nw_ept_map(&as->ept, gpa, hpa, size, ept_leaf_flags(flags), 0, 0);
-	return nw_ept_map_region(&as->ept, gpa, hpa, size, ept_leaf_flags(flags), 0);
+		return nw_ept_map(&as->ept, gpa, hpa, size, ept_leaf_flags(flags, as->config.mode_based_execute), 0, 0);
+	return nw_ept_map_region(&as->ept, gpa, hpa, size, ept_leaf_flags(flags, as->config.mode_based_execute), 0);
 }
 
 nw_status_t nw_aspace_s2_none_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t *hpa)

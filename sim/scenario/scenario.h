@@ -66,7 +66,7 @@ struct nw_scenario {
 	struct nw_aspace_config stage2;
 	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type
 	 * keys; line 0: absent. */
-	struct nw_scenario_pos stage2_pos, host_pos, format_pos, levels_pos, ad_pos, memory_type_pos;
+	struct nw_scenario_pos stage2_pos, host_pos, format_pos, levels_pos, ad_pos, memory_type_pos, mbec_pos;
 	/* cpu.features (every feature when absent: has_features false), and where it and the cpu keys it is checked
 	 * against are. */
 	struct nw_cpu_features features;

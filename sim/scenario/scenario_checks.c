@@ -54,9 +54,16 @@ static int check_stage2(const struct nw_scenario *sc, char *err, size_t errlen)
 						 errlen)) ||
 		       (s2->accessed_dirty && lacks(sc, NW_FEATURE_EPT_ACCESSED_DIRTY, sc->ad_pos,
 						    "stage2.accessed_dirty is true", err, errlen)) ||
+		       (s2->mode_based_execute && lacks(sc, NW_FEATURE_MODE_BASED_EXECUTE, sc->mbec_pos,
+							"stage2.mode_based_execute is true", err, errlen)) ||
 		       check_exec_only_regions(sc, err, errlen)
 			       ? -1
 			       : 0;
+	/* The control is VMX's: nested paging has no user-execute right (APM Vol. 2 §15.25.5). */
+	if (s2->mode_based_execute)
+		return nw_scenario_fail(sc, sc->mbec_pos, err, errlen,
+					"mode_based_execute: the mode-based execute control is EPT's (VMX), not %s's",
+					s2->format == NW_STAGE2_NPT ? "NPT" : "format none");
 	if (s2->format == NW_STAGE2_NPT)
 		return lacks(sc, NW_FEATURE_NPT, format, "the second stage is NPT (stage2.format: npt)", err, errlen) ||
 		       (s2->levels == 5 && lacks(sc, NW_FEATURE_LA57, sc->levels_pos, "stage2.levels is 5", err,

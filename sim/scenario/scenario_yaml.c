@@ -359,6 +359,10 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 			if (get_bool(ld, it.value, it.key_pos, "accessed_dirty", &cfg->accessed_dirty))
 				return -1;
 			ld->sc->ad_pos = it.key_pos;
+		} else if (!strcmp(it.key, "mode_based_execute")) {
+			if (get_bool(ld, it.value, it.key_pos, "mode_based_execute", &cfg->mode_based_execute))
+				return -1;
+			ld->sc->mbec_pos = it.key_pos;
 		} else if (!strcmp(it.key, "memory_type")) {
 			if ((choice = get_choice(ld, it.value, it.key_pos, "memory_type", memory_types, 7)) < 0)
 				return -1;

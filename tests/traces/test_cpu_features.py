@@ -164,3 +164,44 @@ def test_presets_that_fit_load(tmp_path):
     text = "cpu: {features: qemu-max, maxphyaddr: 40}\nstage2: {format: npt}\n"
     result = run("mappings", write(tmp_path, text), "--stage", "stage2")
     assert result.returncode == 0, result.stderr
+
+
+def mbec_scenario(tmp_path, edit):
+    """ok.yaml with the mode-based execute control on and, optionally, the final page's EPT PTE edited."""
+    text = OK.replace("  memory_type: wb\n", "  memory_type: wb\n  mode_based_execute: true\n" + edit)
+    return write(tmp_path, text, "mbec.yaml")
+
+
+def test_mode_based_execute_splits_supervisor_and_user_execute(tmp_path):
+    # With the control (SDM Vol. 3C §29.3.3.2) EPT bit 2 allows supervisor-mode fetches and bit 10 user-mode
+    # ones; a region's execute right sets both, so a user fetch of GVA 0x400123 (every guest entry US=1)
+    # translates: GPA 0x5123, 24 references.
+    got = translate(mbec_scenario(tmp_path, ""), "--gva", GVA, "--access", "fetch", "--cpl", 3)
+    assert (got["outcome"], got["gpa"], got["refs"]) == ("ok", "0x5123", 24)
+    # Bit 10 cleared in the final page's EPT PTE: a user-mode fetch is an EPT violation. Exit qualification
+    # (Table 28-7): bit 2 instruction fetch; bit 3 readable (R=1 in every entry); bit 4 writable (W=1); bit 5
+    # supervisor-executable (X=1); bit 6 user-executable: the AND of bit 10, 0; bit 7 GLA valid; bit 8 the final
+    # access; with advanced information bit 9 user-mode address (US=1), bit 10 writable (RW=1), bit 11 XD
+    # (none): 0x4 | 0x8 | 0x10 | 0x20 | 0x80 | 0x100 | 0x200 | 0x400 = 0x7bc.
+    path = mbec_scenario(tmp_path, "  edits:\n    - {gpa: 0x5000, level: 1, clear: 0x400}\n")
+    got = translate(path, "--gva", GVA, "--access", "fetch", "--cpl", 3)
+    assert (got["outcome"], got["fault_gpa"], got["exit_qualification"]) == ("ept_violation", "0x5123", "0x7bc")
+    # A supervisor-mode fetch needs bit 2 only: it translates.
+    got = translate(path, "--gva", GVA, "--access", "fetch", "--cpl", 0)
+    assert (got["outcome"], got["gpa"]) == ("ok", "0x5123")
+    # Without the control bit 10 is ignored and bit 2 allows every fetch.
+    got = translate(write(tmp_path, OK.replace("  memory_type: wb\n", "  memory_type: wb\n  edits:\n"
+                                                "    - {gpa: 0x5000, level: 1, clear: 0x400}\n"), "plain.yaml"),
+                    "--gva", GVA, "--access", "fetch", "--cpl", 3)
+    assert got["outcome"] == "ok"
+
+
+def test_mode_based_execute_needs_the_feature_and_ept(tmp_path):
+    # IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 22: a model without it cannot set the control (Zen 4 has no VMX).
+    path = write(tmp_path, with_features(OK.replace("  memory_type: wb\n",
+                                                    "  memory_type: wb\n  mode_based_execute: true\n"),
+                                         "{preset: skylake-sp, mode_based_execute: false}"))
+    assert_bad_input(path, 16, 3, "stage2.mode_based_execute is true")
+    npt = OK.replace("format: ept", "format: npt").replace("  memory_type: wb\n", "  mode_based_execute: true\n")
+    npt = npt.replace("  accessed_dirty: false\n", "")
+    assert_bad_input(write(tmp_path, npt, "npt.yaml"), 14, 3, "EPT's (VMX), not NPT's")

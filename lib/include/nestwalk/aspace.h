@@ -59,6 +59,8 @@ struct nw_aspace_config {
 	enum nw_stage2_kind format;
 	unsigned levels;            /* 4 or 5 */
 	bool accessed_dirty;        /* EPTP bit 6 */
+	bool mode_based_execute;    /* EPT only: the mode-based execute control (SDM Vol. 3C §29.3.3.2): a region's
+				     * execute right is then both X (supervisor) and UX (user, bit 10) */
 	uint8_t memory_type;        /* paging-structure memory type in the EPTP: UC or WB */
 	unsigned maxphyaddr;        /* 0 means 46; overrides the maxphyaddr of the caps below */
 	/* What the modelled CPU supports: false means every feature (nw_ept_caps_all, nw_npt_caps_all). */
