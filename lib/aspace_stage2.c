@@ -154,7 +154,7 @@ static void visit_entry(void *opaque, int level, uint64_t table, unsigned index,
 
 	(void)table;
 	(void)index;
-	if (nw_pt_is_link(fmt, level, entry) || !rules->is_present(vc->view.config, entry))
+	if (nw_pt_is_link(fmt, level, entry) || !rules->is_present(vc->view.config, level, entry))
 		return;
 	m.rights = nw_s2_path_rights(&rules->decode, entry, entry) & vc->rights;
 	m.memory_type = nw_s2_memory_type(rules, fmt, level, entry);

@@ -48,8 +48,9 @@ static struct nw_s2_caps ept_caps(const void *opaque)
 				    .entry_rsvd = nw_s2_bits_above_maxphy(&ept4_format, config->caps.maxphyaddr) };
 }
 
-static bool ept_is_present(const void *config, uint64_t entry)
+static bool ept_is_present(const void *config, int level, uint64_t entry)
 {
+	(void)level;
 	return nw_ept_is_present(config, entry);
 }
 
@@ -77,6 +78,7 @@ const struct nw_s2_rules nw_ept_rules = {
 		.mt_allowed = (1u << NW_EPT_MT_UC) | (1u << NW_EPT_MT_WC) | (1u << NW_EPT_MT_WT) | (1u << NW_EPT_MT_WP) |
 			      (1u << NW_EPT_MT_WB),
 	},
+	.misconfig_fault = NW_S2_FAULT_MISCONFIG,
 	.caps = ept_caps,
 	.is_present = ept_is_present,
 	.is_misconfigured = ept_is_misconfigured,

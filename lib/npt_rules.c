@@ -41,9 +41,10 @@ static struct nw_s2_caps npt_caps(const void *opaque)
 						  (nw_npt_has_reserved_nx(config, NW_PTE_XD) ? NW_PTE_XD : 0) };
 }
 
-static bool npt_is_present(const void *config, uint64_t entry)
+static bool npt_is_present(const void *config, int level, uint64_t entry)
 {
 	(void)config;
+	(void)level;
 	return nw_npt_is_present(entry);
 }
 
@@ -75,6 +76,7 @@ const struct nw_s2_rules nw_npt_rules = {
 			      NW_PAT_TYPE(NW_PAT_POWER_ON, 6), NW_PAT_TYPE(NW_PAT_POWER_ON, 7) },
 		.mt_allowed = 0xff,
 	},
+	.misconfig_fault = NW_S2_FAULT_MISCONFIG,
 	.caps = npt_caps,
 	.is_present = npt_is_present,
 	.is_misconfigured = npt_is_misconfigured,

@@ -93,7 +93,8 @@ uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa,
 	uint64_t addr = pa;
 
 	if (level == NW_LEVEL_PT)
-		return addr | attrs;
+		return addr | attrs | fmt->link_bit;
+	attrs &= ~fmt->link_bit;
 	if (fmt->pse36 && level == NW_LEVEL_PD)
 		addr = (pa & PSE36_LOW_MASK) | (((pa >> 32) & PSE36_HIGH_BITS) << PSE36_HIGH_SHIFT);
 	if (fmt->pat_small_bit && (attrs & fmt->pat_small_bit)) {
@@ -117,6 +118,8 @@ static bool attrs_ok(const struct nw_pt_format *fmt, uint64_t attrs)
 	if (attrs & fmt->table_addr_mask)
 		return false;
 	if (fmt->ps_bit != fmt->pat_small_bit && (attrs & fmt->ps_bit))
+		return false;
+	if (attrs & fmt->link_bit)
 		return false;
 	return fmt->entry_size == 8 || (attrs >> 32) == 0;
 }
@@ -758,7 +761,7 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 	nw_status_t status;
 	uint64_t end = va + size;
 
-	if ((clear_bits | set_bits) & (fmt->table_addr_mask | fmt->ps_bit))
+	if ((clear_bits | set_bits) & (fmt->table_addr_mask | nw_pt_type_bits(fmt)))
 		return NW_ERR_INVALID;
 	if (fmt->entry_size == 4 && ((clear_bits | set_bits) >> 32))
 		return NW_ERR_INVALID;
@@ -843,7 +846,7 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 		return NW_ERR_NOT_FOUND;
 	entry = (spot.entry & ~clear_bits) | set_bits;
 	/* The engine owns the tree's shape: which entries point to tables, and where. */
-	if (level > NW_LEVEL_PT && fmt->level[level].leaf_ok && ((entry ^ spot.entry) & fmt->ps_bit))
+	if (level > NW_LEVEL_PT && fmt->level[level].leaf_ok && ((entry ^ spot.entry) & nw_pt_type_bits(fmt)))
 		return NW_ERR_INVALID;
 	if (nw_pt_is_link(fmt, level, spot.entry) && ((entry ^ spot.entry) & pt->link_addr_mask))
 		return NW_ERR_INVALID;

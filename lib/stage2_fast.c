@@ -38,23 +38,26 @@ static void derive_geometry(struct nw_s2_fast *fast, const struct nw_pt *pt, con
 }
 
 /* What proves an entry plain: the plain bit set and no reserved bit; a table
- * pointer where a table may be, or a leaf (PS above level 1) where the rules
- * allow one, its alignment bits clear. */
+ * pointer (link bit set, where the format has one) where a table may be, or a
+ * leaf (PS set or link bit clear above level 1, link bit set at level 1)
+ * where the rules allow one, its alignment bits clear. An AArch64 block with
+ * bits below its alignment set (res0, ignored by the walk) is left to the
+ * full translate. */
 static void derive_entries(struct nw_s2_fast *fast, const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
 			   const struct nw_s2_caps *caps)
 {
-	uint64_t plain = rules->plain, rsvd = caps->entry_rsvd;
+	uint64_t plain = rules->plain, rsvd = caps->entry_rsvd, link = fmt->link_bit;
 
 	for (int level = NW_LEVEL_PD; level <= fmt->top; level++) {
-		fast->table_mask[level] = plain | rules->table_clear | rsvd;
-		fast->table_want[level] = plain;
+		fast->table_mask[level] = plain | link | rules->table_clear | rsvd;
+		fast->table_want[level] = plain | link;
 	}
-	fast->leaf_mask[NW_LEVEL_PT] = plain | rsvd;
-	fast->leaf_want[NW_LEVEL_PT] = plain;
+	fast->leaf_mask[NW_LEVEL_PT] = plain | link | rsvd;
+	fast->leaf_want[NW_LEVEL_PT] = plain | link;
 	for (int level = NW_LEVEL_PD; level <= fmt->top; level++) {
 		if (!fmt->level[level].leaf_ok || nw_s2_has_unsupported_1g(fmt, caps->pages_1g, level, fmt->ps_bit))
 			continue;
-		fast->leaf_mask[level] = plain | fmt->ps_bit | rsvd | nw_s2_large_rsvd(fmt, level);
+		fast->leaf_mask[level] = plain | nw_pt_type_bits(fmt) | rsvd | nw_s2_large_rsvd(fmt, level);
 		fast->leaf_want[level] = plain | fmt->ps_bit;
 	}
 	fast->mt_shift = rules->decode.mt_shift;
@@ -65,25 +68,33 @@ static void derive_entries(struct nw_s2_fast *fast, const struct nw_s2_rules *ru
 		unsigned with_pat = fast->mt_has_pat ? field | 4u : field;
 
 		if ((rules->decode.mt_allowed >> field) & (rules->decode.mt_allowed >> with_pat) & 1)
-			fast->leaf_mt_allowed |= (uint8_t)(1u << field);
+			fast->leaf_mt_allowed |= (uint16_t)(1u << field);
 	}
 }
 
-/* The access index (type | user) needs its right in every entry; when it may
- * set A/D, every entry must already have accessed and a write's leaf dirty,
- * or the full translate sets them. */
+/* The access index (type | user) needs its right in every entry (in the leaf
+ * alone when the rules say so: the fast loop then takes the leaf for "every
+ * entry"); when it may set A/D, every entry must already have accessed and a
+ * write's leaf dirty, or the full translate sets them; where a clear accessed
+ * faults, it must be set. A value of the execute field that denies the right
+ * is no mask: any bit of that field makes the fast loop decline (an AArch64
+ * leaf with XN bits set, for a fetch). */
 static void derive_needs(struct nw_s2_fast *fast, const struct nw_s2_rules *rules, const struct nw_s2_caps *caps)
 {
+	fast->leaf_attrs_only = rules->leaf_attrs_only;
 	for (unsigned index = 0; index < 8; index++) {
 		enum nw_access_type type = (enum nw_access_type)(index & 3);
-		unsigned right = nw_s2_right_index(nw_s2_right_needed(caps, type, index & NW_S2_NEED_USER));
-		uint64_t all = rules->decode.grant_base | rules->decode.grant[right];
+		uint32_t needed = nw_s2_right_needed(caps, type, index & NW_S2_NEED_USER);
+		unsigned right = nw_s2_right_index(needed);
+		uint64_t all = rules->decode.grant_base | rules->decode.grant[right] |
+			       (rules->accessed_faults ? rules->accessed : 0);
+		uint64_t none = rules->decode.deny[right] | nw_s2_xn_bits_denying(&rules->decode, needed);
 
 		fast->must_all[index] = all;
-		fast->must_none[index] = rules->decode.deny[right];
+		fast->must_none[index] = none;
 		fast->must_leaf[index] = 0;
 		fast->must_all[index | NW_S2_NEED_SET_AD] = all | (caps->sets_ad ? rules->accessed : 0);
-		fast->must_none[index | NW_S2_NEED_SET_AD] = rules->decode.deny[right];
+		fast->must_none[index | NW_S2_NEED_SET_AD] = none;
 		fast->must_leaf[index | NW_S2_NEED_SET_AD] = caps->sets_ad && type == NW_ACCESS_WRITE ? rules->dirty : 0;
 	}
 	fast->rights = caps->rights;
@@ -93,7 +104,7 @@ static void derive_needs(struct nw_s2_fast *fast, const struct nw_s2_rules *rule
 		if (!(caps->rights & (1u << i)))
 			continue;
 		fast->rights_grant |= rules->decode.grant[i];
-		fast->rights_deny |= rules->decode.deny[i];
+		fast->rights_deny |= rules->decode.deny[i] | nw_s2_xn_bits_denying(&rules->decode, 1u << i);
 	}
 }
 

@@ -38,7 +38,8 @@ struct nw_s2_fast {
 	uint64_t leaf_addr_mask[NW_MAX_LEVELS + 1];
 	unsigned mt_shift;          /* a leaf's memory-type field (decode.mt_shift, mt_field) */
 	uint64_t mt_field;
-	uint8_t leaf_mt_allowed;    /* over the field alone: allowed whatever the PAT bit */
+	uint16_t leaf_mt_allowed;   /* over the field alone: allowed whatever the PAT bit */
+	bool leaf_attrs_only;       /* rights and flags are the leaf's (the rules' leaf_attrs_only) */
 	bool mt_has_pat;            /* the format has a PAT bit (mt_pat) */
 	/* Per access: the rights every entry must grant, and the A (and for a
 	 * write D) flags already set where the walk would set them. */
@@ -105,6 +106,8 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 			break;
 		return false;
 	}
+	if (fast->leaf_attrs_only)
+		all = any = entry;
 	if ((all & fast->must_all[need]) != fast->must_all[need] || (any & fast->must_none[need]) ||
 	    (entry & fast->must_leaf[need]) != fast->must_leaf[need])
 		return false;

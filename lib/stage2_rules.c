@@ -1,4 +1,5 @@
 /* A second stage seen through its format's rules (stage2_rules.h). */
+#include <nestwalk/arm64_s2.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
 
@@ -12,6 +13,10 @@ bool nw_s2_view_of(const struct nw_stage2 *s2, struct nw_s2_view *view)
 		return true;
 	case NW_STAGE2_NPT:
 		*view = (struct nw_s2_view){ &nw_npt_rules, &s2->npt->config, &s2->npt->pt };
+		return true;
+	case NW_STAGE2_ARM64:
+		*view = (struct nw_s2_view){ nw_arm64_s2_rules_of(&s2->arm64->config), &s2->arm64->config,
+					     &s2->arm64->pt };
 		return true;
 	case NW_STAGE2_NONE:
 		break;

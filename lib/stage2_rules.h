@@ -3,8 +3,8 @@
  * as data, and the rules that read the configuration as named predicates. The
  * one translate loop (stage2_walk.h), the fast walker's masks (stage2_fast.c),
  * the builders (ept.c, npt.c) and the address space's listing read it, so EPT
- * (SDM Vol. 3C §29.3, ept_rules.c) and NPT (APM Vol. 2 §15.25, npt_rules.c)
- * are two tables, and another format is one more. The rules EPT and NPT share
+ * (SDM Vol. 3C §29.3, ept_rules.c), NPT (APM Vol. 2 §15.25, npt_rules.c)
+ * and AArch64 stage 2 (Arm ARM D8, arm64_s2_rules.c) are three tables. The rules EPT and NPT share
  * are written here once, over the format's geometry. */
 #ifndef NESTWALK_LIB_STAGE2_RULES_H
 #define NESTWALK_LIB_STAGE2_RULES_H
@@ -18,17 +18,22 @@
 /* A format's rights and memory-type decode, as data (each format's rules
  * hold it; the fast walker keeps a copy). An entry grants
  * right i (NW_S2_RIGHT_* == 1 << i) when it has every bit of grant_base and of
- * grant[i] and none of deny[i]. A leaf's memory-type index is (entry >>
- * mt_shift) & mt_field, plus 4 when its PAT bit is set; its type
- * mt_types[index]; a clear bit of mt_allowed marks a reserved index. */
+ * grant[i] and none of deny[i], and the value of its two-bit execute field
+ * (entry >> xn_shift) & 3 does not name it in xn_deny[value] (a rule no mask
+ * states: AArch64 XN[1:0] denies EL1 execution for 0b01 and 0b10). A leaf's
+ * memory-type index is (entry >> mt_shift) & mt_field, plus 4 when its PAT bit
+ * is set; its type mt_types[index]; a clear bit of mt_allowed marks a
+ * reserved index. */
 struct nw_s2_decode {
 	uint64_t grant_base;
 	uint64_t grant[4];
 	uint64_t deny[4];
+	unsigned xn_shift;
+	uint8_t xn_deny[4]; /* NW_S2_RIGHT_* denied per field value; all 0 when the format has no such field */
 	unsigned mt_shift;
 	uint64_t mt_field;
-	uint8_t mt_types[8];
-	uint8_t mt_allowed;
+	uint8_t mt_types[16];
+	uint16_t mt_allowed;
 };
 
 /* What the rules read of one configuration (the CPU model and the VM's controls). */
@@ -49,14 +54,40 @@ struct nw_s2_rules {
 	uint64_t table_clear;     /* bits a table pointer has clear: reserved ones, and PS (a leaf) */
 	uint64_t accessed, dirty; /* dirty: leaves only */
 	uint64_t ignore_pat;      /* leaf bit: ignore the guest's PAT; 0 when the format has none */
+	/* Table entries carry no rights and no flags: the rights and accessed
+	 * are the leaf's alone (VMSAv8-64 stage 2: a table descriptor's bits
+	 * 11:2 are ignored). Else the rights are the AND over the path and
+	 * every entry used gets accessed. */
+	bool leaf_attrs_only;
+	/* A leaf without accessed faults (NW_S2_FAULT_ACCESS_FLAG) unless the
+	 * walk sets it (caps.sets_ad): the VMSAv8-64 Access flag. */
+	bool accessed_faults;
+	enum nw_s2_fault misconfig_fault; /* what is_misconfigured reports */
+	/* The level a GPA above the walk's range faults at: the top when 0. */
+	int out_of_range_level;
+	/* The manual's number for level L is level_base - L (Arm ARM: 4 - L,
+	 * level 0 the top); 0 when the manual numbers levels as the library. */
+	int level_base;
 	struct nw_s2_decode decode; /* rights and memory type; the PAT bits are the format's */
 	struct nw_s2_caps (*caps)(const void *config);
-	bool (*is_present)(const void *config, uint64_t entry);
+	bool (*is_present)(const void *config, int level, uint64_t entry);
 	bool (*is_misconfigured)(const void *config, int level, uint64_t entry);
 };
 
 extern const struct nw_s2_rules nw_ept_rules;
 extern const struct nw_s2_rules nw_npt_rules;
+extern const struct nw_s2_rules nw_arm64_s2_rules;     /* without FEAT_XNX */
+extern const struct nw_s2_rules nw_arm64_s2_xnx_rules; /* with FEAT_XNX */
+
+struct nw_arm64_s2_config;
+/* The AArch64 table a configuration walks by (with or without FEAT_XNX). */
+const struct nw_s2_rules *nw_arm64_s2_rules_of(const struct nw_arm64_s2_config *config);
+
+/* The level as the format's manual numbers it. */
+static inline int nw_s2_manual_level(const struct nw_s2_rules *rules, int level)
+{
+	return rules->level_base ? rules->level_base - level : level;
+}
 
 static inline const struct nw_pt_format *nw_s2_format(const struct nw_s2_rules *rules, int levels)
 {
@@ -73,10 +104,12 @@ static inline int nw_s2_size_level(const struct nw_pt_format *fmt, uint64_t size
 }
 
 /* EPT Tables 29-3/29-5, long-mode Tables 4-16/4-18: a PTE maps a page; a PDE
- * or PDPTE with PS does; a higher entry always points to a table. */
+ * or PDPTE with PS does; a higher entry always points to a table. Arm ARM
+ * D8.3: a level-3 descriptor maps a page, a block descriptor (bit 1 clear)
+ * at levels 1 and 2 a block. */
 static inline bool nw_s2_is_leaf(const struct nw_pt_format *fmt, int level, uint64_t entry)
 {
-	return level == NW_LEVEL_PT || (fmt->level[level].leaf_ok && (entry & fmt->ps_bit));
+	return level == NW_LEVEL_PT || nw_pt_is_block(fmt, level, entry);
 }
 
 /* EPT Tables 29-1..29-7, long-mode Tables 4-15..4-20: address bits
@@ -159,7 +192,16 @@ static inline uint32_t nw_s2_path_rights(const struct nw_s2_decode *decode, uint
 
 		rights |= (uint32_t)(missing == 0) << i;
 	}
-	return rights;
+	return rights & ~(uint32_t)decode->xn_deny[(any >> decode->xn_shift) & 3];
+}
+
+/* The bits of the execute field when some value of it denies right (0 when none does). */
+static inline uint64_t nw_s2_xn_bits_denying(const struct nw_s2_decode *decode, uint32_t right)
+{
+	for (unsigned value = 0; value < 4; value++)
+		if (decode->xn_deny[value] & right)
+			return UINT64_C(3) << decode->xn_shift;
+	return 0;
 }
 
 /* SDM §29.3.3.2: reads need R, writes W, fetches X, a user-mode fetch under

@@ -1,5 +1,6 @@
 /* The one second-stage translate (SDM Vol. 3C §29.3.2-§29.3.5, APM Vol. 2
- * §15.25.5): find the leaf, check the rights, then set the accessed/dirty
+ * §15.25.5, Arm ARM AArch64.S2Walk and AArch64.CheckS2Permission): find the
+ * leaf, check the Access flag and the rights, then set the accessed/dirty
  * flags, every rule read from the format's table (stage2_rules.h). Inline,
  * instantiated once per format with its table constant (ept_rules.c,
  * npt_rules.c), so the table's predicates inline as when each format spelled
@@ -25,6 +26,7 @@ struct nw_s2_path {
 
 static inline void nw_s2_result_clear(struct nw_s2_result *res)
 {
+	res->fault = NW_S2_FAULT_NONE;
 	res->hpa = nw_hpa(0);
 	res->page_size = 0;
 	res->memory_type = 0;
@@ -52,23 +54,24 @@ static inline uint64_t nw_s2_read_entry(const struct nw_pt *pt, const struct nw_
 }
 
 /* The walk stopped at level on entry: what every outcome records. */
-static inline void nw_s2_record_stop(struct nw_s2_result *res, enum nw_s2_status status, int level, uint64_t entry,
-				     uint32_t rights, unsigned refs)
+static inline void nw_s2_record_stop(struct nw_s2_result *res, enum nw_s2_status status, enum nw_s2_fault fault,
+				     int level, uint64_t entry, uint32_t rights, unsigned refs)
 {
 	res->status = status;
+	res->fault = fault;
 	res->level = level;
 	res->entry = entry;
 	res->rights = rights;
 	res->refs = refs;
 }
 
-/* Sets accessed in every entry the walk used, from the top down to the leaf,
- * and dirty in the leaf of a write; an entry already so is not written. */
+/* Sets accessed in every entry the walk used from level first down to the
+ * leaf, and dirty in the leaf of a write; an entry already so is not written. */
 static inline void nw_s2_set_accessed_dirty(const struct nw_pt_format *fmt, const struct nw_s2_path *path,
-					    const struct nw_s2_result *res, int leaf_level, bool write,
+					    const struct nw_s2_result *res, int first, int leaf_level, bool write,
 					    uint64_t accessed, uint64_t dirty)
 {
-	for (int level = fmt->top; level >= leaf_level; level--) {
+	for (int level = first; level >= leaf_level; level--) {
 		uint64_t set = res->entries[level] | accessed;
 
 		if (level == leaf_level && write)
@@ -78,22 +81,28 @@ static inline void nw_s2_set_accessed_dirty(const struct nw_pt_format *fmt, cons
 	}
 }
 
-/* An entry with the plain bit and no bit of clear set points to a table and
- * breaks no rule: the plain bit rules out a missing entry and every rights
- * combination a misconfiguration names, and a table pointer is checked for
- * nothing else. The walk takes such an entry without asking the predicates;
- * any other entry gets every check. */
-static inline bool nw_s2_is_plain_table(const struct nw_s2_rules *rules, uint64_t clear, int level, uint64_t entry)
+/* An entry with the plain bit (and the link bit, where the format has one)
+ * and no bit of clear set points to a table and breaks no rule: the plain bit
+ * rules out a missing entry and every rights combination a misconfiguration
+ * names, and a table pointer is checked for nothing else. The walk takes such
+ * an entry without asking the predicates; any other entry gets every check. */
+static inline bool nw_s2_is_plain_table(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
+					uint64_t clear, int level, uint64_t entry)
 {
-	return level > NW_LEVEL_PT && (entry & (rules->plain | clear)) == rules->plain;
+	uint64_t want = rules->plain | fmt->link_bit;
+
+	return level > NW_LEVEL_PT && (entry & (want | clear)) == want;
 }
 
-/* Likewise a 4 KiB leaf with the plain bit, no reserved bit and a memory type
- * allowed: the page-size and alignment rules do not apply at level 1. */
+/* Likewise a 4 KiB leaf with the plain bit (and the link bit: an AArch64
+ * page descriptor), no reserved bit and a memory type allowed: the
+ * page-size and alignment rules do not apply at level 1. */
 static inline bool nw_s2_is_plain_4k_leaf(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
 					  uint64_t rsvd, int level, uint64_t entry)
 {
-	return level == NW_LEVEL_PT && (entry & (rules->plain | rsvd)) == rules->plain &&
+	uint64_t want = rules->plain | fmt->link_bit;
+
+	return level == NW_LEVEL_PT && (entry & (want | rsvd)) == want &&
 	       !nw_s2_has_reserved_memory_type(rules, fmt, level, entry);
 }
 
@@ -108,13 +117,16 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	unsigned refs = 0;
 	uint64_t table = pt->root, gpa = req->gpa.val, entry, all = ~UINT64_C(0), any = 0;
 	enum nw_s2_status stop = NW_S2_OK;
+	enum nw_s2_fault fault = NW_S2_FAULT_NONE;
 	uint32_t rights;
 	int level = fmt->top, leaf_level;
 
 	nw_s2_result_clear(res);
-	/* A GPA wider than the walk (48 bits, 57 with 5 levels) has no entry to map it. */
+	/* A GPA wider than the walk (48 bits, 57 with 5 levels, the IPA size of
+	 * VTCR_EL2.T0SZ) has no entry to map it. */
 	if (gpa >= nw_pt_va_limit(fmt)) {
-		nw_s2_record_stop(res, NW_S2_VIOLATION, level, 0, 0, 0);
+		nw_s2_record_stop(res, NW_S2_VIOLATION, NW_S2_FAULT_TRANSLATION,
+				  rules->out_of_range_level ? rules->out_of_range_level : level, 0, 0, 0);
 		return;
 	}
 	for (;; level--) {
@@ -123,26 +135,30 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		/* The rights are the AND over the entries read: decoded once from the AND and OR of them. */
 		all &= entry;
 		any |= entry;
-		if (nw_s2_is_plain_table(rules, table_clear, level, entry)) {
+		if (nw_s2_is_plain_table(rules, fmt, table_clear, level, entry)) {
 			table = entry & fmt->table_addr_mask;
 			continue;
 		}
 		if (nw_s2_is_plain_4k_leaf(rules, fmt, caps.entry_rsvd, level, entry))
 			break;
-		if (!rules->is_present(config, entry)) {
+		if (!rules->is_present(config, level, entry)) {
 			stop = NW_S2_VIOLATION;
+			fault = NW_S2_FAULT_TRANSLATION;
 			break;
 		}
 		if (rules->is_misconfigured(config, level, entry)) {
 			stop = NW_S2_MISCONFIG;
+			fault = rules->misconfig_fault;
 			break;
 		}
 		if (nw_s2_is_leaf(fmt, level, entry))
 			break;
 		table = entry & fmt->table_addr_mask;
 	}
+	if (rules->leaf_attrs_only)
+		all = any = entry;
 	rights = caps.rights & nw_s2_path_rights(&rules->decode, all, any);
-	nw_s2_record_stop(res, stop, level, entry, rights, refs);
+	nw_s2_record_stop(res, stop, fault, level, entry, rights, refs);
 	if (stop != NW_S2_OK)
 		return;
 
@@ -150,8 +166,15 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	res->page_size = nw_pt_level_size(fmt, leaf_level);
 	res->memory_type = nw_s2_memory_type(rules, fmt, leaf_level, entry);
 	res->ignore_pat = (entry & rules->ignore_pat) != 0;
+	/* Arm ARM AArch64.S2Walk: the Access flag is checked before the permissions. */
+	if (rules->accessed_faults && !(entry & rules->accessed) && !caps.sets_ad) {
+		res->status = NW_S2_VIOLATION;
+		res->fault = NW_S2_FAULT_ACCESS_FLAG;
+		return;
+	}
 	if (!(rights & nw_s2_right_needed(&caps, req->type, req->user))) {
 		res->status = NW_S2_VIOLATION;
+		res->fault = NW_S2_FAULT_PERMISSION;
 		return;
 	}
 	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, entry) + (gpa & (res->page_size - 1)));
@@ -159,8 +182,8 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D. */
 	if (!caps.sets_ad || req->lookup_only)
 		return;
-	nw_s2_set_accessed_dirty(fmt, &path, res, leaf_level, req->type == NW_ACCESS_WRITE, rules->accessed,
-				 rules->dirty);
+	nw_s2_set_accessed_dirty(fmt, &path, res, rules->leaf_attrs_only ? leaf_level : fmt->top, leaf_level,
+				 req->type == NW_ACCESS_WRITE, rules->accessed, rules->dirty);
 }
 
 #endif

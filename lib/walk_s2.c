@@ -1,6 +1,7 @@
 /* The second dimension of the walk: guest paging-structure entries and the
  * final guest-physical address go through the second stage before host memory
  * is touched, and a refusal there becomes the VM exit the CPU would report. */
+#include <nestwalk/assert.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
 #include <nestwalk/walk.h>
@@ -113,6 +114,8 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 		res->exitinfo2 = gpa.val;
 		return;
 	}
+	/* The x86 guest walk never runs over an AArch64 stage 2 (nw_walker_init refuses it). */
+	NW_ASSERT(ctx->config->stage2.kind == NW_STAGE2_EPT);
 	if (s2->status == NW_S2_MISCONFIG) {
 		res->outcome = NW_OUTCOME_EPT_MISCONFIG;
 		res->fault_level = s2->level;

@@ -48,6 +48,10 @@ struct nw_pt_format {
 	uint8_t top;              /* level of the root table */
 	uint64_t table_addr_mask; /* address field of a table-pointing entry (and of a 4 KiB leaf) */
 	uint64_t ps_bit;          /* marks a leaf above level 1 */
+	/* Formats whose type bit is the other way round (VMSAv8-64 descriptor
+	 * bit 1): set in a table pointer and in a level-1 leaf, clear in a
+	 * larger leaf; ps_bit is then 0. 0 for the x86 formats. */
+	uint64_t link_bit;
 	uint64_t pat_small_bit;   /* PAT bit of a level-1 leaf, 0 when the format has none */
 	uint64_t pat_large_bit;   /* PAT bit of a larger leaf, moved on a split to level 1 */
 	bool pse36;               /* a level-2 leaf holds address bits 39:32 in bits 20:13 (SDM Table 4-4) */
@@ -140,12 +144,27 @@ static inline void *nw_pt_table_ptr(const struct nw_pt *pt, uint64_t addr)
 	return pt->mem.ops->ptr(pt->mem.ctx, addr);
 }
 
+/* Whether an entry above level 1 maps a page: the level may hold leaves and
+ * the entry's type bit says so (ps_bit set, or link_bit clear). */
+static inline bool nw_pt_is_block(const struct nw_pt_format *fmt, int level, uint64_t entry)
+{
+	if (!fmt->level[level].leaf_ok)
+		return false;
+	return fmt->link_bit ? (entry & fmt->link_bit) == 0 : (entry & fmt->ps_bit) != 0;
+}
+
+/* The bits that tell a leaf above level 1 from a table pointer. */
+static inline uint64_t nw_pt_type_bits(const struct nw_pt_format *fmt)
+{
+	return fmt->ps_bit | fmt->link_bit;
+}
+
 /* Whether a non-zero entry at level points to a table (not a leaf). */
 static inline bool nw_pt_is_link(const struct nw_pt_format *fmt, int level, uint64_t entry)
 {
 	if (entry == 0 || level == NW_LEVEL_PT)
 		return false;
-	return !fmt->level[level].leaf_ok || (entry & fmt->ps_bit) == 0;
+	return !nw_pt_is_block(fmt, level, entry);
 }
 
 /* The table a link entry points to. Bits of the address field at or above
@@ -161,7 +180,8 @@ static inline uint64_t nw_pt_link_addr(const struct nw_pt *pt, uint64_t entry)
 uint64_t nw_pt_leaf_addr(const struct nw_pt_format *fmt, int level, uint64_t entry);
 /* A leaf's bits other than its address and page-size bit (PAT in level-1 position). */
 uint64_t nw_pt_leaf_attrs(const struct nw_pt_format *fmt, int level, uint64_t entry);
-/* Builds a leaf at level from attributes in level-1 form (PAT moved, PS added). */
+/* Builds a leaf at level from attributes in level-1 form (PAT moved, PS
+ * added; the link bit set at level 1 and clear above). */
 uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs);
 /* Whether pa fits a leaf at level (aligned, representable). */
 bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa);

@@ -1,6 +1,6 @@
 /* The second stage as the guest walker sees it: one call that translates a
  * guest-physical address for one access, whatever the format (Intel EPT, AMD
- * NPT, or none). The walker composes it with the guest walk, so every fault
+ * NPT, AArch64 stage 2, or none). The walker composes it with the guest walk, so every fault
  * says which stage raised it.
  *
  * Dispatch is a switch on the kind, not a function pointer: the 2-D walk calls
@@ -21,18 +21,31 @@ enum nw_stage2_kind {
 	NW_STAGE2_NONE = 0, /* no second stage: GPA = HPA (a bare-metal or unvirtualised walk) */
 	NW_STAGE2_EPT,
 	NW_STAGE2_NPT,
+	NW_STAGE2_ARM64, /* VMSAv8-64 stage 2 of the EL1&0 regime (arm64_s2.h) */
 };
 
 enum nw_s2_status {
 	NW_S2_OK = 0,
 	NW_S2_VIOLATION,  /* EPT violation, or NPF for not-present/permission */
-	NW_S2_MISCONFIG,  /* EPT misconfiguration, or NPF with RSVD for an NPT reserved bit */
+	NW_S2_MISCONFIG,  /* EPT misconfiguration, NPF with RSVD for an NPT reserved bit, AArch64 address size fault */
+};
+
+/* The kind of a fault, as the Arm ARM's fault status codes name them (the
+ * x86 formats give translation for a missing entry, permission for a right
+ * missing, misconfig for a reserved bit). */
+enum nw_s2_fault {
+	NW_S2_FAULT_NONE = 0,
+	NW_S2_FAULT_TRANSLATION,  /* no valid entry, or the address outside the walk */
+	NW_S2_FAULT_ACCESS_FLAG,  /* AArch64: a leaf with AF clear and no hardware AF update */
+	NW_S2_FAULT_PERMISSION,
+	NW_S2_FAULT_ADDRESS_SIZE, /* AArch64: an output or table address above the output size */
+	NW_S2_FAULT_MISCONFIG,    /* x86: a reserved bit or combination */
 };
 
 struct nw_s2_request {
 	nw_gpa_t gpa;
 	enum nw_access_type type; /* as the second stage sees it (see the walker for A/D writes) */
-	bool user;                /* the guest access is a user-mode one (EPT mode-based execute, NPT) */
+	bool user;                /* the guest access is a user-mode one (EPT mode-based execute, NPT, AArch64 EL0) */
 	bool paging_structure;    /* a reference to a guest paging-structure entry, not the final access */
 	bool lookup_only;         /* do not set the second stage's accessed/dirty flags */
 };
@@ -53,12 +66,13 @@ struct nw_s2_request {
 
 struct nw_s2_result {
 	enum nw_s2_status status;
+	enum nw_s2_fault fault; /* NONE when NW_S2_OK */
 	nw_hpa_t hpa;         /* valid when NW_S2_OK */
 	uint64_t page_size;   /* of the leaf, when NW_S2_OK */
 	int level;            /* leaf level, or the level that faulted */
 	uint64_t entry;       /* the leaf, or the entry that faulted */
 	uint32_t rights;      /* NW_S2_RIGHT_*: AND over every entry read, the faulting one included */
-	uint8_t memory_type;  /* EPT leaf memory type (0 UC .. 6 WB) */
+	uint8_t memory_type;  /* EPT leaf memory type (0 UC .. 6 WB); AArch64: the leaf's MemAttr[3:0] */
 	bool ignore_pat;
 	unsigned refs;        /* entries read: the memory references this translation cost */
 	/* Per level (index = level), for --explain: the entry read and the table's HPA;
@@ -78,17 +92,20 @@ struct nw_s2_mapping {
 
 struct nw_ept;
 struct nw_npt;
+struct nw_arm64_s2;
 
 struct nw_stage2 {
 	enum nw_stage2_kind kind;
 	union {
 		struct nw_ept *ept;
 		struct nw_npt *npt;
+		struct nw_arm64_s2 *arm64;
 	};
 };
 
 void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res);
 void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struct nw_s2_result *res);
+void nw_arm64_s2_translate(struct nw_arm64_s2 *s2, const struct nw_s2_request *req, struct nw_s2_result *res);
 
 static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct nw_s2_request *req,
 				       struct nw_s2_result *res)
@@ -100,11 +117,15 @@ static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct 
 	case NW_STAGE2_NPT:
 		nw_npt_translate(s2->npt, req, res);
 		return;
+	case NW_STAGE2_ARM64:
+		nw_arm64_s2_translate(s2->arm64, req, res);
+		return;
 	case NW_STAGE2_NONE:
 		break;
 	}
 	/* Field by field, without the cost of a whole compound literal. */
 	res->status = NW_S2_OK;
+	res->fault = NW_S2_FAULT_NONE;
 	res->hpa = nw_hpa_from_identical_gpa(req->gpa);
 	res->page_size = NW_S2_NONE_PAGE_SIZE;
 	res->level = 0;

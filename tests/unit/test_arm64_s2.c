@@ -1,0 +1,489 @@
+/* AArch64 stage 2, 4 KiB granule: descriptors, outcomes, ESR_EL2 and
+ * HPFAR_EL2 derived by hand from the Arm ARM (D8.3 descriptor formats, the
+ * AArch64.S2Walk and AArch64.CheckS2Permission pseudocode, D19 ESR_EL2 ISS
+ * for Data and Instruction Aborts, HPFAR_EL2). Levels in the results are the
+ * library's (1 = the level-3 page); Arm level n is library level 4 - n. */
+#include <nestwalk/arm64_s2.h>
+
+#include "fixture.h"
+#include "stage2_fast.h"
+
+TestSuite(arm64_s2, .init = fixture_setup, .fini = fixture_teardown);
+
+/* VTCR_EL2 0x80023559: T0SZ [5:0] 0x19 = 25 (39-bit IPA), SL0 [7:6] 1 (start
+ * at level 1), IRGN0/ORGN0 1, SH0 3, TG0 [15:14] 0 (4 KiB), PS [18:16] 0b010
+ * (40 bits), RES1 bit 31. Level 1 resolves IPA bits 38:30: one full table. */
+#define VTCR_39 UINT64_C(0x80023559)
+/* 0x80023558 as above with T0SZ 24 (40-bit IPA): level 1 then resolves bits
+ * 39:30, 1024 entries, two concatenated level-1 tables. */
+#define VTCR_40 UINT64_C(0x80023558)
+/* T0SZ 16 (48-bit IPA), SL0 2 (start at level 0), PS 0b101 (48 bits). */
+#define VTCR_48 UINT64_C(0x80053590)
+
+#define V NW_ARM64_S2_VALID
+#define RW (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W)
+#define WB_ISH (nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | (UINT64_C(3) << NW_ARM64_S2_SH_SHIFT))
+#define AF NW_ARM64_S2_AF
+#define NORMAL (RW | WB_ISH | AF) /* 0x7fc: S2AP 0b11, SH 0b11, MemAttr 0b1111, AF */
+
+/* ESR_EL2 for a data abort from a lower EL: EC 0x24 << 26 = 0x90000000, IL
+ * (bit 25) 0x02000000; an instruction abort: EC 0x20 << 26 = 0x80000000. */
+#define DABT UINT64_C(0x92000000)
+#define IABT UINT64_C(0x82000000)
+#define WNR UINT64_C(0x40)
+#define S1PTW UINT64_C(0x80)
+
+static struct nw_arm64_s2_caps caps_all(bool xnx)
+{
+	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
+
+	caps.xnx = xnx;
+	return caps;
+}
+
+static void make(struct nw_arm64_s2 *s2, uint64_t vtcr, bool xnx)
+{
+	struct nw_arm64_s2_caps caps = caps_all(xnx);
+	struct nw_arm64_s2_config config;
+
+	cr_assert_eq(nw_arm64_vtcr_decode(vtcr, &caps, &config), NW_OK);
+	cr_assert_eq(nw_arm64_s2_create(s2, hal, &config), NW_OK);
+}
+
+static void map(struct nw_arm64_s2 *s2, uint64_t ipa, uint64_t pa, uint64_t size, uint64_t flags)
+{
+	cr_assert_eq(nw_arm64_s2_map(s2, nw_gpa(ipa), nw_hpa(pa), size, flags, 0, 0), NW_OK);
+}
+
+static void edit(struct nw_arm64_s2 *s2, uint64_t ipa, int level, uint64_t clear, uint64_t set)
+{
+	cr_assert_eq(nw_arm64_s2_edit(s2, nw_gpa(ipa), level, clear, set, 0, 0), NW_OK);
+}
+
+static struct nw_s2_result go(struct nw_arm64_s2 *s2, uint64_t ipa, enum nw_access_type type, bool el0)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = type, .user = el0 };
+	struct nw_s2_result res;
+
+	nw_arm64_s2_translate(s2, &req, &res);
+	return res;
+}
+
+static uint64_t esr(const struct nw_s2_result *res, enum nw_access_type type, bool s1ptw)
+{
+	struct nw_arm64_s2_access a = { .type = type, .s1ptw = s1ptw };
+
+	return nw_arm64_s2_esr(res, &a);
+}
+
+/* A fault of kind at library level, its ESR_EL2 for a read and a write, and HPFAR_EL2. */
+static void expect_fault(struct nw_arm64_s2 *s2, uint64_t ipa, enum nw_s2_fault kind, int level, uint64_t esr_read,
+			 uint64_t hpfar_want)
+{
+	struct nw_s2_result r = go(s2, ipa, NW_ACCESS_READ, false), w = go(s2, ipa, NW_ACCESS_WRITE, false);
+	struct nw_arm64_s2_access a = { .type = NW_ACCESS_READ };
+	uint64_t hpfar = 0;
+
+	cr_assert_neq(r.status, NW_S2_OK, "ipa %#llx", (unsigned long long)ipa);
+	cr_assert_eq(r.fault, kind, "ipa %#llx: fault %d", (unsigned long long)ipa, r.fault);
+	cr_assert_eq(r.level, level, "ipa %#llx: level %d", (unsigned long long)ipa, r.level);
+	cr_assert_eq(esr(&r, NW_ACCESS_READ, false), esr_read, "ipa %#llx: esr %#llx", (unsigned long long)ipa,
+		     (unsigned long long)esr(&r, NW_ACCESS_READ, false));
+	cr_assert_eq(w.fault, kind);
+	cr_assert_eq(esr(&w, NW_ACCESS_WRITE, false), esr_read | WNR);
+	cr_assert(nw_arm64_hpfar(&r, nw_gpa(ipa), &a, &hpfar));
+	cr_assert_eq(hpfar, hpfar_want, "hpfar %#llx", (unsigned long long)hpfar);
+}
+
+Test(arm64_s2, vtcr_fields_as_the_arm_arm_lays_them_out)
+{
+	struct nw_arm64_s2_caps caps = caps_all(true);
+	struct nw_arm64_s2_config config;
+
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40, &caps, &config), NW_OK);
+	cr_assert_eq(config.ipa_bits, 40);
+	cr_assert_eq(config.start_level, 1);
+	cr_assert_eq(config.ps_bits, 40);
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_48, &caps, &config), NW_OK);
+	cr_assert_eq(config.ipa_bits, 48);
+	cr_assert_eq(config.start_level, 0);
+	cr_assert_eq(config.ps_bits, 48);
+	/* RES1 bit 31 clear; PS 0b111 reserved. */
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 & ~NW_VTCR_RES1, &caps, &config), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(7) << 16, &caps, &config), NW_ERR_INVALID);
+	/* S2InconsistentSL: T0SZ 24 with SL0 0 (start at level 2) needs 2^(40-21) = 2^19 entries there: 1024 tables. */
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 & ~UINT64_C(0xc0), &caps, &config), NW_ERR_INVALID);
+	/* Level 1 with T0SZ 20 (44 bits): 2^14 entries, 32 tables, more than 16. */
+	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~NW_VTCR_T0SZ_MASK) | 20, &caps, &config), NW_ERR_INVALID);
+	/* TG0 0b10 (16 KiB) is not modelled yet. */
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(2) << 14, &caps, &config), NW_ERR_UNSUPPORTED);
+	/* S2InvalidSL: level 0 start with a PA size of 40 bits. */
+	caps.pa_bits = 40;
+	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_48 & ~NW_VTCR_T0SZ_MASK) | 24, &caps, &config), NW_ERR_INVALID);
+	/* PS 48 above PARange 40 reads as 40. */
+	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~(UINT64_C(7) << 16)) | UINT64_C(5) << 16, &caps, &config), NW_OK);
+	cr_assert_eq(config.ps_bits, 40);
+}
+
+Test(arm64_s2, page_and_blocks_at_each_level)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_result res;
+	struct nw_pt_leaf leaf;
+	uint64_t vttbr;
+
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	/* Level-1 table (root), level-2 and level-3 tables, a count page for the first two (pt_engine.c). */
+	cr_assert_eq(nw_simmem_stats(sim).live, 3 + 2);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x41001000, &leaf), NW_OK);
+	/* Table descriptors: next-level address | 0b11; the page: 0x80001000 | 0x7fc | 0b11. */
+	cr_assert_eq(leaf.entries[3] & 0xfff, 0x3);
+	cr_assert_eq(leaf.entries[2] & 0xfff, 0x3);
+	cr_assert_eq(leaf.entries[1], 0x800017ff);
+	res = go(&s2, 0x41001008, NW_ACCESS_READ, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.fault, NW_S2_FAULT_NONE);
+	cr_assert_eq(res.hpa.val, 0x80001008);
+	cr_assert_eq(res.level, 1);
+	cr_assert_eq(nw_arm64_s2_level(res.level), 3);
+	cr_assert_eq(res.page_size, NW_PAGE_SIZE);
+	cr_assert_eq(res.refs, 3);
+	cr_assert_eq(res.memory_type, 0xf, "MemAttr 0b1111: Normal, outer and inner Write-Back");
+	cr_assert_eq(res.rights, (NW_S2_RIGHT_R | NW_S2_RIGHT_W | NW_S2_RIGHT_X | NW_S2_RIGHT_UX));
+
+	/* A 2 MiB block at level 2: 0x80200000 | 0x7fc | 0b01. */
+	map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, NORMAL);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x40200000, &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[2], 0x802007fd);
+	res = go(&s2, 0x40212345, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x80212345);
+	cr_assert_eq(res.level, 2);
+	cr_assert_eq(res.refs, 2);
+	cr_assert_eq(res.page_size, NW_SIZE_2M);
+
+	/* A 1 GiB block at level 1: 0xc0000000 | 0x7fc | 0b01. */
+	map(&s2, 0x80000000, 0xc0000000, NW_SIZE_1G, NORMAL);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x80000000, &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[3], 0xc00007fd);
+	res = go(&s2, 0xbfffffff, NW_ACCESS_FETCH, true);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0xffffffff);
+	cr_assert_eq(res.level, 3);
+	cr_assert_eq(res.refs, 1);
+
+	/* VTTBR_EL2: BADDR the root, VMID 5 in bits 63:48 (VS off: 8 bits, 55:48). */
+	cr_assert_eq(nw_arm64_s2_vttbr(&s2, 5, &vttbr), NW_OK);
+	cr_assert_eq(vttbr, s2.pt.root | UINT64_C(5) << 48);
+	cr_assert_eq(nw_arm64_s2_vttbr(&s2, 256, &vttbr), NW_ERR_RANGE);
+
+	/* A split keeps the descriptor types: unmapping one page of the block leaves pages 0b11. */
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(0x40200000), NW_PAGE_SIZE, 0), NW_OK);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x40201000, &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[1], 0x802017ff);
+	cr_assert_eq(leaf.entries[2] & 0x3, 0x3);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, translation_faults_at_each_level)
+{
+	struct nw_arm64_s2 s2;
+
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	/* HPFAR_EL2 = IPA[47:12] << 4. */
+	/* Level-3 entry 2 of the same table is a Fault descriptor: DFSC 0b000111. */
+	expect_fault(&s2, 0x41002000, NW_S2_FAULT_TRANSLATION, 1, DABT | 0x07, 0x410020);
+	/* Level-2 index 9 (IPA bits 29:21 of 0x41200000) is empty: DFSC 0b000110. */
+	expect_fault(&s2, 0x41200000, NW_S2_FAULT_TRANSLATION, 2, DABT | 0x06, 0x412000);
+	/* Level-1 index 0 is empty: DFSC 0b000101. */
+	expect_fault(&s2, 0x1000, NW_S2_FAULT_TRANSLATION, 3, DABT | 0x05, 0x10);
+	/* IPA 2^39 is outside T0SZ 25's range: AArch64.IPAIsOutOfRange, level 0, DFSC 0b000100. */
+	expect_fault(&s2, UINT64_C(1) << 39, NW_S2_FAULT_TRANSLATION, 4, DABT | 0x04, UINT64_C(0x80000000));
+	/* Bits 1:0 0b01 at level 3 are reserved: a Translation fault at level 3. */
+	edit(&s2, 0x41001000, 1, NW_ARM64_S2_TABLE, 0);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_TRANSLATION, 1, DABT | 0x07, 0x410010);
+	/* A table descriptor with bit 0 clear is a Fault descriptor: level 2, DFSC 0b000110. */
+	edit(&s2, 0x41001000, 2, V, 0);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_TRANSLATION, 2, DABT | 0x06, 0x410010);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, block_at_level_0_is_a_translation_fault)
+{
+	struct nw_arm64_s2 s2;
+
+	make(&s2, VTCR_48, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	cr_assert_eq(go(&s2, 0x41001000, NW_ACCESS_READ, false).refs, 4);
+	/* Level 0 takes no block with the 4 KiB granule ("level < firstblocklevel"): DFSC 0b000100. */
+	edit(&s2, 0x41001000, 4, NW_ARM64_S2_TABLE, 0);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_TRANSLATION, 4, DABT | 0x04, 0x410010);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, address_size_faults_beyond_ps)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_arm64_s2_caps caps = caps_all(false);
+	struct nw_arm64_s2_config config;
+	uint64_t bit40 = UINT64_C(1) << 40;
+
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	/* PS 40 bits: an output address with bit 40 set is an Address size fault at its level, DFSC 0b0000LL. */
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x42000000), nw_hpa(bit40), NW_PAGE_SIZE, NORMAL, 0, 0), NW_ERR_RANGE);
+	edit(&s2, 0x41001000, 1, 0, bit40);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_ADDRESS_SIZE, 1, DABT | 0x03, 0x410010);
+	edit(&s2, 0x41001000, 1, bit40, 0);
+	/* A next-level table address with bit 41 set: at the table descriptor's level. */
+	edit(&s2, 0x41001000, 2, 0, bit40 << 1);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_ADDRESS_SIZE, 2, DABT | 0x02, 0x410010);
+	edit(&s2, 0x41001000, 3, 0, bit40);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_ADDRESS_SIZE, 3, DABT | 0x01, 0x410010);
+	nw_arm64_s2_destroy(&s2);
+
+	/* Level 0: T0SZ 24, SL0 2, PS 40, a PA size of 48 (two level-0 entries). */
+	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_48 & ~(NW_VTCR_T0SZ_MASK | UINT64_C(7) << 16)) | 24 | UINT64_C(2) << 16,
+					  &caps, &config),
+		     NW_OK);
+	cr_assert_eq(nw_arm64_s2_create(&s2, hal, &config), NW_OK);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	edit(&s2, 0x41001000, 4, 0, bit40);
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_ADDRESS_SIZE, 4, DABT | 0x00, 0x410010);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, access_flag_faults_unless_hardware_sets_it)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_mapping m;
+	struct nw_s2_request lookup = { .gpa = nw_gpa(0x41001000), .type = NW_ACCESS_READ, .lookup_only = true };
+	struct nw_s2_result res;
+
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, RW | WB_ISH);
+	map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, RW | WB_ISH);
+	map(&s2, 0x80000000, 0xc0000000, NW_SIZE_1G, RW | WB_ISH);
+	/* AF clear: Access flag fault at the leaf's level, DFSC 0b0010LL (0x0b, 0x0a, 0x09). */
+	expect_fault(&s2, 0x41001000, NW_S2_FAULT_ACCESS_FLAG, 1, DABT | 0x0b, 0x410010);
+	expect_fault(&s2, 0x40200000, NW_S2_FAULT_ACCESS_FLAG, 2, DABT | 0x0a, 0x402000);
+	expect_fault(&s2, 0x80000000, NW_S2_FAULT_ACCESS_FLAG, 3, DABT | 0x09, 0x800000);
+	nw_arm64_s2_destroy(&s2);
+
+	/* VTCR_EL2.HA (bit 21): the walk sets AF in the leaf, and only there (table descriptors have none). */
+	make(&s2, VTCR_39 | NW_VTCR_HA, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, RW | WB_ISH);
+	nw_arm64_s2_translate(&s2, &lookup, &res);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry & AF, 0, "a lookup sets nothing");
+	cr_assert_eq(go(&s2, 0x41001000, NW_ACCESS_READ, false).status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, 0x800017ff);
+	cr_assert_eq(res.entries[2] & 0xfff, 0x3);
+	cr_assert_eq(go(&s2, 0x41001000, NW_ACCESS_READ, false).entries[2] & 0xfff, 0x3, "the table keeps bit 10 clear");
+	nw_arm64_s2_destroy(&s2);
+
+	/* HA without FEAT_HAFDBS is refused. */
+	{
+		struct nw_arm64_s2_caps caps = caps_all(false);
+		struct nw_arm64_s2_config config;
+
+		caps.haf = false;
+		cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39 | NW_VTCR_HA, &caps, &config), NW_ERR_UNSUPPORTED);
+	}
+}
+
+Test(arm64_s2, s2ap_permission_faults)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_result res;
+	struct nw_arm64_s2_access final = { .type = NW_ACCESS_WRITE }, walk = { .type = NW_ACCESS_READ, .s1ptw = true };
+	uint64_t hpfar = 0;
+
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | AF);
+	map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, NW_ARM64_S2_S2AP_R | WB_ISH | AF);
+	map(&s2, 0x80000000, 0xc0000000, NW_SIZE_1G, NW_ARM64_S2_S2AP_R | WB_ISH | AF);
+	cr_assert_eq(go(&s2, 0x41001008, NW_ACCESS_READ, false).status, NW_S2_OK);
+	/* A store to an S2AP 0b01 page: Permission fault level 3, DFSC 0b001111, WnR: 0x9200004f (ISV 0). */
+	res = go(&s2, 0x41001008, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(res.rights, NW_S2_RIGHT_R | NW_S2_RIGHT_X | NW_S2_RIGHT_UX);
+	cr_assert_eq(nw_arm64_s2_esr(&res, &final), 0x9200004f);
+	/* HPFAR_EL2 is UNKNOWN for a permission fault on the final access, valid on a stage-1 walk. */
+	cr_assert_not(nw_arm64_hpfar(&res, nw_gpa(0x41001008), &final, &hpfar));
+	res = go(&s2, 0x41001008, NW_ACCESS_READ, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(go(&s2, 0x40200000, NW_ACCESS_WRITE, false).level, 2);
+	res = go(&s2, 0x40200000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(nw_arm64_s2_esr(&res, &final), 0x9200004e, "level 2: DFSC 0b001110");
+	res = go(&s2, 0x80000000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(nw_arm64_s2_esr(&res, &final), 0x9200004d, "level 1: DFSC 0b001101");
+	/* The same fault on a stage-1 table read (a write, say a hardware AF update): S1PTW set, HPFAR the IPA. */
+	walk.table_write = true;
+	cr_assert_eq(nw_arm64_s2_esr(&res, &walk), 0x920000cd);
+	cr_assert(nw_arm64_hpfar(&res, nw_gpa(0x80000000), &walk, &hpfar));
+	cr_assert_eq(hpfar, 0x800000);
+
+	/* S2AP 0b00: nothing; 0b10: write-only (a load faults, a store does not). */
+	cr_assert_eq(nw_arm64_s2_protect(&s2, nw_gpa(0x41001000), NW_PAGE_SIZE, 0, 0), NW_OK);
+	cr_assert_eq(go(&s2, 0x41001000, NW_ACCESS_READ, false).fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(nw_arm64_s2_protect(&s2, nw_gpa(0x41001000), NW_PAGE_SIZE, NW_ARM64_S2_S2AP_W, 0), NW_OK);
+	res = go(&s2, 0x41001000, NW_ACCESS_READ, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(esr(&res, NW_ACCESS_READ, false), 0x9200000f);
+	cr_assert_eq(go(&s2, 0x41001000, NW_ACCESS_WRITE, false).status, NW_S2_OK);
+	nw_arm64_s2_destroy(&s2);
+}
+
+/* Which of EL1 and EL0 may fetch from a page with XN[1:0] = xn. */
+static void expect_exec(struct nw_arm64_s2 *s2, unsigned xn, bool el1, bool el0)
+{
+	struct nw_s2_result r1, r0;
+
+	edit(s2, 0x41001000, 1, NW_ARM64_S2_XN0 | NW_ARM64_S2_XN1, (uint64_t)xn << NW_ARM64_S2_XN_SHIFT);
+	r1 = go(s2, 0x41001000, NW_ACCESS_FETCH, false);
+	r0 = go(s2, 0x41001000, NW_ACCESS_FETCH, true);
+	cr_assert_eq(r1.status == NW_S2_OK, el1, "XN %u, EL1", xn);
+	cr_assert_eq(r0.status == NW_S2_OK, el0, "XN %u, EL0", xn);
+	cr_assert_eq(r1.rights, NW_S2_RIGHT_R | NW_S2_RIGHT_W | (el1 ? NW_S2_RIGHT_X : 0) | (el0 ? NW_S2_RIGHT_UX : 0));
+	/* A fetch that faults: an Instruction Abort, EC 0x20, IFSC 0b001111: 0x8200000f. */
+	if (!el1)
+		cr_assert_eq(esr(&r1, NW_ACCESS_FETCH, false), IABT | 0x0f);
+}
+
+Test(arm64_s2, xn_for_el1_and_el0_with_and_without_xnx)
+{
+	struct nw_arm64_s2 s2;
+
+	/* Without FEAT_XNX only XN[1] counts (XN[0] is RES0, ignored). */
+	make(&s2, VTCR_39, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x41002000), nw_hpa(0x80002000), NW_PAGE_SIZE,
+				     NORMAL | NW_ARM64_S2_XN0, 0, 0),
+		     NW_ERR_INVALID);
+	expect_exec(&s2, 0, true, true);
+	expect_exec(&s2, 1, true, true);
+	expect_exec(&s2, 2, false, false);
+	expect_exec(&s2, 3, false, false);
+	nw_arm64_s2_destroy(&s2);
+
+	/* FEAT_XNX: 0b00 both, 0b01 EL0 only, 0b10 neither, 0b11 EL1 only. */
+	make(&s2, VTCR_39, true);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+	expect_exec(&s2, 0, true, true);
+	expect_exec(&s2, 1, false, true);
+	expect_exec(&s2, 2, false, false);
+	expect_exec(&s2, 3, true, false);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, builder_refuses_reserved_attributes)
+{
+	struct nw_arm64_s2 s2;
+
+	make(&s2, VTCR_39, false);
+	/* MemAttr 0b0100: Normal outer Non-cacheable with inner 0b00, reserved; SH 0b01 reserved. */
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE,
+				     RW | AF | nw_arm64_s2_memattr(0x4), 0, 0),
+		     NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE,
+				     RW | AF | UINT64_C(1) << NW_ARM64_S2_SH_SHIFT, 0, 0),
+		     NW_ERR_INVALID);
+	/* The descriptor type bits and the address are the engine's. */
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x1000), nw_hpa(0x1000), NW_PAGE_SIZE, NORMAL | NW_ARM64_S2_TABLE, 0, 0),
+		     NW_ERR_INVALID);
+	/* Device-nGnRnE (MemAttr 0) is a valid stage-2 type. */
+	map(&s2, 0x1000, 0x9000000, NW_PAGE_SIZE, RW | AF);
+	cr_assert_eq(go(&s2, 0x1000, NW_ACCESS_READ, false).memory_type, 0);
+	/* A block's type bit may not be edited: it would turn it into a table pointer. */
+	map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, NORMAL);
+	cr_assert_eq(nw_arm64_s2_edit(&s2, nw_gpa(0x40200000), 2, 0, NW_ARM64_S2_TABLE, 0, 0), NW_ERR_INVALID);
+	nw_arm64_s2_destroy(&s2);
+}
+
+/* A small deterministic generator (xorshift64). */
+static uint64_t next(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* Toggles bit of the entry at level on ipa's path; false when the engine refuses the edit. */
+static bool flip(struct nw_arm64_s2 *s2, uint64_t ipa, int level, uint64_t bit)
+{
+	uint64_t old;
+	nw_status_t status = nw_arm64_s2_edit(s2, nw_gpa(ipa), level, bit, 0, &old, 0);
+
+	if (status == NW_OK && !(old & bit))
+		status = nw_arm64_s2_edit(s2, nw_gpa(ipa), level, 0, bit, 0, 0);
+	cr_assert(status == NW_OK || status == NW_ERR_INVALID || status == NW_ERR_NOT_FOUND);
+	return status == NW_OK;
+}
+
+Test(arm64_s2, fast_path_agrees_with_the_translate)
+{
+	static const uint64_t touch[] = { V, NW_ARM64_S2_TABLE, NW_ARM64_S2_S2AP_R, NW_ARM64_S2_S2AP_W, AF,
+					  NW_ARM64_S2_XN0, NW_ARM64_S2_XN1, UINT64_C(1) << 40, UINT64_C(1) << 13 };
+	uint64_t state = 0x9e3779b97f4a7c15;
+	unsigned answered = 0, declined = 0;
+
+	for (int xnx = 0; xnx < 2; xnx++) {
+		struct nw_arm64_s2 s2;
+		struct nw_stage2 st = { .kind = NW_STAGE2_ARM64 };
+		struct nw_hal_window window = nw_simmem_window(sim);
+		struct nw_s2_fast fast;
+
+		make(&s2, VTCR_39, xnx);
+		st.arm64 = &s2;
+		map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
+		map(&s2, 0x41002000, 0x80002000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | AF);
+		map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, NORMAL);
+		map(&s2, 0x80000000, 0xc0000000, NW_SIZE_1G, RW);
+		nw_s2_fast_derive(&st, &window, &fast);
+		cr_assert_eq(fast.top, 3);
+		for (int round = 0; round < 4000; round++) {
+			static const uint64_t ipas[] = { 0x41001000, 0x41002008, 0x40212345, 0x80000010, 0x7fe00000 };
+			uint64_t ipa = ipas[next(&state) % 5];
+			unsigned type = (unsigned)(next(&state) % 3), user = (unsigned)(next(&state) & 1);
+			struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = (enum nw_access_type)type, .user = user,
+						     .lookup_only = true };
+			struct nw_s2_result res;
+			struct nw_s2_hit hit;
+			int level = 1 + (int)(next(&state) % 3);
+			uint64_t bit = touch[next(&state) % 9];
+			bool flipped;
+
+			/* Flip one bit of one entry on the path in half the rounds, undone after the round; the engine
+			 * refuses the edits that would reshape the tree (a type bit above level 1, a table address) and
+			 * those below where the path ends. */
+			flipped = (next(&state) & 1) && flip(&s2, ipa, level, bit);
+			nw_arm64_s2_translate(&s2, &req, &res);
+			if (!nw_s2_fast_translate(&fast, ipa, type | (user ? NW_S2_NEED_USER : 0), &hit)) {
+				declined++;
+				if (flipped)
+					cr_assert(flip(&s2, ipa, level, bit));
+				continue;
+			}
+			answered++;
+			cr_assert_eq(res.status, NW_S2_OK, "fast answered a fault at %#llx", (unsigned long long)ipa);
+			cr_assert_eq(hit.hpa, res.hpa.val);
+			cr_assert_eq(hit.level, res.level);
+			cr_assert_eq(hit.page_size, res.page_size);
+			cr_assert_eq(hit.refs, res.refs);
+			cr_assert_eq(nw_s2_fast_rights(&fast, &hit), res.rights);
+			cr_assert_eq(nw_s2_fast_memory_type(&fast, &hit), res.memory_type);
+			if (flipped)
+				cr_assert(flip(&s2, ipa, level, bit));
+		}
+		nw_arm64_s2_destroy(&s2);
+	}
+	/* Both sides seen: the sample is not one that the fast path always declines. */
+	cr_assert_gt(answered, 100);
+	cr_assert_gt(declined, 100);
+}
