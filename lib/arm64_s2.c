@@ -127,8 +127,8 @@ nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal,
 		return status;
 	s2->config = *config;
 	build_format(&s2->format, config);
-	/* Concatenated start tables need a root of several contiguous frames. */
-	if (s2->format.level[s2->format.top].entries > 1u << STRIDE)
+	/* Concatenated start tables: a root of several contiguous frames, aligned to their size (VTTBR_EL2.BADDR). */
+	if (s2->format.level[s2->format.top].entries > 1u << STRIDE && !hal->ops->alloc_frames)
 		return NW_ERR_UNSUPPORTED;
 	status = nw_pt_init(&s2->pt, &s2->format, nw_pt_mem_hal(hal), 0);
 	if (status == NW_OK)

@@ -249,50 +249,65 @@ static struct table_at table_root(const struct nw_pt *pt)
 				  .counts = pt->root_counts, .counts_ptr = counts_ptr(pt, pt->root_counts) };
 }
 
-static bool page_alloc(const struct nw_pt *pt, bool host, uint64_t *addr)
+/* pages contiguous pages (more than one only for a large root). */
+static bool page_alloc(const struct nw_pt *pt, bool host, uint64_t pages, uint64_t *addr)
 {
 	if (host) {
 		nw_hpa_t frame;
 
-		if (!nw_hal_alloc_frame(pt->mem.host, &frame))
+		if (!(pages == 1 ? nw_hal_alloc_frame(pt->mem.host, &frame)
+				 : nw_hal_alloc_frames(pt->mem.host, pages, &frame)))
 			return false;
 		*addr = frame.val;
-	} else if (!pt->mem.ops->alloc(pt->mem.ctx, addr)) {
+	} else if (!(pages == 1 ? pt->mem.ops->alloc(pt->mem.ctx, addr)
+				: pt->mem.ops->alloc_span && pt->mem.ops->alloc_span(pt->mem.ctx, pages, addr))) {
 		return false;
 	}
 	/* A count page's address 0 means none (the HAL never hands out frame 0, as the frame ledger relies on). */
-	NW_ASSERT(is_aligned(*addr, NW_PAGE_SIZE) && (*addr != 0 || !host));
-	nw_mem_fill(host ? counts_ptr(pt, *addr) : table_ptr(pt, *addr), 0, NW_PAGE_SIZE);
+	NW_ASSERT(is_aligned(*addr, pages * NW_PAGE_SIZE) && (*addr != 0 || !host));
+	nw_mem_fill(host ? counts_ptr(pt, *addr) : table_ptr(pt, *addr), 0, pages * NW_PAGE_SIZE);
 	return true;
 }
 
-static void page_free(const struct nw_pt *pt, bool host, uint64_t addr)
+static void page_free(const struct nw_pt *pt, bool host, uint64_t pages, uint64_t addr)
 {
-	if (host && addr)
-		nw_hal_dealloc_frame(pt->mem.host, nw_hpa(addr));
-	else if (!host)
-		pt->mem.ops->free(pt->mem.ctx, addr);
+	for (uint64_t i = 0; i < pages; i++) {
+		if (host && addr)
+			nw_hal_dealloc_frame(pt->mem.host, nw_hpa(addr + i * NW_PAGE_SIZE));
+		else if (!host)
+			pt->mem.ops->free(pt->mem.ctx, addr + i * NW_PAGE_SIZE);
+	}
 }
 
-/* A table at level and, above level 1 with host memory, its count page. */
+/* A table at level and, above level 1 with host memory, its count page(s): one slot per entry. */
 static bool table_alloc(const struct nw_pt *pt, int level, uint64_t *table, uint64_t *counts)
 {
+	uint64_t pages = nw_pt_table_pages(pt->fmt, level);
+
 	*counts = 0;
-	if (!page_alloc(pt, false, table))
+	if (!page_alloc(pt, false, pages, table))
 		return false;
-	if (level > NW_LEVEL_PT && pt->mem.host && !page_alloc(pt, true, counts)) {
-		page_free(pt, false, *table);
+	if (level > NW_LEVEL_PT && pt->mem.host && !page_alloc(pt, true, pages, counts)) {
+		page_free(pt, false, pages, *table);
 		return false;
 	}
 	return true;
+}
+
+static void table_free(const struct nw_pt *pt, int level, uint64_t table, uint64_t counts)
+{
+	uint64_t pages = nw_pt_table_pages(pt->fmt, level);
+
+	page_free(pt, false, pages, table);
+	page_free(pt, true, pages, counts);
 }
 
 static void pool_release(const struct nw_pt *pt, struct pool *pool)
 {
 	while (pool->count > 0) {
 		pool->count--;
-		page_free(pt, false, pool->item[pool->count].table);
-		page_free(pt, true, pool->item[pool->count].counts);
+		table_free(pt, pool->item[pool->count].level, pool->item[pool->count].table,
+			   pool->item[pool->count].counts);
 	}
 }
 
@@ -351,8 +366,7 @@ static void subtree_free(const struct nw_pt *pt, const struct table_at *t)
 			subtree_free(pt, &child);
 		}
 	}
-	page_free(pt, false, t->addr);
-	page_free(pt, true, t->counts);
+	table_free(pt, t->level, t->addr, t->counts);
 }
 
 /* Frees the tables below the link entry that was at t's index, now rewritten. */

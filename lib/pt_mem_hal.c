@@ -1,4 +1,5 @@
 /* Table memory in HAL frames: the home of EPT and NPT tables. */
+#include <nestwalk/assert.h>
 #include <nestwalk/frame.h>
 #include <nestwalk/pt_build.h>
 
@@ -9,6 +10,18 @@ static bool hal_alloc(void *ctx, uint64_t *addr)
 	if (nw_frame_alloc(&frame, ctx) != NW_OK)
 		return false;
 	*addr = nw_frame_take(&frame).start.val;
+	return true;
+}
+
+static bool hal_alloc_span(void *ctx, uint64_t pages, uint64_t *addr)
+{
+	nw_hpa_t first;
+
+	if (!nw_hal_alloc_frames(ctx, pages, &first))
+		return false;
+	/* A HAL that hands out frame 0 or a misaligned run is broken (as nw_frame_alloc asserts for one frame). */
+	NW_ASSERT(first.val != 0 && (first.val & (pages * NW_PAGE_SIZE - 1)) == 0);
+	*addr = first.val;
 	return true;
 }
 
@@ -26,6 +39,7 @@ static const struct nw_pt_mem_ops hal_mem_ops = {
 	.alloc = hal_alloc,
 	.free = hal_free,
 	.ptr = hal_ptr,
+	.alloc_span = hal_alloc_span,
 };
 
 struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal)

@@ -320,6 +320,41 @@ static bool simmem_alloc_frame(void *ctx, nw_hpa_t *out)
 	return true;
 }
 
+/* count frames, count a power of two, aligned to count frames, none owned:
+ * the first such run from the top of memory down (fresh frames are picked
+ * one by one later and skip the ones taken here, as claimed frames). */
+static bool simmem_alloc_frames(void *ctx, uint64_t count, nw_hpa_t *out)
+{
+	struct owner *owner = ctx;
+	struct nw_simmem *sim = owner->sim;
+
+	if (count == 0 || (count & (count - 1)) || count > sim->frames / 2 || injected_failure(sim)) {
+		sim->stats.failed++;
+		owner->stats.failed++;
+		return false;
+	}
+	for (uint64_t first = (sim->frames - count) & ~(count - 1); first > 0; first -= count) {
+		uint64_t free = 0;
+
+		while (free < count && sim->owner_of[first + free] == FREE_SLOT)
+			free++;
+		if (free < count)
+			continue;
+		for (uint64_t frame = first; frame < first + count; frame++) {
+			sim->owner_of[frame] = (uint8_t)(owner - sim->owners + 1);
+			count_alloc(&sim->stats);
+			count_alloc(&owner->stats);
+		}
+		if (sim->config.poison)
+			memset(sim->base + (first << NW_PAGE_SHIFT), 0xa5, count * NW_PAGE_SIZE);
+		*out = nw_hpa(first << NW_PAGE_SHIFT);
+		return true;
+	}
+	sim->stats.failed++;
+	owner->stats.failed++;
+	return false;
+}
+
 static _Noreturn void misuse(const char *what, nw_hpa_t pa)
 {
 	fprintf(stderr, "simmem: %s: hpa 0x%llx\n", what, (unsigned long long)pa.val);
@@ -376,6 +411,7 @@ static void *simmem_phys_to_virt(void *ctx, nw_hpa_t pa)
 
 static const struct nw_hal_ops simmem_ops = {
 	.alloc_frame = simmem_alloc_frame,
+	.alloc_frames = simmem_alloc_frames,
 	.dealloc_frame = simmem_dealloc_frame,
 	.phys_to_virt = simmem_phys_to_virt,
 };

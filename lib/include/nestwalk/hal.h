@@ -19,6 +19,12 @@ struct nw_hal_ops {
 	void (*dealloc_frame)(void *ctx, nw_hpa_t frame);
 	/* Host pointer for a physical address, NULL when nothing backs it. */
 	void *(*phys_to_virt)(void *ctx, nw_hpa_t pa);
+	/* Optional (NULL: none): count contiguous frames, count a power of two,
+	 * the first aligned to count frames, at contiguous host addresses from
+	 * phys_to_virt(first); each is given back with dealloc_frame. For
+	 * tables the hardware reads as one (concatenated AArch64 stage-2 start
+	 * tables); false when no such run is free (*first untouched). */
+	bool (*alloc_frames)(void *ctx, uint64_t count, nw_hpa_t *first);
 };
 
 struct nw_hal {
@@ -44,6 +50,11 @@ struct nw_hal_window {
 static inline bool nw_hal_alloc_frame(const struct nw_hal *hal, nw_hpa_t *frame)
 {
 	return hal->ops->alloc_frame(hal->ctx, frame);
+}
+
+static inline bool nw_hal_alloc_frames(const struct nw_hal *hal, uint64_t count, nw_hpa_t *first)
+{
+	return hal->ops->alloc_frames && hal->ops->alloc_frames(hal->ctx, count, first);
 }
 
 static inline void nw_hal_dealloc_frame(const struct nw_hal *hal, nw_hpa_t frame)

@@ -58,13 +58,25 @@ struct nw_pt_format {
 	struct nw_pt_level_desc level[NW_MAX_LEVELS + 1];
 };
 
+/* 4 KiB pages a table at level takes (more than one only for a large root). */
+static inline uint64_t nw_pt_table_pages(const struct nw_pt_format *fmt, int level)
+{
+	uint64_t bytes = (uint64_t)fmt->level[level].entries * fmt->entry_size;
+
+	return bytes > 4096 ? bytes / 4096 : 1;
+}
+
 /* Where tables live. addr is whatever the format's entries hold (an HPA for
  * EPT/NPT, a GPA for guest tables). alloc returns a 4 KiB-aligned table that
- * the engine zeroes itself; false when none is left. */
+ * the engine zeroes itself; false when none is left. alloc_span (optional)
+ * returns pages contiguous 4 KiB pages aligned to their size, for a root
+ * table larger than a page (a format whose top level has more entries than
+ * fit in 4 KiB); each page is given back with free. */
 struct nw_pt_mem_ops {
 	bool (*alloc)(void *ctx, uint64_t *addr);
 	void (*free)(void *ctx, uint64_t addr);
 	void *(*ptr)(void *ctx, uint64_t addr);
+	bool (*alloc_span)(void *ctx, uint64_t pages, uint64_t *addr);
 };
 
 struct nw_pt_mem {
