@@ -118,6 +118,13 @@ static void build_format(struct nw_pt_format *fmt, const struct nw_arm64_s2_conf
 	}
 }
 
+static bool pa_fits(const struct nw_arm64_s2 *s2, uint64_t pa, uint64_t size)
+{
+	uint64_t limit = UINT64_C(1) << s2->config.ps_bits;
+
+	return pa < limit && size <= limit - pa;
+}
+
 nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal, const struct nw_arm64_s2_config *config)
 {
 	nw_status_t status = check_config(config);
@@ -131,9 +138,15 @@ nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal,
 	if (s2->format.level[s2->format.top].entries > 1u << STRIDE && !hal->ops->alloc_frames)
 		return NW_ERR_UNSUPPORTED;
 	status = nw_pt_init(&s2->pt, &s2->format, nw_pt_mem_hal(hal), 0);
-	if (status == NW_OK)
-		nw_pt_set_maxphyaddr(&s2->pt, config->ps_bits < 36 ? 36 : config->ps_bits);
-	return status;
+	if (status != NW_OK)
+		return status;
+	nw_pt_set_maxphyaddr(&s2->pt, config->ps_bits < 36 ? 36 : config->ps_bits);
+	/* AArch64.S2Walk: a VTTBR_EL2 base above the output size is an Address size fault on every walk. */
+	if (!pa_fits(s2, s2->pt.root, nw_pt_table_pages(&s2->format, s2->format.top) * NW_PAGE_SIZE)) {
+		nw_pt_destroy(&s2->pt);
+		return NW_ERR_RANGE;
+	}
+	return NW_OK;
 }
 
 void nw_arm64_s2_destroy(struct nw_arm64_s2 *s2)
@@ -167,13 +180,6 @@ static bool flags_ok(const struct nw_arm64_s2 *s2, uint64_t flags)
 	if (((flags & NW_ARM64_S2_SH_MASK) >> NW_ARM64_S2_SH_SHIFT) == 1)
 		return false;
 	return s2->config.caps.xnx || !(flags & NW_ARM64_S2_XN0);
-}
-
-static bool pa_fits(const struct nw_arm64_s2 *s2, uint64_t pa, uint64_t size)
-{
-	uint64_t limit = UINT64_C(1) << s2->config.ps_bits;
-
-	return pa < limit && size <= limit - pa;
 }
 
 nw_status_t nw_arm64_s2_map(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size, uint64_t flags,

@@ -235,6 +235,26 @@ Test(arm64_s2, two_concatenated_level_1_tables)
 	}
 }
 
+Test(arm64_s2, start_table_above_the_output_size_is_refused)
+{
+	struct nw_simmem_config big = { .size = UINT64_C(1) << 33, .strict = true };
+	struct nw_simmem *host = nw_simmem_create(&big);
+	const struct nw_hal *h = nw_simmem_owner(host, "big");
+	struct nw_arm64_s2_caps caps = caps_all(false);
+	struct nw_arm64_s2_config config;
+	struct nw_arm64_s2 s2;
+
+	/* VTCR_EL2 0x80000020: T0SZ 32 (32-bit IPA), SL0 0 (level 2: 2^(32-21) entries, four concatenated
+	 * tables), PS 0 (32 bits). simmem gives the run from the top of its 8 GiB, above 2^32: every walk
+	 * would be a level-0 Address size fault on VTTBR_EL2.BADDR, so the builder refuses it. */
+	cr_assert_eq(nw_arm64_vtcr_decode(UINT64_C(0x80000020), &caps, &config), NW_OK);
+	cr_assert_eq(config.ps_bits, 32);
+	cr_assert_eq(config.start_level, 2);
+	cr_assert_eq(nw_arm64_s2_create(&s2, h, &config), NW_ERR_RANGE);
+	cr_assert_eq(nw_simmem_stats(host).live, 0);
+	nw_simmem_destroy(host);
+}
+
 Test(arm64_s2, translation_faults_at_each_level)
 {
 	struct nw_arm64_s2 s2;

@@ -157,12 +157,12 @@ static inline void *nw_pt_table_ptr(const struct nw_pt *pt, uint64_t addr)
 }
 
 /* Whether an entry above level 1 maps a page: the level may hold leaves and
- * the entry's type bit says so (ps_bit set, or link_bit clear). */
+ * the entry's type bit says so (ps_bit set, or link_bit clear). A format has
+ * one of the two bits, the other 0, so no branch picks between them (every
+ * descent of the engine asks this at each level). */
 static inline bool nw_pt_is_block(const struct nw_pt_format *fmt, int level, uint64_t entry)
 {
-	if (!fmt->level[level].leaf_ok)
-		return false;
-	return fmt->link_bit ? (entry & fmt->link_bit) == 0 : (entry & fmt->ps_bit) != 0;
+	return fmt->level[level].leaf_ok && ((entry & fmt->ps_bit) | (~entry & fmt->link_bit)) != 0;
 }
 
 /* The bits that tell a leaf above level 1 from a table pointer. */
