@@ -64,7 +64,9 @@ static nw_status_t check_config(const struct nw_arm64_s2_config *config)
 		return NW_ERR_INVALID;
 	if (config->ipa_bits < MIN_IPA_BITS || config->ipa_bits > MAX_IPA_BITS || config->ipa_bits > caps->pa_bits)
 		return NW_ERR_INVALID;
-	if (config->start_level < 0 || config->start_level > 2 || !start_level_fits(config->ipa_bits, config->start_level))
+	if (config->start_level < 0 || config->start_level > 2)
+		return NW_ERR_INVALID;
+	if (!start_level_fits(config->ipa_bits, config->start_level))
 		return NW_ERR_INVALID;
 	/* AArch64.S2InvalidSL: a walk from level 0 needs a PA size of 44 bits or more. */
 	if (config->start_level == 0 && caps->pa_bits < 44)
@@ -109,11 +111,12 @@ static void build_format(struct nw_pt_format *fmt, const struct nw_arm64_s2_conf
 	for (int level = NW_LEVEL_PT; level <= top; level++) {
 		unsigned shift = level_shift(nw_arm64_s2_level(level));
 		unsigned bits = level == top ? config->ipa_bits - shift : STRIDE;
+		uint64_t leaf_mask = NW_ARM64_S2_ADDR_MASK & ~((UINT64_C(1) << shift) - 1);
 
 		fmt->level[level] = (struct nw_pt_level_desc){
 			.shift = (uint8_t)shift, .entries = (uint16_t)(1u << bits),
 			.leaf_ok = level <= NW_LEVEL_PDPT,
-			.leaf_addr_mask = level <= NW_LEVEL_PDPT ? NW_ARM64_S2_ADDR_MASK & ~((UINT64_C(1) << shift) - 1) : 0,
+			.leaf_addr_mask = level <= NW_LEVEL_PDPT ? leaf_mask : 0,
 			.table_bits = TABLE_BITS, .name = names[level] };
 	}
 }
@@ -125,7 +128,8 @@ static bool pa_fits(const struct nw_arm64_s2 *s2, uint64_t pa, uint64_t size)
 	return pa < limit && size <= limit - pa;
 }
 
-nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal, const struct nw_arm64_s2_config *config)
+nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal,
+			       const struct nw_arm64_s2_config *config)
 {
 	nw_status_t status = check_config(config);
 
