@@ -63,6 +63,41 @@ Test(simmem, exhausts_small_memory_without_ever_giving_frame_zero)
 	cr_assert_eq(nw_simmem_destroy(small), 0);
 }
 
+Test(simmem, runs_of_frames_are_aligned_owned_and_never_handed_out_again)
+{
+	enum { FRAMES = 64 };
+	struct nw_simmem *small = make(FRAMES * NW_PAGE_SIZE, true, 7, true);
+	const struct nw_hal *owner = nw_simmem_owner(small, "t");
+	nw_hpa_t run, pa;
+	uint64_t got[FRAMES];
+	unsigned singles = 0;
+
+	/* Four frames aligned to 16 KiB: the top run of the 64 (frames 60..63). */
+	cr_assert(nw_hal_alloc_frames(owner, 4, &run));
+	cr_assert_eq(run.val, 60 * NW_PAGE_SIZE);
+	cr_assert_eq(nw_simmem_stats(small).live, 4);
+	cr_assert_not(nw_hal_alloc_frames(owner, 3, &pa), "not a power of two");
+	/* The single-frame picker skips the run: 63 - 4 more frames, then none. */
+	while (nw_hal_alloc_frame(owner, &pa)) {
+		cr_assert(pa.val < run.val || pa.val >= run.val + 4 * NW_PAGE_SIZE,
+			  "frame 0x%llx of the run given again", (unsigned long long)pa.val);
+		got[singles++] = pa.val;
+	}
+	cr_assert_eq(singles, FRAMES - 1 - 4);
+	cr_assert_not(nw_hal_alloc_frames(owner, 2, &pa), "no free run left");
+	/* Given back frame by frame, the run is whole again. */
+	for (unsigned i = 0; i < 4; i++)
+		nw_hal_dealloc_frame(owner, nw_hpa(run.val + i * NW_PAGE_SIZE));
+	cr_assert(nw_hal_alloc_frames(owner, 4, &pa));
+	cr_assert_eq(pa.val, run.val);
+	cr_assert_eq(nw_simmem_stats(small).live, FRAMES - 1);
+	for (unsigned i = 0; i < 4; i++)
+		nw_hal_dealloc_frame(owner, nw_hpa(pa.val + i * NW_PAGE_SIZE));
+	for (unsigned i = 0; i < singles; i++)
+		nw_hal_dealloc_frame(owner, nw_hpa(got[i]));
+	cr_assert_eq(nw_simmem_destroy(small), 0);
+}
+
 static void first_frames(uint64_t seed, bool randomize, uint64_t *out, unsigned n)
 {
 	struct nw_simmem *s = make(UINT64_C(1) << 30, randomize, seed, true);
