@@ -72,43 +72,69 @@ static double decode(const char *path, struct nw_trace_batch *batch, uint64_t *a
 	return bench_now_ns() - start;
 }
 
-/* What `nestwalk replay` does after loading the scenario, without its report. */
+/* The scenario's machine and a replay on it; exits on bad input. */
+static void replay_open(const char *scenario, const struct nw_replay_options *options,
+			struct nw_replay_target *target, struct nw_replay *replay)
+{
+	char err[512];
+
+	if (nw_replay_target_open(scenario, target, err, sizeof(err)) ||
+	    nw_replay_init(replay, &target->machine, options, err, sizeof(err))) {
+		fprintf(stderr, "replay_stages: %s\n", err);
+		exit(2);
+	}
+}
+
+static void replay_close(struct nw_replay *replay, struct nw_replay_target *target, uint64_t *mismatches)
+{
+	*mismatches = replay->stats.mismatches;
+	nw_replay_fini(replay);
+	nw_replay_target_close(target);
+}
+
+static void replay_batch(struct nw_replay *replay, const struct nw_trace_batch *batch)
+{
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[512];
+	int count;
+
+	for (size_t done = 0; done < batch->count;)
+		done += nw_replay_run(replay, batch->items + done, batch->expects + done, batch->count - done, m,
+				      NW_EXPECT_FIELD_COUNT, &count, err, sizeof(err));
+}
+
+/* 0 after a record replay could not apply. */
+static int replay_record(struct nw_replay *replay, const struct nw_trace_record *rec)
+{
+	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
+	char err[512];
+
+	return nw_replay_apply(replay, rec, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)) >= 0;
+}
+
+/* What `nestwalk replay` does after loading the scenario, without its report, in this thread. */
 static double end_to_end(const char *scenario, const char *path, const struct nw_replay_options *options,
 			 struct nw_trace_batch *batch, uint64_t *mismatches)
 {
-	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	struct nw_replay_target target;
 	struct nw_replay replay;
 	struct nw_trace_reader *reader;
 	struct nw_trace_record rec;
-	char err[512];
 	double start, ns;
-	int count;
 
-	if (nw_replay_target_open(scenario, &target, err, sizeof(err)) ||
-	    nw_replay_init(&replay, &target.machine, options, err, sizeof(err))) {
-		fprintf(stderr, "replay_stages: %s\n", err);
-		exit(2);
-	}
+	replay_open(scenario, options, &target, &replay);
 	start = bench_now_ns();
 	reader = open_reader(path);
 	for (;;) {
-		size_t n = nw_trace_reader_batch(reader, batch);
-
-		for (size_t done = 0; done < n;)
-			done += nw_replay_run(&replay, batch->items + done, batch->expects + done, n - done, m,
-					      NW_EXPECT_FIELD_COUNT, &count, err, sizeof(err));
-		if (n)
-			continue;
-		if (nw_trace_reader_next(reader, &rec) <= 0 ||
-		    nw_replay_apply(&replay, &rec, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)) < 0)
+		batch->count = nw_trace_reader_batch(reader, batch);
+		if (batch->count)
+			replay_batch(&replay, batch);
+		else if (nw_trace_reader_next(reader, &rec) <= 0 || !replay_record(&replay, &rec))
 			break;
 	}
 	nw_trace_reader_close(reader);
 	ns = bench_now_ns() - start;
-	*mismatches = replay.stats.mismatches;
-	nw_replay_fini(&replay);
-	nw_replay_target_close(&target);
+	replay_close(&replay, &target, mismatches);
 	return ns;
 }
 
@@ -125,21 +151,14 @@ static double wall_ns(void)
 static double end_to_end_piped(const char *scenario, const char *path, const struct nw_replay_options *options,
 			       uint64_t *mismatches)
 {
-	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	struct nw_replay_target target;
 	struct nw_replay replay;
 	struct nw_trace_reader *reader;
 	struct nw_trace_pipe *pipe;
 	struct nw_trace_unit unit;
-	char err[512];
 	double start, ns;
-	int count;
 
-	if (nw_replay_target_open(scenario, &target, err, sizeof(err)) ||
-	    nw_replay_init(&replay, &target.machine, options, err, sizeof(err))) {
-		fprintf(stderr, "replay_stages: %s\n", err);
-		exit(2);
-	}
+	replay_open(scenario, options, &target, &replay);
 	start = wall_ns();
 	reader = open_reader(path);
 	pipe = nw_trace_pipe_start(reader);
@@ -147,23 +166,15 @@ static double end_to_end_piped(const char *scenario, const char *path, const str
 		exit(2);
 	for (;;) {
 		nw_trace_pipe_next(pipe, &unit);
-		if (unit.kind == NW_TRACE_UNIT_BATCH) {
-			const struct nw_trace_batch *b = unit.batch;
-
-			for (size_t done = 0; done < b->count;)
-				done += nw_replay_run(&replay, b->items + done, b->expects + done, b->count - done, m,
-						      NW_EXPECT_FIELD_COUNT, &count, err, sizeof(err));
-		} else if (unit.kind != NW_TRACE_UNIT_RECORD ||
-			   nw_replay_apply(&replay, &unit.record, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)) < 0) {
+		if (unit.kind == NW_TRACE_UNIT_BATCH)
+			replay_batch(&replay, unit.batch);
+		else if (unit.kind != NW_TRACE_UNIT_RECORD || !replay_record(&replay, &unit.record))
 			break;
-		}
 	}
 	nw_trace_pipe_stop(pipe);
 	nw_trace_reader_close(reader);
 	ns = wall_ns() - start;
-	*mismatches = replay.stats.mismatches;
-	nw_replay_fini(&replay);
-	nw_replay_target_close(&target);
+	replay_close(&replay, &target, mismatches);
 	return ns;
 }
 

@@ -13,6 +13,9 @@
 /* Units read ahead. Each holds a batch (NW_TRACE_BATCH accesses); a few
  * keep the thread ahead of a replay that runs at a similar speed. */
 #define SLOTS 8
+/* Polls of the ring before the caller sleeps for the next unit: decoding a
+ * unit takes a few microseconds, about what a sleep and a wake-up cost. */
+#define SPINS 4000
 
 struct slot {
 	struct nw_trace_unit unit;
@@ -62,7 +65,7 @@ static void *produce(void *arg)
 		bool end;
 
 		pthread_mutex_lock(&p->lock);
-		while (p->head - p->tail >= SLOTS && !p->stop)
+		while (__atomic_load_n(&p->head, __ATOMIC_RELAXED) - p->tail >= SLOTS && !p->stop)
 			pthread_cond_wait(&p->emptied, &p->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&p->lock);
@@ -73,7 +76,7 @@ static void *produce(void *arg)
 		fill(p->reader, s); /* the slot is no one else's until head moves past it */
 		end = s->unit.kind == NW_TRACE_UNIT_END;
 		pthread_mutex_lock(&p->lock);
-		p->head++;
+		__atomic_store_n(&p->head, p->head + 1, __ATOMIC_RELEASE); /* the caller may poll it unlocked */
 		pthread_cond_signal(&p->filled);
 		pthread_mutex_unlock(&p->lock);
 		if (end)
@@ -118,7 +121,11 @@ void nw_trace_pipe_next(struct nw_trace_pipe *p, struct nw_trace_unit *unit)
 			p->held = false;
 			pthread_cond_signal(&p->emptied);
 		}
-		while (p->head == p->tail)
+		pthread_mutex_unlock(&p->lock);
+		for (unsigned spin = 0; __atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == p->tail && spin < SPINS; spin++)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		while (__atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == p->tail)
 			pthread_cond_wait(&p->filled, &p->lock);
 		s = &p->slots[p->tail % SLOTS];
 		p->held = true;
