@@ -70,6 +70,12 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	if (KEY("out")) {
 		args->out = value;
 		bad = !*value;
+	} else if (KEY("regs")) {
+		args->regs = value;
+		bad = !*value;
+	} else if (KEY("writers")) {
+		args->writers = value;
+		bad = !*value;
 	} else if (KEY("format")) {
 		bad = parse_choice(value, formats, 2, &choice);
 		args->text = choice == 1;
@@ -98,8 +104,8 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	} else if (KEY("limit")) {
 		bad = parse_number(value, false, &args->limit) || args->limit == 0;
 	} else {
-		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, store_bytes, cpl, ram, "
-			 "below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
+		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, store_bytes, regs, "
+			 "writers, cpl, ram, below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
 		return -1;
 	}
 #undef KEY

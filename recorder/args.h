@@ -26,6 +26,8 @@ struct nw_recorder_args {
 	uint64_t trigger_count;   /* trigger_count=N: start after N accesses (0: at once) */
 	uint64_t limit;           /* limit=N: stop after N accesses (0: never) */
 	bool store_bytes;         /* store_bytes=on: each store to RAM also as the gpwrite of its bytes */
+	const char *regs;         /* regs=LOG: CR0/CR3/CR4/EFER writes, their values from QEMU's log (cpu_log.h) */
+	const char *writers;      /* writers=PATH: at exit, the -dfilter list of the instructions after them */
 };
 
 /* 0, or -1 with err naming the argument and what is wrong with it. */

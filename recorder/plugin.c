@@ -2,12 +2,16 @@
  * file=nestwalk-recorder.so,...` (README "Recording a guest"), it instruments
  * each translated block so every guest memory access, and the fetch of each
  * block (or each instruction with fetch=insn), reaches the recording in
- * program order. */
+ * program order; with regs=LOG also each write of CR0, CR3, CR4 or EFER,
+ * read from QEMU's log when the next block starts, and each invalidation. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_log.h"
+#include "decode.h"
+#include "io/file_out.h"
 #include "qemu_plugin_abi.h"
 #include "ram_map.h"
 #include "record.h"
@@ -34,12 +38,22 @@ struct site_chunk {
 	struct fetch_site site[SITES_PER_CHUNK];
 };
 
+/* An instruction that may write CR0, CR3, CR4 or EFER: its state is logged where the next one starts. */
+struct writer_site {
+	struct writer_site *next;
+	uint64_t gva, after;
+	int cr; /* MOV to CRn: n; else -1 */
+};
+
 static struct {
 	struct nw_recording rec;
 	struct nw_ram_map ram;
 	bool ram_loaded;
 	struct site_chunk *chunks;
 	bool out_of_memory;
+	struct writer_site *writers;        /* every one translated, for writers=PATH and to free at exit */
+	const struct writer_site *pending;  /* run, its state not yet read */
+	struct nw_cpu_log log;
 } recorder;
 
 static void say(const char *line, bool error)
@@ -136,6 +150,92 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 	nw_recording_put(&recorder.rec, &access);
 }
 
+static void on_writer(unsigned int vcpu, void *userdata)
+{
+	(void)vcpu;
+	if (recorder.rec.state >= NW_RECORDER_DONE)
+		return;
+	if (!recorder.log.file) {
+		char err[512];
+
+		/* QEMU creates its log once the plugin is installed: opened at the first write. */
+		if (nw_cpu_log_open(&recorder.log, recorder.rec.args.regs, err, sizeof(err))) {
+			nw_recording_fail(&recorder.rec, err);
+			return;
+		}
+	}
+	nw_cpu_log_skip(&recorder.log);
+	recorder.pending = userdata;
+}
+
+/* The first block after a register write: QEMU logged its state before running it (cpu_log.h). None logged
+ * means the next block is not the instruction after the write (an interrupt or a fault came first), or its
+ * address is not in -dfilter: the value is not known, and nothing is guessed. */
+static void on_block_start(unsigned int vcpu, void *userdata)
+{
+	const struct writer_site *w = recorder.pending;
+	struct nw_recorder_regs regs;
+	char why[512];
+
+	(void)vcpu;
+	if (!w || recorder.rec.state >= NW_RECORDER_DONE)
+		return;
+	recorder.pending = 0;
+	if (nw_cpu_log_read(&recorder.log, &regs)) {
+		nw_recording_regs(&recorder.rec, &regs, w->cr);
+		return;
+	}
+	snprintf(why, sizeof(why), "the register write at gva 0x%" PRIx64 " (after access %" PRIu64 " of the trace) "
+		 "has no CPU state in %s: the next block started at 0x%" PRIx64 ", not at 0x%" PRIx64 " after it (an "
+		 "interrupt or a fault came first), or 0x%" PRIx64 "+1 is not in -dfilter with -d cpu", w->gva,
+		 recorder.rec.written, recorder.rec.args.regs, *(const uint64_t *)userdata, w->after, w->after);
+	nw_recording_fail(&recorder.rec, why);
+}
+
+static void on_invalidate(unsigned int vcpu, void *userdata)
+{
+	(void)vcpu;
+	(void)userdata;
+	if (recorder.rec.state < NW_RECORDER_DONE)
+		nw_recording_invalidate(&recorder.rec);
+}
+
+/* regs=LOG: the block's first instruction reports where the block starts after a write; a writer and an
+ * invalidation are watched. */
+static void watch_regs(struct qemu_plugin_insn *insn, size_t i)
+{
+	struct nw_recorder_insn what = nw_recorder_insn_decode(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
+	struct writer_site *w;
+
+	if (i == 0 && recorder.rec.args.regs) {
+		struct fetch_site *start = site_new();
+
+		if (!start) {
+			recorder.out_of_memory = true;
+			return;
+		}
+		start->gva = qemu_plugin_insn_vaddr(insn);
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_block_start, QEMU_PLUGIN_CB_NO_REGS, &start->gva);
+	}
+	if (recorder.rec.args.regs && (what.kind == NW_INSN_INVLPG || what.kind == NW_INSN_INVPCID)) {
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_invalidate, QEMU_PLUGIN_CB_NO_REGS, 0);
+		return;
+	}
+	if (!nw_recorder_insn_writes_regs(&what))
+		return;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		recorder.out_of_memory = true;
+		return;
+	}
+	*w = (struct writer_site){ .next = recorder.writers, .gva = qemu_plugin_insn_vaddr(insn),
+				   .after = qemu_plugin_insn_vaddr(insn) + qemu_plugin_insn_size(insn),
+				   .cr = what.kind == NW_INSN_MOV_CR ? (int)what.cr : -1 };
+	recorder.writers = w;
+	if (recorder.rec.args.regs)
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_writer, QEMU_PLUGIN_CB_NO_REGS, w);
+}
+
 /* Whether the fetch of instruction i of a block is recorded: every one, or the first and each on a new page. */
 static bool records_fetch(const struct qemu_plugin_tb *tb, size_t i)
 {
@@ -150,11 +250,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
-	if (recorder.rec.state >= NW_RECORDER_DONE)
-		return;
+	if (recorder.rec.state >= NW_RECORDER_DONE && !recorder.rec.args.writers)
+		return; /* writers=PATH lists every writer QEMU ran, recorded or not */
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
+		if (recorder.rec.args.regs || recorder.rec.args.writers)
+			watch_regs(insn, i);
 		if (records_fetch(tb, i)) {
 			struct fetch_site *site = site_new();
 
@@ -171,6 +273,46 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	}
 }
 
+static int by_address(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* writers=PATH: the addresses after every register writer translated, once each, as -dfilter takes them. */
+static int write_writers(char *err, size_t errlen)
+{
+	struct nw_file_out out;
+	uint64_t *after;
+	size_t n = 0, k = 0;
+	bool first = true;
+
+	for (const struct writer_site *w = recorder.writers; w; w = w->next)
+		n++;
+	after = malloc((n ? n : 1) * sizeof(*after));
+	if (!after) {
+		snprintf(err, errlen, "%s: out of memory", recorder.rec.args.writers);
+		return -1;
+	}
+	for (const struct writer_site *w = recorder.writers; w; w = w->next)
+		after[k++] = w->after;
+	qsort(after, n, sizeof(*after), by_address);
+	if (nw_file_out_open(&out, recorder.rec.args.writers, 0, err, errlen)) {
+		free(after);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i && after[i] == after[i - 1])
+			continue;
+		fprintf(out.file, "%s0x%" PRIx64 "+1", first ? "" : ",", after[i]);
+		first = false;
+	}
+	fputc('\n', out.file);
+	free(after);
+	return nw_file_out_commit(&out, err, errlen);
+}
+
 static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
 {
 	char line[1024];
@@ -179,6 +321,8 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
 	(void)userdata;
 	if (recorder.out_of_memory)
 		nw_recording_fail(&recorder.rec, "out of memory for the blocks' fetch sites");
+	if (recorder.rec.args.writers && write_writers(line, sizeof(line)))
+		say(line, true);
 	if (nw_recording_close(&recorder.rec)) {
 		say(recorder.rec.error, true);
 	} else {
@@ -191,6 +335,13 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
 		free(recorder.chunks);
 		recorder.chunks = next;
 	}
+	while (recorder.writers) {
+		struct writer_site *next = recorder.writers->next;
+
+		free(recorder.writers);
+		recorder.writers = next;
+	}
+	nw_cpu_log_close(&recorder.log);
 }
 
 NW_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)

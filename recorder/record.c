@@ -6,6 +6,27 @@
 #include "record.h"
 #include "trace/trace.h"
 
+static int put(struct nw_recording *rec, const struct nw_trace_record *out);
+
+static int put_reg(struct nw_recording *rec, enum nw_trace_reg reg, uint64_t value)
+{
+	struct nw_trace_record out = { .kind = NW_TRACE_REG, .reg = { .reg = reg, .value = value } };
+
+	if (put(rec, &out))
+		return -1;
+	rec->reg_writes++;
+	return 0;
+}
+
+/* With regs=LOG, a trace starts with the four registers as they are at its first access. */
+static int put_all_regs(struct nw_recording *rec)
+{
+	if (!rec->args.regs)
+		return 0;
+	return put_reg(rec, NW_TRACE_CR0, rec->regs.cr0) || put_reg(rec, NW_TRACE_CR3, rec->regs.cr3) ||
+	       put_reg(rec, NW_TRACE_CR4, rec->regs.cr4) || put_reg(rec, NW_TRACE_EFER, rec->regs.efer);
+}
+
 int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *args, char *err, size_t errlen)
 {
 	*rec = (struct nw_recording){ .args = *args };
@@ -14,6 +35,11 @@ int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *a
 	if (!rec->writer)
 		return -1;
 	rec->state = args->has_trigger_gva || args->trigger_count ? NW_RECORDER_WAITING : NW_RECORDER_RECORDING;
+	rec->regs = NW_RECORDER_REGS_RESET;
+	if (rec->state == NW_RECORDER_RECORDING && put_all_regs(rec)) {
+		snprintf(err, errlen, "%s", rec->error);
+		return -1;
+	}
 	return 0;
 }
 
@@ -48,7 +74,7 @@ static void finish(struct nw_recording *rec)
 	rec->writer = 0;
 }
 
-/* Whether the trigger lets this access (and every one after it) in. */
+/* Whether the trigger lets this access (and every one after it) in: the registers as they are then come first. */
 static bool triggered(struct nw_recording *rec, const struct nw_recorder_access *access)
 {
 	if (rec->args.has_trigger_gva ? access->gva != rec->args.trigger_gva : rec->skipped < rec->args.trigger_count) {
@@ -56,7 +82,46 @@ static bool triggered(struct nw_recording *rec, const struct nw_recorder_access 
 		return false;
 	}
 	rec->state = NW_RECORDER_RECORDING;
-	return true;
+	return !put_all_regs(rec);
+}
+
+/* One record; -1 when the recording failed. */
+static int put(struct nw_recording *rec, const struct nw_trace_record *out)
+{
+	if (nw_trace_writer_put(rec->writer, out)) {
+		fail(rec);
+		return -1;
+	}
+	return 0;
+}
+
+void nw_recording_regs(struct nw_recording *rec, const struct nw_recorder_regs *next, int cr)
+{
+	const struct nw_recorder_regs old = rec->regs;
+
+	rec->regs = *next;
+	if (rec->state != NW_RECORDER_RECORDING)
+		return;
+	/* A MOV to CR3 flushes the TLB even when it writes the value CR3 holds (SDM Vol. 3A §4.10.4.1): the
+	 * register written is always recorded; a write of an unchanged CR0, CR4 or EFER does nothing. */
+	if ((cr == 0 || old.cr0 != next->cr0) && put_reg(rec, NW_TRACE_CR0, next->cr0))
+		return;
+	if ((cr == 3 || old.cr3 != next->cr3) && put_reg(rec, NW_TRACE_CR3, next->cr3))
+		return;
+	if ((cr == 4 || old.cr4 != next->cr4) && put_reg(rec, NW_TRACE_CR4, next->cr4))
+		return;
+	if (old.efer != next->efer)
+		put_reg(rec, NW_TRACE_EFER, next->efer);
+}
+
+void nw_recording_invalidate(struct nw_recording *rec)
+{
+	struct nw_trace_record out = { .kind = NW_TRACE_INVPCID, .inv = { .type = 2 } };
+
+	if (rec->state != NW_RECORDER_RECORDING)
+		return;
+	if (!put(rec, &out))
+		rec->invalidations++;
 }
 
 /* The bytes a store to RAM left, after its access (store_bytes=on); -1 when the recording failed. */
@@ -72,10 +137,8 @@ static int put_bytes(struct nw_recording *rec, const struct nw_recorder_access *
 	}
 	rec->cut += access->len < access->size;
 	out.gpwrite = (struct nw_trace_gpwrite){ .gpa = nw_gpa(access->gpa), .len = access->len, .data = access->bytes };
-	if (nw_trace_writer_put(rec->writer, &out)) {
-		fail(rec);
+	if (put(rec, &out))
 		return -1;
-	}
 	rec->gpwrites++;
 	return 0;
 }
@@ -90,19 +153,15 @@ void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access 
 		return;
 	out.access = (struct nw_trace_access){ .gva = nw_gva(access->gva), .size = access->size, .type = access->type,
 					       .cpl = rec->args.cpl };
-	if (nw_trace_writer_put(rec->writer, &out)) {
-		fail(rec);
+	if (put(rec, &out))
 		return;
-	}
 	if (access->target != NW_RECORDER_UNKNOWN) {
 		out = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT };
 		out.expect.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA;
 		out.expect.outcome = access->target == NW_RECORDER_MMIO ? NW_TRACE_OUT_MMIO : NW_TRACE_OUT_OK;
 		out.expect.gpa = nw_gpa(access->gpa);
-		if (nw_trace_writer_put(rec->writer, &out)) {
-			fail(rec);
+		if (put(rec, &out))
 			return;
-		}
 	}
 	if (put_bytes(rec, access))
 		return;
@@ -142,4 +201,7 @@ void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outl
 	if (rec->args.store_bytes)
 		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " stores' bytes (%" PRIu64 " cut at the end"
 			 " of their page, %" PRIu64 " unreadable, not written)", rec->gpwrites, rec->cut, rec->unread);
+	if (rec->args.regs)
+		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " register writes, %" PRIu64
+			 " invalidations", rec->reg_writes, rec->invalidations);
 }

@@ -11,6 +11,7 @@
 #include <nestwalk/level.h>
 
 #include "args.h"
+#include "cpu_log.h"
 
 enum nw_recorder_state {
 	NW_RECORDER_WAITING = 0, /* for the trigger */
@@ -47,6 +48,9 @@ struct nw_recording {
 	uint64_t mmio, unknown;           /* written to MMIO; written without a guest-physical address */
 	uint64_t gpwrites;                /* stores' bytes written (store_bytes=on) */
 	uint64_t cut, unread;             /* stores whose bytes past their page, or all of them, are missing */
+	struct nw_recorder_regs regs;     /* regs=LOG: CR0, CR3, CR4 and EFER now */
+	uint64_t reg_writes;              /* reg records written */
+	uint64_t invalidations;           /* INVLPG and INVPCID, written as invpcid type 2 */
 	char error[512];                  /* why the recording failed */
 };
 
@@ -54,6 +58,13 @@ struct nw_recording {
 int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *args, char *err, size_t errlen);
 /* One access, in program order. */
 void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access *access);
+/* regs=LOG: the registers after an instruction that may write them, cr the control register it names (MOV to
+ * CRn) or -1. Writes a reg record for that register, and one for each other register that changed (EFER.LMA
+ * follows CR0.PG, a WRMSR may write another MSR: then none), once recording. */
+void nw_recording_regs(struct nw_recording *rec, const struct nw_recorder_regs *next, int cr);
+/* An INVLPG or INVPCID, whose operands the plugin does not see: every TLB entry of every PCID, globals too,
+ * goes (invpcid type 2), which is at least what the instruction invalidated. */
+void nw_recording_invalidate(struct nw_recording *rec);
 /* Stops the recording for why, removing the trace. */
 void nw_recording_fail(struct nw_recording *rec, const char *why);
 /* At exit: closes the trace if it is open (or removes it when the trigger never came). 0, or -1 when no
