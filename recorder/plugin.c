@@ -185,10 +185,15 @@ static void on_block_start(unsigned int vcpu, void *userdata)
 		nw_recording_regs(&recorder.rec, &regs, w->cr);
 		return;
 	}
-	snprintf(why, sizeof(why), "the register write at gva 0x%" PRIx64 " (after access %" PRIu64 " of the trace) "
-		 "has no CPU state in %s: the next block started at 0x%" PRIx64 ", not at 0x%" PRIx64 " after it (an "
-		 "interrupt or a fault came first), or 0x%" PRIx64 "+1 is not in -dfilter with -d cpu", w->gva,
-		 recorder.rec.written, recorder.rec.args.regs, *(const uint64_t *)userdata, w->after, w->after);
+	if (*(const uint64_t *)userdata == w->after)
+		snprintf(why, sizeof(why), "the register write at gva 0x%" PRIx64 " (after access %" PRIu64 " of the "
+			 "trace) has no CPU state in %s: 0x%" PRIx64 "+1, the instruction after it, is not in -dfilter "
+			 "with -d cpu", w->gva, recorder.rec.written, recorder.rec.args.regs, w->after);
+	else
+		snprintf(why, sizeof(why), "the register write at gva 0x%" PRIx64 " (after access %" PRIu64 " of the "
+			 "trace) has no CPU state in %s: the next block started at 0x%" PRIx64 ", not at 0x%" PRIx64
+			 " after it (an interrupt or a fault came first)", w->gva, recorder.rec.written,
+			 recorder.rec.args.regs, *(const uint64_t *)userdata, w->after);
 	nw_recording_fail(&recorder.rec, why);
 }
 

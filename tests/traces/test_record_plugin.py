@@ -47,22 +47,27 @@ def symbols():
     return table
 
 
-def record(tmp_path, name, args, memfd=True):
-    """Boots the image with the plugin writing tmp_path/name; (exit status, stderr, QEMU's plugin log)."""
+def record(tmp_path, name, args, memfd=True, dfilter=None):
+    """Boots the image with the plugin writing tmp_path/name; (exit status, stderr, QEMU's plugin log). With
+    dfilter, QEMU also logs the CPU state at those addresses (-d cpu -dfilter) and the plugin reads it (regs=)."""
     log = tmp_path / (name.replace("/", "_") + ".log")
-    plugin = ",".join([PLUGIN, f"out={tmp_path / name}", f"ram={RAM}"] + args)
+    plugin = ",".join([PLUGIN, f"out={tmp_path / name}", f"ram={RAM}"] + args +
+                      ([f"regs={log}"] if dfilter is not None else []))
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-nographic", "-no-reboot", "-m", RAM,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", IMAGE,
-           "-plugin", plugin, "-d", "plugin", "-D", str(log)]
+           "-plugin", plugin, "-d", "plugin" if dfilter is None else "plugin,cpu", "-D", str(log)]
+    if dfilter is not None:
+        cmd += ["-dfilter", dfilter]
     if memfd:
         cmd += ["-object", f"memory-backend-memfd,id=ram,size={RAM}", "-machine", "memory-backend=ram"]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stderr, log.read_text() if log.exists() else ""
 
 
-def records(path, writes=None):
+def records(path, writes=None, regs=None):
     """[(gva, size, type, cpl, outcome or None, gpa or None)] of a trace, read back by nestwalk trace convert;
-    its gpwrites appended to writes as (index of the access before, gpa, bytes), none allowed without it."""
+    its gpwrites appended to writes as (index of the access before, gpa, bytes), none allowed without it; its reg
+    records to regs as (index of the access after, register, value), none allowed without it."""
     text = subprocess.run([NESTWALK, "trace", "convert", str(path), "-", "--to", "text"], capture_output=True,
                           text=True, check=True).stdout
     out = []
@@ -76,6 +81,9 @@ def records(path, writes=None):
             out[-1][4], out[-1][5] = fields["outcome"], int(fields["gpa"], 16)
         elif words[0] == "gpwrite" and writes is not None:
             writes.append((len(out) - 1, int(fields["gpa"], 16), bytes.fromhex(fields["bytes"])))
+        elif words[0] == "reg" and regs is not None:
+            (name, value), = fields.items()
+            regs.append((len(out), name, int(value, 16)))
         else:
             assert words[0] == "end", line
     return [tuple(r) for r in out]
@@ -253,6 +261,86 @@ def test_a_wrong_gpa_is_a_replay_mismatch(tmp_path, symbols):
     assert "expectations  10 checked, 1 mismatched" in proc.stdout, proc.stdout + proc.stderr
 
 
+def writers_of_boot_s():
+    """The instructions of hw/boot.S's 32-bit entry that write CR4, CR3, EFER (wrmsr) and CR0, in that order, as
+    (register, address of the instruction after it), from the image's disassembly."""
+    out = subprocess.run([shutil.which("objdump") or "objdump", "-d", IMAGE64], capture_output=True, text=True,
+                         check=True).stdout
+    lines = [line for line in out.splitlines() if re.match(r"^ +[0-9a-f]+:\t", line)]
+    found = []
+    for line, following in zip(lines, lines[1:]):
+        m = re.search(r"\t(mov +%[er]ax,%(cr[034])|wrmsr)\s*$", line)
+        if m:
+            found.append((m.group(2) or "efer", int(following.split(":")[0], 16)))
+        if found and following.split()[-1] == "hang32>:" or len(found) == 4:
+            break
+    assert [name for name, _ in found] == ["cr4", "cr3", "efer", "cr0"], found
+    return found
+
+
+def scan_writers(tmp_path):
+    """A first run's writers=PATH: the -dfilter ranges of the instruction after every register writer QEMU ran,
+    the firmware's included (the registers are followed from reset)."""
+    status, err, _ = record(tmp_path, "scan.nwt.zst", ["cpl=0", "limit=1", f"writers={tmp_path / 'writers'}"])
+    assert status == EXIT_PASS, err
+    return (tmp_path / "writers").read_text().strip().split(",")
+
+
+def test_register_writes_of_the_boot_in_program_order(tmp_path, symbols):
+    # boot.S, from hw_start with paging off: CR4 |= PAE (0x20), CR3 = hw_boot_pml4, EFER |= LME (0x100) by wrmsr
+    # with ECX = 0xc0000080, CR0 |= PG | PE (0x80000001); turning paging on with LME set makes the CPU set
+    # EFER.LMA (0x400: SDM Vol. 3A §10.8.5), so the CR0 write also changes EFER. What they start from, at the
+    # Multiboot entry: CR0 = PE | ET (Multiboot 0.6.96 §3.2: PE set, PG clear; ET, bit 4, is fixed at 1, SDM Vol. 3A
+    # §2.5; the firmware cleared the reset value's CD and NW), CR3 = CR4 = EFER = 0 (their reset values, SDM Vol. 3A
+    # Table 10-1: nothing before wrote them). First pass: the list of writers' next instructions for -dfilter.
+    writers = writers_of_boot_s()
+    entry = symbols["hw_start"]
+    listed = scan_writers(tmp_path)
+    assert all(f"{after:#x}+1" in listed for _, after in writers), listed
+    status, err, log = record(tmp_path, "regs.nwt.zst", ["cpl=0", f"trigger_gva={entry:#x}", "store_bytes=on"],
+                              dfilter=",".join(listed))
+    assert status == EXIT_PASS, err
+    regs = []
+    recs = records(tmp_path / "regs.nwt.zst", writes=[], regs=regs)
+    pml4 = symbols["hw_boot_pml4"]
+    assert [(name, value) for _, name, value in regs] == [
+        ("cr0", 0x11), ("cr3", 0), ("cr4", 0), ("efer", 0),                   # at the trigger
+        ("cr4", 0x20), ("cr3", pml4), ("efer", 0x100), ("cr0", 0x80000011), ("efer", 0x500)], regs
+    assert all(index == 0 for index, _, _ in regs[:4])
+    # Each write sits where it ran: after its own block's accesses, before the fetch of the instruction after it,
+    # which starts the next block (QEMU ends a block at each of them).
+    at = {}
+    for index, name, _ in regs[4:]:
+        at.setdefault(index, []).append(name)
+    assert [names for names in at.values()] == [["cr4"], ["cr3"], ["efer"], ["cr0", "efer"]], at
+    for (index, names), (name, after) in zip(at.items(), writers):
+        assert names[0] == name and recs[index][:3] == (after, recs[index][1], "fetch"), (name, hex(recs[index][0]))
+    assert "9 register writes, 0 invalidations" in log, log
+    # The whole boot replays from paging off through the mode switch on the guest's own tables (their bytes
+    # from the stores), over bare RAM: every GPA as QEMU gave it, TLB on and off.
+    path = tmp_path / "ram.yaml"
+    path.write_text(f"memory_regions:\n  - {{gpa: 0, size: {RAM}, type: alloc, lazy: true}}\ntrace: regs.nwt.zst\n")
+    for args in ([], ["--no-tlb"]):
+        proc = subprocess.run([NESTWALK, "replay", str(path)] + args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"expectations  {len(recs)} checked, 0 mismatched" in proc.stdout, proc.stdout
+        assert "register writes 9," in proc.stdout, proc.stdout
+
+
+def test_a_register_write_without_its_logged_state_fails(tmp_path, symbols):
+    # The CR3 write's next instruction left out of -dfilter: its value is nowhere, so nothing is written, and the
+    # error names the write (the mov to CR3, 3 bytes before the instruction after it) and where the trace stood.
+    writers = dict(writers_of_boot_s())
+    kept = [r for r in scan_writers(tmp_path) if r != f"{writers['cr3']:#x}+1"]
+    status, err, _ = record(tmp_path, "gap.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}"],
+                            dfilter=",".join(kept))
+    assert status == EXIT_PASS, err
+    assert f"the register write at gva {writers['cr3'] - 3:#x} (after access " in err, err
+    assert f": {writers['cr3']:#x}+1, the instruction after it, is not in -dfilter with -d cpu (no trace written)" \
+        in err, err
+    assert not (tmp_path / "gap.nwt.zst").exists()
+
+
 @pytest.mark.parametrize("args,message", [
     (["cpl=0", "limit=0"], "argument 'limit=0': bad value"),
     (["cpl=4"], "argument 'cpl=4': bad value"),
@@ -263,6 +351,7 @@ def test_a_wrong_gpa_is_a_replay_mismatch(tmp_path, symbols):
     (["cpl=0", "below4g=512M"], "below4g=0x20000000 is more than ram=0x10000000"),
     (["cpl=0", "fetch=page"], "argument 'fetch=page': bad value"),
     (["cpl=0", "store_bytes=yes"], "argument 'store_bytes=yes': bad value"),
+    (["cpl=0", "regs="], "argument 'regs=': bad value"),
 ])
 def test_bad_arguments_stop_qemu(tmp_path, args, message):
     status, err, _ = record(tmp_path, "bad.nwt.zst", args)

@@ -1,6 +1,7 @@
 /* The recorder plugin's host-side parts (recorder/): its arguments, the
- * guest-physical address it gives a QEMU RAM offset, and the RAM file's
- * mappings between host pointers and offsets. The `pc` machine's RAM
+ * guest-physical address it gives a QEMU RAM offset, the RAM file's
+ * mappings between host pointers and offsets, the instructions it decodes
+ * and the CPU states it reads from QEMU's log. The `pc` machine's RAM
  * split, from QEMU's pc_piix.c (README "Recording a guest"): below 3.5 GiB
  * all RAM lies at guest-physical 0; from 3.5 GiB on, 3 GiB lie there and the
  * rest at 4 GiB, after them in QEMU's RAM address space. */
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "args.h"
+#include "cpu_log.h"
+#include "decode.h"
 #include "gpa.h"
 #include "ram_map.h"
 
@@ -120,4 +123,77 @@ Test(recorder, arguments)
 	cr_assert_str_eq(err, "argument 'quiet' is not KEY=VALUE");
 	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "below4g=0x100000001"), -1);
 	cr_assert_str_eq(err, "argument 'below4g=0x100000001': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "regs=qemu.log"), 0, "%s", err);
+	cr_assert_str_eq(args.regs, "qemu.log");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "regs="), -1);
+	cr_assert_str_eq(err, "argument 'regs=': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "writers="), -1);
+	cr_assert_str_eq(err, "argument 'writers=': bad value");
+}
+
+static struct nw_recorder_insn decode(const char *hex)
+{
+	uint8_t bytes[16];
+	size_t n = strlen(hex) / 2;
+
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+	return nw_recorder_insn_decode(bytes, n);
+}
+
+Test(recorder, register_writers_and_invalidations_decoded)
+{
+	/* Encodings from the SDM Vol. 2 opcode tables, as objdump shows them for hw/boot.S and runner.c. */
+	cr_assert(decode("0f22e0").kind == NW_INSN_MOV_CR && decode("0f22e0").cr == 4);   /* mov %rax,%cr4 */
+	cr_assert(decode("0f22d8").kind == NW_INSN_MOV_CR && decode("0f22d8").cr == 3);   /* mov %rax,%cr3 */
+	cr_assert(decode("0f22c0").cr == 0);                                             /* mov %rax,%cr0 */
+	cr_assert(decode("410f22e6").kind == NW_INSN_MOV_CR && decode("410f22e6").cr == 4); /* REX.B: mov %r14,%cr4 */
+	cr_assert(decode("440f22c0").cr == 8);                                           /* REX.R: mov %rax,%cr8 */
+	cr_assert_eq(decode("0f30").kind, NW_INSN_WRMSR);
+	cr_assert_eq(decode("0f06").kind, NW_INSN_CLTS);
+	cr_assert_eq(decode("0f01f0").kind, NW_INSN_LMSW);     /* lmsw %ax: ModRM 11 110 000 */
+	cr_assert_eq(decode("0f013424").kind, NW_INSN_LMSW);   /* lmsw (%rsp): ModRM 00 110 100, SIB */
+	cr_assert_eq(decode("0f0138").kind, NW_INSN_INVLPG);   /* invlpg (%rax): ModRM 00 111 000 */
+	cr_assert_eq(decode("0f01f8").kind, NW_INSN_OTHER);    /* swapgs: /7 with mod 11 */
+	cr_assert_eq(decode("0f01f9").kind, NW_INSN_OTHER);    /* rdtscp */
+	cr_assert_eq(decode("660f388208").kind, NW_INSN_INVPCID); /* invpcid (%rax),%rcx */
+	cr_assert_eq(decode("0f388208").kind, NW_INSN_OTHER);  /* no 66: not INVPCID */
+	cr_assert_eq(decode("0f20c0").kind, NW_INSN_OTHER);    /* mov %cr0,%rax reads */
+	cr_assert_eq(decode("0f32").kind, NW_INSN_OTHER);      /* rdmsr */
+	cr_assert_eq(decode("0f0115").kind, NW_INSN_OTHER);    /* lgdt: /2 */
+	cr_assert_eq(decode("0f").kind, NW_INSN_OTHER);
+	cr_assert_eq(decode("0f22").kind, NW_INSN_OTHER);      /* cut short: no ModRM */
+}
+
+static bool parse_log(const char *const *lines, struct nw_recorder_regs *regs)
+{
+	unsigned seen = 0;
+
+	for (; *lines; lines++) {
+		if (nw_cpu_log_parse_line(*lines, regs, &seen))
+			return true;
+	}
+	return false;
+}
+
+Test(recorder, cpu_states_read_from_qemus_log)
+{
+	/* QEMU 7.2's x86_cpu_dump_state() text, 32-bit and 64-bit forms, as -d cpu wrote it for hw/boot.S. */
+	const char *const state32[] = { "EAX=0010d000 EBX=00009500 ECX=00000004 EDX=00030511\n",
+		"EIP=00100095 EFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0\n",
+		"CR0=00000011 CR2=00000000 CR3=0010d000 CR4=00000020\n", "EFER=0000000000000000\n", 0 };
+	const char *const state64[] = { "RAX=0000000080000011 RBX=0000000000009500\n",
+		"CR0=80000011 CR2=0000000000000000 CR3=000000000010d000 CR4=00000020\n",
+		"DR6=00000000ffff0ff0 DR7=0000000000000400\n", "EFER=0000000000000500\n", 0 };
+	/* A state cut before its EFER line, or an EFER line without the start of a state, is no state. */
+	const char *const cut[] = { "EAX=0 EBX=0\n", "CR0=00000011 CR2=00000000 CR3=0 CR4=0\n", 0 };
+	const char *const stray[] = { "CR0=00000011 CR2=00000000 CR3=0 CR4=0\n", "EFER=0000000000000500\n", 0 };
+	struct nw_recorder_regs regs = { 0 };
+
+	cr_assert(parse_log(state32, &regs));
+	cr_assert(regs.cr0 == 0x11 && regs.cr3 == 0x10d000 && regs.cr4 == 0x20 && regs.efer == 0);
+	cr_assert(parse_log(state64, &regs));
+	cr_assert(regs.cr0 == 0x80000011 && regs.cr3 == 0x10d000 && regs.cr4 == 0x20 && regs.efer == 0x500);
+	cr_assert_not(parse_log(cut, &regs));
+	cr_assert_not(parse_log(stray, &regs));
 }
