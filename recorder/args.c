@@ -73,6 +73,12 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	} else if (KEY("regs")) {
 		args->regs = value;
 		bad = !*value;
+	} else if (KEY("snapshot")) {
+		args->snapshot = value;
+		bad = !*value;
+	} else if (KEY("scenario")) {
+		args->scenario = value;
+		bad = !*value;
 	} else if (KEY("writers")) {
 		args->writers = value;
 		bad = !*value;
@@ -105,7 +111,7 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 		bad = parse_number(value, false, &args->limit) || args->limit == 0;
 	} else {
 		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, store_bytes, regs, "
-			 "writers, cpl, ram, below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
+			 "writers, snapshot, scenario, cpl, ram, below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
 		return -1;
 	}
 #undef KEY
@@ -146,6 +152,10 @@ int nw_recorder_args_parse(int argc, char **argv, struct nw_recorder_args *args,
 	if (!has_cpl) {
 		snprintf(err, errlen, "cpl=N is required: QEMU 7.2's plugin interface cannot tell the privilege level, "
 			 "so the trace carries the one given here");
+		return -1;
+	}
+	if (args->scenario && !(args->snapshot && args->regs)) {
+		snprintf(err, errlen, "scenario=PATH needs snapshot=PATH and regs=LOG: its memory and registers");
 		return -1;
 	}
 	if (args->has_trigger_gva && args->trigger_count) {

@@ -28,6 +28,8 @@ struct nw_recorder_args {
 	bool store_bytes;         /* store_bytes=on: each store to RAM also as the gpwrite of its bytes */
 	const char *regs;         /* regs=LOG: CR0/CR3/CR4/EFER writes, their values from QEMU's log (cpu_log.h) */
 	const char *writers;      /* writers=PATH: at exit, the -dfilter list of the instructions after them */
+	const char *snapshot;     /* snapshot=PATH: guest RAM at the trigger, as an ELF core (snapshot.h) */
+	const char *scenario;     /* scenario=PATH: the replay scenario of snapshot, registers and trace */
 };
 
 /* 0, or -1 with err naming the argument and what is wrong with it. */

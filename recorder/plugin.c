@@ -15,6 +15,7 @@
 #include "qemu_plugin_abi.h"
 #include "ram_map.h"
 #include "record.h"
+#include "snapshot.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1u << PAGE_SHIFT)
@@ -53,6 +54,7 @@ static struct {
 	bool out_of_memory;
 	struct writer_site *writers;        /* every one translated, for writers=PATH and to free at exit */
 	const struct writer_site *pending;  /* run, its state not yet read */
+	bool snapshot_taken;
 	struct nw_cpu_log log;
 } recorder;
 
@@ -107,6 +109,23 @@ static bool fetch_gpa(const void *host, uint64_t *gpa)
 	       nw_recorder_gpa_from_ram_offset(&recorder.rec.args.layout, offset, gpa);
 }
 
+/* One access to the recording; at the trigger, snapshot=PATH takes guest RAM as it is then (a triggering store's
+ * bytes already in it: its gpwrite writes them again). */
+static void put_access(const struct nw_recorder_access *access)
+{
+	char err[512];
+
+	nw_recording_put(&recorder.rec, access);
+	if (!recorder.rec.args.snapshot || recorder.snapshot_taken || recorder.rec.state != NW_RECORDER_RECORDING)
+		return;
+	recorder.snapshot_taken = true;
+	if (nw_snapshot_write(recorder.rec.args.snapshot, ram_map(), &recorder.rec.args.layout, err, sizeof(err)) ||
+	    (recorder.rec.args.scenario &&
+	     nw_snapshot_scenario_write(recorder.rec.args.scenario, recorder.rec.args.snapshot, recorder.rec.args.out,
+					&recorder.rec.regs, err, sizeof(err))))
+		nw_recording_fail(&recorder.rec, err);
+}
+
 static void on_fetch(unsigned int vcpu, void *userdata)
 {
 	const struct fetch_site *site = userdata;
@@ -119,7 +138,7 @@ static void on_fetch(unsigned int vcpu, void *userdata)
 	access.size = site->size;
 	access.target = site->known ? NW_RECORDER_RAM : NW_RECORDER_UNKNOWN;
 	access.gpa = site->gpa;
-	nw_recording_put(&recorder.rec, &access);
+	put_access(&access);
 }
 
 static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
@@ -147,7 +166,7 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 			access.bytes = nw_ram_map_host(ram_map(), qemu_plugin_hwaddr_phys_addr(hw), access.len);
 		}
 	}
-	nw_recording_put(&recorder.rec, &access);
+	put_access(&access);
 }
 
 static void on_writer(unsigned int vcpu, void *userdata)

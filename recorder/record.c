@@ -18,13 +18,15 @@ static int put_reg(struct nw_recording *rec, enum nw_trace_reg reg, uint64_t val
 	return 0;
 }
 
-/* With regs=LOG, a trace starts with the four registers as they are at its first access. */
+/* With regs=LOG, a trace starts with the four registers as they are at its first access, CR0 last: from paging
+ * off (a replay's registers when its scenario gives none) each write is one the CPU takes, and none loads PAE
+ * PDPTEs before CR4, CR3 and EFER say which mode paging starts in. */
 static int put_all_regs(struct nw_recording *rec)
 {
 	if (!rec->args.regs)
 		return 0;
-	return put_reg(rec, NW_TRACE_CR0, rec->regs.cr0) || put_reg(rec, NW_TRACE_CR3, rec->regs.cr3) ||
-	       put_reg(rec, NW_TRACE_CR4, rec->regs.cr4) || put_reg(rec, NW_TRACE_EFER, rec->regs.efer);
+	return put_reg(rec, NW_TRACE_EFER, rec->regs.efer) || put_reg(rec, NW_TRACE_CR4, rec->regs.cr4) ||
+	       put_reg(rec, NW_TRACE_CR3, rec->regs.cr3) || put_reg(rec, NW_TRACE_CR0, rec->regs.cr0);
 }
 
 int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *args, char *err, size_t errlen)

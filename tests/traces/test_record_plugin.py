@@ -18,6 +18,7 @@ be checked by hand:
 import os
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -304,7 +305,7 @@ def test_register_writes_of_the_boot_in_program_order(tmp_path, symbols):
     recs = records(tmp_path / "regs.nwt.zst", writes=[], regs=regs)
     pml4 = symbols["hw_boot_pml4"]
     assert [(name, value) for _, name, value in regs] == [
-        ("cr0", 0x11), ("cr3", 0), ("cr4", 0), ("efer", 0),                   # at the trigger
+        ("efer", 0), ("cr4", 0), ("cr3", 0), ("cr0", 0x11),                   # at the trigger
         ("cr4", 0x20), ("cr3", pml4), ("efer", 0x100), ("cr0", 0x80000011), ("efer", 0x500)], regs
     assert all(index == 0 for index, _, _ in regs[:4])
     # Each write sits where it ran: after its own block's accesses, before the fetch of the instruction after it,
@@ -325,6 +326,49 @@ def test_register_writes_of_the_boot_in_program_order(tmp_path, symbols):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert f"expectations  {len(recs)} checked, 0 mismatched" in proc.stdout, proc.stdout
         assert "register writes 9," in proc.stdout, proc.stdout
+
+
+def snapshot_bytes(path, gpa, size):
+    """size bytes at gpa in an ELF core, read through its program headers (ELF-64: e_phoff at 32, e_phnum at 56;
+    each PT_LOAD's p_offset, p_paddr and p_filesz)."""
+    data = path.read_bytes()
+    assert data[:4] == b"\x7fELF" and struct.unpack_from("<H", data, 16)[0] == 4  # ET_CORE
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    for i in range(phnum):
+        p_type, _, offset, _, paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
+        if p_type == 1 and paddr <= gpa and gpa + size <= paddr + filesz:
+            return data[offset + gpa - paddr:offset + gpa - paddr + size]
+    raise AssertionError(f"{gpa:#x} not in the snapshot")
+
+
+def test_a_snapshot_at_the_trigger_replays_on_the_guests_own_tables(tmp_path, symbols):
+    # From long_entry (paging on, after boot.S built its map) with no stores' bytes: the tables can only come from
+    # the snapshot of RAM taken at the trigger, which must hold boot.S's entries (test_store_bytes_are_the_boot_
+    # maps_entries derives them: PML4E 0 = hw_boot_pdpt | 0x7, PDPTE 0 = hw_boot_pd | 0x7, PDE 1 = 2 MiB | 0x83)
+    # as the far jump to long_entry left them: its fetch walked PML4E 0 and PDPTE 0, which the CPU marks accessed
+    # (0x20, SDM Vol. 3A §4.8), while PDE 1 (2..4 MiB) maps nothing the image touched yet (it ends below 2 MiB),
+    # and the scenario the recorder writes beside it must carry the registers boot.S left (its CR0 |= PG | PE over
+    # the entry's 0x11, CR3 = hw_boot_pml4, CR4 = PAE, EFER = LME | LMA).
+    listed = scan_writers(tmp_path)
+    snap, scen = tmp_path / "snap.elf", tmp_path / "rec.yaml"
+    status, err, _ = record(tmp_path, "snap.nwt.zst", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}",
+                                                        f"snapshot={snap}", f"scenario={scen}"],
+                            dfilter=",".join(listed))
+    assert status == EXIT_PASS, err
+    pml4, pdpt, pd = symbols["hw_boot_pml4"], symbols["hw_boot_pdpt"], symbols["hw_boot_pd"]
+    assert symbols["hw_bss_end"] < 1 << 21
+    assert snapshot_bytes(snap, pml4, 8) == (pdpt | 0x27).to_bytes(8, "little")
+    assert snapshot_bytes(snap, pdpt, 8) == (pd | 0x27).to_bytes(8, "little")
+    assert snapshot_bytes(snap, pd + 8, 8) == (1 << 21 | 0x83).to_bytes(8, "little")
+    text = scen.read_text()
+    assert f"cr0: 0x80000011\n  cr3: {pml4:#x}\n  cr4: 0x20\n  efer: 0x500\n" in text, text
+    assert f'memory_dump: "{snap}"' in text and f'trace: "{tmp_path / "snap.nwt.zst"}"' in text, text
+    count = len(records(tmp_path / "snap.nwt.zst", regs=[]))
+    for args in ([], ["--no-tlb"]):
+        proc = subprocess.run([NESTWALK, "replay", str(scen)] + args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and not proc.stderr, proc.stdout + proc.stderr
+        assert f"expectations  {count} checked, 0 mismatched" in proc.stdout, proc.stdout
 
 
 def test_a_register_write_without_its_logged_state_fails(tmp_path, symbols):
@@ -352,6 +396,7 @@ def test_a_register_write_without_its_logged_state_fails(tmp_path, symbols):
     (["cpl=0", "fetch=page"], "argument 'fetch=page': bad value"),
     (["cpl=0", "store_bytes=yes"], "argument 'store_bytes=yes': bad value"),
     (["cpl=0", "regs="], "argument 'regs=': bad value"),
+    (["cpl=0", "scenario=x.yaml", "snapshot=x.elf"], "scenario=PATH needs snapshot=PATH and regs=LOG"),
 ])
 def test_bad_arguments_stop_qemu(tmp_path, args, message):
     status, err, _ = record(tmp_path, "bad.nwt.zst", args)
