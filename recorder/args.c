@@ -47,6 +47,13 @@ static int parse_choice(const char *value, const char *const *names, unsigned co
 	return -1;
 }
 
+/* A path argument: argv's string, which QEMU keeps; true (bad) when empty. */
+static bool take_path(const char *value, const char **slot)
+{
+	*slot = value;
+	return !*value;
+}
+
 /* Reads one KEY=VALUE into args (ram, below4g and has_cpl aside, checked once all are read); 0 or -1 with err. */
 static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *ram, uint64_t *below4g, bool *has_cpl,
 		     char *err, size_t errlen)
@@ -68,20 +75,15 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 		return -1;
 	}
 	if (KEY("out")) {
-		args->out = value;
-		bad = !*value;
+		bad = take_path(value, &args->out);
 	} else if (KEY("regs")) {
-		args->regs = value;
-		bad = !*value;
+		bad = take_path(value, &args->regs);
 	} else if (KEY("snapshot")) {
-		args->snapshot = value;
-		bad = !*value;
+		bad = take_path(value, &args->snapshot);
 	} else if (KEY("scenario")) {
-		args->scenario = value;
-		bad = !*value;
+		bad = take_path(value, &args->scenario);
 	} else if (KEY("writers")) {
-		args->writers = value;
-		bad = !*value;
+		bad = take_path(value, &args->writers);
 	} else if (KEY("format")) {
 		bad = parse_choice(value, formats, 2, &choice);
 		args->text = choice == 1;
