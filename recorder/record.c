@@ -1,12 +1,22 @@
 /* The recording (record.h). */
+#define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "record.h"
 #include "trace/trace.h"
 
 static int put(struct nw_recording *rec, const struct nw_trace_record *out);
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static int put_reg(struct nw_recording *rec, enum nw_trace_reg reg, uint64_t value)
 {
@@ -38,6 +48,7 @@ int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *a
 		return -1;
 	rec->state = args->has_trigger_gva || args->trigger_count ? NW_RECORDER_WAITING : NW_RECORDER_RECORDING;
 	rec->regs = NW_RECORDER_REGS_RESET;
+	rec->started = now();
 	if (rec->state == NW_RECORDER_RECORDING && put_all_regs(rec)) {
 		snprintf(err, errlen, "%s", rec->error);
 		return -1;
@@ -69,6 +80,7 @@ static void finish(struct nw_recording *rec)
 	char err[256];
 
 	rec->state = NW_RECORDER_DONE;
+	rec->seconds = now() - rec->started;
 	if (nw_trace_writer_close(rec->writer, err, sizeof(err))) {
 		snprintf(rec->error, sizeof(rec->error), "%s (no trace written)", err);
 		rec->state = NW_RECORDER_FAILED;
@@ -84,6 +96,7 @@ static bool triggered(struct nw_recording *rec, const struct nw_recorder_access 
 		return false;
 	}
 	rec->state = NW_RECORDER_RECORDING;
+	rec->started = now();
 	return !put_all_regs(rec);
 }
 
@@ -206,4 +219,7 @@ void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outl
 	if (rec->args.regs)
 		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " register writes, %" PRIu64
 			 " invalidations", rec->reg_writes, rec->invalidations);
+	if (rec->seconds > 0)
+		snprintf(out + strlen(out), outlen - strlen(out), "; recorded in %.2f s, %.0f accesses/s", rec->seconds,
+			 (double)rec->written / rec->seconds);
 }

@@ -51,6 +51,7 @@ struct nw_recording {
 	struct nw_recorder_regs regs;     /* regs=LOG: CR0, CR3, CR4 and EFER now */
 	uint64_t reg_writes;              /* reg records written */
 	uint64_t invalidations;           /* INVLPG and INVPCID, written as invpcid type 2 */
+	double started, seconds;          /* when the recording started (monotonic clock), and how long it took */
 	char error[512];                  /* why the recording failed */
 };
 
