@@ -478,12 +478,13 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 			 struct nw_walk_result *res)
 {
 	unsigned record = flags & NW_WALK_RECORD;
-	bool steps = (flags & NW_WALK_RECORD_STEPS) != 0;
 	struct nw_walk_hit hit;
 
-	/* The plain copies record the guest levels, never the stage-2 reads. */
+	/* The plain copies record the guest levels, never the stage-2 reads; both the copies that record
+	 * them (a TLB fill's) and those that record nothing are instantiated here with it constant. */
 	if ((record == 0 || record == NW_WALK_RECORD_STEPS || (flags & NW_WALK_PLAIN_FIRST)) &&
-	    walk_plain(walker, access, steps, res, &hit)) {
+	    ((flags & NW_WALK_RECORD_STEPS) ? walk_plain(walker, access, true, res, &hit)
+					    : walk_plain(walker, access, false, 0, &hit))) {
 		result_from_hit(walker, access, &hit, res);
 		res->recorded = record == NW_WALK_RECORD_STEPS;
 		return;
