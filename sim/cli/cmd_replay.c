@@ -13,7 +13,6 @@
 #include "cli/cli.h"
 #include "replay/replay.h"
 #include "scenario/elf_image.h"
-#include "trace/trace_pipe.h"
 
 #define PRINTED_MISMATCHES 10 /* one line each after the first, explained one */
 #define PROGRESS_CHECK 65536  /* records between clock reads */
@@ -133,9 +132,9 @@ static int replay_batch(struct run *run, const struct nw_trace_batch *batch, con
 	return 0;
 }
 
-/* One record the batch reader left to the record reader (the reader's records count is number); 1: stop
- * here, -1: bad input (reported). */
-static int replay_record(struct run *run, uint64_t number, const char *path, const struct nw_trace_record *rec)
+/* One record the batch reader left to the record reader; 1: stop here, -1: bad input (reported). */
+static int replay_record(struct run *run, struct nw_trace_reader *reader, const char *path,
+			 const struct nw_trace_record *rec)
 {
 	struct nw_replay_mismatch m[NW_EXPECT_FIELD_COUNT];
 	char err[512];
@@ -143,30 +142,28 @@ static int replay_record(struct run *run, uint64_t number, const char *path, con
 
 	if (n < 0) {
 		fprintf(stderr, "%snestwalk replay: %s: record %llu: %s\n", run->progress ? "\n" : "", path,
-			(unsigned long long)number, err);
+			(unsigned long long)nw_trace_reader_records(reader), err);
 		return -1;
 	}
 	return n > 0 && note_mismatch(run, m, n);
 }
 
-/* The trace decoded on a thread of its own (trace_pipe.h) while this one replays. */
 static int replay_trace(struct run *run, struct nw_trace_reader *reader, const char *path)
 {
-	struct nw_trace_pipe *pipe = nw_trace_pipe_start(reader);
-	struct nw_trace_unit unit = { .kind = NW_TRACE_UNIT_END };
+	struct nw_trace_batch *batch = malloc(sizeof(*batch));
+	struct nw_trace_record rec;
 	uint64_t next_progress = PROGRESS_CHECK;
-	int stop = 0;
+	int got = 1, stop = 0;
 
-	if (!pipe) {
+	if (!batch) {
 		fprintf(stderr, "nestwalk replay: out of memory\n");
 		return NW_EXIT_BAD_INPUT;
 	}
 	while (!stop) {
-		nw_trace_pipe_next(pipe, &unit);
-		if (unit.kind == NW_TRACE_UNIT_BATCH)
-			stop = replay_batch(run, unit.batch, path);
-		else if (unit.kind == NW_TRACE_UNIT_RECORD)
-			stop = replay_record(run, unit.records, path, &unit.record);
+		if (nw_trace_reader_batch(reader, batch))
+			stop = replay_batch(run, batch, path);
+		else if ((got = nw_trace_reader_next(reader, &rec)) > 0)
+			stop = replay_record(run, reader, path, &rec);
 		else
 			break;
 		if (run->progress && run->replay.record >= next_progress) {
@@ -174,7 +171,7 @@ static int replay_trace(struct run *run, struct nw_trace_reader *reader, const c
 			show_progress(run);
 		}
 	}
-	nw_trace_pipe_stop(pipe); /* the reader is this thread's again */
+	free(batch);
 	if (stop < 0)
 		return NW_EXIT_BAD_INPUT;
 	if (stop > 0 && !run->opt->json)
@@ -182,7 +179,7 @@ static int replay_trace(struct run *run, struct nw_trace_reader *reader, const c
 		       (unsigned long long)run->mismatched);
 	if (run->progress && run->last_progress > 0)
 		fprintf(stderr, "\r\033[K");
-	if (!stop && unit.error) {
+	if (got < 0) {
 		fprintf(stderr, "nestwalk replay: %s\n", nw_trace_reader_error(reader));
 		return NW_EXIT_BAD_INPUT;
 	}
