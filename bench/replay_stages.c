@@ -4,16 +4,12 @@
  * bytes alone (file reading and, for .zst, zstd), then decoding them into
  * records and batches, then everything `nestwalk replay` does but printing,
  * then the replay engine alone on accesses decoded beforehand (the figure
- * `nestwalk bench` reports). One row is wall-clock time: the replay with its
- * decoding on a thread of its own, as `nestwalk replay` runs it. */
-#define _POSIX_C_SOURCE 200809L
+ * `nestwalk bench` reports). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
 #include "replay/replay.h"
-#include "trace/trace_pipe.h"
 #include "trace/trace_io.h"
 
 /* Bytes of the (decompressed) stream, read a buffer at a time. */
@@ -112,7 +108,7 @@ static int replay_record(struct nw_replay *replay, const struct nw_trace_record 
 	return nw_replay_apply(replay, rec, m, NW_EXPECT_FIELD_COUNT, err, sizeof(err)) >= 0;
 }
 
-/* What `nestwalk replay` does after loading the scenario, without its report, in this thread. */
+/* What `nestwalk replay` does after loading the scenario, without its report. */
 static double end_to_end(const char *scenario, const char *path, const struct nw_replay_options *options,
 			 struct nw_trace_batch *batch, uint64_t *mismatches)
 {
@@ -134,46 +130,6 @@ static double end_to_end(const char *scenario, const char *path, const struct nw
 	}
 	nw_trace_reader_close(reader);
 	ns = bench_now_ns() - start;
-	replay_close(&replay, &target, mismatches);
-	return ns;
-}
-
-static double wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* As `nestwalk replay` runs it: the trace decoded on a thread of its own (trace_pipe.h) while this one
- * replays; wall-clock time, since two threads work. */
-static double end_to_end_piped(const char *scenario, const char *path, const struct nw_replay_options *options,
-			       uint64_t *mismatches)
-{
-	struct nw_replay_target target;
-	struct nw_replay replay;
-	struct nw_trace_reader *reader;
-	struct nw_trace_pipe *pipe;
-	struct nw_trace_unit unit;
-	double start, ns;
-
-	replay_open(scenario, options, &target, &replay);
-	start = wall_ns();
-	reader = open_reader(path);
-	pipe = nw_trace_pipe_start(reader);
-	if (!pipe)
-		exit(2);
-	for (;;) {
-		nw_trace_pipe_next(pipe, &unit);
-		if (unit.kind == NW_TRACE_UNIT_BATCH)
-			replay_batch(&replay, unit.batch);
-		else if (unit.kind != NW_TRACE_UNIT_RECORD || !replay_record(&replay, &unit.record))
-			break;
-	}
-	nw_trace_pipe_stop(pipe);
-	nw_trace_reader_close(reader);
-	ns = wall_ns() - start;
 	replay_close(&replay, &target, mismatches);
 	return ns;
 }
@@ -201,7 +157,7 @@ int main(int argc, char **argv)
 	static const struct nw_replay_options with_tlb = { .tlb = true, .record_on_mismatch = true },
 					      no_tlb = { .tlb = false, .record_on_mismatch = true },
 					      no_tlb_lean = { .tlb = false, .no_explain = true };
-	double read_ns = 0, decode_ns = 0, run_ns = 0, piped_ns = 0, no_tlb_ns = 0, no_tlb_lean_ns = 0;
+	double read_ns = 0, decode_ns = 0, run_ns = 0, no_tlb_ns = 0, no_tlb_lean_ns = 0;
 	uint64_t bytes, accesses, mismatches = 0, ignored;
 	struct bench_replay engine;
 
@@ -212,7 +168,6 @@ int main(int argc, char **argv)
 	BEST(read_ns, read_bytes(argv[2], &bytes));
 	BEST(decode_ns, decode(argv[2], &batch, &accesses));
 	BEST(run_ns, end_to_end(argv[1], argv[2], &with_tlb, &batch, &mismatches));
-	BEST(piped_ns, end_to_end_piped(argv[1], argv[2], &with_tlb, &ignored));
 	BEST(no_tlb_ns, end_to_end(argv[1], argv[2], &no_tlb, &batch, &ignored));
 	BEST(no_tlb_lean_ns, end_to_end(argv[1], argv[2], &no_tlb_lean, &batch, &ignored));
 	if (!accesses || bench_replay_trace(argv[1], argv[2], accesses, true, &engine))
@@ -223,7 +178,6 @@ int main(int argc, char **argv)
 	row("read the bytes (file, zstd if compressed)", read_ns, accesses);
 	row("+ decode (records and batches)", decode_ns, accesses);
 	row("+ replay: end to end", run_ns, accesses);
-	row("end to end, decoder thread (wall clock)", piped_ns, accesses);
 	row("replay engine alone (decoded items)", (double)accesses / engine.per_second * 1e9, accesses);
 	row("end to end, --no-tlb (every access walks)", no_tlb_ns, accesses);
 	row("end to end, --no-tlb --no-explain", no_tlb_lean_ns, accesses);

@@ -220,7 +220,7 @@ struct nw_walker;
 
 #define NW_WALKER_ALIGN 16
 size_t nw_walker_size(void);
-/* Returns the walker built in storage; NULL when storage is not aligned, or
+/* Returns the walker built in storage; NULL when storage is NULL or not aligned, or
  * for an AArch64 second stage (the x86 guest walk does not run over it). */
 struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
