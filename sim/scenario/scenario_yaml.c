@@ -441,7 +441,7 @@ static int load_feature(struct loader *ld, const struct pair_iter *it, bool pres
 	struct nw_cpu_features *f = &ld->sc->features;
 	int index = feature_index(it->key);
 	uint64_t value;
-	bool on;
+	bool on = false; /* -O3 cannot see that get_bool sets it whenever it returns 0 */
 
 	if (!strcmp(it->key, "maxphyaddr")) {
 		if (get_u64(ld, it->value, it->key_pos, "maxphyaddr", &value))
