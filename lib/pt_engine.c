@@ -3,6 +3,8 @@
 #include <nestwalk/mem.h>
 #include <nestwalk/pt_build.h>
 
+#include "gpt_formats.h"
+
 #define PSE36_LOW_MASK UINT64_C(0xffc00000)
 #define PSE36_HIGH_SHIFT 13
 #define PSE36_HIGH_BITS UINT64_C(0xff)
@@ -58,6 +60,43 @@ struct spot {
 	unsigned index;
 	uint64_t entry;
 };
+
+/* The descents every call starts with are instantiated, as walk_fast.c's
+ * copies are, for the geometry of x86 4- and 5-level paging: a format with
+ * its entry size, top, shifts, widths and leaf levels (EPT, NPT, the guest's
+ * 4- and 5-level formats) is descended with those as constants, read from the
+ * guest formats' data. Its own bits (page-size or link bit, address masks)
+ * stay the format's. Any other format takes the general copy. */
+enum geometry { GEOMETRY_ANY, GEOMETRY_4LEVEL, GEOMETRY_5LEVEL };
+
+static bool same_geometry(const struct nw_pt_format *a, const struct nw_pt_format *b)
+{
+	if (a->entry_size != b->entry_size || a->top != b->top)
+		return false;
+	for (int level = NW_LEVEL_PT; level <= a->top; level++)
+		if (a->level[level].shift != b->level[level].shift || a->level[level].entries != b->level[level].entries ||
+		    a->level[level].leaf_ok != b->level[level].leaf_ok)
+			return false;
+	return true;
+}
+
+static enum geometry geometry_of(const struct nw_pt_format *fmt)
+{
+	if (same_geometry(fmt, &nw_gpt_fmt_4level))
+		return GEOMETRY_4LEVEL;
+	if (same_geometry(fmt, &nw_gpt_fmt_5level))
+		return GEOMETRY_5LEVEL;
+	return GEOMETRY_ANY;
+}
+
+/* nw_pt_is_link with the level's geometry from geo and the type bits from fmt. */
+static inline bool is_link_in(const struct nw_pt_format *geo, const struct nw_pt_format *fmt, int level,
+			      uint64_t entry)
+{
+	if (entry == 0 || level == NW_LEVEL_PT)
+		return false;
+	return !(geo->level[level].leaf_ok && ((entry & fmt->ps_bit) | (~entry & fmt->link_bit)) != 0);
+}
 
 static uint64_t size_of(const struct nw_pt_format *fmt, int level)
 {
@@ -394,47 +433,81 @@ static void spot_enter(const struct nw_pt *pt, struct spot *spot, uint64_t va)
 
 /* The level where va's path ends (its leaf, or the zero entry that stops it)
  * and the entry there, without the bookkeeping a change needs. */
+static inline __attribute__((always_inline)) int probe_in(const struct nw_pt *pt, const struct nw_pt_format *geo,
+							  uint64_t va, uint64_t *entry)
+{
+	const void *ptr = table_ptr(pt, pt->root);
+	uint64_t e;
+
+	/* A bounded loop, so a constant geometry unrolls it. */
+#pragma GCC unroll 8
+	for (int level = geo->top; level > NW_LEVEL_PT; level--) {
+		e = nw_pt_entry_get(geo, ptr, nw_pt_index(geo, level, va));
+		if (!is_link_in(geo, pt->fmt, level, e)) {
+			*entry = e;
+			return level;
+		}
+		ptr = table_ptr(pt, nw_pt_link_addr(pt, e));
+	}
+	*entry = nw_pt_entry_get(geo, ptr, nw_pt_index(geo, NW_LEVEL_PT, va));
+	return NW_LEVEL_PT;
+}
+
 static int probe(const struct nw_pt *pt, uint64_t va, uint64_t *entry)
 {
-	const struct nw_pt_format *fmt = pt->fmt;
-	const void *ptr = table_ptr(pt, pt->root);
-
-	for (int level = fmt->top;; level--) {
-		*entry = nw_pt_entry_get(fmt, ptr, nw_pt_index(fmt, level, va));
-		if (!nw_pt_is_link(fmt, level, *entry))
-			return level;
-		ptr = table_ptr(pt, nw_pt_link_addr(pt, *entry));
+	switch (pt->geometry) {
+	case GEOMETRY_4LEVEL:
+		return probe_in(pt, &nw_gpt_fmt_4level, va, entry);
+	case GEOMETRY_5LEVEL:
+		return probe_in(pt, &nw_gpt_fmt_5level, va, entry);
 	}
+	return probe_in(pt, pt->fmt, va, entry);
 }
 
 /* Follows va's path down to stop_level or to the first entry that is not a
  * table pointer, whichever comes first. */
-static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
+static inline __attribute__((always_inline)) struct spot descend_in(const struct nw_pt *pt,
+								    const struct nw_pt_format *geo, uint64_t va,
+								    int stop_level)
 {
-	const struct nw_pt_format *fmt = pt->fmt;
-	int level = fmt->top;
+	int level = geo->top;
 	uint64_t addr = pt->root, counts = pt->root_counts, entry;
 	void *ptr = table_ptr(pt, addr), *counts_at = counts_ptr(pt, counts), *up = 0;
 	unsigned index, up_index = 0;
 
 	/* table_enter on locals the compiler keeps in registers, the record built once at the end: the hot
-	 * path of every change (a struct walked in place is spilled at each level). */
-	for (;;) {
-		index = nw_pt_index(fmt, level, va);
-		entry = nw_pt_entry_get(fmt, ptr, index);
-		if (level == stop_level || !nw_pt_is_link(fmt, level, entry))
-			break;
-		level--;
+	 * path of every change (a struct walked in place is spilled at each level). A bounded loop, so a
+	 * constant geometry unrolls it. */
+#pragma GCC unroll 8
+	for (; level > NW_LEVEL_PT; level--) {
+		index = nw_pt_index(geo, level, va);
+		entry = nw_pt_entry_get(geo, ptr, index);
+		if (level == stop_level || !is_link_in(geo, pt->fmt, level, entry))
+			goto stop;
 		addr = nw_pt_link_addr(pt, entry);
 		ptr = table_ptr(pt, addr);
 		up = counts_at;
 		up_index = index;
-		counts = child_counts(pt, up, index, level);
+		counts = up && level - 1 > NW_LEVEL_PT ? nw_pt_entry_get(geo, up, index) & ~COUNT_MASK : 0;
 		counts_at = counts_ptr(pt, counts);
 	}
+	index = nw_pt_index(geo, NW_LEVEL_PT, va);
+	entry = nw_pt_entry_get(geo, ptr, index);
+stop:
 	return (struct spot){ .t = { .level = level, .addr = addr, .ptr = ptr, .counts = counts, .counts_ptr = counts_at,
 				     .up = up, .up_index = up_index },
 			      .index = index, .entry = entry };
+}
+
+static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
+{
+	switch (pt->geometry) {
+	case GEOMETRY_4LEVEL:
+		return descend_in(pt, &nw_gpt_fmt_4level, va, stop_level);
+	case GEOMETRY_5LEVEL:
+		return descend_in(pt, &nw_gpt_fmt_5level, va, stop_level);
+	}
+	return descend_in(pt, pt->fmt, va, stop_level);
 }
 
 /* Replaces the leaf at spot with a table of leaves one level down that map
@@ -567,7 +640,7 @@ nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct 
 	NW_ASSERT(fmt->top >= NW_LEVEL_PD && fmt->top <= NW_MAX_LEVELS);
 	NW_ASSERT(fmt->entry_size == 4 || fmt->entry_size == 8);
 	*pt = (struct nw_pt){ .fmt = fmt, .mem = mem, .table_bits = table_bits,
-			      .link_addr_mask = fmt->table_addr_mask };
+			      .link_addr_mask = fmt->table_addr_mask, .geometry = (uint8_t)geometry_of(fmt) };
 	if (!table_alloc(pt, fmt->top, &pt->root, &pt->root_counts)) {
 		pt->fmt = 0; /* destroy of a table that never was does nothing */
 		return NW_ERR_NOMEM;
@@ -731,6 +804,30 @@ nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_
 	return NW_OK;
 }
 
+/* The common unmap, O(levels): [va, end) inside one page table that va's
+ * path reaches, or inside a hole, and not the table's whole span (that frees
+ * the table whatever its count, as clear_range does). Clears its 4 KiB leaves
+ * in place; false (nothing changed yet, or the leaves cleared and the table
+ * now empty) when the general path must go on: a large leaf to split, or a
+ * table to free. */
+static bool unmap_in_page_table(const struct nw_pt *pt, uint64_t va, uint64_t end, bool *stale)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	unsigned pd_shift = fmt->level[NW_LEVEL_PD].shift;
+	struct spot spot;
+
+	if (va >> pd_shift != (end - 1) >> pd_shift || end - va == size_of(fmt, NW_LEVEL_PD))
+		return false;
+	spot = descend(pt, va, NW_LEVEL_PT);
+	if (spot.t.level > NW_LEVEL_PT)
+		return spot.entry == 0; /* nothing mapped there */
+	if (!spot.t.up)
+		return false; /* no counts: emptiness needs the general path's scan */
+	for (unsigned i = spot.index, last = nw_pt_index(fmt, NW_LEVEL_PT, end - 1); i <= last; i++)
+		entry_set(pt, &spot.t, i, 0, stale);
+	return count_get(fmt, &spot.t) != 0;
+}
+
 nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale)
 {
 	struct pool pool;
@@ -741,6 +838,11 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 		return NW_ERR_ALIGN;
 	if (!range_ok(pt->fmt, va, size))
 		return NW_ERR_RANGE;
+	if (unmap_in_page_table(pt, va, va + size, &changed)) {
+		if (stale && changed)
+			*stale = true;
+		return NW_OK;
+	}
 	pool.count = 0;
 	status = split_edges(pt, va, va + size, &pool, &changed);
 	if (status != NW_OK)

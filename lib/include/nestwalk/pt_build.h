@@ -102,6 +102,7 @@ struct nw_pt {
 	uint64_t root_counts;     /* host frame with the live counts of the root's children, 0 when none */
 	const uint64_t *table_bits; /* per-level overrides (index = level) or NULL */
 	uint64_t link_addr_mask;  /* a table pointer's address: the format's field below MAXPHYADDR */
+	uint8_t geometry;         /* the engine's own: which constant geometry its hot paths use (pt_engine.c) */
 };
 
 /* One leaf as a lookup finds it, with the path for --explain. */
