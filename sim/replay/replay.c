@@ -174,6 +174,8 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, const str
 	r->stats.host_exhausted += exit.kind == NW_ASPACE_FAULT_NO_MEMORY;
 	r->stats.walks++;
 	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
+	if (!r->options.tlb)
+		return; /* without the TLB model nothing is looked up, so nothing is filled or dropped */
 	if (res->outcome == NW_OUTCOME_OK)
 		fill_tlb(r, a, res);
 	else if (res->outcome == NW_OUTCOME_PAGE_FAULT)
