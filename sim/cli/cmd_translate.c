@@ -152,6 +152,9 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 				q->top ? NW_JSON_SCHEMA_MEMBER : "", gpa, (unsigned long long)res->hpa.val,
 				(unsigned long long)res->page_size, res->level, rights,
 				nw_memory_type_name(res->memory_type), res->refs, populated ? "true" : "false");
+		else if (aspace->config.format == NW_STAGE2_NONE)
+			fprintf(q->out, "gpa 0x%llx -> hpa 0x%llx (no second stage: the same address, %s, %s)\n", gpa,
+				(unsigned long long)res->hpa.val, rights, nw_memory_type_name(res->memory_type));
 		else
 			fprintf(q->out, "gpa 0x%llx -> hpa 0x%llx (level-%d leaf, 0x%llx-byte page, %s, %s%s)\n", gpa,
 				(unsigned long long)res->hpa.val, res->level, (unsigned long long)res->page_size, rights,

@@ -27,6 +27,17 @@ def translate(path, *args):
     return json.loads(result.stdout)
 
 
+def test_translate_gpa_says_there_is_no_second_stage():
+    # format: none: the guest-physical address is the host-physical one, no table read (refs 0, leaf level 0),
+    # and a second stage that restricts nothing: every right, write-back (stage2.h's NW_S2_NONE_*). The text
+    # used to call it a "level-0 leaf" of a 4 KiB page, a table that does not exist.
+    result = run("translate", SCENARIO, "--gpa", 0x1000, "--access", "read")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "gpa 0x1000 -> hpa 0x1000 (no second stage: the same address, rwxu, WB)\n"
+    got = translate(SCENARIO, "--gpa", 0x1000, "--access", "read")
+    assert (got["hpa"], got["leaf_level"], got["refs"], got["rights"]) == ("0x1000", 0, 0, "rwxu")
+
+
 def test_translate_is_the_guest_walk_alone_with_gpa_equal_to_hpa():
     # 4-level paging reads 4 entries (SDM Vol. 3A §4.5) and nothing translates their addresses: 4 references
     # (24 over a 4-level EPT). GPA = HPA.
