@@ -5,15 +5,12 @@
 
 #include "stage2_query.h"
 #include "stage2_rules.h"
+#include "vmsa.h"
 
-#define GRANULE_BITS 12
-#define STRIDE 9          /* 4 KiB granule, 8-byte descriptors: 512 entries a table */
+#define STRIDE NW_VMSA_STRIDE
 #define MAX_CONCAT_BITS 4 /* up to 16 concatenated tables at the start level */
 #define MIN_IPA_BITS 25   /* T0SZ at most 39 with the 4 KiB granule (no FEAT_TTST) */
 #define MAX_IPA_BITS 48   /* T0SZ at least 16 (no FEAT_LPA2) */
-
-/* Descriptor bits 1:0 of a table pointer (Arm ARM D8.3). */
-#define TABLE_BITS (NW_ARM64_S2_VALID | NW_ARM64_S2_TABLE)
 
 struct nw_arm64_s2_caps nw_arm64_s2_caps_all(void)
 {
@@ -25,33 +22,11 @@ int nw_arm64_s2_level(int level)
 	return nw_s2_manual_level(&nw_arm64_s2_rules, level);
 }
 
-/* VTCR_EL2.PS and ID_AA64MMFR0_EL1.PARange share one encoding; 0 for a reserved value. */
-static unsigned pa_size_bits(unsigned encoding)
-{
-	static const unsigned bits[8] = { 32, 36, 40, 42, 44, 48, 52, 0 };
-
-	return bits[encoding & 7];
-}
-
-static bool is_pa_size(unsigned bits)
-{
-	for (unsigned encoding = 0; encoding < 6; encoding++)
-		if (pa_size_bits(encoding) == bits)
-			return true;
-	return false;
-}
-
-/* The lowest address bit the index at Arm level arm_level covers. */
-static unsigned level_shift(int arm_level)
-{
-	return GRANULE_BITS + STRIDE * (unsigned)(3 - arm_level);
-}
-
 /* AArch64.S2InconsistentSL: the start level resolves at least one bit and at
  * most a full stride plus 16 concatenated tables' worth. */
 static bool start_level_fits(unsigned ipa_bits, int start_level)
 {
-	unsigned min = level_shift(start_level) + 1;
+	unsigned min = nw_vmsa_level_shift(start_level) + 1;
 
 	return ipa_bits >= min && ipa_bits <= min + (STRIDE - 1) + MAX_CONCAT_BITS;
 }
@@ -60,7 +35,8 @@ static nw_status_t check_config(const struct nw_arm64_s2_config *config)
 {
 	const struct nw_arm64_s2_caps *caps = &config->caps;
 
-	if (!is_pa_size(caps->pa_bits) || !is_pa_size(config->ps_bits) || config->ps_bits > caps->pa_bits)
+	if (!nw_vmsa_is_pa_size(caps->pa_bits) || !nw_vmsa_is_pa_size(config->ps_bits) ||
+	    config->ps_bits > caps->pa_bits)
 		return NW_ERR_INVALID;
 	if (config->ipa_bits < MIN_IPA_BITS || config->ipa_bits > MAX_IPA_BITS || config->ipa_bits > caps->pa_bits)
 		return NW_ERR_INVALID;
@@ -79,7 +55,7 @@ static nw_status_t check_config(const struct nw_arm64_s2_config *config)
 nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *caps, struct nw_arm64_s2_config *config)
 {
 	unsigned sl0 = (unsigned)(vtcr >> NW_VTCR_SL0_SHIFT) & 3, tg0 = (unsigned)(vtcr >> NW_VTCR_TG0_SHIFT) & 3;
-	unsigned ps = pa_size_bits((unsigned)(vtcr >> NW_VTCR_PS_SHIFT));
+	unsigned ps = nw_vmsa_pa_size_bits((unsigned)(vtcr >> NW_VTCR_PS_SHIFT));
 
 	if (!(vtcr & NW_VTCR_RES1) || ps == 0)
 		return NW_ERR_INVALID;
@@ -98,29 +74,6 @@ nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *c
 	return check_config(config);
 }
 
-/* The configuration's geometry: library level 4 - n for Arm level n, 512
- * entries below the start level and as many as the IPA size leaves at it;
- * blocks at Arm levels 1 and 2, pages at 3. */
-static void build_format(struct nw_pt_format *fmt, const struct nw_arm64_s2_config *config)
-{
-	static const char *const names[] = { [1] = "L3", [2] = "L2", [3] = "L1", [4] = "L0" };
-	int top = nw_arm64_s2_level(config->start_level);
-
-	*fmt = (struct nw_pt_format){ .name = "AArch64 stage 2", .entry_size = 8, .top = (uint8_t)top,
-				      .table_addr_mask = NW_ARM64_S2_ADDR_MASK, .link_bit = NW_ARM64_S2_TABLE };
-	for (int level = NW_LEVEL_PT; level <= top; level++) {
-		unsigned shift = level_shift(nw_arm64_s2_level(level));
-		unsigned bits = level == top ? config->ipa_bits - shift : STRIDE;
-		uint64_t leaf_mask = NW_ARM64_S2_ADDR_MASK & ~((UINT64_C(1) << shift) - 1);
-
-		fmt->level[level] = (struct nw_pt_level_desc){
-			.shift = (uint8_t)shift, .entries = (uint16_t)(1u << bits),
-			.leaf_ok = level <= NW_LEVEL_PDPT,
-			.leaf_addr_mask = level <= NW_LEVEL_PDPT ? leaf_mask : 0,
-			.table_bits = TABLE_BITS, .name = names[level] };
-	}
-}
-
 static bool pa_fits(const struct nw_arm64_s2 *s2, uint64_t pa, uint64_t size)
 {
 	uint64_t limit = UINT64_C(1) << s2->config.ps_bits;
@@ -137,7 +90,7 @@ nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal,
 	if (status != NW_OK)
 		return status;
 	s2->config = *config;
-	build_format(&s2->format, config);
+	nw_vmsa_format(&s2->format, "AArch64 stage 2", config->ipa_bits, config->start_level);
 	/* Concatenated start tables: a root of several contiguous frames, aligned to their size (VTTBR_EL2.BADDR). */
 	if (s2->format.level[s2->format.top].entries > 1u << STRIDE && !hal->ops->alloc_frames)
 		return NW_ERR_UNSUPPORTED;

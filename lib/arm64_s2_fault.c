@@ -11,11 +11,11 @@
 #define FSC_PERMISSION 0x0cu
 #define FSC_NONE 0xffu
 
-unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2)
+unsigned nw_arm64_fsc(enum nw_s2_fault fault, int arm_level)
 {
 	unsigned base;
 
-	switch (s2->fault) {
+	switch (fault) {
 	case NW_S2_FAULT_ADDRESS_SIZE:
 		base = FSC_ADDRESS_SIZE;
 		break;
@@ -33,7 +33,12 @@ unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2)
 	default:
 		return FSC_NONE;
 	}
-	return base | (unsigned)nw_arm64_s2_level(s2->level);
+	return base | (unsigned)arm_level;
+}
+
+unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2)
+{
+	return nw_arm64_fsc(s2->fault, nw_arm64_s2_level(s2->level));
 }
 
 uint64_t nw_arm64_s2_esr(const struct nw_s2_result *s2, const struct nw_arm64_s2_access *a)

@@ -74,6 +74,8 @@ const char *nw_outcome_name(enum nw_outcome outcome)
 	case NW_OUTCOME_NPF: return "npf";
 	case NW_OUTCOME_GP: return "general_protection";
 	case NW_OUTCOME_NO_MEMORY: return "no_memory";
+	case NW_OUTCOME_STAGE1_ABORT: return "stage1_abort";
+	case NW_OUTCOME_STAGE2_ABORT: return "stage2_abort";
 	}
 	return "unknown";
 }

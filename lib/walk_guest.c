@@ -63,5 +63,6 @@ void nw_walk_guest(const struct nw_guest_stage *stage, struct nw_gs_walk *w)
 	/* Phase 3: accessed and dirty flags, never under NW_WALK_LOOKUP. */
 	if (!(w->ctx.flags & NW_WALK_LOOKUP) && !stage->set_flags(w, level))
 		return;
-	nw_walk_finish(&w->ctx, nw_gpa((stage->address(w, level, entry) & ~(page_size - 1)) | (w->va & (page_size - 1))));
+	nw_walk_finish(&w->ctx,
+		       nw_gpa((stage->address(w, level, entry) & ~(page_size - 1)) | (w->va & (page_size - 1))));
 }

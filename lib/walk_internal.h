@@ -1,7 +1,7 @@
 /* What both guest walkers share: reading and updating guest paging-structure
  * entries through the second stage, and turning a stage-2 fault into the
- * outcome the CPU reports (EPT violation, misconfiguration, #NPF). The guest
- * rules of access rights and error codes are walk_rules.h. */
+ * outcome the CPU reports (EPT violation, misconfiguration, #NPF, AArch64
+ * stage-2 abort). The guest rules are walk_rules.h (x86) and arm64_s1_rules.h. */
 #ifndef NESTWALK_WALK_INTERNAL_H
 #define NESTWALK_WALK_INTERNAL_H
 
@@ -46,6 +46,11 @@ static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_pagi
 	res->exitinfo2 = 0;
 	res->gp_reason = NW_GP_NONE;
 	res->s2_on_table = false;
+	res->abort_fault = NW_S2_FAULT_NONE;
+	res->esr = 0;
+	res->far = 0;
+	res->hpfar = 0;
+	res->hpfar_valid = false;
 	res->refs = 0;
 	res->ad_writes = 0;
 	res->recorded = false;
@@ -139,7 +144,12 @@ static inline bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, u
  * the outcome set when the second stage refuses it or nothing backs the entry. */
 bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t set);
 
-/* The same for the entry recorded in res->steps[level]. */
+/* The same, clearing clear and setting set (a hardware dirty-state update
+ * clears AArch64 AP[2]): one write of the entry. */
+bool nw_walk_update_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t clear,
+		       uint64_t set);
+
+/* nw_walk_set_flags_at for the entry recorded in res->steps[level]. */
 bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint64_t set);
 
 /* Translates the final guest-physical address with the access's own type

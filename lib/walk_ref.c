@@ -241,7 +241,8 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 {
 	bool user = nw_rule_is_user_access(cpu->cpl, access->implicit);
 	struct x86_walk x = {
-		.w.ctx = { .config = config, .access = access, .flags = flags, .user = user, .linear = true, .res = res },
+		.w.ctx = { .config = config, .access = access, .flags = flags, .user = user, .linear = true,
+			   .res = res },
 		.cpu = cpu,
 		.mode = nw_cpu_paging_mode(cpu),
 		.pfec = nw_rule_pfec_access_bits(cpu, user, access->type),

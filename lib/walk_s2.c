@@ -1,6 +1,7 @@
 /* The second dimension of the walk: guest paging-structure entries and the
  * final guest-physical address go through the second stage before host memory
  * is touched, and a refusal there becomes the VM exit the CPU would report. */
+#include <nestwalk/arm64_s2.h>
 #include <nestwalk/assert.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
@@ -96,6 +97,23 @@ uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s
 	return info | (a->table ? NW_NPF_GUEST_TABLE : NW_NPF_FINAL);
 }
 
+/* An AArch64 stage-2 fault is taken to EL2 (Arm ARM D8, "Stage 2 fault"):
+ * ESR_EL2 with S1PTW for a stage-1 table walk (WnR then the walk's own
+ * access: a descriptor update writes), FAR_EL2 the virtual address,
+ * HPFAR_EL2 the IPA where the architecture fills it. */
+static void arm64_s2_abort(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table,
+			   bool ad_write)
+{
+	struct nw_walk_result *res = ctx->res;
+	const struct nw_arm64_s2_access access = { .type = ctx->access->type, .s1ptw = table, .table_write = ad_write };
+
+	res->outcome = NW_OUTCOME_STAGE2_ABORT;
+	res->abort_fault = s2->fault;
+	res->esr = nw_arm64_s2_esr(s2, &access);
+	res->far = ctx->access->gva.val;
+	res->hpfar_valid = nw_arm64_hpfar(s2, gpa, &access, &res->hpfar);
+}
+
 void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
 		      int level)
 {
@@ -114,7 +132,10 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 		res->exitinfo2 = gpa.val;
 		return;
 	}
-	/* The x86 guest walk never runs over an AArch64 stage 2 (nw_walker_init refuses it). */
+	if (ctx->config->stage2.kind == NW_STAGE2_ARM64) {
+		arm64_s2_abort(ctx, s2, gpa, table, ad_write);
+		return;
+	}
 	NW_ASSERT(ctx->config->stage2.kind == NW_STAGE2_EPT);
 	if (s2->status == NW_S2_MISCONFIG) {
 		res->outcome = NW_OUTCOME_EPT_MISCONFIG;
@@ -144,6 +165,12 @@ bool nw_walk_set_flags(struct nw_walk_ctx *ctx, int level, unsigned bytes, uint6
 
 bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t set)
 {
+	return nw_walk_update_at(ctx, gpa, level, bytes, 0, set);
+}
+
+bool nw_walk_update_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigned bytes, uint64_t clear,
+		       uint64_t set)
+{
 	struct nw_s2_result s2;
 	void *ptr;
 
@@ -158,9 +185,9 @@ bool nw_walk_set_flags_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsi
 		return false;
 	}
 	if (bytes == 4)
-		*(volatile uint32_t *)ptr |= (uint32_t)set;
+		*(volatile uint32_t *)ptr = (uint32_t)((*(volatile uint32_t *)ptr & ~clear) | set);
 	else
-		*(volatile uint64_t *)ptr |= set;
+		*(volatile uint64_t *)ptr = (*(volatile uint64_t *)ptr & ~clear) | set;
 	ctx->res->ad_writes++;
 	return true;
 }

@@ -95,6 +95,9 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
 			return NW_TRACE_OUT_ROM_WRITE;
 		return res->outcome == NW_OUTCOME_NPF ? NW_TRACE_OUT_NPF : NW_TRACE_OUT_EPT_VIOLATION;
+	case NW_OUTCOME_STAGE1_ABORT:
+	case NW_OUTCOME_STAGE2_ABORT:
+		break; /* AArch64 walks: replay runs the fast walker, which refuses them (nw_walker_init) */
 	}
 	return NW_REPLAY_OUT_NO_MEMORY;
 }

@@ -215,5 +215,13 @@ void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res)
 	case NW_OUTCOME_NO_MEMORY:
 		fprintf(out, "  nothing backs gpa 0x%" PRIx64 " (guest L%d)\n", res->fault_gpa.val, res->fault_level);
 		break;
+	case NW_OUTCOME_STAGE1_ABORT:
+		fprintf(out, "  stage-1 abort at guest L%d, ESR_EL1 0x%" PRIx64 ", FAR_EL1 0x%" PRIx64 "\n",
+			res->fault_level, res->esr, res->far);
+		break;
+	case NW_OUTCOME_STAGE2_ABORT:
+		fprintf(out, "  stage-2 abort, ipa 0x%" PRIx64 " (%s), ESR_EL2 0x%" PRIx64 ", FAR_EL2 0x%" PRIx64 "\n",
+			res->fault_gpa.val, res->s2_on_table ? "stage-1 table walk" : "final access", res->esr, res->far);
+		break;
 	}
 }

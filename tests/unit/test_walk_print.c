@@ -122,3 +122,27 @@ Test(walk_print, explain_decodes_an_ept_violation)
 	cr_assert_null(strstr(text, "error_code"), "%s", text);
 	free(text);
 }
+
+Test(walk_print, summary_of_aarch64_aborts)
+{
+	struct nw_walk_result res = { .outcome = NW_OUTCOME_STAGE1_ABORT };
+	char *text;
+
+	/* A stage-1 Permission fault at Arm level 3 (library level 1) of an EL1 read: ESR_EL1 0x9600000f. */
+	res.fault_level = 1;
+	res.esr = 0x9600000f;
+	res.far = 0x40201123;
+	text = print(nw_walk_print_summary, &res);
+	assert_has(text, "outcome stage1_abort");
+	assert_has(text, "stage-1 abort at guest L1, ESR_EL1 0x9600000f, FAR_EL1 0x40201123");
+	free(text);
+	/* A stage-2 Translation fault on a stage-1 table read: ESR_EL2 0x92000087 (S1PTW), the descriptor's IPA. */
+	res.outcome = NW_OUTCOME_STAGE2_ABORT;
+	res.esr = 0x92000087;
+	res.fault_gpa = nw_gpa(0x41002008);
+	res.s2_on_table = true;
+	text = print(nw_walk_print_summary, &res);
+	assert_has(text, "outcome stage2_abort");
+	assert_has(text, "stage-2 abort, ipa 0x41002008 (stage-1 table walk), ESR_EL2 0x92000087, FAR_EL2 0x40201123");
+	free(text);
+}

@@ -148,6 +148,9 @@ struct nw_arm64_s2_access {
 	bool table_write;         /* that walk's access wrote (a hardware update of a stage-1 descriptor) */
 };
 
+/* DFSC/IFSC of a fault of this kind at Arm level arm_level (0..3), either
+ * stage; 0xff for a kind that is no AArch64 fault. */
+unsigned nw_arm64_fsc(enum nw_s2_fault fault, int arm_level);
 /* The fault status code of a stage-2 fault; 0xff for a result that is no AArch64 fault. */
 unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2);
 uint64_t nw_arm64_s2_esr(const struct nw_s2_result *s2, const struct nw_arm64_s2_access *access);

@@ -1,7 +1,9 @@
 /* The guest page walk: GVA -> GPA -> HPA for 32-bit, PAE, 4-level and 5-level
  * guest paging (SDM Vol. 3A ch. 4), every guest paging-structure reference and
  * the final guest-physical address translated through the second stage (EPT,
- * NPT or none; stage2.h). One access gives exactly one outcome.
+ * NPT or none; stage2.h). One access gives exactly one outcome. The AArch64
+ * stage 1 (arm64_s1.h) is the same walk over another description and shares
+ * these types.
  *
  * Two walkers share these types: nw_walk_reference() follows the SDM text rule
  * by rule; nw_walker_translate() uses tables derived once per control-register
@@ -36,6 +38,7 @@ struct nw_access {
 			* have linear addresses in the mode (nw_access_is_linear()). */
 	enum nw_access_type type;
 	bool implicit;
+	bool unprivileged; /* AArch64: LDTR/STTR at EL1, checked with EL0's permissions (x86 ignores it) */
 };
 
 /* Flags for a walk. The per-level record (steps[], the stage-2 records) is
@@ -86,6 +89,8 @@ enum nw_outcome {
 	NW_OUTCOME_NPF,
 	NW_OUTCOME_GP,
 	NW_OUTCOME_NO_MEMORY, /* a table's host address is not backed by any memory (not a CPU outcome) */
+	NW_OUTCOME_STAGE1_ABORT, /* AArch64: a stage-1 fault taken to EL1 (ESR_EL1, FAR_EL1) */
+	NW_OUTCOME_STAGE2_ABORT, /* AArch64: a stage-2 fault taken to EL2 (ESR_EL2, FAR_EL2, HPFAR_EL2) */
 };
 
 enum nw_gp_reason {
@@ -137,7 +142,9 @@ uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s
 /* Effective rights of a guest translation: R/W and U/S ANDed, XD ORed over all levels. */
 #define NW_WALK_RIGHT_W (1u << 0)
 #define NW_WALK_RIGHT_U (1u << 1)
-#define NW_WALK_RIGHT_X (1u << 2) /* no level has XD (or XD is not in force) */
+#define NW_WALK_RIGHT_X (1u << 2) /* no level has XD (or XD is not in force); AArch64: EL1 may execute (no PXN) */
+#define NW_WALK_RIGHT_UX (1u << 3) /* AArch64 only: EL0 may execute (no UXN). There W is AP[2] clear, U AP[1] set;
+				    * the hierarchical controls of the tables above are ANDed in */
 
 /* The rights one entry grants (SDM Vol. 3A §4.6.1): W with R/W=1, U with U/S=1,
  * X unless XD=1 is in force (PAE and 4-/5-level paging with IA32_EFER.NXE=1).
@@ -173,7 +180,7 @@ struct nw_walk_step {
 
 struct nw_walk_result {
 	enum nw_outcome outcome;
-	enum nw_paging_mode mode;
+	enum nw_paging_mode mode;   /* x86; NW_PAGING_OFF in an AArch64 walk */
 	nw_gva_t gva;
 	nw_gpa_t gpa;               /* outcome OK: the guest-physical address */
 	nw_hpa_t hpa;               /* outcome OK: the host-physical address */
@@ -183,7 +190,7 @@ struct nw_walk_result {
 	uint32_t s2_rights;         /* outcome OK: NW_S2_RIGHT_* of the final stage-2 translation */
 	uint64_t leaf_entry;        /* the guest leaf as read (before A/D), once found; 0 before */
 	uint8_t memory_type;        /* the stage-2 leaf's memory type (6 WB without a second stage) */
-	uint8_t guest_pat_index;    /* PAT:PCD:PWT of the guest leaf (§11.12.3) */
+	uint8_t guest_pat_index;    /* PAT:PCD:PWT of the guest leaf (§11.12.3); AArch64: its AttrIndx */
 	int leaf_level;             /* the guest leaf's level; 0 with paging off */
 	int fault_level;            /* level that faulted: guest level for #PF and guest-table stage-2
 				     * faults, stage-2 level for misconfigurations; 0 for the final access */
@@ -195,6 +202,12 @@ struct nw_walk_result {
 	uint64_t exitinfo1, exitinfo2; /* NPF */
 	enum nw_gp_reason gp_reason;
 	bool s2_on_table;           /* a stage-2 fault hit a guest paging-structure access, not the final one */
+	/* AArch64 aborts (arm64_s1.h): the fault kind, ESR_EL1 and FAR_EL1 of a
+	 * stage-1 abort, ESR_EL2, FAR_EL2 and HPFAR_EL2 (when the architecture
+	 * fills it) of a stage-2 abort. */
+	enum nw_s2_fault abort_fault;
+	uint64_t esr, far, hpfar;
+	bool hpfar_valid;
 	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
 	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
 				     * write check, not counted in refs) */
