@@ -1,44 +1,53 @@
 /* AArch64 stage 1 of the EL1&0 regime: TCR_EL1, SCTLR_EL1 and TTBR0/TTBR1_EL1
- * read as the PE reads them (Arm ARM D19 register descriptions, D8.2 input
- * address size and start level), into what the walk (arm64_s1_walk.c) reads. */
+ * read as the PE reads them (Arm ARM D19 register descriptions, D8.2 granule,
+ * input address size and start level), into what the walk (arm64_s1_walk.c)
+ * reads. */
 #include <nestwalk/arm64_s1.h>
 
 #include "vmsa.h"
 
 #define TSZ_MASK 0x3fu
-#define MIN_TSZ 16 /* 48-bit VAs: no FEAT_LVA with the 4 KiB granule */
+#define MIN_TSZ 16 /* 48-bit VAs: no FEAT_LVA, FEAT_LPA2 */
 #define MAX_TSZ 39 /* 25-bit VAs: no FEAT_TTST */
 #define TTBR_BADDR_MASK UINT64_C(0x0000fffffffffffe) /* BADDR, bits 47:1 (bit 0 is CnP) */
 #define MIN_TABLE_ALIGN 64 /* a first table of under 64 bytes is aligned to 64 (TTBRn_EL1.BADDR) */
 
 struct nw_arm64_s1_caps nw_arm64_s1_caps_all(void)
 {
-	return (struct nw_arm64_s1_caps){ .pa_bits = 48, .haf = true, .hdbs = true, .hpds = true, .asid16 = true };
+	return (struct nw_arm64_s1_caps){ .pa_bits = 48, .gran16 = true, .gran64 = true, .haf = true, .hdbs = true,
+					  .hpds = true, .asid16 = true };
 }
 
-/* TG0 0b00 and TG1 0b10 are the 4 KiB granule; TG0 0b11 and TG1 0b00 are reserved. */
-static nw_status_t check_granule(unsigned which, unsigned tg)
+/* TG0: 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB; TG1: 0b01 16 KiB, 0b10 4 KiB,
+ * 0b11 64 KiB; the granule's log2 size, 0 for the reserved TG0 0b11 and TG1 0b00. */
+static unsigned granule_bits(unsigned which, unsigned tg)
 {
-	if (tg == (which ? 2u : 0u))
-		return NW_OK;
-	return tg == (which ? 0u : 3u) ? NW_ERR_INVALID : NW_ERR_UNSUPPORTED;
+	static const unsigned tg0[4] = { 12, 16, 14, 0 }, tg1[4] = { 0, 14, 12, 16 };
+
+	return which ? tg1[tg] : tg0[tg];
 }
 
-/* D8.2: with the 4 KiB granule each level resolves 9 bits above the 12 of the
- * page; the walk starts at the level whose index holds the top VA bit. */
-static int start_level(unsigned va_bits)
+/* ID_AA64MMFR0_EL1.TGran4/16/64: the 4 KiB granule always, the others as the caps say. */
+static bool has_granule(const struct nw_arm64_s1_caps *caps, unsigned bits)
 {
-	unsigned levels = (va_bits - NW_VMSA_GRANULE_BITS + NW_VMSA_STRIDE - 1) / NW_VMSA_STRIDE;
+	return bits == NW_VMSA_GRANULE_BITS || (bits == 14 && caps->gran16) || (bits == 16 && caps->gran64);
+}
+
+/* D8.2: each level resolves a stride of bits above the page's; the walk
+ * starts at the level whose index holds the top VA bit. */
+static int start_level(unsigned granule, unsigned va_bits)
+{
+	unsigned stride = nw_vmsa_stride(granule), levels = (va_bits - granule + stride - 1) / stride;
 
 	return 4 - (int)levels;
 }
 
-static nw_status_t decode_range(uint64_t tcr, unsigned which, uint64_t ttbr, struct nw_arm64_s1_range *range)
+static nw_status_t decode_range(uint64_t tcr, unsigned which, uint64_t ttbr, const struct nw_arm64_s1_caps *caps,
+				struct nw_arm64_s1_range *range)
 {
 	unsigned tsz = (unsigned)(tcr >> (which ? NW_TCR_T1SZ_SHIFT : NW_TCR_T0SZ_SHIFT)) & TSZ_MASK;
-	unsigned tg = (unsigned)(tcr >> (which ? NW_TCR_TG1_SHIFT : NW_TCR_TG0_SHIFT)) & 3;
+	unsigned granule = granule_bits(which, (unsigned)(tcr >> (which ? NW_TCR_TG1_SHIFT : NW_TCR_TG0_SHIFT)) & 3);
 	uint64_t bytes, align;
-	nw_status_t status;
 
 	*range = (struct nw_arm64_s1_range){
 		.walks = !(tcr & (which ? NW_TCR_EPD1 : NW_TCR_EPD0)),
@@ -47,15 +56,16 @@ static nw_status_t decode_range(uint64_t tcr, unsigned which, uint64_t ttbr, str
 	};
 	if (!range->walks)
 		return NW_OK; /* no walk: its size and granule are never read */
-	status = check_granule(which, tg);
-	if (status != NW_OK)
-		return status;
-	if (tsz < MIN_TSZ || tsz > MAX_TSZ)
+	if (granule == 0)
+		return NW_ERR_INVALID;
+	/* A granule the PE lacks reads as an IMPLEMENTATION DEFINED other one: not modelled. */
+	if (!has_granule(caps, granule) || tsz < MIN_TSZ || tsz > MAX_TSZ)
 		return NW_ERR_UNSUPPORTED;
+	range->granule_bits = granule;
 	range->va_bits = 64 - tsz;
-	range->start_level = start_level(range->va_bits);
-	nw_vmsa_format(&range->format, which ? "AArch64 stage 1 (TTBR1)" : "AArch64 stage 1 (TTBR0)", range->va_bits,
-		       range->start_level);
+	range->start_level = start_level(granule, range->va_bits);
+	nw_vmsa_format(&range->format, which ? "AArch64 stage 1 (TTBR1)" : "AArch64 stage 1 (TTBR0)", granule,
+		       range->va_bits, range->start_level);
 	bytes = (uint64_t)range->format.level[range->format.top].entries * 8;
 	align = bytes < MIN_TABLE_ALIGN ? MIN_TABLE_ALIGN : bytes;
 	range->table = ttbr & TTBR_BADDR_MASK & ~(align - 1);
@@ -98,6 +108,6 @@ nw_status_t nw_arm64_s1_decode(const struct nw_arm64_el1_regs *regs, const struc
 			((tcr & NW_TCR_AS) ? 0xffffu : 0xffu),
 		.caps = *caps,
 	};
-	status = decode_range(tcr, 0, regs->ttbr0, &s1->range[0]);
-	return status != NW_OK ? status : decode_range(tcr, 1, regs->ttbr1, &s1->range[1]);
+	status = decode_range(tcr, 0, regs->ttbr0, caps, &s1->range[0]);
+	return status != NW_OK ? status : decode_range(tcr, 1, regs->ttbr1, caps, &s1->range[1]);
 }

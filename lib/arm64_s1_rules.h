@@ -8,6 +8,7 @@
 
 #include <nestwalk/arm64_s1.h>
 #include <nestwalk/level.h>
+#include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 
 /* D8.2 (AArch64.GetVARange): VA bit 55 selects the range, 0 the lower (TTBR0_EL1), 1 the upper (TTBR1_EL1). */
@@ -35,13 +36,13 @@ static inline bool nw_a64_va_is_out_of_range(const struct nw_arm64_s1_range *ran
 }
 
 /* D8.3 (AArch64.S1Walk): bit 0 clear is a Fault descriptor; bits 1:0 0b01
- * at level 3 are reserved and read as invalid, and a block at level 0 (no
- * block there with the 4 KiB granule) is a Translation fault too. */
-static inline bool nw_a64_is_valid_descriptor(unsigned level, uint64_t entry)
+ * at level 3 are reserved and read as invalid, and a block above the first
+ * block level of the granule (the format's leaf_ok) is a Translation fault too. */
+static inline bool nw_a64_is_valid_descriptor(const struct nw_pt_format *fmt, unsigned level, uint64_t entry)
 {
 	if (!(entry & NW_ARM64_S1_VALID))
 		return false;
-	return (entry & NW_ARM64_S1_TABLE) || (level != NW_LEVEL_PT && level != NW_LEVEL_PML4);
+	return (entry & NW_ARM64_S1_TABLE) || (level != NW_LEVEL_PT && fmt->level[level].leaf_ok);
 }
 
 /* D8.3: bits 1:0 0b11 above level 3 point to the next table; a block or a page maps. */

@@ -110,8 +110,7 @@ static bool a64_read(struct nw_gs_walk *w, unsigned level, uint64_t *entry)
 
 static bool a64_is_present(const struct nw_gs_walk *w, unsigned level, uint64_t entry)
 {
-	(void)w;
-	return nw_a64_is_valid_descriptor(level, entry);
+	return nw_a64_is_valid_descriptor(w->fmt, level, entry);
 }
 
 static bool a64_is_malformed(const struct nw_gs_walk *w, unsigned level, uint64_t entry)
@@ -144,11 +143,12 @@ static bool a64_pass(struct nw_gs_walk *w, unsigned level, uint64_t entry)
 	return true;
 }
 
+/* The next table is granule-aligned (its address bits below the granule are
+ * RES0, ignored); the loop masks a leaf's to its page or block size. */
 static uint64_t a64_address(const struct nw_gs_walk *w, unsigned level, uint64_t entry)
 {
-	(void)w;
 	(void)level;
-	return entry & NW_ARM64_S1_ADDR_MASK;
+	return entry & w->fmt->table_addr_mask;
 }
 
 static uint8_t a64_attr_index(unsigned level, uint64_t leaf)

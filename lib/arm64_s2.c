@@ -26,7 +26,7 @@ int nw_arm64_s2_level(int level)
  * most a full stride plus 16 concatenated tables' worth. */
 static bool start_level_fits(unsigned ipa_bits, int start_level)
 {
-	unsigned min = nw_vmsa_level_shift(start_level) + 1;
+	unsigned min = nw_vmsa_level_shift(NW_VMSA_GRANULE_BITS, start_level) + 1;
 
 	return ipa_bits >= min && ipa_bits <= min + (STRIDE - 1) + MAX_CONCAT_BITS;
 }
@@ -90,7 +90,8 @@ nw_status_t nw_arm64_s2_create(struct nw_arm64_s2 *s2, const struct nw_hal *hal,
 	if (status != NW_OK)
 		return status;
 	s2->config = *config;
-	nw_vmsa_format(&s2->format, "AArch64 stage 2", config->ipa_bits, config->start_level);
+	nw_vmsa_format(&s2->format, "AArch64 stage 2", NW_VMSA_GRANULE_BITS, config->ipa_bits,
+		       config->start_level);
 	/* Concatenated start tables: a root of several contiguous frames, aligned to their size (VTTBR_EL2.BADDR). */
 	if (s2->format.level[s2->format.top].entries > 1u << STRIDE && !hal->ops->alloc_frames)
 		return NW_ERR_UNSUPPORTED;

@@ -4,7 +4,7 @@
  * nw_pt_format: each level's index bits and page size) and a small table of
  * rules, each a named predicate of its manual: x86 paging (walk_ref.c, the
  * SDM Vol. 3A ch. 4 predicates of walk_rules.h) and the AArch64 stage 1 of
- * the EL1&0 regime (arm64_s1.c, the Arm ARM VMSAv8-64 predicates of
+ * the EL1&0 regime (arm64_s1_walk.c, the Arm ARM VMSAv8-64 predicates of
  * arm64_s1_rules.h). Every table read and the final address go through the
  * second stage (walk_internal.h), so a fault says which stage raised it.
  * This is the reference walk: rules applied one by one, no tables derived. */

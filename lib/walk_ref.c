@@ -7,6 +7,7 @@
  * walk_rules.h, applied one by one; the fast walker's tables are generated
  * from the same predicates (perm.c). The fast walker (walk_fast.c) must agree
  * with it on every case. */
+#include <nestwalk/assert.h>
 #include <nestwalk/paging_rules.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
@@ -248,5 +249,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 		.pfec = nw_rule_pfec_access_bits(cpu, user, access->type),
 	};
 
+	/* An AArch64 second stage under an x86 guest is a caller's mistake, not guest data. */
+	NW_ASSERT(config->stage2.kind != NW_STAGE2_ARM64);
 	nw_walk_guest(&x86_stage, &x.w);
 }

@@ -52,7 +52,7 @@ static struct {
 	struct nw_walk_config config;
 	struct nw_arm64_el1_regs regs;
 	struct nw_arm64_cpu cpu;
-	nw_hpa_t frames[16];
+	nw_hpa_t frames[32];
 	unsigned nframes;
 	uint64_t root, l2, l3; /* TTBR0's tables (host addresses) */
 	struct nw_arm64_s2 s2;
@@ -83,11 +83,25 @@ static uint64_t frame(void)
 {
 	nw_hpa_t f;
 
-	cr_assert_lt(t.nframes, 16);
+	cr_assert_lt(t.nframes, 32);
 	cr_assert(nw_hal_alloc_frame(hal, &f));
 	memset(nw_hal_phys_to_virt(hal, f), 0, NW_PAGE_SIZE);
 	t.frames[t.nframes++] = f;
 	return f.val;
+}
+
+/* count contiguous zeroed host frames aligned to their size (a table larger than 4 KiB). */
+static uint64_t run(unsigned count)
+{
+	nw_hpa_t first;
+
+	cr_assert_leq(t.nframes + count, 32);
+	cr_assert(nw_hal_alloc_frames(hal, count, &first));
+	for (unsigned i = 0; i < count; i++) {
+		t.frames[t.nframes++] = nw_hpa(first.val + i * NW_PAGE_SIZE);
+		memset(nw_hal_phys_to_virt(hal, t.frames[t.nframes - 1]), 0, NW_PAGE_SIZE);
+	}
+	return first.val;
 }
 
 static uint64_t *slot(uint64_t table, unsigned index)
@@ -206,11 +220,15 @@ Test(arm64_s1, tcr_el1_fields_as_the_arm_arm_lays_them_out)
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_OK);
 	cr_assert_eq(s1.range[0].table, 0x40000080);
 
-	/* Refused: TG0 0b10 (bit 15, 16 KiB) not modelled; TG0 0b11 reserved; TG1 0b00 reserved while TTBR1 walks
-	 * (ignored with EPD1, bit 23); T0SZ 12 below 16 (FEAT_LVA); IPS 0b111 reserved; HD (bit 40) without HA;
-	 * HA (bit 39) on a PE without FEAT_HAFDBS; E0PD0 (bit 55); SCTLR_EL1.EPAN (bit 57). */
+	/* Refused: TG0 0b10 (bit 15, 16 KiB) on a PE without it (TGran16); TG0 0b11 reserved; TG1 0b00 reserved
+	 * while TTBR1 walks (ignored with EPD1, bit 23); T0SZ 12 below 16 (FEAT_LVA); IPS 0b111 reserved; HD
+	 * (bit 40) without HA; HA (bit 39) on a PE without FEAT_HAFDBS; E0PD0 (bit 55); SCTLR_EL1.EPAN (bit 57). */
 	t.regs.tcr = TCR_39 | UINT64_C(2) << 14;
+	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_OK);
+	cr_assert_eq(s1.range[0].granule_bits, 14);
+	caps.gran16 = false;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
+	caps = nw_arm64_s1_caps_all();
 	t.regs.tcr = TCR_39 | UINT64_C(3) << 14;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_INVALID);
 	t.regs.tcr = TCR_39 & ~(UINT64_C(3) << 30);
@@ -575,6 +593,68 @@ Test(arm64_s1, stage_1_off_is_flat_up_to_the_pa_size)
 	/* With TBI0 the tag bits 63:56 are not address. */
 	load(0, TCR_39 | NW_TCR_TBI0);
 	expect_walk_ok(UINT64_C(0x7700000000001000), R, false, 0x1000);
+}
+
+/* A walk from level 2 under tcr: l2[i2] names the table l3, l3[i3] is leaf. */
+static void two_levels(uint64_t tcr, uint64_t l2, unsigned i2, uint64_t l3, unsigned i3, uint64_t leaf)
+{
+	*slot(l2, i2) = l3 | TABLE;
+	*slot(l3, i3) = leaf;
+	t.regs.ttbr0 = l2;
+	load(SCTLR_M, tcr);
+	cr_assert_eq(t.cpu.s1.range[0].start_level, 2);
+}
+
+/* An EL1 read of va translates to gpa through a leaf of size bytes. */
+static void expect_page(uint64_t va, uint64_t gpa, uint64_t size)
+{
+	struct nw_walk_result res = walk(va, R, false);
+
+	expect_ok(&res, gpa);
+	cr_assert_eq(res.guest_page_size, size);
+}
+
+Test(arm64_s1, the_16k_granule)
+{
+	struct nw_walk_result res;
+	uint64_t l2 = run(4), l3 = run(4), l1;
+
+	/* TCR_EL1 0x2_8019_801c: T0SZ 0x1c = 28 (36-bit VAs), TG0 [15:14] 0b10 16 KiB, T1SZ 25 and TG1 0b10 4 KiB,
+	 * IPS 40 bits. 2048 descriptors a table, 11 bits a level: 36 - 14 = 22 bits, two levels, the walk starts
+	 * at level 2 (VA bits 35:25), level 3 takes bits 24:14. VA 0x200_8123: level-2 index 1, level-3 index
+	 * 2 (0x8000 >> 14), offset 0x123. */
+	two_levels(UINT64_C(0x28019801c), l2, 1, l3, 2, UINT64_C(0x12344000) | PAGE);
+	expect_page(0x2008123, UINT64_C(0x12344123), 0x4000);
+	cr_assert_eq(walk(0x2008123, R, false).refs, 2);
+	/* A table address's bits 13:12 are below the granule: ignored. */
+	*slot(l2, 1) = (l3 | 0x1000) | TABLE;
+	expect_page(0x2008123, UINT64_C(0x12344123), 0x4000);
+	/* A 32 MiB block at level 2: 0x4200_0000 | 0x401; offset within it 0x8123. */
+	*slot(l2, 1) = UINT64_C(0x42000000) | BLOCK;
+	expect_page(0x2008123, UINT64_C(0x42008123), UINT64_C(1) << 25);
+	/* T0SZ 17 (47 bits): 33 bits above the page, three levels from level 1 (bits 46:36). No block at level 1
+	 * with the 16 KiB granule: Translation fault level 1, 0x96000005. VA 2^36: level-1 index 1. */
+	l1 = run(4);
+	*slot(l1, 1) = UINT64_C(0x1000000000) | BLOCK;
+	t.regs.ttbr0 = l1;
+	load(SCTLR_M, UINT64_C(0x280198011));
+	res = walk(UINT64_C(0x1000000000), R, false);
+	expect_s1(&res, DABT_EL1 | FSC_TRANS(1), NW_S2_FAULT_TRANSLATION, 3, UINT64_C(0x1000000000));
+}
+
+Test(arm64_s1, the_64k_granule)
+{
+	uint64_t l2 = run(2), l3 = run(16);
+
+	/* TCR_EL1 0x2_8019_4019: T0SZ 25 (39-bit VAs), TG0 0b01 64 KiB. 8192 descriptors a table, 13 bits a level:
+	 * 39 - 16 = 23 bits, two levels, the walk starts at level 2 with 2^(39-29) = 1024 descriptors (8 KiB).
+	 * VA 0x2003_4567: level-2 index 1 (bits 38:29), level-3 index 3 (bits 28:16), offset 0x4567. */
+	two_levels(UINT64_C(0x280194019), l2, 1, l3, 3, UINT64_C(0x12340000) | PAGE);
+	expect_page(0x20034567, UINT64_C(0x12344567), 0x10000);
+	cr_assert_eq(walk(0x20034567, R, false).leaf_level, 1);
+	/* A 512 MiB block at level 2: 0x4000_0000 | 0x401; offset 0x34567. */
+	*slot(l2, 1) = UINT64_C(0x40000000) | BLOCK;
+	expect_page(0x20034567, UINT64_C(0x40034567), UINT64_C(1) << 29);
 }
 
 /* Stage 2: VTCR_EL2 0x80023559 (T0SZ 25: 39-bit IPA, SL0 1: start at level 1, TG0 4 KiB, PS 40 bits). The

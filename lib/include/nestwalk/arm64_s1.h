@@ -1,5 +1,5 @@
-/* AArch64 stage 1 of the EL1&0 regime (Arm ARM D8, VMSAv8-64) with the 4 KiB
- * granule: TCR_EL1, SCTLR_EL1 and TTBR0/TTBR1_EL1 decoded once, and the guest
+/* AArch64 stage 1 of the EL1&0 regime (Arm ARM D8, VMSAv8-64) with the 4, 16
+ * and 64 KiB granules: TCR_EL1, SCTLR_EL1 and TTBR0/TTBR1_EL1 decoded once, and the guest
  * walk of a virtual address under them, every stage-1 table read and the
  * final IPA translated through the walk's second stage (an AArch64 stage 2,
  * arm64_s2.h, or none). It is the AArch64 description of the one guest walk
@@ -25,7 +25,9 @@ NW_BEGIN_DECLS
 
 /* Stage-1 descriptor bits (Arm ARM D8.3, "Translation table descriptor
  * formats" and "Stage 1 attribute fields"). Bits 1:0 0b11 is a table at Arm
- * levels 0-2 and a page at level 3; 0b01 a block (levels 1 and 2). */
+ * levels 0-2 and a page at level 3; 0b01 a block (levels 1 and 2 with the 4
+ * KiB granule, level 2 with 16 and 64 KiB). The address fields are bits 47:n
+ * of the granule, page or block (no FEAT_LPA/FEAT_LPA2). */
 #define NW_ARM64_S1_VALID (UINT64_C(1) << 0)
 #define NW_ARM64_S1_TABLE (UINT64_C(1) << 1)
 #define NW_ARM64_S1_ATTRINDX_SHIFT 2              /* AttrIndx[2:0], bits 4:2: the MAIR_EL1 byte */
@@ -64,11 +66,11 @@ NW_STATIC_ASSERT(((NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APT
 /* TCR_EL1 (Arm ARM D19). */
 #define NW_TCR_T0SZ_SHIFT 0
 #define NW_TCR_EPD0 (UINT64_C(1) << 7)
-#define NW_TCR_TG0_SHIFT 14   /* 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB */
+#define NW_TCR_TG0_SHIFT 14   /* 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB, 0b11 reserved */
 #define NW_TCR_T1SZ_SHIFT 16
 #define NW_TCR_A1 (UINT64_C(1) << 22) /* the ASID is TTBR1_EL1's (else TTBR0_EL1's) */
 #define NW_TCR_EPD1 (UINT64_C(1) << 23)
-#define NW_TCR_TG1_SHIFT 30   /* 0b01 16 KiB, 0b10 4 KiB, 0b11 64 KiB */
+#define NW_TCR_TG1_SHIFT 30   /* 0b00 reserved, 0b01 16 KiB, 0b10 4 KiB, 0b11 64 KiB */
 #define NW_TCR_IPS_SHIFT 32
 #define NW_TCR_AS (UINT64_C(1) << 36) /* 16-bit ASIDs */
 #define NW_TCR_TBI0 (UINT64_C(1) << 37)
@@ -86,6 +88,8 @@ NW_STATIC_ASSERT(((NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APT
 /* What the modelled PE implements (ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1). */
 struct nw_arm64_s1_caps {
 	unsigned pa_bits; /* PARange: 32, 36, 40, 42, 44 or 48 */
+	bool gran16;      /* TGran16: the 16 KiB granule (4 KiB is always there) */
+	bool gran64;      /* TGran64: the 64 KiB granule */
 	bool haf;         /* FEAT_HAFDBS: TCR_EL1.HA */
 	bool hdbs;        /* FEAT_HAFDBS dirty state: TCR_EL1.HD */
 	bool hpds;        /* FEAT_HPDS: TCR_EL1.HPD0/HPD1 */
@@ -98,6 +102,7 @@ struct nw_arm64_s1_caps nw_arm64_s1_caps_all(void);
 /* One of the two VA ranges: 0 the lower (TTBR0_EL1), 1 the upper (TTBR1_EL1). */
 struct nw_arm64_s1_range {
 	bool walks;          /* EPDn clear: a miss walks the tables (set: a Translation fault, level 0) */
+	unsigned granule_bits; /* TGn: 12, 14 or 16 (4, 16 or 64 KiB) */
 	unsigned va_bits;    /* 64 - TnSZ */
 	int start_level;     /* Arm level of the first table */
 	bool tbi;            /* TBIn: bits 63:56 are a tag, not address */
@@ -124,7 +129,7 @@ struct nw_arm64_el1_regs {
 
 /* Decodes regs as the PE reads them: NW_ERR_INVALID for a reserved IPS or
  * granule encoding in a range that walks; NW_ERR_UNSUPPORTED for what is
- * not modelled (the 16 and 64 KiB granules, TnSZ outside 16..39 (FEAT_TTST,
+ * not modelled (a granule the caps lack, TnSZ outside 16..39 (FEAT_TTST,
  * FEAT_LVA), SCTLR_EL1.EPAN, NW_TCR_UNMODELLED, HA/HD/HPD/AS the caps lack,
  * HD without HA). IPS above the PA size reads as the PA size; TTBRn bits
  * below the first table's alignment read as zero (the Arm ARM leaves either

@@ -234,7 +234,8 @@ struct nw_walker;
 #define NW_WALKER_ALIGN 16
 size_t nw_walker_size(void);
 /* Returns the walker built in storage; NULL when storage is NULL or not aligned, or
- * for an AArch64 second stage (the x86 guest walk does not run over it). */
+ * for an AArch64 second stage (an x86 guest does not run over it; the AArch64
+ * guest walk is nw_arm64_walk, arm64_s1.h, which has no fast walker yet). */
 struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
@@ -309,7 +310,8 @@ unsigned nw_walker_tlb_allowed(const struct nw_walker *walker, const struct nw_t
  * which tries this first itself. */
 bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
 
-/* The reference walker: the same contract, rules applied one by one from the SDM text. */
+/* The reference walker: the same contract, rules applied one by one from the SDM text. The second stage is
+ * EPT, NPT or none. */
 void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,
 		       unsigned flags, struct nw_walk_result *res);
 
