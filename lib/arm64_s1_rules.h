@@ -95,10 +95,10 @@ static inline bool nw_a64_is_el0_writable(uint32_t rights)
 }
 
 /* D8.4.2: an access at EL0, or an unprivileged load/store (LDTR/STTR) at
- * EL1, is checked with EL0's permissions. */
+ * EL1 unless PSTATE.UAO is set (FEAT_UAO), is checked with EL0's permissions. */
 static inline bool nw_a64_is_el0_checked(const struct nw_arm64_cpu *cpu, const struct nw_access *access)
 {
-	return cpu->el0 || access->unprivileged;
+	return cpu->el0 || (access->unprivileged && !cpu->uao);
 }
 
 /* D8.4.2 (AArch64.S1ComputePermissions): EL1 may not execute from memory

@@ -432,10 +432,106 @@ Test(arm64_s1, pan_blocks_el1_data_access_to_el0_memory_but_not_ldtr)
 	expect_probes("PAN AP 00", (const struct probe[]){ { false, R, 0 }, { false, W, 0 } }, 2);
 	res = walk_as(VA, R, false, true, 0);
 	expect_s1(&res, P1R, NW_S2_FAULT_PERMISSION, 1, VA);
+	/* PSTATE.UAO: LDTR at EL1 is checked as an EL1 access: it reads AP 00 memory, and PAN blocks it on AP 11. */
+	t.cpu.uao = true;
+	res = walk_as(VA, R, false, true, 0);
+	expect_ok(&res, PA | 0x123);
+	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
+	res = walk_as(VA, R, false, true, 0);
+	expect_s1(&res, P1R, NW_S2_FAULT_PERMISSION, 1, VA);
 	/* SCTLR_EL1.SPAN 0: an exception taken to EL1 sets PSTATE.PAN; SPAN 1 keeps it. */
 	cr_assert(nw_arm64_pan_on_el1_entry(0, false));
 	cr_assert(!nw_arm64_pan_on_el1_entry(NW_SCTLR_SPAN, false));
 	cr_assert(nw_arm64_pan_on_el1_entry(NW_SCTLR_SPAN, true));
+}
+
+/* The matrix's oracle: AArch64.S1ComputePermissions for the EL1&0 regime
+ * (no FEAT_S1PIE, no EPAN) and AArch64.S1CheckPermissions, transliterated
+ * with the pseudocode's own variables: AP[2:1] gives (pr, pw, ur, uw),
+ * APTable takes some away, px and ux from the XN bits, PAN clears pr and pw
+ * of a privileged data access to EL0-accessible memory, the access's EL
+ * picks (r, w, x), WXN clears x of writable memory. */
+struct matrix_case {
+	unsigned ap, ap_table;
+	bool uxn, pxn, uxn_table, pxn_table, hpd, pan, wxn, el0, unpriv, uao;
+	enum nw_access_type type;
+};
+
+static bool pseudocode_allows(const struct matrix_case *c)
+{
+	static const bool perms[4][4] = { { 1, 1, 0, 0 }, { 1, 1, 1, 1 }, { 1, 0, 0, 0 }, { 1, 0, 1, 0 } };
+	bool pr = perms[c->ap][0], pw = perms[c->ap][1], ur = perms[c->ap][2], uw = perms[c->ap][3];
+	bool hier = !c->hpd, ispriv = !c->el0 && !(c->unpriv && !c->uao), px, ux, r, w, x;
+
+	if (hier && (c->ap_table & 1))
+		ur = uw = false;
+	if (hier && (c->ap_table & 2))
+		pw = uw = false;
+	px = !(c->pxn || (hier && c->pxn_table) || uw);
+	ux = !(c->uxn || (hier && c->uxn_table));
+	if (c->pan && ispriv && c->type != NW_ACCESS_FETCH && (ur || uw))
+		pr = pw = false;
+	r = ispriv ? pr : ur;
+	w = ispriv ? pw : uw;
+	x = ispriv ? px : ux;
+	if (c->wxn && w && x)
+		x = false;
+	return c->type == NW_ACCESS_READ ? r : c->type == NW_ACCESS_WRITE ? w : x;
+}
+
+static void matrix_check(const struct matrix_case *c)
+{
+	uint64_t leaf = PA | PAGE | (uint64_t)c->ap << 6 | (c->uxn ? NW_ARM64_S1_UXN : 0) |
+			(c->pxn ? NW_ARM64_S1_PXN : 0);
+	uint64_t table = t.l3 | TABLE | (uint64_t)c->ap_table << 61 | (c->uxn_table ? NW_ARM64_S1_UXNTABLE : 0) |
+			 (c->pxn_table ? NW_ARM64_S1_PXNTABLE : 0);
+	uint64_t esr = (c->type == NW_ACCESS_FETCH ? (c->el0 ? IABT_EL0 : IABT_EL1) : (c->el0 ? DABT_EL0 : DABT_EL1)) |
+		       (c->type == NW_ACCESS_WRITE ? WNR : 0) | FSC_PERM(3);
+	struct nw_walk_result res;
+
+	*slot(t.l3, 1) = leaf;
+	*slot(t.l2, 1) = table;
+	t.cpu.pan = c->pan;
+	t.cpu.uao = c->uao;
+	res = walk_as(VA, c->type, c->el0, c->unpriv, 0);
+	if (pseudocode_allows(c)) {
+		cr_assert_eq(res.outcome, NW_OUTCOME_OK, "leaf %#llx table %#llx pan %d wxn %d hpd %d el0 %d unpriv %d "
+			     "uao %d type %d: esr %#llx", (unsigned long long)leaf, (unsigned long long)table, c->pan,
+			     c->wxn, c->hpd, c->el0, c->unpriv, c->uao, c->type, (unsigned long long)res.esr);
+		return;
+	}
+	cr_assert_eq(res.outcome, NW_OUTCOME_STAGE1_ABORT, "leaf %#llx table %#llx pan %d wxn %d hpd %d el0 %d "
+		     "unpriv %d uao %d type %d", (unsigned long long)leaf, (unsigned long long)table, c->pan, c->wxn,
+		     c->hpd, c->el0, c->unpriv, c->uao, c->type);
+	cr_assert_eq(res.esr, esr, "esr %#llx want %#llx", (unsigned long long)res.esr, (unsigned long long)esr);
+}
+
+Test(arm64_s1, rights_matrix_against_the_pseudocode)
+{
+	struct matrix_case c;
+	unsigned count = 0;
+
+	/* Every AP[2:1], UXN, PXN of the leaf, APTable, UXNTable, PXNTable of the level-2 table descriptor,
+	 * HPD0, PSTATE.PAN, SCTLR_EL1.WXN, EL0 or EL1, LDTR/STTR or not (loads and stores only), PSTATE.UAO, and
+	 * each kind of access: 2^14 configurations * 3 kinds - 2^13 unprivileged fetches = 40960 walks. */
+	three_levels(PA | PAGE);
+	for (unsigned bits = 0; bits < (1u << 14); bits++) {
+		c = (struct matrix_case){ .ap = bits & 3, .ap_table = (bits >> 2) & 3, .uxn = (bits >> 4) & 1,
+					  .pxn = (bits >> 5) & 1, .uxn_table = (bits >> 6) & 1,
+					  .pxn_table = (bits >> 7) & 1, .hpd = (bits >> 8) & 1, .pan = (bits >> 9) & 1,
+					  .wxn = (bits >> 10) & 1, .el0 = (bits >> 11) & 1, .unpriv = (bits >> 12) & 1,
+					  .uao = (bits >> 13) & 1 };
+		if ((bits & 0xff) == 0) /* HPD0 or WXN may have changed */
+			load(SCTLR_M | (c.wxn ? NW_SCTLR_WXN : 0), TCR_39 | (c.hpd ? NW_TCR_HPD0 : 0));
+		for (unsigned type = 0; type < 3; type++) {
+			c.type = (enum nw_access_type)type;
+			if (c.unpriv && c.type == NW_ACCESS_FETCH)
+				continue;
+			matrix_check(&c);
+			count++;
+		}
+	}
+	cr_assert_eq(count, 40960);
 }
 
 Test(arm64_s1, hierarchical_controls_of_a_table_descriptor)

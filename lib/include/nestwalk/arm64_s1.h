@@ -149,6 +149,7 @@ struct nw_arm64_cpu {
 	struct nw_arm64_s1 s1;
 	bool el0;            /* PSTATE.EL is 0 (else 1) */
 	bool pan;            /* PSTATE.PAN (FEAT_PAN) */
+	bool uao;            /* PSTATE.UAO (FEAT_UAO): LDTR/STTR at EL1 are checked as EL1 accesses */
 };
 
 /* ESR_EL1 (Arm ARM D19, ESR_EL1; ISS encodings for Data Abort and
@@ -159,7 +160,8 @@ struct nw_arm64_cpu {
 #define NW_ESR_EC_DABT_CUR 0x25u
 
 /* The walk of access under cpu (access->unprivileged: an LDTR/STTR-class
- * access at EL1, checked with EL0's permissions and not subject to PAN). The
+ * access at EL1, checked with EL0's permissions and not subject to PAN unless
+ * PSTATE.UAO). The
  * outcome is OK (GPA = the IPA, HPA), NW_OUTCOME_STAGE1_ABORT (esr = ESR_EL1,
  * far = FAR_EL1) or, with an AArch64 stage 2, NW_OUTCOME_STAGE2_ABORT (esr =
  * ESR_EL2, far = FAR_EL2, hpfar = HPFAR_EL2 when hpfar_valid, s2_on_table

@@ -38,7 +38,7 @@ struct nw_access {
 			* have linear addresses in the mode (nw_access_is_linear()). */
 	enum nw_access_type type;
 	bool implicit;
-	bool unprivileged; /* AArch64: LDTR/STTR at EL1, checked with EL0's permissions (x86 ignores it) */
+	bool unprivileged; /* AArch64: LDTR/STTR at EL1, EL0's permissions unless PSTATE.UAO (x86 ignores it) */
 };
 
 /* Flags for a walk. The per-level record (steps[], the stage-2 records) is
