@@ -475,6 +475,8 @@ bool hw_run_blob(const uint8_t *blob, uint64_t size, struct hw_frames *frames, c
 		return reject(0, 0, "no blob magic");
 	if (h->version != HW_BLOB_VERSION || h->header_size != sizeof(*h))
 		return reject(0, 4, "unknown blob version or header size");
+	if (h->arch != HW_BLOB_ARCH_X86_64)
+		return reject(0, 12, "not an x86_64 blob");
 	if (nw_frame_alloc_zero(&r.kernel_pml5, &frames->hal) != NW_OK)
 		return reject(0, 0, "no frame for the kernel PML5");
 	((uint64_t *)nw_frame_ptr(&r.kernel_pml5))[0] = (uint64_t)(uintptr_t)hw_boot_pml4 | KERNEL_ENTRY_FLAGS;

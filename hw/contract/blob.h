@@ -1,4 +1,5 @@
-/* The case blob: what the host tool (tools/hw-run) passes as a multiboot module.
+/* The case blob: what the host tool (tools/hw-run) passes to an image (x86: a multiboot module; aarch64: a
+ * file QEMU's loader device places at HW_A64_BLOB_BASE, a64_case.h).
  * Little-endian, packed; version 1:
  *   header (16 bytes), then case_count cases, each a case header (24 bytes)
  *   followed by entry_count entries (16 bytes each).
@@ -6,7 +7,10 @@
  * entries; an entry with link = k gets table k-1's physical address ORed into
  * its value. Leaves carry raw physical addresses, which must lie in the scratch
  * region (layout.h) unless they cannot be used (beyond MAXPHYADDR), or be a
- * 1 GiB page at 0 whose offset (from the GVA) lands in the scratch region. */
+ * 1 GiB page at 0 whose offset (from the GVA) lands in the scratch region.
+ * The header names the architecture the cases are for (x86_64: 0, what every
+ * blob before the field held); an AArch64 case (a64_case.h) reads some case
+ * fields its own way. */
 #ifndef HW_BLOB_H
 #define HW_BLOB_H
 
@@ -61,18 +65,26 @@ struct hw_blob_header {
 	uint16_t version;
 	uint16_t header_size;
 	uint32_t case_count;
-	uint32_t reserved;
+	uint32_t arch; /* enum hw_blob_arch */
 } __attribute__((packed));
+
+enum hw_blob_arch {
+	HW_BLOB_ARCH_X86_64 = 0,
+	HW_BLOB_ARCH_AARCH64 = 1,
+};
 
 struct hw_blob_case {
 	uint32_t id;
 	uint32_t flags;
-	uint32_t pkru;
-	uint8_t cpl;    /* 0 or 3 */
+	union {
+		uint32_t pkru;
+		uint32_t vtcr; /* aarch64: VTCR_EL2 (bits 63:32 are RES0) */
+	};
+	uint8_t cpl;    /* 0 or 3; aarch64: the Exception level of the access, 1 */
 	uint8_t access; /* enum hw_access */
 	uint8_t table_count;
 	uint8_t entry_count;
-	uint64_t gva;
+	uint64_t gva;   /* aarch64: the IPA (stage 1 off: VA = IPA) */
 } __attribute__((packed));
 
 struct hw_blob_entry {

@@ -20,6 +20,7 @@
 #include "contract/case_mode.h"
 #include "contract/code_path.h"
 #include "contract/npt_case.h"
+#include "hw/sim_a64.h"
 #include "mem/simmem.h"
 
 struct blob {
@@ -258,6 +259,18 @@ static int run_blob(const struct blob *blob, const struct hw_cpu_features *featu
 	hal = sim ? nw_simmem_owner(sim, "hw-sim") : NULL;
 	if (!hal) {
 		fprintf(stderr, "nestwalk-hw-sim: cannot create simulated memory\n");
+		return 2;
+	}
+	if (h.arch == HW_BLOB_ARCH_AARCH64) {
+		int status = nw_hw_sim_a64_run(blob->data, blob->size, hal, h.case_count);
+
+		leaked = nw_simmem_report_leaks(sim, stderr);
+		nw_simmem_destroy(sim);
+		return status ? status : leaked ? 1 : 0;
+	}
+	if (h.arch != HW_BLOB_ARCH_X86_64) {
+		fprintf(stderr, "nestwalk-hw-sim: offset 0xc: unknown architecture %u\n", h.arch);
+		nw_simmem_destroy(sim);
 		return 2;
 	}
 	for (uint32_t n = 0; n < h.case_count; n++) {

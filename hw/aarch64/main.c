@@ -1,0 +1,212 @@
+/* The AArch64 image: at EL2, for each case of the blob QEMU's loader left at HW_A64_BLOB_BASE, builds the
+ * case's stage 2 with the library (contract/a64_case.h), enters EL1 with stage 1 off, lets the guest make
+ * its one access, and prints what the CPU did, one line per case:
+ *   c ID ok PA                the access completed: PA where the load or store landed ("-" for a fetch,
+ *                             which is seen only to have run the scratch word's "hvc #0" at the IPA)
+ *   c ID abort ESR FAR HPFAR  a stage-2 abort taken to EL2: ESR_EL2, FAR_EL2, HPFAR_EL2
+ *   c ID exc ESR ADDR         anything else (ESR_EL1 and FAR_EL1 for an exception the guest took at EL1)
+ *   c ID raw VALUE            completed, but the word read back is not a scratch tag
+ *   c ID unsupported FEATURE  the case's model and this CPU differ
+ * "c ID" goes out before the case runs, so output ending in it names the case the CPU stopped in. */
+#include <stdint.h>
+
+#include <nestwalk/arm64_s2.h>
+
+#include "contract/a64_case.h"
+#include "contract/layout.h"
+#include "frames.h"
+#include "serial.h"
+
+#define SYSREG_READ(name) ({ uint64_t v_; __asm__ volatile("mrs %0, " #name : "=r"(v_)); v_; })
+#define SYSREG_WRITE(name, v) __asm__ volatile("msr " #name ", %0" : : "r"((uint64_t)(v)))
+
+#define HCR_VM (UINT64_C(1) << 0)
+#define HCR_RW (UINT64_C(1) << 31)
+#define SCTLR_EL1_RES1 UINT64_C(0x30d00800) /* stage 1 off (M 0), caches off */
+#define EC_HVC64 0x16u
+
+unsigned hw_a64_enter(uint64_t ipa, uint64_t pc);
+void hw_a64_main(void);
+_Noreturn void hw_a64_el2_fault(void);
+extern uint64_t hw_a64_guest_x1;
+extern char hw_a64_guest_read[], hw_a64_guest_write[], hw_a64_guest_fetch[], hw_a64_el1_vectors[];
+
+static struct hw_a64_frames frames;
+static bool cpu_xnx;
+
+_Noreturn void hw_a64_el2_fault(void)
+{
+	hw_puts("hw: exception at EL2: ESR_EL2 ");
+	hw_put_hex(SYSREG_READ(esr_el2));
+	hw_puts(" ELR_EL2 ");
+	hw_put_hex(SYSREG_READ(elr_el2));
+	hw_puts(" FAR_EL2 ");
+	hw_put_hex(SYSREG_READ(far_el2));
+	hw_putc('\n');
+	hw_exit(HW_EXIT_FAIL);
+}
+
+static void put_fields(const uint64_t *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		hw_putc(' ');
+		hw_put_hex(v[i]);
+	}
+	hw_putc('\n');
+}
+
+static void scratch_tag(void)
+{
+	for (uint64_t pa = HW_A64_SCRATCH_BASE; pa < HW_A64_SCRATCH_BASE + HW_A64_SCRATCH_SIZE; pa += 8)
+		*(volatile uint64_t *)(uintptr_t)pa = HW_A64_TAG(pa);
+}
+
+/* Where the guest's store landed: the one scratch word holding the stored word, tagged again. */
+static void put_store(void)
+{
+	for (uint64_t pa = HW_A64_SCRATCH_BASE; pa < HW_A64_SCRATCH_BASE + HW_A64_SCRATCH_SIZE; pa += 8) {
+		volatile uint64_t *word = (volatile uint64_t *)(uintptr_t)pa;
+
+		if (*word == HW_A64_WRITE_WORD) {
+			*word = HW_A64_TAG(pa);
+			hw_puts(" ok ");
+			hw_put_hex(pa);
+			hw_putc('\n');
+			return;
+		}
+	}
+	hw_puts(" raw -\n");
+}
+
+static void put_success(const struct hw_blob_case *c, uint64_t elr)
+{
+	uint64_t value = hw_a64_guest_x1;
+
+	if (c->access == HW_ACCESS_WRITE) {
+		put_store();
+	} else if (c->access == HW_ACCESS_FETCH) {
+		hw_puts(elr == c->gva + 4 ? " ok -\n" : " raw -\n");
+	} else if ((uint32_t)value == HW_A64_HVC0) {
+		hw_puts(" ok ");
+		hw_put_hex(value >> 32);
+		hw_putc('\n');
+	} else {
+		hw_puts(" raw ");
+		hw_put_hex(value);
+		hw_putc('\n');
+	}
+}
+
+static void run_case(const struct hw_blob_case *c, const struct hw_a64_vm *vm)
+{
+	static char *const guest[] = { hw_a64_guest_read, hw_a64_guest_write, hw_a64_guest_fetch };
+	unsigned kind;
+	uint64_t esr, v[3];
+
+	SYSREG_WRITE(vtcr_el2, c->vtcr);
+	SYSREG_WRITE(vttbr_el2, hw_a64_vttbr(vm));
+	SYSREG_WRITE(hcr_el2, HCR_RW | HCR_VM);
+	__asm__ volatile("isb; tlbi alle1; dsb sy; isb" : : : "memory");
+	kind = hw_a64_enter(c->gva, (uint64_t)(uintptr_t)guest[c->access]);
+	SYSREG_WRITE(hcr_el2, HCR_RW);
+	__asm__ volatile("isb" : : : "memory");
+	esr = SYSREG_READ(esr_el2);
+	if (kind == 0 && esr >> NW_ESR_EC_SHIFT == EC_HVC64 && (esr & 0xffff) == 0) {
+		put_success(c, SYSREG_READ(elr_el2));
+	} else if (kind == 0 && (esr >> NW_ESR_EC_SHIFT == NW_ESR_EC_DABT_LOW ||
+				 esr >> NW_ESR_EC_SHIFT == NW_ESR_EC_IABT_LOW)) {
+		v[0] = esr;
+		v[1] = SYSREG_READ(far_el2);
+		v[2] = SYSREG_READ(hpfar_el2);
+		hw_puts(" abort");
+		put_fields(v, 3);
+	} else if (kind == 0 && esr >> NW_ESR_EC_SHIFT == EC_HVC64) {
+		v[0] = SYSREG_READ(esr_el1);
+		v[1] = SYSREG_READ(far_el1);
+		hw_puts(" exc");
+		put_fields(v, 2);
+	} else {
+		v[0] = esr;
+		v[1] = kind;
+		hw_puts(" exc");
+		put_fields(v, 2);
+	}
+}
+
+static _Noreturn void reject(uint32_t n, uint64_t off, const char *why)
+{
+	hw_puts("hw: bad case blob: case #");
+	hw_put_dec(n);
+	hw_puts(" at offset ");
+	hw_put_hex(off);
+	hw_puts(": ");
+	hw_puts(why);
+	hw_putc('\n');
+	hw_exit(HW_EXIT_BAD_BLOB);
+}
+
+static void run_blob(const uint8_t *blob)
+{
+	const struct hw_blob_header *h = (const struct hw_blob_header *)blob;
+	uint64_t off = sizeof(*h);
+
+	if (h->version != HW_BLOB_VERSION || h->header_size != sizeof(*h) || h->arch != HW_BLOB_ARCH_AARCH64)
+		reject(0, 4, "not a version-1 aarch64 blob");
+	for (uint32_t n = 0; n < h->case_count; n++) {
+		const struct hw_blob_case *c = (const struct hw_blob_case *)(blob + off);
+		const struct hw_blob_entry *entries = (const struct hw_blob_entry *)(c + 1);
+		struct hw_a64_vm vm;
+		const char *why;
+
+		if (off + sizeof(*c) > HW_A64_BLOB_MAX ||
+		    (HW_A64_BLOB_MAX - off - sizeof(*c)) / sizeof(*entries) < c->entry_count)
+			reject(n, off, "truncated");
+		hw_puts("c ");
+		hw_put_dec(c->id);
+		if (((c->flags & HW_A64_XNX) != 0) != cpu_xnx) {
+			hw_puts(" unsupported FEAT_XNX differs\n");
+		} else {
+			why = hw_a64_vm_build(&vm, &frames.hal, c, entries);
+			if (why) {
+				hw_putc('\n');
+				reject(n, off, why);
+			}
+			run_case(c, &vm);
+			hw_a64_vm_destroy(&vm);
+			hw_a64_frames_reset(&frames);
+		}
+		off += sizeof(*c) + c->entry_count * sizeof(*entries);
+	}
+	hw_puts("hw: cases ");
+	hw_put_dec(h->case_count);
+	hw_puts(", frames live ");
+	hw_put_dec(frames.live);
+	hw_putc('\n');
+}
+
+void hw_a64_main(void)
+{
+	const struct hw_blob_header *h = (const struct hw_blob_header *)(uintptr_t)HW_A64_BLOB_BASE;
+	uint64_t mmfr0 = SYSREG_READ(id_aa64mmfr0_el1), mmfr1 = SYSREG_READ(id_aa64mmfr1_el1);
+
+	hw_serial_init();
+	cpu_xnx = ((mmfr1 >> 28) & 0xf) != 0;
+	hw_puts("hw: aarch64 EL");
+	hw_put_dec((SYSREG_READ(currentel) >> 2) & 3);
+	hw_puts(" parange ");
+	hw_put_dec(mmfr0 & 0xf);
+	hw_puts(" xnx ");
+	hw_put_dec(cpu_xnx);
+	hw_puts(" hafdbs ");
+	hw_put_dec(mmfr1 & 0xf);
+	hw_putc('\n');
+	SYSREG_WRITE(sctlr_el1, SCTLR_EL1_RES1);
+	SYSREG_WRITE(vbar_el1, (uint64_t)(uintptr_t)hw_a64_el1_vectors);
+	hw_a64_frames_reset(&frames);
+	scratch_tag();
+	if (h->magic == HW_BLOB_MAGIC)
+		run_blob((const uint8_t *)h);
+	else
+		hw_puts("hw: no case blob\n");
+	hw_exit(HW_EXIT_PASS);
+}

@@ -1,0 +1,138 @@
+"""The AArch64 image (hw/aarch64/) under qemu-system-aarch64 -M virt,virtualization=on -cpu max: each stage-2
+case runs at EL1 with stage 1 off over tables the library built at EL2, and the line the CPU's outcome gives
+must be the one derived by hand from the Arm ARM (tests/hw/a64_cases.py) and the one nestwalk-hw-sim prints
+from the library's answer for the same blob, up to the rows of hw/DEVIATIONS.md, each proven here to still
+happen. Seeded random cases compare QEMU with the library the same way."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
+
+import a64_cases  # noqa: E402
+
+hw_run = a64_cases.hw_run
+FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
+RANDOM_COUNT = 40000 if FULL else 4000
+SEED = 20261208
+
+
+def build_dir():
+    return os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
+
+
+def image_path():
+    return os.path.join(build_dir(), "hw", "aarch64", "nestwalk-hw-aarch64.elf")
+
+
+@pytest.fixture(scope="module")
+def qemu_aarch64():
+    if shutil.which("qemu-system-aarch64") is None:
+        pytest.fail("qemu-system-aarch64 is not installed: run tools/setup (QEMU checks never skip)")
+
+
+pytestmark = pytest.mark.usefixtures("qemu_aarch64")
+
+
+def lines(text):
+    """{case id: the rest of its "c ID ..." line}."""
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^c (\d+) (.*)$", text, re.M)}
+
+
+def run_qemu(cases):
+    status, text, _seconds, not_run = hw_run.boot(image_path(), cases, timeout=120)
+    assert status == hw_run.EXIT_PASS and not not_run, text
+    assert "frames live 0" in text, text
+    return lines(text)
+
+
+def simulate_blob(blob):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "cases.blob")
+        with open(path, "wb") as f:
+            f.write(blob)
+        return subprocess.run([os.path.join(build_dir(), "sim", "hw", "nestwalk-hw-sim"), path],
+                              capture_output=True, text=True, timeout=120)
+
+
+def simulate(cases):
+    proc = simulate_blob(hw_run.pack(cases))
+    assert proc.returncode == 0, proc.stderr
+    return lines(proc.stdout)
+
+
+def agrees(library, cpu):
+    """The CPU's line is the library's, an UNKNOWN HPFAR_EL2 ("-") matching whatever the CPU wrote there."""
+    if library == cpu:
+        return True
+    lib, got = library.split(), cpu.split()
+    return lib[0] == "abort" and lib[3] == "-" and lib[:3] == got[:3]
+
+
+def test_image_boots_at_el2_alone():
+    status, text, _seconds, _ = hw_run.boot(image_path(), None, timeout=60)
+    assert status == hw_run.EXIT_PASS, text
+    assert re.search(r"^hw: aarch64 EL2 parange \d+ xnx 1 ", text, re.M), text
+    assert "hw: no case blob" in text
+
+
+def test_hand_cases_are_what_the_arm_arm_says_on_qemu_and_in_the_library():
+    cases = [c for _id, _title, c, _line in a64_cases.HAND]
+    qemu, library = run_qemu(cases), simulate(cases)
+    for cid, title, _case, line in a64_cases.HAND:
+        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, Arm ARM {line!r}"
+        assert agrees(line, qemu[cid]), f"case {cid} {title}: QEMU {qemu[cid]!r}, Arm ARM {line!r}"
+
+
+@pytest.mark.parametrize("row", sorted(a64_cases.DEVIATION_CASES))
+def test_every_listed_deviation_still_happens(row):
+    """Each row of hw/DEVIATIONS.md's AArch64 table: the library gives the Arm ARM's line, QEMU the row's."""
+    case, arm_arm, observed = a64_cases.DEVIATION_CASES[row]
+    assert f"`{row}`" in open(os.path.join(ROOT, "hw", "DEVIATIONS.md")).read()
+    assert simulate([case])[case.id] == arm_arm
+    got = run_qemu([case])[case.id]
+    assert got != arm_arm
+    if observed is not None:
+        assert got == observed
+    else:  # an instruction abort, translation fault level 0, on the guest's first fetch inside the image
+        kind, esr, far, _hpfar = got.split()
+        assert (kind, int(esr, 0)) == ("abort", a64_cases.FETCH | 0x04), got
+        assert hw_run.A64_IMAGE_BLOCK + 0x80000 <= int(far, 0) < hw_run.A64_IMAGE_BLOCK + 0x200000, got
+
+
+def test_random_cases_on_qemu_agree_with_the_library():
+    cases = a64_cases.random_cases(SEED, RANDOM_COUNT)
+    qemu, library = run_qemu(cases), simulate(cases)
+    assert len(qemu) == len(library) == len(cases)
+    differ = [f"case {c.id} {c}: QEMU {qemu[c.id]!r}, library {library[c.id]!r}" for c in cases
+              if not agrees(library[c.id], qemu[c.id])]
+    assert not differ, "\n".join(differ[:10])
+    kinds = {line.split()[0] + (line.split()[1][-2:] if line.startswith("abort") else "") for line in library.values()}
+    # The set covers success and each fault kind at several levels.
+    assert {"ok", "abort07", "abort0f", "abort0b", "abort03", "abort04"} <= kinds, kinds
+
+
+def test_a_malformed_case_is_refused_with_its_offset():
+    good = a64_cases.HAND[0][2]
+    # Level-1 index 1 of the start table maps 0x40000000: the image's own block, never the case's.
+    bad = hw_run.Case(**{**good.__dict__, "id": 2, "tables": 1, "entries": [(0, 1, 3, None)]})
+    blob = hw_run.pack([good, bad])  # the bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one
+    proc = simulate_blob(blob)
+    assert proc.returncode == 2 and "case #1 at offset 0x58: an entry in the image's start-table slot" in proc.stderr
+    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's start-table slot" in text
+
+
+def test_the_x86_image_refuses_an_aarch64_blob():
+    """The blob header's arch field: the x86 image reads its cases differently and must not run these."""
+    x86_image = os.path.join(build_dir(), "hw", "nestwalk-hw.elf")
+    status, text, _seconds, _ = hw_run.boot(x86_image, [a64_cases.HAND[0][2]], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob" in text
