@@ -152,6 +152,18 @@ nw_status_t nw_arm64_s2_map(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, u
 	return nw_pt_map(&s2->pt, ipa.val, pa.val, level, flags | NW_ARM64_S2_VALID, map_flags, flush);
 }
 
+nw_status_t nw_arm64_s2_map_region(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size, uint64_t flags,
+				   bool *flush)
+{
+	int largest = s2->pt.fmt->top < NW_LEVEL_PDPT ? s2->pt.fmt->top : NW_LEVEL_PDPT;
+
+	if (!flags_ok(s2, flags))
+		return NW_ERR_INVALID;
+	if (!pa_fits(s2, pa.val, size))
+		return NW_ERR_RANGE;
+	return nw_pt_map_region(&s2->pt, ipa.val, pa.val, size, largest, flags | NW_ARM64_S2_VALID, flush);
+}
+
 nw_status_t nw_arm64_s2_unmap(struct nw_arm64_s2 *s2, nw_gpa_t ipa, uint64_t size, bool *flush)
 {
 	return nw_pt_unmap(&s2->pt, ipa.val, size, flush);

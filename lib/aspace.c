@@ -8,6 +8,11 @@
 
 #define DEFAULT_MAXPHYADDR 46
 
+static bool is_x86_table(const struct nw_aspace *as)
+{
+	return as->config.format == NW_STAGE2_EPT || as->config.format == NW_STAGE2_NPT;
+}
+
 nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const struct nw_aspace_config *config)
 {
 	nw_status_t status;
@@ -19,12 +24,13 @@ nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const
 	if (as->config.maxphyaddr < 36 || as->config.maxphyaddr > 52)
 		return NW_ERR_INVALID;
 	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT &&
-	    as->config.format != NW_STAGE2_NONE)
+	    as->config.format != NW_STAGE2_NONE && as->config.format != NW_STAGE2_ARM64)
 		return NW_ERR_INVALID;
-	/* Without a second stage there is no table to shape. */
-	if (as->config.format != NW_STAGE2_NONE && as->config.levels != 4 && as->config.levels != 5)
+	/* Levels and the table memory type shape the x86 tables; VTCR_EL2 shapes AArch64's, and without a second
+	 * stage there is no table to shape. */
+	if (is_x86_table(as) && as->config.levels != 4 && as->config.levels != 5)
 		return NW_ERR_INVALID;
-	if (as->config.format != NW_STAGE2_NONE && as->config.memory_type != NW_ASPACE_MEMTYPE_UC &&
+	if (is_x86_table(as) && as->config.memory_type != NW_ASPACE_MEMTYPE_UC &&
 	    as->config.memory_type != NW_ASPACE_MEMTYPE_WB)
 		return NW_ERR_INVALID;
 	status = nw_aspace_s2_create(as);
@@ -50,14 +56,21 @@ void nw_aspace_destroy(struct nw_aspace *as)
 }
 
 /* Guest-physical addresses the second-stage table covers (its format's: 48
- * bits for 4 levels, 57 for 5, SDM Vol. 3C §29.3.2, APM Vol. 2 §15.25.5). */
+ * bits for 4 levels, 57 for 5, SDM Vol. 3C §29.3.2, APM Vol. 2 §15.25.5; the
+ * IPA size 64 - VTCR_EL2.T0SZ on AArch64). */
 static uint64_t gpa_limit(const struct nw_aspace *as)
 {
-	const struct nw_pt *pt = as->config.format == NW_STAGE2_NPT ? &as->npt.pt : &as->ept.pt;
-
-	if (as->config.format == NW_STAGE2_NONE)
+	switch (as->config.format) {
+	case NW_STAGE2_NONE:
 		return UINT64_C(1) << as->config.maxphyaddr; /* GPA = HPA */
-	return nw_pt_va_limit(pt->fmt);
+	case NW_STAGE2_NPT:
+		return nw_pt_va_limit(as->npt.pt.fmt);
+	case NW_STAGE2_ARM64:
+		return UINT64_C(1) << as->config.arm64.ipa_bits;
+	case NW_STAGE2_EPT:
+		break;
+	}
+	return nw_pt_va_limit(as->ept.pt.fmt);
 }
 
 static uint64_t region_end(const struct nw_region *region)

@@ -1,6 +1,6 @@
 /* The address space's second stage: region flags become EPT rights and a
- * memory type, or AMD NPT RW/XD and cache bits; the table calls are the EPT
- * and NPT modules'. */
+ * memory type, AMD NPT RW/XD and cache bits, or AArch64 S2AP, XN and MemAttr;
+ * the table calls are the EPT, NPT and AArch64 stage-2 modules'. */
 #include <nestwalk/aspace.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
@@ -19,6 +19,11 @@ static bool is_none(const struct nw_aspace *as)
 	return as->config.format == NW_STAGE2_NONE;
 }
 
+static bool is_arm64(const struct nw_aspace *as)
+{
+	return as->config.format == NW_STAGE2_ARM64;
+}
+
 nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 {
 	nw_status_t status;
@@ -27,7 +32,11 @@ nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 		as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
 		return NW_OK;
 	}
-	if (is_npt(as)) {
+	if (is_arm64(as)) {
+		status = nw_arm64_s2_create(&as->arm64, as->hal, &as->config.arm64);
+		if (status == NW_OK)
+			as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &as->arm64 };
+	} else if (is_npt(as)) {
 		struct nw_npt_config config = { .levels = (int)as->config.levels,
 						.caps = as->config.has_caps ? as->config.npt_caps : nw_npt_caps_all() };
 
@@ -58,6 +67,8 @@ void nw_aspace_s2_destroy(struct nw_aspace *as)
 		nw_ept_destroy(&as->ept);
 	else if (as->s2.kind == NW_STAGE2_NPT)
 		nw_npt_destroy(&as->npt);
+	else if (as->s2.kind == NW_STAGE2_ARM64)
+		nw_arm64_s2_destroy(&as->arm64);
 	as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
 }
 
@@ -97,10 +108,31 @@ static uint64_t npt_leaf_flags(uint32_t flags)
 	return leaf;
 }
 
+/* Arm ARM D8.5 (stage 2 MemAttr) and D8.3: a device region is Device-nGnRE (MemAttr 0b0001), an uncached one
+ * Normal Non-cacheable, RAM Normal Write-Back, inner shareable; S2AP from read and write; without execute
+ * XN 0b10, execute-never at EL1 and EL0; AF set, so the first access does not fault. */
+static uint64_t arm64_leaf_flags(uint32_t flags)
+{
+	unsigned memattr = (flags & NW_REGION_DEVICE)     ? 0x1u
+			   : (flags & NW_REGION_UNCACHED) ? NW_ARM64_S2_MEMATTR_NORMAL_NC
+							  : NW_ARM64_S2_MEMATTR_NORMAL_WB;
+	uint64_t leaf = nw_arm64_s2_memattr(memattr) | NW_ARM64_S2_AF | (UINT64_C(3) << NW_ARM64_S2_SH_SHIFT);
+
+	if (flags & NW_REGION_READ)
+		leaf |= NW_ARM64_S2_S2AP_R;
+	if (flags & NW_REGION_WRITE)
+		leaf |= NW_ARM64_S2_S2AP_W;
+	if (!(flags & NW_REGION_EXEC))
+		leaf |= NW_ARM64_S2_XN1;
+	return leaf;
+}
+
 nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint32_t flags)
 {
 	if (is_none(as))
 		return gpa.val == hpa.val ? NW_OK : NW_ERR_NEEDS_STAGE2; /* nothing to map: GPA = HPA */
+	if (is_arm64(as))
+		return nw_arm64_s2_map_region(&as->arm64, gpa, hpa, size, arm64_leaf_flags(flags), 0);
 	if (is_npt(as))
 		return size == NW_PAGE_SIZE ? nw_npt_map(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0, 0)
 					    : nw_npt_map_region(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0);
@@ -121,6 +153,8 @@ nw_status_t nw_aspace_s2_unmap(struct nw_aspace *as, nw_gpa_t gpa, uint64_t size
 {
 	if (is_none(as))
 		return NW_OK;
+	if (is_arm64(as))
+		return nw_arm64_s2_unmap(&as->arm64, gpa, size, 0);
 	if (is_npt(as))
 		return nw_npt_unmap(&as->npt, gpa, size, 0);
 	return nw_ept_unmap(&as->ept, gpa, size, 0);
@@ -132,6 +166,8 @@ nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, 
 
 	if (is_none(as))
 		return NW_ERR_NOT_FOUND; /* no second-stage entry anywhere */
+	if (is_arm64(as))
+		return nw_arm64_s2_edit(&as->arm64, gpa, level, clear, set, &old, 0);
 	if (is_npt(as))
 		return nw_npt_edit(&as->npt, gpa, level, clear, set, &old, 0);
 	return nw_ept_edit(&as->ept, gpa, level, clear, set, &old, 0);

@@ -117,6 +117,10 @@ int nw_arm64_s2_level(int level);
  * set when a TLBI IPAS2E1 for the range is due. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_map(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size,
 					  uint64_t flags, unsigned map_flags, bool *flush);
+/* [ipa, ipa + size) to [pa, pa + size), largest blocks first (1 GiB at Arm level 1 where the walk starts at
+ * or above it, 2 MiB, 4 KiB), flags as nw_arm64_s2_map's; on failure nothing changes. */
+NW_MUST_CHECK nw_status_t nw_arm64_s2_map_region(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size,
+						 uint64_t flags, bool *flush);
 NW_MUST_CHECK nw_status_t nw_arm64_s2_unmap(struct nw_arm64_s2 *s2, nw_gpa_t ipa, uint64_t size, bool *flush);
 /* Sets S2AP and XN (a subset of NW_ARM64_S2_RIGHTS) of every page in the range; the range must be mapped. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_protect(struct nw_arm64_s2 *s2, nw_gpa_t ipa, uint64_t size, uint64_t rights,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "arm64_s2.h"
 #include "cdefs.h"
 #include "ept.h"
 #include "npt.h"
@@ -67,6 +68,9 @@ struct nw_aspace_config {
 	bool has_caps;
 	struct nw_ept_caps ept_caps;
 	struct nw_npt_caps npt_caps;
+	/* format NW_STAGE2_ARM64: VTCR_EL2 as decoded (nw_arm64_vtcr_decode), caps included; levels, A/D and
+	 * memory type are not used (a region's type gives each leaf its MemAttr). */
+	struct nw_arm64_s2_config arm64;
 };
 
 /* s2 points into the struct itself: an address space is used where it was
@@ -78,6 +82,7 @@ struct nw_aspace {
 	union {
 		struct nw_ept ept; /* config.format NW_STAGE2_EPT */
 		struct nw_npt npt; /* config.format NW_STAGE2_NPT */
+		struct nw_arm64_s2 arm64; /* config.format NW_STAGE2_ARM64 */
 	};
 	struct nw_region regions[NW_ASPACE_MAX_REGIONS]; /* sorted by base, never overlapping */
 	unsigned region_count;
