@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nestwalk/arm64_s2.h>
+
 #include "cli/cli.h"
 #include "replay/guest_mappings.h"
 #include "replay/mappings_listing.h"
@@ -18,7 +20,7 @@
 enum { OPT_STAGE, OPT_JSON, OPT_LIMIT };
 
 static const struct nw_cli_option options[] = {
-	[OPT_STAGE] = { "--stage", "guest|stage2|ept|npt",
+	[OPT_STAGE] = { "--stage", "guest|stage2|ept|npt|arm64",
 			"the stage listed: the guest's page tables, or the second stage (stage2, or its format)" },
 	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
 	[OPT_LIMIT] = { "--limit", "N", "list at most N ranges (default 100000; 0: no limit)" },
@@ -27,17 +29,18 @@ static const struct nw_cli_option options[] = {
 
 const struct nw_cli_usage nw_usage_mappings = {
 	.command = "mappings",
-	.synopsis = "SCENARIO --stage guest|stage2|ept|npt [--json] [--limit N]",
+	.synopsis = "SCENARIO --stage guest|stage2|ept|npt|arm64 [--json] [--limit N]",
 	.summary = "list a scenario's guest or second-stage mappings, merged into ranges",
 	.operands = { "SCENARIO" },
 	.required = 1,
 	.options = options,
 };
 
-enum { STAGE_GUEST, STAGE_2, STAGE_EPT, STAGE_NPT };
+enum { STAGE_GUEST, STAGE_2, STAGE_EPT, STAGE_NPT, STAGE_ARM64 };
 
 struct range {
 	bool open, hpa_continues;
+	const char *fault; /* AArch64: the fault any access through the leaves takes ("access_flag", "address_size") */
 	uint64_t gpa, hpa, size, pages, page_size;
 	uint64_t next_hpa; /* where the next page's frame continues the last */
 	uint32_t rights;
@@ -46,18 +49,34 @@ struct range {
 
 struct printer {
 	struct nw_listing listing;
+	const char *(*type_name)(unsigned type); /* the memory type's (EPT, NPT) or MemAttr's (AArch64) name */
 	struct range cur;
 	uint64_t pages, bytes; /* every leaf visited: the library's visit cannot be stopped, so all are counted */
+	bool arm64;
+	uint64_t output_limit; /* AArch64: 2^VTCR_EL2.PS */
 };
+
+/* An AArch64 leaf every access through which faults although it is valid: AF clear (without hardware update),
+ * or an output address at or above the output size (AArch64.S2Walk's Address size fault). NULL otherwise. */
+static const char *leaf_fault(const struct printer *p, const struct nw_aspace_mapping *m)
+{
+	if (!p->arm64)
+		return NULL;
+	if (m->hpa.val >= p->output_limit)
+		return "address_size";
+	return (m->entry & NW_ARM64_S2_AF) ? NULL : "access_flag";
+}
 
 static void flush(struct printer *p)
 {
 	const struct range *r = &p->cur;
-	char rights[NW_RIGHTS_TEXT], hpa[24] = "scattered";
+	char rights[NW_RIGHTS_TEXT], hpa[40] = "scattered", fault[48] = ""; /* hpa: room for 16 hex digits in JSON */
 	const char *separator;
 
 	if (!r->open)
 		return;
+	if (r->fault)
+		snprintf(fault, sizeof(fault), p->listing.json ? ", \"fault\": \"%s\"" : " faults:%s", r->fault);
 	separator = nw_listing_item(&p->listing, r->pages, r->size);
 	nw_s2_rights_text(r->rights, rights);
 	if (r->hpa_continues)
@@ -65,13 +84,13 @@ static void flush(struct printer *p)
 	if (p->listing.json)
 		fprintf(p->listing.out, "%s\n  {\"gpa\": \"0x%" PRIx64 "\", \"gpa_end\": \"0x%" PRIx64
 					"\", %s\"size\": \"0x%" PRIx64 "\", \"page_size\": \"0x%" PRIx64
-					"\", \"pages\": %" PRIu64 ", \"rights\": \"%s\", \"memory_type\": \"%s\"}",
+					"\", \"pages\": %" PRIu64 ", \"rights\": \"%s\", \"memory_type\": \"%s\"%s}",
 			separator, r->gpa, r->gpa + r->size, r->hpa_continues ? hpa : "", r->size, r->page_size,
-			r->pages, rights, nw_memory_type_name(r->memory_type));
+			r->pages, rights, p->type_name(r->memory_type), fault);
 	else
-		fprintf(p->listing.out, "%016" PRIx64 "-%016" PRIx64 " %-16s %016" PRIx64 " %-4s %-6s %s\n", r->gpa,
+		fprintf(p->listing.out, "%016" PRIx64 "-%016" PRIx64 " %-16s %016" PRIx64 " %-4s %-6s %s%s\n", r->gpa,
 			r->gpa + r->size, hpa, r->size, nw_listing_page_name(r->page_size), rights,
-			nw_memory_type_name(r->memory_type));
+			p->type_name(r->memory_type), fault);
 	p->cur.open = false;
 }
 
@@ -79,6 +98,11 @@ static bool continues(const struct range *r, const struct nw_aspace_mapping *m)
 {
 	return r->open && r->gpa + r->size == m->gpa.val && r->page_size == m->size && r->rights == m->rights &&
 	       r->memory_type == m->memory_type;
+}
+
+static bool continues_attrs(const struct printer *p, const struct nw_aspace_mapping *m)
+{
+	return continues(&p->cur, m) && p->cur.fault == leaf_fault(p, m);
 }
 
 static void add_page(void *ctx, const struct nw_aspace_mapping *m)
@@ -89,7 +113,7 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 	p->bytes += m->size;
 	if (p->listing.cut)
 		return;
-	if (continues(&p->cur, m)) {
+	if (continues_attrs(p, m)) {
 		p->cur.hpa_continues &= p->cur.next_hpa == m->hpa.val;
 		p->cur.next_hpa = m->hpa.val + m->size;
 		p->cur.size += m->size;
@@ -100,14 +124,23 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 	if (nw_listing_admit(&p->listing))
 		p->cur = (struct range){ .open = true, .hpa_continues = true, .gpa = m->gpa.val, .hpa = m->hpa.val,
 					 .next_hpa = m->hpa.val + m->size, .size = m->size, .pages = 1,
-					 .page_size = m->size, .rights = m->rights, .memory_type = m->memory_type };
+					 .page_size = m->size, .rights = m->rights, .memory_type = m->memory_type,
+					 .fault = leaf_fault(p, m) };
 }
 
 /* The second stage of the scenario's VM, when --stage names it (stage2, or its own format). */
 static int list_stage2(const char *path, unsigned stage, bool json, uint64_t limit)
 {
-	static const char *const stage_names[] = { [STAGE_EPT] = "ept", [STAGE_NPT] = "npt" };
-	struct printer printer = { 0 };
+	static const char *const stage_names[] = { [STAGE_EPT] = "ept", [STAGE_NPT] = "npt", [STAGE_ARM64] = "arm64" };
+	static const char x86_legend[] = "page: the size of every leaf in the range; hpa: scattered when the frames do "
+					 "not continue each other; rights: r read, w write, x execute, u user-mode "
+					 "execute (MBEC); type: memory type";
+	static const char arm64_legend[] = "page: the size of every leaf in the range; hpa: scattered when the frames "
+					   "do not continue each other; rights: r read, w write (S2AP), x EL1 execute, "
+					   "u EL0 execute (XN[1:0]); type: MemAttr; faults: the fault every access "
+					   "takes (access_flag: AF clear; address_size: output address at or above "
+					   "2^PS)";
+	struct printer printer = { .type_name = nw_memory_type_name };
 	struct nw_replay_target target;
 	unsigned format;
 	uint64_t leaked;
@@ -131,7 +164,14 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	format = target.machine.aspace->config.format == NW_STAGE2_NPT ? STAGE_NPT : STAGE_EPT;
+	format = target.machine.aspace->config.format == NW_STAGE2_NPT	  ? STAGE_NPT
+		 : target.machine.aspace->config.format == NW_STAGE2_ARM64 ? STAGE_ARM64
+									    : STAGE_EPT;
+	if (format == STAGE_ARM64) {
+		printer.type_name = nw_arm64_memattr_name;
+		printer.arm64 = true;
+		printer.output_limit = UINT64_C(1) << target.machine.aspace->config.arm64.ps_bits;
+	}
 	if (stage != STAGE_2 && stage != format) {
 		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "
 				"either)\n", path, stage_names[stage], stage_names[format]);
@@ -141,10 +181,7 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gpa-gpa_end", "hpa", "size", "page",
 		 "rights", "type");
 	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
-			 "page: the size of every leaf in the range; hpa: scattered when the frames do not "
-			 "continue each other; rights: r read, w write, x execute, u user-mode execute (MBEC); "
-			 "type: memory type",
-			 columns);
+			 format == STAGE_ARM64 ? arm64_legend : x86_legend, columns);
 	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);
@@ -154,7 +191,7 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 
 int nw_cmd_mappings(int argc, char **argv)
 {
-	static const char *const stages[] = { "guest", "stage2", "ept", "npt" };
+	static const char *const stages[] = { "guest", "stage2", "ept", "npt", "arm64" };
 	const struct nw_cli_usage *u = &nw_usage_mappings;
 	struct nw_cli_args a;
 	uint64_t limit = NW_LISTING_DEFAULT_LIMIT;
@@ -165,7 +202,7 @@ int nw_cmd_mappings(int argc, char **argv)
 		return NW_CLI_EXIT(rc);
 	if (!a.value[OPT_STAGE])
 		return nw_cli_fail(u, "--stage", "missing");
-	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 4, &stage) ||
+	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 5, &stage) ||
 	    (a.value[OPT_LIMIT] && nw_cli_number(u, &a, OPT_LIMIT, 0, UINT64_MAX, &limit)))
 		return NW_EXIT_BAD_INPUT;
 	if (stage == STAGE_GUEST)

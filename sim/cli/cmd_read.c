@@ -215,7 +215,8 @@ static int read_gpa(const struct read_req *req, struct nw_replay_target *t, stru
 			return 0;
 		}
 		if (res.status != NW_S2_OK) {
-			out->outcome = res.status == NW_S2_MISCONFIG ? "ept_misconfig"
+			out->outcome = aspace->config.format == NW_STAGE2_ARM64 ? "stage2_abort"
+				       : res.status == NW_S2_MISCONFIG ? "ept_misconfig"
 				       : aspace->config.format == NW_STAGE2_NPT ? "npf" : "ept_violation";
 			nw_gpa_print_result(&q, aspace, &res, populated);
 			return 0;

@@ -143,6 +143,10 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 	unsigned long long gpa = (unsigned long long)q->gpa;
 	char rights[NW_RIGHTS_TEXT], members[128];
 
+	if (aspace->config.format == NW_STAGE2_ARM64) {
+		nw_gpa_print_arm64(q, res, populated);
+		return;
+	}
 	if (res->status == NW_S2_OK) {
 		nw_s2_rights_text(res->rights, rights);
 		if (q->json)

@@ -34,6 +34,8 @@ int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type
 /* The answer as text or one JSON object (docs/json.md, translate-gpa), one line. */
 void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *aspace, const struct nw_s2_result *res,
 			 bool populated);
+/* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c). */
+void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
 void nw_gpa_print_exit(const struct nw_gpa_query *q, const struct nw_aspace_exit *exit, bool populated);
 
 #endif

@@ -23,6 +23,25 @@ const char *nw_memory_type_name(unsigned type)
 	return names[type & 7];
 }
 
+const char *nw_arm64_memattr_name(unsigned memattr)
+{
+	static const char *const names[16] = {
+		"Device-nGnRnE", "Device-nGnRE", "Device-nGRE", "Device-GRE",
+		"reserved", "Normal-NC", "Normal-oNC-iWT", "Normal-oNC-iWB",
+		"reserved", "Normal-oWT-iNC", "Normal-WT", "Normal-oWT-iWB",
+		"reserved", "Normal-oWB-iNC", "Normal-oWB-iWT", "Normal-WB",
+	};
+
+	return names[memattr & 15];
+}
+
+const char *nw_arm64_s2ap_text(uint64_t entry)
+{
+	static const char *const names[4] = { "--", "r-", "-w", "rw" };
+
+	return names[(entry >> 6) & 3];
+}
+
 const char *nw_guest_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT])
 {
 	out[0] = 'r'; /* a present translation reads (SDM Vol. 3A §4.6.1) */

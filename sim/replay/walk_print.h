@@ -15,6 +15,12 @@ const char *nw_guest_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT]);
 const char *nw_s2_rights_text(uint32_t rights, char out[NW_RIGHTS_TEXT]);
 /* A memory-type encoding's name (SDM Vol. 3A Table 11-10; 2, 3 and 7 are reserved in EPT). */
 const char *nw_memory_type_name(unsigned type);
+/* An AArch64 stage-2 MemAttr[3:0]'s name (Arm ARM D8.5, without FEAT_S2FWB): Device-nGnRnE .. Device-GRE for
+ * 0b00xx, else Normal with the outer (bits 3:2) and inner (bits 1:0) cacheability, NC, WT or WB, one name when
+ * they agree (Normal-WB) and both when not (Normal-oWB-iNC); "reserved" where the inner one is 0b00. */
+const char *nw_arm64_memattr_name(unsigned memattr);
+/* A stage-2 entry's S2AP (bits 7:6) as "rw", "r-", "-w" or "--". */
+const char *nw_arm64_s2ap_text(uint64_t entry);
 
 /* A guest level's entry name in the mode's format (SDM Vol. 3A Tables 4-4..4-20): "PML4E", "PDPTE register", or
  * "?" for a level the mode does not have. */

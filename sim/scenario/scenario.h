@@ -25,12 +25,26 @@ struct nw_scenario_region {
 	struct nw_scenario_pos pos;
 };
 
-/* Set and clear bits of the entry at level on the path of gpa. */
+/* Set and clear bits of the entry at level on the path of gpa: level as written (x86: 1 = PT .. 5; aarch64: the
+ * Arm ARM's 0 .. 3), table_level the library's (1 = the leaf level), set once the architecture is known. */
 struct nw_scenario_edit {
 	uint64_t gpa;
-	int level;
+	int level, table_level;
 	uint64_t set, clear;
-	struct nw_scenario_pos pos;
+	struct nw_scenario_pos pos, level_pos;
+};
+
+/* The architecture a scenario names (arch:), x86_64 when it names none. */
+enum nw_scenario_arch {
+	NW_SCENARIO_X86_64 = 0,
+	NW_SCENARIO_AARCH64 = 1,
+};
+
+/* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; the
+ * VTTBR_EL2 VMID. A key's position line 0: absent. */
+struct nw_scenario_arm64 {
+	uint64_t vtcr, ipa_bits, granule, start_level, vmid;
+	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos, vmid_pos;
 };
 
 /* 64-bit values written to guest-physical memory from gpa on. */
@@ -63,6 +77,9 @@ struct nw_scenario {
 	uint64_t host_memory; /* bytes; 0 means the default */
 	struct nw_scenario_pos host_memory_pos;
 	uint64_t host_seed;
+	int arch; /* enum nw_scenario_arch */
+	struct nw_scenario_pos arch_pos;
+	struct nw_scenario_arm64 arm64;
 	struct nw_aspace_config stage2;
 	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type
 	 * keys; line 0: absent. */
@@ -72,6 +89,7 @@ struct nw_scenario {
 	struct nw_cpu_features features;
 	bool has_features;
 	struct nw_scenario_pos features_pos, mode_pos, cr4_pos, maxphyaddr_pos;
+	struct nw_scenario_pos cpu_pos; /* the cpu section; line 0: absent */
 	/* Each list: count items in room for cap (grow.h). */
 	struct nw_scenario_region *regions;
 	size_t region_count, region_cap;

@@ -11,6 +11,7 @@
 #include "io/file_map.h"
 #include "io/grow.h"
 #include "scenario/scenario.h"
+#include "scenario/scenario_arm64.h"
 #include "scenario/scenario_checks.h"
 
 struct loader {
@@ -306,11 +307,11 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 				return -1;
 			has_gpa = true;
 		} else if (!strcmp(it.key, "level")) {
+			/* Which levels exist depends on arch (scenario_arm64.c checks them): x86 1 (PT) to 5, Arm 0 to 3. */
 			if (get_u64_max(ld, it.value, it.key_pos, "level", NW_MAX_LEVELS, &value))
 				return -1;
-			if (value < 1)
-				return fail(ld, node_pos(it.value, it.key_pos), "level: levels are 1 (PT) to 5");
-			edit->level = (int)value;
+			edit->level = edit->table_level = (int)value;
+			edit->level_pos = node_pos(it.value, it.key_pos);
 			has_level = true;
 		} else if (!strcmp(it.key, "set")) {
 			if (get_u64(ld, it.value, it.key_pos, "set", &edit->set))
@@ -329,7 +330,16 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 	return 0;
 }
 
-static const char *const formats[] = { [NW_STAGE2_NONE] = "none", [NW_STAGE2_EPT] = "ept", [NW_STAGE2_NPT] = "npt" };
+static const char *const formats[] = { [NW_STAGE2_NONE] = "none", [NW_STAGE2_EPT] = "ept", [NW_STAGE2_NPT] = "npt",
+				       [NW_STAGE2_ARM64] = "arm64" };
+static const char *const arches[] = { [NW_SCENARIO_X86_64] = "x86_64", [NW_SCENARIO_AARCH64] = "aarch64" };
+
+/* An AArch64 stage-2 key (scenario_arm64.c checks them once the architecture is known): its value and where. */
+static int load_arm64_key(struct loader *ld, struct pair_iter *it, uint64_t *value, struct nw_scenario_pos *pos)
+{
+	*pos = node_pos(it->value, it->key_pos);
+	return get_u64(ld, it->value, it->key_pos, it->key, value);
+}
 static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
 
 /* The second-stage section, key "stage2" or its old name "ept" (one of them). */
@@ -369,10 +379,25 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 			ld->sc->memory_type_pos = it.key_pos;
 			cfg->memory_type = (uint8_t)choice;
 		} else if (!strcmp(it.key, "format")) {
-			if ((choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt or none)", formats, 3)) < 0)
+			if ((choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt, arm64 or none)", formats, 4)) < 0)
 				return -1;
 			cfg->format = (enum nw_stage2_kind)choice;
 			ld->sc->format_pos = node_pos(it.value, it.key_pos);
+		} else if (!strcmp(it.key, "vtcr")) {
+			if (load_arm64_key(ld, &it, &ld->sc->arm64.vtcr, &ld->sc->arm64.vtcr_pos))
+				return -1;
+		} else if (!strcmp(it.key, "ipa_bits")) {
+			if (load_arm64_key(ld, &it, &ld->sc->arm64.ipa_bits, &ld->sc->arm64.ipa_bits_pos))
+				return -1;
+		} else if (!strcmp(it.key, "granule")) {
+			if (load_arm64_key(ld, &it, &ld->sc->arm64.granule, &ld->sc->arm64.granule_pos))
+				return -1;
+		} else if (!strcmp(it.key, "start_level")) {
+			if (load_arm64_key(ld, &it, &ld->sc->arm64.start_level, &ld->sc->arm64.start_level_pos))
+				return -1;
+		} else if (!strcmp(it.key, "vmid")) {
+			if (load_arm64_key(ld, &it, &ld->sc->arm64.vmid, &ld->sc->arm64.vmid_pos))
+				return -1;
 		} else if (!strcmp(it.key, "edits")) {
 			void *iter = NULL;
 			struct fy_node *item;
@@ -505,6 +530,7 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 
 	if (expect_mapping(ld, node, at, "cpu"))
 		return -1;
+	ld->sc->cpu_pos = at;
 	while ((got = next_pair(ld, &it, "cpu")) > 0) {
 		if (!strcmp(it.key, "mode")) {
 			if ((ld->sc->mode = get_choice(ld, it.value, it.key_pos, "mode", modes, 5)) < 0)
@@ -771,6 +797,17 @@ static int load_guest(struct loader *ld, struct fy_node *node, struct nw_scenari
 	return got;
 }
 
+static int load_arch(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	int choice = get_choice(ld, node, at, "arch (x86_64 or aarch64)", arches, 2);
+
+	if (choice < 0)
+		return -1;
+	ld->sc->arch = choice;
+	ld->sc->arch_pos = node_pos(node, at);
+	return 0;
+}
+
 static int load_root(struct loader *ld, struct fy_node *root)
 {
 	struct pair_iter it = { .map = root };
@@ -795,6 +832,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 			rc = load_guest(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "trace"))
 			rc = get_path(ld, it.value, it.key_pos, "trace", &ld->sc->trace, &ld->sc->trace_pos);
+		else if (!strcmp(it.key, "arch"))
+			rc = load_arch(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "description"))
 			rc = 0; /* free text for the reader */
 		else
@@ -932,6 +971,8 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 		rc = parse_error(&ld, diag);
 	} else {
 		rc = load_root(&ld, fy_document_root(doc));
+		if (!rc)
+			rc = nw_scenario_check_arch(sc, err, errlen);
 		if (!rc)
 			rc = apply_features(&ld);
 		if (!rc)

@@ -1,0 +1,14 @@
+/* A scenario's architecture (arch: x86_64, the default, or aarch64) against the keys it gives, checked once
+ * every section is read, and an aarch64 scenario's stage 2 made from its keys (scenarios/README.md). */
+#ifndef NESTWALK_SIM_SCENARIO_ARM64_H
+#define NESTWALK_SIM_SCENARIO_ARM64_H
+
+#include <stddef.h>
+
+#include "scenario/scenario.h"
+
+/* 0 with stage2 set for the architecture (an aarch64 scenario: format arm64 and its decoded VTCR_EL2; the
+ * edits' table levels), or -1 with "file:line:col: what" in err. */
+int nw_scenario_check_arch(struct nw_scenario *sc, char *err, size_t errlen);
+
+#endif
