@@ -125,7 +125,8 @@ static const char *check_path(const struct hw_a64_vm *vm, const struct hw_blob_c
 		}
 		if ((e->value & NW_ARM64_S2_TABLE) && level > NW_LEVEL_PT)
 			return (e->value & NW_ARM64_S2_ADDR_MASK) >= limit ? 0 : "a table address without link on the path";
-		if (!fmt->level[level].leaf_ok)
+		/* A block where none may be (level 0), or bits 1:0 0b01 at level 3: reserved, a Translation fault. */
+		if (!fmt->level[level].leaf_ok || (level == NW_LEVEL_PT && !(e->value & NW_ARM64_S2_TABLE)))
 			return 0;
 		target = (e->value & NW_ARM64_S2_ADDR_MASK & ~(size - 1)) + (c->gva & (size - 1));
 		if ((e->value & NW_ARM64_S2_ADDR_MASK & ~(size - 1)) >= limit)

@@ -1,4 +1,4 @@
-/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE]
+/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64 [--trace FILE]
  * [--image PATH] [--observed FILE] [--json] [--timeout S] [--cases-per-boot N]`: compiles each
  * access of the scenario's trace into a case of the bare-metal image, boots the
  * image under the backend, turns what the CPU did into an observed trace (the
@@ -6,7 +6,7 @@
  * expectation) and replays that trace through the simulator without a TLB.
  * Exit 0 when every outcome matched or a listed deviation explains it, 1 on an
  * unexplained mismatch, 2 for unusable input or a backend that failed to boot,
- * 77 for kvm without /dev/kvm. */
+ * 77 for kvm without /dev/kvm. qemu-aarch64 probes an aarch64 scenario's stage 2 instead (cmd_hw_a64.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,8 @@
 enum { OPT_BACKEND, OPT_TRACE, OPT_IMAGE, OPT_OBSERVED, OPT_JSON, OPT_TIMEOUT, OPT_CASES_PER_BOOT };
 
 static const struct nw_cli_option options[] = {
-	[OPT_BACKEND] = { "--backend", "qemu|qemu-svm|kvm|bochs-vmx", "what runs the image (required)" },
+	[OPT_BACKEND] = { "--backend", "NAME",
+			  "what runs the image (required): qemu, qemu-svm, kvm, bochs-vmx, or qemu-aarch64 (aarch64)" },
 	[OPT_TRACE] = { "--trace", "FILE", "the trace whose accesses run (default: the scenario's trace: key)" },
 	[OPT_IMAGE] = { "--image", "PATH", "the bare-metal image (default: the one this build made)" },
 	[OPT_OBSERVED] = { "--observed", "FILE", "also write the observed trace (written whole or not at all)" },
@@ -31,8 +32,8 @@ static const struct nw_cli_option options[] = {
 
 const struct nw_cli_usage nw_usage_hw_run = {
 	.command = "hw run",
-	.synopsis = "SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx [--trace FILE] [--image PATH] [--observed FILE] "
-		    "[--json] [--timeout SECONDS] [--cases-per-boot N]",
+	.synopsis = "SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64 [--trace FILE] [--image PATH] "
+		    "[--observed FILE] [--json] [--timeout SECONDS] [--cases-per-boot N]",
 	.summary = "run a scenario's accesses on the bare-metal image and replay what the CPU did",
 	.operands = { "SCENARIO" },
 	.required = 1,
@@ -104,21 +105,30 @@ int nw_cmd_hw(int argc, char **argv)
 		return NW_CLI_EXIT(rc);
 	run.backend = nw_hw_backend_find(run.opt.backend);
 	if (!run.backend)
-		return nw_cli_fail(&nw_usage_hw_run, "--backend", "'%s' is not one of qemu, qemu-svm, kvm or bochs-vmx",
-				   run.opt.backend);
+		return nw_cli_fail(&nw_usage_hw_run, "--backend",
+				   "'%s' is not one of qemu, qemu-svm, kvm, bochs-vmx or qemu-aarch64", run.opt.backend);
+	if (run.backend->aarch64 && (run.opt.trace || run.opt.observed))
+		return nw_cli_fail(&nw_usage_hw_run, run.opt.trace ? "--trace" : "--observed",
+				   "not with qemu-aarch64: an aarch64 scenario has no trace yet; its stage 2 is probed");
 	if (!run.opt.image)
-		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
+		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT
+				: run.backend->aarch64 ? NW_HW_A64_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
 	if (run.opt.observed && refuse_observed_input(&run.opt))
 		return NW_EXIT_BAD_INPUT;
 	rc = nw_hw_cmd_check_tools(&run);
 	if (rc)
 		return rc;
-	rc = nw_hw_cmd_boot(&run);
-	if (rc == NW_EXIT_OK) {
+	rc = run.backend->aarch64 ? nw_hw_cmd_a64(&run) : nw_hw_cmd_boot(&run);
+	if (rc == NW_EXIT_OK && !run.backend->aarch64) {
 		run.rep.scenario = run.opt.scenario;
 		run.rep.backend = run.backend->name;
 		run.rep.image = run.opt.image;
 		rc = nw_hw_cmd_replay_observed(&run) ? NW_EXIT_BAD_INPUT : NW_EXIT_OK;
+	}
+	if (rc == NW_EXIT_OK && run.backend->aarch64) {
+		run.rep.scenario = run.opt.scenario;
+		run.rep.backend = run.backend->name;
+		run.rep.image = run.opt.image;
 	}
 	if (rc == NW_EXIT_OK) {
 		if (run.opt.json)

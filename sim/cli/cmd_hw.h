@@ -53,5 +53,8 @@ void nw_hw_cmd_free_records(struct nw_hw_cmd *run);
 int nw_hw_cmd_boot(struct nw_hw_cmd *run);
 /* Pass 2: the observed trace, written and replayed by the simulator; 0 or -1 (message on stderr). */
 int nw_hw_cmd_replay_observed(struct nw_hw_cmd *run);
+/* --backend qemu-aarch64 (cmd_hw_a64.c): an aarch64 scenario's stage 2 probed on the AArch64 image and compared
+ * with the library, into run->rep; NW_EXIT_OK or NW_EXIT_BAD_INPUT (message on stderr). */
+int nw_hw_cmd_a64(struct nw_hw_cmd *run);
 
 #endif

@@ -135,6 +135,12 @@ int nw_hw_cmd_compile(struct nw_hw_cmd *run, unsigned maxphyaddr)
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
 		return NW_EXIT_BAD_INPUT;
 	}
+	if (t.scenario.arch != NW_SCENARIO_X86_64) {
+		fprintf(stderr, "nestwalk hw run: %s: an aarch64 scenario runs on --backend qemu-aarch64\n",
+			run->opt.scenario);
+		nw_replay_target_close(&t);
+		return NW_EXIT_BAD_INPUT;
+	}
 	if (check_stage2(run, &t.machine) || find_trace(run, &t.scenario)) {
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;

@@ -8,7 +8,6 @@
 #include "cli/cmd_hw.h"
 
 #define EXIT_SKIPPED 77
-#define QEMU "qemu-system-x86_64"
 
 /* What the Bochs run needs (tools/setup installs them). */
 static const char *const bochs_programs[] = { "bochs", "grub-mkrescue", "xorriso", "mformat" };
@@ -43,8 +42,8 @@ int nw_hw_cmd_check_tools(const struct nw_hw_cmd *run)
 	}
 	if (run->backend->vmx)
 		return check_bochs();
-	if (!nw_hw_program_exists(QEMU)) {
-		fprintf(stderr, "nestwalk hw run: %s is not installed (tools/setup installs it)\n", QEMU);
+	if (!nw_hw_program_exists(run->backend->qemu)) {
+		fprintf(stderr, "nestwalk hw run: %s is not installed (tools/setup installs it)\n", run->backend->qemu);
 		return NW_EXIT_BAD_INPUT;
 	}
 	return 0;

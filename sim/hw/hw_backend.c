@@ -3,11 +3,14 @@
 
 #include "hw/hw_run.h"
 
+#define QEMU_X86 "qemu-system-x86_64"
+
 static const struct nw_hw_backend backends[] = {
-	{ NW_HW_QEMU, "qemu", "tcg", "max", false, false },
-	{ NW_HW_QEMU_SVM, "qemu-svm", "tcg", "max", true, false },
-	{ NW_HW_KVM, "kvm", "kvm", "host", false, false },
-	{ NW_HW_BOCHS_VMX, "bochs-vmx", NULL, NULL, false, true },
+	{ NW_HW_QEMU, "qemu", "tcg", "max", false, false, QEMU_X86, false },
+	{ NW_HW_QEMU_SVM, "qemu-svm", "tcg", "max", true, false, QEMU_X86, false },
+	{ NW_HW_KVM, "kvm", "kvm", "host", false, false, QEMU_X86, false },
+	{ NW_HW_BOCHS_VMX, "bochs-vmx", NULL, NULL, false, true, NULL, false },
+	{ NW_HW_QEMU_AARCH64, "qemu-aarch64", "tcg", "max", false, false, "qemu-system-aarch64", true },
 };
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name)

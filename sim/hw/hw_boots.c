@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "contract/a64_layout.h"
 #include "hw/hw_run.h"
 
-#define QEMU "qemu-system-x86_64"
-#define IMAGE_EXIT_PASS 33     /* isa-debug-exit: (0x10 << 1) | 1, hw/contract/layout.h */
+#define IMAGE_EXIT_PASS 33     /* isa-debug-exit or semihosting: (0x10 << 1) | 1, hw/contract/layout.h */
 #define IMAGE_EXIT_BAD_BLOB 37 /* (0x12 << 1) | 1 */
 #define VMX_END_PASS "vmx: end pass"
 /* QEMU's first words on standard error when KVM returns KVM_EXIT_INTERNAL_ERROR;
@@ -95,7 +95,8 @@ static void internal_error_reason(const char *errors, char *reason, size_t len)
 static int write_blob(const struct nw_hw_boots *b, size_t first, size_t end, char *path)
 {
 	size_t size;
-	uint8_t *blob = nw_hw_blob_pack(b->cases + first, end - first, &size);
+	uint8_t *blob = nw_hw_blob_pack(b->cases + first, end - first,
+					b->backend->aarch64 ? HW_BLOB_ARCH_AARCH64 : HW_BLOB_ARCH_X86_64, &size);
 	int fd = blob ? mkstemp(path) : -1;
 	bool ok = fd >= 0 && write(fd, blob, size) == (ssize_t)size;
 
@@ -109,22 +110,30 @@ static int write_blob(const struct nw_hw_boots *b, size_t first, size_t end, cha
 	return 0;
 }
 
+/* The x86 image takes the blob as a multiboot module and exits through isa-debug-exit; the AArch64 image boots
+ * at EL2 on the virt machine, finds the blob where QEMU's loader device put it (hw/contract/a64_layout.h) and
+ * exits through semihosting. */
 static int boot_qemu(const struct nw_hw_boots *b, size_t first, size_t end, struct nw_hw_boot_result *res)
 {
 	char blob_path[] = "/tmp/nestwalk-hw-XXXXXX";
-	char accel[16], cpu[16], kernel[4096], device[] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
-	char *argv[] = { QEMU, "-accel", accel, "-cpu", cpu, "-nographic", "-no-reboot", "-m", "256M", "-device",
-			 device, "-kernel", kernel, "-initrd", blob_path, NULL };
+	char qemu[32], accel[16], cpu[16], kernel[4096], device[] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
+	char machine[] = "virt,virtualization=on", loader[sizeof(blob_path) + 64];
+	char *x86[] = { qemu, "-accel", accel, "-cpu", cpu, "-nographic", "-no-reboot", "-m", "256M", "-device",
+			device, "-kernel", kernel, "-initrd", blob_path, NULL };
+	char *aarch64[] = { qemu, "-M", machine, "-accel", accel, "-cpu", cpu, "-nographic", "-no-reboot", "-m", "256M",
+			    "-semihosting", "-kernel", kernel, "-device", loader, NULL };
 	char err[512];
 	int rc;
 
+	snprintf(qemu, sizeof(qemu), "%s", b->backend->qemu);
 	snprintf(accel, sizeof(accel), "%s", b->backend->accel);
 	snprintf(cpu, sizeof(cpu), "%s", b->backend->cpu);
 	snprintf(kernel, sizeof(kernel), "%s", b->image);
 	if (write_blob(b, first, end, blob_path))
 		return -1;
-	rc = nw_hw_boot(argv, NULL, NULL, b->backend->id == NW_HW_KVM ? KVM_INTERNAL_ERROR : NULL, b->timeout, res,
-			err, sizeof(err));
+	snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x%x,force-raw=on", blob_path, HW_A64_BLOB_BASE);
+	rc = nw_hw_boot(b->backend->aarch64 ? aarch64 : x86, NULL, NULL,
+			b->backend->id == NW_HW_KVM ? KVM_INTERNAL_ERROR : NULL, b->timeout, res, err, sizeof(err));
 	unlink(blob_path);
 	if (rc)
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
@@ -159,7 +168,7 @@ static bool boot_passed(const struct nw_hw_boots *b, const struct nw_hw_boot_res
 		return true;
 	fprintf(stderr, "nestwalk hw run: cases %zu to %zu (of %zu): ", first + 1, end, b->count);
 	if (res->timed_out)
-		fprintf(stderr, "%s did not finish within %.0f s", b->backend->vmx ? "Bochs" : QEMU, b->timeout);
+		fprintf(stderr, "%s did not finish within %.0f s", b->backend->vmx ? "Bochs" : b->backend->qemu, b->timeout);
 	else if (b->backend->vmx)
 		fprintf(stderr, "the VMX image gave no passing end under Bochs (exit status %d)", res->status);
 	else
@@ -183,7 +192,7 @@ static bool mark_stopped(struct nw_hw_boots *b, const struct nw_hw_boot_result *
 	if (!stopped_case(res->output, res->output_len, &id) || id < first || id >= end) {
 		fprintf(stderr, "nestwalk hw run: KVM stopped the image outside any case; its console ends:\n");
 		print_tail(res->output, res->output_len);
-		fprintf(stderr, "%s's report:\n", QEMU);
+		fprintf(stderr, "%s's report:\n", b->backend->qemu);
 		print_tail(res->errors, res->errors_len);
 		return false;
 	}
@@ -215,7 +224,7 @@ int nw_hw_boots_run(struct nw_hw_boots *b)
 		}
 		ok = res.stopped || boot_passed(b, &res, first, end);
 		if (ok)
-			nw_hw_outcomes_parse(res.output, b->backend->vmx, b->outcomes, b->count);
+			nw_hw_outcomes_parse(res.output, b->backend, b->outcomes, b->count);
 		if (ok && res.stopped)
 			ok = mark_stopped(b, &res, first, end, &next);
 		nw_hw_boot_result_free(&res);

@@ -487,10 +487,11 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	return why;
 }
 
-uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size)
+uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t arch, size_t *size)
 {
 	struct hw_blob_header h = {
 		.magic = HW_BLOB_MAGIC, .version = HW_BLOB_VERSION, .header_size = sizeof(h), .case_count = (uint32_t)count,
+		.arch = arch,
 	};
 	size_t total = sizeof(h), off;
 	uint8_t *blob;

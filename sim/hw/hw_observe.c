@@ -52,12 +52,17 @@ static bool vmx_value(const char **p, uint64_t *out, unsigned i, unsigned *unkno
 	return number(p, out);
 }
 
-/* What follows the id: "c" lines of hw/runner.h, "v" lines of hw/contract/ept_case.h. */
-static void parse_kind(const char *p, bool vmx, struct nw_hw_outcome *o)
+/* What follows the id: "c" lines of hw/runner.h and hw/aarch64/main.c, "v" lines of hw/contract/ept_case.h. */
+static void parse_kind(const char *p, const struct nw_hw_backend *backend, struct nw_hw_outcome *o)
 {
+	bool vmx = backend->vmx, dashes = vmx || backend->aarch64;
+
 	o->kind = NW_HW_OTHER;
-	if (word_is(&p, "ok") && (vmx ? vmx_value(&p, &o->a, 0, &o->unknown) : number(&p, &o->a)))
+	if (word_is(&p, "ok") && (dashes ? vmx_value(&p, &o->a, 0, &o->unknown) : number(&p, &o->a)))
 		o->kind = NW_HW_OK;
+	else if (backend->aarch64 && word_is(&p, "abort") && number(&p, &o->a) && number(&p, &o->b) &&
+		 vmx_value(&p, &o->c, 2, &o->unknown))
+		o->kind = NW_HW_ABORT;
 	else if (word_is(&p, "pf") && number(&p, &o->a) && number(&p, &o->b))
 		o->kind = NW_HW_PF;
 	else if (!vmx && word_is(&p, "gp"))
@@ -73,7 +78,8 @@ static void parse_kind(const char *p, bool vmx, struct nw_hw_outcome *o)
 		o->kind = NW_HW_MISCONFIG;
 }
 
-static void parse_line(const char *line, bool vmx, struct nw_hw_outcome *out, size_t count)
+static void parse_line(const char *line, const struct nw_hw_backend *backend, struct nw_hw_outcome *out,
+		       size_t count)
 {
 	const char *p = line + 2, *rest;
 	struct nw_hw_outcome o = { .kind = NW_HW_OTHER };
@@ -86,7 +92,7 @@ static void parse_line(const char *line, bool vmx, struct nw_hw_outcome *out, si
 	if (*p == '\0' || *p == '\n')
 		return; /* the case never ended (a boot stopped inside it) */
 	rest = p;
-	parse_kind(p, vmx, &o);
+	parse_kind(p, backend, &o);
 	if (o.kind == NW_HW_UNSUPPORTED)
 		rest = skip_space(p + strlen("unsupported"));
 	n = strcspn(rest, "\n");
@@ -94,15 +100,16 @@ static void parse_line(const char *line, bool vmx, struct nw_hw_outcome *out, si
 	out[id] = o;
 }
 
-void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *out, size_t count)
+void nw_hw_outcomes_parse(const char *output, const struct nw_hw_backend *backend, struct nw_hw_outcome *out,
+			  size_t count)
 {
-	char tag = vmx ? 'v' : 'c';
+	char tag = backend->vmx ? 'v' : 'c';
 
 	for (const char *line = output; line && *line;) {
 		const char *next = strchr(line, '\n');
 
 		if (line[0] == tag && line[1] == ' ')
-			parse_line(line, vmx, out, count);
+			parse_line(line, backend, out, count);
 		line = next ? next + 1 : NULL;
 	}
 }
@@ -193,6 +200,7 @@ bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, st
 	case NW_HW_HOST_LIMIT:
 	case NW_HW_EPTV:
 	case NW_HW_MISCONFIG:
+	case NW_HW_ABORT:
 	case NW_HW_OTHER:
 		break;
 	}

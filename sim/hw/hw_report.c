@@ -95,10 +95,15 @@ static double cases_per_second(const struct nw_hw_report *rep)
 
 void nw_hw_report_print(FILE *out, const struct nw_hw_report *rep)
 {
-	fprintf(out, "hw run of %s on %s (image %s, MAXPHYADDR %u)\n", rep->scenario, rep->backend, rep->image,
-		rep->maxphyaddr);
-	fprintf(out, "each case runs on fresh tables after a CR3 load: compared with the simulator's replay "
-		     "without a TLB (--no-tlb)\n");
+	if (rep->method) {
+		fprintf(out, "hw run of %s on %s (image %s, output size %u bits)\n%s\n", rep->scenario, rep->backend,
+			rep->image, rep->maxphyaddr, rep->method);
+	} else {
+		fprintf(out, "hw run of %s on %s (image %s, MAXPHYADDR %u)\n", rep->scenario, rep->backend, rep->image,
+			rep->maxphyaddr);
+		fprintf(out, "each case runs on fresh tables after a CR3 load: compared with the simulator's replay "
+			     "without a TLB (--no-tlb)\n");
+	}
 	fprintf(out, "accesses %" PRIu64 ": run %" PRIu64 ", not run %" PRIu64 "\n", rep->accesses, rep->run,
 		rep->not_run_total);
 	for (size_t i = 0; i < rep->not_run_count; i++) {

@@ -21,6 +21,7 @@ enum nw_hw_backend_id {
 	NW_HW_QEMU_SVM,  /* the image's SVM guest with nested paging under QEMU TCG */
 	NW_HW_KVM,       /* QEMU with -accel kvm -cpu host: first stage only */
 	NW_HW_BOCHS_VMX, /* the VMX image's guest over EPT under Bochs (hw/contract/ept_case.h) */
+	NW_HW_QEMU_AARCH64, /* the AArch64 image's EL1 guest over stage 2 under qemu-system-aarch64 (a64_case.h) */
 	NW_HW_BACKEND_COUNT,
 };
 
@@ -30,6 +31,8 @@ struct nw_hw_backend {
 	const char *accel, *cpu;   /* QEMU's -accel and -cpu */
 	bool nested;               /* cases run as an SVM guest over nested paging */
 	bool vmx;                  /* the VMX image under Bochs */
+	const char *qemu;          /* the QEMU program that boots the image; NULL for Bochs */
+	bool aarch64;              /* the AArch64 image (hw/aarch64/): its blob's arch, its QEMU command */
 };
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name);
@@ -87,8 +90,9 @@ bool nw_hw_has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxp
 const char *nw_hw_case_compile(const struct nw_hw_target *target, struct nw_replay *replay,
 			       const struct nw_trace_access *access, uint64_t record, struct nw_hw_case *out,
 			       char *reason, size_t reasonlen);
-/* The blob of cases (hw/contract/blob.h), malloc'ed; NULL when out of memory. */
-uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, size_t *size);
+/* The blob of cases (hw/contract/blob.h) for the image of arch (enum hw_blob_arch), malloc'ed; NULL when out of
+ * memory. */
+uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t arch, size_t *size);
 
 /* Booting: runs argv (argv[0] from PATH) in cwd (NULL: here) with env changes
  * ("NAME=VALUE" sets, "NAME" unsets; NULL-terminated, or NULL), stdin from
@@ -127,19 +131,22 @@ enum nw_hw_kind {
 	NW_HW_MISCONFIG, /* VMX: EPT misconfiguration (GPA) */
 	NW_HW_OTHER,    /* exc, exit, raw: nothing the simulator can be asked about */
 	NW_HW_HOST_LIMIT, /* not run: the host could not run the case (why in text) */
+	NW_HW_ABORT,    /* AArch64: a stage-2 abort (ESR_EL2, FAR_EL2, HPFAR_EL2) */
 };
 
 struct nw_hw_outcome {
 	enum nw_hw_kind kind;
-	uint64_t a, b, c;   /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2; eptv: qualification, GPA, GLA */
-	unsigned unknown;   /* VMX: bit i set when value i printed as "-" (not defined) */
+	uint64_t a, b, c;   /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2; eptv: qualification, GPA, GLA;
+			     * abort: ESR_EL2, FAR_EL2, HPFAR_EL2 */
+	unsigned unknown;   /* VMX and AArch64: bit i set when value i printed as "-" (not defined or not seen) */
 	char text[128];     /* the line after the case id (for OTHER and UNSUPPORTED), or why not run */
 };
 
-/* Fills out[i] for the case with id i (i < count) from the image's output:
- * "c ID ..." lines (hw/runner.h), or with vmx "v ID ..." lines (hw/contract/ept_case.h);
- * the others stay as they were. */
-void nw_hw_outcomes_parse(const char *output, bool vmx, struct nw_hw_outcome *out, size_t count);
+/* Fills out[i] for the case with id i (i < count) from the backend's image's output: "c ID ..." lines
+ * (hw/runner.h, hw/aarch64/main.c), or the VMX image's "v ID ..." lines (hw/contract/ept_case.h); the others
+ * stay as they were. */
+void nw_hw_outcomes_parse(const char *output, const struct nw_hw_backend *backend, struct nw_hw_outcome *out,
+			  size_t count);
 /* The backend's MAXPHYADDR as the image reports it; 0 when not found. */
 unsigned nw_hw_output_maxphyaddr(const char *output);
 
@@ -228,7 +235,8 @@ struct nw_hw_mismatch {
 
 struct nw_hw_report {
 	const char *scenario, *backend, *image;
-	unsigned maxphyaddr;
+	const char *method;  /* how the cases were compared, when not by replaying the observed trace (x86) */
+	unsigned maxphyaddr; /* AArch64: the output size, VTCR_EL2.PS */
 	uint64_t accesses, run, matched, explained_total;
 	uint64_t not_run_total;
 	struct nw_hw_not_run *not_run;   /* by reason, in order of first appearance */

@@ -41,7 +41,7 @@ enum nw_scenario_arch {
 };
 
 /* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; the
- * VTTBR_EL2 VMID. A key's position line 0: absent. */
+ * VTTBR_EL2 VMID. A key's position line 0: absent. Once loaded, vtcr is the VTCR_EL2 in force. */
 struct nw_scenario_arm64 {
 	uint64_t vtcr, ipa_bits, granule, start_level, vmid;
 	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos, vmid_pos;

@@ -138,6 +138,7 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 					"start level (SL0) that resolves at least one bit and at most 16 concatenated "
 					"tables for T0SZ)", given, (unsigned long long)vtcr);
 	sc->stage2.format = NW_STAGE2_ARM64;
+	sc->arm64.vtcr = vtcr; /* the one in force, given or made (hw run's image writes it) */
 	return 0;
 }
 

@@ -3,6 +3,7 @@ case runs at EL1 with stage 1 off over tables the library built at EL2, and the 
 must be the one derived by hand from the Arm ARM (tests/hw/a64_cases.py) and the one nestwalk-hw-sim prints
 from the library's answer for the same blob, up to the rows of hw/DEVIATIONS.md, each proven here to still
 happen. Seeded random cases compare QEMU with the library the same way."""
+import json
 import os
 import re
 import shutil
@@ -136,3 +137,45 @@ def test_the_x86_image_refuses_an_aarch64_blob():
     status, text, _seconds, _ = hw_run.boot(x86_image, [a64_cases.HAND[0][2]], timeout=60)
     assert status == (0x12 << 1) | 1, text
     assert "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob" in text
+
+
+# --- nestwalk hw run --backend qemu-aarch64 ---------------------------------------------------------------------
+
+def hw_run_cmd(*args):
+    return subprocess.run([os.environ["NESTWALK"], "hw", "run", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_hw_run_probes_the_bundled_scenario_and_qemu_agrees():
+    """scenarios/arm64_stage2.yaml: 5 regions (first and last word each: 10 addresses), 3 edited pages (3 more),
+    the runs of leaves alike (each starts at a region base or an edited page: none more) and 2^40 | 0 (past the
+    40-bit input size): 14 addresses, 42 accesses; QEMU's outcome is the library's for each, the AF-clear,
+    read-only and above-PS pages, MMIO and ROM included."""
+    from test_cli import check_top  # the report against docs/json.md
+    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2.yaml", "--backend", "qemu-aarch64", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    check_top("hw-run", got)
+    assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (42, 42, 42, 0, 40)
+
+
+def test_hw_run_explains_the_level0_start_with_a_small_ps_by_its_row(tmp_path):
+    """VTCR_EL2 0x80023598 (T0SZ 24, SL0 2, PS 40 bits): every case is the a64-ps40-level0-start row, none a
+    mismatch; the region's first and last word, 2^40 | its base: 3 addresses, 9 accesses."""
+    path = tmp_path / "l0.yaml"
+    path.write_text("arch: aarch64\nstage2: {vtcr: 0x80023598}\n"
+                    "memory_regions:\n  - {gpa: 0x8000000000, size: 0x1000, flags: 0x7, type: alloc}\n")
+    result = hw_run_cmd(path, "--backend", "qemu-aarch64", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (9, 9, 0, 0)
+    assert [(d["id"], d["count"]) for d in got["deviations"]] == [("a64-ps40-level0-start", 9)]
+
+
+def test_hw_run_refuses_what_does_not_fit_the_backend():
+    result = hw_run_cmd(ROOT + "/scenarios/ok.yaml", "--backend", "qemu-aarch64")
+    assert result.returncode == 2 and "runs aarch64 scenarios (arch: aarch64); this one is x86_64" in result.stderr
+    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2.yaml", "--backend", "qemu")
+    assert result.returncode == 2 and "an aarch64 scenario runs on --backend qemu-aarch64" in result.stderr
+    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2.yaml", "--backend", "qemu-aarch64", "--trace", "x.nwt")
+    assert result.returncode == 2 and "an aarch64 scenario has no trace yet" in result.stderr

@@ -1,0 +1,161 @@
+/* `nestwalk hw run SCENARIO --backend qemu-aarch64` (cmd_hw.h): an aarch64 scenario has its stage 2 only, no
+ * trace, so its accesses are probes of that stage 2: the first and last 8-byte word of each region, each
+ * edit's address, the first address of each run of leaves alike (level, rights, memory type, contiguous), and
+ * one IPA past the input size; each read, written and fetched (records 3k+1 to 3k+3 of the report: probe k,
+ * from 0). Each probe
+ * runs on the AArch64 image (hw_a64.h) and the CPU's outcome is compared with the library's translate of the
+ * same access: the kind, ESR_EL2, FAR_EL2, HPFAR_EL2 where the Arm ARM defines it, where a load or store
+ * landed. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_hw.h"
+#include "hw/hw_a64.h"
+#include "io/grow.h"
+#include "replay/replay.h"
+
+#define MAX_PROBES 4096 /* addresses; three accesses each */
+
+struct probes {
+	uint64_t *ipa;
+	size_t count, cap;
+	/* the last leaf seen, to start a new run where it differs */
+	struct nw_aspace_mapping last;
+	bool has_last;
+};
+
+static void add_probe(struct probes *p, uint64_t ipa)
+{
+	for (size_t i = 0; i < p->count; i++)
+		if (p->ipa[i] == (ipa & ~7ull))
+			return;
+	if (p->count == MAX_PROBES)
+		return;
+	p->ipa = nw_grow(p->ipa, &p->cap, p->count, sizeof(*p->ipa));
+	p->ipa[p->count++] = ipa & ~7ull;
+}
+
+static void add_leaf(void *ctx, const struct nw_aspace_mapping *m)
+{
+	struct probes *p = ctx;
+	const struct nw_aspace_mapping *l = &p->last;
+
+	if (!p->has_last || l->gpa.val + l->size != m->gpa.val || l->level != m->level || l->rights != m->rights ||
+	    l->memory_type != m->memory_type || (l->entry ^ m->entry) & NW_ARM64_S2_AF)
+		add_probe(p, m->gpa.val);
+	p->last = *m;
+	p->has_last = true;
+}
+
+static void collect(const struct nw_scenario *sc, const struct nw_aspace *as, struct probes *p)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		add_probe(p, sc->regions[i].region.base.val);
+		add_probe(p, sc->regions[i].region.base.val + sc->regions[i].region.size - 8);
+	}
+	for (size_t i = 0; i < sc->edit_count; i++)
+		add_probe(p, sc->edits[i].gpa);
+	nw_aspace_visit_mappings(as, add_leaf, p);
+	if (as->arm64.config.ipa_bits < 48 && sc->region_count)
+		add_probe(p, (UINT64_C(1) << as->arm64.config.ipa_bits) | sc->regions[0].region.base.val);
+}
+
+static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, const struct probes *p,
+		   struct nw_hw_a64_expect *expect)
+{
+	for (size_t i = 0; i < p->count * 3; i++) {
+		struct nw_hw_case *c = &run->cases[run->case_count];
+		enum nw_access_type type = (enum nw_access_type)(i % 3);
+		const char *why;
+
+		*c = (struct nw_hw_case){ .record = i + 1,
+					  .access = { .gva = nw_gva(p->ipa[i / 3]), .size = 8, .type = type, .cpl = 1 } };
+		why = nw_hw_a64_compile(t->machine.aspace, t->scenario.arm64.vtcr, p->ipa[i / 3], type,
+					(uint32_t)run->case_count, c, &expect[run->case_count]);
+		run->rep.accesses++;
+		if (why && !nw_hw_report_not_run(&run->rep, c->record, why))
+			return -1;
+		if (!why)
+			run->case_count++;
+	}
+	return 0;
+}
+
+static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
+{
+	for (size_t i = 0; i < run->case_count; i++) {
+		const struct nw_hw_case *c = &run->cases[i];
+		const struct nw_hw_deviation *dev = NULL;
+		struct nw_hw_mismatch m = { .record = c->record, .access = c->access };
+		enum nw_hw_a64_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, m.problem,
+							       sizeof(m.problem));
+
+		if (v == NW_HW_A64_NOT_RUN) {
+			if (!nw_hw_report_not_run(&run->rep, c->record, m.problem))
+				return -1;
+			continue;
+		}
+		run->rep.run++;
+		if (v == NW_HW_A64_MATCH)
+			run->rep.matched++;
+		else if (v == NW_HW_A64_EXPLAINED)
+			nw_hw_report_explained(&run->rep, dev, c->record);
+		else if (!nw_hw_report_mismatch(&run->rep, &m))
+			return -1;
+	}
+	return 0;
+}
+
+static int boot(struct nw_hw_cmd *run)
+{
+	struct nw_hw_boots boots = { .backend = run->backend, .image = run->opt.image, .timeout = run->opt.timeout,
+				     .cases_per_boot = run->opt.cases_per_boot, .cases = run->cases,
+				     .count = run->case_count };
+
+	run->outcomes = calloc(run->case_count ? run->case_count : 1, sizeof(*run->outcomes));
+	if (!run->outcomes)
+		return -1;
+	boots.outcomes = run->outcomes;
+	if (run->case_count && nw_hw_boots_run(&boots))
+		return -1;
+	run->rep.boot_seconds = boots.seconds;
+	run->rep.boots = boots.boots;
+	return 0;
+}
+
+int nw_hw_cmd_a64(struct nw_hw_cmd *run)
+{
+	struct nw_replay_target t;
+	struct probes p = { 0 };
+	struct nw_hw_a64_expect *expect = NULL;
+	char err[1024];
+	int rc = NW_EXIT_BAD_INPUT;
+
+	if (nw_replay_target_open(run->opt.scenario, &t, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk hw run: %s\n", err);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (t.scenario.arch != NW_SCENARIO_AARCH64) {
+		fprintf(stderr, "nestwalk hw run: %s: --backend qemu-aarch64 runs aarch64 scenarios (arch: aarch64); this "
+				"one is x86_64\n", run->opt.scenario);
+		nw_replay_target_close(&t);
+		return NW_EXIT_BAD_INPUT;
+	}
+	run->rep.method = "probes: each region's first and last word, each edit's address, the first address of each run "
+			  "of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
+			  "to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
+			  "library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
+	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
+	collect(&t.scenario, t.machine.aspace, &p);
+	run->cases = calloc(p.count * 3 + 1, sizeof(*run->cases));
+	expect = calloc(p.count * 3 + 1, sizeof(*expect));
+	if (run->cases && expect && !compile(run, &t, &p, expect) && !boot(run) && !compare(run, expect))
+		rc = NW_EXIT_OK;
+	else if (!run->cases || !expect)
+		fprintf(stderr, "nestwalk hw run: out of memory\n");
+	run->rep.leaked_frames = nw_replay_target_close(&t);
+	free(expect);
+	free(p.ipa);
+	return rc;
+}
