@@ -17,25 +17,17 @@
 #define VTCR_TG0_16K (UINT64_C(2) << NW_VTCR_TG0_SHIFT)
 #define PS_48 UINT64_C(5)
 
-static const struct {
-	const char *key;
-	size_t offset;
-} x86_keys[] = {
-	{ "levels", offsetof(struct nw_scenario, levels_pos) },
-	{ "accessed_dirty", offsetof(struct nw_scenario, ad_pos) },
-	{ "memory_type", offsetof(struct nw_scenario, memory_type_pos) },
-	{ "mode_based_execute", offsetof(struct nw_scenario, mbec_pos) },
+#define ARM64_KEY(key) { #key, offsetof(struct nw_scenario_arm64, key), offsetof(struct nw_scenario_arm64, key##_pos) }
+const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS] = {
+	ARM64_KEY(vtcr), ARM64_KEY(ipa_bits), ARM64_KEY(granule), ARM64_KEY(start_level), ARM64_KEY(vmid),
 };
 
-static const struct {
-	const char *key;
-	size_t offset;
-} arm64_keys[] = {
-	{ "vtcr", offsetof(struct nw_scenario_arm64, vtcr_pos) },
-	{ "ipa_bits", offsetof(struct nw_scenario_arm64, ipa_bits_pos) },
-	{ "granule", offsetof(struct nw_scenario_arm64, granule_pos) },
-	{ "start_level", offsetof(struct nw_scenario_arm64, start_level_pos) },
-	{ "vmid", offsetof(struct nw_scenario_arm64, vmid_pos) },
+/* The EPT/NPT keys' positions in struct nw_scenario. */
+static const struct nw_scenario_arm64_key x86_keys[] = {
+	{ "levels", 0, offsetof(struct nw_scenario, levels_pos) },
+	{ "accessed_dirty", 0, offsetof(struct nw_scenario, ad_pos) },
+	{ "memory_type", 0, offsetof(struct nw_scenario, memory_type_pos) },
+	{ "mode_based_execute", 0, offsetof(struct nw_scenario, mbec_pos) },
 };
 
 static struct nw_scenario_pos pos_at(const void *base, size_t offset)
@@ -48,12 +40,12 @@ static struct nw_scenario_pos pos_at(const void *base, size_t offset)
 
 static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(arm64_keys) / sizeof(arm64_keys[0]); i++) {
-		struct nw_scenario_pos pos = pos_at(&sc->arm64, arm64_keys[i].offset);
+	for (size_t i = 0; i < NW_SCENARIO_ARM64_KEYS; i++) {
+		struct nw_scenario_pos pos = pos_at(&sc->arm64, nw_scenario_arm64_keys[i].pos);
 
 		if (pos.line)
 			return nw_scenario_fail(sc, pos, err, errlen, "%s: an AArch64 stage-2 key, and the scenario is "
-						"x86_64 (give arch: aarch64)", arm64_keys[i].key);
+						"x86_64 (give arch: aarch64)", nw_scenario_arm64_keys[i].name);
 	}
 	if (sc->stage2.format == NW_STAGE2_ARM64)
 		return nw_scenario_fail(sc, sc->format_pos, err, errlen, "format: arm64 is the AArch64 stage 2, and the "
@@ -149,11 +141,11 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 	uint64_t host = sc->host_memory ? sc->host_memory : UINT64_C(4) << 30;
 
 	for (size_t i = 0; i < sizeof(x86_keys) / sizeof(x86_keys[0]); i++) {
-		struct nw_scenario_pos pos = pos_at(sc, x86_keys[i].offset);
+		struct nw_scenario_pos pos = pos_at(sc, x86_keys[i].pos);
 
 		if (pos.line)
 			return nw_scenario_fail(sc, pos, err, errlen, "%s: an EPT/NPT key; the AArch64 stage 2 takes vtcr, "
-						"or ipa_bits, granule and start_level", x86_keys[i].key);
+						"or ipa_bits, granule and start_level", x86_keys[i].name);
 	}
 	if (sc->format_pos.line && sc->stage2.format != NW_STAGE2_ARM64)
 		return nw_scenario_fail(sc, sc->format_pos, err, errlen, "format: an aarch64 scenario's stage 2 is arm64");

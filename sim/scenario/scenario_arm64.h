@@ -7,6 +7,15 @@
 
 #include "scenario/scenario.h"
 
+/* The AArch64 stage-2 keys of a scenario's stage2 section: where the loader puts each value and its position. */
+struct nw_scenario_arm64_key {
+	const char *name;
+	size_t value, pos; /* offsets in struct nw_scenario_arm64 */
+};
+
+#define NW_SCENARIO_ARM64_KEYS 5
+extern const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS];
+
 /* 0 with stage2 set for the architecture (an aarch64 scenario: format arm64 and its decoded VTCR_EL2; the
  * edits' table levels), or -1 with "file:line:col: what" in err. */
 int nw_scenario_check_arch(struct nw_scenario *sc, char *err, size_t errlen);

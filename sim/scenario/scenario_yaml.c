@@ -334,17 +334,21 @@ static const char *const formats[] = { [NW_STAGE2_NONE] = "none", [NW_STAGE2_EPT
 				       [NW_STAGE2_ARM64] = "arm64" };
 static const char *const arches[] = { [NW_SCENARIO_X86_64] = "x86_64", [NW_SCENARIO_AARCH64] = "aarch64" };
 
-/* An AArch64 stage-2 key (scenario_arm64.c checks them once the architecture is known): its value and where. */
-static int load_arm64_key(struct loader *ld, struct pair_iter *it, uint64_t *value, struct nw_scenario_pos *pos)
-{
-	*pos = node_pos(it->value, it->key_pos);
-	return get_u64(ld, it->value, it->key_pos, it->key, value);
-}
+
 static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
 
 /* The second-stage section, key "stage2" or its old name "ept" (one of them). */
+static const struct nw_scenario_arm64_key *arm64_key(const char *name)
+{
+	for (size_t i = 0; i < NW_SCENARIO_ARM64_KEYS; i++)
+		if (!strcmp(nw_scenario_arm64_keys[i].name, name))
+			return &nw_scenario_arm64_keys[i];
+	return NULL;
+}
+
 static int load_stage2(struct loader *ld, const char *key, struct fy_node *node, struct nw_scenario_pos at)
 {
+	const struct nw_scenario_arm64_key *arm64;
 	struct nw_aspace_config *cfg = &ld->sc->stage2;
 	struct pair_iter it = { .map = node };
 	uint64_t value;
@@ -383,20 +387,12 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 				return -1;
 			cfg->format = (enum nw_stage2_kind)choice;
 			ld->sc->format_pos = node_pos(it.value, it.key_pos);
-		} else if (!strcmp(it.key, "vtcr")) {
-			if (load_arm64_key(ld, &it, &ld->sc->arm64.vtcr, &ld->sc->arm64.vtcr_pos))
-				return -1;
-		} else if (!strcmp(it.key, "ipa_bits")) {
-			if (load_arm64_key(ld, &it, &ld->sc->arm64.ipa_bits, &ld->sc->arm64.ipa_bits_pos))
-				return -1;
-		} else if (!strcmp(it.key, "granule")) {
-			if (load_arm64_key(ld, &it, &ld->sc->arm64.granule, &ld->sc->arm64.granule_pos))
-				return -1;
-		} else if (!strcmp(it.key, "start_level")) {
-			if (load_arm64_key(ld, &it, &ld->sc->arm64.start_level, &ld->sc->arm64.start_level_pos))
-				return -1;
-		} else if (!strcmp(it.key, "vmid")) {
-			if (load_arm64_key(ld, &it, &ld->sc->arm64.vmid, &ld->sc->arm64.vmid_pos))
+		} else if ((arm64 = arm64_key(it.key))) {
+			/* Checked once the architecture is known (scenario_arm64.c). */
+			struct nw_scenario_pos *pos = (void *)((char *)&ld->sc->arm64 + arm64->pos);
+
+			*pos = node_pos(it.value, it.key_pos);
+			if (get_u64(ld, it.value, it.key_pos, it.key, (void *)((char *)&ld->sc->arm64 + arm64->value)))
 				return -1;
 		} else if (!strcmp(it.key, "edits")) {
 			void *iter = NULL;

@@ -15,23 +15,9 @@ compares it only where the Arm ARM defines it).
 Descriptors (Arm ARM D8.3): bits 1:0 0b11 a table (levels 0-2) or a page (level 3), 0b01 a block (levels 1-2);
 MemAttr bits 5:2, S2AP bits 7:6 (bit 6 read, bit 7 write), SH bits 9:8, AF bit 10, XN[1:0] bits 54:53: with
 FEAT_XNX 0b00 executable at EL1 and EL0, 0b01 not at EL1, 0b10 at neither, 0b11 not at EL0."""
-import importlib.machinery
-import importlib.util
-import os
 import random
 
-ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def load_tool(name, path):
-    loader = importlib.machinery.SourceFileLoader(name, path)
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-hw_run = load_tool("hw_run", os.path.join(ROOT, "tools", "hw-run"))
+from cases import hw_run  # tools/hw-run, loaded once for every hardware test
 S = hw_run.A64_SCRATCH_BASE
 PS_BITS = {0: 32, 1: 36, 2: 40, 3: 42, 4: 44, 5: 48}
 AF, SH_INNER, MEMATTR_WB = 1 << 10, 3 << 8, 0xF << 2
