@@ -181,3 +181,17 @@ def test_hw_run_refuses_what_does_not_fit_the_backend():
     assert result.returncode == 2 and "an aarch64 scenario runs on --backend qemu-aarch64" in result.stderr
     result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2.yaml", "--backend", "qemu-aarch64", "--trace", "x.nwt")
     assert result.returncode == 2 and "an aarch64 scenario has no trace yet" in result.stderr
+
+
+def test_hw_run_tool_refuses_cases_of_two_architectures(tmp_path):
+    """One blob has one arch in its header: a case list mixing them is bad input (exit 2), not a blob the image
+    would read with the wrong layout."""
+    cases = tmp_path / "mixed.json"
+    cases.write_text(json.dumps([{"id": 1, "gva": 4096, "tables": 1, "entries": []},
+                                 {"id": 2, "gva": 4096, "tables": 1, "entries": [], "arch": "aarch64", "cpl": 1}]))
+    for extra in ([], ["--blob", str(tmp_path / "out.blob")]):
+        result = subprocess.run([os.path.join(ROOT, "tools", "hw-run"), image_path(), str(cases), *extra],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "cases of several architectures in one blob: ['aarch64', 'x86_64']" in result.stderr
+    assert not (tmp_path / "out.blob").exists()
