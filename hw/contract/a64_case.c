@@ -124,7 +124,8 @@ static const char *check_path(const struct hw_a64_vm *vm, const struct hw_blob_c
 			continue;
 		}
 		if ((e->value & NW_ARM64_S2_TABLE) && level > NW_LEVEL_PT)
-			return (e->value & NW_ARM64_S2_ADDR_MASK) >= limit ? 0 : "a table address without link on the path";
+			return (e->value & NW_ARM64_S2_ADDR_MASK) >= limit ? 0
+									   : "a table address without link on the path";
 		/* A block where none may be (level 0), or bits 1:0 0b01 at level 3: reserved, a Translation fault. */
 		if (!fmt->level[level].leaf_ok || (level == NW_LEVEL_PT && !(e->value & NW_ARM64_S2_TABLE)))
 			return 0;
@@ -143,8 +144,8 @@ static nw_status_t map_image(struct hw_a64_vm *vm)
 	uint64_t flags = nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W |
 			 (UINT64_C(3) << NW_ARM64_S2_SH_SHIFT) | NW_ARM64_S2_AF;
 
-	return nw_arm64_s2_map(&vm->s2, nw_gpa(HW_A64_IMAGE_BLOCK), nw_hpa(HW_A64_IMAGE_BLOCK),
-			       HW_A64_IMAGE_BLOCK_SIZE, flags, 0, 0);
+	return nw_arm64_s2_map(&vm->s2, nw_gpa(HW_A64_IMAGE_BLOCK), nw_hpa(HW_A64_IMAGE_BLOCK), HW_A64_IMAGE_BLOCK_SIZE,
+			       flags, 0, 0);
 }
 
 static const char *fail(struct hw_a64_vm *vm, const char *why)

@@ -69,8 +69,9 @@ static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, cons
 		enum nw_access_type type = (enum nw_access_type)(i % 3);
 		const char *why;
 
-		*c = (struct nw_hw_case){ .record = i + 1,
-					  .access = { .gva = nw_gva(p->ipa[i / 3]), .size = 8, .type = type, .cpl = 1 } };
+		*c = (struct nw_hw_case){
+			.record = i + 1, .access = { .gva = nw_gva(p->ipa[i / 3]), .size = 8, .type = type, .cpl = 1 }
+		};
 		why = nw_hw_a64_compile(t->machine.aspace, t->scenario.arm64.vtcr, p->ipa[i / 3], type,
 					(uint32_t)run->case_count, c, &expect[run->case_count]);
 		run->rep.accesses++;
@@ -89,7 +90,7 @@ static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 		const struct nw_hw_deviation *dev = NULL;
 		struct nw_hw_mismatch m = { .record = c->record, .access = c->access };
 		enum nw_hw_a64_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, m.problem,
-							       sizeof(m.problem));
+							     sizeof(m.problem));
 
 		if (v == NW_HW_A64_NOT_RUN) {
 			if (!nw_hw_report_not_run(&run->rep, c->record, m.problem))
@@ -109,8 +110,11 @@ static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 
 static int boot(struct nw_hw_cmd *run)
 {
-	struct nw_hw_boots boots = { .backend = run->backend, .image = run->opt.image, .timeout = run->opt.timeout,
-				     .cases_per_boot = run->opt.cases_per_boot, .cases = run->cases,
+	struct nw_hw_boots boots = { .backend = run->backend,
+				     .image = run->opt.image,
+				     .timeout = run->opt.timeout,
+				     .cases_per_boot = run->opt.cases_per_boot,
+				     .cases = run->cases,
 				     .count = run->case_count };
 
 	run->outcomes = calloc(run->case_count ? run->case_count : 1, sizeof(*run->outcomes));
@@ -137,15 +141,18 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 		return NW_EXIT_BAD_INPUT;
 	}
 	if (t.scenario.arch != NW_SCENARIO_AARCH64) {
-		fprintf(stderr, "nestwalk hw run: %s: --backend qemu-aarch64 runs aarch64 scenarios (arch: aarch64); this "
-				"one is x86_64\n", run->opt.scenario);
+		fprintf(stderr,
+			"nestwalk hw run: %s: --backend qemu-aarch64 runs aarch64 scenarios (arch: aarch64); this "
+			"one is x86_64\n",
+			run->opt.scenario);
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
-	run->rep.method = "probes: each region's first and last word, each edit's address, the first address of each run "
-			  "of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
-			  "to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
-			  "library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
+	run->rep.method =
+		"probes: each region's first and last word, each edit's address, the first address of each run "
+		"of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
+		"to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
+		"library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
 	collect(&t.scenario, t.machine.aspace, &p);
 	run->cases = calloc(p.count * 3 + 1, sizeof(*run->cases));

@@ -22,20 +22,23 @@ static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *re
 
 	nw_s2_rights_text(res->rights, rights);
 	if (q->json)
-		fprintf(q->out, "{%s\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"s2_page_size\": "
+		fprintf(q->out,
+			"{%s\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"s2_page_size\": "
 			"\"0x%llx\", \"leaf_level\": %d, \"level\": %d, \"rights\": \"%s\", \"s2ap\": \"%s\", "
-			"\"xn\": %u, \"memattr\": \"0x%x\", \"memory_type\": \"%s\", \"refs\": %u, \"populated\": %s}\n",
+			"\"xn\": %u, \"memattr\": \"0x%x\", \"memory_type\": \"%s\", \"refs\": %u, "
+			"\"populated\": %s}\n",
 			q->top ? NW_JSON_SCHEMA_MEMBER : "", (unsigned long long)q->gpa,
 			(unsigned long long)res->hpa.val, (unsigned long long)res->page_size, res->level,
 			nw_arm64_s2_level(res->level), rights, nw_arm64_s2ap_text(res->entry), xn, res->memory_type,
 			nw_arm64_memattr_name(res->memory_type), res->refs, populated ? "true" : "false");
 	else
-		fprintf(q->out, "gpa 0x%llx -> hpa 0x%llx (level-%d %s, 0x%llx-byte page, S2AP %s, XN 0b%u%u, "
-			"MemAttr 0x%x %s, rights %s%s)\n", (unsigned long long)q->gpa, (unsigned long long)res->hpa.val,
-			nw_arm64_s2_level(res->level), nw_arm64_s2_level(res->level) == 3 ? "page" : "block",
-			(unsigned long long)res->page_size, nw_arm64_s2ap_text(res->entry), xn >> 1, xn & 1,
-			res->memory_type, nw_arm64_memattr_name(res->memory_type), rights,
-			populated ? ", populated on first touch" : "");
+		fprintf(q->out,
+			"gpa 0x%llx -> hpa 0x%llx (level-%d %s, 0x%llx-byte page, S2AP %s, XN 0b%u%u, "
+			"MemAttr 0x%x %s, rights %s%s)\n",
+			(unsigned long long)q->gpa, (unsigned long long)res->hpa.val, nw_arm64_s2_level(res->level),
+			nw_arm64_s2_level(res->level) == 3 ? "page" : "block", (unsigned long long)res->page_size,
+			nw_arm64_s2ap_text(res->entry), xn >> 1, xn & 1, res->memory_type,
+			nw_arm64_memattr_name(res->memory_type), rights, populated ? ", populated on first touch" : "");
 }
 
 void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated)
@@ -56,13 +59,16 @@ void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result 
 		snprintf(hpfar_text, sizeof(hpfar_text), "0x%llx", (unsigned long long)hpfar);
 	}
 	if (q->json)
-		fprintf(q->out, "{%s\"outcome\": \"stage2_abort\", \"gpa\": \"0x%llx\", \"esr_el2\": \"0x%llx\"%s, "
+		fprintf(q->out,
+			"{%s\"outcome\": \"stage2_abort\", \"gpa\": \"0x%llx\", \"esr_el2\": \"0x%llx\"%s, "
 			"\"fault\": \"%s\", \"level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
 			q->top ? NW_JSON_SCHEMA_MEMBER : "", (unsigned long long)q->gpa, (unsigned long long)esr,
 			hpfar_member, fault_names[res->fault], nw_arm64_s2_level(res->level),
 			(unsigned long long)res->entry, res->refs);
 	else
-		fprintf(q->out, "gpa 0x%llx: stage-2 abort, ESR_EL2 0x%llx, HPFAR_EL2 %s (%s fault at level %d, entry "
-			"0x%llx)\n", (unsigned long long)q->gpa, (unsigned long long)esr, hpfar_text,
-			fault_names[res->fault], nw_arm64_s2_level(res->level), (unsigned long long)res->entry);
+		fprintf(q->out,
+			"gpa 0x%llx: stage-2 abort, ESR_EL2 0x%llx, HPFAR_EL2 %s (%s fault at level %d, entry "
+			"0x%llx)\n",
+			(unsigned long long)q->gpa, (unsigned long long)esr, hpfar_text, fault_names[res->fault],
+			nw_arm64_s2_level(res->level), (unsigned long long)res->entry);
 }

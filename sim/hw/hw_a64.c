@@ -45,8 +45,9 @@ static uint64_t relocate(uint64_t size, uint32_t id, uint64_t *ipa)
 
 static void add_entry(struct nw_hw_case *out, unsigned table, unsigned index, uint64_t value, unsigned link)
 {
-	out->entries[out->head.entry_count++] = (struct hw_blob_entry){ .table = (uint8_t)table, .index = (uint16_t)index,
-									.link = (uint8_t)link, .value = value };
+	out->entries[out->head.entry_count++] = (struct hw_blob_entry){
+		.table = (uint8_t)table, .index = (uint16_t)index, .link = (uint8_t)link, .value = value
+	};
 }
 
 /* The case's IPA: the scenario's, its start-level slot moved off the image's. */
@@ -70,8 +71,12 @@ const char *nw_hw_a64_compile(const struct nw_aspace *as, uint64_t vtcr, uint64_
 
 	*e = (struct nw_hw_a64_expect){ .small_ps_level0 = as->arm64.config.start_level == 0 &&
 							   as->arm64.config.ps_bits < 44 };
-	out->head = (struct hw_blob_case){ .id = id, .flags = HW_A64_XNX, .vtcr = (uint32_t)vtcr, .cpl = 1,
-					   .access = (uint8_t)type, .table_count = 1 };
+	out->head = (struct hw_blob_case){ .id = id,
+					   .flags = HW_A64_XNX,
+					   .vtcr = (uint32_t)vtcr,
+					   .cpl = 1,
+					   .access = (uint8_t)type,
+					   .table_count = 1 };
 	if (vtcr >> 32)
 		return "VTCR_EL2 has bits above 31 the case cannot carry";
 	for (int level = fmt->top; level >= NW_LEVEL_PT; level--) {
@@ -144,12 +149,13 @@ enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struc
 		return NW_HW_A64_EXPLAINED;
 	}
 	if (o->kind != (ok ? NW_HW_OK : NW_HW_ABORT)) {
-		snprintf(problem, len, "the CPU gave '%s', the library %s", o->text, ok ? "a translation" : "a stage-2 abort");
+		snprintf(problem, len, "the CPU gave '%s', the library %s", o->text,
+			 ok ? "a translation" : "a stage-2 abort");
 		return NW_HW_A64_MISMATCH;
 	}
 	if (ok)
 		return c->head.access == HW_ACCESS_FETCH || o->a == e->pa ? NW_HW_A64_MATCH
-									     : differ(problem, len, "PA", o->a, e->pa);
+									  : differ(problem, len, "PA", o->a, e->pa);
 	if (o->a != e->esr)
 		return differ(problem, len, "ESR_EL2", o->a, e->esr);
 	if (o->b != c->run_gva)

@@ -14,11 +14,11 @@
 /* What the image must print for a case: the library's answer at the scenario's IPA, in the case's addresses. */
 struct nw_hw_a64_expect {
 	struct nw_s2_result res;
-	uint64_t esr;       /* an abort: ESR_EL2 with the image's instruction syndrome */
-	bool has_hpfar;     /* false where the Arm ARM leaves HPFAR_EL2 UNKNOWN */
-	uint64_t hpfar;     /* in the scenario's IPA */
-	uint64_t pa;        /* a load or store that completes: where it lands in the image's scratch region */
-	uint64_t ipa;       /* the scenario's IPA (the case's may have its start-level slot moved off the image's) */
+	uint64_t esr;         /* an abort: ESR_EL2 with the image's instruction syndrome */
+	bool has_hpfar;       /* false where the Arm ARM leaves HPFAR_EL2 UNKNOWN */
+	uint64_t hpfar;       /* in the scenario's IPA */
+	uint64_t pa;          /* a load or store that completes: where it lands in the image's scratch region */
+	uint64_t ipa;         /* the scenario's IPA (the case's may have its start-level slot moved off the image's) */
 	bool small_ps_level0; /* PS under 44 bits with a level-0 start: a-64-ps40-level0-start applies */
 };
 

@@ -168,7 +168,8 @@ static bool boot_passed(const struct nw_hw_boots *b, const struct nw_hw_boot_res
 		return true;
 	fprintf(stderr, "nestwalk hw run: cases %zu to %zu (of %zu): ", first + 1, end, b->count);
 	if (res->timed_out)
-		fprintf(stderr, "%s did not finish within %.0f s", b->backend->vmx ? "Bochs" : b->backend->qemu, b->timeout);
+		fprintf(stderr, "%s did not finish within %.0f s", b->backend->vmx ? "Bochs" : b->backend->qemu,
+			b->timeout);
 	else if (b->backend->vmx)
 		fprintf(stderr, "the VMX image gave no passing end under Bochs (exit status %d)", res->status);
 	else

@@ -26,7 +26,8 @@ static void print_case(const struct hw_blob_case *c, struct hw_a64_vm *vm)
 	} else if (res.status == NW_S2_OK) {
 		printf(" ok 0x%llx\n", (unsigned long long)res.hpa.val);
 	} else {
-		printf(" abort 0x%llx 0x%llx", (unsigned long long)(nw_arm64_s2_esr(&res, &access) | hw_a64_stub_iss(c)),
+		printf(" abort 0x%llx 0x%llx",
+		       (unsigned long long)(nw_arm64_s2_esr(&res, &access) | hw_a64_stub_iss(c)),
 		       (unsigned long long)c->gva);
 		if (nw_arm64_hpfar(&res, req.gpa, &access, &hpfar))
 			printf(" 0x%llx\n", (unsigned long long)hpfar);
@@ -49,7 +50,8 @@ int nw_hw_sim_a64_run(const uint8_t *data, size_t size, const struct nw_hal *hal
 			why = "truncated";
 		} else {
 			memcpy(&c, data + off, sizeof(c));
-			if (c.entry_count > HW_MAX_ENTRIES || (size - off - sizeof(c)) / sizeof(entries[0]) < c.entry_count)
+			if (c.entry_count > HW_MAX_ENTRIES ||
+			    (size - off - sizeof(c)) / sizeof(entries[0]) < c.entry_count)
 				why = "truncated";
 		}
 		if (!why) {

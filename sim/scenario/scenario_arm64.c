@@ -11,13 +11,16 @@
 #include "scenario/scenario_guest.h"
 
 #define DEFAULT_VTCR UINT64_C(0x80023558) /* 40-bit IPA, start at level 1 (two concatenated tables), PS 40 bits */
-#define VTCR_WALK_ATTRS UINT64_C(0x3500) /* SH0 0b11, ORGN0 0b01, IRGN0 0b01 */
+#define VTCR_WALK_ATTRS UINT64_C(0x3500)  /* SH0 0b11, ORGN0 0b01, IRGN0 0b01 */
 #define VTCR_TG0_MASK (UINT64_C(3) << NW_VTCR_TG0_SHIFT)
 #define VTCR_TG0_64K (UINT64_C(1) << NW_VTCR_TG0_SHIFT)
 #define VTCR_TG0_16K (UINT64_C(2) << NW_VTCR_TG0_SHIFT)
 #define PS_48 UINT64_C(5)
 
-#define ARM64_KEY(key) { #key, offsetof(struct nw_scenario_arm64, key), offsetof(struct nw_scenario_arm64, key##_pos) }
+#define ARM64_KEY(key) \
+	{ \
+#key, offsetof(struct nw_scenario_arm64, key), offsetof(struct nw_scenario_arm64, key##_pos) \
+	}
 const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS] = {
 	ARM64_KEY(vtcr), ARM64_KEY(ipa_bits), ARM64_KEY(granule), ARM64_KEY(start_level), ARM64_KEY(vmid),
 };
@@ -44,15 +47,19 @@ static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 		struct nw_scenario_pos pos = pos_at(&sc->arm64, nw_scenario_arm64_keys[i].pos);
 
 		if (pos.line)
-			return nw_scenario_fail(sc, pos, err, errlen, "%s: an AArch64 stage-2 key, and the scenario is "
-						"x86_64 (give arch: aarch64)", nw_scenario_arm64_keys[i].name);
+			return nw_scenario_fail(sc, pos, err, errlen,
+						"%s: an AArch64 stage-2 key, and the scenario is "
+						"x86_64 (give arch: aarch64)",
+						nw_scenario_arm64_keys[i].name);
 	}
 	if (sc->stage2.format == NW_STAGE2_ARM64)
-		return nw_scenario_fail(sc, sc->format_pos, err, errlen, "format: arm64 is the AArch64 stage 2, and the "
+		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
+					"format: arm64 is the AArch64 stage 2, and the "
 					"scenario is x86_64 (give arch: aarch64)");
 	for (size_t i = 0; i < sc->edit_count; i++)
 		if (sc->edits[i].level < 1)
-			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen, "level: levels are 1 (PT) to 5");
+			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
+						"level: levels are 1 (PT) to 5");
 	return 0;
 }
 
@@ -71,8 +78,10 @@ static int check_stage2_only(struct nw_scenario *sc, char *err, size_t errlen)
 	if (!pos.line)
 		pos = sc->memory_dump_pos.line ? sc->memory_dump_pos : sc->trace_pos;
 	if (pos.line)
-		return nw_scenario_fail(sc, pos, err, errlen, "%s (no cpu, guest.mappings, guest.page_table_region, "
-					"guest.elf_image, guest.memory_dump or trace)", why);
+		return nw_scenario_fail(sc, pos, err, errlen,
+					"%s (no cpu, guest.mappings, guest.page_table_region, "
+					"guest.elf_image, guest.memory_dump or trace)",
+					why);
 	return 0;
 }
 
@@ -80,18 +89,23 @@ static int check_stage2_only(struct nw_scenario *sc, char *err, size_t errlen)
 static int friendly_vtcr(struct nw_scenario *sc, uint64_t *vtcr, char *err, size_t errlen)
 {
 	const struct nw_scenario_arm64 *a = &sc->arm64;
-	uint64_t ipa_bits = a->ipa_bits_pos.line ? a->ipa_bits : 40, start = a->start_level_pos.line ? a->start_level : 1;
+	uint64_t ipa_bits = a->ipa_bits_pos.line ? a->ipa_bits : 40,
+		 start = a->start_level_pos.line ? a->start_level : 1;
 
 	if (a->granule_pos.line && (a->granule == 0x4000 || a->granule == 0x10000))
-		return nw_scenario_fail(sc, a->granule_pos, err, errlen, "granule: the %s KiB granule is not modelled "
-					"yet (4K only)", a->granule == 0x4000 ? "16" : "64");
+		return nw_scenario_fail(sc, a->granule_pos, err, errlen,
+					"granule: the %s KiB granule is not modelled "
+					"yet (4K only)",
+					a->granule == 0x4000 ? "16" : "64");
 	if (a->granule_pos.line && a->granule != 0x1000)
 		return nw_scenario_fail(sc, a->granule_pos, err, errlen, "granule: 4K, 16K or 64K");
 	if (ipa_bits < 25 || ipa_bits > 48)
-		return nw_scenario_fail(sc, a->ipa_bits_pos, err, errlen, "ipa_bits: 25 to 48 with the 4 KiB granule "
+		return nw_scenario_fail(sc, a->ipa_bits_pos, err, errlen,
+					"ipa_bits: 25 to 48 with the 4 KiB granule "
 					"(T0SZ 16 to 39)");
 	if (start == 3)
-		return nw_scenario_fail(sc, a->start_level_pos, err, errlen, "start_level: a walk starting at level 3 "
+		return nw_scenario_fail(sc, a->start_level_pos, err, errlen,
+					"start_level: a walk starting at level 3 "
 					"(SL0 3, FEAT_TTST) is not modelled yet");
 	if (start > 3)
 		return nw_scenario_fail(sc, a->start_level_pos, err, errlen, "start_level: 0, 1 or 2");
@@ -104,9 +118,10 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	const struct nw_scenario_arm64 *a = &sc->arm64;
 	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
-	struct nw_scenario_pos pos = a->vtcr_pos.line ? a->vtcr_pos
-				     : a->ipa_bits_pos.line ? a->ipa_bits_pos
-				     : a->start_level_pos.line ? a->start_level_pos : sc->stage2_pos;
+	struct nw_scenario_pos pos = a->vtcr_pos.line          ? a->vtcr_pos
+				     : a->ipa_bits_pos.line    ? a->ipa_bits_pos
+				     : a->start_level_pos.line ? a->start_level_pos
+							       : sc->stage2_pos;
 	const char *given = a->vtcr_pos.line ? "vtcr" : "ipa_bits and start_level";
 	uint64_t vtcr = a->vtcr_pos.line ? a->vtcr : DEFAULT_VTCR;
 	nw_status_t status;
@@ -117,18 +132,24 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 	    friendly_vtcr(sc, &vtcr, err, errlen))
 		return -1;
 	if ((vtcr & VTCR_TG0_MASK) == VTCR_TG0_16K || (vtcr & VTCR_TG0_MASK) == VTCR_TG0_64K)
-		return nw_scenario_fail(sc, pos, err, errlen, "vtcr: 0x%llx: TG0 selects the %s KiB granule, not "
-					"modelled yet (4 KiB only)", (unsigned long long)vtcr,
-					(vtcr & VTCR_TG0_MASK) == VTCR_TG0_16K ? "16" : "64");
+		return nw_scenario_fail(sc, pos, err, errlen,
+					"vtcr: 0x%llx: TG0 selects the %s KiB granule, not "
+					"modelled yet (4 KiB only)",
+					(unsigned long long)vtcr, (vtcr & VTCR_TG0_MASK) == VTCR_TG0_16K ? "16" : "64");
 	status = nw_arm64_vtcr_decode(vtcr, &caps, &sc->stage2.arm64);
 	if (status == NW_ERR_UNSUPPORTED)
-		return nw_scenario_fail(sc, pos, err, errlen, "%s: VTCR_EL2 0x%llx asks what is not modelled yet "
-					"(a reserved TG0, or SL0 3)", given, (unsigned long long)vtcr);
+		return nw_scenario_fail(sc, pos, err, errlen,
+					"%s: VTCR_EL2 0x%llx asks what is not modelled yet "
+					"(a reserved TG0, or SL0 3)",
+					given, (unsigned long long)vtcr);
 	if (status != NW_OK)
-		return nw_scenario_fail(sc, pos, err, errlen, "%s: VTCR_EL2 0x%llx is not a valid configuration (Arm ARM "
-					"D19 VTCR_EL2: RES1 bit 31, a PS encoding, an IPA size within the PA size, and a "
-					"start level (SL0) that resolves at least one bit and at most 16 concatenated "
-					"tables for T0SZ)", given, (unsigned long long)vtcr);
+		return nw_scenario_fail(
+			sc, pos, err, errlen,
+			"%s: VTCR_EL2 0x%llx is not a valid configuration (Arm ARM "
+			"D19 VTCR_EL2: RES1 bit 31, a PS encoding, an IPA size within the PA size, and a "
+			"start level (SL0) that resolves at least one bit and at most 16 concatenated "
+			"tables for T0SZ)",
+			given, (unsigned long long)vtcr);
 	sc->stage2.format = NW_STAGE2_ARM64;
 	sc->arm64.vtcr = vtcr; /* the one in force, given or made (hw run's image writes it) */
 	return 0;
@@ -144,31 +165,40 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 		struct nw_scenario_pos pos = pos_at(sc, x86_keys[i].pos);
 
 		if (pos.line)
-			return nw_scenario_fail(sc, pos, err, errlen, "%s: an EPT/NPT key; the AArch64 stage 2 takes vtcr, "
-						"or ipa_bits, granule and start_level", x86_keys[i].name);
+			return nw_scenario_fail(sc, pos, err, errlen,
+						"%s: an EPT/NPT key; the AArch64 stage 2 takes vtcr, "
+						"or ipa_bits, granule and start_level",
+						x86_keys[i].name);
 	}
 	if (sc->format_pos.line && sc->stage2.format != NW_STAGE2_ARM64)
-		return nw_scenario_fail(sc, sc->format_pos, err, errlen, "format: an aarch64 scenario's stage 2 is arm64");
+		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
+					"format: an aarch64 scenario's stage 2 is arm64");
 	if (a->vtcr_pos.line && (a->ipa_bits_pos.line || a->granule_pos.line || a->start_level_pos.line)) {
-		struct nw_scenario_pos pos = a->ipa_bits_pos.line ? a->ipa_bits_pos
-					     : a->granule_pos.line ? a->granule_pos : a->start_level_pos;
+		struct nw_scenario_pos pos = a->ipa_bits_pos.line  ? a->ipa_bits_pos
+					     : a->granule_pos.line ? a->granule_pos
+								   : a->start_level_pos;
 
-		return nw_scenario_fail(sc, pos, err, errlen, "give VTCR_EL2 as vtcr (%d:%d) or as ipa_bits, granule and "
-					"start_level, not both", a->vtcr_pos.line, a->vtcr_pos.column);
+		return nw_scenario_fail(sc, pos, err, errlen,
+					"give VTCR_EL2 as vtcr (%d:%d) or as ipa_bits, granule and "
+					"start_level, not both",
+					a->vtcr_pos.line, a->vtcr_pos.column);
 	}
 	if (check_stage2_only(sc, err, errlen) || decode(sc, err, errlen))
 		return -1;
 	if (a->vmid >> (cfg->vmid16 ? 16 : 8))
-		return nw_scenario_fail(sc, a->vmid_pos, err, errlen, "vmid: %llu does not fit VTTBR_EL2.VMID (%d bits)",
-					(unsigned long long)a->vmid, cfg->vmid16 ? 16 : 8);
+		return nw_scenario_fail(sc, a->vmid_pos, err, errlen,
+					"vmid: %llu does not fit VTTBR_EL2.VMID (%d bits)", (unsigned long long)a->vmid,
+					cfg->vmid16 ? 16 : 8);
 	if (host > UINT64_C(1) << cfg->ps_bits)
-		return nw_scenario_fail(sc, sc->host_memory_pos.line ? sc->host_memory_pos : sc->stage2_pos, err, errlen,
-					"host memory of 0x%llx bytes reaches above the output size (VTCR_EL2.PS: %u bits): "
-					"stage-2 output addresses stop there (give host.memory)",
-					(unsigned long long)host, cfg->ps_bits);
+		return nw_scenario_fail(
+			sc, sc->host_memory_pos.line ? sc->host_memory_pos : sc->stage2_pos, err, errlen,
+			"host memory of 0x%llx bytes reaches above the output size (VTCR_EL2.PS: %u bits): "
+			"stage-2 output addresses stop there (give host.memory)",
+			(unsigned long long)host, cfg->ps_bits);
 	for (size_t i = 0; i < sc->edit_count; i++) {
 		if (sc->edits[i].level > 3)
-			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen, "level: the Arm ARM's levels are "
+			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
+						"level: the Arm ARM's levels are "
 						"0 to 3");
 		sc->edits[i].table_level = nw_arm64_s2_level(sc->edits[i].level);
 	}

@@ -150,8 +150,8 @@ static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 {
 	for (size_t i = 0; i < sc->edit_count; i++) {
 		const struct nw_scenario_edit *edit = &sc->edits[i];
-		nw_status_t status = nw_aspace_edit_entry(&vm->aspace, nw_gpa(edit->gpa), edit->table_level, edit->clear,
-							     edit->set);
+		nw_status_t status = nw_aspace_edit_entry(&vm->aspace, nw_gpa(edit->gpa), edit->table_level,
+							     edit->clear, edit->set);
 
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",

@@ -307,7 +307,8 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 				return -1;
 			has_gpa = true;
 		} else if (!strcmp(it.key, "level")) {
-			/* Which levels exist depends on arch (scenario_arm64.c checks them): x86 1 (PT) to 5, Arm 0 to 3. */
+			/* Which levels exist depends on arch (scenario_arm64.c checks them): x86 1 (PT) to 5,
+			 * Arm 0 to 3. */
 			if (get_u64_max(ld, it.value, it.key_pos, "level", NW_MAX_LEVELS, &value))
 				return -1;
 			edit->level = edit->table_level = (int)value;
@@ -383,7 +384,8 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 			ld->sc->memory_type_pos = it.key_pos;
 			cfg->memory_type = (uint8_t)choice;
 		} else if (!strcmp(it.key, "format")) {
-			if ((choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt, arm64 or none)", formats, 4)) < 0)
+			choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt, arm64 or none)", formats, 4);
+			if (choice < 0)
 				return -1;
 			cfg->format = (enum nw_stage2_kind)choice;
 			ld->sc->format_pos = node_pos(it.value, it.key_pos);

@@ -87,8 +87,11 @@ Test(aspace_arm64, mmio_rom_and_lazy_faults_become_their_exits)
 	struct nw_aspace as;
 	struct nw_aspace_exit exit;
 	struct nw_s2_result res;
-	struct nw_region lazy = { .base = nw_gpa(2 * GIB), .size = 0x2000, .flags = NW_REGION_READ | NW_REGION_WRITE,
-				  .type = NW_REGION_ALLOC, .lazy = true };
+	struct nw_region lazy = { .base = nw_gpa(2 * GIB),
+				  .size = 0x2000,
+				  .flags = NW_REGION_READ | NW_REGION_WRITE,
+				  .type = NW_REGION_ALLOC,
+				  .lazy = true };
 
 	make(&as);
 	add(&as, 0x9000000, 0x1000, NW_REGION_READ | NW_REGION_WRITE, NW_REGION_MMIO);
@@ -117,8 +120,10 @@ Test(aspace_arm64, mmio_rom_and_lazy_faults_become_their_exits)
 Test(aspace_arm64, a_region_past_the_ipa_size_is_refused)
 {
 	struct nw_aspace as;
-	struct nw_region region = { .base = nw_gpa((UINT64_C(1) << 40) - 0x1000), .size = 0x2000,
-				    .flags = NW_REGION_READ, .type = NW_REGION_ALLOC };
+	struct nw_region region = { .base = nw_gpa((UINT64_C(1) << 40) - 0x1000),
+				    .size = 0x2000,
+				    .flags = NW_REGION_READ,
+				    .type = NW_REGION_ALLOC };
 
 	make(&as);
 	cr_assert_eq(nw_aspace_add_region(&as, &region), NW_ERR_RANGE);
