@@ -54,14 +54,17 @@ static bool arm64_is_misconfigured(const void *config, int level, uint64_t entry
 		.accessed = NW_ARM64_S2_AF, \
 		.leaf_attrs_only = true, \
 		.accessed_faults = true, \
+		.flags_before_rights = true, \
 		.misconfig_fault = NW_S2_FAULT_ADDRESS_SIZE, \
 		/* AArch64.IPAIsOutOfRange: a Translation fault at level 0 whatever the start level. */ \
 		.out_of_range_level = NW_LEVEL_PML4, \
 		.level_base = 4, \
+		.level_step = -1, \
 		.decode = { \
 			.grant = { NW_ARM64_S2_S2AP_R, NW_ARM64_S2_S2AP_W, 0, 0 }, \
-			.xn_shift = NW_ARM64_S2_XN_SHIFT, \
-			.xn_deny = xn, \
+			.field_shift = NW_ARM64_S2_XN_SHIFT, \
+			.field_mask = 3, \
+			.field_deny = xn, \
 			.mt_shift = NW_ARM64_S2_MEMATTR_SHIFT, \
 			.mt_field = 0xf, \
 			.mt_types = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 }, \

@@ -112,14 +112,14 @@ uint64_t nw_pt_leaf_addr(const struct nw_pt_format *fmt, int level, uint64_t ent
 {
 	if (fmt->pse36 && level == NW_LEVEL_PD)
 		return (entry & PSE36_LOW_MASK) | (((entry >> PSE36_HIGH_SHIFT) & PSE36_HIGH_BITS) << 32);
-	return entry & fmt->level[level].leaf_addr_mask;
+	return (entry & fmt->level[level].leaf_addr_mask) << fmt->addr_shift;
 }
 
 uint64_t nw_pt_leaf_attrs(const struct nw_pt_format *fmt, int level, uint64_t entry)
 {
 	uint64_t attrs = entry & ~fmt->table_addr_mask;
 
-	if (level == NW_LEVEL_PT)
+	if (level == NW_LEVEL_PT || fmt->ps_in_attrs)
 		return attrs;
 	attrs &= ~fmt->ps_bit;
 	if (fmt->pat_large_bit && (entry & fmt->pat_large_bit))
@@ -129,7 +129,7 @@ uint64_t nw_pt_leaf_attrs(const struct nw_pt_format *fmt, int level, uint64_t en
 
 uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs)
 {
-	uint64_t addr = pa;
+	uint64_t addr = pa >> fmt->addr_shift;
 
 	if (level == NW_LEVEL_PT)
 		return addr | attrs | fmt->link_bit;
@@ -140,7 +140,7 @@ uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa,
 		attrs &= ~fmt->pat_small_bit;
 		attrs |= fmt->pat_large_bit;
 	}
-	return addr | attrs | fmt->ps_bit;
+	return addr | attrs | (fmt->ps_in_attrs ? 0 : fmt->ps_bit);
 }
 
 bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa)
@@ -149,14 +149,15 @@ bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa)
 		return false;
 	if (fmt->pse36 && level == NW_LEVEL_PD)
 		return pa < PSE36_LIMIT;
-	return (pa & ~fmt->level[level].leaf_addr_mask) == 0;
+	return ((pa >> fmt->addr_shift) & ~fmt->level[level].leaf_addr_mask) == 0;
 }
 
 static bool attrs_ok(const struct nw_pt_format *fmt, uint64_t attrs)
 {
 	if (attrs & fmt->table_addr_mask)
 		return false;
-	if (fmt->ps_bit != fmt->pat_small_bit && (attrs & fmt->ps_bit))
+	/* Where the leaf bits are rights, a leaf needs one (else it would read as a table pointer). */
+	if (fmt->ps_in_attrs ? !(attrs & fmt->ps_bit) : fmt->ps_bit != fmt->pat_small_bit && (attrs & fmt->ps_bit))
 		return false;
 	if (attrs & fmt->link_bit)
 		return false;
@@ -174,9 +175,11 @@ static void *table_ptr(const struct nw_pt *pt, uint64_t addr)
 
 static uint64_t link_make(const struct nw_pt *pt, int level, uint64_t child)
 {
+	uint64_t field = child >> pt->fmt->addr_shift;
+
 	if (pt->table_bits && pt->table_bits[level])
-		return child | pt->table_bits[level];
-	return child | pt->fmt->level[level].table_bits;
+		return field | pt->table_bits[level];
+	return field | pt->fmt->level[level].table_bits;
 }
 
 static inline void *counts_ptr(const struct nw_pt *pt, uint64_t addr)
@@ -651,7 +654,7 @@ nw_status_t nw_pt_init(struct nw_pt *pt, const struct nw_pt_format *fmt, struct 
 void nw_pt_set_maxphyaddr(struct nw_pt *pt, unsigned maxphyaddr)
 {
 	NW_ASSERT(maxphyaddr >= 36 && maxphyaddr <= 52);
-	pt->link_addr_mask = pt->fmt->table_addr_mask & ((UINT64_C(1) << maxphyaddr) - 1);
+	pt->link_addr_mask = pt->fmt->table_addr_mask & (((UINT64_C(1) << maxphyaddr) - 1) >> pt->fmt->addr_shift);
 }
 
 void nw_pt_destroy(struct nw_pt *pt)
@@ -877,7 +880,10 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 	nw_status_t status;
 	uint64_t end = va + size;
 
-	if ((clear_bits | set_bits) & (fmt->table_addr_mask | nw_pt_type_bits(fmt)))
+	if ((clear_bits | set_bits) & (fmt->table_addr_mask | (fmt->ps_in_attrs ? 0 : nw_pt_type_bits(fmt))))
+		return NW_ERR_INVALID;
+	/* Rights that are the leaf bits: a leaf keeps one (set_bits has one whenever clear_bits takes them). */
+	if (fmt->ps_in_attrs && (clear_bits & fmt->ps_bit) && !(set_bits & fmt->ps_bit))
 		return NW_ERR_INVALID;
 	if (fmt->entry_size == 4 && ((clear_bits | set_bits) >> 32))
 		return NW_ERR_INVALID;
@@ -962,7 +968,8 @@ nw_status_t nw_pt_edit(struct nw_pt *pt, uint64_t va, int level, uint64_t clear_
 		return NW_ERR_NOT_FOUND;
 	entry = (spot.entry & ~clear_bits) | set_bits;
 	/* The engine owns the tree's shape: which entries point to tables, and where. */
-	if (level > NW_LEVEL_PT && fmt->level[level].leaf_ok && ((entry ^ spot.entry) & nw_pt_type_bits(fmt)))
+	if (level > NW_LEVEL_PT && fmt->level[level].leaf_ok && entry != 0 &&
+	    nw_pt_is_link(fmt, level, entry) != nw_pt_is_link(fmt, level, spot.entry))
 		return NW_ERR_INVALID;
 	if (nw_pt_is_link(fmt, level, spot.entry) && ((entry ^ spot.entry) & pt->link_addr_mask))
 		return NW_ERR_INVALID;

@@ -21,6 +21,7 @@ static void derive_geometry(struct nw_s2_fast *fast, const struct nw_pt *pt, con
 	fast->map = window->base ? window->base : pt->mem.direct_map;
 	fast->map_size = fast->map ? (window->base ? window->size : pt->mem.direct_map_size) : 0;
 	fast->table_addr_mask = fmt->table_addr_mask;
+	fast->addr_shift = fmt->addr_shift;
 	/* The fast loop reads 8-byte entries from the window. */
 	NW_ASSERT(fmt->entry_size == 8);
 	for (int level = 0; level <= NW_MAX_LEVELS; level++) {
@@ -52,13 +53,17 @@ static void derive_entries(struct nw_s2_fast *fast, const struct nw_s2_rules *ru
 		fast->table_mask[level] = plain | link | rules->table_clear | rsvd;
 		fast->table_want[level] = plain | link;
 	}
-	fast->leaf_mask[NW_LEVEL_PT] = plain | link | rsvd;
-	fast->leaf_want[NW_LEVEL_PT] = plain | link;
+	/* A leaf's type: where its bits are rights (RISC-V R, X), the plain-leaf bit proves it one. */
+	uint64_t type = fmt->ps_in_attrs ? 0 : nw_pt_type_bits(fmt), type_want = fmt->ps_in_attrs ? 0 : fmt->ps_bit;
+	uint64_t leaf = plain | rules->plain_leaf;
+
+	fast->leaf_mask[NW_LEVEL_PT] = leaf | link | rsvd | rules->napot_bit;
+	fast->leaf_want[NW_LEVEL_PT] = leaf | link;
 	for (int level = NW_LEVEL_PD; level <= fmt->top; level++) {
 		if (!fmt->level[level].leaf_ok || nw_s2_has_unsupported_1g(fmt, caps->pages_1g, level, fmt->ps_bit))
 			continue;
-		fast->leaf_mask[level] = plain | nw_pt_type_bits(fmt) | rsvd | nw_s2_large_rsvd(fmt, level);
-		fast->leaf_want[level] = plain | fmt->ps_bit;
+		fast->leaf_mask[level] = leaf | type | rsvd | nw_s2_large_rsvd(fmt, level) | rules->napot_bit;
+		fast->leaf_want[level] = leaf | type_want;
 	}
 	fast->mt_shift = rules->decode.mt_shift;
 	fast->mt_field = rules->decode.mt_field;
@@ -88,14 +93,16 @@ static void derive_needs(struct nw_s2_fast *fast, const struct nw_s2_rules *rule
 		unsigned right = nw_s2_right_index(needed);
 		uint64_t all = rules->decode.grant_base | rules->decode.grant[right] |
 			       (rules->accessed_faults ? rules->accessed : 0);
-		uint64_t none = rules->decode.deny[right] | nw_s2_xn_bits_denying(&rules->decode, needed);
+		uint64_t none = rules->decode.deny[right] | nw_s2_field_bits_denying(&rules->decode, needed);
+		bool write = type == NW_ACCESS_WRITE;
 
 		fast->must_all[index] = all;
 		fast->must_none[index] = none;
-		fast->must_leaf[index] = 0;
+		fast->must_leaf[index] = rules->dirty_faults && write ? rules->dirty : 0;
 		fast->must_all[index | NW_S2_NEED_SET_AD] = all | (caps->sets_ad ? rules->accessed : 0);
 		fast->must_none[index | NW_S2_NEED_SET_AD] = none;
-		fast->must_leaf[index | NW_S2_NEED_SET_AD] = caps->sets_ad && type == NW_ACCESS_WRITE ? rules->dirty : 0;
+		fast->must_leaf[index | NW_S2_NEED_SET_AD] =
+			(caps->sets_ad || rules->dirty_faults) && write ? rules->dirty : 0;
 	}
 	fast->rights = caps->rights;
 	fast->rights_grant = rules->decode.grant_base;
@@ -104,7 +111,7 @@ static void derive_needs(struct nw_s2_fast *fast, const struct nw_s2_rules *rule
 		if (!(caps->rights & (1u << i)))
 			continue;
 		fast->rights_grant |= rules->decode.grant[i];
-		fast->rights_deny |= rules->decode.deny[i] | nw_s2_xn_bits_denying(&rules->decode, 1u << i);
+		fast->rights_deny |= rules->decode.deny[i] | nw_s2_field_bits_denying(&rules->decode, 1u << i);
 	}
 }
 

@@ -29,6 +29,7 @@ struct nw_s2_fast {
 	const uint8_t *map;         /* direct-map window over the tables (HPA 0 .. map_size) */
 	uint64_t map_size;
 	uint64_t table_addr_mask;
+	unsigned addr_shift;        /* an entry's address is (entry & mask) << addr_shift (the format's) */
 	uint8_t shift[NW_MAX_LEVELS + 1];       /* the lowest address bit each level's index covers */
 	uint64_t index_mask[NW_MAX_LEVELS + 1]; /* entries per table, less one */
 	uint64_t table_mask[NW_MAX_LEVELS + 1]; /* plain table pointer: (entry & mask) == want */
@@ -99,7 +100,7 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 		all &= entry;
 		any |= entry;
 		if (nw_s2_fast_is_plain_table(fast, level, entry)) {
-			table = entry & fast->table_addr_mask;
+			table = (entry & fast->table_addr_mask) << fast->addr_shift;
 			continue;
 		}
 		if (nw_s2_fast_is_plain_leaf(fast, level, entry))
@@ -117,7 +118,7 @@ static inline bool nw_s2_fast_translate(const struct nw_s2_fast *fast, uint64_t 
 	hit->any = any;
 	hit->refs = (unsigned)(fast->top - level + 1);
 	hit->page_size = UINT64_C(1) << fast->shift[level];
-	hit->hpa = (entry & fast->leaf_addr_mask[level]) | (gpa & (hit->page_size - 1));
+	hit->hpa = ((entry & fast->leaf_addr_mask[level]) << fast->addr_shift) | (gpa & (hit->page_size - 1));
 	return true;
 }
 

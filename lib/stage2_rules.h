@@ -18,9 +18,10 @@
 /* A format's rights and memory-type decode, as data (each format's rules
  * hold it; the fast walker keeps a copy). An entry grants
  * right i (NW_S2_RIGHT_* == 1 << i) when it has every bit of grant_base and of
- * grant[i] and none of deny[i], and the value of its two-bit execute field
- * (entry >> xn_shift) & 3 does not name it in xn_deny[value] (a rule no mask
- * states: AArch64 XN[1:0] denies EL1 execution for 0b01 and 0b10). A leaf's
+ * grant[i] and none of deny[i], and the value of its rights field
+ * (entry >> field_shift) & field_mask does not name it in field_deny[value]
+ * (rules no mask states: AArch64 XN[1:0] denies EL1 execution for 0b01 and
+ * 0b10; RISC-V R/W/X under MXR denies reads only where R and X are clear). A leaf's
  * memory-type index is (entry >> mt_shift) & mt_field, plus 4 when its PAT bit
  * is set; its type mt_types[index]; a clear bit of mt_allowed marks a
  * reserved index. */
@@ -28,8 +29,9 @@ struct nw_s2_decode {
 	uint64_t grant_base;
 	uint64_t grant[4];
 	uint64_t deny[4];
-	unsigned xn_shift;
-	uint8_t xn_deny[4]; /* NW_S2_RIGHT_* denied per field value; all 0 when the format has no such field */
+	unsigned field_shift;
+	uint64_t field_mask;   /* 0 when the format has no such field */
+	uint8_t field_deny[8]; /* NW_S2_RIGHT_* denied per field value */
 	unsigned mt_shift;
 	uint64_t mt_field;
 	uint8_t mt_types[16];
@@ -49,8 +51,11 @@ struct nw_s2_caps {
 struct nw_s2_rules {
 	const struct nw_pt_format *format4, *format5; /* 4- and 5-level geometry */
 	/* Set in an entry that, with no reserved bit, is present and grants a
-	 * well-formed combination of rights (EPT R, NPT P). */
+	 * well-formed combination of rights (EPT R, NPT P, RISC-V V). */
 	uint64_t plain;
+	/* Set besides plain in a leaf whose rights are well formed, clear in a
+	 * table pointer (RISC-V R: R=0 with W=1 is reserved); 0 where plain says it all. */
+	uint64_t plain_leaf;
 	uint64_t table_clear;     /* bits a table pointer has clear: reserved ones, and PS (a leaf) */
 	uint64_t accessed, dirty; /* dirty: leaves only */
 	uint64_t ignore_pat;      /* leaf bit: ignore the guest's PAT; 0 when the format has none */
@@ -60,14 +65,22 @@ struct nw_s2_rules {
 	 * every entry used gets accessed. */
 	bool leaf_attrs_only;
 	/* A leaf without accessed faults (NW_S2_FAULT_ACCESS_FLAG) unless the
-	 * walk sets it (caps.sets_ad): the VMSAv8-64 Access flag. */
-	bool accessed_faults;
+	 * walk sets it (caps.sets_ad): the VMSAv8-64 Access flag, RISC-V A
+	 * under Svade; dirty_faults: the same for a write's leaf without dirty
+	 * (RISC-V D). flags_before_rights: that fault is checked before the
+	 * rights (AArch64.S2Walk), else after them (RISC-V: step 5, then 7). */
+	bool accessed_faults, dirty_faults, flags_before_rights;
+	/* A leaf with napot_bit maps the naturally aligned 2^napot_shift bytes
+	 * around it (RISC-V Svnapot N, 64 KiB); 0 when the format has none. */
+	uint64_t napot_bit;
+	unsigned napot_shift;
 	enum nw_s2_fault misconfig_fault; /* what is_misconfigured reports */
 	/* The level a GPA above the walk's range faults at: the top when 0. */
 	int out_of_range_level;
-	/* The manual's number for level L is level_base - L (Arm ARM: 4 - L,
-	 * level 0 the top); 0 when the manual numbers levels as the library. */
-	int level_base;
+	/* The manual's number for level L is level_base + level_step * L (Arm
+	 * ARM: 4 - L, level 0 the top; RISC-V: L - 1, level 0 the 4 KiB page);
+	 * level_step 0 when the manual numbers levels as the library. */
+	int level_base, level_step;
 	struct nw_s2_decode decode; /* rights and memory type; the PAT bits are the format's */
 	struct nw_s2_caps (*caps)(const void *config);
 	bool (*is_present)(const void *config, int level, uint64_t entry);
@@ -86,7 +99,7 @@ const struct nw_s2_rules *nw_arm64_s2_rules_of(const struct nw_arm64_s2_config *
 /* The level as the format's manual numbers it. */
 static inline int nw_s2_manual_level(const struct nw_s2_rules *rules, int level)
 {
-	return rules->level_base ? rules->level_base - level : level;
+	return rules->level_step ? rules->level_base + rules->level_step * level : level;
 }
 
 static inline const struct nw_pt_format *nw_s2_format(const struct nw_s2_rules *rules, int levels)
@@ -192,16 +205,24 @@ static inline uint32_t nw_s2_path_rights(const struct nw_s2_decode *decode, uint
 
 		rights |= (uint32_t)(missing == 0) << i;
 	}
-	return rights & ~(uint32_t)decode->xn_deny[(any >> decode->xn_shift) & 3];
+	return rights & ~(uint32_t)decode->field_deny[(any >> decode->field_shift) & decode->field_mask];
 }
 
-/* The bits of the execute field when some value of it denies right (0 when none does). */
-static inline uint64_t nw_s2_xn_bits_denying(const struct nw_s2_decode *decode, uint32_t right)
+/* The bits of the rights field when some value of it denies right (0 when none does). */
+static inline uint64_t nw_s2_field_bits_denying(const struct nw_s2_decode *decode, uint32_t right)
 {
-	for (unsigned value = 0; value < 4; value++)
-		if (decode->xn_deny[value] & right)
-			return UINT64_C(3) << decode->xn_shift;
+	for (unsigned value = 0; value <= decode->field_mask; value++)
+		if (decode->field_deny[value] & right)
+			return decode->field_mask << decode->field_shift;
 	return 0;
+}
+
+/* The flags a leaf needs for an access unless the walk sets them: accessed,
+ * and dirty for a write, where the format faults without them. */
+static inline uint64_t nw_s2_flags_needed(const struct nw_s2_rules *rules, enum nw_access_type type)
+{
+	return (rules->accessed_faults ? rules->accessed : 0) |
+	       (rules->dirty_faults && type == NW_ACCESS_WRITE ? rules->dirty : 0);
 }
 
 /* SDM §29.3.3.2: reads need R, writes W, fetches X, a user-mode fetch under

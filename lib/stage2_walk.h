@@ -65,6 +65,13 @@ static inline void nw_s2_record_stop(struct nw_s2_result *res, enum nw_s2_status
 	res->refs = refs;
 }
 
+/* The leaf broke a rule of the access: a fault of kind fault at its level. */
+static inline void nw_s2_deny(struct nw_s2_result *res, enum nw_s2_fault fault)
+{
+	res->status = NW_S2_VIOLATION;
+	res->fault = fault;
+}
+
 /* Sets accessed in every entry the walk used from level first down to the
  * leaf, and dirty in the leaf of a write; an entry already so is not written. */
 static inline void nw_s2_set_accessed_dirty(const struct nw_pt_format *fmt, const struct nw_s2_path *path,
@@ -94,15 +101,15 @@ static inline bool nw_s2_is_plain_table(const struct nw_s2_rules *rules, const s
 	return level > NW_LEVEL_PT && (entry & (want | clear)) == want;
 }
 
-/* Likewise a 4 KiB leaf with the plain bit (and the link bit: an AArch64
- * page descriptor), no reserved bit and a memory type allowed: the
- * page-size and alignment rules do not apply at level 1. */
+/* Likewise a 4 KiB leaf with the plain bits (and the link bit: an AArch64
+ * page descriptor), no reserved bit, no NAPOT bit and a memory type allowed:
+ * the page-size and alignment rules do not apply at level 1. */
 static inline bool nw_s2_is_plain_4k_leaf(const struct nw_s2_rules *rules, const struct nw_pt_format *fmt,
 					  uint64_t rsvd, int level, uint64_t entry)
 {
-	uint64_t want = rules->plain | fmt->link_bit;
+	uint64_t want = rules->plain | rules->plain_leaf | fmt->link_bit;
 
-	return level == NW_LEVEL_PT && (entry & (want | rsvd)) == want &&
+	return level == NW_LEVEL_PT && (entry & (want | rsvd | rules->napot_bit)) == want &&
 	       !nw_s2_has_reserved_memory_type(rules, fmt, level, entry);
 }
 
@@ -120,6 +127,7 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	enum nw_s2_fault fault = NW_S2_FAULT_NONE;
 	uint32_t rights;
 	int level = fmt->top, leaf_level;
+	bool flag_fault;
 
 	nw_s2_result_clear(res);
 	/* A GPA wider than the walk (48 bits, 57 with 5 levels, the IPA size of
@@ -136,7 +144,7 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		all &= entry;
 		any |= entry;
 		if (nw_s2_is_plain_table(rules, fmt, table_clear, level, entry)) {
-			table = entry & fmt->table_addr_mask;
+			table = nw_pt_table_addr(fmt, entry);
 			continue;
 		}
 		if (nw_s2_is_plain_4k_leaf(rules, fmt, caps.entry_rsvd, level, entry))
@@ -153,7 +161,7 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		}
 		if (nw_s2_is_leaf(fmt, level, entry))
 			break;
-		table = entry & fmt->table_addr_mask;
+		table = nw_pt_table_addr(fmt, entry);
 	}
 	if (rules->leaf_attrs_only)
 		all = any = entry;
@@ -163,21 +171,27 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		return;
 
 	leaf_level = level;
-	res->page_size = nw_pt_level_size(fmt, leaf_level);
+	res->page_size = (entry & rules->napot_bit) ? UINT64_C(1) << rules->napot_shift
+						   : nw_pt_level_size(fmt, leaf_level);
 	res->memory_type = nw_s2_memory_type(rules, fmt, leaf_level, entry);
 	res->ignore_pat = (entry & rules->ignore_pat) != 0;
-	/* Arm ARM AArch64.S2Walk: the Access flag is checked before the permissions. */
-	if (rules->accessed_faults && !(entry & rules->accessed) && !caps.sets_ad) {
-		res->status = NW_S2_VIOLATION;
-		res->fault = NW_S2_FAULT_ACCESS_FLAG;
+	/* Arm ARM AArch64.S2Walk checks the Access flag before the permissions,
+	 * the RISC-V translation algorithm A and D after them (steps 5 and 7). */
+	flag_fault = !caps.sets_ad && (nw_s2_flags_needed(rules, req->type) & ~entry);
+	if (flag_fault && rules->flags_before_rights) {
+		nw_s2_deny(res, NW_S2_FAULT_ACCESS_FLAG);
 		return;
 	}
 	if (!(rights & nw_s2_right_needed(&caps, req->type, req->user))) {
-		res->status = NW_S2_VIOLATION;
-		res->fault = NW_S2_FAULT_PERMISSION;
+		nw_s2_deny(res, NW_S2_FAULT_PERMISSION);
 		return;
 	}
-	res->hpa = nw_hpa(nw_pt_leaf_addr(fmt, leaf_level, entry) + (gpa & (res->page_size - 1)));
+	if (flag_fault) {
+		nw_s2_deny(res, NW_S2_FAULT_ACCESS_FLAG);
+		return;
+	}
+	res->hpa = nw_hpa((nw_pt_leaf_addr(fmt, leaf_level, entry) & ~(res->page_size - 1)) +
+			  (gpa & (res->page_size - 1)));
 
 	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D. */
 	if (!caps.sets_ad || req->lookup_only)

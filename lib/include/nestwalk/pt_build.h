@@ -47,7 +47,15 @@ struct nw_pt_format {
 	uint8_t entry_size;       /* 4 or 8 bytes */
 	uint8_t top;              /* level of the root table */
 	uint64_t table_addr_mask; /* address field of a table-pointing entry (and of a 4 KiB leaf) */
-	uint64_t ps_bit;          /* marks a leaf above level 1 */
+	/* The address an entry's field holds is (entry & mask) << addr_shift: 0
+	 * where the field is the address itself, 2 for RISC-V (the PPN, address
+	 * bits 55:12, in entry bits 53:10). Every mask here is in entry bits. */
+	uint8_t addr_shift;
+	uint64_t ps_bit;          /* marks a leaf above level 1 (any of its bits, where it has several) */
+	/* ps_bit's bits are rights the caller's attributes carry (RISC-V R and
+	 * X: an entry with either maps a page, at any level): the engine neither
+	 * adds nor strips them, and a leaf must have one. */
+	bool ps_in_attrs;
 	/* Formats whose type bit is the other way round (VMSAv8-64 descriptor
 	 * bit 1): set in a table pointer and in a level-1 leaf, clear in a
 	 * larger leaf; ps_bit is then 0. 0 for the x86 formats. */
@@ -157,6 +165,12 @@ static inline void *nw_pt_table_ptr(const struct nw_pt *pt, uint64_t addr)
 	return pt->mem.ops->ptr(pt->mem.ctx, addr);
 }
 
+/* The address an entry's address field holds (the format's table_addr_mask). */
+static inline uint64_t nw_pt_table_addr(const struct nw_pt_format *fmt, uint64_t entry)
+{
+	return (entry & fmt->table_addr_mask) << fmt->addr_shift;
+}
+
 /* Whether an entry above level 1 maps a page: the level may hold leaves and
  * the entry's type bit says so (ps_bit set, or link_bit clear). A format has
  * one of the two bits, the other 0, so no branch picks between them (every
@@ -186,7 +200,7 @@ static inline bool nw_pt_is_link(const struct nw_pt_format *fmt, int level, uint
  * engine's own tree where it was. */
 static inline uint64_t nw_pt_link_addr(const struct nw_pt *pt, uint64_t entry)
 {
-	return entry & pt->link_addr_mask;
+	return (entry & pt->link_addr_mask) << pt->fmt->addr_shift;
 }
 
 /* The address a leaf at level maps (PSE-36 aware). */
