@@ -23,6 +23,9 @@ nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const
 		as->config.maxphyaddr = DEFAULT_MAXPHYADDR;
 	if (as->config.maxphyaddr < 36 || as->config.maxphyaddr > 52)
 		return NW_ERR_INVALID;
+	/* The RISC-V G-stage has its tables (riscv_gstage.h) but no address space over them yet. */
+	if (as->config.format == NW_STAGE2_RISCV)
+		return NW_ERR_UNSUPPORTED;
 	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT &&
 	    as->config.format != NW_STAGE2_NONE && as->config.format != NW_STAGE2_ARM64)
 		return NW_ERR_INVALID;
@@ -67,6 +70,8 @@ static uint64_t gpa_limit(const struct nw_aspace *as)
 		return nw_pt_va_limit(as->npt.pt.fmt);
 	case NW_STAGE2_ARM64:
 		return UINT64_C(1) << as->config.arm64.ipa_bits;
+	case NW_STAGE2_RISCV:
+		return 0; /* refused by nw_aspace_init: no region fits */
 	case NW_STAGE2_EPT:
 		break;
 	}

@@ -2,6 +2,7 @@
 #include <nestwalk/arm64_s2.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
+#include <nestwalk/riscv_gstage.h>
 
 #include "stage2_rules.h"
 
@@ -17,6 +18,10 @@ bool nw_s2_view_of(const struct nw_stage2 *s2, struct nw_s2_view *view)
 	case NW_STAGE2_ARM64:
 		*view = (struct nw_s2_view){ nw_arm64_s2_rules_of(&s2->arm64->config), &s2->arm64->config,
 					     &s2->arm64->pt };
+		return true;
+	case NW_STAGE2_RISCV:
+		*view = (struct nw_s2_view){ nw_rv_gstage_rules_of(&s2->riscv->config, false), &s2->riscv->config,
+					     &s2->riscv->pt };
 		return true;
 	case NW_STAGE2_NONE:
 		break;

@@ -3,9 +3,10 @@
  * as data, and the rules that read the configuration as named predicates. The
  * one translate loop (stage2_walk.h), the fast walker's masks (stage2_fast.c),
  * the builders (ept.c, npt.c) and the address space's listing read it, so EPT
- * (SDM Vol. 3C §29.3, ept_rules.c), NPT (APM Vol. 2 §15.25, npt_rules.c)
- * and AArch64 stage 2 (Arm ARM D8, arm64_s2_rules.c) are three tables. The rules EPT and NPT share
- * are written here once, over the format's geometry. */
+ * (SDM Vol. 3C §29.3, ept_rules.c), NPT (APM Vol. 2 §15.25, npt_rules.c),
+ * AArch64 stage 2 (Arm ARM D8, arm64_s2_rules.c) and the RISC-V G-stage
+ * (privileged spec, H extension, riscv_gstage_rules.c) are four tables. The
+ * rules EPT and NPT share are written here once, over the format's geometry. */
 #ifndef NESTWALK_LIB_STAGE2_RULES_H
 #define NESTWALK_LIB_STAGE2_RULES_H
 
@@ -91,10 +92,18 @@ extern const struct nw_s2_rules nw_ept_rules;
 extern const struct nw_s2_rules nw_npt_rules;
 extern const struct nw_s2_rules nw_arm64_s2_rules;     /* without FEAT_XNX */
 extern const struct nw_s2_rules nw_arm64_s2_xnx_rules; /* with FEAT_XNX */
+extern const struct nw_s2_rules nw_rv_gstage_rules;     /* explicit loads need R */
+extern const struct nw_s2_rules nw_rv_gstage_mxr_rules; /* HS-level sstatus.MXR: R or X */
 
 struct nw_arm64_s2_config;
 /* The AArch64 table a configuration walks by (with or without FEAT_XNX). */
 const struct nw_s2_rules *nw_arm64_s2_rules_of(const struct nw_arm64_s2_config *config);
+
+struct nw_rv_gstage_config;
+/* The geometry of an hgatp mode (Sv39x4, Sv48x4, Sv57x4); NULL for any other. */
+const struct nw_pt_format *nw_rv_gstage_format(unsigned mode);
+/* The RISC-V table for an access that is (or is not) an implicit VS-stage table access. */
+const struct nw_s2_rules *nw_rv_gstage_rules_of(const struct nw_rv_gstage_config *config, bool implicit);
 
 /* The level as the format's manual numbers it. */
 static inline int nw_s2_manual_level(const struct nw_s2_rules *rules, int level)

@@ -136,6 +136,7 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 		arm64_s2_abort(ctx, s2, gpa, table, ad_write);
 		return;
 	}
+	/* The x86 guest walk never runs over a RISC-V G-stage (nw_walker_init refuses it). */
 	NW_ASSERT(ctx->config->stage2.kind == NW_STAGE2_EPT);
 	if (s2->status == NW_S2_MISCONFIG) {
 		res->outcome = NW_OUTCOME_EPT_MISCONFIG;

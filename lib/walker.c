@@ -91,7 +91,8 @@ struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *con
 {
 	struct nw_walker *walker = storage;
 
-	if (!storage || (uintptr_t)storage % NW_WALKER_ALIGN || config->stage2.kind == NW_STAGE2_ARM64)
+	if (!storage || (uintptr_t)storage % NW_WALKER_ALIGN ||
+	    config->stage2.kind == NW_STAGE2_ARM64 || config->stage2.kind == NW_STAGE2_RISCV)
 		return 0;
 	*walker = (struct nw_walker){ .config = *config };
 	nw_s2_fast_derive(&config->stage2, &config->window, &walker->s2);

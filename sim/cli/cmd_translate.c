@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <nestwalk/arm64_s2.h>
+#include <nestwalk/riscv_gstage.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
@@ -481,6 +482,7 @@ static struct nw_walk_svg_stage2 svg_stage2(const struct nw_stage2 *st)
 	case NW_STAGE2_EPT: return (struct nw_walk_svg_stage2){ .format = st->ept->pt.fmt, .name = "EPT" };
 	case NW_STAGE2_NPT: return (struct nw_walk_svg_stage2){ .format = st->npt->pt.fmt, .name = "NPT" };
 	case NW_STAGE2_ARM64: return (struct nw_walk_svg_stage2){ .format = st->arm64->pt.fmt, .name = "stage 2" };
+	case NW_STAGE2_RISCV: return (struct nw_walk_svg_stage2){ .format = st->riscv->pt.fmt, .name = "G-stage" };
 	case NW_STAGE2_NONE: break;
 	}
 	return (struct nw_walk_svg_stage2){ .format = NULL, .name = NULL };

@@ -81,7 +81,8 @@ static int s2_top(void)
 	switch (wc.config.stage2.kind) {
 	case NW_STAGE2_EPT: return wc.ept.config.levels;
 	case NW_STAGE2_NPT: return wc.npt.config.levels;
-	case NW_STAGE2_ARM64: /* the x86 guest walk does not run over it */
+	case NW_STAGE2_ARM64: /* the x86 guest walk runs over neither */
+	case NW_STAGE2_RISCV:
 	case NW_STAGE2_NONE: break;
 	}
 	return 0;

@@ -1,6 +1,6 @@
 /* The second stage as the guest walker sees it: one call that translates a
  * guest-physical address for one access, whatever the format (Intel EPT, AMD
- * NPT, AArch64 stage 2, or none). The walker composes it with the guest walk, so every fault
+ * NPT, AArch64 stage 2, the RISC-V G-stage, or none). The walker composes it with the guest walk, so every fault
  * says which stage raised it.
  *
  * Dispatch is a switch on the kind, not a function pointer: the 2-D walk calls
@@ -22,12 +22,15 @@ enum nw_stage2_kind {
 	NW_STAGE2_EPT,
 	NW_STAGE2_NPT,
 	NW_STAGE2_ARM64, /* VMSAv8-64 stage 2 of the EL1&0 regime (arm64_s2.h) */
+	NW_STAGE2_RISCV, /* RISC-V G-stage, hgatp Sv39x4/Sv48x4/Sv57x4 (riscv_gstage.h) */
 };
 
 enum nw_s2_status {
 	NW_S2_OK = 0,
 	NW_S2_VIOLATION,  /* EPT violation, or NPF for not-present/permission */
-	NW_S2_MISCONFIG,  /* EPT misconfiguration, NPF with RSVD for an NPT reserved bit, AArch64 address size fault */
+	/* EPT misconfiguration, NPF with RSVD for an NPT reserved bit, AArch64
+	 * address size fault, RISC-V reserved bit or encoding or misaligned superpage */
+	NW_S2_MISCONFIG,
 };
 
 /* The kind of a fault, as the Arm ARM's fault status codes name them (the
@@ -36,10 +39,12 @@ enum nw_s2_status {
 enum nw_s2_fault {
 	NW_S2_FAULT_NONE = 0,
 	NW_S2_FAULT_TRANSLATION,  /* no valid entry, or the address outside the walk */
-	NW_S2_FAULT_ACCESS_FLAG,  /* AArch64: a leaf with AF clear and no hardware AF update */
+	/* AArch64: a leaf with AF clear and no hardware AF update; RISC-V
+	 * (Svade): a leaf with A clear, or D clear for a store */
+	NW_S2_FAULT_ACCESS_FLAG,
 	NW_S2_FAULT_PERMISSION,
 	NW_S2_FAULT_ADDRESS_SIZE, /* AArch64: an output or table address above the output size */
-	NW_S2_FAULT_MISCONFIG,    /* x86: a reserved bit or combination */
+	NW_S2_FAULT_MISCONFIG,    /* x86, RISC-V: a reserved bit or combination */
 };
 
 struct nw_s2_request {
@@ -72,7 +77,7 @@ struct nw_s2_result {
 	int level;            /* leaf level, or the level that faulted */
 	uint64_t entry;       /* the leaf, or the entry that faulted */
 	uint32_t rights;      /* NW_S2_RIGHT_*: AND over every entry read, the faulting one included */
-	uint8_t memory_type;  /* EPT leaf memory type (0 UC .. 6 WB); AArch64: the leaf's MemAttr[3:0] */
+	uint8_t memory_type;  /* EPT leaf memory type (0 UC .. 6 WB); AArch64: MemAttr[3:0]; RISC-V: PBMT */
 	bool ignore_pat;
 	unsigned refs;        /* entries read: the memory references this translation cost */
 	/* Per level (index = level), for --explain: the entry read and the table's HPA;
@@ -93,6 +98,7 @@ struct nw_s2_mapping {
 struct nw_ept;
 struct nw_npt;
 struct nw_arm64_s2;
+struct nw_rv_gstage;
 
 struct nw_stage2 {
 	enum nw_stage2_kind kind;
@@ -100,12 +106,14 @@ struct nw_stage2 {
 		struct nw_ept *ept;
 		struct nw_npt *npt;
 		struct nw_arm64_s2 *arm64;
+		struct nw_rv_gstage *riscv;
 	};
 };
 
 void nw_ept_translate(struct nw_ept *ept, const struct nw_s2_request *req, struct nw_s2_result *res);
 void nw_npt_translate(struct nw_npt *npt, const struct nw_s2_request *req, struct nw_s2_result *res);
 void nw_arm64_s2_translate(struct nw_arm64_s2 *s2, const struct nw_s2_request *req, struct nw_s2_result *res);
+void nw_rv_gstage_translate(struct nw_rv_gstage *s2, const struct nw_s2_request *req, struct nw_s2_result *res);
 
 static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct nw_s2_request *req,
 				       struct nw_s2_result *res)
@@ -119,6 +127,9 @@ static inline void nw_stage2_translate(const struct nw_stage2 *s2, const struct 
 		return;
 	case NW_STAGE2_ARM64:
 		nw_arm64_s2_translate(s2->arm64, req, res);
+		return;
+	case NW_STAGE2_RISCV:
+		nw_rv_gstage_translate(s2->riscv, req, res);
 		return;
 	case NW_STAGE2_NONE:
 		break;
