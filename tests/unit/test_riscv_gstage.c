@@ -505,6 +505,32 @@ Test(riscv_gstage, svnapot_64_kib_pages)
 	nw_rv_gstage_destroy(&s2);
 }
 
+Test(riscv_gstage, a_split_superpage_keeps_its_rights)
+{
+	struct nw_rv_gstage s2;
+	struct nw_s2_mapping m;
+
+	make(&s2, NW_RV_HGATP_SV39X4, false);
+	/* A 2 MiB leaf, read-execute: its rights are its leaf bits, which the engine must keep in the 512
+	 * PTEs a split makes (PPN 0x40201 << 10 = 0x1008_0400, | V R X U A = 0x5b). */
+	map(&s2, 0x80200000, 0x40200000, NW_SIZE_2M, R | X | U | A);
+	cr_assert_eq(nw_rv_gstage_map(&s2, nw_gpa(0x80200000), nw_hpa(0x50000000), NW_PAGE_SIZE, ALL,
+				      NW_PT_MAP_REPLACE, 0),
+		     NW_OK);
+	cr_assert_eq(nw_rv_gstage_query(&s2, nw_gpa(0x80201000), &m), NW_OK);
+	cr_assert_eq(m.size, NW_PAGE_SIZE);
+	cr_assert_eq(m.entry, 0x1008045b);
+	expect_ok(&s2, 0x80201008, NW_ACCESS_FETCH, 0x40201008);
+	expect_fault(&s2, 0x80201008, NW_ACCESS_WRITE, NW_S2_FAULT_PERMISSION, 1, 23, 0x20080402);
+	expect_ok(&s2, 0x80200008, NW_ACCESS_WRITE, 0x50000008);
+	/* Unmapping the middle of the next 2 MiB leaf splits it the same way. */
+	map(&s2, 0x80400000, 0x40400000, NW_SIZE_2M, R | U | A);
+	cr_assert_eq(nw_rv_gstage_unmap(&s2, nw_gpa(0x80500000), NW_PAGE_SIZE, 0), NW_OK);
+	expect_ok(&s2, 0x804ff000, NW_ACCESS_READ, 0x404ff000);
+	expect_fault(&s2, 0x80500000, NW_ACCESS_READ, NW_S2_FAULT_TRANSLATION, 1, 21, 0x20140000);
+	nw_rv_gstage_destroy(&s2);
+}
+
 Test(riscv_gstage, builder_refuses_what_the_format_cannot_hold)
 {
 	struct nw_rv_gstage s2;
