@@ -6,7 +6,7 @@
 #include <nestwalk/arm64_s2.h>
 
 #include "fixture.h"
-#include "stage2_fast.h"
+#include "test_s2_util.h"
 
 TestSuite(arm64_s2, .init = fixture_setup, .fini = fixture_teardown);
 
@@ -476,27 +476,6 @@ Test(arm64_s2, builder_refuses_reserved_attributes)
 	nw_arm64_s2_destroy(&s2);
 }
 
-/* A small deterministic generator (xorshift64). */
-static uint64_t next(uint64_t *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return *state;
-}
-
-/* Toggles bit of the entry at level on ipa's path; false when the engine refuses the edit. */
-static bool flip(struct nw_arm64_s2 *s2, uint64_t ipa, int level, uint64_t bit)
-{
-	uint64_t old;
-	nw_status_t status = nw_arm64_s2_edit(s2, nw_gpa(ipa), level, bit, 0, &old, 0);
-
-	if (status == NW_OK && !(old & bit))
-		status = nw_arm64_s2_edit(s2, nw_gpa(ipa), level, 0, bit, 0, 0);
-	cr_assert(status == NW_OK || status == NW_ERR_INVALID || status == NW_ERR_NOT_FOUND || status == NW_ERR_RANGE);
-	return status == NW_OK;
-}
-
 Test(arm64_s2, fast_path_agrees_with_the_translate)
 {
 	static const uint64_t touch[] = { V, NW_ARM64_S2_TABLE, NW_ARM64_S2_S2AP_R, NW_ARM64_S2_S2AP_W, AF,
@@ -524,37 +503,31 @@ Test(arm64_s2, fast_path_agrees_with_the_translate)
 		for (int round = 0; round < 4000; round++) {
 			static const uint64_t ipas[] = { 0x41001000, 0x41002008, 0x40212345,
 							 0x80000010, 0x7fe00000, UINT64_C(0x8041001234) };
-			uint64_t ipa = ipas[next(&state) % 6];
-			unsigned type = (unsigned)(next(&state) % 3), user = (unsigned)(next(&state) & 1);
+			uint64_t ipa = ipas[s2_next(&state) % 6];
+			unsigned type = (unsigned)(s2_next(&state) % 3), user = (unsigned)(s2_next(&state) & 1);
 			struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = (enum nw_access_type)type,
 						     .user = user, .lookup_only = true };
 			struct nw_s2_result res;
 			struct nw_s2_hit hit;
-			int level = 1 + (int)(next(&state) % 3);
-			uint64_t bit = touch[next(&state) % 9];
+			int level = 1 + (int)(s2_next(&state) % 3);
+			uint64_t bit = touch[s2_next(&state) % 9];
 			bool flipped;
 
 			/* Flip one bit of one entry on the path in half the rounds, undone after the round; the engine
 			 * refuses the edits that would reshape the tree (a type bit above level 1, a table address) and
 			 * those below where the path ends. */
-			flipped = (next(&state) & 1) && flip(&s2, ipa, level, bit);
+			flipped = (s2_next(&state) & 1) && s2_flip(&s2.pt, ipa, level, bit);
 			nw_arm64_s2_translate(&s2, &req, &res);
 			if (!nw_s2_fast_translate(&fast, ipa, type | (user ? NW_S2_NEED_USER : 0), &hit)) {
 				declined++;
 				if (flipped)
-					cr_assert(flip(&s2, ipa, level, bit));
+					cr_assert(s2_flip(&s2.pt, ipa, level, bit));
 				continue;
 			}
 			answered++;
-			cr_assert_eq(res.status, NW_S2_OK, "fast answered a fault at %#llx", (unsigned long long)ipa);
-			cr_assert_eq(hit.hpa, res.hpa.val);
-			cr_assert_eq(hit.level, res.level);
-			cr_assert_eq(hit.page_size, res.page_size);
-			cr_assert_eq(hit.refs, res.refs);
-			cr_assert_eq(nw_s2_fast_rights(&fast, &hit), res.rights);
-			cr_assert_eq(nw_s2_fast_memory_type(&fast, &hit), res.memory_type);
+			s2_expect_same(&fast, &hit, &res, ipa);
 			if (flipped)
-				cr_assert(flip(&s2, ipa, level, bit));
+				cr_assert(s2_flip(&s2.pt, ipa, level, bit));
 		}
 		nw_arm64_s2_destroy(&s2);
 	}
