@@ -30,6 +30,7 @@ unsigned nw_arm64_fsc(enum nw_s2_fault fault, int arm_level)
 		break;
 	case NW_S2_FAULT_NONE:
 	case NW_S2_FAULT_MISCONFIG:
+	case NW_S2_FAULT_ACCESS:
 	default:
 		return FSC_NONE;
 	}

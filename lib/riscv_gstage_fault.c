@@ -3,18 +3,19 @@
  * Instruction or Pseudoinstruction for mtinst or htinst"). */
 #include <nestwalk/riscv_gstage.h>
 
-/* "Any exception is always reported for the original access type", whichever access faulted. */
-static uint64_t guest_page_fault_cause(enum nw_access_type type)
+/* The cause for an instruction fetch, a load or a store/AMO: "any exception
+ * is always reported for the original access type", whichever access faulted. */
+static uint64_t cause_of(enum nw_access_type type, uint64_t fetch, uint64_t load, uint64_t store)
 {
 	switch (type) {
 	case NW_ACCESS_FETCH:
-		return NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT;
+		return fetch;
 	case NW_ACCESS_WRITE:
-		return NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT;
+		return store;
 	case NW_ACCESS_READ:
 		break;
 	}
-	return NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT;
+	return load;
 }
 
 /* A pseudoinstruction is required for a fault of an implicit VS-stage
@@ -31,8 +32,17 @@ bool nw_rv_gstage_fault(const struct nw_s2_result *s2, const struct nw_rv_gstage
 {
 	if (s2->status == NW_S2_OK)
 		return false;
-	*trap = (struct nw_rv_trap){ .scause = guest_page_fault_cause(access->type), .stval = access->gva,
-				     .htval = access->gpa.val >> 2, .htinst = guest_page_fault_htinst(access),
-				     .gva = true };
+	/* An access fault: htval is zero for any trap but a guest-page fault, htinst holds no pseudoinstruction. */
+	if (s2->fault == NW_S2_FAULT_ACCESS) {
+		*trap = (struct nw_rv_trap){ .scause = cause_of(access->type, NW_RV_CAUSE_FETCH_ACCESS,
+								NW_RV_CAUSE_LOAD_ACCESS, NW_RV_CAUSE_STORE_ACCESS),
+					     .stval = access->gva, .gva = true };
+		return true;
+	}
+	*trap = (struct nw_rv_trap){ .scause = cause_of(access->type, NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT,
+							NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT,
+							NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT),
+				     .stval = access->gva, .htval = access->gpa.val >> 2,
+				     .htinst = guest_page_fault_htinst(access), .gva = true };
 	return true;
 }

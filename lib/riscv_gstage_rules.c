@@ -135,6 +135,7 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 		.accessed = NW_RV_PTE_A, \
 		.dirty = NW_RV_PTE_D, \
 		.leaf_attrs_only = true, \
+		.unbacked_faults = true, \
 		.accessed_faults = true, \
 		.dirty_faults = true, \
 		.napot_bit = NW_RV_PTE_N, \

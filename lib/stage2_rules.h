@@ -71,6 +71,10 @@ struct nw_s2_rules {
 	 * (RISC-V D). flags_before_rights: that fault is checked before the
 	 * rights (AArch64.S2Walk), else after them (RISC-V: step 5, then 7). */
 	bool accessed_faults, dirty_faults, flags_before_rights;
+	/* A table read that finds no memory is an access fault (RISC-V: "if
+	 * accessing pte violates a PMA or PMP check, raise an access-fault
+	 * exception"), where the other formats read an aborted bus read's ones. */
+	bool unbacked_faults;
 	/* A leaf with napot_bit maps the naturally aligned 2^napot_shift bytes
 	 * around it (RISC-V Svnapot N, 64 KiB); 0 when the format has none. */
 	uint64_t napot_bit;

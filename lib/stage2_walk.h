@@ -15,7 +15,8 @@
 
 /* A table address nothing backs (only a write from outside the engine can
  * put one in an entry) reads as all ones, as an aborted bus read does; the
- * walk then stops on the rules like any other entry, never on a host fault. */
+ * walk then stops on the rules like any other entry, never on a host fault
+ * (or, where the rules say so, on an access fault). */
 #define NW_S2_UNBACKED_ENTRY UINT64_MAX
 
 /* What a walk leaves for its A/D pass: per level, the table and the index read. */
@@ -140,6 +141,11 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	for (;; level--) {
 		entry = nw_s2_read_entry(pt, fmt, &path, res, level, table, gpa);
 		refs++;
+		if (rules->unbacked_faults && !path.tables[level]) {
+			stop = NW_S2_VIOLATION;
+			fault = NW_S2_FAULT_ACCESS;
+			break;
+		}
 		/* The rights are the AND over the entries read: decoded once from the AND and OR of them. */
 		all &= entry;
 		any |= entry;

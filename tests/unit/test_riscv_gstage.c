@@ -442,6 +442,52 @@ Test(riscv_gstage, vs_stage_table_accesses_report_the_original_access)
 	nw_rv_gstage_destroy(&s2);
 }
 
+Test(riscv_gstage, a_table_read_that_finds_no_memory_is_an_access_fault)
+{
+	/* Not strict: a phys_to_virt of nothing returns NULL instead of stopping the test. */
+	struct nw_simmem_config config = { .size = UINT64_C(1) << 32, .seed = 1 };
+	struct nw_simmem *loose = nw_simmem_create(&config);
+	const struct nw_hal *h = nw_simmem_owner(loose, "gstage");
+	struct nw_rv_gstage_config c = config_of(NW_RV_HGATP_SV39X4, false);
+	struct nw_rv_gstage_access a = { .type = NW_ACCESS_READ, .gva = 0x81001008, .gpa = nw_gpa(0x81001008) };
+	struct nw_rv_trap trap;
+	struct nw_s2_result res;
+	struct nw_rv_gstage s2;
+	uint64_t *root, link;
+
+	cr_assert_eq(nw_rv_gstage_create(&s2, h, &c), NW_OK);
+	cr_assert_eq(nw_rv_gstage_map(&s2, nw_gpa(0x81001000), nw_hpa(0x40001000), NW_PAGE_SIZE, ALL, 0, 0), NW_OK);
+	/* Root entry 2 (GPA bits 40:30 of 0x8100_1000) made to point at 0x2_0000_0000, above the 4 GiB host:
+	 * PPN 0x200000 << 10 = 0x8000_0000, | V. Step 2: the PTE access fails its PMA check, an access fault
+	 * for the original access at the level read, two references. */
+	root = nw_hal_phys_to_virt(h, nw_hpa(s2.pt.root));
+	link = root[2];
+	root[2] = 0x80000001;
+	nw_rv_gstage_translate(&s2, &(struct nw_s2_request){ .gpa = nw_gpa(0x81001008), .type = NW_ACCESS_READ }, &res);
+	cr_assert_eq(res.status, NW_S2_VIOLATION);
+	cr_assert_eq(res.fault, NW_S2_FAULT_ACCESS);
+	cr_assert_eq(res.level, 2);
+	cr_assert_eq(res.refs, 2);
+	/* scause 5 (load access fault), stval the address; htval and htinst 0 (not a guest-page fault). */
+	cr_assert(nw_rv_gstage_fault(&res, &a, &trap));
+	cr_assert_eq(trap.scause, 5);
+	cr_assert_eq(trap.stval, 0x81001008);
+	cr_assert_eq(trap.htval, 0);
+	cr_assert_eq(trap.htinst, 0);
+	/* The same for the VS-stage walk's PTE read on behalf of a store: 7, and still no pseudoinstruction. */
+	a.type = NW_ACCESS_WRITE;
+	a.vs_pte = true;
+	cr_assert(nw_rv_gstage_fault(&res, &a, &trap));
+	cr_assert_eq(trap.scause, 7);
+	cr_assert_eq(trap.htinst, 0);
+	a.type = NW_ACCESS_FETCH;
+	cr_assert(nw_rv_gstage_fault(&res, &a, &trap));
+	cr_assert_eq(trap.scause, 1);
+	root[2] = link;
+	nw_rv_gstage_destroy(&s2);
+	cr_assert_eq(nw_simmem_destroy(loose), 0);
+}
+
 Test(riscv_gstage, pbmt_and_napot_are_reserved_without_their_extensions)
 {
 	struct nw_rv_gstage s2;

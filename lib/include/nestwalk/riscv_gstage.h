@@ -172,14 +172,17 @@ struct nw_rv_trap {
 	bool gva; /* hstatus.GVA: stval holds a guest virtual address */
 };
 
-/* The guest-page fault a G-stage result raises (false, trap untouched, for a
- * translation): scause 20/21/23 by the original access's type, whichever
- * access faulted (the spec: any exception is reported for the original access
- * type); stval the guest virtual address, hstatus.GVA set; htval the faulting
- * GPA >> 2 (the spec allows zero; the GPA is what this model writes); htinst
- * 0 for the access itself (a transformed instruction is allowed, 0 is what
- * this model writes) and the read or write pseudoinstruction for a VS-stage
- * PTE access (required there with a non-zero htval). */
+/* The trap a G-stage result raises into HS-mode (false, trap untouched, for
+ * a translation); the cause by the original access's type, whichever access
+ * faulted (the spec: any exception is reported for the original access
+ * type); stval the guest virtual address, hstatus.GVA set.
+ * - A guest-page fault: scause 20/21/23; htval the faulting GPA >> 2 (the
+ *   spec allows zero; the GPA is what this model writes); htinst 0 for the
+ *   access itself (a transformed instruction is allowed, 0 is what this model
+ *   writes), the read or write pseudoinstruction for a VS-stage PTE access
+ *   (required there with a non-zero htval).
+ * - An access fault (a table read found no memory): scause 1/5/7, htval and
+ *   htinst 0 (zero for every trap but a guest-page fault; no pseudoinstruction). */
 bool nw_rv_gstage_fault(const struct nw_s2_result *s2, const struct nw_rv_gstage_access *access,
 			struct nw_rv_trap *trap);
 

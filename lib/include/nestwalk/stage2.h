@@ -45,6 +45,7 @@ enum nw_s2_fault {
 	NW_S2_FAULT_PERMISSION,
 	NW_S2_FAULT_ADDRESS_SIZE, /* AArch64: an output or table address above the output size */
 	NW_S2_FAULT_MISCONFIG,    /* x86, RISC-V: a reserved bit or combination */
+	NW_S2_FAULT_ACCESS,       /* RISC-V: a table read found no memory (the PTE access fails its PMA check) */
 };
 
 struct nw_s2_request {
