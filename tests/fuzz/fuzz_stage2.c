@@ -1,5 +1,6 @@
 /* Second-stage operation sequences against an interval model. The input is a
- * format (EPT or NPT, 4 or 5 levels) and a sequence of map, map-region,
+ * format (EPT or NPT, 4 or 5 levels; the RISC-V G-stage, Sv39x4 or Sv48x4,
+ * which has no map-region) and a sequence of map, map-region,
  * replace (which splits larger pages), unmap, protect and query calls, with
  * allocation failures injected (the Nth allocation, or at random). After
  * every call the status must be the one the model predicts, a refused call
@@ -14,6 +15,7 @@
 
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
+#include <nestwalk/riscv_gstage.h>
 
 #include "fuzz_input.h"
 #include "fuzz_target.h"
@@ -36,13 +38,69 @@ struct model {
 	unsigned n;
 };
 
+enum s2_kind { S2_EPT, S2_NPT, S2_RISCV };
+
 struct s2 {
-	bool is_ept;
+	enum s2_kind kind;
 	struct nw_ept ept;
 	struct nw_npt npt;
+	struct nw_rv_gstage rv;
 	struct nw_pt *pt;
 	uint64_t tracked; /* leaf bits compared with the model */
 };
+
+static nw_status_t s2_map(struct s2 *s2, uint64_t gpa, uint64_t hpa, uint64_t size, uint64_t flags, unsigned map_flags,
+			  bool *stale)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		return nw_ept_map(&s2->ept, nw_gpa(gpa), nw_hpa(hpa), size, flags, map_flags, stale);
+	case S2_NPT:
+		return nw_npt_map(&s2->npt, nw_gpa(gpa), nw_hpa(hpa), size, flags, map_flags, stale);
+	case S2_RISCV:
+		break;
+	}
+	return nw_rv_gstage_map(&s2->rv, nw_gpa(gpa), nw_hpa(hpa), size, flags, map_flags, stale);
+}
+
+static nw_status_t s2_unmap(struct s2 *s2, uint64_t gpa, uint64_t size, bool *stale)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		return nw_ept_unmap(&s2->ept, nw_gpa(gpa), size, stale);
+	case S2_NPT:
+		return nw_npt_unmap(&s2->npt, nw_gpa(gpa), size, stale);
+	case S2_RISCV:
+		break;
+	}
+	return nw_rv_gstage_unmap(&s2->rv, nw_gpa(gpa), size, stale);
+}
+
+static nw_status_t s2_protect(struct s2 *s2, uint64_t gpa, uint64_t size, uint64_t rights, bool *stale)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		return nw_ept_protect(&s2->ept, nw_gpa(gpa), size, rights, stale);
+	case S2_NPT:
+		return nw_npt_protect(&s2->npt, nw_gpa(gpa), size, rights, stale);
+	case S2_RISCV:
+		break;
+	}
+	return nw_rv_gstage_protect(&s2->rv, nw_gpa(gpa), size, rights, stale);
+}
+
+static nw_status_t s2_query(const struct s2 *s2, uint64_t gpa, struct nw_s2_mapping *m)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		return nw_ept_query(&s2->ept, nw_gpa(gpa), m);
+	case S2_NPT:
+		return nw_npt_query(&s2->npt, nw_gpa(gpa), m);
+	case S2_RISCV:
+		break;
+	}
+	return nw_rv_gstage_query(&s2->rv, nw_gpa(gpa), m);
+}
 
 static struct model model, saved;
 
@@ -145,6 +203,12 @@ struct check {
 	uint64_t count_pages; /* one per table above level 1 (pt_engine.c, Live counts) */
 };
 
+/* Frames the root takes, and as many for its counts (a RISC-V root is four). */
+static uint64_t root_pages(const struct s2 *s2)
+{
+	return nw_pt_table_pages(s2->pt->fmt, s2->pt->fmt->top);
+}
+
 static void model_check_leaf(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
 {
 	struct check *c = ctx;
@@ -173,7 +237,7 @@ static void model_check_leaf(void *ctx, int level, uint64_t table, unsigned inde
  * as much again): returns the tables it reached. */
 static uint64_t model_check_tables(const struct s2 *s2, struct nw_simmem *sim, const struct nw_hal *hal)
 {
-	struct check c = { .s2 = s2, .tables = 1, .count_pages = 1 };
+	struct check c = { .s2 = s2, .tables = 1, .count_pages = root_pages(s2) };
 	uint64_t expected = 0;
 
 	nw_pt_visit(s2->pt, model_check_leaf, &c);
@@ -181,7 +245,7 @@ static uint64_t model_check_tables(const struct s2 *s2, struct nw_simmem *sim, c
 		expected += model.iv[i].end - model.iv[i].start;
 	if (c.covered != expected)
 		fail("the leaves do not cover the model", c.covered, expected);
-	if (c.tables + c.count_pages != nw_simmem_owner_stats(sim, hal).live)
+	if (c.tables - 1 + root_pages(s2) + c.count_pages != nw_simmem_owner_stats(sim, hal).live)
 		fail("tables reached and their count pages differ from the frames held", c.tables + c.count_pages,
 		     nw_simmem_owner_stats(sim, hal).live);
 	return c.tables;
@@ -190,20 +254,10 @@ static uint64_t model_check_tables(const struct s2 *s2, struct nw_simmem *sim, c
 static void check_query(const struct s2 *s2, uint64_t gpa)
 {
 	const struct iv *v = model_find(&model, gpa);
-	uint64_t hpa = 0;
-	nw_status_t status;
+	struct nw_s2_mapping m = { .size = 0 };
+	nw_status_t status = s2_query(s2, gpa, &m);
+	uint64_t hpa = m.hpa.val;
 
-	if (s2->is_ept) {
-		struct nw_s2_mapping m = { .size = 0 };
-
-		status = nw_ept_query(&s2->ept, nw_gpa(gpa), &m);
-		hpa = m.hpa.val;
-	} else {
-		struct nw_s2_mapping m = { .size = 0 };
-
-		status = nw_npt_query(&s2->npt, nw_gpa(gpa), &m);
-		hpa = m.hpa.val;
-	}
 	if (!v && status != NW_ERR_NOT_FOUND)
 		fail("query found a mapping the model lacks", gpa, status);
 	if (v && (status != NW_OK || hpa != v->hpa + (gpa - v->start)))
@@ -239,10 +293,44 @@ static uint64_t ept_flags(uint8_t b, bool *valid)
 	return rights | nw_ept_mt(type) | ((b & 0x40) ? NW_EPT_IPAT : 0);
 }
 
+/* G-stage leaf bits: R, W, X, U, A, D, G. A leaf needs R or X and never W without R. */
+static uint64_t rv_flags(uint8_t b, bool *valid)
+{
+	static const uint64_t bits[7] = { NW_RV_PTE_R, NW_RV_PTE_W, NW_RV_PTE_X, NW_RV_PTE_U,
+					  NW_RV_PTE_A, NW_RV_PTE_D, NW_RV_PTE_G };
+	uint64_t flags = 0;
+
+	for (unsigned i = 0; i < 7; i++)
+		flags |= fz_bit(b, i) ? bits[i] : 0;
+	*valid = (flags & (NW_RV_PTE_R | NW_RV_PTE_X)) && (flags & (NW_RV_PTE_R | NW_RV_PTE_W)) != NW_RV_PTE_W;
+	return flags;
+}
+
 static uint64_t npt_flags(uint8_t b)
 {
 	return ((b & 1) ? NW_PTE_RW : 0) | ((b & 2) ? NW_PTE_XD : 0) | ((b & 4) ? NW_PTE_PWT : 0) |
 	       ((b & 8) ? NW_PTE_PCD : 0);
+}
+
+/* The rights a protect sets, the bits it replaces, and whether the format takes them (EPT: not
+ * write without read, not none; the G-stage: a leaf's R or X, not W without R). */
+static uint64_t protect_rights(const struct s2 *s2, uint8_t fb, uint64_t flags, bool valid, uint64_t *mask, bool *ok)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		*mask = NW_EPT_RIGHTS;
+		*ok = (fb & 7) != 0 && !((fb & NW_EPT_W) && !(fb & NW_EPT_R));
+		return fb & 7;
+	case S2_NPT:
+		*mask = NW_NPT_RIGHTS;
+		*ok = true;
+		return flags & NW_NPT_RIGHTS;
+	case S2_RISCV:
+		break;
+	}
+	*mask = NW_RV_GSTAGE_RIGHTS;
+	*ok = valid;
+	return flags & NW_RV_GSTAGE_RIGHTS;
 }
 
 static void expect(nw_status_t got, nw_status_t want, const char *op)
@@ -263,12 +351,21 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 		nw_status_t status = NW_OK, want = NW_OK;
 		const char *name = "";
 
-		if (s2->is_ept) {
+		switch (s2->kind) {
+		case S2_EPT:
 			flags = ept_flags(fb, &valid);
-		} else {
+			track = flags;
+			break;
+		case S2_NPT:
 			flags = npt_flags(fb);
+			track = flags | NW_PTE_P | NW_PTE_US;
+			break;
+		case S2_RISCV:
+		default:
+			flags = rv_flags(fb, &valid);
+			track = flags | NW_RV_PTE_V;
+			break;
 		}
-		track = s2->is_ept ? flags : flags | NW_PTE_P | NW_PTE_US;
 		saved = model;
 		switch (op & 7) {
 		case 0: /* one page, or a replacement that may split a larger page */
@@ -279,18 +376,15 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 			name = replace ? "map (replace)" : "map";
 			mapped_before = model_overlaps(gpa, gpa + size);
 			want = !valid ? NW_ERR_INVALID : mapped_before && !replace ? NW_ERR_EXISTS : NW_OK;
-			if (s2->is_ept)
-				status = nw_ept_map(&s2->ept, nw_gpa(gpa), nw_hpa(hpa), size, flags,
-						    replace ? NW_PT_MAP_REPLACE : 0, &stale);
-			else
-				status = nw_npt_map(&s2->npt, nw_gpa(gpa), nw_hpa(hpa), size, flags,
-						    replace ? NW_PT_MAP_REPLACE : 0, &stale);
+			status = s2_map(s2, gpa, hpa, size, flags, replace ? NW_PT_MAP_REPLACE : 0, &stale);
 			if (status == NW_OK)
 				model_add(gpa, gpa + size, hpa, track);
 			if (status == NW_OK && !mapped_before && stale)
 				fail("a pure addition asked for an invalidation", gpa, size);
 			break;
-		case 1: /* a region with the largest pages alignment allows */
+		case 1: /* a region with the largest pages alignment allows (EPT and NPT) */
+			if (s2->kind == S2_RISCV)
+				continue;
 			if (size == NW_SIZE_1G)
 				size = NW_SIZE_2M * 3;
 			gpa = pick_gpa(in, NW_PAGE_SIZE);
@@ -300,7 +394,7 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 			name = "map region";
 			mapped_before = model_overlaps(gpa, gpa + size);
 			want = !valid ? NW_ERR_INVALID : mapped_before ? NW_ERR_EXISTS : NW_OK;
-			if (s2->is_ept)
+			if (s2->kind == S2_EPT)
 				status = nw_ept_map_region(&s2->ept, nw_gpa(gpa), nw_hpa(hpa), size, flags, &stale);
 			else
 				status = nw_npt_map_region(&s2->npt, nw_gpa(gpa), nw_hpa(hpa), size, flags, &stale);
@@ -313,21 +407,19 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 		case 3: /* unmap, holes allowed */
 			gpa = pick_gpa(in, NW_PAGE_SIZE);
 			name = "unmap";
-			status = s2->is_ept ? nw_ept_unmap(&s2->ept, nw_gpa(gpa), size, &stale)
-					    : nw_npt_unmap(&s2->npt, nw_gpa(gpa), size, &stale);
+			status = s2_unmap(s2, gpa, size, &stale);
 			if (status == NW_OK)
 				model_cut(gpa, gpa + size);
 			break;
 		case 4: { /* protect: the whole range must be mapped */
-			uint64_t rights = s2->is_ept ? (fb & 7) : (flags & NW_NPT_RIGHTS);
-			bool rights_ok = !s2->is_ept || (rights != 0 && !((rights & NW_EPT_W) && !(rights & NW_EPT_R)));
-			uint64_t mask = s2->is_ept ? NW_EPT_RIGHTS : NW_NPT_RIGHTS;
+			uint64_t mask;
+			bool rights_ok;
+			uint64_t rights = protect_rights(s2, fb, flags, valid, &mask, &rights_ok);
 
 			gpa = pick_gpa(in, NW_PAGE_SIZE);
 			name = "protect";
 			want = !rights_ok ? NW_ERR_INVALID : !model_covers(gpa, gpa + size) ? NW_ERR_NOT_FOUND : NW_OK;
-			status = s2->is_ept ? nw_ept_protect(&s2->ept, nw_gpa(gpa), size, rights, &stale)
-					    : nw_npt_protect(&s2->npt, nw_gpa(gpa), size, rights, &stale);
+			status = s2_protect(s2, gpa, size, rights, &stale);
 			if (status == NW_OK) {
 				struct model old = model;
 
@@ -373,55 +465,83 @@ static struct nw_simmem *shared_host(void)
 	return sim;
 }
 
+/* The format opts names: bit 2 the RISC-V G-stage (bit 1 Sv48x4, else Sv39x4), else bit 0 NPT or EPT (bit 1
+ * 5 levels, else 4). */
+static void s2_create(struct s2 *s2, const struct nw_hal *hal, uint8_t opts)
+{
+	bool wide = fz_bit(opts, 1);
+
+	s2->kind = fz_bit(opts, 2) ? S2_RISCV : fz_bit(opts, 0) ? S2_NPT : S2_EPT;
+	if (s2->kind == S2_EPT) {
+		struct nw_ept_config config = { .levels = wide ? 5 : 4, .memory_type = NW_EPT_MT_WB,
+						.caps = nw_ept_caps_all() };
+
+		if (nw_ept_create(&s2->ept, hal, &config) != NW_OK)
+			fail("cannot create an EPT", 0, 0);
+		s2->pt = &s2->ept.pt;
+		s2->tracked = NW_EPT_RIGHTS | NW_EPT_MT_MASK | NW_EPT_IPAT;
+	} else if (s2->kind == S2_NPT) {
+		struct nw_npt_config config = { .levels = wide ? 5 : 4, .caps = nw_npt_caps_all() };
+
+		if (nw_npt_create(&s2->npt, hal, &config) != NW_OK)
+			fail("cannot create an NPT", 0, 0);
+		s2->pt = &s2->npt.pt;
+		s2->tracked = NW_PTE_P | NW_PTE_US | NW_PTE_RW | NW_PTE_XD | NW_PTE_PWT | NW_PTE_PCD;
+	} else {
+		struct nw_rv_gstage_config config = { .mode = wide ? NW_RV_HGATP_SV48X4 : NW_RV_HGATP_SV39X4,
+						      .caps = nw_rv_gstage_caps_all() };
+
+		if (nw_rv_gstage_create(&s2->rv, hal, &config) != NW_OK)
+			fail("cannot create a G-stage", 0, 0);
+		s2->pt = &s2->rv.pt;
+		s2->tracked = NW_RV_PTE_V | NW_RV_PTE_RWX | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D | NW_RV_PTE_G;
+	}
+}
+
+static void s2_destroy(struct s2 *s2)
+{
+	switch (s2->kind) {
+	case S2_EPT:
+		nw_ept_destroy(&s2->ept);
+		return;
+	case S2_NPT:
+		nw_npt_destroy(&s2->npt);
+		return;
+	case S2_RISCV:
+		break;
+	}
+	nw_rv_gstage_destroy(&s2->rv);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = fz_start(data, size);
 	struct nw_simmem *sim = shared_host();
 	const struct nw_hal *hal = sim ? nw_simmem_owner(sim, "fuzz") : NULL;
 	uint8_t opts = fz_u8(&in);
-	struct s2 s2 = { .is_ept = !fz_bit(opts, 0) };
+	struct s2 s2;
 	uint64_t leaked, tables;
 	bool stale;
 
 	if (!hal)
 		fail("cannot set up the simulated host", 0, 0);
 	model.n = 0;
-	if (s2.is_ept) {
-		struct nw_ept_config config = { .levels = fz_bit(opts, 1) ? 5 : 4, .memory_type = NW_EPT_MT_WB,
-						.caps = nw_ept_caps_all() };
-
-		if (nw_ept_create(&s2.ept, hal, &config) != NW_OK)
-			fail("cannot create an EPT", 0, 0);
-		s2.pt = &s2.ept.pt;
-		s2.tracked = NW_EPT_RIGHTS | NW_EPT_MT_MASK | NW_EPT_IPAT;
-	} else {
-		struct nw_npt_config config = { .levels = fz_bit(opts, 1) ? 5 : 4, .caps = nw_npt_caps_all() };
-
-		if (nw_npt_create(&s2.npt, hal, &config) != NW_OK)
-			fail("cannot create an NPT", 0, 0);
-		s2.pt = &s2.npt.pt;
-		s2.tracked = NW_PTE_P | NW_PTE_US | NW_PTE_RW | NW_PTE_XD | NW_PTE_PWT | NW_PTE_PCD;
-	}
-
+	s2_create(&s2, hal, opts);
 	run_ops(&in, &s2, sim, hal);
 	tables = model_check_tables(&s2, sim, hal);
-	if (tables != (s2.is_ept ? nw_ept_table_count(&s2.ept) : nw_npt_table_count(&s2.npt)))
+	if (tables != nw_pt_table_count(s2.pt))
 		fail("the table count differs from the tables reached", tables, 0);
 
 	nw_simmem_fail_nth(sim, 0);
 	nw_simmem_fail_random(sim, 0, 0);
-	expect(s2.is_ept ? nw_ept_unmap(&s2.ept, nw_gpa(0), SPACE + NW_SIZE_1G, &stale)
-			 : nw_npt_unmap(&s2.npt, nw_gpa(0), SPACE + NW_SIZE_1G, &stale),
-	       NW_OK, "final unmap");
+	expect(s2_unmap(&s2, 0, SPACE + NW_SIZE_1G, &stale), NW_OK, "final unmap");
 	model.n = 0;
 	model_check_tables(&s2, sim, hal);
-	/* The root and its count page. */
-	if (nw_simmem_owner_stats(sim, hal).live != 2)
-		fail("tables left after unmapping everything", nw_simmem_owner_stats(sim, hal).live, 2);
-	if (s2.is_ept)
-		nw_ept_destroy(&s2.ept);
-	else
-		nw_npt_destroy(&s2.npt);
+	/* The root and its count pages. */
+	if (nw_simmem_owner_stats(sim, hal).live != 2 * root_pages(&s2))
+		fail("tables left after unmapping everything", nw_simmem_owner_stats(sim, hal).live,
+		     2 * root_pages(&s2));
+	s2_destroy(&s2);
 	leaked = nw_simmem_reset(sim);
 	if (leaked)
 		fail("frames leaked", leaked, 0);

@@ -230,7 +230,7 @@ def stage2_seeds():
         return u8(6) + u8(0) + u8(0) + u8(0) + u32(gpa_slot) + u16(0x10)
 
     seeds = []
-    for opts in (0, 1, 2, 3):  # EPT / NPT, 4 / 5 levels
+    for opts in (0, 1, 2, 3, 4, 6):  # EPT / NPT, 4 / 5 levels; RISC-V G-stage Sv39x4 / Sv48x4
         seeds.append(u8(opts) + op_map(5, 0, 1) + op_unmap(0, 3) + op_protect(2, 0, 1) + op_query(5))
         seeds.append(u8(opts) + op_map(2, 0, 3) + op_map(0, 5, 9, replace=True) + op_unmap(3, 0) + op_query(600))
         seeds.append(u8(opts) + op_region(3, 511, 511) + op_fail(2) + op_unmap(0, 512) + op_map(0, 512, 4))
