@@ -1,0 +1,147 @@
+/* A model of the AArch64 TLBs of the EL1&0 translation regime under EL2 (Arm ARM DDI 0487, D8.13 "Translation
+ * Lookaside Buffers" and C5.5 "A64 system instructions for TLB maintenance"): one fully associative array of
+ * entries, each tagged by VMID and, when non-global (nG=1), by ASID.
+ *
+ * An entry is of one kind: a stage-1 translation made while stage 2 was off (HCR_EL2.VM=0), a combined
+ * stage-1+2 translation (VA -> PA), a stage-2-only translation (IPA -> PA), or a cached table entry of a
+ * stage-1 or stage-2 walk (an intermediate level: what the last-level TLBIs may leave). Every entry carries the
+ * VMID current when it was made (EL2 is enabled, so EL1&0 entries are VMID-tagged even with VM=0).
+ *
+ * Invalidation follows the Arm ARM's minimum: what each TLBI must invalidate and nothing it merely may, so a
+ * trace that omits one sees the stale translation hardware may use. Inner Shareable forms (..IS) act on this PE
+ * as the plain forms do: the model is one PE. A TLBI the model cannot express (RES0 operand bits set, a FEAT_TTL
+ * level hint) is refused with NW_ERR_UNSUPPORTED and nw_tlbi_refusal() says why; nothing is invalidated then.
+ *
+ * Replacement is least-recently-used. Storage is the caller's; the model never allocates. */
+#ifndef NESTWALK_TLB_ARM64_H
+#define NESTWALK_TLB_ARM64_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdefs.h"
+#include "status.h"
+
+NW_BEGIN_DECLS
+
+/* The TLBI operations of the EL1&0 regime, each followed by its Inner Shareable form (op | 1). These numbers
+ * are also the trace format's (traces/FORMAT.md, "tlbi"). */
+enum nw_tlbi_op {
+	NW_TLBI_VMALLE1 = 0, /* all stage-1 entries, current VMID */
+	NW_TLBI_VMALLE1IS,
+	NW_TLBI_VAE1, /* by VA and ASID, all levels */
+	NW_TLBI_VAE1IS,
+	NW_TLBI_VALE1, /* by VA and ASID, last level */
+	NW_TLBI_VALE1IS,
+	NW_TLBI_ASIDE1, /* by ASID */
+	NW_TLBI_ASIDE1IS,
+	NW_TLBI_VAAE1, /* by VA, all ASIDs, all levels */
+	NW_TLBI_VAAE1IS,
+	NW_TLBI_VAALE1, /* by VA, all ASIDs, last level */
+	NW_TLBI_VAALE1IS,
+	NW_TLBI_IPAS2E1, /* stage-2-only entries by IPA, all levels */
+	NW_TLBI_IPAS2E1IS,
+	NW_TLBI_IPAS2LE1, /* stage-2-only entries by IPA, last level */
+	NW_TLBI_IPAS2LE1IS,
+	NW_TLBI_VMALLS12E1, /* both stages, current VMID */
+	NW_TLBI_VMALLS12E1IS,
+	NW_TLBI_ALLE1, /* everything of the EL1&0 regime, every VMID */
+	NW_TLBI_ALLE1IS,
+	NW_TLBI_OP_COUNT,
+};
+
+/* The operand register Xt as C5.5 lays it out for the operations that take one. */
+#define NW_TLBI_XT_ASID_SHIFT 48 /* Xt[63:48]: ASID (VAE1, VALE1, ASIDE1) */
+#define NW_TLBI_XT_ASID (UINT64_C(0xffff) << NW_TLBI_XT_ASID_SHIFT)
+#define NW_TLBI_XT_TTL (UINT64_C(0xf) << 44)          /* Xt[47:44]: FEAT_TTL level hint */
+#define NW_TLBI_XT_VA UINT64_C(0x00000fffffffffff)    /* Xt[43:0]: VA[55:12] */
+#define NW_TLBI_XT_IPA UINT64_C(0x000000ffffffffff)   /* Xt[39:0]: IPA[51:12] (IPAS2E1, IPAS2LE1) */
+#define NW_TLBI_XT_NS (UINT64_C(1) << 63)             /* Xt[63]: NS, Secure state only (IPAS2E1) */
+#define NW_TLBI_VA_BITS UINT64_C(0x00fffffffffff000)  /* VA[55:12]: what a by-VA TLBI compares */
+#define NW_TLBI_IPA_BITS UINT64_C(0x000ffffffffff000) /* IPA[51:12] */
+
+/* "vmalle1", "vae1is", ...: the instruction's name in lower case; NULL outside the enum. */
+const char *nw_tlbi_name(enum nw_tlbi_op op);
+/* Whether the operation takes Xt (VMALLE1, VMALLS12E1 and ALLE1 and their IS forms do not: Rt is 31). */
+bool nw_tlbi_has_operand(enum nw_tlbi_op op);
+/* Why the model cannot perform op with this Xt (an unknown op, Xt given to an operation without one, RES0 bits
+ * set, a TTL hint), NULL when it can: exactly where nw_a64tlb_tlbi() refuses. */
+const char *nw_tlbi_refusal(enum nw_tlbi_op op, uint64_t xt);
+
+enum nw_a64tlb_kind {
+	NW_A64TLB_S1 = 0,  /* VA -> output address of stage 1, made with stage 2 off */
+	NW_A64TLB_S12,     /* VA -> PA through both stages */
+	NW_A64TLB_S2,      /* IPA -> PA, stage 2 only */
+	NW_A64TLB_S1_WALK, /* a stage-1 table entry above the last level: VA range -> next table */
+	NW_A64TLB_S2_WALK, /* a stage-2 table entry above the last level: IPA range -> next table */
+	NW_A64TLB_KIND_COUNT,
+};
+
+struct nw_a64tlb_entry {
+	uint64_t addr;  /* VA (stage-1 and combined kinds) or IPA (stage-2 kinds), aligned to size */
+	uint64_t out;   /* the output address of addr: a page or block base, or the next table */
+	uint64_t size;  /* bytes covered: a page, a block, or the range one table entry maps */
+	uint64_t stamp; /* last use, for LRU; 0 = empty */
+	uint32_t attrs; /* the caller's (rights, memory attributes) */
+	uint16_t vmid;
+	uint16_t asid; /* non-global stage-1 kinds only; 0 otherwise */
+	uint8_t kind;  /* enum nw_a64tlb_kind */
+	uint8_t level; /* the Arm ARM lookup level of the entry (0..3; -1 is not modelled) */
+	bool global;   /* a stage-1 leaf with nG=0: matches every ASID */
+};
+
+struct nw_a64tlb_stats {
+	uint64_t lookups, hits, inserts, evictions, invalidated;
+};
+
+struct nw_a64tlb {
+	struct nw_a64tlb_entry *entries;
+	uint32_t count;
+	uint64_t clock;
+	uint16_t vmid, asid; /* the current VMID (VTTBR_EL2) and ASID (TTBR0/1_EL1 per TCR_EL1.A1) */
+	struct nw_a64tlb_stats stats;
+};
+
+/* NW_ERR_RANGE when storage holds no entry, NW_ERR_ALIGN when it is not aligned for an entry. Starts empty,
+ * VMID 0 and ASID 0. */
+NW_MUST_CHECK nw_status_t nw_a64tlb_init(struct nw_a64tlb *tlb, void *storage, size_t size);
+/* The tags later inserts and lookups use (a write of VTTBR_EL2 or TTBRn_EL1/TCR_EL1): invalidates nothing, as
+ * the architecture does not (D8.13: a change of ASID or VMID needs no TLBI). */
+void nw_a64tlb_load(struct nw_a64tlb *tlb, uint16_t vmid, uint16_t asid);
+
+/* What a completed walk gives the TLB. size is a power of two, addr aligned to it, out too for a translation
+ * (a table entry's out is the next table, 4 KiB-aligned); global only for the stage-1 and combined kinds.
+ * Anything else is the caller's bug and asserts. */
+struct nw_a64tlb_fill {
+	enum nw_a64tlb_kind kind;
+	uint64_t addr, out, size;
+	uint8_t level;
+	bool global;
+	uint32_t attrs;
+};
+
+void nw_a64tlb_insert(struct nw_a64tlb *tlb, const struct nw_a64tlb_fill *fill);
+
+struct nw_a64tlb_hit {
+	uint64_t out; /* addr translated (the entry's output plus the offset within it), or the next table */
+	const struct nw_a64tlb_entry *entry;
+};
+
+/* An entry of that kind covering addr usable now: the current VMID, and the current ASID unless the entry is
+ * global or of a stage-2 kind; the smallest such (the deepest walk entry). Counts a lookup and refreshes LRU. */
+bool nw_a64tlb_lookup(struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint64_t addr, struct nw_a64tlb_hit *hit);
+/* The same for any VMID and ASID, counting nothing: for tests and reports. */
+bool nw_a64tlb_probe(const struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
+		     struct nw_a64tlb_hit *hit);
+
+/* A TLBI executed at EL1 or EL2 for the EL1&0 regime: invalidates exactly its scope (tlb_arm64_inval.c cites
+ * each). NW_ERR_UNSUPPORTED where nw_tlbi_refusal() names a reason, with nothing invalidated. */
+NW_MUST_CHECK nw_status_t nw_a64tlb_tlbi(struct nw_a64tlb *tlb, enum nw_tlbi_op op, uint64_t xt);
+
+/* Valid entries of one kind (tests and reports). */
+uint64_t nw_a64tlb_count(const struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind);
+
+NW_END_DECLS
+
+#endif

@@ -1,0 +1,204 @@
+/* The AArch64 TLB model: storage, tags, lookup and insert, and the TLBI operands (tlb_arm64.h). Which entries
+ * each TLBI drops is in tlb_arm64_inval.c. */
+#include <stdalign.h>
+
+#include <nestwalk/assert.h>
+#include <nestwalk/mem.h>
+#include <nestwalk/tlb_arm64.h>
+
+#include "tlb_arm64_internal.h"
+
+static const char *const tlbi_names[NW_TLBI_OP_COUNT] = {
+	"vmalle1",  "vmalle1is",  "vae1",       "vae1is",       "vale1",    "vale1is", "aside1",
+	"aside1is", "vaae1",      "vaae1is",    "vaale1",       "vaale1is", "ipas2e1", "ipas2e1is",
+	"ipas2le1", "ipas2le1is", "vmalls12e1", "vmalls12e1is", "alle1",    "alle1is",
+};
+
+/* The Xt fields each operation defines (C5.5, the instruction's "Xt" field list), by plain form (op >> 1). */
+static const struct {
+	uint64_t fields; /* 0: no operand, Rt is 31 */
+	bool ttl;        /* Xt[47:44] is a TTL hint (FEAT_TTL) rather than RES0 */
+} tlbi_operand[NW_TLBI_OP_COUNT / 2] = {
+	[NW_TLBI_VMALLE1 / 2] = { 0, false },
+	[NW_TLBI_VAE1 / 2] = { NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },
+	[NW_TLBI_VALE1 / 2] = { NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },
+	[NW_TLBI_ASIDE1 / 2] = { NW_TLBI_XT_ASID, false },
+	[NW_TLBI_VAAE1 / 2] = { NW_TLBI_XT_VA, true },
+	[NW_TLBI_VAALE1 / 2] = { NW_TLBI_XT_VA, true },
+	[NW_TLBI_IPAS2E1 / 2] = { NW_TLBI_XT_IPA, true },
+	[NW_TLBI_IPAS2LE1 / 2] = { NW_TLBI_XT_IPA, true },
+	[NW_TLBI_VMALLS12E1 / 2] = { 0, false },
+	[NW_TLBI_ALLE1 / 2] = { 0, false },
+};
+
+const char *nw_tlbi_name(enum nw_tlbi_op op)
+{
+	return (unsigned)op < NW_TLBI_OP_COUNT ? tlbi_names[op] : NULL;
+}
+
+bool nw_tlbi_has_operand(enum nw_tlbi_op op)
+{
+	return (unsigned)op < NW_TLBI_OP_COUNT && tlbi_operand[op / 2].fields != 0;
+}
+
+const char *nw_tlbi_refusal(enum nw_tlbi_op op, uint64_t xt)
+{
+	uint64_t fields;
+
+	if ((unsigned)op >= NW_TLBI_OP_COUNT)
+		return "unknown TLBI operation";
+	fields = tlbi_operand[op / 2].fields;
+	if (!fields)
+		return xt ? "this TLBI takes no register (Rt is 31), yet Xt is not 0" : NULL;
+	if ((xt & NW_TLBI_XT_NS) && fields == NW_TLBI_XT_IPA)
+		return "Xt[63] NS selects a Secure-state IPA space, which the model does not have";
+	if ((xt & NW_TLBI_XT_TTL) && tlbi_operand[op / 2].ttl)
+		return "Xt[47:44] holds a TTL level hint (FEAT_TTL), which the model does not take";
+	if (xt & ~fields)
+		return "Xt has RES0 bits set";
+	return NULL;
+}
+
+nw_status_t nw_a64tlb_init(struct nw_a64tlb *tlb, void *storage, size_t size)
+{
+	size_t count = size / sizeof(struct nw_a64tlb_entry);
+
+	if (count == 0 || count > UINT32_MAX)
+		return NW_ERR_RANGE;
+	if ((uintptr_t)storage % alignof(struct nw_a64tlb_entry))
+		return NW_ERR_ALIGN;
+	nw_mem_fill(tlb, 0, sizeof(*tlb));
+	nw_mem_fill(storage, 0, count * sizeof(struct nw_a64tlb_entry));
+	tlb->entries = storage;
+	tlb->count = (uint32_t)count;
+	return NW_OK;
+}
+
+void nw_a64tlb_load(struct nw_a64tlb *tlb, uint16_t vmid, uint16_t asid)
+{
+	tlb->vmid = vmid;
+	tlb->asid = asid;
+}
+
+/* D8.13: a global entry (nG=0) matches any ASID; stage-2 entries carry none. */
+static bool is_asid_match(const struct nw_a64tlb_entry *e, uint16_t asid)
+{
+	return e->global || !nw_a64tlb_is_asid_tagged(e->kind) || e->asid == asid;
+}
+
+static bool covers(const struct nw_a64tlb_entry *e, uint64_t addr)
+{
+	return (addr & ~(e->size - 1)) == e->addr;
+}
+
+/* The smallest valid entry of the kind and tags that covers addr, or NULL. */
+static struct nw_a64tlb_entry *find(const struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint16_t vmid, uint16_t asid,
+				    uint64_t addr)
+{
+	struct nw_a64tlb_entry *best = NULL;
+
+	for (uint32_t i = 0; i < tlb->count; i++) {
+		struct nw_a64tlb_entry *e = &tlb->entries[i];
+
+		if (!nw_a64tlb_is_valid(e) || e->kind != kind || e->vmid != vmid || !is_asid_match(e, asid) ||
+		    !covers(e, addr))
+			continue;
+		if (!best || e->size < best->size)
+			best = e;
+	}
+	return best;
+}
+
+static bool is_walk(unsigned kind)
+{
+	return kind == NW_A64TLB_S1_WALK || kind == NW_A64TLB_S2_WALK;
+}
+
+/* A translation's output plus the offset within it; a table entry's next table as it is. */
+static void fill_hit(const struct nw_a64tlb_entry *e, uint64_t addr, struct nw_a64tlb_hit *hit)
+{
+	*hit = (struct nw_a64tlb_hit){ is_walk(e->kind) ? e->out : e->out | (addr & (e->size - 1)), e };
+}
+
+bool nw_a64tlb_probe(const struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
+		     struct nw_a64tlb_hit *hit)
+{
+	const struct nw_a64tlb_entry *e = find(tlb, kind, vmid, asid, addr);
+
+	if (e)
+		fill_hit(e, addr, hit);
+	return e != NULL;
+}
+
+bool nw_a64tlb_lookup(struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint64_t addr, struct nw_a64tlb_hit *hit)
+{
+	struct nw_a64tlb_entry *e = find(tlb, kind, tlb->vmid, tlb->asid, addr);
+
+	tlb->stats.lookups++;
+	if (!e)
+		return false;
+	tlb->stats.hits++;
+	e->stamp = ++tlb->clock;
+	fill_hit(e, addr, hit);
+	return true;
+}
+
+/* The slot for a new entry: the one with the same key it replaces, an empty one, or the least recently used. */
+static struct nw_a64tlb_entry *victim(struct nw_a64tlb *tlb, const struct nw_a64tlb_entry *key)
+{
+	struct nw_a64tlb_entry *empty = NULL, *oldest = &tlb->entries[0];
+
+	for (uint32_t i = 0; i < tlb->count; i++) {
+		struct nw_a64tlb_entry *e = &tlb->entries[i];
+
+		if (!nw_a64tlb_is_valid(e)) {
+			if (!empty)
+				empty = e;
+			continue;
+		}
+		if (e->kind == key->kind && e->vmid == key->vmid && e->asid == key->asid && e->global == key->global &&
+		    e->addr == key->addr && e->size == key->size)
+			return e;
+		if (e->stamp < oldest->stamp)
+			oldest = e;
+	}
+	if (empty)
+		return empty;
+	tlb->stats.evictions++;
+	return oldest;
+}
+
+void nw_a64tlb_insert(struct nw_a64tlb *tlb, const struct nw_a64tlb_fill *fill)
+{
+	bool tagged = nw_a64tlb_is_asid_tagged(fill->kind);
+	struct nw_a64tlb_entry key = {
+		.addr = fill->addr,
+		.out = fill->out,
+		.size = fill->size,
+		.attrs = fill->attrs,
+		.vmid = tlb->vmid,
+		.asid = tagged && !fill->global ? tlb->asid : 0,
+		.kind = (uint8_t)fill->kind,
+		.level = fill->level,
+		.global = fill->global,
+	};
+
+	NW_ASSERT((unsigned)fill->kind < NW_A64TLB_KIND_COUNT);
+	NW_ASSERT(fill->size >= 0x1000 && (fill->size & (fill->size - 1)) == 0);
+	NW_ASSERT((fill->addr & (fill->size - 1)) == 0);
+	NW_ASSERT((fill->out & ((is_walk(fill->kind) ? 0x1000 : fill->size) - 1)) == 0);
+	/* Only a stage-1 leaf has nG; table entries and stage 2 have no global form. */
+	NW_ASSERT(!fill->global || fill->kind == NW_A64TLB_S1 || fill->kind == NW_A64TLB_S12);
+	key.stamp = ++tlb->clock;
+	*victim(tlb, &key) = key;
+	tlb->stats.inserts++;
+}
+
+uint64_t nw_a64tlb_count(const struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < tlb->count; i++)
+		n += nw_a64tlb_is_valid(&tlb->entries[i]) && tlb->entries[i].kind == kind;
+	return n;
+}
