@@ -146,7 +146,7 @@ int nw_hw_cmd_compile(struct nw_hw_cmd *run, unsigned maxphyaddr)
 		return NW_EXIT_BAD_INPUT;
 	}
 	nw_hw_cmd_model_backend(run, &t);
-	reader = nw_trace_reader_open(run->trace_path, err, sizeof(err));
+	reader = nw_trace_reader_open_arch(run->trace_path, NW_TRACE_ARCH_X86_64, err, sizeof(err));
 	if (!reader || nw_replay_init(&replay, &t.machine, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk hw run: %s\n", err);
 		if (reader)

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nestwalk/assert.h>
+
 #include "cli/cli.h"
 #include "trace/trace.h"
 
@@ -65,6 +67,8 @@ static int copy(const char *in, const char *out, int to, bool zstd)
 		nw_trace_reader_close(reader);
 		return NW_EXIT_BAD_INPUT;
 	}
+	rc = nw_trace_writer_set_arch(writer, nw_trace_reader_arch(reader)); /* a fresh writer takes any */
+	NW_ASSERT(rc == 0);
 	while ((rc = nw_trace_reader_next(reader, &rec)) > 0)
 		if (nw_trace_writer_put(writer, &rec))
 			break;
@@ -113,6 +117,7 @@ static void print_stats(const char *path, struct nw_trace_reader *reader, const 
 
 	if (!json) {
 		printf("trace: %s (%s%s)\n", path, form, nw_trace_reader_is_compressed(reader) ? ", zstd" : "");
+		printf("arch: %s\n", nw_trace_arch_name(nw_trace_reader_arch(reader)));
 		printf("records: %llu\n", (unsigned long long)nw_trace_reader_records(reader));
 		for (unsigned k = NW_TRACE_ACCESS; k <= NW_TRACE_KIND_COUNT; k++)
 			printf("  %-8s %llu\n", nw_trace_kind_name(k), (unsigned long long)kinds[k]);
@@ -124,8 +129,8 @@ static void print_stats(const char *path, struct nw_trace_reader *reader, const 
 	}
 	printf("{\"schema\": %d, \"trace\": ", NW_JSON_SCHEMA);
 	nw_json_string(stdout, path);
-	printf(", \"form\": \"%s\", \"zstd\": %s, \"records\": %llu, \"kinds\": {", form,
-	       nw_trace_reader_is_compressed(reader) ? "true" : "false",
+	printf(", \"form\": \"%s\", \"arch\": \"%s\", \"zstd\": %s, \"records\": %llu, \"kinds\": {", form,
+	       nw_trace_arch_name(nw_trace_reader_arch(reader)), nw_trace_reader_is_compressed(reader) ? "true" : "false",
 	       (unsigned long long)nw_trace_reader_records(reader));
 	for (unsigned k = NW_TRACE_ACCESS; k <= NW_TRACE_KIND_COUNT; k++)
 		printf("%s\"%s\": %llu", k == NW_TRACE_ACCESS ? "" : ", ", nw_trace_kind_name(k),

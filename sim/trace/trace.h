@@ -10,8 +10,9 @@
 
 #include <nestwalk/addr.h>
 #include <nestwalk/level.h>
+#include <nestwalk/tlb_arm64.h>
 
-#define NW_TRACE_VERSION 1
+#define NW_TRACE_VERSION 2 /* the newest this reader knows; a writer writes nw_trace_arch_version() */
 #define NW_TRACE_BINARY_MAGIC "\x89NWTRC\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
 #define NW_TRACE_BINARY_MAGIC_LEN 8
 #define NW_TRACE_TEXT_MAGIC "nestwalk-trace"
@@ -32,11 +33,20 @@ enum nw_trace_kind {
 	NW_TRACE_INVEPT = 0x07,
 	NW_TRACE_MARK = 0x08,
 	NW_TRACE_EXPECT = 0x09,
+	NW_TRACE_TLBI = 0x0a, /* version 2, aarch64 traces */
 	NW_TRACE_END = 0x7f,
 };
 
 #define NW_TRACE_TAG_OPTIONAL 0x80
-#define NW_TRACE_KIND_COUNT 9 /* ACCESS .. EXPECT */
+#define NW_TRACE_KIND_COUNT 10 /* ACCESS .. TLBI */
+
+/* The architecture a trace is of (version 2 names it; a version-1 trace is x86_64). It decides which registers,
+ * invalidations and access fields the trace may hold (nw_trace_arch_check). */
+enum nw_trace_arch {
+	NW_TRACE_ARCH_X86_64 = 0,
+	NW_TRACE_ARCH_AARCH64,
+	NW_TRACE_ARCH_COUNT,
+};
 
 enum nw_trace_reg {
 	NW_TRACE_CR0 = 0,
@@ -46,8 +56,25 @@ enum nw_trace_reg {
 	NW_TRACE_RFLAGS,
 	NW_TRACE_PKRU,
 	NW_TRACE_PKRS,
+	/* AArch64 (version 2): the EL1&0 regime's system registers, EL2's that control it, and PSTATE. */
+	NW_TRACE_SCTLR_EL1,
+	NW_TRACE_TCR_EL1,
+	NW_TRACE_TTBR0_EL1,
+	NW_TRACE_TTBR1_EL1,
+	NW_TRACE_MAIR_EL1,
+	NW_TRACE_VTTBR_EL2,
+	NW_TRACE_VTCR_EL2,
+	NW_TRACE_HCR_EL2,
+	NW_TRACE_PSTATE,
 	NW_TRACE_REG_COUNT,
 };
+
+#define NW_TRACE_FIRST_ARM64_REG NW_TRACE_SCTLR_EL1
+/* PSTATE as a trace carries it: the fields of the SPSR_ELx layout that translation reads (Arm ARM C5.2.18). */
+#define NW_TRACE_PSTATE_EL (UINT64_C(3) << 2) /* M[3:2]: the exception level, 0 or 1 */
+#define NW_TRACE_PSTATE_PAN (UINT64_C(1) << 22)
+#define NW_TRACE_PSTATE_UAO (UINT64_C(1) << 23)
+#define NW_TRACE_PSTATE_BITS (NW_TRACE_PSTATE_EL | NW_TRACE_PSTATE_PAN | NW_TRACE_PSTATE_UAO)
 
 /* Outcomes an expectation may name; the same words as `translate --json`. */
 enum nw_trace_outcome {
@@ -91,9 +118,10 @@ struct nw_trace_access {
 	nw_gva_t gva;
 	uint32_t size; /* 1 .. NW_TRACE_MAX_ACCESS */
 	enum nw_access_type type;
-	uint8_t cpl;   /* 0 .. 3 */
-	bool implicit; /* implicit supervisor-mode access (descriptor tables) */
-	bool ac;       /* RFLAGS.AC at the access */
+	uint8_t cpl;   /* x86_64: the CPL, 0 .. 3; aarch64: the exception level, 0 or 1 (text "el") */
+	bool implicit; /* x86_64: implicit supervisor-mode access (descriptor tables) */
+	bool ac;       /* x86_64: RFLAGS.AC at the access */
+	bool unpriv;   /* aarch64: an unprivileged load or store (LDTR/STTR and kin) */
 };
 
 struct nw_trace_regwrite {
@@ -112,6 +140,13 @@ struct nw_trace_inv {
 	uint16_t id;   /* PCID (12 bits) or VPID; unused (0) for INVEPT */
 	nw_gva_t gva;  /* INVLPG, INVPCID, INVVPID */
 	uint64_t eptp; /* INVEPT */
+};
+
+/* A TLBI with its operand register as the instruction encodes it (tlb_arm64.h: VA[55:12] and ASID, or
+ * IPA[51:12]); 0 for the operations without one. */
+struct nw_trace_tlbi {
+	enum nw_tlbi_op op;
+	uint64_t xt;
 };
 
 struct nw_trace_expect {
@@ -136,6 +171,7 @@ struct nw_trace_record {
 		struct nw_trace_regwrite reg;
 		struct nw_trace_gpwrite gpwrite;
 		struct nw_trace_inv inv;
+		struct nw_trace_tlbi tlbi;
 		struct nw_trace_expect expect;
 		char label[NW_TRACE_MAX_LABEL + 1]; /* MARK: NUL-terminated, printable ASCII without '"' and '\' */
 	};
@@ -147,6 +183,7 @@ enum nw_trace_form {
 };
 
 /* Names used by the text form (NULL for a value outside its range). */
+const char *nw_trace_arch_name(enum nw_trace_arch arch); /* "x86_64", "aarch64" */
 const char *nw_trace_kind_name(enum nw_trace_kind kind);
 const char *nw_trace_reg_name(enum nw_trace_reg reg);
 const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
@@ -167,6 +204,11 @@ const char *nw_trace_expect_order_check(enum nw_trace_kind prev, const struct nw
 /* NULL when every field of rec is within its domain, else what is wrong. The
  * reader and the writer both apply it, so nothing invalid is read or written. */
 const char *nw_trace_record_check(const struct nw_trace_record *rec);
+/* NULL when rec belongs in a trace of arch (its registers, invalidations and access fields), else what is wrong.
+ * The reader and the writer both apply it. */
+const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec);
+/* The version a writer gives a trace of arch: the lowest that holds it (1 for x86_64, 2 for aarch64). */
+unsigned nw_trace_arch_version(enum nw_trace_arch arch);
 
 /* Whether a and b are the same record: the same kind and the same value in
  * every field it carries (an expectation: the same fields present, each
@@ -178,6 +220,9 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 struct nw_trace_reader;
 
 struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen);
+/* The same, refusing a trace of another architecture than arch (a replay's scenario's): NULL and the reason. */
+struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err,
+						  size_t errlen);
 /* The same over size bytes at data (which must outlive the reader), NAME in
  * the place of the path in messages: the same records, and the same errors
  * at the same offsets, as from a file holding those bytes. */
@@ -194,6 +239,7 @@ int nw_trace_reader_reopen_mem(struct nw_trace_reader *reader, const char *name,
 int nw_trace_reader_next(struct nw_trace_reader *reader, struct nw_trace_record *rec);
 const char *nw_trace_reader_error(const struct nw_trace_reader *reader);
 enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *reader);
+enum nw_trace_arch nw_trace_reader_arch(const struct nw_trace_reader *reader);
 bool nw_trace_reader_is_compressed(const struct nw_trace_reader *reader);
 uint64_t nw_trace_reader_records(const struct nw_trace_reader *reader); /* returned so far */
 uint64_t nw_trace_reader_skipped(const struct nw_trace_reader *reader); /* optional records skipped */
@@ -207,6 +253,7 @@ void nw_trace_reader_close(struct nw_trace_reader *reader);
 #define NW_TRACE_ITEM_CPL 0x03      /* item mode: the CPL ... */
 #define NW_TRACE_ITEM_IMPLICIT 0x04 /* ... and the access flags above it (bit 0 implicit, bit 1 ac on disk) */
 #define NW_TRACE_ITEM_AC 0x08
+#define NW_TRACE_ITEM_UNPRIV 0x10   /* (bit 2 unpriv on disk) */
 
 struct nw_trace_item {
 	nw_gva_t gva;
@@ -255,6 +302,9 @@ struct nw_trace_writer;
 
 struct nw_trace_writer *nw_trace_writer_open(const char *path, const char *const *inputs, enum nw_trace_form form,
 					     bool zstd, char *err, size_t errlen);
+/* A writer starts as x86_64; set_arch before the first put() makes it write a trace of arch (its version and
+ * header, nw_trace_arch_check on each record). 0, or -1 once a record is written. */
+int nw_trace_writer_set_arch(struct nw_trace_writer *writer, enum nw_trace_arch arch);
 int nw_trace_writer_put(struct nw_trace_writer *writer, const struct nw_trace_record *rec);
 const char *nw_trace_writer_error(const struct nw_trace_writer *writer);
 int nw_trace_writer_close(struct nw_trace_writer *writer, char *err, size_t errlen);

@@ -24,15 +24,21 @@
  * record's first bytes. */
 #define META_SIZE(meta) ((uint16_t)(meta))
 #define META_TYPE(meta) ((uint8_t)((meta) >> 16))
-#define META_CPL_FLAGS_ABOVE_3 UINT64_C(0xfcfc000000) /* CPL above 3 or an undefined flag bit */
+#define META_X86_REJECT UINT64_C(0xfcfc000000)     /* CPL above 3, or a flag other than implicit and ac */
+#define META_AARCH64_REJECT UINT64_C(0xfbfe000000) /* EL above 1, or a flag other than unpriv */
 
-/* An access record that decodes without a problem, as trace_binary.c and
- * nw_trace_record_check() would find it: its fixed length, size 1..4096, a
- * defined type, CPL 0..3, no undefined flag. */
-static bool is_plain_access(const uint8_t *rec, uint64_t meta)
+uint64_t nw_trace_batch_access_reject(enum nw_trace_arch arch)
+{
+	return arch == NW_TRACE_ARCH_AARCH64 ? META_AARCH64_REJECT : META_X86_REJECT;
+}
+
+/* An access record that decodes without a problem, as trace_binary.c, nw_trace_record_check() and
+ * nw_trace_arch_check() would find it: its fixed length, size 1..4096, a defined type, and a level and flags
+ * the trace's architecture allows (none of the reject bits). */
+static bool is_plain_access(const uint8_t *rec, uint64_t meta, uint64_t reject)
 {
 	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD && (uint16_t)(META_SIZE(meta) - 1) < NW_TRACE_MAX_ACCESS &&
-	       META_TYPE(meta) <= NW_ACCESS_FETCH && !(meta & META_CPL_FLAGS_ABOVE_3);
+	       META_TYPE(meta) <= NW_ACCESS_FETCH && !(meta & reject);
 }
 
 /* Any other expectation: decoded and checked in full into expects[i], or 0
@@ -56,6 +62,7 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 {
 	const uint8_t *start, *p, *end;
 	size_t n = 0, expectations = 0, avail;
+	uint64_t reject = r->access_reject;
 
 	b->count = 0;
 	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)
@@ -72,14 +79,14 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 		uint64_t meta = nw_le64(p + NW_TRACE_RECORD_HEAD_LEN + 8), head = nw_le64(next);
 		struct nw_trace_item *item = &b->items[n];
 
-		if (!is_plain_access(p, meta))
+		if (!is_plain_access(p, meta, reject))
 			break;
 		item->gva = nw_gva(nw_le64(p + NW_TRACE_RECORD_HEAD_LEN));
 		item->size = META_SIZE(meta);
 		item->type = META_TYPE(meta);
-		/* CPL from bits 25:24, the flags from bits 33:32 to the item's bits 3:2 */
+		/* CPL (or EL) from bits 25:24, the flags from bits 34:32 to the item's bits 4:2 */
 		item->mode = (uint8_t)((meta >> 24 & NW_TRACE_ITEM_CPL) |
-				       (meta >> 30 & (NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC)));
+				       (meta >> 30 & (NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC | NW_TRACE_ITEM_UNPRIV)));
 		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT) {
 			item->present = OUTCOME_ONLY;
 			item->outcome = (uint8_t)(head >> 56);
@@ -112,14 +119,15 @@ struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item)
 {
 	return (struct nw_trace_access){ .gva = item->gva, .size = item->size, .type = (enum nw_access_type)item->type,
 					 .cpl = item->mode & NW_TRACE_ITEM_CPL,
-					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT, .ac = item->mode & NW_TRACE_ITEM_AC };
+					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT, .ac = item->mode & NW_TRACE_ITEM_AC,
+					 .unpriv = item->mode & NW_TRACE_ITEM_UNPRIV };
 }
 
 struct nw_trace_item nw_trace_item_from_access(const struct nw_trace_access *a)
 {
 	return (struct nw_trace_item){ .gva = a->gva, .size = (uint16_t)a->size, .type = (uint8_t)a->type,
 				       .mode = (uint8_t)(a->cpl | (a->implicit ? NW_TRACE_ITEM_IMPLICIT : 0) |
-							 (a->ac ? NW_TRACE_ITEM_AC : 0)) };
+							 (a->ac ? NW_TRACE_ITEM_AC : 0) | (a->unpriv ? NW_TRACE_ITEM_UNPRIV : 0)) };
 }
 
 bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,

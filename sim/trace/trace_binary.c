@@ -8,17 +8,18 @@
 #define ADDR_LEN 8
 #define INV_ID_LEN 11
 #define INVEPT_LEN 9
+#define TLBI_LEN 9
 
-void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN])
+void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch arch)
 {
 	memcpy(out, NW_TRACE_BINARY_MAGIC, NW_TRACE_BINARY_MAGIC_LEN);
-	nw_le_put(out + 8, NW_TRACE_VERSION, 2);
-	nw_le_put(out + 10, 0, 2);
+	nw_le_put(out + 8, nw_trace_arch_version(arch), 2);
+	nw_le_put(out + 10, arch, 2); /* version 1: flags, 0; version 2: the architecture */
 }
 
 int nw_trace_binary_is_known(uint8_t tag)
 {
-	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_EXPECT) || tag == NW_TRACE_END;
+	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_TLBI) || tag == NW_TRACE_END;
 }
 
 static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
@@ -48,7 +49,8 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		nw_le_put(p + 8, rec->access.size, 2);
 		p[10] = (uint8_t)rec->access.type;
 		p[11] = rec->access.cpl;
-		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) | (rec->access.ac ? NW_TRACE_ACCESS_AC : 0);
+		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) | (rec->access.ac ? NW_TRACE_ACCESS_AC : 0) |
+			(rec->access.unpriv ? NW_TRACE_ACCESS_UNPRIV : 0);
 		len = NW_TRACE_ACCESS_LEN;
 		break;
 	case NW_TRACE_REG:
@@ -76,6 +78,11 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		p[0] = rec->inv.type;
 		nw_le_put(p + 1, rec->inv.eptp, 8);
 		len = INVEPT_LEN;
+		break;
+	case NW_TRACE_TLBI:
+		p[0] = (uint8_t)rec->tlbi.op;
+		nw_le_put(p + 1, rec->tlbi.xt, 8);
+		len = TLBI_LEN;
 		break;
 	case NW_TRACE_MARK:
 		len = strlen(rec->label);
@@ -145,6 +152,8 @@ static uint32_t fixed_len(uint8_t tag)
 		return INV_ID_LEN;
 	case NW_TRACE_INVEPT:
 		return INVEPT_LEN;
+	case NW_TRACE_TLBI:
+		return TLBI_LEN;
 	default:
 		return 0;
 	}
@@ -164,6 +173,7 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 			.gva = nw_gva(nw_le64(p)), .size = nw_le16(p + 8),
 			.type = (enum nw_access_type)p[10], .cpl = p[11],
 			.implicit = p[12] & NW_TRACE_ACCESS_IMPLICIT, .ac = p[12] & NW_TRACE_ACCESS_AC,
+			.unpriv = p[12] & NW_TRACE_ACCESS_UNPRIV,
 		};
 		if (p[12] & ~NW_TRACE_ACCESS_FLAGS)
 			return "access flags have undefined bits set";
@@ -188,6 +198,9 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 	case NW_TRACE_INVEPT:
 		rec->inv.type = p[0];
 		rec->inv.eptp = nw_le_get(p + 1, 8);
+		break;
+	case NW_TRACE_TLBI:
+		rec->tlbi = (struct nw_trace_tlbi){ (enum nw_tlbi_op)p[0], nw_le64(p + 1) };
 		break;
 	case NW_TRACE_MARK:
 		if (len > NW_TRACE_MAX_LABEL)

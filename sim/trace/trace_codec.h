@@ -15,7 +15,8 @@
 #define NW_TRACE_ACCESS_LEN 13     /* gva u64, size u16, type u8, cpl u8, flags u8 */
 #define NW_TRACE_ACCESS_IMPLICIT 0x01 /* access flags byte */
 #define NW_TRACE_ACCESS_AC 0x02
-#define NW_TRACE_ACCESS_FLAGS (NW_TRACE_ACCESS_IMPLICIT | NW_TRACE_ACCESS_AC)
+#define NW_TRACE_ACCESS_UNPRIV 0x04 /* aarch64 */
+#define NW_TRACE_ACCESS_FLAGS (NW_TRACE_ACCESS_IMPLICIT | NW_TRACE_ACCESS_AC | NW_TRACE_ACCESS_UNPRIV)
 /* The longest text line a record formats to, newline and NUL included. */
 #define NW_TRACE_TEXT_MAX (64 + 2 * NW_TRACE_MAX_DATA)
 
@@ -62,8 +63,8 @@ static inline uint16_t nw_le16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-/* Header and end record of the binary form. */
-void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN]);
+/* The binary form's header for a trace of arch (its version, nw_trace_arch_version). */
+void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch arch);
 /* Tag, length and payload of a checked record into out (NW_TRACE_RECORD_MAX bytes); returns the length. */
 size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out);
 /* Decodes a known tag's payload; NULL or the problem. gpwrite data points into payload. */
@@ -71,13 +72,14 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *payload, uint32_t
 /* Whether a non-optional tag is one this version defines. */
 int nw_trace_binary_is_known(uint8_t tag);
 
-/* One line for a checked record, '\n'-terminated, into out (NW_TRACE_TEXT_MAX bytes); returns its length. */
-size_t nw_trace_text_format(const struct nw_trace_record *rec, char *out);
+/* One line for a checked record of a trace of arch, '\n'-terminated, into out (NW_TRACE_TEXT_MAX bytes); returns
+ * its length. */
+size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arch arch, char *out);
 /* Parses one line (no newline, NUL-terminated, may be modified): 1 with the
  * record in *rec (gpwrite bytes in data, NW_TRACE_MAX_DATA bytes; an "end" line
  * gives NW_TRACE_END), 0 for a blank or comment line, -1 with the problem and
- * its 1-based *column. */
-int nw_trace_text_parse(char *line, struct nw_trace_record *rec, uint8_t *data, size_t *column, char *problem,
-			size_t problem_len);
+ * its 1-based *column. An access takes the fields of arch's accesses. */
+int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data,
+			size_t *column, char *problem, size_t problem_len);
 
 #endif

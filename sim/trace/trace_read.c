@@ -35,11 +35,18 @@ static const char *decompressed(const struct nw_trace_reader *r)
 	return r->src.zstd ? " (decompressed)" : "";
 }
 
+/* The trace is of arch from here on: what its records may hold, and what the batch decoder takes as it stands. */
+static void reader_set_arch(struct nw_trace_reader *r, enum nw_trace_arch arch)
+{
+	r->arch = arch;
+	r->access_reject = nw_trace_batch_access_reject(arch);
+}
+
 static int read_binary_header(struct nw_trace_reader *r)
 {
 	uint8_t head[NW_TRACE_HEADER_LEN];
 	size_t got = nw_trace_src_read(&r->src, head, sizeof(head));
-	unsigned version, flags;
+	unsigned version, word;
 
 	if (src_failed(r))
 		return -1;
@@ -47,12 +54,15 @@ static int read_binary_header(struct nw_trace_reader *r)
 		return reader_fail(r, "byte offset %zu: truncated header (%zu of %d bytes)", got, got,
 				   NW_TRACE_HEADER_LEN);
 	version = (unsigned)nw_le_get(head + 8, 2);
-	flags = (unsigned)nw_le_get(head + 10, 2);
-	if (version != NW_TRACE_VERSION)
-		return reader_fail(r, "byte offset 8: unsupported version %u (this reader knows %d)", version,
+	word = (unsigned)nw_le_get(head + 10, 2);
+	if (version == 0 || version > NW_TRACE_VERSION)
+		return reader_fail(r, "byte offset 8: unsupported version %u (this reader knows 1 to %d)", version,
 				   NW_TRACE_VERSION);
-	if (flags)
-		return reader_fail(r, "byte offset 10: unsupported header flags 0x%x", flags);
+	if (version == 1 && word)
+		return reader_fail(r, "byte offset 10: unsupported header flags 0x%x", word);
+	if (word >= NW_TRACE_ARCH_COUNT)
+		return reader_fail(r, "byte offset 10: unknown architecture %u (0 x86_64, 1 aarch64)", word);
+	reader_set_arch(r, (enum nw_trace_arch)word);
 	return 0;
 }
 
@@ -122,6 +132,20 @@ struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t
 	return r ? reader_opened(r, nw_trace_src_open(&r->src, path, err, errlen), err, errlen) : 0;
 }
 
+struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err,
+						  size_t errlen)
+{
+	struct nw_trace_reader *r = nw_trace_reader_open(path, err, errlen);
+
+	if (r && r->arch != arch) {
+		snprintf(err, errlen, "%s: a trace of %s, and this needs %s", path, nw_trace_arch_name(r->arch),
+			 nw_trace_arch_name(arch));
+		nw_trace_reader_close(r);
+		return 0;
+	}
+	return r;
+}
+
 struct nw_trace_reader *nw_trace_reader_open_mem(const char *name, const void *data, size_t size, char *err,
 						 size_t errlen)
 {
@@ -148,11 +172,14 @@ int nw_trace_reader_reopen_mem(struct nw_trace_reader *r, const char *name, cons
 	return reader_start(r, err, errlen);
 }
 
-/* An expectation must directly follow an access or a register write (FORMAT.md, "Ordering"). */
-static const char *check_order(struct nw_trace_reader *r, const struct nw_trace_record *rec)
+/* A record belongs to the trace's architecture, and an expectation directly follows an access or a register
+ * write (FORMAT.md, "Ordering"). */
+static const char *check_context(struct nw_trace_reader *r, const struct nw_trace_record *rec)
 {
-	const char *problem = rec->kind == NW_TRACE_EXPECT ? nw_trace_expect_order_check(r->prev, &rec->expect) : 0;
+	const char *problem = nw_trace_arch_check(r->arch, rec);
 
+	if (!problem && rec->kind == NW_TRACE_EXPECT)
+		problem = nw_trace_expect_order_check(r->prev, &rec->expect);
 	r->prev = rec->kind;
 	return problem;
 }
@@ -243,7 +270,7 @@ static int next_binary(struct nw_trace_reader *r, struct nw_trace_record *rec)
 		}
 		problem = nw_trace_binary_decode(tag, payload, len, rec);
 		if (!problem)
-			problem = check_order(r, rec);
+			problem = check_context(r, rec);
 		if (problem)
 			return reader_fail(r, "byte offset %llu%s: bad %s record: %s", (unsigned long long)at,
 					   decompressed(r), nw_trace_kind_name(rec->kind), problem);
@@ -299,6 +326,35 @@ static int read_line(struct nw_trace_reader *r)
 	return 1;
 }
 
+/* After a version-2 text header's version: " arch=NAME", then nothing but blanks or a comment. */
+static int read_text_arch(struct nw_trace_reader *r, char *p)
+{
+	static const char key[] = "arch=";
+	size_t len;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, key, strlen(key)))
+		return reader_fail(r, "line 1, column %zu: version 2 names its architecture: arch=x86_64 or arch=aarch64",
+				   (size_t)(p - r->text) + 1);
+	p += strlen(key);
+	len = strcspn(p, " \t#");
+	for (unsigned a = 0; a < NW_TRACE_ARCH_COUNT; a++) {
+		const char *name = nw_trace_arch_name((enum nw_trace_arch)a);
+
+		if (len == strlen(name) && !strncmp(p, name, len)) {
+			reader_set_arch(r, (enum nw_trace_arch)a);
+			p += len;
+			p += strspn(p, " \t");
+			if (*p && *p != '#')
+				return reader_fail(r, "line 1, column %zu: text after the architecture",
+						   (size_t)(p - r->text) + 1);
+			return 0;
+		}
+	}
+	return reader_fail(r, "line 1, column %zu: unknown architecture (x86_64 or aarch64)", (size_t)(p - r->text) + 1);
+}
+
 static int read_text_header(struct nw_trace_reader *r)
 {
 	char *p;
@@ -312,11 +368,14 @@ static int read_text_header(struct nw_trace_reader *r)
 		return reader_fail(r, "line 1, column %zu: bad magic: expected '%s VERSION'",
 				   strlen(NW_TRACE_TEXT_MAGIC) + 1, NW_TRACE_TEXT_MAGIC);
 	version = strtoul(p + 1, &end, 10);
-	if (*end && *end != ' ' && *end != '#')
+	if (*end && *end != ' ' && *end != '\t' && *end != '#')
 		return reader_fail(r, "line 1, column %zu: bad version number", (size_t)(end - r->text) + 1);
-	if (version != NW_TRACE_VERSION)
-		return reader_fail(r, "line 1, column %zu: unsupported version %lu (this reader knows %d)",
+	if (version == 0 || version > NW_TRACE_VERSION)
+		return reader_fail(r, "line 1, column %zu: unsupported version %lu (this reader knows 1 to %d)",
 				   (size_t)(p - r->text) + 2, version, NW_TRACE_VERSION);
+	if (version == 2)
+		return read_text_arch(r, end);
+	reader_set_arch(r, NW_TRACE_ARCH_X86_64);
 	return 0;
 }
 
@@ -333,11 +392,11 @@ static int next_text(struct nw_trace_reader *r, struct nw_trace_record *rec)
 		if (rc == 0)
 			return reader_fail(r, "line %llu: trace ends without an 'end' line (truncated)",
 					   (unsigned long long)r->line + 1);
-		rc = nw_trace_text_parse(r->text, rec, r->data, &column, problem, sizeof(problem));
+		rc = nw_trace_text_parse(r->text, r->arch, rec, r->data, &column, problem, sizeof(problem));
 		if (rc == 0)
 			continue;
 		if (rc > 0) {
-			const char *order = check_order(r, rec);
+			const char *order = check_context(r, rec);
 
 			if (order) {
 				snprintf(problem, sizeof(problem), "%s", order);
@@ -354,7 +413,7 @@ static int next_text(struct nw_trace_reader *r, struct nw_trace_record *rec)
 	}
 	/* After the end line only blank lines and comments may follow. */
 	while ((rc = read_line(r)) > 0) {
-		if (nw_trace_text_parse(r->text, rec, r->data, &column, problem, sizeof(problem)) != 0)
+		if (nw_trace_text_parse(r->text, r->arch, rec, r->data, &column, problem, sizeof(problem)) != 0)
 			return reader_fail(r, "line %llu: trailing garbage after the 'end' line",
 					   (unsigned long long)r->line);
 	}
@@ -385,6 +444,11 @@ const char *nw_trace_reader_error(const struct nw_trace_reader *r)
 enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *r)
 {
 	return r->form;
+}
+
+enum nw_trace_arch nw_trace_reader_arch(const struct nw_trace_reader *r)
+{
+	return r->arch;
 }
 
 bool nw_trace_reader_is_compressed(const struct nw_trace_reader *r)

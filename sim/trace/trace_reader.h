@@ -9,6 +9,8 @@
 struct nw_trace_reader {
 	struct nw_trace_src src;
 	enum nw_trace_form form;
+	enum nw_trace_arch arch;  /* from the header */
+	uint64_t access_reject;  /* the batch decoder's mask of access bytes arch does not allow (trace_batch.c) */
 	char path[128];
 	bool done;          /* the end record was read */
 	bool failed;
@@ -20,5 +22,9 @@ struct nw_trace_reader {
 	uint8_t data[NW_TRACE_MAX_DATA];
 	char error[2 * NW_TRACE_ERR_LEN];
 };
+
+/* The access-record bits (of the word after the gva: size, type, level, flags) that rule an access of a trace of
+ * arch out of a batch (trace_batch.c), so nw_trace_reader_next() reports it. */
+uint64_t nw_trace_batch_access_reject(enum nw_trace_arch arch);
 
 #endif

@@ -7,11 +7,15 @@ static const char *const kind_names[] = {
 	[NW_TRACE_ACCESS] = "access", [NW_TRACE_REG] = "reg",         [NW_TRACE_GPWRITE] = "gpwrite",
 	[NW_TRACE_INVLPG] = "invlpg", [NW_TRACE_INVPCID] = "invpcid", [NW_TRACE_INVVPID] = "invvpid",
 	[NW_TRACE_INVEPT] = "invept", [NW_TRACE_MARK] = "mark",       [NW_TRACE_EXPECT] = "expect",
+	[NW_TRACE_TLBI] = "tlbi",
 };
 
 static const char *const reg_names[NW_TRACE_REG_COUNT] = {
-	"cr0", "cr3", "cr4", "efer", "rflags", "pkru", "pkrs",
+	"cr0",       "cr3",       "cr4",       "efer",      "rflags",    "pkru",      "pkrs",    "sctlr_el1",
+	"tcr_el1",   "ttbr0_el1", "ttbr1_el1", "mair_el1",  "vttbr_el2", "vtcr_el2",  "hcr_el2", "pstate",
 };
+
+static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64" };
 
 static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
 	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
@@ -26,6 +30,16 @@ static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
 	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
 	"guest_page_size", "s2_page_size", "misconfig_level", "gla_valid",
 };
+
+const char *nw_trace_arch_name(enum nw_trace_arch arch)
+{
+	return (unsigned)arch < NW_TRACE_ARCH_COUNT ? arch_names[arch] : 0;
+}
+
+unsigned nw_trace_arch_version(enum nw_trace_arch arch)
+{
+	return arch == NW_TRACE_ARCH_X86_64 ? 1 : 2;
+}
 
 const char *nw_trace_kind_name(enum nw_trace_kind kind)
 {
@@ -165,6 +179,10 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 			return "unknown register";
 		if ((rec->reg.reg == NW_TRACE_PKRU || rec->reg.reg == NW_TRACE_PKRS) && rec->reg.value >> 32)
 			return "pkru/pkrs value wider than 32 bits";
+		if (rec->reg.reg == NW_TRACE_PSTATE && (rec->reg.value & ~NW_TRACE_PSTATE_BITS))
+			return "pstate holds bits other than EL (M[3:2]), PAN (22) and UAO (23)";
+		if (rec->reg.reg == NW_TRACE_PSTATE && (rec->reg.value & NW_TRACE_PSTATE_EL) > (UINT64_C(1) << 2))
+			return "pstate EL above 1: a trace is of the EL1&0 regime";
 		return 0;
 	case NW_TRACE_GPWRITE:
 		if (rec->gpwrite.len == 0 || rec->gpwrite.len > NW_TRACE_MAX_DATA)
@@ -186,6 +204,12 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 		if (rec->inv.type != 1 && rec->inv.type != 2)
 			return "invept type is not 1 (single-context) or 2 (all-context)";
 		return 0;
+	case NW_TRACE_TLBI:
+		if (!nw_tlbi_name(rec->tlbi.op))
+			return "unknown tlbi operation";
+		if (!nw_tlbi_has_operand(rec->tlbi.op) && rec->tlbi.xt)
+			return "this tlbi takes no register (Rt is 31), so xt must be 0";
+		return 0;
 	case NW_TRACE_MARK:
 		return check_label(rec->label);
 	case NW_TRACE_EXPECT:
@@ -194,6 +218,42 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 		return 0;
 	}
 	return "unknown record kind";
+}
+
+static bool is_arm64_reg(enum nw_trace_reg reg)
+{
+	return reg >= NW_TRACE_FIRST_ARM64_REG;
+}
+
+const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec)
+{
+	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
+
+	switch (rec->kind) {
+	case NW_TRACE_ACCESS:
+		if (!arm64)
+			return rec->access.unpriv ? "access flags have undefined bits set (unpriv is an aarch64 flag)" : 0;
+		if (rec->access.implicit || rec->access.ac)
+			return "implicit and ac are x86_64 access flags";
+		return rec->access.cpl > 1 ? "el outside 0..1" : 0;
+	case NW_TRACE_REG:
+		if (is_arm64_reg(rec->reg.reg) != arm64)
+			return arm64 ? "an x86 register in an aarch64 trace" : "an aarch64 register in an x86_64 trace";
+		return 0;
+	case NW_TRACE_INVLPG:
+	case NW_TRACE_INVPCID:
+	case NW_TRACE_INVVPID:
+	case NW_TRACE_INVEPT:
+		return arm64 ? "an x86 invalidation in an aarch64 trace" : 0;
+	case NW_TRACE_TLBI:
+		return arm64 ? 0 : "a tlbi in an x86_64 trace";
+	case NW_TRACE_GPWRITE:
+	case NW_TRACE_MARK:
+	case NW_TRACE_EXPECT:
+	case NW_TRACE_END:
+		return 0;
+	}
+	return 0;
 }
 
 /* The same fields present, each equal (the values of absent fields are not part of the record). */
@@ -219,7 +279,8 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 	case NW_TRACE_ACCESS:
 		return a->access.gva.val == b->access.gva.val && a->access.size == b->access.size &&
 		       a->access.type == b->access.type && a->access.cpl == b->access.cpl &&
-		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac;
+		       a->access.implicit == b->access.implicit && a->access.ac == b->access.ac &&
+		       a->access.unpriv == b->access.unpriv;
 	case NW_TRACE_REG:
 		return a->reg.reg == b->reg.reg && a->reg.value == b->reg.value;
 	case NW_TRACE_GPWRITE:
@@ -231,6 +292,8 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 	case NW_TRACE_INVEPT:
 		return a->inv.type == b->inv.type && a->inv.id == b->inv.id && a->inv.gva.val == b->inv.gva.val &&
 		       a->inv.eptp == b->inv.eptp;
+	case NW_TRACE_TLBI:
+		return a->tlbi.op == b->tlbi.op && a->tlbi.xt == b->tlbi.xt;
 	case NW_TRACE_MARK:
 		return !strcmp(a->label, b->label);
 	case NW_TRACE_EXPECT:

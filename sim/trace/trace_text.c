@@ -43,17 +43,25 @@ static size_t format_expect(const struct nw_trace_expect *e, char *out)
 	return len;
 }
 
-size_t nw_trace_text_format(const struct nw_trace_record *rec, char *out)
+static size_t format_access(const struct nw_trace_access *a, enum nw_trace_arch arch, char *out)
+{
+	size_t len = (size_t)sprintf(out, "access gva=0x%llx size=0x%x type=%s", (unsigned long long)a->gva.val,
+				     a->size, access_type_names[a->type]);
+
+	if (arch == NW_TRACE_ARCH_AARCH64)
+		return len + (size_t)sprintf(out + len, " el=0x%x%s", a->cpl, a->unpriv ? " unpriv" : "");
+	return len + (size_t)sprintf(out + len, " cpl=0x%x%s%s", a->cpl, a->implicit ? " implicit" : "",
+				     a->ac ? " ac" : "");
+}
+
+size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arch arch, char *out)
 {
 	const struct nw_trace_inv *inv = &rec->inv;
 	size_t len = 0;
 
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
-		len = (size_t)sprintf(out, "access gva=0x%llx size=0x%x type=%s cpl=0x%x%s%s",
-				      (unsigned long long)rec->access.gva.val, rec->access.size,
-				      access_type_names[rec->access.type], rec->access.cpl,
-				      rec->access.implicit ? " implicit" : "", rec->access.ac ? " ac" : "");
+		len = format_access(&rec->access, arch, out);
 		break;
 	case NW_TRACE_REG:
 		len = (size_t)sprintf(out, "reg %s=0x%llx", nw_trace_reg_name(rec->reg.reg),
@@ -75,6 +83,11 @@ size_t nw_trace_text_format(const struct nw_trace_record *rec, char *out)
 		break;
 	case NW_TRACE_INVEPT:
 		len = (size_t)sprintf(out, "invept type=0x%x eptp=0x%llx", inv->type, (unsigned long long)inv->eptp);
+		break;
+	case NW_TRACE_TLBI:
+		len = (size_t)sprintf(out, "tlbi op=%s", nw_tlbi_name(rec->tlbi.op));
+		if (nw_tlbi_has_operand(rec->tlbi.op))
+			len += (size_t)sprintf(out + len, " xt=0x%llx", (unsigned long long)rec->tlbi.xt);
 		break;
 	case NW_TRACE_MARK:
 		len = (size_t)sprintf(out, "mark label=\"%s\"", rec->label);
@@ -247,17 +260,26 @@ static bool flag(struct parse *ps, const char *key)
 	return f && !f->value;
 }
 
-static const char *parse_access(struct parse *ps, struct nw_trace_record *rec)
+/* An access: x86_64 names its privilege cpl, with the flags implicit and ac; aarch64 names it el, with unpriv. */
+static const char *parse_access(struct parse *ps, enum nw_trace_arch arch, struct nw_trace_record *rec)
 {
-	uint64_t gva, size, cpl;
+	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
+	uint64_t gva, size, level;
 	unsigned type;
 	const char *problem;
 
 	if ((problem = number(ps, "gva", UINT64_MAX, &gva)) || (problem = number(ps, "size", 0xffff, &size)) ||
-	    (problem = word(ps, "type", access_type_name, 3, &type)) || (problem = number(ps, "cpl", 0xff, &cpl)))
+	    (problem = word(ps, "type", access_type_name, 3, &type)) ||
+	    (problem = number(ps, arm64 ? "el" : "cpl", 0xff, &level)))
 		return problem;
-	rec->access = (struct nw_trace_access){ nw_gva(gva), (uint32_t)size, (enum nw_access_type)type, (uint8_t)cpl,
-						flag(ps, "implicit"), flag(ps, "ac") };
+	rec->access = (struct nw_trace_access){ .gva = nw_gva(gva), .size = (uint32_t)size,
+						.type = (enum nw_access_type)type, .cpl = (uint8_t)level };
+	if (arm64) {
+		rec->access.unpriv = flag(ps, "unpriv");
+	} else {
+		rec->access.implicit = flag(ps, "implicit");
+		rec->access.ac = flag(ps, "ac");
+	}
 	return 0;
 }
 
@@ -278,7 +300,7 @@ static const char *parse_reg(struct parse *ps, struct nw_trace_record *rec)
 		rec->reg = (struct nw_trace_regwrite){ (enum nw_trace_reg)r, val };
 		return 0;
 	}
-	return fail(ps, f, "unknown register (cr0, cr3, cr4, efer, rflags, pkru, pkrs)");
+	return fail(ps, f, "unknown register (traces/FORMAT.md lists them)");
 }
 
 static const char *parse_gpwrite(struct parse *ps, struct nw_trace_record *rec, uint8_t *data)
@@ -334,6 +356,27 @@ static const char *parse_inv(struct parse *ps, struct nw_trace_record *rec)
 	return 0;
 }
 
+static const char *tlbi_op_name(unsigned op)
+{
+	return nw_tlbi_name((enum nw_tlbi_op)op);
+}
+
+/* op=NAME, and xt=0x... exactly for the operations that take a register. */
+static const char *parse_tlbi(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct field *xt;
+	unsigned op;
+	const char *problem = word(ps, "op", tlbi_op_name, NW_TLBI_OP_COUNT, &op);
+
+	if (problem)
+		return problem;
+	rec->tlbi = (struct nw_trace_tlbi){ (enum nw_tlbi_op)op, 0 };
+	if (nw_tlbi_has_operand(rec->tlbi.op))
+		return number(ps, "xt", UINT64_MAX, &rec->tlbi.xt);
+	xt = find(ps, "xt");
+	return xt ? fail(ps, xt, "this tlbi takes no register (Rt is 31): no xt") : 0;
+}
+
 static const char *parse_mark(struct parse *ps, struct nw_trace_record *rec)
 {
 	struct field *f = find(ps, "label");
@@ -384,11 +427,12 @@ static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
 	return 0;
 }
 
-static const char *parse_fields(struct parse *ps, struct nw_trace_record *rec, uint8_t *data)
+static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struct nw_trace_record *rec,
+				uint8_t *data)
 {
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
-		return parse_access(ps, rec);
+		return parse_access(ps, arch, rec);
 	case NW_TRACE_REG:
 		return parse_reg(ps, rec);
 	case NW_TRACE_GPWRITE:
@@ -398,6 +442,8 @@ static const char *parse_fields(struct parse *ps, struct nw_trace_record *rec, u
 	case NW_TRACE_INVVPID:
 	case NW_TRACE_INVEPT:
 		return parse_inv(ps, rec);
+	case NW_TRACE_TLBI:
+		return parse_tlbi(ps, rec);
 	case NW_TRACE_MARK:
 		return parse_mark(ps, rec);
 	case NW_TRACE_EXPECT:
@@ -408,8 +454,8 @@ static const char *parse_fields(struct parse *ps, struct nw_trace_record *rec, u
 	return 0;
 }
 
-int nw_trace_text_parse(char *line, struct nw_trace_record *rec, uint8_t *data, size_t *column, char *problem,
-			size_t problem_len)
+int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data,
+			size_t *column, char *problem, size_t problem_len)
 {
 	struct parse ps = { .line = line };
 	const char *why;
@@ -428,17 +474,17 @@ int nw_trace_text_parse(char *line, struct nw_trace_record *rec, uint8_t *data, 
 		goto bad;
 	if (ps.count == 0)
 		return 0;
-	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_EXPECT; kind++)
+	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_TLBI; kind++)
 		if (!strcmp(ps.fields[0].key, nw_trace_kind_name(kind)))
 			break;
 	if (!strcmp(ps.fields[0].key, "end"))
 		kind = NW_TRACE_END;
-	if (ps.fields[0].value || (kind > NW_TRACE_EXPECT && kind != NW_TRACE_END)) {
+	if (ps.fields[0].value || (kind > NW_TRACE_TLBI && kind != NW_TRACE_END)) {
 		why = fail(&ps, &ps.fields[0], "unknown record keyword");
 		goto bad;
 	}
 	rec->kind = (enum nw_trace_kind)kind;
-	why = parse_fields(&ps, rec, data);
+	why = parse_fields(&ps, arch, rec, data);
 	if (why == missing_field) {
 		*column = ps.fields[0].column;
 		snprintf(problem, problem_len, "%s: missing field '%s'", nw_trace_kind_name(rec->kind), ps.missing);

@@ -10,7 +10,9 @@
 struct nw_trace_writer {
 	struct nw_trace_sink sink;
 	enum nw_trace_form form;
+	enum nw_trace_arch arch;
 	enum nw_trace_kind prev; /* the last record's kind (nw_trace_expect_order_check) */
+	bool started;            /* the header is written (with the first record, once the architecture is known) */
 	bool failed;
 	char error[NW_TRACE_ERR_LEN];
 	union {
@@ -19,18 +21,16 @@ struct nw_trace_writer {
 	} scratch;
 };
 
-static const char text_header[] = NW_TRACE_TEXT_MAGIC " 1\n";
-_Static_assert(NW_TRACE_VERSION == 1, "text header spells the version");
+/* The text header of each architecture's version (nw_trace_arch_version). */
+static const char *const text_headers[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_X86_64] = NW_TRACE_TEXT_MAGIC " 1\n",
+	[NW_TRACE_ARCH_AARCH64] = NW_TRACE_TEXT_MAGIC " 2 arch=aarch64\n",
+};
+_Static_assert(NW_TRACE_VERSION == 2, "the text headers spell the versions");
 
-static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
+static int sink_write(struct nw_trace_writer *w, const void *data, size_t len)
 {
-	size_t len;
-
-	if (w->form == NW_TRACE_FORM_BINARY)
-		len = nw_trace_binary_encode(rec, w->scratch.bytes);
-	else
-		len = nw_trace_text_format(rec, w->scratch.text);
-	if (nw_trace_sink_write(&w->sink, w->scratch.bytes, len)) {
+	if (nw_trace_sink_write(&w->sink, data, len)) {
 		w->failed = true;
 		snprintf(w->error, sizeof(w->error), "%s", w->sink.err);
 		return -1;
@@ -38,13 +38,35 @@ static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
 	return 0;
 }
 
+static int write_header(struct nw_trace_writer *w)
+{
+	uint8_t header[NW_TRACE_HEADER_LEN];
+
+	w->started = true;
+	if (w->form == NW_TRACE_FORM_TEXT)
+		return sink_write(w, text_headers[w->arch], strlen(text_headers[w->arch]));
+	nw_trace_binary_header(header, w->arch);
+	return sink_write(w, header, sizeof(header));
+}
+
+static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
+{
+	size_t len;
+
+	if (!w->started && write_header(w))
+		return -1;
+	if (w->form == NW_TRACE_FORM_BINARY)
+		len = nw_trace_binary_encode(rec, w->scratch.bytes);
+	else
+		len = nw_trace_text_format(rec, w->arch, w->scratch.text);
+	return sink_write(w, w->scratch.bytes, len);
+}
+
 /* A writer into the file at path (refused when it is one of inputs), or into out when path is NULL. */
 static struct nw_trace_writer *writer_open(const char *path, const char *const *inputs, struct nw_trace_mem *out,
 					   enum nw_trace_form form, bool zstd, char *err, size_t errlen)
 {
 	struct nw_trace_writer *w = malloc(sizeof(*w));
-	uint8_t header[NW_TRACE_HEADER_LEN];
-	int rc;
 
 	if (!path)
 		path = "memory";
@@ -57,17 +79,6 @@ static struct nw_trace_writer *writer_open(const char *path, const char *const *
 	w->form = form;
 	if (out ? nw_trace_sink_open_mem(&w->sink, out, zstd, err, errlen) :
 		  nw_trace_sink_open(&w->sink, path, inputs, zstd, err, errlen)) {
-		free(w);
-		return 0;
-	}
-	nw_trace_binary_header(header);
-	if (form == NW_TRACE_FORM_BINARY)
-		rc = nw_trace_sink_write(&w->sink, header, sizeof(header));
-	else
-		rc = nw_trace_sink_write(&w->sink, text_header, strlen(text_header));
-	if (rc) {
-		snprintf(err, errlen, "%s", w->sink.err);
-		nw_trace_sink_abandon(&w->sink);
 		free(w);
 		return 0;
 	}
@@ -93,6 +104,8 @@ int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record 
 	if (w->failed)
 		return -1;
 	problem = rec->kind == NW_TRACE_END ? "the end record is written by close" : nw_trace_record_check(rec);
+	if (!problem)
+		problem = nw_trace_arch_check(w->arch, rec);
 	if (!problem && rec->kind == NW_TRACE_EXPECT)
 		problem = nw_trace_expect_order_check(w->prev, &rec->expect);
 	if (problem) {
@@ -103,6 +116,14 @@ int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record 
 	}
 	w->prev = rec->kind;
 	return emit(w, rec);
+}
+
+int nw_trace_writer_set_arch(struct nw_trace_writer *w, enum nw_trace_arch arch)
+{
+	if (w->started || (unsigned)arch >= NW_TRACE_ARCH_COUNT)
+		return -1;
+	w->arch = arch;
+	return 0;
 }
 
 const char *nw_trace_writer_error(const struct nw_trace_writer *w)

@@ -1,7 +1,8 @@
 /* The trace reader (binary and text, plain or zstd; traces/FORMAT.md) on
- * arbitrary bytes: every record it returns must pass nw_trace_record_check,
- * every error must carry a message, and what it read must survive a round
- * trip: written in the other form (binary <-> text) and read back, the records
+ * arbitrary bytes: every record it returns must pass nw_trace_record_check and
+ * nw_trace_arch_check, every error must carry a message, and what it read must
+ * survive a round trip: written in the other form (binary <-> text), of the
+ * same architecture, and read back, the records
  * are the same, field for field. Never a crash, an out-of-bounds read or a
  * leak (LeakSanitizer). Everything happens in memory: the input is read in
  * place, the round trip is written to one buffer, and one reader reads all,
@@ -26,6 +27,7 @@ struct saved {
 static struct saved saved[MAX_RECORDS];
 static struct nw_trace_mem out; /* the round trip's trace */
 static struct nw_trace_reader *reader;
+static enum nw_trace_arch arch; /* the input's */
 
 /* The reader, started over on size bytes at data; NULL with the reason in err. */
 static struct nw_trace_reader *read_mem(const char *name, const void *data, size_t size, char *err, size_t errlen)
@@ -63,6 +65,8 @@ static size_t read_all(const uint8_t *data, size_t size, bool *complete)
 	while (n < MAX_RECORDS && data_bytes <= MAX_DATA && (got = nw_trace_reader_next(r, &rec)) == 1) {
 		const char *wrong = nw_trace_record_check(&rec);
 
+		if (!wrong)
+			wrong = nw_trace_arch_check(nw_trace_reader_arch(r), &rec);
 		if (wrong) {
 			fprintf(stderr, "fuzz_trace: the reader returned an invalid record: %s\n", wrong);
 			fail("invalid record", n);
@@ -78,6 +82,7 @@ static size_t read_all(const uint8_t *data, size_t size, bool *complete)
 	if (got < 0 && !nw_trace_reader_error(r)[0])
 		fail("read failed without a message", n);
 	*complete = got == 0;
+	arch = nw_trace_reader_arch(r);
 	return n;
 }
 
@@ -91,8 +96,8 @@ static void round_trip(size_t n, enum nw_trace_form form)
 
 	out.len = 0;
 	writer = nw_trace_writer_open_mem(&out, form, false, err, sizeof(err));
-	if (!writer)
-		fail(err, 0);
+	if (!writer || nw_trace_writer_set_arch(writer, arch))
+		fail(writer ? "a fresh writer refused the architecture" : err, 0);
 	for (i = 0; i < n; i++)
 		if (nw_trace_writer_put(writer, &saved[i].rec) != 0) {
 			fprintf(stderr, "fuzz_trace: the writer refused a record the reader accepted: %s\n",

@@ -20,7 +20,7 @@ static size_t sample(struct nw_trace_record *r)
 	size_t n = 0;
 
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_MARK, .label = "boot: 4-level ~ EPT" };
-	for (unsigned reg = 0; reg < NW_TRACE_REG_COUNT; reg++)
+	for (unsigned reg = 0; reg < NW_TRACE_FIRST_ARM64_REG; reg++)
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
 						   .reg = { (enum nw_trace_reg)reg, reg >= NW_TRACE_PKRU ?
 							    0x55555554u : UINT64_C(0x8000000000001000) + reg } };
@@ -56,6 +56,34 @@ static size_t sample(struct nw_trace_record *r)
 	return n;
 }
 
+/* One record of every kind an aarch64 trace holds: every AArch64 register, accesses at EL0 and EL1 with and
+ * without unpriv, every TLBI with an operand where it takes one. */
+static size_t sample_arm64(struct nw_trace_record *r)
+{
+	size_t n = 0;
+
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_MARK, .label = "el1 boot" };
+	for (unsigned reg = NW_TRACE_FIRST_ARM64_REG; reg < NW_TRACE_PSTATE; reg++)
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
+						   .reg = { (enum nw_trace_reg)reg, UINT64_C(0x8000000000001000) + reg } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
+					   .reg = { NW_TRACE_PSTATE, NW_TRACE_PSTATE_BITS & ~(UINT64_C(2) << 2) } };
+	for (unsigned i = 0; i < 4; i++) {
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+						   .access = { .gva = nw_gva(0xffff000000401000 + i), .size = 8,
+							       .type = NW_ACCESS_WRITE, .cpl = i & 1, .unpriv = i >> 1 } };
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
+			.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
+			.outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x40001000 + i), .refs = 24 } };
+	}
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
+					   .gpwrite = { nw_gpa(0x40003000), sizeof(gp_bytes), gp_bytes } };
+	for (unsigned op = 0; op < NW_TLBI_OP_COUNT; op++)
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_TLBI, .tlbi = {
+			(enum nw_tlbi_op)op, nw_tlbi_has_operand((enum nw_tlbi_op)op) ? UINT64_C(0x0005000000000400) + op : 0 } };
+	return n;
+}
+
 static char *temp_path(void)
 {
 	static char paths[4][64];
@@ -70,25 +98,33 @@ static char *temp_path(void)
 	return path;
 }
 
-static void write_all(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r, size_t n)
+static void write_arch(const char *path, enum nw_trace_arch arch, enum nw_trace_form form, bool zstd,
+		       const struct nw_trace_record *r, size_t n)
 {
 	char err[256];
 	struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, form, zstd, err, sizeof(err));
 
 	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(nw_trace_writer_set_arch(w, arch), 0);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(nw_trace_writer_put(w, &r[i]), 0, "record %zu: %s", i, nw_trace_writer_error(w));
 	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0, "%s", err);
 }
 
-static void read_and_compare(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r,
-			     size_t n)
+static void write_all(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r, size_t n)
+{
+	write_arch(path, NW_TRACE_ARCH_X86_64, form, zstd, r, n);
+}
+
+static void read_arch(const char *path, enum nw_trace_arch arch, enum nw_trace_form form, bool zstd,
+		      const struct nw_trace_record *r, size_t n)
 {
 	char err[256];
 	struct nw_trace_reader *rd = nw_trace_reader_open(path, err, sizeof(err));
 	struct nw_trace_record got;
 
 	cr_assert_not_null(rd, "%s", err);
+	cr_assert_eq(nw_trace_reader_arch(rd), arch);
 	cr_assert_eq(nw_trace_reader_form(rd), form);
 	cr_assert_eq(nw_trace_reader_is_compressed(rd), zstd);
 	for (size_t i = 0; i < n; i++) {
@@ -99,6 +135,12 @@ static void read_and_compare(const char *path, enum nw_trace_form form, bool zst
 	cr_assert_eq(nw_trace_reader_next(rd, &got), 0, "stays at the end");
 	cr_assert_eq(nw_trace_reader_records(rd), n);
 	nw_trace_reader_close(rd);
+}
+
+static void read_and_compare(const char *path, enum nw_trace_form form, bool zstd, const struct nw_trace_record *r,
+			     size_t n)
+{
+	read_arch(path, NW_TRACE_ARCH_X86_64, form, zstd, r, n);
 }
 
 static size_t slurp(const char *path, uint8_t *buf, size_t cap)
@@ -123,6 +165,22 @@ Test(trace_codec, every_record_kind_round_trips_in_all_four_encodings)
 
 			write_all(path, (enum nw_trace_form)form, zstd, r, n);
 			read_and_compare(path, (enum nw_trace_form)form, zstd, r, n);
+			unlink(path);
+		}
+	}
+}
+
+Test(trace_codec, every_aarch64_record_round_trips_in_all_four_encodings)
+{
+	struct nw_trace_record r[64];
+	size_t n = sample_arm64(r);
+
+	for (int form = 0; form < 2; form++) {
+		for (int zstd = 0; zstd < 2; zstd++) {
+			char *path = temp_path();
+
+			write_arch(path, NW_TRACE_ARCH_AARCH64, (enum nw_trace_form)form, zstd, r, n);
+			read_arch(path, NW_TRACE_ARCH_AARCH64, (enum nw_trace_form)form, zstd, r, n);
 			unlink(path);
 		}
 	}
@@ -195,6 +253,7 @@ static void convert(const char *in, const char *out, enum nw_trace_form to)
 	int rc;
 
 	cr_assert(rd && w);
+	cr_assert_eq(nw_trace_writer_set_arch(w, nw_trace_reader_arch(rd)), 0);
 	while ((rc = nw_trace_reader_next(rd, &rec)) > 0)
 		cr_assert_eq(nw_trace_writer_put(w, &rec), 0);
 	cr_assert_eq(rc, 0, "%s", nw_trace_reader_error(rd));
@@ -202,14 +261,13 @@ static void convert(const char *in, const char *out, enum nw_trace_form to)
 	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0);
 }
 
-Test(trace_codec, binary_text_binary_is_byte_identical)
+static void check_binary_text_binary(enum nw_trace_arch arch, const struct nw_trace_record *r, size_t n)
 {
 	static uint8_t a[8192], b[8192];
-	struct nw_trace_record r[64];
-	size_t n = sample(r), na, nb;
+	size_t na, nb;
 	char *bin = temp_path(), *text = temp_path(), *again = temp_path(), *text2 = temp_path();
 
-	write_all(bin, NW_TRACE_FORM_BINARY, false, r, n);
+	write_arch(bin, arch, NW_TRACE_FORM_BINARY, false, r, n);
 	convert(bin, text, NW_TRACE_FORM_TEXT);
 	convert(text, again, NW_TRACE_FORM_BINARY);
 	na = slurp(bin, a, sizeof(a));
@@ -225,6 +283,14 @@ Test(trace_codec, binary_text_binary_is_byte_identical)
 	unlink(text);
 	unlink(again);
 	unlink(text2);
+}
+
+Test(trace_codec, binary_text_binary_is_byte_identical)
+{
+	struct nw_trace_record r[64];
+
+	check_binary_text_binary(NW_TRACE_ARCH_X86_64, r, sample(r));
+	check_binary_text_binary(NW_TRACE_ARCH_AARCH64, r, sample_arm64(r));
 }
 
 Test(trace_codec, writer_refuses_invalid_records)
@@ -273,8 +339,28 @@ Test(trace_codec, expectation_needs_a_known_page_size_and_outcome)
 Test(trace_codec, corrupt_binary_traces_name_the_offset)
 {
 	static const struct { uint8_t bytes[32]; size_t len; const char *msg; } cases[] = {
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
-		  "byte offset 8: unsupported version 2" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 3, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 8: unsupported version 3" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 8: unsupported version 0" },
+		/* Version 2's header word at 10 is the architecture: 0 x86_64, 1 aarch64, nothing else. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 2, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 10: unknown architecture 2" },
+		/* A tlbi (tag 0x0a, op 2 vae1, Xt 0x400) in a version-1 trace, which is x86_64. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x0a, 9, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0 },
+		  26, "byte offset 12: bad tlbi record: a tlbi in an x86_64 trace" },
+		/* An invlpg in an aarch64 trace. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x04, 8, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0 }, 25,
+		  "byte offset 12: bad invlpg record: an x86 invalidation in an aarch64 trace" },
+		/* A tlbi with op 20, past alle1is. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 9, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0 },
+		  26, "byte offset 12: bad tlbi record: unknown tlbi operation" },
+		/* vmalle1 (op 0) has no register: Xt must be 0. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 9, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 },
+		  26, "byte offset 12: bad tlbi record: this tlbi takes no register" },
+		/* A tlbi of 8 bytes: its payload is op u8 and Xt u64, 9. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 },
+		  25, "byte offset 12: bad tlbi record: payload length wrong" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 8, 0, 0, 0, 1, 2 }, 19,
 		  "byte offset 12: truncated record (2 of 8 payload bytes)" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 7, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 }, 24,
@@ -541,9 +627,10 @@ static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* One record at p, occasionally with a field out of its domain; returns its length. */
-static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access)
+/* One record at p of a trace of arch, occasionally with a field out of its domain; returns its length. */
+static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum nw_trace_arch arch)
 {
+	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
 	static const uint64_t sizes[4] = { 0x1000, 0x200000, 0x400000, 0x40000000 };
 	uint64_t r = diff_rand(state);
 	unsigned pick = (unsigned)(r % 20);
@@ -573,12 +660,19 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access)
 		put_le(p + 5, diff_rand(state) << 8, 8);
 		put_le(p + 13, 1 + diff_rand(state) % 4096, 2);
 		p[15] = (uint8_t)(diff_rand(state) % 3);
-		p[16] = (uint8_t)(diff_rand(state) % 4);
-		p[17] = (uint8_t)(diff_rand(state) % 4);
+		/* x86_64: CPL 0..3, implicit and ac; aarch64: EL 0 or 1 and unpriv, now and then EL 2 or 3 or an x86 flag */
+		p[16] = (uint8_t)(diff_rand(state) % (arm64 && diff_rand(state) % 16 ? 2 : 4));
+		p[17] = (uint8_t)(arm64 ? (diff_rand(state) % 16 ? diff_rand(state) % 2 * 4 : diff_rand(state) % 8) :
+					  diff_rand(state) % 4);
 		len = 13;
+	} else if (pick < 17 && arm64 && pick == 16) {
+		p[0] = NW_TRACE_TLBI;
+		p[5] = (uint8_t)(diff_rand(state) % NW_TLBI_OP_COUNT);
+		put_le(p + 6, nw_tlbi_has_operand((enum nw_tlbi_op)p[5]) ? diff_rand(state) : 0, 8);
+		len = 9;
 	} else if (pick < 17) {
 		p[0] = NW_TRACE_REG;
-		p[5] = (uint8_t)(diff_rand(state) % 5);
+		p[5] = (uint8_t)(arm64 ? NW_TRACE_FIRST_ARM64_REG + diff_rand(state) % 8 : diff_rand(state) % 5);
 		put_le(p + 6, diff_rand(state), 8);
 		len = 9;
 	} else if (pick < 18) {
@@ -652,11 +746,13 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 		bool after_access = false;
 		FILE *f;
 
-		nw_trace_binary_header(bytes);
+		enum nw_trace_arch arch = t % 2 ? NW_TRACE_ARCH_AARCH64 : NW_TRACE_ARCH_X86_64;
+
+		nw_trace_binary_header(bytes, arch);
 		for (unsigned i = 0; i < DIFF_RECORDS; i++) {
 			size_t at = len;
 
-			len += diff_record(&state, bytes + len, after_access);
+			len += diff_record(&state, bytes + len, after_access, arch);
 			after_access = bytes[at] == NW_TRACE_ACCESS;
 		}
 		memcpy(bytes + len, "\x7f\0\0\0\0", 5);
@@ -682,4 +778,164 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 	}
 	cr_assert_gt(errors, DIFF_TRACES / 8, "the corruptions reach the error paths (%u)", errors);
 	cr_assert_gt(items, DIFF_TRACES * 10, "batches took part (%zu items)", items);
+}
+
+/* An aarch64 trace's header and records, laid out by hand from FORMAT.md. */
+Test(trace_codec, aarch64_binary_bytes_match_the_format)
+{
+	static const uint8_t expected[] = {
+		0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0x02, 0x00, 0x01, 0x00, /* magic, v2, arch 1 aarch64 */
+		0x02, 9, 0, 0, 0, 0x0f, 0x04, 0x00, 0x40, 0, 0, 0, 0, 0,         /* reg 15 pstate = EL1 | PAN */
+		0x01, 13, 0, 0, 0, 0x00, 0x10, 0x40, 0x00, 0x00, 0x00, 0xff, 0xff, /* access, gva ... */
+		0x08, 0x00, 0x00, 0x00, 0x04,                                     /* size 8, read, EL0, unpriv */
+		0x0a, 9, 0, 0, 0, 0x03, 0x01, 0x04, 0, 0, 0, 0, 0x05, 0x00,       /* tlbi vae1is, ASID 5, VA 0x401000 */
+		0x0a, 9, 0, 0, 0, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,                   /* tlbi vmalle1 */
+		0x7f, 0, 0, 0, 0,                                                 /* end */
+	};
+	const struct nw_trace_record r[] = {
+		{ .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x400004 } },
+		{ .kind = NW_TRACE_ACCESS,
+		  .access = { .gva = nw_gva(0xffff000000401000), .size = 8, .type = NW_ACCESS_READ, .unpriv = true } },
+		{ .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VAE1IS, UINT64_C(0x0005000000000401) } },
+		{ .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VMALLE1, 0 } },
+	};
+	static const char text[] = "nestwalk-trace 2 arch=aarch64\n"
+				   "reg pstate=0x400004\n"
+				   "access gva=0xffff000000401000 size=0x8 type=read el=0x0 unpriv\n"
+				   "tlbi op=vae1is xt=0x5000000000401\n"
+				   "tlbi op=vmalle1\n"
+				   "end\n";
+	uint8_t buf[256];
+	char *path = temp_path();
+
+	write_arch(path, NW_TRACE_ARCH_AARCH64, NW_TRACE_FORM_BINARY, false, r, 4);
+	cr_assert_eq(slurp(path, buf, sizeof(buf)), sizeof(expected));
+	cr_assert_arr_eq(buf, expected, sizeof(expected));
+	write_arch(path, NW_TRACE_ARCH_AARCH64, NW_TRACE_FORM_TEXT, false, r, 4);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(slurp(path, buf, sizeof(buf) - 1), strlen(text));
+	cr_assert_str_eq((char *)buf, text);
+	unlink(path);
+}
+
+Test(trace_codec, writer_refuses_records_of_another_architecture)
+{
+	static const struct {
+		enum nw_trace_arch arch;
+		struct nw_trace_record rec;
+		const char *why;
+	} bad[] = {
+		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "tlbi in an x86_64" },
+		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "aarch64 register" },
+		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "unpriv" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "x86 register" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_INVLPG }, "x86 invalidation" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_INVEPT, .inv = { .type = 1 } }, "x86 invalidation" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .cpl = 2 } }, "el outside 0..1" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .ac = true } }, "x86_64 access" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .implicit = true } }, "x86_64" },
+		/* PSTATE: M[3:2] = 2 is EL2; bit 0 (SPSel) and bit 21 are not fields a trace carries. */
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x8 } }, "EL above 1" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x5 } }, "bits other than" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 1u << 21 } }, "bits other" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VMALLS12E1IS, 1 } }, "no register" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_OP_COUNT, 0 } }, "unknown tlbi" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[256], *path = temp_path();
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+
+		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
+		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
+		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
+		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
+		unlink(path);
+	}
+}
+
+Test(trace_codec, the_architecture_is_set_before_the_first_record)
+{
+	struct nw_trace_record mark = { .kind = NW_TRACE_MARK, .label = "m" };
+	struct nw_trace_mem out = { 0 };
+	char err[256];
+	struct nw_trace_writer *w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_COUNT), -1);
+	cr_assert_eq(nw_trace_writer_put(w, &mark), 0);
+	/* The header is out: a trace cannot change its architecture. */
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_AARCH64), -1);
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0);
+	cr_assert_eq(out.len, strlen("nestwalk-trace 1\nmark label=\"m\"\nend\n"));
+	cr_assert_arr_eq(out.data, "nestwalk-trace 1\nmark label=\"m\"\nend\n", out.len);
+	/* A writer given no record still writes its header, then the end. */
+	out.len = 0;
+	w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_AARCH64), 0);
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0);
+	cr_assert_eq(out.len, strlen("nestwalk-trace 2 arch=aarch64\nend\n"));
+	cr_assert_arr_eq(out.data, "nestwalk-trace 2 arch=aarch64\nend\n", out.len);
+	free(out.data);
+}
+
+/* Hand-made text traces of both architectures: each error names its line and column. */
+Test(trace_codec, text_traces_of_the_wrong_architecture_name_the_line)
+{
+#define A64 "nestwalk-trace 2 arch=aarch64\n"
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "nestwalk-trace 2\nend\n", "line 1, column 17: version 2 names its architecture" },
+		{ "nestwalk-trace 2 arch=arm\nend\n", "line 1, column 23: unknown architecture" },
+		{ "nestwalk-trace 2 arch=aarch64 x\nend\n", "line 1, column 31: text after the architecture" },
+		{ A64 "reg cr3=0x1000\nend\n", "line 2, column 1: an x86 register in an aarch64 trace" },
+		{ A64 "invlpg gva=0x0\nend\n", "line 2, column 1: an x86 invalidation in an aarch64 trace" },
+		{ A64 "access gva=0x0 size=0x1 type=read cpl=0x0\nend\n", "line 2, column 1: access: missing field 'el'" },
+		{ A64 "access gva=0x0 size=0x1 type=read el=0x2\nend\n", "line 2, column 1: el outside 0..1" },
+		{ A64 "access gva=0x0 size=0x1 type=read el=0x0 implicit\nend\n",
+		  "line 2, column 42: unknown field for this record" },
+		{ A64 "tlbi op=vmalle1 xt=0x1\nend\n", "line 2, column 17: this tlbi takes no register" },
+		{ A64 "tlbi op=vae1\nend\n", "line 2, column 1: tlbi: missing field 'xt'" },
+		{ A64 "tlbi op=vae2 xt=0x0\nend\n", "line 2, column 6: unknown value for this field" },
+		{ A64 "reg pstate=0x8\nend\n", "line 2, column 1: pstate EL above 1" },
+		{ "nestwalk-trace 1\ntlbi op=vmalle1\nend\n", "line 2, column 1: a tlbi in an x86_64 trace" },
+		{ "nestwalk-trace 2 arch=x86_64\nreg sctlr_el1=0x1\nend\n",
+		  "line 2, column 1: an aarch64 register in an x86_64 trace" },
+		{ "nestwalk-trace 1\naccess gva=0x0 size=0x1 type=read cpl=0x0 unpriv\nend\n",
+		  "line 2, column 43: unknown field for this record" },
+	};
+#undef A64
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = { 0 };
+		struct nw_trace_reader *rd = nw_trace_reader_open_mem("t", cases[i].text, strlen(cases[i].text), err,
+								      sizeof(err));
+		struct nw_trace_record rec;
+
+		if (rd) {
+			while (nw_trace_reader_next(rd, &rec) > 0)
+				;
+			snprintf(err, sizeof(err), "%s", nw_trace_reader_error(rd));
+			nw_trace_reader_close(rd);
+		}
+		cr_assert(strstr(err, cases[i].msg), "case %zu: got '%s'", i, err);
+	}
+}
+
+Test(trace_codec, a_reader_for_one_architecture_refuses_the_other)
+{
+	static const char text[] = "nestwalk-trace 2 arch=aarch64\nend\n";
+	char err[256], *path = temp_path();
+	FILE *f = fopen(path, "wb");
+	struct nw_trace_reader *rd;
+
+	fwrite(text, 1, strlen(text), f);
+	fclose(f);
+	cr_assert_null(nw_trace_reader_open_arch(path, NW_TRACE_ARCH_X86_64, err, sizeof(err)));
+	cr_assert(strstr(err, ": a trace of aarch64, and this needs x86_64"), "%s", err);
+	rd = nw_trace_reader_open_arch(path, NW_TRACE_ARCH_AARCH64, err, sizeof(err));
+	cr_assert_not_null(rd, "%s", err);
+	nw_trace_reader_close(rd);
+	unlink(path);
 }
