@@ -89,6 +89,10 @@ enum nw_trace_outcome {
 	NW_TRACE_OUT_COUNT,
 };
 
+/* The outcomes an aarch64 trace's expectation may name, a bit each: those of any address space. */
+#define NW_TRACE_AARCH64_OUTCOMES                                                                              \
+	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
+
 /* Which fields an expectation carries (bit i = field i, in this order on disk). */
 enum nw_trace_expect_field {
 	NW_EXPECT_OUTCOME = 0,

@@ -41,16 +41,18 @@ static bool is_plain_access(const uint8_t *rec, uint64_t meta, uint64_t reject)
 	       META_TYPE(meta) <= NW_ACCESS_FETCH && !(meta & reject);
 }
 
-/* Any other expectation: decoded and checked in full into expects[i], or 0
+/* Any other expectation: decoded and checked in full (its architecture's too) into expects[i], or 0
  * when it is not whole in the buffer or not valid. Its record length otherwise. */
-static size_t take_full_expect(const uint8_t *rec, size_t avail, struct nw_trace_batch *b, size_t i)
+static size_t take_full_expect(const uint8_t *rec, size_t avail, enum nw_trace_arch arch, struct nw_trace_batch *b,
+			       size_t i)
 {
 	struct nw_trace_record full;
 	uint32_t len = nw_le32(rec + 1);
 
 	if (len > NW_TRACE_MAX_PAYLOAD || len > avail - NW_TRACE_RECORD_HEAD_LEN)
 		return 0;
-	if (nw_trace_binary_decode(NW_TRACE_EXPECT, rec + NW_TRACE_RECORD_HEAD_LEN, len, &full))
+	if (nw_trace_binary_decode(NW_TRACE_EXPECT, rec + NW_TRACE_RECORD_HEAD_LEN, len, &full) ||
+	    nw_trace_arch_check(arch, &full))
 		return 0;
 	b->expects[i] = full.expect;
 	b->items[i].present = (uint16_t)full.expect.present;
@@ -63,6 +65,8 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	const uint8_t *start, *p, *end;
 	size_t n = 0, expectations = 0, avail;
 	uint64_t reject = r->access_reject;
+	/* The outcome-only expectations the trace's architecture may name, a bit each (nw_trace_arch_check). */
+	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES : (1u << NW_TRACE_OUT_COUNT) - 1;
 
 	b->count = 0;
 	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)
@@ -87,7 +91,8 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 		/* CPL (or EL) from bits 25:24, the flags from bits 34:32 to the item's bits 4:2 */
 		item->mode = (uint8_t)((meta >> 24 & NW_TRACE_ITEM_CPL) |
 				       (meta >> 30 & (NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC | NW_TRACE_ITEM_UNPRIV)));
-		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT) {
+		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT &&
+		    (outcomes >> (head >> 56) & 1)) {
 			item->present = OUTCOME_ONLY;
 			item->outcome = (uint8_t)(head >> 56);
 			next += OUTCOME_RECORD;
@@ -96,7 +101,7 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 			item->present = 0;
 			item->outcome = 0;
 		} else {
-			size_t len = take_full_expect(next, (size_t)(end - next), b, n);
+			size_t len = take_full_expect(next, (size_t)(end - next), r->arch, b, n);
 
 			if (!len)
 				break; /* the reader proper reads this access, then reports or waits for its expectation */

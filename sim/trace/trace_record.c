@@ -225,6 +225,27 @@ static bool is_arm64_reg(enum nw_trace_reg reg)
 	return reg >= NW_TRACE_FIRST_ARM64_REG;
 }
 
+/* The fields only an x86 outcome has: #PF error code or #NPF EXITINFO1, and the EPT violation's and
+ * misconfiguration's. */
+#define X86_EXPECT_FIELDS                                                                                      \
+	((1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) | (1u << NW_EXPECT_FAULT_GPA) |    \
+	 (1u << NW_EXPECT_MISCONFIG_LEVEL) | (1u << NW_EXPECT_GLA_VALID))
+
+/* An aarch64 expectation names what an AArch64 translation has: ok, or the address space's mmio and rom_write,
+ * its addresses, references and page sizes (4 MiB is 32-bit x86 paging's alone). */
+static const char *check_arm64_expect(const struct nw_trace_expect *e)
+{
+	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) &&
+	    ((unsigned)e->outcome >= NW_TRACE_OUT_COUNT || !(NW_TRACE_AARCH64_OUTCOMES >> e->outcome & 1)))
+		return "an x86 outcome in an aarch64 trace";
+	if (e->present & X86_EXPECT_FIELDS)
+		return "an x86 expectation field in an aarch64 trace";
+	if ((NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && e->guest_page_size == NW_SIZE_4M) ||
+	    (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && e->s2_page_size == NW_SIZE_4M))
+		return "4 MiB is no AArch64 page size";
+	return 0;
+}
+
 const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec)
 {
 	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
@@ -247,9 +268,10 @@ const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_r
 		return arm64 ? "an x86 invalidation in an aarch64 trace" : 0;
 	case NW_TRACE_TLBI:
 		return arm64 ? 0 : "a tlbi in an x86_64 trace";
+	case NW_TRACE_EXPECT:
+		return arm64 ? check_arm64_expect(&rec->expect) : 0;
 	case NW_TRACE_GPWRITE:
 	case NW_TRACE_MARK:
-	case NW_TRACE_EXPECT:
 	case NW_TRACE_END:
 		return 0;
 	}

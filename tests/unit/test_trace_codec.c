@@ -638,6 +638,11 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 
 	if (after_access && pick < 12) { /* an expectation, mostly outcome only */
 		uint16_t mask = pick < 9 ? 1 : (uint16_t)(1 + diff_rand(state) % 511);
+		/* aarch64: mostly what its expectations may name (outcome, gpa, hpa, refs, page sizes) */
+		bool arm64_fields = arm64 && diff_rand(state) % 16;
+
+		if (arm64_fields)
+			mask = (uint16_t)((mask & 0x1c7) | 1);
 
 		p[0] = NW_TRACE_EXPECT;
 		put_le(p + 5, mask, 2);
@@ -649,7 +654,7 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 			unsigned bytes = nw_trace_expect_field_bytes((enum nw_trace_expect_field)f);
 
 			if (f == NW_EXPECT_OUTCOME)
-				value %= 8;
+				value = arm64_fields ? (uint64_t[]){ 0, 6, 7 }[value % 3] : value % 8; /* ok, mmio, rom_write */
 			else if (f == NW_EXPECT_REFS)
 				value %= 40;
 			put_le(p + 5 + len, value, bytes);
@@ -820,6 +825,7 @@ Test(trace_codec, aarch64_binary_bytes_match_the_format)
 
 Test(trace_codec, writer_refuses_records_of_another_architecture)
 {
+	static const struct nw_trace_record access = { .kind = NW_TRACE_ACCESS, .access = { .size = 1 } };
 	static const struct {
 		enum nw_trace_arch arch;
 		struct nw_trace_record rec;
@@ -840,6 +846,13 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 1u << 21 } }, "bits other" },
 		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VMALLS12E1IS, 1 } }, "no register" },
 		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_OP_COUNT, 0 } }, "unknown tlbi" },
+		/* Expectations (after an access, the first record): x86 outcomes and fields, 32-bit paging's 4 MiB. */
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1,
+			.outcome = NW_TRACE_OUT_PAGE_FAULT } }, "x86 outcome" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_GLA_VALID } },
+		  "x86 expectation field" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_S2_PAGE_SIZE,
+			.s2_page_size = NW_SIZE_4M } }, "4 MiB" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -847,6 +860,8 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
 
 		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
+		if (bad[i].rec.kind == NW_TRACE_EXPECT)
+			cr_assert_eq(nw_trace_writer_put(w, &access), 0);
 		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
 		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
 		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
@@ -899,6 +914,10 @@ Test(trace_codec, text_traces_of_the_wrong_architecture_name_the_line)
 		{ A64 "tlbi op=vae1\nend\n", "line 2, column 1: tlbi: missing field 'xt'" },
 		{ A64 "tlbi op=vae2 xt=0x0\nend\n", "line 2, column 6: unknown value for this field" },
 		{ A64 "reg pstate=0x8\nend\n", "line 2, column 1: pstate EL above 1" },
+		{ A64 "access gva=0x0 size=0x1 type=read el=0x0\nexpect outcome=npf\nend\n",
+		  "line 3, column 1: an x86 outcome in an aarch64 trace" },
+		{ A64 "access gva=0x0 size=0x1 type=read el=0x0\nexpect outcome=ok error_code=0x0\nend\n",
+		  "line 3, column 1: an x86 expectation field in an aarch64 trace" },
 		{ "nestwalk-trace 1\ntlbi op=vmalle1\nend\n", "line 2, column 1: a tlbi in an x86_64 trace" },
 		{ "nestwalk-trace 2 arch=x86_64\nreg sctlr_el1=0x1\nend\n",
 		  "line 2, column 1: an aarch64 register in an x86_64 trace" },
