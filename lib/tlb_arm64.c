@@ -143,28 +143,27 @@ bool nw_a64tlb_lookup(struct nw_a64tlb *tlb, enum nw_a64tlb_kind kind, uint64_t 
 	return true;
 }
 
-/* The slot for a new entry: the one with the same key it replaces, an empty one, or the least recently used. */
+static bool is_same_key(const struct nw_a64tlb_entry *e, const struct nw_a64tlb_entry *key)
+{
+	return e->kind == key->kind && e->vmid == key->vmid && e->asid == key->asid && e->global == key->global &&
+	       e->addr == key->addr && e->size == key->size;
+}
+
+/* The slot for a new entry: the one with the same key it replaces, else the least recently used, which is an
+ * empty one (stamp 0) while any is left. */
 static struct nw_a64tlb_entry *victim(struct nw_a64tlb *tlb, const struct nw_a64tlb_entry *key)
 {
-	struct nw_a64tlb_entry *empty = NULL, *oldest = &tlb->entries[0];
+	struct nw_a64tlb_entry *oldest = &tlb->entries[0];
 
 	for (uint32_t i = 0; i < tlb->count; i++) {
 		struct nw_a64tlb_entry *e = &tlb->entries[i];
 
-		if (!nw_a64tlb_is_valid(e)) {
-			if (!empty)
-				empty = e;
-			continue;
-		}
-		if (e->kind == key->kind && e->vmid == key->vmid && e->asid == key->asid && e->global == key->global &&
-		    e->addr == key->addr && e->size == key->size)
+		if (nw_a64tlb_is_valid(e) && is_same_key(e, key))
 			return e;
 		if (e->stamp < oldest->stamp)
 			oldest = e;
 	}
-	if (empty)
-		return empty;
-	tlb->stats.evictions++;
+	tlb->stats.evictions += nw_a64tlb_is_valid(oldest);
 	return oldest;
 }
 

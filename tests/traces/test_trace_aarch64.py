@@ -5,24 +5,13 @@ import json
 import os
 import re
 import struct
-import subprocess
 
 import pytest
 
-NESTWALK = os.environ["NESTWALK"]
+from test_trace_format import record, run
+
 ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
 FORMAT = os.path.join(ROOT, "traces", "FORMAT.md")
-
-
-def run(*args, stdin=None):
-    result = subprocess.run([NESTWALK, *args], input=stdin, capture_output=True, timeout=60)
-    assert result.returncode >= 0, f"killed by signal {-result.returncode}: {result.stderr!r}"
-    assert b"Sanitizer" not in result.stderr and b"runtime error" not in result.stderr, result.stderr
-    return result
-
-
-def record(tag, payload):
-    return struct.pack("<BI", tag, len(payload)) + payload
 
 
 def example_text():
