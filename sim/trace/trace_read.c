@@ -375,6 +375,11 @@ static int read_text_header(struct nw_trace_reader *r)
 				   (size_t)(p - r->text) + 2, version, NW_TRACE_VERSION);
 	if (version == 2)
 		return read_text_arch(r, end);
+	/* Version 1 ignores what follows its number, but an architecture there would be read as x86_64: refused. */
+	end += strspn(end, " \t");
+	if (!strncmp(end, "arch=", 5))
+		return reader_fail(r, "line 1, column %zu: version 1 is x86_64: an architecture needs version 2",
+				   (size_t)(end - r->text) + 1);
 	reader_set_arch(r, NW_TRACE_ARCH_X86_64);
 	return 0;
 }

@@ -894,6 +894,7 @@ Test(trace_codec, text_traces_of_the_wrong_architecture_name_the_line)
 		{ "nestwalk-trace 2\nend\n", "line 1, column 17: version 2 names its architecture" },
 		{ "nestwalk-trace 2 arch=arm\nend\n", "line 1, column 23: unknown architecture" },
 		{ "nestwalk-trace 2 arch=aarch64 x\nend\n", "line 1, column 31: text after the architecture" },
+		{ "nestwalk-trace 1 arch=aarch64\nend\n", "line 1, column 18: version 1 is x86_64" },
 		{ A64 "reg cr3=0x1000\nend\n", "line 2, column 1: an x86 register in an aarch64 trace" },
 		{ A64 "invlpg gva=0x0\nend\n", "line 2, column 1: an x86 invalidation in an aarch64 trace" },
 		{ A64 "access gva=0x0 size=0x1 type=read cpl=0x0\nend\n", "line 2, column 1: access: missing field 'el'" },
