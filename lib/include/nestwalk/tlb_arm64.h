@@ -107,7 +107,8 @@ struct nw_a64tlb {
  * VMID 0 and ASID 0. */
 NW_MUST_CHECK nw_status_t nw_a64tlb_init(struct nw_a64tlb *tlb, void *storage, size_t size);
 /* The tags later inserts and lookups use (a write of VTTBR_EL2 or TTBRn_EL1/TCR_EL1): invalidates nothing, as
- * the architecture does not (D8.13: a change of ASID or VMID needs no TLBI). */
+ * the architecture does not (D8.13: a change of ASID or VMID needs no TLBI). With 8-bit ASIDs (TCR_EL1.AS=0)
+ * the caller passes ASID[7:0]; a TLBI's Xt then has ASID[15:8] 0, which software must write there. */
 void nw_a64tlb_load(struct nw_a64tlb *tlb, uint16_t vmid, uint16_t asid);
 
 /* What a completed walk gives the TLB. size is a power of two, addr aligned to it, out too for a translation
