@@ -130,7 +130,8 @@ static void print_stats(const char *path, struct nw_trace_reader *reader, const 
 	printf("{\"schema\": %d, \"trace\": ", NW_JSON_SCHEMA);
 	nw_json_string(stdout, path);
 	printf(", \"form\": \"%s\", \"arch\": \"%s\", \"zstd\": %s, \"records\": %llu, \"kinds\": {", form,
-	       nw_trace_arch_name(nw_trace_reader_arch(reader)), nw_trace_reader_is_compressed(reader) ? "true" : "false",
+	       nw_trace_arch_name(nw_trace_reader_arch(reader)),
+	       nw_trace_reader_is_compressed(reader) ? "true" : "false",
 	       (unsigned long long)nw_trace_reader_records(reader));
 	for (unsigned k = NW_TRACE_ACCESS; k <= NW_TRACE_KIND_COUNT; k++)
 		printf("%s\"%s\": %llu", k == NW_TRACE_ACCESS ? "" : ", ", nw_trace_kind_name(k),

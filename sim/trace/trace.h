@@ -90,8 +90,7 @@ enum nw_trace_outcome {
 };
 
 /* The outcomes an aarch64 trace's expectation may name, a bit each: those of any address space. */
-#define NW_TRACE_AARCH64_OUTCOMES                                                                              \
-	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
+#define NW_TRACE_AARCH64_OUTCOMES ((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
 
 /* Which fields an expectation carries (bit i = field i, in this order on disk). */
 enum nw_trace_expect_field {
@@ -225,8 +224,7 @@ struct nw_trace_reader;
 
 struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t errlen);
 /* The same, refusing a trace of another architecture than arch (a replay's scenario's): NULL and the reason. */
-struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err,
-						  size_t errlen);
+struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err, size_t errlen);
 /* The same over size bytes at data (which must outlive the reader), NAME in
  * the place of the path in messages: the same records, and the same errors
  * at the same offsets, as from a file holding those bytes. */
@@ -257,7 +255,7 @@ void nw_trace_reader_close(struct nw_trace_reader *reader);
 #define NW_TRACE_ITEM_CPL 0x03      /* item mode: the CPL ... */
 #define NW_TRACE_ITEM_IMPLICIT 0x04 /* ... and the access flags above it (bit 0 implicit, bit 1 ac on disk) */
 #define NW_TRACE_ITEM_AC 0x08
-#define NW_TRACE_ITEM_UNPRIV 0x10   /* (bit 2 unpriv on disk) */
+#define NW_TRACE_ITEM_UNPRIV 0x10 /* (bit 2 unpriv on disk) */
 
 struct nw_trace_item {
 	nw_gva_t gva;

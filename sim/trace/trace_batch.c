@@ -37,8 +37,9 @@ uint64_t nw_trace_batch_access_reject(enum nw_trace_arch arch)
  * the trace's architecture allows (none of the reject bits). */
 static bool is_plain_access(const uint8_t *rec, uint64_t meta, uint64_t reject)
 {
-	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD && (uint16_t)(META_SIZE(meta) - 1) < NW_TRACE_MAX_ACCESS &&
-	       META_TYPE(meta) <= NW_ACCESS_FETCH && !(meta & reject);
+	return (nw_le64(rec) & ACCESS_HEAD_MASK) == ACCESS_HEAD &&
+	       (uint16_t)(META_SIZE(meta) - 1) < NW_TRACE_MAX_ACCESS && META_TYPE(meta) <= NW_ACCESS_FETCH &&
+	       !(meta & reject);
 }
 
 /* Any other expectation: decoded and checked in full (its architecture's too) into expects[i], or 0
@@ -66,7 +67,8 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	size_t n = 0, expectations = 0, avail;
 	uint64_t reject = r->access_reject;
 	/* The outcome-only expectations the trace's architecture may name, a bit each (nw_trace_arch_check). */
-	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES : (1u << NW_TRACE_OUT_COUNT) - 1;
+	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES
+							     : (1u << NW_TRACE_OUT_COUNT) - 1;
 
 	b->count = 0;
 	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)
@@ -90,7 +92,8 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 		item->type = META_TYPE(meta);
 		/* CPL (or EL) from bits 25:24, the flags from bits 34:32 to the item's bits 4:2 */
 		item->mode = (uint8_t)((meta >> 24 & NW_TRACE_ITEM_CPL) |
-				       (meta >> 30 & (NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC | NW_TRACE_ITEM_UNPRIV)));
+				       (meta >> 30 &
+					(NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC | NW_TRACE_ITEM_UNPRIV)));
 		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT &&
 		    (outcomes >> (head >> 56) & 1)) {
 			item->present = OUTCOME_ONLY;
@@ -122,17 +125,23 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 
 struct nw_trace_access nw_trace_item_access(const struct nw_trace_item *item)
 {
-	return (struct nw_trace_access){ .gva = item->gva, .size = item->size, .type = (enum nw_access_type)item->type,
+	return (struct nw_trace_access){ .gva = item->gva,
+					 .size = item->size,
+					 .type = (enum nw_access_type)item->type,
 					 .cpl = item->mode & NW_TRACE_ITEM_CPL,
-					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT, .ac = item->mode & NW_TRACE_ITEM_AC,
+					 .implicit = item->mode & NW_TRACE_ITEM_IMPLICIT,
+					 .ac = item->mode & NW_TRACE_ITEM_AC,
 					 .unpriv = item->mode & NW_TRACE_ITEM_UNPRIV };
 }
 
 struct nw_trace_item nw_trace_item_from_access(const struct nw_trace_access *a)
 {
-	return (struct nw_trace_item){ .gva = a->gva, .size = (uint16_t)a->size, .type = (uint8_t)a->type,
+	return (struct nw_trace_item){ .gva = a->gva,
+				       .size = (uint16_t)a->size,
+				       .type = (uint8_t)a->type,
 				       .mode = (uint8_t)(a->cpl | (a->implicit ? NW_TRACE_ITEM_IMPLICIT : 0) |
-							 (a->ac ? NW_TRACE_ITEM_AC : 0) | (a->unpriv ? NW_TRACE_ITEM_UNPRIV : 0)) };
+							 (a->ac ? NW_TRACE_ITEM_AC : 0) |
+							 (a->unpriv ? NW_TRACE_ITEM_UNPRIV : 0)) };
 }
 
 bool nw_trace_item_expect(const struct nw_trace_item *item, const struct nw_trace_expect *full,

@@ -49,8 +49,8 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		nw_le_put(p + 8, rec->access.size, 2);
 		p[10] = (uint8_t)rec->access.type;
 		p[11] = rec->access.cpl;
-		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) | (rec->access.ac ? NW_TRACE_ACCESS_AC : 0) |
-			(rec->access.unpriv ? NW_TRACE_ACCESS_UNPRIV : 0);
+		p[12] = (rec->access.implicit ? NW_TRACE_ACCESS_IMPLICIT : 0) |
+			(rec->access.ac ? NW_TRACE_ACCESS_AC : 0) | (rec->access.unpriv ? NW_TRACE_ACCESS_UNPRIV : 0);
 		len = NW_TRACE_ACCESS_LEN;
 		break;
 	case NW_TRACE_REG:
@@ -170,9 +170,12 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 	switch (tag) {
 	case NW_TRACE_ACCESS:
 		rec->access = (struct nw_trace_access){
-			.gva = nw_gva(nw_le64(p)), .size = nw_le16(p + 8),
-			.type = (enum nw_access_type)p[10], .cpl = p[11],
-			.implicit = p[12] & NW_TRACE_ACCESS_IMPLICIT, .ac = p[12] & NW_TRACE_ACCESS_AC,
+			.gva = nw_gva(nw_le64(p)),
+			.size = nw_le16(p + 8),
+			.type = (enum nw_access_type)p[10],
+			.cpl = p[11],
+			.implicit = p[12] & NW_TRACE_ACCESS_IMPLICIT,
+			.ac = p[12] & NW_TRACE_ACCESS_AC,
 			.unpriv = p[12] & NW_TRACE_ACCESS_UNPRIV,
 		};
 		if (p[12] & ~NW_TRACE_ACCESS_FLAGS)

@@ -79,7 +79,7 @@ size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arc
  * record in *rec (gpwrite bytes in data, NW_TRACE_MAX_DATA bytes; an "end" line
  * gives NW_TRACE_END), 0 for a blank or comment line, -1 with the problem and
  * its 1-based *column. An access takes the fields of arch's accesses. */
-int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data,
-			size_t *column, char *problem, size_t problem_len);
+int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data, size_t *column,
+			char *problem, size_t problem_len);
 
 #endif

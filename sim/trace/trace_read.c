@@ -132,8 +132,7 @@ struct nw_trace_reader *nw_trace_reader_open(const char *path, char *err, size_t
 	return r ? reader_opened(r, nw_trace_src_open(&r->src, path, err, errlen), err, errlen) : 0;
 }
 
-struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err,
-						  size_t errlen)
+struct nw_trace_reader *nw_trace_reader_open_arch(const char *path, enum nw_trace_arch arch, char *err, size_t errlen)
 {
 	struct nw_trace_reader *r = nw_trace_reader_open(path, err, errlen);
 
@@ -335,7 +334,8 @@ static int read_text_arch(struct nw_trace_reader *r, char *p)
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (strncmp(p, key, strlen(key)))
-		return reader_fail(r, "line 1, column %zu: version 2 names its architecture: arch=x86_64 or arch=aarch64",
+		return reader_fail(r,
+				   "line 1, column %zu: version 2 names its architecture: arch=x86_64 or arch=aarch64",
 				   (size_t)(p - r->text) + 1);
 	p += strlen(key);
 	len = strcspn(p, " \t#");
@@ -352,7 +352,8 @@ static int read_text_arch(struct nw_trace_reader *r, char *p)
 			return 0;
 		}
 	}
-	return reader_fail(r, "line 1, column %zu: unknown architecture (x86_64 or aarch64)", (size_t)(p - r->text) + 1);
+	return reader_fail(r, "line 1, column %zu: unknown architecture (x86_64 or aarch64)",
+			   (size_t)(p - r->text) + 1);
 }
 
 static int read_text_header(struct nw_trace_reader *r)

@@ -11,8 +11,8 @@ static const char *const kind_names[] = {
 };
 
 static const char *const reg_names[NW_TRACE_REG_COUNT] = {
-	"cr0",       "cr3",       "cr4",       "efer",      "rflags",    "pkru",      "pkrs",    "sctlr_el1",
-	"tcr_el1",   "ttbr0_el1", "ttbr1_el1", "mair_el1",  "vttbr_el2", "vtcr_el2",  "hcr_el2", "pstate",
+	"cr0",     "cr3",       "cr4",       "efer",     "rflags",    "pkru",     "pkrs",    "sctlr_el1",
+	"tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "vttbr_el2", "vtcr_el2", "hcr_el2", "pstate",
 };
 
 static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64" };
@@ -227,8 +227,8 @@ static bool is_arm64_reg(enum nw_trace_reg reg)
 
 /* The fields only an x86 outcome has: #PF error code or #NPF EXITINFO1, and the EPT violation's and
  * misconfiguration's. */
-#define X86_EXPECT_FIELDS                                                                                      \
-	((1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) | (1u << NW_EXPECT_FAULT_GPA) |    \
+#define X86_EXPECT_FIELDS \
+	((1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) | (1u << NW_EXPECT_FAULT_GPA) | \
 	 (1u << NW_EXPECT_MISCONFIG_LEVEL) | (1u << NW_EXPECT_GLA_VALID))
 
 /* An aarch64 expectation names what an AArch64 translation has: ok, or the address space's mmio and rom_write,
@@ -253,7 +253,8 @@ const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_r
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
 		if (!arm64)
-			return rec->access.unpriv ? "access flags have undefined bits set (unpriv is an aarch64 flag)" : 0;
+			return rec->access.unpriv ? "access flags have undefined bits set (unpriv is an aarch64 flag)"
+						  : 0;
 		if (rec->access.implicit || rec->access.ac)
 			return "implicit and ac are x86_64 access flags";
 		return rec->access.cpl > 1 ? "el outside 0..1" : 0;

@@ -50,8 +50,8 @@ static size_t format_access(const struct nw_trace_access *a, enum nw_trace_arch 
 
 	if (arch == NW_TRACE_ARCH_AARCH64)
 		return len + (size_t)sprintf(out + len, " el=0x%x%s", a->cpl, a->unpriv ? " unpriv" : "");
-	return len + (size_t)sprintf(out + len, " cpl=0x%x%s%s", a->cpl, a->implicit ? " implicit" : "",
-				     a->ac ? " ac" : "");
+	return len +
+	       (size_t)sprintf(out + len, " cpl=0x%x%s%s", a->cpl, a->implicit ? " implicit" : "", a->ac ? " ac" : "");
 }
 
 size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arch arch, char *out)
@@ -272,8 +272,9 @@ static const char *parse_access(struct parse *ps, enum nw_trace_arch arch, struc
 	    (problem = word(ps, "type", access_type_name, 3, &type)) ||
 	    (problem = number(ps, arm64 ? "el" : "cpl", 0xff, &level)))
 		return problem;
-	rec->access = (struct nw_trace_access){ .gva = nw_gva(gva), .size = (uint32_t)size,
-						.type = (enum nw_access_type)type, .cpl = (uint8_t)level };
+	rec->access = (struct nw_trace_access){
+		.gva = nw_gva(gva), .size = (uint32_t)size, .type = (enum nw_access_type)type, .cpl = (uint8_t)level
+	};
 	if (arm64) {
 		rec->access.unpriv = flag(ps, "unpriv");
 	} else {
@@ -427,8 +428,7 @@ static const char *parse_expect(struct parse *ps, struct nw_trace_record *rec)
 	return 0;
 }
 
-static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struct nw_trace_record *rec,
-				uint8_t *data)
+static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data)
 {
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
@@ -454,8 +454,8 @@ static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struc
 	return 0;
 }
 
-int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data,
-			size_t *column, char *problem, size_t problem_len)
+int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_record *rec, uint8_t *data, size_t *column,
+			char *problem, size_t problem_len)
 {
 	struct parse ps = { .line = line };
 	const char *why;

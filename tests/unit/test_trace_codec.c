@@ -64,23 +64,27 @@ static size_t sample_arm64(struct nw_trace_record *r)
 
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_MARK, .label = "el1 boot" };
 	for (unsigned reg = NW_TRACE_FIRST_ARM64_REG; reg < NW_TRACE_PSTATE; reg++)
-		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
-						   .reg = { (enum nw_trace_reg)reg, UINT64_C(0x8000000000001000) + reg } };
+		r[n++] = (struct nw_trace_record){
+			.kind = NW_TRACE_REG, .reg = { (enum nw_trace_reg)reg, UINT64_C(0x8000000000001000) + reg } };
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG,
 					   .reg = { NW_TRACE_PSTATE, NW_TRACE_PSTATE_BITS & ~(UINT64_C(2) << 2) } };
 	for (unsigned i = 0; i < 4; i++) {
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
 						   .access = { .gva = nw_gva(0xffff000000401000 + i), .size = 8,
-							       .type = NW_ACCESS_WRITE, .cpl = i & 1, .unpriv = i >> 1 } };
+							       .type = NW_ACCESS_WRITE, .cpl = i & 1,
+							       .unpriv = i >> 1 } };
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
 			.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
 			.outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x40001000 + i), .refs = 24 } };
 	}
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
 					   .gpwrite = { nw_gpa(0x40003000), sizeof(gp_bytes), gp_bytes } };
-	for (unsigned op = 0; op < NW_TLBI_OP_COUNT; op++)
-		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_TLBI, .tlbi = {
-			(enum nw_tlbi_op)op, nw_tlbi_has_operand((enum nw_tlbi_op)op) ? UINT64_C(0x0005000000000400) + op : 0 } };
+	for (unsigned op = 0; op < NW_TLBI_OP_COUNT; op++) {
+		bool xt = nw_tlbi_has_operand((enum nw_tlbi_op)op);
+
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_TLBI,
+						   .tlbi = { (enum nw_tlbi_op)op, xt ? 0x0005000000000400 + op : 0 } };
+	}
 	return n;
 }
 
@@ -325,6 +329,10 @@ Test(trace_codec, expectation_needs_a_known_page_size_and_outcome)
 	cr_assert_not_null(nw_trace_record_check(&r));
 }
 
+/* The binary header of a version-1 (x86_64) and of an aarch64 trace. */
+#define HEAD_V1 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0
+#define HEAD_A64 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0
+
 /* Hand-made corrupt binaries: each error names its byte offset. */
 Test(trace_codec, corrupt_binary_traces_name_the_offset)
 {
@@ -337,20 +345,20 @@ Test(trace_codec, corrupt_binary_traces_name_the_offset)
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 2, 0, 0x7f, 0, 0, 0, 0 }, 17,
 		  "byte offset 10: unknown architecture 2" },
 		/* A tlbi (tag 0x0a, op 2 vae1, Xt 0x400) in a version-1 trace, which is x86_64. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x0a, 9, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0 },
-		  26, "byte offset 12: bad tlbi record: a tlbi in an x86_64 trace" },
+		{ { HEAD_V1, 0x0a, 9, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0 }, 26,
+		  "byte offset 12: bad tlbi record: a tlbi in an x86_64 trace" },
 		/* An invlpg in an aarch64 trace. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x04, 8, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0 }, 25,
+		{ { HEAD_A64, 0x04, 8, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0 }, 25,
 		  "byte offset 12: bad invlpg record: an x86 invalidation in an aarch64 trace" },
 		/* A tlbi with op 20, past alle1is. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 9, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0 },
-		  26, "byte offset 12: bad tlbi record: unknown tlbi operation" },
+		{ { HEAD_A64, 0x0a, 9, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0 }, 26,
+		  "byte offset 12: bad tlbi record: unknown tlbi operation" },
 		/* vmalle1 (op 0) has no register: Xt must be 0. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 9, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 },
-		  26, "byte offset 12: bad tlbi record: this tlbi takes no register" },
+		{ { HEAD_A64, 0x0a, 9, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 }, 26,
+		  "byte offset 12: bad tlbi record: this tlbi takes no register" },
 		/* A tlbi of 8 bytes: its payload is op u8 and Xt u64, 9. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 1, 0, 0x0a, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 },
-		  25, "byte offset 12: bad tlbi record: payload length wrong" },
+		{ { HEAD_A64, 0x0a, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 }, 25,
+		  "byte offset 12: bad tlbi record: payload length wrong" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 8, 0, 0, 0, 1, 2 }, 19,
 		  "byte offset 12: truncated record (2 of 8 payload bytes)" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 7, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 }, 24,
@@ -644,7 +652,8 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 			unsigned bytes = nw_trace_expect_field_bytes((enum nw_trace_expect_field)f);
 
 			if (f == NW_EXPECT_OUTCOME)
-				value = arm64_fields ? (uint64_t[]){ 0, 6, 7 }[value % 3] : value % 8; /* ok, mmio, rom_write */
+				/* aarch64: ok, mmio or rom_write (0, 6, 7) */
+				value = arm64_fields ? (uint64_t[]){ 0, 6, 7 }[value % 3] : value % 8;
 			else if (f == NW_EXPECT_REFS)
 				value %= 40;
 			put_le(p + 5 + len, value, bytes);
@@ -655,7 +664,7 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 		put_le(p + 5, diff_rand(state) << 8, 8);
 		put_le(p + 13, 1 + diff_rand(state) % 4096, 2);
 		p[15] = (uint8_t)(diff_rand(state) % 3);
-		/* x86_64: CPL 0..3, implicit and ac; aarch64: EL 0 or 1 and unpriv, now and then EL 2 or 3 or an x86 flag */
+		/* x86_64: CPL 0..3, implicit and ac; aarch64: EL 0 or 1 and unpriv, at times EL 2 or 3, an x86 flag */
 		p[16] = (uint8_t)(diff_rand(state) % (arm64 && diff_rand(state) % 16 ? 2 : 4));
 		p[17] = (uint8_t)(arm64 ? (diff_rand(state) % 16 ? diff_rand(state) % 2 * 4 : diff_rand(state) % 8) :
 					  diff_rand(state) % 4);
@@ -821,33 +830,38 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 		struct nw_trace_record rec;
 		const char *why;
 	} bad[] = {
-		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "tlbi in an x86_64" },
-		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "aarch64 register" },
-		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "unpriv" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "x86 register" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_INVLPG }, "x86 invalidation" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_INVEPT, .inv = { .type = 1 } }, "x86 invalidation" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .cpl = 2 } }, "el outside 0..1" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .ac = true } }, "x86_64 access" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .implicit = true } }, "x86_64" },
+#define A64 NW_TRACE_ARCH_AARCH64
+#define X86 NW_TRACE_ARCH_X86_64
+		{ X86, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "tlbi in an x86_64" },
+		{ X86, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "aarch64 register" },
+		{ X86, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "unpriv" },
+		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "x86 register" },
+		{ A64, { .kind = NW_TRACE_INVLPG }, "x86 invalidation" },
+		{ A64, { .kind = NW_TRACE_INVEPT, .inv = { .type = 1 } }, "x86 invalidation" },
+		{ A64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .cpl = 2 } }, "el outside 0..1" },
+		{ A64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .ac = true } }, "x86_64 access" },
+		{ A64, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .implicit = true } }, "x86_64" },
 		/* PSTATE: M[3:2] = 2 is EL2; bit 0 (SPSel) and bit 21 are not fields a trace carries. */
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x8 } }, "EL above 1" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x5 } }, "bits other than" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 1u << 21 } }, "bits other" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VMALLS12E1IS, 1 } }, "no register" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_OP_COUNT, 0 } }, "unknown tlbi" },
+		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x8 } }, "EL above 1" },
+		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 0x5 } }, "bits other than" },
+		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PSTATE, 1u << 21 } }, "bits other" },
+		{ A64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_VMALLS12E1IS, 1 } }, "no register" },
+		{ A64, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_OP_COUNT, 0 } }, "unknown tlbi" },
 		/* Expectations (after an access, the first record): x86 outcomes and fields, 32-bit paging's 4 MiB. */
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1,
+		{ A64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1,
 			.outcome = NW_TRACE_OUT_PAGE_FAULT } }, "x86 outcome" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_GLA_VALID } },
+		{ A64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_GLA_VALID } },
 		  "x86 expectation field" },
-		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_S2_PAGE_SIZE,
+		{ A64, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_S2_PAGE_SIZE,
 			.s2_page_size = NW_SIZE_4M } }, "4 MiB" },
+#undef A64
+#undef X86
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[256], *path = temp_path();
-		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err,
+								 sizeof(err));
 
 		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
 		if (bad[i].rec.kind == NW_TRACE_EXPECT)
@@ -897,7 +911,8 @@ Test(trace_codec, text_traces_of_the_wrong_architecture_name_the_line)
 		{ "nestwalk-trace 1 arch=aarch64\nend\n", "line 1, column 18: version 1 is x86_64" },
 		{ A64 "reg cr3=0x1000\nend\n", "line 2, column 1: an x86 register in an aarch64 trace" },
 		{ A64 "invlpg gva=0x0\nend\n", "line 2, column 1: an x86 invalidation in an aarch64 trace" },
-		{ A64 "access gva=0x0 size=0x1 type=read cpl=0x0\nend\n", "line 2, column 1: access: missing field 'el'" },
+		{ A64 "access gva=0x0 size=0x1 type=read cpl=0x0\nend\n",
+		  "line 2, column 1: access: missing field 'el'" },
 		{ A64 "access gva=0x0 size=0x1 type=read el=0x2\nend\n", "line 2, column 1: el outside 0..1" },
 		{ A64 "access gva=0x0 size=0x1 type=read el=0x0 implicit\nend\n",
 		  "line 2, column 42: unknown field for this record" },
