@@ -54,19 +54,19 @@ static bool take_path(const char *value, const char **slot)
 	return !*value;
 }
 
-/* Reads one KEY=VALUE into args (ram, below4g and has_cpl aside, checked once all are read); 0 or -1 with err. */
-static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *ram, uint64_t *below4g, bool *has_cpl,
-		     char *err, size_t errlen)
+/* Reads one KEY=VALUE into args (ram and below4g aside, checked once all are read); 0 or -1 with err. */
+static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *ram, uint64_t *below4g, char *err,
+		     size_t errlen)
 {
 	static const char *const formats[] = { "binary", "text" };
 	static const char *const compressions[] = { "none", "zstd" };
 	static const char *const fetches[] = { "block", "insn" };
 	static const char *const switches[] = { "off", "on" };
+	static const char *const triggers[] = { "user" };
 	const char *eq = strchr(arg, '=');
 	const char *value = eq ? eq + 1 : "";
 	size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
 	unsigned choice = 0;
-	uint64_t number = 0;
 	int bad = 0;
 
 #define KEY(name) (klen == strlen(name) && !strncmp(arg, name, klen))
@@ -96,10 +96,9 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 	} else if (KEY("store_bytes")) {
 		bad = parse_choice(value, switches, 2, &choice);
 		args->store_bytes = choice == 1;
-	} else if (KEY("cpl")) {
-		bad = parse_number(value, false, &number) || number > 3;
-		args->cpl = (uint8_t)number;
-		*has_cpl = true;
+	} else if (KEY("trigger")) {
+		bad = parse_choice(value, triggers, 1, &choice);
+		args->trigger_user = true;
 	} else if (KEY("ram")) {
 		bad = parse_number(value, true, ram) || *ram == 0;
 	} else if (KEY("below4g")) {
@@ -113,7 +112,7 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 		bad = parse_number(value, false, &args->limit) || args->limit == 0;
 	} else {
 		snprintf(err, errlen, "unknown argument '%.*s' (out, format, compress, fetch, store_bytes, regs, "
-			 "writers, snapshot, scenario, cpl, ram, below4g, trigger_gva, trigger_count, limit)", (int)klen, arg);
+			 "writers, snapshot, scenario, ram, below4g, trigger, trigger_gva, trigger_count, limit)", (int)klen, arg);
 		return -1;
 	}
 #undef KEY
@@ -127,7 +126,6 @@ static int parse_one(const char *arg, struct nw_recorder_args *args, uint64_t *r
 int nw_recorder_args_parse(int argc, char **argv, struct nw_recorder_args *args, char *err, size_t errlen)
 {
 	uint64_t ram = 0, below4g = ~0ull;
-	bool has_cpl = false;
 
 	*args = (struct nw_recorder_args){ .zstd = true };
 	for (int i = 0; i < argc; i++) {
@@ -139,7 +137,7 @@ int nw_recorder_args_parse(int argc, char **argv, struct nw_recorder_args *args,
 				return -1;
 			}
 		}
-		if (parse_one(argv[i], args, &ram, &below4g, &has_cpl, err, errlen))
+		if (parse_one(argv[i], args, &ram, &below4g, err, errlen))
 			return -1;
 	}
 	if (!args->out) {
@@ -151,17 +149,12 @@ int nw_recorder_args_parse(int argc, char **argv, struct nw_recorder_args *args,
 			 "4 GiB and of other memory are told apart by it");
 		return -1;
 	}
-	if (!has_cpl) {
-		snprintf(err, errlen, "cpl=N is required: QEMU 7.2's plugin interface cannot tell the privilege level, "
-			 "so the trace carries the one given here");
-		return -1;
-	}
 	if (args->scenario && !(args->snapshot && args->regs)) {
 		snprintf(err, errlen, "scenario=PATH needs snapshot=PATH and regs=LOG: its memory and registers");
 		return -1;
 	}
-	if (args->has_trigger_gva && args->trigger_count) {
-		snprintf(err, errlen, "trigger_gva and trigger_count exclude each other");
+	if (args->has_trigger_gva + !!args->trigger_count + args->trigger_user > 1) {
+		snprintf(err, errlen, "trigger, trigger_gva and trigger_count exclude each other");
 		return -1;
 	}
 	args->layout = nw_recorder_layout_pc(ram);

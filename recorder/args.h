@@ -18,12 +18,12 @@ struct nw_recorder_args {
 	const char *out;          /* out=PATH: the trace (argv's string, which QEMU keeps) */
 	bool text;                /* format=text (else binary) */
 	bool zstd;                /* compress=zstd (the default) or none */
-	uint8_t cpl;              /* cpl=N: the privilege level written for every access */
 	struct nw_recorder_layout layout; /* ram=SIZE [below4g=SIZE] */
 	enum nw_recorder_fetch fetch;     /* fetch=block|insn */
 	bool has_trigger_gva;
 	uint64_t trigger_gva;     /* trigger_gva=ADDR: start at the first access at this address */
 	uint64_t trigger_count;   /* trigger_count=N: start after N accesses (0: at once) */
+	bool trigger_user;        /* trigger=user: start at the first user-mode access */
 	uint64_t limit;           /* limit=N: stop after N accesses (0: never) */
 	bool store_bytes;         /* store_bytes=on: each store to RAM also as the gpwrite of its bytes */
 	const char *regs;         /* regs=LOG: CR0/CR3/CR4/EFER writes, their values from QEMU's log (cpu_log.h) */

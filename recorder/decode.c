@@ -21,6 +21,22 @@ static bool is_rex(uint8_t b)
 #define MODRM_MOD(m) ((m) >> 6)
 #define REX_R 0x4
 
+/* The one-byte opcodes that may lower the privilege level (Table A-2) are IRET (CF) and far RET (CA, CB). Far JMP and
+ * CALL, INT n and events keep or raise it but through a task switch (privilege.h). */
+static bool is_far_return(uint8_t op)
+{
+	return op == 0xca || op == 0xcb;
+}
+
+/* 0F opcodes that may lower it: SYSRET (0F 07), SYSEXIT (0F 35), and the VM entries VMLAUNCH, VMRESUME (0F 01 C2,
+ * C3) and VMRUN (0F 01 D8). RSM returns to the privilege the SMI interrupted, which the recorder kept (privilege.h). */
+static bool two_byte_leaves(const uint8_t *op, size_t left)
+{
+	if (op[1] == 0x07 || op[1] == 0x35)
+		return true;
+	return op[1] == 0x01 && left >= 3 && (op[2] == 0xc2 || op[2] == 0xc3 || op[2] == 0xd8);
+}
+
 struct nw_recorder_insn nw_recorder_insn_decode(const uint8_t *bytes, size_t len)
 {
 	struct nw_recorder_insn out = { .kind = NW_INSN_OTHER };
@@ -32,8 +48,16 @@ struct nw_recorder_insn nw_recorder_insn_decode(const uint8_t *bytes, size_t len
 		opsize |= bytes[i] == 0x66;
 	if (i < len && is_rex(bytes[i]))
 		rex = bytes[i++];
+	if (i < len && is_far_return(bytes[i]))
+		out.kind = NW_INSN_RETURN;
+	if (i < len && bytes[i] == 0xcf)
+		out.kind = NW_INSN_IRET;
 	if (len - i < 2 || bytes[i] != 0x0f)
 		return out;
+	if (two_byte_leaves(bytes + i, len - i)) {
+		out.kind = NW_INSN_LEAVES;
+		return out;
+	}
 	switch (bytes[i + 1]) {
 	case 0x22:
 		if (len - i >= 3) {

@@ -2,7 +2,8 @@
  * interface reads no register, so the plugin finds from each instruction's
  * bytes (qemu_plugin_insn_data) those that may write CR0, CR3, CR4 or EFER,
  * whose result QEMU's own log then gives (cpu_log.h), and those that
- * invalidate TLB entries. Encodings from the SDM Vol. 2 opcode tables. */
+ * invalidate TLB entries, and those after which the privilege level may be
+ * lower than before (privilege.h). Encodings from the SDM Vol. 2 opcode tables. */
 #ifndef NESTWALK_RECORDER_DECODE_H
 #define NESTWALK_RECORDER_DECODE_H
 
@@ -17,6 +18,9 @@ enum nw_recorder_insn_kind {
 	NW_INSN_LMSW,    /* 0F 01 /6: loads CR0's low four bits */
 	NW_INSN_INVLPG,  /* 0F 01 /7, memory operand */
 	NW_INSN_INVPCID, /* 66 0F 38 82 /r */
+	NW_INSN_RETURN,  /* far RET: to the privilege of the CS it pops */
+	NW_INSN_IRET,    /* IRET: likewise, or to virtual-8086 mode with the EFLAGS it pops */
+	NW_INSN_LEAVES,  /* may leave supervisor mode otherwise: SYSRET, SYSEXIT, VM entries */
 };
 
 struct nw_recorder_insn {

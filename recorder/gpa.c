@@ -25,3 +25,16 @@ bool nw_recorder_gpa_from_ram_offset(const struct nw_recorder_layout *layout, ui
 	}
 	return false;
 }
+
+bool nw_recorder_ram_offset_from_gpa(const struct nw_recorder_layout *layout, uint64_t gpa, uint64_t *offset)
+{
+	if (gpa < layout->below4g) {
+		*offset = gpa;
+		return true;
+	}
+	if (gpa >= NW_RECORDER_4G && gpa - NW_RECORDER_4G < layout->ram - layout->below4g) {
+		*offset = layout->below4g + (gpa - NW_RECORDER_4G);
+		return true;
+	}
+	return false;
+}

@@ -27,5 +27,7 @@ struct nw_recorder_layout nw_recorder_layout_pc(uint64_t ram);
 /* The guest-physical address of offset in the RAM address space: true and
  * *gpa set when offset lies in guest RAM, false when it lies in another block. */
 bool nw_recorder_gpa_from_ram_offset(const struct nw_recorder_layout *layout, uint64_t offset, uint64_t *gpa);
+/* The other way: true and *offset set when gpa lies in guest RAM. */
+bool nw_recorder_ram_offset_from_gpa(const struct nw_recorder_layout *layout, uint64_t gpa, uint64_t *offset);
 
 #endif

@@ -2,17 +2,21 @@
  * file=nestwalk-recorder.so,...` (README "Recording a guest"), it instruments
  * each translated block so every guest memory access, and the fetch of each
  * block (or each instruction with fetch=insn), reaches the recording in
- * program order; with regs=LOG also each write of CR0, CR3, CR4 or EFER,
- * read from QEMU's log when the next block starts, and each invalidation. */
+ * program order, each with its privilege (privilege.h); with regs=LOG also
+ * each write of CR0, CR3, CR4 or EFER, read from QEMU's log when the next
+ * block starts, and each invalidation. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <nestwalk/cpu.h>
+
 #include "cpu_log.h"
 #include "decode.h"
 #include "io/file_out.h"
 #include "qemu_plugin_abi.h"
+#include "privilege.h"
 #include "ram_map.h"
 #include "record.h"
 #include "snapshot.h"
@@ -56,7 +60,17 @@ static struct {
 	const struct writer_site *pending;  /* run, its state not yet read */
 	bool snapshot_taken;
 	struct nw_cpu_log log;
-} recorder;
+	/* The code runs in supervisor mode: from reset, or a fetch proved it, and no instruction that may leave
+	 * supervisor mode ran since (privilege.h, README "Recording a guest"). */
+	bool supervisor;
+	uint64_t left_at; /* the latest instruction that may have left it */
+	struct {
+		bool active;        /* an IRET or far RET from supervisor mode is running */
+		bool iret;
+		unsigned loads;     /* it made so far */
+	} ret;
+	char priv_why[400];
+} recorder = { .supervisor = true };
 
 static void say(const char *line, bool error)
 {
@@ -126,6 +140,110 @@ static void put_access(const struct nw_recorder_access *access)
 		nw_recording_fail(&recorder.rec, err);
 }
 
+static bool read_guest64(void *ctx, uint64_t gpa, uint64_t *value)
+{
+	uint64_t offset;
+	const uint8_t *host;
+
+	(void)ctx;
+	if (!nw_recorder_ram_offset_from_gpa(&recorder.rec.args.layout, gpa, &offset) ||
+	    !(host = nw_ram_map_host(ram_map(), offset, sizeof(*value))))
+		return false;
+	memcpy(value, host, sizeof(*value));
+	return true;
+}
+
+/* The privilege of a fetch at gva: supervisor while it is known, else from the guest's tables (privilege.h); false
+ * with recorder.priv_why set when neither tells. */
+static bool fetch_privilege(uint64_t gva, uint8_t *cpl)
+{
+	char why[256];
+	int found;
+
+	if (recorder.supervisor) {
+		*cpl = 0;
+		return true;
+	}
+	if (!recorder.rec.args.regs) {
+		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "the instruction at gva 0x%" PRIx64 " may have "
+			 "left supervisor mode, and without regs=LOG the guest's tables cannot be read", recorder.left_at);
+		return false;
+	}
+	found = nw_recorder_fetch_cpl(&recorder.rec.regs, gva, read_guest64, 0, why, sizeof(why));
+	if (found < 0) {
+		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "the instruction at gva 0x%" PRIx64 " may have "
+			 "left supervisor mode, and the guest's tables do not tell: %s", recorder.left_at, why);
+		return false;
+	}
+	*cpl = (uint8_t)found;
+	recorder.supervisor = found == 0;
+	return true;
+}
+
+/* Whether the CPU is in real-address mode, as regs=LOG follows CR0: there no instruction changes the privilege
+ * (there are no levels; SYSRET, SYSEXIT and the VM entries are undefined there). */
+static bool in_real_mode(void)
+{
+	return recorder.rec.args.regs && !(recorder.rec.regs.cr0 & NW_CR0_PE);
+}
+
+/* An instruction that may leave supervisor mode is about to run. */
+static void on_leave(unsigned int vcpu, void *userdata)
+{
+	(void)vcpu;
+	if (in_real_mode())
+		return;
+	recorder.supervisor = false;
+	recorder.left_at = *(const uint64_t *)userdata;
+}
+
+/* A far RET or an IRET is about to run: from supervisor mode the CS (and EFLAGS) it pops tell whether it stays. */
+static void on_return(unsigned int vcpu, void *userdata)
+{
+	recorder.ret.active = recorder.supervisor && !in_real_mode();
+	recorder.ret.iret = false;
+	recorder.ret.loads = 0;
+	on_leave(vcpu, userdata);
+}
+
+static void on_iret(unsigned int vcpu, void *userdata)
+{
+	on_return(vcpu, userdata);
+	recorder.ret.iret = true;
+}
+
+/* The value a load read, from where QEMU loaded it (little-endian, as x86 is); false when not in RAM. */
+static bool loaded_value(const struct nw_recorder_access *load, struct qemu_plugin_hwaddr *hw, uint64_t *value)
+{
+	const uint8_t *host;
+
+	if (load->target != NW_RECORDER_RAM ||
+	    !(host = nw_ram_map_host(ram_map(), qemu_plugin_hwaddr_phys_addr(hw), load->size)))
+		return false;
+	*value = 0;
+	memcpy(value, host, load->size < sizeof(*value) ? load->size : sizeof(*value));
+	return true;
+}
+
+/* A load of the running far RET or IRET: the CS it pops, then an IRET's EFLAGS. */
+static void watch_return(const struct nw_recorder_access *load, struct qemu_plugin_hwaddr *hw)
+{
+	uint64_t value;
+	bool read;
+
+	recorder.ret.loads++;
+	if (recorder.ret.loads < NW_RECORDER_RETURN_CS_LOAD)
+		return;
+	read = loaded_value(load, hw, &value);
+	if (recorder.ret.loads == NW_RECORDER_RETURN_CS_LOAD) {
+		recorder.supervisor = read && nw_recorder_return_stays_supervisor(value);
+		recorder.ret.active = recorder.supervisor && recorder.ret.iret;
+		return;
+	}
+	recorder.supervisor = read && !(value & NW_RECORDER_EFLAGS_VM);
+	recorder.ret.active = false;
+}
+
 static void on_fetch(unsigned int vcpu, void *userdata)
 {
 	const struct fetch_site *site = userdata;
@@ -134,6 +252,9 @@ static void on_fetch(unsigned int vcpu, void *userdata)
 	(void)vcpu;
 	if (recorder.rec.state >= NW_RECORDER_DONE)
 		return; /* the sites may be freed already */
+	recorder.ret.active = false; /* the next instruction runs: a return's loads are over */
+	if (!fetch_privilege(site->gva, &access.cpl))
+		access.unknown_privilege = recorder.priv_why;
 	access.gva = site->gva;
 	access.size = site->size;
 	access.target = site->known ? NW_RECORDER_RAM : NW_RECORDER_UNKNOWN;
@@ -147,11 +268,25 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 	struct nw_recorder_access access = { .gva = vaddr, .size = 1u << qemu_plugin_mem_size_shift(info),
 					     .type = qemu_plugin_mem_is_store(info) ? NW_ACCESS_WRITE : NW_ACCESS_READ,
 					     .target = NW_RECORDER_UNKNOWN };
+	struct nw_recorder_priv priv;
 
 	(void)vcpu;
 	(void)userdata;
 	if (recorder.rec.state >= NW_RECORDER_DONE)
 		return;
+	if (!nw_recorder_priv_of_mmu_index(NW_RECORDER_MMU_INDEX(info), &priv)) {
+		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "QEMU checked it with MMU index %u, which is no "
+			 "CPU mode's", NW_RECORDER_MMU_INDEX(info));
+		access.unknown_privilege = recorder.priv_why;
+	} else if (priv.cpl == 3 && recorder.supervisor) {
+		/* Supervisor code makes no user-mode access: QEMU numbers its indexes otherwise than privilege.h. */
+		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "QEMU checked it with MMU index %u, user-mode in "
+			 "Debian's QEMU 7.2, from supervisor code: this QEMU numbers its indexes otherwise",
+			 NW_RECORDER_MMU_INDEX(info));
+		access.unknown_privilege = recorder.priv_why;
+	}
+	access.cpl = priv.cpl;
+	access.ac = priv.ac;
 	if (hw && qemu_plugin_hwaddr_is_io(hw)) {
 		access.target = NW_RECORDER_MMIO;
 		access.gpa = qemu_plugin_hwaddr_phys_addr(hw);
@@ -166,6 +301,8 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 			access.bytes = nw_ram_map_host(ram_map(), qemu_plugin_hwaddr_phys_addr(hw), access.len);
 		}
 	}
+	if (recorder.ret.active && access.type == NW_ACCESS_READ)
+		watch_return(&access, hw);
 	put_access(&access);
 }
 
@@ -224,11 +361,24 @@ static void on_invalidate(unsigned int vcpu, void *userdata)
 		nw_recording_invalidate(&recorder.rec);
 }
 
+/* An instruction that may leave supervisor mode: its address for the message of a privilege not known. */
+static void watch_leave(struct qemu_plugin_insn *insn, enum nw_recorder_insn_kind kind)
+{
+	qemu_plugin_vcpu_udata_cb_t cb = kind == NW_INSN_IRET ? on_iret : kind == NW_INSN_RETURN ? on_return : on_leave;
+	struct fetch_site *at = site_new();
+
+	if (!at) {
+		recorder.out_of_memory = true;
+		return;
+	}
+	at->gva = qemu_plugin_insn_vaddr(insn);
+	qemu_plugin_register_vcpu_insn_exec_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, &at->gva);
+}
+
 /* regs=LOG: the block's first instruction reports where the block starts after a write; a writer and an
  * invalidation are watched. */
-static void watch_regs(struct qemu_plugin_insn *insn, size_t i)
+static void watch_regs(struct qemu_plugin_insn *insn, size_t i, struct nw_recorder_insn what)
 {
-	struct nw_recorder_insn what = nw_recorder_insn_decode(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
 	struct writer_site *w;
 
 	if (i == 0 && recorder.rec.args.regs) {
@@ -260,6 +410,20 @@ static void watch_regs(struct qemu_plugin_insn *insn, size_t i)
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_writer, QEMU_PLUGIN_CB_NO_REGS, w);
 }
 
+static void watch_fetch(struct qemu_plugin_insn *insn)
+{
+	struct fetch_site *site = site_new();
+
+	if (!site) {
+		recorder.out_of_memory = true;
+		return;
+	}
+	site->gva = qemu_plugin_insn_vaddr(insn);
+	site->size = (uint32_t)qemu_plugin_insn_size(insn);
+	site->known = fetch_gpa(qemu_plugin_insn_haddr(insn), &site->gpa);
+	qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, QEMU_PLUGIN_CB_NO_REGS, site);
+}
+
 /* Whether the fetch of instruction i of a block is recorded: every one, or the first and each on a new page. */
 static bool records_fetch(const struct qemu_plugin_tb *tb, size_t i)
 {
@@ -278,21 +442,17 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		return; /* writers=PATH lists every writer QEMU ran, recorded or not */
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+		struct nw_recorder_insn what = nw_recorder_insn_decode(qemu_plugin_insn_data(insn),
+								       qemu_plugin_insn_size(insn));
 
+		/* In this order: the registers a write left come before the next fetch, which comes before the
+		 * instruction's own loads (a return's CS among them). */
 		if (recorder.rec.args.regs || recorder.rec.args.writers)
-			watch_regs(insn, i);
-		if (records_fetch(tb, i)) {
-			struct fetch_site *site = site_new();
-
-			if (!site) {
-				recorder.out_of_memory = true;
-				continue;
-			}
-			site->gva = qemu_plugin_insn_vaddr(insn);
-			site->size = (uint32_t)qemu_plugin_insn_size(insn);
-			site->known = fetch_gpa(qemu_plugin_insn_haddr(insn), &site->gpa);
-			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_fetch, QEMU_PLUGIN_CB_NO_REGS, site);
-		}
+			watch_regs(insn, i, what);
+		if (records_fetch(tb, i))
+			watch_fetch(insn);
+		if (what.kind == NW_INSN_LEAVES || what.kind == NW_INSN_RETURN || what.kind == NW_INSN_IRET)
+			watch_leave(insn, what.kind);
 		qemu_plugin_register_vcpu_mem_cb(insn, on_memory, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, 0);
 	}
 }

@@ -46,7 +46,8 @@ int nw_recording_open(struct nw_recording *rec, const struct nw_recorder_args *a
 					   args->zstd, err, errlen);
 	if (!rec->writer)
 		return -1;
-	rec->state = args->has_trigger_gva || args->trigger_count ? NW_RECORDER_WAITING : NW_RECORDER_RECORDING;
+	rec->state = args->has_trigger_gva || args->trigger_count || args->trigger_user ? NW_RECORDER_WAITING
+										       : NW_RECORDER_RECORDING;
 	rec->regs = NW_RECORDER_REGS_RESET;
 	rec->started = now();
 	if (rec->state == NW_RECORDER_RECORDING && put_all_regs(rec)) {
@@ -91,7 +92,11 @@ static void finish(struct nw_recording *rec)
 /* Whether the trigger lets this access (and every one after it) in: the registers as they are then come first. */
 static bool triggered(struct nw_recording *rec, const struct nw_recorder_access *access)
 {
-	if (rec->args.has_trigger_gva ? access->gva != rec->args.trigger_gva : rec->skipped < rec->args.trigger_count) {
+	bool waits = rec->args.trigger_user ? access->cpl != 3 || access->unknown_privilege
+		     : rec->args.has_trigger_gva ? access->gva != rec->args.trigger_gva
+						 : rec->skipped < rec->args.trigger_count;
+
+	if (waits) {
 		rec->skipped++;
 		return false;
 	}
@@ -166,8 +171,17 @@ void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access 
 		return;
 	if (rec->state != NW_RECORDER_RECORDING)
 		return;
+	if (access->unknown_privilege) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "the privilege of access %" PRIu64 " (%s at gva 0x%" PRIx64 ") is not known: %s",
+			 rec->written, access->type == NW_ACCESS_FETCH ? "a fetch" : access->type == NW_ACCESS_WRITE ?
+			 "a write" : "a read", access->gva, access->unknown_privilege);
+		nw_recording_fail(rec, why);
+		return;
+	}
 	out.access = (struct nw_trace_access){ .gva = nw_gva(access->gva), .size = access->size, .type = access->type,
-					       .cpl = rec->args.cpl };
+					       .cpl = access->cpl, .ac = access->ac };
 	if (put(rec, &out))
 		return;
 	if (access->target != NW_RECORDER_UNKNOWN) {
@@ -182,6 +196,7 @@ void nw_recording_put(struct nw_recording *rec, const struct nw_recorder_access 
 		return;
 	rec->written++;
 	rec->by_type[access->type]++;
+	rec->user += access->cpl == 3;
 	rec->mmio += access->target == NW_RECORDER_MMIO;
 	rec->unknown += access->target == NW_RECORDER_UNKNOWN;
 	if (rec->written == rec->args.limit)
@@ -194,7 +209,9 @@ int nw_recording_close(struct nw_recording *rec)
 		nw_trace_writer_abandon(rec->writer);
 		rec->writer = 0;
 		rec->state = NW_RECORDER_FAILED;
-		if (rec->args.has_trigger_gva)
+		if (rec->args.trigger_user)
+			snprintf(rec->error, sizeof(rec->error), "%s: no user-mode access (no trace written)", rec->args.out);
+		else if (rec->args.has_trigger_gva)
 			snprintf(rec->error, sizeof(rec->error), "%s: no access at the trigger gva 0x%" PRIx64
 				 " (no trace written)", rec->args.out, rec->args.trigger_gva);
 		else
@@ -209,9 +226,10 @@ int nw_recording_close(struct nw_recording *rec)
 void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s: %" PRIu64 " accesses (%" PRIu64 " fetches, %" PRIu64 " reads, %" PRIu64
-		 " writes; %" PRIu64 " to MMIO, %" PRIu64 " without a known guest-physical address) after %" PRIu64
-		 " skipped%s", rec->args.out, rec->written, rec->by_type[NW_ACCESS_FETCH], rec->by_type[NW_ACCESS_READ],
-		 rec->by_type[NW_ACCESS_WRITE], rec->mmio, rec->unknown, rec->skipped,
+		 " writes; %" PRIu64 " at CPL 3; %" PRIu64 " to MMIO, %" PRIu64 " without a known guest-physical address)"
+		 " after %" PRIu64 " skipped%s", rec->args.out, rec->written, rec->by_type[NW_ACCESS_FETCH],
+		 rec->by_type[NW_ACCESS_READ], rec->by_type[NW_ACCESS_WRITE], rec->user, rec->mmio, rec->unknown,
+		 rec->skipped,
 		 rec->args.limit && rec->written == rec->args.limit ? ", limit reached" : "");
 	if (rec->args.store_bytes)
 		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " stores' bytes (%" PRIu64 " cut at the end"

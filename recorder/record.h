@@ -32,6 +32,10 @@ struct nw_recorder_access {
 	enum nw_access_type type;
 	enum nw_recorder_target target;
 	uint64_t gpa; /* RAM and MMIO */
+	uint8_t cpl;  /* 0 supervisor, 3 user (privilege.h) */
+	bool ac;      /* a supervisor access checked without SMAP */
+	/* Why the privilege is not known, or NULL: the recording stops rather than write the access. */
+	const char *unknown_privilege;
 	/* A store to RAM with store_bytes=on: the bytes it left in memory up to the end of its page (len), or
 	 * NULL when they cannot be read. */
 	const uint8_t *bytes;
@@ -45,6 +49,7 @@ struct nw_recording {
 	uint64_t skipped;                 /* accesses before the trigger */
 	uint64_t written;                 /* accesses in the trace */
 	uint64_t by_type[3];              /* written, by enum nw_access_type */
+	uint64_t user;                    /* written at CPL 3 */
 	uint64_t mmio, unknown;           /* written to MMIO; written without a guest-physical address */
 	uint64_t gpwrites;                /* stores' bytes written (store_bytes=on) */
 	uint64_t cut, unread;             /* stores whose bytes past their page, or all of them, are missing */

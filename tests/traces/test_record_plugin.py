@@ -14,14 +14,21 @@ be checked by hand:
   here). So every access has gpa = gva below 4 GiB, gpa = gva - 0x8000000000 in the
   direct map, and nothing else.
 - The image never touches its user page (0x400000..0x5fffff) without cases, so it
-  runs at CPL 0 throughout: the cpl=0 the recorder writes is the true one here."""
+  runs at CPL 0 throughout: every access is recorded at cpl 0 (QEMU's supervisor
+  MMU indexes; fetches supervisor from reset, as no instruction leaves it).
+  test_record_linux.py records user mode."""
 import os
 import re
 import shutil
 import struct
 import subprocess
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..",
+                                                                                   "..")), "tests", "hw"))
+import cases as hwcases  # noqa: E402
 
 NESTWALK = os.environ["NESTWALK"]
 BUILD = os.path.dirname(os.path.dirname(os.path.abspath(NESTWALK)))
@@ -48,9 +55,10 @@ def symbols():
     return table
 
 
-def record(tmp_path, name, args, memfd=True, dfilter=None):
+def record(tmp_path, name, args, memfd=True, dfilter=None, blob=None):
     """Boots the image with the plugin writing tmp_path/name; (exit status, stderr, QEMU's plugin log). With
-    dfilter, QEMU also logs the CPU state at those addresses (-d cpu -dfilter) and the plugin reads it (regs=)."""
+    dfilter, QEMU also logs the CPU state at those addresses (-d cpu -dfilter) and the plugin reads it (regs=);
+    with blob, the image runs its cases (tools/hw-run's module)."""
     log = tmp_path / (name.replace("/", "_") + ".log")
     plugin = ",".join([PLUGIN, f"out={tmp_path / name}", f"ram={RAM}"] + args +
                       ([f"regs={log}"] if dfilter is not None else []))
@@ -59,6 +67,8 @@ def record(tmp_path, name, args, memfd=True, dfilter=None):
            "-plugin", plugin, "-d", "plugin" if dfilter is None else "plugin,cpu", "-D", str(log)]
     if dfilter is not None:
         cmd += ["-dfilter", dfilter]
+    if blob is not None:
+        cmd += ["-initrd", str(blob)]
     if memfd:
         cmd += ["-object", f"memory-backend-memfd,id=ram,size={RAM}", "-machine", "memory-backend=ram"]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
@@ -105,7 +115,7 @@ def boot_map_gpa(gva):
 
 
 def test_every_access_from_the_entry_has_the_boot_maps_gpa(tmp_path, symbols):
-    status, err, log = record(tmp_path, "boot.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
+    status, err, log = record(tmp_path, "boot.nwt.zst", [f"trigger_gva={symbols['hw_start']:#x}",
                                                           "limit=300000"])
     assert status == EXIT_PASS, err
     assert "300000 accesses" in log and "limit reached" in log and "0 without a known guest-physical" in log, log
@@ -132,7 +142,7 @@ def test_every_access_from_the_entry_has_the_boot_maps_gpa(tmp_path, symbols):
 
 def test_fetches_once_per_block_or_for_each_instruction(tmp_path, symbols):
     entry = symbols["hw_start"]
-    _, err, _ = record(tmp_path, "insn.nwt", ["cpl=0", f"trigger_gva={entry:#x}", "limit=4", "fetch=insn",
+    _, err, _ = record(tmp_path, "insn.nwt", [f"trigger_gva={entry:#x}", "limit=4", "fetch=insn",
                                               "compress=none"])
     insn = records(tmp_path / "insn.nwt")
     # hw_start: cli (FA), cld (FC), mov $hw_boot_stack_top, %esp (BC id), cmp $0x2badb002, %eax (3D id):
@@ -140,7 +150,7 @@ def test_fetches_once_per_block_or_for_each_instruction(tmp_path, symbols):
     assert [(r[0] - entry, r[1], r[2]) for r in insn] == [(0, 1, "fetch"), (1, 1, "fetch"), (2, 5, "fetch"),
                                                            (7, 5, "fetch")], err
     assert all(r[5] == r[0] for r in insn)
-    _, err, _ = record(tmp_path, "block.nwt", ["cpl=0", f"trigger_gva={entry:#x}", "limit=2", "format=text",
+    _, err, _ = record(tmp_path, "block.nwt", [f"trigger_gva={entry:#x}", "limit=2", "format=text",
                                                "compress=none"])
     with open(tmp_path / "block.nwt") as f:
         assert f.readline() == "nestwalk-trace 1\n"
@@ -154,7 +164,7 @@ def test_trigger_count_skips_and_the_limit_stops(tmp_path):
     # From reset: the first fetch is at linear 0xfffffff0 (SDM Vol. 3A §9.1.4: CS base 0xffff0000, EIP 0xfff0),
     # the BIOS ROM, a RAM block of QEMU's other than the guest's RAM: its guest-physical address is not known,
     # so the access has no expectation.
-    status, err, log = record(tmp_path, "reset.nwt.zst", ["cpl=0", "limit=6"])
+    status, err, log = record(tmp_path, "reset.nwt.zst", ["limit=6"])
     assert status == EXIT_PASS, err
     whole = records(tmp_path / "reset.nwt.zst")
     assert len(whole) == 6 and whole[0] == (0xfffffff0, 5, "fetch", 0, None, None), whole
@@ -163,27 +173,42 @@ def test_trigger_count_skips_and_the_limit_stops(tmp_path):
     reads = [r for r in whole if r[2] == "read"]
     assert reads and all(0xf0000 <= r[0] < 0x100000 and r[4:] == (None, None) for r in reads), whole
     assert "6 accesses" in log and "after 0 skipped, limit reached" in log, log
-    _, err, log = record(tmp_path, "skip.nwt.zst", ["cpl=0", "trigger_count=2", "limit=4"])
+    _, err, log = record(tmp_path, "skip.nwt.zst", ["trigger_count=2", "limit=4"])
     assert records(tmp_path / "skip.nwt.zst") == whole[2:], err
     assert "4 accesses" in log and "after 2 skipped, limit reached" in log, log
 
 
 def test_without_a_memfd_fetches_have_no_gpa_but_data_do(tmp_path, symbols):
-    _, err, log = record(tmp_path, "anon.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
-                                                   "limit=3000"], memfd=False)
-    recs = records(tmp_path / "anon.nwt.zst")
+    # regs=: the firmware's IRETs and far RETs run in real-address mode, where none changes the privilege; the
+    # stack they pop CS from cannot be read without the memfd.
+    _, err, log = record(tmp_path, "anon.nwt.zst", [f"trigger_gva={symbols['hw_start']:#x}", "limit=3000"],
+                         memfd=False, dfilter=",".join(scan_writers(tmp_path)))
+    recs = records(tmp_path / "anon.nwt.zst", regs=[])
     assert len(recs) == 3000, err
     fetches = [r for r in recs if r[2] == "fetch"]
     assert fetches and all(r[5] is None for r in fetches)
     assert all(r[5] == r[0] for r in recs if r[2] != "fetch")
+    assert all(r[3] == 0 for r in recs)
     assert f"{len(fetches)} without a known guest-physical address" in log, log
+
+
+def test_a_privilege_not_known_stops_the_recording(tmp_path, symbols):
+    # Without regs= the recorder does not know the firmware runs in real-address mode, and without the memfd it
+    # cannot read the CS the firmware's first IRET pops: it cannot tell that the
+    # privilege stayed supervisor, and says so at the first access it would record, rather than write cpl 0.
+    status, err, _ = record(tmp_path, "unknown.nwt.zst", [f"trigger_gva={symbols['hw_start']:#x}"], memfd=False)
+    assert status == EXIT_PASS, err
+    assert re.search(rf"the privilege of access 0 \(a fetch at gva {symbols['hw_start']:#x}\) is not known: the "
+                     r"instruction at gva 0x[0-9a-f]+ may have left supervisor mode, and without regs=LOG the guest's "
+                     r"tables cannot be read \(no trace written\)", err), err
+    assert not (tmp_path / "unknown.nwt.zst").exists()
 
 
 def test_mmio_has_its_guest_physical_address(tmp_path):
     # The BIOS enables the local APIC through its spurious-interrupt vector register, at 0xfee000f0: the APIC's
     # default base 0xfee00000 (SDM Vol. 3A §11.4.1) plus the register's offset 0xf0 (Table 11-1). The BIOS runs
     # with paging off (linear = physical), so that is the address the plugin must report, as MMIO.
-    status, err, log = record(tmp_path, "apic.nwt.zst", ["cpl=0", "trigger_gva=0xfee000f0", "limit=2"])
+    status, err, log = record(tmp_path, "apic.nwt.zst", ["trigger_gva=0xfee000f0", "limit=2"])
     assert status == EXIT_PASS, err
     recs = records(tmp_path / "apic.nwt.zst")
     assert recs[0] == (0xfee000f0, 4, "read", 0, "mmio", 0xfee000f0), recs
@@ -195,7 +220,7 @@ def test_store_bytes_are_the_boot_maps_entries(tmp_path, symbols):
     # stores after clearing .bss: PDE i = (i << 21) | P | RW | PS (0x83), US (0x4) added for the user page at
     # 4 MiB (i = 2); PDPTE j = hw_boot_pd + j * 4 KiB | P | RW | US; PML4E 0 = hw_boot_pdpt | P | RW | US and
     # PML4E 1 = hw_boot_pdpt | P | RW. The last bytes stored at each entry must be those.
-    status, err, log = record(tmp_path, "stores.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}",
+    status, err, log = record(tmp_path, "stores.nwt.zst", [f"trigger_gva={symbols['hw_start']:#x}",
                                                             "store_bytes=on", "limit=80000"])
     assert status == EXIT_PASS, err
     writes = []
@@ -215,7 +240,7 @@ def test_store_bytes_are_the_boot_maps_entries(tmp_path, symbols):
 
 
 def test_store_bytes_need_a_memfd(tmp_path, symbols):
-    status, err, _ = record(tmp_path, "nomemfd.nwt.zst", ["cpl=0", "store_bytes=on", "limit=10"], memfd=False)
+    status, err, _ = record(tmp_path, "nomemfd.nwt.zst", ["store_bytes=on", "limit=10"], memfd=False)
     assert status == EXIT_PASS, err
     assert "store_bytes=on reads guest RAM through its memfd" in err and "(no trace written)" in err, err
     assert not (tmp_path / "nomemfd.nwt.zst").exists()
@@ -238,7 +263,7 @@ def scenario(tmp_path, trace):
 def test_the_long_mode_part_replays_with_every_gpa_as_qemu_gave_it(tmp_path, symbols):
     # From long_entry on, the image runs on the boot map alone, without a register write (no case blob), to its
     # end: the whole recording replays on the scenario of that map, each GPA compared.
-    status, err, log = record(tmp_path, "long.nwt.zst", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}",
+    status, err, log = record(tmp_path, "long.nwt.zst", [f"trigger_gva={symbols['long_entry']:#x}",
                                                           "limit=1000000"])
     assert status == EXIT_PASS, err
     count = int(re.search(r"(\d+) accesses", log).group(1))
@@ -253,7 +278,7 @@ def test_the_long_mode_part_replays_with_every_gpa_as_qemu_gave_it(tmp_path, sym
 
 def test_a_wrong_gpa_is_a_replay_mismatch(tmp_path, symbols):
     # The check above can fail: the same trace with one expectation moved by a page is one mismatch.
-    record(tmp_path, "one.nwt", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}", "limit=10", "format=text",
+    record(tmp_path, "one.nwt", [f"trigger_gva={symbols['long_entry']:#x}", "limit=10", "format=text",
                                  "compress=none"])
     text = (tmp_path / "one.nwt").read_text()
     gpa = re.search(r"expect outcome=ok gpa=(0x[0-9a-f]+)", text).group(1)
@@ -279,10 +304,10 @@ def writers_of_boot_s():
     return found
 
 
-def scan_writers(tmp_path):
+def scan_writers(tmp_path, blob=None):
     """A first run's writers=PATH: the -dfilter ranges of the instruction after every register writer QEMU ran,
     the firmware's included (the registers are followed from reset)."""
-    status, err, _ = record(tmp_path, "scan.nwt.zst", ["cpl=0", "limit=1", f"writers={tmp_path / 'writers'}"])
+    status, err, _ = record(tmp_path, "scan.nwt.zst", ["limit=1", f"writers={tmp_path / 'writers'}"], blob=blob)
     assert status == EXIT_PASS, err
     return (tmp_path / "writers").read_text().strip().split(",")
 
@@ -298,7 +323,7 @@ def test_register_writes_of_the_boot_in_program_order(tmp_path, symbols):
     entry = symbols["hw_start"]
     listed = scan_writers(tmp_path)
     assert all(f"{after:#x}+1" in listed for _, after in writers), listed
-    status, err, log = record(tmp_path, "regs.nwt.zst", ["cpl=0", f"trigger_gva={entry:#x}", "store_bytes=on"],
+    status, err, log = record(tmp_path, "regs.nwt.zst", [f"trigger_gva={entry:#x}", "store_bytes=on"],
                               dfilter=",".join(listed))
     assert status == EXIT_PASS, err
     regs = []
@@ -328,6 +353,48 @@ def test_register_writes_of_the_boot_in_program_order(tmp_path, symbols):
         assert "register writes 9," in proc.stdout, proc.stdout
 
 
+def test_user_mode_is_recorded_at_its_privilege(tmp_path, symbols):
+    # Two of the image's cases (tools/hw-run), each a read of G4 through fresh 4-level tables with every entry
+    # P|RW|US (tests/cases/x86_paging.cases: G4 is PML4 slot 2, PT index 1, offset 0x10, landing at PA =
+    # S + 0x3010 = 0x2003010), CR4.SMEP and SMAP set: the first from the user page at CPL 3 (hw_user_read, entered by
+    # iretq with CS = the user code selector, RPL 3), the second from supervisor code with RFLAGS.AC = 1
+    # (hw_kernel_read); each returns through int $0x80. The image's PML4 slot 0 maps 0..4 GiB onto itself, its user
+    # page (0x400000) with U/S set at every level (hw/boot.S).
+    # - hw_user_read's fetch (its block: mov (%rdi),%rax, REX.W 8B /r, 3 bytes, then int $0x80): a user-mode address
+    #   with SMEP set, which only CPL 3 fetches (SDM Vol. 3A §4.6.1); its 8-byte read: QEMU's user MMU index: cpl 3.
+    #   That is the first user-mode access: trigger=user starts there.
+    # - After int $0x80 the handler's fetch is supervisor (cpl 0), and so is every access until the next iretq.
+    # - hw_kernel_read's load: CPL 0 with AC = 1 under SMAP, QEMU's index without SMAP: cpl 0 and ac.
+    # The recording replays on its snapshot with 0 mismatches, TLB on and off: the user read passes U/S, SMAP
+    # does not block the AC read, and SMEP does not block the user fetch, as in QEMU.
+    flags = {"smep", "smap"}
+    cases = [hwcases.path_case(1, hwcases.G4, [hwcases.ALL] * 4, cpl=3, access="read", flags=flags),
+             hwcases.path_case(2, hwcases.G4, [hwcases.ALL] * 4, cpl=0, access="read", flags=flags | {"ac"})]
+    blob = tmp_path / "cases.blob"
+    blob.write_bytes(hwcases.hw_run.pack(cases))
+    listed = scan_writers(tmp_path, blob)
+    snap, scen = tmp_path / "user.elf", tmp_path / "user.yaml"
+    status, err, log = record(tmp_path, "user.nwt.zst", ["trigger=user", "store_bytes=on", f"snapshot={snap}",
+                                                        f"scenario={scen}"], dfilter=",".join(listed), blob=blob)
+    assert status == EXIT_PASS, err
+    text = subprocess.run([NESTWALK, "trace", "convert", str(tmp_path / "user.nwt.zst"), "-", "--to", "text"],
+                          capture_output=True, text=True, check=True).stdout
+    accesses = [line for line in text.splitlines() if line.startswith("access ")]
+    user_read, pa = symbols["hw_user_read"], hwcases.S + 0x3010
+    assert accesses[0] == f"access gva={user_read:#x} size=0x3 type=fetch cpl=0x3", accesses[:3]
+    assert accesses[1] == f"access gva={hwcases.G4:#x} size=0x8 type=read cpl=0x3", accesses[:3]
+    assert f"expect outcome=ok gpa={pa:#x}" in text
+    kernel_read = [a for a in accesses if a.startswith(f"access gva={hwcases.G4:#x} size=0x8 type=read cpl=0x0")]
+    assert kernel_read and set(kernel_read) == {f"access gva={hwcases.G4:#x} size=0x8 type=read cpl=0x0 ac"}
+    user = [a for a in accesses if "cpl=0x3" in a]
+    assert user == accesses[:len(user)], "user-mode accesses after the first return to the kernel"
+    assert f"; {len(user)} at CPL 3;" in log, log
+    for args in ([], ["--no-tlb"]):
+        proc = subprocess.run([NESTWALK, "replay", str(scen)] + args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"expectations  {len(accesses)} checked, 0 mismatched" in proc.stdout, proc.stdout
+
+
 def snapshot_bytes(path, gpa, size):
     """size bytes at gpa in an ELF core, read through its program headers (ELF-64: e_phoff at 32, e_phnum at 56;
     each PT_LOAD's p_offset, p_paddr and p_filesz)."""
@@ -352,7 +419,7 @@ def test_a_snapshot_at_the_trigger_replays_on_the_guests_own_tables(tmp_path, sy
     # the entry's 0x11, CR3 = hw_boot_pml4, CR4 = PAE, EFER = LME | LMA).
     listed = scan_writers(tmp_path)
     snap, scen = tmp_path / "snap.elf", tmp_path / "rec.yaml"
-    status, err, _ = record(tmp_path, "snap.nwt.zst", ["cpl=0", f"trigger_gva={symbols['long_entry']:#x}",
+    status, err, _ = record(tmp_path, "snap.nwt.zst", [f"trigger_gva={symbols['long_entry']:#x}",
                                                         f"snapshot={snap}", f"scenario={scen}"],
                             dfilter=",".join(listed))
     assert status == EXIT_PASS, err
@@ -376,7 +443,7 @@ def test_a_register_write_without_its_logged_state_fails(tmp_path, symbols):
     # error names the write (the mov to CR3, 3 bytes before the instruction after it) and where the trace stood.
     writers = dict(writers_of_boot_s())
     kept = [r for r in scan_writers(tmp_path) if r != f"{writers['cr3']:#x}+1"]
-    status, err, _ = record(tmp_path, "gap.nwt.zst", ["cpl=0", f"trigger_gva={symbols['hw_start']:#x}"],
+    status, err, _ = record(tmp_path, "gap.nwt.zst", [f"trigger_gva={symbols['hw_start']:#x}"],
                             dfilter=",".join(kept))
     assert status == EXIT_PASS, err
     assert f"the register write at gva {writers['cr3'] - 3:#x} (after access " in err, err
@@ -386,17 +453,17 @@ def test_a_register_write_without_its_logged_state_fails(tmp_path, symbols):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["cpl=0", "limit=0"], "argument 'limit=0': bad value"),
-    (["cpl=4"], "argument 'cpl=4': bad value"),
-    ([], "cpl=N is required"),
-    (["cpl=0", "colour=red"], "unknown argument 'colour'"),
-    (["cpl=0", "limit=5", "limit=6"], "argument 'limit' given twice"),
-    (["cpl=0", "trigger_count=1", "trigger_gva=0x1000"], "trigger_gva and trigger_count exclude each other"),
-    (["cpl=0", "below4g=512M"], "below4g=0x20000000 is more than ram=0x10000000"),
-    (["cpl=0", "fetch=page"], "argument 'fetch=page': bad value"),
-    (["cpl=0", "store_bytes=yes"], "argument 'store_bytes=yes': bad value"),
-    (["cpl=0", "regs="], "argument 'regs=': bad value"),
-    (["cpl=0", "scenario=x.yaml", "snapshot=x.elf"], "scenario=PATH needs snapshot=PATH and regs=LOG"),
+    (["limit=0"], "argument 'limit=0': bad value"),
+    (["cpl=0"], "unknown argument 'cpl'"),
+    (["trigger=kernel"], "argument 'trigger=kernel': bad value"),
+    (["colour=red"], "unknown argument 'colour'"),
+    (["limit=5", "limit=6"], "argument 'limit' given twice"),
+    (["trigger_count=1", "trigger_gva=0x1000"], "trigger, trigger_gva and trigger_count exclude each other"),
+    (["below4g=512M"], "below4g=0x20000000 is more than ram=0x10000000"),
+    (["fetch=page"], "argument 'fetch=page': bad value"),
+    (["store_bytes=yes"], "argument 'store_bytes=yes': bad value"),
+    (["regs="], "argument 'regs=': bad value"),
+    (["scenario=x.yaml", "snapshot=x.elf"], "scenario=PATH needs snapshot=PATH and regs=LOG"),
 ])
 def test_bad_arguments_stop_qemu(tmp_path, args, message):
     status, err, _ = record(tmp_path, "bad.nwt.zst", args)
@@ -405,13 +472,13 @@ def test_bad_arguments_stop_qemu(tmp_path, args, message):
 
 
 def test_an_unwritable_trace_stops_qemu(tmp_path):
-    status, err, _ = record(tmp_path, "missing/t.nwt.zst", ["cpl=0"])
+    status, err, _ = record(tmp_path, "missing/t.nwt.zst", [])
     assert status != 0 and "missing/t.nwt.zst" in err and "qemu_plugin_install returned error" in err, err
 
 
 def test_a_trigger_never_met_leaves_no_trace(tmp_path):
     # 0xdead0000: above the 256 MiB of RAM and nothing the BIOS or the image reaches.
-    status, err, log = record(tmp_path, "never.nwt.zst", ["cpl=0", "trigger_gva=0xdead0000"])
+    status, err, log = record(tmp_path, "never.nwt.zst", ["trigger_gva=0xdead0000"])
     assert status == EXIT_PASS, err
     assert "error: " in err and "no access at the trigger gva 0xdead0000 (no trace written)" in err, err
     assert not (tmp_path / "never.nwt.zst").exists()

@@ -1,7 +1,8 @@
 /* The recorder plugin's host-side parts (recorder/): its arguments, the
  * guest-physical address it gives a QEMU RAM offset, the RAM file's
  * mappings between host pointers and offsets, the instructions it decodes
- * and the CPU states it reads from QEMU's log. The `pc` machine's RAM
+ * the CPU states it reads from QEMU's log and the privilege it gives each
+ * access. The `pc` machine's RAM
  * split, from QEMU's pc_piix.c (README "Recording a guest"): below 3.5 GiB
  * all RAM lies at guest-physical 0; from 3.5 GiB on, 3 GiB lie there and the
  * rest at 4 GiB, after them in QEMU's RAM address space. */
@@ -12,6 +13,7 @@
 #include "cpu_log.h"
 #include "decode.h"
 #include "gpa.h"
+#include "privilege.h"
 #include "ram_map.h"
 
 #define G (1ull << 30)
@@ -42,6 +44,15 @@ Test(recorder, ram_offsets_become_guest_physical_addresses)
 	cr_assert_eq(gpa, 0x13ffff4b0ull);
 	cr_assert(nw_recorder_gpa_from_ram_offset(&pc4g, 3 * G, &gpa));
 	cr_assert_eq(gpa, 4 * G);
+	/* And back: the offsets of guest RAM's addresses, none for the hole below 4 GiB or past the end. */
+	uint64_t offset = 0;
+
+	cr_assert(nw_recorder_ram_offset_from_gpa(&pc4g, 0x13ffff4b0ull, &offset));
+	cr_assert_eq(offset, 0xfffff4b0ull);
+	cr_assert(nw_recorder_ram_offset_from_gpa(&pc4g, 0x1000, &offset));
+	cr_assert_eq(offset, 0x1000);
+	cr_assert_not(nw_recorder_ram_offset_from_gpa(&pc4g, 3 * G, &offset));
+	cr_assert_not(nw_recorder_ram_offset_from_gpa(&pc4g, 5 * G, &offset));
 	/* At or past the RAM's size: another block (an option ROM came back as 0x11fc60000): no address. */
 	gpa = 0x5a5a;
 	cr_assert_not(nw_recorder_gpa_from_ram_offset(&pc4g, 4 * G, &gpa));
@@ -96,39 +107,48 @@ Test(recorder, arguments)
 	struct nw_recorder_args args;
 	char err[512];
 
-	cr_assert_eq(parse(err, &args, "out=t.nwt.zst", "ram=4G", "cpl=3", 0), 0, "%s", err);
+	cr_assert_eq(parse(err, &args, "out=t.nwt.zst", "ram=4G", 0, 0), 0, "%s", err);
 	cr_assert_str_eq(args.out, "t.nwt.zst");
-	cr_assert(args.zstd && !args.text && args.cpl == 3 && args.limit == 0 && !args.has_trigger_gva);
+	cr_assert(args.zstd && !args.text && args.limit == 0 && !args.has_trigger_gva && !args.trigger_user);
 	cr_assert_eq(args.layout.ram, 4 * G);
 	cr_assert_eq(args.layout.below4g, 3 * G);
-	cr_assert_eq(parse(err, &args, "out=t", "ram=0x10000000", "cpl=0", "below4g=128M"), 0, "%s", err);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=0x10000000", "below4g=128M", 0), 0, "%s", err);
 	cr_assert_eq(args.layout.ram, 256 * M);
 	cr_assert_eq(args.layout.below4g, 128 * M);
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1024K", "cpl=0", "trigger_gva=0xffffffff80000000"), 0, "%s", err);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1024K", "trigger_gva=0xffffffff80000000", 0), 0, "%s", err);
 	cr_assert(args.has_trigger_gva && args.trigger_gva == 0xffffffff80000000ull && args.layout.ram == M);
 
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1T", "cpl=0", 0), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1T", 0, 0), -1);
 	cr_assert_str_eq(err, "argument 'ram=1T': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=17179869184G", "cpl=0", 0), -1); /* 2^34 GiB = 2^64 bytes */
+	cr_assert_eq(parse(err, &args, "out=t", "ram=17179869184G", 0, 0), -1); /* 2^34 GiB = 2^64 bytes */
 	cr_assert_str_eq(err, "argument 'ram=17179869184G': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=-1", "cpl=0", 0), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=-1", 0, 0), -1);
 	cr_assert_str_eq(err, "argument 'ram=-1': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "cpl=0", 0, 0), -1);
+	cr_assert_eq(parse(err, &args, "out=t", 0, 0, 0), -1);
 	cr_assert(strstr(err, "ram=SIZE is required"), "%s", err);
-	cr_assert_eq(parse(err, &args, "ram=1G", "cpl=0", 0, 0), -1);
+	cr_assert_eq(parse(err, &args, "ram=1G", 0, 0, 0), -1);
 	cr_assert(strstr(err, "out=PATH is required"), "%s", err);
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "trigger_count=x"), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "trigger_count=x", 0), -1);
 	cr_assert_str_eq(err, "argument 'trigger_count=x': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "quiet"), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "quiet", 0), -1);
 	cr_assert_str_eq(err, "argument 'quiet' is not KEY=VALUE");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "below4g=0x100000001"), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "below4g=0x100000001", 0), -1);
 	cr_assert_str_eq(err, "argument 'below4g=0x100000001': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "regs=qemu.log"), 0, "%s", err);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "regs=qemu.log", 0), 0, "%s", err);
 	cr_assert_str_eq(args.regs, "qemu.log");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "regs="), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "regs=", 0), -1);
 	cr_assert_str_eq(err, "argument 'regs=': bad value");
-	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", "writers="), -1);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "writers=", 0), -1);
 	cr_assert_str_eq(err, "argument 'writers=': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "trigger=user", 0), 0, "%s", err);
+	cr_assert(args.trigger_user && !args.has_trigger_gva && !args.trigger_count);
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "trigger=kernel", 0), -1);
+	cr_assert_str_eq(err, "argument 'trigger=kernel': bad value");
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "trigger=user", "trigger_count=5"), -1);
+	cr_assert_str_eq(err, "trigger, trigger_gva and trigger_count exclude each other");
+	/* The privilege comes from QEMU and the guest's tables now: cpl= is no argument. */
+	cr_assert_eq(parse(err, &args, "out=t", "ram=1G", "cpl=0", 0), -1);
+	cr_assert(strstr(err, "unknown argument 'cpl'"), "%s", err);
 }
 
 static struct nw_recorder_insn decode(const char *hex)
@@ -161,6 +181,22 @@ Test(recorder, register_writers_and_invalidations_decoded)
 	cr_assert_eq(decode("0f20c0").kind, NW_INSN_OTHER);    /* mov %cr0,%rax reads */
 	cr_assert_eq(decode("0f32").kind, NW_INSN_OTHER);      /* rdmsr */
 	cr_assert_eq(decode("0f0115").kind, NW_INSN_OTHER);    /* lgdt: /2 */
+	/* Those after which the privilege may be lower (privilege.h). */
+	cr_assert_eq(decode("48cf").kind, NW_INSN_IRET);     /* iretq */
+	cr_assert_eq(decode("cf").kind, NW_INSN_IRET);       /* iret */
+	cr_assert_eq(decode("cb").kind, NW_INSN_RETURN);       /* lret */
+	cr_assert_eq(decode("ca0800").kind, NW_INSN_RETURN);   /* lret $8 */
+	cr_assert_eq(decode("480f07").kind, NW_INSN_LEAVES);   /* sysretq */
+	cr_assert_eq(decode("0f35").kind, NW_INSN_LEAVES);     /* sysexit */
+	cr_assert_eq(decode("0f01d8").kind, NW_INSN_LEAVES);   /* vmrun */
+	cr_assert_eq(decode("0f01c2").kind, NW_INSN_LEAVES);   /* vmlaunch */
+	/* Those that keep or raise it but by a task switch, which the user-mode index of the new task's first load
+	 * or store shows (privilege.h); and near returns. */
+	cr_assert_eq(decode("cd80").kind, NW_INSN_OTHER);      /* int $0x80 */
+	cr_assert_eq(decode("6566ff2e").kind, NW_INSN_OTHER);  /* ljmpw *%gs:(%esi), as QEMU's multiboot ROM has it */
+	cr_assert_eq(decode("c3").kind, NW_INSN_OTHER);        /* ret */
+	cr_assert_eq(decode("0faa").kind, NW_INSN_OTHER);      /* rsm: back to the privilege the SMI interrupted */
+	cr_assert_eq(decode("0f05").kind, NW_INSN_OTHER);      /* syscall: enters CPL 0 */
 	cr_assert_eq(decode("0f").kind, NW_INSN_OTHER);
 	cr_assert_eq(decode("0f22").kind, NW_INSN_OTHER);      /* cut short: no ModRM */
 }
@@ -196,4 +232,99 @@ Test(recorder, cpu_states_read_from_qemus_log)
 	cr_assert(regs.cr0 == 0x80000011 && regs.cr3 == 0x10d000 && regs.cr4 == 0x20 && regs.efer == 0x500);
 	cr_assert_not(parse_log(cut, &regs));
 	cr_assert_not(parse_log(stray, &regs));
+}
+
+Test(recorder, mmu_indexes_give_the_privilege)
+{
+	struct nw_recorder_priv priv = { .cpl = 9 };
+
+	/* QEMU's meminfo is its MemOpIdx (MemOp << 4 | MMU index) with the direction at bit 16 (store 2): an 8-byte
+	 * little-endian store (MO_64 = 3) by user code (index 2) is 0x20032. */
+	cr_assert_eq(NW_RECORDER_MMU_INDEX(0x20032u), 2);
+	cr_assert(nw_recorder_priv_of_mmu_index(0, &priv) && priv.cpl == 0 && !priv.ac); /* supervisor, SMAP */
+	cr_assert(nw_recorder_priv_of_mmu_index(1, &priv) && priv.cpl == 0 && !priv.ac); /* the same, 32-bit */
+	cr_assert(nw_recorder_priv_of_mmu_index(2, &priv) && priv.cpl == 3 && !priv.ac); /* user */
+	cr_assert(nw_recorder_priv_of_mmu_index(3, &priv) && priv.cpl == 3 && !priv.ac);
+	cr_assert(nw_recorder_priv_of_mmu_index(4, &priv) && priv.cpl == 0 && priv.ac);  /* supervisor, no SMAP */
+	cr_assert(nw_recorder_priv_of_mmu_index(5, &priv) && priv.cpl == 0 && priv.ac);
+	cr_assert_not(nw_recorder_priv_of_mmu_index(6, &priv)); /* physical */
+	cr_assert_not(nw_recorder_priv_of_mmu_index(7, &priv)); /* nested */
+	cr_assert_not(nw_recorder_priv_of_mmu_index(15, &priv));
+}
+
+/* Guest memory for the walks below: up to 16 entries {gpa, value}, zero elsewhere. */
+struct guest_mem {
+	uint64_t gpa[16], value[16];
+	unsigned n;
+};
+
+static bool read_mem(void *ctx, uint64_t gpa, uint64_t *value)
+{
+	const struct guest_mem *mem = ctx;
+
+	if (gpa >= 0x100000)
+		return false; /* 1 MiB of RAM */
+	*value = 0;
+	for (unsigned i = 0; i < mem->n; i++)
+		if (mem->gpa[i] == gpa)
+			*value = mem->value[i];
+	return true;
+}
+
+static void put_entry(struct guest_mem *mem, uint64_t gpa, uint64_t value)
+{
+	mem->gpa[mem->n] = gpa;
+	mem->value[mem->n++] = value;
+}
+
+static int fetch_cpl(const struct nw_recorder_regs *regs, struct guest_mem *mem, uint64_t gva, char *why)
+{
+	why[0] = 0;
+	return nw_recorder_fetch_cpl(regs, gva, read_mem, mem, why, 256);
+}
+
+Test(recorder, fetch_privilege_from_the_guests_tables)
+{
+	/* 4-level paging (CR0 PE|PG, CR4 PAE|SMEP, EFER LME|LMA), CR3 0x1000. Entry bits P 1, R/W 2, U/S 4, PS 0x80
+	 * (SDM Vol. 3A Tables 4-15..4-20). gva 0x400000 is PML4[0] PDPT[0] PD[2] PT[0]; 0x401000 PT[1], 0x402000
+	 * PT[2]; 0xffffffff81000000 is PML4[511] PDPT[510] PD[8], a 2 MiB page. */
+	struct nw_recorder_regs regs = { .cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x100020, .efer = 0x500 };
+	struct guest_mem mem = { .n = 0 };
+	char why[256];
+
+	put_entry(&mem, 0x1000, 0x2007);           /* PML4[0]: user */
+	put_entry(&mem, 0x2000, 0x3007);           /* PDPT[0] */
+	put_entry(&mem, 0x3000 + 8 * 2, 0x4007);   /* PD[2] */
+	put_entry(&mem, 0x4000, 0x9007);           /* PT[0]: a user page */
+	put_entry(&mem, 0x4000 + 8, 0xa003);       /* PT[1]: supervisor (U/S clear) */
+	put_entry(&mem, 0x1000 + 8 * 511, 0x5003); /* PML4[511]: supervisor */
+	put_entry(&mem, 0x5000 + 8 * 510, 0x6007);
+	put_entry(&mem, 0x6000 + 8 * 8, 0x200087); /* PD[8]: a 2 MiB user leaf under a supervisor PML4E */
+	/* U/S set at every level: a user-mode address, which with SMEP only CPL 3 fetches from (§4.6.1). */
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x400000, why), 3, "%s", why);
+	/* U/S clear in the PTE, or only in the PML4E: a supervisor-mode address, which CPL 3 never fetches from. */
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x401000, why), 0, "%s", why);
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0xffffffff81000000ull, why), 0, "%s", why);
+	/* Not present now (PT[2] is zero): nothing told. */
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x402000, why), -1);
+	cr_assert_str_eq(why, "its level-1 entry at gpa 0x4010 is not present");
+	/* Without SMEP either privilege fetches from a user-mode address. */
+	regs.cr4 = 0x20;
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x400000, why), -1);
+	cr_assert(strstr(why, "CR4.SMEP clear"), "%s", why);
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x401000, why), 0, "%s", why);
+	/* 5-level paging (CR4.LA57): CR3 0x7000 holds the PML5, whose entry 0 leads to the PML4 above. */
+	regs = (struct nw_recorder_regs){ .cr0 = 0x80000001, .cr3 = 0x7000, .cr4 = 0x101020, .efer = 0x500 };
+	put_entry(&mem, 0x7000, 0x1007);
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x400000, why), 3, "%s", why);
+	/* A table outside RAM. */
+	regs.cr3 = 0x200000;
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x400000, why), -1);
+	cr_assert_str_eq(why, "its level-5 entry at gpa 0x200000 is not in guest RAM");
+	/* Real-address mode has no privilege levels: CPL 0. Protected mode without paging is not told. */
+	regs = (struct nw_recorder_regs){ .cr0 = 0x60000010 };
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0xfff0, why), 0, "%s", why);
+	regs.cr0 = 0x11;
+	cr_assert_eq(fetch_cpl(&regs, &mem, 0x100000, why), -1);
+	cr_assert_str_eq(why, "protected mode without 4- or 5-level paging");
 }

@@ -12,6 +12,7 @@
 
 NW_BEGIN_DECLS
 
+#define NW_CR0_PE (UINT64_C(1) << 0)  /* protection enable: 0 is real-address mode */
 #define NW_CR0_WP (UINT64_C(1) << 16) /* write protect: supervisor writes honour R/W (§4.6.1) */
 #define NW_CR0_PG (UINT64_C(1) << 31) /* paging enable */
 
