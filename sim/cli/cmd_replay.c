@@ -14,7 +14,7 @@
 #include "replay/replay.h"
 #include "scenario/elf_image.h"
 
-#define PRINTED_MISMATCHES 10 /* one line each after the first, explained one */
+#define PRINTED_MISMATCHES 10 /* one line each after the first, explained one, without --max-mismatches */
 #define PROGRESS_CHECK 65536  /* records between clock reads */
 
 enum { OPT_TRACE, OPT_JSON, OPT_MAX_MISMATCHES, OPT_NO_TLB, OPT_NO_EXPLAIN };
@@ -22,7 +22,7 @@ enum { OPT_TRACE, OPT_JSON, OPT_MAX_MISMATCHES, OPT_NO_TLB, OPT_NO_EXPLAIN };
 static const struct nw_cli_option options[] = {
 	[OPT_TRACE] = { "--trace", "FILE", "the trace to replay (default: the scenario's trace: key)" },
 	[OPT_JSON] = { "--json", NULL, "the statistics as one JSON object (docs/json.md) instead of text" },
-	[OPT_MAX_MISMATCHES] = { "--max-mismatches", "N", "stop after N mismatching expectations (N > 0)" },
+	[OPT_MAX_MISMATCHES] = { "--max-mismatches", "N", "stop after N mismatching expectations (N > 0), listing each" },
 	[OPT_NO_TLB] = { "--no-tlb", NULL, "walk every access (no TLB or paging-structure caches)" },
 	[OPT_NO_EXPLAIN] = { "--no-explain", NULL, "do not explain the first mismatch's walk" },
 	{ NULL, NULL, NULL },
@@ -103,7 +103,7 @@ static int note_mismatch(struct run *run, const struct nw_replay_mismatch *m, in
 		}
 		if (!run->opt->json)
 			nw_replay_print_mismatch(stdout, &run->replay, m, shown, !run->opt->no_explain);
-	} else if (!run->opt->json && run->mismatched < PRINTED_MISMATCHES) {
+	} else if (!run->opt->json && (run->opt->max_mismatches || run->mismatched < PRINTED_MISMATCHES)) {
 		nw_replay_print_mismatch(stdout, &run->replay, m, shown, false);
 	}
 	run->mismatched++;
