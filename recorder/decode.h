@@ -7,8 +7,11 @@
 #ifndef NESTWALK_RECORDER_DECODE_H
 #define NESTWALK_RECORDER_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cpu_log.h"
 
 enum nw_recorder_insn_kind {
 	NW_INSN_OTHER = 0,
@@ -23,13 +26,33 @@ enum nw_recorder_insn_kind {
 	NW_INSN_LEAVES,  /* may leave supervisor mode otherwise: SYSRET, SYSEXIT, VM entries */
 };
 
+/* A memory operand as 64-bit mode computes it (SDM Vol. 2A §2.1.5, Tables 2-2 and 2-3; §2.2.1.3-2.2.1.6):
+ * base + index * scale + displacement, from RIP (the next instruction's) instead of a base register when
+ * rip_relative, truncated to 32 bits with an address-size prefix, plus the FS or GS base with their override (the
+ * other segments' bases are 0 in 64-bit mode). */
+#define NW_RECORDER_NO_REG (-1)
+#define NW_RECORDER_SEG_FS 4
+#define NW_RECORDER_SEG_GS 5
+struct nw_recorder_mem_operand {
+	int base, index; /* register numbers (cpu_log.h), or NW_RECORDER_NO_REG */
+	unsigned scale;
+	int64_t disp;
+	bool rip_relative, addr32;
+	int seg;         /* NW_RECORDER_SEG_FS, _GS, or NW_RECORDER_NO_REG */
+};
+
 struct nw_recorder_insn {
 	enum nw_recorder_insn_kind kind;
 	unsigned cr; /* NW_INSN_MOV_CR: the control register written */
+	struct nw_recorder_mem_operand mem; /* NW_INSN_INVLPG: the address invalidated, decoded as in 64-bit mode */
 };
 
 /* What the len bytes of one whole instruction are, as far as the recorder cares. */
 struct nw_recorder_insn nw_recorder_insn_decode(const uint8_t *bytes, size_t len);
+
+/* The linear address of a memory operand in a 64-bit state logged at next_rip, the instruction after it. */
+uint64_t nw_recorder_mem_address(const struct nw_recorder_mem_operand *mem, const struct nw_cpu_state *state,
+				 uint64_t next_rip);
 
 /* Whether the instruction may change CR0, CR3, CR4 or EFER. */
 static inline int nw_recorder_insn_writes_regs(const struct nw_recorder_insn *insn)

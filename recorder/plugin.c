@@ -43,11 +43,13 @@ struct site_chunk {
 	struct fetch_site site[SITES_PER_CHUNK];
 };
 
-/* An instruction that may write CR0, CR3, CR4 or EFER: its state is logged where the next one starts. */
+/* An instruction that may write CR0, CR3, CR4 or EFER, or an INVLPG: its state is logged where the next one starts. */
 struct writer_site {
 	struct writer_site *next;
 	uint64_t gva, after;
 	int cr; /* MOV to CRn: n; else -1 */
+	bool invlpg; /* an INVLPG: the state logged after it gives its operand's registers */
+	struct nw_recorder_mem_operand mem;
 };
 
 static struct {
@@ -324,21 +326,38 @@ static void on_writer(unsigned int vcpu, void *userdata)
 	recorder.pending = userdata;
 }
 
+/* The block after an INVLPG: its address from the registers QEMU logged there (INVLPG changes none), in 64-bit
+ * mode; else every entry goes (nw_recording_invalidate), which is at least what INVLPG invalidated. */
+static void invalidate_page(const struct writer_site *w, uint64_t start)
+{
+	struct nw_cpu_state state;
+
+	if (start == w->after && nw_cpu_log_read(&recorder.log, &state) && state.long64)
+		nw_recording_invlpg(&recorder.rec, nw_recorder_mem_address(&w->mem, &state, w->after));
+	else
+		nw_recording_invalidate(&recorder.rec);
+}
+
 /* The first block after a register write: QEMU logged its state before running it (cpu_log.h). None logged
  * means the next block is not the instruction after the write (an interrupt or a fault came first), or its
  * address is not in -dfilter: the value is not known, and nothing is guessed. */
 static void on_block_start(unsigned int vcpu, void *userdata)
 {
 	const struct writer_site *w = recorder.pending;
-	struct nw_recorder_regs regs;
+	uint64_t start = *(const uint64_t *)userdata;
+	struct nw_cpu_state state;
 	char why[512];
 
 	(void)vcpu;
 	if (!w || recorder.rec.state >= NW_RECORDER_DONE)
 		return;
 	recorder.pending = 0;
-	if (nw_cpu_log_read(&recorder.log, &regs)) {
-		nw_recording_regs(&recorder.rec, &regs, w->cr);
+	if (w->invlpg) {
+		invalidate_page(w, start);
+		return;
+	}
+	if (nw_cpu_log_read(&recorder.log, &state)) {
+		nw_recording_regs(&recorder.rec, &state.regs, w->cr);
 		return;
 	}
 	if (*(const uint64_t *)userdata == w->after)
@@ -361,18 +380,24 @@ static void on_invalidate(unsigned int vcpu, void *userdata)
 		nw_recording_invalidate(&recorder.rec);
 }
 
-/* An instruction that may leave supervisor mode: its address for the message of a privilege not known. */
-static void watch_leave(struct qemu_plugin_insn *insn, enum nw_recorder_insn_kind kind)
+/* cb before the instruction runs, given its address; false when out of memory. */
+static bool watch_address(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb)
 {
-	qemu_plugin_vcpu_udata_cb_t cb = kind == NW_INSN_IRET ? on_iret : kind == NW_INSN_RETURN ? on_return : on_leave;
 	struct fetch_site *at = site_new();
 
 	if (!at) {
 		recorder.out_of_memory = true;
-		return;
+		return false;
 	}
 	at->gva = qemu_plugin_insn_vaddr(insn);
 	qemu_plugin_register_vcpu_insn_exec_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, &at->gva);
+	return true;
+}
+
+/* An instruction that may leave supervisor mode: its address for the message of a privilege not known. */
+static void watch_leave(struct qemu_plugin_insn *insn, enum nw_recorder_insn_kind kind)
+{
+	watch_address(insn, kind == NW_INSN_IRET ? on_iret : kind == NW_INSN_RETURN ? on_return : on_leave);
 }
 
 /* regs=LOG: the block's first instruction reports where the block starts after a write; a writer and an
@@ -381,21 +406,13 @@ static void watch_regs(struct qemu_plugin_insn *insn, size_t i, struct nw_record
 {
 	struct writer_site *w;
 
-	if (i == 0 && recorder.rec.args.regs) {
-		struct fetch_site *start = site_new();
-
-		if (!start) {
-			recorder.out_of_memory = true;
-			return;
-		}
-		start->gva = qemu_plugin_insn_vaddr(insn);
-		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_block_start, QEMU_PLUGIN_CB_NO_REGS, &start->gva);
-	}
-	if (recorder.rec.args.regs && (what.kind == NW_INSN_INVLPG || what.kind == NW_INSN_INVPCID)) {
+	if (i == 0 && recorder.rec.args.regs && !watch_address(insn, on_block_start))
+		return;
+	if (recorder.rec.args.regs && what.kind == NW_INSN_INVPCID) {
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_invalidate, QEMU_PLUGIN_CB_NO_REGS, 0);
 		return;
 	}
-	if (!nw_recorder_insn_writes_regs(&what))
+	if (!nw_recorder_insn_writes_regs(&what) && what.kind != NW_INSN_INVLPG)
 		return;
 	w = malloc(sizeof(*w));
 	if (!w) {
@@ -404,7 +421,8 @@ static void watch_regs(struct qemu_plugin_insn *insn, size_t i, struct nw_record
 	}
 	*w = (struct writer_site){ .next = recorder.writers, .gva = qemu_plugin_insn_vaddr(insn),
 				   .after = qemu_plugin_insn_vaddr(insn) + qemu_plugin_insn_size(insn),
-				   .cr = what.kind == NW_INSN_MOV_CR ? (int)what.cr : -1 };
+				   .cr = what.kind == NW_INSN_MOV_CR ? (int)what.cr : -1,
+				   .invlpg = what.kind == NW_INSN_INVLPG, .mem = what.mem };
 	recorder.writers = w;
 	if (recorder.rec.args.regs)
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_writer, QEMU_PLUGIN_CB_NO_REGS, w);

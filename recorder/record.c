@@ -144,6 +144,14 @@ void nw_recording_invalidate(struct nw_recording *rec)
 		rec->invalidations++;
 }
 
+void nw_recording_invlpg(struct nw_recording *rec, uint64_t gva)
+{
+	struct nw_trace_record out = { .kind = NW_TRACE_INVLPG, .inv = { .gva = nw_gva(gva) } };
+
+	if (rec->state == NW_RECORDER_RECORDING && !put(rec, &out))
+		rec->invlpgs++;
+}
+
 /* The bytes a store to RAM left, after its access (store_bytes=on); -1 when the recording failed. */
 static int put_bytes(struct nw_recording *rec, const struct nw_recorder_access *access)
 {
@@ -236,7 +244,8 @@ void nw_recording_summary(const struct nw_recording *rec, char *out, size_t outl
 			 " of their page, %" PRIu64 " unreadable, not written)", rec->gpwrites, rec->cut, rec->unread);
 	if (rec->args.regs)
 		snprintf(out + strlen(out), outlen - strlen(out), "; %" PRIu64 " register writes, %" PRIu64
-			 " invalidations", rec->reg_writes, rec->invalidations);
+			 " INVLPG at their address, %" PRIu64 " invalidations of everything", rec->reg_writes, rec->invlpgs,
+			 rec->invalidations);
 	if (rec->seconds > 0)
 		snprintf(out + strlen(out), outlen - strlen(out), "; recorded in %.2f s, %.0f accesses/s", rec->seconds,
 			 (double)rec->written / rec->seconds);

@@ -55,7 +55,8 @@ struct nw_recording {
 	uint64_t cut, unread;             /* stores whose bytes past their page, or all of them, are missing */
 	struct nw_recorder_regs regs;     /* regs=LOG: CR0, CR3, CR4 and EFER now */
 	uint64_t reg_writes;              /* reg records written */
-	uint64_t invalidations;           /* INVLPG and INVPCID, written as invpcid type 2 */
+	uint64_t invalidations;           /* INVLPG and INVPCID written as invpcid type 2 */
+	uint64_t invlpgs;                 /* INVLPG written with its address */
 	double started, seconds;          /* when the recording started (monotonic clock), and how long it took */
 	char error[512];                  /* why the recording failed */
 };
@@ -71,6 +72,8 @@ void nw_recording_regs(struct nw_recording *rec, const struct nw_recorder_regs *
 /* An INVLPG or INVPCID, whose operands the plugin does not see: every TLB entry of every PCID, globals too,
  * goes (invpcid type 2), which is at least what the instruction invalidated. */
 void nw_recording_invalidate(struct nw_recording *rec);
+/* An INVLPG of the page at gva, as the registers logged after it give its operand. */
+void nw_recording_invlpg(struct nw_recording *rec, uint64_t gva);
 /* Stops the recording for why, removing the trace. */
 void nw_recording_fail(struct nw_recording *rec, const char *why);
 /* At exit: closes the trace if it is open (or removes it when the trigger never came). 0, or -1 when no

@@ -201,15 +201,24 @@ Test(recorder, register_writers_and_invalidations_decoded)
 	cr_assert_eq(decode("0f22").kind, NW_INSN_OTHER);      /* cut short: no ModRM */
 }
 
-static bool parse_log(const char *const *lines, struct nw_recorder_regs *regs)
+static bool parse_state(const char *const *lines, struct nw_cpu_state *state)
 {
 	unsigned seen = 0;
 
 	for (; *lines; lines++) {
-		if (nw_cpu_log_parse_line(*lines, regs, &seen))
+		if (nw_cpu_log_parse_line(*lines, state, &seen))
 			return true;
 	}
 	return false;
+}
+
+static bool parse_log(const char *const *lines, struct nw_recorder_regs *regs)
+{
+	struct nw_cpu_state state = { .regs = *regs };
+	bool done = parse_state(lines, &state);
+
+	*regs = state.regs;
+	return done;
 }
 
 Test(recorder, cpu_states_read_from_qemus_log)
@@ -327,4 +336,47 @@ Test(recorder, fetch_privilege_from_the_guests_tables)
 	regs.cr0 = 0x11;
 	cr_assert_eq(fetch_cpl(&regs, &mem, 0x100000, why), -1);
 	cr_assert_str_eq(why, "protected mode without 4- or 5-level paging");
+}
+
+Test(recorder, invlpg_operands_from_the_logged_registers)
+{
+	/* QEMU 7.2's 64-bit x86_cpu_dump_state() text, as -d cpu wrote it for hw/boot.S's long_entry, with the
+	 * registers an INVLPG's operand is computed from set: RAX, RCX, R12, and the GS base. */
+	const char *const log[] = {
+		"RAX=ffff888000123000 RBX=0000000000009500 RCX=0000000000000003 RDX=0000000000000000\n",
+		"RSI=0000000000009500 RDI=000000000010e000 RBP=0000000000000000 RSP=000000000011c000\n",
+		"R8 =0000000000000000 R9 =0000000000000000 R10=0000000000000000 R11=0000000000000000\n",
+		"R12=00007f0000001000 R13=0000000000000000 R14=0000000000000000 R15=0000000000000000\n",
+		"RIP=00000000001000bf RFL=00000086 [--S--P-] CPL=0 II=0 A20=1 SMM=0 HLT=0\n",
+		"CS =0008 0000000000000000 ffffffff 00af9a00 DPL=0 CS64 [-R-]\n",
+		"FS =0010 0000000000000000 ffffffff 00cf9300 DPL=0 DS   [-WA]\n",
+		"GS =0010 ffff88801fc00000 ffffffff 00cf9300 DPL=0 DS   [-WA]\n",
+		"CR0=80000011 CR2=0000000000000000 CR3=000000000010e000 CR4=00000020\n",
+		"EFER=0000000000000500\n", 0 };
+	struct nw_cpu_state state = { .long64 = false };
+	struct nw_recorder_insn insn;
+
+	cr_assert(parse_state(log, &state));
+	cr_assert(state.long64 && state.gpr[0] == 0xffff888000123000ull && state.gpr[1] == 3 && state.gpr[3] == 0x9500);
+	cr_assert(state.gpr[4] == 0x11c000 && state.gpr[7] == 0x10e000 && state.gpr[12] == 0x7f0000001000ull);
+	cr_assert(state.fs_base == 0 && state.gs_base == 0xffff88801fc00000ull && state.regs.efer == 0x500);
+	/* Each as objdump shows it; the next instruction at 0x1000 for the RIP-relative one. */
+	insn = decode("0f0138"); /* invlpg (%rax) */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0xffff888000123000ull);
+	insn = decode("410f017c2408"); /* invlpg 0x8(%r12): REX.B, SIB base 100 + 8 = r12, disp8 */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0x7f0000001008ull);
+	insn = decode("0f013d10000000"); /* invlpg 0x10(%rip) */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0x1010);
+	insn = decode("0f013c88"); /* invlpg (%rax,%rcx,4) */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0xffff88800012300cull);
+	insn = decode("650f013c2500100000"); /* invlpg %gs:0x1000: SIB without base or index, disp32 */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0xffff88801fc01000ull);
+	insn = decode("670f0138"); /* invlpg (%eax): 32-bit address */
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0x00123000);
+	insn = decode("0f01b8f0ffffff"); /* invlpg -0x10(%rax) */
+	cr_assert_eq(insn.kind, NW_INSN_INVLPG);
+	cr_assert_eq(nw_recorder_mem_address(&insn.mem, &state, 0x1000), 0xffff888000122ff0ull);
+	/* Cut short: a SIB or displacement missing is no INVLPG operand. */
+	cr_assert_eq(decode("0f013c").kind, NW_INSN_OTHER);
+	cr_assert_eq(decode("0f01b8f0ff").kind, NW_INSN_OTHER);
 }
