@@ -27,12 +27,14 @@
 
 NW_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NW_QEMU_PLUGIN_VERSION;
 
-/* An instrumented fetch: decided at translation, where the host pointer of the instruction is known. */
+/* An instrumented fetch: decided at translation, where the host pointer of the instruction is known; also an
+ * instruction's address (and kind) for the callbacks that need them. */
 struct fetch_site {
 	uint64_t gva;
 	uint32_t size;
 	bool known;
 	uint64_t gpa;
+	enum nw_recorder_insn_kind kind;
 };
 
 /* Fetch sites live as long as the blocks that use them, which QEMU never reports freed: kept in chunks
@@ -62,17 +64,9 @@ static struct {
 	const struct writer_site *pending;  /* run, its state not yet read */
 	bool snapshot_taken;
 	struct nw_cpu_log log;
-	/* The code runs in supervisor mode: from reset, or a fetch proved it, and no instruction that may leave
-	 * supervisor mode ran since (privilege.h, README "Recording a guest"). */
-	bool supervisor;
-	uint64_t left_at; /* the latest instruction that may have left it */
-	struct {
-		bool active;        /* an IRET or far RET from supervisor mode is running */
-		bool iret;
-		unsigned loads;     /* it made so far */
-	} ret;
-	char priv_why[400];
-} recorder = { .supervisor = true };
+	struct nw_recorder_supervision supervision;
+	char priv_why[256];
+} recorder = { .supervision = { .supervisor = true } }; /* from reset (privilege.h) */
 
 static void say(const char *line, bool error)
 {
@@ -155,63 +149,19 @@ static bool read_guest64(void *ctx, uint64_t gpa, uint64_t *value)
 	return true;
 }
 
-/* The privilege of a fetch at gva: supervisor while it is known, else from the guest's tables (privilege.h); false
- * with recorder.priv_why set when neither tells. */
-static bool fetch_privilege(uint64_t gva, uint8_t *cpl)
-{
-	char why[256];
-	int found;
-
-	if (recorder.supervisor) {
-		*cpl = 0;
-		return true;
-	}
-	if (!recorder.rec.args.regs) {
-		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "the instruction at gva 0x%" PRIx64 " may have "
-			 "left supervisor mode, and without regs=LOG the guest's tables cannot be read", recorder.left_at);
-		return false;
-	}
-	found = nw_recorder_fetch_cpl(&recorder.rec.regs, gva, read_guest64, 0, why, sizeof(why));
-	if (found < 0) {
-		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "the instruction at gva 0x%" PRIx64 " may have "
-			 "left supervisor mode, and the guest's tables do not tell: %s", recorder.left_at, why);
-		return false;
-	}
-	*cpl = (uint8_t)found;
-	recorder.supervisor = found == 0;
-	return true;
-}
-
-/* Whether the CPU is in real-address mode, as regs=LOG follows CR0: there no instruction changes the privilege
- * (there are no levels; SYSRET, SYSEXIT and the VM entries are undefined there). */
+/* Whether the CPU is in real-address mode, as regs=LOG follows CR0. */
 static bool in_real_mode(void)
 {
 	return recorder.rec.args.regs && !(recorder.rec.regs.cr0 & NW_CR0_PE);
 }
 
-/* An instruction that may leave supervisor mode is about to run. */
+/* An instruction that may leave supervisor mode is about to run (privilege.h). */
 static void on_leave(unsigned int vcpu, void *userdata)
 {
+	const struct fetch_site *site = userdata;
+
 	(void)vcpu;
-	if (in_real_mode())
-		return;
-	recorder.supervisor = false;
-	recorder.left_at = *(const uint64_t *)userdata;
-}
-
-/* A far RET or an IRET is about to run: from supervisor mode the CS (and EFLAGS) it pops tell whether it stays. */
-static void on_return(unsigned int vcpu, void *userdata)
-{
-	recorder.ret.active = recorder.supervisor && !in_real_mode();
-	recorder.ret.iret = false;
-	recorder.ret.loads = 0;
-	on_leave(vcpu, userdata);
-}
-
-static void on_iret(unsigned int vcpu, void *userdata)
-{
-	on_return(vcpu, userdata);
-	recorder.ret.iret = true;
+	nw_recorder_supervision_leave(&recorder.supervision, site->kind, site->gva, in_real_mode());
 }
 
 /* The value a load read, from where QEMU loaded it (little-endian, as x86 is); false when not in RAM. */
@@ -227,36 +177,20 @@ static bool loaded_value(const struct nw_recorder_access *load, struct qemu_plug
 	return true;
 }
 
-/* A load of the running far RET or IRET: the CS it pops, then an IRET's EFLAGS. */
-static void watch_return(const struct nw_recorder_access *load, struct qemu_plugin_hwaddr *hw)
-{
-	uint64_t value;
-	bool read;
-
-	recorder.ret.loads++;
-	if (recorder.ret.loads < NW_RECORDER_RETURN_CS_LOAD)
-		return;
-	read = loaded_value(load, hw, &value);
-	if (recorder.ret.loads == NW_RECORDER_RETURN_CS_LOAD) {
-		recorder.supervisor = read && nw_recorder_return_stays_supervisor(value);
-		recorder.ret.active = recorder.supervisor && recorder.ret.iret;
-		return;
-	}
-	recorder.supervisor = read && !(value & NW_RECORDER_EFLAGS_VM);
-	recorder.ret.active = false;
-}
-
 static void on_fetch(unsigned int vcpu, void *userdata)
 {
 	const struct fetch_site *site = userdata;
 	struct nw_recorder_access access = { .type = NW_ACCESS_FETCH };
+	int cpl;
 
 	(void)vcpu;
 	if (recorder.rec.state >= NW_RECORDER_DONE)
 		return; /* the sites may be freed already */
-	recorder.ret.active = false; /* the next instruction runs: a return's loads are over */
-	if (!fetch_privilege(site->gva, &access.cpl))
-		access.unknown_privilege = recorder.priv_why;
+	cpl = nw_recorder_supervision_fetch(&recorder.supervision, recorder.rec.args.regs ? &recorder.rec.regs : 0,
+					    site->gva, read_guest64, 0);
+	if (cpl < 0)
+		access.unknown_privilege = recorder.supervision.why;
+	access.cpl = (uint8_t)(cpl < 0 ? 0 : cpl);
 	access.gva = site->gva;
 	access.size = site->size;
 	access.target = site->known ? NW_RECORDER_RAM : NW_RECORDER_UNKNOWN;
@@ -280,7 +214,7 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "QEMU checked it with MMU index %u, which is no "
 			 "CPU mode's", NW_RECORDER_MMU_INDEX(info));
 		access.unknown_privilege = recorder.priv_why;
-	} else if (priv.cpl == 3 && recorder.supervisor) {
+	} else if (priv.cpl == 3 && recorder.supervision.supervisor) {
 		/* Supervisor code makes no user-mode access: QEMU numbers its indexes otherwise than privilege.h. */
 		snprintf(recorder.priv_why, sizeof(recorder.priv_why), "QEMU checked it with MMU index %u, user-mode in "
 			 "Debian's QEMU 7.2, from supervisor code: this QEMU numbers its indexes otherwise",
@@ -303,8 +237,12 @@ static void on_memory(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va
 			access.bytes = nw_ram_map_host(ram_map(), qemu_plugin_hwaddr_phys_addr(hw), access.len);
 		}
 	}
-	if (recorder.ret.active && access.type == NW_ACCESS_READ)
-		watch_return(&access, hw);
+	if (recorder.supervision.returning && access.type == NW_ACCESS_READ) {
+		uint64_t value = 0;
+		bool readable = loaded_value(&access, hw, &value);
+
+		nw_recorder_supervision_load(&recorder.supervision, readable, value);
+	}
 	put_access(&access);
 }
 
@@ -380,8 +318,9 @@ static void on_invalidate(unsigned int vcpu, void *userdata)
 		nw_recording_invalidate(&recorder.rec);
 }
 
-/* cb before the instruction runs, given its address; false when out of memory. */
-static bool watch_address(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb)
+/* cb before the instruction runs, given its address and kind; false when out of memory. */
+static bool watch_address(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
+			  enum nw_recorder_insn_kind kind)
 {
 	struct fetch_site *at = site_new();
 
@@ -390,14 +329,9 @@ static bool watch_address(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_
 		return false;
 	}
 	at->gva = qemu_plugin_insn_vaddr(insn);
-	qemu_plugin_register_vcpu_insn_exec_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, &at->gva);
+	at->kind = kind;
+	qemu_plugin_register_vcpu_insn_exec_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, at);
 	return true;
-}
-
-/* An instruction that may leave supervisor mode: its address for the message of a privilege not known. */
-static void watch_leave(struct qemu_plugin_insn *insn, enum nw_recorder_insn_kind kind)
-{
-	watch_address(insn, kind == NW_INSN_IRET ? on_iret : kind == NW_INSN_RETURN ? on_return : on_leave);
 }
 
 /* regs=LOG: the block's first instruction reports where the block starts after a write; a writer and an
@@ -406,7 +340,7 @@ static void watch_regs(struct qemu_plugin_insn *insn, size_t i, struct nw_record
 {
 	struct writer_site *w;
 
-	if (i == 0 && recorder.rec.args.regs && !watch_address(insn, on_block_start))
+	if (i == 0 && recorder.rec.args.regs && !watch_address(insn, on_block_start, what.kind))
 		return;
 	if (recorder.rec.args.regs && what.kind == NW_INSN_INVPCID) {
 		qemu_plugin_register_vcpu_insn_exec_cb(insn, on_invalidate, QEMU_PLUGIN_CB_NO_REGS, 0);
@@ -470,7 +404,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		if (records_fetch(tb, i))
 			watch_fetch(insn);
 		if (what.kind == NW_INSN_LEAVES || what.kind == NW_INSN_RETURN || what.kind == NW_INSN_IRET)
-			watch_leave(insn, what.kind);
+			watch_address(insn, on_leave, what.kind);
 		qemu_plugin_register_vcpu_mem_cb(insn, on_memory, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, 0);
 	}
 }

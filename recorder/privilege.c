@@ -80,3 +80,52 @@ int nw_recorder_fetch_cpl(const struct nw_recorder_regs *regs, uint64_t gva, nw_
 	snprintf(why, whylen, "a user-mode address with CR4.SMEP clear, where either privilege may fetch");
 	return -1;
 }
+
+void nw_recorder_supervision_leave(struct nw_recorder_supervision *s, enum nw_recorder_insn_kind kind, uint64_t gva,
+				   bool real_mode)
+{
+	if (real_mode)
+		return; /* no levels; SYSRET, SYSEXIT and the VM entries are undefined there */
+	s->returning = s->supervisor && (kind == NW_INSN_RETURN || kind == NW_INSN_IRET);
+	s->iret = kind == NW_INSN_IRET;
+	s->loads = 0;
+	s->supervisor = false;
+	s->left_at = gva;
+}
+
+void nw_recorder_supervision_load(struct nw_recorder_supervision *s, bool readable, uint64_t value)
+{
+	if (!s->returning || ++s->loads < NW_RECORDER_RETURN_CS_LOAD)
+		return;
+	if (s->loads == NW_RECORDER_RETURN_CS_LOAD) {
+		s->supervisor = readable && nw_recorder_return_stays_supervisor(value);
+		s->returning = s->supervisor && s->iret;
+		return;
+	}
+	s->supervisor = readable && !(value & NW_RECORDER_EFLAGS_VM);
+	s->returning = false;
+}
+
+int nw_recorder_supervision_fetch(struct nw_recorder_supervision *s, const struct nw_recorder_regs *regs, uint64_t gva,
+				  nw_recorder_read64_fn read, void *ctx)
+{
+	char why[256];
+	int cpl;
+
+	s->returning = false; /* the next instruction runs: a return's loads are over */
+	if (s->supervisor)
+		return 0;
+	if (!regs) {
+		snprintf(s->why, sizeof(s->why), "the instruction at gva 0x%" PRIx64 " may have left supervisor mode, "
+			 "and without regs=LOG the guest's tables cannot be read", s->left_at);
+		return -1;
+	}
+	cpl = nw_recorder_fetch_cpl(regs, gva, read, ctx, why, sizeof(why));
+	if (cpl < 0) {
+		snprintf(s->why, sizeof(s->why), "the instruction at gva 0x%" PRIx64 " may have left supervisor mode, "
+			 "and the guest's tables do not tell: %s", s->left_at, why);
+		return -1;
+	}
+	s->supervisor = cpl == 0;
+	return cpl;
+}

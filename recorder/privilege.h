@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "cpu_log.h"
+#include "decode.h"
 
 /* The MMU index in a meminfo word. */
 #define NW_RECORDER_MMU_INDEX(meminfo) ((unsigned)(meminfo) & 0xfu)
@@ -51,6 +52,24 @@ static inline bool nw_recorder_return_stays_supervisor(uint64_t cs)
 	return (cs & 3) == 0;
 }
 
+/* What the recorder knows of the code's privilege as the guest runs: supervisor from reset (set supervisor) until
+ * an instruction that may leave it runs (decode.h: NW_INSN_LEAVES, a far RET or IRET whose popped CS or EFLAGS says
+ * so; none in real-address mode), then from each fetch's tables until one proves supervisor again. */
+struct nw_recorder_supervision {
+	bool supervisor; /* known to run in supervisor mode */
+	uint64_t left_at; /* the latest instruction that may have left it */
+	bool returning;   /* a far RET or IRET from supervisor mode runs: its loads tell where it returns */
+	bool iret;
+	unsigned loads;   /* the return's loads so far */
+	char why[400];    /* why a fetch's privilege is not known */
+};
+
+/* An instruction of kind (NW_INSN_LEAVES, _RETURN or _IRET) at gva is about to run, in real-address mode or not. */
+void nw_recorder_supervision_leave(struct nw_recorder_supervision *s, enum nw_recorder_insn_kind kind, uint64_t gva,
+				   bool real_mode);
+/* A load by the instruction running: its value, or !readable where it cannot be read. */
+void nw_recorder_supervision_load(struct nw_recorder_supervision *s, bool readable, uint64_t value);
+
 /* Reads the 8 bytes at gpa; false when they are not in guest RAM. */
 typedef bool (*nw_recorder_read64_fn)(void *ctx, uint64_t gpa, uint64_t *value);
 
@@ -59,5 +78,10 @@ typedef bool (*nw_recorder_read64_fn)(void *ctx, uint64_t gpa, uint64_t *value);
  * address with CR4.SMEP clear (either privilege may fetch there), an entry not present or not in RAM. */
 int nw_recorder_fetch_cpl(const struct nw_recorder_regs *regs, uint64_t gva, nw_recorder_read64_fn read, void *ctx,
 			  char *why, size_t whylen);
+
+/* The CPL of a fetch at gva, the next instruction: 0 while supervisor is known, else from the guest's tables with
+ * regs (NULL: not followed, regs=LOG not given); -1 with s->why set when neither tells. */
+int nw_recorder_supervision_fetch(struct nw_recorder_supervision *s, const struct nw_recorder_regs *regs, uint64_t gva,
+				  nw_recorder_read64_fn read, void *ctx);
 
 #endif

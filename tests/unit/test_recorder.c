@@ -380,3 +380,62 @@ Test(recorder, invlpg_operands_from_the_logged_registers)
 	cr_assert_eq(decode("0f013c").kind, NW_INSN_OTHER);
 	cr_assert_eq(decode("0f01b8f0ff").kind, NW_INSN_OTHER);
 }
+
+Test(recorder, supervision_follows_the_instructions_that_leave_supervisor_mode)
+{
+	/* The tables of fetch_privilege_from_the_guests_tables, reduced: gva 0x400000 a user-mode address, 0x401000 a
+	 * supervisor-mode one; 4-level paging with SMEP. */
+	struct nw_recorder_regs regs = { .cr0 = 0x80000001, .cr3 = 0x1000, .cr4 = 0x100020, .efer = 0x500 };
+	struct nw_recorder_supervision s = { .supervisor = true };
+	struct guest_mem mem = { .n = 0 };
+
+	put_entry(&mem, 0x1000, 0x2007);
+	put_entry(&mem, 0x2000, 0x3007);
+	put_entry(&mem, 0x3000 + 8 * 2, 0x4007);
+	put_entry(&mem, 0x4000, 0x9007);
+	put_entry(&mem, 0x4000 + 8, 0xa003);
+	/* From reset, no table is read: supervisor even at a user-mode address (none left it). */
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, &regs, 0x400000, read_mem, &mem), 0);
+	/* An iretq popping RIP, then CS 0x33 (RPL 3): user mode, the next fetch from the tables: CPL 3. */
+	nw_recorder_supervision_leave(&s, NW_INSN_IRET, 0xffffffff81c00000ull, false);
+	nw_recorder_supervision_load(&s, true, 0x400000);
+	nw_recorder_supervision_load(&s, true, 0x33);
+	cr_assert_not(s.supervisor);
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, &regs, 0x400000, read_mem, &mem), 3);
+	/* A syscall or interrupt later the code fetches from a supervisor-mode address: CPL 0, known again. */
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, &regs, 0x401000, read_mem, &mem), 0);
+	cr_assert(s.supervisor);
+	/* An iretq popping CS 0x10 (RPL 0) and EFLAGS without VM: stays supervisor, no table read (regs NULL). */
+	nw_recorder_supervision_leave(&s, NW_INSN_IRET, 0xffffffff81c00000ull, false);
+	nw_recorder_supervision_load(&s, true, 0xffffffff81000000ull);
+	nw_recorder_supervision_load(&s, true, 0x10);
+	nw_recorder_supervision_load(&s, true, 0x246);
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, 0, 0x400000, read_mem, &mem), 0);
+	/* A 32-bit iret to CS 0xf000 (RPL 0) with EFLAGS.VM: virtual-8086 mode, CPL 3: not known without regs. */
+	nw_recorder_supervision_leave(&s, NW_INSN_IRET, 0x1000, false);
+	nw_recorder_supervision_load(&s, true, 0x100);
+	nw_recorder_supervision_load(&s, true, 0xf000);
+	nw_recorder_supervision_load(&s, true, 0x20202);
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, 0, 0x1100, read_mem, &mem), -1);
+	cr_assert_str_eq(s.why, "the instruction at gva 0x1000 may have left supervisor mode, and without regs=LOG the "
+			 "guest's tables cannot be read");
+	/* A far RET whose CS cannot be read, and SYSRET: left. In real-address mode neither changes anything. */
+	s.supervisor = true;
+	nw_recorder_supervision_leave(&s, NW_INSN_RETURN, 0x2000, false);
+	nw_recorder_supervision_load(&s, true, 0x100);
+	nw_recorder_supervision_load(&s, false, 0);
+	cr_assert_not(s.supervisor);
+	s.supervisor = true;
+	nw_recorder_supervision_leave(&s, NW_INSN_LEAVES, 0x3000, false);
+	cr_assert_not(s.supervisor);
+	s.supervisor = true;
+	nw_recorder_supervision_leave(&s, NW_INSN_RETURN, 0xfd014, true);
+	nw_recorder_supervision_leave(&s, NW_INSN_LEAVES, 0xfd014, true);
+	cr_assert(s.supervisor);
+	/* Loads after the return's are not its: a fetch (the next instruction) ends it. */
+	nw_recorder_supervision_leave(&s, NW_INSN_RETURN, 0x2000, false);
+	cr_assert_eq(nw_recorder_supervision_fetch(&s, &regs, 0x401000, read_mem, &mem), 0);
+	nw_recorder_supervision_load(&s, true, 0x100);
+	nw_recorder_supervision_load(&s, true, 0x33);
+	cr_assert(s.supervisor);
+}
