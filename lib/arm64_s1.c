@@ -108,6 +108,13 @@ nw_status_t nw_arm64_s1_decode(const struct nw_arm64_el1_regs *regs, const struc
 			((tcr & NW_TCR_AS) ? 0xffffu : 0xffu),
 		.caps = *caps,
 	};
-	status = decode_range(tcr, 0, regs->ttbr0, caps, &s1->range[0]);
-	return status != NW_OK ? status : decode_range(tcr, 1, regs->ttbr1, caps, &s1->range[1]);
+	for (unsigned which = 0; which < 2; which++) {
+		status = decode_range(tcr, which, which ? regs->ttbr1 : regs->ttbr0, caps, &s1->range[which]);
+		/* With M 0 no table is walked (AArch64.S1DisabledOutput reads only TBIn): a range that could not
+		 * be walked is no reason to refuse the registers. */
+		if (status != NW_OK && s1->enabled)
+			return status;
+		s1->range[which].walks &= status == NW_OK;
+	}
+	return NW_OK;
 }

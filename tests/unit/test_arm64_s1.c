@@ -222,7 +222,9 @@ Test(arm64_s1, tcr_el1_fields_as_the_arm_arm_lays_them_out)
 
 	/* Refused: TG0 0b10 (bit 15, 16 KiB) on a PE without it (TGran16); TG0 0b11 reserved; TG1 0b00 reserved
 	 * while TTBR1 walks (ignored with EPD1, bit 23); T0SZ 12 below 16 (FEAT_LVA); IPS 0b111 reserved; HD
-	 * (bit 40) without HA; HA (bit 39) on a PE without FEAT_HAFDBS; E0PD0 (bit 55); SCTLR_EL1.EPAN (bit 57). */
+	 * (bit 40) without HA; HA (bit 39) on a PE without FEAT_HAFDBS; E0PD0 (bit 55); SCTLR_EL1.EPAN (bit 57).
+	 * The ranges' refusals with stage 1 on (SCTLR_EL1.M): with M 0 they are not walked (below). */
+	t.regs.sctlr = SCTLR_M;
 	t.regs.tcr = TCR_39 | UINT64_C(2) << 14;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_OK);
 	cr_assert_eq(s1.range[0].granule_bits, 14);
@@ -238,6 +240,10 @@ Test(arm64_s1, tcr_el1_fields_as_the_arm_arm_lays_them_out)
 	cr_assert(!s1.range[1].walks);
 	t.regs.tcr = (TCR_39 & ~UINT64_C(0x3f)) | 12;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
+	t.regs.sctlr = 0;
+	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_OK, "M 0: T0SZ 12 is never read");
+	cr_assert(!s1.range[0].walks && s1.range[1].walks);
+	t.regs.sctlr = SCTLR_M;
 	t.regs.tcr = TCR_39 | UINT64_C(7) << 32;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_INVALID);
 	t.regs.tcr = TCR_39 | NW_TCR_HD;
@@ -689,6 +695,12 @@ Test(arm64_s1, stage_1_off_is_flat_up_to_the_pa_size)
 	/* With TBI0 the tag bits 63:56 are not address. */
 	load(0, TCR_39 | NW_TCR_TBI0);
 	expect_walk_ok(UINT64_C(0x7700000000001000), R, false, 0x1000);
+	/* With M 0 no table is walked (AArch64.S1DisabledOutput reads only TBIn and the PA size), so a TCR_EL1 whose
+	 * T0SZ/T1SZ 0 (64-bit VAs, FEAT_LVA territory) would be refused for a walk decodes: a reset TCR_EL1 of 0
+	 * (IPS 0b000, 32 bits), stage 1 off, VA 0x4000_1000 (below 2^48) is its own IPA. */
+	load(0, 0);
+	cr_assert(!t.cpu.s1.range[0].walks && !t.cpu.s1.range[1].walks, "T0SZ 0, TG1 0b00: neither range walks");
+	expect_walk_ok(UINT64_C(0x40001000), R, false, 0x40001000);
 }
 
 /* A walk from level 2 under tcr: l2[i2] names the table l3, l3[i3] is leaf. */

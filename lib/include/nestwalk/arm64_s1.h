@@ -133,7 +133,9 @@ struct nw_arm64_el1_regs {
  * FEAT_LVA), SCTLR_EL1.EPAN, NW_TCR_UNMODELLED, HA/HD/HPD/AS the caps lack,
  * HD without HA). IPS above the PA size reads as the PA size; TTBRn bits
  * below the first table's alignment read as zero (the Arm ARM leaves either
- * reading to the implementation), CnP is ignored. */
+ * reading to the implementation), CnP is ignored. With SCTLR_EL1.M 0 no
+ * table is walked: a range that could not be walked is not refused, only
+ * marked as not walking. */
 NW_MUST_CHECK nw_status_t nw_arm64_s1_decode(const struct nw_arm64_el1_regs *regs,
 					     const struct nw_arm64_s1_caps *caps, struct nw_arm64_s1 *s1);
 
