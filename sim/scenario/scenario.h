@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nestwalk/arm64_s1.h>
 #include <nestwalk/aspace.h>
 #include <nestwalk/cpu.h>
 
@@ -41,10 +42,16 @@ enum nw_scenario_arch {
 };
 
 /* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; the
- * VTTBR_EL2 VMID. A key's position line 0: absent. Once loaded, vtcr is the VTCR_EL2 in force. */
+ * VTTBR_EL2 VMID; and its cpu keys: the EL1 system registers of stage 1 and PSTATE (in SPSR_EL2's layout), as
+ * written. A key's position line 0: absent (a register absent is 0). Once loaded, vtcr is the VTCR_EL2 in
+ * force, s1 the EL1 registers as the library decodes them (arm64_s1.h), el0/pan/uao PSTATE's. */
 struct nw_scenario_arm64 {
 	uint64_t vtcr, ipa_bits, granule, start_level, vmid;
 	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos, vmid_pos;
+	uint64_t sctlr_el1, tcr_el1, ttbr0_el1, ttbr1_el1, mair_el1, pstate;
+	struct nw_scenario_pos sctlr_el1_pos, tcr_el1_pos, ttbr0_el1_pos, ttbr1_el1_pos, mair_el1_pos, pstate_pos;
+	struct nw_arm64_s1 s1;
+	bool el0, pan, uao;
 };
 
 /* 64-bit values written to guest-physical memory from gpa on. */
@@ -90,6 +97,7 @@ struct nw_scenario {
 	bool has_features;
 	struct nw_scenario_pos features_pos, mode_pos, cr4_pos, maxphyaddr_pos;
 	struct nw_scenario_pos cpu_pos; /* the cpu section; line 0: absent */
+	struct nw_scenario_pos x86_cpu_pos; /* the cpu section's first x86 key (an aarch64 scenario refuses it) */
 	/* Each list: count items in room for cap (grow.h). */
 	struct nw_scenario_region *regions;
 	size_t region_count, region_cap;

@@ -5,6 +5,7 @@
  * nw_arm64_s2_caps_all (48-bit PAs, FEAT_XNX, FEAT_HAFDBS, 16-bit VMIDs). */
 #include <string.h>
 
+#include <nestwalk/arm64_s1.h>
 #include <nestwalk/arm64_s2.h>
 
 #include "scenario/scenario_arm64.h"
@@ -25,6 +26,20 @@ const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS
 	ARM64_KEY(vtcr), ARM64_KEY(ipa_bits), ARM64_KEY(granule), ARM64_KEY(start_level), ARM64_KEY(vmid),
 };
 
+const struct nw_scenario_arm64_key nw_scenario_arm64_cpu_keys[NW_SCENARIO_ARM64_CPU_KEYS] = {
+	ARM64_KEY(sctlr_el1), ARM64_KEY(tcr_el1),  ARM64_KEY(ttbr0_el1),
+	ARM64_KEY(ttbr1_el1), ARM64_KEY(mair_el1), ARM64_KEY(pstate),
+};
+
+const struct nw_scenario_arm64_key *nw_scenario_arm64_key(const struct nw_scenario_arm64_key *table, size_t n,
+							  const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(table[i].name, name))
+			return &table[i];
+	return NULL;
+}
+
 /* The EPT/NPT keys' positions in struct nw_scenario. */
 static const struct nw_scenario_arm64_key x86_keys[] = {
 	{ "levels", 0, offsetof(struct nw_scenario, levels_pos) },
@@ -41,17 +56,26 @@ static struct nw_scenario_pos pos_at(const void *base, size_t offset)
 	return pos;
 }
 
-static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
+/* -1 refused at the first AArch64 key of table given in an x86_64 scenario (what: where the key belongs). */
+static int refuse_arm64_keys(struct nw_scenario *sc, const struct nw_scenario_arm64_key *table, size_t n,
+			     const char *what, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < NW_SCENARIO_ARM64_KEYS; i++) {
-		struct nw_scenario_pos pos = pos_at(&sc->arm64, nw_scenario_arm64_keys[i].pos);
+	for (size_t i = 0; i < n; i++) {
+		struct nw_scenario_pos pos = pos_at(&sc->arm64, table[i].pos);
 
 		if (pos.line)
 			return nw_scenario_fail(sc, pos, err, errlen,
-						"%s: an AArch64 stage-2 key, and the scenario is "
-						"x86_64 (give arch: aarch64)",
-						nw_scenario_arm64_keys[i].name);
+						"%s: an AArch64 %s key, and the scenario is x86_64 (give arch: aarch64)",
+						table[i].name, what);
 	}
+	return 0;
+}
+
+static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	if (refuse_arm64_keys(sc, nw_scenario_arm64_keys, NW_SCENARIO_ARM64_KEYS, "stage-2", err, errlen) ||
+	    refuse_arm64_keys(sc, nw_scenario_arm64_cpu_keys, NW_SCENARIO_ARM64_CPU_KEYS, "cpu", err, errlen))
+		return -1;
 	if (sc->stage2.format == NW_STAGE2_ARM64)
 		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
 					"format: arm64 is the AArch64 stage 2, and the "
@@ -63,26 +87,96 @@ static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-/* What an aarch64 scenario cannot have yet: the guest's own translation (the EL1 system registers) is not
- * modelled, so only the second stage is (translate --gpa, mappings --stage stage2, read --gpa). */
-static int check_stage2_only(struct nw_scenario *sc, char *err, size_t errlen)
+/* What an aarch64 scenario cannot have yet: guest.mappings and page_table_region build x86 tables (an
+ * AArch64 guest's stage-1 tables are given as guest.writes), and ELF images, memory dumps and traces are
+ * x86 machines'. */
+static int check_guest(struct nw_scenario *sc, char *err, size_t errlen)
 {
-	static const char why[] = "an aarch64 scenario has its stage 2 only for now: the guest's EL1 state and "
-				  "stage 1 are not modelled yet";
-	struct nw_scenario_pos pos = sc->cpu_pos;
+	struct nw_scenario_pos pos = sc->mapping_count ? sc->mappings[0].pos : sc->pt_region_pos;
 
-	if (!pos.line && sc->mapping_count)
-		pos = sc->mappings[0].pos;
 	if (!pos.line)
-		pos = sc->pt_region_pos.line ? sc->pt_region_pos : sc->elf_image_pos;
+		pos = sc->elf_image_pos.line ? sc->elf_image_pos : sc->memory_dump_pos;
 	if (!pos.line)
-		pos = sc->memory_dump_pos.line ? sc->memory_dump_pos : sc->trace_pos;
+		pos = sc->trace_pos;
 	if (pos.line)
 		return nw_scenario_fail(sc, pos, err, errlen,
-					"%s (no cpu, guest.mappings, guest.page_table_region, "
-					"guest.elf_image, guest.memory_dump or trace)",
-					why);
+					"an aarch64 scenario gives its guest's stage-1 tables as guest.writes (descriptor "
+					"words at their IPAs): guest.mappings, guest.page_table_region, guest.elf_image, "
+					"guest.memory_dump and trace are not modelled for it yet");
+	if (sc->x86_cpu_pos.line)
+		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
+					"an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1, ttbr0_el1, "
+					"ttbr1_el1, mair_el1 and pstate");
 	return 0;
+}
+
+/* PSTATE in SPSR_EL2's layout (Arm ARM C5.2, SPSR_EL2 for an exception taken from AArch64): NZCV, DAIF
+ * (neither changes a translation), PAN (bit 22, FEAT_PAN), UAO (bit 23, FEAT_UAO) and M[3:0], EL0t 0b0000,
+ * EL1t 0b0100 or EL1h 0b0101: the Exception levels of the EL1&0 regime. */
+#define PSTATE_NZCV UINT64_C(0xf0000000)
+#define PSTATE_UAO (UINT64_C(1) << 23)
+#define PSTATE_PAN (UINT64_C(1) << 22)
+#define PSTATE_DAIF UINT64_C(0x3c0)
+#define PSTATE_M UINT64_C(0x1f) /* M[4] 1 is AArch32 */
+#define PSTATE_EL_SHIFT 2
+
+static int decode_pstate(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_scenario_arm64 *a = &sc->arm64;
+	uint64_t m = a->pstate & PSTATE_M, other = a->pstate & ~(PSTATE_NZCV | PSTATE_UAO | PSTATE_PAN | PSTATE_DAIF |
+								 PSTATE_M);
+
+	if (other)
+		return nw_scenario_fail(sc, a->pstate_pos, err, errlen,
+					"pstate: 0x%llx: bits 0x%llx are not modelled (PSTATE in SPSR_EL2's layout "
+					"takes NZCV, DAIF, PAN bit 22, UAO bit 23 and M[4:0])",
+					(unsigned long long)a->pstate, (unsigned long long)other);
+	if (m != 0 && m != 4 && m != 5)
+		return nw_scenario_fail(sc, a->pstate_pos, err, errlen,
+					"pstate: M[4:0] 0x%llx is not EL0t (0b00000), EL1t (0b00100) or EL1h "
+					"(0b00101): AArch32, EL2, EL3 or reserved, outside the EL1&0 regime",
+					(unsigned long long)m);
+	a->el0 = (m >> PSTATE_EL_SHIFT) == 0;
+	a->pan = (a->pstate & PSTATE_PAN) != 0;
+	a->uao = (a->pstate & PSTATE_UAO) != 0;
+	return 0;
+}
+
+/* SCTLR_EL1.A (bit 1): alignment checks, whose Alignment faults the walk does not model. */
+#define SCTLR_A (UINT64_C(1) << 1)
+
+/* The EL1 registers decoded by the library (nw_arm64_s1_decode), refused at the register at fault. */
+static int decode_el1(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_scenario_arm64 *a = &sc->arm64;
+	const struct nw_arm64_el1_regs regs = { .sctlr = a->sctlr_el1, .tcr = a->tcr_el1, .ttbr0 = a->ttbr0_el1,
+						.ttbr1 = a->ttbr1_el1, .mair = a->mair_el1 };
+	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
+	struct nw_scenario_pos at = sc->cpu_pos.line ? sc->cpu_pos : (struct nw_scenario_pos){ 1, 1 };
+	struct nw_scenario_pos sctlr = a->sctlr_el1_pos.line ? a->sctlr_el1_pos : at;
+	struct nw_scenario_pos tcr = a->tcr_el1_pos.line ? a->tcr_el1_pos : at;
+	nw_status_t status;
+
+	if (a->sctlr_el1 & SCTLR_A)
+		return nw_scenario_fail(sc, sctlr, err, errlen,
+					"sctlr_el1: 0x%llx: A (bit 1, alignment checking) is not modelled",
+					(unsigned long long)a->sctlr_el1);
+	status = nw_arm64_s1_decode(&regs, &caps, &a->s1);
+	if (status == NW_ERR_UNSUPPORTED && (a->sctlr_el1 & NW_SCTLR_EPAN))
+		return nw_scenario_fail(sc, sctlr, err, errlen,
+					"sctlr_el1: 0x%llx: EPAN (bit 57, FEAT_PAN3) is not modelled",
+					(unsigned long long)a->sctlr_el1);
+	if (status == NW_ERR_INVALID)
+		return nw_scenario_fail(sc, tcr, err, errlen,
+					"tcr_el1: 0x%llx: a reserved encoding (Arm ARM D19 TCR_EL1: IPS 0b111, TG0 0b11"
+					" or TG1 0b00 in a range that walks)",
+					(unsigned long long)a->tcr_el1);
+	if (status != NW_OK)
+		return nw_scenario_fail(sc, tcr, err, errlen,
+					"tcr_el1: 0x%llx asks what is not modelled (with SCTLR_EL1.M set: T0SZ or T1SZ "
+					"outside 16..39 in a range that walks; HWU, TBID0/1, E0PD0/1 or DS set)",
+					(unsigned long long)a->tcr_el1);
+	return decode_pstate(sc, err, errlen);
 }
 
 /* VTCR_EL2 from the friendly keys, or refused naming the key. */
@@ -183,7 +277,7 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 					"start_level, not both",
 					a->vtcr_pos.line, a->vtcr_pos.column);
 	}
-	if (check_stage2_only(sc, err, errlen) || decode(sc, err, errlen))
+	if (check_guest(sc, err, errlen) || decode(sc, err, errlen) || decode_el1(sc, err, errlen))
 		return -1;
 	if (a->vmid >> (cfg->vmid16 ? 16 : 8))
 		return nw_scenario_fail(sc, a->vmid_pos, err, errlen,

@@ -15,6 +15,13 @@ struct nw_scenario_arm64_key {
 
 #define NW_SCENARIO_ARM64_KEYS 5
 extern const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS];
+/* The cpu section's: SCTLR_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1, MAIR_EL1 and PSTATE. */
+#define NW_SCENARIO_ARM64_CPU_KEYS 6
+extern const struct nw_scenario_arm64_key nw_scenario_arm64_cpu_keys[NW_SCENARIO_ARM64_CPU_KEYS];
+
+/* The key of table (n entries) called name, or NULL. */
+const struct nw_scenario_arm64_key *nw_scenario_arm64_key(const struct nw_scenario_arm64_key *table, size_t n,
+							  const char *name);
 
 /* 0 with stage2 set for the architecture (an aarch64 scenario: format arm64 and its decoded VTCR_EL2; the
  * edits' table levels), or -1 with "file:line:col: what" in err. */

@@ -338,15 +338,16 @@ static const char *const arches[] = { [NW_SCENARIO_X86_64] = "x86_64", [NW_SCENA
 
 static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
 
-/* The second-stage section, key "stage2" or its old name "ept" (one of them). */
-static const struct nw_scenario_arm64_key *arm64_key(const char *name)
+/* An AArch64 key's value and position, checked once the architecture is known (scenario_arm64.c). */
+static int load_arm64_key(struct loader *ld, const struct nw_scenario_arm64_key *key, const struct pair_iter *it)
 {
-	for (size_t i = 0; i < NW_SCENARIO_ARM64_KEYS; i++)
-		if (!strcmp(nw_scenario_arm64_keys[i].name, name))
-			return &nw_scenario_arm64_keys[i];
-	return NULL;
+	struct nw_scenario_pos *pos = (void *)((char *)&ld->sc->arm64 + key->pos);
+
+	*pos = node_pos(it->value, it->key_pos);
+	return get_u64(ld, it->value, it->key_pos, it->key, (void *)((char *)&ld->sc->arm64 + key->value));
 }
 
+/* The second-stage section, key "stage2" or its old name "ept" (one of them). */
 static int load_stage2(struct loader *ld, const char *key, struct fy_node *node, struct nw_scenario_pos at)
 {
 	const struct nw_scenario_arm64_key *arm64;
@@ -389,12 +390,8 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 				return -1;
 			cfg->format = (enum nw_stage2_kind)choice;
 			ld->sc->format_pos = node_pos(it.value, it.key_pos);
-		} else if ((arm64 = arm64_key(it.key))) {
-			/* Checked once the architecture is known (scenario_arm64.c). */
-			struct nw_scenario_pos *pos = (void *)((char *)&ld->sc->arm64 + arm64->pos);
-
-			*pos = node_pos(it.value, it.key_pos);
-			if (get_u64(ld, it.value, it.key_pos, it.key, (void *)((char *)&ld->sc->arm64 + arm64->value)))
+		} else if ((arm64 = nw_scenario_arm64_key(nw_scenario_arm64_keys, NW_SCENARIO_ARM64_KEYS, it.key))) {
+			if (load_arm64_key(ld, arm64, &it))
 				return -1;
 		} else if (!strcmp(it.key, "edits")) {
 			void *iter = NULL;
@@ -530,6 +527,16 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 		return -1;
 	ld->sc->cpu_pos = at;
 	while ((got = next_pair(ld, &it, "cpu")) > 0) {
+		const struct nw_scenario_arm64_key *arm64 =
+			nw_scenario_arm64_key(nw_scenario_arm64_cpu_keys, NW_SCENARIO_ARM64_CPU_KEYS, it.key);
+
+		if (arm64) {
+			if (load_arm64_key(ld, arm64, &it))
+				return -1;
+			continue;
+		}
+		if (!ld->sc->x86_cpu_pos.line)
+			ld->sc->x86_cpu_pos = it.key_pos;
 		if (!strcmp(it.key, "mode")) {
 			if ((ld->sc->mode = get_choice(ld, it.value, it.key_pos, "mode", modes, 5)) < 0)
 				return -1;

@@ -165,8 +165,8 @@ def test_what_an_aarch64_scenario_refuses(tmp_path):
                      "vmid: 256 does not fit VTTBR_EL2.VMID (8 bits)")
     path = write(tmp_path, BASE + "stage2: {vmid: 0x100, vtcr: 0x800a3558}\n")
     assert gpa(path, 0x40000000, "read")["outcome"] == "ok"
-    assert_bad_input(write(tmp_path, BASE + "cpu: {mode: 4level}\n"), 4, 1,
-                     "an aarch64 scenario has its stage 2 only for now")
+    assert_bad_input(write(tmp_path, BASE + "cpu: {mode: 4level}\n"), 4, 7,
+                     "an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1")
     assert_bad_input(write(tmp_path, BASE + "stage2:\n  edits:\n    - {gpa: 0x40000000, level: 4, set: 1}\n"), 6, 32,
                      "level: the Arm ARM's levels are 0 to 3")
     # 0x80003560: PS 32 bits (0b000), T0SZ 32, SL0 1: a 4 GiB host fits, a bigger one reaches above the output
