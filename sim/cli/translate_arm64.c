@@ -8,12 +8,17 @@
 #include "io/json_out.h"
 #include "replay/walk_print.h"
 
-static const char *const fault_names[] = {
-	[NW_S2_FAULT_TRANSLATION] = "translation",
-	[NW_S2_FAULT_ACCESS_FLAG] = "access_flag",
-	[NW_S2_FAULT_PERMISSION] = "permission",
-	[NW_S2_FAULT_ADDRESS_SIZE] = "address_size",
-};
+const char *nw_arm64_fault_name(enum nw_s2_fault fault)
+{
+	static const char *const names[] = {
+		[NW_S2_FAULT_TRANSLATION] = "translation",
+		[NW_S2_FAULT_ACCESS_FLAG] = "access_flag",
+		[NW_S2_FAULT_PERMISSION] = "permission",
+		[NW_S2_FAULT_ADDRESS_SIZE] = "address_size",
+	};
+
+	return names[fault];
+}
 
 static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated)
 {
@@ -63,12 +68,12 @@ void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result 
 			"{%s\"outcome\": \"stage2_abort\", \"gpa\": \"0x%llx\", \"esr_el2\": \"0x%llx\"%s, "
 			"\"fault\": \"%s\", \"level\": %d, \"entry\": \"0x%llx\", \"refs\": %u}\n",
 			q->top ? NW_JSON_SCHEMA_MEMBER : "", (unsigned long long)q->gpa, (unsigned long long)esr,
-			hpfar_member, fault_names[res->fault], nw_arm64_s2_level(res->level),
+			hpfar_member, nw_arm64_fault_name(res->fault), nw_arm64_s2_level(res->level),
 			(unsigned long long)res->entry, res->refs);
 	else
 		fprintf(q->out,
 			"gpa 0x%llx: stage-2 abort, ESR_EL2 0x%llx, HPFAR_EL2 %s (%s fault at level %d, entry "
 			"0x%llx)\n",
-			(unsigned long long)q->gpa, (unsigned long long)esr, hpfar_text, fault_names[res->fault],
+			(unsigned long long)q->gpa, (unsigned long long)esr, hpfar_text, nw_arm64_fault_name(res->fault),
 			nw_arm64_s2_level(res->level), (unsigned long long)res->entry);
 }

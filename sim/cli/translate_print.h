@@ -36,6 +36,22 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 			 bool populated);
 /* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c). */
 void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
+/* The fault kind's name in translate's JSON: translation, access_flag, permission, address_size. */
+const char *nw_arm64_fault_name(enum nw_s2_fault fault);
+
+/* A guest-virtual access on an aarch64 scenario (translate_arm64_gva.c): the stage-1 walk under the scenario's EL1
+ * registers and PSTATE (el0 the Exception level asked), text or one JSON object (docs/json.md,
+ * translate-gva-aarch64). */
+struct nw_gva_arm64_query {
+	FILE *out;
+	const struct nw_scenario_arm64 *arm64;
+	uint64_t gva, size;
+	enum nw_access_type access;
+	bool el0, unprivileged, json, explain;
+};
+
+/* Prints the answer; NW_EXIT_OK, or NW_EXIT_MISMATCH when the simulated host had no frame for a lazy page. */
+int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_replay_target *t);
 void nw_gpa_print_exit(const struct nw_gpa_query *q, const struct nw_aspace_exit *exit, bool populated);
 
 #endif

@@ -310,11 +310,11 @@ def check_walk(got, stage2, top=True):
 
 
 def test_the_doc_names_every_outcome_of_the_trace_format():
-    # traces/FORMAT.md's expectation outcomes, plus replay's no_memory and translate --gpa's AArch64 stage2_abort
-    # (no trace carries AArch64 outcomes yet).
+    # traces/FORMAT.md's expectation outcomes, plus replay's no_memory and translate's AArch64 stage2_abort and
+    # stage1_abort (no trace carries AArch64 outcomes yet).
     fmt = (ROOT / "traces" / "FORMAT.md").read_text()
     codes = re.search(r"\| `outcome` \| u8 \| (.*?) \|", fmt).group(1)
-    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory", "stage2_abort"] == OUTCOMES
+    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory", "stage2_abort", "stage1_abort"] == OUTCOMES
 
 
 def test_version_and_help_objects():
@@ -370,11 +370,28 @@ def test_translate_gva_objects(scenario, args, outcome, stage2):
     check_walk(got, stage2)
 
 
+# translate --gva on an aarch64 scenario: each outcome its object has (test_arm64_stage1.py derives the values).
+ARM64_GVA_CASES = [
+    (["--gva", "0x400123", "--access", "read", "--el", "0", "--explain"], "ok"),
+    (["--gva", "0x401008", "--access", "write"], "stage1_abort"),
+    (["--gva", "0x404010", "--access", "read"], "stage2_abort"),
+    (["--gva", "0x406000", "--access", "write", "--el", "0"], "stage2_abort"),
+    (["--gva", "0xffffff8000001000", "--access", "fetch"], "stage2_abort"),
+]
+
+
+@pytest.mark.parametrize("args, outcome", ARM64_GVA_CASES, ids=[f"{c[1]}-{c[0][1]}" for c in ARM64_GVA_CASES])
+def test_translate_gva_aarch64_objects(args, outcome):
+    got = run_json("translate", SCENARIOS / "arm64_stage1.yaml", *args, "--json")
+    assert got["outcome"] == outcome
+    check_top("translate-gva-aarch64", got)
+
+
 @pytest.mark.parametrize("scenario", ["replay_ept.yaml", "replay_npt.yaml"])
 def test_replay_objects(scenario, tmp_path):
     got = run_json("replay", SCENARIOS / scenario, "--json")
     check_top("replay", got)
-    assert set(got["outcomes"]) == set(OUTCOMES) - {"stage2_abort"}  # replay is x86 only so far
+    assert set(got["outcomes"]) == set(OUTCOMES) - {"stage2_abort", "stage1_abort"}  # replay is x86 only so far
     # A wrong expectation: replay reports the first mismatch with its walk.
     trace = tmp_path / "wrong.nwt.txt"
     trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x1 type=read cpl=0x3\nexpect outcome=page_fault\n"

@@ -1,0 +1,269 @@
+/* `translate --gva` on an aarch64 scenario (translate_print.h): the stage-1 walk of the EL1&0 regime under the
+ * scenario's EL1 registers and PSTATE, every stage-1 table read and the final IPA through its stage 2
+ * (nw_arm64_walk). A stage-2 translation fault the address space explains is resolved as the hypervisor would:
+ * a lazy page populated and the walk retried, an MMIO or ROM region's final access its exit. The answer: the
+ * translation, a stage-1 abort taken to EL1 (ESR_EL1, FAR_EL1) or a stage-2 abort taken to EL2 (ESR_EL2 with
+ * S1PTW, FAR_EL2, HPFAR_EL2 where the library fills it). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/arm64_s2.h>
+
+#include "cli/cli.h"
+#include "cli/translate_print.h"
+#include "io/json_out.h"
+#include "replay/walk_print.h"
+#include "scenario/scenario_arm64.h"
+
+/* A walk reads at most 4 stage-1 tables and the final page, each of which a lazy region may populate once. */
+#define MAX_RETRIES 8
+static const char *const accesses[] = { "read", "write", "fetch" };
+
+#define FSC_LEVEL_MASK 3u /* DFSC/IFSC bits 1:0: the level of a translation, access flag, permission or address
+			   * size fault (Arm ARM D19, ESR_EL1/ESR_EL2 ISS encodings) */
+
+/* What the access gave, as translate and replay name it. */
+static const char *outcome_name(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+{
+	if (res->outcome != NW_OUTCOME_STAGE2_ABORT)
+		return nw_outcome_name(res->outcome);
+	if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
+		return "no_memory";
+	/* Exits are for the final access: a stage-1 table in device memory stays the abort the PE takes. */
+	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
+		return "mmio";
+	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+		return "rom_write";
+	return "stage2_abort";
+}
+
+/* The walk, with a lazy page populated and the walk retried as the hypervisor would. */
+static void walk(const struct nw_replay_target *t, const struct nw_arm64_cpu *cpu, const struct nw_access *access,
+		 struct nw_walk_result *res, struct nw_aspace_exit *exit)
+{
+	const struct nw_walk_config config = { .hal = t->machine.hal, .stage2 = t->machine.stage2,
+					       .window = t->machine.window };
+
+	exit->kind = NW_ASPACE_FAULT_VIOLATION;
+	for (unsigned tries = 0;; tries++) {
+		nw_arm64_walk(&config, cpu, access, NW_WALK_RECORD, res);
+		if (res->outcome != NW_OUTCOME_STAGE2_ABORT || res->abort_fault != NW_S2_FAULT_TRANSLATION ||
+		    tries == MAX_RETRIES)
+			return;
+		if (nw_aspace_resolve_fault(t->machine.aspace, res->fault_gpa,
+					    res->s2_on_table ? NW_ACCESS_READ : access->type,
+					    res->s2_on_table ? 8 : access->size, exit) != NW_OK ||
+		    exit->kind != NW_ASPACE_FAULT_RETRY)
+			return;
+	}
+}
+
+/* Each EL1 register's value and whether the scenario gave it: JSON members, or one text line. */
+static void print_registers(FILE *out, const struct nw_scenario_arm64 *a, bool json)
+{
+	fputs(json ? ", \"registers\": {" : "registers:", out);
+	for (size_t i = 0; i < NW_SCENARIO_ARM64_CPU_KEYS; i++) {
+		const struct nw_scenario_arm64_key *key = &nw_scenario_arm64_cpu_keys[i];
+		unsigned long long value = *(const uint64_t *)(const void *)((const char *)a + key->value);
+		const char *from =
+			((const struct nw_scenario_pos *)(const void *)((const char *)a + key->pos))->line ? "scenario"
+													   : "default";
+
+		if (json)
+			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", i ? ", " : "", key->name,
+				value, from);
+		else
+			fprintf(out, "%s %s 0x%llx (%s)", i ? "," : "", key->name, value, from);
+	}
+	fputs(json ? "}" : "\n", out);
+}
+
+/* The stage-2 descriptors read for one IPA, top level first, with the Arm ARM's levels. */
+static void print_s2(FILE *out, const struct nw_s2_result *s2)
+{
+	for (int level = NW_MAX_LEVELS; level >= 1; level--)
+		if (s2->tables[level].val || s2->entries[level])
+			fprintf(out, "    stage-2 level %d  table pa 0x%llx  descriptor 0x%016llx\n",
+				nw_arm64_s2_level(level), (unsigned long long)s2->tables[level].val,
+				(unsigned long long)s2->entries[level]);
+	if (s2->status == NW_S2_OK)
+		fprintf(out, "    -> pa 0x%llx (stage-2 level-%d leaf of 0x%llx bytes, S2AP %s)\n",
+			(unsigned long long)s2->hpa.val, nw_arm64_s2_level(s2->level),
+			(unsigned long long)s2->page_size, nw_arm64_s2ap_text(s2->entry));
+	else
+		fprintf(out, "    -> stage-2 %s fault at level %d\n", nw_arm64_fault_name(s2->fault),
+			nw_arm64_s2_level(s2->level));
+}
+
+/* --explain: each stage-1 descriptor read and its table's stage-2 translation, then the final IPA's. */
+static void print_explain(FILE *out, const struct nw_walk_result *res)
+{
+	char rights[NW_RIGHTS_TEXT];
+
+	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
+		const struct nw_walk_step *step = &res->steps[level];
+
+		if (!step->read && !step->s2.refs)
+			continue;
+		fprintf(out, "stage-1 level %d [%u]  table ipa 0x%llx", 4 - level, step->index,
+			(unsigned long long)step->table_gpa.val);
+		if (step->s2.status == NW_S2_OK)
+			fprintf(out, " pa 0x%llx", (unsigned long long)step->table_hpa.val);
+		fputc('\n', out);
+		if (step->s2.refs)
+			print_s2(out, &step->s2);
+		if (step->read)
+			fprintf(out, "    descriptor 0x%016llx  rights so far %s%s\n", (unsigned long long)step->entry,
+				nw_guest_rights_text(step->rights, rights),
+				(step->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "");
+	}
+	if (res->final_s2.refs) {
+		fprintf(out, "final ipa 0x%llx\n", (unsigned long long)(res->outcome == NW_OUTCOME_OK ? res->gpa.val
+												     : res->fault_gpa.val));
+		print_s2(out, &res->final_s2);
+	}
+}
+
+static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
+		       const char *outcome)
+{
+	const struct nw_scenario_arm64 *a = q->arm64;
+	char rights[NW_RIGHTS_TEXT];
+	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
+
+	fprintf(out, "gva 0x%llx: %s of %llu byte(s) at EL%d%s", (unsigned long long)q->gva,
+		accesses[q->access], (unsigned long long)q->size, q->el0 ? 0 : 1,
+		q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
+	fprintf(out, ", PSTATE.PAN %d, UAO %d, stage 1 %s\n", a->pan, a->uao, a->s1.enabled ? "on" : "off");
+	if (q->explain) {
+		print_registers(out, a, false);
+		print_explain(out, res);
+	}
+	switch (res->outcome) {
+	case NW_OUTCOME_OK:
+		fprintf(out, "-> ipa 0x%llx -> pa 0x%llx (", (unsigned long long)res->gpa.val,
+			(unsigned long long)res->hpa.val);
+		if (res->leaf_level)
+			fprintf(out, "stage-1 level-%d %s of 0x%llx bytes, AttrIndx %u = MAIR_EL1 byte 0x%02x, ",
+				4 - res->leaf_level, res->leaf_level == 1 ? "page" : "block",
+				(unsigned long long)res->guest_page_size, res->guest_pat_index,
+				(unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
+		fprintf(out, "rights %s%s; stage-2 leaf of 0x%llx bytes, MemAttr 0x%x %s)\n",
+			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "",
+			(unsigned long long)res->s2_page_size, res->memory_type,
+			nw_arm64_memattr_name(res->memory_type));
+		break;
+	case NW_OUTCOME_STAGE1_ABORT:
+		fprintf(out, "stage-1 abort taken to EL1: ESR_EL1 0x%llx, FAR_EL1 0x%llx (%s fault at level %u)\n",
+			(unsigned long long)res->esr, (unsigned long long)res->far,
+			nw_arm64_fault_name(res->abort_fault), level);
+		break;
+	case NW_OUTCOME_STAGE2_ABORT:
+		fprintf(out, "stage-2 abort taken to EL2 on the %s: ESR_EL2 0x%llx (S1PTW %d), FAR_EL2 0x%llx, "
+			     "HPFAR_EL2 ",
+			res->s2_on_table ? "stage-1 table walk" : "final access", (unsigned long long)res->esr,
+			(res->esr & NW_ESR_S1PTW) != 0, (unsigned long long)res->far);
+		if (res->hpfar_valid)
+			fprintf(out, "0x%llx", (unsigned long long)res->hpfar);
+		else
+			fputs("UNKNOWN", out);
+		fprintf(out, " (%s fault at level %u, ipa 0x%llx)\n", nw_arm64_fault_name(res->abort_fault), level,
+			(unsigned long long)res->fault_gpa.val);
+		if (strcmp(outcome, "stage2_abort"))
+			fprintf(out, "outcome %s: %s\n", outcome,
+				!strcmp(outcome, "mmio")      ? "the hypervisor emulates the device"
+				: !strcmp(outcome, "rom_write") ? "the hypervisor drops the write"
+								: "the simulated host had no frame for a lazy page");
+		break;
+	default: /* no memory backs a table */
+		fprintf(out, "outcome %s: nothing backs ipa 0x%llx\n", outcome, (unsigned long long)res->fault_gpa.val);
+		break;
+	}
+}
+
+static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
+		       const char *outcome, const char *explain)
+{
+	const struct nw_scenario_arm64 *a = q->arm64;
+	char rights[NW_RIGHTS_TEXT];
+	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
+	bool exit = !strcmp(outcome, "mmio") || !strcmp(outcome, "rom_write");
+
+	fprintf(out, "{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, "
+		     "\"unprivileged\": %s",
+		NW_JSON_SCHEMA_MEMBER, outcome, (unsigned long long)q->gva, q->el0 ? 0 : 1,
+		q->unprivileged ? "true" : "false");
+	if (res->outcome == NW_OUTCOME_OK) {
+		fprintf(out, ", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
+			     "\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
+			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
+			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
+			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? "true" : "false",
+			res->memory_type);
+		if (res->leaf_level)
+			fprintf(out, ", \"level\": %d, \"attr_index\": %u, \"mair_attr\": \"0x%x\"", 4 - res->leaf_level,
+				res->guest_pat_index, (unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
+	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
+		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
+			(unsigned long long)res->esr, (unsigned long long)res->far,
+			nw_arm64_fault_name(res->abort_fault), level);
+	} else if (res->outcome == NW_OUTCOME_STAGE2_ABORT && strcmp(outcome, "no_memory")) {
+		fprintf(out, ", \"esr_el2\": \"0x%llx\", \"far_el2\": \"0x%llx\"", (unsigned long long)res->esr,
+			(unsigned long long)res->far);
+		if (res->hpfar_valid)
+			fprintf(out, ", \"hpfar_el2\": \"0x%llx\"", (unsigned long long)res->hpfar);
+		fprintf(out, ", \"fault\": \"%s\", \"level\": %u, \"s1ptw\": %s", nw_arm64_fault_name(res->abort_fault),
+			level, res->s2_on_table ? "true" : "false");
+	}
+	if (res->outcome != NW_OUTCOME_OK && res->outcome != NW_OUTCOME_STAGE1_ABORT)
+		fprintf(out, ", \"fault_gpa\": \"0x%llx\"", (unsigned long long)res->fault_gpa.val);
+	fprintf(out, ", \"refs\": %u, \"ad_writes\": %u, \"size\": %llu", res->refs, res->ad_writes,
+		(unsigned long long)q->size);
+	if (exit)
+		fprintf(out, ", \"write\": %s", q->access == NW_ACCESS_WRITE ? "true" : "false");
+	print_registers(out, a, true);
+	if (explain) {
+		fputs(", \"explain\": ", out);
+		nw_json_string(out, explain);
+	}
+	fputs("}\n", out);
+}
+
+int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_replay_target *t)
+{
+	const struct nw_scenario_arm64 *a = q->arm64;
+	const struct nw_arm64_cpu cpu = { .s1 = a->s1, .el0 = q->el0, .pan = a->pan, .uao = a->uao };
+	const struct nw_access access = { .gva = nw_gva(q->gva), .size = (uint32_t)q->size, .type = q->access,
+					  .unprivileged = q->unprivileged };
+	struct nw_aspace_exit exit;
+	struct nw_walk_result res;
+	const char *outcome;
+	char *explain = NULL;
+	size_t len = 0;
+
+	walk(t, &cpu, &access, &res, &exit);
+	outcome = outcome_name(&res, &exit);
+	if (!q->json) {
+		print_text(q->out, q, &res, outcome);
+	} else {
+		if (q->explain) {
+			FILE *mem = open_memstream(&explain, &len);
+
+			if (!mem) {
+				fprintf(stderr, "nestwalk translate: out of memory\n");
+				return NW_EXIT_BAD_INPUT;
+			}
+			print_text(mem, q, &res, outcome);
+			fclose(mem);
+		}
+		print_json(q->out, q, &res, outcome, explain);
+		free(explain);
+	}
+	if (exit.kind != NW_ASPACE_FAULT_NO_MEMORY)
+		return NW_EXIT_OK;
+	fprintf(stderr, "nestwalk translate: warning: the simulated host had no frame left for a lazy page: "
+			"no_memory, not a guest fault; give the scenario more host.memory\n");
+	return NW_EXIT_MISMATCH;
+}
