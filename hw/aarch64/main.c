@@ -4,7 +4,8 @@
  *   c ID ok PA                the access completed: PA where the load or store landed ("-" for a fetch,
  *                             which is seen only to have run the scratch word's "hvc #0" at the IPA)
  *   c ID abort ESR FAR HPFAR  a stage-2 abort taken to EL2: ESR_EL2, FAR_EL2, HPFAR_EL2
- *   c ID exc ESR ADDR         anything else (ESR_EL1 and FAR_EL1 for an exception the guest took at EL1)
+ *   c ID exc ESR ADDR         anything else (ESR_EL1 and FAR_EL1 for an exception the guest took at EL1: with
+ *                             a stage-1 part, its stage-1 aborts)
  *   c ID raw VALUE            completed, but the word read back is not a scratch tag
  *   c ID unsupported FEATURE  the case's model and this CPU differ
  * "c ID" goes out before the case runs, so output ending in it names the case the CPU stopped in. */
@@ -13,6 +14,7 @@
 #include <nestwalk/arm64_s2.h>
 
 #include "contract/a64_case.h"
+#include "contract/a64_s1.h"
 #include "contract/layout.h"
 #include "frames.h"
 #include "serial.h"
@@ -24,12 +26,16 @@
 #define HCR_RW (UINT64_C(1) << 31)
 #define SCTLR_EL1_RES1 UINT64_C(0x30d00800) /* stage 1 off (M 0), caches off */
 #define EC_HVC64 0x16u
+#define EC_SVC64 0x15u   /* an EL0 guest's "svc #0" after its access: done */
+#define EC_UNKNOWN 0x00u /* an EL0 guest's fetch ran the scratch word's "hvc #0", UNDEFINED at EL0: done */
 
-unsigned hw_a64_enter(uint64_t ipa, uint64_t pc);
+unsigned hw_a64_enter(uint64_t va, uint64_t pc, uint64_t spsr);
 void hw_a64_main(void);
 _Noreturn void hw_a64_el2_fault(void);
 extern uint64_t hw_a64_guest_x1;
 extern char hw_a64_guest_read[], hw_a64_guest_write[], hw_a64_guest_fetch[], hw_a64_el1_vectors[];
+extern char hw_a64_guest_ldtr[], hw_a64_guest_sttr[], hw_a64_guest_read0[], hw_a64_guest_write0[],
+	hw_a64_guest_ldtr0[], hw_a64_guest_sttr0[];
 
 static struct hw_a64_frames frames;
 static bool cpu_xnx;
@@ -78,14 +84,15 @@ static void put_store(void)
 	hw_puts(" raw -\n");
 }
 
-static void put_success(const struct hw_blob_case *c, uint64_t elr)
+/* elr: where the guest came back from (a fetch: after the word it ran at va, or at it for EL0's UNDEFINED). */
+static void put_success(const struct hw_blob_case *c, uint64_t elr, uint64_t fetched)
 {
 	uint64_t value = hw_a64_guest_x1;
 
 	if (c->access == HW_ACCESS_WRITE) {
 		put_store();
 	} else if (c->access == HW_ACCESS_FETCH) {
-		hw_puts(elr == c->gva + 4 ? " ok -\n" : " raw -\n");
+		hw_puts(elr == fetched ? " ok -\n" : " raw -\n");
 	} else if ((uint32_t)value == HW_A64_HVC0) {
 		hw_puts(" ok ");
 		hw_put_hex(value >> 32);
@@ -97,22 +104,64 @@ static void put_success(const struct hw_blob_case *c, uint64_t elr)
 	}
 }
 
-static void run_case(const struct hw_blob_case *c, const struct hw_a64_vm *vm)
+/* The guest's code for the access: a load, store or fetch; LDTR/STTR when unprivileged; ending in "svc #0" at
+ * EL0 (where "hvc" is UNDEFINED). */
+static uint64_t guest_code(const struct hw_blob_case *c, const struct hw_a64_s1_part *p, bool el0)
 {
-	static char *const guest[] = { hw_a64_guest_read, hw_a64_guest_write, hw_a64_guest_fetch };
+	static char *const el1[2][3] = { { hw_a64_guest_read, hw_a64_guest_write, hw_a64_guest_fetch },
+					 { hw_a64_guest_ldtr, hw_a64_guest_sttr, hw_a64_guest_fetch } };
+	static char *const el0_code[2][3] = { { hw_a64_guest_read0, hw_a64_guest_write0, hw_a64_guest_fetch },
+					      { hw_a64_guest_ldtr0, hw_a64_guest_sttr0, hw_a64_guest_fetch } };
+	unsigned unpriv = p && p->unprivileged;
+
+	return (uint64_t)(uintptr_t)(el0 ? el0_code : el1)[unpriv][c->access];
+}
+
+static void load_el1(const struct hw_a64_s1_part *p)
+{
+	SYSREG_WRITE(tcr_el1, p ? p->tcr : 0);
+	SYSREG_WRITE(ttbr0_el1, p ? p->ttbr0 : 0);
+	SYSREG_WRITE(ttbr1_el1, p ? p->ttbr1 : 0);
+	SYSREG_WRITE(mair_el1, p ? p->mair : 0);
+	SYSREG_WRITE(sctlr_el1, SCTLR_EL1_RES1 | (p ? p->sctlr : 0));
+}
+
+/* Back through the guest's EL1 vectors ("hvc #1"): an EL0 guest done (its "svc #0", or the UNDEFINED "hvc #0"
+ * its fetch ran at va), or an exception the guest took at EL1: ESR_EL1 and FAR_EL1. */
+static void put_el1_exception(const struct hw_blob_case *c, uint64_t va, bool el0)
+{
+	uint64_t esr1 = SYSREG_READ(esr_el1), v[2] = { esr1, SYSREG_READ(far_el1) };
+	unsigned ec = (unsigned)(esr1 >> NW_ESR_EC_SHIFT);
+
+	if (el0 && c->access != HW_ACCESS_FETCH && ec == EC_SVC64) {
+		put_success(c, 0, 0);
+	} else if (el0 && c->access == HW_ACCESS_FETCH && ec == EC_UNKNOWN) {
+		put_success(c, SYSREG_READ(elr_el1), va);
+	} else {
+		hw_puts(" exc");
+		put_fields(v, 2);
+	}
+}
+
+static void run_case(const struct hw_blob_case *c, const struct hw_a64_vm *vm, const struct hw_a64_s1_part *p)
+{
+	bool el0 = p && !(p->pstate & HW_A64_PSTATE_EL1H);
+	uint64_t va = p ? p->va : c->gva, spsr = p ? hw_a64_s1_spsr(p) : 0x3c5;
 	unsigned kind;
 	uint64_t esr, v[3];
 
+	load_el1(p);
 	SYSREG_WRITE(vtcr_el2, c->vtcr);
 	SYSREG_WRITE(vttbr_el2, hw_a64_vttbr(vm));
 	SYSREG_WRITE(hcr_el2, HCR_RW | HCR_VM);
 	__asm__ volatile("isb; tlbi alle1; dsb sy; isb" : : : "memory");
-	kind = hw_a64_enter(c->gva, (uint64_t)(uintptr_t)guest[c->access]);
+	kind = hw_a64_enter(va, guest_code(c, p, el0), spsr);
 	SYSREG_WRITE(hcr_el2, HCR_RW);
+	load_el1(0);
 	__asm__ volatile("isb" : : : "memory");
 	esr = SYSREG_READ(esr_el2);
 	if (kind == 0 && esr >> NW_ESR_EC_SHIFT == EC_HVC64 && (esr & 0xffff) == 0) {
-		put_success(c, SYSREG_READ(elr_el2));
+		put_success(c, SYSREG_READ(elr_el2), va + 4);
 	} else if (kind == 0 && (esr >> NW_ESR_EC_SHIFT == NW_ESR_EC_DABT_LOW ||
 				 esr >> NW_ESR_EC_SHIFT == NW_ESR_EC_IABT_LOW)) {
 		v[0] = esr;
@@ -121,10 +170,7 @@ static void run_case(const struct hw_blob_case *c, const struct hw_a64_vm *vm)
 		hw_puts(" abort");
 		put_fields(v, 3);
 	} else if (kind == 0 && esr >> NW_ESR_EC_SHIFT == EC_HVC64) {
-		v[0] = SYSREG_READ(esr_el1);
-		v[1] = SYSREG_READ(far_el1);
-		hw_puts(" exc");
-		put_fields(v, 2);
+		put_el1_exception(c, va, el0);
 	} else {
 		v[0] = esr;
 		v[1] = kind;
@@ -155,27 +201,45 @@ static void run_blob(const uint8_t *blob)
 	for (uint32_t n = 0; n < h->case_count; n++) {
 		const struct hw_blob_case *c = (const struct hw_blob_case *)(blob + off);
 		const struct hw_blob_entry *entries = (const struct hw_blob_entry *)(c + 1);
+		const struct hw_a64_s1_part *p = 0;
+		uint64_t size;
 		struct hw_a64_vm vm;
+		struct hw_a64_s1 s1 = { 0 };
 		const char *why;
 
 		if (off + sizeof(*c) > HW_A64_BLOB_MAX ||
 		    (HW_A64_BLOB_MAX - off - sizeof(*c)) / sizeof(*entries) < c->entry_count)
 			reject(n, off, "truncated");
+		size = sizeof(*c) + c->entry_count * sizeof(*entries);
+		if (c->flags & HW_A64_S1) {
+			p = (const struct hw_a64_s1_part *)(blob + off + size);
+			if (off + size + sizeof(*p) > HW_A64_BLOB_MAX || off + size + hw_a64_s1_size(p) > HW_A64_BLOB_MAX)
+				reject(n, off, "truncated");
+			size += hw_a64_s1_size(p);
+		}
 		hw_puts("c ");
 		hw_put_dec(c->id);
 		if (((c->flags & HW_A64_XNX) != 0) != cpu_xnx) {
 			hw_puts(" unsupported FEAT_XNX differs\n");
 		} else {
-			why = hw_a64_vm_build(&vm, &frames.hal, c, entries);
+			why = p ? hw_a64_s1_check(p, (const struct hw_blob_entry *)(p + 1), c->access) : 0;
+			if (!why && p)
+				why = hw_a64_s1_alloc(&s1, &frames.hal, p);
+			if (!why)
+				why = hw_a64_vm_build(&vm, &frames.hal, c, entries, s1.tables, s1.table_count);
+			if (!why && p && (why = hw_a64_s1_fill(&s1, &vm, p, (const struct hw_blob_entry *)(p + 1))))
+				hw_a64_vm_destroy(&vm);
 			if (why) {
+				hw_a64_s1_destroy(&s1);
 				hw_putc('\n');
 				reject(n, off, why);
 			}
-			run_case(c, &vm);
+			run_case(c, &vm, p);
 			hw_a64_vm_destroy(&vm);
+			hw_a64_s1_destroy(&s1);
 			hw_a64_frames_reset(&frames);
 		}
-		off += sizeof(*c) + c->entry_count * sizeof(*entries);
+		off += size;
 	}
 	hw_puts("hw: cases ");
 	hw_put_dec(h->case_count);

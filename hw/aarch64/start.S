@@ -23,9 +23,9 @@ _start:
 	b	3b
 
 	.text
-/* unsigned hw_a64_enter(uint64_t ipa, uint64_t pc): runs the guest at pc, EL1h with interrupts masked, with
- * x0 = ipa and x1 = HW_A64_WRITE_WORD; returns the kind of the exception that brought it back (0
- * synchronous, 1 IRQ, 2 FIQ, 3 SError), its x1 in hw_a64_guest_x1. */
+/* unsigned hw_a64_enter(uint64_t va, uint64_t pc, uint64_t spsr): runs the guest at pc in the PSTATE spsr gives
+ * (EL1h or EL0t, interrupts masked), with x0 = va and x1 = HW_A64_WRITE_WORD; returns the kind of the exception
+ * that brought it back (0 synchronous, 1 IRQ, 2 FIQ, 3 SError), its x1 in hw_a64_guest_x1. */
 	.global hw_a64_enter
 hw_a64_enter:
 	ldr	x9, =saved
@@ -38,8 +38,7 @@ hw_a64_enter:
 	mov	x10, sp
 	str	x10, [x9, #96]
 	msr	elr_el2, x1
-	mov	x10, #0x3c5		/* SPSR_EL2: EL1h, D, A, I, F masked */
-	msr	spsr_el2, x10
+	msr	spsr_el2, x2
 	ldr	x1, =HW_A64_WRITE_WORD
 	isb
 	eret
@@ -89,15 +88,36 @@ el2_vectors:
 	fault
 	fault
 
-/* The guest: one access at x0, then back to EL2 with "hvc #0". A fetch jumps to x0, where the scratch
- * word's "hvc #0" brings it back. */
+/* The guest: one access at x0, then back to EL2 with "hvc #0" (at EL0, where hvc is UNDEFINED, "svc #0" to its
+ * EL1 vectors). LDTR/STTR for an unprivileged access. A fetch jumps to x0, where the scratch word's "hvc #0"
+ * brings it back (at EL0: its UNDEFINED exception, to the EL1 vectors). */
 	.global hw_a64_guest_read, hw_a64_guest_write, hw_a64_guest_fetch, hw_a64_el1_vectors
+	.global hw_a64_guest_ldtr, hw_a64_guest_sttr, hw_a64_guest_read0, hw_a64_guest_write0
+	.global hw_a64_guest_ldtr0, hw_a64_guest_sttr0
 hw_a64_guest_read:
 	ldr	x1, [x0]
 	hvc	#0
 hw_a64_guest_write:
 	str	x1, [x0]
 	hvc	#0
+hw_a64_guest_ldtr:
+	ldtr	x1, [x0]
+	hvc	#0
+hw_a64_guest_sttr:
+	sttr	x1, [x0]
+	hvc	#0
+hw_a64_guest_read0:
+	ldr	x1, [x0]
+	svc	#0
+hw_a64_guest_write0:
+	str	x1, [x0]
+	svc	#0
+hw_a64_guest_ldtr0:
+	ldtr	x1, [x0]
+	svc	#0
+hw_a64_guest_sttr0:
+	sttr	x1, [x0]
+	svc	#0
 hw_a64_guest_fetch:
 	br	x0
 

@@ -20,8 +20,14 @@ uint64_t hw_a64_vttbr(const struct hw_a64_vm *vm)
 	return nw_arm64_s2_root(&vm->s2).val | UINT64_C(1) << 48;
 }
 
-/* Links form a tree below table 0: each other table linked once, from a table numbered before it. */
-static const char *check_shape(const struct hw_blob_case *c, const struct hw_blob_entry *entries)
+static bool is_s1_link(const struct hw_blob_entry *e)
+{
+	return e->link >= HW_A64_S1_LINK;
+}
+
+/* Links form a tree below table 0: each other table linked once, from a table numbered before it; a link to a
+ * stage-1 table names one the case has. */
+static const char *check_shape(const struct hw_blob_case *c, const struct hw_blob_entry *entries, unsigned s1_count)
 {
 	unsigned linked[HW_MAX_TABLES] = { 0 };
 
@@ -34,6 +40,12 @@ static const char *check_shape(const struct hw_blob_case *c, const struct hw_blo
 	for (unsigned i = 0; i < c->entry_count; i++) {
 		const struct hw_blob_entry *e = &entries[i];
 
+		if (is_s1_link(e)) {
+			if (e->table >= c->table_count || (unsigned)(e->link - HW_A64_S1_LINK) >= s1_count || e->reserved ||
+			    (e->value & NW_ARM64_S2_ADDR_MASK))
+				return "a link to a stage-1 table the case does not have, or with an address of its own";
+			continue;
+		}
 		if (e->table >= c->table_count || e->link > c->table_count || e->reserved)
 			return "an entry names a table out of range";
 		if (e->link && (e->link - 1u <= e->table || (e->value & NW_ARM64_S2_ADDR_MASK)))
@@ -54,7 +66,7 @@ static unsigned table_level(const struct hw_a64_vm *vm, const struct hw_blob_ent
 
 	while (table != 0) {
 		for (unsigned i = 0; i < count; i++) {
-			if (entries[i].link == table + 1) {
+			if (!is_s1_link(&entries[i]) && entries[i].link == table + 1) {
 				table = entries[i].table;
 				break;
 			}
@@ -84,8 +96,10 @@ static const char *check_places(const struct hw_a64_vm *vm, const struct hw_blob
 
 		if (level < NW_LEVEL_PT || entries[i].index >= fmt->level[level].entries)
 			return "an entry outside its table";
-		if (entries[i].link && level == NW_LEVEL_PT)
+		if (entries[i].link && !is_s1_link(&entries[i]) && level == NW_LEVEL_PT)
 			return "a link from a level-3 table";
+		if (is_s1_link(&entries[i]) && (level != NW_LEVEL_PT || !(entries[i].value & NW_ARM64_S2_TABLE)))
+			return "a stage-1 table mapped by other than a level-3 page";
 		if (entries[i].table == 0 && entries[i].index == image_slot)
 			return "an entry in the image's start-table slot";
 	}
@@ -117,8 +131,8 @@ static const char *check_path(const struct hw_a64_vm *vm, const struct hw_blob_c
 		const struct hw_blob_entry *e = find_entry(c, entries, table, nw_pt_index(fmt, level, c->gva));
 		uint64_t size = nw_pt_level_size(fmt, level), target;
 
-		if (!e || !(e->value & NW_ARM64_S2_VALID))
-			return 0;
+		if (!e || !(e->value & NW_ARM64_S2_VALID) || is_s1_link(e))
+			return 0; /* a stage-1 table is the case's own frame */
 		if (e->link) {
 			table = e->link - 1u;
 			continue;
@@ -139,6 +153,31 @@ static const char *check_path(const struct hw_a64_vm *vm, const struct hw_blob_c
 	return 0;
 }
 
+/* With a stage-1 part the access's IPA is the guest's choice: every leaf the case writes (no link) must map the
+ * scratch region or lie at or above the output size, and a table descriptor without link must too. */
+static const char *check_leaves(const struct hw_a64_vm *vm, const struct hw_blob_case *c,
+				const struct hw_blob_entry *entries)
+{
+	const struct nw_pt_format *fmt = vm->s2.pt.fmt;
+	uint64_t limit = UINT64_C(1) << vm->s2.config.ps_bits;
+
+	for (unsigned i = 0; i < c->entry_count; i++) {
+		const struct hw_blob_entry *e = &entries[i];
+		unsigned level = table_level(vm, entries, c->entry_count, e->table);
+		uint64_t size = nw_pt_level_size(fmt, (int)level), oa = e->value & NW_ARM64_S2_ADDR_MASK;
+		bool table = (e->value & NW_ARM64_S2_TABLE) && level > NW_LEVEL_PT;
+
+		if (e->link || !(e->value & NW_ARM64_S2_VALID) || oa >= limit)
+			continue;
+		if (table)
+			return "a table address without link";
+		oa &= ~(size - 1);
+		if (oa < HW_A64_SCRATCH_BASE || oa + size > HW_A64_SCRATCH_BASE + HW_A64_SCRATCH_SIZE)
+			return "a leaf mapping outside the scratch region in a case with a stage 1";
+	}
+	return 0;
+}
+
 static nw_status_t map_image(struct hw_a64_vm *vm)
 {
 	uint64_t flags = nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W |
@@ -155,11 +194,11 @@ static const char *fail(struct hw_a64_vm *vm, const char *why)
 }
 
 const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, const struct hw_blob_case *c,
-			    const struct hw_blob_entry *entries)
+			    const struct hw_blob_entry *entries, const nw_hpa_t *s1_tables, unsigned s1_count)
 {
 	struct nw_arm64_s2_caps caps = hw_a64_caps(c);
 	struct nw_arm64_s2_config config;
-	const char *why = check_shape(c, entries);
+	const char *why = check_shape(c, entries, s1_count);
 
 	*vm = (struct hw_a64_vm){ .hal = hal };
 	if (why)
@@ -175,6 +214,8 @@ const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, cons
 	why = check_places(vm, c, entries);
 	if (!why)
 		why = check_path(vm, c, entries);
+	if (!why && s1_count)
+		why = check_leaves(vm, c, entries);
 	if (why)
 		return fail(vm, why);
 	for (; vm->table_count < c->table_count; vm->table_count++) {
@@ -185,8 +226,11 @@ const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, cons
 	}
 	for (unsigned i = 0; i < c->entry_count; i++) {
 		const struct hw_blob_entry *e = &entries[i];
+		uint64_t link = is_s1_link(e) ? s1_tables[e->link - HW_A64_S1_LINK].val
+				: e->link     ? vm->tables[e->link - 1].val
+					      : 0;
 
-		*entry_at(vm, e->table, e->index) = e->value | (e->link ? vm->tables[e->link - 1].val : 0);
+		*entry_at(vm, e->table, e->index) = e->value | link;
 		if (e->table == 0)
 			vm->root_index[vm->root_count++] = e->index;
 	}

@@ -19,7 +19,10 @@
 /* Case flags: the features of the PE the case's model has; the image refuses a case whose features are not
  * the CPU's (ID_AA64MMFR1_EL1), the model and the CPU must read the same descriptors alike. */
 #define HW_A64_XNX (1u << 0) /* FEAT_XNX: XN[0] tells EL1 from EL0 execution */
-#define HW_A64_FLAGS_ALL 0x1u
+/* The case has a stage-1 part (a64_s1.h) after its entries: the access is the guest's at the part's VA. */
+#define HW_A64_S1 (1u << 1)
+#define HW_A64_FLAGS_ALL 0x3u
+#define HW_A64_S1_LINK 0x80 /* a stage-2 entry's link at or above this names stage-1 table link - HW_A64_S1_LINK */
 
 /* The model's PE: 48-bit PAs, 16-bit VMIDs, no hardware Access flag update; FEAT_XNX as the case says. */
 struct nw_arm64_s2_caps hw_a64_caps(const struct hw_blob_case *c);
@@ -35,9 +38,12 @@ struct hw_a64_vm {
 
 /* NULL with the case's stage 2 built, or why the case cannot run (nothing left allocated): a malformed
  * case, a VTCR_EL2 the library refuses, an entry in the image's slot, or an access whose path could reach
- * memory outside the scratch region. */
+ * memory outside the scratch region. s1_tables: the frames of the case's stage-1 tables (a64_s1.h), which
+ * a level-3 entry with link HW_A64_S1_LINK + k maps; s1_count 0 without a stage-1 part, and then no such
+ * link is allowed. With one, every leaf of the case must map scratch memory, a stage-1 table or nothing (an
+ * output address above PS): the guest's own stage 1 decides which IPA the access reaches. */
 const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, const struct hw_blob_case *c,
-			    const struct hw_blob_entry *entries);
+			    const struct hw_blob_entry *entries, const nw_hpa_t *s1_tables, unsigned s1_count);
 void hw_a64_vm_destroy(struct hw_a64_vm *vm);
 /* VTTBR_EL2 of the case: the start table, VMID 1. */
 uint64_t hw_a64_vttbr(const struct hw_a64_vm *vm);

@@ -1,39 +1,121 @@
-/* nestwalk-hw-sim for an AArch64 blob: each case's stage 2 built on simulated memory as the AArch64 image
- * builds it (contract/a64_case.h), the access translated by the library's stage 2, and the line the image
- * prints (hw/aarch64/main.c) printed from the library's answer: "ok PA" ("-" for a fetch, as the image
- * sees it), or "abort ESR FAR HPFAR" with ESR_EL2 from nw_arm64_s2_esr plus the instruction syndrome of
- * the image's load or store, FAR_EL2 the IPA (stage 1 off), HPFAR_EL2 from nw_arm64_hpfar, "-" where the
- * Arm ARM leaves it UNKNOWN. */
+/* nestwalk-hw-sim for an AArch64 blob: each case's stage 2 (and stage 1, with a stage-1 part) built on
+ * simulated memory as the AArch64 image builds them (contract/a64_case.h, contract/a64_s1.h), the access
+ * translated by the library, and the line the image prints (hw/aarch64/main.c) printed from the library's
+ * answer: "ok PA" ("-" for a fetch, as the image sees it); "abort ESR FAR HPFAR" for a stage-2 abort, ESR_EL2
+ * with the instruction syndrome of the image's load or store on a final access, FAR_EL2 the virtual address,
+ * HPFAR_EL2 "-" where the Arm ARM leaves it UNKNOWN; "exc ESR_EL1 FAR_EL1" for a stage-1 abort taken to EL1. */
 #include <stdio.h>
 #include <string.h>
 
 #include <nestwalk/arm64_s2.h>
 
 #include "contract/a64_case.h"
+#include "contract/a64_s1.h"
 #include "hw/sim_a64.h"
 
+static void print_abort(uint64_t esr, uint64_t far, bool has_hpfar, uint64_t hpfar)
+{
+	printf(" abort 0x%llx 0x%llx", (unsigned long long)esr, (unsigned long long)far);
+	if (has_hpfar)
+		printf(" 0x%llx\n", (unsigned long long)hpfar);
+	else
+		printf(" -\n");
+}
+
+static void print_ok(const struct hw_blob_case *c, uint64_t pa)
+{
+	if (c->access == HW_ACCESS_FETCH)
+		printf(" ok -\n");
+	else
+		printf(" ok 0x%llx\n", (unsigned long long)pa);
+}
+
+/* Stage 1 off: the IPA through the stage 2 alone. */
 static void print_case(const struct hw_blob_case *c, struct hw_a64_vm *vm)
 {
 	struct nw_s2_request req = { .gpa = nw_gpa(c->gva), .type = (enum nw_access_type)c->access };
 	struct nw_arm64_s2_access access = { .type = req.type };
 	struct nw_s2_result res;
-	uint64_t hpfar;
+	uint64_t hpfar = 0;
+	bool has_hpfar;
 
 	nw_arm64_s2_translate(&vm->s2, &req, &res);
-	printf("c %u", c->id);
-	if (res.status == NW_S2_OK && c->access == HW_ACCESS_FETCH) {
-		printf(" ok -\n");
-	} else if (res.status == NW_S2_OK) {
-		printf(" ok 0x%llx\n", (unsigned long long)res.hpa.val);
-	} else {
-		printf(" abort 0x%llx 0x%llx",
-		       (unsigned long long)(nw_arm64_s2_esr(&res, &access) | hw_a64_stub_iss(c)),
-		       (unsigned long long)c->gva);
-		if (nw_arm64_hpfar(&res, req.gpa, &access, &hpfar))
-			printf(" 0x%llx\n", (unsigned long long)hpfar);
-		else
-			printf(" -\n");
+	if (res.status == NW_S2_OK) {
+		print_ok(c, res.hpa.val);
+		return;
 	}
+	has_hpfar = nw_arm64_hpfar(&res, req.gpa, &access, &hpfar);
+	print_abort(nw_arm64_s2_esr(&res, &access) | hw_a64_stub_iss(c), c->gva, has_hpfar, hpfar);
+}
+
+/* With a stage-1 part: the guest's walk (nw_arm64_walk) over the case's stage 2. */
+static void print_s1_case(const struct hw_blob_case *c, struct hw_a64_vm *vm, const struct hw_a64_s1 *s1,
+			  const struct hw_a64_s1_part *p)
+{
+	const struct nw_walk_config config = hw_a64_s1_walk_config(vm);
+	const struct nw_access access = { .gva = nw_gva(p->va), .size = 8, .type = (enum nw_access_type)c->access,
+					  .unprivileged = p->unprivileged != 0 };
+	struct nw_walk_result res;
+
+	nw_arm64_walk(&config, &s1->cpu, &access, NW_WALK_LOOKUP, &res);
+	if (res.outcome == NW_OUTCOME_OK)
+		print_ok(c, res.hpa.val);
+	else if (res.outcome == NW_OUTCOME_STAGE1_ABORT)
+		printf(" exc 0x%llx 0x%llx\n", (unsigned long long)res.esr, (unsigned long long)res.far);
+	else if (res.outcome == NW_OUTCOME_STAGE2_ABORT)
+		/* The instruction syndrome is the final access's: a stage-1 table read has none (ISV 0). */
+		print_abort(res.esr | (res.s2_on_table ? 0 : hw_a64_stub_iss(c)), res.far, res.hpfar_valid,
+			    res.hpfar);
+	else
+		printf(" %s\n", nw_outcome_name(res.outcome));
+}
+
+/* Builds case n at off (its stage-1 part too) and prints its line; 0, or why it cannot run. *size: its bytes. */
+static const char *run_case(const uint8_t *data, size_t size, size_t off, const struct nw_hal *hal, size_t *len)
+{
+	struct hw_blob_case c;
+	struct hw_blob_entry entries[HW_MAX_ENTRIES], s1_entries[HW_MAX_ENTRIES];
+	struct hw_a64_s1_part part;
+	struct hw_a64_s1 s1 = { 0 };
+	struct hw_a64_vm vm;
+	const char *why;
+
+	if (size - off < sizeof(c))
+		return "truncated";
+	memcpy(&c, data + off, sizeof(c));
+	*len = sizeof(c) + c.entry_count * sizeof(entries[0]);
+	if (c.entry_count > HW_MAX_ENTRIES || size - off < *len)
+		return "truncated";
+	memcpy(entries, data + off + sizeof(c), c.entry_count * sizeof(entries[0]));
+	if (c.flags & HW_A64_S1) {
+		if (size - off - *len < sizeof(part))
+			return "truncated";
+		memcpy(&part, data + off + *len, sizeof(part));
+		if (part.entry_count > HW_MAX_ENTRIES || size - off - *len < hw_a64_s1_size(&part))
+			return "truncated";
+		memcpy(s1_entries, data + off + *len + sizeof(part), part.entry_count * sizeof(s1_entries[0]));
+		*len += hw_a64_s1_size(&part);
+		why = hw_a64_s1_check(&part, s1_entries, c.access);
+		if (!why)
+			why = hw_a64_s1_alloc(&s1, hal, &part);
+		if (why)
+			return why;
+	}
+	why = hw_a64_vm_build(&vm, hal, &c, entries, s1.tables, s1.table_count);
+	if (!why && (c.flags & HW_A64_S1) && (why = hw_a64_s1_fill(&s1, &vm, &part, s1_entries)))
+		hw_a64_vm_destroy(&vm);
+	if (why) {
+		hw_a64_s1_destroy(&s1);
+		return why;
+	}
+	printf("c %u", c.id);
+	if (c.flags & HW_A64_S1)
+		print_s1_case(&c, &vm, &s1, &part);
+	else
+		print_case(&c, &vm);
+	hw_a64_vm_destroy(&vm);
+	hw_a64_s1_destroy(&s1);
+	return 0;
 }
 
 int nw_hw_sim_a64_run(const uint8_t *data, size_t size, const struct nw_hal *hal, uint32_t case_count)
@@ -41,30 +123,14 @@ int nw_hw_sim_a64_run(const uint8_t *data, size_t size, const struct nw_hal *hal
 	size_t off = sizeof(struct hw_blob_header);
 
 	for (uint32_t n = 0; n < case_count; n++) {
-		struct hw_blob_case c;
-		struct hw_blob_entry entries[HW_MAX_ENTRIES];
-		struct hw_a64_vm vm;
-		const char *why = NULL;
+		size_t len = 0;
+		const char *why = run_case(data, size, off, hal, &len);
 
-		if (size - off < sizeof(c)) {
-			why = "truncated";
-		} else {
-			memcpy(&c, data + off, sizeof(c));
-			if (c.entry_count > HW_MAX_ENTRIES ||
-			    (size - off - sizeof(c)) / sizeof(entries[0]) < c.entry_count)
-				why = "truncated";
-		}
-		if (!why) {
-			memcpy(entries, data + off + sizeof(c), c.entry_count * sizeof(entries[0]));
-			why = hw_a64_vm_build(&vm, hal, &c, entries);
-		}
 		if (why) {
 			fprintf(stderr, "nestwalk-hw-sim: case #%u at offset 0x%zx: %s\n", n, off, why);
 			return 2;
 		}
-		print_case(&c, &vm);
-		hw_a64_vm_destroy(&vm);
-		off += sizeof(c) + c.entry_count * sizeof(entries[0]);
+		off += len;
 	}
 	if (off != size) {
 		fprintf(stderr, "nestwalk-hw-sim: offset 0x%zx: bytes after the last case\n", off);

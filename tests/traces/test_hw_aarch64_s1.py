@@ -1,0 +1,71 @@
+"""The AArch64 image with the guest's stage 1 on (tests/hw/a64_s1_cases.py): each case's stage-1 and stage-2
+tables built at EL2, the access made at EL0 or EL1 (LDTR/STTR when unprivileged), and the line the CPU's
+outcome gives (ESR_EL1/FAR_EL1 for a stage-1 abort taken to the image's EL1 vectors, ESR_EL2/FAR_EL2/HPFAR_EL2
+for a stage-2 abort, S1PTW included) must be the one derived by hand from the Arm ARM and the one
+nestwalk-hw-sim prints from the library's walk (nw_arm64_walk) for the same blob, up to the rows of
+hw/DEVIATIONS.md, each proven here to still happen. Seeded random cases compare QEMU with the library."""
+import os
+import sys
+
+import pytest
+
+from test_hw_aarch64 import agrees, pytestmark, qemu_aarch64, run_qemu, simulate, simulate_blob  # noqa: F401
+
+ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
+import a64_s1_cases  # noqa: E402
+
+hw_run = a64_s1_cases.hw_run
+FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
+RANDOM_COUNT = 20000 if FULL else 2000
+SEED = 20261209
+
+
+def test_hand_cases_are_what_the_arm_arm_says_on_qemu_and_in_the_library():
+    cases = [c for _id, _title, c, _line in a64_s1_cases.HAND]
+    qemu, library = run_qemu(cases), simulate(cases)
+    for cid, title, _case, line in a64_s1_cases.HAND:
+        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, Arm ARM {line!r}"
+        assert agrees(line, qemu[cid]), f"case {cid} {title}: QEMU {qemu[cid]!r}, Arm ARM {line!r}"
+
+
+@pytest.mark.parametrize("row", sorted(a64_s1_cases.DEVIATION_CASES))
+def test_every_listed_stage1_deviation_still_happens(row):
+    case, arm_arm, observed = a64_s1_cases.DEVIATION_CASES[row]
+    assert simulate([case])[case.id] == arm_arm
+    assert run_qemu([case])[case.id] == observed
+
+
+def test_random_stage1_cases_on_qemu_agree_with_the_library():
+    cases = a64_s1_cases.random_cases(SEED, RANDOM_COUNT)
+    qemu, library = run_qemu(cases), simulate(cases)
+    assert len(qemu) == len(library) == len(cases)
+    differ, explained = [], {}
+    for c in cases:
+        if agrees(library[c.id], qemu[c.id]):
+            continue
+        rows = a64_s1_cases.explaining_rows(library[c.id], qemu[c.id])
+        if rows is None:
+            differ.append(f"case {c.id} {c}: QEMU {qemu[c.id]!r}, library {library[c.id]!r}")
+        for row in rows or ():
+            explained[row] = explained.get(row, 0) + 1
+    assert not differ, "\n".join(differ[:10])
+    assert set(explained) <= set(a64_s1_cases.DEVIATION_CASES)
+    kinds = {line.split()[0] + (line.split()[1][-2:] if line.split()[0] in ("abort", "exc") else "")
+             for line in library.values()}
+    # Success, stage-1 aborts of every kind and stage-2 aborts on the walk and the final access.
+    assert {"ok", "exc0f", "exc07", "exc0b", "exc03", "abort07", "abort0f", "abort87", "abort8f"} <= kinds, kinds
+
+
+def test_a_stage1_case_reaching_the_image_is_refused():
+    good = a64_s1_cases.HAND[0][2]
+    # A level-3 page at IPA 0x40080000 (the image's code), writable: no case may map the image but read-only.
+    bad = a64_s1_cases.s1_case(2, "write", 0x1008, l3={1: a64_s1_cases.s1_page(1, oa=0x40080000)})
+    proc = simulate_blob(hw_run.pack([good, bad]))
+    assert proc.returncode == 2, proc.stdout
+    assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in proc.stderr
+    status, text, _seconds, _ = hw_run.boot(os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(os.environ["NESTWALK"]))), "hw", "aarch64", "nestwalk-hw-aarch64.elf"), [good, bad],
+        timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in text
