@@ -153,6 +153,12 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 		"of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
 		"to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
 		"library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
+	/* Said, not silent: the probes below are the stage 2's; the guest's own stage 1 is not run through yet. */
+	if (t.scenario.arm64.s1.enabled)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s: its stage 1 (SCTLR_EL1.M set) is not probed yet, only its "
+			"stage 2\n",
+			run->opt.scenario);
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
 	collect(&t.scenario, t.machine.aspace, &p);
 	run->cases = calloc(p.count * 3 + 1, sizeof(*run->cases));

@@ -50,12 +50,14 @@ static void add_entry(struct nw_hw_case *out, unsigned table, unsigned index, ui
 	};
 }
 
-/* The case's IPA: the scenario's, its start-level slot moved off the image's. */
+/* The case's IPA: the scenario's, its start-level slot moved off the image's. The slot is the start table's
+ * index, which an IPA beyond the input size shares with the IPA below it (the walk indexes with the input
+ * bits alone). */
 static uint64_t run_ipa(const struct nw_pt_format *fmt, uint64_t ipa)
 {
 	unsigned shift = fmt->level[fmt->top].shift;
 
-	if (ipa >> shift != (uint64_t)HW_A64_IMAGE_BLOCK >> shift)
+	if (nw_pt_index(fmt, fmt->top, ipa) != nw_pt_index(fmt, fmt->top, HW_A64_IMAGE_BLOCK))
 		return ipa;
 	return ipa ^ (UINT64_C(1) << shift);
 }

@@ -69,3 +69,19 @@ def test_a_stage1_case_reaching_the_image_is_refused():
         timeout=60)
     assert status == (0x12 << 1) | 1, text
     assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in text
+
+
+def test_hw_run_on_a_scenario_with_stage1_probes_its_stage2_and_says_so():
+    """scenarios/arm64_stage1.yaml: one region at IPA 0x40000000 (first and last word), the edited page 0x40013000,
+    the run of leaves after it (0x40014000: the edit split the region's rights) and 2^40 | 0x40000000 past the
+    40-bit input size: 5 probes, 15 accesses, all QEMU's as the library's. The last one's start-table index (IPA
+    bits 39:30) is the image's own, 1: the case moves it off that slot, as it does the IPAs below 2^40 (before,
+    the image refused the case blob). Its stage 1 is not probed yet, and the command says so."""
+    import json
+    import subprocess
+    result = subprocess.run([os.environ["NESTWALK"], "hw", "run", os.path.join(ROOT, "scenarios", "arm64_stage1.yaml"),
+                             "--backend", "qemu-aarch64", "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (15, 15, 15, 0)
+    assert "its stage 1 (SCTLR_EL1.M set) is not probed yet, only its stage 2" in result.stderr
