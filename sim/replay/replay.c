@@ -19,6 +19,12 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	void *walker;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
+	/* The fast walker and the TLB model walk x86 guests (nw_walker_init has none for an AArch64 stage 2). */
+	if (m->stage2.kind == NW_STAGE2_ARM64) {
+		snprintf(err, errlen, "an aarch64 machine: replay and read --gva walk x86 guests only for now "
+			 "(translate --gva walks an aarch64 guest's stage 1)");
+		return -1;
+	}
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	if (options->record_on_mismatch)
