@@ -4,29 +4,22 @@ outcome gives (ESR_EL1/FAR_EL1 for a stage-1 abort taken to the image's EL1 vect
 for a stage-2 abort, S1PTW included) must be the one derived by hand from the Arm ARM and the one
 nestwalk-hw-sim prints from the library's walk (nw_arm64_walk) for the same blob, up to the rows of
 hw/DEVIATIONS.md, each proven here to still happen. Seeded random cases compare QEMU with the library."""
+import json
 import os
-import sys
+import subprocess
 
 import pytest
 
-from test_hw_aarch64 import agrees, pytestmark, qemu_aarch64, run_qemu, simulate, simulate_blob  # noqa: F401
+from test_hw_aarch64 import (FULL, ROOT, agrees, check_hand, hw_run, image_path, pytestmark,  # noqa: F401
+                             qemu_aarch64, run_qemu, simulate, simulate_blob)
+import a64_s1_cases  # noqa: E402 (tests/hw, on the path test_hw_aarch64 puts it)
 
-ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
-import a64_s1_cases  # noqa: E402
-
-hw_run = a64_s1_cases.hw_run
-FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
 RANDOM_COUNT = 20000 if FULL else 2000
 SEED = 20261209
 
 
 def test_hand_cases_are_what_the_arm_arm_says_on_qemu_and_in_the_library():
-    cases = [c for _id, _title, c, _line in a64_s1_cases.HAND]
-    qemu, library = run_qemu(cases), simulate(cases)
-    for cid, title, _case, line in a64_s1_cases.HAND:
-        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, Arm ARM {line!r}"
-        assert agrees(line, qemu[cid]), f"case {cid} {title}: QEMU {qemu[cid]!r}, Arm ARM {line!r}"
+    check_hand(a64_s1_cases.HAND)
 
 
 @pytest.mark.parametrize("row", sorted(a64_s1_cases.DEVIATION_CASES))
@@ -64,9 +57,7 @@ def test_a_stage1_case_reaching_the_image_is_refused():
     proc = simulate_blob(hw_run.pack([good, bad]))
     assert proc.returncode == 2, proc.stdout
     assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in proc.stderr
-    status, text, _seconds, _ = hw_run.boot(os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(os.environ["NESTWALK"]))), "hw", "aarch64", "nestwalk-hw-aarch64.elf"), [good, bad],
-        timeout=60)
+    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
     assert status == (0x12 << 1) | 1, text
     assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in text
 
@@ -77,8 +68,6 @@ def test_hw_run_on_a_scenario_with_stage1_probes_its_stage2_and_says_so():
     40-bit input size: 5 probes, 15 accesses, all QEMU's as the library's. The last one's start-table index (IPA
     bits 39:30) is the image's own, 1: the case moves it off that slot, as it does the IPAs below 2^40 (before,
     the image refused the case blob). Its stage 1 is not probed yet, and the command says so."""
-    import json
-    import subprocess
     result = subprocess.run([os.environ["NESTWALK"], "hw", "run", os.path.join(ROOT, "scenarios", "arm64_stage1.yaml"),
                              "--backend", "qemu-aarch64", "--json"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
