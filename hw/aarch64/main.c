@@ -213,7 +213,8 @@ static void run_blob(const uint8_t *blob)
 		size = sizeof(*c) + c->entry_count * sizeof(*entries);
 		if (c->flags & HW_A64_S1) {
 			p = (const struct hw_a64_s1_part *)(blob + off + size);
-			if (off + size + sizeof(*p) > HW_A64_BLOB_MAX || off + size + hw_a64_s1_size(p) > HW_A64_BLOB_MAX)
+			if (off + size + sizeof(*p) > HW_A64_BLOB_MAX ||
+			    off + size + hw_a64_s1_size(p) > HW_A64_BLOB_MAX)
 				reject(n, off, "truncated");
 			size += hw_a64_s1_size(p);
 		}

@@ -41,9 +41,9 @@ static const char *check_shape(const struct hw_blob_case *c, const struct hw_blo
 		const struct hw_blob_entry *e = &entries[i];
 
 		if (is_s1_link(e)) {
-			if (e->table >= c->table_count || (unsigned)(e->link - HW_A64_S1_LINK) >= s1_count || e->reserved ||
-			    (e->value & NW_ARM64_S2_ADDR_MASK))
-				return "a link to a stage-1 table the case does not have, or with an address of its own";
+			if (e->table >= c->table_count || (unsigned)(e->link - HW_A64_S1_LINK) >= s1_count ||
+			    e->reserved || (e->value & NW_ARM64_S2_ADDR_MASK))
+				return "a link to a stage-1 table the case lacks, or with an address of its own";
 			continue;
 		}
 		if (e->table >= c->table_count || e->link > c->table_count || e->reserved)

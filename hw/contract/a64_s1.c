@@ -37,8 +37,9 @@ static int is_image_safe(uint64_t desc)
 
 static const char *check_regs(const struct hw_a64_s1_part *p, uint8_t access)
 {
-	const struct nw_arm64_el1_regs regs = { .sctlr = p->sctlr, .tcr = p->tcr, .ttbr0 = p->ttbr0,
-						.ttbr1 = p->ttbr1, .mair = p->mair };
+	const struct nw_arm64_el1_regs regs = {
+		.sctlr = p->sctlr, .tcr = p->tcr, .ttbr0 = p->ttbr0, .ttbr1 = p->ttbr1, .mair = p->mair
+	};
 	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
 	struct nw_arm64_s1 s1;
 	uint32_t m = p->pstate & ~(HW_A64_PSTATE_PAN | HW_A64_PSTATE_UAO);
@@ -100,7 +101,9 @@ static const char *check_image_path(const struct nw_walk_config *config, const s
 	static const struct {
 		enum nw_access_type type;
 		bool el0, ok;
-	} probes[] = { { NW_ACCESS_FETCH, false, true }, { NW_ACCESS_FETCH, true, true }, { NW_ACCESS_WRITE, false, false },
+	} probes[] = { { NW_ACCESS_FETCH, false, true },
+		       { NW_ACCESS_FETCH, true, true },
+		       { NW_ACCESS_WRITE, false, false },
 		       { NW_ACCESS_WRITE, true, false } };
 
 	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
@@ -121,14 +124,15 @@ static const char *check_image_path(const struct nw_walk_config *config, const s
 const char *hw_a64_s1_fill(struct hw_a64_s1 *s1, struct hw_a64_vm *vm, const struct hw_a64_s1_part *p,
 			   const struct hw_blob_entry *entries)
 {
-	const struct nw_arm64_el1_regs regs = { .sctlr = p->sctlr, .tcr = p->tcr, .ttbr0 = p->ttbr0,
-						.ttbr1 = p->ttbr1, .mair = p->mair };
+	const struct nw_arm64_el1_regs regs = {
+		.sctlr = p->sctlr, .tcr = p->tcr, .ttbr0 = p->ttbr0, .ttbr1 = p->ttbr1, .mair = p->mair
+	};
 	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
 	struct nw_walk_config config = hw_a64_s1_walk_config(vm);
 
 	for (unsigned i = 0; i < p->entry_count; i++)
-		((uint64_t *)nw_hal_phys_to_virt(s1->hal, s1->tables[entries[i].table]))[entries[i].index] =
-			entries[i].value;
+		((uint64_t *)nw_hal_phys_to_virt(s1->hal,
+						 s1->tables[entries[i].table]))[entries[i].index] = entries[i].value;
 	if (nw_arm64_s1_decode(&regs, &caps, &s1->cpu.s1) != NW_OK)
 		return "EL1 registers the library refuses";
 	s1->cpu.el0 = (p->pstate & HW_A64_PSTATE_EL1H) == 0;

@@ -26,7 +26,7 @@ struct hw_a64_s1_part {
 	uint32_t pstate;      /* HW_A64_PSTATE_* */
 	uint8_t unprivileged; /* 1: LDTR/STTR (a load or store) */
 	uint8_t table_count;
-	uint8_t entry_count;  /* entries (struct hw_blob_entry, link 0) after this part */
+	uint8_t entry_count; /* entries (struct hw_blob_entry, link 0) after this part */
 	uint8_t reserved;
 } __attribute__((packed));
 

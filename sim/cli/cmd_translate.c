@@ -84,7 +84,8 @@ static const char *const accesses[] = { "read", "write", "fetch" };
 static int parse_options(const struct nw_cli_args *a, struct options *opt)
 {
 	/* A guest-physical access has no privilege level, RFLAGS.AC or walk to explain. */
-	static const unsigned gva_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_EL, OPT_UNPRIVILEGED, OPT_EXPLAIN, OPT_SVG };
+	static const unsigned gva_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_EL,
+					     OPT_UNPRIVILEGED, OPT_EXPLAIN, OPT_SVG };
 	const struct nw_cli_usage *u = &nw_usage_translate;
 	unsigned access;
 	uint64_t cpl = 0, el = 0;
@@ -638,9 +639,11 @@ static int check_arch(const struct nw_cli_args *a, const struct options *opt, co
 
 	for (size_t i = 0; i < n; i++)
 		if (a->value[other[i]]) {
-			fprintf(stderr, "nestwalk translate: %s: %s does not apply to an %s scenario (its --gva takes %s)\n",
+			fprintf(stderr,
+				"nestwalk translate: %s: %s does not apply to an %s scenario (its --gva takes %s)\n",
 				opt->scenario, options[other[i]].name, aarch64 ? "aarch64" : "x86_64",
-				aarch64 ? "--el, --unprivileged and --explain" : "--cpl, --ac, --implicit and --explain");
+				aarch64 ? "--el, --unprivileged and --explain"
+					: "--cpl, --ac, --implicit and --explain");
 			return -1;
 		}
 	if (aarch64 && !opt->has_gpa && (opt->addr & (NW_PAGE_SIZE - 1)) + opt->size > NW_PAGE_SIZE) {

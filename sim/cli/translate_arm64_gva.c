@@ -21,7 +21,8 @@
 #define MAX_RETRIES 8
 static const char *const accesses[] = { "read", "write", "fetch" };
 
-#define FSC_LEVEL_MASK 3u /* DFSC/IFSC bits 1:0: the level of a translation, access flag, permission or address
+#define FSC_LEVEL_MASK \
+	3u /* DFSC/IFSC bits 1:0: the level of a translation, access flag, permission or address
 			   * size fault (Arm ARM D19, ESR_EL1/ESR_EL2 ISS encodings) */
 
 /* What the access gave, as translate and replay name it. */
@@ -43,7 +44,8 @@ static const char *outcome_name(const struct nw_walk_result *res, const struct n
 static void walk(const struct nw_replay_target *t, const struct nw_arm64_cpu *cpu, const struct nw_access *access,
 		 struct nw_walk_result *res, struct nw_aspace_exit *exit)
 {
-	const struct nw_walk_config config = { .hal = t->machine.hal, .stage2 = t->machine.stage2,
+	const struct nw_walk_config config = { .hal = t->machine.hal,
+					       .stage2 = t->machine.stage2,
 					       .window = t->machine.window };
 
 	exit->kind = NW_ASPACE_FAULT_VIOLATION;
@@ -67,9 +69,9 @@ static void print_registers(FILE *out, const struct nw_scenario_arm64 *a, bool j
 	for (size_t i = 0; i < NW_SCENARIO_ARM64_CPU_KEYS; i++) {
 		const struct nw_scenario_arm64_key *key = &nw_scenario_arm64_cpu_keys[i];
 		unsigned long long value = *(const uint64_t *)(const void *)((const char *)a + key->value);
-		const char *from =
-			((const struct nw_scenario_pos *)(const void *)((const char *)a + key->pos))->line ? "scenario"
-													   : "default";
+		const char *from = ((const struct nw_scenario_pos *)(const void *)((const char *)a + key->pos))->line
+					   ? "scenario"
+					   : "default";
 
 		if (json)
 			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", i ? ", " : "", key->name,
@@ -120,8 +122,8 @@ static void print_explain(FILE *out, const struct nw_walk_result *res)
 				(step->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "");
 	}
 	if (res->final_s2.refs) {
-		fprintf(out, "final ipa 0x%llx\n", (unsigned long long)(res->outcome == NW_OUTCOME_OK ? res->gpa.val
-												     : res->fault_gpa.val));
+		fprintf(out, "final ipa 0x%llx\n",
+			(unsigned long long)(res->outcome == NW_OUTCOME_OK ? res->gpa.val : res->fault_gpa.val));
 		print_s2(out, &res->final_s2);
 	}
 }
@@ -133,9 +135,8 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 	char rights[NW_RIGHTS_TEXT];
 	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
 
-	fprintf(out, "gva 0x%llx: %s of %llu byte(s) at EL%d%s", (unsigned long long)q->gva,
-		accesses[q->access], (unsigned long long)q->size, q->el0 ? 0 : 1,
-		q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
+	fprintf(out, "gva 0x%llx: %s of %llu byte(s) at EL%d%s", (unsigned long long)q->gva, accesses[q->access],
+		(unsigned long long)q->size, q->el0 ? 0 : 1, q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
 	fprintf(out, ", PSTATE.PAN %d, UAO %d, stage 1 %s\n", a->pan, a->uao, a->s1.enabled ? "on" : "off");
 	if (q->explain) {
 		print_registers(out, a, false);
@@ -151,9 +152,9 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 				(unsigned long long)res->guest_page_size, res->guest_pat_index,
 				(unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
 		fprintf(out, "rights %s%s; stage-2 leaf of 0x%llx bytes, MemAttr 0x%x %s)\n",
-			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "",
-			(unsigned long long)res->s2_page_size, res->memory_type,
-			nw_arm64_memattr_name(res->memory_type));
+			nw_guest_rights_text(res->rights, rights),
+			(res->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "", (unsigned long long)res->s2_page_size,
+			res->memory_type, nw_arm64_memattr_name(res->memory_type));
 		break;
 	case NW_OUTCOME_STAGE1_ABORT:
 		fprintf(out, "stage-1 abort taken to EL1: ESR_EL1 0x%llx, FAR_EL1 0x%llx (%s fault at level %u)\n",
@@ -161,8 +162,9 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 			nw_arm64_fault_name(res->abort_fault), level);
 		break;
 	case NW_OUTCOME_STAGE2_ABORT:
-		fprintf(out, "stage-2 abort taken to EL2 on the %s: ESR_EL2 0x%llx (S1PTW %d), FAR_EL2 0x%llx, "
-			     "HPFAR_EL2 ",
+		fprintf(out,
+			"stage-2 abort taken to EL2 on the %s: ESR_EL2 0x%llx (S1PTW %d), FAR_EL2 0x%llx, "
+			"HPFAR_EL2 ",
 			res->s2_on_table ? "stage-1 table walk" : "final access", (unsigned long long)res->esr,
 			(res->esr & NW_ESR_S1PTW) != 0, (unsigned long long)res->far);
 		if (res->hpfar_valid)
@@ -173,7 +175,7 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 			(unsigned long long)res->fault_gpa.val);
 		if (strcmp(outcome, "stage2_abort"))
 			fprintf(out, "outcome %s: %s\n", outcome,
-				!strcmp(outcome, "mmio")      ? "the hypervisor emulates the device"
+				!strcmp(outcome, "mmio")        ? "the hypervisor emulates the device"
 				: !strcmp(outcome, "rom_write") ? "the hypervisor drops the write"
 								: "the simulated host had no frame for a lazy page");
 		break;
@@ -191,20 +193,23 @@ static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const stru
 	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
 	bool exit = !strcmp(outcome, "mmio") || !strcmp(outcome, "rom_write");
 
-	fprintf(out, "{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, "
-		     "\"unprivileged\": %s",
+	fprintf(out,
+		"{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, "
+		"\"unprivileged\": %s",
 		NW_JSON_SCHEMA_MEMBER, outcome, (unsigned long long)q->gva, q->el0 ? 0 : 1,
 		q->unprivileged ? "true" : "false");
 	if (res->outcome == NW_OUTCOME_OK) {
-		fprintf(out, ", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
-			     "\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
+		fprintf(out,
+			", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
+			"\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
 			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
 			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
 			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? "true" : "false",
 			res->memory_type);
 		if (res->leaf_level)
-			fprintf(out, ", \"level\": %d, \"attr_index\": %u, \"mair_attr\": \"0x%x\"", 4 - res->leaf_level,
-				res->guest_pat_index, (unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
+			fprintf(out, ", \"level\": %d, \"attr_index\": %u, \"mair_attr\": \"0x%x\"",
+				4 - res->leaf_level, res->guest_pat_index,
+				(unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
 	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
 		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
 			(unsigned long long)res->esr, (unsigned long long)res->far,
@@ -235,8 +240,9 @@ int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_r
 {
 	const struct nw_scenario_arm64 *a = q->arm64;
 	const struct nw_arm64_cpu cpu = { .s1 = a->s1, .el0 = q->el0, .pan = a->pan, .uao = a->uao };
-	const struct nw_access access = { .gva = nw_gva(q->gva), .size = (uint32_t)q->size, .type = q->access,
-					  .unprivileged = q->unprivileged };
+	const struct nw_access access = {
+		.gva = nw_gva(q->gva), .size = (uint32_t)q->size, .type = q->access, .unprivileged = q->unprivileged
+	};
 	struct nw_aspace_exit exit;
 	struct nw_walk_result res;
 	const char *outcome;

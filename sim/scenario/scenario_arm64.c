@@ -65,7 +65,8 @@ static int refuse_arm64_keys(struct nw_scenario *sc, const struct nw_scenario_ar
 
 		if (pos.line)
 			return nw_scenario_fail(sc, pos, err, errlen,
-						"%s: an AArch64 %s key, and the scenario is x86_64 (give arch: aarch64)",
+						"%s: an AArch64 %s key, and the scenario is x86_64 (give "
+						"arch: aarch64)",
 						table[i].name, what);
 	}
 	return 0;
@@ -100,13 +101,13 @@ static int check_guest(struct nw_scenario *sc, char *err, size_t errlen)
 		pos = sc->trace_pos;
 	if (pos.line)
 		return nw_scenario_fail(sc, pos, err, errlen,
-					"an aarch64 scenario gives its guest's stage-1 tables as guest.writes (descriptor "
-					"words at their IPAs): guest.mappings, guest.page_table_region, guest.elf_image, "
-					"guest.memory_dump and trace are not modelled for it yet");
+					"an aarch64 scenario gives its guest's stage-1 tables as guest.writes "
+					"(descriptor words at their IPAs): guest.mappings, guest.page_table_region, "
+					"guest.elf_image, guest.memory_dump and trace are not modelled for it yet");
 	if (sc->x86_cpu_pos.line)
 		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
-					"an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1, ttbr0_el1, "
-					"ttbr1_el1, mair_el1 and pstate");
+					"an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1, "
+					"ttbr0_el1, ttbr1_el1, mair_el1 and pstate");
 	return 0;
 }
 
