@@ -255,3 +255,24 @@ def test_what_walks_x86_guests_only_refuses_an_aarch64_machine(tmp_path):
     result = run("mappings", SCENARIO, "--stage", "guest")
     assert result.returncode == 2 and "an aarch64 guest's stage 1 is not listed yet" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_final_access_to_mmio_is_its_exit_and_a_lazy_page_is_populated(tmp_path):
+    """The region made lazy and an MMIO page added at IPA 0x40040000 (where 0x404000's page points): the store's
+    stage-2 translation fault (no stage-2 page: level 3, WnR: 0x92000047; HPFAR_EL2 0x400400) is the address
+    space's MMIO exit, keeping the abort's members. The page at IPA 0x40011000 (VA 0x401000, EL1 read-only) is
+    one no guest write touched, so nothing backs it until the load's stage-2 fault populates it and the walk is
+    retried: it translates (without the retry: a stage-2 translation fault)."""
+    from test_cli import check_top
+    text = SCENARIO.read_text().replace(
+        "  - {gpa: 0x40000000, size: 0x40000, flags: 0x7, type: alloc}",
+        "  - {gpa: 0x40000000, size: 0x40000, flags: 0x7, type: alloc, lazy: true}\n"
+        "  - {gpa: 0x40040000, size: 0x1000, flags: 0x3, type: mmio}")
+    path = tmp_path / "mmio.yaml"
+    path.write_text(text)
+    got = gva(0x404010, "write", path=path)
+    check_top("translate-gva-aarch64", got)
+    assert (got["outcome"], got["esr_el2"], got["hpfar_el2"], got["fault_gpa"], got["write"], got["s1ptw"]) == \
+        ("mmio", hex(DABT_LOW | WNR | TRANS | 3), "0x400400", "0x40040010", True, False)
+    got = gva(0x401008, "read", path=path)
+    assert (got["outcome"], got["gpa"]) == ("ok", "0x40011008")
