@@ -7,8 +7,6 @@
 #include "vmsa.h"
 
 #define TSZ_MASK 0x3fu
-#define MIN_TSZ 16 /* 48-bit VAs: no FEAT_LVA, FEAT_LPA2 */
-#define MAX_TSZ 39 /* 25-bit VAs: no FEAT_TTST */
 #define TTBR_BADDR_MASK UINT64_C(0x0000fffffffffffe) /* BADDR, bits 47:1 (bit 0 is CnP) */
 #define MIN_TABLE_ALIGN 64 /* a first table of under 64 bytes is aligned to 64 (TTBRn_EL1.BADDR) */
 
@@ -33,15 +31,6 @@ static bool has_granule(const struct nw_arm64_s1_caps *caps, unsigned bits)
 	return bits == NW_VMSA_GRANULE_BITS || (bits == 14 && caps->gran16) || (bits == 16 && caps->gran64);
 }
 
-/* D8.2: each level resolves a stride of bits above the page's; the walk
- * starts at the level whose index holds the top VA bit. */
-static int start_level(unsigned granule, unsigned va_bits)
-{
-	unsigned stride = nw_vmsa_stride(granule), levels = (va_bits - granule + stride - 1) / stride;
-
-	return 4 - (int)levels;
-}
-
 static nw_status_t decode_range(uint64_t tcr, unsigned which, uint64_t ttbr, const struct nw_arm64_s1_caps *caps,
 				struct nw_arm64_s1_range *range)
 {
@@ -59,11 +48,11 @@ static nw_status_t decode_range(uint64_t tcr, unsigned which, uint64_t ttbr, con
 	if (granule == 0)
 		return NW_ERR_INVALID;
 	/* A granule the PE lacks reads as an IMPLEMENTATION DEFINED other one: not modelled. */
-	if (!has_granule(caps, granule) || tsz < MIN_TSZ || tsz > MAX_TSZ)
+	if (!has_granule(caps, granule) || !nw_vmsa_is_s1_va_size(64 - tsz))
 		return NW_ERR_UNSUPPORTED;
 	range->granule_bits = granule;
 	range->va_bits = 64 - tsz;
-	range->start_level = start_level(granule, range->va_bits);
+	range->start_level = nw_vmsa_start_level(granule, range->va_bits);
 	nw_vmsa_format(&range->format, which ? "AArch64 stage 1 (TTBR1)" : "AArch64 stage 1 (TTBR0)", granule,
 		       range->va_bits, range->start_level);
 	bytes = (uint64_t)range->format.level[range->format.top].entries * 8;

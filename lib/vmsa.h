@@ -27,6 +27,22 @@ static inline unsigned nw_vmsa_level_shift(unsigned granule_bits, int arm_level)
 	return granule_bits + nw_vmsa_stride(granule_bits) * (unsigned)(3 - arm_level);
 }
 
+/* D8.2: each level resolves a stride of bits above the page's; the walk
+ * starts at the Arm level whose index holds the top VA bit. */
+static inline int nw_vmsa_start_level(unsigned granule_bits, unsigned va_bits)
+{
+	unsigned stride = nw_vmsa_stride(granule_bits);
+
+	return 4 - (int)((va_bits - granule_bits + stride - 1) / stride);
+}
+
+/* A stage-1 VA size the library models: TnSZ 16..39, 48 down to 25 bits
+ * (no FEAT_LVA/FEAT_LPA2 above, no FEAT_TTST below). */
+static inline bool nw_vmsa_is_s1_va_size(unsigned va_bits)
+{
+	return va_bits >= 25 && va_bits <= 48;
+}
+
 /* D8.3: blocks from Arm level 1 with the 4 KiB granule, from level 2 with
  * 16 and 64 KiB (level-1 blocks there need FEAT_LPA2 / FEAT_LPA). */
 static inline int nw_vmsa_first_block_level(unsigned granule_bits)
