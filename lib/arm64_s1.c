@@ -89,6 +89,8 @@ nw_status_t nw_arm64_s1_decode(const struct nw_arm64_el1_regs *regs, const struc
 	*s1 = (struct nw_arm64_s1){
 		.enabled = (regs->sctlr & NW_SCTLR_M) != 0,
 		.wxn = (regs->sctlr & NW_SCTLR_WXN) != 0,
+		.sctlr = regs->sctlr,
+		.mair = regs->mair,
 		/* An IPS above the implemented PA size is treated as the PA size. */
 		.ps_bits = ips > caps->pa_bits ? caps->pa_bits : ips,
 		.ha = (tcr & NW_TCR_HA) != 0,

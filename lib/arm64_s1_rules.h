@@ -154,6 +154,12 @@ static inline bool nw_a64_rights_block(const struct nw_arm64_cpu *cpu, const str
 	       nw_a64_el0_writable_blocks_el1_fetch(el0, access->type, rights);
 }
 
+/* D8.5.2: a leaf's AttrIndx[2:0] selects the attribute byte of MAIR_EL1. */
+static inline unsigned nw_a64_attr_index(uint64_t leaf)
+{
+	return (unsigned)((leaf & NW_ARM64_S1_ATTRINDX_MASK) >> NW_ARM64_S1_ATTRINDX_SHIFT);
+}
+
 /* D8.4.5 (AArch64.S1Walk): a leaf with AF clear is an Access flag fault
  * unless the hardware manages the flag (TCR_EL1.HA). */
 static inline bool nw_a64_af_faults(const struct nw_arm64_s1 *s1, uint64_t leaf)

@@ -154,7 +154,7 @@ static uint64_t a64_address(const struct nw_gs_walk *w, unsigned level, uint64_t
 static uint8_t a64_attr_index(unsigned level, uint64_t leaf)
 {
 	(void)level;
-	return (uint8_t)((leaf & NW_ARM64_S1_ATTRINDX_MASK) >> NW_ARM64_S1_ATTRINDX_SHIFT);
+	return (uint8_t)nw_a64_attr_index(leaf);
 }
 
 static bool a64_is_unaccessed(const struct nw_gs_walk *w, uint64_t leaf)
@@ -217,6 +217,26 @@ static const struct nw_guest_stage a64_stage = {
 	.set_flags = a64_set_flags,
 };
 
+/* D8.5: the attributes of a translation that succeeded: stage 1's (the
+ * leaf's AttrIndx and SH through MAIR_EL1, or the defaults with stage 1
+ * off), combined with the final stage-2 leaf's MemAttr and SH. */
+static struct nw_arm64_memattr translation_attrs(const struct nw_walk_config *config, const struct nw_arm64_cpu *cpu,
+						 const struct nw_access *access, const struct nw_walk_result *res)
+{
+	uint64_t leaf = res->leaf_entry, s2_leaf = res->final_s2.entry;
+	struct nw_arm64_memattr s1, s2;
+
+	if (cpu->s1.enabled)
+		s1 = nw_arm64_mair_decode(cpu->s1.mair, nw_a64_attr_index(leaf),
+					  (unsigned)(leaf >> NW_ARM64_S1_SH_SHIFT) & 3);
+	else
+		s1 = nw_arm64_s1_off_attrs(cpu->s1.sctlr, access->type == NW_ACCESS_FETCH);
+	if (config->stage2.kind != NW_STAGE2_ARM64)
+		return s1;
+	s2 = nw_arm64_s2_attrs(res->final_s2.memory_type, (unsigned)(s2_leaf >> NW_ARM64_S2_SH_SHIFT) & 3);
+	return nw_arm64_memattr_combine(&s1, &s2);
+}
+
 void nw_arm64_walk(const struct nw_walk_config *config, const struct nw_arm64_cpu *cpu,
 		   const struct nw_access *access, unsigned flags, struct nw_walk_result *res)
 {
@@ -229,4 +249,6 @@ void nw_arm64_walk(const struct nw_walk_config *config, const struct nw_arm64_cp
 	/* An x86 second stage under an AArch64 guest is a caller's mistake, not guest data. */
 	NW_ASSERT(config->stage2.kind == NW_STAGE2_ARM64 || config->stage2.kind == NW_STAGE2_NONE);
 	nw_walk_guest(&a64_stage, &a.w);
+	res->arm64_memattr = res->outcome == NW_OUTCOME_OK ? translation_attrs(config, cpu, access, res)
+							  : (struct nw_arm64_memattr){ .type = NW_ARM64_MEM_NONE };
 }

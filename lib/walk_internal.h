@@ -51,6 +51,7 @@ static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_pagi
 	res->far = 0;
 	res->hpfar = 0;
 	res->hpfar_valid = false;
+	res->arm64_memattr = (struct nw_arm64_memattr){ .type = NW_ARM64_MEM_NONE };
 	res->refs = 0;
 	res->ad_writes = 0;
 	res->recorded = false;

@@ -59,6 +59,7 @@ NW_STATIC_ASSERT(((NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APT
  * execute-never; SPAN 0 sets PSTATE.PAN on an exception taken to EL1;
  * EPAN (FEAT_PAN3) is not modelled. */
 #define NW_SCTLR_M (UINT64_C(1) << 0)
+#define NW_SCTLR_I (UINT64_C(1) << 12) /* with M 0: instruction fetches Normal Write-Through (else Non-cacheable) */
 #define NW_SCTLR_WXN (UINT64_C(1) << 19)
 #define NW_SCTLR_SPAN (UINT64_C(1) << 23)
 #define NW_SCTLR_EPAN (UINT64_C(1) << 57)
@@ -115,6 +116,8 @@ struct nw_arm64_s1_range {
 struct nw_arm64_s1 {
 	bool enabled;        /* SCTLR_EL1.M */
 	bool wxn;            /* SCTLR_EL1.WXN */
+	uint64_t sctlr;      /* SCTLR_EL1 as written (I: the attributes of fetches with M 0) */
+	uint64_t mair;       /* MAIR_EL1: the attributes AttrIndx selects */
 	unsigned ps_bits;    /* TCR_EL1.IPS, at most the PA size: the output (intermediate physical) address size */
 	bool ha, hd;         /* hardware Access flag and dirty state updates */
 	unsigned asid;       /* TTBR0_EL1.ASID, or TTBR1_EL1's with TCR_EL1.A1; 8 bits without TCR_EL1.AS */

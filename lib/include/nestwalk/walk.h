@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "arm64_memattr.h"
 #include "cdefs.h"
 #include "cpu.h"
 #include "hal.h"
@@ -208,6 +209,10 @@ struct nw_walk_result {
 	enum nw_s2_fault abort_fault;
 	uint64_t esr, far, hpfar;
 	bool hpfar_valid;
+	/* AArch64, outcome OK: the memory attributes of the translation, stage 1's
+	 * (MAIR_EL1) combined with stage 2's (MemAttr) as the Arm ARM combines
+	 * them without FEAT_S2FWB (arm64_memattr.h); type NONE otherwise. */
+	struct nw_arm64_memattr arm64_memattr;
 	unsigned refs;              /* memory references read: guest entries + stage-2 entries (24 for 4-over-4) */
 	unsigned ad_writes;         /* guest entries whose A/D flags were written (each an extra stage-2
 				     * write check, not counted in refs) */

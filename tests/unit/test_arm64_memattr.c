@@ -1,0 +1,270 @@
+/* AArch64 memory attributes: MAIR_EL1 bytes, stage-2 MemAttr, their
+ * combination without FEAT_S2FWB, and what a walk reports. Every expected
+ * value is derived by hand from the Arm ARM (D19 MAIR_EL1 "Attr<n>" encodings;
+ * D8.5.3 the stage-2 MemAttr[3:0] encodings; D8.5.5 and the pseudocode
+ * S2CombineS1MemAttrs / S2CombineS1Device / S2CombineS1AttrHints /
+ * S2CombineS1Shareability; AArch64.S1DisabledOutput for SCTLR_EL1.M 0; B2.7
+ * EffectiveShareability: Device and Normal Non-cacheable memory are Outer
+ * Shareable), the derivation beside each. */
+#include <nestwalk/arm64_memattr.h>
+#include <nestwalk/arm64_s1.h>
+#include <nestwalk/arm64_s1_tables.h>
+#include <nestwalk/arm64_s2.h>
+#include <string.h>
+
+#include "fixture.h"
+
+/* MAIR_EL1, Attr0 in bits 7:0 up to Attr7 in bits 63:56:
+ * Attr0 0x00 0b0000_0000 Device-nGnRnE   Attr1 0x04 0b0000_0100 Device-nGnRE
+ * Attr2 0x0c 0b0000_1100 Device-GRE      Attr3 0x44 Normal outer and inner 0b0100 Non-cacheable
+ * Attr4 0xff Normal 0b1111: Write-Back non-transient, R and W allocate, both levels
+ * Attr5 0xbb Normal 0b1011: Write-Through non-transient, R and W allocate
+ * Attr6 0x08 0b0000_1000 Device-nGRE     Attr7 0x4f outer 0b0100 Non-cacheable, inner 0b1111 Write-Back RW */
+#define MAIR UINT64_C(0x4f08bbff440c0400)
+#define SH_NON 0u
+#define SH_OUTER 2u
+#define SH_INNER 3u
+
+static void expect_device(struct nw_arm64_memattr a, enum nw_arm64_mem_type type)
+{
+	cr_assert_eq(a.type, type, "type %u, want %u", a.type, type);
+	cr_assert_eq(a.shareability, NW_ARM64_SH_OUTER, "Device memory is Outer Shareable");
+}
+
+static void expect_normal(struct nw_arm64_memattr a, unsigned inner, unsigned outer, unsigned sh)
+{
+	cr_assert_eq(a.type, NW_ARM64_MEM_NORMAL, "type %u", a.type);
+	cr_assert_eq(a.inner.cacheability, inner, "inner %u, want %u", a.inner.cacheability, inner);
+	cr_assert_eq(a.outer.cacheability, outer, "outer %u, want %u", a.outer.cacheability, outer);
+	cr_assert_eq(a.shareability, sh, "shareability %u, want %u", a.shareability, sh);
+}
+
+Test(arm64_memattr, mair_el1_attribute_bytes)
+{
+	struct nw_arm64_memattr a;
+
+	expect_device(nw_arm64_mair_decode(MAIR, 0, SH_INNER), NW_ARM64_MEM_DEVICE_NGNRNE); /* dd 0b00; SH ignored */
+	expect_device(nw_arm64_mair_decode(MAIR, 1, SH_NON), NW_ARM64_MEM_DEVICE_NGNRE);    /* dd 0b01 */
+	expect_device(nw_arm64_mair_decode(MAIR, 6, SH_NON), NW_ARM64_MEM_DEVICE_NGRE);     /* dd 0b10 */
+	expect_device(nw_arm64_mair_decode(MAIR, 2, SH_NON), NW_ARM64_MEM_DEVICE_GRE);      /* dd 0b11 */
+	/* 0x44 with SH Inner: Non-cacheable at both levels is Outer Shareable whatever SH says. */
+	expect_normal(nw_arm64_mair_decode(MAIR, 3, SH_INNER), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	/* 0xff: Write-Back at both, R and W allocate (RW 0b11), non-transient (bits 3:2 0b11); SH as the leaf says. */
+	a = nw_arm64_mair_decode(MAIR, 4, SH_INNER);
+	expect_normal(a, NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_INNER);
+	cr_assert_eq(a.inner.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+	cr_assert(!a.inner.transient && !a.outer.transient);
+	/* 0xbb: 0b1011 Write-Through non-transient, RW 0b11. */
+	a = nw_arm64_mair_decode(MAIR, 5, SH_NON);
+	expect_normal(a, NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_NON);
+	cr_assert_eq(a.outer.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+	/* 0x4f: inner Write-Back, outer Non-cacheable: not NC at both levels, so SH Non-shareable stands. */
+	expect_normal(nw_arm64_mair_decode(MAIR, 7, SH_NON), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_NC, SH_NON);
+	/* Transient: 0x72 = outer 0b0111 Write-Back transient RW, inner 0b0010 Write-Through transient, R only. */
+	a = nw_arm64_mair_decode(UINT64_C(0x72), 0, SH_OUTER);
+	expect_normal(a, NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WB, SH_OUTER);
+	cr_assert(a.outer.transient && a.inner.transient);
+	cr_assert_eq(a.outer.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+	cr_assert_eq(a.inner.alloc, NW_ARM64_ALLOC_R);
+	/* UNPREDICTABLE: 0b0000_0001 (0b0000ddxx, xx not 0b00), 0x40 (0bxxxx_0000), and Normal with SH 0b01. */
+	cr_assert_eq(nw_arm64_mair_decode(UINT64_C(0x01), 0, SH_NON).type, NW_ARM64_MEM_UNPREDICTABLE);
+	cr_assert_eq(nw_arm64_mair_decode(UINT64_C(0x40), 0, SH_NON).type, NW_ARM64_MEM_UNPREDICTABLE);
+	cr_assert_eq(nw_arm64_mair_decode(MAIR, 4, 1).type, NW_ARM64_MEM_UNPREDICTABLE);
+}
+
+Test(arm64_memattr, stage_2_memattr)
+{
+	/* MemAttr[3:2] 0b00: Device, [1:0] the type. */
+	expect_device(nw_arm64_s2_attrs(0x0, SH_INNER), NW_ARM64_MEM_DEVICE_NGNRNE);
+	expect_device(nw_arm64_s2_attrs(0x1, SH_NON), NW_ARM64_MEM_DEVICE_NGNRE);
+	expect_device(nw_arm64_s2_attrs(0x3, SH_NON), NW_ARM64_MEM_DEVICE_GRE);
+	/* 0b0101 outer and inner NC: Outer Shareable; 0b1111 WB/WB with its SH; 0b1101 outer WB, inner NC. */
+	expect_normal(nw_arm64_s2_attrs(0x5, SH_NON), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	expect_normal(nw_arm64_s2_attrs(0xf, SH_INNER), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_INNER);
+	expect_normal(nw_arm64_s2_attrs(0xd, SH_NON), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_WB, SH_NON);
+	cr_assert_eq(nw_arm64_s2_attrs(0xf, SH_INNER).inner.alloc, 0, "stage 2 has no allocation hints");
+	/* 0b0100: Normal with inner 0b00, reserved. */
+	cr_assert_eq(nw_arm64_s2_attrs(0x4, SH_NON).type, NW_ARM64_MEM_UNPREDICTABLE);
+}
+
+static struct nw_arm64_memattr combine(uint64_t mair, unsigned index, unsigned s1_sh, unsigned memattr,
+				       unsigned s2_sh)
+{
+	struct nw_arm64_memattr s1 = nw_arm64_mair_decode(mair, index, s1_sh), s2 = nw_arm64_s2_attrs(memattr, s2_sh);
+
+	return nw_arm64_memattr_combine(&s1, &s2);
+}
+
+Test(arm64_memattr, combination_without_s2fwb)
+{
+	struct nw_arm64_memattr a;
+
+	/* Both Device: the more restrictive type. nGRE (Attr6) with stage 2 nGnRE (0b0001): nGnRE; GRE (Attr2)
+	 * with nGnRnE: nGnRnE. */
+	expect_device(combine(MAIR, 6, SH_NON, 0x1, SH_NON), NW_ARM64_MEM_DEVICE_NGNRE);
+	expect_device(combine(MAIR, 2, SH_NON, 0x0, SH_NON), NW_ARM64_MEM_DEVICE_NGNRNE);
+	/* Device beats Normal from either stage: WB (Attr4) over stage-2 GRE (0b0011) is Device-GRE, and
+	 * Device-nGnRE (Attr1) over stage-2 WB is Device-nGnRE; Outer Shareable. */
+	expect_device(combine(MAIR, 4, SH_INNER, 0x3, SH_INNER), NW_ARM64_MEM_DEVICE_GRE);
+	expect_device(combine(MAIR, 1, SH_NON, 0xf, SH_INNER), NW_ARM64_MEM_DEVICE_NGNRE);
+	/* Both Normal: the lower cacheability at each level (NC < WT < WB), stage 1's hints. WB RW (Attr4, Inner
+	 * Shareable) over stage-2 WT/WT (0b1010, Non-shareable): WT, RW allocate; Inner Shareable (the wider). */
+	a = combine(MAIR, 4, SH_INNER, 0xa, SH_NON);
+	expect_normal(a, NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_INNER);
+	cr_assert_eq(a.inner.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W, "stage 1's hints");
+	/* WT (Attr5) over stage-2 WB/WB: WT stays (stage 2 does not raise it). */
+	expect_normal(combine(MAIR, 5, SH_NON, 0xf, SH_NON), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_NON);
+	/* WB RW over stage-2 NC/NC (0b0101, Outer Shareable): NC at both levels, no hints, Outer Shareable. */
+	a = combine(MAIR, 4, SH_NON, 0x5, SH_NON);
+	expect_normal(a, NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	cr_assert_eq(a.inner.alloc, 0);
+	/* Per level: Attr7 (outer NC, inner WB) over stage-2 0b1110 (outer WB, inner WT): outer NC, inner WT; Non-
+	 * shareable with Inner from stage 2: Inner. */
+	expect_normal(combine(MAIR, 7, SH_NON, 0xe, SH_INNER), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_NC, SH_INNER);
+	/* Shareability: Outer wins over Inner; Non with Non stays Non. */
+	expect_normal(combine(MAIR, 4, SH_OUTER, 0xf, SH_INNER), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_OUTER);
+	expect_normal(combine(MAIR, 4, SH_NON, 0xf, SH_NON), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_NON);
+	/* Either side UNPREDICTABLE: nothing claimed. */
+	cr_assert_eq(combine(MAIR, 4, SH_NON, 0x4, SH_NON).type, NW_ARM64_MEM_UNPREDICTABLE);
+}
+
+/* Walks through the one guest walk: tables built in HAL frames, and with a stage 2 each table's IPA mapped to
+ * its own host address. TCR_EL1 0x2_8019_0019: 39-bit VAs from Arm level 1, 4 KiB granules, IPS 40 bits. */
+#define TCR_39 UINT64_C(0x280190019)
+/* VTCR_EL2 0x8002_3559: T0SZ 25, SL0 0b01 (level 1), IRGN/ORGN/SH0 (not modelled), TG0 4 KiB, PS 40 bits. */
+#define VTCR_39 UINT64_C(0x80023559)
+#define VA UINT64_C(0x40201000)
+#define IPA UINT64_C(0x12345000)
+#define S2_RW (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_AF)
+
+static struct {
+	struct nw_arm64_s1_tables s1;
+	struct nw_arm64_s2 s2;
+	bool has_s1, has_s2;
+	struct nw_walk_config config;
+	struct nw_arm64_cpu cpu;
+} t;
+
+static void setup(void)
+{
+	fixture_setup();
+	memset(&t, 0, sizeof(t));
+	t.config.hal = hal;
+	t.config.stage2.kind = NW_STAGE2_NONE;
+}
+
+static void teardown(void)
+{
+	if (t.has_s1)
+		nw_arm64_s1_tables_destroy(&t.s1);
+	if (t.has_s2)
+		nw_arm64_s2_destroy(&t.s2);
+	fixture_teardown();
+}
+
+TestSuite(arm64_memattr_walk, .init = setup, .fini = teardown);
+
+static void load(uint64_t sctlr)
+{
+	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
+	struct nw_arm64_el1_regs regs = { .sctlr = sctlr, .tcr = TCR_39, .mair = MAIR };
+
+	if (t.has_s1)
+		cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.s1, 0, &regs.ttbr0), NW_OK);
+	cr_assert_eq(nw_arm64_s1_decode(&regs, &caps, &t.cpu.s1), NW_OK);
+}
+
+static void stage1_page(uint64_t flags)
+{
+	cr_assert_eq(nw_arm64_s1_tables_create(&t.s1, 0, 12, 39, nw_pt_mem_hal(hal)), NW_OK);
+	t.has_s1 = true;
+	cr_assert_eq(nw_arm64_s1_tables_map(&t.s1, VA, nw_gpa(IPA), NW_PAGE_SIZE, flags | NW_ARM64_S1_AF), NW_OK);
+}
+
+/* A stage 2 mapping IPA with memattr and SH sh, and each stage-1 table's IPA to itself. */
+static void stage2(unsigned memattr, unsigned sh)
+{
+	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
+	struct nw_arm64_s2_config config;
+	struct nw_pt_leaf leaf;
+	uint64_t flags = S2_RW | nw_arm64_s2_memattr(memattr) | (uint64_t)sh << NW_ARM64_S2_SH_SHIFT;
+
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39, &caps, &config), NW_OK);
+	cr_assert_eq(nw_arm64_s2_create(&t.s2, hal, &config), NW_OK);
+	t.has_s2 = true;
+	t.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &t.s2 };
+	cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(IPA), nw_hpa(0x7000000), NW_PAGE_SIZE, flags, 0, 0), NW_OK);
+	if (!t.has_s1)
+		return;
+	cr_assert_eq(nw_arm64_s1_tables_query(&t.s1, VA, &leaf), NW_OK);
+	for (int level = 1; level <= 3; level++)
+		cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(leaf.tables[level]), nw_hpa(leaf.tables[level]),
+					     NW_PAGE_SIZE, S2_RW | nw_arm64_s2_memattr(0xf), 0, 0),
+			     NW_OK);
+}
+
+static struct nw_arm64_memattr walk_attrs(enum nw_access_type type)
+{
+	struct nw_access access = { .gva = nw_gva(VA), .size = 1, .type = type };
+	struct nw_walk_result res;
+
+	nw_arm64_walk(&t.config, &t.cpu, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "outcome %s esr %#llx", nw_outcome_name(res.outcome),
+		     (unsigned long long)res.esr);
+	return res.arm64_memattr;
+}
+
+Test(arm64_memattr_walk, stage_1_alone_reports_mair_el1)
+{
+	struct nw_access access = { .gva = nw_gva(VA + NW_PAGE_SIZE), .size = 1, .type = NW_ACCESS_READ };
+	struct nw_walk_result res;
+
+	/* AttrIndx 4 (0xff, WB RW) with SH 0b11: Normal WB, Inner Shareable. */
+	stage1_page(nw_arm64_s1_attr_index(4) | UINT64_C(3) << NW_ARM64_S1_SH_SHIFT);
+	load(NW_SCTLR_M);
+	expect_normal(walk_attrs(NW_ACCESS_READ), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_INNER);
+	/* AttrIndx 1 (0x04): Device-nGnRE. */
+	cr_assert_eq(nw_arm64_s1_tables_edit(&t.s1, VA, 1, NW_ARM64_S1_ATTRINDX_MASK, nw_arm64_s1_attr_index(1), 0),
+		     NW_OK);
+	expect_device(walk_attrs(NW_ACCESS_WRITE), NW_ARM64_MEM_DEVICE_NGNRE);
+	/* A fault reports no attributes: the next page is not mapped. */
+	nw_arm64_walk(&t.config, &t.cpu, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_STAGE1_ABORT);
+	cr_assert_eq(res.arm64_memattr.type, NW_ARM64_MEM_NONE);
+}
+
+Test(arm64_memattr_walk, stage_1_off_defaults)
+{
+	/* SCTLR_EL1.M 0: data Device-nGnRnE; fetches with I (bit 12) Normal WT read-allocate, without I Normal NC;
+	 * all Outer Shareable. The flat IPA is the VA. */
+	load(0);
+	expect_device(walk_attrs(NW_ACCESS_READ), NW_ARM64_MEM_DEVICE_NGNRNE);
+	expect_normal(walk_attrs(NW_ACCESS_FETCH), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	load(NW_SCTLR_I);
+	expect_normal(walk_attrs(NW_ACCESS_FETCH), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_OUTER);
+	cr_assert_eq(walk_attrs(NW_ACCESS_FETCH).inner.alloc, NW_ARM64_ALLOC_R);
+}
+
+Test(arm64_memattr_walk, combined_with_stage_2)
+{
+	/* AttrIndx 4 (WB RW), SH Non-shareable, over a stage-2 page WT/WT (0b1010) Inner Shareable: WT, stage 1's
+	 * RW hints, Inner Shareable. */
+	stage1_page(nw_arm64_s1_attr_index(4));
+	stage2(0xa, SH_INNER);
+	load(NW_SCTLR_M);
+	expect_normal(walk_attrs(NW_ACCESS_READ), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_INNER);
+	cr_assert_eq(walk_attrs(NW_ACCESS_READ).inner.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+}
+
+Test(arm64_memattr_walk, stage_1_off_over_stage_2)
+{
+	/* M 0 with a stage-2 page WB/WB Inner Shareable at IPA = VA: a read is Device-nGnRnE (Device beats
+	 * Normal); a fetch with I is WT/WT (the lower cacheability), Outer Shareable (stage 1's, the wider). */
+	stage2(0xf, SH_INNER);
+	cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(VA), nw_hpa(0x7001000), NW_PAGE_SIZE,
+				     S2_RW | nw_arm64_s2_memattr(0xf) | UINT64_C(3) << NW_ARM64_S2_SH_SHIFT, 0, 0),
+		     NW_OK);
+	load(NW_SCTLR_I);
+	expect_device(walk_attrs(NW_ACCESS_READ), NW_ARM64_MEM_DEVICE_NGNRNE);
+	expect_normal(walk_attrs(NW_ACCESS_FETCH), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_OUTER);
+}
