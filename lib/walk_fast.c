@@ -9,14 +9,21 @@
  * data (walker.c), the rights check is a lookup in the tables perm.c
  * generates from walk_rules.h, and the second stage is masks (stage2_fast.h)
  * with the full translate for what they do not prove. It must agree with
- * walk_ref.c on every case. */
+ * walk_ref.c on every case. An AArch64 walker (nw_walker_init_arm64) has
+ * plain copies of the same body with the Arm ARM's rules (arm64_s1_rules.h)
+ * where x86's differ: the range bit 55 selects instead of CR3, a descriptor is
+ * a table by its bit 1 instead of a leaf by PS, the rights are the leaf's
+ * AP/PXN/UXN; its general walk is nw_arm64_walk (arm64_s1_walk.c). */
+#include <nestwalk/arm64_s2.h>
 #include <nestwalk/assert.h>
 #include <nestwalk/paging_rules.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
+#include "arm64_s1_rules.h"
 #include "gpt_formats.h"
 #include "stage2_fast.h"
+#include "vmsa.h"
 #include "walk_internal.h"
 #include "walker.h"
 
@@ -180,6 +187,65 @@ static inline __attribute__((always_inline)) void hit_from(struct nw_walk_hit *h
 	hit->refs = (uint8_t)refs;
 }
 
+/* AArch64 (Arm ARM D8.2): the range VA bit 55 selects, NULL when no plain
+ * walk starts there (its walk disabled, the address outside it, a granule
+ * other than 4 KiB, a TTBR above the output size): the reference reports those. */
+static inline __attribute__((always_inline)) const struct nw_arm64_s1_range *a64_range(const struct nw_walker *walker,
+											uint64_t va)
+{
+	const struct nw_arm64_s1 *s1 = &walker->a64.cpu.s1;
+	unsigned which = nw_a64_va_range(va);
+	const struct nw_arm64_s1_range *range = &s1->range[which];
+
+	if (!range->walks || range->granule_bits != NW_VMSA_GRANULE_BITS ||
+	    nw_a64_va_is_out_of_range(range, which, va) || nw_a64_has_addr_above_ps(s1->ps_bits, range->table))
+		return 0;
+	return range;
+}
+
+/* AArch64: a translation the plain copy may give. Every descriptor valid
+ * (bit 0 in the AND of all), the leaf a page at level 3 or a block where the
+ * granule has them (D8.3), no hierarchical control on a table (APTable,
+ * UXNTable, PXNTable would take rights away), no address at or above the
+ * output size, AF set and no write to AP[2] memory (a fault, or the hardware
+ * update of HA/HD: a write), and the access allowed (AArch64.S1CheckPermissions). */
+static inline __attribute__((always_inline)) bool a64_is_plain(const struct nw_walker *walker,
+							       const struct nw_access *access,
+							       const struct nw_pt_format *fmt, int level, uint64_t all,
+							       uint64_t tables_or, uint64_t leaf, uint32_t rights)
+{
+	const struct nw_arm64_cpu *cpu = &walker->a64.cpu;
+
+	if (!(all & NW_ARM64_S1_VALID) || !(leaf & NW_ARM64_S1_AF) ||
+	    (access->type == NW_ACCESS_WRITE && (leaf & NW_ARM64_S1_AP2)))
+		return false;
+	if (level == NW_LEVEL_PT ? !(leaf & NW_ARM64_S1_TABLE) : !fmt->level[level].leaf_ok)
+		return false;
+	if ((tables_or & NW_ARM64_S1_TABLE_CONTROLS) || nw_a64_has_addr_above_ps(cpu->s1.ps_bits, tables_or | leaf))
+		return false;
+	return !nw_a64_rights_block(cpu, access, rights);
+}
+
+/* AArch64: the final stage-2 access, EL0's when the access is checked as EL0's (FEAT_XNX tells them apart). */
+static inline unsigned a64_s2_need(const struct nw_walker *walker, const struct nw_access *access)
+{
+	return (unsigned)access->type | (nw_a64_is_el0_checked(&walker->a64.cpu, access) ? NW_S2_NEED_USER : 0);
+}
+
+/* AArch64: the attributes of a plain translation (arm64_memattr.h), from the
+ * tables the walker derived: the leaf's AttrIndx and SH, combined with the
+ * stage-2 leaf's MemAttr and SH when there is one. */
+static struct nw_arm64_memattr a64_attrs(const struct nw_walker *walker, uint64_t leaf, const struct nw_s2_hit *s2)
+{
+	const struct nw_arm64_memattr *s1 =
+		&walker->a64.s1_attrs[nw_a64_attr_index(leaf)][(leaf >> NW_ARM64_S1_SH_SHIFT) & 3];
+	unsigned memattr = (unsigned)((s2 ? s2->leaf : 0) & NW_ARM64_S2_MEMATTR_MASK) >> NW_ARM64_S2_MEMATTR_SHIFT;
+
+	if (!s2)
+		return *s1;
+	return nw_arm64_memattr_combine(s1, &walker->a64.s2_attrs[memattr][(s2->leaf >> NW_ARM64_S2_SH_SHIFT) & 3]);
+}
+
 /* The walk. A plain copy (plain: res unused, hit filled) returns whether it
  * answered; a general one (hit unused) always answers, in res. fmt is the
  * walker's format; a plain copy is instantiated with it constant, so the
@@ -188,7 +254,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 						       unsigned flags, struct nw_walk_result *res,
 						       struct nw_walk_hit *hit, const struct nw_pt_format *fmt,
 						       const struct nw_walk_start *start, bool two_d, bool record,
-						       bool plain)
+						       bool plain, bool a64)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
 	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
@@ -207,19 +273,25 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
-	unsigned va_bits = plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
+	const struct nw_arm64_s1_range *range = a64 ? a64_range(walker, linear) : 0;
+	unsigned va_bits = a64 ? 0 : plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
+	unsigned s2_need = a64 ? a64_s2_need(walker, access) : kind->s2_need;
 	int top, level;
 	uint64_t tables_or = 0; /* plain: the OR of the table entries */
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
 	struct fast_path path;
 	uint32_t rights;
-	bool pk;
+	bool pk, is_leaf;
 
 	if (!plain)
 		nw_walk_result_start(res, walker->mode, access->gva);
 	if (record)
 		nw_walk_record_init(res);
-	if (va_bits == 32) {
+	if (a64) {
+		if (!range)
+			return false;
+		fmt = &range->format;
+	} else if (va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
 	} else if (!nw_walk_is_canonical(linear, va_bits)) {
 		if (plain)
@@ -230,11 +302,11 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	if (!plain && walker->nlevels == 0) {
 		res->rights = NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X;
 		res->guest_page_size = NW_PAGE_SIZE;
-		res->refs = finish(walker, &ctx, linear, kind->s2_need | set_ad, two_d, record);
+		res->refs = finish(walker, &ctx, linear, s2_need | set_ad, two_d, record);
 		return true;
 	}
 
-	table = cpu->cr3 & walker->cr3_mask;
+	table = a64 ? range->table : cpu->cr3 & walker->cr3_mask;
 	if (!plain && is_pdpte_register(walker, desc)) {
 		/* The PDPTE registers, loaded at MOV CR3 (§4.4.1): no memory reference,
 		 * reserved bits already checked, no rights of their own. */
@@ -272,7 +344,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 #pragma GCC unroll 5
 	for (level = top; level >= NW_LEVEL_PT; level--) {
 		unsigned index = nw_pt_index(fmt, level, linear);
-		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa, rsvd, ps;
+		uint64_t gpa = table + (uint64_t)index * bytes, hpa = gpa, rsvd, ps, link;
 		struct nw_walk_step *step = record ? &res->steps[level] : 0;
 		const void *ptr;
 
@@ -281,6 +353,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		 * (walker.c: reserved where it cannot map a page; in a PTE the bit
 		 * is PAT), so a plain copy tests the format's bit there. */
 		ps = plain ? (level > NW_LEVEL_PT ? fmt->ps_bit : 0) : desc->ps;
+		/* AArch64 (D8.3): above level 3 a descriptor with bit 1 clear is a block. */
+		link = a64 && level > NW_LEVEL_PT ? NW_ARM64_S1_TABLE : 0;
 		if (record) {
 			step->table_gpa = nw_gpa(table);
 			step->index = index;
@@ -328,8 +402,9 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			step->entry = entry;
 			step->read = true;
 		}
+		is_leaf = level == NW_LEVEL_PT || (entry & ps) || (~entry & link);
 		if (plain) {
-			if (level > NW_LEVEL_PT && !(entry & ps))
+			if (!is_leaf)
 				tables_or |= entry; /* a table entry: its reserved bits are tested after the leaf */
 		} else if (is_unusable(entry, rsvd = (entry & ps) ? desc->rsvd_large : desc->rsvd)) {
 			page_fault(&ctx, (entry & NW_PTE_P) ? kind->pfec | NW_PFEC_RSVD | NW_PFEC_P : kind->pfec,
@@ -339,7 +414,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		acc &= entry ^ ACC_FLIP;
 		if (record)
 			step->rights = rights_of(walker, acc);
-		if (level == NW_LEVEL_PT || (entry & ps)) {
+		if (is_leaf) {
 			leaf_gpa = gpa;
 			break;
 		}
@@ -349,15 +424,17 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		}
 		if ((~entry & passed_a) && !set_flags(walker, &ctx, gpa, level, NW_PTE_A))
 			goto out;
-		table = entry & desc->addr_mask;
+		table = entry & (a64 ? fmt->table_addr_mask : desc->addr_mask);
 	}
 
 	if (!two_d && plain)
 		refs = (unsigned)(top - level) + 1; /* one reference per level read */
 	page = nw_pt_level_size(fmt, level);
-	rights = rights_of(walker, acc);
-	pk = nw_walker_is_key_forbidden(kind, rights, entry);
-	if (desc->pse36)
+	rights = a64 ? nw_a64_leaf_rights(&walker->a64.cpu.s1, entry) : rights_of(walker, acc);
+	pk = !a64 && nw_walker_is_key_forbidden(kind, rights, entry);
+	if (a64)
+		table = entry & fmt->level[level].leaf_addr_mask;
+	else if (desc->pse36)
 		table = (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
 	else
@@ -373,12 +450,13 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		 * way costs less than a branch per level, and the window bounds it.
 		 * A table entry's reserved bits are the same at every level
 		 * (nw_rule_rsvd_bits with PS=0 does not depend on it). */
-		if ((acc & (NW_PTE_P | NW_PTE_A)) != (NW_PTE_P | NW_PTE_A) ||
-		    ((tables_or & walker->levels[0].rsvd) | (entry & leaf_rsvd)) ||
-		    ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
+		if (a64 ? !a64_is_plain(walker, access, fmt, level, acc, tables_or, entry, rights)
+			: (acc & (NW_PTE_P | NW_PTE_A)) != (NW_PTE_P | NW_PTE_A) ||
+				  ((tables_or & walker->levels[0].rsvd) | (entry & leaf_rsvd)) ||
+				  ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
 			return false;
 		if (two_d) {
-			if (!nw_s2_fast_translate(&walker->s2, table, kind->s2_need | NW_S2_NEED_SET_AD, &s2))
+			if (!nw_s2_fast_translate(&walker->s2, table, s2_need | NW_S2_NEED_SET_AD, &s2))
 				return false;
 			hit->hpa = nw_hpa(s2.hpa);
 			hit->s2_page_size = s2.page_size;
@@ -392,6 +470,10 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			hit->s2_rights = NW_S2_NONE_RIGHTS;
 		}
 		hit_from(hit, table, level, page, entry, rights, refs);
+		if (a64) {
+			hit->guest_pat_index = (uint8_t)nw_a64_attr_index(entry);
+			hit->arm64_memattr = a64_attrs(walker, entry, two_d ? &s2 : 0);
+		}
 		return true;
 	}
 	res->leaf_level = level;
@@ -410,7 +492,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 					(unsigned)(desc - walker->levels)))
 			goto out;
 	}
-	refs += finish(walker, &ctx, table, kind->s2_need | set_ad, two_d, record);
+	refs += finish(walker, &ctx, table, s2_need | set_ad, two_d, record);
 out:
 	res->refs = refs;
 	return true;
@@ -422,7 +504,8 @@ static __attribute__((noinline)) void walk_general(const struct nw_walker *walke
 						   struct nw_walk_result *res)
 {
 	walk(walker, access, flags, res, 0, walker->format, start,
-	     walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2), (flags & NW_WALK_RECORD) != 0, false);
+	     walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2), (flags & NW_WALK_RECORD) != 0, false,
+	     false);
 }
 
 /* The plain copies: 4- and 5-level paging, with and without a second stage.
@@ -438,13 +521,17 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 
 	switch (walker->plain) {
 	case NW_PLAIN_1D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, false, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, false, steps, true, false);
 	case NW_PLAIN_1D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, false, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, false, steps, true, false);
 	case NW_PLAIN_2D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true, false);
 	case NW_PLAIN_2D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true, false);
+	case NW_PLAIN_A64_1D:
+		return !steps && walk(walker, access, 0, res, hit, 0, 0, false, false, true, true);
+	case NW_PLAIN_A64_2D:
+		return !steps && walk(walker, access, 0, res, hit, 0, 0, true, false, true, true);
 	case NW_PLAIN_OFF:
 		break;
 	}
@@ -474,11 +561,30 @@ static void result_from_hit(const struct nw_walker *walker, const struct nw_acce
 	res->refs = hit->refs;
 }
 
+/* AArch64: the plain copy for a walk that records nothing, else the reference walk (which records everything). */
+static void translate_arm64(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
+			    struct nw_walk_result *res)
+{
+	struct nw_walk_hit hit;
+
+	if (!(flags & NW_WALK_RECORD) && walk_plain(walker, access, false, 0, &hit)) {
+		result_from_hit(walker, access, &hit, res);
+		res->arm64_memattr = hit.arm64_memattr;
+		return;
+	}
+	nw_arm64_walk(&walker->config, &walker->a64.cpu, access, flags, res);
+}
+
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
 	unsigned record = flags & NW_WALK_RECORD;
 	struct nw_walk_hit hit;
+
+	if (walker->arm64) {
+		translate_arm64(walker, access, flags, res);
+		return;
+	}
 
 	/* The plain copies record the guest levels, never the stage-2 reads; both the copies that record
 	 * them (a TLB fill's) and those that record nothing are instantiated here with it constant. */

@@ -3,6 +3,7 @@
  * control-register change. The levels come from the paging mode's format
  * (pt_guest.c) with the reserved bits of walk_rules.h; the per-access tables
  * from perm.c; the second stage's masks from stage2_fast.c. */
+#include <nestwalk/assert.h>
 #include <nestwalk/paging_rules.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
@@ -75,6 +76,7 @@ static enum nw_walk_plain_copy plain_copy(const struct nw_walker *walker)
 
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu)
 {
+	NW_ASSERT(!walker->arm64); /* an AArch64 walker takes nw_walker_set_arm64_cpu */
 	walker->cpu = *cpu;
 	walker->mode = nw_cpu_paging_mode(cpu);
 	derive_levels(walker);
@@ -87,12 +89,13 @@ size_t nw_walker_size(void)
 	return sizeof(struct nw_walker);
 }
 
-struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu)
+/* What both architectures derive from the configuration: the second stage's
+ * masks and the direct-map window. */
+static struct nw_walker *walker_start(void *storage, const struct nw_walk_config *config)
 {
 	struct nw_walker *walker = storage;
 
-	if (!storage || (uintptr_t)storage % NW_WALKER_ALIGN ||
-	    config->stage2.kind == NW_STAGE2_ARM64 || config->stage2.kind == NW_STAGE2_RISCV)
+	if (!storage || (uintptr_t)storage % NW_WALKER_ALIGN)
 		return 0;
 	*walker = (struct nw_walker){ .config = *config };
 	nw_s2_fast_derive(&config->stage2, &config->window, &walker->s2);
@@ -100,7 +103,55 @@ struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *con
 	walker->map_size = walker->map ? (config->window.base ? config->window.size : config->hal->direct_map_size) : 0;
 	walker->table_limit = walker->map_size & ~(uint64_t)(NW_PAGE_SIZE - 1);
 	walker->table_access = nw_walk_is_table_access_a_write(config, true) ? NW_ACCESS_WRITE : NW_ACCESS_READ;
+	return walker;
+}
+
+struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu)
+{
+	struct nw_walker *walker;
+
+	if (config->stage2.kind == NW_STAGE2_ARM64 || config->stage2.kind == NW_STAGE2_RISCV ||
+	    !(walker = walker_start(storage, config)))
+		return 0;
 	nw_walker_set_cpu(walker, cpu);
+	return walker;
+}
+
+/* The plain AArch64 copies: stage 1 on; the 4 KiB granule is checked per range as the walk selects it. */
+static enum nw_walk_plain_copy plain_copy_arm64(const struct nw_walker *walker)
+{
+	bool two_d = walker->s2.kind != NW_STAGE2_NONE;
+
+	if (!walker->a64.cpu.s1.enabled || (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1))))
+		return NW_PLAIN_OFF;
+	return two_d ? NW_PLAIN_A64_2D : NW_PLAIN_A64_1D;
+}
+
+void nw_walker_set_arm64_cpu(struct nw_walker *walker, const struct nw_arm64_cpu *cpu)
+{
+	NW_ASSERT(walker->arm64);
+	walker->a64.cpu = *cpu;
+	for (unsigned index = 0; index < 8; index++)
+		for (unsigned sh = 0; sh < 4; sh++)
+			walker->a64.s1_attrs[index][sh] = nw_arm64_mair_decode(cpu->s1.mair, index, sh);
+	walker->plain = plain_copy_arm64(walker);
+}
+
+struct nw_walker *nw_walker_init_arm64(void *storage, const struct nw_walk_config *config,
+				       const struct nw_arm64_cpu *cpu)
+{
+	struct nw_walker *walker;
+
+	if (config->stage2.kind != NW_STAGE2_ARM64 && config->stage2.kind != NW_STAGE2_NONE)
+		return 0;
+	if (!(walker = walker_start(storage, config)))
+		return 0;
+	walker->arm64 = true;
+	walker->table_access = NW_ACCESS_READ; /* a stage-1 table read; the plain copies set no flag */
+	for (unsigned memattr = 0; memattr < 16; memattr++)
+		for (unsigned sh = 0; sh < 4; sh++)
+			walker->a64.s2_attrs[memattr][sh] = nw_arm64_s2_attrs(memattr, sh);
+	nw_walker_set_arm64_cpu(walker, cpu);
 	return walker;
 }
 

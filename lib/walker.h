@@ -7,6 +7,8 @@
 #ifndef NESTWALK_LIB_WALKER_H
 #define NESTWALK_LIB_WALKER_H
 
+#include <nestwalk/arm64_memattr.h>
+#include <nestwalk/arm64_s1.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/walk.h>
 
@@ -41,11 +43,24 @@ enum nw_walk_plain_copy {
 	NW_PLAIN_1D_5,
 	NW_PLAIN_2D_4,
 	NW_PLAIN_2D_5,
+	NW_PLAIN_A64_1D, /* AArch64 stage 1, 4 KiB granule, no stage 2 */
+	NW_PLAIN_A64_2D, /* the same over an AArch64 stage 2 */
+};
+
+/* What an AArch64 walker derives from MAIR_EL1 and the stage-2 encodings once
+ * (arm64_memattr.h): the attributes of each AttrIndx and SH, and of each
+ * stage-2 MemAttr and SH. */
+struct nw_walker_a64 {
+	struct nw_arm64_cpu cpu;
+	struct nw_arm64_memattr s1_attrs[8][4];
+	struct nw_arm64_memattr s2_attrs[16][4];
 };
 
 struct nw_walker {
 	struct nw_walk_config config;
 	struct nw_cpu cpu;
+	bool arm64;              /* an AArch64 walker (nw_walker_init_arm64): a64 holds its state, cpu is unused */
+	struct nw_walker_a64 a64;
 	/* Derived by nw_walker_set_cpu(): */
 	enum nw_paging_mode mode;
 	const struct nw_pt_format *format; /* the mode's (gpt_formats.h); NULL with paging off */

@@ -35,6 +35,7 @@ NW_BEGIN_DECLS
 #define NW_ARM64_S1_AP1 (UINT64_C(1) << 6)        /* AP[1]: EL0 may access */
 #define NW_ARM64_S1_AP2 (UINT64_C(1) << 7)        /* AP[2]: read-only */
 #define NW_ARM64_S1_SH_SHIFT 8                    /* SH[1:0], bits 9:8 */
+#define NW_ARM64_S1_SH_MASK (UINT64_C(3) << NW_ARM64_S1_SH_SHIFT)
 #define NW_ARM64_S1_AF (UINT64_C(1) << 10)        /* Access flag */
 #define NW_ARM64_S1_NG (UINT64_C(1) << 11)        /* not global: the translation is tagged with the ASID */
 #define NW_ARM64_S1_DBM (UINT64_C(1) << 51)       /* Dirty Bit Modifier (with TCR_EL1.HD) */
@@ -46,6 +47,8 @@ NW_BEGIN_DECLS
 #define NW_ARM64_S1_UXNTABLE (UINT64_C(1) << 60)
 #define NW_ARM64_S1_APTABLE0 (UINT64_C(1) << 61)  /* APTable[0]: no EL0 access */
 #define NW_ARM64_S1_APTABLE1 (UINT64_C(1) << 62)  /* APTable[1]: no write at any EL */
+#define NW_ARM64_S1_TABLE_CONTROLS (NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APTABLE0 | \
+				    NW_ARM64_S1_APTABLE1)
 #define NW_ARM64_S1_ADDR_MASK UINT64_C(0x0000fffffffff000) /* OA / next-level table address, bits 47:12 */
 
 NW_STATIC_ASSERT((NW_ARM64_S1_ATTRINDX_MASK & (NW_ARM64_S1_AP1 | NW_ARM64_S1_AP2 | NW_ARM64_S1_AF)) == 0,
@@ -176,6 +179,20 @@ struct nw_arm64_cpu {
  * NW_AD_AS_PASSED does not apply (table descriptors have no Access flag). */
 void nw_arm64_walk(const struct nw_walk_config *config, const struct nw_arm64_cpu *cpu,
 		   const struct nw_access *access, unsigned flags, struct nw_walk_result *res);
+
+/* The fast walker (walk.h) for AArch64: nw_walker_translate() and
+ * nw_walker_probe() answer a plain stage-1 walk of the 4 KiB granule (every
+ * descriptor valid, no hierarchical control, the leaf's AF set, the access
+ * allowed, every address within the output size, and over a stage 2 what its
+ * masks prove plain) from the one fast walk body, and give everything else,
+ * and every walk that records, to nw_arm64_walk. The second stage is an
+ * AArch64 one or none (else NULL), the storage as for nw_walker_init. The
+ * x86-only calls (nw_walker_set_cpu, nw_walker_translate_from,
+ * nw_walker_tlb_allows and their kin) do not apply to it. */
+struct nw_walker *nw_walker_init_arm64(void *storage, const struct nw_walk_config *config,
+				       const struct nw_arm64_cpu *cpu);
+/* Call after any change of the EL1 registers or PSTATE the walk reads. */
+void nw_walker_set_arm64_cpu(struct nw_walker *walker, const struct nw_arm64_cpu *cpu);
 
 NW_END_DECLS
 

@@ -20,14 +20,10 @@ NW_BEGIN_DECLS
 /* The attribute fields a page or block takes (Arm ARM D8.3, "Stage 1
  * attribute fields"): AttrIndx, AP[2:1], SH, AF, nG, DBM, PXN, UXN. The
  * descriptor type bits are the engine's. */
-#define NW_ARM64_S1_SH_MASK (UINT64_C(3) << NW_ARM64_S1_SH_SHIFT)
 #define NW_ARM64_S1_LEAF_FLAGS (NW_ARM64_S1_ATTRINDX_MASK | NW_ARM64_S1_AP1 | NW_ARM64_S1_AP2 | NW_ARM64_S1_SH_MASK | \
 				NW_ARM64_S1_AF | NW_ARM64_S1_NG | NW_ARM64_S1_DBM | NW_ARM64_S1_PXN | NW_ARM64_S1_UXN)
 /* What protect changes: the access permissions and the execute-never bits. */
 #define NW_ARM64_S1_RIGHTS (NW_ARM64_S1_AP1 | NW_ARM64_S1_AP2 | NW_ARM64_S1_PXN | NW_ARM64_S1_UXN)
-/* The hierarchical controls of a table descriptor. */
-#define NW_ARM64_S1_TABLE_CONTROLS (NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APTABLE0 | \
-				    NW_ARM64_S1_APTABLE1)
 
 static inline uint64_t nw_arm64_s1_attr_index(unsigned index)
 {

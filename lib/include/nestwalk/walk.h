@@ -239,8 +239,8 @@ struct nw_walker;
 #define NW_WALKER_ALIGN 16
 size_t nw_walker_size(void);
 /* Returns the walker built in storage; NULL when storage is NULL or not aligned, or
- * for an AArch64 second stage (an x86 guest does not run over it; the AArch64
- * guest walk is nw_arm64_walk, arm64_s1.h, which has no fast walker yet). */
+ * for an AArch64 second stage (an x86 guest does not run over it; an AArch64
+ * guest's fast walker is nw_walker_init_arm64, arm64_s1.h). */
 struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
@@ -282,6 +282,7 @@ struct nw_walk_hit {
 	uint8_t guest_pat_index;
 	uint8_t leaf_level;
 	uint8_t refs;               /* memory references read */
+	struct nw_arm64_memattr arm64_memattr; /* an AArch64 walker's: the translation's attributes */
 };
 
 /* Whether an access is user-mode under the walker's CPU state: CPL 3 and not
