@@ -426,6 +426,65 @@ def memdump_seeds():
     ]
 
 
+def arm64_seed(va_idx=(0, 1, 2, 3), tables=(), two_d=False, sctlr=0, shape=0, pstate=0, controls=0,
+               mair=0xFF, access=0, va_shape=0, tag=None, s2_out=0x70):
+    """fuzz_arm64.c's layout: registers, the stage-2 choice (all region pages mapped with every right, the
+    output pages with s2_out), the VA from its indices (level 0, 1, 2, 3) and offset 0x123, the descriptors
+    (region page, Arm level of the VA's index, kind, address pick, attribute bits), the access byte."""
+    out = u8(sctlr) + u8(shape) + u8(pstate) + u16(controls) + u64(mair) + u8(0)
+    out += u8(1 if two_d else 0)
+    if two_d:
+        out += u8(0) + u16(0xFFFF) + b"\0" * 16 + u8(s2_out) * 8 + u8(0)
+    out += u8(va_shape) + b"".join(u8(i) for i in va_idx) + u16(0x123)
+    if va_shape & 4:
+        out += u8(tag)
+    out += u8(len(tables))
+    for page, arm_level, kind, pick, bits in tables:
+        out += u8(page | arm_level << 4) + u8(kind) + u8(pick)
+        if kind & 3 in (1, 2):
+            out += u16(bits)
+        elif kind & 3 == 3:
+            out += u64(bits)
+    return out + u8(access)
+
+
+def arm64_seeds():
+    """A 39-bit TTBR0 chain page 0 -> 2 -> 3 -> output page 5 (AF, AP[1]), with and without a stage 2; the
+    same faulting at each check; a 48-bit TTBR1 2 MiB block; HA/HD updates; random inputs."""
+    AF, AP1, AP2 = 0x400, 0x40, 0x80
+    OUT = 0x80  # pick: the output pages
+
+    def chain(leaf_kind=1, leaf_bits=AF | AP1, table_kind=0):
+        return [(0, 1, table_kind, 2, 0), (2, 2, 0, 3, 0), (3, 3, leaf_kind, OUT | 5, leaf_bits)]
+
+    seeds = []
+    for two_d in (False, True):
+        seeds += [
+            arm64_seed(tables=chain(), two_d=two_d),
+            arm64_seed(tables=chain(), two_d=two_d, access=1),                     # write
+            arm64_seed(tables=chain(), two_d=two_d, access=2, pstate=1),           # EL0 fetch
+            arm64_seed(tables=chain(leaf_bits=AP1), two_d=two_d),                  # AF clear: access flag fault
+            arm64_seed(tables=chain(leaf_bits=AP1), two_d=two_d, controls=1 << 4),  # HA sets it
+            arm64_seed(tables=chain(leaf_kind=1 | 0x20, leaf_bits=AF | AP2), two_d=two_d, access=1,
+                       controls=3 << 4),                                           # HD: DBM write clears AP[2]
+            arm64_seed(tables=chain(leaf_bits=AF | AP1), two_d=two_d, pstate=2),   # PAN
+            arm64_seed(tables=chain(table_kind=0x20 << 1), two_d=two_d, pstate=1),  # APTable[0] on level 1
+            arm64_seed(tables=chain(leaf_kind=2), two_d=two_d),                    # a level-3 block: invalid
+            arm64_seed(tables=chain()[:2] + [(3, 3, 1, 0xC0 | 5, AF)], two_d=two_d),  # output above IPS
+            arm64_seed(tables=chain(), two_d=two_d, sctlr=1),                      # stage 1 off
+            arm64_seed(tables=chain(), two_d=two_d, controls=1),                   # EPD0
+            arm64_seed(tables=chain(), two_d=two_d, va_shape=4, tag=0x5A, controls=1 << 2),  # TBI0
+        ]
+        # TTBR1 (region page 1), 48-bit ranges: level 0 index 0 -> page 4, level 1 index 1 -> page 6, a 2 MiB
+        # block at level 2 index 2.
+        seeds.append(arm64_seed(va_idx=(0, 1, 2, 3), va_shape=1, shape=1 | 4 << 1, two_d=two_d,
+                                tables=[(1, 0, 0, 4, 0), (4, 1, 0, 6, 0), (6, 2, 2, OUT, AF | 0x300)]))
+    seeds.append(arm64_seed(tables=chain(), two_d=True, s2_out=0x03))  # stage 2 refuses read and write
+    rng = random.Random(17)
+    seeds += [bytes(rng.randrange(256) for _ in range(rng.randrange(16, 160))) for _ in range(16)]
+    return seeds
+
+
 def write(target, seeds):
     folder = CORPUS / target
     if folder.exists():
@@ -437,7 +496,7 @@ def write(target, seeds):
     print(f"{target}: {len(seeds)} seeds")
 
 
-GENERATORS = {"walk": walk_seeds, "stage2": stage2_seeds, "trace": trace_seeds, "scenario": scenario_seeds,
+GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "stage2": stage2_seeds, "trace": trace_seeds, "scenario": scenario_seeds,
               "elf": elf_seeds, "memdump": memdump_seeds}
 
 if __name__ == "__main__":
