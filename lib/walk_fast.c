@@ -24,6 +24,7 @@
 #include "gpt_formats.h"
 #include "stage2_fast.h"
 #include "vmsa.h"
+#include "vmsa_formats.h"
 #include "walk_internal.h"
 #include "walker.h"
 
@@ -188,16 +189,17 @@ static inline __attribute__((always_inline)) void hit_from(struct nw_walk_hit *h
 }
 
 /* AArch64 (Arm ARM D8.2): the range VA bit 55 selects, NULL when no plain
- * walk starts there (its walk disabled, the address outside it, a granule
- * other than 4 KiB, a TTBR above the output size): the reference reports those. */
+ * walk of the copy's geometry (va_bits, the 4 KiB granule) starts there (its
+ * walk disabled, the address outside it, another geometry, a TTBR above the
+ * output size): the reference reports those. */
 static inline __attribute__((always_inline)) const struct nw_arm64_s1_range *a64_range(const struct nw_walker *walker,
-											uint64_t va)
+											uint64_t va, unsigned va_bits)
 {
 	const struct nw_arm64_s1 *s1 = &walker->a64.cpu.s1;
 	unsigned which = nw_a64_va_range(va);
 	const struct nw_arm64_s1_range *range = &s1->range[which];
 
-	if (!range->walks || range->granule_bits != NW_VMSA_GRANULE_BITS ||
+	if (!range->walks || range->granule_bits != NW_VMSA_GRANULE_BITS || range->va_bits != va_bits ||
 	    nw_a64_va_is_out_of_range(range, which, va) || nw_a64_has_addr_above_ps(s1->ps_bits, range->table))
 		return 0;
 	return range;
@@ -273,8 +275,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	uint64_t map_size = walker->map_size;
 	const uint8_t *map = walker->map;
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
-	const struct nw_arm64_s1_range *range = a64 ? a64_range(walker, linear) : 0;
-	unsigned va_bits = a64 ? 0 : plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
+	unsigned va_bits = plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
+	const struct nw_arm64_s1_range *range = a64 ? a64_range(walker, linear, va_bits) : 0;
 	unsigned s2_need = a64 ? a64_s2_need(walker, access) : kind->s2_need;
 	int top, level;
 	uint64_t tables_or = 0; /* plain: the OR of the table entries */
@@ -290,7 +292,6 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	if (a64) {
 		if (!range)
 			return false;
-		fmt = &range->format;
 	} else if (va_bits == 32) {
 		linear &= UINT64_C(0xffffffff);
 	} else if (!nw_walk_is_canonical(linear, va_bits)) {
@@ -528,10 +529,14 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true, false);
 	case NW_PLAIN_2D_5:
 		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true, false);
-	case NW_PLAIN_A64_1D:
-		return !steps && walk(walker, access, 0, res, hit, 0, 0, false, false, true, true);
-	case NW_PLAIN_A64_2D:
-		return !steps && walk(walker, access, 0, res, hit, 0, 0, true, false, true, true);
+	case NW_PLAIN_A64_1D_48:
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, false, false, true, true);
+	case NW_PLAIN_A64_1D_39:
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, false, false, true, true);
+	case NW_PLAIN_A64_2D_48:
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, true, false, true, true);
+	case NW_PLAIN_A64_2D_39:
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, true, false, true, true);
 	case NW_PLAIN_OFF:
 		break;
 	}

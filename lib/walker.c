@@ -9,6 +9,7 @@
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
+#include "vmsa.h"
 #include "walk_internal.h"
 #include "walk_rules.h"
 #include "walker.h"
@@ -117,14 +118,23 @@ struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *con
 	return walker;
 }
 
-/* The plain AArch64 copies: stage 1 on; the 4 KiB granule is checked per range as the walk selects it. */
+/* The plain AArch64 copies: stage 1 on, instantiated for the 48- and 39-bit geometries of the 4 KiB granule
+ * (vmsa_formats.h), chosen by the TTBR0 range's (else TTBR1's); an access to a range of another geometry
+ * declines, as the walk checks per range. */
 static enum nw_walk_plain_copy plain_copy_arm64(const struct nw_walker *walker)
 {
+	const struct nw_arm64_s1 *s1 = &walker->a64.cpu.s1;
+	const struct nw_arm64_s1_range *range = &s1->range[s1->range[0].walks ? 0 : 1];
 	bool two_d = walker->s2.kind != NW_STAGE2_NONE;
 
-	if (!walker->a64.cpu.s1.enabled || (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1))))
+	if (!s1->enabled || !range->walks || range->granule_bits != NW_VMSA_GRANULE_BITS ||
+	    (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1))))
 		return NW_PLAIN_OFF;
-	return two_d ? NW_PLAIN_A64_2D : NW_PLAIN_A64_1D;
+	if (range->va_bits == 48)
+		return two_d ? NW_PLAIN_A64_2D_48 : NW_PLAIN_A64_1D_48;
+	if (range->va_bits == 39)
+		return two_d ? NW_PLAIN_A64_2D_39 : NW_PLAIN_A64_1D_39;
+	return NW_PLAIN_OFF;
 }
 
 void nw_walker_set_arm64_cpu(struct nw_walker *walker, const struct nw_arm64_cpu *cpu)

@@ -43,8 +43,10 @@ enum nw_walk_plain_copy {
 	NW_PLAIN_1D_5,
 	NW_PLAIN_2D_4,
 	NW_PLAIN_2D_5,
-	NW_PLAIN_A64_1D, /* AArch64 stage 1, 4 KiB granule, no stage 2 */
-	NW_PLAIN_A64_2D, /* the same over an AArch64 stage 2 */
+	NW_PLAIN_A64_1D_48, /* AArch64 stage 1, 4 KiB granule, 48-bit VAs (vmsa_formats.h), no stage 2 */
+	NW_PLAIN_A64_1D_39, /* the same with 39-bit VAs */
+	NW_PLAIN_A64_2D_48, /* the same two over an AArch64 stage 2 */
+	NW_PLAIN_A64_2D_39,
 };
 
 /* What an AArch64 walker derives from MAIR_EL1 and the stage-2 encodings once

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "vmsa.h"
+#include "vmsa_formats.h"
 
 /* The fixture's host with a direct-map window: the plain copies read tables through it. */
 static void setup(void)
@@ -332,4 +334,31 @@ Test(arm64_fast, init_refuses_an_x86_second_stage_and_the_x86_init_an_arm64_one)
 	config.stage2.kind = NW_STAGE2_NONE;
 	cr_assert_null(nw_walker_init_arm64(storage + 1, &config, &cpu), "unaligned storage");
 	cr_assert_not_null(nw_walker_init_arm64(storage, &config, &cpu));
+}
+
+/* The plain copies' constant geometries (vmsa_formats.h) are what nw_vmsa_format builds for the same ranges. */
+static void expect_same_format(const struct nw_pt_format *constant, unsigned va_bits, int start_level)
+{
+	struct nw_pt_format built;
+
+	nw_vmsa_format(&built, "built", 12, va_bits, start_level);
+	cr_assert_eq(constant->entry_size, built.entry_size);
+	cr_assert_eq(constant->top, built.top, "%u-bit: top", va_bits);
+	cr_assert_eq(constant->table_addr_mask, built.table_addr_mask);
+	cr_assert_eq(constant->ps_bit, built.ps_bit);
+	cr_assert_eq(constant->link_bit, built.link_bit);
+	for (int level = 1; level <= built.top; level++) {
+		const struct nw_pt_level_desc *a = &constant->level[level], *b = &built.level[level];
+
+		cr_assert(a->shift == b->shift && a->entries == b->entries && a->leaf_ok == b->leaf_ok &&
+				  a->leaf_addr_mask == b->leaf_addr_mask && a->table_bits == b->table_bits,
+			  "%u-bit: level %d", va_bits, level);
+	}
+}
+
+Test(arm64_fast, constant_geometries_are_the_built_ones)
+{
+	/* 48-bit VAs start at Arm level 0 (48 - 12 = 36 bits, four levels of 9), 39-bit ones at level 1. */
+	expect_same_format(&nw_vmsa_fmt_4k_48, 48, 0);
+	expect_same_format(&nw_vmsa_fmt_4k_39, 39, 1);
 }
