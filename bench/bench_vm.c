@@ -1,7 +1,9 @@
 /* Benchmark machines: guest tables written entry by entry into simulated
  * memory (guest-physical = host-physical for the tables, so one identity EPT
  * range covers them), data pages in a guest-physical range that is mapped but
- * never read, and the EPT over both with pages of one size. */
+ * never read, and the EPT over both with pages of one size. The AArch64 ones
+ * are the same shape: stage-1 tables built by the table engine in host frames
+ * at IPA = PA, under an AArch64 stage 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,18 @@
 #define TABLE_FLAGS (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_A)
 #define LEAF_FLAGS (NW_PTE_P | NW_PTE_RW | NW_PTE_US | NW_PTE_A | NW_PTE_D)
 #define EPT_FLAGS (NW_EPT_R | NW_EPT_W | NW_EPT_X | nw_ept_mt(NW_EPT_MT_WB))
+/* AArch64: EL0 read/write, execute-never at both levels, not global, Inner Shareable, AttrIndx 0 (MAIR_EL1 Attr0
+ * 0xff: Normal Write-Back), AF. */
+#define A64_LEAF (NW_ARM64_S1_AF | NW_ARM64_S1_AP1 | NW_ARM64_S1_PXN | NW_ARM64_S1_UXN | NW_ARM64_S1_NG | \
+		  UINT64_C(3) << NW_ARM64_S1_SH_SHIFT)
+#define A64_S2_FLAGS (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_AF | \
+		      nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | UINT64_C(3) << NW_ARM64_S2_SH_SHIFT)
+/* VTCR_EL2 0x8005_0090: T0SZ 16 (48-bit IPAs), SL0 0b10 (start at level 0: four levels), TG0 4 KiB, PS 0b101
+ * (48 bits), RES1 bit 31. */
+#define A64_VTCR UINT64_C(0x80050090)
+/* TCR_EL1 0x5_8090_0010: T0SZ 16 (48-bit VAs, four levels), TG0 4 KiB, T1SZ 16, EPD1 (no TTBR1 walks), TG1 0b10
+ * 4 KiB, IPS 0b101 (48 bits). */
+#define A64_TCR UINT64_C(0x580900010)
 
 static uint64_t *host_ptr(const struct bench_vm *vm, uint64_t hpa)
 {
@@ -76,6 +90,62 @@ static int ept_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+static void stage1_top(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
+{
+	uint64_t *top = ctx;
+
+	(void)level, (void)index, (void)va, (void)entry;
+	if (table + NW_PAGE_SIZE > *top)
+		*top = table + NW_PAGE_SIZE;
+}
+
+/* [ipa, ipa + size) to the same host addresses with stage-2 pages of one size. */
+static int s2_identity(struct bench_vm *vm, uint64_t ipa, uint64_t size)
+{
+	uint64_t page = nw_pt_level_size(vm->s2.pt.fmt, vm->layout.ept_leaf);
+	uint64_t end = (ipa + size + page - 1) & ~(page - 1);
+
+	for (uint64_t at = ipa & ~(page - 1); at < end; at += page)
+		if (nw_arm64_s2_map(&vm->s2, nw_gpa(at), nw_hpa(at), page, A64_S2_FLAGS, 0, NULL) != NW_OK)
+			return -1;
+	return 0;
+}
+
+/* An AArch64 machine: the stage-1 tables, the stage 2 over them and the data, EL0 reading with WXN and PAN on. */
+static int build_arm64(struct bench_vm *vm, uint64_t page)
+{
+	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
+	struct nw_arm64_el1_regs regs = { .sctlr = NW_SCTLR_M | NW_SCTLR_WXN, .tcr = A64_TCR, .mair = 0xff };
+	uint64_t top = 0;
+
+	if (nw_arm64_s1_tables_create(&vm->s1, 0, 12, 48, nw_pt_mem_hal(vm->hal)) != NW_OK)
+		return -1;
+	vm->guest_fmt = &vm->s1.format;
+	for (uint64_t i = 0; i < vm->layout.npages; i++)
+		if (nw_arm64_s1_tables_map(&vm->s1, i * page, nw_gpa(DATA_GPA + i * page), page, A64_LEAF) != NW_OK)
+			return -1;
+	vm->config = (struct nw_walk_config){ .hal = vm->hal, .stage2 = { .kind = NW_STAGE2_NONE } };
+	if (vm->layout.ept_levels) {
+		struct nw_arm64_s2_caps s2_caps = nw_arm64_s2_caps_all();
+		struct nw_arm64_s2_config config;
+
+		if (nw_arm64_vtcr_decode(A64_VTCR, &s2_caps, &config) != NW_OK ||
+		    nw_arm64_s2_create(&vm->s2, vm->hal, &config) != NW_OK)
+			return -1;
+		vm->config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &vm->s2 };
+		top = vm->s1.pt.root + NW_PAGE_SIZE;
+		nw_pt_visit(&vm->s1.pt, stage1_top, &top);
+		if (s2_identity(vm, 0, top) || s2_identity(vm, DATA_GPA, vm->layout.npages * page))
+			return -1;
+	}
+	if (nw_arm64_s1_tables_ttbr(&vm->s1, 1, &regs.ttbr0) != NW_OK ||
+	    nw_arm64_s1_decode(&regs, &caps, &vm->a64_cpu.s1) != NW_OK)
+		return -1;
+	vm->a64_cpu.el0 = true;
+	vm->a64_cpu.pan = true;
+	return 0;
+}
+
 int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 {
 	struct nw_simmem_config host = { .size = HOST_SIZE, .direct_map = true };
@@ -90,6 +160,12 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 	page = nw_pt_level_size(vm->guest_fmt, layout->guest_leaf);
 	vm->sim = nw_simmem_create(&host);
 	vm->hal = vm->sim ? nw_simmem_owner(vm->sim, "bench") : NULL;
+	if (vm->hal && layout->arm64) {
+		if (build_arm64(vm, page) || !(storage = malloc(nw_walker_size())))
+			goto fail;
+		vm->walker = nw_walker_init_arm64(storage, &vm->config, &vm->a64_cpu);
+		return 0;
+	}
 	if (!vm->hal || table_alloc(vm, &vm->guest_root))
 		goto fail;
 	for (uint64_t i = 0; i < layout->npages; i++)
@@ -134,6 +210,10 @@ uint64_t bench_vm_destroy(struct bench_vm *vm)
 
 	if (vm->config.stage2.kind == NW_STAGE2_EPT || vm->ept.pt.fmt)
 		nw_ept_destroy(&vm->ept);
+	if (vm->s2.pt.fmt)
+		nw_arm64_s2_destroy(&vm->s2);
+	if (vm->s1.pt.fmt)
+		nw_arm64_s1_tables_destroy(&vm->s1);
 	for (size_t i = 0; i < vm->nframes; i++)
 		nw_hal_dealloc_frame(vm->hal, vm->frames[i]);
 	free(vm->frames);

@@ -115,7 +115,10 @@ double bench_walk_reference(struct bench_vm *vm, uint64_t iters)
 
 	for (uint64_t i = 0; i < iters; i++) {
 		access.gva = nw_gva(bench_vm_gva(vm, index));
-		nw_walk_reference(&vm->config, &vm->cpu, &access, 0, &res);
+		if (vm->layout.arm64)
+			nw_arm64_walk(&vm->config, &vm->a64_cpu, &access, 0, &res);
+		else
+			nw_walk_reference(&vm->config, &vm->cpu, &access, 0, &res);
 		index = next_index(index, res.hpa.val, shift, mask);
 	}
 	if (res.outcome != NW_OUTCOME_OK)

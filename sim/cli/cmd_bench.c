@@ -1,4 +1,4 @@
-/* nestwalk bench: ns per 1-D and 2-D walk (fast and reference walkers, and
+/* nestwalk bench: ns per 1-D and 2-D walk, x86 and AArch64 (fast and reference walkers, and
  * the fast walker's probe), each as a ratio to a native pointer chain of the
  * same depth and footprint, and resident memory per VM and per million mapped pages. A table on the
  * terminal, or --json / --csv for scripts (bench/run draws the plots). */
@@ -12,7 +12,7 @@
 
 #define HOT_PAGES 64
 #define LARGE_PAGES (UINT64_C(1) << 20)
-#define MAX_CASES 24
+#define MAX_CASES 32
 #define FLOOR_DEPTHS 4
 
 static const unsigned floor_depths[FLOOR_DEPTHS] = { 4, 5, 24, 35 };
@@ -75,6 +75,31 @@ static const char *size_name(int level)
 	return level == NW_LEVEL_PT ? "4K" : level == NW_LEVEL_PD ? "2M" : "1G";
 }
 
+/* AArch64: stage 1 of four levels (48-bit VAs, 4 KiB granule) alone and over a four-level stage 2, the same
+ * depths as the x86 4-level rows, so the same floors hold them. */
+static unsigned make_arm64_cases(struct bench_case *cases, uint64_t large_pages)
+{
+	static const int leaves[3] = { NW_LEVEL_PT, NW_LEVEL_PD, NW_LEVEL_PDPT };
+	static const char *names_1d[3] = { "1D A64 4K", "1D A64 2M", "1D A64 1G" };
+	static const char *names_2d[3] = { "2D A64 4/4 4K", "2D A64 4/4 2M", "2D A64 4/4 1G" };
+	unsigned n = 0;
+
+	for (unsigned l = 0; l < 3; l++)
+		cases[n++] = (struct bench_case){ .name = names_1d[l], .layout = { .arm64 = true, .guest_levels = 4,
+						  .guest_leaf = leaves[l], .npages = HOT_PAGES } };
+	for (unsigned l = 0; l < 3; l++)
+		cases[n++] = (struct bench_case){ .name = names_2d[l], .layout = { .arm64 = true, .guest_levels = 4,
+						  .guest_leaf = NW_LEVEL_PT, .ept_levels = 4, .ept_leaf = leaves[l],
+						  .npages = HOT_PAGES } };
+	cases[n++] = (struct bench_case){ .name = "1D A64 4K", .large = true,
+					  .layout = { .arm64 = true, .guest_levels = 4, .guest_leaf = NW_LEVEL_PT,
+						      .npages = large_pages } };
+	cases[n++] = (struct bench_case){ .name = "2D A64 4/4 4K", .large = true,
+					  .layout = { .arm64 = true, .guest_levels = 4, .guest_leaf = NW_LEVEL_PT,
+						      .ept_levels = 4, .ept_leaf = NW_LEVEL_PT, .npages = large_pages } };
+	return n;
+}
+
 static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
 {
 	static const int leaves[3] = { NW_LEVEL_PT, NW_LEVEL_PD, NW_LEVEL_PDPT };
@@ -108,7 +133,7 @@ static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
 	cases[n++] = (struct bench_case){ .name = "2D 5/5 EPT 4K", .large = true,
 					  .layout = { .guest_levels = 5, .guest_leaf = NW_LEVEL_PT, .ept_levels = 5,
 						      .ept_leaf = NW_LEVEL_PT, .npages = large_pages } };
-	return n;
+	return n + make_arm64_cases(cases + n, large_pages);
 }
 
 static int run_case(struct bench_case *c, const struct bench_chain chains[2][2], const struct bench_opts *opts,
@@ -120,7 +145,7 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 
 	if (bench_vm_build(&vm, &c->layout))
 		return -1;
-	if (c->large && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT) {
+	if (c->large && !c->layout.arm64 && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT) {
 		double scale = 1e6 / (double)c->layout.npages;
 
 		mem->per_million_bytes = (uint64_t)((double)(bench_rss() - rss_before) * scale);
@@ -132,7 +157,8 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 	TIME_BEST(c->ref_ns, iters, opts, bench_walk_reference(&vm, iters));
 	TIME_BEST(c->floor_ns, iters, opts, bench_chain_time(chain, c->refs, iters));
 	/* The TLB-hostile replay: random pages of the large 2-D layout, far more than the TLB holds. */
-	if (c->large && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT && opts->random_accesses)
+	if (c->large && !c->layout.arm64 && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT &&
+	    opts->random_accesses)
 		for (unsigned tlb = 0; tlb < 2; tlb++) {
 			struct bench_replay_row *row = &replays[3 - tlb];
 
@@ -161,6 +187,11 @@ static int measure_vm_rss(struct bench_memory *mem)
 	bench_walk_fast(&vm, 1000, &refs);
 	mem->vm_bytes = bench_rss() - before;
 	return bench_vm_destroy(&vm) ? -1 : 0;
+}
+
+static const char *arch_name(const struct bench_case *c)
+{
+	return c->layout.arm64 ? "aarch64" : "x86_64";
 }
 
 static double ratio(double a, double b)
@@ -210,7 +241,8 @@ static void print_table(FILE *out, const struct bench_case *cases, unsigned n, c
 	}
 	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
 	       "for 1-D, the 24/35-load floor for 2-D, same footprint; probe: nw_walker_probe, the same checks, for a\n"
-	       "TLB fill that needs no A/D write)\n", (unsigned long long)large_pages);
+	       "TLB fill that needs no A/D write; A64: AArch64 EL0 reads, stage 1 of 48-bit VAs with the 4 KiB granule\n"
+	       "over a stage 2 of 48-bit IPAs, both four levels)\n", (unsigned long long)large_pages);
 	fprintf(out, "\nreplay (TLB model, 2-D walk on a miss)\n  %-22s %-4s %10s %12s %9s\n", "trace", "TLB", "accesses",
 		"M acc/s", "TLB hits");
 	for (unsigned i = 0; i < REPLAYS; i++)
@@ -251,12 +283,13 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		fprintf(out, "%s\n    {\"name\": \"%s\", \"layout\": \"%s\", \"dims\": %d, \"guest_levels\": %u, "
+		fprintf(out, "%s\n    {\"name\": \"%s\", \"arch\": \"%s\", \"layout\": \"%s\", \"dims\": %d, "
+		       "\"guest_levels\": %u, "
 		       "\"guest_page\": \"%s\", \"ept_levels\": %u, \"ept_page\": \"%s\", \"pages\": %llu, \"refs\": %u, "
 		       "\"fast_ns\": %.3f, \"reference_ns\": %.3f, \"speedup\": %.3f, \"floor_ns\": %.3f, "
 		       "\"floor_ratio\": %.3f, \"base_floor_loads\": %u, \"base_floor_ratio\": %.3f, \"probe_ns\": %.3f, "
 		       "\"probe_floor_ratio\": %.3f}",
-		       i ? "," : "", c->name, c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1,
+		       i ? "," : "", c->name, arch_name(c), c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1,
 		       c->layout.guest_levels, size_name(c->layout.guest_leaf), c->layout.ept_levels,
 		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,
@@ -283,14 +316,15 @@ static void print_json(FILE *out, const struct bench_case *cases, unsigned n, co
 
 static void print_csv(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors)
 {
-	fprintf(out, "name,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,speedup,"
+	fprintf(out, "name,arch,layout,dims,guest_levels,guest_page,ept_levels,ept_page,pages,refs,fast_ns,reference_ns,"
+	       "speedup,"
 	       "floor_ns,floor_ratio,base_floor_loads,base_floor_ratio,probe_ns,probe_floor_ratio\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_case *c = &cases[i];
 		const struct bench_floor *base = base_floor(floors, c);
 
-		fprintf(out, "%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f,%.3f,%.3f\n", c->name,
-		       c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1, c->layout.guest_levels,
+		fprintf(out, "%s,%s,%s,%d,%u,%s,%u,%s,%llu,%u,%.3f,%.3f,%.3f,%.3f,%.3f,%u,%.3f,%.3f,%.3f\n", c->name,
+		       arch_name(c), c->large ? "large" : "hot", c->layout.ept_levels ? 2 : 1, c->layout.guest_levels,
 		       size_name(c->layout.guest_leaf), c->layout.ept_levels,
 		       c->layout.ept_levels ? size_name(c->layout.ept_leaf) : "", (unsigned long long)c->layout.npages,
 		       c->refs, c->fast_ns, c->ref_ns, ratio(c->ref_ns, c->fast_ns), c->floor_ns,

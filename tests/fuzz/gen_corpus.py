@@ -496,7 +496,8 @@ def write(target, seeds):
     print(f"{target}: {len(seeds)} seeds")
 
 
-GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "stage2": stage2_seeds, "trace": trace_seeds, "scenario": scenario_seeds,
+GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "stage2": stage2_seeds, "trace": trace_seeds,
+              "scenario": scenario_seeds,
               "elf": elf_seeds, "memdump": memdump_seeds}
 
 if __name__ == "__main__":
