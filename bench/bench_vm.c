@@ -78,14 +78,16 @@ static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 	return 0;
 }
 
-/* [gpa, gpa + size) to the same host addresses with EPT pages of one size. */
-static int ept_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
+/* [gpa, gpa + size) to the same host addresses with second-stage pages of one size (EPT, or AArch64 stage 2). */
+static int s2_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 {
-	uint64_t page = nw_pt_level_size(vm->ept.pt.fmt, vm->layout.ept_leaf);
+	const struct nw_pt_format *fmt = vm->layout.arm64 ? vm->s2.pt.fmt : vm->ept.pt.fmt;
+	uint64_t page = nw_pt_level_size(fmt, vm->layout.ept_leaf);
 	uint64_t end = (gpa + size + page - 1) & ~(page - 1);
 
 	for (uint64_t at = gpa & ~(page - 1); at < end; at += page)
-		if (nw_ept_map(&vm->ept, nw_gpa(at), nw_hpa(at), page, EPT_FLAGS, 0, NULL) != NW_OK)
+		if ((vm->layout.arm64 ? nw_arm64_s2_map(&vm->s2, nw_gpa(at), nw_hpa(at), page, A64_S2_FLAGS, 0, NULL)
+				      : nw_ept_map(&vm->ept, nw_gpa(at), nw_hpa(at), page, EPT_FLAGS, 0, NULL)) != NW_OK)
 			return -1;
 	return 0;
 }
@@ -97,18 +99,6 @@ static void stage1_top(void *ctx, int level, uint64_t table, unsigned index, uin
 	(void)level, (void)index, (void)va, (void)entry;
 	if (table + NW_PAGE_SIZE > *top)
 		*top = table + NW_PAGE_SIZE;
-}
-
-/* [ipa, ipa + size) to the same host addresses with stage-2 pages of one size. */
-static int s2_identity(struct bench_vm *vm, uint64_t ipa, uint64_t size)
-{
-	uint64_t page = nw_pt_level_size(vm->s2.pt.fmt, vm->layout.ept_leaf);
-	uint64_t end = (ipa + size + page - 1) & ~(page - 1);
-
-	for (uint64_t at = ipa & ~(page - 1); at < end; at += page)
-		if (nw_arm64_s2_map(&vm->s2, nw_gpa(at), nw_hpa(at), page, A64_S2_FLAGS, 0, NULL) != NW_OK)
-			return -1;
-	return 0;
 }
 
 /* An AArch64 machine: the stage-1 tables, the stage 2 over them and the data, EL0 reading with WXN and PAN on. */
@@ -182,7 +172,7 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 		if (nw_ept_create(&vm->ept, vm->hal, &ept) != NW_OK)
 			goto fail;
 		vm->config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_EPT, .ept = &vm->ept };
-		if (ept_identity(vm, 0, top) || ept_identity(vm, DATA_GPA, layout->npages * page))
+		if (s2_identity(vm, 0, top) || s2_identity(vm, DATA_GPA, layout->npages * page))
 			goto fail;
 	}
 

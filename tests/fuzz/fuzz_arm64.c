@@ -369,18 +369,6 @@ static void teardown(void)
 		fail("frames leaked", leaked, 0);
 }
 
-/* One host for every input, reset after each (teardown). */
-static struct nw_simmem *shared_host(void)
-{
-	static struct nw_simmem *sim;
-	struct nw_simmem_config host_config = { .size = HOST_SIZE, .strict = true, .poison = true,
-						.keep_freed = true };
-
-	if (!sim)
-		sim = nw_simmem_create(&host_config);
-	return sim;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = fz_start(data, size);
@@ -389,7 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t va;
 
 	memset(&ac, 0, offsetof(struct arm64_case, before));
-	ac.sim = shared_host();
+	ac.sim = fz_shared_host(HOST_SIZE);
 	if (!ac.sim || !nw_simmem_claim(ac.sim, nw_hpa(REGION_HPA), REGION_PAGES * NW_PAGE_SIZE) ||
 	    !nw_simmem_claim(ac.sim, nw_hpa(OUTPUT_IPA), OUTPUT_PAGES * NW_PAGE_SIZE))
 		fail("cannot set up the simulated host", 0, 0);

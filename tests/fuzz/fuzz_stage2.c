@@ -452,19 +452,6 @@ static void run_ops(struct fz *in, struct s2 *s2, struct nw_simmem *sim, const s
 	}
 }
 
-/* One host for every input, created on the first and reset after each: a new one per input costs more in
- * mmap/munmap than the operations. */
-static struct nw_simmem *shared_host(void)
-{
-	static struct nw_simmem *sim;
-	struct nw_simmem_config host_config = { .size = UINT64_C(1) << 32, .strict = true, .poison = true,
-						.keep_freed = true };
-
-	if (!sim)
-		sim = nw_simmem_create(&host_config);
-	return sim;
-}
-
 /* The format opts names: bit 2 the RISC-V G-stage (bit 1 Sv48x4, else Sv39x4), else bit 0 NPT or EPT (bit 1
  * 5 levels, else 4). */
 static void s2_create(struct s2 *s2, const struct nw_hal *hal, uint8_t opts)
@@ -516,7 +503,7 @@ static void s2_destroy(struct s2 *s2)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = fz_start(data, size);
-	struct nw_simmem *sim = shared_host();
+	struct nw_simmem *sim = fz_shared_host(UINT64_C(1) << 32);
 	const struct nw_hal *hal = sim ? nw_simmem_owner(sim, "fuzz") : NULL;
 	uint8_t opts = fz_u8(&in);
 	struct s2 s2;

@@ -611,19 +611,6 @@ static void teardown(void)
 	}
 }
 
-/* One host for every input, created on the first and reset after each (teardown): a new one per input
- * costs more in mmap/munmap than the walks themselves. */
-static struct nw_simmem *shared_host(void)
-{
-	static struct nw_simmem *sim;
-	struct nw_simmem_config host_config = { .size = HOST_SIZE, .strict = true, .poison = true,
-						.keep_freed = true };
-
-	if (!sim)
-		sim = nw_simmem_create(&host_config);
-	return sim;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = fz_start(data, size);
@@ -635,7 +622,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *hw;
 
 	memset(&wc, 0, offsetof(struct walk_case, before));
-	wc.sim = shared_host();
+	wc.sim = fz_shared_host(HOST_SIZE);
 	/* Frame 0 too: a raw stage-2 edit of an empty entry makes it point at host address 0. */
 	if (!wc.sim || !nw_simmem_claim(wc.sim, nw_hpa(WINDOW), WINDOW_SIZE) ||
 	    !nw_simmem_claim(wc.sim, nw_hpa(0), NW_PAGE_SIZE)) {

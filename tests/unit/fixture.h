@@ -12,16 +12,23 @@
 static struct nw_simmem *sim;
 static const struct nw_hal *hal;
 
-static inline void fixture_setup(void)
+/* The host, with the direct-map window the walkers' plain copies read through or without. */
+static inline void fixture_setup_host(bool direct_map)
 {
 	struct nw_simmem_config config = {
 		.size = UINT64_C(1) << 32, .randomize = true, .seed = 42, .strict = true, .poison = true,
+		.direct_map = direct_map,
 	};
 
 	sim = nw_simmem_create(&config);
 	cr_assert_not_null(sim);
 	hal = nw_simmem_owner(sim, "test");
 	cr_assert_not_null(hal);
+}
+
+static inline void fixture_setup(void)
+{
+	fixture_setup_host(false);
 }
 
 static inline void fixture_teardown(void)

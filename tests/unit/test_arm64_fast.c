@@ -19,15 +19,7 @@
 /* The fixture's host with a direct-map window: the plain copies read tables through it. */
 static void setup(void)
 {
-	struct nw_simmem_config config = {
-		.size = UINT64_C(1) << 32, .randomize = true, .seed = 42, .strict = true, .poison = true,
-		.direct_map = true,
-	};
-
-	sim = nw_simmem_create(&config);
-	cr_assert_not_null(sim);
-	hal = nw_simmem_owner(sim, "test");
-	cr_assert_not_null(hal);
+	fixture_setup_host(true);
 }
 
 TestSuite(arm64_fast, .init = setup, .fini = fixture_teardown);

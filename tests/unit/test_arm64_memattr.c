@@ -7,12 +7,8 @@
  * EffectiveShareability: Device and Normal Non-cacheable memory are Outer
  * Shareable), the derivation beside each. */
 #include <nestwalk/arm64_memattr.h>
-#include <nestwalk/arm64_s1.h>
-#include <nestwalk/arm64_s1_tables.h>
-#include <nestwalk/arm64_s2.h>
-#include <string.h>
 
-#include "fixture.h"
+#include "arm64_world.h"
 
 /* MAIR_EL1, Attr0 in bits 7:0 up to Attr7 in bits 63:56:
  * Attr0 0x00 0b0000_0000 Device-nGnRnE   Attr1 0x04 0b0000_0100 Device-nGnRE
@@ -137,48 +133,18 @@ Test(arm64_memattr, combination_without_s2fwb)
 #define IPA UINT64_C(0x12345000)
 #define S2_RW (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_AF)
 
-static struct {
-	struct nw_arm64_s1_tables s1;
-	struct nw_arm64_s2 s2;
-	bool has_s1, has_s2;
-	struct nw_walk_config config;
-	struct nw_arm64_cpu cpu;
-} t;
-
-static void setup(void)
-{
-	fixture_setup();
-	memset(&t, 0, sizeof(t));
-	t.config.hal = hal;
-	t.config.stage2.kind = NW_STAGE2_NONE;
-}
-
-static void teardown(void)
-{
-	if (t.has_s1)
-		nw_arm64_s1_tables_destroy(&t.s1);
-	if (t.has_s2)
-		nw_arm64_s2_destroy(&t.s2);
-	fixture_teardown();
-}
-
-TestSuite(arm64_memattr_walk, .init = setup, .fini = teardown);
+TestSuite(arm64_memattr_walk, .init = a64_world_setup, .fini = a64_world_teardown);
 
 static void load(uint64_t sctlr)
 {
-	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
-	struct nw_arm64_el1_regs regs = { .sctlr = sctlr, .tcr = TCR_39, .mair = MAIR };
-
-	if (t.has_s1)
-		cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.s1, 0, &regs.ttbr0), NW_OK);
-	cr_assert_eq(nw_arm64_s1_decode(&regs, &caps, &t.cpu.s1), NW_OK);
+	a64_world_load(sctlr, TCR_39, MAIR);
 }
 
 static void stage1_page(uint64_t flags)
 {
-	cr_assert_eq(nw_arm64_s1_tables_create(&t.s1, 0, 12, 39, nw_pt_mem_hal(hal)), NW_OK);
-	t.has_s1 = true;
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.s1, VA, nw_gpa(IPA), NW_PAGE_SIZE, flags | NW_ARM64_S1_AF), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_map(a64_world_tables(0, 12, 39), VA, nw_gpa(IPA), NW_PAGE_SIZE,
+					    flags | NW_ARM64_S1_AF),
+		     NW_OK);
 }
 
 /* A stage 2 mapping IPA with memattr and SH sh, and each stage-1 table's IPA to itself. */
@@ -190,25 +156,23 @@ static void stage2(unsigned memattr, unsigned sh)
 	uint64_t flags = S2_RW | nw_arm64_s2_memattr(memattr) | (uint64_t)sh << NW_ARM64_S2_SH_SHIFT;
 
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39, &caps, &config), NW_OK);
-	cr_assert_eq(nw_arm64_s2_create(&t.s2, hal, &config), NW_OK);
-	t.has_s2 = true;
-	t.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &t.s2 };
-	cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(IPA), nw_hpa(0x7000000), NW_PAGE_SIZE, flags, 0, 0), NW_OK);
-	if (!t.has_s1)
+	cr_assert_eq(nw_arm64_s2_create(&aw.s2, hal, &config), NW_OK);
+	aw.has_s2 = true;
+	aw.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &aw.s2 };
+	cr_assert_eq(nw_arm64_s2_map(&aw.s2, nw_gpa(IPA), nw_hpa(0x7000000), NW_PAGE_SIZE, flags, 0, 0), NW_OK);
+	if (!aw.has_range[0])
 		return;
-	cr_assert_eq(nw_arm64_s1_tables_query(&t.s1, VA, &leaf), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_query(&aw.range[0], VA, &leaf), NW_OK);
 	for (int level = 1; level <= 3; level++)
-		cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(leaf.tables[level]), nw_hpa(leaf.tables[level]),
+		cr_assert_eq(nw_arm64_s2_map(&aw.s2, nw_gpa(leaf.tables[level]), nw_hpa(leaf.tables[level]),
 					     NW_PAGE_SIZE, S2_RW | nw_arm64_s2_memattr(0xf), 0, 0),
 			     NW_OK);
 }
 
 static struct nw_arm64_memattr walk_attrs(enum nw_access_type type)
 {
-	struct nw_access access = { .gva = nw_gva(VA), .size = 1, .type = type };
-	struct nw_walk_result res;
+	struct nw_walk_result res = a64_world_walk(VA, type, false);
 
-	nw_arm64_walk(&t.config, &t.cpu, &access, 0, &res);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "outcome %s esr %#llx", nw_outcome_name(res.outcome),
 		     (unsigned long long)res.esr);
 	return res.arm64_memattr;
@@ -216,7 +180,6 @@ static struct nw_arm64_memattr walk_attrs(enum nw_access_type type)
 
 Test(arm64_memattr_walk, stage_1_alone_reports_mair_el1)
 {
-	struct nw_access access = { .gva = nw_gva(VA + NW_PAGE_SIZE), .size = 1, .type = NW_ACCESS_READ };
 	struct nw_walk_result res;
 
 	/* AttrIndx 4 (0xff, WB RW) with SH 0b11: Normal WB, Inner Shareable. */
@@ -224,11 +187,12 @@ Test(arm64_memattr_walk, stage_1_alone_reports_mair_el1)
 	load(NW_SCTLR_M);
 	expect_normal(walk_attrs(NW_ACCESS_READ), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_INNER);
 	/* AttrIndx 1 (0x04): Device-nGnRE. */
-	cr_assert_eq(nw_arm64_s1_tables_edit(&t.s1, VA, 1, NW_ARM64_S1_ATTRINDX_MASK, nw_arm64_s1_attr_index(1), 0),
+	cr_assert_eq(nw_arm64_s1_tables_edit(&aw.range[0], VA, 1, NW_ARM64_S1_ATTRINDX_MASK, nw_arm64_s1_attr_index(1),
+					     0),
 		     NW_OK);
 	expect_device(walk_attrs(NW_ACCESS_WRITE), NW_ARM64_MEM_DEVICE_NGNRE);
 	/* A fault reports no attributes: the next page is not mapped. */
-	nw_arm64_walk(&t.config, &t.cpu, &access, 0, &res);
+	res = a64_world_walk(VA + NW_PAGE_SIZE, NW_ACCESS_READ, false);
 	cr_assert_eq(res.outcome, NW_OUTCOME_STAGE1_ABORT);
 	cr_assert_eq(res.arm64_memattr.type, NW_ARM64_MEM_NONE);
 }
@@ -261,7 +225,7 @@ Test(arm64_memattr_walk, stage_1_off_over_stage_2)
 	/* M 0 with a stage-2 page WB/WB Inner Shareable at IPA = VA: a read is Device-nGnRnE (Device beats
 	 * Normal); a fetch with I is WT/WT (the lower cacheability), Outer Shareable (stage 1's, the wider). */
 	stage2(0xf, SH_INNER);
-	cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(VA), nw_hpa(0x7001000), NW_PAGE_SIZE,
+	cr_assert_eq(nw_arm64_s2_map(&aw.s2, nw_gpa(VA), nw_hpa(0x7001000), NW_PAGE_SIZE,
 				     S2_RW | nw_arm64_s2_memattr(0xf) | UINT64_C(3) << NW_ARM64_S2_SH_SHIFT, 0, 0),
 		     NW_OK);
 	load(NW_SCTLR_I);

@@ -5,12 +5,7 @@
  * the library's numbering (1 = the Arm level-3 page, Arm level n is library
  * level 4 - n). The tables live in HAL frames; without a stage 2 an IPA is
  * its host address, and with one the test maps each table's IPA. */
-#include <nestwalk/arm64_s1.h>
-#include <nestwalk/arm64_s1_tables.h>
-#include <nestwalk/arm64_s2.h>
-#include <string.h>
-
-#include "fixture.h"
+#include "arm64_world.h"
 
 /* TCR_EL1 0x2_8019_0019: T0SZ = T1SZ = 25 (39-bit VAs, 3 levels of 9 bits from
  * Arm level 1), TG0 0b00 and TG1 0b10 4 KiB, IPS 0b010 40 bits. */
@@ -22,40 +17,7 @@
 /* A normal leaf: AttrIndx 1, SH 0b11 Inner Shareable, AF. */
 #define LEAF (nw_arm64_s1_attr_index(1) | UINT64_C(3) << NW_ARM64_S1_SH_SHIFT | NW_ARM64_S1_AF)
 
-static struct {
-	struct nw_arm64_s1_tables lo, hi;
-	bool has_lo, has_hi;
-	struct nw_walk_config config;
-	struct nw_arm64_cpu cpu;
-	struct nw_arm64_el1_regs regs;
-} t;
-
-static void setup(void)
-{
-	fixture_setup();
-	memset(&t, 0, sizeof(t));
-	t.config.hal = hal;
-	t.config.stage2.kind = NW_STAGE2_NONE;
-}
-
-static void teardown(void)
-{
-	if (t.has_lo)
-		nw_arm64_s1_tables_destroy(&t.lo);
-	if (t.has_hi)
-		nw_arm64_s1_tables_destroy(&t.hi);
-	fixture_teardown();
-}
-
-TestSuite(arm64_s1_tables, .init = setup, .fini = teardown);
-
-static void create(unsigned which, unsigned granule_bits, unsigned va_bits)
-{
-	struct nw_arm64_s1_tables *tables = which ? &t.hi : &t.lo;
-
-	cr_assert_eq(nw_arm64_s1_tables_create(tables, which, granule_bits, va_bits, nw_pt_mem_hal(hal)), NW_OK);
-	*(which ? &t.has_hi : &t.has_lo) = true;
-}
+TestSuite(arm64_s1_tables, .init = a64_world_setup, .fini = a64_world_teardown);
 
 /* The descriptor at index of the table at host address table. */
 static uint64_t desc(uint64_t table, unsigned index)
@@ -65,25 +27,12 @@ static uint64_t desc(uint64_t table, unsigned index)
 
 static void load(uint64_t tcr)
 {
-	struct nw_arm64_s1_caps caps = nw_arm64_s1_caps_all();
-
-	if (t.has_lo)
-		cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.lo, 0, &t.regs.ttbr0), NW_OK);
-	if (t.has_hi)
-		cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.hi, 0, &t.regs.ttbr1), NW_OK);
-	t.regs.sctlr = SCTLR_M;
-	t.regs.tcr = tcr;
-	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &t.cpu.s1), NW_OK);
+	a64_world_load(SCTLR_M, tcr, 0);
 }
 
 static struct nw_walk_result walk(uint64_t va, enum nw_access_type type, bool el0)
 {
-	struct nw_access access = { .gva = nw_gva(va), .size = 1, .type = type };
-	struct nw_walk_result res;
-
-	t.cpu.el0 = el0;
-	nw_arm64_walk(&t.config, &t.cpu, &access, 0, &res);
-	return res;
+	return a64_world_walk(va, type, el0);
 }
 
 static void expect_ok(uint64_t va, enum nw_access_type type, bool el0, uint64_t ipa)
@@ -110,12 +59,12 @@ Test(arm64_s1_tables, a_page_descriptor_by_descriptor)
 
 	/* VA 0x4020_1000 in a 39-bit TTBR0 range: Arm level 1 index bits 38:30 = 1, level 2 bits 29:21 = 1, level 3
 	 * bits 20:12 = 1. */
-	create(0, 12, 39);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, UINT64_C(0x40201000), nw_gpa(0x12345000), NW_PAGE_SIZE,
+	a64_world_tables(0, 12, 39);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], UINT64_C(0x40201000), nw_gpa(0x12345000), NW_PAGE_SIZE,
 					    LEAF | NW_ARM64_S1_NG | NW_ARM64_S1_UXN),
 		     NW_OK);
 	/* Table descriptors: next table's address | 0b11 (D8.3), no hierarchical controls. */
-	l1 = t.lo.pt.root;
+	l1 = aw.range[0].pt.root;
 	l2 = desc(l1, 1);
 	cr_assert_eq(l2 & 3, 3);
 	cr_assert_eq(l2 & ~UINT64_C(0x0000fffffffff000), 3, "only the address and the type bits");
@@ -125,10 +74,10 @@ Test(arm64_s1_tables, a_page_descriptor_by_descriptor)
 	 * (bits 4:2 = 0x4) | 0b11 (a page at level 3) = 0x0040_0000_1234_5f07. */
 	cr_assert_eq(desc(l3 & ~UINT64_C(3), 1), UINT64_C(0x0040000012345f07), "leaf %#llx",
 		     (unsigned long long)desc(l3 & ~UINT64_C(3), 1));
-	cr_assert_eq(nw_arm64_s1_tables_query(&t.lo, UINT64_C(0x40201000), &leaf), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_query(&aw.range[0], UINT64_C(0x40201000), &leaf), NW_OK);
 	cr_assert_eq(leaf.level, 1);
 	cr_assert_eq(leaf.pa_base, 0x12345000);
-	cr_assert_eq(nw_pt_table_count(&t.lo.pt), 3);
+	cr_assert_eq(nw_pt_table_count(&aw.range[0].pt), 3);
 
 	load(TCR_39);
 	expect_ok(UINT64_C(0x40201abc), NW_ACCESS_WRITE, false, UINT64_C(0x12345abc));
@@ -142,16 +91,16 @@ Test(arm64_s1_tables, blocks_at_levels_1_and_2_in_the_ttbr1_half)
 	uint64_t root;
 
 	/* TTBR1 range of 39 bits: 0xffff_ff80_0000_0000 up; index bits are VA bits 38:0. */
-	create(1, 12, 39);
+	a64_world_tables(1, 12, 39);
 	/* A 1 GiB block at VA 0xffff_ffc0_0000_0000 (bits 38:30 = 0x100) and a 2 MiB block at 0xffff_ff80_0020_0000
 	 * (level-1 index 0, level-2 index 1). Block descriptors: address | attributes | 0b01. */
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.hi, UINT64_C(0xffffffc000000000), nw_gpa(0x80000000), NW_SIZE_1G,
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[1], UINT64_C(0xffffffc000000000), nw_gpa(0x80000000), NW_SIZE_1G,
 					    LEAF),
 		     NW_OK);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.hi, UINT64_C(0xffffff8000200000), nw_gpa(0x40000000), NW_SIZE_2M,
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[1], UINT64_C(0xffffff8000200000), nw_gpa(0x40000000), NW_SIZE_2M,
 					    LEAF | NW_ARM64_S1_AP2),
 		     NW_OK);
-	root = t.hi.pt.root;
+	root = aw.range[1].pt.root;
 	/* 0x8000_0000 | AF 0x400 | SH 0x300 | AttrIndx 1 0x4 | 0b01 = 0x8000_0705. */
 	cr_assert_eq(desc(root, 0x100), UINT64_C(0x80000705));
 	/* 0x4000_0000 | AP[2] 0x80 | 0x705 = 0x4000_0785, entry 1 of the level-2 table. */
@@ -164,9 +113,9 @@ Test(arm64_s1_tables, blocks_at_levels_1_and_2_in_the_ttbr1_half)
 	/* AP[2] set: an EL1 write is a Permission fault at Arm level 2: 0x96000000 | WnR | 0x0e. */
 	expect_abort(UINT64_C(0xffffff8000212345), NW_ACCESS_WRITE, false, DABT_EL1 | WNR | 0x0e);
 	/* Addresses outside the range are refused: bits 63:39 of a TTBR1 address must be all ones. */
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.hi, UINT64_C(0x40000000), nw_gpa(0), NW_PAGE_SIZE, LEAF),
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[1], UINT64_C(0x40000000), nw_gpa(0), NW_PAGE_SIZE, LEAF),
 		     NW_ERR_RANGE);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.hi, UINT64_C(0xfffeff8000000000), nw_gpa(0), NW_PAGE_SIZE, LEAF),
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[1], UINT64_C(0xfffeff8000000000), nw_gpa(0), NW_PAGE_SIZE, LEAF),
 		     NW_ERR_RANGE);
 }
 
@@ -174,37 +123,37 @@ Test(arm64_s1_tables, protect_unmap_and_the_hierarchical_controls)
 {
 	uint64_t va = UINT64_C(0x40201000);
 
-	create(0, 12, 39);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, va, nw_gpa(0x12345000), NW_PAGE_SIZE, LEAF | NW_ARM64_S1_AP1),
+	a64_world_tables(0, 12, 39);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], va, nw_gpa(0x12345000), NW_PAGE_SIZE, LEAF | NW_ARM64_S1_AP1),
 		     NW_OK);
 	load(TCR_39);
 	expect_ok(va, NW_ACCESS_WRITE, true, 0x12345000);
 	/* Read-only at both levels (AP[2:1] 0b11): an EL0 write faults, Permission at Arm level 3: 0x92000000 | WnR |
 	 * 0x0f. */
-	cr_assert_eq(nw_arm64_s1_tables_protect(&t.lo, va, NW_PAGE_SIZE, NW_ARM64_S1_AP1 | NW_ARM64_S1_AP2), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_protect(&aw.range[0], va, NW_PAGE_SIZE, NW_ARM64_S1_AP1 | NW_ARM64_S1_AP2), NW_OK);
 	expect_abort(va, NW_ACCESS_WRITE, true, DABT_EL0 | WNR | 0x0f);
 	expect_ok(va, NW_ACCESS_READ, true, 0x12345000);
-	cr_assert_eq(nw_arm64_s1_tables_protect(&t.lo, va, NW_PAGE_SIZE, NW_ARM64_S1_AP1), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_protect(&aw.range[0], va, NW_PAGE_SIZE, NW_ARM64_S1_AP1), NW_OK);
 	/* APTable[0] (bit 61) on the Arm level-1 table descriptor (library level 3): no EL0 access below it; the
 	 * fault is a Permission fault at the leaf's level (AArch64.S1CheckPermissions): 0x92000000 | 0x0f. */
-	cr_assert_eq(nw_arm64_s1_tables_restrict(&t.lo, va, 3, NW_ARM64_S1_APTABLE0), NW_OK);
-	cr_assert_eq(desc(t.lo.pt.root, 1) >> 61, 1);
+	cr_assert_eq(nw_arm64_s1_tables_restrict(&aw.range[0], va, 3, NW_ARM64_S1_APTABLE0), NW_OK);
+	cr_assert_eq(desc(aw.range[0].pt.root, 1) >> 61, 1);
 	expect_abort(va, NW_ACCESS_READ, true, DABT_EL0 | 0x0f);
 	expect_ok(va, NW_ACCESS_WRITE, false, 0x12345000);
 	/* Replacing the controls: APTable[1] (bit 62) alone, writes refused at EL1 too: 0x96000000 | WnR | 0x0f. */
-	cr_assert_eq(nw_arm64_s1_tables_restrict(&t.lo, va, 3, NW_ARM64_S1_APTABLE1), NW_OK);
+	cr_assert_eq(nw_arm64_s1_tables_restrict(&aw.range[0], va, 3, NW_ARM64_S1_APTABLE1), NW_OK);
 	expect_abort(va, NW_ACCESS_WRITE, false, DABT_EL1 | WNR | 0x0f);
 	expect_ok(va, NW_ACCESS_READ, true, 0x12345000);
 	/* The leaf level has no table descriptor; a leaf flag is no control. */
-	cr_assert_eq(nw_arm64_s1_tables_restrict(&t.lo, va, 1, NW_ARM64_S1_APTABLE1), NW_ERR_INVALID);
-	cr_assert_eq(nw_arm64_s1_tables_restrict(&t.lo, va, 3, NW_ARM64_S1_AP2), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_restrict(&aw.range[0], va, 1, NW_ARM64_S1_APTABLE1), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_restrict(&aw.range[0], va, 3, NW_ARM64_S1_AP2), NW_ERR_INVALID);
 	/* Unmapped: the empty level-2 and level-3 tables go, the level-1 descriptor is invalid again: a Translation
 	 * fault at Arm level 1, DFSC 0x05. */
-	cr_assert_eq(nw_arm64_s1_tables_unmap(&t.lo, va, NW_PAGE_SIZE), NW_OK);
-	cr_assert_eq(nw_pt_table_count(&t.lo.pt), 1);
+	cr_assert_eq(nw_arm64_s1_tables_unmap(&aw.range[0], va, NW_PAGE_SIZE), NW_OK);
+	cr_assert_eq(nw_pt_table_count(&aw.range[0].pt), 1);
 	expect_abort(va, NW_ACCESS_READ, false, DABT_EL1 | 0x05);
-	cr_assert_eq(nw_arm64_s1_tables_protect(&t.lo, va, NW_PAGE_SIZE, 0), NW_ERR_NOT_FOUND);
-	cr_assert_eq(nw_arm64_s1_tables_restrict(&t.lo, va, 2, 0), NW_ERR_NOT_FOUND);
+	cr_assert_eq(nw_arm64_s1_tables_protect(&aw.range[0], va, NW_PAGE_SIZE, 0), NW_ERR_NOT_FOUND);
+	cr_assert_eq(nw_arm64_s1_tables_restrict(&aw.range[0], va, 2, 0), NW_ERR_NOT_FOUND);
 }
 
 Test(arm64_s1_tables, refused_arguments)
@@ -216,20 +165,20 @@ Test(arm64_s1_tables, refused_arguments)
 	cr_assert_eq(nw_arm64_s1_tables_create(&spare, 0, 12, 24, nw_pt_mem_hal(hal)), NW_ERR_INVALID);
 	cr_assert_eq(nw_arm64_s1_tables_create(&spare, 0, 13, 39, nw_pt_mem_hal(hal)), NW_ERR_INVALID);
 	cr_assert_eq(nw_arm64_s1_tables_create(&spare, 2, 12, 39, nw_pt_mem_hal(hal)), NW_ERR_INVALID);
-	create(0, 12, 39);
+	a64_world_tables(0, 12, 39);
 	/* SH 0b01 is reserved (D8.6); bit 1 is the engine's; 8 KiB is no leaf size; 512 GiB is past Arm level 1's
 	 * 1 GiB (no level-0 blocks). */
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, 0, nw_gpa(0), NW_PAGE_SIZE, UINT64_C(1) << NW_ARM64_S1_SH_SHIFT),
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], 0, nw_gpa(0), NW_PAGE_SIZE, UINT64_C(1) << NW_ARM64_S1_SH_SHIFT),
 		     NW_ERR_INVALID);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, 0, nw_gpa(0), NW_PAGE_SIZE, NW_ARM64_S1_TABLE), NW_ERR_INVALID);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, 0, nw_gpa(0), 2 * NW_PAGE_SIZE, LEAF), NW_ERR_INVALID);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, 0, nw_gpa(0), UINT64_C(1) << 39, LEAF), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], 0, nw_gpa(0), NW_PAGE_SIZE, NW_ARM64_S1_TABLE), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], 0, nw_gpa(0), 2 * NW_PAGE_SIZE, LEAF), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], 0, nw_gpa(0), UINT64_C(1) << 39, LEAF), NW_ERR_INVALID);
 	/* Bit 39 set: outside the 39-bit TTBR0 range. */
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, UINT64_C(1) << 39, nw_gpa(0), NW_PAGE_SIZE, LEAF), NW_ERR_RANGE);
-	cr_assert_eq(nw_arm64_s1_tables_protect(&t.lo, 0, NW_PAGE_SIZE, NW_ARM64_S1_AF), NW_ERR_INVALID);
-	cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.lo, 0x10000, &t.regs.ttbr0), NW_ERR_RANGE);
-	cr_assert_eq(nw_arm64_s1_tables_ttbr(&t.lo, 0xbeef, &t.regs.ttbr0), NW_OK);
-	cr_assert_eq(t.regs.ttbr0, UINT64_C(0xbeef) << 48 | t.lo.pt.root);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], UINT64_C(1) << 39, nw_gpa(0), NW_PAGE_SIZE, LEAF), NW_ERR_RANGE);
+	cr_assert_eq(nw_arm64_s1_tables_protect(&aw.range[0], 0, NW_PAGE_SIZE, NW_ARM64_S1_AF), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s1_tables_ttbr(&aw.range[0], 0x10000, &aw.regs.ttbr0), NW_ERR_RANGE);
+	cr_assert_eq(nw_arm64_s1_tables_ttbr(&aw.range[0], 0xbeef, &aw.regs.ttbr0), NW_OK);
+	cr_assert_eq(aw.regs.ttbr0, UINT64_C(0xbeef) << 48 | aw.range[0].pt.root);
 }
 
 Test(arm64_s1_tables, the_16k_and_64k_granules)
@@ -237,24 +186,24 @@ Test(arm64_s1_tables, the_16k_and_64k_granules)
 	/* 16 KiB granule, 36-bit TTBR0 range: stride 11, Arm level 3 bits 24:14, level 2 bits 35:25 (2048 entries,
 	 * 32 MiB blocks); 36 - 14 = 22 = two levels, start at level 2. TCR_EL1: T0SZ 28 (0x1c), TG0 0b10
 	 * (bits 15:14 = 0x8000), EPD1 (bit 23), IPS 0b010: 0x2_0080_801c. */
-	create(0, 14, 36);
-	cr_assert_eq(nw_pt_table_pages(&t.lo.format, NW_LEVEL_PT), 4, "a 16 KiB table is four pages");
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, UINT64_C(0x2004000), nw_gpa(0x7654000), UINT64_C(1) << 14, LEAF),
+	a64_world_tables(0, 14, 36);
+	cr_assert_eq(nw_pt_table_pages(&aw.range[0].format, NW_LEVEL_PT), 4, "a 16 KiB table is four pages");
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], UINT64_C(0x2004000), nw_gpa(0x7654000), UINT64_C(1) << 14, LEAF),
 		     NW_OK);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, UINT64_C(0x4000000), nw_gpa(0x8000000), UINT64_C(1) << 25, LEAF),
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], UINT64_C(0x4000000), nw_gpa(0x8000000), UINT64_C(1) << 25, LEAF),
 		     NW_OK);
 	load(UINT64_C(0x20080801c));
 	/* 0x200_4123: level-2 index 1 (bit 25), level-3 index 1 (bits 24:14 = 0x801 & 0x7ff), offset 0x123. */
 	expect_ok(UINT64_C(0x2004123), NW_ACCESS_READ, false, UINT64_C(0x7654123));
 	/* 0x500_1234 in the 32 MiB block at 0x400_0000 (level-2 index 2): 0x800_0000 + 0x100_1234. */
 	expect_ok(UINT64_C(0x5001234), NW_ACCESS_READ, false, UINT64_C(0x9001234));
-	nw_arm64_s1_tables_destroy(&t.lo);
-	t.has_lo = false;
+	nw_arm64_s1_tables_destroy(&aw.range[0]);
+	aw.has_range[0] = false;
 
 	/* 64 KiB granule, 42-bit range: stride 13, Arm level 3 bits 28:16, level 2 bits 41:29 (8192 entries, 512 MiB
 	 * blocks). TCR_EL1: T0SZ 22 (0x16), TG0 0b01 (0x4000), EPD1, IPS 0b010: 0x2_0080_4016. */
-	create(0, 16, 42);
-	cr_assert_eq(nw_arm64_s1_tables_map(&t.lo, UINT64_C(0x20010000), nw_gpa(0x7650000), UINT64_C(1) << 16, LEAF),
+	a64_world_tables(0, 16, 42);
+	cr_assert_eq(nw_arm64_s1_tables_map(&aw.range[0], UINT64_C(0x20010000), nw_gpa(0x7650000), UINT64_C(1) << 16, LEAF),
 		     NW_OK);
 	load(UINT64_C(0x200804016));
 	/* 0x2001_0123: level-2 index 1 (bit 29), level-3 index 1 (bits 28:16 = 0x2001 & 0x1fff), offset 0x123. */

@@ -14,15 +14,7 @@
 /* The walk fixture (tw_setup) over a host with a direct-map window. */
 static inline void tw_setup_direct_map(unsigned maxphyaddr)
 {
-	struct nw_simmem_config config = {
-		.size = UINT64_C(1) << 32, .randomize = true, .seed = 42, .strict = true, .poison = true,
-		.direct_map = true,
-	};
-
-	sim = nw_simmem_create(&config);
-	cr_assert_not_null(sim);
-	hal = nw_simmem_owner(sim, "test");
-	cr_assert_not_null(hal);
+	fixture_setup_host(true);
 	memset(&tw, 0, sizeof(tw));
 	tw.config.hal = hal;
 	tw.config.stage2.kind = NW_STAGE2_NONE;
