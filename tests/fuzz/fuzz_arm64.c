@@ -180,7 +180,8 @@ static void build_stage2(struct fz *in)
 		uint64_t ipa = OUTPUT_IPA + (size == NW_PAGE_SIZE ? i * NW_PAGE_SIZE : (uint64_t)(i + 1) * NW_SIZE_2M);
 
 		/* The output page's host address is never read; a region page keeps it backed all the same. */
-		(void)!nw_arm64_s2_map(&ac.s2, nw_gpa(ipa), nw_hpa(REGION_HPA), size, bits, 0, 0);
+		if (nw_arm64_s2_map(&ac.s2, nw_gpa(ipa), nw_hpa(REGION_HPA), size, bits, 0, 0) != NW_OK)
+			fail("stage 2 map of an output page", ipa, bits);
 	}
 	/* Raw edits of anything but the address (a stage-2 address the walk reads must stay backed). */
 	edits = fz_u8(in) % 4;
@@ -189,8 +190,11 @@ static void build_stage2(struct fz *in)
 		uint64_t ipa = (which & 1) ? OUTPUT_IPA + (which >> 5) * NW_PAGE_SIZE
 					   : REGION_IPA + ((which >> 1) % REGION_PAGES) * NW_PAGE_SIZE;
 		uint64_t clear = fz_u64(in) & ~NW_ARM64_S2_ADDR_MASK, set = fz_u64(in) & ~NW_ARM64_S2_ADDR_MASK;
+		nw_status_t status = nw_arm64_s2_edit(&ac.s2, nw_gpa(ipa), 1 + (which >> 1) % 3, clear, set, 0, 0);
 
-		(void)!nw_arm64_s2_edit(&ac.s2, nw_gpa(ipa), 1 + (which >> 1) % 3, clear, set, 0, 0);
+		/* Refused: no entry at that level on the path, or an edit of the tree's shape (a type bit, a zero). */
+		if (status != NW_OK && status != NW_ERR_NOT_FOUND && status != NW_ERR_INVALID)
+			fail("stage 2 edit", ipa, (uint64_t)status);
 	}
 }
 

@@ -40,9 +40,8 @@ struct nw_arm64_s1_tables {
 /* Tables for range which (0 or 1) of va_bits (25..48, 64 - TnSZ) with a
  * granule of 2^granule_bits bytes (12, 14 or 16), as nw_arm64_s1_decode reads
  * the same TCR_EL1 fields. NW_ERR_INVALID for anything else;
- * NW_ERR_UNSUPPORTED when a table is larger than 4 KiB (16 and 64 KiB
- * granules, a 4 KiB-granule start level holding more than 512 entries never
- * happens) and mem cannot give contiguous pages (alloc_span). */
+ * NW_ERR_UNSUPPORTED for the 16 and 64 KiB granules, whose tables are
+ * larger than 4 KiB, when mem cannot give contiguous pages (alloc_span). */
 NW_MUST_CHECK nw_status_t nw_arm64_s1_tables_create(struct nw_arm64_s1_tables *t, unsigned which,
 						    unsigned granule_bits, unsigned va_bits, struct nw_pt_mem mem);
 void nw_arm64_s1_tables_destroy(struct nw_arm64_s1_tables *t);
