@@ -26,6 +26,7 @@ nw_status_t nw_ept_create(struct nw_ept *ept, const struct nw_hal *hal, const st
 	if ((config->levels == 5 && !caps->five_level) || (config->ad && !caps->ad) || (config->mbec && !caps->mbec))
 		return NW_ERR_UNSUPPORTED;
 	ept->config = *config;
+	ept->accepted_level = 0;
 	status = nw_pt_init(&ept->pt, nw_s2_format(&nw_ept_rules, config->levels), nw_pt_mem_hal(hal), 0);
 	if (status == NW_OK)
 		nw_pt_set_maxphyaddr(&ept->pt, caps->maxphyaddr);
@@ -75,9 +76,13 @@ nw_status_t nw_ept_map(struct nw_ept *ept, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t 
 
 	if (level == 0 || (flags & (NW_EPT_ADDR_MASK | NW_EPT_PS)))
 		return NW_ERR_INVALID;
-	status = check_leaf(ept, level, nw_pt_leaf_make(ept->pt.fmt, level, 0, flags));
-	if (status != NW_OK)
-		return status;
+	if (level != ept->accepted_level || flags != ept->accepted_flags) {
+		status = check_leaf(ept, level, nw_pt_leaf_make(ept->pt.fmt, level, 0, flags));
+		if (status != NW_OK)
+			return status;
+		ept->accepted_flags = flags;
+		ept->accepted_level = level;
+	}
 	if (hpa.val >= maxphy_limit(ept))
 		return NW_ERR_RANGE;
 	return nw_pt_map(&ept->pt, gpa.val, hpa.val, level, flags, map_flags, invept);

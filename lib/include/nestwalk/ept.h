@@ -95,6 +95,11 @@ struct nw_ept_config {
 struct nw_ept {
 	struct nw_pt pt;
 	struct nw_ept_config config;
+	/* The library's own: the last leaf flags nw_ept_map accepted and their
+	 * level (0: none), so mapping page after page with the same flags checks
+	 * them once. The configuration never changes after nw_ept_create. */
+	uint64_t accepted_flags;
+	int accepted_level;
 };
 
 /* What went wrong with one present entry (§29.3.3.1), NONE when nothing did. */
