@@ -3,20 +3,7 @@
  * Instruction or Pseudoinstruction for mtinst or htinst"). */
 #include <nestwalk/riscv_gstage.h>
 
-/* The cause for an instruction fetch, a load or a store/AMO: "any exception
- * is always reported for the original access type", whichever access faulted. */
-static uint64_t cause_of(enum nw_access_type type, uint64_t fetch, uint64_t load, uint64_t store)
-{
-	switch (type) {
-	case NW_ACCESS_FETCH:
-		return fetch;
-	case NW_ACCESS_WRITE:
-		return store;
-	case NW_ACCESS_READ:
-		break;
-	}
-	return load;
-}
+#include "riscv_pte_rules.h"
 
 /* A pseudoinstruction is required for a fault of an implicit VS-stage
  * access when htval is non-zero; the write one for an A/D update. */
@@ -34,12 +21,12 @@ bool nw_rv_gstage_fault(const struct nw_s2_result *s2, const struct nw_rv_gstage
 		return false;
 	/* An access fault: htval is zero for any trap but a guest-page fault, htinst holds no pseudoinstruction. */
 	if (s2->fault == NW_S2_FAULT_ACCESS) {
-		*trap = (struct nw_rv_trap){ .scause = cause_of(access->type, NW_RV_CAUSE_FETCH_ACCESS,
+		*trap = (struct nw_rv_trap){ .scause = nw_rv_cause_of(access->type, NW_RV_CAUSE_FETCH_ACCESS,
 								NW_RV_CAUSE_LOAD_ACCESS, NW_RV_CAUSE_STORE_ACCESS),
 					     .stval = access->gva, .gva = true };
 		return true;
 	}
-	*trap = (struct nw_rv_trap){ .scause = cause_of(access->type, NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT,
+	*trap = (struct nw_rv_trap){ .scause = nw_rv_cause_of(access->type, NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT,
 							NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT,
 							NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT),
 				     .stval = access->gva, .htval = access->gpa.val >> 2,

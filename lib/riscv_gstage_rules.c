@@ -5,40 +5,24 @@
  * geometry; the rules here are the same for all. */
 #include <nestwalk/riscv_gstage.h>
 
+#include "riscv_pte_rules.h"
 #include "stage2_walk.h"
 
-#define PPN NW_RV_PTE_PPN_MASK
-#define ADDR_SHIFT (12 - NW_RV_PTE_PPN_SHIFT) /* the PPN at bit 10 holds address bits from 12 */
 #define ROOT_ENTRIES 2048 /* the root only: 16 KiB, the GPA 2 bits wider than the VA */
 
-/* Spec step 6: a superpage's PPN bits below its size (ppn[i-1:0]) are zero; in entry bits. */
-#define LEAF_PPN(shift) (PPN & ~((UINT64_C(1) << ((shift) - ADDR_SHIFT)) - 1))
-#define RV_LEVEL(sh, n, nm) \
-	{ .shift = (sh), .entries = (n), .leaf_ok = true, .leaf_addr_mask = LEAF_PPN(sh), \
-	  .table_bits = NW_RV_PTE_V, .name = (nm) }
-#define RV_FORMAT(nm, topl) \
-	.name = (nm), .entry_size = 8, .top = (topl), .table_addr_mask = PPN, .addr_shift = ADDR_SHIFT, \
-	.ps_bit = NW_RV_PTE_R | NW_RV_PTE_X, .ps_in_attrs = true
-
-/* Every level may map a page (spec step 4: R or X makes an entry a leaf at any level). */
-#define L0 [NW_LEVEL_PT] = RV_LEVEL(12, 512, "L0")
-#define L1 [NW_LEVEL_PD] = RV_LEVEL(21, 512, "L1")
-#define L2 [NW_LEVEL_PDPT] = RV_LEVEL(30, 512, "L2")
-#define L3 [NW_LEVEL_PML4] = RV_LEVEL(39, 512, "L3")
-
 static const struct nw_pt_format sv39x4_format = {
-	RV_FORMAT("Sv39x4", NW_LEVEL_PDPT),
-	.level = { L0, L1, [NW_LEVEL_PDPT] = RV_LEVEL(30, ROOT_ENTRIES, "L2") },
+	NW_RV_FORMAT("Sv39x4", NW_LEVEL_PDPT),
+	.level = { NW_RV_L0, NW_RV_L1, [NW_LEVEL_PDPT] = NW_RV_LEVEL(30, ROOT_ENTRIES, "L2") },
 };
 
 static const struct nw_pt_format sv48x4_format = {
-	RV_FORMAT("Sv48x4", NW_LEVEL_PML4),
-	.level = { L0, L1, L2, [NW_LEVEL_PML4] = RV_LEVEL(39, ROOT_ENTRIES, "L3") },
+	NW_RV_FORMAT("Sv48x4", NW_LEVEL_PML4),
+	.level = { NW_RV_L0, NW_RV_L1, NW_RV_L2, [NW_LEVEL_PML4] = NW_RV_LEVEL(39, ROOT_ENTRIES, "L3") },
 };
 
 static const struct nw_pt_format sv57x4_format = {
-	RV_FORMAT("Sv57x4", NW_LEVEL_PML5),
-	.level = { L0, L1, L2, L3, [NW_LEVEL_PML5] = RV_LEVEL(48, ROOT_ENTRIES, "L4") },
+	NW_RV_FORMAT("Sv57x4", NW_LEVEL_PML5),
+	.level = { NW_RV_L0, NW_RV_L1, NW_RV_L2, NW_RV_L3, [NW_LEVEL_PML5] = NW_RV_LEVEL(48, ROOT_ENTRIES, "L4") },
 };
 
 const struct nw_pt_format *nw_rv_gstage_format(unsigned mode)
@@ -55,10 +39,9 @@ const struct nw_pt_format *nw_rv_gstage_format(unsigned mode)
 	}
 }
 
-/* Bits 60:54 are reserved; PBMT without menvcfg.PBMTE (Svpbmt) and N without Svnapot too. */
 static uint64_t rsvd_bits(const struct nw_rv_gstage_config *config)
 {
-	return NW_RV_PTE_RSVD | (config->pbmte ? 0 : NW_RV_PTE_PBMT_MASK) | (config->caps.svnapot ? 0 : NW_RV_PTE_N);
+	return nw_rv_pte_rsvd_bits(config->pbmte, config->caps.svnapot);
 }
 
 /* G-stage accesses are U-mode ones (user_exec: no separate right); with
@@ -71,41 +54,10 @@ static struct nw_s2_caps rv_caps(const void *opaque)
 				    .rights = NW_S2_RIGHTS_ALL, .entry_rsvd = rsvd_bits(config) };
 }
 
-/* Spec step 4: an entry with neither R nor X points to the next table. */
-static bool rv_is_pointer(uint64_t entry)
-{
-	return !(entry & (NW_RV_PTE_R | NW_RV_PTE_X));
-}
-
-/* Spec step 2: V=0 is invalid; step 4: a pointer at level 0 has no table
- * below it (i < 0). W without R is present but reserved (is_misconfigured). */
 static bool rv_is_present(const void *config, int level, uint64_t entry)
 {
 	(void)config;
-	if (!(entry & NW_RV_PTE_V))
-		return false;
-	return level != NW_LEVEL_PT || (entry & NW_RV_PTE_RWX);
-}
-
-/* Spec step 2: R=0 with W=1 is a reserved encoding. */
-static bool rv_has_w_without_r(uint64_t entry)
-{
-	return (entry & (NW_RV_PTE_R | NW_RV_PTE_W)) == NW_RV_PTE_W;
-}
-
-/* Spec "Sv32" PTE text, Svpbmt, Svnapot: in a non-leaf PTE the D, A and U
- * bits, PBMT and N are reserved. */
-static bool rv_has_pointer_rsvd(uint64_t entry)
-{
-	return rv_is_pointer(entry) &&
-	       (entry & (NW_RV_PTE_A | NW_RV_PTE_D | NW_RV_PTE_U | NW_RV_PTE_PBMT_MASK | NW_RV_PTE_N));
-}
-
-/* Svnapot: N is defined only in a level-0 leaf whose ppn[0][3:0] is 0b1000 (a 64 KiB page). */
-static bool rv_has_bad_napot(int level, uint64_t entry)
-{
-	return (entry & NW_RV_PTE_N) &&
-	       (level != NW_LEVEL_PT || ((entry >> NW_RV_PTE_PPN_SHIFT) & 0xf) != 0x8);
+	return nw_rv_pte_is_present(level, entry);
 }
 
 /* Spec step 2 (reserved bits and encodings, PBMT 3 included) and step 6 (a misaligned superpage). */
@@ -114,9 +66,9 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 	const struct nw_rv_gstage_config *config = opaque;
 	const struct nw_pt_format *fmt = nw_rv_gstage_format(config->mode);
 
-	return (entry & rsvd_bits(config)) || rv_has_w_without_r(entry) || rv_has_pointer_rsvd(entry) ||
+	return (entry & rsvd_bits(config)) || nw_rv_pte_has_w_without_r(entry) || nw_rv_pte_has_pointer_rsvd(entry) ||
 	       nw_s2_has_reserved_memory_type(&nw_rv_gstage_rules, fmt, level, entry) ||
-	       rv_has_bad_napot(level, entry) || nw_s2_has_misaligned_large_page(fmt, level, entry);
+	       nw_rv_pte_has_bad_napot(level, entry) || nw_s2_has_misaligned_large_page(fmt, level, entry);
 }
 
 /* Spec step 5: reads need R, writes W, fetches X, and (G-stage accesses
@@ -139,7 +91,7 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 		.accessed_faults = true, \
 		.dirty_faults = true, \
 		.napot_bit = NW_RV_PTE_N, \
-		.napot_shift = 16, \
+		.napot_shift = NW_RV_NAPOT_SHIFT, \
 		.misconfig_fault = NW_S2_FAULT_MISCONFIG, \
 		.level_base = -1, \
 		.level_step = 1, \

@@ -17,6 +17,7 @@
 #include "cdefs.h"
 #include "hal.h"
 #include "pt_build.h"
+#include "riscv_trap.h"
 #include "stage2.h"
 #include "status.h"
 
@@ -140,20 +141,6 @@ NW_MUST_CHECK nw_status_t nw_rv_gstage_edit(struct nw_rv_gstage *s2, nw_gpa_t gp
 					    uint64_t set, uint64_t *old, bool *flush);
 uint64_t nw_rv_gstage_table_count(const struct nw_rv_gstage *s2);
 
-/* Exception codes of the traps a G-stage access raises into HS-mode
- * (privileged spec, "Trap Cause Codes" with the H extension). */
-#define NW_RV_CAUSE_FETCH_ACCESS 1u
-#define NW_RV_CAUSE_LOAD_ACCESS 5u
-#define NW_RV_CAUSE_STORE_ACCESS 7u
-#define NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT 20u
-#define NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT 21u
-#define NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT 23u
-
-/* htinst pseudoinstructions for an implicit access of the VS-stage walk
- * (VSXLEN=64: 64-bit PTEs), "Special pseudoinstruction values for guest-page faults". */
-#define NW_RV_HTINST_VS_PTE_READ 0x00003000u
-#define NW_RV_HTINST_VS_PTE_WRITE 0x00003020u
-
 /* The access a G-stage translation served. */
 struct nw_rv_gstage_access {
 	enum nw_access_type type; /* the original access: instruction fetch, load, or store/AMO */
@@ -161,15 +148,6 @@ struct nw_rv_gstage_access {
 	nw_gpa_t gpa;             /* the address the G-stage translated: the access's, or the VS-stage PTE's */
 	bool vs_pte;              /* the G-stage access was the VS-stage walk reading (or writing) a PTE */
 	bool vs_pte_write;        /* ... writing its A/D bits */
-};
-
-/* What a trap into HS-mode writes. */
-struct nw_rv_trap {
-	uint64_t scause;
-	uint64_t stval;
-	uint64_t htval;
-	uint64_t htinst;
-	bool gva; /* hstatus.GVA: stval holds a guest virtual address */
 };
 
 /* The trap a G-stage result raises into HS-mode (false, trap untouched, for
