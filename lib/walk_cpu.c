@@ -76,6 +76,8 @@ const char *nw_outcome_name(enum nw_outcome outcome)
 	case NW_OUTCOME_NO_MEMORY: return "no_memory";
 	case NW_OUTCOME_STAGE1_ABORT: return "stage1_abort";
 	case NW_OUTCOME_STAGE2_ABORT: return "stage2_abort";
+	case NW_OUTCOME_GUEST_PAGE_FAULT: return "guest_page_fault";
+	case NW_OUTCOME_ACCESS_FAULT: return "access_fault";
 	}
 	return "unknown";
 }

@@ -43,7 +43,7 @@ void nw_walk_guest(const struct nw_guest_stage *stage, struct nw_gs_walk *w)
 	level = find_leaf(stage, w, &entry);
 	if (!level)
 		return;
-	page_size = nw_pt_level_size(w->fmt, (int)level);
+	page_size = stage->page_size ? stage->page_size(w, level, entry) : nw_pt_level_size(w->fmt, (int)level);
 	res->leaf_level = (int)level;
 	res->leaf_entry = entry;
 	res->rights = w->rights;

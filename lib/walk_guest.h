@@ -5,7 +5,8 @@
  * rules, each a named predicate of its manual: x86 paging (walk_ref.c, the
  * SDM Vol. 3A ch. 4 predicates of walk_rules.h) and the AArch64 stage 1 of
  * the EL1&0 regime (arm64_s1_walk.c, the Arm ARM VMSAv8-64 predicates of
- * arm64_s1_rules.h). Every table read and the final address go through the
+ * arm64_s1_rules.h) and the RISC-V VS-stage (riscv_vs_walk.c, the
+ * privileged spec's predicates of riscv_vs_rules.h). Every table read and the final address go through the
  * second stage (walk_internal.h), so a fault says which stage raised it.
  * This is the reference walk: rules applied one by one, no tables derived. */
 #ifndef NESTWALK_LIB_WALK_GUEST_H
@@ -18,10 +19,11 @@
 
 /* Why a guest walk stops, in the order the loop asks. */
 enum nw_gs_fault {
-	NW_GS_FAULT_MISSING,    /* the entry maps nothing (x86 P=0; AArch64 an invalid descriptor) */
+	NW_GS_FAULT_MISSING,    /* the entry maps nothing (x86 P=0; AArch64 an invalid descriptor; RISC-V V=0) */
 	NW_GS_FAULT_MALFORMED,  /* a present entry breaks its format (x86 a reserved bit; AArch64 an address above
 				 * the output size) */
-	NW_GS_FAULT_UNACCESSED, /* the leaf's accessed flag is clear and the walk may not set it (AArch64 AF) */
+	NW_GS_FAULT_UNACCESSED, /* the leaf's accessed flag is clear and the walk may not set it (AArch64 AF;
+				 * RISC-V A, or D for a store, under Svade) */
 	NW_GS_FAULT_PERMISSION, /* the rights of the translation refuse the access */
 };
 
@@ -52,7 +54,10 @@ struct nw_guest_stage {
 	bool (*pass)(struct nw_gs_walk *w, unsigned level, uint64_t entry);
 	/* The next table, or the page frame of a leaf. */
 	uint64_t (*address)(const struct nw_gs_walk *w, unsigned level, uint64_t entry);
-	/* The leaf's memory-attribute index (x86 PAT:PCD:PWT, AArch64 AttrIndx). */
+	/* Optional: the size of the page a leaf at level maps (NULL: the level's
+	 * size; a RISC-V NAPOT leaf maps 64 KiB at level 1). */
+	uint64_t (*page_size)(const struct nw_gs_walk *w, unsigned level, uint64_t leaf);
+	/* The leaf's memory-attribute index (x86 PAT:PCD:PWT, AArch64 AttrIndx, RISC-V PBMT). */
 	uint8_t (*attr_index)(unsigned level, uint64_t leaf);
 	bool (*is_unaccessed)(const struct nw_gs_walk *w, uint64_t leaf);
 	/* The rights refuse the access (the leaf as read: x86 protection keys). */

@@ -1,7 +1,8 @@
 /* What both guest walkers share: reading and updating guest paging-structure
  * entries through the second stage, and turning a stage-2 fault into the
  * outcome the CPU reports (EPT violation, misconfiguration, #NPF, AArch64
- * stage-2 abort). The guest rules are walk_rules.h (x86) and arm64_s1_rules.h. */
+ * stage-2 abort, RISC-V guest-page fault). The guest rules are walk_rules.h
+ * (x86), arm64_s1_rules.h and riscv_vs_rules.h. */
 #ifndef NESTWALK_WALK_INTERNAL_H
 #define NESTWALK_WALK_INTERNAL_H
 
@@ -46,6 +47,7 @@ static inline void nw_walk_result_start(struct nw_walk_result *res, enum nw_pagi
 	res->exitinfo2 = 0;
 	res->gp_reason = NW_GP_NONE;
 	res->s2_on_table = false;
+	res->rv_trap = (struct nw_rv_trap){ 0 };
 	res->abort_fault = NW_S2_FAULT_NONE;
 	res->esr = 0;
 	res->far = 0;

@@ -249,7 +249,7 @@ void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu 
 		.pfec = nw_rule_pfec_access_bits(cpu, user, access->type),
 	};
 
-	/* An AArch64 second stage under an x86 guest is a caller's mistake, not guest data. */
-	NW_ASSERT(config->stage2.kind != NW_STAGE2_ARM64);
+	/* An AArch64 or RISC-V second stage under an x86 guest is a caller's mistake, not guest data. */
+	NW_ASSERT(config->stage2.kind != NW_STAGE2_ARM64 && config->stage2.kind != NW_STAGE2_RISCV);
 	nw_walk_guest(&x86_stage, &x.w);
 }

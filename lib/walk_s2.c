@@ -5,6 +5,7 @@
 #include <nestwalk/assert.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
+#include <nestwalk/riscv_gstage.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86_pte.h>
 
@@ -114,6 +115,19 @@ static void arm64_s2_abort(struct nw_walk_ctx *ctx, const struct nw_s2_result *s
 	res->hpfar_valid = nw_arm64_hpfar(s2, gpa, &access, &res->hpfar);
 }
 
+/* A RISC-V G-stage fault is taken to HS-mode (riscv_gstage_fault.c): a
+ * guest-page fault, or an access fault where a G-stage table read found no
+ * memory; a VS-stage PTE access reports its pseudoinstruction in htinst. */
+static void riscv_gstage_trap(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table,
+			      bool ad_write)
+{
+	const struct nw_rv_gstage_access access = { .type = ctx->access->type, .gva = ctx->access->gva.val,
+						    .gpa = gpa, .vs_pte = table, .vs_pte_write = ad_write };
+
+	nw_rv_gstage_fault(s2, &access, &ctx->res->rv_trap);
+	ctx->res->outcome = s2->fault == NW_S2_FAULT_ACCESS ? NW_OUTCOME_ACCESS_FAULT : NW_OUTCOME_GUEST_PAGE_FAULT;
+}
+
 void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table, bool ad_write,
 		      int level)
 {
@@ -136,7 +150,10 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 		arm64_s2_abort(ctx, s2, gpa, table, ad_write);
 		return;
 	}
-	/* The x86 guest walk never runs over a RISC-V G-stage (nw_walker_init refuses it). */
+	if (ctx->config->stage2.kind == NW_STAGE2_RISCV) {
+		riscv_gstage_trap(ctx, s2, gpa, table, ad_write);
+		return;
+	}
 	NW_ASSERT(ctx->config->stage2.kind == NW_STAGE2_EPT);
 	if (s2->status == NW_S2_MISCONFIG) {
 		res->outcome = NW_OUTCOME_EPT_MISCONFIG;

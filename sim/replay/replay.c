@@ -103,7 +103,9 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 		return res->outcome == NW_OUTCOME_NPF ? NW_TRACE_OUT_NPF : NW_TRACE_OUT_EPT_VIOLATION;
 	case NW_OUTCOME_STAGE1_ABORT:
 	case NW_OUTCOME_STAGE2_ABORT:
-		break; /* AArch64 walks: replay runs the fast walker, which refuses them (nw_walker_init) */
+	case NW_OUTCOME_GUEST_PAGE_FAULT:
+	case NW_OUTCOME_ACCESS_FAULT:
+		break; /* AArch64 and RISC-V walks: replay runs the fast walker, which refuses them (nw_walker_init) */
 	}
 	return NW_REPLAY_OUT_NO_MEMORY;
 }

@@ -209,6 +209,11 @@ void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res)
 			nw_memory_type_name(res->memory_type));
 		break;
 	case NW_OUTCOME_PAGE_FAULT:
+		if (res->rv_trap.scause) { /* a RISC-V VS-stage page fault */
+			fprintf(out, "  page fault at guest L%d, scause %" PRIu64 ", stval 0x%" PRIx64 "\n", res->fault_level,
+				res->rv_trap.scause, res->rv_trap.stval);
+			break;
+		}
 		fprintf(out, "  #PF at guest L%d, cr2 0x%" PRIx64 ", error code ", res->fault_level, res->cr2);
 		print_error_code(out, res->error_code);
 		fprintf(out, "\n");
@@ -241,6 +246,16 @@ void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res)
 	case NW_OUTCOME_STAGE2_ABORT:
 		fprintf(out, "  stage-2 abort, ipa 0x%" PRIx64 " (%s), ESR_EL2 0x%" PRIx64 ", FAR_EL2 0x%" PRIx64 "\n",
 			res->fault_gpa.val, res->s2_on_table ? "stage-1 table walk" : "final access", res->esr, res->far);
+		break;
+	case NW_OUTCOME_GUEST_PAGE_FAULT:
+		fprintf(out, "  guest-page fault, gpa 0x%" PRIx64 " (%s), scause %" PRIu64 ", stval 0x%" PRIx64
+			", htval 0x%" PRIx64 ", htinst 0x%" PRIx64 "\n", res->fault_gpa.val,
+			res->s2_on_table ? "VS-stage table access" : "final access", res->rv_trap.scause, res->rv_trap.stval,
+			res->rv_trap.htval, res->rv_trap.htinst);
+		break;
+	case NW_OUTCOME_ACCESS_FAULT:
+		fprintf(out, "  access fault, scause %" PRIu64 ", stval 0x%" PRIx64 "\n", res->rv_trap.scause,
+			res->rv_trap.stval);
 		break;
 	}
 }

@@ -146,3 +146,34 @@ Test(walk_print, summary_of_aarch64_aborts)
 	assert_has(text, "stage-2 abort, ipa 0x41002008 (stage-1 table walk), ESR_EL2 0x92000087, FAR_EL2 0x40201123");
 	free(text);
 }
+
+Test(walk_print, summary_of_risc_v_traps)
+{
+	struct nw_walk_result res = { .outcome = NW_OUTCOME_PAGE_FAULT, .fault_level = 1 };
+	char *text;
+
+	/* A VS-stage load page fault (scause 13) at the leaf, stval the guest virtual address. */
+	res.rv_trap = (struct nw_rv_trap){ .scause = 13, .stval = 0x40201123 };
+	text = print(nw_walk_print_summary, &res);
+	assert_has(text, "outcome page_fault");
+	assert_has(text, "page fault at guest L1, scause 13, stval 0x40201123");
+	free(text);
+	/* A load guest-page fault (21) on the VS-stage PTE at GPA 0x8000_1008: htval 0x8000_1008 >> 2, htinst 0x3000. */
+	res.outcome = NW_OUTCOME_GUEST_PAGE_FAULT;
+	res.fault_gpa = nw_gpa(0x80001008);
+	res.s2_on_table = true;
+	res.rv_trap = (struct nw_rv_trap){ .scause = 21, .stval = 0x40201123, .htval = 0x20000402, .htinst = 0x3000,
+					   .gva = true };
+	text = print(nw_walk_print_summary, &res);
+	assert_has(text, "outcome guest_page_fault");
+	assert_has(text, "guest-page fault, gpa 0x80001008 (VS-stage table access), scause 21, stval 0x40201123, "
+			 "htval 0x20000402, htinst 0x3000");
+	free(text);
+	/* A load access fault (5). */
+	res.outcome = NW_OUTCOME_ACCESS_FAULT;
+	res.rv_trap = (struct nw_rv_trap){ .scause = 5, .stval = 0x40201123, .gva = true };
+	text = print(nw_walk_print_summary, &res);
+	assert_has(text, "outcome access_fault");
+	assert_has(text, "access fault, scause 5, stval 0x40201123");
+	free(text);
+}

@@ -2,8 +2,8 @@
  * guest paging (SDM Vol. 3A ch. 4), every guest paging-structure reference and
  * the final guest-physical address translated through the second stage (EPT,
  * NPT or none; stage2.h). One access gives exactly one outcome. The AArch64
- * stage 1 (arm64_s1.h) is the same walk over another description and shares
- * these types.
+ * stage 1 (arm64_s1.h) and the RISC-V VS-stage (riscv_vs.h) are the same walk
+ * over other descriptions and share these types.
  *
  * Two walkers share these types: nw_walk_reference() follows the SDM text rule
  * by rule; nw_walker_translate() uses tables derived once per control-register
@@ -24,6 +24,7 @@
 #include "cpu.h"
 #include "hal.h"
 #include "level.h"
+#include "riscv_trap.h"
 #include "stage2.h"
 #include "status.h"
 #include "x86_pte.h"
@@ -84,6 +85,8 @@ struct nw_walk_config {
 
 enum nw_outcome {
 	NW_OUTCOME_OK = 0,
+	/* x86 #PF (error_code, cr2); RISC-V: a VS-stage page fault taken to VS-mode (rv_trap: scause 12/13/15,
+	 * stval the guest virtual address) */
 	NW_OUTCOME_PAGE_FAULT,
 	NW_OUTCOME_EPT_VIOLATION,
 	NW_OUTCOME_EPT_MISCONFIG,
@@ -92,6 +95,10 @@ enum nw_outcome {
 	NW_OUTCOME_NO_MEMORY, /* a table's host address is not backed by any memory (not a CPU outcome) */
 	NW_OUTCOME_STAGE1_ABORT, /* AArch64: a stage-1 fault taken to EL1 (ESR_EL1, FAR_EL1) */
 	NW_OUTCOME_STAGE2_ABORT, /* AArch64: a stage-2 fault taken to EL2 (ESR_EL2, FAR_EL2, HPFAR_EL2) */
+	/* RISC-V: a G-stage fault taken to HS-mode (rv_trap: scause 20/21/23, stval, htval, htinst, hstatus.GVA) */
+	NW_OUTCOME_GUEST_PAGE_FAULT,
+	/* RISC-V: a table read that found no memory (rv_trap: scause 1/5/7, stval; the PMA check fails) */
+	NW_OUTCOME_ACCESS_FAULT,
 };
 
 enum nw_gp_reason {
@@ -146,6 +153,7 @@ uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s
 #define NW_WALK_RIGHT_X (1u << 2) /* no level has XD (or XD is not in force); AArch64: EL1 may execute (no PXN) */
 #define NW_WALK_RIGHT_UX (1u << 3) /* AArch64 only: EL0 may execute (no UXN). There W is AP[2] clear, U AP[1] set;
 				    * the hierarchical controls of the tables above are ANDed in */
+#define NW_WALK_RIGHT_R (1u << 4) /* RISC-V only: the leaf has R (x86 and AArch64 translations always read) */
 
 /* The rights one entry grants (SDM Vol. 3A §4.6.1): W with R/W=1, U with U/S=1,
  * X unless XD=1 is in force (PAE and 4-/5-level paging with IA32_EFER.NXE=1).
@@ -203,6 +211,8 @@ struct nw_walk_result {
 	uint64_t exitinfo1, exitinfo2; /* NPF */
 	enum nw_gp_reason gp_reason;
 	bool s2_on_table;           /* a stage-2 fault hit a guest paging-structure access, not the final one */
+	/* RISC-V (riscv_vs.h): what the trap of a page fault, guest-page fault or access fault writes. */
+	struct nw_rv_trap rv_trap;
 	/* AArch64 aborts (arm64_s1.h): the fault kind, ESR_EL1 and FAR_EL1 of a
 	 * stage-1 abort, ESR_EL2, FAR_EL2 and HPFAR_EL2 (when the architecture
 	 * fills it) of a stage-2 abort. */
@@ -317,7 +327,7 @@ unsigned nw_walker_tlb_allowed(const struct nw_walker *walker, const struct nw_t
 bool nw_walker_probe(const struct nw_walker *walker, const struct nw_access *access, struct nw_walk_hit *hit);
 
 /* The reference walker: the same contract, rules applied one by one from the SDM text. The second stage is
- * EPT, NPT or none. */
+ * EPT, NPT or none (an AArch64 stage 2 or a RISC-V G-stage under an x86 guest is a caller's mistake: asserted). */
 void nw_walk_reference(const struct nw_walk_config *config, const struct nw_cpu *cpu, const struct nw_access *access,
 		       unsigned flags, struct nw_walk_result *res);
 
