@@ -23,14 +23,12 @@ nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_hal *hal, const
 		as->config.maxphyaddr = DEFAULT_MAXPHYADDR;
 	if (as->config.maxphyaddr < 36 || as->config.maxphyaddr > 52)
 		return NW_ERR_INVALID;
-	/* The RISC-V G-stage has its tables (riscv_gstage.h) but no address space over them yet. */
-	if (as->config.format == NW_STAGE2_RISCV)
-		return NW_ERR_UNSUPPORTED;
 	if (as->config.format != NW_STAGE2_EPT && as->config.format != NW_STAGE2_NPT &&
-	    as->config.format != NW_STAGE2_NONE && as->config.format != NW_STAGE2_ARM64)
+	    as->config.format != NW_STAGE2_NONE && as->config.format != NW_STAGE2_ARM64 &&
+	    as->config.format != NW_STAGE2_RISCV)
 		return NW_ERR_INVALID;
-	/* Levels and the table memory type shape the x86 tables; VTCR_EL2 shapes AArch64's, and without a second
-	 * stage there is no table to shape. */
+	/* Levels and the table memory type shape the x86 tables; VTCR_EL2 shapes AArch64's, hgatp's mode
+	 * RISC-V's, and without a second stage there is no table to shape. */
 	if (is_x86_table(as) && as->config.levels != 4 && as->config.levels != 5)
 		return NW_ERR_INVALID;
 	if (is_x86_table(as) && as->config.memory_type != NW_ASPACE_MEMTYPE_UC &&
@@ -60,7 +58,8 @@ void nw_aspace_destroy(struct nw_aspace *as)
 
 /* Guest-physical addresses the second-stage table covers (its format's: 48
  * bits for 4 levels, 57 for 5, SDM Vol. 3C §29.3.2, APM Vol. 2 §15.25.5; the
- * IPA size 64 - VTCR_EL2.T0SZ on AArch64). */
+ * IPA size 64 - VTCR_EL2.T0SZ on AArch64; 41, 50 or 59 bits for Sv39x4,
+ * Sv48x4 and Sv57x4, the VA width plus the root's two bits). */
 static uint64_t gpa_limit(const struct nw_aspace *as)
 {
 	switch (as->config.format) {
@@ -71,7 +70,7 @@ static uint64_t gpa_limit(const struct nw_aspace *as)
 	case NW_STAGE2_ARM64:
 		return UINT64_C(1) << as->config.arm64.ipa_bits;
 	case NW_STAGE2_RISCV:
-		return 0; /* refused by nw_aspace_init: no region fits */
+		return nw_pt_va_limit(as->riscv.pt.fmt);
 	case NW_STAGE2_EPT:
 		break;
 	}
@@ -122,6 +121,15 @@ static bool needs_stage2(const struct nw_aspace *as, const struct nw_region *reg
 	return as->config.format == NW_STAGE2_NONE && region->type != NW_REGION_IDENTICAL;
 }
 
+/* A RISC-V G-stage PTE without R and X points to a table (privileged spec,
+ * "Virtual Address Translation Process" step 4): a leaf needs one of them,
+ * so only MMIO (never mapped) may have neither. */
+static bool has_no_leaf_rights(const struct nw_aspace *as, const struct nw_region *region)
+{
+	return as->config.format == NW_STAGE2_RISCV && region->type != NW_REGION_MMIO &&
+	       !(region->flags & (NW_REGION_READ | NW_REGION_EXEC));
+}
+
 /* The first region rule the region breaks, one status per rule; NW_OK when none. */
 static nw_status_t check_region(const struct nw_aspace *as, const struct nw_region *region)
 {
@@ -143,6 +151,8 @@ static nw_status_t check_region(const struct nw_aspace *as, const struct nw_regi
 		return NW_ERR_ABOVE_MAXPHYADDR;
 	if (needs_stage2(as, region))
 		return NW_ERR_NEEDS_STAGE2;
+	if (has_no_leaf_rights(as, region))
+		return NW_ERR_NO_LEAF_RIGHTS;
 	return NW_OK;
 }
 

@@ -1,6 +1,7 @@
 /* The address space's second stage: region flags become EPT rights and a
- * memory type, AMD NPT RW/XD and cache bits, or AArch64 S2AP, XN and MemAttr;
- * the table calls are the EPT, NPT and AArch64 stage-2 modules'. */
+ * memory type, AMD NPT RW/XD and cache bits, AArch64 S2AP, XN and MemAttr, or
+ * RISC-V G-stage R/W/X, U, A/D and PBMT; the table calls are the EPT, NPT,
+ * AArch64 stage-2 and G-stage modules'. */
 #include <nestwalk/aspace.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
@@ -24,6 +25,11 @@ static bool is_arm64(const struct nw_aspace *as)
 	return as->config.format == NW_STAGE2_ARM64;
 }
 
+static bool is_riscv(const struct nw_aspace *as)
+{
+	return as->config.format == NW_STAGE2_RISCV;
+}
+
 nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 {
 	nw_status_t status;
@@ -36,6 +42,10 @@ nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 		status = nw_arm64_s2_create(&as->arm64, as->hal, &as->config.arm64);
 		if (status == NW_OK)
 			as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &as->arm64 };
+	} else if (is_riscv(as)) {
+		status = nw_rv_gstage_create(&as->riscv, as->hal, &as->config.riscv);
+		if (status == NW_OK)
+			as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_RISCV, .riscv = &as->riscv };
 	} else if (is_npt(as)) {
 		struct nw_npt_config config = { .levels = (int)as->config.levels,
 						.caps = as->config.has_caps ? as->config.npt_caps : nw_npt_caps_all() };
@@ -69,6 +79,8 @@ void nw_aspace_s2_destroy(struct nw_aspace *as)
 		nw_npt_destroy(&as->npt);
 	else if (as->s2.kind == NW_STAGE2_ARM64)
 		nw_arm64_s2_destroy(&as->arm64);
+	else if (as->s2.kind == NW_STAGE2_RISCV)
+		nw_rv_gstage_destroy(&as->riscv);
 	as->s2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
 }
 
@@ -127,12 +139,36 @@ static uint64_t arm64_leaf_flags(uint32_t flags)
 	return leaf;
 }
 
+/* Privileged spec, G-stage PTEs: R/W/X from the region, U always (G-stage
+ * accesses are U-mode ones), A and D set (no Svade fault, no Svadu write on
+ * a first access); with menvcfg.PBMTE (Svpbmt) a device region is IO and an
+ * uncached one NC, else PMA: the platform's attributes decide. */
+static uint64_t riscv_leaf_flags(uint32_t flags, bool pbmte)
+{
+	unsigned pbmt = !pbmte ? NW_RV_PBMT_PMA
+		      : (flags & NW_REGION_DEVICE)   ? NW_RV_PBMT_IO
+		      : (flags & NW_REGION_UNCACHED) ? NW_RV_PBMT_NC
+						     : NW_RV_PBMT_PMA;
+	uint64_t leaf = NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D | (uint64_t)pbmt << NW_RV_PTE_PBMT_SHIFT;
+
+	if (flags & NW_REGION_READ)
+		leaf |= NW_RV_PTE_R;
+	if (flags & NW_REGION_WRITE)
+		leaf |= NW_RV_PTE_W;
+	if (flags & NW_REGION_EXEC)
+		leaf |= NW_RV_PTE_X;
+	return leaf;
+}
+
 nw_status_t nw_aspace_s2_map(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint32_t flags)
 {
 	if (is_none(as))
 		return gpa.val == hpa.val ? NW_OK : NW_ERR_NEEDS_STAGE2; /* nothing to map: GPA = HPA */
 	if (is_arm64(as))
 		return nw_arm64_s2_map_region(&as->arm64, gpa, hpa, size, arm64_leaf_flags(flags), 0);
+	if (is_riscv(as))
+		return nw_rv_gstage_map_region(&as->riscv, gpa, hpa, size,
+					       riscv_leaf_flags(flags, as->config.riscv.pbmte), 0);
 	if (is_npt(as))
 		return size == NW_PAGE_SIZE ? nw_npt_map(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0, 0)
 					    : nw_npt_map_region(&as->npt, gpa, hpa, size, npt_leaf_flags(flags), 0);
@@ -155,6 +191,8 @@ nw_status_t nw_aspace_s2_unmap(struct nw_aspace *as, nw_gpa_t gpa, uint64_t size
 		return NW_OK;
 	if (is_arm64(as))
 		return nw_arm64_s2_unmap(&as->arm64, gpa, size, 0);
+	if (is_riscv(as))
+		return nw_rv_gstage_unmap(&as->riscv, gpa, size, 0);
 	if (is_npt(as))
 		return nw_npt_unmap(&as->npt, gpa, size, 0);
 	return nw_ept_unmap(&as->ept, gpa, size, 0);
@@ -168,6 +206,8 @@ nw_status_t nw_aspace_edit_entry(struct nw_aspace *as, nw_gpa_t gpa, int level, 
 		return NW_ERR_NOT_FOUND; /* no second-stage entry anywhere */
 	if (is_arm64(as))
 		return nw_arm64_s2_edit(&as->arm64, gpa, level, clear, set, &old, 0);
+	if (is_riscv(as))
+		return nw_rv_gstage_edit(&as->riscv, gpa, level, clear, set, &old, 0);
 	if (is_npt(as))
 		return nw_npt_edit(&as->npt, gpa, level, clear, set, &old, 0);
 	return nw_ept_edit(&as->ept, gpa, level, clear, set, &old, 0);

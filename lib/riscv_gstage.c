@@ -105,16 +105,37 @@ static bool pbmt_ok(const struct nw_rv_gstage *s2, uint64_t flags)
 	return pbmt == 0 || (s2->config.pbmte && pbmt != 3);
 }
 
+static bool leaf_flags_ok(const struct nw_rv_gstage *s2, uint64_t flags)
+{
+	return !(flags & ~NW_RV_GSTAGE_LEAF_FLAGS) && rights_ok(flags) && pbmt_ok(s2, flags);
+}
+
+/* Physical addresses are 56 bits (a 44-bit PPN). */
+static bool pa_fits(nw_hpa_t hpa, uint64_t size)
+{
+	return !(hpa.val >> PA_BITS) && size <= (UINT64_C(1) << PA_BITS) - hpa.val;
+}
+
 nw_status_t nw_rv_gstage_map(struct nw_rv_gstage *s2, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size, uint64_t flags,
 			     unsigned map_flags, bool *flush)
 {
 	int level = nw_s2_size_level(s2->pt.fmt, size);
 
-	if (level == 0 || (flags & ~NW_RV_GSTAGE_LEAF_FLAGS) || !rights_ok(flags) || !pbmt_ok(s2, flags))
+	if (level == 0 || !leaf_flags_ok(s2, flags))
 		return NW_ERR_INVALID;
-	if (hpa.val >> PA_BITS || size > (UINT64_C(1) << PA_BITS) - hpa.val)
+	if (!pa_fits(hpa, size))
 		return NW_ERR_RANGE;
 	return nw_pt_map(&s2->pt, gpa.val, hpa.val, level, flags | NW_RV_PTE_V, map_flags, flush);
+}
+
+nw_status_t nw_rv_gstage_map_region(struct nw_rv_gstage *s2, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size,
+				    uint64_t flags, bool *flush)
+{
+	if (!leaf_flags_ok(s2, flags))
+		return NW_ERR_INVALID;
+	if (!pa_fits(hpa, size))
+		return NW_ERR_RANGE;
+	return nw_pt_map_region(&s2->pt, gpa.val, hpa.val, size, NW_LEVEL_PDPT, flags | NW_RV_PTE_V, flush);
 }
 
 nw_status_t nw_rv_gstage_unmap(struct nw_rv_gstage *s2, nw_gpa_t gpa, uint64_t size, bool *flush)

@@ -23,6 +23,8 @@ const char *nw_status_name(nw_status_t status)
 	case NW_ERR_NEEDS_STAGE2:
 		return "without a second stage a region is host memory at its own address (identical): alloc, "
 		       "mmio and rom need one";
+	case NW_ERR_NO_LEAF_RIGHTS:
+		return "a RISC-V G-stage leaf needs read or execute (a PTE without R and X points to a table)";
 	}
 	return "unknown status";
 }

@@ -469,7 +469,7 @@ Test(aspace, region_slots_run_out_cleanly)
 	bad.memory_type = 2;
 	cr_assert_eq(nw_aspace_init(&as, hal, &bad), NW_ERR_INVALID, "an EPTP memory type is UC or WB");
 	bad.format = NW_STAGE2_RISCV;
-	cr_assert_eq(nw_aspace_init(&as, hal, &bad), NW_ERR_UNSUPPORTED, "no address space over a G-stage yet");
+	cr_assert_eq(nw_aspace_init(&as, hal, &bad), NW_ERR_INVALID, "hgatp mode 0 (Bare) is no G-stage table");
 	make(&as);
 	for (unsigned i = 0; i < NW_ASPACE_MAX_REGIONS; i++) {
 		struct nw_region r = region((uint64_t)i << 12, NW_PAGE_SIZE, RWX, NW_REGION_MMIO, false);

@@ -1,5 +1,5 @@
 /* A VM's guest-physical address space (AxVisor's AddrSpace): a second-stage
- * table (EPT, or AMD NPT) plus the memory regions that say what each GPA range
+ * table (EPT, AMD NPT, AArch64 stage 2 or the RISC-V G-stage) plus the memory regions that say what each GPA range
  * is. RAM comes from the HAL (MAP_ALLOC, up front or on first touch), a
  * pass-through range maps GPA = HPA (MAP_IDENTICAL), device ranges are never
  * backed (MMIO) and read-only images refuse writes (ROM).
@@ -17,6 +17,7 @@
 #include "cdefs.h"
 #include "ept.h"
 #include "npt.h"
+#include "riscv_gstage.h"
 #include "hal.h"
 #include "level.h"
 #include "stage2.h"
@@ -71,6 +72,12 @@ struct nw_aspace_config {
 	/* format NW_STAGE2_ARM64: VTCR_EL2 as decoded (nw_arm64_vtcr_decode), caps included; levels, A/D and
 	 * memory type are not used (a region's type gives each leaf its MemAttr). */
 	struct nw_arm64_s2_config arm64;
+	/* format NW_STAGE2_RISCV: hgatp's mode, menvcfg.ADUE and PBMTE, the HS-level sstatus.MXR and the caps
+	 * (nw_rv_gstage_create checks them); levels, A/D and memory type are not used. A region's leaves are
+	 * U (G-stage accesses are U-mode ones) with A and D set, so neither Svade nor Svadu writes or faults on
+	 * a first access; with PBMTE a device region is PBMT IO and an uncached one NC, without it the platform's
+	 * PMAs give the memory type. Every region but MMIO needs read or execute (NW_ERR_NO_LEAF_RIGHTS). */
+	struct nw_rv_gstage_config riscv;
 };
 
 /* s2 points into the struct itself: an address space is used where it was
@@ -83,6 +90,7 @@ struct nw_aspace {
 		struct nw_ept ept; /* config.format NW_STAGE2_EPT */
 		struct nw_npt npt; /* config.format NW_STAGE2_NPT */
 		struct nw_arm64_s2 arm64; /* config.format NW_STAGE2_ARM64 */
+		struct nw_rv_gstage riscv; /* config.format NW_STAGE2_RISCV */
 	};
 	struct nw_region regions[NW_ASPACE_MAX_REGIONS]; /* sorted by base, never overlapping */
 	unsigned region_count;
@@ -103,7 +111,8 @@ void nw_aspace_destroy(struct nw_aspace *as);
  * (a pass-through range past 2^MAXPHYADDR), NW_ERR_EXISTS (overlap),
  * NW_ERR_REGION_SLOTS (all NW_ASPACE_MAX_REGIONS slots used), NW_ERR_NOMEM
  * (no frame), NW_ERR_NEEDS_STAGE2 (without a second stage, a region that is
- * not a pass-through one). On any failure nothing changes and nothing leaks. */
+ * not a pass-through one), NW_ERR_NO_LEAF_RIGHTS (over a RISC-V G-stage, a
+ * region other than MMIO without read or execute). On any failure nothing changes and nothing leaks. */
 NW_MUST_CHECK nw_status_t nw_aspace_add_region(struct nw_aspace *as, const struct nw_region *region);
 /* Removes the region starting at base: unmaps it and frees its frames. */
 NW_MUST_CHECK nw_status_t nw_aspace_remove_region(struct nw_aspace *as, nw_gpa_t base);

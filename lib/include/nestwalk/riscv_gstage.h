@@ -129,6 +129,11 @@ int nw_rv_gstage_level(int level);
  * an HFENCE.GVMA for the range is due. */
 NW_MUST_CHECK nw_status_t nw_rv_gstage_map(struct nw_rv_gstage *s2, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size,
 					   uint64_t flags, unsigned map_flags, bool *flush);
+/* [gpa, gpa + size) to [hpa, hpa + size) in the largest pages both
+ * addresses' alignment allows (4 KiB, 2 MiB, 1 GiB), flags as above;
+ * nothing may be mapped there yet (nw_pt_map_region). */
+NW_MUST_CHECK nw_status_t nw_rv_gstage_map_region(struct nw_rv_gstage *s2, nw_gpa_t gpa, nw_hpa_t hpa, uint64_t size,
+						  uint64_t flags, bool *flush);
 NW_MUST_CHECK nw_status_t nw_rv_gstage_unmap(struct nw_rv_gstage *s2, nw_gpa_t gpa, uint64_t size, bool *flush);
 /* Sets R, W, X and U (rights: a subset of NW_RV_GSTAGE_RIGHTS with R or X,
  * never W without R) of every page in the range; the range must be mapped. */

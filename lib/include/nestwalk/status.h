@@ -24,6 +24,7 @@ typedef enum nw_status {
 	NW_ERR_LAZY_NOT_ALLOC,      /* lazy population asked of a region that is not MAP_ALLOC */
 	NW_ERR_ABOVE_MAXPHYADDR,    /* a pass-through range that ends above 2^MAXPHYADDR */
 	NW_ERR_NEEDS_STAGE2,        /* alloc, MMIO or ROM in an address space without a second stage */
+	NW_ERR_NO_LEAF_RIGHTS,      /* a backed region without read or execute over a RISC-V G-stage */
 } nw_status_t;
 
 #define NW_MUST_CHECK __attribute__((warn_unused_result))
