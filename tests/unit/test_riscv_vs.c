@@ -269,6 +269,52 @@ Test(riscv_vs, sv39_over_sv39x4_reads_each_pte_through_the_g_stage)
 	cr_assert_eq(res.ad_writes, 0);
 }
 
+/* levels tables, each table's entry 1 pointing to the next (a pointer: PPN | V), the last's to leaf; vsatp
+ * mode with the first as its root. */
+static void chain(unsigned mode, unsigned levels, uint64_t leaf)
+{
+	uint64_t table = frame(), root = table;
+
+	for (unsigned level = levels; level > 1; level--) {
+		uint64_t next = frame();
+
+		*slot(table, 1) = next >> 2 | V;
+		table = next;
+	}
+	*slot(table, 1) = leaf;
+	load_vsatp((uint64_t)mode << NW_RV_SATP_MODE_SHIFT | root >> 12);
+}
+
+/* Sv48 indexes VA bits 47:39, 38:30, 29:21, 20:12: 0x80_4020_1123 has 1 in each (0x80_4020_1123 >> 39 = 1,
+ * >> 30 = 0x201, >> 21 = 0x40201, >> 12 = 0x8040201, each & 0x1ff = 1). Sv57 adds bits 56:48: 0x1_0080_4020_1123.
+ * Without a G-stage one reference a level. */
+Test(riscv_vs, sv48_and_sv57_walk_four_and_five_levels)
+{
+	struct nw_walk_result res;
+
+	chain(NW_RV_SATP_SV48, 4, LEAF(R | A));
+	res = walk(UINT64_C(0x8040201123), NW_ACCESS_READ);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "outcome %s", nw_outcome_name(res.outcome));
+	cr_assert_eq(res.gpa.val, GPA);
+	cr_assert_eq(res.refs, 4);
+	for (int level = 1; level <= 4; level++)
+		cr_assert_eq(res.steps[level].index, 1);
+	chain(NW_RV_SATP_SV57, 5, LEAF(R | A));
+	res = walk(UINT64_C(0x1008040201123), NW_ACCESS_READ);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "outcome %s", nw_outcome_name(res.outcome));
+	cr_assert_eq(res.gpa.val, GPA);
+	cr_assert_eq(res.refs, 5);
+	cr_assert_eq(res.steps[5].index, 1);
+	/* A 512 GiB leaf at Sv48's root: PPN 0x80_0000_0000 >> 12 (aligned: ppn[2:0] zero), entry 0x20_0000_0000 |
+	 * V R A; GPA 0x80_0000_0000 + (VA & 0x7f_ffff_ffff = 0x40201123). */
+	chain(NW_RV_SATP_SV48, 1, UINT64_C(0x2000000000) | V | R | A);
+	res = walk(UINT64_C(0x8040201123), NW_ACCESS_READ);
+	cr_assert_eq(res.outcome, NW_OUTCOME_OK, "outcome %s", nw_outcome_name(res.outcome));
+	cr_assert_eq(res.gpa.val, UINT64_C(0x8040201123));
+	cr_assert_eq(res.guest_page_size, UINT64_C(1) << 39);
+	cr_assert_eq(res.leaf_level, 4);
+}
+
 Test(riscv_vs, a_g_stage_fault_on_a_vs_pte_read_is_a_guest_page_fault_with_the_read_pseudoinstruction)
 {
 	struct nw_walk_result res;
