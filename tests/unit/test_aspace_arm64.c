@@ -4,6 +4,7 @@
 #include <nestwalk/aspace.h>
 
 #include "fixture.h"
+#include "test_aspace_util.h"
 
 TestSuite(aspace_arm64, .init = fixture_setup, .fini = fixture_teardown);
 
@@ -17,20 +18,6 @@ static void make(struct nw_aspace *as)
 
 	cr_assert_eq(nw_arm64_vtcr_decode(UINT64_C(0x80023558), &caps, &config.arm64), NW_OK);
 	cr_assert_eq(nw_aspace_init(as, hal, &config), NW_OK);
-}
-
-static void add(struct nw_aspace *as, uint64_t base, uint64_t size, uint32_t flags, enum nw_region_type type)
-{
-	struct nw_region region = { .base = nw_gpa(base), .size = size, .flags = flags, .type = type };
-
-	cr_assert_eq(nw_aspace_add_region(as, &region), NW_OK);
-}
-
-static void translate(struct nw_aspace *as, uint64_t gpa, enum nw_access_type type, struct nw_s2_result *res)
-{
-	struct nw_s2_request req = { .gpa = nw_gpa(gpa), .type = type };
-
-	nw_stage2_translate(nw_aspace_stage2(as), &req, res);
 }
 
 /* Pass-through RAM (read, write, execute; GPA = HPA, so the frames continue each other) in 2 MiB and 4 KiB
