@@ -571,6 +571,41 @@ Test(riscv_vs, a_table_read_that_finds_no_memory_is_an_access_fault)
 	nw_simmem_destroy(loose);
 }
 
+Test(riscv_vs, a_g_stage_table_read_that_finds_no_memory_is_an_access_fault_too)
+{
+	struct nw_simmem_config config = { .size = UINT64_C(1) << 32, .seed = 1 };
+	struct nw_simmem *loose = nw_simmem_create(&config);
+	const struct nw_hal *h = nw_simmem_owner(loose, "vs");
+	struct nw_rv_gstage_config gc = { .mode = NW_RV_HGATP_SV39X4, .caps = nw_rv_gstage_caps_all() };
+	struct nw_access access = { .gva = nw_gva(VA), .size = 1, .type = NW_ACCESS_WRITE };
+	struct nw_walk_config c = { .hal = h, .stage2.kind = NW_STAGE2_RISCV };
+	struct nw_walk_result res;
+	struct nw_rv_gstage g;
+	uint64_t *root;
+
+	/* The VS root PTE's GPA 0x8000_0008 indexes G-stage root entry (GPA bits 40:30) 2, made to point at
+	 * 0x2_0000_0000 above the 4 GiB host (PPN 0x200000 << 10 = 0x8000_0000, | V): the G-stage's own table read
+	 * fails its PMA check. An access fault of the original access (7 for a store), stval the GVA, htval and
+	 * htinst 0 (not a guest-page fault), taken to HS-mode. */
+	cr_assert_eq(nw_rv_gstage_create(&g, h, &gc), NW_OK);
+	c.stage2.riscv = &g;
+	root = nw_hal_phys_to_virt(h, nw_hpa(g.pt.root));
+	root[2] = 0x80000001;
+	load_vsatp(VSATP_SV39);
+	nw_rv_vs_walk(&c, &t.cpu, &access, 0, &res);
+	cr_assert_eq(res.outcome, NW_OUTCOME_ACCESS_FAULT, "outcome %s", nw_outcome_name(res.outcome));
+	cr_assert_eq(res.rv_trap.scause, 7);
+	cr_assert_eq(res.rv_trap.stval, VA);
+	cr_assert_eq(res.rv_trap.htval, 0);
+	cr_assert_eq(res.rv_trap.htinst, 0);
+	cr_assert(res.rv_trap.gva);
+	cr_assert(res.s2_on_table);
+	root[2] = 0;
+	nw_rv_gstage_destroy(&g);
+	cr_assert_eq(nw_simmem_report_leaks(loose, stderr), 0);
+	nw_simmem_destroy(loose);
+}
+
 /* The spec's step 5 with V=1, written out on its own: whether a leaf of r/w/x/u allows the access. */
 struct spec_case {
 	bool r, w, x, u, sum, mxr, hs_mxr, vu;
