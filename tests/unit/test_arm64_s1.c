@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "test_frames.h"
 
 /* TCR_EL1 0x2_8019_0019: T0SZ [5:0] 0x19 = 25 (39-bit VAs from TTBR0), TG0
  * [15:14] 0b00 4 KiB, T1SZ [21:16] 0x19 = 25, TG1 [31:30] 0b10 4 KiB, IPS
@@ -52,8 +53,7 @@ static struct {
 	struct nw_walk_config config;
 	struct nw_arm64_el1_regs regs;
 	struct nw_arm64_cpu cpu;
-	nw_hpa_t frames[32];
-	unsigned nframes;
+	struct test_frames frames;
 	uint64_t root, l2, l3; /* TTBR0's tables (host addresses) */
 	struct nw_arm64_s2 s2;
 	bool has_s2;
@@ -71,42 +71,20 @@ static void teardown(void)
 {
 	if (t.has_s2)
 		nw_arm64_s2_destroy(&t.s2);
-	for (unsigned i = 0; i < t.nframes; i++)
-		nw_hal_dealloc_frame(hal, t.frames[i]);
+	test_frames_free(&t.frames);
 	fixture_teardown();
 }
 
 TestSuite(arm64_s1, .init = setup, .fini = teardown);
 
-/* A zeroed host frame. */
 static uint64_t frame(void)
 {
-	nw_hpa_t f;
-
-	cr_assert_lt(t.nframes, 32);
-	cr_assert(nw_hal_alloc_frame(hal, &f));
-	memset(nw_hal_phys_to_virt(hal, f), 0, NW_PAGE_SIZE);
-	t.frames[t.nframes++] = f;
-	return f.val;
+	return test_frames_take(&t.frames);
 }
 
-/* count contiguous zeroed host frames aligned to their size (a table larger than 4 KiB). */
 static uint64_t run(unsigned count)
 {
-	nw_hpa_t first;
-
-	cr_assert_leq(t.nframes + count, 32);
-	cr_assert(nw_hal_alloc_frames(hal, count, &first));
-	for (unsigned i = 0; i < count; i++) {
-		t.frames[t.nframes++] = nw_hpa(first.val + i * NW_PAGE_SIZE);
-		memset(nw_hal_phys_to_virt(hal, t.frames[t.nframes - 1]), 0, NW_PAGE_SIZE);
-	}
-	return first.val;
-}
-
-static uint64_t *slot(uint64_t table, unsigned index)
-{
-	return (uint64_t *)nw_hal_phys_to_virt(hal, nw_hpa(table)) + index;
+	return test_frames_take_run(&t.frames, count);
 }
 
 static void load(uint64_t sctlr, uint64_t tcr)
@@ -124,9 +102,9 @@ static void three_levels(uint64_t leaf)
 	t.root = frame();
 	t.l2 = frame();
 	t.l3 = frame();
-	*slot(t.root, 1) = t.l2 | TABLE;
-	*slot(t.l2, 1) = t.l3 | TABLE;
-	*slot(t.l3, 1) = leaf;
+	*test_slot(t.root, 1) = t.l2 | TABLE;
+	*test_slot(t.l2, 1) = t.l3 | TABLE;
+	*test_slot(t.l3, 1) = leaf;
 	t.regs.ttbr0 = t.root;
 	load(SCTLR_M, TCR_39);
 }
@@ -276,7 +254,7 @@ Test(arm64_s1, a_page_through_three_levels)
 	cr_assert_eq(res.steps[3].index, 1);
 	cr_assert_eq(res.steps[1].entry, PA | PAGE | 8);
 	/* The contiguous bit (52) is a TLB hint: the translation is the same. */
-	*slot(t.l3, 1) |= NW_ARM64_S1_CONTIGUOUS;
+	*test_slot(t.l3, 1) |= NW_ARM64_S1_CONTIGUOUS;
 	res = walk(VA, NW_ACCESS_WRITE, false);
 	expect_ok(&res, PA | 0x123);
 }
@@ -289,7 +267,7 @@ Test(arm64_s1, ttbr1_for_bit_55_and_the_hole_between_the_ranges)
 	three_levels(PA | PAGE);
 	/* TTBR1_EL1's level-1 table: entry 1 a 1 GiB block at 0x8000_0000 (0x8000_0000 | 0x401). */
 	root1 = frame();
-	*slot(root1, 1) = UINT64_C(0x80000000) | BLOCK;
+	*test_slot(root1, 1) = UINT64_C(0x80000000) | BLOCK;
 	t.regs.ttbr1 = root1;
 	load(SCTLR_M, TCR_39);
 	/* 0xffff_ff80_4020_1123: bit 55 set, the upper range; bits 63:39 all ones (T1SZ 25), bits 38:0
@@ -386,21 +364,21 @@ Test(arm64_s1, ap_uxn_pxn_as_the_arm_arm_tabulates_them)
 	expect_probes("AP 00", (const struct probe[]){ { false, R, 0 }, { false, W, 0 }, { false, X, 0 },
 						       { true, R, P0R }, { true, W, P0W }, { true, X, 0 } }, 6);
 	/* 0b01: read/write at both; EL1 may not execute memory EL0 may write. */
-	*slot(t.l3, 1) = PA | PAGE | AP_EL0;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_EL0;
 	expect_probes("AP 01", (const struct probe[]){ { false, R, 0 }, { false, W, 0 }, { false, X, P1X },
 						       { true, R, 0 }, { true, W, 0 }, { true, X, 0 } }, 6);
 	/* 0b10: EL1 read-only, EL0 none. */
-	*slot(t.l3, 1) = PA | PAGE | AP_RO;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO;
 	expect_probes("AP 10", (const struct probe[]){ { false, R, 0 }, { false, W, P1W }, { false, X, 0 },
 						       { true, R, P0R }, { true, W, P0W }, { true, X, 0 } }, 6);
 	/* 0b11: read-only at both; not EL0-writable, so EL1 may execute. */
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
 	expect_probes("AP 11", (const struct probe[]){ { false, R, 0 }, { false, W, P1W }, { false, X, 0 },
 						       { true, R, 0 }, { true, W, P0W }, { true, X, 0 } }, 6);
 	/* PXN (bit 53): no EL1 execution; UXN (bit 54): no EL0 execution; data unaffected. */
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0 | NW_ARM64_S1_PXN;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0 | NW_ARM64_S1_PXN;
 	expect_probes("PXN", (const struct probe[]){ { false, X, P1X }, { true, X, 0 }, { true, R, 0 } }, 3);
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0 | NW_ARM64_S1_UXN;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0 | NW_ARM64_S1_UXN;
 	expect_probes("UXN", (const struct probe[]){ { false, X, 0 }, { true, X, P0X }, { true, R, 0 } }, 3);
 }
 
@@ -411,10 +389,10 @@ Test(arm64_s1, wxn_makes_writable_memory_execute_never_at_its_level)
 	/* AP 00: EL1-writable, so no EL1 fetch; EL0 may not write it, so EL0 may execute. */
 	expect_probes("WXN AP 00", (const struct probe[]){ { false, X, P1X }, { true, X, 0 }, { false, W, 0 } }, 3);
 	/* AP 01: EL0-writable: neither level executes. */
-	*slot(t.l3, 1) = PA | PAGE | AP_EL0;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_EL0;
 	expect_probes("WXN AP 01", (const struct probe[]){ { false, X, P1X }, { true, X, P0X } }, 2);
 	/* AP 11: read-only at both: both execute. */
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
 	expect_probes("WXN AP 11", (const struct probe[]){ { false, X, 0 }, { true, X, 0 } }, 2);
 }
 
@@ -434,7 +412,7 @@ Test(arm64_s1, pan_blocks_el1_data_access_to_el0_memory_but_not_ldtr)
 	res = walk_as(VA, W, false, true, 0);
 	expect_s1(&res, P1W, NW_S2_FAULT_PERMISSION, 1, VA);
 	/* AP 00: not EL0-accessible, PAN does not apply; LDTR faults (EL0 has no access). */
-	*slot(t.l3, 1) = PA | PAGE;
+	*test_slot(t.l3, 1) = PA | PAGE;
 	expect_probes("PAN AP 00", (const struct probe[]){ { false, R, 0 }, { false, W, 0 } }, 2);
 	res = walk_as(VA, R, false, true, 0);
 	expect_s1(&res, P1R, NW_S2_FAULT_PERMISSION, 1, VA);
@@ -442,7 +420,7 @@ Test(arm64_s1, pan_blocks_el1_data_access_to_el0_memory_but_not_ldtr)
 	t.cpu.uao = true;
 	res = walk_as(VA, R, false, true, 0);
 	expect_ok(&res, PA | 0x123);
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
 	res = walk_as(VA, R, false, true, 0);
 	expect_s1(&res, P1R, NW_S2_FAULT_PERMISSION, 1, VA);
 	/* SCTLR_EL1.SPAN 0: an exception taken to EL1 sets PSTATE.PAN; SPAN 1 keeps it. */
@@ -495,8 +473,8 @@ static void matrix_check(const struct matrix_case *c)
 		       (c->type == NW_ACCESS_WRITE ? WNR : 0) | FSC_PERM(3);
 	struct nw_walk_result res;
 
-	*slot(t.l3, 1) = leaf;
-	*slot(t.l2, 1) = table;
+	*test_slot(t.l3, 1) = leaf;
+	*test_slot(t.l2, 1) = table;
 	t.cpu.pan = c->pan;
 	t.cpu.uao = c->uao;
 	res = walk_as(VA, c->type, c->el0, c->unpriv, 0);
@@ -545,23 +523,23 @@ Test(arm64_s1, hierarchical_controls_of_a_table_descriptor)
 	three_levels(PA | PAGE | AP_EL0);
 	/* APTable[0] (bit 61) in the level-2 table descriptor: no EL0 access below; EL1 reads and writes. With
 	 * EL0 access gone the page is not EL0-writable: EL1 may execute it, and PAN does not block EL1. */
-	*slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE0;
+	*test_slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE0;
 	t.cpu.pan = true;
 	expect_probes("APTable 01", (const struct probe[]){ { true, R, P0R }, { true, W, P0W }, { false, R, 0 },
 							    { false, W, 0 }, { false, X, 0 } }, 5);
 	t.cpu.pan = false;
 	/* APTable[1] (bit 62): no write at any level below. */
-	*slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE1;
+	*test_slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE1;
 	expect_probes("APTable 10", (const struct probe[]){ { true, R, 0 }, { true, W, P0W }, { false, W, P1W } }, 3);
 	/* PXNTable (bit 59), UXNTable (bit 60) in the level-1 descriptor: no execution at that level below. */
-	*slot(t.l2, 1) = t.l3 | TABLE;
-	*slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
-	*slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_PXNTABLE;
+	*test_slot(t.l2, 1) = t.l3 | TABLE;
+	*test_slot(t.l3, 1) = PA | PAGE | AP_RO_EL0;
+	*test_slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_PXNTABLE;
 	expect_probes("PXNTable", (const struct probe[]){ { false, X, P1X }, { true, X, 0 } }, 2);
-	*slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_UXNTABLE;
+	*test_slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_UXNTABLE;
 	expect_probes("UXNTable", (const struct probe[]){ { false, X, 0 }, { true, X, P0X } }, 2);
 	/* TCR_EL1.HPD0 (bit 41): the controls of TTBR0's table descriptors are ignored. */
-	*slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APTABLE1 | NW_ARM64_S1_APTABLE0;
+	*test_slot(t.root, 1) = t.l2 | TABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APTABLE1 | NW_ARM64_S1_APTABLE0;
 	load(SCTLR_M, TCR_39 | NW_TCR_HPD0);
 	expect_probes("HPD0", (const struct probe[]){ { true, X, 0 }, { true, R, 0 } }, 2);
 }
@@ -582,13 +560,13 @@ Test(arm64_s1, access_flag_fault_and_its_hardware_update)
 	load(SCTLR_M, TCR_39 | NW_TCR_HA);
 	res = walk(VA, R, true);
 	expect_s1(&res, P0R, NW_S2_FAULT_PERMISSION, 1, VA);
-	cr_assert_eq(*slot(t.l3, 1), PA | 0x3);
+	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3);
 	res = walk_as(VA, R, false, false, NW_WALK_LOOKUP);
 	expect_ok(&res, PA | 0x123);
-	cr_assert_eq(*slot(t.l3, 1), PA | 0x3);
+	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3);
 	res = walk(VA, R, false);
 	expect_ok(&res, PA | 0x123);
-	cr_assert_eq(*slot(t.l3, 1), PA | PAGE);
+	cr_assert_eq(*test_slot(t.l3, 1), PA | PAGE);
 	cr_assert_eq(res.ad_writes, 1);
 }
 
@@ -604,15 +582,15 @@ Test(arm64_s1, dirty_state_clears_ap2_of_a_dbm_page_on_write)
 	/* HA | HD (bits 39, 40): the write is allowed and clears AP[2]; a read leaves it. */
 	load(SCTLR_M, TCR_39 | NW_TCR_HA | NW_TCR_HD);
 	expect_walk_ok(VA, R, false, PA | 0x123);
-	cr_assert_eq(*slot(t.l3, 1), leaf);
+	cr_assert_eq(*test_slot(t.l3, 1), leaf);
 	expect_walk_ok(VA, W, false, PA | 0x123);
-	cr_assert_eq(*slot(t.l3, 1), leaf & ~NW_ARM64_S1_AP2);
+	cr_assert_eq(*test_slot(t.l3, 1), leaf & ~NW_ARM64_S1_AP2);
 	/* APTable[1] still forbids the write: the hierarchical control is not the leaf's AP[2]. */
-	*slot(t.l3, 1) = leaf;
-	*slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE1;
+	*test_slot(t.l3, 1) = leaf;
+	*test_slot(t.l2, 1) = t.l3 | TABLE | NW_ARM64_S1_APTABLE1;
 	res = walk(VA, W, false);
 	expect_s1(&res, P1W, NW_S2_FAULT_PERMISSION, 1, VA);
-	cr_assert_eq(*slot(t.l3, 1), leaf);
+	cr_assert_eq(*test_slot(t.l3, 1), leaf);
 }
 
 Test(arm64_s1, blocks_at_levels_1_and_2_and_misplaced_descriptors)
@@ -621,24 +599,24 @@ Test(arm64_s1, blocks_at_levels_1_and_2_and_misplaced_descriptors)
 
 	three_levels(PA | PAGE);
 	/* Level-2 entry 1 a 2 MiB block at 0x4060_0000 (| 0x401): VA offset within 2 MiB 0x1123. */
-	*slot(t.l2, 1) = UINT64_C(0x40600000) | BLOCK;
+	*test_slot(t.l2, 1) = UINT64_C(0x40600000) | BLOCK;
 	res = walk(VA, R, false);
 	expect_ok(&res, UINT64_C(0x40601123));
 	cr_assert_eq(res.leaf_level, 2);
 	cr_assert_eq(res.guest_page_size, NW_SIZE_2M);
 	/* Level-1 entry 1 a 1 GiB block at 0x8000_0000: offset 0x201123. */
-	*slot(t.root, 1) = UINT64_C(0x80000000) | BLOCK;
+	*test_slot(t.root, 1) = UINT64_C(0x80000000) | BLOCK;
 	res = walk(VA, R, false);
 	expect_ok(&res, UINT64_C(0x80201123));
 	cr_assert_eq(res.leaf_level, 3);
 	/* Bits 1:0 0b01 at level 3 are reserved: a Translation fault at level 3, 0x96000007. */
-	*slot(t.root, 1) = t.l2 | TABLE;
-	*slot(t.l2, 1) = t.l3 | TABLE;
-	*slot(t.l3, 1) = PA | BLOCK;
+	*test_slot(t.root, 1) = t.l2 | TABLE;
+	*test_slot(t.l2, 1) = t.l3 | TABLE;
+	*test_slot(t.l3, 1) = PA | BLOCK;
 	res = walk(VA, R, false);
 	expect_s1(&res, DABT_EL1 | FSC_TRANS(3), NW_S2_FAULT_TRANSLATION, 1, VA);
 	/* An invalid level-2 descriptor (bit 0 clear): Translation fault level 2, 0x96000006. */
-	*slot(t.l2, 1) = t.l3 | 2;
+	*test_slot(t.l2, 1) = t.l3 | 2;
 	res = walk(VA, R, false);
 	expect_s1(&res, DABT_EL1 | FSC_TRANS(2), NW_S2_FAULT_TRANSLATION, 2, VA);
 }
@@ -650,7 +628,7 @@ Test(arm64_s1, no_block_at_level_0)
 
 	/* TCR_48: the walk starts at level 0 (VA bits 47:39); a block there (0b01) is a Translation fault at
 	 * level 0 with the 4 KiB granule: 0x96000004. VA 0x80_4020_1123: level-0 index 1. */
-	*slot(root, 1) = UINT64_C(0x8000000000) | BLOCK;
+	*test_slot(root, 1) = UINT64_C(0x8000000000) | BLOCK;
 	t.regs.ttbr0 = root;
 	load(SCTLR_M, TCR_48);
 	res = walk(UINT64_C(0x8040201123), R, false);
@@ -664,12 +642,12 @@ Test(arm64_s1, address_size_faults_against_ips)
 
 	three_levels(PA | PAGE);
 	/* IPS 40 bits: a level-1 table descriptor naming 2^40: Address size fault at level 1, 0x96000001. */
-	*slot(t.root, 1) = UINT64_C(0x10000000000) | TABLE;
+	*test_slot(t.root, 1) = UINT64_C(0x10000000000) | TABLE;
 	res = walk(VA, R, false);
 	expect_s1(&res, DABT_EL1 | FSC_ADDR(1), NW_S2_FAULT_ADDRESS_SIZE, 3, VA);
 	/* A page at 2^40 + PA: at level 3, 0x96000003. */
-	*slot(t.root, 1) = t.l2 | TABLE;
-	*slot(t.l3, 1) = UINT64_C(0x10000000000) | PA | PAGE;
+	*test_slot(t.root, 1) = t.l2 | TABLE;
+	*test_slot(t.l3, 1) = UINT64_C(0x10000000000) | PA | PAGE;
 	res = walk(VA, W, false);
 	expect_s1(&res, DABT_EL1 | WNR | FSC_ADDR(3), NW_S2_FAULT_ADDRESS_SIZE, 1, VA);
 	/* TTBR0_EL1 above it: DFSC 0b000000, "level 0 or translation table base register": 0x96000000. */
@@ -706,8 +684,8 @@ Test(arm64_s1, stage_1_off_is_flat_up_to_the_pa_size)
 /* A walk from level 2 under tcr: l2[i2] names the table l3, l3[i3] is leaf. */
 static void two_levels(uint64_t tcr, uint64_t l2, unsigned i2, uint64_t l3, unsigned i3, uint64_t leaf)
 {
-	*slot(l2, i2) = l3 | TABLE;
-	*slot(l3, i3) = leaf;
+	*test_slot(l2, i2) = l3 | TABLE;
+	*test_slot(l3, i3) = leaf;
 	t.regs.ttbr0 = l2;
 	load(SCTLR_M, tcr);
 	cr_assert_eq(t.cpu.s1.range[0].start_level, 2);
@@ -735,15 +713,15 @@ Test(arm64_s1, the_16k_granule)
 	expect_page(0x2008123, UINT64_C(0x12344123), 0x4000);
 	cr_assert_eq(walk(0x2008123, R, false).refs, 2);
 	/* A table address's bits 13:12 are below the granule: ignored. */
-	*slot(l2, 1) = (l3 | 0x1000) | TABLE;
+	*test_slot(l2, 1) = (l3 | 0x1000) | TABLE;
 	expect_page(0x2008123, UINT64_C(0x12344123), 0x4000);
 	/* A 32 MiB block at level 2: 0x4200_0000 | 0x401; offset within it 0x8123. */
-	*slot(l2, 1) = UINT64_C(0x42000000) | BLOCK;
+	*test_slot(l2, 1) = UINT64_C(0x42000000) | BLOCK;
 	expect_page(0x2008123, UINT64_C(0x42008123), UINT64_C(1) << 25);
 	/* T0SZ 17 (47 bits): 33 bits above the page, three levels from level 1 (bits 46:36). No block at level 1
 	 * with the 16 KiB granule: Translation fault level 1, 0x96000005. VA 2^36: level-1 index 1. */
 	l1 = run(4);
-	*slot(l1, 1) = UINT64_C(0x1000000000) | BLOCK;
+	*test_slot(l1, 1) = UINT64_C(0x1000000000) | BLOCK;
 	t.regs.ttbr0 = l1;
 	load(SCTLR_M, UINT64_C(0x280198011));
 	res = walk(UINT64_C(0x1000000000), R, false);
@@ -761,7 +739,7 @@ Test(arm64_s1, the_64k_granule)
 	expect_page(0x20034567, UINT64_C(0x12344567), 0x10000);
 	cr_assert_eq(walk(0x20034567, R, false).leaf_level, 1);
 	/* A 512 MiB block at level 2: 0x4000_0000 | 0x401; offset 0x34567. */
-	*slot(l2, 1) = UINT64_C(0x40000000) | BLOCK;
+	*test_slot(l2, 1) = UINT64_C(0x40000000) | BLOCK;
 	expect_page(0x20034567, UINT64_C(0x40034567), UINT64_C(1) << 29);
 }
 
@@ -794,9 +772,9 @@ static void stage2_world(bool map_l3)
 			     NW_OK);
 	cr_assert_eq(nw_arm64_s2_map(&t.s2, nw_gpa(PA), nw_hpa(UINT64_C(0x7000000)), NW_PAGE_SIZE,
 				     S2_NORMAL & ~NW_ARM64_S2_S2AP_W, 0, 0), NW_OK);
-	*slot(t.root, 1) = IPA_L2 | TABLE;
-	*slot(t.l2, 1) = IPA_L3 | TABLE;
-	*slot(t.l3, 1) = PA | PAGE;
+	*test_slot(t.root, 1) = IPA_L2 | TABLE;
+	*test_slot(t.l2, 1) = IPA_L3 | TABLE;
+	*test_slot(t.l3, 1) = PA | PAGE;
 	t.regs.ttbr0 = IPA_L1;
 	load(SCTLR_M, TCR_39);
 }
@@ -857,12 +835,12 @@ Test(arm64_s1, hardware_access_flag_update_is_a_stage_2_write)
 	 * 0x92000000 | S1PTW | WnR | 0x0f = 0x920000cf; HPFAR_EL2 filled (a stage-1 walk): 0x410020. */
 	stage2_world(true);
 	cr_assert_eq(nw_arm64_s2_protect(&t.s2, nw_gpa(IPA_L3), NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R, 0), NW_OK);
-	*slot(t.l3, 1) = PA | 0x3;
+	*test_slot(t.l3, 1) = PA | 0x3;
 	load(SCTLR_M, TCR_39 | NW_TCR_HA);
 	res = walk(VA, R, false);
 	cr_assert_eq(res.outcome, NW_OUTCOME_STAGE2_ABORT, "outcome %s", nw_outcome_name(res.outcome));
 	cr_assert_eq(res.esr, DABT_EL0 | S1PTW | WNR | FSC_PERM(3), "esr %#llx", (unsigned long long)res.esr);
 	cr_assert(res.hpfar_valid);
 	cr_assert_eq(res.hpfar, 0x410020);
-	cr_assert_eq(*slot(t.l3, 1), PA | 0x3, "nothing written");
+	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3, "nothing written");
 }

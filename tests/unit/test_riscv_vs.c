@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "test_frames.h"
 
 #define V NW_RV_PTE_V
 #define R NW_RV_PTE_R
@@ -43,8 +44,7 @@ static struct {
 	struct nw_rv_vs_cpu cpu;
 	struct nw_rv_gstage g;
 	bool has_g;
-	nw_hpa_t frames[32];
-	unsigned nframes;
+	struct test_frames frames;
 	uint64_t root, l1, l0; /* the VS-stage tables' host addresses */
 } t;
 
@@ -61,28 +61,15 @@ static void teardown(void)
 {
 	if (t.has_g)
 		nw_rv_gstage_destroy(&t.g);
-	for (unsigned i = 0; i < t.nframes; i++)
-		nw_hal_dealloc_frame(hal, t.frames[i]);
+	test_frames_free(&t.frames);
 	fixture_teardown();
 }
 
 TestSuite(riscv_vs, .init = setup, .fini = teardown);
 
-/* A zeroed host frame. */
 static uint64_t frame(void)
 {
-	nw_hpa_t f;
-
-	cr_assert_lt(t.nframes, 32);
-	cr_assert(nw_hal_alloc_frame(hal, &f));
-	memset(nw_hal_phys_to_virt(hal, f), 0, NW_PAGE_SIZE);
-	t.frames[t.nframes++] = f;
-	return f.val;
-}
-
-static uint64_t *slot(uint64_t table, unsigned index)
-{
-	return (uint64_t *)nw_hal_phys_to_virt(hal, nw_hpa(table)) + index;
+	return test_frames_take(&t.frames);
 }
 
 static void load_vsatp(uint64_t value)
@@ -96,9 +83,9 @@ static void one_d(uint64_t leaf)
 	t.root = frame();
 	t.l1 = frame();
 	t.l0 = frame();
-	*slot(t.root, 1) = t.l1 >> 2 | V;
-	*slot(t.l1, 1) = t.l0 >> 2 | V;
-	*slot(t.l0, 1) = leaf;
+	*test_slot(t.root, 1) = t.l1 >> 2 | V;
+	*test_slot(t.l1, 1) = t.l0 >> 2 | V;
+	*test_slot(t.l0, 1) = leaf;
 	load_vsatp((uint64_t)NW_RV_SATP_SV39 << NW_RV_SATP_MODE_SHIFT | t.root >> 12);
 }
 
@@ -136,9 +123,9 @@ static uint64_t two_d(uint64_t leaf)
 	t.l1 = gpage(L1_GPA, GALL);
 	t.l0 = gpage(L0_GPA, GALL);
 	data = gpage(DATA_GPA, GALL);
-	*slot(t.root, 1) = ROOT_PTE;
-	*slot(t.l1, 1) = L1_PTE;
-	*slot(t.l0, 1) = leaf;
+	*test_slot(t.root, 1) = ROOT_PTE;
+	*test_slot(t.l1, 1) = L1_PTE;
+	*test_slot(t.l0, 1) = leaf;
 	load_vsatp(VSATP_SV39);
 	return data;
 }
@@ -278,10 +265,10 @@ static void chain(unsigned mode, unsigned levels, uint64_t leaf)
 	for (unsigned level = levels; level > 1; level--) {
 		uint64_t next = frame();
 
-		*slot(table, 1) = next >> 2 | V;
+		*test_slot(table, 1) = next >> 2 | V;
 		table = next;
 	}
-	*slot(table, 1) = leaf;
+	*test_slot(table, 1) = leaf;
 	load_vsatp((uint64_t)mode << NW_RV_SATP_MODE_SHIFT | root >> 12);
 }
 
@@ -350,10 +337,10 @@ Test(riscv_vs, svade_faults_on_a_or_d_clear)
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	expect_pf(VA, NW_ACCESS_WRITE, 15, 1);
 	/* A set, D clear: loads translate, a store faults. */
-	*slot(t.l0, 1) = LEAF(R | W | A);
+	*test_slot(t.l0, 1) = LEAF(R | W | A);
 	expect_ok(VA, NW_ACCESS_READ, GPA);
 	expect_pf(VA, NW_ACCESS_WRITE, 15, 1);
-	cr_assert_eq(*slot(t.l0, 1), LEAF(R | W | A), "Svade writes nothing");
+	cr_assert_eq(*test_slot(t.l0, 1), LEAF(R | W | A), "Svade writes nothing");
 }
 
 Test(riscv_vs, svadu_sets_a_and_d_through_a_g_stage_store)
@@ -365,16 +352,16 @@ Test(riscv_vs, svadu_sets_a_and_d_through_a_g_stage_store)
 	/* NW_WALK_LOOKUP: translated, nothing written. */
 	res = walk_flags(VA, NW_ACCESS_READ, NW_WALK_LOOKUP);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
-	cr_assert_eq(*slot(t.l0, 1), LEAF(R | W));
+	cr_assert_eq(*test_slot(t.l0, 1), LEAF(R | W));
 	/* A load sets A (0x40) only: one write. */
 	res = walk(VA, NW_ACCESS_READ);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.ad_writes, 1);
-	cr_assert_eq(*slot(t.l0, 1), LEAF(R | W | A));
+	cr_assert_eq(*test_slot(t.l0, 1), LEAF(R | W | A));
 	/* A store sets D (0x80) too. */
 	res = walk(VA, NW_ACCESS_WRITE);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
-	cr_assert_eq(*slot(t.l0, 1), LEAF(R | W | A | D));
+	cr_assert_eq(*test_slot(t.l0, 1), LEAF(R | W | A | D));
 	/* Nothing left to set: no write. */
 	res = walk(VA, NW_ACCESS_WRITE);
 	cr_assert_eq(res.ad_writes, 0);
@@ -390,7 +377,7 @@ Test(riscv_vs, an_svadu_write_the_g_stage_refuses_is_a_guest_page_fault_with_the
 	cr_assert_eq(nw_rv_gstage_protect(&t.g, nw_gpa(L0_GPA), NW_PAGE_SIZE, R | U, 0), NW_OK);
 	expect_gpf(NW_ACCESS_READ, 21, 0x20000802, 0x3020, 0x80002008, true);
 	expect_gpf(NW_ACCESS_WRITE, 23, 0x20000802, 0x3020, 0x80002008, true);
-	cr_assert_eq(*slot(t.l0, 1), LEAF(R | W), "nothing written");
+	cr_assert_eq(*test_slot(t.l0, 1), LEAF(R | W), "nothing written");
 	/* Under Svade the walk writes nothing: the VS-stage page fault (13) comes first. */
 	t.cpu.adue = false;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
@@ -428,21 +415,21 @@ Test(riscv_vs, superpages_and_their_alignment)
 	one_d(0);
 	/* A 2 MiB leaf at L1[1]: 0x8020_0000 >> 2 = 0x2008_0000 | V R W A D (0xc7): GPA 0x8020_0000 + (VA &
 	 * 0x1f_ffff = 0x1123). */
-	*slot(t.l1, 1) = 0x200800c7;
+	*test_slot(t.l1, 1) = 0x200800c7;
 	res = walk(VA, NW_ACCESS_READ);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.gpa.val, 0x80201123);
 	cr_assert_eq(res.leaf_level, 2);
 	cr_assert_eq(res.guest_page_size, UINT64_C(1) << 21);
 	/* Step 6: ppn[0] of a 2 MiB leaf must be 0; 0x8020_1000 (ppn[0] = 1) is misaligned: a page fault at L1. */
-	*slot(t.l1, 1) = UINT64_C(0x20080400) | 0xc7;
+	*test_slot(t.l1, 1) = UINT64_C(0x20080400) | 0xc7;
 	expect_pf(VA, NW_ACCESS_READ, 13, 2);
 	/* A 1 GiB leaf at root[1]: 0x4000_0000 >> 2 = 0x1000_0000 | 0xc7: GPA 0x4000_0000 + (VA & 0x3fff_ffff). */
-	*slot(t.root, 1) = 0x100000c7;
+	*test_slot(t.root, 1) = 0x100000c7;
 	expect_ok(VA, NW_ACCESS_READ, 0x40201123);
 	cr_assert_eq(walk(VA, NW_ACCESS_READ).guest_page_size, UINT64_C(1) << 30);
 	/* 0x4020_0000: ppn[1] = 1, misaligned for 1 GiB. */
-	*slot(t.root, 1) = 0x100800c7;
+	*test_slot(t.root, 1) = 0x100800c7;
 	expect_pf(VA, NW_ACCESS_WRITE, 15, 3);
 }
 
@@ -453,47 +440,47 @@ Test(riscv_vs, reserved_bits_and_encodings_are_page_faults)
 	one_d(LEAF(R | W | X | A | D));
 	expect_ok(VA, NW_ACCESS_READ, GPA);
 	/* Bit 54 (60:54 reserved) in the leaf. */
-	*slot(t.l0, 1) = LEAF(R | W | X | A | D) | UINT64_C(1) << 54;
+	*test_slot(t.l0, 1) = LEAF(R | W | X | A | D) | UINT64_C(1) << 54;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	/* W without R: reserved. */
-	*slot(t.l0, 1) = LEAF(W | A | D);
+	*test_slot(t.l0, 1) = LEAF(W | A | D);
 	expect_pf(VA, NW_ACCESS_WRITE, 15, 1);
 	/* A pointer at level 0 (V alone): i < 0, a page fault at L0. */
-	*slot(t.l0, 1) = LEAF(0);
+	*test_slot(t.l0, 1) = LEAF(0);
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	/* V clear. */
-	*slot(t.l0, 1) = LEAF(R | A) & ~V;
+	*test_slot(t.l0, 1) = LEAF(R | A) & ~V;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	/* A non-leaf PTE with A, D or U set: reserved, a page fault at the root. */
-	*slot(t.l0, 1) = LEAF(R | W | X | A | D);
+	*test_slot(t.l0, 1) = LEAF(R | W | X | A | D);
 	for (uint64_t bit = U; bit <= D; bit <<= 1) {
 		if (bit == NW_RV_PTE_G)
 			continue; /* G in a non-leaf PTE is defined (global mappings below) */
-		*slot(t.root, 1) = t.l1 >> 2 | V | bit;
+		*test_slot(t.root, 1) = t.l1 >> 2 | V | bit;
 		expect_pf(VA, NW_ACCESS_READ, 13, 3);
 	}
-	*slot(t.root, 1) = t.l1 >> 2 | V | NW_RV_PTE_G;
+	*test_slot(t.root, 1) = t.l1 >> 2 | V | NW_RV_PTE_G;
 	expect_ok(VA, NW_ACCESS_READ, GPA);
 	/* PBMT (bits 62:61) 1 = NC: reserved while henvcfg.PBMTE is clear; a memory type with it, 3 reserved. */
-	*slot(t.l0, 1) = LEAF(R | A) | UINT64_C(1) << 61;
+	*test_slot(t.l0, 1) = LEAF(R | A) | UINT64_C(1) << 61;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	t.cpu.pbmte = true;
 	res = walk(VA, NW_ACCESS_READ);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.guest_pat_index, NW_RV_PBMT_NC);
-	*slot(t.l0, 1) = LEAF(R | A) | UINT64_C(3) << 61;
+	*test_slot(t.l0, 1) = LEAF(R | A) | UINT64_C(3) << 61;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	/* Svnapot: N (bit 63) with ppn[0][3:0] = 0b1000 is a 64 KiB page: PPN 0x80108 (0x8010_8000 >> 2 =
 	 * 0x2004_2000); the GPA takes vpn[0][3:0] = 1 from VA: 0x8010_1123. */
-	*slot(t.l0, 1) = NW_RV_PTE_N | UINT64_C(0x20042000) | V | R | A;
+	*test_slot(t.l0, 1) = NW_RV_PTE_N | UINT64_C(0x20042000) | V | R | A;
 	res = walk(VA, NW_ACCESS_READ);
 	cr_assert_eq(res.outcome, NW_OUTCOME_OK);
 	cr_assert_eq(res.gpa.val, 0x80101123);
 	cr_assert_eq(res.guest_page_size, UINT64_C(1) << 16);
 	/* ppn[0][3:0] 0 with N: a reserved encoding. Without Svnapot, N is a reserved bit. */
-	*slot(t.l0, 1) = NW_RV_PTE_N | LEAF(R | A);
+	*test_slot(t.l0, 1) = NW_RV_PTE_N | LEAF(R | A);
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
-	*slot(t.l0, 1) = NW_RV_PTE_N | UINT64_C(0x20042000) | V | R | A;
+	*test_slot(t.l0, 1) = NW_RV_PTE_N | UINT64_C(0x20042000) | V | R | A;
 	t.cpu.caps.svnapot = false;
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 }
@@ -508,17 +495,17 @@ Test(riscv_vs, u_sum_and_mxr_rules_one_by_one)
 	expect_ok(VA, NW_ACCESS_READ, GPA);
 	expect_ok(VA, NW_ACCESS_WRITE, GPA);
 	/* A VS-mode fetch from a U page faults whatever SUM. */
-	*slot(t.l0, 1) = LEAF(R | X | A | U);
+	*test_slot(t.l0, 1) = LEAF(R | X | A | U);
 	expect_pf(VA, NW_ACCESS_FETCH, 12, 1);
 	/* VU-mode: a U page is reachable, a non-U one not (SUM does not matter). */
 	t.cpu.vu = true;
 	expect_ok(VA, NW_ACCESS_FETCH, GPA);
-	*slot(t.l0, 1) = LEAF(R | X | A);
+	*test_slot(t.l0, 1) = LEAF(R | X | A);
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	expect_pf(VA, NW_ACCESS_FETCH, 12, 1);
 	/* An execute-only page: a load faults unless vsstatus.MXR or the HS-level sstatus.MXR. */
 	t.cpu.vu = false;
-	*slot(t.l0, 1) = LEAF(X | A);
+	*test_slot(t.l0, 1) = LEAF(X | A);
 	expect_pf(VA, NW_ACCESS_READ, 13, 1);
 	expect_ok(VA, NW_ACCESS_FETCH, GPA);
 	t.cpu.mxr = true;
@@ -651,7 +638,7 @@ Test(riscv_vs, exhaustive_rights_matrix_against_the_spec)
 		struct spec_case c = case_of(i);
 		struct nw_walk_result res;
 
-		*slot(t.l0, 1) = LEAF((c.r ? R : 0) | (c.w ? W : 0) | (c.x ? X : 0) | (c.u ? U : 0) | A | D);
+		*test_slot(t.l0, 1) = LEAF((c.r ? R : 0) | (c.w ? W : 0) | (c.x ? X : 0) | (c.u ? U : 0) | A | D);
 		t.cpu.sum = c.sum;
 		t.cpu.mxr = c.mxr;
 		t.cpu.hs_mxr = c.hs_mxr;
