@@ -16,7 +16,7 @@
 #include "contract/a64_case.h"
 #include "contract/a64_s1.h"
 #include "contract/layout.h"
-#include "frames.h"
+#include "frame_pool.h"
 #include "serial.h"
 
 #define SYSREG_READ(name) ({ uint64_t v_; __asm__ volatile("mrs %0, " #name : "=r"(v_)); v_; })
@@ -37,7 +37,7 @@ extern char hw_a64_guest_read[], hw_a64_guest_write[], hw_a64_guest_fetch[], hw_
 extern char hw_a64_guest_ldtr[], hw_a64_guest_sttr[], hw_a64_guest_read0[], hw_a64_guest_write0[],
 	hw_a64_guest_ldtr0[], hw_a64_guest_sttr0[];
 
-static struct hw_a64_frames frames;
+static struct hw_frame_pool frames;
 static bool cpu_xnx;
 
 _Noreturn void hw_a64_el2_fault(void)
@@ -238,7 +238,7 @@ static void run_blob(const uint8_t *blob)
 			run_case(c, &vm, p);
 			hw_a64_vm_destroy(&vm);
 			hw_a64_s1_destroy(&s1);
-			hw_a64_frames_reset(&frames);
+			hw_frame_pool_reset(&frames, HW_A64_POOL_BASE, HW_A64_POOL_SIZE);
 		}
 		off += size;
 	}
@@ -267,7 +267,7 @@ void hw_a64_main(void)
 	hw_putc('\n');
 	SYSREG_WRITE(sctlr_el1, SCTLR_EL1_RES1);
 	SYSREG_WRITE(vbar_el1, (uint64_t)(uintptr_t)hw_a64_el1_vectors);
-	hw_a64_frames_reset(&frames);
+	hw_frame_pool_reset(&frames, HW_A64_POOL_BASE, HW_A64_POOL_SIZE);
 	scratch_tag();
 	if (h->magic == HW_BLOB_MAGIC)
 		run_blob((const uint8_t *)h);

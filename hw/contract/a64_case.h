@@ -15,6 +15,7 @@
 
 #include "contract/a64_layout.h"
 #include "contract/blob.h"
+#include "contract/case_tree.h"
 
 /* Case flags: the features of the PE the case's model has; the image refuses a case whose features are not
  * the CPU's (ID_AA64MMFR1_EL1), the model and the CPU must read the same descriptors alike. */
@@ -22,18 +23,14 @@
 /* The case has a stage-1 part (a64_s1.h) after its entries: the access is the guest's at the part's VA. */
 #define HW_A64_S1 (1u << 1)
 #define HW_A64_FLAGS_ALL 0x3u
-#define HW_A64_S1_LINK 0x80 /* a stage-2 entry's link at or above this names stage-1 table link - HW_A64_S1_LINK */
+#define HW_A64_S1_LINK HW_CASE_PAGE_LINK /* a stage-2 entry's link HW_A64_S1_LINK + k maps stage-1 table k */
 
 /* The model's PE: 48-bit PAs, 16-bit VMIDs, no hardware Access flag update; FEAT_XNX as the case says. */
 struct nw_arm64_s2_caps hw_a64_caps(const struct hw_blob_case *c);
 
 struct hw_a64_vm {
 	struct nw_arm64_s2 s2;
-	const struct nw_hal *hal;
-	unsigned table_count;
-	nw_hpa_t tables[HW_MAX_TABLES];      /* [0]: the start table, the library's */
-	uint16_t root_index[HW_MAX_ENTRIES]; /* start-table entries the case wrote, cleared before the library frees */
-	unsigned root_count;
+	struct hw_case_tables t; /* [0]: the start table, the library's */
 };
 
 /* NULL with the case's stage 2 built, or why the case cannot run (nothing left allocated): a malformed

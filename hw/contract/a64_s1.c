@@ -11,6 +11,17 @@ uint64_t hw_a64_s1_size(const struct hw_a64_s1_part *p)
 	return sizeof(*p) + (uint64_t)p->entry_count * sizeof(struct hw_blob_entry);
 }
 
+bool hw_a64_s1_tail(const struct hw_blob_case *c, const uint8_t *tail, uint64_t room, uint64_t *len)
+{
+	*len = 0;
+	if (!(c->flags & HW_A64_S1))
+		return true;
+	if (room < sizeof(struct hw_a64_s1_part))
+		return false;
+	*len = hw_a64_s1_size((const struct hw_a64_s1_part *)tail);
+	return *len <= room;
+}
+
 uint64_t hw_a64_s1_spsr(const struct hw_a64_s1_part *p)
 {
 	return p->pstate | SPSR_DAIF;
@@ -18,7 +29,7 @@ uint64_t hw_a64_s1_spsr(const struct hw_a64_s1_part *p)
 
 struct nw_walk_config hw_a64_s1_walk_config(struct hw_a64_vm *vm)
 {
-	return (struct nw_walk_config){ .hal = vm->hal, .stage2 = { .kind = NW_STAGE2_ARM64, .arm64 = &vm->s2 } };
+	return (struct nw_walk_config){ .hal = vm->t.hal, .stage2 = { .kind = NW_STAGE2_ARM64, .arm64 = &vm->s2 } };
 }
 
 /* An address in the GiB of the image's IPAs (the image, its frames, the scratch region). */

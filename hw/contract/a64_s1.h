@@ -46,6 +46,8 @@ struct hw_a64_s1 {
 
 /* The part's length in the blob: the part and its entries. */
 uint64_t hw_a64_s1_size(const struct hw_a64_s1_part *p);
+/* The case's tail: its stage-1 part's length with HW_A64_S1, else 0. */
+hw_case_tail_fn hw_a64_s1_tail;
 /* NULL when the part is sound, or why not: registers the library refuses or that ask for hardware updates,
  * SCTLR_EL1 bits besides HW_A64_SCTLR_ALLOWED, a PSTATE besides EL0t/EL1h with PAN and UAO, a fetch marked
  * unprivileged, entries out of their tables, and any descriptor (or TTBR) whose address lies in the GiB of

@@ -89,7 +89,7 @@ struct hw_blob_case {
 
 struct hw_blob_entry {
 	uint8_t table;
-	uint8_t link; /* 0: none; k: table k-1 */
+	uint8_t link; /* 0: none; k: table k-1; aarch64, riscv64: HW_CASE_PAGE_LINK + k a page (case_tree.h) */
 	uint16_t index;
 	uint32_t reserved;
 	uint64_t value;

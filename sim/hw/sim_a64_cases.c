@@ -11,7 +11,7 @@
 
 #include "contract/a64_case.h"
 #include "contract/a64_s1.h"
-#include "hw/sim_a64.h"
+#include "hw/sim_s2.h"
 
 static void print_abort(uint64_t esr, uint64_t far, bool has_hpfar, uint64_t hpfar)
 {
@@ -70,71 +70,41 @@ static void print_s1_case(const struct hw_blob_case *c, struct hw_a64_vm *vm, co
 		printf(" %s\n", nw_outcome_name(res.outcome));
 }
 
-/* Builds case n at off (its stage-1 part too) and prints its line; 0, or why it cannot run. *size: its bytes. */
-static const char *run_case(const uint8_t *data, size_t size, size_t off, const struct nw_hal *hal, size_t *len)
+static const char *run_case(const struct nw_hal *hal, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			    const uint8_t *tail)
 {
-	struct hw_blob_case c;
-	struct hw_blob_entry entries[HW_MAX_ENTRIES], s1_entries[HW_MAX_ENTRIES];
+	struct hw_blob_entry s1_entries[HW_MAX_ENTRIES];
 	struct hw_a64_s1_part part;
 	struct hw_a64_s1 s1 = { 0 };
 	struct hw_a64_vm vm;
 	const char *why;
 
-	if (size - off < sizeof(c))
-		return "truncated";
-	memcpy(&c, data + off, sizeof(c));
-	*len = sizeof(c) + c.entry_count * sizeof(entries[0]);
-	if (c.entry_count > HW_MAX_ENTRIES || size - off < *len)
-		return "truncated";
-	memcpy(entries, data + off + sizeof(c), c.entry_count * sizeof(entries[0]));
-	if (c.flags & HW_A64_S1) {
-		if (size - off - *len < sizeof(part))
+	if (c->flags & HW_A64_S1) {
+		memcpy(&part, tail, sizeof(part));
+		if (part.entry_count > HW_MAX_ENTRIES)
 			return "truncated";
-		memcpy(&part, data + off + *len, sizeof(part));
-		if (part.entry_count > HW_MAX_ENTRIES || size - off - *len < hw_a64_s1_size(&part))
-			return "truncated";
-		memcpy(s1_entries, data + off + *len + sizeof(part), part.entry_count * sizeof(s1_entries[0]));
-		*len += hw_a64_s1_size(&part);
-		why = hw_a64_s1_check(&part, s1_entries, c.access);
+		memcpy(s1_entries, tail + sizeof(part), part.entry_count * sizeof(s1_entries[0]));
+		why = hw_a64_s1_check(&part, s1_entries, c->access);
 		if (!why)
 			why = hw_a64_s1_alloc(&s1, hal, &part);
 		if (why)
 			return why;
 	}
-	why = hw_a64_vm_build(&vm, hal, &c, entries, s1.tables, s1.table_count);
-	if (!why && (c.flags & HW_A64_S1) && (why = hw_a64_s1_fill(&s1, &vm, &part, s1_entries)))
+	why = hw_a64_vm_build(&vm, hal, c, entries, s1.tables, s1.table_count);
+	if (!why && (c->flags & HW_A64_S1) && (why = hw_a64_s1_fill(&s1, &vm, &part, s1_entries)))
 		hw_a64_vm_destroy(&vm);
 	if (why) {
 		hw_a64_s1_destroy(&s1);
 		return why;
 	}
-	printf("c %u", c.id);
-	if (c.flags & HW_A64_S1)
-		print_s1_case(&c, &vm, &s1, &part);
+	printf("c %u", c->id);
+	if (c->flags & HW_A64_S1)
+		print_s1_case(c, &vm, &s1, &part);
 	else
-		print_case(&c, &vm);
+		print_case(c, &vm);
 	hw_a64_vm_destroy(&vm);
 	hw_a64_s1_destroy(&s1);
-	return 0;
+	return NULL;
 }
 
-int nw_hw_sim_a64_run(const uint8_t *data, size_t size, const struct nw_hal *hal, uint32_t case_count)
-{
-	size_t off = sizeof(struct hw_blob_header);
-
-	for (uint32_t n = 0; n < case_count; n++) {
-		size_t len = 0;
-		const char *why = run_case(data, size, off, hal, &len);
-
-		if (why) {
-			fprintf(stderr, "nestwalk-hw-sim: case #%u at offset 0x%zx: %s\n", n, off, why);
-			return 2;
-		}
-		off += len;
-	}
-	if (off != size) {
-		fprintf(stderr, "nestwalk-hw-sim: offset 0x%zx: bytes after the last case\n", off);
-		return 2;
-	}
-	return 0;
-}
+const struct nw_hw_sim_s2 nw_hw_sim_a64 = { .tail = hw_a64_s1_tail, .run_case = run_case };

@@ -20,7 +20,7 @@
 #include "contract/case_mode.h"
 #include "contract/code_path.h"
 #include "contract/npt_case.h"
-#include "hw/sim_a64.h"
+#include "hw/sim_s2.h"
 #include "mem/simmem.h"
 
 struct blob {
@@ -262,7 +262,7 @@ static int run_blob(const struct blob *blob, const struct hw_cpu_features *featu
 		return 2;
 	}
 	if (h.arch == HW_BLOB_ARCH_AARCH64) {
-		int status = nw_hw_sim_a64_run(blob->data, blob->size, hal, h.case_count);
+		int status = nw_hw_sim_s2_run(blob->data, blob->size, hal, h.case_count, &nw_hw_sim_a64);
 
 		leaked = nw_simmem_report_leaks(sim, stderr);
 		nw_simmem_destroy(sim);

@@ -1,15 +1,14 @@
-/* The image's HAL: frames from the pool (contract/a64_layout.h), physical = virtual with the MMU off. Single
- * frames come from a free list, then from the bottom of the pool; runs (concatenated start tables) from the
- * top, aligned to their size. Each case gives back everything; hw_a64_frames_reset then starts over. */
-#include "frames.h"
+/* The images' HAL: frames from a pool of RAM (each image's layout names it), physical = virtual with the MMU
+ * off. Single frames come from a free list, then from the bottom of the pool; runs (concatenated start tables,
+ * 16 KiB roots) from the top, aligned to their size. Each case gives back everything; hw_frame_pool_reset then
+ * starts over. */
+#include "frame_pool.h"
 
 #include <nestwalk/assert.h>
 
-#include "contract/a64_layout.h"
-
 static bool frames_alloc(void *ctx, nw_hpa_t *frame)
 {
-	struct hw_a64_frames *f = ctx;
+	struct hw_frame_pool *f = ctx;
 	uint64_t pa;
 
 	if (f->free_head) {
@@ -28,7 +27,7 @@ static bool frames_alloc(void *ctx, nw_hpa_t *frame)
 
 static bool frames_alloc_run(void *ctx, uint64_t count, nw_hpa_t *first)
 {
-	struct hw_a64_frames *f = ctx;
+	struct hw_frame_pool *f = ctx;
 	uint64_t bytes = count * NW_PAGE_SIZE, pa = (f->top - bytes) & ~(bytes - 1);
 
 	if (count == 0 || (count & (count - 1)) || f->top < bytes || pa < f->bottom)
@@ -41,11 +40,11 @@ static bool frames_alloc_run(void *ctx, uint64_t count, nw_hpa_t *first)
 
 static void frames_dealloc(void *ctx, nw_hpa_t frame)
 {
-	struct hw_a64_frames *f = ctx;
+	struct hw_frame_pool *f = ctx;
 
 	/* Returning a frame the pool never gave out is a caller bug. */
-	NW_ASSERT(nw_is_page_aligned(frame.val) && frame.val >= HW_A64_POOL_BASE &&
-		  frame.val < HW_A64_POOL_BASE + HW_A64_POOL_SIZE && f->live > 0);
+	NW_ASSERT(nw_is_page_aligned(frame.val) && frame.val >= f->base &&
+		  frame.val < f->base + f->size && f->live > 0);
 	*(uint64_t *)(uintptr_t)frame.val = f->free_head;
 	f->free_head = frame.val;
 	f->live--;
@@ -64,12 +63,14 @@ static const struct nw_hal_ops frames_ops = {
 	.alloc_frames = frames_alloc_run,
 };
 
-void hw_a64_frames_reset(struct hw_a64_frames *f)
+void hw_frame_pool_reset(struct hw_frame_pool *f, uint64_t base, uint64_t size)
 {
 	NW_ASSERT(f->live == 0);
-	*f = (struct hw_a64_frames){
+	*f = (struct hw_frame_pool){
 		.hal = { .ops = &frames_ops, .ctx = f },
-		.bottom = HW_A64_POOL_BASE,
-		.top = HW_A64_POOL_BASE + HW_A64_POOL_SIZE,
+		.base = base,
+		.size = size,
+		.bottom = base,
+		.top = base + size,
 	};
 }
