@@ -1,4 +1,4 @@
-/* The HAL of the AArch64 image over a pool of RAM (frame_pool.c): physical = virtual, the MMU off. */
+/* The HAL of the AArch64 and RISC-V images over a pool of RAM (frame_pool.c): physical = virtual, the MMU off. */
 #ifndef HW_FRAME_POOL_H
 #define HW_FRAME_POOL_H
 

@@ -16,7 +16,7 @@
 #include "contract/a64_case.h"
 #include "contract/a64_s1.h"
 #include "contract/layout.h"
-#include "frame_pool.h"
+#include "s2_image.h"
 #include "serial.h"
 
 #define SYSREG_READ(name) ({ uint64_t v_; __asm__ volatile("mrs %0, " #name : "=r"(v_)); v_; })
@@ -30,14 +30,13 @@
 #define EC_UNKNOWN 0x00u /* an EL0 guest's fetch ran the scratch word's "hvc #0", UNDEFINED at EL0: done */
 
 unsigned hw_a64_enter(uint64_t va, uint64_t pc, uint64_t spsr);
-void hw_a64_main(void);
+_Noreturn void hw_a64_main(void);
 _Noreturn void hw_a64_el2_fault(void);
 extern uint64_t hw_a64_guest_x1;
 extern char hw_a64_guest_read[], hw_a64_guest_write[], hw_a64_guest_fetch[], hw_a64_el1_vectors[];
 extern char hw_a64_guest_ldtr[], hw_a64_guest_sttr[], hw_a64_guest_read0[], hw_a64_guest_write0[],
 	hw_a64_guest_ldtr0[], hw_a64_guest_sttr0[];
 
-static struct hw_frame_pool frames;
 static bool cpu_xnx;
 
 _Noreturn void hw_a64_el2_fault(void)
@@ -61,47 +60,17 @@ static void put_fields(const uint64_t *v, unsigned n)
 	hw_putc('\n');
 }
 
-static void scratch_tag(void)
-{
-	for (uint64_t pa = HW_A64_SCRATCH_BASE; pa < HW_A64_SCRATCH_BASE + HW_A64_SCRATCH_SIZE; pa += 8)
-		*(volatile uint64_t *)(uintptr_t)pa = HW_A64_TAG(pa);
-}
-
-/* Where the guest's store landed: the one scratch word holding the stored word, tagged again. */
-static void put_store(void)
-{
-	for (uint64_t pa = HW_A64_SCRATCH_BASE; pa < HW_A64_SCRATCH_BASE + HW_A64_SCRATCH_SIZE; pa += 8) {
-		volatile uint64_t *word = (volatile uint64_t *)(uintptr_t)pa;
-
-		if (*word == HW_A64_WRITE_WORD) {
-			*word = HW_A64_TAG(pa);
-			hw_puts(" ok ");
-			hw_put_hex(pa);
-			hw_putc('\n');
-			return;
-		}
-	}
-	hw_puts(" raw -\n");
-}
+static const struct hw_s2_image image;
 
 /* elr: where the guest came back from (a fetch: after the word it ran at va, or at it for EL0's UNDEFINED). */
 static void put_success(const struct hw_blob_case *c, uint64_t elr, uint64_t fetched)
 {
-	uint64_t value = hw_a64_guest_x1;
-
-	if (c->access == HW_ACCESS_WRITE) {
-		put_store();
-	} else if (c->access == HW_ACCESS_FETCH) {
+	if (c->access == HW_ACCESS_WRITE)
+		hw_s2_put_store(&image);
+	else if (c->access == HW_ACCESS_FETCH)
 		hw_puts(elr == fetched ? " ok -\n" : " raw -\n");
-	} else if ((uint32_t)value == HW_A64_HVC0) {
-		hw_puts(" ok ");
-		hw_put_hex(value >> 32);
-		hw_putc('\n');
-	} else {
-		hw_puts(" raw ");
-		hw_put_hex(value);
-		hw_putc('\n');
-	}
+	else
+		hw_s2_put_load(&image, hw_a64_guest_x1);
 }
 
 /* The guest's code for the access: a load, store or fetch; LDTR/STTR when unprivileged; ending in "svc #0" at
@@ -179,79 +148,54 @@ static void run_case(const struct hw_blob_case *c, const struct hw_a64_vm *vm, c
 	}
 }
 
-static _Noreturn void reject(uint32_t n, uint64_t off, const char *why)
+/* The case's stage 1 too with a stage-1 part, which the blob loop measured (hw_a64_s1_tail). */
+static const char *build_and_run(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+				 const struct nw_hal *hal)
 {
-	hw_puts("hw: bad case blob: case #");
-	hw_put_dec(n);
-	hw_puts(" at offset ");
-	hw_put_hex(off);
-	hw_puts(": ");
-	hw_puts(why);
-	hw_putc('\n');
-	hw_exit(HW_EXIT_BAD_BLOB);
-}
+	const struct hw_a64_s1_part *p =
+		c->flags & HW_A64_S1 ? (const struct hw_a64_s1_part *)(entries + c->entry_count) : 0;
+	struct hw_a64_vm vm;
+	struct hw_a64_s1 s1 = { 0 };
+	const char *why;
 
-static void run_blob(const uint8_t *blob)
-{
-	const struct hw_blob_header *h = (const struct hw_blob_header *)blob;
-	uint64_t off = sizeof(*h);
-
-	if (h->version != HW_BLOB_VERSION || h->header_size != sizeof(*h) || h->arch != HW_BLOB_ARCH_AARCH64)
-		reject(0, 4, "not a version-1 aarch64 blob");
-	for (uint32_t n = 0; n < h->case_count; n++) {
-		const struct hw_blob_case *c = (const struct hw_blob_case *)(blob + off);
-		const struct hw_blob_entry *entries = (const struct hw_blob_entry *)(c + 1);
-		const struct hw_a64_s1_part *p = 0;
-		uint64_t size;
-		struct hw_a64_vm vm;
-		struct hw_a64_s1 s1 = { 0 };
-		const char *why;
-
-		if (off + sizeof(*c) > HW_A64_BLOB_MAX ||
-		    (HW_A64_BLOB_MAX - off - sizeof(*c)) / sizeof(*entries) < c->entry_count)
-			reject(n, off, "truncated");
-		size = sizeof(*c) + c->entry_count * sizeof(*entries);
-		if (c->flags & HW_A64_S1) {
-			p = (const struct hw_a64_s1_part *)(blob + off + size);
-			if (off + size + sizeof(*p) > HW_A64_BLOB_MAX ||
-			    off + size + hw_a64_s1_size(p) > HW_A64_BLOB_MAX)
-				reject(n, off, "truncated");
-			size += hw_a64_s1_size(p);
-		}
-		hw_puts("c ");
-		hw_put_dec(c->id);
-		if (((c->flags & HW_A64_XNX) != 0) != cpu_xnx) {
-			hw_puts(" unsupported FEAT_XNX differs\n");
-		} else {
-			why = p ? hw_a64_s1_check(p, (const struct hw_blob_entry *)(p + 1), c->access) : 0;
-			if (!why && p)
-				why = hw_a64_s1_alloc(&s1, &frames.hal, p);
-			if (!why)
-				why = hw_a64_vm_build(&vm, &frames.hal, c, entries, s1.tables, s1.table_count);
-			if (!why && p && (why = hw_a64_s1_fill(&s1, &vm, p, (const struct hw_blob_entry *)(p + 1))))
-				hw_a64_vm_destroy(&vm);
-			if (why) {
-				hw_a64_s1_destroy(&s1);
-				hw_putc('\n');
-				reject(n, off, why);
-			}
-			run_case(c, &vm, p);
-			hw_a64_vm_destroy(&vm);
-			hw_a64_s1_destroy(&s1);
-			hw_frame_pool_reset(&frames, HW_A64_POOL_BASE, HW_A64_POOL_SIZE);
-		}
-		off += size;
+	if (((c->flags & HW_A64_XNX) != 0) != cpu_xnx) {
+		hw_puts(" unsupported FEAT_XNX differs\n");
+		return 0;
 	}
-	hw_puts("hw: cases ");
-	hw_put_dec(h->case_count);
-	hw_puts(", frames live ");
-	hw_put_dec(frames.live);
-	hw_putc('\n');
+	why = p ? hw_a64_s1_check(p, (const struct hw_blob_entry *)(p + 1), c->access) : 0;
+	if (!why && p)
+		why = hw_a64_s1_alloc(&s1, hal, p);
+	if (!why)
+		why = hw_a64_vm_build(&vm, hal, c, entries, s1.tables, s1.table_count);
+	if (!why && p && (why = hw_a64_s1_fill(&s1, &vm, p, (const struct hw_blob_entry *)(p + 1))))
+		hw_a64_vm_destroy(&vm);
+	if (why) {
+		hw_a64_s1_destroy(&s1);
+		return why;
+	}
+	run_case(c, &vm, p);
+	hw_a64_vm_destroy(&vm);
+	hw_a64_s1_destroy(&s1);
+	return 0;
 }
 
-void hw_a64_main(void)
+static const struct hw_s2_image image = {
+	.arch = HW_BLOB_ARCH_AARCH64,
+	.not_ours = "not a version-1 aarch64 blob",
+	.blob_base = HW_A64_BLOB_BASE,
+	.blob_max = HW_A64_BLOB_MAX,
+	.pool_base = HW_A64_POOL_BASE,
+	.pool_size = HW_A64_POOL_SIZE,
+	.scratch_base = HW_A64_SCRATCH_BASE,
+	.scratch_size = HW_A64_SCRATCH_SIZE,
+	.stop_insn = HW_A64_HVC0,
+	.write_word = HW_A64_WRITE_WORD,
+	.tail = hw_a64_s1_tail,
+	.run_case = build_and_run,
+};
+
+_Noreturn void hw_a64_main(void)
 {
-	const struct hw_blob_header *h = (const struct hw_blob_header *)(uintptr_t)HW_A64_BLOB_BASE;
 	uint64_t mmfr0 = SYSREG_READ(id_aa64mmfr0_el1), mmfr1 = SYSREG_READ(id_aa64mmfr1_el1);
 
 	hw_serial_init();
@@ -267,11 +211,5 @@ void hw_a64_main(void)
 	hw_putc('\n');
 	SYSREG_WRITE(sctlr_el1, SCTLR_EL1_RES1);
 	SYSREG_WRITE(vbar_el1, (uint64_t)(uintptr_t)hw_a64_el1_vectors);
-	hw_frame_pool_reset(&frames, HW_A64_POOL_BASE, HW_A64_POOL_SIZE);
-	scratch_tag();
-	if (h->magic == HW_BLOB_MAGIC)
-		run_blob((const uint8_t *)h);
-	else
-		hw_puts("hw: no case blob\n");
-	hw_exit(HW_EXIT_PASS);
+	hw_s2_image_run(&image);
 }

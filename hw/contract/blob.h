@@ -1,5 +1,6 @@
 /* The case blob: what the host tool (tools/hw-run) passes to an image (x86: a multiboot module; aarch64: a
- * file QEMU's loader device places at HW_A64_BLOB_BASE, a64_case.h).
+ * file QEMU's loader device places at HW_A64_BLOB_BASE, a64_case.h; riscv64: likewise at HW_RV_BLOB_BASE,
+ * rv_case.h).
  * Little-endian, packed; version 1:
  *   header (16 bytes), then case_count cases, each a case header (24 bytes)
  *   followed by entry_count entries (16 bytes each).
@@ -9,8 +10,8 @@
  * region (layout.h) unless they cannot be used (beyond MAXPHYADDR), or be a
  * 1 GiB page at 0 whose offset (from the GVA) lands in the scratch region.
  * The header names the architecture the cases are for (x86_64: 0, what every
- * blob before the field held); an AArch64 case (a64_case.h) reads some case
- * fields its own way. */
+ * blob before the field held); an AArch64 case (a64_case.h) and a RISC-V case
+ * (rv_case.h) read some case fields their own way. */
 #ifndef HW_BLOB_H
 #define HW_BLOB_H
 
@@ -71,6 +72,7 @@ struct hw_blob_header {
 enum hw_blob_arch {
 	HW_BLOB_ARCH_X86_64 = 0,
 	HW_BLOB_ARCH_AARCH64 = 1,
+	HW_BLOB_ARCH_RISCV64 = 2,
 };
 
 struct hw_blob_case {
@@ -79,12 +81,13 @@ struct hw_blob_case {
 	union {
 		uint32_t pkru;
 		uint32_t vtcr; /* aarch64: VTCR_EL2 (bits 63:32 are RES0) */
+		uint32_t mode; /* riscv64: hgatp.MODE (rv_case.h) */
 	};
-	uint8_t cpl;    /* 0 or 3; aarch64: the Exception level of the access, 1 */
+	uint8_t cpl;    /* 0 or 3; aarch64: the Exception level of the access, 1; riscv64: 1, VS-mode */
 	uint8_t access; /* enum hw_access */
 	uint8_t table_count;
 	uint8_t entry_count;
-	uint64_t gva;   /* aarch64: the IPA (stage 1 off: VA = IPA) */
+	uint64_t gva;   /* aarch64: the IPA (stage 1 off: VA = IPA); riscv64: the GPA (vsatp Bare) */
 } __attribute__((packed));
 
 struct hw_blob_entry {

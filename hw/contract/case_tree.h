@@ -39,7 +39,7 @@ typedef bool hw_case_tail_fn(const struct hw_blob_case *c, const uint8_t *tail, 
 /* The case's tables in memory: table 0 the library's root, the others the case's own frames. */
 struct hw_case_tables {
 	const struct nw_hal *hal;
-	unsigned count;                       /* 0: nothing built */
+	unsigned count; /* 0: nothing built */
 	nw_hpa_t tables[HW_MAX_TABLES];
 	uint16_t root_index[HW_MAX_ENTRIES]; /* root entries the case wrote, cleared before the library frees */
 	unsigned root_count;

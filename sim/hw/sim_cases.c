@@ -261,8 +261,9 @@ static int run_blob(const struct blob *blob, const struct hw_cpu_features *featu
 		fprintf(stderr, "nestwalk-hw-sim: cannot create simulated memory\n");
 		return 2;
 	}
-	if (h.arch == HW_BLOB_ARCH_AARCH64) {
-		int status = nw_hw_sim_s2_run(blob->data, blob->size, hal, h.case_count, &nw_hw_sim_a64);
+	if (h.arch == HW_BLOB_ARCH_AARCH64 || h.arch == HW_BLOB_ARCH_RISCV64) {
+		int status = nw_hw_sim_s2_run(blob->data, blob->size, hal, h.case_count,
+					      h.arch == HW_BLOB_ARCH_AARCH64 ? &nw_hw_sim_a64 : &nw_hw_sim_rv);
 
 		leaked = nw_simmem_report_leaks(sim, stderr);
 		nw_simmem_destroy(sim);

@@ -1,4 +1,5 @@
-/* nestwalk-hw-sim's second-stage halves: AArch64 (sim_a64_cases.c), over one case loop (sim_s2_cases.c). */
+/* nestwalk-hw-sim's second-stage halves: AArch64 (sim_a64_cases.c), RISC-V (sim_rv_cases.c), over one case
+ * loop (sim_s2_cases.c). */
 #ifndef NESTWALK_SIM_HW_SIM_S2_H
 #define NESTWALK_SIM_HW_SIM_S2_H
 
@@ -18,7 +19,7 @@ struct nw_hw_sim_s2 {
 				const struct hw_blob_entry *entries, const uint8_t *tail);
 };
 
-extern const struct nw_hw_sim_s2 nw_hw_sim_a64;
+extern const struct nw_hw_sim_s2 nw_hw_sim_a64, nw_hw_sim_rv;
 
 /* Each case's line; 0, or 2 after a message naming the malformed case and its offset. */
 int nw_hw_sim_s2_run(const uint8_t *data, size_t size, const struct nw_hal *hal, uint32_t case_count,
