@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -18,6 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 
 import a64_cases  # noqa: E402
 import a64_s1_cases  # noqa: E402
+import s2_oracle  # noqa: E402
+from s2_oracle import build_dir, simulate, simulate_blob  # noqa: E402
 
 hw_run = a64_cases.hw_run
 FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
@@ -25,12 +26,8 @@ RANDOM_COUNT = 40000 if FULL else 4000
 SEED = 20261208
 
 
-def build_dir():
-    return os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
-
-
 def image_path():
-    return os.path.join(build_dir(), "hw", "aarch64", "nestwalk-hw-aarch64.elf")
+    return s2_oracle.image_path("aarch64")
 
 
 @pytest.fixture(scope="module")
@@ -42,31 +39,8 @@ def qemu_aarch64():
 pytestmark = pytest.mark.usefixtures("qemu_aarch64")
 
 
-def lines(text):
-    """{case id: the rest of its "c ID ..." line}."""
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^c (\d+) (.*)$", text, re.M)}
-
-
 def run_qemu(cases):
-    status, text, _seconds, not_run = hw_run.boot(image_path(), cases, timeout=120)
-    assert status == hw_run.EXIT_PASS and not not_run, text
-    assert "frames live 0" in text, text
-    return lines(text)
-
-
-def simulate_blob(blob):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "cases.blob")
-        with open(path, "wb") as f:
-            f.write(blob)
-        return subprocess.run([os.path.join(build_dir(), "sim", "hw", "nestwalk-hw-sim"), path],
-                              capture_output=True, text=True, timeout=120)
-
-
-def simulate(cases):
-    proc = simulate_blob(hw_run.pack(cases))
-    assert proc.returncode == 0, proc.stderr
-    return lines(proc.stdout)
+    return s2_oracle.run_qemu(image_path(), cases)
 
 
 def agrees(library, cpu):

@@ -1,0 +1,45 @@
+"""What the second-stage oracle tests share (test_hw_aarch64.py, test_hw_riscv64.py): the image in the build
+folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, and the "c ID ..." lines of both."""
+import os
+import re
+import subprocess
+import tempfile
+
+from cases import hw_run  # tools/hw-run, loaded once for every hardware test
+
+
+def build_dir():
+    return os.path.dirname(os.path.dirname(os.path.abspath(os.environ["NESTWALK"])))
+
+
+def image_path(arch):
+    return os.path.join(build_dir(), "hw", arch, f"nestwalk-hw-{arch}.elf")
+
+
+def lines(text):
+    """{case id: the rest of its "c ID ..." line}."""
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^c (\d+) (.*)$", text, re.M)}
+
+
+def run_qemu(image, cases):
+    """The image's lines for the cases; every case run, every frame given back."""
+    status, text, _seconds, not_run = hw_run.boot(image, cases, timeout=120)
+    assert status == hw_run.EXIT_PASS and not not_run, text
+    assert "frames live 0" in text, text
+    return lines(text)
+
+
+def simulate_blob(blob):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "cases.blob")
+        with open(path, "wb") as f:
+            f.write(blob)
+        return subprocess.run([os.path.join(build_dir(), "sim", "hw", "nestwalk-hw-sim"), path],
+                              capture_output=True, text=True, timeout=120)
+
+
+def simulate(cases):
+    """nestwalk-hw-sim's lines (the library's answer) for the cases."""
+    proc = simulate_blob(hw_run.pack(cases))
+    assert proc.returncode == 0, proc.stderr
+    return lines(proc.stdout)

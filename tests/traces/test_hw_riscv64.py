@@ -1,0 +1,120 @@
+"""The RISC-V image (hw/riscv64/) under qemu-system-riscv64 -M virt -cpu rv64 -bios none: each G-stage case runs
+in VS-mode with vsatp Bare over tables the library built in M-mode, and the line the hart's trap (or the access's
+landing place) gives must be the one derived by hand from the privileged spec (tests/hw/rv_cases.py) and the one
+nestwalk-hw-sim prints from the library's answer for the same blob, up to the rows of hw/DEVIATIONS.md, each
+proven here to still happen. Seeded random cases compare QEMU with the library the same way. (Scenarios cannot
+name riscv64 yet, so there is no `nestwalk hw run --backend qemu-riscv64`: this test drives the case lists.)"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
+
+import rv_cases  # noqa: E402
+import s2_oracle  # noqa: E402
+from s2_oracle import build_dir, simulate, simulate_blob  # noqa: E402
+
+hw_run = rv_cases.hw_run
+FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
+RANDOM_COUNT = 40000 if FULL else 4000
+SEED = 20261208
+
+
+def image_path():
+    return s2_oracle.image_path("riscv64")
+
+
+@pytest.fixture(scope="module")
+def qemu_riscv64():
+    if shutil.which("qemu-system-riscv64") is None:
+        pytest.fail("qemu-system-riscv64 is not installed: run tools/setup (QEMU checks never skip)")
+
+
+pytestmark = pytest.mark.usefixtures("qemu_riscv64")
+
+
+def run_qemu(cases):
+    return s2_oracle.run_qemu(image_path(), cases)
+
+
+def test_image_boots_in_m_mode_alone():
+    status, text, _seconds, _ = hw_run.boot(image_path(), None, timeout=60)
+    assert status == hw_run.EXIT_PASS, text
+    # misa.H set, menvcfg.ADUE read-only (no Svadu switch: the hart's G-stage A/D are what they are).
+    assert re.search(r"^hw: riscv64 M-mode h 1 pbmte-writable \d adue 0$", text, re.M), text
+    assert "hw: no case blob" in text
+
+
+def test_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
+    cases = [c for _id, _title, c, _line in rv_cases.HAND]
+    qemu, library = run_qemu(cases), simulate(cases)
+    for cid, title, _case, line in rv_cases.HAND:
+        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, spec {line!r}"
+        assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
+
+
+@pytest.mark.parametrize("row", sorted(rv_cases.DEVIATION_CASES))
+def test_every_listed_deviation_still_happens(row):
+    """Each row of hw/DEVIATIONS.md's RISC-V table: the library gives the spec's line, QEMU the row's."""
+    case, spec, observed = rv_cases.DEVIATION_CASES[row]
+    with open(os.path.join(ROOT, "hw", "DEVIATIONS.md")) as f:
+        rows = re.findall(r"^\| `([a-z0-9-]+)` \| `qemu-system-riscv64`", f.read(), re.MULTILINE)
+    assert sorted(rows) == sorted(rv_cases.DEVIATION_CASES)  # every row proven here, every proof a row
+    assert simulate([case])[case.id] == spec
+    assert run_qemu([case])[case.id] == observed != spec
+
+
+def test_svadu_is_qemus_choice_and_the_librarys_switch():
+    """Not a deviation (the spec allows either): QEMU 7.2 sets a G-stage leaf's A and D by the walk (Svadu
+    without menvcfg.ADUE); with the case's adue off the library models Svade, where a leaf without A (a store's
+    without D) is a guest-page fault, and with it on the access completes as on QEMU."""
+    no_a = rv_cases.pte(rv_cases.S + 0x1000, rv_cases.R | rv_cases.U)
+    no_d = rv_cases.pte(rv_cases.S + 0x1000, rv_cases.R | rv_cases.W | rv_cases.U | rv_cases.A)
+    svade = [rv_cases.case(301, "read", rv_cases.path(no_a), flags=()),
+             rv_cases.case(302, "write", rv_cases.path(no_d), flags=())]
+    svadu = [rv_cases.case(303, "read", rv_cases.path(no_a)), rv_cases.case(304, "write", rv_cases.path(no_d))]
+    ok = f"ok {rv_cases.PA:#x}"
+    assert simulate(svade) == {301: rv_cases.trap(rv_cases.LOAD), 302: rv_cases.trap(rv_cases.STORE)}
+    assert simulate(svadu) == {303: ok, 304: ok}
+    assert run_qemu(svade + svadu) == {301: ok, 302: ok, 303: ok, 304: ok}
+
+
+def test_random_cases_on_qemu_agree_with_the_library():
+    cases = rv_cases.random_cases(SEED, RANDOM_COUNT)
+    qemu, library = run_qemu(cases), simulate(cases)
+    assert len(qemu) == len(library) == len(cases)
+    differ = [f"case {c.id} {c}: QEMU {qemu[c.id]!r}, library {library[c.id]!r}" for c in cases
+              if library[c.id] != qemu[c.id]]
+    assert not differ, "\n".join(differ[:10])
+    kinds = {line.split()[0] + (line.split()[1] if line.startswith("trap") else "") for line in library.values()}
+    # Success and each guest-page fault cause.
+    assert {"ok", "trap0x14", "trap0x15", "trap0x17"} <= kinds, kinds
+
+
+def test_a_malformed_case_is_refused_with_its_offset():
+    good = rv_cases.HAND[0][2]
+    # Root index 3 maps 0xc0000000: the image's own superpage, never the case's.
+    bad = hw_run.Case(**{**good.__dict__, "id": 2, "tables": 1, "entries": [(0, 3, 1, None)]})
+    blob = hw_run.pack([good, bad])  # the bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one
+    proc = simulate_blob(blob)
+    assert proc.returncode == 2 and "case #1 at offset 0x58: an entry in the image's root slot" in proc.stderr
+    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's root slot" in text
+
+
+def test_the_other_images_refuse_a_riscv64_blob():
+    """The blob header's arch field: the x86 and AArch64 images read their cases differently."""
+    x86_image = os.path.join(build_dir(), "hw", "nestwalk-hw.elf")
+    status, text, _seconds, _ = hw_run.boot(x86_image, [rv_cases.HAND[0][2]], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob" in text
+    a64_image = os.path.join(build_dir(), "hw", "aarch64", "nestwalk-hw-aarch64.elf")
+    status, text, _seconds, _ = hw_run.boot(a64_image, [rv_cases.HAND[0][2]], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "hw: bad case blob: case #0 at offset 0x4: not a version-1 aarch64 blob" in text
