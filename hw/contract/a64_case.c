@@ -29,32 +29,6 @@ static const char *check_shape(const struct hw_blob_case *c, const struct hw_blo
 	return hw_case_tree_check(c, entries, NW_ARM64_S2_ADDR_MASK, s1_count);
 }
 
-/* The entries must sit where the geometry has them: inside their table, no link out of a level-3 table,
- * nothing in the start-table entry of the image's block. */
-static const char *check_places(const struct hw_a64_vm *vm, const struct hw_blob_case *c,
-				const struct hw_blob_entry *entries)
-{
-	const struct nw_pt_format *fmt = vm->s2.pt.fmt;
-	unsigned image_slot = nw_pt_index(fmt, fmt->top, HW_A64_IMAGE_BLOCK), shift = fmt->level[fmt->top].shift;
-
-	if (c->gva >> shift == (uint64_t)HW_A64_IMAGE_BLOCK >> shift)
-		return "the IPA shares the image's start-table entry";
-	for (unsigned i = 0; i < c->entry_count; i++) {
-		unsigned level = fmt->top - hw_case_tree_depth(c, entries, entries[i].table);
-
-		if (level < NW_LEVEL_PT || entries[i].index >= fmt->level[level].entries)
-			return "an entry outside its table";
-		if (entries[i].link && !hw_case_is_page_link(&entries[i]) && level == NW_LEVEL_PT)
-			return "a link from a level-3 table";
-		if (hw_case_is_page_link(&entries[i]) &&
-		    (level != NW_LEVEL_PT || !(entries[i].value & NW_ARM64_S2_TABLE)))
-			return "a stage-1 table mapped by other than a level-3 page";
-		if (entries[i].table == 0 && entries[i].index == image_slot)
-			return "an entry in the image's start-table slot";
-	}
-	return 0;
-}
-
 /* Follows the access's IPA through the case's entries as a walk could (a valid entry with bit 1 above
  * level 3 a table, without it a block; bit 1 at level 3 a page; Arm ARM D8.3) and refuses what could reach
  * memory outside the scratch region: a table descriptor without link pointing below the output size, or a
@@ -94,7 +68,8 @@ static const char *check_path(const struct hw_a64_vm *vm, const struct hw_blob_c
 }
 
 /* With a stage-1 part the access's IPA is the guest's choice: every leaf the case writes (no link) must map the
- * scratch region or lie at or above the output size, and a table descriptor without link must too. */
+ * scratch region or lie at or above the output size, and a table descriptor without link must too; an entry
+ * linking a stage-1 table must be a page (bits 1:0 0b11; hw_case_tree_check_places keeps it at level 3). */
 static const char *check_leaves(const struct hw_a64_vm *vm, const struct hw_blob_case *c,
 				const struct hw_blob_entry *entries)
 {
@@ -107,6 +82,8 @@ static const char *check_leaves(const struct hw_a64_vm *vm, const struct hw_blob
 		uint64_t size = nw_pt_level_size(fmt, (int)level), oa = e->value & NW_ARM64_S2_ADDR_MASK;
 		bool table = (e->value & NW_ARM64_S2_TABLE) && level > NW_LEVEL_PT;
 
+		if (hw_case_is_page_link(e) && !(e->value & NW_ARM64_S2_TABLE))
+			return "a stage-1 table mapped by other than a level-3 page";
 		if (e->link || !(e->value & NW_ARM64_S2_VALID) || oa >= limit)
 			continue;
 		if (table)
@@ -151,7 +128,7 @@ const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, cons
 	vm->t.tables[0] = nw_arm64_s2_root(&vm->s2);
 	if (map_image(vm) != NW_OK)
 		return fail(vm, "the image's block does not fit the IPA or output size");
-	why = check_places(vm, c, entries);
+	why = hw_case_tree_check_places(vm->s2.pt.fmt, c, entries, HW_A64_IMAGE_BLOCK);
 	if (!why)
 		why = check_path(vm, c, entries);
 	if (!why && s1_count)

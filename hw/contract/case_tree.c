@@ -45,6 +45,28 @@ unsigned hw_case_tree_depth(const struct hw_blob_case *c, const struct hw_blob_e
 	return depth;
 }
 
+const char *hw_case_tree_check_places(const struct nw_pt_format *fmt, const struct hw_blob_case *c,
+				      const struct hw_blob_entry *entries, uint64_t image_addr)
+{
+	unsigned image_slot = nw_pt_index(fmt, fmt->top, image_addr), shift = fmt->level[fmt->top].shift;
+
+	if (c->gva >> shift == image_addr >> shift)
+		return "the address shares the image's root entry";
+	for (unsigned i = 0; i < c->entry_count; i++) {
+		int level = fmt->top - (int)hw_case_tree_depth(c, entries, entries[i].table);
+
+		if (level < NW_LEVEL_PT || entries[i].index >= fmt->level[level].entries)
+			return "an entry outside its table";
+		if (entries[i].link && !hw_case_is_page_link(&entries[i]) && level == NW_LEVEL_PT)
+			return "a link from a last-level table";
+		if (hw_case_is_page_link(&entries[i]) && level != NW_LEVEL_PT)
+			return "a page linked from above the last level";
+		if (entries[i].table == 0 && entries[i].index == image_slot)
+			return "an entry in the image's slot of the root table";
+	}
+	return 0;
+}
+
 const struct hw_blob_entry *hw_case_tree_find(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 					      unsigned table, unsigned index)
 {

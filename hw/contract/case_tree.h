@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <nestwalk/hal.h>
+#include <nestwalk/pt_build.h>
 
 #include "contract/blob.h"
 
@@ -26,6 +27,11 @@ static inline bool hw_case_is_page_link(const struct hw_blob_entry *e)
  * not linked exactly once, a link to a page beyond the case's page_count. */
 const char *hw_case_tree_check(const struct hw_blob_case *c, const struct hw_blob_entry *entries, uint64_t addr_mask,
 			       unsigned page_count);
+/* NULL, or why the entries do not sit where the format's geometry has them: each inside its table, no link out
+ * of a last-level table but to a page, no page linked from above it, nothing in the root entry that maps the
+ * image's own block at image_addr, whose root entry the access's address (all its bits) must not share either. */
+const char *hw_case_tree_check_places(const struct nw_pt_format *fmt, const struct hw_blob_case *c,
+				      const struct hw_blob_entry *entries, uint64_t image_addr);
 /* How many links lead from table 0 to table (0 for table 0). */
 unsigned hw_case_tree_depth(const struct hw_blob_case *c, const struct hw_blob_entry *entries, unsigned table);
 /* The entry at index of table, or NULL. */

@@ -36,36 +36,11 @@ static const char *check_shape(const struct hw_blob_case *c, const struct hw_blo
 	return hw_case_tree_check(c, entries, NW_RV_PTE_PPN_MASK, 0);
 }
 
-/* The entries must sit where the geometry has them: inside their table (the root's 2048 entries, 512
- * below), no link out of a level-0 table, nothing in the root entry of the image's superpage. */
-static const char *check_places(const struct hw_rv_vm *vm, const struct hw_blob_case *c,
-				const struct hw_blob_entry *entries)
-{
-	const struct nw_pt_format *fmt = vm->s2.pt.fmt;
-	unsigned image_slot = nw_pt_index(fmt, fmt->top, HW_RV_CODE_GPA);
-
-	if (nw_pt_index(fmt, fmt->top, c->gva) == image_slot)
-		return "the GPA shares the image's root entry";
-	for (unsigned i = 0; i < c->entry_count; i++) {
-		unsigned depth = hw_case_tree_depth(c, entries, entries[i].table);
-		int level = fmt->top - (int)depth;
-
-		if (level < NW_LEVEL_PT || entries[i].index >= fmt->level[level].entries)
-			return "an entry outside its table";
-		if (entries[i].link && level == NW_LEVEL_PT)
-			return "a link from a level-0 table";
-		if (entries[i].table == 0 && entries[i].index == image_slot)
-			return "an entry in the image's root slot";
-	}
-	return 0;
-}
-
 /* Follows the access's GPA through the case's entries as a walk could (privileged spec, "Virtual Address
  * Translation Process": V=0 stops; neither R nor X a pointer; else a leaf) and refuses what could reach
  * memory outside the scratch region: a pointer without link whose address has memory behind it, a link in a
- * leaf (its table would be the page), or a leaf
- * whose byte for the GPA (its PPN bits, superpage bits below its size taken from the GPA) is not in the
- * scratch region. */
+ * leaf (its table would be the page), or a leaf whose byte for the GPA (its PPN bits, superpage bits below its
+ * size taken from the GPA) is not in the scratch region. */
 static const char *check_path(const struct hw_rv_vm *vm, const struct hw_blob_case *c,
 			      const struct hw_blob_entry *entries)
 {
@@ -125,7 +100,7 @@ const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const 
 	vm->t.tables[0] = nw_rv_gstage_root(&vm->s2);
 	if (map_image(vm) != NW_OK)
 		return fail(vm, "the image's superpage does not fit");
-	why = check_places(vm, c, entries);
+	why = hw_case_tree_check_places(vm->s2.pt.fmt, c, entries, HW_RV_CODE_GPA);
 	if (!why)
 		why = check_path(vm, c, entries);
 	if (why)

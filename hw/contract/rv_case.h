@@ -33,8 +33,8 @@ struct hw_rv_vm {
 };
 
 /* NULL with the case's G-stage built, or why the case cannot run (nothing left allocated): a malformed case,
- * a mode the library refuses, an entry in the image's root slot, or an access whose path could reach memory
- * outside the scratch region. */
+ * a mode the library refuses, an entry in the image's slot of the root table, or an access whose path could
+ * reach memory outside the scratch region. */
 const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const struct hw_blob_case *c,
 			   const struct hw_blob_entry *entries);
 void hw_rv_vm_destroy(struct hw_rv_vm *vm);

@@ -2,10 +2,23 @@
 folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, and the "c ID ..." lines of both."""
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
+import pytest
+
 from cases import hw_run  # tools/hw-run, loaded once for every hardware test
+
+FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
+RANDOM_COUNT = 40000 if FULL else 4000  # seeded random cases per run
+SEED = 20261208
+
+
+def need(qemu):
+    """QEMU checks never skip: without the emulator the test fails."""
+    if shutil.which(qemu) is None:
+        pytest.fail(f"{qemu} is not installed: run tools/setup (QEMU checks never skip)")
 
 
 def build_dir():

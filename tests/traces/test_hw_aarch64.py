@@ -6,7 +6,6 @@ happen. Seeded random cases compare QEMU with the library the same way."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -18,12 +17,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import a64_cases  # noqa: E402
 import a64_s1_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import build_dir, simulate, simulate_blob  # noqa: E402
+from s2_oracle import RANDOM_COUNT, SEED, build_dir, simulate, simulate_blob  # noqa: E402
 
 hw_run = a64_cases.hw_run
-FULL = bool(os.environ.get("NESTWALK_FULL") or os.environ.get("NESTWALK_FULL_MATRIX"))
-RANDOM_COUNT = 40000 if FULL else 4000
-SEED = 20261208
 
 
 def image_path():
@@ -32,8 +28,7 @@ def image_path():
 
 @pytest.fixture(scope="module")
 def qemu_aarch64():
-    if shutil.which("qemu-system-aarch64") is None:
-        pytest.fail("qemu-system-aarch64 is not installed: run tools/setup (QEMU checks never skip)")
+    s2_oracle.need("qemu-system-aarch64")
 
 
 pytestmark = pytest.mark.usefixtures("qemu_aarch64")
@@ -108,10 +103,11 @@ def test_a_malformed_case_is_refused_with_its_offset():
     bad = hw_run.Case(**{**good.__dict__, "id": 2, "tables": 1, "entries": [(0, 1, 3, None)]})
     blob = hw_run.pack([good, bad])  # the bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one
     proc = simulate_blob(blob)
-    assert proc.returncode == 2 and "case #1 at offset 0x58: an entry in the image's start-table slot" in proc.stderr
+    assert proc.returncode == 2
+    assert "case #1 at offset 0x58: an entry in the image's slot of the root table" in proc.stderr
     status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
     assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's start-table slot" in text
+    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's slot of the root table" in text
 
 
 def test_the_x86_image_refuses_an_aarch64_blob():

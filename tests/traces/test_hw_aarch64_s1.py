@@ -10,9 +10,10 @@ import subprocess
 
 import pytest
 
-from test_hw_aarch64 import (FULL, ROOT, agrees, check_hand, hw_run, image_path, pytestmark,  # noqa: F401
+from test_hw_aarch64 import (ROOT, agrees, check_hand, hw_run, image_path, pytestmark,  # noqa: F401
                              qemu_aarch64, run_qemu, simulate, simulate_blob)
 import a64_s1_cases  # noqa: E402 (tests/hw, on the path test_hw_aarch64 puts it)
+from s2_oracle import FULL  # noqa: E402
 
 RANDOM_COUNT = 20000 if FULL else 2000
 SEED = 20261209
