@@ -155,27 +155,18 @@ static const char *build_and_run(const struct hw_blob_case *c, const struct hw_b
 	const struct hw_a64_s1_part *p =
 		c->flags & HW_A64_S1 ? (const struct hw_a64_s1_part *)(entries + c->entry_count) : 0;
 	struct hw_a64_vm vm;
-	struct hw_a64_s1 s1 = { 0 };
+	struct hw_a64_s1 s1;
 	const char *why;
 
 	if (((c->flags & HW_A64_XNX) != 0) != cpu_xnx) {
 		hw_puts(" unsupported FEAT_XNX differs\n");
 		return 0;
 	}
-	why = p ? hw_a64_s1_check(p, (const struct hw_blob_entry *)(p + 1), c->access) : 0;
-	if (!why && p)
-		why = hw_a64_s1_alloc(&s1, hal, p);
-	if (!why)
-		why = hw_a64_vm_build(&vm, hal, c, entries, s1.tables, s1.table_count);
-	if (!why && p && (why = hw_a64_s1_fill(&s1, &vm, p, (const struct hw_blob_entry *)(p + 1))))
-		hw_a64_vm_destroy(&vm);
-	if (why) {
-		hw_a64_s1_destroy(&s1);
+	why = hw_a64_case_build(&vm, &s1, hal, c, entries, p, p ? (const struct hw_blob_entry *)(p + 1) : 0);
+	if (why)
 		return why;
-	}
 	run_case(c, &vm, p);
-	hw_a64_vm_destroy(&vm);
-	hw_a64_s1_destroy(&s1);
+	hw_a64_case_destroy(&vm, &s1);
 	return 0;
 }
 

@@ -158,3 +158,27 @@ void hw_a64_s1_destroy(struct hw_a64_s1 *s1)
 		nw_hal_dealloc_frame(s1->hal, s1->tables[t]);
 	s1->table_count = 0;
 }
+
+const char *hw_a64_case_build(struct hw_a64_vm *vm, struct hw_a64_s1 *s1, const struct nw_hal *hal,
+			      const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			      const struct hw_a64_s1_part *p, const struct hw_blob_entry *s1_entries)
+{
+	const char *why = p ? hw_a64_s1_check(p, s1_entries, c->access) : 0;
+
+	*s1 = (struct hw_a64_s1){ .hal = hal };
+	if (!why && p)
+		why = hw_a64_s1_alloc(s1, hal, p);
+	if (!why)
+		why = hw_a64_vm_build(vm, hal, c, entries, s1->tables, s1->table_count);
+	if (!why && p && (why = hw_a64_s1_fill(s1, vm, p, s1_entries)))
+		hw_a64_vm_destroy(vm);
+	if (why)
+		hw_a64_s1_destroy(s1);
+	return why;
+}
+
+void hw_a64_case_destroy(struct hw_a64_vm *vm, struct hw_a64_s1 *s1)
+{
+	hw_a64_vm_destroy(vm);
+	hw_a64_s1_destroy(s1);
+}

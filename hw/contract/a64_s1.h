@@ -62,6 +62,14 @@ const char *hw_a64_s1_alloc(struct hw_a64_s1 *s1, const struct nw_hal *hal, cons
 const char *hw_a64_s1_fill(struct hw_a64_s1 *s1, struct hw_a64_vm *vm, const struct hw_a64_s1_part *p,
 			   const struct hw_blob_entry *entries);
 void hw_a64_s1_destroy(struct hw_a64_s1 *s1);
+/* Builds the case: with a stage-1 part p (its entries s1_entries) its stage 1 checked, allocated and written
+ * around the stage 2 hw_a64_vm_build gives; without one (p NULL) the stage 2 alone. NULL, or why the case
+ * cannot run (nothing left allocated). What the image and nestwalk-hw-sim both run. */
+const char *hw_a64_case_build(struct hw_a64_vm *vm, struct hw_a64_s1 *s1, const struct nw_hal *hal,
+			      const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			      const struct hw_a64_s1_part *p, const struct hw_blob_entry *s1_entries);
+/* Frees what hw_a64_case_build built. */
+void hw_a64_case_destroy(struct hw_a64_vm *vm, struct hw_a64_s1 *s1);
 /* SPSR_EL2 for the access: the part's PSTATE with D, A, I and F masked. */
 uint64_t hw_a64_s1_spsr(const struct hw_a64_s1_part *p);
 /* The walk configuration over the case's stage 2. */

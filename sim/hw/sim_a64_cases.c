@@ -75,7 +75,7 @@ static const char *run_case(const struct nw_hal *hal, const struct hw_blob_case 
 {
 	struct hw_blob_entry s1_entries[HW_MAX_ENTRIES];
 	struct hw_a64_s1_part part;
-	struct hw_a64_s1 s1 = { 0 };
+	struct hw_a64_s1 s1;
 	struct hw_a64_vm vm;
 	const char *why;
 
@@ -84,26 +84,16 @@ static const char *run_case(const struct nw_hal *hal, const struct hw_blob_case 
 		if (part.entry_count > HW_MAX_ENTRIES)
 			return "truncated";
 		memcpy(s1_entries, tail + sizeof(part), part.entry_count * sizeof(s1_entries[0]));
-		why = hw_a64_s1_check(&part, s1_entries, c->access);
-		if (!why)
-			why = hw_a64_s1_alloc(&s1, hal, &part);
-		if (why)
-			return why;
 	}
-	why = hw_a64_vm_build(&vm, hal, c, entries, s1.tables, s1.table_count);
-	if (!why && (c->flags & HW_A64_S1) && (why = hw_a64_s1_fill(&s1, &vm, &part, s1_entries)))
-		hw_a64_vm_destroy(&vm);
-	if (why) {
-		hw_a64_s1_destroy(&s1);
+	why = hw_a64_case_build(&vm, &s1, hal, c, entries, c->flags & HW_A64_S1 ? &part : 0, s1_entries);
+	if (why)
 		return why;
-	}
 	printf("c %u", c->id);
 	if (c->flags & HW_A64_S1)
 		print_s1_case(c, &vm, &s1, &part);
 	else
 		print_case(c, &vm);
-	hw_a64_vm_destroy(&vm);
-	hw_a64_s1_destroy(&s1);
+	hw_a64_case_destroy(&vm, &s1);
 	return NULL;
 }
 
