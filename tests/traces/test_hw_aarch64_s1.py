@@ -63,6 +63,28 @@ def test_a_stage1_case_reaching_the_image_is_refused():
     assert "a stage-1 descriptor into the GiB of the image's IPAs that is not a read-only block" in text
 
 
+
+def unpaged(entries):
+    """The entries with the level-3 stage-2 entry mapping stage-1 table 0 given bits 1:0 0b01 (reserved)."""
+    return [(t, i, v & ~2, link) if link == ("s1", 0) else (t, i, v, link) for t, i, v, link in entries]
+
+
+@pytest.mark.parametrize("why, entries", [
+    # Level-2 table (table 1) entry 5 naming stage-1 table 1: a stage-1 table is only ever a level-3 page.
+    ("a page linked from above the last level", lambda e: e + [(1, 5, 3, ("s1", 1))]),
+    # Level-3 entry 5 naming stage-1 table 7: the case has 3.
+    ("a link to a page the case lacks, or with an address of its own", lambda e: e + [(2, 5, 3, ("s1", 7))]),
+    ("a stage-1 table mapped by other than a level-3 page", unpaged),
+])
+def test_a_misplaced_stage1_table_link_is_refused(why, entries):
+    """The image and nestwalk-hw-sim refuse the case alike (hw/contract/case_tree.c, a64_case.c)."""
+    good = a64_s1_cases.HAND[0][2]
+    bad = hw_run.Case(**{**good.__dict__, "id": 2, "entries": entries(list(good.entries))})
+    proc = simulate_blob(hw_run.pack([good, bad]))
+    assert proc.returncode == 2 and why in proc.stderr, proc.stdout + proc.stderr
+    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
+    assert status == (0x12 << 1) | 1 and why in text, text
+
 def test_hw_run_on_a_scenario_with_stage1_probes_its_stage2_and_says_so():
     """scenarios/arm64_stage1.yaml: one region at IPA 0x40000000 (first and last word), the edited page 0x40013000,
     the run of leaves after it (0x40014000: the edit split the region's rights) and 2^40 | 0x40000000 past the
