@@ -10,7 +10,7 @@ NESTWALK = os.environ["NESTWALK"]
 ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
 LACKEY = ["--replay-scenario", os.path.join(ROOT, "traces/lackey/gzip.yaml"),
           "--replay-trace", os.path.join(ROOT, "traces/lackey/gzip.nwt.zst")]
-CASES = 17  # 6 hot 1-D, 6 hot 2-D, 5 large
+CASES = 25  # x86_64: 6 hot 1-D, 6 hot 2-D, 5 large; aarch64: 3 hot 1-D, 3 hot 2-D, 2 large
 
 
 def run(*args):
@@ -41,6 +41,16 @@ def test_tiny_bench_emits_json_with_every_case():
     assert refs[("2D 5/5 EPT 4K", "hot")] == 35
     assert refs[("2D 4/4 EPT 2M", "hot")] == 4 * (3 + 1) + 3
     assert refs[("2D 4/4 EPT 1G", "hot")] == 4 * (2 + 1) + 2
+    # AArch64 (Arm ARM D8): a 48-bit VA with the 4 KiB granule starts at level 0, four lookups to a page,
+    # three to a level-2 block, two to a level-1 block; the 2-D rows put a four-level stage 2 (and its
+    # level-2 / level-1 blocks) under every stage-1 descriptor read and the final IPA, as EPT does.
+    assert refs[("1D A64 4K", "hot")] == 4
+    assert refs[("1D A64 2M", "hot")] == 3
+    assert refs[("1D A64 1G", "hot")] == 2
+    assert refs[("2D A64 4/4 4K", "hot")] == 24
+    assert refs[("2D A64 4/4 2M", "hot")] == 4 * (3 + 1) + 3
+    assert refs[("2D A64 4/4 1G", "hot")] == 4 * (2 + 1) + 2
+    assert {w["arch"] for w in data["walks"]} == {"x86_64", "aarch64"}
     for walk in data["walks"]:
         assert walk["fast_ns"] > 0 and walk["reference_ns"] > 0 and walk["floor_ns"] > 0
     assert data["memory"]["vm_rss_bytes"] >= 0
