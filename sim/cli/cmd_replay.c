@@ -230,7 +230,7 @@ int nw_cmd_replay(int argc, char **argv)
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	reader = nw_trace_reader_open_arch(path, NW_TRACE_ARCH_X86_64, err, sizeof(err)); /* scenarios are x86_64 */
+	reader = nw_trace_reader_open_arch(path, target.machine.arch, err, sizeof(err));
 	ropt = (struct nw_replay_options){ .tlb = !opt.no_tlb, .no_explain = opt.no_explain, .record_on_mismatch = true };
 	if (!reader || nw_replay_init(&run.replay, &target.machine, &ropt, err, sizeof(err))) {
 		fprintf(stderr, "nestwalk replay: %s\n", err);

@@ -19,18 +19,18 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	void *walker;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
-	/* The fast walker and the TLB model walk x86 guests (nw_walker_init has none for an AArch64 stage 2). */
-	if (m->stage2.kind == NW_STAGE2_ARM64) {
-		snprintf(err, errlen, "an aarch64 machine: replay and read --gva walk x86 guests only for now "
-			 "(translate --gva walks an aarch64 guest's stage 1)");
-		return -1;
-	}
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	if (options->record_on_mismatch)
 		r->walk_flags |= NW_WALK_PLAIN_FIRST;
 	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED,
 					     .window = m->window };
+	if (m->arch == NW_TRACE_ARCH_AARCH64) {
+		if (nw_replay_a64_init(r, err, errlen) == 0)
+			return 0;
+		nw_replay_fini(r);
+		return -1;
+	}
 	r->tlb_storage = calloc(1, size);
 	if (!r->tlb_storage || nw_tlb_init(&r->tlb, &nw_tlb_default_geometry, r->tlb_storage, size) != NW_OK) {
 		free(r->tlb_storage);
@@ -59,6 +59,7 @@ void nw_replay_fini(struct nw_replay *r)
 	r->tlb_storage = NULL;
 	free(r->walker);
 	r->walker = NULL;
+	nw_replay_a64_fini(r);
 }
 
 const char *nw_replay_outcome_name(unsigned kind)
@@ -78,7 +79,15 @@ static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *
 
 static bool is_s2_fault(const struct nw_walk_result *res)
 {
-	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF;
+	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF ||
+	       res->outcome == NW_OUTCOME_STAGE2_ABORT;
+}
+
+static unsigned s2_fault_kind(enum nw_outcome outcome)
+{
+	return outcome == NW_OUTCOME_NPF		? NW_TRACE_OUT_NPF
+	       : outcome == NW_OUTCOME_STAGE2_ABORT ? NW_TRACE_OUT_STAGE2_ABORT
+						    : NW_TRACE_OUT_EPT_VIOLATION;
 }
 
 static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
@@ -89,8 +98,10 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 	case NW_OUTCOME_EPT_MISCONFIG: return NW_TRACE_OUT_EPT_MISCONFIG;
 	case NW_OUTCOME_GP: return NW_TRACE_OUT_GENERAL_PROTECTION;
 	case NW_OUTCOME_NO_MEMORY: return NW_REPLAY_OUT_NO_MEMORY;
+	case NW_OUTCOME_STAGE1_ABORT: return NW_TRACE_OUT_STAGE1_ABORT;
 	case NW_OUTCOME_EPT_VIOLATION:
 	case NW_OUTCOME_NPF:
+	case NW_OUTCOME_STAGE2_ABORT:
 		/* The host had no frame for a lazy page: its failure, not a guest fault. */
 		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
 			return NW_REPLAY_OUT_NO_MEMORY;
@@ -100,12 +111,10 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 			return NW_TRACE_OUT_MMIO;
 		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
 			return NW_TRACE_OUT_ROM_WRITE;
-		return res->outcome == NW_OUTCOME_NPF ? NW_TRACE_OUT_NPF : NW_TRACE_OUT_EPT_VIOLATION;
-	case NW_OUTCOME_STAGE1_ABORT:
-	case NW_OUTCOME_STAGE2_ABORT:
+		return s2_fault_kind(res->outcome);
 	case NW_OUTCOME_GUEST_PAGE_FAULT:
 	case NW_OUTCOME_ACCESS_FAULT:
-		break; /* AArch64 and RISC-V walks: replay runs the fast walker, which refuses them (nw_walker_init) */
+		break; /* RISC-V walks: replay runs no RISC-V machine (nw_walker_init refuses its second stage) */
 	}
 	return NW_REPLAY_OUT_NO_MEMORY;
 }
@@ -158,7 +167,23 @@ static void set_walk_fields(struct nw_replay_result *out, const struct nw_walk_r
 	/* fault_level is the EPT entry's level for a misconfiguration (walk.h). */
 	out->misconfig_level = res->outcome == NW_OUTCOME_EPT_MISCONFIG ? (uint8_t)res->fault_level : 0;
 	out->gla_valid = res->outcome == NW_OUTCOME_EPT_VIOLATION && res->gla_valid;
+	/* An abort's syndrome and fault addresses; HPFAR_EL2 only where the Arm ARM defines it (else 0). */
+	out->esr = out->kind == NW_TRACE_OUT_STAGE1_ABORT || out->kind == NW_TRACE_OUT_STAGE2_ABORT ? res->esr : 0;
+	out->far = out->esr ? res->far : 0;
+	out->hpfar = out->esr && res->hpfar_valid ? res->hpfar : 0;
 	out->reg_write = false;
+}
+
+/* One walk of a piece: the AArch64 walk, or the x86 walker from CR3 or from a paging-structure-cache entry. */
+static void walk_once(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_start *start,
+		      struct nw_walk_result *res)
+{
+	if (r->a64)
+		nw_replay_a64_walk(r, a, res);
+	else if (start)
+		nw_walker_translate_from(r->walker, a, r->walk_flags, start, res);
+	else
+		nw_walker_translate(r->walker, a, r->walk_flags, res);
 }
 
 /* start: where a paging-structure cache lets the walk go on (NULL: from CR3). */
@@ -169,10 +194,7 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, const str
 	struct nw_walk_result *res = &out->walk;
 
 	for (unsigned tries = 0;; tries++) {
-		if (start)
-			nw_walker_translate_from(r->walker, a, r->walk_flags, start, res);
-		else
-			nw_walker_translate(r->walker, a, r->walk_flags, res);
+		walk_once(r, a, start, res);
 		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
 			break;
 		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
@@ -187,7 +209,9 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, const str
 	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
 	if (!r->options.tlb)
 		return; /* without the TLB model nothing is looked up, so nothing is filled or dropped */
-	if (res->outcome == NW_OUTCOME_OK)
+	if (res->outcome == NW_OUTCOME_OK && r->a64)
+		nw_replay_a64_fill(r, a, res);
+	else if (res->outcome == NW_OUTCOME_OK)
 		fill_tlb(r, a, res);
 	else if (res->outcome == NW_OUTCOME_PAGE_FAULT)
 		nw_tlb_invlpg(&r->tlb, a->gva); /* a #PF drops what the faulting address used (§4.10.4.1) */
@@ -199,6 +223,11 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 	struct nw_psc_hit psc;
 
 	out->access = *a;
+	if (r->a64) {
+		if (!r->options.tlb || !nw_replay_a64_lookup(r, a, out))
+			walk_piece(r, a, NULL, out);
+		return;
+	}
 	if (r->options.tlb) {
 		bool user = nw_walker_is_user_access(r->walker, a->implicit);
 
@@ -242,11 +271,14 @@ unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_acce
 {
 	struct nw_cpu *cpu = &r->machine->cpu;
 	uint64_t rflags = ta->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
-	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit };
+	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit,
+				    .unprivileged = ta->unpriv };
 	struct nw_access parts[2];
 	unsigned n, done = 1;
 
-	if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
+	if (r->a64)
+		nw_replay_a64_set_el(r, ta->cpl); /* an aarch64 access's cpl is its exception level */
+	else if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
 		cpu->cpl = ta->cpl;
 		cpu->rflags = rflags;
 		nw_walker_set_cpu(r->walker, cpu);
@@ -291,6 +323,14 @@ int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_acces
 		 "addresses are 32 bits (SDM Vol. 3A 4.1)", ta->size, (unsigned long long)ta->gva.val,
 		 mode == NW_PAGING_OFF ? "paging off" : nw_paging_mode_name(mode), mode == NW_PAGING_OFF ? "" : " paging");
 	return -1;
+}
+
+/* Whether the access can be translated: an x86 linear address, or AArch64 stage-1 registers the library takes. */
+static int check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
+{
+	if (r->a64)
+		return nw_replay_a64_check_access(r, err, errlen);
+	return nw_replay_check_access(&r->machine->cpu, ta, err, errlen);
 }
 
 /* MOV to CR0 or CR4 loads the PDPTE registers from CR3 when PAE paging is in use after it and it changes CR0.CD,
@@ -364,6 +404,22 @@ static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, st
 	}
 	nw_walker_set_cpu(r->walker, cpu);
 	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
+}
+
+/* An AArch64 register write: an MSR takes any value, so its result is ok; what the model cannot follow is
+ * refused with err. */
+static int apply_a64_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
+{
+	const struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
+
+	if (nw_replay_a64_write_reg(r, w, err, errlen))
+		return -1;
+	r->result.walk = (struct nw_walk_result){ .outcome = NW_OUTCOME_OK };
+	set_walk_fields(&r->result, &r->result.walk, &exit);
+	r->result.reg_write = true;
+	r->result.reg = *w;
+	r->has_result = true;
+	return 0;
 }
 
 /* A register write as a result an expectation may check: its PDPTE load's outcome and fault fields. */
@@ -456,6 +512,9 @@ uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expec
 	case NW_EXPECT_S2_PAGE_SIZE: return res->s2_page_size;
 	case NW_EXPECT_MISCONFIG_LEVEL: return res->misconfig_level;
 	case NW_EXPECT_GLA_VALID: return res->gla_valid;
+	case NW_EXPECT_ESR: return res->esr;
+	case NW_EXPECT_FAR: return res->far;
+	case NW_EXPECT_HPFAR: return res->hpfar;
 	case NW_EXPECT_FIELD_COUNT: break;
 	}
 	return 0;
@@ -480,7 +539,7 @@ static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw
 		count++;
 	}
 	r->stats.mismatches += count > 0;
-	if (count && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.reg_write &&
+	if (count && !r->a64 && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.reg_write &&
 	    !r->result.walk.recorded)
 		/* Answered by the plain copies, which wrote nothing: the same walk, now recorded. */
 		nw_walker_translate(r->walker, &r->result.access, NW_WALK_LOOKUP | NW_WALK_RECORD, &r->result.walk);
@@ -497,7 +556,7 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	r->has_result = false;
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
-		if (nw_replay_check_access(&r->machine->cpu, &rec->access, err, errlen))
+		if (check_access(r, &rec->access, err, errlen))
 			return -1;
 		nw_replay_access(r, &rec->access, &r->result);
 		r->has_result = true;
@@ -509,9 +568,11 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 		}
 		return check(r, &rec->expect, mismatches, max);
 	case NW_TRACE_REG:
-		if (rec->reg.reg >= NW_TRACE_FIRST_ARM64_REG)
+		if (!r->a64 && rec->reg.reg >= NW_TRACE_FIRST_ARM64_REG)
 			break; /* an x86 machine has no AArch64 register: refused below */
 		r->stats.reg_writes++;
+		if (r->a64)
+			return apply_a64_reg(r, &rec->reg, err, errlen);
 		apply_reg(r, &rec->reg);
 		r->has_result = true;
 		return 0;
@@ -522,6 +583,8 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	case NW_TRACE_INVPCID:
 	case NW_TRACE_INVVPID:
 	case NW_TRACE_INVEPT:
+		if (r->a64)
+			break;
 		invalidate(r, rec);
 		return 0;
 	case NW_TRACE_MARK:
@@ -531,10 +594,12 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	case NW_TRACE_END:
 		return 0;
 	case NW_TRACE_TLBI:
+		if (r->a64)
+			return nw_replay_a64_tlbi(r, &rec->tlbi, err, errlen);
 		break;
 	}
-	snprintf(err, errlen, "%s record: replay runs x86_64 scenarios only (traces/FORMAT.md, \"Architectures\")",
-		 nw_trace_kind_name(rec->kind));
+	snprintf(err, errlen, "%s record: not of the scenario's architecture, %s (traces/FORMAT.md, \"Architectures\")",
+		 nw_trace_kind_name(rec->kind), nw_trace_arch_name(r->machine->arch));
 	return -1;
 }
 
@@ -549,7 +614,7 @@ static __attribute__((noinline)) int apply_item(struct nw_replay *r, const struc
 
 	r->record++;
 	r->stats.records++;
-	if (nw_replay_check_access(&r->machine->cpu, &access, err, errlen))
+	if (check_access(r, &access, err, errlen))
 		return -1;
 	nw_replay_access(r, &access, &r->result);
 	r->has_result = true;
@@ -640,10 +705,17 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 {
 	struct hot_counts hot = { 0 };
 	const struct nw_tlb_recent *last = NULL;
-	unsigned state = cpu_state(&r->machine->cpu), users = user_modes(r);
+	unsigned state, users;
 	size_t i;
 
 	*mismatched = 0;
+	if (r->a64) { /* no fast path: each item as its records */
+		for (i = 0; i < n && !*mismatched; i++)
+			*mismatched = apply_item(r, &items[i], expects ? &expects[i] : NULL, mismatches, max, err, errlen);
+		return i;
+	}
+	state = cpu_state(&r->machine->cpu);
+	users = user_modes(r);
 	for (i = 0; i < n; i++) {
 		const struct nw_trace_item *item = &items[i];
 		/* Without the TLB no lookup is made, so no slot is ever filled. */

@@ -4,7 +4,10 @@
  * guest memory without touching the TLB (so a forgotten invalidation leaves
  * the stale entry hardware would use); expectations are compared field by
  * field. One record at a time, in constant memory; runs of accesses from
- * the batch reader take a fast path for TLB hits on recently used pages. */
+ * the batch reader take a fast path for TLB hits on recently used pages.
+ * On an aarch64 machine the same loop applies AArch64 register writes and
+ * TLBIs, walks with nw_arm64_walk and looks up the AArch64 TLB model
+ * (replay_arm64.c), with no fast path. */
 #ifndef NESTWALK_SIM_REPLAY_H
 #define NESTWALK_SIM_REPLAY_H
 
@@ -12,8 +15,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <nestwalk/arm64_s1.h>
 #include <nestwalk/aspace.h>
 #include <nestwalk/tlb.h>
+#include <nestwalk/tlb_arm64.h>
 #include <nestwalk/walk.h>
 
 #include "scenario/machine_cpu.h"
@@ -34,6 +39,8 @@ struct nw_replay_machine {
 	struct nw_memdump *dump;
 	struct nw_cpu cpu;
 	uint64_t eptp; /* with EPT: tags combined TLB entries, matched by INVEPT single-context */
+	enum nw_trace_arch arch; /* the scenario's: the trace must be of it */
+	uint64_t vtcr, vttbr;    /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) */
 };
 
 /* Outcome kinds replay counts: the trace's, plus no_memory, the host's own
@@ -53,6 +60,8 @@ struct nw_replay_stats {
 	uint64_t invalidations[4];  /* INVLPG, INVPCID, INVVPID, INVEPT */
 	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */
 	uint64_t cr3_faults;        /* MOV CR0/CR3/CR4 whose PAE PDPTE load faulted (a reserved bit: #GP) */
+	uint64_t tlbis;             /* aarch64 TLBI records */
+	uint64_t refused_writes;    /* aarch64: writes after which the library refuses the EL1 registers */
 	uint64_t expectations, mismatches;
 };
 
@@ -66,6 +75,7 @@ struct nw_replay_result {
 	uint64_t guest_page_size, s2_page_size;
 	uint8_t misconfig_level;    /* an EPT misconfiguration's EPT level, else 0 */
 	bool gla_valid;             /* an EPT violation's qualification bit 7, else false */
+	uint64_t esr, far, hpfar;   /* an AArch64 abort's ESR_ELx and FAR_ELx, HPFAR_EL2 where defined; else 0 */
 	bool reg_write;             /* the result of reg, not of an access */
 	struct nw_trace_regwrite reg;
 	struct nw_access access;    /* the piece the fields describe */
@@ -87,6 +97,28 @@ struct nw_replay_options {
 				  * expectation mismatches, by walking it again (NW_WALK_PLAIN_FIRST) */
 };
 
+/* An AArch64 replay's PE state (replay_arm64.c): the registers as the trace wrote them, stage 1 as the library
+ * decodes them, and the TLB model. */
+#define NW_REPLAY_A64TLB_ENTRIES 256
+
+struct nw_replay_a64tlb_side {
+	uint64_t ipa, guest_page_size; /* what a combined entry's hit reports beside its output */
+	bool flat;                     /* made with stage 1 off (VA = IPA): not used once it is on, nor the reverse */
+};
+
+struct nw_replay_a64 {
+	struct nw_arm64_el1_regs el1;
+	uint64_t vttbr, hcr;
+	struct nw_arm64_cpu cpu;
+	struct nw_arm64_s1_caps caps;
+	const char *refused;      /* why the library refuses the EL1 registers in force (NULL: it takes them) */
+	uint64_t refused_record;  /* the write after which it refuses them */
+	struct nw_walk_config no_s2; /* HCR_EL2.VM=0: the walk has no stage 2 */
+	struct nw_a64tlb tlb;
+	struct nw_a64tlb_entry entries[NW_REPLAY_A64TLB_ENTRIES];
+	struct nw_replay_a64tlb_side side[NW_REPLAY_A64TLB_ENTRIES];
+};
+
 struct nw_replay {
 	struct nw_replay_machine *machine;
 	struct nw_replay_options options;
@@ -103,6 +135,7 @@ struct nw_replay {
 	char refused[160];
 	bool has_result;                   /* an access came last: an expectation may follow */
 	struct nw_replay_result result;
+	struct nw_replay_a64 *a64;         /* aarch64 machines only */
 };
 
 /* 0, or -1 with the reason in err (no memory for the TLB). */
@@ -143,6 +176,26 @@ unsigned nw_replay_access_pieces(struct nw_replay *replay, const struct nw_trace
 /* 0 when every byte of the access has a linear address in the paging mode cpu
  * selects (nw_access_is_linear); else -1 with err naming the access and the mode. */
 int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *access, char *err, size_t errlen);
+
+/* AArch64 (replay_arm64.c), called by the engine for aarch64 machines. */
+int nw_replay_a64_init(struct nw_replay *replay, char *err, size_t errlen);
+void nw_replay_a64_fini(struct nw_replay *replay);
+/* 0, or -1 with err: a write of a register the model cannot follow (another stage 2 than the scenario's). */
+int nw_replay_a64_write_reg(struct nw_replay *replay, const struct nw_trace_regwrite *w, char *err, size_t errlen);
+/* 0, or -1 with err naming the TLBI and the model's reason for refusing it. */
+int nw_replay_a64_tlbi(struct nw_replay *replay, const struct nw_trace_tlbi *tlbi, char *err, size_t errlen);
+/* 0, or -1 with err when stage 1 as the registers stand is refused by the library (the write and its reason). */
+int nw_replay_a64_check_access(const struct nw_replay *replay, char *err, size_t errlen);
+/* The PE state of an access: its exception level. */
+void nw_replay_a64_set_el(struct nw_replay *replay, unsigned el);
+/* A TLB hit usable for the access (the combined entry, or with stage 1 off the stage-2 entry), as out. */
+bool nw_replay_a64_lookup(struct nw_replay *replay, const struct nw_access *a, struct nw_replay_result *out);
+/* The walk of one piece (nw_arm64_walk under the registers in force). */
+void nw_replay_a64_walk(struct nw_replay *replay, const struct nw_access *a, struct nw_walk_result *res);
+/* The walk the tables in memory give now, writing nothing and recording every level (explanations). */
+void nw_replay_a64_walk_lookup(const struct nw_replay *replay, const struct nw_access *a, struct nw_walk_result *res);
+/* What a successful walk leaves in the TLB model. */
+void nw_replay_a64_fill(struct nw_replay *replay, const struct nw_access *a, const struct nw_walk_result *res);
 
 /* The result's value of an expectation field. */
 uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nestwalk/arm64_s2.h>
+
 #include "replay/replay.h"
 #include "scenario/elf_image.h"
 
@@ -80,6 +82,18 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
 	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
 		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);
+	if (t->scenario.arch == NW_SCENARIO_AARCH64) {
+		t->machine.arch = NW_TRACE_ARCH_AARCH64;
+		t->machine.vtcr = t->scenario.arm64.vtcr;
+		/* The loader checked the VMID against VTCR_EL2.VS. */
+		if (nw_arm64_s2_vttbr(t->machine.stage2.arm64, (unsigned)t->scenario.arm64.vmid, &t->machine.vttbr) !=
+		    NW_OK) {
+			snprintf(err, errlen, "%s: vmid %llu does not fit VTTBR_EL2", scenario_path,
+				 (unsigned long long)t->scenario.arm64.vmid);
+			nw_replay_target_close(t);
+			return -1;
+		}
+	}
 	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
 	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
 	return 0;

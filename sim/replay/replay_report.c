@@ -27,6 +27,9 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 	fprintf(out, "mismatch at record %" PRIu64 " (after mark \"%s\"): ", m[0].record, r->mark[0] ? r->mark : "(none)");
 	if (res->reg_write)
 		fprintf(out, "write of 0x%" PRIx64 " to %s\n", res->reg.value, nw_trace_reg_name(res->reg.reg));
+	else if (r->a64)
+		fprintf(out, "%s of %u byte(s) at va 0x%" PRIx64 " el %u%s\n", access_names[a->type], a->size,
+			a->gva.val, r->a64->cpu.el0 ? 0u : 1u, a->unprivileged ? " unpriv" : "");
 	else
 		fprintf(out, "%s of %u byte(s) at gva 0x%" PRIx64 " cpl %u%s\n", access_names[a->type], a->size,
 			a->gva.val, r->machine->cpu.cpl, a->implicit ? " implicit" : "");
@@ -49,8 +52,11 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 
 		fprintf(out, "  the translation came from the %s TLB (gpa 0x%" PRIx64 ", hpa 0x%" PRIx64
 			     "), not from a walk; the tables in memory now give:\n",
-			cache_names[res->cache], res->gpa, res->hpa);
-		nw_walker_translate(r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
+			r->a64 ? "AArch64" : cache_names[res->cache], res->gpa, res->hpa);
+		if (r->a64)
+			nw_replay_a64_walk_lookup(r, a, &walk);
+		else
+			nw_walker_translate(r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
 		nw_walk_print_explain(out, &walk);
 		return;
 	}
@@ -78,8 +84,11 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 		}
 	fprintf(out, "%s\n", *sep ? "" : " none");
 	fprintf(out, "invalidations");
-	for (unsigned i = 0; i < 4; i++)
-		fprintf(out, "%s %s %" PRIu64, i ? "," : "", inval_names[i], s->invalidations[i]);
+	if (r->a64)
+		fprintf(out, " tlbi %" PRIu64, s->tlbis);
+	else
+		for (unsigned i = 0; i < 4; i++)
+			fprintf(out, "%s %s %" PRIu64, i ? "," : "", inval_names[i], s->invalidations[i]);
 	if (s->failed_invalidations)
 		fprintf(out, " (%" PRIu64 " refused%s: record %" PRIu64 ", %s)", s->failed_invalidations,
 			s->failed_invalidations > 1 ? ", the first" : "", r->refused_record, r->refused);
@@ -95,8 +104,9 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	if (r->options.tlb) {
 		fprintf(out, "TLB           %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n", s->tlb_hits,
 			s->tlb_lookups, ratio(s->tlb_hits, s->tlb_lookups));
-		fprintf(out, "PSC           %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n", s->psc_hits,
-			s->psc_lookups, ratio(s->psc_hits, s->psc_lookups));
+		fprintf(out, "%s %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n",
+			r->a64 ? "stage-2 TLB  " : "PSC          ", s->psc_hits, s->psc_lookups,
+			ratio(s->psc_hits, s->psc_lookups));
 	} else {
 		fprintf(out, "TLB           off (--no-tlb): every access walks\n");
 	}
@@ -105,6 +115,9 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	if (s->host_exhausted)
 		fprintf(out, "host memory   %" PRIu64 " lazy page(s) not populated: no frame left (no_memory)\n",
 			s->host_exhausted);
+	if (s->refused_writes)
+		fprintf(out, "EL1 registers %" PRIu64 " write(s) left them refused (the last at record %" PRIu64 ": %s)\n",
+			s->refused_writes, r->a64->refused_record, r->a64->refused ? r->a64->refused : "taken since");
 	if (s->cr3_faults)
 		fprintf(out, "CR3 loads     %" PRIu64 " refused (MOV CR0/CR3/CR4 whose PAE PDPTE load faulted)\n",
 			s->cr3_faults);
@@ -127,8 +140,8 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 	fprintf(out, "}, \"invalidations\": {");
 	for (unsigned i = 0; i < 4; i++)
 		fprintf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", inval_names[i], s->invalidations[i]);
-	fprintf(out, ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64 ", \"refs_per_walk\": {",
-		s->failed_invalidations, s->walks);
+	fprintf(out, ", \"tlbi\": %" PRIu64 ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64 ", \"refs_per_walk\": {",
+		s->tlbis, s->failed_invalidations, s->walks);
 	for (unsigned n = 0; n <= NW_REPLAY_REFS_MAX; n++)
 		if (s->refs_hist[n]) {
 			fprintf(out, "%s\"%u\": %" PRIu64, sep, n, s->refs_hist[n]);
@@ -141,9 +154,10 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 		ratio(s->tlb_hits, s->tlb_lookups) / 100,
 		s->psc_lookups, s->psc_hits, ratio(s->psc_hits, s->psc_lookups) / 100);
 	fprintf(out, ", \"populated\": %" PRIu64 ", \"host_exhausted\": %" PRIu64 ", \"cr3_faults\": %" PRIu64
+		     ", \"register_writes_refused\": %" PRIu64
 		     ", \"expectations\": %" PRIu64 ", \"mismatches\": %" PRIu64 ", \"seconds\": %.6f"
 		     ", \"accesses_per_second\": %.0f",
-		s->populated, s->host_exhausted, s->cr3_faults, s->expectations, s->mismatches, seconds,
+		s->populated, s->host_exhausted, s->cr3_faults, s->refused_writes, s->expectations, s->mismatches, seconds,
 		seconds > 0 ? (double)s->accesses / seconds : 0.0);
 	if (first) {
 		fprintf(out, ", \"first_mismatch\": {\"record\": %" PRIu64 ", \"mark\": \"%s\", \"from_tlb\": %s"

@@ -86,11 +86,17 @@ enum nw_trace_outcome {
 	NW_TRACE_OUT_GENERAL_PROTECTION,
 	NW_TRACE_OUT_MMIO,
 	NW_TRACE_OUT_ROM_WRITE,
+	NW_TRACE_OUT_STAGE1_ABORT, /* aarch64: a stage-1 fault taken to EL1 */
+	NW_TRACE_OUT_STAGE2_ABORT, /* aarch64: a stage-2 fault taken to EL2 */
 	NW_TRACE_OUT_COUNT,
 };
 
-/* The outcomes an aarch64 trace's expectation may name, a bit each: those of any address space. */
-#define NW_TRACE_AARCH64_OUTCOMES ((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
+/* The outcomes an aarch64 trace's expectation may name, a bit each: those of any address space and the aborts;
+ * an x86_64 trace's: all but the aborts. */
+#define NW_TRACE_AARCH64_OUTCOMES                                                                              \
+	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE) |                \
+	 (1u << NW_TRACE_OUT_STAGE1_ABORT) | (1u << NW_TRACE_OUT_STAGE2_ABORT))
+#define NW_TRACE_X86_OUTCOMES (((1u << NW_TRACE_OUT_STAGE1_ABORT) - 1))
 
 /* Which fields an expectation carries (bit i = field i, in this order on disk). */
 enum nw_trace_expect_field {
@@ -105,8 +111,14 @@ enum nw_trace_expect_field {
 	NW_EXPECT_S2_PAGE_SIZE,
 	NW_EXPECT_MISCONFIG_LEVEL,
 	NW_EXPECT_GLA_VALID,
+	NW_EXPECT_ESR,   /* aarch64: ESR_EL1 of a stage1_abort, ESR_EL2 of a stage2_abort */
+	NW_EXPECT_FAR,   /* aarch64: FAR_EL1 or FAR_EL2, the faulting virtual address */
+	NW_EXPECT_HPFAR, /* aarch64: HPFAR_EL2 of a stage2_abort, where the Arm ARM defines it */
 	NW_EXPECT_FIELD_COUNT,
 };
+
+/* The fields only an aarch64 abort has. */
+#define NW_EXPECT_ARM64_FIELDS ((1u << NW_EXPECT_ESR) | (1u << NW_EXPECT_FAR) | (1u << NW_EXPECT_HPFAR))
 
 /* The fields an expectation after a register write may name: what the write's PDPTE load gave (a register
  * write translates no address, so it has no gpa, hpa or page size). */
@@ -165,6 +177,7 @@ struct nw_trace_expect {
 	uint64_t s2_page_size;
 	uint8_t misconfig_level; /* the misconfigured EPT entry's level, 1 (PTE) .. 5 */
 	uint8_t gla_valid;       /* bit 7 of an EPT violation's exit qualification: 0 or 1 */
+	uint64_t esr, far, hpfar;
 };
 
 struct nw_trace_record {

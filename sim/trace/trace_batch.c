@@ -67,8 +67,7 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	size_t n = 0, expectations = 0, avail;
 	uint64_t reject = r->access_reject;
 	/* The outcome-only expectations the trace's architecture may name, a bit each (nw_trace_arch_check). */
-	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES
-							     : (1u << NW_TRACE_OUT_COUNT) - 1;
+	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES : NW_TRACE_X86_OUTCOMES;
 
 	b->count = 0;
 	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)

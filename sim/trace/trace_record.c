@@ -19,6 +19,7 @@ static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64"
 
 static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
 	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
+	"stage1_abort", "stage2_abort",
 };
 
 /* What `nestwalk translate --gpa --json` printed for these outcomes before its names became the trace's. */
@@ -28,7 +29,7 @@ static const char *const outcome_old_names[NW_TRACE_OUT_COUNT] = {
 
 static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
 	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
-	"guest_page_size", "s2_page_size", "misconfig_level", "gla_valid",
+	"guest_page_size", "s2_page_size", "misconfig_level", "gla_valid", "esr", "far", "hpfar",
 };
 
 const char *nw_trace_arch_name(enum nw_trace_arch arch)
@@ -90,6 +91,9 @@ void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[N
 	vals[NW_EXPECT_S2_PAGE_SIZE] = e->s2_page_size;
 	vals[NW_EXPECT_MISCONFIG_LEVEL] = e->misconfig_level;
 	vals[NW_EXPECT_GLA_VALID] = e->gla_valid;
+	vals[NW_EXPECT_ESR] = e->esr;
+	vals[NW_EXPECT_FAR] = e->far;
+	vals[NW_EXPECT_HPFAR] = e->hpfar;
 }
 
 void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT])
@@ -105,6 +109,9 @@ void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[N
 	e->s2_page_size = vals[NW_EXPECT_S2_PAGE_SIZE];
 	e->misconfig_level = (uint8_t)vals[NW_EXPECT_MISCONFIG_LEVEL];
 	e->gla_valid = (uint8_t)vals[NW_EXPECT_GLA_VALID];
+	e->esr = vals[NW_EXPECT_ESR];
+	e->far = vals[NW_EXPECT_FAR];
+	e->hpfar = vals[NW_EXPECT_HPFAR];
 }
 
 /* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
@@ -232,7 +239,8 @@ static bool is_arm64_reg(enum nw_trace_reg reg)
 	 (1u << NW_EXPECT_MISCONFIG_LEVEL) | (1u << NW_EXPECT_GLA_VALID))
 
 /* An aarch64 expectation names what an AArch64 translation has: ok, or the address space's mmio and rom_write,
- * its addresses, references and page sizes (4 MiB is 32-bit x86 paging's alone). */
+ * its addresses, references and page sizes (4 MiB is 32-bit x86 paging's alone), or an abort with its syndrome
+ * and fault address registers. */
 static const char *check_arm64_expect(const struct nw_trace_expect *e)
 {
 	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) &&
@@ -243,6 +251,16 @@ static const char *check_arm64_expect(const struct nw_trace_expect *e)
 	if ((NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && e->guest_page_size == NW_SIZE_4M) ||
 	    (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && e->s2_page_size == NW_SIZE_4M))
 		return "4 MiB is no AArch64 page size";
+	return 0;
+}
+
+/* An x86_64 expectation names no AArch64 abort and none of its registers. */
+static const char *check_x86_expect(const struct nw_trace_expect *e)
+{
+	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) && !(NW_TRACE_X86_OUTCOMES >> e->outcome & 1))
+		return "an aarch64 outcome in an x86_64 trace";
+	if (e->present & NW_EXPECT_ARM64_FIELDS)
+		return "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace";
 	return 0;
 }
 
@@ -270,7 +288,7 @@ const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_r
 	case NW_TRACE_TLBI:
 		return arm64 ? 0 : "a tlbi in an x86_64 trace";
 	case NW_TRACE_EXPECT:
-		return arm64 ? check_arm64_expect(&rec->expect) : 0;
+		return arm64 ? check_arm64_expect(&rec->expect) : check_x86_expect(&rec->expect);
 	case NW_TRACE_GPWRITE:
 	case NW_TRACE_MARK:
 	case NW_TRACE_END:

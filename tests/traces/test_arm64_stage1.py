@@ -241,17 +241,18 @@ def test_el_and_unprivileged_are_refused_on_x86_and_for_a_fetch():
 
 
 def test_what_walks_x86_guests_only_refuses_an_aarch64_machine(tmp_path):
-    """read --gva and replay run the x86 fast walker, which has no AArch64 description (nw_walker_init gives
-    none): they crashed on an aarch64 scenario (SIGSEGV, exit -11) and now refuse it; mappings --stage guest
-    read x86 tables (and blamed CR0.PG) and now refuses too."""
+    """read --gva reads x86 guests piece by piece (x86 linear addresses and fault reports): it crashed on an
+    aarch64 scenario (SIGSEGV, exit -11) and now refuses it; replay runs aarch64 traces there
+    (test_replay_aarch64.py) and refuses an x86 one; mappings --stage guest read x86 tables (and blamed CR0.PG)
+    and now refuses too."""
     for path in (SCENARIO, ROOT / "scenarios" / "arm64_stage2.yaml"):
         result = run("read", path, "--gva", "0x400000", "--len", "8")
-        assert result.returncode == 2 and "replay and read --gva walk x86 guests only for now" in result.stderr, \
+        assert result.returncode == 2 and "read --gva reads x86 guests only for now" in result.stderr, \
             (result.returncode, result.stderr)
     trace = tmp_path / "t.nwt.txt"
     trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x1 type=read cpl=0x0\nend\n")
     result = run("replay", SCENARIO, "--trace", trace)
-    assert result.returncode == 2 and "replay and read --gva walk x86 guests only for now" in result.stderr
+    assert result.returncode == 2 and "a trace of x86_64, and this needs aarch64" in result.stderr
     result = run("mappings", SCENARIO, "--stage", "guest")
     assert result.returncode == 2 and "an aarch64 guest's stage 1 is not listed yet" in result.stderr
     assert result.stdout == ""

@@ -310,11 +310,10 @@ def check_walk(got, stage2, top=True):
 
 
 def test_the_doc_names_every_outcome_of_the_trace_format():
-    # traces/FORMAT.md's expectation outcomes, plus replay's no_memory and translate's AArch64 stage2_abort and
-    # stage1_abort (no trace carries AArch64 outcomes yet).
+    # traces/FORMAT.md's expectation outcomes (the AArch64 aborts among them), then replay's no_memory.
     fmt = (ROOT / "traces" / "FORMAT.md").read_text()
     codes = re.search(r"\| `outcome` \| u8 \| (.*?) \|", fmt).group(1)
-    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory", "stage2_abort", "stage1_abort"] == OUTCOMES
+    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory"] == OUTCOMES
 
 
 def test_version_and_help_objects():
@@ -391,7 +390,7 @@ def test_translate_gva_aarch64_objects(args, outcome):
 def test_replay_objects(scenario, tmp_path):
     got = run_json("replay", SCENARIOS / scenario, "--json")
     check_top("replay", got)
-    assert set(got["outcomes"]) == set(OUTCOMES) - {"stage2_abort", "stage1_abort"}  # replay is x86 only so far
+    assert set(got["outcomes"]) == set(OUTCOMES)
     # A wrong expectation: replay reports the first mismatch with its walk.
     trace = tmp_path / "wrong.nwt.txt"
     trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x1 type=read cpl=0x3\nexpect outcome=page_fault\n"

@@ -27,11 +27,12 @@ static size_t sample(struct nw_trace_record *r)
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
 					   .access = { nw_gva(0x401000), 4, NW_ACCESS_FETCH, 3, false, false } };
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
-		.present = (1u << NW_EXPECT_FIELD_COUNT) - 1, .outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x201000),
+		.present = ((1u << NW_EXPECT_FIELD_COUNT) - 1) & ~NW_EXPECT_ARM64_FIELDS, .outcome = NW_TRACE_OUT_OK,
+		.gpa = nw_gpa(0x201000),
 		.hpa = nw_hpa(0x80201000), .error_code = 0x1d, .exit_qualification = 0x181,
 		.fault_gpa = nw_gpa(0xfee00000), .refs = 24, .guest_page_size = NW_SIZE_4M,
 		.s2_page_size = NW_SIZE_1G, .misconfig_level = 5, .gla_valid = 1 } };
-	for (unsigned o = 0; o < NW_TRACE_OUT_COUNT; o++) {
+	for (unsigned o = 0; o < NW_TRACE_OUT_STAGE1_ABORT; o++) {
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
 						   .access = { nw_gva(UINT64_MAX - o), 4096, NW_ACCESS_WRITE, 0,
 							       o & 1, o & 2 } };
@@ -76,6 +77,15 @@ static size_t sample_arm64(struct nw_trace_record *r)
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
 			.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
 			.outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x40001000 + i), .refs = 24 } };
+	}
+	/* Each abort with its syndrome and fault address registers. */
+	for (unsigned o = NW_TRACE_OUT_STAGE1_ABORT; o <= NW_TRACE_OUT_STAGE2_ABORT; o++) {
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+						   .access = { .gva = nw_gva(0x40200000), .size = 8,
+							       .type = NW_ACCESS_READ, .cpl = 1 } };
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
+			.present = 1u << NW_EXPECT_OUTCOME | NW_EXPECT_ARM64_FIELDS, .outcome = (enum nw_trace_outcome)o,
+			.esr = 0x9200000b + o, .far = 0x40200000, .hpfar = 0x402000 } };
 	}
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
 					   .gpwrite = { nw_gpa(0x40003000), sizeof(gp_bytes), gp_bytes } };
@@ -582,8 +592,8 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 		  "byte offset 38: bad access record: cpl outside 0..3" },
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 4), END }, 12 + 26 + 18 + 5, 1,
 		  "byte offset 38: bad access record: access flags have undefined bits set" },
-		/* 12 + 26 + 18: the second expectation names outcome 8; its access is read by the record reader. */
-		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(8), END },
+		/* 12 + 26 + 18: the second expectation names outcome 10; its access is read by the record reader. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(10), END },
 		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: unknown outcome" },
 		/* An expectation after an expectation. */
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), EXPECT_OUTCOME(0), END }, 12 + 26 + 8 + 5, 1,
@@ -593,6 +603,9 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 		  "byte offset 56: trace ends without an end record" },
 		/* An optional record between an access and its expectation is skipped; the expectation still belongs. */
 		{ { HEADER, ACCESS(1, 0, 3), 0x90, 1, 0, 0, 0, 0xaa, EXPECT_OUTCOME(1), END }, 12 + 18 + 6 + 8 + 5, 1, "" },
+		/* Outcome 8, stage1_abort, is an aarch64 trace's: the batch leaves it to the record reader, which refuses it. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(8), END },
+		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: an aarch64 outcome in an x86_64 trace" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -639,8 +652,8 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 		/* aarch64: mostly what its expectations may name (outcome, gpa, hpa, refs, page sizes) */
 		bool arm64_fields = arm64 && diff_rand(state) % 16;
 
-		if (arm64_fields)
-			mask = (uint16_t)((mask & 0x1c7) | 1);
+		if (arm64_fields) /* ... and at times esr, far, hpfar */
+			mask = (uint16_t)((mask & 0x1c7) | 1 | (r >> 40 & 7) << NW_EXPECT_ESR);
 
 		p[0] = NW_TRACE_EXPECT;
 		put_le(p + 5, mask, 2);
@@ -652,8 +665,8 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 			unsigned bytes = nw_trace_expect_field_bytes((enum nw_trace_expect_field)f);
 
 			if (f == NW_EXPECT_OUTCOME)
-				/* aarch64: ok, mmio or rom_write (0, 6, 7) */
-				value = arm64_fields ? (uint64_t[]){ 0, 6, 7 }[value % 3] : value % 8;
+				/* aarch64: ok, mmio, rom_write or an abort (0, 6, 7, 8, 9) */
+				value = arm64_fields ? (uint64_t[]){ 0, 6, 7, 8, 9 }[value % 5] : value % 8;
 			else if (f == NW_EXPECT_REFS)
 				value %= 40;
 			put_le(p + 5 + len, value, bytes);
@@ -835,6 +848,10 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 		{ X86, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "tlbi in an x86_64" },
 		{ X86, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "aarch64 register" },
 		{ X86, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "unpriv" },
+		{ X86, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_STAGE2_ABORT } },
+		  "aarch64 outcome in an x86_64" },
+		{ X86, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_FAR } },
+		  "aarch64 expectation field" },
 		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "x86 register" },
 		{ A64, { .kind = NW_TRACE_INVLPG }, "x86 invalidation" },
 		{ A64, { .kind = NW_TRACE_INVEPT, .inv = { .type = 1 } }, "x86 invalidation" },
