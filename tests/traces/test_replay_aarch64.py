@@ -1,0 +1,183 @@
+"""`nestwalk replay` of aarch64 traces on scenarios/arm64_stage2.yaml: the bundled hand-written traces (their
+expectations derived from the Arm ARM beside each record) in text, binary and zstd forms with the TLB model on
+and off, the TLB trace's stale translations (which only the TLB model gives), a deliberately wrong expectation
+named in both reports, and the inputs the model refuses (exit 2 with the record).
+
+The counts checked here come from the trace files themselves, not from the program."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+NESTWALK = os.environ["NESTWALK"]
+ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
+SCENARIO = ROOT / "scenarios" / "arm64_stage2.yaml"
+TRACES = ROOT / "traces"
+TLB_FREE = ["arm64_stage2.nwt.txt", "arm64_stage1.nwt.txt"]  # the same answers with the TLB on and off
+TLB_TRACE = TRACES / "arm64_tlb.nwt.txt"
+
+
+def run(*args):
+    return subprocess.run([NESTWALK, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def records(trace):
+    """The record lines of a text trace (keyword first), without the header and comments."""
+    return [line.split("#", 1)[0].strip() for line in trace.read_text().splitlines()[1:]
+            if line.split("#", 1)[0].strip()]
+
+
+def replay_json(trace, *extra):
+    result = run("replay", SCENARIO, "--trace", trace, "--json", *extra)
+    return result, json.loads(result.stdout) if result.stdout else None
+
+
+def outcomes_in(lines):
+    counts = {}
+    for line in lines:
+        match = re.match(r"expect outcome=(\w+)", line)
+        if match:
+            counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    return counts
+
+
+def binary_forms(trace, tmp_path):
+    """The trace converted to binary and to zstd-compressed binary."""
+    forms = []
+    for name, extra in (("t.nwt", []), ("t.nwt.zst", ["--zstd"])):
+        out = tmp_path / name
+        conv = run("trace", "convert", trace, out, "--to", "binary", *extra)
+        assert conv.returncode == 0, conv.stderr
+        forms.append(out)
+    return forms
+
+
+@pytest.mark.parametrize("name", TLB_FREE)
+@pytest.mark.parametrize("tlb", [[], ["--no-tlb"]], ids=["tlb", "no-tlb"])
+def test_bundled_trace_matches_every_expectation(name, tlb, tmp_path):
+    trace = TRACES / name
+    lines = records(trace)
+    for form in [trace, *binary_forms(trace, tmp_path)]:
+        result, report = replay_json(form, *tlb)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert report["expectations"] == sum(l.startswith("expect ") for l in lines)
+        assert report["mismatches"] == 0
+        assert report["accesses"] == sum(l.startswith("access ") for l in lines)
+        assert report["register_writes"] == sum(l.startswith("reg ") for l in lines)
+        assert report["invalidations"]["tlbi"] == sum(l.startswith("tlbi ") for l in lines)
+        # Every access of these traces has an expectation naming its outcome: the counts are the file's.
+        assert {k: v for k, v in report["outcomes"].items() if v} == outcomes_in(lines)
+        assert report["tlb"]["enabled"] == (not tlb)
+
+
+def test_tlb_trace_keeps_each_translation_until_its_tlbi(tmp_path):
+    lines = records(TLB_TRACE)
+    for form in [TLB_TRACE, *binary_forms(TLB_TRACE, tmp_path)]:
+        result, report = replay_json(form)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert report["expectations"] == sum(l.startswith("expect ") for l in lines) and report["mismatches"] == 0
+        assert report["invalidations"]["tlbi"] == sum(l.startswith("tlbi ") for l in lines)
+    # The accesses expected to come from the TLB (refs 0) are the hits, all of them.
+    hits = sum("refs=0x0" in l for l in lines if l.startswith("expect "))
+    assert hits == 9 and report["tlb"]["hits"] + report["psc"]["hits"] == hits
+
+
+def test_without_the_tlb_the_stale_and_cached_answers_are_the_mismatches():
+    """Without the TLB model every access walks: exactly the expectations of a TLB hit (refs 0) mismatch, and
+    the stale ones name the IPA the tables in memory give now."""
+    lines = TLB_TRACE.read_text().splitlines()[1:]
+    numbered, n = [], 0
+    for line in lines:  # record numbers as replay counts them: every record line, 1-based
+        body = line.split("#", 1)[0].strip()
+        if body and body != "end":
+            n += 1
+            numbered.append((n, body))
+    cached = [n for n, body in numbered if body.startswith("expect ") and "refs=0x0" in body]
+    assert len(cached) == 9  # 3 stage-2, 3 VMID, 3 stage-1 hits (arm64_tlb.nwt.txt)
+    result = run("replay", SCENARIO, "--trace", TLB_TRACE, "--no-tlb", "--no-explain")
+    assert result.returncode == 1
+    assert [int(m) for m in re.findall(r"^mismatch at record (\d+)", result.stdout, re.M)] == cached
+    # The guest's remap of VA 0x200000 to IPA 0x40008000 without a TLBI: the walk sees the new IPA.
+    assert "gpa: expected 0x40005008, got 0x40008008" in result.stdout
+
+
+def test_wrong_expectation_names_the_field(tmp_path):
+    text = (TRACES / "arm64_stage2.nwt.txt").read_text()
+    # The Access flag fault's ESR_EL2 is 0x9200000b (a read: WnR 0); expect a write's 0x9200004b instead.
+    assert text.count("esr=0x9200000b") == 1
+    trace = tmp_path / "wrong.nwt.txt"
+    trace.write_text(text.replace("esr=0x9200000b", "esr=0x9200004b"))
+    result = run("replay", SCENARIO, "--trace", trace)
+    assert result.returncode == 1
+    assert "esr: expected 0x9200004b, got 0x9200000b" in result.stdout
+    assert "read of 8 byte(s) at va 0x40200000 el 1" in result.stdout
+    assert "stage-2 abort, ipa 0x40200000 (final access), ESR_EL2 0x9200000b, FAR_EL2 0x40200000" in result.stdout
+    result, report = replay_json(trace)
+    assert result.returncode == 1
+    assert report["first_mismatch"]["fields"] == [{"field": "esr", "expected": "0x9200004b", "got": "0x9200000b"}]
+    assert report["first_mismatch"]["walk"]["outcome"] == "stage2_abort"
+
+
+def test_hpfar_far_and_the_abort_outcome_are_compared(tmp_path):
+    trace = tmp_path / "fields.nwt.txt"
+    # A read of 0x40402000: Address size fault, HPFAR_EL2 0x404020, FAR_EL2 0x40402000 (arm64_stage2.nwt.txt).
+    trace.write_text("nestwalk-trace 2 arch=aarch64\naccess gva=0x40402000 size=0x8 type=read el=0x1\n"
+                     "expect outcome=stage1_abort far=0x40402001 hpfar=0x404021\nend\n")
+    result = run("replay", SCENARIO, "--trace", trace)
+    assert result.returncode == 1
+    for line in ("outcome: expected stage1_abort, got stage2_abort", "far: expected 0x40402001, got 0x40402000",
+                 "hpfar: expected 0x404021, got 0x404020"):
+        assert line in result.stdout, result.stdout
+
+
+def refused(tmp_path, body):
+    trace = tmp_path / "bad.nwt.txt"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\n" + body + "end\n")
+    result = run("replay", SCENARIO, "--trace", trace)
+    assert result.returncode == 2, result.stdout + result.stderr
+    return result.stderr
+
+
+def test_refusals_stop_the_replay_with_the_record(tmp_path):
+    # A TTL hint (Xt[47:44]) is refused by the TLB model, never ignored: record 2.
+    err = refused(tmp_path, "access gva=0x40000000 size=0x8 type=read el=0x1\ntlbi op=vae1 xt=0x100000000200\n")
+    assert "record 2: tlbi vae1 xt=0x100000000200: " in err and "TTL" in err
+    # Other stage-2 tables than the scenario's (at 0x7fffe000) are not modelled.
+    err = refused(tmp_path, "reg vttbr_el2=0x1000000001000\n")
+    assert "record 1: vttbr_el2=0x1000000001000: the scenario's stage 2 has its tables at 0x7fffe000" in err
+    err = refused(tmp_path, "reg vtcr_el2=0x80023559\n")
+    assert "record 1: vtcr_el2=0x80023559" in err and "0x80023558" in err
+    err = refused(tmp_path, "reg hcr_el2=0x1001\n")  # VM and DC
+    assert "record 1: hcr_el2=0x1001" in err and "not modelled" in err
+    # TG0 0b11 is reserved: with the MMU on the library refuses the registers; the write is counted, the next
+    # access (record 3) stops the replay naming the write (record 2).
+    err = refused(tmp_path, "reg tcr_el1=0x20080c019\nreg sctlr_el1=0x1\naccess gva=0x0 size=0x1 type=read el=0x1\n")
+    assert "record 3: the EL1 registers as written up to record 2" in err and "reserved encoding" in err
+
+
+def test_register_writes_refused_are_counted_until_taken(tmp_path):
+    trace = tmp_path / "tcr.nwt.txt"
+    # The reserved TG0 with the MMU on, then a valid TCR_EL1 before any access: the replay goes on.
+    trace.write_text("nestwalk-trace 2 arch=aarch64\nreg sctlr_el1=0x1\nreg tcr_el1=0x20080c019\n"
+                     "reg tcr_el1=0x200800019\nreg sctlr_el1=0x0\naccess gva=0x40000000 size=0x8 type=read el=0x1\n"
+                     "expect outcome=ok gpa=0x40000000\nend\n")
+    result, report = replay_json(trace)
+    assert result.returncode == 0, result.stderr
+    # sctlr_el1=0x1 with TCR_EL1 0 (TG1 0b00 reserved, EPD1 clear) and tcr_el1=0x20080c019: two refused states.
+    assert report["register_writes_refused"] == 2
+
+
+def test_architectures_must_match(tmp_path):
+    x86 = tmp_path / "x86.nwt.txt"
+    x86.write_text("nestwalk-trace 1\naccess gva=0x1000 size=0x1 type=read cpl=0x0\nend\n")
+    result = run("replay", SCENARIO, "--trace", x86)
+    assert result.returncode == 2 and "aarch64" in result.stderr
+    result = run("replay", ROOT / "scenarios" / "replay_ept.yaml", "--trace", TRACES / "arm64_stage2.nwt.txt")
+    assert result.returncode == 2 and "x86_64" in result.stderr
+    # The AArch64 outcomes and fields belong to aarch64 traces only.
+    x86.write_text("nestwalk-trace 1\naccess gva=0x1000 size=0x1 type=read cpl=0x0\nexpect esr=0x1\nend\n")
+    result = run("replay", ROOT / "scenarios" / "replay_ept.yaml", "--trace", x86)
+    assert result.returncode == 2 and "line 3" in result.stderr and "aarch64 expectation field" in result.stderr
