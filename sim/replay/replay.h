@@ -40,7 +40,9 @@ struct nw_replay_machine {
 	struct nw_cpu cpu;
 	uint64_t eptp; /* with EPT: tags combined TLB entries, matched by INVEPT single-context */
 	enum nw_trace_arch arch; /* the scenario's: the trace must be of it */
-	uint64_t vtcr, vttbr;    /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) */
+	uint64_t vtcr, vttbr;    /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) ... */
+	struct nw_arm64_el1_regs el1; /* ... and its guest's EL1 registers and PSTATE (in the trace's layout) */
+	uint64_t pstate;
 };
 
 /* Outcome kinds replay counts: the trace's, plus no_memory, the host's own

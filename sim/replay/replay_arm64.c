@@ -22,6 +22,8 @@
 #define HCR_UNMODELLED (HCR_PTW | HCR_DC | HCR_TGE | HCR_E2H | HCR_FWB)
 #define VTTBR_CNP UINT64_C(1) /* Common not Private: a sharing hint, no change to the translation */
 
+static void decode_el1(struct nw_replay *r);
+
 int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 {
 	const struct nw_replay_machine *m = r->machine;
@@ -35,8 +37,9 @@ int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 	/* The PE the scenario's stage 2 was decoded for; stage 1 has every feature the library models. */
 	s->caps = nw_arm64_s1_caps_all();
 	s->caps.pa_bits = m->stage2.arm64->config.caps.pa_bits;
-	/* The state the replay starts in: out of reset at EL1 (SCTLR_EL1.M=0: stage 1 off), the scenario's stage 2
-	 * on (HCR_EL2.VM=1) with its VMID. */
+	/* The state the replay starts in: the scenario's guest (its EL1 registers and PSTATE, each 0 where it gives
+	 * none: stage 1 off), its stage 2 on (HCR_EL2.VM=1) with its VMID. */
+	s->el1 = m->el1;
 	s->vttbr = m->vttbr;
 	s->hcr = HCR_VM;
 	s->no_s2 = r->config;
@@ -45,7 +48,9 @@ int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the AArch64 TLB model");
 		return -1;
 	}
-	nw_replay_a64_write_reg(r, &(struct nw_trace_regwrite){ .reg = NW_TRACE_SCTLR_EL1, .value = 0 }, err, errlen);
+	nw_replay_a64_write_reg(r, &(struct nw_trace_regwrite){ .reg = NW_TRACE_PSTATE, .value = m->pstate }, err,
+				errlen);
+	decode_el1(r); /* the scenario's loader took these registers: the library does */
 	return 0;
 }
 

@@ -85,6 +85,12 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 	if (t->scenario.arch == NW_SCENARIO_AARCH64) {
 		t->machine.arch = NW_TRACE_ARCH_AARCH64;
 		t->machine.vtcr = t->scenario.arm64.vtcr;
+		t->machine.el1 = (struct nw_arm64_el1_regs){ t->scenario.arm64.sctlr_el1, t->scenario.arm64.tcr_el1,
+							     t->scenario.arm64.ttbr0_el1, t->scenario.arm64.ttbr1_el1,
+							     t->scenario.arm64.mair_el1 };
+		t->machine.pstate = (t->scenario.arm64.el0 ? 0 : UINT64_C(1) << 2) |
+				    (t->scenario.arm64.pan ? NW_TRACE_PSTATE_PAN : 0) |
+				    (t->scenario.arm64.uao ? NW_TRACE_PSTATE_UAO : 0);
 		/* The loader checked the VMID against VTCR_EL2.VS. */
 		if (nw_arm64_s2_vttbr(t->machine.stage2.arm64, (unsigned)t->scenario.arm64.vmid, &t->machine.vttbr) !=
 		    NW_OK) {

@@ -1,4 +1,4 @@
-"""`nestwalk replay` of aarch64 traces on scenarios/arm64_stage2.yaml: the bundled hand-written traces (their
+"""`nestwalk replay` of aarch64 traces on scenarios/arm64_stage2.yaml and arm64_stage1.yaml: the bundled hand-written traces (their
 expectations derived from the Arm ARM beside each record) in text, binary and zstd forms with the TLB model on
 and off, the TLB trace's stale translations (which only the TLB model gives), a deliberately wrong expectation
 named in both reports, and the inputs the model refuses (exit 2 with the record).
@@ -15,8 +15,11 @@ import pytest
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 SCENARIO = ROOT / "scenarios" / "arm64_stage2.yaml"
+STAGE1_SCENARIO = ROOT / "scenarios" / "arm64_stage1.yaml"
 TRACES = ROOT / "traces"
-TLB_FREE = ["arm64_stage2.nwt.txt", "arm64_stage1.nwt.txt"]  # the same answers with the TLB on and off
+# The same answers with the TLB on and off: each trace with its scenario.
+TLB_FREE = [("arm64_stage2.nwt.txt", SCENARIO), ("arm64_stage1.nwt.txt", SCENARIO),
+            ("arm64_mmu.nwt.txt", STAGE1_SCENARIO)]
 TLB_TRACE = TRACES / "arm64_tlb.nwt.txt"
 
 
@@ -30,8 +33,8 @@ def records(trace):
             if line.split("#", 1)[0].strip()]
 
 
-def replay_json(trace, *extra):
-    result = run("replay", SCENARIO, "--trace", trace, "--json", *extra)
+def replay_json(trace, *extra, scenario=SCENARIO):
+    result = run("replay", scenario, "--trace", trace, "--json", *extra)
     return result, json.loads(result.stdout) if result.stdout else None
 
 
@@ -55,13 +58,13 @@ def binary_forms(trace, tmp_path):
     return forms
 
 
-@pytest.mark.parametrize("name", TLB_FREE)
+@pytest.mark.parametrize("name, scenario", TLB_FREE, ids=[t[0] for t in TLB_FREE])
 @pytest.mark.parametrize("tlb", [[], ["--no-tlb"]], ids=["tlb", "no-tlb"])
-def test_bundled_trace_matches_every_expectation(name, tlb, tmp_path):
+def test_bundled_trace_matches_every_expectation(name, scenario, tlb, tmp_path):
     trace = TRACES / name
     lines = records(trace)
     for form in [trace, *binary_forms(trace, tmp_path)]:
-        result, report = replay_json(form, *tlb)
+        result, report = replay_json(form, *tlb, scenario=scenario)
         assert result.returncode == 0, result.stdout + result.stderr
         assert report["expectations"] == sum(l.startswith("expect ") for l in lines)
         assert report["mismatches"] == 0
@@ -131,6 +134,19 @@ def test_hpfar_far_and_the_abort_outcome_are_compared(tmp_path):
     for line in ("outcome: expected stage1_abort, got stage2_abort", "far: expected 0x40402001, got 0x40402000",
                  "hpfar: expected 0x404021, got 0x404020"):
         assert line in result.stdout, result.stdout
+
+
+def test_replay_starts_in_the_scenario_guest_state(tmp_path):
+    """arm64_stage1.yaml turns the MMU on (SCTLR_EL1.M) over its tables at EL1 with PAN clear: a trace without
+    register writes translates through them (its comments derive VA 0x400000 -> IPA 0x40010000, AP 0b01)."""
+    trace = tmp_path / "state.nwt.txt"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\naccess gva=0x400008 size=0x8 type=read el=0x1\n"
+                     "expect outcome=ok gpa=0x40010008\n"
+                     # PAN (bit 22) at EL1: now the EL0-accessible page faults, ESR_EL1 0x9600000f.
+                     "reg pstate=0x400004\naccess gva=0x400010 size=0x8 type=read el=0x1\n"
+                     "expect outcome=stage1_abort esr=0x9600000f far=0x400010\nend\n")
+    result = run("replay", STAGE1_SCENARIO, "--trace", trace)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def refused(tmp_path, body):
