@@ -8,18 +8,6 @@
 #include "io/json_out.h"
 #include "replay/walk_print.h"
 
-const char *nw_arm64_fault_name(enum nw_s2_fault fault)
-{
-	static const char *const names[] = {
-		[NW_S2_FAULT_TRANSLATION] = "translation",
-		[NW_S2_FAULT_ACCESS_FLAG] = "access_flag",
-		[NW_S2_FAULT_PERMISSION] = "permission",
-		[NW_S2_FAULT_ADDRESS_SIZE] = "address_size",
-	};
-
-	return names[fault];
-}
-
 static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated)
 {
 	char rights[NW_RIGHTS_TEXT];

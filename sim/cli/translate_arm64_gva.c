@@ -82,52 +82,6 @@ static void print_registers(FILE *out, const struct nw_scenario_arm64 *a, bool j
 	fputs(json ? "}" : "\n", out);
 }
 
-/* The stage-2 descriptors read for one IPA, top level first, with the Arm ARM's levels. */
-static void print_s2(FILE *out, const struct nw_s2_result *s2)
-{
-	for (int level = NW_MAX_LEVELS; level >= 1; level--)
-		if (s2->tables[level].val || s2->entries[level])
-			fprintf(out, "    stage-2 level %d  table pa 0x%llx  descriptor 0x%016llx\n",
-				nw_arm64_s2_level(level), (unsigned long long)s2->tables[level].val,
-				(unsigned long long)s2->entries[level]);
-	if (s2->status == NW_S2_OK)
-		fprintf(out, "    -> pa 0x%llx (stage-2 level-%d leaf of 0x%llx bytes, S2AP %s)\n",
-			(unsigned long long)s2->hpa.val, nw_arm64_s2_level(s2->level),
-			(unsigned long long)s2->page_size, nw_arm64_s2ap_text(s2->entry));
-	else
-		fprintf(out, "    -> stage-2 %s fault at level %d\n", nw_arm64_fault_name(s2->fault),
-			nw_arm64_s2_level(s2->level));
-}
-
-/* --explain: each stage-1 descriptor read and its table's stage-2 translation, then the final IPA's. */
-static void print_explain(FILE *out, const struct nw_walk_result *res)
-{
-	char rights[NW_RIGHTS_TEXT];
-
-	for (int level = NW_MAX_LEVELS; level >= 1; level--) {
-		const struct nw_walk_step *step = &res->steps[level];
-
-		if (!step->read && !step->s2.refs)
-			continue;
-		fprintf(out, "stage-1 level %d [%u]  table ipa 0x%llx", 4 - level, step->index,
-			(unsigned long long)step->table_gpa.val);
-		if (step->s2.status == NW_S2_OK)
-			fprintf(out, " pa 0x%llx", (unsigned long long)step->table_hpa.val);
-		fputc('\n', out);
-		if (step->s2.refs)
-			print_s2(out, &step->s2);
-		if (step->read)
-			fprintf(out, "    descriptor 0x%016llx  rights so far %s%s\n", (unsigned long long)step->entry,
-				nw_guest_rights_text(step->rights, rights),
-				(step->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "");
-	}
-	if (res->final_s2.refs) {
-		fprintf(out, "final ipa 0x%llx\n",
-			(unsigned long long)(res->outcome == NW_OUTCOME_OK ? res->gpa.val : res->fault_gpa.val));
-		print_s2(out, &res->final_s2);
-	}
-}
-
 static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
 		       const char *outcome)
 {
@@ -140,7 +94,7 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 	fprintf(out, ", PSTATE.PAN %d, UAO %d, stage 1 %s\n", a->pan, a->uao, a->s1.enabled ? "on" : "off");
 	if (q->explain) {
 		print_registers(out, a, false);
-		print_explain(out, res);
+		nw_walk_print_explain_arm64(out, res);
 	}
 	switch (res->outcome) {
 	case NW_OUTCOME_OK:

@@ -36,8 +36,6 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 			 bool populated);
 /* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c). */
 void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
-/* The fault kind's name in translate's JSON: translation, access_flag, permission, address_size. */
-const char *nw_arm64_fault_name(enum nw_s2_fault fault);
 
 /* A guest-virtual access on an aarch64 scenario (translate_arm64_gva.c): the stage-1 walk under the scenario's EL1
  * registers and PSTATE (el0 the Exception level asked), text or one JSON object (docs/json.md,

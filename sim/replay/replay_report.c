@@ -18,6 +18,23 @@ static void print_value(FILE *out, enum nw_trace_expect_field field, uint64_t va
 		fprintf(out, "0x%" PRIx64, value);
 }
 
+/* A walk's explanation in its architecture's terms, ending with its outcome. */
+static void explain_walk(FILE *out, const struct nw_replay *r, const struct nw_walk_result *walk)
+{
+	if (!r->a64) {
+		nw_walk_print_explain(out, walk);
+		return;
+	}
+	nw_walk_print_explain_arm64(out, walk);
+	if (walk->outcome != NW_OUTCOME_OK) {
+		nw_walk_print_summary(out, walk); /* the abort's registers */
+		return;
+	}
+	fprintf(out, "outcome ok, %u memory references: ipa 0x%" PRIx64 " pa 0x%" PRIx64 ", stage-1 page 0x%" PRIx64
+		     ", stage-2 page 0x%" PRIx64 "\n",
+		walk->refs, walk->gpa.val, walk->hpa.val, walk->guest_page_size, walk->s2_page_size);
+}
+
 void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct nw_replay_mismatch *m,
 			      unsigned count, bool explain)
 {
@@ -57,10 +74,10 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 			nw_replay_a64_walk_lookup(r, a, &walk);
 		else
 			nw_walker_translate(r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
-		nw_walk_print_explain(out, &walk);
+		explain_walk(out, r, &walk);
 		return;
 	}
-	nw_walk_print_explain(out, &res->walk);
+	explain_walk(out, r, &res->walk);
 }
 
 static double ratio(uint64_t part, uint64_t whole)

@@ -21,6 +21,8 @@ const char *nw_memory_type_name(unsigned type);
 const char *nw_arm64_memattr_name(unsigned memattr);
 /* A stage-2 entry's S2AP (bits 7:6) as "rw", "r-", "-w" or "--". */
 const char *nw_arm64_s2ap_text(uint64_t entry);
+/* The fault kind's name in translate's JSON: translation, access_flag, permission, address_size. */
+const char *nw_arm64_fault_name(enum nw_s2_fault fault);
 
 /* A guest level's entry name in the mode's format (SDM Vol. 3A Tables 4-4..4-20): "PML4E", "PDPTE register", or
  * "?" for a level the mode does not have. */
@@ -41,5 +43,8 @@ void nw_walk_print_summary(FILE *out, const struct nw_walk_result *res);
  * far) followed by the stage-2 entries read for it, then the final translation
  * and the outcome with its decoded error code or qualification. */
 void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res);
+/* The same for an AArch64 walk (nw_arm64_walk), with the Arm ARM's levels: each stage-1 descriptor read and its
+ * table's stage-2 translation, then the final IPA's (translate --gva --explain, replay's mismatches). */
+void nw_walk_print_explain_arm64(FILE *out, const struct nw_walk_result *res);
 
 #endif

@@ -118,6 +118,9 @@ def test_wrong_expectation_names_the_field(tmp_path):
     assert "esr: expected 0x9200004b, got 0x9200000b" in result.stdout
     assert "read of 8 byte(s) at va 0x40200000 el 1" in result.stdout
     assert "stage-2 abort, ipa 0x40200000 (final access), ESR_EL2 0x9200000b, FAR_EL2 0x40200000" in result.stdout
+    # The explanation speaks the Arm ARM's levels: the stage-2 walk starts at level 1 and faults at level 3.
+    assert re.search(r"^    stage-2 level 1  table pa 0x[0-9a-f]+  descriptor ", result.stdout, re.M), result.stdout
+    assert "    -> stage-2 access_flag fault at level 3\n" in result.stdout
     result, report = replay_json(trace)
     assert result.returncode == 1
     assert report["first_mismatch"]["fields"] == [{"field": "esr", "expected": "0x9200004b", "got": "0x9200000b"}]
