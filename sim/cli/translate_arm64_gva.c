@@ -21,9 +21,6 @@
 #define MAX_RETRIES 8
 static const char *const accesses[] = { "read", "write", "fetch" };
 
-#define FSC_LEVEL_MASK \
-	3u /* DFSC/IFSC bits 1:0: the level of a translation, access flag, permission or address
-			   * size fault (Arm ARM D19, ESR_EL1/ESR_EL2 ISS encodings) */
 
 /* What the access gave, as translate and replay name it. */
 static const char *outcome_name(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
@@ -87,7 +84,7 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 {
 	const struct nw_scenario_arm64 *a = q->arm64;
 	char rights[NW_RIGHTS_TEXT];
-	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
+	unsigned level = (unsigned)res->esr & NW_ARM64_FSC_LEVEL_MASK;
 
 	fprintf(out, "gva 0x%llx: %s of %llu byte(s) at EL%d%s", (unsigned long long)q->gva, accesses[q->access],
 		(unsigned long long)q->size, q->el0 ? 0 : 1, q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
@@ -143,43 +140,10 @@ static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const stru
 		       const char *outcome, const char *explain)
 {
 	const struct nw_scenario_arm64 *a = q->arm64;
-	char rights[NW_RIGHTS_TEXT];
-	unsigned level = (unsigned)res->esr & FSC_LEVEL_MASK;
 	bool exit = !strcmp(outcome, "mmio") || !strcmp(outcome, "rom_write");
 
-	fprintf(out,
-		"{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, "
-		"\"unprivileged\": %s",
-		NW_JSON_SCHEMA_MEMBER, outcome, (unsigned long long)q->gva, q->el0 ? 0 : 1,
-		q->unprivileged ? "true" : "false");
-	if (res->outcome == NW_OUTCOME_OK) {
-		fprintf(out,
-			", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
-			"\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
-			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
-			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
-			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? "true" : "false",
-			res->memory_type);
-		if (res->leaf_level)
-			fprintf(out, ", \"level\": %d, \"attr_index\": %u, \"mair_attr\": \"0x%x\"",
-				4 - res->leaf_level, res->guest_pat_index,
-				(unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff);
-	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
-		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
-			(unsigned long long)res->esr, (unsigned long long)res->far,
-			nw_arm64_fault_name(res->abort_fault), level);
-	} else if (res->outcome == NW_OUTCOME_STAGE2_ABORT && strcmp(outcome, "no_memory")) {
-		fprintf(out, ", \"esr_el2\": \"0x%llx\", \"far_el2\": \"0x%llx\"", (unsigned long long)res->esr,
-			(unsigned long long)res->far);
-		if (res->hpfar_valid)
-			fprintf(out, ", \"hpfar_el2\": \"0x%llx\"", (unsigned long long)res->hpfar);
-		fprintf(out, ", \"fault\": \"%s\", \"level\": %u, \"s1ptw\": %s", nw_arm64_fault_name(res->abort_fault),
-			level, res->s2_on_table ? "true" : "false");
-	}
-	if (res->outcome != NW_OUTCOME_OK && res->outcome != NW_OUTCOME_STAGE1_ABORT)
-		fprintf(out, ", \"fault_gpa\": \"0x%llx\"", (unsigned long long)res->fault_gpa.val);
-	fprintf(out, ", \"refs\": %u, \"ad_writes\": %u, \"size\": %llu", res->refs, res->ad_writes,
-		(unsigned long long)q->size);
+	nw_walk_print_json_arm64(out, NW_JSON_SCHEMA_MEMBER, res, outcome, q->el0, q->unprivileged, &a->mair_el1);
+	fprintf(out, ", \"size\": %llu", (unsigned long long)q->size);
 	if (exit)
 		fprintf(out, ", \"write\": %s", q->access == NW_ACCESS_WRITE ? "true" : "false");
 	print_registers(out, a, true);

@@ -224,6 +224,7 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 
 	out->access = *a;
 	if (r->a64) {
+		out->el = r->a64->cpu.el0 ? 0 : 1;
 		if (!r->options.tlb || !nw_replay_a64_lookup(r, a, out))
 			walk_piece(r, a, NULL, out);
 		return;

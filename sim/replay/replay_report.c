@@ -46,7 +46,7 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 		fprintf(out, "write of 0x%" PRIx64 " to %s\n", res->reg.value, nw_trace_reg_name(res->reg.reg));
 	else if (r->a64)
 		fprintf(out, "%s of %u byte(s) at va 0x%" PRIx64 " el %u%s\n", access_names[a->type], a->size,
-			a->gva.val, r->a64->cpu.el0 ? 0u : 1u, a->unprivileged ? " unpriv" : "");
+			a->gva.val, res->el, a->unprivileged ? " unpriv" : "");
 	else
 		fprintf(out, "%s of %u byte(s) at gva 0x%" PRIx64 " cpl %u%s\n", access_names[a->type], a->size,
 			a->gva.val, r->machine->cpu.cpl, a->implicit ? " implicit" : "");
@@ -143,6 +143,19 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 		seconds);
 }
 
+/* The walk object of a mismatch: translate-gva's, or for an AArch64 walk translate-gva-aarch64's walk members
+ * (docs/json.md; MAIR_EL1 may have changed since, so no mair_attr). */
+static void print_walk_json(FILE *out, const struct nw_replay *r, const struct nw_replay_result *res)
+{
+	if (!r->a64) {
+		nw_walk_print_json(out, &res->walk);
+		return;
+	}
+	nw_walk_print_json_arm64(out, "", &res->walk, nw_replay_outcome_name(res->kind), res->el == 0,
+				 res->access.unprivileged, NULL);
+	fputc('}', out);
+}
+
 void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, const struct nw_replay_first *first)
 {
 	const struct nw_replay_stats *s = &r->stats;
@@ -194,7 +207,7 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 				nw_trace_reg_name(first->result.reg.reg), first->result.reg.value);
 		if (!first->result.from_tlb && (!first->result.reg_write || first->result.walk.outcome != NW_OUTCOME_OK)) {
 			fprintf(out, ", \"walk\": ");
-			nw_walk_print_json(out, &first->result.walk);
+			print_walk_json(out, r, &first->result);
 		}
 		fprintf(out, "}");
 	}

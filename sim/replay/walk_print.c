@@ -2,6 +2,7 @@
 #include "replay/walk_print.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include <nestwalk/arm64_s2.h>
 #include <nestwalk/paging_rules.h>
@@ -317,4 +318,41 @@ void nw_walk_print_explain_arm64(FILE *out, const struct nw_walk_result *res)
 			(unsigned long long)(res->outcome == NW_OUTCOME_OK ? res->gpa.val : res->fault_gpa.val));
 		print_arm64_s2(out, &res->final_s2);
 	}
+}
+
+void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_walk_result *res, const char *outcome,
+			      bool el0, bool unprivileged, const uint64_t *mair)
+{
+	char rights[NW_RIGHTS_TEXT];
+	unsigned level = (unsigned)res->esr & NW_ARM64_FSC_LEVEL_MASK;
+
+	fprintf(out, "{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, \"unprivileged\": %s",
+		prefix, outcome, (unsigned long long)res->gva.val, el0 ? 0 : 1, unprivileged ? "true" : "false");
+	if (res->outcome == NW_OUTCOME_OK) {
+		fprintf(out,
+			", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
+			"\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
+			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
+			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
+			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? "true" : "false",
+			res->memory_type);
+		if (res->leaf_level)
+			fprintf(out, ", \"level\": %d, \"attr_index\": %u", 4 - res->leaf_level, res->guest_pat_index);
+		if (res->leaf_level && mair)
+			fprintf(out, ", \"mair_attr\": \"0x%x\"", (unsigned)(*mair >> (8 * res->guest_pat_index)) & 0xff);
+	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
+		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
+			(unsigned long long)res->esr, (unsigned long long)res->far,
+			nw_arm64_fault_name(res->abort_fault), level);
+	} else if (res->outcome == NW_OUTCOME_STAGE2_ABORT && strcmp(outcome, "no_memory")) {
+		fprintf(out, ", \"esr_el2\": \"0x%llx\", \"far_el2\": \"0x%llx\"", (unsigned long long)res->esr,
+			(unsigned long long)res->far);
+		if (res->hpfar_valid)
+			fprintf(out, ", \"hpfar_el2\": \"0x%llx\"", (unsigned long long)res->hpfar);
+		fprintf(out, ", \"fault\": \"%s\", \"level\": %u, \"s1ptw\": %s", nw_arm64_fault_name(res->abort_fault),
+			level, res->s2_on_table ? "true" : "false");
+	}
+	if (res->outcome != NW_OUTCOME_OK && res->outcome != NW_OUTCOME_STAGE1_ABORT)
+		fprintf(out, ", \"fault_gpa\": \"0x%llx\"", (unsigned long long)res->fault_gpa.val);
+	fprintf(out, ", \"refs\": %u, \"ad_writes\": %u", res->refs, res->ad_writes);
 }

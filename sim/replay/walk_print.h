@@ -23,6 +23,9 @@ const char *nw_arm64_memattr_name(unsigned memattr);
 const char *nw_arm64_s2ap_text(uint64_t entry);
 /* The fault kind's name in translate's JSON: translation, access_flag, permission, address_size. */
 const char *nw_arm64_fault_name(enum nw_s2_fault fault);
+/* DFSC/IFSC bits 1:0: the level of a translation, access flag, permission or address size fault (Arm ARM D19,
+ * ESR_EL1/ESR_EL2 ISS encodings). */
+#define NW_ARM64_FSC_LEVEL_MASK 3u
 
 /* A guest level's entry name in the mode's format (SDM Vol. 3A Tables 4-4..4-20): "PML4E", "PDPTE register", or
  * "?" for a level the mode does not have. */
@@ -46,5 +49,10 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res);
 /* The same for an AArch64 walk (nw_arm64_walk), with the Arm ARM's levels: each stage-1 descriptor read and its
  * table's stage-2 translation, then the final IPA's (translate --gva --explain, replay's mismatches). */
 void nw_walk_print_explain_arm64(FILE *out, const struct nw_walk_result *res);
+/* An AArch64 walk's members of the translate-gva-aarch64 object (docs/json.md), from its opening brace, prefix
+ * (e.g. the schema member) and outcome (as the caller names it: an exit, no_memory) to refs and ad_writes,
+ * without the closing brace; mair (NULL: left out) gives an ok translation's mair_attr. */
+void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_walk_result *res, const char *outcome,
+			      bool el0, bool unprivileged, const uint64_t *mair);
 
 #endif

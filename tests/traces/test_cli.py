@@ -404,6 +404,27 @@ def test_replay_objects(scenario, tmp_path):
           leave_out=("schema", "size", "write", "registers", "cpu_model", "explain", "pieces"))
 
 
+@pytest.mark.parametrize("va, access, el, outcome", [
+    ("0x400000", "read", "0x0", "ok"), ("0x401000", "write", "0x1", "stage1_abort"),
+    ("0x404000", "read", "0x1", "stage2_abort")])
+def test_replay_aarch64_objects(va, access, el, outcome, tmp_path):
+    """An aarch64 trace's first mismatch carries translate-gva-aarch64's walk members for each outcome: on
+    arm64_stage1.yaml VA 0x400000 translates at EL0, 0x401000 is a stage-1 permission fault for an EL1 write,
+    0x404000 a stage-2 translation fault on the final IPA (its comments derive them); 99 references is wrong."""
+    trace = tmp_path / "wrong.nwt.txt"
+    body = f"access gva={va} size=0x8 type={access} el={el}\nexpect refs=0x63\n"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\n" + body + "end\n")
+    result = run("replay", SCENARIOS / "arm64_stage1.yaml", "--trace", trace, "--json")
+    assert result.returncode == 1, result.stderr
+    got = json.loads(result.stdout)
+    check_top("replay", got)
+    assert set(got["outcomes"]) == set(OUTCOMES)
+    walk = got["first_mismatch"]["walk"]
+    assert walk["outcome"] == outcome
+    check("translate-gva-aarch64", walk, leave_out=("schema", "size", "write", "registers", "explain"))
+    assert "mair_attr" not in walk
+
+
 @pytest.mark.parametrize("scenario, stage, name", [
     ("replay_ept.yaml", "guest", "mappings-guest"), ("replay_ept.yaml", "stage2", "mappings-stage2"),
     ("npf.yaml", "npt", "mappings-stage2"), ("rom.yaml", "ept", "mappings-stage2"),
