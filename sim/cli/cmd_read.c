@@ -155,8 +155,10 @@ static int read_gva(const struct read_req *req, struct nw_replay_target *t, stru
 
 	/* The pieces, their linear-address check and their fault reports are x86's. */
 	if (m->arch != NW_TRACE_ARCH_X86_64) {
-		fprintf(stderr, "nestwalk read: %s: an aarch64 machine: read --gva reads x86 guests only for now "
-			"(translate --gva walks an aarch64 guest's stage 1, replay runs its traces)\n", req->scenario);
+		fprintf(stderr,
+			"nestwalk read: %s: an aarch64 machine: read --gva reads x86 guests only for now "
+			"(translate --gva walks an aarch64 guest's stage 1, replay runs its traces)\n",
+			req->scenario);
 		return -1;
 	}
 	if (nw_replay_init(&replay, m, &ropt, err, sizeof(err))) {

@@ -21,7 +21,6 @@
 #define MAX_RETRIES 8
 static const char *const accesses[] = { "read", "write", "fetch" };
 
-
 /* What the access gave, as translate and replay name it. */
 static const char *outcome_name(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
 {

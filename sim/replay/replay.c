@@ -85,7 +85,7 @@ static bool is_s2_fault(const struct nw_walk_result *res)
 
 static unsigned s2_fault_kind(enum nw_outcome outcome)
 {
-	return outcome == NW_OUTCOME_NPF		? NW_TRACE_OUT_NPF
+	return outcome == NW_OUTCOME_NPF            ? NW_TRACE_OUT_NPF
 	       : outcome == NW_OUTCOME_STAGE2_ABORT ? NW_TRACE_OUT_STAGE2_ABORT
 						    : NW_TRACE_OUT_EPT_VIOLATION;
 }
@@ -98,7 +98,8 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 	case NW_OUTCOME_EPT_MISCONFIG: return NW_TRACE_OUT_EPT_MISCONFIG;
 	case NW_OUTCOME_GP: return NW_TRACE_OUT_GENERAL_PROTECTION;
 	case NW_OUTCOME_NO_MEMORY: return NW_REPLAY_OUT_NO_MEMORY;
-	case NW_OUTCOME_STAGE1_ABORT: return NW_TRACE_OUT_STAGE1_ABORT;
+	case NW_OUTCOME_STAGE1_ABORT:
+		return NW_TRACE_OUT_STAGE1_ABORT;
 	case NW_OUTCOME_EPT_VIOLATION:
 	case NW_OUTCOME_NPF:
 	case NW_OUTCOME_STAGE2_ABORT:
@@ -272,8 +273,9 @@ unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_acce
 {
 	struct nw_cpu *cpu = &r->machine->cpu;
 	uint64_t rflags = ta->ac ? cpu->rflags | NW_RFLAGS_AC : cpu->rflags & ~NW_RFLAGS_AC;
-	struct nw_access access = { .gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit,
-				    .unprivileged = ta->unpriv };
+	struct nw_access access = {
+		.gva = ta->gva, .size = ta->size, .type = ta->type, .implicit = ta->implicit, .unprivileged = ta->unpriv
+	};
 	struct nw_access parts[2];
 	unsigned n, done = 1;
 
@@ -330,7 +332,7 @@ int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_acces
 static int check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
 {
 	if (r->a64)
-		return nw_replay_a64_check_access(r, err, errlen);
+		return nw_replay_a64_check_access(r, ta, err, errlen);
 	return nw_replay_check_access(&r->machine->cpu, ta, err, errlen);
 }
 
@@ -513,9 +515,12 @@ uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expec
 	case NW_EXPECT_S2_PAGE_SIZE: return res->s2_page_size;
 	case NW_EXPECT_MISCONFIG_LEVEL: return res->misconfig_level;
 	case NW_EXPECT_GLA_VALID: return res->gla_valid;
-	case NW_EXPECT_ESR: return res->esr;
-	case NW_EXPECT_FAR: return res->far;
-	case NW_EXPECT_HPFAR: return res->hpfar;
+	case NW_EXPECT_ESR:
+		return res->esr;
+	case NW_EXPECT_FAR:
+		return res->far;
+	case NW_EXPECT_HPFAR:
+		return res->hpfar;
 	case NW_EXPECT_FIELD_COUNT: break;
 	}
 	return 0;
@@ -712,7 +717,8 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 	*mismatched = 0;
 	if (r->a64) { /* no fast path: each item as its records */
 		for (i = 0; i < n && !*mismatched; i++)
-			*mismatched = apply_item(r, &items[i], expects ? &expects[i] : NULL, mismatches, max, err, errlen);
+			*mismatched = apply_item(r, &items[i], expects ? &expects[i] : NULL, mismatches, max, err,
+						 errlen);
 		return i;
 	}
 	state = cpu_state(&r->machine->cpu);

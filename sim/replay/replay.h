@@ -39,8 +39,8 @@ struct nw_replay_machine {
 	struct nw_memdump *dump;
 	struct nw_cpu cpu;
 	uint64_t eptp; /* with EPT: tags combined TLB entries, matched by INVEPT single-context */
-	enum nw_trace_arch arch; /* the scenario's: the trace must be of it */
-	uint64_t vtcr, vttbr;    /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) ... */
+	enum nw_trace_arch arch;      /* the scenario's: the trace must be of it */
+	uint64_t vtcr, vttbr;         /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) ... */
 	struct nw_arm64_el1_regs el1; /* ... and its guest's EL1 registers and PSTATE (in the trace's layout) */
 	uint64_t pstate;
 };
@@ -114,8 +114,8 @@ struct nw_replay_a64 {
 	uint64_t vttbr, hcr;
 	struct nw_arm64_cpu cpu;
 	struct nw_arm64_s1_caps caps;
-	const char *refused;      /* why the library refuses the EL1 registers in force (NULL: it takes them) */
-	uint64_t refused_record;  /* the write after which it refuses them */
+	const char *refused;         /* why the library refuses the EL1 registers in force (NULL: it takes them) */
+	uint64_t refused_record;     /* the write after which it refuses them */
 	struct nw_walk_config no_s2; /* HCR_EL2.VM=0: the walk has no stage 2 */
 	struct nw_a64tlb tlb;
 	struct nw_a64tlb_entry entries[NW_REPLAY_A64TLB_ENTRIES];
@@ -138,7 +138,7 @@ struct nw_replay {
 	char refused[160];
 	bool has_result;                   /* an access came last: an expectation may follow */
 	struct nw_replay_result result;
-	struct nw_replay_a64 *a64;         /* aarch64 machines only */
+	struct nw_replay_a64 *a64; /* aarch64 machines only */
 };
 
 /* 0, or -1 with the reason in err (no memory for the TLB). */
@@ -187,8 +187,10 @@ void nw_replay_a64_fini(struct nw_replay *replay);
 int nw_replay_a64_write_reg(struct nw_replay *replay, const struct nw_trace_regwrite *w, char *err, size_t errlen);
 /* 0, or -1 with err naming the TLBI and the model's reason for refusing it. */
 int nw_replay_a64_tlbi(struct nw_replay *replay, const struct nw_trace_tlbi *tlbi, char *err, size_t errlen);
-/* 0, or -1 with err when stage 1 as the registers stand is refused by the library (the write and its reason). */
-int nw_replay_a64_check_access(const struct nw_replay *replay, char *err, size_t errlen);
+/* 0, or -1 with err when stage 1 as the registers stand is refused by the library (the write and its reason), or
+ * the access crosses a 4 KiB boundary inside a 16 or 64 KiB page (the engine splits at 4 KiB: not modelled). */
+int nw_replay_a64_check_access(const struct nw_replay *replay, const struct nw_trace_access *access, char *err,
+			       size_t errlen);
 /* The PE state of an access: its exception level. */
 void nw_replay_a64_set_el(struct nw_replay *replay, unsigned el);
 /* A TLB hit usable for the access (the combined entry, or with stage 1 off the stage-2 entry), as out. */

@@ -82,9 +82,10 @@ static void decode_el1(struct nw_replay *r)
 		nw_a64tlb_load(&s->tlb, current_vmid(s), (uint16_t)s->cpu.s1.asid);
 		return;
 	}
-	s->refused = status == NW_ERR_INVALID ? "a reserved encoding (TCR_EL1.IPS, TG0 or TG1) in a range that walks"
-					      : "a control the model does not implement (nw_arm64_s1_decode: a granule "
-						"or TnSZ outside 16..39, TCR_EL1 HWU, TBID, E0PD or DS, SCTLR_EL1.EPAN)";
+	s->refused = status == NW_ERR_INVALID
+			     ? "a reserved encoding (TCR_EL1.IPS, TG0 or TG1) in a range that walks"
+			     : "a control the model does not implement (nw_arm64_s1_decode: a granule "
+			       "or TnSZ outside 16..39, TCR_EL1 HWU, TBID, E0PD or DS, SCTLR_EL1.EPAN)";
 	s->refused_record = r->record;
 	r->stats.refused_writes++;
 }
@@ -98,9 +99,11 @@ static int write_vttbr(struct nw_replay *r, uint64_t value, char *err, size_t er
 
 	/* One stage 2 is modelled, the scenario's: a VTTBR_EL2 may change the VMID, not the tables. */
 	if (nw_arm64_s2_vttbr(s2, vmid, &same) != NW_OK || (value & ~VTTBR_CNP) != same) {
-		snprintf(err, errlen, "vttbr_el2=0x%llx: the scenario's stage 2 has its tables at 0x%llx and a VMID of "
-			 "%d bits (VTCR_EL2.VS); other stage-2 tables are not modelled", (unsigned long long)value,
-			 (unsigned long long)nw_arm64_s2_root(s2).val, s2->config.vmid16 ? 16 : 8);
+		snprintf(err, errlen,
+			 "vttbr_el2=0x%llx: the scenario's stage 2 has its tables at 0x%llx and a VMID of "
+			 "%d bits (VTCR_EL2.VS); other stage-2 tables are not modelled",
+			 (unsigned long long)value, (unsigned long long)nw_arm64_s2_root(s2).val,
+			 s2->config.vmid16 ? 16 : 8);
 		return -1;
 	}
 	s->vttbr = value;
@@ -114,27 +117,42 @@ int nw_replay_a64_write_reg(struct nw_replay *r, const struct nw_trace_regwrite 
 	uint64_t v = w->value;
 
 	switch (w->reg) {
-	case NW_TRACE_SCTLR_EL1: s->el1.sctlr = v; break;
-	case NW_TRACE_TCR_EL1: s->el1.tcr = v; break;
-	case NW_TRACE_TTBR0_EL1: s->el1.ttbr0 = v; break;
-	case NW_TRACE_TTBR1_EL1: s->el1.ttbr1 = v; break;
-	case NW_TRACE_MAIR_EL1: s->el1.mair = v; return 0; /* attributes only: the walk does not read it */
+	case NW_TRACE_SCTLR_EL1:
+		s->el1.sctlr = v;
+		break;
+	case NW_TRACE_TCR_EL1:
+		s->el1.tcr = v;
+		break;
+	case NW_TRACE_TTBR0_EL1:
+		s->el1.ttbr0 = v;
+		break;
+	case NW_TRACE_TTBR1_EL1:
+		s->el1.ttbr1 = v;
+		break;
+	case NW_TRACE_MAIR_EL1:
+		s->el1.mair = v;
+		return 0; /* attributes only: the walk does not read it */
 	case NW_TRACE_PSTATE:
 		s->cpu.el0 = (v & NW_TRACE_PSTATE_EL) == 0;
 		s->cpu.pan = (v & NW_TRACE_PSTATE_PAN) != 0;
 		s->cpu.uao = (v & NW_TRACE_PSTATE_UAO) != 0;
 		return 0;
-	case NW_TRACE_VTTBR_EL2: return write_vttbr(r, v, err, errlen);
+	case NW_TRACE_VTTBR_EL2:
+		return write_vttbr(r, v, err, errlen);
 	case NW_TRACE_VTCR_EL2:
 		if (v == r->machine->vtcr)
 			return 0;
-		snprintf(err, errlen, "vtcr_el2=0x%llx: the scenario's stage 2 is built for VTCR_EL2 0x%llx; another "
-			 "stage-2 geometry is not modelled", (unsigned long long)v, (unsigned long long)r->machine->vtcr);
+		snprintf(err, errlen,
+			 "vtcr_el2=0x%llx: the scenario's stage 2 is built for VTCR_EL2 0x%llx; another "
+			 "stage-2 geometry is not modelled",
+			 (unsigned long long)v, (unsigned long long)r->machine->vtcr);
 		return -1;
 	case NW_TRACE_HCR_EL2:
 		if (v & HCR_UNMODELLED) {
-			snprintf(err, errlen, "hcr_el2=0x%llx: PTW, DC, TGE, E2H and FWB change the EL1&0 translation "
-				 "and are not modelled", (unsigned long long)v);
+			snprintf(err, errlen,
+				 "hcr_el2=0x%llx: PTW, DC, TGE, E2H and FWB change the EL1&0 translation "
+				 "and are not modelled",
+				 (unsigned long long)v);
 			return -1;
 		}
 		s->hcr = v;
@@ -157,14 +175,31 @@ int nw_replay_a64_tlbi(struct nw_replay *r, const struct nw_trace_tlbi *t, char 
 	return -1;
 }
 
-int nw_replay_a64_check_access(const struct nw_replay *r, char *err, size_t errlen)
+/* The range bit 55 of the VA selects (Arm ARM D8.2): 0 TTBR0_EL1's, 1 TTBR1_EL1's. */
+#define VA_RANGE_BIT 55
+
+int nw_replay_a64_check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
 {
 	const struct nw_replay_a64 *s = r->a64;
+	const struct nw_arm64_s1_range *range = &s->cpu.s1.range[(ta->gva.val >> VA_RANGE_BIT) & 1];
+	uint64_t last = ta->gva.val + ta->size - 1;
+	/* Two 4 KiB pieces of one granule page: hardware translates it once, the engine's split twice. */
+	bool crosses = (ta->gva.val ^ last) >> NW_PAGE_SHIFT && s->cpu.s1.enabled && range->walks &&
+		       !((ta->gva.val ^ last) >> range->granule_bits);
 
+	if (!s->refused && crosses) {
+		snprintf(err, errlen,
+			 "access of %u byte(s) at va 0x%llx crosses a 4 KiB boundary inside a %u KiB "
+			 "page: replay splits accesses at 4 KiB, so this is not modelled",
+			 ta->size, (unsigned long long)ta->gva.val, 1u << (range->granule_bits - 10));
+		return -1;
+	}
 	if (!s->refused)
 		return 0;
-	snprintf(err, errlen, "the EL1 registers as written up to record %llu (sctlr_el1=0x%llx tcr_el1=0x%llx) "
-		 "are refused: %s", (unsigned long long)s->refused_record, (unsigned long long)s->el1.sctlr,
+	snprintf(err, errlen,
+		 "the EL1 registers as written up to record %llu (sctlr_el1=0x%llx tcr_el1=0x%llx) "
+		 "are refused: %s",
+		 (unsigned long long)s->refused_record, (unsigned long long)s->el1.sctlr,
 		 (unsigned long long)s->el1.tcr, s->refused);
 	return -1;
 }
@@ -183,7 +218,8 @@ static bool is_stage2_on(const struct nw_replay_a64 *s)
  * 27 in all): for any other the tables decide, as a PE may walk again rather than fault on a TLB entry. */
 static uint32_t access_class(const struct nw_replay_a64 *s, const struct nw_access *a)
 {
-	unsigned mode = s->cpu.el0 ? 0 : 1 + (a->unprivileged ? 1u : 0u) + (s->cpu.pan ? 2u : 0u) + (s->cpu.uao ? 4u : 0u);
+	unsigned mode = s->cpu.el0 ? 0
+				   : 1 + (a->unprivileged ? 1u : 0u) + (s->cpu.pan ? 2u : 0u) + (s->cpu.uao ? 4u : 0u);
 
 	return UINT32_C(1) << ((unsigned)a->type * 9 + mode);
 }
@@ -270,14 +306,14 @@ static void insert(struct nw_replay_a64 *s, struct nw_a64tlb_fill *fill, uint64_
 	uint16_t asid = fill->global || fill->kind == NW_A64TLB_S2 ? 0 : s->tlb.asid;
 	struct nw_a64tlb_hit old;
 
-	if (nw_a64tlb_probe(&s->tlb, fill->kind, s->tlb.vmid, asid, fill->addr, &old) && old.entry->addr == fill->addr &&
-	    old.entry->size == fill->size && old.entry->out == fill->out && old.entry->global == fill->global &&
-	    s->side[old.entry - s->entries].flat == !s->cpu.s1.enabled)
+	if (nw_a64tlb_probe(&s->tlb, fill->kind, s->tlb.vmid, asid, fill->addr, &old) &&
+	    old.entry->addr == fill->addr && old.entry->size == fill->size && old.entry->out == fill->out &&
+	    old.entry->global == fill->global && s->side[old.entry - s->entries].flat == !s->cpu.s1.enabled)
 		fill->attrs |= old.entry->attrs;
 	nw_a64tlb_insert(&s->tlb, fill);
 	if (nw_a64tlb_probe(&s->tlb, fill->kind, s->tlb.vmid, asid, fill->addr, &old))
-		s->side[old.entry - s->entries] =
-			(struct nw_replay_a64tlb_side){ ipa, guest_page_size, !s->cpu.s1.enabled };
+		s->side[old.entry - s->entries] = (struct nw_replay_a64tlb_side){ ipa, guest_page_size,
+										  !s->cpu.s1.enabled };
 }
 
 void nw_replay_a64_fill(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)

@@ -30,8 +30,9 @@ static void explain_walk(FILE *out, const struct nw_replay *r, const struct nw_w
 		nw_walk_print_summary(out, walk); /* the abort's registers */
 		return;
 	}
-	fprintf(out, "outcome ok, %u memory references: ipa 0x%" PRIx64 " pa 0x%" PRIx64 ", stage-1 page 0x%" PRIx64
-		     ", stage-2 page 0x%" PRIx64 "\n",
+	fprintf(out,
+		"outcome ok, %u memory references: ipa 0x%" PRIx64 " pa 0x%" PRIx64 ", stage-1 page 0x%" PRIx64
+		", stage-2 page 0x%" PRIx64 "\n",
 		walk->refs, walk->gpa.val, walk->hpa.val, walk->guest_page_size, walk->s2_page_size);
 }
 
@@ -67,8 +68,9 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 	if (res->from_tlb) {
 		struct nw_walk_result walk;
 
-		fprintf(out, "  the translation came from the %s TLB (gpa 0x%" PRIx64 ", hpa 0x%" PRIx64
-			     "), not from a walk; the tables in memory now give:\n",
+		fprintf(out,
+			"  the translation came from the %s TLB (gpa 0x%" PRIx64 ", hpa 0x%" PRIx64
+			"), not from a walk; the tables in memory now give:\n",
 			r->a64 ? "AArch64" : cache_names[res->cache], res->gpa, res->hpa);
 		if (r->a64)
 			nw_replay_a64_walk_lookup(r, a, &walk);
@@ -133,7 +135,8 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 		fprintf(out, "host memory   %" PRIu64 " lazy page(s) not populated: no frame left (no_memory)\n",
 			s->host_exhausted);
 	if (s->refused_writes)
-		fprintf(out, "EL1 registers %" PRIu64 " write(s) left them refused (the last at record %" PRIu64 ": %s)\n",
+		fprintf(out,
+			"EL1 registers %" PRIu64 " write(s) left them refused (the last at record %" PRIu64 ": %s)\n",
 			s->refused_writes, r->a64->refused_record, r->a64->refused ? r->a64->refused : "taken since");
 	if (s->cr3_faults)
 		fprintf(out, "CR3 loads     %" PRIu64 " refused (MOV CR0/CR3/CR4 whose PAE PDPTE load faulted)\n",
@@ -183,12 +186,13 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 		r->options.tlb ? "true" : "false", s->tlb_lookups, s->tlb_hits,
 		ratio(s->tlb_hits, s->tlb_lookups) / 100,
 		s->psc_lookups, s->psc_hits, ratio(s->psc_hits, s->psc_lookups) / 100);
-	fprintf(out, ", \"populated\": %" PRIu64 ", \"host_exhausted\": %" PRIu64 ", \"cr3_faults\": %" PRIu64
-		     ", \"register_writes_refused\": %" PRIu64
-		     ", \"expectations\": %" PRIu64 ", \"mismatches\": %" PRIu64 ", \"seconds\": %.6f"
-		     ", \"accesses_per_second\": %.0f",
-		s->populated, s->host_exhausted, s->cr3_faults, s->refused_writes, s->expectations, s->mismatches, seconds,
-		seconds > 0 ? (double)s->accesses / seconds : 0.0);
+	fprintf(out,
+		", \"populated\": %" PRIu64 ", \"host_exhausted\": %" PRIu64 ", \"cr3_faults\": %" PRIu64
+		", \"register_writes_refused\": %" PRIu64 ", \"expectations\": %" PRIu64 ", \"mismatches\": %" PRIu64
+		", \"seconds\": %.6f"
+		", \"accesses_per_second\": %.0f",
+		s->populated, s->host_exhausted, s->cr3_faults, s->refused_writes, s->expectations, s->mismatches,
+		seconds, seconds > 0 ? (double)s->accesses / seconds : 0.0);
 	if (first) {
 		fprintf(out, ", \"first_mismatch\": {\"record\": %" PRIu64 ", \"mark\": \"%s\", \"from_tlb\": %s"
 			     ", \"fields\": [",

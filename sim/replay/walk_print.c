@@ -326,7 +326,8 @@ void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_wal
 	char rights[NW_RIGHTS_TEXT];
 	unsigned level = (unsigned)res->esr & NW_ARM64_FSC_LEVEL_MASK;
 
-	fprintf(out, "{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, \"unprivileged\": %s",
+	fprintf(out,
+		"{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, \"unprivileged\": %s",
 		prefix, outcome, (unsigned long long)res->gva.val, el0 ? 0 : 1, unprivileged ? "true" : "false");
 	if (res->outcome == NW_OUTCOME_OK) {
 		fprintf(out,
@@ -339,7 +340,8 @@ void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_wal
 		if (res->leaf_level)
 			fprintf(out, ", \"level\": %d, \"attr_index\": %u", 4 - res->leaf_level, res->guest_pat_index);
 		if (res->leaf_level && mair)
-			fprintf(out, ", \"mair_attr\": \"0x%x\"", (unsigned)(*mair >> (8 * res->guest_pat_index)) & 0xff);
+			fprintf(out, ", \"mair_attr\": \"0x%x\"",
+				(unsigned)(*mair >> (8 * res->guest_pat_index)) & 0xff);
 	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
 		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
 			(unsigned long long)res->esr, (unsigned long long)res->far,

@@ -1,7 +1,7 @@
-"""`nestwalk replay` of aarch64 traces on scenarios/arm64_stage2.yaml and arm64_stage1.yaml: the bundled hand-written traces (their
-expectations derived from the Arm ARM beside each record) in text, binary and zstd forms with the TLB model on
-and off, the TLB trace's stale translations (which only the TLB model gives), a deliberately wrong expectation
-named in both reports, and the inputs the model refuses (exit 2 with the record).
+"""`nestwalk replay` of aarch64 traces on scenarios/arm64_stage2.yaml and arm64_stage1.yaml: the bundled
+hand-written traces (their expectations derived from the Arm ARM beside each record) in text, binary and zstd
+forms with the TLB model on and off, the TLB trace's stale translations (which only the TLB model gives), a
+deliberately wrong expectation named in both reports, and the inputs the model refuses (exit 2 with the record).
 
 The counts checked here come from the trace files themselves, not from the program."""
 import json
@@ -175,6 +175,11 @@ def test_refusals_stop_the_replay_with_the_record(tmp_path):
     # access (record 3) stops the replay naming the write (record 2).
     err = refused(tmp_path, "reg tcr_el1=0x20080c019\nreg sctlr_el1=0x1\naccess gva=0x0 size=0x1 type=read el=0x1\n")
     assert "record 3: the EL1 registers as written up to record 2" in err and "reserved encoding" in err
+    # TG0 0b01 (bits 15:14): the 64 KiB granule. An access over 0x201000 stays in the page 0x200000-0x20ffff,
+    # one translation on hardware, two pieces here: refused (record 3), not counted twice.
+    err = refused(tmp_path, "reg tcr_el1=0x200804019\nreg sctlr_el1=0x1\n"
+                            "access gva=0x200ffc size=0x8 type=read el=0x1\n")
+    assert "record 3: access of 8 byte(s) at va 0x200ffc crosses a 4 KiB boundary inside a 64 KiB page" in err
 
 
 def test_register_writes_refused_are_counted_until_taken(tmp_path):

@@ -84,7 +84,8 @@ static size_t sample_arm64(struct nw_trace_record *r)
 						   .access = { .gva = nw_gva(0x40200000), .size = 8,
 							       .type = NW_ACCESS_READ, .cpl = 1 } };
 		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
-			.present = 1u << NW_EXPECT_OUTCOME | NW_EXPECT_ARM64_FIELDS, .outcome = (enum nw_trace_outcome)o,
+			.present = 1u << NW_EXPECT_OUTCOME | NW_EXPECT_ARM64_FIELDS,
+			.outcome = (enum nw_trace_outcome)o,
 			.esr = 0x9200000b + o, .far = 0x40200000, .hpfar = 0x402000 } };
 	}
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
@@ -603,7 +604,8 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 		  "byte offset 56: trace ends without an end record" },
 		/* An optional record between an access and its expectation is skipped; the expectation still belongs. */
 		{ { HEADER, ACCESS(1, 0, 3), 0x90, 1, 0, 0, 0, 0xaa, EXPECT_OUTCOME(1), END }, 12 + 18 + 6 + 8 + 5, 1, "" },
-		/* Outcome 8, stage1_abort, is an aarch64 trace's: the batch leaves it to the record reader, which refuses it. */
+		/* Outcome 8, stage1_abort, is an aarch64 trace's: the batch leaves it to the record reader, which
+		 * refuses it. */
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(8), END },
 		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: an aarch64 outcome in an x86_64 trace" },
 	};
