@@ -8,51 +8,18 @@
 
 #include "tlb_arm64_internal.h"
 
-static const char *const tlbi_names[NW_TLBI_OP_COUNT] = {
-	"vmalle1",  "vmalle1is",  "vae1",       "vae1is",       "vale1",    "vale1is", "aside1",
-	"aside1is", "vaae1",      "vaae1is",    "vaale1",       "vaale1is", "ipas2e1", "ipas2e1is",
-	"ipas2le1", "ipas2le1is", "vmalls12e1", "vmalls12e1is", "alle1",    "alle1is",
-};
-
-/* The Xt fields each operation defines (C5.5, the instruction's "Xt" field list), by plain form (op >> 1). */
-static const struct {
-	uint64_t fields; /* 0: no operand, Rt is 31 */
-	bool ttl;        /* Xt[47:44] is a TTL hint (FEAT_TTL) rather than RES0 */
-} tlbi_operand[NW_TLBI_OP_COUNT / 2] = {
-	[NW_TLBI_VMALLE1 / 2] = { 0, false },
-	[NW_TLBI_VAE1 / 2] = { NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },
-	[NW_TLBI_VALE1 / 2] = { NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },
-	[NW_TLBI_ASIDE1 / 2] = { NW_TLBI_XT_ASID, false },
-	[NW_TLBI_VAAE1 / 2] = { NW_TLBI_XT_VA, true },
-	[NW_TLBI_VAALE1 / 2] = { NW_TLBI_XT_VA, true },
-	[NW_TLBI_IPAS2E1 / 2] = { NW_TLBI_XT_IPA, true },
-	[NW_TLBI_IPAS2LE1 / 2] = { NW_TLBI_XT_IPA, true },
-	[NW_TLBI_VMALLS12E1 / 2] = { 0, false },
-	[NW_TLBI_ALLE1 / 2] = { 0, false },
-};
-
-const char *nw_tlbi_name(enum nw_tlbi_op op)
-{
-	return (unsigned)op < NW_TLBI_OP_COUNT ? tlbi_names[op] : NULL;
-}
-
-bool nw_tlbi_has_operand(enum nw_tlbi_op op)
-{
-	return (unsigned)op < NW_TLBI_OP_COUNT && tlbi_operand[op / 2].fields != 0;
-}
-
 const char *nw_tlbi_refusal(enum nw_tlbi_op op, uint64_t xt)
 {
 	uint64_t fields;
 
 	if ((unsigned)op >= NW_TLBI_OP_COUNT)
 		return "unknown TLBI operation";
-	fields = tlbi_operand[op / 2].fields;
+	fields = nw_tlbi_operands[op / 2].fields;
 	if (!fields)
 		return xt ? "this TLBI takes no register (Rt is 31), yet Xt is not 0" : NULL;
 	if ((xt & NW_TLBI_XT_NS) && fields == NW_TLBI_XT_IPA)
 		return "Xt[63] NS selects a Secure-state IPA space, which the model does not have";
-	if ((xt & NW_TLBI_XT_TTL) && tlbi_operand[op / 2].ttl)
+	if ((xt & NW_TLBI_XT_TTL) && nw_tlbi_operands[op / 2].ttl)
 		return "Xt[47:44] holds a TTL level hint (FEAT_TTL), which the model does not take";
 	if (xt & ~fields)
 		return "Xt has RES0 bits set";

@@ -55,6 +55,15 @@ def symbols():
     return table
 
 
+def test_the_plugin_needs_nothing_of_the_library():
+    # QEMU loads the plugin alone: it links the trace writer's plain build, which may use the library's inline
+    # helpers only. A library function it calls stays an undefined symbol that breaks loading under immediate
+    # binding (nw_tlbi_name did, when the writer learnt the AArch64 TLBI records).
+    out = subprocess.run([shutil.which("nm") or "nm", "-D", "--undefined-only", PLUGIN], capture_output=True,
+                         text=True, check=True).stdout
+    assert [line.split()[-1] for line in out.splitlines() if line.split()[-1].startswith("nw_")] == []
+
+
 def record(tmp_path, name, args, memfd=True, dfilter=None, blob=None):
     """Boots the image with the plugin writing tmp_path/name; (exit status, stderr, QEMU's plugin log). With
     dfilter, QEMU also logs the CPU state at those addresses (-d cpu -dfilter) and the plugin reads it (regs=);

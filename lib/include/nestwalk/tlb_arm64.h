@@ -61,10 +61,42 @@ enum nw_tlbi_op {
 #define NW_TLBI_VA_BITS UINT64_C(0x00fffffffffff000)  /* VA[55:12]: what a by-VA TLBI compares */
 #define NW_TLBI_IPA_BITS UINT64_C(0x000ffffffffff000) /* IPA[51:12] */
 
+/* The operations' names and the Xt fields each defines (C5.5, the instruction's "Xt" field list), by plain
+ * form (op >> 1), in enum order. Data in the header, with the two readers below inline, so the trace codec
+ * reads them without a call into the library (the recorder plugin links the codec alone). */
+static const char *const nw_tlbi_names[NW_TLBI_OP_COUNT] = {
+	"vmalle1",  "vmalle1is",  "vae1",       "vae1is",       "vale1",    "vale1is", "aside1",
+	"aside1is", "vaae1",      "vaae1is",    "vaale1",       "vaale1is", "ipas2e1", "ipas2e1is",
+	"ipas2le1", "ipas2le1is", "vmalls12e1", "vmalls12e1is", "alle1",    "alle1is",
+};
+
+static const struct nw_tlbi_operand {
+	uint64_t fields; /* 0: no operand, Rt is 31 */
+	bool ttl;        /* Xt[47:44] is a TTL hint (FEAT_TTL) rather than RES0 */
+} nw_tlbi_operands[NW_TLBI_OP_COUNT / 2] = {
+	{ 0, false },                                    /* VMALLE1 */
+	{ NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },        /* VAE1 */
+	{ NW_TLBI_XT_ASID | NW_TLBI_XT_VA, true },        /* VALE1 */
+	{ NW_TLBI_XT_ASID, false },                       /* ASIDE1 */
+	{ NW_TLBI_XT_VA, true },                          /* VAAE1 */
+	{ NW_TLBI_XT_VA, true },                          /* VAALE1 */
+	{ NW_TLBI_XT_IPA, true },                         /* IPAS2E1 */
+	{ NW_TLBI_XT_IPA, true },                         /* IPAS2LE1 */
+	{ 0, false },                                    /* VMALLS12E1 */
+	{ 0, false },                                    /* ALLE1 */
+};
+
 /* "vmalle1", "vae1is", ...: the instruction's name in lower case; NULL outside the enum. */
-const char *nw_tlbi_name(enum nw_tlbi_op op);
+static inline const char *nw_tlbi_name(enum nw_tlbi_op op)
+{
+	return (unsigned)op < NW_TLBI_OP_COUNT ? nw_tlbi_names[op] : NULL;
+}
+
 /* Whether the operation takes Xt (VMALLE1, VMALLS12E1 and ALLE1 and their IS forms do not: Rt is 31). */
-bool nw_tlbi_has_operand(enum nw_tlbi_op op);
+static inline bool nw_tlbi_has_operand(enum nw_tlbi_op op)
+{
+	return (unsigned)op < NW_TLBI_OP_COUNT && nw_tlbi_operands[op / 2].fields != 0;
+}
 /* Why the model cannot perform op with this Xt (an unknown op, Xt given to an operation without one, RES0 bits
  * set, a TTL hint), NULL when it can: exactly where nw_a64tlb_tlbi() refuses. */
 const char *nw_tlbi_refusal(enum nw_tlbi_op op, uint64_t xt);
