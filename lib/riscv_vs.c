@@ -1,35 +1,20 @@
 /* RISC-V VS-stage: vsatp read as the hart holds it, and the Sv39/Sv48/Sv57
- * geometry the walk indexes with (riscv_pte_rules.h). */
+ * geometry the walk indexes with (riscv_vs_formats.h). */
 #include <nestwalk/riscv_vs.h>
 
-#include "riscv_pte_rules.h"
+#include "riscv_vs_formats.h"
 
 #define ASID_MAX_BITS 16 /* ASIDMAX for Sv39, Sv48 and Sv57 */
-
-static const struct nw_pt_format sv39_format = {
-	NW_RV_FORMAT("Sv39", NW_LEVEL_PDPT),
-	.level = { NW_RV_L0, NW_RV_L1, NW_RV_L2 },
-};
-
-static const struct nw_pt_format sv48_format = {
-	NW_RV_FORMAT("Sv48", NW_LEVEL_PML4),
-	.level = { NW_RV_L0, NW_RV_L1, NW_RV_L2, NW_RV_L3 },
-};
-
-static const struct nw_pt_format sv57_format = {
-	NW_RV_FORMAT("Sv57", NW_LEVEL_PML5),
-	.level = { NW_RV_L0, NW_RV_L1, NW_RV_L2, NW_RV_L3, [NW_LEVEL_PML5] = NW_RV_LEVEL(48, 512, "L4") },
-};
 
 const struct nw_pt_format *nw_rv_vs_format(unsigned mode)
 {
 	switch (mode) {
 	case NW_RV_SATP_SV39:
-		return &sv39_format;
+		return &nw_rv_vs_fmt_sv39;
 	case NW_RV_SATP_SV48:
-		return &sv48_format;
+		return &nw_rv_vs_fmt_sv48;
 	case NW_RV_SATP_SV57:
-		return &sv57_format;
+		return &nw_rv_vs_fmt_sv57;
 	default:
 		return 0;
 	}

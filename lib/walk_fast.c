@@ -13,7 +13,12 @@
  * plain copies of the same body with the Arm ARM's rules (arm64_s1_rules.h)
  * where x86's differ: the range bit 55 selects instead of CR3, a descriptor is
  * a table by its bit 1 instead of a leaf by PS, the rights are the leaf's
- * AP/PXN/UXN; its general walk is nw_arm64_walk (arm64_s1_walk.c). */
+ * AP/PXN/UXN; its general walk is nw_arm64_walk (arm64_s1_walk.c). A RISC-V
+ * VS-stage walker (nw_walker_init_riscv) has plain copies with a constant rv
+ * flag and the spec's rules (riscv_pte_rules.h, riscv_vs_rules.h): vsatp
+ * gives the root, an entry with R or X is a leaf as x86's with PS, a PPN
+ * points to the next table, the rights are the leaf's R/W/X/U; its general
+ * walk is nw_rv_vs_walk (riscv_vs_walk.c). */
 #include <nestwalk/arm64_s2.h>
 #include <nestwalk/assert.h>
 #include <nestwalk/paging_rules.h>
@@ -22,6 +27,9 @@
 
 #include "arm64_s1_rules.h"
 #include "gpt_formats.h"
+#include "riscv_vs_formats.h"
+#include "riscv_vs_rules.h"
+#include "stage2_rules.h"
 #include "stage2_fast.h"
 #include "vmsa.h"
 #include "vmsa_formats.h"
@@ -248,6 +256,45 @@ static struct nw_arm64_memattr a64_attrs(const struct nw_walker *walker, uint64_
 	return nw_arm64_memattr_combine(s1, &walker->a64.s2_attrs[memattr][(s2->leaf >> NW_ARM64_S2_SH_SHIFT) & 3]);
 }
 
+/* RISC-V: the leaf's rights (step 5 reads R, W, X and U of the leaf only). */
+static inline uint32_t rv_leaf_rights(uint64_t leaf)
+{
+	return ((leaf & NW_RV_PTE_R) ? NW_WALK_RIGHT_R : 0) | ((leaf & NW_RV_PTE_W) ? NW_WALK_RIGHT_W : 0) |
+	       ((leaf & NW_RV_PTE_X) ? NW_WALK_RIGHT_X : 0) | ((leaf & NW_RV_PTE_U) ? NW_WALK_RIGHT_U : 0);
+}
+
+/* RISC-V: a translation the plain copy may give. Every PTE valid (V in the
+ * AND of all), no pointer PTE with a reserved bit or one of the bits reserved
+ * there (A, D, U, PBMT, N), a leaf with R or X, neither reserved bits nor the
+ * W-without-R or PBMT 3 encodings, no NAPOT page (N: the reference maps its
+ * 64 KiB), aligned if a superpage, A set and for a store D (else a fault under
+ * Svade or a write under Svadu), and the access allowed at the privilege. */
+static inline __attribute__((always_inline)) bool rv_is_plain(const struct nw_walker *walker,
+							      const struct nw_access *access,
+							      const struct nw_pt_format *fmt, int level, uint64_t all,
+							      uint64_t tables_or, uint64_t leaf, uint32_t rights)
+{
+	const struct nw_rv_vs_cpu *cpu = &walker->rv;
+	uint64_t ad = nw_rv_vs_ad_needed(access->type);
+
+	if (!(all & NW_RV_PTE_V) || !(leaf & (NW_RV_PTE_R | NW_RV_PTE_X)) || (leaf & ad) != ad)
+		return false;
+	if ((tables_or & (NW_RV_PTE_RSVD | NW_RV_PTE_PBMT_MASK | NW_RV_PTE_N | NW_RV_PTE_A | NW_RV_PTE_D |
+			  NW_RV_PTE_U)) ||
+	    (leaf & nw_rv_pte_rsvd_bits(cpu->pbmte, false)))
+		return false;
+	if (nw_rv_pte_has_w_without_r(leaf) || nw_rv_pte_has_reserved_pbmt(leaf) ||
+	    nw_s2_has_misaligned_large_page(fmt, level, leaf))
+		return false;
+	return !nw_rv_vs_rights_block(cpu, access->type, rights);
+}
+
+/* RISC-V: the G-stage access of the final address, VU-mode's as the walk's. */
+static inline unsigned rv_s2_need(const struct nw_walker *walker, const struct nw_access *access)
+{
+	return (unsigned)access->type | (walker->rv.vu ? NW_S2_NEED_USER : 0);
+}
+
 /* The walk. A plain copy (plain: res unused, hit filled) returns whether it
  * answered; a general one (hit unused) always answers, in res. fmt is the
  * walker's format; a plain copy is instantiated with it constant, so the
@@ -256,7 +303,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 						       unsigned flags, struct nw_walk_result *res,
 						       struct nw_walk_hit *hit, const struct nw_pt_format *fmt,
 						       const struct nw_walk_start *start, bool two_d, bool record,
-						       bool plain, bool a64)
+						       bool plain, bool a64, bool rv)
 {
 	const struct nw_cpu *cpu = &walker->cpu;
 	const struct nw_walk_access_kind *kind = nw_walker_kind(walker, access->type, access->implicit);
@@ -277,7 +324,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 	const struct nw_walk_level_desc *desc = walker->levels, *first;
 	unsigned va_bits = plain ? (unsigned)__builtin_ctzll(nw_pt_va_limit(fmt)) : walker->va_bits;
 	const struct nw_arm64_s1_range *range = a64 ? a64_range(walker, linear, va_bits) : 0;
-	unsigned s2_need = a64 ? a64_s2_need(walker, access) : kind->s2_need;
+	unsigned s2_need = a64 ? a64_s2_need(walker, access) : rv ? rv_s2_need(walker, access) : kind->s2_need;
 	int top, level;
 	uint64_t tables_or = 0; /* plain: the OR of the table entries */
 	uint64_t leaf_ad = NW_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_PTE_D : 0);
@@ -307,7 +354,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		return true;
 	}
 
-	table = a64 ? range->table : cpu->cr3 & walker->cr3_mask;
+	table = a64 ? range->table : rv ? walker->rv.vsatp.root : cpu->cr3 & walker->cr3_mask;
 	if (!plain && is_pdpte_register(walker, desc)) {
 		/* The PDPTE registers, loaded at MOV CR3 (§4.4.1): no memory reference,
 		 * reserved bits already checked, no rights of their own. */
@@ -425,16 +472,20 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		}
 		if ((~entry & passed_a) && !set_flags(walker, &ctx, gpa, level, NW_PTE_A))
 			goto out;
-		table = entry & (a64 ? fmt->table_addr_mask : desc->addr_mask);
+		table = rv ? nw_pt_table_addr(fmt, entry) : entry & (a64 ? fmt->table_addr_mask : desc->addr_mask);
 	}
 
 	if (!two_d && plain)
 		refs = (unsigned)(top - level) + 1; /* one reference per level read */
 	page = nw_pt_level_size(fmt, level);
-	rights = a64 ? nw_a64_leaf_rights(&walker->a64.cpu.s1, entry) : rights_of(walker, acc);
-	pk = !a64 && nw_walker_is_key_forbidden(kind, rights, entry);
+	rights = a64  ? nw_a64_leaf_rights(&walker->a64.cpu.s1, entry)
+		 : rv ? rv_leaf_rights(entry)
+		      : rights_of(walker, acc);
+	pk = !a64 && !rv && nw_walker_is_key_forbidden(kind, rights, entry);
 	if (a64)
 		table = entry & fmt->level[level].leaf_addr_mask;
+	else if (rv)
+		table = (entry & fmt->level[level].leaf_addr_mask) << fmt->addr_shift;
 	else if (desc->pse36)
 		table = (entry & NW_PDE32_4M_ADDR_LOW_MASK) |
 			((entry & NW_PDE32_4M_ADDR_HIGH_MASK) >> NW_PDE32_4M_ADDR_HIGH_SHIFT) << 32;
@@ -451,7 +502,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 		 * way costs less than a branch per level, and the window bounds it.
 		 * A table entry's reserved bits are the same at every level
 		 * (nw_rule_rsvd_bits with PS=0 does not depend on it). */
-		if (a64 ? !a64_is_plain(walker, access, fmt, level, acc, tables_or, entry, rights)
+		if (a64   ? !a64_is_plain(walker, access, fmt, level, acc, tables_or, entry, rights)
+		    : rv  ? !rv_is_plain(walker, access, fmt, level, acc, tables_or, entry, rights)
 			: (acc & (NW_PTE_P | NW_PTE_A)) != (NW_PTE_P | NW_PTE_A) ||
 				  ((tables_or & walker->levels[0].rsvd) | (entry & leaf_rsvd)) ||
 				  ((kind->faults >> rights) & 1) || pk || (entry & leaf_ad) != leaf_ad)
@@ -475,6 +527,8 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			hit->guest_pat_index = (uint8_t)nw_a64_attr_index(entry);
 			hit->arm64_memattr = a64_attrs(walker, entry, two_d ? &s2 : 0);
 		}
+		if (rv)
+			hit->guest_pat_index = (uint8_t)((entry & NW_RV_PTE_PBMT_MASK) >> NW_RV_PTE_PBMT_SHIFT);
 		return true;
 	}
 	res->leaf_level = level;
@@ -506,7 +560,7 @@ static __attribute__((noinline)) void walk_general(const struct nw_walker *walke
 {
 	walk(walker, access, flags, res, 0, walker->format, start,
 	     walker->s2.kind != NW_STAGE2_NONE || (flags & NW_WALK_RECORD_S2), (flags & NW_WALK_RECORD) != 0, false,
-	     false);
+	     false, false);
 }
 
 /* The plain copies: 4- and 5-level paging, with and without a second stage.
@@ -522,21 +576,37 @@ static inline __attribute__((always_inline)) bool walk_plain(const struct nw_wal
 
 	switch (walker->plain) {
 	case NW_PLAIN_1D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, false, steps, true, false);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, false, steps, true, false, false);
 	case NW_PLAIN_1D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, false, steps, true, false);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, false, steps, true, false, false);
 	case NW_PLAIN_2D_4:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true, false);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_4level, 0, true, steps, true, false, false);
 	case NW_PLAIN_2D_5:
-		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true, false);
+		return walk(walker, access, flags, res, hit, &nw_gpt_fmt_5level, 0, true, steps, true, false, false);
 	case NW_PLAIN_A64_1D_48:
-		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, false, false, true, true);
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, false, false, true, true,
+					  false);
 	case NW_PLAIN_A64_1D_39:
-		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, false, false, true, true);
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, false, false, true, true,
+					  false);
 	case NW_PLAIN_A64_2D_48:
-		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, true, false, true, true);
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_48, 0, true, false, true, true,
+					  false);
 	case NW_PLAIN_A64_2D_39:
-		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, true, false, true, true);
+		return !steps && walk(walker, access, 0, res, hit, &nw_vmsa_fmt_4k_39, 0, true, false, true, true,
+					  false);
+	case NW_PLAIN_RV_1D_39:
+		return !steps && walk(walker, access, 0, res, hit, &nw_rv_vs_fmt_sv39, 0, false, false, true, false,
+					  true);
+	case NW_PLAIN_RV_1D_48:
+		return !steps && walk(walker, access, 0, res, hit, &nw_rv_vs_fmt_sv48, 0, false, false, true, false,
+					  true);
+	case NW_PLAIN_RV_2D_39:
+		return !steps && walk(walker, access, 0, res, hit, &nw_rv_vs_fmt_sv39, 0, true, false, true, false,
+					  true);
+	case NW_PLAIN_RV_2D_48:
+		return !steps && walk(walker, access, 0, res, hit, &nw_rv_vs_fmt_sv48, 0, true, false, true, false,
+					  true);
 	case NW_PLAIN_OFF:
 		break;
 	}
@@ -580,6 +650,19 @@ static void translate_arm64(const struct nw_walker *walker, const struct nw_acce
 	nw_arm64_walk(&walker->config, &walker->a64.cpu, access, flags, res);
 }
 
+/* RISC-V: the same, the reference walk nw_rv_vs_walk. */
+static void translate_riscv(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
+			    struct nw_walk_result *res)
+{
+	struct nw_walk_hit hit;
+
+	if (!(flags & NW_WALK_RECORD) && walk_plain(walker, access, false, 0, &hit)) {
+		result_from_hit(walker, access, &hit, res);
+		return;
+	}
+	nw_rv_vs_walk(&walker->config, &walker->rv, access, flags, res);
+}
+
 void nw_walker_translate(const struct nw_walker *walker, const struct nw_access *access, unsigned flags,
 			 struct nw_walk_result *res)
 {
@@ -588,6 +671,10 @@ void nw_walker_translate(const struct nw_walker *walker, const struct nw_access 
 
 	if (walker->arm64) {
 		translate_arm64(walker, access, flags, res);
+		return;
+	}
+	if (walker->riscv) {
+		translate_riscv(walker, access, flags, res);
 		return;
 	}
 

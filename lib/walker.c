@@ -169,3 +169,39 @@ bool nw_walker_is_user_access(const struct nw_walker *walker, bool implicit)
 {
 	return nw_walker_kind(walker, NW_ACCESS_READ, implicit)->user;
 }
+
+/* The plain RISC-V copies: vsatp Sv39 or Sv48 (riscv_vs_formats.h); Bare and Sv57 go to the reference. */
+static enum nw_walk_plain_copy plain_copy_riscv(const struct nw_walker *walker)
+{
+	bool two_d = walker->s2.kind != NW_STAGE2_NONE;
+
+	if (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1)))
+		return NW_PLAIN_OFF;
+	if (walker->rv.vsatp.mode == NW_RV_SATP_SV39)
+		return two_d ? NW_PLAIN_RV_2D_39 : NW_PLAIN_RV_1D_39;
+	if (walker->rv.vsatp.mode == NW_RV_SATP_SV48)
+		return two_d ? NW_PLAIN_RV_2D_48 : NW_PLAIN_RV_1D_48;
+	return NW_PLAIN_OFF;
+}
+
+void nw_walker_set_riscv_cpu(struct nw_walker *walker, const struct nw_rv_vs_cpu *cpu)
+{
+	NW_ASSERT(walker->riscv);
+	walker->rv = *cpu;
+	walker->plain = plain_copy_riscv(walker);
+}
+
+struct nw_walker *nw_walker_init_riscv(void *storage, const struct nw_walk_config *config,
+				       const struct nw_rv_vs_cpu *cpu)
+{
+	struct nw_walker *walker;
+
+	if (config->stage2.kind != NW_STAGE2_RISCV && config->stage2.kind != NW_STAGE2_NONE)
+		return 0;
+	if (!(walker = walker_start(storage, config)))
+		return 0;
+	walker->riscv = true;
+	walker->table_access = NW_ACCESS_READ; /* a VS-stage PTE read; the plain copies set no flag */
+	nw_walker_set_riscv_cpu(walker, cpu);
+	return walker;
+}

@@ -10,6 +10,7 @@
 #include <nestwalk/arm64_memattr.h>
 #include <nestwalk/arm64_s1.h>
 #include <nestwalk/pt_build.h>
+#include <nestwalk/riscv_vs.h>
 #include <nestwalk/walk.h>
 
 #include "stage2_fast.h"
@@ -47,6 +48,10 @@ enum nw_walk_plain_copy {
 	NW_PLAIN_A64_1D_39, /* the same with 39-bit VAs */
 	NW_PLAIN_A64_2D_48, /* the same two over an AArch64 stage 2 */
 	NW_PLAIN_A64_2D_39,
+	NW_PLAIN_RV_1D_39, /* RISC-V VS-stage Sv39 (riscv_vs_formats.h), no G-stage */
+	NW_PLAIN_RV_1D_48, /* the same with Sv48 */
+	NW_PLAIN_RV_2D_39, /* the same two over a RISC-V G-stage */
+	NW_PLAIN_RV_2D_48,
 };
 
 /* What an AArch64 walker derives from MAIR_EL1 and the stage-2 encodings once
@@ -63,6 +68,8 @@ struct nw_walker {
 	struct nw_cpu cpu;
 	bool arm64;              /* an AArch64 walker (nw_walker_init_arm64): a64 holds its state, cpu is unused */
 	struct nw_walker_a64 a64;
+	bool riscv;              /* a RISC-V VS-stage walker (nw_walker_init_riscv): rv holds its state, cpu is unused */
+	struct nw_rv_vs_cpu rv;
 	/* Derived by nw_walker_set_cpu(): */
 	enum nw_paging_mode mode;
 	const struct nw_pt_format *format; /* the mode's (gpt_formats.h); NULL with paging off */

@@ -4,7 +4,7 @@
  * every VS-stage PTE read (and A/D write) and the final guest-physical
  * address translated through the G-stage (riscv_gstage.h) or none. It is the
  * RISC-V description of the one guest walk the x86 and AArch64 walks run
- * too; the fast walker (nw_walker_init) does not serve it.
+ * too; its fast walker is nw_walker_init_riscv.
  *
  * Levels: the spec numbers them i = 0 (the 4 KiB page) up to LEVELS - 1, the
  * library 1 = leaf up; spec level i is library level i + 1. */
@@ -104,6 +104,20 @@ struct nw_rv_vs_cpu {
  * G-stage or none (another is a caller's mistake: asserted). */
 void nw_rv_vs_walk(const struct nw_walk_config *config, const struct nw_rv_vs_cpu *cpu,
 		   const struct nw_access *access, unsigned flags, struct nw_walk_result *res);
+
+/* The fast walker (walk.h) for the VS-stage: nw_walker_translate() and
+ * nw_walker_probe() answer a plain Sv39 or Sv48 walk (every PTE valid with no
+ * reserved bit or encoding, a leaf that is no NAPOT page and is aligned, its
+ * A set and for a store D, the access allowed, and over the G-stage what its
+ * masks prove plain) from the one fast walk body, and give everything else,
+ * and every walk that records, to nw_rv_vs_walk. The second stage is a RISC-V
+ * G-stage or none (else NULL), the storage as for nw_walker_init. The
+ * x86-only calls (nw_walker_set_cpu, nw_walker_translate_from,
+ * nw_walker_tlb_allows and their kin) do not apply to it. */
+struct nw_walker *nw_walker_init_riscv(void *storage, const struct nw_walk_config *config,
+				       const struct nw_rv_vs_cpu *cpu);
+/* Call after any change of vsatp, vsstatus, the HS-level sstatus, henvcfg or the privilege. */
+void nw_walker_set_riscv_cpu(struct nw_walker *walker, const struct nw_rv_vs_cpu *cpu);
 
 NW_END_DECLS
 

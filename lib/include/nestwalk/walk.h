@@ -250,7 +250,8 @@ struct nw_walker;
 size_t nw_walker_size(void);
 /* Returns the walker built in storage; NULL when storage is NULL or not aligned, or
  * for an AArch64 or RISC-V second stage (an x86 guest does not run over them; an
- * AArch64 guest's fast walker is nw_walker_init_arm64, arm64_s1.h). */
+ * AArch64 guest's fast walker is nw_walker_init_arm64, arm64_s1.h, a RISC-V
+ * guest's nw_walker_init_riscv, riscv_vs.h). */
 struct nw_walker *nw_walker_init(void *storage, const struct nw_walk_config *config, const struct nw_cpu *cpu);
 /* Call after any control-register, EFER, RFLAGS, CPL, PKRU or PKRS change: re-derives the tables. */
 void nw_walker_set_cpu(struct nw_walker *walker, const struct nw_cpu *cpu);
