@@ -19,7 +19,7 @@ if echo 'int x;' | $CC $CFLAGS -fsanitize-coverage-ignorelist="$ignore" -x c -c 
 	CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignore"
 fi
 
-targets=(walk arm64 stage2 trace scenario elf memdump)
+targets=(walk arm64 riscv stage2 trace scenario elf memdump)
 deps_cflags=$(pkg-config --cflags libzstd libfyaml libelf)
 deps_libs=$(pkg-config --libs libzstd libfyaml libelf)
 includes=(-I"$src/lib/include" -I"$src/sim" -I"$src/tests/fuzz")

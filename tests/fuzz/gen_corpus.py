@@ -485,6 +485,79 @@ def arm64_seeds():
     return seeds
 
 
+def riscv_seed(va_idx=(0, 0, 1, 2, 3), tables=(), two_d=False, g_shape=0, g_region=0, g_out=0, mode=0, state=0,
+               access=0, va_shape=0):
+    """fuzz_riscv.c's layout: the G-stage choice (every region page mapped with the flags g_region takes
+    away, the output pages with g_out's), vsatp's mode byte (0 Sv39, 1 Sv48, 2 Sv57, 3 Bare) and the state
+    byte (VU, SUM, MXR, HS MXR, ADUE, PBMTE), the VA from its indices (levels 5 to 1) and offset 0x123, the PTEs
+    (region page, library level, kind, address pick, bits), the access byte."""
+    out = u8(1 if two_d else 0)
+    if two_d:
+        out += u8(g_shape) + u16(0xFFFF) + u8(g_region) * 16 + u8(g_out) * 8 + u8(0)
+    out += u8(mode) + u8(state) + u16(0)
+    out += u8(va_shape) + b"".join(u8(i) for i in va_idx) + u16(0x123)
+    out += u8(len(tables))
+    for page, level, kind, pick, bits in tables:
+        out += u8(page | (level - 1) << 4) + u8(kind) + u8(pick)
+        if kind & 3 in (1, 2):
+            out += u16(bits)
+        elif kind & 3 == 3:
+            out += u64(bits)
+    return out + u8(access)
+
+
+def riscv_seeds():
+    """An Sv39 chain region page 0 -> 2 -> 3 -> output page 5 (R/W/X, A, D), with and without a G-stage; the
+    same faulting at each check; an Sv48 chain with a 2 MiB superpage; Svadu updates; G-stage refusals of a PTE
+    read and of the final address; random inputs."""
+    R, W, X, U, A, D = 0x2, 0x4, 0x8, 0x10, 0x40, 0x80
+    OUT = 0x80  # pick: the output pages
+    RWXAD = R | W | X | A | D
+
+    def chain(leaf_bits=RWXAD, leaf_kind=1, leaf_pick=OUT | 5, table_kind=0):
+        return [(0, 3, table_kind, 2, 0), (2, 2, 0, 3, 0), (3, 1, leaf_kind, leaf_pick, leaf_bits)]
+
+    seeds = []
+    for two_d in (False, True):
+        seeds += [
+            riscv_seed(tables=chain(), two_d=two_d),
+            riscv_seed(tables=chain(), two_d=two_d, access=1),                        # store
+            riscv_seed(tables=chain(), two_d=two_d, access=2),                        # fetch
+            riscv_seed(tables=chain(leaf_bits=RWXAD), two_d=two_d, state=1),          # VU on an S page: fault
+            riscv_seed(tables=chain(leaf_bits=RWXAD | U), two_d=two_d, state=1),      # VU on a U page
+            riscv_seed(tables=chain(leaf_bits=RWXAD | U), two_d=two_d),               # VS on U without SUM
+            riscv_seed(tables=chain(leaf_bits=RWXAD | U), two_d=two_d, state=2),      # with SUM
+            riscv_seed(tables=chain(leaf_bits=X | A), two_d=two_d, state=4),          # MXR reads X-only
+            riscv_seed(tables=chain(leaf_bits=R | W | X), two_d=two_d),               # A clear under Svade
+            riscv_seed(tables=chain(leaf_bits=R | W | X | A), two_d=two_d, state=0x10, access=1),  # Svadu: A, D
+            riscv_seed(tables=chain(leaf_bits=W | A | D), two_d=two_d),               # W without R
+            riscv_seed(tables=chain(leaf_kind=1 | 4 << 2), two_d=two_d),              # N on page 5: bad NAPOT
+            riscv_seed(tables=chain(leaf_kind=1 | 1 << 2), two_d=two_d, state=0x20),  # PBMT NC with PBMTE
+            riscv_seed(tables=chain(table_kind=0x80 | 1 << 4), two_d=two_d),         # A in a pointer: reserved
+            riscv_seed(tables=chain(leaf_pick=0xC0 | 5), two_d=two_d),                # an address beyond the host
+            riscv_seed(tables=chain(), two_d=two_d, va_shape=4 | 5 << 3),             # bit 45 flipped
+            riscv_seed(tables=chain(), two_d=two_d, mode=3),                          # Bare
+            # A 2 MiB superpage at level 2 (output page 0, aligned), then a misaligned one (page 5).
+            riscv_seed(tables=chain()[:1] + [(2, 2, 1, OUT, RWXAD)], two_d=two_d),
+            riscv_seed(tables=chain()[:1] + [(2, 2, 1, OUT | 5, RWXAD)], two_d=two_d),
+            # Sv48: page 0 (level 4) -> 4 -> 2 -> 3 -> page 5; and Sv57 over the same five levels.
+            riscv_seed(tables=[(0, 4, 0, 4, 0), (4, 3, 0, 2, 0)] + chain()[1:], mode=1, two_d=two_d,
+                       va_idx=(0, 0, 0, 2, 3)),
+            riscv_seed(tables=[(0, 5, 0, 6, 0), (6, 4, 0, 4, 0), (4, 3, 0, 2, 0)] + chain()[1:], mode=2,
+                       two_d=two_d, va_idx=(0, 0, 0, 2, 3)),
+        ]
+    seeds += [
+        riscv_seed(tables=chain(), two_d=True, g_out=0x08),                  # G-stage leaf without U: final GPA
+        riscv_seed(tables=chain(), two_d=True, g_region=0x01 | 0x02),        # a table page without R: PTE read
+        riscv_seed(tables=chain(), two_d=True, g_out=0x10, g_shape=2),       # G-stage A clear, Svadu sets it
+        riscv_seed(tables=chain(leaf_bits=X | A), two_d=True, g_out=0x03, g_shape=8, state=8),  # HS MXR
+        riscv_seed(tables=chain(), two_d=True, g_shape=1),                   # Sv48x4
+    ]
+    rng = random.Random(18)
+    seeds += [bytes(rng.randrange(256) for _ in range(rng.randrange(16, 160))) for _ in range(16)]
+    return seeds
+
+
 def write(target, seeds):
     folder = CORPUS / target
     if folder.exists():
@@ -496,7 +569,8 @@ def write(target, seeds):
     print(f"{target}: {len(seeds)} seeds")
 
 
-GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "stage2": stage2_seeds, "trace": trace_seeds,
+GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "riscv": riscv_seeds, "stage2": stage2_seeds,
+              "trace": trace_seeds,
               "scenario": scenario_seeds,
               "elf": elf_seeds, "memdump": memdump_seeds}
 

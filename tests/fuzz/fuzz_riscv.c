@@ -1,0 +1,399 @@
+/* Differential fuzzing of the RISC-V VS-stage walk. The input writes a
+ * hostile VS-stage PTE graph (tables shared between levels, self-references,
+ * pointers with the bits reserved there, leaves with any R/W/X/U/A/D, W
+ * without R, PBMT, N, reserved bits, misaligned superpages, addresses beyond
+ * every G-stage's width) into a region of guest pages, builds an optional
+ * Sv39x4 or Sv48x4 G-stage over them (aliased pages, rights, A/D, Svadu,
+ * PBMT, raw edits), sets vsatp (Sv39, Sv48, Sv57 or Bare), vsstatus.SUM/MXR,
+ * the HS-level sstatus.MXR, henvcfg.ADUE/PBMTE and VS or VU mode, and makes
+ * one access. Then:
+ * - the reference walk (nw_rv_vs_walk) and the fast walker
+ *   (nw_walker_init_riscv, through a direct-map window) agree on every field,
+ *   a lookup writes nothing, and a probe that answers gives the translation;
+ * - the trap CSRs agree with the outcome: scause by the outcome and the
+ *   original access type, stval the guest virtual address, htval the
+ *   faulting guest-physical address >> 2 and hstatus.GVA for a guest-page
+ *   fault only, htinst 0x3000/0x3020 for a VS-stage PTE access and 0 for the
+ *   final address; a translation keeps the page offset;
+ * - a walk that may write (Svadu) writes the same bytes from both.
+ * Every address a PTE can name is backed (the region, the output pages), or
+ * beyond the host, on a strict simulated host, so a read outside simulated
+ * memory aborts. Any disagreement aborts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/riscv_gstage.h>
+#include <nestwalk/riscv_trap.h>
+#include <nestwalk/riscv_vs.h>
+#include <nestwalk/walk.h>
+
+#include "fuzz_input.h"
+#include "fuzz_target.h"
+#include "mem/simmem.h"
+
+#define HOST_SIZE (UINT64_C(4) << 30)
+#define REGION_HPA NW_SIZE_1G      /* host pages [1 GiB, + 16 pages) are claimed: backed, never allocated */
+#define REGION_GPA REGION_HPA      /* the guest pages that hold VS-stage tables: their host pages without a G-stage */
+#define REGION_PAGES 16
+#define OUTPUT_GPA UINT64_C(0x80000000) /* pages leaves map; claimed too, for a pointer that names one */
+#define OUTPUT_PAGES 64
+#define HIGH_ADDR (UINT64_C(1) << 55)   /* beyond the host and every G-stage's width, within a PTE's PPN */
+#define G_ALL (NW_RV_PTE_R | NW_RV_PTE_W | NW_RV_PTE_X | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D)
+
+struct riscv_case {
+	struct nw_simmem *sim;
+	const struct nw_hal *hal;
+	struct nw_walk_config config;
+	struct nw_rv_gstage g;
+	struct nw_rv_vs_cpu cpu;
+	uint64_t page_hpa[REGION_PAGES];
+	uint8_t before[REGION_PAGES][NW_PAGE_SIZE], after_ref[REGION_PAGES][NW_PAGE_SIZE];
+};
+
+static struct riscv_case rc;
+
+static _Noreturn void fail(const char *what, uint64_t a, uint64_t b)
+{
+	fprintf(stderr, "fuzz_riscv: %s (%#llx, %#llx)\n", what, (unsigned long long)a, (unsigned long long)b);
+	abort();
+}
+
+#define SAME(field)                                                                        \
+	do {                                                                               \
+		if ((uint64_t)(ref->field) != (uint64_t)(fast->field))                     \
+			fail("walkers disagree on " #field, (uint64_t)(ref->field),        \
+			     (uint64_t)(fast->field));                                     \
+	} while (0)
+
+static void *host(uint64_t hpa)
+{
+	return nw_hal_phys_to_virt(rc.hal, nw_hpa(hpa));
+}
+
+static void snap_take(uint8_t pages[][NW_PAGE_SIZE])
+{
+	for (unsigned i = 0; i < REGION_PAGES; i++)
+		memcpy(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE);
+}
+
+static void snap_restore(uint8_t pages[][NW_PAGE_SIZE])
+{
+	for (unsigned i = 0; i < REGION_PAGES; i++)
+		memcpy(host(REGION_HPA + i * NW_PAGE_SIZE), pages[i], NW_PAGE_SIZE);
+}
+
+static void snap_expect(uint8_t pages[][NW_PAGE_SIZE], const char *what)
+{
+	for (unsigned i = 0; i < REGION_PAGES; i++)
+		if (memcmp(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE))
+			fail(what, REGION_HPA + i * NW_PAGE_SIZE, 0);
+}
+
+/* An address a PTE names: a region page (as a table), an output page (2 MiB and 1 GiB aligned at 0), or one
+ * beyond the host. */
+static uint64_t pick_addr(struct fz *in)
+{
+	uint8_t pick = fz_u8(in);
+
+	switch (pick >> 6) {
+	case 0:
+	case 1:
+		return REGION_GPA + (pick % REGION_PAGES) * NW_PAGE_SIZE;
+	case 2:
+		return OUTPUT_GPA + (uint64_t)(pick % OUTPUT_PAGES) * NW_PAGE_SIZE;
+	default:
+		return HIGH_ADDR | (uint64_t)(pick & 0x3f) * NW_PAGE_SIZE;
+	}
+}
+
+/* One PTE (the address's PPN in bits 53:10): a pointer (A/D/U/PBMT/N, reserved there, from the kind byte), a
+ * leaf (bits 9:1 from the input, PBMT and N from the kind byte), or the input's raw bits around the PPN. */
+static uint64_t make_pte(struct fz *in)
+{
+	uint8_t kind = fz_u8(in);
+	uint64_t ppn = pick_addr(in) >> 2;
+
+	switch (kind & 3) {
+	case 0:
+		return ppn | NW_RV_PTE_V | (fz_bit(kind, 7) ? (uint64_t)(kind >> 4 & 7) << 4 : 0);
+	case 1:
+	case 2:
+		return ppn | NW_RV_PTE_V | (fz_u16(in) & 0x3fe) | (uint64_t)(kind >> 2 & 7) << 61;
+	default:
+		return ppn | (fz_u64(in) & ~NW_RV_PTE_PPN_MASK);
+	}
+}
+
+/* The index of va at library level (1 = the 4 KiB page). */
+static unsigned va_index(uint64_t va, int level)
+{
+	return (unsigned)(va >> (12 + 9 * (level - 1))) & 0x1ff;
+}
+
+static void write_tables(struct fz *in, uint64_t va)
+{
+	unsigned count = fz_u8(in) % 24;
+
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t where = fz_u8(in);
+		unsigned page = where % REGION_PAGES, index = (where >> 4) < 15 ? va_index(va, 1 + (where >> 4) % 5)
+									 : fz_u16(in) % 512;
+		uint64_t *table = host(rc.page_hpa[page]);
+
+		table[index] = make_pte(in);
+	}
+}
+
+/* G-stage leaf flags: every right and A/D but those the byte's bits 5:0 take away (R, W, X, U, A, D), kept a leaf
+ * with no W without R (the builder refuses both: raw edits make those); PBMT from bits 7:6 under PBMTE. */
+static uint64_t g_flags(uint8_t flags)
+{
+	uint64_t bits = G_ALL & ~((uint64_t)(flags & 0x3f) << 1);
+
+	if (!(bits & NW_RV_PTE_R))
+		bits &= ~NW_RV_PTE_W;
+	if (!(bits & (NW_RV_PTE_R | NW_RV_PTE_X)))
+		bits |= NW_RV_PTE_X;
+	if (rc.g.config.pbmte && (flags >> 6) != 3)
+		bits |= (uint64_t)(flags >> 6) << NW_RV_PTE_PBMT_SHIFT;
+	return bits;
+}
+
+/* Sv39x4 or Sv48x4 with the input's ADUE, PBMTE and MXR; every region page mapped (or not) to a region page,
+ * eight output pages and 2 MiB superpages with the input's flags, then raw edits. */
+static void build_gstage(struct fz *in)
+{
+	uint8_t shape = fz_u8(in);
+	uint16_t mapped = fz_u16(in);
+	struct nw_rv_gstage_config config = { .mode = fz_bit(shape, 0) ? NW_RV_HGATP_SV48X4 : NW_RV_HGATP_SV39X4,
+					      .adue = fz_bit(shape, 1), .pbmte = fz_bit(shape, 2),
+					      .mxr = fz_bit(shape, 3), .caps = nw_rv_gstage_caps_all() };
+	unsigned edits;
+
+	if (nw_rv_gstage_create(&rc.g, rc.hal, &config) != NW_OK)
+		fail("G-stage set-up", shape, 0);
+	rc.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_RISCV, .riscv = &rc.g };
+	for (unsigned i = 0; i < REGION_PAGES; i++) {
+		uint8_t flags = fz_u8(in);
+
+		rc.page_hpa[i] = REGION_HPA + (fz_bit(flags, 7) ? fz_u8(in) % REGION_PAGES : i) * NW_PAGE_SIZE;
+		if (!fz_bit(mapped, i) && i > 0)
+			continue;
+		if (nw_rv_gstage_map(&rc.g, nw_gpa(REGION_GPA + i * NW_PAGE_SIZE), nw_hpa(rc.page_hpa[i]), NW_PAGE_SIZE,
+				     g_flags(flags & 0x3f), 0, 0) != NW_OK)
+			fail("G-stage map of a region page", i, 0);
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		uint8_t flags = fz_u8(in);
+		uint64_t size = fz_bit(flags, 6) ? NW_SIZE_2M : NW_PAGE_SIZE;
+		uint64_t gpa = OUTPUT_GPA + (size == NW_PAGE_SIZE ? i * NW_PAGE_SIZE : (uint64_t)(i + 1) * NW_SIZE_2M);
+
+		/* The output page's host address is never read; a region page keeps it backed all the same. */
+		if (nw_rv_gstage_map(&rc.g, nw_gpa(gpa), nw_hpa(REGION_HPA), size, g_flags(flags & 0xbf), 0, 0) != NW_OK)
+			fail("G-stage map of an output page", gpa, flags);
+	}
+	/* Raw edits of anything but the PPN (an address the walk reads must stay backed). */
+	edits = fz_u8(in) % 4;
+	for (unsigned i = 0; i < edits; i++) {
+		uint8_t which = fz_u8(in);
+		uint64_t gpa = (which & 1) ? OUTPUT_GPA + (which >> 5) * NW_PAGE_SIZE
+					   : REGION_GPA + ((which >> 1) % REGION_PAGES) * NW_PAGE_SIZE;
+		uint64_t clear = fz_u64(in) & ~NW_RV_PTE_PPN_MASK, set = fz_u64(in) & ~NW_RV_PTE_PPN_MASK;
+		nw_status_t status = nw_rv_gstage_edit(&rc.g, nw_gpa(gpa), 1 + (which >> 1) % 3, clear, set, 0, 0);
+
+		/* Refused: no entry at that level on the path, or an edit of the tree's shape. */
+		if (status != NW_OK && status != NW_ERR_NOT_FOUND && status != NW_ERR_INVALID)
+			fail("G-stage edit", gpa, (uint64_t)status);
+	}
+}
+
+/* vsatp (Sv39, Sv48, Sv57 or Bare; the root region page 0, the input's ASID), vsstatus.SUM/MXR, the HS-level
+ * sstatus.MXR (the G-stage's when there is one), henvcfg.ADUE/PBMTE, VS or VU mode. */
+static void setup_cpu(struct fz *in)
+{
+	static const unsigned modes[4] = { NW_RV_SATP_SV39, NW_RV_SATP_SV48, NW_RV_SATP_SV57, NW_RV_SATP_BARE };
+	/* One value a declarator: the order the input is read in is the order written. */
+	uint8_t mode = fz_u8(in), state = fz_u8(in);
+	uint16_t asid = fz_u16(in);
+	uint64_t vsatp = modes[mode % 4] == NW_RV_SATP_BARE
+				 ? 0
+				 : (uint64_t)modes[mode % 4] << NW_RV_SATP_MODE_SHIFT |
+					   (uint64_t)asid << NW_RV_SATP_ASID_SHIFT | REGION_GPA >> 12;
+
+	rc.cpu.caps = nw_rv_vs_caps_all();
+	if (nw_rv_vsatp_decode(vsatp, &rc.cpu.caps, &rc.cpu.vsatp) != NW_OK)
+		fail("vsatp", vsatp, 0);
+	rc.cpu.vu = fz_bit(state, 0);
+	rc.cpu.sum = fz_bit(state, 1);
+	rc.cpu.mxr = fz_bit(state, 2);
+	rc.cpu.hs_mxr = rc.config.stage2.kind == NW_STAGE2_RISCV ? rc.g.config.mxr : fz_bit(state, 3);
+	rc.cpu.adue = fz_bit(state, 4);
+	rc.cpu.pbmte = fz_bit(state, 5);
+}
+
+/* The GVA: small indices at each level so the PTEs the input wrote are met, sign-extended from the shape's bit. */
+static uint64_t make_va(struct fz *in)
+{
+	static const unsigned sign_bits[4] = { 0, 38, 47, 56 };
+	uint8_t shape = fz_u8(in);
+	uint64_t va = 0;
+
+	for (unsigned shift = 48; shift >= 12; shift -= 9)
+		va |= (uint64_t)(fz_u8(in) % 4) << shift;
+	va |= fz_u16(in) & 0xfff;
+	if (shape % 4)
+		va |= ~UINT64_C(0) << sign_bits[shape % 4];
+	if (fz_bit(shape, 2))
+		va ^= UINT64_C(1) << (40 + (shape >> 3) % 24); /* an address bit above the indices flipped */
+	return va;
+}
+
+static void same_result(const struct nw_walk_result *ref, const struct nw_walk_result *fast)
+{
+	SAME(outcome);
+	SAME(rv_trap.scause);
+	SAME(rv_trap.stval);
+	SAME(rv_trap.htval);
+	SAME(rv_trap.htinst);
+	SAME(rv_trap.gva);
+	SAME(mode);
+	SAME(fault_level);
+	SAME(s2_on_table);
+	SAME(fault_gpa.val);
+	SAME(refs);
+	SAME(gpa.val);
+	SAME(hpa.val);
+	SAME(guest_page_size);
+	SAME(s2_page_size);
+	SAME(rights);
+	SAME(s2_rights);
+	SAME(leaf_entry);
+	SAME(leaf_level);
+	SAME(memory_type);
+	SAME(guest_pat_index);
+}
+
+static uint64_t cause_of(enum nw_access_type type, uint64_t fetch, uint64_t load, uint64_t store)
+{
+	return type == NW_ACCESS_FETCH ? fetch : type == NW_ACCESS_WRITE ? store : load;
+}
+
+/* The outcome against its trap CSRs, as the privileged spec writes them ("Trap Value Registers", "Hypervisor
+ * Trap Value Register", "Hypervisor Trap Instruction Register", hstatus.GVA). */
+static void check_trap(const struct nw_access *access, const struct nw_walk_result *res)
+{
+	const struct nw_rv_trap *t = &res->rv_trap;
+	enum nw_access_type type = access->type;
+
+	switch (res->outcome) {
+	case NW_OUTCOME_OK:
+		if (t->scause || t->stval || t->htval || t->htinst || t->gva)
+			fail("a translation with trap CSRs", t->scause, 0);
+		if ((res->gpa.val ^ access->gva.val) & (res->guest_page_size - 1) ||
+		    (res->guest_page_size != NW_PAGE_SIZE << (9 * (res->leaf_level ? res->leaf_level - 1 : 0)) &&
+		     !(res->leaf_entry & NW_RV_PTE_N)))
+			fail("translation offset or page size", res->gpa.val, res->guest_page_size);
+		return;
+	case NW_OUTCOME_PAGE_FAULT:
+		if (t->scause != cause_of(type, NW_RV_CAUSE_FETCH_PAGE_FAULT, NW_RV_CAUSE_LOAD_PAGE_FAULT,
+					  NW_RV_CAUSE_STORE_PAGE_FAULT) ||
+		    t->htval || t->htinst || t->gva)
+			fail("page fault CSRs", t->scause, t->htval);
+		break;
+	case NW_OUTCOME_GUEST_PAGE_FAULT:
+		if (rc.config.stage2.kind != NW_STAGE2_RISCV ||
+		    t->scause != cause_of(type, NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT, NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT,
+					  NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT) ||
+		    !t->gva || t->htval != res->fault_gpa.val >> 2)
+			fail("guest-page fault CSRs", t->scause, t->htval);
+		if (res->s2_on_table ? !(t->htinst == NW_RV_HTINST_VS_PTE_READ ||
+					 (t->htinst == NW_RV_HTINST_VS_PTE_WRITE && rc.cpu.adue))
+				     : t->htinst != 0)
+			fail("htinst", t->htinst, res->s2_on_table);
+		break;
+	case NW_OUTCOME_ACCESS_FAULT:
+		if (t->scause != cause_of(type, NW_RV_CAUSE_FETCH_ACCESS, NW_RV_CAUSE_LOAD_ACCESS,
+					  NW_RV_CAUSE_STORE_ACCESS) ||
+		    t->htval || t->htinst)
+			fail("access fault CSRs", t->scause, t->htval);
+		break;
+	default:
+		fail("an outcome no RISC-V walk gives", res->outcome, 0);
+	}
+	if (t->stval != access->gva.val)
+		fail("stval", t->stval, access->gva.val);
+}
+
+static void walk_both(const struct nw_access *access)
+{
+	struct nw_hal direct = nw_simmem_direct_view(rc.sim, rc.hal);
+	struct nw_walk_config direct_config = rc.config;
+	struct nw_walker *walker;
+	struct nw_walk_result ref, fast;
+	struct nw_walk_hit hit;
+	bool answered;
+
+	direct_config.hal = &direct;
+	walker = nw_walker_init_riscv(fz_walker_storage(0), &direct_config, &rc.cpu);
+	if (!walker)
+		fail("no RISC-V walker", 0, 0);
+	snap_take(rc.before);
+	nw_rv_vs_walk(&rc.config, &rc.cpu, access, NW_WALK_LOOKUP, &ref);
+	snap_expect(rc.before, "a lookup-only reference walk wrote memory");
+	check_trap(access, &ref);
+	nw_walker_translate(walker, access, NW_WALK_LOOKUP, &fast);
+	snap_expect(rc.before, "a lookup-only fast walk wrote memory");
+	same_result(&ref, &fast);
+	answered = nw_walker_probe(walker, access, &hit);
+	if (answered && (ref.outcome != NW_OUTCOME_OK || hit.hpa.val != ref.hpa.val || hit.refs != ref.refs ||
+			 hit.leaf_entry != ref.leaf_entry || hit.rights != ref.rights))
+		fail("a probe's answer against the walk", hit.hpa.val, ref.hpa.val);
+	/* A walk that may write (Svadu): both write the same bytes and give the same answer. */
+	nw_rv_vs_walk(&rc.config, &rc.cpu, access, 0, &ref);
+	check_trap(access, &ref);
+	snap_take(rc.after_ref);
+	snap_restore(rc.before);
+	nw_walker_translate(walker, access, 0, &fast);
+	same_result(&ref, &fast);
+	snap_expect(rc.after_ref, "the fast walker's writes differ from the reference walk's");
+}
+
+static void teardown(void)
+{
+	uint64_t leaked;
+
+	if (rc.config.stage2.kind == NW_STAGE2_RISCV)
+		nw_rv_gstage_destroy(&rc.g);
+	leaked = nw_simmem_reset(rc.sim);
+	if (leaked)
+		fail("frames leaked", leaked, 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz in = fz_start(data, size);
+	struct nw_access access;
+	uint64_t va;
+
+	memset(&rc, 0, offsetof(struct riscv_case, before));
+	rc.sim = fz_shared_host(HOST_SIZE);
+	if (!rc.sim || !nw_simmem_claim(rc.sim, nw_hpa(REGION_HPA), REGION_PAGES * NW_PAGE_SIZE) ||
+	    !nw_simmem_claim(rc.sim, nw_hpa(OUTPUT_GPA), OUTPUT_PAGES * NW_PAGE_SIZE))
+		fail("cannot set up the simulated host", 0, 0);
+	rc.hal = nw_simmem_owner(rc.sim, "fuzz");
+	rc.config.hal = rc.hal;
+	rc.config.stage2.kind = NW_STAGE2_NONE;
+	memset(host(REGION_HPA), 0, REGION_PAGES * NW_PAGE_SIZE);
+	for (unsigned i = 0; i < REGION_PAGES; i++)
+		rc.page_hpa[i] = REGION_HPA + i * NW_PAGE_SIZE; /* without a G-stage: GPA = HPA */
+	if (fz_bit(fz_u8(&in), 0))
+		build_gstage(&in);
+	setup_cpu(&in);
+	va = make_va(&in);
+	write_tables(&in, va);
+	access = (struct nw_access){ .gva = nw_gva(va), .size = 1, .type = (enum nw_access_type)(fz_u8(&in) % 3) };
+	walk_both(&access);
+	teardown();
+	return 0;
+}
