@@ -17,8 +17,8 @@
  *   final address; a translation keeps the page offset;
  * - a walk that may write (Svadu) writes the same bytes from both.
  * Every address a PTE can name is backed (the region, the output pages), or
- * beyond the host, on a strict simulated host, so a read outside simulated
- * memory aborts. Any disagreement aborts. */
+ * beyond every G-stage's width with one, on a strict simulated host, so a
+ * read outside simulated memory aborts. Any disagreement aborts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +90,9 @@ static void snap_expect(uint8_t pages[][NW_PAGE_SIZE], const char *what)
 			fail(what, REGION_HPA + i * NW_PAGE_SIZE, 0);
 }
 
-/* An address a PTE names: a region page (as a table), an output page (2 MiB and 1 GiB aligned at 0), or one
- * beyond the host. */
+/* An address a PTE names: a region page (as a table), an output page (2 MiB and 1 GiB aligned at 0), or, over
+ * a G-stage, one beyond its width (refused before any read). Without one, a pointer there would be read (an
+ * access fault on a real HAL) and the strict host aborts on any such read, so the pick is an output page. */
 static uint64_t pick_addr(struct fz *in)
 {
 	uint8_t pick = fz_u8(in);
@@ -103,6 +104,8 @@ static uint64_t pick_addr(struct fz *in)
 	case 2:
 		return OUTPUT_GPA + (uint64_t)(pick % OUTPUT_PAGES) * NW_PAGE_SIZE;
 	default:
+		if (rc.config.stage2.kind != NW_STAGE2_RISCV)
+			return OUTPUT_GPA + (uint64_t)(pick & 0x3f) * NW_PAGE_SIZE;
 		return HIGH_ADDR | (uint64_t)(pick & 0x3f) * NW_PAGE_SIZE;
 	}
 }

@@ -534,7 +534,7 @@ def riscv_seeds():
             riscv_seed(tables=chain(leaf_kind=1 | 4 << 2), two_d=two_d),              # N on page 5: bad NAPOT
             riscv_seed(tables=chain(leaf_kind=1 | 1 << 2), two_d=two_d, state=0x20),  # PBMT NC with PBMTE
             riscv_seed(tables=chain(table_kind=0x80 | 1 << 4), two_d=two_d),         # A in a pointer: reserved
-            riscv_seed(tables=chain(leaf_pick=0xC0 | 5), two_d=two_d),                # an address beyond the host
+            riscv_seed(tables=chain(leaf_pick=0xC0 | 5), two_d=two_d),  # beyond the G-stage width (1-D: a page)
             riscv_seed(tables=chain(), two_d=two_d, va_shape=4 | 5 << 3),             # bit 45 flipped
             riscv_seed(tables=chain(), two_d=two_d, mode=3),                          # Bare
             # A 2 MiB superpage at level 2 (output page 0, aligned), then a misaligned one (page 5).
