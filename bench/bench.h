@@ -13,6 +13,8 @@
 #include <nestwalk/arm64_s2.h>
 #include <nestwalk/ept.h>
 #include <nestwalk/pt_build.h>
+#include <nestwalk/riscv_gstage.h>
+#include <nestwalk/riscv_vs.h>
 #include <nestwalk/walk.h>
 
 #include "mem/simmem.h"
@@ -21,9 +23,10 @@
  * 1-D (no second stage) or 2-D (over an EPT with pages of one size). */
 struct bench_layout {
 	bool arm64;             /* AArch64: stage 1 of 48-bit VAs (4 levels), over a 48-bit-IPA stage 2 (4 levels) */
-	unsigned guest_levels;  /* 4 or 5 */
+	bool riscv;             /* RISC-V: the VS-stage (Sv39 or Sv48 by guest_levels) over Sv39x4 or Sv48x4 */
+	unsigned guest_levels;  /* 4 or 5 (RISC-V: 3 or 4) */
 	int guest_leaf;         /* NW_LEVEL_PT, _PD or _PDPT: 4 KiB, 2 MiB or 1 GiB pages */
-	unsigned ept_levels;    /* 0 (1-D), 4 or 5 (AArch64: the stage 2's) */
+	unsigned ept_levels;    /* 0 (1-D), 4 or 5 (AArch64: the stage 2's; RISC-V: the G-stage's, 3 or 4) */
 	int ept_leaf;           /* the EPT's page size, as a level */
 	uint64_t npages;        /* a power of two */
 };
@@ -38,6 +41,8 @@ struct bench_vm {
 	struct nw_arm64_s1_tables s1; /* AArch64: the stage-1 tables (TTBR0) */
 	struct nw_arm64_s2 s2;        /* AArch64: the second stage */
 	struct nw_arm64_cpu a64_cpu;
+	struct nw_rv_gstage g;        /* RISC-V: the G-stage */
+	struct nw_rv_vs_cpu rv_cpu;
 	struct nw_walker *walker; /* malloc'd */
 	const struct nw_pt_format *guest_fmt; /* the guest's paging format (4- or 5-level) */
 	unsigned page_shift;    /* log2 of the guest's page size, from guest_fmt at build */

@@ -3,7 +3,8 @@
  * range covers them), data pages in a guest-physical range that is mapped but
  * never read, and the EPT over both with pages of one size. The AArch64 ones
  * are the same shape: stage-1 tables built by the table engine in host frames
- * at IPA = PA, under an AArch64 stage 2. */
+ * at IPA = PA, under an AArch64 stage 2; the RISC-V ones VS-stage tables
+ * written as the x86 ones are, under a G-stage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@
 		  UINT64_C(3) << NW_ARM64_S1_SH_SHIFT)
 #define A64_S2_FLAGS (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_AF | \
 		      nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | UINT64_C(3) << NW_ARM64_S2_SH_SHIFT)
+/* RISC-V: a VS-stage pointer (V alone), a leaf VU-mode reads (R, W, U, A and D set), a G-stage leaf every
+ * access passes (G-stage accesses are U-mode). */
+#define RV_TABLE NW_RV_PTE_V
+#define RV_LEAF (NW_RV_PTE_V | NW_RV_PTE_R | NW_RV_PTE_W | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D)
+#define RV_G_FLAGS (NW_RV_PTE_R | NW_RV_PTE_W | NW_RV_PTE_X | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D)
 /* VTCR_EL2 0x8005_0090: T0SZ 16 (48-bit IPAs), SL0 0b10 (start at level 0: four levels), TG0 4 KiB, PS 0b101
  * (48 bits), RES1 bit 31. */
 #define A64_VTCR UINT64_C(0x80050090)
@@ -56,11 +62,13 @@ static int table_alloc(struct bench_vm *vm, uint64_t *addr)
 	return 0;
 }
 
-/* One guest leaf at leaf level; upper entries are made as needed. */
+/* One guest leaf at leaf level; upper entries are made as needed. A RISC-V PTE holds the address's PPN from
+ * bit 10 (the format's addr_shift), a leaf is one by its R. */
 static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 {
 	const struct nw_pt_format *fmt = vm->guest_fmt;
 	uint64_t table = vm->guest_root;
+	bool rv = vm->layout.riscv;
 
 	for (int level = fmt->top; level > leaf; level--) {
 		uint64_t *entry = host_ptr(vm, table) + nw_pt_index(fmt, level, gva);
@@ -69,25 +77,35 @@ static int guest_map(struct bench_vm *vm, uint64_t gva, uint64_t gpa, int leaf)
 		if (!*entry) {
 			if (table_alloc(vm, &next))
 				return -1;
-			*entry = next | TABLE_FLAGS;
+			*entry = rv ? next >> fmt->addr_shift | RV_TABLE : next | TABLE_FLAGS;
 		}
-		table = *entry & NW_PTE_ADDR_MASK;
+		table = nw_pt_table_addr(fmt, *entry);
 	}
 	host_ptr(vm, table)[nw_pt_index(fmt, leaf, gva)] =
-		gpa | LEAF_FLAGS | (leaf > NW_LEVEL_PT ? NW_PTE_PS : 0);
+		rv ? gpa >> fmt->addr_shift | RV_LEAF : gpa | LEAF_FLAGS | (leaf > NW_LEVEL_PT ? NW_PTE_PS : 0);
 	return 0;
 }
 
-/* [gpa, gpa + size) to the same host addresses with second-stage pages of one size (EPT, or AArch64 stage 2). */
+/* One second-stage page at the same host address (EPT, AArch64 stage 2 or the RISC-V G-stage). */
+static nw_status_t s2_map_identity(struct bench_vm *vm, uint64_t at, uint64_t page)
+{
+	if (vm->layout.arm64)
+		return nw_arm64_s2_map(&vm->s2, nw_gpa(at), nw_hpa(at), page, A64_S2_FLAGS, 0, NULL);
+	if (vm->layout.riscv)
+		return nw_rv_gstage_map(&vm->g, nw_gpa(at), nw_hpa(at), page, RV_G_FLAGS, 0, NULL);
+	return nw_ept_map(&vm->ept, nw_gpa(at), nw_hpa(at), page, EPT_FLAGS, 0, NULL);
+}
+
+/* [gpa, gpa + size) to the same host addresses with second-stage pages of one size. */
 static int s2_identity(struct bench_vm *vm, uint64_t gpa, uint64_t size)
 {
-	const struct nw_pt_format *fmt = vm->layout.arm64 ? vm->s2.pt.fmt : vm->ept.pt.fmt;
+	const struct nw_pt_format *fmt = vm->layout.arm64 ? vm->s2.pt.fmt : vm->layout.riscv ? vm->g.pt.fmt
+											      : vm->ept.pt.fmt;
 	uint64_t page = nw_pt_level_size(fmt, vm->layout.ept_leaf);
 	uint64_t end = (gpa + size + page - 1) & ~(page - 1);
 
 	for (uint64_t at = gpa & ~(page - 1); at < end; at += page)
-		if ((vm->layout.arm64 ? nw_arm64_s2_map(&vm->s2, nw_gpa(at), nw_hpa(at), page, A64_S2_FLAGS, 0, NULL)
-				      : nw_ept_map(&vm->ept, nw_gpa(at), nw_hpa(at), page, EPT_FLAGS, 0, NULL)) != NW_OK)
+		if (s2_map_identity(vm, at, page) != NW_OK)
 			return -1;
 	return 0;
 }
@@ -136,6 +154,28 @@ static int build_arm64(struct bench_vm *vm, uint64_t page)
 	return 0;
 }
 
+/* A RISC-V machine's second stage and hart, once its VS-stage tables are written: the G-stage (Sv39x4 under
+ * three VS-stage levels, Sv48x4 under four) over the tables and the data, VU-mode reading. */
+static int build_riscv(struct bench_vm *vm, uint64_t top, uint64_t data_size)
+{
+	unsigned mode = vm->layout.guest_levels == 3 ? NW_RV_SATP_SV39 : NW_RV_SATP_SV48;
+
+	if (vm->layout.ept_levels) {
+		struct nw_rv_gstage_config g = { .mode = vm->layout.ept_levels == 3 ? NW_RV_HGATP_SV39X4
+										: NW_RV_HGATP_SV48X4,
+						 .caps = nw_rv_gstage_caps_all() };
+
+		if (nw_rv_gstage_create(&vm->g, vm->hal, &g) != NW_OK)
+			return -1;
+		vm->config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_RISCV, .riscv = &vm->g };
+		if (s2_identity(vm, 0, top) || s2_identity(vm, DATA_GPA, data_size))
+			return -1;
+	}
+	vm->rv_cpu = (struct nw_rv_vs_cpu){ .vu = true, .caps = nw_rv_vs_caps_all() };
+	return nw_rv_vsatp_decode((uint64_t)mode << NW_RV_SATP_MODE_SHIFT | vm->guest_root >> 12, &vm->rv_cpu.caps,
+				  &vm->rv_cpu.vsatp) == NW_OK ? 0 : -1;
+}
+
 int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 {
 	struct nw_simmem_config host = { .size = HOST_SIZE, .direct_map = true };
@@ -145,7 +185,8 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->layout = *layout;
-	vm->guest_fmt = nw_paging_format(mode);
+	vm->guest_fmt = layout->riscv ? nw_rv_vs_format(layout->guest_levels == 3 ? NW_RV_SATP_SV39 : NW_RV_SATP_SV48)
+				      : nw_paging_format(mode);
 	vm->page_shift = vm->guest_fmt->level[layout->guest_leaf].shift;
 	page = nw_pt_level_size(vm->guest_fmt, layout->guest_leaf);
 	vm->sim = nw_simmem_create(&host);
@@ -165,6 +206,12 @@ int bench_vm_build(struct bench_vm *vm, const struct bench_layout *layout)
 		top = vm->frames[i].val + NW_PAGE_SIZE > top ? vm->frames[i].val + NW_PAGE_SIZE : top;
 
 	vm->config = (struct nw_walk_config){ .hal = vm->hal, .stage2 = { .kind = NW_STAGE2_NONE } };
+	if (layout->riscv) {
+		if (build_riscv(vm, top, layout->npages * page) || !(storage = malloc(nw_walker_size())))
+			goto fail;
+		vm->walker = nw_walker_init_riscv(storage, &vm->config, &vm->rv_cpu);
+		return 0;
+	}
 	if (layout->ept_levels) {
 		struct nw_ept_config ept = { .levels = (int)layout->ept_levels, .memory_type = NW_EPT_MT_WB,
 					     .caps = nw_ept_caps_all() };
@@ -202,6 +249,8 @@ uint64_t bench_vm_destroy(struct bench_vm *vm)
 		nw_ept_destroy(&vm->ept);
 	if (vm->s2.pt.fmt)
 		nw_arm64_s2_destroy(&vm->s2);
+	if (vm->g.pt.fmt)
+		nw_rv_gstage_destroy(&vm->g);
 	if (vm->s1.pt.fmt)
 		nw_arm64_s1_tables_destroy(&vm->s1);
 	for (size_t i = 0; i < vm->nframes; i++)

@@ -117,6 +117,8 @@ double bench_walk_reference(struct bench_vm *vm, uint64_t iters)
 		access.gva = nw_gva(bench_vm_gva(vm, index));
 		if (vm->layout.arm64)
 			nw_arm64_walk(&vm->config, &vm->a64_cpu, &access, 0, &res);
+		else if (vm->layout.riscv)
+			nw_rv_vs_walk(&vm->config, &vm->rv_cpu, &access, 0, &res);
 		else
 			nw_walk_reference(&vm->config, &vm->cpu, &access, 0, &res);
 		index = next_index(index, res.hpa.val, shift, mask);

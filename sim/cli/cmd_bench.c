@@ -1,4 +1,4 @@
-/* nestwalk bench: ns per 1-D and 2-D walk, x86 and AArch64 (fast and reference walkers, and
+/* nestwalk bench: ns per 1-D and 2-D walk, x86, AArch64 and RISC-V (fast and reference walkers, and
  * the fast walker's probe), each as a ratio to a native pointer chain of the
  * same depth and footprint, and resident memory per VM and per million mapped pages. A table on the
  * terminal, or --json / --csv for scripts (bench/run draws the plots). */
@@ -12,10 +12,11 @@
 
 #define HOT_PAGES 64
 #define LARGE_PAGES (UINT64_C(1) << 20)
-#define MAX_CASES 32
-#define FLOOR_DEPTHS 4
+#define MAX_CASES 40
+#define FLOOR_DEPTHS 6
 
-static const unsigned floor_depths[FLOOR_DEPTHS] = { 4, 5, 24, 35 };
+/* The depths of the walks: 1-D with 3, 4 or 5 levels, 2-D 3 over 3 (15 loads), 4 over 4 (24) and 5 over 5 (35). */
+static const unsigned floor_depths[FLOOR_DEPTHS] = { 3, 4, 5, 15, 24, 35 };
 
 struct bench_opts {
 	enum { OUT_TABLE, OUT_JSON, OUT_CSV } out;
@@ -100,6 +101,27 @@ static unsigned make_arm64_cases(struct bench_case *cases, uint64_t large_pages)
 	return n;
 }
 
+/* RISC-V: the VS-stage Sv39 and Sv48 (3 and 4 levels) alone and over Sv39x4 and Sv48x4 (3 and 4 levels, 15 and
+ * 24 loads), VU-mode reads of 4 KiB pages. */
+static unsigned make_riscv_cases(struct bench_case *cases, uint64_t large_pages)
+{
+	static const char *names_1d[2] = { "1D RV Sv39 4K", "1D RV Sv48 4K" };
+	static const char *names_2d[2] = { "2D RV 39/39x4 4K", "2D RV 48/48x4 4K" };
+	unsigned n = 0;
+
+	for (unsigned g = 0; g < 2; g++)
+		cases[n++] = (struct bench_case){ .name = names_1d[g], .layout = { .riscv = true, .guest_levels = 3 + g,
+						  .guest_leaf = NW_LEVEL_PT, .npages = HOT_PAGES } };
+	for (unsigned large = 0; large < 2; large++)
+		for (unsigned g = 0; g < 2; g++)
+			cases[n++] = (struct bench_case){ .name = names_2d[g], .large = large,
+							  .layout = { .riscv = true, .guest_levels = 3 + g,
+								      .guest_leaf = NW_LEVEL_PT, .ept_levels = 3 + g,
+								      .ept_leaf = NW_LEVEL_PT,
+								      .npages = large ? large_pages : HOT_PAGES } };
+	return n;
+}
+
 static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
 {
 	static const int leaves[3] = { NW_LEVEL_PT, NW_LEVEL_PD, NW_LEVEL_PDPT };
@@ -133,7 +155,13 @@ static unsigned make_cases(struct bench_case *cases, uint64_t large_pages)
 	cases[n++] = (struct bench_case){ .name = "2D 5/5 EPT 4K", .large = true,
 					  .layout = { .guest_levels = 5, .guest_leaf = NW_LEVEL_PT, .ept_levels = 5,
 						      .ept_leaf = NW_LEVEL_PT, .npages = large_pages } };
-	return n + make_arm64_cases(cases + n, large_pages);
+	n += make_arm64_cases(cases + n, large_pages);
+	return n + make_riscv_cases(cases + n, large_pages);
+}
+
+static bool is_x86(const struct bench_case *c)
+{
+	return !c->layout.arm64 && !c->layout.riscv;
 }
 
 static int run_case(struct bench_case *c, const struct bench_chain chains[2][2], const struct bench_opts *opts,
@@ -145,7 +173,7 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 
 	if (bench_vm_build(&vm, &c->layout))
 		return -1;
-	if (c->large && !c->layout.arm64 && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT) {
+	if (c->large && is_x86(c) && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT) {
 		double scale = 1e6 / (double)c->layout.npages;
 
 		mem->per_million_bytes = (uint64_t)((double)(bench_rss() - rss_before) * scale);
@@ -157,7 +185,7 @@ static int run_case(struct bench_case *c, const struct bench_chain chains[2][2],
 	TIME_BEST(c->ref_ns, iters, opts, bench_walk_reference(&vm, iters));
 	TIME_BEST(c->floor_ns, iters, opts, bench_chain_time(chain, c->refs, iters));
 	/* The TLB-hostile replay: random pages of the large 2-D layout, far more than the TLB holds. */
-	if (c->large && !c->layout.arm64 && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT &&
+	if (c->large && is_x86(c) && c->layout.ept_levels == 4 && c->layout.ept_leaf == NW_LEVEL_PT &&
 	    opts->random_accesses)
 		for (unsigned tlb = 0; tlb < 2; tlb++) {
 			struct bench_replay_row *row = &replays[3 - tlb];
@@ -191,7 +219,7 @@ static int measure_vm_rss(struct bench_memory *mem)
 
 static const char *arch_name(const struct bench_case *c)
 {
-	return c->layout.arm64 ? "aarch64" : "x86_64";
+	return c->layout.arm64 ? "aarch64" : c->layout.riscv ? "riscv64" : "x86_64";
 }
 
 static double ratio(double a, double b)
@@ -199,10 +227,16 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
-/* The floor a walk is held to: 4 or 5 loads for a 1-D walk, 24 or 35 for a 2-D one. */
+/* The floor a walk is held to: one load per guest level for a 1-D walk; for a 2-D one each guest level's entry
+ * and the final address translated through every second-stage level, (g + 1) x (s + 1) - 1 loads (15, 24, 35). */
 static const struct bench_floor *base_floor(const struct bench_floor *floors, const struct bench_case *c)
 {
-	return &floors[(c->layout.ept_levels ? 2 : 0) + (c->layout.guest_levels == 5)];
+	unsigned g = c->layout.guest_levels, s = c->layout.ept_levels;
+	unsigned depth = s ? (g + 1) * (s + 1) - 1 : g, i = 0;
+
+	while (i + 1 < FLOOR_DEPTHS && floor_depths[i] != depth)
+		i++;
+	return &floors[i];
 }
 
 static void print_map_table(FILE *out, const struct bench_map *map)
@@ -239,10 +273,11 @@ static void print_table(FILE *out, const struct bench_case *cases, unsigned n, c
 			ratio(c->fast_ns, c->large ? base->large_ns : base->hot_ns),
 			c->probe_ns, ratio(c->probe_ns, c->floor_ns));
 	}
-	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the 4/5-load floor\n"
-	       "for 1-D, the 24/35-load floor for 2-D, same footprint; probe: nw_walker_probe, the same checks, for a\n"
-	       "TLB fill that needs no A/D write; A64: AArch64 EL0 reads, stage 1 of 48-bit VAs with the 4 KiB granule\n"
-	       "over a stage 2 of 48-bit IPAs, both four levels)\n", (unsigned long long)large_pages);
+	fprintf(out, "\n(large: %llu pages; x floor: the chain of the same depth and footprint; x base: the floor of the\n"
+	       "layout's full depth (3/4/5 loads for 1-D, 15/24/35 for 2-D), same footprint; probe: nw_walker_probe,\n"
+	       "the same checks, for a TLB fill that needs no A/D write; A64: AArch64 EL0 reads, stage 1 of 48-bit\n"
+	       "VAs with the 4 KiB granule over a stage 2 of 48-bit IPAs, both four levels; RV: RISC-V VU-mode reads,\n"
+	       "the VS-stage Sv39 or Sv48 over the G-stage Sv39x4 or Sv48x4)\n", (unsigned long long)large_pages);
 	fprintf(out, "\nreplay (TLB model, 2-D walk on a miss)\n  %-22s %-4s %10s %12s %9s\n", "trace", "TLB", "accesses",
 		"M acc/s", "TLB hits");
 	for (unsigned i = 0; i < REPLAYS; i++)
@@ -506,7 +541,7 @@ int nw_cmd_bench(int argc, char **argv)
 				return NW_EXIT_MISMATCH;
 			}
 	for (unsigned i = 0; i < FLOOR_DEPTHS; i++) {
-		unsigned five = floor_depths[i] % 5 == 0;
+		unsigned five = floor_depths[i] == 5 || floor_depths[i] == 35;
 
 		floors[i].depth = floor_depths[i];
 		TIME_BEST(floors[i].hot_ns, iters, &opts, bench_chain_time(&chains[0][five], floor_depths[i], iters));

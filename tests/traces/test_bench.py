@@ -10,7 +10,9 @@ NESTWALK = os.environ["NESTWALK"]
 ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
 LACKEY = ["--replay-scenario", os.path.join(ROOT, "traces/lackey/gzip.yaml"),
           "--replay-trace", os.path.join(ROOT, "traces/lackey/gzip.nwt.zst")]
-CASES = 25  # x86_64: 6 hot 1-D, 6 hot 2-D, 5 large; aarch64: 3 hot 1-D, 3 hot 2-D, 2 large
+# x86_64: 6 hot 1-D, 6 hot 2-D, 5 large; aarch64: 3 hot 1-D, 3 hot 2-D, 2 large; riscv64: 2 hot 1-D, 2 hot 2-D,
+# 2 large
+CASES = 31
 
 
 def run(*args):
@@ -27,7 +29,7 @@ def test_tiny_bench_emits_json_with_every_case():
     assert replays[("lackey gzip", True)]["accesses"] == 20000
     assert replays[("lackey gzip", False)]["tlb_hit_rate"] == 0
     assert all(r["per_second"] > 0 for r in data["replay"])
-    assert [f["loads"] for f in data["floors"]] == [4, 5, 24, 35]
+    assert [f["loads"] for f in data["floors"]] == [3, 4, 5, 15, 24, 35]
     assert len(data["walks"]) == CASES
     refs = {(w["name"], w["layout"]): w["refs"] for w in data["walks"]}
     # References per walk, from the SDM: a 1-D walk reads one entry per level down to
@@ -50,7 +52,22 @@ def test_tiny_bench_emits_json_with_every_case():
     assert refs[("2D A64 4/4 4K", "hot")] == 24
     assert refs[("2D A64 4/4 2M", "hot")] == 4 * (3 + 1) + 3
     assert refs[("2D A64 4/4 1G", "hot")] == 4 * (2 + 1) + 2
-    assert {w["arch"] for w in data["walks"]} == {"x86_64", "aarch64"}
+    # RISC-V (privileged spec, Sv39/Sv48 and "Two-Stage Address Translation"): Sv39 reads three PTEs to a
+    # 4 KiB page, Sv48 four; each VS-stage PTE read and the final GPA go through a G-stage of as many levels:
+    # 3 x (3 + 1) + 3 = 15 for Sv39 over Sv39x4, 4 x (4 + 1) + 4 = 24 for Sv48 over Sv48x4.
+    assert refs[("1D RV Sv39 4K", "hot")] == 3
+    assert refs[("1D RV Sv48 4K", "hot")] == 4
+    assert refs[("2D RV 39/39x4 4K", "hot")] == 15
+    assert refs[("2D RV 48/48x4 4K", "hot")] == 24
+    assert refs[("2D RV 39/39x4 4K", "large")] == 15
+    assert {w["arch"] for w in data["walks"]} == {"x86_64", "aarch64", "riscv64"}
+    # Each walk's base floor is the floor of its own full depth.
+    base = {(w["name"], w["layout"]): w["base_floor_loads"] for w in data["walks"]}
+    assert base[("1D RV Sv39 4K", "hot")] == 3
+    assert base[("2D RV 39/39x4 4K", "hot")] == 15
+    assert base[("2D RV 48/48x4 4K", "large")] == 24
+    assert base[("1D 5-level 1G", "hot")] == 5
+    assert base[("2D 5/5 EPT 4K", "hot")] == 35
     for walk in data["walks"]:
         assert walk["fast_ns"] > 0 and walk["reference_ns"] > 0 and walk["floor_ns"] > 0
     assert data["memory"]["vm_rss_bytes"] >= 0
