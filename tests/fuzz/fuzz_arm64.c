@@ -25,13 +25,14 @@
 #include <nestwalk/walk.h>
 
 #include "fuzz_input.h"
+#include "fuzz_region.h"
 #include "fuzz_target.h"
 #include "mem/simmem.h"
 
 #define HOST_SIZE (UINT64_C(4) << 30)
-#define REGION_HPA NW_SIZE_1G      /* host pages [1 GiB, + 16 pages) are claimed: backed, never allocated */
+#define REGION_HPA FZ_REGION_HPA   /* claimed: backed, never allocated */
 #define REGION_IPA REGION_HPA      /* the guest pages that hold stage-1 tables: their host pages without a stage 2 */
-#define REGION_PAGES 16
+#define REGION_PAGES FZ_REGION_PAGES
 #define OUTPUT_IPA UINT64_C(0x80000000) /* pages leaves map; claimed too, for a table pointer that names one */
 #define OUTPUT_PAGES 64
 #define HIGH_ADDR (UINT64_C(1) << 47)   /* above every output size the input can choose (IPS at most 44 bits) */
@@ -44,7 +45,7 @@ struct arm64_case {
 	struct nw_arm64_s2 s2;
 	struct nw_arm64_cpu cpu;
 	uint64_t page_hpa[REGION_PAGES];
-	uint8_t before[REGION_PAGES][NW_PAGE_SIZE], after_ref[REGION_PAGES][NW_PAGE_SIZE];
+	struct fz_region_snap before, after_ref;
 };
 
 static struct arm64_case ac;
@@ -67,24 +68,12 @@ static void *host(uint64_t hpa)
 	return nw_hal_phys_to_virt(ac.hal, nw_hpa(hpa));
 }
 
-/* The region pages (distinct ones: aliases share a host page). */
-static void snap_take(uint8_t pages[][NW_PAGE_SIZE])
+static void snap_expect(const struct fz_region_snap *snap, const char *what)
 {
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		memcpy(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE);
-}
+	uint64_t changed = fz_region_changed(ac.hal, snap);
 
-static void snap_restore(uint8_t pages[][NW_PAGE_SIZE])
-{
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		memcpy(host(REGION_HPA + i * NW_PAGE_SIZE), pages[i], NW_PAGE_SIZE);
-}
-
-static void snap_expect(uint8_t pages[][NW_PAGE_SIZE], const char *what)
-{
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		if (memcmp(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE))
-			fail(what, REGION_HPA + i * NW_PAGE_SIZE, 0);
+	if (changed)
+		fail(what, changed, 0);
 }
 
 /* An address a descriptor names: a region page (as a table), an output page,
@@ -342,9 +331,9 @@ static void walk_both(const struct nw_access *access)
 	walker = nw_walker_init_arm64(fz_walker_storage(0), &direct_config, &ac.cpu);
 	if (!walker)
 		fail("no AArch64 walker", 0, 0);
-	snap_take(ac.before);
+	fz_region_take(ac.hal, &ac.before);
 	nw_arm64_walk(&ac.config, &ac.cpu, access, NW_WALK_LOOKUP, &ref);
-	snap_expect(ac.before, "a lookup-only reference walk wrote memory");
+	snap_expect(&ac.before, "a lookup-only reference walk wrote memory");
 	check_syndrome(access, &ref);
 	nw_walker_translate(walker, access, NW_WALK_LOOKUP, &fast);
 	same_result(&ref, &fast);
@@ -355,11 +344,11 @@ static void walk_both(const struct nw_access *access)
 	/* A walk that may write: both write the same bytes and give the same answer. */
 	nw_arm64_walk(&ac.config, &ac.cpu, access, 0, &ref);
 	check_syndrome(access, &ref);
-	snap_take(ac.after_ref);
-	snap_restore(ac.before);
+	fz_region_take(ac.hal, &ac.after_ref);
+	fz_region_restore(ac.hal, &ac.before);
 	nw_walker_translate(walker, access, 0, &fast);
 	same_result(&ref, &fast);
-	snap_expect(ac.after_ref, "the fast walker's writes differ from the reference walk's");
+	snap_expect(&ac.after_ref, "the fast walker's writes differ from the reference walk's");
 }
 
 static void teardown(void)

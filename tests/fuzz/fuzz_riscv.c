@@ -29,13 +29,14 @@
 #include <nestwalk/walk.h>
 
 #include "fuzz_input.h"
+#include "fuzz_region.h"
 #include "fuzz_target.h"
 #include "mem/simmem.h"
 
 #define HOST_SIZE (UINT64_C(4) << 30)
-#define REGION_HPA NW_SIZE_1G      /* host pages [1 GiB, + 16 pages) are claimed: backed, never allocated */
+#define REGION_HPA FZ_REGION_HPA   /* claimed: backed, never allocated */
 #define REGION_GPA REGION_HPA      /* the guest pages that hold VS-stage tables: their host pages without a G-stage */
-#define REGION_PAGES 16
+#define REGION_PAGES FZ_REGION_PAGES
 #define OUTPUT_GPA UINT64_C(0x80000000) /* pages leaves map; claimed too, for a pointer that names one */
 #define OUTPUT_PAGES 64
 #define HIGH_ADDR (UINT64_C(1) << 55)   /* beyond the host and every G-stage's width, within a PTE's PPN */
@@ -48,7 +49,7 @@ struct riscv_case {
 	struct nw_rv_gstage g;
 	struct nw_rv_vs_cpu cpu;
 	uint64_t page_hpa[REGION_PAGES];
-	uint8_t before[REGION_PAGES][NW_PAGE_SIZE], after_ref[REGION_PAGES][NW_PAGE_SIZE];
+	struct fz_region_snap before, after_ref;
 };
 
 static struct riscv_case rc;
@@ -71,23 +72,12 @@ static void *host(uint64_t hpa)
 	return nw_hal_phys_to_virt(rc.hal, nw_hpa(hpa));
 }
 
-static void snap_take(uint8_t pages[][NW_PAGE_SIZE])
+static void snap_expect(const struct fz_region_snap *snap, const char *what)
 {
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		memcpy(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE);
-}
+	uint64_t changed = fz_region_changed(rc.hal, snap);
 
-static void snap_restore(uint8_t pages[][NW_PAGE_SIZE])
-{
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		memcpy(host(REGION_HPA + i * NW_PAGE_SIZE), pages[i], NW_PAGE_SIZE);
-}
-
-static void snap_expect(uint8_t pages[][NW_PAGE_SIZE], const char *what)
-{
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		if (memcmp(pages[i], host(REGION_HPA + i * NW_PAGE_SIZE), NW_PAGE_SIZE))
-			fail(what, REGION_HPA + i * NW_PAGE_SIZE, 0);
+	if (changed)
+		fail(what, changed, 0);
 }
 
 /* An address a PTE names: a region page (as a table), an output page (2 MiB and 1 GiB aligned at 0), or, over
@@ -341,12 +331,12 @@ static void walk_both(const struct nw_access *access)
 	walker = nw_walker_init_riscv(fz_walker_storage(0), &direct_config, &rc.cpu);
 	if (!walker)
 		fail("no RISC-V walker", 0, 0);
-	snap_take(rc.before);
+	fz_region_take(rc.hal, &rc.before);
 	nw_rv_vs_walk(&rc.config, &rc.cpu, access, NW_WALK_LOOKUP, &ref);
-	snap_expect(rc.before, "a lookup-only reference walk wrote memory");
+	snap_expect(&rc.before, "a lookup-only reference walk wrote memory");
 	check_trap(access, &ref);
 	nw_walker_translate(walker, access, NW_WALK_LOOKUP, &fast);
-	snap_expect(rc.before, "a lookup-only fast walk wrote memory");
+	snap_expect(&rc.before, "a lookup-only fast walk wrote memory");
 	same_result(&ref, &fast);
 	answered = nw_walker_probe(walker, access, &hit);
 	if (answered && (ref.outcome != NW_OUTCOME_OK || hit.hpa.val != ref.hpa.val || hit.refs != ref.refs ||
@@ -355,11 +345,11 @@ static void walk_both(const struct nw_access *access)
 	/* A walk that may write (Svadu): both write the same bytes and give the same answer. */
 	nw_rv_vs_walk(&rc.config, &rc.cpu, access, 0, &ref);
 	check_trap(access, &ref);
-	snap_take(rc.after_ref);
-	snap_restore(rc.before);
+	fz_region_take(rc.hal, &rc.after_ref);
+	fz_region_restore(rc.hal, &rc.before);
 	nw_walker_translate(walker, access, 0, &fast);
 	same_result(&ref, &fast);
-	snap_expect(rc.after_ref, "the fast walker's writes differ from the reference walk's");
+	snap_expect(&rc.after_ref, "the fast walker's writes differ from the reference walk's");
 }
 
 static void teardown(void)
