@@ -12,6 +12,7 @@
 #include <nestwalk/arm64_s2.h>
 
 #include "cli/cli.h"
+#include "cli/translate_print.h"
 #include "replay/guest_mappings.h"
 #include "replay/mappings_listing.h"
 #include "replay/replay.h"
@@ -20,8 +21,9 @@
 enum { OPT_STAGE, OPT_JSON, OPT_LIMIT };
 
 static const struct nw_cli_option options[] = {
-	[OPT_STAGE] = { "--stage", "guest|stage2|ept|npt|arm64",
-			"the stage listed: the guest's page tables, or the second stage (stage2, or its format)" },
+	[OPT_STAGE] = { "--stage", "STAGE",
+			"guest: the guest's page tables; or the second stage: stage2, or its format (ept, npt, arm64, "
+			"gstage)" },
 	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
 	[OPT_LIMIT] = { "--limit", "N", "list at most N ranges (default 100000; 0: no limit)" },
 	{ NULL, NULL, NULL },
@@ -29,18 +31,20 @@ static const struct nw_cli_option options[] = {
 
 const struct nw_cli_usage nw_usage_mappings = {
 	.command = "mappings",
-	.synopsis = "SCENARIO --stage guest|stage2|ept|npt|arm64 [--json] [--limit N]",
+	.synopsis = "SCENARIO --stage guest|stage2|ept|npt|arm64|gstage [--json] [--limit N]",
 	.summary = "list a scenario's guest or second-stage mappings, merged into ranges",
 	.operands = { "SCENARIO" },
 	.required = 1,
 	.options = options,
 };
 
-enum { STAGE_GUEST, STAGE_2, STAGE_EPT, STAGE_NPT, STAGE_ARM64 };
+enum { STAGE_GUEST, STAGE_2, STAGE_EPT, STAGE_NPT, STAGE_ARM64, STAGE_GSTAGE };
 
 struct range {
 	bool open, hpa_continues;
-	const char *fault; /* AArch64: the fault any access through the leaves takes ("access_flag", "address_size") */
+	/* AArch64 and RISC-V: the fault any access through the leaves takes ("access_flag", "address_size";
+	 * "reserved", "accessed_dirty") */
+	const char *fault;
 	uint64_t gpa, hpa, size, pages, page_size;
 	uint64_t next_hpa; /* where the next page's frame continues the last */
 	uint32_t rights;
@@ -54,12 +58,29 @@ struct printer {
 	uint64_t pages, bytes; /* every leaf visited: the library's visit cannot be stopped, so all are counted */
 	bool arm64;
 	uint64_t output_limit; /* AArch64: 2^VTCR_EL2.PS */
+	const struct nw_stage2 *gstage; /* RISC-V: the G-stage, asked what a read of each leaf meets */
 };
+
+/* A RISC-V leaf every access through which is a guest-page fault although V is set: a reserved bit or encoding
+ * (W without R, PBMT or N the hart does not take), or A clear under Svade; the G-stage walk decides, as a read
+ * that sets nothing. NULL otherwise (a right missing faults some accesses only). */
+static const char *riscv_leaf_fault(const struct nw_stage2 *gstage, const struct nw_aspace_mapping *m)
+{
+	const struct nw_s2_request req = { .gpa = m->gpa, .type = NW_ACCESS_READ, .lookup_only = true };
+	struct nw_s2_result res;
+
+	nw_stage2_translate(gstage, &req, &res);
+	return res.fault == NW_S2_FAULT_MISCONFIG     ? "reserved"
+	       : res.fault == NW_S2_FAULT_ACCESS_FLAG ? "accessed_dirty"
+						      : NULL;
+}
 
 /* An AArch64 leaf every access through which faults although it is valid: AF clear (without hardware update),
  * or an output address at or above the output size (AArch64.S2Walk's Address size fault). NULL otherwise. */
 static const char *leaf_fault(const struct printer *p, const struct nw_aspace_mapping *m)
 {
+	if (p->gstage)
+		return riscv_leaf_fault(p->gstage, m);
 	if (!p->arm64)
 		return NULL;
 	if (m->hpa.val >= p->output_limit)
@@ -78,7 +99,7 @@ static void flush(struct printer *p)
 	if (r->fault)
 		snprintf(fault, sizeof(fault), p->listing.json ? ", \"fault\": \"%s\"" : " faults:%s", r->fault);
 	separator = nw_listing_item(&p->listing, r->pages, r->size);
-	nw_s2_rights_text(r->rights, rights);
+	nw_s2_rights_text(p->gstage ? r->rights & ~NW_S2_RIGHT_UX : r->rights, rights);
 	if (r->hpa_continues)
 		snprintf(hpa, sizeof(hpa), p->listing.json ? "\"hpa\": \"0x%" PRIx64 "\", " : "%016" PRIx64, r->hpa);
 	if (p->listing.json)
@@ -131,7 +152,9 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 /* The second stage of the scenario's VM, when --stage names it (stage2, or its own format). */
 static int list_stage2(const char *path, unsigned stage, bool json, uint64_t limit)
 {
-	static const char *const stage_names[] = { [STAGE_EPT] = "ept", [STAGE_NPT] = "npt", [STAGE_ARM64] = "arm64" };
+	static const char *const stage_names[] = {
+		[STAGE_EPT] = "ept", [STAGE_NPT] = "npt", [STAGE_ARM64] = "arm64", [STAGE_GSTAGE] = "gstage"
+	};
 	static const char x86_legend[] = "page: the size of every leaf in the range; hpa: scattered when the frames do "
 					 "not continue each other; rights: r read, w write, x execute, u user-mode "
 					 "execute (MBEC); type: memory type";
@@ -140,6 +163,15 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 					   "u EL0 execute (XN[1:0]); type: MemAttr; faults: the fault every access "
 					   "takes (access_flag: AF clear; address_size: output address at or above "
 					   "2^PS)";
+	static const char gstage_legend[] = "page: the size of every leaf in the range; hpa: scattered when the frames "
+					    "do not continue each other; rights: r read, w write, x execute (a leaf "
+					    "without U grants none); type: Svpbmt PBMT (pma: the platform's PMAs); "
+					    "faults: the guest-page fault every access takes (reserved: a reserved bit "
+					    "or encoding; accessed_dirty: A clear under Svade)";
+	static const char *const legends[] = { [STAGE_EPT] = x86_legend,
+					       [STAGE_NPT] = x86_legend,
+					       [STAGE_ARM64] = arm64_legend,
+					       [STAGE_GSTAGE] = gstage_legend };
 	struct printer printer = { .type_name = nw_memory_type_name };
 	struct nw_replay_target target;
 	unsigned format;
@@ -164,13 +196,18 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	format = target.machine.aspace->config.format == NW_STAGE2_NPT	  ? STAGE_NPT
+	format = target.machine.aspace->config.format == NW_STAGE2_NPT     ? STAGE_NPT
 		 : target.machine.aspace->config.format == NW_STAGE2_ARM64 ? STAGE_ARM64
-									    : STAGE_EPT;
+		 : target.machine.aspace->config.format == NW_STAGE2_RISCV ? STAGE_GSTAGE
+									   : STAGE_EPT;
 	if (format == STAGE_ARM64) {
 		printer.type_name = nw_arm64_memattr_name;
 		printer.arm64 = true;
 		printer.output_limit = UINT64_C(1) << target.machine.aspace->config.arm64.ps_bits;
+	}
+	if (format == STAGE_GSTAGE) {
+		printer.type_name = nw_rv_pbmt_name;
+		printer.gstage = nw_aspace_stage2(target.machine.aspace);
 	}
 	if (stage != STAGE_2 && stage != format) {
 		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "
@@ -180,8 +217,7 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 	}
 	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gpa-gpa_end", "hpa", "size", "page",
 		 "rights", "type");
-	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
-			 format == STAGE_ARM64 ? arm64_legend : x86_legend, columns);
+	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format], legends[format], columns);
 	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);
@@ -191,7 +227,7 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 
 int nw_cmd_mappings(int argc, char **argv)
 {
-	static const char *const stages[] = { "guest", "stage2", "ept", "npt", "arm64" };
+	static const char *const stages[] = { "guest", "stage2", "ept", "npt", "arm64", "gstage" };
 	const struct nw_cli_usage *u = &nw_usage_mappings;
 	struct nw_cli_args a;
 	uint64_t limit = NW_LISTING_DEFAULT_LIMIT;
@@ -202,7 +238,7 @@ int nw_cmd_mappings(int argc, char **argv)
 		return NW_CLI_EXIT(rc);
 	if (!a.value[OPT_STAGE])
 		return nw_cli_fail(u, "--stage", "missing");
-	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 5, &stage) ||
+	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 6, &stage) ||
 	    (a.value[OPT_LIMIT] && nw_cli_number(u, &a, OPT_LIMIT, 0, UINT64_MAX, &limit)))
 		return NW_EXIT_BAD_INPUT;
 	if (stage == STAGE_GUEST)

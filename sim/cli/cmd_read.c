@@ -223,9 +223,7 @@ static int read_gpa(const struct read_req *req, struct nw_replay_target *t, stru
 			return 0;
 		}
 		if (res.status != NW_S2_OK) {
-			out->outcome = aspace->config.format == NW_STAGE2_ARM64 ? "stage2_abort"
-				       : res.status == NW_S2_MISCONFIG ? "ept_misconfig"
-				       : aspace->config.format == NW_STAGE2_NPT ? "npf" : "ept_violation";
+			out->outcome = nw_gpa_fault_outcome(aspace->config.format, &res);
 			nw_gpa_print_result(&q, aspace, &res, populated);
 			return 0;
 		}

@@ -15,7 +15,7 @@
 #include "cli/translate_print.h"
 #include "io/json_out.h"
 #include "replay/walk_print.h"
-#include "scenario/scenario_arm64.h"
+#include "scenario/scenario_keys.h"
 
 /* A walk reads at most 4 stage-1 tables and the final page, each of which a lazy region may populate once. */
 #define MAX_RETRIES 8
@@ -59,21 +59,26 @@ static void walk(const struct nw_replay_target *t, const struct nw_arm64_cpu *cp
 }
 
 /* Each EL1 register's value and whether the scenario gave it: JSON members, or one text line. */
-static void print_registers(FILE *out, const struct nw_scenario_arm64 *a, bool json)
+static void print_registers(FILE *out, const struct nw_scenario *sc, bool json)
 {
+	bool first = true;
+
 	fputs(json ? ", \"registers\": {" : "registers:", out);
-	for (size_t i = 0; i < NW_SCENARIO_ARM64_CPU_KEYS; i++) {
-		const struct nw_scenario_arm64_key *key = &nw_scenario_arm64_cpu_keys[i];
-		unsigned long long value = *(const uint64_t *)(const void *)((const char *)a + key->value);
-		const char *from = ((const struct nw_scenario_pos *)(const void *)((const char *)a + key->pos))->line
+	for (size_t i = 0; i < NW_SCENARIO_CPU_KEYS; i++) {
+		const struct nw_scenario_key *key = &nw_scenario_cpu_keys[i];
+		unsigned long long value = *(const uint64_t *)(const void *)((const char *)sc + key->value);
+		const char *from = ((const struct nw_scenario_pos *)(const void *)((const char *)sc + key->pos))->line
 					   ? "scenario"
 					   : "default";
 
+		if (!(key->arches & NW_SCENARIO_ARCH_BIT(NW_SCENARIO_AARCH64)))
+			continue; /* the other architectures' cpu keys */
 		if (json)
-			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", i ? ", " : "", key->name,
-				value, from);
+			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", first ? "" : ", ",
+				key->name, value, from);
 		else
-			fprintf(out, "%s %s 0x%llx (%s)", i ? "," : "", key->name, value, from);
+			fprintf(out, "%s %s 0x%llx (%s)", first ? "" : ",", key->name, value, from);
+		first = false;
 	}
 	fputs(json ? "}" : "\n", out);
 }
@@ -81,7 +86,7 @@ static void print_registers(FILE *out, const struct nw_scenario_arm64 *a, bool j
 static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
 		       const char *outcome)
 {
-	const struct nw_scenario_arm64 *a = q->arm64;
+	const struct nw_scenario_arm64 *a = &q->scenario->arm64;
 	char rights[NW_RIGHTS_TEXT];
 	unsigned level = (unsigned)res->esr & NW_ARM64_FSC_LEVEL_MASK;
 
@@ -89,7 +94,7 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 		(unsigned long long)q->size, q->el0 ? 0 : 1, q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
 	fprintf(out, ", PSTATE.PAN %d, UAO %d, stage 1 %s\n", a->pan, a->uao, a->s1.enabled ? "on" : "off");
 	if (q->explain) {
-		print_registers(out, a, false);
+		print_registers(out, q->scenario, false);
 		nw_walk_print_explain_arm64(out, res);
 	}
 	switch (res->outcome) {
@@ -138,14 +143,14 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
 		       const char *outcome, const char *explain)
 {
-	const struct nw_scenario_arm64 *a = q->arm64;
+	const struct nw_scenario_arm64 *a = &q->scenario->arm64;
 	bool exit = !strcmp(outcome, "mmio") || !strcmp(outcome, "rom_write");
 
 	nw_walk_print_json_arm64(out, NW_JSON_SCHEMA_MEMBER, res, outcome, q->el0, q->unprivileged, &a->mair_el1);
 	fprintf(out, ", \"size\": %llu", (unsigned long long)q->size);
 	if (exit)
 		fprintf(out, ", \"write\": %s", q->access == NW_ACCESS_WRITE ? "true" : "false");
-	print_registers(out, a, true);
+	print_registers(out, q->scenario, true);
 	if (explain) {
 		fputs(", \"explain\": ", out);
 		nw_json_string(out, explain);
@@ -155,7 +160,7 @@ static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const stru
 
 int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_replay_target *t)
 {
-	const struct nw_scenario_arm64 *a = q->arm64;
+	const struct nw_scenario_arm64 *a = &q->scenario->arm64;
 	const struct nw_arm64_cpu cpu = { .s1 = a->s1, .el0 = q->el0, .pan = a->pan, .uao = a->uao };
 	const struct nw_access access = {
 		.gva = nw_gva(q->gva), .size = (uint32_t)q->size, .type = q->access, .unprivileged = q->unprivileged

@@ -34,15 +34,23 @@ int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type
 /* The answer as text or one JSON object (docs/json.md, translate-gpa), one line. */
 void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *aspace, const struct nw_s2_result *res,
 			 bool populated);
+/* The outcome a second-stage fault of format is (docs/json.md): stage2_abort, guest_page_fault, access_fault,
+ * ept_misconfig, npf or ept_violation. */
+const char *nw_gpa_fault_outcome(enum nw_stage2_kind format, const struct nw_s2_result *res);
 /* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c). */
 void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
+/* nw_gpa_print_result's answer on a RISC-V G-stage (translate_riscv.c). */
+void nw_gpa_print_riscv(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
+/* Svpbmt's PBMT names: pma, nc, io, reserved (without menvcfg.PBMTE the bits are reserved, so a translation's
+ * are pma). */
+const char *nw_rv_pbmt_name(unsigned pbmt);
 
 /* A guest-virtual access on an aarch64 scenario (translate_arm64_gva.c): the stage-1 walk under the scenario's EL1
  * registers and PSTATE (el0 the Exception level asked), text or one JSON object (docs/json.md,
  * translate-gva-aarch64). */
 struct nw_gva_arm64_query {
 	FILE *out;
-	const struct nw_scenario_arm64 *arm64;
+	const struct nw_scenario *scenario;
 	uint64_t gva, size;
 	enum nw_access_type access;
 	bool el0, unprivileged, json, explain;

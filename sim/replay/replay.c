@@ -19,6 +19,14 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	void *walker;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
+	/* The fast walker and the TLB model walk x86 and AArch64 guests (nw_walker_init has none for a RISC-V
+	 * G-stage). */
+	if (m->stage2.kind == NW_STAGE2_RISCV) {
+		snprintf(err, errlen,
+			 "a riscv64 machine: its VS-stage is not wired into scenarios yet, so there is no "
+			 "guest-virtual walk to make (translate --gpa and read --gpa ask its G-stage)");
+		return -1;
+	}
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	if (options->record_on_mismatch)

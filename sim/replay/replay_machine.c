@@ -92,10 +92,10 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 				    (t->scenario.arm64.pan ? NW_TRACE_PSTATE_PAN : 0) |
 				    (t->scenario.arm64.uao ? NW_TRACE_PSTATE_UAO : 0);
 		/* The loader checked the VMID against VTCR_EL2.VS. */
-		if (nw_arm64_s2_vttbr(t->machine.stage2.arm64, (unsigned)t->scenario.arm64.vmid, &t->machine.vttbr) !=
+		if (nw_arm64_s2_vttbr(t->machine.stage2.arm64, (unsigned)t->scenario.vmid, &t->machine.vttbr) !=
 		    NW_OK) {
 			snprintf(err, errlen, "%s: vmid %llu does not fit VTTBR_EL2", scenario_path,
-				 (unsigned long long)t->scenario.arm64.vmid);
+				 (unsigned long long)t->scenario.vmid);
 			nw_replay_target_close(t);
 			return -1;
 		}

@@ -39,19 +39,30 @@ struct nw_scenario_edit {
 enum nw_scenario_arch {
 	NW_SCENARIO_X86_64 = 0,
 	NW_SCENARIO_AARCH64 = 1,
+	NW_SCENARIO_RISCV64 = 2,
 };
 
-/* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; the
- * VTTBR_EL2 VMID; and its cpu keys: the EL1 system registers of stage 1 and PSTATE (in SPSR_EL2's layout), as
- * written. A key's position line 0: absent (a register absent is 0). Once loaded, vtcr is the VTCR_EL2 in
- * force, s1 the EL1 registers as the library decodes them (arm64_s1.h), el0/pan/uao PSTATE's. */
+/* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; and its cpu
+ * keys: the EL1 system registers of stage 1 and PSTATE (in SPSR_EL2's layout), as written. A key's position line
+ * 0: absent (a register absent is 0). Once loaded, vtcr is the VTCR_EL2 in force, s1 the EL1 registers as the
+ * library decodes them (arm64_s1.h), el0/pan/uao PSTATE's. */
 struct nw_scenario_arm64 {
-	uint64_t vtcr, ipa_bits, granule, start_level, vmid;
-	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos, vmid_pos;
+	uint64_t vtcr, ipa_bits, granule, start_level;
+	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos;
 	uint64_t sctlr_el1, tcr_el1, ttbr0_el1, ttbr1_el1, mair_el1, pstate;
 	struct nw_scenario_pos sctlr_el1_pos, tcr_el1_pos, ttbr0_el1_pos, ttbr1_el1_pos, mair_el1_pos, pstate_pos;
 	struct nw_arm64_s1 s1;
 	bool el0, pan, uao;
+};
+
+/* A riscv64 scenario's stage2 keys (scenario_riscv.c): hgatp as written (its MODE and VMID), and the switches
+ * as 0 or 1: menvcfg.ADUE (Svadu), menvcfg.PBMTE (Svpbmt), Svnapot and the HS-level sstatus.MXR. Line 0: absent. */
+struct nw_scenario_riscv {
+	uint64_t hgatp, adue, pbmt, napot, hs_mxr;
+	struct nw_scenario_pos hgatp_pos, adue_pos, pbmt_pos, napot_pos, hs_mxr_pos;
+	uint64_t vsatp, vsstatus; /* the cpu section's VS-stage registers: read, and refused until the walk is wired */
+	struct nw_scenario_pos vsatp_pos, vsstatus_pos;
+	unsigned mode; /* format's hgatp.MODE (NW_RV_HGATP_SV39X4 ..) when format names one */
 };
 
 /* 64-bit values written to guest-physical memory from gpa on. */
@@ -87,6 +98,9 @@ struct nw_scenario {
 	int arch; /* enum nw_scenario_arch */
 	struct nw_scenario_pos arch_pos;
 	struct nw_scenario_arm64 arm64;
+	struct nw_scenario_riscv riscv;
+	uint64_t vmid; /* VTTBR_EL2.VMID or hgatp.VMID: vmid_pos line 0, absent (0) */
+	struct nw_scenario_pos vmid_pos;
 	struct nw_aspace_config stage2;
 	/* Of the stage2 (or ept) and host sections, and of stage2's format, levels, accessed_dirty and memory_type
 	 * keys; line 0: absent. */

@@ -10,6 +10,7 @@
 
 #include "scenario/scenario_arm64.h"
 #include "scenario/scenario_guest.h"
+#include "scenario/scenario_keys.h"
 
 #define DEFAULT_VTCR UINT64_C(0x80023558) /* 40-bit IPA, start at level 1 (two concatenated tables), PS 40 bits */
 #define VTCR_WALK_ATTRS UINT64_C(0x3500)  /* SH0 0b11, ORGN0 0b01, IRGN0 0b01 */
@@ -18,69 +19,14 @@
 #define VTCR_TG0_16K (UINT64_C(2) << NW_VTCR_TG0_SHIFT)
 #define PS_48 UINT64_C(5)
 
-#define ARM64_KEY(key) \
-	{ \
-#key, offsetof(struct nw_scenario_arm64, key), offsetof(struct nw_scenario_arm64, key##_pos) \
-	}
-const struct nw_scenario_arm64_key nw_scenario_arm64_keys[NW_SCENARIO_ARM64_KEYS] = {
-	ARM64_KEY(vtcr), ARM64_KEY(ipa_bits), ARM64_KEY(granule), ARM64_KEY(start_level), ARM64_KEY(vmid),
-};
-
-const struct nw_scenario_arm64_key nw_scenario_arm64_cpu_keys[NW_SCENARIO_ARM64_CPU_KEYS] = {
-	ARM64_KEY(sctlr_el1), ARM64_KEY(tcr_el1),  ARM64_KEY(ttbr0_el1),
-	ARM64_KEY(ttbr1_el1), ARM64_KEY(mair_el1), ARM64_KEY(pstate),
-};
-
-const struct nw_scenario_arm64_key *nw_scenario_arm64_key(const struct nw_scenario_arm64_key *table, size_t n,
-							  const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(table[i].name, name))
-			return &table[i];
-	return NULL;
-}
-
-/* The EPT/NPT keys' positions in struct nw_scenario. */
-static const struct nw_scenario_arm64_key x86_keys[] = {
-	{ "levels", 0, offsetof(struct nw_scenario, levels_pos) },
-	{ "accessed_dirty", 0, offsetof(struct nw_scenario, ad_pos) },
-	{ "memory_type", 0, offsetof(struct nw_scenario, memory_type_pos) },
-	{ "mode_based_execute", 0, offsetof(struct nw_scenario, mbec_pos) },
-};
-
-static struct nw_scenario_pos pos_at(const void *base, size_t offset)
-{
-	struct nw_scenario_pos pos;
-
-	memcpy(&pos, (const char *)base + offset, sizeof(pos));
-	return pos;
-}
-
-/* -1 refused at the first AArch64 key of table given in an x86_64 scenario (what: where the key belongs). */
-static int refuse_arm64_keys(struct nw_scenario *sc, const struct nw_scenario_arm64_key *table, size_t n,
-			     const char *what, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct nw_scenario_pos pos = pos_at(&sc->arm64, table[i].pos);
-
-		if (pos.line)
-			return nw_scenario_fail(sc, pos, err, errlen,
-						"%s: an AArch64 %s key, and the scenario is x86_64 (give "
-						"arch: aarch64)",
-						table[i].name, what);
-	}
-	return 0;
-}
-
 static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 {
-	if (refuse_arm64_keys(sc, nw_scenario_arm64_keys, NW_SCENARIO_ARM64_KEYS, "stage-2", err, errlen) ||
-	    refuse_arm64_keys(sc, nw_scenario_arm64_cpu_keys, NW_SCENARIO_ARM64_CPU_KEYS, "cpu", err, errlen))
-		return -1;
-	if (sc->stage2.format == NW_STAGE2_ARM64)
+	if (sc->stage2.format == NW_STAGE2_ARM64 || sc->stage2.format == NW_STAGE2_RISCV)
 		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
-					"format: arm64 is the AArch64 stage 2, and the "
-					"scenario is x86_64 (give arch: aarch64)");
+					"format: %s, and the scenario is x86_64 (give arch: %s)",
+					sc->stage2.format == NW_STAGE2_ARM64 ? "arm64 is the AArch64 stage 2"
+									     : "a RISC-V G-stage mode",
+					sc->stage2.format == NW_STAGE2_ARM64 ? "aarch64" : "riscv64");
 	for (size_t i = 0; i < sc->edit_count; i++)
 		if (sc->edits[i].level < 1)
 			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
@@ -88,10 +34,10 @@ static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-/* What an aarch64 scenario cannot have yet: guest.mappings and page_table_region build x86 tables (an
- * AArch64 guest's stage-1 tables are given as guest.writes), and ELF images, memory dumps and traces are
- * x86 machines'. */
-static int check_guest(struct nw_scenario *sc, char *err, size_t errlen)
+/* What an aarch64 or riscv64 scenario cannot have yet: guest.mappings and page_table_region build x86 tables (an
+ * AArch64 guest's stage-1 tables are given as guest.writes), and ELF images, memory dumps and traces are x86
+ * machines'. */
+int nw_scenario_check_guest_writes(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct nw_scenario_pos pos = sc->mapping_count ? sc->mappings[0].pos : sc->pt_region_pos;
 
@@ -101,13 +47,11 @@ static int check_guest(struct nw_scenario *sc, char *err, size_t errlen)
 		pos = sc->trace_pos;
 	if (pos.line)
 		return nw_scenario_fail(sc, pos, err, errlen,
-					"an aarch64 scenario gives its guest's stage-1 tables as guest.writes "
-					"(descriptor words at their IPAs): guest.mappings, guest.page_table_region, "
-					"guest.elf_image, guest.memory_dump and trace are not modelled for it yet");
-	if (sc->x86_cpu_pos.line)
-		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
-					"an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1, "
-					"ttbr0_el1, ttbr1_el1, mair_el1 and pstate");
+					"%s scenario gives its guest's %s as guest.writes (words at their "
+					"guest-physical addresses): guest.mappings, guest.page_table_region, "
+					"guest.elf_image, guest.memory_dump and trace are not modelled for it yet",
+					sc->arch == NW_SCENARIO_AARCH64 ? "an aarch64" : "a riscv64",
+					sc->arch == NW_SCENARIO_AARCH64 ? "stage-1 tables" : "memory");
 	return 0;
 }
 
@@ -256,15 +200,6 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 	const struct nw_arm64_s2_config *cfg = &sc->stage2.arm64;
 	uint64_t host = sc->host_memory ? sc->host_memory : UINT64_C(4) << 30;
 
-	for (size_t i = 0; i < sizeof(x86_keys) / sizeof(x86_keys[0]); i++) {
-		struct nw_scenario_pos pos = pos_at(sc, x86_keys[i].pos);
-
-		if (pos.line)
-			return nw_scenario_fail(sc, pos, err, errlen,
-						"%s: an EPT/NPT key; the AArch64 stage 2 takes vtcr, "
-						"or ipa_bits, granule and start_level",
-						x86_keys[i].name);
-	}
 	if (sc->format_pos.line && sc->stage2.format != NW_STAGE2_ARM64)
 		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
 					"format: an aarch64 scenario's stage 2 is arm64");
@@ -278,12 +213,18 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 					"start_level, not both",
 					a->vtcr_pos.line, a->vtcr_pos.column);
 	}
-	if (check_guest(sc, err, errlen) || decode(sc, err, errlen) || decode_el1(sc, err, errlen))
+	if (nw_scenario_check_guest_writes(sc, err, errlen))
 		return -1;
-	if (a->vmid >> (cfg->vmid16 ? 16 : 8))
-		return nw_scenario_fail(sc, a->vmid_pos, err, errlen,
-					"vmid: %llu does not fit VTTBR_EL2.VMID (%d bits)", (unsigned long long)a->vmid,
-					cfg->vmid16 ? 16 : 8);
+	if (sc->x86_cpu_pos.line)
+		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
+					"an x86 cpu key: an aarch64 scenario's cpu takes sctlr_el1, tcr_el1, "
+					"ttbr0_el1, ttbr1_el1, mair_el1 and pstate");
+	if (decode(sc, err, errlen) || decode_el1(sc, err, errlen))
+		return -1;
+	if (sc->vmid >> (cfg->vmid16 ? 16 : 8))
+		return nw_scenario_fail(sc, sc->vmid_pos, err, errlen,
+					"vmid: %llu does not fit VTTBR_EL2.VMID (%d bits)",
+					(unsigned long long)sc->vmid, cfg->vmid16 ? 16 : 8);
 	if (host > UINT64_C(1) << cfg->ps_bits)
 		return nw_scenario_fail(
 			sc, sc->host_memory_pos.line ? sc->host_memory_pos : sc->stage2_pos, err, errlen,
@@ -302,5 +243,9 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 
 int nw_scenario_check_arch(struct nw_scenario *sc, char *err, size_t errlen)
 {
+	if (nw_scenario_check_keys(sc, err, errlen))
+		return -1;
+	if (sc->arch == NW_SCENARIO_RISCV64)
+		return nw_scenario_check_riscv(sc, err, errlen);
 	return sc->arch == NW_SCENARIO_AARCH64 ? check_aarch64(sc, err, errlen) : check_x86(sc, err, errlen);
 }

@@ -13,6 +13,7 @@
 #include "scenario/scenario.h"
 #include "scenario/scenario_arm64.h"
 #include "scenario/scenario_checks.h"
+#include "scenario/scenario_keys.h"
 
 struct loader {
 	const char *file;
@@ -331,26 +332,41 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 	return 0;
 }
 
-static const char *const formats[] = { [NW_STAGE2_NONE] = "none", [NW_STAGE2_EPT] = "ept", [NW_STAGE2_NPT] = "npt",
-				       [NW_STAGE2_ARM64] = "arm64" };
-static const char *const arches[] = { [NW_SCENARIO_X86_64] = "x86_64", [NW_SCENARIO_AARCH64] = "aarch64" };
-
+/* format's values: a second-stage kind, or (after them) a RISC-V G-stage mode, hgatp.MODE 8 + (index - SV39X4). */
+enum { FORMAT_SV39X4 = NW_STAGE2_RISCV + 1, FORMAT_COUNT = FORMAT_SV39X4 + 3 };
+static const char *const formats[FORMAT_COUNT] = { [NW_STAGE2_NONE] = "none",
+						   [NW_STAGE2_EPT] = "ept",
+						   [NW_STAGE2_NPT] = "npt",
+						   [NW_STAGE2_ARM64] = "arm64",
+						   [FORMAT_SV39X4] = "sv39x4",
+						   "sv48x4",
+						   "sv57x4" };
+static const char *const arches[] = {
+	[NW_SCENARIO_X86_64] = "x86_64", [NW_SCENARIO_AARCH64] = "aarch64", [NW_SCENARIO_RISCV64] = "riscv64"
+};
 
 static const char *const memory_types[] = { "uc", NULL, NULL, NULL, NULL, NULL, "wb" };
 
-/* An AArch64 key's value and position, checked once the architecture is known (scenario_arm64.c). */
-static int load_arm64_key(struct loader *ld, const struct nw_scenario_arm64_key *key, const struct pair_iter *it)
+/* An architecture's key's value and position, checked once the architecture is known (scenario_keys.h). */
+static int load_arch_key(struct loader *ld, const struct nw_scenario_key *key, const struct pair_iter *it)
 {
-	struct nw_scenario_pos *pos = (void *)((char *)&ld->sc->arm64 + key->pos);
+	struct nw_scenario_pos *pos = (void *)((char *)ld->sc + key->pos);
+	uint64_t *value = (void *)((char *)ld->sc + key->value);
+	bool on = false;
 
 	*pos = node_pos(it->value, it->key_pos);
-	return get_u64(ld, it->value, it->key_pos, it->key, (void *)((char *)&ld->sc->arm64 + key->value));
+	if (!key->flag)
+		return get_u64(ld, it->value, it->key_pos, it->key, value);
+	if (get_bool(ld, it->value, it->key_pos, it->key, &on))
+		return -1;
+	*value = on;
+	return 0;
 }
 
 /* The second-stage section, key "stage2" or its old name "ept" (one of them). */
 static int load_stage2(struct loader *ld, const char *key, struct fy_node *node, struct nw_scenario_pos at)
 {
-	const struct nw_scenario_arm64_key *arm64;
+	const struct nw_scenario_key *arch_key;
 	struct nw_aspace_config *cfg = &ld->sc->stage2;
 	struct pair_iter it = { .map = node };
 	uint64_t value;
@@ -385,13 +401,18 @@ static int load_stage2(struct loader *ld, const char *key, struct fy_node *node,
 			ld->sc->memory_type_pos = it.key_pos;
 			cfg->memory_type = (uint8_t)choice;
 		} else if (!strcmp(it.key, "format")) {
-			choice = get_choice(ld, it.value, it.key_pos, "format (ept, npt, arm64 or none)", formats, 4);
+			choice = get_choice(ld, it.value, it.key_pos,
+					    "format (ept, npt, arm64, sv39x4, sv48x4, sv57x4 or none)", formats,
+					    FORMAT_COUNT);
 			if (choice < 0)
 				return -1;
-			cfg->format = (enum nw_stage2_kind)choice;
+			cfg->format = choice >= FORMAT_SV39X4 ? NW_STAGE2_RISCV : (enum nw_stage2_kind)choice;
+			if (choice >= FORMAT_SV39X4)
+				ld->sc->riscv.mode = NW_RV_HGATP_SV39X4 + (unsigned)(choice - FORMAT_SV39X4);
 			ld->sc->format_pos = node_pos(it.value, it.key_pos);
-		} else if ((arm64 = nw_scenario_arm64_key(nw_scenario_arm64_keys, NW_SCENARIO_ARM64_KEYS, it.key))) {
-			if (load_arm64_key(ld, arm64, &it))
+		} else if ((arch_key = nw_scenario_key_find(nw_scenario_stage2_keys, NW_SCENARIO_STAGE2_KEYS,
+							    it.key))) {
+			if (load_arch_key(ld, arch_key, &it))
 				return -1;
 		} else if (!strcmp(it.key, "edits")) {
 			void *iter = NULL;
@@ -527,11 +548,11 @@ static int load_cpu(struct loader *ld, struct fy_node *node, struct nw_scenario_
 		return -1;
 	ld->sc->cpu_pos = at;
 	while ((got = next_pair(ld, &it, "cpu")) > 0) {
-		const struct nw_scenario_arm64_key *arm64 =
-			nw_scenario_arm64_key(nw_scenario_arm64_cpu_keys, NW_SCENARIO_ARM64_CPU_KEYS, it.key);
+		const struct nw_scenario_key *arch_key = nw_scenario_key_find(nw_scenario_cpu_keys,
+									      NW_SCENARIO_CPU_KEYS, it.key);
 
-		if (arm64) {
-			if (load_arm64_key(ld, arm64, &it))
+		if (arch_key) {
+			if (load_arch_key(ld, arch_key, &it))
 				return -1;
 			continue;
 		}
@@ -804,7 +825,7 @@ static int load_guest(struct loader *ld, struct fy_node *node, struct nw_scenari
 
 static int load_arch(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
 {
-	int choice = get_choice(ld, node, at, "arch (x86_64 or aarch64)", arches, 2);
+	int choice = get_choice(ld, node, at, "arch (x86_64, aarch64 or riscv64)", arches, 3);
 
 	if (choice < 0)
 		return -1;

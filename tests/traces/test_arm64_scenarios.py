@@ -179,7 +179,7 @@ def test_what_an_x86_scenario_refuses(tmp_path):
     assert_bad_input(write(tmp_path, "stage2: {vtcr: 0x80023558}\n"), 1, 16,
                      "vtcr: an AArch64 stage-2 key, and the scenario is x86_64 (give arch: aarch64)")
     assert_bad_input(write(tmp_path, "stage2: {format: arm64}\n"), 1, 18, "format: arm64 is the AArch64 stage 2")
-    assert_bad_input(write(tmp_path, "arch: sparc\n"), 1, 7, "arch (x86_64 or aarch64): unknown value 'sparc'")
+    assert_bad_input(write(tmp_path, "arch: sparc\n"), 1, 7, "arch (x86_64, aarch64 or riscv64): unknown value 'sparc'")
     # Level 0 is an Arm level only: the x86 levels stay 1 (PT) to 5.
     assert_bad_input(write(tmp_path, "stage2:\n  edits:\n    - {gpa: 0, level: 0, set: 1}\n"), 3, 23,
                      "level: levels are 1 (PT) to 5")

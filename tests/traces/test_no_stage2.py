@@ -99,7 +99,7 @@ def test_both_names_or_a_bad_format_are_refused_where_written(tmp_path):
     assert_bad_input(write(tmp_path, "stage2: {format: none}\nept: {format: ept}\n"), 2, 1,
                      "the second stage is given already as stage2 (1:1)")
     assert_bad_input(write(tmp_path, "stage2:\n  format: nested\n"), 2, 11,
-                     "format (ept, npt, arm64 or none): unknown value 'nested'")
+                     "format (ept, npt, arm64, sv39x4, sv48x4, sv57x4 or none): unknown value 'nested'")
 
 
 def test_what_has_no_meaning_without_a_second_stage_is_refused(tmp_path):

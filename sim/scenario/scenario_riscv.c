@@ -1,0 +1,176 @@
+/* A riscv64 scenario's G-stage (scenario_arm64.h, scenarios/README.md): hgatp.MODE as format (sv39x4, sv48x4 or
+ * sv57x4) or hgatp as written, never both; the VMID (the vmid key or hgatp's); and the switches the privileged spec
+ * leaves to the platform, each asked where it changes an answer:
+ * - adue (menvcfg.ADUE: Svadu when true, Svade when false): the regions' leaves have A and D set, so only an edit
+ *   clearing A or D makes the choice visible;
+ * - pbmt (menvcfg.PBMTE): a device or uncached region's leaf is PBMT IO or NC with it, the platform's PMA without,
+ *   and PBMT bits an edit writes are a memory type or reserved;
+ * - napot (Svnapot): an N bit an edit sets is a 64 KiB page or reserved;
+ * - hs_mxr (the HS-level sstatus.MXR): a load from an execute-only page (a region with exec and no read, or an edit
+ *   taking R away or giving X) succeeds or faults.
+ * Where none can matter the switch is off and nothing reports it. The model: every mode, VMIDLEN 14 (the widest
+ * hgatp.VMID for HSXLEN 64), Svadu and Svpbmt present. */
+#include <nestwalk/riscv_gstage.h>
+
+#include "scenario/scenario_arm64.h"
+#include "scenario/scenario_guest.h"
+
+#define VMID_BITS 14
+
+/* hgatp.MODE from hgatp as written, or refused at it. */
+static int decode_hgatp(struct nw_scenario *sc, unsigned *mode, char *err, size_t errlen)
+{
+	const struct nw_scenario_riscv *rv = &sc->riscv;
+	struct nw_rv_gstage_caps caps = nw_rv_gstage_caps_all();
+	unsigned long long value = (unsigned long long)rv->hgatp;
+	struct nw_rv_hgatp hgatp;
+	nw_status_t status = nw_rv_hgatp_decode(rv->hgatp, &caps, &hgatp);
+
+	if (status == NW_OK && hgatp.mode == NW_RV_HGATP_BARE)
+		return nw_scenario_fail(sc, rv->hgatp_pos, err, errlen,
+					"hgatp: 0x%llx: MODE Bare turns the G-stage off; a riscv64 scenario models "
+					"Sv39x4, Sv48x4 or Sv57x4 (MODE 8, 9 or 10)",
+					value);
+	if (status == NW_ERR_INVALID)
+		return nw_scenario_fail(sc, rv->hgatp_pos, err, errlen,
+					"hgatp: 0x%llx: a reserved MODE (bits 63:60: 0 Bare, 8 Sv39x4, 9 Sv48x4, 10 "
+					"Sv57x4), bits 59:58 set, or Bare with other fields set (the privileged spec: "
+					"they must be zero)",
+					value);
+	if (status == NW_ERR_ALIGN || (status == NW_OK && hgatp.root))
+		return nw_scenario_fail(sc, rv->hgatp_pos, err, errlen,
+					"hgatp: 0x%llx: PPN 0x%llx names the root table, which the simulator places in "
+					"its host memory: give PPN 0 (a scenario's hgatp is its MODE and VMID)",
+					value, value & NW_RV_HGATP_PPN_MASK);
+	if (status != NW_OK)
+		return nw_scenario_fail(sc, rv->hgatp_pos, err, errlen, "hgatp: 0x%llx: %s", value,
+					nw_status_name(status));
+	if (sc->vmid_pos.line)
+		return nw_scenario_fail(sc, sc->vmid_pos, err, errlen,
+					"vmid: hgatp (%d:%d) gives the VMID already (bits 57:44): give one",
+					rv->hgatp_pos.line, rv->hgatp_pos.column);
+	*mode = hgatp.mode;
+	sc->vmid = hgatp.vmid;
+	return 0;
+}
+
+/* The mode from format or hgatp, exactly one of them. */
+static int decode_mode(struct nw_scenario *sc, unsigned *mode, char *err, size_t errlen)
+{
+	const struct nw_scenario_riscv *rv = &sc->riscv;
+
+	if (sc->format_pos.line && sc->stage2.format != NW_STAGE2_RISCV)
+		return nw_scenario_fail(sc, sc->format_pos, err, errlen,
+					"format: a riscv64 scenario's G-stage is sv39x4, sv48x4 or sv57x4");
+	if (sc->format_pos.line && rv->hgatp_pos.line)
+		return nw_scenario_fail(sc, rv->hgatp_pos, err, errlen,
+					"give hgatp.MODE as format (%d:%d) or in hgatp, not both", sc->format_pos.line,
+					sc->format_pos.column);
+	if (rv->hgatp_pos.line)
+		return decode_hgatp(sc, mode, err, errlen);
+	if (!sc->format_pos.line)
+		return nw_scenario_fail(sc, sc->stage2_pos.line ? sc->stage2_pos : (struct nw_scenario_pos){ 1, 1 },
+					err, errlen,
+					"stage2: a riscv64 scenario names its G-stage mode: format sv39x4, sv48x4 or "
+					"sv57x4, or hgatp");
+	*mode = rv->mode;
+	if (sc->vmid >> VMID_BITS)
+		return nw_scenario_fail(sc, sc->vmid_pos, err, errlen, "vmid: %llu does not fit hgatp.VMID (%d bits)",
+					(unsigned long long)sc->vmid, VMID_BITS);
+	return 0;
+}
+
+/* Where a switch changes an answer: the first place that makes it matter, line 0 where none does. */
+static struct nw_scenario_pos edit_touching(const struct nw_scenario *sc, uint64_t clear, uint64_t set)
+{
+	for (size_t i = 0; i < sc->edit_count; i++)
+		if ((sc->edits[i].clear & clear) || (sc->edits[i].set & set))
+			return sc->edits[i].pos;
+	return (struct nw_scenario_pos){ 0, 0 };
+}
+
+static struct nw_scenario_pos region_with(const struct nw_scenario *sc, uint32_t any, uint32_t without)
+{
+	for (size_t i = 0; i < sc->region_count; i++) {
+		const struct nw_region *r = &sc->regions[i].region;
+
+		if (r->type != NW_REGION_MMIO && (r->flags & any) && !(r->flags & without))
+			return sc->regions[i].pos;
+	}
+	return (struct nw_scenario_pos){ 0, 0 };
+}
+
+/* A switch the input must give because of what at is, or 0. */
+static int need_switch(struct nw_scenario *sc, struct nw_scenario_pos given, struct nw_scenario_pos at, const char *key,
+		       const char *what, const char *because, char *err, size_t errlen)
+{
+	if (given.line || !at.line)
+		return 0;
+	return nw_scenario_fail(sc, sc->stage2_pos.line ? sc->stage2_pos : at, err, errlen,
+				"stage2: give %s (%s): %s at %d:%d, and the privileged spec leaves it to the "
+				"platform",
+				key, what, because, at.line, at.column);
+}
+
+static int check_switches(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	const struct nw_scenario_riscv *rv = &sc->riscv;
+	struct nw_scenario_pos pbmt = region_with(sc, NW_REGION_DEVICE | NW_REGION_UNCACHED, 0),
+			       mxr = region_with(sc, NW_REGION_EXEC, NW_REGION_READ);
+
+	if (!pbmt.line)
+		pbmt = edit_touching(sc, NW_RV_PTE_PBMT_MASK, NW_RV_PTE_PBMT_MASK);
+	if (!mxr.line)
+		mxr = edit_touching(sc, NW_RV_PTE_R, NW_RV_PTE_X);
+	return need_switch(sc, rv->adue_pos, edit_touching(sc, NW_RV_PTE_A | NW_RV_PTE_D, 0), "adue",
+			   "menvcfg.ADUE: true, Svadu, the walk sets A and D; false, Svade, it faults",
+			   "an edit clears A or D", err, errlen) ||
+	       need_switch(sc, rv->pbmt_pos, pbmt, "pbmt", "menvcfg.PBMTE: PBMT is a memory type, or reserved",
+			   "a device or uncached region's PBMT, or an edit of PBMT", err, errlen) ||
+	       need_switch(sc, rv->napot_pos, edit_touching(sc, 0, NW_RV_PTE_N), "napot",
+			   "Svnapot: N makes a 64 KiB page, or is reserved", "an edit sets N", err, errlen) ||
+	       need_switch(sc, rv->hs_mxr_pos, mxr, "hs_mxr",
+			   "the HS-level sstatus.MXR: a load may read an execute-only page", "an execute-only page",
+			   err, errlen);
+}
+
+int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_rv_gstage_config *cfg = &sc->stage2.riscv;
+	const struct nw_scenario_riscv *rv = &sc->riscv;
+	unsigned mode = 0, levels;
+
+	if (nw_scenario_check_guest_writes(sc, err, errlen))
+		return -1;
+	if (sc->cpu_pos.line) {
+		bool vs = rv->vsatp_pos.line || rv->vsstatus_pos.line;
+
+		return nw_scenario_fail(sc,
+					rv->vsatp_pos.line      ? rv->vsatp_pos
+					: rv->vsstatus_pos.line ? rv->vsstatus_pos
+					: sc->x86_cpu_pos.line  ? sc->x86_cpu_pos
+								: sc->cpu_pos,
+					err, errlen,
+					"%s: the guest's VS-stage state (vsatp, vsstatus, the privilege) is not wired "
+					"into riscv64 scenarios yet: they model the G-stage (translate --gpa)",
+					vs ? (rv->vsatp_pos.line ? "vsatp" : "vsstatus") : "cpu");
+	}
+	if (decode_mode(sc, &mode, err, errlen) || check_switches(sc, err, errlen))
+		return -1;
+	levels = mode - NW_RV_HGATP_SV39X4 + 3;
+	for (size_t i = 0; i < sc->edit_count; i++) {
+		if ((unsigned)sc->edits[i].level >= levels)
+			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
+						"level: the privileged spec's levels of Sv%ux4 are 0 (the 4 KiB page's "
+						"PTE) to %u (the root)",
+						39 + 9 * (levels - 3), levels - 1);
+		sc->edits[i].table_level = sc->edits[i].level + 1;
+	}
+	sc->stage2.format = NW_STAGE2_RISCV;
+	*cfg = (struct nw_rv_gstage_config){
+		.mode = mode, .adue = rv->adue, .pbmte = rv->pbmt, .mxr = rv->hs_mxr, .caps = nw_rv_gstage_caps_all()
+	};
+	cfg->caps.vmid_bits = VMID_BITS;
+	cfg->caps.svnapot = rv->napot;
+	return 0;
+}
