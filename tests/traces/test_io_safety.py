@@ -84,7 +84,7 @@ def test_hw_observed_onto_its_trace_is_refused(tmp_path):
 def test_axvisor_import_onto_its_config_is_refused(tmp_path):
     config = tmp_path / "vm.toml"
     shutil.copyfile(ROOT / "scenarios" / "axvisor" / "arceos-x86_64.toml", config)
-    result = tool(AXVISOR_IMPORT, config, "-o", config)
+    result = tool(AXVISOR_IMPORT, config, "--arch", "x86_64", "-o", config)
     assert result.returncode == 2
     assert f"{config}: the output is the same file as the input {config}" in result.stderr
     assert config.read_bytes() == (ROOT / "scenarios" / "axvisor" / "arceos-x86_64.toml").read_bytes()

@@ -618,8 +618,8 @@ def test_axvisor_toml_imports_and_maps(tmp_path):
     toml = tmp_path / "vm.toml"
     toml.write_text(AXVISOR_TOML)
     out = tmp_path / "vm.yaml"
-    result = subprocess.run(["/usr/bin/python3", IMPORTER, toml, "-o", out], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, toml, "--arch", "x86_64", "-o", out], capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     text = out.read_text()
     assert "# name: linux-qemu" in text and "# entry_point: 0x80200000" in text
@@ -648,6 +648,68 @@ def test_axvisor_sample_imports(tmp_path):
     result = run("mappings", out, "--stage", "ept")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) >= 3
+
+
+def import_sample(tmp_path, name, *options):
+    out = tmp_path / "sample.yaml"
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, SCENARIOS / "axvisor" / name, *options, "-o", out],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def stage2_ranges(scenario, stage):
+    result = run("mappings", scenario, "--stage", stage, "--json")
+    assert result.returncode == 0, result.stderr
+    return {int(r["gpa"], 16): r for r in json.loads(result.stdout)["ranges"]}
+
+
+def test_axvisor_aarch64_sample_imports(tmp_path):
+    # The file name names aarch64: an arch aarch64 scenario over the default stage 2 (scenarios/README.md).
+    out = import_sample(tmp_path, "arceos-aarch64.toml")
+    assert "arch: aarch64\n" in out.read_text() and "  format: arm64\n" in out.read_text()
+    ranges = stage2_ranges(out, "arm64")
+    # The GIC distributor (flags 0x13: read, write, device) passed through: GPA = HPA, Device-nGnRE, S2AP rw, XN
+    # 0b10 (rights rw--); System RAM (0x7) Normal-WB, executable at EL1 and EL0 (rwxu), 128 MiB in all.
+    assert_fields(ranges[0x08000000], {"hpa": 0x08000000, "size": 0x10000, "rights": "rw--",
+                                       "memory_type": "Device-nGnRE"})
+    ram = [r for g, r in ranges.items() if 0x40000000 <= g < 0x48000000]
+    assert sum(int(r["size"], 16) for r in ram) == 0x8000000
+    assert {r["rights"] for r in ram} == {"rwxu"} and {r["memory_type"] for r in ram} == {"Normal-WB"}
+    # The PL011 (map_type 2, reserved) is never mapped: an access is an MMIO exit.
+    assert 0x09000000 not in ranges
+    assert_fields(translate_json(out, "--gpa", 0x09000000, "--access", "write"), {"outcome": "mmio"})
+
+
+def test_axvisor_riscv64_sample_imports(tmp_path):
+    # A riscv64 config names no G-stage mode: --gstage gives it; PBMT off (AxVisor's RISC-V PTEs have none).
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, SCENARIOS / "axvisor" / "arceos-riscv64.toml"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "give --gstage sv39x4, sv48x4 or sv57x4" in result.stderr
+    out = import_sample(tmp_path, "arceos-riscv64.toml", "--gstage", "sv39x4")
+    assert "arch: riscv64\n" in out.read_text() and "  format: sv39x4\n" in out.read_text()
+    ranges = stage2_ranges(out, "gstage")
+    # The PLIC (4 MiB at 0x0c000000, 2 MiB-aligned, passed through): two 2 MiB leaves, R and W, PBMT PMA.
+    assert_fields(ranges[0x0C000000], {"hpa": 0x0C000000, "size": 0x400000, "page_size": 0x200000,
+                                       "rights": "rw--", "memory_type": "pma"})
+    ram = [r for g, r in ranges.items() if 0x80000000 <= g < 0x88000000]
+    assert sum(int(r["size"], 16) for r in ram) == 0x8000000 and {r["rights"] for r in ram} == {"rwx-"}
+    # A fetch from the PLIC: no X, a fetch guest-page fault, scause 20, htval 0x0c000010 >> 2 = 0x3000004.
+    assert_fields(translate_json(out, "--gpa", 0x0C000010, "--access", "fetch"),
+                  {"outcome": "guest_page_fault", "scause": 20, "htval": 0x3000004})
+    assert_fields(translate_json(out, "--gpa", 0x10000000, "--access", "read"), {"outcome": "mmio"})
+
+
+def test_axvisor_import_needs_the_architecture(tmp_path):
+    toml = tmp_path / "vm.toml"
+    toml.write_text(AXVISOR_TOML)
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, toml], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "does not name its architecture: give --arch x86_64, aarch64 or riscv64" in result.stderr
+    result = subprocess.run(["/usr/bin/python3", IMPORTER, SCENARIOS / "axvisor" / "arceos-aarch64.toml", "--gstage",
+                             "sv39x4"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--gstage is the RISC-V G-stage's mode, and the config is aarch64" in \
+        result.stderr
 
 
 def test_axvisor_bad_toml_is_bad_input(tmp_path):
