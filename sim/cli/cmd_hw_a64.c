@@ -14,6 +14,7 @@
 #include "hw/hw_a64.h"
 #include "io/grow.h"
 #include "replay/replay.h"
+#include "scenario/scenario_keys.h"
 
 #define MAX_PROBES 4096 /* addresses; three accesses each */
 
@@ -143,8 +144,8 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	if (t.scenario.arch != NW_SCENARIO_AARCH64) {
 		fprintf(stderr,
 			"nestwalk hw run: %s: --backend qemu-aarch64 runs aarch64 scenarios (arch: aarch64); this "
-			"one is x86_64\n",
-			run->opt.scenario);
+			"one is %s\n",
+			run->opt.scenario, nw_scenario_arch_name(t.scenario.arch));
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
