@@ -39,8 +39,8 @@ int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t lim
 		fprintf(stderr, "nestwalk mappings: %s: --stage guest lists x86 guest page tables; %s\n", scenario_path,
 			target.scenario.arch == NW_SCENARIO_AARCH64
 				? "an aarch64 guest's stage 1 is not listed yet (translate --gva walks it)"
-				: "a riscv64 guest's VS-stage is not wired into scenarios yet (--stage gstage "
-				  "lists its G-stage)");
+				: "a riscv64 guest's VS-stage is not listed yet (translate --gva walks it; "
+				  "--stage gstage lists its G-stage)");
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}

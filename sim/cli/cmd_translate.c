@@ -20,6 +20,7 @@
 #include "replay/replay.h"
 #include "replay/walk_print.h"
 #include "replay/walk_svg.h"
+#include "scenario/scenario_keys.h"
 
 /* A walk touches at most 5 guest tables and the final page, each of which a
  * lazy region may populate once. */
@@ -234,6 +235,50 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 		fprintf(q->out, "gpa 0x%llx: EPT violation, exit qualification 0x%llx (level-%d entry 0x%llx, "
 			"rights %s)\n", gpa, (unsigned long long)nw_ept_violation_qualification(&aspace->ept, res, &access),
 			res->level, (unsigned long long)res->entry, nw_s2_rights_text(res->rights, rights));
+}
+
+const char *nw_gva_outcome(const struct nw_walk_result *res, const struct nw_aspace_exit *exit,
+			   enum nw_outcome s2_fault)
+{
+	if (res->outcome != s2_fault)
+		return nw_outcome_name(res->outcome);
+	if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
+		return "no_memory";
+	/* Exits are for the final access: a guest table in device memory stays the fault the CPU takes. */
+	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
+		return "mmio";
+	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+		return "rom_write";
+	return nw_outcome_name(s2_fault);
+}
+
+int nw_gva_exit_status(const struct nw_aspace_exit *exit)
+{
+	if (exit->kind != NW_ASPACE_FAULT_NO_MEMORY)
+		return NW_EXIT_OK;
+	fprintf(stderr, "nestwalk translate: warning: the simulated host had no frame left for a lazy page: "
+			"no_memory, not a guest fault; give the scenario more host.memory\n");
+	return NW_EXIT_MISMATCH;
+}
+
+void nw_gva_walk(const struct nw_replay_target *t, const struct nw_gva_walker *w, const struct nw_access *access,
+		 struct nw_walk_result *res, struct nw_aspace_exit *exit)
+{
+	const struct nw_walk_config config = { .hal = t->machine.hal,
+					       .stage2 = t->machine.stage2,
+					       .window = t->machine.window };
+
+	exit->kind = NW_ASPACE_FAULT_VIOLATION;
+	for (unsigned tries = 0;; tries++) {
+		w->walk(&config, w->cpu, access, NW_WALK_RECORD, res);
+		if (!w->retry(res) || tries == MAX_RETRIES)
+			return;
+		if (nw_aspace_resolve_fault(t->machine.aspace, res->fault_gpa,
+					    res->s2_on_table ? NW_ACCESS_READ : access->type,
+					    res->s2_on_table ? 8 : access->size, exit) != NW_OK ||
+		    exit->kind != NW_ASPACE_FAULT_RETRY)
+			return;
+	}
 }
 
 int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type type, uint64_t size,
@@ -642,38 +687,43 @@ static int translate_gva(const struct options *opt, struct nw_replay_target *t)
 	return rc;
 }
 
-/* The options of the other architecture's --gva accesses refused, naming the scenario's, and --gva on riscv64 (its
- * VS-stage is not in scenarios yet); an aarch64 access crossing a 4 KiB boundary refused too (its two translations
- * are not modelled yet). 0, or -1 with the reason on stderr. */
+/* The options of the other architectures' --gva accesses refused, naming the scenario's; an aarch64 or riscv64
+ * access crossing a 4 KiB boundary refused too (its two translations are not modelled yet). 0, or -1 with the
+ * reason on stderr. */
 static int check_arch(const struct nw_cli_args *a, const struct options *opt, const struct nw_scenario *sc)
 {
-	static const unsigned x86_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_SVG }, arm64_only[] = { OPT_EL,
-												OPT_UNPRIVILEGED };
-	bool aarch64 = sc->arch == NW_SCENARIO_AARCH64;
-	const unsigned *other = aarch64 ? x86_only : arm64_only;
-	size_t n = aarch64 ? sizeof(x86_only) / sizeof(x86_only[0]) : sizeof(arm64_only) / sizeof(arm64_only[0]);
-
-	if (sc->arch == NW_SCENARIO_RISCV64 && !opt->has_gpa) {
-		fprintf(stderr,
-			"nestwalk translate: %s: --gva: a riscv64 scenario's VS-stage is not wired into "
-			"scenarios yet: --gpa asks its G-stage\n",
-			opt->scenario);
-		return -1;
-	}
+	static const unsigned x86_only[] = { OPT_CPL, OPT_AC, OPT_IMPLICIT, OPT_SVG },
+			      arm64_only[] = { OPT_EL, OPT_UNPRIVILEGED },
+			      riscv_refused[] = { OPT_CPL, OPT_AC,           OPT_IMPLICIT, OPT_SVG,
+						  OPT_EL,  OPT_UNPRIVILEGED, OPT_EXPLAIN };
+	static const char *const takes[] = { [NW_SCENARIO_X86_64] = "--cpl, --ac, --implicit and --explain",
+					     [NW_SCENARIO_AARCH64] = "--el, --unprivileged and --explain",
+					     [NW_SCENARIO_RISCV64] = "no option beyond --access and --size yet" };
+	const unsigned *other = sc->arch == NW_SCENARIO_AARCH64   ? x86_only
+				: sc->arch == NW_SCENARIO_RISCV64 ? riscv_refused
+								  : arm64_only;
+	size_t n = sc->arch == NW_SCENARIO_AARCH64   ? sizeof(x86_only) / sizeof(x86_only[0])
+		   : sc->arch == NW_SCENARIO_RISCV64 ? sizeof(riscv_refused) / sizeof(riscv_refused[0])
+						     : sizeof(arm64_only) / sizeof(arm64_only[0]);
 
 	for (size_t i = 0; i < n; i++)
 		if (a->value[other[i]]) {
 			fprintf(stderr,
-				"nestwalk translate: %s: %s does not apply to an %s scenario (its --gva takes %s)\n",
-				opt->scenario, options[other[i]].name, aarch64 ? "aarch64" : "x86_64",
-				aarch64 ? "--el, --unprivileged and --explain"
-					: "--cpl, --ac, --implicit and --explain");
+				"nestwalk translate: %s: %s does not apply to %s scenario (its --gva takes %s)\n",
+				opt->scenario, options[other[i]].name,
+				sc->arch == NW_SCENARIO_X86_64    ? "an x86_64"
+				: sc->arch == NW_SCENARIO_AARCH64 ? "an aarch64"
+								  : "a riscv64",
+				takes[sc->arch]);
 			return -1;
 		}
-	if (aarch64 && !opt->has_gpa && (opt->addr & (NW_PAGE_SIZE - 1)) + opt->size > NW_PAGE_SIZE) {
-		fprintf(stderr, "nestwalk translate: %s: %llu byte(s) at gva 0x%llx cross a 4 KiB boundary: two "
-				"translations, not modelled on aarch64 yet\n", opt->scenario,
-			(unsigned long long)opt->size, (unsigned long long)opt->addr);
+	if (sc->arch != NW_SCENARIO_X86_64 && !opt->has_gpa &&
+	    (opt->addr & (NW_PAGE_SIZE - 1)) + opt->size > NW_PAGE_SIZE) {
+		fprintf(stderr,
+			"nestwalk translate: %s: %llu byte(s) at gva 0x%llx cross a 4 KiB boundary: two "
+			"translations, not modelled on %s yet\n",
+			opt->scenario, (unsigned long long)opt->size, (unsigned long long)opt->addr,
+			nw_scenario_arch_name(sc->arch));
 		return -1;
 	}
 	return 0;
@@ -727,6 +777,14 @@ int nw_cmd_translate(int argc, char **argv)
 		rc = translate_gpa(&opt, target.machine.aspace);
 	else if (target.scenario.arch == NW_SCENARIO_AARCH64)
 		rc = translate_gva_arm64(&opt, &target);
+	else if (target.scenario.arch == NW_SCENARIO_RISCV64)
+		rc = nw_gva_translate_riscv(&(const struct nw_gva_riscv_query){ .out = stdout,
+										.scenario = &target.scenario,
+										.gva = opt.addr,
+										.size = opt.size,
+										.access = opt.access,
+										.json = opt.json },
+					    &target);
 	else
 		rc = translate_gva(&opt, &target);
 	if (nw_replay_target_close(&target) && rc == NW_EXIT_OK)

@@ -17,49 +17,21 @@
 #include "replay/walk_print.h"
 #include "scenario/scenario_keys.h"
 
-/* A walk reads at most 4 stage-1 tables and the final page, each of which a lazy region may populate once. */
-#define MAX_RETRIES 8
 static const char *const accesses[] = { "read", "write", "fetch" };
 
-/* What the access gave, as translate and replay name it. */
-static const char *outcome_name(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
+static void arm64_walk(const struct nw_walk_config *config, const void *cpu, const struct nw_access *access,
+		       unsigned flags, struct nw_walk_result *res)
 {
-	if (res->outcome != NW_OUTCOME_STAGE2_ABORT)
-		return nw_outcome_name(res->outcome);
-	if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
-		return "no_memory";
-	/* Exits are for the final access: a stage-1 table in device memory stays the abort the PE takes. */
-	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
-		return "mmio";
-	if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
-		return "rom_write";
-	return "stage2_abort";
+	nw_arm64_walk(config, cpu, access, flags, res);
 }
 
-/* The walk, with a lazy page populated and the walk retried as the hypervisor would. */
-static void walk(const struct nw_replay_target *t, const struct nw_arm64_cpu *cpu, const struct nw_access *access,
-		 struct nw_walk_result *res, struct nw_aspace_exit *exit)
+/* A stage-2 translation fault is what a lazy page or an MMIO region gives. */
+static bool arm64_retry(const struct nw_walk_result *res)
 {
-	const struct nw_walk_config config = { .hal = t->machine.hal,
-					       .stage2 = t->machine.stage2,
-					       .window = t->machine.window };
-
-	exit->kind = NW_ASPACE_FAULT_VIOLATION;
-	for (unsigned tries = 0;; tries++) {
-		nw_arm64_walk(&config, cpu, access, NW_WALK_RECORD, res);
-		if (res->outcome != NW_OUTCOME_STAGE2_ABORT || res->abort_fault != NW_S2_FAULT_TRANSLATION ||
-		    tries == MAX_RETRIES)
-			return;
-		if (nw_aspace_resolve_fault(t->machine.aspace, res->fault_gpa,
-					    res->s2_on_table ? NW_ACCESS_READ : access->type,
-					    res->s2_on_table ? 8 : access->size, exit) != NW_OK ||
-		    exit->kind != NW_ASPACE_FAULT_RETRY)
-			return;
-	}
+	return res->outcome == NW_OUTCOME_STAGE2_ABORT && res->abort_fault == NW_S2_FAULT_TRANSLATION;
 }
 
-/* Each EL1 register's value and whether the scenario gave it: JSON members, or one text line. */
-static void print_registers(FILE *out, const struct nw_scenario *sc, bool json)
+void nw_gva_print_registers(FILE *out, const struct nw_scenario *sc, bool json)
 {
 	bool first = true;
 
@@ -71,8 +43,8 @@ static void print_registers(FILE *out, const struct nw_scenario *sc, bool json)
 					   ? "scenario"
 					   : "default";
 
-		if (!(key->arches & NW_SCENARIO_ARCH_BIT(NW_SCENARIO_AARCH64)))
-			continue; /* the other architectures' cpu keys */
+		if (!(key->arches & NW_SCENARIO_ARCH_BIT(sc->arch)) || key->choices)
+			continue; /* the other architectures' cpu keys, and what is not a register */
 		if (json)
 			fprintf(out, "%s\"%s\": {\"value\": \"0x%llx\", \"from\": \"%s\"}", first ? "" : ", ",
 				key->name, value, from);
@@ -94,7 +66,7 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 		(unsigned long long)q->size, q->el0 ? 0 : 1, q->unprivileged ? " (unprivileged, LDTR/STTR)" : "");
 	fprintf(out, ", PSTATE.PAN %d, UAO %d, stage 1 %s\n", a->pan, a->uao, a->s1.enabled ? "on" : "off");
 	if (q->explain) {
-		print_registers(out, q->scenario, false);
+		nw_gva_print_registers(out, q->scenario, false);
 		nw_walk_print_explain_arm64(out, res);
 	}
 	switch (res->outcome) {
@@ -150,7 +122,7 @@ static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const stru
 	fprintf(out, ", \"size\": %llu", (unsigned long long)q->size);
 	if (exit)
 		fprintf(out, ", \"write\": %s", q->access == NW_ACCESS_WRITE ? "true" : "false");
-	print_registers(out, q->scenario, true);
+	nw_gva_print_registers(out, q->scenario, true);
 	if (explain) {
 		fputs(", \"explain\": ", out);
 		nw_json_string(out, explain);
@@ -170,9 +142,10 @@ int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_r
 	const char *outcome;
 	char *explain = NULL;
 	size_t len = 0;
+	const struct nw_gva_walker walker = { .walk = arm64_walk, .retry = arm64_retry, .cpu = &cpu };
 
-	walk(t, &cpu, &access, &res, &exit);
-	outcome = outcome_name(&res, &exit);
+	nw_gva_walk(t, &walker, &access, &res, &exit);
+	outcome = nw_gva_outcome(&res, &exit, NW_OUTCOME_STAGE2_ABORT);
 	if (!q->json) {
 		print_text(q->out, q, &res, outcome);
 	} else {
@@ -189,9 +162,5 @@ int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_r
 		print_json(q->out, q, &res, outcome, explain);
 		free(explain);
 	}
-	if (exit.kind != NW_ASPACE_FAULT_NO_MEMORY)
-		return NW_EXIT_OK;
-	fprintf(stderr, "nestwalk translate: warning: the simulated host had no frame left for a lazy page: "
-			"no_memory, not a guest fault; give the scenario more host.memory\n");
-	return NW_EXIT_MISMATCH;
+	return nw_gva_exit_status(&exit);
 }

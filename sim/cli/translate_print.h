@@ -56,6 +56,41 @@ struct nw_gva_arm64_query {
 	bool el0, unprivileged, json, explain;
 };
 
+/* One guest walk of an architecture's own walker over its hart state (walk: nw_arm64_walk, nw_rv_vs_walk behind
+ * a cast-free wrapper) with NW_WALK_RECORD; while retry(res) says its second-stage fault may be one the address
+ * space resolves, the fault is resolved as the hypervisor would: a lazy page populated and the walk run again (at
+ * most max_retries times), an MMIO or ROM exit left in *exit (kind VIOLATION when none was asked). */
+struct nw_gva_walker {
+	void (*walk)(const struct nw_walk_config *config, const void *cpu, const struct nw_access *access,
+		     unsigned flags, struct nw_walk_result *res);
+	bool (*retry)(const struct nw_walk_result *res);
+	const void *cpu;
+};
+void nw_gva_walk(const struct nw_replay_target *t, const struct nw_gva_walker *w, const struct nw_access *access,
+		 struct nw_walk_result *res, struct nw_aspace_exit *exit);
+/* What the access gave, as translate and replay name it: the walk's outcome, or for its second-stage fault
+ * (s2_fault: stage2_abort, guest_page_fault) on the final access the exit the address space made of it, or
+ * no_memory. */
+const char *nw_gva_outcome(const struct nw_walk_result *res, const struct nw_aspace_exit *exit,
+			   enum nw_outcome s2_fault);
+/* NW_EXIT_OK, or NW_EXIT_MISMATCH with a warning when the simulated host had no frame for a lazy page. */
+int nw_gva_exit_status(const struct nw_aspace_exit *exit);
+
+/* Each cpu register of the scenario's architecture, its value and whether the scenario gave it: JSON members
+ * (", \"registers\": {...}"), or one text line. */
+void nw_gva_print_registers(FILE *out, const struct nw_scenario *sc, bool json);
+
+/* A guest-virtual access on a riscv64 scenario (translate_riscv_gva.c): the VS-stage walk under the scenario's
+ * vsatp, vsstatus, henvcfg and privilege, text or one JSON object (docs/json.md, translate-gva-riscv64). */
+struct nw_gva_riscv_query {
+	FILE *out;
+	const struct nw_scenario *scenario;
+	uint64_t gva, size;
+	enum nw_access_type access;
+	bool json;
+};
+int nw_gva_translate_riscv(const struct nw_gva_riscv_query *q, const struct nw_replay_target *t);
+
 /* Prints the answer; NW_EXIT_OK, or NW_EXIT_MISMATCH when the simulated host had no frame for a lazy page. */
 int nw_gva_translate_arm64(const struct nw_gva_arm64_query *q, const struct nw_replay_target *t);
 void nw_gpa_print_exit(const struct nw_gpa_query *q, const struct nw_aspace_exit *exit, bool populated);

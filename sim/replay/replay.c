@@ -20,11 +20,11 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
 	/* The fast walker and the TLB model walk x86 and AArch64 guests (nw_walker_init has none for a RISC-V
-	 * G-stage). */
+	 * G-stage), and a riscv64 trace does not exist yet. */
 	if (m->stage2.kind == NW_STAGE2_RISCV) {
 		snprintf(err, errlen,
-			 "a riscv64 machine: its VS-stage is not wired into scenarios yet, so there is no "
-			 "guest-virtual walk to make (translate --gpa and read --gpa ask its G-stage)");
+			 "a riscv64 machine: replay and read --gva do not walk riscv64 guests yet (translate --gva "
+			 "walks a riscv64 guest's VS-stage)");
 		return -1;
 	}
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */

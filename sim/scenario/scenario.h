@@ -12,6 +12,7 @@
 #include <nestwalk/arm64_s1.h>
 #include <nestwalk/aspace.h>
 #include <nestwalk/cpu.h>
+#include <nestwalk/riscv_vs.h>
 
 #include "mem/simmem.h"
 #include "scenario/cpu_features.h"
@@ -60,8 +61,11 @@ struct nw_scenario_arm64 {
 struct nw_scenario_riscv {
 	uint64_t hgatp, adue, pbmt, napot, hs_mxr;
 	struct nw_scenario_pos hgatp_pos, adue_pos, pbmt_pos, napot_pos, hs_mxr_pos;
-	uint64_t vsatp, vsstatus; /* the cpu section's VS-stage registers: read, and refused until the walk is wired */
-	struct nw_scenario_pos vsatp_pos, vsstatus_pos;
+	/* The cpu section: the VS-stage's registers as written (absent: 0) and privilege (0 VS, 1 VU); once loaded,
+	 * vs is the hart state the VS-stage walk runs under (riscv_vs.h). */
+	uint64_t vsatp, vsstatus, henvcfg, privilege;
+	struct nw_scenario_pos vsatp_pos, vsstatus_pos, henvcfg_pos, privilege_pos;
+	struct nw_rv_vs_cpu vs;
 	unsigned mode; /* format's hgatp.MODE (NW_RV_HGATP_SV39X4 ..) when format names one */
 };
 

@@ -11,11 +11,11 @@
 #define KEY(name, field, owner, arches, text, flag) \
 	{ \
 		name, owner, text, offsetof(struct nw_scenario, field), offsetof(struct nw_scenario, field##_pos), \
-			arches, flag \
+			arches, flag, NULL \
 	}
 #define EPT_KEY(name, pos) \
 	{ \
-		name, "an EPT/NPT", "x86_64", 0, offsetof(struct nw_scenario, pos), X86, false \
+		name, "an EPT/NPT", "x86_64", 0, offsetof(struct nw_scenario, pos), X86, false, NULL \
 	}
 #define A64_S2(key) KEY(#key, arm64.key, "an AArch64 stage-2", A64, "aarch64", false)
 #define A64_CPU(key) KEY(#key, arm64.key, "an AArch64 cpu", A64, "aarch64", false)
@@ -38,6 +38,8 @@ const struct nw_scenario_key nw_scenario_stage2_keys[NW_SCENARIO_STAGE2_KEYS] = 
 	RV_S2(hs_mxr, true),
 };
 
+const char *const nw_scenario_rv_privileges[] = { "vs", "vu", NULL };
+
 const struct nw_scenario_key nw_scenario_cpu_keys[NW_SCENARIO_CPU_KEYS] = {
 	A64_CPU(sctlr_el1),
 	A64_CPU(tcr_el1),
@@ -47,6 +49,9 @@ const struct nw_scenario_key nw_scenario_cpu_keys[NW_SCENARIO_CPU_KEYS] = {
 	A64_CPU(pstate),
 	KEY("vsatp", riscv.vsatp, "a RISC-V cpu", RV, "riscv64", false),
 	KEY("vsstatus", riscv.vsstatus, "a RISC-V cpu", RV, "riscv64", false),
+	KEY("henvcfg", riscv.henvcfg, "a RISC-V cpu", RV, "riscv64", false),
+	{ "privilege", "a RISC-V cpu", "riscv64", offsetof(struct nw_scenario, riscv.privilege),
+	  offsetof(struct nw_scenario, riscv.privilege_pos), RV, false, nw_scenario_rv_privileges },
 };
 
 const struct nw_scenario_key *nw_scenario_key_find(const struct nw_scenario_key *table, size_t n, const char *name)

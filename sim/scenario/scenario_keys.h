@@ -18,12 +18,16 @@ struct nw_scenario_key {
 	size_t value, pos; /* offsets in struct nw_scenario; value 0: the section's own code loads it (EPT/NPT keys) */
 	unsigned arches;   /* NW_SCENARIO_ARCH_BIT of each architecture that takes it */
 	bool flag;         /* true or false, stored as 1 or 0 */
+	const char *const *choices; /* one of these names (NULL-terminated), stored as its index; NULL: a number */
 };
 
 #define NW_SCENARIO_STAGE2_KEYS 14
 extern const struct nw_scenario_key nw_scenario_stage2_keys[NW_SCENARIO_STAGE2_KEYS];
-#define NW_SCENARIO_CPU_KEYS 8
+#define NW_SCENARIO_CPU_KEYS 10
 extern const struct nw_scenario_key nw_scenario_cpu_keys[NW_SCENARIO_CPU_KEYS];
+
+/* privilege's values: VS-mode (0) or VU-mode (1). */
+extern const char *const nw_scenario_rv_privileges[];
 
 /* The key of table (n entries) called name and loaded by the table (value set), or NULL. */
 const struct nw_scenario_key *nw_scenario_key_find(const struct nw_scenario_key *table, size_t n, const char *name);

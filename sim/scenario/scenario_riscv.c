@@ -8,8 +8,9 @@
  * - napot (Svnapot): an N bit an edit sets is a 64 KiB page or reserved;
  * - hs_mxr (the HS-level sstatus.MXR): a load from an execute-only page (a region with exec and no read, or an edit
  *   taking R away or giving X) succeeds or faults.
- * Where none can matter the switch is off and nothing reports it. The model: every mode, VMIDLEN 14 (the widest
- * hgatp.VMID for HSXLEN 64), Svadu and Svpbmt present. */
+ * With the VS-stage walking (a paged vsatp in cpu), hs_mxr and napot are asked too: the walk reads them for every
+ * guest PTE. Where none can matter the switch is off and nothing reports it. The model: every mode, VMIDLEN 14
+ * (the widest hgatp.VMID for HSXLEN 64), Svadu and Svpbmt present. */
 #include <nestwalk/riscv_gstage.h>
 
 #include "scenario/scenario_arm64.h"
@@ -134,6 +135,46 @@ static int check_switches(struct nw_scenario *sc, char *err, size_t errlen)
 			   err, errlen);
 }
 
+/* The VS-stage state of the cpu section (riscv_vs.h): vsatp decoded, refused at its line; with a paged vsatp
+ * the privilege, and the switches the VS-stage walk reads too (the HS-level sstatus.MXR, Svnapot for its N bits),
+ * must be given. vsstatus gives SUM (bit 18) and MXR (bit 19), henvcfg ADUE (bit 61) and PBMTE (bit 62); their
+ * other bits change no translation. */
+static int decode_vs(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_scenario_riscv *rv = &sc->riscv;
+	struct nw_rv_vs_cpu *vs = &rv->vs;
+	struct nw_scenario_pos at = sc->cpu_pos.line ? sc->cpu_pos : (struct nw_scenario_pos){ 1, 1 };
+	nw_status_t status;
+
+	*vs = (struct nw_rv_vs_cpu){ .vu = rv->privilege == 1,
+				     .sum = (rv->vsstatus & NW_RV_SSTATUS_SUM) != 0,
+				     .mxr = (rv->vsstatus & NW_RV_SSTATUS_MXR) != 0,
+				     .hs_mxr = rv->hs_mxr,
+				     .adue = (rv->henvcfg & NW_RV_ENVCFG_ADUE) != 0,
+				     .pbmte = (rv->henvcfg & NW_RV_ENVCFG_PBMTE) != 0,
+				     .caps = nw_rv_vs_caps_all() };
+	vs->caps.svnapot = rv->napot;
+	status = nw_rv_vsatp_decode(rv->vsatp, &vs->caps, &vs->vsatp);
+	if (status != NW_OK)
+		return nw_scenario_fail(
+			sc, rv->vsatp_pos, err, errlen,
+			"vsatp: 0x%llx: %s (MODE bits 63:60: 0 Bare, 8 Sv39, 9 Sv48, 10 Sv57, the others "
+			"reserved; Bare with other fields set is refused)",
+			(unsigned long long)rv->vsatp,
+			status == NW_ERR_INVALID ? "a reserved MODE or Bare with fields set" : nw_status_name(status));
+	if (vs->vsatp.mode == NW_RV_SATP_BARE)
+		return 0;
+	if (!rv->privilege_pos.line)
+		return nw_scenario_fail(sc, rv->vsatp_pos, err, errlen,
+					"vsatp: the VS-stage walks, so give cpu.privilege (vs or vu): the U rules "
+					"depend on it");
+	return need_switch(sc, rv->hs_mxr_pos, at, "hs_mxr",
+			   "the HS-level sstatus.MXR, which the VS-stage walk reads too", "the VS-stage walks (cpu)",
+			   err, errlen) ||
+	       need_switch(sc, rv->napot_pos, at, "napot", "Svnapot: N in a VS-stage PTE", "the VS-stage walks (cpu)",
+			   err, errlen);
+}
+
 int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct nw_rv_gstage_config *cfg = &sc->stage2.riscv;
@@ -142,20 +183,11 @@ int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 
 	if (nw_scenario_check_guest_writes(sc, err, errlen))
 		return -1;
-	if (sc->cpu_pos.line) {
-		bool vs = rv->vsatp_pos.line || rv->vsstatus_pos.line;
-
-		return nw_scenario_fail(sc,
-					rv->vsatp_pos.line      ? rv->vsatp_pos
-					: rv->vsstatus_pos.line ? rv->vsstatus_pos
-					: sc->x86_cpu_pos.line  ? sc->x86_cpu_pos
-								: sc->cpu_pos,
-					err, errlen,
-					"%s: the guest's VS-stage state (vsatp, vsstatus, the privilege) is not wired "
-					"into riscv64 scenarios yet: they model the G-stage (translate --gpa)",
-					vs ? (rv->vsatp_pos.line ? "vsatp" : "vsstatus") : "cpu");
-	}
-	if (decode_mode(sc, &mode, err, errlen) || check_switches(sc, err, errlen))
+	if (sc->x86_cpu_pos.line)
+		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
+					"an x86 cpu key: a riscv64 scenario's cpu takes vsatp, vsstatus, henvcfg and "
+					"privilege");
+	if (decode_mode(sc, &mode, err, errlen) || check_switches(sc, err, errlen) || decode_vs(sc, err, errlen))
 		return -1;
 	levels = mode - NW_RV_HGATP_SV39X4 + 3;
 	for (size_t i = 0; i < sc->edit_count; i++) {

@@ -355,6 +355,16 @@ static int load_arch_key(struct loader *ld, const struct nw_scenario_key *key, c
 	bool on = false;
 
 	*pos = node_pos(it->value, it->key_pos);
+	if (key->choices) {
+		int count = 0, choice;
+
+		while (key->choices[count])
+			count++;
+		if ((choice = get_choice(ld, it->value, it->key_pos, it->key, key->choices, count)) < 0)
+			return -1;
+		*value = (uint64_t)choice;
+		return 0;
+	}
 	if (!key->flag)
 		return get_u64(ld, it->value, it->key_pos, it->key, value);
 	if (get_bool(ld, it->value, it->key_pos, it->key, &on))

@@ -374,21 +374,27 @@ def test_translate_gva_objects(scenario, args, outcome, stage2):
     check_walk(got, stage2)
 
 
-# translate --gva on an aarch64 scenario: each outcome its object has (test_arm64_stage1.py derives the values).
-ARM64_GVA_CASES = [
-    (["--gva", "0x400123", "--access", "read", "--el", "0", "--explain"], "ok"),
-    (["--gva", "0x401008", "--access", "write"], "stage1_abort"),
-    (["--gva", "0x404010", "--access", "read"], "stage2_abort"),
-    (["--gva", "0x406000", "--access", "write", "--el", "0"], "stage2_abort"),
-    (["--gva", "0xffffff8000001000", "--access", "fetch"], "stage2_abort"),
+# translate --gva on an aarch64 and a riscv64 scenario: each outcome its object has (test_arm64_stage1.py and
+# test_riscv_scenarios.py derive the values).
+ARCH_GVA_CASES = [
+    ("arm64_stage1.yaml", ["--gva", "0x400123", "--access", "read", "--el", "0", "--explain"], "ok"),
+    ("arm64_stage1.yaml", ["--gva", "0x401008", "--access", "write"], "stage1_abort"),
+    ("arm64_stage1.yaml", ["--gva", "0x404010", "--access", "read"], "stage2_abort"),
+    ("arm64_stage1.yaml", ["--gva", "0x406000", "--access", "write", "--el", "0"], "stage2_abort"),
+    ("arm64_stage1.yaml", ["--gva", "0xffffff8000001000", "--access", "fetch"], "stage2_abort"),
+    ("riscv_vs.yaml", ["--gva", "0x400123", "--access", "read"], "ok"),
+    ("riscv_vs.yaml", ["--gva", "0x401008", "--access", "write"], "page_fault"),
+    ("riscv_vs.yaml", ["--gva", "0x600000", "--access", "read"], "guest_page_fault"),
+    ("riscv_vs.yaml", ["--gva", "0x403000", "--access", "write"], "mmio"),
 ]
 
 
-@pytest.mark.parametrize("args, outcome", ARM64_GVA_CASES, ids=[f"{c[1]}-{c[0][1]}" for c in ARM64_GVA_CASES])
-def test_translate_gva_aarch64_objects(args, outcome):
-    got = run_json("translate", SCENARIOS / "arm64_stage1.yaml", *args, "--json")
+@pytest.mark.parametrize("scenario, args, outcome", ARCH_GVA_CASES,
+                         ids=[f"{c[0]}-{c[2]}-{c[1][1]}" for c in ARCH_GVA_CASES])
+def test_translate_gva_arch_objects(scenario, args, outcome):
+    got = run_json("translate", SCENARIOS / scenario, *args, "--json")
     assert got["outcome"] == outcome
-    check_top("translate-gva-aarch64", got)
+    check_top("translate-gva-aarch64" if scenario.startswith("arm64") else "translate-gva-riscv64", got)
 
 
 @pytest.mark.parametrize("scenario", ["replay_ept.yaml", "replay_npt.yaml"])
