@@ -82,17 +82,11 @@ static void print_json(FILE *out, const struct nw_gva_riscv_query *q, const stru
 		       const char *outcome)
 {
 	const struct nw_rv_trap *trap = &res->rv_trap;
-	char rights[NW_RIGHTS_TEXT];
 
 	fprintf(out, "{%s\"outcome\": \"%s\", \"arch\": \"riscv64\", \"gva\": \"0x%llx\", \"privilege\": \"%s\"",
 		NW_JSON_SCHEMA_MEMBER, outcome, (unsigned long long)q->gva, q->scenario->riscv.vs.vu ? "vu" : "vs");
 	if (res->outcome == NW_OUTCOME_OK) {
-		fprintf(out,
-			", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
-			"\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\"",
-			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
-			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
-			nw_guest_rights_text(res->rights, rights));
+		nw_walk_print_json_translation(out, res);
 		if (paged(q))
 			fprintf(out, ", \"level\": %d, \"pte\": \"0x%llx\"", res->leaf_level - 1,
 				(unsigned long long)res->leaf_entry);

@@ -320,23 +320,30 @@ void nw_walk_print_explain_arm64(FILE *out, const struct nw_walk_result *res)
 	}
 }
 
+void nw_walk_print_json_translation(FILE *out, const struct nw_walk_result *res)
+{
+	char rights[NW_RIGHTS_TEXT];
+
+	fprintf(out,
+		", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", \"s2_page_size\": "
+		"\"0x%llx\", \"rights\": \"%s\"",
+		(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
+		(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
+		nw_guest_rights_text(res->rights, rights));
+}
+
 void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_walk_result *res, const char *outcome,
 			      bool el0, bool unprivileged, const uint64_t *mair)
 {
-	char rights[NW_RIGHTS_TEXT];
 	unsigned level = (unsigned)res->esr & NW_ARM64_FSC_LEVEL_MASK;
 
 	fprintf(out,
 		"{%s\"outcome\": \"%s\", \"arch\": \"aarch64\", \"gva\": \"0x%llx\", \"el\": %d, \"unprivileged\": %s",
 		prefix, outcome, (unsigned long long)res->gva.val, el0 ? 0 : 1, unprivileged ? "true" : "false");
 	if (res->outcome == NW_OUTCOME_OK) {
-		fprintf(out,
-			", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"guest_page_size\": \"0x%llx\", "
-			"\"s2_page_size\": \"0x%llx\", \"rights\": \"%s\", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
-			(unsigned long long)res->gpa.val, (unsigned long long)res->hpa.val,
-			(unsigned long long)res->guest_page_size, (unsigned long long)res->s2_page_size,
-			nw_guest_rights_text(res->rights, rights), (res->rights & NW_WALK_RIGHT_UX) ? "true" : "false",
-			res->memory_type);
+		nw_walk_print_json_translation(out, res);
+		fprintf(out, ", \"el0_execute\": %s, \"memattr\": \"0x%x\"",
+			(res->rights & NW_WALK_RIGHT_UX) ? "true" : "false", res->memory_type);
 		if (res->leaf_level)
 			fprintf(out, ", \"level\": %d, \"attr_index\": %u", 4 - res->leaf_level, res->guest_pat_index);
 		if (res->leaf_level && mair)

@@ -49,6 +49,8 @@ void nw_walk_print_explain(FILE *out, const struct nw_walk_result *res);
 /* The same for an AArch64 walk (nw_arm64_walk), with the Arm ARM's levels: each stage-1 descriptor read and its
  * table's stage-2 translation, then the final IPA's (translate --gva --explain, replay's mismatches). */
 void nw_walk_print_explain_arm64(FILE *out, const struct nw_walk_result *res);
+/* A translation's JSON members every architecture's walk has: gpa, hpa, guest_page_size, s2_page_size, rights. */
+void nw_walk_print_json_translation(FILE *out, const struct nw_walk_result *res);
 /* An AArch64 walk's members of the translate-gva-aarch64 object (docs/json.md), from its opening brace, prefix
  * (e.g. the schema member) and outcome (as the caller names it: an exit, no_memory) to refs and ad_writes,
  * without the closing brace; mair (NULL: left out) gives an ok translation's mair_attr. */
