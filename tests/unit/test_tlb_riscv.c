@@ -158,6 +158,13 @@ Test(tlb_riscv, vs_fence_by_address_and_asid_leaves_global_entries)
 			       L_VS_VMID2);
 }
 
+Test(tlb_riscv, vs_fence_by_a_register_holding_asid_0_is_not_x0)
+{
+	/* rs2 a register holding 0 names ASID 0 (x0 would name every ASID): no entry is ASID 0's, and the global C and J
+	 * are not ordered by an rs2≠x0 fence, so everything stays. */
+	check_vs_fence(true, 0, false, 0, ALL);
+}
+
 Test(tlb_riscv, vs_fence_ignores_asid_bits_above_asidlen)
 {
 	/* "if ASIDLEN < ASIDMAX, the implementation shall ignore bits ASIDMAX-1:ASIDLEN of the value held in rs2":
