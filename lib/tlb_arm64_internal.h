@@ -4,15 +4,11 @@
 
 #include <nestwalk/tlb_arm64.h>
 
-static inline bool nw_a64tlb_is_valid(const struct nw_a64tlb_entry *e)
-{
-	return e->stamp != 0;
-}
-
+#define A64TLB_KIND(kind) (1u << (kind))
+#define A64TLB_S1_LEAVES (A64TLB_KIND(NW_A64TLB_S1) | A64TLB_KIND(NW_A64TLB_S12))
 /* Stage-1 entries belong to an ASID (TTBRn_EL1.ASID); stage-2 ones only to a VMID (D8.13). */
-static inline bool nw_a64tlb_is_asid_tagged(unsigned kind)
-{
-	return kind == NW_A64TLB_S1 || kind == NW_A64TLB_S12 || kind == NW_A64TLB_S1_WALK;
-}
+#define A64TLB_S1_ALL_LEVELS (A64TLB_S1_LEAVES | A64TLB_KIND(NW_A64TLB_S1_WALK))
+#define A64TLB_S2_ALL_LEVELS (A64TLB_KIND(NW_A64TLB_S2) | A64TLB_KIND(NW_A64TLB_S2_WALK))
+#define A64TLB_WALKS (A64TLB_KIND(NW_A64TLB_S1_WALK) | A64TLB_KIND(NW_A64TLB_S2_WALK))
 
 #endif

@@ -34,7 +34,7 @@ void nw_rvtlb_load(struct nw_rvtlb *tlb, uint16_t vmid, uint16_t asid, unsigned 
 
 void nw_rvtlb_insert(struct nw_rvtlb *tlb, const struct nw_rvtlb_fill *fill)
 {
-	struct nw_ttlb_fill f = { (unsigned)fill->kind, fill->addr, fill->out, fill->size, 0,
+	struct nw_ttlb_fill f = { (unsigned)fill->kind, fill->addr,   fill->out,  fill->size, 0,
 				  fill->level,          fill->global, fill->attrs };
 
 	NW_ASSERT((unsigned)fill->kind < NW_RVTLB_KIND_COUNT);
@@ -50,8 +50,8 @@ bool nw_rvtlb_lookup(struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint64_t add
 	return nw_ttlb_lookup(&tlb->core, (unsigned)kind, addr, hit);
 }
 
-bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid,
-		    uint64_t addr, struct nw_ttlb_hit *hit)
+bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
+		    struct nw_ttlb_hit *hit)
 {
 	return nw_ttlb_probe(&tlb->core, (unsigned)kind, vmid, asid, addr, hit);
 }

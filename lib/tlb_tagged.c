@@ -44,8 +44,7 @@ static bool covers(const struct nw_ttlb_entry *e, uint64_t addr)
 	return (addr & ~(e->size - 1)) == e->addr;
 }
 
-static struct nw_ttlb_entry *find(const struct nw_ttlb *tlb, unsigned kind, uint16_t vmid, uint16_t asid,
-				  uint64_t addr)
+static struct nw_ttlb_entry *find(const struct nw_ttlb *tlb, unsigned kind, uint16_t vmid, uint16_t asid, uint64_t addr)
 {
 	struct nw_ttlb_entry *best = NULL;
 
@@ -61,8 +60,7 @@ static struct nw_ttlb_entry *find(const struct nw_ttlb *tlb, unsigned kind, uint
 	return best;
 }
 
-static void fill_hit(const struct nw_ttlb *tlb, const struct nw_ttlb_entry *e, uint64_t addr,
-		     struct nw_ttlb_hit *hit)
+static void fill_hit(const struct nw_ttlb *tlb, const struct nw_ttlb_entry *e, uint64_t addr, struct nw_ttlb_hit *hit)
 {
 	bool table = has_kind(tlb->table_kinds, e->kind);
 

@@ -27,18 +27,18 @@ TestSuite(tlb_riscv, .init = tlb_setup, .fini = fixture_teardown);
 
 /* The population, one bit each; made under Sv39. */
 enum {
-	A_VSG5 = 1 << 0,       /* combined, GVA -> GPA, ASID 5, VMID 1 */
-	B_VSG6 = 1 << 1,       /* combined, GVA -> GPA, ASID 6, VMID 1 */
-	C_GLOBAL = 1 << 2,     /* combined, GVA -> GPA, global (G=1), VMID 1 */
-	D_OTHER_GVA = 1 << 3,  /* combined, GVA2 -> GPA2, ASID 5, VMID 1 */
-	E_VS = 1 << 4,         /* VS-stage only, GVA -> GPA, ASID 5, VMID 1 */
-	F_G = 1 << 5,          /* G-stage only, GPA, VMID 1 */
-	G_G_2M = 1 << 6,       /* G-stage only, a 2 MiB superpage at GPA2, VMID 1 */
-	H_VMID2 = 1 << 7,      /* combined, GVA -> GPA, ASID 5, VMID 2 */
-	I_G_VMID2 = 1 << 8,    /* G-stage only, GPA, VMID 2 */
-	J_VS_GLOBAL = 1 << 9,  /* VS-stage only, GVA2 -> GPA2, global, VMID 1 */
+	A_VSG5 = 1 << 0,        /* combined, GVA -> GPA, ASID 5, VMID 1 */
+	B_VSG6 = 1 << 1,        /* combined, GVA -> GPA, ASID 6, VMID 1 */
+	C_GLOBAL = 1 << 2,      /* combined, GVA -> GPA, global (G=1), VMID 1 */
+	D_OTHER_GVA = 1 << 3,   /* combined, GVA2 -> GPA2, ASID 5, VMID 1 */
+	E_VS = 1 << 4,          /* VS-stage only, GVA -> GPA, ASID 5, VMID 1 */
+	F_G = 1 << 5,           /* G-stage only, GPA, VMID 1 */
+	G_G_2M = 1 << 6,        /* G-stage only, a 2 MiB superpage at GPA2, VMID 1 */
+	H_VMID2 = 1 << 7,       /* combined, GVA -> GPA, ASID 5, VMID 2 */
+	I_G_VMID2 = 1 << 8,     /* G-stage only, GPA, VMID 2 */
+	J_VS_GLOBAL = 1 << 9,   /* VS-stage only, GVA2 -> GPA2, global, VMID 1 */
 	K_GVA_IS_GPA = 1 << 10, /* combined, at a GVA equal to GPA, through GPA3, ASID 5, VMID 1 */
-	L_VS_VMID2 = 1 << 11,  /* VS-stage only, GVA -> GPA, ASID 5, VMID 2 */
+	L_VS_VMID2 = 1 << 11,   /* VS-stage only, GVA -> GPA, ASID 5, VMID 2 */
 	ALL = (1 << 12) - 1,
 };
 
@@ -50,11 +50,11 @@ struct fill_spec {
 };
 
 static const struct fill_spec population[] = {
-	{ NW_RVTLB_VSG, 1, 5, GVA, K4, GPA, false }, { NW_RVTLB_VSG, 1, 6, GVA, K4, GPA, false },
-	{ NW_RVTLB_VSG, 1, 5, GVA, K4, GPA, true },  { NW_RVTLB_VSG, 1, 5, GVA2, K4, GPA2, false },
-	{ NW_RVTLB_VS, 1, 5, GVA, K4, 0, false },    { NW_RVTLB_G, 1, 0, GPA, K4, 0, false },
-	{ NW_RVTLB_G, 1, 0, GPA2, M2, 0, false },    { NW_RVTLB_VSG, 2, 5, GVA, K4, GPA, false },
-	{ NW_RVTLB_G, 2, 0, GPA, K4, 0, false },     { NW_RVTLB_VS, 1, 5, GVA2, K4, 0, true },
+	{ NW_RVTLB_VSG, 1, 5, GVA, K4, GPA, false },  { NW_RVTLB_VSG, 1, 6, GVA, K4, GPA, false },
+	{ NW_RVTLB_VSG, 1, 5, GVA, K4, GPA, true },   { NW_RVTLB_VSG, 1, 5, GVA2, K4, GPA2, false },
+	{ NW_RVTLB_VS, 1, 5, GVA, K4, 0, false },     { NW_RVTLB_G, 1, 0, GPA, K4, 0, false },
+	{ NW_RVTLB_G, 1, 0, GPA2, M2, 0, false },     { NW_RVTLB_VSG, 2, 5, GVA, K4, GPA, false },
+	{ NW_RVTLB_G, 2, 0, GPA, K4, 0, false },      { NW_RVTLB_VS, 1, 5, GVA2, K4, 0, true },
 	{ NW_RVTLB_VSG, 1, 5, GPA, K4, GPA3, false }, { NW_RVTLB_VS, 2, 5, GVA, K4, 0, false },
 };
 

@@ -22,6 +22,7 @@
 
 #include "cdefs.h"
 #include "status.h"
+#include "tlb_tagged.h"
 
 NW_BEGIN_DECLS
 
@@ -110,30 +111,14 @@ enum nw_a64tlb_kind {
 	NW_A64TLB_KIND_COUNT,
 };
 
-struct nw_a64tlb_entry {
-	uint64_t addr;  /* VA (stage-1 and combined kinds) or IPA (stage-2 kinds), aligned to size */
-	uint64_t out;   /* the output address of addr: a page or block base, or the next table */
-	uint64_t size;  /* bytes covered: a page, a block, or the range one table entry maps */
-	uint64_t stamp; /* last use, for LRU; 0 = empty */
-	uint32_t attrs; /* the caller's (rights, memory attributes) */
-	uint16_t vmid;
-	uint16_t asid; /* non-global stage-1 kinds only; 0 otherwise */
-	uint8_t kind;  /* enum nw_a64tlb_kind */
-	uint8_t level; /* the Arm ARM lookup level of the entry (0..3; -1 is not modelled) */
-	bool global;   /* a stage-1 leaf with nG=0: matches every ASID */
-};
-
-struct nw_a64tlb_stats {
-	uint64_t lookups, hits, inserts, evictions, invalidated;
-};
-
-struct nw_a64tlb {
-	struct nw_a64tlb_entry *entries;
-	uint32_t count;
-	uint64_t clock;
-	uint16_t vmid, asid; /* the current VMID (VTTBR_EL2) and ASID (TTBR0/1_EL1 per TCR_EL1.A1) */
-	struct nw_a64tlb_stats stats;
-};
+/* The entries, the TLB, its statistics and a hit are the tagged TLB's (tlb_tagged.h), under this model's names:
+ * an entry's addr is a VA (stage-1 and combined kinds) or an IPA (stage-2 kinds); asid is set only for a
+ * non-global entry of a stage-1 kind; level is the Arm ARM lookup level (0..3); global is a stage-1 leaf with
+ * nG=0. */
+#define nw_a64tlb_entry nw_ttlb_entry
+#define nw_a64tlb_stats nw_ttlb_stats
+#define nw_a64tlb nw_ttlb
+#define nw_a64tlb_hit nw_ttlb_hit
 
 /* NW_ERR_RANGE when storage holds no entry, NW_ERR_ALIGN when it is not aligned for an entry. Starts empty,
  * VMID 0 and ASID 0. */
@@ -156,10 +141,6 @@ struct nw_a64tlb_fill {
 
 void nw_a64tlb_insert(struct nw_a64tlb *tlb, const struct nw_a64tlb_fill *fill);
 
-struct nw_a64tlb_hit {
-	uint64_t out; /* addr translated (the entry's output plus the offset within it), or the next table */
-	const struct nw_a64tlb_entry *entry;
-};
 
 /* An entry of that kind covering addr usable now: the current VMID, and the current ASID unless the entry is
  * global or of a stage-2 kind; the smallest such (the deepest walk entry). Counts a lookup and refreshes LRU. */

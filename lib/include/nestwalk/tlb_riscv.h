@@ -73,8 +73,8 @@ struct nw_rvtlb_fill {
 
 void nw_rvtlb_insert(struct nw_rvtlb *tlb, const struct nw_rvtlb_fill *fill);
 bool nw_rvtlb_lookup(struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint64_t addr, struct nw_ttlb_hit *hit);
-bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid,
-		    uint64_t addr, struct nw_ttlb_hit *hit);
+bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
+		    struct nw_ttlb_hit *hit);
 uint64_t nw_rvtlb_count(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind);
 
 /* "sfence.vma", "hfence.vvma", "hfence.gvma"; NULL outside the enum. */

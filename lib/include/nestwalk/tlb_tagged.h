@@ -1,8 +1,8 @@
 /* The storage, tags and least-recently-used replacement a TLB model tagged by VMID and ASID has, whatever its
  * architecture: one fully associative array of entries of a few kinds, the architecture saying which kinds an
- * ASID tags and which are cached table entries (their output is the next table, not a translation). The RISC-V
- * model (tlb_riscv.h) is built on it; what each architecture's invalidations drop is its own. Storage is the
- * caller's; nothing is allocated. */
+ * ASID tags and which are cached table entries (their output is the next table, not a translation). The AArch64
+ * (tlb_arm64.h) and RISC-V (tlb_riscv.h) models are built on it; what each architecture's invalidations drop is its
+ * own. Storage is the caller's; nothing is allocated. */
 #ifndef NESTWALK_TLB_TAGGED_H
 #define NESTWALK_TLB_TAGGED_H
 
