@@ -3,13 +3,6 @@
  * and the two HFENCEs act on): what a fence must flush and nothing more. */
 #include <nestwalk/tlb_riscv.h>
 
-static const char *const fence_names[NW_RVFENCE_OP_COUNT] = { "sfence.vma", "hfence.vvma", "hfence.gvma" };
-
-const char *nw_rvfence_name(enum nw_rvfence_op op)
-{
-	return (unsigned)op < NW_RVFENCE_OP_COUNT ? fence_names[op] : NULL;
-}
-
 /* SFENCE.VMA executed with V=1 and HFENCE.VVMA act on VS-stage translations: rs1 a guest virtual address, rs2
  * an ASID. HFENCE.GVMA acts on G-stage translations: rs1 a guest physical address >> 2, rs2 a VMID. */
 static bool is_vs_fence(enum nw_rvfence_op op)

@@ -611,6 +611,8 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 		if (r->a64)
 			return nw_replay_a64_tlbi(r, &rec->tlbi, err, errlen);
 		break;
+	case NW_TRACE_FENCE:
+		break;
 	}
 	snprintf(err, errlen, "%s record: not of the scenario's architecture, %s (traces/FORMAT.md, \"Architectures\")",
 		 nw_trace_kind_name(rec->kind), nw_trace_arch_name(r->machine->arch));

@@ -11,6 +11,7 @@
 #include <nestwalk/addr.h>
 #include <nestwalk/level.h>
 #include <nestwalk/tlb_arm64.h>
+#include <nestwalk/tlb_riscv.h>
 
 #define NW_TRACE_VERSION 2 /* the newest this reader knows; a writer writes nw_trace_arch_version() */
 #define NW_TRACE_BINARY_MAGIC "\x89NWTRC\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
@@ -33,18 +34,20 @@ enum nw_trace_kind {
 	NW_TRACE_INVEPT = 0x07,
 	NW_TRACE_MARK = 0x08,
 	NW_TRACE_EXPECT = 0x09,
-	NW_TRACE_TLBI = 0x0a, /* version 2, aarch64 traces */
+	NW_TRACE_TLBI = 0x0a,  /* version 2, aarch64 traces */
+	NW_TRACE_FENCE = 0x0b, /* version 2, riscv64 traces */
 	NW_TRACE_END = 0x7f,
 };
 
 #define NW_TRACE_TAG_OPTIONAL 0x80
-#define NW_TRACE_KIND_COUNT 10 /* ACCESS .. TLBI */
+#define NW_TRACE_KIND_COUNT 11 /* ACCESS .. FENCE */
 
 /* The architecture a trace is of (version 2 names it; a version-1 trace is x86_64). It decides which registers,
  * invalidations and access fields the trace may hold (nw_trace_arch_check). */
 enum nw_trace_arch {
 	NW_TRACE_ARCH_X86_64 = 0,
 	NW_TRACE_ARCH_AARCH64,
+	NW_TRACE_ARCH_RISCV64,
 	NW_TRACE_ARCH_COUNT,
 };
 
@@ -66,8 +69,23 @@ enum nw_trace_reg {
 	NW_TRACE_VTCR_EL2,
 	NW_TRACE_HCR_EL2,
 	NW_TRACE_PSTATE,
+	/* RISC-V (version 2): the VS-level and HS-level CSRs translation reads, and the privilege. */
+	NW_TRACE_VSATP,
+	NW_TRACE_HGATP,
+	NW_TRACE_VSSTATUS,
+	NW_TRACE_SSTATUS, /* the HS-level sstatus: its MXR applies to the VS-stage too */
+	NW_TRACE_HSTATUS,
+	NW_TRACE_MENVCFG,
+	NW_TRACE_HENVCFG,
+	NW_TRACE_PRIV,
 	NW_TRACE_REG_COUNT,
 };
+
+#define NW_TRACE_FIRST_RISCV_REG NW_TRACE_VSATP
+/* priv as a trace carries it: the privilege the guest runs at, always with V=1 (a trace is of a virtual
+ * machine): 0 VU-mode, 1 VS-mode, the privilege levels' own encoding (privileged spec, "Privilege Levels"). */
+#define NW_TRACE_PRIV_VU 0
+#define NW_TRACE_PRIV_VS 1
 
 #define NW_TRACE_FIRST_ARM64_REG NW_TRACE_SCTLR_EL1
 /* PSTATE as a trace carries it: the fields of the SPSR_ELx layout that translation reads (Arm ARM C5.2.18). */
@@ -97,6 +115,8 @@ enum nw_trace_outcome {
 	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE) |                \
 	 (1u << NW_TRACE_OUT_STAGE1_ABORT) | (1u << NW_TRACE_OUT_STAGE2_ABORT))
 #define NW_TRACE_X86_OUTCOMES (((1u << NW_TRACE_OUT_STAGE1_ABORT) - 1))
+/* A riscv64 trace's: those of any address space, until replay reports RISC-V traps. */
+#define NW_TRACE_RISCV64_OUTCOMES ((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
 
 /* Which fields an expectation carries (bit i = field i, in this order on disk). */
 enum nw_trace_expect_field {
@@ -133,7 +153,8 @@ struct nw_trace_access {
 	nw_gva_t gva;
 	uint32_t size; /* 1 .. NW_TRACE_MAX_ACCESS */
 	enum nw_access_type type;
-	uint8_t cpl;   /* x86_64: the CPL, 0 .. 3; aarch64: the exception level, 0 or 1 (text "el") */
+	uint8_t cpl;   /* x86_64: the CPL, 0 .. 3; aarch64: the exception level, 0 or 1 (text "el"); riscv64: the
+			* privilege, NW_TRACE_PRIV_VU or NW_TRACE_PRIV_VS (text "priv") */
 	bool implicit; /* x86_64: implicit supervisor-mode access (descriptor tables) */
 	bool ac;       /* x86_64: RFLAGS.AC at the access */
 	bool unpriv;   /* aarch64: an unprivileged load or store (LDTR/STTR and kin) */
@@ -188,6 +209,7 @@ struct nw_trace_record {
 		struct nw_trace_gpwrite gpwrite;
 		struct nw_trace_inv inv;
 		struct nw_trace_tlbi tlbi;
+		struct nw_rvfence fence; /* FENCE: the instruction and its rs1/rs2 as encoded (tlb_riscv.h) */
 		struct nw_trace_expect expect;
 		char label[NW_TRACE_MAX_LABEL + 1]; /* MARK: NUL-terminated, printable ASCII without '"' and '\' */
 	};
@@ -199,7 +221,7 @@ enum nw_trace_form {
 };
 
 /* Names used by the text form (NULL for a value outside its range). */
-const char *nw_trace_arch_name(enum nw_trace_arch arch); /* "x86_64", "aarch64" */
+const char *nw_trace_arch_name(enum nw_trace_arch arch); /* "x86_64", "aarch64", "riscv64" */
 const char *nw_trace_kind_name(enum nw_trace_kind kind);
 const char *nw_trace_reg_name(enum nw_trace_reg reg);
 const char *nw_trace_outcome_name(enum nw_trace_outcome outcome);
@@ -223,7 +245,7 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec);
 /* NULL when rec belongs in a trace of arch (its registers, invalidations and access fields), else what is wrong.
  * The reader and the writer both apply it. */
 const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec);
-/* The version a writer gives a trace of arch: the lowest that holds it (1 for x86_64, 2 for aarch64). */
+/* The version a writer gives a trace of arch: the lowest that holds it (1 for x86_64, 2 for the others). */
 unsigned nw_trace_arch_version(enum nw_trace_arch arch);
 
 /* Whether a and b are the same record: the same kind and the same value in

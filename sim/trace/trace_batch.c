@@ -26,10 +26,14 @@
 #define META_TYPE(meta) ((uint8_t)((meta) >> 16))
 #define META_X86_REJECT UINT64_C(0xfcfc000000)     /* CPL above 3, or a flag other than implicit and ac */
 #define META_AARCH64_REJECT UINT64_C(0xfbfe000000) /* EL above 1, or a flag other than unpriv */
+#define META_RISCV64_REJECT UINT64_C(0xfffe000000) /* priv above 1 (VS), or any flag */
 
 uint64_t nw_trace_batch_access_reject(enum nw_trace_arch arch)
 {
-	return arch == NW_TRACE_ARCH_AARCH64 ? META_AARCH64_REJECT : META_X86_REJECT;
+	static const uint64_t reject[NW_TRACE_ARCH_COUNT] = { META_X86_REJECT, META_AARCH64_REJECT,
+							      META_RISCV64_REJECT };
+
+	return reject[arch];
 }
 
 /* An access record that decodes without a problem, as trace_binary.c, nw_trace_record_check() and
@@ -67,7 +71,9 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	size_t n = 0, expectations = 0, avail;
 	uint64_t reject = r->access_reject;
 	/* The outcome-only expectations the trace's architecture may name, a bit each (nw_trace_arch_check). */
-	uint32_t outcomes = r->arch == NW_TRACE_ARCH_AARCH64 ? NW_TRACE_AARCH64_OUTCOMES : NW_TRACE_X86_OUTCOMES;
+	static const uint32_t arch_outcomes[NW_TRACE_ARCH_COUNT] = { NW_TRACE_X86_OUTCOMES, NW_TRACE_AARCH64_OUTCOMES,
+								     NW_TRACE_RISCV64_OUTCOMES };
+	uint32_t outcomes = arch_outcomes[r->arch];
 
 	b->count = 0;
 	if (r->failed || r->done || r->form != NW_TRACE_FORM_BINARY)

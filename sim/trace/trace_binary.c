@@ -9,6 +9,9 @@
 #define INV_ID_LEN 11
 #define INVEPT_LEN 9
 #define TLBI_LEN 9
+#define FENCE_LEN 18      /* op u8, flags u8, rs1 u64, rs2 u64 */
+#define FENCE_RS1_X0 0x01 /* fence flags byte: rs1 is x0 */
+#define FENCE_RS2_X0 0x02 /* rs2 is x0 */
 
 void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch arch)
 {
@@ -19,7 +22,7 @@ void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch
 
 int nw_trace_binary_is_known(uint8_t tag)
 {
-	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_TLBI) || tag == NW_TRACE_END;
+	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_FENCE) || tag == NW_TRACE_END;
 }
 
 static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
@@ -83,6 +86,13 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		p[0] = (uint8_t)rec->tlbi.op;
 		nw_le_put(p + 1, rec->tlbi.xt, 8);
 		len = TLBI_LEN;
+		break;
+	case NW_TRACE_FENCE:
+		p[0] = (uint8_t)rec->fence.op;
+		p[1] = (rec->fence.rs1_x0 ? FENCE_RS1_X0 : 0) | (rec->fence.rs2_x0 ? FENCE_RS2_X0 : 0);
+		nw_le_put(p + 2, rec->fence.rs1, 8);
+		nw_le_put(p + 10, rec->fence.rs2, 8);
+		len = FENCE_LEN;
 		break;
 	case NW_TRACE_MARK:
 		len = strlen(rec->label);
@@ -154,6 +164,8 @@ static uint32_t fixed_len(uint8_t tag)
 		return INVEPT_LEN;
 	case NW_TRACE_TLBI:
 		return TLBI_LEN;
+	case NW_TRACE_FENCE:
+		return FENCE_LEN;
 	default:
 		return 0;
 	}
@@ -204,6 +216,12 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 		break;
 	case NW_TRACE_TLBI:
 		rec->tlbi = (struct nw_trace_tlbi){ (enum nw_tlbi_op)p[0], nw_le64(p + 1) };
+		break;
+	case NW_TRACE_FENCE:
+		if (p[1] & ~(FENCE_RS1_X0 | FENCE_RS2_X0))
+			return "fence flags have undefined bits set";
+		rec->fence = (struct nw_rvfence){ (enum nw_rvfence_op)p[0], p[1] & FENCE_RS1_X0, p[1] & FENCE_RS2_X0,
+						  nw_le64(p + 2), nw_le64(p + 10) };
 		break;
 	case NW_TRACE_MARK:
 		if (len > NW_TRACE_MAX_LABEL)

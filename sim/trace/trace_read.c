@@ -61,7 +61,7 @@ static int read_binary_header(struct nw_trace_reader *r)
 	if (version == 1 && word)
 		return reader_fail(r, "byte offset 10: unsupported header flags 0x%x", word);
 	if (word >= NW_TRACE_ARCH_COUNT)
-		return reader_fail(r, "byte offset 10: unknown architecture %u (0 x86_64, 1 aarch64)", word);
+		return reader_fail(r, "byte offset 10: unknown architecture %u (0 x86_64, 1 aarch64, 2 riscv64)", word);
 	reader_set_arch(r, (enum nw_trace_arch)word);
 	return 0;
 }
@@ -335,7 +335,8 @@ static int read_text_arch(struct nw_trace_reader *r, char *p)
 		p++;
 	if (strncmp(p, key, strlen(key)))
 		return reader_fail(r,
-				   "line 1, column %zu: version 2 names its architecture: arch=x86_64 or arch=aarch64",
+				   "line 1, column %zu: version 2 names its architecture (arch=x86_64, aarch64 or "
+				   "riscv64)",
 				   (size_t)(p - r->text) + 1);
 	p += strlen(key);
 	len = strcspn(p, " \t#");
@@ -352,7 +353,7 @@ static int read_text_arch(struct nw_trace_reader *r, char *p)
 			return 0;
 		}
 	}
-	return reader_fail(r, "line 1, column %zu: unknown architecture (x86_64 or aarch64)",
+	return reader_fail(r, "line 1, column %zu: unknown architecture (x86_64, aarch64 or riscv64)",
 			   (size_t)(p - r->text) + 1);
 }
 

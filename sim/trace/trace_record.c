@@ -7,15 +7,16 @@ static const char *const kind_names[] = {
 	[NW_TRACE_ACCESS] = "access", [NW_TRACE_REG] = "reg",         [NW_TRACE_GPWRITE] = "gpwrite",
 	[NW_TRACE_INVLPG] = "invlpg", [NW_TRACE_INVPCID] = "invpcid", [NW_TRACE_INVVPID] = "invvpid",
 	[NW_TRACE_INVEPT] = "invept", [NW_TRACE_MARK] = "mark",       [NW_TRACE_EXPECT] = "expect",
-	[NW_TRACE_TLBI] = "tlbi",
+	[NW_TRACE_TLBI] = "tlbi",     [NW_TRACE_FENCE] = "fence",
 };
 
 static const char *const reg_names[NW_TRACE_REG_COUNT] = {
 	"cr0",     "cr3",       "cr4",       "efer",     "rflags",    "pkru",     "pkrs",    "sctlr_el1",
 	"tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "vttbr_el2", "vtcr_el2", "hcr_el2", "pstate",
+	"vsatp",   "hgatp",     "vsstatus",  "sstatus",  "hstatus",   "menvcfg",  "henvcfg", "priv",
 };
 
-static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64" };
+static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64", "riscv64" };
 
 static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
 	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
@@ -190,6 +191,8 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 			return "pstate holds bits other than EL (M[3:2]), PAN (22) and UAO (23)";
 		if (rec->reg.reg == NW_TRACE_PSTATE && (rec->reg.value & NW_TRACE_PSTATE_EL) > (UINT64_C(1) << 2))
 			return "pstate EL above 1: a trace is of the EL1&0 regime";
+		if (rec->reg.reg == NW_TRACE_PRIV && rec->reg.value > NW_TRACE_PRIV_VS)
+			return "priv is 0 (VU) or 1 (VS): a trace is of a virtual machine";
 		return 0;
 	case NW_TRACE_GPWRITE:
 		if (rec->gpwrite.len == 0 || rec->gpwrite.len > NW_TRACE_MAX_DATA)
@@ -217,6 +220,12 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 		if (!nw_tlbi_has_operand(rec->tlbi.op) && rec->tlbi.xt)
 			return "this tlbi takes no register (Rt is 31), so xt must be 0";
 		return 0;
+	case NW_TRACE_FENCE:
+		if (!nw_rvfence_name(rec->fence.op))
+			return "unknown fence";
+		if ((rec->fence.rs1_x0 && rec->fence.rs1) || (rec->fence.rs2_x0 && rec->fence.rs2))
+			return "a fence operand is x0, which reads as 0, yet holds a value";
+		return 0;
 	case NW_TRACE_MARK:
 		return check_label(rec->label);
 	case NW_TRACE_EXPECT:
@@ -227,9 +236,12 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 	return "unknown record kind";
 }
 
-static bool is_arm64_reg(enum nw_trace_reg reg)
+/* The architecture whose register reg is. */
+static enum nw_trace_arch reg_arch(enum nw_trace_reg reg)
 {
-	return reg >= NW_TRACE_FIRST_ARM64_REG;
+	if (reg >= NW_TRACE_FIRST_RISCV_REG)
+		return NW_TRACE_ARCH_RISCV64;
+	return reg >= NW_TRACE_FIRST_ARM64_REG ? NW_TRACE_ARCH_AARCH64 : NW_TRACE_ARCH_X86_64;
 }
 
 /* The fields only an x86 outcome has: #PF error code or #NPF EXITINFO1, and the EPT violation's and
@@ -238,57 +250,108 @@ static bool is_arm64_reg(enum nw_trace_reg reg)
 	((1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) | (1u << NW_EXPECT_FAULT_GPA) | \
 	 (1u << NW_EXPECT_MISCONFIG_LEVEL) | (1u << NW_EXPECT_GLA_VALID))
 
-/* An aarch64 expectation names what an AArch64 translation has: ok, or the address space's mmio and rom_write,
- * its addresses, references and page sizes (4 MiB is 32-bit x86 paging's alone), or an abort with its syndrome
- * and fault address registers. */
-static const char *check_arm64_expect(const struct nw_trace_expect *e)
+/* What each architecture's expectation may name, and the words for what it may not. */
+static const struct {
+	uint32_t outcomes;       /* a bit per enum nw_trace_outcome */
+	uint32_t foreign_fields; /* a bit per enum nw_trace_expect_field another architecture's outcomes have */
+	const char *outcome, *field, *four_mib; /* four_mib NULL: 32-bit x86 paging's 4 MiB page is one */
+} expect_rules[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_X86_64] = { NW_TRACE_X86_OUTCOMES, NW_EXPECT_ARM64_FIELDS,
+				   "an aarch64 outcome in an x86_64 trace",
+				   "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace", 0 },
+	[NW_TRACE_ARCH_AARCH64] = { NW_TRACE_AARCH64_OUTCOMES, X86_EXPECT_FIELDS, "an x86 outcome in an aarch64 trace",
+				    "an x86 expectation field in an aarch64 trace", "4 MiB is no AArch64 page size" },
+	[NW_TRACE_ARCH_RISCV64] = { NW_TRACE_RISCV64_OUTCOMES, X86_EXPECT_FIELDS | NW_EXPECT_ARM64_FIELDS,
+				    "an outcome of another architecture in a riscv64 trace (ok, mmio or rom_write)",
+				    "an expectation field of another architecture in a riscv64 trace",
+				    "4 MiB is no RISC-V page size" },
+};
+
+/* An expectation names what a translation of its trace's architecture has: an aarch64 one ok, the address
+ * space's mmio and rom_write, its addresses, references and page sizes, or an abort with its syndrome and fault
+ * address registers; a riscv64 one the same but the aborts; an x86_64 one no AArch64 abort or register. */
+static const char *check_expect_arch(enum nw_trace_arch arch, const struct nw_trace_expect *e)
 {
 	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) &&
-	    ((unsigned)e->outcome >= NW_TRACE_OUT_COUNT || !(NW_TRACE_AARCH64_OUTCOMES >> e->outcome & 1)))
-		return "an x86 outcome in an aarch64 trace";
-	if (e->present & X86_EXPECT_FIELDS)
-		return "an x86 expectation field in an aarch64 trace";
-	if ((NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && e->guest_page_size == NW_SIZE_4M) ||
-	    (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && e->s2_page_size == NW_SIZE_4M))
-		return "4 MiB is no AArch64 page size";
+	    ((unsigned)e->outcome >= NW_TRACE_OUT_COUNT || !(expect_rules[arch].outcomes >> e->outcome & 1)))
+		return expect_rules[arch].outcome;
+	if (e->present & expect_rules[arch].foreign_fields)
+		return expect_rules[arch].field;
+	if (expect_rules[arch].four_mib &&
+	    ((NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && e->guest_page_size == NW_SIZE_4M) ||
+	     (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && e->s2_page_size == NW_SIZE_4M)))
+		return expect_rules[arch].four_mib;
 	return 0;
 }
 
-/* An x86_64 expectation names no AArch64 abort and none of its registers. */
-static const char *check_x86_expect(const struct nw_trace_expect *e)
+/* An access's privilege and flags as its architecture has them. */
+static const char *check_access_arch(enum nw_trace_arch arch, const struct nw_trace_access *a)
 {
-	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) && !(NW_TRACE_X86_OUTCOMES >> e->outcome & 1))
-		return "an aarch64 outcome in an x86_64 trace";
-	if (e->present & NW_EXPECT_ARM64_FIELDS)
-		return "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace";
-	return 0;
+	switch (arch) {
+	case NW_TRACE_ARCH_AARCH64:
+		if (a->implicit || a->ac)
+			return "implicit and ac are x86_64 access flags";
+		return a->cpl > 1 ? "el outside 0..1" : 0;
+	case NW_TRACE_ARCH_RISCV64:
+		if (a->implicit || a->ac || a->unpriv)
+			return "a riscv64 access has no flags (implicit and ac are x86_64's, unpriv aarch64's)";
+		return a->cpl > NW_TRACE_PRIV_VS ? "priv outside 0 (VU)..1 (VS)" : 0;
+	default:
+		return a->unpriv ? "access flags have undefined bits set (unpriv is an aarch64 flag)" : 0;
+	}
 }
+
+/* What a register of another architecture is called in a trace of arch; below, an x86 invalidation, a tlbi and a
+ * fence in a trace that cannot hold it. */
+static const char *foreign_reg(enum nw_trace_arch arch, enum nw_trace_reg reg)
+{
+	static const char *const names[NW_TRACE_ARCH_COUNT][NW_TRACE_ARCH_COUNT] = {
+		[NW_TRACE_ARCH_X86_64] = { 0, "an aarch64 register in an x86_64 trace",
+					   "a riscv64 register in an x86_64 trace" },
+		[NW_TRACE_ARCH_AARCH64] = { "an x86 register in an aarch64 trace", 0,
+					    "a riscv64 register in an aarch64 trace" },
+		[NW_TRACE_ARCH_RISCV64] = { "an x86 register in a riscv64 trace",
+					    "an aarch64 register in a riscv64 trace", 0 },
+	};
+
+	return names[arch][reg_arch(reg)];
+}
+
+static const char *const x86_inv_problems[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_AARCH64] = "an x86 invalidation in an aarch64 trace",
+	[NW_TRACE_ARCH_RISCV64] = "an x86 invalidation in a riscv64 trace",
+};
+
+static const char *const tlbi_problems[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_X86_64] = "a tlbi in an x86_64 trace",
+	[NW_TRACE_ARCH_RISCV64] = "a tlbi in a riscv64 trace",
+};
+
+static const char *const fence_problems[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_X86_64] = "a fence in an x86_64 trace",
+	[NW_TRACE_ARCH_AARCH64] = "a fence in an aarch64 trace",
+};
 
 const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec)
 {
-	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
-
+	if ((unsigned)arch >= NW_TRACE_ARCH_COUNT)
+		return "unknown architecture";
 	switch (rec->kind) {
 	case NW_TRACE_ACCESS:
-		if (!arm64)
-			return rec->access.unpriv ? "access flags have undefined bits set (unpriv is an aarch64 flag)"
-						  : 0;
-		if (rec->access.implicit || rec->access.ac)
-			return "implicit and ac are x86_64 access flags";
-		return rec->access.cpl > 1 ? "el outside 0..1" : 0;
+		return check_access_arch(arch, &rec->access);
 	case NW_TRACE_REG:
-		if (is_arm64_reg(rec->reg.reg) != arm64)
-			return arm64 ? "an x86 register in an aarch64 trace" : "an aarch64 register in an x86_64 trace";
-		return 0;
+		return foreign_reg(arch, rec->reg.reg);
 	case NW_TRACE_INVLPG:
 	case NW_TRACE_INVPCID:
 	case NW_TRACE_INVVPID:
 	case NW_TRACE_INVEPT:
-		return arm64 ? "an x86 invalidation in an aarch64 trace" : 0;
+		return x86_inv_problems[arch];
 	case NW_TRACE_TLBI:
-		return arm64 ? 0 : "a tlbi in an x86_64 trace";
+		return tlbi_problems[arch];
+	case NW_TRACE_FENCE:
+		return fence_problems[arch];
 	case NW_TRACE_EXPECT:
-		return arm64 ? check_arm64_expect(&rec->expect) : check_x86_expect(&rec->expect);
+		return check_expect_arch(arch, &rec->expect);
 	case NW_TRACE_GPWRITE:
 	case NW_TRACE_MARK:
 	case NW_TRACE_END:
@@ -335,6 +398,10 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 		       a->inv.eptp == b->inv.eptp;
 	case NW_TRACE_TLBI:
 		return a->tlbi.op == b->tlbi.op && a->tlbi.xt == b->tlbi.xt;
+	case NW_TRACE_FENCE:
+		return a->fence.op == b->fence.op && a->fence.rs1_x0 == b->fence.rs1_x0 &&
+		       a->fence.rs2_x0 == b->fence.rs2_x0 && a->fence.rs1 == b->fence.rs1 &&
+		       a->fence.rs2 == b->fence.rs2;
 	case NW_TRACE_MARK:
 		return !strcmp(a->label, b->label);
 	case NW_TRACE_EXPECT:

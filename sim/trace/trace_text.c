@@ -50,8 +50,26 @@ static size_t format_access(const struct nw_trace_access *a, enum nw_trace_arch 
 
 	if (arch == NW_TRACE_ARCH_AARCH64)
 		return len + (size_t)sprintf(out + len, " el=0x%x%s", a->cpl, a->unpriv ? " unpriv" : "");
+	if (arch == NW_TRACE_ARCH_RISCV64)
+		return len + (size_t)sprintf(out + len, " priv=0x%x", a->cpl);
 	return len +
 	       (size_t)sprintf(out + len, " cpl=0x%x%s%s", a->cpl, a->implicit ? " implicit" : "", a->ac ? " ac" : "");
+}
+
+/* A fence operand: x0, or the register's value. */
+static size_t format_operand(const char *key, bool x0, uint64_t value, char *out)
+{
+	if (x0)
+		return (size_t)sprintf(out, " %s=x0", key);
+	return (size_t)sprintf(out, " %s=0x%llx", key, (unsigned long long)value);
+}
+
+static size_t format_fence(const struct nw_rvfence *f, char *out)
+{
+	size_t len = (size_t)sprintf(out, "fence op=%s", nw_rvfence_name(f->op));
+
+	len += format_operand("rs1", f->rs1_x0, f->rs1, out + len);
+	return len + format_operand("rs2", f->rs2_x0, f->rs2, out + len);
 }
 
 size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arch arch, char *out)
@@ -88,6 +106,9 @@ size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arc
 		len = (size_t)sprintf(out, "tlbi op=%s", nw_tlbi_name(rec->tlbi.op));
 		if (nw_tlbi_has_operand(rec->tlbi.op))
 			len += (size_t)sprintf(out + len, " xt=0x%llx", (unsigned long long)rec->tlbi.xt);
+		break;
+	case NW_TRACE_FENCE:
+		len = format_fence(&rec->fence, out);
 		break;
 	case NW_TRACE_MARK:
 		len = (size_t)sprintf(out, "mark label=\"%s\"", rec->label);
@@ -260,9 +281,11 @@ static bool flag(struct parse *ps, const char *key)
 	return f && !f->value;
 }
 
-/* An access: x86_64 names its privilege cpl, with the flags implicit and ac; aarch64 names it el, with unpriv. */
+/* An access: x86_64 names its privilege cpl, with the flags implicit and ac; aarch64 names it el, with unpriv;
+ * riscv64 names it priv, without flags. */
 static const char *parse_access(struct parse *ps, enum nw_trace_arch arch, struct nw_trace_record *rec)
 {
+	static const char *const level_keys[NW_TRACE_ARCH_COUNT] = { "cpl", "el", "priv" };
 	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
 	uint64_t gva, size, level;
 	unsigned type;
@@ -270,14 +293,14 @@ static const char *parse_access(struct parse *ps, enum nw_trace_arch arch, struc
 
 	if ((problem = number(ps, "gva", UINT64_MAX, &gva)) || (problem = number(ps, "size", 0xffff, &size)) ||
 	    (problem = word(ps, "type", access_type_name, 3, &type)) ||
-	    (problem = number(ps, arm64 ? "el" : "cpl", 0xff, &level)))
+	    (problem = number(ps, level_keys[arch], 0xff, &level)))
 		return problem;
 	rec->access = (struct nw_trace_access){
 		.gva = nw_gva(gva), .size = (uint32_t)size, .type = (enum nw_access_type)type, .cpl = (uint8_t)level
 	};
 	if (arm64) {
 		rec->access.unpriv = flag(ps, "unpriv");
-	} else {
+	} else if (arch == NW_TRACE_ARCH_X86_64) {
 		rec->access.implicit = flag(ps, "implicit");
 		rec->access.ac = flag(ps, "ac");
 	}
@@ -378,6 +401,37 @@ static const char *parse_tlbi(struct parse *ps, struct nw_trace_record *rec)
 	return xt ? fail(ps, xt, "this tlbi takes no register (Rt is 31): no xt") : 0;
 }
 
+static const char *fence_op_name(unsigned op)
+{
+	return nw_rvfence_name((enum nw_rvfence_op)op);
+}
+
+/* A fence operand: rs1=x0 or rs1=0x..., never absent (x0 and a register holding 0 are different fences). */
+static const char *operand(struct parse *ps, const char *key, bool *x0, uint64_t *value)
+{
+	struct field *f = find(ps, key);
+
+	if (f && f->value && !strcmp(f->value, "x0")) {
+		f->used = true;
+		*x0 = true;
+		return 0;
+	}
+	return number(ps, key, UINT64_MAX, value);
+}
+
+static const char *parse_fence(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct nw_rvfence *f = &rec->fence;
+	unsigned op;
+	const char *problem;
+
+	if ((problem = word(ps, "op", fence_op_name, NW_RVFENCE_OP_COUNT, &op)) ||
+	    (problem = operand(ps, "rs1", &f->rs1_x0, &f->rs1)) || (problem = operand(ps, "rs2", &f->rs2_x0, &f->rs2)))
+		return problem;
+	f->op = (enum nw_rvfence_op)op;
+	return 0;
+}
+
 static const char *parse_mark(struct parse *ps, struct nw_trace_record *rec)
 {
 	struct field *f = find(ps, "label");
@@ -444,6 +498,8 @@ static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struc
 		return parse_inv(ps, rec);
 	case NW_TRACE_TLBI:
 		return parse_tlbi(ps, rec);
+	case NW_TRACE_FENCE:
+		return parse_fence(ps, rec);
 	case NW_TRACE_MARK:
 		return parse_mark(ps, rec);
 	case NW_TRACE_EXPECT:
@@ -474,12 +530,12 @@ int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_rec
 		goto bad;
 	if (ps.count == 0)
 		return 0;
-	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_TLBI; kind++)
+	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_FENCE; kind++)
 		if (!strcmp(ps.fields[0].key, nw_trace_kind_name(kind)))
 			break;
 	if (!strcmp(ps.fields[0].key, "end"))
 		kind = NW_TRACE_END;
-	if (ps.fields[0].value || (kind > NW_TRACE_TLBI && kind != NW_TRACE_END)) {
+	if (ps.fields[0].value || (kind > NW_TRACE_FENCE && kind != NW_TRACE_END)) {
 		why = fail(&ps, &ps.fields[0], "unknown record keyword");
 		goto bad;
 	}

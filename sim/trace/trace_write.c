@@ -25,6 +25,7 @@ struct nw_trace_writer {
 static const char *const text_headers[NW_TRACE_ARCH_COUNT] = {
 	[NW_TRACE_ARCH_X86_64] = NW_TRACE_TEXT_MAGIC " 1\n",
 	[NW_TRACE_ARCH_AARCH64] = NW_TRACE_TEXT_MAGIC " 2 arch=aarch64\n",
+	[NW_TRACE_ARCH_RISCV64] = NW_TRACE_TEXT_MAGIC " 2 arch=riscv64\n",
 };
 _Static_assert(NW_TRACE_VERSION == 2, "the text headers spell the versions");
 

@@ -14,10 +14,10 @@ ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
 FORMAT = os.path.join(ROOT, "traces", "FORMAT.md")
 
 
-def example_text():
-    """The aarch64 example of FORMAT.md's text form, as the document shows it."""
-    blocks = re.findall(r"```\n(nestwalk-trace 2 arch=aarch64\n.*?)```", open(FORMAT).read(), re.S)
-    assert len(blocks) == 1, "FORMAT.md has one aarch64 example"
+def example_text(arch="aarch64"):
+    """The example of FORMAT.md's text form for arch, as the document shows it."""
+    blocks = re.findall(rf"```\n(nestwalk-trace 2 arch={arch}\n.*?)```", open(FORMAT).read(), re.S)
+    assert len(blocks) == 1, f"FORMAT.md has one {arch} example"
     return blocks[0]
 
 

@@ -352,9 +352,9 @@ Test(trace_codec, corrupt_binary_traces_name_the_offset)
 		  "byte offset 8: unsupported version 3" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
 		  "byte offset 8: unsupported version 0" },
-		/* Version 2's header word at 10 is the architecture: 0 x86_64, 1 aarch64, nothing else. */
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 2, 0, 0x7f, 0, 0, 0, 0 }, 17,
-		  "byte offset 10: unknown architecture 2" },
+		/* Version 2's header word at 10 is the architecture: 0 x86_64, 1 aarch64, 2 riscv64, nothing else. */
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 3, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 10: unknown architecture 3" },
 		/* A tlbi (tag 0x0a, op 2 vae1, Xt 0x400) in a version-1 trace, which is x86_64. */
 		{ { HEAD_V1, 0x0a, 9, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0 }, 26,
 		  "byte offset 12: bad tlbi record: a tlbi in an x86_64 trace" },
@@ -643,7 +643,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 /* One record at p of a trace of arch, occasionally with a field out of its domain; returns its length. */
 static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum nw_trace_arch arch)
 {
-	bool arm64 = arch == NW_TRACE_ARCH_AARCH64;
+	bool arm64 = arch == NW_TRACE_ARCH_AARCH64, rv = arch == NW_TRACE_ARCH_RISCV64, non_x86 = arm64 || rv;
 	static const uint64_t sizes[4] = { 0x1000, 0x200000, 0x400000, 0x40000000 };
 	uint64_t r = diff_rand(state);
 	unsigned pick = (unsigned)(r % 20);
@@ -651,8 +651,8 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 
 	if (after_access && pick < 12) { /* an expectation, mostly outcome only */
 		uint16_t mask = pick < 9 ? 1 : (uint16_t)(1 + diff_rand(state) % 511);
-		/* aarch64: mostly what its expectations may name (outcome, gpa, hpa, refs, page sizes) */
-		bool arm64_fields = arm64 && diff_rand(state) % 16;
+		/* aarch64 and riscv64: mostly what their expectations may name (outcome, gpa, hpa, refs, page sizes) */
+		bool arm64_fields = non_x86 && diff_rand(state) % 16;
 
 		if (arm64_fields) /* ... and at times esr, far, hpfar */
 			mask = (uint16_t)((mask & 0x1c7) | 1 | (r >> 40 & 7) << NW_EXPECT_ESR);
@@ -679,19 +679,33 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 		put_le(p + 5, diff_rand(state) << 8, 8);
 		put_le(p + 13, 1 + diff_rand(state) % 4096, 2);
 		p[15] = (uint8_t)(diff_rand(state) % 3);
-		/* x86_64: CPL 0..3, implicit and ac; aarch64: EL 0 or 1 and unpriv, at times EL 2 or 3, an x86 flag */
-		p[16] = (uint8_t)(diff_rand(state) % (arm64 && diff_rand(state) % 16 ? 2 : 4));
-		p[17] = (uint8_t)(arm64 ? (diff_rand(state) % 16 ? diff_rand(state) % 2 * 4 : diff_rand(state) % 8) :
-					  diff_rand(state) % 4);
+		/* x86_64: CPL 0..3, implicit and ac; aarch64: EL 0 or 1 and unpriv, at times EL 2 or 3, an x86 flag;
+		 * riscv64: VU or VS and no flag, at times priv 2 or 3, a flag */
+		p[16] = (uint8_t)(diff_rand(state) % (non_x86 && diff_rand(state) % 16 ? 2 : 4));
+		if (rv)
+			p[17] = (uint8_t)(diff_rand(state) % 16 ? 0 : diff_rand(state) % 8);
+		else
+			p[17] = (uint8_t)(arm64 ? (diff_rand(state) % 16 ? diff_rand(state) % 2 * 4 :
+									diff_rand(state) % 8) :
+						  diff_rand(state) % 4);
 		len = 13;
 	} else if (pick < 17 && arm64 && pick == 16) {
 		p[0] = NW_TRACE_TLBI;
 		p[5] = (uint8_t)(diff_rand(state) % NW_TLBI_OP_COUNT);
 		put_le(p + 6, nw_tlbi_has_operand((enum nw_tlbi_op)p[5]) ? diff_rand(state) : 0, 8);
 		len = 9;
+	} else if (pick == 16 && rv) { /* a fence: at times op 3 or an undefined flag */
+		p[0] = NW_TRACE_FENCE;
+		p[5] = (uint8_t)(diff_rand(state) % (NW_RVFENCE_OP_COUNT + 1));
+		p[6] = (uint8_t)(diff_rand(state) % 5);
+		put_le(p + 7, p[6] & 1 ? 0 : diff_rand(state), 8);
+		put_le(p + 15, p[6] & 2 ? 0 : diff_rand(state) % 0x4000, 8);
+		len = 18;
 	} else if (pick < 17) {
 		p[0] = NW_TRACE_REG;
-		p[5] = (uint8_t)(arm64 ? NW_TRACE_FIRST_ARM64_REG + diff_rand(state) % 8 : diff_rand(state) % 5);
+		p[5] = (uint8_t)(arm64 ? NW_TRACE_FIRST_ARM64_REG + diff_rand(state) % 8
+				 : rv  ? NW_TRACE_FIRST_RISCV_REG + diff_rand(state) % 7
+				       : diff_rand(state) % 5);
 		put_le(p + 6, diff_rand(state), 8);
 		len = 9;
 	} else if (pick < 18) {
@@ -765,7 +779,7 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 		bool after_access = false;
 		FILE *f;
 
-		enum nw_trace_arch arch = t % 2 ? NW_TRACE_ARCH_AARCH64 : NW_TRACE_ARCH_X86_64;
+		enum nw_trace_arch arch = (enum nw_trace_arch)(t % NW_TRACE_ARCH_COUNT);
 
 		nw_trace_binary_header(bytes, arch);
 		for (unsigned i = 0; i < DIFF_RECORDS; i++) {
@@ -982,4 +996,219 @@ Test(trace_codec, a_reader_for_one_architecture_refuses_the_other)
 	cr_assert_not_null(rd, "%s", err);
 	nw_trace_reader_close(rd);
 	unlink(path);
+}
+
+/* riscv64 traces (issue #18): one record of every kind such a trace holds, every RISC-V register, accesses at VU
+ * and VS, and each fence with each of its operands x0 or a register. */
+static size_t sample_riscv(struct nw_trace_record *r)
+{
+	size_t n = 0;
+
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_MARK, .label = "vs boot" };
+	for (unsigned reg = NW_TRACE_FIRST_RISCV_REG; reg < NW_TRACE_PRIV; reg++)
+		r[n++] = (struct nw_trace_record){
+			.kind = NW_TRACE_REG, .reg = { (enum nw_trace_reg)reg, UINT64_C(0x8000000000001000) + reg } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG, .reg = { NW_TRACE_PRIV, NW_TRACE_PRIV_VS } };
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_REG, .reg = { NW_TRACE_PRIV, NW_TRACE_PRIV_VU } };
+	for (unsigned i = 0; i < 2; i++) {
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
+						   .access = { .gva = nw_gva(0xffffffc000401000 + i), .size = 8,
+							       .type = NW_ACCESS_WRITE, .cpl = (uint8_t)i } };
+		r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
+			.present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_GPA | 1u << NW_EXPECT_REFS,
+			.outcome = NW_TRACE_OUT_OK, .gpa = nw_gpa(0x80001000 + i), .refs = 15 } };
+	}
+	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_GPWRITE,
+					   .gpwrite = { nw_gpa(0x80003000), sizeof(gp_bytes), gp_bytes } };
+	for (unsigned op = 0; op < NW_RVFENCE_OP_COUNT; op++)
+		for (unsigned x0 = 0; x0 < 4; x0++)
+			r[n++] = (struct nw_trace_record){
+				.kind = NW_TRACE_FENCE,
+				.fence = { (enum nw_rvfence_op)op, x0 & 1, x0 >> 1, x0 & 1 ? 0 : 0x401000 + op,
+					   x0 >> 1 ? 0 : op } };
+	return n;
+}
+
+Test(trace_codec, every_riscv64_record_round_trips_in_all_four_encodings)
+{
+	struct nw_trace_record r[64];
+	size_t n = sample_riscv(r);
+
+	check_four_encodings(NW_TRACE_ARCH_RISCV64, r, n);
+	check_binary_text_binary(NW_TRACE_ARCH_RISCV64, r, n);
+}
+
+/* FORMAT.md's riscv64 example, its bytes laid out by hand: hgatp Sv39x4 (MODE 8 in bits 63:60) with VMID 1 (bits
+ * 57:44) and root PPN 0x80400; priv VS; a VS-mode load; the three fences. */
+Test(trace_codec, riscv64_bytes_and_lines_match_the_format)
+{
+	static const uint8_t expected[] = {
+		0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0x02, 0x00, 0x02, 0x00, /* magic, v2, arch 2 riscv64 */
+		0x02, 9, 0, 0, 0, 0x11, 0x00, 0x04, 0x08, 0x00, 0x00, 0x10, 0x00, 0x80, /* reg 17 hgatp */
+		0x02, 9, 0, 0, 0, 0x17, 0x01, 0, 0, 0, 0, 0, 0, 0,                     /* reg 23 priv = VS */
+		0x01, 13, 0, 0, 0, 0x00, 0x10, 0x40, 0, 0, 0, 0, 0,                    /* access, gva 0x401000 ... */
+		0x08, 0x00, 0x00, 0x01, 0x00,                                          /* size 8, read, VS, no flags */
+		0x0b, 18, 0, 0, 0, 0x00, 0x02, 0x00, 0x10, 0x40, 0, 0, 0, 0, 0,        /* sfence.vma, rs2 x0, rs1 ... */
+		0, 0, 0, 0, 0, 0, 0, 0,                                                /* ... rs2 0 */
+		0x0b, 18, 0, 0, 0, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,                 /* hfence.vvma, rs1 x0 ... */
+		0x05, 0, 0, 0, 0, 0, 0, 0,                                             /* ... rs2 ASID 5 */
+		0x0b, 18, 0, 0, 0, 0x02, 0x00, 0x00, 0x04, 0x10, 0x20, 0, 0, 0, 0,     /* hfence.gvma 0x20100400 ... */
+		0x01, 0, 0, 0, 0, 0, 0, 0,                                             /* ... VMID 1 */
+		0x7f, 0, 0, 0, 0,                                                      /* end */
+	};
+	const struct nw_trace_record r[] = {
+		{ .kind = NW_TRACE_REG, .reg = { NW_TRACE_HGATP, UINT64_C(0x8000100000080400) } },
+		{ .kind = NW_TRACE_REG, .reg = { NW_TRACE_PRIV, NW_TRACE_PRIV_VS } },
+		{ .kind = NW_TRACE_ACCESS,
+		  .access = { .gva = nw_gva(0x401000), .size = 8, .type = NW_ACCESS_READ, .cpl = NW_TRACE_PRIV_VS } },
+		{ .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_SFENCE_VMA, false, true, 0x401000, 0 } },
+		{ .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_HFENCE_VVMA, true, false, 0, 5 } },
+		/* rs1 = GPA 0x80401000 >> 2 = 0x20100400 */
+		{ .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_HFENCE_GVMA, false, false, 0x20100400, 1 } },
+	};
+	static const char text[] = "nestwalk-trace 2 arch=riscv64\n"
+				   "reg hgatp=0x8000100000080400\n"
+				   "reg priv=0x1\n"
+				   "access gva=0x401000 size=0x8 type=read priv=0x1\n"
+				   "fence op=sfence.vma rs1=0x401000 rs2=x0\n"
+				   "fence op=hfence.vvma rs1=x0 rs2=0x5\n"
+				   "fence op=hfence.gvma rs1=0x20100400 rs2=0x1\n"
+				   "end\n";
+	uint8_t buf[256];
+	char *path = temp_path();
+
+	write_arch(path, NW_TRACE_ARCH_RISCV64, NW_TRACE_FORM_BINARY, false, r, 6);
+	cr_assert_eq(slurp(path, buf, sizeof(buf)), sizeof(expected));
+	cr_assert_arr_eq(buf, expected, sizeof(expected));
+	write_arch(path, NW_TRACE_ARCH_RISCV64, NW_TRACE_FORM_TEXT, false, r, 6);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(slurp(path, buf, sizeof(buf) - 1), strlen(text));
+	cr_assert_str_eq((char *)buf, text);
+	unlink(path);
+}
+
+Test(trace_codec, writer_refuses_records_a_riscv64_trace_cannot_hold)
+{
+	static const struct nw_trace_record access = { .kind = NW_TRACE_ACCESS, .access = { .size = 1 } };
+	static const struct {
+		enum nw_trace_arch arch;
+		struct nw_trace_record rec;
+		const char *why;
+	} bad[] = {
+#define RV NW_TRACE_ARCH_RISCV64
+		{ RV, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "an x86 register in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "an aarch64 register in a riscv64" },
+		{ RV, { .kind = NW_TRACE_INVLPG }, "an x86 invalidation in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "a tlbi in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .cpl = 2 } }, "priv outside 0 (VU)..1 (VS)" },
+		{ RV, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "has no flags" },
+		{ RV, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .ac = true } }, "has no flags" },
+		/* priv 2 would be HS-mode, 3 M-mode: a trace is of the virtual machine. */
+		{ RV, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_PRIV, 2 } }, "priv is 0 (VU) or 1 (VS)" },
+		{ RV, { .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_SFENCE_VMA, true, true, 0x1000, 0 } }, "x0" },
+		{ RV, { .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_HFENCE_GVMA, true, true, 0, 1 } }, "x0" },
+		{ RV, { .kind = NW_TRACE_FENCE, .fence = { NW_RVFENCE_OP_COUNT, true, true, 0, 0 } }, "unknown fence" },
+		{ RV, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_NPF } },
+		  "an outcome of another architecture in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_ERROR_CODE } },
+		  "an expectation field of another architecture in a riscv64 trace" },
+		/* The AArch64 aborts and their registers are no RISC-V trap. */
+		{ RV, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_STAGE2_ABORT } },
+		  "an outcome of another architecture in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_ESR } },
+		  "an expectation field of another architecture in a riscv64 trace" },
+		{ RV, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_GUEST_PAGE_SIZE,
+			.guest_page_size = NW_SIZE_4M } }, "4 MiB is no RISC-V page size" },
+		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_FENCE, .fence = { .rs1_x0 = true, .rs2_x0 = true } },
+		  "a fence in an x86_64 trace" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_FENCE, .fence = { .rs1_x0 = true, .rs2_x0 = true } },
+		  "a fence in an aarch64 trace" },
+		{ NW_TRACE_ARCH_AARCH64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_VSATP, 0 } },
+		  "a riscv64 register in an aarch64 trace" },
+		{ NW_TRACE_ARCH_X86_64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_HGATP, 0 } },
+		  "a riscv64 register in an x86_64 trace" },
+#undef RV
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[256], *path = temp_path();
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_TEXT, false, err,
+								 sizeof(err));
+
+		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
+		if (bad[i].rec.kind == NW_TRACE_EXPECT)
+			cr_assert_eq(nw_trace_writer_put(w, &access), 0);
+		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
+		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
+		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
+		unlink(path);
+	}
+}
+
+/* Bad riscv64 input in both forms: each error names its line and column, or its byte offset. */
+Test(trace_codec, bad_riscv64_input_names_the_line_or_offset)
+{
+#define RVT "nestwalk-trace 2 arch=riscv64\n"
+#define HEAD_RV 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 2, 0
+	static const struct {
+		const char *text;
+		const char *msg;
+	} texts[] = {
+		{ "nestwalk-trace 2 arch=riscv\nend\n",
+		  "line 1, column 23: unknown architecture (x86_64, aarch64 or riscv64)" },
+		{ "nestwalk-trace 2 riscv64\nend\n", "line 1, column 18: version 2 names its architecture" },
+		{ RVT "access gva=0x0 size=0x1 type=read el=0x1\nend\n",
+		  "line 2, column 1: access: missing field 'priv'" },
+		{ RVT "access gva=0x0 size=0x1 type=read priv=0x2\nend\n",
+		  "line 2, column 1: priv outside 0 (VU)..1 (VS)" },
+		{ RVT "access gva=0x0 size=0x1 type=read priv=0x0 unpriv\nend\n",
+		  "line 2, column 44: unknown field for this record" },
+		{ RVT "reg priv=0x3\nend\n", "line 2, column 1: priv is 0 (VU) or 1 (VS)" },
+		{ RVT "reg pstate=0x0\nend\n", "line 2, column 1: an aarch64 register in a riscv64 trace" },
+		{ RVT "fence op=sfence.vma rs1=x0\nend\n", "line 2, column 1: fence: missing field 'rs2'" },
+		{ RVT "fence op=sfence.vma rs1=x1 rs2=x0\nend\n", "line 2, column 21: bad number" },
+		{ RVT "fence op=hfence.bvma rs1=x0 rs2=x0\nend\n", "line 2, column 7: unknown value for this field" },
+		{ RVT "fence op=sfence.vma rs1=x0 rs2=x0 rs1=0x0\nend\n", "line 2, column 35: field given twice" },
+		{ RVT "tlbi op=vmalle1\nend\n", "line 2, column 1: a tlbi in a riscv64 trace" },
+		{ "nestwalk-trace 2 arch=aarch64\nfence op=sfence.vma rs1=x0 rs2=x0\nend\n",
+		  "line 2, column 1: a fence in an aarch64 trace" },
+	};
+	static const struct { uint8_t bytes[40]; size_t len; const char *msg; } bins[] = {
+		/* A fence whose flags byte has bit 2 set: only bits 0 (rs1 x0) and 1 (rs2 x0) are defined. */
+		{ { HEAD_RV, 0x0b, 18, 0, 0, 0, 0, 0x04 }, 35,
+		  "byte offset 12: bad fence record: fence flags have undefined" },
+		/* rs2 is x0 (flags 2) yet holds 1. */
+		{ { HEAD_RV, 0x0b, 18, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 35,
+		  "byte offset 12: bad fence record: a fence operand is x0, which reads as 0, yet holds a value" },
+		/* op 3 is past hfence.gvma. */
+		{ { HEAD_RV, 0x0b, 18, 0, 0, 0, 3, 0x03 }, 35, "byte offset 12: bad fence record: unknown fence" },
+		{ { HEAD_RV, 0x0b, 17, 0, 0, 0, 0, 0x03 }, 34,
+		  "byte offset 12: bad fence record: payload length wrong" },
+		/* An access at priv 2 (HS), and one with the unpriv flag (bit 2). */
+		{ { HEAD_RV, 0x01, 13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0 }, 30,
+		  "byte offset 12: bad access record: priv outside 0 (VU)..1 (VS)" },
+		{ { HEAD_RV, 0x01, 13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 4 }, 30,
+		  "byte offset 12: bad access record: a riscv64 access has no flags" },
+	};
+#undef RVT
+#undef HEAD_RV
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) + sizeof(bins) / sizeof(bins[0]); i++) {
+		bool text = i < sizeof(texts) / sizeof(texts[0]);
+		size_t b = i - (text ? 0 : sizeof(texts) / sizeof(texts[0]));
+		const void *data = text ? (const void *)texts[i].text : (const void *)bins[b].bytes;
+		size_t len = text ? strlen(texts[i].text) : bins[b].len;
+		const char *msg = text ? texts[i].msg : bins[b].msg;
+		char err[512] = { 0 };
+		struct nw_trace_reader *rd = nw_trace_reader_open_mem("t", data, len, err, sizeof(err));
+		struct nw_trace_record rec;
+
+		if (rd) {
+			while (nw_trace_reader_next(rd, &rec) > 0)
+				;
+			snprintf(err, sizeof(err), "%s", nw_trace_reader_error(rd));
+			nw_trace_reader_close(rd);
+		}
+		cr_assert(strstr(err, msg), "case %zu: got '%s'", i, err);
+	}
 }

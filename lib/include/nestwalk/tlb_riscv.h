@@ -77,8 +77,15 @@ bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_
 		    struct nw_ttlb_hit *hit);
 uint64_t nw_rvtlb_count(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind);
 
+/* The fences' names in enum order: data in the header with its reader inline, so the trace codec names them
+ * without a call into the library (the recorder plugin links the codec alone). */
+static const char *const nw_rvfence_names[NW_RVFENCE_OP_COUNT] = { "sfence.vma", "hfence.vvma", "hfence.gvma" };
+
 /* "sfence.vma", "hfence.vvma", "hfence.gvma"; NULL outside the enum. */
-const char *nw_rvfence_name(enum nw_rvfence_op op);
+static inline const char *nw_rvfence_name(enum nw_rvfence_op op)
+{
+	return (unsigned)op < NW_RVFENCE_OP_COUNT ? nw_rvfence_names[op] : NULL;
+}
 /* Why the model cannot perform the fence in the current state, NULL when it can: exactly where nw_rvtlb_fence()
  * refuses. */
 const char *nw_rvfence_refusal(const struct nw_rvtlb *tlb, const struct nw_rvfence *f);

@@ -1,0 +1,116 @@
+"""riscv64 traces (traces/FORMAT.md, version 2, issue #18): FORMAT.md's own example encoded here by hand, both
+forms and zstd through `nestwalk trace`, its statistics, bad input in both forms named by line or offset, and
+replay refusing a riscv64 trace on a scenario of another architecture."""
+import json
+import os
+import struct
+
+import pytest
+
+from test_trace_aarch64 import canonical, example_text
+from test_trace_format import record, run
+
+ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
+
+
+def example_binary():
+    """FORMAT.md's riscv64 example encoded by hand from its tables: header version 2, architecture 2."""
+    b = b"\x89NWTRC\r\n" + struct.pack("<HH", 2, 2)
+    b += record(0x02, struct.pack("<BQ", 17, 0x8000100000080400))  # hgatp is register 17
+    b += record(0x02, struct.pack("<BQ", 23, 1))  # priv is 23: VS-mode
+    b += record(0x01, struct.pack("<QHBBB", 0x401000, 8, 0, 1, 0))  # read in VS-mode, no flags
+    # fence: op, flags (bit 0 rs1 is x0, bit 1 rs2 is x0), rs1, rs2
+    b += record(0x0B, struct.pack("<BBQQ", 0, 2, 0x401000, 0))  # sfence.vma rs1=0x401000 rs2=x0
+    b += record(0x0B, struct.pack("<BBQQ", 1, 1, 0, 5))  # hfence.vvma rs1=x0 rs2=5
+    b += record(0x0B, struct.pack("<BBQQ", 2, 0, 0x80401000 >> 2, 1))  # hfence.gvma GPA >> 2, VMID 1
+    return b + record(0x7F, b"")
+
+
+@pytest.fixture
+def text_path(tmp_path):
+    path = tmp_path / "rv.txt"
+    path.write_text(example_text("riscv64"))
+    return str(path)
+
+
+def test_text_to_binary_matches_the_hand_encoding(tmp_path, text_path):
+    out = tmp_path / "rv.nwt"
+    result = run("trace", "convert", text_path, str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == example_binary()
+
+
+def test_binary_to_text_is_the_canonical_text(tmp_path):
+    binary = tmp_path / "rv.nwt"
+    binary.write_bytes(example_binary())
+    result = run("trace", "cat", str(binary))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == canonical(example_text("riscv64"))
+
+
+@pytest.mark.parametrize("form", ["binary", "text"])
+def test_zstd_round_trip(tmp_path, form):
+    binary, packed, again = tmp_path / "rv.nwt", tmp_path / "rv.zst", tmp_path / "again.nwt"
+    binary.write_bytes(example_binary())
+    assert run("trace", "convert", str(binary), str(packed), "--to", form, "--zstd").returncode == 0
+    assert packed.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
+    result = run("trace", "convert", str(packed), str(again), "--to", "binary")
+    assert result.returncode == 0, result.stderr
+    assert again.read_bytes() == example_binary()
+
+
+def test_stats_name_the_architecture(text_path):
+    got = json.loads(run("trace", "stats", text_path, "--json").stdout)
+    assert got["arch"] == "riscv64"
+    assert (got["kinds"]["access"], got["kinds"]["reg"], got["kinds"]["fence"]) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("swap, message", [
+    # Each replaces one line of the example: the line number and column are the reader's.
+    (("reg priv=0x1", "reg priv=0x2"), "line 3, column 1: priv is 0 (VU) or 1 (VS)"),
+    (("reg priv=0x1", "reg pstate=0x0"), "line 3, column 1: an aarch64 register in a riscv64 trace"),
+    (("read priv=0x1", "read priv=0x3"), "line 4, column 1: priv outside 0 (VU)..1 (VS)"),
+    (("rs2=x0", "rs2=xzr"), "line 5, column 34: bad number"),
+    (("op=hfence.vvma rs1=x0 rs2=0x5", "op=hfence.vvma rs1=x0"), "line 6, column 1: fence: missing field 'rs2'"),
+    (("op=hfence.gvma", "op=hinval.gvma"), "line 7, column 7: unknown value for this field"),
+    (("fence op=sfence.vma rs1=0x401000 rs2=x0", "tlbi op=vmalle1"), "line 5, column 1: a tlbi in a riscv64 trace"),
+    (("arch=riscv64", "arch=rv64"), "line 1, column 23: unknown architecture"),
+])
+def test_bad_text_names_line_and_column(tmp_path, swap, message):
+    text = example_text("riscv64").replace(*swap, 1)
+    assert text != example_text("riscv64")
+    path = tmp_path / "bad.txt"
+    path.write_text(text)
+    out = tmp_path / "out.nwt"
+    result = run("trace", "convert", str(path), str(out))
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr.decode(), result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("offset, byte, message", [
+    # The first fence's record starts at 12 + 2 * 14 + 18 = 58; its flags byte is at 58 + 5 + 1. Flags 6 sets
+    # the undefined bit 2; flags 3 makes rs1 x0 while it holds 0x401000.
+    (64, 6, "byte offset 58: bad fence record: fence flags have undefined bits set"),
+    (64, 3, "byte offset 58: bad fence record: a fence operand is x0, which reads as 0, yet holds a value"),
+    # Its op byte at 63: 3 is past hfence.gvma.
+    (63, 3, "byte offset 58: bad fence record: unknown fence"),
+    # The access at 40, its priv byte at 40 + 5 + 11: 2 is HS-mode.
+    (56, 2, "byte offset 40: bad access record: priv outside 0 (VU)..1 (VS)"),
+])
+def test_bad_binary_names_the_offset(tmp_path, offset, byte, message):
+    bad = bytearray(example_binary())
+    bad[offset] = byte
+    path = tmp_path / "bad.nwt"
+    path.write_bytes(bytes(bad))
+    result = run("trace", "stats", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr.decode(), result.stderr
+
+
+def test_replay_refuses_a_riscv64_trace_on_an_x86_scenario(tmp_path):
+    path = tmp_path / "rv.nwt"
+    path.write_bytes(example_binary())
+    result = run("replay", os.path.join(ROOT, "scenarios", "ok.yaml"), "--trace", str(path))
+    assert result.returncode == 2, result.stdout
+    assert "a trace of riscv64, and this needs x86_64" in result.stderr.decode(), result.stderr
