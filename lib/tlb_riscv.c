@@ -44,19 +44,3 @@ void nw_rvtlb_insert(struct nw_rvtlb *tlb, const struct nw_rvtlb_fill *fill)
 	}
 	nw_ttlb_insert(&tlb->core, &f);
 }
-
-bool nw_rvtlb_lookup(struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint64_t addr, struct nw_ttlb_hit *hit)
-{
-	return nw_ttlb_lookup(&tlb->core, (unsigned)kind, addr, hit);
-}
-
-bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
-		    struct nw_ttlb_hit *hit)
-{
-	return nw_ttlb_probe(&tlb->core, (unsigned)kind, vmid, asid, addr, hit);
-}
-
-uint64_t nw_rvtlb_count(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind)
-{
-	return nw_ttlb_count(&tlb->core, (unsigned)kind);
-}

@@ -1,29 +1,15 @@
-"""riscv64 traces (traces/FORMAT.md, version 2, issue #18): FORMAT.md's own example encoded here by hand, both
-forms and zstd through `nestwalk trace`, its statistics, bad input in both forms named by line or offset, and
-replay refusing a riscv64 trace on a scenario of another architecture."""
+"""riscv64 traces (traces/FORMAT.md, version 2, issue #18): the statistics of FORMAT.md's own example (its
+encodings are test_trace_examples.py's), bad input in both forms named by line or offset, and replay refusing a
+riscv64 trace on a scenario of another architecture."""
 import json
 import os
-import struct
 
 import pytest
 
-from test_trace_aarch64 import canonical, example_text
-from test_trace_format import record, run
+from test_trace_examples import check_bad_example, example_text, riscv64_binary as example_binary
+from test_trace_format import run
 
 ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
-
-
-def example_binary():
-    """FORMAT.md's riscv64 example encoded by hand from its tables: header version 2, architecture 2."""
-    b = b"\x89NWTRC\r\n" + struct.pack("<HH", 2, 2)
-    b += record(0x02, struct.pack("<BQ", 17, 0x8000100000080400))  # hgatp is register 17
-    b += record(0x02, struct.pack("<BQ", 23, 1))  # priv is 23: VS-mode
-    b += record(0x01, struct.pack("<QHBBB", 0x401000, 8, 0, 1, 0))  # read in VS-mode, no flags
-    # fence: op, flags (bit 0 rs1 is x0, bit 1 rs2 is x0), rs1, rs2
-    b += record(0x0B, struct.pack("<BBQQ", 0, 2, 0x401000, 0))  # sfence.vma rs1=0x401000 rs2=x0
-    b += record(0x0B, struct.pack("<BBQQ", 1, 1, 0, 5))  # hfence.vvma rs1=x0 rs2=5
-    b += record(0x0B, struct.pack("<BBQQ", 2, 0, 0x80401000 >> 2, 1))  # hfence.gvma GPA >> 2, VMID 1
-    return b + record(0x7F, b"")
 
 
 @pytest.fixture
@@ -31,32 +17,6 @@ def text_path(tmp_path):
     path = tmp_path / "rv.txt"
     path.write_text(example_text("riscv64"))
     return str(path)
-
-
-def test_text_to_binary_matches_the_hand_encoding(tmp_path, text_path):
-    out = tmp_path / "rv.nwt"
-    result = run("trace", "convert", text_path, str(out))
-    assert result.returncode == 0, result.stderr
-    assert out.read_bytes() == example_binary()
-
-
-def test_binary_to_text_is_the_canonical_text(tmp_path):
-    binary = tmp_path / "rv.nwt"
-    binary.write_bytes(example_binary())
-    result = run("trace", "cat", str(binary))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.decode() == canonical(example_text("riscv64"))
-
-
-@pytest.mark.parametrize("form", ["binary", "text"])
-def test_zstd_round_trip(tmp_path, form):
-    binary, packed, again = tmp_path / "rv.nwt", tmp_path / "rv.zst", tmp_path / "again.nwt"
-    binary.write_bytes(example_binary())
-    assert run("trace", "convert", str(binary), str(packed), "--to", form, "--zstd").returncode == 0
-    assert packed.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
-    result = run("trace", "convert", str(packed), str(again), "--to", "binary")
-    assert result.returncode == 0, result.stderr
-    assert again.read_bytes() == example_binary()
 
 
 def test_stats_name_the_architecture(text_path):
@@ -77,15 +37,7 @@ def test_stats_name_the_architecture(text_path):
     (("arch=riscv64", "arch=rv64"), "line 1, column 23: unknown architecture"),
 ])
 def test_bad_text_names_line_and_column(tmp_path, swap, message):
-    text = example_text("riscv64").replace(*swap, 1)
-    assert text != example_text("riscv64")
-    path = tmp_path / "bad.txt"
-    path.write_text(text)
-    out = tmp_path / "out.nwt"
-    result = run("trace", "convert", str(path), str(out))
-    assert result.returncode == 2, result.stdout
-    assert message in result.stderr.decode(), result.stderr
-    assert not out.exists()
+    check_bad_example(tmp_path, "riscv64", swap, message)
 
 
 @pytest.mark.parametrize("offset, byte, message", [

@@ -184,10 +184,10 @@ Test(tlb_riscv, vs_fence_with_an_invalid_virtual_address_has_no_effect)
 	nw_rvtlb_insert(&tlb, &fill);
 	nw_rvtlb_load(&tlb, 1, 5, 39);
 	cr_assert_eq(nw_rvtlb_fence(&tlb, &f), NW_OK);
-	cr_assert_eq(nw_rvtlb_count(&tlb, NW_RVTLB_VS), 1);
+	cr_assert_eq(nw_ttlb_count(&tlb.core, NW_RVTLB_VS), 1);
 	nw_rvtlb_load(&tlb, 1, 5, 48);
 	cr_assert_eq(nw_rvtlb_fence(&tlb, &f), NW_OK);
-	cr_assert_eq(nw_rvtlb_count(&tlb, NW_RVTLB_VS), 0);
+	cr_assert_eq(nw_ttlb_count(&tlb.core, NW_RVTLB_VS), 0);
 }
 
 Test(tlb_riscv, gvma_x0_x0_drops_g_stage_and_combined_entries_of_every_vmid)
@@ -263,16 +263,16 @@ Test(tlb_riscv, lookup_matches_vmid_asid_and_global)
 
 	populate();
 	/* VMID 1 ASID 5: the smallest combined entry at GVA + 0x10 is A (or C, both 4 KiB): 0x40400010. */
-	cr_assert(nw_rvtlb_lookup(&tlb, NW_RVTLB_VSG, GVA + 0x10, &hit));
+	cr_assert(nw_ttlb_lookup(&tlb.core, NW_RVTLB_VSG, GVA + 0x10, &hit));
 	cr_assert_eq(hit.out, UINT64_C(0x40400010));
 	/* ASID 7 has no non-global entry at GVA2, and J is global: it hits. */
 	nw_rvtlb_load(&tlb, 1, 7, 39);
-	cr_assert(nw_rvtlb_lookup(&tlb, NW_RVTLB_VS, GVA2, &hit));
+	cr_assert(nw_ttlb_lookup(&tlb.core, NW_RVTLB_VS, GVA2, &hit));
 	cr_assert(hit.entry->global);
-	cr_assert_not(nw_rvtlb_lookup(&tlb, NW_RVTLB_VSG, GVA2, &hit), "D is ASID 5's");
+	cr_assert_not(nw_ttlb_lookup(&tlb.core, NW_RVTLB_VSG, GVA2, &hit), "D is ASID 5's");
 	/* VMID 3 has nothing, not even a global entry: G is per VMID. */
 	nw_rvtlb_load(&tlb, 3, 5, 39);
-	cr_assert_not(nw_rvtlb_lookup(&tlb, NW_RVTLB_VS, GVA2, &hit));
+	cr_assert_not(nw_ttlb_lookup(&tlb.core, NW_RVTLB_VS, GVA2, &hit));
 	cr_assert_eq(tlb.core.stats.lookups, 4);
 	cr_assert_eq(tlb.core.stats.hits, 2);
 }

@@ -813,6 +813,23 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 	cr_assert_gt(items, DIFF_TRACES * 10, "batches took part (%zu items)", items);
 }
 
+/* The n records written as a trace of arch are exactly these bytes in binary and this text. */
+static void check_bytes_and_lines(enum nw_trace_arch arch, const struct nw_trace_record *r, size_t n,
+				  const uint8_t *expected, size_t len, const char *text)
+{
+	uint8_t buf[256];
+	char *path = temp_path();
+
+	write_arch(path, arch, NW_TRACE_FORM_BINARY, false, r, n);
+	cr_assert_eq(slurp(path, buf, sizeof(buf)), len);
+	cr_assert_arr_eq(buf, expected, len);
+	write_arch(path, arch, NW_TRACE_FORM_TEXT, false, r, n);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(slurp(path, buf, sizeof(buf) - 1), strlen(text));
+	cr_assert_str_eq((char *)buf, text);
+	unlink(path);
+}
+
 /* An aarch64 trace's header and records, laid out by hand from FORMAT.md. */
 Test(trace_codec, aarch64_binary_bytes_match_the_format)
 {
@@ -838,27 +855,41 @@ Test(trace_codec, aarch64_binary_bytes_match_the_format)
 				   "tlbi op=vae1is xt=0x5000000000401\n"
 				   "tlbi op=vmalle1\n"
 				   "end\n";
-	uint8_t buf[256];
-	char *path = temp_path();
 
-	write_arch(path, NW_TRACE_ARCH_AARCH64, NW_TRACE_FORM_BINARY, false, r, 4);
-	cr_assert_eq(slurp(path, buf, sizeof(buf)), sizeof(expected));
-	cr_assert_arr_eq(buf, expected, sizeof(expected));
-	write_arch(path, NW_TRACE_ARCH_AARCH64, NW_TRACE_FORM_TEXT, false, r, 4);
-	memset(buf, 0, sizeof(buf));
-	cr_assert_eq(slurp(path, buf, sizeof(buf) - 1), strlen(text));
-	cr_assert_str_eq((char *)buf, text);
-	unlink(path);
+	check_bytes_and_lines(NW_TRACE_ARCH_AARCH64, r, 4, expected, sizeof(expected), text);
+}
+
+/* A record a writer of arch must refuse, and a part of the reason it gives. */
+struct arch_refusal {
+	enum nw_trace_arch arch;
+	struct nw_trace_record rec;
+	const char *why;
+};
+
+/* Each record put to a fresh writer of its architecture (an expectation after an access) is refused with its
+ * reason, and the writer's close fails. */
+static void check_refused_by_writer(const struct arch_refusal *bad, size_t n)
+{
+	static const struct nw_trace_record access = { .kind = NW_TRACE_ACCESS, .access = { .size = 1 } };
+
+	for (size_t i = 0; i < n; i++) {
+		char err[256], *path = temp_path();
+		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, (enum nw_trace_form)(i % 2), false, err,
+								 sizeof(err));
+
+		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
+		if (bad[i].rec.kind == NW_TRACE_EXPECT)
+			cr_assert_eq(nw_trace_writer_put(w, &access), 0);
+		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
+		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
+		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
+		unlink(path);
+	}
 }
 
 Test(trace_codec, writer_refuses_records_of_another_architecture)
 {
-	static const struct nw_trace_record access = { .kind = NW_TRACE_ACCESS, .access = { .size = 1 } };
-	static const struct {
-		enum nw_trace_arch arch;
-		struct nw_trace_record rec;
-		const char *why;
-	} bad[] = {
+	static const struct arch_refusal bad[] = {
 #define A64 NW_TRACE_ARCH_AARCH64
 #define X86 NW_TRACE_ARCH_X86_64
 		{ X86, { .kind = NW_TRACE_TLBI, .tlbi = { NW_TLBI_ALLE1, 0 } }, "tlbi in an x86_64" },
@@ -891,19 +922,7 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 #undef X86
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char err[256], *path = temp_path();
-		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_BINARY, false, err,
-								 sizeof(err));
-
-		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
-		if (bad[i].rec.kind == NW_TRACE_EXPECT)
-			cr_assert_eq(nw_trace_writer_put(w, &access), 0);
-		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
-		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
-		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
-		unlink(path);
-	}
+	check_refused_by_writer(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(trace_codec, the_architecture_is_set_before_the_first_record)
@@ -1074,27 +1093,13 @@ Test(trace_codec, riscv64_bytes_and_lines_match_the_format)
 				   "fence op=hfence.vvma rs1=x0 rs2=0x5\n"
 				   "fence op=hfence.gvma rs1=0x20100400 rs2=0x1\n"
 				   "end\n";
-	uint8_t buf[256];
-	char *path = temp_path();
 
-	write_arch(path, NW_TRACE_ARCH_RISCV64, NW_TRACE_FORM_BINARY, false, r, 6);
-	cr_assert_eq(slurp(path, buf, sizeof(buf)), sizeof(expected));
-	cr_assert_arr_eq(buf, expected, sizeof(expected));
-	write_arch(path, NW_TRACE_ARCH_RISCV64, NW_TRACE_FORM_TEXT, false, r, 6);
-	memset(buf, 0, sizeof(buf));
-	cr_assert_eq(slurp(path, buf, sizeof(buf) - 1), strlen(text));
-	cr_assert_str_eq((char *)buf, text);
-	unlink(path);
+	check_bytes_and_lines(NW_TRACE_ARCH_RISCV64, r, 6, expected, sizeof(expected), text);
 }
 
 Test(trace_codec, writer_refuses_records_a_riscv64_trace_cannot_hold)
 {
-	static const struct nw_trace_record access = { .kind = NW_TRACE_ACCESS, .access = { .size = 1 } };
-	static const struct {
-		enum nw_trace_arch arch;
-		struct nw_trace_record rec;
-		const char *why;
-	} bad[] = {
+	static const struct arch_refusal bad[] = {
 #define RV NW_TRACE_ARCH_RISCV64
 		{ RV, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "an x86 register in a riscv64 trace" },
 		{ RV, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "an aarch64 register in a riscv64" },
@@ -1130,19 +1135,7 @@ Test(trace_codec, writer_refuses_records_a_riscv64_trace_cannot_hold)
 #undef RV
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char err[256], *path = temp_path();
-		struct nw_trace_writer *w = nw_trace_writer_open(path, NULL, NW_TRACE_FORM_TEXT, false, err,
-								 sizeof(err));
-
-		cr_assert_eq(nw_trace_writer_set_arch(w, bad[i].arch), 0);
-		if (bad[i].rec.kind == NW_TRACE_EXPECT)
-			cr_assert_eq(nw_trace_writer_put(w, &access), 0);
-		cr_assert_eq(nw_trace_writer_put(w, &bad[i].rec), -1, "case %zu", i);
-		cr_assert(strstr(nw_trace_writer_error(w), bad[i].why), "case %zu: %s", i, nw_trace_writer_error(w));
-		cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
-		unlink(path);
-	}
+	check_refused_by_writer(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* Bad riscv64 input in both forms: each error names its line and column, or its byte offset. */

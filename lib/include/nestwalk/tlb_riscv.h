@@ -72,10 +72,8 @@ struct nw_rvtlb_fill {
 };
 
 void nw_rvtlb_insert(struct nw_rvtlb *tlb, const struct nw_rvtlb_fill *fill);
-bool nw_rvtlb_lookup(struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint64_t addr, struct nw_ttlb_hit *hit);
-bool nw_rvtlb_probe(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind, uint16_t vmid, uint16_t asid, uint64_t addr,
-		    struct nw_ttlb_hit *hit);
-uint64_t nw_rvtlb_count(const struct nw_rvtlb *tlb, enum nw_rvtlb_kind kind);
+/* Lookups, probes and counts are the tagged TLB's on tlb->core with an enum nw_rvtlb_kind: nw_ttlb_lookup(),
+ * nw_ttlb_probe(), nw_ttlb_count(). */
 
 /* The fences' names in enum order: data in the header with its reader inline, so the trace codec names them
  * without a call into the library (the recorder plugin links the codec alone). */
