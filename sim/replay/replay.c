@@ -20,7 +20,7 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
 	/* The fast walker and the TLB model walk x86 and AArch64 guests (nw_walker_init has none for a RISC-V
-	 * G-stage), and a riscv64 trace does not exist yet. */
+	 * G-stage), and riscv64 traces are not replayed yet. */
 	if (m->stage2.kind == NW_STAGE2_RISCV) {
 		snprintf(err, errlen,
 			 "a riscv64 machine: replay and read --gva do not walk riscv64 guests yet (translate --gva "

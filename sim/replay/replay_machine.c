@@ -100,6 +100,9 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 			return -1;
 		}
 	}
+	/* Its traces are riscv64 ones: a trace of another architecture is refused as such, not as one of x86_64. */
+	if (t->scenario.arch == NW_SCENARIO_RISCV64)
+		t->machine.arch = NW_TRACE_ARCH_RISCV64;
 	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
 	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
 	return 0;
