@@ -153,13 +153,13 @@ static int read_gva(const struct read_req *req, struct nw_replay_target *t, stru
 	struct nw_cpu cpu = m->cpu;
 	char err[256];
 
-	/* The pieces, their linear-address check and their fault reports are x86's (a riscv64 machine nw_replay_init
-	 * refuses). */
-	if (m->arch == NW_TRACE_ARCH_AARCH64) {
+	/* The pieces, their linear-address check and their fault reports are x86's. */
+	if (m->arch != NW_TRACE_ARCH_X86_64) {
 		fprintf(stderr,
-			"nestwalk read: %s: an aarch64 machine: read --gva reads x86 guests only for now "
-			"(translate --gva walks an aarch64 guest's stage 1, replay runs its traces)\n",
-			req->scenario);
+			"nestwalk read: %s: the machine is %s: read --gva reads x86 guests only for now "
+			"(translate --gva walks its guest's %s, replay runs its traces)\n",
+			req->scenario, nw_trace_arch_name(m->arch),
+			m->arch == NW_TRACE_ARCH_AARCH64 ? "stage 1" : "VS-stage");
 		return -1;
 	}
 	if (nw_replay_init(&replay, m, &ropt, err, sizeof(err))) {

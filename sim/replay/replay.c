@@ -19,22 +19,14 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	void *walker;
 
 	*r = (struct nw_replay){ .machine = m, .options = *options };
-	/* The fast walker and the TLB model walk x86 and AArch64 guests (nw_walker_init has none for a RISC-V
-	 * G-stage), and riscv64 traces are not replayed yet. */
-	if (m->stage2.kind == NW_STAGE2_RISCV) {
-		snprintf(err, errlen,
-			 "a riscv64 machine: replay and read --gva do not walk riscv64 guests yet (translate --gva "
-			 "walks a riscv64 guest's VS-stage)");
-		return -1;
-	}
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	if (options->record_on_mismatch)
 		r->walk_flags |= NW_WALK_PLAIN_FIRST;
 	r->config = (struct nw_walk_config){ .hal = m->hal, .stage2 = m->stage2, .ad_policy = NW_AD_AS_PASSED,
 					     .window = m->window };
-	if (m->arch == NW_TRACE_ARCH_AARCH64) {
-		if (nw_replay_a64_init(r, err, errlen) == 0)
+	if (m->arch == NW_TRACE_ARCH_AARCH64 || m->arch == NW_TRACE_ARCH_RISCV64) {
+		if ((m->arch == NW_TRACE_ARCH_AARCH64 ? nw_replay_a64_init : nw_replay_rv_init)(r, err, errlen) == 0)
 			return 0;
 		nw_replay_fini(r);
 		return -1;
@@ -68,6 +60,7 @@ void nw_replay_fini(struct nw_replay *r)
 	free(r->walker);
 	r->walker = NULL;
 	nw_replay_a64_fini(r);
+	nw_replay_rv_fini(r);
 }
 
 const char *nw_replay_outcome_name(unsigned kind)
@@ -88,7 +81,7 @@ static __attribute__((noinline)) uint8_t usable_classes(const struct nw_replay *
 static bool is_s2_fault(const struct nw_walk_result *res)
 {
 	return res->outcome == NW_OUTCOME_EPT_VIOLATION || res->outcome == NW_OUTCOME_NPF ||
-	       res->outcome == NW_OUTCOME_STAGE2_ABORT;
+	       res->outcome == NW_OUTCOME_STAGE2_ABORT || res->outcome == NW_OUTCOME_GUEST_PAGE_FAULT;
 }
 
 static unsigned s2_fault_kind(enum nw_outcome outcome)
@@ -122,8 +115,15 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 			return NW_TRACE_OUT_ROM_WRITE;
 		return s2_fault_kind(res->outcome);
 	case NW_OUTCOME_GUEST_PAGE_FAULT:
+		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
+			return NW_REPLAY_OUT_NO_MEMORY;
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
+			return NW_TRACE_OUT_MMIO;
+		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
+			return NW_TRACE_OUT_ROM_WRITE;
+		return NW_TRACE_OUT_GUEST_PAGE_FAULT;
 	case NW_OUTCOME_ACCESS_FAULT:
-		break; /* RISC-V walks: replay runs no RISC-V machine (nw_walker_init refuses its second stage) */
+		return NW_TRACE_OUT_ACCESS_FAULT;
 	}
 	return NW_REPLAY_OUT_NO_MEMORY;
 }
@@ -183,12 +183,13 @@ static void set_walk_fields(struct nw_replay_result *out, const struct nw_walk_r
 	out->reg_write = false;
 }
 
-/* One walk of a piece: the AArch64 walk, or the x86 walker from CR3 or from a paging-structure-cache entry. */
+/* One walk of a piece: the architecture's walk, or the x86 walker from CR3 or from a paging-structure-cache
+ * entry. */
 static void walk_once(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_start *start,
 		      struct nw_walk_result *res)
 {
-	if (r->a64)
-		nw_replay_a64_walk(r, a, res);
+	if (r->arch)
+		r->arch->walk(r, a, r->walk_flags & NW_WALK_RECORD, res);
 	else if (start)
 		nw_walker_translate_from(r->walker, a, r->walk_flags, start, res);
 	else
@@ -218,8 +219,8 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, const str
 	r->stats.refs_hist[res->refs < NW_REPLAY_REFS_MAX ? res->refs : NW_REPLAY_REFS_MAX]++;
 	if (!r->options.tlb)
 		return; /* without the TLB model nothing is looked up, so nothing is filled or dropped */
-	if (res->outcome == NW_OUTCOME_OK && r->a64)
-		nw_replay_a64_fill(r, a, res);
+	if (res->outcome == NW_OUTCOME_OK && r->arch)
+		r->arch->fill(r, a, res);
 	else if (res->outcome == NW_OUTCOME_OK)
 		fill_tlb(r, a, res);
 	else if (res->outcome == NW_OUTCOME_PAGE_FAULT)
@@ -232,9 +233,9 @@ static void translate_piece(struct nw_replay *r, const struct nw_access *a, stru
 	struct nw_psc_hit psc;
 
 	out->access = *a;
-	if (r->a64) {
-		out->el = r->a64->cpu.el0 ? 0 : 1;
-		if (!r->options.tlb || !nw_replay_a64_lookup(r, a, out))
+	if (r->arch) {
+		out->el = r->a64 ? (r->a64->cpu.el0 ? 0 : 1) : (r->rv->cpu.vu ? NW_TRACE_PRIV_VU : NW_TRACE_PRIV_VS);
+		if (!r->options.tlb || !r->arch->lookup(r, a, out))
 			walk_piece(r, a, NULL, out);
 		return;
 	}
@@ -287,8 +288,8 @@ unsigned nw_replay_access_pieces(struct nw_replay *r, const struct nw_trace_acce
 	struct nw_access parts[2];
 	unsigned n, done = 1;
 
-	if (r->a64)
-		nw_replay_a64_set_el(r, ta->cpl); /* an aarch64 access's cpl is its exception level */
+	if (r->arch)
+		r->arch->set_priv(r, ta->cpl); /* an aarch64 access's exception level, a riscv64 one's privilege */
 	else if (cpu->cpl != ta->cpl || cpu->rflags != rflags) {
 		cpu->cpl = ta->cpl;
 		cpu->rflags = rflags;
@@ -336,11 +337,11 @@ int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_acces
 	return -1;
 }
 
-/* Whether the access can be translated: an x86 linear address, or AArch64 stage-1 registers the library takes. */
+/* Whether the access can be translated: an x86 linear address, or registers the library takes. */
 static int check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
 {
-	if (r->a64)
-		return nw_replay_a64_check_access(r, ta, err, errlen);
+	if (r->arch)
+		return r->arch->check_access(r, ta, err, errlen);
 	return nw_replay_check_access(&r->machine->cpu, ta, err, errlen);
 }
 
@@ -417,13 +418,13 @@ static void write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, st
 	nw_tlb_forget_recent(&r->tlb); /* their memos were made under the old state */
 }
 
-/* An AArch64 register write: an MSR takes any value, so its result is ok; what the model cannot follow is
- * refused with err. */
-static int apply_a64_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
+/* An AArch64 or RISC-V register write: an MSR or CSR write takes any value, so its result is ok; what the model
+ * cannot follow is refused with err. */
+static int apply_arch_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
 {
 	const struct nw_aspace_exit exit = { .kind = NW_ASPACE_FAULT_VIOLATION };
 
-	if (nw_replay_a64_write_reg(r, w, err, errlen))
+	if (r->arch->write_reg(r, w, err, errlen))
 		return -1;
 	r->result.walk = (struct nw_walk_result){ .outcome = NW_OUTCOME_OK };
 	set_walk_fields(&r->result, &r->result.walk, &exit);
@@ -553,7 +554,7 @@ static int check(struct nw_replay *r, const struct nw_trace_expect *e, struct nw
 		count++;
 	}
 	r->stats.mismatches += count > 0;
-	if (count && !r->a64 && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.reg_write &&
+	if (count && !r->arch && (r->walk_flags & NW_WALK_PLAIN_FIRST) && !r->result.from_tlb && !r->result.reg_write &&
 	    !r->result.walk.recorded)
 		/* Answered by the plain copies, which wrote nothing: the same walk, now recorded. */
 		nw_walker_translate(r->walker, &r->result.access, NW_WALK_LOOKUP | NW_WALK_RECORD, &r->result.walk);
@@ -582,11 +583,11 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 		}
 		return check(r, &rec->expect, mismatches, max);
 	case NW_TRACE_REG:
-		if (!r->a64 && rec->reg.reg >= NW_TRACE_FIRST_ARM64_REG)
-			break; /* an x86 machine has no AArch64 register: refused below */
+		if (!r->arch && rec->reg.reg >= NW_TRACE_FIRST_ARM64_REG)
+			break; /* an x86 machine has no AArch64 or RISC-V register: refused below */
 		r->stats.reg_writes++;
-		if (r->a64)
-			return apply_a64_reg(r, &rec->reg, err, errlen);
+		if (r->arch)
+			return apply_arch_reg(r, &rec->reg, err, errlen);
 		apply_reg(r, &rec->reg);
 		r->has_result = true;
 		return 0;
@@ -597,7 +598,7 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	case NW_TRACE_INVPCID:
 	case NW_TRACE_INVVPID:
 	case NW_TRACE_INVEPT:
-		if (r->a64)
+		if (r->arch)
 			break;
 		invalidate(r, rec);
 		return 0;
@@ -612,6 +613,8 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 			return nw_replay_a64_tlbi(r, &rec->tlbi, err, errlen);
 		break;
 	case NW_TRACE_FENCE:
+		if (r->rv)
+			return nw_replay_rv_fence(r, &rec->fence, err, errlen);
 		break;
 	}
 	snprintf(err, errlen, "%s record: not of the scenario's architecture, %s (traces/FORMAT.md, \"Architectures\")",
@@ -725,7 +728,7 @@ size_t nw_replay_run(struct nw_replay *r, const struct nw_trace_item *items, con
 	size_t i;
 
 	*mismatched = 0;
-	if (r->a64) { /* no fast path: each item as its records */
+	if (r->arch) { /* no fast path: each item as its records */
 		for (i = 0; i < n && !*mismatched; i++)
 			*mismatched = apply_item(r, &items[i], expects ? &expects[i] : NULL, mismatches, max, err,
 						 errlen);

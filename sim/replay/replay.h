@@ -18,7 +18,9 @@
 #include <nestwalk/arm64_s1.h>
 #include <nestwalk/aspace.h>
 #include <nestwalk/tlb.h>
+#include <nestwalk/riscv_vs.h>
 #include <nestwalk/tlb_arm64.h>
+#include <nestwalk/tlb_riscv.h>
 #include <nestwalk/walk.h>
 
 #include "scenario/machine_cpu.h"
@@ -43,6 +45,8 @@ struct nw_replay_machine {
 	uint64_t vtcr, vttbr;         /* aarch64: the scenario's VTCR_EL2 and VTTBR_EL2 (its stage 2 and VMID) ... */
 	struct nw_arm64_el1_regs el1; /* ... and its guest's EL1 registers and PSTATE (in the trace's layout) */
 	uint64_t pstate;
+	struct nw_rv_vs_cpu rv;       /* riscv64: the scenario's VS-stage hart state ... */
+	uint64_t hgatp;               /* ... and hgatp (its G-stage and VMID) */
 };
 
 /* Outcome kinds replay counts: the trace's, plus no_memory, the host's own
@@ -63,6 +67,7 @@ struct nw_replay_stats {
 	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */
 	uint64_t cr3_faults;        /* MOV CR0/CR3/CR4 whose PAE PDPTE load faulted (a reserved bit: #GP) */
 	uint64_t tlbis;             /* aarch64 TLBI records */
+	uint64_t fences;            /* riscv64 fence records */
 	uint64_t refused_writes;    /* aarch64: writes after which the library refuses the EL1 registers */
 	uint64_t expectations, mismatches;
 };
@@ -114,12 +119,44 @@ struct nw_replay_a64 {
 	uint64_t vttbr, hcr;
 	struct nw_arm64_cpu cpu;
 	struct nw_arm64_s1_caps caps;
-	const char *refused;         /* why the library refuses the EL1 registers in force (NULL: it takes them) */
-	uint64_t refused_record;     /* the write after which it refuses them */
 	struct nw_walk_config no_s2; /* HCR_EL2.VM=0: the walk has no stage 2 */
 	struct nw_a64tlb tlb;
 	struct nw_a64tlb_entry entries[NW_REPLAY_A64TLB_ENTRIES];
 	struct nw_replay_a64tlb_side side[NW_REPLAY_A64TLB_ENTRIES];
+};
+
+/* A RISC-V replay's hart state (replay_riscv.c): the VS-stage registers as the library decodes them, hgatp and
+ * hstatus as written, and the TLB model of tlb_riscv.h. */
+#define NW_REPLAY_RVTLB_ENTRIES 256
+
+struct nw_replay_rv {
+	struct nw_rv_vs_cpu cpu;
+	uint64_t vsatp, hgatp, hstatus; /* as written */
+	struct nw_rvtlb tlb;
+	struct nw_ttlb_entry entries[NW_REPLAY_RVTLB_ENTRIES];
+	uint64_t page_size[NW_REPLAY_RVTLB_ENTRIES]; /* a combined entry's VS-stage page size, for its hits */
+};
+
+struct nw_replay;
+
+/* What the engine asks of an architecture other than x86 (replay_arm64.c, replay_riscv.c): the record loop,
+ * the split into pieces and the lazy-page retries stay the engine's. */
+struct nw_replay_arch {
+	/* 0, or -1 with err: a write of a register the model cannot follow. */
+	int (*write_reg)(struct nw_replay *replay, const struct nw_trace_regwrite *w, char *err, size_t errlen);
+	/* 0, or -1 with err when the registers in force are refused by the library (naming the write) or the
+	 * access cannot be translated as the engine splits it. */
+	int (*check_access)(const struct nw_replay *replay, const struct nw_trace_access *access, char *err,
+			    size_t errlen);
+	/* The privilege of an access (its cpl field: exception level, or VU/VS). */
+	void (*set_priv)(struct nw_replay *replay, unsigned cpl);
+	/* A TLB hit usable for the access, as out. */
+	bool (*lookup)(struct nw_replay *replay, const struct nw_access *a, struct nw_replay_result *out);
+	/* The walk of one piece under the registers in force. */
+	void (*walk)(const struct nw_replay *replay, const struct nw_access *a, unsigned flags,
+		     struct nw_walk_result *res);
+	/* What a completed walk leaves in the TLB model. */
+	void (*fill)(struct nw_replay *replay, const struct nw_access *a, const struct nw_walk_result *res);
 };
 
 struct nw_replay {
@@ -138,7 +175,12 @@ struct nw_replay {
 	char refused[160];
 	bool has_result;                   /* an access came last: an expectation may follow */
 	struct nw_replay_result result;
-	struct nw_replay_a64 *a64; /* aarch64 machines only */
+	/* The register state the library refuses (NULL: it takes it) and the write after which it does. */
+	const char *regs_refused;
+	uint64_t regs_refused_record;
+	const struct nw_replay_arch *arch; /* aarch64 and riscv64 machines; NULL for x86 */
+	struct nw_replay_a64 *a64;         /* aarch64 machines only */
+	struct nw_replay_rv *rv;           /* riscv64 machines only */
 };
 
 /* 0, or -1 with the reason in err (no memory for the TLB). */
@@ -180,27 +222,17 @@ unsigned nw_replay_access_pieces(struct nw_replay *replay, const struct nw_trace
  * selects (nw_access_is_linear); else -1 with err naming the access and the mode. */
 int nw_replay_check_access(const struct nw_cpu *cpu, const struct nw_trace_access *access, char *err, size_t errlen);
 
-/* AArch64 (replay_arm64.c), called by the engine for aarch64 machines. */
+/* AArch64 (replay_arm64.c): nw_replay_a64_init sets replay->arch and replay->a64. */
 int nw_replay_a64_init(struct nw_replay *replay, char *err, size_t errlen);
 void nw_replay_a64_fini(struct nw_replay *replay);
-/* 0, or -1 with err: a write of a register the model cannot follow (another stage 2 than the scenario's). */
-int nw_replay_a64_write_reg(struct nw_replay *replay, const struct nw_trace_regwrite *w, char *err, size_t errlen);
 /* 0, or -1 with err naming the TLBI and the model's reason for refusing it. */
 int nw_replay_a64_tlbi(struct nw_replay *replay, const struct nw_trace_tlbi *tlbi, char *err, size_t errlen);
-/* 0, or -1 with err when stage 1 as the registers stand is refused by the library (the write and its reason), or
- * the access crosses a 4 KiB boundary inside a 16 or 64 KiB page (the engine splits at 4 KiB: not modelled). */
-int nw_replay_a64_check_access(const struct nw_replay *replay, const struct nw_trace_access *access, char *err,
-			       size_t errlen);
-/* The PE state of an access: its exception level. */
-void nw_replay_a64_set_el(struct nw_replay *replay, unsigned el);
-/* A TLB hit usable for the access (the combined entry, or with stage 1 off the stage-2 entry), as out. */
-bool nw_replay_a64_lookup(struct nw_replay *replay, const struct nw_access *a, struct nw_replay_result *out);
-/* The walk of one piece (nw_arm64_walk under the registers in force). */
-void nw_replay_a64_walk(struct nw_replay *replay, const struct nw_access *a, struct nw_walk_result *res);
-/* The walk the tables in memory give now, writing nothing and recording every level (explanations). */
-void nw_replay_a64_walk_lookup(const struct nw_replay *replay, const struct nw_access *a, struct nw_walk_result *res);
-/* What a successful walk leaves in the TLB model. */
-void nw_replay_a64_fill(struct nw_replay *replay, const struct nw_access *a, const struct nw_walk_result *res);
+
+/* RISC-V (replay_riscv.c): nw_replay_rv_init sets replay->arch and replay->rv. */
+int nw_replay_rv_init(struct nw_replay *replay, char *err, size_t errlen);
+void nw_replay_rv_fini(struct nw_replay *replay);
+/* 0, or -1 with err naming the fence and the model's reason for refusing it (or the trap it raises instead). */
+int nw_replay_rv_fence(struct nw_replay *replay, const struct nw_rvfence *fence, char *err, size_t errlen);
 
 /* The result's value of an expectation field. */
 uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expect_field field);

@@ -23,6 +23,8 @@
 #define VTTBR_CNP UINT64_C(1) /* Common not Private: a sharing hint, no change to the translation */
 
 static void decode_el1(struct nw_replay *r);
+static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen);
+static const struct nw_replay_arch arm64_ops;
 
 int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 {
@@ -34,6 +36,7 @@ int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 		return -1;
 	}
 	r->a64 = s;
+	r->arch = &arm64_ops;
 	/* The PE the scenario's stage 2 was decoded for; stage 1 has every feature the library models. */
 	s->caps = nw_arm64_s1_caps_all();
 	s->caps.pa_bits = m->stage2.arm64->config.caps.pa_bits;
@@ -48,7 +51,7 @@ int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the AArch64 TLB model");
 		return -1;
 	}
-	nw_replay_a64_write_reg(r, &(struct nw_trace_regwrite){ .reg = NW_TRACE_PSTATE, .value = m->pstate }, err,
+	write_reg(r, &(struct nw_trace_regwrite){ .reg = NW_TRACE_PSTATE, .value = m->pstate }, err,
 				errlen);
 	decode_el1(r); /* the scenario's loader took these registers: the library does */
 	return 0;
@@ -78,15 +81,15 @@ static void decode_el1(struct nw_replay *r)
 		regs.tcr |= NW_TCR_EPD0 | NW_TCR_EPD1;
 	status = nw_arm64_s1_decode(&regs, &s->caps, &s->cpu.s1);
 	if (status == NW_OK) {
-		s->refused = NULL;
+		r->regs_refused = NULL;
 		nw_a64tlb_load(&s->tlb, current_vmid(s), (uint16_t)s->cpu.s1.asid);
 		return;
 	}
-	s->refused = status == NW_ERR_INVALID
+	r->regs_refused = status == NW_ERR_INVALID
 			     ? "a reserved encoding (TCR_EL1.IPS, TG0 or TG1) in a range that walks"
 			     : "a control the model does not implement (nw_arm64_s1_decode: a granule "
 			       "or TnSZ outside 16..39, TCR_EL1 HWU, TBID, E0PD or DS, SCTLR_EL1.EPAN)";
-	s->refused_record = r->record;
+	r->regs_refused_record = r->record;
 	r->stats.refused_writes++;
 }
 
@@ -111,7 +114,7 @@ static int write_vttbr(struct nw_replay *r, uint64_t value, char *err, size_t er
 	return 0;
 }
 
-int nw_replay_a64_write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
+static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
 {
 	struct nw_replay_a64 *s = r->a64;
 	uint64_t v = w->value;
@@ -178,7 +181,7 @@ int nw_replay_a64_tlbi(struct nw_replay *r, const struct nw_trace_tlbi *t, char 
 /* The range bit 55 of the VA selects (Arm ARM D8.2): 0 TTBR0_EL1's, 1 TTBR1_EL1's. */
 #define VA_RANGE_BIT 55
 
-int nw_replay_a64_check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
+static int check_access(const struct nw_replay *r, const struct nw_trace_access *ta, char *err, size_t errlen)
 {
 	const struct nw_replay_a64 *s = r->a64;
 	const struct nw_arm64_s1_range *range = &s->cpu.s1.range[(ta->gva.val >> VA_RANGE_BIT) & 1];
@@ -187,24 +190,24 @@ int nw_replay_a64_check_access(const struct nw_replay *r, const struct nw_trace_
 	bool crosses = (ta->gva.val ^ last) >> NW_PAGE_SHIFT && s->cpu.s1.enabled && range->walks &&
 		       !((ta->gva.val ^ last) >> range->granule_bits);
 
-	if (!s->refused && crosses) {
+	if (!r->regs_refused && crosses) {
 		snprintf(err, errlen,
 			 "access of %u byte(s) at va 0x%llx crosses a 4 KiB boundary inside a %u KiB "
 			 "page: replay splits accesses at 4 KiB, so this is not modelled",
 			 ta->size, (unsigned long long)ta->gva.val, 1u << (range->granule_bits - 10));
 		return -1;
 	}
-	if (!s->refused)
+	if (!r->regs_refused)
 		return 0;
 	snprintf(err, errlen,
 		 "the EL1 registers as written up to record %llu (sctlr_el1=0x%llx tcr_el1=0x%llx) "
 		 "are refused: %s",
-		 (unsigned long long)s->refused_record, (unsigned long long)s->el1.sctlr,
-		 (unsigned long long)s->el1.tcr, s->refused);
+		 (unsigned long long)r->regs_refused_record, (unsigned long long)s->el1.sctlr,
+		 (unsigned long long)s->el1.tcr, r->regs_refused);
 	return -1;
 }
 
-void nw_replay_a64_set_el(struct nw_replay *r, unsigned el)
+static void set_el(struct nw_replay *r, unsigned el)
 {
 	r->a64->cpu.el0 = el == 0;
 }
@@ -250,7 +253,7 @@ static bool flat_ipa(const struct nw_replay_a64 *s, uint64_t va, uint64_t *ipa)
 	return (va >> s->caps.pa_bits) == 0;
 }
 
-bool nw_replay_a64_lookup(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
+static bool lookup(struct nw_replay *r, const struct nw_access *a, struct nw_replay_result *out)
 {
 	struct nw_replay_a64 *s = r->a64;
 	uint32_t class = access_class(s, a);
@@ -277,21 +280,12 @@ bool nw_replay_a64_lookup(struct nw_replay *r, const struct nw_access *a, struct
 	return true;
 }
 
+/* flags: the engine's recording flags, or NW_WALK_LOOKUP | NW_WALK_RECORD for an explanation. */
 static void walk(const struct nw_replay *r, const struct nw_access *a, unsigned flags, struct nw_walk_result *res)
 {
 	const struct nw_replay_a64 *s = r->a64;
 
 	nw_arm64_walk(is_stage2_on(s) ? &r->config : &s->no_s2, &s->cpu, a, flags, res);
-}
-
-void nw_replay_a64_walk(struct nw_replay *r, const struct nw_access *a, struct nw_walk_result *res)
-{
-	walk(r, a, r->walk_flags & NW_WALK_RECORD, res);
-}
-
-void nw_replay_a64_walk_lookup(const struct nw_replay *r, const struct nw_access *a, struct nw_walk_result *res)
-{
-	walk(r, a, NW_WALK_LOOKUP | NW_WALK_RECORD, res);
 }
 
 /* The Arm ARM lookup level of a leaf of this size (4 KiB granule: 3 a page, 2 and 1 blocks). */
@@ -316,7 +310,7 @@ static void insert(struct nw_replay_a64 *s, struct nw_a64tlb_fill *fill, uint64_
 										  !s->cpu.s1.enabled };
 }
 
-void nw_replay_a64_fill(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)
+static void fill(struct nw_replay *r, const struct nw_access *a, const struct nw_walk_result *res)
 {
 	struct nw_replay_a64 *s = r->a64;
 	bool s2 = is_stage2_on(s);
@@ -348,3 +342,12 @@ void nw_replay_a64_fill(struct nw_replay *r, const struct nw_access *a, const st
 	};
 	insert(s, &fill, fill.addr, res->s2_page_size);
 }
+
+static const struct nw_replay_arch arm64_ops = {
+	.write_reg = write_reg,
+	.check_access = check_access,
+	.set_priv = set_el,
+	.lookup = lookup,
+	.walk = walk,
+	.fill = fill,
+};

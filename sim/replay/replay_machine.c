@@ -101,8 +101,17 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 		}
 	}
 	/* Its traces are riscv64 ones: a trace of another architecture is refused as such, not as one of x86_64. */
-	if (t->scenario.arch == NW_SCENARIO_RISCV64)
+	if (t->scenario.arch == NW_SCENARIO_RISCV64) {
 		t->machine.arch = NW_TRACE_ARCH_RISCV64;
+		t->machine.rv = t->scenario.riscv.vs;
+		if (nw_rv_gstage_hgatp(t->machine.stage2.riscv, (unsigned)t->scenario.vmid, &t->machine.hgatp) !=
+		    NW_OK) {
+			snprintf(err, errlen, "%s: vmid %llu does not fit hgatp", scenario_path,
+				 (unsigned long long)t->scenario.vmid);
+			nw_replay_target_close(t);
+			return -1;
+		}
+	}
 	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
 	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
 	return 0;

@@ -21,6 +21,10 @@ static void print_value(FILE *out, enum nw_trace_expect_field field, uint64_t va
 /* A walk's explanation in its architecture's terms, ending with its outcome. */
 static void explain_walk(FILE *out, const struct nw_replay *r, const struct nw_walk_result *walk)
 {
+	if (r->rv) {
+		nw_walk_print_summary(out, walk); /* the outcome and its trap CSRs */
+		return;
+	}
 	if (!r->a64) {
 		nw_walk_print_explain(out, walk);
 		return;
@@ -48,6 +52,9 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 	else if (r->a64)
 		fprintf(out, "%s of %u byte(s) at va 0x%" PRIx64 " el %u%s\n", access_names[a->type], a->size,
 			a->gva.val, res->el, a->unprivileged ? " unpriv" : "");
+	else if (r->rv)
+		fprintf(out, "%s of %u byte(s) at gva 0x%" PRIx64 " in %s-mode\n", access_names[a->type], a->size,
+			a->gva.val, res->el == NW_TRACE_PRIV_VU ? "VU" : "VS");
 	else
 		fprintf(out, "%s of %u byte(s) at gva 0x%" PRIx64 " cpl %u%s\n", access_names[a->type], a->size,
 			a->gva.val, r->machine->cpu.cpl, a->implicit ? " implicit" : "");
@@ -71,9 +78,9 @@ void nw_replay_print_mismatch(FILE *out, const struct nw_replay *r, const struct
 		fprintf(out,
 			"  the translation came from the %s TLB (gpa 0x%" PRIx64 ", hpa 0x%" PRIx64
 			"), not from a walk; the tables in memory now give:\n",
-			r->a64 ? "AArch64" : cache_names[res->cache], res->gpa, res->hpa);
-		if (r->a64)
-			nw_replay_a64_walk_lookup(r, a, &walk);
+			r->a64 ? "AArch64" : r->rv ? "RISC-V" : cache_names[res->cache], res->gpa, res->hpa);
+		if (r->arch)
+			r->arch->walk(r, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
 		else
 			nw_walker_translate(r->walker, a, NW_WALK_LOOKUP | NW_WALK_RECORD, &walk);
 		explain_walk(out, r, &walk);
@@ -105,6 +112,8 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	fprintf(out, "invalidations");
 	if (r->a64)
 		fprintf(out, " tlbi %" PRIu64, s->tlbis);
+	else if (r->rv)
+		fprintf(out, " fence %" PRIu64, s->fences);
 	else
 		for (unsigned i = 0; i < 4; i++)
 			fprintf(out, "%s %s %" PRIu64, i ? "," : "", inval_names[i], s->invalidations[i]);
@@ -123,9 +132,10 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	if (r->options.tlb) {
 		fprintf(out, "TLB           %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n", s->tlb_hits,
 			s->tlb_lookups, ratio(s->tlb_hits, s->tlb_lookups));
-		fprintf(out, "%s %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n",
-			r->a64 ? "stage-2 TLB  " : "PSC          ", s->psc_hits, s->psc_lookups,
-			ratio(s->psc_hits, s->psc_lookups));
+		if (!r->rv) /* the RISC-V model caches no non-leaf PTE and looks up no second kind */
+			fprintf(out, "%s %" PRIu64 " hits of %" PRIu64 " lookups (%.1f%%)\n",
+				r->a64 ? "stage-2 TLB  " : "PSC          ", s->psc_hits, s->psc_lookups,
+				ratio(s->psc_hits, s->psc_lookups));
 	} else {
 		fprintf(out, "TLB           off (--no-tlb): every access walks\n");
 	}
@@ -136,8 +146,9 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 			s->host_exhausted);
 	if (s->refused_writes)
 		fprintf(out,
-			"EL1 registers %" PRIu64 " write(s) left them refused (the last at record %" PRIu64 ": %s)\n",
-			s->refused_writes, r->a64->refused_record, r->a64->refused ? r->a64->refused : "taken since");
+			"%s %" PRIu64 " write(s) left them refused (the last at record %" PRIu64 ": %s)\n",
+			r->rv ? "VS-stage CSRs" : "EL1 registers", s->refused_writes, r->regs_refused_record,
+			r->regs_refused ? r->regs_refused : "taken since");
 	if (s->cr3_faults)
 		fprintf(out, "CR3 loads     %" PRIu64 " refused (MOV CR0/CR3/CR4 whose PAE PDPTE load faulted)\n",
 			s->cr3_faults);
@@ -150,6 +161,19 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
  * (docs/json.md; MAIR_EL1 may have changed since, so no mair_attr). */
 static void print_walk_json(FILE *out, const struct nw_replay *r, const struct nw_replay_result *res)
 {
+	const struct nw_rv_trap *trap = &res->walk.rv_trap;
+
+	if (r->rv) { /* translate-gva-riscv64's outcome members (docs/json.md) */
+		fprintf(out, "{\"outcome\": \"%s\", \"privilege\": \"%s\"", nw_replay_outcome_name(res->kind),
+			res->el == NW_TRACE_PRIV_VU ? "vu" : "vs");
+		if (res->walk.outcome == NW_OUTCOME_OK)
+			nw_walk_print_json_translation(out, &res->walk);
+		else
+			fprintf(out, ", \"scause\": %" PRIu64 ", \"stval\": \"0x%" PRIx64 "\", \"htval\": \"0x%" PRIx64
+				"\", \"htinst\": \"0x%" PRIx64 "\"", trap->scause, trap->stval, trap->htval, trap->htinst);
+		fputc('}', out);
+		return;
+	}
 	if (!r->a64) {
 		nw_walk_print_json(out, &res->walk);
 		return;
@@ -173,8 +197,9 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 	fprintf(out, "}, \"invalidations\": {");
 	for (unsigned i = 0; i < 4; i++)
 		fprintf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", inval_names[i], s->invalidations[i]);
-	fprintf(out, ", \"tlbi\": %" PRIu64 ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64 ", \"refs_per_walk\": {",
-		s->tlbis, s->failed_invalidations, s->walks);
+	fprintf(out, ", \"tlbi\": %" PRIu64 ", \"fence\": %" PRIu64 ", \"refused\": %" PRIu64 "}, \"walks\": %" PRIu64
+		     ", \"refs_per_walk\": {",
+		s->tlbis, s->fences, s->failed_invalidations, s->walks);
 	for (unsigned n = 0; n <= NW_REPLAY_REFS_MAX; n++)
 		if (s->refs_hist[n]) {
 			fprintf(out, "%s\"%u\": %" PRIu64, sep, n, s->refs_hist[n]);

@@ -106,6 +106,8 @@ enum nw_trace_outcome {
 	NW_TRACE_OUT_ROM_WRITE,
 	NW_TRACE_OUT_STAGE1_ABORT, /* aarch64: a stage-1 fault taken to EL1 */
 	NW_TRACE_OUT_STAGE2_ABORT, /* aarch64: a stage-2 fault taken to EL2 */
+	NW_TRACE_OUT_GUEST_PAGE_FAULT, /* riscv64: a G-stage fault taken to HS-mode */
+	NW_TRACE_OUT_ACCESS_FAULT,     /* riscv64: a table read that found no memory */
 	NW_TRACE_OUT_COUNT,
 };
 
@@ -115,8 +117,11 @@ enum nw_trace_outcome {
 	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE) |                \
 	 (1u << NW_TRACE_OUT_STAGE1_ABORT) | (1u << NW_TRACE_OUT_STAGE2_ABORT))
 #define NW_TRACE_X86_OUTCOMES (((1u << NW_TRACE_OUT_STAGE1_ABORT) - 1))
-/* A riscv64 trace's: those of any address space, until replay reports RISC-V traps. */
-#define NW_TRACE_RISCV64_OUTCOMES ((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE))
+/* A riscv64 trace's: those of any address space and the RISC-V traps (a VS-stage page fault, a guest-page fault,
+ * an access fault). */
+#define NW_TRACE_RISCV64_OUTCOMES                                                                              \
+	((1u << NW_TRACE_OUT_OK) | (1u << NW_TRACE_OUT_MMIO) | (1u << NW_TRACE_OUT_ROM_WRITE) |                \
+	 (1u << NW_TRACE_OUT_PAGE_FAULT) | (1u << NW_TRACE_OUT_GUEST_PAGE_FAULT) | (1u << NW_TRACE_OUT_ACCESS_FAULT))
 
 /* Which fields an expectation carries (bit i = field i, in this order on disk). */
 enum nw_trace_expect_field {

@@ -20,7 +20,7 @@ static const char *const arch_names[NW_TRACE_ARCH_COUNT] = { "x86_64", "aarch64"
 
 static const char *const outcome_names[NW_TRACE_OUT_COUNT] = {
 	"ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write",
-	"stage1_abort", "stage2_abort",
+	"stage1_abort", "stage2_abort", "guest_page_fault", "access_fault",
 };
 
 /* What `nestwalk translate --gpa --json` printed for these outcomes before its names became the trace's. */
@@ -257,12 +257,13 @@ static const struct {
 	const char *outcome, *field, *four_mib; /* four_mib NULL: 32-bit x86 paging's 4 MiB page is one */
 } expect_rules[NW_TRACE_ARCH_COUNT] = {
 	[NW_TRACE_ARCH_X86_64] = { NW_TRACE_X86_OUTCOMES, NW_EXPECT_ARM64_FIELDS,
-				   "an aarch64 outcome in an x86_64 trace",
+				   "an aarch64 or riscv64 outcome in an x86_64 trace",
 				   "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace", 0 },
 	[NW_TRACE_ARCH_AARCH64] = { NW_TRACE_AARCH64_OUTCOMES, X86_EXPECT_FIELDS, "an x86 outcome in an aarch64 trace",
 				    "an x86 expectation field in an aarch64 trace", "4 MiB is no AArch64 page size" },
 	[NW_TRACE_ARCH_RISCV64] = { NW_TRACE_RISCV64_OUTCOMES, X86_EXPECT_FIELDS | NW_EXPECT_ARM64_FIELDS,
-				    "an outcome of another architecture in a riscv64 trace (ok, mmio or rom_write)",
+				    "an outcome of another architecture in a riscv64 trace (ok, mmio, rom_write, page_fault, "
+				    "guest_page_fault or access_fault)",
 				    "an expectation field of another architecture in a riscv64 trace",
 				    "4 MiB is no RISC-V page size" },
 };

@@ -310,11 +310,11 @@ def check_walk(got, stage2, top=True):
 
 
 def test_the_doc_names_every_outcome_of_the_trace_format():
-    # traces/FORMAT.md's expectation outcomes (the AArch64 aborts among them), then replay's no_memory and
-    # translate's RISC-V guest_page_fault and access_fault (no trace carries RISC-V outcomes yet).
+    # traces/FORMAT.md's expectation outcomes (the AArch64 aborts and the RISC-V traps among them), then replay's
+    # no_memory.
     fmt = (ROOT / "traces" / "FORMAT.md").read_text()
     codes = re.search(r"\| `outcome` \| u8 \| (.*?) \|", fmt).group(1)
-    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory", "guest_page_fault", "access_fault"] == OUTCOMES
+    assert re.findall(r"\d+ (\w+)", codes) + ["no_memory"] == OUTCOMES
 
 
 def test_version_and_help_objects():
@@ -401,8 +401,7 @@ def test_translate_gva_arch_objects(scenario, args, outcome):
 def test_replay_objects(scenario, tmp_path):
     got = run_json("replay", SCENARIOS / scenario, "--json")
     check_top("replay", got)
-    # replay runs no riscv64 machine yet
-    assert set(got["outcomes"]) == set(OUTCOMES) - {"guest_page_fault", "access_fault"}
+    assert set(got["outcomes"]) == set(OUTCOMES)
     # A wrong expectation: replay reports the first mismatch with its walk.
     trace = tmp_path / "wrong.nwt.txt"
     trace.write_text("nestwalk-trace 1\naccess gva=0x400000 size=0x1 type=read cpl=0x3\nexpect outcome=page_fault\n"
@@ -430,7 +429,7 @@ def test_replay_aarch64_objects(va, access, el, outcome, tmp_path):
     assert result.returncode == 1, result.stderr
     got = json.loads(result.stdout)
     check_top("replay", got)
-    assert set(got["outcomes"]) == set(OUTCOMES) - {"guest_page_fault", "access_fault"}  # no riscv64 replay yet
+    assert set(got["outcomes"]) == set(OUTCOMES)
     walk = got["first_mismatch"]["walk"]
     assert walk["outcome"] == outcome
     check("translate-gva-aarch64", walk, leave_out=("schema", "size", "write", "registers", "explain"))

@@ -593,8 +593,9 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 		  "byte offset 38: bad access record: cpl outside 0..3" },
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 4), END }, 12 + 26 + 18 + 5, 1,
 		  "byte offset 38: bad access record: access flags have undefined bits set" },
-		/* 12 + 26 + 18: the second expectation names outcome 10; its access is read by the record reader. */
-		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(10), END },
+		/* 12 + 26 + 18: the second expectation names outcome 12 (one past access_fault); its access is read by
+		 * the record reader. */
+		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(12), END },
 		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: unknown outcome" },
 		/* An expectation after an expectation. */
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), EXPECT_OUTCOME(0), END }, 12 + 26 + 8 + 5, 1,
@@ -607,7 +608,8 @@ Test(trace_codec, batch_leaves_bad_records_to_the_record_reader)
 		/* Outcome 8, stage1_abort, is an aarch64 trace's: the batch leaves it to the record reader, which
 		 * refuses it. */
 		{ { HEADER, ACCESS(0, 3, 0), EXPECT_OUTCOME(0), ACCESS(0, 3, 0), EXPECT_OUTCOME(8), END },
-		  12 + 26 + 26 + 5, 1, "byte offset 56: bad expect record: an aarch64 outcome in an x86_64 trace" },
+		  12 + 26 + 26 + 5, 1,
+		  "byte offset 56: bad expect record: an aarch64 or riscv64 outcome in an x86_64 trace" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -896,7 +898,7 @@ Test(trace_codec, writer_refuses_records_of_another_architecture)
 		{ X86, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_TTBR0_EL1, 0 } }, "aarch64 register" },
 		{ X86, { .kind = NW_TRACE_ACCESS, .access = { .size = 1, .unpriv = true } }, "unpriv" },
 		{ X86, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1, .outcome = NW_TRACE_OUT_STAGE2_ABORT } },
-		  "aarch64 outcome in an x86_64" },
+		  "aarch64 or riscv64 outcome in an x86_64" },
 		{ X86, { .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_FAR } },
 		  "aarch64 expectation field" },
 		{ A64, { .kind = NW_TRACE_REG, .reg = { NW_TRACE_CR3, 0 } }, "x86 register" },
