@@ -86,9 +86,10 @@ static bool is_s2_fault(const struct nw_walk_result *res)
 
 static unsigned s2_fault_kind(enum nw_outcome outcome)
 {
-	return outcome == NW_OUTCOME_NPF            ? NW_TRACE_OUT_NPF
-	       : outcome == NW_OUTCOME_STAGE2_ABORT ? NW_TRACE_OUT_STAGE2_ABORT
-						    : NW_TRACE_OUT_EPT_VIOLATION;
+	return outcome == NW_OUTCOME_NPF                ? NW_TRACE_OUT_NPF
+	       : outcome == NW_OUTCOME_STAGE2_ABORT     ? NW_TRACE_OUT_STAGE2_ABORT
+	       : outcome == NW_OUTCOME_GUEST_PAGE_FAULT ? NW_TRACE_OUT_GUEST_PAGE_FAULT
+							: NW_TRACE_OUT_EPT_VIOLATION;
 }
 
 static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_aspace_exit *exit)
@@ -104,6 +105,7 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 	case NW_OUTCOME_EPT_VIOLATION:
 	case NW_OUTCOME_NPF:
 	case NW_OUTCOME_STAGE2_ABORT:
+	case NW_OUTCOME_GUEST_PAGE_FAULT:
 		/* The host had no frame for a lazy page: its failure, not a guest fault. */
 		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
 			return NW_REPLAY_OUT_NO_MEMORY;
@@ -114,14 +116,6 @@ static unsigned outcome_kind(const struct nw_walk_result *res, const struct nw_a
 		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
 			return NW_TRACE_OUT_ROM_WRITE;
 		return s2_fault_kind(res->outcome);
-	case NW_OUTCOME_GUEST_PAGE_FAULT:
-		if (exit->kind == NW_ASPACE_FAULT_NO_MEMORY)
-			return NW_REPLAY_OUT_NO_MEMORY;
-		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_MMIO)
-			return NW_TRACE_OUT_MMIO;
-		if (!res->s2_on_table && exit->kind == NW_ASPACE_FAULT_ROM_WRITE)
-			return NW_TRACE_OUT_ROM_WRITE;
-		return NW_TRACE_OUT_GUEST_PAGE_FAULT;
 	case NW_OUTCOME_ACCESS_FAULT:
 		return NW_TRACE_OUT_ACCESS_FAULT;
 	}
