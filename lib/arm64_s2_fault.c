@@ -42,6 +42,16 @@ unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2)
 	return nw_arm64_fsc(s2->fault, nw_arm64_s2_level(s2->level));
 }
 
+/* WnR is RES0 in an Instruction Abort's ISS. In a Data Abort's it is the instruction's direction, on a
+ * stage-1 walk too (a descriptor read or a hardware AF/dirty update alike): D24.2.46 ESR_EL2, WnR "Abort
+ * caused by an instruction writing to a memory location"; J1.1 AArch64.S2Translate keeps the stage-1
+ * FaultRecord whose write is the instruction's (NoFault), and AArch64.S2CheckPermissions leaves it for a
+ * walk's access (AccessType_TTW). */
+static bool nw_arm64_esr_is_wnr(const struct nw_arm64_s2_access *a)
+{
+	return a->type == NW_ACCESS_WRITE;
+}
+
 uint64_t nw_arm64_s2_esr(const struct nw_s2_result *s2, const struct nw_arm64_s2_access *a)
 {
 	bool fetch = a->type == NW_ACCESS_FETCH;
@@ -50,8 +60,7 @@ uint64_t nw_arm64_s2_esr(const struct nw_s2_result *s2, const struct nw_arm64_s2
 	esr |= nw_arm64_s2_fsc(s2) & NW_ESR_FSC_MASK;
 	if (a->s1ptw)
 		esr |= NW_ESR_S1PTW;
-	/* WnR is RES0 in an Instruction Abort's ISS; on a stage-1 walk it is the walk's own access. */
-	if (!fetch && (a->s1ptw ? a->table_write : a->type == NW_ACCESS_WRITE))
+	if (nw_arm64_esr_is_wnr(a))
 		esr |= NW_ESR_WNR;
 	return esr;
 }

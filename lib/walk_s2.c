@@ -99,14 +99,13 @@ uint64_t nw_npf_exitinfo1(const struct nw_npt *npt, const struct nw_s2_result *s
 }
 
 /* An AArch64 stage-2 fault is taken to EL2 (Arm ARM D8, "Stage 2 fault"):
- * ESR_EL2 with S1PTW for a stage-1 table walk (WnR then the walk's own
- * access: a descriptor update writes), FAR_EL2 the virtual address,
+ * ESR_EL2 with S1PTW for a stage-1 table walk (WnR still the instruction's,
+ * even for a descriptor update: nw_arm64_s2_esr), FAR_EL2 the virtual address,
  * HPFAR_EL2 the IPA where the architecture fills it. */
-static void arm64_s2_abort(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table,
-			   bool ad_write)
+static void arm64_s2_abort(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table)
 {
 	struct nw_walk_result *res = ctx->res;
-	const struct nw_arm64_s2_access access = { .type = ctx->access->type, .s1ptw = table, .table_write = ad_write };
+	const struct nw_arm64_s2_access access = { .type = ctx->access->type, .s1ptw = table };
 
 	res->outcome = NW_OUTCOME_STAGE2_ABORT;
 	res->abort_fault = s2->fault;
@@ -147,7 +146,7 @@ void nw_walk_s2_fault(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw
 		return;
 	}
 	if (ctx->config->stage2.kind == NW_STAGE2_ARM64) {
-		arm64_s2_abort(ctx, s2, gpa, table, ad_write);
+		arm64_s2_abort(ctx, s2, gpa, table);
 		return;
 	}
 	if (ctx->config->stage2.kind == NW_STAGE2_RISCV) {

@@ -111,9 +111,11 @@ def test_stage2_aborts_on_the_final_access():
 def test_a_stage2_fault_on_a_stage1_table_read_sets_s1ptw():
     # 0xffffff8000001000: bits 63:39 all ones, the upper range: TTBR1_EL1's level-1 table at IPA 0x50000000,
     # whose stage-2 level-2 entry (index (0x50000000 >> 21) & 0x1ff = 0x80) is invalid: translation level 2, the
-    # table walk's: S1PTW, WnR 0 (a read by the walk): 0x92000086; a fetch is an instruction abort: 0x82000086.
+    # table walk's: S1PTW, WnR 0 (a load): 0x92000086; a store sets WnR, the instruction's direction and not the
+    # walk's read (Arm ARM D24.2.46 ESR_EL2, WnR: "Abort caused by an instruction writing to a memory location"):
+    # 0x920000c6; a fetch is an instruction abort: 0x82000086.
     # FAR_EL2 the VA, HPFAR_EL2 the table's IPA: 0x500000. Two references: stage 2's levels 1 and 2.
-    for access, ec in (("read", DABT_LOW), ("fetch", IABT_LOW)):
+    for access, ec in (("read", DABT_LOW), ("write", DABT_LOW | WNR), ("fetch", IABT_LOW)):
         got = gva(0xffffff8000001000, access)
         assert (got["outcome"], got["esr_el2"], got["far_el2"], got["hpfar_el2"], got["fault"], got["level"],
                 got["s1ptw"], got["fault_gpa"], got["refs"]) == \

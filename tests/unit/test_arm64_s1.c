@@ -809,7 +809,7 @@ Test(arm64_s1, stage_2_fault_on_a_stage_1_table_read_sets_s1ptw)
 
 	/* The level-3 table's IPA 0x4100_2000 is not mapped at stage 2: its level-3 (stage-2) entry, index
 	 * (0x41002000 >> 12) & 0x1ff = 2, is empty: Translation fault at stage-2 level 3 on the stage-1 walk.
-	 * ESR_EL2 0x92000000 | S1PTW 0x80 | DFSC 0x07 = 0x92000087 (WnR 0: the walk read); HPFAR_EL2 the table's
+	 * ESR_EL2 0x92000000 | S1PTW 0x80 | DFSC 0x07 = 0x92000087 (WnR 0: a load); HPFAR_EL2 the table's
 	 * IPA: 0x41002000 >> 12 << 4 = 0x410020; FAR_EL2 the VA. */
 	stage2_world(false);
 	res = walk(VA, R, false);
@@ -821,8 +821,10 @@ Test(arm64_s1, stage_2_fault_on_a_stage_1_table_read_sets_s1ptw)
 	cr_assert_eq(res.far, VA);
 	cr_assert_eq(res.fault_gpa.val, IPA_L3 + 8, "the descriptor's IPA: index 1");
 	cr_assert_eq(res.fault_level, 1, "the stage-1 level whose table faulted");
-	/* A store reports the walk's own access, a read: still WnR 0. A fetch: EC 0x20, 0x82000087. */
-	cr_assert_eq(walk(VA, W, false).esr, DABT_EL0 | S1PTW | FSC_TRANS(3));
+	/* A store: WnR is the instruction's direction, not the walk's read (D24.2.46 ESR_EL2, WnR: "Abort caused
+	 * by an instruction writing to a memory location"; J1.1 AArch64.S2Translate keeps the instruction's
+	 * FaultRecord.write): 0x92000087 | WnR 0x40 = 0x920000c7. A fetch: EC 0x20, 0x82000087. */
+	cr_assert_eq(walk(VA, W, false).esr, DABT_EL0 | S1PTW | WNR | FSC_TRANS(3));
 	cr_assert_eq(walk(VA, X, false).esr, IABT_EL0 | S1PTW | FSC_TRANS(3));
 }
 
@@ -831,16 +833,22 @@ Test(arm64_s1, hardware_access_flag_update_is_a_stage_2_write)
 	struct nw_walk_result res;
 
 	/* The level-3 table's page read-only at stage 2, the leaf without AF, TCR_EL1.HA: setting AF writes the
-	 * descriptor, which stage 2 refuses: Permission fault at stage-2 level 3 on the stage-1 walk, WnR 1:
-	 * 0x92000000 | S1PTW | WnR | 0x0f = 0x920000cf; HPFAR_EL2 filled (a stage-1 walk): 0x410020. */
+	 * descriptor, which stage 2 refuses (D8.5: the stage-1 update needs stage-2 write permission): Permission
+	 * fault at stage-2 level 3 on the stage-1 walk. WnR is the load's, 0, not the update's write (J1.1
+	 * AArch64.S1Walk passes the instruction's FaultRecord to AArch64.S2Translate with the update's access,
+	 * and AArch64.S2CheckPermissions leaves FaultRecord.write for a walk's access, AccessType_TTW):
+	 * 0x92000000 | S1PTW | 0x0f = 0x9200008f; HPFAR_EL2 filled (a stage-1 walk): 0x410020. */
 	stage2_world(true);
 	cr_assert_eq(nw_arm64_s2_protect(&t.s2, nw_gpa(IPA_L3), NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R, 0), NW_OK);
 	*test_slot(t.l3, 1) = PA | 0x3;
 	load(SCTLR_M, TCR_39 | NW_TCR_HA);
 	res = walk(VA, R, false);
 	cr_assert_eq(res.outcome, NW_OUTCOME_STAGE2_ABORT, "outcome %s", nw_outcome_name(res.outcome));
-	cr_assert_eq(res.esr, DABT_EL0 | S1PTW | WNR | FSC_PERM(3), "esr %#llx", (unsigned long long)res.esr);
+	cr_assert_eq(res.esr, DABT_EL0 | S1PTW | FSC_PERM(3), "esr %#llx", (unsigned long long)res.esr);
 	cr_assert(res.hpfar_valid);
 	cr_assert_eq(res.hpfar, 0x410020);
+	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3, "nothing written");
+	/* A store through the same descriptor: the same fault, WnR 1: 0x9200008f | 0x40 = 0x920000cf. */
+	cr_assert_eq(walk(VA, W, false).esr, DABT_EL0 | S1PTW | WNR | FSC_PERM(3));
 	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3, "nothing written");
 }

@@ -392,11 +392,14 @@ Test(arm64_s2, s2ap_permission_faults)
 	cr_assert_eq(nw_arm64_s2_esr(&res, &final), 0x9200004e, "level 2: DFSC 0b001110");
 	res = go(&s2, 0x80000000, NW_ACCESS_WRITE, false);
 	cr_assert_eq(nw_arm64_s2_esr(&res, &final), 0x9200004d, "level 1: DFSC 0b001101");
-	/* The same fault on a stage-1 table read (a write, say a hardware AF update): S1PTW set, HPFAR the IPA. */
-	walk.table_write = true;
-	cr_assert_eq(nw_arm64_s2_esr(&res, &walk), 0x920000cd);
+	/* The same fault on a stage-1 table walk for a load (even one whose walk writes, a hardware AF update):
+	 * S1PTW set, WnR the instruction's (D24.2.46 ESR_EL2, WnR): 0x92000000 | 0x80 | 0x0d = 0x9200008d; HPFAR
+	 * the IPA. For a store: | WnR 0x40 = 0x920000cd. */
+	cr_assert_eq(nw_arm64_s2_esr(&res, &walk), 0x9200008d);
 	cr_assert(nw_arm64_hpfar(&res, nw_gpa(0x80000000), &walk, &hpfar));
 	cr_assert_eq(hpfar, 0x800000);
+	walk.type = NW_ACCESS_WRITE;
+	cr_assert_eq(nw_arm64_s2_esr(&res, &walk), 0x920000cd);
 
 	/* S2AP 0b00: nothing; 0b10: write-only (a load faults, a store does not). */
 	cr_assert_eq(nw_arm64_s2_protect(&s2, nw_gpa(0x41001000), NW_PAGE_SIZE, 0, 0), NW_OK);

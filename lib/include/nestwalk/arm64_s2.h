@@ -135,7 +135,7 @@ uint64_t nw_arm64_s2_table_count(const struct nw_arm64_s2 *s2);
 /* ESR_EL2 of a stage-2 abort (Arm ARM D19, ESR_EL2; ISS encodings for Data
  * Abort and Instruction Abort): EC 0x20 for a fetch, 0x24 for a data access
  * (from a lower Exception level), IL 1, S1PTW when the access was a stage-1
- * table walk, WnR for a write, DFSC/IFSC: 0b0000LL address size, 0b0001LL
+ * table walk, WnR for a store instruction (on a stage-1 walk too), DFSC/IFSC: 0b0000LL address size, 0b0001LL
  * translation, 0b0010LL access flag, 0b0011LL permission, LL the Arm level.
  * ISV 0: the instruction syndrome is not known here. */
 #define NW_ESR_EC_SHIFT 26
@@ -149,7 +149,6 @@ uint64_t nw_arm64_s2_table_count(const struct nw_arm64_s2 *s2);
 struct nw_arm64_s2_access {
 	enum nw_access_type type; /* the guest's access: a fetch (or its stage-1 walk) is an instruction abort */
 	bool s1ptw;               /* the fault was on a stage-1 translation table walk for it */
-	bool table_write;         /* that walk's access wrote (a hardware update of a stage-1 descriptor) */
 };
 
 /* DFSC/IFSC of a fault of this kind at Arm level arm_level (0..3), either
