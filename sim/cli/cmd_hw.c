@@ -110,8 +110,8 @@ int nw_cmd_hw(int argc, char **argv)
 				   run.opt.backend);
 	if (run.backend->aarch64 && (run.opt.trace || run.opt.observed))
 		return nw_cli_fail(&nw_usage_hw_run, run.opt.trace ? "--trace" : "--observed",
-				   "not with qemu-aarch64: an aarch64 scenario has no trace yet; its stage 2 is "
-				   "probed");
+				   "not with qemu-aarch64: it probes the scenario's translation regime, it "
+				   "does not run a trace");
 	if (!run.opt.image)
 		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT
 				: run.backend->aarch64 ? NW_HW_A64_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;

@@ -35,21 +35,19 @@ static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
 }
 
 /* What an aarch64 or riscv64 scenario cannot have yet: guest.mappings and page_table_region build x86 tables (an
- * AArch64 guest's stage-1 tables are given as guest.writes), and ELF images, memory dumps and traces are x86
- * machines'. */
+ * AArch64 guest's stage-1 tables are given as guest.writes), and ELF images and memory dumps are x86 machines'.
+ * A trace it may name: replay reads it as the machine's architecture. */
 int nw_scenario_check_guest_writes(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct nw_scenario_pos pos = sc->mapping_count ? sc->mappings[0].pos : sc->pt_region_pos;
 
 	if (!pos.line)
 		pos = sc->elf_image_pos.line ? sc->elf_image_pos : sc->memory_dump_pos;
-	if (!pos.line)
-		pos = sc->trace_pos;
 	if (pos.line)
 		return nw_scenario_fail(sc, pos, err, errlen,
 					"%s scenario gives its guest's %s as guest.writes (words at their "
 					"guest-physical addresses): guest.mappings, guest.page_table_region, "
-					"guest.elf_image, guest.memory_dump and trace are not modelled for it yet",
+					"guest.elf_image and guest.memory_dump are not modelled for it yet",
 					sc->arch == NW_SCENARIO_AARCH64 ? "an aarch64" : "a riscv64",
 					sc->arch == NW_SCENARIO_AARCH64 ? "stage-1 tables" : "memory");
 	return 0;

@@ -12,6 +12,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 EPT_SCENARIO = ROOT / "scenarios" / "replay_ept.yaml"
@@ -191,6 +193,35 @@ def test_trace_option_wins_over_the_scenario_trace(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "mismatch at record 2" in result.stdout  # the expect record
     assert "expectations  1 checked, 1 mismatched" in result.stdout
+
+
+def scenarios_naming_a_trace():
+    """(scenario, trace) for each bundled scenario with a top-level trace: key (relative to its folder)."""
+    pairs = []
+    for scenario in sorted((ROOT / "scenarios").glob("*.yaml")):
+        for line in scenario.read_text().splitlines():
+            if line.startswith("trace:"):
+                pairs.append((scenario.name, (scenario.parent / line.split(":", 1)[1].strip()).resolve()))
+    return pairs
+
+
+def test_every_architecture_has_scenarios_replaying_their_bundled_trace():
+    """The list below is the bundled one: an aarch64 or riscv64 scenario may name its trace (it was refused at its
+    line: "trace are not modelled for it yet")."""
+    assert [(name, trace.name) for name, trace in scenarios_naming_a_trace()] == [
+        ("arm64_stage1.yaml", "arm64_mmu.nwt.txt"), ("arm64_stage2.yaml", "arm64_stage2.nwt.txt"),
+        ("replay_ept.yaml", "replay_ept.nwt.txt"), ("replay_npt.yaml", "replay_npt.nwt.txt"),
+        ("riscv_gstage.yaml", "riscv_gstage.nwt.txt"), ("riscv_vs.yaml", "riscv_vs.nwt.txt")]
+
+
+@pytest.mark.parametrize("scenario, trace", scenarios_naming_a_trace(), ids=lambda v: getattr(v, "name", v))
+def test_a_scenario_naming_its_trace_replays_it_green(scenario, trace):
+    """`nestwalk replay SCENARIO` without --trace replays the scenario's own trace: every expect record of the
+    trace file (counted here from its text) checked, none mismatched, with the TLB model on."""
+    expects = sum(line.startswith("expect ") for line in records(trace))
+    result, report = replay_json(ROOT / "scenarios" / scenario)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert expects > 0 and (report["expectations"], report["mismatches"]) == (expects, 0)
 
 
 def test_no_explain_meets_the_bundled_expectations():
