@@ -1,11 +1,15 @@
-/* `nestwalk hw run SCENARIO --backend qemu-aarch64` (cmd_hw.h): an aarch64 scenario has its stage 2 only, no
- * trace, so its accesses are probes of that stage 2: the first and last 8-byte word of each region, each
- * edit's address, the first address of each run of leaves alike (level, rights, memory type, contiguous), and
- * one IPA past the input size; each read, written and fetched (records 3k+1 to 3k+3 of the report: probe k,
- * from 0). Each probe
- * runs on the AArch64 image (hw_a64.h) and the CPU's outcome is compared with the library's translate of the
- * same access: the kind, ESR_EL2, FAR_EL2, HPFAR_EL2 where the Arm ARM defines it, where a load or store
- * landed. */
+/* `nestwalk hw run SCENARIO --backend qemu-aarch64` (cmd_hw.h): an aarch64 scenario's accesses are probes, run on
+ * the AArch64 image (hw_a64.h) and compared with the library's answer for the same access.
+ * With stage 1 off they probe its stage 2: the first and last 8-byte word of each region, each edit's address,
+ * the first address of each run of leaves alike (level, rights, memory type, contiguous), and one IPA past the
+ * input size; each read, written and fetched at EL1 (records 3k+1 to 3k+3 of the report: probe k, from 0); the
+ * kind, ESR_EL2, FAR_EL2, HPFAR_EL2 where the Arm ARM defines it, where a load or store landed are compared with
+ * the library's translate --gpa.
+ * With stage 1 on (SCTLR_EL1.M) they probe the guest's stage 1 over its stage 2 (nw_hw_a64_collect_vas): each
+ * VA read, written and fetched at EL1 under the scenario's PAN and UAO, then at EL0, then LDTR and STTR at EL1
+ * (records 8k+1 to 8k+8: VA k), through the guest's own descriptors; compared with the library's walk
+ * (nw_arm64_walk, as translate --gva): ESR_EL1 and FAR_EL1 of a stage-1 abort, ESR_EL2, FAR_EL2 and HPFAR_EL2 of a
+ * stage-2 abort, where a load or store landed. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -84,6 +88,45 @@ static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, cons
 	return 0;
 }
 
+/* The accesses of each stage-1 VA, in record order. */
+static const struct nw_hw_a64_probe s1_accesses[] = {
+	{ .type = NW_ACCESS_READ },
+	{ .type = NW_ACCESS_WRITE },
+	{ .type = NW_ACCESS_FETCH },
+	{ .type = NW_ACCESS_READ, .el0 = true },
+	{ .type = NW_ACCESS_WRITE, .el0 = true },
+	{ .type = NW_ACCESS_FETCH, .el0 = true },
+	{ .type = NW_ACCESS_READ, .unprivileged = true },
+	{ .type = NW_ACCESS_WRITE, .unprivileged = true },
+};
+#define S1_ACCESSES (sizeof(s1_accesses) / sizeof(s1_accesses[0]))
+
+static int compile_s1(struct nw_hw_cmd *run, const struct nw_replay_target *t, const struct nw_hw_a64_vas *v,
+		      struct nw_hw_a64_expect *expect)
+{
+	for (size_t i = 0; i < v->count * S1_ACCESSES; i++) {
+		struct nw_hw_case *c = &run->cases[run->case_count];
+		struct nw_hw_a64_probe p = s1_accesses[i % S1_ACCESSES];
+		const char *why;
+
+		p.va = v->va[i / S1_ACCESSES];
+		*c = (struct nw_hw_case){ .record = i + 1,
+					  .access = { .gva = nw_gva(p.va),
+						      .size = 8,
+						      .type = p.type,
+						      .cpl = p.el0 ? 0 : 1,
+						      .unpriv = p.unprivileged } };
+		why = nw_hw_a64_s1_compile(&t->machine, &t->scenario.arm64, &p, (uint32_t)run->case_count, c,
+					   &expect[run->case_count]);
+		run->rep.accesses++;
+		if (why && !nw_hw_report_not_run(&run->rep, c->record, why))
+			return -1;
+		if (!why)
+			run->case_count++;
+	}
+	return 0;
+}
+
 static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 {
 	for (size_t i = 0; i < run->case_count; i++) {
@@ -109,6 +152,17 @@ static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 	return 0;
 }
 
+/* Every probe not run: bad input for this backend, each reason said. */
+static int nothing_runs(const struct nw_hw_cmd *run)
+{
+	fprintf(stderr, "nestwalk hw run: nothing of %s can run on %s:\n", run->opt.scenario, run->backend->name);
+	for (size_t i = 0; i < run->rep.not_run_count; i++)
+		fprintf(stderr, "  %s (%llu access(es), record %llu first)\n", run->rep.not_run[i].reason,
+			(unsigned long long)run->rep.not_run[i].count,
+			(unsigned long long)run->rep.not_run[i].records[0]);
+	return -1;
+}
+
 static int boot(struct nw_hw_cmd *run)
 {
 	struct nw_hw_boots boots = { .backend = run->backend,
@@ -118,11 +172,13 @@ static int boot(struct nw_hw_cmd *run)
 				     .cases = run->cases,
 				     .count = run->case_count };
 
-	run->outcomes = calloc(run->case_count ? run->case_count : 1, sizeof(*run->outcomes));
+	if (!run->case_count)
+		return nothing_runs(run);
+	run->outcomes = calloc(run->case_count, sizeof(*run->outcomes));
 	if (!run->outcomes)
 		return -1;
 	boots.outcomes = run->outcomes;
-	if (run->case_count && nw_hw_boots_run(&boots))
+	if (nw_hw_boots_run(&boots))
 		return -1;
 	run->rep.boot_seconds = boots.seconds;
 	run->rep.boots = boots.boots;
@@ -133,7 +189,9 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 {
 	struct nw_replay_target t;
 	struct probes p = { 0 };
+	struct nw_hw_a64_vas vas = { 0 };
 	struct nw_hw_a64_expect *expect = NULL;
+	size_t total;
 	char err[1024];
 	int rc = NW_EXIT_BAD_INPUT;
 
@@ -149,27 +207,37 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
-	run->rep.method =
-		"probes: each region's first and last word, each edit's address, the first address of each run "
-		"of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
-		"to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
-		"library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
-	/* Said, not silent: the probes below are the stage 2's; the guest's own stage 1 is not run through yet. */
-	if (t.scenario.arm64.s1.enabled)
-		fprintf(stderr,
-			"nestwalk hw run: note: %s: its stage 1 (SCTLR_EL1.M set) is not probed yet, only its "
-			"stage 2\n",
-			run->opt.scenario);
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
-	collect(&t.scenario, t.machine.aspace, &p);
-	run->cases = calloc(p.count * 3 + 1, sizeof(*run->cases));
-	expect = calloc(p.count * 3 + 1, sizeof(*expect));
-	if (run->cases && expect && !compile(run, &t, &p, expect) && !boot(run) && !compare(run, expect))
+	if (t.scenario.arm64.s1.enabled) {
+		run->rep.method =
+			"probes of the guest's stage 1: each run of stage-1 leaves alike (its first VA, last word and the "
+			"VA past it), the first VA past T0SZ and TTBR1_EL1's first VA when EPD1 is 0; each read, written "
+			"and fetched at EL1 (the scenario's PAN and UAO), then at EL0, then LDTR and STTR at EL1 (records "
+			"8k+1 to 8k+8: VA k), through the guest's descriptors over its stage 2: compared with the "
+			"library's walk, translate --gva (ESR_EL1 and FAR_EL1; ESR_EL2, FAR_EL2, HPFAR_EL2 where defined; "
+			"where the access landed)";
+		nw_hw_a64_collect_vas(&t.machine, &t.scenario.arm64.s1, &vas);
+		total = vas.count * S1_ACCESSES;
+	} else {
+		run->rep.method =
+			"probes: each region's first and last word, each edit's address, the first address of each run "
+			"of leaves alike and one IPA past the input size, each read, written and fetched (records 3k+1 "
+			"to 3k+3: probe k), at EL1 with stage 1 off on fresh stage-2 tables: compared with the "
+			"library's translate --gpa (ESR_EL2, FAR_EL2, HPFAR_EL2 where defined, where the access landed)";
+		collect(&t.scenario, t.machine.aspace, &p);
+		total = p.count * 3;
+	}
+	run->cases = calloc(total + 1, sizeof(*run->cases));
+	expect = calloc(total + 1, sizeof(*expect));
+	if (run->cases && expect &&
+	    !(t.scenario.arm64.s1.enabled ? compile_s1(run, &t, &vas, expect) : compile(run, &t, &p, expect)) &&
+	    !boot(run) && !compare(run, expect))
 		rc = NW_EXIT_OK;
 	else if (!run->cases || !expect)
 		fprintf(stderr, "nestwalk hw run: out of memory\n");
 	run->rep.leaked_frames = nw_replay_target_close(&t);
 	free(expect);
 	free(p.ipa);
+	free(vas.va);
 	return rc;
 }

@@ -150,6 +150,8 @@ enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struc
 		*deviation = &ps40_level0;
 		return NW_HW_A64_EXPLAINED;
 	}
+	if (e->s1)
+		return nw_hw_a64_s1_verdict(e, o, deviation, problem, len);
 	if (o->kind != (ok ? NW_HW_OK : NW_HW_ABORT)) {
 		snprintf(problem, len, "the CPU gave '%s', the library %s", o->text,
 			 ok ? "a translation" : "a stage-2 abort");

@@ -20,12 +20,43 @@ struct nw_hw_a64_expect {
 	uint64_t pa;          /* a load or store that completes: where it lands in the image's scratch region */
 	uint64_t ipa;         /* the scenario's IPA (the case's may have its start-level slot moved off the image's) */
 	bool small_ps_level0; /* PS under 44 bits with a level-0 start: a-64-ps40-level0-start applies */
+	/* A stage-1 probe (nw_hw_a64_s1_compile): the library's outcome, FAR_EL1 or FAR_EL2 (the VA), and for a
+	 * stage-2 fault on a stage-1 table read the Arm level of that table (else -1); esr, has_hpfar, hpfar (in the
+	 * case's IPA) and pa as above. */
+	bool s1, fetch;
+	enum nw_outcome outcome;
+	uint64_t far;
+	int s1ptw_level;
+};
+
+/* One access of a stage-1 probe: its VA, type, Exception level and LDTR/STTR. */
+struct nw_hw_a64_probe {
+	uint64_t va;
+	enum nw_access_type type;
+	bool el0, unprivileged;
 };
 
 /* The access of type at ipa as a case (id, in out->head), with out->record and out->access filled by the caller.
  * NULL, or why it cannot run. */
 const char *nw_hw_a64_compile(const struct nw_aspace *as, uint64_t vtcr, uint64_t ipa, enum nw_access_type type,
 			      uint32_t id, struct nw_hw_case *out, struct nw_hw_a64_expect *expect);
+
+/* The access p of the guest whose stage 1 the scenario's EL1 registers and PSTATE (a) give, over its stage 2
+ * (m), as a case with a stage-1 part (hw_a64_s1.c; PAN and UAO as the scenario's PSTATE has them). NULL, or why it
+ * cannot run. */
+const char *nw_hw_a64_s1_compile(const struct nw_replay_machine *m, const struct nw_scenario_arm64 *a,
+				 const struct nw_hw_a64_probe *p, uint32_t id, struct nw_hw_case *out,
+				 struct nw_hw_a64_expect *expect);
+
+/* The VAs a stage-1 probe visits (hw_a64_vas.c), at most NW_HW_A64_MAX_VAS, each 8-byte aligned, in order. */
+#define NW_HW_A64_MAX_VAS 512
+struct nw_hw_a64_vas {
+	uint64_t *va;
+	size_t count, cap;
+};
+/* Each run of stage-1 leaves alike of the guest's tables (read through the stage 2 of m): its first VA, last word
+ * and the VA past it; the first VA past T0SZ; TTBR1_EL1's first VA when EPD1 is 0. v starts empty; free(v->va). */
+void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, struct nw_hw_a64_vas *v);
 
 enum nw_hw_a64_verdict {
 	NW_HW_A64_MATCH,
@@ -37,5 +68,8 @@ enum nw_hw_a64_verdict {
 enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
 					 const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
 					 char *problem, size_t len);
+/* The part of nw_hw_a64_compare for a stage-1 probe's case. */
+enum nw_hw_a64_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
+					    const struct nw_hw_deviation **deviation, char *problem, size_t len);
 
 #endif

@@ -487,6 +487,14 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	return why;
 }
 
+/* The stage-1 part an aarch64 case carries after its entries (contract/a64_s1.h), in bytes; 0 without one. */
+static size_t a64_s1_size(const struct nw_hw_case *c, uint32_t arch)
+{
+	if (arch != HW_BLOB_ARCH_AARCH64 || !(c->head.flags & HW_A64_S1))
+		return 0;
+	return (size_t)hw_a64_s1_size(&c->a64_s1);
+}
+
 uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t arch, size_t *size)
 {
 	struct hw_blob_header h = {
@@ -497,7 +505,8 @@ uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t 
 	uint8_t *blob;
 
 	for (size_t i = 0; i < count; i++)
-		total += sizeof(cases[i].head) + cases[i].head.entry_count * sizeof(struct hw_blob_entry);
+		total += sizeof(cases[i].head) + cases[i].head.entry_count * sizeof(struct hw_blob_entry) +
+			 a64_s1_size(&cases[i], arch);
 	blob = malloc(total);
 	if (!blob)
 		return NULL;
@@ -510,6 +519,13 @@ uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t 
 		off += sizeof(cases[i].head);
 		memcpy(blob + off, cases[i].entries, n);
 		off += n;
+		if (a64_s1_size(&cases[i], arch)) {
+			memcpy(blob + off, &cases[i].a64_s1, sizeof(cases[i].a64_s1));
+			off += sizeof(cases[i].a64_s1);
+			n = cases[i].a64_s1.entry_count * sizeof(struct hw_blob_entry);
+			memcpy(blob + off, cases[i].a64_s1_entries, n);
+			off += n;
+		}
 	}
 	*size = total;
 	return blob;

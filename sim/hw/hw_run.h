@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contract/a64_s1.h"
 #include "contract/blob.h"
 #include "contract/ept_case.h"
 #include "replay/replay.h"
@@ -59,6 +60,9 @@ struct nw_hw_case {
 	struct vmx_case vmx;
 	bool has_final;
 	uint64_t final_gpa;
+	/* aarch64 with head.flags HW_A64_S1: the stage-1 part and its entries, packed after the case's entries. */
+	struct hw_a64_s1_part a64_s1;
+	struct hw_blob_entry a64_s1_entries[NW_HW_CASE_ENTRIES];
 };
 
 /* What the compiler needs to know of the backend's CPU. */

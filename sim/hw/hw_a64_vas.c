@@ -1,0 +1,116 @@
+/* The virtual addresses `hw run --backend qemu-aarch64` probes on an aarch64 scenario with stage 1 on (hw_a64.h):
+ * the guest's stage-1 tables read as the scenario wrote them (through its stage 2, without populating lazy pages),
+ * each run of leaves alike (contiguous VAs and output addresses, one level, the same attribute bits) giving its
+ * first VA, its last 8-byte word and the VA just past it; then the first VA past TTBR0_EL1's range (T0SZ) and,
+ * when TTBR1_EL1 walks (EPD1 0), the first VA of its range. */
+#include <stdlib.h>
+
+#include <nestwalk/arm64_s1.h>
+#include <nestwalk/hal.h>
+#include <nestwalk/pt_build.h>
+
+#include "hw/hw_a64.h"
+#include "io/grow.h"
+
+struct run {
+	uint64_t va_end, oa_end, attrs;
+	int level;
+	bool open;
+};
+
+struct collect {
+	const struct nw_replay_machine *m;
+	struct nw_hw_a64_vas *vas;
+	struct run run;
+	bool full; /* out of room: the list stops growing */
+};
+
+static void add(struct collect *c, uint64_t va)
+{
+	struct nw_hw_a64_vas *v = c->vas;
+
+	va &= ~UINT64_C(7);
+	for (size_t i = 0; i < v->count; i++)
+		if (v->va[i] == va)
+			return;
+	if (v->count == NW_HW_A64_MAX_VAS || c->full)
+		return;
+	v->va = nw_grow(v->va, &v->cap, v->count, sizeof(*v->va));
+	if (!v->va) {
+		c->full = true;
+		return;
+	}
+	v->va[v->count++] = va;
+}
+
+static void end_run(struct collect *c)
+{
+	if (!c->run.open)
+		return;
+	add(c, c->run.va_end - 8);
+	add(c, c->run.va_end);
+	c->run.open = false;
+}
+
+static void leaf(struct collect *c, uint64_t va, uint64_t size, uint64_t desc, int level)
+{
+	uint64_t attrs = desc & ~NW_ARM64_S1_ADDR_MASK, oa = desc & NW_ARM64_S1_ADDR_MASK & ~(size - 1);
+	struct run *r = &c->run;
+
+	if (!r->open || r->va_end != va || r->level != level || r->attrs != attrs || r->oa_end != oa) {
+		end_run(c);
+		add(c, va);
+	}
+	*r = (struct run){ .va_end = va + size, .oa_end = oa + size, .attrs = attrs, .level = level, .open = true };
+}
+
+/* The table at ipa as the guest's walk would read it, or NULL where stage 2 refuses the read. */
+static const uint64_t *table_at(const struct nw_replay_machine *m, uint64_t ipa)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = NW_ACCESS_READ, .lookup_only = true };
+	struct nw_s2_result res;
+
+	nw_stage2_translate(&m->stage2, &req, &res);
+	return res.status == NW_S2_OK ? nw_hal_phys_to_virt(m->hal, res.hpa) : NULL;
+}
+
+static void visit(struct collect *c, const struct nw_pt_format *fmt, int level, uint64_t table_ipa, uint64_t va_base)
+{
+	const uint64_t *t = table_at(c->m, table_ipa);
+
+	if (!t) {
+		end_run(c);
+		return;
+	}
+	for (unsigned i = 0; i < fmt->level[level].entries && !c->full; i++) {
+		uint64_t desc = t[i], va = va_base | (uint64_t)i << fmt->level[level].shift;
+		bool table_bit = desc & NW_ARM64_S1_TABLE;
+
+		if (!(desc & NW_ARM64_S1_VALID))
+			end_run(c);
+		else if (level > NW_LEVEL_PT && table_bit)
+			visit(c, fmt, level - 1, desc & NW_ARM64_S1_ADDR_MASK, va);
+		else if (level == NW_LEVEL_PT ? table_bit : fmt->level[level].leaf_ok)
+			leaf(c, va, nw_pt_level_size(fmt, level), desc, level);
+		else
+			end_run(c); /* reserved: a Translation fault */
+	}
+}
+
+void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, struct nw_hw_a64_vas *v)
+{
+	struct collect c = { .m = m, .vas = v };
+
+	for (unsigned which = 0; which < 2; which++) {
+		const struct nw_arm64_s1_range *r = &s1->range[which];
+		uint64_t base = which == 0 || r->va_bits == 64 ? 0 : ~UINT64_C(0) << r->va_bits;
+
+		if (r->walks)
+			visit(&c, &r->format, r->format.top, r->table, base);
+		end_run(&c);
+	}
+	if (s1->range[0].va_bits < 64)
+		add(&c, UINT64_C(1) << s1->range[0].va_bits);
+	if (s1->range[1].walks && s1->range[1].va_bits < 64)
+		add(&c, ~UINT64_C(0) << s1->range[1].va_bits);
+}
