@@ -164,10 +164,25 @@ enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struc
 		return differ(problem, len, "ESR_EL2", o->a, e->esr);
 	if (o->b != c->run_gva)
 		return differ(problem, len, "FAR_EL2", o->b, c->run_gva);
-	/* HPFAR_EL2 holds the case's IPA page (bits 47:12 in 43:4); where the Arm ARM leaves it UNKNOWN any value
-	 * matches. */
+	/* HPFAR_EL2 holds the case's IPA page (bits 47:12 in 43:4). */
 	want = e->hpfar - (e->ipa >> 12 << 4) + (c->run_gva >> 12 << 4);
-	if (e->has_hpfar && ((o->unknown & 4) || o->c != want))
+	return nw_hw_a64_hpfar_verdict(e->has_hpfar, want, o, deviation, problem, len);
+}
+
+static const struct nw_hw_deviation hpfar_permission = {
+	"a64-hpfar-permission",
+	"QEMU 7.2 fills HPFAR_EL2 on a stage-2 Permission fault on the final access, which the Arm ARM leaves UNKNOWN",
+	NULL,
+};
+
+enum nw_hw_a64_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
+					       const struct nw_hw_deviation **deviation, char *problem, size_t len)
+{
+	if (has && ((o->unknown & 4) || o->c != want))
 		return differ(problem, len, "HPFAR_EL2 (in the case's IPA)", o->c, want);
+	if (!has && !(o->unknown & 4)) {
+		*deviation = &hpfar_permission;
+		return NW_HW_A64_EXPLAINED;
+	}
 	return NW_HW_A64_MATCH;
 }

@@ -68,6 +68,10 @@ enum nw_hw_a64_verdict {
 enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
 					 const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
 					 char *problem, size_t len);
+/* HPFAR_EL2 of a stage-2 abort: the CPU's must be want where the Arm ARM defines it (has); where it leaves it
+ * UNKNOWN (a Permission fault on the final access) a value the CPU wrote is the a64-hpfar-permission row's. */
+enum nw_hw_a64_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
+					       const struct nw_hw_deviation **deviation, char *problem, size_t len);
 /* The part of nw_hw_a64_compare for a stage-1 probe's case. */
 enum nw_hw_a64_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
 					    const struct nw_hw_deviation **deviation, char *problem, size_t len);

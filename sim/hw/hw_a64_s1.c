@@ -406,11 +406,6 @@ static const struct nw_hw_deviation s1ptw_level = {
 	"QEMU 7.2 gives a stage-2 fault on a stage-1 table read the level of that stage-1 lookup, not stage 2's",
 	NULL,
 };
-static const struct nw_hw_deviation hpfar_permission = {
-	"a64-hpfar-permission",
-	"QEMU 7.2 fills HPFAR_EL2 on a stage-2 Permission fault on the final access, which the Arm ARM leaves UNKNOWN",
-	NULL,
-};
 
 static enum nw_hw_a64_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
 {
@@ -442,24 +437,20 @@ static enum nw_hw_a64_verdict stage1_verdict(const struct nw_hw_a64_expect *e, c
 static enum nw_hw_a64_verdict stage2_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
 					     const struct nw_hw_deviation **deviation, char *problem, size_t len)
 {
+	enum nw_hw_a64_verdict hpfar;
+
 	if (o->kind != NW_HW_ABORT)
 		return other_kind(problem, len, o, "a stage-2 abort");
 	if (o->b != e->far)
 		return differ(problem, len, "FAR_EL2", o->b, e->far);
-	if (e->has_hpfar && ((o->unknown & 4) || o->c != e->hpfar))
-		return differ(problem, len, "HPFAR_EL2 (in the case's IPA)", o->c, e->hpfar);
-	if (o->a != e->esr) {
-		if (e->s1ptw_level < 0 || (o->a & ~UINT64_C(3)) != (e->esr & ~UINT64_C(3)) ||
-		    (o->a & 3) != (uint64_t)e->s1ptw_level)
-			return differ(problem, len, "ESR_EL2", o->a, e->esr);
-		*deviation = &s1ptw_level;
-		return NW_HW_A64_EXPLAINED;
-	}
-	if (!e->has_hpfar && !(o->unknown & 4)) {
-		*deviation = &hpfar_permission;
-		return NW_HW_A64_EXPLAINED;
-	}
-	return NW_HW_A64_MATCH;
+	hpfar = nw_hw_a64_hpfar_verdict(e->has_hpfar, e->hpfar, o, deviation, problem, len);
+	if (hpfar == NW_HW_A64_MISMATCH || o->a == e->esr)
+		return hpfar;
+	if (e->s1ptw_level < 0 || (o->a & ~UINT64_C(3)) != (e->esr & ~UINT64_C(3)) ||
+	    (o->a & 3) != (uint64_t)e->s1ptw_level)
+		return differ(problem, len, "ESR_EL2", o->a, e->esr);
+	*deviation = &s1ptw_level; /* an S1PTW fault's HPFAR_EL2 is always defined: no other row applies */
+	return NW_HW_A64_EXPLAINED;
 }
 
 enum nw_hw_a64_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
