@@ -66,6 +66,17 @@ static void collect(const struct nw_scenario *sc, const struct nw_aspace *as, st
 		add_probe(p, (UINT64_C(1) << as->arm64.config.ipa_bits) | sc->regions[0].region.base.val);
 }
 
+/* The access just compiled into the next case: counted, and kept to run, or reported not run with why. */
+static int keep(struct nw_hw_cmd *run, const char *why)
+{
+	run->rep.accesses++;
+	if (!why) {
+		run->case_count++;
+		return 0;
+	}
+	return nw_hw_report_not_run(&run->rep, run->cases[run->case_count].record, why) ? 0 : -1;
+}
+
 static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, const struct probes *p,
 		   struct nw_hw_a64_expect *expect)
 {
@@ -79,11 +90,8 @@ static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, cons
 		};
 		why = nw_hw_a64_compile(t->machine.aspace, t->scenario.arm64.vtcr, p->ipa[i / 3], type,
 					(uint32_t)run->case_count, c, &expect[run->case_count]);
-		run->rep.accesses++;
-		if (why && !nw_hw_report_not_run(&run->rep, c->record, why))
+		if (keep(run, why))
 			return -1;
-		if (!why)
-			run->case_count++;
 	}
 	return 0;
 }
@@ -118,11 +126,8 @@ static int compile_s1(struct nw_hw_cmd *run, const struct nw_replay_target *t, c
 						      .unpriv = p.unprivileged } };
 		why = nw_hw_a64_s1_compile(&t->machine, &t->scenario.arm64, &p, (uint32_t)run->case_count, c,
 					   &expect[run->case_count]);
-		run->rep.accesses++;
-		if (why && !nw_hw_report_not_run(&run->rep, c->record, why))
+		if (keep(run, why))
 			return -1;
-		if (!why)
-			run->case_count++;
 	}
 	return 0;
 }
