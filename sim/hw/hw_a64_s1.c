@@ -3,8 +3,9 @@
  * the scenario's stage-2 path of each stage-1 table's IPA copied with its level-3 page linked to the case's
  * frame of that table, and of the final IPA with its leaf moved into the scratch region (hw_a64.c does the
  * same for a stage-2 probe); the image's own code mapped beside them (a read-only 1 GiB block at VA = IPA
- * HW_A64_IMAGE_BLOCK through TTBR0_EL1's tables). IPAs keep their bits but for the GiB of the image's IPAs,
- * which the case swaps with a GiB the walk does not use (every descriptor, TTBR and the stage-2 paths alike).
+ * HW_A64_IMAGE_BLOCK through TTBR0_EL1's tables). IPAs keep their bits but for the unit of the image's IPAs (a GiB,
+ * or a stage-2 start slot if larger), which the case swaps with one the walk does not use (every descriptor, TTBR
+ * and the stage-2 paths alike).
  * The case is then built on the scenario's simulated memory and walked by the library as the image's twin
  * nestwalk-hw-sim walks it: its answer must be the scenario's (nw_arm64_walk, as translate --gva gives it,
  * without populating lazy pages), or the probe is not run and says why. */
@@ -20,7 +21,7 @@
 #include "hw/hw_a64.h"
 
 #define GIB_SHIFT 30
-#define IMAGE_GIB ((uint64_t)HW_A64_IMAGE_BLOCK >> GIB_SHIFT)
+#define SWAP_UNITS 16 /* the units a free one is looked for in */
 /* The image's code as the case's stage 1 maps it (a64_s1.h): a 1 GiB block at IPA 0x40000000, AF, SH 0b11,
  * AP[2:1] 0b11 (read-only at EL1 and EL0), UXN and PXN clear (Arm ARM D8.3). */
 #define IMAGE_S1_BLOCK \
@@ -36,22 +37,21 @@ struct s1_build {
 	const struct nw_scenario_arm64 *a;
 	struct nw_hw_case *out;
 	uint32_t id;
-	uint64_t free_gib;              /* the GiB the image's one is swapped with */
+	unsigned unit_shift;            /* IPAs move in units of a GiB or of a stage-2 start-table slot if larger */
+	uint64_t image_unit, free_unit; /* the image's unit, and the unit it is swapped with */
 	uint64_t s1_ipa[HW_MAX_TABLES]; /* the case's stage-1 table k: the scenario's table at this IPA */
 	unsigned s1_count;
 	uint64_t s2_table[HW_MAX_TABLES]; /* the case's stage-2 table k + 1: the scenario's at this address */
 	uint64_t final_pa;                /* where the final access lands in the scratch region */
 };
 
-/* The IPA in the case: the image's GiB and the free one swapped, nothing else moved. */
+/* The IPA in the case: the image's unit and the free one swapped, nothing else moved. */
 static uint64_t remap(const struct s1_build *b, uint64_t ipa)
 {
-	uint64_t gib = (ipa & NW_ARM64_S1_ADDR_MASK) >> GIB_SHIFT;
+	uint64_t unit = (ipa & NW_ARM64_S1_ADDR_MASK) >> b->unit_shift;
 
-	if (gib == IMAGE_GIB)
-		return ipa ^ ((IMAGE_GIB ^ b->free_gib) << GIB_SHIFT);
-	if (gib == b->free_gib)
-		return ipa ^ ((IMAGE_GIB ^ b->free_gib) << GIB_SHIFT);
+	if (unit == b->image_unit || unit == b->free_unit)
+		return ipa ^ ((b->image_unit ^ b->free_unit) << b->unit_shift);
 	return ipa;
 }
 
@@ -243,20 +243,27 @@ static const char *add_image(struct s1_build *b, const struct nw_arm64_cpu *scen
 	return add_s1_entry(b, res.steps[block].table_gpa.val, res.steps[block].index, IMAGE_S1_BLOCK);
 }
 
-/* A GiB below 4 GiB (so below every IPS and output size) that none of the walk's IPAs lies in. */
-static const char *choose_free_gib(struct s1_build *b, const uint64_t *ipa, unsigned count)
+/* The unit the image's is swapped with: one that none of the walk's IPAs lies in, below both the stage-2 input
+ * size and TCR_EL1.IPS (so no address changes its Address size or Translation fault). */
+static const char *choose_free_unit(struct s1_build *b, const uint64_t *ipa, unsigned count)
 {
-	for (uint64_t gib = 0; gib < 4; gib++) {
-		bool used = gib == IMAGE_GIB;
+	const struct nw_arm64_s2_config *s2 = &b->m->aspace->arm64.config;
+	unsigned bits = s2->ipa_bits < b->a->s1.ps_bits ? s2->ipa_bits : b->a->s1.ps_bits;
+	const struct nw_pt_format *fmt = b->m->aspace->arm64.pt.fmt;
+
+	b->unit_shift = fmt->level[fmt->top].shift > GIB_SHIFT ? fmt->level[fmt->top].shift : GIB_SHIFT;
+	b->image_unit = (uint64_t)HW_A64_IMAGE_BLOCK >> b->unit_shift;
+	for (uint64_t unit = 0; unit < SWAP_UNITS && (unit + 1) << b->unit_shift <= UINT64_C(1) << bits; unit++) {
+		bool used = unit == b->image_unit;
 
 		for (unsigned i = 0; i < count && !used; i++)
-			used = (ipa[i] & NW_ARM64_S1_ADDR_MASK) >> GIB_SHIFT == gib;
+			used = (ipa[i] & NW_ARM64_S1_ADDR_MASK) >> b->unit_shift == unit;
 		if (!used) {
-			b->free_gib = gib;
+			b->free_unit = unit;
 			return NULL;
 		}
 	}
-	return "the walk uses every GiB below 4 GiB";
+	return "no room for the image's IPAs: the walk uses each of the first GiBs (or stage-2 start slots)";
 }
 
 /* The IPAs the case needs: the TTBRs', each stage-1 table read by the probe's walk or the image's, the final. */
@@ -341,7 +348,7 @@ static const char *compile(struct s1_build *b, const struct nw_hw_a64_probe *p, 
 	if (res.outcome != NW_OUTCOME_OK && res.outcome != NW_OUTCOME_STAGE1_ABORT &&
 	    res.outcome != NW_OUTCOME_STAGE2_ABORT)
 		return "the library's walk reads memory nothing backs";
-	if ((why = choose_free_gib(b, ipa, walk_ipas(&res, &image, &cpu, ipa))))
+	if ((why = choose_free_unit(b, ipa, walk_ipas(&res, &image, &cpu, ipa))))
 		return why;
 	if ((why = add_image(b, &cpu)) || (why = add_s1_walk(b, &res)))
 		return why;

@@ -110,7 +110,17 @@ def records(va_index, *accesses):
     return [va_index * PER_VA + j + 1 for j in accesses]
 
 
-def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1():
+# VTCR_EL2 (T0SZ bits 5:0, SL0 7:6, IRGN0/ORGN0/SH0 0x3500, PS 18:16, RES1 bit 31): the bundled 0x80023558 (40-bit
+# IPA, SL0 0b01: start at level 1); 0x80053590 (48-bit IPA, SL0 0b10: level 0, PS 0b101 48 bits, so no
+# a64-ps40-level0-start); 0x80023520 (32-bit IPA, SL0 0b00: level 2, four concatenated tables). The image's IPAs
+# are swapped with an unused GiB, or with a whole 512 GiB start slot at level 0 (the image's own level-0 entry
+# covers the first), and every IPA of the walk lies below 2^32 and in the first slot, so each gives the same
+# outcomes: IPA 0x50000000 (TTBR1_EL1's table) is a Translation fault at stage-2 level 2 in each.
+VTCRS = ["0x80023558", "0x80053590", "0x80023520"]
+
+
+@pytest.mark.parametrize("vtcr", VTCRS)
+def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_path):
     """scenarios/arm64_stage1.yaml, stage 1 on: 18 VAs, 144 accesses, each through the guest's own descriptors and
     its stage 2 on QEMU, compared with the library's walk (translate --gva). Before, the command probed its stage 2
     alone (15 accesses) and said its stage 1 was not probed.
@@ -124,8 +134,14 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1():
     - a64-s1ptw-level: every access to TTBR1_EL1's first VA reads its level-1 table at IPA 0x50000000, where stage 2
       has a level-1 table entry and an invalid level-2 entry: a Translation fault at stage-2 level 2 with S1PTW,
       DFSC 0x06 in the Arm ARM, 0x05 (the stage-1 lookup's level 1) from QEMU: 8 records.
-    The other 127 agree exactly."""
-    got = hw_run_json(STAGE1_SCENARIO)
+    The other 127 agree exactly. The same with the stage 2 starting at levels 0 and 2 (VTCRS)."""
+    path = STAGE1_SCENARIO
+    if vtcr != VTCRS[0]:
+        path = tmp_path / "vtcr.yaml"
+        with open(STAGE1_SCENARIO) as f:
+            path.write_text(f.read().replace("vtcr: 0x80023558", f"vtcr: {vtcr}").replace(
+                "trace: ../traces/arm64_mmu.nwt.txt\n", ""))
+    got = hw_run_json(path)
     assert got["accesses"] == len(STAGE1_VAS) * PER_VA == 144
     assert (got["run"], got["matched"], got["explained"], got["unexplained"], got["leaked_frames"]) == \
         (141, 127, 14, 0, 0)
