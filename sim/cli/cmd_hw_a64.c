@@ -196,6 +196,7 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	struct probes p = { 0 };
 	struct nw_hw_a64_vas vas = { 0 };
 	struct nw_hw_a64_expect *expect = NULL;
+	uint64_t *edges = NULL;
 	size_t total;
 	char err[1024];
 	int rc = NW_EXIT_BAD_INPUT;
@@ -221,7 +222,17 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 			"8k+1 to 8k+8: VA k), through the guest's descriptors over its stage 2: compared with the "
 			"library's walk, translate --gva (ESR_EL1 and FAR_EL1; ESR_EL2, FAR_EL2, HPFAR_EL2 where defined; "
 			"where the access landed)";
-		nw_hw_a64_collect_vas(&t.machine, &t.scenario.arm64.s1, &vas);
+		edges = calloc(t.scenario.region_count * 3 + 1, sizeof(*edges));
+		for (size_t i = 0; edges && i < t.scenario.region_count; i++) {
+			const struct nw_region *r = &t.scenario.regions[i].region;
+
+			edges[3 * i] = r->base.val;
+			edges[3 * i + 1] = r->base.val + r->size - 8;
+			edges[3 * i + 2] = r->base.val + r->size;
+		}
+		if (edges)
+			nw_hw_a64_collect_vas(&t.machine, &t.scenario.arm64.s1, edges, t.scenario.region_count * 3,
+					      &vas);
 		total = vas.count * S1_ACCESSES;
 	} else {
 		run->rep.method =
@@ -244,5 +255,6 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	free(expect);
 	free(p.ipa);
 	free(vas.va);
+	free(edges);
 	return rc;
 }

@@ -55,8 +55,10 @@ struct nw_hw_a64_vas {
 	size_t count, cap;
 };
 /* Each run of stage-1 leaves alike of the guest's tables (read through the stage 2 of m): its first VA, last word
- * and the VA past it; the first VA past T0SZ; TTBR1_EL1's first VA when EPD1 is 0. v starts empty; free(v->va). */
-void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, struct nw_hw_a64_vas *v);
+ * and the VA past it, and the VA of each of the edges (IPAs) a leaf maps; the first VA past T0SZ; TTBR1_EL1's
+ * first VA when EPD1 is 0. v starts empty; free(v->va). */
+void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, const uint64_t *edges,
+			   size_t edge_count, struct nw_hw_a64_vas *v);
 
 enum nw_hw_a64_verdict {
 	NW_HW_A64_MATCH,

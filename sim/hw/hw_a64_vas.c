@@ -1,7 +1,8 @@
 /* The virtual addresses `hw run --backend qemu-aarch64` probes on an aarch64 scenario with stage 1 on (hw_a64.h):
  * the guest's stage-1 tables read as the scenario wrote them (through its stage 2, without populating lazy pages),
  * each run of leaves alike (contiguous VAs and output addresses, one level, the same attribute bits) giving its
- * first VA, its last 8-byte word and the VA just past it; then the first VA past TTBR0_EL1's range (T0SZ) and,
+ * first VA, its last 8-byte word and the VA just past it, and each leaf the VA of each given IPA it maps (the
+ * regions' first and last words and the IPAs past them); then the first VA past TTBR0_EL1's range (T0SZ) and,
  * when TTBR1_EL1 walks (EPD1 0), the first VA of its range. */
 #include <stdlib.h>
 
@@ -20,6 +21,8 @@ struct run {
 
 struct collect {
 	const struct nw_replay_machine *m;
+	const uint64_t *edges; /* IPAs each leaf that maps one adds the VA of */
+	size_t edge_count;
 	struct nw_hw_a64_vas *vas;
 	struct run run;
 	bool full; /* out of room: the list stops growing */
@@ -62,6 +65,9 @@ static void leaf(struct collect *c, uint64_t va, uint64_t size, uint64_t desc, i
 		add(c, va);
 	}
 	*r = (struct run){ .va_end = va + size, .oa_end = oa + size, .attrs = attrs, .level = level, .open = true };
+	for (size_t i = 0; i < c->edge_count; i++)
+		if (c->edges[i] - oa < size)
+			add(c, va + (c->edges[i] - oa));
 }
 
 /* The table at ipa as the guest's walk would read it, or NULL where stage 2 refuses the read. */
@@ -97,9 +103,10 @@ static void visit(struct collect *c, const struct nw_pt_format *fmt, int level, 
 	}
 }
 
-void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, struct nw_hw_a64_vas *v)
+void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, const uint64_t *edges,
+			   size_t edge_count, struct nw_hw_a64_vas *v)
 {
-	struct collect c = { .m = m, .vas = v };
+	struct collect c = { .m = m, .edges = edges, .edge_count = edge_count, .vas = v };
 
 	for (unsigned which = 0; which < 2; which++) {
 		const struct nw_arm64_s1_range *r = &s1->range[which];

@@ -89,12 +89,15 @@ def test_a_misplaced_stage1_table_link_is_refused(why, entries):
 
 STAGE1_SCENARIO = os.path.join(ROOT, "scenarios", "arm64_stage1.yaml")
 # The VAs the probes visit on arm64_stage1.yaml (each run of stage-1 leaves alike: first VA, last word, the VA
-# past it; then 2^39, past T0SZ 25; then TTBR1_EL1's first VA, T1SZ 25 with EPD1 0), derived from its descriptors:
-# level-2 [1] the 2 MiB block at 0x200000; level-3 [0], [1], [2] pages of three kinds (PXN, UXN|PXN AP 0b10, AF
-# clear); [3] invalid; [4] and [5] alike in their bits but not contiguous in output address (0x40040000 and
-# 2^40); [6] AttrIndx 2; [7] on invalid.
-STAGE1_VAS = [0x200000, 0x3FFFF8, 0x400000, 0x400FF8, 0x401000, 0x401FF8, 0x402000, 0x402FF8, 0x403000,
-              0x404000, 0x404FF8, 0x405000, 0x405FF8, 0x406000, 0x406FF8, 0x407000, 1 << 39, 0xFFFFFF8000000000]
+# past it, and the VA of each region edge a leaf maps; then 2^39, past T0SZ 25; then TTBR1_EL1's first VA, T1SZ 25
+# with EPD1 0), derived from its descriptors: level-2 [1] the 2 MiB block at 0x200000 onto IPA 0x40000000, which
+# maps the region's first word, its last (IPA 0x4003fff8: VA 0x23fff8) and the IPA past it (0x40040000: VA
+# 0x240000); level-3 [0], [1], [2] pages of three kinds (PXN, UXN|PXN AP 0b10, AF clear); [3] invalid; [4] and [5]
+# alike in their bits but not contiguous in output address (0x40040000, the IPA past the region, and 2^40); [6]
+# AttrIndx 2; [7] on invalid.
+STAGE1_VAS = [0x200000, 0x23FFF8, 0x240000, 0x3FFFF8, 0x400000, 0x400FF8, 0x401000, 0x401FF8, 0x402000,
+              0x402FF8, 0x403000, 0x404000, 0x404FF8, 0x405000, 0x405FF8, 0x406000, 0x406FF8, 0x407000, 1 << 39,
+              0xFFFFFF8000000000]
 # Each VA's accesses, records 8k+1 .. 8k+8: EL1 read, write, fetch; EL0 read, write, fetch; EL1 LDTR, STTR.
 PER_VA = 8
 
@@ -106,8 +109,8 @@ def hw_run_json(path):
     return json.loads(result.stdout)
 
 
-def records(va_index, *accesses):
-    return [va_index * PER_VA + j + 1 for j in accesses]
+def records(va, *accesses):
+    return [STAGE1_VAS.index(va) * PER_VA + j + 1 for j in accesses]
 
 
 # VTCR_EL2 (T0SZ bits 5:0, SL0 7:6, IRGN0/ORGN0/SH0 0x3500, PS 18:16, RES1 bit 31): the bundled 0x80023558 (40-bit
@@ -121,7 +124,7 @@ VTCRS = ["0x80023558", "0x80053590", "0x80023520"]
 
 @pytest.mark.parametrize("vtcr", VTCRS)
 def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_path):
-    """scenarios/arm64_stage1.yaml, stage 1 on: 18 VAs, 144 accesses, each through the guest's own descriptors and
+    """scenarios/arm64_stage1.yaml, stage 1 on: 20 VAs, 160 accesses, each through the guest's own descriptors and
     its stage 2 on QEMU, compared with the library's walk (translate --gva). Before, the command probed its stage 2
     alone (15 accesses) and said its stage 1 was not probed.
     Not run: VA 0x200000 at EL1 (records 1-3): its 2 MiB block maps IPA 0x40000000, the page of the guest's own
@@ -134,7 +137,8 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_
     - a64-s1ptw-level: every access to TTBR1_EL1's first VA reads its level-1 table at IPA 0x50000000, where stage 2
       has a level-1 table entry and an invalid level-2 entry: a Translation fault at stage-2 level 2 with S1PTW,
       DFSC 0x06 in the Arm ARM, 0x05 (the stage-1 lookup's level 1) from QEMU: 8 records.
-    The other 127 agree exactly. The same with the stage 2 starting at levels 0 and 2 (VTCRS)."""
+    The other 143 agree exactly (among them VA 0x23fff8, the region's last word through the block, and VA
+    0x240000 past it: a stage-2 Translation fault on the final access at EL1, HPFAR_EL2 0x400400). The same with the stage 2 starting at levels 0 and 2 (VTCRS)."""
     path = STAGE1_SCENARIO
     if vtcr != VTCRS[0]:
         path = tmp_path / "vtcr.yaml"
@@ -142,14 +146,14 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_
             path.write_text(f.read().replace("vtcr: 0x80023558", f"vtcr: {vtcr}").replace(
                 "trace: ../traces/arm64_mmu.nwt.txt\n", ""))
     got = hw_run_json(path)
-    assert got["accesses"] == len(STAGE1_VAS) * PER_VA == 144
+    assert got["accesses"] == len(STAGE1_VAS) * PER_VA == 160
     assert (got["run"], got["matched"], got["explained"], got["unexplained"], got["leaked_frames"]) == \
-        (141, 127, 14, 0, 0)
+        (157, 143, 14, 0, 0)
     assert [(r["reason"], r["records"]) for r in got["not_run_reasons"]] == [
         ("the access's IPA lies in a page of one of its own stage-1 tables (a table read as data)", [1, 2, 3])]
     assert {d["id"]: d["records"] for d in got["deviations"]} == {
-        "a64-hpfar-permission": records(13, 1, 4, 7) + records(14, 1, 4, 7),
-        "a64-s1ptw-level": records(17, *range(PER_VA)),
+        "a64-hpfar-permission": records(0x406000, 1, 4, 7) + records(0x406FF8, 1, 4, 7),
+        "a64-s1ptw-level": records(0xFFFFFF8000000000, *range(PER_VA)),
     }
 
 
@@ -165,9 +169,9 @@ def test_hw_run_agrees_on_a_stage1_permission_fault_the_test_writes(tmp_path):
     (0x0020000040010743 -> 0x0020000040010783). An EL1 store there is a Permission fault at stage-1 level 3 taken
     to EL1 (Arm ARM D24.2.40 ESR_EL1: EC 0x25, a data abort from the current EL; IL 1; WnR 1; DFSC 0b001111):
     ESR_EL1 0x9600004f, FAR_EL1 0x400000; an EL0 load one from a lower EL (EC 0x24, WnR 0): 0x9200000f. The library
-    says so, and QEMU agrees with it on every access of the VA (records 17-24): none is a mismatch or not run, and
-    the run's figures are the bundled scenario's but for the EL0 accesses of 0x400000 and 0x400ff8, which fault now
-    and still agree."""
+    says so, and QEMU agrees with it on every access of the VA (records 33-40): none is a mismatch or not run, and
+    the run's figures are the bundled scenario's (the EL0 accesses of 0x400000 and 0x400ff8 fault now and still
+    agree)."""
     path = tmp_path / "s1_edit.yaml"
     with open(STAGE1_SCENARIO) as f:
         text = f.read()
@@ -180,8 +184,9 @@ def test_hw_run_agrees_on_a_stage1_permission_fault_the_test_writes(tmp_path):
     assert (load0["outcome"], load0["esr_el1"]) == ("stage1_abort", "0x9200000f")
     got = hw_run_json(path)
     assert (got["accesses"], got["run"], got["matched"], got["explained"], got["unexplained"]) == \
-        (144, 141, 127, 14, 0)
-    assert not set(records(2, *range(PER_VA))) & {r for d in got["deviations"] for r in d["records"]}
+        (160, 157, 143, 14, 0)
+    assert records(0x400000, 0) == [33]
+    assert not set(records(0x400000, *range(PER_VA))) & {r for d in got["deviations"] for r in d["records"]}
 
 
 def test_hw_run_says_why_a_stage1_it_cannot_run_does_not_run(tmp_path):
