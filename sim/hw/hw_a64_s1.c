@@ -107,15 +107,13 @@ static int s1_table(struct s1_build *b, uint64_t ipa)
 }
 
 /* The leaf of a stage-2 path in the case: a stage-1 table's level-3 page linked to its frame (s1 >= 0), or the
- * final access's leaf moved into the scratch region. */
-static const char *s2_leaf(struct s1_build *b, int level, uint64_t entry, uint64_t ipa, int s1, uint64_t *value,
+ * final access's leaf (of size bytes) moved into the scratch region. */
+static const char *s2_leaf(struct s1_build *b, uint64_t size, uint64_t entry, uint64_t ipa, int s1, uint64_t *value,
 			   unsigned *link)
 {
-	uint64_t size = nw_pt_level_size(b->m->aspace->arm64.pt.fmt, level), oa;
+	uint64_t oa;
 
 	if (s1 >= 0) {
-		if (level != S2_PAGE_LEVEL)
-			return "a stage-1 table under a stage-2 block (the image maps its stage-1 tables with pages)";
 		*value = entry & ~NW_ARM64_S2_ADDR_MASK;
 		*link = HW_A64_S1_LINK + (unsigned)s1;
 		return NULL;
@@ -131,7 +129,52 @@ static const char *s2_leaf(struct s1_build *b, int level, uint64_t entry, uint64
 	return NULL;
 }
 
-/* The scenario's stage-2 path of ipa copied into the case at its moved IPA (hw_a64.c's walk of a probe). */
+/* A table the case makes of a stage-2 block: keyed by where the block's entry lies (never a table's address:
+ * odd), below it by the key and index of the entry above. */
+static uint64_t split_key(uint64_t key, unsigned index)
+{
+	return (key << 10 | (uint64_t)index << 1) | 1;
+}
+
+/* The block at level (entry) split in the case into level-3 pages of its attributes down to ipa's page, so a
+ * stage-1 table in it can be a page of its own (the library's walk of the case tells whether the outcome stayed
+ * the same: a fault the block raises names the block's level). */
+static const char *split_block(struct s1_build *b, int level, uint64_t entry, uint64_t key, unsigned me, uint64_t ipa,
+			       int s1)
+{
+	const struct nw_pt_format *fmt = b->m->aspace->arm64.pt.fmt;
+	uint64_t run = remap(b, ipa), value;
+	unsigned link;
+	const char *why;
+
+	for (; level > NW_LEVEL_PT; level--) {
+		int k = s2_table(b, key);
+
+		if (k < 0)
+			return "more stage-2 tables than a case holds";
+		why = add_entry(b->out->entries, &b->out->head.entry_count, me, nw_pt_index(fmt, level, run),
+				NW_ARM64_S2_VALID | NW_ARM64_S2_TABLE, (unsigned)k + 1, S2_CLASH);
+		if (why)
+			return why;
+		me = (unsigned)k;
+		key = split_key(key, nw_pt_index(fmt, level - 1, ipa));
+	}
+	why = s2_leaf(b, NW_PAGE_SIZE, (entry & ~NW_ARM64_S2_ADDR_MASK) | NW_ARM64_S2_TABLE, ipa, s1, &value, &link);
+	return why ? why
+		   : add_entry(b->out->entries, &b->out->head.entry_count, me, nw_pt_index(fmt, NW_LEVEL_PT, run),
+			       value, link, S2_CLASH);
+}
+
+static bool is_split(const struct s1_build *b, uint64_t key)
+{
+	for (unsigned k = 1; k < b->out->head.table_count; k++)
+		if (b->s2_table[k] == key)
+			return true;
+	return false;
+}
+
+/* The scenario's stage-2 path of ipa copied into the case at its moved IPA (hw_a64.c's walk of a probe); a block
+ * split into pages where a stage-1 table lies in it. */
 static const char *copy_s2_path(struct s1_build *b, uint64_t ipa, int s1)
 {
 	const struct nw_pt *pt = &b->m->aspace->arm64.pt;
@@ -141,7 +184,7 @@ static const char *copy_s2_path(struct s1_build *b, uint64_t ipa, int s1)
 
 	for (int level = fmt->top; level >= NW_LEVEL_PT; level--) {
 		uint64_t entry = nw_pt_entry_get(fmt, nw_pt_table_ptr(pt, table), nw_pt_index(fmt, level, ipa)),
-			 value = entry;
+			 value = entry, key = split_key(table, nw_pt_index(fmt, level, ipa));
 		unsigned index = nw_pt_index(fmt, level, run), link = 0;
 		bool valid = entry & NW_ARM64_S2_VALID, is_table = entry & NW_ARM64_S2_TABLE;
 		const char *why;
@@ -160,11 +203,14 @@ static const char *copy_s2_path(struct s1_build *b, uint64_t ipa, int s1)
 			continue;
 		}
 		/* A leaf the walk uses (a page at level 3, a block where one may be, below the output size). */
-		if (valid && (level == NW_LEVEL_PT ? is_table : fmt->level[level].leaf_ok && !is_table) &&
-		    nw_pt_leaf_addr(fmt, level, entry) < limit &&
-		    (why = s2_leaf(b, level, entry, ipa, s1, &value, &link)))
-			return why;
-		return add_entry(b->out->entries, &b->out->head.entry_count, me, index, value, link, S2_CLASH);
+		if (!valid || !(level == NW_LEVEL_PT ? is_table : fmt->level[level].leaf_ok && !is_table) ||
+		    nw_pt_leaf_addr(fmt, level, entry) >= limit)
+			return add_entry(b->out->entries, &b->out->head.entry_count, me, index, value, link, S2_CLASH);
+		if (level > NW_LEVEL_PT && (s1 >= 0 || is_split(b, key)))
+			return split_block(b, level, entry, key, me, ipa, s1);
+		why = s2_leaf(b, nw_pt_level_size(fmt, level), entry, ipa, s1, &value, &link);
+		return why ? why
+			   : add_entry(b->out->entries, &b->out->head.entry_count, me, index, value, link, S2_CLASH);
 	}
 	return NULL;
 }

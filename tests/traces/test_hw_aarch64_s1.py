@@ -138,7 +138,8 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_
       has a level-1 table entry and an invalid level-2 entry: a Translation fault at stage-2 level 2 with S1PTW,
       DFSC 0x06 in the Arm ARM, 0x05 (the stage-1 lookup's level 1) from QEMU: 8 records.
     The other 143 agree exactly (among them VA 0x23fff8, the region's last word through the block, and VA
-    0x240000 past it: a stage-2 Translation fault on the final access at EL1, HPFAR_EL2 0x400400). The same with the stage 2 starting at levels 0 and 2 (VTCRS)."""
+    0x240000 past it: a stage-2 Translation fault on the final access at EL1, HPFAR_EL2 0x400400). The same with
+    the stage 2 starting at levels 0 and 2 (VTCRS)."""
     path = STAGE1_SCENARIO
     if vtcr != VTCRS[0]:
         path = tmp_path / "vtcr.yaml"
@@ -155,6 +156,34 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_
         "a64-hpfar-permission": records(0x406000, 1, 4, 7) + records(0x406FF8, 1, 4, 7),
         "a64-s1ptw-level": records(0xFFFFFF8000000000, *range(PER_VA)),
     }
+
+
+def test_hw_run_splits_a_stage2_block_holding_the_guests_stage1_tables(tmp_path):
+    """The scenario's RAM passed through as one 2 MiB region (type identical: a level-2 stage-2 block, rwx at EL1
+    and EL0, at IPA = PA 0x40000000; the read-only edit goes, as there is no page to edit): the guest's stage-1
+    tables at IPAs 0x40000000-0x40002fff lie in the block, and the image maps a stage-1 table with a level-3 page
+    of its own, so the case splits the block into pages of its attributes where a table lies (before, every
+    probe was not run: "a stage-1 table under a stage-2 block"). VAs: those of STAGE1_VAS but 0x23fff8 and
+    0x240000 (the region's last word, IPA 0x401ffff8, is the block's last, VA 0x3ffff8; the IPA past it is no
+    leaf's): 18, 144 accesses. VA 0x200000 at EL1 is still its own level-1 table's page (3 not run); the S1PTW
+    fault of TTBR1_EL1's first VA is as before (a64-s1ptw-level, 8); nothing is read-only at stage 2 now, so no
+    HPFAR_EL2 row; the other 133 agree."""
+    path = tmp_path / "identical.yaml"
+    with open(STAGE1_SCENARIO) as f:
+        text = f.read()
+    edit = ("  edits:\n    - {gpa: 0x40013000, level: 3, clear: 0x80}  # S2AP[1] (bit 7): the page is read-only at "
+            "stage 2\n")
+    region = "  - {gpa: 0x40000000, size: 0x40000, flags: 0x7, type: alloc}"
+    assert edit in text and region in text
+    path.write_text(text.replace(edit, "").replace(region, "  - {gpa: 0x40000000, size: 0x200000, flags: 0x7, "
+                                                          "type: identical}").replace("memory: 1G", "memory: 2G")
+                    .replace("trace: ../traces/arm64_mmu.nwt.txt\n", ""))
+    got = hw_run_json(path)
+    assert (got["accesses"], got["run"], got["matched"], got["explained"], got["unexplained"]) == \
+        (144, 141, 133, 8, 0)
+    assert [(d["id"], d["records"]) for d in got["deviations"]] == [("a64-s1ptw-level", list(range(137, 145)))]
+    assert [(r["reason"], r["records"]) for r in got["not_run_reasons"]] == [
+        ("the access's IPA lies in a page of one of its own stage-1 tables (a table read as data)", [1, 2, 3])]
 
 
 def translate_gva(path, va, access, *extra):
