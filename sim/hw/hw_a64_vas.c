@@ -1,5 +1,5 @@
 /* The virtual addresses `hw run --backend qemu-aarch64` probes on an aarch64 scenario with stage 1 on (hw_a64.h):
- * the guest's stage-1 tables read as the scenario wrote them (through its stage 2, without populating lazy pages),
+ * the guest's stage-1 tables read as the scenario wrote them (at their stage-2 leaves, without populating lazy pages),
  * each run of leaves alike (contiguous VAs and output addresses, one level, the same attribute bits) giving its
  * first VA, its last 8-byte word and the VA just past it, and each leaf the VA of each given IPA it maps (the
  * regions' first and last words and the IPAs past them); then the first VA past TTBR0_EL1's range (T0SZ) and,
@@ -70,14 +70,19 @@ static void leaf(struct collect *c, uint64_t va, uint64_t size, uint64_t desc, i
 			add(c, va + (c->edges[i] - oa));
 }
 
-/* The table at ipa as the guest's walk would read it, or NULL where stage 2 refuses the read. */
+/* The table at ipa as the scenario wrote it, through its stage-2 leaf whatever that leaf's rights and Access flag
+ * (the walk's read of it may fault: the VAs below it are probes of that fault); NULL where no leaf maps it or its
+ * output address is at or above the output size. */
 static const uint64_t *table_at(const struct nw_replay_machine *m, uint64_t ipa)
 {
-	struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = NW_ACCESS_READ, .lookup_only = true };
-	struct nw_s2_result res;
+	const struct nw_arm64_s2 *s2 = &m->aspace->arm64;
+	struct nw_pt_leaf leaf;
+	uint64_t pa;
 
-	nw_stage2_translate(&m->stage2, &req, &res);
-	return res.status == NW_S2_OK ? nw_hal_phys_to_virt(m->hal, res.hpa) : NULL;
+	if (nw_pt_lookup(&s2->pt, ipa, &leaf) != NW_OK)
+		return NULL;
+	pa = leaf.pa_base + (ipa - leaf.va_base);
+	return pa >> s2->config.ps_bits ? NULL : nw_hal_phys_to_virt(m->hal, nw_hpa(pa));
 }
 
 static void visit(struct collect *c, const struct nw_pt_format *fmt, int level, uint64_t table_ipa, uint64_t va_base)

@@ -193,6 +193,32 @@ def translate_gva(path, va, access, *extra):
     return json.loads(result.stdout)
 
 
+def test_hw_run_probes_the_vas_under_a_stage1_table_stage2_forbids_reading(tmp_path):
+    """The edit moved to the guest's level-3 table's page (IPA 0x40002000), clearing S2AP[0] (bit 6): stage 2 gives
+    no read of it. Its descriptors are still the scenario's, so the same 20 VAs are probed (before, the VAs below
+    the table were left out: the table was read through stage 2's rights); each of the 14 at or below it (0x400000
+    to 0x407000) faults reading the table: a Permission fault at stage-2 level 3 with S1PTW, no instruction
+    syndrome, WnR the instruction's: a load 0x92000000 | 0x80 | 0x0f = 0x9200008f, HPFAR_EL2 0x40002000 >> 12 << 4
+    = 0x400020 (defined for a fault on a stage-1 table walk), and the table is read at stage-1 level 3, so QEMU's
+    level is the Arm ARM's here. The TTBR1_EL1 VA keeps its row (8), VA 0x200000 at EL1 is not run (3), the
+    other 149 agree."""
+    path = tmp_path / "noread.yaml"
+    with open(STAGE1_SCENARIO) as f:
+        text = f.read()
+    edit = "{gpa: 0x40013000, level: 3, clear: 0x80}"
+    assert edit in text
+    path.write_text(text.replace(edit, "{gpa: 0x40002000, level: 3, clear: 0x40}").replace(
+        "trace: ../traces/arm64_mmu.nwt.txt\n", ""))
+    load = translate_gva(path, 0x400000, "read")
+    assert (load["outcome"], load["esr_el2"], load["far_el2"], load["hpfar_el2"]) == \
+        ("stage2_abort", "0x9200008f", "0x400000", "0x400020")
+    got = hw_run_json(path)
+    assert (got["accesses"], got["run"], got["matched"], got["explained"], got["unexplained"]) == \
+        (160, 157, 149, 8, 0)
+    assert [(d["id"], d["records"]) for d in got["deviations"]] == [
+        ("a64-s1ptw-level", records(0xFFFFFF8000000000, *range(PER_VA)))]
+
+
 def test_hw_run_agrees_on_a_stage1_permission_fault_the_test_writes(tmp_path):
     """The scenario with its level-3 descriptor [0] (VA 0x400000) made EL1 read-only: AP[2:1] 0b01 -> 0b10
     (0x0020000040010743 -> 0x0020000040010783). An EL1 store there is a Permission fault at stage-1 level 3 taken
