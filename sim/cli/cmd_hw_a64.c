@@ -213,6 +213,12 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
+	/* Said, not silent: replay runs the scenario's own trace, this backend its probes. */
+	if (t.scenario.trace)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s names a trace (%s); --backend qemu-aarch64 runs probes of its "
+			"translation regime, not a trace (nestwalk replay runs it)\n",
+			run->opt.scenario, t.scenario.trace);
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
 	if (t.scenario.arm64.s1.enabled) {
 		run->rep.method =

@@ -104,10 +104,11 @@ STAGE1_VAS = [0x200000, 0x23FFF8, 0x240000, 0x3FFFF8, 0x400000, 0x400FF8, 0x4010
 PER_VA = 8
 
 
-def hw_run_json(path):
+def hw_run_json(path, stderr=None):
     result = subprocess.run([os.environ["NESTWALK"], "hw", "run", str(path), "--backend", "qemu-aarch64", "--json"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == (stderr or ""), result.stderr
     return json.loads(result.stdout)
 
 
@@ -148,7 +149,10 @@ def test_hw_run_probes_the_bundled_stage1_scenario_through_its_stage1(vtcr, tmp_
         with open(STAGE1_SCENARIO) as f:
             path.write_text(f.read().replace("vtcr: 0x80023558", f"vtcr: {vtcr}").replace(
                 "trace: ../traces/arm64_mmu.nwt.txt\n", ""))
-    got = hw_run_json(path)
+    # The bundled scenario names its trace, which replay runs and this backend does not: said on stderr.
+    got = hw_run_json(path, None if vtcr != VTCRS[0] else
+                      f"nestwalk hw run: note: {path} names a trace (../traces/arm64_mmu.nwt.txt); --backend "
+                      "qemu-aarch64 runs probes of its translation regime, not a trace (nestwalk replay runs it)\n")
     assert got["accesses"] == len(STAGE1_VAS) * PER_VA == 160
     assert (got["run"], got["matched"], got["explained"], got["unexplained"], got["leaked_frames"]) == \
         (157, 143, 14, 0, 0)
