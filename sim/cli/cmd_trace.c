@@ -67,7 +67,10 @@ static int copy(const char *in, const char *out, int to, bool zstd)
 		nw_trace_reader_close(reader);
 		return NW_EXIT_BAD_INPUT;
 	}
-	rc = nw_trace_writer_set_arch(writer, nw_trace_reader_arch(reader)); /* a fresh writer takes any */
+	/* A fresh writer takes any: the conversion keeps the trace's architecture and version (lossless). */
+	rc = nw_trace_writer_set_arch(writer, nw_trace_reader_arch(reader));
+	NW_ASSERT(rc == 0);
+	rc = nw_trace_writer_set_version(writer, nw_trace_reader_version(reader));
 	NW_ASSERT(rc == 0);
 	while ((rc = nw_trace_reader_next(reader, &rec)) > 0)
 		if (nw_trace_writer_put(writer, &rec))

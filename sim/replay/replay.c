@@ -174,6 +174,9 @@ static void set_walk_fields(struct nw_replay_result *out, const struct nw_walk_r
 	out->esr = out->kind == NW_TRACE_OUT_STAGE1_ABORT || out->kind == NW_TRACE_OUT_STAGE2_ABORT ? res->esr : 0;
 	out->far = out->esr ? res->far : 0;
 	out->hpfar = out->esr && res->hpfar_valid ? res->hpfar : 0;
+	/* A RISC-V trap's CSRs, as translate --gva reports them (0 for any other walk): htval and htinst are those of
+	 * a trap taken to HS-mode, 0 for a page fault taken to VS-mode (nw_rv_vs_walk). */
+	out->rv_trap = res->rv_trap;
 	out->reg_write = false;
 }
 
@@ -524,6 +527,14 @@ uint64_t nw_replay_field(const struct nw_replay_result *res, enum nw_trace_expec
 		return res->far;
 	case NW_EXPECT_HPFAR:
 		return res->hpfar;
+	case NW_EXPECT_SCAUSE:
+		return res->rv_trap.scause;
+	case NW_EXPECT_STVAL:
+		return res->rv_trap.stval;
+	case NW_EXPECT_HTVAL:
+		return res->rv_trap.htval;
+	case NW_EXPECT_HTINST:
+		return res->rv_trap.htinst;
 	case NW_EXPECT_FIELD_COUNT: break;
 	}
 	return 0;

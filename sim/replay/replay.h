@@ -83,6 +83,7 @@ struct nw_replay_result {
 	uint8_t misconfig_level;    /* an EPT misconfiguration's EPT level, else 0 */
 	bool gla_valid;             /* an EPT violation's qualification bit 7, else false */
 	uint64_t esr, far, hpfar;   /* an AArch64 abort's ESR_ELx and FAR_ELx, HPFAR_EL2 where defined; else 0 */
+	struct nw_rv_trap rv_trap;  /* the CSRs a RISC-V trap wrote (translate --gva's), else 0 */
 	uint8_t el;                 /* AArch64: the exception level the access was made at */
 	bool reg_write;             /* the result of reg, not of an access */
 	struct nw_trace_regwrite reg;

@@ -13,7 +13,7 @@
 #include <nestwalk/tlb_arm64.h>
 #include <nestwalk/tlb_riscv.h>
 
-#define NW_TRACE_VERSION 2 /* the newest this reader knows; a writer writes nw_trace_arch_version() */
+#define NW_TRACE_VERSION 3 /* the newest this reader knows; a writer writes nw_trace_arch_version() unless told */
 #define NW_TRACE_BINARY_MAGIC "\x89NWTRC\r\n" /* 8 bytes; the CR LF catches text-mode mangling */
 #define NW_TRACE_BINARY_MAGIC_LEN 8
 #define NW_TRACE_TEXT_MAGIC "nestwalk-trace"
@@ -139,8 +139,19 @@ enum nw_trace_expect_field {
 	NW_EXPECT_ESR,   /* aarch64: ESR_EL1 of a stage1_abort, ESR_EL2 of a stage2_abort */
 	NW_EXPECT_FAR,   /* aarch64: FAR_EL1 or FAR_EL2, the faulting virtual address */
 	NW_EXPECT_HPFAR, /* aarch64: HPFAR_EL2 of a stage2_abort, where the Arm ARM defines it */
+	/* riscv64 (version 3): the CSRs the trap wrote, as translate --gva prints them */
+	NW_EXPECT_SCAUSE, /* scause (vscause for a page fault taken to VS-mode) */
+	NW_EXPECT_STVAL,  /* stval (vstval): the guest virtual address */
+	NW_EXPECT_HTVAL,  /* HS-mode's htval: a guest-page fault's GPA >> 2 */
+	NW_EXPECT_HTINST, /* HS-mode's htinst: the pseudoinstruction of a VS-stage PTE access, else 0 */
 	NW_EXPECT_FIELD_COUNT,
 };
+
+/* The fields of a version-1 or -2 expectation, whose mask is 16 bits; version 3's is 32 bits. */
+#define NW_EXPECT_V2_FIELDS ((1u << NW_EXPECT_SCAUSE) - 1)
+/* The fields only a RISC-V trap has, and those only a trap taken to HS-mode writes. */
+#define NW_EXPECT_HS_FIELDS ((1u << NW_EXPECT_HTVAL) | (1u << NW_EXPECT_HTINST))
+#define NW_EXPECT_RISCV_FIELDS ((1u << NW_EXPECT_SCAUSE) | (1u << NW_EXPECT_STVAL) | NW_EXPECT_HS_FIELDS)
 
 /* The fields only an aarch64 abort has. */
 #define NW_EXPECT_ARM64_FIELDS ((1u << NW_EXPECT_ESR) | (1u << NW_EXPECT_FAR) | (1u << NW_EXPECT_HPFAR))
@@ -204,6 +215,7 @@ struct nw_trace_expect {
 	uint8_t misconfig_level; /* the misconfigured EPT entry's level, 1 (PTE) .. 5 */
 	uint8_t gla_valid;       /* bit 7 of an EPT violation's exit qualification: 0 or 1 */
 	uint64_t esr, far, hpfar;
+	uint64_t scause, stval, htval, htinst;
 };
 
 struct nw_trace_record {
@@ -250,8 +262,12 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec);
 /* NULL when rec belongs in a trace of arch (its registers, invalidations and access fields), else what is wrong.
  * The reader and the writer both apply it. */
 const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec);
-/* The version a writer gives a trace of arch: the lowest that holds it (1 for x86_64, 2 for the others). */
+/* The version a writer gives a trace of arch unless told: the lowest that holds it (1 for x86_64, 2 for the
+ * others). */
 unsigned nw_trace_arch_version(enum nw_trace_arch arch);
+/* NULL when a trace of version may hold rec, else what is wrong (the RISC-V trap fields need version 3). The
+ * reader and the writer both apply it. */
+const char *nw_trace_version_check(unsigned version, const struct nw_trace_record *rec);
 
 /* Whether a and b are the same record: the same kind and the same value in
  * every field it carries (an expectation: the same fields present, each
@@ -282,6 +298,7 @@ int nw_trace_reader_next(struct nw_trace_reader *reader, struct nw_trace_record 
 const char *nw_trace_reader_error(const struct nw_trace_reader *reader);
 enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *reader);
 enum nw_trace_arch nw_trace_reader_arch(const struct nw_trace_reader *reader);
+unsigned nw_trace_reader_version(const struct nw_trace_reader *reader); /* from the header, 1 .. NW_TRACE_VERSION */
 bool nw_trace_reader_is_compressed(const struct nw_trace_reader *reader);
 uint64_t nw_trace_reader_records(const struct nw_trace_reader *reader); /* returned so far */
 uint64_t nw_trace_reader_skipped(const struct nw_trace_reader *reader); /* optional records skipped */
@@ -302,7 +319,7 @@ struct nw_trace_item {
 	uint16_t size;    /* 1 .. NW_TRACE_MAX_ACCESS */
 	uint8_t type;     /* enum nw_access_type */
 	uint8_t mode;     /* NW_TRACE_ITEM_* */
-	uint16_t present; /* the expectation's fields; 0: no expectation follows */
+	uint32_t present; /* the expectation's fields; 0: no expectation follows */
 	uint8_t outcome;  /* the expected outcome when present has NW_EXPECT_OUTCOME, else 0 */
 };
 
@@ -347,6 +364,10 @@ struct nw_trace_writer *nw_trace_writer_open(const char *path, const char *const
 /* A writer starts as x86_64; set_arch before the first put() makes it write a trace of arch (its version and
  * header, nw_trace_arch_check on each record). 0, or -1 once a record is written. */
 int nw_trace_writer_set_arch(struct nw_trace_writer *writer, enum nw_trace_arch arch);
+/* Before the first put(), makes it write version (1 .. NW_TRACE_VERSION; at least nw_trace_arch_version() of its
+ * architecture, checked when the header is written): a conversion keeps its input's. put() refuses a record the
+ * version cannot hold (nw_trace_version_check). 0, or -1 once a record is written or for a version unknown. */
+int nw_trace_writer_set_version(struct nw_trace_writer *writer, unsigned version);
 int nw_trace_writer_put(struct nw_trace_writer *writer, const struct nw_trace_record *rec);
 const char *nw_trace_writer_error(const struct nw_trace_writer *writer);
 int nw_trace_writer_close(struct nw_trace_writer *writer, char *err, size_t errlen);

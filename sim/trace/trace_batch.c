@@ -12,12 +12,29 @@
 
 /* The first bytes of the common records, as one little-endian word: an
  * access record's tag and length (5 bytes); an outcome-only expectation's
- * tag, length 3 and field mask (7 bytes; its outcome is the 8th). */
+ * tag, length and field mask: before version 3 length 3 and a 2-byte mask (7
+ * bytes; its outcome is the 8th), from version 3 length 5 and a 4-byte mask
+ * (the word, then the mask's last byte, 0, and the outcome). */
 #define ACCESS_HEAD (NW_TRACE_ACCESS | (uint64_t)NW_TRACE_ACCESS_LEN << 8)
 #define ACCESS_HEAD_MASK UINT64_C(0xffffffffff)
-#define OUTCOME_HEAD (NW_TRACE_EXPECT | UINT64_C(3) << 8 | (uint64_t)OUTCOME_ONLY << 40)
-#define OUTCOME_HEAD_MASK UINT64_C(0xffffffffffffff)
-#define OUTCOME_RECORD 8
+#define OUTCOME_HEAD_V2 (NW_TRACE_EXPECT | UINT64_C(3) << 8 | (uint64_t)OUTCOME_ONLY << 40)
+#define OUTCOME_HEAD_V2_MASK UINT64_C(0xffffffffffffff)
+#define OUTCOME_HEAD_V3 (NW_TRACE_EXPECT | UINT64_C(5) << 8 | (uint64_t)OUTCOME_ONLY << 40)
+#define OUTCOME_RECORD_MAX 10 /* an outcome-only expectation: 8 bytes before version 3, 10 from it */
+
+/* The outcome of an outcome-only expectation record at next (OUTCOME_RECORD_MAX bytes in view), or -1 for any
+ * other record; *len its length. */
+static int outcome_only(const uint8_t *next, unsigned version, size_t *len)
+{
+	uint64_t head = nw_le64(next);
+
+	if (version < 3) {
+		*len = 8;
+		return (head & OUTCOME_HEAD_V2_MASK) == OUTCOME_HEAD_V2 ? (int)(head >> 56) : -1;
+	}
+	*len = 10;
+	return head == OUTCOME_HEAD_V3 && next[8] == 0 ? next[9] : -1;
+}
 
 /* An access record's fields after its gva, as one little-endian word: size
  * (bits 15:0), type (23:16), CPL (31:24), flags (39:32), then the next
@@ -48,19 +65,19 @@ static bool is_plain_access(const uint8_t *rec, uint64_t meta, uint64_t reject)
 
 /* Any other expectation: decoded and checked in full (its architecture's too) into expects[i], or 0
  * when it is not whole in the buffer or not valid. Its record length otherwise. */
-static size_t take_full_expect(const uint8_t *rec, size_t avail, enum nw_trace_arch arch, struct nw_trace_batch *b,
-			       size_t i)
+static size_t take_full_expect(const uint8_t *rec, size_t avail, const struct nw_trace_reader *r,
+			       struct nw_trace_batch *b, size_t i)
 {
 	struct nw_trace_record full;
 	uint32_t len = nw_le32(rec + 1);
 
 	if (len > NW_TRACE_MAX_PAYLOAD || len > avail - NW_TRACE_RECORD_HEAD_LEN)
 		return 0;
-	if (nw_trace_binary_decode(NW_TRACE_EXPECT, rec + NW_TRACE_RECORD_HEAD_LEN, len, &full) ||
-	    nw_trace_arch_check(arch, &full))
+	if (nw_trace_binary_decode(NW_TRACE_EXPECT, rec + NW_TRACE_RECORD_HEAD_LEN, len, r->version, &full) ||
+	    nw_trace_arch_check(r->arch, &full) || nw_trace_version_check(r->version, &full))
 		return 0;
 	b->expects[i] = full.expect;
-	b->items[i].present = (uint16_t)full.expect.present;
+	b->items[i].present = full.expect.present;
 	b->items[i].outcome = NW_EXPECT_HAS(&full.expect, NW_EXPECT_OUTCOME) ? (uint8_t)full.expect.outcome : 0;
 	return NW_TRACE_RECORD_HEAD_LEN + len;
 }
@@ -85,10 +102,12 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 	end = start + avail;
 	/* Each access needs its record and the next record's head in view: the
 	 * head says whether an expectation belongs to it. */
-	while (n < NW_TRACE_BATCH && (size_t)(end - p) >= ACCESS_RECORD + OUTCOME_RECORD) {
+	while (n < NW_TRACE_BATCH && (size_t)(end - p) >= ACCESS_RECORD + OUTCOME_RECORD_MAX) {
 		const uint8_t *next = p + ACCESS_RECORD;
-		uint64_t meta = nw_le64(p + NW_TRACE_RECORD_HEAD_LEN + 8), head = nw_le64(next);
+		uint64_t meta = nw_le64(p + NW_TRACE_RECORD_HEAD_LEN + 8);
 		struct nw_trace_item *item = &b->items[n];
+		size_t outcome_len;
+		int outcome;
 
 		if (!is_plain_access(p, meta, reject))
 			break;
@@ -99,17 +118,17 @@ size_t nw_trace_reader_batch(struct nw_trace_reader *r, struct nw_trace_batch *b
 		item->mode = (uint8_t)((meta >> 24 & NW_TRACE_ITEM_CPL) |
 				       (meta >> 30 &
 					(NW_TRACE_ITEM_IMPLICIT | NW_TRACE_ITEM_AC | NW_TRACE_ITEM_UNPRIV)));
-		if ((head & OUTCOME_HEAD_MASK) == OUTCOME_HEAD && (head >> 56) < NW_TRACE_OUT_COUNT &&
-		    (outcomes >> (head >> 56) & 1)) {
+		outcome = outcome_only(next, r->version, &outcome_len);
+		if (outcome >= 0 && outcome < NW_TRACE_OUT_COUNT && (outcomes >> outcome & 1)) {
 			item->present = OUTCOME_ONLY;
-			item->outcome = (uint8_t)(head >> 56);
-			next += OUTCOME_RECORD;
+			item->outcome = (uint8_t)outcome;
+			next += outcome_len;
 			expectations++;
 		} else if (next[0] != NW_TRACE_EXPECT) {
 			item->present = 0;
 			item->outcome = 0;
 		} else {
-			size_t len = take_full_expect(next, (size_t)(end - next), r->arch, b, n);
+			size_t len = take_full_expect(next, (size_t)(end - next), r, b, n);
 
 			if (!len)
 				break; /* the reader proper reads this access, then reports or waits for its expectation */

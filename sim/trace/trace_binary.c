@@ -13,11 +13,11 @@
 #define FENCE_RS1_X0 0x01 /* fence flags byte: rs1 is x0 */
 #define FENCE_RS2_X0 0x02 /* rs2 is x0 */
 
-void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch arch)
+void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], unsigned version, enum nw_trace_arch arch)
 {
 	memcpy(out, NW_TRACE_BINARY_MAGIC, NW_TRACE_BINARY_MAGIC_LEN);
-	nw_le_put(out + 8, nw_trace_arch_version(arch), 2);
-	nw_le_put(out + 10, arch, 2); /* version 1: flags, 0; version 2: the architecture */
+	nw_le_put(out + 8, version, 2);
+	nw_le_put(out + 10, arch, 2); /* version 1: flags, 0 (x86_64); from version 2: the architecture */
 }
 
 int nw_trace_binary_is_known(uint8_t tag)
@@ -25,13 +25,13 @@ int nw_trace_binary_is_known(uint8_t tag)
 	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_FENCE) || tag == NW_TRACE_END;
 }
 
-static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
+static size_t encode_expect(const struct nw_trace_expect *e, unsigned version, uint8_t *p)
 {
 	uint64_t vals[NW_EXPECT_FIELD_COUNT];
-	size_t len = 2;
+	size_t len = nw_trace_expect_mask_bytes(version);
 
 	nw_trace_expect_get_fields(e, vals);
-	nw_le_put(p, e->present, 2);
+	nw_le_put(p, e->present, (unsigned)len);
 	for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
 		if (!NW_EXPECT_HAS(e, f))
 			continue;
@@ -41,7 +41,7 @@ static size_t encode_expect(const struct nw_trace_expect *e, uint8_t *p)
 	return len;
 }
 
-size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
+size_t nw_trace_binary_encode(const struct nw_trace_record *rec, unsigned version, uint8_t *out)
 {
 	uint8_t *p = out + NW_TRACE_RECORD_HEAD_LEN;
 	size_t len = 0;
@@ -99,7 +99,7 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out)
 		memcpy(p, rec->label, len);
 		break;
 	case NW_TRACE_EXPECT:
-		len = encode_expect(&rec->expect, p);
+		len = encode_expect(&rec->expect, version, p);
 		break;
 	case NW_TRACE_END:
 		break;
@@ -115,6 +115,7 @@ static const uint8_t expect_field_bytes[NW_EXPECT_FIELD_COUNT] = {
 	[NW_EXPECT_EXIT_QUALIFICATION] = 8, [NW_EXPECT_FAULT_GPA] = 8, [NW_EXPECT_REFS] = 4,
 	[NW_EXPECT_GUEST_PAGE_SIZE] = 8, [NW_EXPECT_S2_PAGE_SIZE] = 8, [NW_EXPECT_MISCONFIG_LEVEL] = 1,
 	[NW_EXPECT_GLA_VALID] = 1, [NW_EXPECT_ESR] = 8, [NW_EXPECT_FAR] = 8, [NW_EXPECT_HPFAR] = 8,
+	[NW_EXPECT_SCAUSE] = 8, [NW_EXPECT_STVAL] = 8, [NW_EXPECT_HTVAL] = 8, [NW_EXPECT_HTINST] = 8,
 };
 
 static uint64_t le_field(const uint8_t *p, unsigned bytes)
@@ -122,14 +123,14 @@ static uint64_t le_field(const uint8_t *p, unsigned bytes)
 	return bytes == 8 ? nw_le64(p) : bytes == 4 ? nw_le32(p) : p[0];
 }
 
-static const char *decode_expect(const uint8_t *p, uint32_t len, struct nw_trace_expect *e)
+static const char *decode_expect(const uint8_t *p, uint32_t len, unsigned version, struct nw_trace_expect *e)
 {
 	uint64_t vals[NW_EXPECT_FIELD_COUNT] = { 0 };
-	uint32_t at = 2;
+	uint32_t at = nw_trace_expect_mask_bytes(version);
 
-	if (len < 2)
+	if (len < at)
 		return "expectation shorter than its field mask";
-	e->present = nw_le16(p);
+	e->present = at == 4 ? nw_le32(p) : nw_le16(p);
 	if (e->present >> NW_EXPECT_FIELD_COUNT)
 		return "expectation names an unknown field";
 	for (uint32_t left = e->present; left; left &= left - 1) {
@@ -171,7 +172,8 @@ static uint32_t fixed_len(uint8_t tag)
 	}
 }
 
-const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, struct nw_trace_record *rec)
+const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, unsigned version,
+				   struct nw_trace_record *rec)
 {
 	/* Accesses and expectations, nearly every record, set their whole member: no need to clear the union. */
 	if (tag != NW_TRACE_ACCESS && tag != NW_TRACE_EXPECT)
@@ -235,7 +237,7 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 		const char *problem;
 
 		rec->expect = (struct nw_trace_expect){ 0 };
-		problem = decode_expect(p, len, &rec->expect);
+		problem = decode_expect(p, len, version, &rec->expect);
 
 		if (problem)
 			return problem;

@@ -63,12 +63,19 @@ static inline uint16_t nw_le16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-/* The binary form's header for a trace of arch (its version, nw_trace_arch_version). */
-void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], enum nw_trace_arch arch);
-/* Tag, length and payload of a checked record into out (NW_TRACE_RECORD_MAX bytes); returns the length. */
-size_t nw_trace_binary_encode(const struct nw_trace_record *rec, uint8_t *out);
-/* Decodes a known tag's payload; NULL or the problem. gpwrite data points into payload. */
-const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *payload, uint32_t len, struct nw_trace_record *rec);
+/* The binary form's header for a trace of arch in version. */
+void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], unsigned version, enum nw_trace_arch arch);
+/* Bytes of an expectation's field mask in version: 2, or 4 from version 3. */
+static inline unsigned nw_trace_expect_mask_bytes(unsigned version)
+{
+	return version >= 3 ? 4 : 2;
+}
+/* Tag, length and payload of a checked record of a trace of version into out (NW_TRACE_RECORD_MAX bytes); returns
+ * the length. */
+size_t nw_trace_binary_encode(const struct nw_trace_record *rec, unsigned version, uint8_t *out);
+/* Decodes a known tag's payload in a trace of version; NULL or the problem. gpwrite data points into payload. */
+const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *payload, uint32_t len, unsigned version,
+				   struct nw_trace_record *rec);
 /* Whether a non-optional tag is one this version defines. */
 int nw_trace_binary_is_known(uint8_t tag);
 

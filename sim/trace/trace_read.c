@@ -62,6 +62,7 @@ static int read_binary_header(struct nw_trace_reader *r)
 		return reader_fail(r, "byte offset 10: unsupported header flags 0x%x", word);
 	if (word >= NW_TRACE_ARCH_COUNT)
 		return reader_fail(r, "byte offset 10: unknown architecture %u (0 x86_64, 1 aarch64, 2 riscv64)", word);
+	r->version = version;
 	reader_set_arch(r, (enum nw_trace_arch)word);
 	return 0;
 }
@@ -171,12 +172,14 @@ int nw_trace_reader_reopen_mem(struct nw_trace_reader *r, const char *name, cons
 	return reader_start(r, err, errlen);
 }
 
-/* A record belongs to the trace's architecture, and an expectation directly follows an access or a register
- * write (FORMAT.md, "Ordering"). */
+/* A record belongs to the trace's architecture and version, and an expectation directly follows an access or a
+ * register write (FORMAT.md, "Ordering"). */
 static const char *check_context(struct nw_trace_reader *r, const struct nw_trace_record *rec)
 {
 	const char *problem = nw_trace_arch_check(r->arch, rec);
 
+	if (!problem)
+		problem = nw_trace_version_check(r->version, rec);
 	if (!problem && rec->kind == NW_TRACE_EXPECT)
 		problem = nw_trace_expect_order_check(r->prev, &rec->expect);
 	r->prev = rec->kind;
@@ -267,7 +270,7 @@ static int next_binary(struct nw_trace_reader *r, struct nw_trace_record *rec)
 			r->skipped++;
 			continue;
 		}
-		problem = nw_trace_binary_decode(tag, payload, len, rec);
+		problem = nw_trace_binary_decode(tag, payload, len, r->version, rec);
 		if (!problem)
 			problem = check_context(r, rec);
 		if (problem)
@@ -325,7 +328,7 @@ static int read_line(struct nw_trace_reader *r)
 	return 1;
 }
 
-/* After a version-2 text header's version: " arch=NAME", then nothing but blanks or a comment. */
+/* After a text header's version from 2 on: " arch=NAME", then nothing but blanks or a comment. */
 static int read_text_arch(struct nw_trace_reader *r, char *p)
 {
 	static const char key[] = "arch=";
@@ -335,9 +338,9 @@ static int read_text_arch(struct nw_trace_reader *r, char *p)
 		p++;
 	if (strncmp(p, key, strlen(key)))
 		return reader_fail(r,
-				   "line 1, column %zu: version 2 names its architecture (arch=x86_64, aarch64 or "
+				   "line 1, column %zu: version %u names its architecture (arch=x86_64, aarch64 or "
 				   "riscv64)",
-				   (size_t)(p - r->text) + 1);
+				   (size_t)(p - r->text) + 1, r->version);
 	p += strlen(key);
 	len = strcspn(p, " \t#");
 	for (unsigned a = 0; a < NW_TRACE_ARCH_COUNT; a++) {
@@ -375,7 +378,8 @@ static int read_text_header(struct nw_trace_reader *r)
 	if (version == 0 || version > NW_TRACE_VERSION)
 		return reader_fail(r, "line 1, column %zu: unsupported version %lu (this reader knows 1 to %d)",
 				   (size_t)(p - r->text) + 2, version, NW_TRACE_VERSION);
-	if (version == 2)
+	r->version = (unsigned)version;
+	if (version >= 2)
 		return read_text_arch(r, end);
 	/* Version 1 ignores what follows its number, but an architecture there would be read as x86_64: refused. */
 	end += strspn(end, " \t");
@@ -456,6 +460,11 @@ enum nw_trace_form nw_trace_reader_form(const struct nw_trace_reader *r)
 enum nw_trace_arch nw_trace_reader_arch(const struct nw_trace_reader *r)
 {
 	return r->arch;
+}
+
+unsigned nw_trace_reader_version(const struct nw_trace_reader *r)
+{
+	return r->version;
 }
 
 bool nw_trace_reader_is_compressed(const struct nw_trace_reader *r)

@@ -10,6 +10,7 @@ struct nw_trace_reader {
 	struct nw_trace_src src;
 	enum nw_trace_form form;
 	enum nw_trace_arch arch; /* from the header */
+	unsigned version;        /* from the header */
 	uint64_t access_reject;  /* the batch decoder's mask of access bytes arch does not allow (trace_batch.c) */
 	char path[128];
 	bool done;          /* the end record was read */

@@ -31,6 +31,7 @@ static const char *const outcome_old_names[NW_TRACE_OUT_COUNT] = {
 static const char *const expect_field_names[NW_EXPECT_FIELD_COUNT] = {
 	"outcome", "gpa", "hpa", "error_code", "exit_qualification", "fault_gpa", "refs",
 	"guest_page_size", "s2_page_size", "misconfig_level", "gla_valid", "esr", "far", "hpfar",
+	"scause", "stval", "htval", "htinst",
 };
 
 const char *nw_trace_arch_name(enum nw_trace_arch arch)
@@ -41,6 +42,13 @@ const char *nw_trace_arch_name(enum nw_trace_arch arch)
 unsigned nw_trace_arch_version(enum nw_trace_arch arch)
 {
 	return arch == NW_TRACE_ARCH_X86_64 ? 1 : 2;
+}
+
+const char *nw_trace_version_check(unsigned version, const struct nw_trace_record *rec)
+{
+	if (version < 3 && rec->kind == NW_TRACE_EXPECT && (rec->expect.present & ~NW_EXPECT_V2_FIELDS))
+		return "scause, stval, htval and htinst need version 3";
+	return 0;
 }
 
 const char *nw_trace_kind_name(enum nw_trace_kind kind)
@@ -95,6 +103,10 @@ void nw_trace_expect_get_fields(const struct nw_trace_expect *e, uint64_t vals[N
 	vals[NW_EXPECT_ESR] = e->esr;
 	vals[NW_EXPECT_FAR] = e->far;
 	vals[NW_EXPECT_HPFAR] = e->hpfar;
+	vals[NW_EXPECT_SCAUSE] = e->scause;
+	vals[NW_EXPECT_STVAL] = e->stval;
+	vals[NW_EXPECT_HTVAL] = e->htval;
+	vals[NW_EXPECT_HTINST] = e->htinst;
 }
 
 void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[NW_EXPECT_FIELD_COUNT])
@@ -113,6 +125,10 @@ void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[N
 	e->esr = vals[NW_EXPECT_ESR];
 	e->far = vals[NW_EXPECT_FAR];
 	e->hpfar = vals[NW_EXPECT_HPFAR];
+	e->scause = vals[NW_EXPECT_SCAUSE];
+	e->stval = vals[NW_EXPECT_STVAL];
+	e->htval = vals[NW_EXPECT_HTVAL];
+	e->htinst = vals[NW_EXPECT_HTINST];
 }
 
 /* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
@@ -250,23 +266,55 @@ static enum nw_trace_arch reg_arch(enum nw_trace_reg reg)
 	((1u << NW_EXPECT_ERROR_CODE) | (1u << NW_EXPECT_EXIT_QUALIFICATION) | (1u << NW_EXPECT_FAULT_GPA) | \
 	 (1u << NW_EXPECT_MISCONFIG_LEVEL) | (1u << NW_EXPECT_GLA_VALID))
 
+/* The outcomes of a trap HS-mode takes, which alone write htval and htinst: a guest-page fault (mmio and rom_write
+ * are one the address space explains) and an access fault. */
+#define RISCV_HS_OUTCOMES                                                                                      \
+	((1u << NW_TRACE_OUT_GUEST_PAGE_FAULT) | (1u << NW_TRACE_OUT_ACCESS_FAULT) | (1u << NW_TRACE_OUT_MMIO) |  \
+	 (1u << NW_TRACE_OUT_ROM_WRITE))
+
 /* What each architecture's expectation may name, and the words for what it may not. */
 static const struct {
-	uint32_t outcomes;       /* a bit per enum nw_trace_outcome */
-	uint32_t foreign_fields; /* a bit per enum nw_trace_expect_field another architecture's outcomes have */
-	const char *outcome, *field, *four_mib; /* four_mib NULL: 32-bit x86 paging's 4 MiB page is one */
+	uint32_t outcomes;          /* a bit per enum nw_trace_outcome */
+	uint32_t foreign_fields[2]; /* bits per enum nw_trace_expect_field the other architectures' outcomes have */
+	const char *outcome, *field[2], *four_mib; /* four_mib NULL: 32-bit x86 paging's 4 MiB page is one */
 } expect_rules[NW_TRACE_ARCH_COUNT] = {
-	[NW_TRACE_ARCH_X86_64] = { NW_TRACE_X86_OUTCOMES, NW_EXPECT_ARM64_FIELDS,
+	[NW_TRACE_ARCH_X86_64] = { NW_TRACE_X86_OUTCOMES,
+				   { NW_EXPECT_ARM64_FIELDS, NW_EXPECT_RISCV_FIELDS },
 				   "an aarch64 or riscv64 outcome in an x86_64 trace",
-				   "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace", 0 },
-	[NW_TRACE_ARCH_AARCH64] = { NW_TRACE_AARCH64_OUTCOMES, X86_EXPECT_FIELDS, "an x86 outcome in an aarch64 trace",
-				    "an x86 expectation field in an aarch64 trace", "4 MiB is no AArch64 page size" },
-	[NW_TRACE_ARCH_RISCV64] = { NW_TRACE_RISCV64_OUTCOMES, X86_EXPECT_FIELDS | NW_EXPECT_ARM64_FIELDS,
+				   { "an aarch64 expectation field (esr, far, hpfar) in an x86_64 trace",
+				     "a riscv64 expectation field (scause, stval, htval, htinst) in an x86_64 trace" },
+				   0 },
+	[NW_TRACE_ARCH_AARCH64] = { NW_TRACE_AARCH64_OUTCOMES,
+				    { X86_EXPECT_FIELDS, NW_EXPECT_RISCV_FIELDS },
+				    "an x86 outcome in an aarch64 trace",
+				    { "an x86 expectation field in an aarch64 trace",
+				      "a riscv64 expectation field (scause, stval, htval, htinst) in an aarch64 trace" },
+				    "4 MiB is no AArch64 page size" },
+	[NW_TRACE_ARCH_RISCV64] = { NW_TRACE_RISCV64_OUTCOMES,
+				    { X86_EXPECT_FIELDS | NW_EXPECT_ARM64_FIELDS, 0 },
 				    "an outcome of another architecture in a riscv64 trace (ok, mmio, rom_write, page_fault, "
 				    "guest_page_fault or access_fault)",
-				    "an expectation field of another architecture in a riscv64 trace",
+				    { "an expectation field of another architecture in a riscv64 trace", 0 },
 				    "4 MiB is no RISC-V page size" },
 };
+
+/* htval and htinst are HS-mode CSRs only a trap taken to HS-mode writes (privileged spec, "Hypervisor Trap Value
+ * Register" and "Hypervisor Trap Instruction Register"): a VS-stage page fault is taken to VS-mode (vscause,
+ * vstval) and leaves them as they were, a translation writes no CSR. So an expectation of them states the outcome,
+ * and one HS-mode takes. */
+static const char *check_expect_hs_fields(const struct nw_trace_expect *e)
+{
+	if (!(e->present & NW_EXPECT_HS_FIELDS))
+		return 0;
+	if (!NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME))
+		return "htval and htinst are written only by a trap taken to HS-mode: name the outcome too";
+	if (!(RISCV_HS_OUTCOMES >> e->outcome & 1))
+		return e->outcome == NW_TRACE_OUT_PAGE_FAULT
+			       ? "a VS-stage page fault is taken to VS-mode and writes neither htval nor htinst"
+			       : "htval and htinst are written only by a trap taken to HS-mode (guest_page_fault, "
+				 "access_fault, mmio, rom_write)";
+	return 0;
+}
 
 /* An expectation names what a translation of its trace's architecture has: an aarch64 one ok, the address
  * space's mmio and rom_write, its addresses, references and page sizes, or an abort with its syndrome and fault
@@ -276,13 +324,14 @@ static const char *check_expect_arch(enum nw_trace_arch arch, const struct nw_tr
 	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) &&
 	    ((unsigned)e->outcome >= NW_TRACE_OUT_COUNT || !(expect_rules[arch].outcomes >> e->outcome & 1)))
 		return expect_rules[arch].outcome;
-	if (e->present & expect_rules[arch].foreign_fields)
-		return expect_rules[arch].field;
+	for (unsigned i = 0; i < 2; i++)
+		if (e->present & expect_rules[arch].foreign_fields[i])
+			return expect_rules[arch].field[i];
 	if (expect_rules[arch].four_mib &&
 	    ((NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && e->guest_page_size == NW_SIZE_4M) ||
 	     (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && e->s2_page_size == NW_SIZE_4M)))
 		return expect_rules[arch].four_mib;
-	return 0;
+	return arch == NW_TRACE_ARCH_RISCV64 ? check_expect_hs_fields(e) : 0;
 }
 
 /* An access's privilege and flags as its architecture has them. */

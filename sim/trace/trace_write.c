@@ -11,6 +11,7 @@ struct nw_trace_writer {
 	struct nw_trace_sink sink;
 	enum nw_trace_form form;
 	enum nw_trace_arch arch;
+	unsigned version;        /* 0: nw_trace_arch_version(arch) */
 	enum nw_trace_kind prev; /* the last record's kind (nw_trace_expect_order_check) */
 	bool started;            /* the header is written (with the first record, once the architecture is known) */
 	bool failed;
@@ -21,13 +22,10 @@ struct nw_trace_writer {
 	} scratch;
 };
 
-/* The text header of each architecture's version (nw_trace_arch_version). */
-static const char *const text_headers[NW_TRACE_ARCH_COUNT] = {
-	[NW_TRACE_ARCH_X86_64] = NW_TRACE_TEXT_MAGIC " 1\n",
-	[NW_TRACE_ARCH_AARCH64] = NW_TRACE_TEXT_MAGIC " 2 arch=aarch64\n",
-	[NW_TRACE_ARCH_RISCV64] = NW_TRACE_TEXT_MAGIC " 2 arch=riscv64\n",
-};
-_Static_assert(NW_TRACE_VERSION == 2, "the text headers spell the versions");
+static unsigned writer_version(const struct nw_trace_writer *w)
+{
+	return w->version ? w->version : nw_trace_arch_version(w->arch);
+}
 
 static int sink_write(struct nw_trace_writer *w, const void *data, size_t len)
 {
@@ -39,15 +37,30 @@ static int sink_write(struct nw_trace_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+/* The header of the writer's version: version 1 is x86_64 and names no architecture, later ones always do. */
 static int write_header(struct nw_trace_writer *w)
 {
 	uint8_t header[NW_TRACE_HEADER_LEN];
+	char text[64];
+	unsigned version = writer_version(w);
 
 	w->started = true;
-	if (w->form == NW_TRACE_FORM_TEXT)
-		return sink_write(w, text_headers[w->arch], strlen(text_headers[w->arch]));
-	nw_trace_binary_header(header, w->arch);
-	return sink_write(w, header, sizeof(header));
+	if (version < nw_trace_arch_version(w->arch)) {
+		w->failed = true;
+		snprintf(w->error, sizeof(w->error), "%s: a trace of %s needs version %u",
+			 w->sink.dest.name ? w->sink.dest.name : "memory", nw_trace_arch_name(w->arch),
+			 nw_trace_arch_version(w->arch));
+		return -1;
+	}
+	if (w->form == NW_TRACE_FORM_BINARY) {
+		nw_trace_binary_header(header, version, w->arch);
+		return sink_write(w, header, sizeof(header));
+	}
+	if (version == 1)
+		snprintf(text, sizeof(text), "%s 1\n", NW_TRACE_TEXT_MAGIC);
+	else
+		snprintf(text, sizeof(text), "%s %u arch=%s\n", NW_TRACE_TEXT_MAGIC, version, nw_trace_arch_name(w->arch));
+	return sink_write(w, text, strlen(text));
 }
 
 static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
@@ -57,7 +70,7 @@ static int emit(struct nw_trace_writer *w, const struct nw_trace_record *rec)
 	if (!w->started && write_header(w))
 		return -1;
 	if (w->form == NW_TRACE_FORM_BINARY)
-		len = nw_trace_binary_encode(rec, w->scratch.bytes);
+		len = nw_trace_binary_encode(rec, writer_version(w), w->scratch.bytes);
 	else
 		len = nw_trace_text_format(rec, w->arch, w->scratch.text);
 	return sink_write(w, w->scratch.bytes, len);
@@ -107,6 +120,8 @@ int nw_trace_writer_put(struct nw_trace_writer *w, const struct nw_trace_record 
 	problem = rec->kind == NW_TRACE_END ? "the end record is written by close" : nw_trace_record_check(rec);
 	if (!problem)
 		problem = nw_trace_arch_check(w->arch, rec);
+	if (!problem)
+		problem = nw_trace_version_check(writer_version(w), rec);
 	if (!problem && rec->kind == NW_TRACE_EXPECT)
 		problem = nw_trace_expect_order_check(w->prev, &rec->expect);
 	if (problem) {
@@ -124,6 +139,14 @@ int nw_trace_writer_set_arch(struct nw_trace_writer *w, enum nw_trace_arch arch)
 	if (w->started || (unsigned)arch >= NW_TRACE_ARCH_COUNT)
 		return -1;
 	w->arch = arch;
+	return 0;
+}
+
+int nw_trace_writer_set_version(struct nw_trace_writer *w, unsigned version)
+{
+	if (w->started || version == 0 || version > NW_TRACE_VERSION)
+		return -1;
+	w->version = version;
 	return 0;
 }
 

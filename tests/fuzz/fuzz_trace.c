@@ -28,6 +28,7 @@ static struct saved saved[MAX_RECORDS];
 static struct nw_trace_mem out; /* the round trip's trace */
 static struct nw_trace_reader *reader;
 static enum nw_trace_arch arch; /* the input's */
+static unsigned version;         /* the input's */
 
 /* The reader, started over on size bytes at data; NULL with the reason in err. */
 static struct nw_trace_reader *read_mem(const char *name, const void *data, size_t size, char *err, size_t errlen)
@@ -83,6 +84,7 @@ static size_t read_all(const uint8_t *data, size_t size, bool *complete)
 		fail("read failed without a message", n);
 	*complete = got == 0;
 	arch = nw_trace_reader_arch(r);
+	version = nw_trace_reader_version(r);
 	return n;
 }
 
@@ -96,7 +98,7 @@ static void round_trip(size_t n, enum nw_trace_form form)
 
 	out.len = 0;
 	writer = nw_trace_writer_open_mem(&out, form, false, err, sizeof(err));
-	if (!writer || nw_trace_writer_set_arch(writer, arch))
+	if (!writer || nw_trace_writer_set_arch(writer, arch) || nw_trace_writer_set_version(writer, version))
 		fail(writer ? "a fresh writer refused the architecture" : err, 0);
 	for (i = 0; i < n; i++)
 		if (nw_trace_writer_put(writer, &saved[i].rec) != 0) {

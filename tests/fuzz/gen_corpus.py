@@ -327,10 +327,11 @@ def trace_seeds():
         if shutil.which("zstd"):
             seeds.append(subprocess.run(["zstd", "-q", "-c", "-19"], input=binary, capture_output=True,
                                         check=True).stdout)
-    # FORMAT.md's version-2 examples, one per architecture, as text.
+    # FORMAT.md's version-2 and version-3 examples, as text.
     format_md = (ROOT / "traces" / "FORMAT.md").read_text()
     for arch in ("aarch64", "riscv64"):
-        seeds += [m.encode() for m in re.findall(rf"```\n(nestwalk-trace 2 arch={arch}\n.*?)```", format_md, re.S)]
+        seeds += [m.encode() for m in re.findall(rf"```\n(nestwalk-trace [23] arch={arch}\n.*?)```", format_md,
+                                                  re.S)]
     return seeds
 
 

@@ -111,6 +111,32 @@ def test_a_wrong_expectation_is_named(tmp_path):
     assert (walk["scause"], walk["stval"]) == (15, "0x401008")
 
 
+@pytest.mark.parametrize("form", ["text", "binary"])
+def test_a_wrong_trap_csr_is_named(form, tmp_path):
+    # VA 0x600000: the G-stage refuses the VS-stage table at GPA 0x90001000 (riscv_vs.nwt.txt derives it): htval is
+    # 0x90001000 >> 2 = 0x24000400 and htinst the PTE read's 0x3000; 0x24000401 and 0 are wrong. VA 0x401008's
+    # store page fault has scause 15 (0xf), not 13.
+    trace = tmp_path / "wrong.nwt.txt"
+    trace.write_text("nestwalk-trace 3 arch=riscv64\naccess gva=0x600000 size=0x8 type=read priv=0x0\n"
+                     "expect outcome=guest_page_fault scause=0x15 stval=0x600000 htval=0x24000401 htinst=0x0\n"
+                     "access gva=0x401008 size=0x8 type=write priv=0x0\nexpect scause=0xd\nend\n")
+    if form == "binary":
+        conv = run("trace", "convert", trace, tmp_path / "wrong.nwt", "--to", "binary")
+        assert conv.returncode == 0, conv.stderr
+        trace = tmp_path / "wrong.nwt"
+    result = run("replay", VS, "--trace", trace)
+    assert result.returncode == 1
+    assert "mismatch at record 2 " in result.stdout
+    assert "  htval: expected 0x24000401, got 0x24000400\n  htinst: expected 0x0, got 0x3000\n" in result.stdout
+    assert "scause: expected 0xd, got 0xf" in result.stdout
+    result, got = replay_json(VS, trace)
+    assert result.returncode == 1 and got["mismatches"] == 2
+    first = got["first_mismatch"]
+    assert first["fields"] == [{"field": "htval", "expected": "0x24000401", "got": "0x24000400"},
+                               {"field": "htinst", "expected": "0x0", "got": "0x3000"}]
+    assert (first["walk"]["htval"], first["walk"]["htinst"]) == ("0x24000400", "0x3000")
+
+
 @pytest.mark.parametrize("body, message", [
     # MODE 1 is reserved (privileged spec, satp: MODE 1-7 reserved): the next access stops at the write (record 2,
     # after the priv every body starts with).

@@ -1,5 +1,5 @@
-"""The version-2 examples of traces/FORMAT.md, one per architecture, each encoded here by hand from the format's
-tables: the text converts to exactly those bytes, the bytes print as the canonical text, and both forms survive
+"""The version-2 examples of traces/FORMAT.md, one per architecture, and the version-3 ones, each encoded here by
+hand from the format's tables: the text converts to exactly those bytes, the bytes print as the canonical text, and both forms survive
 zstd. The architectures' own checks (statistics, bad input, replay's refusal) are test_trace_aarch64.py's and
 test_trace_riscv64.py's."""
 import os
@@ -14,10 +14,10 @@ ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
 FORMAT = os.path.join(ROOT, "traces", "FORMAT.md")
 
 
-def example_text(arch):
-    """The example of FORMAT.md's text form for arch, as the document shows it."""
-    blocks = re.findall(rf"```\n(nestwalk-trace 2 arch={arch}\n.*?)```", open(FORMAT).read(), re.S)
-    assert len(blocks) == 1, f"FORMAT.md has one {arch} example"
+def example_text(arch, version=2):
+    """The example of FORMAT.md's text form for arch in version, as the document shows it."""
+    blocks = re.findall(rf"```\n(nestwalk-trace {version} arch={arch}\n.*?)```", open(FORMAT).read(), re.S)
+    assert len(blocks) == 1, f"FORMAT.md has one {arch} example of version {version}"
     return blocks[0]
 
 
@@ -53,11 +53,23 @@ def riscv64_binary():
     return b + record(0x7F, b"")
 
 
-def check_bad_example(tmp_path, arch, swap, message):
-    """arch's example with one line changed (swap: the text and its replacement) does not convert: exit 2, the
-    message with the reader's line and column, no output."""
-    text = example_text(arch).replace(*swap, 1)
-    assert text != example_text(arch)
+def riscv64_v3_binary():
+    """FORMAT.md's version-3 riscv64 example encoded by hand: header version 3, architecture 2; the expectation's
+    field mask is a u32 from version 3."""
+    b = b"\x89NWTRC\r\n" + struct.pack("<HH", 3, 2)
+    b += record(0x01, struct.pack("<QHBBB", 0x600000, 8, 0, 0, 0))  # read in VU-mode
+    # outcome (bit 0), scause (14), stval (15), htval (16), htinst (17): mask 0x3c001; guest_page_fault is 10
+    b += record(0x09, struct.pack("<IBQQQQ", 0x3C001, 10, 0x15, 0x600000, 0x24000400, 0x3000))
+    b += record(0x01, struct.pack("<QHBBB", 0x401008, 8, 1, 0, 0))  # write in VU-mode
+    b += record(0x09, struct.pack("<IBQQ", 0xC001, 1, 0xF, 0x401008))  # page_fault is 1: outcome, scause, stval
+    return b + record(0x7F, b"")
+
+
+def check_bad_example(tmp_path, arch, swap, message, version=2):
+    """arch's example of version with one line changed (swap: the text and its replacement) does not convert: exit
+    2, the message with the reader's line and column, no output."""
+    text = example_text(arch, version).replace(*swap, 1)
+    assert text != example_text(arch, version)
     path = tmp_path / "bad.txt"
     path.write_text(text)
     out = tmp_path / "out.nwt"
@@ -67,36 +79,36 @@ def check_bad_example(tmp_path, arch, swap, message):
     assert not out.exists()
 
 
-EXAMPLES = {"aarch64": aarch64_binary, "riscv64": riscv64_binary}
+EXAMPLES = {("aarch64", 2): aarch64_binary, ("riscv64", 2): riscv64_binary, ("riscv64", 3): riscv64_v3_binary}
 
 
-@pytest.fixture(params=sorted(EXAMPLES))
-def arch(request):
+@pytest.fixture(params=sorted(EXAMPLES), ids=lambda key: f"{key[0]}-v{key[1]}")
+def example(request):
     return request.param
 
 
-def test_text_to_binary_matches_the_hand_encoding(tmp_path, arch):
+def test_text_to_binary_matches_the_hand_encoding(tmp_path, example):
     text, out = tmp_path / "example.txt", tmp_path / "example.nwt"
-    text.write_text(example_text(arch))
+    text.write_text(example_text(*example))
     result = run("trace", "convert", str(text), str(out))
     assert result.returncode == 0, result.stderr
-    assert out.read_bytes() == EXAMPLES[arch]()
+    assert out.read_bytes() == EXAMPLES[example]()
 
 
-def test_binary_to_text_is_the_canonical_text(tmp_path, arch):
+def test_binary_to_text_is_the_canonical_text(tmp_path, example):
     binary = tmp_path / "example.nwt"
-    binary.write_bytes(EXAMPLES[arch]())
+    binary.write_bytes(EXAMPLES[example]())
     result = run("trace", "cat", str(binary))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.decode() == canonical(example_text(arch))
+    assert result.stdout.decode() == canonical(example_text(*example))
 
 
 @pytest.mark.parametrize("form", ["binary", "text"])
-def test_zstd_round_trip(tmp_path, arch, form):
+def test_zstd_round_trip(tmp_path, example, form):
     binary, packed, again = tmp_path / "example.nwt", tmp_path / "example.zst", tmp_path / "again.nwt"
-    binary.write_bytes(EXAMPLES[arch]())
+    binary.write_bytes(EXAMPLES[example]())
     assert run("trace", "convert", str(binary), str(packed), "--to", form, "--zstd").returncode == 0
     assert packed.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
     result = run("trace", "convert", str(packed), str(again), "--to", "binary")
     assert result.returncode == 0, result.stderr
-    assert again.read_bytes() == EXAMPLES[arch]()
+    assert again.read_bytes() == EXAMPLES[example]()

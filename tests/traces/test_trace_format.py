@@ -178,7 +178,7 @@ TXT = read(TEXT, "r")
 TEXT_CORRUPTIONS = {
     "bad keyword": (TXT.replace("invlpg gva", "invlgp gva"), "line 20, column 1: unknown record keyword"),
     "bad magic": ("nestwalk-trac 1\nend\n", "byte offset 0: bad magic"),
-    "unsupported version": ("nestwalk-trace 3\nend\n", "line 1, column 16: unsupported version 3"),
+    "unsupported version": ("nestwalk-trace 4\nend\n", "line 1, column 16: unsupported version 4"),
     "bad number": (TXT.replace("size=0x4 ", "size=4 "), "line 13, column 21: bad number"),
     "bad hex digit": (TXT.replace("gva=0x401000 size", "gva=0x40g000 size"), "line 13, column 8: bad number"),
     "too wide": (TXT.replace("gva=0x401000 size", "gva=0x10000000000000000 size"), "number wider than 64 bits"),

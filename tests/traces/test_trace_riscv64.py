@@ -1,12 +1,13 @@
-"""riscv64 traces (traces/FORMAT.md, version 2, issue #18): the statistics of FORMAT.md's own example (its
-encodings are test_trace_examples.py's), bad input in both forms named by line or offset, and replay refusing a
-riscv64 trace on a scenario of another architecture."""
+"""riscv64 traces (traces/FORMAT.md, versions 2 and 3, issue #18): the statistics of FORMAT.md's own example (its
+encodings are test_trace_examples.py's), bad input in both forms named by line or offset, the trap CSRs' rules
+(version 3 only, htval and htinst only with an outcome taken to HS-mode), and replay refusing a riscv64 trace on a
+scenario of another architecture."""
 import json
 import os
 
 import pytest
 
-from test_trace_examples import check_bad_example, example_text, riscv64_binary as example_binary
+from test_trace_examples import check_bad_example, example_text, riscv64_binary as example_binary, riscv64_v3_binary
 from test_trace_format import run
 
 ROOT = os.environ["NESTWALK_SOURCE_ROOT"]
@@ -38,6 +39,46 @@ def test_stats_name_the_architecture(text_path):
 ])
 def test_bad_text_names_line_and_column(tmp_path, swap, message):
     check_bad_example(tmp_path, "riscv64", swap, message)
+
+
+@pytest.mark.parametrize("swap, message", [
+    # A VS-stage page fault is taken to VS-mode: HS-mode's htval and htinst keep what they held (privileged spec,
+    # "Hypervisor Trap Value Register"), so no value of them is its.
+    (("stval=0x401008", "stval=0x401008 htval=0x0"),
+     "line 5, column 1: a VS-stage page fault is taken to VS-mode and writes neither htval nor htinst"),
+    (("outcome=page_fault scause=0xf", "scause=0xf htinst=0x0"),
+     "line 5, column 1: htval and htinst are written only by a trap taken to HS-mode: name the outcome too"),
+    # A translation takes no trap at all.
+    (("outcome=page_fault scause=0xf stval=0x401008", "outcome=ok htval=0x0"),
+     "line 5, column 1: htval and htinst are written only by a trap taken to HS-mode (guest_page_fault"),
+    # Version 2's mask has no room for them.
+    (("nestwalk-trace 3", "nestwalk-trace 2"), "line 3, column 1: scause, stval, htval and htinst need version 3"),
+])
+def test_trap_fields_only_where_the_trap_writes_them(tmp_path, swap, message):
+    check_bad_example(tmp_path, "riscv64", swap, message, version=3)
+
+
+def test_trap_fields_are_riscv64s_alone(tmp_path):
+    for arch, level in [("x86_64", "cpl"), ("aarch64", "el")]:
+        message = f"a riscv64 expectation field (scause, stval, htval, htinst) in an {arch} trace"
+        path = tmp_path / "t.txt"
+        path.write_text(f"nestwalk-trace 3 arch={arch}\naccess gva=0x1000 size=0x1 type=read {level}=0x0\n"
+                        "expect outcome=ok stval=0x0\nend\n")
+        result = run("trace", "stats", str(path))
+        assert result.returncode == 2
+        assert f"line 3, column 1: {message}" in result.stderr.decode(), result.stderr
+
+
+def test_a_version_2_binary_mask_is_16_bits(tmp_path):
+    # The version-3 example's bytes with the header saying version 2: its first expectation's mask is read as the
+    # u16 0xc001 (outcome, scause, stval), whose fields version 2 cannot hold, at the record's offset (12 + 18).
+    bad = bytearray(riscv64_v3_binary())
+    bad[8] = 2
+    path = tmp_path / "bad.nwt"
+    path.write_bytes(bytes(bad))
+    result = run("trace", "stats", str(path))
+    assert result.returncode == 2
+    assert "byte offset 30: bad expect record: " in result.stderr.decode(), result.stderr
 
 
 @pytest.mark.parametrize("offset, byte, message", [

@@ -27,7 +27,7 @@ static size_t sample(struct nw_trace_record *r)
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_ACCESS,
 					   .access = { nw_gva(0x401000), 4, NW_ACCESS_FETCH, 3, false, false } };
 	r[n++] = (struct nw_trace_record){ .kind = NW_TRACE_EXPECT, .expect = {
-		.present = ((1u << NW_EXPECT_FIELD_COUNT) - 1) & ~NW_EXPECT_ARM64_FIELDS, .outcome = NW_TRACE_OUT_OK,
+		.present = NW_EXPECT_V2_FIELDS & ~NW_EXPECT_ARM64_FIELDS, .outcome = NW_TRACE_OUT_OK,
 		.gpa = nw_gpa(0x201000),
 		.hpa = nw_hpa(0x80201000), .error_code = 0x1d, .exit_qualification = 0x181,
 		.fault_gpa = nw_gpa(0xfee00000), .refs = 24, .guest_page_size = NW_SIZE_4M,
@@ -259,6 +259,7 @@ static void convert(const char *in, const char *out, enum nw_trace_form to)
 
 	cr_assert(rd && w);
 	cr_assert_eq(nw_trace_writer_set_arch(w, nw_trace_reader_arch(rd)), 0);
+	cr_assert_eq(nw_trace_writer_set_version(w, nw_trace_reader_version(rd)), 0);
 	while ((rc = nw_trace_reader_next(rd, &rec)) > 0)
 		cr_assert_eq(nw_trace_writer_put(w, &rec), 0);
 	cr_assert_eq(rc, 0, "%s", nw_trace_reader_error(rd));
@@ -348,8 +349,8 @@ Test(trace_codec, expectation_needs_a_known_page_size_and_outcome)
 Test(trace_codec, corrupt_binary_traces_name_the_offset)
 {
 	static const struct { uint8_t bytes[32]; size_t len; const char *msg; } cases[] = {
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 3, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
-		  "byte offset 8: unsupported version 3" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 4, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  "byte offset 8: unsupported version 4" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 0, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
 		  "byte offset 8: unsupported version 0" },
 		/* Version 2's header word at 10 is the architecture: 0 x86_64, 1 aarch64, 2 riscv64, nothing else. */
@@ -642,8 +643,9 @@ static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* One record at p of a trace of arch, occasionally with a field out of its domain; returns its length. */
-static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum nw_trace_arch arch)
+/* One record at p of a trace of arch in version, occasionally with a field out of its domain; returns its
+ * length. */
+static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum nw_trace_arch arch, unsigned version)
 {
 	bool arm64 = arch == NW_TRACE_ARCH_AARCH64, rv = arch == NW_TRACE_ARCH_RISCV64, non_x86 = arm64 || rv;
 	static const uint64_t sizes[4] = { 0x1000, 0x200000, 0x400000, 0x40000000 };
@@ -652,16 +654,19 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 	size_t len;
 
 	if (after_access && pick < 12) { /* an expectation, mostly outcome only */
-		uint16_t mask = pick < 9 ? 1 : (uint16_t)(1 + diff_rand(state) % 511);
+		uint32_t mask = pick < 9 ? 1 : (uint32_t)(1 + diff_rand(state) % 511);
+		unsigned mask_bytes = version >= 3 ? 4 : 2;
 		/* aarch64 and riscv64: mostly what their expectations may name (outcome, gpa, hpa, refs, page sizes) */
 		bool arm64_fields = non_x86 && diff_rand(state) % 16;
 
-		if (arm64_fields) /* ... and at times esr, far, hpfar */
-			mask = (uint16_t)((mask & 0x1c7) | 1 | (r >> 40 & 7) << NW_EXPECT_ESR);
+		if (arm64_fields) /* ... and at times esr, far, hpfar (riscv64 from version 3: scause .. htinst) */
+			mask = (mask & 0x1c7) | 1 |
+			       (uint32_t)(rv && version >= 3 ? (r >> 40 & 15) << NW_EXPECT_SCAUSE
+							       : (r >> 40 & 7) << NW_EXPECT_ESR);
 
 		p[0] = NW_TRACE_EXPECT;
-		put_le(p + 5, mask, 2);
-		len = 2;
+		put_le(p + 5, mask, mask_bytes);
+		len = mask_bytes;
 		for (unsigned f = 0; f < NW_EXPECT_FIELD_COUNT; f++) {
 			if (!(mask >> f & 1))
 				continue;
@@ -670,7 +675,9 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 
 			if (f == NW_EXPECT_OUTCOME)
 				/* aarch64: ok, mmio, rom_write or an abort (0, 6, 7, 8, 9) */
-				value = arm64_fields ? (uint64_t[]){ 0, 6, 7, 8, 9 }[value % 5] : value % 8;
+				value = arm64_fields ? (rv ? (uint64_t[]){ 0, 6, 7, 1, 10, 11 }[value % 6]
+							   : (uint64_t[]){ 0, 6, 7, 8, 9 }[value % 5])
+						     : value % 8;
 			else if (f == NW_EXPECT_REFS)
 				value %= 40;
 			put_le(p + 5 + len, value, bytes);
@@ -782,12 +789,14 @@ Test(trace_codec, batches_and_records_read_random_traces_alike)
 		FILE *f;
 
 		enum nw_trace_arch arch = (enum nw_trace_arch)(t % NW_TRACE_ARCH_COUNT);
+		/* each architecture in its oldest version and in version 3 (a 4-byte expectation mask) */
+		unsigned version = t / NW_TRACE_ARCH_COUNT % 2 ? 3 : nw_trace_arch_version(arch);
 
-		nw_trace_binary_header(bytes, arch);
+		nw_trace_binary_header(bytes, version, arch);
 		for (unsigned i = 0; i < DIFF_RECORDS; i++) {
 			size_t at = len;
 
-			len += diff_record(&state, bytes + len, after_access, arch);
+			len += diff_record(&state, bytes + len, after_access, arch, version);
 			after_access = bytes[at] == NW_TRACE_ACCESS;
 		}
 		memcpy(bytes + len, "\x7f\0\0\0\0", 5);
@@ -948,6 +957,63 @@ Test(trace_codec, the_architecture_is_set_before_the_first_record)
 	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0);
 	cr_assert_eq(out.len, strlen("nestwalk-trace 2 arch=aarch64\nend\n"));
 	cr_assert_arr_eq(out.data, "nestwalk-trace 2 arch=aarch64\nend\n", out.len);
+	free(out.data);
+}
+
+/* Version 3 (FORMAT.md, "Binary form"): a writer writes the version it is given, by default its architecture's
+ * lowest; the RISC-V trap CSRs need version 3, whose expectation mask is a u32. */
+Test(trace_codec, the_version_is_the_writers_and_holds_its_fields)
+{
+	struct nw_trace_record recs[] = {
+		{ .kind = NW_TRACE_ACCESS, .access = { nw_gva(0x600000), 8, NW_ACCESS_READ, NW_TRACE_PRIV_VU } },
+		{ .kind = NW_TRACE_EXPECT, .expect = { .present = 1u << NW_EXPECT_OUTCOME | 1u << NW_EXPECT_HTINST,
+						       .outcome = NW_TRACE_OUT_GUEST_PAGE_FAULT, .htinst = 0x3000 } },
+	};
+	/* header version 3, riscv64; the access; the expect: tag, length 4 + 1 + 8, mask 0x20001 (bits 0 and 17),
+	 * outcome 10, htinst 0x3000; the end */
+	static const uint8_t v3[] = {
+		0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 3, 0, 2, 0,
+		0x01, 13, 0, 0, 0, 0x00, 0x00, 0x60, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0,
+		0x09, 13, 0, 0, 0, 0x01, 0x00, 0x02, 0x00, 10, 0x00, 0x30, 0, 0, 0, 0, 0, 0,
+		0x7f, 0, 0, 0, 0,
+	};
+	struct nw_trace_mem out = { 0 };
+	char err[256];
+	struct nw_trace_writer *w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+
+	/* riscv64 is written as version 2 unless told: htinst does not fit its 16-bit mask. */
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_RISCV64), 0);
+	cr_assert_eq(nw_trace_writer_put(w, &recs[0]), 0);
+	cr_assert_eq(nw_trace_writer_put(w, &recs[1]), -1);
+	cr_assert(strstr(nw_trace_writer_error(w), "scause, stval, htval and htinst need version 3"), "%s",
+		  nw_trace_writer_error(w));
+	nw_trace_writer_abandon(w);
+	out.len = 0;
+	w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_BINARY, false, err, sizeof(err));
+	cr_assert_eq(nw_trace_writer_set_version(w, 0), -1);
+	cr_assert_eq(nw_trace_writer_set_version(w, NW_TRACE_VERSION + 1), -1);
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_RISCV64), 0);
+	cr_assert_eq(nw_trace_writer_set_version(w, 3), 0);
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(nw_trace_writer_put(w, &recs[i]), 0, "%s", nw_trace_writer_error(w));
+	cr_assert_eq(nw_trace_writer_set_version(w, 2), -1); /* the header is out */
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.len, sizeof(v3));
+	cr_assert_arr_eq(out.data, v3, sizeof(v3));
+	/* Version 1 is x86_64's alone: an aarch64 trace cannot be written in it. */
+	out.len = 0;
+	w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+	cr_assert_eq(nw_trace_writer_set_arch(w, NW_TRACE_ARCH_AARCH64), 0);
+	cr_assert_eq(nw_trace_writer_set_version(w, 1), 0);
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "a trace of aarch64 needs version 2"), "%s", err);
+	/* x86_64 in version 3 names its architecture. */
+	out.len = 0;
+	w = nw_trace_writer_open_mem(&out, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+	cr_assert_eq(nw_trace_writer_set_version(w, 3), 0);
+	cr_assert_eq(nw_trace_writer_close(w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.len, strlen("nestwalk-trace 3 arch=x86_64\nend\n"));
+	cr_assert_arr_eq(out.data, "nestwalk-trace 3 arch=x86_64\nend\n", out.len);
 	free(out.data);
 }
 

@@ -259,8 +259,8 @@ static void mem_error(const void *bytes, size_t len, char *err, size_t errlen)
 Test(trace_mem, corrupt_binaries_in_memory_name_the_offset)
 {
 	static const struct { uint8_t bytes[32]; size_t len; const char *msg; } cases[] = {
-		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 3, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
-		  NAME ": byte offset 8: unsupported version 3 (this reader knows 1 to 2)" },
+		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 4, 0, 0, 0, 0x7f, 0, 0, 0, 0 }, 17,
+		  NAME ": byte offset 8: unsupported version 4 (this reader knows 1 to 3)" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 2, 0, 3, 0, 0x7f, 0, 0, 0, 0 }, 17,
 		  NAME ": byte offset 10: unknown architecture 3 (0 x86_64, 1 aarch64, 2 riscv64)" },
 		{ { 0x89, 'N', 'W', 'T', 'R', 'C', '\r', '\n', 1, 0, 0, 0, 0x04, 8, 0, 0, 0, 1, 2 }, 19,
