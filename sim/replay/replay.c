@@ -469,6 +469,30 @@ static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, ch
 	return 0;
 }
 
+/* The hypervisor's edit of its second stage (FORMAT.md, "Records"), through the library's raw edit, which allocates
+ * no frame and changes nothing when it refuses. No TLB entry is touched: what was made through the old entry stays
+ * until the invalidation its architecture requires (INVEPT, TLBI IPAS2E1 then VMALLE1, HFENCE.GVMA). */
+static int edit_stage2(struct nw_replay *r, const struct nw_trace_s2edit *e, char *err, size_t errlen)
+{
+	/* The trace's level in its architecture's numbering (nw_trace_arch_check), as the library counts it. */
+	int level = r->a64 ? nw_arm64_s2_level(e->level) : r->rv ? e->level + 1 : e->level;
+	nw_status_t status;
+
+	if (!r->machine->aspace) {
+		snprintf(err, errlen, "s2edit of gpa 0x%llx: a memory dump has no second stage to edit",
+			 (unsigned long long)e->gpa.val);
+		return -1;
+	}
+	status = nw_aspace_edit_entry(r->machine->aspace, e->gpa, level, e->clear, e->set);
+	if (status != NW_OK) {
+		snprintf(err, errlen, "s2edit of the level-%u entry for gpa 0x%llx: %s", e->level,
+			 (unsigned long long)e->gpa.val, nw_vm_edit_error(r->machine->aspace, status));
+		return -1;
+	}
+	r->stats.s2edits++;
+	return 0;
+}
+
 static void invalidate(struct nw_replay *r, const struct nw_trace_record *rec)
 {
 	const struct nw_trace_inv *inv = &rec->inv;
@@ -599,6 +623,8 @@ int nw_replay_apply(struct nw_replay *r, const struct nw_trace_record *rec, stru
 	case NW_TRACE_GPWRITE:
 		r->stats.gpwrites++;
 		return write_guest(r, &rec->gpwrite, err, errlen);
+	case NW_TRACE_S2EDIT:
+		return edit_stage2(r, &rec->s2edit, err, errlen);
 	case NW_TRACE_INVLPG:
 	case NW_TRACE_INVPCID:
 	case NW_TRACE_INVVPID:

@@ -61,7 +61,7 @@ struct nw_replay_stats {
 	uint64_t outcomes[NW_REPLAY_OUT_COUNT];
 	uint64_t walks, refs_hist[NW_REPLAY_REFS_MAX + 1];
 	uint64_t tlb_lookups, tlb_hits, psc_lookups, psc_hits;
-	uint64_t reg_writes, gpwrites, marks, populated;
+	uint64_t reg_writes, gpwrites, s2edits, marks, populated;
 	uint64_t host_exhausted;    /* accesses whose lazy page the simulated host had no frame for */
 	uint64_t invalidations[4];  /* INVLPG, INVPCID, INVVPID, INVEPT */
 	uint64_t failed_invalidations; /* #GP or VMfail: nothing invalidated */

@@ -100,8 +100,11 @@ void nw_replay_print_stats(FILE *out, const struct nw_replay *r, double seconds)
 	const char *sep = "";
 
 	fprintf(out, "records       %" PRIu64 " (accesses %" PRIu64 ", register writes %" PRIu64
-		     ", guest-physical writes %" PRIu64 ", marks %" PRIu64 ", expectations %" PRIu64 ")\n",
-		s->records, s->accesses, s->reg_writes, s->gpwrites, s->marks, s->expectations);
+		     ", guest-physical writes %" PRIu64,
+		s->records, s->accesses, s->reg_writes, s->gpwrites);
+	if (s->s2edits) /* the hypervisor's, which a trace of the guest alone has none of */
+		fprintf(out, ", s2edits %" PRIu64, s->s2edits);
+	fprintf(out, ", marks %" PRIu64 ", expectations %" PRIu64 ")\n", s->marks, s->expectations);
 	fprintf(out, "outcomes     ");
 	for (unsigned k = 0; k < NW_REPLAY_OUT_COUNT; k++)
 		if (s->outcomes[k]) {
@@ -189,9 +192,11 @@ void nw_replay_print_json(FILE *out, const struct nw_replay *r, double seconds, 
 	const char *sep = "";
 
 	fprintf(out, "{\"schema\": %d, \"records\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"translations\": %" PRIu64
-		     ", \"register_writes\": %" PRIu64 ", \"gpwrites\": %" PRIu64 ", \"marks\": %" PRIu64
+		     ", \"register_writes\": %" PRIu64 ", \"gpwrites\": %" PRIu64 ", \"s2edits\": %" PRIu64
+		     ", \"marks\": %" PRIu64
 		     ", \"outcomes\": {",
-		NW_JSON_SCHEMA, s->records, s->accesses, s->translations, s->reg_writes, s->gpwrites, s->marks);
+		NW_JSON_SCHEMA, s->records, s->accesses, s->translations, s->reg_writes, s->gpwrites, s->s2edits,
+		s->marks);
 	for (unsigned k = 0; k < NW_REPLAY_OUT_COUNT; k++)
 		fprintf(out, "%s\"%s\": %" PRIu64, k ? ", " : "", nw_replay_outcome_name(k), s->outcomes[k]);
 	fprintf(out, "}, \"invalidations\": {");

@@ -175,6 +175,8 @@ int nw_vm_build(const struct nw_scenario *scenario, struct nw_vm *vm, char *err,
  * or a lazy page the simulated host had no frame for. */
 void nw_vm_write_error(const struct nw_aspace *as, nw_status_t status, uint64_t gpa, uint64_t len, char *out,
 		       size_t outlen);
+/* Why a raw second-stage edit (nw_aspace_edit_entry) failed with status, for an error message. */
+const char *nw_vm_edit_error(const struct nw_aspace *as, nw_status_t status);
 /* Tears the VM built from scenario down; returns the frames still live
  * afterwards (leaks). */
 uint64_t nw_vm_destroy(const struct nw_scenario *scenario, struct nw_vm *vm);

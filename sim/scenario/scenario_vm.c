@@ -146,6 +146,16 @@ static int write_guest(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 	return 0;
 }
 
+const char *nw_vm_edit_error(const struct nw_aspace *as, nw_status_t status)
+{
+	if (as->config.format == NW_STAGE2_NONE)
+		return "there is no second stage (format: none)";
+	return status == NW_ERR_NOT_FOUND ? "no entry at that level on the path"
+	       : status == NW_ERR_INVALID ? "would change a table address (bits below MAXPHYADDR), a page-size bit, or "
+					    "clear the entry to zero"
+					  : nw_status_name(status);
+}
+
 static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sc->edit_count; i++) {
@@ -155,11 +165,8 @@ static int edit_stage2(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, edit->pos, err, errlen, "edit of the level-%d entry for gpa 0x%llx: %s",
-				    edit->level, (unsigned long long)edit->gpa,
-				    status == NW_ERR_NOT_FOUND ? "no entry at that level on the path"
-				    : status == NW_ERR_INVALID ? "would change a table address (bits below MAXPHYADDR) "
-								 "or a page-size bit"
-							       : nw_status_name(status));
+						edit->level, (unsigned long long)edit->gpa,
+						nw_vm_edit_error(&vm->aspace, status));
 	}
 	return 0;
 }

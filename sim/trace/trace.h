@@ -36,11 +36,12 @@ enum nw_trace_kind {
 	NW_TRACE_EXPECT = 0x09,
 	NW_TRACE_TLBI = 0x0a,  /* version 2, aarch64 traces */
 	NW_TRACE_FENCE = 0x0b, /* version 2, riscv64 traces */
+	NW_TRACE_S2EDIT = 0x0c, /* version 3: the hypervisor edits a second-stage entry */
 	NW_TRACE_END = 0x7f,
 };
 
 #define NW_TRACE_TAG_OPTIONAL 0x80
-#define NW_TRACE_KIND_COUNT 11 /* ACCESS .. FENCE */
+#define NW_TRACE_KIND_COUNT 12 /* ACCESS .. S2EDIT */
 
 /* The architecture a trace is of (version 2 names it; a version-1 trace is x86_64). It decides which registers,
  * invalidations and access fields the trace may hold (nw_trace_arch_check). */
@@ -201,6 +202,16 @@ struct nw_trace_tlbi {
 	uint64_t xt;
 };
 
+/* The hypervisor's edit of its second stage: the entry at level on gpa's path (the trace architecture's own level
+ * numbering, as a scenario's edits: x86_64 1 = PTE .. 5, aarch64 the Arm ARM's 0..3, riscv64 the privileged spec's
+ * 0 = the 4 KiB PTE .. 4) becomes (entry & ~clear) | set, in the format's own bits (EPT or NPT, the stage-2
+ * descriptor, the G-stage PTE). */
+struct nw_trace_s2edit {
+	nw_gpa_t gpa;
+	uint8_t level;
+	uint64_t clear, set;
+};
+
 struct nw_trace_expect {
 	uint32_t present; /* bit per enum nw_trace_expect_field; never 0 */
 	enum nw_trace_outcome outcome;
@@ -227,6 +238,7 @@ struct nw_trace_record {
 		struct nw_trace_inv inv;
 		struct nw_trace_tlbi tlbi;
 		struct nw_rvfence fence; /* FENCE: the instruction and its rs1/rs2 as encoded (tlb_riscv.h) */
+		struct nw_trace_s2edit s2edit;
 		struct nw_trace_expect expect;
 		char label[NW_TRACE_MAX_LABEL + 1]; /* MARK: NUL-terminated, printable ASCII without '"' and '\' */
 	};
@@ -265,8 +277,8 @@ const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_r
 /* The version a writer gives a trace of arch unless told: the lowest that holds it (1 for x86_64, 2 for the
  * others). */
 unsigned nw_trace_arch_version(enum nw_trace_arch arch);
-/* NULL when a trace of version may hold rec, else what is wrong (the RISC-V trap fields need version 3). The
- * reader and the writer both apply it. */
+/* NULL when a trace of version may hold rec, else what is wrong (the RISC-V trap fields and s2edit need version
+ * 3). The reader and the writer both apply it. */
 const char *nw_trace_version_check(unsigned version, const struct nw_trace_record *rec);
 
 /* Whether a and b are the same record: the same kind and the same value in

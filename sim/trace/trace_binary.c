@@ -12,6 +12,7 @@
 #define FENCE_LEN 18      /* op u8, flags u8, rs1 u64, rs2 u64 */
 #define FENCE_RS1_X0 0x01 /* fence flags byte: rs1 is x0 */
 #define FENCE_RS2_X0 0x02 /* rs2 is x0 */
+#define S2EDIT_LEN 25     /* gpa u64, level u8, clear u64, set u64 */
 
 void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], unsigned version, enum nw_trace_arch arch)
 {
@@ -22,7 +23,7 @@ void nw_trace_binary_header(uint8_t out[NW_TRACE_HEADER_LEN], unsigned version, 
 
 int nw_trace_binary_is_known(uint8_t tag)
 {
-	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_FENCE) || tag == NW_TRACE_END;
+	return (tag >= NW_TRACE_ACCESS && tag <= NW_TRACE_S2EDIT) || tag == NW_TRACE_END;
 }
 
 static size_t encode_expect(const struct nw_trace_expect *e, unsigned version, uint8_t *p)
@@ -93,6 +94,13 @@ size_t nw_trace_binary_encode(const struct nw_trace_record *rec, unsigned versio
 		nw_le_put(p + 2, rec->fence.rs1, 8);
 		nw_le_put(p + 10, rec->fence.rs2, 8);
 		len = FENCE_LEN;
+		break;
+	case NW_TRACE_S2EDIT:
+		nw_le_put(p, rec->s2edit.gpa.val, 8);
+		p[8] = rec->s2edit.level;
+		nw_le_put(p + 9, rec->s2edit.clear, 8);
+		nw_le_put(p + 17, rec->s2edit.set, 8);
+		len = S2EDIT_LEN;
 		break;
 	case NW_TRACE_MARK:
 		len = strlen(rec->label);
@@ -167,6 +175,8 @@ static uint32_t fixed_len(uint8_t tag)
 		return TLBI_LEN;
 	case NW_TRACE_FENCE:
 		return FENCE_LEN;
+	case NW_TRACE_S2EDIT:
+		return S2EDIT_LEN;
 	default:
 		return 0;
 	}
@@ -224,6 +234,9 @@ const char *nw_trace_binary_decode(uint8_t tag, const uint8_t *p, uint32_t len, 
 			return "fence flags have undefined bits set";
 		rec->fence = (struct nw_rvfence){ (enum nw_rvfence_op)p[0], p[1] & FENCE_RS1_X0, p[1] & FENCE_RS2_X0,
 						  nw_le64(p + 2), nw_le64(p + 10) };
+		break;
+	case NW_TRACE_S2EDIT:
+		rec->s2edit = (struct nw_trace_s2edit){ nw_gpa(nw_le64(p)), p[8], nw_le64(p + 9), nw_le64(p + 17) };
 		break;
 	case NW_TRACE_MARK:
 		if (len > NW_TRACE_MAX_LABEL)

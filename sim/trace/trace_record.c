@@ -7,7 +7,7 @@ static const char *const kind_names[] = {
 	[NW_TRACE_ACCESS] = "access", [NW_TRACE_REG] = "reg",         [NW_TRACE_GPWRITE] = "gpwrite",
 	[NW_TRACE_INVLPG] = "invlpg", [NW_TRACE_INVPCID] = "invpcid", [NW_TRACE_INVVPID] = "invvpid",
 	[NW_TRACE_INVEPT] = "invept", [NW_TRACE_MARK] = "mark",       [NW_TRACE_EXPECT] = "expect",
-	[NW_TRACE_TLBI] = "tlbi",     [NW_TRACE_FENCE] = "fence",
+	[NW_TRACE_TLBI] = "tlbi",     [NW_TRACE_FENCE] = "fence",     [NW_TRACE_S2EDIT] = "s2edit",
 };
 
 static const char *const reg_names[NW_TRACE_REG_COUNT] = {
@@ -48,6 +48,8 @@ const char *nw_trace_version_check(unsigned version, const struct nw_trace_recor
 {
 	if (version < 3 && rec->kind == NW_TRACE_EXPECT && (rec->expect.present & ~NW_EXPECT_V2_FIELDS))
 		return "scause, stval, htval and htinst need version 3";
+	if (version < 3 && rec->kind == NW_TRACE_S2EDIT)
+		return "s2edit needs version 3";
 	return 0;
 }
 
@@ -242,6 +244,8 @@ const char *nw_trace_record_check(const struct nw_trace_record *rec)
 		if ((rec->fence.rs1_x0 && rec->fence.rs1) || (rec->fence.rs2_x0 && rec->fence.rs2))
 			return "a fence operand is x0, which reads as 0, yet holds a value";
 		return 0;
+	case NW_TRACE_S2EDIT:
+		return rec->s2edit.clear | rec->s2edit.set ? 0 : "an s2edit that clears and sets nothing";
 	case NW_TRACE_MARK:
 		return check_label(rec->label);
 	case NW_TRACE_EXPECT:
@@ -382,6 +386,16 @@ static const char *const fence_problems[NW_TRACE_ARCH_COUNT] = {
 	[NW_TRACE_ARCH_AARCH64] = "a fence in an aarch64 trace",
 };
 
+/* An s2edit's level in each architecture's numbering of its second stage, as a scenario's edits take it. */
+static const struct {
+	uint8_t first, last;
+	const char *problem;
+} s2edit_levels[NW_TRACE_ARCH_COUNT] = {
+	[NW_TRACE_ARCH_X86_64] = { 1, 5, "s2edit level outside 1 (the PTE) .. 5 (the PML5E)" },
+	[NW_TRACE_ARCH_AARCH64] = { 0, 3, "s2edit level outside the Arm ARM's 0 .. 3 (3 = the page)" },
+	[NW_TRACE_ARCH_RISCV64] = { 0, 4, "s2edit level outside the privileged spec's 0 (the 4 KiB PTE) .. 4" },
+};
+
 const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_record *rec)
 {
 	if ((unsigned)arch >= NW_TRACE_ARCH_COUNT)
@@ -400,6 +414,10 @@ const char *nw_trace_arch_check(enum nw_trace_arch arch, const struct nw_trace_r
 		return tlbi_problems[arch];
 	case NW_TRACE_FENCE:
 		return fence_problems[arch];
+	case NW_TRACE_S2EDIT:
+		return rec->s2edit.level < s2edit_levels[arch].first || rec->s2edit.level > s2edit_levels[arch].last
+			       ? s2edit_levels[arch].problem
+			       : 0;
 	case NW_TRACE_EXPECT:
 		return check_expect_arch(arch, &rec->expect);
 	case NW_TRACE_GPWRITE:
@@ -452,6 +470,9 @@ bool nw_trace_record_same(const struct nw_trace_record *a, const struct nw_trace
 		return a->fence.op == b->fence.op && a->fence.rs1_x0 == b->fence.rs1_x0 &&
 		       a->fence.rs2_x0 == b->fence.rs2_x0 && a->fence.rs1 == b->fence.rs1 &&
 		       a->fence.rs2 == b->fence.rs2;
+	case NW_TRACE_S2EDIT:
+		return a->s2edit.gpa.val == b->s2edit.gpa.val && a->s2edit.level == b->s2edit.level &&
+		       a->s2edit.clear == b->s2edit.clear && a->s2edit.set == b->s2edit.set;
 	case NW_TRACE_MARK:
 		return !strcmp(a->label, b->label);
 	case NW_TRACE_EXPECT:

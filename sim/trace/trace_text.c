@@ -110,6 +110,11 @@ size_t nw_trace_text_format(const struct nw_trace_record *rec, enum nw_trace_arc
 	case NW_TRACE_FENCE:
 		len = format_fence(&rec->fence, out);
 		break;
+	case NW_TRACE_S2EDIT:
+		len = (size_t)sprintf(out, "s2edit gpa=0x%llx level=0x%x clear=0x%llx set=0x%llx",
+				      (unsigned long long)rec->s2edit.gpa.val, rec->s2edit.level,
+				      (unsigned long long)rec->s2edit.clear, (unsigned long long)rec->s2edit.set);
+		break;
 	case NW_TRACE_MARK:
 		len = (size_t)sprintf(out, "mark label=\"%s\"", rec->label);
 		break;
@@ -432,6 +437,20 @@ static const char *parse_fence(struct parse *ps, struct nw_trace_record *rec)
 	return 0;
 }
 
+/* gpa, level, clear and set, each a number (FORMAT.md, "Records"). */
+static const char *parse_s2edit(struct parse *ps, struct nw_trace_record *rec)
+{
+	struct nw_trace_s2edit *e = &rec->s2edit;
+	uint64_t level = 0;
+	const char *problem;
+
+	if ((problem = number(ps, "gpa", UINT64_MAX, &e->gpa.val)) || (problem = number(ps, "level", 0xff, &level)) ||
+	    (problem = number(ps, "clear", UINT64_MAX, &e->clear)) || (problem = number(ps, "set", UINT64_MAX, &e->set)))
+		return problem;
+	e->level = (uint8_t)level;
+	return 0;
+}
+
 static const char *parse_mark(struct parse *ps, struct nw_trace_record *rec)
 {
 	struct field *f = find(ps, "label");
@@ -500,6 +519,8 @@ static const char *parse_fields(struct parse *ps, enum nw_trace_arch arch, struc
 		return parse_tlbi(ps, rec);
 	case NW_TRACE_FENCE:
 		return parse_fence(ps, rec);
+	case NW_TRACE_S2EDIT:
+		return parse_s2edit(ps, rec);
 	case NW_TRACE_MARK:
 		return parse_mark(ps, rec);
 	case NW_TRACE_EXPECT:
@@ -530,12 +551,12 @@ int nw_trace_text_parse(char *line, enum nw_trace_arch arch, struct nw_trace_rec
 		goto bad;
 	if (ps.count == 0)
 		return 0;
-	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_FENCE; kind++)
+	for (kind = NW_TRACE_ACCESS; kind <= NW_TRACE_S2EDIT; kind++)
 		if (!strcmp(ps.fields[0].key, nw_trace_kind_name(kind)))
 			break;
 	if (!strcmp(ps.fields[0].key, "end"))
 		kind = NW_TRACE_END;
-	if (ps.fields[0].value || (kind > NW_TRACE_FENCE && kind != NW_TRACE_END)) {
+	if (ps.fields[0].value || (kind > NW_TRACE_S2EDIT && kind != NW_TRACE_END)) {
 		why = fail(&ps, &ps.fields[0], "unknown record keyword");
 		goto bad;
 	}

@@ -62,6 +62,8 @@ def riscv64_v3_binary():
     b += record(0x09, struct.pack("<IBQQQQ", 0x3C001, 10, 0x15, 0x600000, 0x24000400, 0x3000))
     b += record(0x01, struct.pack("<QHBBB", 0x401008, 8, 1, 0, 0))  # write in VU-mode
     b += record(0x09, struct.pack("<IBQQ", 0xC001, 1, 0xF, 0x401008))  # page_fault is 1: outcome, scause, stval
+    b += record(0x0C, struct.pack("<QBQQ", 0x80000000, 1, 4, 0))  # s2edit: gpa, level, clear, set
+    b += record(0x0B, struct.pack("<BBQQ", 2, 0, 0x20000000, 1))  # hfence.gvma
     return b + record(0x7F, b"")
 
 

@@ -717,6 +717,13 @@ static size_t diff_record(uint64_t *state, uint8_t *p, bool after_access, enum n
 				       : diff_rand(state) % 5);
 		put_le(p + 6, diff_rand(state), 8);
 		len = 9;
+	} else if (pick == 17 && version >= 3) { /* an s2edit: at times level 6 or nothing to change */
+		p[0] = NW_TRACE_S2EDIT;
+		put_le(p + 5, diff_rand(state) << 12, 8);
+		p[13] = (uint8_t)(diff_rand(state) % 7);
+		put_le(p + 14, diff_rand(state) % 16 ? diff_rand(state) : 0, 8);
+		put_le(p + 22, diff_rand(state) % 2 ? diff_rand(state) : 0, 8);
+		len = 25;
 	} else if (pick < 18) {
 		p[0] = NW_TRACE_MARK;
 		memcpy(p + 5, "mark", 4);
