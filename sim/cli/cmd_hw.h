@@ -33,6 +33,7 @@ struct nw_hw_cmd {
 	struct nw_hw_cmd_options opt;
 	const struct nw_hw_backend *backend;
 	char trace_path[4096];
+	unsigned trace_version; /* the trace's format version: the observed trace is written in it */
 	struct nw_hw_cmd_record *records;
 	size_t record_count, record_cap;
 	struct nw_hw_case *cases;

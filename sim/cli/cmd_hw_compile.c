@@ -157,6 +157,7 @@ int nw_hw_cmd_compile(struct nw_hw_cmd *run, unsigned maxphyaddr)
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}
+	run->trace_version = nw_trace_reader_version(reader);
 	while ((got = nw_trace_reader_next(reader, &rec)) > 0) {
 		uint64_t number = nw_trace_reader_records(reader);
 		struct nw_hw_cmd_record *s;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nestwalk/assert.h>
+
 #include "cli/cmd_hw.h"
 
 static const char *ran_case_problem(const struct nw_hw_cmd *run, const struct nw_hw_cmd_record *s,
@@ -128,6 +130,11 @@ int nw_hw_cmd_replay_observed(struct nw_hw_cmd *run)
 		if (t.scenario.memory_dump)
 			nw_scenario_file_path(&t.scenario, t.scenario.memory_dump, dump, sizeof(dump));
 		w = nw_trace_writer_open(run->opt.observed, inputs, NW_TRACE_FORM_TEXT, false, err, sizeof(err));
+		if (w) { /* in the trace's version, so an s2edit (version 3) is written as it came */
+			int set = nw_trace_writer_set_version(w, run->trace_version);
+
+			NW_ASSERT(set == 0); /* a fresh writer takes any version a reader gave */
+		}
 		if (!w) {
 			fprintf(stderr, "nestwalk hw run: %s\n", err);
 			rc = -1;
