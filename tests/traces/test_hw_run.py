@@ -467,8 +467,8 @@ def test_the_hypervisors_ept_edits_on_bochs_vmx(bochs, tmp_path):
     case: the stale ones are the model's alone, tests/traces/test_s2edit.py). The observed trace keeps the edits
     and version 3."""
     observed = tmp_path / "observed.nwt.txt"
-    proc = hw_run(ROOT / "scenarios" / "replay_ept.yaml", "bochs-vmx", "--trace", ROOT / "traces" / "ept_s2edit.nwt.txt",
-                  "--observed", observed, "--json")
+    proc = hw_run(ROOT / "scenarios" / "replay_ept.yaml", "bochs-vmx", "--trace",
+                  ROOT / "traces" / "ept_s2edit.nwt.txt", "--observed", observed, "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     hand = accesses_with_expectations(ROOT / "traces" / "ept_s2edit.nwt.txt")

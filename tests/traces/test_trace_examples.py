@@ -1,7 +1,7 @@
-"""The version-2 examples of traces/FORMAT.md, one per architecture, and the version-3 ones, each encoded here by
-hand from the format's tables: the text converts to exactly those bytes, the bytes print as the canonical text, and both forms survive
-zstd. The architectures' own checks (statistics, bad input, replay's refusal) are test_trace_aarch64.py's and
-test_trace_riscv64.py's."""
+"""The version-2 examples of traces/FORMAT.md, one per architecture, and the version-3 one, each encoded here by
+hand from the format's tables: the text converts to exactly those bytes, the bytes print as the canonical text,
+and both forms survive zstd. The architectures' own checks (statistics, bad input, replay's refusal) are
+test_trace_aarch64.py's and test_trace_riscv64.py's."""
 import os
 import re
 import struct
