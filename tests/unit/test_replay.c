@@ -199,6 +199,35 @@ Test(replay, invept_single_context_matches_the_eptp)
 	cr_assert(!access(0x400000, NW_ACCESS_READ, 3)->from_tlb);
 }
 
+/* The hypervisor write-protects GPA 0x5000 (s2edit: W, bit 1, of its EPT PTE): the combined mapping a write made
+ * stays usable until INVEPT of this EPTP (Vol. 3C §29.4.3); then the write is an EPT violation. An edit that would
+ * move a table (the EPT PDE's address) is refused and changes nothing; neither allocates a frame (the fixture's
+ * teardown counts them). */
+Test(replay, s2edit_leaves_the_tlb_until_invept)
+{
+	struct nw_trace_record protect = { .kind = NW_TRACE_S2EDIT, .s2edit = { nw_gpa(0x5000), 1, 0x2, 0 } };
+	struct nw_trace_record move = { .kind = NW_TRACE_S2EDIT, .s2edit = { nw_gpa(0x5000), 2, 0xfffff000, 0 } };
+	struct nw_trace_record own = { .kind = NW_TRACE_INVEPT, .inv = { .type = 1, .eptp = machine.eptp } };
+	uint64_t allocs = nw_simmem_stats(sim).allocs;
+	nw_hpa_t before, after;
+	char err[256];
+
+	cr_assert_eq(access(0x400000, NW_ACCESS_WRITE, 3)->kind, NW_TRACE_OUT_OK);
+	apply(&protect);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x5000), &before), NW_OK);
+	cr_assert(access(0x400008, NW_ACCESS_WRITE, 3)->from_tlb);
+	cr_assert_eq(replay.result.kind, NW_TRACE_OUT_OK);
+	apply(&own);
+	cr_assert_eq(access(0x400008, NW_ACCESS_WRITE, 3)->kind, NW_TRACE_OUT_EPT_VIOLATION);
+	cr_assert_eq(nw_replay_apply(&replay, &move, NULL, 0, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "s2edit of the level-2 entry for gpa 0x5000: would change a table address"), "%s", err);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x5000), &after), NW_OK);
+	cr_assert_eq(after.val, before.val);
+	cr_assert_eq(access(0x400008, NW_ACCESS_READ, 3)->kind, NW_TRACE_OUT_OK);
+	cr_assert_eq(nw_simmem_stats(sim).allocs, allocs); /* the edits allocated nothing */
+	cr_assert_eq(replay.stats.s2edits, 1);
+}
+
 Test(replay, expectation_fields_compared_in_order)
 {
 	struct nw_trace_record expect = { .kind = NW_TRACE_EXPECT };
