@@ -20,9 +20,9 @@ struct nw_arm64_s1_caps nw_arm64_s1_caps_all(void)
  * 0b11 64 KiB; the granule's log2 size, 0 for the reserved TG0 0b11 and TG1 0b00. */
 static unsigned granule_bits(unsigned which, unsigned tg)
 {
-	static const unsigned tg0[4] = { 12, 16, 14, 0 }, tg1[4] = { 0, 14, 12, 16 };
+	static const unsigned tg1[4] = { 0, 14, 12, 16 };
 
-	return which ? tg1[tg] : tg0[tg];
+	return which ? tg1[tg & 3] : nw_vmsa_tg0_granule_bits(tg);
 }
 
 /* ID_AA64MMFR0_EL1.TGran4/16/64: the 4 KiB granule always, the others as the caps say. */

@@ -1,15 +1,19 @@
-/* AArch64 stage 2 with the 4 KiB granule as a second-stage table of rules
+/* AArch64 stage 2 (4, 16 and 64 KiB granules) as a second-stage table of rules
  * (Arm ARM D8: AArch64.S2Walk, AArch64.CheckS2Permission), and its
  * translate: the one loop of stage2_walk.h over this table. The geometry
- * (start level, entries at the start level) is the configuration's and lives
+ * (granule, start level, entries at the start level) is the configuration's and lives
  * in struct nw_arm64_s2 (arm64_s2.c); the rules here are the same for all. */
 #include <nestwalk/arm64_s2.h>
 
 #include "stage2_walk.h"
+#include "vmsa.h"
 
+/* The address bits of a descriptor at or above the output size: OA[47:PS] and, with the 64 KiB granule,
+ * OA[51:48] in bits 15:12 (vmsa.h), above any PS the library models. */
 static uint64_t bits_above_ps(const struct nw_arm64_s2_config *config)
 {
-	return NW_ARM64_S2_ADDR_MASK & ~((UINT64_C(1) << config->ps_bits) - 1);
+	return (NW_ARM64_S2_ADDR_MASK & ~((UINT64_C(1) << config->ps_bits) - 1)) |
+	       nw_vmsa_oa_high_bits(config->granule_bits);
 }
 
 /* Stage 2 has no privileged/unprivileged split of S2AP; an EL0 fetch needs
@@ -27,16 +31,18 @@ static struct nw_s2_caps arm64_caps(const void *opaque)
 
 /* AArch64.S2Walk: bit 0 clear is a Fault descriptor; bits 1:0 0b01 at level 3
  * are reserved and read as one; a block descriptor where no block may be
- * (level 0 with the 4 KiB granule, "level < firstblocklevel") is a
- * Translation fault too. */
-static bool arm64_is_present(const void *config, int level, uint64_t entry)
+ * ("level < firstblocklevel": level 0 with the 4 KiB granule, levels 0 and 1
+ * with 16 and 64 KiB, AArch64.BlocknTFaults aside) is a Translation fault
+ * too. */
+static bool arm64_is_present(const void *opaque, int level, uint64_t entry)
 {
-	(void)config;
+	const struct nw_arm64_s2_config *config = opaque;
+
 	if (!(entry & NW_ARM64_S2_VALID))
 		return false;
 	if (entry & NW_ARM64_S2_TABLE)
 		return true;
-	return level != NW_LEVEL_PT && level != NW_LEVEL_PML4;
+	return level != NW_LEVEL_PT && level <= 4 - nw_vmsa_first_block_level(config->granule_bits);
 }
 
 /* AArch64.S2Walk: a next-level table address or an output address with a bit

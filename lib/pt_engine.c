@@ -17,8 +17,10 @@
  * entries have only bits 11:9 of them, too few for a count up to 1024.
  *
  * Every table above level 1 has a count page, one slot per entry, as wide as
- * an entry: the slot of a table-pointing entry holds the child's count in bits
- * 11:0 and the child's own count page in bits 63:12 (0 for a level-1 child);
+ * an entry: the slot of a table-pointing entry holds the child's count in the
+ * bits below the child's count page's alignment (11:0; 13:0 and 15:0 with the
+ * 16 and 64 KiB AArch64 granules, whose tables and count pages are 4 and 16
+ * pages) and that count page above them (0 for a level-1 child);
  * the slot of any other entry is 0. The root's count page is pt->root_counts;
  * the root's own count is not kept (it is never freed). Count pages come from
  * mem.host; without it counts are not kept and emptiness is found by a scan.
@@ -28,7 +30,10 @@
  * scan confirms it (once per table freed, as cheap as the zeroing that made
  * it); a count found wrong is recounted. A table the guest emptied behind the
  * engine may keep a stale non-zero count and stays until destroyed. */
-#define COUNT_MASK UINT64_C(0xfff)
+static inline uint64_t count_mask(const struct nw_pt_format *fmt)
+{
+	return nw_pt_table_pages(fmt, NW_LEVEL_PT) * NW_PAGE_SIZE - 1;
+}
 
 /* Tables (and their count pages) reserved before a change starts, so the change itself cannot fail. */
 #define POOL_MAX (2 * NW_MAX_LEVELS)
@@ -207,14 +212,14 @@ static unsigned count_entries(const struct nw_pt_format *fmt, int level, const v
 
 static unsigned count_get(const struct nw_pt_format *fmt, const struct table_at *t)
 {
-	return (unsigned)(nw_pt_entry_get(fmt, t->up, t->up_index) & COUNT_MASK);
+	return (unsigned)(nw_pt_entry_get(fmt, t->up, t->up_index) & count_mask(fmt));
 }
 
 static void count_put(const struct nw_pt_format *fmt, const struct table_at *t, unsigned count)
 {
 	uint64_t slot = nw_pt_entry_get(fmt, t->up, t->up_index);
 
-	nw_pt_entry_put(fmt, t->up, t->up_index, (slot & ~COUNT_MASK) | count);
+	nw_pt_entry_put(fmt, t->up, t->up_index, (slot & ~count_mask(fmt)) | count);
 }
 
 /* One entry of t went from zero to non-zero (added) or back. A count that
@@ -260,7 +265,7 @@ static bool table_is_empty(const struct nw_pt *pt, const struct table_at *t)
 /* The count page of the level-level child whose count is at up's index (0 for a page table). */
 static inline uint64_t child_counts(const struct nw_pt *pt, const void *up, unsigned index, int level)
 {
-	return up && level > NW_LEVEL_PT ? nw_pt_entry_get(pt->fmt, up, index) & ~COUNT_MASK : 0;
+	return up && level > NW_LEVEL_PT ? nw_pt_entry_get(pt->fmt, up, index) & ~count_mask(pt->fmt) : 0;
 }
 
 /* t becomes the child table its link entry at index points to. */
@@ -491,7 +496,7 @@ static inline __attribute__((always_inline)) struct spot descend_in(const struct
 		ptr = table_ptr(pt, addr);
 		up = counts_at;
 		up_index = index;
-		counts = up && level - 1 > NW_LEVEL_PT ? nw_pt_entry_get(geo, up, index) & ~COUNT_MASK : 0;
+		counts = up && level - 1 > NW_LEVEL_PT ? nw_pt_entry_get(geo, up, index) & ~count_mask(geo) : 0;
 		counts_at = counts_ptr(pt, counts);
 	}
 	index = nw_pt_index(geo, NW_LEVEL_PT, va);
@@ -778,7 +783,7 @@ nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_
 
 	if (max_level < NW_LEVEL_PT || max_level > fmt->top || !attrs_ok(fmt, attrs))
 		return NW_ERR_INVALID;
-	if (!is_aligned(va | pa | size, NW_PAGE_SIZE))
+	if (!is_aligned(va | pa | size, size_of(fmt, NW_LEVEL_PT)))
 		return NW_ERR_ALIGN;
 	if (!range_ok(fmt, va, size) || pa + size < pa)
 		return NW_ERR_RANGE;
@@ -837,7 +842,7 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 	bool changed = false;
 	nw_status_t status;
 
-	if (!is_aligned(va | size, NW_PAGE_SIZE))
+	if (!is_aligned(va | size, size_of(pt->fmt, NW_LEVEL_PT)))
 		return NW_ERR_ALIGN;
 	if (!range_ok(pt->fmt, va, size))
 		return NW_ERR_RANGE;
@@ -887,7 +892,7 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 		return NW_ERR_INVALID;
 	if (fmt->entry_size == 4 && ((clear_bits | set_bits) >> 32))
 		return NW_ERR_INVALID;
-	if (!is_aligned(va | size, NW_PAGE_SIZE))
+	if (!is_aligned(va | size, size_of(fmt, NW_LEVEL_PT)))
 		return NW_ERR_ALIGN;
 	if (!range_ok(fmt, va, size))
 		return NW_ERR_RANGE;

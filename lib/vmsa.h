@@ -9,6 +9,15 @@
 #define NW_VMSA_GRANULE_BITS 12 /* the 4 KiB granule; 16 KiB is 14, 64 KiB 16 */
 #define NW_VMSA_STRIDE 9        /* 4 KiB granule, 8-byte descriptors: 512 entries a table */
 
+/* TCR_EL1.TG0 and VTCR_EL2.TG0 (D19): 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB; the granule's log2 size, 0 for the
+ * reserved 0b11. */
+static inline unsigned nw_vmsa_tg0_granule_bits(unsigned tg0)
+{
+	static const unsigned bits[4] = { 12, 16, 14, 0 };
+
+	return bits[tg0 & 3];
+}
+
 /* PARange, PS and IPS share one encoding: 32, 36, 40, 42, 44, 48, 52 bits; 0 for the reserved 0b111. */
 unsigned nw_vmsa_pa_size_bits(unsigned encoding);
 /* A PA size the library models: one of the encodings up to 48 bits (no FEAT_LPA). */
@@ -48,6 +57,16 @@ static inline bool nw_vmsa_is_s1_va_size(unsigned va_bits)
 static inline int nw_vmsa_first_block_level(unsigned granule_bits)
 {
 	return granule_bits == NW_VMSA_GRANULE_BITS ? 1 : 2;
+}
+
+/* D8.3 (the 64 KiB granule's descriptors) and the pseudocode's AArch64.NextTableBase and AArch64.LeafBase:
+ * bits 15:12 of a 64 KiB-granule table, block or page descriptor are OA[51:48] on a PE with a 52-bit PAMax
+ * (and, IMPLEMENTATION DEFINED, on others); the library takes them as such, so with an output size of at most
+ * 48 bits a non-zero value is an address beyond it (AArch64.OAOutOfRange: an Address size fault). The other
+ * granules hold no OA bit below the granule. */
+static inline uint64_t nw_vmsa_oa_high_bits(unsigned granule_bits)
+{
+	return granule_bits == 16 ? UINT64_C(0xf000) : 0;
 }
 
 /* The geometry of a walk of va_bits from Arm level start_level with a

@@ -1,4 +1,4 @@
-/* AArch64 stage 2, 4 KiB granule: descriptors, outcomes, ESR_EL2 and
+/* AArch64 stage 2, 4, 16 and 64 KiB granules: descriptors, outcomes, ESR_EL2 and
  * HPFAR_EL2 derived by hand from the Arm ARM (D8.3 descriptor formats, the
  * AArch64.S2Walk and AArch64.CheckS2Permission pseudocode, D19 ESR_EL2 ISS
  * for Data and Instruction Aborts, HPFAR_EL2). Levels in the results are the
@@ -19,6 +19,19 @@ TestSuite(arm64_s2, .init = fixture_setup, .fini = fixture_teardown);
 #define VTCR_40 UINT64_C(0x80023558)
 /* T0SZ 16 (48-bit IPA), SL0 2 (start at level 0), PS 0b101 (48 bits). */
 #define VTCR_48 UINT64_C(0x80053590)
+
+/* 64 KiB granule: T0SZ 22 (42-bit IPA), SL0 0b01, IRGN0/ORGN0 1, SH0 3, TG0 0b01, PS 0b101 (48 bits), RES1:
+ * 0x80000000 | 0x50000 | 0x4000 | 0x3500 | 0x40 | 0x16. AArch64.S2StartLevel for 64 KiB: SL0 0b01 is level 2,
+ * whose index is IPA bits 41:29 (shift 16 + 13): 2^13 entries, one 64 KiB table. */
+#define VTCR_64K_42 UINT64_C(0x80057556)
+/* 16 KiB granule: T0SZ 24 (40 bits), SL0 0b01 (level 2, shift 14 + 11 = 25), TG0 0b10, PS 48 bits:
+ * 0x80000000 | 0x50000 | 0x8000 | 0x3500 | 0x40 | 0x18. Level 2 resolves bits 39:25, 2^15 entries: 16
+ * concatenated tables of 2048. */
+#define VTCR_16K_40 UINT64_C(0x8005b558)
+#define SZ_16K UINT64_C(0x4000)
+#define SZ_64K UINT64_C(0x10000)
+#define SZ_32M UINT64_C(0x2000000)
+#define SZ_512M UINT64_C(0x20000000)
 
 #define V NW_ARM64_S2_VALID
 #define RW (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W)
@@ -115,14 +128,210 @@ Test(arm64_s2, vtcr_fields_as_the_arm_arm_lays_them_out)
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 & ~UINT64_C(0xc0), &caps, &config), NW_ERR_INVALID);
 	/* Level 1 with T0SZ 20 (44 bits): 2^14 entries, 32 tables, more than 16. */
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~NW_VTCR_T0SZ_MASK) | 20, &caps, &config), NW_ERR_INVALID);
-	/* TG0 0b10 (16 KiB) is not modelled yet. */
-	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(2) << 14, &caps, &config), NW_ERR_UNSUPPORTED);
+	/* TG0 0b11 is reserved. */
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(3) << 14, &caps, &config), NW_ERR_INVALID);
 	/* S2InvalidSL: level 0 start with a PA size of 40 bits. */
 	caps.pa_bits = 40;
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_48 & ~NW_VTCR_T0SZ_MASK) | 24, &caps, &config), NW_ERR_INVALID);
 	/* PS 48 above PARange 40 reads as 40. */
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~(UINT64_C(7) << 16)) | UINT64_C(5) << 16, &caps, &config), NW_OK);
 	cr_assert_eq(config.ps_bits, 40);
+}
+
+/* SL0 per granule (AArch64.S2StartLevel), AArch64.S2InconsistentSL (the start level resolves at least one bit
+ * and at most a stride plus four, 16 concatenated tables) and AArch64.S2InvalidSL. */
+Test(arm64_s2, vtcr_start_level_per_granule)
+{
+	struct nw_arm64_s2_caps caps = caps_all(true);
+	struct nw_arm64_s2_config config;
+	uint64_t t0sz_sl0 = NW_VTCR_T0SZ_MASK | UINT64_C(3) << NW_VTCR_SL0_SHIFT;
+	uint64_t v64 = VTCR_64K_42 & ~t0sz_sl0, v16 = VTCR_16K_40 & ~t0sz_sl0;
+
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_64K_42, &caps, &config), NW_OK);
+	cr_assert_eq(config.granule_bits, 16);
+	cr_assert_eq(config.ipa_bits, 42);
+	cr_assert_eq(config.start_level, 2);
+	/* 64 KiB, T0SZ 22: SL0 0 (level 3, shift 16) resolves 17 to 16 + 13 + 4 = 33 bits; SL0 2 (level 1, shift
+	 * 42) 43 to 59: 42 bits fit neither. SL0 3 is reserved with 64 KiB. */
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 22, &caps, &config), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 22 | 2 << 6, &caps, &config), NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 17 | 3 << 6, &caps, &config), NW_ERR_INVALID);
+	/* T0SZ 18 (46 bits) at level 2: 2^17 entries, 16 tables (30 + 12 + 4 = 46, the most); T0SZ 17 would be 32. */
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 18 | 1 << 6, &caps, &config), NW_OK);
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 17 | 1 << 6, &caps, &config), NW_ERR_INVALID);
+	/* T0SZ 17 at level 1 (SL0 2): bits 46:42, 32 entries; SL0 0 with T0SZ 39 (25 bits): level 3, 512 entries. */
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 17 | 2 << 6, &caps, &config), NW_OK);
+	cr_assert_eq(config.start_level, 1);
+	cr_assert_eq(nw_arm64_vtcr_decode(v64 | 39, &caps, &config), NW_OK);
+	cr_assert_eq(config.start_level, 3);
+
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_16K_40, &caps, &config), NW_OK);
+	cr_assert_eq(config.granule_bits, 14);
+	cr_assert_eq(config.start_level, 2);
+	/* 16 KiB SL0 3 is level 0: valid only with VTCR_EL2.DS (FEAT_LPA2), even where T0SZ 16 is consistent. */
+	cr_assert_eq(nw_arm64_vtcr_decode(v16 | 16 | 3 << 6, &caps, &config), NW_ERR_INVALID);
+	/* T0SZ 16 at level 1 (shift 36): 37 to 37 + 10 + 4 = 51 bits: 48 fits, 2^12 entries in two tables. */
+	cr_assert_eq(nw_arm64_vtcr_decode(v16 | 16 | 2 << 6, &caps, &config), NW_OK);
+	cr_assert_eq(config.start_level, 1);
+	/* S2InvalidSL: a 16 KiB level-1 start needs PAMax 42 bits (T0SZ 24, PS 40 bits: 0x8002b598). */
+	caps.pa_bits = 40;
+	cr_assert_eq(nw_arm64_vtcr_decode(UINT64_C(0x8002b598), &caps, &config), NW_ERR_INVALID);
+	caps.pa_bits = 42;
+	cr_assert_eq(nw_arm64_vtcr_decode(UINT64_C(0x8002b598), &caps, &config), NW_OK);
+	cr_assert_eq(config.start_level, 1);
+	/* A PE without the granule at stage 2 (ID_AA64MMFR0_EL1.TGran16_2 / TGran64_2). */
+	caps = caps_all(true);
+	caps.gran16 = false;
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_16K_40, &caps, &config), NW_ERR_UNSUPPORTED);
+	caps.gran64 = false;
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_64K_42, &caps, &config), NW_ERR_UNSUPPORTED);
+}
+
+Test(arm64_s2, granule_64k_pages_and_512m_blocks)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_result res;
+	struct nw_pt_leaf leaf;
+	uint64_t old;
+
+	make(&s2, VTCR_64K_42, false);
+	/* The root: one 64 KiB level-2 table (16 frames) and its 16 count frames. */
+	cr_assert_eq(s2.format.level[s2.format.top].entries, 8192);
+	cr_assert_eq(nw_simmem_stats(sim).live, 16 + 16);
+	cr_assert_eq(s2.pt.root & 0xffff, 0);
+	map(&s2, 0x40010000, 0x80010000, SZ_64K, NORMAL);
+	/* A level-3 table: 16 more frames (no count frames below level 2). */
+	cr_assert_eq(nw_simmem_stats(sim).live, 16 + 16 + 16);
+	/* Level-2 index 0x40010000 >> 29 = 2: the level-3 table | 0b11; level-3 index (0x40010000 >> 16) & 0x1fff
+	 * = 1: 0x80010000 | 0x7fc | 0b11. */
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x40010000, &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[2] & 0xffff, 0x3);
+	cr_assert_eq(leaf.entries[2] & ~UINT64_C(0xffff), leaf.tables[1]);
+	cr_assert_eq(leaf.entries[1], 0x800107ff);
+	res = go(&s2, 0x4001abcd, NW_ACCESS_READ, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x8001abcd);
+	cr_assert_eq(res.page_size, SZ_64K);
+	cr_assert_eq(nw_arm64_s2_level(res.level), 3);
+	cr_assert_eq(res.refs, 2);
+
+	/* A 512 MiB block at level 2, index 3: 0xa0000000 | 0x7fc | 0b01. */
+	map(&s2, 0x60000000, 0xa0000000, SZ_512M, NORMAL);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x60000000, &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[2], 0xa00007fd);
+	res = go(&s2, 0x61234567, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0xa1234567);
+	cr_assert_eq(res.page_size, SZ_512M);
+	cr_assert_eq(nw_arm64_s2_level(res.level), 2);
+	cr_assert_eq(res.refs, 1);
+
+	/* No 4 KiB page and no 2 MiB block with this granule; ranges are granule-aligned. */
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x40020000), nw_hpa(0x80020000), NW_PAGE_SIZE, NORMAL, 0, 0),
+		     NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x40200000), nw_hpa(0x80200000), NW_SIZE_2M, NORMAL, 0, 0),
+		     NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s2_map_region(&s2, nw_gpa(0x40020000), nw_hpa(0x80020000), NW_PAGE_SIZE, NORMAL, 0),
+		     NW_ERR_ALIGN);
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(0x40011000), NW_PAGE_SIZE, 0), NW_ERR_ALIGN);
+	cr_assert_eq(nw_arm64_s2_protect(&s2, nw_gpa(0x40010000), NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R, 0), NW_ERR_ALIGN);
+	cr_assert_eq(go(&s2, 0x40011000, NW_ACCESS_READ, false).hpa.val, 0x80011000, "the page is whole");
+	/* map_region takes the block where it fits: 512 MiB + 64 KiB at 0x80000000 is one block and one page. */
+	cr_assert_eq(nw_arm64_s2_map_region(&s2, nw_gpa(0x80000000), nw_hpa(0xc0000000), SZ_512M + SZ_64K, NORMAL, 0),
+		     NW_OK);
+	cr_assert_eq(go(&s2, 0x9fffffff, NW_ACCESS_READ, false).page_size, SZ_512M);
+	cr_assert_eq(go(&s2, 0xa000fff0, NW_ACCESS_READ, false).page_size, SZ_64K);
+	cr_assert_eq(go(&s2, 0xa000fff0, NW_ACCESS_READ, false).hpa.val, 0xe000fff0);
+
+	/* HPFAR_EL2 stays IPA[47:12] << 4 with the 64 KiB granule: level-3 entry 3 (IPA 0x4003a123) is a Fault
+	 * descriptor, DFSC 0b000111, HPFAR 0x4003a << 4. */
+	expect_fault(&s2, 0x4003a123, NW_S2_FAULT_TRANSLATION, 1, DABT | 0x07, 0x4003a0);
+	/* Level-2 index 1 (IPA 0x20000000) is empty: DFSC 0b000110. */
+	expect_fault(&s2, 0x20005000, NW_S2_FAULT_TRANSLATION, 2, DABT | 0x06, 0x200050);
+	/* IPA 2^42 is beyond T0SZ 22: level 0 (AArch64.IPAIsOutOfRange), HPFAR 2^42 >> 12 << 4 = 2^34. */
+	expect_fault(&s2, UINT64_C(1) << 42, NW_S2_FAULT_TRANSLATION, 4, DABT | 0x04, UINT64_C(0x400000000));
+
+	/* Bits 15:12 of a 64 KiB-granule descriptor are OA[51:48], beyond PS 48: an Address size fault at the
+	 * descriptor's level, DFSC 0b0000LL, in a page (level 3) and in a table descriptor (level 2). */
+	edit(&s2, 0x40010000, 1, 0, UINT64_C(0x1000));
+	expect_fault(&s2, 0x40011008, NW_S2_FAULT_ADDRESS_SIZE, 1, DABT | 0x03, 0x400110);
+	edit(&s2, 0x40010000, 1, UINT64_C(0x1000), 0);
+	cr_assert_eq(nw_arm64_s2_edit(&s2, nw_gpa(0x40010000), 2, 0, UINT64_C(0x8000), &old, 0), NW_OK);
+	expect_fault(&s2, 0x40011008, NW_S2_FAULT_ADDRESS_SIZE, 2, DABT | 0x02, 0x400110);
+	edit(&s2, 0x40010000, 2, UINT64_C(0x8000), 0);
+	edit(&s2, 0x60000000, 2, 0, UINT64_C(0x4000));
+	expect_fault(&s2, 0x60000000, NW_S2_FAULT_ADDRESS_SIZE, 2, DABT | 0x02, 0x600000);
+	edit(&s2, 0x60000000, 2, UINT64_C(0x4000), 0);
+	/* Bits 28:16 of the block are RES0 below its OA[47:29]: ignored (AArch64.LeafBase aligns them away). */
+	edit(&s2, 0x60000000, 2, 0, UINT64_C(0x10000));
+	cr_assert_eq(go(&s2, 0x60000008, NW_ACCESS_READ, false).hpa.val, 0xa0000008);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, granule_64k_level_1_start_has_no_blocks)
+{
+	struct nw_arm64_s2 s2;
+
+	/* T0SZ 17 (47 bits), SL0 2: level 1 resolves bits 46:42 (32 entries). A block descriptor there is a
+	 * Translation fault at level 1 ("level < firstblocklevel": level-1 64 KiB blocks need 52-bit PAs). */
+	make(&s2, (VTCR_64K_42 & ~(NW_VTCR_T0SZ_MASK | UINT64_C(3) << 6)) | 17 | 2 << 6, false);
+	cr_assert_eq(s2.format.level[s2.format.top].entries, 32);
+	map(&s2, 0x40010000, 0x80010000, SZ_64K, NORMAL);
+	cr_assert_eq(go(&s2, 0x40010000, NW_ACCESS_READ, false).refs, 3);
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0), nw_hpa(0), UINT64_C(1) << 42, NORMAL, 0, 0), NW_ERR_INVALID);
+	edit(&s2, 0x40010000, 3, NW_ARM64_S2_TABLE, 0);
+	expect_fault(&s2, 0x40010000, NW_S2_FAULT_TRANSLATION, 3, DABT | 0x05, 0x400100);
+	edit(&s2, 0x40010000, 3, 0, NW_ARM64_S2_TABLE);
+	nw_arm64_s2_destroy(&s2);
+}
+
+Test(arm64_s2, granule_16k_concatenated_tables_and_32m_blocks)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_result res;
+	struct nw_pt_leaf leaf;
+	uint64_t *root;
+
+	make(&s2, VTCR_16K_40, false);
+	/* 16 concatenated 16 KiB tables: 64 frames, aligned to their 256 KiB (VTTBR_EL2.BADDR), and 64 count frames. */
+	cr_assert_eq(s2.pt.root & 0x3ffff, 0);
+	cr_assert_eq(nw_simmem_stats(sim).live, 64 + 64);
+	/* IPA 0x10_0000_4000: level-2 index 0x1000004000 >> 25 = 0x800, entry 0 of the second table (0x4000 bytes
+	 * in); level-3 index (0x1000004000 >> 14) & 0x7ff = 1: 0x40008000 | 0x7fc | 0b11. */
+	map(&s2, UINT64_C(0x1000004000), 0x40008000, SZ_16K, NORMAL);
+	cr_assert_eq(nw_simmem_stats(sim).live, 64 + 64 + 4);
+	cr_assert_eq(nw_pt_lookup(&s2.pt, UINT64_C(0x1000004000), &leaf), NW_OK);
+	cr_assert_eq(leaf.entries[1], 0x400087ff);
+	root = nw_hal_phys_to_virt(hal, nw_hpa(s2.pt.root));
+	cr_assert_eq(root[0x800], leaf.entries[2]);
+	cr_assert_eq(root[0x800], leaf.tables[1] | 3);
+	res = go(&s2, UINT64_C(0x1000007ffc), NW_ACCESS_READ, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x4000bffc);
+	cr_assert_eq(res.page_size, SZ_16K);
+	cr_assert_eq(res.refs, 2);
+	/* Bits 13:12 of a 16 KiB page descriptor are below its OA[47:14]: ignored. */
+	edit(&s2, UINT64_C(0x1000004000), 1, 0, UINT64_C(0x3000));
+	cr_assert_eq(go(&s2, UINT64_C(0x1000004010), NW_ACCESS_READ, false).hpa.val, 0x40008010);
+	edit(&s2, UINT64_C(0x1000004000), 1, UINT64_C(0x3000), 0);
+	/* A 32 MiB block at level 2 (index 0x803): 0x42000000 | 0x7fc | 0b01. */
+	map(&s2, UINT64_C(0x1006000000), 0x42000000, SZ_32M, NORMAL);
+	cr_assert_eq(root[0x803], 0x420007fd);
+	res = go(&s2, UINT64_C(0x1006123456), NW_ACCESS_FETCH, true);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x42123456);
+	cr_assert_eq(res.page_size, SZ_32M);
+	cr_assert_eq(res.refs, 1);
+	/* No 2 MiB block; a 16 KiB-aligned range only. */
+	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x200000), nw_hpa(0x200000), NW_SIZE_2M, NORMAL, 0, 0),
+		     NW_ERR_INVALID);
+	cr_assert_eq(nw_arm64_s2_map_region(&s2, nw_gpa(0x1000), nw_hpa(0x1000), SZ_16K, NORMAL, 0), NW_ERR_ALIGN);
+	/* Level-3 entry 2 empty: DFSC 0b000111; HPFAR IPA[47:12] << 4 = 0x1000008 << 4. */
+	expect_fault(&s2, UINT64_C(0x1000008000), NW_S2_FAULT_TRANSLATION, 1, DABT | 0x07, UINT64_C(0x10000080));
+	/* Bits 15:12 carry no OA with 16 KiB: a table descriptor's bit 12 is ignored too. */
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(0), UINT64_C(1) << 40, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_table_count(&s2), 1);
+	nw_arm64_s2_destroy(&s2);
 }
 
 Test(arm64_s2, page_and_blocks_at_each_level)
@@ -479,62 +688,133 @@ Test(arm64_s2, builder_refuses_reserved_attributes)
 	nw_arm64_s2_destroy(&s2);
 }
 
+static const uint64_t touch[] = { V,
+				  NW_ARM64_S2_TABLE,
+				  NW_ARM64_S2_S2AP_R,
+				  NW_ARM64_S2_S2AP_W,
+				  AF,
+				  NW_ARM64_S2_XN0,
+				  NW_ARM64_S2_XN1,
+				  UINT64_C(1) << 40,
+				  UINT64_C(1) << 13,
+				  UINT64_C(1) << 12,
+				  UINT64_C(1) << 15,
+				  UINT64_C(1) << 20 };
+
+/* Reads of random IPAs of ipas by the fast path and the translate, with one bit of one entry on the path flipped
+ * in half the rounds (undone after the round; the engine refuses the edits that would reshape the tree, a type
+ * bit above level 1, a table address, and those below where the path ends): every answer the fast path gives
+ * is the translate's. */
+static void fast_rounds(struct nw_arm64_s2 *s2, const uint64_t *ipas, unsigned n, uint64_t *state,
+			unsigned *answered, unsigned *declined)
+{
+	struct nw_stage2 st = { .kind = NW_STAGE2_ARM64, .arm64 = s2 };
+	struct nw_hal_window window = nw_simmem_window(sim);
+	struct nw_s2_fast fast;
+
+	nw_s2_fast_derive(&st, &window, &fast);
+	cr_assert_eq(fast.top, s2->format.top);
+	for (int round = 0; round < 4000; round++) {
+		uint64_t ipa = ipas[s2_next(state) % n];
+		unsigned type = (unsigned)(s2_next(state) % 3), user = (unsigned)(s2_next(state) & 1);
+		struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = (enum nw_access_type)type,
+					     .user = user, .lookup_only = true };
+		struct nw_s2_result res;
+		struct nw_s2_hit hit;
+		int level = 1 + (int)(s2_next(state) % (unsigned)s2->format.top);
+		uint64_t bit = touch[s2_next(state) % (sizeof(touch) / sizeof(touch[0]))];
+		bool flipped = (s2_next(state) & 1) && s2_flip(&s2->pt, ipa, level, bit);
+
+		nw_arm64_s2_translate(s2, &req, &res);
+		if (nw_s2_fast_translate(&fast, ipa, type | (user ? NW_S2_NEED_USER : 0), &hit)) {
+			(*answered)++;
+			s2_expect_same(&fast, &hit, &res, ipa);
+		} else {
+			(*declined)++;
+		}
+		if (flipped)
+			cr_assert(s2_flip(&s2->pt, ipa, level, bit));
+	}
+}
+
 Test(arm64_s2, fast_path_agrees_with_the_translate)
 {
-	static const uint64_t touch[] = { V, NW_ARM64_S2_TABLE, NW_ARM64_S2_S2AP_R, NW_ARM64_S2_S2AP_W, AF,
-					  NW_ARM64_S2_XN0, NW_ARM64_S2_XN1, UINT64_C(1) << 40, UINT64_C(1) << 13 };
+	static const uint64_t ipas[] = { 0x41001000, 0x41002008, 0x40212345,
+					 0x80000010, 0x7fe00000, UINT64_C(0x8041001234) };
 	uint64_t state = 0x9e3779b97f4a7c15;
 	unsigned answered = 0, declined = 0;
 
 	for (int xnx = 0; xnx < 2; xnx++) {
 		struct nw_arm64_s2 s2;
-		struct nw_stage2 st = { .kind = NW_STAGE2_ARM64 };
-		struct nw_hal_window window = nw_simmem_window(sim);
-		struct nw_s2_fast fast;
 
 		/* One with two concatenated level-1 tables. */
 		make(&s2, xnx ? VTCR_40 : VTCR_39, xnx);
-		st.arm64 = &s2;
 		if (xnx)
 			map(&s2, UINT64_C(0x8041001000), 0x80003000, NW_PAGE_SIZE, NORMAL);
 		map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NORMAL);
 		map(&s2, 0x41002000, 0x80002000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | AF);
 		map(&s2, 0x40200000, 0x80200000, NW_SIZE_2M, NORMAL);
 		map(&s2, 0x80000000, 0xc0000000, NW_SIZE_1G, RW);
-		nw_s2_fast_derive(&st, &window, &fast);
-		cr_assert_eq(fast.top, 3);
-		for (int round = 0; round < 4000; round++) {
-			static const uint64_t ipas[] = { 0x41001000, 0x41002008, 0x40212345,
-							 0x80000010, 0x7fe00000, UINT64_C(0x8041001234) };
-			uint64_t ipa = ipas[s2_next(&state) % 6];
-			unsigned type = (unsigned)(s2_next(&state) % 3), user = (unsigned)(s2_next(&state) & 1);
-			struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = (enum nw_access_type)type,
-						     .user = user, .lookup_only = true };
-			struct nw_s2_result res;
-			struct nw_s2_hit hit;
-			int level = 1 + (int)(s2_next(&state) % 3);
-			uint64_t bit = touch[s2_next(&state) % 9];
-			bool flipped;
-
-			/* Flip one bit of one entry on the path in half the rounds, undone after the round; the engine
-			 * refuses the edits that would reshape the tree (a type bit above level 1, a table address) and
-			 * those below where the path ends. */
-			flipped = (s2_next(&state) & 1) && s2_flip(&s2.pt, ipa, level, bit);
-			nw_arm64_s2_translate(&s2, &req, &res);
-			if (!nw_s2_fast_translate(&fast, ipa, type | (user ? NW_S2_NEED_USER : 0), &hit)) {
-				declined++;
-				if (flipped)
-					cr_assert(s2_flip(&s2.pt, ipa, level, bit));
-				continue;
-			}
-			answered++;
-			s2_expect_same(&fast, &hit, &res, ipa);
-			if (flipped)
-				cr_assert(s2_flip(&s2.pt, ipa, level, bit));
-		}
+		fast_rounds(&s2, ipas, 6, &state, &answered, &declined);
 		nw_arm64_s2_destroy(&s2);
 	}
 	/* Both sides seen: the sample is not one that the fast path always declines. */
 	cr_assert_gt(answered, 100);
 	cr_assert_gt(declined, 100);
+}
+
+/* The fast path reads the 16 and 64 KiB geometries as data: pages, blocks, concatenated tables, and with 64 KiB
+ * bits 15:12 (OA[51:48], an Address size fault the translate gives) flipped among the others. */
+Test(arm64_s2, fast_path_agrees_with_16k_and_64k_granules)
+{
+	static const uint64_t ipas16[] = { UINT64_C(0x1000004000), UINT64_C(0x1000008008), UINT64_C(0x1006123456),
+					   0x4000, UINT64_C(0x100000c010) };
+	static const uint64_t ipas64[] = { 0x4001abcd, 0x40020008, 0x61234567, 0x20000000, 0x40031000 };
+	uint64_t state = 0x2545f4914f6cdd1d;
+
+	for (int granule = 0; granule < 2; granule++) {
+		struct nw_arm64_s2 s2;
+		unsigned answered = 0, declined = 0;
+
+		make(&s2, granule ? VTCR_64K_42 : VTCR_16K_40, granule);
+		if (granule) {
+			map(&s2, 0x40010000, 0x80010000, SZ_64K, NORMAL);
+			map(&s2, 0x40020000, 0x80020000, SZ_64K, NW_ARM64_S2_S2AP_R | AF);
+			map(&s2, 0x40030000, 0x80030000, SZ_64K, RW | NW_ARM64_S2_XN1);
+			map(&s2, 0x60000000, 0xa0000000, SZ_512M, NORMAL);
+		} else {
+			map(&s2, UINT64_C(0x1000004000), 0x40008000, SZ_16K, NORMAL);
+			map(&s2, UINT64_C(0x1000008000), 0x4000c000, SZ_16K, NW_ARM64_S2_S2AP_R | AF);
+			map(&s2, UINT64_C(0x100000c000), 0x40010000, SZ_16K, RW | NW_ARM64_S2_XN1);
+			map(&s2, UINT64_C(0x1006000000), 0x42000000, SZ_32M, NORMAL);
+		}
+		fast_rounds(&s2, granule ? ipas64 : ipas16, 5, &state, &answered, &declined);
+		cr_assert_gt(answered, 100);
+		cr_assert_gt(declined, 100);
+		nw_arm64_s2_destroy(&s2);
+	}
+}
+
+Test(arm64_s2, granule_64k_table_holds_more_than_4095_live_entries)
+{
+	struct nw_arm64_s2 s2;
+	uint64_t blocks = 5000 * SZ_512M, page = 5001 * SZ_512M;
+
+	/* A table of the 64 KiB granule has 8192 entries: its live count needs 14 bits of its count slot (count
+	 * frames are 64 KiB-aligned, so bits 15:0 are free of the address). T0SZ 17, SL0 2: a level-1 root of 32
+	 * entries; 5000 512 MiB blocks fill one level-2 table past 4095, then a page below entry 5001 needs that
+	 * table's count frames, and unmapping everything frees every table. */
+	make(&s2, (VTCR_64K_42 & ~(NW_VTCR_T0SZ_MASK | UINT64_C(3) << 6)) | 17 | 2 << 6, false);
+	cr_assert_eq(nw_arm64_s2_map_region(&s2, nw_gpa(0), nw_hpa(0), blocks, NORMAL, 0), NW_OK);
+	map(&s2, page, 0x80010000, SZ_64K, NORMAL);
+	cr_assert_eq(nw_arm64_s2_table_count(&s2), 3);
+	cr_assert_eq(go(&s2, 4999 * SZ_512M + 8, NW_ACCESS_READ, false).hpa.val, 4999 * SZ_512M + 8);
+	cr_assert_eq(go(&s2, page + 8, NW_ACCESS_READ, false).hpa.val, 0x80010008);
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(0), blocks - SZ_512M, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(page), SZ_64K, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_table_count(&s2), 2);
+	cr_assert_eq(nw_arm64_s2_unmap(&s2, nw_gpa(blocks - SZ_512M), SZ_512M, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_table_count(&s2), 1, "the emptied level-2 table is freed");
+	cr_assert_eq(nw_simmem_stats(sim).live, 1 + 1, "the root's frame and its count frame");
+	nw_arm64_s2_destroy(&s2);
 }

@@ -1,5 +1,6 @@
 /* AArch64 stage 2 (Arm ARM D8, VMSAv8-64): the EL1&0 regime's second stage,
- * controlled from EL2 by VTCR_EL2 and VTTBR_EL2, with the 4 KiB granule. Its
+ * controlled from EL2 by VTCR_EL2 and VTTBR_EL2, with the 4, 16 or 64 KiB
+ * granule (VTCR_EL2.TG0). Its
  * tables live in HAL frames and are built by the table engine (pt_build.h);
  * its translate is the one second-stage loop over the rules of
  * arm64_s2_rules.c.
@@ -7,7 +8,10 @@
  * Levels: the Arm ARM numbers them 0..3 from the top, the library 1 = leaf up
  * to 4; Arm level n is library level 4 - n (a level-3 page is the library's
  * level 1). Results and edits take library levels; nw_arm64_s2_level() and
- * the fault reports give the Arm ARM's. */
+ * the fault reports give the Arm ARM's. With the 16 and 64 KiB granules a
+ * table is 16 or 64 KiB of contiguous HAL frames (the HAL needs
+ * alloc_frames), a page is the granule (library level 1) and a block is at
+ * Arm level 2 only: 32 MiB or 512 MiB. */
 #ifndef NESTWALK_ARM64_S2_H
 #define NESTWALK_ARM64_S2_H
 
@@ -36,7 +40,9 @@ NW_BEGIN_DECLS
 #define NW_ARM64_S2_XN_SHIFT 53                 /* XN[1:0], bits 54:53 (XN[0] only with FEAT_XNX) */
 #define NW_ARM64_S2_XN0 (UINT64_C(1) << 53)
 #define NW_ARM64_S2_XN1 (UINT64_C(1) << 54)
-#define NW_ARM64_S2_ADDR_MASK UINT64_C(0x0000fffffffff000) /* OA / next-level table address, bits 47:12 */
+/* OA / next-level table address, bits 47:12 with the 4 KiB granule (the engine's format masks the bits below
+ * a 16 or 64 KiB granule; bits 15:12 of a 64 KiB-granule descriptor are OA[51:48]) */
+#define NW_ARM64_S2_ADDR_MASK UINT64_C(0x0000fffffffff000)
 /* The bits nw_arm64_s2_map takes: MemAttr, S2AP, SH, AF, XN (XN[0] only with FEAT_XNX). */
 #define NW_ARM64_S2_LEAF_FLAGS (NW_ARM64_S2_MEMATTR_MASK | NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | \
 				NW_ARM64_S2_SH_MASK | NW_ARM64_S2_AF | NW_ARM64_S2_XN0 | NW_ARM64_S2_XN1)
@@ -57,7 +63,7 @@ static inline uint64_t nw_arm64_s2_memattr(unsigned memattr)
 /* VTCR_EL2 fields (Arm ARM D19, VTCR_EL2). */
 #define NW_VTCR_T0SZ_MASK UINT64_C(0x3f)
 #define NW_VTCR_SL0_SHIFT 6
-#define NW_VTCR_TG0_SHIFT 14
+#define NW_VTCR_TG0_SHIFT 14 /* TG0: 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB */
 #define NW_VTCR_PS_SHIFT 16
 #define NW_VTCR_VS (UINT64_C(1) << 19)
 #define NW_VTCR_HA (UINT64_C(1) << 21)
@@ -69,14 +75,19 @@ struct nw_arm64_s2_caps {
 	bool xnx;         /* FEAT_XNX: XN[0] tells EL1 from EL0 execution */
 	bool haf;         /* FEAT_HAFDBS: the walk may set the Access flag (VTCR_EL2.HA) */
 	bool vmid16;      /* 16-bit VMIDs (VTCR_EL2.VS) */
+	bool gran16;      /* ID_AA64MMFR0_EL1.TGran16_2: the 16 KiB granule at stage 2 */
+	bool gran64;      /* ID_AA64MMFR0_EL1.TGran64_2: the 64 KiB granule at stage 2 */
 };
 
-/* PA size 48, every feature. */
+/* PA size 48, every feature, every granule. */
 struct nw_arm64_s2_caps nw_arm64_s2_caps_all(void);
 
 struct nw_arm64_s2_config {
+	unsigned granule_bits; /* VTCR_EL2.TG0: 12 (4 KiB), 14 (16 KiB) or 16 (64 KiB) */
 	unsigned ipa_bits;  /* 64 - VTCR_EL2.T0SZ */
-	int start_level;    /* Arm ARM level the walk starts at: 0, 1 or 2 (SL0 2, 1, 0) */
+	/* Arm ARM level the walk starts at (AArch64.S2StartLevel): 4 KiB 0, 1 or 2 (SL0 2, 1, 0); 16 and 64 KiB
+	 * 1, 2 or 3 (SL0 2, 1, 0) */
+	int start_level;
 	unsigned ps_bits;   /* output address size: VTCR_EL2.PS, at most the PA size */
 	bool hw_af;         /* VTCR_EL2.HA: the walk sets AF instead of faulting */
 	bool vmid16;        /* VTCR_EL2.VS */
@@ -89,13 +100,15 @@ struct nw_arm64_s2 {
 	struct nw_pt_format format; /* this configuration's geometry; pt points to it: do not move the struct */
 };
 
-/* VTCR_EL2 as the PE reads it: NW_ERR_INVALID for a reserved PS, an SL0 and
- * T0SZ that do not agree (Arm ARM AArch64.S2InconsistentSL: the start level
- * must resolve at least one bit and at most 16 concatenated tables), an IPA
- * wider than the PA size, level 0 start with a PA size under 44 bits, RES1
- * bit 31 clear; NW_ERR_UNSUPPORTED for what is not modelled (16 and 64 KiB
- * granules, SL0 3, HA or VS the caps lack). PS above the PA size reads as the
- * PA size, as the Arm ARM says. */
+/* VTCR_EL2 as the PE reads it: NW_ERR_INVALID for a reserved PS or TG0, an
+ * SL0 and T0SZ that do not agree (Arm ARM AArch64.S2InconsistentSL: the
+ * start level must resolve at least one bit and at most 16 concatenated
+ * tables), an IPA wider than the PA size, an SL0 AArch64.S2InvalidSL refuses
+ * (4 KiB: level 0 with a PA size under 44 bits; 16 KiB: level 1 under 42
+ * bits, level 0 without FEAT_LPA2; 64 KiB: level 1 under 44 bits, SL0 3),
+ * RES1 bit 31 clear; NW_ERR_UNSUPPORTED for what is not modelled (4 KiB SL0 3,
+ * FEAT_TTST; a granule, HA or VS the caps lack). PS above the PA size reads
+ * as the PA size, as the Arm ARM says. */
 NW_MUST_CHECK nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *caps,
 					       struct nw_arm64_s2_config *config);
 
@@ -110,15 +123,17 @@ NW_MUST_CHECK nw_status_t nw_arm64_s2_vttbr(const struct nw_arm64_s2 *s2, unsign
 /* Arm ARM level of a library level, and back. */
 int nw_arm64_s2_level(int level);
 
-/* One page or block of size 4 KiB, 2 MiB or 1 GiB; flags:
+/* One page or block of a size the granule has (4 KiB: 4 KiB, 2 MiB, 1 GiB; 16 KiB: 16 KiB, 32 MiB; 64 KiB:
+ * 64 KiB, 512 MiB), at addresses aligned to it; flags:
  * NW_ARM64_S2_LEAF_FLAGS (the descriptor type bits are the engine's). A
  * reserved MemAttr or SH, XN[0] without FEAT_XNX: NW_ERR_INVALID; an output
  * address beyond the output size: NW_ERR_RANGE. *flush (when not NULL) is
  * set when a TLBI IPAS2E1 for the range is due. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_map(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size,
 					  uint64_t flags, unsigned map_flags, bool *flush);
-/* [ipa, ipa + size) to [pa, pa + size), largest blocks first (1 GiB at Arm level 1 where the walk starts at
- * or above it, 2 MiB, 4 KiB), flags as nw_arm64_s2_map's; on failure nothing changes. */
+/* [ipa, ipa + size) to [pa, pa + size), granule-aligned, largest blocks first (4 KiB granule: 1 GiB at Arm
+ * level 1 where the walk starts at or above it, 2 MiB, 4 KiB; 16 KiB: 32 MiB, 16 KiB; 64 KiB: 512 MiB,
+ * 64 KiB), flags as nw_arm64_s2_map's; on failure nothing changes. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_map_region(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size,
 						 uint64_t flags, bool *flush);
 NW_MUST_CHECK nw_status_t nw_arm64_s2_unmap(struct nw_arm64_s2 *s2, nw_gpa_t ipa, uint64_t size, bool *flush);
@@ -157,7 +172,7 @@ unsigned nw_arm64_fsc(enum nw_s2_fault fault, int arm_level);
 /* The fault status code of a stage-2 fault; 0xff for a result that is no AArch64 fault. */
 unsigned nw_arm64_s2_fsc(const struct nw_s2_result *s2);
 uint64_t nw_arm64_s2_esr(const struct nw_s2_result *s2, const struct nw_arm64_s2_access *access);
-/* HPFAR_EL2: FIPA, IPA bits 47:12, in bits 43:4. The Arm ARM fills it for
+/* HPFAR_EL2: FIPA, IPA bits 47:12, in bits 43:4, whatever the granule. The Arm ARM fills it for
  * translation, access flag and address size faults and for any fault on a
  * stage-1 walk; for a permission fault on the final access it is UNKNOWN:
  * false then. */
