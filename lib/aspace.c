@@ -82,9 +82,14 @@ static uint64_t region_end(const struct nw_region *region)
 	return region->base.val + region->size;
 }
 
+static bool is_page_aligned(const struct nw_aspace *as, uint64_t addr)
+{
+	return (addr & (nw_aspace_page_size(as) - 1)) == 0;
+}
+
 static bool is_region_shape_valid(const struct nw_aspace *as, const struct nw_region *region)
 {
-	return region->size && nw_is_page_aligned(region->base.val) && nw_is_page_aligned(region->size) &&
+	return region->size && is_page_aligned(as, region->base.val | region->size) &&
 	       region->base.val < gpa_limit(as) && region->size <= gpa_limit(as) - region->base.val;
 }
 
@@ -134,8 +139,8 @@ static bool has_no_leaf_rights(const struct nw_aspace *as, const struct nw_regio
 static nw_status_t check_region(const struct nw_aspace *as, const struct nw_region *region)
 {
 	if (!is_region_shape_valid(as, region))
-		return region->size && nw_is_page_aligned(region->base.val | region->size) ? NW_ERR_RANGE
-											  : NW_ERR_ALIGN;
+		return region->size && is_page_aligned(as, region->base.val | region->size) ? NW_ERR_RANGE
+											    : NW_ERR_ALIGN;
 	if (region->flags & ~NW_REGION_FLAGS_ALL)
 		return NW_ERR_REGION_FLAGS;
 	if (region->type != NW_REGION_ALLOC && region->type != NW_REGION_IDENTICAL &&
@@ -181,41 +186,69 @@ const struct nw_region *nw_aspace_find_region(const struct nw_aspace *as, nw_gpa
 	return 0;
 }
 
-/* Unmapping one of the aspace's own 4 KiB leaves needs no table frame (raw
- * edits cannot change the table structure), so it cannot fail. */
+/* Unmapping one of the aspace's own pages (the page holding gpa) needs no
+ * table frame (raw edits cannot change the table structure), so it cannot
+ * fail; a page already unmapped stays so. */
 static void unmap_page(struct nw_aspace *as, nw_gpa_t gpa)
 {
-	nw_status_t status = nw_aspace_s2_unmap(as, gpa, NW_PAGE_SIZE);
+	uint64_t page = nw_aspace_page_size(as);
+	nw_status_t status = nw_aspace_s2_unmap(as, nw_gpa(gpa.val & ~(page - 1)), page);
 
 	NW_ASSERT(status == NW_OK);
 }
 
+/* The ledger holds each 4 KiB frame of a page: the first of them unmaps the page, each frees itself. */
 static void unmap_and_free(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
 {
 	unmap_page(as, gpa);
 	nw_hal_dealloc_frame(as->hal, hpa);
 }
 
+static void forget_frame(struct nw_aspace *as, nw_gpa_t gpa, nw_hpa_t hpa)
+{
+	(void)as;
+	(void)gpa;
+	(void)hpa;
+}
+
+/* A zeroed run of frames for one page, aligned to its size. */
+static bool alloc_page(struct nw_aspace *as, uint64_t size, nw_hpa_t *first)
+{
+	uint8_t *bytes;
+
+	if (!(size == NW_PAGE_SIZE ? nw_hal_alloc_frame(as->hal, first)
+				   : nw_hal_alloc_frames(as->hal, size / NW_PAGE_SIZE, first)))
+		return false;
+	NW_ASSERT(first->val != 0 && (first->val & (size - 1)) == 0);
+	bytes = nw_hal_phys_to_virt(as->hal, *first);
+	NW_ASSERT(bytes != 0);
+	nw_mem_fill(bytes, 0, size);
+	return true;
+}
+
 nw_status_t nw_aspace_populate_page(struct nw_aspace *as, const struct nw_region *region, nw_gpa_t gpa,
 				    nw_hpa_t *frame)
 {
+	uint64_t size = nw_aspace_page_size(as), added = 0;
+	nw_gpa_t page = nw_gpa(gpa.val & ~(size - 1));
+	nw_hpa_t first;
 	nw_status_t status;
-	uint8_t *bytes;
 
-	if (!nw_hal_alloc_frame(as->hal, frame))
+	if (!alloc_page(as, size, &first))
 		return NW_ERR_NOMEM;
-	NW_ASSERT(frame->val != 0 && nw_is_page_aligned(frame->val));
-	bytes = nw_hal_phys_to_virt(as->hal, *frame);
-	NW_ASSERT(bytes != 0);
-	nw_mem_fill(bytes, 0, NW_PAGE_SIZE);
-	status = nw_aspace_s2_map(as, gpa, *frame, NW_PAGE_SIZE, region->flags);
+	status = nw_aspace_s2_map(as, page, first, size, region->flags);
+	for (; status == NW_OK && added < size; added += NW_PAGE_SIZE)
+		status = nw_ledger_add(as, nw_gpa(page.val + added), nw_hpa(first.val + added));
 	if (status == NW_OK) {
-		status = nw_ledger_add(as, gpa, *frame);
-		if (status == NW_OK)
-			return NW_OK;
-		unmap_page(as, gpa);
+		*frame = nw_hpa(first.val + ((gpa.val & (size - 1)) & ~NW_PAGE_MASK));
+		return NW_OK;
 	}
-	nw_hal_dealloc_frame(as->hal, *frame);
+	if (added) {
+		nw_ledger_drop_range(as, page, size, forget_frame);
+		unmap_page(as, page);
+	}
+	for (uint64_t off = 0; off < size; off += NW_PAGE_SIZE)
+		nw_hal_dealloc_frame(as->hal, nw_hpa(first.val + off));
 	return status;
 }
 
@@ -234,7 +267,7 @@ static nw_status_t back_region(struct nw_aspace *as, const struct nw_region *reg
 	case NW_REGION_ROM:
 		if (region->lazy)
 			return NW_OK;
-		for (uint64_t off = 0; off < region->size && status == NW_OK; off += NW_PAGE_SIZE)
+		for (uint64_t off = 0; off < region->size && status == NW_OK; off += nw_aspace_page_size(as))
 			status = nw_aspace_populate_page(as, region, nw_gpa(region->base.val + off), &frame);
 		if (status != NW_OK)
 			nw_ledger_drop_range(as, region->base, region->size, unmap_and_free);

@@ -30,6 +30,11 @@ static bool is_riscv(const struct nw_aspace *as)
 	return as->config.format == NW_STAGE2_RISCV;
 }
 
+uint64_t nw_aspace_page_size(const struct nw_aspace *as)
+{
+	return is_arm64(as) ? UINT64_C(1) << as->config.arm64.granule_bits : NW_PAGE_SIZE;
+}
+
 nw_status_t nw_aspace_s2_create(struct nw_aspace *as)
 {
 	nw_status_t status;

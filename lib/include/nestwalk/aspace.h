@@ -103,7 +103,11 @@ NW_MUST_CHECK nw_status_t nw_aspace_init(struct nw_aspace *as, const struct nw_h
 /* Frees every data frame and every table frame. */
 void nw_aspace_destroy(struct nw_aspace *as);
 
-/* Adds a region: page-aligned, non-empty, not overlapping another one, flags
+/* The second stage's smallest page, the unit of a region and of a MAP_ALLOC
+ * frame run: 4 KiB, or the AArch64 stage 2's granule (16 or 64 KiB). */
+uint64_t nw_aspace_page_size(const struct nw_aspace *as);
+
+/* Adds a region: aligned to nw_aspace_page_size(), non-empty, not overlapping another one, flags
  * a stage 2 can express. Each broken rule has its status: NW_ERR_ALIGN,
  * NW_ERR_RANGE (beyond the table), NW_ERR_REGION_FLAGS (unknown bits),
  * NW_ERR_INVALID (unknown type), NW_ERR_WRITE_WITHOUT_READ, NW_ERR_ROM_WRITABLE,
