@@ -1,7 +1,9 @@
 /* AArch64 memory attributes (arm64_memattr.h): the MAIR_EL1 and stage-2
  * MemAttr encodings (Arm ARM D19 MAIR_EL1, D8.5.3 stage 2 MemAttr) and their
  * combination (D8.5.5, the pseudocode's S2CombineS1MemAttrs,
- * S2CombineS1Device, S2CombineS1AttrHints, S2CombineS1Shareability). */
+ * S2CombineS1Device, S2CombineS1AttrHints, S2CombineS1Shareability), or with
+ * FEAT_S2FWB and HCR_EL2.FWB 1 the stage-2 MemAttr applied to stage 1's
+ * (AArch64.S2ApplyFWBMemAttrs). */
 #include <nestwalk/arm64_memattr.h>
 #include <nestwalk/arm64_s1.h>
 
@@ -133,4 +135,52 @@ struct nw_arm64_memattr nw_arm64_memattr_combine(const struct nw_arm64_memattr *
 		return *s2;
 	return normal(combine_cache(s1->inner, s2->inner), combine_cache(s1->outer, s2->outer),
 		      combine_shareability(s1->shareability, s2->shareability));
+}
+
+/* AArch64.S2ApplyFWBMemAttrs ("Stage 2 memory type and Cacheability attributes when FEAT_S2FWB is enabled"):
+ * MemAttr[2] 0: Device of type MemAttr[1:0], the more restrictive with a Device stage 1; MemAttr[1:0] 0b11:
+ * stage 1's attributes; 0b10: Normal Write-Back at both levels, keeping stage 1's allocation hints and
+ * transience where stage 1 is Normal cacheable at that level (else read- and write-allocate, non-transient);
+ * 0b01 and 0b00: Normal Non-cacheable, unless stage 1 is Device (then stage 1's). MemAttr[3] chooses nothing
+ * without FEAT_MTE_PERM. The shareability is combined as without FWB, then Device and Non-cacheable are
+ * Outer Shareable (EffectiveShareability). */
+static struct nw_arm64_memattr fwb_normal(struct nw_arm64_cache_attr inner, struct nw_arm64_cache_attr outer,
+					  const struct nw_arm64_memattr *s1, unsigned sh)
+{
+	if (sh == SH_RESERVED)
+		return unpredictable();
+	return normal(inner, outer, combine_shareability(s1->shareability, sh));
+}
+
+/* Forced Write-Back at one level: stage 1's hints where stage 1 is Normal cacheable there, else RWA. */
+static struct nw_arm64_cache_attr forced_wb(const struct nw_arm64_memattr *s1, const struct nw_arm64_cache_attr *level)
+{
+	struct nw_arm64_cache_attr wb = { .cacheability = NW_ARM64_CACHE_WB,
+					  .alloc = NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W };
+
+	if (s1->type == NW_ARM64_MEM_NORMAL && level->cacheability != NW_ARM64_CACHE_NC) {
+		wb.alloc = level->alloc;
+		wb.transient = level->transient;
+	}
+	return wb;
+}
+
+struct nw_arm64_memattr nw_arm64_memattr_fwb(const struct nw_arm64_memattr *s1, unsigned memattr, unsigned sh)
+{
+	struct nw_arm64_cache_attr nc = { .cacheability = NW_ARM64_CACHE_NC };
+	struct nw_arm64_memattr s2;
+
+	if (s1->type == NW_ARM64_MEM_UNPREDICTABLE)
+		return unpredictable();
+	if (!(memattr & 4)) {
+		s2 = device(memattr & 3);
+		return is_device(s1) && s1->type < s2.type ? *s1 : s2;
+	}
+	if ((memattr & 3) == 2)
+		return fwb_normal(forced_wb(s1, &s1->inner), forced_wb(s1, &s1->outer), s1, sh);
+	if (is_device(s1))
+		return *s1;
+	if ((memattr & 3) == 3)
+		return fwb_normal(s1->inner, s1->outer, s1, sh);
+	return fwb_normal(nc, nc, s1, sh);
 }

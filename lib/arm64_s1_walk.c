@@ -219,7 +219,8 @@ static const struct nw_guest_stage a64_stage = {
 
 /* D8.5: the attributes of a translation that succeeded: stage 1's (the
  * leaf's AttrIndx and SH through MAIR_EL1, or the defaults with stage 1
- * off), combined with the final stage-2 leaf's MemAttr and SH. */
+ * off), combined with the final stage-2 leaf's MemAttr and SH, or with
+ * HCR_EL2.FWB changed by them as FEAT_S2FWB says. */
 static struct nw_arm64_memattr translation_attrs(const struct nw_walk_config *config, const struct nw_arm64_cpu *cpu,
 						 const struct nw_access *access, const struct nw_walk_result *res)
 {
@@ -233,6 +234,9 @@ static struct nw_arm64_memattr translation_attrs(const struct nw_walk_config *co
 		s1 = nw_arm64_s1_off_attrs(cpu->s1.sctlr, access->type == NW_ACCESS_FETCH);
 	if (config->stage2.kind != NW_STAGE2_ARM64)
 		return s1;
+	if (config->stage2.arm64->config.fwb)
+		return nw_arm64_memattr_fwb(&s1, res->final_s2.memory_type,
+					    (unsigned)(s2_leaf >> NW_ARM64_S2_SH_SHIFT) & 3);
 	s2 = nw_arm64_s2_attrs(res->final_s2.memory_type, (unsigned)(s2_leaf >> NW_ARM64_S2_SH_SHIFT) & 3);
 	return nw_arm64_memattr_combine(&s1, &s2);
 }

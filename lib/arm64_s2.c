@@ -13,8 +13,9 @@
 
 struct nw_arm64_s2_caps nw_arm64_s2_caps_all(void)
 {
-	return (struct nw_arm64_s2_caps){ .pa_bits = 48, .xnx = true, .haf = true, .vmid16 = true, .gran16 = true,
-					  .gran64 = true };
+	return (struct nw_arm64_s2_caps){
+		.pa_bits = 48, .xnx = true, .haf = true, .vmid16 = true, .gran16 = true, .gran64 = true, .s2fwb = true
+	};
 }
 
 int nw_arm64_s2_level(int level)
@@ -67,7 +68,7 @@ static nw_status_t check_config(const struct nw_arm64_s2_config *config)
 	if (!start_level_fits(granule, config->ipa_bits, config->start_level) ||
 	    !start_level_is_valid(granule, config->start_level, caps->pa_bits))
 		return NW_ERR_INVALID;
-	if ((config->hw_af && !caps->haf) || (config->vmid16 && !caps->vmid16) ||
+	if ((config->hw_af && !caps->haf) || (config->vmid16 && !caps->vmid16) || (config->fwb && !caps->s2fwb) ||
 	    !granule_is_implemented(caps, granule))
 		return NW_ERR_UNSUPPORTED;
 	return NW_OK;
@@ -156,15 +157,24 @@ nw_status_t nw_arm64_s2_vttbr(const struct nw_arm64_s2 *s2, unsigned vmid, uint6
 	return NW_OK;
 }
 
+nw_status_t nw_arm64_s2_set_fwb(struct nw_arm64_s2 *s2, bool fwb)
+{
+	if (fwb && !s2->config.caps.s2fwb)
+		return NW_ERR_UNSUPPORTED;
+	s2->config.fwb = fwb;
+	return NW_OK;
+}
+
 /* Arm ARM D8.5 (stage 2 MemAttr): with bits 3:2 Normal, bits 1:0 0b00 is
- * reserved; SH 0b01 is reserved (D8.6); XN[0] is RES0 without FEAT_XNX. */
+ * reserved (with FWB every value means something); SH 0b01 is reserved (D8.6); XN[0] is RES0 without
+ * FEAT_XNX. */
 static bool flags_ok(const struct nw_arm64_s2 *s2, uint64_t flags)
 {
 	unsigned memattr = (unsigned)((flags & NW_ARM64_S2_MEMATTR_MASK) >> NW_ARM64_S2_MEMATTR_SHIFT);
 
 	if (flags & ~NW_ARM64_S2_LEAF_FLAGS)
 		return false;
-	if ((memattr >> 2) != 0 && (memattr & 3) == 0)
+	if (!s2->config.fwb && (memattr >> 2) != 0 && (memattr & 3) == 0)
 		return false;
 	if (((flags & NW_ARM64_S2_SH_MASK) >> NW_ARM64_S2_SH_SHIFT) == 1)
 		return false;

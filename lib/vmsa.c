@@ -35,8 +35,12 @@ void nw_vmsa_format(struct nw_pt_format *fmt, const char *name, unsigned granule
 		bool leaf_ok = level <= block_top;
 
 		fmt->level[level] = (struct nw_pt_level_desc){
-			.shift = (uint8_t)shift, .entries = UINT32_C(1) << bits, .leaf_ok = leaf_ok,
+			.shift = (uint8_t)shift,
+			.entries = UINT32_C(1) << bits,
+			.leaf_ok = leaf_ok,
 			.leaf_addr_mask = leaf_ok ? ADDR_MASK & ~((UINT64_C(1) << shift) - 1) : 0,
-			.table_bits = TABLE_BITS, .name = names[level] };
+			.table_bits = TABLE_BITS,
+			.name = names[level]
+		};
 	}
 }

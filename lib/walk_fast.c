@@ -244,7 +244,7 @@ static inline unsigned a64_s2_need(const struct nw_walker *walker, const struct 
 
 /* AArch64: the attributes of a plain translation (arm64_memattr.h), from the
  * tables the walker derived: the leaf's AttrIndx and SH, combined with the
- * stage-2 leaf's MemAttr and SH when there is one. */
+ * stage-2 leaf's MemAttr and SH when there is one (as HCR_EL2.FWB says). */
 static struct nw_arm64_memattr a64_attrs(const struct nw_walker *walker, uint64_t leaf, const struct nw_s2_hit *s2)
 {
 	const struct nw_arm64_memattr *s1 =
@@ -253,6 +253,8 @@ static struct nw_arm64_memattr a64_attrs(const struct nw_walker *walker, uint64_
 
 	if (!s2)
 		return *s1;
+	if (walker->config.stage2.arm64->config.fwb)
+		return nw_arm64_memattr_fwb(s1, memattr, (unsigned)(s2->leaf >> NW_ARM64_S2_SH_SHIFT) & 3);
 	return nw_arm64_memattr_combine(s1, &walker->a64.s2_attrs[memattr][(s2->leaf >> NW_ARM64_S2_SH_SHIFT) & 3]);
 }
 

@@ -2,8 +2,9 @@
  * walk (nw_arm64_walk) on random worlds: stage-1 tables built with the table
  * engine and then edited raw (invalid descriptors, reserved level-3 blocks,
  * hierarchical controls, AF clear, addresses above the output size), random
- * stage-2 pages and blocks (S2AP, XN, AF, MemAttr, stage-1 tables left
- * unmapped), random EL1 registers and PSTATE. Every access must give the same
+ * stage-2 pages and blocks of the 4, 16 or 64 KiB granule (S2AP, XN, AF,
+ * MemAttr with HCR_EL2.FWB clear or set, stage-1 tables left unmapped),
+ * random EL1 registers and PSTATE. Every access must give the same
  * answer field by field, and the plain copy must answer a good share of them
  * (else the test would compare the reference with itself). */
 #include <nestwalk/arm64_s1.h>
@@ -29,8 +30,11 @@ TestSuite(arm64_fast, .init = setup, .fini = fixture_teardown);
  * 0b010 40 bits. */
 #define TCR_39 UINT64_C(0x280190019)
 #define TCR_48 UINT64_C(0x280100010)
-/* VTCR_EL2: T0SZ 25, SL0 0b01 (level 1), TG0 4 KiB, PS 40 bits. */
+/* VTCR_EL2: T0SZ 25, SL0 0b01, PS 40 bits; TG0 4 KiB (start at level 1), 64 KiB (0b01: level 2, 1024
+ * entries) or 16 KiB (0b10: level 2, 2^14 entries in 8 concatenated tables). */
 #define VTCR_39 UINT64_C(0x80023559)
+#define VTCR_39_64K UINT64_C(0x80027559)
+#define VTCR_39_16K UINT64_C(0x8002b559)
 #define IPA_POOL UINT64_C(0x80000000)
 
 struct world {
@@ -121,6 +125,14 @@ static void edit_stage1(struct world *w, unsigned which)
 	}
 }
 
+/* The stage-2 page of the granule holding a 4 KiB stage-1 table, at its own address. */
+static nw_status_t map_stage2_page(struct world *w, uint64_t table, uint64_t flags)
+{
+	uint64_t page = UINT64_C(1) << w->s2.config.granule_bits, at = table & ~(page - 1);
+
+	return nw_arm64_s2_map(&w->s2, nw_gpa(at), nw_hpa(at), page, flags, 0, 0);
+}
+
 static void map_stage2_table(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
 {
 	struct world *w = ctx;
@@ -135,7 +147,7 @@ static void map_stage2_table(void *ctx, int level, uint64_t table, unsigned inde
 		return; /* a table left unmapped now and then (seen again with its next entry: EXISTS then) */
 	if (chance(5))
 		flags &= ~NW_ARM64_S2_S2AP_R;
-	status = nw_arm64_s2_map(&w->s2, nw_gpa(table), nw_hpa(table), NW_PAGE_SIZE, flags, 0, 0);
+	status = map_stage2_page(w, table, flags);
 	cr_assert(status == NW_OK || status == NW_ERR_EXISTS);
 }
 
@@ -144,27 +156,29 @@ static void build_stage2(struct world *w)
 {
 	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
 	struct nw_arm64_s2_config config;
-	static const unsigned memattrs[] = { 0x0, 0x1, 0x3, 0x5, 0xa, 0xf, 0xd };
+	static const unsigned memattrs[] = { 0x0, 0x1, 0x3, 0x5, 0xa, 0xf, 0xd, 0x6, 0x7 };
+	static const uint64_t vtcrs[] = { VTCR_39, VTCR_39_16K, VTCR_39_64K };
+	uint64_t page, block;
 
-	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39, &caps, &config), NW_OK);
+	cr_assert_eq(nw_arm64_vtcr_decode(vtcrs[rnd() % 3], &caps, &config), NW_OK);
+	config.fwb = chance(30);
 	cr_assert_eq(nw_arm64_s2_create(&w->s2, hal, &config), NW_OK);
+	page = UINT64_C(1) << config.granule_bits;
+	block = nw_pt_level_size(&w->s2.format, NW_LEVEL_PD);
 	w->config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &w->s2 };
 	for (unsigned which = 0; which < 2; which++) {
 		/* The roots first (visit sees a root's entries, not the root). */
 		uint64_t root = w->range[which].pt.root;
 
 		if (chance(95))
-			tolerate(nw_arm64_s2_map(&w->s2, nw_gpa(root), nw_hpa(root), NW_PAGE_SIZE,
-						 NW_ARM64_S2_S2AP_R | NW_ARM64_S2_AF, 0, 0),
-				 NW_ERR_EXISTS);
+			tolerate(map_stage2_page(w, root, NW_ARM64_S2_S2AP_R | NW_ARM64_S2_AF), NW_ERR_EXISTS);
 		nw_pt_visit(&w->range[which].pt, map_stage2_table, w);
 	}
-	/* The pool: 64 pages in its first 2 MiB, then three 2 MiB blocks, most of them mapped. */
+	/* The pool: 64 pages at its start, then three level-2 blocks (2 MiB, 32 MiB or 512 MiB), most mapped. */
 	for (unsigned i = 0; i < 64 + 3; i++) {
-		bool block = i >= 64;
-		uint64_t size = block ? NW_SIZE_2M : NW_PAGE_SIZE;
-		uint64_t ipa = IPA_POOL + (block ? (uint64_t)(i - 63) << 21 : (uint64_t)i << 12);
-		uint64_t flags = nw_arm64_s2_memattr(memattrs[rnd() % 7]) | (uint64_t)(rnd() % 2 ? 3 : 0) << 8;
+		uint64_t size = i >= 64 ? block : page;
+		uint64_t ipa = IPA_POOL + (i >= 64 ? (uint64_t)(i - 63) * block : (uint64_t)i * page);
+		uint64_t flags = nw_arm64_s2_memattr(memattrs[rnd() % 9]) | (uint64_t)(rnd() % 2 ? 3 : 0) << 8;
 
 		if (chance(15))
 			continue;
@@ -174,7 +188,7 @@ static void build_stage2(struct world *w)
 		tolerate(nw_arm64_s2_map(&w->s2, nw_gpa(ipa), nw_hpa(UINT64_C(0x100000000) + ipa), size, flags, 0, 0),
 			 NW_ERR_EXISTS); /* a stage-1 table may be there */
 	}
-	/* A reserved MemAttr (Normal, inner 0b00) the map call refuses, by a raw edit. */
+	/* A reserved MemAttr without FWB (Normal, inner 0b00) the map call refuses, by a raw edit. */
 	tolerate(nw_arm64_s2_edit(&w->s2, nw_gpa(IPA_POOL), 1, NW_ARM64_S2_MEMATTR_MASK, nw_arm64_s2_memattr(0x4), 0, 0),
 		 NW_ERR_NOT_FOUND);
 }

@@ -124,6 +124,50 @@ Test(arm64_memattr, combination_without_s2fwb)
 	cr_assert_eq(combine(MAIR, 4, SH_NON, 0x4, SH_NON).type, NW_ARM64_MEM_UNPREDICTABLE);
 }
 
+static struct nw_arm64_memattr fwb(uint64_t mair, unsigned index, unsigned s1_sh, unsigned memattr, unsigned s2_sh)
+{
+	struct nw_arm64_memattr s1 = nw_arm64_mair_decode(mair, index, s1_sh);
+
+	return nw_arm64_memattr_fwb(&s1, memattr, s2_sh);
+}
+
+/* HCR_EL2.FWB 1 (AArch64.S2ApplyFWBMemAttrs): MemAttr[2] 0 Device of type [1:0]; [1:0] 0b11 stage 1's
+ * attributes; 0b10 forced Write-Back; 0b0x Non-cacheable unless stage 1 is Device. */
+Test(arm64_memattr, combination_with_s2fwb)
+{
+	struct nw_arm64_memattr a;
+
+	/* 0b0001 Device-nGnRE over stage-1 WB (Attr4): Device-nGnRE; over stage-1 nGnRnE (Attr0): the more
+	 * restrictive, nGnRnE; 0b1011 is Device-GRE too ([3] chooses nothing): over nGRE (Attr6), nGRE. */
+	expect_device(fwb(MAIR, 4, SH_INNER, 0x1, SH_INNER), NW_ARM64_MEM_DEVICE_NGNRE);
+	expect_device(fwb(MAIR, 0, SH_NON, 0x1, SH_NON), NW_ARM64_MEM_DEVICE_NGNRNE);
+	expect_device(fwb(MAIR, 6, SH_NON, 0xb, SH_NON), NW_ARM64_MEM_DEVICE_NGRE);
+	/* 0b0111 (0b?111): stage 1's own. WT RW (Attr5) stays WT, where without FWB 0b0111 would be outer NC;
+	 * Device-GRE (Attr2) stays Device-GRE; shareability the wider of the two (Non with Inner: Inner). */
+	a = fwb(MAIR, 5, SH_NON, 0x7, SH_INNER);
+	expect_normal(a, NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_INNER);
+	cr_assert_eq(a.outer.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+	expect_device(fwb(MAIR, 2, SH_NON, 0x7, SH_NON), NW_ARM64_MEM_DEVICE_GRE);
+	/* 0b0110: forced Write-Back at both levels. Stage-1 NC/NC (Attr3) becomes WB with RWA hints; Attr7 (outer
+	 * NC, inner WB RW) becomes WB/WB, its inner hints kept, the outer RWA; Device-nGnRE (Attr1) becomes
+	 * Normal WB too, SH from the descriptors (Device's Outer with Non: Outer). */
+	a = fwb(MAIR, 3, SH_NON, 0x6, SH_NON);
+	expect_normal(a, NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_OUTER);
+	cr_assert_eq(a.inner.alloc, NW_ARM64_ALLOC_R | NW_ARM64_ALLOC_W);
+	a = fwb(UINT64_C(0x72), 0, SH_NON, 0x6, SH_NON);
+	expect_normal(a, NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_NON);
+	cr_assert(a.inner.transient && a.outer.transient, "stage 1's transience where it is cacheable");
+	cr_assert_eq(a.inner.alloc, NW_ARM64_ALLOC_R, "0x72's inner hints: R only");
+	expect_normal(fwb(MAIR, 1, SH_NON, 0x6, SH_NON), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_OUTER);
+	/* 0b0101 and 0b0100: Normal Non-cacheable (Outer Shareable) over WB; stage 1's Device stays Device. 0b0100
+	 * is reserved without FWB, not with it. */
+	expect_normal(fwb(MAIR, 4, SH_INNER, 0x5, SH_INNER), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	expect_normal(fwb(MAIR, 4, SH_INNER, 0x4, SH_INNER), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	expect_device(fwb(MAIR, 1, SH_NON, 0x5, SH_NON), NW_ARM64_MEM_DEVICE_NGNRE);
+	/* A Normal result with stage-2 SH 0b01 (reserved) is UNPREDICTABLE, as without FWB. */
+	cr_assert_eq(fwb(MAIR, 4, SH_NON, 0x7, 1).type, NW_ARM64_MEM_UNPREDICTABLE);
+}
+
 /* Walks through the one guest walk: tables built in HAL frames, and with a stage 2 each table's IPA mapped to
  * its own host address. TCR_EL1 0x2_8019_0019: 39-bit VAs from Arm level 1, 4 KiB granules, IPS 40 bits. */
 #define TCR_39 UINT64_C(0x280190019)
@@ -231,4 +275,27 @@ Test(arm64_memattr_walk, stage_1_off_over_stage_2)
 	load(NW_SCTLR_I);
 	expect_device(walk_attrs(NW_ACCESS_READ), NW_ARM64_MEM_DEVICE_NGNRNE);
 	expect_normal(walk_attrs(NW_ACCESS_FETCH), NW_ARM64_CACHE_WT, NW_ARM64_CACHE_WT, SH_OUTER);
+}
+
+Test(arm64_memattr_walk, stage_2_fwb_forces_the_attributes)
+{
+	/* HCR_EL2.FWB 1 over the same stage-1 page (AttrIndx 3: Normal NC, Non-shareable): stage-2 MemAttr 0b0110
+	 * forces Write-Back (RWA hints), Inner Shareable from stage 2 (NC's Outer from stage 1 wins: Outer); the
+	 * builder takes 0b0100, reserved without FWB, as Non-cacheable. */
+	stage1_page(nw_arm64_s1_attr_index(3));
+	stage2(0x6, SH_INNER);
+	cr_assert_eq(nw_arm64_s2_set_fwb(&aw.s2, true), NW_OK);
+	load(NW_SCTLR_M);
+	expect_normal(walk_attrs(NW_ACCESS_READ), NW_ARM64_CACHE_WB, NW_ARM64_CACHE_WB, SH_OUTER);
+	cr_assert_eq(nw_arm64_s2_map(&aw.s2, nw_gpa(IPA + NW_PAGE_SIZE), nw_hpa(0x7001000), NW_PAGE_SIZE,
+				     S2_RW | nw_arm64_s2_memattr(0x4), 0, 0),
+		     NW_OK);
+	/* Without FWB the same leaf combines as MemAttr 0b0110 (outer NC, inner WT): NC/NC stays NC/NC. */
+	cr_assert_eq(nw_arm64_s2_set_fwb(&aw.s2, false), NW_OK);
+	expect_normal(walk_attrs(NW_ACCESS_READ), NW_ARM64_CACHE_NC, NW_ARM64_CACHE_NC, SH_OUTER);
+	cr_assert_eq(nw_arm64_s2_map(&aw.s2, nw_gpa(IPA + 2 * NW_PAGE_SIZE), nw_hpa(0x7002000), NW_PAGE_SIZE,
+				     S2_RW | nw_arm64_s2_memattr(0x4), 0, 0),
+		     NW_ERR_INVALID);
+	aw.s2.config.caps.s2fwb = false;
+	cr_assert_eq(nw_arm64_s2_set_fwb(&aw.s2, true), NW_ERR_UNSUPPORTED);
 }

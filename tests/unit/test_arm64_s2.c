@@ -705,8 +705,8 @@ static const uint64_t touch[] = { V,
  * in half the rounds (undone after the round; the engine refuses the edits that would reshape the tree, a type
  * bit above level 1, a table address, and those below where the path ends): every answer the fast path gives
  * is the translate's. */
-static void fast_rounds(struct nw_arm64_s2 *s2, const uint64_t *ipas, unsigned n, uint64_t *state,
-			unsigned *answered, unsigned *declined)
+static void fast_rounds(struct nw_arm64_s2 *s2, const uint64_t *ipas, unsigned n, uint64_t *state, unsigned *answered,
+			unsigned *declined)
 {
 	struct nw_stage2 st = { .kind = NW_STAGE2_ARM64, .arm64 = s2 };
 	struct nw_hal_window window = nw_simmem_window(sim);
@@ -717,8 +717,9 @@ static void fast_rounds(struct nw_arm64_s2 *s2, const uint64_t *ipas, unsigned n
 	for (int round = 0; round < 4000; round++) {
 		uint64_t ipa = ipas[s2_next(state) % n];
 		unsigned type = (unsigned)(s2_next(state) % 3), user = (unsigned)(s2_next(state) & 1);
-		struct nw_s2_request req = { .gpa = nw_gpa(ipa), .type = (enum nw_access_type)type,
-					     .user = user, .lookup_only = true };
+		struct nw_s2_request req = {
+			.gpa = nw_gpa(ipa), .type = (enum nw_access_type)type, .user = user, .lookup_only = true
+		};
 		struct nw_s2_result res;
 		struct nw_s2_hit hit;
 		int level = 1 + (int)(s2_next(state) % (unsigned)s2->format.top);

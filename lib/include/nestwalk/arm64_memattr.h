@@ -74,6 +74,11 @@ struct nw_arm64_memattr nw_arm64_s2_attrs(unsigned memattr, unsigned sh);
 struct nw_arm64_memattr nw_arm64_memattr_combine(const struct nw_arm64_memattr *s1,
 						 const struct nw_arm64_memattr *s2);
 
+/* The attributes of a two-stage translation with FEAT_S2FWB and HCR_EL2.FWB 1
+ * (AArch64.S2ApplyFWBMemAttrs): the stage-2 leaf's MemAttr[3:0] and SH say
+ * what results from stage 1's attributes s1 (arm64_memattr.c). */
+struct nw_arm64_memattr nw_arm64_memattr_fwb(const struct nw_arm64_memattr *s1, unsigned memattr, unsigned sh);
+
 NW_END_DECLS
 
 #endif

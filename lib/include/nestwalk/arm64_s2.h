@@ -50,7 +50,9 @@ NW_BEGIN_DECLS
 
 /* Stage-2 MemAttr (without FEAT_S2FWB): bits 3:2 0b00 Device (bits 1:0 the
  * Device type), else outer (3:2) and inner (1:0) Normal cacheability, 0b01
- * Non-cacheable, 0b10 Write-Through, 0b11 Write-Back. */
+ * Non-cacheable, 0b10 Write-Through, 0b11 Write-Back. With HCR_EL2.FWB:
+ * bit 2 0 Device (bits 1:0 the type), else bits 1:0 0b11 stage 1's
+ * attributes, 0b10 forced Write-Back, 0b0x Non-cacheable. */
 #define NW_ARM64_S2_MEMATTR_DEVICE_NGNRNE 0x0u
 #define NW_ARM64_S2_MEMATTR_NORMAL_NC 0x5u
 #define NW_ARM64_S2_MEMATTR_NORMAL_WB 0xfu
@@ -77,6 +79,7 @@ struct nw_arm64_s2_caps {
 	bool vmid16;      /* 16-bit VMIDs (VTCR_EL2.VS) */
 	bool gran16;      /* ID_AA64MMFR0_EL1.TGran16_2: the 16 KiB granule at stage 2 */
 	bool gran64;      /* ID_AA64MMFR0_EL1.TGran64_2: the 64 KiB granule at stage 2 */
+	bool s2fwb;       /* ID_AA64MMFR2_EL1.FWB: FEAT_S2FWB, HCR_EL2.FWB */
 };
 
 /* PA size 48, every feature, every granule. */
@@ -91,6 +94,9 @@ struct nw_arm64_s2_config {
 	unsigned ps_bits;   /* output address size: VTCR_EL2.PS, at most the PA size */
 	bool hw_af;         /* VTCR_EL2.HA: the walk sets AF instead of faulting */
 	bool vmid16;        /* VTCR_EL2.VS */
+	/* HCR_EL2.FWB (not a VTCR_EL2 field: off after nw_arm64_vtcr_decode, see nw_arm64_s2_set_fwb): MemAttr
+	 * gives the resulting attributes (nw_arm64_memattr_fwb) instead of stage 2's own */
+	bool fwb;
 	struct nw_arm64_s2_caps caps;
 };
 
@@ -120,13 +126,17 @@ nw_hpa_t nw_arm64_s2_root(const struct nw_arm64_s2 *s2);
  * VS); NW_ERR_RANGE for a VMID the configuration cannot hold. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_vttbr(const struct nw_arm64_s2 *s2, unsigned vmid, uint64_t *vttbr);
 
+/* HCR_EL2.FWB as written: NW_ERR_UNSUPPORTED when the caps lack FEAT_S2FWB. It changes the attributes a
+ * translation gives and which MemAttr values the builder takes, not what is mapped. */
+NW_MUST_CHECK nw_status_t nw_arm64_s2_set_fwb(struct nw_arm64_s2 *s2, bool fwb);
+
 /* Arm ARM level of a library level, and back. */
 int nw_arm64_s2_level(int level);
 
 /* One page or block of a size the granule has (4 KiB: 4 KiB, 2 MiB, 1 GiB; 16 KiB: 16 KiB, 32 MiB; 64 KiB:
  * 64 KiB, 512 MiB), at addresses aligned to it; flags:
  * NW_ARM64_S2_LEAF_FLAGS (the descriptor type bits are the engine's). A
- * reserved MemAttr or SH, XN[0] without FEAT_XNX: NW_ERR_INVALID; an output
+ * reserved MemAttr (none is with FWB) or SH, XN[0] without FEAT_XNX: NW_ERR_INVALID; an output
  * address beyond the output size: NW_ERR_RANGE. *flush (when not NULL) is
  * set when a TLBI IPAS2E1 for the range is due. */
 NW_MUST_CHECK nw_status_t nw_arm64_s2_map(struct nw_arm64_s2 *s2, nw_gpa_t ipa, nw_hpa_t pa, uint64_t size,

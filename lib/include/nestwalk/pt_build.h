@@ -35,7 +35,7 @@ NW_BEGIN_DECLS
 
 struct nw_pt_level_desc {
 	uint8_t shift;            /* lowest address bit this level's index covers */
-	uint32_t entries;         /* entries in a table of this level (a power of two; 2^17 for 16 concatenated 64 KiB) */
+	uint32_t entries;         /* entries in a table of this level (a power of two, up to 2^17) */
 	bool leaf_ok;             /* an entry here may map a page */
 	uint64_t leaf_addr_mask;  /* address field of a leaf at this level */
 	uint64_t table_bits;      /* bits of an entry here that points to the next table */
