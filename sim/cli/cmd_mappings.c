@@ -56,36 +56,30 @@ struct printer {
 	const char *(*type_name)(unsigned type); /* the memory type's (EPT, NPT) or MemAttr's (AArch64) name */
 	struct range cur;
 	uint64_t pages, bytes; /* every leaf visited: the library's visit cannot be stopped, so all are counted */
-	bool arm64;
-	uint64_t output_limit; /* AArch64: 2^VTCR_EL2.PS */
-	const struct nw_stage2 *gstage; /* RISC-V: the G-stage, asked what a read of each leaf meets */
+	/* AArch64 and RISC-V: the second stage, asked what a read of each leaf meets */
+	const struct nw_stage2 *stage2;
 };
 
-/* A RISC-V leaf every access through which is a guest-page fault although V is set: a reserved bit or encoding
- * (W without R, PBMT or N the hart does not take), or A clear under Svade; the G-stage walk decides, as a read
- * that sets nothing. NULL otherwise (a right missing faults some accesses only). */
-static const char *riscv_leaf_fault(const struct nw_stage2 *gstage, const struct nw_aspace_mapping *m)
+/* A leaf every access through which faults although it is valid, as the second stage's walk finds it on a read
+ * that sets nothing: RISC-V a guest-page fault for a reserved bit or encoding (W without R, PBMT or N the hart
+ * does not take) or A clear under Svade; AArch64 AF clear (without hardware update) or an address at or above
+ * the output size on its path (AArch64.S2Walk's Address size fault: OA[47:PS], a 64 KiB-granule descriptor's
+ * OA[51:48]). NULL otherwise (a right missing faults some accesses only). */
+static const char *leaf_fault(const struct printer *p, const struct nw_aspace_mapping *m)
 {
 	const struct nw_s2_request req = { .gpa = m->gpa, .type = NW_ACCESS_READ, .lookup_only = true };
 	struct nw_s2_result res;
 
-	nw_stage2_translate(gstage, &req, &res);
-	return res.fault == NW_S2_FAULT_MISCONFIG     ? "reserved"
-	       : res.fault == NW_S2_FAULT_ACCESS_FLAG ? "accessed_dirty"
-						      : NULL;
-}
-
-/* An AArch64 leaf every access through which faults although it is valid: AF clear (without hardware update),
- * or an output address at or above the output size (AArch64.S2Walk's Address size fault). NULL otherwise. */
-static const char *leaf_fault(const struct printer *p, const struct nw_aspace_mapping *m)
-{
-	if (p->gstage)
-		return riscv_leaf_fault(p->gstage, m);
-	if (!p->arm64)
+	if (!p->stage2)
 		return NULL;
-	if (m->hpa.val >= p->output_limit)
+	nw_stage2_translate(p->stage2, &req, &res);
+	if (res.fault == NW_S2_FAULT_MISCONFIG)
+		return "reserved";
+	if (res.fault == NW_S2_FAULT_ADDRESS_SIZE)
 		return "address_size";
-	return (m->entry & NW_ARM64_S2_AF) ? NULL : "access_flag";
+	if (res.fault == NW_S2_FAULT_ACCESS_FLAG)
+		return p->stage2->kind == NW_STAGE2_ARM64 ? "access_flag" : "accessed_dirty";
+	return NULL;
 }
 
 static void flush(struct printer *p)
@@ -99,7 +93,8 @@ static void flush(struct printer *p)
 	if (r->fault)
 		snprintf(fault, sizeof(fault), p->listing.json ? ", \"fault\": \"%s\"" : " faults:%s", r->fault);
 	separator = nw_listing_item(&p->listing, r->pages, r->size);
-	nw_s2_rights_text(p->gstage ? r->rights & ~NW_S2_RIGHT_UX : r->rights, rights);
+	nw_s2_rights_text(p->stage2 && p->stage2->kind == NW_STAGE2_RISCV ? r->rights & ~NW_S2_RIGHT_UX : r->rights,
+			  rights);
 	if (r->hpa_continues)
 		snprintf(hpa, sizeof(hpa), p->listing.json ? "\"hpa\": \"0x%" PRIx64 "\", " : "%016" PRIx64, r->hpa);
 	if (p->listing.json)
@@ -202,12 +197,11 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 									   : STAGE_EPT;
 	if (format == STAGE_ARM64) {
 		printer.type_name = nw_arm64_memattr_name;
-		printer.arm64 = true;
-		printer.output_limit = UINT64_C(1) << target.machine.aspace->config.arm64.ps_bits;
+		printer.stage2 = nw_aspace_stage2(target.machine.aspace);
 	}
 	if (format == STAGE_GSTAGE) {
 		printer.type_name = nw_rv_pbmt_name;
-		printer.gstage = nw_aspace_stage2(target.machine.aspace);
+		printer.stage2 = nw_aspace_stage2(target.machine.aspace);
 	}
 	if (stage != STAGE_2 && stage != format) {
 		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "

@@ -10,19 +10,21 @@
 
 #include "replay/replay.h"
 
-/* HCR_EL2 (Arm ARM D19): VM enables stage 2. These change the EL1&0 translation in ways the model does not
- * follow: PTW (stage-1 walks to Device memory fault), DC (default cacheability: stage 1 off reads as on),
- * TGE and E2H (the regime is no longer EL1&0 under stage 2), FWB (stage 2 forces attributes). */
+/* HCR_EL2 (Arm ARM D19): VM enables stage 2; FWB (FEAT_S2FWB) makes stage 2's MemAttr give the resulting
+ * attributes, applied to the scenario's stage 2 (nw_arm64_s2_set_fwb). These change the EL1&0 translation in
+ * ways the model does not follow: PTW (stage-1 walks to Device memory fault), DC (default cacheability: stage 1
+ * off reads as on), TGE and E2H (the regime is no longer EL1&0 under stage 2). */
 #define HCR_VM (UINT64_C(1) << 0)
 #define HCR_PTW (UINT64_C(1) << 2)
 #define HCR_DC (UINT64_C(1) << 12)
 #define HCR_TGE (UINT64_C(1) << 27)
 #define HCR_E2H (UINT64_C(1) << 34)
 #define HCR_FWB (UINT64_C(1) << 46)
-#define HCR_UNMODELLED (HCR_PTW | HCR_DC | HCR_TGE | HCR_E2H | HCR_FWB)
+#define HCR_UNMODELLED (HCR_PTW | HCR_DC | HCR_TGE | HCR_E2H)
 #define VTTBR_CNP UINT64_C(1) /* Common not Private: a sharing hint, no change to the translation */
 
 static void decode_el1(struct nw_replay *r);
+static bool is_stage2_on(const struct nw_replay_a64 *s);
 static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen);
 static const struct nw_replay_arch arm64_ops;
 
@@ -153,8 +155,13 @@ static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, cha
 	case NW_TRACE_HCR_EL2:
 		if (v & HCR_UNMODELLED) {
 			snprintf(err, errlen,
-				 "hcr_el2=0x%llx: PTW, DC, TGE, E2H and FWB change the EL1&0 translation "
+				 "hcr_el2=0x%llx: PTW, DC, TGE and E2H change the EL1&0 translation "
 				 "and are not modelled",
+				 (unsigned long long)v);
+			return -1;
+		}
+		if (nw_arm64_s2_set_fwb(r->machine->stage2.arm64, (v & HCR_FWB) != 0) != NW_OK) {
+			snprintf(err, errlen, "hcr_el2=0x%llx: FWB (bit 46) and the modelled PE lacks FEAT_S2FWB",
 				 (unsigned long long)v);
 			return -1;
 		}
@@ -186,15 +193,18 @@ static int check_access(const struct nw_replay *r, const struct nw_trace_access 
 	const struct nw_replay_a64 *s = r->a64;
 	const struct nw_arm64_s1_range *range = &s->cpu.s1.range[(ta->gva.val >> VA_RANGE_BIT) & 1];
 	uint64_t last = ta->gva.val + ta->size - 1;
+	/* The page the access is translated by: stage 1's, or with stage 1 off stage 2's (the IPA is the VA). */
+	unsigned granule = s->cpu.s1.enabled ? (range->walks ? range->granule_bits : NW_PAGE_SHIFT)
+			   : is_stage2_on(s) ? r->machine->stage2.arm64->config.granule_bits
+					     : NW_PAGE_SHIFT;
 	/* Two 4 KiB pieces of one granule page: hardware translates it once, the engine's split twice. */
-	bool crosses = (ta->gva.val ^ last) >> NW_PAGE_SHIFT && s->cpu.s1.enabled && range->walks &&
-		       !((ta->gva.val ^ last) >> range->granule_bits);
+	bool crosses = (ta->gva.val ^ last) >> NW_PAGE_SHIFT && !((ta->gva.val ^ last) >> granule);
 
 	if (!r->regs_refused && crosses) {
 		snprintf(err, errlen,
 			 "access of %u byte(s) at va 0x%llx crosses a 4 KiB boundary inside a %u KiB "
 			 "page: replay splits accesses at 4 KiB, so this is not modelled",
-			 ta->size, (unsigned long long)ta->gva.val, 1u << (range->granule_bits - 10));
+			 ta->size, (unsigned long long)ta->gva.val, 1u << (granule - 10));
 		return -1;
 	}
 	if (!r->regs_refused)
@@ -288,7 +298,8 @@ static void walk(const struct nw_replay *r, const struct nw_access *a, unsigned 
 	nw_arm64_walk(is_stage2_on(s) ? &r->config : &s->no_s2, &s->cpu, a, flags, res);
 }
 
-/* The Arm ARM lookup level of a leaf of this size (4 KiB granule: 3 a page, 2 and 1 blocks). */
+/* The Arm ARM lookup level of a leaf of this size: 3 a page of any granule (4, 16 or 64 KiB), 2 a block of 2,
+ * 32 or 512 MiB, 1 a 1 GiB block (the 4 KiB granule's). */
 static uint8_t leaf_level(uint64_t size)
 {
 	return size >= NW_SIZE_1G ? 1 : size >= NW_SIZE_2M ? 2 : 3;

@@ -1,6 +1,8 @@
 /* The architecture of a scenario and its AArch64 stage 2 (scenario_arm64.h). The stage 2 is VTCR_EL2 as
- * written (stage2.vtcr) or the friendly keys: ipa_bits (T0SZ = 64 - ipa_bits), granule (TG0) and start_level
- * (SL0 = 2 - start_level, Arm ARM D19 VTCR_EL2), with PS the model's PA size (48 bits), inner and outer
+ * written (stage2.vtcr) or the friendly keys: ipa_bits (T0SZ = 64 - ipa_bits), granule (TG0: 4K, 16K or 64K)
+ * and start_level (SL0 = 2 - start_level with 4 KiB, 3 - start_level with 16 and 64 KiB, Arm ARM D19 VTCR_EL2;
+ * by default level 1 with 4 KiB, else the level that needs no concatenated table), with PS the model's PA size
+ * (48 bits), inner and outer
  * Write-Back Inner Shareable table walks; without any of them 0x80023558. The model: every feature of
  * nw_arm64_s2_caps_all (48-bit PAs, FEAT_XNX, FEAT_HAFDBS, 16-bit VMIDs). */
 #include <string.h>
@@ -14,9 +16,6 @@
 
 #define DEFAULT_VTCR UINT64_C(0x80023558) /* 40-bit IPA, start at level 1 (two concatenated tables), PS 40 bits */
 #define VTCR_WALK_ATTRS UINT64_C(0x3500)  /* SH0 0b11, ORGN0 0b01, IRGN0 0b01 */
-#define VTCR_TG0_MASK (UINT64_C(3) << NW_VTCR_TG0_SHIFT)
-#define VTCR_TG0_64K (UINT64_C(1) << NW_VTCR_TG0_SHIFT)
-#define VTCR_TG0_16K (UINT64_C(2) << NW_VTCR_TG0_SHIFT)
 #define PS_48 UINT64_C(5)
 
 static int check_x86(struct nw_scenario *sc, char *err, size_t errlen)
@@ -122,32 +121,55 @@ static int decode_el1(struct nw_scenario *sc, char *err, size_t errlen)
 	return decode_pstate(sc, err, errlen);
 }
 
-/* VTCR_EL2 from the friendly keys, or refused naming the key. */
+/* VTCR_EL2.TG0 of a granule (0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB) and its log2 size; -1 for another size. */
+static int granule_tg0(uint64_t granule, unsigned *bits)
+{
+	*bits = granule == 0x1000 ? 12 : granule == 0x4000 ? 14 : granule == 0x10000 ? 16 : 0;
+	return granule == 0x1000 ? 0 : granule == 0x10000 ? 1 : granule == 0x4000 ? 2 : -1;
+}
+
+/* The start level a walk of ipa_bits needs without concatenated tables (Arm ARM D8.2: each level resolves
+ * granule_bits - 3 bits above the page's). */
+static uint64_t unconcatenated_start(unsigned granule_bits, uint64_t ipa_bits)
+{
+	uint64_t stride = granule_bits - 3;
+
+	return 4 - (ipa_bits - granule_bits + stride - 1) / stride;
+}
+
+/* VTCR_EL2 from the friendly keys, or refused naming the key. SL0 per AArch64.S2StartLevel: 2 - start_level
+ * with the 4 KiB granule, 3 - start_level with 16 and 64 KiB. */
 static int friendly_vtcr(struct nw_scenario *sc, uint64_t *vtcr, char *err, size_t errlen)
 {
 	const struct nw_scenario_arm64 *a = &sc->arm64;
-	uint64_t ipa_bits = a->ipa_bits_pos.line ? a->ipa_bits : 40,
-		 start = a->start_level_pos.line ? a->start_level : 1;
+	unsigned granule_bits = 12;
+	int tg0 = a->granule_pos.line ? granule_tg0(a->granule, &granule_bits) : 0;
+	uint64_t ipa_bits = a->ipa_bits_pos.line ? a->ipa_bits : 40, start, lowest = granule_bits == 12 ? 2 : 3;
 
-	if (a->granule_pos.line && (a->granule == 0x4000 || a->granule == 0x10000))
-		return nw_scenario_fail(sc, a->granule_pos, err, errlen,
-					"granule: the %s KiB granule is not modelled "
-					"yet (4K only)",
-					a->granule == 0x4000 ? "16" : "64");
-	if (a->granule_pos.line && a->granule != 0x1000)
+	if (tg0 < 0)
 		return nw_scenario_fail(sc, a->granule_pos, err, errlen, "granule: 4K, 16K or 64K");
 	if (ipa_bits < 25 || ipa_bits > 48)
 		return nw_scenario_fail(sc, a->ipa_bits_pos, err, errlen,
-					"ipa_bits: 25 to 48 with the 4 KiB granule "
-					"(T0SZ 16 to 39)");
-	if (start == 3)
-		return nw_scenario_fail(sc, a->start_level_pos, err, errlen,
-					"start_level: a walk starting at level 3 "
-					"(SL0 3, FEAT_TTST) is not modelled yet");
-	if (start > 3)
-		return nw_scenario_fail(sc, a->start_level_pos, err, errlen, "start_level: 0, 1 or 2");
-	*vtcr = NW_VTCR_RES1 | PS_48 << NW_VTCR_PS_SHIFT | VTCR_WALK_ATTRS | (2 - start) << NW_VTCR_SL0_SHIFT |
-		(64 - ipa_bits);
+					"ipa_bits: 25 to 48 (T0SZ 16 to 39; 52-bit IPAs are FEAT_LPA's, not modelled)");
+	start = a->start_level_pos.line ? a->start_level
+		: granule_bits == 12    ? 1
+					: unconcatenated_start(granule_bits, ipa_bits);
+	if (granule_bits == 12 && start == 3)
+		return nw_scenario_fail(
+			sc, a->start_level_pos, err, errlen,
+			"start_level: a walk starting at level 3 with the 4 KiB granule (SL0 3, FEAT_TTST) "
+			"is not modelled");
+	if (granule_bits != 12 && start == 0)
+		return nw_scenario_fail(sc, a->start_level_pos.line ? a->start_level_pos : a->ipa_bits_pos, err, errlen,
+					"start_level: level 0 with the %s KiB granule %s; give start_level 1 to 3",
+					granule_bits == 14 ? "16" : "64",
+					granule_bits == 14 ? "needs FEAT_LPA2 (VTCR_EL2.DS), not modelled"
+							   : "does not exist without FEAT_LPA2");
+	if (start > lowest)
+		return nw_scenario_fail(sc, a->start_level_pos, err, errlen, "start_level: %s",
+					granule_bits == 12 ? "0, 1 or 2" : "1, 2 or 3");
+	*vtcr = NW_VTCR_RES1 | PS_48 << NW_VTCR_PS_SHIFT | VTCR_WALK_ATTRS | (uint64_t)tg0 << NW_VTCR_TG0_SHIFT |
+		(lowest - start) << NW_VTCR_SL0_SHIFT | (64 - ipa_bits);
 	return 0;
 }
 
@@ -157,9 +179,10 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
 	struct nw_scenario_pos pos = a->vtcr_pos.line          ? a->vtcr_pos
 				     : a->ipa_bits_pos.line    ? a->ipa_bits_pos
+				     : a->granule_pos.line     ? a->granule_pos
 				     : a->start_level_pos.line ? a->start_level_pos
 							       : sc->stage2_pos;
-	const char *given = a->vtcr_pos.line ? "vtcr" : "ipa_bits and start_level";
+	const char *given = a->vtcr_pos.line ? "vtcr" : "ipa_bits, granule and start_level";
 	uint64_t vtcr = a->vtcr_pos.line ? a->vtcr : DEFAULT_VTCR;
 	nw_status_t status;
 
@@ -168,24 +191,19 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 	if (!a->vtcr_pos.line && (a->ipa_bits_pos.line || a->granule_pos.line || a->start_level_pos.line) &&
 	    friendly_vtcr(sc, &vtcr, err, errlen))
 		return -1;
-	if ((vtcr & VTCR_TG0_MASK) == VTCR_TG0_16K || (vtcr & VTCR_TG0_MASK) == VTCR_TG0_64K)
-		return nw_scenario_fail(sc, pos, err, errlen,
-					"vtcr: 0x%llx: TG0 selects the %s KiB granule, not "
-					"modelled yet (4 KiB only)",
-					(unsigned long long)vtcr, (vtcr & VTCR_TG0_MASK) == VTCR_TG0_16K ? "16" : "64");
 	status = nw_arm64_vtcr_decode(vtcr, &caps, &sc->stage2.arm64);
 	if (status == NW_ERR_UNSUPPORTED)
 		return nw_scenario_fail(sc, pos, err, errlen,
-					"%s: VTCR_EL2 0x%llx asks what is not modelled yet "
-					"(a reserved TG0, or SL0 3)",
+					"%s: VTCR_EL2 0x%llx asks what is not modelled (SL0 3 with the 4 KiB granule, "
+					"FEAT_TTST)",
 					given, (unsigned long long)vtcr);
 	if (status != NW_OK)
 		return nw_scenario_fail(
 			sc, pos, err, errlen,
-			"%s: VTCR_EL2 0x%llx is not a valid configuration (Arm ARM "
-			"D19 VTCR_EL2: RES1 bit 31, a PS encoding, an IPA size within the PA size, and a "
-			"start level (SL0) that resolves at least one bit and at most 16 concatenated "
-			"tables for T0SZ)",
+			"%s: VTCR_EL2 0x%llx is not a valid configuration (Arm ARM D19 VTCR_EL2: RES1 bit 31, a PS "
+			"encoding, TG0 not 0b11, an IPA size within the PA size, and a start level (SL0, read per "
+			"granule) that resolves at least one bit and at most 16 concatenated tables for T0SZ and that "
+			"AArch64.S2InvalidSL allows: no level 0 with 16 or 64 KiB)",
 			given, (unsigned long long)vtcr);
 	sc->stage2.format = NW_STAGE2_ARM64;
 	sc->arm64.vtcr = vtcr; /* the one in force, given or made (hw run's image writes it) */

@@ -87,6 +87,13 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
 		}
 		status = nw_aspace_add_region(&vm->aspace, &region);
+		if (status == NW_ERR_ALIGN)
+			return nw_scenario_fail(
+				sc, item->pos, err, errlen,
+				"memory region 0x%llx+0x%llx: base and size must be multiples of the second stage's "
+				"page, 0x%llx bytes",
+				(unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
+				(unsigned long long)nw_aspace_page_size(&vm->aspace));
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
 				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,

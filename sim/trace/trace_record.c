@@ -133,10 +133,14 @@ void nw_trace_expect_set_fields(struct nw_trace_expect *e, const uint64_t vals[N
 	e->htinst = vals[NW_EXPECT_HTINST];
 }
 
-/* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page). */
+/* A page size an expectation may name: the x86 leaf sizes (4 MiB is 32-bit paging's large page) and the
+ * AArch64 16 and 64 KiB granules' pages and level-2 blocks (32 and 512 MiB; 64 KiB is also a RISC-V NAPOT
+ * page). */
 static bool is_page_size(uint64_t size)
 {
-	return size == NW_PAGE_SIZE || size == NW_SIZE_2M || size == NW_SIZE_4M || size == NW_SIZE_1G;
+	return size == NW_PAGE_SIZE || size == NW_SIZE_2M || size == NW_SIZE_4M || size == NW_SIZE_1G ||
+	       size == UINT64_C(0x4000) || size == UINT64_C(0x10000) || size == UINT64_C(0x2000000) ||
+	       size == UINT64_C(0x20000000);
 }
 
 static bool is_label_char(char c)
@@ -167,9 +171,9 @@ static const char *check_expect(const struct nw_trace_expect *e)
 	if (NW_EXPECT_HAS(e, NW_EXPECT_OUTCOME) && (unsigned)e->outcome >= NW_TRACE_OUT_COUNT)
 		return "unknown outcome";
 	if (NW_EXPECT_HAS(e, NW_EXPECT_GUEST_PAGE_SIZE) && !is_page_size(e->guest_page_size))
-		return "guest_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
+		return "guest_page_size is not 4, 16 or 64 KiB, 2, 4, 32 or 512 MiB or 1 GiB";
 	if (NW_EXPECT_HAS(e, NW_EXPECT_S2_PAGE_SIZE) && !is_page_size(e->s2_page_size))
-		return "s2_page_size is not 4 KiB, 2 MiB, 4 MiB or 1 GiB";
+		return "s2_page_size is not 4, 16 or 64 KiB, 2, 4, 32 or 512 MiB or 1 GiB";
 	if (NW_EXPECT_HAS(e, NW_EXPECT_MISCONFIG_LEVEL) && (e->misconfig_level < 1 || e->misconfig_level > 5))
 		return "misconfig_level outside 1..5";
 	if (NW_EXPECT_HAS(e, NW_EXPECT_GLA_VALID) && e->gla_valid > 1)

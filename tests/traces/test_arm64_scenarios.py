@@ -10,7 +10,13 @@ scenarios/arm64_stage2.yaml: VTCR_EL2 0x80023558 (T0SZ 24: 40-bit IPA; SL0 1: th
 1024 entries span two concatenated tables; PS 0b010: 40-bit output); ROM at 0 (read, execute), a pass-through
 device page at 0x08000000, MMIO at 0x09000000, pass-through RAM 0x40000000-0x40201000 (read, write, execute),
 allocated RAM 0x40400000-0x40410000 (read, write); edits: AF cleared at 0x40200000, S2AP[1] cleared at
-0x40401000, output-address bit 40 set at 0x40402000."""
+0x40401000, output-address bit 40 set at 0x40402000.
+
+scenarios/arm64_stage2_64k.yaml: VTCR_EL2 0x80057554 (T0SZ 20: 44-bit IPA; TG0 0b01: the 64 KiB granule; SL0 1:
+with it the walk starts at level 2, IPA bits 43:29, 2^15 entries in four concatenated tables; level 3 bits 28:16;
+PS 0b101: 48-bit output); ROM at 0, a device page at 0x08000000, MMIO at 0x09000000, pass-through RAM
+0x40000000-0x60010000 (a 512 MiB block and a 64 KiB page), allocated RAM 0x80000000-0x80040000 and lazy RAM at
+0x90000000; edits: AF cleared at 0x80010000, S2AP[1] at 0x80020000, bit 12 (OA[48] with 64 KiB) at 0x80030000."""
 import json
 import os
 import pathlib
@@ -21,6 +27,7 @@ from test_scenarios import assert_bad_input, write
 NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 SCENARIO = ROOT / "scenarios" / "arm64_stage2.yaml"
+SCENARIO_64K = ROOT / "scenarios" / "arm64_stage2_64k.yaml"
 DABT, IABT, WNR = 0x92000000, 0x82000000, 0x40
 
 
@@ -151,11 +158,20 @@ def test_the_friendly_keys_make_the_vtcr_and_the_default_is_stated(tmp_path):
 def test_what_an_aarch64_scenario_refuses(tmp_path):
     assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80023558, ipa_bits: 40}\n"), 4, 38,
                      "give VTCR_EL2 as vtcr (4:16) or as ipa_bits, granule and start_level, not both")
-    assert_bad_input(write(tmp_path, BASE + "stage2: {granule: 16K}\n"), 4, 19,
-                     "granule: the 16 KiB granule is not modelled yet (4K only)")
-    # TG0 (bits 15:14) 0b01: the 64 KiB granule.
-    assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80027558}\n"), 4, 16,
-                     "TG0 selects the 64 KiB granule, not modelled yet")
+    assert_bad_input(write(tmp_path, BASE + "stage2: {granule: 8K}\n"), 4, 19, "granule: 4K, 16K or 64K")
+    # TG0 (bits 15:14) 0b11 is reserved.
+    assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x8002f558}\n"), 4, 16, "is not a valid configuration")
+    # 64 KiB, T0SZ 24, SL0 0b10: level 1 (shift 42) needs 43 bits at least: AArch64.S2InconsistentSL.
+    assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80027598}\n"), 4, 16, "is not a valid configuration")
+    # 16 KiB with 48 bits needs level 0 without concatenation, FEAT_LPA2's; the key says so.
+    assert_bad_input(write(tmp_path, BASE + "stage2: {granule: 16K, ipa_bits: 48}\n"), 4, 34,
+                     "start_level: level 0 with the 16 KiB granule needs FEAT_LPA2")
+    assert_bad_input(write(tmp_path, BASE + "stage2: {granule: 64K, start_level: 0}\n"), 4, 37,
+                     "start_level: level 0 with the 64 KiB granule does not exist without FEAT_LPA2")
+    # A region of 4 KiB under the 64 KiB granule: the address space's page is the granule.
+    assert_bad_input(write(tmp_path, "arch: aarch64\nstage2: {granule: 64K}\nmemory_regions:\n"
+                                     "  - {gpa: 0x40000000, size: 0x1000, flags: 0x7, type: identical}\n"), 4, 6,
+                     "base and size must be multiples of the second stage's page, 0x10000 bytes")
     # T0SZ 24 with SL0 0 (start at level 2): 40 - 21 = 19 bits at level 2, more than 16 concatenated tables.
     assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80023518}\n"), 4, 16, "is not a valid configuration")
     assert_bad_input(write(tmp_path, BASE + "stage2: {levels: 4}\n"), 4, 10, "levels: an EPT/NPT key")
@@ -183,3 +199,86 @@ def test_what_an_x86_scenario_refuses(tmp_path):
     # Level 0 is an Arm level only: the x86 levels stay 1 (PT) to 5.
     assert_bad_input(write(tmp_path, "stage2:\n  edits:\n    - {gpa: 0, level: 0, set: 1}\n"), 3, 23,
                      "level: levels are 1 (PT) to 5")
+
+
+def test_the_64k_granule_scenario_translates_as_its_descriptors_say():
+    # 0x40001234: level-2 index 2 is the 512 MiB block 0x400007fd; one entry read.
+    got = gpa(SCENARIO_64K, 0x40001234, "fetch")
+    assert (got["outcome"], got["hpa"], got["s2_page_size"], got["level"], got["refs"], got["rights"]) == \
+        ("ok", "0x40001234", "0x20000000", 2, 1, "rwxu")
+    # 0x60000008: level-2 index 3 -> level-3 table, index 0: the 64 KiB page 0x600007ff; two entries read.
+    got = gpa(SCENARIO_64K, 0x60000008, "read")
+    assert (got["outcome"], got["hpa"], got["s2_page_size"], got["level"], got["refs"]) == \
+        ("ok", "0x60000008", "0x10000", 3, 2)
+    # The device page: XN 0b10, Device-nGnRE (MemAttr 0b0001).
+    got = gpa(SCENARIO_64K, 0x800fff8, "read")
+    assert (got["hpa"], got["memory_type"], got["xn"], got["rights"]) == ("0x800fff8", "Device-nGnRE", 2, "rw--")
+    text = run("translate", SCENARIO_64K, "--gpa", "0x60000008", "--access", "read").stdout
+    assert text == ("gpa 0x60000008 -> hpa 0x60000008 (level-3 page, 0x10000-byte page, S2AP rw, XN 0b00, "
+                    "MemAttr 0xf Normal-WB, rights rwxu)\n")
+
+
+def test_the_64k_granule_scenario_faults_with_arm_levels_and_hpfar():
+    # AF clear at level 3: DFSC 0b001011; HPFAR_EL2 = IPA[47:12] << 4 whatever the granule: 0x80010 << 4.
+    got = gpa(SCENARIO_64K, 0x80010010, "read")
+    assert (got["esr_el2"], got["hpfar_el2"], got["fault"], got["level"]) == \
+        (hex(DABT | 0x0B), "0x800100", "access_flag", 3)
+    # S2AP 0b01: a write is a permission fault at level 3 with WnR, no HPFAR_EL2.
+    got = gpa(SCENARIO_64K, 0x80020008, "write")
+    assert (got["esr_el2"], got["fault"], got["level"]) == (hex(DABT | WNR | 0x0F), "permission", 3)
+    assert "hpfar_el2" not in got
+    # Bit 12 of a 64 KiB page descriptor is OA[48], at or above PS 48: an Address size fault at level 3.
+    got = gpa(SCENARIO_64K, 0x8003fff8, "read")
+    assert (got["esr_el2"], got["hpfar_el2"], got["fault"], got["level"]) == \
+        (hex(DABT | 0x03), "0x8003f0", "address_size", 3)
+    # Allocated RAM has XN 0b10: a fetch is an Instruction Abort, permission, level 3.
+    assert gpa(SCENARIO_64K, 0x80000000, "fetch")["esr_el2"] == hex(IABT | 0x0F)
+    # Level-2 index 1 (0x20000000) is invalid: translation fault at level 2.
+    got = gpa(SCENARIO_64K, 0x20000000, "read")
+    assert (got["esr_el2"], got["hpfar_el2"], got["level"]) == (hex(DABT | 0x06), "0x200000", 2)
+    # 2^44 is beyond the 44-bit IPA: translation fault at level 0, HPFAR 2^44 >> 12 << 4 = 2^36.
+    got = gpa(SCENARIO_64K, 1 << 44, "read")
+    assert (got["esr_el2"], got["hpfar_el2"], got["level"], got["refs"]) == \
+        (hex(DABT | 0x04), hex(1 << 36), 0, 0)
+
+
+def test_the_64k_granule_scenario_exits_and_populates_whole_pages():
+    assert gpa(SCENARIO_64K, 0x9000000, "write", "--size", "4")["outcome"] == "mmio"
+    assert gpa(SCENARIO_64K, 0x8, "write")["outcome"] == "rom_write"
+    # The lazy page at 0x90000000 is populated on first touch: 16 frames at once, the offset kept.
+    got = gpa(SCENARIO_64K, 0x9000f008, "read")
+    assert (got["outcome"], got["s2_page_size"], int(got["hpa"], 16) & 0xFFFF) == ("ok", "0x10000", 0xF008)
+
+
+def test_the_64k_granule_scenario_mappings():
+    result = run("mappings", SCENARIO_64K, "--stage", "stage2")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    # ROM read+execute (S2AP 0b01); the device page; the 512 MiB block and the page after it; the allocated
+    # pages: one, the AF-clear one, the read-only one, the one whose OA[48] is set (the walk's Address size
+    # fault). The lazy pages are not there until touched.
+    assert [(r[0], r[3], r[4], r[5], r[6] if len(r) > 6 else "") for r in rows] == [
+        ("0000000000000000-0000000000010000", "64K", "r-xu", "Normal-WB", ""),
+        ("0000000008000000-0000000008010000", "64K", "rw--", "Device-nGnRE", ""),
+        ("0000000040000000-0000000060000000", "512M", "rwxu", "Normal-WB", ""),
+        ("0000000060000000-0000000060010000", "64K", "rwxu", "Normal-WB", ""),
+        ("0000000080000000-0000000080010000", "64K", "rw--", "Normal-WB", ""),
+        ("0000000080010000-0000000080020000", "64K", "rw--", "Normal-WB", "faults:access_flag"),
+        ("0000000080020000-0000000080030000", "64K", "r---", "Normal-WB", ""),
+        ("0000000080030000-0000000080040000", "64K", "rw--", "Normal-WB", "faults:address_size"),
+    ]
+
+
+def test_the_16k_granule_from_the_friendly_keys(tmp_path):
+    # granule 16K, ipa_bits 40 and no start_level: the level that needs no concatenation, 4 - ceil((40 - 14) /
+    # 11) = 1 (SL0 = 3 - 1 = 2): VTCR_EL2 0x80000000 | PS 0b101 << 16 | TG0 0b10 << 14 | 0x3500 | 2 << 6 | 24
+    # = 0x8005b598. Level 1 resolves bits 39:36 (16 entries), level 2 bits 35:25, level 3 bits 24:14; the 32 MiB
+    # at 0x40000000 is one level-2 block, two entries read.
+    path = write(tmp_path, "arch: aarch64\nstage2: {granule: 16K}\nmemory_regions:\n"
+                           "  - {gpa: 0x40000000, size: 0x2004000, flags: 0x7, type: identical}\n")
+    got = gpa(path, 0x41234567, "read")
+    assert (got["outcome"], got["s2_page_size"], got["level"], got["refs"]) == ("ok", "0x2000000", 2, 2)
+    got = gpa(path, 0x42003ffc, "read")
+    assert (got["outcome"], got["s2_page_size"], got["level"], got["refs"]) == ("ok", "0x4000", 3, 3)
+    rows = run("mappings", path, "--stage", "arm64").stdout.splitlines()[2:]
+    assert [r.split()[3] for r in rows] == ["32M", "16K"]

@@ -338,6 +338,8 @@ GPA_CASES = [
     ("arm64_stage2.yaml", ["--gpa", "0x40200010", "--access", "read"], "stage2_abort", "arm64"),
     ("arm64_stage2.yaml", ["--gpa", "0x40401008", "--access", "write"], "stage2_abort", "arm64"),
     ("arm64_stage2.yaml", ["--gpa", "0x9000000", "--access", "write"], "mmio", "arm64"),
+    ("arm64_stage2_64k.yaml", ["--gpa", "0x40001234", "--access", "fetch"], "ok", "arm64"),
+    ("arm64_stage2_64k.yaml", ["--gpa", "0x80030000", "--access", "read"], "stage2_abort", "arm64"),
     ("riscv_gstage.yaml", ["--gpa", "0xc000010", "--access", "read"], "ok", "riscv"),
     ("riscv_gstage.yaml", ["--gpa", "0x81001008", "--access", "write"], "guest_page_fault", "riscv"),
     ("riscv_gstage.yaml", ["--gpa", "0x20000000000", "--access", "fetch"], "guest_page_fault", "riscv"),
@@ -439,7 +441,8 @@ def test_replay_aarch64_objects(va, access, el, outcome, tmp_path):
 @pytest.mark.parametrize("scenario, stage, name", [
     ("replay_ept.yaml", "guest", "mappings-guest"), ("replay_ept.yaml", "stage2", "mappings-stage2"),
     ("npf.yaml", "npt", "mappings-stage2"), ("rom.yaml", "ept", "mappings-stage2"),
-    ("arm64_stage2.yaml", "arm64", "mappings-stage2"), ("riscv_gstage.yaml", "gstage", "mappings-stage2")])
+    ("arm64_stage2.yaml", "arm64", "mappings-stage2"), ("arm64_stage2_64k.yaml", "arm64", "mappings-stage2"),
+    ("riscv_gstage.yaml", "gstage", "mappings-stage2")])
 def test_mappings_objects(scenario, stage, name):
     got = run_json("mappings", SCENARIOS / scenario, "--stage", stage, "--json")
     assert got["ranges"]

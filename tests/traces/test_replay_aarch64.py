@@ -16,10 +16,11 @@ NESTWALK = os.environ["NESTWALK"]
 ROOT = pathlib.Path(os.environ["NESTWALK_SOURCE_ROOT"])
 SCENARIO = ROOT / "scenarios" / "arm64_stage2.yaml"
 STAGE1_SCENARIO = ROOT / "scenarios" / "arm64_stage1.yaml"
+SCENARIO_64K = ROOT / "scenarios" / "arm64_stage2_64k.yaml"
 TRACES = ROOT / "traces"
 # The same answers with the TLB on and off: each trace with its scenario.
 TLB_FREE = [("arm64_stage2.nwt.txt", SCENARIO), ("arm64_stage1.nwt.txt", SCENARIO),
-            ("arm64_mmu.nwt.txt", STAGE1_SCENARIO)]
+            ("arm64_mmu.nwt.txt", STAGE1_SCENARIO), ("arm64_stage2_64k.nwt.txt", SCENARIO_64K)]
 TLB_TRACE = TRACES / "arm64_tlb.nwt.txt"
 
 
@@ -152,10 +153,10 @@ def test_replay_starts_in_the_scenario_guest_state(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def refused(tmp_path, body):
+def refused(tmp_path, body, scenario=SCENARIO):
     trace = tmp_path / "bad.nwt.txt"
     trace.write_text("nestwalk-trace 2 arch=aarch64\n" + body + "end\n")
-    result = run("replay", SCENARIO, "--trace", trace)
+    result = run("replay", scenario, "--trace", trace)
     assert result.returncode == 2, result.stdout + result.stderr
     return result.stderr
 
@@ -180,6 +181,23 @@ def test_refusals_stop_the_replay_with_the_record(tmp_path):
     err = refused(tmp_path, "reg tcr_el1=0x200804019\nreg sctlr_el1=0x1\n"
                             "access gva=0x200ffc size=0x8 type=read el=0x1\n")
     assert "record 3: access of 8 byte(s) at va 0x200ffc crosses a 4 KiB boundary inside a 64 KiB page" in err
+    # With stage 1 off the IPA is the VA and stage 2's 64 KiB page is the one translation: 0x60000ffc-0x60001003
+    # is in the page 0x60000000-0x6000ffff of scenarios/arm64_stage2_64k.yaml (record 1).
+    err = refused(tmp_path, "access gva=0x60000ffc size=0x8 type=read el=0x1\n", scenario=SCENARIO_64K)
+    assert "record 1: access of 8 byte(s) at va 0x60000ffc crosses a 4 KiB boundary inside a 64 KiB page" in err
+
+
+def test_hcr_fwb_is_taken_with_feat_s2fwb(tmp_path):
+    # HCR_EL2.FWB (bit 46) with VM: the modelled PE has FEAT_S2FWB (nw_arm64_s2_caps_all); the translation is
+    # the same (FWB changes attributes only), and FWB off again is taken too.
+    trace = tmp_path / "fwb.nwt.txt"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\nreg hcr_el2=0x400000000001\n"
+                     "access gva=0x40000000 size=0x8 type=read el=0x1\nexpect outcome=ok gpa=0x40000000\n"
+                     "reg hcr_el2=0x1\naccess gva=0x40001000 size=0x8 type=read el=0x1\n"
+                     "expect outcome=ok gpa=0x40001000\nend\n")
+    result, report = replay_json(trace)
+    assert result.returncode == 0, result.stderr
+    assert (report["register_writes"], report["mismatches"]) == (2, 0)
 
 
 def test_register_writes_refused_are_counted_until_taken(tmp_path):

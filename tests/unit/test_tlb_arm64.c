@@ -202,6 +202,30 @@ Test(tlb_arm64, by_va_matches_the_range_of_a_block_and_of_a_larger_granule)
 	cr_assert_not(alive(&high));
 }
 
+Test(tlb_arm64, ipas2e1_matches_a_stage_2_page_of_the_16k_and_64k_granules)
+{
+	struct fill_spec page64k = { NW_A64TLB_S2, 1, 0, 0x40010000, 0x10000, false };
+	struct fill_spec page16k = { NW_A64TLB_S2, 1, 0, 0x40024000, 0x4000, false };
+	struct fill_spec block512m = { NW_A64TLB_S2, 1, 0, 0x60000000, UINT64_C(0x20000000), false };
+
+	put(&page64k);
+	put(&page16k);
+	put(&block512m);
+	/* IPAS2E1 Xt[39:0] = IPA[51:12]: IPA 0x40020000 (Xt 0x40020) is past the 64 KiB page at 0x40010000 and
+	 * below the 16 KiB page at 0x40024000: nothing goes. */
+	cr_assert_eq(nw_a64tlb_tlbi(&tlb, NW_TLBI_IPAS2E1, 0x40020), NW_OK);
+	cr_assert(alive(&page64k) && alive(&page16k) && alive(&block512m));
+	/* IPA 0x4001f000 (Xt 0x4001f) lies in the 64 KiB page (IPA[15:12] its offset); 0x40027000 in the 16 KiB one
+	 * (IPA[13:12]); 0x7ffff000 in the 512 MiB block. */
+	cr_assert_eq(nw_a64tlb_tlbi(&tlb, NW_TLBI_IPAS2E1, 0x4001f), NW_OK);
+	cr_assert_not(alive(&page64k));
+	cr_assert(alive(&page16k));
+	cr_assert_eq(nw_a64tlb_tlbi(&tlb, NW_TLBI_IPAS2LE1, 0x40027), NW_OK);
+	cr_assert_not(alive(&page16k));
+	cr_assert_eq(nw_a64tlb_tlbi(&tlb, NW_TLBI_IPAS2E1IS, 0x7ffff), NW_OK);
+	cr_assert_not(alive(&block512m));
+}
+
 Test(tlb_arm64, a_tlbi_the_model_cannot_express_is_refused_and_invalidates_nothing)
 {
 	static const struct {
