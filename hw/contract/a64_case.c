@@ -7,7 +7,9 @@
 
 struct nw_arm64_s2_caps hw_a64_caps(const struct hw_blob_case *c)
 {
-	return (struct nw_arm64_s2_caps){ .pa_bits = 48, .xnx = (c->flags & HW_A64_XNX) != 0, .vmid16 = true };
+	return (struct nw_arm64_s2_caps){
+		.pa_bits = 48, .xnx = (c->flags & HW_A64_XNX) != 0, .vmid16 = true, .gran16 = true, .gran64 = true
+	};
 }
 
 uint64_t hw_a64_stub_iss(const struct hw_blob_case *c)
@@ -100,8 +102,9 @@ static nw_status_t map_image(struct hw_a64_vm *vm)
 	uint64_t flags = nw_arm64_s2_memattr(NW_ARM64_S2_MEMATTR_NORMAL_WB) | NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W |
 			 (UINT64_C(3) << NW_ARM64_S2_SH_SHIFT) | NW_ARM64_S2_AF;
 
-	return nw_arm64_s2_map(&vm->s2, nw_gpa(HW_A64_IMAGE_BLOCK), nw_hpa(HW_A64_IMAGE_BLOCK), HW_A64_IMAGE_BLOCK_SIZE,
-			       flags, 0, 0);
+	/* One 2 MiB block with the 4 KiB granule; 16 or 64 KiB pages with the others. */
+	return nw_arm64_s2_map_region(&vm->s2, nw_gpa(HW_A64_IMAGE_BLOCK), nw_hpa(HW_A64_IMAGE_BLOCK),
+				      HW_A64_IMAGE_BLOCK_SIZE, flags, 0);
 }
 
 static const char *fail(struct hw_a64_vm *vm, const char *why)
@@ -117,7 +120,7 @@ const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, cons
 	struct nw_arm64_s2_config config;
 	const char *why = check_shape(c, entries, s1_count);
 
-	*vm = (struct hw_a64_vm){ .t.hal = hal };
+	*vm = (struct hw_a64_vm){ .t.hal = hal, .t.table_pages = 1 };
 	if (why)
 		return why;
 	if (nw_arm64_vtcr_decode(c->vtcr, &caps, &config) != NW_OK)
@@ -126,6 +129,7 @@ const char *hw_a64_vm_build(struct hw_a64_vm *vm, const struct nw_hal *hal, cons
 		return "no frame for the start table";
 	vm->t.count = 1;
 	vm->t.tables[0] = nw_arm64_s2_root(&vm->s2);
+	vm->t.table_pages = (unsigned)nw_pt_table_pages(vm->s2.pt.fmt, NW_LEVEL_PT);
 	if (map_image(vm) != NW_OK)
 		return fail(vm, "the image's block does not fit the IPA or output size");
 	why = hw_case_tree_check_places(vm->s2.pt.fmt, c, entries, HW_A64_IMAGE_BLOCK);

@@ -3,8 +3,8 @@
  * concatenated as VTCR_EL2 says; an entry with link = k gets table k-1's address ORed in), and one access
  * (enum hw_access: read, write or fetch) at EL1 with stage 1 off, so the VA is the IPA (the case's gva).
  * Built the same way by the image (hw/aarch64/) and by nestwalk-hw-sim: the start table from
- * nw_arm64_vtcr_decode and nw_arm64_s2_create, the image's own block from nw_arm64_s2_map, the case's
- * entries written raw. */
+ * nw_arm64_vtcr_decode and nw_arm64_s2_create, the image's own 2 MiB from nw_arm64_s2_map_region, the case's
+ * entries written raw (each table of the granule's size: 4, 16 or 64 KiB). */
 #ifndef HW_A64_CASE_H
 #define HW_A64_CASE_H
 
@@ -25,7 +25,8 @@
 #define HW_A64_FLAGS_ALL 0x3u
 #define HW_A64_S1_LINK HW_CASE_PAGE_LINK /* a stage-2 entry's link HW_A64_S1_LINK + k maps stage-1 table k */
 
-/* The model's PE: 48-bit PAs, 16-bit VMIDs, no hardware Access flag update; FEAT_XNX as the case says. */
+/* The model's PE: 48-bit PAs, 16-bit VMIDs, the 16 and 64 KiB granules at stage 2, no hardware Access flag
+ * update; FEAT_XNX as the case says. */
 struct nw_arm64_s2_caps hw_a64_caps(const struct hw_blob_case *c);
 
 struct hw_a64_vm {

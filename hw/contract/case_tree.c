@@ -84,10 +84,13 @@ static uint64_t *entry_at(const struct hw_case_tables *t, unsigned table, unsign
 bool hw_case_tables_write(struct hw_case_tables *t, const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			  unsigned addr_shift, const nw_hpa_t *pages)
 {
+	unsigned frames = t->table_pages;
+
 	for (; t->count < c->table_count; t->count++) {
-		if (!nw_hal_alloc_frame(t->hal, &t->tables[t->count]))
+		if (!(frames == 1 ? nw_hal_alloc_frame(t->hal, &t->tables[t->count])
+				  : nw_hal_alloc_frames(t->hal, frames, &t->tables[t->count])))
 			return false;
-		for (unsigned i = 0; i < NW_PAGE_SIZE / sizeof(uint64_t); i++)
+		for (unsigned i = 0; i < frames * NW_PAGE_SIZE / sizeof(uint64_t); i++)
 			*entry_at(t, t->count, i) = 0;
 	}
 	for (unsigned i = 0; i < c->entry_count; i++) {
@@ -108,7 +111,8 @@ void hw_case_tables_undo(struct hw_case_tables *t)
 	for (unsigned i = 0; i < t->root_count; i++)
 		*entry_at(t, 0, t->root_index[i]) = 0;
 	for (unsigned n = 1; n < t->count; n++)
-		nw_hal_dealloc_frame(t->hal, t->tables[n]);
+		for (unsigned page = 0; page < t->table_pages; page++)
+			nw_hal_dealloc_frame(t->hal, nw_hpa(t->tables[n].val + page * NW_PAGE_SIZE));
 	t->root_count = 0;
 	t->count = 0;
 }

@@ -45,13 +45,15 @@ typedef bool hw_case_tail_fn(const struct hw_blob_case *c, const uint8_t *tail, 
 /* The case's tables in memory: table 0 the library's root, the others the case's own frames. */
 struct hw_case_tables {
 	const struct nw_hal *hal;
-	unsigned count; /* 0: nothing built */
+	unsigned table_pages; /* frames a table takes: 1, or 4 and 16 with the AArch64 16 and 64 KiB granules */
+	unsigned count;       /* 0: nothing built */
 	nw_hpa_t tables[HW_MAX_TABLES];
 	uint16_t root_index[HW_MAX_ENTRIES]; /* root entries the case wrote, cleared before the library frees */
 	unsigned root_count;
 };
 
-/* Allocates and zeroes tables 1.. of the case and writes its entries raw (a link ORs in its table's address,
+/* Allocates and zeroes tables 1.. of the case (t->table_pages contiguous frames each, aligned to their size)
+ * and writes its entries raw (a link ORs in its table's address,
  * or its page's from pages, in the entry's bits as addr_shift says: 0 on AArch64, 2 for a RISC-V PPN at bit
  * 10); false without frames (the tables given so far stay in t, for hw_case_tables_undo). */
 bool hw_case_tables_write(struct hw_case_tables *t, const struct hw_blob_case *c, const struct hw_blob_entry *entries,

@@ -91,7 +91,7 @@ const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const 
 	struct nw_rv_gstage_config config = hw_rv_config(c);
 	const char *why = check_shape(c, entries);
 
-	*vm = (struct hw_rv_vm){ .t.hal = hal };
+	*vm = (struct hw_rv_vm){ .t.hal = hal, .t.table_pages = 1 };
 	if (why)
 		return why;
 	if (nw_rv_gstage_create(&vm->s2, hal, &config) != NW_OK)

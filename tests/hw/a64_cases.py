@@ -25,10 +25,14 @@ S2AP_R, S2AP_W = 1 << 6, 1 << 7
 LOAD, STORE, FETCH = 0x93C18000, 0x93C18040, 0x82000000
 
 
-def vtcr(t0sz, sl0, ps):
+TG0_4K, TG0_64K, TG0_16K = 0, 1, 2
+GRANULE_BITS = {TG0_4K: 12, TG0_64K: 16, TG0_16K: 14}
+
+
+def vtcr(t0sz, sl0, ps, tg0=TG0_4K):
     """VTCR_EL2: T0SZ, SL0, inner and outer write-back (IRGN0 = ORGN0 = 0b01), inner shareable (SH0 0b11), TG0
-    4 KiB (0b00), PS, RES1 bit 31."""
-    return 1 << 31 | ps << 16 | 3 << 12 | 1 << 10 | 1 << 8 | sl0 << 6 | t0sz
+    (0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB), PS, RES1 bit 31."""
+    return 1 << 31 | ps << 16 | tg0 << 14 | 3 << 12 | 1 << 10 | 1 << 8 | sl0 << 6 | t0sz
 
 
 VTCR_40 = vtcr(24, 1, 2)  # 0x80023558: 40-bit IPA, start at level 1 with two concatenated tables, PS 40 bits
@@ -124,6 +128,110 @@ HAND = [
      abort(LOAD | 0x04, (1 << 40) | G, hpfar((1 << 40) | G))),
 ]
 
+# The 64 KiB granule (TG0 0b01). VTCR_EL2 0x80027558: T0SZ 24 (40-bit IPA), SL0 0b01, which with 64 KiB is
+# level 2 (AArch64.S2StartLevel): level 2 resolves IPA[39:29] (2048 entries, a 16 KiB start table), level 3
+# IPA[28:16] (8192 entries, a 64 KiB table); PS 40 bits. The image's 2 MiB is level-2 entry 2 (0x40000000 >> 29),
+# 32 of its 64 KiB pages. Blocks are 512 MiB at level 2; there is none at level 1 without 52-bit PAs.
+VTCR_64K = vtcr(24, 1, 2, TG0_64K)
+# G64: level-2 index 4 (0x80000000 >> 29), level-3 index 1 ((IPA >> 16) & 0x1fff), offset 8; its page is the
+# scratch region's second 64 KiB, S + 0x10000.
+G64 = 0x80010008
+PA64 = S + 0x10008
+
+
+def path64(l3=None, l2=3, ipa=G64):
+    """Start table (level 2) -> level-3 table with the 64 KiB granule: the entries for ipa."""
+    i2, i3 = (ipa >> 29) & 0x7FF, (ipa >> 16) & 0x1FFF
+    if l2 != 3:
+        return 1, [] if l2 is None else [(0, i2, l2, None)]
+    return 2, [(0, i2, 3, 1)] + ([] if l3 is None else [(1, i3, l3, None)])
+
+
+# The 16 KiB granule (TG0 0b10). VTCR_EL2 0x8002b55c: T0SZ 28 (36-bit IPA), SL0 0b01 (level 2 with 16 KiB):
+# level 2 resolves IPA[35:25] (2048 entries, one 16 KiB table), level 3 IPA[24:14] (2048 entries); PS 40 bits.
+# Blocks are 32 MiB at level 2 only. The image is level-2 entry 32 (0x40000000 >> 25).
+VTCR_16K = vtcr(28, 1, 2, TG0_16K)
+# G16: level-2 index 64 (0x80000000 >> 25), level-3 index 1 ((IPA >> 14) & 0x7ff), offset 8: scratch S + 0x4000.
+G16 = 0x80004008
+PA16 = S + 0x4008
+# T0SZ 24 (40 bits) at level 2: IPA[39:25], 2^15 entries in 16 concatenated 16 KiB tables (0x8002b558).
+VTCR_16K_CONCAT = vtcr(24, 1, 2, TG0_16K)
+# IPA bit 39 set: level-2 index 0x4000, entry 0 of the ninth concatenated table.
+G16C = (1 << 39) | 0x4008
+# T0SZ 24 at level 1 (SL0 0b10): IPA[39:36], 16 entries, PS 48 bits (0x8005b598).
+VTCR_16K_L1 = vtcr(24, 2, 5, TG0_16K)
+G16L1 = (1 << 36) | G16  # level-1 index 1 (the image is index 0), level-2 index 64, level-3 index 1
+
+
+def path16_l1(l3, ipa=G16L1):
+    """Level 1 (IPA[39:36]) -> level 2 (IPA[35:25]) -> level 3 (IPA[24:14]) with the 16 KiB granule."""
+    i1, i2, i3 = (ipa >> 36) & 0xF, (ipa >> 25) & 0x7FF, (ipa >> 14) & 0x7FF
+    return 3, [(0, i1, 3, 1), (1, i2, 3, 2), (2, i3, l3, None)]
+
+
+def path16(l3=None, l2=3, ipa=G16, start_mask=0x7FF):
+    i2, i3 = (ipa >> 25) & start_mask, (ipa >> 14) & 0x7FF
+    if l2 != 3:
+        return 1, [] if l2 is None else [(0, i2, l2, None)]
+    return 2, [(0, i2, 3, 1)] + ([] if l3 is None else [(1, i3, l3, None)])
+
+
+def granule_case(cid, access, tables_entries, ipa, config):
+    return case(cid, access, tables_entries, ipa=ipa, config=config)
+
+
+HAND_GRANULES = [
+    # 64 KiB: a page at level 3, read at its first and last words (one page of 64 KiB, two entries read).
+    (201, "64 KiB granule: read of a page", granule_case(201, "read", path64(leaf(S + 0x10000)), G64, VTCR_64K),
+     f"ok {PA64:#x}"),
+    (202, "64 KiB granule: the page's last word", granule_case(202, "read", path64(leaf(S + 0x10000)),
+                                                               G64 - 8 + 0xFFF8, VTCR_64K), f"ok {S + 0x1FFF8:#x}"),
+    # S2AP 0b01: a store is a permission fault at level 3: 0x93c18040 | 0x0f.
+    (203, "64 KiB granule: store to a read-only page",
+     granule_case(203, "write", path64(leaf(S + 0x10000, s2ap=1)), G64, VTCR_64K), abort(STORE | 0x0F, G64)),
+    # An invalid level-3 entry: translation level 3 (0x07); HPFAR_EL2 IPA[47:12] << 4 = 0x800100 whatever the
+    # granule.
+    (204, "64 KiB granule: invalid level-3 entry", granule_case(204, "read", path64(0), G64, VTCR_64K),
+     abort(LOAD | 0x07, G64, hpfar(G64))),
+    # The start table's entry invalid: translation level 2 (0x06).
+    (205, "64 KiB granule: invalid level-2 entry", granule_case(205, "read", path64(None, l2=0), G64, VTCR_64K),
+     abort(LOAD | 0x06, G64, hpfar(G64))),
+    # A 512 MiB block at level 2 mapping 0x40000000: IPA 0x82001008 is its byte 0x02001008, PA S + 0x1008.
+    (206, "64 KiB granule: 512 MiB block", granule_case(206, "read", path64(None, l2=leaf(0x40000000, page=False),
+                                                                            ipa=0x82001008), 0x82001008, VTCR_64K),
+     f"ok {S + 0x1008:#x}"),
+    (207, "64 KiB granule: AF clear", granule_case(207, "read", path64(leaf(S + 0x10000, af=False)), G64,
+                                                   VTCR_64K), abort(LOAD | 0x0B, G64, hpfar(G64))),
+    # OA bit 40 at PS 40: an address size fault at level 3 (0x03).
+    (208, "64 KiB granule: output address above PS",
+     granule_case(208, "read", path64(leaf((1 << 40) | (S + 0x10000))), G64, VTCR_64K),
+     abort(LOAD | 0x03, G64, hpfar(G64))),
+    # An IPA at 2^40: translation level 0.
+    (209, "64 KiB granule: IPA above the input size",
+     granule_case(209, "read", path64(leaf(S + 0x10000)), (1 << 40) | G64, VTCR_64K),
+     abort(LOAD | 0x04, (1 << 40) | G64, hpfar((1 << 40) | G64))),
+    (210, "64 KiB granule: fetch from XN 0b10", granule_case(210, "fetch", path64(leaf(S + 0x10000, xn=2)),
+                                                             G64 - 8, VTCR_64K), abort(FETCH | 0x0F, G64 - 8)),
+    # 16 KiB: a page, a 32 MiB block (level 2 at 0x42000000: IPA 0x80001008 is its byte 0x1008), an invalid
+    # level-3 entry, a read-only page.
+    (211, "16 KiB granule: read of a page", granule_case(211, "read", path16(leaf(S + 0x4000)), G16, VTCR_16K),
+     f"ok {PA16:#x}"),
+    (212, "16 KiB granule: 32 MiB block", granule_case(212, "read", path16(None, l2=leaf(S, page=False),
+                                                                           ipa=0x80001008), 0x80001008, VTCR_16K),
+     f"ok {S + 0x1008:#x}"),
+    (213, "16 KiB granule: invalid level-3 entry", granule_case(213, "read", path16(0), G16, VTCR_16K),
+     abort(LOAD | 0x07, G16, hpfar(G16))),
+    (214, "16 KiB granule: store to a read-only page",
+     granule_case(214, "write", path16(leaf(S + 0x4000, s2ap=1)), G16, VTCR_16K), abort(STORE | 0x0F, G16)),
+    # 16 concatenated start tables: the entry 0x4000 of the 40-bit space, in the ninth table.
+    (215, "16 KiB granule: 16 concatenated level-2 tables",
+     granule_case(215, "read", path16(leaf(S + 0x4000), ipa=G16C, start_mask=0x7FFF), G16C, VTCR_16K_CONCAT),
+     f"ok {PA16:#x}"),
+    # A level-1 start (16 entries): level 1 -> level 2 -> level 3, three entries read.
+    (216, "16 KiB granule: a walk from level 1", granule_case(216, "read", path16_l1(leaf(S + 0x4000)), G16L1,
+                                                              VTCR_16K_L1), f"ok {PA16:#x}"),
+]
+
 # Where QEMU 7.2 departs from the Arm ARM (hw/DEVIATIONS.md): the case, the Arm ARM's line, and what QEMU
 # prints (None: computed by the test).
 G0 = (1 << 39) | G  # start level 0 (SL0 2) with T0SZ 24: level-0 index 1, the image keeps index 0
@@ -145,34 +253,59 @@ DEVIATION_CASES = {
     # fetch (the image's code at 0x40080000 and up): an instruction abort, translation level 0.
     "a64-ps40-level0-start": (case(102, "read", path0(leaf(S + 0x1000)), ipa=G0, config=VTCR_40_L0),
                               f"ok {PA:#x}", None),
+    # Bit 12 of a 64 KiB page descriptor is OA[48] on a PE with 52-bit PAs (QEMU's -cpu max: PARange 0b0110):
+    # AArch64.LeafBase takes descriptor<15:12> as OA[51:48], and at PS 40 bits that is an Address size fault at
+    # level 3 (0x03). QEMU 7.2 reads bits 15:12 only when PS is 52 bits and ignores them otherwise.
+    "a64-64k-oa-high-ignored": (case(103, "read", path64(leaf(S + 0x10000) | 1 << 12), ipa=G64, config=VTCR_64K),
+                                abort(LOAD | 0x03, G64, hpfar(G64)), f"ok {PA64:#x}"),
+    # A block descriptor at level 1 with the 16 KiB granule (a 64 GiB block): AArch64.BlockDescSupported allows
+    # it only with VTCR_EL2.DS (FEAT_LPA2), so it is a Translation fault at level 1 (0x05); QEMU 7.2 maps the
+    # block. Its output address 0 and the IPA's bits 35:0 put the byte at S + 0x4008.
+    "a64-16k-level1-block": (case(104, "read", (1, [(0, 1, leaf(0, page=False), None)]), ipa=(1 << 36) | PA16,
+                                  config=VTCR_16K_L1),
+                             abort(LOAD | 0x05, (1 << 36) | PA16, hpfar((1 << 36) | PA16)), f"ok {PA16:#x}"),
 }
 
-# Random cases: VTCR_EL2 configurations (T0SZ, SL0, PS) the Arm ARM and QEMU 7.2 agree on: the start level
-# (2 - SL0) with T0SZ resolving 1 to 4 concatenated-table bits or fewer, PS at least the IPA size (PS 48 for a
-# level-0 start: a-64-ps40-level0-start).
-CONFIGS = [(24, 1, 2), (25, 1, 2), (28, 1, 2), (32, 0, 1), (30, 0, 2), (16, 2, 5), (20, 2, 5)]
+# Random cases: VTCR_EL2 configurations (T0SZ, SL0, PS, TG0) the Arm ARM and QEMU 7.2 agree on: the start level
+# (2 - SL0 with 4 KiB, 3 - SL0 with 16 and 64 KiB) with T0SZ resolving 1 to 4 concatenated-table bits or fewer,
+# PS at least the IPA size (PS 48 for a level-0 start with 4 KiB, a64-ps40-level0-start, and for a level-1 start
+# with 16 and 64 KiB, which QEMU 7.2 checks against PS too). 64 KiB: 40 bits from level 2 (2048 entries), 42
+# (8192), 45 (8 concatenated tables: a blob entry's index is 16 bits), 44 from level 1; 16 KiB: 36 and 40 bits
+# (16 tables) from level 2, 40 and 47 from level 1. Nothing in bits 15:12 of a 64 KiB descriptor
+# (a64-64k-oa-high-ignored), no 16 KiB block at level 1 (a64-16k-level1-block) and no 64 KiB block at level 1
+# (QEMU's PE has 52-bit PAs, where it is one; the model's 48 make it a Translation fault).
+CONFIGS = [(24, 1, 2, 0), (25, 1, 2, 0), (28, 1, 2, 0), (32, 0, 1, 0), (30, 0, 2, 0), (16, 2, 5, 0), (20, 2, 5, 0),
+           (24, 1, 2, TG0_64K), (22, 1, 5, TG0_64K), (19, 1, 5, TG0_64K), (20, 2, 5, TG0_64K),
+           (28, 1, 2, TG0_16K), (24, 1, 2, TG0_16K), (24, 2, 5, TG0_16K), (17, 2, 5, TG0_16K)]
 IMAGE = hw_run.A64_IMAGE_BLOCK
 
 
-def level_shift(level):
-    return 12 + 9 * (3 - level)
+def level_shift(level, granule=12):
+    return granule + (granule - 3) * (3 - level)
+
+
+def leaf_target(rng, level, granule):
+    """A leaf's output address at level and the IPA's bits below it, so that the byte lands in the scratch
+    region, 8-byte aligned: 1 GiB and 512 MiB blocks map 0x40000000, 2 and 32 MiB blocks the region's start,
+    pages one of its pages."""
+    size = 1 << level_shift(level, granule)
+    if size >= 1 << 29:
+        return 0x40000000, (S - 0x40000000) + rng.randrange(0, hw_run.A64_SCRATCH_SIZE, 8)
+    if size >= 1 << 21:
+        return S, rng.randrange(0, hw_run.A64_SCRATCH_SIZE, 8)
+    return S + rng.randrange(0, hw_run.A64_SCRATCH_SIZE // size) * size, rng.randrange(0, size, 8)
 
 
 def random_case(rng, cid):
-    t0sz, sl0, ps = rng.choice(CONFIGS)
-    ipa_bits, start, ps_bits = 64 - t0sz, 2 - sl0, PS_BITS[ps]
-    leaf_levels = [lv for lv in (1, 2, 3) if lv >= start]
+    t0sz, sl0, ps, tg0 = rng.choice(CONFIGS)
+    granule = GRANULE_BITS[tg0]
+    ipa_bits, start, ps_bits = 64 - t0sz, (2 if tg0 == TG0_4K else 3) - sl0, PS_BITS[ps]
+    leaf_levels = [lv for lv in ((1, 2, 3) if tg0 == TG0_4K else (2, 3)) if lv >= start]
     leaf_level = rng.choice(leaf_levels)
-    shift = level_shift(leaf_level)
+    shift = level_shift(leaf_level, granule)
     access = rng.choice(["read", "write", "fetch"])
-    # The bits below the leaf: the byte within the scratch region, 8-byte aligned.
-    if leaf_level == 1:
-        oa, low = 0x40000000, (S - 0x40000000) + rng.randrange(0, hw_run.A64_SCRATCH_SIZE, 8)
-    elif leaf_level == 2:
-        oa, low = S, rng.randrange(0, 1 << 21, 8)
-    else:
-        oa, low = S + rng.randrange(0, 512) * 4096, rng.randrange(0, 4096, 8)
-    start_shift = level_shift(start)
+    oa, low = leaf_target(rng, leaf_level, granule)
+    start_shift = level_shift(start, granule)
     while True:
         ipa = rng.randrange(0, 1 << ipa_bits) >> shift << shift | low
         if ipa >> start_shift != IMAGE >> start_shift:
@@ -186,8 +319,8 @@ def random_case(rng, cid):
     fault = rng.choice(["none"] * 5 + ["invalid", "type", "oa_size", "table_size", "ipa_size"])
     fault_level = rng.randrange(start, leaf_level + 1)
     for level in range(start, leaf_level + 1):
-        index = (ipa >> level_shift(level)) & ((1 << (ipa_bits - level_shift(level))) - 1 if level == start
-                                                else 0x1FF)
+        width = ipa_bits - level_shift(level, granule) if level == start else granule - 3
+        index = (ipa >> level_shift(level, granule)) & ((1 << width) - 1)
         if fault == "invalid" and level == fault_level:
             entries.append((table, index, rng.choice([0, 2, 0x3FC]), None))
             break
@@ -206,7 +339,7 @@ def random_case(rng, cid):
     if fault == "ipa_size" and ipa_bits < 48:
         ipa |= 1 << ipa_bits
     return hw_run.Case(id=cid, gva=ipa, access=access, cpl=1, flags=frozenset({"xnx"}), tables=table + 1,
-                       entries=entries, arch="aarch64", vtcr=vtcr(t0sz, sl0, ps))
+                       entries=entries, arch="aarch64", vtcr=vtcr(t0sz, sl0, ps, tg0))
 
 
 def random_cases(seed, count, first_id=1000):

@@ -66,6 +66,12 @@ def test_hand_cases_are_what_the_arm_arm_says_on_qemu_and_in_the_library():
     check_hand(a64_cases.HAND)
 
 
+def test_hand_cases_of_the_16k_and_64k_granules_on_qemu_and_in_the_library():
+    """-cpu max implements both granules at stage 2 (ID_AA64MMFR0_EL1.TGran16_2/TGran64_2): each case's line is
+    the Arm ARM's, derived in a64_cases.HAND_GRANULES, in the library and on QEMU."""
+    check_hand(a64_cases.HAND_GRANULES)
+
+
 @pytest.mark.parametrize("row", sorted(a64_cases.DEVIATION_CASES))
 def test_every_listed_deviation_still_happens(row):
     """Each row of hw/DEVIATIONS.md's AArch64 table: the library gives the Arm ARM's line, QEMU the row's."""
@@ -142,6 +148,24 @@ def test_hw_run_probes_the_bundled_scenario_and_qemu_agrees():
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (42, 42, 34, 0, 40)
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [
         ("a64-hpfar-permission", [2, 5, 9, 12, 27, 30, 35, 36])]
+
+
+def test_hw_run_probes_the_64k_scenario_and_explains_oa_high_by_its_row():
+    """scenarios/arm64_stage2_64k.yaml: 6 regions (first and last word: 12 addresses, probes 0-11), 3 edited pages
+    (probes 12-14), one run of leaves starting at neither (the 64 KiB page 0x60000000 after the 512 MiB block,
+    probe 15) and 2^44 | 0 (probe 16): 17 addresses, 51 accesses, probe k's read, write and fetch records 3k+1 to
+    3k+3. The page whose bit 12 (OA[48]) is set gives the library's Address size fault and QEMU's access: the
+    allocated region's last word 0x8003fff8 (probe 9: records 28-30) and the edit 0x80030000 (probe 14: 43-45),
+    the a64-64k-oa-high-ignored row. The Permission faults on the final access are the a64-hpfar-permission
+    row's: stores to the ROM (probes 0, 1: records 2, 5), fetches from the GIC (XN 0b10, probes 2, 3: 9, 12) and
+    from the allocated RAM (probe 8: 27), the store and fetch at the read-only edit 0x80020000 (probe 13: 41,
+    42). The rest, 38, match."""
+    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2_64k.yaml", "--backend", "qemu-aarch64", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (51, 51, 38, 0, 48)
+    assert sorted((d["id"], d["records"]) for d in got["deviations"]) == [
+        ("a64-64k-oa-high-ignored", [28, 29, 30, 43, 44, 45]), ("a64-hpfar-permission", [2, 5, 9, 12, 27, 41, 42])]
 
 
 def test_hw_run_explains_the_level0_start_with_a_small_ps_by_its_row(tmp_path):
