@@ -3,7 +3,8 @@
  * self-references, level-3 blocks, blocks where the granule has none,
  * hierarchical controls, AF clear, DBM, addresses above the output size) into
  * a region of guest pages, builds an optional AArch64 stage 2 over them
- * (aliased pages, S2AP, XN, AF, MemAttr, raw edits), sets SCTLR_EL1, TCR_EL1,
+ * (4, 16 or 64 KiB granule, aliased pages, S2AP, XN, AF, MemAttr with or
+ * without HCR_EL2.FWB, raw edits), sets SCTLR_EL1, TCR_EL1,
  * MAIR_EL1 and PSTATE, and makes one access. Then:
  * - the reference walk (nw_arm64_walk) and the fast walker
  *   (nw_walker_init_arm64, through a direct-map window) agree on every field,
@@ -135,41 +136,54 @@ static void write_tables(struct fz *in, uint64_t va)
 	}
 }
 
-/* VTCR_EL2 0x8002_3559 (T0SZ 25, SL0 level 1, 4 KiB, PS 40 bits) or 0x8004_3594 (T0SZ 20, SL0 level 0, PS 44
- * bits); every region page mapped (or not) to a region page, every output page with the input's rights. */
+/* VTCR_EL2 (PS 40 bits but the second): 0x8002_3559 (T0SZ 25, 4 KiB, start at level 1), 0x8004_3594 (T0SZ 20,
+ * 4 KiB, level 0, PS 44 bits), 0x8002_b559 (T0SZ 25, 16 KiB, level 2: eight concatenated tables) or 0x8002_7559
+ * (T0SZ 25, 64 KiB, level 2: 1024 entries); HCR_EL2.FWB as the input says. The region's pages mapped (or not) a
+ * stage-2 page at a time, to a page of the region (aliased or not), every output page or block (4 KiB or the
+ * granule's, 2, 32 or 512 MiB) with the input's rights. */
 static void build_stage2(struct fz *in)
 {
 	static const unsigned memattrs[8] = { 0x0, 0x1, 0x2, 0x3, 0x5, 0xa, 0xd, 0xf };
+	static const uint64_t vtcrs[4] = { 0x80023559, 0x80043594, 0x8002b559, 0x80027559 };
 	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
 	struct nw_arm64_s2_config config;
 	uint8_t shape = fz_u8(in);
 	uint16_t mapped = fz_u16(in);
-	unsigned edits;
+	uint64_t page, block, alias = 0;
+	unsigned edits, per_page;
 
-	if (nw_arm64_vtcr_decode((shape & 1) ? UINT64_C(0x80043594) : UINT64_C(0x80023559), &caps, &config) != NW_OK ||
-	    nw_arm64_s2_create(&ac.s2, ac.hal, &config) != NW_OK)
+	if (nw_arm64_vtcr_decode(vtcrs[shape & 3], &caps, &config) != NW_OK)
+		fail("stage 2 set-up", shape, 0);
+	config.fwb = fz_bit(shape, 2);
+	if (nw_arm64_s2_create(&ac.s2, ac.hal, &config) != NW_OK)
 		fail("stage 2 set-up", shape, 0);
 	ac.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &ac.s2 };
+	page = UINT64_C(1) << config.granule_bits;
+	block = nw_pt_level_size(&ac.s2.format, NW_LEVEL_PD);
+	per_page = (unsigned)(page / NW_PAGE_SIZE);
 	for (unsigned i = 0; i < REGION_PAGES; i++) {
 		uint8_t flags = fz_u8(in);
 
-		ac.page_hpa[i] = REGION_HPA + (fz_bit(flags, 7) ? fz_u8(in) % REGION_PAGES : i) * NW_PAGE_SIZE;
-		if (!fz_bit(mapped, i) && i > 1)
+		/* A stage-2 page's first 4 KiB choose its target and rights for all of it. */
+		if (i % per_page == 0)
+			alias = fz_bit(flags, 7) ? fz_u8(in) % (REGION_PAGES / per_page) * page : i * NW_PAGE_SIZE;
+		ac.page_hpa[i] = REGION_HPA + alias + (i % per_page) * NW_PAGE_SIZE;
+		if (i % per_page || (!fz_bit(mapped, i) && i > 1))
 			continue;
-		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(ac.page_hpa[i]), NW_PAGE_SIZE,
+		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(ac.page_hpa[i]), page,
 				    ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) & ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0),
 				    0, 0) != NW_OK)
 			fail("stage 2 map of a region page", i, 0);
 	}
 	for (unsigned i = 0; i < 8; i++) {
 		uint8_t flags = fz_u8(in);
-		uint64_t size = fz_bit(flags, 7) ? NW_SIZE_2M : NW_PAGE_SIZE;
+		uint64_t size = fz_bit(flags, 7) ? block : page;
 		uint64_t bits = (ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6)) | (uint64_t)((flags >> 2) & 3) << 53 |
 				nw_arm64_s2_memattr(memattrs[(flags >> 4) & 7]) | (uint64_t)(fz_bit(flags, 4) ? 3 : 0) << 8;
-		uint64_t ipa = OUTPUT_IPA + (size == NW_PAGE_SIZE ? i * NW_PAGE_SIZE : (uint64_t)(i + 1) * NW_SIZE_2M);
+		uint64_t ipa = OUTPUT_IPA + (size == page ? i * page : (uint64_t)(i + 1) * block);
 
-		/* The output page's host address is never read; a region page keeps it backed all the same. */
-		if (nw_arm64_s2_map(&ac.s2, nw_gpa(ipa), nw_hpa(REGION_HPA), size, bits, 0, 0) != NW_OK)
+		/* The output page's host address is never read; a region page (or the block below it) all the same. */
+		if (nw_arm64_s2_map(&ac.s2, nw_gpa(ipa), nw_hpa(REGION_HPA & ~(size - 1)), size, bits, 0, 0) != NW_OK)
 			fail("stage 2 map of an output page", ipa, bits);
 	}
 	/* Raw edits of anything but the address (a stage-2 address the walk reads must stay backed). */

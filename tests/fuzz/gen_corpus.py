@@ -433,14 +433,15 @@ def memdump_seeds():
 
 
 def arm64_seed(va_idx=(0, 1, 2, 3), tables=(), two_d=False, sctlr=0, shape=0, pstate=0, controls=0,
-               mair=0xFF, access=0, va_shape=0, tag=None, s2_out=0x70):
-    """fuzz_arm64.c's layout: registers, the stage-2 choice (all region pages mapped with every right, the
-    output pages with s2_out), the VA from its indices (level 0, 1, 2, 3) and offset 0x123, the descriptors
-    (region page, Arm level of the VA's index, kind, address pick, attribute bits), the access byte."""
+               mair=0xFF, access=0, va_shape=0, tag=None, s2_out=0x70, s2_shape=0):
+    """fuzz_arm64.c's layout: registers, the stage-2 choice (s2_shape: bits 1:0 the VTCR_EL2, 2 and 3 the 16
+    and 64 KiB granules, bit 2 HCR_EL2.FWB; all region pages mapped with every right, the output pages with
+    s2_out), the VA from its indices (level 0, 1, 2, 3) and offset 0x123, the descriptors (region page, Arm
+    level of the VA's index, kind, address pick, attribute bits), the access byte."""
     out = u8(sctlr) + u8(shape) + u8(pstate) + u16(controls) + u64(mair) + u8(0)
     out += u8(1 if two_d else 0)
     if two_d:
-        out += u8(0) + u16(0xFFFF) + b"\0" * 16 + u8(s2_out) * 8 + u8(0)
+        out += u8(s2_shape) + u16(0xFFFF) + b"\0" * 16 + u8(s2_out) * 8 + u8(0)
     out += u8(va_shape) + b"".join(u8(i) for i in va_idx) + u16(0x123)
     if va_shape & 4:
         out += u8(tag)
@@ -486,6 +487,11 @@ def arm64_seeds():
         seeds.append(arm64_seed(va_idx=(0, 1, 2, 3), va_shape=1, shape=1 | 4 << 1, two_d=two_d,
                                 tables=[(1, 0, 0, 4, 0), (4, 1, 0, 6, 0), (6, 2, 2, OUT, AF | 0x300)]))
     seeds.append(arm64_seed(tables=chain(), two_d=True, s2_out=0x03))  # stage 2 refuses read and write
+    # The 16 and 64 KiB stage-2 granules (the output pages their pages, or with s2_out bit 7 their level-2
+    # blocks), one with HCR_EL2.FWB.
+    for s2_shape, s2_out in ((2, 0x70), (3, 0x70), (3, 0xF0), (2 | 4, 0x70), (3, 0x03)):
+        seeds.append(arm64_seed(tables=chain(), two_d=True, s2_shape=s2_shape, s2_out=s2_out))
+        seeds.append(arm64_seed(tables=chain(), two_d=True, s2_shape=s2_shape, s2_out=s2_out, access=1))
     rng = random.Random(17)
     seeds += [bytes(rng.randrange(256) for _ in range(rng.randrange(16, 160))) for _ in range(16)]
     return seeds
