@@ -187,6 +187,26 @@ def test_refusals_stop_the_replay_with_the_record(tmp_path):
     assert "record 1: access of 8 byte(s) at va 0x60000ffc crosses a 4 KiB boundary inside a 64 KiB page" in err
 
 
+@pytest.mark.parametrize("tlbi, walks, psc_hits", [
+    ("", 1, 2),                             # no TLBI: the stage-2 entry of the 64 KiB page answers both
+    ("tlbi op=ipas2e1 xt=0x6000f\n", 2, 1),  # IPA 0x6000f000 is in that page: the entry goes
+    ("tlbi op=ipas2e1 xt=0x60010\n", 1, 2),  # IPA 0x60010000 is the next page: it stays
+])
+def test_ipas2e1_drops_a_64k_stage_2_entry_by_any_ipa_in_it(tmp_path, tlbi, walks, psc_hits):
+    """scenarios/arm64_stage2_64k.yaml with stage 1 off: a read at 0x60000010 walks (2 references) and fills a
+    combined entry of 4 KiB (the flat VA's page) and a stage-2 entry of the 64 KiB page 0x60000000; reads at
+    0x60005010 and 0x6000a010 miss the combined entries and are answered by the stage-2 entry (IPA = VA) unless a
+    TLBI IPAS2E1 naming any 4 KiB of that page (Xt[39:0] = IPA[51:12]) dropped it."""
+    trace = tmp_path / "ipas2.nwt.txt"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\n" + "".join(
+        f"access gva={va:#x} size=0x8 type=read el=0x1\n" for va in (0x60000010, 0x60005010)) + tlbi +
+        "access gva=0x6000a010 size=0x8 type=read el=0x1\nend\n")
+    result, report = replay_json(trace, scenario=SCENARIO_64K)
+    assert result.returncode == 0, result.stderr
+    assert (report["walks"], report["psc"]["hits"], report["invalidations"]["tlbi"]) == \
+        (walks, psc_hits, 1 if tlbi else 0)
+
+
 def test_hcr_fwb_is_taken_with_feat_s2fwb(tmp_path):
     # HCR_EL2.FWB (bit 46) with VM: the modelled PE has FEAT_S2FWB (nw_arm64_s2_caps_all); the translation is
     # the same (FWB changes attributes only), and FWB off again is taken too.
