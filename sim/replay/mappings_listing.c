@@ -21,12 +21,16 @@ const char *nw_listing_page_name(uint64_t size)
 {
 	switch (size) {
 	case NW_PAGE_SIZE: return "4K";
-	case UINT64_C(0x4000): return "16K";
-	case UINT64_C(0x10000): return "64K";
+	case UINT64_C(0x4000):
+		return "16K";
+	case UINT64_C(0x10000):
+		return "64K";
 	case NW_SIZE_2M: return "2M";
 	case NW_SIZE_4M: return "4M";
-	case UINT64_C(0x2000000): return "32M";
-	case UINT64_C(0x20000000): return "512M";
+	case UINT64_C(0x2000000):
+		return "32M";
+	case UINT64_C(0x20000000):
+		return "512M";
 	case NW_SIZE_1G: return "1G";
 	}
 	return "?"; /* no leaf has another size */

@@ -171,7 +171,8 @@ static void build_stage2(struct fz *in)
 		if (i % per_page || (!fz_bit(mapped, i) && i > 1))
 			continue;
 		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(ac.page_hpa[i]), page,
-				    ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) & ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0),
+				    ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) &
+					    ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0),
 				    0, 0) != NW_OK)
 			fail("stage 2 map of a region page", i, 0);
 	}

@@ -101,13 +101,18 @@ def test_mmio_and_rom_faults_are_the_hypervisors_exits():
     assert gpa(SCENARIO, 0x8, "write")["outcome"] == "rom_write"
 
 
-def test_mappings_list_the_ranges_with_their_attributes_and_faults():
-    result = run("mappings", SCENARIO, "--stage", "stage2")
+def mapping_rows(path):
+    """mappings --stage stage2's rows: (gpa range, page, rights, MemAttr, the fault every access takes)."""
+    result = run("mappings", path, "--stage", "stage2")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[2:]]
-    # (gpa range, page, rights, MemAttr, the fault every access takes): ROM read+execute; the device page; the
-    # 2 MiB block; its AF-clear page; the allocated pages: one, the read-only one, the one above PS, the rest.
-    assert [(r[0], r[3], r[4], r[5], r[6] if len(r) > 6 else "") for r in rows] == [
+    return [(r[0], r[3], r[4], r[5], r[6] if len(r) > 6 else "") for r in rows]
+
+
+def test_mappings_list_the_ranges_with_their_attributes_and_faults():
+    # ROM read+execute; the device page; the 2 MiB block; its AF-clear page; the allocated pages: one, the
+    # read-only one, the one above PS, the rest.
+    assert mapping_rows(SCENARIO) == [
         ("0000000000000000-0000000000010000", "4K", "r-xu", "Normal-WB", ""),
         ("0000000008000000-0000000008001000", "4K", "rw--", "Device-nGnRE", ""),
         ("0000000040000000-0000000040200000", "2M", "rwxu", "Normal-WB", ""),
@@ -251,13 +256,10 @@ def test_the_64k_granule_scenario_exits_and_populates_whole_pages():
 
 
 def test_the_64k_granule_scenario_mappings():
-    result = run("mappings", SCENARIO_64K, "--stage", "stage2")
-    assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()[2:]]
     # ROM read+execute (S2AP 0b01); the device page; the 512 MiB block and the page after it; the allocated
     # pages: one, the AF-clear one, the read-only one, the one whose OA[48] is set (the walk's Address size
     # fault). The lazy pages are not there until touched.
-    assert [(r[0], r[3], r[4], r[5], r[6] if len(r) > 6 else "") for r in rows] == [
+    assert mapping_rows(SCENARIO_64K) == [
         ("0000000000000000-0000000000010000", "64K", "r-xu", "Normal-WB", ""),
         ("0000000008000000-0000000008010000", "64K", "rw--", "Device-nGnRE", ""),
         ("0000000040000000-0000000060000000", "512M", "rwxu", "Normal-WB", ""),

@@ -89,6 +89,20 @@ static uint64_t esr(const struct nw_s2_result *res, enum nw_access_type type, bo
 	return nw_arm64_s2_esr(res, &a);
 }
 
+/* A translation of ipa to hpa through a leaf of size bytes at Arm level arm_level, refs entries read. */
+static void expect_translation(struct nw_arm64_s2 *s2, uint64_t ipa, enum nw_access_type type, uint64_t hpa,
+			       uint64_t size, int arm_level, unsigned refs)
+{
+	struct nw_s2_result res = go(s2, ipa, type, false);
+
+	cr_assert_eq(res.status, NW_S2_OK, "ipa %#llx", (unsigned long long)ipa);
+	cr_assert_eq(res.hpa.val, hpa, "ipa %#llx: hpa %#llx", (unsigned long long)ipa,
+		     (unsigned long long)res.hpa.val);
+	cr_assert_eq(res.page_size, size);
+	cr_assert_eq(nw_arm64_s2_level(res.level), arm_level);
+	cr_assert_eq(res.refs, refs);
+}
+
 /* A fault of kind at library level, its ESR_EL2 for a read and a write, and HPFAR_EL2. */
 static void expect_fault(struct nw_arm64_s2 *s2, uint64_t ipa, enum nw_s2_fault kind, int level, uint64_t esr_read,
 			 uint64_t hpfar_want)
@@ -190,7 +204,6 @@ Test(arm64_s2, vtcr_start_level_per_granule)
 Test(arm64_s2, granule_64k_pages_and_512m_blocks)
 {
 	struct nw_arm64_s2 s2;
-	struct nw_s2_result res;
 	struct nw_pt_leaf leaf;
 	uint64_t old;
 
@@ -208,23 +221,13 @@ Test(arm64_s2, granule_64k_pages_and_512m_blocks)
 	cr_assert_eq(leaf.entries[2] & 0xffff, 0x3);
 	cr_assert_eq(leaf.entries[2] & ~UINT64_C(0xffff), leaf.tables[1]);
 	cr_assert_eq(leaf.entries[1], 0x800107ff);
-	res = go(&s2, 0x4001abcd, NW_ACCESS_READ, false);
-	cr_assert_eq(res.status, NW_S2_OK);
-	cr_assert_eq(res.hpa.val, 0x8001abcd);
-	cr_assert_eq(res.page_size, SZ_64K);
-	cr_assert_eq(nw_arm64_s2_level(res.level), 3);
-	cr_assert_eq(res.refs, 2);
+	expect_translation(&s2, 0x4001abcd, NW_ACCESS_READ, 0x8001abcd, SZ_64K, 3, 2);
 
 	/* A 512 MiB block at level 2, index 3: 0xa0000000 | 0x7fc | 0b01. */
 	map(&s2, 0x60000000, 0xa0000000, SZ_512M, NORMAL);
 	cr_assert_eq(nw_pt_lookup(&s2.pt, 0x60000000, &leaf), NW_OK);
 	cr_assert_eq(leaf.entries[2], 0xa00007fd);
-	res = go(&s2, 0x61234567, NW_ACCESS_WRITE, false);
-	cr_assert_eq(res.status, NW_S2_OK);
-	cr_assert_eq(res.hpa.val, 0xa1234567);
-	cr_assert_eq(res.page_size, SZ_512M);
-	cr_assert_eq(nw_arm64_s2_level(res.level), 2);
-	cr_assert_eq(res.refs, 1);
+	expect_translation(&s2, 0x61234567, NW_ACCESS_WRITE, 0xa1234567, SZ_512M, 2, 1);
 
 	/* No 4 KiB page and no 2 MiB block with this granule; ranges are granule-aligned. */
 	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x40020000), nw_hpa(0x80020000), NW_PAGE_SIZE, NORMAL, 0, 0),
@@ -288,7 +291,6 @@ Test(arm64_s2, granule_64k_level_1_start_has_no_blocks)
 Test(arm64_s2, granule_16k_concatenated_tables_and_32m_blocks)
 {
 	struct nw_arm64_s2 s2;
-	struct nw_s2_result res;
 	struct nw_pt_leaf leaf;
 	uint64_t *root;
 
@@ -305,11 +307,7 @@ Test(arm64_s2, granule_16k_concatenated_tables_and_32m_blocks)
 	root = nw_hal_phys_to_virt(hal, nw_hpa(s2.pt.root));
 	cr_assert_eq(root[0x800], leaf.entries[2]);
 	cr_assert_eq(root[0x800], leaf.tables[1] | 3);
-	res = go(&s2, UINT64_C(0x1000007ffc), NW_ACCESS_READ, false);
-	cr_assert_eq(res.status, NW_S2_OK);
-	cr_assert_eq(res.hpa.val, 0x4000bffc);
-	cr_assert_eq(res.page_size, SZ_16K);
-	cr_assert_eq(res.refs, 2);
+	expect_translation(&s2, UINT64_C(0x1000007ffc), NW_ACCESS_READ, 0x4000bffc, SZ_16K, 3, 2);
 	/* Bits 13:12 of a 16 KiB page descriptor are below its OA[47:14]: ignored. */
 	edit(&s2, UINT64_C(0x1000004000), 1, 0, UINT64_C(0x3000));
 	cr_assert_eq(go(&s2, UINT64_C(0x1000004010), NW_ACCESS_READ, false).hpa.val, 0x40008010);
@@ -317,11 +315,7 @@ Test(arm64_s2, granule_16k_concatenated_tables_and_32m_blocks)
 	/* A 32 MiB block at level 2 (index 0x803): 0x42000000 | 0x7fc | 0b01. */
 	map(&s2, UINT64_C(0x1006000000), 0x42000000, SZ_32M, NORMAL);
 	cr_assert_eq(root[0x803], 0x420007fd);
-	res = go(&s2, UINT64_C(0x1006123456), NW_ACCESS_FETCH, true);
-	cr_assert_eq(res.status, NW_S2_OK);
-	cr_assert_eq(res.hpa.val, 0x42123456);
-	cr_assert_eq(res.page_size, SZ_32M);
-	cr_assert_eq(res.refs, 1);
+	expect_translation(&s2, UINT64_C(0x1006123456), NW_ACCESS_FETCH, 0x42123456, SZ_32M, 2, 1);
 	/* No 2 MiB block; a 16 KiB-aligned range only. */
 	cr_assert_eq(nw_arm64_s2_map(&s2, nw_gpa(0x200000), nw_hpa(0x200000), NW_SIZE_2M, NORMAL, 0, 0),
 		     NW_ERR_INVALID);
