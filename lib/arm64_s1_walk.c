@@ -9,6 +9,7 @@
 #include <nestwalk/assert.h>
 
 #include "arm64_s1_rules.h"
+#include "vmsa.h"
 #include "walk_guest.h"
 
 #define RIGHTS_ALL (NW_WALK_RIGHT_W | NW_WALK_RIGHT_U | NW_WALK_RIGHT_X | NW_WALK_RIGHT_UX)
@@ -113,10 +114,12 @@ static bool a64_is_present(const struct nw_gs_walk *w, unsigned level, uint64_t 
 	return nw_a64_is_valid_descriptor(w->fmt, level, entry);
 }
 
+/* An address at or above the output size: OA[47:PS], or a 64 KiB-granule descriptor's OA[51:48] (vmsa.h). */
 static bool a64_is_malformed(const struct nw_gs_walk *w, unsigned level, uint64_t entry)
 {
 	(void)level;
-	return nw_a64_has_addr_above_ps(a64_of(w)->cpu->s1.ps_bits, entry);
+	return nw_a64_has_addr_above_ps(a64_of(w)->cpu->s1.ps_bits, entry) ||
+	       (entry & nw_vmsa_oa_high_bits(a64_of(w)->range->granule_bits)) != 0;
 }
 
 static bool a64_maps_page(const struct nw_gs_walk *w, unsigned level, uint64_t entry)

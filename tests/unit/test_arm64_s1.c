@@ -731,6 +731,7 @@ Test(arm64_s1, the_16k_granule)
 Test(arm64_s1, the_64k_granule)
 {
 	uint64_t l2 = run(2), l3 = run(16);
+	struct nw_walk_result res;
 
 	/* TCR_EL1 0x2_8019_4019: T0SZ 25 (39-bit VAs), TG0 0b01 64 KiB. 8192 descriptors a table, 13 bits a level:
 	 * 39 - 16 = 23 bits, two levels, the walk starts at level 2 with 2^(39-29) = 1024 descriptors (8 KiB).
@@ -741,6 +742,20 @@ Test(arm64_s1, the_64k_granule)
 	/* A 512 MiB block at level 2: 0x4000_0000 | 0x401; offset 0x34567. */
 	*test_slot(l2, 1) = UINT64_C(0x40000000) | BLOCK;
 	expect_page(0x20034567, UINT64_C(0x40034567), UINT64_C(1) << 29);
+	/* Bits 15:12 of a 64 KiB-granule descriptor are OA[51:48] (AArch64.LeafBase, NextTableBase), beyond any IPS
+	 * up to 48 bits: an Address size fault at the descriptor's level, the block's (2: 0x96000002) or, in the
+	 * table descriptor, level 2's too. */
+	*test_slot(l2, 1) = UINT64_C(0x40001000) | BLOCK;
+	res = walk(0x20034567, R, false);
+	expect_s1(&res, DABT_EL1 | FSC_ADDR(2), NW_S2_FAULT_ADDRESS_SIZE, 2, 0x20034567);
+	*test_slot(l2, 1) = l3 | UINT64_C(0x8000) | TABLE;
+	res = walk(0x20034567, R, false);
+	expect_s1(&res, DABT_EL1 | FSC_ADDR(2), NW_S2_FAULT_ADDRESS_SIZE, 2, 0x20034567);
+	/* And in the page: level 3, 0x96000003. */
+	*test_slot(l2, 1) = l3 | TABLE;
+	*test_slot(l3, 3) = UINT64_C(0x12341000) | PAGE;
+	res = walk(0x20034567, R, false);
+	expect_s1(&res, DABT_EL1 | FSC_ADDR(3), NW_S2_FAULT_ADDRESS_SIZE, 1, 0x20034567);
 }
 
 /* Stage 2: VTCR_EL2 0x80023559 (T0SZ 25: 39-bit IPA, SL0 1: start at level 1, TG0 4 KiB, PS 40 bits). The
