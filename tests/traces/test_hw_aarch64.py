@@ -168,6 +168,24 @@ def test_hw_run_probes_the_64k_scenario_and_explains_oa_high_by_its_row():
         ("a64-64k-oa-high-ignored", [28, 29, 30, 43, 44, 45]), ("a64-hpfar-permission", [2, 5, 9, 12, 27, 41, 42])]
 
 
+def test_hw_run_agrees_on_a_16k_scenario(tmp_path):
+    """granule 16K over 40-bit IPAs (VTCR_EL2 0x8005b598: level 1 first, no concatenation): pass-through RAM of
+    a 32 MiB level-2 block and a 16 KiB page, and two allocated 16 KiB pages (read, write, execute). Probes: the
+    regions' first and last words (4), the page after the block (a run starting at no base), 2^40 | 0x80000000,
+    and the second allocated page where its frames do not continue the first's: at least 6 addresses, 18
+    accesses. Every one QEMU runs agrees with the library, without a deviation (no permission fault, no
+    OA[51:48])."""
+    path = tmp_path / "g16.yaml"
+    path.write_text("arch: aarch64\nstage2: {granule: 16K}\nmemory_regions:\n"
+                    "  - {gpa: 0x80000000, size: 0x2004000, flags: 0x7, type: identical}\n"
+                    "  - {gpa: 0x90000000, size: 0x8000, flags: 0x7, type: alloc}\n")
+    result = hw_run_cmd(path, "--backend", "qemu-aarch64", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    assert got["accesses"] >= 18 and got["run"] == got["matched"] == got["accesses"], got
+    assert (got["unexplained"], got["deviations"], got["maxphyaddr"]) == (0, [], 48)
+
+
 def test_hw_run_explains_the_level0_start_with_a_small_ps_by_its_row(tmp_path):
     """VTCR_EL2 0x80023598 (T0SZ 24, SL0 2, PS 40 bits): every case is the a64-ps40-level0-start row, none a
     mismatch; the region's first and last word, 2^40 | its base: 3 addresses, 9 accesses."""
