@@ -252,6 +252,12 @@ static int check_aarch64(struct nw_scenario *sc, char *err, size_t errlen)
 			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
 						"level: the Arm ARM's levels are "
 						"0 to 3");
+		/* Above the start level the walk has no table: nothing to edit there. */
+		if (sc->edits[i].level < cfg->start_level)
+			return nw_scenario_fail(sc, sc->edits[i].level_pos, err, errlen,
+						"level: %d is above the level the stage 2 starts at, %d (VTCR_EL2.SL0 "
+						"with the %u KiB granule)",
+						sc->edits[i].level, cfg->start_level, 1u << (cfg->granule_bits - 10));
 		sc->edits[i].table_level = nw_arm64_s2_level(sc->edits[i].level);
 	}
 	return 0;

@@ -173,6 +173,13 @@ def test_what_an_aarch64_scenario_refuses(tmp_path):
                      "start_level: level 0 with the 16 KiB granule needs FEAT_LPA2")
     assert_bad_input(write(tmp_path, BASE + "stage2: {granule: 64K, start_level: 0}\n"), 4, 37,
                      "start_level: level 0 with the 64 KiB granule does not exist without FEAT_LPA2")
+    # The 64 KiB granule over 40 bits starts at level 2: there is no level-1 entry to edit (nor a level-0 one with
+    # the default 4 KiB stage 2, which starts at level 1).
+    assert_bad_input(write(tmp_path, BASE + "stage2:\n  granule: 64K\n  edits:\n    - {gpa: 0x40000000, level: 1, "
+                                            "set: 1}\n"), 7, 32,
+                     "level: 1 is above the level the stage 2 starts at, 2 (VTCR_EL2.SL0 with the 64 KiB granule)")
+    assert_bad_input(write(tmp_path, BASE + "stage2:\n  edits:\n    - {gpa: 0x40000000, level: 0, set: 1}\n"), 6, 32,
+                     "level: 0 is above the level the stage 2 starts at, 1 (VTCR_EL2.SL0 with the 4 KiB granule)")
     # A region of 4 KiB under the 64 KiB granule: the address space's page is the granule.
     assert_bad_input(write(tmp_path, "arch: aarch64\nstage2: {granule: 64K}\nmemory_regions:\n"
                                      "  - {gpa: 0x40000000, size: 0x1000, flags: 0x7, type: identical}\n"), 4, 6,
