@@ -126,8 +126,8 @@ const char *nw_hw_a64_compile(struct nw_aspace *as, uint64_t vtcr, uint64_t ipa,
 		    (entry & NW_ARM64_S2_ADDR_MASK) < limit) {
 			/* A link carries no address bits: OA[51:48] of a 64 KiB table descriptor would be lost. */
 			if (as->arm64.config.granule_bits == 16 && (entry & OA_HIGH_64K))
-				return "a 64 KiB-granule table descriptor with OA[51:48] (bits 15:12) set, which a case "
-				       "cannot carry";
+				return "a 64 KiB-granule table descriptor with OA[51:48] (bits 15:12) set, which "
+				       "a case cannot carry";
 			add_entry(out, me, run_index, entry & ~NW_ARM64_S2_ADDR_MASK, me + 2);
 			out->head.table_count++;
 			table = entry & NW_ARM64_S2_ADDR_MASK;
