@@ -27,13 +27,14 @@ uint64_t hw_rv_hgatp(const struct hw_rv_vm *vm)
 	       nw_rv_gstage_root(&vm->s2).val >> 12;
 }
 
-static const char *check_shape(const struct hw_blob_case *c, const struct hw_blob_entry *entries)
+static const char *check_shape(const struct hw_blob_case *c, const struct hw_blob_entry *entries,
+			       unsigned page_count)
 {
 	if (c->cpl != 1 || c->access > HW_ACCESS_FETCH || (c->flags & ~HW_RV_FLAGS_ALL) || (c->mode & ~HW_RV_MODE_MASK))
 		return "not a VS-mode read, write or fetch with known flags";
 	if (c->gva & 7)
 		return "the GPA is not 8-byte aligned";
-	return hw_case_tree_check(c, entries, NW_RV_PTE_PPN_MASK, 0);
+	return hw_case_tree_check(c, entries, NW_RV_PTE_PPN_MASK, page_count);
 }
 
 /* Follows the access's GPA through the case's entries as a walk could (privileged spec, "Virtual Address
@@ -73,7 +74,8 @@ static const char *check_path(const struct hw_rv_vm *vm, const struct hw_blob_ca
 
 static nw_status_t map_image(struct hw_rv_vm *vm)
 {
-	uint64_t flags = NW_RV_PTE_RWX | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D;
+	/* Not writable: a VS-stage leaf may lead a guest store here, which must fault, never land. */
+	uint64_t flags = NW_RV_PTE_R | NW_RV_PTE_X | NW_RV_PTE_U | NW_RV_PTE_A;
 
 	return nw_rv_gstage_map(&vm->s2, nw_gpa(HW_RV_CODE_GPA), nw_hpa(HW_RV_IMAGE_BASE), HW_RV_IMAGE_SIZE, flags, 0,
 				0);
@@ -86,10 +88,10 @@ static const char *fail(struct hw_rv_vm *vm, const char *why)
 }
 
 const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const struct hw_blob_case *c,
-			   const struct hw_blob_entry *entries)
+			   const struct hw_blob_entry *entries, const nw_hpa_t *pages, unsigned page_count)
 {
 	struct nw_rv_gstage_config config = hw_rv_config(c);
-	const char *why = check_shape(c, entries);
+	const char *why = check_shape(c, entries, page_count);
 
 	*vm = (struct hw_rv_vm){ .t.hal = hal, .t.table_pages = 1 };
 	if (why)
@@ -101,11 +103,13 @@ const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const 
 	if (map_image(vm) != NW_OK)
 		return fail(vm, "the image's superpage does not fit");
 	why = hw_case_tree_check_places(vm->s2.pt.fmt, c, entries, HW_RV_CODE_GPA);
-	if (!why)
+	/* Through a VS-stage the access's path is the library walk's, checked once the tables are written
+	 * (rv_vs.h). */
+	if (!why && !(c->flags & HW_RV_VS))
 		why = check_path(vm, c, entries);
 	if (why)
 		return fail(vm, why);
-	if (!hw_case_tables_write(&vm->t, c, entries, 12 - NW_RV_PTE_PPN_SHIFT, 0))
+	if (!hw_case_tables_write(&vm->t, c, entries, 12 - NW_RV_PTE_PPN_SHIFT, pages))
 		return fail(vm, "no frame for a case table");
 	return 0;
 }

@@ -1,9 +1,10 @@
 /* A RISC-V G-stage case (a blob with arch HW_BLOB_ARCH_RISCV64, blob.h): hgatp.MODE and the model's switches
  * in the case's word, its G-stage tables as numbered tables and raw entries (table 0 the 16 KiB root; an entry
  * with link = k gets table k-1's PPN ORed in at bit 10), and one access (enum hw_access: read, write or fetch)
- * in VS-mode with vsatp Bare, so the VA is the GPA (the case's gva). Built the same way by the image
- * (hw/riscv64/) and by nestwalk-hw-sim: the root from nw_rv_gstage_create, the image's own superpage from
- * nw_rv_gstage_map, the case's entries written raw. */
+ * in VS-mode with vsatp Bare, so the VA is the GPA (the case's gva); or, with HW_RV_VS, in VS-mode or VU-mode
+ * through the VS-stage its part carries (rv_vs.h). Built the same way by the image (hw/riscv64/) and by
+ * nestwalk-hw-sim: the root from nw_rv_gstage_create, the image's own superpage from nw_rv_gstage_map, the
+ * case's entries written raw. */
 #ifndef HW_RV_CASE_H
 #define HW_RV_CASE_H
 
@@ -21,7 +22,8 @@
 /* Case flags. */
 #define HW_RV_ADUE (1u << 0) /* the model's menvcfg.ADUE (Svadu: the walk sets A and D); the image cannot set it */
 #define HW_RV_MXR (1u << 1)  /* mstatus.MXR (the HS-level sstatus.MXR) during the access */
-#define HW_RV_FLAGS_ALL 0x3u
+#define HW_RV_VS (1u << 2)   /* a VS-stage part follows the entries (rv_vs.h) */
+#define HW_RV_FLAGS_ALL 0x7u
 
 /* The model's hart: every hgatp mode, 14 VMID bits, Svadu (the switch is the case's), no Svpbmt or Svnapot
  * (the image checks the CPU has none: their bits are then reserved). */
@@ -33,10 +35,11 @@ struct hw_rv_vm {
 };
 
 /* NULL with the case's G-stage built, or why the case cannot run (nothing left allocated): a malformed case,
- * a mode the library refuses, an entry in the image's slot of the root table, or an access whose path could
- * reach memory outside the scratch region. */
+ * a mode the library refuses, an entry in the image's slot of the root table, or (vsatp Bare) an access whose
+ * path could reach memory outside the scratch region. pages: the frames of the case's VS-stage tables (page
+ * links, case_tree.h), page_count of them. */
 const char *hw_rv_vm_build(struct hw_rv_vm *vm, const struct nw_hal *hal, const struct hw_blob_case *c,
-			   const struct hw_blob_entry *entries);
+			   const struct hw_blob_entry *entries, const nw_hpa_t *pages, unsigned page_count);
 void hw_rv_vm_destroy(struct hw_rv_vm *vm);
 /* hgatp of the case: its mode, the root, VMID 1. */
 uint64_t hw_rv_hgatp(const struct hw_rv_vm *vm);

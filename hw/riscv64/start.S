@@ -5,7 +5,6 @@
 #include "contract/rv_layout.h"
 
 #define MSTATUS_MPP_M (3 << 11)
-#define MSTATUS_MPP_S (1 << 11)
 #define MSTATUS_MPV_SHIFT 39 /* RV64: mstatus.MPV (H extension) */
 #define PMPCFG_NAPOT_RWX 0x1f /* R, W, X, A = NAPOT */
 
@@ -31,9 +30,9 @@ _start:
 	j	3b
 
 	.text
-/* uint64_t hw_rv_enter(uint64_t gpa, uint64_t pc): runs the guest at pc in VS-mode (mstatus.MPP S, MPV 1,
- * MRET), with a0 = gpa and a1 = HW_RV_WRITE_WORD; returns mcause of the trap that brought it back to M-mode,
- * its a1 in hw_rv_guest_a1. */
+/* uint64_t hw_rv_enter(uint64_t va, uint64_t pc, uint64_t mpp): runs the guest at pc in VS-mode (mpp
+ * MSTATUS_MPP_S) or VU-mode (mpp 0) by MRET with mstatus.MPV 1, with a0 = va and a1 = HW_RV_WRITE_WORD;
+ * returns mcause of the trap that brought it back to M-mode, its a1 in hw_rv_guest_a1. */
 	.global hw_rv_enter
 hw_rv_enter:
 	la	t0, saved
@@ -54,7 +53,7 @@ hw_rv_enter:
 	csrw	mepc, a1
 	li	t0, MSTATUS_MPP_M
 	csrc	mstatus, t0
-	li	t0, MSTATUS_MPP_S
+	mv	t0, a2
 	li	t1, 1
 	slli	t1, t1, MSTATUS_MPV_SHIFT
 	or	t0, t0, t1

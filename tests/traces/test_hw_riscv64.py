@@ -1,9 +1,9 @@
 """The RISC-V image (hw/riscv64/) under qemu-system-riscv64 -M virt -cpu rv64 -bios none: each G-stage case runs
-in VS-mode with vsatp Bare over tables the library built in M-mode, and the line the hart's trap (or the access's
-landing place) gives must be the one derived by hand from the privileged spec (tests/hw/rv_cases.py) and the one
-nestwalk-hw-sim prints from the library's answer for the same blob, up to the rows of hw/DEVIATIONS.md, each
-proven here to still happen. Seeded random cases compare QEMU with the library the same way. (Scenarios cannot
-name riscv64 yet, so there is no `nestwalk hw run --backend qemu-riscv64`: this test drives the case lists.)"""
+in VS-mode with vsatp Bare over tables the library built in M-mode, each VS-stage case in VS-mode or VU-mode
+through VS-stage tables in guest memory the G-stage maps, and the line the hart's trap (or the access's landing
+place) gives must be the one derived by hand from the privileged spec (tests/hw/rv_cases.py, rv_vs_cases.py) and
+the one nestwalk-hw-sim prints from the library's answer for the same blob, up to the rows of hw/DEVIATIONS.md,
+each proven here to still happen. Seeded random cases compare QEMU with the library the same way."""
 import os
 import re
 import subprocess
@@ -15,6 +15,7 @@ ROOT = os.environ.get("NESTWALK_SOURCE_ROOT", os.path.join(os.path.dirname(__fil
 sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 
 import rv_cases  # noqa: E402
+import rv_vs_cases  # noqa: E402
 import s2_oracle  # noqa: E402
 from s2_oracle import RANDOM_COUNT, SEED, build_dir, simulate, simulate_blob  # noqa: E402
 
@@ -53,15 +54,21 @@ def test_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library
         assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
 
 
-@pytest.mark.parametrize("row", sorted(rv_cases.DEVIATION_CASES))
+# Each row's proofs: (case, the spec's line, QEMU's), from the G-stage and the VS-stage cases.
+DEVIATIONS = {**{row: [proof] for row, proof in rv_cases.DEVIATION_CASES.items()}, **rv_vs_cases.DEVIATION_CASES}
+
+
+@pytest.mark.parametrize("row", sorted(DEVIATIONS))
 def test_every_listed_deviation_still_happens(row):
     """Each row of hw/DEVIATIONS.md's RISC-V table: the library gives the spec's line, QEMU the row's."""
-    case, spec, observed = rv_cases.DEVIATION_CASES[row]
     with open(os.path.join(ROOT, "hw", "DEVIATIONS.md")) as f:
         rows = re.findall(r"^\| `([a-z0-9-]+)` \| `qemu-system-riscv64`", f.read(), re.MULTILINE)
-    assert sorted(rows) == sorted(rv_cases.DEVIATION_CASES)  # every row proven here, every proof a row
-    assert simulate([case])[case.id] == spec
-    assert run_qemu([case])[case.id] == observed != spec
+    assert sorted(rows) == sorted(DEVIATIONS)  # every row proven here, every proof a row
+    cases = [case for case, _spec, _observed in DEVIATIONS[row]]
+    library, qemu = simulate(cases), run_qemu(cases)
+    for case, spec, observed in DEVIATIONS[row]:
+        assert library[case.id] == spec, case.id
+        assert qemu[case.id] == observed != spec, case.id
 
 
 def test_svadu_is_qemus_choice_and_the_librarys_switch():
@@ -89,6 +96,51 @@ def test_random_cases_on_qemu_agree_with_the_library():
     kinds = {line.split()[0] + (line.split()[1] if line.startswith("trap") else "") for line in library.values()}
     # Success and each guest-page fault cause.
     assert {"ok", "trap0x14", "trap0x15", "trap0x17"} <= kinds, kinds
+
+
+def test_vs_stage_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
+    cases = [c for _id, _title, c, _line in rv_vs_cases.HAND]
+    qemu, library = run_qemu(cases), simulate(cases)
+    for cid, title, _case, line in rv_vs_cases.HAND:
+        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, spec {line!r}"
+        assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
+
+
+def test_random_vs_stage_cases_on_qemu_agree_with_the_library_up_to_listed_deviations():
+    cases = rv_vs_cases.random_cases(SEED, RANDOM_COUNT)
+    qemu, library = run_qemu(cases), simulate(cases)
+    assert len(qemu) == len(library) == len(cases)
+    explained, differ = {}, []
+    for c in cases:
+        if library[c.id] == qemu[c.id]:
+            continue
+        row = rv_vs_cases.explained(library[c.id], qemu[c.id])
+        if row:
+            explained[row] = explained.get(row, 0) + 1
+        else:
+            differ.append(f"case {c.id} {c}: QEMU {qemu[c.id]!r}, library {library[c.id]!r}")
+    assert not differ, "\n".join(differ[:10])
+    assert set(explained) <= set(DEVIATIONS)
+    print(f"{len(cases)} VS-stage cases: {len(cases) - sum(explained.values())} agreed, explained {explained}")
+    kinds = {"ok" if line.startswith("ok") else
+             " ".join(line.split()[:2]) + (" implicit" if line.split()[4] == "0x3000" else "")
+             for line in library.values()}
+    # Success, each VS-stage page fault, each guest-page fault on the final GPA and on a PTE read.
+    assert {"ok", "trap 0xc", "trap 0xd", "trap 0xf", "trap 0x14", "trap 0x15", "trap 0x17", "trap 0x14 implicit",
+            "trap 0x15 implicit", "trap 0x17 implicit"} <= kinds, kinds
+
+
+def test_a_vs_stage_case_that_could_reach_the_image_is_refused():
+    """The library's walk checks a VS-stage case before it runs: a data leaf onto the image's GPA would land
+    outside the scratch region (hw/contract/rv_vs.h)."""
+    bad = rv_vs_cases.vs_case(2, "read", rv_cases.pte(hw_run.RV_CODE_GPA, rv_cases.R | rv_cases.A))
+    good = rv_vs_cases.HAND[0][2]
+    proc = simulate_blob(hw_run.pack([good, bad]))
+    assert proc.returncode == 2
+    assert "case #1 at offset " in proc.stderr and "the access lands outside the scratch region" in proc.stderr
+    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
+    assert status == (0x12 << 1) | 1, text
+    assert "the access lands outside the scratch region" in text
 
 
 def test_a_malformed_case_is_refused_with_its_offset():
