@@ -23,10 +23,11 @@
 #define HW_RV_ADUE (1u << 0) /* the model's menvcfg.ADUE (Svadu: the walk sets A and D); the image cannot set it */
 #define HW_RV_MXR (1u << 1)  /* mstatus.MXR (the HS-level sstatus.MXR) during the access */
 #define HW_RV_VS (1u << 2)   /* a VS-stage part follows the entries (rv_vs.h) */
-#define HW_RV_FLAGS_ALL 0x7u
+#define HW_RV_PBMTE (1u << 3) /* menvcfg.PBMTE and henvcfg.PBMTE (Svpbmt: PBMT is a memory type) */
+#define HW_RV_FLAGS_ALL 0xfu
 
-/* The model's hart: every hgatp mode, 14 VMID bits, Svadu (the switch is the case's), no Svpbmt or Svnapot
- * (the image checks the CPU has none: their bits are then reserved). */
+/* The model's hart: every hgatp mode, 14 VMID bits, Svadu and Svpbmt (the switches the case's), no Svnapot
+ * (QEMU 7.2's rv64 has it off: N is then reserved). */
 struct nw_rv_gstage_config hw_rv_config(const struct hw_blob_case *c);
 
 struct hw_rv_vm {

@@ -5,10 +5,12 @@
 #define PTE_BYTES 8
 
 /* The model's hart for the VS-stage: Sv39, Sv48, Sv57, 16 ASID bits, Svadu (the case's adue switch covers
- * both stages, as QEMU 7.2 sets A and D in both), no Svpbmt or Svnapot. */
+ * both stages, as QEMU 7.2 sets A and D in both) and Svpbmt (the case's pbmte, likewise), no Svnapot. */
 static struct nw_rv_vs_caps vs_caps(void)
 {
-	return (struct nw_rv_vs_caps){ .sv39 = true, .sv48 = true, .sv57 = true, .asid_bits = 16, .svadu = true };
+	return (struct nw_rv_vs_caps){
+		.sv39 = true, .sv48 = true, .sv57 = true, .asid_bits = 16, .svadu = true, .svpbmt = true
+	};
 }
 
 static uint64_t part_size(const struct hw_rv_vs_part *p)
@@ -153,6 +155,7 @@ static const char *fill(struct hw_rv_vs *vs, const struct hw_rv_vm *vm, const st
 	vs->cpu.mxr = (p->vsstatus & NW_RV_SSTATUS_MXR) != 0;
 	vs->cpu.hs_mxr = vm->s2.config.mxr;
 	vs->cpu.adue = vm->s2.config.adue;
+	vs->cpu.pbmte = vm->s2.config.pbmte;
 	vs->cpu.caps = caps;
 	return nw_rv_vsatp_decode(p->vsatp, &caps, &vs->cpu.vsatp) == NW_OK ? 0 : "a vsatp the library refuses";
 }
@@ -195,4 +198,39 @@ void hw_rv_case_destroy(struct hw_rv_vm *vm, struct hw_rv_vs *vs)
 {
 	hw_rv_vm_destroy(vm);
 	destroy_tables(vs);
+}
+
+/* vsatp Bare: the GPA through the G-stage alone. */
+static void gstage_answer(struct hw_rv_vm *vm, const struct hw_blob_case *c, struct hw_rv_answer *out)
+{
+	struct nw_s2_request req = { .gpa = nw_gpa(c->gva), .type = (enum nw_access_type)c->access };
+	struct nw_rv_gstage_access access = { .type = req.type, .gva = c->gva, .gpa = req.gpa };
+	struct nw_s2_result res;
+
+	nw_rv_gstage_translate(&vm->s2, &req, &res);
+	out->ok = !nw_rv_gstage_fault(&res, &access, &out->trap);
+	out->hpa = res.hpa.val;
+}
+
+bool hw_rv_case_answer(struct hw_rv_vm *vm, const struct hw_rv_vs *vs, const struct hw_blob_case *c,
+		       const struct hw_rv_vs_part *p, struct hw_rv_answer *out)
+{
+	const struct nw_walk_config config = hw_rv_vs_walk_config(vm);
+	struct nw_access access = { .size = 8, .type = (enum nw_access_type)c->access };
+	struct nw_walk_result res;
+
+	*out = (struct hw_rv_answer){ .ok = false };
+	if (!p) {
+		gstage_answer(vm, c, out);
+		return true;
+	}
+	access.gva = nw_gva(p->va);
+	nw_rv_vs_walk(&config, &vs->cpu, &access, 0, &res);
+	out->ok = res.outcome == NW_OUTCOME_OK;
+	out->hpa = res.hpa.val;
+	out->trap = res.rv_trap;
+	if (res.outcome == NW_OUTCOME_PAGE_FAULT)
+		out->trap.gva = true;
+	return out->ok || res.outcome == NW_OUTCOME_PAGE_FAULT || res.outcome == NW_OUTCOME_GUEST_PAGE_FAULT ||
+	       res.outcome == NW_OUTCOME_ACCESS_FAULT;
 }

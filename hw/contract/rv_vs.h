@@ -51,4 +51,19 @@ void hw_rv_case_destroy(struct hw_rv_vm *vm, struct hw_rv_vs *vs);
 /* The walk configuration over the case's G-stage. */
 struct nw_walk_config hw_rv_vs_walk_config(struct hw_rv_vm *vm);
 
+/* The library's answer for a built case, as the image prints it: the access completes (at hpa), or a trap
+ * reaches M-mode, nothing being delegated. A VS-stage page fault, which the library gives as taken to VS-mode,
+ * has the same cause and tval there, mtval2 and mtinst 0 (written for guest-page faults only) and mstatus.GVA
+ * 1, mtval holding a guest virtual address (privileged spec, "Machine Status Registers (mstatus)": GVA). */
+struct hw_rv_answer {
+	bool ok;
+	uint64_t hpa;
+	struct nw_rv_trap trap;
+};
+
+/* With vsatp Bare (p NULL) the case's GPA through the G-stage alone (nw_rv_gstage_fault), else the VS-stage
+ * walk (nw_rv_vs_walk). False for an outcome no RISC-V trap describes. */
+bool hw_rv_case_answer(struct hw_rv_vm *vm, const struct hw_rv_vs *vs, const struct hw_blob_case *c,
+		       const struct hw_rv_vs_part *p, struct hw_rv_answer *out);
+
 #endif

@@ -36,6 +36,7 @@
 #define CSR_MTINST 0x34a
 #define CSR_MTVAL2 0x34b
 #define CSR_MENVCFG 0x30a
+#define CSR_HENVCFG 0x60a
 #define CSR_READ_N(n) \
 	({ \
 		uint64_t v_; \
@@ -109,6 +110,16 @@ static bool load_vs(const struct hw_rv_vs_part *p)
 	return CSR_READ_N(CSR_VSATP) == vsatp;
 }
 
+/* menvcfg.PBMTE and henvcfg.PBMTE (same bit) set for both stages: false when the hart has no Svpbmt. */
+static bool set_pbmte(void)
+{
+	CSR_SET_N(CSR_MENVCFG, MENVCFG_PBMTE);
+	CSR_SET_N(CSR_HENVCFG, MENVCFG_PBMTE);
+	HFENCE_GVMA_ALL();
+	HFENCE_VVMA_ALL();
+	return (CSR_READ_N(CSR_MENVCFG) & CSR_READ_N(CSR_HENVCFG) & MENVCFG_PBMTE) != 0;
+}
+
 static void run_case(const struct hw_blob_case *c, const struct hw_rv_vm *vm, const struct hw_rv_vs_part *p)
 {
 	static char *const guest[] = { hw_rv_guest_read, hw_rv_guest_write, hw_rv_guest_fetch };
@@ -124,10 +135,18 @@ static void run_case(const struct hw_blob_case *c, const struct hw_rv_vm *vm, co
 		hw_puts(" unsupported vsatp mode\n");
 		return;
 	}
+	if ((c->flags & HW_RV_PBMTE) && !set_pbmte()) {
+		load_vs(0);
+		CSR_WRITE_N(CSR_HGATP, 0);
+		hw_puts(" unsupported Svpbmt (menvcfg.PBMTE reads 0)\n");
+		return;
+	}
 	if (c->flags & HW_RV_MXR)
 		CSR_SET(mstatus, MSTATUS_MXR);
 	cause = hw_rv_enter(va, guest_pc(guest[c->access]), vu ? 0 : MSTATUS_MPP_S);
 	CSR_CLEAR(mstatus, MSTATUS_MXR);
+	CSR_CLEAR_N(CSR_HENVCFG, MENVCFG_PBMTE);
+	CSR_CLEAR_N(CSR_MENVCFG, MENVCFG_PBMTE);
 	load_vs(0);
 	CSR_WRITE_N(CSR_HGATP, 0);
 	if (cause == (vu ? CAUSE_ECALL_U : CAUSE_ECALL_VS)) {
@@ -200,8 +219,9 @@ _Noreturn void hw_rv_main(void)
 	hw_puts(" adue ");
 	hw_put_dec(menvcfg_has(MENVCFG_ADUE));
 	hw_putc('\n');
-	/* menvcfg.PBMTE stays clear, so PBMT is reserved as the model has it (hw_rv_config). A hart whose ADUE can be
-	 * set is not the one the cases model: it has Svade by default, the cases' switch would have to be applied. */
+	/* menvcfg.PBMTE stays clear but for a case with HW_RV_PBMTE, so PBMT is reserved as the model has it
+	 * (hw_rv_config). A hart whose ADUE can be set is not the one the cases model: it has Svade by default, the
+	 * cases' switch would have to be applied. */
 	if (!(CSR_READ(misa) & MISA_H) || menvcfg_has(MENVCFG_ADUE)) {
 		hw_puts("hw: this hart is not the one the cases model (H, menvcfg.ADUE read-only)\n");
 		hw_exit(HW_EXIT_FAIL);

@@ -1,4 +1,4 @@
-/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64 [--trace FILE]
+/* `nestwalk hw run SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64|qemu-riscv64 [--trace FILE]
  * [--image PATH] [--observed FILE] [--json] [--timeout S] [--cases-per-boot N]`: compiles each
  * access of the scenario's trace into a case of the bare-metal image, boots the
  * image under the backend, turns what the CPU did into an observed trace (the
@@ -6,7 +6,8 @@
  * expectation) and replays that trace through the simulator without a TLB.
  * Exit 0 when every outcome matched or a listed deviation explains it, 1 on an
  * unexplained mismatch, 2 for unusable input or a backend that failed to boot,
- * 77 for kvm without /dev/kvm. qemu-aarch64 probes an aarch64 scenario's stage 2 instead (cmd_hw_a64.c). */
+ * 77 for kvm without /dev/kvm. qemu-aarch64 probes an aarch64 scenario's stage 2 instead (cmd_hw_a64.c), and
+ * qemu-riscv64 a riscv64 scenario's G-stage and VS-stage (cmd_hw_rv.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ enum { OPT_BACKEND, OPT_TRACE, OPT_IMAGE, OPT_OBSERVED, OPT_JSON, OPT_TIMEOUT, O
 
 static const struct nw_cli_option options[] = {
 	[OPT_BACKEND] = { "--backend", "NAME",
-			  "what runs the image (required): qemu, qemu-svm, kvm, bochs-vmx, or qemu-aarch64 (aarch64)" },
+			  "what runs the image (required): qemu, qemu-svm, kvm, bochs-vmx, qemu-aarch64 (aarch64) or "
+			  "qemu-riscv64 (riscv64)" },
 	[OPT_TRACE] = { "--trace", "FILE", "the trace whose accesses run (default: the scenario's trace: key)" },
 	[OPT_IMAGE] = { "--image", "PATH", "the bare-metal image (default: the one this build made)" },
 	[OPT_OBSERVED] = { "--observed", "FILE", "also write the observed trace (written whole or not at all)" },
@@ -32,8 +34,8 @@ static const struct nw_cli_option options[] = {
 
 const struct nw_cli_usage nw_usage_hw_run = {
 	.command = "hw run",
-	.synopsis = "SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64 [--trace FILE] [--image PATH] "
-		    "[--observed FILE] [--json] [--timeout SECONDS] [--cases-per-boot N]",
+	.synopsis = "SCENARIO --backend qemu|qemu-svm|kvm|bochs-vmx|qemu-aarch64|qemu-riscv64 [--trace FILE] "
+		    "[--image PATH] [--observed FILE] [--json] [--timeout SECONDS] [--cases-per-boot N]",
 	.summary = "run a scenario's accesses on the bare-metal image and replay what the CPU did",
 	.operands = { "SCENARIO" },
 	.required = 1,
@@ -98,6 +100,7 @@ static int refuse_observed_input(const struct nw_hw_cmd_options *opt)
 int nw_cmd_hw(int argc, char **argv)
 {
 	struct nw_hw_cmd run = { 0 };
+	bool probes;
 	int rc;
 
 	rc = parse_options(argc, argv, &run.opt);
@@ -106,28 +109,31 @@ int nw_cmd_hw(int argc, char **argv)
 	run.backend = nw_hw_backend_find(run.opt.backend);
 	if (!run.backend)
 		return nw_cli_fail(&nw_usage_hw_run, "--backend",
-				   "'%s' is not one of qemu, qemu-svm, kvm, bochs-vmx or qemu-aarch64",
+				   "'%s' is not one of qemu, qemu-svm, kvm, bochs-vmx, qemu-aarch64 or qemu-riscv64",
 				   run.opt.backend);
-	if (run.backend->aarch64 && (run.opt.trace || run.opt.observed))
+	probes = run.backend->aarch64 || run.backend->riscv64;
+	if (probes && (run.opt.trace || run.opt.observed))
 		return nw_cli_fail(&nw_usage_hw_run, run.opt.trace ? "--trace" : "--observed",
-				   "not with qemu-aarch64: it probes the scenario's translation regime, it "
-				   "does not run a trace");
+				   "not with %s: it probes the scenario's translation regime, it does not run a trace",
+				   run.backend->name);
 	if (!run.opt.image)
-		run.opt.image = run.backend->vmx ? NW_HW_VMX_IMAGE_DEFAULT
-				: run.backend->aarch64 ? NW_HW_A64_IMAGE_DEFAULT : NW_HW_IMAGE_DEFAULT;
+		run.opt.image = run.backend->vmx       ? NW_HW_VMX_IMAGE_DEFAULT
+				: run.backend->aarch64 ? NW_HW_A64_IMAGE_DEFAULT
+				: run.backend->riscv64 ? NW_HW_RV_IMAGE_DEFAULT
+						       : NW_HW_IMAGE_DEFAULT;
 	if (run.opt.observed && refuse_observed_input(&run.opt))
 		return NW_EXIT_BAD_INPUT;
 	rc = nw_hw_cmd_check_tools(&run);
 	if (rc)
 		return rc;
-	rc = run.backend->aarch64 ? nw_hw_cmd_a64(&run) : nw_hw_cmd_boot(&run);
-	if (rc == NW_EXIT_OK && !run.backend->aarch64) {
+	rc = run.backend->aarch64 ? nw_hw_cmd_a64(&run) : run.backend->riscv64 ? nw_hw_cmd_rv(&run) : nw_hw_cmd_boot(&run);
+	if (rc == NW_EXIT_OK && !probes) {
 		run.rep.scenario = run.opt.scenario;
 		run.rep.backend = run.backend->name;
 		run.rep.image = run.opt.image;
 		rc = nw_hw_cmd_replay_observed(&run) ? NW_EXIT_BAD_INPUT : NW_EXIT_OK;
 	}
-	if (rc == NW_EXIT_OK && run.backend->aarch64) {
+	if (rc == NW_EXIT_OK && probes) {
 		run.rep.scenario = run.opt.scenario;
 		run.rep.backend = run.backend->name;
 		run.rep.image = run.opt.image;

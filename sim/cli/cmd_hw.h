@@ -57,5 +57,32 @@ int nw_hw_cmd_replay_observed(struct nw_hw_cmd *run);
 /* --backend qemu-aarch64 (cmd_hw_a64.c): an aarch64 scenario's stage 2 probed on the AArch64 image and compared
  * with the library, into run->rep; NW_EXIT_OK or NW_EXIT_BAD_INPUT (message on stderr). */
 int nw_hw_cmd_a64(struct nw_hw_cmd *run);
+/* --backend qemu-riscv64 (cmd_hw_rv.c): a riscv64 scenario's G-stage and VS-stage probed on the RISC-V image,
+ * likewise. */
+int nw_hw_cmd_rv(struct nw_hw_cmd *run);
+
+/* What the probe backends share (cmd_hw_probe.c). The probes' addresses, each once, 8-byte aligned, 4096 at
+ * most. */
+struct nw_hw_probes {
+	uint64_t *addr;
+	size_t count, cap;
+};
+
+void nw_hw_probes_add(struct nw_hw_probes *p, uint64_t addr);
+/* A second stage's probes: each region's first and last 8-byte word, each edit's address, the first address of
+ * each run of leaves alike (contiguous, same level, rights, memory type and entry bits alike), and, past not
+ * NULL, *past ORed with the first region's base (an address beyond the input size). */
+void nw_hw_probes_add_stage2(struct nw_hw_probes *p, const struct nw_scenario *sc, const struct nw_aspace *as,
+			     uint64_t alike, const uint64_t *past);
+void nw_hw_probes_free(struct nw_hw_probes *p);
+/* The access just compiled into run->cases[run->case_count]: counted, and kept to run (why NULL), or reported not
+ * run with why; 0, or -1 when out of memory. */
+int nw_hw_probes_keep(struct nw_hw_cmd *run, const char *why);
+/* Boots the image with run->cases into run->outcomes (allocated here), under QEMU's -cpu cpu (NULL: the
+ * backend's); 0, or -1 after a message (with no case to run: each reason not run). */
+int nw_hw_probes_boot(struct nw_hw_cmd *run, const char *cpu);
+/* Counts a case's verdict into run->rep (problem: why not run, or what differs); false when out of memory. */
+bool nw_hw_probes_count(struct nw_hw_cmd *run, const struct nw_hw_case *c, enum nw_hw_verdict verdict,
+			const struct nw_hw_deviation *deviation, const char *problem);
 
 #endif

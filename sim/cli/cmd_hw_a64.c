@@ -16,68 +16,17 @@
 #include "cli/cli.h"
 #include "cli/cmd_hw.h"
 #include "hw/hw_a64.h"
-#include "io/grow.h"
 #include "replay/replay.h"
 #include "scenario/scenario_keys.h"
 
-#define MAX_PROBES 4096 /* addresses; three accesses each */
-
-struct probes {
-	uint64_t *ipa;
-	size_t count, cap;
-	/* the last leaf seen, to start a new run where it differs */
-	struct nw_aspace_mapping last;
-	bool has_last;
-};
-
-static void add_probe(struct probes *p, uint64_t ipa)
+static void collect(const struct nw_scenario *sc, const struct nw_aspace *as, struct nw_hw_probes *p)
 {
-	for (size_t i = 0; i < p->count; i++)
-		if (p->ipa[i] == (ipa & ~7ull))
-			return;
-	if (p->count == MAX_PROBES)
-		return;
-	p->ipa = nw_grow(p->ipa, &p->cap, p->count, sizeof(*p->ipa));
-	p->ipa[p->count++] = ipa & ~7ull;
+	uint64_t past = UINT64_C(1) << as->arm64.config.ipa_bits;
+
+	nw_hw_probes_add_stage2(p, sc, as, NW_ARM64_S2_AF, as->arm64.config.ipa_bits < 48 ? &past : NULL);
 }
 
-static void add_leaf(void *ctx, const struct nw_aspace_mapping *m)
-{
-	struct probes *p = ctx;
-	const struct nw_aspace_mapping *l = &p->last;
-
-	if (!p->has_last || l->gpa.val + l->size != m->gpa.val || l->level != m->level || l->rights != m->rights ||
-	    l->memory_type != m->memory_type || (l->entry ^ m->entry) & NW_ARM64_S2_AF)
-		add_probe(p, m->gpa.val);
-	p->last = *m;
-	p->has_last = true;
-}
-
-static void collect(const struct nw_scenario *sc, const struct nw_aspace *as, struct probes *p)
-{
-	for (size_t i = 0; i < sc->region_count; i++) {
-		add_probe(p, sc->regions[i].region.base.val);
-		add_probe(p, sc->regions[i].region.base.val + sc->regions[i].region.size - 8);
-	}
-	for (size_t i = 0; i < sc->edit_count; i++)
-		add_probe(p, sc->edits[i].gpa);
-	nw_aspace_visit_mappings(as, add_leaf, p);
-	if (as->arm64.config.ipa_bits < 48 && sc->region_count)
-		add_probe(p, (UINT64_C(1) << as->arm64.config.ipa_bits) | sc->regions[0].region.base.val);
-}
-
-/* The access just compiled into the next case: counted, and kept to run, or reported not run with why. */
-static int keep(struct nw_hw_cmd *run, const char *why)
-{
-	run->rep.accesses++;
-	if (!why) {
-		run->case_count++;
-		return 0;
-	}
-	return nw_hw_report_not_run(&run->rep, run->cases[run->case_count].record, why) ? 0 : -1;
-}
-
-static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, const struct probes *p,
+static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, const struct nw_hw_probes *p,
 		   struct nw_hw_a64_expect *expect)
 {
 	for (size_t i = 0; i < p->count * 3; i++) {
@@ -86,11 +35,11 @@ static int compile(struct nw_hw_cmd *run, const struct nw_replay_target *t, cons
 		const char *why;
 
 		*c = (struct nw_hw_case){
-			.record = i + 1, .access = { .gva = nw_gva(p->ipa[i / 3]), .size = 8, .type = type, .cpl = 1 }
+			.record = i + 1, .access = { .gva = nw_gva(p->addr[i / 3]), .size = 8, .type = type, .cpl = 1 }
 		};
-		why = nw_hw_a64_compile(t->machine.aspace, t->scenario.arm64.vtcr, p->ipa[i / 3], type,
+		why = nw_hw_a64_compile(t->machine.aspace, t->scenario.arm64.vtcr, p->addr[i / 3], type,
 					(uint32_t)run->case_count, c, &expect[run->case_count]);
-		if (keep(run, why))
+		if (nw_hw_probes_keep(run, why))
 			return -1;
 	}
 	return 0;
@@ -126,7 +75,7 @@ static int compile_s1(struct nw_hw_cmd *run, const struct nw_replay_target *t, c
 						      .unpriv = p.unprivileged } };
 		why = nw_hw_a64_s1_compile(&t->machine, &t->scenario.arm64, &p, (uint32_t)run->case_count, c,
 					   &expect[run->case_count]);
-		if (keep(run, why))
+		if (nw_hw_probes_keep(run, why))
 			return -1;
 	}
 	return 0;
@@ -134,66 +83,30 @@ static int compile_s1(struct nw_hw_cmd *run, const struct nw_replay_target *t, c
 
 static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 {
+	static const enum nw_hw_verdict verdicts[] = {
+		[NW_HW_A64_MATCH] = NW_HW_VERDICT_MATCH,
+		[NW_HW_A64_EXPLAINED] = NW_HW_VERDICT_EXPLAINED,
+		[NW_HW_A64_MISMATCH] = NW_HW_VERDICT_MISMATCH,
+		[NW_HW_A64_NOT_RUN] = NW_HW_VERDICT_NOT_RUN,
+	};
+
 	for (size_t i = 0; i < run->case_count; i++) {
 		const struct nw_hw_case *c = &run->cases[i];
 		const struct nw_hw_deviation *dev = NULL;
-		struct nw_hw_mismatch m = { .record = c->record, .access = c->access };
-		enum nw_hw_a64_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, m.problem,
-							     sizeof(m.problem));
+		char problem[160];
+		enum nw_hw_a64_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, problem,
+							     sizeof(problem));
 
-		if (v == NW_HW_A64_NOT_RUN) {
-			if (!nw_hw_report_not_run(&run->rep, c->record, m.problem))
-				return -1;
-			continue;
-		}
-		run->rep.run++;
-		if (v == NW_HW_A64_MATCH)
-			run->rep.matched++;
-		else if (v == NW_HW_A64_EXPLAINED)
-			nw_hw_report_explained(&run->rep, dev, c->record);
-		else if (!nw_hw_report_mismatch(&run->rep, &m))
+		if (!nw_hw_probes_count(run, c, verdicts[v], dev, problem))
 			return -1;
 	}
-	return 0;
-}
-
-/* Every probe not run: bad input for this backend, each reason said. */
-static int nothing_runs(const struct nw_hw_cmd *run)
-{
-	fprintf(stderr, "nestwalk hw run: nothing of %s can run on %s:\n", run->opt.scenario, run->backend->name);
-	for (size_t i = 0; i < run->rep.not_run_count; i++)
-		fprintf(stderr, "  %s (%llu access(es), record %llu first)\n", run->rep.not_run[i].reason,
-			(unsigned long long)run->rep.not_run[i].count,
-			(unsigned long long)run->rep.not_run[i].records[0]);
-	return -1;
-}
-
-static int boot(struct nw_hw_cmd *run)
-{
-	struct nw_hw_boots boots = { .backend = run->backend,
-				     .image = run->opt.image,
-				     .timeout = run->opt.timeout,
-				     .cases_per_boot = run->opt.cases_per_boot,
-				     .cases = run->cases,
-				     .count = run->case_count };
-
-	if (!run->case_count)
-		return nothing_runs(run);
-	run->outcomes = calloc(run->case_count, sizeof(*run->outcomes));
-	if (!run->outcomes)
-		return -1;
-	boots.outcomes = run->outcomes;
-	if (nw_hw_boots_run(&boots))
-		return -1;
-	run->rep.boot_seconds = boots.seconds;
-	run->rep.boots = boots.boots;
 	return 0;
 }
 
 int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 {
 	struct nw_replay_target t;
-	struct probes p = { 0 };
+	struct nw_hw_probes p = { 0 };
 	struct nw_hw_a64_vas vas = { 0 };
 	struct nw_hw_a64_expect *expect = NULL;
 	uint64_t *edges = NULL;
@@ -253,13 +166,13 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	expect = calloc(total + 1, sizeof(*expect));
 	if (run->cases && expect &&
 	    !(t.scenario.arm64.s1.enabled ? compile_s1(run, &t, &vas, expect) : compile(run, &t, &p, expect)) &&
-	    !boot(run) && !compare(run, expect))
+	    !nw_hw_probes_boot(run, NULL) && !compare(run, expect))
 		rc = NW_EXIT_OK;
 	else if (!run->cases || !expect)
 		fprintf(stderr, "nestwalk hw run: out of memory\n");
 	run->rep.leaked_frames = nw_replay_target_close(&t);
 	free(expect);
-	free(p.ipa);
+	nw_hw_probes_free(&p);
 	free(vas.va);
 	free(edges);
 	return rc;

@@ -139,8 +139,7 @@ int nw_hw_cmd_compile(struct nw_hw_cmd *run, unsigned maxphyaddr)
 		fprintf(stderr, "nestwalk hw run: %s: %s\n", run->opt.scenario,
 			t.scenario.arch == NW_SCENARIO_AARCH64
 				? "an aarch64 scenario runs on --backend qemu-aarch64"
-				: "hw run does not run riscv64 scenarios yet (tests/traces/test_hw_riscv64.py "
-				  "drives the G-stage oracle with its own cases)");
+				: "a riscv64 scenario runs on --backend qemu-riscv64");
 		nw_replay_target_close(&t);
 		return NW_EXIT_BAD_INPUT;
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "contract/a64_layout.h"
+#include "contract/rv_layout.h"
 #include "hw/hw_run.h"
 
 #define IMAGE_EXIT_PASS 33     /* isa-debug-exit or semihosting: (0x10 << 1) | 1, hw/contract/layout.h */
@@ -29,7 +30,8 @@ static size_t case_bytes(const struct nw_hw_boots *b, size_t i)
 {
 	if (b->backend->vmx)
 		return sizeof(struct vmx_blob_case) + b->cases[i].vmx.head.edit_count * sizeof(struct vmx_blob_edit);
-	return sizeof(b->cases[i].head) + b->cases[i].head.entry_count * sizeof(struct hw_blob_entry);
+	return sizeof(b->cases[i].head) + b->cases[i].head.entry_count * sizeof(struct hw_blob_entry) +
+	       nw_hw_case_tail_bytes(&b->cases[i], nw_hw_backend_arch(b->backend));
 }
 
 /* The end of the boot that starts at case first: as many cases as fit in
@@ -95,8 +97,7 @@ static void internal_error_reason(const char *errors, char *reason, size_t len)
 static int write_blob(const struct nw_hw_boots *b, size_t first, size_t end, char *path)
 {
 	size_t size;
-	uint8_t *blob = nw_hw_blob_pack(b->cases + first, end - first,
-					b->backend->aarch64 ? HW_BLOB_ARCH_AARCH64 : HW_BLOB_ARCH_X86_64, &size);
+	uint8_t *blob = nw_hw_blob_pack(b->cases + first, end - first, nw_hw_backend_arch(b->backend), &size);
 	int fd = blob ? mkstemp(path) : -1;
 	bool ok = fd >= 0 && write(fd, blob, size) == (ssize_t)size;
 
@@ -112,27 +113,31 @@ static int write_blob(const struct nw_hw_boots *b, size_t first, size_t end, cha
 
 /* The x86 image takes the blob as a multiboot module and exits through isa-debug-exit; the AArch64 image boots
  * at EL2 on the virt machine, finds the blob where QEMU's loader device put it (hw/contract/a64_layout.h) and
- * exits through semihosting. */
+ * exits through semihosting; the RISC-V image boots in M-mode on the virt machine without firmware, finds the
+ * blob likewise (hw/contract/rv_layout.h) and exits through the SiFive test device. */
 static int boot_qemu(const struct nw_hw_boots *b, size_t first, size_t end, struct nw_hw_boot_result *res)
 {
 	char blob_path[] = "/tmp/nestwalk-hw-XXXXXX";
-	char qemu[32], accel[16], cpu[16], kernel[4096], device[] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
-	char machine[] = "virt,virtualization=on", loader[sizeof(blob_path) + 64];
+	char qemu[32], accel[16], cpu[32], kernel[4096], device[] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
+	char machine[] = "virt,virtualization=on", rv_machine[] = "virt", loader[sizeof(blob_path) + 64];
 	char *x86[] = { qemu, "-accel", accel, "-cpu", cpu, "-nographic", "-no-reboot", "-m", "256M", "-device",
 			device, "-kernel", kernel, "-initrd", blob_path, NULL };
 	char *aarch64[] = { qemu, "-M", machine, "-accel", accel, "-cpu", cpu, "-nographic", "-no-reboot", "-m", "256M",
 			    "-semihosting", "-kernel", kernel, "-device", loader, NULL };
+	char *riscv64[] = { qemu, "-M", rv_machine, "-accel", accel, "-cpu", cpu, "-bios", "none", "-nographic",
+			    "-no-reboot", "-m", "256M", "-kernel", kernel, "-device", loader, NULL };
 	char err[512];
 	int rc;
 
 	snprintf(qemu, sizeof(qemu), "%s", b->backend->qemu);
 	snprintf(accel, sizeof(accel), "%s", b->backend->accel);
-	snprintf(cpu, sizeof(cpu), "%s", b->backend->cpu);
+	snprintf(cpu, sizeof(cpu), "%s", b->cpu ? b->cpu : b->backend->cpu);
 	snprintf(kernel, sizeof(kernel), "%s", b->image);
 	if (write_blob(b, first, end, blob_path))
 		return -1;
-	snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x%x,force-raw=on", blob_path, HW_A64_BLOB_BASE);
-	rc = nw_hw_boot(b->backend->aarch64 ? aarch64 : x86, NULL, NULL,
+	snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x%x,force-raw=on", blob_path,
+		 b->backend->riscv64 ? HW_RV_BLOB_BASE : HW_A64_BLOB_BASE);
+	rc = nw_hw_boot(b->backend->aarch64 ? aarch64 : b->backend->riscv64 ? riscv64 : x86, NULL, NULL,
 			b->backend->id == NW_HW_KVM ? KVM_INTERNAL_ERROR : NULL, b->timeout, res, err, sizeof(err));
 	unlink(blob_path);
 	if (rc)

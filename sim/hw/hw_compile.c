@@ -487,12 +487,35 @@ const char *nw_hw_case_compile(const struct nw_hw_target *t, struct nw_replay *r
 	return why;
 }
 
-/* The stage-1 part an aarch64 case carries after its entries (contract/a64_s1.h), in bytes; 0 without one. */
-static size_t a64_s1_size(const struct nw_hw_case *c, uint32_t arch)
+/* What an aarch64 case (its stage-1 part, contract/a64_s1.h) or a riscv64 case (its VS-stage part,
+ * contract/rv_vs.h) carries after its entries: the part and its entries; false for none. */
+static bool case_part(const struct nw_hw_case *c, uint32_t arch, const void **part, size_t *part_size,
+		      const struct hw_blob_entry **entries, size_t *count)
 {
-	if (arch != HW_BLOB_ARCH_AARCH64 || !(c->head.flags & HW_A64_S1))
-		return 0;
-	return (size_t)hw_a64_s1_size(&c->a64_s1);
+	if (arch == HW_BLOB_ARCH_AARCH64 && (c->head.flags & HW_A64_S1)) {
+		*part = &c->a64_s1;
+		*part_size = sizeof(c->a64_s1);
+		*entries = c->a64_s1_entries;
+		*count = c->a64_s1.entry_count;
+		return true;
+	}
+	if (arch == HW_BLOB_ARCH_RISCV64 && (c->head.flags & HW_RV_VS)) {
+		*part = &c->rv_vs;
+		*part_size = sizeof(c->rv_vs);
+		*entries = c->rv_vs_entries;
+		*count = c->rv_vs.entry_count;
+		return true;
+	}
+	return false;
+}
+
+size_t nw_hw_case_tail_bytes(const struct nw_hw_case *c, uint32_t arch)
+{
+	const struct hw_blob_entry *entries;
+	const void *part;
+	size_t size, count;
+
+	return case_part(c, arch, &part, &size, &entries, &count) ? size + count * sizeof(*entries) : 0;
 }
 
 uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t arch, size_t *size)
@@ -501,12 +524,14 @@ uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t 
 		.magic = HW_BLOB_MAGIC, .version = HW_BLOB_VERSION, .header_size = sizeof(h), .case_count = (uint32_t)count,
 		.arch = arch,
 	};
-	size_t total = sizeof(h), off;
+	size_t total = sizeof(h), off, part_size;
+	const struct hw_blob_entry *part_entries;
+	const void *part;
 	uint8_t *blob;
 
 	for (size_t i = 0; i < count; i++)
 		total += sizeof(cases[i].head) + cases[i].head.entry_count * sizeof(struct hw_blob_entry) +
-			 a64_s1_size(&cases[i], arch);
+			 nw_hw_case_tail_bytes(&cases[i], arch);
 	blob = malloc(total);
 	if (!blob)
 		return NULL;
@@ -519,11 +544,11 @@ uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t 
 		off += sizeof(cases[i].head);
 		memcpy(blob + off, cases[i].entries, n);
 		off += n;
-		if (a64_s1_size(&cases[i], arch)) {
-			memcpy(blob + off, &cases[i].a64_s1, sizeof(cases[i].a64_s1));
-			off += sizeof(cases[i].a64_s1);
-			n = cases[i].a64_s1.entry_count * sizeof(struct hw_blob_entry);
-			memcpy(blob + off, cases[i].a64_s1_entries, n);
+		if (case_part(&cases[i], arch, &part, &part_size, &part_entries, &n)) {
+			memcpy(blob + off, part, part_size);
+			off += part_size;
+			n *= sizeof(struct hw_blob_entry);
+			memcpy(blob + off, part_entries, n);
 			off += n;
 		}
 	}

@@ -52,10 +52,11 @@ static bool vmx_value(const char **p, uint64_t *out, unsigned i, unsigned *unkno
 	return number(p, out);
 }
 
-/* What follows the id: "c" lines of hw/runner.h and hw/aarch64/main.c, "v" lines of hw/contract/ept_case.h. */
+/* What follows the id: "c" lines of hw/runner.h, hw/aarch64/main.c and hw/riscv64/main.c, "v" lines of
+ * hw/contract/ept_case.h. */
 static void parse_kind(const char *p, const struct nw_hw_backend *backend, struct nw_hw_outcome *o)
 {
-	bool vmx = backend->vmx, dashes = vmx || backend->aarch64;
+	bool vmx = backend->vmx, dashes = vmx || backend->aarch64 || backend->riscv64;
 
 	o->kind = NW_HW_OTHER;
 	if (word_is(&p, "ok") && (dashes ? vmx_value(&p, &o->a, 0, &o->unknown) : number(&p, &o->a)))
@@ -63,6 +64,9 @@ static void parse_kind(const char *p, const struct nw_hw_backend *backend, struc
 	else if (backend->aarch64 && word_is(&p, "abort") && number(&p, &o->a) && number(&p, &o->b) &&
 		 vmx_value(&p, &o->c, 2, &o->unknown))
 		o->kind = NW_HW_ABORT;
+	else if (backend->riscv64 && word_is(&p, "trap") && number(&p, &o->a) && number(&p, &o->b) &&
+		 number(&p, &o->c) && number(&p, &o->d) && number(&p, &o->e))
+		o->kind = NW_HW_RV_TRAP;
 	else if (word_is(&p, "pf") && number(&p, &o->a) && number(&p, &o->b))
 		o->kind = NW_HW_PF;
 	else if (!vmx && word_is(&p, "gp"))
@@ -201,6 +205,7 @@ bool nw_hw_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o, st
 	case NW_HW_EPTV:
 	case NW_HW_MISCONFIG:
 	case NW_HW_ABORT:
+	case NW_HW_RV_TRAP:
 	case NW_HW_OTHER:
 		break;
 	}

@@ -14,6 +14,7 @@
 #include "contract/a64_s1.h"
 #include "contract/blob.h"
 #include "contract/ept_case.h"
+#include "contract/rv_vs.h"
 #include "replay/replay.h"
 #include "trace/trace.h"
 
@@ -23,6 +24,7 @@ enum nw_hw_backend_id {
 	NW_HW_KVM,       /* QEMU with -accel kvm -cpu host: first stage only */
 	NW_HW_BOCHS_VMX, /* the VMX image's guest over EPT under Bochs (hw/contract/ept_case.h) */
 	NW_HW_QEMU_AARCH64, /* the AArch64 image's EL1 guest over stage 2 under qemu-system-aarch64 (a64_case.h) */
+	NW_HW_QEMU_RISCV64, /* the RISC-V image's VS/VU guest over the G-stage under qemu-system-riscv64 (rv_case.h) */
 	NW_HW_BACKEND_COUNT,
 };
 
@@ -34,7 +36,14 @@ struct nw_hw_backend {
 	bool vmx;                  /* the VMX image under Bochs */
 	const char *qemu;          /* the QEMU program that boots the image; NULL for Bochs */
 	bool aarch64;              /* the AArch64 image (hw/aarch64/): its blob's arch, its QEMU command */
+	bool riscv64;              /* the RISC-V image (hw/riscv64/): likewise */
 };
+
+/* The blob architecture of the backend's image (enum hw_blob_arch). */
+static inline uint32_t nw_hw_backend_arch(const struct nw_hw_backend *b)
+{
+	return b->aarch64 ? HW_BLOB_ARCH_AARCH64 : b->riscv64 ? HW_BLOB_ARCH_RISCV64 : HW_BLOB_ARCH_X86_64;
+}
 
 const struct nw_hw_backend *nw_hw_backend_find(const char *name);
 
@@ -63,6 +72,9 @@ struct nw_hw_case {
 	/* aarch64 with head.flags HW_A64_S1: the stage-1 part and its entries, packed after the case's entries. */
 	struct hw_a64_s1_part a64_s1;
 	struct hw_blob_entry a64_s1_entries[NW_HW_CASE_ENTRIES];
+	/* riscv64 with head.flags HW_RV_VS: the VS-stage part and its entries, packed after the case's entries. */
+	struct hw_rv_vs_part rv_vs;
+	struct hw_blob_entry rv_vs_entries[NW_HW_CASE_ENTRIES];
 };
 
 /* What the compiler needs to know of the backend's CPU. */
@@ -94,6 +106,9 @@ bool nw_hw_has_rsvd_bits_valid_on_backend(uint64_t entry, unsigned scenario_maxp
 const char *nw_hw_case_compile(const struct nw_hw_target *target, struct nw_replay *replay,
 			       const struct nw_trace_access *access, uint64_t record, struct nw_hw_case *out,
 			       char *reason, size_t reasonlen);
+/* Bytes a case carries after its entries in a blob of arch (an aarch64 case's stage-1 part, a riscv64 case's
+ * VS-stage part); 0 for none. */
+size_t nw_hw_case_tail_bytes(const struct nw_hw_case *c, uint32_t arch);
 /* The blob of cases (hw/contract/blob.h) for the image of arch (enum hw_blob_arch), malloc'ed; NULL when out of
  * memory. */
 uint8_t *nw_hw_blob_pack(const struct nw_hw_case *cases, size_t count, uint32_t arch, size_t *size);
@@ -136,12 +151,14 @@ enum nw_hw_kind {
 	NW_HW_OTHER,    /* exc, exit, raw: nothing the simulator can be asked about */
 	NW_HW_HOST_LIMIT, /* not run: the host could not run the case (why in text) */
 	NW_HW_ABORT,    /* AArch64: a stage-2 abort (ESR_EL2, FAR_EL2, HPFAR_EL2) */
+	NW_HW_RV_TRAP,  /* RISC-V: a trap into M-mode (mcause, mtval, mtval2, mtinst, mstatus.GVA) */
 };
 
 struct nw_hw_outcome {
 	enum nw_hw_kind kind;
 	uint64_t a, b, c;   /* ok: PA; pf: error code, CR2; npf: EXITINFO1, EXITINFO2; eptv: qualification, GPA, GLA;
-			     * abort: ESR_EL2, FAR_EL2, HPFAR_EL2 */
+			     * abort: ESR_EL2, FAR_EL2, HPFAR_EL2; rv trap: mcause, mtval, mtval2 */
+	uint64_t d, e;      /* rv trap: mtinst, mstatus.GVA */
 	unsigned unknown;   /* VMX and AArch64: bit i set when value i printed as "-" (not defined or not seen) */
 	char text[128];     /* the line after the case id (for OTHER and UNSUPPORTED), or why not run */
 };
@@ -163,6 +180,7 @@ unsigned nw_hw_output_maxphyaddr(const char *output);
 struct nw_hw_boots {
 	const struct nw_hw_backend *backend;
 	const char *image;
+	const char *cpu;                /* QEMU's -cpu; NULL: the backend's */
 	double timeout;                 /* per boot */
 	size_t cases_per_boot;          /* at most; 0: as many as fit */
 	const struct nw_hw_case *cases; /* ids 0 .. count-1 in order */
@@ -214,6 +232,14 @@ struct nw_hw_deviation {
 };
 
 const struct nw_hw_deviation *nw_hw_deviation_find(const struct nw_hw_deviation_ctx *ctx);
+
+/* A probe's outcome against the library's (qemu-aarch64, qemu-riscv64). */
+enum nw_hw_verdict {
+	NW_HW_VERDICT_MATCH,
+	NW_HW_VERDICT_EXPLAINED, /* a row of hw/DEVIATIONS.md */
+	NW_HW_VERDICT_MISMATCH,  /* the problem says what differs */
+	NW_HW_VERDICT_NOT_RUN,   /* the problem says why */
+};
 
 /* What a run found, for the text and JSON reports (hw_report.c). */
 struct nw_hw_not_run {

@@ -407,6 +407,7 @@ bool nw_hw_vmx_observe(const struct nw_hw_case *c, const struct nw_hw_outcome *o
 	case NW_HW_UNSUPPORTED:
 	case NW_HW_HOST_LIMIT:
 	case NW_HW_ABORT:
+	case NW_HW_RV_TRAP:
 	case NW_HW_OTHER:
 		break;
 	}

@@ -22,7 +22,7 @@ pointer is a fault; G-stage accesses are checked as U-mode ones, so a leaf witho
 superpage whose PPN bits below its size are not zero is misaligned, a fault (step 6); A and D: with Svade a
 leaf without A (or a store's without D) faults, with Svadu (menvcfg.ADUE) the walk sets them (step 7). In a
 pointer D, A and U are reserved; PBMT and N are reserved without Svpbmt (menvcfg.PBMTE clear here) and
-Svnapot."""
+Svnapot (the image runs under QEMU's plain rv64, which has neither; rv_vs_cases.SVPBMT_HAND turns Svpbmt on)."""
 import random
 
 from cases import hw_run  # tools/hw-run, loaded once for every hardware test

@@ -208,7 +208,28 @@ HAND = [
      page_fault(LOAD_PF, 1 << 47 | VA)),
 ]
 
+# Svpbmt, under QEMU's "rv64,svpbmt=on" (SVPBMT_CPU) with the case's pbmte: menvcfg.PBMTE and henvcfg.PBMTE set.
+# PBMT 1 (NC) and 2 (IO) in a leaf are memory types: the access completes; in a pointer bits 62:61 are reserved
+# ("For non-leaf PTEs, bits 62-61 are reserved for future standard use").
+SVPBMT_CPU = "rv64,svpbmt=on"
+P = ("adue", "pbmte")
+SVPBMT_HAND = [
+    (33, "G-stage leaf with PBMT NC", rv_cases.case(33, "read", rv_cases.path(rv_cases.LEAF | 1 << 61), flags=P),
+     f"ok {rv_cases.PA:#x}"),
+    (34, "store through a G-stage leaf with PBMT IO",
+     rv_cases.case(34, "write", rv_cases.path(rv_cases.LEAF | 2 << 61), flags=P), f"ok {rv_cases.PA:#x}"),
+    (35, "G-stage pointer with PBMT NC",
+     rv_cases.case(35, "read", (lambda te: (te[0], [(t, i, v | 1 << 61 if link == 2 else v, link)
+                                                    for t, i, v, link in te[1]]))(rv_cases.path(rv_cases.LEAF)),
+                   flags=P), rv_cases.trap(rv_cases.LOAD)),
+    (444, "VS-stage leaf with PBMT IO", vs_case(444, "read", DATA | 2 << 61, flags=P), OK),
+    (445, "VS-stage pointer with PBMT NC",
+     vs_case(445, "read", DATA, flags=P, edit=replace_entry(1, 2, pte(VT(2), 0) | 1 << 61)), page_fault(LOAD_PF)),
+]
+
 # Where QEMU 7.2 departs from the privileged spec (hw/DEVIATIONS.md): the case, the spec's line, QEMU's.
+# The rows whose proofs boot under SVPBMT_CPU.
+SVPBMT_ROWS = {"rv-svpbmt-leaf-bits-unchecked"}
 DEVIATION_CASES = {
     # A guest-page fault on the implicit PTE read is reported for the original access type: a store's is cause
     # 23, a fetch's 20; QEMU 7.2 reports 21 (load) for every access.
@@ -223,6 +244,22 @@ DEVIATION_CASES = {
     # reads only the guest's MXR (vsstatus) while V=1.
     "rv-vs-mxr-hs": [
         (vs_case(413, "read", pte(0x81001000, X | A), flags=("adue", "mxr")), OK, page_fault(LOAD_PF)),
+    ],
+    # Under "rv64,svpbmt=on" (SVPBMT_CPU): a leaf's bits 60:54 are reserved ("Sv39 page table entry": "Bits 60-54
+    # are reserved for future standard use"), PBMT 3 is reserved, PBMT with menvcfg.PBMTE clear is reserved
+    # ("Svpbmt"), and N without Svnapot: each a page fault (a guest-page fault in the G-stage); QEMU 7.2 with its
+    # Svpbmt checks no bit above a leaf's PPN, and the access completes as if they were clear.
+    "rv-svpbmt-leaf-bits-unchecked": [
+        (rv_cases.case(105, "read", rv_cases.path(rv_cases.LEAF | 1 << 54), flags=P),
+         rv_cases.trap(rv_cases.LOAD), f"ok {rv_cases.PA:#x}"),
+        (rv_cases.case(106, "read", rv_cases.path(rv_cases.LEAF | 3 << 61), flags=P),
+         rv_cases.trap(rv_cases.LOAD), f"ok {rv_cases.PA:#x}"),
+        (rv_cases.case(107, "read", rv_cases.path(rv_cases.LEAF | 1 << 63), flags=P),
+         rv_cases.trap(rv_cases.LOAD), f"ok {rv_cases.PA:#x}"),
+        (rv_cases.case(108, "read", rv_cases.path(rv_cases.LEAF | 1 << 61)), rv_cases.trap(rv_cases.LOAD),
+         f"ok {rv_cases.PA:#x}"),
+        (vs_case(504, "read", DATA | 3 << 61, flags=P), page_fault(LOAD_PF), OK),
+        (vs_case(505, "read", DATA | 1 << 54, flags=P), page_fault(LOAD_PF), OK),
     ],
     # The A/D update of a VS-stage PTE is an implicit G-stage store: through a read-only G-stage page it is a
     # guest-page fault (cause by the original access, tinst 0x3020); QEMU 7.2 writes the PTE anyway.

@@ -34,9 +34,10 @@ def lines(text):
     return {int(m.group(1)): m.group(2) for m in re.finditer(r"^c (\d+) (.*)$", text, re.M)}
 
 
-def run_qemu(image, cases):
-    """The image's lines for the cases; every case run, every frame given back."""
-    status, text, _seconds, not_run = hw_run.boot(image, cases, timeout=120)
+def run_qemu(image, cases, cpu=None):
+    """The image's lines for the cases (under QEMU's -cpu cpu, None: the image's default); every case run, every
+    frame given back."""
+    status, text, _seconds, not_run = hw_run.boot(image, cases, timeout=120, cpu=cpu)
     assert status == hw_run.EXIT_PASS and not not_run, text
     assert "frames live 0" in text, text
     return lines(text)

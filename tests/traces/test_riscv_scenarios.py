@@ -164,10 +164,11 @@ def test_what_is_not_wired_yet_is_refused():
     assert result.returncode == 2 and "the machine is riscv64: read --gva reads x86 guests only" in result.stderr
     result = run("mappings", SCENARIO, "--stage", "guest")
     assert result.returncode == 2 and "--stage gstage lists its G-stage" in result.stderr
-    # hw run has no riscv64 backend for scenarios: refused by name (it said "an aarch64 scenario" before). Any
-    # existing file as --image: the refusal comes before the image is read, in a build without the images too.
+    # The x86 backends refuse a riscv64 scenario by name, pointing at its backend (it said "an aarch64 scenario"
+    # before). Any existing file as --image: the refusal comes before the image is read, in a build without the
+    # images too.
     result = run("hw", "run", SCENARIO, "--backend", "qemu", "--image", SCENARIO)
-    assert result.returncode == 2 and "hw run does not run riscv64 scenarios yet" in result.stderr
+    assert result.returncode == 2 and "a riscv64 scenario runs on --backend qemu-riscv64" in result.stderr
     result = run("hw", "run", SCENARIO, "--backend", "qemu-aarch64", "--image", SCENARIO)
     assert result.returncode == 2 and "runs aarch64 scenarios (arch: aarch64); this one is riscv64" in result.stderr
 
