@@ -92,18 +92,10 @@ const char *hw_a64_s1_check(const struct hw_a64_s1_part *p, const struct hw_blob
 const char *hw_a64_s1_alloc(struct hw_a64_s1 *s1, const struct nw_hal *hal, const struct hw_a64_s1_part *p)
 {
 	*s1 = (struct hw_a64_s1){ .hal = hal };
-	for (; s1->table_count < p->table_count; s1->table_count++) {
-		uint64_t *table;
-
-		if (!nw_hal_alloc_frame(hal, &s1->tables[s1->table_count])) {
-			hw_a64_s1_destroy(s1);
-			return "no frame for a stage-1 table";
-		}
-		table = nw_hal_phys_to_virt(hal, s1->tables[s1->table_count]);
-		for (unsigned i = 0; i < NW_PAGE_SIZE / ENTRY_BYTES; i++)
-			table[i] = 0;
-	}
-	return 0;
+	if (hw_case_pages_alloc(hal, s1->tables, p->table_count, &s1->table_count))
+		return 0;
+	hw_a64_s1_destroy(s1);
+	return "no frame for a stage-1 table";
 }
 
 /* The image's code at VA = IPA = its own address: fetched at EL1 and EL0, a store refused at stage 1. */
@@ -154,9 +146,7 @@ const char *hw_a64_s1_fill(struct hw_a64_s1 *s1, struct hw_a64_vm *vm, const str
 
 void hw_a64_s1_destroy(struct hw_a64_s1 *s1)
 {
-	for (unsigned t = 0; t < s1->table_count; t++)
-		nw_hal_dealloc_frame(s1->hal, s1->tables[t]);
-	s1->table_count = 0;
+	hw_case_pages_free(s1->hal, s1->tables, &s1->table_count);
 }
 
 const char *hw_a64_case_build(struct hw_a64_vm *vm, struct hw_a64_s1 *s1, const struct nw_hal *hal,

@@ -116,3 +116,24 @@ void hw_case_tables_undo(struct hw_case_tables *t)
 	t->root_count = 0;
 	t->count = 0;
 }
+
+bool hw_case_pages_alloc(const struct nw_hal *hal, nw_hpa_t *pages, unsigned count, unsigned *have)
+{
+	for (; *have < count; (*have)++) {
+		uint64_t *page;
+
+		if (!nw_hal_alloc_frame(hal, &pages[*have]))
+			return false;
+		page = nw_hal_phys_to_virt(hal, pages[*have]);
+		for (unsigned i = 0; i < NW_PAGE_SIZE / sizeof(*page); i++)
+			page[i] = 0;
+	}
+	return true;
+}
+
+void hw_case_pages_free(const struct nw_hal *hal, const nw_hpa_t *pages, unsigned *have)
+{
+	for (unsigned i = 0; i < *have; i++)
+		nw_hal_dealloc_frame(hal, pages[i]);
+	*have = 0;
+}

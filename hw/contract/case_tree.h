@@ -42,6 +42,12 @@ const struct hw_blob_entry *hw_case_tree_find(const struct hw_blob_case *c, cons
  * from the room bytes at tail; false when they do not hold it. */
 typedef bool hw_case_tail_fn(const struct hw_blob_case *c, const uint8_t *tail, uint64_t room, uint64_t *len);
 
+/* The frames of a case's own pages (a guest stage's tables: AArch64 stage 1, RISC-V VS-stage): frames zeroed
+ * into pages until *have reaches count; false without a frame (those given so far stay, for hw_case_pages_free). */
+bool hw_case_pages_alloc(const struct nw_hal *hal, nw_hpa_t *pages, unsigned count, unsigned *have);
+/* Frees the *have frames of pages; *have becomes 0. */
+void hw_case_pages_free(const struct nw_hal *hal, const nw_hpa_t *pages, unsigned *have);
+
 /* The case's tables in memory: table 0 the library's root, the others the case's own frames. */
 struct hw_case_tables {
 	const struct nw_hal *hal;

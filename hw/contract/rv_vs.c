@@ -84,16 +84,9 @@ static const char *check_gstage_leaves(const struct hw_rv_vm *vm, const struct h
 
 static const char *alloc_tables(struct hw_rv_vs *vs, const struct hw_rv_vs_part *p)
 {
-	for (; vs->table_count < p->table_count; vs->table_count++) {
-		uint64_t *table;
-
-		if (!nw_hal_alloc_frame(vs->hal, &vs->tables[vs->table_count]))
-			return "no frame for a VS-stage table";
-		table = nw_hal_phys_to_virt(vs->hal, vs->tables[vs->table_count]);
-		for (unsigned i = 0; i < NW_PAGE_SIZE / PTE_BYTES; i++)
-			table[i] = 0;
-	}
-	return 0;
+	return hw_case_pages_alloc(vs->hal, vs->tables, p->table_count, &vs->table_count)
+		       ? 0
+		       : "no frame for a VS-stage table";
 }
 
 static bool is_case_frame(const struct hw_rv_vs *vs, uint64_t hpa)
@@ -160,12 +153,6 @@ static const char *fill(struct hw_rv_vs *vs, const struct hw_rv_vm *vm, const st
 	return nw_rv_vsatp_decode(p->vsatp, &caps, &vs->cpu.vsatp) == NW_OK ? 0 : "a vsatp the library refuses";
 }
 
-static void destroy_tables(struct hw_rv_vs *vs)
-{
-	for (unsigned t = 0; t < vs->table_count; t++)
-		nw_hal_dealloc_frame(vs->hal, vs->tables[t]);
-	vs->table_count = 0;
-}
 
 const char *hw_rv_case_build(struct hw_rv_vm *vm, struct hw_rv_vs *vs, const struct nw_hal *hal,
 			     const struct hw_blob_case *c, const struct hw_blob_entry *entries,
@@ -179,7 +166,7 @@ const char *hw_rv_case_build(struct hw_rv_vm *vm, struct hw_rv_vs *vs, const str
 	if (!why)
 		why = hw_rv_vm_build(vm, hal, c, entries, vs->tables, vs->table_count);
 	if (why) {
-		destroy_tables(vs);
+		hw_case_pages_free(vs->hal, vs->tables, &vs->table_count);
 		return why;
 	}
 	if (p) {
@@ -197,7 +184,7 @@ const char *hw_rv_case_build(struct hw_rv_vm *vm, struct hw_rv_vs *vs, const str
 void hw_rv_case_destroy(struct hw_rv_vm *vm, struct hw_rv_vs *vs)
 {
 	hw_rv_vm_destroy(vm);
-	destroy_tables(vs);
+	hw_case_pages_free(vs->hal, vs->tables, &vs->table_count);
 }
 
 /* vsatp Bare: the GPA through the G-stage alone. */

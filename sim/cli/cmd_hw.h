@@ -68,6 +68,9 @@ struct nw_hw_probes {
 	size_t count, cap;
 };
 
+/* The scenario opened for a probe backend: NW_EXIT_OK, or NW_EXIT_BAD_INPUT (after a message) when it does not
+ * open or is not of arch (enum nw_scenario_arch); a trace it names is said on stderr not to run. */
+int nw_hw_probes_open(const struct nw_hw_cmd *run, struct nw_replay_target *t, int arch);
 void nw_hw_probes_add(struct nw_hw_probes *p, uint64_t addr);
 /* A second stage's probes: each region's first and last 8-byte word, each edit's address, the first address of
  * each run of leaves alike (contiguous, same level, rights, memory type and entry bits alike), and, past not

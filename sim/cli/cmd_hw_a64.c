@@ -111,27 +111,10 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	struct nw_hw_a64_expect *expect = NULL;
 	uint64_t *edges = NULL;
 	size_t total;
-	char err[1024];
 	int rc = NW_EXIT_BAD_INPUT;
 
-	if (nw_replay_target_open(run->opt.scenario, &t, err, sizeof(err))) {
-		fprintf(stderr, "nestwalk hw run: %s\n", err);
+	if (nw_hw_probes_open(run, &t, NW_SCENARIO_AARCH64))
 		return NW_EXIT_BAD_INPUT;
-	}
-	if (t.scenario.arch != NW_SCENARIO_AARCH64) {
-		fprintf(stderr,
-			"nestwalk hw run: %s: --backend qemu-aarch64 runs aarch64 scenarios (arch: aarch64); this "
-			"one is %s\n",
-			run->opt.scenario, nw_scenario_arch_name(t.scenario.arch));
-		nw_replay_target_close(&t);
-		return NW_EXIT_BAD_INPUT;
-	}
-	/* Said, not silent: replay runs the scenario's own trace, this backend its probes. */
-	if (t.scenario.trace)
-		fprintf(stderr,
-			"nestwalk hw run: note: %s names a trace (%s); --backend qemu-aarch64 runs probes of its "
-			"translation regime, not a trace (nestwalk replay runs it)\n",
-			run->opt.scenario, t.scenario.trace);
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
 	if (t.scenario.arm64.s1.enabled) {
 		run->rep.method =

@@ -5,10 +5,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli/cli.h"
 #include "cli/cmd_hw.h"
 #include "io/grow.h"
+#include "scenario/scenario_keys.h"
 
 #define MAX_PROBES 4096 /* addresses; three accesses each */
+
+int nw_hw_probes_open(const struct nw_hw_cmd *run, struct nw_replay_target *t, int arch)
+{
+	const char *name = nw_scenario_arch_name(arch);
+	char err[1024];
+
+	if (nw_replay_target_open(run->opt.scenario, t, err, sizeof(err))) {
+		fprintf(stderr, "nestwalk hw run: %s\n", err);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (t->scenario.arch != arch) {
+		fprintf(stderr, "nestwalk hw run: %s: --backend %s runs %s scenarios (arch: %s); this one is %s\n",
+			run->opt.scenario, run->backend->name, name, name, nw_scenario_arch_name(t->scenario.arch));
+		nw_replay_target_close(t);
+		return NW_EXIT_BAD_INPUT;
+	}
+	/* Said, not silent: replay runs the scenario's own trace, this backend its probes. */
+	if (t->scenario.trace)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s names a trace (%s); --backend %s runs probes of its translation "
+			"regime, not a trace (nestwalk replay runs it)\n",
+			run->opt.scenario, t->scenario.trace, run->backend->name);
+	return NW_EXIT_OK;
+}
 
 void nw_hw_probes_add(struct nw_hw_probes *p, uint64_t addr)
 {

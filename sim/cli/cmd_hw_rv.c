@@ -197,27 +197,10 @@ int nw_hw_cmd_rv(struct nw_hw_cmd *run)
 	struct nw_hw_rv_scenario s;
 	struct nw_simmem *sim;
 	const struct nw_hal *hal;
-	char err[1024];
 	int rc = NW_EXIT_BAD_INPUT;
 
-	if (nw_replay_target_open(run->opt.scenario, &t, err, sizeof(err))) {
-		fprintf(stderr, "nestwalk hw run: %s\n", err);
+	if (nw_hw_probes_open(run, &t, NW_SCENARIO_RISCV64))
 		return NW_EXIT_BAD_INPUT;
-	}
-	if (t.scenario.arch != NW_SCENARIO_RISCV64) {
-		fprintf(stderr,
-			"nestwalk hw run: %s: --backend qemu-riscv64 runs riscv64 scenarios (arch: riscv64); this "
-			"one is %s\n",
-			run->opt.scenario, nw_scenario_arch_name(t.scenario.arch));
-		nw_replay_target_close(&t);
-		return NW_EXIT_BAD_INPUT;
-	}
-	/* Said, not silent: replay runs the scenario's own trace, this backend its probes. */
-	if (t.scenario.trace)
-		fprintf(stderr,
-			"nestwalk hw run: note: %s names a trace (%s); --backend qemu-riscv64 runs probes of its "
-			"translation regime, not a trace (nestwalk replay runs it)\n",
-			run->opt.scenario, t.scenario.trace);
 	run->rep.method =
 		"probes: G-stage, with vsatp Bare: each region's first and last word, each edit's address, the first "
 		"address of each run of G-stage leaves alike and one GPA past the mode's width; VS-stage, when vsatp "

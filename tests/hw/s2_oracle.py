@@ -1,5 +1,6 @@
 """What the second-stage oracle tests share (test_hw_aarch64.py, test_hw_riscv64.py): the image in the build
-folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, and the "c ID ..." lines of both."""
+folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, the "c ID ..." lines of both, and
+`nestwalk hw run`."""
 import os
 import re
 import shutil
@@ -41,6 +42,12 @@ def run_qemu(image, cases, cpu=None):
     assert status == hw_run.EXIT_PASS and not not_run, text
     assert "frames live 0" in text, text
     return lines(text)
+
+
+def hw_run_cmd(*args):
+    """`nestwalk hw run ARGS`, its output captured."""
+    return subprocess.run([os.environ["NESTWALK"], "hw", "run", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
 
 
 def simulate_blob(blob):

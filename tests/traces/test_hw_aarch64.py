@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import a64_cases  # noqa: E402
 import a64_s1_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, simulate, simulate_blob  # noqa: E402
+from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, simulate, simulate_blob  # noqa: E402
 
 hw_run = a64_cases.hw_run
 
@@ -125,11 +125,6 @@ def test_the_x86_image_refuses_an_aarch64_blob():
 
 
 # --- nestwalk hw run --backend qemu-aarch64 ---------------------------------------------------------------------
-
-def hw_run_cmd(*args):
-    return subprocess.run([os.environ["NESTWALK"], "hw", "run", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-
 
 def test_hw_run_probes_the_bundled_scenario_and_qemu_agrees():
     """scenarios/arm64_stage2.yaml: 5 regions (first and last word each: 10 addresses), 3 edited pages (3 more),

@@ -7,7 +7,6 @@ each proven here to still happen. Seeded random cases compare QEMU with the libr
 import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
@@ -18,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import rv_cases  # noqa: E402
 import rv_vs_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, simulate, simulate_blob  # noqa: E402
+from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, simulate, simulate_blob  # noqa: E402
 
 hw_run = rv_cases.hw_run
 
@@ -47,12 +46,17 @@ def test_image_boots_in_m_mode_alone():
     assert "hw: no case blob" in text
 
 
-def test_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
-    cases = [c for _id, _title, c, _line in rv_cases.HAND]
-    qemu, library = run_qemu(cases), simulate(cases)
-    for cid, title, _case, line in rv_cases.HAND:
+def check_hand(hand, cpu=None):
+    """Each (id, title, case, the spec's line): the library's line and QEMU's (under -cpu cpu) are the spec's."""
+    cases = [c for _id, _title, c, _line in hand]
+    qemu, library = run_qemu(cases, cpu), simulate(cases)
+    for cid, title, _case, line in hand:
         assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, spec {line!r}"
         assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
+
+
+def test_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
+    check_hand(rv_cases.HAND)
 
 
 # Each row's proofs: (case, the spec's line, QEMU's), from the G-stage and the VS-stage cases.
@@ -101,24 +105,16 @@ def test_random_cases_on_qemu_agree_with_the_library():
 
 
 def test_vs_stage_hand_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
-    cases = [c for _id, _title, c, _line in rv_vs_cases.HAND]
-    qemu, library = run_qemu(cases), simulate(cases)
-    for cid, title, _case, line in rv_vs_cases.HAND:
-        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, spec {line!r}"
-        assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
+    check_hand(rv_vs_cases.HAND)
 
 
 def test_svpbmt_cases_are_what_the_privileged_spec_says_on_qemu_and_in_the_library():
     """Under "rv64,svpbmt=on", with menvcfg.PBMTE and henvcfg.PBMTE set by the case."""
-    cases = [c for _id, _title, c, _line in rv_vs_cases.SVPBMT_HAND]
-    qemu, library = run_qemu(cases, rv_vs_cases.SVPBMT_CPU), simulate(cases)
-    for cid, title, _case, line in rv_vs_cases.SVPBMT_HAND:
-        assert library[cid] == line, f"case {cid} {title}: library {library[cid]!r}, spec {line!r}"
-        assert qemu[cid] == line, f"case {cid} {title}: QEMU {qemu[cid]!r}, spec {line!r}"
+    check_hand(rv_vs_cases.SVPBMT_HAND, rv_vs_cases.SVPBMT_CPU)
     # QEMU 7.2's plain rv64 has no Svpbmt, yet lets menvcfg.PBMTE be set (the spec makes it read-only zero
     # without Svpbmt, which the image would report as "unsupported Svpbmt"); PBMT stays reserved there, a fault.
     # hw/DEVIATIONS.md says so: a case asking for PBMTE runs under SVPBMT_CPU.
-    assert run_qemu(cases[:1])[33] == rv_cases.trap(rv_cases.LOAD)
+    assert run_qemu([rv_vs_cases.SVPBMT_HAND[0][2]])[33] == rv_cases.trap(rv_cases.LOAD)
 
 
 def test_random_vs_stage_cases_on_qemu_agree_with_the_library_up_to_listed_deviations():
@@ -184,11 +180,6 @@ def test_the_other_images_refuse_a_riscv64_blob():
 
 
 # --- nestwalk hw run --backend qemu-riscv64 ---------------------------------------------------------------------
-
-def hw_run_cmd(*args):
-    return subprocess.run([os.environ["NESTWALK"], "hw", "run", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-
 
 def test_hw_run_probes_the_g_stage_scenario_and_qemu_agrees_up_to_its_rows():
     """scenarios/riscv_gstage.yaml (vsatp Bare, pbmt: true so QEMU boots with Svpbmt): 6 regions, first and last
