@@ -19,6 +19,9 @@ struct nw_hw_rv_expect {
 	uint64_t pa;          /* ok, a load or store: where it lands in the image's scratch region */
 	struct nw_rv_trap trap; /* else: the trap as it reaches M-mode (mtval the case's address, mtval2 its GPA >> 2) */
 	bool pbmte_leaf_bits;   /* the fault is a leaf's bits that QEMU leaves unchecked under PBMTE (hw/DEVIATIONS.md) */
+	/* A VS-stage probe's final access in the case: where it lands, and its GPA (rv-vs-ad-write-unchecked: QEMU
+	 * goes on past a refused A/D write) */
+	uint64_t final_pa, final_gpa;
 };
 
 /* The scenario as a probe sees it: its G-stage, the hart state the library answers under (the scenario's, with

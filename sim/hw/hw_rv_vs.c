@@ -7,6 +7,7 @@
  * leaf for it, or none where the scenario's G-stage faults for another reason than the rights (the trap is the
  * same: a guest-page fault at that GPA). The library's trap is mapped into the case's addresses (htval of a
  * VS table's PTE or of the final GPA). The case's VS-stage maps the image's code at VA = GPA = HW_RV_CODE_GPA. */
+#include <nestwalk/hal.h>
 #include <nestwalk/pt_build.h>
 #include <nestwalk/riscv_gstage.h>
 
@@ -139,9 +140,9 @@ static bool was_reached(const struct nw_walk_result *res, int level)
 }
 
 /* The scenario walk's PTEs, level by level from the root, into the case's VS-stage tables; *final the case's
- * final GPA where the walk has a leaf. */
+ * final GPA where the walk has a leaf, *scenario_final the scenario's. */
 static const char *copy_walk(struct vs_case *v, const struct nw_walk_result *res, uint64_t gva, uint32_t id,
-			     uint64_t *final)
+			     uint64_t *final, uint64_t *scenario_final)
 {
 	const struct nw_pt_format *g = v->gfmt;
 	uint64_t limit = (uint64_t)g->level[g->top].entries << g->level[g->top].shift;
@@ -168,6 +169,7 @@ static const char *copy_walk(struct vs_case *v, const struct nw_walk_result *res
 			if ((entry & NW_RV_PTE_N) && v->s->cpu.caps.svnapot)
 				return "a NAPOT VS-stage leaf (the image's hart runs without Svnapot)";
 			gpa = (nw_pt_table_addr(v->vfmt, entry) & ~(size - 1)) + (gva & (size - 1));
+			*scenario_final = gpa;
 			if (gpa < limit) {
 				why = place_leaf(v, size, gva, id, &base);
 				if (why)
@@ -245,14 +247,16 @@ static const char *expect_answer(const struct vs_case *v, const struct nw_walk_r
 {
 	uint64_t fault_page = res->fault_gpa.val & ~UINT64_C(0xfff);
 
+	uint64_t pa = HW_RV_SCRATCH_BASE + (final & (TWO_MIB - 1));
+
 	if (res->outcome == NW_OUTCOME_OK) {
-		*e = (struct nw_hw_rv_expect){ .ok = true, .pa = HW_RV_SCRATCH_BASE + (final & (TWO_MIB - 1)) };
+		*e = (struct nw_hw_rv_expect){ .ok = true, .pa = pa };
 		return NULL;
 	}
 	if (res->outcome != NW_OUTCOME_PAGE_FAULT && res->outcome != NW_OUTCOME_GUEST_PAGE_FAULT)
 		return res->outcome == NW_OUTCOME_ACCESS_FAULT ? "a VS-stage table where the simulated host has no memory"
 							       : "an outcome no RISC-V trap describes";
-	*e = (struct nw_hw_rv_expect){ .trap = res->rv_trap };
+	*e = (struct nw_hw_rv_expect){ .trap = res->rv_trap, .final_pa = pa, .final_gpa = final };
 	e->trap.gva = true;
 	e->pbmte_leaf_bits = res->outcome == NW_OUTCOME_PAGE_FAULT && res->fault_level > 0 &&
 			     nw_hw_rv_is_pbmte_leaf_fault(v->s->cpu.pbmte, res->steps[res->fault_level].entry);
@@ -267,15 +271,13 @@ static const char *expect_answer(const struct vs_case *v, const struct nw_walk_r
 }
 
 /* The data page in the G-stage: a 2 MiB leaf onto the scratch region with the bits of the scenario's leaf for its
- * final GPA, where the walk reached it inside the window. */
-static const char *map_data(struct vs_case *v, const struct nw_walk_result *res, uint64_t final,
-			    enum nw_access_type type)
+ * final GPA gpa, where the walk has a leaf inside the window. */
+static const char *map_data(struct vs_case *v, uint64_t gpa, uint64_t final, enum nw_access_type type)
 {
-	uint64_t bits, gpa = res->outcome == NW_OUTCOME_OK ? res->gpa.val : res->fault_gpa.val;
+	uint64_t bits;
 	const char *why;
 
-	if (!(res->outcome == NW_OUTCOME_OK || (res->outcome == NW_OUTCOME_GUEST_PAGE_FAULT && !res->s2_on_table)) ||
-	    final - v->base >= (UINT64_C(1) << 30))
+	if (final - v->base >= (UINT64_C(1) << 30))
 		return NULL;
 	why = gstage_bits(v, gpa, type, &bits);
 	if (why || !bits)
@@ -286,13 +288,33 @@ static const char *map_data(struct vs_case *v, const struct nw_walk_result *res,
 	return NULL;
 }
 
+/* The library's walk of the access on the scenario. A lookup writes nothing, and so leaves out the A/D update and
+ * the G-stage's check of it; where the leaf needs one, the walk runs as the access would (its G-stage A/D set as
+ * the modelled Svadu hart sets them, which changes no later answer) and the leaf PTE is put back as it was. */
+static void walk_scenario(const struct nw_hw_rv_scenario *s, const struct nw_access *access,
+			  struct nw_walk_result *res)
+{
+	const struct nw_walk_step *leaf;
+	uint64_t *pte;
+
+	nw_rv_vs_walk(&s->config, &s->cpu, access, NW_WALK_LOOKUP | NW_WALK_RECORD_STEPS, res);
+	if (res->outcome != NW_OUTCOME_OK ||
+	    !(~res->leaf_entry & (NW_RV_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_RV_PTE_D : 0))))
+		return;
+	nw_rv_vs_walk(&s->config, &s->cpu, access, NW_WALK_RECORD_STEPS, res);
+	leaf = &res->steps[res->leaf_level];
+	pte = nw_hal_phys_to_virt(s->config.hal, nw_hpa(leaf->table_hpa.val + (uint64_t)leaf->index * 8));
+	if (res->leaf_level > 0 && leaf->read && pte)
+		*pte = leaf->entry;
+}
+
 const char *nw_hw_rv_compile_gva(const struct nw_hw_rv_scenario *s, uint64_t gva, enum nw_access_type type,
 				 uint32_t id, struct nw_hw_case *out, struct nw_hw_rv_expect *e)
 {
 	struct nw_access access = { .gva = nw_gva(gva & ~UINT64_C(7)), .size = 8, .type = type };
 	struct vs_case v = { .s = s, .gfmt = s->gstage->pt.fmt, .vfmt = nw_rv_vs_format(s->cpu.vsatp.mode), .out = out };
 	struct nw_walk_result res;
-	uint64_t final = 0;
+	uint64_t final = 0, scenario_final = 0;
 	const char *why;
 
 	v.base = UINT64_C(1) << v.gfmt->level[v.gfmt->top].shift;
@@ -300,12 +322,12 @@ const char *nw_hw_rv_compile_gva(const struct nw_hw_rv_scenario *s, uint64_t gva
 					   .cpl = 1, .access = (uint8_t)type };
 	out->rv_vs = (struct hw_rv_vs_part){ .entry_count = 0 };
 	out->run_gva = access.gva.val;
-	nw_rv_vs_walk(&s->config, &s->cpu, &access, NW_WALK_LOOKUP | NW_WALK_RECORD_STEPS, &res);
+	walk_scenario(s, &access, &res);
 	if (!start_gstage(&v))
 		return "a G-stage longer than a case holds";
-	why = copy_walk(&v, &res, access.gva.val, id, &final);
+	why = copy_walk(&v, &res, access.gva.val, id, &final, &scenario_final);
 	if (!why)
-		why = map_data(&v, &res, final, type);
+		why = map_data(&v, scenario_final, final, type);
 	if (!why)
 		why = add_code(&v, s->cpu.vu);
 	if (!why)
