@@ -232,15 +232,17 @@ def test_hw_run_refuses_what_does_not_fit_the_backend():
     result = hw_run_cmd(ROOT + "/scenarios/ok.yaml", "--backend", "qemu-riscv64")
     assert result.returncode == 2 and "runs riscv64 scenarios (arch: riscv64); this one is x86_64" in result.stderr
     result = hw_run_cmd(ROOT + "/scenarios/riscv_vs.yaml", "--backend", "qemu-riscv64", "--trace", "x.nwt")
-    assert result.returncode == 2 and "not with qemu-riscv64: it probes the scenario's translation regime" in result.stderr
+    assert result.returncode == 2
+    assert "not with qemu-riscv64: it probes the scenario's translation regime" in result.stderr
 
 
 def random_vs_scenario(rng):
-    """A riscv64 scenario with a hostile guest: Sv39 or Sv48 tables in an allocated region at GPA 0x81000000
-    (the G-stage's 4 KiB leaves there, some edited to lose U, W or R), leaves of every level onto passed-through
-    RAM at 0x80000000 with random R/W/X/U/G/A/D and, now and then, a reserved bit, PBMT, N or V clear, a pointer
-    to a table the G-stage does not map, VS-mode or VU-mode, SUM and MXR, Svade or Svadu."""
-    levels = rng.choice([3, 4])
+    """A riscv64 scenario with a hostile guest over an Sv39x4, Sv48x4 or Sv57x4 G-stage: Sv39, Sv48 or Sv57
+    tables in an allocated region at GPA 0x81000000 (the G-stage's 4 KiB leaves there, some edited to lose U, W
+    or R), leaves of every level onto passed-through RAM at 0x80000000 with random R/W/X/U/G/A/D and, now and
+    then, a reserved bit, PBMT, N or V clear, a pointer to a table the G-stage does not map, VS-mode or VU-mode,
+    SUM and MXR, Svade or Svadu."""
+    levels = rng.choice([3, 3, 4, 5])
     tables = [0x81000000 + k * 0x1000 for k in range(6)]
     writes = {}
 
@@ -256,10 +258,10 @@ def random_vs_scenario(rng):
             value &= ~1
         return value
 
-    # The root (tables[0]); with Sv48 a level-2 table (tables[1]) below root[0]; then the level-1 table.
-    top = 1 if levels == 4 else 0
-    if levels == 4:
-        writes[tables[0]] = [(tables[1] >> 12) << 10 | 1]
+    # The root (tables[0]); with Sv48 and Sv57 the tables below root[0] down to the level-2 one; then level 1.
+    top = levels - 3
+    for i in range(top):
+        writes[tables[i]] = [(tables[i + 1] >> 12) << 10 | 1]
     upper = tables[top]
     l1, l0 = tables[top + 1], tables[top + 2]
     writes[upper] = [(l1 >> 12) << 10 | 1, leaf(0x80000000)]   # [0]: level 1; [1]: a 1 GiB leaf
@@ -267,8 +269,9 @@ def random_vs_scenario(rng):
     writes[l0] = [leaf(0x80010000 + i * 0x1000) for i in range(8)] + [leaf(0x81008000), leaf(0x10000000)]
     edits = [f"    - {{gpa: {page:#x}, level: 0, clear: {rng.choice([0x10, 0x4, 0x2])}}}"
              for page in (l1, l0) if rng.random() < 0.3]
-    vsatp = (8 if levels == 3 else 9) << 60 | tables[0] >> 12
-    lines = ["arch: riscv64", "host: {memory: 4G, seed: 1}", "stage2:", "  format: sv39x4",
+    vsatp = (levels + 5) << 60 | tables[0] >> 12
+    lines = ["arch: riscv64", "host: {memory: 4G, seed: 1}", "stage2:",
+             f"  format: {rng.choice(['sv39x4', 'sv39x4', 'sv48x4', 'sv57x4'])}",
              f"  adue: {rng.choice(['true', 'false'])}", "  hs_mxr: false", "  napot: false"]
     if edits:
         lines += ["  edits:"] + edits
