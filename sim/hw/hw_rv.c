@@ -25,6 +25,17 @@ static const struct nw_hw_deviation pbmte_leaf_bits = {
 	NULL,
 };
 
+const struct nw_hw_deviation nw_hw_rv_gstage_mxr_hs = {
+	"rv-gstage-mxr-hs",
+	"QEMU 7.2 reads the guest's MXR (vsstatus.MXR) for the G-stage, not the HS-level sstatus.MXR",
+	NULL,
+};
+const struct nw_hw_deviation nw_hw_rv_vs_mxr_hs = {
+	"rv-vs-mxr-hs",
+	"QEMU 7.2 ignores the HS-level sstatus.MXR for the VS-stage",
+	NULL,
+};
+
 static const struct nw_hw_deviation ad_write_unchecked = {
 	"rv-vs-ad-write-unchecked",
 	"QEMU 7.2 sets a VS-stage PTE's A/D through a G-stage page the guest may not write, and goes on to the final "
@@ -152,6 +163,9 @@ const char *nw_hw_rv_compile_gpa(const struct nw_hw_rv_scenario *s, uint64_t gpa
 	nw_rv_gstage_translate(s->gstage, &req, &res);
 	if (!nw_rv_gstage_fault(&res, &access, &trap)) {
 		*e = (struct nw_hw_rv_expect){ .ok = true, .pa = pa };
+		/* An execute-only leaf read through the HS-level MXR: QEMU, with the VS-stage's MXR clear, faults. */
+		if (type == NW_ACCESS_READ && (res.entry & (NW_RV_PTE_R | NW_RV_PTE_X)) == NW_RV_PTE_X)
+			nw_hw_rv_expect_mxr(e, &nw_hw_rv_gstage_mxr_hs, NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT, run, run >> 2);
 		return NULL;
 	}
 	if (trap.htval)
@@ -161,6 +175,25 @@ const char *nw_hw_rv_compile_gpa(const struct nw_hw_rv_scenario *s, uint64_t gpa
 	e->pbmte_leaf_bits =
 		res.fault == NW_S2_FAULT_MISCONFIG && nw_hw_rv_is_pbmte_leaf_fault(s->gstage->config.pbmte, res.entry);
 	return NULL;
+}
+
+void nw_hw_rv_expect_mxr(struct nw_hw_rv_expect *e, const struct nw_hw_deviation *row, uint64_t cause,
+			 uint64_t tval, uint64_t htval)
+{
+	e->mxr_row = row;
+	e->mxr_ok = false;
+	e->mxr_trap = (struct nw_rv_trap){ .scause = cause, .stval = tval, .htval = htval, .gva = true };
+}
+
+/* QEMU's outcome where it reads MXR otherwise, exactly. */
+static bool is_mxr_row(const struct nw_hw_case *c, const struct nw_hw_rv_expect *e, const struct nw_hw_outcome *o)
+{
+	if (!e->mxr_row)
+		return false;
+	if (e->mxr_ok)
+		return o->kind == NW_HW_OK && (c->head.access == HW_ACCESS_FETCH || o->a == e->final_pa);
+	return o->kind == NW_HW_RV_TRAP && o->a == e->mxr_trap.scause && o->b == e->mxr_trap.stval &&
+	       o->c == e->mxr_trap.htval && o->d == e->mxr_trap.htinst && o->e == 1;
 }
 
 static enum nw_hw_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
@@ -193,6 +226,10 @@ enum nw_hw_verdict nw_hw_rv_compare(const struct nw_hw_case *c, const struct nw_
 	}
 	if (e->pbmte_leaf_bits && (o->kind != NW_HW_RV_TRAP || o->a != e->trap.scause)) {
 		*deviation = &pbmte_leaf_bits;
+		return NW_HW_VERDICT_EXPLAINED;
+	}
+	if (is_mxr_row(c, e, o)) {
+		*deviation = e->mxr_row;
 		return NW_HW_VERDICT_EXPLAINED;
 	}
 	if (!e->ok && is_ad_write_unchecked(c, e, o)) {

@@ -22,7 +22,13 @@ struct nw_hw_rv_expect {
 	/* A VS-stage probe's final access in the case: where it lands, and its GPA (rv-vs-ad-write-unchecked: QEMU
 	 * goes on past a refused A/D write) */
 	uint64_t final_pa, final_gpa;
+	/* Where QEMU 7.2 reads MXR otherwise (rv-gstage-mxr-hs, rv-vs-mxr-hs): its outcome, and the row */
+	const struct nw_hw_deviation *mxr_row;
+	bool mxr_ok;
+	struct nw_rv_trap mxr_trap;
 };
+
+extern const struct nw_hw_deviation nw_hw_rv_gstage_mxr_hs, nw_hw_rv_vs_mxr_hs;
 
 /* The scenario as a probe sees it: its G-stage, the hart state the library answers under (the scenario's, with
  * A/D set by the walk in both stages: the backend's hart), and the case flags that carry it. */
@@ -45,6 +51,9 @@ const char *nw_hw_rv_compile_gva(const struct nw_hw_rv_scenario *s, uint64_t gva
  * that answer is expect, else why the case cannot stand for the scenario's access (nothing left allocated). */
 const char *nw_hw_rv_rehearse(const struct nw_hal *hal, const struct nw_hw_case *c, const struct nw_hw_rv_expect *e);
 
+/* QEMU 7.2's trap where it reads MXR otherwise than the library (row): cause, mtval, mtval2, mtinst 0. */
+void nw_hw_rv_expect_mxr(struct nw_hw_rv_expect *e, const struct nw_hw_deviation *row, uint64_t cause,
+			 uint64_t tval, uint64_t htval);
 /* A leaf the library refuses for bits 60:54, PBMT 3 or N (Svnapot off) while PBMTE is on. */
 bool nw_hw_rv_is_pbmte_leaf_fault(bool pbmte, uint64_t pte);
 

@@ -106,3 +106,17 @@ Test(hw_rv_verdict, a_landing_place_or_a_csr_that_differs_is_a_mismatch)
 		       "mstatus.GVA 0x0 on the CPU, 0x1 in the library");
 	assert_verdict(&pf, "unsupported vsatp mode", NW_HW_VERDICT_NOT_RUN, NULL);
 }
+
+/* A load from an execute-only G-stage page at GPA 0x81010000 with the HS-level MXR: the library's translation
+ * lands at 0x82001000; QEMU 7.2, reading the guest's MXR, gives a load guest-page fault with htval 0x81010000 >> 2
+ * = 0x20404000 (rv-gstage-mxr-hs), and only that trap is the row's. */
+Test(hw_rv_verdict, the_trap_qemu_gives_where_it_reads_mxr_otherwise_is_its_row)
+{
+	struct nw_hw_rv_expect e = { .ok = true, .pa = 0x82001000 };
+
+	nw_hw_rv_expect_mxr(&e, &nw_hw_rv_gstage_mxr_hs, 21, 0x81010000, 0x20404000);
+	assert_verdict(&e, "ok 0x82001000", NW_HW_VERDICT_MATCH, NULL);
+	assert_verdict(&e, "trap 0x15 0x81010000 0x20404000 0x0 1", NW_HW_VERDICT_EXPLAINED, "rv-gstage-mxr-hs");
+	assert_verdict(&e, "trap 0x15 0x81010000 0x20404000 0x3000 1", NW_HW_VERDICT_MISMATCH,
+		       "the CPU gave 'trap 0x15 0x81010000 0x20404000 0x3000 1', the library a translation");
+}
