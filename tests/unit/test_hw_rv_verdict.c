@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "hw_line.h"
 #include "hw/hw_rv.h"
 
 struct judged {
@@ -18,16 +19,11 @@ struct judged {
 /* The image's line "c 0 REST" for a read (case 0), judged against e. */
 static struct judged judge(const struct nw_hw_rv_expect *e, const char *rest)
 {
-	const struct nw_hw_backend *backend = nw_hw_backend_find("qemu-riscv64");
-	struct nw_hw_outcome o = { 0 };
+	const struct nw_hw_outcome o = hw_line("qemu-riscv64", rest);
 	const struct nw_hw_deviation *row = NULL;
 	struct nw_hw_case c = { 0 };
 	struct judged j = { 0 };
-	char line[160];
 
-	cr_assert_not_null(backend);
-	snprintf(line, sizeof(line), "c 0 %s\n", rest);
-	nw_hw_outcomes_parse(line, backend, &o, 1);
 	j.verdict = nw_hw_rv_compare(&c, e, &o, &row, j.problem, sizeof(j.problem));
 	j.row = row ? row->id : NULL;
 	return j;
