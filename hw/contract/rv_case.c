@@ -12,7 +12,8 @@ static uint64_t pte_addr(uint64_t pte)
 struct nw_rv_gstage_config hw_rv_config(const struct hw_blob_case *c)
 {
 	struct nw_rv_gstage_caps caps = {
-		.sv39x4 = true, .sv48x4 = true, .sv57x4 = true, .vmid_bits = 14, .svadu = true, .svpbmt = true
+		.sv39x4 = true, .sv48x4 = true, .sv57x4 = true, .vmid_bits = 14, .svadu = true, .svpbmt = true,
+		.svnapot = (c->flags & HW_RV_NAPOT) != 0
 	};
 
 	return (struct nw_rv_gstage_config){ .mode = c->mode & HW_RV_MODE_MASK,

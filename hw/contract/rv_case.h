@@ -24,10 +24,11 @@
 #define HW_RV_MXR (1u << 1)  /* mstatus.MXR (the HS-level sstatus.MXR) during the access */
 #define HW_RV_VS (1u << 2)   /* a VS-stage part follows the entries (rv_vs.h) */
 #define HW_RV_PBMTE (1u << 3) /* menvcfg.PBMTE and henvcfg.PBMTE (Svpbmt: PBMT is a memory type) */
-#define HW_RV_FLAGS_ALL 0xfu
+#define HW_RV_NAPOT (1u << 4) /* the model's Svnapot (no CSR enables it: the hart must have it, QEMU's svnapot=on) */
+#define HW_RV_FLAGS_ALL 0x1fu
 
-/* The model's hart: every hgatp mode, 14 VMID bits, Svadu and Svpbmt (the switches the case's), no Svnapot
- * (QEMU 7.2's rv64 has it off: N is then reserved). */
+/* The model's hart: every hgatp mode, 14 VMID bits, Svadu and Svpbmt (the switches the case's), Svnapot as the
+ * case says (QEMU 7.2's rv64 has it off: N is then reserved). */
 struct nw_rv_gstage_config hw_rv_config(const struct hw_blob_case *c);
 
 struct hw_rv_vm {

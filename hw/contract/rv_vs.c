@@ -5,12 +5,12 @@
 #define PTE_BYTES 8
 
 /* The model's hart for the VS-stage: Sv39, Sv48, Sv57, 16 ASID bits, Svadu (the case's adue switch covers
- * both stages, as QEMU 7.2 sets A and D in both) and Svpbmt (the case's pbmte, likewise), no Svnapot. */
-static struct nw_rv_vs_caps vs_caps(void)
+ * both stages, as QEMU 7.2 sets A and D in both), Svpbmt (the case's pbmte, likewise) and Svnapot as the
+ * G-stage's. */
+static struct nw_rv_vs_caps vs_caps(const struct hw_blob_case *c)
 {
-	return (struct nw_rv_vs_caps){
-		.sv39 = true, .sv48 = true, .sv57 = true, .asid_bits = 16, .svadu = true, .svpbmt = true
-	};
+	return (struct nw_rv_vs_caps){ .sv39 = true, .sv48 = true, .sv57 = true, .asid_bits = 16, .svadu = true,
+				       .svpbmt = true, .svnapot = (c->flags & HW_RV_NAPOT) != 0 };
 }
 
 static uint64_t part_size(const struct hw_rv_vs_part *p)
@@ -34,9 +34,10 @@ struct nw_walk_config hw_rv_vs_walk_config(struct hw_rv_vm *vm)
 	return (struct nw_walk_config){ .hal = vm->t.hal, .stage2 = { .kind = NW_STAGE2_RISCV, .riscv = &vm->s2 } };
 }
 
-static const char *check_part(const struct hw_rv_vs_part *p, const struct hw_blob_entry *entries)
+static const char *check_part(const struct hw_blob_case *c, const struct hw_rv_vs_part *p,
+			      const struct hw_blob_entry *entries)
 {
-	struct nw_rv_vs_caps caps = vs_caps();
+	struct nw_rv_vs_caps caps = vs_caps(c);
 	struct nw_rv_vsatp vsatp;
 
 	if (nw_rv_vsatp_decode(p->vsatp, &caps, &vsatp) != NW_OK || vsatp.mode == NW_RV_SATP_BARE)
@@ -135,10 +136,10 @@ static const char *check_walks(struct hw_rv_vm *vm, const struct hw_rv_vs *vs, c
 	return 0;
 }
 
-static const char *fill(struct hw_rv_vs *vs, const struct hw_rv_vm *vm, const struct hw_rv_vs_part *p,
-			const struct hw_blob_entry *entries)
+static const char *fill(struct hw_rv_vs *vs, const struct hw_rv_vm *vm, const struct hw_blob_case *c,
+			const struct hw_rv_vs_part *p, const struct hw_blob_entry *entries)
 {
-	struct nw_rv_vs_caps caps = vs_caps();
+	struct nw_rv_vs_caps caps = vs_caps(c);
 
 	for (unsigned i = 0; i < p->entry_count; i++)
 		((uint64_t *)nw_hal_phys_to_virt(vs->hal, vs->tables[entries[i].table]))[entries[i].index] =
@@ -158,7 +159,7 @@ const char *hw_rv_case_build(struct hw_rv_vm *vm, struct hw_rv_vs *vs, const str
 			     const struct hw_blob_case *c, const struct hw_blob_entry *entries,
 			     const struct hw_rv_vs_part *p, const struct hw_blob_entry *vs_entries)
 {
-	const char *why = p ? check_part(p, vs_entries) : 0;
+	const char *why = p ? check_part(c, p, vs_entries) : 0;
 
 	*vs = (struct hw_rv_vs){ .hal = hal };
 	if (!why && p)
@@ -172,7 +173,7 @@ const char *hw_rv_case_build(struct hw_rv_vm *vm, struct hw_rv_vs *vs, const str
 	if (p) {
 		why = check_gstage_leaves(vm, c, entries);
 		if (!why)
-			why = fill(vs, vm, p, vs_entries);
+			why = fill(vs, vm, c, p, vs_entries);
 		if (!why)
 			why = check_walks(vm, vs, c, p);
 		if (why)

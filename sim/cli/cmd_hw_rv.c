@@ -22,9 +22,9 @@
 #include "scenario/scenario_keys.h"
 
 #define VS_ENTRIES 512
-/* QEMU 7.2's rv64 with Svpbmt, for a scenario with PBMT (pbmt: true); the plain rv64 checks more of a leaf's
- * bits (hw/DEVIATIONS.md: rv-svpbmt-leaf-bits-unchecked). */
-#define SVPBMT_CPU "rv64,svpbmt=on"
+/* QEMU 7.2's rv64 with Svpbmt and Svnapot as a scenario's pbmt and napot ask (the plain rv64 checks more of a
+ * leaf's bits: hw/DEVIATIONS.md, rv-leaf-high-bits-unchecked), by the case flags HW_RV_PBMTE and HW_RV_NAPOT. */
+static const char *const cpus[] = { NULL, "rv64,svpbmt=on", "rv64,svnapot=on", "rv64,svpbmt=on,svnapot=on" };
 
 struct collect {
 	struct nw_hw_probes *p;
@@ -157,7 +157,8 @@ static void model(struct nw_replay_target *t, struct nw_hw_rv_scenario *s, const
 		.gstage = g,
 		.config = { .hal = t->machine.hal, .stage2 = t->machine.stage2 },
 		.cpu = t->scenario.riscv.vs,
-		.flags = HW_RV_ADUE | (g->config.mxr ? HW_RV_MXR : 0) | (g->config.pbmte ? HW_RV_PBMTE : 0),
+		.flags = HW_RV_ADUE | (g->config.mxr ? HW_RV_MXR : 0) | (g->config.pbmte ? HW_RV_PBMTE : 0) |
+			 (g->config.caps.svnapot ? HW_RV_NAPOT : 0),
 	};
 	s->cpu.adue = s->cpu.caps.svadu = true;
 }
@@ -181,7 +182,7 @@ static int run_probes(struct nw_hw_cmd *run, const struct nw_replay_target *t, c
 		fprintf(stderr, "nestwalk hw run: out of memory\n");
 	else if (!compile(run, s, &gp, false, 1, sim, expect) &&
 		 !compile(run, s, &vp, true, gp.count * 3 + 1, sim, expect) &&
-		 !nw_hw_probes_boot(run, (s->flags & HW_RV_PBMTE) ? SVPBMT_CPU : NULL) &&
+		 !nw_hw_probes_boot(run, cpus[((s->flags & HW_RV_PBMTE) != 0) | ((s->flags & HW_RV_NAPOT) != 0) << 1]) &&
 		 !compare(run, expect))
 		rc = 0;
 	free(expect);

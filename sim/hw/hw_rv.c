@@ -13,13 +13,15 @@
 #include "contract/rv_layout.h"
 #include "hw/hw_rv.h"
 
+#define NW_RV_NAPOT_SIZE (UINT64_C(1) << 16) /* Svnapot's one size: 64 KiB */
+
 static const struct nw_hw_deviation implicit_cause = {
 	"rv-implicit-cause",
 	"QEMU 7.2 reports a guest-page fault on a VS-stage PTE read as a load's (cause 21) whatever the access",
 	NULL,
 };
-static const struct nw_hw_deviation pbmte_leaf_bits = {
-	"rv-svpbmt-leaf-bits-unchecked",
+static const struct nw_hw_deviation leaf_high_bits = {
+	"rv-leaf-high-bits-unchecked",
 	"QEMU 7.2 with Svpbmt (svpbmt=on) checks no bit above a leaf's PPN: bits 60:54, PBMT 3 and N without Svnapot "
 	"are taken as clear",
 	NULL,
@@ -56,12 +58,15 @@ static bool is_ad_write_unchecked(const struct nw_hw_case *c, const struct nw_hw
 	       o->c == e->final_gpa >> 2 && o->d == 0 && o->e == 1;
 }
 
-bool nw_hw_rv_is_pbmte_leaf_fault(bool pbmte, uint64_t pte)
+bool nw_hw_rv_is_leaf_high_bits_fault(uint32_t flags, uint64_t pte)
 {
 	bool leaf = (pte & NW_RV_PTE_V) && (pte & (NW_RV_PTE_R | NW_RV_PTE_X));
+	bool svpbmt = flags & HW_RV_PBMTE, svnapot = flags & HW_RV_NAPOT;
 
-	return pbmte && leaf &&
-	       ((pte & (NW_RV_PTE_RSVD | NW_RV_PTE_N)) || (pte & NW_RV_PTE_PBMT_MASK) == NW_RV_PTE_PBMT_MASK);
+	if (!leaf || !(svpbmt || svnapot))
+		return false;
+	return (pte & NW_RV_PTE_RSVD) ||
+	       (svpbmt && (((pte & NW_RV_PTE_N) && !svnapot) || (pte & NW_RV_PTE_PBMT_MASK) == NW_RV_PTE_PBMT_MASK));
 }
 
 uint64_t nw_hw_rv_relocate(uint64_t size, uint32_t id, uint64_t *addr)
@@ -72,6 +77,10 @@ uint64_t nw_hw_rv_relocate(uint64_t size, uint32_t id, uint64_t *addr)
 		*addr &= ~UINT64_C(7);
 		return HW_RV_SCRATCH_BASE + page;
 	}
+	if (size == NW_RV_NAPOT_SIZE) {
+		*addr &= ~UINT64_C(7);
+		return HW_RV_SCRATCH_BASE + (page & ~(NW_RV_NAPOT_SIZE - 1));
+	}
 	if (size <= HW_RV_SCRATCH_SIZE) {
 		*addr &= ~UINT64_C(7);
 		return HW_RV_SCRATCH_BASE;
@@ -79,6 +88,12 @@ uint64_t nw_hw_rv_relocate(uint64_t size, uint32_t id, uint64_t *addr)
 	/* 1 GiB and up: the leaf maps from a size-aligned address below the scratch region, the offset picks page. */
 	*addr = (*addr & ~(size - 1)) | ((HW_RV_SCRATCH_BASE + page) & (size - 1)) | (*addr & 0xff8);
 	return HW_RV_SCRATCH_BASE & ~(size - 1);
+}
+
+uint64_t nw_hw_rv_leaf_size(uint64_t level_size, uint64_t leaf, uint32_t flags)
+{
+	return level_size == NW_PAGE_SIZE && (leaf & NW_RV_PTE_N) && (flags & HW_RV_NAPOT) ? NW_RV_NAPOT_SIZE
+											: level_size;
 }
 
 uint64_t nw_hw_rv_pte_at(uint64_t pte, uint64_t size, uint64_t pa)
@@ -149,8 +164,7 @@ const char *nw_hw_rv_compile_gpa(const struct nw_hw_rv_scenario *s, uint64_t gpa
 			continue;
 		}
 		if ((entry & NW_RV_PTE_V) && !is_pointer(entry)) {
-			if ((entry & NW_RV_PTE_N) && s->gstage->config.caps.svnapot)
-				return "a NAPOT G-stage leaf (the image's hart runs without Svnapot)";
+			size = nw_hw_rv_leaf_size(size, entry, s->flags);
 			pa = nw_hw_rv_relocate(size, id, &run);
 			entry = nw_hw_rv_pte_at(entry, size, pa);
 			pa += run & (size - 1);
@@ -172,8 +186,7 @@ const char *nw_hw_rv_compile_gpa(const struct nw_hw_rv_scenario *s, uint64_t gpa
 		trap.htval = run >> 2;
 	trap.stval = run;
 	expect_trap(e, &trap);
-	e->pbmte_leaf_bits =
-		res.fault == NW_S2_FAULT_MISCONFIG && nw_hw_rv_is_pbmte_leaf_fault(s->gstage->config.pbmte, res.entry);
+	e->leaf_high_bits = res.fault == NW_S2_FAULT_MISCONFIG && nw_hw_rv_is_leaf_high_bits_fault(s->flags, res.entry);
 	return NULL;
 }
 
@@ -224,8 +237,8 @@ enum nw_hw_verdict nw_hw_rv_compare(const struct nw_hw_case *c, const struct nw_
 		snprintf(problem, len, "%s", o->kind == NW_HW_NONE ? "the image printed no outcome" : o->text);
 		return o->kind == NW_HW_NONE ? NW_HW_VERDICT_MISMATCH : NW_HW_VERDICT_NOT_RUN;
 	}
-	if (e->pbmte_leaf_bits && (o->kind != NW_HW_RV_TRAP || o->a != e->trap.scause)) {
-		*deviation = &pbmte_leaf_bits;
+	if (e->leaf_high_bits && (o->kind != NW_HW_RV_TRAP || o->a != e->trap.scause)) {
+		*deviation = &leaf_high_bits;
 		return NW_HW_VERDICT_EXPLAINED;
 	}
 	if (is_mxr_row(c, e, o)) {

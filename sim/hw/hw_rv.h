@@ -18,7 +18,7 @@ struct nw_hw_rv_expect {
 	bool ok;
 	uint64_t pa;          /* ok, a load or store: where it lands in the image's scratch region */
 	struct nw_rv_trap trap; /* else: the trap as it reaches M-mode (mtval the case's address, mtval2 its GPA >> 2) */
-	bool pbmte_leaf_bits;   /* the fault is a leaf's bits that QEMU leaves unchecked under PBMTE (hw/DEVIATIONS.md) */
+	bool leaf_high_bits;    /* the fault is a leaf's bits QEMU leaves unchecked with Svpbmt or Svnapot (DEVIATIONS.md) */
 	/* A VS-stage probe's final access in the case: where it lands, and its GPA (rv-vs-ad-write-unchecked: QEMU
 	 * goes on past a refused A/D write) */
 	uint64_t final_pa, final_gpa;
@@ -54,8 +54,11 @@ const char *nw_hw_rv_rehearse(const struct nw_hal *hal, const struct nw_hw_case 
 /* QEMU 7.2's trap where it reads MXR otherwise than the library (row): cause, mtval, mtval2, mtinst 0. */
 void nw_hw_rv_expect_mxr(struct nw_hw_rv_expect *e, const struct nw_hw_deviation *row, uint64_t cause,
 			 uint64_t tval, uint64_t htval);
-/* A leaf the library refuses for bits 60:54, PBMT 3 or N (Svnapot off) while PBMTE is on. */
-bool nw_hw_rv_is_pbmte_leaf_fault(bool pbmte, uint64_t pte);
+/* A leaf the library refuses for bits QEMU 7.2 leaves unchecked on the hart the case flags (HW_RV_*) ask for:
+ * bits 60:54 with Svpbmt or Svnapot; with Svpbmt also PBMT 3 and N without Svnapot. */
+bool nw_hw_rv_is_leaf_high_bits_fault(uint32_t flags, uint64_t pte);
+/* The size a leaf of level_size maps on the hart the case flags ask for: 64 KiB for a NAPOT 4 KiB leaf. */
+uint64_t nw_hw_rv_leaf_size(uint64_t level_size, uint64_t leaf, uint32_t flags);
 
 enum nw_hw_verdict nw_hw_rv_compare(const struct nw_hw_case *c, const struct nw_hw_rv_expect *e,
 				    const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,

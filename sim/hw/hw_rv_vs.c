@@ -81,8 +81,7 @@ static const char *gstage_bits(const struct vs_case *v, uint64_t gpa, enum nw_ac
 		return "a G-stage table the simulated host has no memory for";
 	if (res.status != NW_S2_OK && res.fault != NW_S2_FAULT_PERMISSION)
 		return NULL;
-	if (res.entry & NW_RV_PTE_N)
-		return "a NAPOT G-stage leaf (the image's hart runs without Svnapot)";
+	/* A NAPOT leaf's rights are its bits' (N itself, which ties the PPN to the address, is left out). */
 	*bits = (res.entry & LEAF_BITS) | NW_RV_PTE_V;
 	return NULL;
 }
@@ -166,8 +165,7 @@ static const char *copy_walk(struct vs_case *v, const struct nw_walk_result *res
 			continue;
 		}
 		if ((entry & NW_RV_PTE_V) && !is_pointer(entry)) {
-			if ((entry & NW_RV_PTE_N) && v->s->cpu.caps.svnapot)
-				return "a NAPOT VS-stage leaf (the image's hart runs without Svnapot)";
+			size = nw_hw_rv_leaf_size(size, entry, v->s->flags);
 			gpa = (nw_pt_table_addr(v->vfmt, entry) & ~(size - 1)) + (gva & (size - 1));
 			*scenario_final = gpa;
 			if (gpa < limit) {
@@ -258,8 +256,8 @@ static const char *expect_answer(const struct vs_case *v, const struct nw_walk_r
 							       : "an outcome no RISC-V trap describes";
 	*e = (struct nw_hw_rv_expect){ .trap = res->rv_trap, .final_pa = pa, .final_gpa = final };
 	e->trap.gva = true;
-	e->pbmte_leaf_bits = res->outcome == NW_OUTCOME_PAGE_FAULT && res->fault_level > 0 &&
-			     nw_hw_rv_is_pbmte_leaf_fault(v->s->cpu.pbmte, res->steps[res->fault_level].entry);
+	e->leaf_high_bits = res->outcome == NW_OUTCOME_PAGE_FAULT && res->fault_level > 0 &&
+			    nw_hw_rv_is_leaf_high_bits_fault(v->s->flags, res->steps[res->fault_level].entry);
 	if (res->outcome == NW_OUTCOME_GUEST_PAGE_FAULT && !res->s2_on_table)
 		e->trap.htval = final >> 2;
 	for (int level = v->vfmt->top; res->s2_on_table && level >= NW_LEVEL_PT; level--)
@@ -298,7 +296,8 @@ static void walk_scenario(const struct nw_hw_rv_scenario *s, const struct nw_acc
 	uint64_t *pte;
 
 	nw_rv_vs_walk(&s->config, &s->cpu, access, NW_WALK_LOOKUP | NW_WALK_RECORD_STEPS, res);
-	if (res->outcome != NW_OUTCOME_OK ||
+	/* Past the VS-stage's checks: a translation, or the final GPA's fault (the A/D write comes before it). */
+	if (!(res->outcome == NW_OUTCOME_OK || (res->outcome == NW_OUTCOME_GUEST_PAGE_FAULT && !res->s2_on_table)) ||
 	    !(~res->leaf_entry & (NW_RV_PTE_A | (access->type == NW_ACCESS_WRITE ? NW_RV_PTE_D : 0))))
 		return;
 	nw_rv_vs_walk(&s->config, &s->cpu, access, NW_WALK_RECORD_STEPS, res);

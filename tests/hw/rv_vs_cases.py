@@ -228,8 +228,40 @@ SVPBMT_HAND = [
 ]
 
 # Where QEMU 7.2 departs from the privileged spec (hw/DEVIATIONS.md): the case, the spec's line, QEMU's.
-# The rows whose proofs boot under SVPBMT_CPU.
-SVPBMT_ROWS = {"rv-svpbmt-leaf-bits-unchecked"}
+# Svnapot, under QEMU's "rv64,svnapot=on" (SVNAPOT_CPU) with the case's napot (the model's Svnapot). A NAPOT leaf
+# ("Svnapot": N set, ppn[0][3:0] 1000) at level 0 maps 64 KiB, ppn[0][3:0] replaced by the address's bits 15:12:
+# GPA 0x81001008 (bits 15:12 1) through a G-stage NAPOT leaf at S lands at S + 0x1008; VA 0x401008 through a
+# VS-stage NAPOT leaf at GPA 0x81000000 reaches GPA 0x81001008. Any other ppn[0][3:0], N above level 0, N in a
+# pointer, or PBMT without Svpbmt is reserved: a (guest-)page fault.
+SVNAPOT_CPU = "rv64,svnapot=on"
+N = ("adue", "napot")
+
+
+def napot(base, low, flags):
+    """A NAPOT leaf: N, the PPN of base with ppn[0][3:0] = low."""
+    return pte(base, flags) | low << 10 | 1 << 63
+
+
+SVNAPOT_HAND = [
+    (36, "G-stage NAPOT leaf", rv_cases.case(36, "read", rv_cases.path(napot(S, 8, rv_cases.RWXU)), flags=N),
+     f"ok {rv_cases.PA:#x}"),
+    (37, "G-stage N with ppn[0][3:0] 0100", rv_cases.case(37, "write", rv_cases.path(napot(S, 4, rv_cases.RWXU)),
+                                                          flags=N), rv_cases.trap(rv_cases.STORE)),
+    (38, "G-stage N in a 2 MiB leaf",
+     rv_cases.case(38, "read", rv_cases.path(napot(S, 8, rv_cases.RWXU), leaf_level=1), flags=N),
+     rv_cases.trap(rv_cases.LOAD)),
+    (39, "G-stage PBMT without Svpbmt", rv_cases.case(39, "read", rv_cases.path(rv_cases.LEAF | 1 << 61), flags=N),
+     rv_cases.trap(rv_cases.LOAD)),
+    (446, "VS-stage NAPOT leaf", vs_case(446, "read", napot(0x81000000, 8, RW), flags=N), OK),
+    (447, "VS-stage N with ppn[0][3:0] 0010", vs_case(447, "read", napot(0x81000000, 2, RW), flags=N),
+     page_fault(LOAD_PF)),
+    (448, "VS-stage pointer with N",
+     vs_case(448, "read", DATA, flags=N, edit=replace_entry(1, 2, pte(VT(2), 0) | 1 << 63)), page_fault(LOAD_PF)),
+]
+
+# The CPU each proof below boots under, where it is not the plain rv64.
+PROOF_CPU = {105: SVPBMT_CPU, 106: SVPBMT_CPU, 107: SVPBMT_CPU, 108: SVPBMT_CPU, 504: SVPBMT_CPU,
+             505: SVPBMT_CPU, 109: SVNAPOT_CPU, 506: SVNAPOT_CPU}
 DEVIATION_CASES = {
     # A guest-page fault on the implicit PTE read is reported for the original access type: a store's is cause
     # 23, a fetch's 20; QEMU 7.2 reports 21 (load) for every access.
@@ -245,11 +277,12 @@ DEVIATION_CASES = {
     "rv-vs-mxr-hs": [
         (vs_case(413, "read", pte(0x81001000, X | A), flags=("adue", "mxr")), OK, page_fault(LOAD_PF)),
     ],
-    # Under "rv64,svpbmt=on" (SVPBMT_CPU): a leaf's bits 60:54 are reserved ("Sv39 page table entry": "Bits 60-54
-    # are reserved for future standard use"), PBMT 3 is reserved, PBMT with menvcfg.PBMTE clear is reserved
-    # ("Svpbmt"), and N without Svnapot: each a page fault (a guest-page fault in the G-stage); QEMU 7.2 with its
-    # Svpbmt checks no bit above a leaf's PPN, and the access completes as if they were clear.
-    "rv-svpbmt-leaf-bits-unchecked": [
+    # Under "rv64,svpbmt=on" (SVPBMT_CPU) or "rv64,svnapot=on" (SVNAPOT_CPU): a leaf's bits 60:54 are reserved
+    # ("Sv39 page table entry": "Bits 60-54 are reserved for future standard use"), PBMT 3 is reserved, PBMT with
+    # menvcfg.PBMTE clear is reserved ("Svpbmt"), and N without Svnapot: each a page fault (a guest-page fault in
+    # the G-stage); QEMU 7.2 with its Svpbmt or Svnapot checks no bit 60:54 of a leaf (with Svpbmt, no PBMT or N
+    # either), and the access completes as if they were clear.
+    "rv-leaf-high-bits-unchecked": [
         (rv_cases.case(105, "read", rv_cases.path(rv_cases.LEAF | 1 << 54), flags=P),
          rv_cases.trap(rv_cases.LOAD), f"ok {rv_cases.PA:#x}"),
         (rv_cases.case(106, "read", rv_cases.path(rv_cases.LEAF | 3 << 61), flags=P),
@@ -260,6 +293,10 @@ DEVIATION_CASES = {
          f"ok {rv_cases.PA:#x}"),
         (vs_case(504, "read", DATA | 3 << 61, flags=P), page_fault(LOAD_PF), OK),
         (vs_case(505, "read", DATA | 1 << 54, flags=P), page_fault(LOAD_PF), OK),
+        # Under "rv64,svnapot=on" likewise: bit 54 in a G-stage leaf (109) and a VS-stage leaf (506).
+        (rv_cases.case(109, "read", rv_cases.path(rv_cases.LEAF | 1 << 54), flags=N), rv_cases.trap(rv_cases.LOAD),
+         f"ok {rv_cases.PA:#x}"),
+        (vs_case(506, "read", DATA | 1 << 54, flags=N), page_fault(LOAD_PF), OK),
     ],
     # The A/D update of a VS-stage PTE is an implicit G-stage store: through a read-only G-stage page it is a
     # guest-page fault (cause by the original access, tinst 0x3020); QEMU 7.2 writes the PTE anyway.

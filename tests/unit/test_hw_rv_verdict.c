@@ -82,11 +82,11 @@ Test(hw_rv_verdict, a_leaf_bit_svpbmt_leaves_unchecked_is_its_row)
 {
 	const struct nw_hw_rv_expect e = {
 		.trap = { .scause = 21, .stval = 0x81001008, .htval = 0x20400402, .gva = true },
-		.pbmte_leaf_bits = true,
+		.leaf_high_bits = true,
 	};
 
 	assert_verdict(&e, "trap 0x15 0x81001008 0x20400402 0x0 1", NW_HW_VERDICT_MATCH, NULL);
-	assert_verdict(&e, "ok 0x82001008", NW_HW_VERDICT_EXPLAINED, "rv-svpbmt-leaf-bits-unchecked");
+	assert_verdict(&e, "ok 0x82001008", NW_HW_VERDICT_EXPLAINED, "rv-leaf-high-bits-unchecked");
 }
 
 /* A completed load lands where the library says; a VS-stage page fault reaches M-mode with mstatus.GVA 1. */
