@@ -22,8 +22,8 @@ static const struct nw_hw_deviation implicit_cause = {
 };
 static const struct nw_hw_deviation leaf_high_bits = {
 	"rv-leaf-high-bits-unchecked",
-	"QEMU 7.2 with Svpbmt (svpbmt=on) checks no bit above a leaf's PPN: bits 60:54, PBMT 3 and N without Svnapot "
-	"are taken as clear",
+	"with Svpbmt or Svnapot on, QEMU 7.2 leaves a leaf's bits 60:54 unchecked (with Svpbmt also PBMT 3 and N "
+	"without Svnapot)",
 	NULL,
 };
 
