@@ -48,7 +48,8 @@ nw_status_t nw_rv_hgatp_decode(uint64_t value, const struct nw_rv_gstage_caps *c
 
 static nw_status_t check_config(const struct nw_rv_gstage_config *config)
 {
-	if (!nw_rv_gstage_format(config->mode) || config->caps.vmid_bits > VMID_MAX_BITS)
+	if (!nw_rv_gstage_format(config->mode) || config->caps.vmid_bits > VMID_MAX_BITS ||
+	    nw_rv_pmp_check(&config->pmp) != NW_OK)
 		return NW_ERR_INVALID;
 	if (!mode_supported(&config->caps, config->mode))
 		return NW_ERR_UNSUPPORTED;

@@ -71,6 +71,16 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 	       nw_rv_pte_has_bad_napot(level, entry) || nw_s2_has_misaligned_large_page(fmt, level, entry);
 }
 
+/* Spec step 2 ("if accessing pte violates a PMA or PMP check, raise an
+ * access-fault exception") and step 7 for the A/D update: PMP checks the
+ * 8-byte PTE access as an S-mode one. */
+static bool rv_table_access_denied(const void *opaque, uint64_t hpa, bool write)
+{
+	const struct nw_rv_gstage_config *config = opaque;
+
+	return !nw_rv_pmp_allows(&config->pmp, hpa, 8, write ? NW_ACCESS_WRITE : NW_ACCESS_READ);
+}
+
 /* Spec step 5: reads need R, writes W, fetches X, and (G-stage accesses
  * being U-mode ones) every access U; with MXR a read needs R or X, a rule
  * over the R/W/X field (bits 3:1; value bit 0 R, bit 2 X). */
@@ -88,6 +98,7 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 		.dirty = NW_RV_PTE_D, \
 		.leaf_attrs_only = true, \
 		.unbacked_faults = true, \
+		.table_access_denied = rv_table_access_denied, \
 		.accessed_faults = true, \
 		.dirty_faults = true, \
 		.napot_bit = NW_RV_PTE_N, \
@@ -121,10 +132,23 @@ const struct nw_s2_rules *nw_rv_gstage_rules_of(const struct nw_rv_gstage_config
 	return config->mxr && !implicit ? &nw_rv_gstage_mxr_rules : &nw_rv_gstage_rules;
 }
 
+/* The translated address's access: a VS-stage PTE's or the final one
+ * ("If this access violates a PMA or PMP check, raise an access-fault
+ * exception"), its own size and type; MXR does not reach PMP: a load needs R. */
+static bool rv_target_denied(const struct nw_rv_gstage *s2, const struct nw_s2_request *req,
+			     const struct nw_s2_result *res)
+{
+	return res->status == NW_S2_OK && !nw_rv_pmp_allows(&s2->config.pmp, res->hpa.val, req->size, req->type);
+}
+
 void nw_rv_gstage_translate(struct nw_rv_gstage *s2, const struct nw_s2_request *req, struct nw_s2_result *res)
 {
 	if (s2->config.mxr && !req->paging_structure)
 		nw_s2_walk(&nw_rv_gstage_mxr_rules, &s2->config, &s2->pt, req, res);
 	else
 		nw_s2_walk(&nw_rv_gstage_rules, &s2->config, &s2->pt, req, res);
+	if (rv_target_denied(s2, req, res)) {
+		res->hpa = nw_hpa(0);
+		nw_s2_deny(res, NW_S2_FAULT_ACCESS);
+	}
 }

@@ -75,6 +75,10 @@ struct nw_s2_rules {
 	 * accessing pte violates a PMA or PMP check, raise an access-fault
 	 * exception"), where the other formats read an aborted bus read's ones. */
 	bool unbacked_faults;
+	/* With unbacked_faults: the table entry of bytes at hpa may not be read
+	 * (or written, for an A/D update) either: an access fault too (RISC-V PMP,
+	 * "if accessing pte violates a PMA or PMP check"). NULL: every one may. */
+	bool (*table_access_denied)(const void *config, uint64_t hpa, bool write);
 	/* A leaf with napot_bit maps the naturally aligned 2^napot_shift bytes
 	 * around it (RISC-V Svnapot N, 64 KiB); 0 when the format has none. */
 	uint64_t napot_bit;

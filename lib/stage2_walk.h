@@ -89,6 +89,33 @@ static inline void nw_s2_set_accessed_dirty(const struct nw_pt_format *fmt, cons
 	}
 }
 
+/* The entry read at level may not be accessed (rules->table_access_denied), write for an A/D update. */
+static inline bool nw_s2_table_denied(const struct nw_s2_rules *rules, const void *config,
+				      const struct nw_pt_format *fmt, const struct nw_s2_result *res,
+				      const struct nw_s2_path *path, int level, bool write)
+{
+	return rules->table_access_denied &&
+	       rules->table_access_denied(config, res->tables[level].val + (uint64_t)path->index[level] * fmt->entry_size,
+					  write);
+}
+
+/* Whether the A/D update nw_s2_set_accessed_dirty would make writes an entry that may not be written. */
+static inline bool nw_s2_flag_write_denied(const struct nw_s2_rules *rules, const void *config,
+					   const struct nw_pt_format *fmt, const struct nw_s2_path *path,
+					   const struct nw_s2_result *res, int first, int leaf_level, bool write)
+{
+	if (!rules->table_access_denied)
+		return false;
+	for (int level = first; level >= leaf_level; level--) {
+		uint64_t set = res->entries[level] | rules->accessed | (level == leaf_level && write ? rules->dirty : 0);
+
+		if (set != res->entries[level] && path->tables[level] &&
+		    nw_s2_table_denied(rules, config, fmt, res, path, level, true))
+			return true;
+	}
+	return false;
+}
+
 /* An entry with the plain bit (and the link bit, where the format has one)
  * and no bit of clear set points to a table and breaks no rule: the plain bit
  * rules out a missing entry and every rights combination a misconfiguration
@@ -127,8 +154,8 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	enum nw_s2_status stop = NW_S2_OK;
 	enum nw_s2_fault fault = NW_S2_FAULT_NONE;
 	uint32_t rights;
-	int level = fmt->top, leaf_level;
-	bool flag_fault;
+	int level = fmt->top, leaf_level, first;
+	bool flag_fault, write;
 
 	nw_s2_result_clear(res);
 	/* A GPA wider than the walk (48 bits, 57 with 5 levels, the IPA size of
@@ -141,7 +168,8 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	for (;; level--) {
 		entry = nw_s2_read_entry(pt, fmt, &path, res, level, table, gpa);
 		refs++;
-		if (rules->unbacked_faults && !path.tables[level]) {
+		if (rules->unbacked_faults &&
+		    (!path.tables[level] || nw_s2_table_denied(rules, config, fmt, res, &path, level, false))) {
 			stop = NW_S2_VIOLATION;
 			fault = NW_S2_FAULT_ACCESS;
 			break;
@@ -196,14 +224,21 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		nw_s2_deny(res, NW_S2_FAULT_ACCESS_FLAG);
 		return;
 	}
+	/* RISC-V step 7: an A/D update PMP refuses is an access fault, nothing written. */
+	first = rules->leaf_attrs_only ? leaf_level : fmt->top;
+	write = req->type == NW_ACCESS_WRITE;
+	if (caps.sets_ad && !req->lookup_only &&
+	    nw_s2_flag_write_denied(rules, config, fmt, &path, res, first, leaf_level, write)) {
+		nw_s2_deny(res, NW_S2_FAULT_ACCESS);
+		return;
+	}
 	res->hpa = nw_hpa((nw_pt_leaf_addr(fmt, leaf_level, entry) & ~(res->page_size - 1)) +
 			  (gpa & (res->page_size - 1)));
 
 	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D. */
 	if (!caps.sets_ad || req->lookup_only)
 		return;
-	nw_s2_set_accessed_dirty(fmt, &path, res, rules->leaf_attrs_only ? leaf_level : fmt->top, leaf_level,
-				 req->type == NW_ACCESS_WRITE, rules->accessed, rules->dirty);
+	nw_s2_set_accessed_dirty(fmt, &path, res, first, leaf_level, write, rules->accessed, rules->dirty);
 }
 
 #endif

@@ -93,12 +93,13 @@ struct slow_hit {
 	bool ok;
 };
 
-static __attribute__((noinline)) struct slow_hit translate_table_slow(struct nw_walk_ctx *ctx, uint64_t gpa, int level)
+static __attribute__((noinline)) struct slow_hit translate_table_slow(struct nw_walk_ctx *ctx, uint64_t gpa, int level,
+								       unsigned bytes)
 {
 	struct nw_walk_result *res = ctx->res;
 	struct nw_s2_result local, *s2 = (ctx->flags & NW_WALK_RECORD_S2) ? &res->steps[level].s2 : &local;
 
-	nw_walk_s2_translate(ctx, nw_gpa(gpa), NW_ACCESS_READ, true, s2);
+	nw_walk_s2_translate(ctx, nw_gpa(gpa), NW_ACCESS_READ, true, bytes, s2);
 	if (s2->status != NW_S2_OK) {
 		nw_walk_s2_fault(ctx, s2, nw_gpa(gpa), true, false, level);
 		return (struct slow_hit){ .refs = s2->refs };
@@ -420,7 +421,7 @@ static inline __attribute__((always_inline)) bool walk(const struct nw_walker *w
 			} else if (plain) {
 				return false;
 			} else {
-				struct slow_hit slow = translate_table_slow(&ctx, gpa, level);
+				struct slow_hit slow = translate_table_slow(&ctx, gpa, level, bytes);
 
 				refs += slow.refs;
 				if (!slow.ok)

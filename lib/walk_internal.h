@@ -92,10 +92,10 @@ static inline bool nw_walk_is_table_access_a_write(const struct nw_walk_config *
 	return config->stage2.kind == NW_STAGE2_NPT || nw_walk_is_ept_table_write(config, linear);
 }
 
-/* Translates gpa through the second stage for this walk. Inline (as are the
+/* Translates the size bytes at gpa through the second stage for this walk. Inline (as are the
  * two below): the 2-D walk does this up to 35 times per access. */
 static inline void nw_walk_s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t gpa, enum nw_access_type type,
-					bool table, struct nw_s2_result *s2)
+					bool table, uint32_t size, struct nw_s2_result *s2)
 {
 	struct nw_s2_request req = {
 		.gpa = gpa,
@@ -103,6 +103,7 @@ static inline void nw_walk_s2_translate(const struct nw_walk_ctx *ctx, nw_gpa_t 
 		.user = ctx->user,
 		.paging_structure = table,
 		.lookup_only = (ctx->flags & NW_WALK_LOOKUP) != 0,
+		.size = size,
 	};
 
 	nw_stage2_translate(&ctx->config->stage2, &req, s2);
@@ -122,7 +123,7 @@ static inline bool nw_walk_read_entry(struct nw_walk_ctx *ctx, nw_gpa_t table, u
 
 	step->table_gpa = table;
 	step->index = index;
-	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_READ, true, &step->s2);
+	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_READ, true, bytes, &step->s2);
 	ctx->res->refs += step->s2.refs;
 	if (step->s2.status != NW_S2_OK) {
 		nw_walk_s2_fault(ctx, &step->s2, gpa, true, false, level);
@@ -162,7 +163,7 @@ static inline void nw_walk_finish_into(struct nw_walk_ctx *ctx, nw_gpa_t gpa, st
 {
 	struct nw_walk_result *res = ctx->res;
 
-	nw_walk_s2_translate(ctx, gpa, ctx->access->type, false, s2);
+	nw_walk_s2_translate(ctx, gpa, ctx->access->type, false, ctx->access->size, s2);
 	res->refs += s2->refs;
 	if (s2->status != NW_S2_OK) {
 		nw_walk_s2_fault(ctx, s2, gpa, false, false, 0);

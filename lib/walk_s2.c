@@ -191,7 +191,7 @@ bool nw_walk_update_at(struct nw_walk_ctx *ctx, nw_gpa_t gpa, int level, unsigne
 	struct nw_s2_result s2;
 	void *ptr;
 
-	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_WRITE, true, &s2);
+	nw_walk_s2_translate(ctx, gpa, NW_ACCESS_WRITE, true, bytes, &s2);
 	if (s2.status != NW_S2_OK) {
 		nw_walk_s2_fault(ctx, &s2, gpa, true, true, level);
 		return false;

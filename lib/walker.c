@@ -177,6 +177,9 @@ static enum nw_walk_plain_copy plain_copy_riscv(const struct nw_walker *walker)
 
 	if (!two_d && ((uintptr_t)walker->map & (NW_PAGE_SIZE - 1)))
 		return NW_PLAIN_OFF;
+	/* The plain copies read the G-stage as masks, which know nothing of PMP: a hart with PMP walks by the rules. */
+	if (walker->config.stage2.kind == NW_STAGE2_RISCV && walker->config.stage2.riscv->config.pmp.count)
+		return NW_PLAIN_OFF;
 	if (walker->rv.vsatp.mode == NW_RV_SATP_SV39)
 		return two_d ? NW_PLAIN_RV_2D_39 : NW_PLAIN_RV_1D_39;
 	if (walker->rv.vsatp.mode == NW_RV_SATP_SV48)

@@ -17,6 +17,7 @@
 #include "cdefs.h"
 #include "hal.h"
 #include "pt_build.h"
+#include "riscv_pmp.h"
 #include "riscv_trap.h"
 #include "stage2.h"
 #include "status.h"
@@ -87,6 +88,10 @@ struct nw_rv_gstage_config {
 	bool pbmte; /* menvcfg.PBMTE: PBMT is a memory type; clear, bits 62:61 are reserved */
 	bool mxr;   /* HS-level sstatus.MXR: an explicit load may read an execute-only page */
 	struct nw_rv_gstage_caps caps;
+	/* M-mode's PMP over the supervisor-physical addresses: every G-stage PTE read and A/D write, and every
+	 * address the G-stage gives (a VS-stage PTE's, the final access's) is checked as an S-mode access;
+	 * count 0 (no PMP) allows all. */
+	struct nw_rv_pmp pmp;
 };
 
 /* hgatp's fields as the hart holds them. */
@@ -109,7 +114,7 @@ struct nw_rv_gstage {
 	struct nw_rv_gstage_config config;
 };
 
-/* NW_ERR_INVALID for a mode that is not a paged one; NW_ERR_UNSUPPORTED for
+/* NW_ERR_INVALID for a mode that is not a paged one or a PMP nw_rv_pmp_check refuses; NW_ERR_UNSUPPORTED for
  * a mode, ADUE or PBMTE the caps lack, or a HAL without runs of frames (the
  * 16 KiB root is four contiguous frames). */
 NW_MUST_CHECK nw_status_t nw_rv_gstage_create(struct nw_rv_gstage *s2, const struct nw_hal *hal,
@@ -164,8 +169,10 @@ struct nw_rv_gstage_access {
  *   access itself (a transformed instruction is allowed, 0 is what this model
  *   writes), the read or write pseudoinstruction for a VS-stage PTE access
  *   (required there with a non-zero htval).
- * - An access fault (a table read found no memory): scause 1/5/7, htval and
- *   htinst 0 (zero for every trap but a guest-page fault; no pseudoinstruction). */
+ * - An access fault (a table read found no memory, or PMP refused a G-stage
+ *   PTE access or the translated address): scause 1/5/7, htval 0 (zero for
+ *   every trap but a guest-page fault), htinst 0 (zero is always allowed, and
+ *   the pseudoinstructions are for guest-page faults only). */
 bool nw_rv_gstage_fault(const struct nw_s2_result *s2, const struct nw_rv_gstage_access *access,
 			struct nw_rv_trap *trap);
 

@@ -97,8 +97,12 @@ struct nw_rv_vs_cpu {
  *   address (htinst 0): scause 20/21/23 by the original access, stval the
  *   guest virtual address, htval the faulting guest-physical address >> 2,
  *   hstatus.GVA set; fault_gpa that address, s2_on_table for a PTE access;
- * - NW_OUTCOME_ACCESS_FAULT: a table read of either stage found no memory:
- *   scause 1/5/7, stval the guest virtual address.
+ * - NW_OUTCOME_ACCESS_FAULT: a table read of either stage found no memory,
+ *   or the G-stage's PMP (riscv_pmp.h) refused a G-stage PTE read or A/D
+ *   write, a VS-stage PTE read or A/D write, or the final access (checked on
+ *   its supervisor-physical address, its size and type): scause 1/5/7 by the
+ *   original access, stval the guest virtual address, htval and htinst 0.
+ *   Without a G-stage (NW_STAGE2_NONE) there is no PMP.
  * A/D are set (Svadu) only once the access is allowed, never with
  * NW_WALK_LOOKUP; non-leaf PTEs have none. The second stage is a RISC-V
  * G-stage or none (another is a caller's mistake: asserted). */
@@ -116,7 +120,8 @@ void nw_rv_vs_walk(const struct nw_walk_config *config, const struct nw_rv_vs_cp
  * nw_walker_tlb_allows and their kin) do not apply to it. */
 struct nw_walker *nw_walker_init_riscv(void *storage, const struct nw_walk_config *config,
 				       const struct nw_rv_vs_cpu *cpu);
-/* Call after any change of vsatp, vsstatus, the HS-level sstatus, henvcfg or the privilege. */
+/* Call after any change of vsatp, vsstatus, the HS-level sstatus, henvcfg, the privilege or the G-stage's PMP
+ * (with PMP the walker walks by the rules: its plain copies read the G-stage as masks). */
 void nw_walker_set_riscv_cpu(struct nw_walker *walker, const struct nw_rv_vs_cpu *cpu);
 
 NW_END_DECLS

@@ -45,7 +45,9 @@ enum nw_s2_fault {
 	NW_S2_FAULT_PERMISSION,
 	NW_S2_FAULT_ADDRESS_SIZE, /* AArch64: an output or table address above the output size */
 	NW_S2_FAULT_MISCONFIG,    /* x86, RISC-V: a reserved bit or combination */
-	NW_S2_FAULT_ACCESS,       /* RISC-V: a table read found no memory (the PTE access fails its PMA check) */
+	/* RISC-V: a table read found no memory (the PTE access fails its PMA check), or PMP refused a PTE access
+	 * or the translated address */
+	NW_S2_FAULT_ACCESS,
 };
 
 struct nw_s2_request {
@@ -54,6 +56,7 @@ struct nw_s2_request {
 	bool user;                /* the guest access is a user-mode one (EPT mode-based execute, NPT, AArch64 EL0) */
 	bool paging_structure;    /* a reference to a guest paging-structure entry, not the final access */
 	bool lookup_only;         /* do not set the second stage's accessed/dirty flags */
+	uint32_t size;            /* bytes accessed at gpa, 0 counting as 1 (RISC-V PMP checks them all) */
 };
 
 /* EPT rights as exit-qualification bits 3..6 shift them down: bit 0 read,
