@@ -284,14 +284,15 @@ void nw_gva_walk(const struct nw_replay_target *t, const struct nw_gva_walker *w
 int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type type, uint64_t size,
 		     struct nw_s2_result *res, struct nw_aspace_exit *exit, bool *populated, char *err, size_t errlen)
 {
-	struct nw_s2_request req = { .gpa = nw_gpa(gpa), .type = type };
+	struct nw_s2_request req = { .gpa = nw_gpa(gpa), .type = type, .size = (uint32_t)size };
 
 	*populated = false;
 	for (unsigned tries = 0;; tries++) {
 		nw_status_t status;
 
 		nw_stage2_translate(nw_aspace_stage2(aspace), &req, res);
-		if (res->status != NW_S2_VIOLATION || tries == MAX_RETRIES)
+		/* An access fault (PMP, a table nothing backs) is no page a lazy region could populate. */
+		if (res->status != NW_S2_VIOLATION || res->fault == NW_S2_FAULT_ACCESS || tries == MAX_RETRIES)
 			return 0;
 		status = nw_aspace_resolve_fault(aspace, req.gpa, type, size, exit);
 		if (status != NW_OK) {

@@ -221,6 +221,11 @@ static bool lookup(struct nw_replay *r, const struct nw_access *a, struct nw_rep
 	r->stats.tlb_lookups++;
 	if (!nw_ttlb_lookup(&s->tlb.core, entry_kind(s), a->gva.val, &hit) || !(hit.entry->attrs & access_class(s, a)))
 		return false;
+	/* PMP is checked on the access itself, not cached with the page: bytes of one page may differ (a 4-byte NA4
+	 * entry), so an access PMP refuses goes to the walk, which reports it. The walk's own PTE accesses were
+	 * checked at the fill; the scenario's PMP is fixed for the trace, so they stay allowed. */
+	if (!nw_rv_pmp_allows(&r->config.stage2.riscv->config.pmp, hit.out, a->size, a->type))
+		return false;
 	r->stats.tlb_hits++;
 	offset = a->gva.val & (hit.entry->size - 1);
 	*out = (struct nw_replay_result){

@@ -67,6 +67,10 @@ struct nw_scenario_riscv {
 	struct nw_scenario_pos vsatp_pos, vsstatus_pos, henvcfg_pos, privilege_pos;
 	struct nw_rv_vs_cpu vs;
 	unsigned mode; /* format's hgatp.MODE (NW_RV_HGATP_SV39X4 ..) when format names one */
+	/* The pmp list: the PMP M-mode firmware set, its entries as pmpcfg and pmpaddr (count 0: no PMP); pmp_pos
+	 * line 0: absent. */
+	struct nw_rv_pmp pmp;
+	struct nw_scenario_pos pmp_pos;
 };
 
 /* 64-bit values written to guest-physical memory from gpa on. */

@@ -204,5 +204,6 @@ int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 	};
 	cfg->caps.vmid_bits = VMID_BITS;
 	cfg->caps.svnapot = rv->napot;
+	cfg->pmp = rv->pmp; /* each entry checked at its line; granularity 0 */
 	return 0;
 }

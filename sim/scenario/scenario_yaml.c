@@ -833,6 +833,120 @@ static int load_guest(struct loader *ld, struct fy_node *node, struct nw_scenari
 	return got;
 }
 
+/* One pmp entry's keys as given: cfg and addr as written, or mode with r, w, x, lock and the region (base and
+ * size for napot and na4, top for tor, or addr as written). */
+struct pmp_item {
+	uint64_t cfg, addr, base, size, top;
+	bool has_cfg, has_addr, has_base, has_size, has_top, has_friendly, r, w, x, lock;
+	int mode;
+	struct nw_scenario_pos pos;
+};
+
+static const char *const pmp_modes[] = { "off", "tor", "na4", "napot" };
+
+static int load_pmp_key(struct loader *ld, struct pmp_item *p, const struct pair_iter *it)
+{
+	static const char *const flags[] = { "r", "w", "x", "lock" };
+	bool *flag_of[] = { &p->r, &p->w, &p->x, &p->lock };
+
+	for (unsigned i = 0; i < 4; i++)
+		if (!strcmp(it->key, flags[i]))
+			return (p->has_friendly = true, get_bool(ld, it->value, it->key_pos, flags[i], flag_of[i]));
+	if (!strcmp(it->key, "mode"))
+		return (p->has_friendly = true,
+			(p->mode = get_choice(ld, it->value, it->key_pos, "mode (off, tor, na4, napot)", pmp_modes, 4)) <
+				0 ? -1 : 0);
+	if (!strcmp(it->key, "cfg"))
+		return (p->has_cfg = true, get_u64_max(ld, it->value, it->key_pos, "cfg", 0xff, &p->cfg));
+	if (!strcmp(it->key, "addr"))
+		return (p->has_addr = true,
+			get_u64_max(ld, it->value, it->key_pos, "addr (pmpaddr: address bits 55:2)", NW_RV_PMPADDR_MASK,
+				    &p->addr));
+	if (!strcmp(it->key, "base"))
+		return (p->has_base = true, get_u64(ld, it->value, it->key_pos, "base", &p->base));
+	if (!strcmp(it->key, "size"))
+		return (p->has_size = true, get_u64(ld, it->value, it->key_pos, "size", &p->size));
+	if (!strcmp(it->key, "top"))
+		return (p->has_top = true, get_u64(ld, it->value, it->key_pos, "top", &p->top));
+	return unknown_key(ld, it, "a pmp entry (cfg, addr; or mode, r, w, x, lock, base, size, top)");
+}
+
+/* pmpaddr of the friendly region: NAPOT base >> 2 with size/8 - 1 ones below, NA4 base >> 2, TOR top >> 2. */
+static int pmp_friendly_addr(struct loader *ld, struct pmp_item *p)
+{
+	unsigned mode = (unsigned)p->mode;
+	bool region = mode == NW_RV_PMP_NAPOT || mode == NW_RV_PMP_NA4;
+
+	if (p->has_addr + (p->has_base || p->has_size) + p->has_top > 1 || (p->has_top && mode != NW_RV_PMP_TOR) ||
+	    ((p->has_base || p->has_size) && !region))
+		return fail(ld, p->pos, "a pmp entry names its region once: base and size for napot or na4, top for "
+					"tor, or addr (pmpaddr as written)");
+	if (p->has_addr || mode == NW_RV_PMP_OFF)
+		return 0;
+	if (mode == NW_RV_PMP_TOR) {
+		if (!p->has_top || (p->top & 3) || p->top >> 56)
+			return fail(ld, p->pos, "a tor pmp entry needs top: the byte address its region ends below, a "
+						"multiple of 4 under 2^56");
+		p->addr = p->top >> 2;
+		return 0;
+	}
+	if (!p->has_base || !p->has_size || p->size < 4 || (p->size & (p->size - 1)) || (p->base & (p->size - 1)) ||
+	    (mode == NW_RV_PMP_NA4) != (p->size == 4) || p->base >> 56 || p->size > (UINT64_C(1) << 56) - p->base)
+		return fail(ld, p->pos, "a %s pmp entry needs base and size: %s, base aligned to it, inside the 56-bit "
+					"physical space", pmp_modes[mode],
+			    mode == NW_RV_PMP_NA4 ? "size 4" : "a power of two of 8 bytes or more");
+	p->addr = p->base >> 2 | (mode == NW_RV_PMP_NAPOT ? p->size / 8 - 1 : 0);
+	return 0;
+}
+
+static int load_pmp_entry(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct nw_rv_pmp *pmp = &ld->sc->riscv.pmp;
+	struct pair_iter it = { .map = node };
+	struct pmp_item p = { .mode = -1 };
+	int got;
+
+	if (expect_mapping(ld, node, at, "pmp entry"))
+		return -1;
+	p.pos = node_pos(node, at);
+	if (pmp->count == NW_RV_PMP_ENTRIES)
+		return fail(ld, p.pos, "pmp: a hart has at most %d PMP entries", NW_RV_PMP_ENTRIES);
+	while ((got = next_pair(ld, &it, "pmp entry")) > 0)
+		if (load_pmp_key(ld, &p, &it))
+			return -1;
+	if (got < 0)
+		return -1;
+	if (p.has_cfg == p.has_friendly)
+		return fail(ld, p.pos, "a pmp entry gives cfg (pmpcfg as written) with addr, or mode with r, w, x and "
+				       "lock: one of the two");
+	if (p.has_cfg && !p.has_addr)
+		return fail(ld, p.pos, "a pmp entry with cfg needs addr (pmpaddr as written)");
+	if (p.has_friendly && (p.mode < 0 || pmp_friendly_addr(ld, &p)))
+		return p.mode < 0 ? fail(ld, p.pos, "a pmp entry needs mode (off, tor, na4, napot)") : -1;
+	if (p.has_friendly)
+		p.cfg = (p.r ? NW_RV_PMPCFG_R : 0) | (p.w ? NW_RV_PMPCFG_W : 0) | (p.x ? NW_RV_PMPCFG_X : 0) |
+			(uint64_t)p.mode << NW_RV_PMPCFG_A_SHIFT | (p.lock ? NW_RV_PMPCFG_L : 0);
+	if (p.cfg & NW_RV_PMPCFG_ZERO)
+		return fail(ld, p.pos, "pmp: cfg %#llx: bits 6:5 are WARL zero", (unsigned long long)p.cfg);
+	if ((p.cfg & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W)) == NW_RV_PMPCFG_W)
+		return fail(ld, p.pos, "pmp: cfg %#llx: R=0 with W=1 is reserved (the privileged spec)",
+			    (unsigned long long)p.cfg);
+	pmp->cfg[pmp->count] = (uint8_t)p.cfg;
+	pmp->addr[pmp->count++] = p.addr;
+	return 0;
+}
+
+static int load_pmp(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	ld->sc->riscv.pmp_pos = at;
+	if (load_list(ld, node, at, "pmp", load_pmp_entry))
+		return -1;
+	if (!ld->sc->riscv.pmp.count)
+		return fail(ld, at, "pmp: an empty list would be a hart whose PMP refuses every S/U access; leave the "
+				    "key out for a hart without PMP");
+	return 0;
+}
+
 static int load_arch(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
 {
 	int choice = get_choice(ld, node, at, "arch (x86_64, aarch64 or riscv64)", arches, 3);
@@ -870,6 +984,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 			rc = get_path(ld, it.value, it.key_pos, "trace", &ld->sc->trace, &ld->sc->trace_pos);
 		else if (!strcmp(it.key, "arch"))
 			rc = load_arch(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "pmp"))
+			rc = load_pmp(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "description"))
 			rc = 0; /* free text for the reader */
 		else
