@@ -344,6 +344,7 @@ GPA_CASES = [
     ("riscv_gstage.yaml", ["--gpa", "0x81001008", "--access", "write"], "guest_page_fault", "riscv"),
     ("riscv_gstage.yaml", ["--gpa", "0x20000000000", "--access", "fetch"], "guest_page_fault", "riscv"),
     ("riscv_gstage.yaml", ["--gpa", "0x10000000", "--access", "write"], "mmio", "riscv"),
+    ("riscv_pmp.yaml", ["--gpa", "0x80011000", "--access", "write"], "access_fault", "riscv"),
 ]
 
 
@@ -388,6 +389,8 @@ ARCH_GVA_CASES = [
     ("riscv_vs.yaml", ["--gva", "0x401008", "--access", "write"], "page_fault"),
     ("riscv_vs.yaml", ["--gva", "0x600000", "--access", "read"], "guest_page_fault"),
     ("riscv_vs.yaml", ["--gva", "0x403000", "--access", "write"], "mmio"),
+    ("riscv_pmp.yaml", ["--gva", "0x600000", "--access", "read"], "access_fault"),
+    ("riscv_pmp.yaml", ["--gva", "0x401008", "--access", "write"], "access_fault"),
 ]
 
 

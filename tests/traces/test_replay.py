@@ -211,7 +211,8 @@ def test_every_architecture_has_scenarios_replaying_their_bundled_trace():
     assert [(name, trace.name) for name, trace in scenarios_naming_a_trace()] == [
         ("arm64_stage1.yaml", "arm64_mmu.nwt.txt"), ("arm64_stage2.yaml", "arm64_stage2.nwt.txt"),
         ("replay_ept.yaml", "replay_ept.nwt.txt"), ("replay_npt.yaml", "replay_npt.nwt.txt"),
-        ("riscv_gstage.yaml", "riscv_gstage.nwt.txt"), ("riscv_vs.yaml", "riscv_vs.nwt.txt")]
+        ("riscv_gstage.yaml", "riscv_gstage.nwt.txt"), ("riscv_pmp.yaml", "riscv_pmp.nwt.txt"),
+        ("riscv_vs.yaml", "riscv_vs.nwt.txt")]
 
 
 @pytest.mark.parametrize("scenario, trace", scenarios_naming_a_trace(), ids=lambda v: getattr(v, "name", v))

@@ -20,6 +20,8 @@ GSTAGE = ROOT / "scenarios" / "riscv_gstage.yaml"
 TRACES = ROOT / "traces"
 VS_TRACE = TRACES / "riscv_vs.nwt.txt"
 GSTAGE_TRACE = TRACES / "riscv_gstage.nwt.txt"
+PMP = ROOT / "scenarios" / "riscv_pmp.yaml"
+PMP_TRACE = TRACES / "riscv_pmp.nwt.txt"  # PMP-refused accesses, one on a page the TLB holds
 STALE = re.compile(r"expect outcome=ok gpa=\S+ hpa=\S+\s+# stale; fresh (gpa=\S+ hpa=\S+)")
 
 
@@ -47,18 +49,19 @@ def fresh(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("scenario, trace", [(VS, VS_TRACE), (GSTAGE, GSTAGE_TRACE)])
+@pytest.mark.parametrize("scenario, trace", [(VS, VS_TRACE), (GSTAGE, GSTAGE_TRACE), (PMP, PMP_TRACE)])
 @pytest.mark.parametrize("tlb", [[], ["--no-tlb"]])
 @pytest.mark.parametrize("form", ["text", "binary"])
 def test_the_bundled_traces_replay_green(scenario, trace, tlb, form, tmp_path):
     if tlb and trace == VS_TRACE:
         trace = fresh(tmp_path)  # without the TLB model nothing is stale
+    text = trace
     if form == "binary":
         out = tmp_path / "t.nwt"
         conv = run("trace", "convert", trace, out, "--to", "binary")
         assert conv.returncode == 0, conv.stderr
         trace = out
-    recs = records(trace if form == "text" else (VS_TRACE if scenario == VS else GSTAGE_TRACE))
+    recs = records(text)
     result, got = replay_json(scenario, trace, *tlb)
     assert result.returncode == 0, result.stdout + result.stderr
     assert got["accesses"] == sum(r.startswith("access ") for r in recs)
