@@ -331,7 +331,7 @@ nw_status_t nw_aspace_translate(const struct nw_aspace *as, nw_gpa_t gpa, nw_hpa
 	if (as->config.format == NW_STAGE2_NONE)
 		return nw_aspace_s2_none_translate(as, gpa, hpa);
 	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		struct nw_s2_request req = { .gpa = gpa, .type = probes[i], .lookup_only = true };
+		struct nw_s2_request req = { .gpa = gpa, .type = probes[i], .lookup_only = true, .host_lookup = true };
 		struct nw_s2_result res;
 
 		nw_stage2_translate(&as->s2, &req, &res);

@@ -138,7 +138,8 @@ const struct nw_s2_rules *nw_rv_gstage_rules_of(const struct nw_rv_gstage_config
 static bool rv_target_denied(const struct nw_rv_gstage *s2, const struct nw_s2_request *req,
 			     const struct nw_s2_result *res)
 {
-	return res->status == NW_S2_OK && !nw_rv_pmp_allows(&s2->config.pmp, res->hpa.val, req->size, req->type);
+	return res->status == NW_S2_OK && !req->host_lookup &&
+	       !nw_rv_pmp_allows(&s2->config.pmp, res->hpa.val, req->size, req->type);
 }
 
 void nw_rv_gstage_translate(struct nw_rv_gstage *s2, const struct nw_s2_request *req, struct nw_s2_result *res)

@@ -169,7 +169,8 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		entry = nw_s2_read_entry(pt, fmt, &path, res, level, table, gpa);
 		refs++;
 		if (rules->unbacked_faults &&
-		    (!path.tables[level] || nw_s2_table_denied(rules, config, fmt, res, &path, level, false))) {
+		    (!path.tables[level] ||
+		     (!req->host_lookup && nw_s2_table_denied(rules, config, fmt, res, &path, level, false)))) {
 			stop = NW_S2_VIOLATION;
 			fault = NW_S2_FAULT_ACCESS;
 			break;

@@ -291,8 +291,7 @@ int nw_gpa_translate(struct nw_aspace *aspace, uint64_t gpa, enum nw_access_type
 		nw_status_t status;
 
 		nw_stage2_translate(nw_aspace_stage2(aspace), &req, res);
-		/* An access fault (PMP, a table nothing backs) is no page a lazy region could populate. */
-		if (res->status != NW_S2_VIOLATION || res->fault == NW_S2_FAULT_ACCESS || tries == MAX_RETRIES)
+		if (res->status != NW_S2_VIOLATION || tries == MAX_RETRIES)
 			return 0;
 		status = nw_aspace_resolve_fault(aspace, req.gpa, type, size, exit);
 		if (status != NW_OK) {

@@ -180,3 +180,34 @@ Test(aspace_riscv, a_lazy_page_behind_a_guest_page_fault_is_populated)
 	cr_assert_eq(res.hpa.val, hpa.val | 0x10);
 	nw_aspace_destroy(&as);
 }
+
+/* The hypervisor's lookup of a mapped page is no access of the hart: PMP (here one entry, no rights, over
+ * everything: 54 ones, 2^57 bytes) refuses every guest access, yet the page is still found, and a lazy page is
+ * not populated twice (the G-stage leaf exists: no guest-page fault to resolve). */
+Test(aspace_riscv, pmp_does_not_hide_a_mapped_page_from_the_hypervisor)
+{
+	struct nw_aspace as;
+	struct nw_aspace_exit exit;
+	struct nw_aspace_config config = {
+		.format = NW_STAGE2_RISCV,
+		.riscv = { .mode = NW_RV_HGATP_SV39X4, .caps = nw_rv_gstage_caps_all(),
+			   .pmp = { .count = 1, .cfg = { NW_RV_PMP_NAPOT << NW_RV_PMPCFG_A_SHIFT },
+				    .addr = { NW_RV_PMPADDR_MASK } } },
+	};
+	struct nw_region lazy = { .base = nw_gpa(0x80000000), .size = 0x1000, .flags = RW, .type = NW_REGION_ALLOC,
+				  .lazy = true };
+	struct nw_s2_result res;
+	nw_hpa_t hpa;
+
+	cr_assert_eq(nw_aspace_init(&as, hal, &config), NW_OK);
+	cr_assert_eq(nw_aspace_add_region(&as, &lazy), NW_OK);
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x80000000), NW_ACCESS_READ, 8, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_RETRY);
+	translate(&as, 0x80000000, NW_ACCESS_READ, &res);
+	cr_assert_eq(res.status, NW_S2_VIOLATION);
+	cr_assert_eq(res.fault, NW_S2_FAULT_ACCESS);
+	cr_assert_eq(nw_aspace_translate(&as, nw_gpa(0x80000000), &hpa), NW_OK);
+	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x80000000), NW_ACCESS_READ, 8, &exit), NW_OK);
+	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_VIOLATION); /* the regions do not explain an access fault */
+	nw_aspace_destroy(&as);
+}

@@ -57,6 +57,8 @@ struct nw_s2_request {
 	bool paging_structure;    /* a reference to a guest paging-structure entry, not the final access */
 	bool lookup_only;         /* do not set the second stage's accessed/dirty flags */
 	uint32_t size;            /* bytes accessed at gpa, 0 counting as 1 (RISC-V PMP checks them all) */
+	/* The hypervisor's own lookup of where gpa lives, no access of the hart: RISC-V PMP does not apply. */
+	bool host_lookup;
 };
 
 /* EPT rights as exit-qualification bits 3..6 shift them down: bit 0 read,
