@@ -73,12 +73,13 @@ static bool rv_is_misconfigured(const void *opaque, int level, uint64_t entry)
 
 /* Spec step 2 ("if accessing pte violates a PMA or PMP check, raise an
  * access-fault exception") and step 7 for the A/D update: PMP checks the
- * 8-byte PTE access as an S-mode one. */
+ * 8-byte PTE access as an S-mode one. Without PMP (count 0) no call: this
+ * runs for every G-stage PTE read. */
 static bool rv_table_access_denied(const void *opaque, uint64_t hpa, bool write)
 {
 	const struct nw_rv_gstage_config *config = opaque;
 
-	return !nw_rv_pmp_allows(&config->pmp, hpa, 8, write ? NW_ACCESS_WRITE : NW_ACCESS_READ);
+	return config->pmp.count && !nw_rv_pmp_allows(&config->pmp, hpa, 8, write ? NW_ACCESS_WRITE : NW_ACCESS_READ);
 }
 
 /* Spec step 5: reads need R, writes W, fetches X, and (G-stage accesses
@@ -138,7 +139,7 @@ const struct nw_s2_rules *nw_rv_gstage_rules_of(const struct nw_rv_gstage_config
 static bool rv_target_denied(const struct nw_rv_gstage *s2, const struct nw_s2_request *req,
 			     const struct nw_s2_result *res)
 {
-	return res->status == NW_S2_OK && !req->host_lookup &&
+	return res->status == NW_S2_OK && s2->config.pmp.count && !req->host_lookup &&
 	       !nw_rv_pmp_allows(&s2->config.pmp, res->hpa.val, req->size, req->type);
 }
 

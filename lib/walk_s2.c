@@ -116,7 +116,8 @@ static void arm64_s2_abort(struct nw_walk_ctx *ctx, const struct nw_s2_result *s
 
 /* A RISC-V G-stage fault is taken to HS-mode (riscv_gstage_fault.c): a
  * guest-page fault, or an access fault where a G-stage table read found no
- * memory; a VS-stage PTE access reports its pseudoinstruction in htinst. */
+ * memory or PMP refused an access; a VS-stage PTE access reports its
+ * pseudoinstruction in htinst (guest-page faults only). */
 static void riscv_gstage_trap(struct nw_walk_ctx *ctx, const struct nw_s2_result *s2, nw_gpa_t gpa, bool table,
 			      bool ad_write)
 {
