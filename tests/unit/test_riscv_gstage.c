@@ -9,17 +9,11 @@
 #include <nestwalk/riscv_gstage.h>
 
 #include "fixture.h"
+#include "riscv_layout.h"
 #include "test_s2_util.h"
 
 TestSuite(riscv_gstage, .init = fixture_setup, .fini = fixture_teardown);
 
-#define V NW_RV_PTE_V
-#define R NW_RV_PTE_R
-#define W NW_RV_PTE_W
-#define X NW_RV_PTE_X
-#define U NW_RV_PTE_U
-#define A NW_RV_PTE_A
-#define D NW_RV_PTE_D
 #define RWXU (R | W | X | U)
 #define ALL (RWXU | A | D) /* 0xde: with V, the low byte of a leaf 0xdf */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "riscv_layout.h"
 #include "test_frames.h"
 
 #define NAPOT (NW_RV_PMP_NAPOT << NW_RV_PMPCFG_A_SHIFT)
@@ -203,26 +204,7 @@ Test(riscv_pmp, configurations_no_hart_holds_are_refused)
 	cr_assert_eq(nw_rv_pmp_check(&pmp), NW_ERR_INVALID);
 }
 
-/* ---- in the walk ---- */
-
-#define V NW_RV_PTE_V
-#define R NW_RV_PTE_R
-#define W NW_RV_PTE_W
-#define X NW_RV_PTE_X
-#define U NW_RV_PTE_U
-#define A NW_RV_PTE_A
-#define D NW_RV_PTE_D
-#define GALL (R | W | X | U | A | D)
-/* vsatp Sv39, root GPA 0x8000_0000; GVA 0x4020_1123 indexes 1 at every level (as test_riscv_vs.c). */
-#define VSATP_SV39 UINT64_C(0x8000000000080000)
-#define VA UINT64_C(0x40201123)
-#define ROOT_GPA UINT64_C(0x80000000)
-#define L1_GPA UINT64_C(0x80001000)
-#define L0_GPA UINT64_C(0x80002000)
-#define DATA_GPA UINT64_C(0x80100000)
-#define ROOT_PTE UINT64_C(0x20000401) /* -> L1_GPA */
-#define L1_PTE UINT64_C(0x20000801)   /* -> L0_GPA */
-#define LEAF(bits) (UINT64_C(0x20040000) | V | (bits)) /* -> DATA_GPA */
+/* ---- in the walk: riscv_layout.h's Sv39 VS-stage over an Sv39x4 G-stage ---- */
 
 static struct {
 	struct nw_walk_config config;
