@@ -16,10 +16,16 @@ static unsigned pmp_mode(uint8_t cfg)
 	return (cfg & NW_RV_PMPCFG_A_MASK) >> NW_RV_PMPCFG_A_SHIFT;
 }
 
-/* "The combination R=0 and W=1 is reserved for future use." */
-static bool pmp_cfg_is_reserved(uint8_t cfg)
+/* R=0 with W=1: Smepmp's shared-region encoding under mseccfg.MML. */
+static bool pmp_is_shared_encoding(uint8_t cfg)
 {
-	return (cfg & NW_RV_PMPCFG_ZERO) || (cfg & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W)) == NW_RV_PMPCFG_W;
+	return (cfg & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W)) == NW_RV_PMPCFG_W;
+}
+
+/* "The combination R=0 and W=1 is reserved for future use" (unless MML gives it a meaning). */
+static bool pmp_cfg_is_reserved(const struct nw_rv_pmp *pmp, uint8_t cfg)
+{
+	return (cfg & NW_RV_PMPCFG_ZERO) || (!pmp->mml && pmp_is_shared_encoding(cfg));
 }
 
 /* "When G >= 1, the NA4 mode is not selectable." */
@@ -33,7 +39,7 @@ nw_status_t nw_rv_pmp_check(const struct nw_rv_pmp *pmp)
 	if (pmp->count > NW_RV_PMP_ENTRIES || pmp->granularity > MAX_GRANULARITY)
 		return NW_ERR_INVALID;
 	for (unsigned i = 0; i < pmp->count; i++)
-		if (pmp_cfg_is_reserved(pmp->cfg[i]) || pmp_na4_unselectable(pmp, pmp->cfg[i]) ||
+		if (pmp_cfg_is_reserved(pmp, pmp->cfg[i]) || pmp_na4_unselectable(pmp, pmp->cfg[i]) ||
 		    (pmp->addr[i] & ~NW_RV_PMPADDR_MASK))
 			return NW_ERR_INVALID;
 	return NW_OK;
@@ -89,7 +95,29 @@ static bool pmp_matches_all_bytes(struct pmp_range r, uint64_t addr, uint64_t si
 	return addr >= r.lo && addr + size <= r.hi;
 }
 
-/* The R, W or X bit the access needs; L only makes the entry bind M-mode too. */
+/* What an entry grants S and U. Without MML its R, W and X (L only makes
+ * the entry bind M-mode too). With MML, Smepmp's "Bits on pmpcfg register"
+ * table, S/U column: L=0 R=0 W=1 is a shared data region, read-only for S/U
+ * with X=0 and read/write with X=1; the other L=0 rules are S/U-only, their
+ * R/W/X as given; L=1 rules are M-mode-only (nothing for S/U) but L=1 R=0 W=1,
+ * a shared code region (execute only for S/U, with X 0 or 1), and L=1 RWX, a
+ * shared data region read-only for all. */
+static uint8_t pmp_su_rights(const struct nw_rv_pmp *pmp, uint8_t cfg)
+{
+	uint8_t rwx = cfg & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W | NW_RV_PMPCFG_X);
+
+	if (!pmp->mml)
+		return rwx;
+	if (!(cfg & NW_RV_PMPCFG_L))
+		return !pmp_is_shared_encoding(cfg) ? rwx
+		       : (cfg & NW_RV_PMPCFG_X)      ? NW_RV_PMPCFG_R | NW_RV_PMPCFG_W
+						     : NW_RV_PMPCFG_R;
+	if (pmp_is_shared_encoding(cfg))
+		return NW_RV_PMPCFG_X;
+	return rwx == (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W | NW_RV_PMPCFG_X) ? NW_RV_PMPCFG_R : 0;
+}
+
+/* The R, W or X bit the access needs. */
 static uint8_t pmp_right_needed(enum nw_access_type type)
 {
 	switch (type) {
@@ -123,5 +151,5 @@ bool nw_rv_pmp_allows(const struct nw_rv_pmp *pmp, uint64_t addr, uint64_t size,
 	if (i < 0)
 		return false;
 	return pmp_matches_all_bytes(pmp_range_of(pmp, (unsigned)i), addr, size ? size : 1) &&
-	       (pmp->cfg[i] & pmp_right_needed(type));
+	       (pmp_su_rights(pmp, pmp->cfg[i]) & pmp_right_needed(type));
 }

@@ -70,7 +70,10 @@ struct nw_scenario_riscv {
 	/* The pmp list: the PMP M-mode firmware set, its entries as pmpcfg and pmpaddr (count 0: no PMP); pmp_pos
 	 * line 0: absent. */
 	struct nw_rv_pmp pmp;
-	struct nw_scenario_pos pmp_pos;
+	struct nw_scenario_pos pmp_pos, pmp_entry_pos[NW_RV_PMP_ENTRIES];
+	/* mseccfg as written (Smepmp: MML bit 0, MMWP bit 1, RLB bit 2); mseccfg_pos line 0: absent. */
+	uint64_t mseccfg;
+	struct nw_scenario_pos mseccfg_pos;
 };
 
 /* 64-bit values written to guest-physical memory from gpa on. */

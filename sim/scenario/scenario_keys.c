@@ -90,10 +90,13 @@ int nw_scenario_check_keys(struct nw_scenario *sc, char *err, size_t errlen)
 	if (refuse_other(sc, nw_scenario_stage2_keys, NW_SCENARIO_STAGE2_KEYS, err, errlen) ||
 	    refuse_other(sc, nw_scenario_cpu_keys, NW_SCENARIO_CPU_KEYS, err, errlen))
 		return -1;
-	if (sc->riscv.pmp_pos.line && sc->arch != NW_SCENARIO_RISCV64)
-		return nw_scenario_fail(sc, sc->riscv.pmp_pos, err, errlen,
-					"pmp: the PMP of a RISC-V hart's M-mode, and the scenario is %s (give arch: "
+	if (sc->arch == NW_SCENARIO_RISCV64)
+		return 0;
+	if (sc->riscv.pmp_pos.line || sc->riscv.mseccfg_pos.line)
+		return nw_scenario_fail(sc, sc->riscv.pmp_pos.line ? sc->riscv.pmp_pos : sc->riscv.mseccfg_pos, err,
+					errlen,
+					"%s: the PMP of a RISC-V hart's M-mode, and the scenario is %s (give arch: "
 					"riscv64)",
-					nw_scenario_arch_name(sc->arch));
+					sc->riscv.pmp_pos.line ? "pmp" : "mseccfg", nw_scenario_arch_name(sc->arch));
 	return 0;
 }

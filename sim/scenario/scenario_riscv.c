@@ -175,6 +175,24 @@ static int decode_vs(struct nw_scenario *sc, char *err, size_t errlen)
 			   err, errlen);
 }
 
+/* The PMP with mseccfg: MML (Smepmp) gives R=0 with W=1 a meaning; without it the encoding is reserved. */
+static int check_pmp(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_scenario_riscv *rv = &sc->riscv;
+
+	if (rv->mseccfg_pos.line && !rv->pmp_pos.line)
+		return nw_scenario_fail(sc, rv->mseccfg_pos, err, errlen,
+					"mseccfg: Smepmp's configuration of a PMP, and the scenario gives no pmp");
+	rv->pmp.mml = (rv->mseccfg & 1) != 0;
+	for (unsigned i = 0; i < rv->pmp.count; i++)
+		if (!rv->pmp.mml && (rv->pmp.cfg[i] & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W)) == NW_RV_PMPCFG_W)
+			return nw_scenario_fail(sc, rv->pmp_entry_pos[i], err, errlen,
+						"pmp: cfg %#x: R=0 with W=1 is reserved (the privileged spec) unless "
+						"mseccfg.MML (Smepmp) is set",
+						rv->pmp.cfg[i]);
+	return 0;
+}
+
 int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	struct nw_rv_gstage_config *cfg = &sc->stage2.riscv;
@@ -187,7 +205,8 @@ int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 		return nw_scenario_fail(sc, sc->x86_cpu_pos, err, errlen,
 					"an x86 cpu key: a riscv64 scenario's cpu takes vsatp, vsstatus, henvcfg and "
 					"privilege");
-	if (decode_mode(sc, &mode, err, errlen) || check_switches(sc, err, errlen) || decode_vs(sc, err, errlen))
+	if (decode_mode(sc, &mode, err, errlen) || check_switches(sc, err, errlen) || decode_vs(sc, err, errlen) ||
+	    check_pmp(sc, err, errlen))
 		return -1;
 	levels = mode - NW_RV_HGATP_SV39X4 + 3;
 	for (size_t i = 0; i < sc->edit_count; i++) {
@@ -204,6 +223,6 @@ int nw_scenario_check_riscv(struct nw_scenario *sc, char *err, size_t errlen)
 	};
 	cfg->caps.vmid_bits = VMID_BITS;
 	cfg->caps.svnapot = rv->napot;
-	cfg->pmp = rv->pmp; /* each entry checked at its line; granularity 0 */
+	cfg->pmp = rv->pmp; /* each entry checked at its line (check_pmp); granularity 0 */
 	return 0;
 }

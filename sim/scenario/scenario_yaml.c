@@ -928,9 +928,7 @@ static int load_pmp_entry(struct loader *ld, struct fy_node *node, struct nw_sce
 			(uint64_t)p.mode << NW_RV_PMPCFG_A_SHIFT | (p.lock ? NW_RV_PMPCFG_L : 0);
 	if (p.cfg & NW_RV_PMPCFG_ZERO)
 		return fail(ld, p.pos, "pmp: cfg %#llx: bits 6:5 are WARL zero", (unsigned long long)p.cfg);
-	if ((p.cfg & (NW_RV_PMPCFG_R | NW_RV_PMPCFG_W)) == NW_RV_PMPCFG_W)
-		return fail(ld, p.pos, "pmp: cfg %#llx: R=0 with W=1 is reserved (the privileged spec)",
-			    (unsigned long long)p.cfg);
+	ld->sc->riscv.pmp_entry_pos[pmp->count] = p.pos; /* R=0 with W=1 is checked once mseccfg is known */
 	pmp->cfg[pmp->count] = (uint8_t)p.cfg;
 	pmp->addr[pmp->count++] = p.addr;
 	return 0;
@@ -986,6 +984,10 @@ static int load_root(struct loader *ld, struct fy_node *root)
 			rc = load_arch(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "pmp"))
 			rc = load_pmp(ld, it.value, it.key_pos);
+		else if (!strcmp(it.key, "mseccfg"))
+			rc = (ld->sc->riscv.mseccfg_pos = it.key_pos,
+			      get_u64_max(ld, it.value, it.key_pos, "mseccfg (MML bit 0, MMWP bit 1, RLB bit 2)", 7,
+					  &ld->sc->riscv.mseccfg));
 		else if (!strcmp(it.key, "description"))
 			rc = 0; /* free text for the reader */
 		else

@@ -84,3 +84,46 @@ def test_pmp_belongs_to_riscv64(tmp_path):
                      "pmp: the PMP of a RISC-V hart's M-mode, and the scenario is x86_64 (give arch: riscv64)")
     assert_bad_input(write(tmp_path, "arch: aarch64\npmp:\n  - {cfg: 0x1f, addr: 0}\n"), 2, 1,
                      "and the scenario is aarch64")
+
+
+ENTRY0 = "  - {mode: napot, base: 0x80011000, size: 0x1000, r: true}\n"
+
+
+def with_entry0(tmp_path, entry, mseccfg=None):
+    """riscv_pmp.yaml with PMP entry 0 (the 4 KiB at 0x80011000: pmpaddr 0x200045ff) as given, and mseccfg."""
+    text = PMP.read_text()
+    assert ENTRY0 in text
+    text = text.replace(ENTRY0, f"  - {entry}\n")
+    if mseccfg is not None:
+        text = text.replace("pmp:\n", f"mseccfg: {mseccfg}\npmp:\n", 1)
+    path = tmp_path / "smepmp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_smepmp_mml_reads_the_cfg_bits_by_its_table(tmp_path):
+    # Smepmp's "Bits on pmpcfg register" table, S/U column. L=1 R W X (cfg 0x9f with NAPOT): without MML S/U get
+    # R, W and X (L binds M-mode too); with MML (mseccfg bit 0) a locked shared data region, read only on both:
+    # a store is an access fault (scause 7), a load passes.
+    locked = "{cfg: 0x9f, addr: 0x200045ff}"
+    assert gva(with_entry0(tmp_path, locked), 0x401008, "write")["outcome"] == "ok"
+    path = with_entry0(tmp_path, locked, "0x1")
+    assert access_fault(gva(path, 0x401008, "write"))[:4] == (STORE_AF, "0x401008", "0x0", "0x0")
+    assert gva(path, 0x401008, "read")["outcome"] == "ok"
+    # L=0 R=0 W=1 X=0 (cfg 0x1a): reserved without MML, refused at its entry; with MML a shared data region,
+    # read-only for S/U. MMWP (bit 1) and RLB (bit 2) change nothing for S and U.
+    line = PMP.read_text().splitlines().index(ENTRY0.rstrip("\n")) + 1  # the entry's first key: column 6
+    assert_bad_input(with_entry0(tmp_path, "{cfg: 0x1a, addr: 0x200045ff}"), line, 6,
+                     "R=0 with W=1 is reserved (the privileged spec) unless mseccfg.MML (Smepmp) is set")
+    path = with_entry0(tmp_path, "{cfg: 0x1a, addr: 0x200045ff}", "0x7")
+    assert access_fault(gva(path, 0x401008, "write"))[0] == STORE_AF
+    assert gva(path, 0x401008, "read")["outcome"] == "ok"
+
+
+def test_what_mseccfg_refuses(tmp_path):
+    assert_bad_input(write(tmp_path, "arch: riscv64\nstage2:\n  format: sv39x4\nmseccfg: 1\n"), 4, 1,
+                     "mseccfg: Smepmp's configuration of a PMP, and the scenario gives no pmp")
+    assert_bad_input(write(tmp_path, RV.replace("pmp:\n", "mseccfg: 8\npmp:\n") + "  - {cfg: 0x1f, addr: 0}\n"),
+                     4, 10, "above the largest allowed value 0x7")
+    assert_bad_input(write(tmp_path, "mseccfg: 1\n"), 1, 1,
+                     "mseccfg: the PMP of a RISC-V hart's M-mode, and the scenario is x86_64 (give arch: riscv64)")

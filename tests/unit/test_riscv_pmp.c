@@ -162,6 +162,54 @@ Test(riscv_pmp, each_access_needs_its_own_bit_and_the_l_bit_changes_nothing_for_
 	}
 }
 
+Test(riscv_pmp, smepmp_mml_gives_s_and_u_the_s_u_column_of_its_table)
+{
+	/* The privileged spec's Smepmp table "Bits on pmpcfg register" (L R W X -> S/U mode), row by row, as the
+	 * rights an S/U load (R), store (W) and fetch (X) get from an entry over everything. */
+	static const struct {
+		uint8_t lrwx; /* L bit 3, R bit 2, W bit 1, X bit 0 as the table lists them */
+		uint8_t su;   /* PR/PW/PX the S/U column grants */
+	} rows[] = {
+		{ 0x0, 0 },       /* inaccessible region */
+		{ 0x1, PX },      /* execute-only region */
+		{ 0x2, PR },      /* shared data region: read/write on M, read-only on S/U */
+		{ 0x3, PR | PW }, /* shared data region: read/write for both */
+		{ 0x4, PR },      /* read-only region */
+		{ 0x5, PR | PX }, /* read/execute region */
+		{ 0x6, PR | PW }, /* read/write region */
+		{ 0x7, PRWX },    /* read/write/execute region */
+		{ 0x8, 0 },       /* locked inaccessible region */
+		{ 0x9, 0 },       /* locked execute-only region (M): access exception for S/U */
+		{ 0xa, PX },      /* locked shared code region: execute only on both M and S/U */
+		{ 0xb, PX },      /* locked shared code region: execute only on S/U, read/execute on M */
+		{ 0xc, 0 },       /* locked read-only region (M) */
+		{ 0xd, 0 },       /* locked read/execute region (M) */
+		{ 0xe, 0 },       /* locked read/write region (M) */
+		{ 0xf, PR },      /* locked shared data region: read only on both M and S/U */
+	};
+
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t l = rows[i].lrwx & 8, r = rows[i].lrwx & 4, w = rows[i].lrwx & 2, x = rows[i].lrwx & 1;
+		struct nw_rv_pmp pmp = pmp1((uint8_t)(NAPOT | (l ? NW_RV_PMPCFG_L : 0) | (r ? PR : 0) | (w ? PW : 0) |
+						      (x ? PX : 0)),
+					    ALL_ONES);
+
+		pmp.mml = true;
+		cr_assert_eq(nw_rv_pmp_check(&pmp), NW_OK, "row %x", rows[i].lrwx);
+		cr_assert_eq(nw_rv_pmp_allows(&pmp, 0x1000, 8, LOAD), (rows[i].su & PR) != 0, "row %x load", rows[i].lrwx);
+		cr_assert_eq(nw_rv_pmp_allows(&pmp, 0x1000, 8, STORE), (rows[i].su & PW) != 0, "row %x store",
+			     rows[i].lrwx);
+		cr_assert_eq(nw_rv_pmp_allows(&pmp, 0x1000, 4, FETCH), (rows[i].su & PX) != 0, "row %x fetch",
+			     rows[i].lrwx);
+	}
+	/* Without MML, R=0 W=1 is reserved again, and L=1 RWX grants S/U all three. */
+	struct nw_rv_pmp pmp = pmp1(NAPOT | PW, ALL_ONES);
+
+	cr_assert_eq(nw_rv_pmp_check(&pmp), NW_ERR_INVALID);
+	pmp = pmp1(NAPOT | PRWX | NW_RV_PMPCFG_L, ALL_ONES);
+	cr_assert(nw_rv_pmp_allows(&pmp, 0x1000, 8, STORE));
+}
+
 Test(riscv_pmp, granularity_makes_napot_low_bits_ones_and_tor_low_bits_zeros)
 {
 	/* G = 2: 16-byte regions. NAPOT pmpaddr 0x800 reads 0x801 (bit G-2 = 0 a one): 2^(1+3) = 16 bytes at

@@ -6,7 +6,8 @@
  * walks ("PMP checks are also applied to page-table accesses for
  * virtual-address translation, for which the effective privilege mode is
  * S"): S and U are checked alike, so the walk needs no privilege here.
- * Smepmp (mseccfg) is not modelled: mseccfg reads as at reset, MML=0. */
+ * Smepmp's mseccfg.MML changes what a cfg byte grants S and U (its "Bits on
+ * pmpcfg register" table); MMWP and RLB change nothing for them. */
 #ifndef NESTWALK_RISCV_PMP_H
 #define NESTWALK_RISCV_PMP_H
 
@@ -48,18 +49,22 @@ struct nw_rv_pmp {
 	unsigned granularity;
 	uint8_t cfg[NW_RV_PMP_ENTRIES];   /* pmpNcfg as written */
 	uint64_t addr[NW_RV_PMP_ENTRIES]; /* pmpaddrN as written */
+	/* Smepmp mseccfg.MML (machine mode lockdown): L=1 makes an entry M-mode's (S/U get nothing, but from the
+	 * shared encodings), and R=0 with W=1 encodes a shared region instead of being reserved. */
+	bool mml;
 };
 
 /* NW_OK, or NW_ERR_INVALID for a configuration no hart holds: more than 64
  * entries, G above 54 (regions beyond the 56-bit physical space), a cfg byte
- * with bits 6:5 set or R=0 with W=1 (reserved), NA4 where G >= 1, a
+ * with bits 6:5 set or R=0 with W=1 (reserved without MML), NA4 where G >= 1, a
  * pmpaddr with bits 63:54 set (WARL zero: it could not read back as written). */
 NW_MUST_CHECK nw_status_t nw_rv_pmp_check(const struct nw_rv_pmp *pmp);
 
 /* Whether an S- or U-mode access of size bytes (0 counts as 1) at the
  * physical address addr succeeds: the lowest-numbered entry that matches any
  * byte decides; it must match every byte, and grant R for a load, W for a
- * store or AMO, X for a fetch (L changes nothing for S and U). No entry
+ * store or AMO, X for a fetch (without MML L changes nothing for S and U;
+ * with it, the Smepmp table's S/U column). No entry
  * matching fails the access, unless no entry is implemented. pmp passed
  * nw_rv_pmp_check. A refusal is an access fault of the original access type. */
 bool nw_rv_pmp_allows(const struct nw_rv_pmp *pmp, uint64_t addr, uint64_t size, enum nw_access_type type);
