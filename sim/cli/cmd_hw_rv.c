@@ -7,7 +7,8 @@
  * the G-stage from vsatp), and one non-canonical VA, compared with translate --gva; the G-stage answers as
  * written, without the hypervisor's resolution of a lazy page or an MMIO exit. Each read, written and fetched:
  * records 3k+1 to 3k+3, probe k counted from 0 over the G-stage probes, then the VS-stage ones. QEMU 7.2's hart
- * sets A and D by the walk in both stages (Svadu), so the library answers so too where the scenario says Svade. */
+ * sets A and D by the walk in both stages (Svadu), so the library answers so too where the scenario says Svade;
+ * the image's PMP is its own (everything RWX), so the library answers without the scenario's pmp. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -153,6 +154,15 @@ static void model(struct nw_replay_target *t, struct nw_hw_rv_scenario *s, const
 			"so too, not as the scenario's Svade\n",
 			path);
 	g->config.adue = g->config.caps.svadu = true;
+	/* The image keeps the PMP its start.S writes (entry 0 NAPOT RWX over everything) and the probes' tables lie
+	 * where the case puts them, not at the host addresses the scenario's entries name. */
+	if (g->config.pmp.count)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s: the image runs every probe under its own PMP (entry 0: NAPOT, RWX over "
+			"everything), not the scenario's pmp; the library answers so too (nestwalk replay and translate "
+			"apply the scenario's)\n",
+			path);
+	g->config.pmp = (struct nw_rv_pmp){ 0 };
 	*s = (struct nw_hw_rv_scenario){
 		.gstage = g,
 		.config = { .hal = t->machine.hal, .stage2 = t->machine.stage2 },

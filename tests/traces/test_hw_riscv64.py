@@ -220,6 +220,20 @@ def test_hw_run_probes_the_vs_stage_scenario_and_qemu_agrees_up_to_its_rows():
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [("rv-implicit-cause", [38, 39])]
 
 
+def test_hw_run_probes_a_scenario_with_pmp_under_the_images_own_pmp():
+    """scenarios/riscv_pmp.yaml: the image keeps its PMP (entry 0 NAPOT RWX over everything) and builds each
+    probe's tables where the case puts them, so the scenario's entries, which name host addresses of the
+    simulated machine, cannot be run; hw run says so and the library answers without them: 11 probes (3 regions'
+    first and last words and one GPA past the width; the VS-stage leaves of VA 0x400000, 0x402000 and 0x600000
+    and one non-canonical VA), 33 accesses, all run and matched. Before, the library answered with the scenario's
+    PMP and 3 accesses were not run."""
+    result = hw_run_cmd(ROOT + "/scenarios/riscv_pmp.yaml", "--backend", "qemu-riscv64", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not the scenario's pmp; the library answers so too" in result.stderr
+    got = json.loads(result.stdout)
+    assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (33, 33, 33, 0)
+
+
 def test_hw_run_explains_the_hs_level_mxr_by_its_row(tmp_path):
     """The HS-level MXR (hs_mxr: true) makes the execute-only page readable by a load in the library; QEMU 7.2
     reads the guest's MXR for the G-stage instead and gives a load guest-page fault at the GPA (rv-gstage-mxr-hs):
