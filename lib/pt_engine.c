@@ -132,7 +132,7 @@ uint64_t nw_pt_leaf_attrs(const struct nw_pt_format *fmt, int level, uint64_t en
 	return attrs;
 }
 
-uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs)
+static inline uint64_t leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs)
 {
 	uint64_t addr = pa >> fmt->addr_shift;
 
@@ -148,13 +148,23 @@ uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa,
 	return addr | attrs | (fmt->ps_in_attrs ? 0 : fmt->ps_bit);
 }
 
-bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa)
+static inline bool leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa)
 {
 	if (!is_aligned(pa, size_of(fmt, level)))
 		return false;
 	if (fmt->pse36 && level == NW_LEVEL_PD)
 		return pa < PSE36_LIMIT;
 	return ((pa >> fmt->addr_shift) & ~fmt->level[level].leaf_addr_mask) == 0;
+}
+
+uint64_t nw_pt_leaf_make(const struct nw_pt_format *fmt, int level, uint64_t pa, uint64_t attrs)
+{
+	return leaf_make(fmt, level, pa, attrs);
+}
+
+bool nw_pt_leaf_addr_ok(const struct nw_pt_format *fmt, int level, uint64_t pa)
+{
+	return leaf_addr_ok(fmt, level, pa);
 }
 
 static bool attrs_ok(const struct nw_pt_format *fmt, uint64_t attrs)
@@ -201,7 +211,8 @@ static unsigned entries_of(const struct nw_pt_format *fmt, int level)
 	return fmt->level[level].entries;
 }
 
-static unsigned count_entries(const struct nw_pt_format *fmt, int level, const void *ptr)
+/* Out of line: the rare recount stays out of the hot paths count_step is inlined into. */
+static __attribute__((noinline)) unsigned count_entries(const struct nw_pt_format *fmt, int level, const void *ptr)
 {
 	unsigned live = 0;
 
@@ -210,12 +221,12 @@ static unsigned count_entries(const struct nw_pt_format *fmt, int level, const v
 	return live;
 }
 
-static unsigned count_get(const struct nw_pt_format *fmt, const struct table_at *t)
+static inline unsigned count_get(const struct nw_pt_format *fmt, const struct table_at *t)
 {
 	return (unsigned)(nw_pt_entry_get(fmt, t->up, t->up_index) & count_mask(fmt));
 }
 
-static void count_put(const struct nw_pt_format *fmt, const struct table_at *t, unsigned count)
+static inline void count_put(const struct nw_pt_format *fmt, const struct table_at *t, unsigned count)
 {
 	uint64_t slot = nw_pt_entry_get(fmt, t->up, t->up_index);
 
@@ -224,7 +235,8 @@ static void count_put(const struct nw_pt_format *fmt, const struct table_at *t, 
 
 /* One entry of t went from zero to non-zero (added) or back. A count that
  * cannot take the step was changed behind the engine: it is recounted. */
-static void count_step(const struct nw_pt_format *fmt, const struct table_at *t, bool added)
+static inline __attribute__((always_inline)) void count_step(const struct nw_pt_format *fmt,
+								const struct table_at *t, bool added)
 {
 	unsigned count = count_get(fmt, t);
 
@@ -237,16 +249,24 @@ static void count_step(const struct nw_pt_format *fmt, const struct table_at *t,
 }
 
 /* Writes an entry, noting when it replaces one in use (a cached translation
- * may be stale) and keeping the table's live count. */
-static void entry_set(const struct nw_pt *pt, const struct table_at *t, unsigned index, uint64_t entry, bool *stale)
+ * may be stale) and keeping the table's live count; geo: pt's format or one
+ * of the same geometry (see descend_in). */
+static inline __attribute__((always_inline)) void entry_set_in(const struct nw_pt_format *geo,
+								  const struct table_at *t, unsigned index,
+								  uint64_t entry, bool *stale)
 {
-	uint64_t old = nw_pt_entry_get(pt->fmt, t->ptr, index);
+	uint64_t old = nw_pt_entry_get(geo, t->ptr, index);
 
 	if (old != 0 && old != entry)
 		*stale = true;
-	nw_pt_entry_put(pt->fmt, t->ptr, index, entry);
+	nw_pt_entry_put(geo, t->ptr, index, entry);
 	if (t->up && (old == 0) != (entry == 0))
-		count_step(pt->fmt, t, entry != 0);
+		count_step(geo, t, entry != 0);
+}
+
+static void entry_set(const struct nw_pt *pt, const struct table_at *t, unsigned index, uint64_t entry, bool *stale)
+{
+	entry_set_in(pt->fmt, t, index, entry, stale);
 }
 
 /* Whether t holds no entry: its count says so and a scan agrees (see Live counts). */
@@ -518,6 +538,45 @@ static struct spot descend(const struct nw_pt *pt, uint64_t va, int stop_level)
 	return descend_in(pt, pt->fmt, va, stop_level);
 }
 
+/* The remembered table. A change that ends in a table (where a map wrote its
+ * leaf, where an unmap cleared 4 KiB leaves) remembers it, and the next change
+ * that writes a leaf into a zero entry or clears 4 KiB leaves there starts in
+ * it instead of at the root, as the processor's paging-structure caches start
+ * a walk part-way (SDM Vol. 3A §4.10.3). Unlike those it is never stale: a
+ * table leaves its path only when it or a table above it is unlinked, which
+ * frees it, and every path that may free a table (or read a link otherwise)
+ * forgets it first. Only for memory the engine alone shapes (mem.exclusive):
+ * a guest may relink its own tables behind the engine, which only a descent
+ * from the root would see. */
+static void memo_forget(struct nw_pt *pt)
+{
+	pt->memo.size = 0;
+}
+
+static void memo_keep(struct nw_pt *pt, const struct table_at *t, uint64_t va)
+{
+	if (!pt->mem.exclusive)
+		return;
+	pt->memo.size = (uint64_t)entries_of(pt->fmt, t->level) << pt->fmt->level[t->level].shift;
+	pt->memo.base = va & ~(pt->memo.size - 1);
+	pt->memo.level = (uint8_t)t->level;
+	pt->memo.ptr = t->ptr;
+	pt->memo.up = t->up;
+	pt->memo.up_index = t->up_index;
+}
+
+/* Whether the remembered table is the level-level table on va's path; *t is
+ * then as a descent would find it, as far as a leaf's write needs (its place
+ * and its count's). */
+static inline bool memo_at(const struct nw_pt *pt, uint64_t va, int level, struct table_at *t)
+{
+	if (pt->memo.level != level || va - pt->memo.base >= pt->memo.size)
+		return false;
+	*t = (struct table_at){ .level = level, .ptr = pt->memo.ptr, .up = pt->memo.up,
+				.up_index = pt->memo.up_index };
+	return true;
+}
+
 /* Replaces the leaf at spot with a table of leaves one level down that map
  * the same range with the same attributes. */
 static void split(const struct nw_pt *pt, struct spot *spot, struct pool *pool, bool *stale)
@@ -660,6 +719,7 @@ void nw_pt_set_maxphyaddr(struct nw_pt *pt, unsigned maxphyaddr)
 {
 	NW_ASSERT(maxphyaddr >= 36 && maxphyaddr <= 52);
 	pt->link_addr_mask = pt->fmt->table_addr_mask & (((UINT64_C(1) << maxphyaddr) - 1) >> pt->fmt->addr_shift);
+	memo_forget(pt); /* a link may now read as another table */
 }
 
 void nw_pt_destroy(struct nw_pt *pt)
@@ -668,14 +728,17 @@ void nw_pt_destroy(struct nw_pt *pt)
 
 	if (pt->fmt == 0)
 		return;
+	memo_forget(pt);
 	root = table_root(pt);
 	subtree_free(pt, &root);
 	pt->fmt = 0;
 	pt->root = 0;
 }
 
-nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uint64_t attrs, unsigned flags,
-		      bool *stale)
+/* The map of a checked leaf: va's path from the root, tables added or larger
+ * leaves split down to level, the leaf written over what was there. */
+static nw_status_t map_general(struct nw_pt *pt, uint64_t va, int level, uint64_t leaf, unsigned flags,
+			       bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 	struct pool pool;
@@ -685,13 +748,6 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 	nw_status_t status;
 
 	pool.count = 0; /* only the count: the items are written as they are reserved */
-	if (level < NW_LEVEL_PT || level > fmt->top || !fmt->level[level].leaf_ok || !attrs_ok(fmt, attrs))
-		return NW_ERR_INVALID;
-	if (!is_aligned(va, size_of(fmt, level)) || !is_aligned(pa, size_of(fmt, level)))
-		return NW_ERR_ALIGN;
-	if (!range_ok(fmt, va, size_of(fmt, level)) || !nw_pt_leaf_addr_ok(fmt, level, pa))
-		return NW_ERR_RANGE;
-
 	spot = descend(pt, va, level);
 	if (spot.entry != 0 && !(flags & NW_PT_MAP_REPLACE))
 		return NW_ERR_EXISTS;
@@ -713,13 +769,60 @@ nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uin
 		spot_enter(pt, &spot, va);
 	}
 	old = spot.entry;
-	entry_set(pt, &spot.t, spot.index, nw_pt_leaf_make(fmt, level, pa, attrs), &changed);
+	entry_set(pt, &spot.t, spot.index, leaf, &changed);
 	if (nw_pt_is_link(fmt, level, old))
 		child_drop(pt, &spot.t, spot.index, old);
 	pool_release(pt, &pool);
+	memo_keep(pt, &spot.t, va); /* in place of whatever it held, which child_drop may have freed */
 	if (stale && changed)
 		*stale = true;
 	return NW_OK;
+}
+
+/* nw_pt_map with geo for pt's format or one of the same geometry (see
+ * descend_in). A leaf into a zero entry of the remembered table is what
+ * map_general does there (no table to add, nothing replaced, so nothing
+ * stale), without its descent. */
+static inline __attribute__((always_inline)) nw_status_t map_in(struct nw_pt *pt, const struct nw_pt_format *geo,
+								uint64_t va, uint64_t pa, int level, uint64_t attrs,
+								unsigned flags, bool *stale)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	struct table_at t;
+	uint64_t leaf;
+	unsigned index;
+	bool ignored = false;
+
+	if (level < NW_LEVEL_PT || level > fmt->top)
+		return NW_ERR_INVALID;
+	if (level != pt->accepted_level || attrs != pt->accepted_attrs) {
+		if (!fmt->level[level].leaf_ok || !attrs_ok(fmt, attrs))
+			return NW_ERR_INVALID;
+		pt->accepted_level = (uint8_t)level;
+		pt->accepted_attrs = attrs;
+	}
+	if (!is_aligned(va | pa, size_of(geo, level)))
+		return NW_ERR_ALIGN;
+	if (!range_ok(geo, va, size_of(geo, level)) || !leaf_addr_ok(fmt, level, pa))
+		return NW_ERR_RANGE;
+	leaf = leaf_make(fmt, level, pa, attrs);
+	index = nw_pt_index(geo, level, va);
+	if (!memo_at(pt, va, level, &t) || nw_pt_entry_get(geo, t.ptr, index) != 0)
+		return map_general(pt, va, level, leaf, flags, stale);
+	entry_set_in(geo, &t, index, leaf, &ignored);
+	return NW_OK;
+}
+
+nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uint64_t attrs, unsigned flags,
+		      bool *stale)
+{
+	switch (pt->geometry) {
+	case GEOMETRY_4LEVEL:
+		return map_in(pt, &nw_gpt_fmt_4level, va, pa, level, attrs, flags, stale);
+	case GEOMETRY_5LEVEL:
+		return map_in(pt, &nw_gpt_fmt_5level, va, pa, level, attrs, flags, stale);
+	}
+	return map_in(pt, pt->fmt, va, pa, level, attrs, flags, stale);
 }
 
 static bool range_has_any(const struct nw_pt *pt, uint64_t va, uint64_t end)
@@ -803,6 +906,7 @@ nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_
 			bool ignored = false;
 
 			/* Undo: the range held nothing before, so clearing it needs no split. */
+			memo_forget(pt);
 			if (done)
 				clear(pt, va, done, &ignored);
 			return status;
@@ -817,41 +921,48 @@ nw_status_t nw_pt_map_region(struct nw_pt *pt, uint64_t va, uint64_t pa, uint64_
  * the table whatever its count, as clear_range does). Clears its 4 KiB leaves
  * in place; false (nothing changed yet, or the leaves cleared and the table
  * now empty) when the general path must go on: a large leaf to split, or a
- * table to free. */
-static bool unmap_in_page_table(const struct nw_pt *pt, uint64_t va, uint64_t end, bool *stale)
+ * table to free. geo: as for map_in. */
+static inline __attribute__((always_inline)) bool unmap_in_page_table(struct nw_pt *pt,
+								       const struct nw_pt_format *geo, uint64_t va,
+								       uint64_t end, bool *stale)
 {
-	const struct nw_pt_format *fmt = pt->fmt;
-	unsigned pd_shift = fmt->level[NW_LEVEL_PD].shift;
+	unsigned pd_shift = geo->level[NW_LEVEL_PD].shift;
+	bool remembered;
+	struct table_at at;
 	struct spot spot;
+	const struct table_at *t = &at;
 
-	if (va >> pd_shift != (end - 1) >> pd_shift || end - va == size_of(fmt, NW_LEVEL_PD))
+	if (va >> pd_shift != (end - 1) >> pd_shift || end - va == size_of(geo, NW_LEVEL_PD))
 		return false;
-	spot = descend(pt, va, NW_LEVEL_PT);
-	if (spot.t.level > NW_LEVEL_PT)
-		return spot.entry == 0; /* nothing mapped there */
-	if (!spot.t.up)
+	remembered = memo_at(pt, va, NW_LEVEL_PT, &at);
+	if (!remembered) {
+		spot = descend(pt, va, NW_LEVEL_PT);
+		if (spot.t.level > NW_LEVEL_PT)
+			return spot.entry == 0; /* nothing mapped there */
+		t = &spot.t;
+	}
+	if (!t->up)
 		return false; /* no counts: emptiness needs the general path's scan */
-	for (unsigned i = spot.index, last = nw_pt_index(fmt, NW_LEVEL_PT, end - 1); i <= last; i++)
-		entry_set(pt, &spot.t, i, 0, stale);
-	return count_get(fmt, &spot.t) != 0;
+	for (unsigned i = nw_pt_index(geo, NW_LEVEL_PT, va), last = nw_pt_index(geo, NW_LEVEL_PT, end - 1); i <= last;
+	     i++)
+		entry_set_in(geo, t, i, 0, stale);
+	if (count_get(geo, t) == 0)
+		return false;
+	if (!remembered)
+		memo_keep(pt, t, va);
+	return true;
 }
 
-nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale)
+/* The unmap of a checked range: the leaves straddling its ends split, then
+ * everything inside cleared and the tables it empties freed. changed: what
+ * unmap_in_page_table already did. */
+static nw_status_t unmap_general(struct nw_pt *pt, uint64_t va, uint64_t size, bool changed, bool *stale)
 {
 	struct pool pool;
-	bool changed = false;
 	nw_status_t status;
 
-	if (!is_aligned(va | size, size_of(pt->fmt, NW_LEVEL_PT)))
-		return NW_ERR_ALIGN;
-	if (!range_ok(pt->fmt, va, size))
-		return NW_ERR_RANGE;
-	if (unmap_in_page_table(pt, va, va + size, &changed)) {
-		if (stale && changed)
-			*stale = true;
-		return NW_OK;
-	}
 	pool.count = 0;
+	memo_forget(pt);
 	status = split_edges(pt, va, va + size, &pool, &changed);
 	if (status != NW_OK)
 		return status;
@@ -860,6 +971,33 @@ nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stal
 	if (stale && changed)
 		*stale = true;
 	return NW_OK;
+}
+
+static inline __attribute__((always_inline)) nw_status_t unmap_in(struct nw_pt *pt, const struct nw_pt_format *geo,
+								  uint64_t va, uint64_t size, bool *stale)
+{
+	bool changed = false;
+
+	if (!is_aligned(va | size, size_of(geo, NW_LEVEL_PT)))
+		return NW_ERR_ALIGN;
+	if (!range_ok(geo, va, size))
+		return NW_ERR_RANGE;
+	if (!unmap_in_page_table(pt, geo, va, va + size, &changed))
+		return unmap_general(pt, va, size, changed, stale);
+	if (stale && changed)
+		*stale = true;
+	return NW_OK;
+}
+
+nw_status_t nw_pt_unmap(struct nw_pt *pt, uint64_t va, uint64_t size, bool *stale)
+{
+	switch (pt->geometry) {
+	case GEOMETRY_4LEVEL:
+		return unmap_in(pt, &nw_gpt_fmt_4level, va, size, stale);
+	case GEOMETRY_5LEVEL:
+		return unmap_in(pt, &nw_gpt_fmt_5level, va, size, stale);
+	}
+	return unmap_in(pt, pt->fmt, va, size, stale);
 }
 
 static bool range_is_mapped(const struct nw_pt *pt, uint64_t va, uint64_t end)

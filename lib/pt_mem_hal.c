@@ -49,5 +49,6 @@ struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal)
 				   .ctx = (void *)(uintptr_t)hal,
 				   .direct_map = hal->direct_map,
 				   .direct_map_size = hal->direct_map_size,
-				   .host = hal };
+				   .host = hal,
+				   .exclusive = true };
 }

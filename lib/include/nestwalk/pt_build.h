@@ -98,10 +98,25 @@ struct nw_pt_mem {
 	 * live entries, see pt_engine.c), never linked into the tables; NULL:
 	 * none kept, and an emptied table is found by scanning it. */
 	const struct nw_hal *host;
+	/* Only the engine changes which entries point to tables and where, and
+	 * a table stays at its host address while in use (the engine's own
+	 * frames, not memory a guest writes): the engine may then remember the
+	 * table its last change reached and start the next one there. */
+	bool exclusive;
 };
 
 /* Tables in HAL frames (EPT and NPT), their counts in the same HAL. */
 struct nw_pt_mem nw_pt_mem_hal(const struct nw_hal *hal);
+
+/* The table the last change reached (the engine's own, pt_engine.c: The
+ * remembered table). */
+struct nw_pt_memo {
+	uint64_t base, size;      /* the addresses it covers; size 0: none remembered */
+	void *ptr;                /* the table */
+	void *up;                 /* the page holding its live count, NULL when none is kept */
+	unsigned up_index;        /* its live count's slot there */
+	uint8_t level;
+};
 
 struct nw_pt {
 	const struct nw_pt_format *fmt;
@@ -111,6 +126,11 @@ struct nw_pt {
 	const uint64_t *table_bits; /* per-level overrides (index = level) or NULL */
 	uint64_t link_addr_mask;  /* a table pointer's address: the format's field below MAXPHYADDR */
 	uint8_t geometry;         /* the engine's own: which constant geometry its hot paths use (pt_engine.c) */
+	struct nw_pt_memo memo;
+	/* The engine's own: the leaf level and attributes the last map accepted (0: none yet), so a run of maps
+	 * checks them once. */
+	uint8_t accepted_level;
+	uint64_t accepted_attrs;
 };
 
 /* One leaf as a lookup finds it, with the path for --explain. */
