@@ -424,7 +424,8 @@ static void subtree_free(const struct nw_pt *pt, const struct table_at *t)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 
-	for (unsigned i = 0; i < entries_of(fmt, t->level); i++) {
+	/* A page table points to no table: freeing one needs no look inside. */
+	for (unsigned i = 0; t->level > NW_LEVEL_PT && i < entries_of(fmt, t->level); i++) {
 		uint64_t entry = nw_pt_entry_get(fmt, t->ptr, i);
 
 		if (nw_pt_is_link(fmt, t->level, entry)) {
@@ -553,7 +554,7 @@ static void memo_forget(struct nw_pt *pt)
 	pt->memo.size = 0;
 }
 
-static void memo_keep(struct nw_pt *pt, const struct table_at *t, uint64_t va)
+static inline void memo_keep(struct nw_pt *pt, const struct table_at *t, uint64_t va)
 {
 	if (!pt->mem.exclusive)
 		return;
@@ -572,8 +573,10 @@ static inline bool memo_at(const struct nw_pt *pt, uint64_t va, int level, struc
 {
 	if (pt->memo.level != level || va - pt->memo.base >= pt->memo.size)
 		return false;
-	*t = (struct table_at){ .level = level, .ptr = pt->memo.ptr, .up = pt->memo.up,
-				.up_index = pt->memo.up_index };
+	t->level = level;
+	t->ptr = pt->memo.ptr;
+	t->up = pt->memo.up;
+	t->up_index = pt->memo.up_index;
 	return true;
 }
 
@@ -816,10 +819,15 @@ static inline __attribute__((always_inline)) nw_status_t map_in(struct nw_pt *pt
 nw_status_t nw_pt_map(struct nw_pt *pt, uint64_t va, uint64_t pa, int level, uint64_t attrs, unsigned flags,
 		      bool *stale)
 {
+	/* 4 KiB pages, the common case, with the level a constant too. */
 	switch (pt->geometry) {
 	case GEOMETRY_4LEVEL:
+		if (level == NW_LEVEL_PT)
+			return map_in(pt, &nw_gpt_fmt_4level, va, pa, NW_LEVEL_PT, attrs, flags, stale);
 		return map_in(pt, &nw_gpt_fmt_4level, va, pa, level, attrs, flags, stale);
 	case GEOMETRY_5LEVEL:
+		if (level == NW_LEVEL_PT)
+			return map_in(pt, &nw_gpt_fmt_5level, va, pa, NW_LEVEL_PT, attrs, flags, stale);
 		return map_in(pt, &nw_gpt_fmt_5level, va, pa, level, attrs, flags, stale);
 	}
 	return map_in(pt, pt->fmt, va, pa, level, attrs, flags, stale);
@@ -928,28 +936,31 @@ static inline __attribute__((always_inline)) bool unmap_in_page_table(struct nw_
 {
 	unsigned pd_shift = geo->level[NW_LEVEL_PD].shift;
 	bool remembered;
-	struct table_at at;
-	struct spot spot;
-	const struct table_at *t = &at;
+	struct table_at t;
 
 	if (va >> pd_shift != (end - 1) >> pd_shift || end - va == size_of(geo, NW_LEVEL_PD))
 		return false;
-	remembered = memo_at(pt, va, NW_LEVEL_PT, &at);
+	remembered = memo_at(pt, va, NW_LEVEL_PT, &t);
 	if (!remembered) {
-		spot = descend(pt, va, NW_LEVEL_PT);
+		struct spot spot = descend(pt, va, NW_LEVEL_PT);
+
 		if (spot.t.level > NW_LEVEL_PT)
 			return spot.entry == 0; /* nothing mapped there */
-		t = &spot.t;
+		/* What a leaf's write needs, field by field: a copy of the whole record is slower to read back. */
+		t.level = NW_LEVEL_PT;
+		t.ptr = spot.t.ptr;
+		t.up = spot.t.up;
+		t.up_index = spot.t.up_index;
 	}
-	if (!t->up)
+	if (!t.up)
 		return false; /* no counts: emptiness needs the general path's scan */
 	for (unsigned i = nw_pt_index(geo, NW_LEVEL_PT, va), last = nw_pt_index(geo, NW_LEVEL_PT, end - 1); i <= last;
 	     i++)
-		entry_set_in(geo, t, i, 0, stale);
-	if (count_get(geo, t) == 0)
+		entry_set_in(geo, &t, i, 0, stale);
+	if (count_get(geo, &t) == 0)
 		return false;
 	if (!remembered)
-		memo_keep(pt, t, va);
+		memo_keep(pt, &t, va);
 	return true;
 }
 
@@ -1014,6 +1025,28 @@ static bool range_is_mapped(const struct nw_pt *pt, uint64_t va, uint64_t end)
 	return true;
 }
 
+/* An update of [va, end) inside the remembered page table: what the general
+ * path does there (every page must be mapped, by a non-zero entry of this
+ * table; no leaf straddles an end, since a page table's range holds no larger
+ * leaf), without its probes and descents. False, nothing changed, when the
+ * general path must answer. */
+static bool update_in_memo(struct nw_pt *pt, uint64_t va, uint64_t end, uint64_t clear_bits, uint64_t set_bits,
+			   bool *stale)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	unsigned first = nw_pt_index(fmt, NW_LEVEL_PT, va), last = nw_pt_index(fmt, NW_LEVEL_PT, end - 1);
+	struct table_at t;
+
+	if (!memo_at(pt, va, NW_LEVEL_PT, &t) || end - 1 - pt->memo.base >= pt->memo.size)
+		return false;
+	for (unsigned i = first; i <= last; i++)
+		if (nw_pt_entry_get(fmt, t.ptr, i) == 0)
+			return false;
+	for (unsigned i = first; i <= last; i++)
+		entry_set(pt, &t, i, (nw_pt_entry_get(fmt, t.ptr, i) & ~clear_bits) | set_bits, stale);
+	return true;
+}
+
 nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t clear_bits, uint64_t set_bits,
 			 bool *stale)
 {
@@ -1034,21 +1067,31 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 		return NW_ERR_ALIGN;
 	if (!range_ok(fmt, va, size))
 		return NW_ERR_RANGE;
+	if (update_in_memo(pt, va, end, clear_bits, set_bits, &changed))
+		goto done;
 	if (!range_is_mapped(pt, va, end))
 		return NW_ERR_NOT_FOUND;
 	pool.count = 0;
 	status = split_edges(pt, va, end, &pool, &changed);
 	if (status != NW_OK)
 		return status;
+	/* Every leaf now lies wholly inside (end <= the format's limit, so at never wraps); the leaves after one
+	 * in the same table take no descent of their own. */
 	for (uint64_t at = va; at < end;) {
 		struct spot spot = descend(pt, at, NW_LEVEL_PT);
+		uint64_t leaf_size = size_of(fmt, spot.t.level), entry = spot.entry;
+		unsigned i = spot.index;
 
-		entry_set(pt, &spot.t, spot.index, (spot.entry & ~clear_bits) | set_bits, &changed);
-		at += size_of(fmt, spot.t.level);
-		if (at == 0)
-			break;
+		do {
+			entry_set(pt, &spot.t, i, (entry & ~clear_bits) | set_bits, &changed);
+			at += leaf_size;
+		} while (at < end && ++i < entries_of(fmt, spot.t.level) &&
+			 !nw_pt_is_link(fmt, spot.t.level, entry = nw_pt_entry_get(fmt, spot.t.ptr, i)));
+		if (at >= end && spot.t.level == NW_LEVEL_PT)
+			memo_keep(pt, &spot.t, end - 1);
 	}
 	pool_release(pt, &pool);
+done:
 	if (stale && changed)
 		*stale = true;
 	return NW_OK;
