@@ -110,7 +110,7 @@ int bench_replay_random(struct bench_vm *vm, uint64_t n, bool tlb, struct bench_
  * they empty, and map again while each page table is held by another page
  * (present); best of the samples. */
 struct bench_map_order {
-	double fresh_ns, unmap_ns, present_ns, query_ns;
+	double fresh_ns, unmap_ns, present_ns, query_ns, protect_ns;
 };
 
 struct bench_map {

@@ -1,6 +1,7 @@
 /* Table building (`nestwalk bench`'s "map" figures): ns per 4 KiB page to map,
- * unmap, map over tables already there and query the large layout's pages in a
- * 4-level EPT, one library call per page, ascending and in a random order. */
+ * unmap, map over tables already there, query and protect the large layout's
+ * pages in a 4-level EPT, one library call per page, ascending and in a random
+ * order. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -74,6 +75,25 @@ static int query_pages(const struct map_run *run, double *ns)
 	return 0;
 }
 
+/* Each page read-only (from read-write-execute): a rewrite of a leaf in use, so an INVEPT is due each time. */
+static int protect_pages(struct map_run *run, double *ns)
+{
+	double start = bench_now_ns();
+
+	for (uint64_t i = 0; i < run->npages; i++) {
+		bool invept = false;
+		nw_status_t status = nw_ept_protect(&run->ept, nw_gpa(gpa_of(run->order[i])), NW_PAGE_SIZE, NW_EPT_R,
+						    &invept);
+
+		if (status != NW_OK)
+			return fail("protect", run->order[i], status);
+		if (!invept)
+			return fail("protect (no INVEPT due)", run->order[i], NW_ERR_INVALID);
+	}
+	*ns = (bench_now_ns() - start) / (double)run->npages;
+	return 0;
+}
+
 static int unmap_pages(struct map_run *run, double *ns)
 {
 	double start = bench_now_ns();
@@ -88,12 +108,13 @@ static int unmap_pages(struct map_run *run, double *ns)
 	return 0;
 }
 
-/* One pass over the four figures; the EPT is empty (the root alone) before and after. */
-static int map_sample(struct map_run *run, double *fresh, double *query, double *unmap, double *present)
+/* One pass over the five figures; the EPT is empty (the root alone) before and after. */
+static int map_sample(struct map_run *run, struct bench_map_order *sample)
 {
 	bool ignored = false;
 
-	if (map_pages(run, false, fresh) || query_pages(run, query) || unmap_pages(run, unmap))
+	if (map_pages(run, false, &sample->fresh_ns) || query_pages(run, &sample->query_ns) ||
+	    protect_pages(run, &sample->protect_ns) || unmap_pages(run, &sample->unmap_ns))
 		return -1;
 	if (nw_ept_table_count(&run->ept) != 1) {
 		fprintf(stderr, "nestwalk bench: unmapping every page left %llu tables\n",
@@ -104,7 +125,7 @@ static int map_sample(struct map_run *run, double *fresh, double *query, double 
 		if (nw_ept_map(&run->ept, nw_gpa(gpa_of(page)), nw_hpa(MAP_HPA + gpa_of(page)), NW_PAGE_SIZE, MAP_FLAGS,
 			       0, NULL) != NW_OK)
 			return fail("map (pin)", page, NW_ERR_NOMEM);
-	if (map_pages(run, true, present))
+	if (map_pages(run, true, &sample->present_ns))
 		return -1;
 	return nw_ept_unmap(&run->ept, nw_gpa(0), gpa_of(run->npages), &ignored) == NW_OK ? 0 : -1;
 }
@@ -137,20 +158,21 @@ static int map_order(struct nw_simmem *sim, const struct nw_hal *hal, struct map
 	struct nw_ept_config config = { .levels = 4, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
 
 	*out = (struct bench_map_order){ .fresh_ns = 1e300, .unmap_ns = 1e300, .present_ns = 1e300,
-					 .query_ns = 1e300 };
+					 .query_ns = 1e300, .protect_ns = 1e300 };
 	if (nw_ept_create(&run->ept, hal, &config) != NW_OK)
 		return fail("create", 0, NW_ERR_NOMEM);
 	for (unsigned s = 0; s < samples; s++) {
-		double fresh, query, unmap, present;
+		struct bench_map_order sample;
 
-		if (map_sample(run, &fresh, &query, &unmap, &present)) {
+		if (map_sample(run, &sample)) {
 			nw_ept_destroy(&run->ept);
 			return -1;
 		}
-		out->fresh_ns = least(out->fresh_ns, fresh);
-		out->query_ns = least(out->query_ns, query);
-		out->unmap_ns = least(out->unmap_ns, unmap);
-		out->present_ns = least(out->present_ns, present);
+		out->fresh_ns = least(out->fresh_ns, sample.fresh_ns);
+		out->query_ns = least(out->query_ns, sample.query_ns);
+		out->unmap_ns = least(out->unmap_ns, sample.unmap_ns);
+		out->present_ns = least(out->present_ns, sample.present_ns);
+		out->protect_ns = least(out->protect_ns, sample.protect_ns);
 	}
 	nw_ept_destroy(&run->ept);
 	return nw_simmem_owner_stats(sim, hal).live == 0 ? 0 : fail("teardown (frames leaked)", 0, NW_ERR_INVALID);

@@ -687,6 +687,8 @@ static nw_status_t split_edges(const struct nw_pt *pt, uint64_t va, uint64_t end
 		need_end = split_need(pt, end, &top_end, &ended);
 	if (need_start < 0 || need_end < 0)
 		return NW_ERR_RANGE;
+	if (need_start + need_end == 0)
+		return NW_OK; /* the common case: nothing straddles */
 	status = pool_fill(pt, pool, top_start, need_start);
 	if (status == NW_OK)
 		status = pool_fill(pt, pool, top_end, need_end);

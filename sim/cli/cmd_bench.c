@@ -243,13 +243,15 @@ static void print_map_table(FILE *out, const struct bench_map *map)
 {
 	const struct bench_map_order *orders[2] = { &map->ascending, &map->random };
 
-	fprintf(out, "\nmap (4-level EPT, %llu 4 KiB pages, one call each): ns per page\n  %-10s %10s %10s %14s %10s\n",
-		(unsigned long long)map->pages, "order", "map fresh", "unmap", "map (tables)", "query");
+	fprintf(out, "\nmap (4-level EPT, %llu 4 KiB pages, one call each): ns per page\n"
+		     "  %-10s %10s %10s %14s %10s %10s\n",
+		(unsigned long long)map->pages, "order", "map fresh", "unmap", "map (tables)", "query", "protect");
 	for (unsigned i = 0; i < 2; i++)
-		fprintf(out, "  %-10s %10.2f %10.2f %14.2f %10.2f\n", i ? "random" : "ascending", orders[i]->fresh_ns,
-			orders[i]->unmap_ns, orders[i]->present_ns, orders[i]->query_ns);
+		fprintf(out, "  %-10s %10.2f %10.2f %14.2f %10.2f %10.2f\n", i ? "random" : "ascending",
+			orders[i]->fresh_ns, orders[i]->unmap_ns, orders[i]->present_ns, orders[i]->query_ns,
+			orders[i]->protect_ns);
 	fprintf(out, "(map fresh: tables created as it goes; unmap: tables freed as they empty; map (tables): every\n"
-		     "page table already there)\n");
+		     "page table already there; protect: each page made read-only)\n");
 }
 
 static void print_table(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,
@@ -296,10 +298,11 @@ static void print_map_json(FILE *out, const struct bench_map *map)
 	const struct bench_map_order *a = &map->ascending, *r = &map->random;
 
 	fprintf(out, ",\n  \"map\": {\"table\": \"EPT 4-level\", \"pages\": %llu, \"map_fresh_ns\": %.3f, \"unmap_ns\": %.3f, "
-		"\"map_tables_present_ns\": %.3f, \"query_ns\": %.3f, \"random_map_fresh_ns\": %.3f, "
-		"\"random_unmap_ns\": %.3f, \"random_map_tables_present_ns\": %.3f, \"random_query_ns\": %.3f}",
-		(unsigned long long)map->pages, a->fresh_ns, a->unmap_ns, a->present_ns, a->query_ns, r->fresh_ns,
-		r->unmap_ns, r->present_ns, r->query_ns);
+		"\"map_tables_present_ns\": %.3f, \"query_ns\": %.3f, \"protect_ns\": %.3f, \"random_map_fresh_ns\": %.3f, "
+		"\"random_unmap_ns\": %.3f, \"random_map_tables_present_ns\": %.3f, \"random_query_ns\": %.3f, "
+		"\"random_protect_ns\": %.3f}",
+		(unsigned long long)map->pages, a->fresh_ns, a->unmap_ns, a->present_ns, a->query_ns, a->protect_ns,
+		r->fresh_ns, r->unmap_ns, r->present_ns, r->query_ns, r->protect_ns);
 }
 
 static void print_json(FILE *out, const struct bench_case *cases, unsigned n, const struct bench_floor *floors,

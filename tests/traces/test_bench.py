@@ -74,7 +74,7 @@ def test_tiny_bench_emits_json_with_every_case():
     assert_map_figures(data["map"], pages=4096)  # --tiny's large layout
 
 
-MAP_FIGURES = ["map_fresh_ns", "unmap_ns", "map_tables_present_ns", "query_ns"]
+MAP_FIGURES = ["map_fresh_ns", "unmap_ns", "map_tables_present_ns", "query_ns", "protect_ns"]
 
 
 def assert_map_figures(fig, pages):
@@ -98,10 +98,10 @@ def test_bench_table_prints_map_figures():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("map (4-level EPT, 4096 4 KiB pages"))
-    assert lines[head + 1].split() == ["order", "map", "fresh", "unmap", "map", "(tables)", "query"]
+    assert lines[head + 1].split() == ["order", "map", "fresh", "unmap", "map", "(tables)", "query", "protect"]
     for row, order in zip(lines[head + 2:head + 4], ["ascending", "random"]):
         cells = row.split()
-        assert cells[0] == order and len(cells) == 5 and all(float(c) > 0 for c in cells[1:])
+        assert cells[0] == order and len(cells) == 6 and all(float(c) > 0 for c in cells[1:])
 
 
 def test_tiny_bench_emits_csv():
