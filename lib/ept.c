@@ -27,6 +27,7 @@ nw_status_t nw_ept_create(struct nw_ept *ept, const struct nw_hal *hal, const st
 		return NW_ERR_UNSUPPORTED;
 	ept->config = *config;
 	ept->accepted_level = 0;
+	ept->accepted_rights = 0;
 	status = nw_pt_init(&ept->pt, nw_s2_format(&nw_ept_rules, config->levels), nw_pt_mem_hal(hal), 0);
 	if (status == NW_OK)
 		nw_pt_set_maxphyaddr(&ept->pt, caps->maxphyaddr);
@@ -115,9 +116,12 @@ nw_status_t nw_ept_protect(struct nw_ept *ept, nw_gpa_t gpa, uint64_t size, uint
 
 	if (rights == 0 || (rights & ~NW_EPT_RIGHTS))
 		return NW_ERR_INVALID;
-	status = check_leaf(ept, NW_LEVEL_PT, rights);
-	if (status != NW_OK)
-		return status;
+	if (rights != ept->accepted_rights) {
+		status = check_leaf(ept, NW_LEVEL_PT, rights);
+		if (status != NW_OK)
+			return status;
+		ept->accepted_rights = rights;
+	}
 	return nw_pt_update(&ept->pt, gpa.val, size, NW_EPT_RIGHTS, rights, invept);
 }
 

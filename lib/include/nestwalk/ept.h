@@ -100,6 +100,7 @@ struct nw_ept {
 	 * them once. The configuration never changes after nw_ept_create. */
 	uint64_t accepted_flags;
 	int accepted_level;
+	uint64_t accepted_rights; /* and the last rights nw_ept_protect accepted (0: none yet) */
 };
 
 /* What went wrong with one present entry (§29.3.3.1), NONE when nothing did. */
