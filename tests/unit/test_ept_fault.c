@@ -7,52 +7,19 @@
 #include <nestwalk/npt.h>
 
 #include "fixture.h"
+#include "pt_dump.h"
 
 TestSuite(ept_fault, .init = fixture_setup, .fini = fixture_teardown);
 
 #define RWX (NW_EPT_R | NW_EPT_W | NW_EPT_X)
 #define WB (UINT64_C(6) << 3)
 
-struct row {
-	int level;
-	uint64_t table, va, entry;
-	unsigned index;
-};
-
-struct dump {
-	struct row *rows;
-	size_t count, cap;
-};
-
-static void dump_row(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
-{
-	struct dump *dump = ctx;
-
-	if (dump->count == dump->cap) {
-		dump->cap = dump->cap ? 2 * dump->cap : 1024;
-		dump->rows = realloc(dump->rows, dump->cap * sizeof(*dump->rows));
-		cr_assert_not_null(dump->rows);
-	}
-	dump->rows[dump->count++] = (struct row){ .level = level, .table = table, .va = va, .entry = entry,
-						  .index = index };
-}
-
-static struct dump take_dump(const struct nw_pt *pt)
-{
-	struct dump dump = { 0 };
-
-	nw_pt_visit(pt, dump_row, &dump);
-	return dump;
-}
-
-static void expect_same(const struct dump *a, const struct dump *b, const char *op, unsigned nth)
+static void expect_same(const struct pt_dump *a, const struct pt_dump *b, const char *op, unsigned nth)
 {
 	cr_assert_eq(a->count, b->count, "%s, failure at allocation %u: %zu entries before, %zu after", op, nth,
 		     a->count, b->count);
 	for (size_t i = 0; i < a->count; i++)
-		cr_assert(a->rows[i].level == b->rows[i].level && a->rows[i].table == b->rows[i].table &&
-				  a->rows[i].va == b->rows[i].va && a->rows[i].entry == b->rows[i].entry &&
-				  a->rows[i].index == b->rows[i].index,
+		cr_assert(pt_row_same(&a->rows[i], &b->rows[i]),
 			  "%s, failure at allocation %u: level %d index %u was 0x%llx, now 0x%llx", op, nth,
 			  a->rows[i].level, a->rows[i].index, (unsigned long long)a->rows[i].entry,
 			  (unsigned long long)b->rows[i].entry);
@@ -68,13 +35,13 @@ static unsigned every_allocation_point(setup_fn setup, op_fn op, const char *nam
 	for (unsigned nth = 1;; nth++) {
 		struct nw_ept_config config = { .levels = 4, .memory_type = NW_EPT_MT_WB, .caps = nw_ept_caps_all() };
 		struct nw_ept ept;
-		struct dump before, after;
+		struct pt_dump before, after;
 		uint64_t live_before;
 		nw_status_t status;
 
 		cr_assert_eq(nw_ept_create(&ept, hal, &config), NW_OK);
 		setup(&ept);
-		before = take_dump(&ept.pt);
+		before = pt_dump_take(&ept.pt);
 		live_before = nw_simmem_stats(sim).live;
 		nw_simmem_fail_nth(sim, nth);
 		status = op(&ept);
@@ -85,7 +52,7 @@ static unsigned every_allocation_point(setup_fn setup, op_fn op, const char *nam
 			return nth - 1;
 		}
 		cr_assert_eq(status, NW_ERR_NOMEM, "%s: allocation %u: %s", name, nth, nw_status_name(status));
-		after = take_dump(&ept.pt);
+		after = pt_dump_take(&ept.pt);
 		expect_same(&before, &after, name, nth);
 		cr_assert_eq(nw_simmem_stats(sim).live, live_before, "%s, failure at allocation %u leaked", name, nth);
 		free(before.rows);
@@ -207,17 +174,17 @@ Test(ept_fault, npt_map_and_split)
 
 	for (unsigned nth = 1;; nth++) {
 		struct nw_npt npt;
-		struct dump before, after;
+		struct pt_dump before, after;
 		nw_status_t status;
 
 		cr_assert_eq(nw_npt_create(&npt, hal, &config), NW_OK);
 		cr_assert_eq(nw_npt_map(&npt, nw_gpa(0x40000000), nw_hpa(0x40000000), NW_SIZE_1G, NW_PTE_RW, 0, 0),
 			     NW_OK);
-		before = take_dump(&npt.pt);
+		before = pt_dump_take(&npt.pt);
 		nw_simmem_fail_nth(sim, nth);
 		status = nw_npt_protect(&npt, nw_gpa(0x40001000), NW_PAGE_SIZE, NW_PTE_XD, 0);
 		nw_simmem_fail_nth(sim, 0);
-		after = take_dump(&npt.pt);
+		after = pt_dump_take(&npt.pt);
 		if (status == NW_ERR_NOMEM) {
 			failures++;
 			expect_same(&before, &after, "npt protect", nth);

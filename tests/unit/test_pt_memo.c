@@ -21,8 +21,11 @@
 #include <nestwalk/x86_pte.h>
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "mem/simmem.h"
+#include "pt_dump.h"
+#include "splitmix.h"
 
 #define STEPS 2500
 #define WINDOW (UINT64_C(2) << 30)
@@ -52,22 +55,6 @@ struct kind {
 	uint64_t rights_mask;
 	uint64_t spare_bit;        /* a bit no entry's shape depends on, for edits */
 };
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static uint64_t pick(const uint64_t *list)
 {
@@ -267,23 +254,6 @@ static void side_close(struct side *side, const struct kind *kind)
 	cr_assert_eq(nw_simmem_destroy(side->sim), 0, "%s: frames leaked", kind->name);
 }
 
-struct listing {
-	uint64_t (*row)[5];
-	size_t count, cap;
-};
-
-static void list_entry(void *ctx, int level, uint64_t table, unsigned index, uint64_t va, uint64_t entry)
-{
-	struct listing *list = ctx;
-
-	if (list->count == list->cap) {
-		list->cap = list->cap ? 2 * list->cap : 4096;
-		list->row = realloc(list->row, list->cap * sizeof(*list->row));
-		cr_assert_not_null(list->row);
-	}
-	memcpy(list->row[list->count++], (uint64_t[5]){ (uint64_t)level, table, index, va, entry }, sizeof(*list->row));
-}
-
 /* The count pages below one table, byte for byte; their addresses are in the slots just compared. */
 static void same_counts(const struct side *a, const struct side *b, uint64_t counts, int level)
 {
@@ -306,19 +276,17 @@ static void same_counts(const struct side *a, const struct side *b, uint64_t cou
 /* Both hosts hold the same tables: every entry at the same address, every count page alike, as many live frames. */
 static void same_tables(const struct side *a, const struct side *b, const char *name, unsigned step)
 {
-	struct listing la = { 0 }, lb = { 0 };
+	struct pt_dump da = pt_dump_take(a->pt), db = pt_dump_take(b->pt);
 
-	nw_pt_visit(a->pt, list_entry, &la);
-	nw_pt_visit(b->pt, list_entry, &lb);
-	cr_assert_eq(la.count, lb.count, "%s step %u: %zu entries in use against %zu", name, step, la.count, lb.count);
-	for (size_t i = 0; i < la.count; i++)
-		cr_assert(memcmp(la.row[i], lb.row[i], sizeof(*la.row)) == 0,
-			  "%s step %u: level-%llu entry %llu of table 0x%llx: 0x%llx against 0x%llx", name, step,
-			  (unsigned long long)la.row[i][0], (unsigned long long)la.row[i][2],
-			  (unsigned long long)la.row[i][1], (unsigned long long)la.row[i][4],
-			  (unsigned long long)lb.row[i][4]);
-	free(la.row);
-	free(lb.row);
+	cr_assert_eq(da.count, db.count, "%s step %u: %zu entries in use against %zu", name, step, da.count, db.count);
+	for (size_t i = 0; i < da.count; i++)
+		cr_assert(pt_row_same(&da.rows[i], &db.rows[i]),
+			  "%s step %u: level-%d entry %u of table 0x%llx (va 0x%llx): 0x%llx against 0x%llx", name,
+			  step, da.rows[i].level, da.rows[i].index, (unsigned long long)da.rows[i].table,
+			  (unsigned long long)da.rows[i].va, (unsigned long long)da.rows[i].entry,
+			  (unsigned long long)db.rows[i].entry);
+	free(da.rows);
+	free(db.rows);
 	cr_assert_eq(a->pt->root, b->pt->root);
 	cr_assert_eq(a->pt->root_counts, b->pt->root_counts);
 	same_counts(a, b, a->pt->root_counts, a->pt->fmt->top);
@@ -490,37 +458,18 @@ static void run(const struct kind *kind, uint64_t seed)
 	side_close(&b, kind);
 }
 
-Test(pt_memo, ept_4level, .timeout = 300)
+/* Each format a test of its own, named by its index in kinds (the parameter holds no pointer: Criterion may run
+ * a test in a fresh process). */
+ParameterizedTestParameters(pt_memo, each_format)
 {
-	run(&kinds[0], 1);
+	static unsigned index[sizeof(kinds) / sizeof(kinds[0])];
+
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		index[i] = i;
+	return cr_make_param_array(unsigned, index, sizeof(kinds) / sizeof(kinds[0]));
 }
 
-Test(pt_memo, ept_5level, .timeout = 300)
+ParameterizedTest(const unsigned *index, pt_memo, each_format, .timeout = 300)
 {
-	run(&kinds[1], 2);
-}
-
-Test(pt_memo, npt, .timeout = 300)
-{
-	run(&kinds[2], 3);
-}
-
-Test(pt_memo, x86_32bit, .timeout = 300)
-{
-	run(&kinds[3], 4);
-}
-
-Test(pt_memo, pae, .timeout = 300)
-{
-	run(&kinds[4], 5);
-}
-
-Test(pt_memo, arm64_stage2, .timeout = 300)
-{
-	run(&kinds[5], 6);
-}
-
-Test(pt_memo, riscv_sv39x4, .timeout = 300)
-{
-	run(&kinds[6], 7);
+	run(&kinds[*index], 1 + *index);
 }

@@ -15,6 +15,7 @@
 #include <nestwalk/pt_build.h>
 
 #include "fixture.h"
+#include "splitmix.h"
 
 TestSuite(pt_property, .init = fixture_setup, .fini = fixture_teardown);
 
@@ -37,22 +38,6 @@ struct target {
 	uint64_t (*attrs)(void);
 	uint64_t (*rights)(void);
 };
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static uint64_t random_rights(void)
 {
