@@ -1032,45 +1032,33 @@ static bool range_is_mapped(const struct nw_pt *pt, uint64_t va, uint64_t end)
  * table; no leaf straddles an end, since a page table's range holds no larger
  * leaf), without its probes and descents. False, nothing changed, when the
  * general path must answer. */
-static bool update_in_memo(struct nw_pt *pt, uint64_t va, uint64_t end, uint64_t clear_bits, uint64_t set_bits,
-			   bool *stale)
+static inline __attribute__((always_inline)) bool update_in_memo(struct nw_pt *pt, const struct nw_pt_format *geo,
+								   uint64_t va, uint64_t end, uint64_t clear_bits,
+								   uint64_t set_bits, bool *stale)
 {
-	const struct nw_pt_format *fmt = pt->fmt;
-	unsigned first = nw_pt_index(fmt, NW_LEVEL_PT, va), last = nw_pt_index(fmt, NW_LEVEL_PT, end - 1);
+	unsigned first = nw_pt_index(geo, NW_LEVEL_PT, va), last = nw_pt_index(geo, NW_LEVEL_PT, end - 1);
 	struct table_at t;
 
 	if (!memo_at(pt, va, NW_LEVEL_PT, &t) || end - 1 - pt->memo.base >= pt->memo.size)
 		return false;
 	for (unsigned i = first; i <= last; i++)
-		if (nw_pt_entry_get(fmt, t.ptr, i) == 0)
+		if (nw_pt_entry_get(geo, t.ptr, i) == 0)
 			return false;
 	for (unsigned i = first; i <= last; i++)
-		entry_set(pt, &t, i, (nw_pt_entry_get(fmt, t.ptr, i) & ~clear_bits) | set_bits, stale);
+		entry_set_in(geo, &t, i, (nw_pt_entry_get(geo, t.ptr, i) & ~clear_bits) | set_bits, stale);
 	return true;
 }
 
-nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t clear_bits, uint64_t set_bits,
-			 bool *stale)
+/* The update of a checked range: every page mapped, the leaves straddling its
+ * ends split, then every leaf inside rewritten. */
+static nw_status_t update_general(struct nw_pt *pt, uint64_t va, uint64_t end, uint64_t clear_bits,
+				  uint64_t set_bits, bool *stale)
 {
 	const struct nw_pt_format *fmt = pt->fmt;
 	struct pool pool;
 	bool changed = false;
 	nw_status_t status;
-	uint64_t end = va + size;
 
-	if ((clear_bits | set_bits) & (fmt->table_addr_mask | (fmt->ps_in_attrs ? 0 : nw_pt_type_bits(fmt))))
-		return NW_ERR_INVALID;
-	/* Rights that are the leaf bits: a leaf keeps one (set_bits has one whenever clear_bits takes them). */
-	if (fmt->ps_in_attrs && (clear_bits & fmt->ps_bit) && !(set_bits & fmt->ps_bit))
-		return NW_ERR_INVALID;
-	if (fmt->entry_size == 4 && ((clear_bits | set_bits) >> 32))
-		return NW_ERR_INVALID;
-	if (!is_aligned(va | size, size_of(fmt, NW_LEVEL_PT)))
-		return NW_ERR_ALIGN;
-	if (!range_ok(fmt, va, size))
-		return NW_ERR_RANGE;
-	if (update_in_memo(pt, va, end, clear_bits, set_bits, &changed))
-		goto done;
 	if (!range_is_mapped(pt, va, end))
 		return NW_ERR_NOT_FOUND;
 	pool.count = 0;
@@ -1093,10 +1081,48 @@ nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t 
 			memo_keep(pt, &spot.t, end - 1);
 	}
 	pool_release(pt, &pool);
-done:
 	if (stale && changed)
 		*stale = true;
 	return NW_OK;
+}
+
+
+/* nw_pt_update with geo as for map_in. */
+static inline __attribute__((always_inline)) nw_status_t update_in(struct nw_pt *pt, const struct nw_pt_format *geo,
+								   uint64_t va, uint64_t size, uint64_t clear_bits,
+								   uint64_t set_bits, bool *stale)
+{
+	const struct nw_pt_format *fmt = pt->fmt;
+	bool changed = false;
+
+	if ((clear_bits | set_bits) & (fmt->table_addr_mask | (fmt->ps_in_attrs ? 0 : nw_pt_type_bits(fmt))))
+		return NW_ERR_INVALID;
+	/* Rights that are the leaf bits: a leaf keeps one (set_bits has one whenever clear_bits takes them). */
+	if (fmt->ps_in_attrs && (clear_bits & fmt->ps_bit) && !(set_bits & fmt->ps_bit))
+		return NW_ERR_INVALID;
+	if (fmt->entry_size == 4 && ((clear_bits | set_bits) >> 32))
+		return NW_ERR_INVALID;
+	if (!is_aligned(va | size, size_of(geo, NW_LEVEL_PT)))
+		return NW_ERR_ALIGN;
+	if (!range_ok(geo, va, size))
+		return NW_ERR_RANGE;
+	if (!update_in_memo(pt, geo, va, va + size, clear_bits, set_bits, &changed))
+		return update_general(pt, va, va + size, clear_bits, set_bits, stale);
+	if (stale && changed)
+		*stale = true;
+	return NW_OK;
+}
+
+nw_status_t nw_pt_update(struct nw_pt *pt, uint64_t va, uint64_t size, uint64_t clear_bits, uint64_t set_bits,
+			 bool *stale)
+{
+	switch (pt->geometry) {
+	case GEOMETRY_4LEVEL:
+		return update_in(pt, &nw_gpt_fmt_4level, va, size, clear_bits, set_bits, stale);
+	case GEOMETRY_5LEVEL:
+		return update_in(pt, &nw_gpt_fmt_5level, va, size, clear_bits, set_bits, stale);
+	}
+	return update_in(pt, pt->fmt, va, size, clear_bits, set_bits, stale);
 }
 
 nw_status_t nw_pt_find(const struct nw_pt *pt, uint64_t va, int *level, uint64_t *entry)
