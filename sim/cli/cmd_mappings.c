@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/translate_print.h"
+#include "replay/arm64_attr_print.h"
 #include "replay/guest_mappings.h"
 #include "replay/mappings_listing.h"
 #include "replay/replay.h"
@@ -158,6 +159,13 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 					   "u EL0 execute (XN[1:0]); type: MemAttr; faults: the fault every access "
 					   "takes (access_flag: AF clear; address_size: output address at or above "
 					   "2^PS)";
+	/* With HCR_EL2.FWB MemAttr names what it does to stage 1's attributes (nw_arm64_memattr_fwb_name). */
+	static const char arm64_fwb_legend[] = "page: the size of every leaf in the range; hpa: scattered when the "
+					       "frames do not continue each other; rights: r read, w write (S2AP), x EL1 "
+					       "execute, u EL0 execute (XN[1:0]); type: MemAttr under HCR_EL2.FWB "
+					       "(stage-1: stage 1's attributes; Normal-WB, Normal-NC, Device: what "
+					       "stage 1's become); faults: the fault every access takes (access_flag: "
+					       "AF clear; address_size: output address at or above 2^PS)";
 	static const char gstage_legend[] = "page: the size of every leaf in the range; hpa: scattered when the frames "
 					    "do not continue each other; rights: r read, w write, x execute (a leaf "
 					    "without U grants none); type: Svpbmt PBMT (pma: the platform's PMAs); "
@@ -196,7 +204,8 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		 : target.machine.aspace->config.format == NW_STAGE2_RISCV ? STAGE_GSTAGE
 									   : STAGE_EPT;
 	if (format == STAGE_ARM64) {
-		printer.type_name = nw_arm64_memattr_name;
+		printer.type_name = target.machine.aspace->arm64.config.fwb ? nw_arm64_memattr_fwb_name
+									     : nw_arm64_memattr_name;
 		printer.stage2 = nw_aspace_stage2(target.machine.aspace);
 	}
 	if (format == STAGE_GSTAGE) {
@@ -211,7 +220,10 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 	}
 	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gpa-gpa_end", "hpa", "size", "page",
 		 "rights", "type");
-	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format], legends[format], columns);
+	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
+			 format == STAGE_ARM64 && target.machine.aspace->arm64.config.fwb ? arm64_fwb_legend
+											   : legends[format],
+			 columns);
 	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);

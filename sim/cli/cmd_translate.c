@@ -182,7 +182,7 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 	char rights[NW_RIGHTS_TEXT], members[128];
 
 	if (aspace->config.format == NW_STAGE2_ARM64) {
-		nw_gpa_print_arm64(q, res, populated);
+		nw_gpa_print_arm64(q, res, populated, aspace->arm64.config.fwb);
 		return;
 	}
 	if (aspace->config.format == NW_STAGE2_RISCV) {

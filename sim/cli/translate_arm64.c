@@ -6,9 +6,40 @@
 
 #include "cli/translate_print.h"
 #include "io/json_out.h"
+#include "replay/arm64_attr_print.h"
 #include "replay/walk_print.h"
 
-static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated)
+/* The leaf's MemAttr by name: stage 2's own attribute, or with HCR_EL2.FWB what it does to stage 1's. */
+static const char *memattr_name(unsigned memattr, bool fwb)
+{
+	return fwb ? nw_arm64_memattr_fwb_name(memattr) : nw_arm64_memattr_name(memattr);
+}
+
+/* Stage 2's attributes (D8.5.3): without FWB the leaf's MemAttr and SH decoded, what combines with stage 1's;
+ * with FWB they exist only applied to stage 1's (translate --gva), and the JSON leaves them out. */
+static void print_attrs(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool fwb)
+{
+	struct nw_arm64_memattr attr = nw_arm64_s2_attrs(res->memory_type,
+							 (unsigned)(res->entry >> NW_ARM64_S2_SH_SHIFT) & 3);
+
+	if (q->json) {
+		fprintf(q->out, ", \"fwb\": %s", fwb ? "true" : "false");
+		if (!fwb) {
+			fputs(", \"attributes\": ", q->out);
+			nw_arm64_attr_print_json(q->out, &attr, false);
+		}
+		return;
+	}
+	if (fwb) {
+		fputs("; HCR_EL2.FWB: MemAttr says what becomes of stage 1's attributes (AArch64.S2ApplyFWBMemAttrs)",
+		      q->out);
+		return;
+	}
+	fputs("; stage-2 attributes ", q->out);
+	nw_arm64_attr_print_text(q->out, &attr, false);
+}
+
+static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated, bool fwb)
 {
 	char rights[NW_RIGHTS_TEXT];
 	unsigned xn = (unsigned)(res->entry >> NW_ARM64_S2_XN_SHIFT) & 3;
@@ -19,22 +50,24 @@ static void print_ok(const struct nw_gpa_query *q, const struct nw_s2_result *re
 			"{%s\"outcome\": \"ok\", \"gpa\": \"0x%llx\", \"hpa\": \"0x%llx\", \"s2_page_size\": "
 			"\"0x%llx\", \"leaf_level\": %d, \"level\": %d, \"rights\": \"%s\", \"s2ap\": \"%s\", "
 			"\"xn\": %u, \"memattr\": \"0x%x\", \"memory_type\": \"%s\", \"refs\": %u, "
-			"\"populated\": %s}\n",
+			"\"populated\": %s",
 			q->top ? NW_JSON_SCHEMA_MEMBER : "", (unsigned long long)q->gpa,
 			(unsigned long long)res->hpa.val, (unsigned long long)res->page_size, res->level,
 			nw_arm64_s2_level(res->level), rights, nw_arm64_s2ap_text(res->entry), xn, res->memory_type,
-			nw_arm64_memattr_name(res->memory_type), res->refs, populated ? "true" : "false");
+			memattr_name(res->memory_type, fwb), res->refs, populated ? "true" : "false");
 	else
 		fprintf(q->out,
 			"gpa 0x%llx -> hpa 0x%llx (level-%d %s, 0x%llx-byte page, S2AP %s, XN 0b%u%u, "
-			"MemAttr 0x%x %s, rights %s%s)\n",
+			"MemAttr 0x%x %s, rights %s%s",
 			(unsigned long long)q->gpa, (unsigned long long)res->hpa.val, nw_arm64_s2_level(res->level),
 			nw_arm64_s2_level(res->level) == 3 ? "page" : "block", (unsigned long long)res->page_size,
 			nw_arm64_s2ap_text(res->entry), xn >> 1, xn & 1, res->memory_type,
-			nw_arm64_memattr_name(res->memory_type), rights, populated ? ", populated on first touch" : "");
+			memattr_name(res->memory_type, fwb), rights, populated ? ", populated on first touch" : "");
+	print_attrs(q, res, fwb);
+	fputs(q->json ? "}\n" : ")\n", q->out);
 }
 
-void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated)
+void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated, bool fwb)
 {
 	const struct nw_arm64_s2_access access = { .type = q->access };
 	uint64_t esr, hpfar;
@@ -42,7 +75,7 @@ void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result 
 	char hpfar_member[48] = "", hpfar_text[32] = "UNKNOWN";
 
 	if (res->status == NW_S2_OK) {
-		print_ok(q, res, populated);
+		print_ok(q, res, populated, fwb);
 		return;
 	}
 	esr = nw_arm64_s2_esr(res, &access);

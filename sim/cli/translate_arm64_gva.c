@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nestwalk/arm64_memattr.h>
+#include <nestwalk/arm64_s1.h>
 #include <nestwalk/arm64_s2.h>
 
 #include "cli/cli.h"
 #include "cli/translate_print.h"
 #include "io/json_out.h"
+#include "replay/arm64_attr_print.h"
 #include "replay/walk_print.h"
 #include "scenario/scenario_keys.h"
 
@@ -55,6 +58,52 @@ void nw_gva_print_registers(FILE *out, const struct nw_scenario *sc, bool json)
 	fputs(json ? "}" : "\n", out);
 }
 
+static bool is_fwb(const struct nw_gva_arm64_query *q)
+{
+	return q->scenario->stage2.arm64.fwb;
+}
+
+/* --explain's steps to a translation's attributes (Arm ARM D8.5): stage 1's from the leaf's AttrIndx through
+ * MAIR_EL1 (or AArch64.S1DisabledOutput's with stage 1 off), stage 2's MemAttr, and what the library made of the
+ * two: S2CombineS1MemAttrs, or with HCR_EL2.FWB AArch64.S2ApplyFWBMemAttrs. */
+static void print_attr_steps(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res)
+{
+	const struct nw_scenario_arm64 *a = &q->scenario->arm64;
+	unsigned s1_sh = (unsigned)(res->leaf_entry >> NW_ARM64_S1_SH_SHIFT) & 3;
+	unsigned s2_sh = (unsigned)(res->final_s2.entry >> NW_ARM64_S2_SH_SHIFT) & 3, memattr = res->memory_type;
+	struct nw_arm64_memattr s1, s2 = nw_arm64_s2_attrs(memattr, s2_sh);
+
+	if (a->s1.enabled) {
+		s1 = nw_arm64_mair_decode(a->mair_el1, res->guest_pat_index, s1_sh);
+		fprintf(out, "attributes, stage 1: AttrIndx %u -> MAIR_EL1.Attr%u 0x%02x, SH 0b%u%u -> ",
+			res->guest_pat_index, res->guest_pat_index,
+			(unsigned)(a->mair_el1 >> (8 * res->guest_pat_index)) & 0xff, s1_sh >> 1, s1_sh & 1);
+	} else {
+		s1 = nw_arm64_s1_off_attrs(a->sctlr_el1, q->access == NW_ACCESS_FETCH);
+		fputs("attributes, stage 1 off (AArch64.S1DisabledOutput) -> ", out);
+	}
+	nw_arm64_attr_print_text(out, &s1, true);
+	fprintf(out, "\nattributes, stage 2: MemAttr 0x%x, SH 0b%u%u -> ", memattr, s2_sh >> 1, s2_sh & 1);
+	if (is_fwb(q))
+		fprintf(out, "%s under HCR_EL2.FWB\n", nw_arm64_memattr_fwb_name(memattr));
+	else {
+		nw_arm64_attr_print_text(out, &s2, false);
+		fputc('\n', out);
+	}
+}
+
+/* The translation's attributes and how they came to be (FEAT_S2FWB or not). */
+static void print_attrs(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res)
+{
+	if (q->explain)
+		print_attr_steps(out, q, res);
+	fputs(is_fwb(q) ? "attributes (HCR_EL2.FWB: stage 2's MemAttr applied to stage 1's, AArch64.S2ApplyFWBMemAttrs): "
+			: "attributes (stage 1's and stage 2's combined, S2CombineS1MemAttrs): ",
+	      out);
+	nw_arm64_attr_print_text(out, &res->arm64_memattr, true);
+	fputc('\n', out);
+}
+
 static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const struct nw_walk_result *res,
 		       const char *outcome)
 {
@@ -81,7 +130,9 @@ static void print_text(FILE *out, const struct nw_gva_arm64_query *q, const stru
 		fprintf(out, "rights %s%s; stage-2 leaf of 0x%llx bytes, MemAttr 0x%x %s)\n",
 			nw_guest_rights_text(res->rights, rights),
 			(res->rights & NW_WALK_RIGHT_UX) ? ", EL0 execute" : "", (unsigned long long)res->s2_page_size,
-			res->memory_type, nw_arm64_memattr_name(res->memory_type));
+			res->memory_type,
+			is_fwb(q) ? nw_arm64_memattr_fwb_name(res->memory_type) : nw_arm64_memattr_name(res->memory_type));
+		print_attrs(out, q, res);
 		break;
 	case NW_OUTCOME_STAGE1_ABORT:
 		fprintf(out, "stage-1 abort taken to EL1: ESR_EL1 0x%llx, FAR_EL1 0x%llx (%s fault at level %u)\n",
@@ -119,7 +170,7 @@ static void print_json(FILE *out, const struct nw_gva_arm64_query *q, const stru
 	bool exit = !strcmp(outcome, "mmio") || !strcmp(outcome, "rom_write");
 
 	nw_walk_print_json_arm64(out, NW_JSON_SCHEMA_MEMBER, res, outcome, q->el0, q->unprivileged, &a->mair_el1);
-	fprintf(out, ", \"size\": %llu", (unsigned long long)q->size);
+	fprintf(out, ", \"size\": %llu, \"fwb\": %s", (unsigned long long)q->size, is_fwb(q) ? "true" : "false");
 	if (exit)
 		fprintf(out, ", \"write\": %s", q->access == NW_ACCESS_WRITE ? "true" : "false");
 	nw_gva_print_registers(out, q->scenario, true);

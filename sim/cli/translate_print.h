@@ -37,8 +37,8 @@ void nw_gpa_print_result(const struct nw_gpa_query *q, const struct nw_aspace *a
 /* The outcome a second-stage fault of format is (docs/json.md): stage2_abort, guest_page_fault, access_fault,
  * ept_misconfig, npf or ept_violation. */
 const char *nw_gpa_fault_outcome(enum nw_stage2_kind format, const struct nw_s2_result *res);
-/* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c). */
-void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
+/* nw_gpa_print_result's answer on an AArch64 stage 2 (translate_arm64.c), fwb HCR_EL2.FWB's. */
+void nw_gpa_print_arm64(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated, bool fwb);
 /* nw_gpa_print_result's answer on a RISC-V G-stage (translate_riscv.c). */
 void nw_gpa_print_riscv(const struct nw_gpa_query *q, const struct nw_s2_result *res, bool populated);
 /* Svpbmt's PBMT names: pma, nc, io, reserved (without menvcfg.PBMTE the bits are reserved, so a translation's

@@ -43,10 +43,10 @@ int nw_replay_a64_init(struct nw_replay *r, char *err, size_t errlen)
 	s->caps = nw_arm64_s1_caps_all();
 	s->caps.pa_bits = m->stage2.arm64->config.caps.pa_bits;
 	/* The state the replay starts in: the scenario's guest (its EL1 registers and PSTATE, each 0 where it gives
-	 * none: stage 1 off), its stage 2 on (HCR_EL2.VM=1) with its VMID. */
+	 * none: stage 1 off), its stage 2 on (HCR_EL2.VM=1) with its VMID, HCR_EL2.FWB as its stage2.fwb. */
 	s->el1 = m->el1;
 	s->vttbr = m->vttbr;
-	s->hcr = HCR_VM;
+	s->hcr = HCR_VM | (m->stage2.arm64->config.fwb ? HCR_FWB : 0);
 	s->no_s2 = r->config;
 	s->no_s2.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_NONE };
 	if (nw_a64tlb_init(&s->tlb, s->entries, sizeof(s->entries)) != NW_OK) {

@@ -1,5 +1,6 @@
 /* Walk outcomes as JSON and as an --explain listing (walk_print.h). */
 #include "replay/walk_print.h"
+#include "replay/arm64_attr_print.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -349,6 +350,8 @@ void nw_walk_print_json_arm64(FILE *out, const char *prefix, const struct nw_wal
 		if (res->leaf_level && mair)
 			fprintf(out, ", \"mair_attr\": \"0x%x\"",
 				(unsigned)(*mair >> (8 * res->guest_pat_index)) & 0xff);
+		fputs(", \"attributes\": ", out);
+		nw_arm64_attr_print_json(out, &res->arm64_memattr, true);
 	} else if (res->outcome == NW_OUTCOME_STAGE1_ABORT) {
 		fprintf(out, ", \"esr_el1\": \"0x%llx\", \"far_el1\": \"0x%llx\", \"fault\": \"%s\", \"level\": %u",
 			(unsigned long long)res->esr, (unsigned long long)res->far,

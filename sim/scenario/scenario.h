@@ -43,13 +43,13 @@ enum nw_scenario_arch {
 	NW_SCENARIO_RISCV64 = 2,
 };
 
-/* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys; and its cpu
- * keys: the EL1 system registers of stage 1 and PSTATE (in SPSR_EL2's layout), as written. A key's position line
- * 0: absent (a register absent is 0). Once loaded, vtcr is the VTCR_EL2 in force, s1 the EL1 registers as the
- * library decodes them (arm64_s1.h), el0/pan/uao PSTATE's. */
+/* An aarch64 scenario's stage2 keys (scenario_arm64.c): VTCR_EL2 as written, or the friendly keys, and fwb
+ * (HCR_EL2.FWB, 0 or 1); and its cpu keys: the EL1 system registers of stage 1 and PSTATE (in SPSR_EL2's layout),
+ * as written. A key's position line 0: absent (a register absent is 0). Once loaded, vtcr is the VTCR_EL2 in
+ * force, s1 the EL1 registers as the library decodes them (arm64_s1.h), el0/pan/uao PSTATE's. */
 struct nw_scenario_arm64 {
-	uint64_t vtcr, ipa_bits, granule, start_level;
-	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos;
+	uint64_t vtcr, ipa_bits, granule, start_level, fwb;
+	struct nw_scenario_pos vtcr_pos, ipa_bits_pos, granule_pos, start_level_pos, fwb_pos;
 	uint64_t sctlr_el1, tcr_el1, ttbr0_el1, ttbr1_el1, mair_el1, pstate;
 	struct nw_scenario_pos sctlr_el1_pos, tcr_el1_pos, ttbr0_el1_pos, ttbr1_el1_pos, mair_el1_pos, pstate_pos;
 	struct nw_arm64_s1 s1;

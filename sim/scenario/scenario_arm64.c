@@ -173,6 +173,22 @@ static int friendly_vtcr(struct nw_scenario *sc, uint64_t *vtcr, char *err, size
 	return 0;
 }
 
+/* stage2.fwb: HCR_EL2.FWB (bit 46), FEAT_S2FWB's: the stage-2 MemAttr then gives the resulting attributes
+ * (AArch64.S2ApplyFWBMemAttrs), set before any descriptor is built (with FWB no MemAttr is reserved). A PE
+ * without FEAT_S2FWB has the bit RES0: refused. */
+static int apply_fwb(struct nw_scenario *sc, char *err, size_t errlen)
+{
+	struct nw_arm64_s2_config *cfg = &sc->stage2.arm64;
+
+	if (!sc->arm64.fwb)
+		return 0;
+	if (!cfg->caps.s2fwb)
+		return nw_scenario_fail(sc, sc->arm64.fwb_pos, err, errlen,
+					"fwb: the modelled PE lacks FEAT_S2FWB (HCR_EL2.FWB is RES0)");
+	cfg->fwb = true;
+	return 0;
+}
+
 static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 {
 	const struct nw_scenario_arm64 *a = &sc->arm64;
@@ -205,6 +221,8 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 			"granule) that resolves at least one bit and at most 16 concatenated tables for T0SZ and that "
 			"AArch64.S2InvalidSL allows: no level 0 with 16 or 64 KiB)",
 			given, (unsigned long long)vtcr);
+	if (apply_fwb(sc, err, errlen))
+		return -1;
 	sc->stage2.format = NW_STAGE2_ARM64;
 	sc->arm64.vtcr = vtcr; /* the one in force, given or made (hw run's image writes it) */
 	return 0;

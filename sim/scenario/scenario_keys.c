@@ -30,6 +30,7 @@ const struct nw_scenario_key nw_scenario_stage2_keys[NW_SCENARIO_STAGE2_KEYS] = 
 	A64_S2(ipa_bits),
 	A64_S2(granule),
 	A64_S2(start_level),
+	KEY("fwb", arm64.fwb, "an AArch64 stage-2", A64, "aarch64", true),
 	KEY("vmid", vmid, "an AArch64 or RISC-V stage-2", A64 | RV, "aarch64 or riscv64", false),
 	RV_S2(hgatp, false),
 	RV_S2(adue, true),

@@ -21,7 +21,7 @@ struct nw_scenario_key {
 	const char *const *choices; /* one of these names (NULL-terminated), stored as its index; NULL: a number */
 };
 
-#define NW_SCENARIO_STAGE2_KEYS 14
+#define NW_SCENARIO_STAGE2_KEYS 15
 extern const struct nw_scenario_key nw_scenario_stage2_keys[NW_SCENARIO_STAGE2_KEYS];
 #define NW_SCENARIO_CPU_KEYS 10
 extern const struct nw_scenario_key nw_scenario_cpu_keys[NW_SCENARIO_CPU_KEYS];

@@ -49,9 +49,14 @@ def test_a_block_of_pass_through_ram_with_its_attributes():
         ("ok", "0x40001234", "0x200000", 2, 2)
     assert (got["s2ap"], got["xn"], got["memattr"], got["memory_type"], got["rights"], got["refs"]) == \
         ("rw", 0, "0xf", "Normal-WB", "rwxu", 2)
+    # Stage 2's own attributes (D8.5.3): MemAttr[3:2] 0b11 outer and [1:0] 0b11 inner Write-Back, SH 0b11 (the
+    # builder's) Inner Shareable; stage 2 carries no allocation hints.
+    assert (got["fwb"], got["attributes"]) == \
+        (False, {"type": "Normal", "inner": "WB", "outer": "WB", "shareability": "inner"})
     text = run("translate", SCENARIO, "--gpa", "0x40001234", "--access", "fetch").stdout
     assert text == ("gpa 0x40001234 -> hpa 0x40001234 (level-2 block, 0x200000-byte page, S2AP rw, XN 0b00, "
-                    "MemAttr 0xf Normal-WB, rights rwxu)\n")
+                    "MemAttr 0xf Normal-WB, rights rwxu; stage-2 attributes Normal, inner Write-Back, outer "
+                    "Write-Back, Inner Shareable)\n")
 
 
 def test_device_memory_is_device_ngnre_and_never_executable():
@@ -225,9 +230,12 @@ def test_the_64k_granule_scenario_translates_as_its_descriptors_say():
     # The device page: XN 0b10, Device-nGnRE (MemAttr 0b0001).
     got = gpa(SCENARIO_64K, 0x800fff8, "read")
     assert (got["hpa"], got["memory_type"], got["xn"], got["rights"]) == ("0x800fff8", "Device-nGnRE", 2, "rw--")
+    # Device memory is Outer Shareable whatever SH says (B2.7.2, EffectiveShareability).
+    assert got["attributes"] == {"type": "Device-nGnRE", "shareability": "outer"}
     text = run("translate", SCENARIO_64K, "--gpa", "0x60000008", "--access", "read").stdout
     assert text == ("gpa 0x60000008 -> hpa 0x60000008 (level-3 page, 0x10000-byte page, S2AP rw, XN 0b00, "
-                    "MemAttr 0xf Normal-WB, rights rwxu)\n")
+                    "MemAttr 0xf Normal-WB, rights rwxu; stage-2 attributes Normal, inner Write-Back, outer "
+                    "Write-Back, Inner Shareable)\n")
 
 
 def test_the_64k_granule_scenario_faults_with_arm_levels_and_hpfar():
