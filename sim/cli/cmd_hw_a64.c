@@ -116,6 +116,12 @@ int nw_hw_cmd_a64(struct nw_hw_cmd *run)
 	if (nw_hw_probes_open(run, &t, NW_SCENARIO_AARCH64))
 		return NW_EXIT_BAD_INPUT;
 	run->rep.maxphyaddr = t.machine.aspace->arm64.config.ps_bits;
+	/* The image leaves HCR_EL2.FWB clear: FWB changes the memory attributes alone, which no probe observes. */
+	if (t.machine.aspace->arm64.config.fwb)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s: stage2.fwb: the image runs with HCR_EL2.FWB clear; FWB changes only "
+			"the memory attributes, which the probes do not compare\n",
+			run->opt.scenario);
 	if (t.scenario.arm64.s1.enabled) {
 		run->rep.method =
 			"probes of the guest's stage 1: each run of stage-1 leaves alike (its first VA, last word and the "

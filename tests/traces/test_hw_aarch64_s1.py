@@ -320,3 +320,17 @@ def test_hw_run_on_seeded_random_stage1_scenarios_agrees_with_the_library(tmp_pa
         for key in totals:
             totals[key] += got[key]
     assert totals["run"] >= 0.95 * totals["accesses"] and totals["matched"] >= 0.8 * totals["run"], totals
+
+
+def test_hw_run_says_the_image_leaves_fwb_clear(tmp_path):
+    """scenarios/arm64_memattr.yaml with stage2.fwb: the image does not set HCR_EL2.FWB, which changes the memory
+    attributes alone (AArch64.S2ApplyFWBMemAttrs), never a fault or where an access lands: said on stderr, and every
+    probe agrees with the library."""
+    with open(os.path.join(ROOT, "scenarios", "arm64_memattr.yaml")) as f:
+        text = f.read()
+    path = tmp_path / "fwb.yaml"
+    path.write_text(text.replace("\n  vmid: 1\n", "\n  vmid: 1\n  fwb: true\n"))
+    got = hw_run_json(path, f"nestwalk hw run: note: {path}: stage2.fwb: the image runs with HCR_EL2.FWB clear; FWB "
+                            "changes only the memory attributes, which the probes do not compare\n")
+    assert (got["run"], got["unexplained"], got["leaked_frames"]) == (got["accesses"], 0, 0)
+    assert got["matched"] == got["accesses"] > 0
