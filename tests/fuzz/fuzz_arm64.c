@@ -17,65 +17,29 @@
  * Every address a descriptor can name is backed (the region), or above the
  * output size, or an output page no walk reads, on a strict simulated host,
  * so a read outside simulated memory aborts. Any disagreement aborts. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <nestwalk/arm64_s1.h>
 #include <nestwalk/arm64_s2.h>
 #include <nestwalk/walk.h>
 
+#define FZ_NAME "fuzz_arm64"
+#include "fuzz_diff.h"
 #include "fuzz_input.h"
-#include "fuzz_region.h"
-#include "fuzz_target.h"
-#include "mem/simmem.h"
 
-#define HOST_SIZE (UINT64_C(4) << 30)
 #define REGION_HPA FZ_REGION_HPA   /* claimed: backed, never allocated */
 #define REGION_IPA REGION_HPA      /* the guest pages that hold stage-1 tables: their host pages without a stage 2 */
 #define REGION_PAGES FZ_REGION_PAGES
-#define OUTPUT_IPA UINT64_C(0x80000000) /* pages leaves map; claimed too, for a table pointer that names one */
-#define OUTPUT_PAGES 64
+#define OUTPUT_IPA FZ_OUTPUT_ADDR  /* pages leaves map; claimed too, for a table pointer that names one */
+#define OUTPUT_PAGES FZ_OUTPUT_PAGES
 #define HIGH_ADDR (UINT64_C(1) << 47)   /* above every output size the input can choose (IPS at most 44 bits) */
 #define ALL_RIGHTS (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_AF)
 
+/* The case's AArch64 state (fuzz_diff.h's fc holds its host and walk configuration). */
 struct arm64_case {
-	struct nw_simmem *sim;
-	const struct nw_hal *hal;
-	struct nw_walk_config config;
 	struct nw_arm64_s2 s2;
 	struct nw_arm64_cpu cpu;
-	uint64_t page_hpa[REGION_PAGES];
-	struct fz_region_snap before, after_ref;
 };
 
 static struct arm64_case ac;
-
-static _Noreturn void fail(const char *what, uint64_t a, uint64_t b)
-{
-	fprintf(stderr, "fuzz_arm64: %s (%#llx, %#llx)\n", what, (unsigned long long)a, (unsigned long long)b);
-	abort();
-}
-
-#define SAME(field)                                                                        \
-	do {                                                                               \
-		if ((uint64_t)(ref->field) != (uint64_t)(fast->field))                     \
-			fail("walkers disagree on " #field, (uint64_t)(ref->field),        \
-			     (uint64_t)(fast->field));                                     \
-	} while (0)
-
-static void *host(uint64_t hpa)
-{
-	return nw_hal_phys_to_virt(ac.hal, nw_hpa(hpa));
-}
-
-static void snap_expect(const struct fz_region_snap *snap, const char *what)
-{
-	uint64_t changed = fz_region_changed(ac.hal, snap);
-
-	if (changed)
-		fail(what, changed, 0);
-}
 
 /* An address a descriptor names: a region page (as a table), an output page,
  * or one above the output size. */
@@ -130,7 +94,7 @@ static void write_tables(struct fz *in, uint64_t va)
 		uint8_t where = fz_u8(in);
 		unsigned page = where % REGION_PAGES, index = (where >> 4) < 12 ? va_index(va, (where >> 4) % 4)
 									 : fz_u16(in) % 512;
-		uint64_t *table = host(ac.page_hpa[page]);
+		uint64_t *table = host(fc.page_hpa[page]);
 
 		table[index] = make_descriptor(in);
 	}
@@ -155,9 +119,9 @@ static void build_stage2(struct fz *in)
 	if (nw_arm64_vtcr_decode(vtcrs[shape & 3], &caps, &config) != NW_OK)
 		fail("stage 2 set-up", shape, 0);
 	config.fwb = fz_bit(shape, 2);
-	if (nw_arm64_s2_create(&ac.s2, ac.hal, &config) != NW_OK)
+	if (nw_arm64_s2_create(&ac.s2, fc.hal, &config) != NW_OK)
 		fail("stage 2 set-up", shape, 0);
-	ac.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &ac.s2 };
+	fc.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &ac.s2 };
 	page = UINT64_C(1) << config.granule_bits;
 	block = nw_pt_level_size(&ac.s2.format, NW_LEVEL_PD);
 	per_page = (unsigned)(page / NW_PAGE_SIZE);
@@ -167,10 +131,10 @@ static void build_stage2(struct fz *in)
 		/* A stage-2 page's first 4 KiB choose its target and rights for all of it. */
 		if (i % per_page == 0)
 			alias = fz_bit(flags, 7) ? fz_u8(in) % (REGION_PAGES / per_page) * page : i * NW_PAGE_SIZE;
-		ac.page_hpa[i] = REGION_HPA + alias + (i % per_page) * NW_PAGE_SIZE;
+		fc.page_hpa[i] = REGION_HPA + alias + (i % per_page) * NW_PAGE_SIZE;
 		if (i % per_page || (!fz_bit(mapped, i) && i > 1))
 			continue;
-		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(ac.page_hpa[i]), page,
+		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(fc.page_hpa[i]), page,
 				    ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) &
 					    ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0),
 				    0, 0) != NW_OK)
@@ -254,26 +218,12 @@ static uint64_t make_va(struct fz *in)
 
 static void same_result(const struct nw_walk_result *ref, const struct nw_walk_result *fast)
 {
-	SAME(outcome);
+	fz_same_walk(ref, fast);
 	SAME(esr);
 	SAME(far);
 	SAME(hpfar);
 	SAME(hpfar_valid);
 	SAME(abort_fault);
-	SAME(fault_level);
-	SAME(s2_on_table);
-	SAME(fault_gpa.val);
-	SAME(refs);
-	SAME(gpa.val);
-	SAME(hpa.val);
-	SAME(guest_page_size);
-	SAME(s2_page_size);
-	SAME(rights);
-	SAME(s2_rights);
-	SAME(leaf_entry);
-	SAME(leaf_level);
-	SAME(memory_type);
-	SAME(guest_pat_index);
 	if (memcmp(&ref->arm64_memattr, &fast->arm64_memattr, sizeof(ref->arm64_memattr)))
 		fail("walkers disagree on arm64_memattr", ref->arm64_memattr.type, fast->arm64_memattr.type);
 }
@@ -315,7 +265,7 @@ static void check_syndrome(const struct nw_access *access, const struct nw_walk_
 			fail("ESR_EL1 ISS", res->esr, (uint64_t)res->fault_level);
 		break;
 	case NW_OUTCOME_STAGE2_ABORT:
-		if (ac.config.stage2.kind != NW_STAGE2_ARM64 ||
+		if (fc.config.stage2.kind != NW_STAGE2_ARM64 ||
 		    ec != (fetch ? NW_ESR_EC_IABT_LOW : NW_ESR_EC_DABT_LOW))
 			fail("ESR_EL2 EC", ec, access->type);
 		if ((fsc >> 2) != fsc_class(res->abort_fault) || !!(res->esr & NW_ESR_S1PTW) != res->s2_on_table ||
@@ -333,48 +283,24 @@ static void check_syndrome(const struct nw_access *access, const struct nw_walk_
 		fail("FAR or IL", res->far, access->gva.val);
 }
 
-static void walk_both(const struct nw_access *access)
+static struct nw_walker *init_fast(void *storage, const struct nw_walk_config *config)
 {
-	struct nw_hal direct = nw_simmem_direct_view(ac.sim, ac.hal);
-	struct nw_walk_config direct_config = ac.config;
-	struct nw_walker *walker;
-	struct nw_walk_result ref, fast;
-	struct nw_walk_hit hit;
-	bool answered;
-
-	direct_config.hal = &direct;
-	walker = nw_walker_init_arm64(fz_walker_storage(0), &direct_config, &ac.cpu);
-	if (!walker)
-		fail("no AArch64 walker", 0, 0);
-	fz_region_take(ac.hal, &ac.before);
-	nw_arm64_walk(&ac.config, &ac.cpu, access, NW_WALK_LOOKUP, &ref);
-	snap_expect(&ac.before, "a lookup-only reference walk wrote memory");
-	check_syndrome(access, &ref);
-	nw_walker_translate(walker, access, NW_WALK_LOOKUP, &fast);
-	same_result(&ref, &fast);
-	answered = nw_walker_probe(walker, access, &hit);
-	if (answered && (ref.outcome != NW_OUTCOME_OK || hit.hpa.val != ref.hpa.val || hit.refs != ref.refs ||
-			 hit.leaf_entry != ref.leaf_entry || hit.rights != ref.rights))
-		fail("a probe's answer against the walk", hit.hpa.val, ref.hpa.val);
-	/* A walk that may write: both write the same bytes and give the same answer. */
-	nw_arm64_walk(&ac.config, &ac.cpu, access, 0, &ref);
-	check_syndrome(access, &ref);
-	fz_region_take(ac.hal, &ac.after_ref);
-	fz_region_restore(ac.hal, &ac.before);
-	nw_walker_translate(walker, access, 0, &fast);
-	same_result(&ref, &fast);
-	snap_expect(&ac.after_ref, "the fast walker's writes differ from the reference walk's");
+	return nw_walker_init_arm64(storage, config, &ac.cpu);
 }
+
+static void walk_ref(const struct nw_access *access, unsigned flags, struct nw_walk_result *res)
+{
+	nw_arm64_walk(&fc.config, &ac.cpu, access, flags, res);
+}
+
+static const struct fz_walks arm64_walks = { .no_walker = "no AArch64 walker", .init_fast = init_fast,
+					     .walk_ref = walk_ref, .check = check_syndrome, .same = same_result };
 
 static void teardown(void)
 {
-	uint64_t leaked;
-
-	if (ac.config.stage2.kind == NW_STAGE2_ARM64)
+	if (fc.config.stage2.kind == NW_STAGE2_ARM64)
 		nw_arm64_s2_destroy(&ac.s2);
-	leaked = nw_simmem_reset(ac.sim);
-	if (leaked)
-		fail("frames leaked", leaked, 0);
+	fz_case_end();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -384,17 +310,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t access_byte;
 	uint64_t va;
 
-	memset(&ac, 0, offsetof(struct arm64_case, before));
-	ac.sim = fz_shared_host(HOST_SIZE);
-	if (!ac.sim || !nw_simmem_claim(ac.sim, nw_hpa(REGION_HPA), REGION_PAGES * NW_PAGE_SIZE) ||
-	    !nw_simmem_claim(ac.sim, nw_hpa(OUTPUT_IPA), OUTPUT_PAGES * NW_PAGE_SIZE))
-		fail("cannot set up the simulated host", 0, 0);
-	ac.hal = nw_simmem_owner(ac.sim, "fuzz");
-	ac.config.hal = ac.hal;
-	ac.config.stage2.kind = NW_STAGE2_NONE;
-	memset(host(REGION_HPA), 0, REGION_PAGES * NW_PAGE_SIZE);
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		ac.page_hpa[i] = REGION_HPA + i * NW_PAGE_SIZE; /* without a stage 2: IPA = HPA */
+	memset(&ac, 0, sizeof(ac));
+	fz_case_start(); /* without a stage 2: IPA = HPA */
 	if (!setup_cpu(&in)) {
 		teardown();
 		return 0;
@@ -406,7 +323,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	access_byte = fz_u8(&in);
 	access = (struct nw_access){ .gva = nw_gva(va), .size = 1, .type = (enum nw_access_type)(access_byte % 3),
 				     .unprivileged = fz_bit(access_byte, 2) && access_byte % 3 != NW_ACCESS_FETCH };
-	walk_both(&access);
+	fz_walk_both(&arm64_walks, &access);
 	teardown();
 	return 0;
 }

@@ -19,66 +19,30 @@
  * Every address a PTE can name is backed (the region, the output pages), or
  * beyond every G-stage's width with one, on a strict simulated host, so a
  * read outside simulated memory aborts. Any disagreement aborts. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <nestwalk/riscv_gstage.h>
 #include <nestwalk/riscv_trap.h>
 #include <nestwalk/riscv_vs.h>
 #include <nestwalk/walk.h>
 
+#define FZ_NAME "fuzz_riscv"
+#include "fuzz_diff.h"
 #include "fuzz_input.h"
-#include "fuzz_region.h"
-#include "fuzz_target.h"
-#include "mem/simmem.h"
 
-#define HOST_SIZE (UINT64_C(4) << 30)
 #define REGION_HPA FZ_REGION_HPA   /* claimed: backed, never allocated */
 #define REGION_GPA REGION_HPA      /* the guest pages that hold VS-stage tables: their host pages without a G-stage */
 #define REGION_PAGES FZ_REGION_PAGES
-#define OUTPUT_GPA UINT64_C(0x80000000) /* pages leaves map; claimed too, for a pointer that names one */
-#define OUTPUT_PAGES 64
+#define OUTPUT_GPA FZ_OUTPUT_ADDR  /* pages leaves map; claimed too, for a pointer that names one */
+#define OUTPUT_PAGES FZ_OUTPUT_PAGES
 #define HIGH_ADDR (UINT64_C(1) << 55)   /* beyond the host and every G-stage's width, within a PTE's PPN */
 #define G_ALL (NW_RV_PTE_R | NW_RV_PTE_W | NW_RV_PTE_X | NW_RV_PTE_U | NW_RV_PTE_A | NW_RV_PTE_D)
 
+/* The case's RISC-V state (fuzz_diff.h's fc holds its host and walk configuration). */
 struct riscv_case {
-	struct nw_simmem *sim;
-	const struct nw_hal *hal;
-	struct nw_walk_config config;
 	struct nw_rv_gstage g;
 	struct nw_rv_vs_cpu cpu;
-	uint64_t page_hpa[REGION_PAGES];
-	struct fz_region_snap before, after_ref;
 };
 
 static struct riscv_case rc;
-
-static _Noreturn void fail(const char *what, uint64_t a, uint64_t b)
-{
-	fprintf(stderr, "fuzz_riscv: %s (%#llx, %#llx)\n", what, (unsigned long long)a, (unsigned long long)b);
-	abort();
-}
-
-#define SAME(field)                                                                        \
-	do {                                                                               \
-		if ((uint64_t)(ref->field) != (uint64_t)(fast->field))                     \
-			fail("walkers disagree on " #field, (uint64_t)(ref->field),        \
-			     (uint64_t)(fast->field));                                     \
-	} while (0)
-
-static void *host(uint64_t hpa)
-{
-	return nw_hal_phys_to_virt(rc.hal, nw_hpa(hpa));
-}
-
-static void snap_expect(const struct fz_region_snap *snap, const char *what)
-{
-	uint64_t changed = fz_region_changed(rc.hal, snap);
-
-	if (changed)
-		fail(what, changed, 0);
-}
 
 /* An address a PTE names: a region page (as a table), an output page (2 MiB and 1 GiB aligned at 0), or, over
  * a G-stage, one beyond its width (refused before any read). Without one, a pointer there would be read (an
@@ -94,7 +58,7 @@ static uint64_t pick_addr(struct fz *in)
 	case 2:
 		return OUTPUT_GPA + (uint64_t)(pick % OUTPUT_PAGES) * NW_PAGE_SIZE;
 	default:
-		if (rc.config.stage2.kind != NW_STAGE2_RISCV)
+		if (fc.config.stage2.kind != NW_STAGE2_RISCV)
 			return OUTPUT_GPA + (uint64_t)(pick & 0x3f) * NW_PAGE_SIZE;
 		return HIGH_ADDR | (uint64_t)(pick & 0x3f) * NW_PAGE_SIZE;
 	}
@@ -132,7 +96,7 @@ static void write_tables(struct fz *in, uint64_t va)
 		uint8_t where = fz_u8(in);
 		unsigned page = where % REGION_PAGES, index = (where >> 4) < 15 ? va_index(va, 1 + (where >> 4) % 5)
 									 : fz_u16(in) % 512;
-		uint64_t *table = host(rc.page_hpa[page]);
+		uint64_t *table = host(fc.page_hpa[page]);
 
 		table[index] = make_pte(in);
 	}
@@ -164,16 +128,16 @@ static void build_gstage(struct fz *in)
 					      .mxr = fz_bit(shape, 3), .caps = nw_rv_gstage_caps_all() };
 	unsigned edits;
 
-	if (nw_rv_gstage_create(&rc.g, rc.hal, &config) != NW_OK)
+	if (nw_rv_gstage_create(&rc.g, fc.hal, &config) != NW_OK)
 		fail("G-stage set-up", shape, 0);
-	rc.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_RISCV, .riscv = &rc.g };
+	fc.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_RISCV, .riscv = &rc.g };
 	for (unsigned i = 0; i < REGION_PAGES; i++) {
 		uint8_t flags = fz_u8(in);
 
-		rc.page_hpa[i] = REGION_HPA + (fz_bit(flags, 7) ? fz_u8(in) % REGION_PAGES : i) * NW_PAGE_SIZE;
+		fc.page_hpa[i] = REGION_HPA + (fz_bit(flags, 7) ? fz_u8(in) % REGION_PAGES : i) * NW_PAGE_SIZE;
 		if (!fz_bit(mapped, i) && i > 0)
 			continue;
-		if (nw_rv_gstage_map(&rc.g, nw_gpa(REGION_GPA + i * NW_PAGE_SIZE), nw_hpa(rc.page_hpa[i]), NW_PAGE_SIZE,
+		if (nw_rv_gstage_map(&rc.g, nw_gpa(REGION_GPA + i * NW_PAGE_SIZE), nw_hpa(fc.page_hpa[i]), NW_PAGE_SIZE,
 				     g_flags(flags & 0x3f), 0, 0) != NW_OK)
 			fail("G-stage map of a region page", i, 0);
 	}
@@ -220,7 +184,7 @@ static void setup_cpu(struct fz *in)
 	rc.cpu.vu = fz_bit(state, 0);
 	rc.cpu.sum = fz_bit(state, 1);
 	rc.cpu.mxr = fz_bit(state, 2);
-	rc.cpu.hs_mxr = rc.config.stage2.kind == NW_STAGE2_RISCV ? rc.g.config.mxr : fz_bit(state, 3);
+	rc.cpu.hs_mxr = fc.config.stage2.kind == NW_STAGE2_RISCV ? rc.g.config.mxr : fz_bit(state, 3);
 	rc.cpu.adue = fz_bit(state, 4);
 	rc.cpu.pbmte = fz_bit(state, 5);
 }
@@ -244,27 +208,13 @@ static uint64_t make_va(struct fz *in)
 
 static void same_result(const struct nw_walk_result *ref, const struct nw_walk_result *fast)
 {
-	SAME(outcome);
+	fz_same_walk(ref, fast);
 	SAME(rv_trap.scause);
 	SAME(rv_trap.stval);
 	SAME(rv_trap.htval);
 	SAME(rv_trap.htinst);
 	SAME(rv_trap.gva);
 	SAME(mode);
-	SAME(fault_level);
-	SAME(s2_on_table);
-	SAME(fault_gpa.val);
-	SAME(refs);
-	SAME(gpa.val);
-	SAME(hpa.val);
-	SAME(guest_page_size);
-	SAME(s2_page_size);
-	SAME(rights);
-	SAME(s2_rights);
-	SAME(leaf_entry);
-	SAME(leaf_level);
-	SAME(memory_type);
-	SAME(guest_pat_index);
 }
 
 static uint64_t cause_of(enum nw_access_type type, uint64_t fetch, uint64_t load, uint64_t store)
@@ -295,7 +245,7 @@ static void check_trap(const struct nw_access *access, const struct nw_walk_resu
 			fail("page fault CSRs", t->scause, t->htval);
 		break;
 	case NW_OUTCOME_GUEST_PAGE_FAULT:
-		if (rc.config.stage2.kind != NW_STAGE2_RISCV ||
+		if (fc.config.stage2.kind != NW_STAGE2_RISCV ||
 		    t->scause != cause_of(type, NW_RV_CAUSE_FETCH_GUEST_PAGE_FAULT, NW_RV_CAUSE_LOAD_GUEST_PAGE_FAULT,
 					  NW_RV_CAUSE_STORE_GUEST_PAGE_FAULT) ||
 		    !t->gva || t->htval != res->fault_gpa.val >> 2)
@@ -318,49 +268,24 @@ static void check_trap(const struct nw_access *access, const struct nw_walk_resu
 		fail("stval", t->stval, access->gva.val);
 }
 
-static void walk_both(const struct nw_access *access)
+static struct nw_walker *init_fast(void *storage, const struct nw_walk_config *config)
 {
-	struct nw_hal direct = nw_simmem_direct_view(rc.sim, rc.hal);
-	struct nw_walk_config direct_config = rc.config;
-	struct nw_walker *walker;
-	struct nw_walk_result ref, fast;
-	struct nw_walk_hit hit;
-	bool answered;
-
-	direct_config.hal = &direct;
-	walker = nw_walker_init_riscv(fz_walker_storage(0), &direct_config, &rc.cpu);
-	if (!walker)
-		fail("no RISC-V walker", 0, 0);
-	fz_region_take(rc.hal, &rc.before);
-	nw_rv_vs_walk(&rc.config, &rc.cpu, access, NW_WALK_LOOKUP, &ref);
-	snap_expect(&rc.before, "a lookup-only reference walk wrote memory");
-	check_trap(access, &ref);
-	nw_walker_translate(walker, access, NW_WALK_LOOKUP, &fast);
-	snap_expect(&rc.before, "a lookup-only fast walk wrote memory");
-	same_result(&ref, &fast);
-	answered = nw_walker_probe(walker, access, &hit);
-	if (answered && (ref.outcome != NW_OUTCOME_OK || hit.hpa.val != ref.hpa.val || hit.refs != ref.refs ||
-			 hit.leaf_entry != ref.leaf_entry || hit.rights != ref.rights))
-		fail("a probe's answer against the walk", hit.hpa.val, ref.hpa.val);
-	/* A walk that may write (Svadu): both write the same bytes and give the same answer. */
-	nw_rv_vs_walk(&rc.config, &rc.cpu, access, 0, &ref);
-	check_trap(access, &ref);
-	fz_region_take(rc.hal, &rc.after_ref);
-	fz_region_restore(rc.hal, &rc.before);
-	nw_walker_translate(walker, access, 0, &fast);
-	same_result(&ref, &fast);
-	snap_expect(&rc.after_ref, "the fast walker's writes differ from the reference walk's");
+	return nw_walker_init_riscv(storage, config, &rc.cpu);
 }
+
+static void walk_ref(const struct nw_access *access, unsigned flags, struct nw_walk_result *res)
+{
+	nw_rv_vs_walk(&fc.config, &rc.cpu, access, flags, res);
+}
+
+static const struct fz_walks riscv_walks = { .no_walker = "no RISC-V walker", .init_fast = init_fast,
+					     .walk_ref = walk_ref, .check = check_trap, .same = same_result };
 
 static void teardown(void)
 {
-	uint64_t leaked;
-
-	if (rc.config.stage2.kind == NW_STAGE2_RISCV)
+	if (fc.config.stage2.kind == NW_STAGE2_RISCV)
 		nw_rv_gstage_destroy(&rc.g);
-	leaked = nw_simmem_reset(rc.sim);
-	if (leaked)
-		fail("frames leaked", leaked, 0);
+	fz_case_end();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -369,24 +294,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nw_access access;
 	uint64_t va;
 
-	memset(&rc, 0, offsetof(struct riscv_case, before));
-	rc.sim = fz_shared_host(HOST_SIZE);
-	if (!rc.sim || !nw_simmem_claim(rc.sim, nw_hpa(REGION_HPA), REGION_PAGES * NW_PAGE_SIZE) ||
-	    !nw_simmem_claim(rc.sim, nw_hpa(OUTPUT_GPA), OUTPUT_PAGES * NW_PAGE_SIZE))
-		fail("cannot set up the simulated host", 0, 0);
-	rc.hal = nw_simmem_owner(rc.sim, "fuzz");
-	rc.config.hal = rc.hal;
-	rc.config.stage2.kind = NW_STAGE2_NONE;
-	memset(host(REGION_HPA), 0, REGION_PAGES * NW_PAGE_SIZE);
-	for (unsigned i = 0; i < REGION_PAGES; i++)
-		rc.page_hpa[i] = REGION_HPA + i * NW_PAGE_SIZE; /* without a G-stage: GPA = HPA */
+	memset(&rc, 0, sizeof(rc));
+	fz_case_start(); /* without a G-stage: GPA = HPA */
 	if (fz_bit(fz_u8(&in), 0))
 		build_gstage(&in);
 	setup_cpu(&in);
 	va = make_va(&in);
 	write_tables(&in, va);
 	access = (struct nw_access){ .gva = nw_gva(va), .size = 1, .type = (enum nw_access_type)(fz_u8(&in) % 3) };
-	walk_both(&access);
+	fz_walk_both(&riscv_walks, &access);
 	teardown();
 	return 0;
 }
