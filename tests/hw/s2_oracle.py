@@ -1,6 +1,6 @@
 """What the second-stage oracle tests share (test_hw_aarch64.py, test_hw_riscv64.py): the image in the build
 folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, the "c ID ..." lines of both, and
-`nestwalk hw run`."""
+`nestwalk hw run`, and a blob both refuse."""
 import os
 import re
 import shutil
@@ -64,3 +64,21 @@ def simulate(cases):
     proc = simulate_blob(hw_run.pack(cases))
     assert proc.returncode == 0, proc.stderr
     return lines(proc.stdout)
+
+
+BLOB_REJECTED = (0x12 << 1) | 1  # the exit status of an image that rejects its case blob (isa-debug-exit's form)
+
+
+def sim_refuses(cases, *says):
+    """nestwalk-hw-sim refuses the cases' blob as bad input (exit 2), its message holding each of says."""
+    proc = simulate_blob(hw_run.pack(cases))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    for text in says:
+        assert text in proc.stderr, proc.stderr
+
+
+def image_refuses(image, cases, says):
+    """The image boots and rejects the cases' blob before running any, its console holding says."""
+    status, text, _seconds, _ = hw_run.boot(image, cases, timeout=60)
+    assert status == BLOB_REJECTED, text
+    assert says in text, text

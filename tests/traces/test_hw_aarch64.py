@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import a64_cases  # noqa: E402
 import a64_s1_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, simulate, simulate_blob  # noqa: E402
+from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, image_refuses, sim_refuses, simulate  # noqa: E402
 
 hw_run = a64_cases.hw_run
 
@@ -107,21 +107,16 @@ def test_a_malformed_case_is_refused_with_its_offset():
     good = a64_cases.HAND[0][2]
     # Level-1 index 1 of the start table maps 0x40000000: the image's own block, never the case's.
     bad = hw_run.Case(**{**good.__dict__, "id": 2, "tables": 1, "entries": [(0, 1, 3, None)]})
-    blob = hw_run.pack([good, bad])  # the bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one
-    proc = simulate_blob(blob)
-    assert proc.returncode == 2
-    assert "case #1 at offset 0x58: an entry in the image's slot of the root table" in proc.stderr
-    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's slot of the root table" in text
+    # The bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one.
+    why = "case #1 at offset 0x58: an entry in the image's slot of the root table"
+    sim_refuses([good, bad], why)
+    image_refuses(image_path(), [good, bad], "hw: bad case blob: " + why)
 
 
 def test_the_x86_image_refuses_an_aarch64_blob():
     """The blob header's arch field: the x86 image reads its cases differently and must not run these."""
     x86_image = os.path.join(build_dir(), "hw", "nestwalk-hw.elf")
-    status, text, _seconds, _ = hw_run.boot(x86_image, [a64_cases.HAND[0][2]], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob" in text
+    image_refuses(x86_image, [a64_cases.HAND[0][2]], "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob")
 
 
 # --- nestwalk hw run --backend qemu-aarch64 ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import rv_cases  # noqa: E402
 import rv_vs_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, simulate, simulate_blob  # noqa: E402
+from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, image_refuses, sim_refuses, simulate  # noqa: E402
 
 hw_run = rv_cases.hw_run
 
@@ -152,37 +152,27 @@ def test_a_vs_stage_case_that_could_reach_the_image_is_refused():
     outside the scratch region (hw/contract/rv_vs.h)."""
     bad = rv_vs_cases.vs_case(2, "read", rv_cases.pte(hw_run.RV_CODE_GPA, rv_cases.R | rv_cases.A))
     good = rv_vs_cases.HAND[0][2]
-    proc = simulate_blob(hw_run.pack([good, bad]))
-    assert proc.returncode == 2
-    assert "case #1 at offset " in proc.stderr and "the access lands outside the scratch region" in proc.stderr
-    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "the access lands outside the scratch region" in text
+    sim_refuses([good, bad], "case #1 at offset ", "the access lands outside the scratch region")
+    image_refuses(image_path(), [good, bad], "the access lands outside the scratch region")
 
 
 def test_a_malformed_case_is_refused_with_its_offset():
     good = rv_cases.HAND[0][2]
     # Root index 3 maps 0xc0000000: the image's own superpage, never the case's.
     bad = hw_run.Case(**{**good.__dict__, "id": 2, "tables": 1, "entries": [(0, 3, 1, None)]})
-    blob = hw_run.pack([good, bad])  # the bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one
-    proc = simulate_blob(blob)
-    assert proc.returncode == 2
-    assert "case #1 at offset 0x58: an entry in the image's slot of the root table" in proc.stderr
-    status, text, _seconds, _ = hw_run.boot(image_path(), [good, bad], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #1 at offset 0x58: an entry in the image's slot of the root table" in text
+    # The bad case after the 16-byte header, 24 + 3 * 16 bytes of the good one.
+    why = "case #1 at offset 0x58: an entry in the image's slot of the root table"
+    sim_refuses([good, bad], why)
+    image_refuses(image_path(), [good, bad], "hw: bad case blob: " + why)
 
 
 def test_the_other_images_refuse_a_riscv64_blob():
     """The blob header's arch field: the x86 and AArch64 images read their cases differently."""
     x86_image = os.path.join(build_dir(), "hw", "nestwalk-hw.elf")
-    status, text, _seconds, _ = hw_run.boot(x86_image, [rv_cases.HAND[0][2]], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob" in text
+    image_refuses(x86_image, [rv_cases.HAND[0][2]], "hw: bad case blob: case #0 at offset 0xc: not an x86_64 blob")
     a64_image = os.path.join(build_dir(), "hw", "aarch64", "nestwalk-hw-aarch64.elf")
-    status, text, _seconds, _ = hw_run.boot(a64_image, [rv_cases.HAND[0][2]], timeout=60)
-    assert status == (0x12 << 1) | 1, text
-    assert "hw: bad case blob: case #0 at offset 0x4: not a version-1 aarch64 blob" in text
+    image_refuses(a64_image, [rv_cases.HAND[0][2]],
+                  "hw: bad case blob: case #0 at offset 0x4: not a version-1 aarch64 blob")
 
 
 # --- nestwalk hw run --backend qemu-riscv64 ---------------------------------------------------------------------
