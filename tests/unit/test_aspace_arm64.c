@@ -77,34 +77,12 @@ Test(aspace_arm64, a_device_range_is_device_memory_and_never_executable)
 Test(aspace_arm64, mmio_rom_and_lazy_faults_become_their_exits)
 {
 	struct nw_aspace as;
-	struct nw_aspace_exit exit;
-	struct nw_s2_result res;
-	struct nw_region lazy = { .base = nw_gpa(2 * GIB),
-				  .size = 0x2000,
-				  .flags = NW_REGION_READ | NW_REGION_WRITE,
-				  .type = NW_REGION_ALLOC,
-				  .lazy = true };
+	struct nw_s2_result mmio, rom;
 
 	make(&as);
-	add(&as, 0x9000000, 0x1000, NW_REGION_READ | NW_REGION_WRITE, NW_REGION_MMIO);
-	add(&as, 0x9001000, 0x1000, NW_REGION_READ | NW_REGION_EXEC, NW_REGION_ROM);
-	cr_assert_eq(nw_aspace_add_region(&as, &lazy), NW_OK);
-	translate(&as, 0x9000000, NW_ACCESS_WRITE, &res);
-	cr_assert_eq(res.fault, NW_S2_FAULT_TRANSLATION);
-	cr_assert_eq(nw_arm64_s2_level(res.level), 3);
-	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x9000000), NW_ACCESS_WRITE, 4, &exit), NW_OK);
-	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_MMIO);
-	translate(&as, 0x9001000, NW_ACCESS_WRITE, &res);
-	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
-	cr_assert_eq(res.entry >> 6 & 3, 1);
-	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(0x9001000), NW_ACCESS_WRITE, 4, &exit), NW_OK);
-	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_ROM_WRITE);
-	translate(&as, 2 * GIB + 0x1000, NW_ACCESS_READ, &res);
-	cr_assert_eq(res.fault, NW_S2_FAULT_TRANSLATION);
-	cr_assert_eq(nw_aspace_resolve_fault(&as, nw_gpa(2 * GIB + 0x1000), NW_ACCESS_READ, 8, &exit), NW_OK);
-	cr_assert_eq(exit.kind, NW_ASPACE_FAULT_RETRY);
-	translate(&as, 2 * GIB + 0x1000, NW_ACCESS_READ, &res);
-	cr_assert_eq(res.status, NW_S2_OK);
+	expect_mmio_rom_and_lazy_exits(&as, &mmio, &rom);
+	cr_assert_eq(nw_arm64_s2_level(mmio.level), 3);
+	cr_assert_eq(rom.entry >> 6 & 3, 1);
 	nw_aspace_destroy(&as);
 }
 
