@@ -1,5 +1,6 @@
 /* What the tests of a fast walker against its reference walk share (test_arm64_fast.c, test_riscv_fast.c): a
- * seeded xorshift, the walker's storage, a translation compared field by field, the probe held to the walk, and
+ * seeded xorshift, the walker's storage, a result and a translation compared field by field, the probe held to
+ * the walk, and
  * the run over random worlds with and without a second stage, asserting that the plain copies answered a real
  * share of the translations (else the test would compare the reference with itself). */
 #ifndef NESTWALK_TESTS_FAST_AGREE_H
@@ -43,6 +44,18 @@ static void fast_agree_translation(const struct nw_walk_result *fast, const stru
 	cr_assert_eq(fast->leaf_level, ref->leaf_level);
 	cr_assert_eq(fast->memory_type, ref->memory_type, "va %#llx memory type", (unsigned long long)va);
 	cr_assert_eq(fast->guest_pat_index, ref->guest_pat_index);
+}
+
+/* What both architectures' results compare beyond their syndromes: the outcome, the references, and a
+ * translation's fields when the reference translates. */
+static void fast_agree_result(const struct nw_walk_result *fast, const struct nw_walk_result *ref, uint64_t va)
+{
+	cr_assert_eq(fast->outcome, ref->outcome, "va %#llx: outcome %s, reference %s", (unsigned long long)va,
+		     nw_outcome_name(fast->outcome), nw_outcome_name(ref->outcome));
+	cr_assert_eq(fast->refs, ref->refs, "va %#llx refs %u, reference %u", (unsigned long long)va, fast->refs,
+		     ref->refs);
+	if (ref->outcome == NW_OUTCOME_OK)
+		fast_agree_translation(fast, ref, va);
 }
 
 /* A probe that answers gives the reference's translation; returns whether it answered. */
