@@ -83,21 +83,14 @@ static int compile_s1(struct nw_hw_cmd *run, const struct nw_replay_target *t, c
 
 static int compare(struct nw_hw_cmd *run, const struct nw_hw_a64_expect *expect)
 {
-	static const enum nw_hw_verdict verdicts[] = {
-		[NW_HW_A64_MATCH] = NW_HW_VERDICT_MATCH,
-		[NW_HW_A64_EXPLAINED] = NW_HW_VERDICT_EXPLAINED,
-		[NW_HW_A64_MISMATCH] = NW_HW_VERDICT_MISMATCH,
-		[NW_HW_A64_NOT_RUN] = NW_HW_VERDICT_NOT_RUN,
-	};
-
 	for (size_t i = 0; i < run->case_count; i++) {
 		const struct nw_hw_case *c = &run->cases[i];
 		const struct nw_hw_deviation *dev = NULL;
 		char problem[160];
-		enum nw_hw_a64_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, problem,
-							     sizeof(problem));
+		enum nw_hw_verdict v = nw_hw_a64_compare(c, &expect[i], &run->outcomes[i], &dev, problem,
+							 sizeof(problem));
 
-		if (!nw_hw_probes_count(run, c, verdicts[v], dev, problem))
+		if (!nw_hw_probes_count(run, c, v, dev, problem))
 			return -1;
 	}
 	return 0;

@@ -159,10 +159,10 @@ const char *nw_hw_a64_compile(struct nw_aspace *as, uint64_t vtcr, uint64_t ipa,
 	return NULL;
 }
 
-static enum nw_hw_a64_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
+static enum nw_hw_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
 {
 	snprintf(problem, len, "%s 0x%" PRIx64 " on the CPU, 0x%" PRIx64 " in the library", what, got, want);
-	return NW_HW_A64_MISMATCH;
+	return NW_HW_VERDICT_MISMATCH;
 }
 
 /* QEMU 7.2's refusal of a level-0 start with a small PS: the guest's first fetch, in the image's block, is an
@@ -176,20 +176,20 @@ static bool is_ps40_level0(const struct nw_hw_a64_expect *e, const struct nw_hw_
 
 /* The outcome against one answer of a stage-2 probe: the library's (res, esr, hpfar), with the case's
  * addresses; *deviation the a64-hpfar-permission row's where it explains HPFAR_EL2. */
-static enum nw_hw_a64_verdict compare_answer(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
-					     const struct nw_s2_result *res, uint64_t esr, bool has_hpfar,
-					     uint64_t hpfar, const struct nw_hw_outcome *o,
-					     const struct nw_hw_deviation **deviation, char *problem, size_t len)
+static enum nw_hw_verdict compare_answer(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
+					 const struct nw_s2_result *res, uint64_t esr, bool has_hpfar, uint64_t hpfar,
+					 const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
+					 char *problem, size_t len)
 {
 	bool ok = res->status == NW_S2_OK;
 
 	if (o->kind != (ok ? NW_HW_OK : NW_HW_ABORT)) {
 		snprintf(problem, len, "the CPU gave '%s', the library %s", o->text,
 			 ok ? "a translation" : "a stage-2 abort");
-		return NW_HW_A64_MISMATCH;
+		return NW_HW_VERDICT_MISMATCH;
 	}
 	if (ok)
-		return c->head.access == HW_ACCESS_FETCH || o->a == e->pa ? NW_HW_A64_MATCH
+		return c->head.access == HW_ACCESS_FETCH || o->a == e->pa ? NW_HW_VERDICT_MATCH
 									  : differ(problem, len, "PA", o->a, e->pa);
 	if (o->a != esr)
 		return differ(problem, len, "ESR_EL2", o->a, esr);
@@ -200,34 +200,34 @@ static enum nw_hw_a64_verdict compare_answer(const struct nw_hw_case *c, const s
 				       problem, len);
 }
 
-enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
-					 const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
-					 char *problem, size_t len)
+enum nw_hw_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
+				     const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
+				     char *problem, size_t len)
 {
 	const struct nw_hw_a64_expect_oa_high *alt = &e->oa_high;
 	const struct nw_hw_deviation *alt_deviation = NULL;
-	enum nw_hw_a64_verdict verdict, alt_verdict;
+	enum nw_hw_verdict verdict, alt_verdict;
 	char ignored[8];
 
 	if (o->kind == NW_HW_UNSUPPORTED || o->kind == NW_HW_NONE) {
 		snprintf(problem, len, "%s", o->kind == NW_HW_NONE ? "the image printed no outcome" : o->text);
-		return o->kind == NW_HW_NONE ? NW_HW_A64_MISMATCH : NW_HW_A64_NOT_RUN;
+		return o->kind == NW_HW_NONE ? NW_HW_VERDICT_MISMATCH : NW_HW_VERDICT_NOT_RUN;
 	}
 	if (is_ps40_level0(e, o)) {
 		*deviation = &ps40_level0;
-		return NW_HW_A64_EXPLAINED;
+		return NW_HW_VERDICT_EXPLAINED;
 	}
 	if (e->s1)
 		return nw_hw_a64_s1_verdict(e, o, deviation, problem, len);
 	verdict = compare_answer(c, e, &e->res, e->esr, e->has_hpfar, e->hpfar, o, deviation, problem, len);
-	if (verdict != NW_HW_A64_MISMATCH || !e->has_oa_high)
+	if (verdict != NW_HW_VERDICT_MISMATCH || !e->has_oa_high)
 		return verdict;
 	alt_verdict = compare_answer(c, e, &alt->res, alt->esr, alt->has_hpfar, alt->hpfar, o, &alt_deviation, ignored,
 				     sizeof(ignored));
-	if (alt_verdict == NW_HW_A64_MISMATCH)
+	if (alt_verdict == NW_HW_VERDICT_MISMATCH)
 		return verdict;
 	*deviation = &oa_high_ignored;
-	return NW_HW_A64_EXPLAINED;
+	return NW_HW_VERDICT_EXPLAINED;
 }
 
 static const struct nw_hw_deviation hpfar_permission = {
@@ -236,14 +236,14 @@ static const struct nw_hw_deviation hpfar_permission = {
 	NULL,
 };
 
-enum nw_hw_a64_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
-					       const struct nw_hw_deviation **deviation, char *problem, size_t len)
+enum nw_hw_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
+					   const struct nw_hw_deviation **deviation, char *problem, size_t len)
 {
 	if (has && ((o->unknown & 4) || o->c != want))
 		return differ(problem, len, "HPFAR_EL2 (in the case's IPA)", o->c, want);
 	if (!has && !(o->unknown & 4)) {
 		*deviation = &hpfar_permission;
-		return NW_HW_A64_EXPLAINED;
+		return NW_HW_VERDICT_EXPLAINED;
 	}
-	return NW_HW_A64_MATCH;
+	return NW_HW_VERDICT_MATCH;
 }

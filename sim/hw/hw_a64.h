@@ -68,22 +68,17 @@ struct nw_hw_a64_vas {
 void nw_hw_a64_collect_vas(const struct nw_replay_machine *m, const struct nw_arm64_s1 *s1, const uint64_t *edges,
 			   size_t edge_count, struct nw_hw_a64_vas *v);
 
-enum nw_hw_a64_verdict {
-	NW_HW_A64_MATCH,
-	NW_HW_A64_EXPLAINED, /* a row of hw/DEVIATIONS.md (*deviation) */
-	NW_HW_A64_MISMATCH,  /* problem says what differs */
-	NW_HW_A64_NOT_RUN,   /* problem says why */
-};
-
-enum nw_hw_a64_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
-					 const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
-					 char *problem, size_t len);
+/* The CPU's outcome o for case c against the library's e: *deviation the row of hw/DEVIATIONS.md that explains a
+ * difference, problem what differs or why the case did not run. */
+enum nw_hw_verdict nw_hw_a64_compare(const struct nw_hw_case *c, const struct nw_hw_a64_expect *e,
+				     const struct nw_hw_outcome *o, const struct nw_hw_deviation **deviation,
+				     char *problem, size_t len);
 /* HPFAR_EL2 of a stage-2 abort: the CPU's must be want where the Arm ARM defines it (has); where it leaves it
  * UNKNOWN (a Permission fault on the final access) a value the CPU wrote is the a64-hpfar-permission row's. */
-enum nw_hw_a64_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
-					       const struct nw_hw_deviation **deviation, char *problem, size_t len);
+enum nw_hw_verdict nw_hw_a64_hpfar_verdict(bool has, uint64_t want, const struct nw_hw_outcome *o,
+					   const struct nw_hw_deviation **deviation, char *problem, size_t len);
 /* The part of nw_hw_a64_compare for a stage-1 probe's case. */
-enum nw_hw_a64_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
-					    const struct nw_hw_deviation **deviation, char *problem, size_t len);
+enum nw_hw_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
+					const struct nw_hw_deviation **deviation, char *problem, size_t len);
 
 #endif

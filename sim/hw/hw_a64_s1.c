@@ -460,21 +460,21 @@ static const struct nw_hw_deviation s1ptw_level = {
 	NULL,
 };
 
-static enum nw_hw_a64_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
+static enum nw_hw_verdict differ(char *problem, size_t len, const char *what, uint64_t got, uint64_t want)
 {
 	snprintf(problem, len, "%s 0x%" PRIx64 " on the CPU, 0x%" PRIx64 " in the library", what, got, want);
-	return NW_HW_A64_MISMATCH;
+	return NW_HW_VERDICT_MISMATCH;
 }
 
-static enum nw_hw_a64_verdict other_kind(char *problem, size_t len, const struct nw_hw_outcome *o, const char *want)
+static enum nw_hw_verdict other_kind(char *problem, size_t len, const struct nw_hw_outcome *o, const char *want)
 {
 	snprintf(problem, len, "the CPU gave '%s', the library %s", o->text, want);
-	return NW_HW_A64_MISMATCH;
+	return NW_HW_VERDICT_MISMATCH;
 }
 
 /* A stage-1 abort taken to the guest's EL1 vectors: the image's "exc ESR_EL1 FAR_EL1". */
-static enum nw_hw_a64_verdict stage1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
-					     char *problem, size_t len)
+static enum nw_hw_verdict stage1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o, char *problem,
+					 size_t len)
 {
 	uint64_t esr, far;
 
@@ -482,40 +482,40 @@ static enum nw_hw_a64_verdict stage1_verdict(const struct nw_hw_a64_expect *e, c
 		return other_kind(problem, len, o, "a stage-1 abort taken to EL1");
 	if (esr != e->esr)
 		return differ(problem, len, "ESR_EL1", esr, e->esr);
-	return far == e->far ? NW_HW_A64_MATCH : differ(problem, len, "FAR_EL1", far, e->far);
+	return far == e->far ? NW_HW_VERDICT_MATCH : differ(problem, len, "FAR_EL1", far, e->far);
 }
 
 /* A stage-2 abort taken to EL2: ESR_EL2, FAR_EL2, HPFAR_EL2 where the Arm ARM defines it; QEMU's DFSC level on a
  * stage-1 table read and its HPFAR_EL2 where the Arm ARM leaves it UNKNOWN are their rows, never agreement. */
-static enum nw_hw_a64_verdict stage2_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
-					     const struct nw_hw_deviation **deviation, char *problem, size_t len)
+static enum nw_hw_verdict stage2_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
+					 const struct nw_hw_deviation **deviation, char *problem, size_t len)
 {
-	enum nw_hw_a64_verdict hpfar;
+	enum nw_hw_verdict hpfar;
 
 	if (o->kind != NW_HW_ABORT)
 		return other_kind(problem, len, o, "a stage-2 abort");
 	if (o->b != e->far)
 		return differ(problem, len, "FAR_EL2", o->b, e->far);
 	hpfar = nw_hw_a64_hpfar_verdict(e->has_hpfar, e->hpfar, o, deviation, problem, len);
-	if (hpfar == NW_HW_A64_MISMATCH || o->a == e->esr)
+	if (hpfar == NW_HW_VERDICT_MISMATCH || o->a == e->esr)
 		return hpfar;
 	if (e->s1ptw_level < 0 || (o->a & ~UINT64_C(3)) != (e->esr & ~UINT64_C(3)) ||
 	    (o->a & 3) != (uint64_t)e->s1ptw_level)
 		return differ(problem, len, "ESR_EL2", o->a, e->esr);
 	*deviation = &s1ptw_level; /* an S1PTW fault's HPFAR_EL2 is always defined: no other row applies */
-	return NW_HW_A64_EXPLAINED;
+	return NW_HW_VERDICT_EXPLAINED;
 }
 
-enum nw_hw_a64_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
-					    const struct nw_hw_deviation **deviation, char *problem, size_t len)
+enum nw_hw_verdict nw_hw_a64_s1_verdict(const struct nw_hw_a64_expect *e, const struct nw_hw_outcome *o,
+					const struct nw_hw_deviation **deviation, char *problem, size_t len)
 {
 	switch (e->outcome) {
 	case NW_OUTCOME_OK:
 		if (o->kind != NW_HW_OK)
 			return other_kind(problem, len, o, "a translation");
 		if (e->fetch)
-			return (o->unknown & 1) ? NW_HW_A64_MATCH : other_kind(problem, len, o, "a fetch ('ok -')");
-		return o->a == e->pa ? NW_HW_A64_MATCH : differ(problem, len, "PA", o->a, e->pa);
+			return (o->unknown & 1) ? NW_HW_VERDICT_MATCH : other_kind(problem, len, o, "a fetch ('ok -')");
+		return o->a == e->pa ? NW_HW_VERDICT_MATCH : differ(problem, len, "PA", o->a, e->pa);
 	case NW_OUTCOME_STAGE1_ABORT:
 		return stage1_verdict(e, o, problem, len);
 	default:

@@ -10,12 +10,6 @@
 #include "hw_line.h"
 #include "hw/hw_a64.h"
 
-struct judged {
-	enum nw_hw_a64_verdict verdict;
-	const char *row;
-	char problem[256];
-};
-
 /* The image's line "c 0 REST" for case 0, judged against e. */
 static struct judged judge(const struct nw_hw_a64_expect *e, const char *rest)
 {
@@ -33,7 +27,7 @@ static void assert_mismatch(const struct nw_hw_a64_expect *e, const char *line, 
 {
 	struct judged j = judge(e, line);
 
-	cr_assert_eq(j.verdict, NW_HW_A64_MISMATCH, "%s", line);
+	cr_assert_eq(j.verdict, NW_HW_VERDICT_MISMATCH, "%s", line);
 	cr_assert_str_eq(j.problem, problem);
 }
 
@@ -41,7 +35,7 @@ static void assert_row(const struct nw_hw_a64_expect *e, const char *line, const
 {
 	struct judged j = judge(e, line);
 
-	cr_assert_eq(j.verdict, NW_HW_A64_EXPLAINED, "%s: %s", line, j.problem);
+	cr_assert_eq(j.verdict, NW_HW_VERDICT_EXPLAINED, "%s: %s", line, j.problem);
 	cr_assert_str_eq(j.row, row);
 }
 
@@ -49,7 +43,7 @@ static void assert_match(const struct nw_hw_a64_expect *e, const char *line)
 {
 	struct judged j = judge(e, line);
 
-	cr_assert_eq(j.verdict, NW_HW_A64_MATCH, "%s: %s", line, j.problem);
+	cr_assert_eq(j.verdict, NW_HW_VERDICT_MATCH, "%s: %s", line, j.problem);
 }
 
 /* An EL1 store to an EL1 read-only page (AP[2:1] 0b10): Permission fault, stage-1 level 3, taken to EL1 itself:

@@ -10,12 +10,6 @@
 #include "hw_line.h"
 #include "hw/hw_rv.h"
 
-struct judged {
-	enum nw_hw_verdict verdict;
-	const char *row;
-	char problem[256];
-};
-
 /* The image's line "c 0 REST" for a read (case 0), judged against e. */
 static struct judged judge(const struct nw_hw_rv_expect *e, const char *rest)
 {
