@@ -1,6 +1,7 @@
 """What the second-stage oracle tests share (test_hw_aarch64.py, test_hw_riscv64.py): the image in the build
 folder, its boot with a case list, nestwalk-hw-sim's lines for the same blob, the "c ID ..." lines of both, and
 `nestwalk hw run`, and a blob both refuse."""
+import json
 import os
 import re
 import shutil
@@ -48,6 +49,14 @@ def hw_run_cmd(*args):
     """`nestwalk hw run ARGS`, its output captured."""
     return subprocess.run([os.environ["NESTWALK"], "hw", "run", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
+
+
+def hw_run_report(scenario, backend):
+    """`nestwalk hw run SCENARIO --backend BACKEND --json`, which must exit 0: its report, parsed, and the run (for
+    what it says on stderr)."""
+    result = hw_run_cmd(scenario, "--backend", backend, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout), result
 
 
 def simulate_blob(blob):

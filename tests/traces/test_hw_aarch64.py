@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import a64_cases  # noqa: E402
 import a64_s1_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, image_refuses, sim_refuses, simulate  # noqa: E402
+from s2_oracle import (RANDOM_COUNT, SEED, build_dir, hw_run_cmd, hw_run_report, image_refuses,  # noqa: E402
+                       sim_refuses, simulate)
 
 hw_run = a64_cases.hw_run
 
@@ -131,9 +132,7 @@ def test_hw_run_probes_the_bundled_scenario_and_qemu_agrees():
     execute: probes 2 and 3, records 9, 12) and from the allocated RAM's (flags 0x3: probes 8 and 9, records 27,
     30), and the store and fetch at the read-only edited page 0x40401000 (probe 11: records 35, 36)."""
     from test_cli import check_top  # the report against docs/json.md
-    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2.yaml", "--backend", "qemu-aarch64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(ROOT + "/scenarios/arm64_stage2.yaml", "qemu-aarch64")
     check_top("hw-run", got)
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (42, 42, 34, 0, 40)
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [
@@ -150,9 +149,7 @@ def test_hw_run_probes_the_64k_scenario_and_explains_oa_high_by_its_row():
     row's: stores to the ROM (probes 0, 1: records 2, 5), fetches from the GIC (XN 0b10, probes 2, 3: 9, 12) and
     from the allocated RAM (probe 8: 27), the store and fetch at the read-only edit 0x80020000 (probe 13: 41,
     42). The rest, 38, match."""
-    result = hw_run_cmd(ROOT + "/scenarios/arm64_stage2_64k.yaml", "--backend", "qemu-aarch64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(ROOT + "/scenarios/arm64_stage2_64k.yaml", "qemu-aarch64")
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (51, 51, 38, 0, 48)
     assert sorted((d["id"], d["records"]) for d in got["deviations"]) == [
         ("a64-64k-oa-high-ignored", [28, 29, 30, 43, 44, 45]), ("a64-hpfar-permission", [2, 5, 9, 12, 27, 41, 42])]
@@ -169,9 +166,7 @@ def test_hw_run_agrees_on_a_16k_scenario(tmp_path):
     path.write_text("arch: aarch64\nstage2: {granule: 16K}\nmemory_regions:\n"
                     "  - {gpa: 0x80000000, size: 0x2004000, flags: 0x7, type: identical}\n"
                     "  - {gpa: 0x90000000, size: 0x8000, flags: 0x7, type: alloc}\n")
-    result = hw_run_cmd(path, "--backend", "qemu-aarch64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(path, "qemu-aarch64")
     assert got["accesses"] >= 18 and got["run"] == got["matched"] == got["accesses"], got
     assert (got["unexplained"], got["deviations"], got["maxphyaddr"]) == (0, [], 48)
 
@@ -182,9 +177,7 @@ def test_hw_run_explains_the_level0_start_with_a_small_ps_by_its_row(tmp_path):
     path = tmp_path / "l0.yaml"
     path.write_text("arch: aarch64\nstage2: {vtcr: 0x80023598}\n"
                     "memory_regions:\n  - {gpa: 0x8000000000, size: 0x1000, flags: 0x7, type: alloc}\n")
-    result = hw_run_cmd(path, "--backend", "qemu-aarch64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(path, "qemu-aarch64")
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (9, 9, 0, 0)
     assert [(d["id"], d["count"]) for d in got["deviations"]] == [("a64-ps40-level0-start", 9)]
 

@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hw"))
 import rv_cases  # noqa: E402
 import rv_vs_cases  # noqa: E402
 import s2_oracle  # noqa: E402
-from s2_oracle import RANDOM_COUNT, SEED, build_dir, hw_run_cmd, image_refuses, sim_refuses, simulate  # noqa: E402
+from s2_oracle import (RANDOM_COUNT, SEED, build_dir, hw_run_cmd, hw_run_report, image_refuses,  # noqa: E402
+                       sim_refuses, simulate)
 
 hw_run = rv_cases.hw_run
 
@@ -185,9 +186,7 @@ def test_hw_run_probes_the_g_stage_scenario_and_qemu_agrees_up_to_its_rows():
     edits as Svadu, QEMU's hart: said on stderr) but the load and the store at 0x81005000, whose reserved bit 54
     QEMU's Svpbmt leaves unchecked (probe 16, the fifth edit: records 49 and 50; its fetch faults for X on both)."""
     from test_cli import check_top  # the report against docs/json.md
-    result = hw_run_cmd(ROOT + "/scenarios/riscv_gstage.yaml", "--backend", "qemu-riscv64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, result = hw_run_report(ROOT + "/scenarios/riscv_gstage.yaml", "qemu-riscv64")
     check_top("hw-run", got)
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"], got["maxphyaddr"]) == (63, 63, 61, 0, 56)
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [("rv-leaf-high-bits-unchecked", [49, 50])]
@@ -203,9 +202,7 @@ def test_hw_run_probes_the_vs_stage_scenario_and_qemu_agrees_up_to_its_rows():
     not map) and VA 0x8000400000 (non-canonical under Sv39): 7 VAs, records 22-42. All the library's answers on
     QEMU but the store and the fetch at 0x600000 (records 38, 39): their guest-page fault on the PTE read is
     cause 23 and 20 in the spec and the library, 21 on QEMU (rv-implicit-cause); the load (record 37) agrees."""
-    result = hw_run_cmd(ROOT + "/scenarios/riscv_vs.yaml", "--backend", "qemu-riscv64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(ROOT + "/scenarios/riscv_vs.yaml", "qemu-riscv64")
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (42, 42, 40, 0)
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [("rv-implicit-cause", [38, 39])]
 
@@ -232,9 +229,7 @@ def test_hw_run_explains_the_hs_level_mxr_by_its_row(tmp_path):
     path = tmp_path / "mxr.yaml"
     path.write_text("arch: riscv64\nstage2: {format: sv39x4, hs_mxr: true}\n"
                     "memory_regions:\n  - {gpa: 0x81010000, size: 0x1000, flags: 0x4, type: alloc}\n")
-    result = hw_run_cmd(path, "--backend", "qemu-riscv64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)
+    got, _ = hw_run_report(path, "qemu-riscv64")
     assert (got["accesses"], got["run"], got["matched"], got["unexplained"]) == (9, 9, 7, 0)
     assert [(d["id"], d["records"]) for d in got["deviations"]] == [("rv-gstage-mxr-hs", [1, 4])]
 
