@@ -100,6 +100,11 @@ static void write_tables(struct fz *in, uint64_t va)
 	}
 }
 
+static nw_status_t edit_stage2(uint64_t ipa, int level, uint64_t clear, uint64_t set)
+{
+	return nw_arm64_s2_edit(&ac.s2, nw_gpa(ipa), level, clear, set, 0, 0);
+}
+
 /* VTCR_EL2 (PS 40 bits but the second): 0x8002_3559 (T0SZ 25, 4 KiB, start at level 1), 0x8004_3594 (T0SZ 20,
  * 4 KiB, level 0, PS 44 bits), 0x8002_b559 (T0SZ 25, 16 KiB, level 2: eight concatenated tables) or 0x8002_7559
  * (T0SZ 25, 64 KiB, level 2: 1024 entries); HCR_EL2.FWB as the input says. The region's pages mapped (or not) a
@@ -114,7 +119,7 @@ static void build_stage2(struct fz *in)
 	uint8_t shape = fz_u8(in);
 	uint16_t mapped = fz_u16(in);
 	uint64_t page, block, alias = 0;
-	unsigned edits, per_page;
+	unsigned per_page;
 
 	if (nw_arm64_vtcr_decode(vtcrs[shape & 3], &caps, &config) != NW_OK)
 		fail("stage 2 set-up", shape, 0);
@@ -151,19 +156,7 @@ static void build_stage2(struct fz *in)
 		if (nw_arm64_s2_map(&ac.s2, nw_gpa(ipa), nw_hpa(REGION_HPA & ~(size - 1)), size, bits, 0, 0) != NW_OK)
 			fail("stage 2 map of an output page", ipa, bits);
 	}
-	/* Raw edits of anything but the address (a stage-2 address the walk reads must stay backed). */
-	edits = fz_u8(in) % 4;
-	for (unsigned i = 0; i < edits; i++) {
-		uint8_t which = fz_u8(in);
-		uint64_t ipa = (which & 1) ? OUTPUT_IPA + (which >> 5) * NW_PAGE_SIZE
-					   : REGION_IPA + ((which >> 1) % REGION_PAGES) * NW_PAGE_SIZE;
-		uint64_t clear = fz_u64(in) & ~NW_ARM64_S2_ADDR_MASK, set = fz_u64(in) & ~NW_ARM64_S2_ADDR_MASK;
-		nw_status_t status = nw_arm64_s2_edit(&ac.s2, nw_gpa(ipa), 1 + (which >> 1) % 3, clear, set, 0, 0);
-
-		/* Refused: no entry at that level on the path, or an edit of the tree's shape (a type bit, a zero). */
-		if (status != NW_OK && status != NW_ERR_NOT_FOUND && status != NW_ERR_INVALID)
-			fail("stage 2 edit", ipa, (uint64_t)status);
-	}
+	fz_raw_edits(in, NW_ARM64_S2_ADDR_MASK, edit_stage2, "stage 2 edit");
 }
 
 /* SCTLR_EL1, TCR_EL1 (39- or 48-bit ranges of 4 KiB, IPS 32..44 bits, the input's EPD/TBI/HA/HD/HPD/A1/AS),

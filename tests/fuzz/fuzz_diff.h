@@ -13,6 +13,7 @@
 
 #include <nestwalk/walk.h>
 
+#include "fuzz_input.h"
 #include "fuzz_region.h"
 #include "fuzz_target.h"
 #include "mem/simmem.h"
@@ -86,6 +87,27 @@ static void fz_case_end(void)
 
 	if (leaked)
 		fail("frames leaked", leaked, 0);
+}
+
+/* Up to three raw edits of the second stage's entries on the paths to a region or an output page, of anything but
+ * the address bits addr_mask (an address the walk reads must stay backed). edit (the library's, at a library
+ * level) may refuse one with no entry at that level on the path, or one of the tree's shape (a type bit, a zero);
+ * any other answer is a finding (what). */
+static void fz_raw_edits(struct fz *in, uint64_t addr_mask,
+			 nw_status_t (*edit)(uint64_t gpa, int level, uint64_t clear, uint64_t set), const char *what)
+{
+	unsigned edits = fz_u8(in) % 4;
+
+	for (unsigned i = 0; i < edits; i++) {
+		uint8_t which = fz_u8(in);
+		uint64_t gpa = (which & 1) ? FZ_OUTPUT_ADDR + (which >> 5) * NW_PAGE_SIZE
+					   : FZ_REGION_HPA + ((which >> 1) % FZ_REGION_PAGES) * NW_PAGE_SIZE;
+		uint64_t clear = fz_u64(in) & ~addr_mask, set = fz_u64(in) & ~addr_mask;
+		nw_status_t status = edit(gpa, 1 + (which >> 1) % 3, clear, set);
+
+		if (status != NW_OK && status != NW_ERR_NOT_FOUND && status != NW_ERR_INVALID)
+			fail(what, gpa, (uint64_t)status);
+	}
 }
 
 /* The fields every architecture's walk result has (the target compares its own syndrome's). */

@@ -117,6 +117,11 @@ static uint64_t g_flags(uint8_t flags)
 	return bits;
 }
 
+static nw_status_t edit_gstage(uint64_t gpa, int level, uint64_t clear, uint64_t set)
+{
+	return nw_rv_gstage_edit(&rc.g, nw_gpa(gpa), level, clear, set, 0, 0);
+}
+
 /* Sv39x4 or Sv48x4 with the input's ADUE, PBMTE and MXR; every region page mapped (or not) to a region page,
  * eight output pages and 2 MiB superpages with the input's flags, then raw edits. */
 static void build_gstage(struct fz *in)
@@ -126,7 +131,6 @@ static void build_gstage(struct fz *in)
 	struct nw_rv_gstage_config config = { .mode = fz_bit(shape, 0) ? NW_RV_HGATP_SV48X4 : NW_RV_HGATP_SV39X4,
 					      .adue = fz_bit(shape, 1), .pbmte = fz_bit(shape, 2),
 					      .mxr = fz_bit(shape, 3), .caps = nw_rv_gstage_caps_all() };
-	unsigned edits;
 
 	if (nw_rv_gstage_create(&rc.g, fc.hal, &config) != NW_OK)
 		fail("G-stage set-up", shape, 0);
@@ -150,19 +154,7 @@ static void build_gstage(struct fz *in)
 		if (nw_rv_gstage_map(&rc.g, nw_gpa(gpa), nw_hpa(REGION_HPA), size, g_flags(flags & 0xbf), 0, 0) != NW_OK)
 			fail("G-stage map of an output page", gpa, flags);
 	}
-	/* Raw edits of anything but the PPN (an address the walk reads must stay backed). */
-	edits = fz_u8(in) % 4;
-	for (unsigned i = 0; i < edits; i++) {
-		uint8_t which = fz_u8(in);
-		uint64_t gpa = (which & 1) ? OUTPUT_GPA + (which >> 5) * NW_PAGE_SIZE
-					   : REGION_GPA + ((which >> 1) % REGION_PAGES) * NW_PAGE_SIZE;
-		uint64_t clear = fz_u64(in) & ~NW_RV_PTE_PPN_MASK, set = fz_u64(in) & ~NW_RV_PTE_PPN_MASK;
-		nw_status_t status = nw_rv_gstage_edit(&rc.g, nw_gpa(gpa), 1 + (which >> 1) % 3, clear, set, 0, 0);
-
-		/* Refused: no entry at that level on the path, or an edit of the tree's shape. */
-		if (status != NW_OK && status != NW_ERR_NOT_FOUND && status != NW_ERR_INVALID)
-			fail("G-stage edit", gpa, (uint64_t)status);
-	}
+	fz_raw_edits(in, NW_RV_PTE_PPN_MASK, edit_gstage, "G-stage edit");
 }
 
 /* vsatp (Sv39, Sv48, Sv57 or Bare; the root region page 0, the input's ASID), vsstatus.SUM/MXR, the HS-level
