@@ -89,6 +89,8 @@ nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *c
 
 	if (!(vtcr & NW_VTCR_RES1) || ps == 0 || granule == 0)
 		return NW_ERR_INVALID;
+	if (vtcr & ~NW_VTCR_MODELLED)
+		return NW_ERR_UNSUPPORTED;
 	/* SL0 0b11 with the 4 KiB granule is level 3, FEAT_TTST's. */
 	if (granule == NW_VMSA_GRANULE_BITS && sl0 == 3)
 		return NW_ERR_UNSUPPORTED;

@@ -144,6 +144,16 @@ Test(arm64_s2, vtcr_fields_as_the_arm_arm_lays_them_out)
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~NW_VTCR_T0SZ_MASK) | 20, &caps, &config), NW_ERR_INVALID);
 	/* TG0 0b11 is reserved. */
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(3) << 14, &caps, &config), NW_ERR_INVALID);
+	/* Controls outside T0SZ..VS, HA and RES1 change what a walk does and are not modelled, so they are
+	 * refused rather than ignored: HD (bit 22, FEAT_HAFDBS: a write to a DBM leaf sets S2AP[1] instead of
+	 * faulting), DS (bit 32, FEAT_LPA2: 52-bit descriptors), SL2 (bit 33), and RES0 bit 20. IRGN0, ORGN0 and
+	 * SH0 (bits 13:8, the walk's own cacheability) are read: VTCR_40 sets them. */
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | NW_VTCR_HA | UINT64_C(1) << 22, &caps, &config),
+		     NW_ERR_UNSUPPORTED);
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 32, &caps, &config), NW_ERR_UNSUPPORTED);
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 33, &caps, &config), NW_ERR_UNSUPPORTED);
+	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 20, &caps, &config), NW_ERR_UNSUPPORTED);
+	cr_assert_eq(VTCR_40 & UINT64_C(0x3f00), UINT64_C(0x3500));
 	/* S2InvalidSL: level 0 start with a PA size of 40 bits. */
 	caps.pa_bits = 40;
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_48 & ~NW_VTCR_T0SZ_MASK) | 24, &caps, &config), NW_ERR_INVALID);

@@ -70,6 +70,11 @@ static inline uint64_t nw_arm64_s2_memattr(unsigned memattr)
 #define NW_VTCR_VS (UINT64_C(1) << 19)
 #define NW_VTCR_HA (UINT64_C(1) << 21)
 #define NW_VTCR_RES1 (UINT64_C(1) << 31)
+/* The fields the model reads: T0SZ, SL0, IRGN0/ORGN0/SH0 (the walk's own
+ * cacheability, no effect on a translation), TG0, PS, VS, HA and RES1. Any
+ * other bit is a control it does not model (HD: FEAT_HAFDBS dirty state, DS,
+ * SL2, HWU, NSW/NSA, S2PIE, ...) or RES0: refused, never ignored. */
+#define NW_VTCR_MODELLED (UINT64_C(0xfffff) | NW_VTCR_HA | NW_VTCR_RES1)
 
 /* What the modelled PE implements (ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1). */
 struct nw_arm64_s2_caps {
@@ -113,7 +118,8 @@ struct nw_arm64_s2 {
  * (4 KiB: level 0 with a PA size under 44 bits; 16 KiB: level 1 under 42
  * bits, level 0 without FEAT_LPA2; 64 KiB: level 1 under 44 bits, SL0 3),
  * RES1 bit 31 clear; NW_ERR_UNSUPPORTED for what is not modelled (4 KiB SL0 3,
- * FEAT_TTST; a granule, HA or VS the caps lack). PS above the PA size reads
+ * FEAT_TTST; a granule, HA or VS the caps lack; a bit outside
+ * NW_VTCR_MODELLED, such as HD). PS above the PA size reads
  * as the PA size, as the Arm ARM says. */
 NW_MUST_CHECK nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *caps,
 					       struct nw_arm64_s2_config *config);
