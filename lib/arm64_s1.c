@@ -66,7 +66,7 @@ static nw_status_t check_features(const struct nw_arm64_el1_regs *regs, const st
 {
 	uint64_t tcr = regs->tcr;
 
-	if ((tcr & NW_TCR_UNMODELLED) || (regs->sctlr & NW_SCTLR_EPAN))
+	if ((tcr & NW_TCR_UNMODELLED) || (regs->sctlr & NW_SCTLR_UNMODELLED))
 		return NW_ERR_UNSUPPORTED;
 	if (((tcr & NW_TCR_HA) && !caps->haf) || ((tcr & NW_TCR_HD) && !(caps->hdbs && (tcr & NW_TCR_HA))))
 		return NW_ERR_UNSUPPORTED;

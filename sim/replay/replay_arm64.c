@@ -90,7 +90,7 @@ static void decode_el1(struct nw_replay *r)
 	r->regs_refused = status == NW_ERR_INVALID
 			     ? "a reserved encoding (TCR_EL1.IPS, TG0 or TG1) in a range that walks"
 			     : "a control the model does not implement (nw_arm64_s1_decode: a granule "
-			       "or TnSZ outside 16..39, TCR_EL1 HWU, TBID, E0PD or DS, SCTLR_EL1.EPAN)";
+			       "or TnSZ outside 16..39, TCR_EL1 HWU, TBID, E0PD or DS, SCTLR_EL1 A, EE or EPAN)";
 	r->regs_refused_record = r->record;
 	r->stats.refused_writes++;
 }

@@ -84,9 +84,6 @@ static int decode_pstate(struct nw_scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-/* SCTLR_EL1.A (bit 1): alignment checks, whose Alignment faults the walk does not model. */
-#define SCTLR_A (UINT64_C(1) << 1)
-
 /* The EL1 registers decoded by the library (nw_arm64_s1_decode), refused at the register at fault. */
 static int decode_el1(struct nw_scenario *sc, char *err, size_t errlen)
 {
@@ -99,9 +96,13 @@ static int decode_el1(struct nw_scenario *sc, char *err, size_t errlen)
 	struct nw_scenario_pos tcr = a->tcr_el1_pos.line ? a->tcr_el1_pos : at;
 	nw_status_t status;
 
-	if (a->sctlr_el1 & SCTLR_A)
+	if (a->sctlr_el1 & NW_SCTLR_A)
 		return nw_scenario_fail(sc, sctlr, err, errlen,
 					"sctlr_el1: 0x%llx: A (bit 1, alignment checking) is not modelled",
+					(unsigned long long)a->sctlr_el1);
+	if (a->sctlr_el1 & NW_SCTLR_EE)
+		return nw_scenario_fail(sc, sctlr, err, errlen,
+					"sctlr_el1: 0x%llx: EE (bit 25, big-endian stage-1 descriptors) is not modelled",
 					(unsigned long long)a->sctlr_el1);
 	status = nw_arm64_s1_decode(&regs, &caps, &a->s1);
 	if (status == NW_ERR_UNSUPPORTED && (a->sctlr_el1 & NW_SCTLR_EPAN))

@@ -194,6 +194,8 @@ def cpu_line(path):
     ("tcr_el1", "0x0800000280190019", "asks what is not modelled"),
     ("sctlr_el1", "0x30d00803", "A (bit 1, alignment checking) is not modelled"),
     ("sctlr_el1", "0x0200000030d00801", "EPAN (bit 57, FEAT_PAN3) is not modelled"),
+    # EE (bit 25): stage-1 descriptors read big-endian.
+    ("sctlr_el1", "0x32d00801", "EE (bit 25, big-endian stage-1 descriptors) is not modelled"),
     # M[3:0] 0b1001: EL2h; M[4] 1: AArch32; 0b0001: reserved.
     ("pstate", "0x9", "is not EL0t (0b00000), EL1t (0b00100) or EL1h"),
     ("pstate", "0x10", "is not EL0t (0b00000), EL1t (0b00100) or EL1h"),

@@ -176,6 +176,11 @@ def test_refusals_stop_the_replay_with_the_record(tmp_path):
     # access (record 3) stops the replay naming the write (record 2).
     err = refused(tmp_path, "reg tcr_el1=0x20080c019\nreg sctlr_el1=0x1\naccess gva=0x0 size=0x1 type=read el=0x1\n")
     assert "record 3: the EL1 registers as written up to record 2" in err and "reserved encoding" in err
+    # SCTLR_EL1.A (bit 1) with stage 1 off: a misaligned load would be an Alignment fault (Arm ARM B2.5.2), which
+    # the model does not give, so the write is refused and the next access (record 2) stops naming it (record 1);
+    # the load at 0x40000001 was answered ok before.
+    err = refused(tmp_path, "reg sctlr_el1=0x2\naccess gva=0x40000001 size=0x4 type=read el=0x1\n")
+    assert "record 2: the EL1 registers as written up to record 1" in err and "SCTLR_EL1 A, EE or EPAN" in err
     # TG0 0b01 (bits 15:14): the 64 KiB granule. An access over 0x201000 stays in the page 0x200000-0x20ffff,
     # one translation on hardware, two pieces here: refused (record 3), not counted twice.
     err = refused(tmp_path, "reg tcr_el1=0x200804019\nreg sctlr_el1=0x1\n"

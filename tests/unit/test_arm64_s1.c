@@ -235,6 +235,15 @@ Test(arm64_s1, tcr_el1_fields_as_the_arm_arm_lays_them_out)
 	t.regs.tcr = TCR_39;
 	t.regs.sctlr = SCTLR_M | NW_SCTLR_EPAN;
 	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
+	/* SCTLR_EL1.A (bit 1): a misaligned load is an Alignment fault (Arm ARM B2.5.2), with stage 1 on or off;
+	 * SCTLR_EL1.EE (bit 25): stage-1 descriptors are read big-endian. Neither is modelled: refused, with M 0
+	 * too (A applies to every data access, and a refusal must not depend on whether a walk happens). */
+	t.regs.sctlr = SCTLR_M | UINT64_C(1) << 1;
+	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
+	t.regs.sctlr = UINT64_C(1) << 1;
+	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
+	t.regs.sctlr = SCTLR_M | UINT64_C(1) << 25;
+	cr_assert_eq(nw_arm64_s1_decode(&t.regs, &caps, &s1), NW_ERR_UNSUPPORTED);
 }
 
 Test(arm64_s1, a_page_through_three_levels)

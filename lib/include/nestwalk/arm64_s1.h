@@ -62,10 +62,15 @@ NW_STATIC_ASSERT(((NW_ARM64_S1_PXNTABLE | NW_ARM64_S1_UXNTABLE | NW_ARM64_S1_APT
  * execute-never; SPAN 0 sets PSTATE.PAN on an exception taken to EL1;
  * EPAN (FEAT_PAN3) is not modelled. */
 #define NW_SCTLR_M (UINT64_C(1) << 0)
+#define NW_SCTLR_A (UINT64_C(1) << 1) /* alignment checking: a misaligned access is an Alignment fault */
 #define NW_SCTLR_I (UINT64_C(1) << 12) /* with M 0: instruction fetches Normal Write-Through (else Non-cacheable) */
 #define NW_SCTLR_WXN (UINT64_C(1) << 19)
 #define NW_SCTLR_SPAN (UINT64_C(1) << 23)
+#define NW_SCTLR_EE (UINT64_C(1) << 25) /* big-endian EL1 data and stage-1 table walks */
 #define NW_SCTLR_EPAN (UINT64_C(1) << 57)
+/* SCTLR_EL1 controls that change a translation's answer and are not modelled:
+ * A (Alignment faults), EE (the descriptors' byte order), EPAN (FEAT_PAN3). */
+#define NW_SCTLR_UNMODELLED (NW_SCTLR_A | NW_SCTLR_EE | NW_SCTLR_EPAN)
 
 /* TCR_EL1 (Arm ARM D19). */
 #define NW_TCR_T0SZ_SHIFT 0
@@ -136,7 +141,7 @@ struct nw_arm64_el1_regs {
 /* Decodes regs as the PE reads them: NW_ERR_INVALID for a reserved IPS or
  * granule encoding in a range that walks; NW_ERR_UNSUPPORTED for what is
  * not modelled (a granule the caps lack, TnSZ outside 16..39 (FEAT_TTST,
- * FEAT_LVA), SCTLR_EL1.EPAN, NW_TCR_UNMODELLED, HA/HD/HPD/AS the caps lack,
+ * FEAT_LVA), NW_SCTLR_UNMODELLED (with M 0 too), NW_TCR_UNMODELLED, HA/HD/HPD/AS the caps lack,
  * HD without HA). IPS above the PA size reads as the PA size; TTBRn bits
  * below the first table's alignment read as zero (the Arm ARM leaves either
  * reading to the implementation), CnP is ignored. With SCTLR_EL1.M 0 no
