@@ -4,12 +4,18 @@
 walk and stage2 seeds are encoded here in the byte layout their targets decode
 (see fuzz_walk.c and fuzz_stage2.c), the walk seeds including one per case of
 tests/cases/x86_paging.cases the input can express; trace seeds are the text traces in
-traces/ plus the same records in the binary form (traces/FORMAT.md) and a zstd
-copy; scenario seeds are the scenario files in scenarios/. Deterministic: the
-same tree gives the same corpus. Run: tests/fuzz/gen_corpus.py [TARGET...]
+traces/ and FORMAT.md's examples, each also in the binary form and zstd-compressed
+as `nestwalk trace convert` writes them (the project's own codec, so every version
+and architecture the format has); scenario seeds are the scenario files in
+scenarios/. Seeds written by hand live in tests/fuzz/seeds/<target>/ and are
+copied in, so regenerating never loses them. Deterministic: the same tree gives
+the same corpus, which tests/traces/test_fuzz_corpus.py checks.
+Run: tests/fuzz/gen_corpus.py [--out DIR] [--nestwalk PATH] [TARGET...]
 """
+import argparse
 import hashlib
 import json
+import os
 import pathlib
 import random
 import re
@@ -20,6 +26,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fuzz" / "corpus"
+HAND = ROOT / "tests" / "fuzz" / "seeds"
+OPTIONS = argparse.Namespace(nestwalk=None)
 
 u8 = lambda v: struct.pack("<B", v & 0xFF)
 u16 = lambda v: struct.pack("<H", v & 0xFFFF)
@@ -239,100 +247,42 @@ def stage2_seeds():
     return seeds
 
 
-TRACE_KINDS = {"access": 1, "reg": 2, "gpwrite": 3, "invlpg": 4, "invpcid": 5, "invvpid": 6, "invept": 7,
-               "mark": 8, "expect": 9}
-REGS = ["cr0", "cr3", "cr4", "efer", "rflags", "pkru", "pkrs"]
-TYPES = ["read", "write", "fetch"]
-OUTCOMES = ["ok", "page_fault", "ept_violation", "ept_misconfig", "npf", "general_protection", "mmio", "rom_write"]
-EXPECT_FIELDS = [("outcome", 1), ("gpa", 8), ("hpa", 8), ("error_code", 8), ("exit_qualification", 8),
-                 ("fault_gpa", 8), ("refs", 4), ("guest_page_size", 8), ("s2_page_size", 8)]
+def fail(message):
+    """Bad input or a missing program: the reason, exit 2."""
+    print(f"gen_corpus.py: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
-def text_fields(line):
-    words = line.split()
-    fields = {}
-    for word in words[1:]:
-        key, _, value = word.partition("=")
-        fields[key] = value if value else True
-    return words[0], fields
+def nestwalk_program():
+    """The nestwalk program whose `trace convert` encodes the trace seeds: --nestwalk PATH, else $NESTWALK, else
+    the development build's."""
+    path = pathlib.Path(OPTIONS.nestwalk or os.environ.get("NESTWALK") or ROOT / "build/dev/sim/nestwalk")
+    if not os.access(path, os.X_OK):
+        fail(f"{path}: no nestwalk program there: build it (meson compile -C build/dev) or name it with "
+             "--nestwalk PATH")
+    return path
 
 
-def num(value):
-    return int(value, 16)
+def trace_convert(text, *options):
+    """text in the form `nestwalk trace convert` gives with these options (the project's one codec)."""
+    done = subprocess.run([nestwalk_program(), "trace", "convert", "-", "-", *options], input=text,
+                          capture_output=True)
+    if done.returncode != 0:
+        fail(f"nestwalk trace convert {' '.join(options)}: {done.stderr.decode().strip()}")
+    return done.stdout
 
 
-def text_to_binary(text):
-    """The binary form of a text trace (traces/FORMAT.md, "Binary form")."""
-    out = b"\x89NWTRC\r\n" + u16(1) + u16(0)
-    for raw in text.splitlines()[1:]:
-        line = raw.split("#", 1)[0].strip() if "label=" not in raw else raw.strip()
-        if not line:
-            continue
-        kind, f = text_fields(line)
-        if kind == "end":
-            return out + u8(0x7F) + u32(0)
-        if kind == "access":
-            body = u64(num(f["gva"])) + u16(num(f["size"])) + u8(TYPES.index(f["type"])) + u8(num(f["cpl"]))
-            body += u8((1 if "implicit" in f else 0) | (2 if "ac" in f else 0))
-        elif kind == "reg":
-            (reg, value), = f.items()
-            body = u8(REGS.index(reg)) + u64(num(value))
-        elif kind == "gpwrite":
-            body = u64(num(f["gpa"])) + bytes.fromhex(f["bytes"])
-        elif kind == "invlpg":
-            body = u64(num(f["gva"]))
-        elif kind in ("invpcid", "invvpid"):
-            body = u8(num(f["type"])) + u16(num(f.get("pcid", f.get("vpid", "0x0")))) + u64(num(f["gva"]))
-        elif kind == "invept":
-            body = u8(num(f["type"])) + u64(num(f["eptp"]))
-        elif kind == "mark":
-            body = line.split('label="', 1)[1].rsplit('"', 1)[0].encode()
-        elif kind == "expect":
-            mask, body = 0, b""
-            for bit, (name, size) in enumerate(EXPECT_FIELDS):
-                if name in f:
-                    mask |= 1 << bit
-                    value = OUTCOMES.index(f[name]) if name == "outcome" else num(f[name])
-                    body += {1: u8, 4: u32, 8: u64}[size](value)
-            body = u16(mask) + body
-        else:
-            raise ValueError(f"unknown record {kind}")
-        out += u8(TRACE_KINDS[kind]) + u32(len(body)) + body
-    raise ValueError("no end record")
-
-
-FORMAT_EXAMPLE = """nestwalk-trace 1
-mark label="boot"
-reg cr3=0x1000
-access gva=0x401000 size=0x4 type=fetch cpl=0x3
-expect outcome=ok gpa=0x201000 hpa=0x80201000 refs=0x18 guest_page_size=0x1000 s2_page_size=0x200000
-access gva=0xffff800000001000 size=0x8 type=write cpl=0x0 implicit ac
-expect outcome=page_fault error_code=0x3
-gpwrite gpa=0x3000 bytes=0710000000000000
-invlpg gva=0x401000
-invpcid type=0x0 pcid=0x1 gva=0x401000
-invvpid type=0x1 vpid=0x1 gva=0x0
-invept type=0x1 eptp=0x5e
-end
-"""
+def trace_texts():
+    """FORMAT.md's example traces, then every bundled text trace (traces/*.nwt.txt)."""
+    format_md = (ROOT / "traces" / "FORMAT.md").read_text()
+    examples = re.findall(r"```\n(nestwalk-trace \d.*?\n.*?)```", format_md, re.S)
+    return [e.encode() for e in examples] + [p.read_bytes() for p in sorted((ROOT / "traces").glob("*.nwt.txt"))]
 
 
 def trace_seeds():
-    texts = [FORMAT_EXAMPLE] + [p.read_text() for p in sorted((ROOT / "traces").glob("*.nwt.txt"))]
-    seeds = []
-    for text in texts:
-        seeds.append(text.encode())
-        binary = text_to_binary(text)
-        seeds.append(binary)
-        if shutil.which("zstd"):
-            seeds.append(subprocess.run(["zstd", "-q", "-c", "-19"], input=binary, capture_output=True,
-                                        check=True).stdout)
-    # FORMAT.md's version-2 and version-3 examples, as text.
-    format_md = (ROOT / "traces" / "FORMAT.md").read_text()
-    for arch in ("aarch64", "riscv64"):
-        seeds += [m.encode() for m in re.findall(rf"```\n(nestwalk-trace [23] arch={arch}\n.*?)```", format_md,
-                                                  re.S)]
-    return seeds
+    """Each trace as written, in the binary form and zstd-compressed, as `nestwalk trace convert` writes them."""
+    return [seed for text in trace_texts()
+            for seed in (text, trace_convert(text, "--to", "binary"), trace_convert(text, "--to", "binary", "--zstd"))]
 
 
 def scenario_seeds():
@@ -570,8 +520,16 @@ def riscv_seeds():
     return seeds
 
 
-def write(target, seeds):
-    folder = CORPUS / target
+def hand_seeds(target):
+    """The seeds written by hand for a target (tests/fuzz/seeds/<target>/): inputs no generator makes, copied
+    into the corpus so that regenerating it keeps them."""
+    folder = HAND / target
+    return [p.read_bytes() for p in sorted(folder.iterdir())] if folder.is_dir() else []
+
+
+def write(out, target, seeds):
+    """Replaces out/<target> with the seeds, each named by its SHA-1 (prefixed where the generator says so)."""
+    folder = out / target
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -587,5 +545,15 @@ GENERATORS = {"walk": walk_seeds, "arm64": arm64_seeds, "riscv": riscv_seeds, "s
               "elf": elf_seeds, "memdump": memdump_seeds}
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or GENERATORS:  # every target, or the ones named
-        write(name, GENERATORS[name]())
+    parser = argparse.ArgumentParser(description="Writes the fuzz seed corpora (tests/fuzz/corpus/<target>/).")
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="the targets to write (default: all): " + ", ".join(GENERATORS))
+    parser.add_argument("--out", type=pathlib.Path, default=CORPUS, help="the corpus folder (default: %(default)s)")
+    parser.add_argument("--nestwalk", help="the nestwalk program that encodes the trace seeds "
+                        "(default: $NESTWALK, else build/dev/sim/nestwalk)")
+    OPTIONS = parser.parse_args()
+    for name in OPTIONS.targets:
+        if name not in GENERATORS:
+            parser.error(f"no target {name!r} (the targets: {', '.join(GENERATORS)})")
+    for name in OPTIONS.targets or GENERATORS:
+        write(OPTIONS.out, name, GENERATORS[name]() + hand_seeds(name))
