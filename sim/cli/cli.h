@@ -92,5 +92,7 @@ extern const struct nw_cli_usage nw_usage_about, nw_usage_bench, nw_usage_hw, nw
 /* `nestwalk mappings SCENARIO --stage guest [--json] [--limit N]` (cmd_mappings.c
  * dispatches here): returns the exit code. */
 int nw_guest_mappings_command(const char *scenario_path, bool json, uint64_t limit);
+/* `nestwalk mappings SCENARIO --roots [--json]` (cmd_mappings_roots.c): returns the exit code. */
+int nw_mappings_roots_command(const char *scenario_path, bool json);
 
 #endif

@@ -19,12 +19,16 @@
 #include "replay/replay.h"
 #include "replay/walk_print.h"
 
-enum { OPT_STAGE, OPT_JSON, OPT_LIMIT };
+enum { OPT_STAGE, OPT_VM, OPT_ROOTS, OPT_JSON, OPT_LIMIT };
 
 static const struct nw_cli_option options[] = {
 	[OPT_STAGE] = { "--stage", "STAGE",
 			"guest: the guest's page tables; or the second stage: stage2, or its format (ept, npt, arm64, "
 			"gstage)" },
+	[OPT_VM] = { "--vm", "N",
+		     "the second stage of the scenario's VM N: 0 its own (the default), 1.. those its vms list" },
+	[OPT_ROOTS] = { "--roots", NULL,
+			"instead of mappings, each VM's second-stage root and the register value naming it" },
 	[OPT_JSON] = { "--json", NULL, "one JSON object (docs/json.md) instead of text" },
 	[OPT_LIMIT] = { "--limit", "N", "list at most N ranges (default 100000; 0: no limit)" },
 	{ NULL, NULL, NULL },
@@ -32,7 +36,8 @@ static const struct nw_cli_option options[] = {
 
 const struct nw_cli_usage nw_usage_mappings = {
 	.command = "mappings",
-	.synopsis = "SCENARIO --stage guest|stage2|ept|npt|arm64|gstage [--json] [--limit N]",
+	.synopsis = "SCENARIO --stage guest|stage2|ept|npt|arm64|gstage [--vm N] [--json] [--limit N] | "
+		    "SCENARIO --roots [--json]",
 	.summary = "list a scenario's guest or second-stage mappings, merged into ranges",
 	.operands = { "SCENARIO" },
 	.required = 1,
@@ -146,7 +151,7 @@ static void add_page(void *ctx, const struct nw_aspace_mapping *m)
 }
 
 /* The second stage of the scenario's VM, when --stage names it (stage2, or its own format). */
-static int list_stage2(const char *path, unsigned stage, bool json, uint64_t limit)
+static int list_stage2(const char *path, unsigned stage, uint64_t vm, bool json, uint64_t limit)
 {
 	static const char *const stage_names[] = {
 		[STAGE_EPT] = "ept", [STAGE_NPT] = "npt", [STAGE_ARM64] = "arm64", [STAGE_GSTAGE] = "gstage"
@@ -177,6 +182,7 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 					       [STAGE_GSTAGE] = gstage_legend };
 	struct printer printer = { .type_name = nw_memory_type_name };
 	struct nw_replay_target target;
+	struct nw_aspace *as;
 	unsigned format;
 	uint64_t leaked;
 	char columns[128], err[1024];
@@ -192,25 +198,32 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	if (target.machine.aspace->config.format == NW_STAGE2_NONE) {
+	as = nw_replay_machine_vm(&target.machine, vm);
+	if (!as) {
+		fprintf(stderr, "nestwalk mappings: %s: --vm %" PRIu64 ": the scenario has VM 0 and %zu more (vms)\n",
+			path, vm, target.machine.vm_count);
+		nw_replay_target_close(&target);
+		return NW_EXIT_BAD_INPUT;
+	}
+	if (as->config.format == NW_STAGE2_NONE) {
 		fprintf(stderr, "nestwalk mappings: %s:%d:%d: stage2.format is none: there is no second stage "
 				"(guest-physical = host-physical): --stage guest lists its mappings\n", path,
 			target.scenario.format_pos.line, target.scenario.format_pos.column);
 		nw_replay_target_close(&target);
 		return NW_EXIT_BAD_INPUT;
 	}
-	format = target.machine.aspace->config.format == NW_STAGE2_NPT     ? STAGE_NPT
-		 : target.machine.aspace->config.format == NW_STAGE2_ARM64 ? STAGE_ARM64
-		 : target.machine.aspace->config.format == NW_STAGE2_RISCV ? STAGE_GSTAGE
+	format = as->config.format == NW_STAGE2_NPT     ? STAGE_NPT
+		 : as->config.format == NW_STAGE2_ARM64 ? STAGE_ARM64
+		 : as->config.format == NW_STAGE2_RISCV ? STAGE_GSTAGE
 									   : STAGE_EPT;
 	if (format == STAGE_ARM64) {
-		printer.type_name = target.machine.aspace->arm64.config.fwb ? nw_arm64_memattr_fwb_name
+		printer.type_name = as->arm64.config.fwb ? nw_arm64_memattr_fwb_name
 									     : nw_arm64_memattr_name;
-		printer.stage2 = nw_aspace_stage2(target.machine.aspace);
+		printer.stage2 = nw_aspace_stage2(as);
 	}
 	if (format == STAGE_GSTAGE) {
 		printer.type_name = nw_rv_pbmt_name;
-		printer.stage2 = nw_aspace_stage2(target.machine.aspace);
+		printer.stage2 = nw_aspace_stage2(as);
 	}
 	if (stage != STAGE_2 && stage != format) {
 		fprintf(stderr, "nestwalk mappings: %s: --stage %s, but its second stage is %s (--stage stage2 lists "
@@ -221,10 +234,10 @@ static int list_stage2(const char *path, unsigned stage, bool json, uint64_t lim
 	snprintf(columns, sizeof(columns), "%-33s %-16s %-16s %-4s %-6s %s", "gpa-gpa_end", "hpa", "size", "page",
 		 "rights", "type");
 	nw_listing_begin(&printer.listing, stdout, json, limit, stage_names[format],
-			 format == STAGE_ARM64 && target.machine.aspace->arm64.config.fwb ? arm64_fwb_legend
+			 format == STAGE_ARM64 && as->arm64.config.fwb ? arm64_fwb_legend
 											   : legends[format],
 			 columns);
-	nw_aspace_visit_mappings(target.machine.aspace, add_page, &printer);
+	nw_aspace_visit_mappings(as, add_page, &printer);
 	flush(&printer);
 	nw_listing_end(&printer.listing, printer.pages, printer.bytes);
 	leaked = nw_replay_target_close(&target);
@@ -237,17 +250,25 @@ int nw_cmd_mappings(int argc, char **argv)
 	const struct nw_cli_usage *u = &nw_usage_mappings;
 	struct nw_cli_args a;
 	uint64_t limit = NW_LISTING_DEFAULT_LIMIT;
+	uint64_t vm = 0;
 	unsigned stage;
 	int rc = nw_cli_parse(u, argc, argv, &a);
 
 	if (rc)
 		return NW_CLI_EXIT(rc);
+	if (a.value[OPT_ROOTS] && (a.value[OPT_STAGE] || a.value[OPT_VM] || a.value[OPT_LIMIT]))
+		return nw_cli_fail(u, "--roots", "lists every VM's root: it takes no --stage, --vm or --limit");
+	if (a.value[OPT_ROOTS])
+		return nw_mappings_roots_command(a.operand[0], a.value[OPT_JSON]);
 	if (!a.value[OPT_STAGE])
 		return nw_cli_fail(u, "--stage", "missing");
 	if (nw_cli_choice(u, &a, OPT_STAGE, stages, 6, &stage) ||
-	    (a.value[OPT_LIMIT] && nw_cli_number(u, &a, OPT_LIMIT, 0, UINT64_MAX, &limit)))
+	    (a.value[OPT_LIMIT] && nw_cli_number(u, &a, OPT_LIMIT, 0, UINT64_MAX, &limit)) ||
+	    (a.value[OPT_VM] && nw_cli_number(u, &a, OPT_VM, 0, UINT64_MAX, &vm)))
 		return NW_EXIT_BAD_INPUT;
+	if (stage == STAGE_GUEST && a.value[OPT_VM])
+		return nw_cli_fail(u, "--vm", "names a second stage: the guest's tables are the first VM's");
 	if (stage == STAGE_GUEST)
 		return nw_guest_mappings_command(a.operand[0], a.value[OPT_JSON], limit);
-	return list_stage2(a.operand[0], stage, a.value[OPT_JSON], limit);
+	return list_stage2(a.operand[0], stage, vm, a.value[OPT_JSON], limit);
 }

@@ -18,7 +18,7 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	struct nw_walk_result res;
 	void *walker;
 
-	*r = (struct nw_replay){ .machine = m, .options = *options };
+	*r = (struct nw_replay){ .machine = m, .options = *options, .aspace = m->aspace };
 	/* The paging-structure caches take each level's table; an explanation shows every entry read. */
 	r->walk_flags = (options->tlb ? NW_WALK_RECORD_STEPS : 0) | (options->no_explain ? 0 : NW_WALK_RECORD);
 	if (options->record_on_mismatch)
@@ -51,6 +51,12 @@ int nw_replay_init(struct nw_replay *r, struct nw_replay_machine *m, const struc
 	}
 	r->walker = nw_walker_init(walker, &r->config, &m->cpu);
 	return 0;
+}
+
+void nw_replay_use_vm(struct nw_replay *r, struct nw_aspace *as)
+{
+	r->aspace = as;
+	r->config.stage2 = *nw_aspace_stage2(as);
 }
 
 void nw_replay_fini(struct nw_replay *r)
@@ -202,9 +208,9 @@ static void walk_piece(struct nw_replay *r, const struct nw_access *a, const str
 
 	for (unsigned tries = 0;; tries++) {
 		walk_once(r, a, start, res);
-		if (!is_s2_fault(res) || !r->machine->aspace || tries == MAX_RETRIES)
+		if (!is_s2_fault(res) || !r->aspace || tries == MAX_RETRIES)
 			break;
-		if (nw_aspace_resolve_fault(r->machine->aspace, res->fault_gpa,
+		if (nw_aspace_resolve_fault(r->aspace, res->fault_gpa,
 					    res->s2_on_table ? NW_ACCESS_READ : a->type, res->s2_on_table ? 8 : a->size,
 					    &exit) != NW_OK || exit.kind != NW_ASPACE_FAULT_RETRY)
 			break;
@@ -448,13 +454,13 @@ static int write_guest(struct nw_replay *r, const struct nw_trace_gpwrite *w, ch
 {
 	void *dst;
 
-	if (r->machine->aspace) {
-		nw_status_t status = nw_aspace_write(r->machine->aspace, w->gpa, w->data, w->len);
+	if (r->aspace) {
+		nw_status_t status = nw_aspace_write(r->aspace, w->gpa, w->data, w->len);
 		char why[128];
 
 		if (status == NW_OK)
 			return 0;
-		nw_vm_write_error(r->machine->aspace, status, w->gpa.val, w->len, why, sizeof(why));
+		nw_vm_write_error(r->aspace, status, w->gpa.val, w->len, why, sizeof(why));
 		snprintf(err, errlen, "guest-physical write of %u bytes at 0x%llx: %s", w->len,
 			 (unsigned long long)w->gpa.val, why);
 		return -1;
@@ -478,15 +484,15 @@ static int edit_stage2(struct nw_replay *r, const struct nw_trace_s2edit *e, cha
 	int level = r->a64 ? nw_arm64_s2_level(e->level) : r->rv ? e->level + 1 : e->level;
 	nw_status_t status;
 
-	if (!r->machine->aspace) {
+	if (!r->aspace) {
 		snprintf(err, errlen, "s2edit of gpa 0x%llx: a memory dump has no second stage to edit",
 			 (unsigned long long)e->gpa.val);
 		return -1;
 	}
-	status = nw_aspace_edit_entry(r->machine->aspace, e->gpa, level, e->clear, e->set);
+	status = nw_aspace_edit_entry(r->aspace, e->gpa, level, e->clear, e->set);
 	if (status != NW_OK) {
 		snprintf(err, errlen, "s2edit of the level-%u entry for gpa 0x%llx: %s", e->level,
-			 (unsigned long long)e->gpa.val, nw_vm_edit_error(r->machine->aspace, status));
+			 (unsigned long long)e->gpa.val, nw_vm_edit_error(r->aspace, status));
 		return -1;
 	}
 	r->stats.s2edits++;

@@ -47,7 +47,12 @@ struct nw_replay_machine {
 	uint64_t pstate;
 	struct nw_rv_vs_cpu rv;       /* riscv64: the scenario's VS-stage hart state ... */
 	uint64_t hgatp;               /* ... and hgatp (its G-stage and VMID) */
+	struct nw_aspace *vms;        /* the scenario's further VMs (vms:), vm_count of them */
+	size_t vm_count;
 };
+
+/* The machine's second stages: 0 the scenario's, 1 to vm_count its further VMs; NULL past the last. */
+struct nw_aspace *nw_replay_machine_vm(const struct nw_replay_machine *machine, size_t i);
 
 /* Outcome kinds replay counts: the trace's, plus no_memory, the host's own
  * failure (a guest table in memory nothing backs, or a lazy page the simulated
@@ -164,6 +169,7 @@ struct nw_replay {
 	struct nw_replay_machine *machine;
 	struct nw_replay_options options;
 	struct nw_walk_config config;
+	struct nw_aspace *aspace; /* the VM running (its second stage walks, lazy pages, gpwrite, s2edit); NULL: a dump */
 	struct nw_walker *walker;
 	unsigned walk_flags;    /* NW_WALK_RECORD_* the options need */
 	struct nw_tlb tlb;
@@ -188,6 +194,9 @@ struct nw_replay {
 int nw_replay_init(struct nw_replay *replay, struct nw_replay_machine *machine,
 		   const struct nw_replay_options *options, char *err, size_t errlen);
 void nw_replay_fini(struct nw_replay *replay);
+/* Runs the VM of as from now on (a VTTBR_EL2 or hgatp naming its tables): its second stage walks, its memory
+ * takes lazy pages, gpwrite and s2edit. The TLB model is the caller's: it keeps every VMID's entries. */
+void nw_replay_use_vm(struct nw_replay *replay, struct nw_aspace *as);
 
 /* Applies one record. Returns 0, the number of fields that did not match
  * (their first n written to mismatches, up to max) for an expectation, or

@@ -95,25 +95,31 @@ static void decode_el1(struct nw_replay *r)
 	r->stats.refused_writes++;
 }
 
+/* The scenario's VMs' stage-2 tables are the ones a VTTBR_EL2 may name (nestwalk mappings --roots lists them): one
+ * of them, with any VMID VTCR_EL2.VS allows, runs that VM from now on; the TLB model keeps every VMID's entries
+ * (Arm ARM D8.13: a VMID change invalidates nothing). Other tables are not modelled. */
 static int write_vttbr(struct nw_replay *r, uint64_t value, char *err, size_t errlen)
 {
 	struct nw_replay_a64 *s = r->a64;
 	const struct nw_arm64_s2 *s2 = r->machine->stage2.arm64;
 	unsigned vmid = (unsigned)(value >> 48) & (s2->config.vmid16 ? 0xffffu : 0xffu);
+	struct nw_aspace *as;
 	uint64_t same;
 
-	/* One stage 2 is modelled, the scenario's: a VTTBR_EL2 may change the VMID, not the tables. */
-	if (nw_arm64_s2_vttbr(s2, vmid, &same) != NW_OK || (value & ~VTTBR_CNP) != same) {
-		snprintf(err, errlen,
-			 "vttbr_el2=0x%llx: the scenario's stage 2 has its tables at 0x%llx and a VMID of "
-			 "%d bits (VTCR_EL2.VS); other stage-2 tables are not modelled",
-			 (unsigned long long)value, (unsigned long long)nw_arm64_s2_root(s2).val,
-			 s2->config.vmid16 ? 16 : 8);
-		return -1;
-	}
-	s->vttbr = value;
-	nw_a64tlb_load(&s->tlb, (uint16_t)vmid, (uint16_t)s->cpu.s1.asid);
-	return 0;
+	for (size_t i = 0; (as = nw_replay_machine_vm(r->machine, i)); i++)
+		if (nw_arm64_s2_vttbr(nw_aspace_stage2(as)->arm64, vmid, &same) == NW_OK &&
+		    (value & ~VTTBR_CNP) == same) {
+			nw_replay_use_vm(r, as);
+			s->vttbr = value;
+			nw_a64tlb_load(&s->tlb, (uint16_t)vmid, (uint16_t)s->cpu.s1.asid);
+			return 0;
+		}
+	snprintf(err, errlen,
+		 "vttbr_el2=0x%llx: names none of the scenario's stage-2 tables (the first VM's at 0x%llx; "
+		 "'nestwalk mappings SCENARIO --roots' lists each VM's), or a VMID wider than %d bits "
+		 "(VTCR_EL2.VS); other stage-2 tables are not modelled",
+		 (unsigned long long)value, (unsigned long long)nw_arm64_s2_root(s2).val, s2->config.vmid16 ? 16 : 8);
+	return -1;
 }
 
 static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)

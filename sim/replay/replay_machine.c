@@ -79,7 +79,8 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 	t->has_vm = true;
 	t->machine = (struct nw_replay_machine){ .hal = t->vm.hal, .window = nw_simmem_window(t->vm.sim),
 						 .stage2 = *nw_aspace_stage2(&t->vm.aspace),
-						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu };
+						 .aspace = &t->vm.aspace, .cpu = t->vm.cpu, .vms = t->vm.vms,
+						 .vm_count = t->vm.vm_count };
 	if (t->vm.aspace.config.format == NW_STAGE2_EPT)
 		t->machine.eptp = nw_ept_eptp(&t->vm.aspace.ept);
 	if (t->scenario.arch == NW_SCENARIO_AARCH64) {
@@ -115,6 +116,13 @@ int nw_replay_target_open(const char *scenario_path, struct nw_replay_target *t,
 	nw_machine_cpu_of_vm(&t->scenario, &t->machine.cpu, &t->regs);
 	nw_machine_cpu_warn(&t->scenario, NULL, &t->machine.cpu, &t->regs);
 	return 0;
+}
+
+struct nw_aspace *nw_replay_machine_vm(const struct nw_replay_machine *m, size_t i)
+{
+	if (!m->aspace || i > m->vm_count)
+		return NULL;
+	return i ? &m->vms[i - 1] : m->aspace;
 }
 
 uint64_t nw_replay_target_close(struct nw_replay_target *t)

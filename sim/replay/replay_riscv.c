@@ -89,6 +89,28 @@ static int refuse_hs(const char *csr, uint64_t value, const char *why, char *err
 	return -1;
 }
 
+/* The scenario's VMs' G-stages are the ones an hgatp may name (nestwalk mappings --roots lists them): one of them,
+ * in the scenario's MODE with any VMID VMIDLEN allows, runs that VM from now on; the TLB model keeps every VMID's
+ * entries (the privileged spec: a VMID change needs no fence). */
+static int write_hgatp(struct nw_replay *r, uint64_t v, char *err, size_t errlen)
+{
+	struct nw_replay_rv *s = r->rv;
+	struct nw_aspace *as;
+	uint64_t hgatp;
+
+	for (size_t i = 0; (as = nw_replay_machine_vm(r->machine, i)); i++)
+		if (nw_rv_gstage_hgatp(nw_aspace_stage2(as)->riscv, 0, &hgatp) == NW_OK &&
+		    (v & ~HGATP_VMID) == hgatp &&
+		    !(((v & HGATP_VMID) >> NW_RV_HGATP_VMID_SHIFT) >> r->machine->stage2.riscv->config.caps.vmid_bits)) {
+			nw_replay_use_vm(r, as);
+			s->hgatp = v;
+			load_tags(s);
+			return 0;
+		}
+	return refuse_hs("hgatp", v, "no VM of the scenario has that MODE and root ('nestwalk mappings SCENARIO "
+				     "--roots' lists them), or the VMID is wider than VMIDLEN", err, errlen);
+}
+
 static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, char *err, size_t errlen)
 {
 	struct nw_replay_rv *s = r->rv;
@@ -131,13 +153,7 @@ static int write_reg(struct nw_replay *r, const struct nw_trace_regwrite *w, cha
 		s->cpu.vu = v == NW_TRACE_PRIV_VU;
 		return 0;
 	case NW_TRACE_HGATP:
-		if ((v & ~HGATP_VMID) != (r->machine->hgatp & ~HGATP_VMID) ||
-		    ((v & HGATP_VMID) >> NW_RV_HGATP_VMID_SHIFT) >> g->caps.vmid_bits)
-			return refuse_hs("hgatp", v, "the scenario's G-stage has another MODE or root, or the VMID is "
-						     "wider than VMIDLEN", err, errlen);
-		s->hgatp = v;
-		load_tags(s);
-		return 0;
+		return write_hgatp(r, v, err, errlen);
 	default:
 		snprintf(err, errlen, "%s: not a register of a riscv64 machine", nw_trace_reg_name(w->reg));
 		return -1;

@@ -92,6 +92,16 @@ struct nw_scenario_mapping {
 	struct nw_scenario_pos pos;
 };
 
+/* A further VM of the scenario (vms:, scenario_vms.c): its own second-stage tables, of the scenario's stage2
+ * geometry, over its own memory regions, and the VMID it is listed with. A trace switches to it by naming its
+ * tables in VTTBR_EL2 or hgatp. */
+struct nw_scenario_vm {
+	uint64_t vmid;
+	struct nw_scenario_region *regions;
+	size_t region_count, region_cap;
+	struct nw_scenario_pos pos, vmid_pos;
+};
+
 /* The control registers a scenario's cpu section gives (nw_scenario.cpu_given): the
  * others come from a memory dump's CPU note or are 0, and commands say which. */
 enum {
@@ -128,6 +138,9 @@ struct nw_scenario {
 	size_t region_count, region_cap;
 	struct nw_scenario_edit *edits;
 	size_t edit_count, edit_cap;
+	struct nw_scenario_vm *vms;
+	size_t vm_count, vm_cap;
+	struct nw_scenario_pos vms_pos; /* line 0: no vms section */
 	struct nw_cpu cpu;
 	unsigned cpu_given; /* NW_SCENARIO_GIVES_* */
 	bool has_mode;
@@ -166,13 +179,22 @@ int nw_scenario_file_path(const struct nw_scenario *scenario, const char *name, 
 int nw_scenario_trace_path(const struct nw_scenario *scenario, const char *given, char *out, size_t outlen,
 			   char *err, size_t errlen);
 
-/* A scenario built: a simulated host, the VM's address space on it, the CPU. */
+/* A scenario built: a simulated host, the VM's address space on it, the CPU, and the address spaces of its
+ * further VMs (vms: the scenario's vms, in order) on the same host. */
 struct nw_vm {
 	struct nw_simmem *sim;
 	const struct nw_hal *hal;
 	struct nw_aspace aspace;
 	struct nw_cpu cpu;
+	struct nw_aspace *vms;
+	size_t vm_count;
 };
+
+/* The scenario as its further VM i is built and checked: the scenario's geometry and switches with that VM's
+ * regions, and no edits, guest contents or tables (they are the first VM's). Owns nothing. */
+struct nw_scenario nw_scenario_vm_view(const struct nw_scenario *scenario, size_t i);
+/* The vms section checked once the architecture is known (scenario_vms.c): 0, or -1 with the reason in err. */
+int nw_scenario_check_vms(const struct nw_scenario *scenario, char *err, size_t errlen);
 
 /* 0 on success; otherwise -1 with "file:line:col: what" in err and nothing
  * left allocated. */

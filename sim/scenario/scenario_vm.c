@@ -3,6 +3,7 @@
  * second-stage edits (last, so they break exactly what they say). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scenario/elf_image.h"
@@ -65,7 +66,8 @@ static int claim_identical(const struct nw_scenario *sc, struct nw_vm *vm, char 
 	return 0;
 }
 
-static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+static int add_regions(const struct nw_scenario *sc, struct nw_simmem *sim, struct nw_aspace *as, char *err,
+		       size_t errlen)
 {
 	uint64_t up_front = 0;
 
@@ -80,20 +82,20 @@ static int add_regions(const struct nw_scenario *sc, struct nw_vm *vm, char *err
 		 * than the simulator is willing to touch. */
 		if (backed && !item->region.lazy) {
 			up_front += item->region.size;
-			if (up_front > nw_simmem_size(vm->sim) || up_front > MAX_UP_FRONT)
+			if (up_front > nw_simmem_size(sim) || up_front > MAX_UP_FRONT)
 				return nw_scenario_fail(sc, item->pos, err, errlen,
 					    "regions populated up front reach 0x%llx bytes, more than host.memory "
 					    "(0x%llx) or 16G: make large RAM regions lazy: true",
-					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(vm->sim));
+					    (unsigned long long)up_front, (unsigned long long)nw_simmem_size(sim));
 		}
-		status = nw_aspace_add_region(&vm->aspace, &region);
+		status = nw_aspace_add_region(as, &region);
 		if (status == NW_ERR_ALIGN)
 			return nw_scenario_fail(
 				sc, item->pos, err, errlen,
 				"memory region 0x%llx+0x%llx: base and size must be multiples of the second stage's "
 				"page, 0x%llx bytes",
 				(unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
-				(unsigned long long)nw_aspace_page_size(&vm->aspace));
+				(unsigned long long)nw_aspace_page_size(as));
 		if (status != NW_OK)
 			return nw_scenario_fail(sc, item->pos, err, errlen, "memory region 0x%llx+0x%llx: %s",
 				    (unsigned long long)item->region.base.val, (unsigned long long)item->region.size,
@@ -188,6 +190,34 @@ static void unclaim_identical(const struct nw_scenario *sc, struct nw_vm *vm)
 	}
 }
 
+/* The further VMs (vms:), each built as the scenario's regions are, on the same host; vm->vm_count counts those
+ * built, so a failure leaves nw_vm_destroy what to free. */
+static int build_vms(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
+{
+	if (!sc->vm_count)
+		return 0;
+	vm->vms = calloc(sc->vm_count, sizeof(*vm->vms));
+	if (!vm->vms)
+		return nw_scenario_fail(sc, sc->vms_pos, err, errlen, "out of memory");
+	for (size_t i = 0; i < sc->vm_count; i++) {
+		struct nw_scenario view = nw_scenario_vm_view(sc, i);
+		nw_status_t status;
+
+		if (claim_identical(&view, vm, err, errlen))
+			return -1;
+		status = nw_aspace_init(&vm->vms[i], vm->hal, &sc->stage2);
+		if (status != NW_OK) {
+			unclaim_identical(&view, vm);
+			return nw_scenario_fail(sc, sc->vms[i].pos, err, errlen, "second stage: %s",
+						nw_status_name(status));
+		}
+		vm->vm_count++;
+		if (add_regions(&view, vm->sim, &vm->vms[i], err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_t errlen)
 {
 	struct nw_simmem_config config = {
@@ -220,9 +250,10 @@ int nw_vm_build(const struct nw_scenario *sc, struct nw_vm *vm, char *err, size_
 	vm->cpu = sc->cpu;
 	if (sc->has_mode)
 		nw_cpu_set_mode(&vm->cpu, (enum nw_paging_mode)sc->mode);
-	if (add_regions(sc, vm, err, errlen) || write_guest(sc, vm, err, errlen) ||
+	if (add_regions(sc, vm->sim, &vm->aspace, err, errlen) || write_guest(sc, vm, err, errlen) ||
 	    nw_scenario_load_elf_image(sc, vm, err, errlen) ||
-	    nw_scenario_build_guest(sc, vm, err, errlen) || edit_stage2(sc, vm, err, errlen)) {
+	    nw_scenario_build_guest(sc, vm, err, errlen) || edit_stage2(sc, vm, err, errlen) ||
+	    build_vms(sc, vm, err, errlen)) {
 		nw_vm_destroy(sc, vm);
 		return -1;
 	}
@@ -237,6 +268,13 @@ uint64_t nw_vm_destroy(const struct nw_scenario *sc, struct nw_vm *vm)
 		return 0;
 	unclaim_identical(sc, vm);
 	nw_aspace_destroy(&vm->aspace);
+	for (size_t i = 0; i < vm->vm_count; i++) {
+		struct nw_scenario view = nw_scenario_vm_view(sc, i);
+
+		unclaim_identical(&view, vm);
+		nw_aspace_destroy(&vm->vms[i]);
+	}
+	free(vm->vms);
 	leaked = nw_simmem_report_leaks(vm->sim, stderr);
 	nw_simmem_destroy(vm->sim);
 	*vm = (struct nw_vm){ 0 };

@@ -332,6 +332,68 @@ static int load_edit(struct loader *ld, struct fy_node *node, struct nw_scenario
 	return 0;
 }
 
+/* One item of vms: its vmid and memory_regions, the regions read by the scenario's own reader. */
+static int load_vm(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	struct nw_scenario *sc = ld->sc;
+	struct pair_iter it = { .map = node };
+	struct nw_scenario_vm *vm;
+	bool has_regions = false;
+	int got;
+
+	if (expect_mapping(ld, node, at, "vms entry"))
+		return -1;
+	sc->vms = nw_grow(sc->vms, &sc->vm_cap, sc->vm_count, sizeof(*vm));
+	vm = &sc->vms[sc->vm_count++];
+	*vm = (struct nw_scenario_vm){ .pos = node_pos(node, at) };
+	while ((got = next_pair(ld, &it, "vms entry")) > 0) {
+		if (!strcmp(it.key, "vmid")) {
+			vm->vmid_pos = node_pos(it.value, it.key_pos);
+			if (get_u64(ld, it.value, it.key_pos, "vmid", &vm->vmid))
+				return -1;
+		} else if (!strcmp(it.key, "memory_regions")) {
+			/* The scenario's list reader fills the scenario's list: lend it this VM's. */
+			struct nw_scenario_region *own = sc->regions;
+			size_t count = sc->region_count, cap = sc->region_cap;
+			int rc;
+
+			sc->regions = NULL;
+			sc->region_count = sc->region_cap = 0;
+			rc = load_regions(ld, it.value, it.key_pos);
+			vm->regions = sc->regions;
+			vm->region_count = sc->region_count;
+			vm->region_cap = sc->region_cap;
+			sc->regions = own;
+			sc->region_count = count;
+			sc->region_cap = cap;
+			if (rc)
+				return -1;
+			has_regions = true;
+		} else {
+			return unknown_key(ld, &it, "a VM (vms entry: vmid, memory_regions)");
+		}
+	}
+	if (got < 0)
+		return -1;
+	if (!vm->vmid_pos.line || !has_regions)
+		return fail(ld, vm->pos, "a VM (vms entry) needs vmid and memory_regions");
+	return 0;
+}
+
+static int load_vms(struct loader *ld, struct fy_node *node, struct nw_scenario_pos at)
+{
+	void *iter = NULL;
+	struct fy_node *item;
+
+	ld->sc->vms_pos = at;
+	if (expect_sequence(ld, node, at, "vms"))
+		return -1;
+	while ((item = fy_node_sequence_iterate(node, &iter)))
+		if (load_vm(ld, item, node_pos(node, at)))
+			return -1;
+	return 0;
+}
+
 /* format's values: a second-stage kind, or (after them) a RISC-V G-stage mode, hgatp.MODE 8 + (index - SV39X4). */
 enum { FORMAT_SV39X4 = NW_STAGE2_RISCV + 1, FORMAT_COUNT = FORMAT_SV39X4 + 3 };
 static const char *const formats[FORMAT_COUNT] = { [NW_STAGE2_NONE] = "none",
@@ -988,6 +1050,8 @@ static int load_root(struct loader *ld, struct fy_node *root)
 			rc = (ld->sc->riscv.mseccfg_pos = it.key_pos,
 			      get_u64_max(ld, it.value, it.key_pos, "mseccfg (MML bit 0, MMWP bit 1, RLB bit 2)", 7,
 					  &ld->sc->riscv.mseccfg));
+		else if (!strcmp(it.key, "vms"))
+			rc = load_vms(ld, it.value, it.key_pos);
 		else if (!strcmp(it.key, "description"))
 			rc = 0; /* free text for the reader */
 		else
@@ -1128,6 +1192,8 @@ static int load(const char *path, const char *text, size_t size, struct nw_scena
 		if (!rc)
 			rc = nw_scenario_check_arch(sc, err, errlen);
 		if (!rc)
+			rc = nw_scenario_check_vms(sc, err, errlen);
+		if (!rc)
 			rc = apply_features(&ld);
 		if (!rc)
 			rc = check_host_below_maxphyaddr(&ld);
@@ -1169,6 +1235,9 @@ void nw_scenario_free(struct nw_scenario *sc)
 	free(sc->writes);
 	free(sc->mappings);
 	free(sc->regions);
+	for (size_t i = 0; i < sc->vm_count; i++)
+		free(sc->vms[i].regions);
+	free(sc->vms);
 	free(sc->edits);
 	free(sc->trace);
 	free(sc->elf_image);

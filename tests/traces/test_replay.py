@@ -210,8 +210,9 @@ def test_every_architecture_has_scenarios_replaying_their_bundled_trace():
     line: "trace are not modelled for it yet")."""
     assert [(name, trace.name) for name, trace in scenarios_naming_a_trace()] == [
         ("arm64_stage1.yaml", "arm64_mmu.nwt.txt"), ("arm64_stage2.yaml", "arm64_stage2.nwt.txt"),
-        ("replay_ept.yaml", "replay_ept.nwt.txt"), ("replay_npt.yaml", "replay_npt.nwt.txt"),
-        ("riscv_gstage.yaml", "riscv_gstage.nwt.txt"), ("riscv_pmp.yaml", "riscv_pmp.nwt.txt"),
+        ("arm64_vms.yaml", "arm64_vms.nwt.txt"), ("replay_ept.yaml", "replay_ept.nwt.txt"),
+        ("replay_npt.yaml", "replay_npt.nwt.txt"), ("riscv_gstage.yaml", "riscv_gstage.nwt.txt"),
+        ("riscv_pmp.yaml", "riscv_pmp.nwt.txt"), ("riscv_vms.yaml", "riscv_vms.nwt.txt"),
         ("riscv_vs.yaml", "riscv_vs.nwt.txt")]
 
 

@@ -165,9 +165,10 @@ def test_refusals_stop_the_replay_with_the_record(tmp_path):
     # A TTL hint (Xt[47:44]) is refused by the TLB model, never ignored: record 2.
     err = refused(tmp_path, "access gva=0x40000000 size=0x8 type=read el=0x1\ntlbi op=vae1 xt=0x100000000200\n")
     assert "record 2: tlbi vae1 xt=0x100000000200: " in err and "TTL" in err
-    # Other stage-2 tables than the scenario's (at 0x7fffe000) are not modelled.
+    # Other stage-2 tables than the scenario's VMs' (its own at 0x7fffe000) are not modelled.
     err = refused(tmp_path, "reg vttbr_el2=0x1000000001000\n")
-    assert "record 1: vttbr_el2=0x1000000001000: the scenario's stage 2 has its tables at 0x7fffe000" in err
+    assert ("record 1: vttbr_el2=0x1000000001000: names none of the scenario's stage-2 tables (the first VM's at "
+            "0x7fffe000") in err
     err = refused(tmp_path, "reg vtcr_el2=0x80023559\n")
     assert "record 1: vtcr_el2=0x80023559" in err and "0x80023558" in err
     err = refused(tmp_path, "reg hcr_el2=0x1001\n")  # VM and DC

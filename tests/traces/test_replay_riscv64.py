@@ -151,8 +151,8 @@ def test_a_wrong_trap_csr_is_named(form, tmp_path):
     ("reg priv=0x0\nfence op=sfence.vma rs1=x0 rs2=x0\n", "sfence.vma in VU-mode raises a virtual-instruction"),
     # rs2 of HFENCE.VVMA holds an ASID: bits above 16 are reserved, which the model refuses.
     ("fence op=hfence.vvma rs1=x0 rs2=0x10000\n", "hfence.vvma rs1=x0 rs2=0x10000: "),
-    # Another G-stage root than the scenario's.
-    ("reg hgatp=0x8000100000080400\n", "the scenario's G-stage has another MODE or root"),
+    # Another G-stage root than the scenario's VMs'.
+    ("reg hgatp=0x8000100000080400\n", "no VM of the scenario has that MODE and root"),
     ("reg sstatus=0x80000\n", "the G-stage is built with MXR clear (stage2.hs_mxr)"),
 ])
 def test_what_replay_refuses(body, message, tmp_path):

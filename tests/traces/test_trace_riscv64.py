@@ -121,4 +121,4 @@ def test_replay_takes_a_riscv64_trace_only_on_a_riscv64_scenario(tmp_path):
     path.write_bytes(example_binary())
     result = run("replay", scenario, "--trace", str(path))
     assert result.returncode == 2, result.stdout
-    assert "hgatp=0x8000100000080400: the scenario's G-stage has another MODE or root" in result.stderr.decode()
+    assert "hgatp=0x8000100000080400: no VM of the scenario has that MODE and root" in result.stderr.decode()
