@@ -33,6 +33,11 @@ int nw_hw_probes_open(const struct nw_hw_cmd *run, struct nw_replay_target *t, i
 			"nestwalk hw run: note: %s names a trace (%s); --backend %s runs probes of its translation "
 			"regime, not a trace (nestwalk replay runs it)\n",
 			run->opt.scenario, t->scenario.trace, run->backend->name);
+	if (t->scenario.vm_count)
+		fprintf(stderr,
+			"nestwalk hw run: note: %s lists %zu further VM(s) (vms); --backend %s probes the scenario's "
+			"own VM (VM 0), not theirs\n",
+			run->opt.scenario, t->scenario.vm_count, run->backend->name);
 	return NW_EXIT_OK;
 }
 
