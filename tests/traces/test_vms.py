@@ -151,6 +151,10 @@ BAD = [
     # Both VMs given host 0x40000000: a host range is one VM's.
     (BASE + "vms:\n  - vmid: 2\n    memory_regions: [{gpa: 0x40000000, size: 0x1000, flags: 0x3, type: identical}]\n",
      "the host range is outside the simulated host (host.memory) or given to another region"),
+    # VTCR_EL2 0x80057554: TG0 0b01, the 64 KiB granule: a VM's regions are in its pages, as the scenario's are.
+    (BASE.replace("0x80023558", "0x80057554").replace("0x200000", "0x10000") +
+     "vms:\n  - vmid: 2\n    memory_regions: [{gpa: 0x40000000, size: 0x1000, flags: 0x3, type: alloc}]\n",
+     "8:23: memory region 0x40000000+0x1000: base and size must be multiples of the second stage's page, 0x10000"),
     ("memory_regions: []\nvms:\n  - {vmid: 2, memory_regions: []}\n",
      "2:1: vms: further VMs are for aarch64 and riscv64 scenarios"),
 ]
