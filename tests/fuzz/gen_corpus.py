@@ -528,14 +528,18 @@ def hand_seeds(target):
 
 
 def write(out, target, seeds):
-    """Replaces out/<target> with the seeds, each named by its SHA-1 (prefixed where the generator says so)."""
-    folder = out / target
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    """Replaces out/<target> with the seeds, each named by its SHA-1 (prefixed where the generator says so): written
+    beside it first, so an interrupted run leaves the old corpus whole."""
+    folder, fresh = out / target, out / f".{target}.new"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    fresh.mkdir(parents=True)
     for seed in seeds:
         prefix, seed = seed if isinstance(seed, tuple) else ("", seed)
-        (folder / (prefix + hashlib.sha1(seed).hexdigest())).write_bytes(seed)
+        (fresh / (prefix + hashlib.sha1(seed).hexdigest())).write_bytes(seed)
+    if folder.exists():
+        shutil.rmtree(folder)
+    fresh.rename(folder)
     print(f"{target}: {len(seeds)} seeds")
 
 
