@@ -207,7 +207,8 @@ def test_hw_run_tool_refuses_cases_of_two_architectures(tmp_path):
 
 def test_hw_run_says_it_probes_the_first_vm_alone():
     """scenarios/arm64_vms.yaml lists a further VM (vms): the probes are of the scenario's own stage 2, VM 0's
-    region at 0x40000000 (first and last word, and 2^40 | its base: 3 addresses, 9 accesses), and it says so."""
+    region at 0x40000000 (first and last word, and one IPA past the input size: 3 addresses, 9 accesses), and it
+    says so."""
     result = hw_run_cmd(ROOT + "/scenarios/arm64_vms.yaml", "--backend", "qemu-aarch64", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lists 1 further VM(s) (vms); --backend qemu-aarch64 probes the scenario's own VM (VM 0)" in result.stderr
