@@ -203,14 +203,3 @@ def test_hw_run_tool_refuses_cases_of_two_architectures(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "cases of several architectures in one blob: ['aarch64', 'x86_64']" in result.stderr
     assert not (tmp_path / "out.blob").exists()
-
-
-def test_hw_run_says_it_probes_the_first_vm_alone():
-    """scenarios/arm64_vms.yaml lists a further VM (vms): the probes are of the scenario's own stage 2, VM 0's
-    region at 0x40000000 (first and last word, and one IPA past the input size: 3 addresses, 9 accesses), and it
-    says so."""
-    result = hw_run_cmd(ROOT + "/scenarios/arm64_vms.yaml", "--backend", "qemu-aarch64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "lists 1 further VM(s) (vms); --backend qemu-aarch64 probes the scenario's own VM (VM 0)" in result.stderr
-    got = json.loads(result.stdout)
-    assert (got["accesses"], got["run"], got["unexplained"]) == (9, 9, 0)

@@ -308,14 +308,3 @@ def test_hw_run_on_random_vs_stage_scenarios_has_no_unexplained_mismatch(tmp_pat
     got = json.loads(result.stdout)
     assert got["unexplained"] == 0 and got["run"] > 30, result.stdout
     assert {d["id"] for d in got["deviations"]} <= set(DEVIATIONS), result.stdout
-
-
-def test_hw_run_says_it_probes_the_first_vm_alone():
-    """scenarios/riscv_vms.yaml lists a further VM (vms): the probes are of the scenario's own G-stage, VM 0's
-    region at 0x80000000 (first and last word, and one GPA past the mode's width: 3 addresses, 9 accesses), and it
-    says so."""
-    result = hw_run_cmd(ROOT + "/scenarios/riscv_vms.yaml", "--backend", "qemu-riscv64", "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "lists 1 further VM(s) (vms); --backend qemu-riscv64 probes the scenario's own VM (VM 0)" in result.stderr
-    got = json.loads(result.stdout)
-    assert (got["accesses"], got["run"], got["unexplained"]) == (9, 9, 0)

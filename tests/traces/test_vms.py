@@ -116,6 +116,20 @@ def test_without_the_tlb_only_its_answers_mismatch(arch, tmp_path):
     assert f"hpa: expected {hex(shared + 0x38)}" not in result.stdout
 
 
+@pytest.mark.parametrize("arch", sorted(CASES))
+def test_hw_run_says_it_probes_the_first_vm_alone(arch):
+    """hw run's probes are of the scenario's own second stage, VM 0's region (its first and last word, and one
+    address past the input size or the mode's width: 3 addresses, 9 accesses), and it says it leaves VM 1 out;
+    QEMU agrees with the library on each."""
+    scenario, _ = paths(arch)
+    backend = "qemu-aarch64" if arch == "aarch64" else "qemu-riscv64"
+    result = run("hw", "run", scenario, "--backend", backend, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"lists 1 further VM(s) (vms); --backend {backend} probes the scenario's own VM (VM 0)" in result.stderr
+    got = json.loads(result.stdout)
+    assert (got["accesses"], got["run"], got["unexplained"]) == (9, 9, 0)
+
+
 REFUSED = {
     # VM 1's root with CnP (bit 0) kept, a root no VM has, hgatp in Sv48x4 (MODE 9) over VM 1's root.
     "aarch64": ("nestwalk-trace 2 arch=aarch64\nreg vttbr_el2=0x20000{:08x}\nend\n", 0x1000,
