@@ -14,7 +14,7 @@
 struct nw_arm64_s2_caps nw_arm64_s2_caps_all(void)
 {
 	return (struct nw_arm64_s2_caps){
-		.pa_bits = 48, .xnx = true, .haf = true, .vmid16 = true, .gran16 = true, .gran64 = true, .s2fwb = true
+		.pa_bits = 48, .xnx = true, .haf = true, .hdbs = true, .vmid16 = true, .gran16 = true, .gran64 = true, .s2fwb = true
 	};
 }
 
@@ -68,7 +68,7 @@ static nw_status_t check_config(const struct nw_arm64_s2_config *config)
 	if (!start_level_fits(granule, config->ipa_bits, config->start_level) ||
 	    !start_level_is_valid(granule, config->start_level, caps->pa_bits))
 		return NW_ERR_INVALID;
-	if ((config->hw_af && !caps->haf) || (config->vmid16 && !caps->vmid16) || (config->fwb && !caps->s2fwb) ||
+	if ((config->hw_af && !caps->haf) || (config->hw_dirty && !(caps->hdbs && config->hw_af)) || (config->vmid16 && !caps->vmid16) || (config->fwb && !caps->s2fwb) ||
 	    !granule_is_implemented(caps, granule))
 		return NW_ERR_UNSUPPORTED;
 	return NW_OK;
@@ -101,6 +101,8 @@ nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *c
 		/* A PS above the implemented PA size is treated as the PA size. */
 		.ps_bits = ps > caps->pa_bits ? caps->pa_bits : ps,
 		.hw_af = (vtcr & NW_VTCR_HA) != 0,
+		/* AArch64.GetS2TTWParams: walkparams.hd = if walkparams.ha == '1' then VTCR_EL2.HD else '0'. */
+		.hw_dirty = (vtcr & NW_VTCR_HA) && (vtcr & NW_VTCR_HD),
 		.vmid16 = (vtcr & NW_VTCR_VS) != 0,
 		.caps = *caps,
 	};

@@ -18,7 +18,8 @@ static uint64_t bits_above_ps(const struct nw_arm64_s2_config *config)
 
 /* Stage 2 has no privileged/unprivileged split of S2AP; an EL0 fetch needs
  * the EL0 execute right (user_exec), which XN decides. With VTCR_EL2.HA the
- * walk sets AF instead of faulting. Address bits above the output size make
+ * walk sets AF instead of faulting; with HD too a write to a DBM leaf sets S2AP[1]
+ * (Arm ARM D8.4.6, "Hardware management of dirty state"). Address bits above the output size make
  * an entry leave the plain path (entry_rsvd) for is_misconfigured. */
 static struct nw_s2_caps arm64_caps(const void *opaque)
 {
@@ -26,7 +27,8 @@ static struct nw_s2_caps arm64_caps(const void *opaque)
 
 	return (struct nw_s2_caps){ .maxphyaddr = config->ps_bits, .pages_1g = true, .user_exec = true,
 				    .sets_ad = config->hw_af, .rights = NW_S2_RIGHTS_ALL,
-				    .entry_rsvd = bits_above_ps(config) };
+				    .entry_rsvd = bits_above_ps(config),
+				    .dirty_grants = config->hw_dirty ? NW_ARM64_S2_DBM : 0 };
 }
 
 /* AArch64.S2Walk: bit 0 clear is a Fault descriptor; bits 1:0 0b01 at level 3

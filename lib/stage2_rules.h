@@ -47,6 +47,9 @@ struct nw_s2_caps {
 	bool sets_ad;        /* the walk sets accessed and dirty flags */
 	uint32_t rights;     /* NW_S2_RIGHT_* the format grants at all under this configuration */
 	uint64_t entry_rsvd; /* bits reserved in every entry under this configuration */
+	/* A leaf with this bit may be written though its write right is clear: the write sets the write right's
+	 * grant bit in it, with the accessed flag (Arm FEAT_HAFDBS: DBM with VTCR_EL2.HD); 0: none */
+	uint64_t dirty_grants;
 };
 
 struct nw_s2_rules {

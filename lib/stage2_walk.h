@@ -150,7 +150,7 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	uint64_t table_clear = rules->table_clear | caps.entry_rsvd;
 	struct nw_s2_path path;
 	unsigned refs = 0;
-	uint64_t table = pt->root, gpa = req->gpa.val, entry, all = ~UINT64_C(0), any = 0;
+	uint64_t table = pt->root, gpa = req->gpa.val, entry, all = ~UINT64_C(0), any = 0, dirty;
 	enum nw_s2_status stop = NW_S2_OK;
 	enum nw_s2_fault fault = NW_S2_FAULT_NONE;
 	uint32_t rights;
@@ -217,6 +217,13 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 		nw_s2_deny(res, NW_S2_FAULT_ACCESS_FLAG);
 		return;
 	}
+	write = req->type == NW_ACCESS_WRITE;
+	dirty = rules->dirty;
+	if (write && (entry & caps.dirty_grants)) {
+		rights |= caps.rights & NW_S2_RIGHT_W;
+		dirty |= rules->decode.grant[nw_s2_right_index(NW_S2_RIGHT_W)];
+		res->rights = rights;
+	}
 	if (!(rights & nw_s2_right_needed(&caps, req->type, req->user))) {
 		nw_s2_deny(res, NW_S2_FAULT_PERMISSION);
 		return;
@@ -227,7 +234,6 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	}
 	/* RISC-V step 7: an A/D update PMP refuses is an access fault, nothing written. */
 	first = rules->leaf_attrs_only ? leaf_level : fmt->top;
-	write = req->type == NW_ACCESS_WRITE;
 	if (caps.sets_ad && !req->lookup_only &&
 	    nw_s2_flag_write_denied(rules, config, fmt, &path, res, first, leaf_level, write)) {
 		nw_s2_deny(res, NW_S2_FAULT_ACCESS);
@@ -236,10 +242,11 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	res->hpa = nw_hpa((nw_pt_leaf_addr(fmt, leaf_level, entry) & ~(res->page_size - 1)) +
 			  (gpa & (res->page_size - 1)));
 
-	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D. */
+	/* SDM §29.3.5, APM §15.25.5: every entry used gets A and the leaf of a write gets D; Arm D8.4.6: AF and, on
+	 * a write to a DBM leaf, S2AP[1] in one write of the leaf. */
 	if (!caps.sets_ad || req->lookup_only)
 		return;
-	nw_s2_set_accessed_dirty(fmt, &path, res, first, leaf_level, write, rules->accessed, rules->dirty);
+	nw_s2_set_accessed_dirty(fmt, &path, res, first, leaf_level, write, rules->accessed, dirty);
 }
 
 #endif

@@ -96,6 +96,15 @@ static void oa_high_answer(struct nw_aspace *as, const struct nw_s2_request *req
 	alt->has_hpfar = nw_arm64_hpfar(&alt->res, req->gpa, &access, &alt->hpfar);
 }
 
+const char *nw_hw_a64_vtcr_refusal(uint64_t vtcr)
+{
+	if (vtcr >> 32)
+		return "VTCR_EL2 has bits above 31 the case cannot carry";
+	if (vtcr & NW_VTCR_HD)
+		return "VTCR_EL2.HD (bit 22, FEAT_HAFDBS dirty state at stage 2) is not compared with QEMU 7.2";
+	return NULL;
+}
+
 const char *nw_hw_a64_compile(struct nw_aspace *as, uint64_t vtcr, uint64_t ipa, enum nw_access_type type, uint32_t id,
 			      struct nw_hw_case *out, struct nw_hw_a64_expect *e)
 {
@@ -113,8 +122,8 @@ const char *nw_hw_a64_compile(struct nw_aspace *as, uint64_t vtcr, uint64_t ipa,
 					   .cpl = 1,
 					   .access = (uint8_t)type,
 					   .table_count = 1 };
-	if (vtcr >> 32)
-		return "VTCR_EL2 has bits above 31 the case cannot carry";
+	if (nw_hw_a64_vtcr_refusal(vtcr))
+		return nw_hw_a64_vtcr_refusal(vtcr);
 	for (int level = fmt->top; level >= NW_LEVEL_PT; level--) {
 		unsigned index = nw_pt_index(fmt, level, ipa), run_index = nw_pt_index(fmt, level, run);
 		uint64_t entry = nw_pt_entry_get(fmt, nw_pt_table_ptr(pt, table), index);

@@ -44,6 +44,10 @@ struct nw_hw_a64_probe {
 	bool el0, unprivileged;
 };
 
+/* NULL, or why a case cannot run under vtcr: bits above 31 a case cannot carry, or HD (bit 22: FEAT_HAFDBS dirty
+ * state at stage 2), whose writes the hardware backend has not been checked against. */
+const char *nw_hw_a64_vtcr_refusal(uint64_t vtcr);
+
 /* The access of type at ipa as a case (id, in out->head), with out->record and out->access filled by the caller.
  * NULL, or why it cannot run. The stage 2 is edited only for the moment a64-64k-oa-high-ignored's answer takes. */
 const char *nw_hw_a64_compile(struct nw_aspace *as, uint64_t vtcr, uint64_t ipa, enum nw_access_type type, uint32_t id,

@@ -447,8 +447,8 @@ const char *nw_hw_a64_s1_compile(const struct nw_replay_machine *m, const struct
 					   .access = (uint8_t)p->type,
 					   .table_count = 1 };
 	out->a64_s1.entry_count = 0;
-	if (m->vtcr >> 32)
-		return "VTCR_EL2 has bits above 31 the case cannot carry";
+	if (nw_hw_a64_vtcr_refusal(m->vtcr))
+		return nw_hw_a64_vtcr_refusal(m->vtcr);
 	if (nw_pt_level_size(m->aspace->arm64.pt.fmt, NW_LEVEL_PT) != NW_PAGE_SIZE)
 		return "a stage-2 granule other than 4 KiB under a stage 1 (the image links stage-1 tables as 4 KiB pages)";
 	return compile(&b, p, e);

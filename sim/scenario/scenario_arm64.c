@@ -212,8 +212,8 @@ static int decode(struct nw_scenario *sc, char *err, size_t errlen)
 	if (status == NW_ERR_UNSUPPORTED)
 		return nw_scenario_fail(sc, pos, err, errlen,
 					"%s: VTCR_EL2 0x%llx asks what is not modelled (SL0 3 with the 4 KiB granule, "
-					"FEAT_TTST; or a bit other than T0SZ, SL0, IRGN0, ORGN0, SH0, TG0, PS, VS, HA and "
-					"RES1 bit 31: bits 0x%llx; HD, bit 22, is FEAT_HAFDBS's dirty state)",
+					"FEAT_TTST; or a bit other than T0SZ, SL0, IRGN0, ORGN0, SH0, TG0, PS, VS, HA, HD "
+					"and RES1 bit 31: bits 0x%llx)",
 					given, (unsigned long long)vtcr, (unsigned long long)(vtcr & ~NW_VTCR_MODELLED));
 	if (status != NW_OK)
 		return nw_scenario_fail(

@@ -109,7 +109,8 @@ static nw_status_t edit_stage2(uint64_t ipa, int level, uint64_t clear, uint64_t
  * 4 KiB, level 0, PS 44 bits), 0x8002_b559 (T0SZ 25, 16 KiB, level 2: eight concatenated tables) or 0x8002_7559
  * (T0SZ 25, 64 KiB, level 2: 1024 entries); HCR_EL2.FWB as the input says. The region's pages mapped (or not) a
  * stage-2 page at a time, to a page of the region (aliased or not), every output page or block (4 KiB or the
- * granule's, 2, 32 or 512 MiB) with the input's rights. */
+ * granule's, 2, 32 or 512 MiB) with the input's rights; VTCR_EL2.HA and HD (0x0060_0000) as the input says, and
+ * DBM (bit 51) in a region page as the input says. */
 static void build_stage2(struct fz *in)
 {
 	static const unsigned memattrs[8] = { 0x0, 0x1, 0x2, 0x3, 0x5, 0xa, 0xd, 0xf };
@@ -121,7 +122,8 @@ static void build_stage2(struct fz *in)
 	uint64_t page, block, alias = 0;
 	unsigned per_page;
 
-	if (nw_arm64_vtcr_decode(vtcrs[shape & 3], &caps, &config) != NW_OK)
+	if (nw_arm64_vtcr_decode(vtcrs[shape & 3] | (fz_bit(shape, 3) ? NW_VTCR_HA | NW_VTCR_HD : 0), &caps, &config) !=
+	    NW_OK)
 		fail("stage 2 set-up", shape, 0);
 	config.fwb = fz_bit(shape, 2);
 	if (nw_arm64_s2_create(&ac.s2, fc.hal, &config) != NW_OK)
@@ -140,8 +142,8 @@ static void build_stage2(struct fz *in)
 		if (i % per_page || (!fz_bit(mapped, i) && i > 1))
 			continue;
 		if (nw_arm64_s2_map(&ac.s2, nw_gpa(REGION_IPA + i * NW_PAGE_SIZE), nw_hpa(fc.page_hpa[i]), page,
-				    ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) &
-					    ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0),
+				    (ALL_RIGHTS & ~((uint64_t)(flags & 3) << 6) & ~(fz_bit(flags, 2) ? NW_ARM64_S2_AF : 0)) |
+					    (fz_bit(flags, 3) ? NW_ARM64_S2_DBM : 0),
 				    0, 0) != NW_OK)
 			fail("stage 2 map of a region page", i, 0);
 	}

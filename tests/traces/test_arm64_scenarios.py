@@ -149,6 +149,27 @@ memory_regions:
 """
 
 
+DBM_BLOCK = BASE + """stage2:
+  vtcr: VTCR
+  edits:
+    - {gpa: 0x40000000, level: 2, clear: 0x80, set: 0x8000000000000}
+"""
+
+
+def test_a_write_to_a_dirty_bit_modifier_block_with_hd(tmp_path):
+    # 0x80623558 is the default with HA (bit 21) and HD (bit 22). The edit clears S2AP[1] (bit 7) of the 2 MiB
+    # block at 0x40000000 and sets DBM (bit 51): writable-clean (Arm ARM D8.4.6). A read is allowed without the
+    # write right; a write is allowed, the walk setting S2AP[1] (rights rwxu).
+    path = write(tmp_path, DBM_BLOCK.replace("VTCR", "0x80623558"))
+    got = gpa(path, 0x40000010, "read")
+    assert (got["outcome"], got["rights"], got["level"]) == ("ok", "r-xu", 2)
+    got = gpa(path, 0x40000010, "write")
+    assert (got["outcome"], got["hpa"], got["rights"], got["level"]) == ("ok", "0x40000010", "rwxu", 2)
+    # HA without HD (0x80223558): the same write is a Permission fault at level 2, DFSC 0b001110 with WnR.
+    got = gpa(write(tmp_path, DBM_BLOCK.replace("VTCR", "0x80223558")), 0x40000010, "write")
+    assert (got["fault"], got["esr_el2"]) == ("permission", hex(DABT | WNR | 0x0E))
+
+
 def test_the_friendly_keys_make_the_vtcr_and_the_default_is_stated(tmp_path):
     # ipa_bits 48, start_level 0: T0SZ 16, SL0 2, PS 48 bits (the model's PA size): 0x80053510 | 0x3500 walk
     # attributes. 0x40000000 is level-0 entry 0, level-1 entry 1, level-2 entry 0: a block, 3 entries read.
@@ -189,12 +210,11 @@ def test_what_an_aarch64_scenario_refuses(tmp_path):
     assert_bad_input(write(tmp_path, "arch: aarch64\nstage2: {granule: 64K}\nmemory_regions:\n"
                                      "  - {gpa: 0x40000000, size: 0x1000, flags: 0x7, type: identical}\n"), 4, 6,
                      "base and size must be multiples of the second stage's page, 0x10000 bytes")
-    # 0x80623558 is the default with HA (bit 21) and HD (bit 22): HD lets a write to a DBM leaf set S2AP[1]
-    # instead of faulting, which the model does not do, so the value is refused, never read without HD.
-    assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80623558}\n"), 4, 16,
-                     "VTCR_EL2 0x80623558 asks what is not modelled (SL0 3 with the 4 KiB granule, FEAT_TTST; or a "
-                     "bit other than T0SZ, SL0, IRGN0, ORGN0, SH0, TG0, PS, VS, HA and RES1 bit 31: bits 0x400000; HD,"
-                     " bit 22, is FEAT_HAFDBS's dirty state)")
+    # 0x180023558 is the default with DS (bit 32, FEAT_LPA2's 52-bit descriptors): refused, never read without it.
+    assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x180023558}\n"), 4, 16,
+                     "VTCR_EL2 0x180023558 asks what is not modelled (SL0 3 with the 4 KiB granule, FEAT_TTST; or a "
+                     "bit other than T0SZ, SL0, IRGN0, ORGN0, SH0, TG0, PS, VS, HA, HD and RES1 bit 31: bits "
+                     "0x100000000)")
     # T0SZ 24 with SL0 0 (start at level 2): 40 - 21 = 19 bits at level 2, more than 16 concatenated tables.
     assert_bad_input(write(tmp_path, BASE + "stage2: {vtcr: 0x80023518}\n"), 4, 16, "is not a valid configuration")
     assert_bad_input(write(tmp_path, BASE + "stage2: {levels: 4}\n"), 4, 10, "levels: an EPT/NPT key")

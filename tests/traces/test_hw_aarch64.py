@@ -191,6 +191,19 @@ def test_hw_run_refuses_what_does_not_fit_the_backend():
     assert result.returncode == 2 and "it probes the scenario's translation regime, it does not run a trace" in result.stderr
 
 
+def test_hw_run_leaves_a_stage_2_with_hd_unrun_and_says_why(tmp_path):
+    """VTCR_EL2 0x80623558 sets HA and HD (bits 21, 22): the library models FEAT_HAFDBS dirty state at stage 2,
+    QEMU 7.2 is not known to, so no probe runs (9 accesses: the region's first and last word, 2^40 | its base) and
+    the command says so, never a false agreement."""
+    path = tmp_path / "hd.yaml"
+    path.write_text("arch: aarch64\nstage2: {vtcr: 0x80623558}\n"
+                    "memory_regions:\n  - {gpa: 0x40000000, size: 0x1000, flags: 0x7, type: alloc}\n")
+    result = hw_run_cmd(path, "--backend", "qemu-aarch64", "--json")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("VTCR_EL2.HD (bit 22, FEAT_HAFDBS dirty state at stage 2) is not compared with QEMU 7.2 (9 access(es), "
+            "record 1 first)") in result.stderr
+
+
 def test_hw_run_tool_refuses_cases_of_two_architectures(tmp_path):
     """One blob has one arch in its header: a case list mixing them is bad input (exit 2), not a blob the image
     would read with the wrong layout."""

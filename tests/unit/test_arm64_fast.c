@@ -160,7 +160,9 @@ static void build_stage2(struct world *w)
 	static const uint64_t vtcrs[] = { VTCR_39, VTCR_39_16K, VTCR_39_64K };
 	uint64_t page, block;
 
-	cr_assert_eq(nw_arm64_vtcr_decode(vtcrs[rnd() % 3], &caps, &config), NW_OK);
+	/* VTCR_EL2.HA and HD (0x0060_0000) on some worlds: a write to a DBM leaf with S2AP[1] clear sets it. */
+	cr_assert_eq(nw_arm64_vtcr_decode(vtcrs[rnd() % 3] | (chance(40) ? NW_VTCR_HA | NW_VTCR_HD : 0), &caps, &config),
+		     NW_OK);
 	config.fwb = chance(30);
 	cr_assert_eq(nw_arm64_s2_create(&w->s2, hal, &config), NW_OK);
 	page = UINT64_C(1) << config.granule_bits;
@@ -184,7 +186,7 @@ static void build_stage2(struct world *w)
 			continue;
 		flags |= (chance(90) ? NW_ARM64_S2_S2AP_R : 0) | (chance(70) ? NW_ARM64_S2_S2AP_W : 0) |
 			 (chance(90) ? NW_ARM64_S2_AF : 0) | (chance(20) ? NW_ARM64_S2_XN0 : 0) |
-			 (chance(20) ? NW_ARM64_S2_XN1 : 0);
+			 (chance(20) ? NW_ARM64_S2_XN1 : 0) | (chance(40) ? NW_ARM64_S2_DBM : 0);
 		tolerate(nw_arm64_s2_map(&w->s2, nw_gpa(ipa), nw_hpa(UINT64_C(0x100000000) + ipa), size, flags, 0, 0),
 			 NW_ERR_EXISTS); /* a stage-1 table may be there */
 	}

@@ -777,12 +777,12 @@ Test(arm64_s1, the_64k_granule)
 #define IPA_L2 UINT64_C(0x41001000)
 #define IPA_L3 UINT64_C(0x41002000)
 
-static void stage2_world(bool map_l3)
+static void stage2_world_with(bool map_l3, uint64_t vtcr)
 {
 	struct nw_arm64_s2_caps caps = nw_arm64_s2_caps_all();
 	struct nw_arm64_s2_config config;
 
-	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39, &caps, &config), NW_OK);
+	cr_assert_eq(nw_arm64_vtcr_decode(vtcr, &caps, &config), NW_OK);
 	cr_assert_eq(nw_arm64_s2_create(&t.s2, hal, &config), NW_OK);
 	t.has_s2 = true;
 	t.config.stage2 = (struct nw_stage2){ .kind = NW_STAGE2_ARM64, .arm64 = &t.s2 };
@@ -801,6 +801,11 @@ static void stage2_world(bool map_l3)
 	*test_slot(t.l3, 1) = PA | PAGE;
 	t.regs.ttbr0 = IPA_L1;
 	load(SCTLR_M, TCR_39);
+}
+
+static void stage2_world(bool map_l3)
+{
+	stage2_world_with(map_l3, VTCR_39);
 }
 
 Test(arm64_s1, every_stage_1_table_read_goes_through_stage_2)
@@ -875,4 +880,27 @@ Test(arm64_s1, hardware_access_flag_update_is_a_stage_2_write)
 	/* A store through the same descriptor: the same fault, WnR 1: 0x9200008f | 0x40 = 0x920000cf. */
 	cr_assert_eq(walk(VA, W, false).esr, DABT_EL0 | S1PTW | WNR | FSC_PERM(3));
 	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x3, "nothing written");
+}
+
+Test(arm64_s1, hardware_access_flag_update_through_a_clean_dbm_stage_2_page)
+{
+	struct nw_walk_result res;
+	struct nw_s2_mapping m;
+
+	/* As above, but with VTCR_EL2.HA and HD (bits 21, 22) and DBM (bit 51) in the stage-2 leaf of the level-3
+	 * table's page: writable-clean (Arm ARM D8.4.6). The stage-1 AF update is a write at stage 2, allowed: the
+	 * stage-1 leaf gains AF (0x400) and the stage-2 leaf S2AP[1] (0x80). */
+	stage2_world_with(true, VTCR_39 | NW_VTCR_HA | NW_VTCR_HD);
+	cr_assert_eq(nw_arm64_s2_protect(&t.s2, nw_gpa(IPA_L3), NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_edit(&t.s2, nw_gpa(IPA_L3), 1, 0, NW_ARM64_S2_DBM, 0, 0), NW_OK);
+	cr_assert_eq(nw_arm64_s2_query(&t.s2, nw_gpa(IPA_L3), &m), NW_OK);
+	cr_assert_eq(m.entry & (NW_ARM64_S2_S2AP_W | NW_ARM64_S2_DBM), NW_ARM64_S2_DBM, "clean before");
+	*test_slot(t.l3, 1) = PA | 0x3;
+	load(SCTLR_M, TCR_39 | NW_TCR_HA);
+	res = walk(VA, R, false);
+	expect_ok(&res, PA | 0x123);
+	cr_assert_eq(*test_slot(t.l3, 1), PA | 0x403, "AF set in the stage-1 leaf");
+	cr_assert_eq(nw_arm64_s2_query(&t.s2, nw_gpa(IPA_L3), &m), NW_OK);
+	cr_assert_eq(m.entry & (NW_ARM64_S2_S2AP_W | NW_ARM64_S2_DBM), NW_ARM64_S2_S2AP_W | NW_ARM64_S2_DBM,
+		     "S2AP[1] set by the stage-1 update's write");
 }

@@ -144,12 +144,9 @@ Test(arm64_s2, vtcr_fields_as_the_arm_arm_lays_them_out)
 	cr_assert_eq(nw_arm64_vtcr_decode((VTCR_40 & ~NW_VTCR_T0SZ_MASK) | 20, &caps, &config), NW_ERR_INVALID);
 	/* TG0 0b11 is reserved. */
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(3) << 14, &caps, &config), NW_ERR_INVALID);
-	/* Controls outside T0SZ..VS, HA and RES1 change what a walk does and are not modelled, so they are
-	 * refused rather than ignored: HD (bit 22, FEAT_HAFDBS: a write to a DBM leaf sets S2AP[1] instead of
-	 * faulting), DS (bit 32, FEAT_LPA2: 52-bit descriptors), SL2 (bit 33), and RES0 bit 20. IRGN0, ORGN0 and
-	 * SH0 (bits 13:8, the walk's own cacheability) are read: VTCR_40 sets them. */
-	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | NW_VTCR_HA | UINT64_C(1) << 22, &caps, &config),
-		     NW_ERR_UNSUPPORTED);
+	/* Controls outside T0SZ..VS, HA, HD and RES1 change what a walk does and are not modelled, so they are
+	 * refused rather than ignored: DS (bit 32, FEAT_LPA2: 52-bit descriptors), SL2 (bit 33), and RES0 bit 20.
+	 * IRGN0, ORGN0 and SH0 (bits 13:8, the walk's own cacheability) are read: VTCR_40 sets them. */
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 32, &caps, &config), NW_ERR_UNSUPPORTED);
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 33, &caps, &config), NW_ERR_UNSUPPORTED);
 	cr_assert_eq(nw_arm64_vtcr_decode(VTCR_40 | UINT64_C(1) << 20, &caps, &config), NW_ERR_UNSUPPORTED);
@@ -576,6 +573,105 @@ Test(arm64_s2, access_flag_faults_unless_hardware_sets_it)
 
 		caps.haf = false;
 		cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39 | NW_VTCR_HA, &caps, &config), NW_ERR_UNSUPPORTED);
+	}
+}
+
+/* Arm ARM D8.4.6 "Hardware management of dirty state", AArch64.S2CheckPermissions: with VTCR_EL2.HA (bit 21)
+ * and HD (bit 22) a leaf with DBM (bit 51) and S2AP[1] (bit 7) clear is writable-clean: a write sets S2AP[1]
+ * (and AF, in the same descriptor write) instead of faulting; a read leaves it clean. */
+Test(arm64_s2, dirty_bit_modifier_sets_s2ap_write_on_a_write)
+{
+	struct nw_arm64_s2 s2;
+	struct nw_s2_mapping m;
+	struct nw_s2_result res;
+	struct nw_s2_request lookup = { .gpa = nw_gpa(0x41001000), .type = NW_ACCESS_WRITE, .lookup_only = true };
+	struct nw_arm64_s2_access walk = { .type = NW_ACCESS_READ, .s1ptw = true };
+	/* The clean leaf: OA 0x80001000 | DBM 1 << 51 | S2AP 0b01 (0x40) | SH 0b11 (0x300) | MemAttr 0b1111
+	 * (0x3c) | page 0b11 = 0x000800008000137f, AF clear. */
+	uint64_t clean = UINT64_C(0x000800008000137f);
+
+	make(&s2, VTCR_39 | NW_VTCR_HA | NW_VTCR_HD, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | NW_ARM64_S2_DBM);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, clean);
+	/* A read: allowed, AF set (0x400), S2AP[1] left clear, the write right not reported. */
+	res = go(&s2, 0x41001000, NW_ACCESS_READ, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.rights & NW_S2_RIGHT_W, 0);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, clean | 0x400);
+	/* A lookup of a write is allowed and writes nothing. */
+	nw_arm64_s2_translate(&s2, &lookup, &res);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, clean | 0x400);
+	/* A write: allowed, to 0x80001008; the leaf gains S2AP[1] 0x80: 0x0008000080001780 | 0x7f = ...17ff. */
+	res = go(&s2, 0x41001008, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(res.hpa.val, 0x80001008);
+	cr_assert(res.rights & NW_S2_RIGHT_W);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, UINT64_C(0x00080000800017ff));
+	/* AF and S2AP[1] in one write: a fresh clean page written first gets both at once, 0x...2000 | 0x7ff. */
+	map(&s2, 0x41002000, 0x80002000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | NW_ARM64_S2_DBM);
+	cr_assert_eq(go(&s2, 0x41002000, NW_ACCESS_WRITE, false).status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41002000), &m), NW_OK);
+	cr_assert_eq(m.entry, UINT64_C(0x00080000800027ff));
+	/* A stage-1 table walk's hardware AF/dirty update is a write at stage 2 (S1PTW): it sets S2AP[1] too. */
+	map(&s2, 0x41003000, 0x80003000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | NW_ARM64_S2_DBM);
+	walk.type = NW_ACCESS_WRITE;
+	res = go(&s2, 0x41003000, walk.type, false);
+	cr_assert_eq(res.status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41003000), &m), NW_OK);
+	cr_assert_eq(m.entry, UINT64_C(0x00080000800037ff));
+	/* Without DBM, S2AP[1] clear is still a Permission fault: level 3, DFSC 0b001111, WnR: 0x9200004f. */
+	map(&s2, 0x41004000, 0x80004000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH);
+	res = go(&s2, 0x41004000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(esr(&res, NW_ACCESS_WRITE, false), DABT | WNR | 0x0f);
+	/* DBM grants no read and no execution: S2AP 0b00 with DBM, a load faults (0x9200000f), a store is made
+	 * S2AP 0b10 (0x80 | 0x400 AF): 0x000800008000533f | 0x80 | 0x400 = 0x00080000800057bf. */
+	map(&s2, 0x41005000, 0x80005000, NW_PAGE_SIZE, WB_ISH | NW_ARM64_S2_DBM);
+	res = go(&s2, 0x41005000, NW_ACCESS_READ, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(esr(&res, NW_ACCESS_READ, false), DABT | 0x0f);
+	cr_assert_eq(go(&s2, 0x41005000, NW_ACCESS_WRITE, false).status, NW_S2_OK);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41005000), &m), NW_OK);
+	cr_assert_eq(m.entry, UINT64_C(0x00080000800057bf));
+	nw_arm64_s2_destroy(&s2);
+
+	/* HD without HA (AArch64.GetS2TTWParams: hd = if ha == '1' then VTCR_EL2.HD else '0'): DBM means
+	 * nothing; the AF-clear leaf takes an Access flag fault (level 3, DFSC 0b001011: 0x9200004b for the
+	 * store), and with AF set the store is a Permission fault (0x9200004f). */
+	make(&s2, VTCR_39 | NW_VTCR_HD, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | NW_ARM64_S2_DBM);
+	res = go(&s2, 0x41001000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(esr(&res, NW_ACCESS_WRITE, false), DABT | WNR | 0x0b);
+	edit(&s2, 0x41001000, 1, 0, AF);
+	res = go(&s2, 0x41001000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(esr(&res, NW_ACCESS_WRITE, false), DABT | WNR | 0x0f);
+	cr_assert_eq(nw_arm64_s2_query(&s2, nw_gpa(0x41001000), &m), NW_OK);
+	cr_assert_eq(m.entry, clean | 0x400, "nothing written");
+	nw_arm64_s2_destroy(&s2);
+
+	/* HA without HD: the same Permission fault; on a stage-1 walk's write, S1PTW and WnR: 0x920000cf. */
+	make(&s2, VTCR_39 | NW_VTCR_HA, false);
+	map(&s2, 0x41001000, 0x80001000, NW_PAGE_SIZE, NW_ARM64_S2_S2AP_R | WB_ISH | NW_ARM64_S2_DBM | AF);
+	res = go(&s2, 0x41001000, NW_ACCESS_WRITE, false);
+	cr_assert_eq(res.fault, NW_S2_FAULT_PERMISSION);
+	cr_assert_eq(nw_arm64_s2_esr(&res, &walk), 0x920000cf);
+	nw_arm64_s2_destroy(&s2);
+
+	/* HD without the dirty state of FEAT_HAFDBS is refused. */
+	{
+		struct nw_arm64_s2_caps caps = caps_all(false);
+		struct nw_arm64_s2_config config;
+
+		caps.hdbs = false;
+		cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39 | NW_VTCR_HA | NW_VTCR_HD, &caps, &config),
+			     NW_ERR_UNSUPPORTED);
+		cr_assert_eq(nw_arm64_vtcr_decode(VTCR_39 | NW_VTCR_HA, &caps, &config), NW_OK);
 	}
 }
 

@@ -37,15 +37,16 @@ NW_BEGIN_DECLS
 #define NW_ARM64_S2_SH_SHIFT 8                  /* SH[1:0], bits 9:8 */
 #define NW_ARM64_S2_SH_MASK (UINT64_C(3) << NW_ARM64_S2_SH_SHIFT)
 #define NW_ARM64_S2_AF (UINT64_C(1) << 10)      /* Access flag */
+#define NW_ARM64_S2_DBM (UINT64_C(1) << 51)     /* Dirty Bit Modifier: S2AP[1] clear is writable-clean (HD) */
 #define NW_ARM64_S2_XN_SHIFT 53                 /* XN[1:0], bits 54:53 (XN[0] only with FEAT_XNX) */
 #define NW_ARM64_S2_XN0 (UINT64_C(1) << 53)
 #define NW_ARM64_S2_XN1 (UINT64_C(1) << 54)
 /* OA / next-level table address, bits 47:12 with the 4 KiB granule (the engine's format masks the bits below
  * a 16 or 64 KiB granule; bits 15:12 of a 64 KiB-granule descriptor are OA[51:48]) */
 #define NW_ARM64_S2_ADDR_MASK UINT64_C(0x0000fffffffff000)
-/* The bits nw_arm64_s2_map takes: MemAttr, S2AP, SH, AF, XN (XN[0] only with FEAT_XNX). */
+/* The bits nw_arm64_s2_map takes: MemAttr, S2AP, SH, AF, DBM, XN (XN[0] only with FEAT_XNX). */
 #define NW_ARM64_S2_LEAF_FLAGS (NW_ARM64_S2_MEMATTR_MASK | NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | \
-				NW_ARM64_S2_SH_MASK | NW_ARM64_S2_AF | NW_ARM64_S2_XN0 | NW_ARM64_S2_XN1)
+				NW_ARM64_S2_SH_MASK | NW_ARM64_S2_AF | NW_ARM64_S2_DBM | NW_ARM64_S2_XN0 | NW_ARM64_S2_XN1)
 #define NW_ARM64_S2_RIGHTS (NW_ARM64_S2_S2AP_R | NW_ARM64_S2_S2AP_W | NW_ARM64_S2_XN0 | NW_ARM64_S2_XN1)
 
 /* Stage-2 MemAttr (without FEAT_S2FWB): bits 3:2 0b00 Device (bits 1:0 the
@@ -69,18 +70,20 @@ static inline uint64_t nw_arm64_s2_memattr(unsigned memattr)
 #define NW_VTCR_PS_SHIFT 16
 #define NW_VTCR_VS (UINT64_C(1) << 19)
 #define NW_VTCR_HA (UINT64_C(1) << 21)
+#define NW_VTCR_HD (UINT64_C(1) << 22)
 #define NW_VTCR_RES1 (UINT64_C(1) << 31)
 /* The fields the model reads: T0SZ, SL0, IRGN0/ORGN0/SH0 (the walk's own
- * cacheability, no effect on a translation), TG0, PS, VS, HA and RES1. Any
- * other bit is a control it does not model (HD: FEAT_HAFDBS dirty state, DS,
- * SL2, HWU, NSW/NSA, S2PIE, ...) or RES0: refused, never ignored. */
-#define NW_VTCR_MODELLED (UINT64_C(0xfffff) | NW_VTCR_HA | NW_VTCR_RES1)
+ * cacheability, no effect on a translation), TG0, PS, VS, HA, HD and RES1.
+ * Any other bit is a control it does not model (DS, SL2, HWU, NSW/NSA,
+ * S2PIE, ...) or RES0: refused, never ignored. */
+#define NW_VTCR_MODELLED (UINT64_C(0xfffff) | NW_VTCR_HA | NW_VTCR_HD | NW_VTCR_RES1)
 
 /* What the modelled PE implements (ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1). */
 struct nw_arm64_s2_caps {
 	unsigned pa_bits; /* PARange: 32, 36, 40, 42, 44 or 48 */
 	bool xnx;         /* FEAT_XNX: XN[0] tells EL1 from EL0 execution */
 	bool haf;         /* FEAT_HAFDBS: the walk may set the Access flag (VTCR_EL2.HA) */
+	bool hdbs;        /* FEAT_HAFDBS dirty state: the walk may set S2AP[1] of a DBM leaf (VTCR_EL2.HD) */
 	bool vmid16;      /* 16-bit VMIDs (VTCR_EL2.VS) */
 	bool gran16;      /* ID_AA64MMFR0_EL1.TGran16_2: the 16 KiB granule at stage 2 */
 	bool gran64;      /* ID_AA64MMFR0_EL1.TGran64_2: the 64 KiB granule at stage 2 */
@@ -98,6 +101,9 @@ struct nw_arm64_s2_config {
 	int start_level;
 	unsigned ps_bits;   /* output address size: VTCR_EL2.PS, at most the PA size */
 	bool hw_af;         /* VTCR_EL2.HA: the walk sets AF instead of faulting */
+	/* VTCR_EL2.HD with HA (AArch64.GetS2TTWParams: HD is 0 while HA is 0): a write to a leaf with DBM and
+	 * S2AP[1] clear sets S2AP[1] instead of faulting */
+	bool hw_dirty;
 	bool vmid16;        /* VTCR_EL2.VS */
 	/* HCR_EL2.FWB (not a VTCR_EL2 field: off after nw_arm64_vtcr_decode, see nw_arm64_s2_set_fwb): MemAttr
 	 * gives the resulting attributes (nw_arm64_memattr_fwb) instead of stage 2's own */
@@ -118,8 +124,8 @@ struct nw_arm64_s2 {
  * (4 KiB: level 0 with a PA size under 44 bits; 16 KiB: level 1 under 42
  * bits, level 0 without FEAT_LPA2; 64 KiB: level 1 under 44 bits, SL0 3),
  * RES1 bit 31 clear; NW_ERR_UNSUPPORTED for what is not modelled (4 KiB SL0 3,
- * FEAT_TTST; a granule, HA or VS the caps lack; a bit outside
- * NW_VTCR_MODELLED, such as HD). PS above the PA size reads
+ * FEAT_TTST; a granule, HA, HD or VS the caps lack; a bit
+ * outside NW_VTCR_MODELLED). HD with HA clear reads as HD clear. PS above the PA size reads
  * as the PA size, as the Arm ARM says. */
 NW_MUST_CHECK nw_status_t nw_arm64_vtcr_decode(uint64_t vtcr, const struct nw_arm64_s2_caps *caps,
 					       struct nw_arm64_s2_config *config);
