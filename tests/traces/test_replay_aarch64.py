@@ -249,3 +249,39 @@ def test_architectures_must_match(tmp_path):
     x86.write_text("nestwalk-trace 1\naccess gva=0x1000 size=0x1 type=read cpl=0x0\nexpect esr=0x1\nend\n")
     result = run("replay", ROOT / "scenarios" / "replay_ept.yaml", "--trace", x86)
     assert result.returncode == 2 and "line 3" in result.stderr and "aarch64 expectation field" in result.stderr
+
+
+DBM_SCENARIO = """arch: aarch64
+memory_regions:
+  - {gpa: 0x40000000, size: 0x200000, flags: 0x7, type: identical}
+stage2:
+  vtcr: VTCR
+  edits:
+    - {gpa: 0x40000000, level: 2, clear: 0x80, set: 0x8000000000000}
+"""
+
+
+@pytest.mark.parametrize("vtcr, write, walks, hits", [
+    # HA and HD (bits 21, 22): the write walks again (the read's entry is for reads), sets S2AP[1] and is
+    # allowed; the second write is answered by the first's entry.
+    ("0x80623558", "expect outcome=ok gpa=ADDR", 2, 1),
+    # HA alone: each write walks and takes the Permission fault at level 2, DFSC 0b001110 with WnR:
+    # 0x92000000 | 0x40 | 0x0e = 0x9200004e; none is answered by the read's entry.
+    ("0x80223558", "expect outcome=stage2_abort esr=0x9200004e far=ADDR", 3, 0),
+])
+def test_a_read_entry_of_a_clean_dbm_block_does_not_answer_a_write(tmp_path, vtcr, write, walks, hits):
+    """The 2 MiB block at 0x40000000 with DBM (bit 51) set and S2AP[1] cleared, stage 1 off: a read fills a TLB
+    entry for reads only (S2AP[1] clear); a write must walk, where HD (Arm ARM D8.4.6) makes the block
+    writable-clean."""
+    scenario = tmp_path / "dbm.yaml"
+    scenario.write_text(DBM_SCENARIO.replace("VTCR", vtcr))
+    trace = tmp_path / "dbm.nwt.txt"
+    trace.write_text("nestwalk-trace 2 arch=aarch64\naccess gva=0x40000010 size=0x8 type=read el=0x1\n"
+                     "expect outcome=ok gpa=0x40000010\n" + "".join(
+                         f"access gva={va} size=0x8 type=write el=0x1\n" + write.replace("ADDR", va) + "\n"
+                         for va in ("0x40000020", "0x40000030")) + "end\n")
+    result, report = replay_json(trace, scenario=scenario)
+    assert result.returncode == 0, result.stderr
+    assert (report["walks"], report["tlb"]["hits"], report["mismatches"]) == (walks, hits, 0)
+    # Every walk reads 2 descriptors: levels 1 and 2 (the block).
+    assert report["refs_per_walk"] == {"2": walks}
