@@ -99,15 +99,17 @@ static inline bool nw_s2_table_denied(const struct nw_s2_rules *rules, const voi
 					  write);
 }
 
-/* Whether the A/D update nw_s2_set_accessed_dirty would make writes an entry that may not be written. */
+/* Whether the A/D update nw_s2_set_accessed_dirty would make (with the same
+ * dirty bits) writes an entry that may not be written. */
 static inline bool nw_s2_flag_write_denied(const struct nw_s2_rules *rules, const void *config,
 					   const struct nw_pt_format *fmt, const struct nw_s2_path *path,
-					   const struct nw_s2_result *res, int first, int leaf_level, bool write)
+					   const struct nw_s2_result *res, int first, int leaf_level, bool write,
+					   uint64_t dirty)
 {
 	if (!rules->table_access_denied)
 		return false;
 	for (int level = first; level >= leaf_level; level--) {
-		uint64_t set = res->entries[level] | rules->accessed | (level == leaf_level && write ? rules->dirty : 0);
+		uint64_t set = res->entries[level] | rules->accessed | (level == leaf_level && write ? dirty : 0);
 
 		if (set != res->entries[level] && path->tables[level] &&
 		    nw_s2_table_denied(rules, config, fmt, res, path, level, true))
@@ -235,7 +237,7 @@ static inline __attribute__((always_inline)) void nw_s2_walk(const struct nw_s2_
 	/* RISC-V step 7: an A/D update PMP refuses is an access fault, nothing written. */
 	first = rules->leaf_attrs_only ? leaf_level : fmt->top;
 	if (caps.sets_ad && !req->lookup_only &&
-	    nw_s2_flag_write_denied(rules, config, fmt, &path, res, first, leaf_level, write)) {
+	    nw_s2_flag_write_denied(rules, config, fmt, &path, res, first, leaf_level, write, dirty)) {
 		nw_s2_deny(res, NW_S2_FAULT_ACCESS);
 		return;
 	}
